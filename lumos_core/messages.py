@@ -1,0 +1,121 @@
+"""Conversation messages, shaped like the GenAI semantic conventions' message JSON.
+
+Frozen dataclasses inside the core; ``to_otel`` gives the role + parts JSON the conventions
+specify for ``gen_ai.input.messages`` / ``gen_ai.output.messages``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    """Plain text from a user or a model."""
+
+    content: str
+
+    def to_otel(self) -> dict[str, Any]:
+        return {"type": "text", "content": self.content}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallPart:
+    """A model asking for a tool to be called."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+    def to_otel(self) -> dict[str, Any]:
+        return {"type": "tool_call", "id": self.id, "name": self.name, "arguments": self.arguments}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResultPart:
+    """What a tool returned (or why it failed), sent back to the model."""
+
+    id: str
+    name: str
+    result: str
+    is_error: bool = False
+
+    def to_otel(self) -> dict[str, Any]:
+        return {"type": "tool_call_response", "id": self.id, "response": self.result}
+
+
+Part = TextPart | ToolCallPart | ToolResultPart
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One turn of a conversation."""
+
+    role: Role
+    parts: tuple[Part, ...]
+    finish_reason: str | None = None
+
+    @classmethod
+    def user(cls, text: str) -> Message:
+        return cls("user", (TextPart(text),))
+
+    @classmethod
+    def assistant(cls, text: str) -> Message:
+        return cls("assistant", (TextPart(text),), finish_reason="stop")
+
+    @property
+    def text(self) -> str:
+        """All text parts joined; empty when the message holds only tool calls."""
+        return "".join(p.content for p in self.parts if isinstance(p, TextPart))
+
+    @property
+    def tool_calls(self) -> list[ToolCallPart]:
+        return [p for p in self.parts if isinstance(p, ToolCallPart)]
+
+    def to_otel(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"role": self.role, "parts": [p.to_otel() for p in self.parts]}
+        if self.finish_reason is not None:
+            data["finish_reason"] = self.finish_reason
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one or more model calls."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ModelResponse:
+    """What a model answered to one request."""
+
+    message: Message
+    usage: Usage = field(default_factory=Usage)
+    model_name: str | None = None
+    response_id: str | None = None
+
+
+def messages_json(messages: list[Message] | tuple[Message, ...]) -> str:
+    """Serialise messages to the conventions' JSON string attribute value."""
+    return orjson.dumps([m.to_otel() for m in messages]).decode()
+
+
+def instructions_json(instructions: str) -> str:
+    """Serialise system instructions as the conventions' parts array."""
+    return orjson.dumps([{"type": "text", "content": instructions}]).decode()

@@ -1,0 +1,55 @@
+"""The one record shape the store accepts; every ingest path converts into it.
+
+Frozen dataclasses (not pydantic): they are built on the hot ingest path. Ids are lowercase hex,
+times are Unix nanoseconds, attribute values are JSON-compatible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STATUS_UNSET = "UNSET"
+STATUS_OK = "OK"
+STATUS_ERROR = "ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class SpanEvent:
+    """A timestamped event inside a span (an exception, a log-like note)."""
+
+    name: str
+    time_ns: int
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRecord:
+    """One span, finished (``end_ns`` set) or still running (``end_ns`` is None)."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    start_ns: int
+    end_ns: int | None
+    kind: str = "INTERNAL"
+    status_code: str = STATUS_UNSET
+    status_message: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    events: tuple[SpanEvent, ...] = ()
+    resource: dict[str, Any] = field(default_factory=dict)
+    scope_name: str = ""
+    scope_version: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.end_ns is None
+
+    @property
+    def duration_ns(self) -> int | None:
+        return None if self.end_ns is None else self.end_ns - self.start_ns
+
+    @property
+    def service_name(self) -> str:
+        return str(self.resource.get("service.name", ""))
