@@ -4,10 +4,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from lumos_core.agent import Agent, AgentRunError, RunResult, StepLimitExceeded  # noqa: E402
-from lumos_core.messages import Message, Usage  # noqa: E402
-from lumos_core.models import Model, ModelError, ModelHTTPError, ScriptedModel  # noqa: E402
-from lumos_core.tools import Tool, ToolError, tool  # noqa: E402
+from lumos_core.agent import Agent, AgentRunError, RunResult, StepLimitExceeded
+from lumos_core.messages import Message, Usage
+from lumos_core.models import Model, ModelError, ModelHTTPError, ScriptedModel
+from lumos_core.tools import Tool, ToolError, tool
 
 __all__ = [
     "Agent",

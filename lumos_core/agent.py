@@ -108,7 +108,8 @@ class Agent:
         if self.description:
             attributes[sc.AGENT_DESCRIPTION] = self.description
         with tracer.start_as_current_span(
-            sc.span_name(sc.OP_INVOKE_AGENT, self.name), kind=SpanKind.INTERNAL,
+            sc.span_name(sc.OP_INVOKE_AGENT, self.name),
+            kind=SpanKind.INTERNAL,
             attributes=attributes,
         ) as span:
             user = Message.user(message)
@@ -120,20 +121,22 @@ class Agent:
                 span.set_attribute(sc.INPUT_MESSAGES, messages_json([*history, user]))
             conversation = [*history, user]
             usage = Usage()
-            for step in range(1, self.max_steps + 1):
+            step = 0
+            while True:
+                step += 1
                 response = await self._chat(tracer, conversation)
                 usage = usage + response.usage
                 conversation.append(response.message)
                 calls = response.message.tool_calls
                 if not calls:
                     break
+                if step == self.max_steps:
+                    raise StepLimitExceeded(
+                        f"agent {self.name!r} stopped after {self.max_steps} model calls that "
+                        "all asked for tools; raise max_steps or check the tools' results"
+                    )
                 results = [await self._execute_tool(tracer, call) for call in calls]
                 conversation.append(Message("tool", tuple(results)))
-            else:
-                raise StepLimitExceeded(
-                    f"agent {self.name!r} stopped after {self.max_steps} model calls that all "
-                    "asked for tools; raise max_steps or check the tools' results"
-                )
             answer = conversation[-1]
             if recording:
                 span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([answer]))
@@ -144,7 +147,7 @@ class Agent:
             return RunResult(
                 output=answer.text,
                 messages=tuple(conversation),
-                new_messages=tuple(conversation[len(history):]),
+                new_messages=tuple(conversation[len(history) :]),
                 usage=usage,
                 steps=step,
                 trace_id=format(context.trace_id, "032x") if context.is_valid else None,
@@ -159,7 +162,8 @@ class Agent:
             **model.server_attributes(),
         }
         with tracer.start_as_current_span(
-            sc.span_name(sc.OP_CHAT, model.model_name), kind=SpanKind.CLIENT,
+            sc.span_name(sc.OP_CHAT, model.model_name),
+            kind=SpanKind.CLIENT,
             attributes=attributes,
         ) as span:
             recording = span.is_recording()
@@ -196,7 +200,8 @@ class Agent:
         if chosen is not None and chosen.description:
             attributes[sc.TOOL_DESCRIPTION] = chosen.description
         with tracer.start_as_current_span(
-            sc.span_name(sc.OP_EXECUTE_TOOL, call.name), kind=SpanKind.INTERNAL,
+            sc.span_name(sc.OP_EXECUTE_TOOL, call.name),
+            kind=SpanKind.INTERNAL,
             attributes=attributes,
         ) as span:
             recording = span.is_recording()

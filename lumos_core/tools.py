@@ -97,7 +97,7 @@ def tool(
     name: str | None = None,
     description: str | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
-    """Turn a function into a ``Tool``; usable bare (``@tool``) or with options (``@tool(name=...)``)."""
+    """Turn a function into a ``Tool``: bare (``@tool``) or with options (``@tool(name=...)``)."""
     if function is not None:
         return Tool(function, name=name, description=description)
     return lambda f: Tool(f, name=name, description=description)
@@ -139,7 +139,9 @@ def _describe_validation_error(tool_name: str, exc: ValidationError) -> str:
         f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
         for err in exc.errors()
     )
-    return f"Invalid arguments for tool {tool_name!r}: {problems}. Fix the arguments and call again."
+    return (
+        f"Invalid arguments for tool {tool_name!r}: {problems}. Fix the arguments and call again."
+    )
 
 
 def _to_text(result: Any) -> str:

@@ -103,9 +103,7 @@ def _default_reply(messages: Sequence[Message], tools: Sequence[dict[str, Any]])
 
 
 def _summarise(results: list[ToolResultPart]) -> str:
-    lines = [
-        f"{r.name} failed: {r.result}" if r.is_error else r.result for r in results
-    ]
+    lines = [f"{r.name} failed: {r.result}" if r.is_error else r.result for r in results]
     return "\n".join(lines)
 
 

@@ -57,7 +57,7 @@ def _calculator_script(messages, tools):  # type: ignore[no-untyped-def]
     expression = last.text.rstrip("?").split(":")[-1].strip()
     for prefix in ("what is", "what's", "calculate", "compute"):
         if expression.lower().startswith(prefix):
-            expression = expression[len(prefix):].strip()
+            expression = expression[len(prefix) :].strip()
     return ScriptedModel.call("calculate", expression=expression)
 
 

@@ -1,0 +1,228 @@
+"""``lumos-studio``: the terminal app, and headless commands on the same store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from lumos_studio.present import format_duration, format_time, rich_tree, status_text
+from lumos_studio.store import DEFAULT_DB, Store, StoreError, StoreReader
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
+    """Print a one-line error (and what to do) instead of a traceback, then exit."""
+    err.print(f"[bold red]error:[/] {message}")
+    if hint:
+        err.print(f"[dim]{hint}[/]")
+    sys.exit(code)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DB,
+    envvar="LUMOS_DB",
+    show_default=True,
+    help="The SQLite store the studio and every command read and write.",
+)
+@click.pass_context
+def cli(ctx: click.Context, db: Path) -> None:
+    """Lumos Studio: a terminal console for developing AI agents.
+
+    With no command, opens the studio on the bundled demo agents (scripted model, no API key).
+    """
+    ctx.obj = db
+    if ctx.invoked_subcommand is None:
+        from lumos_studio.app import StudioApp
+        from lumos_studio.sessions.discovery import load_demo
+
+        with _open_store(db) as store:
+            StudioApp(store, load_demo()).run()
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="Use the bundled demo agents instead of a FILE.")
+@click.argument("args", nargs=-1, required=True, metavar="[FILE] AGENT MESSAGE")
+@click.pass_obj
+def run(db: Path, demo: bool, args: tuple[str, ...]) -> None:
+    """Run one turn of AGENT (found by name in FILE), print the answer and record the trace.
+
+    \b
+    Examples:
+      lumos-studio run agents.py weather "weather in Paris?"
+      lumos-studio run --demo weather "weather in Paris?"
+    """
+    from lumos_studio.sessions.discovery import AgentFileError, load_demo, load_file
+
+    expected = 2 if demo else 3
+    if len(args) != expected:
+        usage = "--demo AGENT MESSAGE" if demo else "FILE AGENT MESSAGE (or --demo AGENT MESSAGE)"
+        fail(f"run takes {usage}; got {len(args)} argument(s)", code=2)
+    try:
+        catalog = load_demo() if demo else load_file(Path(args[0]))
+        agent = catalog.get(args[-2])
+    except AgentFileError as exc:
+        frame = exc.code_frame()
+        fail(str(exc), frame or None, code=2)
+    except LookupError as exc:
+        fail(str(exc.args[0]), code=2)
+    _run_agent(db, agent, args[-1])
+
+
+def _run_agent(db: Path, agent: object, message: str) -> None:
+    from lumos_core import Agent, AgentRunError, ModelError
+    from lumos_studio.ingest import studio_tracer_provider
+
+    assert isinstance(agent, Agent)
+    with _open_store(db) as store:
+        provider = studio_tracer_provider(store.writer)
+        try:
+            result = agent.run_sync(message, tracer_provider=provider)
+        except (ModelError, AgentRunError) as exc:
+            store.writer.flush()
+            fail(str(exc), _trace_hint(store))
+        except Exception as exc:  # user code failed: show where, keep the trace
+            store.writer.flush()
+            fail(f"agent {agent.name!r} raised {type(exc).__name__}: {exc}", _trace_hint(store))
+        store.writer.flush()
+    out.print(result.output, markup=False)
+    err.print(f"[dim]trace {result.trace_id} recorded in {db}[/]")
+
+
+def _trace_hint(store: Store) -> str | None:
+    latest = store.reader.list_traces(limit=1)
+    return f"the run's trace: lumos-studio show {latest[0].trace_id}" if latest else None
+
+
+@cli.command()
+@click.option("--limit", default=50, show_default=True, help="How many traces to list.")
+@click.pass_obj
+def traces(db: Path, limit: int) -> None:
+    """List stored traces, newest first."""
+    reader = _reader(db)
+    summaries = reader.list_traces(limit=limit)
+    if not summaries:
+        err.print(f'no traces in {db} yet; try: lumos-studio run --demo weather "weather?"')
+        return
+    table = Table(title=f"{reader.count_traces()} traces in {db}", title_justify="left")
+    table.add_column("trace id", no_wrap=True, min_width=32)
+    table.add_column("started", no_wrap=True)
+    table.add_column("root", no_wrap=True, overflow="ellipsis")
+    table.add_column("agent", no_wrap=True, overflow="ellipsis")
+    for column in ("duration", "spans", "tokens"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for t in summaries:
+        tokens = (t.input_tokens or 0) + (t.output_tokens or 0)
+        table.add_row(
+            t.trace_id,
+            format_time(t.start_ns),
+            t.root_name,
+            t.agent_name or "",
+            format_duration(t.duration_ns),
+            str(t.span_count),
+            str(tokens or ""),
+            status_text(t.status),
+        )
+    out.print(table)
+
+
+@cli.command()
+@click.argument("trace_id")
+@click.pass_obj
+def show(db: Path, trace_id: str) -> None:
+    """Print the span tree of TRACE_ID (a unique prefix is enough)."""
+    reader = _reader(db)
+    full_id = _resolve(reader, trace_id)
+    out.print(rich_tree(full_id, reader.trace_spans(full_id)))
+
+
+@cli.command()
+@click.option("--trace", "trace_ids", multiple=True, help="A trace id (or prefix); repeatable.")
+@click.option("--all", "everything", is_flag=True, help="Export every stored trace.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The file to write (OTLP JSON lines; .gz compresses).",
+)
+@click.pass_obj
+def export(db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path) -> None:
+    """Write traces as OTLP JSON lines, the OpenTelemetry Collector's file format."""
+    from lumos_studio.otlp.files import write_traces
+
+    if bool(trace_ids) == everything:
+        fail("choose the traces: --trace ID (repeatable) or --all", code=2)
+    reader = _reader(db)
+    ids = reader.trace_ids() if everything else [_resolve(reader, t) for t in trace_ids]
+    try:
+        spans = write_traces(output, (reader.trace_spans(t) for t in ids))
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    err.print(f"wrote {len(ids)} trace(s), {spans} spans to {output}")
+
+
+@cli.command(name="import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_obj
+def import_(db: Path, files: tuple[Path, ...]) -> None:
+    """Load OTLP JSON lines files (ours or the Collector's) into the store.
+
+    Importing the same file twice stores each span once.
+    """
+    from lumos_studio.otlp.files import read_traces
+
+    with _open_store(db) as store:
+        for path in files:
+            try:
+                records, problems = read_traces(path)
+            except OSError as exc:
+                fail(f"cannot read {path}: {exc.strerror or exc}")
+            store.writer.submit_many(records)
+            store.writer.flush()
+            for line, problem in problems[:10]:
+                err.print(f"[yellow]warning:[/] {path}:{line}: {problem}")
+            if len(problems) > 10:
+                err.print(f"[yellow]warning:[/] {len(problems) - 10} more problem lines in {path}")
+            traces_seen = len({r.trace_id for r in records})
+            err.print(f"imported {len(records)} spans in {traces_seen} trace(s) from {path}")
+
+
+def _open_store(db: Path) -> Store:
+    try:
+        return Store(db)
+    except (StoreError, RuntimeError) as exc:
+        fail(str(exc), "pass another file with --db PATH")
+
+
+def _reader(db: Path) -> StoreReader:
+    try:
+        return StoreReader(db)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def _resolve(reader: StoreReader, prefix: str) -> str:
+    matches = reader.resolve_trace_id(prefix)
+    if not matches:
+        fail(
+            f"no trace starting with {prefix!r} in {reader.path}", "list them: lumos-studio traces"
+        )
+    if len(matches) > 1:
+        fail(f"{prefix!r} matches several traces ({', '.join(matches)}); give more characters")
+    return matches[0]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="lumos-studio")

@@ -1,0 +1,75 @@
+"""The in-process path: an OTel ``SpanProcessor`` that feeds the studio's store.
+
+``on_start`` and ``on_end`` only enqueue (OpenTelemetry's rule for processors); the writer thread
+converts. A started span is snapshotted at once, because the SDK keeps mutating it.
+"""
+
+from __future__ import annotations
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from lumos_studio.ingest.convert import span_to_record
+from lumos_studio.records import SpanRecord
+from lumos_studio.store.writer import StoreWriter
+
+
+class _Started:
+    """A running span's fields, copied on the agent's thread; converted on the writer's."""
+
+    __slots__ = ("attributes", "span")
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+        self.attributes = dict(span.attributes or {})
+
+    def to_record(self) -> SpanRecord:
+        record = span_to_record(self.span)
+        # Only what was known at start: the live span may have ended or changed since.
+        return SpanRecord(
+            trace_id=record.trace_id,
+            span_id=record.span_id,
+            parent_span_id=record.parent_span_id,
+            name=record.name,
+            start_ns=record.start_ns,
+            end_ns=None,
+            kind=record.kind,
+            attributes={
+                k: list(v) if isinstance(v, tuple) else v for k, v in self.attributes.items()
+            },
+            resource=record.resource,
+            scope_name=record.scope_name,
+            scope_version=record.scope_version,
+        )
+
+
+class _Ended:
+    __slots__ = ("span",)
+
+    def __init__(self, span: ReadableSpan) -> None:
+        self.span = span
+
+    def to_record(self) -> SpanRecord:
+        return span_to_record(self.span)
+
+
+class StudioSpanProcessor(SpanProcessor):
+    """Sends every span, when it starts and when it ends, to a ``StoreWriter``."""
+
+    def __init__(self, writer: StoreWriter, *, live: bool = True, wait: float = 0.5) -> None:
+        self.writer = writer
+        self.live = live
+        self.wait = wait
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        if self.live:
+            self.writer.submit(_Started(span), self.wait)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.writer.submit(_Ended(span), self.wait)
+
+    def shutdown(self) -> None:
+        self.writer.flush()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.writer.flush(timeout_millis / 1000)

@@ -1,0 +1,89 @@
+"""How spans and traces read to a person: durations, labels, the tree. Rich only, no Textual.
+
+Shared by the terminal commands (``show``) and the app's panes so both say the same thing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from rich.text import Text
+from rich.tree import Tree
+
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.records import STATUS_ERROR, SpanRecord
+
+OPERATION_STYLES = {
+    sc.OP_INVOKE_AGENT: "bold magenta",
+    sc.OP_CHAT: "cyan",
+    sc.OP_EXECUTE_TOOL: "yellow",
+    sc.OP_RETRIEVAL: "green",
+    sc.OP_INVOKE_WORKFLOW: "blue",
+}
+
+
+def format_duration(ns: int | None) -> str:
+    """``850µs``, ``12.3ms``, ``1.25s``, ``2m05s``."""
+    if ns is None:
+        return "…"
+    if ns < 1_000_000:
+        return f"{ns / 1_000:.0f}µs"
+    if ns < 1_000_000_000:
+        return f"{ns / 1_000_000:.1f}ms"
+    seconds = ns / 1_000_000_000
+    if seconds < 60:
+        return f"{seconds:.2f}s"
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+def format_time(ns: int) -> str:
+    """Local wall-clock time of a span or trace start."""
+    return datetime.fromtimestamp(ns / 1e9).strftime("%H:%M:%S")
+
+
+def status_text(status: str) -> Text:
+    styles = {"ERROR": "bold red", "RUNNING": "yellow", "OK": "green", "UNSET": "green"}
+    return Text("OK" if status == "UNSET" else status, style=styles.get(status, ""))
+
+
+def span_label(span: SpanRecord, now_ns: int | None = None) -> Text:
+    """``invoke_agent weather  303.1ms``, coloured by operation; errors red, running spans tick."""
+    operation = span.attributes.get(sc.OPERATION_NAME)
+    style = "bold red" if span.status_code == STATUS_ERROR else OPERATION_STYLES.get(operation, "")
+    label = Text(span.name, style=style)
+    if span.running:
+        elapsed = format_duration(now_ns - span.start_ns) if now_ns else "…"
+        label.append(f"  ⏵ {elapsed}", style="yellow")
+    else:
+        label.append(f"  {format_duration(span.duration_ns)}", style="dim")
+    if span.status_code == STATUS_ERROR:
+        label.append("  ERROR", style="bold red")
+    return label
+
+
+def children_by_parent(spans: Iterable[SpanRecord]) -> dict[str | None, list[SpanRecord]]:
+    """Children of each span id; spans whose parent is missing hang off the root (None)."""
+    spans = list(spans)
+    known = {s.span_id for s in spans}
+    children: dict[str | None, list[SpanRecord]] = defaultdict(list)
+    for span in spans:
+        parent = span.parent_span_id if span.parent_span_id in known else None
+        children[parent].append(span)
+    for siblings in children.values():
+        siblings.sort(key=lambda s: (s.start_ns, s.span_id))
+    return children
+
+
+def rich_tree(trace_id: str, spans: Iterable[SpanRecord]) -> Tree:
+    """The whole trace as a rich ``Tree`` for the terminal."""
+    children = children_by_parent(spans)
+    root = Tree(Text(f"trace {trace_id}", style="bold"))
+
+    def add(node: Tree, parent: str | None) -> None:
+        for span in children.get(parent, []):
+            add(node.add(span_label(span)), span.span_id)
+
+    add(root, None)
+    return root

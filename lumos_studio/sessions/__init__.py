@@ -1,0 +1,1 @@
+"""Sessions: loading the user's agent code and running it."""

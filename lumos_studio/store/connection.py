@@ -1,0 +1,34 @@
+"""Opening SQLite the way every part of the studio needs it: WAL, a busy timeout, tuned pragmas."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message says which file and why."""
+
+
+def open_writer_connection(path: Path) -> sqlite3.Connection:
+    """The single read-write connection, used only by the writer thread after set-up."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA busy_timeout=5000")
+        return connection
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open the store {path}: {exc}") from exc
+
+
+def open_reader_connection(path: Path) -> sqlite3.Connection:
+    """A read-only connection; readers never block the writer under WAL."""
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        connection.execute("PRAGMA busy_timeout=5000")
+        connection.row_factory = sqlite3.Row
+        return connection
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read the store {path}: {exc}") from exc

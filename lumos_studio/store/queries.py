@@ -1,0 +1,105 @@
+"""Every read the studio makes, in one module. Safe to call from any thread (one connection each).
+
+Panes call these from Textual workers, never on the UI thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from lumos_studio.records import SpanRecord
+from lumos_studio.store.connection import StoreError, open_reader_connection
+from lumos_studio.store.rows import row_to_record
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSummary:
+    """One line of the trace list."""
+
+    trace_id: str
+    root_name: str
+    agent_name: str | None
+    service_name: str | None
+    start_ns: int
+    end_ns: int | None
+    span_count: int
+    error_count: int
+    running_count: int
+    input_tokens: int | None
+    output_tokens: int | None
+
+    @property
+    def running(self) -> bool:
+        return self.running_count > 0
+
+    @property
+    def status(self) -> str:
+        if self.error_count:
+            return "ERROR"
+        return "RUNNING" if self.running else "OK"
+
+    @property
+    def duration_ns(self) -> int | None:
+        return None if self.end_ns is None or self.running else self.end_ns - self.start_ns
+
+
+class StoreReader:
+    """Read-only queries over a store file."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.exists():
+            raise StoreError(f"no store at {path}; record a run first or pass --db")
+        self.path = path
+        self._local = threading.local()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = open_reader_connection(self.path)
+        return connection
+
+    def list_traces(self, limit: int = 500, offset: int = 0) -> list[TraceSummary]:
+        """Traces, newest first."""
+        rows = self._db.execute(
+            "SELECT * FROM traces ORDER BY start_ns DESC LIMIT ? OFFSET ?", (limit, offset)
+        ).fetchall()
+        return [TraceSummary(**dict(row)) for row in rows]
+
+    def count_traces(self) -> int:
+        return self._db.execute("SELECT count(*) FROM traces").fetchone()[0]
+
+    def trace_ids(self) -> list[str]:
+        """All trace ids, oldest first (the order exports use)."""
+        return [r[0] for r in self._db.execute("SELECT trace_id FROM traces ORDER BY start_ns")]
+
+    def resolve_trace_id(self, prefix: str) -> list[str]:
+        """Trace ids starting with ``prefix`` (like git's short hashes), at most a few."""
+        cleaned = prefix.strip().lower()
+        rows = self._db.execute(
+            "SELECT trace_id FROM traces WHERE trace_id >= ? AND trace_id < ? LIMIT 5",
+            (cleaned, cleaned + "g"),
+        )
+        return [r[0] for r in rows]
+
+    def trace_spans(self, trace_id: str) -> list[SpanRecord]:
+        """Every span of a trace, by start time."""
+        rows = self._db.execute(
+            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id", (trace_id,)
+        ).fetchall()
+        return [row_to_record(row) for row in rows]
+
+    def span(self, trace_id: str, span_id: str) -> SpanRecord | None:
+        row = self._db.execute(
+            "SELECT * FROM spans WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)
+        ).fetchone()
+        return row_to_record(row) if row else None
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None

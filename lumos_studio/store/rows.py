@@ -1,0 +1,72 @@
+"""Converting between ``SpanRecord`` and the ``spans`` table row."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import orjson
+
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.records import SpanEvent, SpanRecord
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"cannot store {type(value).__name__} in an attribute")
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, default=_default).decode()
+
+
+def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
+    """The row tuple, in ``schema.SPAN_COLUMNS`` order."""
+    attributes = record.attributes
+    return (
+        record.trace_id,
+        record.span_id,
+        record.parent_span_id,
+        record.name,
+        record.kind,
+        record.start_ns,
+        record.end_ns,
+        record.status_code,
+        record.status_message,
+        attributes.get(sc.OPERATION_NAME),
+        attributes.get(sc.AGENT_NAME),
+        attributes.get(sc.RESPONSE_MODEL) or attributes.get(sc.REQUEST_MODEL),
+        attributes.get(sc.TOOL_NAME),
+        attributes.get(sc.USAGE_INPUT_TOKENS),
+        attributes.get(sc.USAGE_OUTPUT_TOKENS),
+        record.resource.get("service.name"),
+        record.scope_name,
+        record.scope_version,
+        _dumps(attributes),
+        _dumps([[e.name, e.time_ns, e.attributes] for e in record.events])
+        if record.events
+        else None,
+        _dumps(record.resource),
+    )
+
+
+def row_to_record(row: sqlite3.Row) -> SpanRecord:
+    """Rebuild the record from a full ``spans`` row."""
+    events = orjson.loads(row["events"]) if row["events"] else []
+    return SpanRecord(
+        trace_id=row["trace_id"],
+        span_id=row["span_id"],
+        parent_span_id=row["parent_span_id"],
+        name=row["name"],
+        start_ns=row["start_ns"],
+        end_ns=row["end_ns"],
+        kind=row["kind"],
+        status_code=row["status_code"],
+        status_message=row["status_message"] or "",
+        attributes=orjson.loads(row["attributes"]) if row["attributes"] else {},
+        events=tuple(SpanEvent(name, time_ns, attrs) for name, time_ns, attrs in events),
+        resource=orjson.loads(row["resource"]) if row["resource"] else {},
+        scope_name=row["scope_name"] or "",
+        scope_version=row["scope_version"] or "",
+    )

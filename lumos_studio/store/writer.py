@@ -1,0 +1,190 @@
+"""The single writer: one thread drains a bounded queue into SQLite in batched transactions.
+
+Everything that ingests spans (the in-process processor, the OTLP receiver, replay) calls
+``submit``; nothing else writes. Conversion of SDK spans happens here, off the agent's thread.
+After each commit, subscribers learn which traces changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Protocol
+
+from lumos_studio.records import SpanRecord
+from lumos_studio.store.connection import open_writer_connection
+from lumos_studio.store.rows import record_to_row
+from lumos_studio.store.schema import SPAN_COLUMNS, ensure_schema
+
+log = logging.getLogger(__name__)
+
+ChangeListener = Callable[[frozenset[str]], None]
+
+_END_NS = SPAN_COLUMNS.index("end_ns")
+
+
+class Convertible(Protocol):
+    """Something the writer thread turns into a record (an SDK span, a decoded batch...)."""
+
+    def to_record(self) -> SpanRecord: ...
+
+
+_UPSERT_SPAN = (
+    f"INSERT INTO spans ({', '.join(SPAN_COLUMNS)}) VALUES ({', '.join('?' * len(SPAN_COLUMNS))}) "
+    "ON CONFLICT(trace_id, span_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in SPAN_COLUMNS[2:])
+    # A finished span is final: a late "started" copy or a re-import never overwrites it.
+    + " WHERE spans.end_ns IS NULL"
+)
+
+_REFRESH_TRACE = """
+INSERT OR REPLACE INTO traces (
+    trace_id, root_name, agent_name, service_name, start_ns, end_ns,
+    span_count, error_count, running_count, input_tokens, output_tokens)
+SELECT
+    s.trace_id,
+    (SELECT name FROM spans r WHERE r.trace_id = s.trace_id
+        ORDER BY r.parent_span_id IS NOT NULL, r.start_ns LIMIT 1),
+    (SELECT agent_name FROM spans a WHERE a.trace_id = s.trace_id AND a.agent_name IS NOT NULL
+        ORDER BY a.start_ns LIMIT 1),
+    (SELECT service_name FROM spans v WHERE v.trace_id = s.trace_id
+        ORDER BY v.parent_span_id IS NOT NULL, v.start_ns LIMIT 1),
+    min(s.start_ns), max(s.end_ns), count(*),
+    sum(s.status_code = 'ERROR'), sum(s.end_ns IS NULL),
+    sum(CASE WHEN s.operation = 'chat' THEN s.input_tokens END),
+    sum(CASE WHEN s.operation = 'chat' THEN s.output_tokens END)
+FROM spans s WHERE s.trace_id = ? GROUP BY s.trace_id
+"""
+
+
+class _Flush:
+    """A marker in the queue; set once everything queued before it is committed."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+class StoreWriter:
+    """Owns the only read-write connection; see the module docstring."""
+
+    def __init__(self, path: Path, *, max_queue: int = 200_000, batch_size: int = 1_000) -> None:
+        self.path = path
+        self.batch_size = batch_size
+        self._queue: queue.Queue[SpanRecord | Convertible | _Flush | None] = queue.Queue(max_queue)
+        self._connection = open_writer_connection(path)
+        ensure_schema(self._connection)
+        self._listeners: list[ChangeListener] = []
+        self._thread: threading.Thread | None = None
+        self.written = 0
+        self.dropped = 0
+        self.failed_batches = 0
+
+    def subscribe(self, listener: ChangeListener) -> None:
+        """Call ``listener`` (on the writer thread) with the trace ids each commit touched."""
+        self._listeners.append(listener)
+
+    def start(self) -> StoreWriter:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="lumos-store-writer", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def submit(self, item: SpanRecord | Convertible, timeout: float | None = 0.0) -> bool:
+        """Queue one span; False (and counted) if the queue stayed full for ``timeout`` seconds."""
+        try:
+            if timeout:
+                self._queue.put(item, timeout=timeout)
+            else:
+                self._queue.put_nowait(item)
+            return True
+        except queue.Full:
+            self.dropped += 1
+            return False
+
+    def submit_many(self, records: Iterable[SpanRecord], timeout: float | None = None) -> int:
+        """Queue records, waiting for room (for importers, which prefer slow to lossy)."""
+        count = 0
+        for record in records:
+            self._queue.put(record, timeout=timeout)
+            count += 1
+        return count
+
+    def has_room(self, count: int) -> bool:
+        """Whether ``count`` more items fit now (receivers answer 503 instead of blocking)."""
+        return self._queue.maxsize - self._queue.qsize() >= count
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything submitted so far is committed."""
+        if self._thread is None:
+            self.start()
+        marker = _Flush()
+        self._queue.put(marker, timeout=timeout)
+        return marker.done.wait(timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Commit what is queued, stop the thread and close the connection."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+        self._connection.close()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch: list[SpanRecord | Convertible] = []
+            markers: list[_Flush] = []
+            item = self._queue.get()
+            while True:
+                if item is None:
+                    stopping = True
+                elif isinstance(item, _Flush):
+                    markers.append(item)
+                else:
+                    batch.append(item)
+                if len(batch) >= self.batch_size:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._write(batch)
+            for marker in markers:
+                marker.done.set()
+
+    def _write(self, batch: list[SpanRecord | Convertible]) -> None:
+        rows: dict[tuple[str, str], tuple[object, ...]] = {}
+        for item in batch:
+            try:
+                record = item if isinstance(item, SpanRecord) else item.to_record()
+            except Exception:
+                log.exception("could not convert a span; skipped")
+                self.dropped += 1
+                continue
+            key = (record.trace_id, record.span_id)
+            previous = rows.get(key)
+            # Within one batch a finished copy wins over a started one, whatever the order.
+            if previous is None or record.end_ns is not None or previous[_END_NS] is None:
+                rows[key] = record_to_row(record)
+        trace_ids = frozenset(trace_id for trace_id, _ in rows)
+        try:
+            with self._connection:
+                self._connection.execute("BEGIN")
+                self._connection.executemany(_UPSERT_SPAN, rows.values())
+                self._connection.executemany(_REFRESH_TRACE, ((t,) for t in trace_ids))
+        except Exception:
+            log.exception("could not write a batch of %d spans", len(rows))
+            self.failed_batches += 1
+            return
+        self.written += len(rows)
+        for listener in self._listeners:
+            try:
+                listener(trace_ids)
+            except Exception:
+                log.exception("a store listener failed")

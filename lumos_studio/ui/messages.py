@@ -1,0 +1,44 @@
+"""Messages that cross from workers and the store's writer thread into the UI."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from lumos_core import RunResult
+from lumos_studio.records import SpanRecord
+from lumos_studio.store import TraceSummary
+
+
+class TracesChanged(Message):
+    """The writer committed spans of these traces (coalesced, at most ~10 per second)."""
+
+    def __init__(self, trace_ids: frozenset[str]) -> None:
+        super().__init__()
+        self.trace_ids = trace_ids
+
+
+class TraceListLoaded(Message):
+    def __init__(self, summaries: list[TraceSummary]) -> None:
+        super().__init__()
+        self.summaries = summaries
+
+
+class TraceLoaded(Message):
+    def __init__(self, trace_id: str, spans: list[SpanRecord]) -> None:
+        super().__init__()
+        self.trace_id = trace_id
+        self.spans = spans
+
+
+class AgentReplied(Message):
+    def __init__(self, agent_name: str, result: RunResult) -> None:
+        super().__init__()
+        self.agent_name = agent_name
+        self.result = result
+
+
+class AgentFailed(Message):
+    def __init__(self, agent_name: str, error: str) -> None:
+        super().__init__()
+        self.agent_name = agent_name
+        self.error = error

@@ -1,0 +1,189 @@
+"""What one span did: its facts, the conversation it carried, tool calls, errors, attributes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from rich.console import Group, RenderableType
+from rich.json import JSON
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.present import format_duration, status_text
+from lumos_studio.records import SpanRecord
+
+# Shown in their own sections, so left out of the attribute table.
+_SECTIONED = {
+    sc.SYSTEM_INSTRUCTIONS,
+    sc.INPUT_MESSAGES,
+    sc.OUTPUT_MESSAGES,
+    sc.TOOL_CALL_ARGUMENTS,
+    sc.TOOL_CALL_RESULT,
+    sc.TOOL_DEFINITIONS,
+}
+_ROLE_STYLES = {
+    "user": "bold green",
+    "assistant": "bold cyan",
+    "tool": "bold yellow",
+    "system": "bold magenta",
+}
+
+
+class SpanDetail(VerticalScroll):
+    """Renders a ``SpanRecord`` for reading, not as raw JSON."""
+
+    BORDER_TITLE = "Span"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.span: SpanRecord | None = None
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(Text("Select a span in the trace tree.", style="dim"), id="span-body")
+
+    def show(self, span: SpanRecord) -> None:
+        self.span = span
+        self.query_one("#span-body", Static).update(render_span(span))
+
+
+def render_span(span: SpanRecord) -> RenderableType:
+    """The whole detail view of a span as one rich renderable."""
+    attributes = span.attributes
+    parts: list[RenderableType] = [_facts(span)]
+    if sc.SYSTEM_INSTRUCTIONS in attributes:
+        parts.append(
+            _section(
+                "System instructions",
+                _messages_text(
+                    [{"role": "system", "parts": _loads(attributes[sc.SYSTEM_INSTRUCTIONS])}]
+                ),
+            )
+        )
+    if sc.TOOL_CALL_ARGUMENTS in attributes:
+        parts.append(_section("Arguments", _json(attributes[sc.TOOL_CALL_ARGUMENTS])))
+    if sc.TOOL_CALL_RESULT in attributes:
+        parts.append(_section("Result", _json(attributes[sc.TOOL_CALL_RESULT])))
+    if sc.INPUT_MESSAGES in attributes:
+        parts.append(
+            _section("Input messages", _messages_text(_loads(attributes[sc.INPUT_MESSAGES])))
+        )
+    if sc.OUTPUT_MESSAGES in attributes:
+        parts.append(
+            _section("Output messages", _messages_text(_loads(attributes[sc.OUTPUT_MESSAGES])))
+        )
+    for event in span.events:
+        if event.name == "exception":
+            trace = event.attributes.get("exception.stacktrace") or event.attributes.get(
+                "exception.message", ""
+            )
+            title = f"Exception: {event.attributes.get('exception.type', '')}"
+            parts.append(
+                Panel(
+                    Text(str(trace), style="red"),
+                    title=title,
+                    title_align="left",
+                    border_style="red",
+                )
+            )
+    parts.append(_section("Attributes", _attribute_table(span)))
+    return Group(*parts)
+
+
+def _facts(span: SpanRecord) -> RenderableType:
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="dim")
+    grid.add_column()
+    status = status_text("RUNNING" if span.running else span.status_code)
+    if span.status_message:
+        status.append(f"  {span.status_message}", style="red")
+    rows: list[tuple[str, RenderableType]] = [
+        ("span", Text(span.name, style="bold")),
+        ("status", status),
+        ("duration", format_duration(span.duration_ns)),
+        ("kind", span.kind),
+    ]
+    attributes = span.attributes
+    for label, key in (
+        ("agent", sc.AGENT_NAME),
+        ("model", sc.REQUEST_MODEL),
+        ("provider", sc.PROVIDER_NAME),
+        ("tool", sc.TOOL_NAME),
+    ):
+        if key in attributes:
+            rows.append((label, str(attributes[key])))
+    if sc.USAGE_INPUT_TOKENS in attributes or sc.USAGE_OUTPUT_TOKENS in attributes:
+        tokens_in = attributes.get(sc.USAGE_INPUT_TOKENS, 0)
+        tokens_out = attributes.get(sc.USAGE_OUTPUT_TOKENS, 0)
+        rows.append(("tokens", f"{tokens_in} in · {tokens_out} out"))
+    rows.append(("ids", Text(f"{span.trace_id} / {span.span_id}", style="dim")))
+    for label, value in rows:
+        grid.add_row(label, value)
+    return grid
+
+
+def _section(title: str, body: RenderableType) -> RenderableType:
+    return Group(Text(""), Text(title, style="bold underline"), body)
+
+
+def _loads(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def _json(value: Any) -> RenderableType:
+    parsed = _loads(value)
+    if isinstance(parsed, dict | list):
+        return JSON.from_data(parsed)
+    return Text(str(parsed))
+
+
+def _messages_text(messages: Any) -> RenderableType:
+    if not isinstance(messages, list):
+        return Text(str(messages))
+    rendered: list[RenderableType] = []
+    for message in messages:
+        if not isinstance(message, dict):
+            rendered.append(Text(str(message)))
+            continue
+        role = str(message.get("role", "?"))
+        for part in message.get("parts") or []:
+            rendered.append(_part_text(role, part))
+    return Group(*rendered)
+
+
+def _part_text(role: str, part: Any) -> RenderableType:
+    line = Text.from_markup(f"[{_ROLE_STYLES.get(role, 'bold')}]{escape(role)}[/] › ")
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind == "text":
+        line.append(str(part.get("content", "")))
+    elif kind == "tool_call":
+        line.append(f"call {part.get('name')}", style="yellow")
+        line.append(f" {orjson.dumps(part.get('arguments', {})).decode()}", style="dim")
+    elif kind == "tool_call_response":
+        line.append(str(part.get("response", "")))
+    else:
+        line.append(orjson.dumps(part).decode() if isinstance(part, dict) else str(part))
+    return line
+
+
+def _attribute_table(span: SpanRecord) -> RenderableType:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="cyan", no_wrap=True)
+    table.add_column(overflow="fold")
+    shown = {**span.resource, **span.attributes}
+    for key in sorted(shown):
+        if key in _SECTIONED:
+            continue
+        value = shown[key]
+        table.add_row(key, value if isinstance(value, str) else orjson.dumps(value).decode())
+    return table
