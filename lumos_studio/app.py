@@ -80,7 +80,9 @@ class StudioApp(App[None]):
         self.set_interval(REFRESH_INTERVAL, self._publish_changes)
         self.load_trace_list()
         if self.agent_name:
-            self.query_one(ChatPane).set_agent(self.agent_name, [])
+            self.query_one(ChatPane).set_agent(
+                self.agent_name, self.transcripts.get(self.agent_name, [])
+            )
         self.query_one("#chat-input").focus()
 
     # --- live updates: writer thread → coalesced message on the UI thread ---

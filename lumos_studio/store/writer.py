@@ -78,7 +78,7 @@ class StoreWriter:
         ensure_schema(self._connection)
         self._listeners: list[ChangeListener] = []
         self._thread: threading.Thread | None = None
-        self.written = 0
+        self.written = 0  # span rows inserted or updated (re-imports of final spans don't count)
         self.dropped = 0
         self.failed_batches = 0
 
@@ -176,13 +176,15 @@ class StoreWriter:
         try:
             with self._connection:
                 self._connection.execute("BEGIN")
+                before = self._connection.total_changes
                 self._connection.executemany(_UPSERT_SPAN, rows.values())
+                changed = self._connection.total_changes - before
                 self._connection.executemany(_REFRESH_TRACE, ((t,) for t in trace_ids))
         except Exception:
             log.exception("could not write a batch of %d spans", len(rows))
             self.failed_batches += 1
             return
-        self.written += len(rows)
+        self.written += changed
         for listener in self._listeners:
             try:
                 listener(trace_ids)

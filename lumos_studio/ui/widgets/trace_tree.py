@@ -27,7 +27,7 @@ class TraceTree(Tree[str]):
         super().__init__(Text("no trace selected", style="dim"), **kwargs)  # type: ignore[arg-type]
         self.trace_id: str | None = None
         self.spans: dict[str, SpanRecord] = {}
-        self._nodes: dict[str, TreeNode[str]] = {}
+        self._span_nodes: dict[str, TreeNode[str]] = {}
         self.guide_depth = 3
 
     def on_mount(self) -> None:
@@ -37,7 +37,7 @@ class TraceTree(Tree[str]):
         """Show ``spans``; on the same trace, update labels and add new spans without a rebuild."""
         if trace_id != self.trace_id:
             self.clear()
-            self._nodes.clear()
+            self._span_nodes.clear()
             self.trace_id = trace_id
             self.root.set_label(Text(f"trace {trace_id[:16]}…", style="bold"))
             self.root.expand()
@@ -48,20 +48,20 @@ class TraceTree(Tree[str]):
         while pending:
             parent_node, parent_id = pending.pop()
             for span in children.get(parent_id, []):
-                node = self._nodes.get(span.span_id)
+                node = self._span_nodes.get(span.span_id)
                 if node is None:
                     parent_node.allow_expand = True
                     node = parent_node.add(
                         span_label(span, now), data=span.span_id, expand=True, allow_expand=False
                     )
-                    self._nodes[span.span_id] = node
+                    self._span_nodes[span.span_id] = node
                 else:
                     node.set_label(span_label(span, now))
                 pending.append((node, span.span_id))
         self.border_subtitle = f"{len(spans)} spans"
 
     def select_span(self, span_id: str) -> None:
-        node = self._nodes.get(span_id)
+        node = self._span_nodes.get(span_id)
         if node is not None:
             # Lines are laid out on the next refresh; the cursor can only land after it.
             self.call_after_refresh(self.move_cursor, node)
@@ -71,7 +71,7 @@ class TraceTree(Tree[str]):
         if running:
             now = time.time_ns()
             for span in running:
-                self._nodes[span.span_id].set_label(span_label(span, now))
+                self._span_nodes[span.span_id].set_label(span_label(span, now))
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[str]) -> None:
         event.stop()

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import threading
+
+from lumos_core import Agent, ScriptedModel, tool
+from lumos_studio.ingest import studio_tracer_provider
+from lumos_studio.store import Store
+
+
+async def test_running_spans_are_stored_before_they_end(store: Store) -> None:
+    release = threading.Event()
+    seen_running: list[list[str]] = []
+
+    @tool
+    def slow_lookup(city: str) -> str:
+        """Slow lookup of a city."""
+        store.writer.flush()
+        trace = store.reader.list_traces()[0]
+        seen_running.append([s.name for s in store.reader.trace_spans(trace.trace_id)
+                             if s.running])
+        release.set()
+        return "ok"
+
+    agent = Agent("slow", model=ScriptedModel(), tools=[slow_lookup])
+    provider = studio_tracer_provider(store.writer)
+    result = await agent.run("slow lookup for Rome", tracer_provider=provider)
+    store.writer.flush()
+
+    assert release.is_set()
+    assert seen_running == [["invoke_agent slow", "execute_tool slow_lookup"]]
+    spans = store.reader.trace_spans(result.trace_id)
+    assert [s.name for s in spans] == [
+        "invoke_agent slow", "chat scripted", "execute_tool slow_lookup", "chat scripted",
+    ]
+    assert not any(s.running for s in spans)
+    assert spans[0].attributes["gen_ai.agent.name"] == "slow"
+    assert spans[0].resource["service.name"] == "lumos"

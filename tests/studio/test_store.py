@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from lumos_studio.present import children_by_parent
+from lumos_studio.store import Store, StoreError, StoreReader
+from tests.builders import T0, make_span, weather_trace
+
+
+def test_round_trip_reads_back_the_same_tree(store: Store) -> None:
+    spans = weather_trace()
+    store.writer.submit_many(spans)
+    assert store.writer.flush()
+
+    stored = store.reader.trace_spans(spans[0].trace_id)
+
+    assert stored == sorted(spans, key=lambda s: (s.start_ns, s.span_id))
+    tree = children_by_parent(stored)
+    assert [s.name for s in tree[None]] == ["invoke_agent weather"]
+    assert [s.name for s in tree["a000000000000001"]] == [
+        "chat scripted", "execute_tool get_weather", "chat scripted",
+    ]
+
+
+def test_trace_summary_counts_spans_tokens_errors(store: Store) -> None:
+    spans = weather_trace()
+    spans[2] = dataclasses.replace(spans[2], status_code="ERROR")
+    store.writer.submit_many(spans)
+    store.writer.flush()
+
+    (summary,) = store.reader.list_traces()
+    assert summary.root_name == "invoke_agent weather"
+    assert summary.agent_name == "weather"
+    assert (summary.span_count, summary.error_count, summary.status) == (4, 1, "ERROR")
+    assert (summary.input_tokens, summary.output_tokens) == (30, 9)  # chat spans only
+    assert summary.duration_ns == 300_000_000
+
+
+def test_running_span_is_replaced_by_its_end_but_never_the_reverse(store: Store) -> None:
+    running = make_span("work", duration_ms=None)
+    finished = make_span("work", duration_ms=25, status="OK")
+    store.writer.submit(running)
+    store.writer.flush()
+    (summary,) = store.reader.list_traces()
+    assert summary.status == "RUNNING" and summary.duration_ns is None
+
+    store.writer.submit(finished)
+    store.writer.submit(running)  # a late "started" copy must not undo the end
+    store.writer.flush()
+    (stored,) = store.reader.trace_spans(finished.trace_id)
+    assert stored == finished
+    assert store.reader.list_traces()[0].status == "OK"
+
+
+def test_start_and_end_in_one_batch_keep_the_end_whatever_the_order(store: Store) -> None:
+    store.writer.submit_many([make_span(duration_ms=5), make_span(duration_ms=None)])
+    store.writer.flush()
+    assert not store.reader.trace_spans(make_span().trace_id)[0].running
+
+
+def test_importing_the_same_spans_twice_stores_them_once(store: Store) -> None:
+    for _ in range(2):
+        store.writer.submit_many(weather_trace())
+        store.writer.flush()
+    assert store.reader.list_traces()[0].span_count == 4
+    assert store.writer.written == 4
+
+
+def test_listeners_hear_which_traces_changed(store: Store) -> None:
+    heard: list[frozenset[str]] = []
+    store.writer.subscribe(heard.append)
+    store.writer.submit_many(weather_trace("1" * 32) + weather_trace("2" * 32, T0 + 10**9))
+    store.writer.flush()
+    assert frozenset().union(*heard) == {"1" * 32, "2" * 32}
+
+
+def test_traces_are_listed_newest_first_and_found_by_prefix(store: Store) -> None:
+    store.writer.submit_many(weather_trace("abc" + "0" * 29, T0))
+    store.writer.submit_many(weather_trace("abd" + "0" * 29, T0 + 10**9))
+    store.writer.flush()
+    assert [t.trace_id[:3] for t in store.reader.list_traces()] == ["abd", "abc"]
+    assert store.reader.resolve_trace_id("ABC") == ["abc" + "0" * 29]
+    assert len(store.reader.resolve_trace_id("ab")) == 2
+    assert store.reader.resolve_trace_id("ff") == []
+
+
+def test_queries_work_from_other_threads_while_the_writer_writes(store: Store) -> None:
+    store.writer.submit_many(weather_trace())
+    store.writer.flush()
+    seen: list[int] = []
+    thread = threading.Thread(target=lambda: seen.append(len(store.reader.list_traces())))
+    thread.start()
+    thread.join()
+    assert seen == [1]
+
+
+def test_store_is_wal_and_versioned(store: Store) -> None:
+    connection = sqlite3.connect(store.path)
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_a_store_from_a_newer_studio_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    sqlite3.connect(path).execute("PRAGMA user_version = 99")
+    with pytest.raises(RuntimeError, match="newer Lumos Studio"):
+        Store(path)
+
+
+def test_reading_a_missing_store_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="record a run first"):
+        StoreReader(tmp_path / "nothing.db")
+
+
+def test_full_queue_counts_drops_instead_of_blocking(tmp_path: Path) -> None:
+    from lumos_studio.store import StoreWriter
+
+    writer = StoreWriter(tmp_path / "s.db", max_queue=2)  # not started: nothing drains
+    results = [writer.submit(make_span(span_id=f"{i:016x}")) for i in range(3)]
+    assert results == [True, True, False]
+    assert writer.dropped == 1 and not writer.has_room(1)
+    writer.start()
+    assert writer.flush()
+    writer.close()

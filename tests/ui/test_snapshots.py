@@ -1,0 +1,62 @@
+"""Snapshots of the main screen, from a fixed store so every run renders the same."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from lumos_studio.app import StudioApp
+from lumos_studio.sessions.discovery import load_demo
+from lumos_studio.store import Store
+from lumos_studio.ui.widgets.span_detail import SpanDetail
+from lumos_studio.ui.widgets.trace_list import TraceList
+from lumos_studio.ui.widgets.trace_tree import TraceTree
+from tests.builders import T0, weather_trace
+from tests.ui.helpers import wait_for
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """A store at a relative path, so the header reads the same on every run."""
+    monkeypatch.chdir(tmp_path)
+    opened = Store(Path("studio.db"))
+    yield opened
+    opened.close()
+
+
+def studio_with_a_recorded_turn(store: Store) -> StudioApp:
+    store.writer.submit_many(weather_trace("0af7651916cd43dd8448eb211c80319c", T0))
+    store.writer.submit_many(weather_trace("1bf7651916cd43dd8448eb211c80319c", T0 + 60 * 10**9))
+    store.writer.flush()
+    app = StudioApp(store, load_demo())
+    app.transcripts["weather"] = [("you", "weather in Paris?"),
+                                  ("weather", "Sunny, 18 °C in Paris.")]
+    return app
+
+
+async def select_tool_span(pilot: Pilot) -> None:
+    app = pilot.app
+    traces = app.query_one(TraceList)
+    await wait_for(pilot, lambda: traces.row_count == 2)
+    traces.focus()
+    await pilot.press("down", "enter")
+    tree = app.query_one(TraceTree)
+    await wait_for(pilot, lambda: len(tree.spans) == 4)
+    detail = app.query_one(SpanDetail)
+    await wait_for(pilot, lambda: detail.span is not None)
+    await pilot.press("down", "down")
+    await wait_for(pilot, lambda: detail.span.name == "execute_tool get_weather")
+    await pilot.pause()
+
+
+def test_main_screen_with_a_tool_span_selected(snap_compare, store: Store) -> None:  # type: ignore[no-untyped-def]
+    app = studio_with_a_recorded_turn(store)
+    assert snap_compare(app, run_before=select_tool_span, terminal_size=(120, 40))
+
+
+def test_main_screen_on_a_wide_terminal(snap_compare, store: Store) -> None:  # type: ignore[no-untyped-def]
+    app = studio_with_a_recorded_turn(store)
+    assert snap_compare(app, run_before=select_tool_span, terminal_size=(200, 60))

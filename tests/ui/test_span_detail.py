@@ -1,0 +1,50 @@
+"""What the detail pane says about the kinds of span a user inspects most."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from lumos_studio.records import SpanEvent
+from lumos_studio.ui.widgets.span_detail import render_span
+from tests.builders import make_span, weather_trace
+
+
+def text_of(span) -> str:  # type: ignore[no-untyped-def]
+    console = Console(width=100, file=io.StringIO(), record=True)
+    console.print(render_span(span))
+    return console.export_text()
+
+
+def test_tool_call_shows_arguments_and_result_not_raw_attributes() -> None:
+    shown = text_of(weather_trace()[2])
+    assert "execute_tool get_weather" in shown
+    assert "Arguments" in shown and '"city": "Paris"' in shown
+    assert "Result" in shown and "Sunny, 18 °C in Paris." in shown
+    assert "gen_ai.tool.call.arguments" not in shown  # shown as a section, not in the table
+    assert "gen_ai.tool.name" in shown
+
+
+def test_chat_span_shows_the_conversation_as_turns_and_token_usage() -> None:
+    shown = text_of(weather_trace()[1])
+    assert "user › weather in Paris?" in shown
+    assert 'assistant › call get_weather {"city":"Paris"}' in shown
+    assert "20 in · 4 out" in shown
+
+
+def test_error_span_shows_status_and_traceback() -> None:
+    span = make_span(
+        "execute_tool broken", status="ERROR",
+        events=(SpanEvent("exception", 1, {
+            "exception.type": "RuntimeError",
+            "exception.stacktrace": "Traceback...\nRuntimeError: backend down",
+        }),),
+    )
+    shown = text_of(span)
+    assert "ERROR" in shown
+    assert "Exception: RuntimeError" in shown and "RuntimeError: backend down" in shown
+
+
+def test_running_span_says_so() -> None:
+    assert "RUNNING" in text_of(make_span(duration_ms=None))

@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import threading
+
+from rich.console import Console, RenderableType
+from textual.widgets import Input, Static
+
+from lumos_core import Agent, ScriptedModel, tool
+from lumos_studio.app import StudioApp
+from lumos_studio.sessions.discovery import AgentCatalog, load_demo
+from lumos_studio.store import Store
+from lumos_studio.ui.widgets.chat import ChatPane
+from lumos_studio.ui.widgets.span_detail import SpanDetail
+from lumos_studio.ui.widgets.trace_list import TraceList
+from lumos_studio.ui.widgets.trace_tree import TraceTree
+from tests.builders import weather_trace
+from tests.ui.helpers import labels, wait_for
+
+
+def rendered_text(renderable: RenderableType) -> str:
+    console = Console(width=100, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(renderable)
+    return console.export_text()
+
+
+def transcript(app: StudioApp) -> str:
+    return "\n".join(str(w.content) for w in app.query(".turn"))
+
+
+async def test_a_chat_message_runs_the_agent_and_shows_its_four_span_tree(store: Store) -> None:
+    app = StudioApp(store, load_demo())
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.focused is app.query_one("#chat-input", Input)
+        await pilot.press(*"weather in Paris?", "enter")
+        tree = app.query_one(TraceTree)
+        await wait_for(pilot, lambda: len(tree.spans) == 4
+                       and not any(s.running for s in tree.spans.values()))
+
+        (agent_node,) = tree.root.children
+        assert agent_node.label.plain.startswith("invoke_agent weather")
+        assert [label.split("  ")[0] for label in labels(agent_node)] == [
+            "chat scripted", "execute_tool get_weather", "chat scripted",
+        ]
+        root_id = agent_node.data
+        assert all(tree.spans[c.data].parent_span_id == root_id for c in agent_node.children)
+        await wait_for(pilot, lambda: "Paris." in transcript(app))
+        assert "you › weather in Paris?" in transcript(app)
+        await wait_for(pilot, lambda: app.query_one(TraceList).row_count == 1)
+        assert app.query_one(TraceList).summaries[0].span_count == 4
+
+
+async def test_the_tree_shows_running_spans_while_a_slow_tool_works(store: Store) -> None:
+    release = threading.Event()
+
+    @tool
+    def slow_lookup(city: str) -> str:
+        """Slow lookup of a city."""
+        release.wait(10)
+        return f"found {city}"
+
+    catalog = AgentCatalog("test", {"slow": Agent("slow", model=ScriptedModel(),
+                                                  tools=[slow_lookup])})
+    app = StudioApp(store, catalog)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"slow lookup for Rome", "enter")
+        tree = app.query_one(TraceTree)
+        await wait_for(pilot, lambda: any(
+            s.name == "execute_tool slow_lookup" and s.running for s in tree.spans.values()))
+        assert app.query_one("#chat-input", Input).disabled
+        running_labels = [n.label.plain for n in tree._span_nodes.values()]
+        assert any("execute_tool slow_lookup  ⏵" in label for label in running_labels)
+        release.set()
+        await wait_for(pilot, lambda: len(tree.spans) == 4
+                       and not any(s.running for s in tree.spans.values()))
+        await wait_for(pilot, lambda: not app.query_one("#chat-input", Input).disabled)
+
+
+async def test_selecting_a_trace_and_a_span_shows_its_detail(store: Store) -> None:
+    store.writer.submit_many(weather_trace())
+    store.writer.flush()
+    app = StudioApp(store, load_demo())
+    async with app.run_test(size=(120, 40)) as pilot:
+        traces = app.query_one(TraceList)
+        await wait_for(pilot, lambda: traces.row_count == 1)
+        traces.focus()
+        await pilot.press("enter")
+        tree = app.query_one(TraceTree)
+        await wait_for(pilot, lambda: len(tree.spans) == 4)
+        assert app.focused is tree
+        detail = app.query_one(SpanDetail)
+        await wait_for(pilot, lambda: detail.span is not None)
+        assert detail.span.name == "invoke_agent weather"
+        await pilot.press("down", "down")
+        await wait_for(pilot, lambda: detail.span.name == "execute_tool get_weather")
+        shown = rendered_text(detail.query_one("#span-body", Static).content)
+        assert "Arguments" in shown and '"city": "Paris"' in shown
+        assert "Result" in shown and "Sunny, 18 °C in Paris." in shown
+
+
+async def test_switching_agents_keeps_each_conversation(store: Store) -> None:
+    app = StudioApp(store, load_demo())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"what is 6*7", "enter")
+        app.query_one("#agents").focus()
+        chat = app.query_one(ChatPane)
+        assert chat.agent_name == "weather"
+        await wait_for(pilot, lambda: "weather" in app.histories)
+        await pilot.press("down")
+        await wait_for(pilot, lambda: chat.agent_name == "calculator")
+        assert transcript(app) == ""
+        app.query_one("#chat-input").focus()
+        await pilot.press(*"what is 6*7", "enter")
+        await wait_for(pilot, lambda: "6*7 = 42" in transcript(app))
+        app.query_one("#agents").focus()
+        await pilot.press("up")
+        await wait_for(pilot, lambda: chat.agent_name == "weather")
+        assert "you › what is 6*7" in transcript(app)
+        assert "42" not in transcript(app)
+
+
+async def test_an_agent_that_raises_shows_the_error_and_the_studio_keeps_going(
+    store: Store,
+) -> None:
+    @tool
+    def broken(city: str) -> str:
+        """Broken weather for a city."""
+        raise RuntimeError("backend down")
+
+    catalog = AgentCatalog("test", {"w": Agent("w", model="scripted", tools=[broken])})
+    app = StudioApp(store, catalog)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"broken weather in Rome", "enter")
+        await wait_for(pilot, lambda: "RuntimeError: backend down" in transcript(app))
+        tree = app.query_one(TraceTree)
+        await wait_for(pilot, lambda: any(s.status_code == "ERROR" for s in tree.spans.values()))
+        assert not app.query_one("#chat-input", Input).disabled
+        await pilot.press(*"hello", "enter")
+        await wait_for(pilot, lambda: transcript(app).count("you ›") == 2)
+
+
+async def test_help_panel_toggles_and_quit_keys(store: Store) -> None:
+    app = StudioApp(store, load_demo())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f1")
+        assert app.screen.query("HelpPanel")
+        await pilot.press("f1")
+        await pilot.pause()
+        assert not app.screen.query("HelpPanel")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 0
