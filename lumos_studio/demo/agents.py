@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 import operator
 import zlib
+from collections.abc import Sequence
+from typing import Any
 
-from lumos_core import Agent, ScriptedModel, ToolError, tool
+from lumos_core import Agent, Message, ScriptedModel, ToolError, tool
 
 _CONDITIONS = ("sunny", "cloudy", "light rain", "windy", "foggy", "clear skies")
 
@@ -49,11 +51,11 @@ def _evaluate(node: ast.expr) -> float:
     raise ToolError("only numbers and + - * / ** are allowed")
 
 
-def _calculator_script(messages, tools):  # type: ignore[no-untyped-def]
-    """Send the whole user message to ``calculate``, then report its result."""
+def _calculator_script(messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Message:
+    """Send the expression in the user's message to ``calculate``, then report its result."""
     last = messages[-1]
     if last.role == "tool":
-        return last.parts[0].result
+        return Message.assistant("\n".join(getattr(p, "result", "") for p in last.parts))
     expression = last.text.rstrip("?").split(":")[-1].strip()
     for prefix in ("what is", "what's", "calculate", "compute"):
         if expression.lower().startswith(prefix):
