@@ -1,0 +1,53 @@
+"""OTLP codecs: OTLP/JSON (files and the JSON receiver) and OTLP/protobuf into ``SpanRecord``.
+
+The protobuf codec is imported on first use: loading the generated protobuf modules takes about
+80 ms, which the app should not pay at start-up just to read a saved trace.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lumos_studio.otlp._common import OtlpDecodeError
+from lumos_studio.otlp.json_codec import (
+    DecodedLine,
+    LineProblem,
+    TraceLines,
+    decode_trace_request,
+    encode_lines,
+    encode_trace_request,
+    read_file,
+    read_lines,
+    write_file,
+)
+
+if TYPE_CHECKING:
+    from lumos_studio.otlp.proto_codec import (
+        decode_trace_request_proto,
+        encode_trace_request_proto,
+    )
+
+__all__ = [
+    "DecodedLine",
+    "LineProblem",
+    "OtlpDecodeError",
+    "TraceLines",
+    "decode_trace_request",
+    "decode_trace_request_proto",
+    "encode_lines",
+    "encode_trace_request",
+    "encode_trace_request_proto",
+    "read_file",
+    "read_lines",
+    "write_file",
+]
+
+_LAZY = frozenset(("decode_trace_request_proto", "encode_trace_request_proto"))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from lumos_studio.otlp import proto_codec
+
+        return getattr(proto_codec, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,634 @@
+"""OTLP/JSON for spans: the saved-trace file format and the JSON half of the OTLP receiver.
+
+Files are JSON lines with one ``ExportTraceServiceRequest`` per line, as the OpenTelemetry
+Collector's file exporter writes them, so any OTel tool can read what we write and vice versa.
+The writer follows the OTLP/JSON rules exactly; the reader is lenient (upper-case or base64 ids,
+int64 as numbers, enum names, snake_case keys) because other producers are. A running span is
+written without ``endTimeUnixNano`` and a missing or zero end time reads back as running.
+
+Signals are dispatched on a line's top-level key (``_SIGNAL_KEYS``); logs will decode beside
+spans. Metrics and logs lines are skipped silently for now: a file may mix signals.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import math
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
+
+import orjson
+
+from lumos_studio.otlp._common import (
+    INT64_MAX,
+    INT64_MIN,
+    KIND_TO_OTLP,
+    SPAN_ID_BYTES,
+    STATUS_TO_OTLP,
+    TRACE_ID_BYTES,
+    OtlpDecodeError,
+    group_records,
+    kind_from_otlp,
+    kind_to_otlp,
+    short,
+    status_from_otlp,
+    status_to_otlp,
+)
+from lumos_studio.records import STATUS_UNSET, SpanEvent, SpanRecord
+
+__all__ = [
+    "DecodedLine",
+    "LineProblem",
+    "OtlpDecodeError",
+    "TraceLines",
+    "decode_trace_request",
+    "encode_lines",
+    "encode_trace_request",
+    "read_file",
+    "read_lines",
+    "write_file",
+]
+
+DEFAULT_BATCH_SIZE = 1000
+_GZIP_MAGIC = b"\x1f\x8b"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_ZERO_SPAN_ID = "0" * (2 * SPAN_ID_BYTES)
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+# ---------------------------------------------------------------------------------------- encode
+
+
+def encode_trace_request(records: Iterable[SpanRecord]) -> dict[str, Any]:
+    """Build one ``ExportTraceServiceRequest`` as a JSON-ready dict, grouped resource → scope."""
+    resource_spans = []
+    for resource, scopes in group_records(records):
+        scope_spans = []
+        for (scope_name, scope_version), spans in scopes.items():
+            scope: dict[str, Any] = {}
+            if scope_name:
+                scope["name"] = scope_name
+            if scope_version:
+                scope["version"] = scope_version
+            scope_spans.append({"scope": scope, "spans": [_span_to_json(s) for s in spans]})
+        resource_json: dict[str, Any] = {}
+        if resource:
+            resource_json["attributes"] = _attributes_to_json(resource)
+        resource_spans.append({"resource": resource_json, "scopeSpans": scope_spans})
+    return {"resourceSpans": resource_spans}
+
+
+def encode_lines(
+    records: Iterable[SpanRecord], batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[str]:
+    """Yield one compact JSON line (ending in ``\\n``) per ``batch_size`` records.
+
+    The newline is included so ``file.writelines(encode_lines(...))`` writes a valid file.
+    """
+    for batch in _batches(records, batch_size):
+        yield _dump_line(batch).decode()
+
+
+def write_file(
+    path: str | os.PathLike[str],
+    records: Iterable[SpanRecord],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    compress: bool | None = None,
+) -> int:
+    """Write records as OTLP JSON lines and return how many were written.
+
+    ``compress=None`` gzips when the name ends in ``.gz``; ``read_file`` reads either way.
+    """
+    if compress is None:
+        compress = os.fspath(path).endswith(".gz")
+    count = 0
+    with gzip.open(path, "wb") if compress else open(path, "wb") as out:
+        for batch in _batches(records, batch_size):
+            out.write(_dump_line(batch))
+            count += len(batch)
+    return count
+
+
+def _batches(records: Iterable[SpanRecord], batch_size: int) -> Iterator[list[SpanRecord]]:
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    batch: list[SpanRecord] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _dump_line(batch: list[SpanRecord]) -> bytes:
+    return orjson.dumps(encode_trace_request(batch), option=orjson.OPT_APPEND_NEWLINE)
+
+
+def _span_to_json(record: SpanRecord) -> dict[str, Any]:
+    # Keys in protobuf field order, as the Collector writes them.
+    span: dict[str, Any] = {"traceId": record.trace_id.lower(), "spanId": record.span_id.lower()}
+    if record.parent_span_id:
+        span["parentSpanId"] = record.parent_span_id.lower()
+    span["name"] = record.name
+    span["kind"] = kind_to_otlp(record.kind)
+    span["startTimeUnixNano"] = str(record.start_ns)
+    if record.end_ns is not None:
+        span["endTimeUnixNano"] = str(record.end_ns)
+    if record.attributes:
+        span["attributes"] = _attributes_to_json(record.attributes)
+    if record.events:
+        span["events"] = [_event_to_json(event) for event in record.events]
+    status: dict[str, Any] = {}
+    if record.status_code != STATUS_UNSET:
+        status["code"] = status_to_otlp(record.status_code)
+    if record.status_message:
+        status["message"] = record.status_message
+    span["status"] = status
+    return span
+
+
+def _event_to_json(event: SpanEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {"timeUnixNano": str(event.time_ns), "name": event.name}
+    if event.attributes:
+        out["attributes"] = _attributes_to_json(event.attributes)
+    return out
+
+
+def _attributes_to_json(attributes: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": str(key), "value": _any_to_json(value)} for key, value in attributes.items()]
+
+
+def _any_to_json(value: Any) -> dict[str, Any]:
+    """Encode one attribute value as an OTLP ``AnyValue`` (None becomes the empty AnyValue)."""
+    kind = type(value)
+    if kind is str:
+        return {"stringValue": value}
+    if kind is bool:
+        return {"boolValue": value}
+    if kind is int:
+        return _int_to_json(value)
+    if kind is float:
+        return _float_to_json(value)
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        if not value:
+            return {"kvlistValue": {}}
+        return {"kvlistValue": {"values": _attributes_to_json(value)}}
+    if isinstance(value, list | tuple):
+        if not value:
+            return {"arrayValue": {}}
+        return {"arrayValue": {"values": [_any_to_json(item) for item in value]}}
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"bytesValue": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, int):  # IntEnum and friends; bool cannot be subclassed
+        return _int_to_json(int(value))
+    if isinstance(value, float):
+        return _float_to_json(float(value))
+    return {"stringValue": str(value)}
+
+
+def _int_to_json(value: int) -> dict[str, Any]:
+    if INT64_MIN <= value <= INT64_MAX:
+        return {"intValue": str(value)}
+    return {"stringValue": str(value)}  # OTLP has no wider integer; keep the digits
+
+
+def _float_to_json(value: float) -> dict[str, Any]:
+    if math.isfinite(value):
+        return {"doubleValue": value}
+    # Proto3 JSON spells non-finite doubles as strings; plain JSON cannot hold them.
+    if math.isnan(value):
+        return {"doubleValue": "NaN"}
+    return {"doubleValue": "Infinity" if value > 0 else "-Infinity"}
+
+
+# ---------------------------------------------------------------------------------------- decode
+
+
+def decode_trace_request(obj: Any) -> list[SpanRecord]:
+    """Turn one parsed ``ExportTraceServiceRequest`` into records.
+
+    Raises ``OtlpDecodeError`` naming the span's position and the field that is wrong.
+    """
+    if not isinstance(obj, dict):
+        raise OtlpDecodeError(f"expected a JSON object, got {type(obj).__name__}")
+    try:
+        resource_list = _list(_get(obj, "resourceSpans", "resource_spans"))
+    except OtlpDecodeError as exc:
+        raise OtlpDecodeError(f"resourceSpans: {exc}") from None
+    records: list[SpanRecord] = []
+    append = records.append
+    for ri, resource_spans in enumerate(resource_list):
+        try:
+            resource, scope_list = _resource_from_json(resource_spans)
+        except _MALFORMED as exc:
+            raise _located(f"resourceSpans[{ri}]", exc) from exc
+        for si, scope_spans in enumerate(scope_list):
+            try:
+                scope_name, scope_version, span_list = _scope_from_json(scope_spans)
+            except _MALFORMED as exc:
+                raise _located(f"resourceSpans[{ri}].scopeSpans[{si}]", exc) from exc
+            for i, span in enumerate(span_list):
+                try:
+                    append(_span_from_json(span, resource, scope_name, scope_version))
+                except _MALFORMED as exc:
+                    where = f"resourceSpans[{ri}].scopeSpans[{si}].spans[{i}]"
+                    raise _located(where, exc) from exc
+    return records
+
+
+# OtlpDecodeError is a ValueError; the others come from values of the wrong JSON type.
+_MALFORMED = (TypeError, ValueError, AttributeError)
+
+
+def _located(where: str, exc: Exception) -> OtlpDecodeError:
+    if isinstance(exc, OtlpDecodeError):
+        return OtlpDecodeError(f"{where}: {exc}")
+    return OtlpDecodeError(f"{where}: malformed ({type(exc).__name__}: {exc})")
+
+
+def _resource_from_json(resource_spans: Any) -> tuple[dict[str, Any], list[Any]]:
+    _require_object(resource_spans)
+    resource = _attributes_from_json(_object(resource_spans.get("resource")))
+    scope_list = _get(resource_spans, "scopeSpans", "scope_spans")
+    if scope_list is None:  # OTLP before 0.15 (old files, old Jaeger)
+        scope_list = resource_spans.get("instrumentationLibrarySpans")
+    return resource, _list(scope_list)
+
+
+def _scope_from_json(scope_spans: Any) -> tuple[str, str, list[Any]]:
+    _require_object(scope_spans)
+    scope = scope_spans.get("scope")
+    if scope is None:
+        scope = scope_spans.get("instrumentationLibrary")
+    scope = _object(scope)
+    return (
+        _str(scope.get("name"), "scope.name"),
+        _str(scope.get("version"), "scope.version"),
+        _list(scope_spans.get("spans")),
+    )
+
+
+def _span_from_json(
+    span: Any, resource: dict[str, Any], scope_name: str, scope_version: str
+) -> SpanRecord:
+    _require_object(span)
+    parent = _get(span, "parentSpanId", "parent_span_id")
+    parent_id = _hex_id(parent, SPAN_ID_BYTES, "parentSpanId") if parent else None
+    if parent_id == _ZERO_SPAN_ID:  # some producers write zeros for "no parent"
+        parent_id = None
+    end_ns = _int(_get(span, "endTimeUnixNano", "end_time_unix_nano"), "endTimeUnixNano")
+    status = _object(span.get("status"))
+    events = span.get("events")
+    return SpanRecord(
+        trace_id=_id_from_json(_get(span, "traceId", "trace_id"), TRACE_ID_BYTES, "traceId"),
+        span_id=_id_from_json(_get(span, "spanId", "span_id"), SPAN_ID_BYTES, "spanId"),
+        parent_span_id=parent_id,
+        name=_str(span.get("name"), "name"),
+        start_ns=_int(_get(span, "startTimeUnixNano", "start_time_unix_nano"), "startTimeUnixNano"),
+        end_ns=end_ns or None,
+        kind=_kind_from_json(span.get("kind")),
+        status_code=_status_from_json(status.get("code")),
+        status_message=_str(status.get("message"), "status.message"),
+        attributes=_attributes_from_json(span),
+        events=tuple(_event_from_json(event) for event in events) if events else (),
+        resource=resource,
+        scope_name=scope_name,
+        scope_version=scope_version,
+    )
+
+
+def _event_from_json(event: Any) -> SpanEvent:
+    _require_object(event)
+    return SpanEvent(
+        name=_str(event.get("name"), "events.name"),
+        time_ns=_int(_get(event, "timeUnixNano", "time_unix_nano"), "events.timeUnixNano"),
+        attributes=_attributes_from_json(event),
+    )
+
+
+def _attributes_from_json(owner: dict[str, Any]) -> dict[str, Any]:
+    """Read ``owner["attributes"]`` (a list of KeyValue) into a plain dict."""
+    attributes = owner.get("attributes")
+    if not attributes:
+        return {}
+    return _kvlist_from_json(attributes)
+
+
+def _kvlist_from_json(values: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kv in _list(values):
+        if type(kv) is not dict:
+            raise OtlpDecodeError(f"attribute: expected an object, got {short(kv)}")
+        key = kv.get("key")
+        if type(key) is not str:
+            raise OtlpDecodeError(f"attribute key must be a string, got {short(key)}")
+        out[key] = _any_from_json(kv.get("value"))
+    return out
+
+
+def _any_from_json(value: Any) -> Any:
+    """Decode one ``AnyValue`` object; the empty AnyValue (or a missing one) is None."""
+    if type(value) is dict:
+        for kind, inner in value.items():
+            decode = _ANY_DECODERS.get(kind)
+            if decode is not None:
+                return decode(inner)
+        return None  # empty, or only a value kind newer than this reader
+    if value is None:
+        return None
+    raise OtlpDecodeError(f"attribute value: expected an object, got {short(value)}")
+
+
+def _string_value(inner: Any) -> str:
+    return inner if type(inner) is str else _str(inner, "stringValue")
+
+
+def _bool_value(inner: Any) -> bool:
+    if type(inner) is bool:
+        return inner
+    raise OtlpDecodeError(f"boolValue: expected true or false, got {short(inner)}")
+
+
+def _int_value(inner: Any) -> int:
+    return _int(inner, "intValue")
+
+
+def _double_value(inner: Any) -> float:
+    if type(inner) is float or type(inner) is int:
+        return float(inner)
+    if isinstance(inner, str):
+        try:
+            return float(inner)  # also "NaN", "Infinity", "-Infinity" from proto3 JSON
+        except ValueError:
+            pass
+    raise OtlpDecodeError(f"doubleValue: not a number: {short(inner)}")
+
+
+def _array_value(inner: Any) -> list[Any]:
+    return [_any_from_json(item) for item in _list(_object(inner).get("values"))]
+
+
+def _kvlist_value(inner: Any) -> dict[str, Any]:
+    return _kvlist_from_json(_object(inner).get("values"))
+
+
+def _bytes_value(inner: Any) -> str:
+    # Records hold JSON-compatible values, so bytes stay as their (validated) base64 text.
+    text = _str(inner, "bytesValue")
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise OtlpDecodeError(f"bytesValue: invalid base64 {short(text)}") from None
+    return text
+
+
+_ANY_DECODERS = {
+    "stringValue": _string_value,
+    "boolValue": _bool_value,
+    "intValue": _int_value,
+    "doubleValue": _double_value,
+    "arrayValue": _array_value,
+    "kvlistValue": _kvlist_value,
+    "bytesValue": _bytes_value,
+    "string_value": _string_value,
+    "bool_value": _bool_value,
+    "int_value": _int_value,
+    "double_value": _double_value,
+    "array_value": _array_value,
+    "kvlist_value": _kvlist_value,
+    "bytes_value": _bytes_value,
+}
+
+_KIND_NAMES = {"UNSPECIFIED": 0, **KIND_TO_OTLP}
+_KIND_NAMES.update({f"SPAN_KIND_{name}": code for name, code in list(_KIND_NAMES.items())})
+_STATUS_NAMES = dict(STATUS_TO_OTLP)
+_STATUS_NAMES.update({f"STATUS_CODE_{name}": code for name, code in list(_STATUS_NAMES.items())})
+
+
+def _kind_from_json(value: Any) -> str:
+    return kind_from_otlp(_enum(value, _KIND_NAMES, "kind"))
+
+
+def _status_from_json(value: Any) -> str:
+    return status_from_otlp(_enum(value, _STATUS_NAMES, "status.code"))
+
+
+def _enum(value: Any, names: dict[str, int], field: str) -> int:
+    """An enum given as its number (the OTLP/JSON rule) or as its name (protobuf JSON)."""
+    if value is None:
+        return 0
+    if type(value) is int:
+        return value
+    if isinstance(value, str):
+        code = names.get(value.upper())
+        if code is not None:
+            return code
+        if value.isdigit():
+            return int(value)
+    raise OtlpDecodeError(f"{field}: unknown value {short(value)}")
+
+
+def _id_from_json(value: Any, size: int, field: str) -> str:
+    """A required trace or span id as lowercase hex; all zeros is invalid (OTLP spec)."""
+    hex_id = _hex_id(value, size, field)
+    if hex_id.strip("0"):
+        return hex_id
+    raise OtlpDecodeError(f"{field}: all-zero id {short(value)} is invalid")
+
+
+def _hex_id(value: Any, size: int, field: str) -> str:
+    """Normalise an id to lowercase hex; accepts hex in any case or base64 of ``size`` bytes.
+
+    A string of hex digits only is always read as hex, so a truncated hex id is an error rather
+    than a lucky base64 decode.
+    """
+    if isinstance(value, str) and value:
+        raw: bytes | None = None
+        if len(value) == 2 * size:
+            try:
+                raw = bytes.fromhex(value)
+            except ValueError:
+                raw = None
+        elif not _HEX_DIGITS.issuperset(value):
+            raw = _b64_id(value)
+        if raw is not None and len(raw) == size:
+            return raw.hex()
+    if value is None or value == "":
+        raise OtlpDecodeError(f"{field}: missing")
+    expected = f"{2 * size} hex digits or base64 of {size} bytes"
+    raise OtlpDecodeError(f"{field}: invalid id {short(value)} (expected {expected})")
+
+
+def _b64_id(value: str) -> bytes | None:
+    """Base64 (standard or URL-safe, padding optional), as protobuf's own JSON mapping emits."""
+    text = value.replace("-", "+").replace("_", "/")
+    text += "=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _int(value: Any, field: str) -> int:
+    """An int64 given as a decimal string (the OTLP/JSON rule) or as a JSON number; missing is 0."""
+    if type(value) is int:
+        return value
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    elif type(value) is float and value.is_integer():
+        return int(value)
+    raise OtlpDecodeError(f"{field}: not an integer: {short(value)}")
+
+
+def _str(value: Any, field: str) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    raise OtlpDecodeError(f"{field}: expected a string, got {short(value)}")
+
+
+def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
+    value = obj.get(camel)
+    return obj.get(snake) if value is None else value
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if value is None:
+        return {}
+    raise OtlpDecodeError(f"expected an object, got {short(value)}")
+
+
+def _require_object(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise OtlpDecodeError(f"expected an object, got {short(value)}")
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    raise OtlpDecodeError(f"expected a list, got {short(value)}")
+
+
+# ---------------------------------------------------------------------------------------- files
+
+
+class LineProblem(NamedTuple):
+    """A line that could not be read; callers report it as ``file X line N: message``."""
+
+    line_number: int
+    message: str
+
+
+class DecodedLine(NamedTuple):
+    """The records one line held (logs will join spans here)."""
+
+    line_number: int
+    spans: list[SpanRecord]
+
+
+# Top-level keys of OTLP export requests. Signals this reader does not decode yet map to None
+# and are skipped without a problem, because one file may hold several signals.
+_SIGNAL_KEYS: dict[str, str | None] = {
+    "resourceSpans": "spans",
+    "resource_spans": "spans",
+    "resourceLogs": None,
+    "resource_logs": None,
+    "resourceMetrics": None,
+    "resource_metrics": None,
+    "resourceProfiles": None,
+    "resource_profiles": None,
+}
+
+
+class TraceLines:
+    """Iterate an OTLP JSON lines stream, one ``DecodedLine`` per line with spans.
+
+    Corrupt lines do not stop the stream: they are collected in ``problems`` so a caller can load
+    what is valid and report the rest once iteration ends. ``lines_read`` counts lines consumed.
+    """
+
+    def __init__(self, lines: Iterable[str | bytes]) -> None:
+        self._lines = lines
+        self.problems: list[LineProblem] = []
+        self.lines_read = 0
+
+    def __iter__(self) -> Iterator[DecodedLine]:
+        for line_number, line in enumerate(self._lines, 1):
+            self.lines_read = line_number
+            if line_number == 1:
+                line = _strip_bom(line)
+            if not line.strip():
+                continue
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                self.problems.append(LineProblem(line_number, f"invalid JSON: {exc}"))
+                continue
+            try:
+                spans = _decode_line(obj)
+            except OtlpDecodeError as exc:
+                self.problems.append(LineProblem(line_number, str(exc)))
+                continue
+            if spans:
+                yield DecodedLine(line_number, spans)
+
+
+def read_lines(lines: Iterable[str | bytes]) -> TraceLines:
+    """Read OTLP JSON lines lazily; see ``TraceLines`` for how problems are collected."""
+    return TraceLines(lines)
+
+
+def read_file(path: str | os.PathLike[str]) -> tuple[list[SpanRecord], list[LineProblem]]:
+    """Load every valid span of a ``.jsonl`` file, gzip-compressed or not (told by magic bytes).
+
+    A gzip stream that breaks off is reported as a problem on the line where it broke.
+    """
+    records: list[SpanRecord] = []
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        stream: Iterable[bytes] = gzip.GzipFile(fileobj=raw) if compressed else raw
+        reader = TraceLines(stream)
+        try:
+            for decoded in reader:
+                records.extend(decoded.spans)
+        except (OSError, EOFError, zlib.error) as exc:
+            message = f"cannot read further ({type(exc).__name__}: {exc})"
+            reader.problems.append(LineProblem(reader.lines_read + 1, message))
+    return records, reader.problems
+
+
+def _decode_line(obj: Any) -> list[SpanRecord]:
+    if not isinstance(obj, dict):
+        raise OtlpDecodeError(f"expected a JSON object, got {type(obj).__name__}")
+    signals = {_SIGNAL_KEYS[key] for key in obj if key in _SIGNAL_KEYS}
+    if "spans" in signals:
+        return decode_trace_request(obj)
+    if signals:
+        return []
+    if obj:
+        keys = ", ".join(sorted(obj)[:5])
+        raise OtlpDecodeError(f"not an OTLP export request (no resourceSpans; keys: {keys})")
+    return []  # "{}" is a valid, empty request
+
+
+def _strip_bom(line: str | bytes) -> str | bytes:
+    return line.removeprefix(_UTF8_BOM) if isinstance(line, bytes) else line.removeprefix("\ufeff")
