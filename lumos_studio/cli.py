@@ -13,8 +13,9 @@ from rich.table import Table
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
 from lumos_studio.store import DEFAULT_DB, Store, StoreError, StoreReader
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# Piped output (scripts, CI logs) is not squeezed to 80 columns.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
@@ -159,14 +160,14 @@ def show(db: Path, trace_id: str) -> None:
 @click.pass_obj
 def export(db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path) -> None:
     """Write traces as OTLP JSON lines, the OpenTelemetry Collector's file format."""
-    from lumos_studio.otlp.files import write_traces
+    from lumos_studio.otlp import write_file
 
     if bool(trace_ids) == everything:
         fail("choose the traces: --trace ID (repeatable) or --all", code=2)
     reader = _reader(db)
     ids = reader.trace_ids() if everything else [_resolve(reader, t) for t in trace_ids]
     try:
-        spans = write_traces(output, (reader.trace_spans(t) for t in ids))
+        spans = write_file(output, (span for t in ids for span in reader.trace_spans(t)))
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     err.print(f"wrote {len(ids)} trace(s), {spans} spans to {output}")
@@ -180,12 +181,12 @@ def import_(db: Path, files: tuple[Path, ...]) -> None:
 
     Importing the same file twice stores each span once.
     """
-    from lumos_studio.otlp.files import read_traces
+    from lumos_studio.otlp import read_file
 
     with _open_store(db) as store:
         for path in files:
             try:
-                records, problems = read_traces(path)
+                records, problems = read_file(path)
             except OSError as exc:
                 fail(f"cannot read {path}: {exc.strerror or exc}")
             store.writer.submit_many(records)

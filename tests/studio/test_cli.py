@@ -1,0 +1,165 @@
+"""The headless commands, run the way a script runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from lumos_studio.cli import cli
+
+AGENT_FILE = '''
+from lumos_core import Agent, tool
+
+@tool
+def lookup_order(order_id: int) -> str:
+    """Look up an order by its number."""
+    return f"order {order_id} ships tomorrow"
+
+support = Agent(name="support", instructions="Help with orders.", tools=[lookup_order])
+'''
+
+
+def invoke(db: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "studio.db"
+
+
+def test_run_demo_prints_the_answer_and_show_prints_the_four_span_tree(db: Path) -> None:
+    ran = invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    assert ran.exit_code == 0, ran.output
+    assert "°C in Paris." in ran.stdout
+    trace_id = ran.stderr.split("trace ")[1].split()[0]
+
+    listed = invoke(db, "traces")
+    assert trace_id[:12] in listed.stdout and "invoke_agent weather" in listed.stdout
+
+    shown = invoke(db, "show", trace_id[:8])
+    assert shown.exit_code == 0
+    lines = shown.stdout.splitlines()
+    assert lines[0] == f"trace {trace_id}"
+    assert [line.rsplit("  ", 1)[0] for line in lines[1:]] == [
+        "└── invoke_agent weather",
+        "    ├── chat scripted",
+        "    ├── execute_tool get_weather",
+        "    └── chat scripted",
+    ]
+
+
+def test_run_finds_an_agent_by_name_in_a_file(db: Path, tmp_path: Path) -> None:
+    agents = tmp_path / "agents.py"
+    agents.write_text(AGENT_FILE)
+    ran = invoke(db, "run", str(agents), "support", "where is order 42?")
+    assert ran.exit_code == 0, ran.output
+    assert ran.stdout.strip() == "order 42 ships tomorrow"
+
+
+def test_run_reports_file_problems_with_file_line_and_code(db: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("from lumos_core import Agent\n\nagent = Agent(name='x'\nprint('hi')\n")
+    ran = invoke(db, "run", str(broken), "x", "hi")
+    assert ran.exit_code == 2
+    assert f"{broken}:3: syntax error" in ran.stderr
+    assert ">    3 | agent = Agent(name='x'" in ran.stderr
+    assert "Traceback" not in ran.output
+
+    raising = tmp_path / "raising.py"
+    raising.write_text("import json\n\nvalue = json.loads('{')\n")
+    ran = invoke(db, "run", str(raising), "x", "hi")
+    assert ran.exit_code == 2 and f"{raising}:3: JSONDecodeError while importing" in ran.stderr
+
+    good = tmp_path / "agents.py"
+    good.write_text(AGENT_FILE)
+    ran = invoke(db, "run", str(good), "nobody", "hi")
+    assert ran.exit_code == 2 and "no agent named 'nobody'" in ran.stderr
+    assert "found: support" in ran.stderr
+
+    ran = invoke(db, "run", str(tmp_path / "missing.py"), "x", "hi")
+    assert ran.exit_code == 2 and "no such file" in ran.stderr
+
+    ran = invoke(db, "run", "--demo", "weather")
+    assert ran.exit_code == 2 and "run takes --demo AGENT MESSAGE" in ran.stderr
+
+
+def test_a_failing_agent_reports_the_error_and_keeps_its_trace(db: Path, tmp_path: Path) -> None:
+    agents = tmp_path / "agents.py"
+    agents.write_text(AGENT_FILE.replace('return f"order', 'raise KeyError(order_id)\n    return f"'))
+    ran = invoke(db, "run", str(agents), "support", "order 7?")
+    assert ran.exit_code == 1
+    assert "agent 'support' raised KeyError: 7" in ran.stderr
+    trace_id = ran.stderr.split("lumos-studio show ")[1].split()[0]
+    shown = invoke(db, "show", trace_id)
+    assert "execute_tool lookup_order" in shown.stdout and "ERROR" in shown.stdout
+
+
+def test_commands_on_an_empty_or_missing_store_say_what_to_do(db: Path) -> None:
+    listed = invoke(db, "traces")
+    assert listed.exit_code == 1 and "no store at" in listed.stderr
+    invoke(db, "run", "--demo", "weather", "weather in Oslo?")
+    shown = invoke(db, "show", "ffff")
+    assert shown.exit_code == 1 and "no trace starting with 'ffff'" in shown.stderr
+
+
+def test_export_writes_otlp_json_and_import_reads_back_the_same_tree(
+    db: Path, tmp_path: Path
+) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    invoke(db, "run", "--demo", "calculator", "what is 2*21?")
+    out = tmp_path / "export.jsonl"
+    exported = invoke(db, "export", "--all", "-o", str(out))
+    assert exported.exit_code == 0, exported.output
+    assert "wrote 2 trace(s), 8 spans" in exported.stderr
+
+    for line in out.read_text().splitlines():
+        request = json.loads(line)
+        span = request["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+        assert len(span["traceId"]) == 32 and span["traceId"] == span["traceId"].lower()
+        assert isinstance(span["startTimeUnixNano"], str)
+        assert "parentSpanId" in span or span["name"].startswith("invoke_agent")
+
+    other = tmp_path / "other.db"
+    for _ in range(2):
+        imported = invoke(other, "import", str(out))
+        assert imported.exit_code == 0 and "imported 8 spans in 2 trace(s)" in imported.stderr
+    original = invoke(db, "traces").stdout
+    copy = invoke(other, "traces").stdout
+    trace_ids = [line.split()[1] for line in original.splitlines() if "invoke_agent" in line]
+    for trace_id in trace_ids:
+        assert trace_id in copy
+        assert invoke(db, "show", trace_id).stdout == invoke(other, "show", trace_id).stdout
+
+
+def test_export_needs_a_choice_of_traces(db: Path, tmp_path: Path) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    ran = invoke(db, "export", "-o", str(tmp_path / "x.jsonl"))
+    assert ran.exit_code == 2 and "--trace ID" in ran.stderr
+
+
+def test_import_of_a_corrupt_file_loads_the_valid_lines_and_names_the_bad_one(
+    db: Path, tmp_path: Path
+) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    good = tmp_path / "good.jsonl"
+    invoke(db, "export", "--all", "-o", str(good))
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("{not json\n" + good.read_text())
+    ran = invoke(tmp_path / "other.db", "import", str(mixed))
+    assert ran.exit_code == 0
+    assert f"{mixed}:1:" in ran.stderr and "imported 4 spans in 1 trace(s)" in ran.stderr
+
+
+def test_the_console_script_has_help() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "lumos_studio", "--help"], capture_output=True, text=True,
+        check=True,
+    )
+    for command in ("run", "traces", "show", "export", "import", "--db"):
+        assert command in done.stdout
