@@ -91,7 +91,8 @@ def test_run_reports_file_problems_with_file_line_and_code(db: Path, tmp_path: P
 
 def test_a_failing_agent_reports_the_error_and_keeps_its_trace(db: Path, tmp_path: Path) -> None:
     agents = tmp_path / "agents.py"
-    agents.write_text(AGENT_FILE.replace('return f"order', 'raise KeyError(order_id)\n    return f"'))
+    failing = AGENT_FILE.replace('return f"order', 'raise KeyError(order_id)\n    return f"')
+    agents.write_text(failing)
     ran = invoke(db, "run", str(agents), "support", "order 7?")
     assert ran.exit_code == 1
     assert "agent 'support' raised KeyError: 7" in ran.stderr
