@@ -14,7 +14,7 @@ from textual.widgets import Footer, Header
 from lumos_core import Message
 from lumos_studio.ingest import studio_tracer_provider
 from lumos_studio.sessions.discovery import AgentCatalog
-from lumos_studio.store import Store
+from lumos_studio.store import Store, StoreChange
 from lumos_studio.ui.messages import (
     AgentFailed,
     AgentReplied,
@@ -87,9 +87,9 @@ class StudioApp(App[None]):
 
     # --- live updates: writer thread → coalesced message on the UI thread ---
 
-    def _on_store_commit(self, trace_ids: frozenset[str]) -> None:
+    def _on_store_commit(self, change: StoreChange) -> None:
         with self._changed_lock:
-            self._changed.update(trace_ids)
+            self._changed.update(change.trace_ids)
 
     def _publish_changes(self) -> None:
         with self._changed_lock:

@@ -53,3 +53,28 @@ class SpanRecord:
     @property
     def service_name(self) -> str:
         return str(self.resource.get("service.name", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One OpenTelemetry log record: Python logging, ``print`` capture, core events, OTLP logs.
+
+    ``event_name`` carries the OTel event name (``lumos.memory.*`` and the like); ``trace_id`` and
+    ``span_id`` tie the record to the span it was emitted in, when there was one.
+    """
+
+    time_ns: int
+    body: Any
+    severity_number: int = 0
+    severity_text: str = ""
+    trace_id: str | None = None
+    span_id: str | None = None
+    event_name: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    resource: dict[str, Any] = field(default_factory=dict)
+    scope_name: str = ""
+    observed_time_ns: int = 0
+
+    @property
+    def service_name(self) -> str:
+        return str(self.resource.get("service.name", ""))

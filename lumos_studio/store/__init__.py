@@ -6,9 +6,17 @@ from pathlib import Path
 
 from lumos_studio.store.connection import StoreError
 from lumos_studio.store.queries import StoreReader, TraceSummary
-from lumos_studio.store.writer import StoreWriter
+from lumos_studio.store.writer import StoreChange, StoreWriter
 
-__all__ = ["DEFAULT_DB", "Store", "StoreError", "StoreReader", "StoreWriter", "TraceSummary"]
+__all__ = [
+    "DEFAULT_DB",
+    "Store",
+    "StoreChange",
+    "StoreError",
+    "StoreReader",
+    "StoreWriter",
+    "TraceSummary",
+]
 
 DEFAULT_DB = Path(".lumos") / "studio.db"
 

@@ -10,9 +10,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from lumos_studio.records import SpanRecord
+from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store.connection import StoreError, open_reader_connection
-from lumos_studio.store.rows import row_to_record
+from lumos_studio.store.rows import row_to_log, row_to_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,28 @@ class StoreReader:
             "SELECT * FROM spans WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)
         ).fetchone()
         return row_to_record(row) if row else None
+
+    def logs(
+        self,
+        *,
+        trace_id: str | None = None,
+        span_id: str | None = None,
+        limit: int = 1_000,
+    ) -> list[LogRecord]:
+        """The newest ``limit`` log records (of a trace or span when given), oldest first."""
+        where, params = [], []
+        if trace_id is not None:
+            where.append("trace_id = ?")
+            params.append(trace_id)
+        if span_id is not None:
+            where.append("span_id = ?")
+            params.append(span_id)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._db.execute(
+            f"SELECT * FROM logs {clause} ORDER BY time_ns DESC, id DESC LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [row_to_log(row) for row in reversed(rows)]
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from typing import Any
 
 import orjson
 
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.records import SpanEvent, SpanRecord
+from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 
 
 def _default(value: Any) -> Any:
@@ -69,4 +70,46 @@ def row_to_record(row: sqlite3.Row) -> SpanRecord:
         resource=orjson.loads(row["resource"]) if row["resource"] else {},
         scope_name=row["scope_name"] or "",
         scope_version=row["scope_version"] or "",
+    )
+
+
+def log_to_row(record: LogRecord) -> tuple[Any, ...]:
+    """The row tuple, in ``schema.LOG_COLUMNS`` order; the body is stored as JSON text."""
+    body = _dumps(record.body)
+    attributes = _dumps(record.attributes) if record.attributes else None
+    identity = f"{record.time_ns}|{record.trace_id}|{record.span_id}|{record.severity_number}|"
+    digest = hashlib.blake2b(
+        (identity + body + (attributes or "")).encode(), digest_size=8
+    ).digest()
+    return (
+        int.from_bytes(digest, "big", signed=True),
+        record.time_ns,
+        record.observed_time_ns or None,
+        record.severity_number,
+        record.severity_text,
+        body,
+        record.trace_id,
+        record.span_id,
+        record.event_name or None,
+        record.scope_name or None,
+        record.resource.get("service.name"),
+        attributes,
+        _dumps(record.resource) if record.resource else None,
+    )
+
+
+def row_to_log(row: sqlite3.Row) -> LogRecord:
+    """Rebuild a log record from a full ``logs`` row."""
+    return LogRecord(
+        time_ns=row["time_ns"],
+        body=orjson.loads(row["body"]),
+        severity_number=row["severity_number"] or 0,
+        severity_text=row["severity_text"] or "",
+        trace_id=row["trace_id"],
+        span_id=row["span_id"],
+        event_name=row["event_name"] or "",
+        attributes=orjson.loads(row["attributes"]) if row["attributes"] else {},
+        resource=orjson.loads(row["resource"]) if row["resource"] else {},
+        scope_name=row["scope_name"] or "",
+        observed_time_ns=row["observed_time_ns"] or 0,
     )

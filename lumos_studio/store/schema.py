@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SPAN_COLUMNS: tuple[str, ...] = (
     "trace_id",
@@ -86,7 +86,51 @@ def _create_v1(db: sqlite_utils.Database) -> None:
     db["traces"].create_index(["start_ns"], index_name="traces_by_start")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_create_v1,)
+LOG_COLUMNS: tuple[str, ...] = (
+    "fingerprint",
+    "time_ns",
+    "observed_time_ns",
+    "severity_number",
+    "severity_text",
+    "body",
+    "trace_id",
+    "span_id",
+    "event_name",
+    "scope_name",
+    "service_name",
+    "attributes",
+    "resource",
+)
+
+
+def _create_v2(db: sqlite_utils.Database) -> None:
+    """Log records, tied to spans; ``fingerprint`` makes re-imports idempotent."""
+    db["logs"].create(
+        {
+            "id": int,
+            "fingerprint": int,
+            "time_ns": int,
+            "observed_time_ns": int,
+            "severity_number": int,
+            "severity_text": str,
+            "body": str,
+            "trace_id": str,
+            "span_id": str,
+            "event_name": str,
+            "scope_name": str,
+            "service_name": str,
+            "attributes": str,
+            "resource": str,
+        },
+        pk="id",
+        not_null={"fingerprint", "time_ns"},
+    )
+    db["logs"].create_index(["fingerprint"], unique=True, index_name="logs_by_fingerprint")
+    db["logs"].create_index(["time_ns"], index_name="logs_by_time")
+    db["logs"].create_index(["trace_id", "span_id"], index_name="logs_by_span")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_create_v1, _create_v2)
 
 
 def ensure_schema(connection: sqlite3.Connection) -> None:

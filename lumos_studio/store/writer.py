@@ -11,17 +11,29 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from lumos_studio.records import SpanRecord
+from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store.connection import open_writer_connection
-from lumos_studio.store.rows import record_to_row
-from lumos_studio.store.schema import SPAN_COLUMNS, ensure_schema
+from lumos_studio.store.rows import log_to_row, record_to_row
+from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS, ensure_schema
 
 log = logging.getLogger(__name__)
 
-ChangeListener = Callable[[frozenset[str]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreChange:
+    """What one commit changed: the traces whose spans changed, and how many logs were added."""
+
+    trace_ids: frozenset[str]
+    logs: int = 0
+    log_trace_ids: frozenset[str] = frozenset()
+
+
+ChangeListener = Callable[[StoreChange], None]
 
 _END_NS = SPAN_COLUMNS.index("end_ns")
 
@@ -38,6 +50,11 @@ _UPSERT_SPAN = (
     + ", ".join(f"{c} = excluded.{c}" for c in SPAN_COLUMNS[2:])
     # A finished span is final: a late "started" copy or a re-import never overwrites it.
     + " WHERE spans.end_ns IS NULL"
+)
+
+_INSERT_LOG = (
+    f"INSERT OR IGNORE INTO logs ({', '.join(LOG_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})"
 )
 
 _REFRESH_TRACE = """
@@ -60,6 +77,9 @@ FROM spans s WHERE s.trace_id = ? GROUP BY s.trace_id
 """
 
 
+Item = SpanRecord | LogRecord | Convertible
+
+
 class _Flush:
     """A marker in the queue; set once everything queued before it is committed."""
 
@@ -73,17 +93,18 @@ class StoreWriter:
     def __init__(self, path: Path, *, max_queue: int = 200_000, batch_size: int = 1_000) -> None:
         self.path = path
         self.batch_size = batch_size
-        self._queue: queue.Queue[SpanRecord | Convertible | _Flush | None] = queue.Queue(max_queue)
+        self._queue: queue.Queue[Item | _Flush | None] = queue.Queue(max_queue)
         self._connection = open_writer_connection(path)
         ensure_schema(self._connection)
         self._listeners: list[ChangeListener] = []
         self._thread: threading.Thread | None = None
         self.written = 0  # span rows inserted or updated (re-imports of final spans don't count)
+        self.logs_written = 0
         self.dropped = 0
         self.failed_batches = 0
 
     def subscribe(self, listener: ChangeListener) -> None:
-        """Call ``listener`` (on the writer thread) with the trace ids each commit touched."""
+        """Call ``listener`` (on the writer thread) with what each commit changed."""
         self._listeners.append(listener)
 
     def start(self) -> StoreWriter:
@@ -94,8 +115,8 @@ class StoreWriter:
             self._thread.start()
         return self
 
-    def submit(self, item: SpanRecord | Convertible, timeout: float | None = 0.0) -> bool:
-        """Queue one span; False (and counted) if the queue stayed full for ``timeout`` seconds."""
+    def submit(self, item: Item, timeout: float | None = 0.0) -> bool:
+        """Queue one span or log; False (and counted) if the queue stayed full for ``timeout`` s."""
         try:
             if timeout:
                 self._queue.put(item, timeout=timeout)
@@ -106,7 +127,7 @@ class StoreWriter:
             self.dropped += 1
             return False
 
-    def submit_many(self, records: Iterable[SpanRecord], timeout: float | None = None) -> int:
+    def submit_many(self, records: Iterable[Item], timeout: float | None = None) -> int:
         """Queue records, waiting for room (for importers, which prefer slow to lossy)."""
         count = 0
         for record in records:
@@ -137,7 +158,7 @@ class StoreWriter:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            batch: list[SpanRecord | Convertible] = []
+            batch: list[Item] = []
             markers: list[_Flush] = []
             item = self._queue.get()
             while True:
@@ -158,35 +179,48 @@ class StoreWriter:
             for marker in markers:
                 marker.done.set()
 
-    def _write(self, batch: list[SpanRecord | Convertible]) -> None:
-        rows: dict[tuple[str, str], tuple[object, ...]] = {}
+    def _write(self, batch: list[Item]) -> None:
+        spans: dict[tuple[str, str], tuple[object, ...]] = {}
+        logs: list[tuple[object, ...]] = []
+        log_traces: set[str] = set()
         for item in batch:
             try:
-                record = item if isinstance(item, SpanRecord) else item.to_record()
+                record = item if isinstance(item, SpanRecord | LogRecord) else item.to_record()
             except Exception:
-                log.exception("could not convert a span; skipped")
+                log.exception("could not convert a record; skipped")
                 self.dropped += 1
                 continue
+            if isinstance(record, LogRecord):
+                logs.append(log_to_row(record))
+                if record.trace_id:
+                    log_traces.add(record.trace_id)
+                continue
             key = (record.trace_id, record.span_id)
-            previous = rows.get(key)
+            previous = spans.get(key)
             # Within one batch a finished copy wins over a started one, whatever the order.
             if previous is None or record.end_ns is not None or previous[_END_NS] is None:
-                rows[key] = record_to_row(record)
-        trace_ids = frozenset(trace_id for trace_id, _ in rows)
+                spans[key] = record_to_row(record)
+        trace_ids = frozenset(trace_id for trace_id, _ in spans)
+        connection = self._connection
         try:
-            with self._connection:
-                self._connection.execute("BEGIN")
-                before = self._connection.total_changes
-                self._connection.executemany(_UPSERT_SPAN, rows.values())
-                changed = self._connection.total_changes - before
-                self._connection.executemany(_REFRESH_TRACE, ((t,) for t in trace_ids))
+            with connection:
+                connection.execute("BEGIN")
+                before = connection.total_changes
+                connection.executemany(_UPSERT_SPAN, spans.values())
+                changed = connection.total_changes - before
+                connection.executemany(_REFRESH_TRACE, ((t,) for t in trace_ids))
+                before = connection.total_changes
+                connection.executemany(_INSERT_LOG, logs)
+                logs_added = connection.total_changes - before
         except Exception:
-            log.exception("could not write a batch of %d spans", len(rows))
+            log.exception("could not write a batch of %d records", len(batch))
             self.failed_batches += 1
             return
         self.written += changed
+        self.logs_written += logs_added
+        change = StoreChange(trace_ids, logs_added, frozenset(log_traces))
         for listener in self._listeners:
             try:
-                listener(trace_ids)
+                listener(change)
             except Exception:
                 log.exception("a store listener failed")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lumos_studio.present import children_by_parent
-from lumos_studio.store import Store, StoreError, StoreReader
+from lumos_studio.store import Store, StoreChange, StoreError, StoreReader
+from lumos_studio.store.schema import SCHEMA_VERSION
 from tests.builders import T0, make_span, weather_trace
 
 
@@ -72,11 +73,11 @@ def test_importing_the_same_spans_twice_stores_them_once(store: Store) -> None:
 
 
 def test_listeners_hear_which_traces_changed(store: Store) -> None:
-    heard: list[frozenset[str]] = []
+    heard: list[StoreChange] = []
     store.writer.subscribe(heard.append)
     store.writer.submit_many(weather_trace("1" * 32) + weather_trace("2" * 32, T0 + 10**9))
     store.writer.flush()
-    assert frozenset().union(*heard) == {"1" * 32, "2" * 32}
+    assert frozenset().union(*(c.trace_ids for c in heard)) == {"1" * 32, "2" * 32}
 
 
 def test_traces_are_listed_newest_first_and_found_by_prefix(store: Store) -> None:
@@ -102,7 +103,7 @@ def test_queries_work_from_other_threads_while_the_writer_writes(store: Store) -
 def test_store_is_wal_and_versioned(store: Store) -> None:
     connection = sqlite3.connect(store.path)
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
 
 
 def test_a_store_from_a_newer_studio_is_refused(tmp_path: Path) -> None:
@@ -127,3 +128,29 @@ def test_full_queue_counts_drops_instead_of_blocking(tmp_path: Path) -> None:
     writer.start()
     assert writer.flush()
     writer.close()
+
+
+def test_logs_round_trip_tied_to_their_span_and_are_not_duplicated(store: Store) -> None:
+    from lumos_studio.records import LogRecord
+
+    trace = weather_trace()
+    tool_span = trace[2]
+    logs = [
+        LogRecord(T0 + 1, "looking up Paris", 9, "INFO", tool_span.trace_id, tool_span.span_id,
+                  attributes={"code.function": "get_weather"}, scope_name="demo"),
+        LogRecord(T0 + 2, {"key": "city", "value": "Paris"}, 9, "INFO", tool_span.trace_id,
+                  tool_span.span_id, event_name="lumos.memory.update"),
+        LogRecord(T0 + 3, "unrelated", 13, "WARN"),
+    ]
+    heard: list[StoreChange] = []
+    store.writer.subscribe(heard.append)
+    for _ in range(2):  # a re-import adds nothing
+        store.writer.submit_many([*trace, *logs])
+        store.writer.flush()
+
+    assert store.reader.logs() == logs
+    assert store.reader.logs(span_id=tool_span.span_id) == logs[:2]
+    assert store.reader.logs(trace_id=tool_span.trace_id, limit=1) == [logs[1]]
+    assert store.writer.logs_written == 3
+    assert heard[0].logs == 3 and heard[0].log_trace_ids == {tool_span.trace_id}
+    assert heard[-1].logs == 0
