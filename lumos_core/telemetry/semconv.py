@@ -48,6 +48,13 @@ SERVER_PORT: Final = "server.port"
 LUMOS_STEPS: Final = "lumos.agent.steps"
 LUMOS_TOOL_ERROR: Final = "lumos.tool.error"
 
+# Event names (log records with ``event_name``). OTLP ships a span only when it ends, so a worker
+# process announces each span as it starts with this event; the studio shows it as running.
+# Body: {"name", "kind", "parent_span_id" (hex or null), "start_time_unix_nano", "attributes"};
+# the log record's trace_id/span_id are the started span's.
+EVENT_SPAN_STARTED: Final = "lumos.span.started"
+EVENT_MEMORY_PREFIX: Final = "lumos.memory."
+
 INSTRUMENTATION_NAME: Final = "lumos_core"
 
 
