@@ -119,3 +119,36 @@ def messages_json(messages: list[Message] | tuple[Message, ...]) -> str:
 def instructions_json(instructions: str) -> str:
     """Serialise system instructions as the conventions' parts array."""
     return orjson.dumps([{"type": "text", "content": instructions}]).decode()
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """A lossless JSON form (the conventions' shape plus tool names and error flags)."""
+    data = message.to_otel()
+    for part, out in zip(message.parts, data["parts"], strict=True):
+        if isinstance(part, ToolResultPart):
+            out["name"] = part.name
+            if part.is_error:
+                out["is_error"] = True
+    return data
+
+
+def message_from_dict(data: dict[str, Any]) -> Message:
+    """Inverse of ``message_to_dict``; also reads plain GenAI-conventions messages."""
+    parts: list[Part] = []
+    for part in data.get("parts", []):
+        kind = part.get("type")
+        if kind == "text":
+            parts.append(TextPart(str(part.get("content", ""))))
+        elif kind == "tool_call":
+            parts.append(ToolCallPart(part["id"], part["name"], dict(part.get("arguments") or {})))
+        elif kind == "tool_call_response":
+            response = part.get("response", "")
+            parts.append(
+                ToolResultPart(
+                    part["id"],
+                    part.get("name", ""),
+                    response if isinstance(response, str) else orjson.dumps(response).decode(),
+                    bool(part.get("is_error", False)),
+                )
+            )
+    return Message(data["role"], tuple(parts), data.get("finish_reason"))

@@ -1,8 +1,12 @@
-"""The Textual app: wiring between the store, the agents and the panes. Layout lives in the tcss."""
+"""The Textual app: wiring between the store, the session's agents and the panes.
+
+Layout lives in ``ui/studio.tcss``; each pane is its own widget.
+"""
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import ClassVar
 
 from textual import work
@@ -12,18 +16,19 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header
 
 from lumos_core import Message
-from lumos_studio.ingest import studio_tracer_provider
-from lumos_studio.sessions.discovery import AgentCatalog
+from lumos_studio.records import LogRecord
+from lumos_studio.sessions.base import Session
 from lumos_studio.store import Store, StoreChange
 from lumos_studio.ui.messages import (
-    AgentFailed,
-    AgentReplied,
+    SessionChanged,
     TraceListLoaded,
     TraceLoaded,
     TracesChanged,
+    TurnFinished,
 )
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
+from lumos_studio.ui.widgets.load_error import LoadErrorPanel
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.trace_tree import TraceTree
@@ -41,32 +46,38 @@ class StudioApp(App[None]):
         Binding("q", "quit", "Quit", show=False),
         Binding("f1", "toggle_help", "Keys"),
         Binding("question_mark", "toggle_help", "Keys", key_display="?", show=False),
-        Binding("a", "focus('agents')", "Agents"),
-        Binding("l", "focus('traces')", "Traces"),
-        Binding("t", "focus('tree')", "Tree"),
-        Binding("d", "focus('detail')", "Detail"),
-        Binding("i", "focus('chat-input')", "Chat"),
+        Binding("ctrl+r", "rerun", "Re-run last"),
+        Binding("ctrl+x", "cancel_run", "Cancel run"),
+        Binding("a", "focus('agents')", "Agents", show=False),
+        Binding("l", "focus('traces')", "Traces", show=False),
+        Binding("t", "focus('tree')", "Tree", show=False),
+        Binding("d", "focus('detail')", "Detail", show=False),
+        Binding("i", "focus('chat-input')", "Chat", show=False),
     ]
 
-    def __init__(self, store: Store, catalog: AgentCatalog) -> None:
+    def __init__(self, store: Store, session: Session, *, endpoint: str | None = None) -> None:
         super().__init__()
         self.store = store
-        self.catalog = catalog
-        self.tracer_provider = studio_tracer_provider(store.writer)
-        self.agent_name: str | None = next(iter(catalog.agents), None)
+        self.session = session
+        self.endpoint = endpoint
+        self.agent_name: str | None = session.agents[0].name if session.agents else None
         self.transcripts: dict[str, list[tuple[str, str]]] = {}
         self.histories: dict[str, tuple[Message, ...]] = {}
+        self.last_input: tuple[str, str] | None = None
+        self.running = False
         self.trace_id: str | None = None
         self._follow_new_trace = False
         self._changed: set[str] = set()
         self._changed_lock = threading.Lock()
         store.writer.subscribe(self._on_store_commit)
+        session.listener = lambda event: self.post_message(SessionChanged(event))
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
             with Vertical(id="sessions"):
-                yield AgentList(self.catalog.agents, id="agents")
+                yield AgentList(id="agents")
+                yield LoadErrorPanel(id="load-error")
                 yield ChatPane(id="chat")
             with Vertical(id="traces-column"):
                 yield TraceList(id="traces")
@@ -76,14 +87,47 @@ class StudioApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"{self.catalog.source} · {self.store.path}"
+        receiving = f" · OTLP {self.endpoint}" if self.endpoint else ""
+        self.sub_title = f"{self.session.source} · {self.store.path}{receiving}"
         self.set_interval(REFRESH_INTERVAL, self._publish_changes)
         self.load_trace_list()
-        if self.agent_name:
-            self.query_one(ChatPane).set_agent(
-                self.agent_name, self.transcripts.get(self.agent_name, [])
-            )
+        self._show_agents(stale=False)
         self.query_one("#chat-input").focus()
+        self.start_session()
+
+    def on_unmount(self) -> None:
+        self.session.stop()
+
+    # --- the session: agents, reloads, load problems, worker output ---
+
+    @work(thread=True, group="session")
+    def start_session(self) -> None:
+        self.session.start()
+
+    def on_session_changed(self, message: SessionChanged) -> None:
+        event = message.event
+        if event.agents is not None:
+            self._show_agents(event.stale)
+        if event.problem is not None or event.reloaded_in is not None:
+            self.query_one(LoadErrorPanel).show_problem(event.problem, event.stale)
+        if event.reloaded_in is not None and event.problem is None:
+            self.notify(f"reloaded in {event.reloaded_in * 1000:.0f} ms", title="Agents")
+        if event.notice:
+            self.notify(event.notice)
+        if event.output:
+            self.store.writer.submit(
+                LogRecord(time.time_ns(), event.output, 9, "INFO", scope_name="worker.output")
+            )
+
+    def _show_agents(self, stale: bool) -> None:
+        agents = self.session.agents
+        names = [a.name for a in agents]
+        if self.agent_name not in names:
+            self.agent_name = names[0] if names else None
+        self.query_one(AgentList).set_agents(agents, self.agent_name, stale)
+        chat = self.query_one(ChatPane)
+        if self.agent_name and chat.agent_name != self.agent_name:
+            chat.set_agent(self.agent_name, self.transcripts.get(self.agent_name, []))
 
     # --- live updates: writer thread → coalesced message on the UI thread ---
 
@@ -103,7 +147,7 @@ class StudioApp(App[None]):
         if self.trace_id in message.trace_ids:
             self.load_trace(self.trace_id)
 
-    # --- workers: queries off the UI thread, results back as messages ---
+    # --- workers: queries and runs off the UI thread, results back as messages ---
 
     @work(thread=True, exclusive=True, group="trace-list")
     def load_trace_list(self) -> None:
@@ -115,15 +159,8 @@ class StudioApp(App[None]):
 
     @work(thread=True, group="agent-run")
     def run_agent(self, agent_name: str, text: str, history: tuple[Message, ...]) -> None:
-        agent = self.catalog.agents[agent_name]
-        try:
-            result = agent.run_sync(
-                text, message_history=history, tracer_provider=self.tracer_provider
-            )
-        except Exception as exc:  # user code failed: show it, keep the studio up
-            self.post_message(AgentFailed(agent_name, f"{type(exc).__name__}: {exc}"))
-        else:
-            self.post_message(AgentReplied(agent_name, result))
+        outcome = self.session.run(agent_name, text, history)
+        self.post_message(TurnFinished(agent_name, text, outcome))
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         summaries = message.summaries
@@ -168,31 +205,64 @@ class StudioApp(App[None]):
         self.query_one(SpanDetail).show(message.span)
 
     def on_chat_pane_submitted(self, message: ChatPane.Submitted) -> None:
+        self.send_turn(message.text)
+
+    def send_turn(self, text: str) -> None:
         name = self.agent_name
         if name is None:
-            self.notify("No agent to chat with.", severity="error")
+            self.notify("No agent to chat with: fix the agent file.", severity="error")
             return
-        self._record_turn(name, "you", message.text)
+        if self.running:
+            self.notify("A run is in progress: wait, or cancel it with ctrl+x.")
+            return
+        self.last_input = (name, text)
+        self._record_turn(name, "you", text)
+        self.running = True
         self.query_one(ChatPane).set_busy(True)
         self._follow_new_trace = True
-        self.run_agent(name, message.text, self.histories.get(name, ()))
+        self.run_agent(name, text, self.histories.get(name, ()))
 
-    def on_agent_replied(self, message: AgentReplied) -> None:
-        self.histories[message.agent_name] = message.result.messages
-        self._record_turn(message.agent_name, message.agent_name, message.result.output)
+    def on_turn_finished(self, message: TurnFinished) -> None:
+        outcome, name = message.outcome, message.agent_name
+        self.running = False
         self.query_one(ChatPane).set_busy(False)
-        if message.result.trace_id and message.result.trace_id != self.trace_id:
+        if outcome.cancelled:
+            self._record_turn(name, "error", "cancelled")
+        elif outcome.error is not None:
+            self._record_turn(name, "error", outcome.error)
+        else:
+            self.histories[name] = outcome.messages
+            self._record_turn(name, name, outcome.output or "")
+        if outcome.trace_id and outcome.trace_id != self.trace_id:
             self._follow_new_trace = False
-            self.show_trace(message.result.trace_id)
-
-    def on_agent_failed(self, message: AgentFailed) -> None:
-        self._record_turn(message.agent_name, "error", message.error)
-        self.query_one(ChatPane).set_busy(False)
+            self.show_trace(outcome.trace_id)
 
     def _record_turn(self, agent_name: str, role: str, text: str) -> None:
         self.transcripts.setdefault(agent_name, []).append((role, text))
         if agent_name == self.agent_name:
             self.query_one(ChatPane).add_turn(role, text)
+
+    # --- actions ---
+
+    def action_rerun(self) -> None:
+        """Send the last message again, to the same agent: after an edit, to see the change."""
+        if self.last_input is None:
+            self.notify("Nothing to re-run yet.")
+            return
+        name, text = self.last_input
+        if name != self.agent_name:
+            self.query_one(AgentList).set_agents(self.session.agents, name, False)
+            self.agent_name = name
+            self.query_one(ChatPane).set_agent(name, self.transcripts.get(name, []))
+        self.send_turn(text)
+
+    def action_cancel_run(self) -> None:
+        if not self.running:
+            self.notify("No run to cancel.")
+        elif self.session.cancel():
+            self.notify("Cancelling…")
+        else:
+            self.notify("This session cannot cancel runs.", severity="warning")
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):

@@ -44,10 +44,13 @@ def cli(ctx: click.Context, db: Path) -> None:
     ctx.obj = db
     if ctx.invoked_subcommand is None:
         from lumos_studio.app import StudioApp
+        from lumos_studio.ingest import studio_tracer_provider
         from lumos_studio.sessions.discovery import load_demo
+        from lumos_studio.sessions.in_process import InProcessSession
 
         with _open_store(db) as store:
-            StudioApp(store, load_demo()).run()
+            session = InProcessSession(load_demo(), studio_tracer_provider(store.writer))
+            StudioApp(store, session).run()
 
 
 @cli.command()

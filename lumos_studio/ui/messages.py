@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from lumos_core import RunResult
 from lumos_studio.records import SpanRecord
+from lumos_studio.sessions.base import RunOutcome, SessionEvent
 from lumos_studio.store import TraceSummary
 
 
@@ -30,15 +30,19 @@ class TraceLoaded(Message):
         self.spans = spans
 
 
-class AgentReplied(Message):
-    def __init__(self, agent_name: str, result: RunResult) -> None:
+class TurnFinished(Message):
+    """A chat turn ended (answer, error or cancellation)."""
+
+    def __init__(self, agent_name: str, text: str, outcome: RunOutcome) -> None:
         super().__init__()
         self.agent_name = agent_name
-        self.result = result
+        self.text = text
+        self.outcome = outcome
 
 
-class AgentFailed(Message):
-    def __init__(self, agent_name: str, error: str) -> None:
+class SessionChanged(Message):
+    """The session reported something (new agents, a reload, a load problem, output)."""
+
+    def __init__(self, event: SessionEvent) -> None:
         super().__init__()
-        self.agent_name = agent_name
-        self.error = error
+        self.event = event

@@ -66,3 +66,24 @@ async def test_async_tools_and_direct_calls() -> None:
     assert loud.name == "shout"
     assert (await loud.invoke({"text": "hi"})).text == "HI"
     assert await loud("direct") == "DIRECT"
+
+
+def test_messages_round_trip_through_their_json_form() -> None:
+    from lumos_core.messages import (
+        Message,
+        TextPart,
+        ToolCallPart,
+        ToolResultPart,
+        message_from_dict,
+        message_to_dict,
+    )
+
+    conversation = [
+        Message.user("weather?"),
+        Message("assistant", (TextPart("let me check"), ToolCallPart("c1", "get_weather",
+                                                                     {"city": "Oslo"})),
+                finish_reason="tool_calls"),
+        Message("tool", (ToolResultPart("c1", "get_weather", "bad city", True),)),
+        Message.assistant("sorry"),
+    ]
+    assert [message_from_dict(message_to_dict(m)) for m in conversation] == conversation

@@ -9,7 +9,9 @@ import pytest
 from textual.pilot import Pilot
 
 from lumos_studio.app import StudioApp
+from lumos_studio.ingest import studio_tracer_provider
 from lumos_studio.sessions.discovery import load_demo
+from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
@@ -31,7 +33,7 @@ def studio_with_a_recorded_turn(store: Store) -> StudioApp:
     store.writer.submit_many(weather_trace("0af7651916cd43dd8448eb211c80319c", T0))
     store.writer.submit_many(weather_trace("1bf7651916cd43dd8448eb211c80319c", T0 + 60 * 10**9))
     store.writer.flush()
-    app = StudioApp(store, load_demo())
+    app = StudioApp(store, InProcessSession(load_demo(), studio_tracer_provider(store.writer)))
     app.transcripts["weather"] = [("you", "weather in Paris?"),
                                   ("weather", "Sunny, 18 °C in Paris.")]
     return app

@@ -7,11 +7,11 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from lumos_core import Agent
+from lumos_studio.sessions.base import AgentInfo
 
 
 class AgentList(OptionList):
-    """Lists agents; highlighting one makes it the chat's agent."""
+    """Lists agents; highlighting one makes it the chat's agent. Stale agents are dimmed."""
 
     BORDER_TITLE = "Agents"
 
@@ -20,9 +20,14 @@ class AgentList(OptionList):
             super().__init__()
             self.agent_name = agent_name
 
-    def __init__(self, agents: dict[str, Agent], **kwargs: object) -> None:
-        options = [Option(_prompt(agent), id=name) for name, agent in agents.items()]
-        super().__init__(*options, **kwargs)  # type: ignore[arg-type]
+    def set_agents(self, agents: tuple[AgentInfo, ...], selected: str | None, stale: bool) -> None:
+        """Replace the list, keeping ``selected`` highlighted when it still exists."""
+        self.clear_options()
+        self.add_options([Option(_prompt(agent, stale), id=agent.name) for agent in agents])
+        self.border_subtitle = "stale: last good version" if stale else ""
+        names = [a.name for a in agents]
+        if selected in names:
+            self.highlighted = names.index(selected)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
@@ -30,8 +35,8 @@ class AgentList(OptionList):
             self.post_message(self.Chosen(event.option.id))
 
 
-def _prompt(agent: Agent) -> Text:
-    text = Text(agent.name, style="bold")
+def _prompt(agent: AgentInfo, stale: bool) -> Text:
+    text = Text(agent.name, style="dim bold" if stale else "bold")
     tools = ", ".join(agent.tools) or "no tools"
-    text.append(f"  {agent.model.model_name} · {tools}", style="dim")
+    text.append(f"  {agent.model} · {tools}", style="dim")
     return text

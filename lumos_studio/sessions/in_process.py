@@ -1,0 +1,63 @@
+"""Agents imported into the studio's own process: the bundled demo, and tests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import traceback
+from typing import Any
+
+from opentelemetry.trace import TracerProvider
+
+from lumos_core import Message
+from lumos_studio.sessions.base import AgentInfo, RunOutcome, Session
+from lumos_studio.sessions.discovery import AgentCatalog
+
+
+class InProcessSession(Session):
+    """Runs agents on a thread of this process, traced into the studio's store."""
+
+    def __init__(self, catalog: AgentCatalog, tracer_provider: TracerProvider | None = None):
+        self.catalog = catalog
+        self.source = catalog.source
+        self.tracer_provider = tracer_provider
+        self.agents = tuple(AgentInfo.of(a) for a in catalog.agents.values())
+        self._running: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
+        self._lock = threading.Lock()
+
+    def run(self, agent: str, text: str, history: tuple[Message, ...]) -> RunOutcome:
+        chosen = self.catalog.agents[agent]
+
+        async def go() -> Any:
+            task = asyncio.current_task()
+            assert task is not None
+            with self._lock:
+                self._running = (asyncio.get_running_loop(), task)
+            return await chosen.run(
+                text, message_history=history, tracer_provider=self.tracer_provider
+            )
+
+        try:
+            result = asyncio.run(go())
+        except asyncio.CancelledError:
+            return RunOutcome(cancelled=True)
+        except Exception as exc:  # user code failed: report it, keep the studio up
+            return RunOutcome(
+                error=f"{type(exc).__name__}: {exc}",
+                traceback="".join(traceback.format_exception(exc)),
+            )
+        finally:
+            with self._lock:
+                self._running = None
+        return RunOutcome(result.output, result.trace_id, result.messages)
+
+    def cancel(self) -> bool:
+        """Cancels a run that is awaiting (a model call, an async tool); a busy sync tool
+        finishes first, since threads cannot be interrupted. Worker sessions can kill."""
+        with self._lock:
+            running = self._running
+        if running is None:
+            return False
+        loop, task = running
+        loop.call_soon_threadsafe(task.cancel)
+        return True

@@ -1,0 +1,303 @@
+"""Agents in a worker process that is replaced, not patched, when their source changes.
+
+One warm spare process is kept ready (interpreter, lumos_core and OpenTelemetry already imported),
+so a reload only imports the user's file: well under a second. A load that fails leaves the last
+good worker serving, its agents marked stale, until the file is fixed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from lumos_core import Message
+from lumos_core.messages import message_from_dict, message_to_dict
+from lumos_studio.sessions.base import AgentInfo, LoadProblem, RunOutcome, Session, SessionEvent
+from lumos_studio.sessions.watch import FileWatcher
+
+CANCEL_GRACE = 2.0  # seconds a cancelled run gets before its worker is killed
+
+
+class WorkerProcess:
+    """One ``python -m lumos_core.runner`` child and the socket to it."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, path: Path, endpoint: str | None, session: WorkerSession) -> None:
+        self.number = next(self._ids)
+        self.session = session
+        self.agents: tuple[AgentInfo, ...] | None = None
+        self.load_requested_at = 0.0
+        ours, theirs = socket.socketpair()
+        command = [
+            sys.executable,
+            "-m",
+            "lumos_core.runner",
+            "--path",
+            str(path),
+            "--control-fd",
+            str(theirs.fileno()),
+            "--wait",
+        ]
+        if endpoint:
+            command += ["--otlp-endpoint", endpoint]
+        self.process = subprocess.Popen(
+            command,
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        theirs.close()
+        self._socket = ours
+        self._send_lock = threading.Lock()
+        threading.Thread(target=self._read_messages, daemon=True).start()
+        threading.Thread(target=self._read_output, daemon=True).start()
+
+    def send(self, message: dict[str, Any]) -> bool:
+        try:
+            with self._send_lock:
+                self._socket.sendall(orjson.dumps(message) + b"\n")
+            return True
+        except OSError:
+            return False
+
+    def load(self) -> None:
+        self.load_requested_at = time.perf_counter()
+        self.send({"type": "load"})
+
+    def stop(self, grace: float = 1.0) -> None:
+        """Ask politely, then kill."""
+        self.send({"type": "shutdown"})
+        try:
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._socket.close()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def _read_messages(self) -> None:
+        with self._socket.makefile("rb") as lines:
+            for line in lines:
+                if line.strip():
+                    self.session._on_message(self, orjson.loads(line))
+        self.session._on_exit(self)
+
+    def _read_output(self) -> None:
+        """Output that bypassed the print capture (crashes, C extensions, faulthandler)."""
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            text = raw.decode(errors="replace").rstrip()
+            if text:
+                self.session.emit(SessionEvent(output=text))
+
+
+class WorkerSession(Session):
+    """Runs the agents of ``path`` in a worker; reloads on save when ``watch`` is on."""
+
+    def __init__(self, path: Path, otlp_endpoint: str | None, *, watch: bool = True) -> None:
+        self.path = path.resolve()
+        self.source = str(self.path)
+        self.endpoint = otlp_endpoint
+        self.watch = watch
+        self.current: WorkerProcess | None = None
+        self._candidate: WorkerProcess | None = None
+        self._spare: WorkerProcess | None = None
+        self._pending: dict[int, tuple[threading.Event, list[dict[str, Any]]]] = {}
+        self._run_workers: dict[int, WorkerProcess] = {}
+        self._active_run: int | None = None
+        self._run_ids = itertools.count(1)
+        self._lock = threading.RLock()
+        self._watcher: FileWatcher | None = None
+        self._stopped = False
+
+    # --- lifecycle ---
+
+    def start(self) -> None:
+        self.reload()
+        if self.watch:
+            root = self.path if self.path.is_dir() else self.path.parent
+            self._watcher = FileWatcher(root, self._on_files_changed)
+            self._watcher.start()
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._watcher is not None:
+            self._watcher.stop()
+        with self._lock:
+            workers = [w for w in (self.current, self._candidate, self._spare) if w is not None]
+            self.current = self._candidate = self._spare = None
+        for worker in workers:
+            worker.stop(grace=0.5)
+
+    def reload(self) -> None:
+        """Load the file in the warm spare; it replaces the current worker once ready."""
+        with self._lock:
+            if self._stopped:
+                return
+            if self._candidate is not None:
+                self._candidate.kill()
+            candidate = self._spare or WorkerProcess(self.path, self.endpoint, self)
+            self._candidate = candidate
+            self._spare = WorkerProcess(self.path, self.endpoint, self)
+        candidate.load()
+
+    def _on_files_changed(self, changed: list[str]) -> None:
+        names = ", ".join(sorted({Path(p).name for p in changed}))
+        self.emit(SessionEvent(notice=f"{names} changed, reloading…"))
+        self.reload()
+
+    # --- messages from workers (on their reader threads) ---
+
+    def _on_message(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
+        kind = message.get("type")
+        if kind == "ready":
+            self._on_ready(worker, message)
+        elif kind == "load_error":
+            with self._lock:
+                if worker is self._candidate:
+                    self._candidate = None
+            worker.stop(grace=0.2)
+            problem = LoadProblem(
+                message["message"],
+                message["path"],
+                message.get("line"),
+                message.get("frame", ""),
+                message.get("details", ""),
+            )
+            self.emit(SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents)))
+        elif kind in ("result", "failed", "cancelled"):
+            with self._lock:
+                waiting = self._pending.get(message.get("id", -1))
+            if waiting is not None:
+                waiting[1].append(message)
+                waiting[0].set()
+
+    def _on_ready(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
+        agents = tuple(
+            AgentInfo(a["name"], a["model"], tuple(a["tools"]), a["description"])
+            for a in message["agents"]
+        )
+        with self._lock:
+            if worker is not self._candidate:
+                return
+            old, self.current, self._candidate = self.current, worker, None
+            self.agents = worker.agents = agents
+        elapsed = time.perf_counter() - worker.load_requested_at
+        self.emit(SessionEvent(agents=agents, reloaded_in=elapsed))
+        if old is not None:
+            threading.Thread(target=self._retire, args=(old,), daemon=True).start()
+
+    def _retire(self, worker: WorkerProcess) -> None:
+        """Let a replaced worker finish the turn it is running, then stop it."""
+        while True:
+            with self._lock:
+                busy = any(w is worker for w in self._run_workers.values())
+            if not busy:
+                break
+            time.sleep(0.05)
+        worker.stop()
+
+    def _on_exit(self, worker: WorkerProcess) -> None:
+        """A worker's socket closed: fail its runs; if it was serving, bring up a new one."""
+        with self._lock:
+            orphaned = [r for r, w in self._run_workers.items() if w is worker]
+            was_current = worker is self.current
+            if was_current:
+                self.current = None
+        code = worker.process.wait()
+        for run_id in orphaned:
+            self._on_message(
+                worker,
+                {
+                    "type": "failed",
+                    "id": run_id,
+                    "error": f"the worker process exited (code {code})",
+                },
+            )
+        if was_current and not self._stopped:
+            self.emit(SessionEvent(notice=f"worker exited (code {code}); restarting"))
+            self.reload()
+
+    # --- runs (called from a thread worker of the app) ---
+
+    def run(self, agent: str, text: str, history: tuple[Message, ...]) -> RunOutcome:
+        with self._lock:
+            worker = self.current
+            if worker is None:
+                return RunOutcome(error="the agents are not loaded; fix the file and save")
+            run_id = next(self._run_ids)
+            done = threading.Event()
+            replies: list[dict[str, Any]] = []
+            self._pending[run_id] = (done, replies)
+            self._run_workers[run_id] = worker
+            self._active_run = run_id
+        try:
+            worker.send(
+                {
+                    "type": "run",
+                    "id": run_id,
+                    "agent": agent,
+                    "message": text,
+                    "history": [message_to_dict(m) for m in history],
+                }
+            )
+            done.wait()
+        finally:
+            with self._lock:
+                self._pending.pop(run_id, None)
+                self._run_workers.pop(run_id, None)
+                if self._active_run == run_id:
+                    self._active_run = None
+        return _outcome(replies[0])
+
+    def cancel(self) -> bool:
+        with self._lock:
+            run_id = self._active_run
+            worker = self._run_workers.get(run_id) if run_id is not None else None
+            waiting = self._pending.get(run_id) if run_id is not None else None
+        if run_id is None or worker is None or waiting is None:
+            return False
+        worker.send({"type": "cancel", "id": run_id})
+        threading.Thread(
+            target=self._kill_if_stuck, args=(worker, waiting, run_id), daemon=True
+        ).start()
+        return True
+
+    def _kill_if_stuck(
+        self, worker: WorkerProcess, waiting: tuple[threading.Event, list[Any]], run_id: int
+    ) -> None:
+        if waiting[0].wait(CANCEL_GRACE):
+            return
+        waiting[1].append({"type": "cancelled", "id": run_id, "trace_id": None, "killed": True})
+        waiting[0].set()
+        self.emit(SessionEvent(notice="the run did not stop; worker killed and restarted"))
+        worker.kill()
+
+
+def _outcome(reply: dict[str, Any]) -> RunOutcome:
+    kind = reply["type"]
+    if kind == "result":
+        messages = tuple(message_from_dict(m) for m in reply.get("messages", []))
+        return RunOutcome(reply.get("output"), reply.get("trace_id"), messages)
+    if kind == "cancelled":
+        return RunOutcome(trace_id=reply.get("trace_id"), cancelled=True)
+    return RunOutcome(
+        trace_id=reply.get("trace_id"),
+        error=reply.get("error", "failed"),
+        traceback=reply.get("traceback", ""),
+    )
