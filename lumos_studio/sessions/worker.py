@@ -91,19 +91,23 @@ class WorkerProcess:
             self.process.wait()
 
     def _read_messages(self) -> None:
-        with self._socket.makefile("rb") as lines:
-            for line in lines:
-                if line.strip():
-                    self.session._on_message(self, orjson.loads(line))
+        try:
+            with self._socket.makefile("rb") as lines:
+                for line in lines:
+                    if line.strip():
+                        self.session._on_message(self, orjson.loads(line))
+        except (OSError, ValueError):
+            pass  # killed or closed: the same as an exit
         self.session._on_exit(self)
 
     def _read_output(self) -> None:
         """Output that bypassed the print capture (crashes, C extensions, faulthandler)."""
         assert self.process.stdout is not None
-        for raw in self.process.stdout:
-            text = raw.decode(errors="replace").rstrip()
-            if text:
-                self.session.emit(SessionEvent(output=text))
+        with self.process.stdout:
+            for raw in self.process.stdout:
+                text = raw.decode(errors="replace").rstrip()
+                if text:
+                    self.session.emit(SessionEvent(output=text))
 
 
 class WorkerSession(Session):
