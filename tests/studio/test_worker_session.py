@@ -101,7 +101,7 @@ def test_a_syntax_error_keeps_the_last_good_agents_and_a_fix_recovers(  # type: 
     assert "syntax error" in problem.message
     assert ">    6 | def get_weather(city: str) -> str" in problem.frame
     stale = next(e for e in events if e.problem)
-    assert stale.stale and [a.name for a in stale.agents][0] == "weather"
+    assert stale.stale and next(a.name for a in stale.agents) == "weather"
     assert worker_session.run("weather", "weather in Rome?", ()).output == "Sunny in Rome"
 
     count = len(events)
@@ -111,7 +111,7 @@ def test_a_syntax_error_keeps_the_last_good_agents_and_a_fix_recovers(  # type: 
 
 
 def test_an_exception_at_import_names_the_line(session, agent_file: Path) -> None:  # type: ignore[no-untyped-def]
-    worker_session, events = session
+    _worker_session, events = session
     agent_file.write_text(AGENTS + "\nsettings = {}['missing']\n")
     wait_until(lambda: any(e.problem for e in events))
     problem = next(e for e in events if e.problem).problem
