@@ -65,6 +65,7 @@ class StudioApp(App[None]):
         self.histories: dict[str, tuple[Message, ...]] = {}
         self.last_input: tuple[str, str] | None = None
         self.running = False
+        self.loads = 0  # successful (re)loads of the session's agents
         self.trace_id: str | None = None
         self._follow_new_trace = False
         self._changed: set[str] = set()
@@ -111,6 +112,7 @@ class StudioApp(App[None]):
         if event.problem is not None or event.reloaded_in is not None:
             self.query_one(LoadErrorPanel).show_problem(event.problem, event.stale)
         if event.reloaded_in is not None and event.problem is None:
+            self.loads += 1
             self.notify(f"reloaded in {event.reloaded_in * 1000:.0f} ms", title="Agents")
         if event.notice:
             self.notify(event.notice)
