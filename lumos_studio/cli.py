@@ -182,24 +182,26 @@ def export(db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path)
 def import_(db: Path, files: tuple[Path, ...]) -> None:
     """Load OTLP JSON lines files (ours or the Collector's) into the store.
 
-    Importing the same file twice stores each span once.
+    Importing the same file twice stores each span and log record once.
     """
-    from lumos_studio.otlp import read_file
+    from lumos_studio.otlp import read_records
 
     with _open_store(db) as store:
         for path in files:
             try:
-                records, problems = read_file(path)
+                read = read_records(path)
             except OSError as exc:
                 fail(f"cannot read {path}: {exc.strerror or exc}")
-            store.writer.submit_many(records)
+            records, problems = read.spans, read.problems
+            store.writer.submit_many([*records, *read.logs])
             store.writer.flush()
             for line, problem in problems[:10]:
                 err.print(f"[yellow]warning:[/] {path}:{line}: {problem}")
             if len(problems) > 10:
                 err.print(f"[yellow]warning:[/] {len(problems) - 10} more problem lines in {path}")
             traces_seen = len({r.trace_id for r in records})
-            err.print(f"imported {len(records)} spans in {traces_seen} trace(s) from {path}")
+            logs = f" and {len(read.logs)} log records" if read.logs else ""
+            err.print(f"imported {len(records)} spans in {traces_seen} trace(s){logs} from {path}")
 
 
 def _open_store(db: Path) -> Store:

@@ -1,6 +1,6 @@
-"""OTLP codecs: OTLP/JSON (files and the JSON receiver) and OTLP/protobuf into ``SpanRecord``.
+"""OTLP codecs: OTLP/JSON (files and the JSON receiver) and OTLP/protobuf, spans and logs.
 
-The protobuf codec is imported on first use: loading the generated protobuf modules takes about
+The protobuf codecs are imported on first use: loading the generated protobuf modules takes about
 80 ms, which the app should not pay at start-up just to read a saved trace.
 """
 
@@ -9,16 +9,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lumos_studio.otlp._common import OtlpDecodeError
-from lumos_studio.otlp.json_codec import (
+from lumos_studio.otlp.files import (
     DecodedLine,
+    FileRecords,
     LineProblem,
     TraceLines,
-    decode_trace_request,
     encode_lines,
-    encode_trace_request,
     read_file,
     read_lines,
+    read_records,
     write_file,
+)
+from lumos_studio.otlp.json_codec import decode_trace_request, encode_trace_request
+from lumos_studio.otlp.logs_codec import (
+    decode_logs_request,
+    decode_logs_request_proto,
+    encode_log_lines,
+    encode_logs_request,
+    encode_logs_request_proto,
 )
 
 if TYPE_CHECKING:
@@ -29,16 +37,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DecodedLine",
+    "FileRecords",
     "LineProblem",
     "OtlpDecodeError",
     "TraceLines",
+    "decode_logs_request",
+    "decode_logs_request_proto",
     "decode_trace_request",
     "decode_trace_request_proto",
     "encode_lines",
+    "encode_log_lines",
+    "encode_logs_request",
+    "encode_logs_request_proto",
     "encode_trace_request",
     "encode_trace_request_proto",
     "read_file",
     "read_lines",
+    "read_records",
     "write_file",
 ]
 

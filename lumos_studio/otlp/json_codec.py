@@ -1,27 +1,18 @@
-"""OTLP/JSON for spans: the saved-trace file format and the JSON half of the OTLP receiver.
+"""OTLP/JSON for spans, and the JSON value rules every OTLP/JSON decoder here shares.
 
-Files are JSON lines with one ``ExportTraceServiceRequest`` per line, as the OpenTelemetry
-Collector's file exporter writes them, so any OTel tool can read what we write and vice versa.
-The writer follows the OTLP/JSON rules exactly; the reader is lenient (upper-case or base64 ids,
-int64 as numbers, enum names, snake_case keys) because other producers are. A running span is
-written without ``endTimeUnixNano`` and a missing or zero end time reads back as running.
-
-Signals are dispatched on a line's top-level key (``_SIGNAL_KEYS``); logs will decode beside
-spans. Metrics and logs lines are skipped silently for now: a file may mix signals.
+Used by saved-trace files (``files.py``) and the JSON half of the OTLP receiver. The writer follows
+the OTLP/JSON rules exactly; the reader is lenient (upper-case or base64 ids, int64 as numbers,
+enum names, snake_case keys) because other producers are. A running span is written without
+``endTimeUnixNano`` and a missing or zero end time reads back as running.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import math
-import os
-import zlib
-from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple
-
-import orjson
+from collections.abc import Iterable
+from typing import Any
 
 from lumos_studio.otlp._common import (
     INT64_MAX,
@@ -40,22 +31,8 @@ from lumos_studio.otlp._common import (
 )
 from lumos_studio.records import STATUS_UNSET, SpanEvent, SpanRecord
 
-__all__ = [
-    "DecodedLine",
-    "LineProblem",
-    "OtlpDecodeError",
-    "TraceLines",
-    "decode_trace_request",
-    "encode_lines",
-    "encode_trace_request",
-    "read_file",
-    "read_lines",
-    "write_file",
-]
+__all__ = ["OtlpDecodeError", "decode_trace_request", "encode_trace_request"]
 
-DEFAULT_BATCH_SIZE = 1000
-_GZIP_MAGIC = b"\x1f\x8b"
-_UTF8_BOM = b"\xef\xbb\xbf"
 _ZERO_SPAN_ID = "0" * (2 * SPAN_ID_BYTES)
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
@@ -79,55 +56,6 @@ def encode_trace_request(records: Iterable[SpanRecord]) -> dict[str, Any]:
             resource_json["attributes"] = _attributes_to_json(resource)
         resource_spans.append({"resource": resource_json, "scopeSpans": scope_spans})
     return {"resourceSpans": resource_spans}
-
-
-def encode_lines(
-    records: Iterable[SpanRecord], batch_size: int = DEFAULT_BATCH_SIZE
-) -> Iterator[str]:
-    """Yield one compact JSON line (ending in ``\\n``) per ``batch_size`` records.
-
-    The newline is included so ``file.writelines(encode_lines(...))`` writes a valid file.
-    """
-    for batch in _batches(records, batch_size):
-        yield _dump_line(batch).decode()
-
-
-def write_file(
-    path: str | os.PathLike[str],
-    records: Iterable[SpanRecord],
-    *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    compress: bool | None = None,
-) -> int:
-    """Write records as OTLP JSON lines and return how many were written.
-
-    ``compress=None`` gzips when the name ends in ``.gz``; ``read_file`` reads either way.
-    """
-    if compress is None:
-        compress = os.fspath(path).endswith(".gz")
-    count = 0
-    with gzip.open(path, "wb") if compress else open(path, "wb") as out:
-        for batch in _batches(records, batch_size):
-            out.write(_dump_line(batch))
-            count += len(batch)
-    return count
-
-
-def _batches(records: Iterable[SpanRecord], batch_size: int) -> Iterator[list[SpanRecord]]:
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    batch: list[SpanRecord] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) >= batch_size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _dump_line(batch: list[SpanRecord]) -> bytes:
-    return orjson.dumps(encode_trace_request(batch), option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _span_to_json(record: SpanRecord) -> dict[str, Any]:
@@ -212,10 +140,12 @@ def _float_to_json(value: float) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------- decode
 
 
-def decode_trace_request(obj: Any) -> list[SpanRecord]:
+def decode_trace_request(obj: Any, rejected: list[str] | None = None) -> list[SpanRecord]:
     """Turn one parsed ``ExportTraceServiceRequest`` into records.
 
-    Raises ``OtlpDecodeError`` naming the span's position and the field that is wrong.
+    Raises ``OtlpDecodeError`` naming the span's position and the field that is wrong. With a
+    ``rejected`` list, an invalid span is skipped and its message appended there instead, so a
+    receiver can keep the valid rest (OTLP partial success); a broken envelope still raises.
     """
     if not isinstance(obj, dict):
         raise OtlpDecodeError(f"expected a JSON object, got {type(obj).__name__}")
@@ -239,8 +169,10 @@ def decode_trace_request(obj: Any) -> list[SpanRecord]:
                 try:
                     append(_span_from_json(span, resource, scope_name, scope_version))
                 except _MALFORMED as exc:
-                    where = f"resourceSpans[{ri}].scopeSpans[{si}].spans[{i}]"
-                    raise _located(where, exc) from exc
+                    error = _located(f"resourceSpans[{ri}].scopeSpans[{si}].spans[{i}]", exc)
+                    if rejected is None:
+                        raise error from exc
+                    rejected.append(str(error))
     return records
 
 
@@ -525,110 +457,3 @@ def _list(value: Any) -> list[Any]:
     if isinstance(value, list):
         return value
     raise OtlpDecodeError(f"expected a list, got {short(value)}")
-
-
-# ---------------------------------------------------------------------------------------- files
-
-
-class LineProblem(NamedTuple):
-    """A line that could not be read; callers report it as ``file X line N: message``."""
-
-    line_number: int
-    message: str
-
-
-class DecodedLine(NamedTuple):
-    """The records one line held (logs will join spans here)."""
-
-    line_number: int
-    spans: list[SpanRecord]
-
-
-# Top-level keys of OTLP export requests. Signals this reader does not decode yet map to None
-# and are skipped without a problem, because one file may hold several signals.
-_SIGNAL_KEYS: dict[str, str | None] = {
-    "resourceSpans": "spans",
-    "resource_spans": "spans",
-    "resourceLogs": None,
-    "resource_logs": None,
-    "resourceMetrics": None,
-    "resource_metrics": None,
-    "resourceProfiles": None,
-    "resource_profiles": None,
-}
-
-
-class TraceLines:
-    """Iterate an OTLP JSON lines stream, one ``DecodedLine`` per line with spans.
-
-    Corrupt lines do not stop the stream: they are collected in ``problems`` so a caller can load
-    what is valid and report the rest once iteration ends. ``lines_read`` counts lines consumed.
-    """
-
-    def __init__(self, lines: Iterable[str | bytes]) -> None:
-        self._lines = lines
-        self.problems: list[LineProblem] = []
-        self.lines_read = 0
-
-    def __iter__(self) -> Iterator[DecodedLine]:
-        for line_number, line in enumerate(self._lines, 1):
-            self.lines_read = line_number
-            if line_number == 1:
-                line = _strip_bom(line)
-            if not line.strip():
-                continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                self.problems.append(LineProblem(line_number, f"invalid JSON: {exc}"))
-                continue
-            try:
-                spans = _decode_line(obj)
-            except OtlpDecodeError as exc:
-                self.problems.append(LineProblem(line_number, str(exc)))
-                continue
-            if spans:
-                yield DecodedLine(line_number, spans)
-
-
-def read_lines(lines: Iterable[str | bytes]) -> TraceLines:
-    """Read OTLP JSON lines lazily; see ``TraceLines`` for how problems are collected."""
-    return TraceLines(lines)
-
-
-def read_file(path: str | os.PathLike[str]) -> tuple[list[SpanRecord], list[LineProblem]]:
-    """Load every valid span of a ``.jsonl`` file, gzip-compressed or not (told by magic bytes).
-
-    A gzip stream that breaks off is reported as a problem on the line where it broke.
-    """
-    records: list[SpanRecord] = []
-    with open(path, "rb") as raw:
-        compressed = raw.read(2) == _GZIP_MAGIC
-        raw.seek(0)
-        stream: Iterable[bytes] = gzip.GzipFile(fileobj=raw) if compressed else raw
-        reader = TraceLines(stream)
-        try:
-            for decoded in reader:
-                records.extend(decoded.spans)
-        except (OSError, EOFError, zlib.error) as exc:
-            message = f"cannot read further ({type(exc).__name__}: {exc})"
-            reader.problems.append(LineProblem(reader.lines_read + 1, message))
-    return records, reader.problems
-
-
-def _decode_line(obj: Any) -> list[SpanRecord]:
-    if not isinstance(obj, dict):
-        raise OtlpDecodeError(f"expected a JSON object, got {type(obj).__name__}")
-    signals = {_SIGNAL_KEYS[key] for key in obj if key in _SIGNAL_KEYS}
-    if "spans" in signals:
-        return decode_trace_request(obj)
-    if signals:
-        return []
-    if obj:
-        keys = ", ".join(sorted(obj)[:5])
-        raise OtlpDecodeError(f"not an OTLP export request (no resourceSpans; keys: {keys})")
-    return []  # "{}" is a valid, empty request
-
-
-def _strip_bom(line: str | bytes) -> str | bytes:
-    return line.removeprefix(_UTF8_BOM) if isinstance(line, bytes) else line.removeprefix("\ufeff")

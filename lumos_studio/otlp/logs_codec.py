@@ -1,0 +1,312 @@
+"""OTLP logs (protobuf and JSON) into ``LogRecord``, and back out as OTLP/JSON.
+
+The JSON reader follows the same lenient rules as the span reader (ids as hex in any case or
+base64, int64 as strings or numbers, enums as numbers or names, snake_case keys, any missing
+optional field). Ids are optional on a log record: absent, empty or all-zero ids read as None.
+A record without ``timeUnixNano`` takes its observed time, as the OTel log data model says.
+
+The protobuf modules are imported on first use, as in ``otlp/__init__``: reading a saved file
+should not pay for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from lumos_studio.otlp._common import (
+    SPAN_ID_BYTES,
+    TRACE_ID_BYTES,
+    OtlpDecodeError,
+    _resource_key,
+)
+from lumos_studio.otlp.json_codec import (
+    _MALFORMED,
+    _any_from_json,
+    _any_to_json,
+    _attributes_from_json,
+    _attributes_to_json,
+    _enum,
+    _get,
+    _hex_id,
+    _int,
+    _list,
+    _located,
+    _object,
+    _require_object,
+    _str,
+)
+from lumos_studio.records import LogRecord
+
+if TYPE_CHECKING:
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord as ProtoLogRecord
+
+__all__ = [
+    "decode_logs_request",
+    "decode_logs_request_proto",
+    "encode_log_lines",
+    "encode_logs_request",
+    "encode_logs_request_proto",
+]
+
+DEFAULT_BATCH_SIZE = 1000
+SEVERITY_MAX = 24  # SEVERITY_NUMBER_FATAL4
+
+_SEVERITY_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+_SEVERITY_NAMES: dict[str, int] = {"UNSPECIFIED": 0}
+for _level, _name in enumerate(_SEVERITY_LEVELS):
+    for _step in range(4):
+        _SEVERITY_NAMES[_name + (str(_step + 1) if _step else "")] = _level * 4 + _step + 1
+_SEVERITY_NAMES.update({f"SEVERITY_NUMBER_{k}": v for k, v in list(_SEVERITY_NAMES.items())})
+
+# ---------------------------------------------------------------------------------- JSON decode
+
+
+def decode_logs_request(obj: Any, rejected: list[str] | None = None) -> list[LogRecord]:
+    """Turn one parsed ``ExportLogsServiceRequest`` into records.
+
+    Raises ``OtlpDecodeError`` naming the record's position and the wrong field; with a
+    ``rejected`` list an invalid record is skipped and its message appended there instead.
+    """
+    if not isinstance(obj, dict):
+        raise OtlpDecodeError(f"expected a JSON object, got {type(obj).__name__}")
+    try:
+        resource_list = _list(_get(obj, "resourceLogs", "resource_logs"))
+    except OtlpDecodeError as exc:
+        raise OtlpDecodeError(f"resourceLogs: {exc}") from None
+    records: list[LogRecord] = []
+    for ri, resource_logs in enumerate(resource_list):
+        try:
+            _require_object(resource_logs)
+            resource = _attributes_from_json(_object(resource_logs.get("resource")))
+            scope_list = _list(_get(resource_logs, "scopeLogs", "scope_logs"))
+        except _MALFORMED as exc:
+            raise _located(f"resourceLogs[{ri}]", exc) from exc
+        for si, scope_logs in enumerate(scope_list):
+            try:
+                _require_object(scope_logs)
+                scope_name = _str(_object(scope_logs.get("scope")).get("name"), "scope.name")
+                log_list = _list(_get(scope_logs, "logRecords", "log_records"))
+            except _MALFORMED as exc:
+                raise _located(f"resourceLogs[{ri}].scopeLogs[{si}]", exc) from exc
+            for i, log in enumerate(log_list):
+                try:
+                    records.append(_log_from_json(log, resource, scope_name))
+                except _MALFORMED as exc:
+                    error = _located(f"resourceLogs[{ri}].scopeLogs[{si}].logRecords[{i}]", exc)
+                    if rejected is None:
+                        raise error from exc
+                    rejected.append(str(error))
+    return records
+
+
+def _log_from_json(log: Any, resource: dict[str, Any], scope_name: str) -> LogRecord:
+    _require_object(log)
+    observed_field = "observedTimeUnixNano"
+    observed = _int(_get(log, observed_field, "observed_time_unix_nano"), observed_field)
+    severity_field = "severityNumber"
+    severity = _enum(_get(log, severity_field, "severity_number"), _SEVERITY_NAMES, severity_field)
+    if not 0 <= severity <= SEVERITY_MAX:
+        raise OtlpDecodeError(f"severityNumber: {severity} is out of range 0..{SEVERITY_MAX}")
+    return LogRecord(
+        time_ns=_int(_get(log, "timeUnixNano", "time_unix_nano"), "timeUnixNano") or observed,
+        body=_any_from_json(log.get("body")),
+        severity_number=severity,
+        severity_text=_str(_get(log, "severityText", "severity_text"), "severityText"),
+        trace_id=_optional_id(_get(log, "traceId", "trace_id"), TRACE_ID_BYTES, "traceId"),
+        span_id=_optional_id(_get(log, "spanId", "span_id"), SPAN_ID_BYTES, "spanId"),
+        event_name=_str(_get(log, "eventName", "event_name"), "eventName"),
+        attributes=_attributes_from_json(log),
+        resource=resource,
+        scope_name=scope_name,
+        observed_time_ns=observed,
+    )
+
+
+def _optional_id(value: Any, size: int, field: str) -> str | None:
+    """Log ids are optional: missing, empty and all-zero all mean "not in a span"."""
+    if value is None or value == "":
+        return None
+    hex_id = _hex_id(value, size, field)
+    return hex_id if hex_id.strip("0") else None
+
+
+# ------------------------------------------------------------------------------ protobuf decode
+
+
+def decode_logs_request_proto(body: bytes, rejected: list[str] | None = None) -> list[LogRecord]:
+    """Parse an ``ExportLogsServiceRequest`` body into records.
+
+    A truncated or invalid body raises ``OtlpDecodeError``; an invalid record raises too, or is
+    skipped into ``rejected`` when a list is given.
+    """
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    from lumos_studio.otlp import proto_codec
+
+    request = ExportLogsServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except (DecodeError, RuntimeError) as exc:
+        raise OtlpDecodeError(f"invalid protobuf body: {exc}") from None
+    records: list[LogRecord] = []
+    for ri, resource_logs in enumerate(request.resource_logs):
+        resource = proto_codec._attributes(resource_logs.resource.attributes)
+        for si, scope_logs in enumerate(resource_logs.scope_logs):
+            scope_name = scope_logs.scope.name
+            for i, log in enumerate(scope_logs.log_records):
+                try:
+                    records.append(_log_from_proto(log, resource, scope_name, proto_codec))
+                except OtlpDecodeError as exc:
+                    error = f"resourceLogs[{ri}].scopeLogs[{si}].logRecords[{i}]: {exc}"
+                    if rejected is None:
+                        raise OtlpDecodeError(error) from None
+                    rejected.append(error)
+    return records
+
+
+def _log_from_proto(
+    log: ProtoLogRecord, resource: dict[str, Any], scope_name: str, codec: ModuleType
+) -> LogRecord:
+    severity = log.severity_number
+    if not 0 <= severity <= SEVERITY_MAX:
+        raise OtlpDecodeError(f"severityNumber: {severity} is out of range 0..{SEVERITY_MAX}")
+    observed = log.observed_time_unix_nano
+    body = log.body
+    which = body.WhichOneof("value")
+    return LogRecord(
+        time_ns=log.time_unix_nano or observed,
+        body=getattr(body, which) if which in codec._SCALARS else codec._composite(body, which),
+        severity_number=severity,
+        severity_text=log.severity_text,
+        trace_id=_optional_bytes_id(log.trace_id, TRACE_ID_BYTES, "traceId"),
+        span_id=_optional_bytes_id(log.span_id, SPAN_ID_BYTES, "spanId"),
+        event_name=log.event_name,
+        attributes=codec._attributes(log.attributes) if log.attributes else {},
+        resource=resource,
+        scope_name=scope_name,
+        observed_time_ns=observed,
+    )
+
+
+def _optional_bytes_id(value: bytes, size: int, field: str) -> str | None:
+    if not value or not value.strip(b"\0"):
+        return None
+    if len(value) != size:
+        raise OtlpDecodeError(
+            f"{field}: invalid id {value[:32].hex()!r} ({len(value)} bytes, expected {size})"
+        )
+    return value.hex()
+
+
+# ------------------------------------------------------------------------------------- encode
+
+
+def encode_logs_request(records: Iterable[LogRecord]) -> dict[str, Any]:
+    """Build one ``ExportLogsServiceRequest`` as a JSON-ready dict, grouped resource → scope."""
+    resource_logs = []
+    for resource, scopes in _group(records):
+        scope_logs = []
+        for scope_name, logs in scopes.items():
+            scope = {"name": scope_name} if scope_name else {}
+            scope_logs.append({"scope": scope, "logRecords": [_log_to_json(r) for r in logs]})
+        resource_json: dict[str, Any] = {}
+        if resource:
+            resource_json["attributes"] = _attributes_to_json(resource)
+        resource_logs.append({"resource": resource_json, "scopeLogs": scope_logs})
+    return {"resourceLogs": resource_logs}
+
+
+def encode_log_lines(
+    records: Iterable[LogRecord], batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[str]:
+    """Yield one compact JSON line (ending in ``\\n``) per ``batch_size`` records."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    batch: list[LogRecord] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= batch_size:
+            yield _dump_line(batch)
+            batch = []
+    if batch:
+        yield _dump_line(batch)
+
+
+def _dump_line(batch: list[LogRecord]) -> str:
+    return orjson.dumps(encode_logs_request(batch), option=orjson.OPT_APPEND_NEWLINE).decode()
+
+
+def _log_to_json(record: LogRecord) -> dict[str, Any]:
+    # Keys in protobuf field order, as the Collector writes them.
+    out: dict[str, Any] = {}
+    if record.time_ns:
+        out["timeUnixNano"] = str(record.time_ns)
+    if record.observed_time_ns:
+        out["observedTimeUnixNano"] = str(record.observed_time_ns)
+    if record.severity_number:
+        out["severityNumber"] = record.severity_number
+    if record.severity_text:
+        out["severityText"] = record.severity_text
+    out["body"] = _any_to_json(record.body)
+    if record.attributes:
+        out["attributes"] = _attributes_to_json(record.attributes)
+    if record.trace_id:
+        out["traceId"] = record.trace_id.lower()
+    if record.span_id:
+        out["spanId"] = record.span_id.lower()
+    if record.event_name:
+        out["eventName"] = record.event_name
+    return out
+
+
+def encode_logs_request_proto(records: Iterable[LogRecord]) -> bytes:
+    """Serialise records as an ``ExportLogsServiceRequest`` (tests, forwarding)."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    from lumos_studio.otlp.proto_codec import _set_any, _set_attributes
+
+    request = ExportLogsServiceRequest()
+    for resource, scopes in _group(records):
+        resource_logs = request.resource_logs.add()
+        _set_attributes(resource_logs.resource.attributes, resource)
+        for scope_name, logs in scopes.items():
+            scope_logs = resource_logs.scope_logs.add()
+            scope_logs.scope.name = scope_name
+            for record in logs:
+                log = scope_logs.log_records.add()
+                log.time_unix_nano = record.time_ns
+                log.observed_time_unix_nano = record.observed_time_ns
+                log.severity_number = record.severity_number  # type: ignore[assignment]
+                log.severity_text = record.severity_text
+                _set_any(log.body, record.body)
+                _set_attributes(log.attributes, record.attributes)
+                if record.trace_id:
+                    log.trace_id = bytes.fromhex(record.trace_id)
+                if record.span_id:
+                    log.span_id = bytes.fromhex(record.span_id)
+                log.event_name = record.event_name
+    body: bytes = request.SerializeToString()
+    return body
+
+
+def _group(
+    records: Iterable[LogRecord],
+) -> list[tuple[dict[str, Any], dict[str, list[LogRecord]]]]:
+    """Group by identical resource, then scope name, in first-seen order (see group_records)."""
+    by_identity: dict[int, tuple[dict[str, Any], bytes]] = {}
+    groups: dict[bytes, tuple[dict[str, Any], dict[str, list[LogRecord]]]] = {}
+    for record in records:
+        resource = record.resource
+        seen = by_identity.get(id(resource))
+        if seen is None:
+            seen = by_identity[id(resource)] = (resource, _resource_key(resource))
+        group = groups.get(seen[1])
+        if group is None:
+            group = groups[seen[1]] = (resource, {})
+        group[1].setdefault(record.scope_name, []).append(record)
+    return list(groups.values())
