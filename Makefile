@@ -23,7 +23,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 screenshots: $(STAMP)
-	$(BIN)/python -m screenshots.make
+	$(BIN)/python screenshots/make_screenshots.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
