@@ -1,0 +1,52 @@
+"""``python -m bench [name ...]``: run every benchmark in turn, or only the ones named.
+
+A new benchmark is a module in ``bench/`` with ``main(console)``, added to ``BENCHMARKS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import platform
+import sys
+import time
+
+from rich.console import Console
+
+# Name → module, in the order a full run goes through them.
+BENCHMARKS: dict[str, str] = {
+    "agent_runs": "bench.agent_runs",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", metavar="name", help=f"benchmarks to run: {', '.join(BENCHMARKS)}"
+    )
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    # Wide enough for the tables when piped (make bench | tee), a real terminal's width otherwise.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
+    console.print(
+        f"[bold]Lumos Studio benchmarks[/] · Python {platform.python_version()} · "
+        f"{platform.machine()} · {_cpu_count()} CPUs"
+    )
+    for name in args.names or BENCHMARKS:
+        started = time.perf_counter()
+        console.rule(f"[bold]{name}")
+        importlib.import_module(BENCHMARKS[name]).main(console)
+        console.print(f"[dim]{name} took {time.perf_counter() - started:.1f} s[/]")
+    return 0
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
