@@ -41,7 +41,7 @@ _END_NS = SPAN_COLUMNS.index("end_ns")
 class Convertible(Protocol):
     """Something the writer thread turns into a record (an SDK span, a decoded batch...)."""
 
-    def to_record(self) -> SpanRecord: ...
+    def to_record(self) -> SpanRecord | LogRecord: ...
 
 
 _UPSERT_SPAN = (
