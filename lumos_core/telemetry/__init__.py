@@ -1,23 +1,42 @@
-"""OpenTelemetry plumbing for the core: tracers come from a provider passed in, never hard-wired."""
+"""OpenTelemetry plumbing for the core: tracers and loggers come from providers passed in.
+
+A provider passed to ``Agent.run`` must also reach what the run calls (memory, retrieval, an agent
+used as a tool), so a run *activates* its providers in context variables: ``get_tracer()`` and
+``get_logger()`` without an argument use the active provider, then the global one.
+"""
 
 from __future__ import annotations
 
 import weakref
+from contextvars import ContextVar, Token
 
-from opentelemetry import trace
+from opentelemetry import _logs, trace
 
 from lumos_core.telemetry import semconv
 
-__all__ = ["get_tracer", "semconv"]
+__all__ = ["activate_providers", "get_logger", "get_tracer", "reset_providers", "semconv"]
 
 _tracers: weakref.WeakKeyDictionary[trace.TracerProvider, trace.Tracer] = (
     weakref.WeakKeyDictionary()
 )
+_loggers: weakref.WeakKeyDictionary[_logs.LoggerProvider, _logs.Logger] = (
+    weakref.WeakKeyDictionary()
+)
+_active_tracer_provider: ContextVar[trace.TracerProvider | None] = ContextVar(
+    "lumos_tracer_provider", default=None
+)
+_active_logger_provider: ContextVar[_logs.LoggerProvider | None] = ContextVar(
+    "lumos_logger_provider", default=None
+)
+
+_ProviderTokens = tuple[
+    Token[trace.TracerProvider | None] | None, Token[_logs.LoggerProvider | None] | None
+]
 
 
 def get_tracer(provider: trace.TracerProvider | None = None) -> trace.Tracer:
-    """The core's tracer from ``provider`` (default: the global provider), cached per provider."""
-    provider = provider or trace.get_tracer_provider()
+    """The core's tracer from ``provider`` (default: the active, then the global provider)."""
+    provider = provider or _active_tracer_provider.get() or trace.get_tracer_provider()
     tracer = _tracers.get(provider)
     if tracer is None:
         from lumos_core import __version__
@@ -26,3 +45,36 @@ def get_tracer(provider: trace.TracerProvider | None = None) -> trace.Tracer:
         # The global proxy hands out a proxy tracer that re-resolves on use, so caching is safe.
         _tracers[provider] = tracer
     return tracer
+
+
+def get_logger(provider: _logs.LoggerProvider | None = None) -> _logs.Logger:
+    """The core's OTel logger (for events such as ``lumos.memory.*``), like ``get_tracer``."""
+    provider = provider or _active_logger_provider.get() or _logs.get_logger_provider()
+    logger = _loggers.get(provider)
+    if logger is None:
+        from lumos_core import __version__
+
+        logger = provider.get_logger(semconv.INSTRUMENTATION_NAME, __version__)
+        _loggers[provider] = logger
+    return logger
+
+
+def activate_providers(
+    tracer_provider: trace.TracerProvider | None = None,
+    logger_provider: _logs.LoggerProvider | None = None,
+) -> _ProviderTokens:
+    """Make the given providers the default for code running in this context; ``None`` keeps
+    whatever is active. Undo with ``reset_providers(tokens)``."""
+    return (
+        _active_tracer_provider.set(tracer_provider) if tracer_provider is not None else None,
+        _active_logger_provider.set(logger_provider) if logger_provider is not None else None,
+    )
+
+
+def reset_providers(tokens: _ProviderTokens) -> None:
+    """Restore the providers active before ``activate_providers``."""
+    tracer_token, logger_token = tokens
+    if tracer_token is not None:
+        _active_tracer_provider.reset(tracer_token)
+    if logger_token is not None:
+        _active_logger_provider.reset(logger_token)

@@ -15,6 +15,14 @@ OP_EXECUTE_TOOL: Final = "execute_tool"
 OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
 OP_RETRIEVAL: Final = "retrieval"
 OP_EMBEDDINGS: Final = "embeddings"
+# Memory operations (GenAI conventions, ``gen_ai.memory.client`` span; span name = the operation).
+OP_CREATE_MEMORY_STORE: Final = "create_memory_store"
+OP_DELETE_MEMORY_STORE: Final = "delete_memory_store"
+OP_CREATE_MEMORY: Final = "create_memory"
+OP_SEARCH_MEMORY: Final = "search_memory"
+OP_UPDATE_MEMORY: Final = "update_memory"
+OP_UPSERT_MEMORY: Final = "upsert_memory"
+OP_DELETE_MEMORY: Final = "delete_memory"
 
 # Attributes
 OPERATION_NAME: Final = "gen_ai.operation.name"
@@ -43,17 +51,66 @@ TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
 ERROR_TYPE: Final = "error.type"
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
+REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
+DATA_SOURCE_ID: Final = "gen_ai.data_source.id"
+RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"
+#: JSON array of ``{"id", "score", ...}``, best first (the conventions' retrieval documents schema).
+RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
+
+# gen_ai.memory.* (semantic-conventions-genai: memory operations).
+MEMORY_STORE_ID: Final = "gen_ai.memory.store.id"
+MEMORY_RECORD_ID: Final = "gen_ai.memory.record.id"
+MEMORY_RECORD_COUNT: Final = "gen_ai.memory.record.count"
+MEMORY_QUERY_TEXT: Final = "gen_ai.memory.query.text"
+#: JSON array of ``{"id", "content", "score"?, "metadata"?}`` (the memory records schema).
+MEMORY_RECORDS: Final = "gen_ai.memory.records"
+# Proposed beside those (semantic-conventions PR #3569), not yet in the registry.
+MEMORY_STORE_NAME: Final = "gen_ai.memory.store.name"
+MEMORY_SCOPE: Final = "gen_ai.memory.scope"  # user | conversation | agent | team
+MEMORY_SEARCH_SIMILARITY_THRESHOLD: Final = "gen_ai.memory.search.similarity.threshold"
+MEMORY_EXPIRATION_DATE: Final = "gen_ai.memory.expiration_date"
+MEMORY_SCOPE_USER: Final = "user"
+MEMORY_SCOPE_CONVERSATION: Final = "conversation"
 
 # lumos.* extensions
 LUMOS_STEPS: Final = "lumos.agent.steps"
 LUMOS_TOOL_ERROR: Final = "lumos.tool.error"
+#: What a memory operation touched: ``messages`` | ``working_memory`` | ``recall`` | ``thread``.
+LUMOS_MEMORY_KIND: Final = "lumos.memory.kind"
+#: The resource (user) a thread belongs to; the thread itself is ``gen_ai.conversation.id``.
+LUMOS_MEMORY_RESOURCE_ID: Final = "lumos.memory.resource_id"
+#: On ``chat`` spans: how many stored messages (the window) and recalled messages were sent.
+LUMOS_MEMORY_WINDOW_COUNT: Final = "lumos.memory.window.count"
+LUMOS_MEMORY_RECALLED_COUNT: Final = "lumos.memory.recalled.count"
+#: On ``chat`` spans, JSON: what memory and retrieval contributed to this model call:
+#: ``{"thread_id", "resource_id", "window": {"count", "first_seq", "last_seq"},
+#: "working_memory": {"scope", "chars"}, "recalled": [{"id", "thread_id", "seq", "score"}],
+#: "retrieved": [{"id", "score", "data_source"}]}`` (keys present only when they apply).
+LUMOS_CONTEXT_SUMMARY: Final = "lumos.context.summary"
+#: On ``retrieval`` spans: ``hybrid`` | ``bm25`` | ``vector``, and the ids/scores as arrays.
+LUMOS_RETRIEVAL_MODE: Final = "lumos.retrieval.mode"
+LUMOS_RETRIEVAL_IDS: Final = "lumos.retrieval.ids"
+LUMOS_RETRIEVAL_SCORES: Final = "lumos.retrieval.scores"
 
 # Event names (log records with ``event_name``). OTLP ships a span only when it ends, so a worker
 # process announces each span as it starts with this event; the studio shows it as running.
 # Body: {"name", "kind", "parent_span_id" (hex or null), "start_time_unix_nano", "attributes"};
 # the log record's trace_id/span_id are the started span's.
 EVENT_SPAN_STARTED: Final = "lumos.span.started"
+# Each memory change is also a log record emitted at once, inside the memory operation's span, with
+# ``event_name = EVENT_MEMORY_PREFIX + operation`` (``lumos.memory.upsert_memory`` etc.). Its body
+# carries enough to rebuild the state (``lumos_core.memory.rebuild_memory_state``):
+#   upsert_memory/messages: {"op", "kind", "thread_id", "resource_id",
+#                            "messages": [{"id", "seq", "created_ns", "message"}]}
+#   update_memory/working_memory: {"op", "kind", "scope", "key", "thread_id", "resource_id",
+#                                  "value", "format"}
+#   delete_memory/thread: {"op", "kind", "thread_id", "resource_id"}
+#   delete_memory/working_memory: {"op", "kind", "scope", "key", "thread_id", "resource_id"}
 EVENT_MEMORY_PREFIX: Final = "lumos.memory."
+EVENT_MEMORY_UPSERT: Final = "lumos.memory.upsert_memory"
+EVENT_MEMORY_UPDATE: Final = "lumos.memory.update_memory"
+EVENT_MEMORY_DELETE: Final = "lumos.memory.delete_memory"
 
 INSTRUMENTATION_NAME: Final = "lumos_core"
 
