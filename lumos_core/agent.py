@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from opentelemetry import trace
+from opentelemetry import _logs, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from lumos_core.memory.context import RunContext, Turn, reset_current_run, set_current_run
 from lumos_core.messages import (
     Message,
     ModelResponse,
@@ -22,9 +23,12 @@ from lumos_core.messages import (
     messages_json,
 )
 from lumos_core.models import Model, resolve_model
-from lumos_core.telemetry import get_tracer
+from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
 from lumos_core.tools import Tool, ToolOutcome, as_tool
+
+if TYPE_CHECKING:
+    from lumos_core.memory import Memory
 
 
 class AgentRunError(Exception):
@@ -37,7 +41,11 @@ class StepLimitExceeded(AgentRunError):
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """The outcome of one ``Agent.run``: the answer, the whole conversation, usage and trace id."""
+    """The outcome of one ``Agent.run``: the answer, the whole conversation, usage and trace id.
+
+    With memory, ``messages`` is the window the model saw plus this turn, and ``thread_id`` /
+    ``resource_id`` say where the turn was saved.
+    """
 
     output: str
     messages: tuple[Message, ...]
@@ -45,10 +53,16 @@ class RunResult:
     usage: Usage
     steps: int
     trace_id: str | None
+    thread_id: str | None = None
+    resource_id: str | None = None
 
 
 class Agent:
-    """An LLM with instructions and tools. ``run`` answers one user message."""
+    """An LLM with instructions and tools. ``run`` answers one user message.
+
+    With ``memory``, runs in a thread continue it: the model sees the thread's recent messages,
+    the working memory (and the tool to update it) and recalled past messages.
+    """
 
     def __init__(
         self,
@@ -59,7 +73,9 @@ class Agent:
         *,
         description: str | None = None,
         max_steps: int = 10,
+        memory: Memory | None = None,
         tracer_provider: trace.TracerProvider | None = None,
+        logger_provider: _logs.LoggerProvider | None = None,
     ) -> None:
         if not name or not name.strip():
             raise ValueError("an Agent needs a non-empty name")
@@ -71,7 +87,12 @@ class Agent:
         self.tools = {t.name: t for t in map(as_tool, tools)}
         self.description = description
         self.max_steps = max_steps
+        self.memory = memory
+        if memory is not None:
+            for memory_tool in memory.tools():
+                self.tools.setdefault(memory_tool.name, memory_tool)
         self.tracer_provider = tracer_provider
+        self.logger_provider = logger_provider
         self._tool_definitions = [t.definition() for t in self.tools.values()]
 
     def __repr__(self) -> str:
@@ -82,11 +103,21 @@ class Agent:
         message: str,
         *,
         message_history: Sequence[Message] = (),
+        thread_id: str | None = None,
+        resource_id: str | None = None,
         tracer_provider: trace.TracerProvider | None = None,
+        logger_provider: _logs.LoggerProvider | None = None,
     ) -> RunResult:
         """``run`` for code that is not async (scripts, threads)."""
         return asyncio.run(
-            self.run(message, message_history=message_history, tracer_provider=tracer_provider)
+            self.run(
+                message,
+                message_history=message_history,
+                thread_id=thread_id,
+                resource_id=resource_id,
+                tracer_provider=tracer_provider,
+                logger_provider=logger_provider,
+            )
         )
 
     async def run(
@@ -94,11 +125,41 @@ class Agent:
         message: str,
         *,
         message_history: Sequence[Message] = (),
+        thread_id: str | None = None,
+        resource_id: str | None = None,
         tracer_provider: trace.TracerProvider | None = None,
+        logger_provider: _logs.LoggerProvider | None = None,
     ) -> RunResult:
-        """Answer ``message``, calling tools as the model asks, within ``max_steps`` model calls."""
-        tracer = get_tracer(tracer_provider or self.tracer_provider)
+        """Answer ``message``, calling tools as the model asks, within ``max_steps`` model calls.
+
+        With memory, ``thread_id`` names the conversation to continue (a new one when omitted)
+        and ``resource_id`` its user; ``message_history``, if given, replaces the stored window.
+        Without memory, ``thread_id`` only labels the spans (``gen_ai.conversation.id``).
+        """
+        tracer_provider = tracer_provider or self.tracer_provider
+        logger_provider = logger_provider or self.logger_provider
+        if tracer_provider is None and logger_provider is None:
+            return await self._run(message, message_history, thread_id, resource_id)
+        tokens = activate_providers(tracer_provider, logger_provider)
+        try:
+            return await self._run(message, message_history, thread_id, resource_id)
+        finally:
+            reset_providers(tokens)
+
+    async def _run(
+        self,
+        message: str,
+        message_history: Sequence[Message],
+        thread_id: str | None,
+        resource_id: str | None,
+    ) -> RunResult:
+        tracer = get_tracer()
         model = self.model
+        memory = self.memory
+        if memory is not None and not thread_id:
+            from lumos_core.memory import new_thread_id
+
+            thread_id = new_thread_id()
         attributes: dict[str, Any] = {
             sc.OPERATION_NAME: sc.OP_INVOKE_AGENT,
             sc.AGENT_NAME: self.name,
@@ -107,53 +168,97 @@ class Agent:
         }
         if self.description:
             attributes[sc.AGENT_DESCRIPTION] = self.description
-        with tracer.start_as_current_span(
-            sc.span_name(sc.OP_INVOKE_AGENT, self.name),
-            kind=SpanKind.INTERNAL,
-            attributes=attributes,
-        ) as span:
-            user = Message.user(message)
-            history = list(message_history)
-            recording = span.is_recording()
-            if recording:
-                if self.instructions:
-                    span.set_attribute(sc.SYSTEM_INSTRUCTIONS, instructions_json(self.instructions))
-                span.set_attribute(sc.INPUT_MESSAGES, messages_json([*history, user]))
-            conversation = [*history, user]
-            usage = Usage()
-            step = 0
-            while True:
-                step += 1
-                response = await self._chat(tracer, conversation)
-                usage = usage + response.usage
-                conversation.append(response.message)
-                calls = response.message.tool_calls
-                if not calls:
-                    break
-                if step == self.max_steps:
-                    raise StepLimitExceeded(
-                        f"agent {self.name!r} stopped after {self.max_steps} model calls that "
-                        "all asked for tools; raise max_steps or check the tools' results"
-                    )
-                results = [await self._execute_tool(tracer, call) for call in calls]
-                conversation.append(Message("tool", tuple(results)))
-            answer = conversation[-1]
-            if recording:
-                span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([answer]))
-                span.set_attribute(sc.USAGE_INPUT_TOKENS, usage.input_tokens)
-                span.set_attribute(sc.USAGE_OUTPUT_TOKENS, usage.output_tokens)
-                span.set_attribute(sc.LUMOS_STEPS, step)
-            context = span.get_span_context()
-            return RunResult(
-                output=answer.text,
-                messages=tuple(conversation),
-                new_messages=tuple(conversation[len(history) :]),
-                usage=usage,
-                steps=step,
-                trace_id=format(context.trace_id, "032x") if context.is_valid else None,
-            )
+        if thread_id:
+            attributes[sc.CONVERSATION_ID] = thread_id
+        run = RunContext(thread_id)
+        token = set_current_run(run)
+        try:
+            with tracer.start_as_current_span(
+                sc.span_name(sc.OP_INVOKE_AGENT, self.name),
+                kind=SpanKind.INTERNAL,
+                attributes=attributes,
+            ) as span:
+                return await self._loop(tracer, span, run, message, message_history, resource_id)
+        finally:
+            reset_current_run(token)
 
-    async def _chat(self, tracer: trace.Tracer, conversation: list[Message]) -> ModelResponse:
+    async def _loop(
+        self,
+        tracer: trace.Tracer,
+        span: trace.Span,
+        run: RunContext,
+        message: str,
+        message_history: Sequence[Message],
+        resource_id: str | None,
+    ) -> RunResult:
+        user = Message.user(message)
+        history = list(message_history)
+        memory = self.memory
+        turn: Turn | None = None
+        if memory is not None and run.thread_id:
+            turn = await asyncio.to_thread(
+                memory.begin_turn, run.thread_id, resource_id, user,
+                history if message_history else None,
+            )
+            run.turn = turn
+            history = turn.history
+            span.set_attribute(sc.LUMOS_MEMORY_RESOURCE_ID, turn.resource_id)
+        recording = span.is_recording()
+        if recording:
+            instructions = turn.instructions(self.instructions) if turn else self.instructions
+            if instructions:
+                span.set_attribute(sc.SYSTEM_INSTRUCTIONS, instructions_json(instructions))
+            span.set_attribute(sc.INPUT_MESSAGES, messages_json([*history, user]))
+        conversation = [*history, user]
+        usage = Usage()
+        step = 0
+        while True:
+            step += 1
+            response = await self._chat(tracer, conversation, run)
+            usage = usage + response.usage
+            conversation.append(response.message)
+            calls = response.message.tool_calls
+            if not calls:
+                break
+            if step == self.max_steps:
+                raise StepLimitExceeded(
+                    f"agent {self.name!r} stopped after {self.max_steps} model calls that "
+                    "all asked for tools; raise max_steps or check the tools' results"
+                )
+            results = [await self._execute_tool(tracer, call) for call in calls]
+            conversation.append(Message("tool", tuple(results)))
+            if turn is not None:
+                await self._save(turn, conversation[-2:])
+        answer = conversation[-1]
+        if turn is not None:
+            await self._save(turn, [answer])
+        if recording:
+            span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([answer]))
+            span.set_attribute(sc.USAGE_INPUT_TOKENS, usage.input_tokens)
+            span.set_attribute(sc.USAGE_OUTPUT_TOKENS, usage.output_tokens)
+            span.set_attribute(sc.LUMOS_STEPS, step)
+        context = span.get_span_context()
+        return RunResult(
+            output=answer.text,
+            messages=tuple(conversation),
+            new_messages=tuple(conversation[len(history) :]),
+            usage=usage,
+            steps=step,
+            trace_id=format(context.trace_id, "032x") if context.is_valid else None,
+            thread_id=run.thread_id,
+            resource_id=turn.resource_id if turn is not None else None,
+        )
+
+    @staticmethod
+    async def _save(turn: Turn, messages: list[Message]) -> None:
+        """Save a finished step (a tool call with its results, or the answer) as it happens."""
+        await asyncio.to_thread(
+            turn.memory.save_messages, turn.thread_id, messages, resource_id=turn.resource_id
+        )
+
+    async def _chat(
+        self, tracer: trace.Tracer, conversation: list[Message], run: RunContext
+    ) -> ModelResponse:
         model = self.model
         attributes: dict[str, Any] = {
             sc.OPERATION_NAME: sc.OP_CHAT,
@@ -161,6 +266,18 @@ class Agent:
             sc.REQUEST_MODEL: model.model_name,
             **model.server_attributes(),
         }
+        instructions = self.instructions
+        sent = conversation
+        turn = run.turn
+        if turn is not None:
+            # What the model sees: working memory in the instructions, recall before the window.
+            instructions = turn.instructions(instructions)
+            if turn.prefix:
+                sent = [*turn.prefix, *conversation]
+            attributes[sc.LUMOS_MEMORY_WINDOW_COUNT] = len(turn.history)
+            attributes[sc.LUMOS_MEMORY_RECALLED_COUNT] = turn.recalled_count
+        if run.thread_id:
+            attributes[sc.CONVERSATION_ID] = run.thread_id
         with tracer.start_as_current_span(
             sc.span_name(sc.OP_CHAT, model.model_name),
             kind=SpanKind.CLIENT,
@@ -168,16 +285,17 @@ class Agent:
         ) as span:
             recording = span.is_recording()
             if recording:
-                if self.instructions:
-                    span.set_attribute(sc.SYSTEM_INSTRUCTIONS, instructions_json(self.instructions))
-                span.set_attribute(sc.INPUT_MESSAGES, messages_json(conversation))
+                if instructions:
+                    span.set_attribute(sc.SYSTEM_INSTRUCTIONS, instructions_json(instructions))
+                span.set_attribute(sc.INPUT_MESSAGES, messages_json(sent))
                 if self._tool_definitions:
                     span.set_attribute(
                         sc.TOOL_DEFINITIONS, orjson.dumps(self._tool_definitions).decode()
                     )
-            response = await model.request(
-                self.instructions or None, conversation, self._tool_definitions
-            )
+                summary = run.summary()
+                if summary is not None:
+                    span.set_attribute(sc.LUMOS_CONTEXT_SUMMARY, orjson.dumps(summary).decode())
+            response = await model.request(instructions or None, sent, self._tool_definitions)
             if recording:
                 message = response.message
                 span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([message]))

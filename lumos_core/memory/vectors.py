@@ -1,0 +1,59 @@
+"""Vectors as float32 blobs and brute-force similarity search in pure Python.
+
+No numpy: the core stays small. Vectors are L2-normalised, so cosine similarity is a dot product;
+hashing-embedder queries are sparse, so the dot product only visits the query's non-zero entries.
+That keeps a scan of ~100k stored vectors well under a second.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import operator
+from array import array
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+K = TypeVar("K")
+
+
+def to_blob(vector: Sequence[float]) -> bytes:
+    """A vector as little-endian-native float32 bytes (4 bytes a dimension)."""
+    return array("f", vector).tobytes()
+
+
+def from_blob(blob: bytes) -> array[float]:
+    """The inverse of ``to_blob``."""
+    vector = array("f")
+    vector.frombytes(blob)
+    return vector
+
+
+def normalise(vector: Sequence[float]) -> list[float]:
+    """``vector`` scaled to unit length (a zero vector stays zero)."""
+    norm = math.sqrt(sum(v * v for v in vector))
+    return [v / norm for v in vector] if norm else list(vector)
+
+
+def top_k(
+    query: Sequence[float], candidates: Iterable[tuple[K, bytes]], k: int
+) -> list[tuple[K, float]]:
+    """The ``k`` candidates most similar to ``query`` (dot product), best first.
+
+    Candidates whose dimension differs from the query's (another embedder) are skipped.
+    """
+    if k <= 0:
+        return []
+    width = len(query) * 4
+    nonzero = [(i, v) for i, v in enumerate(query) if v]
+    sparse = len(nonzero) * 2 < len(query)
+    mul = operator.mul
+    scored: list[tuple[float, int, K]] = []
+    for order, (key, blob) in enumerate(candidates):
+        if len(blob) != width:
+            continue
+        vector = from_blob(blob)
+        score = sum(vector[i] * v for i, v in nonzero) if sparse else sum(map(mul, query, vector))
+        scored.append((score, -order, key))
+    best = heapq.nlargest(k, scored)
+    return [(key, score) for score, _, key in best]
