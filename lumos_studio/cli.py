@@ -55,15 +55,20 @@ def cli(ctx: click.Context, db: Path) -> None:
 
 @cli.command()
 @click.option("--demo", is_flag=True, help="Use the bundled demo agents instead of a FILE.")
+@click.option("--thread", help="Continue this conversation thread (the agent needs memory).")
+@click.option("--resource", help="The user (resource) the thread belongs to.")
 @click.argument("args", nargs=-1, required=True, metavar="[FILE] AGENT MESSAGE")
 @click.pass_obj
-def run(db: Path, demo: bool, args: tuple[str, ...]) -> None:
+def run(
+    db: Path, demo: bool, thread: str | None, resource: str | None, args: tuple[str, ...]
+) -> None:
     """Run one turn of AGENT (found by name in FILE), print the answer and record the trace.
 
     \b
     Examples:
       lumos-studio run agents.py weather "weather in Paris?"
       lumos-studio run --demo weather "weather in Paris?"
+      lumos-studio run --demo assistant "remember that my name is Ada" --thread t1
     """
     from lumos_studio.sessions.discovery import AgentFileError, load_demo, load_file
 
@@ -79,18 +84,25 @@ def run(db: Path, demo: bool, args: tuple[str, ...]) -> None:
         fail(str(exc), frame or None, code=2)
     except LookupError as exc:
         fail(str(exc.args[0]), code=2)
-    _run_agent(db, agent, args[-1])
+    _run_agent(db, agent, args[-1], thread, resource)
 
 
-def _run_agent(db: Path, agent: object, message: str) -> None:
+def _run_agent(
+    db: Path, agent: object, message: str, thread: str | None = None, resource: str | None = None
+) -> None:
     from lumos_core import Agent, AgentRunError, ModelError
-    from lumos_studio.ingest import studio_tracer_provider
+    from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
 
     assert isinstance(agent, Agent)
+    if (thread or resource) and agent.memory is None:
+        fail(f"agent {agent.name!r} has no memory, so --thread cannot continue a conversation",
+             "give it one: Agent(..., memory=Memory())", code=2)
     with _open_store(db) as store:
         provider = studio_tracer_provider(store.writer)
+        logs = studio_logger_provider(store.writer)
         try:
-            result = agent.run_sync(message, tracer_provider=provider)
+            result = agent.run_sync(message, thread_id=thread, resource_id=resource,
+                                    tracer_provider=provider, logger_provider=logs)
         except (ModelError, AgentRunError) as exc:
             store.writer.flush()
             fail(str(exc), _trace_hint(store))
@@ -99,7 +111,8 @@ def _run_agent(db: Path, agent: object, message: str) -> None:
             fail(f"agent {agent.name!r} raised {type(exc).__name__}: {exc}", _trace_hint(store))
         store.writer.flush()
     out.print(result.output, markup=False)
-    err.print(f"[dim]trace {result.trace_id} recorded in {db}[/]")
+    where = f" · thread {result.thread_id}" if result.thread_id else ""
+    err.print(f"[dim]trace {result.trace_id} recorded in {db}{where}[/]")
 
 
 def _trace_hint(store: Store) -> str | None:
@@ -227,6 +240,35 @@ def _resolve(reader: StoreReader, prefix: str) -> str:
     if len(matches) > 1:
         fail(f"{prefix!r} matches several traces ({', '.join(matches)}); give more characters")
     return matches[0]
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=4318, show_default=True, help="The next free one if taken; 0: any.")
+@click.option("--max-body", default=32 << 20, show_default=True, help="Largest body, in bytes.")
+@click.pass_obj
+def serve(db: Path, host: str, port: int, max_body: int) -> None:
+    """Receive OTLP/HTTP traces and logs into the store until Ctrl-C (headless: CI, other hosts)."""
+    from lumos_studio.ingest.otlp_http import OtlpReceiver, ReceiverStats
+
+    live, shown = sys.stderr.isatty(), [""]
+
+    def report(stats: ReceiverStats) -> None:
+        if stats.line() != shown[0]:
+            shown[0] = stats.line()
+            click.echo("\r" + shown[0] if live else shown[0], err=True, nl=not live)
+
+    with _open_store(db) as store:
+        try:
+            receiver = OtlpReceiver(store.writer, host=host, port=port, max_body=max_body)
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", "try --port 0 (any)")
+        out.print(f"receiving OTLP/HTTP on {receiver.endpoint} into {db}", markup=False)
+        out.print(f"OTEL_EXPORTER_OTLP_ENDPOINT={receiver.endpoint}", markup=False)
+        sys.stdout.flush()
+        receiver.serve_forever(report)
+        store.writer.flush()
+    err.print(("\n" if live else "") + f"stopped; stored {receiver.stats.line()}")
 
 
 def main() -> None:

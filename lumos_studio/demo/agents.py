@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import operator
+import re
 import zlib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from lumos_core import Agent, Message, ScriptedModel, ToolError, tool
+from lumos_core.memory import Memory, SemanticRecall, WorkingMemory
+from lumos_core.messages import ModelResponse
+from lumos_core.rag import DocumentIndex, retrieve_tool
+from lumos_core.rag.tool import NO_RESULTS
 
 _CONDITIONS = ("sunny", "cloudy", "light rain", "windy", "foggy", "clear skies")
 
@@ -77,4 +84,129 @@ calculator = Agent(
     model=ScriptedModel(_calculator_script, latency=0.1),
     tools=[calculate],
     description="Evaluates arithmetic expressions.",
+)
+
+
+# --- docs: answers from the project's README through retrieval -------------------------------
+
+_README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_index() -> DocumentIndex:
+    """Built at the first question (in memory: the README is small and may change)."""
+    index = DocumentIndex(name="readme", chunk_size=600, chunk_overlap=80)
+    if _README.is_file():
+        index.add_file(_README)
+    return index
+
+
+def _docs_script(messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> Message:
+    """Retrieve with the user's question, then answer from the best passage, citing it."""
+    last = messages[-1]
+    if last.role != "tool":
+        return ScriptedModel.call("retrieve", query=last.text)
+    result = "".join(getattr(p, "result", "") for p in last.parts)
+    if result == NO_RESULTS or not result.startswith("[1] "):
+        return Message.assistant("I could not find that in the README.")
+    best = result.split("\n\n[2] ", 1)[0]
+    header, _, text = best.partition("\n")
+    where, _, rest = header[4:].rpartition(" (id ")
+    chunk_id = rest.split(",", 1)[0]
+    excerpt = text if len(text) <= 400 else text[:399].rsplit(" ", 1)[0] + " …"
+    return Message.assistant(f"From {where} [1]:\n\n{excerpt}\n\n[1] {chunk_id}")
+
+
+docs = Agent(
+    name="docs",
+    instructions=(
+        "You answer questions about Lumos Studio from its README. Always call retrieve first, "
+        "answer only from the passages it returns and cite them by their number."
+    ),
+    model=ScriptedModel(_docs_script, latency=0.1),
+    tools=[retrieve_tool(_readme_index, top_k=3)],
+    description="Answers questions about Lumos Studio from its README (retrieval).",
+)
+
+
+# --- assistant: working memory and semantic recall ---------------------------------------------
+
+_REMEMBER = re.compile(r"^\s*(?:please\s+)?remember(?:\s+that)?\s+(.+?)[.!]*\s*$", re.IGNORECASE)
+_QUESTION = re.compile(r"^\s*what(?:'s|\s+is|\s+was)\s+my\s+(.+?)\s*\??\s*$", re.IGNORECASE)
+_FACT = re.compile(r"\bmy\s+([\w ]+?)\s+is\s+([^.!?\n]+)", re.IGNORECASE)
+_WORKING = re.compile(r"<working_memory>\n?(.*?)\n?</working_memory>", re.DOTALL)
+
+
+class _MemoryDemoModel(ScriptedModel):
+    """The assistant's scripted model: unlike a plain script it reads the instructions, where
+    the working memory is."""
+
+    async def request(
+        self, instructions: str | None, messages: Sequence[Message], tools: Sequence[dict[str, Any]]
+    ) -> ModelResponse:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        return self._as_response(_assistant_reply(instructions or "", messages), instructions,
+                                 messages)
+
+
+def _assistant_reply(instructions: str, messages: Sequence[Message]) -> Message | str:
+    """"Remember that my X is Y" updates working memory; "what is my X?" answers from working
+    memory, else from recalled or recent messages; anything else is acknowledged."""
+    last = messages[-1]
+    if last.role == "tool":
+        failed = [p for p in last.parts if getattr(p, "is_error", False)]
+        return "Got it, I'll remember that." if not failed else "Sorry, I could not save that."
+    text = last.text.strip()
+    match = _WORKING.search(instructions)
+    working = match.group(1) if match else ""
+    remember = _REMEMBER.match(text)
+    if remember:
+        return ScriptedModel.call("update_working_memory", memory=_remember(working, remember[1]))
+    question = _QUESTION.match(text)
+    if question:
+        key = question[1].lower()
+        value = _lookup(working, key)
+        if value:
+            return f"Your {key} is {value}."
+        earlier = [m.text for m in messages[:-1] if m.role in ("system", "user")]
+        for said in reversed(earlier):
+            for fact_key, fact_value in _FACT.findall(said):
+                if fact_key.lower() == key:
+                    return f"Your {key} is {fact_value.strip()} (you told me earlier)."
+        return f"I don't know your {key} yet. Tell me: remember that my {key} is …"
+    return f"You said: {text}"
+
+
+def _remember(working: str, fact: str) -> str:
+    lines = working.splitlines() or ["# User"]
+    found = _FACT.search(fact)
+    if not found:
+        return "\n".join([*lines, f"- {fact}"])
+    key, value = found[1].strip(), found[2].strip()
+    label = key[:1].upper() + key[1:]
+    for i, line in enumerate(lines):
+        if line.lower().startswith(f"- {key.lower()}:"):
+            lines[i] = f"- {label}: {value}"
+            return "\n".join(lines)
+    return "\n".join([*lines, f"- {label}: {value}"])
+
+
+def _lookup(working: str, key: str) -> str:
+    for line in working.splitlines():
+        name, _, value = line.removeprefix("- ").partition(":")
+        if name.strip().lower() == key and value.strip():
+            return value.strip()
+    return ""
+
+
+assistant = Agent(
+    name="assistant",
+    instructions="You are a friendly assistant who remembers what the user tells you.",
+    model=_MemoryDemoModel(latency=0.1),
+    memory=Memory(
+        last_messages=10,
+        working_memory=WorkingMemory(scope="resource"),
+        semantic_recall=SemanticRecall(top_k=3, message_range=1),
+    ),
+    description="Remembers you across conversations: working memory and semantic recall.",
 )
