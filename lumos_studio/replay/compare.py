@@ -1,0 +1,356 @@
+"""Comparing two runs: spans aligned by structure, what changed per span, and a one-line summary.
+
+Spans are matched under matched parents by name, in start order, with a sequence alignment, so an
+inserted or removed step (one tool call fewer) shifts nothing else. Ids and times never match
+across runs, so they are never compared; durations are compared with a tolerance.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import orjson
+
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.present import children_by_parent, format_duration
+from lumos_studio.records import SpanRecord
+
+Change = Literal["same", "changed", "added", "removed"]
+
+#: A duration counts as changed past both thresholds (runs never take exactly as long).
+DURATION_RELATIVE: Final = 0.2
+DURATION_ABSOLUTE_NS: Final = 5_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDiff:
+    """One field that differs between the two sides (text as a person reads it)."""
+
+    field: str
+    left: str | None
+    right: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlignedRow:
+    """One line of the side-by-side view: a span on either side or both, at a tree depth."""
+
+    depth: int
+    path: str
+    left: SpanRecord | None
+    right: SpanRecord | None
+    diffs: tuple[FieldDiff, ...] = ()
+
+    @property
+    def change(self) -> Change:
+        if self.left is None:
+            return "added"
+        if self.right is None:
+            return "removed"
+        return "changed" if self.diffs else "same"
+
+
+@dataclass(frozen=True, slots=True)
+class RunTotals:
+    """What a summary compares for one run."""
+
+    tokens: int
+    latency_ns: int
+    tool_calls: int
+    model_calls: int
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Both runs aligned row by row, with their totals."""
+
+    rows: tuple[AlignedRow, ...]
+    left: RunTotals
+    right: RunTotals
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        return summary_line(self)
+
+
+# ------------------------------------------------------------------------------------ alignment
+
+
+def compare_runs(left: Iterable[SpanRecord], right: Iterable[SpanRecord]) -> Comparison:
+    """Align two runs' spans (each run one trace, or several traces in time order)."""
+    left, right = list(left), list(right)
+    left_children, right_children = children_by_parent(left), children_by_parent(right)
+    rows: list[AlignedRow] = []
+
+    def walk(left_parent: str | None, right_parent: str | None, depth: int, prefix: str) -> None:
+        lefts = left_children.get(left_parent, []) if left_parent != _NONE else []
+        rights = right_children.get(right_parent, []) if right_parent != _NONE else []
+        seen: dict[str, int] = {}
+        for a, b in align_siblings(lefts, rights):
+            name = (a or b).name  # type: ignore[union-attr]
+            index = seen.get(name, 0)
+            seen[name] = index + 1
+            path = f"{prefix}/{name}[{index}]" if prefix else f"{name}[{index}]"
+            rows.append(AlignedRow(depth, path, a, b, span_diffs(a, b) if a and b else ()))
+            walk(a.span_id if a else _NONE, b.span_id if b else _NONE, depth + 1, path)
+
+    walk(None, None, 0, "")
+    counts = {change: 0 for change in ("same", "changed", "added", "removed")}
+    for row in rows:
+        counts[row.change] += 1
+    return Comparison(tuple(rows), run_totals(left), run_totals(right), counts)
+
+
+_NONE: Final = "\0no parent"  # a side that has no span here has no children either
+
+
+def align_siblings(
+    lefts: Sequence[SpanRecord], rights: Sequence[SpanRecord]
+) -> list[tuple[SpanRecord | None, SpanRecord | None]]:
+    """Pair siblings in start order by name and role (a tool's arguments, whether a model call
+    asked for tools or answered), so the answer pairs with the answer when steps were dropped;
+    unmatched runs are paired when their operations agree (other arguments, another tool at the
+    same step), else listed as removed then added."""
+    matcher = difflib.SequenceMatcher(
+        a=[_align_key(s) for s in lefts], b=[_align_key(s) for s in rights], autojunk=False
+    )
+    pairs: list[tuple[SpanRecord | None, SpanRecord | None]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            pairs.extend(zip(lefts[i1:i2], rights[j1:j2], strict=True))
+            continue
+        removed, added = list(lefts[i1:i2]), list(rights[j1:j2])
+        while removed and added and _operation(removed[0]) == _operation(added[0]):
+            pairs.append((removed.pop(0), added.pop(0)))
+        pairs.extend((span, None) for span in removed)
+        pairs.extend((None, span) for span in added)
+    return pairs
+
+
+def _align_key(span: SpanRecord) -> tuple[str, str]:
+    attributes = span.attributes
+    operation = _operation(span)
+    if operation == sc.OP_EXECUTE_TOOL:
+        return span.name, _json_text(attributes.get(sc.TOOL_CALL_ARGUMENTS)) or ""
+    if operation == sc.OP_CHAT:
+        return span.name, _plain(attributes.get(sc.RESPONSE_FINISH_REASONS)) or ""
+    return span.name, ""
+
+
+# ------------------------------------------------------------------------------------ per span
+
+
+def span_diffs(left: SpanRecord, right: SpanRecord) -> tuple[FieldDiff, ...]:
+    """What differs between two aligned spans, in the order a reader cares about."""
+    diffs: list[FieldDiff] = []
+
+    def check(name: str, a: str | None, b: str | None) -> None:
+        if a != b:
+            diffs.append(FieldDiff(name, a, b))
+
+    check("name", left.name, right.name)
+    check("status", _status(left), _status(right))
+    la, ra = left.attributes, right.attributes
+    check("system instructions", _parts_text(la.get(sc.SYSTEM_INSTRUCTIONS)),
+          _parts_text(ra.get(sc.SYSTEM_INSTRUCTIONS)))
+    check("input messages", messages_text(la.get(sc.INPUT_MESSAGES)),
+          messages_text(ra.get(sc.INPUT_MESSAGES)))
+    check("output messages", messages_text(la.get(sc.OUTPUT_MESSAGES)),
+          messages_text(ra.get(sc.OUTPUT_MESSAGES)))
+    check("tool arguments", _json_text(la.get(sc.TOOL_CALL_ARGUMENTS)),
+          _json_text(ra.get(sc.TOOL_CALL_ARGUMENTS)))
+    check("tool result", _plain(la.get(sc.TOOL_CALL_RESULT)), _plain(ra.get(sc.TOOL_CALL_RESULT)))
+    check("model", _plain(la.get(sc.REQUEST_MODEL)), _plain(ra.get(sc.REQUEST_MODEL)))
+    for label, key in (("input tokens", sc.USAGE_INPUT_TOKENS),
+                       ("output tokens", sc.USAGE_OUTPUT_TOKENS)):
+        check(label, _plain(la.get(key)), _plain(ra.get(key)))
+    if duration_changed(left.duration_ns, right.duration_ns):
+        diffs.append(FieldDiff("duration", format_duration(left.duration_ns),
+                               format_duration(right.duration_ns)))
+    return tuple(diffs)
+
+
+def duration_changed(left: int | None, right: int | None) -> bool:
+    """Running vs finished, or a change past both ``DURATION_*`` thresholds."""
+    if left is None or right is None:
+        return (left is None) != (right is None)
+    delta = abs(right - left)
+    return delta >= DURATION_ABSOLUTE_NS and delta >= DURATION_RELATIVE * max(left, 1)
+
+
+def messages_text(value: Any) -> str | None:
+    """GenAI messages JSON as ``role: text`` lines, so wording changes read as text changes."""
+    messages = _loads(value)
+    if messages is None:
+        return None
+    if not isinstance(messages, list):
+        return str(messages)
+    lines = []
+    for message in messages:
+        if not isinstance(message, dict):
+            lines.append(str(message))
+            continue
+        role = message.get("role", "?")
+        lines.extend(f"{role}: {_part_text(part)}" for part in message.get("parts") or [])
+    return "\n".join(lines)
+
+
+def _part_text(part: Any) -> str:
+    if not isinstance(part, dict):
+        return str(part)
+    kind = part.get("type")
+    if kind == "text":
+        return str(part.get("content", ""))
+    if kind == "tool_call":
+        arguments = orjson.dumps(part.get("arguments") or {}, option=orjson.OPT_SORT_KEYS)
+        return f"call {part.get('name')}({arguments.decode()})"
+    if kind == "tool_call_response":
+        response = part.get("response", "")
+        return f"result {response if isinstance(response, str) else _dumps(response)}"
+    return _dumps(part)
+
+
+def _parts_text(value: Any) -> str | None:
+    parts = _loads(value)
+    if parts is None:
+        return None
+    if isinstance(parts, list):
+        return "\n".join(_part_text(p) for p in parts)
+    return str(parts)
+
+
+def _json_text(value: Any) -> str | None:
+    """Arguments compared as data: key order and spacing are not changes."""
+    parsed = _loads(value)
+    if parsed is None or isinstance(parsed, str):
+        return parsed
+    return _dumps(parsed)
+
+
+def _plain(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else _dumps(value)
+
+
+def _loads(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return str(value)
+
+
+def _status(span: SpanRecord) -> str:
+    return "RUNNING" if span.running else span.status_code
+
+
+def _operation(span: SpanRecord) -> str:
+    operation = span.attributes.get(sc.OPERATION_NAME)
+    return str(operation) if operation else span.name.split(" ", 1)[0]
+
+
+# ------------------------------------------------------------------------------------- summary
+
+
+def run_totals(spans: Sequence[SpanRecord]) -> RunTotals:
+    """Tokens (model calls only, so agents' totals are not counted twice), wall time, counts."""
+    chats = [s for s in spans if _operation(s) == sc.OP_CHAT]
+    token_spans = chats or [s for s in spans if s.parent_span_id is None]
+    tokens = sum(
+        int(s.attributes.get(sc.USAGE_INPUT_TOKENS) or 0)
+        + int(s.attributes.get(sc.USAGE_OUTPUT_TOKENS) or 0)
+        for s in token_spans
+    )
+    ended = [s.end_ns for s in spans if s.end_ns is not None]
+    latency = max(ended) - min(s.start_ns for s in spans) if ended else 0
+    return RunTotals(
+        tokens=tokens,
+        latency_ns=max(latency, 0),
+        tool_calls=sum(1 for s in spans if _operation(s) == sc.OP_EXECUTE_TOOL),
+        model_calls=len(chats),
+        errors=sum(1 for s in spans if s.status_code == "ERROR"),
+    )
+
+
+def percent_change(before: float, after: float) -> str:
+    """``+12 %``, ``−30 %`` (a real minus sign), ``±0 %``; ``new`` when there was nothing."""
+    if before == after:
+        return "±0 %"
+    if not before:
+        return "new"
+    change = round((after - before) / before * 100)
+    if change == 0:
+        return "±0 %"
+    return f"+{change} %" if change > 0 else f"−{-change} %"
+
+
+def _count_change(before: int, after: int, singular: str, plural: str) -> str | None:
+    delta = after - before
+    if not delta:
+        return None
+    noun = singular if abs(delta) == 1 else plural
+    return f"{abs(delta)} {noun} {'more' if delta > 0 else 'fewer'}"
+
+
+def summary_line(comparison: Comparison) -> str:
+    """``tokens +12 %, latency −30 %, 1 tool call fewer, 2 spans changed``."""
+    a, b = comparison.left, comparison.right
+    parts = [f"tokens {percent_change(a.tokens, b.tokens)}",
+             f"latency {percent_change(a.latency_ns, b.latency_ns)}"]
+    for change in (
+        _count_change(a.tool_calls, b.tool_calls, "tool call", "tool calls"),
+        _count_change(a.model_calls, b.model_calls, "model call", "model calls"),
+        _count_change(a.errors, b.errors, "error", "errors"),
+    ):
+        if change:
+            parts.append(change)
+    changed = comparison.counts.get("changed", 0)
+    if changed:
+        parts.append(f"{changed} span{'s' if changed != 1 else ''} changed")
+    return ", ".join(parts)
+
+
+def word_diff(left: str, right: str) -> list[tuple[Literal["same", "removed", "added"], str]]:
+    """Word-level difference of two texts, for highlighting what changed inside a field."""
+    a, b = _tokens(left), _tokens(right)
+    out: list[tuple[Literal["same", "removed", "added"], str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            out.append(("same", "".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            out.append(("removed", "".join(a[i1:i2])))
+        if j2 > j1:
+            out.append(("added", "".join(b[j1:j2])))
+    return out
+
+
+def _tokens(text: str) -> list[str]:
+    """Words with their trailing spaces, so joining them gives the text back."""
+    tokens: list[str] = []
+    word = ""
+    for char in text:
+        if char.isspace():
+            word += char
+        elif word and word[-1].isspace():
+            tokens.append(word)
+            word = char
+        else:
+            word += char
+    if word:
+        tokens.append(word)
+    return tokens

@@ -1,0 +1,234 @@
+"""Opening saved traces for replay: round trips, foreign OTLP/JSON, broken files, stores."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from lumos_core import Agent, ScriptedModel
+from lumos_core.memory import Memory
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.demo.agents import get_weather
+from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
+from lumos_studio.replay.loader import LoadProgress, ReplayError, load_trace
+from lumos_studio.replay.save import save_traces
+from lumos_studio.store import Store
+from tests.builders import weather_trace
+
+TRACE = "5b8efff798038103d269b633813fc60c"
+
+
+def otlp_line(*spans: dict[str, Any], resource: dict[str, Any] | None = None) -> bytes:
+    request = {"resourceSpans": [{"resource": resource or {},
+                                  "scopeSpans": [{"scope": {"name": "x"}, "spans": list(spans)}]}]}
+    return orjson.dumps(request) + b"\n"
+
+
+def span_json(span_id: str, **fields: Any) -> dict[str, Any]:
+    return {"traceId": TRACE, "spanId": span_id, "name": f"span {span_id}",
+            "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000100000000",
+            **fields}
+
+
+def run_and_save(tmp_path: Path) -> tuple[Store, Path]:
+    """Two real turns (a tool call; a working-memory update that emits lumos.memory logs)."""
+    store = Store(tmp_path / "source.db")
+    tracer_provider = studio_tracer_provider(store.writer)
+    logger_provider = studio_logger_provider(store.writer)
+    weather = Agent("weather", "Use get_weather.", ScriptedModel(), [get_weather])
+    notes = Agent("notes", "Remember things.", memory=Memory(tmp_path / "memory.db"),
+                  model=ScriptedModel([ScriptedModel.call("update_working_memory",
+                                                          memory="- Name: Ada"), "Noted."]))
+    weather.run_sync("weather in Paris?", tracer_provider=tracer_provider)
+    notes.run_sync("my name is Ada", thread_id="t1", tracer_provider=tracer_provider,
+                   logger_provider=logger_provider)
+    tracer_provider.force_flush()
+    logger_provider.force_flush()
+    store.writer.flush()
+    path = tmp_path / "saved.jsonl"
+    save_traces(store.reader, store.reader.trace_ids(), path)
+    return store, path
+
+
+def test_run_export_load_gives_the_identical_spans_attributes_and_logs(tmp_path: Path) -> None:
+    store, path = run_and_save(tmp_path)
+    try:
+        with load_trace(path) as loaded:
+            assert loaded.problems == []
+            assert loaded.trace_ids == store.reader.trace_ids()
+            for trace_id in loaded.trace_ids:
+                assert loaded.reader.trace_spans(trace_id) == store.reader.trace_spans(trace_id)
+                assert loaded.reader.logs(trace_id=trace_id) == store.reader.logs(
+                    trace_id=trace_id)
+            memory_logs = [log for log in loaded.reader.logs()
+                           if log.event_name.startswith(sc.EVENT_MEMORY_PREFIX)]
+            assert memory_logs and loaded.logs == len(loaded.reader.logs())
+            assert loaded.spans == sum(len(loaded.reader.trace_spans(t))
+                                       for t in loaded.trace_ids)
+    finally:
+        store.close()
+
+
+def test_a_file_loads_into_a_temporary_store_that_close_removes(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(otlp_line(span_json("00000000000000a1")))
+    loaded = load_trace(path)
+    assert loaded.store is not None and not loaded.read_only
+    temp_db = loaded.store.path
+    assert temp_db.exists() and tmp_path not in temp_db.parents
+    loaded.close()
+    assert not temp_db.parent.exists()
+
+
+def test_foreign_otlp_json_edge_cases(tmp_path: Path) -> None:
+    upper = span_json(
+        "00000000000000A1", traceId=TRACE.upper(), kind=3, unknownField={"x": 1},
+        droppedAttributesCount=0, flags=257,
+        attributes=[
+            {"key": "n", "value": {"intValue": "9007199254740993"}},
+            {"key": "m", "value": {"intValue": 12}},
+            {"key": "list", "value": {"arrayValue": {"values": [{"stringValue": "a"},
+                                                                {"intValue": "2"}]}}},
+            {"key": "map", "value": {"kvlistValue": {"values": [
+                {"key": "k", "value": {"boolValue": True}},
+                {"key": "nested", "value": {"arrayValue": {}}}]}}},
+            {"key": "empty", "value": {}},
+        ],
+        status={"code": "STATUS_CODE_ERROR", "message": "boom"},
+    )
+    minimal = {"traceId": TRACE.lower(), "spanId": "00000000000000a2",
+               "parentSpanId": "00000000000000a1", "name": "child",
+               "startTimeUnixNano": 1700000000050000000}  # no end, no status, no attributes
+    snake = {"trace_id": TRACE, "span_id": "00000000000000a3", "name": "snake",
+             "start_time_unix_nano": "1700000000060000000",
+             "end_time_unix_nano": "1700000000070000000"}
+    lines = otlp_line(upper, minimal, snake, resource={"attributes": [
+        {"key": "service.name", "value": {"stringValue": "foreign"}}]})
+    lines += b'{"resourceMetrics": []}\n{"futureTopLevelKey": 1, "resourceSpans": []}\n'
+    path = tmp_path / "collector.json"
+    path.write_bytes(lines)
+    with load_trace(path) as loaded:
+        assert loaded.problems == []
+        spans = {s.span_id: s for s in loaded.reader.trace_spans(TRACE)}
+    root, child, snake_span = spans["00000000000000a1"], spans["00000000000000a2"], spans[
+        "00000000000000a3"]
+    assert root.kind == "CLIENT" and root.status_code == "ERROR" and root.status_message == "boom"
+    assert root.attributes == {"n": 9007199254740993, "m": 12, "list": ["a", 2],
+                               "map": {"k": True, "nested": []}, "empty": None}
+    assert root.resource == {"service.name": "foreign"}
+    assert child.parent_span_id == root.span_id and child.running and child.attributes == {}
+    assert snake_span.duration_ns == 10_000_000
+
+
+def test_a_corrupt_line_in_the_middle_is_reported_and_the_rest_loads(tmp_path: Path) -> None:
+    path = tmp_path / "broken.jsonl"
+    path.write_bytes(otlp_line(span_json("00000000000000a1"))
+                     + b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"\n'
+                     + otlp_line(span_json("00000000000000a2", traceId="nothex"))
+                     + otlp_line(span_json("00000000000000a3")))
+    with load_trace(path) as loaded:
+        assert [s.span_id for s in loaded.reader.trace_spans(TRACE)] == [
+            "00000000000000a1", "00000000000000a3"]
+        assert [(p.line, p.path) for p in loaded.problems] == [(2, path), (3, path)]
+        assert str(loaded.problems[0]).startswith(f"{path}:2: invalid JSON")
+        assert "traceId" in str(loaded.problems[1])
+
+
+def test_gzip_loads_and_a_truncated_gzip_keeps_what_was_read(tmp_path: Path) -> None:
+    body = b"".join(otlp_line(span_json(f"00000000000000{i:02x}")) for i in range(1, 200))
+    path = tmp_path / "t.jsonl.gz"
+    path.write_bytes(gzip.compress(body))
+    with load_trace(path) as loaded:
+        assert loaded.spans == 199 and loaded.problems == []
+    compressed = gzip.compress(body)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(compressed[: len(compressed) // 2])
+    with load_trace(cut) as loaded:
+        (problem,) = loaded.problems
+        assert 0 < loaded.spans < 199 and problem.line == loaded.spans + 1
+        assert "cannot read further (EOFError" in problem.message
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"", "the file is empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00binary", "is this an OTLP JSON lines file?"),
+    (b'{"resourceSpans": []}\n', "no spans or log records"),
+])
+def test_empty_or_foreign_files_say_so_without_raising(
+    tmp_path: Path, content: bytes, says: str
+) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_bytes(content)
+    with load_trace(path) as loaded:
+        assert loaded.spans == 0 and says in loaded.problems[-1].message
+
+
+def test_a_missing_file_raises_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ReplayError, match=r"cannot open .*nope\.jsonl"):
+        load_trace(tmp_path / "nope.jsonl")
+
+
+def test_progress_reports_records_and_bytes_until_done(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"".join(otlp_line(span_json(f"{i:016x}")) for i in range(1, 51)))
+    seen: list[LoadProgress] = []
+    with load_trace(path, on_progress=seen.append, progress_interval=0):
+        pass
+    assert len(seen) == 51 and seen[-1].done and seen[-1].fraction == 1.0
+    assert [p.records for p in seen[:-1]] == list(range(1, 51))
+    assert all(a.bytes_read <= b.bytes_read for a, b in itertools.pairwise(seen))
+    assert seen[-1].total_bytes == path.stat().st_size
+
+
+def test_a_stopped_load_keeps_what_it_read(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"".join(otlp_line(span_json(f"{i:016x}")) for i in range(1, 51)))
+    with load_trace(path, should_stop=lambda: True) as loaded:
+        assert loaded.spans == 1 and loaded.problems[-1].message == "loading was stopped"
+
+
+def test_a_studio_db_is_read_in_place_read_only(store: Store) -> None:
+    store.writer.submit_many(weather_trace())
+    store.writer.flush()
+    before = store.path.read_bytes()
+    with load_trace(store.path) as loaded:
+        assert loaded.read_only and loaded.store is None
+        assert len(loaded.reader.trace_spans(loaded.trace_ids[0])) == 4
+        assert loaded.spans == 4
+    assert store.path.read_bytes() == before
+
+
+def test_a_db_from_a_newer_studio_or_not_a_store_is_refused(tmp_path: Path) -> None:
+    newer = tmp_path / "newer.db"
+    with sqlite3.connect(newer) as connection:
+        connection.execute("CREATE TABLE spans (x)")
+        connection.execute("PRAGMA user_version = 99")
+    with pytest.raises(ReplayError, match="newer Lumos Studio"):
+        load_trace(newer)
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE t (x)")
+    with pytest.raises(ReplayError, match="not a Lumos Studio store"):
+        load_trace(other)
+
+
+def test_a_db_of_an_older_schema_is_read_through_a_migrated_copy(store: Store) -> None:
+    store.writer.submit_many(weather_trace())
+    store.writer.flush()
+    store.close()
+    with sqlite3.connect(store.path) as connection:
+        connection.execute("DROP TABLE logs")
+        connection.execute("PRAGMA user_version = 1")
+    before = store.path.read_bytes()
+    with load_trace(store.path) as loaded:
+        assert not loaded.read_only and loaded.store is not None
+        assert loaded.store.path != store.path
+        assert len(loaded.reader.trace_spans(loaded.trace_ids[0])) == 4
+        assert loaded.reader.logs() == []
+    assert store.path.read_bytes() == before

@@ -1,0 +1,132 @@
+"""Playback on the recorded clock: the trace as it was at an instant, and the playback clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.records import LogRecord, SpanEvent
+from lumos_studio.replay.timeline import (
+    INSTANT,
+    PlaybackClock,
+    format_offset,
+    instants,
+    logs_at,
+    next_instant,
+    previous_instant,
+    span_at,
+    spans_at,
+)
+from tests.builders import MS, T0, make_span, weather_trace
+
+
+class FakeTime:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_instants_are_span_starts_ends_and_log_times_sorted_once() -> None:
+    spans = weather_trace()
+    logs = [LogRecord(T0 + 5 * MS, "note"), LogRecord(T0 + 1 * MS, "same time as a start")]
+    moments = instants(spans, logs)
+    assert moments == sorted(set(moments))
+    assert moments[0] == T0 and moments[-1] == T0 + 300 * MS
+    assert T0 + 5 * MS in moments and len(moments) == 8 + 1  # the second log shares a start
+
+
+def test_the_trace_at_an_instant_shows_running_spans_as_running() -> None:
+    agent, first_chat, tool, _ = weather_trace()
+    during_tool = tool.start_ns + 100_000
+    shown = {s.span_id: s for s in spans_at(weather_trace(), during_tool)}
+    assert set(shown) == {agent.span_id, first_chat.span_id, tool.span_id}
+    assert shown[first_chat.span_id] == first_chat  # finished: as recorded
+    running_tool, running_agent = shown[tool.span_id], shown[agent.span_id]
+    assert running_tool.running and running_tool.status_code == "UNSET"
+    # What is only known at the end is not shown yet; what was known at the start is.
+    assert sc.TOOL_CALL_RESULT not in running_tool.attributes
+    assert running_tool.attributes[sc.TOOL_CALL_ARGUMENTS] == '{"city":"Paris"}'
+    assert sc.OUTPUT_MESSAGES not in running_agent.attributes
+    assert sc.USAGE_INPUT_TOKENS not in running_agent.attributes
+    assert spans_at(weather_trace(), agent.end_ns) == weather_trace()
+    assert spans_at(weather_trace(), T0 - 1) == []
+
+
+def test_a_running_span_loses_its_error_and_later_events() -> None:
+    span = make_span(status="ERROR", duration_ms=10,
+                     events=(SpanEvent("early", T0 + 1 * MS), SpanEvent("exception", T0 + 9 * MS)))
+    at = span_at(span, T0 + 5 * MS)
+    assert at is not None and at.status_code == "UNSET" and at.end_ns is None
+    assert [e.name for e in at.events] == ["early"]
+    assert span_at(span, T0 + 10 * MS) == span
+
+
+def test_logs_at_and_stepping_between_instants() -> None:
+    logs = [LogRecord(T0 + i * MS, i) for i in (1, 5, 9)]
+    assert [log.body for log in logs_at(logs, T0 + 5 * MS)] == [1, 5]
+    moments = [10, 20, 30]
+    assert next_instant(moments, 10) == 20 and next_instant(moments, 15) == 20
+    assert next_instant(moments, 30) is None
+    assert previous_instant(moments, 20) == 10 and previous_instant(moments, 25) == 20
+    assert previous_instant(moments, 10) is None
+
+
+def test_format_offset() -> None:
+    assert format_offset(1_234_000_000) == "00:01.234"
+    assert format_offset(62 * 10**9) == "01:02.000"
+    assert format_offset(3723 * 10**9) == "1:02:03.0"
+
+
+def test_clock_plays_on_the_recorded_clock_at_speed_and_stops_at_the_end() -> None:
+    fake = FakeTime()
+    clock = PlaybackClock(instants(weather_trace()), now=fake)
+    assert clock.position_ns == T0 and not clock.playing and clock.fraction == 0.0
+    clock.play()
+    fake.now += 0.1
+    assert clock.position_ns == T0 + 100 * MS
+    clock.set_speed(2.0)
+    fake.now += 0.05
+    assert clock.position_ns == T0 + 200 * MS
+    clock.pause()
+    fake.now += 10
+    assert clock.position_ns == T0 + 200 * MS and not clock.playing
+    clock.play()
+    fake.now += 10
+    assert clock.position_ns == clock.end_ns and clock.at_end and not clock.playing
+    assert clock.fraction == 1.0
+    clock.play()  # at the end, play starts again from the start
+    assert clock.playing and clock.position_ns == T0
+
+
+def test_clock_speeds_step_through_instants_and_scrub() -> None:
+    fake = FakeTime()
+    clock = PlaybackClock([T0, T0 + 10, T0 + 40, T0 + 100], now=fake)
+    assert [clock.faster() for _ in range(8)][-2:] == [INSTANT, INSTANT]
+    assert [clock.slower() for _ in range(8)][-1] == 1.0
+    with pytest.raises(ValueError, match="speed"):
+        clock.set_speed(3.0)
+    assert clock.step_next() == T0 + 10 and clock.index == 2
+    clock.play()
+    assert clock.step_next() == T0 + 40 and not clock.playing  # stepping pauses
+    assert clock.step_previous() == T0 + 10
+    assert clock.step_previous() == T0 and clock.step_previous() == T0
+    assert clock.scrub(0.5) == T0 + 50 and clock.index == 3
+    assert clock.scrub(2.0) == T0 + 100 and clock.step_next() == T0 + 100
+    assert clock.scrub(-1) == T0
+
+
+def test_instant_speed_jumps_to_the_end_at_once() -> None:
+    clock = PlaybackClock([T0, T0 + 10**12], speed=INSTANT, now=FakeTime())
+    clock.play()
+    assert clock.position_ns == T0 + 10**12 and not clock.playing
+
+
+def test_empty_recordings_do_not_divide_by_zero() -> None:
+    clock = PlaybackClock([], now=FakeTime())
+    assert clock.fraction == 1.0 and clock.step_next() == 0
+    one = PlaybackClock.for_records([make_span(duration_ms=None)], now=FakeTime())
+    assert one.duration_ns == 0 and one.scrub(0.5) == T0
