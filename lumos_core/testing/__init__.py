@@ -1,0 +1,440 @@
+"""Deterministic re-execution: run an agent again with its model's and tools' answers from a trace.
+
+A saved trace (OTLP JSON lines, as ``lumos-studio export`` or any OTel Collector writes them) holds
+every model call's input and output and every tool call's arguments and result. ``replay`` turns it
+into a ``ReplayModel`` and replayed tools, so a bug reproduces offline with no key, and a real
+conversation becomes a regression test::
+
+    from lumos_core.testing import replay
+
+    def test_weather_still_answers_like_it_did() -> None:
+        replay("traces/weather-paris.jsonl").run(weather)   # raises TraceDivergence if not
+
+When the code now asks something the trace does not hold (another tool call, other arguments, one
+more model call, a different conversation), ``TraceDivergence`` says which step and what differs.
+The core stands alone, so this module reads OTLP JSON itself (spans only) instead of using the
+studio's codec; already-parsed spans (the studio's ``SpanRecord``) are accepted too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from lumos_core.agent import Agent, RunResult
+from lumos_core.messages import Message, ModelResponse, Usage, message_from_dict
+from lumos_core.models.base import Model
+from lumos_core.telemetry import semconv as sc
+from lumos_core.testing.otlp_json import RecordedSpan, SpanLike, read_spans
+from lumos_core.tools import Tool, ToolOutcome
+
+__all__ = [
+    "RecordedSpan",
+    "RecordedTrace",
+    "Replay",
+    "ReplayModel",
+    "TraceDivergence",
+    "read_spans",
+    "replay",
+    "replay_agent",
+]
+
+
+class TraceDivergence(AssertionError):
+    """The run asked for something the trace does not hold; ``step`` says where.
+
+    An ``AssertionError``, so pytest reports it as a failed check with its message.
+    """
+
+    def __init__(self, step: str, message: str, expected: str = "", asked: str = "") -> None:
+        text = f"{step}: {message}"
+        if expected or asked:
+            text += f"\n  recorded: {expected}\n  asked:    {asked}"
+        super().__init__(text)
+        self.step = step
+        self.expected = expected
+        self.asked = asked
+
+
+# ---------------------------------------------------------------------------------- the trace
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedChat:
+    """One model call: what was sent and what came back."""
+
+    span_id: str
+    instructions: str | None
+    messages: list[dict[str, Any]] | None
+    response: ModelResponse
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedToolCall:
+    """One tool call: its arguments and the outcome the model got back."""
+
+    span_id: str
+    name: str
+    arguments: Any
+    outcome: ToolOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedTurn:
+    """One ``Agent.run``: the user's message, the history before it, the answer."""
+
+    span_id: str
+    agent_name: str
+    message: str
+    history: tuple[Message, ...]
+    output: str | None
+    thread_id: str | None
+    resource_id: str | None = None
+
+
+class RecordedTrace:
+    """Saved spans in start order, with each span's agent (its nearest ``invoke_agent``)."""
+
+    def __init__(self, spans: Iterable[SpanLike]) -> None:
+        self.spans: list[SpanLike] = sorted(spans, key=lambda s: (s.start_ns, s.span_id))
+        by_id = {(s.trace_id, s.span_id): s for s in self.spans}
+        self._owner: dict[str, str | None] = {}
+        for span in self.spans:
+            owner, parent = None, span
+            while parent is not None:
+                if parent is not span and _op(parent) == sc.OP_INVOKE_AGENT:
+                    owner = parent.attributes.get(sc.AGENT_NAME)
+                    break
+                parent = by_id.get((parent.trace_id, parent.parent_span_id or ""))
+            self._owner[span.span_id] = owner
+
+    @property
+    def agent_names(self) -> list[str]:
+        """Agents that ran, in start order (the first, the outermost, is the default to replay)."""
+        names: list[str] = []
+        for span in self.spans:
+            name = span.attributes.get(sc.AGENT_NAME)
+            if _op(span) == sc.OP_INVOKE_AGENT and name and name not in names:
+                names.append(name)
+        return names
+
+    def _of(self, operation: str, agent_name: str) -> list[SpanLike]:
+        return [s for s in self.spans
+                if _op(s) == operation and self._owner[s.span_id] == agent_name]
+
+    def chats(self, agent_name: str) -> list[RecordedChat]:
+        out = []
+        for span in self._of(sc.OP_CHAT, agent_name):
+            a = span.attributes
+            message = (_messages(a.get(sc.OUTPUT_MESSAGES)) or [Message.assistant("")])[-1]
+            usage = Usage(int(a.get(sc.USAGE_INPUT_TOKENS) or 0),
+                          int(a.get(sc.USAGE_OUTPUT_TOKENS) or 0))
+            response = ModelResponse(message, usage, a.get(sc.RESPONSE_MODEL),
+                                     a.get(sc.RESPONSE_ID))
+            raw = _loads(a.get(sc.INPUT_MESSAGES))
+            out.append(RecordedChat(span.span_id, _instructions(a.get(sc.SYSTEM_INSTRUCTIONS)),
+                                    raw if isinstance(raw, list) else None, response))
+        return out
+
+    def tool_calls(self, agent_name: str) -> list[RecordedToolCall]:
+        out = []
+        for span in self._of(sc.OP_EXECUTE_TOOL, agent_name):
+            a = span.attributes
+            failed = getattr(span, "status_code", "UNSET") == "ERROR" or sc.ERROR_TYPE in a
+            outcome = ToolOutcome(str(a.get(sc.TOOL_CALL_RESULT, "")), failed,
+                                  a.get(sc.ERROR_TYPE) if failed else None)
+            out.append(RecordedToolCall(span.span_id, str(a.get(sc.TOOL_NAME, "")),
+                                        _loads(a.get(sc.TOOL_CALL_ARGUMENTS)), outcome))
+        return out
+
+    def turns(self, agent_name: str) -> list[RecordedTurn]:
+        out = []
+        for span in self.spans:
+            a = span.attributes
+            if _op(span) != sc.OP_INVOKE_AGENT or a.get(sc.AGENT_NAME) != agent_name:
+                continue
+            sent = _messages(a.get(sc.INPUT_MESSAGES))
+            answer = _messages(a.get(sc.OUTPUT_MESSAGES))
+            out.append(RecordedTurn(
+                span.span_id, agent_name, sent[-1].text if sent else "", tuple(sent[:-1]),
+                answer[-1].text if answer else None, a.get(sc.CONVERSATION_ID),
+                a.get(sc.LUMOS_MEMORY_RESOURCE_ID)))
+        return out
+
+
+def _op(span: SpanLike) -> str | None:
+    return span.attributes.get(sc.OPERATION_NAME)
+
+
+def _loads(value: Any) -> Any:
+    if isinstance(value, str | bytes):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def _messages(value: Any) -> list[Message]:
+    parsed = _loads(value)
+    return [message_from_dict(m) for m in parsed] if isinstance(parsed, list) else []
+
+
+def _instructions(value: Any) -> str | None:
+    parts = _loads(value)
+    if parts is None:
+        return None
+    if isinstance(parts, list):
+        return "".join(str(p.get("content", "")) for p in parts if isinstance(p, dict))
+    return str(parts)
+
+
+def _show(messages: Sequence[dict[str, Any]] | None, i: int) -> str:
+    """One message of a conversation, short, for divergence reports."""
+    if messages is None or i >= len(messages):
+        return "(no message)"
+    text = orjson.dumps(messages[i]).decode()
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+# ---------------------------------------------------------------------------------- replaying
+
+
+class ReplayModel(Model):
+    """Answers each request with the next recorded model output, checking it was asked the same.
+
+    ``check_messages`` / ``check_instructions`` compare what the agent sends now with what the
+    recorded call was sent; turn one off to replay past a deliberate change.
+    """
+
+    provider_name = "replay"
+
+    def __init__(
+        self,
+        chats: Sequence[RecordedChat],
+        *,
+        name: str = "replay",
+        check_messages: bool = True,
+        check_instructions: bool = True,
+    ) -> None:
+        super().__init__(name)
+        self.chats = list(chats)
+        self.position = 0
+        self.check_messages = check_messages
+        self.check_instructions = check_instructions
+
+    async def request(
+        self,
+        instructions: str | None,
+        messages: Sequence[Message],
+        tools: Sequence[dict[str, Any]],
+    ) -> ModelResponse:
+        step = f"model call {self.position + 1}"
+        sent = [m.to_otel() for m in messages]
+        if self.position >= len(self.chats):
+            raise TraceDivergence(step, f"the trace holds only {len(self.chats)} model call(s)",
+                                  "(no further call)", _show(sent, len(sent) - 1))
+        recorded = self.chats[self.position]
+        step += f" (span {recorded.span_id})"
+        if self.check_instructions and (recorded.instructions or None) != (instructions or None):
+            raise TraceDivergence(step, "the system instructions differ",
+                                  repr(recorded.instructions), repr(instructions))
+        if self.check_messages and recorded.messages is not None and recorded.messages != sent:
+            i = next((i for i, (a, b) in enumerate(zip(recorded.messages, sent, strict=False))
+                      if a != b), min(len(recorded.messages), len(sent)))
+            raise TraceDivergence(step, f"message {i + 1} of the conversation differs",
+                                  _show(recorded.messages, i), _show(sent, i))
+        self.position += 1
+        return recorded.response
+
+    @property
+    def remaining(self) -> int:
+        return len(self.chats) - self.position
+
+
+class _ToolTape:
+    """The recorded tool calls of one agent, consumed as the replay asks for them."""
+
+    def __init__(self, calls: Sequence[RecordedToolCall]) -> None:
+        self.calls = list(calls)
+        self.used = [False] * len(self.calls)
+        self.asked = 0
+
+    def take(self, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+        self.asked += 1
+        step = f"tool call {self.asked}"
+        for i, call in enumerate(self.calls):
+            if not self.used[i] and call.name == name and call.arguments == arguments:
+                self.used[i] = True
+                return call.outcome
+        asked = f"{name}({orjson.dumps(arguments).decode()})"
+        pending = [c for c, used in zip(self.calls, self.used, strict=True) if not used]
+        if not pending:
+            raise TraceDivergence(step, f"the trace holds only {len(self.calls)} tool call(s)",
+                                  "(no further call)", asked)
+        expected = pending[0]
+        shown = f"{expected.name}({orjson.dumps(expected.arguments).decode()})"
+        what = "other arguments" if expected.name == name else "another tool"
+        raise TraceDivergence(f"{step} (span {expected.span_id})",
+                              f"the agent asked for {what} than recorded", shown, asked)
+
+    def unused(self, ran_for_real: set[str]) -> list[str]:
+        """Recorded calls not asked for, but those of tools that ran for real."""
+        return [c.name for c, used in zip(self.calls, self.used, strict=True)
+                if not used and c.name not in ran_for_real]
+
+
+class _ReplayedTool(Tool):
+    """A tool with the original's name, description and schema that answers from the tape."""
+
+    def __init__(self, original: Tool, tape: _ToolTape) -> None:  # no super(): no function
+        self.function = original.function
+        self.name = original.name
+        self.description = original.description
+        self.is_async = True
+        self.arguments_model = original.arguments_model
+        self.parameters_schema = original.parameters_schema
+        self._tape = tape
+
+    async def invoke(self, arguments: dict[str, Any]) -> ToolOutcome:
+        return self._tape.take(self.name, arguments)
+
+
+class Replay:
+    """A loaded trace, ready to drive agents: ``agent(...)`` for a replaying copy, ``run(...)``
+    to replay every recorded turn and check the answers."""
+
+    def __init__(
+        self,
+        trace: RecordedTrace,
+        *,
+        check_messages: bool = True,
+        check_instructions: bool = True,
+    ) -> None:
+        self.trace = trace
+        self.check_messages = check_messages
+        self.check_instructions = check_instructions
+        self._models: dict[str, ReplayModel] = {}
+        self._tapes: dict[str, _ToolTape] = {}
+        self._real: dict[str, set[str]] = {}
+        self._real_model: set[str] = set()
+
+    def model(self, agent_name: str | None = None) -> ReplayModel:
+        """The replaying model for ``agent_name`` (default: the first agent in the trace)."""
+        name = self._agent_name(agent_name)
+        if name not in self._models:
+            chats = self.trace.chats(name)
+            model_name = next((c.response.model_name for c in chats if c.response.model_name),
+                              "replay")
+            self._models[name] = ReplayModel(chats, name=model_name,
+                                             check_messages=self.check_messages,
+                                             check_instructions=self.check_instructions)
+        return self._models[name]
+
+    def agent(
+        self, agent: Agent, *, real_tools: Iterable[str] = (), real_model: bool = False
+    ) -> Agent:
+        """A copy of ``agent`` whose model and tools answer from the trace.
+
+        ``real_tools`` (and the memory's own tools, which only change the agent's memory) run for
+        real, so their effect on later steps is reproduced too. ``real_model`` keeps the agent's
+        own model and replays only the tools (external services): a changed prompt or model
+        then shows as the tool call where the run diverges.
+        """
+        name = agent.name
+        if name not in self.trace.agent_names:
+            known = ", ".join(self.trace.agent_names) or "none"
+            raise ValueError(f"the trace holds no run of agent {name!r} (agents: {known})")
+        tape = self._tapes.setdefault(name, _ToolTape(self.trace.tool_calls(name)))
+        keep = set(real_tools)
+        if agent.memory is not None:
+            keep.update(t.name for t in agent.memory.tools())
+        self._real[name] = keep
+        replaying = copy.copy(agent)
+        if real_model:
+            self._real_model.add(name)
+        else:
+            replaying.model = self.model(name)
+        replaying.tools = {
+            tool_name: t if tool_name in keep else _ReplayedTool(t, tape)
+            for tool_name, t in agent.tools.items()
+        }
+        return replaying
+
+    def turns(self, agent_name: str | None = None) -> list[RecordedTurn]:
+        return self.trace.turns(self._agent_name(agent_name))
+
+    async def arun(self, agent: Agent, **run_options: Any) -> list[RunResult]:
+        """Replay every recorded turn of ``agent`` and check each answer and that nothing recorded
+        is left over; ``run_options`` go to ``Agent.run`` (a tracer provider, say). An agent with
+        memory should be given a fresh one: the turns rebuild the thread as they go."""
+        replaying = self.agent(agent)
+        results = []
+        for number, turn in enumerate(self.turns(agent.name), 1):
+            # With memory, the replayed turns rebuild the thread as it was; else pass the history.
+            history = turn.history if agent.memory is None else ()
+            result = await replaying.run(turn.message, message_history=history,
+                                         thread_id=turn.thread_id, resource_id=turn.resource_id,
+                                         **run_options)
+            if turn.output is not None and result.output != turn.output:
+                raise TraceDivergence(f"turn {number} (span {turn.span_id})",
+                                      "the answer differs", repr(turn.output),
+                                      repr(result.output))
+            results.append(result)
+        self.assert_complete(agent.name)
+        return results
+
+    def run(self, agent: Agent, **run_options: Any) -> list[RunResult]:
+        """``arun`` for code that is not async."""
+        return asyncio.run(self.arun(agent, **run_options))
+
+    def assert_complete(self, agent_name: str | None = None) -> None:
+        """Raise ``TraceDivergence`` if the run made fewer model or tool calls than recorded."""
+        name = self._agent_name(agent_name)
+        model = self.model(name)
+        if model.remaining and name not in self._real_model:
+            raise TraceDivergence(f"model call {model.position + 1}",
+                                  f"the run ended with {model.remaining} recorded model call(s) "
+                                  "unused")
+        tape = self._tapes.get(name)
+        unused = tape.unused(self._real.get(name, set())) if tape is not None else []
+        if tape is not None and unused:
+            raise TraceDivergence(f"tool call {tape.asked + 1}",
+                                  f"the run ended without the recorded call(s) {unused}")
+
+    def _agent_name(self, agent_name: str | None) -> str:
+        if agent_name is not None:
+            return agent_name
+        names = self.trace.agent_names
+        if not names:
+            raise ValueError("the trace holds no agent run (no invoke_agent span)")
+        return names[0]
+
+
+def replay(
+    source: str | os.PathLike[str] | Iterable[SpanLike],
+    *,
+    trace_id: str | None = None,
+    check_messages: bool = True,
+    check_instructions: bool = True,
+) -> Replay:
+    """Load a saved trace (a file path, or spans already read) for replaying; ``trace_id`` keeps
+    one trace of a file that holds several."""
+    spans = read_spans(source) if isinstance(source, str | os.PathLike) else list(source)
+    if trace_id is not None:
+        spans = [s for s in spans if s.trace_id == trace_id.lower()]
+    return Replay(RecordedTrace(spans), check_messages=check_messages,
+                  check_instructions=check_instructions)
+
+
+def replay_agent(
+    agent: Agent, source: str | os.PathLike[str] | Iterable[SpanLike], **options: Any
+) -> Agent:
+    """A copy of ``agent`` whose model and tools answer from a saved trace (see ``replay``)."""
+    return replay(source, **options).agent(agent)
