@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from rich.console import Console
@@ -14,6 +15,9 @@ from lumos_studio.present import format_duration, format_time, rich_tree, status
 from lumos_studio.store import DEFAULT_DB, Store, StoreError, StoreReader
 
 # Piped output (scripts, CI logs) is not squeezed to 80 columns.
+if TYPE_CHECKING:
+    from lumos_studio.sessions.base import Session
+
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -26,6 +30,9 @@ def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+OTLP_PORT_HELP = "Port for the OTLP/HTTP receiver (the next free one if taken; 0: any)."
+
+
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
@@ -35,22 +42,70 @@ def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
     show_default=True,
     help="The SQLite store the studio and every command read and write.",
 )
+@click.option("--otlp-port", default=4318, show_default=True, help=OTLP_PORT_HELP)
 @click.pass_context
-def cli(ctx: click.Context, db: Path) -> None:
+def cli(ctx: click.Context, db: Path, otlp_port: int) -> None:
     """Lumos Studio: a terminal console for developing AI agents.
 
     With no command, opens the studio on the bundled demo agents (scripted model, no API key).
+    To work on your own agents: lumos-studio dev agents.py
     """
     ctx.obj = db
     if ctx.invoked_subcommand is None:
-        from lumos_studio.app import StudioApp
         from lumos_studio.ingest import studio_tracer_provider
         from lumos_studio.sessions.discovery import load_demo
         from lumos_studio.sessions.in_process import InProcessSession
 
-        with _open_store(db) as store:
-            session = InProcessSession(load_demo(), studio_tracer_provider(store.writer))
-            StudioApp(store, session).run()
+        _open_studio(
+            db,
+            otlp_port,
+            lambda store, endpoint: InProcessSession(
+                load_demo(), studio_tracer_provider(store.writer)
+            ),
+        )
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--agent", "agents", multiple=True, help="Only this agent (repeatable).")
+@click.option("--otlp-port", default=4318, show_default=True, help=OTLP_PORT_HELP)
+@click.option("--no-watch", is_flag=True, help="Do not reload when the source changes.")
+@click.pass_obj
+def dev(db: Path, path: Path, agents: tuple[str, ...], otlp_port: int, no_watch: bool) -> None:
+    """Open the studio on the agents PATH (a file or a package) defines.
+
+    The agents run in a worker process that restarts within a second when you save, keeping the
+    conversation; errors in your code show in the studio instead of crashing it. Any program that
+    exports OTLP to the printed endpoint shows up too.
+    """
+    from lumos_studio.sessions.worker import WorkerSession
+
+    _open_studio(
+        db,
+        otlp_port,
+        lambda store, endpoint: WorkerSession(path, endpoint, watch=not no_watch, only=agents),
+    )
+
+
+def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], Session]) -> None:
+    """Store, OTLP receiver, session, app: opened in order and closed in reverse."""
+    from lumos_studio.app import StudioApp
+    from lumos_studio.ingest.otlp_http import OtlpReceiver
+
+    with _open_store(db) as store:
+        try:
+            receiver = OtlpReceiver(store.writer, port=otlp_port).start()
+        except OSError as exc:
+            fail(
+                f"cannot listen for OTLP on port {otlp_port}: {exc.strerror or exc}",
+                "try --otlp-port 0 (any free port)",
+            )
+        try:
+            StudioApp(
+                store, make_session(store, receiver.endpoint), endpoint=receiver.endpoint
+            ).run()
+        finally:
+            receiver.stop()
 
 
 @cli.command()
@@ -95,14 +150,22 @@ def _run_agent(
 
     assert isinstance(agent, Agent)
     if (thread or resource) and agent.memory is None:
-        fail(f"agent {agent.name!r} has no memory, so --thread cannot continue a conversation",
-             "give it one: Agent(..., memory=Memory())", code=2)
+        fail(
+            f"agent {agent.name!r} has no memory, so --thread cannot continue a conversation",
+            "give it one: Agent(..., memory=Memory())",
+            code=2,
+        )
     with _open_store(db) as store:
         provider = studio_tracer_provider(store.writer)
         logs = studio_logger_provider(store.writer)
         try:
-            result = agent.run_sync(message, thread_id=thread, resource_id=resource,
-                                    tracer_provider=provider, logger_provider=logs)
+            result = agent.run_sync(
+                message,
+                thread_id=thread,
+                resource_id=resource,
+                tracer_provider=provider,
+                logger_provider=logs,
+            )
         except (ModelError, AgentRunError) as exc:
             store.writer.flush()
             fail(str(exc), _trace_hint(store))

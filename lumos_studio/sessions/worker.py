@@ -113,8 +113,16 @@ class WorkerProcess:
 class WorkerSession(Session):
     """Runs the agents of ``path`` in a worker; reloads on save when ``watch`` is on."""
 
-    def __init__(self, path: Path, otlp_endpoint: str | None, *, watch: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        otlp_endpoint: str | None,
+        *,
+        watch: bool = True,
+        only: tuple[str, ...] = (),
+    ) -> None:
         self.path = path.resolve()
+        self.only = only
         self.source = str(self.path)
         self.endpoint = otlp_endpoint
         self.watch = watch
@@ -195,6 +203,7 @@ class WorkerSession(Session):
         agents = tuple(
             AgentInfo(a["name"], a["model"], tuple(a["tools"]), a["description"])
             for a in message["agents"]
+            if not self.only or a["name"] in self.only
         )
         with self._lock:
             if worker is not self._candidate:

@@ -41,7 +41,7 @@ async def test_edit_reload_break_and_fix_while_chatting(store: Store, tmp_path: 
         await wait_for(pilot, lambda: app.loads == 2, timeout=20)
         await pilot.press("ctrl+r")  # re-run the last input against the new code
         await wait_for(pilot, lambda: "weather › Rainy in Paris" in transcript(app), timeout=20)
-        assert [m.text for m in app.histories["weather"]][0] == "weather in Paris?"
+        assert next(m.text for m in app.histories["weather"]) == "weather in Paris?"
         assert len(app.histories["weather"]) == 8  # both turns: the thread survived the reload
 
         agent_file.write_text(AGENTS.replace("def get_weather(city: str) -> str:",
@@ -57,3 +57,37 @@ async def test_edit_reload_break_and_fix_while_chatting(store: Store, tmp_path: 
         await pilot.press(*"weather in Oslo?", "enter")
         await wait_for(pilot, lambda: "weather › Foggy in Oslo" in transcript(app), timeout=20)
 
+
+
+async def test_spans_from_any_otel_program_show_up_live(store: Store, tmp_path: Path) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from lumos_studio.ingest.otlp_http import OtlpReceiver
+    from lumos_studio.ui.widgets.trace_list import TraceList
+
+    receiver = OtlpReceiver(store.writer, port=0).start()
+    agent_file = tmp_path / "agents.py"
+    agent_file.write_text(AGENTS)
+    app = StudioApp(store, WorkerSession(agent_file, receiver.endpoint),
+                    endpoint=receiver.endpoint)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            assert receiver.endpoint in app.sub_title
+            other = TracerProvider(resource=Resource.create({"service.name": "billing"}))
+            other.add_span_processor(SimpleSpanProcessor(
+                OTLPSpanExporter(endpoint=f"{receiver.endpoint}/v1/traces")))
+            with other.get_tracer("billing").start_as_current_span("charge card"):
+                pass
+            traces = app.query_one(TraceList)
+            await wait_for(pilot, lambda: any(t.root_name == "charge card"
+                                              for t in traces.summaries))
+            await wait_for(pilot, lambda: app.loads == 1, timeout=20)
+            await pilot.press(*"weather in Lima?", "enter")
+            await wait_for(pilot, lambda: any(t.agent_name == "weather" and t.span_count == 4
+                                              for t in traces.summaries), timeout=20)
+            other.shutdown()
+    finally:
+        receiver.stop()
