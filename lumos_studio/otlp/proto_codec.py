@@ -40,11 +40,12 @@ _KIND_COUNT = len(KIND_FROM_OTLP)
 _STATUS_COUNT = len(STATUS_FROM_OTLP)
 
 
-def decode_trace_request_proto(body: bytes) -> list[SpanRecord]:
+def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -> list[SpanRecord]:
     """Parse an ``ExportTraceServiceRequest`` body into records.
 
     Raises ``OtlpDecodeError`` for a truncated or invalid body and for invalid ids, so the
-    receiver can answer 400 instead of storing half a batch.
+    receiver can answer 400 instead of storing half a batch. With a ``rejected`` list, a span with
+    invalid ids is skipped and its message appended there instead (OTLP partial success).
     """
     request = ExportTraceServiceRequest()
     try:
@@ -63,8 +64,10 @@ def decode_trace_request_proto(body: bytes) -> list[SpanRecord]:
                 try:
                     append(_span(span, resource, scope_name, scope_version))
                 except OtlpDecodeError as exc:
-                    where = f"resourceSpans[{ri}].scopeSpans[{si}].spans[{i}]"
-                    raise OtlpDecodeError(f"{where}: {exc}") from None
+                    error = f"resourceSpans[{ri}].scopeSpans[{si}].spans[{i}]: {exc}"
+                    if rejected is None:
+                        raise OtlpDecodeError(error) from None
+                    rejected.append(error)
     return records
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -87,13 +87,52 @@ class _Flush:
         self.done = threading.Event()
 
 
+class _Batch:
+    """Records queued as one entry by ``commit``; ``ok`` tells if their transaction committed."""
+
+    __slots__ = ("done", "ok", "records")
+
+    def __init__(self, records: list[Item]) -> None:
+        self.records = records
+        self.done = threading.Event()
+        self.ok = False
+
+
+Entry = Item | _Flush | _Batch | None
+
+
+class _RecordQueue(queue.Queue[Entry]):
+    """A bounded queue whose size counts records: a batch entry weighs what it holds."""
+
+    def _init(self, maxsize: int) -> None:
+        super()._init(maxsize)
+        self.records = 0
+
+    def _qsize(self) -> int:
+        return self.records
+
+    def _put(self, item: Entry) -> None:
+        super()._put(item)
+        self.records += _weight(item)
+
+    def _get(self) -> Entry:
+        item = super()._get()
+        self.records -= _weight(item)
+        return item
+
+
+def _weight(item: Entry) -> int:
+    # Never 0: Queue.get waits while the size is 0, so a weightless entry would never be read.
+    return (len(item.records) or 1) if type(item) is _Batch else 1
+
+
 class StoreWriter:
     """Owns the only read-write connection; see the module docstring."""
 
     def __init__(self, path: Path, *, max_queue: int = 200_000, batch_size: int = 1_000) -> None:
         self.path = path
         self.batch_size = batch_size
-        self._queue: queue.Queue[Item | _Flush | None] = queue.Queue(max_queue)
+        self._queue = _RecordQueue(max_queue)
         self._connection = open_writer_connection(path)
         ensure_schema(self._connection)
         self._listeners: list[ChangeListener] = []
@@ -139,6 +178,22 @@ class StoreWriter:
         """Whether ``count`` more items fit now (receivers answer 503 instead of blocking)."""
         return self._queue.maxsize - self._queue.qsize() >= count
 
+    def commit(self, records: Sequence[Item], timeout: float = 10.0) -> bool:
+        """Queue ``records`` as one entry and wait until the transaction holding them committed.
+
+        What a receiver acknowledges is then durable. One queue entry and one wake-up per call
+        instead of one per record; False if there was no room within ``timeout``, if the commit
+        took longer, or if the transaction failed (then none of them was stored).
+        """
+        if self._thread is None:
+            self.start()
+        entry = _Batch(list(records))
+        try:
+            self._queue.put(entry, timeout=timeout)
+        except queue.Full:
+            return False
+        return entry.done.wait(timeout) and entry.ok
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted so far is committed."""
         if self._thread is None:
@@ -160,10 +215,14 @@ class StoreWriter:
         while not stopping:
             batch: list[Item] = []
             markers: list[_Flush] = []
+            entries: list[_Batch] = []
             item = self._queue.get()
             while True:
                 if item is None:
                     stopping = True
+                elif type(item) is _Batch:
+                    batch.extend(item.records)
+                    entries.append(item)
                 elif isinstance(item, _Flush):
                     markers.append(item)
                 else:
@@ -174,12 +233,14 @@ class StoreWriter:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            if batch:
-                self._write(batch)
+            ok = self._write(batch) if batch else True
+            for entry in entries:
+                entry.ok = ok
+                entry.done.set()
             for marker in markers:
                 marker.done.set()
 
-    def _write(self, batch: list[Item]) -> None:
+    def _write(self, batch: list[Item]) -> bool:
         spans: dict[tuple[str, str], tuple[object, ...]] = {}
         logs: list[tuple[object, ...]] = []
         log_traces: set[str] = set()
@@ -215,7 +276,7 @@ class StoreWriter:
         except Exception:
             log.exception("could not write a batch of %d records", len(batch))
             self.failed_batches += 1
-            return
+            return False
         self.written += changed
         self.logs_written += logs_added
         change = StoreChange(trace_ids, logs_added, frozenset(log_traces))
@@ -224,3 +285,4 @@ class StoreWriter:
                 listener(change)
             except Exception:
                 log.exception("a store listener failed")
+        return True

@@ -1,0 +1,509 @@
+"""The OTLP/HTTP receiver: ``POST /v1/traces`` and ``/v1/logs``, protobuf or JSON, into the store.
+
+Any OpenTelemetry exporter pointed at it with ``OTEL_EXPORTER_OTLP_ENDPOINT`` shows up in the
+studio. What it acknowledges is durable: it answers 200 only once the writer has committed the
+request's records (``StoreWriter.commit``), 503 + ``Retry-After`` when the writer's queue is full
+(OTLP's retryable answer), 4xx with a ``google.rpc.Status`` message for a body it cannot take.
+
+The stdlib ``ThreadingHTTPServer`` is enough: at 500 spans a request the server's own cost is
+noise next to decoding and SQLite (``bench/ingest.py`` measures it), and it adds no dependency.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import signal
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+
+from lumos_studio.ingest.live_spans import split_started
+from lumos_studio.otlp import OtlpDecodeError, decode_logs_request, decode_trace_request
+from lumos_studio.otlp.logs_codec import decode_logs_request_proto
+from lumos_studio.otlp.proto_codec import decode_trace_request_proto
+from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.store.writer import StoreWriter
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_PORT",
+    "OtlpReceiver",
+    "ReceiverStats",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4318  # the OTLP/HTTP default, so exporters work unconfigured
+DEFAULT_MAX_BODY = 32 * 1024 * 1024
+PORT_TRIES = 50  # 4318, 4319, ... when taken
+RETRY_AFTER_SECONDS = 1
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+_SIGNALS = {"/v1/traces": "traces", "/v1/logs": "logs"}
+
+# google.rpc.Code values for the Status body of an error answer.
+_INVALID_ARGUMENT, _NOT_FOUND, _UNIMPLEMENTED, _INTERNAL, _UNAVAILABLE = 3, 5, 12, 13, 14
+
+
+class _Refusal(Exception):
+    """An answer other than 200, with the Status message that explains it."""
+
+    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.close = close  # the body was not read, so the connection cannot be reused
+
+
+@dataclass(slots=True)
+class ReceiverStats:
+    """Running totals, for the ``serve`` command's status line and the app's header."""
+
+    requests: int = 0
+    spans: int = 0
+    logs: int = 0
+    rejected: int = 0  # items refused inside accepted requests (partial success)
+    refused: int = 0  # requests answered 4xx
+    busy: int = 0  # requests answered 503 (queue full or commit too slow)
+
+    def line(self) -> str:
+        text = f"{self.spans:,} spans, {self.logs:,} logs in {self.requests:,} requests"
+        problems = [
+            f"{count:,} {label}"
+            for count, label in (
+                (self.rejected, "rejected items"),
+                (self.refused, "refused requests"),
+                (self.busy, "busy answers"),
+            )
+            if count
+        ]
+        return text + (f" ({', '.join(problems)})" if problems else "")
+
+
+class OtlpReceiver:
+    """Binds at construction (so ``port`` is known), serves on background threads after ``start``.
+
+    ``port`` 0 takes any free port; another port that is taken moves to the next free one.
+    """
+
+    def __init__(
+        self,
+        writer: StoreWriter,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        max_body: int = DEFAULT_MAX_BODY,
+        ack_timeout: float = 30.0,
+    ) -> None:
+        self.writer = writer
+        self.max_body = max_body
+        self.ack_timeout = ack_timeout
+        self.stats = ReceiverStats()
+        self._stats_lock = threading.Lock()
+        self._server = _bind(host, port, self)
+        self.host = host
+        self.port: int = self._server.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL for ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> OtlpReceiver:
+        """Serve on a background thread (one more per connection) until ``stop``."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.2},
+                name=f"lumos-otlp-{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, close the socket; requests in flight finish on their own threads."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def serve_forever(
+        self, report: Callable[[ReceiverStats], None] | None = None, interval: float = 1.0
+    ) -> None:
+        """Serve until Ctrl-C (or SIGTERM), calling ``report`` every ``interval`` s; then stop."""
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        self.start()
+        try:
+            while True:
+                time.sleep(interval)
+                if report is not None:
+                    report(self.stats)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    def __enter__(self) -> OtlpReceiver:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _count(self, **deltas: int) -> None:
+        with self._stats_lock:
+            for name, delta in deltas.items():
+                setattr(self.stats, name, getattr(self.stats, name) + delta)
+
+    # ------------------------------------------------------------------------ one request
+
+    def handle(self, signal_name: str, media: str, body: bytes) -> tuple[bytes, int]:
+        """Decode, store and acknowledge one export request; returns (response body, rejected).
+
+        Raises ``_Refusal`` for every answer but 200.
+        """
+        rejected: list[str] = []
+        spans: list[SpanRecord] = []
+        logs: list[LogRecord] = []
+        try:
+            if signal_name == "traces":
+                spans = _decode_traces(media, body, rejected)
+            else:
+                logs = _decode_logs(media, body, rejected)
+        except OtlpDecodeError as exc:
+            raise _Refusal(400, str(exc)) from None
+        except Exception as exc:  # a decoder bug must not take the receiver down
+            log.exception("could not decode an OTLP %s request", signal_name)
+            raise _Refusal(400, f"cannot decode the body ({type(exc).__name__}: {exc})") from None
+        if rejected and not spans and not logs:
+            raise _Refusal(400, _rejection_message(rejected))
+        if logs:
+            started, logs = split_started(logs)
+            spans.extend(started)
+        records: list[SpanRecord | LogRecord] = [*spans, *logs]
+        if records:
+            if not self.writer.has_room(len(records)):
+                raise _Refusal(503, "the studio's store is busy; retry later")
+            if not self.writer.commit(records, self.ack_timeout):
+                raise _Refusal(503, "the records were not committed in time; retry later")
+        counted = "spans" if signal_name == "traces" else "logs"
+        self._count(requests=1, rejected=len(rejected), **{counted: len(records)})
+        return _success_body(signal_name, media, rejected), len(rejected)
+
+
+def _decode_traces(media: str, body: bytes, rejected: list[str]) -> list[SpanRecord]:
+    if media == PROTOBUF:
+        return decode_trace_request_proto(body, rejected)
+    return decode_trace_request(_json(body), rejected)
+
+
+def _decode_logs(media: str, body: bytes, rejected: list[str]) -> list[LogRecord]:
+    if media == PROTOBUF:
+        return decode_logs_request_proto(body, rejected)
+    return decode_logs_request(_json(body), rejected)
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body) if body else {}
+    except orjson.JSONDecodeError as exc:
+        raise OtlpDecodeError(f"invalid JSON: {exc}") from None
+
+
+def _rejection_message(rejected: list[str]) -> str:
+    more = f" (and {len(rejected) - 3} more)" if len(rejected) > 3 else ""
+    return "; ".join(rejected[:3]) + more
+
+
+def _success_body(signal_name: str, media: str, rejected: list[str]) -> bytes:
+    """``ExportTraceServiceResponse`` / ``ExportLogsServiceResponse``, partial success if any."""
+    if not rejected:
+        return b"" if media == PROTOBUF else b"{}"
+    message = _rejection_message(rejected)
+    count_field = "rejectedSpans" if signal_name == "traces" else "rejectedLogRecords"
+    if media == JSON:
+        partial = {count_field: str(len(rejected)), "errorMessage": message}
+        return orjson.dumps({"partialSuccess": partial})
+    # ExportTracePartialSuccess / ExportLogsPartialSuccess: 1 = rejected count, 2 = message.
+    inner = _field_varint(1, len(rejected)) + _field_bytes(2, message.encode())
+    return _field_bytes(1, inner)
+
+
+def _status_body(media: str, code: int, message: str) -> bytes:
+    """A ``google.rpc.Status`` (1 = code, 2 = message), in the request's encoding."""
+    if media == PROTOBUF:
+        return _field_varint(1, code) + _field_bytes(2, message.encode())
+    return orjson.dumps({"code": code, "message": message})
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _field_varint(number: int, value: int) -> bytes:
+    return _varint(number << 3) + _varint(value)
+
+
+def _field_bytes(number: int, value: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(value)) + value
+
+
+_CODES = {
+    400: _INVALID_ARGUMENT,
+    404: _NOT_FOUND,
+    405: _UNIMPLEMENTED,
+    411: _INVALID_ARGUMENT,
+    413: _INVALID_ARGUMENT,
+    415: _INVALID_ARGUMENT,
+    500: _INTERNAL,
+    503: _UNAVAILABLE,
+}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One connection; HTTP/1.1 keep-alive, so an exporter reuses it for every batch."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms ACK wait
+    server: _Server
+    server_version = "lumos-studio-otlp"
+    sys_version = ""
+
+    def do_POST(self) -> None:
+        media = JSON
+        self._body_read = False
+        try:
+            signal_name = self._signal()
+            media = self._media_type()
+            body = _inflate(
+                self._read_body(), self.headers.get("Content-Encoding", ""), self._max_body
+            )
+            response, _ = self.server.receiver.handle(signal_name, media, body)
+        except _Refusal as refusal:
+            self._refuse(media, refusal)
+        except Exception as exc:
+            log.exception("OTLP receiver failed on a request")
+            self._refuse(media, _Refusal(500, f"internal error: {type(exc).__name__}"))
+        else:
+            self._answer(200, media, response)
+
+    def do_GET(self) -> None:
+        self._not_allowed()
+
+    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    _body_read = False
+
+    @property
+    def _max_body(self) -> int:
+        return self.server.receiver.max_body
+
+    def _not_allowed(self) -> None:
+        self._body_read = False
+        try:
+            self._signal()
+            refusal = _Refusal(405, f"{self.command} is not supported; OTLP/HTTP uses POST")
+        except _Refusal as not_found:
+            refusal = not_found
+        self._refuse(JSON, refusal, allow=refusal.status == 405)
+
+    def _signal(self) -> str:
+        path = self.path.split("?", 1)[0].rstrip("/")
+        signal_name = _SIGNALS.get(path)
+        if signal_name is None:
+            raise _Refusal(404, f"no OTLP endpoint at {path or '/'}; use /v1/traces or /v1/logs")
+        return signal_name
+
+    def _media_type(self) -> str:
+        media = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if media in (PROTOBUF, JSON):
+            return media
+        shown = media or "none"
+        raise _Refusal(415, f"unsupported Content-Type {shown}; use {PROTOBUF} or {JSON}")
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length_header = self.headers.get("Content-Length")
+        if length_header is None:
+            raise _Refusal(411, "a Content-Length (or chunked encoding) is required", close=True)
+        try:
+            length = int(length_header)
+            if length < 0:
+                raise ValueError(length_header)
+        except ValueError:
+            raise _Refusal(400, f"bad Content-Length {length_header!r}", close=True) from None
+        if length > self._max_body:
+            raise _Refusal(413, _too_large(length, self._max_body), close=True)
+        body = self.rfile.read(length)
+        self._body_read = True
+        if len(body) < length:
+            raise _Refusal(400, "the body ended before Content-Length", close=True)
+        return body
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise _Refusal(400, "malformed chunked body", close=True) from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers
+                    pass
+                self._body_read = True
+                return b"".join(chunks)
+            total += size
+            if total > self._max_body:
+                raise _Refusal(413, _too_large(total, self._max_body), close=True)
+            chunk = self.rfile.read(size)
+            self.rfile.readline(8)  # the CRLF after the chunk
+            if len(chunk) < size:
+                raise _Refusal(400, "the chunked body ended early", close=True)
+            chunks.append(chunk)
+
+    def _discard_body(self, refusal: _Refusal) -> None:
+        """Read an unwanted body so the connection stays usable, unless it is too big."""
+        self._body_read = True
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            length = -1
+        if 0 <= length <= self._max_body:
+            self.rfile.read(length)
+        else:
+            refusal.close = True
+
+    def _refuse(self, media: str, refusal: _Refusal, *, allow: bool = False) -> None:
+        receiver = self.server.receiver
+        if refusal.status == 503:
+            receiver._count(busy=1)
+        elif refusal.status < 500:
+            receiver._count(refused=1)
+        if not refusal.close and not self._body_read:
+            self._discard_body(refusal)
+        if refusal.close:
+            self.close_connection = True
+        headers = {"Allow": "POST"} if allow else {}
+        if refusal.status == 503:
+            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        body = _status_body(media, _CODES.get(refusal.status, _INTERNAL), refusal.message)
+        self._answer(refusal.status, media, body, headers)
+
+    def _answer(
+        self, status: int, media: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", media)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except OSError:  # the client went away; nothing to tell it
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"body of {size:,} bytes is over the {limit:,} byte limit"
+
+
+def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
+    """Undo ``Content-Encoding`` (gzip or deflate), never producing more than ``limit`` bytes."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity", "none"):
+        return body
+    if encoding in ("gzip", "x-gzip"):
+        return _decompress(body, 31, limit, "gzip")
+    if encoding == "deflate":
+        try:
+            return _decompress(body, 15, limit, "deflate")
+        except _Refusal as refusal:
+            if refusal.status == 413:
+                raise
+            return _decompress(body, -15, limit, "deflate")  # raw deflate, as some clients send
+    raise _Refusal(415, f"unsupported Content-Encoding {encoding}; use gzip, deflate or none")
+
+
+def _decompress(body: bytes, wbits: int, limit: int, name: str) -> bytes:
+    out: list[bytes] = []
+    size = 0
+    data = body
+    while data:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            chunk = inflater.decompress(data, limit - size + 1)
+        except zlib.error as exc:
+            raise _Refusal(400, f"invalid {name} body: {exc}") from None
+        size += len(chunk)
+        if size > limit or inflater.unconsumed_tail:
+            raise _Refusal(413, f"{name} body inflates to over the {limit:,} byte limit")
+        if not inflater.eof:
+            raise _Refusal(400, f"truncated {name} body")
+        out.append(chunk)
+        data = inflater.unused_data if wbits == 31 else b""  # gzip may hold several members
+    return b"".join(out)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 64
+
+    def __init__(self, address: tuple[str, int], receiver: OtlpReceiver) -> None:
+        self.receiver = receiver
+        super().__init__(address, _Handler)
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+def _bind(host: str, port: int, receiver: OtlpReceiver) -> _Server:
+    server_class = _Server6 if ":" in host else _Server
+    candidates = [0] if port == 0 else range(port, min(port + PORT_TRIES, 65536))
+    for candidate in candidates:
+        try:
+            return server_class((host, candidate), receiver)
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or candidate == candidates[-1]:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

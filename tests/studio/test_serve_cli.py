@@ -1,0 +1,115 @@
+"""``lumos-studio serve`` in a real subprocess, and ``import`` of files that carry logs."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+from lumos_studio.cli import cli
+from lumos_studio.otlp import encode_lines, encode_log_lines
+from lumos_studio.records import LogRecord
+from lumos_studio.store import StoreReader
+from tests.builders import T0, weather_trace
+
+
+def read_line_with(process: subprocess.Popen[str], marker: str, timeout: float = 30) -> str:
+    """The first stdout line containing ``marker``, without hanging if it never comes."""
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if selector.select(deadline - time.monotonic()):
+            line = process.stdout.readline()
+            if marker in line:
+                return line
+            if not line:
+                break
+    raise AssertionError(f"serve never printed {marker!r}")
+
+
+@pytest.fixture
+def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    db = tmp_path / "served.db"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # serve flushes
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lumos_studio", "--db", str(db), "serve", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    try:
+        yield process, db
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def test_serve_receives_from_an_exporter_and_stops_cleanly_on_ctrl_c(
+    serving: tuple[subprocess.Popen[str], Path],
+) -> None:
+    process, db = serving
+    endpoint = read_line_with(process, "OTEL_EXPORTER_OTLP_ENDPOINT=").strip().split("=", 1)[1]
+    assert endpoint.startswith("http://127.0.0.1:")
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "ci-job"}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(f"{endpoint}/v1/traces")))
+    tracer = provider.get_tracer("ci")
+    with tracer.start_as_current_span("nightly eval") as root, tracer.start_span("chat model"):
+        pass
+    provider.shutdown()
+    trace_id = format(root.get_span_context().trace_id, "032x")
+
+    # Acknowledged means stored: another command on the same file sees it while serve runs.
+    listed = CliRunner().invoke(cli, ["--db", str(db), "traces"], catch_exceptions=False)
+    assert listed.exit_code == 0 and trace_id in listed.stdout and "nightly eval" in listed.stdout
+    assert StoreReader(db).trace_spans(trace_id)[0].service_name == "ci-job"
+
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
+    assert "stopped; stored 2 spans, 0 logs in 2 requests" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_serve_reports_a_port_it_cannot_take(tmp_path: Path) -> None:
+    ran = CliRunner().invoke(
+        cli, ["--db", str(tmp_path / "x.db"), "serve", "--host", "203.0.113.7", "--port", "0"]
+    )
+    assert ran.exit_code == 1 and "cannot listen on 203.0.113.7:0" in ran.stderr
+
+
+def test_import_stores_logs_and_started_spans_from_a_file(tmp_path: Path) -> None:
+    spans = weather_trace()
+    trace_id = spans[0].trace_id
+    started = LogRecord(
+        time_ns=T0, event_name="lumos.span.started", trace_id=trace_id,
+        span_id="a000000000000009", body={"name": "execute_tool pending", "kind": "INTERNAL",
+                                          "parent_span_id": "a000000000000001"},
+    )
+    note = LogRecord(time_ns=T0 + 1, body="looked it up", trace_id=trace_id,
+                     span_id="a000000000000003", severity_number=9, severity_text="INFO")
+    path = tmp_path / "with-logs.jsonl"
+    path.write_text("".join(encode_lines(spans)) + "".join(encode_log_lines([started, note])))
+    db = tmp_path / "imported.db"
+
+    ran = CliRunner().invoke(cli, ["--db", str(db), "import", str(path)])
+
+    assert ran.exit_code == 0, ran.output
+    assert "imported 5 spans in 1 trace(s) and 1 log records" in ran.stderr
+    reader = StoreReader(db)
+    assert [log.body for log in reader.logs(trace_id=trace_id)] == ["looked it up"]
+    pending = reader.span(trace_id, "a000000000000009")
+    assert pending is not None and pending.running
