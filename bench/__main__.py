@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import platform
 import sys
 import time
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
     console.print(
         f"[bold]Lumos Studio benchmarks[/] · Python {platform.python_version()} · "
-        f"{platform.machine()} · {_cpu_count()} CPUs"
+        f"{platform.machine()} · {_cpu_count()} CPUs{_load()}"
     )
     for name in args.names or BENCHMARKS:
         started = time.perf_counter()
@@ -43,9 +44,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cpu_count() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _load() -> str:
+    """The 1-minute load average: figures taken on a busy machine say so next to them."""
+    if not hasattr(os, "getloadavg"):
+        return ""
+    load = os.getloadavg()[0]
+    busy = (
+        " [bold yellow](busy machine: figures will be low)[/]" if load > 0.5 * _cpu_count() else ""
+    )
+    return f" · load {load:.2f}{busy}"
 
 
 if __name__ == "__main__":
