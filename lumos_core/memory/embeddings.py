@@ -8,6 +8,7 @@ of OpenAI or any compatible server, for meaning beyond shared words.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -99,31 +100,32 @@ class HashingEmbedder:
 
     def _embed_one(self, text: str) -> list[float]:
         vector = [0.0] * self._dimensions
-        mask = self._dimensions - 1
-        crc = zlib.crc32
-
-        def add(feature: str, weight: float) -> None:
-            h = crc(feature.encode())
-            vector[h & mask] += weight if h & 0x80000000 else -weight
-
         words = [w for w in _TOKEN.findall(text.lower()) if w not in self.stopwords]
+        features = self._word_features
         for word in words:
-            add("w:" + word, self.word_weight)
-            padded = f"<{word}>"
-            grams = [
-                padded[i : i + n]
-                for n in self.ngram_sizes
-                for i in range(len(padded) - n + 1)
-            ]
-            if grams:
-                # Every word gets the same n-gram mass, so long words do not drown short ones.
-                weight = self.ngram_weight / math.sqrt(len(grams))
-                for gram in grams:
-                    add("g:" + gram, weight)
+            for index, weight in features(word):
+                vector[index] += weight
+        mask = self._dimensions - 1
         for first, second in itertools.pairwise(words):
-            add(f"p:{first} {second}", self.pair_weight)
+            h = zlib.crc32(f"p:{first} {second}".encode())
+            vector[h & mask] += self.pair_weight if h & 0x80000000 else -self.pair_weight
         norm = math.sqrt(sum(v * v for v in vector))
         return [v / norm for v in vector] if norm else vector
+
+    @functools.lru_cache(maxsize=65_536)  # noqa: B019 - per instance settings; words repeat a lot
+    def _word_features(self, word: str) -> tuple[tuple[int, float], ...]:
+        """``(bucket, signed weight)`` of a word and its character n-grams, cached."""
+        mask = self._dimensions - 1
+        padded = f"<{word}>"
+        grams = [padded[i : i + n] for n in self.ngram_sizes for i in range(len(padded) - n + 1)]
+        # Every word gets the same n-gram mass, so long words do not drown short ones.
+        gram_weight = self.ngram_weight / math.sqrt(len(grams)) if grams else 0.0
+        features = [("w:" + word, self.word_weight)] + [("g:" + g, gram_weight) for g in grams]
+        out = []
+        for feature, weight in features:
+            h = zlib.crc32(feature.encode())
+            out.append((h & mask, weight if h & 0x80000000 else -weight))
+        return tuple(out)
 
 
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"

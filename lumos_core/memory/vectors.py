@@ -17,6 +17,13 @@ from typing import TypeVar
 K = TypeVar("K")
 
 
+_sumprod = getattr(math, "sumprod", None)  # Python 3.12+: a C loop
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return sum(map(operator.mul, a, b))
+
+
 def to_blob(vector: Sequence[float]) -> bytes:
     """A vector as little-endian-native float32 bytes (4 bytes a dimension)."""
     return array("f", vector).tobytes()
@@ -45,15 +52,25 @@ def top_k(
     if k <= 0:
         return []
     width = len(query) * 4
-    nonzero = [(i, v) for i, v in enumerate(query) if v]
-    sparse = len(nonzero) * 2 < len(query)
-    mul = operator.mul
+    nonzero = [i for i, v in enumerate(query) if v]
+    gather = None
+    weights = list(query)
+    if len(nonzero) * 2 < len(query):
+        # A sparse query (hashing embeddings): gather only its non-zero entries, in C.
+        weights = [query[i] for i in nonzero]
+        if len(nonzero) > 1:
+            gather = operator.itemgetter(*nonzero)
+        else:  # itemgetter of one index returns the value, not a tuple
+            only = nonzero[0] if nonzero else 0
+            weights = weights or [0.0]
+            gather = lambda vector: (vector[only],)  # noqa: E731
+    dot = _sumprod or _dot
     scored: list[tuple[float, int, K]] = []
     for order, (key, blob) in enumerate(candidates):
         if len(blob) != width:
             continue
         vector = from_blob(blob)
-        score = sum(vector[i] * v for i, v in nonzero) if sparse else sum(map(mul, query, vector))
+        score = dot(weights, gather(vector)) if gather is not None else dot(weights, vector)
         scored.append((score, -order, key))
     best = heapq.nlargest(k, scored)
     return [(key, score) for score, _, key in best]
