@@ -8,6 +8,7 @@ across runs, so they are never compared; durations are compared with a tolerance
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -328,7 +329,8 @@ def word_diff(left: str, right: str) -> list[tuple[Literal["same", "removed", "a
     """Word-level difference of two texts, for highlighting what changed inside a field."""
     a, b = _tokens(left), _tokens(right)
     out: list[tuple[Literal["same", "removed", "added"], str]] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+    matcher = difflib.SequenceMatcher(str.isspace, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             out.append(("same", "".join(a[i1:i2])))
             continue
@@ -340,17 +342,8 @@ def word_diff(left: str, right: str) -> list[tuple[Literal["same", "removed", "a
 
 
 def _tokens(text: str) -> list[str]:
-    """Words with their trailing spaces, so joining them gives the text back."""
-    tokens: list[str] = []
-    word = ""
-    for char in text:
-        if char.isspace():
-            word += char
-        elif word and word[-1].isspace():
-            tokens.append(word)
-            word = char
-        else:
-            word += char
-    if word:
-        tokens.append(word)
-    return tokens
+    """Words and the whitespace between them, so joining them gives the text back."""
+    return _TOKEN.findall(text)
+
+
+_TOKEN: Final = re.compile(r"\s+|\S+")

@@ -1,0 +1,228 @@
+"""Two runs side by side: spans aligned by structure, differences highlighted, a summary on top.
+
+The alignment is computed in a thread worker (big traces take a moment) and shown when ready;
+the highlighted row's differences are shown below the table, word by word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.present import OPERATION_STYLES, format_duration
+from lumos_studio.records import SpanRecord
+from lumos_studio.replay.compare import AlignedRow, Comparison, FieldDiff, compare_runs, word_diff
+from lumos_studio.ui.widgets.span_detail import render_span
+
+_MARKERS = {
+    "same": Text(" ", style="dim"),
+    "changed": Text("~", style="bold yellow"),
+    "added": Text("+", style="bold green"),
+    "removed": Text("−", style="bold red"),
+}
+_ROW_STYLES = {"same": "", "changed": "yellow", "added": "green", "removed": "red"}
+
+
+class CompareScreen(Screen[None]):
+    """``CompareScreen(left_spans, right_spans, left_title=, right_title=)``; escape closes."""
+
+    DEFAULT_CSS = """
+    CompareScreen {
+        layout: vertical;
+    }
+    CompareScreen #compare-summary {
+        height: auto;
+        padding: 0 1;
+        background: $boost;
+        text-style: bold;
+    }
+    CompareScreen #compare-rows {
+        height: 2fr;
+        border: round $primary 50%;
+    }
+    CompareScreen #compare-detail {
+        height: 1fr;
+        border: round $primary 50%;
+        padding: 0 1;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("n", "next_change", "Next change"),
+        Binding("p", "previous_change", "Previous change"),
+    ]
+
+    class Compared(Message):
+        """The worker aligned the two runs."""
+
+        def __init__(self, comparison: Comparison) -> None:
+            super().__init__()
+            self.comparison = comparison
+
+    def __init__(
+        self,
+        left: Sequence[SpanRecord],
+        right: Sequence[SpanRecord],
+        *,
+        left_title: str = "before",
+        right_title: str = "after",
+        comparison: Comparison | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.left_spans = list(left)
+        self.right_spans = list(right)
+        self.left_title = left_title
+        self.right_title = right_title
+        self.comparison: Comparison | None = comparison
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("comparing…", style="dim"), id="compare-summary")
+        yield DataTable(id="compare-rows", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="compare-detail"):
+            yield Static(id="compare-diff")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#compare-rows", DataTable)
+        table.border_title = f"{self.left_title}  ⇄  {self.right_title}"
+        table.focus()
+        if self.comparison is not None:
+            self.call_after_refresh(self._show, self.comparison)
+        else:
+            self._compare()
+
+    @work(thread=True, exclusive=True, group="compare")
+    def _compare(self) -> None:
+        self.post_message(self.Compared(compare_runs(self.left_spans, self.right_spans)))
+
+    def on_compare_screen_compared(self, message: CompareScreen.Compared) -> None:
+        self._show(message.comparison)
+
+    def _show(self, comparison: Comparison) -> None:
+        self.comparison = comparison
+        summary = Text.assemble(
+            (f"{self.left_title} → {self.right_title}: ", "dim"), comparison.summary
+        )
+        self.query_one("#compare-summary", Static).update(summary)
+        table = self.query_one("#compare-rows", DataTable)
+        table.clear(columns=True)
+        cells = [
+            (_cell(row.left, row.depth, _ROW_STYLES[row.change]),
+             _cell(row.right, row.depth, _ROW_STYLES[row.change]))
+            for row in comparison.rows
+        ]
+        # Two equal halves, so a span and its counterpart sit side by side.
+        half = max((table.scrollable_content_region.width - 7) // 2, 24)
+        widest = max((max(a.cell_len, b.cell_len) for a, b in cells), default=0)
+        width = min(max(widest, len(self.left_title), len(self.right_title)), half)
+        table.add_column("", key="change", width=1)
+        table.add_column(self.left_title, key="left", width=width)
+        table.add_column(self.right_title, key="right", width=width)
+        for index, (row, (left, right)) in enumerate(zip(comparison.rows, cells, strict=True)):
+            table.add_row(_MARKERS[row.change], left, right, key=str(index))
+        counts = comparison.counts
+        table.border_subtitle = (
+            f"{counts['changed']} changed · {counts['removed']} removed · {counts['added']} added"
+        )
+        self._show_row(0)
+
+    # --- the highlighted row's differences ---
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self._show_row(int(event.row_key.value))
+
+    def _show_row(self, index: int) -> None:
+        if self.comparison is None or not self.comparison.rows:
+            return
+        row = self.comparison.rows[index]
+        self.query_one("#compare-detail", VerticalScroll).border_title = row.path
+        self.query_one("#compare-diff", Static).update(render_row(row, self.left_title,
+                                                                  self.right_title))
+
+    # --- moving between differences ---
+
+    def action_next_change(self) -> None:
+        self._move_to_change(+1)
+
+    def action_previous_change(self) -> None:
+        self._move_to_change(-1)
+
+    def _move_to_change(self, step: int) -> None:
+        if self.comparison is None:
+            return
+        table = self.query_one("#compare-rows", DataTable)
+        rows = self.comparison.rows
+        index = table.cursor_row + step
+        while 0 <= index < len(rows):
+            if rows[index].change != "same":
+                table.move_cursor(row=index)
+                return
+            index += step
+        self.notify("No more differences that way.")
+
+
+def _cell(span: SpanRecord | None, depth: int, style: str) -> Text:
+    """A span as a tree line: indented name, duration and tokens."""
+    if span is None:
+        return Text("")
+    operation = span.attributes.get(sc.OPERATION_NAME)
+    label = Text("  " * depth)
+    label.append(span.name, style=style or OPERATION_STYLES.get(operation, ""))
+    label.append(f"  {format_duration(span.duration_ns)}", style="dim")
+    tokens = (span.attributes.get(sc.USAGE_INPUT_TOKENS) or 0) + (
+        span.attributes.get(sc.USAGE_OUTPUT_TOKENS) or 0
+    )
+    if tokens and operation == sc.OP_CHAT:
+        label.append(f"  {tokens} tok", style="dim")
+    return label
+
+
+def render_row(row: AlignedRow, left_title: str, right_title: str) -> RenderableType:
+    """What the detail area says about one aligned row."""
+    if row.left is None and row.right is not None:
+        return Group(Text(f"Only in {right_title}", style="bold green"), render_span(row.right))
+    if row.right is None and row.left is not None:
+        return Group(Text(f"Only in {left_title}", style="bold red"), render_span(row.left))
+    if not row.diffs:
+        return Text("No differences.", style="dim")
+    table = Table(expand=True, show_edge=False, box=None, padding=(0, 1))
+    table.add_column("", style="bold", no_wrap=True)
+    table.add_column(left_title, ratio=1, overflow="fold")
+    table.add_column(right_title, ratio=1, overflow="fold")
+    for diff in row.diffs:
+        table.add_row(diff.field, *highlight(diff))
+    return table
+
+
+def highlight(diff: FieldDiff) -> tuple[Text, Text]:
+    """Both sides of a field, the words that changed marked (removed red, added green)."""
+    if diff.left is None or diff.right is None:
+        return (Text(diff.left or "—", style="red" if diff.left else "dim"),
+                Text(diff.right or "—", style="green" if diff.right else "dim"))
+    left, right = Text(), Text()
+    for kind, text in word_diff(diff.left, diff.right):
+        if kind == "same":
+            left.append(text)
+            right.append(text)
+        elif kind == "removed":
+            left.append(text, style="bold red on #3b1219")
+        else:
+            right.append(text, style="bold green on #12331d")
+    return left, right

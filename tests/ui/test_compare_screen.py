@@ -1,0 +1,97 @@
+"""The compare screen on a minimal host app: aligned rows, the summary, differences, keys."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+from textual.app import App
+from textual.widgets import DataTable, Static
+
+from lumos_studio.records import SpanRecord
+from lumos_studio.replay.loader import load_trace
+from lumos_studio.ui.screens.compare import CompareScreen
+from tests.ui.helpers import wait_for
+
+TRACES = Path(__file__).resolve().parents[2] / "traces"
+
+
+def spans_of(name: str) -> list[SpanRecord]:
+    with load_trace(TRACES / name) as loaded:
+        return loaded.reader.trace_spans(loaded.trace_ids[0])
+
+
+class CompareHost(App[None]):
+    """Opens the compare screen over a plain base screen, as the studio would."""
+
+    def __init__(self, left: list[SpanRecord], right: list[SpanRecord]) -> None:
+        super().__init__()
+        self.left, self.right = left, right
+
+    def on_mount(self) -> None:
+        self.push_screen(CompareScreen(self.left, self.right, left_title="weather-v1",
+                                       right_title="weather-v2"))
+
+
+def text(screen: CompareScreen, selector: str) -> str:
+    """What a Static shows, as plain text."""
+    console = Console(width=120, file=io.StringIO(), record=True)
+    console.print(screen.query_one(selector, Static).content)
+    return console.export_text()
+
+
+async def test_it_shows_the_summary_and_the_runs_aligned_side_by_side() -> None:
+    app = CompareHost(spans_of("weather-v1.jsonl"), spans_of("weather-v2.jsonl"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_for(pilot, lambda: screen.comparison is not None)
+        await pilot.pause()
+        summary = text(screen, "#compare-summary")
+        assert "1 tool call fewer" in summary and "2 model calls fewer" in summary
+        table = screen.query_one("#compare-rows", DataTable)
+        assert table.row_count == 8
+        markers = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert markers == ["~", "~", " ", "−", " ", "−", "−", "~"]
+        assert str(table.get_row_at(3)[2]) == ""  # removed: nothing on the right
+        assert "system instructions" in text(screen, "#compare-diff")
+
+
+async def test_n_and_p_move_between_differences_and_the_detail_follows() -> None:
+    app = CompareHost(spans_of("weather-v1.jsonl"), spans_of("weather-v2.jsonl"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_for(pilot, lambda: screen.comparison is not None)
+        table = screen.query_one("#compare-rows", DataTable)
+        await pilot.press("n", "n")
+        await wait_for(pilot, lambda: table.cursor_row == 3)
+        assert "Only in weather-v1" in text(screen, "#compare-diff")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: table.cursor_row == 1)
+        assert "output messages" in text(screen, "#compare-diff")
+
+
+async def test_escape_closes_the_screen() -> None:
+    app = CompareHost(spans_of("weather-paris.jsonl"), spans_of("weather-paris.jsonl"))
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_for(pilot, lambda: screen.comparison is not None)
+        assert text(screen, "#compare-summary").rstrip().endswith("tokens ±0 %, latency ±0 %")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CompareScreen))
+
+
+def test_compare_screen_snapshot(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """The committed v1/v2 traces, on the first model call (other instructions and output)."""
+
+    async def select_the_first_model_call(pilot) -> None:  # type: ignore[no-untyped-def]
+        screen = pilot.app.screen
+        await wait_for(pilot, lambda: screen.comparison is not None)
+        await pilot.press("n")
+        await pilot.pause()
+
+    app = CompareHost(spans_of("weather-v1.jsonl"), spans_of("weather-v2.jsonl"))
+    assert snap_compare(app, run_before=select_the_first_model_call, terminal_size=(130, 34))
