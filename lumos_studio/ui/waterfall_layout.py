@@ -1,0 +1,350 @@
+"""The waterfall's arithmetic, kept free of Textual so it can be tested and timed on its own.
+
+Three jobs: an index of a trace's spans that grows as a live run reports more of them
+(``SpanIndex``), the flat list of rows a collapsible tree shows (``flatten``), and the mapping of
+times to bar cells on a shared axis, to an eighth of a cell (``TimeAxis``, ``bar_runs``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.records import STATUS_ERROR, SpanRecord
+
+# EIGHTHS[k] fills the left k eighths of a cell.
+EIGHTHS = " ▏▎▍▌▋▊▉█"
+FULL = EIGHTHS[8]
+OPEN_END = "▸"  # after a running span's bar: it has not ended yet
+GRID = "┆"
+
+KINDS = ("agent", "model", "tool", "retrieval", "workflow", "other")
+_KIND_OF_OPERATION = {
+    sc.OP_INVOKE_AGENT: "agent",
+    "create_agent": "agent",
+    sc.OP_CHAT: "model",
+    sc.OP_EMBEDDINGS: "model",
+    "text_completion": "model",
+    "generate_content": "model",
+    sc.OP_EXECUTE_TOOL: "tool",
+    sc.OP_RETRIEVAL: "retrieval",
+    sc.OP_SEARCH_MEMORY: "retrieval",
+    sc.OP_INVOKE_WORKFLOW: "workflow",
+}
+
+
+def span_kind(span: SpanRecord) -> str:
+    """The bar colour family of a span: one of ``KINDS``, from ``gen_ai.operation.name``."""
+    return _KIND_OF_OPERATION.get(str(span.attributes.get(sc.OPERATION_NAME, "")), "other")
+
+
+def is_error(span: SpanRecord) -> bool:
+    return span.status_code == STATUS_ERROR
+
+
+# --- the span index: parents, children in start order, trace bounds ---
+
+
+class SpanIndex:
+    """A trace's spans by id, with children sorted by start, kept up to date by ``update``.
+
+    A live run sends the whole trace again every ~100 ms; ``update`` only touches what is new, so
+    the rows are re-flattened when the shape changed, not when a span merely ended. Spans whose
+    parent has not arrived yet hang off the root until it does (children may arrive first).
+    """
+
+    def __init__(self) -> None:
+        self.spans: dict[str, SpanRecord] = {}
+        self.children: dict[str | None, list[str]] = {}
+        self.parent_of: dict[str, str | None] = {}
+        self.running: set[str] = set()
+        self.start_ns: int | None = None
+        self.end_ns: int | None = None  # the latest end among finished spans
+        self._waiting: dict[str, list[str]] = {}  # missing parent id → its early children
+
+    def update(self, spans: Iterable[SpanRecord]) -> bool:
+        """Take in new and changed spans; True when the tree's shape changed."""
+        known = self.spans
+        touched: set[str | None] = set()
+        adopted = False
+        for span in spans:
+            span_id = span.span_id
+            old = known.get(span_id)
+            known[span_id] = span
+            if old is None:
+                parent = span.parent_span_id
+                if parent is not None and parent not in known:
+                    self._waiting.setdefault(parent, []).append(span_id)
+                    parent = None
+                self.parent_of[span_id] = parent
+                self.children.setdefault(parent, []).append(span_id)
+                touched.add(parent)
+                if span_id in self._waiting:
+                    adopted = True
+            elif old.start_ns != span.start_ns:
+                touched.add(self.parent_of[span_id])
+            if self.start_ns is None or span.start_ns < self.start_ns:
+                self.start_ns = span.start_ns
+            if span.end_ns is None:
+                self.running.add(span_id)
+            else:
+                self.running.discard(span_id)
+                if self.end_ns is None or span.end_ns > self.end_ns:
+                    self.end_ns = span.end_ns
+        if adopted:
+            touched.update(self._adopt())
+        for parent in touched:
+            self.children[parent].sort(key=self._order)
+        return bool(touched)
+
+    def _adopt(self) -> set[str | None]:
+        """Move early children under parents that have now arrived."""
+        moved: set[str] = set()
+        for parent in [p for p in self._waiting if p in self.spans]:
+            for child in self._waiting.pop(parent):
+                self.parent_of[child] = parent
+                self.children.setdefault(parent, []).append(child)
+                moved.add(child)
+        self.children[None] = [s for s in self.children.get(None, []) if s not in moved]
+        return {None, *(self.parent_of[c] for c in moved)}
+
+    def _order(self, span_id: str) -> tuple[int, str]:
+        return self.spans[span_id].start_ns, span_id
+
+    def ancestors(self, span_id: str) -> list[str]:
+        """Parent, grandparent, … up to a root."""
+        chain: list[str] = []
+        parent = self.parent_of.get(span_id)
+        while parent is not None:
+            chain.append(parent)
+            parent = self.parent_of.get(parent)
+        return chain
+
+    def depth_first(self) -> list[str]:
+        """Every span id in tree order, collapsed or not."""
+        order: list[str] = []
+        stack = list(reversed(self.children.get(None, [])))
+        while stack:
+            span_id = stack.pop()
+            order.append(span_id)
+            stack.extend(reversed(self.children.get(span_id, [])))
+        return order
+
+    def axis_end(self, now_ns: int) -> int:
+        """Where the time axis ends: the last end, or now while anything still runs."""
+        end = self.end_ns if self.end_ns is not None else self.start_ns or now_ns
+        return max(end, now_ns) if self.running else end
+
+
+# --- rows: the visible part of the tree, flattened ---
+
+
+class Row(NamedTuple):
+    """One visible line of the tree: which span, how deep, and the guides drawn before it.
+
+    A named tuple: ten thousand of them are built on every re-flatten, and it is the cheapest.
+    """
+
+    span_id: str
+    depth: int
+    guides: str  # ancestors' verticals and this row's connector: "│ ├─"
+    child_guides: str  # what this row's children draw before their own connector
+    has_children: bool
+
+
+def flatten(
+    children: dict[str | None, list[str]],
+    collapsed: set[str],
+    parent: str | None = None,
+    depth: int = 0,
+    guides: str = "",
+) -> list[Row]:
+    """Visible rows under ``parent`` (default: the whole tree), skipping collapsed subtrees.
+
+    Iterative, so a pathologically deep trace cannot hit the recursion limit; one stack entry per
+    span, the cheapest shape measured. Roots draw no connector; each level below adds two cells.
+    """
+    rows: list[Row] = []
+    append = rows.append
+    get = children.get
+    kids = get(parent) or []
+    count = len(kids)
+    stack = [(kids[i], depth, guides, i == count - 1) for i in range(count - 1, -1, -1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        span_id, level, prefix, last = pop()
+        if level == 0:
+            own = below = ""
+        elif last:
+            own, below = prefix + "└─", prefix + "  "
+        else:
+            own, below = prefix + "├─", prefix + "│ "
+        kids = get(span_id)
+        append(Row(span_id, level, own, below, bool(kids)))
+        if kids and span_id not in collapsed:
+            count = len(kids)
+            level += 1
+            for i in range(count - 1, -1, -1):
+                push((kids[i], level, below, i == count - 1))
+    return rows
+
+
+def subtree_end(rows: list[Row], index: int) -> int:
+    """The index just past the visible descendants of ``rows[index]``."""
+    depth = rows[index].depth
+    end = index + 1
+    while end < len(rows) and rows[end].depth > depth:
+        end += 1
+    return end
+
+
+# --- the time axis and bars ---
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """A bar's glyphs from cell ``start``; a ``lead_inverse`` first glyph is a right-aligned part.
+
+    Block characters only fill cells from the left, so a bar starting mid-cell draws the left
+    block of the *empty* part in the background colour on a cell of the bar's colour.
+    """
+
+    start: int
+    glyphs: str
+    lead_inverse: bool = False
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.glyphs)
+
+
+def bar_glyphs(x0: float, x1: float, width: int) -> Bar:
+    """The glyphs of a bar covering cells ``x0``..``x1`` (floats), at eighth-of-a-cell resolution.
+
+    A bar is never thinner than one eighth, so an instant tool call is still visible.
+    """
+    limit = max(1, width) * 8
+    a = min(max(0, round(x0 * 8)), limit - 1)
+    b = min(max(a + 1, round(x1 * 8)), limit)
+    first, last = a // 8, (b - 1) // 8
+    lo, hi = a - first * 8, b - last * 8
+    if first == last:
+        if lo == 0:
+            return Bar(first, EIGHTHS[hi])
+        if hi == 8:
+            return Bar(first, EIGHTHS[lo], lead_inverse=True)
+        return Bar(first, EIGHTHS[hi - lo])  # within one cell: the width is right, not the offset
+    lead = EIGHTHS[lo] if lo else FULL
+    return Bar(first, lead + FULL * (last - first - 1) + EIGHTHS[hi], lead_inverse=lo > 0)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeAxis:
+    """Maps nanoseconds on ``[start_ns, end_ns]`` to ``width`` cells."""
+
+    start_ns: int
+    end_ns: int
+    width: int
+
+    @property
+    def span_ns(self) -> int:
+        return max(1, self.end_ns - self.start_ns)
+
+    def x(self, ns: int) -> float:
+        return (ns - self.start_ns) * self.width / self.span_ns
+
+    def bar(self, start_ns: int, end_ns: int) -> Bar:
+        return bar_glyphs(self.x(start_ns), self.x(end_ns), self.width)
+
+    def ticks(self, min_gap: int = 10) -> list[tuple[int, str]]:
+        """``(column, label)`` of round times at least ``min_gap`` cells apart: 0, 50ms, 100ms…
+
+        The last may sit at column ``width``: the axis' end, just past its last cell.
+        """
+        if self.width <= 0:
+            return []
+        step = nice_step(self.span_ns * min_gap / self.width)
+        unit, suffix = time_unit(self.span_ns)
+        decimals = max(0, -math.floor(math.log10(step / unit) + 1e-9))
+        ticks: list[tuple[int, str]] = []
+        t = 0
+        while t <= self.span_ns:
+            value = f"{t / unit:.{decimals}f}"
+            if "." in value:
+                value = value.rstrip("0").rstrip(".")
+            ticks.append((round(t * self.width / self.span_ns), "0" if t == 0 else value + suffix))
+            t += step
+        return ticks
+
+    def header(self, cells: int | None = None, min_gap: int = 10) -> str:
+        """The scale line, ``cells`` wide (default ``width``): each label starts at its tick.
+
+        A label too long for the space left ends at the line's end instead, if it does not run
+        into the label before it.
+        """
+        size = self.width if cells is None else cells
+        line = [" "] * size
+        taken = -1  # the last cell used by a label
+        for column, label in self.ticks(min_gap):
+            start = min(column, size - len(label))
+            if start <= taken + (taken >= 0) or start < 0:
+                break
+            line[start : start + len(label)] = label
+            taken = start + len(label) - 1
+        return "".join(line)
+
+
+def nice_step(at_least: float) -> int:
+    """The smallest 1, 2 or 5 × 10ⁿ nanoseconds that is ``>= at_least``."""
+    magnitude = 10 ** max(0, math.floor(math.log10(max(at_least, 1))))
+    for factor in (1, 2, 5, 10):
+        if factor * magnitude >= at_least:
+            return factor * magnitude
+    return 10 * magnitude  # pragma: no cover - the loop always returns
+
+
+def time_unit(span_ns: int) -> tuple[int, str]:
+    """The largest unit not longer than the whole axis, so labels read ``250ms``, not ``0.25s``."""
+    for unit, suffix in ((1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "µs")):
+        if span_ns >= unit:
+            return unit, suffix
+    return 1, "ns"
+
+
+def grid_line(width: int, columns: Iterable[int]) -> str:
+    """The empty bar area of a row: blanks with a faint mark under each tick of the scale."""
+    cells = [" "] * width
+    for column in columns:
+        if 0 <= column < width:
+            cells[column] = GRID
+    return "".join(cells)
+
+
+def bar_runs(bar: Bar | None, background: str, open_end: bool = False) -> list[tuple[str, str]]:
+    """A row's bar area as ``(text, role)`` runs over ``background``; roles: grid, lead, bar, open.
+
+    ``open_end`` marks a running span with ``OPEN_END`` just after its bar. A handful of runs per
+    row, whatever the width: this is on the path of every painted line.
+    """
+    width = len(background)
+    if bar is None or bar.start >= width:
+        return [(background, "grid")] if background else []
+    runs: list[tuple[str, str]] = []
+    if bar.start:
+        runs.append((background[: bar.start], "grid"))
+    glyphs = bar.glyphs[: width - bar.start]
+    if bar.lead_inverse:
+        runs.append((glyphs[0], "lead"))
+        glyphs = glyphs[1:]
+    if glyphs:
+        runs.append((glyphs, "bar"))
+    end = bar.start + len(bar.glyphs)
+    if open_end and end < width:
+        runs.append((OPEN_END, "open"))
+        end += 1
+    if end < width:
+        runs.append((background[end:], "grid"))
+    return runs
