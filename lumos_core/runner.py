@@ -81,6 +81,7 @@ def describe(agent: Agent) -> dict[str, Any]:
         "model": agent.model.model_name,
         "tools": list(agent.tools),
         "description": agent.description or "",
+        "memory": agent.memory is not None,
     }
 
 
@@ -126,7 +127,9 @@ class Worker:
             assert task is not None
             with self._lock:
                 self._runs[run_id] = (asyncio.get_running_loop(), task)
-            return await agent.run(command["message"], message_history=history)
+            return await agent.run(
+                command["message"], message_history=history, thread_id=command.get("thread_id")
+            )
 
         reply: dict[str, Any]
         try:

@@ -63,6 +63,7 @@ class StudioApp(App[None]):
         self.agent_name: str | None = session.agents[0].name if session.agents else None
         self.transcripts: dict[str, list[tuple[str, str]]] = {}
         self.histories: dict[str, tuple[Message, ...]] = {}
+        self.thread_ids: dict[str, str] = {}  # one conversation per agent per studio session
         self.last_input: tuple[str, str] | None = None
         self.running = False
         self.loads = 0  # successful (re)loads of the session's agents
@@ -160,8 +161,10 @@ class StudioApp(App[None]):
         self.post_message(TraceLoaded(trace_id, self.store.reader.trace_spans(trace_id)))
 
     @work(thread=True, group="agent-run")
-    def run_agent(self, agent_name: str, text: str, history: tuple[Message, ...]) -> None:
-        outcome = self.session.run(agent_name, text, history)
+    def run_agent(
+        self, agent_name: str, text: str, history: tuple[Message, ...], thread_id: str
+    ) -> None:
+        outcome = self.session.run(agent_name, text, history, thread_id)
         self.post_message(TurnFinished(agent_name, text, outcome))
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
@@ -222,7 +225,10 @@ class StudioApp(App[None]):
         self.running = True
         self.query_one(ChatPane).set_busy(True)
         self._follow_new_trace = True
-        self.run_agent(name, text, self.histories.get(name, ()))
+        info = next((a for a in self.session.agents if a.name == name), None)
+        history = () if info is None or info.has_memory else self.histories.get(name, ())
+        thread_id = self.thread_ids.setdefault(name, f"studio-{name}-{time.strftime('%H%M%S')}")
+        self.run_agent(name, text, history, thread_id)
 
     def on_turn_finished(self, message: TurnFinished) -> None:
         outcome, name = message.outcome, message.agent_name

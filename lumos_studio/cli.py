@@ -52,16 +52,13 @@ def cli(ctx: click.Context, db: Path, otlp_port: int) -> None:
     """
     ctx.obj = db
     if ctx.invoked_subcommand is None:
-        from lumos_studio.ingest import studio_tracer_provider
         from lumos_studio.sessions.discovery import load_demo
         from lumos_studio.sessions.in_process import InProcessSession
 
         _open_studio(
             db,
             otlp_port,
-            lambda store, endpoint: InProcessSession(
-                load_demo(), studio_tracer_provider(store.writer)
-            ),
+            lambda store, endpoint: InProcessSession.recording(load_demo(), store.writer),
         )
 
 

@@ -17,10 +17,17 @@ class AgentInfo:
     model: str
     tools: tuple[str, ...] = ()
     description: str = ""
+    has_memory: bool = False  # threads live in the agent's memory, not in the studio
 
     @classmethod
     def of(cls, agent: Agent) -> AgentInfo:
-        return cls(agent.name, agent.model.model_name, tuple(agent.tools), agent.description or "")
+        return cls(
+            agent.name,
+            agent.model.model_name,
+            tuple(agent.tools),
+            agent.description or "",
+            agent.memory is not None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +84,13 @@ class Session(ABC):
         """Load the agents (and start watching, for sessions that reload)."""
 
     @abstractmethod
-    def run(self, agent: str, text: str, history: tuple[Message, ...]) -> RunOutcome:
-        """Run one turn of ``agent``; never raises for errors in user code."""
+    def run(
+        self, agent: str, text: str, history: tuple[Message, ...], thread_id: str | None = None
+    ) -> RunOutcome:
+        """Run one turn of ``agent`` in ``thread_id``; never raises for errors in user code.
+
+        ``history`` is the conversation so far for agents without memory (empty otherwise).
+        """
 
     def cancel(self) -> bool:
         """Stop the running turn; False when this session cannot cancel."""

@@ -7,25 +7,42 @@ import threading
 import traceback
 from typing import Any
 
+from opentelemetry._logs import LoggerProvider
 from opentelemetry.trace import TracerProvider
 
 from lumos_core import Message
 from lumos_studio.sessions.base import AgentInfo, RunOutcome, Session
 from lumos_studio.sessions.discovery import AgentCatalog
+from lumos_studio.store.writer import StoreWriter
 
 
 class InProcessSession(Session):
     """Runs agents on a thread of this process, traced into the studio's store."""
 
-    def __init__(self, catalog: AgentCatalog, tracer_provider: TracerProvider | None = None):
+    def __init__(
+        self,
+        catalog: AgentCatalog,
+        tracer_provider: TracerProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
+    ) -> None:
         self.catalog = catalog
         self.source = catalog.source
         self.tracer_provider = tracer_provider
+        self.logger_provider = logger_provider
         self.agents = tuple(AgentInfo.of(a) for a in catalog.agents.values())
         self._running: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
         self._lock = threading.Lock()
 
-    def run(self, agent: str, text: str, history: tuple[Message, ...]) -> RunOutcome:
+    @classmethod
+    def recording(cls, catalog: AgentCatalog, writer: StoreWriter) -> InProcessSession:
+        """A session whose spans and log records (memory events, logging) land in ``writer``."""
+        from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
+
+        return cls(catalog, studio_tracer_provider(writer), studio_logger_provider(writer))
+
+    def run(
+        self, agent: str, text: str, history: tuple[Message, ...], thread_id: str | None = None
+    ) -> RunOutcome:
         chosen = self.catalog.agents[agent]
 
         async def go() -> Any:
@@ -34,7 +51,11 @@ class InProcessSession(Session):
             with self._lock:
                 self._running = (asyncio.get_running_loop(), task)
             return await chosen.run(
-                text, message_history=history, tracer_provider=self.tracer_provider
+                text,
+                message_history=history,
+                thread_id=thread_id,
+                tracer_provider=self.tracer_provider,
+                logger_provider=self.logger_provider,
             )
 
         try:

@@ -201,7 +201,9 @@ class WorkerSession(Session):
 
     def _on_ready(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
         agents = tuple(
-            AgentInfo(a["name"], a["model"], tuple(a["tools"]), a["description"])
+            AgentInfo(
+                a["name"], a["model"], tuple(a["tools"]), a["description"], a.get("memory", False)
+            )
             for a in message["agents"]
             if not self.only or a["name"] in self.only
         )
@@ -248,7 +250,9 @@ class WorkerSession(Session):
 
     # --- runs (called from a thread worker of the app) ---
 
-    def run(self, agent: str, text: str, history: tuple[Message, ...]) -> RunOutcome:
+    def run(
+        self, agent: str, text: str, history: tuple[Message, ...], thread_id: str | None = None
+    ) -> RunOutcome:
         with self._lock:
             worker = self.current
             if worker is None:
@@ -266,6 +270,7 @@ class WorkerSession(Session):
                     "id": run_id,
                     "agent": agent,
                     "message": text,
+                    "thread_id": thread_id,
                     "history": [message_to_dict(m) for m in history],
                 }
             )

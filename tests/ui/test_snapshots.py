@@ -9,7 +9,6 @@ import pytest
 from textual.pilot import Pilot
 
 from lumos_studio.app import StudioApp
-from lumos_studio.ingest import studio_tracer_provider
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
@@ -33,7 +32,7 @@ def studio_with_a_recorded_turn(store: Store) -> StudioApp:
     store.writer.submit_many(weather_trace("0af7651916cd43dd8448eb211c80319c", T0))
     store.writer.submit_many(weather_trace("1bf7651916cd43dd8448eb211c80319c", T0 + 60 * 10**9))
     store.writer.flush()
-    app = StudioApp(store, InProcessSession(load_demo(), studio_tracer_provider(store.writer)))
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     app.transcripts["weather"] = [("you", "weather in Paris?"),
                                   ("weather", "Sunny, 18 °C in Paris.")]
     return app

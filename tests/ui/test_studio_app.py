@@ -7,7 +7,6 @@ from textual.widgets import Input, Static
 
 from lumos_core import Agent, ScriptedModel, tool
 from lumos_studio.app import StudioApp
-from lumos_studio.ingest import studio_tracer_provider
 from lumos_studio.sessions.discovery import AgentCatalog, load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
@@ -30,7 +29,7 @@ def transcript(app: StudioApp) -> str:
 
 
 async def test_a_chat_message_runs_the_agent_and_shows_its_four_span_tree(store: Store) -> None:
-    app = StudioApp(store, InProcessSession(load_demo(), studio_tracer_provider(store.writer)))
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     async with app.run_test(size=(120, 40)) as pilot:
         assert app.focused is app.query_one("#chat-input", Input)
         await pilot.press(*"weather in Paris?", "enter")
@@ -62,7 +61,7 @@ async def test_the_tree_shows_running_spans_while_a_slow_tool_works(store: Store
 
     catalog = AgentCatalog("test", {"slow": Agent("slow", model=ScriptedModel(),
                                                   tools=[slow_lookup])})
-    app = StudioApp(store, InProcessSession(catalog, studio_tracer_provider(store.writer)))
+    app = StudioApp(store, InProcessSession.recording(catalog, store.writer))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(*"slow lookup for Rome", "enter")
         tree = app.query_one(TraceTree)
@@ -80,7 +79,7 @@ async def test_the_tree_shows_running_spans_while_a_slow_tool_works(store: Store
 async def test_selecting_a_trace_and_a_span_shows_its_detail(store: Store) -> None:
     store.writer.submit_many(weather_trace())
     store.writer.flush()
-    app = StudioApp(store, InProcessSession(load_demo(), studio_tracer_provider(store.writer)))
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     async with app.run_test(size=(120, 40)) as pilot:
         traces = app.query_one(TraceList)
         await wait_for(pilot, lambda: traces.row_count == 1)
@@ -100,7 +99,7 @@ async def test_selecting_a_trace_and_a_span_shows_its_detail(store: Store) -> No
 
 
 async def test_switching_agents_keeps_each_conversation(store: Store) -> None:
-    app = StudioApp(store, InProcessSession(load_demo(), studio_tracer_provider(store.writer)))
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(*"what is 6*7", "enter")
         app.query_one("#agents").focus()
@@ -129,7 +128,7 @@ async def test_an_agent_that_raises_shows_the_error_and_the_studio_keeps_going(
         raise RuntimeError("backend down")
 
     catalog = AgentCatalog("test", {"w": Agent("w", model="scripted", tools=[broken])})
-    app = StudioApp(store, InProcessSession(catalog, studio_tracer_provider(store.writer)))
+    app = StudioApp(store, InProcessSession.recording(catalog, store.writer))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(*"broken weather in Rome", "enter")
         await wait_for(pilot, lambda: "RuntimeError: backend down" in transcript(app))
@@ -141,7 +140,7 @@ async def test_an_agent_that_raises_shows_the_error_and_the_studio_keeps_going(
 
 
 async def test_help_panel_toggles_and_quit_keys(store: Store) -> None:
-    app = StudioApp(store, InProcessSession(load_demo(), studio_tracer_provider(store.writer)))
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f1")
         assert app.screen.query("HelpPanel")
