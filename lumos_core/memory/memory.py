@@ -106,9 +106,14 @@ class Memory:
         thread = self._db.thread(thread_id)
         return thread.resource_id if thread else DEFAULT_RESOURCE
 
-    def messages(self, thread_id: str, *, last: int | None = None) -> list[StoredMessage]:
-        """The thread's messages, oldest first (only the last ``last`` when given)."""
-        with self._operation(sc.OP_SEARCH_MEMORY, KIND_MESSAGES, thread_id) as span:
+    def messages(
+        self, thread_id: str, *, last: int | None = None, resource_id: str | None = None
+    ) -> list[StoredMessage]:
+        """The thread's messages, oldest first (only the last ``last`` when given).
+
+        ``resource_id`` only labels the span; a thread's messages are its own.
+        """
+        with self._operation(sc.OP_SEARCH_MEMORY, KIND_MESSAGES, thread_id, resource_id) as span:
             found = self._db.last_messages(thread_id, last)
             span.set_attribute(sc.MEMORY_RECORD_COUNT, len(found))
         return found
@@ -394,7 +399,7 @@ class Memory:
         resource = self.resolve_resource(thread_id, resource_id)
         window: list[StoredMessage] = []
         if history is None and self.last_messages != 0:
-            recent = self.messages(thread_id, last=self.last_messages)
+            recent = self.messages(thread_id, last=self.last_messages, resource_id=resource)
             window = _without_leading_tool_results(recent)
         shown = list(history) if history is not None else [m.message for m in window]
         working = None
