@@ -17,6 +17,7 @@ from rich.console import Console
 # Name → module, in the order a full run goes through them.
 BENCHMARKS: dict[str, str] = {
     "agent_runs": "bench.agent_runs",
+    "ingest": "bench.ingest",
     "ui_waterfall": "bench.ui_waterfall",
 }
 

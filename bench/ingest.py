@@ -1,0 +1,441 @@
+"""Ingest: realistic GenAI spans over OTLP/HTTP protobuf into ``lumos-studio serve``, and the cost
+of the in-process span processor on the agent's thread.
+
+The receiver runs as ``lumos-studio serve`` in a subprocess (its peak RSS is read from /proc);
+4 client threads post pre-encoded 500-span ``ExportTraceServiceRequest`` bodies over keep-alive
+connections, as the OTel exporter does. The clients share the machine's cores with the receiver,
+so the figures are a floor for what a receiver on its own cores would do. "Durable" counts spans
+committed and visible to a fresh read-only connection, as any pane would see them.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace import TracerProvider
+from rich.console import Console
+from rich.table import Table
+
+from bench import verdict
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.ingest import StudioSpanProcessor
+from lumos_studio.otlp.proto_codec import encode_trace_request_proto
+from lumos_studio.records import SpanEvent, SpanRecord
+from lumos_studio.store import StoreReader, StoreWriter
+
+TARGET_DURABLE_SPANS_PER_SECOND = 20_000
+TARGET_LAG_SECONDS = 0.5
+TARGET_PEAK_RSS_MB = 150
+TARGET_PROCESSOR_MICROSECONDS = 15
+
+CLIENTS = 4
+BATCH_SPANS = 500
+SPANS_PER_TRACE = 20
+TOTAL_SPANS = 100_000
+MAX_SECONDS = 15.0
+PROCESSOR_SPANS = 20_000
+
+_TEXT = (
+    "the agent calls a tool to look up the weather in paris then answers the user with a short "
+    "summary of the forecast and cites the retrieved documents about rain wind and temperature"
+)
+_WORDS = _TEXT.split(" ")
+
+
+# ------------------------------------------------------------------------------- the load
+
+
+def _text(rng: random.Random, size: int) -> str:
+    words: list[str] = []
+    length = 0
+    while length < size:
+        word = rng.choice(_WORDS)
+        words.append(word)
+        length += len(word) + 1
+    return " ".join(words)[:size]
+
+
+def _messages(rng: random.Random, role: str) -> str:
+    """A GenAI messages attribute (JSON, role + parts) of 1.0–1.3 KB."""
+    content = _text(rng, rng.randint(1_000, 1_250))
+    return orjson.dumps([{"role": role, "parts": [{"type": "text", "content": content}]}]).decode()
+
+
+def _span(
+    rng: random.Random, trace_id: str, number: int, parent: int | None, operation: str, start: int
+) -> SpanRecord:
+    target = {
+        "invoke_workflow": "triage",
+        "invoke_agent": "researcher",
+        "chat": "gpt-4o-mini",
+        "execute_tool": "search_docs",
+        "retrieval": "docs-index",
+    }[operation]
+    attributes: dict[str, object] = {
+        sc.OPERATION_NAME: operation,
+        sc.PROVIDER_NAME: "openai",
+        sc.REQUEST_MODEL: "gpt-4o-mini",
+        sc.RESPONSE_MODEL: "gpt-4o-mini-2024-07-18",
+        sc.AGENT_NAME: "researcher",
+        sc.CONVERSATION_ID: f"conv-{trace_id[:12]}",
+        sc.REQUEST_TEMPERATURE: 0.2,
+        sc.REQUEST_MAX_TOKENS: 1_024,
+        sc.RESPONSE_ID: f"chatcmpl-{number:08x}",
+        sc.RESPONSE_FINISH_REASONS: ["stop"],
+        sc.USAGE_INPUT_TOKENS: rng.randint(200, 3_000),
+        sc.USAGE_OUTPUT_TOKENS: rng.randint(20, 600),
+        sc.SERVER_ADDRESS: "api.openai.com",
+        sc.SERVER_PORT: 443,
+        sc.INPUT_MESSAGES: _messages(rng, "user"),
+        sc.OUTPUT_MESSAGES: _messages(rng, "assistant"),
+    }
+    if operation == "execute_tool":
+        attributes[sc.TOOL_NAME] = target
+        attributes[sc.TOOL_CALL_ID] = f"call_{number}"
+    for extra in range(rng.randint(0, 7)):  # 16–25 attributes in all
+        attributes[f"app.detail.{extra}"] = rng.choice(_WORDS)
+    events = tuple(
+        SpanEvent(f"gen_ai.step.{n}", start + n * 1_000, {"index": n, "note": _text(rng, 30)})
+        for n in range(rng.randint(2, 3))
+    )
+    return SpanRecord(
+        trace_id=trace_id,
+        span_id=f"{number + 1:016x}",
+        parent_span_id=None if parent is None else f"{parent + 1:016x}",
+        name=sc.span_name(operation, target),
+        start_ns=start,
+        end_ns=start + rng.randint(1, 900) * 1_000_000,
+        kind="CLIENT" if operation == "chat" else "INTERNAL",
+        status_code="ERROR" if rng.random() < 0.02 else "OK",
+        attributes=attributes,
+        events=events,
+        resource={
+            "service.name": "bench-agents",
+            "telemetry.sdk.language": "python",
+            "service.version": "1.4.2",
+            "host.name": "bench",
+        },
+        scope_name="lumos_core",
+        scope_version="0.1.0",
+    )
+
+
+def genai_trace(rng: random.Random, trace_id: str, start: int) -> list[SpanRecord]:
+    """A workflow → agents → chats/tools → retrievals tree: depth 4, ``SPANS_PER_TRACE`` spans."""
+    spans: list[SpanRecord] = []
+
+    def add(parent: int | None, operation: str) -> int:
+        number = len(spans)
+        spans.append(_span(rng, trace_id, number, parent, operation, start + number * 1_000_000))
+        return number
+
+    root = add(None, "invoke_workflow")
+    add(root, "chat")
+    for _ in range(2):
+        agent = add(root, "invoke_agent")
+        for _ in range(4):
+            add(agent, "chat")
+        for _ in range(2):
+            tool = add(agent, "execute_tool")
+            add(tool, "retrieval")
+    assert len(spans) == SPANS_PER_TRACE
+    return spans
+
+
+def encoded_batches(count: int, seed: int = 7) -> tuple[list[bytes], int]:
+    """``count`` request bodies of ``BATCH_SPANS`` spans with fresh trace ids, and bytes/span.
+
+    One template is built from records, then only the trace ids change per batch, so encoding
+    100k spans takes a second, not a minute, and nothing is re-sent with the same ids.
+    """
+    rng = random.Random(seed)
+    start = time.time_ns()
+    template_spans = [
+        span
+        for t in range(BATCH_SPANS // SPANS_PER_TRACE)
+        for span in genai_trace(rng, f"{t + 1:032x}", start)
+    ]
+    template = ExportTraceServiceRequest.FromString(encode_trace_request_proto(template_spans))
+    spans = template.resource_spans[0].scope_spans[0].spans
+    bodies = []
+    for batch in range(count):
+        prefix = rng.getrandbits(64).to_bytes(8, "big") + batch.to_bytes(4, "big")
+        for index, span in enumerate(spans):
+            span.trace_id = prefix + (index // SPANS_PER_TRACE).to_bytes(4, "big")
+        bodies.append(template.SerializeToString())
+    return bodies, len(bodies[0]) // BATCH_SPANS
+
+
+# ----------------------------------------------------------------------------- the receiver
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    endpoint: str
+
+    def peak_rss_mb(self) -> float:
+        return _proc_status_kb(self.process.pid, "VmHWM") / 1024
+
+    def rss_mb(self) -> float:
+        return _proc_status_kb(self.process.pid, "VmRSS") / 1024
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGINT)
+        _, stderr = self.process.communicate(timeout=60)
+        return stderr.strip().splitlines()[-1] if stderr.strip() else ""
+
+
+def _proc_status_kb(pid: int, field: str) -> int:
+    text = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(match.group(1)) if match else 0
+
+
+def start_serve(db: Path) -> Served:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lumos_studio", "--db", str(db), "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("OTEL_EXPORTER_OTLP_ENDPOINT="):
+            return Served(process, line.strip().split("=", 1)[1])
+    raise RuntimeError(f"serve did not start: {process.stderr.read() if process.stderr else ''}")
+
+
+@dataclass
+class Sent:
+    spans: int = 0
+    retries: int = 0
+    failures: int = 0
+    first_send: float = 0.0
+    last_ack: float = 0.0
+
+
+def send_all(endpoint: str, bodies: list[bytes], seconds: float) -> Sent:
+    """``CLIENTS`` threads post the bodies until done or ``seconds`` have passed."""
+    sent = Sent(first_send=time.perf_counter())
+    deadline = sent.first_send + seconds
+    lock = threading.Lock()
+    next_body = iter(bodies)
+
+    def client() -> None:
+        with httpx.Client(timeout=60) as http:
+            while time.perf_counter() < deadline:
+                with lock:
+                    body = next(next_body, None)
+                if body is None:
+                    return
+                while True:
+                    answer = http.post(
+                        f"{endpoint}/v1/traces",
+                        content=body,
+                        headers={"Content-Type": "application/x-protobuf"},
+                    )
+                    if answer.status_code != 503:
+                        break
+                    with lock:
+                        sent.retries += 1
+                    time.sleep(float(answer.headers.get("retry-after", "1")))
+                acked = time.perf_counter()
+                with lock:
+                    if answer.status_code == 200:
+                        sent.spans += BATCH_SPANS
+                        sent.last_ack = max(sent.last_ack, acked)
+                    else:
+                        sent.failures += 1
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sent
+
+
+def wait_until_queryable(db: Path, spans: int, timeout: float = 120) -> float:
+    """When a fresh read-only connection first counts ``spans`` finished spans."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            count = connection.execute(
+                "SELECT count(*) FROM spans WHERE end_ns IS NOT NULL"
+            ).fetchone()[0]
+        finally:
+            connection.close()
+        now = time.perf_counter()
+        if count >= spans or now > deadline:
+            return now
+        time.sleep(0.005)
+
+
+# ------------------------------------------------------------------- in-process processor
+
+
+def _span_loop(provider: TracerProvider, count: int) -> float:
+    tracer = provider.get_tracer("bench")
+    attributes = {
+        sc.OPERATION_NAME: "chat",
+        sc.PROVIDER_NAME: "openai",
+        sc.REQUEST_MODEL: "gpt-4o-mini",
+        sc.AGENT_NAME: "researcher",
+        sc.REQUEST_TEMPERATURE: 0.2,
+        sc.REQUEST_MAX_TOKENS: 1_024,
+        sc.SERVER_ADDRESS: "api.openai.com",
+        sc.SERVER_PORT: 443,
+        sc.CONVERSATION_ID: "conv-1",
+        "app.user": "ada",
+        "app.region": "eu",
+        "app.tier": "pro",
+        "app.trace": True,
+        "app.retries": 0,
+        "app.tags": ("a", "b"),
+    }
+    started = time.perf_counter()
+    for _ in range(count):
+        span = tracer.start_span("chat gpt-4o-mini", attributes=attributes)
+        span.set_attribute(sc.USAGE_INPUT_TOKENS, 120)
+        span.end()
+    return (time.perf_counter() - started) / count * 1e6
+
+
+def processor_cost(tmp: Path) -> tuple[float, float, float]:
+    """µs per span: SDK alone, + the processor (writer idle: the enqueue itself), + writer running.
+
+    Each is the best of three rounds, so a stray pause on this shared machine does not count.
+    """
+    # No shutdown at exit: it would flush the idle writer's queue into a closed store.
+    plain = min(_span_loop(TracerProvider(shutdown_on_exit=False), PROCESSOR_SPANS)
+                for _ in range(3))
+    idle_writer = StoreWriter(tmp / "processor-idle.db", max_queue=8 * PROCESSOR_SPANS)
+    idle = TracerProvider(shutdown_on_exit=False)
+    idle.add_span_processor(StudioSpanProcessor(idle_writer))
+    enqueue = min(_span_loop(idle, PROCESSOR_SPANS) for _ in range(3))
+    idle_writer.close()
+    running_writer = StoreWriter(tmp / "processor-running.db").start()
+    running = TracerProvider(shutdown_on_exit=False)
+    running.add_span_processor(StudioSpanProcessor(running_writer))
+    with_writer = min(_span_loop(running, PROCESSOR_SPANS) for _ in range(3))
+    running_writer.flush(120)
+    running_writer.close()
+    return plain, enqueue, with_writer
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+def main(console: Console) -> None:
+    """Run the OTLP/HTTP load and the processor measurement; print the figures and targets."""
+    batches = TOTAL_SPANS // BATCH_SPANS
+    bodies, bytes_per_span = encoded_batches(batches)
+    console.print(
+        f"load: {batches} requests × {BATCH_SPANS} spans ({SPANS_PER_TRACE}-span traces, depth "
+        f"4, 16–25 attributes, two ~1.1 KB messages, 2–3 events), ~{bytes_per_span:,} B a span "
+        f"on the wire; {CLIENTS} keep-alive clients (httpx, protobuf, no compression); "
+        f"stop after {TOTAL_SPANS:,} spans or {MAX_SECONDS:g} s"
+    )
+    with tempfile.TemporaryDirectory(prefix="lumos-bench-ingest-") as tmp:
+        db = Path(tmp) / "ingest.db"
+        served = start_serve(db)
+        try:
+            idle_rss = served.rss_mb()
+            sent = send_all(served.endpoint, bodies, MAX_SECONDS)
+            queryable = wait_until_queryable(db, sent.spans)
+            peak_rss = served.peak_rss_mb()
+        finally:
+            summary = served.stop()
+        del bodies
+        reader = StoreReader(db)
+        traces_stored = reader.count_traces()
+        sample = reader.list_traces(limit=1)
+        sample_spans = len(reader.trace_spans(sample[0].trace_id)) if sample else 0
+        reader.close()
+        db_mb = db.stat().st_size / 1e6
+        plain, enqueue, with_writer = processor_cost(Path(tmp))
+
+    acked_seconds = sent.last_ack - sent.first_send
+    durable_seconds = queryable - sent.first_send
+    acked_rate = sent.spans / acked_seconds if acked_seconds else 0.0
+    durable_rate = sent.spans / durable_seconds if durable_seconds else 0.0
+    lag = queryable - sent.last_ack
+
+    table = Table(
+        title="OTLP/HTTP protobuf → lumos-studio serve → SQLite",
+        title_justify="left",
+        title_style="bold",
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    table.add_column("")
+    table.add_row("spans acknowledged", f"{sent.spans:,} in {acked_seconds:.2f} s", "", "")
+    table.add_row("spans/s acknowledged", f"{acked_rate:,.0f}", "", "")
+    table.add_row(
+        "spans/s durable (committed, queryable)",
+        f"{durable_rate:,.0f}",
+        f"≥ {TARGET_DURABLE_SPANS_PER_SECOND:,}",
+        verdict(durable_rate, TARGET_DURABLE_SPANS_PER_SECOND),
+    )
+    table.add_row(
+        "lag, last ack → queryable",
+        f"{lag * 1000:,.0f} ms",
+        f"≤ {TARGET_LAG_SECONDS * 1000:,.0f} ms",
+        verdict(-lag, -TARGET_LAG_SECONDS),
+    )
+    table.add_row(
+        "receiver peak RSS",
+        f"{peak_rss:,.0f} MB (idle {idle_rss:,.0f})",
+        f"≤ {TARGET_PEAK_RSS_MB}",
+        verdict(-peak_rss, -TARGET_PEAK_RSS_MB),
+    )
+    table.add_row("503 retries / failed requests", f"{sent.retries} / {sent.failures}", "", "")
+    table.add_row(
+        "traces stored (a sample trace's spans)", f"{traces_stored:,} ({sample_spans})", "", ""
+    )
+    table.add_row("store file", f"{db_mb:,.0f} MB", "", "")
+    console.print(table)
+    console.print(f"[dim]serve said: {summary}[/]")
+
+    overhead = enqueue - plain
+    table = Table(
+        title=f"in-process StudioSpanProcessor, {PROCESSOR_SPANS:,} spans with 16 "
+        "attributes, start + end on the agent's thread",
+        title_justify="left",
+        title_style="bold",
+    )
+    table.add_column("provider")
+    table.add_column("µs/span", justify="right")
+    table.add_column("+µs vs SDK alone", justify="right")
+    table.add_column("")
+    table.add_row("TracerProvider, no processor", f"{plain:.1f}", "", "")
+    table.add_row(
+        "+ StudioSpanProcessor (enqueue; writer idle)",
+        f"{enqueue:.1f}",
+        f"{overhead:+.1f}",
+        f"target ≤ {TARGET_PROCESSOR_MICROSECONDS} "
+        + verdict(-overhead, -TARGET_PROCESSOR_MICROSECONDS),
+    )
+    table.add_row(
+        "+ StudioSpanProcessor, writer converting and writing",
+        f"{with_writer:.1f}",
+        f"{with_writer - plain:+.1f}",
+        "[dim](the writer thread shares the GIL)[/]",
+    )
+    console.print(table)
