@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Final
 
+from lumos_core.memory import MemoryState, rebuild_memory_state
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import STATUS_UNSET, LogRecord, SpanRecord
 
@@ -73,6 +74,17 @@ def spans_at(spans: Iterable[SpanRecord], t: int) -> list[SpanRecord]:
 def logs_at(logs: Iterable[LogRecord], t: int) -> list[LogRecord]:
     """The log records emitted by ``t``."""
     return [log for log in logs if log.time_ns <= t]
+
+
+def memory_at(logs: Iterable[LogRecord], t: int) -> MemoryState:
+    """The agents' memory (threads, working memory) as it was at ``t``, rebuilt from the
+    ``lumos.memory.*`` records emitted by then, in time order."""
+    changes = sorted(
+        (log for log in logs
+         if log.time_ns <= t and log.event_name.startswith(sc.EVENT_MEMORY_PREFIX)),
+        key=lambda log: log.time_ns,
+    )
+    return rebuild_memory_state(changes)
 
 
 def next_instant(moments: Sequence[int], t: int) -> int | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+import sqlite_utils
 
 from lumos_core import Agent, ScriptedModel
 from lumos_core.memory import Memory
@@ -18,7 +19,8 @@ from lumos_studio.demo.agents import get_weather
 from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
 from lumos_studio.replay.loader import LoadProgress, ReplayError, load_trace
 from lumos_studio.replay.save import save_traces
-from lumos_studio.store import Store
+from lumos_studio.replay.timeline import memory_at
+from lumos_studio.store import Store, schema
 from tests.builders import weather_trace
 
 TRACE = "5b8efff798038103d269b633813fc60c"
@@ -69,6 +71,11 @@ def test_run_export_load_gives_the_identical_spans_attributes_and_logs(tmp_path:
             memory_logs = [log for log in loaded.reader.logs()
                            if log.event_name.startswith(sc.EVENT_MEMORY_PREFIX)]
             assert memory_logs and loaded.logs == len(loaded.reader.logs())
+            for log in memory_logs:  # the memory as it was at every change, identical
+                assert memory_at(loaded.reader.logs(), log.time_ns) == memory_at(
+                    store.reader.logs(), log.time_ns)
+            final = memory_at(memory_logs, memory_logs[-1].time_ns)
+            assert final.working_memory_of("t1") == "- Name: Ada\n"
             assert loaded.spans == sum(len(loaded.reader.trace_spans(t))
                                        for t in loaded.trace_ids)
     finally:
@@ -218,17 +225,34 @@ def test_a_db_from_a_newer_studio_or_not_a_store_is_refused(tmp_path: Path) -> N
         load_trace(other)
 
 
-def test_a_db_of_an_older_schema_is_read_through_a_migrated_copy(store: Store) -> None:
+def test_a_db_of_an_older_schema_is_read_through_a_migrated_copy(tmp_path: Path) -> None:
+    old = tmp_path / "v1.db"
+    with sqlite3.connect(old) as connection:
+        schema.MIGRATIONS[0](sqlite_utils.Database(connection))  # what the first studio wrote
+        connection.execute("PRAGMA user_version = 1")
+        connection.execute(
+            "INSERT INTO spans (trace_id, span_id, name, kind, start_ns, end_ns, status_code, "
+            "attributes, resource) VALUES (?, 'b7ad6b7169203331', 'invoke_agent old', "
+            "'INTERNAL', 5, 9, 'OK', '{\"gen_ai.agent.name\": \"old\"}', '{}')", (TRACE,))
+        connection.execute("INSERT INTO traces (trace_id, root_name, start_ns, end_ns, "
+                           "span_count) VALUES (?, 'invoke_agent old', 5, 9, 1)", (TRACE,))
+    connection.close()
+    before = old.read_bytes()
+    with load_trace(old) as loaded:
+        assert not loaded.read_only and loaded.store is not None
+        assert loaded.store.path != old
+        (span,) = loaded.reader.trace_spans(TRACE)
+        assert span.name == "invoke_agent old" and span.attributes == {"gen_ai.agent.name": "old"}
+        assert loaded.reader.logs() == []
+    assert old.read_bytes() == before
+
+
+def test_saving_compressed_and_loading_back(store: Store, tmp_path: Path) -> None:
     store.writer.submit_many(weather_trace())
     store.writer.flush()
-    store.close()
-    with sqlite3.connect(store.path) as connection:
-        connection.execute("DROP TABLE logs")
-        connection.execute("PRAGMA user_version = 1")
-    before = store.path.read_bytes()
-    with load_trace(store.path) as loaded:
-        assert not loaded.read_only and loaded.store is not None
-        assert loaded.store.path != store.path
-        assert len(loaded.reader.trace_spans(loaded.trace_ids[0])) == 4
-        assert loaded.reader.logs() == []
-    assert store.path.read_bytes() == before
+    saved = save_traces(store.reader, store.reader.trace_ids() * 2, tmp_path / "out" / "w.jsonl.gz")
+    assert (saved.traces, saved.spans, saved.logs) == (1, 4, 0)
+    assert saved.path.read_bytes()[:2] == b"\x1f\x8b" and not list(saved.path.parent.glob("*.part"))
+    with load_trace(saved.path) as loaded:
+        assert loaded.reader.trace_spans(loaded.trace_ids[0]) == store.reader.trace_spans(
+            loaded.trace_ids[0])

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import LogRecord, SpanEvent
+from lumos_studio.replay.loader import load_trace
 from lumos_studio.replay.timeline import (
     INSTANT,
     PlaybackClock,
     format_offset,
     instants,
     logs_at,
+    memory_at,
     next_instant,
     previous_instant,
     span_at,
     spans_at,
 )
 from tests.builders import MS, T0, make_span, weather_trace
+
+TRACES = Path(__file__).resolve().parents[2] / "traces"
 
 
 class FakeTime:
@@ -130,3 +136,18 @@ def test_empty_recordings_do_not_divide_by_zero() -> None:
     assert clock.fraction == 1.0 and clock.step_next() == 0
     one = PlaybackClock.for_records([make_span(duration_ms=None)], now=FakeTime())
     assert one.duration_ns == 0 and one.scrub(0.5) == T0
+
+
+def test_memory_at_an_instant_is_rebuilt_from_the_memory_records_so_far() -> None:
+    with load_trace(TRACES / "assistant.jsonl") as loaded:
+        logs = loaded.reader.logs(limit=10_000)
+        spans = [s for t in loaded.trace_ids for s in loaded.reader.trace_spans(t)]
+    moments = instants(spans, logs)
+    assert memory_at(logs, moments[0]).threads == {}
+    first_update = min(log.time_ns for log in logs if log.event_name == sc.EVENT_MEMORY_UPDATE)
+    before, after = memory_at(logs, first_update - 1), memory_at(logs, first_update)
+    assert before.working_memory == {}
+    assert "Favourite colour: teal" in after.working_memory_of("demo-thread")
+    final = memory_at(logs, moments[-1])
+    assert "City: Lyon" in final.working_memory_of("demo-thread")
+    assert len(final.threads["demo-thread"].messages) > len(after.threads["demo-thread"].messages)
