@@ -16,10 +16,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header
 
 from lumos_core import Message
-from lumos_studio.records import LogRecord
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.memory_view import memory_view
+from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.sessions.base import Session
 from lumos_studio.store import Store, StoreChange
 from lumos_studio.ui.messages import (
+    MemoryLoaded,
     SessionChanged,
     TraceListLoaded,
     TraceLoaded,
@@ -29,6 +32,7 @@ from lumos_studio.ui.messages import (
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.load_error import LoadErrorPanel
+from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.trace_tree import TraceTree
@@ -48,6 +52,7 @@ class StudioApp(App[None]):
         Binding("question_mark", "toggle_help", "Keys", key_display="?", show=False),
         Binding("ctrl+r", "rerun", "Re-run last"),
         Binding("ctrl+x", "cancel_run", "Cancel run"),
+        Binding("f2", "focus('agents')", "Agents"),
         Binding("a", "focus('agents')", "Agents", show=False),
         Binding("l", "focus('traces')", "Traces", show=False),
         Binding("t", "focus('tree')", "Tree", show=False),
@@ -86,6 +91,8 @@ class StudioApp(App[None]):
                 with Horizontal(id="inspector"):
                     yield TraceTree(id="tree")
                     yield SpanDetail(id="detail")
+                with Horizontal(id="state"):
+                    yield MemoryPane(id="memory")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -137,6 +144,7 @@ class StudioApp(App[None]):
     def _on_store_commit(self, change: StoreChange) -> None:
         with self._changed_lock:
             self._changed.update(change.trace_ids)
+            self._changed.update(change.log_trace_ids)  # memory events, logs of a live run
 
     def _publish_changes(self) -> None:
         with self._changed_lock:
@@ -159,6 +167,12 @@ class StudioApp(App[None]):
     @work(thread=True, exclusive=True, group="trace")
     def load_trace(self, trace_id: str) -> None:
         self.post_message(TraceLoaded(trace_id, self.store.reader.trace_spans(trace_id)))
+
+    @work(thread=True, exclusive=True, group="memory")
+    def load_memory(self, trace_id: str, spans: list[SpanRecord], selected: SpanRecord | None
+                    ) -> None:
+        events = self.store.reader.events(sc.EVENT_MEMORY_PREFIX)
+        self.post_message(MemoryLoaded(trace_id, memory_view(spans, events, selected)))
 
     @work(thread=True, group="agent-run")
     def run_agent(
@@ -186,7 +200,14 @@ class StudioApp(App[None]):
         if detail.span is not None and detail.span.span_id in tree.spans:
             detail.show(tree.spans[detail.span.span_id])
         elif first_load and message.spans:
-            tree.select_span(message.spans[0].span_id)
+            root = message.spans[0]
+            detail.show(root)
+            tree.select_span(root.span_id)
+        self.load_memory(message.trace_id, message.spans, detail.span)
+
+    def on_memory_loaded(self, message: MemoryLoaded) -> None:
+        if message.trace_id == self.trace_id:
+            self.query_one(MemoryPane).show(message.view)
 
     def show_trace(self, trace_id: str) -> None:
         self.trace_id = trace_id
@@ -201,13 +222,20 @@ class StudioApp(App[None]):
                 message.agent_name, self.transcripts.get(message.agent_name, [])
             )
 
+    def on_agent_list_confirmed(self, message: AgentList.Confirmed) -> None:
+        self.query_one("#chat-input").focus()
+
     def on_trace_list_chosen(self, message: TraceList.Chosen) -> None:
         self._follow_new_trace = False
         self.show_trace(message.trace_id)
         self.query_one(TraceTree).focus()
 
     def on_trace_tree_span_chosen(self, message: TraceTree.SpanChosen) -> None:
-        self.query_one(SpanDetail).show(message.span)
+        tree = self.query_one(TraceTree)
+        span = tree.spans.get(message.span.span_id, message.span)  # the newest copy of it
+        self.query_one(SpanDetail).show(span)
+        if tree.trace_id is not None:
+            self.load_memory(tree.trace_id, list(tree.spans.values()), span)
 
     def on_chat_pane_submitted(self, message: ChatPane.Submitted) -> None:
         self.send_turn(message.text)

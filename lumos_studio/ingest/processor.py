@@ -21,7 +21,8 @@ class _Started:
 
     def __init__(self, span: Span) -> None:
         self.span = span
-        self.attributes = dict(span.attributes or {})
+        attributes = span.attributes  # a read-only view; copy() is a C-level dict copy
+        self.attributes = attributes.copy() if attributes else {}
 
     def to_record(self) -> SpanRecord:
         record = span_to_record(self.span)

@@ -120,6 +120,15 @@ class StoreReader:
         ).fetchall()
         return [row_to_log(row) for row in reversed(rows)]
 
+    def events(self, name_prefix: str, until_ns: int | None = None) -> list[LogRecord]:
+        """Event log records whose name starts with ``name_prefix``, oldest first, up to a time."""
+        rows = self._db.execute(
+            "SELECT * FROM logs WHERE event_name >= ? AND event_name < ? AND time_ns <= ? "
+            "ORDER BY time_ns, id",
+            (name_prefix, name_prefix + "\uffff", until_ns if until_ns is not None else 2**63 - 1),
+        ).fetchall()
+        return [row_to_log(row) for row in rows]
+
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)
         if connection is not None:

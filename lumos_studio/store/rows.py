@@ -1,4 +1,10 @@
-"""Converting between ``SpanRecord`` and the ``spans`` table row."""
+"""Converting between ``SpanRecord`` and the ``spans`` table row.
+
+A span's ``attributes`` and ``events`` columns hold JSON text, or (for spans that arrived as OTLP
+protobuf) the OTLP bytes as a BLOB: a serialised ``KeyValueList`` and a ``Span`` holding only
+events. Writing those bytes as they came is what lets the receiver keep up (``otlp.proto_codec``);
+``row_to_record`` tells the two apart by SQLite's storage class and reads either.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,14 @@ def _dumps(value: Any) -> str:
 def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
     """The row tuple, in ``schema.SPAN_COLUMNS`` order."""
     attributes = record.attributes
+    events = record.events
+    # RawAttributes / RawEvents (OTLP protobuf still encoded) carry their bytes as ``otlp``.
+    attributes_column = getattr(attributes, "otlp", None)
+    if attributes_column is None:
+        attributes_column = _dumps(attributes)
+    events_column = getattr(events, "otlp", None)
+    if events_column is None and events:
+        events_column = _dumps([[e.name, e.time_ns, e.attributes] for e in events])
     return (
         record.trace_id,
         record.span_id,
@@ -44,17 +58,15 @@ def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
         record.resource.get("service.name"),
         record.scope_name,
         record.scope_version,
-        _dumps(attributes),
-        _dumps([[e.name, e.time_ns, e.attributes] for e in record.events])
-        if record.events
-        else None,
+        attributes_column,
+        events_column,
         _dumps(record.resource),
     )
 
 
 def row_to_record(row: sqlite3.Row) -> SpanRecord:
     """Rebuild the record from a full ``spans`` row."""
-    events = orjson.loads(row["events"]) if row["events"] else []
+    attributes, events = row["attributes"], row["events"]
     return SpanRecord(
         trace_id=row["trace_id"],
         span_id=row["span_id"],
@@ -65,8 +77,8 @@ def row_to_record(row: sqlite3.Row) -> SpanRecord:
         kind=row["kind"],
         status_code=row["status_code"],
         status_message=row["status_message"] or "",
-        attributes=orjson.loads(row["attributes"]) if row["attributes"] else {},
-        events=tuple(SpanEvent(name, time_ns, attrs) for name, time_ns, attrs in events),
+        attributes=_attributes(attributes) if attributes else {},
+        events=_events(events) if events else (),
         resource=orjson.loads(row["resource"]) if row["resource"] else {},
         scope_name=row["scope_name"] or "",
         scope_version=row["scope_version"] or "",
@@ -113,3 +125,19 @@ def row_to_log(row: sqlite3.Row) -> LogRecord:
         scope_name=row["scope_name"] or "",
         observed_time_ns=row["observed_time_ns"] or 0,
     )
+
+
+def _attributes(column: str | bytes) -> dict[str, Any]:
+    if isinstance(column, bytes):
+        from lumos_studio.otlp.proto_codec import decode_kvlist  # protobuf: imported on demand
+
+        return decode_kvlist(column)
+    return orjson.loads(column)  # type: ignore[no-any-return]
+
+
+def _events(column: str | bytes) -> tuple[SpanEvent, ...]:
+    if isinstance(column, bytes):
+        from lumos_studio.otlp.proto_codec import decode_events
+
+        return decode_events(column)
+    return tuple(SpanEvent(name, time_ns, attrs) for name, time_ns, attrs in orjson.loads(column))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SPAN_COLUMNS: tuple[str, ...] = (
     "trace_id",
@@ -130,7 +130,78 @@ def _create_v2(db: sqlite_utils.Database) -> None:
     db["logs"].create_index(["trace_id", "span_id"], index_name="logs_by_span")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_create_v1, _create_v2)
+# What the full-text index sees of a row: the JSON text with its escapes (\n, \t, \r) turned into
+# spaces, so "...\nTraceback" indexes "traceback" and not "ntraceback". Indexing and deleting must
+# feed FTS5 the very same text, hence one expression for both.
+def _fts_columns(row: str) -> str:
+    def unescape(column: str) -> str:
+        return (
+            f"replace(replace(replace(coalesce({row}.{column}, ''), '\\n', ' '), "
+            f"'\\t', ' '), '\\r', ' ')"
+        )
+
+    return f"{unescape('body')}, coalesce({row}.event_name, '') || ' ' || {unescape('attributes')}"
+
+
+_INDEX_NEW_LOGS = (
+    f"INSERT INTO logs_fts(rowid, body, extra) SELECT id, {_fts_columns('logs')} FROM logs "
+    "WHERE id > (SELECT coalesce(max(id), 0) FROM logs_fts_docsize)"
+)
+
+
+def index_new_logs(connection: sqlite3.Connection) -> None:
+    """Add the logs written since the last call to the full-text index (one statement).
+
+    The writer calls this in the transaction that inserted them. Why not a trigger: FTS5 flushes
+    its pending terms at every statement's savepoint, so a per-row trigger writes one tiny segment
+    per log: measured 2x slower log writes (see ``bench/logs_filter.py``), and its shadow-table
+    writes would inflate ``total_changes``. Rows not indexed yet are still found by
+    ``log_queries`` (by a slower scan), so a writer that never calls this stays correct.
+    """
+    connection.execute(_INDEX_NEW_LOGS)
+
+
+def indexed_up_to(connection: sqlite3.Connection) -> int:
+    """The highest log id in the full-text index; rows above it are not indexed yet."""
+    return connection.execute("SELECT coalesce(max(id), 0) FROM logs_fts_docsize").fetchone()[0]
+
+
+def _create_v3(db: sqlite_utils.Database) -> None:
+    """Log filtering: an FTS5 index over bodies and attributes, and indexes for the filters.
+
+    The FTS table is contentless (it holds only the index; rows stay in ``logs``). Deletes and
+    updates, rare, go through triggers; inserts through ``index_new_logs``. ``logs_by_time``
+    becomes (time_ns, id, severity_number): the display order plus the level, so paging through a
+    level filter walks one index without reading rows.
+    """
+    statements = (
+        "CREATE VIRTUAL TABLE logs_fts USING fts5(body, extra, content='', tokenize='unicode61')",
+        f"""CREATE TRIGGER logs_fts_delete AFTER DELETE ON logs BEGIN
+            INSERT INTO logs_fts(logs_fts, rowid, body, extra)
+                VALUES ('delete', old.id, {_fts_columns('old')});
+        END""",
+        f"""CREATE TRIGGER logs_fts_update AFTER UPDATE OF body, attributes, event_name ON logs
+        WHEN old.id <= (SELECT coalesce(max(id), 0) FROM logs_fts_docsize) BEGIN
+            INSERT INTO logs_fts(logs_fts, rowid, body, extra)
+                VALUES ('delete', old.id, {_fts_columns('old')});
+            INSERT INTO logs_fts(rowid, body, extra) VALUES (new.id, {_fts_columns('new')});
+        END""",
+        "DROP INDEX logs_by_time",
+        "CREATE INDEX logs_by_time ON logs(time_ns, id, severity_number)",
+        "CREATE INDEX logs_by_level ON logs(severity_number)",
+        "CREATE INDEX logs_by_scope ON logs(scope_name, time_ns)",
+        "CREATE INDEX logs_by_service ON logs(service_name, time_ns)",
+        _INDEX_NEW_LOGS,
+    )
+    for statement in statements:
+        db.conn.execute(statement)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _create_v1,
+    _create_v2,
+    _create_v3,
+)
 
 
 def ensure_schema(connection: sqlite3.Connection) -> None:
@@ -144,5 +215,7 @@ def ensure_schema(connection: sqlite3.Connection) -> None:
         )
     for target, migrate in enumerate(MIGRATIONS[version:], start=version + 1):
         with connection:
+            if not connection.in_transaction:
+                connection.execute("BEGIN")  # a migration and its version number land together
             migrate(db)
             connection.execute(f"PRAGMA user_version = {target}")

@@ -111,19 +111,16 @@ class _RecordQueue(queue.Queue[Entry]):
     def _qsize(self) -> int:
         return self.records
 
+    # Weights are never 0: Queue.get waits while the size is 0, so such an entry would never be
+    # read. Inlined: these run for every span the in-process processor queues.
     def _put(self, item: Entry) -> None:
-        super()._put(item)
-        self.records += _weight(item)
+        self.queue.append(item)
+        self.records += (len(item.records) or 1) if type(item) is _Batch else 1
 
     def _get(self) -> Entry:
-        item = super()._get()
-        self.records -= _weight(item)
+        item = self.queue.popleft()
+        self.records -= (len(item.records) or 1) if type(item) is _Batch else 1
         return item
-
-
-def _weight(item: Entry) -> int:
-    # Never 0: Queue.get waits while the size is 0, so a weightless entry would never be read.
-    return (len(item.records) or 1) if type(item) is _Batch else 1
 
 
 class StoreWriter:
@@ -157,14 +154,18 @@ class StoreWriter:
     def submit(self, item: Item, timeout: float | None = 0.0) -> bool:
         """Queue one span or log; False (and counted) if the queue stayed full for ``timeout`` s."""
         try:
-            if timeout:
-                self._queue.put(item, timeout=timeout)
-            else:
-                self._queue.put_nowait(item)
+            self._queue.put_nowait(item)  # the common case, without put's timeout bookkeeping
             return True
         except queue.Full:
-            self.dropped += 1
-            return False
+            pass
+        try:
+            if timeout:
+                self._queue.put(item, timeout=timeout)
+                return True
+        except queue.Full:
+            pass
+        self.dropped += 1
+        return False
 
     def submit_many(self, records: Iterable[Item], timeout: float | None = None) -> int:
         """Queue records, waiting for room (for importers, which prefer slow to lossy)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from lumos_studio.memory_view import MemoryView
 from lumos_studio.records import SpanRecord
 from lumos_studio.sessions.base import RunOutcome, SessionEvent
 from lumos_studio.store import TraceSummary
@@ -28,6 +29,15 @@ class TraceLoaded(Message):
         super().__init__()
         self.trace_id = trace_id
         self.spans = spans
+
+
+class MemoryLoaded(Message):
+    """The memory of the shown trace's thread, at the selected span."""
+
+    def __init__(self, trace_id: str, view: MemoryView) -> None:
+        super().__init__()
+        self.trace_id = trace_id
+        self.view = view
 
 
 class TurnFinished(Message):

@@ -201,6 +201,27 @@ def subtree_end(rows: list[Row], index: int) -> int:
     return end
 
 
+# --- columns ---
+
+DURATION_CELLS = 9  # "⏵ 12.3ms" and "1m05s" fit
+
+
+def label_cells(rows: Iterable[Row], names: dict[str, SpanRecord]) -> int:
+    """Cells the widest row's guides, marker and name take (``len``: names are rarely wide)."""
+    return max((len(row.guides) + 2 + len(names[row.span_id].name) for row in rows), default=0)
+
+
+def tree_column(width: int, labels: int) -> int:
+    """The tree column's width: what the labels need, leaving the bars a quarter at least.
+
+    Names come first in a narrow pane (a cut name says less than a short bar); the duration
+    column and two gaps take ``DURATION_CELLS + 2`` more.
+    """
+    bars_min = max(8, width // 4)
+    most = width - DURATION_CELLS - 2 - bars_min
+    return max(min(12, width), min(labels + 1, most))
+
+
 # --- the time axis and bars ---
 
 

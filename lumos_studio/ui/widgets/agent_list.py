@@ -29,6 +29,13 @@ class AgentList(OptionList):
         if selected in names:
             self.highlighted = names.index(selected)
 
+    class Confirmed(Message):
+        """Enter on an agent: the user wants to talk to it now."""
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.post_message(self.Confirmed())
+
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
         if event.option.id is not None:

@@ -26,6 +26,7 @@ from textual.strip import Strip
 from lumos_studio.present import format_duration
 from lumos_studio.records import SpanRecord
 from lumos_studio.ui.waterfall_layout import (
+    DURATION_CELLS,
     KINDS,
     Row,
     SpanIndex,
@@ -34,18 +35,14 @@ from lumos_studio.ui.waterfall_layout import (
     flatten,
     grid_line,
     is_error,
+    label_cells,
     span_kind,
     subtree_end,
+    tree_column,
 )
 
 TICK_SECONDS = 0.25
-DURATION_CELLS = 9  # "⏵ 12.3ms" and "1m05s" fit
 HEADER_LINES = 1
-
-
-def tree_cells(width: int) -> int:
-    """Width of the tree column: two fifths of the widget, within reason; bars get the rest."""
-    return max(12, min(60, width * 2 // 5))
 
 
 class TraceWaterfall(ScrollView, can_focus=True):
@@ -63,8 +60,8 @@ class TraceWaterfall(ScrollView, can_focus=True):
         Binding("enter,space", "toggle", "Fold"),
         Binding("left", "collapse_or_parent", "Collapse", show=False),
         Binding("right", "expand_or_child", "Expand", show=False),
-        Binding("e", "expand_all", "Expand all"),
-        Binding("E", "collapse_all", "Collapse all", key_display="E"),
+        Binding("e", "expand_all", "Expand all", show=False),
+        Binding("E", "collapse_all", "Collapse all", key_display="E", show=False),
         Binding("n", "error(1)", "Next error"),
         Binding("p", "error(-1)", "Prev error", show=False),
     ]
@@ -138,6 +135,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         self._index = SpanIndex()
         self.spans: dict[str, SpanRecord] = self._index.spans
         self._rows: list[Row] = []
+        self._label_cells = 0  # the widest visible label, for the tree column
         self._collapsed: set[str] = set()
         self._cursor = -1
         self._cursor_span: str | None = None
@@ -192,6 +190,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
     def _reflow(self) -> None:
         """Flatten the visible rows again and keep the cursor on the same span."""
         self._rows = flatten(self._index.children, self._collapsed)
+        self._label_cells = label_cells(self._rows, self.spans)
         self._after_rows_changed()
 
     def _after_rows_changed(self) -> None:
@@ -225,6 +224,8 @@ class TraceWaterfall(ScrollView, can_focus=True):
                 row.child_guides,
             )
             self._rows[row_index + 1 : row_index + 1] = below
+            # Folding keeps the column as it is, so bars do not jump; unfolding may widen it.
+            self._label_cells = max(self._label_cells, label_cells(below, self.spans))
         else:
             self._collapsed.add(row.span_id)
             del self._rows[row_index + 1 : subtree_end(self._rows, row_index)]
@@ -356,7 +357,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
     def _prepare_paint(self) -> _Paint:
         """What every row of one paint shares: sizes, the axis, resolved styles."""
         width = self.scrollable_content_region.width  # what is left beside the scrollbar
-        tree = tree_cells(width)
+        tree = tree_column(width, self._label_cells)
         now = self.clock()
         axis = None
         if self._index.start_ns is not None:

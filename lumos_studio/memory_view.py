@@ -1,0 +1,145 @@
+"""Memory as it was at one instant of a run, and what the selected step changed.
+
+Rebuilt from the ``lumos.memory.*`` log records (the core emits one per change, at once), so it
+works live, after the fact, and on a replayed file alike. Pure: no Textual, no SQLite.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from lumos_core.memory.events import MemoryState, rebuild_memory_state
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.records import LogRecord, SpanRecord
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A recall or retrieval the run made: what it asked and what came back, with scores."""
+
+    span_name: str
+    query: str
+    hits: tuple[tuple[str, float | None], ...]
+
+
+@dataclass(frozen=True)
+class MemoryView:
+    """What the memory pane shows."""
+
+    thread_id: str | None
+    at_ns: int | None
+    working_memory: str | None = None
+    working_memory_diff: tuple[str, ...] = ()
+    messages: tuple[tuple[str, str], ...] = ()
+    new_messages: int = 0
+    searches: tuple[SearchResult, ...] = ()
+    events_applied: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def conversation_of(spans: Sequence[SpanRecord]) -> str | None:
+    """The thread a run belongs to (``gen_ai.conversation.id`` of its agent span)."""
+    for span in spans:
+        value = span.attributes.get(sc.CONVERSATION_ID)
+        if value:
+            return str(value)
+    return None
+
+
+def memory_view(
+    spans: Sequence[SpanRecord],
+    events: Sequence[LogRecord],
+    selected: SpanRecord | None,
+) -> MemoryView:
+    """Memory at the end of ``selected`` (or at the latest event), diffed with its start."""
+    thread_id = conversation_of(spans)
+    if thread_id is None:
+        return MemoryView(None, None, notes=("This run has no conversation id, so no memory.",))
+    if selected is None or selected.end_ns is None:
+        until = None
+        since = selected.start_ns if selected is not None else None
+    else:
+        until, since = selected.end_ns, selected.start_ns
+    after = rebuild_memory_state(e.body for e in events if until is None or e.time_ns <= until)
+    before = (
+        rebuild_memory_state(e.body for e in events if e.time_ns < since)
+        if since is not None
+        else MemoryState()
+    )
+    working = after.working_memory_of(thread_id)
+    if thread_id not in after.threads and working is None:
+        note = f"Nothing in memory for {thread_id} yet (the agent may have no memory)."
+        return MemoryView(None, until, notes=(note,), searches=tuple(_searches(spans, until)))
+    previous = before.working_memory_of(thread_id)
+    messages = _messages(after, thread_id)
+    return MemoryView(
+        thread_id=thread_id,
+        at_ns=until,
+        working_memory=working,
+        working_memory_diff=_diff(previous, working),
+        messages=messages,
+        new_messages=len(messages) - len(_messages(before, thread_id)),
+        searches=tuple(_searches(spans, until)),
+        events_applied=sum(1 for e in events if until is None or e.time_ns <= until),
+    )
+
+
+def _messages(state: MemoryState, thread_id: str) -> tuple[tuple[str, str], ...]:
+    thread = state.threads.get(thread_id)
+    if thread is None:
+        return ()
+    return tuple((m.message.role, _text(m.message)) for m in thread.messages)
+
+
+def _text(message: Any) -> str:
+    text = message.text
+    if text:
+        return text
+    calls = ", ".join(f"{c.name}({orjson.dumps(c.arguments).decode()})" for c in message.tool_calls)
+    if calls:
+        return f"→ {calls}"
+    return " ".join(getattr(p, "result", "") for p in message.parts)
+
+
+def _diff(before: str | None, after: str | None) -> tuple[str, ...]:
+    if before == after:
+        return ()
+    lines = difflib.unified_diff(
+        (before or "").splitlines(), (after or "").splitlines(), lineterm="", n=1
+    )
+    return tuple(line for line in lines if not line.startswith(("---", "+++", "@@")))
+
+
+def _searches(spans: Sequence[SpanRecord], until: int | None) -> list[SearchResult]:
+    found = []
+    for span in spans:
+        if until is not None and span.start_ns > until:
+            continue
+        attributes = span.attributes
+        operation = attributes.get(sc.OPERATION_NAME)
+        if operation == sc.OP_SEARCH_MEMORY and sc.MEMORY_RECORDS in attributes:
+            query = str(attributes.get(sc.MEMORY_QUERY_TEXT, ""))
+            hits = [(str(r.get("content", r.get("id"))), r.get("score"))
+                    for r in _json_list(attributes[sc.MEMORY_RECORDS])]
+        elif operation == sc.OP_RETRIEVAL and sc.RETRIEVAL_DOCUMENTS in attributes:
+            query = str(attributes.get(sc.RETRIEVAL_QUERY_TEXT, ""))
+            hits = [(str(r.get("content", r.get("id"))), r.get("score"))
+                    for r in _json_list(attributes[sc.RETRIEVAL_DOCUMENTS])]
+        else:
+            continue
+        found.append(SearchResult(span.name, query, tuple(hits)))
+    return found[-3:]
+
+
+def _json_list(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return []
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []

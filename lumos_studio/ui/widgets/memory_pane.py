@@ -1,0 +1,72 @@
+"""The memory of the selected run's thread, as it was at the selected span (time travel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.markdown import Markdown
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from lumos_studio.memory_view import MemoryView
+from lumos_studio.present import format_time
+
+MESSAGES_SHOWN = 8
+_ROLE_STYLES = {"user": "bold green", "assistant": "bold cyan", "tool": "bold yellow"}
+
+
+class MemoryPane(VerticalScroll):
+    """Renders a ``MemoryView``: working memory (with what changed), the thread, recalls."""
+
+    BORDER_TITLE = "Memory"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.view: MemoryView | None = None
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(Text("Select a run to see its memory.", style="dim"), id="memory-body")
+
+    def show(self, view: MemoryView) -> None:
+        self.view = view
+        when = "live" if view.at_ns is None else f"at {format_time(view.at_ns)}"
+        self.border_subtitle = f"{view.thread_id} · {when}" if view.thread_id else ""
+        self.query_one("#memory-body", Static).update(render_memory(view))
+
+
+def render_memory(view: MemoryView) -> RenderableType:
+    if view.thread_id is None:
+        return Group(Text("\n".join(view.notes), style="dim"), *_searches(view))
+    parts: list[RenderableType] = [Text("Working memory", style="bold underline")]
+    if view.working_memory:
+        parts.append(Markdown(view.working_memory))
+    else:
+        parts.append(Text("(empty)", style="dim"))
+    if view.working_memory_diff:
+        parts.append(Text("changed in this step:", style="bold yellow"))
+        for line in view.working_memory_diff:
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            parts.append(Text(line, style=style))
+    heading = f"Thread ({len(view.messages)} messages"
+    heading += f", +{view.new_messages} in this step)" if view.new_messages else ")"
+    parts += [Text(""), Text(heading, style="bold underline")]
+    for role, text in view.messages[-MESSAGES_SHOWN:]:
+        line = Text(f"{role} › ", style=_ROLE_STYLES.get(role, "bold"))
+        line.append(text if len(text) < 300 else text[:297] + "…")
+        parts.append(line)
+    return Group(*parts, *_searches(view))
+
+
+def _searches(view: MemoryView) -> list[RenderableType]:
+    """The last recalls / retrievals of the run, with their scores."""
+    parts: list[RenderableType] = []
+    for search in view.searches:
+        parts += [Text(""), Text(f"{search.span_name}: {search.query}", style="bold underline")]
+        for content, score in search.hits:
+            shown = f"{score:.3f}" if isinstance(score, int | float) else "  -  "
+            line = Text(f"{shown} ", style="magenta")
+            line.append(content if len(content) < 160 else content[:157] + "…")
+            parts.append(line)
+    return parts
