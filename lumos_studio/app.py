@@ -35,7 +35,7 @@ from lumos_studio.ui.widgets.load_error import LoadErrorPanel
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
-from lumos_studio.ui.widgets.trace_tree import TraceTree
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall as TraceTree
 
 REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
 

@@ -14,7 +14,7 @@ from lumos_studio.sessions.discovery import AgentCatalog
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.memory_pane import MemoryPane, render_memory
-from lumos_studio.ui.widgets.trace_tree import TraceTree
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall as TraceTree
 from tests.ui.helpers import wait_for
 
 

@@ -14,7 +14,7 @@ from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
-from lumos_studio.ui.widgets.trace_tree import TraceTree
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall as TraceTree
 from tests.builders import T0, weather_trace
 from tests.ui.helpers import wait_for
 

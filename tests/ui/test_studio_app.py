@@ -13,9 +13,9 @@ from lumos_studio.store import Store
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
-from lumos_studio.ui.widgets.trace_tree import TraceTree
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall as TraceTree
 from tests.builders import weather_trace
-from tests.ui.helpers import labels, wait_for
+from tests.ui.helpers import wait_for
 
 
 def rendered_text(renderable: RenderableType) -> str:
@@ -37,13 +37,15 @@ async def test_a_chat_message_runs_the_agent_and_shows_its_four_span_tree(store:
         await wait_for(pilot, lambda: len(tree.spans) == 4
                        and not any(s.running for s in tree.spans.values()))
 
-        (agent_node,) = tree.root.children
-        assert agent_node.label.plain.startswith("invoke_agent weather")
-        assert [label.split("  ")[0] for label in labels(agent_node)] == [
-            "chat scripted", "execute_tool get_weather", "chat scripted",
+        rows = [(tree.spans[r.span_id].name, r.depth) for r in tree.rows]
+        assert rows == [
+            ("invoke_agent weather", 0),
+            ("chat scripted", 1),
+            ("execute_tool get_weather", 1),
+            ("chat scripted", 1),
         ]
-        root_id = agent_node.data
-        assert all(tree.spans[c.data].parent_span_id == root_id for c in agent_node.children)
+        root_id = tree.rows[0].span_id
+        assert all(tree.spans[r.span_id].parent_span_id == root_id for r in tree.rows[1:])
         await wait_for(pilot, lambda: "Paris." in transcript(app))
         assert "you › weather in Paris?" in transcript(app)
         await wait_for(pilot, lambda: app.query_one(TraceList).row_count == 1)
@@ -68,8 +70,8 @@ async def test_the_tree_shows_running_spans_while_a_slow_tool_works(store: Store
         await wait_for(pilot, lambda: any(
             s.name == "execute_tool slow_lookup" and s.running for s in tree.spans.values()))
         assert app.query_one("#chat-input", Input).disabled
-        running_labels = [n.label.plain for n in tree._span_nodes.values()]
-        assert any("execute_tool slow_lookup  ⏵" in label for label in running_labels)
+        running = [tree.spans[r.span_id].name for r in tree.rows if tree.spans[r.span_id].running]
+        assert running == ["invoke_agent slow", "execute_tool slow_lookup"]
         release.set()
         await wait_for(pilot, lambda: len(tree.spans) == 4
                        and not any(s.running for s in tree.spans.values()))
