@@ -35,7 +35,7 @@ from lumos_studio.ui.widgets.load_error import LoadErrorPanel
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
-from lumos_studio.ui.widgets.waterfall import TraceWaterfall as TraceTree
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
 
@@ -89,7 +89,7 @@ class StudioApp(App[None]):
             with Vertical(id="traces-column"):
                 yield TraceList(id="traces")
                 with Horizontal(id="inspector"):
-                    yield TraceTree(id="tree")
+                    yield TraceWaterfall(id="tree")
                     yield SpanDetail(id="detail")
                 with Horizontal(id="state"):
                     yield MemoryPane(id="memory")
@@ -193,7 +193,7 @@ class StudioApp(App[None]):
     def on_trace_loaded(self, message: TraceLoaded) -> None:
         if message.trace_id != self.trace_id:
             return
-        tree = self.query_one(TraceTree)
+        tree = self.query_one(TraceWaterfall)
         first_load = tree.trace_id != message.trace_id
         tree.show(message.trace_id, message.spans)
         detail = self.query_one(SpanDetail)
@@ -228,10 +228,10 @@ class StudioApp(App[None]):
     def on_trace_list_chosen(self, message: TraceList.Chosen) -> None:
         self._follow_new_trace = False
         self.show_trace(message.trace_id)
-        self.query_one(TraceTree).focus()
+        self.query_one(TraceWaterfall).focus()
 
-    def on_trace_tree_span_chosen(self, message: TraceTree.SpanChosen) -> None:
-        tree = self.query_one(TraceTree)
+    def on_trace_waterfall_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
+        tree = self.query_one(TraceWaterfall)
         span = tree.spans.get(message.span.span_id, message.span)  # the newest copy of it
         self.query_one(SpanDetail).show(span)
         if tree.trace_id is not None:

@@ -19,6 +19,7 @@ from pathlib import Path
 os.environ["TZ"] = "UTC"
 time.tzset()
 
+from lumos_studio.ui.widgets.trace_tree import TraceWaterfall  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input  # noqa: E402
 from textual.widgets.tree import TreeNode  # noqa: E402
@@ -30,7 +31,6 @@ from lumos_studio.sessions.in_process import InProcessSession  # noqa: E402
 from lumos_studio.store import Store  # noqa: E402
 from lumos_studio.ui.widgets.span_detail import SpanDetail  # noqa: E402
 from lumos_studio.ui.widgets.trace_list import TraceList  # noqa: E402
-from lumos_studio.ui.widgets.trace_tree import TraceTree  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 SIZE = (120, 40)
@@ -57,7 +57,7 @@ def walk(node: TreeNode[str]) -> Iterator[TreeNode[str]]:
 
 
 def turn_finished(app: StudioApp) -> bool:
-    spans = app.query_one(TraceTree).spans
+    spans = app.query_one(TraceWaterfall).spans
     return (
         len(spans) == SPANS_PER_TURN
         and not any(span.running for span in spans.values())
@@ -82,7 +82,7 @@ async def make(store: Store) -> list[Path]:
         await pilot.press(*QUESTION, "enter")
         await wait_for(pilot, f"{SPANS_PER_TURN} finished spans", lambda: turn_finished(app))
 
-        tree = app.query_one(TraceTree)
+        tree = app.query_one(TraceWaterfall)
         tree.focus()
         node = next(n for n in walk(tree.root) if tree.spans[n.data or ""].name == SPAN_TO_SHOW)
         tree.move_cursor(node)

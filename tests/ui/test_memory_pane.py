@@ -14,7 +14,7 @@ from lumos_studio.sessions.discovery import AgentCatalog
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.memory_pane import MemoryPane, render_memory
-from lumos_studio.ui.widgets.waterfall import TraceWaterfall as TraceTree
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.ui.helpers import wait_for
 
 
@@ -58,7 +58,7 @@ async def test_working_memory_shows_before_the_run_ends_and_time_travels(
         await wait_for(pilot, lambda: pane.view.working_memory.strip() == "- Name: Ada Lovelace")
         assert [role for role, _ in pane.view.messages][:1] == ["user"]
 
-        tree = app.query_one(TraceTree)
+        tree = app.query_one(TraceWaterfall)
         first_update = min(
             (s for s in tree.spans.values() if s.name == "execute_tool update_working_memory"),
             key=lambda s: s.start_ns,

@@ -14,7 +14,7 @@ from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
-from lumos_studio.ui.widgets.waterfall import TraceWaterfall as TraceTree
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import T0, weather_trace
 from tests.ui.helpers import wait_for
 
@@ -44,7 +44,7 @@ async def select_tool_span(pilot: Pilot) -> None:
     await wait_for(pilot, lambda: traces.row_count == 2)
     traces.focus()
     await pilot.press("down", "enter")
-    tree = app.query_one(TraceTree)
+    tree = app.query_one(TraceWaterfall)
     await wait_for(pilot, lambda: len(tree.spans) == 4)
     detail = app.query_one(SpanDetail)
     await wait_for(pilot, lambda: detail.span is not None)

@@ -13,7 +13,7 @@ from lumos_studio.store import Store
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
-from lumos_studio.ui.widgets.waterfall import TraceWaterfall as TraceTree
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import weather_trace
 from tests.ui.helpers import wait_for
 
@@ -33,7 +33,7 @@ async def test_a_chat_message_runs_the_agent_and_shows_its_four_span_tree(store:
     async with app.run_test(size=(120, 40)) as pilot:
         assert app.focused is app.query_one("#chat-input", Input)
         await pilot.press(*"weather in Paris?", "enter")
-        tree = app.query_one(TraceTree)
+        tree = app.query_one(TraceWaterfall)
         await wait_for(pilot, lambda: len(tree.spans) == 4
                        and not any(s.running for s in tree.spans.values()))
 
@@ -66,7 +66,7 @@ async def test_the_tree_shows_running_spans_while_a_slow_tool_works(store: Store
     app = StudioApp(store, InProcessSession.recording(catalog, store.writer))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(*"slow lookup for Rome", "enter")
-        tree = app.query_one(TraceTree)
+        tree = app.query_one(TraceWaterfall)
         await wait_for(pilot, lambda: any(
             s.name == "execute_tool slow_lookup" and s.running for s in tree.spans.values()))
         assert app.query_one("#chat-input", Input).disabled
@@ -87,7 +87,7 @@ async def test_selecting_a_trace_and_a_span_shows_its_detail(store: Store) -> No
         await wait_for(pilot, lambda: traces.row_count == 1)
         traces.focus()
         await pilot.press("enter")
-        tree = app.query_one(TraceTree)
+        tree = app.query_one(TraceWaterfall)
         await wait_for(pilot, lambda: len(tree.spans) == 4)
         assert app.focused is tree
         detail = app.query_one(SpanDetail)
@@ -134,7 +134,7 @@ async def test_an_agent_that_raises_shows_the_error_and_the_studio_keeps_going(
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press(*"broken weather in Rome", "enter")
         await wait_for(pilot, lambda: "RuntimeError: backend down" in transcript(app))
-        tree = app.query_one(TraceTree)
+        tree = app.query_one(TraceWaterfall)
         await wait_for(pilot, lambda: any(s.status_code == "ERROR" for s in tree.spans.values()))
         assert not app.query_one("#chat-input", Input).disabled
         await pilot.press(*"hello", "enter")

@@ -1,6 +1,6 @@
 """The execution tree of one trace with a waterfall: a bar per span on a shared time axis.
 
-A drop-in replacement for ``TraceTree`` (same ``show``/``select_span``/``spans``/``trace_id`` and
+The execution tree of one trace ( ``show``/``select_span``/``spans``/``trace_id`` and
 ``SpanChosen``), built on the Line API: only the rows on screen are rendered, from a flat list of
 visible rows, so a 10,000-span trace opens and scrolls at once. The arithmetic lives in
 ``lumos_studio.ui.waterfall_layout``.
@@ -113,8 +113,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
     }
     """
 
-    # Named like TraceTree's message so the app's ``on_trace_tree_span_chosen`` takes either.
-    class SpanChosen(Message, namespace="trace_tree"):
+    class SpanChosen(Message):
         """The cursor landed on a span (keyboard, mouse or ``select_span``)."""
 
         def __init__(self, span: SpanRecord) -> None:
