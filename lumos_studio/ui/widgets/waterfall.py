@@ -1,7 +1,7 @@
 """The execution tree of one trace with a waterfall: a bar per span on a shared time axis.
 
-The execution tree of one trace ( ``show``/``select_span``/``spans``/``trace_id`` and
-``SpanChosen``), built on the Line API: only the rows on screen are rendered, from a flat list of
+Public face: ``show``, ``select_span``, ``spans``, ``trace_id`` and ``SpanChosen``. Built on the
+Line API: only the rows on screen are rendered, from a flat list of
 visible rows, so a 10,000-span trace opens and scrolls at once. The arithmetic lives in
 ``lumos_studio.ui.waterfall_layout``.
 """
