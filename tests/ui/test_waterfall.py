@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from textual import on
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.pilot import Pilot
@@ -31,8 +32,8 @@ class Host(App[None]):
     def compose(self) -> ComposeResult:
         yield TraceWaterfall(id="tree", clock=lambda: self.clock())
 
-    # The studio's handler name for TraceTree: the waterfall must reach it unchanged.
-    def on_trace_tree_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
+    @on(TraceWaterfall.SpanChosen)
+    def record_choice(self, message: TraceWaterfall.SpanChosen) -> None:
         self.chosen.append(message.span)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lumos_studio.ui.waterfall_layout import (
+    DURATION_CELLS,
     EIGHTHS,
     FULL,
     GRID,
@@ -16,10 +17,12 @@ from lumos_studio.ui.waterfall_layout import (
     bar_runs,
     flatten,
     grid_line,
+    label_cells,
     nice_step,
     span_kind,
     subtree_end,
     time_unit,
+    tree_column,
 )
 from tests.builders import MS, T0, make_span, weather_trace
 
@@ -211,3 +214,17 @@ def test_ticks_below_the_unit_get_decimals_and_no_trailing_zeros() -> None:
 def test_an_empty_axis_has_no_ticks() -> None:
     assert TimeAxis(T0, T0, 0).ticks() == []
     assert TimeAxis(T0, T0, 10).ticks()[0] == (0, "0")
+
+
+# --- columns ---
+
+
+def test_the_tree_column_fits_the_labels_but_leaves_the_bars_a_quarter() -> None:
+    index = nested_index()
+    rows = flatten(index.children, set())
+    assert label_cells(rows, index.spans) == len("│ ├─") + 2 + len("a1")
+    assert tree_column(120, 30) == 31  # the labels need little: the bars get the rest
+    assert tree_column(120, 200) == 120 - DURATION_CELLS - 2 - 30
+    assert tree_column(40, 200) == 40 - DURATION_CELLS - 2 - 10
+    assert tree_column(120, 0) == 12
+    assert tree_column(6, 50) == 6
