@@ -1,8 +1,8 @@
 """The execution tree of one trace with a waterfall: a bar per span on a shared time axis.
 
 Public face: ``show``, ``select_span``, ``spans``, ``trace_id`` and ``SpanChosen``. Built on the
-Line API: only the rows on screen are rendered, from a flat list of
-visible rows, so a 10,000-span trace opens and scrolls at once. The arithmetic lives in
+Line API: only the rows on screen are rendered, from a flat list of visible rows, so a
+10,000-span trace opens and scrolls at once. The arithmetic lives in
 ``lumos_studio.ui.waterfall_layout``.
 """
 
@@ -77,7 +77,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         *(f"waterfall--{kind}" for kind in KINDS),
     }
 
-    # The border repeats studio.tcss' look for TraceTree, so swapping widgets changes nothing else.
+    # A pane's border of its own, so the widget looks finished outside the studio's layout too.
     DEFAULT_CSS = """
     TraceWaterfall {
         width: 1fr;
@@ -144,7 +144,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
     def on_mount(self) -> None:
         self.set_interval(TICK_SECONDS, self._tick)
 
-    # --- the public interface shared with TraceTree ---
+    # --- the public interface ---
 
     def show(self, trace_id: str, spans: list[SpanRecord]) -> None:
         """Show ``spans``; on the same trace, take in what is new without starting over."""
