@@ -16,6 +16,8 @@ from lumos_studio.store import DEFAULT_DB, Store, StoreError, StoreReader
 
 # Piped output (scripts, CI logs) is not squeezed to 80 columns.
 if TYPE_CHECKING:
+    from lumos_studio.records import SpanRecord
+    from lumos_studio.replay.loader import LoadedTrace
     from lumos_studio.sessions.base import Session
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -329,6 +331,109 @@ def serve(db: Path, host: str, port: int, max_body: int) -> None:
         receiver.serve_forever(report)
         store.writer.flush()
     err.print(("\n" if live else "") + f"stopped; stored {receiver.stats.line()}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def replay(path: Path) -> None:
+    """Play a saved trace back on its recorded clock.
+
+    PATH is OTLP JSON lines (our export or the OpenTelemetry Collector's file exporter), a
+    .jsonl.gz, or a studio .db. It is read into a temporary store: your --db is not touched.
+    Keys: space play/pause, . and , step, + and - speed, [ and ] scrub.
+    """
+    from lumos_studio.replay_app import ReplayApp
+
+    loaded = _load_saved(path)
+    ReplayApp(loaded).run()
+
+
+@cli.command()
+@click.argument("before")
+@click.argument("after")
+@click.option("--summary", "summary_only", is_flag=True,
+              help="Print the summary and the changed spans instead of opening the viewer.")
+@click.pass_obj
+def compare(db: Path, before: str, after: str, summary_only: bool) -> None:
+    """Compare two runs, span by span: BEFORE and AFTER are saved trace files or trace ids.
+
+    \b
+    Examples:
+      lumos-studio compare traces/weather-v1.jsonl traces/weather-v2.jsonl
+      lumos-studio compare 1f3a 9c2e        # two traces of --db, by id prefix
+    """
+    from textual.app import App
+
+    from lumos_studio.ui.screens.compare import CompareScreen
+
+    left, right = _run_spans(db, before), _run_spans(db, after)
+    if summary_only:
+        _print_comparison(left, right)
+        return
+
+    class CompareApp(App[None]):
+        TITLE = "Lumos Studio — compare"
+
+        def on_mount(self) -> None:
+            self.push_screen(
+                CompareScreen(left, right, left_title=before, right_title=after),
+                lambda _: self.exit(),
+            )
+
+    CompareApp().run()
+
+
+def _print_comparison(left: list[SpanRecord], right: list[SpanRecord]) -> None:
+    from lumos_studio.replay.compare import compare_runs
+
+    comparison = compare_runs(left, right)
+    out.print(comparison.summary, markup=False)
+    for row in comparison.rows:
+        if row.change == "same":
+            continue
+        name = (row.left or row.right).name  # type: ignore[union-attr]
+        what = ", ".join(d.field for d in row.diffs) if row.diffs else row.change
+        out.print(f"{'  ' * row.depth}{row.change:8} {name}: {what}", markup=False)
+
+
+def _load_saved(path: Path) -> LoadedTrace:
+    """Load a saved trace with a progress bar; problems are listed, valid records kept."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from lumos_studio.replay.loader import ReplayError, load_trace
+
+    total = path.stat().st_size
+    with Progress(
+        TextColumn(f"loading {path.name}"), BarColumn(), DownloadColumn(), console=err,
+        transient=True, disable=total < 5_000_000,
+    ) as progress:
+        task = progress.add_task("load", total=total)
+        try:
+            loaded = load_trace(
+                path, on_progress=lambda p: progress.update(task, completed=p.bytes_read)
+            )
+        except ReplayError as exc:
+            fail(str(exc))
+    for problem in loaded.problems[:10]:
+        err.print(f"[yellow]warning:[/] {problem}", markup=True)
+    if loaded.problem_count > 10:
+        err.print(f"[yellow]warning:[/] {loaded.problem_count - 10} more problems in {path}")
+    return loaded
+
+
+def _run_spans(db: Path, source: str) -> list[SpanRecord]:
+    """The spans of one run: the first trace of a saved file, or a trace of the store by id."""
+    path = Path(source)
+    if path.is_file():
+        with _load_saved(path) as loaded:
+            ids = loaded.trace_ids
+            if not ids:
+                fail(f"{path} holds no trace")
+            if len(ids) > 1:
+                err.print(f"[dim]{path} holds {len(ids)} traces; comparing the first[/]")
+            return loaded.reader.trace_spans(ids[0])
+    reader = _reader(db)
+    return reader.trace_spans(_resolve(reader, source))
 
 
 def main() -> None:

@@ -164,3 +164,21 @@ def test_the_console_script_has_help() -> None:
     )
     for command in ("run", "traces", "show", "export", "import", "--db"):
         assert command in done.stdout
+
+
+def test_compare_summary_of_the_demo_traces_before_and_after_a_prompt_change(db: Path) -> None:
+    traces = Path(__file__).parents[2] / "traces"
+    ran = invoke(db, "compare", str(traces / "weather-v1.jsonl"), str(traces / "weather-v2.jsonl"),
+                 "--summary")
+    assert ran.exit_code == 0, ran.output
+    first = ran.stdout.splitlines()[0]
+    assert "1 tool call fewer" in first and "tokens −" in first
+    assert "removed  execute_tool get_weather" in ran.stdout
+
+
+def test_replay_refuses_a_file_with_nothing_to_play(db: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("not json\n")
+    ran = invoke(db, "replay", str(junk))
+    assert ran.exit_code == 1 and "junk.jsonl" in ran.stderr
+    assert "Traceback" not in ran.output

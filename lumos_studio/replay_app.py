@@ -1,0 +1,184 @@
+"""``lumos-studio replay FILE``: a saved run played back on its recorded clock.
+
+Reads a ``LoadedTrace`` (never the user's store). The tree, the span detail and the memory pane
+show the run as it was at the playback instant: spans not yet ended are shown running.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, Header, Static
+
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.memory_view import memory_view
+from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.replay.loader import LoadedTrace
+from lumos_studio.replay.timeline import instants, logs_at, spans_at
+from lumos_studio.ui.messages import MemoryLoaded, TraceListLoaded
+from lumos_studio.ui.widgets.memory_pane import MemoryPane
+from lumos_studio.ui.widgets.playback_bar import PlaybackBar
+from lumos_studio.ui.widgets.span_detail import SpanDetail
+from lumos_studio.ui.widgets.trace_list import TraceList
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+
+ALL_LOGS = 10**9
+
+
+class RecordingLoaded(Message):
+    """Every span and log of one trace, read from the loaded file."""
+
+    def __init__(self, trace_id: str, spans: list[SpanRecord], logs: list[LogRecord]) -> None:
+        super().__init__()
+        self.trace_id = trace_id
+        self.spans = spans
+        self.logs = logs
+
+
+class ReplayApp(App[None]):
+    """Play saved traces back: pick a run, then play, step or scrub through it."""
+
+    TITLE = "Lumos Studio — replay"
+    CSS_PATH = "ui/studio.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("q", "quit", "Quit", show=False),
+        Binding("f1", "toggle_help", "Keys"),
+        Binding("question_mark", "toggle_help", "Keys", key_display="?", show=False),
+        Binding("p", "focus('playback')", "Playback"),
+        Binding("l", "focus('traces')", "Traces", show=False),
+        Binding("t", "focus('tree')", "Tree", show=False),
+    ]
+
+    def __init__(self, loaded: LoadedTrace) -> None:
+        super().__init__()
+        self.loaded = loaded
+        self.trace_id: str | None = None
+        self.spans: list[SpanRecord] = []
+        self.logs: list[LogRecord] = []
+        self.at_ns: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="sessions"):
+                yield TraceList(id="traces")
+                yield Static(Text(self._problems_text()), id="problems")
+            with Vertical(id="traces-column"):
+                yield PlaybackBar(id="playback")
+                with Horizontal(id="inspector"):
+                    yield TraceWaterfall(id="tree", clock=self._clock)
+                    yield SpanDetail(id="detail")
+                with Horizontal(id="state"):
+                    yield MemoryPane(id="memory")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.loaded.path} · {self.loaded.spans} spans, {self.loaded.logs} logs"
+        self.query_one("#problems", Static).display = bool(self.loaded.problems)
+        self.load_trace_list()
+
+    def _clock(self) -> int:
+        return self.at_ns or 0
+
+    def _problems_text(self) -> str:
+        lines = [str(p) for p in self.loaded.problems[:5]]
+        more = self.loaded.problem_count - len(lines)
+        if more > 0:
+            lines.append(f"… {more} more")
+        return "\n".join(lines)
+
+    @work(thread=True, exclusive=True, group="trace-list")
+    def load_trace_list(self) -> None:
+        self.post_message(TraceListLoaded(self.loaded.reader.list_traces()))
+
+    @work(thread=True, exclusive=True, group="trace")
+    def load_recording(self, trace_id: str) -> None:
+        reader = self.loaded.reader
+        spans = reader.trace_spans(trace_id)
+        logs = reader.logs(trace_id=trace_id, limit=ALL_LOGS)
+        # Memory events of earlier runs (the same conversation's past) set the scene.
+        start = spans[0].start_ns if spans else 0
+        earlier = [m for m in reader.events(sc.EVENT_MEMORY_PREFIX, start - 1)
+                   if m.trace_id != trace_id]
+        merged = sorted([*logs, *earlier], key=lambda log: log.time_ns)
+        self.post_message(RecordingLoaded(trace_id, spans, merged))
+
+    def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
+        traces = self.query_one(TraceList)
+        traces.show(message.summaries, self.trace_id)
+        if self.trace_id is None and message.summaries:
+            self.open_trace(message.summaries[-1].trace_id)  # the first run recorded
+
+    def on_trace_list_chosen(self, message: TraceList.Chosen) -> None:
+        self.open_trace(message.trace_id)
+        self.query_one(PlaybackBar).focus()
+
+    def open_trace(self, trace_id: str) -> None:
+        self.trace_id = trace_id
+        self.load_recording(trace_id)
+
+    def on_recording_loaded(self, message: RecordingLoaded) -> None:
+        if message.trace_id != self.trace_id:
+            return
+        if not self._showing():
+            return
+        self.spans, self.logs = message.spans, message.logs
+        own_logs = [log for log in message.logs if log.trace_id == message.trace_id]
+        self.query_one(PlaybackBar).load(instants(message.spans, own_logs))
+
+    def on_playback_bar_moved(self, message: PlaybackBar.Moved) -> None:
+        if self.trace_id is None or not self._showing():
+            return
+        self.at_ns = message.time_ns
+        now = spans_at(self.spans, message.time_ns)
+        tree = self.query_one(TraceWaterfall)
+        tree.show(self.trace_id, now)
+        detail = self.query_one(SpanDetail)
+        selected = tree.spans.get(detail.span.span_id) if detail.span is not None else None
+        if selected is not None:
+            detail.show(selected)
+        elif now:
+            detail.show(now[0])
+            tree.select_span(now[0].span_id)
+        self._show_memory(now, detail.span)
+
+    def on_trace_waterfall_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
+        if not self._showing():
+            return
+        tree = self.query_one(TraceWaterfall)
+        span = tree.spans.get(message.span.span_id, message.span)
+        self.query_one(SpanDetail).show(span)
+        self._show_memory(list(tree.spans.values()), span)
+
+    def _show_memory(self, spans: list[SpanRecord], selected: SpanRecord | None) -> None:
+        if self.trace_id is None or self.at_ns is None:
+            return
+        events = [
+            log for log in logs_at(self.logs, self.at_ns)
+            if log.event_name.startswith(sc.EVENT_MEMORY_PREFIX)
+        ]
+        self.post_message(MemoryLoaded(self.trace_id, memory_view(spans, events, selected)))
+
+    def on_memory_loaded(self, message: MemoryLoaded) -> None:
+        if message.trace_id == self.trace_id and self._showing():
+            self.query_one(MemoryPane).show(message.view)
+
+    def _showing(self) -> bool:
+        """False while the app closes: the playback bar may still be ticking then."""
+        return bool(self.screen_stack) and bool(self.screen.query(MemoryPane))
+
+    def action_toggle_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def on_unmount(self) -> None:
+        self.loaded.close()

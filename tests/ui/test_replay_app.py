@@ -1,0 +1,65 @@
+"""Replaying the demo traces shipped in traces/: step through a run, watch memory change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lumos_studio.replay.loader import load_trace
+from lumos_studio.replay_app import ReplayApp
+from lumos_studio.ui.widgets.memory_pane import MemoryPane
+from lumos_studio.ui.widgets.playback_bar import PlaybackBar
+from lumos_studio.ui.widgets.trace_list import TraceList
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+from tests.ui.helpers import wait_for
+
+TRACES = Path(__file__).parents[2] / "traces"
+
+
+async def test_stepping_through_a_saved_run_shows_running_spans_then_the_whole_tree() -> None:
+    app = ReplayApp(load_trace(TRACES / "weather-paris.jsonl"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(TraceWaterfall)
+        bar = app.query_one(PlaybackBar)
+        await wait_for(pilot, lambda: app.spans and app.at_ns is not None)
+        bar.focus()
+        await pilot.press("home")
+        await wait_for(pilot, lambda: len(tree.spans) == 1)
+        (root,) = tree.spans.values()
+        assert root.name == "invoke_agent weather" and root.running
+
+        await pilot.press(".")
+        await wait_for(pilot, lambda: len(tree.spans) == 2)
+        assert all(s.running for s in tree.spans.values())
+
+        await pilot.press("end")
+        await wait_for(pilot, lambda: len(tree.spans) == 4
+                       and not any(s.running for s in tree.spans.values()))
+        await pilot.press(",")
+        await wait_for(pilot, lambda: any(s.running for s in tree.spans.values()))
+
+
+async def test_memory_changes_as_the_assistant_run_plays() -> None:
+    app = ReplayApp(load_trace(TRACES / "assistant.jsonl"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(MemoryPane)
+        bar = app.query_one(PlaybackBar)
+        traces = app.query_one(TraceList)
+        await wait_for(pilot, lambda: traces.row_count == 4 and app.at_ns is not None)
+        bar.focus()
+        await pilot.press("home")
+        await wait_for(pilot, lambda: pane.view is not None)
+        before = pane.view.working_memory
+        await pilot.press("end")
+        await wait_for(pilot, lambda: pane.view.working_memory != before)
+        assert "Favourite colour: teal" in pane.view.working_memory
+        assert len(pane.view.messages) > 0
+
+
+async def test_problems_in_the_file_are_listed_and_the_rest_loads(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("{broken\n" + (TRACES / "weather-paris.jsonl").read_text())
+    app = ReplayApp(load_trace(mixed))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: len(app.spans) == 4)
+        problems = app.query_one("#problems")
+        assert problems.display and "mixed.jsonl:1" in str(problems.content)
