@@ -9,7 +9,7 @@ from __future__ import annotations
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from lumos_studio.ingest.convert import span_to_record
+from lumos_studio.ingest.convert import span_to_record, started_record
 from lumos_studio.records import SpanRecord
 from lumos_studio.store.writer import StoreWriter
 
@@ -21,27 +21,10 @@ class _Started:
 
     def __init__(self, span: Span) -> None:
         self.span = span
-        attributes = span.attributes  # a read-only view; copy() is a C-level dict copy
-        self.attributes = attributes.copy() if attributes else {}
+        self.attributes = dict(span.attributes or {})
 
     def to_record(self) -> SpanRecord:
-        record = span_to_record(self.span)
-        # Only what was known at start: the live span may have ended or changed since.
-        return SpanRecord(
-            trace_id=record.trace_id,
-            span_id=record.span_id,
-            parent_span_id=record.parent_span_id,
-            name=record.name,
-            start_ns=record.start_ns,
-            end_ns=None,
-            kind=record.kind,
-            attributes={
-                k: list(v) if isinstance(v, tuple) else v for k, v in self.attributes.items()
-            },
-            resource=record.resource,
-            scope_name=record.scope_name,
-            scope_version=record.scope_version,
-        )
+        return started_record(self.span, self.attributes)
 
 
 class _Ended:

@@ -7,10 +7,13 @@ After each commit, subscribers learn which traces changed.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -44,13 +47,33 @@ class Convertible(Protocol):
     def to_record(self) -> SpanRecord | LogRecord: ...
 
 
-_UPSERT_SPAN = (
-    f"INSERT INTO spans ({', '.join(SPAN_COLUMNS)}) VALUES ({', '.join('?' * len(SPAN_COLUMNS))}) "
-    "ON CONFLICT(trace_id, span_id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in SPAN_COLUMNS[2:])
-    # A finished span is final: a late "started" copy or a re-import never overwrites it.
-    + " WHERE spans.end_ns IS NULL"
-)
+# Spans are written with multi-row statements, not executemany: sqlite3 releases the GIL around
+# every step, and with the receiver's threads decoding, each re-acquisition waits for a switch
+# interval. One statement per power-of-two chunk keeps a batch to a handful of round trips, and
+# the few statement shapes stay in sqlite3's statement cache.
+_MAX_ROWS_PER_STATEMENT = 512  # 21 columns × 512 parameters, well under SQLite's 32,766
+
+
+@functools.cache
+def _upsert_spans(rows: int) -> str:
+    row = f"({', '.join('?' * len(SPAN_COLUMNS))})"
+    return (
+        f"INSERT INTO spans ({', '.join(SPAN_COLUMNS)}) VALUES {', '.join([row] * rows)} "
+        "ON CONFLICT(trace_id, span_id) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in SPAN_COLUMNS[2:])
+        # A finished span is final: a late "started" copy or a re-import never overwrites it.
+        + " WHERE spans.end_ns IS NULL"
+    )
+
+
+def _chunks(items: Sequence[object]) -> Iterator[Sequence[object]]:
+    """Power-of-two slices (512, 256, ... 1), so only ten statement shapes ever exist."""
+    start, size = 0, _MAX_ROWS_PER_STATEMENT
+    while start < len(items):
+        while size > len(items) - start:
+            size //= 2
+        yield items[start : start + size]
+        start += size
 
 _INSERT_LOG = (
     f"INSERT OR IGNORE INTO logs ({', '.join(LOG_COLUMNS)}) "
@@ -73,8 +96,13 @@ SELECT
     sum(s.status_code = 'ERROR'), sum(s.end_ns IS NULL),
     sum(CASE WHEN s.operation = 'chat' THEN s.input_tokens END),
     sum(CASE WHEN s.operation = 'chat' THEN s.output_tokens END)
-FROM spans s WHERE s.trace_id = ? GROUP BY s.trace_id
+FROM spans s WHERE s.trace_id IN ({ids}) GROUP BY s.trace_id
 """
+
+
+@functools.cache
+def _refresh_traces(count: int) -> str:
+    return _REFRESH_TRACE.format(ids=", ".join("?" * count))
 
 
 Item = SpanRecord | LogRecord | Convertible
@@ -126,9 +154,17 @@ class _RecordQueue(queue.Queue[Entry]):
 class StoreWriter:
     """Owns the only read-write connection; see the module docstring."""
 
-    def __init__(self, path: Path, *, max_queue: int = 200_000, batch_size: int = 1_000) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_queue: int = 200_000,
+        batch_size: int = 1_000,
+        linger: float = 0.01,
+    ) -> None:
         self.path = path
         self.batch_size = batch_size
+        self.linger = linger  # seconds to gather single records into one transaction
         self._queue = _RecordQueue(max_queue)
         self._connection = open_writer_connection(path)
         ensure_schema(self._connection)
@@ -218,6 +254,10 @@ class StoreWriter:
             markers: list[_Flush] = []
             entries: list[_Batch] = []
             item = self._queue.get()
+            if self.linger and item is not None and not isinstance(item, _Batch | _Flush):
+                # Single spans trickle in: wait a moment so one transaction takes many of them.
+                # Batches (receivers waiting to acknowledge) and flushes go at once.
+                time.sleep(self.linger)
             while True:
                 if item is None:
                     stopping = True
@@ -268,9 +308,12 @@ class StoreWriter:
             with connection:
                 connection.execute("BEGIN")
                 before = connection.total_changes
-                connection.executemany(_UPSERT_SPAN, spans.values())
+                for rows in _chunks(list(spans.values())):
+                    parameters = list(itertools.chain.from_iterable(rows))  # type: ignore[arg-type]
+                    connection.execute(_upsert_spans(len(rows)), parameters)
                 changed = connection.total_changes - before
-                connection.executemany(_REFRESH_TRACE, ((t,) for t in trace_ids))
+                for ids in _chunks(list(trace_ids)):
+                    connection.execute(_refresh_traces(len(ids)), ids)
                 before = connection.total_changes
                 connection.executemany(_INSERT_LOG, logs)
                 logs_added = connection.total_changes - before
