@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import ClassVar
 
 from textual import work
@@ -19,6 +20,7 @@ from lumos_core import Message
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.replay.save import save_traces
 from lumos_studio.sessions.base import Session
 from lumos_studio.store import Store, StoreChange
 from lumos_studio.ui.messages import (
@@ -29,6 +31,7 @@ from lumos_studio.ui.messages import (
     TracesChanged,
     TurnFinished,
 )
+from lumos_studio.ui.screens.compare import CompareScreen
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.load_error import LoadErrorPanel
@@ -38,6 +41,7 @@ from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
+SAVE_DIR = Path("traces")
 
 
 class StudioApp(App[None]):
@@ -229,6 +233,40 @@ class StudioApp(App[None]):
         self._follow_new_trace = False
         self.show_trace(message.trace_id)
         self.query_one(TraceWaterfall).focus()
+
+    def on_trace_list_save_requested(self, message: TraceList.SaveRequested) -> None:
+        ids = message.trace_ids
+        agents = {t.trace_id: t.agent_name for t in self.query_one(TraceList).summaries}
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        label = agents.get(ids[0]) or "trace" if len(ids) == 1 else f"{len(ids)}-traces"
+        self.save_to_file(ids, SAVE_DIR / f"{label}-{stamp}.jsonl")
+
+    @work(thread=True, group="save")
+    def save_to_file(self, trace_ids: list[str], path: Path) -> None:
+        try:
+            saved = save_traces(self.store.reader, trace_ids, path)
+        except OSError as exc:
+            self.call_from_thread(self.notify, f"could not save: {exc}", severity="error")
+            return
+        self.call_from_thread(
+            self.notify,
+            f"saved {saved.traces} trace(s), {saved.spans} spans, {saved.logs} logs to "
+            f"{saved.path}",
+            title="Saved",
+        )
+
+    def on_trace_list_compare_requested(self, message: TraceList.CompareRequested) -> None:
+        self.open_comparison(message.before, message.after)
+
+    @work(thread=True, group="compare")
+    def open_comparison(self, before: str, after: str) -> None:
+        reader = self.store.reader
+        left, right = reader.trace_spans(before), reader.trace_spans(after)
+        self.call_from_thread(
+            lambda: self.push_screen(
+                CompareScreen(left, right, left_title=before[:12], right_title=after[:12])
+            )
+        )
 
     def on_trace_waterfall_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
         tree = self.query_one(TraceWaterfall)

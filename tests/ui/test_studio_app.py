@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import dataclasses
 import threading
+from pathlib import Path
 
+import pytest
 from rich.console import Console, RenderableType
 from textual.widgets import Input, Static
 
@@ -14,7 +17,7 @@ from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
-from tests.builders import weather_trace
+from tests.builders import T0, weather_trace
 from tests.ui.helpers import wait_for
 
 
@@ -152,3 +155,36 @@ async def test_help_panel_toggles_and_quit_keys(store: Store) -> None:
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_mark_compare_and_save_runs_from_the_trace_list(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lumos_studio.otlp import read_file
+    from lumos_studio.ui.screens.compare import CompareScreen
+
+    monkeypatch.chdir(tmp_path)
+    store.writer.submit_many(weather_trace("1" * 32, T0))
+    changed = [dataclasses.replace(s, trace_id="2" * 32, start_ns=s.start_ns + 10**9,
+                                   end_ns=s.end_ns + 10**9) for s in weather_trace()]
+    store.writer.submit_many(changed[:2] + changed[3:])  # one tool call fewer
+    store.writer.flush()
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        traces = app.query_one(TraceList)
+        await wait_for(pilot, lambda: traces.row_count == 2)
+        traces.focus()
+        await pilot.press("down", "m")  # mark the older run
+        assert traces.marked == ["1" * 32]
+        await pilot.press("up", "c")  # compare with the newer one
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        await wait_for(pilot, lambda: app.screen.comparison is not None)
+        assert "1 tool call fewer" in app.screen.comparison.summary
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CompareScreen))
+
+        await pilot.press("s")  # saves the marked run
+        await wait_for(pilot, lambda: list((tmp_path / "traces").glob("weather-*.jsonl")))
+        (saved,) = (tmp_path / "traces").glob("weather-*.jsonl")
+        records, problems = read_file(saved)
+        assert problems == [] and {r.trace_id for r in records} == {"1" * 32}

@@ -1,8 +1,11 @@
-"""Every recorded run, newest first."""
+"""Every recorded run, newest first; mark runs to save or compare them."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -11,18 +14,39 @@ from lumos_studio.store import TraceSummary
 
 
 class TraceList(DataTable[str | Text]):
-    """One row per trace: time, agent, duration, span count, status."""
+    """One row per trace: time, agent, duration, span count, tokens, status."""
 
     BORDER_TITLE = "Traces"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("m", "mark", "Mark"),
+        Binding("s", "save", "Save to traces/"),
+        Binding("c", "compare", "Compare with mark"),
+    ]
 
     class Chosen(Message):
         def __init__(self, trace_id: str) -> None:
             super().__init__()
             self.trace_id = trace_id
 
+    class SaveRequested(Message):
+        """Save these traces (the marked ones, else the one under the cursor)."""
+
+        def __init__(self, trace_ids: list[str]) -> None:
+            super().__init__()
+            self.trace_ids = trace_ids
+
+    class CompareRequested(Message):
+        """Compare the marked trace (before) with the one under the cursor (after)."""
+
+        def __init__(self, before: str, after: str) -> None:
+            super().__init__()
+            self.before = before
+            self.after = after
+
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self.summaries: list[TraceSummary] = []
+        self.marked: list[str] = []  # in the order they were marked
 
     def on_mount(self) -> None:
         self.add_column("time", key="time")
@@ -33,13 +57,20 @@ class TraceList(DataTable[str | Text]):
         self.add_column("status", key="status")
         self.add_column("trace", key="trace")
 
+    @property
+    def cursor_trace(self) -> str | None:
+        if not self.summaries or not 0 <= self.cursor_row < len(self.summaries):
+            return None
+        return self.summaries[self.cursor_row].trace_id
+
     def show(self, summaries: list[TraceSummary], selected: str | None) -> None:
-        """Replace the rows, keeping the cursor on ``selected`` when it is still listed."""
+        """Replace the rows; the cursor stays on its trace (else goes to ``selected``)."""
+        keep = self.cursor_trace if self.summaries else selected
         self.summaries = summaries
         self.clear()
         for t in summaries:
             self.add_row(
-                format_time(t.start_ns),
+                self._time_cell(t),
                 t.agent_name or t.root_name,
                 Text(format_duration(t.duration_ns), justify="right"),
                 Text(str(t.span_count), justify="right"),
@@ -48,11 +79,46 @@ class TraceList(DataTable[str | Text]):
                 Text(t.trace_id[:12], style="dim"),
                 key=t.trace_id,
             )
-        self.border_subtitle = f"{len(summaries)}"
-        if selected is not None and selected in self.rows:
-            self.move_cursor(row=self.get_row_index(selected), scroll=False)
+        count = len(summaries)
+        self.border_subtitle = f"{count} trace{'s' * (count != 1)}" + (
+            f" · {len(self.marked)} marked" if self.marked else ""
+        )
+        for target in (keep, selected):
+            if target is not None and target in self.rows:
+                self.move_cursor(row=self.get_row_index(target), scroll=False)
+                break
+
+    def _time_cell(self, summary: TraceSummary) -> Text:
+        mark = "● " if summary.trace_id in self.marked else "  "
+        return Text(mark + format_time(summary.start_ns), style="bold" if mark.strip() else "")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         if event.row_key.value is not None:
             self.post_message(self.Chosen(event.row_key.value))
+
+    def action_mark(self) -> None:
+        trace_id = self.cursor_trace
+        if trace_id is None:
+            return
+        if trace_id in self.marked:
+            self.marked.remove(trace_id)
+        else:
+            self.marked.append(trace_id)
+        self.show(self.summaries, None)
+
+    def action_save(self) -> None:
+        chosen = list(self.marked) or ([self.cursor_trace] if self.cursor_trace else [])
+        if chosen:
+            self.post_message(self.SaveRequested(chosen))
+
+    def action_compare(self) -> None:
+        after = self.cursor_trace
+        if not self.marked or after is None:
+            self.notify("Mark a run with m, then put the cursor on another and press c.")
+            return
+        before = self.marked[-1] if self.marked[-1] != after else None
+        if before is None:
+            self.notify("Put the cursor on another run than the marked one.")
+            return
+        self.post_message(self.CompareRequested(before, after))
