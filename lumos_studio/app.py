@@ -14,6 +14,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from lumos_core import Message
@@ -99,13 +100,22 @@ class StudioApp(App[None]):
                     yield MemoryPane(id="memory")
         yield Footer()
 
+    @property
+    def main(self) -> Screen[None]:
+        """The studio's own screen, whichever screen (help, compare) is on top of it."""
+        return self.screen_stack[0]
+
+    def _screens_gone(self) -> bool:
+        """True once the screens are gone: late messages from workers are then dropped."""
+        return not self.screen_stack
+
     def on_mount(self) -> None:
         receiving = f" · OTLP {self.endpoint}" if self.endpoint else ""
         self.sub_title = f"{self.session.source} · {self.store.path}{receiving}"
         self.set_interval(REFRESH_INTERVAL, self._publish_changes)
         self.load_trace_list()
         self._show_agents(stale=False)
-        self.query_one("#chat-input").focus()
+        self.main.query_one("#chat-input").focus()
         self.start_session()
 
     def on_unmount(self) -> None:
@@ -118,11 +128,13 @@ class StudioApp(App[None]):
         self.session.start()
 
     def on_session_changed(self, message: SessionChanged) -> None:
+        if self._screens_gone():
+            return
         event = message.event
         if event.agents is not None:
             self._show_agents(event.stale)
         if event.problem is not None or event.reloaded_in is not None:
-            self.query_one(LoadErrorPanel).show_problem(event.problem, event.stale)
+            self.main.query_one(LoadErrorPanel).show_problem(event.problem, event.stale)
         if event.reloaded_in is not None and event.problem is None:
             self.loads += 1
             self.notify(f"reloaded in {event.reloaded_in * 1000:.0f} ms", title="Agents")
@@ -138,8 +150,8 @@ class StudioApp(App[None]):
         names = [a.name for a in agents]
         if self.agent_name not in names:
             self.agent_name = names[0] if names else None
-        self.query_one(AgentList).set_agents(agents, self.agent_name, stale)
-        chat = self.query_one(ChatPane)
+        self.main.query_one(AgentList).set_agents(agents, self.agent_name, stale)
+        chat = self.main.query_one(ChatPane)
         if self.agent_name and chat.agent_name != self.agent_name:
             chat.set_agent(self.agent_name, self.transcripts.get(self.agent_name, []))
 
@@ -158,6 +170,8 @@ class StudioApp(App[None]):
         self.post_message(TracesChanged(changed))
 
     def on_traces_changed(self, message: TracesChanged) -> None:
+        if self._screens_gone():
+            return
         self.load_trace_list()
         if self.trace_id in message.trace_ids:
             self.load_trace(self.trace_id)
@@ -186,21 +200,25 @@ class StudioApp(App[None]):
         self.post_message(TurnFinished(agent_name, text, outcome))
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
+        if self._screens_gone():
+            return
         summaries = message.summaries
         if self._follow_new_trace and summaries and summaries[0].trace_id != self.trace_id:
             newest = summaries[0]
             if newest.agent_name == self.agent_name:
                 self._follow_new_trace = False
                 self.show_trace(newest.trace_id)
-        self.query_one(TraceList).show(summaries, self.trace_id)
+        self.main.query_one(TraceList).show(summaries, self.trace_id)
 
     def on_trace_loaded(self, message: TraceLoaded) -> None:
+        if self._screens_gone():
+            return
         if message.trace_id != self.trace_id:
             return
-        tree = self.query_one(TraceWaterfall)
+        tree = self.main.query_one(TraceWaterfall)
         first_load = tree.trace_id != message.trace_id
         tree.show(message.trace_id, message.spans)
-        detail = self.query_one(SpanDetail)
+        detail = self.main.query_one(SpanDetail)
         if detail.span is not None and detail.span.span_id in tree.spans:
             detail.show(tree.spans[detail.span.span_id])
         elif first_load and message.spans:
@@ -210,8 +228,10 @@ class StudioApp(App[None]):
         self.load_memory(message.trace_id, message.spans, detail.span)
 
     def on_memory_loaded(self, message: MemoryLoaded) -> None:
+        if self._screens_gone():
+            return
         if message.trace_id == self.trace_id:
-            self.query_one(MemoryPane).show(message.view)
+            self.main.query_one(MemoryPane).show(message.view)
 
     def show_trace(self, trace_id: str) -> None:
         self.trace_id = trace_id
@@ -222,21 +242,21 @@ class StudioApp(App[None]):
     def on_agent_list_chosen(self, message: AgentList.Chosen) -> None:
         if message.agent_name != self.agent_name:
             self.agent_name = message.agent_name
-            self.query_one(ChatPane).set_agent(
+            self.main.query_one(ChatPane).set_agent(
                 message.agent_name, self.transcripts.get(message.agent_name, [])
             )
 
     def on_agent_list_confirmed(self, message: AgentList.Confirmed) -> None:
-        self.query_one("#chat-input").focus()
+        self.main.query_one("#chat-input").focus()
 
     def on_trace_list_chosen(self, message: TraceList.Chosen) -> None:
         self._follow_new_trace = False
         self.show_trace(message.trace_id)
-        self.query_one(TraceWaterfall).focus()
+        self.main.query_one(TraceWaterfall).focus()
 
     def on_trace_list_save_requested(self, message: TraceList.SaveRequested) -> None:
         ids = message.trace_ids
-        agents = {t.trace_id: t.agent_name for t in self.query_one(TraceList).summaries}
+        agents = {t.trace_id: t.agent_name for t in self.main.query_one(TraceList).summaries}
         stamp = time.strftime("%Y%m%d-%H%M%S")
         label = agents.get(ids[0]) or "trace" if len(ids) == 1 else f"{len(ids)}-traces"
         self.save_to_file(ids, SAVE_DIR / f"{label}-{stamp}.jsonl")
@@ -269,9 +289,9 @@ class StudioApp(App[None]):
         )
 
     def on_trace_waterfall_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
-        tree = self.query_one(TraceWaterfall)
+        tree = self.main.query_one(TraceWaterfall)
         span = tree.spans.get(message.span.span_id, message.span)  # the newest copy of it
-        self.query_one(SpanDetail).show(span)
+        self.main.query_one(SpanDetail).show(span)
         if tree.trace_id is not None:
             self.load_memory(tree.trace_id, list(tree.spans.values()), span)
 
@@ -289,7 +309,7 @@ class StudioApp(App[None]):
         self.last_input = (name, text)
         self._record_turn(name, "you", text)
         self.running = True
-        self.query_one(ChatPane).set_busy(True)
+        self.main.query_one(ChatPane).set_busy(True)
         self._follow_new_trace = True
         info = next((a for a in self.session.agents if a.name == name), None)
         history = () if info is None or info.has_memory else self.histories.get(name, ())
@@ -297,9 +317,11 @@ class StudioApp(App[None]):
         self.run_agent(name, text, history, thread_id)
 
     def on_turn_finished(self, message: TurnFinished) -> None:
+        if self._screens_gone():
+            return
         outcome, name = message.outcome, message.agent_name
         self.running = False
-        self.query_one(ChatPane).set_busy(False)
+        self.main.query_one(ChatPane).set_busy(False)
         if outcome.cancelled:
             self._record_turn(name, "error", "cancelled")
         elif outcome.error is not None:
@@ -314,7 +336,7 @@ class StudioApp(App[None]):
     def _record_turn(self, agent_name: str, role: str, text: str) -> None:
         self.transcripts.setdefault(agent_name, []).append((role, text))
         if agent_name == self.agent_name:
-            self.query_one(ChatPane).add_turn(role, text)
+            self.main.query_one(ChatPane).add_turn(role, text)
 
     # --- actions ---
 
@@ -325,9 +347,9 @@ class StudioApp(App[None]):
             return
         name, text = self.last_input
         if name != self.agent_name:
-            self.query_one(AgentList).set_agents(self.session.agents, name, False)
+            self.main.query_one(AgentList).set_agents(self.session.agents, name, False)
             self.agent_name = name
-            self.query_one(ChatPane).set_agent(name, self.transcripts.get(name, []))
+            self.main.query_one(ChatPane).set_agent(name, self.transcripts.get(name, []))
         self.send_turn(text)
 
     def action_cancel_run(self) -> None:

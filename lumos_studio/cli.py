@@ -237,18 +237,18 @@ def show(db: Path, trace_id: str) -> None:
 )
 @click.pass_obj
 def export(db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path) -> None:
-    """Write traces as OTLP JSON lines, the OpenTelemetry Collector's file format."""
-    from lumos_studio.otlp import write_file
+    """Write traces (spans and their logs) as OTLP JSON lines, the Collector's file format."""
+    from lumos_studio.replay.save import save_traces
 
     if bool(trace_ids) == everything:
         fail("choose the traces: --trace ID (repeatable) or --all", code=2)
     reader = _reader(db)
     ids = reader.trace_ids() if everything else [_resolve(reader, t) for t in trace_ids]
     try:
-        spans = write_file(output, (span for t in ids for span in reader.trace_spans(t)))
+        saved = save_traces(reader, ids, output)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
-    err.print(f"wrote {len(ids)} trace(s), {spans} spans to {output}")
+    err.print(f"wrote {saved.traces} trace(s), {saved.spans} spans, {saved.logs} logs to {output}")
 
 
 @cli.command(name="import")

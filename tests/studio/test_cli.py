@@ -117,7 +117,7 @@ def test_export_writes_otlp_json_and_import_reads_back_the_same_tree(
     out = tmp_path / "export.jsonl"
     exported = invoke(db, "export", "--all", "-o", str(out))
     assert exported.exit_code == 0, exported.output
-    assert "wrote 2 trace(s), 8 spans" in exported.stderr
+    assert "wrote 2 trace(s), 8 spans, 0 logs" in exported.stderr
 
     for line in out.read_text().splitlines():
         request = json.loads(line)
