@@ -79,6 +79,7 @@ class StudioApp(App[None]):
         self.loads = 0  # successful (re)loads of the session's agents
         self.trace_id: str | None = None
         self._follow_new_trace = False
+        self._list_cursor_to_trace = False
         self._changed: set[str] = set()
         self._changed_lock = threading.Lock()
         store.writer.subscribe(self._on_store_commit)
@@ -208,7 +209,9 @@ class StudioApp(App[None]):
             if newest.agent_name == self.agent_name:
                 self._follow_new_trace = False
                 self.show_trace(newest.trace_id)
-        self.main.query_one(TraceList).show(summaries, self.trace_id)
+        traces = self.main.query_one(TraceList)
+        traces.show(summaries, self.trace_id, to_selected=self._list_cursor_to_trace)
+        self._list_cursor_to_trace = False
 
     def on_trace_loaded(self, message: TraceLoaded) -> None:
         if self._screens_gone():
@@ -235,6 +238,7 @@ class StudioApp(App[None]):
 
     def show_trace(self, trace_id: str) -> None:
         self.trace_id = trace_id
+        self._list_cursor_to_trace = True  # the list's next refresh puts its cursor there
         self.load_trace(trace_id)
 
     # --- pane messages ---
@@ -332,6 +336,7 @@ class StudioApp(App[None]):
         if outcome.trace_id and outcome.trace_id != self.trace_id:
             self._follow_new_trace = False
             self.show_trace(outcome.trace_id)
+            self.load_trace_list()
 
     def _record_turn(self, agent_name: str, role: str, text: str) -> None:
         self.transcripts.setdefault(agent_name, []).append((role, text))

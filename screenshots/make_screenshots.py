@@ -1,8 +1,8 @@
 """Make the README's screenshots from the real app: ``python screenshots/make_screenshots.py``.
 
-Drives ``StudioApp`` headless with Pilot on a throwaway store and the bundled demo agents, so the
-pictures show what a user sees after one chat turn, not a mock-up. Waits on the app's state (spans
-finished, input enabled) rather than sleeping, so it works on slow and fast machines alike.
+Drives the real apps headless with Pilot on a throwaway store, the bundled demo agents and the
+demo traces in ``traces/``, so the pictures show what a user sees, not a mock-up. Waits on the
+apps' state (spans finished, input enabled) rather than sleeping.
 """
 
 from __future__ import annotations
@@ -12,31 +12,33 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 # Before anything formats a time: the pictures should not depend on where they were made.
 os.environ["TZ"] = "UTC"
 time.tzset()
 
-from lumos_studio.ui.widgets.trace_tree import TraceWaterfall  # noqa: E402
+from textual.app import App  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input  # noqa: E402
-from textual.widgets.tree import TreeNode  # noqa: E402
 
 from lumos_studio.app import StudioApp  # noqa: E402
-from lumos_studio.ingest import studio_tracer_provider  # noqa: E402
+from lumos_studio.replay.loader import load_trace  # noqa: E402
+from lumos_studio.replay_app import ReplayApp  # noqa: E402
 from lumos_studio.sessions.discovery import load_demo  # noqa: E402
 from lumos_studio.sessions.in_process import InProcessSession  # noqa: E402
 from lumos_studio.store import Store  # noqa: E402
+from lumos_studio.ui.screens.compare import CompareScreen  # noqa: E402
+from lumos_studio.ui.widgets.agent_list import AgentList  # noqa: E402
+from lumos_studio.ui.widgets.memory_pane import MemoryPane  # noqa: E402
+from lumos_studio.ui.widgets.playback_bar import PlaybackBar  # noqa: E402
 from lumos_studio.ui.widgets.span_detail import SpanDetail  # noqa: E402
-from lumos_studio.ui.widgets.trace_list import TraceList  # noqa: E402
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
+TRACES = OUT.parent / "traces"
 SIZE = (120, 40)
-QUESTION = "weather in Paris?"
-SPAN_TO_SHOW = "execute_tool get_weather"
-SPANS_PER_TURN = 4
 TIMEOUT = 20.0
 
 
@@ -49,55 +51,92 @@ async def wait_for(pilot: Pilot[None], what: str, condition: Callable[[], object
         await pilot.pause(0.05)
 
 
-def walk(node: TreeNode[str]) -> Iterator[TreeNode[str]]:
-    """Every node below ``node``, depth first."""
-    for child in node.children:
-        yield child
-        yield from walk(child)
+def save(app: App[None], name: str) -> Path:
+    return Path(app.save_screenshot(name, str(OUT)))
 
 
-def turn_finished(app: StudioApp) -> bool:
-    spans = app.query_one(TraceWaterfall).spans
-    return (
-        len(spans) == SPANS_PER_TURN
-        and not any(span.running for span in spans.values())
-        and not app.query_one("#chat-input", Input).disabled
-        and app.query_one(TraceList).row_count == 1
-    )
+async def chat(pilot: Pilot[None], app: StudioApp, text: str) -> None:
+    """Send one message and wait until the answer and its whole trace are in."""
+    turns = len(app.query(".turn"))
+    await pilot.press(*text, "enter")
+    await wait_for(pilot, f"the answer to {text!r}", lambda: len(app.query(".turn")) >= turns + 2
+                   and not app.running)
+    tree = app.query_one(TraceWaterfall)
+    await wait_for(pilot, "the finished trace", lambda: tree.spans and not any(
+        s.running for s in tree.spans.values()))
 
 
-def showing(app: StudioApp, span_name: str) -> bool:
-    span = app.query_one(SpanDetail).span
-    return span is not None and span.name == span_name
-
-
-async def make(store: Store) -> list[Path]:
-    """Run one chat turn, then save the main view and the key help."""
-    session = InProcessSession(load_demo(), studio_tracer_provider(store.writer))
-    app = StudioApp(store, session)
+async def studio_pictures(store: Store) -> list[Path]:
+    """The main view after a weather turn (tool span selected), memory, key help."""
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     saved: list[Path] = []
     async with app.run_test(size=SIZE) as pilot:
         chat_input = app.query_one("#chat-input", Input)
         await wait_for(pilot, "the chat input to have focus", lambda: app.focused is chat_input)
-        await pilot.press(*QUESTION, "enter")
-        await wait_for(pilot, f"{SPANS_PER_TURN} finished spans", lambda: turn_finished(app))
-
-        tree = app.query_one(TraceWaterfall)
+        await chat(pilot, app, "weather in Paris?")
+        tree, detail = app.query_one(TraceWaterfall), app.query_one(SpanDetail)
+        tool = next(s for s in tree.spans.values() if s.name == "execute_tool get_weather")
         tree.focus()
-        node = next(n for n in walk(tree.root) if tree.spans[n.data or ""].name == SPAN_TO_SHOW)
-        tree.move_cursor(node)
-        await wait_for(pilot, f"the detail of {SPAN_TO_SHOW}", lambda: showing(app, SPAN_TO_SHOW))
+        tree.select_span(tool.span_id)
+        await wait_for(pilot, "the tool span's detail",
+                       lambda: detail.span is not None and detail.span.span_id == tool.span_id)
         await pilot.pause()
-        if not showing(app, SPAN_TO_SHOW):  # a late first-load selection took the cursor back
-            tree.move_cursor(node)
-            await wait_for(pilot, f"{SPAN_TO_SHOW} again", lambda: showing(app, SPAN_TO_SHOW))
-        saved.append(Path(app.save_screenshot("main.svg", str(OUT))))
+        saved.append(save(app, "main.svg"))
+
+        agents = app.query_one(AgentList)
+        agents.focus()
+        agents.highlighted = [a.name for a in app.session.agents].index("assistant")
+        await pilot.press("enter")
+        await wait_for(pilot, "the assistant's chat", lambda: app.agent_name == "assistant")
+        await chat(pilot, app, "remember that my name is Ada")
+        await chat(pilot, app, "what is my name?")
+        memory = app.query_one(MemoryPane)
+        await wait_for(pilot, "the memory pane", lambda: memory.view is not None
+                       and memory.view.thread_id is not None)
+        await pilot.pause()
+        saved.append(save(app, "memory.svg"))
 
         await pilot.press("f1")
         await wait_for(pilot, "the key help panel", lambda: app.screen.query("HelpPanel"))
         await pilot.pause()
-        saved.append(Path(app.save_screenshot("help.svg", str(OUT))))
+        saved.append(save(app, "help.svg"))
     return saved
+
+
+async def replay_picture() -> Path:
+    """``lumos-studio replay traces/assistant.jsonl``, paused in the middle of the first run."""
+    app = ReplayApp(load_trace(TRACES / "assistant.jsonl"))
+    async with app.run_test(size=SIZE) as pilot:
+        bar = app.query_one(PlaybackBar)
+        await wait_for(pilot, "the recording", lambda: app.spans and app.at_ns is not None)
+        bar.focus()
+        await pilot.press("home", *["."] * 9)
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, "a few steps in", lambda: len(tree.spans) > 4)
+        await pilot.pause(0.3)
+        return save(app, "replay.svg")
+
+
+async def compare_picture() -> Path:
+    """``lumos-studio compare traces/weather-v1.jsonl traces/weather-v2.jsonl``."""
+    with (
+        load_trace(TRACES / "weather-v1.jsonl") as v1,
+        load_trace(TRACES / "weather-v2.jsonl") as v2,
+    ):
+        left = v1.reader.trace_spans(v1.trace_ids[0])
+        right = v2.reader.trace_spans(v2.trace_ids[0])
+
+    class CompareApp(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(CompareScreen(left, right, left_title="weather-v1.jsonl",
+                                           right_title="weather-v2.jsonl"))
+
+    app = CompareApp()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, "the comparison", lambda: isinstance(app.screen, CompareScreen)
+                       and app.screen.comparison is not None)
+        await pilot.pause(0.3)
+        return save(app, "compare.svg")
 
 
 def main() -> int:
@@ -107,7 +146,9 @@ def main() -> int:
         os.chdir(scratch)
         try:
             with Store(Path(".lumos") / "studio.db") as store:
-                saved = asyncio.run(make(store))
+                saved = asyncio.run(studio_pictures(store))
+            saved.append(asyncio.run(replay_picture()))
+            saved.append(asyncio.run(compare_picture()))
         finally:
             os.chdir(here)
     for path in saved:

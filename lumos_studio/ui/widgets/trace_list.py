@@ -63,9 +63,12 @@ class TraceList(DataTable[str | Text]):
             return None
         return self.summaries[self.cursor_row].trace_id
 
-    def show(self, summaries: list[TraceSummary], selected: str | None) -> None:
-        """Replace the rows; the cursor stays on its trace (else goes to ``selected``)."""
-        keep = self.cursor_trace if self.summaries else selected
+    def show(
+        self, summaries: list[TraceSummary], selected: str | None, *, to_selected: bool = False
+    ) -> None:
+        """Replace the rows; the cursor stays on its trace, or goes to ``selected`` when asked
+        (the app followed a new run) or when the list was empty."""
+        keep = selected if to_selected or not self.summaries else self.cursor_trace
         self.summaries = summaries
         self.clear()
         for t in summaries:
