@@ -43,6 +43,7 @@ from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
 SAVE_DIR = Path("traces")
+PANE_IDS = {"agents", "chat", "traces", "tree", "detail", "memory", "logs"}
 
 
 class StudioApp(App[None]):
@@ -58,6 +59,7 @@ class StudioApp(App[None]):
         Binding("ctrl+r", "rerun", "Re-run last"),
         Binding("ctrl+x", "cancel_run", "Cancel run"),
         Binding("f2", "focus('agents')", "Agents"),
+        Binding("f6", "toggle_maximize", "Maximize pane"),
         Binding("a", "focus('agents')", "Agents", show=False),
         Binding("l", "focus('traces')", "Traces", show=False),
         Binding("t", "focus('tree')", "Tree", show=False),
@@ -364,6 +366,16 @@ class StudioApp(App[None]):
             self.notify("Cancelling…")
         else:
             self.notify("This session cannot cancel runs.", severity="warning")
+
+    def action_toggle_maximize(self) -> None:
+        """Give the focused pane the whole screen, or put it back."""
+        screen = self.screen
+        if screen.maximized is not None:
+            screen.minimize()
+        elif self.focused is not None:
+            pane = next((w for w in self.focused.ancestors_with_self
+                         if w.id in PANE_IDS), self.focused)
+            screen.maximize(pane, container=False)
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):

@@ -188,3 +188,17 @@ async def test_mark_compare_and_save_runs_from_the_trace_list(
         (saved,) = (tmp_path / "traces").glob("weather-*.jsonl")
         records, problems = read_file(saved)
         assert problems == [] and {r.trace_id for r in records} == {"1" * 32}
+
+
+async def test_a_pane_can_be_maximized_and_restored(store: Store) -> None:
+    store.writer.submit_many(weather_trace())
+    store.writer.flush()
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f6")  # from the chat input: the whole chat pane
+        assert app.screen.maximized is app.query_one(ChatPane)
+        await pilot.press("f6")
+        assert app.screen.maximized is None
+        app.query_one(TraceWaterfall).focus()
+        await pilot.press("f6")
+        assert app.screen.maximized is app.query_one(TraceWaterfall)

@@ -15,6 +15,7 @@ class ChatPane(Vertical):
     """Shows one agent's conversation; posts ``Submitted`` when the user presses Enter."""
 
     BORDER_TITLE = "Chat"
+    ALLOW_MAXIMIZE = True
 
     class Submitted(Message):
         def __init__(self, text: str) -> None:
