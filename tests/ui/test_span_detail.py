@@ -48,3 +48,27 @@ def test_error_span_shows_status_and_traceback() -> None:
 
 def test_running_span_says_so() -> None:
     assert "RUNNING" in text_of(make_span(duration_ms=None))
+
+
+def test_token_cost_is_estimated_for_known_models_only() -> None:
+    from lumos_studio.pricing import estimate_cost
+
+    assert estimate_cost("gpt-4o-mini-2024-07-18", 1_000_000, 1_000_000) == 0.75
+    assert estimate_cost("openai:gpt-4o", 1000, 0) == 0.0025
+    assert estimate_cost("my-local-llama", 10, 10) is None
+    span = make_span("chat gpt-4o-mini", attributes={
+        "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 2000,
+        "gen_ai.usage.output_tokens": 500})
+    assert "cost" in text_of(span) and "$0.000600" in text_of(span)
+
+
+def test_long_attributes_are_folded_and_raw_view_shows_everything() -> None:
+    from lumos_studio.ui.widgets.span_detail import render_raw
+
+    long_value = "x" * 5000
+    span = make_span(attributes={"app.payload": long_value})
+    shown = text_of(span)
+    assert "5,000 chars; r shows it all" in shown and long_value not in shown
+    console = Console(width=100, file=io.StringIO(), record=True)
+    console.print(render_raw(span))
+    assert long_value in console.export_text().replace("\n", "")

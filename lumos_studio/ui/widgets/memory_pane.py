@@ -49,7 +49,8 @@ def render_memory(view: MemoryView) -> RenderableType:
         for line in view.working_memory_diff:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
             parts.append(Text(line, style=style))
-    heading = f"Thread ({len(view.messages)} messages"
+    count = len(view.messages)
+    heading = f"Thread ({count} message{'s' * (count != 1)}"
     heading += f", +{view.new_messages} in this step)" if view.new_messages else ")"
     parts += [Text(""), Text(heading, style="bold underline")]
     for role, text in view.messages[-MESSAGES_SHOWN:]:

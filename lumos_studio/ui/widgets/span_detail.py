@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from rich.console import Group, RenderableType
@@ -11,11 +11,13 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.present import format_duration, status_text
+from lumos_studio.pricing import estimate_cost, format_cost
 from lumos_studio.records import SpanRecord
 
 # Shown in their own sections, so left out of the attribute table.
@@ -35,21 +37,33 @@ _ROLE_STYLES = {
 }
 
 
+FOLD_AT = 400  # characters of an attribute shown before folding it
+
+
 class SpanDetail(VerticalScroll):
-    """Renders a ``SpanRecord`` for reading, not as raw JSON."""
+    """Renders a ``SpanRecord`` for reading, not as raw JSON (``r`` toggles the raw view)."""
 
     BORDER_TITLE = "Span"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "toggle_raw", "Raw / readable")]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.span: SpanRecord | None = None
+        self.raw = False
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(Text("Select a span in the trace tree.", style="dim"), id="span-body")
 
     def show(self, span: SpanRecord) -> None:
         self.span = span
-        self.query_one("#span-body", Static).update(render_span(span))
+        self.border_subtitle = "raw" if self.raw else ""
+        body = render_raw(span) if self.raw else render_span(span)
+        self.query_one("#span-body", Static).update(body)
+
+    def action_toggle_raw(self) -> None:
+        self.raw = not self.raw
+        if self.span is not None:
+            self.show(self.span)
 
 
 def render_span(span: SpanRecord) -> RenderableType:
@@ -118,9 +132,13 @@ def _facts(span: SpanRecord) -> RenderableType:
         if key in attributes:
             rows.append((label, str(attributes[key])))
     if sc.USAGE_INPUT_TOKENS in attributes or sc.USAGE_OUTPUT_TOKENS in attributes:
-        tokens_in = attributes.get(sc.USAGE_INPUT_TOKENS, 0)
-        tokens_out = attributes.get(sc.USAGE_OUTPUT_TOKENS, 0)
+        tokens_in = int(attributes.get(sc.USAGE_INPUT_TOKENS, 0))
+        tokens_out = int(attributes.get(sc.USAGE_OUTPUT_TOKENS, 0))
         rows.append(("tokens", f"{tokens_in} in · {tokens_out} out"))
+        model = attributes.get(sc.RESPONSE_MODEL) or attributes.get(sc.REQUEST_MODEL)
+        cost = estimate_cost(str(model) if model else None, tokens_in, tokens_out)
+        if cost is not None:
+            rows.append(("cost", f"≈ {format_cost(cost)}"))
     rows.append(("ids", Text(f"{span.trace_id} / {span.span_id}", style="dim")))
     for label, value in rows:
         grid.add_row(label, value)
@@ -185,5 +203,27 @@ def _attribute_table(span: SpanRecord) -> RenderableType:
         if key in _SECTIONED:
             continue
         value = shown[key]
-        table.add_row(key, value if isinstance(value, str) else orjson.dumps(value).decode())
+        text = value if isinstance(value, str) else orjson.dumps(value).decode()
+        if len(text) > FOLD_AT:
+            text = f"{text[:FOLD_AT]}… ({len(text):,} chars; r shows it all)"
+        table.add_row(key, text)
     return table
+
+
+def render_raw(span: SpanRecord) -> RenderableType:
+    """Everything the span holds, as JSON: attributes, events, resource, ids, times."""
+    return JSON.from_data({
+        "name": span.name,
+        "trace_id": span.trace_id,
+        "span_id": span.span_id,
+        "parent_span_id": span.parent_span_id,
+        "kind": span.kind,
+        "start_ns": span.start_ns,
+        "end_ns": span.end_ns,
+        "status": {"code": span.status_code, "message": span.status_message},
+        "attributes": span.attributes,
+        "events": [{"name": e.name, "time_ns": e.time_ns, "attributes": e.attributes}
+                   for e in span.events],
+        "resource": span.resource,
+        "scope": {"name": span.scope_name, "version": span.scope_version},
+    })
