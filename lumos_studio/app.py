@@ -26,6 +26,7 @@ from lumos_studio.sessions.base import Session
 from lumos_studio.store import Store, StoreChange
 from lumos_studio.ui.messages import (
     MemoryLoaded,
+    MetricsLoaded,
     SessionChanged,
     TraceListLoaded,
     TraceLoaded,
@@ -37,6 +38,7 @@ from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.load_error import LoadErrorPanel
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
+from lumos_studio.ui.widgets.metrics_strip import MetricsStrip
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
@@ -95,6 +97,7 @@ class StudioApp(App[None]):
                 yield LoadErrorPanel(id="load-error")
                 yield ChatPane(id="chat")
             with Vertical(id="traces-column"):
+                yield MetricsStrip(id="metrics")
                 yield TraceList(id="traces")
                 with Horizontal(id="inspector"):
                     yield TraceWaterfall(id="tree")
@@ -183,7 +186,13 @@ class StudioApp(App[None]):
 
     @work(thread=True, exclusive=True, group="trace-list")
     def load_trace_list(self) -> None:
-        self.post_message(TraceListLoaded(self.store.reader.list_traces()))
+        reader = self.store.reader
+        self.post_message(TraceListLoaded(reader.list_traces()))
+        self.post_message(MetricsLoaded(reader.metrics()))
+
+    def on_metrics_loaded(self, message: MetricsLoaded) -> None:
+        if not self._screens_gone():
+            self.main.query_one(MetricsStrip).show(message.metrics)
 
     @work(thread=True, exclusive=True, group="trace")
     def load_trace(self, trace_id: str) -> None:

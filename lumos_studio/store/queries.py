@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from lumos_studio.metrics import Metrics, session_metrics
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store.connection import StoreError, open_reader_connection
 from lumos_studio.store.rows import row_to_log, row_to_record
@@ -128,6 +129,10 @@ class StoreReader:
             (name_prefix, name_prefix + "\uffff", until_ns if until_ns is not None else 2**63 - 1),
         ).fetchall()
         return [row_to_log(row) for row in rows]
+
+    def metrics(self, since_ns: int = 0) -> Metrics:
+        """Runs, errors, latency percentiles, tokens and cost since ``since_ns``."""
+        return session_metrics(self._db, since_ns)
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from lumos_studio.memory_view import MemoryView
+from lumos_studio.metrics import Metrics
 from lumos_studio.records import SpanRecord
 from lumos_studio.sessions.base import RunOutcome, SessionEvent
 from lumos_studio.store import TraceSummary
@@ -38,6 +39,14 @@ class MemoryLoaded(Message):
         super().__init__()
         self.trace_id = trace_id
         self.view = view
+
+
+class MetricsLoaded(Message):
+    """Fresh session metrics for the strip."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__()
+        self.metrics = metrics
 
 
 class TurnFinished(Message):

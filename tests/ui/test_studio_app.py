@@ -14,6 +14,7 @@ from lumos_studio.sessions.discovery import AgentCatalog, load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.chat import ChatPane
+from lumos_studio.ui.widgets.metrics_strip import MetricsStrip, render_metrics
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
@@ -53,6 +54,9 @@ async def test_a_chat_message_runs_the_agent_and_shows_its_four_span_tree(store:
         assert "you › weather in Paris?" in transcript(app)
         await wait_for(pilot, lambda: app.query_one(TraceList).row_count == 1)
         assert app.query_one(TraceList).summaries[0].span_count == 4
+        strip = app.query_one(MetricsStrip)
+        await wait_for(pilot, lambda: strip.metrics.runs == 1)
+        assert render_metrics(strip.metrics).plain.startswith("1 run · 0 errors · p50 ")
 
 
 async def test_the_tree_shows_running_spans_while_a_slow_tool_works(store: Store) -> None:

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import dataclasses
+
+from lumos_studio.metrics import percentile
+from lumos_studio.store import Store
+from lumos_studio.ui.widgets.metrics_strip import render_metrics, sparkline
+from tests.builders import MS, T0, weather_trace
+
+
+def test_percentiles_use_the_nearest_rank() -> None:
+    values = list(range(1, 101))
+    assert (percentile(values, 0.5), percentile(values, 0.95)) == (50, 95)
+    assert percentile([7], 0.95) == 7
+
+
+def test_session_metrics_per_agent_and_tool_with_errors_tokens_and_cost(store: Store) -> None:
+    for i in range(10):
+        spans = weather_trace(f"{i:032x}", T0 + i * 10**9)
+        if i == 3:
+            spans[2] = dataclasses.replace(spans[2], status_code="ERROR")
+        end = spans[0].start_ns + (300 + 10 * i) * MS  # runs of 300, 310, ... 390 ms
+        spans[0] = dataclasses.replace(spans[0], end_ns=end)
+        spans[3] = dataclasses.replace(spans[3], end_ns=end)
+        store.writer.submit_many(spans)
+    store.writer.flush()
+
+    metrics = store.reader.metrics()
+
+    assert (metrics.runs, metrics.errors) == (10, 1)
+    assert (metrics.p50_ns, metrics.p95_ns) == (340 * MS, 390 * MS)
+    assert metrics.tokens == 10 * 39
+    assert metrics.cost == 0  # the scripted model is free
+    (agent,) = metrics.agents
+    assert (agent.name, agent.count) == ("weather", 10)
+    (tool,) = metrics.tools
+    assert tool.name == "get_weather" and tool.count == 10
+    assert len(metrics.recent_ns) == 10 and metrics.recent_ns[0] < metrics.recent_ns[-1]
+    text = render_metrics(metrics).plain
+    assert text.startswith("10 runs · 1 error · p50 340.0ms p95 390.0ms · 390 tokens ≈ $0")
+    assert "weather 340.0ms/390.0ms" in text and "⚙ get_weather" in text
+    assert store.reader.metrics(since_ns=T0 + 5 * 10**9).runs == 5
+
+
+def test_sparkline_spans_the_range() -> None:
+    assert sparkline((1, 5, 9)) == "▁▅█"
+    assert sparkline(()) == ""
