@@ -61,3 +61,13 @@ def test_main_screen_with_a_tool_span_selected(snap_compare, store: Store) -> No
 def test_main_screen_on_a_wide_terminal(snap_compare, store: Store) -> None:  # type: ignore[no-untyped-def]
     app = studio_with_a_recorded_turn(store)
     assert snap_compare(app, run_before=select_tool_span, terminal_size=(200, 60))
+
+
+def test_main_screen_in_the_light_theme(snap_compare, store: Store) -> None:  # type: ignore[no-untyped-def]
+    app = studio_with_a_recorded_turn(store)
+
+    async def light_then_select(pilot: Pilot) -> None:
+        pilot.app.theme = "textual-light"
+        await select_tool_span(pilot)
+
+    assert snap_compare(app, run_before=light_then_select, terminal_size=(120, 40))
