@@ -6,15 +6,19 @@ rows at positions ``offset .. offset+limit``; ``update_matches`` adds the logs w
 
 How each filter stays fast at a million rows (figures: ``python -m bench logs_filter``):
 
-- level, logger, service: SQL over indexes; ``logs_by_time`` holds (time_ns, id, severity_number)
-  so paging a level filter walks one index. Windows near either end, or next to a known row
-  (an ``Anchor``), cost a page; a jump to the middle walks the index once.
+- level, logger, service: SQL over indexes that end with (time_ns, id, severity_number), so
+  counting and paging a level filter reads one index, never the rows. Windows near either end,
+  or next to a known row (an ``Anchor``), cost a page; a jump to the middle walks the index.
 - free text: FTS5 (``logs_fts``) counts at once. Its hits come in id order, not time order, so
   small results (``MATERIALIZE_LIMIT``) are sorted in Python once and sliced; large ones are paged
-  by walking the time index in chunks and keeping the ids FTS5 finds in each chunk's id range.
-- regex: applied in Python to the message, over candidates narrowed by the filter's other parts
-  and by the words the pattern cannot match without (looked up in FTS5). Measured faster than a
-  registered ``REGEXP`` function, and the sorted result makes every later window a slice.
+  by walking the time index in chunks and keeping the ids FTS5 finds in each chunk's id range
+  (a typed prefix is first expanded to its words: FTS5 reads a prefix's whole doclist per query),
+  or, far from both ends, by one SQL walk that checks each index entry against the hits.
+- regex: applied in Python to the message, over candidates narrowed by the filter's other parts,
+  by the words the pattern cannot match without (FTS5) and its literal substrings (LIKE, in C).
+  A registered ``REGEXP`` function measured about the same (the cost is reading rows and running
+  the regex, not the call); Python can stop when a newer filter arrives, and the sorted result
+  makes every later window a slice. A pattern without literal words still reads every row.
 - trace / span: the ``logs_by_span`` index, then as small results.
 
 Every function takes a plain read-only ``sqlite3.Connection`` and runs on the caller's thread:
@@ -27,7 +31,8 @@ import re
 import sqlite3
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import orjson
@@ -41,6 +46,8 @@ from lumos_studio.store.schema import indexed_up_to
 
 MATERIALIZE_LIMIT = 20_000  # results up to this size are sorted once in Python, then sliced
 CHUNK = 2_000  # index entries read per step when paging a large free-text result
+LONG_WALK = 40_000  # index entries beyond which a free-text window is found by one SQL walk
+PREFIX_WORDS = 32  # a typed prefix standing for more words than this stays a prefix query
 
 SEVERITY_LEVELS: tuple[tuple[str, int], ...] = (
     ("TRACE", 1), ("DEBUG", 5), ("INFO", 9), ("WARN", 13), ("ERROR", 17), ("FATAL", 21),
@@ -65,7 +72,7 @@ class LogFilter:
     min_severity: int = 0
     loggers: frozenset[str] = frozenset()  # scope names (the Python logger's name)
     services: frozenset[str] = frozenset()
-    text: str = ""  # words, found by FTS5 in bodies, attributes and event names; the last is a prefix
+    text: str = ""  # words FTS5 finds in body, attributes or event name; the last is a prefix
     regex: str = ""  # searched in the message as shown; case-insensitive unless it has capitals
     trace_id: str | None = None
     span_id: str | None = None  # with trace_id: only that span's logs
@@ -117,6 +124,7 @@ class LogMatches:
     last_id: int
     times: array[int] | None = field(default=None, repr=False)
     ids: array[int] | None = field(default=None, repr=False)
+    fts: str | None = field(default=None, repr=False)  # the FTS5 query, prefix expanded
 
     @property
     def materialized(self) -> bool:
@@ -138,34 +146,41 @@ class Cancelled(Exception):
 # --- turning a filter into SQL ---
 
 
+def _words(text: str) -> list[str]:
+    return [w for w in text.split() if any(c.isalnum() for c in w)]
+
+
 def fts_query(text: str) -> str | None:
     """The FTS5 query for what a user typed: every word, the last one as a prefix (as you type).
 
     A one-letter last word stays exact: a one-letter prefix expands to most of the vocabulary.
     """
-    words = [w for w in text.split() if any(c.isalnum() for c in w)]
+    words = _words(text)
     if not words:
         return None
     terms = ['"' + w.replace('"', '""') + '"' for w in words]
     if sum(c.isalnum() for c in words[-1]) > 1:
         terms[-1] += "*"
-    return " ".join(terms)
+    return " AND ".join(terms)
 
 
-def regex_terms(pattern: str) -> list[str]:
-    """FTS5 terms any match of ``pattern`` must contain; [] when none can be proved.
+def regex_prefilter(pattern: str) -> tuple[list[str], list[str]]:
+    """What any match of ``pattern`` must contain: FTS5 terms, and substrings for LIKE.
 
-    Only runs of printable ASCII literals count, and a word only when its start is certain
-    (after a separator, ``\\b`` or ``^``): FTS5 finds tokens and their prefixes, not suffixes.
+    Only runs of printable ASCII literals count. A word becomes a term only when its start is
+    certain (after a separator, ``\\b`` or ``^``): FTS5 finds tokens and prefixes, not suffixes.
+    A substring is any such run of 3+ characters that JSON text holds verbatim (no ``"`` or
+    ``\\``); LIKE, in C and ASCII-case-blind, then spares Python most non-matching rows.
     """
     try:
         items = list(_regex_parser.parse(pattern))
     except (re.error, RecursionError, OverflowError):
-        return []
+        return [], []
     parser = _regex_parser
     starts = {parser.AT_BOUNDARY, parser.AT_BEGINNING, parser.AT_BEGINNING_STRING}
     ends = {parser.AT_BOUNDARY, parser.AT_END, parser.AT_END_STRING}
     terms: list[str] = []
+    literals: list[str] = []
 
     def close(run: str, left: bool, right: bool) -> None:
         pieces = re.split(r"[^A-Za-z0-9]+", run)
@@ -174,19 +189,17 @@ def regex_terms(pattern: str) -> list[str]:
                 continue
             exact = right or index < len(pieces) - 1
             terms.append(f'"{word}"' if exact else f'"{word}"*')
+        literals.extend(part for part in re.split(r'["\\\x00-\x1f]', run) if len(part) >= 3)
 
     run, left = "", False
     for op, arg in items:
-        if op is parser.LITERAL and 0x20 <= arg < 0x7F:
-            run += chr(arg)
-            continue
-        if op is parser.LITERAL and arg < 0x20:
-            run += " "  # a control character is a separator to the tokenizer
+        if op is parser.LITERAL and arg < 0x7F:
+            run += chr(arg)  # a control character splits words and substrings alike
             continue
         close(run, left, op is parser.AT and arg in ends)
         run, left = "", op is parser.AT and arg in starts
     close(run, left, False)
-    return terms
+    return terms, literals
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -205,16 +218,19 @@ class _Plan:
     where: str
     params: tuple[object, ...]
     fts: str | None  # FTS5 query (text words and regex terms)
-    fallback: str  # the text condition for rows FTS5 has not indexed yet ("" without text)
+    fallback: str  # the text condition for rows FTS5 has not indexed yet ("1" without text)
     fallback_params: tuple[object, ...]
+    regex: str
 
 
-def _plan(log_filter: LogFilter) -> _Plan:
+def _plan(log_filter: LogFilter, text_query: str | None = None) -> _Plan:
+    """The SQL of ``log_filter``; ``text_query`` replaces the FTS5 query of its words."""
     where, params = ["1"], []
     if log_filter.min_severity > 0:
         where.append("severity_number >= ?")
         params.append(log_filter.min_severity)
-    for column, values in (("scope_name", log_filter.loggers), ("service_name", log_filter.services)):
+    names = (("scope_name", log_filter.loggers), ("service_name", log_filter.services))
+    for column, values in names:
         if values:
             where.append(f"{column} IN ({', '.join('?' * len(values))})")
             params.extend(sorted(values))
@@ -225,10 +241,10 @@ def _plan(log_filter: LogFilter) -> _Plan:
             where.append("span_id = ?")
             params.append(log_filter.span_id)
     parts, fallback, fallback_params = [], [], []
-    text_query = fts_query(log_filter.text)
+    text_query = text_query or fts_query(log_filter.text)
     if text_query:
         parts.append(f"({text_query})")
-        for word in log_filter.text.split():
+        for word in _words(log_filter.text):
             like = _like(word)
             fallback.append(
                 "(body LIKE ? ESCAPE '\\' OR attributes LIKE ? ESCAPE '\\' "
@@ -236,27 +252,82 @@ def _plan(log_filter: LogFilter) -> _Plan:
             )
             fallback_params.extend((like, like, like))
     if log_filter.regex:
-        terms = regex_terms(log_filter.regex)
+        terms, literals = regex_prefilter(log_filter.regex)
         if terms:
-            parts.append(f"body : ({' '.join(terms)})")
+            parts.append(f"body : ({' AND '.join(terms)})")
+        for literal in literals:
+            where.append("body LIKE ? ESCAPE '\\'")
+            params.append(_like(literal))
     return _Plan(
         " AND ".join(where),
         tuple(params),
         " AND ".join(parts) or None,
         " AND ".join(fallback) or "1",
         tuple(fallback_params),
+        log_filter.regex,
     )
 
 
-def _text_condition(plan: _Plan, watermark: int) -> tuple[str, tuple[object, ...]]:
+def _text_condition(plan: _Plan, watermark: int, last_id: int) -> tuple[str, tuple[object, ...]]:
     """``id`` is an FTS5 hit, or above the index's watermark and matching by LIKE."""
     if plan.fts is None:
         return "1", ()
+    if watermark >= last_id:
+        return "id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)", (plan.fts,)
     return (
         f"(id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?) "
         f"OR (id > ? AND {plan.fallback}))",
         (plan.fts, watermark, *plan.fallback_params),
     )
+
+
+def _expanded_query(connection: sqlite3.Connection, text: str) -> str | None:
+    """``fts_query(text)`` with a prefix last word replaced by the indexed words it stands for.
+
+    FTS5 answers a prefix by merging the whole doclist of every word it covers, ignoring rowid
+    ranges; paging asks it once per chunk, so a handful of exact words is far cheaper.
+    """
+    query = fts_query(text)
+    last = _words(text)[-1] if query else ""
+    if not query or not query.endswith("*") or not (last.isascii() and last.isalnum()):
+        return query
+    prefix = last.lower()
+    words = [r[0] for r in connection.execute(
+        "SELECT term FROM logs_fts_vocab WHERE term >= ? AND term < ? LIMIT ?",
+        (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1), PREFIX_WORDS + 1),
+    )]
+    if len(words) > PREFIX_WORDS:
+        return query
+    head = query.rpartition(" AND ")[0]
+    tail = "(" + (" OR ".join(f'"{w}"' for w in words) or f'"{prefix}"') + ")"
+    return f"{head} AND {tail}" if head else tail
+
+
+@contextmanager
+def _snapshot(connection: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction: the max id, the count and the rows all see the same store."""
+    if connection.in_transaction:
+        yield
+        return
+    connection.execute("BEGIN")
+    try:
+        yield
+    finally:
+        connection.execute("COMMIT")
+
+
+def _id_range(after_id: int, last_id: int | None) -> tuple[str, tuple[int, ...]]:
+    """Ids in (after_id, last_id]; no bound inside a snapshot of the whole store (None), and
+    ``+id`` so that a bound covering nearly everything never steers SQLite to a table scan."""
+    if after_id:
+        return "id > ? AND id <= ?", (after_id, last_id or after_id)
+    return ("1", ()) if last_id is None else ("+id <= ?", (last_id,))
+
+
+def _where(*conditions: str) -> str:
+    """A WHERE clause of the real conditions; none at all lets SQLite count a b-tree at once."""
+    real = [c for c in conditions if c != "1"]
+    return f"WHERE {' AND '.join(real)}" if real else ""
 
 
 # --- resolving a filter: count, and the sorted result when small ---
@@ -266,74 +337,89 @@ def match_logs(
     connection: sqlite3.Connection, log_filter: LogFilter, should_stop: StopCheck | None = None
 ) -> LogMatches:
     """Count the logs matching ``log_filter`` now; sort them in memory when that is cheap."""
-    last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
-    return _resolve(connection, log_filter, 0, last_id, should_stop)
+    with _snapshot(connection):
+        last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
+        fts = _expanded_query(connection, log_filter.text)
+        plan = _plan(log_filter, fts)
+        watermark = indexed_up_to(connection) if plan.fts else 0
+        if not log_filter.regex:
+            count = _count(connection, plan, 0, None, watermark, last_id)
+            # Level, logger and service page well from their indexes: only text and trace
+            # results, which SQLite cannot read in display order, are sorted here.
+            if count > MATERIALIZE_LIMIT or not (plan.fts or log_filter.trace_id):
+                return LogMatches(log_filter, count, last_id, fts=fts)
+        found = _materialize(connection, plan, 0, None, watermark, last_id, should_stop)
+    return LogMatches(log_filter, len(found[0]), last_id, *found, fts=fts)
 
 
 def update_matches(
     connection: sqlite3.Connection, matches: LogMatches, should_stop: StopCheck | None = None
 ) -> LogMatches:
-    """``matches`` plus the logs written since it was resolved (a live view's cheap refresh)."""
-    last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
-    if last_id <= matches.last_id:
-        return matches
-    added = _resolve(connection, matches.filter, matches.last_id, last_id, should_stop,
-                     force_materialize=matches.materialized)
-    if not matches.materialized:
-        return replace(added, count=matches.count + added.count)
-    assert matches.times is not None and matches.ids is not None
-    assert added.times is not None and added.ids is not None
-    keys = list(zip(matches.times, matches.ids, strict=True))
-    if keys and added.count and (added.times[0], added.ids[0]) < keys[-1]:
-        keys = sorted(keys + list(zip(added.times, added.ids, strict=True)))
-        times, ids = array("q", (k[0] for k in keys)), array("q", (k[1] for k in keys))
-    else:
-        times, ids = matches.times + added.times, matches.ids + added.ids
-    return LogMatches(matches.filter, len(ids), last_id, times, ids)
+    """``matches`` plus the logs written since it was resolved (a live view's cheap refresh).
+
+    Deleted logs are not noticed: resolve again with ``match_logs`` after a delete.
+    """
+    log_filter, after_id = matches.filter, matches.last_id
+    with _snapshot(connection):
+        last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
+        if last_id <= after_id:
+            return matches
+        plan = _plan(log_filter, matches.fts)
+        watermark = indexed_up_to(connection) if plan.fts else 0
+        if matches.times is None or matches.ids is None:
+            added = _count(connection, plan, after_id, last_id, watermark, last_id)
+            return replace(matches, count=matches.count + added, last_id=last_id)
+        new_times, new_ids = _materialize(
+            connection, plan, after_id, last_id, watermark, last_id, should_stop
+        )
+    times, ids = array("q", matches.times), array("q", matches.ids)
+    for time_ns, log_id in zip(new_times, new_ids, strict=True):
+        if not ids or (time_ns, log_id) > (times[-1], ids[-1]):
+            times.append(time_ns)
+            ids.append(log_id)
+        else:  # a late log (an earlier time arriving after later ones): insert it in place
+            index = _bisect_key(times, ids, time_ns, log_id)
+            times.insert(index, time_ns)
+            ids.insert(index, log_id)
+    if len(ids) > 4 * MATERIALIZE_LIMIT and not log_filter.regex:
+        return replace(matches, count=len(ids), last_id=last_id, times=None, ids=None)
+    return replace(matches, count=len(ids), last_id=last_id, times=times, ids=ids)
 
 
-def _resolve(
-    connection: sqlite3.Connection,
-    log_filter: LogFilter,
-    after_id: int,
-    last_id: int,
-    should_stop: StopCheck | None,
-    *,
-    force_materialize: bool = False,
-) -> LogMatches:
-    plan = _plan(log_filter)
-    watermark = indexed_up_to(connection) if plan.fts else 0
-    if log_filter.regex:
-        return _materialize(connection, plan, log_filter, after_id, last_id, watermark,
-                            should_stop)
-    count = _count(connection, plan, after_id, last_id, watermark)
-    small = count <= MATERIALIZE_LIMIT and (plan.fts is not None or log_filter.trace_id)
-    if force_materialize or small:
-        return _materialize(connection, plan, log_filter, after_id, last_id, watermark,
-                            should_stop)
-    return LogMatches(log_filter, count, last_id)
+def _bisect_key(times: Sequence[int], ids: Sequence[int], time_ns: int, log_id: int) -> int:
+    index = bisect_left(times, time_ns)
+    while index < len(ids) and times[index] == time_ns and ids[index] < log_id:
+        index += 1
+    return index
 
 
 def _count(
-    connection: sqlite3.Connection, plan: _Plan, after_id: int, last_id: int, watermark: int
+    connection: sqlite3.Connection,
+    plan: _Plan,
+    after_id: int,
+    last_id: int | None,
+    watermark: int,
+    max_id: int,
 ) -> int:
+    """Matches among ids in (after_id, last_id]; ``max_id`` is the store's highest id."""
     if plan.fts is not None and plan.where == "1":
         # Text alone: FTS5 counts its hits itself; only unindexed rows need a scan.
         indexed = connection.execute(
             "SELECT count(*) FROM logs_fts WHERE logs_fts MATCH ? AND rowid > ? AND rowid <= ?",
-            (plan.fts, after_id, min(last_id, watermark)),
+            (plan.fts, after_id, min(last_id or max_id, watermark)),
         ).fetchone()[0]
-        if watermark >= last_id:
+        if watermark >= max_id:
             return indexed
         rest = connection.execute(
             f"SELECT count(*) FROM logs WHERE id > ? AND id <= ? AND {plan.fallback}",
-            (max(after_id, watermark), last_id, *plan.fallback_params),
+            (max(after_id, watermark), max_id, *plan.fallback_params),
         ).fetchone()[0]
         return indexed + rest
-    text, text_params = _text_condition(plan, watermark)
+    text, text_params = _text_condition(plan, watermark, max_id)
+    ids, id_params = _id_range(after_id, last_id)
     return connection.execute(
-        f"SELECT count(*) FROM logs WHERE id > ? AND id <= ? AND {plan.where} AND {text}",
-        (after_id, last_id, *plan.params, *text_params),
+        f"SELECT count(*) FROM logs {_where(ids, plan.where, text)}",
+        (*id_params, *plan.params, *text_params),
     ).fetchone()[0]
 
 
@@ -352,18 +438,20 @@ def _message(body: str | None) -> str:
 def _materialize(
     connection: sqlite3.Connection,
     plan: _Plan,
-    log_filter: LogFilter,
     after_id: int,
-    last_id: int,
+    last_id: int | None,
     watermark: int,
+    max_id: int,
     should_stop: StopCheck | None,
-) -> LogMatches:
-    text, text_params = _text_condition(plan, watermark)
-    pattern = _compile(log_filter.regex) if log_filter.regex else None
+) -> tuple[array[int], array[int]]:
+    """Every match's (times, ids) in display order; the regex runs here, over the candidates."""
+    text, text_params = _text_condition(plan, watermark, max_id)
+    ids, id_params = _id_range(after_id, last_id)
+    pattern = _compile(plan.regex) if plan.regex else None
     columns = "time_ns, id, body" if pattern else "time_ns, id"
     cursor = connection.execute(
-        f"SELECT {columns} FROM logs WHERE id > ? AND id <= ? AND {plan.where} AND {text}",
-        (after_id, last_id, *plan.params, *text_params),
+        f"SELECT {columns} FROM logs {_where(ids, plan.where, text)}",
+        (*id_params, *plan.params, *text_params),
     )
     keys: list[tuple[int, int]] = []
     while batch := cursor.fetchmany(5_000):
@@ -375,9 +463,7 @@ def _materialize(
             search = pattern.search
             keys.extend((t, i) for t, i, body in batch if search(_message(body)))
     keys.sort()
-    times = array("q", (k[0] for k in keys))
-    ids = array("q", (k[1] for k in keys))
-    return LogMatches(log_filter, len(keys), last_id, times, ids)
+    return array("q", (k[0] for k in keys)), array("q", (k[1] for k in keys))
 
 
 # --- windows by position ---
@@ -430,26 +516,29 @@ def _walk(
     should_stop: StopCheck | None,
 ) -> list[int]:
     """Ids of ``take`` matches after skipping ``skip``, walking from ``key`` in one direction."""
-    plan = _plan(matches.filter)
+    plan = _plan(matches.filter, matches.fts)
     order = "" if forward else " DESC"
     compare = ">" if forward else "<"
-    bound, bound_params = ("(time_ns, id) " + compare + " (?, ?)", key) if key else ("1", ())
-    if plan.fts is None:
+    bound, bound_params = (f"(time_ns, id) {compare} (?, ?)", key) if key else ("1", ())
+    watermark = indexed_up_to(connection) if plan.fts else 0
+    walk = (skip + take) * matches.last_id // max(1, matches.count)  # index entries to read
+    if plan.fts is None or walk > LONG_WALK:
+        text, text_params = _text_condition(plan, watermark, matches.last_id)
+        hint = "INDEXED BY logs_by_time" if plan.fts else ""
         rows = connection.execute(
-            f"SELECT id FROM logs WHERE id <= ? AND {plan.where} AND {bound} "
+            f"SELECT id FROM logs {hint} {_where('+id <= ?', plan.where, text, bound)} "
             f"ORDER BY time_ns{order}, id{order} LIMIT ? OFFSET ?",
-            (matches.last_id, *plan.params, *bound_params, take, skip),
+            (matches.last_id, *plan.params, *text_params, *bound_params, take, skip),
         ).fetchall()
         return [r[0] for r in rows]
-    # Free text, large result: walk the time index in chunks; FTS5 answers for each chunk's ids.
-    watermark = indexed_up_to(connection)
+    # Free text, near a known row: walk the time index in chunks; FTS5 checks each chunk's ids.
     found: list[int] = []
     while len(found) < skip + take:
         if should_stop is not None and should_stop():
             raise Cancelled
         chunk = connection.execute(
             f"SELECT time_ns, id FROM logs INDEXED BY logs_by_time "
-            f"WHERE id <= ? AND {plan.where} AND {bound} "
+            f"{_where('+id <= ?', plan.where, bound)} "
             f"ORDER BY time_ns{order}, id{order} LIMIT ?",
             (matches.last_id, *plan.params, *bound_params, CHUNK),
         ).fetchall()
@@ -457,8 +546,7 @@ def _walk(
             break
         hits = _text_hits(connection, plan, [r[1] for r in chunk], watermark)
         found.extend(i for _, i in chunk if i in hits)
-        bound = "(time_ns, id) " + compare + " (?, ?)"
-        bound_params = chunk[-1]
+        bound, bound_params = f"(time_ns, id) {compare} (?, ?)", chunk[-1]
     return found[skip : skip + take]
 
 
@@ -511,27 +599,12 @@ def position_at(
     """How many matches come before (``time_ns``, ``log_id``): the position to jump to for that
     time (clamp to ``count - 1`` for "the log nearest to T"), or of that very log."""
     if matches.times is not None and matches.ids is not None:
-        index = bisect_left(matches.times, time_ns)
-        while (index < matches.count and matches.times[index] == time_ns
-               and matches.ids[index] < log_id):
-            index += 1
-        return index
-    plan = _plan(matches.filter)
+        return _bisect_key(matches.times, matches.ids, time_ns, log_id)
+    plan = _plan(matches.filter, matches.fts)
     watermark = indexed_up_to(connection) if plan.fts else 0
-    text, text_params = _text_condition(plan, watermark)
+    text, text_params = _text_condition(plan, watermark, matches.last_id)
     return connection.execute(
-        f"SELECT count(*) FROM logs INDEXED BY logs_by_time WHERE id <= ? AND {plan.where} "
-        f"AND {text} AND (time_ns, id) < (?, ?)",
+        f"SELECT count(*) FROM logs INDEXED BY logs_by_time "
+        f"{_where('+id <= ?', plan.where, text, '(time_ns, id) < (?, ?)')}",
         (matches.last_id, *plan.params, *text_params, time_ns, log_id),
     ).fetchone()[0]
-
-
-def log_names(connection: sqlite3.Connection) -> tuple[list[str], list[str]]:
-    """The logger (scope) and service names in the store, for the filter's choices."""
-    loggers = [r[0] for r in connection.execute(
-        "SELECT DISTINCT scope_name FROM logs INDEXED BY logs_by_scope "
-        "WHERE scope_name IS NOT NULL ORDER BY 1")]
-    services = [r[0] for r in connection.execute(
-        "SELECT DISTINCT service_name FROM logs INDEXED BY logs_by_service "
-        "WHERE service_name IS NOT NULL ORDER BY 1")]
-    return loggers, services
