@@ -420,7 +420,10 @@ def _load_saved(path: Path) -> LoadedTrace:
         err.print(f"[yellow]warning:[/] {loaded.problem_count - 10} more problems in {path}")
     if not loaded.spans and not loaded.logs and not loaded.read_only:
         loaded.close()
-        fail(f"nothing to replay in {path}", "expected OTLP JSON lines, a .jsonl.gz or a studio .db")
+        fail(
+            f"nothing to replay in {path}",
+            "expected OTLP JSON lines, a .jsonl.gz or a studio .db",
+        )
     return loaded
 
 
