@@ -4,9 +4,9 @@ Turning every attribute into Python objects is most of the cost of a span: upb b
 KeyValue and per AnyValue, about 100 µs for a 20-attribute GenAI span on a 2-core machine, against
 5 µs to parse it. So the decoder parses with "slim" message types in which a span's attributes and
 events are ``bytes`` (an embedded message and a bytes field share one wire encoding), reads only
-the attributes the store makes columns of (``HOT_ATTRIBUTES``), and hands the rest on still
-encoded: ``RawAttributes`` / ``RawEvents`` behave as the record's mapping and sequence, decode on
-first access, and the store writes their bytes as they are (``store.rows``).
+the attributes the store makes columns of (``HOT_ATTRIBUTES``), and keeps the span as OTLP bytes:
+``RawAttributes`` / ``RawEvents`` behave as the record's mapping and sequence, decode on first
+access, and the store writes those bytes as they are (``store.rows``).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from __future__ import annotations
 import base64
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue, KeyValueList
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1 import resource_pb2  # noqa: F401 (registers Resource)
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
@@ -45,8 +45,8 @@ __all__ = [
     "OtlpDecodeError",
     "RawAttributes",
     "RawEvents",
-    "decode_events",
-    "decode_kvlist",
+    "decode_span_attributes",
+    "decode_span_events",
     "decode_trace_request_proto",
     "encode_trace_request_proto",
 ]
@@ -75,8 +75,8 @@ _HOT_KEYS = {name.encode(): name for name in HOT_ATTRIBUTES}
 def _slim_messages() -> dict[str, type[Message]]:
     """Message classes wire-compatible with OTLP's, with a span's attributes and events as bytes.
 
-    ``RawList`` serialises its values as a ``KeyValueList``; ``RawEvents`` as a ``Span`` holding
-    only events: the two forms the store keeps them in.
+    A slim ``Span`` keeps the fields it does not name (links, flags...) as unknown fields, so it
+    serialises back to a complete OTLP ``Span``.
     """
     field = descriptor_pb2.FieldDescriptorProto
     one, many = field.LABEL_OPTIONAL, field.LABEL_REPEATED
@@ -115,8 +115,6 @@ def _slim_messages() -> dict[str, type[Message]]:
         "Request": [
             ("resource_spans", 1, field.TYPE_MESSAGE, many, ".lumos_studio.slim.ResourceSpans"),
         ],
-        "RawList": [("values", 1, field.TYPE_BYTES, many, "")],
-        "RawEvents": [("events", 11, field.TYPE_BYTES, many, "")],
     }
     for name, fields in layouts.items():
         message = file.message_type.add(name=name)
@@ -136,7 +134,7 @@ def _slim_messages() -> dict[str, type[Message]]:
 
 
 _SLIM = _slim_messages()
-_SlimRequest, _RawList, _RawEventList = _SLIM["Request"], _SLIM["RawList"], _SLIM["RawEvents"]
+_SlimRequest = _SLIM["Request"]
 
 
 def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -> list[SpanRecord]:
@@ -184,8 +182,12 @@ def _span(span: Any, resource: dict[str, Any], scope_name: str, scope_version: s
     kind = span.kind
     status = span.status
     code = status.code
-    events = span.events
-    attributes = span.attributes
+    attributes: Any = {}
+    events: Any = ()
+    if span.attributes or span.events:
+        otlp = span.SerializeToString()  # the whole span: one C call, stored as it is
+        attributes = RawAttributes.of(otlp, span.attributes) if span.attributes else {}
+        events = RawEvents(otlp, len(span.events)) if span.events else ()
     return SpanRecord(
         trace_id=trace_id.hex(),
         span_id=span_id.hex(),
@@ -196,8 +198,8 @@ def _span(span: Any, resource: dict[str, Any], scope_name: str, scope_version: s
         kind=KIND_FROM_OTLP[kind] if 0 <= kind < _KIND_COUNT else kind_from_otlp(kind),
         status_code=STATUS_FROM_OTLP[code] if 0 <= code < _STATUS_COUNT else status_from_otlp(code),
         status_message=status.message,
-        attributes=cast(dict[str, Any], RawAttributes.of(attributes)) if attributes else {},
-        events=cast(tuple[SpanEvent, ...], RawEvents.of(events)) if events else (),
+        attributes=attributes,
+        events=events,
         resource=resource,
         scope_name=scope_name,
         scope_version=scope_version,
@@ -208,7 +210,7 @@ def _span(span: Any, resource: dict[str, Any], scope_name: str, scope_version: s
 
 
 class RawAttributes(Mapping[str, Any]):
-    """A span's attributes still in OTLP wire form (``otlp``: a serialised ``KeyValueList``).
+    """A span's attributes still in OTLP wire form (``otlp``: the serialised ``Span``).
 
     ``hot`` holds the ``HOT_ATTRIBUTES`` present, read by the decoder; everything else decodes
     on first access. ``store.rows`` writes ``otlp`` as it is.
@@ -222,9 +224,8 @@ class RawAttributes(Mapping[str, Any]):
         self._items: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, key_values: Sequence[bytes]) -> RawAttributes:
-        """From a span's KeyValues as bytes: keep them encoded, read the hot ones."""
-        key_values = list(key_values)  # bytes objects, made once for both uses below
+    def of(cls, otlp: bytes, key_values: Iterable[bytes]) -> RawAttributes:
+        """From a span's bytes and its KeyValues (as bytes): read the hot ones, keep the rest."""
         hot: dict[str, Any] = {}
         hot_key = _HOT_KEYS.get
         for kv in key_values:
@@ -237,12 +238,12 @@ class RawAttributes(Mapping[str, Any]):
                     (k, v) for k, v in _attributes((KeyValue.FromString(kv),)).items()
                     if k in HOT_ATTRIBUTES
                 )
-        return cls(_RawList(values=key_values).SerializeToString(), hot)
+        return cls(otlp, hot)
 
     def _decoded(self) -> dict[str, Any]:
         items = self._items
         if items is None:
-            items = self._items = decode_kvlist(self.otlp)
+            items = self._items = decode_span_attributes(self.otlp)
         return items
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -267,7 +268,7 @@ class RawAttributes(Mapping[str, Any]):
 
 
 class RawEvents(Sequence[SpanEvent]):
-    """A span's events still in OTLP wire form (``otlp``: a ``Span`` holding only its events)."""
+    """A span's events still in OTLP wire form (``otlp``: the serialised ``Span``)."""
 
     __slots__ = ("_items", "otlp", "size")
 
@@ -276,14 +277,10 @@ class RawEvents(Sequence[SpanEvent]):
         self.size = size
         self._items: tuple[SpanEvent, ...] | None = None
 
-    @classmethod
-    def of(cls, events: Sequence[bytes]) -> RawEvents:
-        return cls(_RawEventList(events=events).SerializeToString(), len(events))
-
     def _decoded(self) -> tuple[SpanEvent, ...]:
         items = self._items
         if items is None:
-            items = self._items = decode_events(self.otlp)
+            items = self._items = decode_span_events(self.otlp)
         return items
 
     def __getitem__(self, index: Any) -> Any:
@@ -306,13 +303,13 @@ class RawEvents(Sequence[SpanEvent]):
         return repr(self._decoded())
 
 
-def decode_kvlist(otlp: bytes) -> dict[str, Any]:
-    """A serialised ``KeyValueList`` (how the store keeps OTLP attributes) as a dict."""
-    return _attributes(KeyValueList.FromString(otlp).values)
+def decode_span_attributes(otlp: bytes) -> dict[str, Any]:
+    """The attributes of a serialised OTLP ``Span`` (how the store keeps protobuf spans)."""
+    return _attributes(Span.FromString(otlp).attributes)
 
 
-def decode_events(otlp: bytes) -> tuple[SpanEvent, ...]:
-    """A serialised ``Span`` holding only events (how the store keeps OTLP events)."""
+def decode_span_events(otlp: bytes) -> tuple[SpanEvent, ...]:
+    """The events of a serialised OTLP ``Span``."""
     return tuple(
         SpanEvent(e.name, e.time_unix_nano, _attributes(e.attributes))
         for e in Span.FromString(otlp).events

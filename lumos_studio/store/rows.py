@@ -1,9 +1,10 @@
 """Converting between ``SpanRecord`` and the ``spans`` table row.
 
-A span's ``attributes`` and ``events`` columns hold JSON text, or (for spans that arrived as OTLP
-protobuf) the OTLP bytes as a BLOB: a serialised ``KeyValueList`` and a ``Span`` holding only
-events. Writing those bytes as they came is what lets the receiver keep up (``otlp.proto_codec``);
-``row_to_record`` tells the two apart by SQLite's storage class and reads either.
+A span's ``attributes`` and ``events`` columns hold JSON text, or, for a span that arrived as OTLP
+protobuf, ``attributes`` holds that span as it came (a serialised OTLP ``Span``, a BLOB) and its
+attributes and events are read from it (``events`` is then NULL, unless set apart). Writing those
+bytes as they came is what lets the receiver keep up (``otlp.proto_codec``); ``row_to_record``
+tells the forms apart by SQLite's storage class.
 """
 
 from __future__ import annotations
@@ -32,13 +33,16 @@ def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
     """The row tuple, in ``schema.SPAN_COLUMNS`` order."""
     attributes = record.attributes
     events = record.events
-    # RawAttributes / RawEvents (OTLP protobuf still encoded) carry their bytes as ``otlp``.
-    attributes_column = getattr(attributes, "otlp", None)
-    if attributes_column is None:
-        attributes_column = _dumps(attributes)
-    events_column = getattr(events, "otlp", None)
-    if events_column is None and events:
+    # RawAttributes / RawEvents (OTLP protobuf still encoded) carry the span's bytes as ``otlp``.
+    span_bytes = getattr(attributes, "otlp", None)
+    attributes_column = _dumps(attributes) if span_bytes is None else span_bytes
+    events_bytes = getattr(events, "otlp", None)
+    if events_bytes is not None:
+        events_column = None if events_bytes is span_bytes else events_bytes
+    elif events:
         events_column = _dumps([[e.name, e.time_ns, e.attributes] for e in events])
+    else:  # "no events", said explicitly when the span's bytes (which may hold some) are stored
+        events_column = "[]" if span_bytes is not None else None
     return (
         record.trace_id,
         record.span_id,
@@ -67,6 +71,8 @@ def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
 def row_to_record(row: sqlite3.Row) -> SpanRecord:
     """Rebuild the record from a full ``spans`` row."""
     attributes, events = row["attributes"], row["events"]
+    if events is None and isinstance(attributes, bytes):
+        events = attributes  # the events of a span stored as OTLP bytes are in those bytes
     return SpanRecord(
         trace_id=row["trace_id"],
         span_id=row["span_id"],
@@ -129,15 +135,15 @@ def row_to_log(row: sqlite3.Row) -> LogRecord:
 
 def _attributes(column: str | bytes) -> dict[str, Any]:
     if isinstance(column, bytes):
-        from lumos_studio.otlp.proto_codec import decode_kvlist  # protobuf: imported on demand
+        from lumos_studio.otlp.proto_codec import decode_span_attributes  # imported on demand
 
-        return decode_kvlist(column)
+        return decode_span_attributes(column)
     return orjson.loads(column)  # type: ignore[no-any-return]
 
 
 def _events(column: str | bytes) -> tuple[SpanEvent, ...]:
     if isinstance(column, bytes):
-        from lumos_studio.otlp.proto_codec import decode_events
+        from lumos_studio.otlp.proto_codec import decode_span_events
 
-        return decode_events(column)
+        return decode_span_events(column)
     return tuple(SpanEvent(name, time_ns, attrs) for name, time_ns, attrs in orjson.loads(column))

@@ -11,6 +11,7 @@ import functools
 import itertools
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -107,6 +108,25 @@ def _refresh_traces(count: int) -> str:
 
 Item = SpanRecord | LogRecord | Convertible
 
+# A span row is ~3 KB: with SQLite's default 4 KiB pages each takes a page of its own and costs
+# ~40 µs to write; 64 KiB pages hold ~20 rows, and bulk ingest costs about half the CPU in 25 %
+# less file (bench/ingest.py). A small live commit writes a few 64 KiB pages (~1 ms), which the
+# writer's batching keeps rare. Better set in ``connection.py`` before WAL mode; here until then.
+PAGE_SIZE = 65_536
+
+
+def _use_large_pages(connection: sqlite3.Connection) -> None:
+    """Give a new, empty store ``PAGE_SIZE`` pages; a store with tables keeps its own."""
+    if connection.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE:
+        return
+    if connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        return
+    # WAL mode fixes the page size once the header is written; leave it for a moment.
+    connection.execute("PRAGMA journal_mode=DELETE")
+    connection.execute(f"PRAGMA page_size={PAGE_SIZE}")
+    connection.execute("VACUUM")
+    connection.execute("PRAGMA journal_mode=WAL")
+
 
 class _Flush:
     """A marker in the queue; set once everything queued before it is committed."""
@@ -167,6 +187,7 @@ class StoreWriter:
         self.linger = linger  # seconds to gather single records into one transaction
         self._queue = _RecordQueue(max_queue)
         self._connection = open_writer_connection(path)
+        _use_large_pages(self._connection)
         ensure_schema(self._connection)
         self._listeners: list[ChangeListener] = []
         self._thread: threading.Thread | None = None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import selectors
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,19 +26,23 @@ from lumos_studio.store import StoreReader
 from tests.builders import T0, weather_trace
 
 
-def read_line_with(process: subprocess.Popen[str], marker: str, timeout: float = 30) -> str:
-    """The first stdout line containing ``marker``, without hanging if it never comes."""
+def read_line_with(process: subprocess.Popen[str], marker: str, timeout: float = 60) -> str:
+    """The first stdout line containing ``marker``, without hanging if it never comes.
+
+    A thread reads the pipe: select() on it would miss lines already in the reader's buffer.
+    """
     assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
+    stdout = process.stdout
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if selector.select(deadline - time.monotonic()):
-            line = process.stdout.readline()
-            if marker in line:
-                return line
-            if not line:
-                break
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if marker in line:
+            return line
     raise AssertionError(f"serve never printed {marker!r}")
 
 
@@ -78,7 +83,9 @@ def test_serve_receives_from_an_exporter_and_stops_cleanly_on_ctrl_c(
     assert StoreReader(db).trace_spans(trace_id)[0].service_name == "ci-job"
 
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=20)
+    process.wait(20)  # stdout is drained by read_line_with's thread
+    assert process.stderr is not None
+    stderr = process.stderr.read()
     assert process.returncode == 0, stderr
     assert "stopped; stored 2 spans, 0 logs in 2 requests" in stderr
     assert "Traceback" not in stderr
