@@ -292,10 +292,13 @@ def _expanded_query(connection: sqlite3.Connection, text: str) -> str | None:
     if not query or not query.endswith("*") or not (last.isascii() and last.isalnum()):
         return query
     prefix = last.lower()
-    words = [r[0] for r in connection.execute(
-        "SELECT term FROM logs_fts_vocab WHERE term >= ? AND term < ? LIMIT ?",
-        (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1), PREFIX_WORDS + 1),
-    )]
+    try:
+        words = [r[0] for r in connection.execute(
+            "SELECT term FROM logs_fts_vocab WHERE term >= ? AND term < ? LIMIT ?",
+            (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1), PREFIX_WORDS + 1),
+        )]
+    except sqlite3.OperationalError:  # a store from before the vocabulary table
+        return query
     if len(words) > PREFIX_WORDS:
         return query
     head = query.rpartition(" AND ")[0]

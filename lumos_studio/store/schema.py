@@ -170,12 +170,14 @@ def _create_v3(db: sqlite_utils.Database) -> None:
     """Log filtering: an FTS5 index over bodies and attributes, and indexes for the filters.
 
     The FTS table is contentless (it holds only the index; rows stay in ``logs``). Deletes and
-    updates, rare, go through triggers; inserts through ``index_new_logs``. ``logs_by_time``
-    becomes (time_ns, id, severity_number): the display order plus the level, so paging through a
-    level filter walks one index without reading rows.
+    updates, rare, go through triggers; inserts through ``index_new_logs``. The time, logger and
+    service indexes end with (time_ns, id, severity_number): the display order plus the level, so
+    counting and paging a level filter walks one index without reading rows.
     """
     statements = (
         "CREATE VIRTUAL TABLE logs_fts USING fts5(body, extra, content='', tokenize='unicode61')",
+        # The indexed words: a typed prefix becomes the few words it stands for (log_queries).
+        "CREATE VIRTUAL TABLE logs_fts_vocab USING fts5vocab(logs_fts, 'row')",
         f"""CREATE TRIGGER logs_fts_delete AFTER DELETE ON logs BEGIN
             INSERT INTO logs_fts(logs_fts, rowid, body, extra)
                 VALUES ('delete', old.id, {_fts_columns('old')});
@@ -189,8 +191,8 @@ def _create_v3(db: sqlite_utils.Database) -> None:
         "DROP INDEX logs_by_time",
         "CREATE INDEX logs_by_time ON logs(time_ns, id, severity_number)",
         "CREATE INDEX logs_by_level ON logs(severity_number)",
-        "CREATE INDEX logs_by_scope ON logs(scope_name, time_ns)",
-        "CREATE INDEX logs_by_service ON logs(service_name, time_ns)",
+        "CREATE INDEX logs_by_scope ON logs(scope_name, time_ns, id, severity_number)",
+        "CREATE INDEX logs_by_service ON logs(service_name, time_ns, id, severity_number)",
         _INDEX_NEW_LOGS,
     )
     for statement in statements:
