@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "agent_runs": "bench.agent_runs",
     "ingest": "bench.ingest",
     "ui_waterfall": "bench.ui_waterfall",
+    "logs_filter": "bench.logs_filter",
 }
 
 
