@@ -32,6 +32,7 @@ from lumos_studio.store.log_queries import (
     LogMatches,
     fetch_window,
     match_logs,
+    newest_matches,
     position_at,
     update_matches,
 )
@@ -219,6 +220,17 @@ def _query_table(path: Path, console: Console) -> None:
             _within(counted + first), _ms(middle), _ms(jump),
         )
     console.print(table)
+    for label, log_filter in _scenarios(path):
+        if log_filter.regex:  # what the pane paints while the count is still running
+            connection = _reader(path)
+            took, first = _timed(lambda f=log_filter, c=connection: newest_matches(c, f, WINDOW))
+            assert isinstance(first, LogMatches)
+            shown, _ = _timed(lambda m=first, c=connection: fetch_window(c, m, 0, WINDOW))
+            connection.close()
+            console.print(
+                f"{label}: newest {first.count} matches before counting in "
+                f"{_ms(took + shown)} ms {_within(took + shown)}"
+            )
 
 
 def _live_refresh(path: Path, console: Console) -> None:

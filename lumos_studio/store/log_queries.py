@@ -469,6 +469,46 @@ def _materialize(
     return array("q", (k[0] for k in keys)), array("q", (k[1] for k in keys))
 
 
+def newest_matches(
+    connection: sqlite3.Connection,
+    log_filter: LogFilter,
+    limit: int,
+    should_stop: StopCheck | None = None,
+    max_rows: int = 200_000,
+) -> LogMatches:
+    """The newest ``limit`` matches (or those within the newest ``max_rows`` logs), counted no
+    further: a first screen to show while ``match_logs`` reads every candidate of a regex."""
+    with _snapshot(connection):
+        last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
+        plan = _plan(log_filter, _expanded_query(connection, log_filter.text))
+        watermark = indexed_up_to(connection) if plan.fts else 0
+        pattern = _compile(plan.regex) if plan.regex else None
+        bound, bound_params, read = "1", (), 0
+        keys: list[tuple[int, int]] = []
+        while len(keys) < limit and read < max_rows:
+            if should_stop is not None and should_stop():
+                raise Cancelled
+            chunk = connection.execute(
+                f"SELECT time_ns, id, body FROM logs INDEXED BY logs_by_time "
+                f"{_where(plan.where, bound)} ORDER BY time_ns DESC, id DESC LIMIT ?",
+                (*plan.params, *bound_params, CHUNK),
+            ).fetchall()
+            if not chunk:
+                break
+            read += CHUNK
+            ids = [r[1] for r in chunk]
+            hits = _text_hits(connection, plan, ids, watermark) if plan.fts else None
+            search = pattern.search if pattern else None
+            keys.extend(
+                (t, i) for t, i, body in chunk
+                if (hits is None or i in hits) and (search is None or search(_message(body)))
+            )
+            bound, bound_params = "(time_ns, id) < (?, ?)", chunk[-1][:2]
+    keys = sorted(keys[:limit])
+    times, ids = array("q", (k[0] for k in keys)), array("q", (k[1] for k in keys))
+    return LogMatches(log_filter, len(keys), last_id, times, ids)
+
+
 # --- windows by position ---
 
 

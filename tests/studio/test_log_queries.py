@@ -201,6 +201,20 @@ def test_live_updates_add_new_logs_in_their_place(
         assert all_ids(reader, updated) == want, name
 
 
+def test_newest_matches_give_a_first_screen_without_counting(
+    store: Store, reader: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lq, "CHUNK", 50)
+    logs = make_logs(600)
+    write(store, logs)
+    for name in ("regex", "regex and level", "text", "everything"):
+        log_filter, keep = CASES[name]
+        first = lq.newest_matches(reader, log_filter, 25)
+        assert list(first.ids or []) == expected(logs, keep)[-25:], name
+    few = lq.newest_matches(reader, LogFilter(regex=r"n=\d*7$"), 1_000, max_rows=100)
+    assert 0 < few.count <= 11  # stopped after the newest 100 logs (60 of all 600 match)
+
+
 def test_position_at_finds_a_time_and_a_log(store: Store, reader: sqlite3.Connection,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     logs = make_logs(400)

@@ -178,9 +178,10 @@ class LogLines(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         if self.matches is not None:
-            top = self.scroll_offset.y
-            first, last = top // PAGE, (top + self.size.height) // PAGE
-            for page in range(first, last + 1):
+            top, height = self.scroll_offset.y, self.size.height
+            if self.following:  # about to land on the newest lines: fetch those, not these
+                top = max(0, self.matches.count - height)
+            for page in range(top // PAGE, (top + height) // PAGE + 1):
                 self._want(page)
         return super().render_lines(crop)
 
@@ -368,10 +369,11 @@ class LogsPane(Vertical):
             self.span_id = span_id
 
     class _Resolved(Message):
-        def __init__(self, matches: LogMatches, moved: bool) -> None:
+        def __init__(self, matches: LogMatches, moved: bool, partial: bool = False) -> None:
             super().__init__()
             self.matches = matches
             self.moved = moved
+            self.partial = partial  # only the newest matches, the count still to come
 
     class _PageLoaded(Message):
         def __init__(self, generation: int, page: int, rows: list[LogRow]) -> None:
@@ -402,6 +404,7 @@ class LogsPane(Vertical):
         self.span: tuple[str | None, str | None] = (None, None)
         self._updating = False
         self._stale = False
+        self._partial = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="logs-bar"):
@@ -434,8 +437,8 @@ class LogsPane(Vertical):
 
     def refresh_logs(self) -> None:
         """New logs were written: add them to the view (cheap; coalesced if one is running)."""
-        if self.lines.matches is None:
-            return
+        if self.lines.matches is None or self._partial:
+            return  # a count is on its way, and it will include them
         if self._updating:
             self._stale = True
             return
@@ -543,8 +546,11 @@ class LogsPane(Vertical):
             if worker.is_cancelled:
                 return
             try:
-                matches = lq.match_logs(self._resolver.connection(), log_filter,
-                                        lambda: worker.is_cancelled)
+                connection, stop = self._resolver.connection(), lambda: worker.is_cancelled
+                if log_filter.regex:  # counting reads every candidate: show the newest first
+                    first = lq.newest_matches(connection, log_filter, PAGE, stop)
+                    self.post_message(self._Resolved(first, moved=True, partial=True))
+                matches = lq.match_logs(connection, log_filter, stop)
             except lq.Cancelled:
                 return
             except (sqlite3.Error, re.error) as error:
@@ -612,6 +618,9 @@ class LogsPane(Vertical):
             return
         self.lines.show(matches, moved=message.moved)
         self._show_count(matches)
+        self._partial = message.partial
+        if message.partial:
+            self.query_one("#logs-count", Label).update("counting…")
 
     def _show_count(self, matches: LogMatches) -> None:
         noun = "logs" if matches.filter.trace_id is None and matches.filter.empty else "matches"
