@@ -37,6 +37,7 @@ from lumos_studio.ui.screens.compare import CompareScreen
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.load_error import LoadErrorPanel
+from lumos_studio.ui.widgets.logs_pane import LogsPane
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.metrics_strip import MetricsStrip
 from lumos_studio.ui.widgets.span_detail import SpanDetail
@@ -85,6 +86,8 @@ class StudioApp(App[None]):
         self._follow_new_trace = False
         self._list_cursor_to_trace = False
         self._changed: set[str] = set()
+        self._new_logs = False
+        self._pending_span: str | None = None  # a span to select once its trace is shown
         self._changed_lock = threading.Lock()
         store.writer.subscribe(self._on_store_commit)
         session.listener = lambda event: self.post_message(SessionChanged(event))
@@ -104,6 +107,7 @@ class StudioApp(App[None]):
                     yield SpanDetail(id="detail")
                 with Horizontal(id="state"):
                     yield MemoryPane(id="memory")
+                    yield LogsPane(self.store.path, id="logs")
         yield Footer()
 
     @property
@@ -167,13 +171,16 @@ class StudioApp(App[None]):
         with self._changed_lock:
             self._changed.update(change.trace_ids)
             self._changed.update(change.log_trace_ids)  # memory events, logs of a live run
+            self._new_logs = self._new_logs or change.logs > 0
 
     def _publish_changes(self) -> None:
         with self._changed_lock:
-            if not self._changed:
-                return
             changed, self._changed = frozenset(self._changed), set()
-        self.post_message(TracesChanged(changed))
+            new_logs, self._new_logs = self._new_logs, False
+        if new_logs and not self._screens_gone():
+            self.main.query_one(LogsPane).refresh_logs()
+        if changed:
+            self.post_message(TracesChanged(changed))
 
     def on_traces_changed(self, message: TracesChanged) -> None:
         if self._screens_gone():
@@ -235,6 +242,10 @@ class StudioApp(App[None]):
         detail = self.main.query_one(SpanDetail)
         if detail.span is not None and detail.span.span_id in tree.spans:
             detail.show(tree.spans[detail.span.span_id])
+        elif self._pending_span in tree.spans:
+            detail.show(tree.spans[self._pending_span])
+            tree.select_span(self._pending_span)
+            self._pending_span = None
         elif first_load and message.spans:
             root = message.spans[0]
             detail.show(root)
@@ -307,8 +318,21 @@ class StudioApp(App[None]):
         tree = self.main.query_one(TraceWaterfall)
         span = tree.spans.get(message.span.span_id, message.span)  # the newest copy of it
         self.main.query_one(SpanDetail).show(span)
+        self.main.query_one(LogsPane).show_span(span.trace_id, span.span_id)
         if tree.trace_id is not None:
             self.load_memory(tree.trace_id, list(tree.spans.values()), span)
+
+    def on_logs_pane_jump_to_span(self, message: LogsPane.JumpToSpan) -> None:
+        """Enter on a log line: show its trace and select the span it was written in."""
+        self._follow_new_trace = False
+        self._pending_span = message.span_id
+        tree = self.main.query_one(TraceWaterfall)
+        if message.trace_id == self.trace_id and message.span_id in tree.spans:
+            tree.select_span(message.span_id)
+            self._pending_span = None
+        else:
+            self.show_trace(message.trace_id)
+        tree.focus()
 
     def on_chat_pane_submitted(self, message: ChatPane.Submitted) -> None:
         self.send_turn(message.text)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import traceback
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider
+from opentelemetry.sdk._logs import LoggingHandler
 from opentelemetry.trace import TracerProvider
 
 from lumos_core import Message
@@ -30,6 +33,7 @@ class InProcessSession(Session):
         self.tracer_provider = tracer_provider
         self.logger_provider = logger_provider
         self.agents = tuple(AgentInfo.of(a) for a in catalog.agents.values())
+        self._log_handler: logging.Handler | None = None
         self._running: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
         self._lock = threading.Lock()
 
@@ -39,6 +43,23 @@ class InProcessSession(Session):
         from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
 
         return cls(catalog, studio_tracer_provider(writer), studio_logger_provider(writer))
+
+    def start(self) -> None:
+        """Python ``logging`` emitted inside an agent's spans becomes log records too."""
+        if self.logger_provider is None or self._log_handler is not None:
+            return
+        handler = LoggingHandler(level=logging.INFO, logger_provider=self.logger_provider)
+        handler.addFilter(_inside_a_span)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        if root.getEffectiveLevel() > logging.INFO:
+            root.setLevel(logging.INFO)
+        self._log_handler = handler
+
+    def stop(self) -> None:
+        if self._log_handler is not None:
+            logging.getLogger().removeHandler(self._log_handler)
+            self._log_handler = None
 
     def run(
         self, agent: str, text: str, history: tuple[Message, ...], thread_id: str | None = None
@@ -82,3 +103,11 @@ class InProcessSession(Session):
         loop, task = running
         loop.call_soon_threadsafe(task.cancel)
         return True
+
+
+def _inside_a_span(record: logging.LogRecord) -> bool:
+    """Only what agents log while they run: the studio's own logging is not the user's."""
+    return (
+        trace.get_current_span().get_span_context().is_valid
+        and not record.name.startswith("opentelemetry")
+    )

@@ -206,3 +206,35 @@ async def test_a_pane_can_be_maximized_and_restored(store: Store) -> None:
         app.query_one(TraceWaterfall).focus()
         await pilot.press("f6")
         assert app.screen.maximized is app.query_one(TraceWaterfall)
+
+
+async def test_a_log_line_jumps_to_the_span_it_was_written_in(store: Store) -> None:
+    import logging
+
+    from lumos_studio.ui.widgets.logs_pane import LogLines, LogsPane
+
+    @tool
+    def lookup_city(city: str) -> str:
+        """Lookup of a city."""
+        logging.getLogger("tests.lookup").info("looking up %s", city)
+        return f"found {city}"
+
+    catalog = AgentCatalog("test", {"finder": Agent("finder", model=ScriptedModel(),
+                                                    tools=[lookup_city])})
+    app = StudioApp(store, InProcessSession.recording(catalog, store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"lookup city Rome", "enter")
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, lambda: len(tree.spans) == 4 and not app.running)
+        lines = app.query_one(LogLines)
+        await wait_for(pilot, lambda: lines.matches is not None and lines.matches.count == 1)
+        await wait_for(pilot, lambda: lines.row(0) is not None)
+        assert lines.row(0).message == "looking up Rome"
+        app.query_one(SpanDetail).focus()
+        await pilot.press("up")  # move the tree elsewhere first: the jump must bring it back
+        lines.focus()
+        await pilot.press("enter")
+        tool_span = next(s for s in tree.spans.values() if s.name == "execute_tool lookup_city")
+        await wait_for(pilot, lambda: app.query_one(SpanDetail).span.span_id == tool_span.span_id)
+        assert app.focused is tree
+        assert app.query_one(LogsPane).span == (tool_span.trace_id, tool_span.span_id)
