@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -24,6 +24,7 @@ from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.save import save_traces
 from lumos_studio.sessions.base import Session
 from lumos_studio.store import Store, StoreChange
+from lumos_studio.ui.base_app import ConsoleApp
 from lumos_studio.ui.messages import (
     MemoryLoaded,
     MetricsLoaded,
@@ -49,16 +50,11 @@ SAVE_DIR = Path("traces")
 PANE_IDS = {"agents", "chat", "traces", "tree", "detail", "memory", "logs"}
 
 
-class StudioApp(App[None]):
+class StudioApp(ConsoleApp):
     """Chat with agents and watch their traces grow, side by side."""
 
     TITLE = "Lumos Studio"
-    CSS_PATH = "ui/studio.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("q", "quit", "Quit", show=False),
-        Binding("f1", "toggle_help", "Keys"),
-        Binding("question_mark", "toggle_help", "Keys", key_display="?", show=False),
         Binding("ctrl+r", "rerun", "Re-run last"),
         Binding("ctrl+x", "cancel_run", "Cancel run"),
         Binding("f2", "focus('agents')", "Agents"),
@@ -410,8 +406,3 @@ class StudioApp(App[None]):
                          if w.id in PANE_IDS), self.focused)
             screen.maximize(pane, container=False)
 
-    def action_toggle_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()

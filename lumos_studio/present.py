@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
+import orjson
 from rich.text import Text
 from rich.tree import Tree
 
@@ -22,6 +24,16 @@ OPERATION_STYLES = {
     sc.OP_RETRIEVAL: "green",
     sc.OP_INVOKE_WORKFLOW: "blue",
 }
+
+
+def parse_json_attribute(value: Any) -> Any:
+    """GenAI attributes carry JSON as strings: parse them, and leave anything else as it is."""
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
 
 
 def format_duration(ns: int | None) -> str:

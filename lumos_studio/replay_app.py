@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
@@ -21,6 +21,7 @@ from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.loader import LoadedTrace
 from lumos_studio.replay.timeline import instants, logs_at, spans_at
+from lumos_studio.ui.base_app import ConsoleApp
 from lumos_studio.ui.messages import MemoryLoaded, TraceListLoaded
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.playback_bar import PlaybackBar
@@ -41,16 +42,11 @@ class RecordingLoaded(Message):
         self.logs = logs
 
 
-class ReplayApp(App[None]):
+class ReplayApp(ConsoleApp):
     """Play saved traces back: pick a run, then play, step or scrub through it."""
 
     TITLE = "Lumos Studio — replay"
-    CSS_PATH = "ui/studio.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("q", "quit", "Quit", show=False),
-        Binding("f1", "toggle_help", "Keys"),
-        Binding("question_mark", "toggle_help", "Keys", key_display="?", show=False),
         Binding("p", "focus('playback')", "Playback"),
         Binding("l", "focus('traces')", "Traces", show=False),
         Binding("t", "focus('tree')", "Tree", show=False),
@@ -174,11 +170,6 @@ class ReplayApp(App[None]):
         """False while the app closes: the playback bar may still be ticking then."""
         return bool(self.screen_stack) and bool(self.screen.query(MemoryPane))
 
-    def action_toggle_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
 
     def on_unmount(self) -> None:
         self.loaded.close()

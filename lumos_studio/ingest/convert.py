@@ -29,48 +29,40 @@ def resource_dict(resource: Resource) -> dict[str, Any]:
     return cached[1]
 
 
-def span_to_record(span: ReadableSpan) -> SpanRecord:
-    """Convert a finished SDK span."""
+def _identity(span: ReadableSpan) -> dict[str, Any]:
+    """What a span is, as opposed to what happened in it: the same at start and at end."""
     context = span.context
     parent = span.parent
     scope = span.instrumentation_scope
+    return {
+        "trace_id": format(context.trace_id, "032x"),
+        "span_id": format(context.span_id, "016x"),
+        "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
+        "name": span.name,
+        "start_ns": span.start_time or 0,
+        "kind": span.kind.name,
+        "resource": resource_dict(span.resource),
+        "scope_name": scope.name if scope else "",
+        "scope_version": (scope.version or "") if scope else "",
+    }
+
+
+def span_to_record(span: ReadableSpan) -> SpanRecord:
+    """Convert a finished SDK span."""
     status = span.status
     events = span.events
     return SpanRecord(
-        trace_id=format(context.trace_id, "032x"),
-        span_id=format(context.span_id, "016x"),
-        parent_span_id=format(parent.span_id, "016x") if parent is not None else None,
-        name=span.name,
-        start_ns=span.start_time or 0,
+        **_identity(span),
         end_ns=span.end_time,
-        kind=span.kind.name,
         status_code=status.status_code.name,
         status_message=status.description or "",
         attributes=plain(span.attributes),
         events=tuple(SpanEvent(e.name, e.timestamp, plain(e.attributes)) for e in events)
         if events
         else (),
-        resource=resource_dict(span.resource),
-        scope_name=scope.name if scope else "",
-        scope_version=(scope.version or "") if scope else "",
     )
 
 
 def started_record(span: ReadableSpan, attributes: dict[str, Any]) -> SpanRecord:
     """A running span as it was at start (``attributes`` copied then: the SDK keeps mutating)."""
-    context = span.context
-    parent = span.parent
-    scope = span.instrumentation_scope
-    return SpanRecord(
-        trace_id=format(context.trace_id, "032x"),
-        span_id=format(context.span_id, "016x"),
-        parent_span_id=format(parent.span_id, "016x") if parent is not None else None,
-        name=span.name,
-        start_ns=span.start_time or 0,
-        end_ns=None,
-        kind=span.kind.name,
-        attributes=plain(attributes),
-        resource=resource_dict(span.resource),
-        scope_name=scope.name if scope else "",
-        scope_version=(scope.version or "") if scope else "",
-    )
+    return SpanRecord(**_identity(span), end_ns=None, attributes=plain(attributes))

@@ -16,7 +16,7 @@ from typing import Any, Final, Literal
 import orjson
 
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.present import children_by_parent, format_duration
+from lumos_studio.present import children_by_parent, format_duration, parse_json_attribute
 from lumos_studio.records import SpanRecord
 
 Change = Literal["same", "changed", "added", "removed"]
@@ -186,7 +186,7 @@ def duration_changed(left: int | None, right: int | None) -> bool:
 
 def messages_text(value: Any) -> str | None:
     """GenAI messages JSON as ``role: text`` lines, so wording changes read as text changes."""
-    messages = _loads(value)
+    messages = parse_json_attribute(value)
     if messages is None:
         return None
     if not isinstance(messages, list):
@@ -217,7 +217,7 @@ def _part_text(part: Any) -> str:
 
 
 def _parts_text(value: Any) -> str | None:
-    parts = _loads(value)
+    parts = parse_json_attribute(value)
     if parts is None:
         return None
     if isinstance(parts, list):
@@ -227,7 +227,7 @@ def _parts_text(value: Any) -> str | None:
 
 def _json_text(value: Any) -> str | None:
     """Arguments compared as data: key order and spacing are not changes."""
-    parsed = _loads(value)
+    parsed = parse_json_attribute(value)
     if parsed is None or isinstance(parsed, str):
         return parsed
     return _dumps(parsed)
@@ -238,14 +238,6 @@ def _plain(value: Any) -> str | None:
         return None
     return value if isinstance(value, str) else _dumps(value)
 
-
-def _loads(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
-    return value
 
 
 def _dumps(value: Any) -> str:

@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.present import format_duration, status_text
+from lumos_studio.present import format_duration, parse_json_attribute, status_text
 from lumos_studio.pricing import estimate_cost, format_cost
 from lumos_studio.records import SpanRecord
 
@@ -71,26 +71,18 @@ def render_span(span: SpanRecord) -> RenderableType:
     attributes = span.attributes
     parts: list[RenderableType] = [_facts(span)]
     if sc.SYSTEM_INSTRUCTIONS in attributes:
-        parts.append(
-            _section(
-                "System instructions",
-                _messages_text(
-                    [{"role": "system", "parts": _loads(attributes[sc.SYSTEM_INSTRUCTIONS])}]
-                ),
-            )
-        )
+        instructions = parse_json_attribute(attributes[sc.SYSTEM_INSTRUCTIONS])
+        system = [{"role": "system", "parts": instructions}]
+        parts.append(_section("System instructions", _messages_text(system)))
     if sc.TOOL_CALL_ARGUMENTS in attributes:
         parts.append(_section("Arguments", _json(attributes[sc.TOOL_CALL_ARGUMENTS])))
     if sc.TOOL_CALL_RESULT in attributes:
         parts.append(_section("Result", _json(attributes[sc.TOOL_CALL_RESULT])))
-    if sc.INPUT_MESSAGES in attributes:
-        parts.append(
-            _section("Input messages", _messages_text(_loads(attributes[sc.INPUT_MESSAGES])))
-        )
-    if sc.OUTPUT_MESSAGES in attributes:
-        parts.append(
-            _section("Output messages", _messages_text(_loads(attributes[sc.OUTPUT_MESSAGES])))
-        )
+    conversation = (("Input messages", sc.INPUT_MESSAGES), ("Output messages", sc.OUTPUT_MESSAGES))
+    for title, key in conversation:
+        if key in attributes:
+            messages = _messages_text(parse_json_attribute(attributes[key]))
+            parts.append(_section(title, messages))
     for event in span.events:
         if event.name == "exception":
             trace = event.attributes.get("exception.stacktrace") or event.attributes.get(
@@ -149,17 +141,9 @@ def _section(title: str, body: RenderableType) -> RenderableType:
     return Group(Text(""), Text(title, style="bold underline"), body)
 
 
-def _loads(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
-    return value
-
 
 def _json(value: Any) -> RenderableType:
-    parsed = _loads(value)
+    parsed = parse_json_attribute(value)
     if isinstance(parsed, dict | list):
         return JSON.from_data(parsed)
     return Text(str(parsed))
