@@ -223,8 +223,14 @@ class _Plan:
     regex: str
 
 
-def _plan(log_filter: LogFilter, text_query: str | None = None) -> _Plan:
-    """The SQL of ``log_filter``; ``text_query`` replaces the FTS5 query of its words."""
+def _plan(
+    log_filter: LogFilter, text_query: str | None = None, *, regex_words: bool = True
+) -> _Plan:
+    """The SQL of ``log_filter``; ``text_query`` replaces the FTS5 query of its words.
+
+    ``regex_words=False`` leaves the regex's words out of FTS5: when asking chunk by chunk, a
+    prefix word would make FTS5 read its whole doclist each time; LIKE and Python still apply.
+    """
     where, params = ["1"], []
     if log_filter.min_severity > 0:
         where.append("severity_number >= ?")
@@ -253,7 +259,7 @@ def _plan(log_filter: LogFilter, text_query: str | None = None) -> _Plan:
             fallback_params.extend((like, like, like))
     if log_filter.regex:
         terms, literals = regex_prefilter(log_filter.regex)
-        if terms:
+        if terms and regex_words:
             parts.append(f"body : ({' AND '.join(terms)})")
         for literal in literals:
             where.append("body LIKE ? ESCAPE '\\'")
@@ -480,7 +486,8 @@ def newest_matches(
     further: a first screen to show while ``match_logs`` reads every candidate of a regex."""
     with _snapshot(connection):
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
-        plan = _plan(log_filter, _expanded_query(connection, log_filter.text))
+        text = _expanded_query(connection, log_filter.text)
+        plan = _plan(log_filter, text, regex_words=False)
         watermark = indexed_up_to(connection) if plan.fts else 0
         pattern = _compile(plan.regex) if plan.regex else None
         bound, bound_params, read = "1", (), 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
@@ -116,20 +117,18 @@ class LogLines(ScrollView, can_focus=True):
     cursor: reactive[int] = reactive(0, repaint=False)
     following: reactive[bool] = reactive(True, repaint=False)
 
+    @dataclass
     class PageWanted(Message):
         """A visible page is missing; the pane fetches it."""
 
-        def __init__(self, page: int, anchors: tuple[Anchor, ...]) -> None:
-            super().__init__()
-            self.page = page
-            self.anchors = anchors
+        page: int
+        anchors: tuple[Anchor, ...]
 
+    @dataclass
     class Chosen(Message):
         """Enter (or a second click) on a line."""
 
-        def __init__(self, row: LogRow) -> None:
-            super().__init__()
-            self.row = row
+        row: LogRow
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -368,31 +367,27 @@ class LogsPane(Vertical):
             self.trace_id = trace_id
             self.span_id = span_id
 
+    @dataclass
     class _Resolved(Message):
-        def __init__(self, matches: LogMatches, moved: bool, partial: bool = False) -> None:
-            super().__init__()
-            self.matches = matches
-            self.moved = moved
-            self.partial = partial  # only the newest matches, the count still to come
+        matches: LogMatches
+        moved: bool  # a new filter: positions changed
+        partial: bool = False  # only the newest matches, the count still to come
 
+    @dataclass
     class _PageLoaded(Message):
-        def __init__(self, generation: int, page: int, rows: list[LogRow]) -> None:
-            super().__init__()
-            self.generation = generation
-            self.page = page
-            self.rows = rows
+        generation: int
+        page: int
+        rows: list[LogRow]
 
+    @dataclass
     class _Located(Message):
-        def __init__(self, matches: LogMatches, position: int | None) -> None:
-            super().__init__()
-            self.matches = matches
-            self.position = position
+        matches: LogMatches
+        position: int | None
 
+    @dataclass
     class _Failed(Message):
-        def __init__(self, log_filter: LogFilter, error: str) -> None:
-            super().__init__()
-            self.filter = log_filter
-            self.error = error
+        filter: LogFilter
+        error: str
 
     def __init__(self, store_path: Path, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
