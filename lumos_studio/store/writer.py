@@ -22,7 +22,7 @@ from typing import Protocol
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store.connection import open_writer_connection
 from lumos_studio.store.rows import log_to_row, record_to_row
-from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS, ensure_schema
+from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS, ensure_schema, index_new_logs
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,10 @@ class Convertible(Protocol):
 
 
 # Spans are written with multi-row statements, not executemany: sqlite3 releases the GIL around
-# every step, and with the receiver's threads decoding, each re-acquisition waits for a switch
-# interval. One statement per power-of-two chunk keeps a batch to a handful of round trips, and
-# the few statement shapes stay in sqlite3's statement cache.
-_MAX_ROWS_PER_STATEMENT = 512  # 21 columns × 512 parameters, well under SQLite's 32,766
+# every step, and while the receiver's threads decode, each re-acquisition can wait a whole switch
+# interval. A batch is one statement (two past 1,024 rows), so a transaction takes ~5 round trips;
+# receivers' batches come in few sizes, so the statement shapes stay in sqlite3's cache.
+_MAX_ROWS_PER_STATEMENT = 1_024  # 21 columns × 1,024 parameters, under SQLite's 32,766
 
 
 @functools.cache
@@ -68,13 +68,10 @@ def _upsert_spans(rows: int) -> str:
 
 
 def _chunks(items: Sequence[object]) -> Iterator[Sequence[object]]:
-    """Power-of-two slices (512, 256, ... 1), so only ten statement shapes ever exist."""
-    start, size = 0, _MAX_ROWS_PER_STATEMENT
-    while start < len(items):
-        while size > len(items) - start:
-            size //= 2
-        yield items[start : start + size]
-        start += size
+    """Slices of at most ``_MAX_ROWS_PER_STATEMENT``."""
+    for start in range(0, len(items), _MAX_ROWS_PER_STATEMENT):
+        yield items[start : start + _MAX_ROWS_PER_STATEMENT]
+
 
 _INSERT_LOG = (
     f"INSERT OR IGNORE INTO logs ({', '.join(LOG_COLUMNS)}) "
@@ -338,6 +335,8 @@ class StoreWriter:
                 before = connection.total_changes
                 connection.executemany(_INSERT_LOG, logs)
                 logs_added = connection.total_changes - before
+                if logs_added:
+                    index_new_logs(connection)  # full-text search, in the same transaction
         except Exception:
             log.exception("could not write a batch of %d records", len(batch))
             self.failed_batches += 1

@@ -14,7 +14,8 @@ from lumos_studio.store import Store
 from lumos_studio.store import log_queries as lq
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_queries import Anchor, LogFilter, LogMatches
-from lumos_studio.store.schema import index_new_logs, indexed_up_to
+from lumos_studio.store.rows import log_to_row
+from lumos_studio.store.schema import LOG_COLUMNS, indexed_up_to
 from tests.builders import T0
 
 LEVELS = ((5, "DEBUG"), (9, "INFO"), (13, "WARN"), (17, "ERROR"), (21, "FATAL"))
@@ -49,15 +50,21 @@ def reader(store: Store) -> Iterator[sqlite3.Connection]:
 
 
 def write(store: Store, logs: list[LogRecord], *, index: bool = True) -> None:
-    """Through the real writer; then fill the FTS index, as the writer does per batch."""
-    store.writer.submit_many(logs)
-    assert store.writer.flush()
+    """Through the real writer (which fills the FTS index per batch); ``index=False`` inserts
+    the rows straight into the table, as a writer that never indexed would have left them."""
     if index:
-        connection = open_writer_connection(store.path)
-        with connection:
-            connection.execute("BEGIN")
-            index_new_logs(connection)
-        connection.close()
+        store.writer.submit_many(logs)
+        assert store.writer.flush()
+        return
+    connection = open_writer_connection(store.path)
+    columns = ", ".join(LOG_COLUMNS)
+    with connection:
+        connection.execute("BEGIN")
+        connection.executemany(
+            f"INSERT INTO logs ({columns}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})",
+            [log_to_row(log) for log in logs],
+        )
+    connection.close()
 
 
 def expected(logs: list[LogRecord], keep) -> list[int]:  # type: ignore[no-untyped-def]
