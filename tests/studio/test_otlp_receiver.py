@@ -6,6 +6,7 @@ import gzip
 import random
 import socket
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,12 @@ from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
@@ -28,8 +34,11 @@ from opentelemetry.trace import SpanKind, StatusCode
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.ingest.otlp_http import OtlpReceiver
 from lumos_studio.otlp import encode_logs_request, encode_trace_request, encode_trace_request_proto
-from lumos_studio.records import LogRecord
+from lumos_studio.otlp.proto_codec import RawAttributes, RawEvents, decode_trace_request_proto
+from lumos_studio.records import LogRecord, SpanEvent
 from lumos_studio.store import Store, StoreReader, StoreWriter
+from lumos_studio.store.rows import record_to_row
+from lumos_studio.store.schema import SPAN_COLUMNS
 from tests.builders import T0, weather_trace
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -318,3 +327,60 @@ def test_a_taken_port_moves_to_the_next_free_one(store: Store) -> None:
             assert second.endpoint == f"http://127.0.0.1:{second.port}"
         finally:
             second.stop()
+
+
+# -------------------------------------------------------------- spans kept as their OTLP bytes
+
+
+def test_protobuf_spans_keep_their_bytes_and_read_only_hot_attributes(store: Store) -> None:
+    records = weather_trace()
+    records[1] = replace(records[1], events=(SpanEvent("gen_ai.choice", T0, {"index": 0}),))
+    records[2] = replace(records[2], attributes={
+        **records[2].attributes, sc.USAGE_INPUT_TOKENS: -5, "long": "x" * 300,
+        sc.REQUEST_MODEL: "é" * 200,  # a multi-byte length, non-ASCII
+    })
+    decoded = decode_trace_request_proto(encode_trace_request_proto(records))
+
+    chat = decoded[1]
+    assert isinstance(chat.attributes, RawAttributes) and isinstance(chat.events, RawEvents)
+    assert chat.attributes.get(sc.OPERATION_NAME) == "chat"
+    assert chat.attributes.get(sc.USAGE_OUTPUT_TOKENS) == 4
+    assert chat.attributes._items is None  # hot attributes did not decode the rest
+    assert len(chat.events) == 1 and chat.events._items is None
+    assert decoded == records  # compares like the dicts and tuples they stand for
+    assert decoded[2].attributes.get(sc.USAGE_INPUT_TOKENS) == -5
+    assert decoded[2].attributes.get(sc.REQUEST_MODEL) == "é" * 200
+    assert decoded[0].events == () and dict(decoded[0].attributes) == records[0].attributes
+
+    row = record_to_row(chat)
+    assert isinstance(row[SPAN_COLUMNS.index("attributes")], bytes)
+    assert row[SPAN_COLUMNS.index("events")] is None  # read from the span's bytes
+    assert row[SPAN_COLUMNS.index("model")] == "scripted"
+
+    without_events = replace(chat, span_id="f" * 16, events=())
+    store.writer.commit([*decoded, without_events])
+    stored = {s.span_id: s for s in store.reader.trace_spans(TRACE_ID)}
+    assert [stored[r.span_id] for r in records] == records
+    assert stored["f" * 16].events == () and stored["f" * 16].attributes == records[1].attributes
+    [summary] = store.reader.list_traces()
+    assert summary.agent_name == "weather" and summary.input_tokens == 30 + 20  # + the copy
+
+
+def test_unusual_key_value_encodings_still_fill_the_hot_columns() -> None:
+    span = Span(trace_id=bytes.fromhex(TRACE_ID), span_id=b"\1" * 8, name="odd")
+    value_first = KeyValue(value=AnyValue(string_value="chat")).SerializeToString() + KeyValue(
+        key=sc.OPERATION_NAME).SerializeToString()  # the value field before the key
+    span.attributes.append(KeyValue.FromString(value_first))
+    span.attributes.add(key=sc.USAGE_INPUT_TOKENS).value.array_value.values.add(int_value=1)
+    span.attributes.add(key=sc.AGENT_NAME)  # no value at all
+    request = ExportTraceServiceRequest()
+    request.resource_spans.add().scope_spans.add().spans.append(span)
+
+    [record] = decode_trace_request_proto(request.SerializeToString())
+
+    assert record.attributes.get(sc.OPERATION_NAME) == "chat"
+    assert record.attributes.get(sc.USAGE_INPUT_TOKENS) == [1]
+    assert record.attributes.get(sc.AGENT_NAME) is None and sc.AGENT_NAME in record.attributes
+    assert dict(record.attributes) == {
+        sc.OPERATION_NAME: "chat", sc.USAGE_INPUT_TOKENS: [1], sc.AGENT_NAME: None,
+    }
