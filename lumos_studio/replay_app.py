@@ -18,6 +18,7 @@ from textual.widgets import Footer, Header, Static
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.memory_view import memory_view
+from lumos_studio.present import format_time
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.loader import LoadedTrace
 from lumos_studio.replay.timeline import instants, logs_at, spans_at
@@ -30,6 +31,7 @@ from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 ALL_LOGS = 10**9
+REPLAY_LOG_LINES = 9
 
 
 class RecordingLoaded(Message):
@@ -73,6 +75,7 @@ class ReplayApp(ConsoleApp):
                     yield SpanDetail(id="detail")
                 with Horizontal(id="state"):
                     yield MemoryPane(id="memory")
+                    yield Static(Text("logs appear as it plays", style="dim"), id="replay-logs")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -144,6 +147,22 @@ class ReplayApp(ConsoleApp):
             detail.show(now[0])
             tree.select_span(now[0].span_id)
         self._show_memory(now, detail.span)
+        self._show_logs(message.time_ns)
+
+    def _show_logs(self, at_ns: int) -> None:
+        """The run's log lines written by the playback instant, newest last (memory events too)."""
+        shown = [log for log in logs_at(self.logs, at_ns) if log.trace_id == self.trace_id]
+        lines = Text()
+        for log in shown[-REPLAY_LOG_LINES:]:
+            lines.append(f"{format_time(log.time_ns)} ", style="dim")
+            lines.append(f"{log.event_name or log.severity_text or 'LOG':<8} ", style="cyan")
+            body = log.body if isinstance(log.body, str) else str(log.body)
+            lines.append(body[:200] + "\n")
+        logs = self.query_one("#replay-logs", Static)
+        total = sum(1 for log in self.logs if log.trace_id == self.trace_id)
+        logs.border_title = "Logs"
+        logs.border_subtitle = f"{len(shown)} of {total}"
+        logs.update(lines if shown else Text("no logs yet at this instant", style="dim"))
 
     def on_trace_waterfall_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
         if not self._showing():

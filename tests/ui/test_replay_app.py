@@ -63,3 +63,18 @@ async def test_problems_in_the_file_are_listed_and_the_rest_loads(tmp_path: Path
         await wait_for(pilot, lambda: len(app.spans) == 4)
         problems = app.query_one("#problems")
         assert problems.display and "mixed.jsonl:1" in str(problems.content)
+
+
+async def test_log_records_appear_as_playback_reaches_them() -> None:
+    app = ReplayApp(load_trace(TRACES / "assistant.jsonl"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        bar = app.query_one(PlaybackBar)
+        logs = app.query_one("#replay-logs")
+        await wait_for(pilot, lambda: app.spans and app.at_ns is not None)
+        bar.focus()
+        await pilot.press("home")
+        await wait_for(pilot, lambda: "no logs yet" in str(logs.content))
+        await pilot.press("end")
+        await wait_for(pilot, lambda: "lumos.memory.upsert_memory" in str(logs.content))
+        own = [log for log in app.logs if log.trace_id == app.trace_id]
+        assert logs.border_subtitle == f"{len(own)} of {len(own)}"
