@@ -36,12 +36,6 @@ def load_demo() -> AgentCatalog:
     return AgentCatalog("the bundled demo", agents_in(module))
 
 
-def demo_path() -> Path:
-    """The demo agents' source file, for sessions that run it in a worker."""
-    module = importlib.import_module(DEMO_MODULE)
-    return Path(module.__file__ or "")
-
-
 def load_file(path: Path) -> AgentCatalog:
     """Import ``path`` in this process and list its agents."""
     return AgentCatalog(str(path.resolve()), load_agents(path))
