@@ -15,7 +15,6 @@ from lumos_core.memory.context import RunContext, Turn, reset_current_run, set_c
 from lumos_core.messages import (
     Message,
     ModelResponse,
-    TextPart,
     ToolCallPart,
     ToolResultPart,
     Usage,
@@ -340,4 +339,4 @@ class Agent:
             return ToolResultPart(call.id, call.name, outcome.text, outcome.is_error)
 
 
-__all__ = ["Agent", "AgentRunError", "RunResult", "StepLimitExceeded", "TextPart"]
+__all__ = ["Agent", "AgentRunError", "RunResult", "StepLimitExceeded"]
