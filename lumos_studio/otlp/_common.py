@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import orjson
 
-from lumos_studio.records import STATUS_ERROR, STATUS_OK, STATUS_UNSET, SpanRecord
+from lumos_studio.records import STATUS_ERROR, STATUS_OK, STATUS_UNSET, LogRecord, SpanRecord
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -77,16 +77,20 @@ def short(value: Any, limit: int = 80) -> str:
 
 
 ScopeGroups = dict[tuple[str, str], list[SpanRecord]]
+R = TypeVar("R", SpanRecord, LogRecord)
+K = TypeVar("K")
 
 
-def group_records(records: Iterable[SpanRecord]) -> list[tuple[dict[str, Any], ScopeGroups]]:
-    """Group records by identical resource, then by scope (name, version), in first-seen order.
+def group_by_resource(
+    records: Iterable[R], scope_of: Callable[[R], K]
+) -> list[tuple[dict[str, Any], dict[K, list[R]]]]:
+    """Group records by identical resource, then by ``scope_of(record)``, in first-seen order.
 
     Records of one batch usually share one resource dict object, so the object's identity is
     checked before its (serialised) content.
     """
     by_identity: dict[int, tuple[dict[str, Any], bytes]] = {}
-    groups: dict[bytes, tuple[dict[str, Any], ScopeGroups]] = {}
+    groups: dict[bytes, tuple[dict[str, Any], dict[K, list[R]]]] = {}
     for record in records:
         resource = record.resource
         seen = by_identity.get(id(resource))
@@ -96,14 +100,13 @@ def group_records(records: Iterable[SpanRecord]) -> list[tuple[dict[str, Any], S
         group = groups.get(seen[1])
         if group is None:
             group = groups[seen[1]] = (resource, {})
-        scopes = group[1]
-        scope_key = (record.scope_name, record.scope_version)
-        bucket = scopes.get(scope_key)
-        if bucket is None:
-            scopes[scope_key] = [record]
-        else:
-            bucket.append(record)
+        group[1].setdefault(scope_of(record), []).append(record)
     return list(groups.values())
+
+
+def group_records(records: Iterable[SpanRecord]) -> list[tuple[dict[str, Any], ScopeGroups]]:
+    """Spans grouped by resource, then by scope (name, version)."""
+    return group_by_resource(records, lambda r: (r.scope_name, r.scope_version))
 
 
 def _resource_key(resource: dict[str, Any]) -> bytes:

@@ -21,7 +21,7 @@ from lumos_studio.otlp._common import (
     SPAN_ID_BYTES,
     TRACE_ID_BYTES,
     OtlpDecodeError,
-    _resource_key,
+    group_by_resource,
 )
 from lumos_studio.otlp.json_codec import (
     _MALFORMED,
@@ -297,16 +297,5 @@ def encode_logs_request_proto(records: Iterable[LogRecord]) -> bytes:
 def _group(
     records: Iterable[LogRecord],
 ) -> list[tuple[dict[str, Any], dict[str, list[LogRecord]]]]:
-    """Group by identical resource, then scope name, in first-seen order (see group_records)."""
-    by_identity: dict[int, tuple[dict[str, Any], bytes]] = {}
-    groups: dict[bytes, tuple[dict[str, Any], dict[str, list[LogRecord]]]] = {}
-    for record in records:
-        resource = record.resource
-        seen = by_identity.get(id(resource))
-        if seen is None:
-            seen = by_identity[id(resource)] = (resource, _resource_key(resource))
-        group = groups.get(seen[1])
-        if group is None:
-            group = groups[seen[1]] = (resource, {})
-        group[1].setdefault(record.scope_name, []).append(record)
-    return list(groups.values())
+    """Group by identical resource, then scope name, in first-seen order."""
+    return group_by_resource(records, lambda record: record.scope_name)
