@@ -167,6 +167,16 @@ class _RecordQueue(queue.Queue[Entry]):
         self.records -= (len(item.records) or 1) if type(item) is _Batch else 1
         return item
 
+    def put_nowait(self, item: Entry) -> None:
+        """``Queue.put_nowait`` without waking a writer that is not waiting (the agent's path)."""
+        with self.mutex:
+            if 0 < self.maxsize <= self.records:
+                raise queue.Full
+            self._put(item)
+            self.unfinished_tasks += 1
+            if self.not_empty._waiters:  # type: ignore[attr-defined]  # CPython's Condition
+                self.not_empty.notify()
+
 
 class StoreWriter:
     """Owns the only read-write connection; see the module docstring."""
