@@ -147,12 +147,7 @@ def decode_trace_request(obj: Any, rejected: list[str] | None = None) -> list[Sp
     ``rejected`` list, an invalid span is skipped and its message appended there instead, so a
     receiver can keep the valid rest (OTLP partial success); a broken envelope still raises.
     """
-    if not isinstance(obj, dict):
-        raise OtlpDecodeError(f"expected a JSON object, got {type(obj).__name__}")
-    try:
-        resource_list = _list(_get(obj, "resourceSpans", "resource_spans"))
-    except OtlpDecodeError as exc:
-        raise OtlpDecodeError(f"resourceSpans: {exc}") from None
+    resource_list = _resource_list(obj, "resourceSpans", "resource_spans")
     records: list[SpanRecord] = []
     append = records.append
     for ri, resource_spans in enumerate(resource_list):
@@ -178,6 +173,16 @@ def decode_trace_request(obj: Any, rejected: list[str] | None = None) -> list[Sp
 
 # OtlpDecodeError is a ValueError; the others come from values of the wrong JSON type.
 _MALFORMED = (TypeError, ValueError, AttributeError)
+
+
+def _resource_list(obj: Any, camel: str, snake: str) -> list[Any]:
+    """The top-level resource list of an export request, or an error saying what was wrong."""
+    if not isinstance(obj, dict):
+        raise OtlpDecodeError(f"expected a JSON object, got {type(obj).__name__}")
+    try:
+        return _list(_get(obj, camel, snake))
+    except OtlpDecodeError as exc:
+        raise OtlpDecodeError(f"{camel}: {exc}") from None
 
 
 def _located(where: str, exc: Exception) -> OtlpDecodeError:

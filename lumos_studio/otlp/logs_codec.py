@@ -37,6 +37,7 @@ from lumos_studio.otlp.json_codec import (
     _located,
     _object,
     _require_object,
+    _resource_list,
     _str,
 )
 from lumos_studio.records import LogRecord
@@ -71,12 +72,7 @@ def decode_logs_request(obj: Any, rejected: list[str] | None = None) -> list[Log
     Raises ``OtlpDecodeError`` naming the record's position and the wrong field; with a
     ``rejected`` list an invalid record is skipped and its message appended there instead.
     """
-    if not isinstance(obj, dict):
-        raise OtlpDecodeError(f"expected a JSON object, got {type(obj).__name__}")
-    try:
-        resource_list = _list(_get(obj, "resourceLogs", "resource_logs"))
-    except OtlpDecodeError as exc:
-        raise OtlpDecodeError(f"resourceLogs: {exc}") from None
+    resource_list = _resource_list(obj, "resourceLogs", "resource_logs")
     records: list[LogRecord] = []
     for ri, resource_logs in enumerate(resource_list):
         try:
