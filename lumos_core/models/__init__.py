@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from lumos_core.models.base import Model, ModelError, ModelHTTPError
+from lumos_core.models.base import (
+    Model,
+    ModelError,
+    ModelHTTPError,
+    ModelStreamEvent,
+    ResponseCompleted,
+    TextDelta,
+    ToolCallDelta,
+)
 from lumos_core.models.scripted import ScriptedModel
 
-__all__ = ["Model", "ModelError", "ModelHTTPError", "ScriptedModel", "resolve_model"]
+__all__ = [
+    "Model",
+    "ModelError",
+    "ModelHTTPError",
+    "ModelStreamEvent",
+    "ResponseCompleted",
+    "ScriptedModel",
+    "TextDelta",
+    "ToolCallDelta",
+    "resolve_model",
+]
 
 
 def resolve_model(model: Model | str) -> Model:
-    """Turn ``"scripted"`` or ``"openai:gpt-4o-mini"`` into a provider instance."""
+    """Turn ``"scripted"`` or ``"openai:gpt-4o-mini"`` into a provider instance (keys and base
+    URLs come from the environment)."""
     if isinstance(model, Model):
         return model
     provider, _, name = model.partition(":")

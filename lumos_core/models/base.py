@@ -1,12 +1,15 @@
-"""The one interface every LLM provider implements."""
+"""The one interface every LLM provider implements, and the events a streamed reply is made of."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from lumos_core.messages import Message, ModelResponse
+import orjson
+
+from lumos_core.messages import Message, ModelResponse, TextPart, ToolCallPart
 
 
 class ModelError(Exception):
@@ -21,8 +24,43 @@ class ModelHTTPError(ModelError):
         self.status_code = status_code
 
 
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the model's answer text, as it arrives; the pieces concatenate to the text."""
+
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of a tool call the model is writing.
+
+    The first delta of a call (per ``index``) carries its ``id`` and ``name``; ``arguments`` are
+    fragments of the arguments' JSON text that concatenate to the whole.
+    """
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseCompleted:
+    """The last event of every model stream: the whole reply, assembled, with its usage."""
+
+    response: ModelResponse
+
+
+ModelStreamEvent = TextDelta | ToolCallDelta | ResponseCompleted
+
+
 class Model(ABC):
-    """An LLM behind a provider. Subclasses implement ``request``; one file per vendor."""
+    """An LLM behind a provider. Subclasses implement ``request``; one file per vendor.
+
+    ``stream`` works for every model: without an override it sends ``request`` and replays the
+    reply as one text chunk, so callers never need to know whether a provider truly streams.
+    """
 
     #: Value of ``gen_ai.provider.name``.
     provider_name: str = "unknown"
@@ -39,9 +77,39 @@ class Model(ABC):
     ) -> ModelResponse:
         """Send the conversation (and the tools on offer) and return the model's reply."""
 
+    async def stream(
+        self,
+        instructions: str | None,
+        messages: Sequence[Message],
+        tools: Sequence[dict[str, Any]],
+    ) -> AsyncIterator[ModelStreamEvent]:
+        """Like ``request``, but yield the reply as it arrives; the last event holds all of it."""
+        response = await self.request(instructions, messages, tools)
+        for event in response_events(response):
+            yield event
+
     def server_attributes(self) -> dict[str, Any]:
         """``server.address``/``server.port`` for remote providers; nothing for local ones."""
         return {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.model_name!r})"
+
+
+def response_events(
+    response: ModelResponse, chunks: Iterable[str] | None = None
+) -> Iterator[ModelStreamEvent]:
+    """A finished reply as stream events: its text (whole, or as ``chunks``), its tool calls, then
+    ``ResponseCompleted``. For models that answer at once but should look like any stream."""
+    message = response.message
+    if chunks is None:
+        chunks = [p.content for p in message.parts if isinstance(p, TextPart) and p.content]
+    for chunk in chunks:
+        yield TextDelta(chunk)
+    for index, call in enumerate(message.tool_calls):
+        yield ToolCallDelta(index, call.id, call.name, _arguments_json(call))
+    yield ResponseCompleted(response)
+
+
+def _arguments_json(call: ToolCallPart) -> str:
+    return orjson.dumps(call.arguments).decode()

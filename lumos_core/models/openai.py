@@ -1,19 +1,17 @@
 """OpenAI-compatible Chat Completions over httpx: OpenAI itself or any server speaking its protocol.
 
-The HTTP client is injectable so tests (and callers with their own proxies or pools) can supply one.
-Without one, each request opens and closes its own ``httpx.AsyncClient``: agents may run under a
-fresh ``asyncio.run`` per call, and a client kept across calls would be bound to a closed loop.
+``request`` sends one completion; ``stream`` asks for server-sent events (``"stream": true`` with
+usage in the last chunk), yields text and tool-call pieces as they arrive and assembles the reply.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
-import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lumos_core.messages import (
     Message,
@@ -23,23 +21,33 @@ from lumos_core.messages import (
     ToolResultPart,
     Usage,
 )
-from lumos_core.models.base import Model, ModelError, ModelHTTPError
-from lumos_core.telemetry import semconv as sc
+from lumos_core.models._http import (
+    INVALID_ARGUMENTS_KEY,
+    HTTPModel,
+    ToolCallBuffer,
+    error_message,
+    loads_object,
+    parse_arguments,
+    server_sent_events,
+)
+from lumos_core.models.base import (
+    ModelError,
+    ModelStreamEvent,
+    ResponseCompleted,
+    TextDelta,
+    ToolCallDelta,
+    response_events,
+)
+
+__all__ = ["API_KEY_ENV", "BASE_URL_ENV", "INVALID_ARGUMENTS_KEY", "OpenAIChatModel"]
 
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
 API_KEY_ENV: Final = "OPENAI_API_KEY"
 BASE_URL_ENV: Final = "OPENAI_BASE_URL"
-
-#: When a model sends tool arguments that are not a JSON object, the raw text travels under this
-#: key: the tool's validation rejects it (tools forbid unknown arguments), the model sees why, and
-#: the next request sends the original text back unchanged.
-INVALID_ARGUMENTS_KEY: Final = "invalid_json_arguments"
-
-_REDACTED: Final = "[redacted]"
-_MAX_ERROR_BODY: Final = 300
+_PATH: Final = "/chat/completions"
 
 
-class OpenAIChatModel(Model):
+class OpenAIChatModel(HTTPModel):
     """A model behind ``POST {base_url}/chat/completions``.
 
     ``api_key`` falls back to ``$OPENAI_API_KEY`` when a request is made (so agents can be defined
@@ -48,38 +56,10 @@ class OpenAIChatModel(Model):
     """
 
     provider_name = "openai"
-
-    def __init__(
-        self,
-        model_name: str,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        timeout: float = 60.0,
-    ) -> None:
-        super().__init__(model_name)
-        self._api_key = api_key
-        self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
-        self.http_client = http_client
-        self.timeout = timeout
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.model_name!r}, base_url={self._display_url()!r})"
-
-    def server_attributes(self) -> dict[str, Any]:
-        """Host and port of the base URL, for the chat span."""
-        try:
-            url = httpx.URL(self.base_url)
-        except httpx.InvalidURL:
-            return {}
-        if not url.host:
-            return {}
-        port = url.port or {"https": 443, "http": 80}.get(url.scheme)
-        attributes: dict[str, Any] = {sc.SERVER_ADDRESS: url.host}
-        if port is not None:
-            attributes[sc.SERVER_PORT] = port
-        return attributes
+    api_key_env = API_KEY_ENV
+    base_url_env = BASE_URL_ENV
+    default_base_url = DEFAULT_BASE_URL
+    protocol = "OpenAI Chat Completions"
 
     async def request(
         self,
@@ -88,64 +68,67 @@ class OpenAIChatModel(Model):
         tools: Sequence[dict[str, Any]],
     ) -> ModelResponse:
         """Send one Chat Completions request and translate the reply (or the failure)."""
-        api_key = self._api_key or os.environ.get(API_KEY_ENV)
-        if not api_key:
+        api_key = self._require_key()
+        body = self._body(instructions, messages, tools, stream=False)
+        content = await self._post(_PATH, body, _headers(api_key), api_key)
+        return self._parse(content, api_key)
+
+    async def stream(
+        self,
+        instructions: str | None,
+        messages: Sequence[Message],
+        tools: Sequence[dict[str, Any]],
+    ) -> AsyncIterator[ModelStreamEvent]:
+        """Stream one completion; a server that ignores ``stream`` and answers JSON still works."""
+        api_key = self._require_key()
+        body = self._body(instructions, messages, tools, stream=True)
+        state = _StreamState(self._display_url())
+        async with self._open_stream(_PATH, body, _headers(api_key), api_key) as response:
+            if response.headers.get("content-type", "").startswith("application/json"):
+                for event in response_events(self._parse(await response.aread(), api_key)):
+                    yield event
+                return
+            async for sse in server_sent_events(response):
+                if sse.data.strip() == "[DONE]":
+                    state.done = True
+                    break
+                for event in state.feed(self._chunk(sse.data, api_key)):
+                    yield event
+        if not state.done and state.finish_reason is None:
             raise ModelError(
-                f"no API key for {self._display_url()}: set {API_KEY_ENV} "
-                "or pass api_key= to OpenAIChatModel"
+                f"the stream from {self._display_url()} ended before the reply was complete "
+                "(no finish_reason and no [DONE]); try again"
             )
+        yield ResponseCompleted(state.response(self.model_name))
+
+    def _body(
+        self,
+        instructions: str | None,
+        messages: Sequence[Message],
+        tools: Sequence[dict[str, Any]],
+        *,
+        stream: bool,
+    ) -> bytes:
         payload: dict[str, Any] = {
             "model": self.model_name,
             "messages": _openai_messages(instructions, messages),
         }
         if tools:
             payload["tools"] = [_openai_tool(definition) for definition in tools]
-        headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-        body = orjson.dumps(payload)
-        if self.http_client is not None:
-            response = await self._post(self.http_client, body, headers, api_key)
-        else:
-            async with httpx.AsyncClient() as client:
-                response = await self._post(client, body, headers, api_key)
-        if response.is_error:
-            raise ModelHTTPError(response.status_code, self._describe_error(response, api_key))
-        return self._parse(response, api_key)
+        if stream:
+            payload["stream"] = True
+            payload["stream_options"] = {"include_usage": True}
+        return orjson.dumps(payload)
 
-    async def _post(
-        self, client: httpx.AsyncClient, body: bytes, headers: dict[str, str], api_key: str
-    ) -> httpx.Response:
-        url = f"{self.base_url}/chat/completions"
+    def _parse(self, content: bytes, api_key: str) -> ModelResponse:
         try:
-            return await client.post(url, content=body, headers=headers, timeout=self.timeout)
-        except httpx.TimeoutException as exc:
-            raise ModelError(
-                f"request to {self._display_url()} timed out after {self.timeout:g}s "
-                f"({type(exc).__name__}); try again or raise timeout="
-            ) from exc
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            reason = _redact(str(exc) or type(exc).__name__, api_key)
-            raise ModelError(
-                f"could not reach {self._display_url()}: {reason}; check {BASE_URL_ENV} "
-                "(or base_url=) and that the server is running"
-            ) from exc
-
-    def _describe_error(self, response: httpx.Response, api_key: str) -> str:
-        status = response.status_code
-        detail = _redact(_error_detail(response), api_key)
-        message = f"{self._display_url()} answered HTTP {status}"
-        if detail:
-            message += f": {detail}"
-        hint = _status_hint(status)
-        return f"{message} ({hint})" if hint else message
-
-    def _parse(self, response: httpx.Response, api_key: str) -> ModelResponse:
-        try:
-            completion = _Completion.model_validate_json(response.content)
+            completion = _Completion.model_validate_json(content)
         except ValidationError as exc:
-            snippet = _redact(response.text[:_MAX_ERROR_BODY], api_key)
-            raise ModelError(
-                f"{self._display_url()} sent a reply that is not a chat completion "
-                f"({exc.error_count()} problems); body starts: {snippet!r}"
+            raise self._malformed(
+                f"a reply that is not a chat completion ({exc.error_count()} problems); "
+                "body starts",
+                content.decode(errors="replace"),
+                api_key,
             ) from None
         if not completion.choices:
             raise ModelError(f"{self._display_url()} sent a chat completion with no choices")
@@ -156,7 +139,7 @@ class OpenAIChatModel(Model):
             parts.append(TextPart(text))
         for call in choice.message.tool_calls or ():
             parts.append(
-                ToolCallPart(call.id, call.function.name, _parse_arguments(call.function.arguments))
+                ToolCallPart(call.id, call.function.name, parse_arguments(call.function.arguments))
             )
         has_calls = any(isinstance(p, ToolCallPart) for p in parts)
         finish_reason = choice.finish_reason or ("tool_calls" if has_calls else "stop")
@@ -171,12 +154,87 @@ class OpenAIChatModel(Model):
             response_id=completion.id,
         )
 
-    def _display_url(self) -> str:
-        """The base URL without any ``user:password@`` it may carry."""
+    def _chunk(self, data: str, api_key: str) -> _Chunk:
+        parsed = loads_object(data)
+        if parsed is None:
+            raise self._malformed("a stream event that is not a JSON object", data, api_key)
+        if "error" in parsed:
+            raise ModelError(
+                f"{self._display_url()} reported an error mid-stream: "
+                f"{error_message(parsed) or data[:300]}; try again"
+            )
         try:
-            return str(httpx.URL(self.base_url).copy_with(userinfo=b""))
-        except httpx.InvalidURL:
-            return self.base_url
+            return _Chunk.model_validate(parsed)
+        except ValidationError as exc:
+            raise self._malformed(
+                f"a stream event that is not a chat completion chunk ({exc.error_count()} "
+                "problems)", data, api_key,
+            ) from None
+
+
+@dataclass(slots=True)
+class _StreamState:
+    """A completion being assembled from its chunks."""
+
+    source: str
+    text: list[str] = field(default_factory=list)
+    calls: ToolCallBuffer = field(default_factory=ToolCallBuffer)
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    model: str | None = None
+    id: str | None = None
+    done: bool = False
+
+    def feed(self, chunk: _Chunk) -> Iterator[ModelStreamEvent]:
+        self.id = self.id or chunk.id
+        self.model = self.model or chunk.model
+        if chunk.usage is not None:
+            self.usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+        for choice in chunk.choices:
+            if choice.index != 0:
+                continue
+            text = choice.delta.content or choice.delta.refusal
+            if text:
+                self.text.append(text)
+                yield TextDelta(text)
+            for call in choice.delta.tool_calls or ():
+                yield from self._feed_call(call)
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+
+    def _feed_call(self, call: _DeltaToolCall) -> Iterator[ToolCallDelta]:
+        index = call.index
+        if index is None:  # some compatible servers send whole calls without an index
+            index = len(self.calls.calls) if call.id else max(self.calls.calls, default=0)
+        name = call.function.name if call.function else None
+        arguments = (call.function.arguments if call.function else None) or ""
+        if index not in self.calls:
+            if not name:
+                raise ModelError(
+                    f"{self.source} streamed a tool call (index {index}) without a function "
+                    "name; check that the server supports tool calls when streaming"
+                )
+            call_id = call.id or f"call_{index}"
+            self.calls.start(index, call_id, name)
+            self.calls.add(index, arguments)
+            yield ToolCallDelta(index, call_id, name, arguments)
+        elif arguments:
+            self.calls.add(index, arguments)
+            yield ToolCallDelta(index, arguments=arguments)
+
+    def response(self, default_model: str) -> ModelResponse:
+        parts: list[TextPart | ToolCallPart] = []
+        if self.text:
+            parts.append(TextPart("".join(self.text)))
+        parts.extend(self.calls.parts().values())
+        has_calls = bool(self.calls.calls)
+        finish_reason = self.finish_reason or ("tool_calls" if has_calls else "stop")
+        return ModelResponse(
+            message=Message("assistant", tuple(parts), finish_reason=finish_reason),
+            usage=self.usage,
+            model_name=self.model or default_model,
+            response_id=self.id,
+        )
 
 
 class _Function(BaseModel):
@@ -218,6 +276,47 @@ class _Completion(BaseModel):
     model: str | None = None
     choices: list[_Choice]
     usage: _Usage | None = None
+
+
+class _DeltaFunction(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str | None = None
+    arguments: str | None = None
+
+
+class _DeltaToolCall(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    index: int | None = None
+    id: str | None = None
+    function: _DeltaFunction | None = None
+
+
+class _Delta(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[_DeltaToolCall] | None = None
+
+
+class _ChunkChoice(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    index: int = 0
+    delta: _Delta = Field(default_factory=_Delta)
+    finish_reason: str | None = None
+
+
+class _Chunk(BaseModel):
+    """One ``chat.completion.chunk``; the last carries usage and no choices."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str | None = None
+    model: str | None = None
+    choices: list[_ChunkChoice] = Field(default_factory=list)
+    usage: _Usage | None = None
+
+
+def _headers(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
 
 
 def _openai_messages(instructions: str | None, messages: Sequence[Message]) -> list[dict[str, Any]]:
@@ -272,51 +371,8 @@ def _dump_arguments(call: ToolCallPart) -> str:
     return orjson.dumps(call.arguments).decode()
 
 
-def _parse_arguments(raw: str | None) -> dict[str, Any]:
-    """Arguments JSON as a dict; anything else is kept for the tool's validation to reject."""
-    if raw is None or not raw.strip():
-        return {}
-    try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return {INVALID_ARGUMENTS_KEY: raw}
-    return parsed if isinstance(parsed, dict) else {INVALID_ARGUMENTS_KEY: raw}
-
-
 def _content_text(content: str | list[dict[str, Any]] | None) -> str:
     if isinstance(content, list):
         return "".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
     return content or ""
 
-
-def _error_detail(response: httpx.Response) -> str:
-    """The provider's own words: ``{"error": {"message": ...}}`` if present, else the body."""
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text.strip()[:_MAX_ERROR_BODY]
-    error = data.get("error") if isinstance(data, dict) else None
-    if isinstance(error, dict) and error.get("message"):
-        return str(error["message"])
-    if isinstance(error, str):
-        return error
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return data["message"]
-    return response.text.strip()[:_MAX_ERROR_BODY]
-
-
-def _status_hint(status: int) -> str:
-    if status in (401, 403):
-        return f"check {API_KEY_ENV} or the api_key passed to OpenAIChatModel"
-    if status == 404:
-        return "check the model name and the base URL"
-    if status == 429:
-        return "rate limited or out of quota; wait and try again"
-    if status >= 500:
-        return "the provider had an error; try again"
-    return ""
-
-
-def _redact(text: str, api_key: str) -> str:
-    """Some servers echo the key back in errors; it must never reach a message or a span."""
-    return text.replace(api_key, _REDACTED) if api_key else text

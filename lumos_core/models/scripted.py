@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from lumos_core.messages import (
@@ -21,17 +21,23 @@ from lumos_core.messages import (
     ToolResultPart,
     Usage,
 )
-from lumos_core.models.base import Model, ModelError
+from lumos_core.models.base import Model, ModelError, ModelStreamEvent, response_events
 
 ScriptStep = ModelResponse | Message | str
 ScriptFunction = Callable[[Sequence[Message], Sequence[dict[str, Any]]], ScriptStep]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+#: A word with the spaces after it (or leading spaces): the chunks concatenate to the text.
+_CHUNK = re.compile(r"\S+\s*|\s+")
 
 
 class ScriptedModel(Model):
-    """Replies deterministically; see the module docstring for the default behaviour."""
+    """Replies deterministically; see the module docstring for the default behaviour.
+
+    ``latency`` delays each reply; ``chunk_delay`` paces ``stream``, which sends the text word by
+    word, so offline demos show a reply being written.
+    """
 
     provider_name = "scripted"
 
@@ -41,12 +47,14 @@ class ScriptedModel(Model):
         *,
         name: str = "scripted",
         latency: float = 0.0,
+        chunk_delay: float = 0.0,
     ) -> None:
         super().__init__(name)
         self._function = script if callable(script) else None
         self._steps = list(script) if script is not None and not callable(script) else None
         self._position = 0
         self.latency = latency
+        self.chunk_delay = chunk_delay
 
     @staticmethod
     def call(tool_name: str, call_id: str | None = None, /, **arguments: Any) -> Message:
@@ -75,6 +83,20 @@ class ScriptedModel(Model):
         else:
             step = _default_reply(messages, tools)
         return self._as_response(step, instructions, messages)
+
+    async def stream(
+        self,
+        instructions: str | None,
+        messages: Sequence[Message],
+        tools: Sequence[dict[str, Any]],
+    ) -> AsyncIterator[ModelStreamEvent]:
+        """The reply ``request`` gives (subclasses' too), its text streamed word by word."""
+        response = await self.request(instructions, messages, tools)
+        chunks = _CHUNK.findall(response.message.text)
+        for event in response_events(response, chunks):
+            if self.chunk_delay:
+                await asyncio.sleep(self.chunk_delay)
+            yield event
 
     def _as_response(
         self, step: ScriptStep, instructions: str | None, messages: Sequence[Message]
