@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lumos_studio.store.connection import StoreError
-from lumos_studio.store.queries import StoreReader, TraceSummary
+from lumos_studio.store.queries import StoreReader, TracePage, TraceQuery, TraceSummary
 from lumos_studio.store.writer import StoreChange, StoreWriter
 
 __all__ = [
@@ -15,6 +15,8 @@ __all__ = [
     "StoreError",
     "StoreReader",
     "StoreWriter",
+    "TracePage",
+    "TraceQuery",
     "TraceSummary",
 ]
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lumos_studio.metrics import Metrics, session_metrics
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store.connection import StoreError, open_reader_connection
 from lumos_studio.store.rows import row_to_log, row_to_record
+from lumos_studio.store.trace_filter import TraceFilter, filter_sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,19 @@ class TraceSummary:
     running_count: int
     input_tokens: int | None
     output_tokens: int | None
+    conversation_id: str | None = None
+    agents: str | None = None  # every agent, model and tool of the run, comma separated
+    models: str | None = None
+    tools: str | None = None
+    pinned_ns: int | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.pinned_ns is not None
+
+    @property
+    def tokens(self) -> int:
+        return (self.input_tokens or 0) + (self.output_tokens or 0)
 
     @property
     def running(self) -> bool:
@@ -45,6 +59,42 @@ class TraceSummary:
     @property
     def duration_ns(self) -> int | None:
         return None if self.end_ns is None or self.running else self.end_ns - self.start_ns
+
+
+SORTS: dict[str, str] = {
+    "newest": "t.start_ns DESC",
+    "oldest": "t.start_ns ASC",
+    # Running traces have no duration yet: after every finished one.
+    "slowest": "CASE WHEN t.running_count = 0 THEN t.end_ns - t.start_ns END DESC, "
+               "t.start_ns DESC",
+    "tokens": "coalesce(t.input_tokens, 0) + coalesce(t.output_tokens, 0) DESC, t.start_ns DESC",
+    "errors": "t.error_count > 0 DESC, t.start_ns DESC",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TraceQuery:
+    """What the trace list asks for: a filter, an order, grouped by conversation or not."""
+
+    filter: TraceFilter = field(default_factory=TraceFilter)
+    sort: str = "newest"
+    grouped: bool = False
+    limit: int = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TracePage:
+    """The first ``query.limit`` matches (pinned first, then by group and sort) and the count."""
+
+    query: TraceQuery
+    summaries: list[TraceSummary]
+    total: int
+    group_sizes: dict[str | None, int] = field(default_factory=dict)  # conversation → matches
+    pinned: int = 0  # pinned traces among the matches
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.summaries)
 
 
 class StoreReader:
@@ -69,6 +119,44 @@ class StoreReader:
             "SELECT * FROM traces ORDER BY start_ns DESC LIMIT ? OFFSET ?", (limit, offset)
         ).fetchall()
         return [TraceSummary(**dict(row)) for row in rows]
+
+    def find_traces(self, query: TraceQuery) -> TracePage:
+        """The trace list: matches of ``query.filter``, pinned ones on top.
+
+        Pinned traces come first (they are few: read in full); the rest is one ordered, limited
+        read, which the ``traces_by_start`` index serves for the default order. Grouped, the
+        conversations are ordered by their newest run and each one keeps the chosen sort.
+        """
+        where, params = filter_sql(query.filter)
+        order = SORTS[query.sort]
+        db = self._db
+        pinned = [TraceSummary(**dict(row)) for row in db.execute(
+            f"SELECT t.* FROM traces t WHERE t.pinned_ns IS NOT NULL AND {where} "
+            f"ORDER BY {order} LIMIT ?", (*params, query.limit))]
+        rest = f"t.pinned_ns IS NULL AND {where}"
+        if query.grouped:
+            others = [TraceSummary(**dict(row)) for row in db.execute(
+                f"SELECT t.* FROM traces t WHERE {rest} ORDER BY max(t.start_ns) OVER "
+                f"(PARTITION BY t.conversation_id) DESC, t.conversation_id, {order} LIMIT ?",
+                (*params, query.limit - len(pinned)))]
+            sizes: dict[str | None, int] = dict(db.execute(  # type: ignore[arg-type]
+                f"SELECT t.conversation_id, count(*) FROM traces t WHERE {rest} "
+                "GROUP BY t.conversation_id", params).fetchall())
+        else:
+            others = [TraceSummary(**dict(row)) for row in db.execute(
+                f"SELECT t.* FROM traces t WHERE {rest} ORDER BY {order} LIMIT ?",
+                (*params, query.limit - len(pinned)))]
+            sizes = {}
+        if len(pinned) + len(others) < query.limit:
+            total = len(pinned) + len(others)
+        else:
+            total = db.execute(f"SELECT count(*) FROM traces t WHERE {where}", params).fetchone()[0]
+        return TracePage(query, pinned + others, total, sizes, len(pinned))
+
+    def newest_trace(self) -> TraceSummary | None:
+        """The most recent trace, whatever the list's filter (the app follows new runs)."""
+        row = self._db.execute("SELECT * FROM traces ORDER BY start_ns DESC LIMIT 1").fetchone()
+        return TraceSummary(**dict(row)) if row else None
 
     def count_traces(self) -> int:
         return self._db.execute("SELECT count(*) FROM traces").fetchone()[0]

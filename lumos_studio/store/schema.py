@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SPAN_COLUMNS: tuple[str, ...] = (
     "trace_id",
@@ -199,10 +199,54 @@ def _create_v3(db: sqlite_utils.Database) -> None:
         db.conn.execute(statement)
 
 
+def _create_v4(db: sqlite_utils.Database) -> None:
+    """The trace list as an index of runs: conversation, agents/models/tools, pins, message text.
+
+    The aggregates make every qualifier a scan of ``traces`` (~50k rows) instead of ``spans``
+    (~1M). ``trace_texts`` holds the plain text of each finished span's messages, indexed by an
+    external-content FTS5 table filled by ``trace_index.index_new_texts`` per writer batch (the
+    logs' pattern); deletes go through a trigger. Existing traces are filled in here.
+    """
+    from lumos_studio.store import trace_index  # imports this module's neighbours only
+
+    statements = (
+        "ALTER TABLE traces ADD COLUMN conversation_id TEXT",
+        "ALTER TABLE traces ADD COLUMN agents TEXT",
+        "ALTER TABLE traces ADD COLUMN models TEXT",
+        "ALTER TABLE traces ADD COLUMN tools TEXT",
+        "ALTER TABLE traces ADD COLUMN pinned_ns INTEGER",
+        "CREATE INDEX traces_by_conversation ON traces(conversation_id, start_ns)",
+        "CREATE INDEX traces_by_pin ON traces(pinned_ns) WHERE pinned_ns IS NOT NULL",
+        """CREATE TABLE trace_texts (
+            id INTEGER PRIMARY KEY,
+            trace_id TEXT NOT NULL,
+            span_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            UNIQUE (trace_id, span_id))""",
+        "CREATE VIRTUAL TABLE trace_texts_fts USING fts5(text, content='trace_texts', "
+        "content_rowid='id', tokenize='unicode61')",
+        """CREATE TRIGGER trace_texts_delete AFTER DELETE ON trace_texts BEGIN
+            INSERT INTO trace_texts_fts(trace_texts_fts, rowid, text)
+                VALUES ('delete', old.id, old.text);
+        END""",
+        """UPDATE traces SET
+            agents = (SELECT group_concat(DISTINCT agent_name) FROM spans s
+                      WHERE s.trace_id = traces.trace_id),
+            models = (SELECT group_concat(DISTINCT model) FROM spans s
+                      WHERE s.trace_id = traces.trace_id),
+            tools = (SELECT group_concat(DISTINCT tool_name) FROM spans s
+                     WHERE s.trace_id = traces.trace_id)""",
+    )
+    for statement in statements:
+        db.conn.execute(statement)
+    trace_index.backfill(db.conn)
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v1,
     _create_v2,
     _create_v3,
+    _create_v4,
 )
 
 

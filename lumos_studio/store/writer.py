@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Protocol
 
 from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.store import trace_index
+from lumos_studio.store.checkpoint import Checkpointer
 from lumos_studio.store.connection import open_writer_connection
 from lumos_studio.store.rows import log_to_row, record_to_row
 from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS, ensure_schema, index_new_logs
@@ -78,10 +80,11 @@ _INSERT_LOG = (
     f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})"
 )
 
+# An upsert, not INSERT OR REPLACE: a trace's pin and conversation id outlive its refreshes.
 _REFRESH_TRACE = """
-INSERT OR REPLACE INTO traces (
+INSERT INTO traces (
     trace_id, root_name, agent_name, service_name, start_ns, end_ns,
-    span_count, error_count, running_count, input_tokens, output_tokens)
+    span_count, error_count, running_count, input_tokens, output_tokens, agents, models, tools)
 SELECT
     s.trace_id,
     (SELECT name FROM spans r WHERE r.trace_id = s.trace_id
@@ -93,9 +96,14 @@ SELECT
     min(s.start_ns), max(s.end_ns), count(*),
     sum(s.status_code = 'ERROR'), sum(s.end_ns IS NULL),
     sum(CASE WHEN s.operation = 'chat' THEN s.input_tokens END),
-    sum(CASE WHEN s.operation = 'chat' THEN s.output_tokens END)
+    sum(CASE WHEN s.operation = 'chat' THEN s.output_tokens END),
+    group_concat(DISTINCT s.agent_name), group_concat(DISTINCT s.model),
+    group_concat(DISTINCT s.tool_name)
 FROM spans s WHERE s.trace_id IN ({ids}) GROUP BY s.trace_id
-"""
+ON CONFLICT (trace_id) DO UPDATE SET
+""" + ", ".join(f"{c} = excluded.{c}" for c in (
+    "root_name", "agent_name", "service_name", "start_ns", "end_ns", "span_count", "error_count",
+    "running_count", "input_tokens", "output_tokens", "agents", "models", "tools"))
 
 
 @functools.cache
@@ -143,7 +151,19 @@ class _Batch:
         self.ok = False
 
 
-Entry = Item | _Flush | _Batch | None
+class _Command:
+    """A change other than ingest (pin, delete), run by the writer in a transaction of its own."""
+
+    __slots__ = ("done", "ok", "run", "trace_ids")
+
+    def __init__(self, run: Callable[[sqlite3.Connection], None], trace_ids: Sequence[str]) -> None:
+        self.run = run
+        self.trace_ids = frozenset(trace_ids)
+        self.done = threading.Event()
+        self.ok = False
+
+
+Entry = Item | _Flush | _Batch | _Command | None
 
 
 class _RecordQueue(queue.Queue[Entry]):
@@ -196,6 +216,8 @@ class StoreWriter:
         self._connection = open_writer_connection(path)
         _use_large_pages(self._connection)
         ensure_schema(self._connection)
+        Checkpointer.take_over(self._connection)
+        self._checkpointer = Checkpointer(path)
         self._listeners: list[ChangeListener] = []
         self._thread: threading.Thread | None = None
         self.written = 0  # span rows inserted or updated (re-imports of final spans don't count)
@@ -267,6 +289,27 @@ class StoreWriter:
         self._queue.put(marker, timeout=timeout)
         return marker.done.wait(timeout)
 
+    def pin_traces(self, trace_ids: Sequence[str], pinned: bool, timeout: float = 10.0) -> bool:
+        """Pin (or unpin) traces; True once committed."""
+        pinned_ns = time.time_ns() if pinned else None
+        return self._command(lambda c: trace_index.pin(c, trace_ids, pinned_ns), trace_ids,
+                             timeout)
+
+    def delete_traces(self, trace_ids: Sequence[str], timeout: float = 30.0) -> bool:
+        """Delete traces with their spans, logs and indexed text; True once committed."""
+        return self._command(lambda c: trace_index.delete(c, trace_ids), trace_ids, timeout)
+
+    def _command(self, run: Callable[[sqlite3.Connection], None], trace_ids: Sequence[str],
+                 timeout: float) -> bool:
+        if self._thread is None:
+            self.start()
+        command = _Command(run, trace_ids)
+        try:
+            self._queue.put(command, timeout=timeout)
+        except queue.Full:
+            return False
+        return command.done.wait(timeout) and command.ok
+
     def close(self, timeout: float = 10.0) -> None:
         """Commit what is queued, stop the thread and close the connection."""
         if self._thread is not None:
@@ -274,6 +317,7 @@ class StoreWriter:
             self._thread.join(timeout)
             self._thread = None
         self._connection.close()
+        self._checkpointer.close(timeout)
 
     def _run(self) -> None:
         stopping = False
@@ -281,8 +325,11 @@ class StoreWriter:
             batch: list[Item] = []
             markers: list[_Flush] = []
             entries: list[_Batch] = []
+            command: _Command | None = None
             item = self._queue.get()
-            if self.linger and item is not None and not isinstance(item, _Batch | _Flush):
+            if self.linger and item is not None and not isinstance(
+                item, _Batch | _Flush | _Command
+            ):
                 # Single spans trickle in: wait a moment so one transaction takes many of them.
                 # Batches (receivers waiting to acknowledge) and flushes go at once.
                 time.sleep(self.linger)
@@ -294,6 +341,9 @@ class StoreWriter:
                     entries.append(item)
                 elif isinstance(item, _Flush):
                     markers.append(item)
+                elif type(item) is _Command:
+                    command = item  # after what was queued before it, and alone
+                    break
                 else:
                     batch.append(item)
                 if len(batch) >= self.batch_size:
@@ -306,11 +356,35 @@ class StoreWriter:
             for entry in entries:
                 entry.ok = ok
                 entry.done.set()
+            if command is not None:
+                command.ok = self._run_command(command)
+                command.done.set()
             for marker in markers:
                 marker.done.set()
 
+    def _run_command(self, command: _Command) -> bool:
+        try:
+            with self._connection:
+                self._connection.execute("BEGIN")
+                command.run(self._connection)
+        except Exception:
+            log.exception("a store command failed")
+            return False
+        self._tell(StoreChange(command.trace_ids))
+        return True
+
+    def _tell(self, change: StoreChange) -> None:
+        """After each commit: schedule a checkpoint, tell the subscribers what changed."""
+        self._checkpointer.poke()
+        for listener in self._listeners:
+            try:
+                listener(change)
+            except Exception:
+                log.exception("a store listener failed")
+
     def _write(self, batch: list[Item]) -> bool:
         spans: dict[tuple[str, str], tuple[object, ...]] = {}
+        records: dict[tuple[str, str], SpanRecord] = {}
         logs: list[tuple[object, ...]] = []
         log_traces: set[str] = set()
         for item in batch:
@@ -330,6 +404,8 @@ class StoreWriter:
             # Within one batch a finished copy wins over a started one, whatever the order.
             if previous is None or record.end_ns is not None or previous[_END_NS] is None:
                 spans[key] = record_to_row(record)
+                records[key] = record
+        facts = trace_index.collect(records.values())
         trace_ids = frozenset(trace_id for trace_id, _ in spans)
         connection = self._connection
         try:
@@ -342,6 +418,7 @@ class StoreWriter:
                 changed = connection.total_changes - before
                 for ids in _chunks(list(trace_ids)):
                     connection.execute(_refresh_traces(len(ids)), ids)
+                trace_index.write_facts(connection, facts)
                 before = connection.total_changes
                 connection.executemany(_INSERT_LOG, logs)
                 logs_added = connection.total_changes - before
@@ -353,10 +430,5 @@ class StoreWriter:
             return False
         self.written += changed
         self.logs_written += logs_added
-        change = StoreChange(trace_ids, logs_added, frozenset(log_traces))
-        for listener in self._listeners:
-            try:
-                listener(change)
-            except Exception:
-                log.exception("a store listener failed")
+        self._tell(StoreChange(trace_ids, logs_added, frozenset(log_traces)))
         return True

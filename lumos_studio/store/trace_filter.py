@@ -1,0 +1,174 @@
+"""The trace list's search language: free words plus qualifiers, parsed into SQL over ``traces``.
+
+``weather paris status:error dur:>2s model:gpt-4o tool:get_weather agent:support``
+
+Free words must each match an agent name, the root span's name, a model or the text of the
+run's messages (full-text index, prefix match); qualifiers narrow further. Values with spaces go
+in double quotes (``agent:"trip planner"``); so do words with a colon (``"http://x"``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+QUALIFIERS = ("agent", "status", "model", "tool", "dur", "thread", "is")
+STATUSES = ("error", "ok", "running")
+HELP = "words · agent: status:error|ok|running model: tool: dur:>2s thread: is:pinned"
+
+_ALIASES = {"duration": "dur", "conversation": "thread", "conv": "thread", "state": "status"}
+_TOKEN = re.compile(r'\s*(?:([A-Za-z_]+):)?("[^"]*"|"[^"]*$|[^\s"]+)?')
+_DURATION = re.compile(r"(>=|<=|>|<|=)?\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m|h)?$")
+_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9,
+          "h": 3_600 * 10**9}
+
+
+class FilterError(ValueError):
+    """A query the language cannot read; the message says what to write instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class TraceFilter:
+    """A parsed query; the empty filter matches every trace."""
+
+    words: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()
+    threads: tuple[str, ...] = ()
+    statuses: frozenset[str] = frozenset()
+    durations: tuple[tuple[str, int], ...] = ()  # (operator, nanoseconds)
+    pinned: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return self == TraceFilter()
+
+
+def _duration(value: str) -> tuple[str, int]:
+    match = _DURATION.match(value.strip())
+    if match is None:
+        raise FilterError(f"dur:{value} — write dur:>2s, dur:<500ms, dur:>=1.5m")
+    operator, number, unit = match.groups()
+    if unit is None:
+        raise FilterError(f"dur:{value} needs a unit (ms, s, m…): dur:>{number}s")
+    return operator or ">=", int(float(number) * _UNITS[unit])
+
+
+def parse_filter(text: str) -> TraceFilter:
+    """Read a query; raise ``FilterError`` with a short, fixable message."""
+    fields: dict[str, list[str]] = {q: [] for q in (*QUALIFIERS, "words")}
+    statuses: set[str] = set()
+    durations: list[tuple[str, int]] = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        assert match is not None  # the pattern matches the empty string
+        if match.end() == position:  # a stray quote after a word: "ab"c
+            raise FilterError(f'unexpected " at column {position + 1}')
+        position = match.end()
+        key, value = match.group(1), match.group(2)
+        if key is None and value is None:
+            continue
+        if value is not None and value.startswith('"'):
+            if len(value) == 1 or not value.endswith('"'):
+                raise FilterError('a quote is not closed: add the closing "')
+            value = value[1:-1]
+        if key is None:
+            if value and value.strip():
+                fields["words"].append(value.strip())
+            continue
+        name = _ALIASES.get(key.lower(), key.lower())
+        if name not in QUALIFIERS:
+            raise FilterError(
+                f"unknown qualifier {key}: — use {', '.join(q + ':' for q in QUALIFIERS)} "
+                f'(quote text with a colon: "{key}:…")'
+            )
+        if not value:
+            raise FilterError(f"{key}: needs a value, e.g. {key}:{_EXAMPLES[name]}")
+        if name == "status":
+            for status in re.split(r"[|,]", value.lower()):
+                if status not in STATUSES:
+                    raise FilterError(f"status:{status} — use status:error, ok or running")
+                statuses.add(status)
+        elif name == "dur":
+            durations.append(_duration(value))
+        elif name == "is":
+            if value.lower() != "pinned":
+                raise FilterError(f"is:{value} — only is:pinned is known")
+            fields["is"].append("pinned")
+        else:
+            fields[name].append(value)
+    return TraceFilter(
+        words=tuple(fields["words"]),
+        agents=tuple(fields["agent"]),
+        models=tuple(fields["model"]),
+        tools=tuple(fields["tool"]),
+        threads=tuple(fields["thread"]),
+        statuses=frozenset(statuses),
+        durations=tuple(durations),
+        pinned=bool(fields["is"]),
+    )
+
+
+_EXAMPLES = {"agent": "weather", "status": "error", "model": "gpt-4o", "tool": "get_weather",
+             "dur": ">2s", "thread": "studio-weather", "is": "pinned"}
+
+_STATUS_SQL = {
+    "error": "t.error_count > 0",
+    "running": "(t.error_count = 0 AND t.running_count > 0)",
+    "ok": "(t.error_count = 0 AND t.running_count = 0)",
+}
+
+# Text search: the run's indexed message words (FTS5, a prefix match on the last token).
+_TEXT_SQL = (
+    "t.trace_id IN (SELECT x.trace_id FROM trace_texts x WHERE x.id IN "
+    "(SELECT rowid FROM trace_texts_fts WHERE trace_texts_fts MATCH ?))"
+)
+
+
+def _like(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _fts_phrase(word: str) -> str | None:
+    """``gpt-4o`` → ``"gpt-4o"*`` (a phrase whose last token may be a prefix); None if no word."""
+    if not re.search(r"\w", word):
+        return None
+    return '"' + word.replace('"', '""') + '"*'
+
+
+def filter_sql(trace_filter: TraceFilter) -> tuple[str, list[object]]:
+    """A WHERE clause over ``traces t`` (``1`` when empty) and its parameters."""
+    clauses: list[str] = []
+    params: list[object] = []
+
+    def any_like(columns: tuple[str, ...], value: str) -> str:
+        params.extend([_like(value)] * len(columns))
+        return "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")"
+
+    for word in trace_filter.words:
+        fields = any_like(("t.agents", "t.root_name", "t.models"), word)
+        phrase = _fts_phrase(word)
+        if phrase is not None:
+            params.append(phrase)
+            fields = f"({fields[1:-1]} OR {_TEXT_SQL})"
+        clauses.append(fields)
+    for value in trace_filter.agents:
+        clauses.append(any_like(("t.agents",), value))
+    for value in trace_filter.models:
+        clauses.append(any_like(("t.models",), value))
+    for value in trace_filter.tools:
+        clauses.append(any_like(("t.tools",), value))
+    for value in trace_filter.threads:
+        clauses.append(any_like(("t.conversation_id",), value))
+    if trace_filter.statuses:
+        clauses.append("(" + " OR ".join(_STATUS_SQL[s] for s in sorted(trace_filter.statuses))
+                       + ")")
+    for operator, nanoseconds in trace_filter.durations:
+        clauses.append(f"(t.running_count = 0 AND t.end_ns - t.start_ns {operator} ?)")
+        params.append(nanoseconds)
+    if trace_filter.pinned:
+        clauses.append("t.pinned_ns IS NOT NULL")
+    return (" AND ".join(clauses) or "1"), params
