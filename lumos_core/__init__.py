@@ -4,7 +4,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from lumos_core.agent import Agent, AgentRunError, RunResult, StepLimitExceeded
+from lumos_core.agent import (
+    Agent,
+    AgentRunError,
+    AgentStreamEvent,
+    RunCompleted,
+    RunResult,
+    StepLimitExceeded,
+    ToolCallFinished,
+    ToolCallStarted,
+)
 from lumos_core.memory import (
     HashingEmbedder,
     Memory,
@@ -14,13 +23,23 @@ from lumos_core.memory import (
     rebuild_memory_state,
 )
 from lumos_core.messages import Message, Usage
-from lumos_core.models import Model, ModelError, ModelHTTPError, ScriptedModel
+from lumos_core.models import (
+    Model,
+    ModelError,
+    ModelHTTPError,
+    ModelStreamEvent,
+    ResponseCompleted,
+    ScriptedModel,
+    TextDelta,
+    ToolCallDelta,
+)
 from lumos_core.rag import DocumentIndex, retrieve_tool
 from lumos_core.tools import Tool, ToolError, tool
 
 __all__ = [
     "Agent",
     "AgentRunError",
+    "AgentStreamEvent",
     "DocumentIndex",
     "HashingEmbedder",
     "Memory",
@@ -28,12 +47,19 @@ __all__ = [
     "Model",
     "ModelError",
     "ModelHTTPError",
+    "ModelStreamEvent",
     "OpenAIEmbedder",
+    "ResponseCompleted",
+    "RunCompleted",
     "RunResult",
     "ScriptedModel",
     "SemanticRecall",
     "StepLimitExceeded",
+    "TextDelta",
     "Tool",
+    "ToolCallDelta",
+    "ToolCallFinished",
+    "ToolCallStarted",
     "ToolError",
     "Usage",
     "WorkingMemory",

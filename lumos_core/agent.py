@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 from opentelemetry import _logs, trace
@@ -21,7 +23,8 @@ from lumos_core.messages import (
     instructions_json,
     messages_json,
 )
-from lumos_core.models import Model, resolve_model
+from lumos_core.models import Model, ModelError, resolve_model
+from lumos_core.models.base import ResponseCompleted, TextDelta, ToolCallDelta
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
 from lumos_core.tools import Tool, ToolOutcome, as_tool
@@ -54,6 +57,37 @@ class RunResult:
     trace_id: str | None
     thread_id: str | None = None
     resource_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStarted:
+    """The agent is about to run a tool the model asked for."""
+
+    call: ToolCallPart
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallFinished:
+    """A tool ran; ``result`` is what goes back to the model (an error result included)."""
+
+    result: ToolResultPart
+
+
+@dataclass(frozen=True, slots=True)
+class RunCompleted:
+    """The last event of ``Agent.stream``: what ``Agent.run`` would have returned."""
+
+    result: RunResult
+
+
+#: What ``Agent.stream`` yields: each model turn's ``TextDelta``/``ToolCallDelta`` pieces and its
+#: ``ResponseCompleted``, each tool's start and result, then ``RunCompleted``.
+AgentStreamEvent = (
+    TextDelta | ToolCallDelta | ResponseCompleted | ToolCallStarted | ToolCallFinished
+    | RunCompleted
+)
+_Emit = Callable[[AgentStreamEvent], None]
+_END: Final = object()
 
 
 class Agent:
@@ -135,15 +169,80 @@ class Agent:
         and ``resource_id`` its user; ``message_history``, if given, replaces the stored window.
         Without memory, ``thread_id`` only labels the spans (``gen_ai.conversation.id``).
         """
-        tracer_provider = tracer_provider or self.tracer_provider
-        logger_provider = logger_provider or self.logger_provider
-        if tracer_provider is None and logger_provider is None:
-            return await self._run(message, message_history, thread_id, resource_id)
-        tokens = activate_providers(tracer_provider, logger_provider)
+        return await self._run(
+            message, message_history, thread_id, resource_id, tracer_provider, logger_provider,
+            emit=None,
+        )
+
+    async def stream(
+        self,
+        message: str,
+        *,
+        message_history: Sequence[Message] = (),
+        thread_id: str | None = None,
+        resource_id: str | None = None,
+        tracer_provider: trace.TracerProvider | None = None,
+        logger_provider: _logs.LoggerProvider | None = None,
+    ) -> AsyncIterator[AgentStreamEvent]:
+        """``run``, yielding events as it goes (see ``AgentStreamEvent``); the last event is
+        ``RunCompleted``. The spans are ``run``'s; chat spans also record that they streamed and
+        the time to the first chunk. Leaving the loop early cancels the run; errors are raised.
+        """
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def drive() -> None:
+            result = await self._run(
+                message, message_history, thread_id, resource_id, tracer_provider,
+                logger_provider, emit=queue.put_nowait,
+            )
+            queue.put_nowait(RunCompleted(result))
+
+        # The run has its own task: its current span and context variables stay in that task's
+        # context instead of leaking into the caller's code between events.
+        task = asyncio.create_task(drive())
+        task.add_done_callback(lambda _: queue.put_nowait(_END))
         try:
-            return await self._run(message, message_history, thread_id, resource_id)
+            while (event := await queue.get()) is not _END:
+                yield event
+            task.result()
         finally:
-            reset_providers(tokens)
+            if not task.done():
+                task.cancel()
+                with suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    def stream_sync(
+        self,
+        message: str,
+        *,
+        message_history: Sequence[Message] = (),
+        thread_id: str | None = None,
+        resource_id: str | None = None,
+        tracer_provider: trace.TracerProvider | None = None,
+        logger_provider: _logs.LoggerProvider | None = None,
+    ) -> Iterator[AgentStreamEvent]:
+        """``stream`` for code that is not async: each event as soon as the run produces it."""
+        events = self.stream(
+            message,
+            message_history=message_history,
+            thread_id=thread_id,
+            resource_id=resource_id,
+            tracer_provider=tracer_provider,
+            logger_provider=logger_provider,
+        )
+
+        async def next_event() -> AgentStreamEvent:
+            return await anext(events)
+
+        with asyncio.Runner() as runner:
+            try:
+                while True:
+                    try:
+                        yield runner.run(next_event())
+                    except StopAsyncIteration:
+                        return
+            finally:
+                runner.run(events.aclose())  # type: ignore[attr-defined]
 
     async def _run(
         self,
@@ -151,6 +250,28 @@ class Agent:
         message_history: Sequence[Message],
         thread_id: str | None,
         resource_id: str | None,
+        tracer_provider: trace.TracerProvider | None,
+        logger_provider: _logs.LoggerProvider | None,
+        emit: _Emit | None,
+    ) -> RunResult:
+        """The one run loop behind ``run`` (``emit`` is None) and ``stream``."""
+        tracer_provider = tracer_provider or self.tracer_provider
+        logger_provider = logger_provider or self.logger_provider
+        if tracer_provider is None and logger_provider is None:
+            return await self._invoke(message, message_history, thread_id, resource_id, emit)
+        tokens = activate_providers(tracer_provider, logger_provider)
+        try:
+            return await self._invoke(message, message_history, thread_id, resource_id, emit)
+        finally:
+            reset_providers(tokens)
+
+    async def _invoke(
+        self,
+        message: str,
+        message_history: Sequence[Message],
+        thread_id: str | None,
+        resource_id: str | None,
+        emit: _Emit | None,
     ) -> RunResult:
         tracer = get_tracer()
         model = self.model
@@ -177,7 +298,9 @@ class Agent:
                 kind=SpanKind.INTERNAL,
                 attributes=attributes,
             ) as span:
-                return await self._loop(tracer, span, run, message, message_history, resource_id)
+                return await self._loop(
+                    tracer, span, run, message, message_history, resource_id, emit
+                )
         finally:
             reset_current_run(token)
 
@@ -189,6 +312,7 @@ class Agent:
         message: str,
         message_history: Sequence[Message],
         resource_id: str | None,
+        emit: _Emit | None,
     ) -> RunResult:
         user = Message.user(message)
         history = list(message_history)
@@ -213,7 +337,7 @@ class Agent:
         step = 0
         while True:
             step += 1
-            response = await self._chat(tracer, conversation, run)
+            response = await self._chat(tracer, conversation, run, emit)
             usage = usage + response.usage
             conversation.append(response.message)
             calls = response.message.tool_calls
@@ -224,7 +348,7 @@ class Agent:
                     f"agent {self.name!r} stopped after {self.max_steps} model calls that "
                     "all asked for tools; raise max_steps or check the tools' results"
                 )
-            results = [await self._execute_tool(tracer, call) for call in calls]
+            results = [await self._execute_tool(tracer, call, emit) for call in calls]
             conversation.append(Message("tool", tuple(results)))
             if turn is not None:
                 await self._save(turn, conversation[-2:])
@@ -256,7 +380,11 @@ class Agent:
         )
 
     async def _chat(
-        self, tracer: trace.Tracer, conversation: list[Message], run: RunContext
+        self,
+        tracer: trace.Tracer,
+        conversation: list[Message],
+        run: RunContext,
+        emit: _Emit | None,
     ) -> ModelResponse:
         model = self.model
         attributes: dict[str, Any] = {
@@ -294,7 +422,10 @@ class Agent:
                 summary = run.summary()
                 if summary is not None:
                     span.set_attribute(sc.LUMOS_CONTEXT_SUMMARY, orjson.dumps(summary).decode())
-            response = await model.request(instructions or None, sent, self._tool_definitions)
+            if emit is None:
+                response = await model.request(instructions or None, sent, self._tool_definitions)
+            else:
+                response = await self._stream_chat(span, instructions or None, sent, emit)
             if recording:
                 message = response.message
                 span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([message]))
@@ -306,7 +437,42 @@ class Agent:
                     span.set_attribute(sc.RESPONSE_ID, response.response_id)
             return response
 
-    async def _execute_tool(self, tracer: trace.Tracer, call: ToolCallPart) -> ToolResultPart:
+    async def _stream_chat(
+        self, span: trace.Span, instructions: str | None, sent: list[Message], emit: _Emit
+    ) -> ModelResponse:
+        """One model call through ``Model.stream``, each piece passed on as it arrives."""
+        model = self.model
+        started = time.perf_counter()
+        first_chunk: float | None = None
+        response: ModelResponse | None = None
+        events = model.stream(instructions, sent, self._tool_definitions)
+        try:
+            async for event in events:
+                if isinstance(event, ResponseCompleted):
+                    response = event.response
+                elif first_chunk is None:
+                    first_chunk = time.perf_counter() - started
+                emit(event)
+        finally:
+            close = getattr(events, "aclose", None)
+            if close is not None:
+                await close()
+        if response is None:
+            raise ModelError(
+                f"{model!r} ended its stream without the whole reply; a Model.stream must end "
+                "with ResponseCompleted"
+            )
+        if span.is_recording():
+            span.set_attribute(sc.REQUEST_STREAM, True)
+            if first_chunk is not None:
+                span.set_attribute(sc.RESPONSE_TIME_TO_FIRST_CHUNK, first_chunk)
+        return response
+
+    async def _execute_tool(
+        self, tracer: trace.Tracer, call: ToolCallPart, emit: _Emit | None
+    ) -> ToolResultPart:
+        if emit is not None:
+            emit(ToolCallStarted(call))
         chosen = self.tools.get(call.name)
         attributes: dict[str, Any] = {
             sc.OPERATION_NAME: sc.OP_EXECUTE_TOOL,
@@ -336,7 +502,19 @@ class Agent:
                 if outcome.is_error:
                     span.set_attribute(sc.ERROR_TYPE, outcome.error_type or "ToolError")
                     span.set_status(Status(StatusCode.ERROR, outcome.text))
-            return ToolResultPart(call.id, call.name, outcome.text, outcome.is_error)
+        result = ToolResultPart(call.id, call.name, outcome.text, outcome.is_error)
+        if emit is not None:
+            emit(ToolCallFinished(result))
+        return result
 
 
-__all__ = ["Agent", "AgentRunError", "RunResult", "StepLimitExceeded"]
+__all__ = [
+    "Agent",
+    "AgentRunError",
+    "AgentStreamEvent",
+    "RunCompleted",
+    "RunResult",
+    "StepLimitExceeded",
+    "ToolCallFinished",
+    "ToolCallStarted",
+]
