@@ -96,6 +96,41 @@ LUMOS_RETRIEVAL_MODE: Final = "lumos.retrieval.mode"
 LUMOS_RETRIEVAL_IDS: Final = "lumos.retrieval.ids"
 LUMOS_RETRIEVAL_SCORES: Final = "lumos.retrieval.scores"
 
+# Workflows. The ``invoke_workflow {name}`` span carries ``gen_ai.operation.name = invoke_workflow``
+# and, as the GenAI conventions now ask, the workflow's name in ``gen_ai.agent.name``; the
+# ``lumos.workflow.*`` names below cover runs, steps, suspend and resume. Each step is a child span
+# named ``step {step name}``; an agent step's ``invoke_agent`` span nests under it.
+SPAN_WORKFLOW_STEP: Final = "step"
+LUMOS_WORKFLOW_NAME: Final = "lumos.workflow.name"
+#: The run's id: the same on every segment of a run (the first, and each resumed one).
+LUMOS_WORKFLOW_RUN_ID: Final = "lumos.workflow.run_id"
+#: ``success`` | ``failed`` | ``suspended`` (on the ``invoke_workflow`` span).
+LUMOS_WORKFLOW_STATUS: Final = "lumos.workflow.status"
+#: JSON of the workflow's input / output (output on success only).
+LUMOS_WORKFLOW_INPUT: Final = "lumos.workflow.input"
+LUMOS_WORKFLOW_OUTPUT: Final = "lumos.workflow.output"
+#: String array: the steps waiting for ``resume`` when a run suspends.
+LUMOS_WORKFLOW_SUSPENDED_STEPS: Final = "lumos.workflow.suspended_steps"
+#: On a resumed segment's span (which also links to the previous segment's span) and on the
+#: resumed step's span: true, the step resumed, and the resume data as JSON.
+LUMOS_WORKFLOW_RESUMED: Final = "lumos.workflow.resumed"
+LUMOS_WORKFLOW_RESUME_STEP: Final = "lumos.workflow.resume.step"
+LUMOS_WORKFLOW_RESUME_DATA: Final = "lumos.workflow.resume.data"
+LUMOS_WORKFLOW_STEP_NAME: Final = "lumos.workflow.step.name"
+#: ``function`` | ``agent`` | ``sequence`` | ``parallel`` | ``branch``.
+LUMOS_WORKFLOW_STEP_KIND: Final = "lumos.workflow.step.kind"
+#: ``success`` | ``failed`` | ``suspended`` | ``cancelled`` (a parallel sibling failed).
+LUMOS_WORKFLOW_STEP_STATUS: Final = "lumos.workflow.step.status"
+#: JSON of a function or agent step's input / output.
+LUMOS_WORKFLOW_STEP_INPUT: Final = "lumos.workflow.step.input"
+LUMOS_WORKFLOW_STEP_OUTPUT: Final = "lumos.workflow.step.output"
+#: On ``branch`` steps: the name of the step chosen ("" when no case held).
+LUMOS_WORKFLOW_BRANCH_CHOSEN: Final = "lumos.workflow.branch.chosen"
+#: Span event on a suspending step's span and on the ``invoke_workflow`` span, with
+#: ``lumos.workflow.step.name`` and ``lumos.workflow.suspend.payload`` (JSON).
+EVENT_WORKFLOW_SUSPENDED: Final = "lumos.workflow.suspended"
+LUMOS_WORKFLOW_SUSPEND_PAYLOAD: Final = "lumos.workflow.suspend.payload"
+
 # Event names (log records with ``event_name``). OTLP ships a span only when it ends, so a worker
 # process announces each span as it starts with this event; the studio shows it as running.
 # Body: {"name", "kind", "parent_span_id" (hex or null), "start_time_unix_nano", "attributes"};

@@ -1,0 +1,60 @@
+"""Workflows: steps (functions or agents) in sequence, in parallel or by branch, suspendable for a
+human and resumable later, each run one ``invoke_workflow`` span with a child span per step.
+
+``Workflow("trip", [plan, parallel(weather, sights), choose])``, then ``await workflow.run(data)``;
+a step calling ``ctx.suspend(payload)`` ends the run ``suspended`` and
+``await workflow.resume(run_id, resume_data=...)`` continues it.
+"""
+
+from __future__ import annotations
+
+from lumos_core.workflows.context import StepContext
+from lumos_core.workflows.result import (
+    ResumeError,
+    RunStatus,
+    StepValidationError,
+    WorkflowError,
+    WorkflowInputError,
+    WorkflowRun,
+)
+from lumos_core.workflows.snapshots import RunSnapshot, SnapshotStore
+from lumos_core.workflows.steps import (
+    AgentStep,
+    BranchStep,
+    FunctionStep,
+    ParallelStep,
+    SequenceStep,
+    Step,
+    agent_step,
+    as_step,
+    branch,
+    parallel,
+    sequence,
+    step,
+)
+from lumos_core.workflows.workflow import Workflow
+
+__all__ = [
+    "AgentStep",
+    "BranchStep",
+    "FunctionStep",
+    "ParallelStep",
+    "ResumeError",
+    "RunSnapshot",
+    "RunStatus",
+    "SequenceStep",
+    "SnapshotStore",
+    "Step",
+    "StepContext",
+    "StepValidationError",
+    "Workflow",
+    "WorkflowError",
+    "WorkflowInputError",
+    "WorkflowRun",
+    "agent_step",
+    "as_step",
+    "branch",
+    "parallel",
+    "sequence",
+    "step",
+]

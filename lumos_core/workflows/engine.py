@@ -1,0 +1,252 @@
+"""Running a step tree: one span per step, outputs by name, suspend and skip-completed on resume.
+
+The engine is what ``Workflow.run`` and ``Workflow.resume`` share: the first starts from an empty
+state, the second from a snapshot's, so completed steps return their stored output without running
+(and without a span) and the resumed step gets the resume data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from pydantic import BaseModel, ValidationError
+
+from lumos_core.telemetry import semconv as sc
+from lumos_core.workflows.context import StepContext, SuspendSignal
+from lumos_core.workflows.result import StepFailed, StepValidationError
+from lumos_core.workflows.snapshots import to_json
+from lumos_core.workflows.steps import (
+    AgentStep,
+    BranchStep,
+    FunctionStep,
+    ParallelStep,
+    SequenceStep,
+    Step,
+)
+
+
+class _Suspended:
+    def __repr__(self) -> str:
+        return "SUSPENDED"
+
+
+#: What executing a step returns when it (or a step under it) suspended.
+SUSPENDED: Final = _Suspended()
+_UNDECIDED: Final = object()
+
+
+@dataclass(slots=True)
+class RunState:
+    """The mutable state of one run segment; a snapshot is this state written down."""
+
+    run_id: str
+    workflow: str
+    workflow_input: Any
+    outputs: dict[str, Any] = field(default_factory=dict)
+    decisions: dict[str, str | None] = field(default_factory=dict)
+    suspended: dict[str, Any] = field(default_factory=dict)
+    #: Steps suspended before this segment that it does not resume: they stay suspended unrun.
+    carried: dict[str, Any] = field(default_factory=dict)
+    resume_step: str | None = None
+    resume_data: Any = None
+
+
+class Engine:
+    """Executes steps against one ``RunState`` with one tracer."""
+
+    def __init__(self, tracer: trace.Tracer, state: RunState) -> None:
+        self.tracer = tracer
+        self.state = state
+
+    async def run_steps(self, steps: tuple[Step, ...], value: Any) -> Any:
+        """The workflow's top level: a sequence without a span of its own."""
+        for child in steps:
+            value = await self.execute(child, value)
+            if value is SUSPENDED:
+                return SUSPENDED
+        return value
+
+    async def execute(self, step: Step, value: Any) -> Any:
+        """Run ``step`` on ``value`` in its span; its output, or ``SUSPENDED``.
+
+        A failure anywhere below raises ``StepFailed`` naming the step that raised.
+        """
+        state = self.state
+        if self._done(step):
+            if step.leaf:
+                return state.outputs[step.name]
+            output = await self._body(step, value, trace.INVALID_SPAN)  # children return at once
+            state.outputs[step.name] = output
+            return output
+        if step.name in state.carried:
+            state.suspended[step.name] = state.carried[step.name]
+            return SUSPENDED
+        attributes: dict[str, Any] = {
+            sc.LUMOS_WORKFLOW_NAME: state.workflow,
+            sc.LUMOS_WORKFLOW_RUN_ID: state.run_id,
+            sc.LUMOS_WORKFLOW_STEP_NAME: step.name,
+            sc.LUMOS_WORKFLOW_STEP_KIND: step.kind,
+        }
+        if state.resume_step == step.name:
+            attributes[sc.LUMOS_WORKFLOW_RESUMED] = True
+            attributes[sc.LUMOS_WORKFLOW_RESUME_DATA] = to_json(state.resume_data)
+        with self.tracer.start_as_current_span(
+            sc.span_name(sc.SPAN_WORKFLOW_STEP, step.name),
+            kind=SpanKind.INTERNAL,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                output = await self._body(step, value, span)
+            except SuspendSignal as signal:
+                state.suspended[step.name] = signal.payload
+                span.add_event(
+                    sc.EVENT_WORKFLOW_SUSPENDED,
+                    {
+                        sc.LUMOS_WORKFLOW_STEP_NAME: step.name,
+                        sc.LUMOS_WORKFLOW_SUSPEND_PAYLOAD: to_json(signal.payload),
+                    },
+                )
+                output = SUSPENDED
+            except StepFailed as failed:
+                span.set_attribute(sc.LUMOS_WORKFLOW_STEP_STATUS, "failed")
+                span.set_attribute(sc.ERROR_TYPE, type(failed.error).__qualname__)
+                span.set_status(Status(StatusCode.ERROR, str(failed)))
+                raise
+            except asyncio.CancelledError:
+                span.set_attribute(sc.LUMOS_WORKFLOW_STEP_STATUS, "cancelled")
+                raise
+            except Exception as exc:
+                span.record_exception(exc)
+                span.set_attribute(sc.LUMOS_WORKFLOW_STEP_STATUS, "failed")
+                span.set_attribute(sc.ERROR_TYPE, type(exc).__qualname__)
+                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+                raise StepFailed(step.name, exc) from exc
+            if output is SUSPENDED:
+                span.set_attribute(sc.LUMOS_WORKFLOW_STEP_STATUS, "suspended")
+                return SUSPENDED
+            state.outputs[step.name] = output
+            span.set_attribute(sc.LUMOS_WORKFLOW_STEP_STATUS, "success")
+            if step.leaf and span.is_recording():
+                span.set_attribute(sc.LUMOS_WORKFLOW_STEP_OUTPUT, to_json(output))
+            return output
+
+    async def _body(self, step: Step, value: Any, span: trace.Span) -> Any:
+        if isinstance(step, FunctionStep | AgentStep):
+            value = coerce(step.input_schema, value, f"step {step.name!r} input")
+            if span.is_recording():
+                span.set_attribute(sc.LUMOS_WORKFLOW_STEP_INPUT, to_json(value))
+            ctx = self.context(step, value)
+            if isinstance(step, FunctionStep):
+                output = await _maybe_await(step.function(ctx))
+            else:
+                result = await step.agent.run(await _message(step, ctx))
+                output = result.output
+            return coerce(step.output_schema, output, f"step {step.name!r} output")
+        if isinstance(step, SequenceStep):
+            return await self.run_steps(step.steps, value)
+        if isinstance(step, ParallelStep):
+            return await self._parallel(step, value)
+        if isinstance(step, BranchStep):
+            return await self._branch(step, value, span)
+        raise TypeError(f"unknown step kind {type(step).__name__}")
+
+    async def _parallel(self, step: ParallelStep, value: Any) -> Any:
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self.execute(child, value)) for child in step.steps]
+        except ExceptionGroup as failed:
+            # The first failure fails the step; the TaskGroup has cancelled the others.
+            raise failed.exceptions[0] from None
+        outputs = {child.name: task.result() for child, task in zip(step.steps, tasks, strict=True)}
+        if any(output is SUSPENDED for output in outputs.values()):
+            return SUSPENDED
+        return outputs
+
+    async def _branch(self, step: BranchStep, value: Any, span: trace.Span) -> Any:
+        state = self.state
+        chosen_name = state.decisions.get(step.name, _UNDECIDED)
+        if chosen_name is _UNDECIDED:
+            ctx = self.context(step, value)
+            chosen_name = None
+            for condition, target in step.cases:
+                if await _maybe_await(condition(ctx)):
+                    chosen_name = target.name
+                    break
+            else:
+                if step.default is not None:
+                    chosen_name = step.default.name
+            state.decisions[step.name] = chosen_name
+        span.set_attribute(sc.LUMOS_WORKFLOW_BRANCH_CHOSEN, chosen_name or "")
+        if chosen_name is None:
+            return None
+        chosen = next(child for child in step.children if child.name == chosen_name)
+        return await self.execute(chosen, value)
+
+    def context(self, step: Step, value: Any) -> StepContext:
+        state = self.state
+        resumed = state.resume_step == step.name
+        return StepContext(
+            run_id=state.run_id,
+            workflow=state.workflow,
+            step=step.name,
+            input=value,
+            workflow_input=state.workflow_input,
+            outputs=MappingProxyType(state.outputs),
+            resumed=resumed,
+            resume_data=state.resume_data if resumed else None,
+        )
+
+    def _done(self, step: Step) -> bool:
+        """Whether ``step`` completed earlier in this run (only after a resume)."""
+        if step.leaf:
+            return step.name in self.state.outputs
+        if isinstance(step, BranchStep):
+            chosen = self.state.decisions.get(step.name, _UNDECIDED)
+            if chosen is _UNDECIDED:
+                return False
+            return chosen is None or any(
+                self._done(c) for c in step.children if c.name == chosen
+            )
+        return all(self._done(child) for child in step.children)
+
+
+def coerce(schema: type[BaseModel] | None, value: Any, what: str) -> Any:
+    """``value`` as an instance of ``schema`` (from a model, a mapping or JSON text)."""
+    if schema is None or isinstance(value, schema):
+        return value
+    try:
+        if isinstance(value, str | bytes):
+            return schema.model_validate_json(value)
+        if isinstance(value, BaseModel):
+            value = value.model_dump()
+        return schema.model_validate(value)
+    except ValidationError as exc:
+        raise StepValidationError(f"{what} is invalid: {describe(exc)}") from exc
+
+
+def describe(exc: ValidationError) -> str:
+    """A validation error in one line: ``field: problem; field: problem``."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+async def _message(step: AgentStep, ctx: StepContext) -> str:
+    prompt = step.prompt
+    if prompt is None:
+        return ctx.input if isinstance(ctx.input, str) else to_json(ctx.input)
+    if isinstance(prompt, str):
+        return prompt
+    return str(await _maybe_await(prompt(ctx)))

@@ -1,0 +1,257 @@
+"""Workflow run snapshots in SQLite: what a suspended run needs to resume, in another process too.
+
+One row per run, rewritten when a run (or a resumed segment) ends. Plain SQL like
+``lumos_core.memory.store``: one connection per store under a lock, opened on first use, WAL and a
+busy timeout so a studio worker and a script can share the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+from pydantic import BaseModel
+
+from lumos_core.workflows.result import WorkflowError
+
+DEFAULT_PATH: Final = Path(".lumos") / "workflows.db"
+SCHEMA_VERSION: Final = 1
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS workflow_runs (
+    run_id TEXT PRIMARY KEY,
+    workflow TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT NOT NULL,
+    outputs TEXT NOT NULL,
+    suspended TEXT NOT NULL,
+    decisions TEXT NOT NULL,
+    error TEXT,
+    trace_id TEXT,
+    span_id TEXT,
+    created_ns INTEGER NOT NULL,
+    updated_ns INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS workflow_runs_by_workflow ON workflow_runs (workflow, updated_ns);
+"""
+_JSON_COLUMNS: Final = ("input", "outputs", "suspended", "decisions")
+
+
+@dataclass(frozen=True, slots=True)
+class RunSnapshot:
+    """A run's persisted state. ``status`` is ``running`` while a resume is under way.
+
+    ``outputs``: completed steps' outputs by name; ``suspended``: step name -> payload;
+    ``decisions``: branch name -> the name of the step it chose (``None``: no case held), so a
+    resumed run follows the path it took before. ``trace_id``/``span_id`` are the last segment's
+    ``invoke_workflow`` span, which a resumed segment links to.
+    """
+
+    run_id: str
+    workflow: str
+    status: str
+    input: Any
+    outputs: Mapping[str, Any]
+    suspended: Mapping[str, Any]
+    decisions: Mapping[str, str | None]
+    error: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    created_ns: int = 0
+    updated_ns: int = 0
+
+
+class SnapshotStore:
+    """Workflow runs in one SQLite file (default ``.lumos/workflows.db``) or ``":memory:"``."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self._requested = path
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+        self._resolved: str | None = None
+
+    def __repr__(self) -> str:
+        return f"SnapshotStore({self.path!r})"
+
+    @property
+    def path(self) -> str:
+        """The file in use; the default is resolved against the directory of first use."""
+        if self._resolved is not None:
+            return self._resolved
+        return str(self._requested if self._requested is not None else DEFAULT_PATH)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def save(self, snapshot: RunSnapshot, *, strict: bool = True) -> None:
+        """Insert or replace the run's row (keeping its creation time).
+
+        ``strict``: fail on outputs that are not JSON data or pydantic models (a suspended run
+        needs them back); otherwise they are stored as their ``str``.
+        """
+        encoded = {column: _dumps(getattr(snapshot, column), column, strict) for column in
+                   _JSON_COLUMNS}
+        now = time.time_ns()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO workflow_runs (run_id, workflow, status, input, outputs, suspended,"
+                " decisions, error, trace_id, span_id, created_ns, updated_ns)"
+                " VALUES (:run_id, :workflow, :status, :input, :outputs, :suspended, :decisions,"
+                " :error, :trace_id, :span_id, :now, :now)"
+                " ON CONFLICT (run_id) DO UPDATE SET workflow = excluded.workflow,"
+                " status = excluded.status, input = excluded.input, outputs = excluded.outputs,"
+                " suspended = excluded.suspended, decisions = excluded.decisions,"
+                " error = excluded.error, trace_id = excluded.trace_id,"
+                " span_id = excluded.span_id, updated_ns = excluded.updated_ns",
+                {
+                    "run_id": snapshot.run_id, "workflow": snapshot.workflow,
+                    "status": snapshot.status, "error": snapshot.error,
+                    "trace_id": snapshot.trace_id, "span_id": snapshot.span_id,
+                    **encoded, "now": now,
+                },
+            )
+
+    def load(self, run_id: str) -> RunSnapshot | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM workflow_runs WHERE run_id = ?", (run_id,)).fetchone()
+        return _snapshot(row) if row else None
+
+    def runs(self, workflow: str | None = None, status: str | None = None) -> list[RunSnapshot]:
+        """Runs, most recently updated first (of one workflow and/or status, or all)."""
+        clauses, args = [], []
+        if workflow is not None:
+            clauses.append("workflow = ?")
+            args.append(workflow)
+        if status is not None:
+            clauses.append("status = ?")
+            args.append(status)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT * FROM workflow_runs{where} ORDER BY updated_ns DESC, run_id", args
+            ).fetchall()
+        return [_snapshot(r) for r in rows]
+
+    def claim(self, run_id: str) -> bool:
+        """Mark a suspended run ``running``; false if it is not suspended (any more), so two
+        resumes of one run cannot both proceed."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE workflow_runs SET status = 'running', updated_ns = ?"
+                " WHERE run_id = ? AND status = 'suspended'",
+                (time.time_ns(), run_id),
+            )
+        return cursor.rowcount == 1
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._connection()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is not None:
+            return self._conn
+        if self._requested is not None and str(self._requested) == ":memory:":
+            self._resolved = ":memory:"
+        else:
+            target = Path(self._requested) if self._requested is not None else DEFAULT_PATH
+            target = target.resolve()
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WorkflowError(f"cannot create {target.parent}: {exc}") from exc
+            self._resolved = str(target)
+        try:
+            conn = sqlite3.connect(self._resolved, check_same_thread=False, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 5000")
+            if self._resolved != ":memory:":
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise WorkflowError(
+                    f"{self._resolved} was written by a newer lumos_core (schema {version}); "
+                    "upgrade lumos_core or use another file"
+                )
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise WorkflowError(
+                f"cannot use {self._resolved} as a workflow snapshot store: {exc}"
+            ) from exc
+        self._conn = conn
+        return conn
+
+
+def to_json(value: Any, *, strict: bool = False) -> str:
+    """``value`` as JSON; pydantic models are dumped, anything else unknown becomes its ``str``
+    unless ``strict`` (then ``TypeError``)."""
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, BaseModel):
+            return obj.model_dump(mode="json")
+        if isinstance(obj, set | frozenset):
+            return sorted(obj, key=repr)
+        if strict:
+            raise TypeError(f"{type(obj).__name__} is not JSON data")
+        return str(obj)
+
+    return orjson.dumps(value, default=default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _dumps(value: Any, column: str, strict: bool) -> str:
+    try:
+        return to_json(value, strict=strict)
+    except TypeError as exc:
+        culprit = ""
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                try:
+                    to_json(item, strict=True)
+                except TypeError:
+                    culprit = f" (step {key!r})"
+                    break
+        raise WorkflowError(
+            f"cannot save the run's {column}{culprit}: {exc}; a run that suspends must keep its "
+            "data as JSON values or pydantic models"
+        ) from exc
+
+
+def _snapshot(row: sqlite3.Row) -> RunSnapshot:
+    return RunSnapshot(
+        run_id=row["run_id"],
+        workflow=row["workflow"],
+        status=row["status"],
+        input=orjson.loads(row["input"]),
+        outputs=orjson.loads(row["outputs"]),
+        suspended=orjson.loads(row["suspended"]),
+        decisions=orjson.loads(row["decisions"]),
+        error=row["error"],
+        trace_id=row["trace_id"],
+        span_id=row["span_id"],
+        created_ns=row["created_ns"],
+        updated_ns=row["updated_ns"],
+    )
