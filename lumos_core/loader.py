@@ -1,4 +1,5 @@
-"""Loading a user's agent file (or package) and finding its agents, with errors a person can act on.
+"""Loading a user's agent file (or package) and finding its agents and workflows, with errors a
+person can act on.
 
 Used by the worker process (``lumos_core.runner``) and by ``lumos-studio run``.
 """
@@ -9,10 +10,12 @@ import importlib
 import importlib.util
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 from lumos_core.agent import Agent
+from lumos_core.workflows import Workflow
 
 
 class AgentFileError(Exception):
@@ -49,6 +52,28 @@ def agents_in(module: ModuleType) -> dict[str, Agent]:
         if isinstance(value, Agent):
             found.setdefault(value.name, value)
     return found
+
+
+def workflows_in(module: ModuleType) -> dict[str, Workflow]:
+    """Module-level ``Workflow`` instances, keyed by their ``name``, in definition order."""
+    found: dict[str, Workflow] = {}
+    for value in vars(module).values():
+        if isinstance(value, Workflow):
+            found.setdefault(value.name, value)
+    return found
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """What one module defines at its top level: agents and workflows, each by name."""
+
+    agents: dict[str, Agent]
+    workflows: dict[str, Workflow]
+
+
+def definitions_in(module: ModuleType) -> Definitions:
+    """The module's agents and workflows, found in one pass over an imported module."""
+    return Definitions(agents_in(module), workflows_in(module))
 
 
 def load_module(path: Path) -> ModuleType:
@@ -102,6 +127,15 @@ def load_module(path: Path) -> ModuleType:
 
 def load_agents(path: Path) -> dict[str, Agent]:
     return agents_in(load_module(path))
+
+
+def load_workflows(path: Path) -> dict[str, Workflow]:
+    return workflows_in(load_module(path))
+
+
+def load_definitions(path: Path) -> Definitions:
+    """Import ``path`` once and find both its agents and its workflows."""
+    return definitions_in(load_module(path))
 
 
 def _user_frame(root: Path, exc: BaseException) -> tuple[Path, int | None] | None:
