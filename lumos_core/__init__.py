@@ -35,6 +35,13 @@ from lumos_core.models import (
 )
 from lumos_core.rag import DocumentIndex, retrieve_tool
 from lumos_core.tools import Tool, ToolError, tool
+from lumos_core.workflows import (
+    StepContext,
+    Workflow,
+    WorkflowError,
+    WorkflowInputError,
+    WorkflowRun,
+)
 
 __all__ = [
     "Agent",
@@ -54,6 +61,7 @@ __all__ = [
     "RunResult",
     "ScriptedModel",
     "SemanticRecall",
+    "StepContext",
     "StepLimitExceeded",
     "TextDelta",
     "Tool",
@@ -62,6 +70,10 @@ __all__ = [
     "ToolCallStarted",
     "ToolError",
     "Usage",
+    "Workflow",
+    "WorkflowError",
+    "WorkflowInputError",
+    "WorkflowRun",
     "WorkingMemory",
     "__version__",
     "rebuild_memory_state",
