@@ -27,8 +27,8 @@ __all__ = [
 
 
 def resolve_model(model: Model | str) -> Model:
-    """Turn ``"scripted"`` or ``"openai:gpt-4o-mini"`` into a provider instance (keys and base
-    URLs come from the environment)."""
+    """Turn ``"scripted"``, ``"openai:gpt-4o-mini"`` or ``"anthropic:claude-sonnet-4-5"`` into a
+    provider instance (keys and base URLs come from the environment)."""
     if isinstance(model, Model):
         return model
     provider, _, name = model.partition(":")
@@ -38,6 +38,11 @@ def resolve_model(model: Model | str) -> Model:
         from lumos_core.models.openai import OpenAIChatModel
 
         return OpenAIChatModel(name)
+    if provider == "anthropic" and name:
+        from lumos_core.models.anthropic import AnthropicModel
+
+        return AnthropicModel(name)
     raise ValueError(
-        f"unknown model {model!r}: use 'scripted', 'openai:<model name>' or a Model instance"
+        f"unknown model {model!r}: use 'scripted', 'openai:<model name>', "
+        "'anthropic:<model name>' or a Model instance"
     )
