@@ -104,7 +104,7 @@ SPAN_WORKFLOW_STEP: Final = "step"
 LUMOS_WORKFLOW_NAME: Final = "lumos.workflow.name"
 #: The run's id: the same on every segment of a run (the first, and each resumed one).
 LUMOS_WORKFLOW_RUN_ID: Final = "lumos.workflow.run_id"
-#: ``success`` | ``failed`` | ``suspended`` (on the ``invoke_workflow`` span).
+#: ``success`` | ``failed`` | ``suspended`` | ``cancelled`` (on the ``invoke_workflow`` span).
 LUMOS_WORKFLOW_STATUS: Final = "lumos.workflow.status"
 #: JSON of the workflow's input / output (output on success only).
 LUMOS_WORKFLOW_INPUT: Final = "lumos.workflow.input"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, overload
 
 from pydantic import BaseModel
 
@@ -210,6 +210,18 @@ def as_step(candidate: StepLike) -> Step:
     )
 
 
+@overload
+def step(function: StepFunction, /, *, name: str | None = None) -> FunctionStep: ...
+@overload
+def step(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    input_schema: type[BaseModel] | None = None,
+    output_schema: type[BaseModel] | None = None,
+) -> Callable[[StepFunction], FunctionStep]: ...
+
+
 def step(
     function: StepFunction | None = None,
     /,
@@ -218,7 +230,7 @@ def step(
     description: str | None = None,
     input_schema: type[BaseModel] | None = None,
     output_schema: type[BaseModel] | None = None,
-) -> Any:
+) -> FunctionStep | Callable[[StepFunction], FunctionStep]:
     """Make a function step: bare (``@step``) or with options (``@step(name=..., ...)``).
 
     With schemas, the step's input is validated (and converted) into ``input_schema`` before the

@@ -105,7 +105,12 @@ class Workflow:
         """
         if not self._steps:
             raise WorkflowError(f"workflow {self.name!r} has no steps")
-        state = RunState(run_id or uuid.uuid4().hex, self.name, self._validate_input(input))
+        validated = self._validate_input(input)
+        if run_id is not None and await asyncio.to_thread(self.store.load, run_id) is not None:
+            raise WorkflowError(
+                f"run id {run_id!r} is already used in {self.store.path}; resume it or pick another"
+            )
+        state = RunState(run_id or uuid.uuid4().hex, self.name, validated)
         return await self._drive(state, None, tracer_provider, logger_provider)
 
     def run_sync(
@@ -249,6 +254,9 @@ class Workflow:
                 status, output, error = "failed", None, exc
                 if not isinstance(exc, StepFailed):
                     span.record_exception(exc)
+            except asyncio.CancelledError:
+                span.set_attribute(sc.LUMOS_WORKFLOW_STATUS, "cancelled")
+                raise
             span.set_attribute(sc.LUMOS_WORKFLOW_STATUS, status)
             if status == "success" and span.is_recording():
                 span.set_attribute(sc.LUMOS_WORKFLOW_OUTPUT, to_json(output))

@@ -129,6 +129,9 @@ def test_a_run_resumes_once_and_errors_say_why(tmp_path: Path) -> None:
     with pytest.raises(ResumeError, match="belongs to workflow 'payment', not 'other'"):
         Workflow("other", [step(lambda ctx: 1, name="x")], store=db).resume_sync(run.run_id)
 
+    with pytest.raises(WorkflowError, match=f"run id '{run.run_id}' is already used"):
+        workflow.run_sync({"amount": 2}, run_id=run.run_id)
+
     done = workflow.resume_sync(run.run_id, resume_data={"ok": False})  # the only suspended step
     assert done.output == "rejected: 1 for 1"
     with pytest.raises(ResumeError, match="is success; only a suspended run can be resumed"):
