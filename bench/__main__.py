@@ -18,6 +18,7 @@ from rich.console import Console
 BENCHMARKS: dict[str, str] = {
     "agent_runs": "bench.agent_runs",
     "ingest": "bench.ingest",
+    "reload": "bench.reload",
     "ui_waterfall": "bench.ui_waterfall",
     "logs_filter": "bench.logs_filter",
 }
