@@ -1,0 +1,142 @@
+"""Which panes show and how big they are: toggled and resized by keys, remembered between sessions.
+
+The layout is a small JSON file beside the store (``.lumos/layout.json`` by default). A file that
+is missing, unreadable or written by a newer version gives the defaults for what it lacks; the
+studio never fails to start over it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Literal
+
+from textual.screen import Screen
+from textual.widget import Widget
+
+log = logging.getLogger(__name__)
+
+Pane = Literal["sessions", "traces", "detail", "state"]
+PANES: dict[Pane, str] = {
+    "sessions": "agents and chat",
+    "traces": "trace list",
+    "detail": "span detail",
+    "state": "memory and logs",
+}
+# Where each pane lives in the studio's DOM (see ``StudioApp.compose``).
+_NODES: dict[Pane, str] = {
+    "sessions": "#sessions",
+    "traces": "#trace-browser",
+    "detail": "#detail",
+    "state": "#state",
+}
+# What the resize keys change, by the pane that has focus: (field, step, minimum, maximum).
+_SIZES: dict[Pane, tuple[str, int, int, int]] = {
+    "sessions": ("sessions_width", 4, 24, 120),
+    "traces": ("traces_height", 2, 4, 40),
+    "detail": ("detail_percent", 5, 20, 80),
+    "state": ("state_height", 2, 4, 40),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Visibility and size of the studio's panes; a size of None is the stylesheet's."""
+
+    sessions: bool = True
+    traces: bool = True
+    detail: bool = True
+    state: bool = True
+    sessions_width: int | None = None  # cells
+    traces_height: int | None = None  # rows
+    detail_percent: int | None = None  # of the tree + detail row
+    state_height: int | None = None  # rows
+
+    @classmethod
+    def load(cls, path: Path) -> Layout:
+        """The saved layout, or the defaults for whatever the file does not say well."""
+        try:
+            saved = json.loads(path.read_text())
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring the layout file %s: %s", path, exc)
+            return cls()
+        if not isinstance(saved, dict):
+            return cls()
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            value = saved.get(field.name)
+            wanted = bool if field.name in PANES else int
+            if type(value) is wanted:  # exact: a bool is not a size, nor a size a bool
+                values[field.name] = value
+        return cls(**values).clamped()  # type: ignore[arg-type]
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    def clamped(self) -> Layout:
+        changes = {}
+        for name, _step, low, high in _SIZES.values():
+            value = getattr(self, name)
+            changes[name] = None if value is None else min(max(value, low), high)
+        return replace(self, **changes)
+
+    def toggled(self, pane: Pane) -> Layout:
+        return replace(self, **{pane: not getattr(self, pane)})
+
+    def resized(self, pane: Pane, steps: int, current: int) -> Layout:
+        """Grow (or shrink, ``steps`` < 0) ``pane`` from its ``current`` size on screen."""
+        name, step, _low, _high = _SIZES[pane]
+        return replace(self, **{name: current + steps * step}).clamped()
+
+    def apply(self, screen: Screen[object]) -> None:
+        """Show, hide and size the panes of the studio's main screen."""
+        for pane, selector in _NODES.items():
+            screen.query_one(selector).display = getattr(self, pane)
+        if self.sessions_width is not None:
+            screen.query_one("#sessions").styles.width = self.sessions_width
+            screen.query_one("#sessions").styles.max_width = None
+        if self.traces_height is not None:
+            screen.query_one("#trace-browser").styles.height = self.traces_height
+        if self.detail_percent is not None:
+            screen.query_one("#detail").styles.width = f"{self.detail_percent}%"
+            screen.query_one("#tree").styles.width = "1fr"
+        if self.state_height is not None:
+            screen.query_one("#state").styles.height = self.state_height
+
+
+def current_size(screen: Screen[object], pane: Pane) -> int:
+    """The pane's size on screen, in the unit its resize step uses."""
+    if pane == "sessions":
+        return screen.query_one("#sessions").outer_size.width
+    if pane == "traces":
+        return screen.query_one("#trace-browser").outer_size.height
+    if pane == "state":
+        return screen.query_one("#state").outer_size.height
+    detail = screen.query_one("#detail").outer_size.width
+    tree = screen.query_one("#tree").outer_size.width
+    return round(100 * detail / max(detail + tree, 1))
+
+
+def pane_of(widget: Widget | None) -> Pane | None:
+    """The resizable pane a focused widget belongs to (the tree resizes the detail beside it)."""
+    if widget is None:
+        return None
+    for node in widget.ancestors_with_self:
+        pane = _FOCUS_PANES.get(node.id or "")
+        if pane is not None:
+            return pane
+    return None
+
+
+_FOCUS_PANES: dict[str, Pane] = {
+    "sessions": "sessions",
+    "trace-browser": "traces",
+    "tree": "detail",
+    "detail": "detail",
+    "state": "state",
+}
