@@ -17,6 +17,7 @@ from opentelemetry.trace import StatusCode
 
 from lumos_core import (
     Agent,
+    Memory,
     ModelError,
     ResponseCompleted,
     RunCompleted,
@@ -280,6 +281,28 @@ def test_stream_sync_can_stop_early() -> None:
     events.close()  # type: ignore[attr-defined]
 
     assert isinstance(first, ToolCallDelta)
+
+
+def test_stream_and_run_continue_one_memory_thread() -> None:
+    seen: list[list[str]] = []
+
+    def script(messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -> str:
+        seen.append([m.text for m in messages])
+        return f"reply {len(seen)}"
+
+    memory = Memory(":memory:", working_memory=False, semantic_recall=False)
+    agent = Agent("echo", model=ScriptedModel(script), memory=memory)
+
+    agent.run_sync("one", thread_id="t1", resource_id="u1")
+    events = list(agent.stream_sync("two", thread_id="t1", resource_id="u1"))
+    agent.run_sync("three", thread_id="t1", resource_id="u1")
+
+    assert isinstance(events[-1], RunCompleted)
+    assert (events[-1].result.thread_id, events[-1].result.resource_id) == ("t1", "u1")
+    assert seen[-1] == ["one", "reply 1", "two", "reply 2", "three"]
+    assert [m.message.text for m in memory.messages("t1")] == [
+        "one", "reply 1", "two", "reply 2", "three", "reply 3",
+    ]
 
 
 async def test_agent_stream_over_openai_sse(server: ProviderServer) -> None:
