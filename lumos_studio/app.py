@@ -23,7 +23,7 @@ from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.save import save_traces
 from lumos_studio.sessions.base import Session
-from lumos_studio.store import Store, StoreChange
+from lumos_studio.store import Store, StoreChange, TraceQuery
 from lumos_studio.ui.base_app import ConsoleApp
 from lumos_studio.ui.messages import (
     MemoryLoaded,
@@ -32,6 +32,7 @@ from lumos_studio.ui.messages import (
     TraceListLoaded,
     TraceLoaded,
     TracesChanged,
+    TracesDeleted,
     TurnFinished,
 )
 from lumos_studio.ui.screens.compare import CompareScreen
@@ -42,6 +43,7 @@ from lumos_studio.ui.widgets.logs_pane import LogsPane
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.metrics_strip import MetricsStrip
 from lumos_studio.ui.widgets.span_detail import SpanDetail
+from lumos_studio.ui.widgets.trace_browser import TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
@@ -97,7 +99,7 @@ class StudioApp(ConsoleApp):
                 yield ChatPane(id="chat")
             with Vertical(id="traces-column"):
                 yield MetricsStrip(id="metrics")
-                yield TraceList(id="traces")
+                yield TraceBrowser(id="trace-browser")
                 with Horizontal(id="inspector"):
                     yield TraceWaterfall(id="tree")
                     yield SpanDetail(id="detail")
@@ -187,10 +189,16 @@ class StudioApp(ConsoleApp):
 
     # --- workers: queries and runs off the UI thread, results back as messages ---
 
-    @work(thread=True, exclusive=True, group="trace-list")
     def load_trace_list(self) -> None:
+        """Refresh the trace list with its current query (and the metrics strip)."""
+        if not self._screens_gone():
+            self._load_trace_list(self.main.query_one(TraceBrowser).query_state)
+
+    @work(thread=True, exclusive=True, group="trace-list")
+    def _load_trace_list(self, query: TraceQuery) -> None:
         reader = self.store.reader
-        self.post_message(TraceListLoaded(reader.list_traces()))
+        page = reader.find_traces(query)
+        self.post_message(TraceListLoaded(page.summaries, page, reader.newest_trace()))
         self.post_message(MetricsLoaded(reader.metrics()))
 
     def on_metrics_loaded(self, message: MetricsLoaded) -> None:
@@ -217,14 +225,14 @@ class StudioApp(ConsoleApp):
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         if self._screens_gone():
             return
-        summaries = message.summaries
-        if self._follow_new_trace and summaries and summaries[0].trace_id != self.trace_id:
-            newest = summaries[0]
-            if newest.agent_name == self.agent_name:
-                self._follow_new_trace = False
-                self.show_trace(newest.trace_id)
-        traces = self.main.query_one(TraceList)
-        traces.show(summaries, self.trace_id, to_selected=self._list_cursor_to_trace)
+        newest = message.newest
+        if (self._follow_new_trace and newest and newest.trace_id != self.trace_id
+                and newest.agent_name == self.agent_name):
+            self._follow_new_trace = False
+            self.show_trace(newest.trace_id)
+        if message.page is not None:
+            self.main.query_one(TraceBrowser).show_page(
+                message.page, self.trace_id, to_selected=self._list_cursor_to_trace)
         self._list_cursor_to_trace = False
 
     def on_trace_loaded(self, message: TraceLoaded) -> None:
@@ -275,6 +283,44 @@ class StudioApp(ConsoleApp):
         self._follow_new_trace = False
         self.show_trace(message.trace_id)
         self.main.query_one(TraceWaterfall).focus()
+
+    def on_trace_browser_query_changed(self, message: TraceBrowser.QueryChanged) -> None:
+        self.load_trace_list()
+
+    def on_trace_browser_pin_requested(self, message: TraceBrowser.PinRequested) -> None:
+        self.pin_traces(message.trace_ids, message.pinned)
+
+    @work(thread=True, group="store-edit")
+    def pin_traces(self, trace_ids: list[str], pinned: bool) -> None:
+        """Through the writer; its commit refreshes the list like any other change."""
+        if not self.store.writer.pin_traces(trace_ids, pinned):
+            self.call_from_thread(self.notify, "could not pin", severity="error")
+
+    def on_trace_browser_delete_requested(self, message: TraceBrowser.DeleteRequested) -> None:
+        self.delete_traces(message.trace_ids)
+
+    @work(thread=True, group="store-edit")
+    def delete_traces(self, trace_ids: list[str]) -> None:
+        self.post_message(TracesDeleted(trace_ids, self.store.writer.delete_traces(trace_ids)))
+
+    def on_traces_deleted(self, message: TracesDeleted) -> None:
+        if self._screens_gone():
+            return
+        if not message.ok:
+            self.notify("could not delete (see the log)", severity="error")
+            return
+        deleted = frozenset(message.trace_ids)
+        self.main.query_one(TraceBrowser).forget(deleted)
+        if self.trace_id in deleted:  # the open trace is gone: empty the panes that showed it
+            self.main.query_one(TraceWaterfall).show(self.trace_id, [])
+            for pane in (self.main.query_one(SpanDetail), self.main.query_one(MemoryPane)):
+                pane.refresh(recompose=True)  # back to their "select something" text
+            self.main.query_one(SpanDetail).span = None
+            self.main.query_one(LogsPane).show_span(None, None)
+            self.trace_id = None
+        count = len(deleted)
+        self.notify(f"deleted {count} trace{'s' * (count != 1)}", title="Traces")
+        self.load_trace_list()
 
     def on_trace_list_save_requested(self, message: TraceList.SaveRequested) -> None:
         ids = message.trace_ids

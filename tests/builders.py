@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import SpanEvent, SpanRecord
 
@@ -72,3 +74,46 @@ def weather_trace(trace_id: str = "0af7651916cd43dd8448eb211c80319c", start: int
                   attributes={**chat, sc.OUTPUT_MESSAGES: answer, sc.USAGE_INPUT_TOKENS: 10,
                               sc.USAGE_OUTPUT_TOKENS: 5}),
     ]
+
+
+def agent_run(
+    n: int,
+    *,
+    agent: str = "weather",
+    model: str = "scripted",
+    tool: str | None = None,
+    said: str = "hello",
+    answer: str = "hi",
+    conversation: str | None = None,
+    duration_ms: float = 100,
+    status: str = "OK",
+    tokens: int = 10,
+    running: bool = False,
+) -> list[SpanRecord]:
+    """One agent run: an agent span over one chat span (and a tool span when ``tool``)."""
+    trace_id = f"{n:032x}"
+    start = T0 + n * 10**9
+    message = [{"role": "user", "parts": [{"type": "text", "content": said}]}]
+    reply = [{"role": "assistant", "parts": [{"type": "text", "content": answer}]}]
+    root = {sc.OPERATION_NAME: "invoke_agent", sc.AGENT_NAME: agent, sc.REQUEST_MODEL: model,
+            sc.INPUT_MESSAGES: orjson.dumps(message).decode(),
+            sc.OUTPUT_MESSAGES: orjson.dumps(reply).decode()}
+    if conversation:
+        root[sc.CONVERSATION_ID] = conversation
+    spans = [
+        make_span(f"invoke_agent {agent}", trace_id=trace_id, span_id=f"{n:08x}00000001",
+                  start=start, duration_ms=None if running else duration_ms, status=status,
+                  attributes=root),
+        make_span(f"chat {model}", trace_id=trace_id, span_id=f"{n:08x}00000002",
+                  parent=f"{n:08x}00000001", start=start + MS, duration_ms=duration_ms / 2,
+                  attributes={sc.OPERATION_NAME: "chat", sc.REQUEST_MODEL: model,
+                              sc.USAGE_INPUT_TOKENS: tokens, sc.USAGE_OUTPUT_TOKENS: 0,
+                              sc.OUTPUT_MESSAGES: orjson.dumps(reply).decode()}),
+    ]
+    if tool:
+        spans.append(make_span(f"execute_tool {tool}", trace_id=trace_id,
+                               span_id=f"{n:08x}00000003", parent=f"{n:08x}00000001",
+                               start=start + 2 * MS, duration_ms=1,
+                               attributes={sc.OPERATION_NAME: "execute_tool",
+                                           sc.TOOL_NAME: tool}))
+    return spans

@@ -134,24 +134,43 @@ class StoreReader:
             f"SELECT t.* FROM traces t WHERE t.pinned_ns IS NOT NULL AND {where} "
             f"ORDER BY {order} LIMIT ?", (*params, query.limit))]
         rest = f"t.pinned_ns IS NULL AND {where}"
+        room = query.limit - len(pinned)
+        sizes: dict[str | None, int] = {}
         if query.grouped:
-            others = [TraceSummary(**dict(row)) for row in db.execute(
-                f"SELECT t.* FROM traces t WHERE {rest} ORDER BY max(t.start_ns) OVER "
-                f"(PARTITION BY t.conversation_id) DESC, t.conversation_id, {order} LIMIT ?",
-                (*params, query.limit - len(pinned)))]
-            sizes: dict[str | None, int] = dict(db.execute(  # type: ignore[arg-type]
-                f"SELECT t.conversation_id, count(*) FROM traces t WHERE {rest} "
-                "GROUP BY t.conversation_id", params).fetchall())
+            others = self._grouped(rest, params, order, room, sizes)
         else:
             others = [TraceSummary(**dict(row)) for row in db.execute(
                 f"SELECT t.* FROM traces t WHERE {rest} ORDER BY {order} LIMIT ?",
-                (*params, query.limit - len(pinned)))]
-            sizes = {}
+                (*params, room))]
         if len(pinned) + len(others) < query.limit:
             total = len(pinned) + len(others)
         else:
             total = db.execute(f"SELECT count(*) FROM traces t WHERE {where}", params).fetchone()[0]
         return TracePage(query, pinned + others, total, sizes, len(pinned))
+
+    def _grouped(self, where: str, params: list[object], order: str, room: int,
+                 sizes: dict[str | None, int]) -> list[TraceSummary]:
+        """Conversations by their newest run, each in ``order``: the groups first (one indexed
+        pass), then the runs of just the groups that fit in ``room``."""
+        chosen: dict[str | None, int] = {}  # conversation → its place
+        taken = 0
+        for conversation, size in self._db.execute(
+            f"SELECT t.conversation_id, count(*) FROM traces t WHERE {where} "
+            "GROUP BY t.conversation_id ORDER BY max(t.start_ns) DESC", params
+        ):
+            sizes[conversation] = size
+            if taken < room:
+                chosen[conversation] = len(chosen)
+                taken += size
+        named = [c for c in chosen if c is not None]
+        among = " OR ".join(
+            ([f"t.conversation_id IN ({', '.join('?' * len(named))})"] if named else [])
+            + (["t.conversation_id IS NULL"] if None in chosen else [])) or "0"
+        rows = [TraceSummary(**dict(row)) for row in self._db.execute(
+            f"SELECT t.* FROM traces t WHERE {where} AND ({among}) ORDER BY {order}",
+            (*params, *named))]
+        rows.sort(key=lambda t: chosen[t.conversation_id])  # stable: keeps ``order`` inside
+        return rows[:room]
 
     def newest_trace(self) -> TraceSummary | None:
         """The most recent trace, whatever the list's filter (the app follows new runs)."""

@@ -8,7 +8,7 @@ from lumos_studio.memory_view import MemoryView
 from lumos_studio.metrics import Metrics
 from lumos_studio.records import SpanRecord
 from lumos_studio.sessions.base import RunOutcome, SessionEvent
-from lumos_studio.store import TraceSummary
+from lumos_studio.store import TracePage, TraceSummary
 
 
 class TracesChanged(Message):
@@ -20,9 +20,28 @@ class TracesChanged(Message):
 
 
 class TraceListLoaded(Message):
-    def __init__(self, summaries: list[TraceSummary]) -> None:
+    """Rows for the trace list; the studio's come as a ``page`` of its query, with the newest
+    trace of the whole store (which a new run is followed by, whatever the list's order)."""
+
+    def __init__(
+        self,
+        summaries: list[TraceSummary],
+        page: TracePage | None = None,
+        newest: TraceSummary | None = None,
+    ) -> None:
         super().__init__()
         self.summaries = summaries
+        self.page = page
+        self.newest = newest if page is not None else (summaries[0] if summaries else None)
+
+
+class TracesDeleted(Message):
+    """The writer deleted these traces (``ok``) or could not."""
+
+    def __init__(self, trace_ids: list[str], ok: bool) -> None:
+        super().__init__()
+        self.trace_ids = trace_ids
+        self.ok = ok
 
 
 class TraceLoaded(Message):

@@ -5,47 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import orjson
-
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import Store, TraceQuery
 from lumos_studio.store.schema import SCHEMA_VERSION, ensure_schema
 from lumos_studio.store.trace_filter import parse_filter
-from tests.builders import MS, T0, make_span, weather_trace
-
-
-def run(n: int, *, agent: str = "weather", model: str = "scripted", tool: str | None = None,
-        said: str = "hello", answer: str = "hi", conversation: str | None = None,
-        duration_ms: float = 100, status: str = "OK", tokens: int = 10,
-        running: bool = False) -> list[SpanRecord]:
-    """One agent run: an agent span over one chat span (and a tool span when ``tool``)."""
-    trace_id = f"{n:032x}"
-    start = T0 + n * 10**9
-    message = [{"role": "user", "parts": [{"type": "text", "content": said}]}]
-    reply = [{"role": "assistant", "parts": [{"type": "text", "content": answer}]}]
-    root = {sc.OPERATION_NAME: "invoke_agent", sc.AGENT_NAME: agent, sc.REQUEST_MODEL: model,
-            sc.INPUT_MESSAGES: orjson.dumps(message).decode(),
-            sc.OUTPUT_MESSAGES: orjson.dumps(reply).decode()}
-    if conversation:
-        root[sc.CONVERSATION_ID] = conversation
-    spans = [
-        make_span(f"invoke_agent {agent}", trace_id=trace_id, span_id=f"{n:08x}00000001",
-                  start=start, duration_ms=None if running else duration_ms, status=status,
-                  attributes=root),
-        make_span(f"chat {model}", trace_id=trace_id, span_id=f"{n:08x}00000002",
-                  parent=f"{n:08x}00000001", start=start + MS, duration_ms=duration_ms / 2,
-                  attributes={sc.OPERATION_NAME: "chat", sc.REQUEST_MODEL: model,
-                              sc.USAGE_INPUT_TOKENS: tokens, sc.USAGE_OUTPUT_TOKENS: 0,
-                              sc.OUTPUT_MESSAGES: orjson.dumps(reply).decode()}),
-    ]
-    if tool:
-        spans.append(make_span(f"execute_tool {tool}", trace_id=trace_id,
-                               span_id=f"{n:08x}00000003", parent=f"{n:08x}00000001",
-                               start=start + 2 * MS, duration_ms=1,
-                               attributes={sc.OPERATION_NAME: "execute_tool",
-                                           sc.TOOL_NAME: tool}))
-    return spans
+from tests.builders import T0, agent_run, make_span, weather_trace
 
 
 def fill(store: Store, *runs: list[SpanRecord]) -> None:
@@ -61,10 +25,10 @@ def ids(store: Store, query: str = "", **options: object) -> list[int]:
 
 def test_each_qualifier_narrows_the_list(store: Store) -> None:
     fill(store,
-         run(1, agent="weather", tool="get_weather", duration_ms=3_000),
-         run(2, agent="support", model="gpt-4o", status="ERROR", duration_ms=200),
-         run(3, agent="support", model="gpt-4o-mini", conversation="thread-a", running=True),
-         run(4, agent="trip planner", conversation="thread-b", duration_ms=400))
+         agent_run(1, agent="weather", tool="get_weather", duration_ms=3_000),
+         agent_run(2, agent="support", model="gpt-4o", status="ERROR", duration_ms=200),
+         agent_run(3, agent="support", model="gpt-4o-mini", conversation="thread-a", running=True),
+         agent_run(4, agent="trip planner", conversation="thread-b", duration_ms=400))
     assert ids(store) == [4, 3, 2, 1]
     assert ids(store, "agent:weather") == [1]
     assert ids(store, 'agent:"trip planner"') == [4]
@@ -83,9 +47,9 @@ def test_each_qualifier_narrows_the_list(store: Store) -> None:
 
 
 def test_free_words_find_text_in_messages_by_prefix(store: Store) -> None:
-    fill(store, run(1, said="What is the weather in Paris?", answer="Sunny in Paris"),
-         run(2, said="Book a train to Lyon", answer="Done: train 6612 booked"),
-         run(3, agent="support", said="refund please"))
+    fill(store, agent_run(1, said="What is the weather in Paris?", answer="Sunny in Paris"),
+         agent_run(2, said="Book a train to Lyon", answer="Done: train 6612 booked"),
+         agent_run(3, agent="support", said="refund please"))
     assert ids(store, "paris") == [1]
     assert ids(store, "Lyo") == [2]  # prefix of the last token, as one types
     assert ids(store, "train booked") == [2]
@@ -96,10 +60,10 @@ def test_free_words_find_text_in_messages_by_prefix(store: Store) -> None:
 
 
 def test_sort_orders(store: Store) -> None:
-    fill(store, run(1, duration_ms=300, tokens=5),
-         run(2, duration_ms=900, tokens=50, status="ERROR"),
-         run(3, duration_ms=100, tokens=500),
-         run(4, running=True))
+    fill(store, agent_run(1, duration_ms=300, tokens=5),
+         agent_run(2, duration_ms=900, tokens=50, status="ERROR"),
+         agent_run(3, duration_ms=100, tokens=500),
+         agent_run(4, running=True))
     assert ids(store, sort="newest") == [4, 3, 2, 1]
     assert ids(store, sort="oldest") == [1, 2, 3, 4]
     assert ids(store, sort="slowest") == [2, 1, 3, 4]  # the running one last
@@ -108,8 +72,8 @@ def test_sort_orders(store: Store) -> None:
 
 
 def test_grouped_by_conversation_newest_group_first(store: Store) -> None:
-    fill(store, run(1, conversation="a"), run(2, conversation="b"), run(3, conversation="a"),
-         run(4))
+    fill(store, agent_run(1, conversation="a"), agent_run(2, conversation="b"),
+         agent_run(3, conversation="a"), agent_run(4))
     page = store.reader.find_traces(TraceQuery(grouped=True))
     assert [(t.conversation_id, int(t.trace_id, 16)) for t in page.summaries] == [
         (None, 4), ("a", 3), ("a", 1), ("b", 2)]
@@ -117,14 +81,14 @@ def test_grouped_by_conversation_newest_group_first(store: Store) -> None:
 
 
 def test_the_conversation_id_is_kept_when_the_trace_grows(store: Store) -> None:
-    spans = run(1, conversation="c1")
+    spans = agent_run(1, conversation="c1")
     fill(store, spans[:1])
     fill(store, spans[1:])
     assert store.reader.find_traces(TraceQuery()).summaries[0].conversation_id == "c1"
 
 
 def test_pinned_traces_stay_on_top_and_survive_refreshes(store: Store) -> None:
-    fill(store, run(1), run(2), run(3))
+    fill(store, agent_run(1), agent_run(2), agent_run(3))
     assert store.writer.pin_traces([f"{1:032x}"], pinned=True)
     assert ids(store) == [1, 3, 2]
     assert ids(store, sort="oldest") == [1, 2, 3]
@@ -137,14 +101,14 @@ def test_pinned_traces_stay_on_top_and_survive_refreshes(store: Store) -> None:
 
 
 def test_the_list_is_limited_and_counts_every_match(store: Store) -> None:
-    fill(store, *(run(n) for n in range(1, 8)))
+    fill(store, *(agent_run(n) for n in range(1, 8)))
     page = store.reader.find_traces(TraceQuery(limit=3))
     assert [int(t.trace_id, 16) for t in page.summaries] == [7, 6, 5]
     assert page.total == 7 and page.truncated
 
 
 def test_delete_removes_spans_logs_text_and_summary(store: Store) -> None:
-    keep, gone = run(1, said="keep me"), run(2, said="delete me")
+    keep, gone = agent_run(1, said="keep me"), agent_run(2, said="delete me")
     logs = [LogRecord(T0 + n, f"log {n}", 9, "INFO", spans[0].trace_id, spans[0].span_id)
             for n, spans in enumerate((keep, gone))]
     fill(store, keep, gone)
@@ -189,7 +153,7 @@ def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path
         ensure_schema(connection)
         from lumos_studio.store.rows import record_to_row
 
-        spans = run(1, said="old question", conversation="old-thread")
+        spans = agent_run(1, said="old question", conversation="old-thread")
         marks = ", ".join("?" * len(schema.SPAN_COLUMNS))
         connection.executemany(f"INSERT INTO spans VALUES ({marks})",
                                [record_to_row(s) for s in spans])

@@ -12,10 +12,12 @@ from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
+from lumos_studio.store.trace_filter import parse_filter
 from lumos_studio.ui.widgets.span_detail import SpanDetail
+from lumos_studio.ui.widgets.trace_browser import TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
-from tests.builders import T0, weather_trace
+from tests.builders import T0, agent_run, weather_trace
 from tests.ui.helpers import wait_for
 
 
@@ -71,3 +73,21 @@ def test_main_screen_in_the_light_theme(snap_compare, store: Store) -> None:  # 
         await select_tool_span(pilot)
 
     assert snap_compare(app, run_before=light_then_select, terminal_size=(120, 40))
+
+
+def test_main_screen_with_a_trace_search(snap_compare, store: Store) -> None:  # type: ignore[no-untyped-def]
+    store.writer.submit_many(agent_run(7, agent="support", said="refund my order", status="ERROR"))
+    app = studio_with_a_recorded_turn(store)
+
+    async def search(pilot: Pilot) -> None:
+        traces = pilot.app.query_one(TraceList)
+        await wait_for(pilot, lambda: traces.row_count == 3)
+        traces.focus()
+        await pilot.press("slash", *"paris dur:>100ms", "enter")
+        browser = pilot.app.query_one(TraceBrowser)
+        wanted = parse_filter("paris dur:>100ms")
+        await wait_for(pilot, lambda: browser.page is not None
+                       and browser.page.query.filter == wanted)
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=search, terminal_size=(120, 40))

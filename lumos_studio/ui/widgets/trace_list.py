@@ -1,4 +1,8 @@
-"""Every recorded run, newest first; mark runs to save or compare them."""
+"""Every recorded run, newest first; mark runs to save or compare them.
+
+Rows come in the order given; with ``grouped``, a header row opens each conversation (and the
+pinned traces, which come first). ``TraceBrowser`` adds search, sort, pins and deletion.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from lumos_studio.present import format_duration, format_time, status_text
-from lumos_studio.store import TraceSummary
+from lumos_studio.store import TracePage, TraceSummary
+
+GROUP_KEY = "group:"  # header rows' keys start with this; trace rows are keyed by trace id
 
 
 class TraceList(DataTable[str | Text]):
@@ -47,6 +53,7 @@ class TraceList(DataTable[str | Text]):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self.summaries: list[TraceSummary] = []
         self.marked: list[str] = []  # in the order they were marked
+        self.row_traces: list[str | None] = []  # the trace of each row; None for a header
 
     def on_mount(self) -> None:
         self.add_column("time", key="time")
@@ -59,46 +66,72 @@ class TraceList(DataTable[str | Text]):
 
     @property
     def cursor_trace(self) -> str | None:
-        if not self.summaries or not 0 <= self.cursor_row < len(self.summaries):
+        if not 0 <= self.cursor_row < len(self.row_traces):
             return None
-        return self.summaries[self.cursor_row].trace_id
+        return self.row_traces[self.cursor_row]
 
     def show(
-        self, summaries: list[TraceSummary], selected: str | None, *, to_selected: bool = False
+        self,
+        summaries: list[TraceSummary],
+        selected: str | None,
+        *,
+        to_selected: bool = False,
+        page: TracePage | None = None,
     ) -> None:
         """Replace the rows; the cursor stays on its trace, or goes to ``selected`` when asked
-        (the app followed a new run) or when the list was empty."""
+        (the app followed a new run) or when the list was empty. A grouped ``page`` adds
+        headers."""
         keep = selected if to_selected or not self.summaries else self.cursor_trace
         self.summaries = summaries
+        self.row_traces = []
         self.clear()
+        grouped = page is not None and page.query.grouped
+        group: tuple[bool, str | None] | None = None
         for t in summaries:
+            key = (True, None) if t.pinned else (False, t.conversation_id)
+            if grouped and page is not None and key != group:
+                group = key
+                size = page.pinned if t.pinned else page.group_sizes.get(t.conversation_id, 0)
+                self._add_header(group, size)
+            self.row_traces.append(t.trace_id)
             self.add_row(
                 self._time_cell(t),
                 t.agent_name or t.root_name,
                 Text(format_duration(t.duration_ns), justify="right"),
                 Text(str(t.span_count), justify="right"),
-                Text(str((t.input_tokens or 0) + (t.output_tokens or 0) or ""), justify="right"),
+                Text(str(t.tokens or ""), justify="right"),
                 status_text(t.status),
                 Text(t.trace_id[:12], style="dim"),
                 key=t.trace_id,
             )
-        count = len(summaries)
-        self.border_subtitle = f"{count} trace{'s' * (count != 1)}" + (
-            f" · {len(self.marked)} marked" if self.marked else ""
-        )
+        self.border_subtitle = self._count_text()
         for target in (keep, selected):
             if target is not None and target in self.rows:
                 self.move_cursor(row=self.get_row_index(target), scroll=False)
                 break
 
+    def _add_header(self, group: tuple[bool, str | None], size: int) -> None:
+        pinned, conversation = group
+        label = "pinned" if pinned else conversation or "(no conversation)"
+        self.row_traces.append(None)
+        self.add_row(
+            Text("▾ pinned" if pinned else "▾ thread", style="bold"),
+            Text(label[:28], style="bold"),
+            "", "", "", "",
+            Text(f"{size:,} run{'s' * (size != 1)}", style="dim"),
+            key=f"{GROUP_KEY}{int(pinned)}{conversation}",
+        )
+
     def _time_cell(self, summary: TraceSummary) -> Text:
-        mark = "● " if summary.trace_id in self.marked else "  "
+        mark = ("●" if summary.trace_id in self.marked else " ") + (
+            "▲" if summary.pinned else " ")
         return Text(mark + format_time(summary.start_ns), style="bold" if mark.strip() else "")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        if event.row_key.value is not None:
-            self.post_message(self.Chosen(event.row_key.value))
+        key = event.row_key.value
+        if key is not None and not key.startswith(GROUP_KEY):
+            self.post_message(self.Chosen(key))
 
     def action_mark(self) -> None:
         trace_id = self.cursor_trace
@@ -108,7 +141,23 @@ class TraceList(DataTable[str | Text]):
             self.marked.remove(trace_id)
         else:
             self.marked.append(trace_id)
-        self.show(self.summaries, None)
+        self._refresh_marks()
+
+    def _refresh_marks(self) -> None:
+        """Redraw the time cells (marks and pins) without rebuilding the rows."""
+        for summary in self.summaries:
+            if summary.trace_id in self.rows:
+                self.update_cell(summary.trace_id, "time", self._time_cell(summary))
+        self.border_subtitle = self._count_text()
+
+    def _count_text(self) -> str:
+        count = len(self.summaries)
+        return f"{count} trace{'s' * (count != 1)}" + (
+            f" · {len(self.marked)} marked" if self.marked else "")
+
+    def forget(self, trace_ids: frozenset[str]) -> None:
+        """Deleted traces are no longer marked."""
+        self.marked = [t for t in self.marked if t not in trace_ids]
 
     def action_save(self) -> None:
         chosen = list(self.marked) or ([self.cursor_trace] if self.cursor_trace else [])

@@ -1,0 +1,152 @@
+"""The trace list as an index of runs, driven by keys: search, sort, group, pin, delete."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Label
+
+from lumos_studio.app import StudioApp
+from lumos_studio.sessions.discovery import load_demo
+from lumos_studio.sessions.in_process import InProcessSession
+from lumos_studio.store import Store
+from lumos_studio.ui.widgets.trace_browser import ConfirmDelete, TraceBrowser
+from lumos_studio.ui.widgets.trace_list import TraceList
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+from tests.builders import agent_run
+from tests.ui.helpers import wait_for
+
+SIZE = (120, 40)
+
+
+def studio(store: Store) -> StudioApp:
+    """Three recorded runs: 1 and 3 in one conversation, 2 on its own and failed."""
+    runs = [
+        agent_run(1, said="weather in Paris?", answer="Sunny in Paris", conversation="t-a",
+                  duration_ms=300, tokens=10),
+        agent_run(2, agent="support", said="refund my order", status="ERROR",
+                  conversation="t-b", duration_ms=900, tokens=99),
+        agent_run(3, said="and in London?", answer="Rain in London", conversation="t-a",
+                  duration_ms=100, tokens=50),
+    ]
+    for spans in runs:
+        store.writer.submit_many(spans)
+    store.writer.flush()
+    return StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+
+
+def listed(app: StudioApp) -> list[int]:
+    return [int(t.trace_id, 16) for t in app.query_one(TraceList).summaries]
+
+
+async def ready(app: StudioApp, pilot) -> TraceList:  # type: ignore[no-untyped-def]
+    traces = app.query_one(TraceList)
+    await wait_for(pilot, lambda: traces.row_count == 3)
+    traces.focus()
+    return traces
+
+
+async def test_a_search_narrows_the_rows_and_counts_the_matches(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        browser = app.query_one(TraceBrowser)
+        await pilot.press("slash")
+        assert app.focused is app.query_one("#trace-search", Input)
+        await pilot.press(*"paris")
+        await wait_for(pilot, lambda: listed(app) == [1])
+        assert browser.border_subtitle == "1 match"
+        assert str(app.query_one("#trace-search-status", Label).content) == ""
+
+        await pilot.press(*" agent:weather")  # qualifiers narrow the words further
+        await wait_for(pilot, lambda: browser.page is not None
+                       and browser.page.query.filter.agents == ("weather",))
+        assert listed(app) == [1]
+
+        await pilot.press("escape")  # clears the search and goes back to the list
+        await wait_for(pilot, lambda: listed(app) == [3, 2, 1])
+        assert app.focused is app.query_one(TraceList)
+        assert browser.border_subtitle == "3 traces"
+
+
+async def test_a_bad_query_says_why_and_keeps_the_list(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("slash")
+        app.query_one("#trace-search", Input).value = "dur:>2"  # as if pasted
+        status = app.query_one("#trace-search-status", Label)
+        await wait_for(pilot, lambda: status.has_class("-error"))
+        assert "needs a unit" in str(status.content)
+        assert listed(app) == [3, 2, 1]
+        await pilot.press("s")  # fixed: the message goes, the search runs
+        await wait_for(pilot, lambda: not status.has_class("-error") and listed(app) == [])
+
+
+async def test_o_cycles_the_sort_order(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        browser = app.query_one(TraceBrowser)
+        await pilot.press("o")
+        await wait_for(pilot, lambda: listed(app) == [1, 2, 3])
+        assert browser.border_subtitle == "3 traces · oldest"
+        await pilot.press("o")
+        await wait_for(pilot, lambda: listed(app) == [2, 1, 3])  # slowest
+        await pilot.press("o")
+        await wait_for(pilot, lambda: listed(app) == [2, 3, 1])  # most tokens
+        await pilot.press("o")
+        await wait_for(pilot, lambda: browser.border_subtitle == "3 traces · errors first")
+        assert listed(app) == [2, 3, 1]
+
+
+async def test_g_groups_runs_by_conversation_under_headers(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        traces = await ready(app, pilot)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: traces.row_count == 5)
+        assert [t[-1] if t else None for t in traces.row_traces] == [None, "3", "1", None, "2"]
+        header = traces.get_row_at(0)
+        assert (header[0].plain, header[1].plain, header[-1].plain) == ("▾ thread", "t-a", "2 runs")
+        assert "by thread" in str(app.query_one(TraceBrowser).border_subtitle)
+        traces.move_cursor(row=0)
+        await pilot.press("enter")  # a header is not a run: nothing opens
+        await pilot.pause()
+        assert app.trace_id is None
+        await pilot.press("g")
+        await wait_for(pilot, lambda: traces.row_count == 3)
+
+
+async def test_p_pins_a_run_to_the_top_and_p_again_unpins_it(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        traces = await ready(app, pilot)
+        traces.move_cursor(row=2)  # the oldest run
+        await pilot.press("p")
+        await wait_for(pilot, lambda: listed(app) == [1, 3, 2])
+        assert traces.summaries[0].pinned
+        assert traces.get_row_at(0)[0].plain.startswith(" ▲")
+        assert traces.cursor_trace == f"{1:032x}"  # the cursor followed it
+        await pilot.press("p")
+        await wait_for(pilot, lambda: listed(app) == [3, 2, 1])
+
+
+async def test_delete_asks_first_then_removes_the_run_and_clears_its_view(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        traces = await ready(app, pilot)
+        await pilot.press("enter")  # open the newest run
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, lambda: len(tree.spans) == 2)
+        traces.focus()
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDelete))
+        await pilot.press("n")  # kept
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmDelete))
+        assert listed(app) == [3, 2, 1]
+
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDelete))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: listed(app) == [2, 1])
+        assert store.reader.trace_spans(f"{3:032x}") == []
+        await wait_for(pilot, lambda: app.trace_id is None and not tree.spans)
