@@ -57,7 +57,8 @@ _ZERO_SPAN_ID = bytes(SPAN_ID_BYTES)
 _KIND_COUNT = len(KIND_FROM_OTLP)
 _STATUS_COUNT = len(STATUS_FROM_OTLP)
 
-# The attributes ``store.rows`` turns into columns; anything else is read only when asked for.
+# The attributes the store reads at ingest: ``store.rows`` makes columns of most, the trace index
+# (``store.trace_index``) reads the conversation. Anything else is read only when asked for.
 HOT_ATTRIBUTES = frozenset(
     (
         sc.OPERATION_NAME,
@@ -67,6 +68,7 @@ HOT_ATTRIBUTES = frozenset(
         sc.TOOL_NAME,
         sc.USAGE_INPUT_TOKENS,
         sc.USAGE_OUTPUT_TOKENS,
+        sc.CONVERSATION_ID,
     )
 )
 _HOT_KEYS = {name.encode(): name for name in HOT_ATTRIBUTES}

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SPAN_COLUMNS: tuple[str, ...] = (
     "trace_id",
@@ -204,8 +204,8 @@ def _create_v4(db: sqlite_utils.Database) -> None:
 
     The aggregates make every qualifier a scan of ``traces`` (~50k rows) instead of ``spans``
     (~1M). ``trace_texts`` holds the plain text of each finished span's messages, indexed by an
-    external-content FTS5 table filled by ``trace_index.index_new_texts`` per writer batch (the
-    logs' pattern); deletes go through a trigger. Existing traces are filled in here.
+    external-content FTS5 table filled by ``trace_index`` (the logs' pattern); deletes go through
+    a trigger. Existing traces are filled in here.
     """
     from lumos_studio.store import trace_index  # imports this module's neighbours only
 
@@ -242,11 +242,20 @@ def _create_v4(db: sqlite_utils.Database) -> None:
     trace_index.backfill(db.conn)
 
 
+def _create_v5(db: sqlite_utils.Database) -> None:
+    """Message text is indexed when the writer is idle: finished spans wait in ``text_queue``."""
+    db.conn.execute(
+        "CREATE TABLE text_queue (id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, "
+        "span_id TEXT NOT NULL)"
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v1,
     _create_v2,
     _create_v3,
     _create_v4,
+    _create_v5,
 )
 
 

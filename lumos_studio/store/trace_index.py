@@ -34,7 +34,7 @@ _INDEX_NEW_TEXTS = (
 class TraceFacts:
     """What one writer batch adds to the trace index."""
 
-    texts: list[tuple[str, str, str]] = field(default_factory=list)  # trace, span, text
+    to_index: list[tuple[str, str]] = field(default_factory=list)  # finished spans: trace, span
     conversations: dict[str, str] = field(default_factory=dict)  # trace → conversation id
 
 
@@ -73,41 +73,84 @@ def message_text(attributes: Mapping[str, Any]) -> str:
     return " ".join((*_message_words(inputs[last_answer + 1 :]), *_message_words(outputs)))
 
 
+def _may_hold_messages(record: SpanRecord) -> bool:
+    attributes = record.attributes
+    if isinstance(attributes, dict):
+        return sc.INPUT_MESSAGES in attributes or sc.OUTPUT_MESSAGES in attributes
+    # Still OTLP bytes (``otlp.proto_codec``): judge by the operation, a column, not by decoding.
+    return record.parent_span_id is None or attributes.get(sc.OPERATION_NAME) in _MESSAGE_OPERATIONS
+
+
 def collect(records: Iterable[SpanRecord]) -> TraceFacts:
-    """The facts of a batch's span records (pure Python, before the transaction)."""
+    """The facts of a batch's span records: cheap reads only, this runs on the ingest path."""
     facts = TraceFacts()
     for record in records:
-        attributes = record.attributes
-        if not isinstance(attributes, dict):  # OTLP bytes: decode only spans that matter
-            operation = attributes.get(sc.OPERATION_NAME)
-            if operation not in _MESSAGE_OPERATIONS and record.parent_span_id is not None:
-                continue
-        conversation = attributes.get(sc.CONVERSATION_ID)
+        conversation = record.attributes.get(sc.CONVERSATION_ID)
         if conversation and record.trace_id not in facts.conversations:
             facts.conversations[record.trace_id] = str(conversation)
-        if record.end_ns is not None and (
-            sc.INPUT_MESSAGES in attributes or sc.OUTPUT_MESSAGES in attributes
-        ):
-            text = message_text(attributes)
-            if text:
-                facts.texts.append((record.trace_id, record.span_id, text))
+        if record.end_ns is not None and _may_hold_messages(record):
+            facts.to_index.append((record.trace_id, record.span_id))
     return facts
 
 
 def write_facts(connection: sqlite3.Connection, facts: TraceFacts) -> None:
     """Store a batch's facts, in the writer's transaction, after the traces were refreshed.
 
-    A span indexed once is never indexed again (re-imports and late copies change nothing).
+    Message text is not extracted here: the spans go to ``text_queue``, which ``index_pending``
+    works through when the writer has nothing else to do. Tokenising a chat span's ~2 KB of
+    messages costs more than storing the span, so on bulk ingest the search index lags behind
+    and catches up once the load stops, instead of halving the ingest rate.
     """
     if facts.conversations:
         connection.executemany(
             "UPDATE traces SET conversation_id = ? WHERE trace_id = ? AND conversation_id IS NULL",
             [(conversation, trace) for trace, conversation in facts.conversations.items()],
         )
-    if facts.texts:
+    if facts.to_index:
         connection.executemany(
-            "INSERT OR IGNORE INTO trace_texts (trace_id, span_id, text) VALUES (?, ?, ?)",
-            facts.texts,
+            "INSERT INTO text_queue (trace_id, span_id) VALUES (?, ?)", facts.to_index
+        )
+
+
+def index_pending(connection: sqlite3.Connection, limit: int = 200) -> int:
+    """Index the message text of up to ``limit`` queued spans (in the caller's transaction).
+
+    Returns how many queue entries were done; fewer than ``limit`` means the queue is empty.
+    A span indexed once is never indexed again (re-imports and late copies change nothing).
+    """
+    from lumos_studio.store.rows import row_to_record
+
+    cursor = connection.execute(
+        "SELECT q.id AS queue_id, s.* FROM text_queue q "
+        "LEFT JOIN spans s ON s.trace_id = q.trace_id AND s.span_id = q.span_id "
+        "ORDER BY q.id LIMIT ?",
+        (limit,),
+    )
+    cursor.row_factory = sqlite3.Row
+    rows = cursor.fetchall()
+    if not rows:
+        return 0
+    texts = []
+    for row in rows:
+        if row["span_id"] is None:  # deleted since it was queued
+            continue
+        text = message_text(row_to_record(row).attributes)
+        if text:
+            texts.append((row["trace_id"], row["span_id"], text))
+    _add_texts(connection, texts)
+    connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1]["queue_id"],))
+    return len(rows)
+
+
+def pending_count(connection: sqlite3.Connection) -> int:
+    """Spans whose message text is not searchable yet."""
+    return connection.execute("SELECT count(*) FROM text_queue").fetchone()[0]
+
+
+def _add_texts(connection: sqlite3.Connection, texts: list[tuple[str, str, str]]) -> None:
+    if texts:
+        connection.executemany(
+            "INSERT OR IGNORE INTO trace_texts (trace_id, span_id, text) VALUES (?, ?, ?)", texts
         )
         connection.execute(_INDEX_NEW_TEXTS)
 
@@ -130,7 +173,10 @@ def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:
             if not rows:
                 return
             last = rows[-1]["rowid"]
-            write_facts(connection, collect(row_to_record(row) for row in rows))
+            records = [row_to_record(row) for row in rows]
+            write_facts(connection, TraceFacts(conversations=collect(records).conversations))
+            texts = [(r.trace_id, r.span_id, message_text(r.attributes)) for r in records]
+            _add_texts(connection, [t for t in texts if t[2]])
     finally:
         connection.row_factory = None
 
@@ -146,5 +192,5 @@ def pin(connection: sqlite3.Connection, trace_ids: Sequence[str], pinned_ns: int
 def delete(connection: sqlite3.Connection, trace_ids: Sequence[str]) -> None:
     """Remove traces: their spans, logs, indexed text and summary rows."""
     rows = [(trace_id,) for trace_id in trace_ids]
-    for table in ("spans", "logs", "trace_texts", "traces"):
+    for table in ("spans", "logs", "trace_texts", "text_queue", "traces"):
         connection.executemany(f"DELETE FROM {table} WHERE trace_id = ?", rows)

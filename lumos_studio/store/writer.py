@@ -42,6 +42,9 @@ class StoreChange:
 ChangeListener = Callable[[StoreChange], None]
 
 _END_NS = SPAN_COLUMNS.index("end_ns")
+# Spans whose message text one idle step indexes: ~10 ms, short enough that a batch arriving
+# meanwhile hardly waits.
+TEXTS_PER_IDLE_STEP = 200
 
 
 class Convertible(Protocol):
@@ -218,6 +221,7 @@ class StoreWriter:
         ensure_schema(self._connection)
         Checkpointer.take_over(self._connection)
         self._checkpointer = Checkpointer(path)
+        self._texts_pending = True  # a previous session may have left some
         self._listeners: list[ChangeListener] = []
         self._thread: threading.Thread | None = None
         self.written = 0  # span rows inserted or updated (re-imports of final spans don't count)
@@ -326,6 +330,9 @@ class StoreWriter:
             markers: list[_Flush] = []
             entries: list[_Batch] = []
             command: _Command | None = None
+            if self._texts_pending and self._queue.empty():
+                self._index_texts()  # idle: make a little more message text searchable
+                continue
             item = self._queue.get()
             if self.linger and item is not None and not isinstance(
                 item, _Batch | _Flush | _Command
@@ -353,14 +360,32 @@ class StoreWriter:
                 except queue.Empty:
                     break
             ok = self._write(batch) if batch else True
+            if batch and ok:
+                self._texts_pending = True
             for entry in entries:
                 entry.ok = ok
                 entry.done.set()
             if command is not None:
                 command.ok = self._run_command(command)
                 command.done.set()
+            while markers and self._texts_pending:  # flushed means searchable too
+                self._index_texts()
             for marker in markers:
                 marker.done.set()
+
+    def _index_texts(self) -> None:
+        """One small transaction of ``trace_index.index_pending``, between two batches."""
+        try:
+            with self._connection:
+                self._connection.execute("BEGIN")
+                done = trace_index.index_pending(self._connection, TEXTS_PER_IDLE_STEP)
+        except Exception:
+            log.exception("could not index message text; search will miss some runs")
+            self._texts_pending = False
+            return
+        self._texts_pending = done == TEXTS_PER_IDLE_STEP
+        if done:
+            self._checkpointer.poke()
 
     def _run_command(self, command: _Command) -> bool:
         try:

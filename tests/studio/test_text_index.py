@@ -1,0 +1,63 @@
+"""Message text becomes searchable when the writer is idle, not inside the ingest transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lumos_studio.otlp.proto_codec import decode_trace_request_proto, encode_trace_request_proto
+from lumos_studio.store import Store, StoreWriter, TraceQuery, trace_index
+from lumos_studio.store.trace_filter import parse_filter
+from tests.builders import weather_trace
+
+
+def found(store: Store, query: str) -> list[str]:
+    page = store.reader.find_traces(TraceQuery(parse_filter(query)))
+    return [t.trace_id for t in page.summaries]
+
+
+def test_a_written_batch_queues_its_spans_and_idle_time_indexes_them(tmp_path: Path) -> None:
+    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
+    try:
+        assert writer._write(list(weather_trace()))
+        connection = writer._connection
+        # The agent span and the two chat spans hold messages; the tool span does not.
+        assert trace_index.pending_count(connection) == 3
+        assert connection.execute("SELECT count(*) FROM trace_texts").fetchone()[0] == 0
+        with connection:
+            connection.execute("BEGIN")
+            assert trace_index.index_pending(connection, limit=2) == 2
+        assert trace_index.pending_count(connection) == 1
+        writer._index_texts()
+        assert trace_index.pending_count(connection) == 0
+        assert not writer._texts_pending
+        texts = [r[0] for r in connection.execute("SELECT text FROM trace_texts")]
+        assert any("Paris" in text for text in texts)
+    finally:
+        writer.close()
+
+
+def test_flush_returns_once_the_text_is_searchable(store: Store) -> None:
+    store.writer.submit_many(weather_trace())
+    assert store.writer.flush()
+    assert found(store, "sunny") == [weather_trace()[0].trace_id]
+
+
+def test_spans_that_came_as_otlp_bytes_are_indexed_from_the_stored_bytes(store: Store) -> None:
+    body = encode_trace_request_proto(weather_trace())
+    assert store.writer.commit(decode_trace_request_proto(body))
+    assert store.writer.flush()
+    assert found(store, "sunny") == [weather_trace()[0].trace_id]
+
+
+def test_a_trace_deleted_before_indexing_leaves_nothing_behind(tmp_path: Path) -> None:
+    writer = StoreWriter(tmp_path / "s.db")
+    try:
+        assert writer._write(list(weather_trace()))
+        with writer._connection as connection:
+            connection.execute("BEGIN")
+            trace_index.delete(connection, [weather_trace()[0].trace_id])
+        assert trace_index.pending_count(writer._connection) == 0
+        writer._index_texts()
+        assert writer._connection.execute("SELECT count(*) FROM trace_texts").fetchone()[0] == 0
+    finally:
+        writer.close()
