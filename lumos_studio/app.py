@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -25,6 +26,8 @@ from lumos_studio.replay.save import save_traces
 from lumos_studio.sessions.base import Session
 from lumos_studio.store import Store, StoreChange, TraceQuery
 from lumos_studio.ui.base_app import ConsoleApp
+from lumos_studio.ui.commands import binding_commands
+from lumos_studio.ui.layout import PANES, Layout, Pane, current_size, pane_of
 from lumos_studio.ui.messages import (
     MemoryLoaded,
     MetricsLoaded,
@@ -49,7 +52,8 @@ from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
 SAVE_DIR = Path("traces")
-PANE_IDS = {"agents", "chat", "traces", "tree", "detail", "memory", "logs"}
+LAYOUT_FILE = "layout.json"  # beside the store: each project keeps its own
+PANE_IDS = {"agents", "chat", "trace-browser", "tree", "detail", "memory", "logs"}
 
 
 class StudioApp(ConsoleApp):
@@ -61,6 +65,12 @@ class StudioApp(ConsoleApp):
         Binding("ctrl+x", "cancel_run", "Cancel run"),
         Binding("f2", "focus('agents')", "Agents"),
         Binding("f6", "toggle_maximize", "Maximize pane"),
+        Binding("f3", "toggle_pane('sessions')", "Agents & chat", show=False),
+        Binding("f4", "toggle_pane('state')", "Memory & logs", show=False),
+        Binding("f5", "toggle_pane('detail')", "Span detail", show=False),
+        Binding("f7", "toggle_pane('traces')", "Trace list", show=False),
+        Binding("alt+right,alt+down", "resize_pane(1)", "Grow pane", show=False),
+        Binding("alt+left,alt+up", "resize_pane(-1)", "Shrink pane", show=False),
         Binding("a", "focus('agents')", "Agents", show=False),
         Binding("l", "focus('traces')", "Traces", show=False),
         Binding("t", "focus('tree')", "Tree", show=False),
@@ -68,11 +78,20 @@ class StudioApp(ConsoleApp):
         Binding("i", "focus('chat-input')", "Chat", show=False),
     ]
 
-    def __init__(self, store: Store, session: Session, *, endpoint: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        session: Session,
+        *,
+        endpoint: str | None = None,
+        layout_path: Path | None = None,
+    ) -> None:
         super().__init__()
         self.store = store
         self.session = session
         self.endpoint = endpoint
+        self.layout_path = layout_path or store.path.parent / LAYOUT_FILE
+        self.layout = Layout.load(self.layout_path)
         self.agent_name: str | None = session.agents[0].name if session.agents else None
         self.transcripts: dict[str, list[tuple[str, str]]] = {}
         self.histories: dict[str, tuple[Message, ...]] = {}
@@ -121,6 +140,7 @@ class StudioApp(ConsoleApp):
         receiving = f" · OTLP {self.endpoint}" if self.endpoint else ""
         self.sub_title = f"{self.session.source} · {self.store.path}{receiving}"
         self.set_interval(REFRESH_INTERVAL, self._publish_changes)
+        self.layout.apply(self.main)
         self.load_trace_list()
         self._show_agents(stale=False)
         self.main.query_one("#chat-input").focus()
@@ -452,3 +472,58 @@ class StudioApp(ConsoleApp):
                          if w.id in PANE_IDS), self.focused)
             screen.maximize(pane, container=False)
 
+    # --- layout: toggled and resized panes, remembered in ``layout_path`` ---
+
+    def action_toggle_pane(self, pane: Pane) -> None:
+        """Hide or show a pane; focus leaves a pane as it hides."""
+        layout = self.layout.toggled(pane)
+        self._set_layout(layout)
+        if not getattr(layout, pane) and self.focused is not None and pane_of(
+            self.focused) == pane:
+            self.main.query_one(TraceWaterfall).focus()
+        shown = "shown" if getattr(layout, pane) else "hidden"
+        self.notify(f"{PANES[pane].capitalize()} {shown}", timeout=1.5)
+
+    def action_resize_pane(self, steps: int) -> None:
+        """Grow or shrink the focused pane (the tree's key resizes the detail beside it)."""
+        pane = pane_of(self.focused)
+        if pane is None:
+            self.notify("Focus a pane first: the agents, trace list, tree, detail or logs.")
+            return
+        self._set_layout(self.layout.resized(pane, steps, current_size(self.main, pane)))
+
+    def action_reset_layout(self) -> None:
+        self.main.query_one("#sessions").styles.clear_rule("width")
+        self.main.query_one("#sessions").styles.clear_rule("max_width")
+        for selector in ("#trace-browser", "#state"):
+            self.main.query_one(selector).styles.clear_rule("height")
+        for selector in ("#tree", "#detail"):
+            self.main.query_one(selector).styles.clear_rule("width")
+        self._set_layout(Layout())
+
+    def _set_layout(self, layout: Layout) -> None:
+        self.layout = layout
+        layout.apply(self.main)
+        self._save_layout(layout)
+
+    @work(thread=True, exclusive=True, group="layout")
+    def _save_layout(self, layout: Layout) -> None:
+        try:
+            layout.save(self.layout_path)
+        except OSError as exc:
+            self.call_from_thread(
+                self.notify, f"could not remember the layout: {exc}", severity="warning"
+            )
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's commands, every key's action by pane, and the layout's."""
+        yield from super().get_system_commands(screen)
+        if screen is not self.main:
+            return
+        yield from binding_commands(self, screen)
+        for pane, title in PANES.items():
+            verb = "Hide" if getattr(self.layout, pane) else "Show"
+            yield SystemCommand(f"Layout: {verb} {title}", "toggle a pane",
+                                lambda pane=pane: self.action_toggle_pane(pane))
+        yield SystemCommand("Layout: Reset", "every pane shown at the stylesheet's size",
+                            self.action_reset_layout)

@@ -1,0 +1,99 @@
+"""Panes hide, show and resize from the keyboard and the palette; the studio remembers it."""
+
+from __future__ import annotations
+
+import json
+
+from textual.command import CommandPalette
+from textual.widgets import Input
+
+from lumos_studio.app import StudioApp
+from lumos_studio.sessions.discovery import load_demo
+from lumos_studio.sessions.in_process import InProcessSession
+from lumos_studio.store import Store
+from lumos_studio.ui.widgets.trace_list import TraceList
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+from tests.ui.helpers import wait_for
+
+
+def studio(store: Store) -> StudioApp:
+    return StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+
+
+async def test_function_keys_hide_and_show_panes_and_focus_leaves_a_hidden_pane(
+    store: Store,
+) -> None:
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.focused is app.query_one("#chat-input", Input)
+        await pilot.press("f3")
+        assert not app.query_one("#sessions").display
+        assert app.focused is app.query_one(TraceWaterfall)
+        await pilot.press("f4", "f5")
+        assert not app.query_one("#state").display
+        assert not app.query_one("#detail").display
+        await pilot.pause()
+        assert app.query_one(TraceWaterfall).size.width > 100  # the tree takes the room
+        await pilot.press("f3", "f4", "f5")
+        assert all(app.query_one(s).display for s in ("#sessions", "#state", "#detail"))
+
+
+async def test_alt_arrows_resize_the_focused_pane(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        sessions = app.query_one("#sessions")
+        before = sessions.outer_size.width
+        await pilot.press("alt+right")  # the chat input has focus: its column grows
+        await pilot.pause()
+        assert sessions.outer_size.width == before + 4
+        app.query_one(TraceWaterfall).focus()
+        state = app.query_one("#state")
+        height = state.outer_size.height
+        detail = app.query_one("#detail").outer_size.width
+        await pilot.press("alt+right")  # from the tree: the detail beside it widens
+        await pilot.pause()
+        assert app.query_one("#detail").outer_size.width > detail
+        logs_lines = next(w for w in app.query_one("#logs").query("*") if w.can_focus)
+        logs_lines.focus()
+        await pilot.press("alt+up")
+        await pilot.pause()
+        assert state.outer_size.height == height - 2
+
+
+async def test_the_layout_is_remembered_for_the_next_session(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f4", "alt+right")
+        await wait_for(pilot, lambda: app.layout_path.exists()
+                       and json.loads(app.layout_path.read_text())["sessions_width"] is not None)
+        width = app.query_one("#sessions").outer_size.width
+    saved = json.loads(app.layout_path.read_text())
+    assert saved["state"] is False and saved["sessions_width"] == width
+
+    again = studio(store)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert not again.query_one("#state").display
+        assert again.query_one("#sessions").outer_size.width == width
+
+
+async def test_the_palette_reaches_pane_actions_and_the_layout(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for expected in ("Studio: Re-run last", "Studio: Cancel run", "Traces: Mark",
+                         "Traces: Save to traces/", "Logs: Regex", "Layout: Hide memory and logs",
+                         "Layout: Reset"):
+            assert any(t.startswith(expected) for t in titles), (expected, titles)
+        assert not any("cursor" in t.lower() for t in titles)
+
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"hide memory", "enter")
+        await wait_for(pilot, lambda: not app.query_one("#state").display)
+
+        app.query_one(TraceList).focus()
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"layout reset", "enter")
+        await wait_for(pilot, lambda: app.query_one("#state").display)
