@@ -75,6 +75,28 @@ def test_main_screen_in_the_light_theme(snap_compare, store: Store) -> None:  # 
     assert snap_compare(app, run_before=light_then_select, terminal_size=(120, 40))
 
 
+def test_main_screen_in_the_light_theme_on_a_wide_terminal(snap_compare, store: Store) -> None:  # type: ignore[no-untyped-def]
+    app = studio_with_a_recorded_turn(store)
+
+    async def light_then_select(pilot: Pilot) -> None:
+        pilot.app.theme = "textual-light"
+        await select_tool_span(pilot)
+
+    assert snap_compare(app, run_before=light_then_select, terminal_size=(200, 60))
+
+
+def test_main_screen_with_side_panes_hidden(snap_compare, store: Store) -> None:  # type: ignore[no-untyped-def]
+    app = studio_with_a_recorded_turn(store)
+
+    async def focus_on_the_run(pilot: Pilot) -> None:
+        await select_tool_span(pilot)
+        await pilot.press("f3", "f4", "alt+right", "alt+right")
+        pilot.app.clear_notifications()  # the "hidden" toasts, which time out anyway
+        await pilot.pause()
+
+    assert snap_compare(app, run_before=focus_on_the_run, terminal_size=(120, 40))
+
+
 def test_main_screen_with_a_trace_search(snap_compare, store: Store) -> None:  # type: ignore[no-untyped-def]
     store.writer.submit_many(agent_run(7, agent="support", said="refund my order", status="ERROR"))
     app = studio_with_a_recorded_turn(store)
