@@ -6,6 +6,12 @@ The studio talks to it over a socket passed as ``--control-fd`` (JSON lines), ne
 user code prints, and those prints become log records tied to the span they ran in. Spans and logs
 leave through the standard OTLP/HTTP exporters. If user code breaks, the worker reports it and
 stays alive to say so; the studio restarts workers, the worker never restarts itself.
+
+Messages (one JSON object a line). Studio → worker: ``load``, ``run`` (an agent turn),
+``run_workflow`` / ``resume_workflow``, ``cancel``, ``shutdown``. Worker → studio: ``ready``
+(agents and workflows) or ``load_error``; while a turn runs, ``delta`` (answer text, coalesced to
+one message every ``DELTA_INTERVAL`` at most), ``tool_call`` and ``tool_result``; then one of
+``result``, ``workflow_result``, ``failed`` or ``cancelled``.
 """
 
 from __future__ import annotations
@@ -20,20 +26,28 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from lumos_core.agent import Agent
-from lumos_core.loader import AgentFileError, load_agents
+from lumos_core.agent import Agent, RunCompleted, ToolCallFinished, ToolCallStarted
+from lumos_core.loader import AgentFileError, load_definitions
 from lumos_core.messages import message_from_dict, message_to_dict
-from lumos_core.telemetry.export import OtlpTelemetry, configure_otlp
+from lumos_core.models.base import TextDelta
+from lumos_core.workflows import SnapshotStore, Workflow, WorkflowError, WorkflowRun
+from lumos_core.workflows.snapshots import DEFAULT_PATH, to_json
+
+if TYPE_CHECKING:
+    from lumos_core.telemetry.export import OtlpTelemetry
 
 Send = Callable[[dict[str, Any]], None]
+Job = Callable[[int], Awaitable[dict[str, Any]]]  # a run's work, given its id: the reply
+
+DELTA_INTERVAL = 0.04  # seconds between two ``delta`` messages of one run, at most
 
 
 class _RootTraceRecorder(SpanProcessor):
@@ -78,6 +92,7 @@ class _PrintToLog(io.TextIOBase):
 def describe(agent: Agent) -> dict[str, Any]:
     return {
         "name": agent.name,
+        "kind": "agent",
         "model": agent.model.model_name,
         "tools": list(agent.tools),
         "description": agent.description or "",
@@ -85,11 +100,118 @@ def describe(agent: Agent) -> dict[str, Any]:
     }
 
 
-class Worker:
-    """Serves run/cancel/shutdown commands for the agents of one loaded file."""
+def describe_workflow(workflow: Workflow) -> dict[str, Any]:
+    """A workflow as the studio lists it: its top-level steps and, with an input schema, an
+    example of the JSON it takes (defaults filled in, placeholders for the rest)."""
+    schema = workflow.input_schema
+    example = ""
+    if schema is not None:
+        properties = schema.model_json_schema().get("properties", {})
+        example = orjson.dumps(
+            {name: _example_value(spec) for name, spec in properties.items()}
+        ).decode()
+    return {
+        "name": workflow.name,
+        "kind": "workflow",
+        "description": workflow.description or "",
+        "steps": [s.name for s in workflow.steps],
+        "has_input_schema": schema is not None,
+        "input_example": example,
+    }
 
-    def __init__(self, agents: dict[str, Agent], telemetry: OtlpTelemetry | None, send: Send):
+
+def _example_value(spec: dict[str, Any]) -> Any:
+    if "default" in spec:
+        return spec["default"]
+    placeholders = {"string": "…", "integer": 1, "number": 1.0, "boolean": False, "array": []}
+    return placeholders.get(spec.get("type", ""))
+
+
+def use_snapshot_store(workflows: dict[str, Workflow], path: Path | None) -> None:
+    """Point workflows that keep the default snapshot file at ``path`` (the studio's, beside
+    its store); a store the user chose is left alone."""
+    if path is None:
+        return
+    for workflow in workflows.values():
+        if workflow.store.path == str(DEFAULT_PATH):
+            workflow.store = SnapshotStore(path)
+
+
+def jsonable(value: Any) -> Any:
+    """A step's or workflow's output as JSON data (pydantic models dumped, the rest as text)."""
+    return orjson.loads(to_json(value))
+
+
+def workflow_reply(run: WorkflowRun) -> dict[str, Any]:
+    """A finished workflow run (or resumed segment) as the worker reports it."""
+    return {
+        "type": "workflow_result",
+        "run_id": run.run_id,
+        "status": run.status,
+        "output": jsonable(run.output),
+        "suspended": jsonable(dict(run.suspended)),
+        "error": run.error,
+        "failed_step": run.failed_step,
+        "trace_id": run.trace_id,
+    }
+
+
+class DeltaRelay:
+    """Sends one run's stream events: answer text coalesced to one ``delta`` message every
+    ``interval`` at most (a fast model must not flood the socket), tool events at once, in order.
+    Runs on the run's event loop."""
+
+    def __init__(self, run_id: int, send: Send, interval: float = DELTA_INTERVAL) -> None:
+        self.run_id = run_id
+        self.send = send
+        self.interval = interval
+        self._text: list[str] = []
+        self._last_sent = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def event(self, event: Any) -> None:
+        if isinstance(event, TextDelta):
+            if not event.content:
+                return
+            self._text.append(event.content)
+            wait = self._last_sent + self.interval - time.monotonic()
+            if wait <= 0:
+                self.flush()
+            elif self._timer is None:
+                self._timer = asyncio.get_running_loop().call_later(wait, self.flush)
+        elif isinstance(event, ToolCallStarted):
+            self.flush()
+            call = event.call
+            self.send({"type": "tool_call", "id": self.run_id, "name": call.name,
+                       "arguments": jsonable(call.arguments)})
+        elif isinstance(event, ToolCallFinished):
+            self.flush()
+            result = event.result
+            self.send({"type": "tool_result", "id": self.run_id, "name": result.name,
+                       "is_error": result.is_error})
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._text:
+            text, self._text = "".join(self._text), []
+            self._last_sent = time.monotonic()
+            self.send({"type": "delta", "id": self.run_id, "text": text})
+
+
+class Worker:
+    """Serves run/cancel/shutdown commands for the agents and workflows of one loaded file."""
+
+    def __init__(
+        self,
+        agents: dict[str, Agent],
+        telemetry: OtlpTelemetry | None,
+        send: Send,
+        workflows: dict[str, Workflow] | None = None,
+    ):
         self.agents = agents
+        self.workflows = workflows or {}
         self.telemetry = telemetry
         self.send = send
         self.roots = _RootTraceRecorder()
@@ -101,7 +223,7 @@ class Worker:
     def handle(self, command: dict[str, Any]) -> bool:
         """Act on one command; False when the worker should exit."""
         kind = command.get("type")
-        if kind == "run":
+        if kind in ("run", "run_workflow", "resume_workflow"):
             threading.Thread(target=self._run, args=(command,), daemon=True).start()
         elif kind == "cancel":
             with self._lock:
@@ -115,27 +237,32 @@ class Worker:
 
     def _run(self, command: dict[str, Any]) -> None:
         run_id = command["id"]
-        agent = self.agents.get(command.get("agent", ""))
-        if agent is None:
-            self.send({"type": "failed", "id": run_id, "error": "no such agent", "trace_id": None})
+        job = self._agent_job(command) if command["type"] == "run" else self._workflow_job(command)
+        if isinstance(job, str):
+            self.send({"type": "failed", "id": run_id, "error": job, "trace_id": None})
             return
-        history = [message_from_dict(m) for m in command.get("history", [])]
         started = time.perf_counter()
 
-        async def go() -> Any:
+        async def go() -> dict[str, Any]:
             task = asyncio.current_task()
             assert task is not None
             with self._lock:
                 self._runs[run_id] = (asyncio.get_running_loop(), task)
-            return await agent.run(
-                command["message"], message_history=history, thread_id=command.get("thread_id")
-            )
+            return await job(run_id)
 
         reply: dict[str, Any]
         try:
-            result = asyncio.run(go())
+            reply = asyncio.run(go())
         except asyncio.CancelledError:
             reply = {"type": "cancelled", "id": run_id, "trace_id": self._trace_id()}
+        except WorkflowError as exc:  # refused before anything ran: a bad input or resume
+            reply = {
+                "type": "failed",
+                "id": run_id,
+                "error": str(exc),
+                "refused": True,
+                "trace_id": self._trace_id(),
+            }
         except Exception as exc:
             reply = {
                 "type": "failed",
@@ -145,14 +272,7 @@ class Worker:
                 "trace_id": self._trace_id(),
             }
         else:
-            reply = {
-                "type": "result",
-                "id": run_id,
-                "output": result.output,
-                "trace_id": result.trace_id,
-                "messages": [message_to_dict(m) for m in result.messages],
-                "usage": [result.usage.input_tokens, result.usage.output_tokens],
-            }
+            reply["id"] = run_id
         finally:
             with self._lock:
                 self._runs.pop(run_id, None)
@@ -161,6 +281,55 @@ class Worker:
         if self.telemetry is not None:
             self.telemetry.flush()  # the trace is stored before the answer is shown
         self.send(reply)
+
+    def _agent_job(self, command: dict[str, Any]) -> Job | str:
+        """The coroutine function for an agent turn, streamed through a ``DeltaRelay``."""
+        agent = self.agents.get(command.get("agent", ""))
+        if agent is None:
+            return "no such agent"
+        history = [message_from_dict(m) for m in command.get("history", [])]
+
+        async def job(run_id: int) -> dict[str, Any]:
+            relay = DeltaRelay(run_id, self.send)
+            result = None
+            try:
+                async for event in agent.stream(
+                    command["message"], message_history=history,
+                    thread_id=command.get("thread_id"),
+                ):
+                    if isinstance(event, RunCompleted):
+                        result = event.result
+                    else:
+                        relay.event(event)
+            finally:
+                relay.flush()  # every delta goes out before the result (or the cancellation)
+            assert result is not None
+            return {
+                "type": "result",
+                "output": result.output,
+                "trace_id": result.trace_id,
+                "messages": [message_to_dict(m) for m in result.messages],
+                "usage": [result.usage.input_tokens, result.usage.output_tokens],
+            }
+
+        return job
+
+    def _workflow_job(self, command: dict[str, Any]) -> Job | str:
+        workflow = self.workflows.get(command.get("workflow", ""))
+        if workflow is None:
+            return "no such workflow"
+
+        async def job(run_id: int) -> dict[str, Any]:
+            if command["type"] == "resume_workflow":
+                run = await workflow.resume(
+                    command["run_id"], step=command.get("step"),
+                    resume_data=command.get("resume_data"),
+                )
+            else:
+                run = await workflow.run(command.get("input"))
+            return workflow_reply(run)
+
+        return job
 
     def _trace_id(self) -> str | None:
         return self.roots.by_thread.pop(threading.get_ident(), None)
@@ -185,11 +354,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--control-fd", type=int, required=True, help="socket to the studio")
     parser.add_argument("--otlp-endpoint", help="OTLP/HTTP base URL (no export when absent)")
     parser.add_argument(
+        "--workflow-store",
+        type=Path,
+        help="snapshot file for workflows that keep the default one (the studio's)",
+    )
+    parser.add_argument(
         "--wait",
         action="store_true",
         help="start warm and import the file only on a 'load' command (fast reloads)",
     )
     args = parser.parse_args(argv)
+
+    from lumos_core.telemetry.export import configure_otlp  # the studio imports this module too
 
     send, commands = _channel(args.control_fd)
     telemetry = None
@@ -204,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     started = time.perf_counter()
     try:
-        agents = load_agents(args.path)
+        definitions = load_definitions(args.path)
     except AgentFileError as exc:
         send(
             {
@@ -216,19 +392,26 @@ def main(argv: list[str] | None = None) -> int:
                 "details": exc.details,
             }
         )
-        agents = None
-    if agents is not None:
+        definitions = None
+    if definitions is not None:
+        use_snapshot_store(definitions.workflows, args.workflow_store)
         send(
             {
                 "type": "ready",
                 "pid": os.getpid(),
-                "agents": [describe(a) for a in agents.values()],
+                "agents": [describe(a) for a in definitions.agents.values()],
+                "workflows": [describe_workflow(w) for w in definitions.workflows.values()],
                 "load_seconds": time.perf_counter() - started,
             }
         )
         if telemetry is not None:
             telemetry.flush()
-    worker = Worker(agents or {}, telemetry, send)
+    worker = Worker(
+        definitions.agents if definitions else {},
+        telemetry,
+        send,
+        definitions.workflows if definitions else {},
+    )
     for line in commands:
         if not line.strip():
             continue

@@ -71,7 +71,7 @@ def cli(ctx: click.Context, db: Path, otlp_port: int) -> None:
 @click.option("--no-watch", is_flag=True, help="Do not reload when the source changes.")
 @click.pass_obj
 def dev(db: Path, path: Path, agents: tuple[str, ...], otlp_port: int, no_watch: bool) -> None:
-    """Open the studio on the agents PATH (a file or a package) defines.
+    """Open the studio on the agents and workflows PATH (a file or a package) defines.
 
     The agents run in a worker process that restarts within a second when you save, keeping the
     conversation; errors in your code show in the studio instead of crashing it. Any program that
@@ -82,7 +82,13 @@ def dev(db: Path, path: Path, agents: tuple[str, ...], otlp_port: int, no_watch:
     _open_studio(
         db,
         otlp_port,
-        lambda store, endpoint: WorkerSession(path, endpoint, watch=not no_watch, only=agents),
+        lambda store, endpoint: WorkerSession(
+            path,
+            endpoint,
+            watch=not no_watch,
+            only=agents,
+            workflow_store=store.path.parent / "workflows.db",
+        ),
     )
 
 

@@ -5,19 +5,28 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from lumos_core import Agent, Message
 
 
 @dataclass(frozen=True, slots=True)
 class AgentInfo:
-    """An agent as the UI lists it (the agent object itself may live in another process)."""
+    """An agent or a workflow as the UI lists it (the object itself may live in another process).
+
+    A workflow (``kind == "workflow"``) has ``steps`` instead of a model and tools; with an input
+    schema, its input is JSON and ``input_example`` shows the shape.
+    """
 
     name: str
     model: str
     tools: tuple[str, ...] = ()
     description: str = ""
     has_memory: bool = False  # threads live in the agent's memory, not in the studio
+    kind: Literal["agent", "workflow"] = "agent"
+    steps: tuple[str, ...] = ()
+    has_input_schema: bool = False
+    input_example: str = ""
 
     @classmethod
     def of(cls, agent: Agent) -> AgentInfo:
@@ -27,6 +36,28 @@ class AgentInfo:
             tuple(agent.tools),
             agent.description or "",
             agent.memory is not None,
+        )
+
+    @classmethod
+    def from_wire(cls, described: dict[str, Any]) -> AgentInfo:
+        """From the runner's ``describe`` or ``describe_workflow``: one description for both
+        kinds of session."""
+        if described.get("kind") == "workflow":
+            return cls(
+                described["name"],
+                "",
+                description=described.get("description", ""),
+                kind="workflow",
+                steps=tuple(described.get("steps", ())),
+                has_input_schema=bool(described.get("has_input_schema")),
+                input_example=described.get("input_example", ""),
+            )
+        return cls(
+            described["name"],
+            described["model"],
+            tuple(described["tools"]),
+            described.get("description", ""),
+            described.get("memory", False),
         )
 
 
@@ -39,6 +70,37 @@ class RunOutcome:
     messages: tuple[Message, ...] = ()
     error: str | None = None
     traceback: str = ""
+    cancelled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StreamUpdate:
+    """A piece of a running turn, for the chat: more answer text, or a tool call starting or
+    ending. ``text`` pieces concatenate to what the model wrote so far."""
+
+    text: str = ""
+    tool: str | None = None  # the tool's name, on a tool event
+    arguments: dict[str, Any] = field(default_factory=dict)
+    finished: bool = False  # the tool returned (``failed`` when its result is an error)
+    failed: bool = False
+
+
+StreamListener = Callable[[StreamUpdate], None]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowOutcome:
+    """How one workflow run (or resume) ended. ``status`` is None when nothing ran: the input or
+    resume request was refused (``error`` says why) or the session could not run it."""
+
+    status: Literal["success", "failed", "suspended"] | None = None
+    run_id: str | None = None
+    output: Any = None  # JSON data (pydantic models dumped)
+    suspended: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    failed_step: str | None = None
+    traceback: str = ""
+    trace_id: str | None = None
     cancelled: bool = False
 
 
@@ -85,12 +147,25 @@ class Session(ABC):
 
     @abstractmethod
     def run(
-        self, agent: str, text: str, history: tuple[Message, ...], thread_id: str | None = None
+        self,
+        agent: str,
+        text: str,
+        history: tuple[Message, ...],
+        thread_id: str | None = None,
+        on_event: StreamListener | None = None,
     ) -> RunOutcome:
         """Run one turn of ``agent`` in ``thread_id``; never raises for errors in user code.
 
         ``history`` is the conversation so far for agents without memory (empty otherwise).
+        ``on_event`` hears the answer as it streams (on the session's own thread).
         """
+
+    def run_workflow(
+        self, workflow: str, input: Any, *, resume: str | None = None, resume_data: Any = None
+    ) -> WorkflowOutcome:
+        """Run ``workflow`` on ``input``, or resume its suspended run ``resume`` with
+        ``resume_data``; blocks like ``run`` and never raises for errors in user code."""
+        return WorkflowOutcome(error="this session cannot run workflows")
 
     def cancel(self) -> bool:
         """Stop the running turn; False when this session cannot cancel."""

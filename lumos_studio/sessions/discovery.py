@@ -1,25 +1,35 @@
-"""The agents a studio session offers: the bundled demo, or those of a user's file."""
+"""The agents and workflows a studio session offers: the bundled demo, or those of a user's file."""
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lumos_core import Agent
-from lumos_core.loader import AgentFileError, agents_in, load_agents
+from lumos_core.loader import AgentFileError, agents_in, load_definitions, workflows_in
+from lumos_core.workflows import Workflow
 
-__all__ = ["DEMO_MODULE", "AgentCatalog", "AgentFileError", "load_demo", "load_file"]
+__all__ = [
+    "DEMO_MODULE",
+    "DEMO_WORKFLOWS_MODULE",
+    "AgentCatalog",
+    "AgentFileError",
+    "load_demo",
+    "load_file",
+]
 
 DEMO_MODULE = "lumos_studio.demo.agents"
+DEMO_WORKFLOWS_MODULE = "lumos_studio.demo.workflows"
 
 
 @dataclass(frozen=True)
 class AgentCatalog:
-    """The agents found in one module, by name."""
+    """The agents and workflows found in one module, each by name."""
 
     source: str
     agents: dict[str, Agent]
+    workflows: dict[str, Workflow] = field(default_factory=dict)
 
     def get(self, name: str) -> Agent:
         try:
@@ -32,10 +42,13 @@ class AgentCatalog:
 
 
 def load_demo() -> AgentCatalog:
+    """The demo agents, and the demo workflows (not the agents those use as steps)."""
     module = importlib.import_module(DEMO_MODULE)
-    return AgentCatalog("the bundled demo", agents_in(module))
+    workflows = workflows_in(importlib.import_module(DEMO_WORKFLOWS_MODULE))
+    return AgentCatalog("the bundled demo", agents_in(module), workflows)
 
 
 def load_file(path: Path) -> AgentCatalog:
-    """Import ``path`` in this process and list its agents."""
-    return AgentCatalog(str(path.resolve()), load_agents(path))
+    """Import ``path`` in this process and list its agents and workflows."""
+    definitions = load_definitions(path)
+    return AgentCatalog(str(path.resolve()), definitions.agents, definitions.workflows)

@@ -1,4 +1,4 @@
-"""Agents imported into the studio's own process: the bundled demo, and tests."""
+"""Agents and workflows imported into the studio's own process: the bundled demo, and tests."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import asyncio
 import logging
 import threading
 import traceback
-from typing import Any
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider
@@ -14,35 +16,62 @@ from opentelemetry.sdk._logs import LoggingHandler
 from opentelemetry.trace import TracerProvider
 
 from lumos_core import Message
-from lumos_studio.sessions.base import AgentInfo, RunOutcome, Session
+from lumos_core.agent import AgentStreamEvent, RunCompleted, ToolCallFinished, ToolCallStarted
+from lumos_core.models.base import TextDelta
+from lumos_core.runner import describe_workflow, jsonable, use_snapshot_store, workflow_reply
+from lumos_core.workflows import WorkflowError
+from lumos_studio.sessions.base import (
+    AgentInfo,
+    RunOutcome,
+    Session,
+    StreamListener,
+    StreamUpdate,
+    WorkflowOutcome,
+)
 from lumos_studio.sessions.discovery import AgentCatalog
 from lumos_studio.store.writer import StoreWriter
 
+T = TypeVar("T")
+
 
 class InProcessSession(Session):
-    """Runs agents on a thread of this process, traced into the studio's store."""
+    """Runs agents and workflows on a thread of this process, traced into the studio's store.
+
+    Workflows that keep the default snapshot file save their runs in ``workflow_store``.
+    """
 
     def __init__(
         self,
         catalog: AgentCatalog,
         tracer_provider: TracerProvider | None = None,
         logger_provider: LoggerProvider | None = None,
+        workflow_store: Path | None = None,
     ) -> None:
         self.catalog = catalog
         self.source = catalog.source
         self.tracer_provider = tracer_provider
         self.logger_provider = logger_provider
-        self.agents = tuple(AgentInfo.of(a) for a in catalog.agents.values())
+        use_snapshot_store(catalog.workflows, workflow_store)
+        self.agents = (
+            *(AgentInfo.of(a) for a in catalog.agents.values()),
+            *(AgentInfo.from_wire(describe_workflow(w)) for w in catalog.workflows.values()),
+        )
         self._log_handler: logging.Handler | None = None
         self._running: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
         self._lock = threading.Lock()
 
     @classmethod
     def recording(cls, catalog: AgentCatalog, writer: StoreWriter) -> InProcessSession:
-        """A session whose spans and log records (memory events, logging) land in ``writer``."""
+        """A session whose spans and log records (memory events, logging) land in ``writer``,
+        and whose workflow runs are saved in ``workflows.db`` beside the writer's store."""
         from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
 
-        return cls(catalog, studio_tracer_provider(writer), studio_logger_provider(writer))
+        return cls(
+            catalog,
+            studio_tracer_provider(writer),
+            studio_logger_provider(writer),
+            Path(writer.path).parent / "workflows.db",
+        )
 
     def start(self) -> None:
         """Python ``logging`` emitted inside an agent's spans becomes log records too."""
@@ -62,25 +91,32 @@ class InProcessSession(Session):
             self._log_handler = None
 
     def run(
-        self, agent: str, text: str, history: tuple[Message, ...], thread_id: str | None = None
+        self,
+        agent: str,
+        text: str,
+        history: tuple[Message, ...],
+        thread_id: str | None = None,
+        on_event: StreamListener | None = None,
     ) -> RunOutcome:
         chosen = self.catalog.agents[agent]
 
         async def go() -> Any:
-            task = asyncio.current_task()
-            assert task is not None
-            with self._lock:
-                self._running = (asyncio.get_running_loop(), task)
-            return await chosen.run(
+            result = None
+            async for event in chosen.stream(
                 text,
                 message_history=history,
                 thread_id=thread_id,
                 tracer_provider=self.tracer_provider,
                 logger_provider=self.logger_provider,
-            )
+            ):
+                if isinstance(event, RunCompleted):
+                    result = event.result
+                elif on_event is not None and (update := stream_update(event)) is not None:
+                    on_event(update)
+            return result
 
         try:
-            result = asyncio.run(go())
+            result = self._run_cancellable(go)
         except asyncio.CancelledError:
             return RunOutcome(cancelled=True)
         except Exception as exc:  # user code failed: report it, keep the studio up
@@ -88,10 +124,59 @@ class InProcessSession(Session):
                 error=f"{type(exc).__name__}: {exc}",
                 traceback="".join(traceback.format_exception(exc)),
             )
+        return RunOutcome(result.output, result.trace_id, result.messages)
+
+    def run_workflow(
+        self, workflow: str, input: Any, *, resume: str | None = None, resume_data: Any = None
+    ) -> WorkflowOutcome:
+        chosen = self.catalog.workflows[workflow]
+        providers = {
+            "tracer_provider": self.tracer_provider,
+            "logger_provider": self.logger_provider,
+        }
+
+        async def go() -> Any:
+            if resume is not None:
+                return await chosen.resume(resume, resume_data=resume_data, **providers)
+            return await chosen.run(input, **providers)
+
+        try:
+            run = self._run_cancellable(go)
+        except asyncio.CancelledError:
+            return WorkflowOutcome(cancelled=True)
+        except WorkflowError as exc:  # refused before anything ran: a bad input or resume
+            return WorkflowOutcome(error=str(exc))
+        except Exception as exc:
+            return WorkflowOutcome(
+                error=f"{type(exc).__name__}: {exc}",
+                traceback="".join(traceback.format_exception(exc)),
+            )
+        reply = workflow_reply(run)
+        return WorkflowOutcome(
+            status=reply["status"],
+            run_id=run.run_id,
+            output=reply["output"],
+            suspended=reply["suspended"],
+            error=run.error,
+            failed_step=run.failed_step,
+            trace_id=run.trace_id,
+        )
+
+    def _run_cancellable(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` on a fresh event loop in this thread, as the task ``cancel`` stops."""
+
+        async def go() -> T:
+            task = asyncio.current_task()
+            assert task is not None
+            with self._lock:
+                self._running = (asyncio.get_running_loop(), task)
+            return await work()
+
+        try:
+            return asyncio.run(go())
         finally:
             with self._lock:
                 self._running = None
-        return RunOutcome(result.output, result.trace_id, result.messages)
 
     def cancel(self) -> bool:
         """Cancels a run that is awaiting (a model call, an async tool); a busy sync tool
@@ -103,6 +188,18 @@ class InProcessSession(Session):
         loop, task = running
         loop.call_soon_threadsafe(task.cancel)
         return True
+
+
+def stream_update(event: AgentStreamEvent) -> StreamUpdate | None:
+    """What the chat shows of an agent's stream event (None: nothing, e.g. tool-call pieces)."""
+    if isinstance(event, TextDelta):
+        return StreamUpdate(text=event.content) if event.content else None
+    if isinstance(event, ToolCallStarted):
+        return StreamUpdate(tool=event.call.name, arguments=jsonable(event.call.arguments))
+    if isinstance(event, ToolCallFinished):
+        result = event.result
+        return StreamUpdate(tool=result.name, finished=True, failed=result.is_error)
+    return None
 
 
 def _inside_a_span(record: logging.LogRecord) -> bool:

@@ -21,10 +21,20 @@ import orjson
 
 from lumos_core import Message
 from lumos_core.messages import message_from_dict, message_to_dict
-from lumos_studio.sessions.base import AgentInfo, LoadProblem, RunOutcome, Session, SessionEvent
+from lumos_studio.sessions.base import (
+    AgentInfo,
+    LoadProblem,
+    RunOutcome,
+    Session,
+    SessionEvent,
+    StreamListener,
+    StreamUpdate,
+    WorkflowOutcome,
+)
 from lumos_studio.sessions.watch import FileWatcher
 
 CANCEL_GRACE = 2.0  # seconds a cancelled run gets before its worker is killed
+NOT_LOADED = "the agents are not loaded; fix the file and save"
 
 
 class WorkerProcess:
@@ -32,7 +42,13 @@ class WorkerProcess:
 
     _ids = itertools.count(1)
 
-    def __init__(self, path: Path, endpoint: str | None, session: WorkerSession) -> None:
+    def __init__(
+        self,
+        path: Path,
+        endpoint: str | None,
+        session: WorkerSession,
+        workflow_store: Path | None = None,
+    ) -> None:
         self.number = next(self._ids)
         self.session = session
         self.agents: tuple[AgentInfo, ...] | None = None
@@ -50,6 +66,8 @@ class WorkerProcess:
         ]
         if endpoint:
             command += ["--otlp-endpoint", endpoint]
+        if workflow_store is not None:
+            command += ["--workflow-store", str(workflow_store)]
         self.process = subprocess.Popen(
             command,
             pass_fds=(theirs.fileno(),),
@@ -111,7 +129,9 @@ class WorkerProcess:
 
 
 class WorkerSession(Session):
-    """Runs the agents of ``path`` in a worker; reloads on save when ``watch`` is on."""
+    """Runs the agents and workflows of ``path`` in a worker; reloads on save when ``watch`` is
+    on. Workflows keeping the default snapshot file use ``workflow_store`` (the studio's) instead.
+    """
 
     def __init__(
         self,
@@ -120,8 +140,10 @@ class WorkerSession(Session):
         *,
         watch: bool = True,
         only: tuple[str, ...] = (),
+        workflow_store: Path | None = None,
     ) -> None:
         self.path = path.resolve()
+        self.workflow_store = workflow_store.resolve() if workflow_store is not None else None
         self.only = only
         self.source = str(self.path)
         self.endpoint = otlp_endpoint
@@ -130,6 +152,7 @@ class WorkerSession(Session):
         self._candidate: WorkerProcess | None = None
         self._spare: WorkerProcess | None = None
         self._pending: dict[int, tuple[threading.Event, list[dict[str, Any]]]] = {}
+        self._listeners: dict[int, StreamListener] = {}
         self._run_workers: dict[int, WorkerProcess] = {}
         self._active_run: int | None = None
         self._run_ids = itertools.count(1)
@@ -163,10 +186,13 @@ class WorkerSession(Session):
                 return
             if self._candidate is not None:
                 self._candidate.kill()
-            candidate = self._spare or WorkerProcess(self.path, self.endpoint, self)
+            candidate = self._spare or self._new_process()
             self._candidate = candidate
-            self._spare = WorkerProcess(self.path, self.endpoint, self)
+            self._spare = self._new_process()
         candidate.load()
+
+    def _new_process(self) -> WorkerProcess:
+        return WorkerProcess(self.path, self.endpoint, self, self.workflow_store)
 
     def _on_files_changed(self, changed: list[str]) -> None:
         names = ", ".join(sorted({Path(p).name for p in changed}))
@@ -192,20 +218,40 @@ class WorkerSession(Session):
                 message.get("details", ""),
             )
             self.emit(SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents)))
-        elif kind in ("result", "failed", "cancelled"):
+        elif kind in ("delta", "tool_call", "tool_result"):
+            self._on_stream(message)
+        elif kind in ("result", "workflow_result", "failed", "cancelled"):
             with self._lock:
                 waiting = self._pending.get(message.get("id", -1))
             if waiting is not None:
                 waiting[1].append(message)
                 waiting[0].set()
 
-    def _on_ready(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
-        agents = tuple(
-            AgentInfo(
-                a["name"], a["model"], tuple(a["tools"]), a["description"], a.get("memory", False)
+    def _on_stream(self, message: dict[str, Any]) -> None:
+        """A piece of a running turn, passed on in the order the worker sent it."""
+        with self._lock:
+            listener = self._listeners.get(message.get("id", -1))
+        if listener is None:
+            return
+        kind = message["type"]
+        if kind == "delta":
+            update = StreamUpdate(text=message.get("text", ""))
+        else:
+            update = StreamUpdate(
+                tool=message.get("name", "?"),
+                arguments=message.get("arguments") or {},
+                finished=kind == "tool_result",
+                failed=bool(message.get("is_error")),
             )
-            for a in message["agents"]
-            if not self.only or a["name"] in self.only
+        try:
+            listener(update)
+        except Exception as exc:  # the reader thread must survive a listener's bug
+            self.emit(SessionEvent(notice=f"stream listener failed: {exc!r}"))
+
+    def _on_ready(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
+        described = [*message["agents"], *message.get("workflows", [])]
+        agents = tuple(
+            AgentInfo.from_wire(a) for a in described if not self.only or a["name"] in self.only
         )
         with self._lock:
             if worker is not self._candidate:
@@ -251,37 +297,66 @@ class WorkerSession(Session):
     # --- runs (called from a thread worker of the app) ---
 
     def run(
-        self, agent: str, text: str, history: tuple[Message, ...], thread_id: str | None = None
+        self,
+        agent: str,
+        text: str,
+        history: tuple[Message, ...],
+        thread_id: str | None = None,
+        on_event: StreamListener | None = None,
     ) -> RunOutcome:
+        command = {
+            "type": "run",
+            "agent": agent,
+            "message": text,
+            "thread_id": thread_id,
+            "history": [message_to_dict(m) for m in history],
+        }
+        reply = self._request(command, on_event)
+        return _outcome(reply) if reply is not None else RunOutcome(error=NOT_LOADED)
+
+    def run_workflow(
+        self, workflow: str, input: Any, *, resume: str | None = None, resume_data: Any = None
+    ) -> WorkflowOutcome:
+        if resume is None:
+            command = {"type": "run_workflow", "workflow": workflow, "input": input}
+        else:
+            command = {
+                "type": "resume_workflow",
+                "workflow": workflow,
+                "run_id": resume,
+                "resume_data": resume_data,
+            }
+        reply = self._request(command, None)
+        return _workflow_outcome(reply) if reply is not None else WorkflowOutcome(error=NOT_LOADED)
+
+    def _request(
+        self, command: dict[str, Any], on_event: StreamListener | None
+    ) -> dict[str, Any] | None:
+        """Send a run command to the current worker and wait for its last reply (None: no
+        worker is serving)."""
         with self._lock:
             worker = self.current
             if worker is None:
-                return RunOutcome(error="the agents are not loaded; fix the file and save")
+                return None
             run_id = next(self._run_ids)
             done = threading.Event()
             replies: list[dict[str, Any]] = []
             self._pending[run_id] = (done, replies)
             self._run_workers[run_id] = worker
             self._active_run = run_id
+            if on_event is not None:
+                self._listeners[run_id] = on_event
         try:
-            worker.send(
-                {
-                    "type": "run",
-                    "id": run_id,
-                    "agent": agent,
-                    "message": text,
-                    "thread_id": thread_id,
-                    "history": [message_to_dict(m) for m in history],
-                }
-            )
+            worker.send({**command, "id": run_id})
             done.wait()
         finally:
             with self._lock:
                 self._pending.pop(run_id, None)
                 self._run_workers.pop(run_id, None)
+                self._listeners.pop(run_id, None)
                 if self._active_run == run_id:
                     self._active_run = None
-        return _outcome(replies[0])
+        return replies[0]
 
     def cancel(self) -> bool:
         with self._lock:
@@ -315,6 +390,27 @@ def _outcome(reply: dict[str, Any]) -> RunOutcome:
     if kind == "cancelled":
         return RunOutcome(trace_id=reply.get("trace_id"), cancelled=True)
     return RunOutcome(
+        trace_id=reply.get("trace_id"),
+        error=reply.get("error", "failed"),
+        traceback=reply.get("traceback", ""),
+    )
+
+
+def _workflow_outcome(reply: dict[str, Any]) -> WorkflowOutcome:
+    kind = reply["type"]
+    if kind == "workflow_result":
+        return WorkflowOutcome(
+            status=reply["status"],
+            run_id=reply.get("run_id"),
+            output=reply.get("output"),
+            suspended=reply.get("suspended") or {},
+            error=reply.get("error"),
+            failed_step=reply.get("failed_step"),
+            trace_id=reply.get("trace_id"),
+        )
+    if kind == "cancelled":
+        return WorkflowOutcome(trace_id=reply.get("trace_id"), cancelled=True)
+    return WorkflowOutcome(
         trace_id=reply.get("trace_id"),
         error=reply.get("error", "failed"),
         traceback=reply.get("traceback", ""),
