@@ -33,6 +33,7 @@ class Metrics:
     agents: tuple[Latency, ...] = ()
     tools: tuple[Latency, ...] = ()
     recent_ns: tuple[int, ...] = field(default_factory=tuple)  # last runs' durations, oldest first
+    total_runs: int = 0  # finished runs in the store; more than ``runs`` past the window
 
 
 def percentile(sorted_values: list[int], fraction: float) -> int:
@@ -52,37 +53,54 @@ def _latencies(rows: list[tuple[str | None, int]]) -> tuple[Latency, ...]:
     return tuple(sorted(result, key=lambda latency: -latency.count))
 
 
-def session_metrics(db: sqlite3.Connection, since_ns: int = 0, recent: int = 40) -> Metrics:
-    """Metrics over the traces that started at or after ``since_ns``."""
+# The newest runs the strip aggregates: bounded, so a store of a million spans costs the same
+# few milliseconds (and megabytes) as a fresh one on every live refresh.
+WINDOW = 1_000
+
+
+def session_metrics(
+    db: sqlite3.Connection, since_ns: int = 0, recent: int = 40, window: int = WINDOW
+) -> Metrics:
+    """Metrics over the newest ``window`` finished runs that started at or after ``since_ns``."""
     runs = db.execute(
-        "SELECT agent_name, end_ns - start_ns, error_count, "
+        "SELECT trace_id, agent_name, end_ns - start_ns, error_count, "
         "coalesce(input_tokens, 0) + coalesce(output_tokens, 0) "
-        "FROM traces WHERE start_ns >= ? AND running_count = 0 ORDER BY start_ns",
-        (since_ns,),
+        "FROM traces WHERE start_ns >= ? AND running_count = 0 ORDER BY start_ns DESC LIMIT ?",
+        (since_ns, window),
     ).fetchall()
     if not runs:
         return Metrics()
-    durations = sorted(r[1] for r in runs)
+    runs.reverse()  # oldest first
+    total = len(runs)
+    if total == window:
+        total = db.execute(
+            "SELECT count(*) FROM traces WHERE start_ns >= ? AND running_count = 0", (since_ns,)
+        ).fetchone()[0]
+    durations = sorted(r[2] for r in runs)
+    # The runs' own spans, through the (trace_id, span_id) key: never a scan of ``spans``.
+    in_runs = f"trace_id IN ({', '.join('?' * len(runs))})"
+    trace_ids = [r[0] for r in runs]
     tools = db.execute(
-        "SELECT tool_name, end_ns - start_ns FROM spans "
-        "WHERE operation = 'execute_tool' AND end_ns IS NOT NULL AND start_ns >= ?",
-        (since_ns,),
+        f"SELECT tool_name, end_ns - start_ns FROM spans WHERE {in_runs} "
+        "AND operation = 'execute_tool' AND end_ns IS NOT NULL",
+        trace_ids,
     ).fetchall()
     usage = db.execute(
         "SELECT model, sum(coalesce(input_tokens, 0)), sum(coalesce(output_tokens, 0)) "
-        "FROM spans WHERE operation = 'chat' AND start_ns >= ? GROUP BY model",
-        (since_ns,),
+        f"FROM spans WHERE {in_runs} AND operation = 'chat' GROUP BY model",
+        trace_ids,
     ).fetchall()
     costs = [estimate_cost(model, tokens_in, tokens_out) for model, tokens_in, tokens_out in usage]
     known = [c for c in costs if c is not None]
     return Metrics(
         runs=len(runs),
-        errors=sum(1 for r in runs if r[2]),
+        errors=sum(1 for r in runs if r[3]),
         p50_ns=percentile(durations, 0.5),
         p95_ns=percentile(durations, 0.95),
-        tokens=sum(r[3] for r in runs),
+        tokens=sum(r[4] for r in runs),
         cost=sum(known) if known else None,
-        agents=_latencies([(r[0], r[1]) for r in runs]),
+        agents=_latencies([(r[1], r[2]) for r in runs]),
         tools=_latencies([(t[0], t[1]) for t in tools]),
-        recent_ns=tuple(r[1] for r in runs[-recent:]),
+        recent_ns=tuple(r[2] for r in runs[-recent:]),
+        total_runs=total,
     )

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from lumos_studio.metrics import percentile
+from lumos_studio.metrics import percentile, session_metrics
 from lumos_studio.store import Store
+from lumos_studio.store.connection import open_reader_connection
 from lumos_studio.ui.widgets.metrics_strip import render_metrics, sparkline
 from tests.builders import MS, T0, weather_trace
 
@@ -45,3 +46,17 @@ def test_session_metrics_per_agent_and_tool_with_errors_tokens_and_cost(store: S
 def test_sparkline_spans_the_range() -> None:
     assert sparkline((1, 5, 9)) == "▁▅█"
     assert sparkline(()) == ""
+
+
+def test_metrics_cover_the_newest_runs_of_a_big_store_and_say_so(store: Store) -> None:
+    for i in range(12):
+        store.writer.submit_many(weather_trace(f"{i:032x}", T0 + i * 10**9))
+    store.writer.flush()
+
+    metrics = session_metrics(open_reader_connection(store.path), window=5)
+
+    assert (metrics.runs, metrics.total_runs) == (5, 12)
+    assert metrics.tokens == 5 * 39
+    (tool,) = metrics.tools
+    assert tool.count == 5  # only the tool calls of those five runs
+    assert render_metrics(metrics).plain.startswith("last 5 of 12 runs · 0 errors")

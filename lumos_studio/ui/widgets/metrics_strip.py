@@ -44,7 +44,10 @@ def render_metrics(m: Metrics) -> Text:
     if not m.runs:
         return Text("no finished runs yet", style="dim")
     line = Text()
-    line.append(f"{m.runs} run{'s' * (m.runs != 1)}", style="bold")
+    if m.total_runs > m.runs:
+        line.append(f"last {m.runs:,} of {m.total_runs:,} runs", style="bold")
+    else:
+        line.append(f"{m.runs} run{'s' * (m.runs != 1)}", style="bold")
     line.append(" · ")
     line.append(f"{m.errors} error{'s' * (m.errors != 1)}", style="bold red" if m.errors else "")
     line.append(f" · p50 {format_duration(m.p50_ns)} p95 {format_duration(m.p95_ns)}")
