@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     "reload": "bench.reload",
     "ui_waterfall": "bench.ui_waterfall",
     "logs_filter": "bench.logs_filter",
+    "trace_list": "bench.trace_list",
 }
 
 
