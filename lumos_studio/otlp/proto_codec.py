@@ -233,30 +233,7 @@ class RawAttributes(Mapping[str, Any]):
     @classmethod
     def of(cls, otlp: bytes, key_values: Iterable[bytes]) -> RawAttributes:
         """From a span's bytes and its KeyValues (as bytes): read the hot ones, keep the rest."""
-        hot: dict[str, Any] = {}
-        hot_key = _HOT_KEYS.get
-        for kv in key_values:
-            if kv and kv[0] == 0x0A:  # field 1 (key) first, as every encoder writes it
-                end = 2 + kv[1]
-                name = hot_key(kv[2:end])
-                if name is not None:
-                    # A short string, the common case, read inline: 0x12 len 0x0A len text.
-                    size = len(kv) - end - 4
-                    if (
-                        size >= 0
-                        and kv[end + 1] == size + 2
-                        and kv[end + 3] == size
-                        and kv[end : end + 3 : 2] == b"\x12\n"
-                    ):
-                        hot[name] = kv[end + 4 :].decode()
-                    else:
-                        hot[name] = _hot_value(kv)
-            else:
-                hot.update(
-                    (k, v) for k, v in _attributes((KeyValue.FromString(kv),)).items()
-                    if k in HOT_ATTRIBUTES
-                )
-        return cls(otlp, hot)
+        return cls(otlp, _read_keys(key_values, _HOT_KEYS, HOT_ATTRIBUTES))
 
     def _decoded(self) -> dict[str, Any]:
         items = self._items
@@ -321,9 +298,45 @@ class RawEvents(Sequence[SpanEvent]):
         return repr(self._decoded())
 
 
-def decode_span_attributes(otlp: bytes) -> dict[str, Any]:
-    """The attributes of a serialised OTLP ``Span`` (how the store keeps protobuf spans)."""
-    return _attributes(Span.FromString(otlp).attributes)
+def decode_span_attributes(otlp: bytes, only: frozenset[str] | None = None) -> dict[str, Any]:
+    """The attributes of a serialised OTLP ``Span`` (how the store keeps protobuf spans).
+
+    With ``only``, just those attributes, read from the encoded KeyValues without decoding the
+    others (what the trace index needs of a stored span: its messages).
+    """
+    if only is None:
+        return _attributes(Span.FromString(otlp).attributes)
+    wanted = {name.encode(): name for name in only}
+    return _read_keys(_SLIM["Span"].FromString(otlp).attributes, wanted, only)
+
+
+def _read_keys(
+    key_values: Iterable[bytes], wanted: Mapping[bytes, str], names: frozenset[str]
+) -> dict[str, Any]:
+    """The values of the ``wanted`` keys among encoded KeyValues; the others stay undecoded."""
+    found: dict[str, Any] = {}
+    wanted_key = wanted.get
+    for kv in key_values:
+        if kv and kv[0] == 0x0A:  # field 1 (key) first, as every encoder writes it
+            end = 2 + kv[1]
+            name = wanted_key(kv[2:end])
+            if name is not None:
+                # A short string, the common case, read inline: 0x12 len 0x0A len text.
+                size = len(kv) - end - 4
+                if (
+                    size >= 0
+                    and kv[end + 1] == size + 2
+                    and kv[end + 3] == size
+                    and kv[end : end + 3 : 2] == b"\x12\n"
+                ):
+                    found[name] = kv[end + 4 :].decode()
+                else:
+                    found[name] = _hot_value(kv)
+        else:
+            found.update(
+                (k, v) for k, v in _attributes((KeyValue.FromString(kv),)).items() if k in names
+            )
+    return found
 
 
 def decode_span_events(otlp: bytes) -> tuple[SpanEvent, ...]:

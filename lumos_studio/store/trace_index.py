@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from lumos_core.telemetry import semconv as sc
+from lumos_studio.otlp.proto_codec import decode_span_attributes
 from lumos_studio.records import SpanRecord
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
@@ -118,10 +119,8 @@ def index_pending(connection: sqlite3.Connection, limit: int = 200) -> int:
     Returns how many queue entries were done; fewer than ``limit`` means the queue is empty.
     A span indexed once is never indexed again (re-imports and late copies change nothing).
     """
-    from lumos_studio.store.rows import row_to_record
-
     cursor = connection.execute(
-        "SELECT q.id AS queue_id, s.* FROM text_queue q "
+        "SELECT q.id AS queue_id, s.trace_id, s.span_id, s.attributes FROM text_queue q "
         "LEFT JOIN spans s ON s.trace_id = q.trace_id AND s.span_id = q.span_id "
         "ORDER BY q.id LIMIT ?",
         (limit,),
@@ -134,12 +133,26 @@ def index_pending(connection: sqlite3.Connection, limit: int = 200) -> int:
     for row in rows:
         if row["span_id"] is None:  # deleted since it was queued
             continue
-        text = message_text(row_to_record(row).attributes)
+        text = message_text(_message_attributes(row["attributes"]))
         if text:
             texts.append((row["trace_id"], row["span_id"], text))
     _add_texts(connection, texts)
     connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1]["queue_id"],))
     return len(rows)
+
+
+_MESSAGE_ATTRIBUTES = frozenset((sc.INPUT_MESSAGES, sc.OUTPUT_MESSAGES))
+
+
+def _message_attributes(column: str | bytes | None) -> Mapping[str, Any]:
+    """A stored span's message attributes: from its OTLP bytes without decoding the rest."""
+    if isinstance(column, bytes):
+        return decode_span_attributes(column, _MESSAGE_ATTRIBUTES)
+    try:
+        attributes = orjson.loads(column or "{}")
+    except orjson.JSONDecodeError:
+        return {}
+    return attributes if isinstance(attributes, dict) else {}
 
 
 def pending_count(connection: sqlite3.Connection) -> int:

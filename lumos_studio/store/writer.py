@@ -45,6 +45,9 @@ _END_NS = SPAN_COLUMNS.index("end_ns")
 # Spans whose message text one idle step indexes: ~10 ms, short enough that a batch arriving
 # meanwhile hardly waits.
 TEXTS_PER_IDLE_STEP = 200
+# How long the queue stays empty before the writer indexes: receivers' requests arrive closer
+# together than this during a burst, so bulk ingest never waits behind the index.
+IDLE_BEFORE_INDEXING = 0.25
 
 
 class Convertible(Protocol):
@@ -330,10 +333,14 @@ class StoreWriter:
             markers: list[_Flush] = []
             entries: list[_Batch] = []
             command: _Command | None = None
-            if self._texts_pending and self._queue.empty():
-                self._index_texts()  # idle: make a little more message text searchable
-                continue
-            item = self._queue.get()
+            if self._texts_pending:
+                try:
+                    item = self._queue.get(timeout=IDLE_BEFORE_INDEXING)
+                except queue.Empty:
+                    self._index_texts()  # idle: make a little more message text searchable
+                    continue
+            else:
+                item = self._queue.get()
             if self.linger and item is not None and not isinstance(
                 item, _Batch | _Flush | _Command
             ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from lumos_studio.otlp.proto_codec import decode_trace_request_proto, encode_trace_request_proto
@@ -61,3 +62,12 @@ def test_a_trace_deleted_before_indexing_leaves_nothing_behind(tmp_path: Path) -
         assert writer._connection.execute("SELECT count(*) FROM trace_texts").fetchone()[0] == 0
     finally:
         writer.close()
+
+
+def test_text_becomes_searchable_soon_after_the_writer_goes_idle(store: Store) -> None:
+    assert store.writer.commit(list(weather_trace()))  # what a receiver does: no flush
+    deadline = time.monotonic() + 10
+    while not found(store, "sunny"):
+        assert time.monotonic() < deadline, "the idle writer never indexed the messages"
+        time.sleep(0.05)
+    assert trace_index.pending_count(store.writer._connection) == 0
