@@ -53,7 +53,8 @@ IDLE_BEFORE_INDEXING = 0.25
 class Convertible(Protocol):
     """Something the writer thread turns into a record (an SDK span, a decoded batch...)."""
 
-    def to_record(self) -> SpanRecord | LogRecord: ...
+    def to_record(self) -> SpanRecord | LogRecord | None:
+        """The record, or None when there is nothing to write any more (superseded)."""
 
 
 # Spans are written with multi-row statements, not executemany: sqlite3 releases the GIL around
@@ -425,6 +426,8 @@ class StoreWriter:
             except Exception:
                 log.exception("could not convert a record; skipped")
                 self.dropped += 1
+                continue
+            if record is None:
                 continue
             if isinstance(record, LogRecord):
                 logs.append(log_to_row(record))
