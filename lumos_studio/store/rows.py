@@ -29,6 +29,19 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, default=_default).decode()
 
 
+# The spans of one request (or one process) share one resource mapping: its JSON is made once.
+_resource_cache: dict[int, tuple[Any, str]] = {}
+
+
+def _resource_json(resource: Any) -> str:
+    cached = _resource_cache.get(id(resource))
+    if cached is None or cached[0] is not resource:
+        if len(_resource_cache) > 256:
+            _resource_cache.clear()
+        cached = _resource_cache[id(resource)] = (resource, _dumps(resource))
+    return cached[1]
+
+
 def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
     """The row tuple, in ``schema.SPAN_COLUMNS`` order."""
     attributes = record.attributes
@@ -64,7 +77,7 @@ def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
         record.scope_version,
         attributes_column,
         events_column,
-        _dumps(record.resource),
+        _resource_json(record.resource),
     )
 
 
