@@ -1,24 +1,22 @@
 """The SQLite tables behind ``Memory``: threads, their messages (with vectors), working memory.
 
-Plain SQL, no tracing (``Memory`` traces). One connection per store, opened on first use and
-shared by threads under a lock; the file is in WAL mode with a busy timeout so two processes (a
-studio worker and a ``lumos-studio run``) can use the same file.
+Plain SQL, no tracing (``Memory`` traces); the connection, WAL, busy timeout and schema version
+are ``lumos_core._sqlite``'s, shared with the workflow snapshots.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
+from lumos_core._sqlite import SQLiteStore
 from lumos_core.memory.codec import message_from_dict, message_to_dict
 from lumos_core.messages import Message
 
@@ -90,80 +88,15 @@ class StoredMessage:
         }
 
 
-class MemoryDB:
+class MemoryDB(SQLiteStore):
     """Threads, messages and working memory in one SQLite file (or ``":memory:"``)."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        self._requested = path
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.RLock()
-        self._resolved: str | None = None
-
-    @property
-    def path(self) -> str:
-        """The file in use; the default is resolved against the directory of first use."""
-        if self._resolved is not None:
-            return self._resolved
-        if self._requested is None:
-            return str(DEFAULT_PATH)
-        return str(self._requested)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._connection()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is not None:
-            return self._conn
-        if self._requested is None or str(self._requested) != ":memory:":
-            target = Path(self._requested) if self._requested is not None else DEFAULT_PATH
-            target = target.resolve()
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise MemoryStoreError(f"cannot create {target.parent}: {exc}") from exc
-            self._resolved = str(target)
-        else:
-            self._resolved = ":memory:"
-        try:
-            conn = sqlite3.connect(self._resolved, check_same_thread=False, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 5000")
-            if self._resolved != ":memory:":
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise MemoryStoreError(
-                    f"{self._resolved} was written by a newer lumos_core (schema {version}); "
-                    "upgrade lumos_core or use another file"
-                )
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
-            raise MemoryStoreError(f"cannot use {self._resolved} as a memory store: {exc}") from exc
-        self._conn = conn
-        return conn
+    default_path = DEFAULT_PATH
+    schema = _SCHEMA
+    schema_version = SCHEMA_VERSION
+    error_type = MemoryStoreError
+    purpose = "a memory store"
+    foreign_keys = True
 
     # Threads
 

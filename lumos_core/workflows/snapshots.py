@@ -1,17 +1,15 @@
 """Workflow run snapshots in SQLite: what a suspended run needs to resume, in another process too.
 
-One row per run, rewritten when a run (or a resumed segment) ends. Plain SQL like
-``lumos_core.memory.store``: one connection per store under a lock, opened on first use, WAL and a
-busy timeout so a studio worker and a script can share the file.
+One row per run, rewritten when a run (or a resumed segment) ends. Plain SQL on the connection
+``lumos_core._sqlite`` opens (as for ``lumos_core.memory.store``): WAL and a busy timeout, so a
+studio worker and a script can share the file.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -19,6 +17,7 @@ from typing import Any, Final
 import orjson
 from pydantic import BaseModel
 
+from lumos_core._sqlite import SQLiteStore
 from lumos_core.workflows.result import WorkflowError
 
 DEFAULT_PATH: Final = Path(".lumos") / "workflows.db"
@@ -68,30 +67,17 @@ class RunSnapshot:
     updated_ns: int = 0
 
 
-class SnapshotStore:
+class SnapshotStore(SQLiteStore):
     """Workflow runs in one SQLite file (default ``.lumos/workflows.db``) or ``":memory:"``."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        self._requested = path
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.RLock()
-        self._resolved: str | None = None
+    default_path = DEFAULT_PATH
+    schema = _SCHEMA
+    schema_version = SCHEMA_VERSION
+    error_type = WorkflowError
+    purpose = "a workflow snapshot store"
 
     def __repr__(self) -> str:
         return f"SnapshotStore({self.path!r})"
-
-    @property
-    def path(self) -> str:
-        """The file in use; the default is resolved against the directory of first use."""
-        if self._resolved is not None:
-            return self._resolved
-        return str(self._requested if self._requested is not None else DEFAULT_PATH)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
 
     def save(self, snapshot: RunSnapshot, *, strict: bool = True) -> None:
         """Insert or replace the run's row (keeping its creation time).
@@ -152,58 +138,6 @@ class SnapshotStore:
                 (time.time_ns(), run_id),
             )
         return cursor.rowcount == 1
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._connection()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is not None:
-            return self._conn
-        if self._requested is not None and str(self._requested) == ":memory:":
-            self._resolved = ":memory:"
-        else:
-            target = Path(self._requested) if self._requested is not None else DEFAULT_PATH
-            target = target.resolve()
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise WorkflowError(f"cannot create {target.parent}: {exc}") from exc
-            self._resolved = str(target)
-        try:
-            conn = sqlite3.connect(self._resolved, check_same_thread=False, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 5000")
-            if self._resolved != ":memory:":
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise WorkflowError(
-                    f"{self._resolved} was written by a newer lumos_core (schema {version}); "
-                    "upgrade lumos_core or use another file"
-                )
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
-            raise WorkflowError(
-                f"cannot use {self._resolved} as a workflow snapshot store: {exc}"
-            ) from exc
-        self._conn = conn
-        return conn
 
 
 def to_json(value: Any, *, strict: bool = False) -> str:
