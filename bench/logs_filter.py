@@ -27,8 +27,8 @@ from rich.table import Table
 from lumos_studio.records import LogRecord
 from lumos_studio.store import Store
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
+from lumos_studio.store.log_filter import LogFilter
 from lumos_studio.store.log_queries import (
-    LogFilter,
     LogMatches,
     fetch_window,
     match_logs,

@@ -22,12 +22,11 @@ How each filter stays fast at a million rows (figures: ``python -m bench logs_fi
 - trace / span: the ``logs_by_span`` index, then as small results.
 
 Every function takes a plain read-only ``sqlite3.Connection`` and runs on the caller's thread:
-panes call them from thread workers.
+panes call them from thread workers. What a filter means in SQL is ``log_filter``'s job.
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from array import array
 from bisect import bisect_left
@@ -37,50 +36,22 @@ from dataclasses import dataclass, field, replace
 
 import orjson
 
-try:  # the regex parser moved in 3.11; the old name still works, with a warning
-    from re import _parser as _regex_parser  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_parse as _regex_parser  # type: ignore[no-redef]
-
+from lumos_studio.store.log_filter import (
+    FilterPlan,
+    LogFilter,
+    compile_regex,
+    expanded_query,
+    id_range,
+    plan_filter,
+    severity_name,
+    text_condition,
+    where_clause,
+)
 from lumos_studio.store.schema import indexed_up_to
 
 MATERIALIZE_LIMIT = 20_000  # results up to this size are sorted once in Python, then sliced
 CHUNK = 2_000  # index entries read per step when paging a large free-text result
 LONG_WALK = 40_000  # index entries beyond which a free-text window is found by one SQL walk
-PREFIX_WORDS = 32  # a typed prefix standing for more words than this stays a prefix query
-
-SEVERITY_LEVELS: tuple[tuple[str, int], ...] = (
-    ("TRACE", 1), ("DEBUG", 5), ("INFO", 9), ("WARN", 13), ("ERROR", 17), ("FATAL", 21),
-)
-
-
-def severity_name(number: int, text: str = "") -> str:
-    """``INFO``, ``ERROR``...: the OTel range a severity number falls in (its text if unset)."""
-    if number <= 0:
-        return text.upper()[:5] if text else ""
-    name = "TRACE"
-    for level, floor in SEVERITY_LEVELS:
-        if number >= floor:
-            name = level
-    return name
-
-
-@dataclass(frozen=True, slots=True)
-class LogFilter:
-    """What a logs view shows. Empty fields filter nothing; all given parts must match."""
-
-    min_severity: int = 0
-    loggers: frozenset[str] = frozenset()  # scope names (the Python logger's name)
-    services: frozenset[str] = frozenset()
-    text: str = ""  # words FTS5 finds in body, attributes or event name; the last is a prefix
-    regex: str = ""  # searched in the message as shown; case-insensitive unless it has capitals
-    trace_id: str | None = None
-    span_id: str | None = None  # with trace_id: only that span's logs
-
-    @property
-    def empty(self) -> bool:
-        return self == LogFilter()
-
 
 @dataclass(frozen=True, slots=True)
 class LogRow:
@@ -143,175 +114,6 @@ class Cancelled(Exception):
     """The caller's ``should_stop`` said a newer request replaced this one."""
 
 
-# --- turning a filter into SQL ---
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in text.split() if any(c.isalnum() for c in w)]
-
-
-def fts_query(text: str) -> str | None:
-    """The FTS5 query for what a user typed: every word, the last one as a prefix (as you type).
-
-    A one-letter last word stays exact: a one-letter prefix expands to most of the vocabulary.
-    """
-    words = _words(text)
-    if not words:
-        return None
-    terms = ['"' + w.replace('"', '""') + '"' for w in words]
-    if sum(c.isalnum() for c in words[-1]) > 1:
-        terms[-1] += "*"
-    return " AND ".join(terms)
-
-
-def regex_prefilter(pattern: str) -> tuple[list[str], list[str]]:
-    """What any match of ``pattern`` must contain: FTS5 terms, and substrings for LIKE.
-
-    Only runs of printable ASCII literals count. A word becomes a term only when its start is
-    certain (after a separator, ``\\b`` or ``^``): FTS5 finds tokens and prefixes, not suffixes.
-    A substring is any such run of 3+ characters that JSON text holds verbatim (no ``"`` or
-    ``\\``); LIKE, in C and ASCII-case-blind, then spares Python most non-matching rows.
-    """
-    try:
-        items = list(_regex_parser.parse(pattern))
-    except (re.error, RecursionError, OverflowError):
-        return [], []
-    parser = _regex_parser
-    starts = {parser.AT_BOUNDARY, parser.AT_BEGINNING, parser.AT_BEGINNING_STRING}
-    ends = {parser.AT_BOUNDARY, parser.AT_END, parser.AT_END_STRING}
-    terms: list[str] = []
-    literals: list[str] = []
-
-    def close(run: str, left: bool, right: bool) -> None:
-        pieces = re.split(r"[^A-Za-z0-9]+", run)
-        for index, word in enumerate(pieces):
-            if not word or not (left or index > 0):
-                continue
-            exact = right or index < len(pieces) - 1
-            terms.append(f'"{word}"' if exact else f'"{word}"*')
-        literals.extend(part for part in re.split(r'["\\\x00-\x1f]', run) if len(part) >= 3)
-
-    run, left = "", False
-    for op, arg in items:
-        if op is parser.LITERAL and arg < 0x7F:
-            run += chr(arg)  # a control character splits words and substrings alike
-            continue
-        close(run, left, op is parser.AT and arg in ends)
-        run, left = "", op is parser.AT and arg in starts
-    close(run, left, False)
-    return terms, literals
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    flags = 0 if any(c.isupper() for c in pattern) else re.IGNORECASE
-    return re.compile(pattern, flags)
-
-
-def _like(word: str) -> str:
-    return "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """The SQL parts of a filter: structural conditions, and the text match if any."""
-
-    where: str
-    params: tuple[object, ...]
-    fts: str | None  # FTS5 query (text words and regex terms)
-    fallback: str  # the text condition for rows FTS5 has not indexed yet ("1" without text)
-    fallback_params: tuple[object, ...]
-    regex: str
-
-
-def _plan(
-    log_filter: LogFilter, text_query: str | None = None, *, regex_words: bool = True
-) -> _Plan:
-    """The SQL of ``log_filter``; ``text_query`` replaces the FTS5 query of its words.
-
-    ``regex_words=False`` leaves the regex's words out of FTS5: when asking chunk by chunk, a
-    prefix word would make FTS5 read its whole doclist each time; LIKE and Python still apply.
-    """
-    where, params = ["1"], []
-    if log_filter.min_severity > 0:
-        where.append("severity_number >= ?")
-        params.append(log_filter.min_severity)
-    names = (("scope_name", log_filter.loggers), ("service_name", log_filter.services))
-    for column, values in names:
-        if values:
-            where.append(f"{column} IN ({', '.join('?' * len(values))})")
-            params.extend(sorted(values))
-    if log_filter.trace_id:
-        where.append("trace_id = ?")
-        params.append(log_filter.trace_id)
-        if log_filter.span_id:
-            where.append("span_id = ?")
-            params.append(log_filter.span_id)
-    parts, fallback, fallback_params = [], [], []
-    text_query = text_query or fts_query(log_filter.text)
-    if text_query:
-        parts.append(f"({text_query})")
-        for word in _words(log_filter.text):
-            like = _like(word)
-            fallback.append(
-                "(body LIKE ? ESCAPE '\\' OR attributes LIKE ? ESCAPE '\\' "
-                "OR event_name LIKE ? ESCAPE '\\')"
-            )
-            fallback_params.extend((like, like, like))
-    if log_filter.regex:
-        terms, literals = regex_prefilter(log_filter.regex)
-        if terms and regex_words:
-            parts.append(f"body : ({' AND '.join(terms)})")
-        for literal in literals:
-            where.append("body LIKE ? ESCAPE '\\'")
-            params.append(_like(literal))
-    return _Plan(
-        " AND ".join(where),
-        tuple(params),
-        " AND ".join(parts) or None,
-        " AND ".join(fallback) or "1",
-        tuple(fallback_params),
-        log_filter.regex,
-    )
-
-
-def _text_condition(plan: _Plan, watermark: int, last_id: int) -> tuple[str, tuple[object, ...]]:
-    """``id`` is an FTS5 hit, or above the index's watermark and matching by LIKE."""
-    if plan.fts is None:
-        return "1", ()
-    if watermark >= last_id:
-        return "id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?)", (plan.fts,)
-    return (
-        f"(id IN (SELECT rowid FROM logs_fts WHERE logs_fts MATCH ?) "
-        f"OR (id > ? AND {plan.fallback}))",
-        (plan.fts, watermark, *plan.fallback_params),
-    )
-
-
-def _expanded_query(connection: sqlite3.Connection, text: str) -> str | None:
-    """``fts_query(text)`` with a prefix last word replaced by the indexed words it stands for.
-
-    FTS5 answers a prefix by merging the whole doclist of every word it covers, ignoring rowid
-    ranges; paging asks it once per chunk, so a handful of exact words is far cheaper.
-    """
-    query = fts_query(text)
-    last = _words(text)[-1] if query else ""
-    if not query or not query.endswith("*") or not (last.isascii() and last.isalnum()):
-        return query
-    prefix = last.lower()
-    try:
-        words = [r[0] for r in connection.execute(
-            "SELECT term FROM logs_fts_vocab WHERE term >= ? AND term < ? LIMIT ?",
-            (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1), PREFIX_WORDS + 1),
-        )]
-    except sqlite3.OperationalError:  # a store from before the vocabulary table
-        return query
-    if len(words) > PREFIX_WORDS:
-        return query
-    head = query.rpartition(" AND ")[0]
-    tail = "(" + (" OR ".join(f'"{w}"' for w in words) or f'"{prefix}"') + ")"
-    return f"{head} AND {tail}" if head else tail
-
-
 @contextmanager
 def _snapshot(connection: sqlite3.Connection) -> Iterator[None]:
     """One read transaction: the max id, the count and the rows all see the same store."""
@@ -325,20 +127,6 @@ def _snapshot(connection: sqlite3.Connection) -> Iterator[None]:
         connection.execute("COMMIT")
 
 
-def _id_range(after_id: int, last_id: int | None) -> tuple[str, tuple[int, ...]]:
-    """Ids in (after_id, last_id]; no bound inside a snapshot of the whole store (None), and
-    ``+id`` so that a bound covering nearly everything never steers SQLite to a table scan."""
-    if after_id:
-        return "id > ? AND id <= ?", (after_id, last_id or after_id)
-    return ("1", ()) if last_id is None else ("+id <= ?", (last_id,))
-
-
-def _where(*conditions: str) -> str:
-    """A WHERE clause of the real conditions; none at all lets SQLite count a b-tree at once."""
-    real = [c for c in conditions if c != "1"]
-    return f"WHERE {' AND '.join(real)}" if real else ""
-
-
 # --- resolving a filter: count, and the sorted result when small ---
 
 
@@ -348,8 +136,8 @@ def match_logs(
     """Count the logs matching ``log_filter`` now; sort them in memory when that is cheap."""
     with _snapshot(connection):
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
-        fts = _expanded_query(connection, log_filter.text)
-        plan = _plan(log_filter, fts)
+        fts = expanded_query(connection, log_filter.text)
+        plan = plan_filter(log_filter, fts)
         watermark = indexed_up_to(connection) if plan.fts else 0
         if not log_filter.regex:
             count = _count(connection, plan, 0, None, watermark, last_id)
@@ -373,7 +161,7 @@ def update_matches(
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
         if last_id <= after_id:
             return matches
-        plan = _plan(log_filter, matches.fts)
+        plan = plan_filter(log_filter, matches.fts)
         watermark = indexed_up_to(connection) if plan.fts else 0
         if matches.times is None or matches.ids is None:
             added = _count(connection, plan, after_id, last_id, watermark, last_id)
@@ -404,7 +192,7 @@ def _bisect_key(times: Sequence[int], ids: Sequence[int], time_ns: int, log_id: 
 
 def _count(
     connection: sqlite3.Connection,
-    plan: _Plan,
+    plan: FilterPlan,
     after_id: int,
     last_id: int | None,
     watermark: int,
@@ -424,10 +212,10 @@ def _count(
             (max(after_id, watermark), max_id, *plan.fallback_params),
         ).fetchone()[0]
         return indexed + rest
-    text, text_params = _text_condition(plan, watermark, max_id)
-    ids, id_params = _id_range(after_id, last_id)
+    text, text_params = text_condition(plan, watermark, max_id)
+    ids, id_params = id_range(after_id, last_id)
     return connection.execute(
-        f"SELECT count(*) FROM logs {_where(ids, plan.where, text)}",
+        f"SELECT count(*) FROM logs {where_clause(ids, plan.where, text)}",
         (*id_params, *plan.params, *text_params),
     ).fetchone()[0]
 
@@ -446,7 +234,7 @@ def _message(body: str | None) -> str:
 
 def _materialize(
     connection: sqlite3.Connection,
-    plan: _Plan,
+    plan: FilterPlan,
     after_id: int,
     last_id: int | None,
     watermark: int,
@@ -454,12 +242,12 @@ def _materialize(
     should_stop: StopCheck | None,
 ) -> tuple[array[int], array[int]]:
     """Every match's (times, ids) in display order; the regex runs here, over the candidates."""
-    text, text_params = _text_condition(plan, watermark, max_id)
-    ids, id_params = _id_range(after_id, last_id)
-    pattern = _compile(plan.regex) if plan.regex else None
+    text, text_params = text_condition(plan, watermark, max_id)
+    ids, id_params = id_range(after_id, last_id)
+    pattern = compile_regex(plan.regex) if plan.regex else None
     columns = "time_ns, id, body" if pattern else "time_ns, id"
     cursor = connection.execute(
-        f"SELECT {columns} FROM logs {_where(ids, plan.where, text)}",
+        f"SELECT {columns} FROM logs {where_clause(ids, plan.where, text)}",
         (*id_params, *plan.params, *text_params),
     )
     keys: list[tuple[int, int]] = []
@@ -486,10 +274,10 @@ def newest_matches(
     further: a first screen to show while ``match_logs`` reads every candidate of a regex."""
     with _snapshot(connection):
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
-        text = _expanded_query(connection, log_filter.text)
-        plan = _plan(log_filter, text, regex_words=False)
+        text = expanded_query(connection, log_filter.text)
+        plan = plan_filter(log_filter, text, regex_words=False)
         watermark = indexed_up_to(connection) if plan.fts else 0
-        pattern = _compile(plan.regex) if plan.regex else None
+        pattern = compile_regex(plan.regex) if plan.regex else None
         bound, bound_params, read = "1", (), 0
         keys: list[tuple[int, int]] = []
         while len(keys) < limit and read < max_rows:
@@ -497,7 +285,7 @@ def newest_matches(
                 raise Cancelled
             chunk = connection.execute(
                 f"SELECT time_ns, id, body FROM logs INDEXED BY logs_by_time "
-                f"{_where(plan.where, bound)} ORDER BY time_ns DESC, id DESC LIMIT ?",
+                f"{where_clause(plan.where, bound)} ORDER BY time_ns DESC, id DESC LIMIT ?",
                 (*plan.params, *bound_params, CHUNK),
             ).fetchall()
             if not chunk:
@@ -566,17 +354,17 @@ def _walk(
     should_stop: StopCheck | None,
 ) -> list[int]:
     """Ids of ``take`` matches after skipping ``skip``, walking from ``key`` in one direction."""
-    plan = _plan(matches.filter, matches.fts)
+    plan = plan_filter(matches.filter, matches.fts)
     order = "" if forward else " DESC"
     compare = ">" if forward else "<"
     bound, bound_params = (f"(time_ns, id) {compare} (?, ?)", key) if key else ("1", ())
     watermark = indexed_up_to(connection) if plan.fts else 0
     walk = (skip + take) * matches.last_id // max(1, matches.count)  # index entries to read
     if plan.fts is None or walk > LONG_WALK:
-        text, text_params = _text_condition(plan, watermark, matches.last_id)
+        text, text_params = text_condition(plan, watermark, matches.last_id)
         hint = "INDEXED BY logs_by_time" if plan.fts else ""
         rows = connection.execute(
-            f"SELECT id FROM logs {hint} {_where('+id <= ?', plan.where, text, bound)} "
+            f"SELECT id FROM logs {hint} {where_clause('+id <= ?', plan.where, text, bound)} "
             f"ORDER BY time_ns{order}, id{order} LIMIT ? OFFSET ?",
             (matches.last_id, *plan.params, *text_params, *bound_params, take, skip),
         ).fetchall()
@@ -588,7 +376,7 @@ def _walk(
             raise Cancelled
         chunk = connection.execute(
             f"SELECT time_ns, id FROM logs INDEXED BY logs_by_time "
-            f"{_where('+id <= ?', plan.where, bound)} "
+            f"{where_clause('+id <= ?', plan.where, bound)} "
             f"ORDER BY time_ns{order}, id{order} LIMIT ?",
             (matches.last_id, *plan.params, *bound_params, CHUNK),
         ).fetchall()
@@ -601,7 +389,7 @@ def _walk(
 
 
 def _text_hits(
-    connection: sqlite3.Connection, plan: _Plan, ids: Sequence[int], watermark: int
+    connection: sqlite3.Connection, plan: FilterPlan, ids: Sequence[int], watermark: int
 ) -> set[int]:
     """Which of ``ids`` match the text: FTS5 over their id range, LIKE above the watermark."""
     low, high = min(ids), max(ids)
@@ -650,11 +438,11 @@ def position_at(
     time (clamp to ``count - 1`` for "the log nearest to T"), or of that very log."""
     if matches.times is not None and matches.ids is not None:
         return _bisect_key(matches.times, matches.ids, time_ns, log_id)
-    plan = _plan(matches.filter, matches.fts)
+    plan = plan_filter(matches.filter, matches.fts)
     watermark = indexed_up_to(connection) if plan.fts else 0
-    text, text_params = _text_condition(plan, watermark, matches.last_id)
+    text, text_params = text_condition(plan, watermark, matches.last_id)
     return connection.execute(
         f"SELECT count(*) FROM logs INDEXED BY logs_by_time "
-        f"{_where('+id <= ?', plan.where, text, '(time_ns, id) < (?, ?)')}",
+        f"{where_clause('+id <= ?', plan.where, text, '(time_ns, id) < (?, ?)')}",
         (matches.last_id, *plan.params, *text_params, time_ns, log_id),
     ).fetchone()[0]

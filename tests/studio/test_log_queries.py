@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,11 @@ import pytest
 
 from lumos_studio.records import LogRecord
 from lumos_studio.store import Store
+from lumos_studio.store import log_filter as lf
 from lumos_studio.store import log_queries as lq
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
-from lumos_studio.store.log_queries import Anchor, LogFilter, LogMatches
+from lumos_studio.store.log_filter import LogFilter
+from lumos_studio.store.log_queries import Anchor, LogMatches
 from lumos_studio.store.rows import log_to_row
 from lumos_studio.store.schema import LOG_COLUMNS, indexed_up_to
 from tests.builders import T0
@@ -97,7 +100,7 @@ CASES = {
     "text in attributes": (LogFilter(text="fn_2"), lambda log: log.attributes["code.function"]
                            == "fn_2"),
     "regex": (LogFilter(regex=r"timeout \w+ refused"),
-              lambda log: bool(lq.re.search(r"timeout \w+ refused", log.body))),
+              lambda log: bool(re.search(r"timeout \w+ refused", log.body))),
     "regex and level": (
         LogFilter(regex=r"n=\d*7$", min_severity=9),
         lambda log: log.body.endswith("7") and log.severity_number >= 9,
@@ -239,18 +242,18 @@ def test_position_at_finds_a_time_and_a_log(store: Store, reader: sqlite3.Connec
 
 
 def test_fts_queries_from_typed_text_and_regex_words() -> None:
-    assert lq.fts_query("  ") is None and lq.fts_query("= -") is None
-    assert lq.fts_query('connection re"f') == '"connection" AND "re""f"*'
-    assert lq.fts_query("a") == '"a"'  # a one-letter prefix would expand to everything
-    assert lq.regex_prefilter(r"timeout \w+ refused") == (['"refused"*'], ["timeout ", " refused"])
-    assert lq.regex_prefilter(r"\btimeout\b") == (['"timeout"'], ["timeout"])
-    assert lq.regex_prefilter(r"^ERROR: disk full") == (
+    assert lf.fts_query("  ") is None and lf.fts_query("= -") is None
+    assert lf.fts_query('connection re"f') == '"connection" AND "re""f"*'
+    assert lf.fts_query("a") == '"a"'  # a one-letter prefix would expand to everything
+    assert lf.regex_prefilter(r"timeout \w+ refused") == (['"refused"*'], ["timeout ", " refused"])
+    assert lf.regex_prefilter(r"\btimeout\b") == (['"timeout"'], ["timeout"])
+    assert lf.regex_prefilter(r"^ERROR: disk full") == (
         ['"ERROR"', '"disk"', '"full"*'], ["ERROR: disk full"])
-    assert lq.regex_prefilter(r"a|b") == ([], []) and lq.regex_prefilter(r"(") == ([], [])
+    assert lf.regex_prefilter(r"a|b") == ([], []) and lf.regex_prefilter(r"(") == ([], [])
     # Non-ASCII: the tokenizer folds it its own way, so no word touching it is used.
-    assert lq.regex_prefilter(r"café au lait") == (['"au"', '"lait"*'], ["caf", " au lait"])
+    assert lf.regex_prefilter(r"café au lait") == (['"au"', '"lait"*'], ["caf", " au lait"])
     # Quotes and backslashes are escaped in the stored JSON: never a substring to look for.
-    assert lq.regex_prefilter(r'say "hello" now\n') == (['"hello"', '"now"'], ["say ", "hello",
+    assert lf.regex_prefilter(r'say "hello" now\n') == (['"hello"', '"now"'], ["say ", "hello",
                                                                                " now"])
 
 
@@ -258,7 +261,7 @@ def test_invalid_regex_raises_for_the_view_to_report(
     store: Store, reader: sqlite3.Connection
 ) -> None:
     write(store, make_logs(10))
-    with pytest.raises(lq.re.error):
+    with pytest.raises(re.error):
         lq.match_logs(reader, LogFilter(regex="(unclosed"))
 
 

@@ -33,7 +33,8 @@ from textual.worker import get_current_worker
 
 from lumos_studio.store import log_queries as lq
 from lumos_studio.store.connection import open_reader_connection
-from lumos_studio.store.log_queries import Anchor, LogFilter, LogMatches, LogRow
+from lumos_studio.store.log_filter import LogFilter
+from lumos_studio.store.log_queries import Anchor, LogMatches, LogRow
 
 PAGE = 50  # rows fetched per query; the cache keeps PAGES of them
 PAGES = 40
