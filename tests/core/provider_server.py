@@ -1,5 +1,6 @@
 """A real HTTP server on 127.0.0.1 for provider tests: it records each request and answers from a
-queue of canned replies — JSON, raw text, or a server-sent-events stream written piece by piece.
+queue of canned replies — JSON, raw text, or a server-sent-events stream written piece by piece —
+or, when the queue is empty and an ``answer`` function is set, with what it makes of the request.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,14 +26,16 @@ class Recorded:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A canned answer. ``chunks`` (an event stream) are written one by one, ``pause`` apart;
-    the connection then closes, which is how an HTTP/1.0 body without a length ends."""
+    """A canned answer, sent ``delay`` seconds after the request arrived. ``chunks`` (an event
+    stream) are written one by one, ``pause`` apart; the connection then closes, which is how an
+    HTTP/1.0 body without a length ends."""
 
     body: dict[str, Any] | str = ""
     status: int = 200
     content_type: str = "application/json"
     chunks: tuple[str, ...] = ()
     pause: float = 0.0
+    delay: float = 0.0
 
 
 @dataclass
@@ -43,25 +46,35 @@ class ProviderServer:
     replies: list[Reply] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
+    #: Answers a request when no canned reply is queued.
+    answer: Callable[[Recorded], Reply] | None = None
 
     @property
     def origin(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def reply(self, body: dict[str, Any] | str, status: int = 200, content_type: str = "") -> None:
+    def reply(
+        self,
+        body: dict[str, Any] | str,
+        status: int = 200,
+        content_type: str = "",
+        delay: float = 0.0,
+    ) -> None:
         kind = content_type or ("application/json" if isinstance(body, dict) else "text/plain")
         with self.lock:
-            self.replies.append(Reply(body, status, kind))
+            self.replies.append(Reply(body, status, kind, delay=delay))
 
     def stream(self, *chunks: str, pause: float = 0.0, status: int = 200) -> None:
         """Answer the next request with these raw event-stream pieces."""
         with self.lock:
             self.replies.append(Reply("", status, "text/event-stream", chunks, pause))
 
-    def next_reply(self) -> Reply:
+    def next_reply(self, request: Recorded) -> Reply:
         with self.lock:
             if self.replies:
                 return self.replies.pop(0)
+        if self.answer is not None:
+            return self.answer(request)
         return Reply({"error": {"message": "test server has no canned reply left"}}, 599)
 
 
@@ -76,15 +89,16 @@ def _handler(server: ProviderServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            request = Recorded(
+                self.path,
+                {k.lower(): v for k, v in self.headers.items()},
+                json.loads(raw) if raw else {},
+            )
             with server.lock:
-                server.requests.append(
-                    Recorded(
-                        self.path,
-                        {k.lower(): v for k, v in self.headers.items()},
-                        json.loads(raw) if raw else {},
-                    )
-                )
-            reply = server.next_reply()
+                server.requests.append(request)
+            reply = server.next_reply(request)
+            if reply.delay:
+                time.sleep(reply.delay)
             try:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)

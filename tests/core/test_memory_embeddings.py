@@ -7,9 +7,7 @@ import json
 import math
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -23,6 +21,7 @@ from lumos_core.memory.vectors import from_blob, to_blob, top_k
 from lumos_core.messages import Message
 from lumos_core.telemetry import activate_providers, reset_providers
 from lumos_core.telemetry import semconv as sc
+from tests.core.provider_server import ProviderServer, Recorded, Reply, running_server
 
 API_KEY = "sk-embed-test-SECRET"
 
@@ -71,60 +70,41 @@ def test_blobs_round_trip_and_search_skips_other_dimensions() -> None:
 
 
 class EmbeddingServer:
-    """An ``/embeddings`` stand-in: records requests, answers with a vector per input."""
+    """An ``/embeddings`` stand-in on the provider test server: answers with a vector per input."""
 
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+    def __init__(self, provider: ProviderServer) -> None:
+        self.provider = provider
         self.status = 200
-        self.port = 0
+        provider.answer = self.answer
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self.provider.origin}/v1"
 
-    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
-        dims = body.get("dimensions", 3)
-        data = [
-            {"object": "embedding", "index": i, "embedding": [float(len(text)), 1.0] + [0.0] * (
-                dims - 2)}
-            for i, text in enumerate(body["input"])
-        ]
-        return {"object": "list", "data": list(reversed(data)), "model": body["model"],
-                "usage": {"prompt_tokens": 7, "total_tokens": 7}}
+    @property
+    def requests(self) -> list[Recorded]:
+        return self.provider.requests
+
+    def answer(self, request: Recorded) -> Reply:
+        body = request.body
+        if self.status != 200:
+            payload: dict[str, Any] = {"error": {"message": f"bad key {API_KEY}"}}
+        else:
+            dims = body.get("dimensions", 3)
+            data = [
+                {"object": "embedding", "index": i, "embedding": [float(len(text)), 1.0] + [0.0] * (
+                    dims - 2)}
+                for i, text in enumerate(body["input"])
+            ]
+            payload = {"object": "list", "data": list(reversed(data)), "model": body["model"],
+                       "usage": {"prompt_tokens": 7, "total_tokens": 7}}
+        return Reply(payload, self.status if request.path == "/v1/embeddings" else 404)
 
 
 @pytest.fixture
 def server() -> Iterator[EmbeddingServer]:
-    state = EmbeddingServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            if state.status != 200:
-                payload = json.dumps({"error": {"message": f"bad key {API_KEY}"}}).encode()
-            else:
-                payload = json.dumps(state.answer(body)).encode()
-            self.send_response(state.status if self.path == "/v1/embeddings" else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    state.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with running_server() as provider:
+        yield EmbeddingServer(provider)
 
 
 def test_openai_embedder_sends_batches_and_orders_the_vectors(
@@ -143,10 +123,10 @@ def test_openai_embedder_sends_batches_and_orders_the_vectors(
     lengths = [v[0] / v[1] for v in vectors]  # the stand-in encodes len(text), unit-scaled
     assert [round(x) for x in lengths] == [1, 3, 2]
     assert math.isclose(sum(v * v for v in vectors[1]), 1.0)
-    headers, body = server.requests[0]
-    assert headers["authorization"] == f"Bearer {API_KEY}"
-    assert body == {"model": "text-embedding-3-small", "input": ["a", "bbb"], "dimensions": 4}
-    assert server.requests[1][1]["input"] == ["cc"]
+    first = server.requests[0]
+    assert first.headers["authorization"] == f"Bearer {API_KEY}"
+    assert first.body == {"model": "text-embedding-3-small", "input": ["a", "bbb"], "dimensions": 4}
+    assert server.requests[1].body["input"] == ["cc"]
     spans = exporter.get_finished_spans()
     assert [s.name for s in spans] == ["embeddings text-embedding-3-small"] * 2
     assert spans[0].attributes[sc.OPERATION_NAME] == "embeddings"
@@ -162,7 +142,7 @@ def test_openai_embedder_reads_env_learns_dimensions_and_reports_errors(
     embedder = OpenAIEmbedder("local-model")  # its own client per request
     assert embedder.dimensions == 0
     assert len(embedder.embed(["hello"])[0]) == 3 and embedder.dimensions == 3
-    assert "dimensions" not in server.requests[0][1]
+    assert "dimensions" not in server.requests[0].body
 
     server.status = 401
     with pytest.raises(EmbeddingError, match="HTTP 401") as failure:

@@ -1,18 +1,14 @@
 """OpenAIChatModel against a real HTTP server on 127.0.0.1 that speaks Chat Completions.
 
-The server records every request and answers from a queue of canned replies, so the tests see the
-exact bytes the provider sends and can script tool calls, errors and slow answers.
+The server (``provider_server``) records every request and answers from a queue of canned
+replies, so the tests see the exact bytes the provider sends and can script tool calls, errors and
+slow answers.
 """
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -26,101 +22,20 @@ from lumos_core.messages import Message, ToolCallPart, ToolResultPart, Usage
 from lumos_core.models import resolve_model
 from lumos_core.models.openai import INVALID_ARGUMENTS_KEY, OpenAIChatModel
 from lumos_core.telemetry import semconv as sc
+from tests.core.provider_server import ProviderServer, running_server
 
 API_KEY = "sk-test-0123456789abcdef-SECRET"
 
 
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """One request the server received."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: dict[str, Any]
-
-
-@dataclass(slots=True)
-class Reply:
-    """One canned answer: a JSON body (or raw text), a status and an optional delay."""
-
-    body: dict[str, Any] | str
-    status: int = 200
-    delay: float = 0.0
-
-
-@dataclass
-class ChatServer:
-    """A Chat Completions stand-in running in a background thread."""
-
-    requests: list[Recorded] = field(default_factory=list)
-    replies: list[Reply] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    port: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def reply(self, body: dict[str, Any] | str, status: int = 200, delay: float = 0.0) -> None:
-        with self.lock:
-            self.replies.append(Reply(body, status, delay))
-
-    def next_reply(self) -> Reply:
-        with self.lock:
-            if self.replies:
-                return self.replies.pop(0)
-        return Reply({"error": {"message": "test server has no canned reply left"}}, 599)
-
-
-def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            raw = self.rfile.read(length)
-            with server.lock:
-                server.requests.append(
-                    Recorded(
-                        "POST",
-                        self.path,
-                        {k.lower(): v for k, v in self.headers.items()},
-                        json.loads(raw) if raw else {},
-                    )
-                )
-            reply = server.next_reply()
-            if reply.delay:
-                time.sleep(reply.delay)
-            body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
-            data = body.encode()
-            try:
-                self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except OSError:
-                pass  # the client gave up (timeout tests)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
-
-
 @pytest.fixture
-def server() -> Iterator[ChatServer]:
-    chat = ChatServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(chat))
-    httpd.daemon_threads = True
-    chat.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield chat
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+def server() -> Iterator[ProviderServer]:
+    with running_server() as state:
+        yield state
+
+
+def v1(server: ProviderServer) -> str:
+    """The server as an OpenAI-style base URL: ``{origin}/v1``."""
+    return f"{server.origin}/v1"
 
 
 def completion(
@@ -190,7 +105,7 @@ def all_span_text(spans: tuple[ReadableSpan, ...]) -> str:
     return "\n".join(chunks)
 
 
-async def test_tool_call_round_trip_through_agent(server: ChatServer) -> None:
+async def test_tool_call_round_trip_through_agent(server: ProviderServer) -> None:
     server.reply(
         completion(
             None,
@@ -203,7 +118,7 @@ async def test_tool_call_round_trip_through_agent(server: ChatServer) -> None:
     server.reply(
         completion("It is sunny in Paris.", prompt_tokens=80, completion_tokens=9, id="chatcmpl-b")
     )
-    agent = weather_agent(OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=server.url))
+    agent = weather_agent(OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server)))
 
     result = await agent.run("What's the weather in Paris?")
 
@@ -247,7 +162,7 @@ async def test_tool_call_round_trip_through_agent(server: ChatServer) -> None:
     assert assistant.finish_reason == "tool_calls"
 
 
-async def test_response_fields_are_parsed(server: ChatServer) -> None:
+async def test_response_fields_are_parsed(server: ProviderServer) -> None:
     server.reply(
         completion(
             "Checking both.",
@@ -259,7 +174,7 @@ async def test_response_fields_are_parsed(server: ChatServer) -> None:
             id="chatcmpl-xyz",
         )
     )
-    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=server.url)
+    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server))
 
     response = await model.request(None, [Message.user("hi")], [])
 
@@ -276,10 +191,12 @@ async def test_response_fields_are_parsed(server: ChatServer) -> None:
     assert server.requests[0].body["messages"] == [{"role": "user", "content": "hi"}]
 
 
-async def test_invalid_tool_arguments_reach_the_model_as_a_tool_error(server: ChatServer) -> None:
+async def test_invalid_tool_arguments_reach_the_model_as_a_tool_error(
+    server: ProviderServer,
+) -> None:
     server.reply(completion(None, [call("call_1", "get_weather", '{"city": "Par')]))
     server.reply(completion("Sorry, let me retry."))
-    agent = weather_agent(OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=server.url))
+    agent = weather_agent(OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server)))
 
     result = await agent.run("Weather in Paris?")
 
@@ -294,12 +211,12 @@ async def test_invalid_tool_arguments_reach_the_model_as_a_tool_error(server: Ch
     assert "Invalid arguments for tool 'get_weather'" in tool_message["content"]
 
 
-async def test_401_names_the_key_variable_and_never_the_key(server: ChatServer) -> None:
+async def test_401_names_the_key_variable_and_never_the_key(server: ProviderServer) -> None:
     server.reply(
         {"error": {"message": f"Incorrect API key provided: {API_KEY}.", "type": "auth"}},
         status=401,
     )
-    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=server.url)
+    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server))
 
     with pytest.raises(ModelHTTPError) as caught:
         await model.request(None, [Message.user("hi")], [])
@@ -308,15 +225,15 @@ async def test_401_names_the_key_variable_and_never_the_key(server: ChatServer) 
     assert error.status_code == 401
     assert "OPENAI_API_KEY" in str(error)
     assert "Incorrect API key provided" in str(error)
-    assert server.url in str(error)
+    assert v1(server) in str(error)
     assert API_KEY not in str(error)
     assert API_KEY not in repr(error)
     assert API_KEY not in repr(model)
 
 
-async def test_500_is_a_provider_error(server: ChatServer) -> None:
+async def test_500_is_a_provider_error(server: ProviderServer) -> None:
     server.reply({"error": {"message": "The server had an error processing your request."}}, 500)
-    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=server.url)
+    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server))
 
     with pytest.raises(ModelHTTPError) as caught:
         await model.request(None, [Message.user("hi")], [])
@@ -336,10 +253,10 @@ async def test_500_is_a_provider_error(server: ChatServer) -> None:
     ],
 )
 async def test_error_statuses_carry_a_hint(
-    server: ChatServer, status: int, body: dict[str, Any] | str, hint: str
+    server: ProviderServer, status: int, body: dict[str, Any] | str, hint: str
 ) -> None:
     server.reply(body, status)
-    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=server.url)
+    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server))
 
     with pytest.raises(ModelHTTPError) as caught:
         await model.request(None, [Message.user("hi")], [])
@@ -351,10 +268,10 @@ async def test_error_statuses_carry_a_hint(
 
 
 async def test_environment_variables_are_honoured(
-    server: ChatServer, monkeypatch: pytest.MonkeyPatch
+    server: ProviderServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
-    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    monkeypatch.setenv("OPENAI_BASE_URL", v1(server))
     server.reply(completion("hello"))
 
     model = resolve_model("openai:gpt-4o-mini")
@@ -375,14 +292,14 @@ def test_default_base_url_points_at_openai(monkeypatch: pytest.MonkeyPatch) -> N
     assert model.server_attributes() == {"server.address": "api.openai.com", "server.port": 443}
 
 
-async def test_spans_carry_provider_attributes_and_never_the_key(server: ChatServer) -> None:
+async def test_spans_carry_provider_attributes_and_never_the_key(server: ProviderServer) -> None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     server.reply(completion(None, [call("call_1", "get_weather", '{"city":"Rome"}')]))
     server.reply(completion("Sunny in Rome.", prompt_tokens=21, completion_tokens=4))
     server.reply({"error": {"message": f"Incorrect API key provided: {API_KEY}"}}, 401)
-    agent = weather_agent(OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=server.url))
+    agent = weather_agent(OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server)))
 
     await agent.run("Weather in Rome?", tracer_provider=provider)
     with pytest.raises(ModelHTTPError):
@@ -429,30 +346,30 @@ async def test_connection_refused_names_the_url() -> None:
     assert API_KEY not in str(caught.value)
 
 
-async def test_timeout_is_a_model_error(server: ChatServer) -> None:
+async def test_timeout_is_a_model_error(server: ProviderServer) -> None:
     server.reply(completion("too late"), delay=1.0)
-    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=server.url, timeout=0.2)
+    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server), timeout=0.2)
 
     with pytest.raises(ModelError, match="timed out") as caught:
         await model.request(None, [Message.user("hi")], [])
 
-    assert server.url in str(caught.value)
+    assert v1(server) in str(caught.value)
 
 
-async def test_a_reply_that_is_not_a_completion_is_a_model_error(server: ChatServer) -> None:
+async def test_a_reply_that_is_not_a_completion_is_a_model_error(server: ProviderServer) -> None:
     server.reply("not json at all")
-    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=server.url)
+    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server))
 
     with pytest.raises(ModelError, match="not a chat completion"):
         await model.request(None, [Message.user("hi")], [])
 
 
-async def test_injected_client_is_used_and_left_open(server: ChatServer) -> None:
+async def test_injected_client_is_used_and_left_open(server: ProviderServer) -> None:
     server.reply(completion("one"))
     server.reply(completion("two"))
     async with httpx.AsyncClient(headers={"X-Lumos-Test": "yes"}) as client:
         model = OpenAIChatModel(
-            "gpt-4o-mini", api_key=API_KEY, base_url=server.url, http_client=client
+            "gpt-4o-mini", api_key=API_KEY, base_url=v1(server), http_client=client
         )
         first = await model.request(None, [Message.user("1")], [])
         second = await model.request(None, [Message.user("2")], [])
@@ -462,10 +379,10 @@ async def test_injected_client_is_used_and_left_open(server: ChatServer) -> None
     assert [r.headers["x-lumos-test"] for r in server.requests] == ["yes", "yes"]
 
 
-def test_run_sync_twice_uses_a_fresh_client_per_loop(server: ChatServer) -> None:
+def test_run_sync_twice_uses_a_fresh_client_per_loop(server: ProviderServer) -> None:
     server.reply(completion("first"))
     server.reply(completion("second"))
-    agent = weather_agent(OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=server.url))
+    agent = weather_agent(OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server)))
 
     assert agent.run_sync("hi").output == "first"
     assert agent.run_sync("again").output == "second"
