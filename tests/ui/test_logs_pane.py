@@ -12,7 +12,8 @@ from textual.widgets import Checkbox, Footer, Input, Label
 
 from lumos_studio.records import LogRecord
 from lumos_studio.store import Store
-from lumos_studio.ui.widgets.logs_pane import LogLines, LogsPane, parse_query
+from lumos_studio.ui.widgets.log_lines import LogLines
+from lumos_studio.ui.widgets.logs_pane import LogsPane, parse_query
 from tests.builders import T0
 from tests.ui.helpers import wait_for
 

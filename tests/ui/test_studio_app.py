@@ -211,7 +211,8 @@ async def test_a_pane_can_be_maximized_and_restored(store: Store) -> None:
 async def test_a_log_line_jumps_to_the_span_it_was_written_in(store: Store) -> None:
     import logging
 
-    from lumos_studio.ui.widgets.logs_pane import LogLines, LogsPane
+    from lumos_studio.ui.widgets.log_lines import LogLines
+    from lumos_studio.ui.widgets.logs_pane import LogsPane
 
     @tool
     def lookup_city(city: str) -> str:
