@@ -107,13 +107,7 @@ class Engine:
                 output = await self._body(step, value, span)
             except SuspendSignal as signal:
                 state.suspended[step.name] = signal.payload
-                span.add_event(
-                    sc.EVENT_WORKFLOW_SUSPENDED,
-                    {
-                        sc.LUMOS_WORKFLOW_STEP_NAME: step.name,
-                        sc.LUMOS_WORKFLOW_SUSPEND_PAYLOAD: to_json(signal.payload),
-                    },
-                )
+                add_suspended_event(span, step.name, signal.payload)
                 output = SUSPENDED
             except StepFailed as failed:
                 span.set_attribute(sc.LUMOS_WORKFLOW_STEP_STATUS, "failed")
@@ -216,6 +210,15 @@ class Engine:
                 self._done(c) for c in step.children if c.name == chosen
             )
         return all(self._done(child) for child in step.children)
+
+
+def add_suspended_event(span: trace.Span, step: str, payload: Any) -> None:
+    """Record on ``span`` that ``step`` suspended with ``payload`` (on the step's span when it
+    suspends, and again on the run's span)."""
+    span.add_event(
+        sc.EVENT_WORKFLOW_SUSPENDED,
+        {sc.LUMOS_WORKFLOW_STEP_NAME: step, sc.LUMOS_WORKFLOW_SUSPEND_PAYLOAD: to_json(payload)},
+    )
 
 
 def coerce(schema: type[BaseModel] | None, value: Any, what: str) -> Any:

@@ -15,7 +15,14 @@ from pydantic import BaseModel, ValidationError
 
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
-from lumos_core.workflows.engine import SUSPENDED, Engine, RunState, coerce, describe
+from lumos_core.workflows.engine import (
+    SUSPENDED,
+    Engine,
+    RunState,
+    add_suspended_event,
+    coerce,
+    describe,
+)
 from lumos_core.workflows.result import (
     ResumeError,
     RunStatus,
@@ -263,13 +270,7 @@ class Workflow:
             elif status == "suspended":
                 span.set_attribute(sc.LUMOS_WORKFLOW_SUSPENDED_STEPS, list(state.suspended))
                 for name, payload in state.suspended.items():
-                    span.add_event(
-                        sc.EVENT_WORKFLOW_SUSPENDED,
-                        {
-                            sc.LUMOS_WORKFLOW_STEP_NAME: name,
-                            sc.LUMOS_WORKFLOW_SUSPEND_PAYLOAD: to_json(payload),
-                        },
-                    )
+                    add_suspended_event(span, name, payload)
             elif error is not None:
                 cause = error.error if isinstance(error, StepFailed) else error
                 span.set_attribute(sc.ERROR_TYPE, type(cause).__qualname__)
