@@ -141,17 +141,16 @@ class OpenAIChatModel(HTTPModel):
             parts.append(
                 ToolCallPart(call.id, call.function.name, parse_arguments(call.function.arguments))
             )
-        has_calls = any(isinstance(p, ToolCallPart) for p in parts)
-        finish_reason = choice.finish_reason or ("tool_calls" if has_calls else "stop")
         usage = completion.usage
-        return ModelResponse(
-            message=Message("assistant", tuple(parts), finish_reason=finish_reason),
-            usage=Usage(
+        return _reply(
+            parts,
+            choice.finish_reason,
+            Usage(
                 (usage.prompt_tokens or 0) if usage else 0,
                 (usage.completion_tokens or 0) if usage else 0,
             ),
-            model_name=completion.model or self.model_name,
-            response_id=completion.id,
+            completion.model or self.model_name,
+            completion.id,
         )
 
     def _chunk(self, data: str, api_key: str) -> _Chunk:
@@ -227,14 +226,7 @@ class _StreamState:
         if self.text:
             parts.append(TextPart("".join(self.text)))
         parts.extend(self.calls.parts().values())
-        has_calls = bool(self.calls.calls)
-        finish_reason = self.finish_reason or ("tool_calls" if has_calls else "stop")
-        return ModelResponse(
-            message=Message("assistant", tuple(parts), finish_reason=finish_reason),
-            usage=self.usage,
-            model_name=self.model or default_model,
-            response_id=self.id,
-        )
+        return _reply(parts, self.finish_reason, self.usage, self.model or default_model, self.id)
 
 
 class _Function(BaseModel):
@@ -313,6 +305,25 @@ class _Chunk(BaseModel):
     model: str | None = None
     choices: list[_ChunkChoice] = Field(default_factory=list)
     usage: _Usage | None = None
+
+
+def _reply(
+    parts: list[TextPart | ToolCallPart],
+    finish_reason: str | None,
+    usage: Usage,
+    model_name: str,
+    response_id: str | None,
+) -> ModelResponse:
+    """A whole reply or an assembled stream; without a finish reason it is ``tool_calls`` when the
+    reply calls tools, else ``stop``."""
+    if not finish_reason:
+        finish_reason = "tool_calls" if any(isinstance(p, ToolCallPart) for p in parts) else "stop"
+    return ModelResponse(
+        message=Message("assistant", tuple(parts), finish_reason=finish_reason),
+        usage=usage,
+        model_name=model_name,
+        response_id=response_id,
+    )
 
 
 def _headers(api_key: str) -> dict[str, str]:
