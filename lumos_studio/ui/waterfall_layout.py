@@ -37,8 +37,13 @@ _KIND_OF_OPERATION = {
 
 
 def span_kind(span: SpanRecord) -> str:
-    """The bar colour family of a span: one of ``KINDS``, from ``gen_ai.operation.name``."""
-    return _KIND_OF_OPERATION.get(str(span.attributes.get(sc.OPERATION_NAME, "")), "other")
+    """The bar colour family of a span: one of ``KINDS``, from ``gen_ai.operation.name``; a
+    workflow's step spans (no operation of their own) share the workflow's colour."""
+    attributes = span.attributes
+    operation = attributes.get(sc.OPERATION_NAME)
+    if operation is None and sc.LUMOS_WORKFLOW_STEP_NAME in attributes:
+        return "workflow"
+    return _KIND_OF_OPERATION.get(str(operation or ""), "other")
 
 
 def is_error(span: SpanRecord) -> bool:

@@ -72,3 +72,31 @@ def test_long_attributes_are_folded_and_raw_view_shows_everything() -> None:
     console = Console(width=100, file=io.StringIO(), record=True)
     console.print(render_raw(span))
     assert long_value in console.export_text().replace("\n", "")
+
+
+def test_a_streamed_chat_span_shows_the_assembled_answer_and_time_to_first_chunk(
+    tracer_provider, exporter  # type: ignore[no-untyped-def]
+) -> None:
+    from lumos_core import Agent, ScriptedModel
+    from lumos_core.agent import RunCompleted
+    from lumos_core.models.base import TextDelta
+    from lumos_studio.ingest.convert import span_to_record
+
+    agent = Agent("streamer", model=ScriptedModel(["Three short words here."], chunk_delay=0.001))
+    events = list(agent.stream_sync("say something", tracer_provider=tracer_provider))
+    assert sum(isinstance(e, TextDelta) for e in events) == 4  # it did stream, word by word
+    assert isinstance(events[-1], RunCompleted)
+    chat = next(span_to_record(s) for s in exporter.get_finished_spans()
+                if s.name.startswith("chat"))
+    assert chat.attributes["gen_ai.request.stream"] is True
+    first_chunk = chat.attributes["gen_ai.response.time_to_first_chunk"]
+
+    shown = text_of(chat)
+    assert "assistant › Three short words here." in shown  # the pieces, as one answer
+    assert "streamed" in shown and "first chunk after " in shown
+    assert f"{first_chunk * 1000:.1f}ms" in shown or "µs" in shown.split("first chunk after ")[1]
+
+
+def test_a_span_that_did_not_stream_says_nothing_about_chunks() -> None:
+    shown = text_of(weather_trace()[1])
+    assert "first chunk" not in shown and "streamed" not in shown

@@ -123,6 +123,8 @@ def _facts(span: SpanRecord) -> RenderableType:
     ):
         if key in attributes:
             rows.append((label, str(attributes[key])))
+    if attributes.get(sc.REQUEST_STREAM) or sc.RESPONSE_TIME_TO_FIRST_CHUNK in attributes:
+        rows.append(("streamed", _first_chunk(attributes.get(sc.RESPONSE_TIME_TO_FIRST_CHUNK))))
     if sc.USAGE_INPUT_TOKENS in attributes or sc.USAGE_OUTPUT_TOKENS in attributes:
         tokens_in = int(attributes.get(sc.USAGE_INPUT_TOKENS, 0))
         tokens_out = int(attributes.get(sc.USAGE_OUTPUT_TOKENS, 0))
@@ -135,6 +137,13 @@ def _facts(span: SpanRecord) -> RenderableType:
     for label, value in rows:
         grid.add_row(label, value)
     return grid
+
+
+def _first_chunk(seconds: Any) -> str:
+    """How long the model took to send its first piece (the wait a user feels)."""
+    if not isinstance(seconds, int | float):
+        return "yes"
+    return f"yes · first chunk after {format_duration(int(seconds * 1e9))}"
 
 
 def _section(title: str, body: RenderableType) -> RenderableType:
