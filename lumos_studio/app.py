@@ -23,7 +23,7 @@ from lumos_core.telemetry import semconv as sc
 from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.save import save_traces
-from lumos_studio.sessions.base import Session
+from lumos_studio.sessions.base import AgentInfo, Session, StreamUpdate
 from lumos_studio.store import Store, StoreChange, TraceQuery
 from lumos_studio.ui.base_app import ConsoleApp
 from lumos_studio.ui.commands import binding_commands
@@ -37,10 +37,12 @@ from lumos_studio.ui.messages import (
     TracesChanged,
     TracesDeleted,
     TurnFinished,
+    TurnStreamed,
+    WorkflowTurnFinished,
 )
 from lumos_studio.ui.screens.compare import CompareScreen
 from lumos_studio.ui.widgets.agent_list import AgentList
-from lumos_studio.ui.widgets.chat import ChatPane
+from lumos_studio.ui.widgets.chat import ChatPane, tool_note
 from lumos_studio.ui.widgets.load_error import LoadErrorPanel
 from lumos_studio.ui.widgets.logs_pane import LogsPane
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
@@ -49,6 +51,14 @@ from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_browser import TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+from lumos_studio.ui.workflow_turns import (
+    NEW_RUN,
+    WorkflowRequest,
+    placeholder,
+    workflow_intro,
+    workflow_reply,
+    workflow_request,
+)
 
 REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
 SAVE_DIR = Path("traces")
@@ -96,6 +106,8 @@ class StudioApp(ConsoleApp):
         self.transcripts: dict[str, list[tuple[str, str]]] = {}
         self.histories: dict[str, tuple[Message, ...]] = {}
         self.thread_ids: dict[str, str] = {}  # one conversation per agent per studio session
+        self.suspended_runs: dict[str, str] = {}  # workflow name → its run waiting for resume
+        self.turn = 0  # the latest turn: stream pieces of an older one are dropped
         self.last_input: tuple[str, str] | None = None
         self.running = False
         self.loads = 0  # successful (re)loads of the session's agents
@@ -181,7 +193,7 @@ class StudioApp(ConsoleApp):
         self.main.query_one(AgentList).set_agents(agents, self.agent_name, stale)
         chat = self.main.query_one(ChatPane)
         if self.agent_name and chat.agent_name != self.agent_name:
-            chat.set_agent(self.agent_name, self.transcripts.get(self.agent_name, []))
+            self._open_chat(self.agent_name)
 
     # --- live updates: writer thread → coalesced message on the UI thread ---
 
@@ -237,10 +249,20 @@ class StudioApp(ConsoleApp):
 
     @work(thread=True, group="agent-run")
     def run_agent(
-        self, agent_name: str, text: str, history: tuple[Message, ...], thread_id: str
+        self, agent_name: str, text: str, history: tuple[Message, ...], thread_id: str, turn: int
     ) -> None:
-        outcome = self.session.run(agent_name, text, history, thread_id)
+        def forward(update: StreamUpdate) -> None:
+            self.post_message(TurnStreamed(agent_name, turn, update))
+
+        outcome = self.session.run(agent_name, text, history, thread_id, on_event=forward)
         self.post_message(TurnFinished(agent_name, text, outcome))
+
+    @work(thread=True, group="agent-run")
+    def run_workflow(self, name: str, text: str, request: WorkflowRequest) -> None:
+        outcome = self.session.run_workflow(
+            name, request.input, resume=request.resume, resume_data=request.resume_data
+        )
+        self.post_message(WorkflowTurnFinished(name, text, outcome, request.resume))
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         if self._screens_gone():
@@ -292,9 +314,7 @@ class StudioApp(ConsoleApp):
     def on_agent_list_chosen(self, message: AgentList.Chosen) -> None:
         if message.agent_name != self.agent_name:
             self.agent_name = message.agent_name
-            self.main.query_one(ChatPane).set_agent(
-                message.agent_name, self.transcripts.get(message.agent_name, [])
-            )
+            self._open_chat(message.agent_name)
 
     def on_agent_list_confirmed(self, message: AgentList.Confirmed) -> None:
         self.main.query_one("#chat-input").focus()
@@ -409,31 +429,100 @@ class StudioApp(ConsoleApp):
             return
         self.last_input = (name, text)
         self._record_turn(name, "you", text)
+        info = self._agent_info(name)
+        if info is not None and info.kind == "workflow":
+            self._send_to_workflow(info, text)
+            return
+        self._start_run()
+        history = () if info is None or info.has_memory else self.histories.get(name, ())
+        thread_id = self.thread_ids.setdefault(name, f"studio-{name}-{time.strftime('%H%M%S')}")
+        self.turn += 1
+        self.main.query_one(ChatPane).begin_stream(name)
+        self.run_agent(name, text, history, thread_id, self.turn)
+
+    def _send_to_workflow(self, info: AgentInfo, text: str) -> None:
+        """Run the workflow on ``text``, or resume its suspended run with it (``/new``: forget
+        that run)."""
+        name = info.name
+        if text == NEW_RUN:
+            self.suspended_runs.pop(name, None)
+            self._record_turn(name, "hint", workflow_intro(info))
+            self.main.query_one(ChatPane).set_idle_placeholder(placeholder(info))
+            return
+        request = workflow_request(info, text, self.suspended_runs.get(name))
+        if isinstance(request, str):
+            self._record_turn(name, "error", request)
+            return
+        self._start_run()
+        self.run_workflow(name, text, request)
+
+    def _start_run(self) -> None:
         self.running = True
         self.main.query_one(ChatPane).set_busy(True)
         self._follow_new_trace = True
-        info = next((a for a in self.session.agents if a.name == name), None)
-        history = () if info is None or info.has_memory else self.histories.get(name, ())
-        thread_id = self.thread_ids.setdefault(name, f"studio-{name}-{time.strftime('%H%M%S')}")
-        self.run_agent(name, text, history, thread_id)
+
+    def on_turn_streamed(self, message: TurnStreamed) -> None:
+        if not self._screens_gone() and self.running and message.turn == self.turn:
+            self.main.query_one(ChatPane).stream(message.update)
 
     def on_turn_finished(self, message: TurnFinished) -> None:
         if self._screens_gone():
             return
         outcome, name = message.outcome, message.agent_name
         self.running = False
-        self.main.query_one(ChatPane).set_busy(False)
+        chat = self.main.query_one(ChatPane)
+        streamed = chat.end_stream()  # the final answer replaces the streamed one
+        chat.set_busy(False)
+        for update in streamed:
+            if update.tool is not None and (note := tool_note(update)):
+                self._record_turn(name, "tool", note)
         if outcome.cancelled:
+            partial = "".join(u.text for u in streamed).rstrip()
+            if partial:
+                self._record_turn(name, name, f"{partial} …")
             self._record_turn(name, "error", "cancelled")
         elif outcome.error is not None:
             self._record_turn(name, "error", outcome.error)
         else:
             self.histories[name] = outcome.messages
             self._record_turn(name, name, outcome.output or "")
-        if outcome.trace_id and outcome.trace_id != self.trace_id:
+        self._show_run_trace(outcome.trace_id)
+
+    def on_workflow_turn_finished(self, message: WorkflowTurnFinished) -> None:
+        if self._screens_gone():
+            return
+        outcome, name = message.outcome, message.workflow
+        self.running = False
+        if outcome.status == "suspended" and outcome.run_id:
+            self.suspended_runs[name] = outcome.run_id
+        elif outcome.status is not None:
+            self.suspended_runs.pop(name, None)
+        chat = self.main.query_one(ChatPane)
+        if chat.agent_name == name:
+            info = self._agent_info(name)
+            chat.set_idle_placeholder(placeholder(info, self.suspended_runs.get(name)))
+        chat.set_busy(False)
+        for role, text in workflow_reply(name, outcome):
+            self._record_turn(name, role, text)
+        self._show_run_trace(outcome.trace_id)
+
+    def _show_run_trace(self, trace_id: str | None) -> None:
+        if trace_id and trace_id != self.trace_id:
             self._follow_new_trace = False
-            self.show_trace(outcome.trace_id)
+            self.show_trace(trace_id)
             self.load_trace_list()
+
+    def _agent_info(self, name: str) -> AgentInfo | None:
+        return next((a for a in self.session.agents if a.name == name), None)
+
+    def _open_chat(self, name: str) -> None:
+        """Show ``name``'s conversation; a workflow's starts with what to send it."""
+        info = self._agent_info(name)
+        transcript = self.transcripts.setdefault(name, [])
+        if info is not None and info.kind == "workflow" and not transcript:
+            transcript.append(("hint", workflow_intro(info)))
+        suspended = self.suspended_runs.get(name)
+        self.main.query_one(ChatPane).set_agent(name, transcript, placeholder(info, suspended))
 
     def _record_turn(self, agent_name: str, role: str, text: str) -> None:
         self.transcripts.setdefault(agent_name, []).append((role, text))
@@ -451,7 +540,7 @@ class StudioApp(ConsoleApp):
         if name != self.agent_name:
             self.main.query_one(AgentList).set_agents(self.session.agents, name, False)
             self.agent_name = name
-            self.main.query_one(ChatPane).set_agent(name, self.transcripts.get(name, []))
+            self._open_chat(name)
         self.send_turn(text)
 
     def action_cancel_run(self) -> None:

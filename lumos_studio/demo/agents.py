@@ -1,4 +1,8 @@
-"""The bundled demo agents: they run on the scripted model, so no key and no network are needed."""
+"""The bundled demo agents: they run on the scripted model, so no key and no network are needed.
+
+Replies stream word by word (``chunk_delay``) so the chat shows them being written, yet a whole
+turn stays well under a second.
+"""
 
 from __future__ import annotations
 
@@ -73,7 +77,7 @@ def _calculator_script(messages: Sequence[Message], tools: Sequence[dict[str, An
 weather = Agent(
     name="weather",
     instructions="You answer questions about the weather. Use get_weather for current conditions.",
-    model=ScriptedModel(latency=0.15),
+    model=ScriptedModel(latency=0.1, chunk_delay=0.03),
     tools=[get_weather],
     description="Looks up the current weather for a city.",
 )
@@ -81,7 +85,7 @@ weather = Agent(
 calculator = Agent(
     name="calculator",
     instructions="You do arithmetic with the calculate tool and report the result.",
-    model=ScriptedModel(_calculator_script, latency=0.1),
+    model=ScriptedModel(_calculator_script, latency=0.1, chunk_delay=0.03),
     tools=[calculate],
     description="Evaluates arithmetic expressions.",
 )
@@ -122,7 +126,7 @@ docs = Agent(
         "You answer questions about Lumos Studio from its README. Always call retrieve first, "
         "answer only from the passages it returns and cite them by their number."
     ),
-    model=ScriptedModel(_docs_script, latency=0.1),
+    model=ScriptedModel(_docs_script, latency=0.05, chunk_delay=0.006),  # long answers
     tools=[retrieve_tool(_readme_index, top_k=3)],
     description="Answers questions about Lumos Studio from its README (retrieval).",
 )
@@ -202,7 +206,7 @@ def _lookup(working: str, key: str) -> str:
 assistant = Agent(
     name="assistant",
     instructions="You are a friendly assistant who remembers what the user tells you.",
-    model=_MemoryDemoModel(latency=0.1),
+    model=_MemoryDemoModel(latency=0.1, chunk_delay=0.03),
     memory=Memory(
         last_messages=10,
         working_memory=WorkingMemory(scope="resource"),

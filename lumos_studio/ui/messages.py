@@ -7,7 +7,7 @@ from textual.message import Message
 from lumos_studio.memory_view import MemoryView
 from lumos_studio.metrics import Metrics
 from lumos_studio.records import SpanRecord
-from lumos_studio.sessions.base import RunOutcome, SessionEvent
+from lumos_studio.sessions.base import RunOutcome, SessionEvent, StreamUpdate, WorkflowOutcome
 from lumos_studio.store import TracePage, TraceSummary
 
 
@@ -84,3 +84,26 @@ class SessionChanged(Message):
     def __init__(self, event: SessionEvent) -> None:
         super().__init__()
         self.event = event
+
+
+class TurnStreamed(Message):
+    """A piece of the running turn ``turn`` (text or a tool event), from the run's thread."""
+
+    def __init__(self, agent_name: str, turn: int, update: StreamUpdate) -> None:
+        super().__init__()
+        self.agent_name = agent_name
+        self.turn = turn
+        self.update = update
+
+
+class WorkflowTurnFinished(Message):
+    """A workflow run (``resumed``: the run id it resumed) ended, was refused or cancelled."""
+
+    def __init__(
+        self, workflow: str, text: str, outcome: WorkflowOutcome, resumed: str | None = None
+    ) -> None:
+        super().__init__()
+        self.workflow = workflow
+        self.text = text
+        self.outcome = outcome
+        self.resumed = resumed

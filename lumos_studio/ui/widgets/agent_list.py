@@ -1,4 +1,4 @@
-"""The agents a session can chat with."""
+"""The agents and workflows a session can chat with."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from lumos_studio.sessions.base import AgentInfo
 
 
 class AgentList(OptionList):
-    """Lists agents; highlighting one makes it the chat's agent. Stale agents are dimmed."""
+    """Lists agents, then workflows (tagged, with their steps); highlighting one makes it the
+    chat's. Stale entries are dimmed."""
 
     BORDER_TITLE = "Agents"
 
@@ -43,6 +44,12 @@ class AgentList(OptionList):
 
 
 def _prompt(agent: AgentInfo, stale: bool) -> Text:
+    if agent.kind == "workflow":
+        text = Text("⇶ ", style="dim magenta" if stale else "magenta")
+        text.append(agent.name, style="dim bold" if stale else "bold")
+        text.append(" workflow", style="dim magenta" if stale else "magenta")
+        text.append(f"  {' → '.join(agent.steps) or 'no steps'}", style="dim")
+        return text
     text = Text(agent.name, style="dim bold" if stale else "bold")
     tools = ", ".join(agent.tools) or "no tools"
     text.append(f"  {agent.model} · {tools}", style="dim")

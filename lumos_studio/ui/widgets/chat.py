@@ -1,18 +1,32 @@
-"""Chat with the selected agent: a transcript and an input line."""
+"""Chat with the selected agent or workflow: a transcript, the reply growing as it streams, and
+an input line."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
+from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Input, Static
+
+from lumos_studio.sessions.base import StreamUpdate
+
+STREAM_REFRESH = 0.08  # seconds between two redraws of a streaming reply (≤ ~12 per second)
+IDLE_PLACEHOLDER = "Message the agent, Enter to send"
+_ROLE_STYLES = {"you": "bold green", "error": "bold red", "tool": "dim", "hint": "dim italic"}
 
 
 class ChatPane(Vertical):
-    """Shows one agent's conversation; posts ``Submitted`` when the user presses Enter."""
+    """Shows one conversation; posts ``Submitted`` when the user presses Enter.
+
+    A running turn streams into a turn of its own (``begin_stream`` / ``stream`` /
+    ``end_stream``), redrawn at most every ``STREAM_REFRESH`` whatever the rate of the pieces.
+    """
 
     BORDER_TITLE = "Chat"
     ALLOW_MAXIMIZE = True
@@ -25,36 +39,118 @@ class ChatPane(Vertical):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.agent_name: str | None = None
+        self.idle_placeholder = IDLE_PLACEHOLDER
+        self.stream_agent: str | None = None  # whose turn is streaming, if any
+        self.streamed: list[StreamUpdate] = []
+        self._stream_view: Static | None = None
+        self._redraw: Timer | None = None
+        self._parked_focus: Widget | None = None  # where focus went when the input was disabled
 
     def compose(self) -> ComposeResult:
         yield VerticalScroll(id="transcript")
-        yield Input(placeholder="Message the agent, Enter to send", id="chat-input")
+        yield Input(placeholder=IDLE_PLACEHOLDER, id="chat-input")
 
-    def set_agent(self, name: str, transcript: list[tuple[str, str]]) -> None:
-        """Switch to ``name`` and show its conversation so far."""
+    def set_agent(
+        self, name: str, transcript: list[tuple[str, str]], placeholder: str = IDLE_PLACEHOLDER
+    ) -> None:
+        """Switch to ``name`` and show its conversation so far (and its streaming turn)."""
         self.agent_name = name
         self.border_title = f"Chat · {name}"
+        self.idle_placeholder = placeholder
+        chat_input = self.query_one("#chat-input", Input)
+        if not chat_input.disabled:
+            chat_input.placeholder = placeholder
         log = self.query_one("#transcript", VerticalScroll)
         log.remove_children()
+        self._stream_view = None
         for role, text in transcript:
             self.add_turn(role, text)
+        if self.stream_agent == name:
+            self._mount_stream_view()
 
     def add_turn(self, role: str, text: str) -> None:
-        styles = {"you": "bold green", "error": "bold red"}
-        line = Text(f"{role} › ", style=styles.get(role, "bold cyan"))
-        line.append(text, style="red" if role == "error" else "")
+        line = Text(f"{role} › ", style=_ROLE_STYLES.get(role, "bold cyan"))
+        if role in ("tool", "hint"):
+            line = Text(text, style=_ROLE_STYLES[role])
+        else:
+            line.append(text, style="red" if role == "error" else "")
+        kind = role if role in _ROLE_STYLES else "agent"
         log = self.query_one("#transcript", VerticalScroll)
-        log.mount(Static(line, classes=f"turn turn-{role if role in styles else 'agent'}"))
+        log.mount(Static(line, classes=f"turn turn-{kind}"), before=self._stream_view)
         log.scroll_end(animate=False)
 
-    def set_busy(self, busy: bool) -> None:
+    # --- a streaming reply ---
+
+    def begin_stream(self, agent_name: str) -> None:
+        """A turn of ``agent_name`` starts: its pieces show as they arrive."""
+        self.end_stream()
+        self.stream_agent = agent_name
+        if agent_name == self.agent_name:
+            self._mount_stream_view()
+
+    def stream(self, update: StreamUpdate) -> None:
+        """Another piece of the running turn; the view is redrawn on the next tick."""
+        if self.stream_agent is None:
+            return
+        self.streamed.append(update)
+        if self._redraw is None and self._stream_view is not None:
+            self._redraw = self.set_timer(STREAM_REFRESH, self._draw_stream)
+
+    def end_stream(self) -> list[StreamUpdate]:
+        """The turn ended: drop its streaming view (the final answer replaces it) and return
+        the pieces it showed."""
+        streamed, self.streamed = self.streamed, []
+        self.stream_agent = None
+        if self._redraw is not None:
+            self._redraw.stop()
+            self._redraw = None
+        if self._stream_view is not None:
+            self._stream_view.remove()
+            self._stream_view = None
+        return streamed
+
+    @property
+    def streamed_text(self) -> str:
+        """The answer text of the running turn so far."""
+        return "".join(u.text for u in self.streamed)
+
+    def _mount_stream_view(self) -> None:
+        self._stream_view = Static(classes="turn turn-agent turn-streaming")
+        log = self.query_one("#transcript", VerticalScroll)
+        log.mount(self._stream_view)
+        self._draw_stream()
+
+    def _draw_stream(self) -> None:
+        self._redraw = None
+        if self._stream_view is None or self.stream_agent is None:
+            return
+        self._stream_view.update(render_stream(self.stream_agent, self.streamed))
+        self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)
+
+    # --- input ---
+
+    def set_idle_placeholder(self, text: str) -> None:
+        """What the input says when no run is going (e.g. what a workflow expects)."""
+        self.idle_placeholder = text
         chat_input = self.query_one("#chat-input", Input)
-        chat_input.disabled = busy
-        chat_input.placeholder = (
-            "the agent is working…" if busy else "Message the agent, Enter to send"
-        )
-        if not busy:
-            chat_input.focus()
+        if not chat_input.disabled:
+            chat_input.placeholder = text
+
+    def set_busy(self, busy: bool) -> None:
+        """Disable the input while a turn runs; then focus it again, unless the user moved the
+        focus meanwhile (disabling moved it to the next widget: it is taken back from there)."""
+        chat_input = self.query_one("#chat-input", Input)
+        screen = self.screen
+        if busy:
+            had_focus = chat_input.has_focus
+            chat_input.disabled = True
+            self._parked_focus = screen.focused if had_focus else None
+        else:
+            chat_input.disabled = False
+            if screen.focused in (None, chat_input, self._parked_focus):
+                chat_input.focus()
+            self._parked_focus = None
+        chat_input.placeholder = "the agent is working…" if busy else self.idle_placeholder
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -62,3 +158,30 @@ class ChatPane(Vertical):
         if text:
             event.input.clear()
             self.post_message(self.Submitted(text))
+
+
+def tool_note(update: StreamUpdate) -> str:
+    """A tool call as one line of the chat: ``→ get_weather(city=Paris)``."""
+    if update.finished:
+        return f"✗ {update.tool} failed" if update.failed else ""
+    arguments = ", ".join(
+        f"{k}={v if isinstance(v, str) else orjson.dumps(v).decode()}"
+        for k, v in update.arguments.items()
+    )
+    return f"→ {update.tool}({arguments})"
+
+
+def render_stream(agent_name: str, updates: list[StreamUpdate]) -> Text:
+    """A streaming turn: the text so far, tool calls as dim notes on their own lines."""
+    line = Text(f"{agent_name} › ", style="bold cyan")
+    for update in updates:
+        if update.tool is None:
+            line.append(update.text)
+            continue
+        note = tool_note(update)
+        if note:
+            if line.plain and not line.plain.endswith(("\n", "› ")):
+                line.append("\n")
+            line.append(note + "\n", style="red" if update.failed else "dim")
+    line.append("▍", style="cyan blink")
+    return line

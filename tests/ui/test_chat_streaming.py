@@ -1,0 +1,156 @@
+"""The chat while a turn streams, and workflows chosen and run from the chat (Pilot)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+from textual.widgets import Input
+
+from lumos_core import Agent, Message, ScriptedModel, tool
+from lumos_core.messages import TextPart, ToolCallPart
+from lumos_studio.app import StudioApp
+from lumos_studio.sessions.discovery import AgentCatalog, load_demo
+from lumos_studio.sessions.in_process import InProcessSession
+from lumos_studio.store import Store
+from lumos_studio.ui.widgets.agent_list import AgentList
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+from tests.ui.helpers import wait_for
+
+
+def transcript(app: StudioApp) -> str:
+    return "\n".join(str(w.content) for w in app.query(".turn"))
+
+
+def streaming(app: StudioApp) -> str:
+    return "\n".join(str(w.content) for w in app.query(".turn-streaming"))
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    event = threading.Event()
+    yield event
+    event.set()  # never leave a tool thread waiting
+
+
+def looking_up_agent(release: threading.Event) -> AgentCatalog:
+    """Writes a first sentence, then calls a tool that waits for ``release``, then answers."""
+
+    @tool
+    async def slow_lookup(city: str) -> str:
+        """Slow lookup of a city."""
+        await asyncio.to_thread(release.wait, 10)
+        return f"found {city}"
+
+    first = Message(
+        "assistant",
+        (TextPart("Looking it up for you. "), ToolCallPart("c1", "slow_lookup", {"city": "Rome"})),
+        finish_reason="tool_calls",
+    )
+    model = ScriptedModel([first, "Rome is found, enjoy the trip."], chunk_delay=0.002)
+    return AgentCatalog("test", {"finder": Agent("finder", model=model, tools=[slow_lookup])})
+
+
+async def test_the_answer_grows_in_the_chat_then_the_final_text_replaces_it(
+    store: Store, release: threading.Event
+) -> None:
+    app = StudioApp(store, InProcessSession.recording(looking_up_agent(release), store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"find rome", "enter")
+        # The run is parked in the tool: what streamed so far is on screen, the run is not over.
+        await wait_for(pilot, lambda: "→ slow_lookup(city=Rome)" in streaming(app))
+        assert "finder › Looking it up for you." in streaming(app)
+        assert app.running and app.query_one("#chat-input", Input).disabled
+
+        release.set()
+        await wait_for(pilot, lambda: not app.running)
+        assert streaming(app) == ""  # the streamed turn gave way to the final one
+        shown = transcript(app)
+        assert "→ slow_lookup(city=Rome)" in shown  # the tool call stays as a note
+        assert shown.endswith("finder › Rome is found, enjoy the trip.")
+        assert app.transcripts["finder"][-1] == ("finder", "Rome is found, enjoy the trip.")
+
+
+async def test_cancel_stops_a_streaming_turn_and_keeps_what_was_written(
+    store: Store, release: threading.Event
+) -> None:
+    app = StudioApp(store, InProcessSession.recording(looking_up_agent(release), store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"find rome", "enter")
+        await wait_for(pilot, lambda: "→ slow_lookup(city=Rome)" in streaming(app))
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: not app.running)
+        shown = transcript(app)
+        assert "finder › Looking it up for you. …" in shown
+        assert shown.endswith("error › cancelled")
+        assert not app.query_one("#chat-input", Input).disabled
+
+
+async def choose(pilot, name: str) -> None:  # type: ignore[no-untyped-def]
+    agents = pilot.app.query_one(AgentList)
+    agents.focus()
+    index = next(i for i in range(agents.option_count) if agents.get_option_at_index(i).id == name)
+    agents.highlighted = index
+    await pilot.press("enter")  # Confirmed: back to the chat input
+    await wait_for(pilot, lambda: pilot.app.agent_name == name)
+
+
+async def send(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
+    chat_input = pilot.app.query_one("#chat-input", Input)
+    await wait_for(pilot, lambda: not chat_input.disabled and pilot.app.focused is chat_input)
+    chat_input.value = text
+    await pilot.press("enter")
+
+
+async def test_the_trip_planner_runs_from_the_chat_with_its_spans_in_the_tree(
+    store: Store,
+) -> None:
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await choose(pilot, "trip_planner")
+        assert "trip_planner is a workflow (plan → research → itinerary → approve)" in (
+            transcript(app))
+        await send(pilot, '{"destination": "paris", "days": 2}')
+        await wait_for(pilot, lambda: "trip_planner › success · run " in transcript(app))
+        assert "plan for Paris" in transcript(app) and "Day 2: " in transcript(app)
+
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, lambda: any(s.name == "step approve" for s in tree.spans.values()))
+        names = [tree.spans[r.span_id].name for r in tree.rows]
+        assert names[0] == "invoke_workflow trip_planner"
+        assert {"step plan", "step research", "step itinerary", "invoke_agent weather_scout",
+                "invoke_agent sights_guide"} <= set(names)
+        assert (store.path.parent / "workflows.db").is_file()
+
+
+async def test_a_suspended_run_is_resumed_from_the_chat(store: Store) -> None:
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await choose(pilot, "trip_planner")
+        await send(pilot, '{"destination": "oslo", "needs_approval": true}')
+        await wait_for(pilot, lambda: "suspended at approve" in transcript(app))
+        assert '"question": "Book this trip?"' in transcript(app)
+        assert "Your next message resumes this run" in transcript(app)
+        chat_input = app.query_one("#chat-input", Input)
+        await wait_for(pilot, lambda: not chat_input.disabled)
+        assert chat_input.placeholder.startswith("JSON resume data for run ")
+
+        await send(pilot, "yes")  # not JSON: refused before anything runs
+        await wait_for(pilot, lambda: "resume data must be JSON" in transcript(app))
+        await send(pilot, '{"approved": true}')
+        await wait_for(pilot, lambda: "Approved: " in transcript(app))
+        assert "trip_planner › success · run " in transcript(app)
+        assert "trip_planner" not in app.suspended_runs
+
+
+async def test_a_bad_workflow_input_shows_the_validation_message(store: Store) -> None:
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await choose(pilot, "trip_planner")
+        await send(pilot, '{"days": 3}')
+        await wait_for(pilot, lambda: "error › " in transcript(app))
+        assert ("workflow 'trip_planner' input is invalid (TripRequest): destination: Field "
+                "required") in transcript(app)
+        assert not app.running
