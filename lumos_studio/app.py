@@ -86,6 +86,8 @@ class StudioApp(ConsoleApp):
         Binding("t", "focus('tree')", "Tree", show=False),
         Binding("d", "focus('detail')", "Detail", show=False),
         Binding("i", "focus('chat-input')", "Chat", show=False),
+        Binding("f8", "focus('log-lines')", "Logs", show=False),
+        Binding("f9", "focus('memory')", "Memory", show=False),
     ]
 
     def __init__(

@@ -97,3 +97,12 @@ async def test_the_palette_reaches_pane_actions_and_the_layout(store: Store) -> 
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"layout reset", "enter")
         await wait_for(pilot, lambda: app.query_one("#state").display)
+
+
+async def test_f8_and_f9_reach_the_logs_and_the_memory_from_the_chat(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f8")
+        assert app.focused is app.query_one("#log-lines")
+        await pilot.press("f9")
+        assert app.focused is app.query_one("#memory")
