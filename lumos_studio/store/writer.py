@@ -226,6 +226,7 @@ class StoreWriter:
         Checkpointer.take_over(self._connection)
         self._checkpointer = Checkpointer(path)
         self._texts_pending = True  # a previous session may have left some
+        self._closed = False
         self._listeners: list[ChangeListener] = []
         self._thread: threading.Thread | None = None
         self.written = 0  # span rows inserted or updated (re-imports of final spans don't count)
@@ -238,7 +239,8 @@ class StoreWriter:
         self._listeners.append(listener)
 
     def start(self) -> StoreWriter:
-        if self._thread is None:
+        """Start the writer thread (once; never again after ``close``)."""
+        if self._thread is None and not self._closed:
             self._thread = threading.Thread(
                 target=self._run, name="lumos-store-writer", daemon=True
             )
@@ -282,6 +284,8 @@ class StoreWriter:
         """
         if self._thread is None:
             self.start()
+        if self._closed:
+            return False
         entry = _Batch(list(records))
         try:
             self._queue.put(entry, timeout=timeout)
@@ -293,6 +297,8 @@ class StoreWriter:
         """Wait until everything submitted so far is committed."""
         if self._thread is None:
             self.start()
+        if self._closed:
+            return False
         marker = _Flush()
         self._queue.put(marker, timeout=timeout)
         return marker.done.wait(timeout)
@@ -311,6 +317,8 @@ class StoreWriter:
                  timeout: float) -> bool:
         if self._thread is None:
             self.start()
+        if self._closed:
+            return False
         command = _Command(run, trace_ids)
         try:
             self._queue.put(command, timeout=timeout)
@@ -319,7 +327,12 @@ class StoreWriter:
         return command.done.wait(timeout) and command.ok
 
     def close(self, timeout: float = 10.0) -> None:
-        """Commit what is queued, stop the thread and close the connection."""
+        """Commit what is queued, stop the thread and close the connection.
+
+        A closed writer stays closed: a late ``flush`` (an SDK processor shutting down at exit)
+        returns False instead of starting a thread on the closed connection.
+        """
+        self._closed = True
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout)

@@ -154,3 +154,11 @@ def test_logs_round_trip_tied_to_their_span_and_are_not_duplicated(store: Store)
     assert store.writer.logs_written == 3
     assert heard[0].logs == 3 and heard[0].log_trace_ids == {tool_span.trace_id}
     assert heard[-1].logs == 0
+
+
+def test_a_closed_writer_stays_closed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.close()
+    assert store.writer.flush(0.5) is False  # an SDK processor's shutdown at exit, say
+    assert store.writer.commit(weather_trace(), 0.5) is False
+    assert store.writer._thread is None
