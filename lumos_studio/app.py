@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
 from textual import work
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -23,11 +22,12 @@ from lumos_core.telemetry import semconv as sc
 from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.save import save_traces
-from lumos_studio.sessions.base import AgentInfo, Session, StreamUpdate
+from lumos_studio.sessions.base import Session
 from lumos_studio.store import Store, StoreChange, TraceQuery
 from lumos_studio.ui.base_app import ConsoleApp
-from lumos_studio.ui.commands import binding_commands
-from lumos_studio.ui.layout import PANES, Layout, Pane, current_size, pane_of
+from lumos_studio.ui.chat_turns import ChatTurns
+from lumos_studio.ui.layout import Layout
+from lumos_studio.ui.layout_actions import LayoutActions
 from lumos_studio.ui.messages import (
     MemoryLoaded,
     MetricsLoaded,
@@ -36,13 +36,10 @@ from lumos_studio.ui.messages import (
     TraceLoaded,
     TracesChanged,
     TracesDeleted,
-    TurnFinished,
-    TurnStreamed,
-    WorkflowTurnFinished,
 )
 from lumos_studio.ui.screens.compare import CompareScreen
 from lumos_studio.ui.widgets.agent_list import AgentList
-from lumos_studio.ui.widgets.chat import ChatPane, tool_note
+from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.load_error import LoadErrorPanel
 from lumos_studio.ui.widgets.logs_pane import LogsPane
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
@@ -51,14 +48,6 @@ from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_browser import TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
-from lumos_studio.ui.workflow_turns import (
-    NEW_RUN,
-    WorkflowRequest,
-    placeholder,
-    workflow_intro,
-    workflow_reply,
-    workflow_request,
-)
 
 REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
 SAVE_DIR = Path("traces")
@@ -66,7 +55,7 @@ LAYOUT_FILE = "layout.json"  # beside the store: each project keeps its own
 PANE_IDS = {"agents", "chat", "trace-browser", "tree", "detail", "memory", "logs"}
 
 
-class StudioApp(ConsoleApp):
+class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
     """Chat with agents and watch their traces grow, side by side."""
 
     TITLE = "Lumos Studio"
@@ -249,23 +238,6 @@ class StudioApp(ConsoleApp):
         events = self.store.reader.events(sc.EVENT_MEMORY_PREFIX)
         self.post_message(MemoryLoaded(trace_id, memory_view(spans, events, selected)))
 
-    @work(thread=True, group="agent-run")
-    def run_agent(
-        self, agent_name: str, text: str, history: tuple[Message, ...], thread_id: str, turn: int
-    ) -> None:
-        def forward(update: StreamUpdate) -> None:
-            self.post_message(TurnStreamed(agent_name, turn, update))
-
-        outcome = self.session.run(agent_name, text, history, thread_id, on_event=forward)
-        self.post_message(TurnFinished(agent_name, text, outcome))
-
-    @work(thread=True, group="agent-run")
-    def run_workflow(self, name: str, text: str, request: WorkflowRequest) -> None:
-        outcome = self.session.run_workflow(
-            name, request.input, resume=request.resume, resume_data=request.resume_data
-        )
-        self.post_message(WorkflowTurnFinished(name, text, outcome, request.resume))
-
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         if self._screens_gone():
             return
@@ -312,14 +284,6 @@ class StudioApp(ConsoleApp):
         self.load_trace(trace_id)
 
     # --- pane messages ---
-
-    def on_agent_list_chosen(self, message: AgentList.Chosen) -> None:
-        if message.agent_name != self.agent_name:
-            self.agent_name = message.agent_name
-            self._open_chat(message.agent_name)
-
-    def on_agent_list_confirmed(self, message: AgentList.Confirmed) -> None:
-        self.main.query_one("#chat-input").focus()
 
     def on_trace_list_chosen(self, message: TraceList.Chosen) -> None:
         self._follow_new_trace = False
@@ -418,140 +382,7 @@ class StudioApp(ConsoleApp):
             self.show_trace(message.trace_id)
         tree.focus()
 
-    def on_chat_pane_submitted(self, message: ChatPane.Submitted) -> None:
-        self.send_turn(message.text)
-
-    def send_turn(self, text: str) -> None:
-        name = self.agent_name
-        if name is None:
-            self.notify("No agent to chat with: fix the agent file.", severity="error")
-            return
-        if self.running:
-            self.notify("A run is in progress: wait, or cancel it with ctrl+x.")
-            return
-        self.last_input = (name, text)
-        self._record_turn(name, "you", text)
-        info = self._agent_info(name)
-        if info is not None and info.kind == "workflow":
-            self._send_to_workflow(info, text)
-            return
-        self._start_run()
-        history = () if info is None or info.has_memory else self.histories.get(name, ())
-        thread_id = self.thread_ids.setdefault(name, f"studio-{name}-{time.strftime('%H%M%S')}")
-        self.turn += 1
-        self.main.query_one(ChatPane).begin_stream(name)
-        self.run_agent(name, text, history, thread_id, self.turn)
-
-    def _send_to_workflow(self, info: AgentInfo, text: str) -> None:
-        """Run the workflow on ``text``, or resume its suspended run with it (``/new``: forget
-        that run)."""
-        name = info.name
-        if text == NEW_RUN:
-            self.suspended_runs.pop(name, None)
-            self._record_turn(name, "hint", workflow_intro(info))
-            self.main.query_one(ChatPane).set_idle_placeholder(placeholder(info))
-            return
-        request = workflow_request(info, text, self.suspended_runs.get(name))
-        if isinstance(request, str):
-            self._record_turn(name, "error", request)
-            return
-        self._start_run()
-        self.run_workflow(name, text, request)
-
-    def _start_run(self) -> None:
-        self.running = True
-        self.main.query_one(ChatPane).set_busy(True)
-        self._follow_new_trace = True
-
-    def on_turn_streamed(self, message: TurnStreamed) -> None:
-        if not self._screens_gone() and self.running and message.turn == self.turn:
-            self.main.query_one(ChatPane).stream(message.update)
-
-    def on_turn_finished(self, message: TurnFinished) -> None:
-        if self._screens_gone():
-            return
-        outcome, name = message.outcome, message.agent_name
-        self.running = False
-        chat = self.main.query_one(ChatPane)
-        streamed = chat.end_stream()  # the final answer replaces the streamed one
-        chat.set_busy(False)
-        for update in streamed:
-            if update.tool is not None and (note := tool_note(update)):
-                self._record_turn(name, "tool", note)
-        if outcome.cancelled:
-            partial = "".join(u.text for u in streamed).rstrip()
-            if partial:
-                self._record_turn(name, name, f"{partial} …")
-            self._record_turn(name, "error", "cancelled")
-        elif outcome.error is not None:
-            self._record_turn(name, "error", outcome.error)
-        else:
-            self.histories[name] = outcome.messages
-            self._record_turn(name, name, outcome.output or "")
-        self._show_run_trace(outcome.trace_id)
-
-    def on_workflow_turn_finished(self, message: WorkflowTurnFinished) -> None:
-        if self._screens_gone():
-            return
-        outcome, name = message.outcome, message.workflow
-        self.running = False
-        if outcome.status == "suspended" and outcome.run_id:
-            self.suspended_runs[name] = outcome.run_id
-        elif outcome.status is not None:
-            self.suspended_runs.pop(name, None)
-        chat = self.main.query_one(ChatPane)
-        if chat.agent_name == name:
-            info = self._agent_info(name)
-            chat.set_idle_placeholder(placeholder(info, self.suspended_runs.get(name)))
-        chat.set_busy(False)
-        for role, text in workflow_reply(name, outcome):
-            self._record_turn(name, role, text)
-        self._show_run_trace(outcome.trace_id)
-
-    def _show_run_trace(self, trace_id: str | None) -> None:
-        if trace_id and trace_id != self.trace_id:
-            self._follow_new_trace = False
-            self.show_trace(trace_id)
-            self.load_trace_list()
-
-    def _agent_info(self, name: str) -> AgentInfo | None:
-        return next((a for a in self.session.agents if a.name == name), None)
-
-    def _open_chat(self, name: str) -> None:
-        """Show ``name``'s conversation; a workflow's starts with what to send it."""
-        info = self._agent_info(name)
-        transcript = self.transcripts.setdefault(name, [])
-        if info is not None and info.kind == "workflow" and not transcript:
-            transcript.append(("hint", workflow_intro(info)))
-        suspended = self.suspended_runs.get(name)
-        self.main.query_one(ChatPane).set_agent(name, transcript, placeholder(info, suspended))
-
-    def _record_turn(self, agent_name: str, role: str, text: str) -> None:
-        self.transcripts.setdefault(agent_name, []).append((role, text))
-        if agent_name == self.agent_name:
-            self.main.query_one(ChatPane).add_turn(role, text)
-
     # --- actions ---
-
-    def action_rerun(self) -> None:
-        """Send the last message again, to the same agent: after an edit, to see the change."""
-        if self.last_input is None:
-            self.notify("Nothing to re-run yet.")
-            return
-        name, text = self.last_input
-        if name != self.agent_name:
-            self.main.query_one(AgentList).set_agents(self.session.agents, name, False)
-            self.agent_name = name
-            self._open_chat(name)
-        self.send_turn(text)
-
-    def action_cancel_run(self) -> None:
-        if not self.running:
-            self.notify("No run to cancel.")
-        elif self.session.cancel():
-            self.notify("Cancelling…")
-        else:
-            self.notify("This session cannot cancel runs.", severity="warning")
 
     def action_toggle_maximize(self) -> None:
         """Give the focused pane the whole screen, or put it back."""
@@ -562,59 +393,3 @@ class StudioApp(ConsoleApp):
             pane = next((w for w in self.focused.ancestors_with_self
                          if w.id in PANE_IDS), self.focused)
             screen.maximize(pane, container=False)
-
-    # --- layout: toggled and resized panes, remembered in ``layout_path`` ---
-
-    def action_toggle_pane(self, pane: Pane) -> None:
-        """Hide or show a pane; focus leaves a pane as it hides."""
-        layout = self.layout.toggled(pane)
-        self._set_layout(layout)
-        if not getattr(layout, pane) and self.focused is not None and pane_of(
-            self.focused) == pane:
-            self.main.query_one(TraceWaterfall).focus()
-        shown = "shown" if getattr(layout, pane) else "hidden"
-        self.notify(f"{PANES[pane].capitalize()} {shown}", timeout=1.5)
-
-    def action_resize_pane(self, steps: int) -> None:
-        """Grow or shrink the focused pane (the tree's key resizes the detail beside it)."""
-        pane = pane_of(self.focused)
-        if pane is None:
-            self.notify("Focus a pane first: the agents, trace list, tree, detail or logs.")
-            return
-        self._set_layout(self.layout.resized(pane, steps, current_size(self.main, pane)))
-
-    def action_reset_layout(self) -> None:
-        self.main.query_one("#sessions").styles.clear_rule("width")
-        self.main.query_one("#sessions").styles.clear_rule("max_width")
-        for selector in ("#trace-browser", "#state"):
-            self.main.query_one(selector).styles.clear_rule("height")
-        for selector in ("#tree", "#detail"):
-            self.main.query_one(selector).styles.clear_rule("width")
-        self._set_layout(Layout())
-
-    def _set_layout(self, layout: Layout) -> None:
-        self.layout = layout
-        layout.apply(self.main)
-        self._save_layout(layout)
-
-    @work(thread=True, exclusive=True, group="layout")
-    def _save_layout(self, layout: Layout) -> None:
-        try:
-            layout.save(self.layout_path)
-        except OSError as exc:
-            self.call_from_thread(
-                self.notify, f"could not remember the layout: {exc}", severity="warning"
-            )
-
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """Textual's commands, every key's action by pane, and the layout's."""
-        yield from super().get_system_commands(screen)
-        if screen is not self.main:
-            return
-        yield from binding_commands(self, screen)
-        for pane, title in PANES.items():
-            verb = "Hide" if getattr(self.layout, pane) else "Show"
-            yield SystemCommand(f"Layout: {verb} {title}", "toggle a pane",
-                                lambda pane=pane: self.action_toggle_pane(pane))
-        yield SystemCommand("Layout: Reset", "every pane shown at the stylesheet's size",
-                            self.action_reset_layout)

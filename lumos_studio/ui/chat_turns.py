@@ -1,0 +1,213 @@
+"""The studio's conversations: sending a turn to an agent or a workflow, the streamed reply, the
+outcome in the chat and its trace beside it, re-running and cancelling.
+
+A mixin of ``StudioApp`` (``app.py`` keeps the wiring); it only uses what the app declares below.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from lumos_core import Message
+from lumos_studio.sessions.base import AgentInfo, Session, StreamUpdate
+from lumos_studio.ui.messages import TurnFinished, TurnStreamed, WorkflowTurnFinished
+from lumos_studio.ui.widgets.agent_list import AgentList
+from lumos_studio.ui.widgets.chat import ChatPane, tool_note
+from lumos_studio.ui.workflow_turns import (
+    NEW_RUN,
+    WorkflowRequest,
+    placeholder,
+    workflow_intro,
+    workflow_reply,
+    workflow_request,
+)
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+
+class ChatTurns:
+    """Chat turns for ``StudioApp``: agents answer (streamed), workflows run and resume."""
+
+    # Provided by StudioApp.
+    session: Session
+    agent_name: str | None
+    transcripts: dict[str, list[tuple[str, str]]]
+    histories: dict[str, tuple[Message, ...]]
+    thread_ids: dict[str, str]
+    suspended_runs: dict[str, str]
+    turn: int
+    last_input: tuple[str, str] | None
+    running: bool
+    trace_id: str | None
+    _follow_new_trace: bool
+
+    if TYPE_CHECKING:
+        main: Screen[None]
+
+        def _screens_gone(self) -> bool: ...
+        def show_trace(self, trace_id: str) -> None: ...
+        def load_trace_list(self) -> None: ...
+        def notify(self, message: str, **kwargs: object) -> None: ...
+        def post_message(self, message: object) -> bool: ...
+
+    @work(thread=True, group="agent-run")
+    def run_agent(
+        self, agent_name: str, text: str, history: tuple[Message, ...], thread_id: str, turn: int
+    ) -> None:
+        def forward(update: StreamUpdate) -> None:
+            self.post_message(TurnStreamed(agent_name, turn, update))
+
+        outcome = self.session.run(agent_name, text, history, thread_id, on_event=forward)
+        self.post_message(TurnFinished(agent_name, text, outcome))
+
+    @work(thread=True, group="agent-run")
+    def run_workflow(self, name: str, text: str, request: WorkflowRequest) -> None:
+        outcome = self.session.run_workflow(
+            name, request.input, resume=request.resume, resume_data=request.resume_data
+        )
+        self.post_message(WorkflowTurnFinished(name, text, outcome, request.resume))
+
+    def on_agent_list_chosen(self, message: AgentList.Chosen) -> None:
+        if message.agent_name != self.agent_name:
+            self.agent_name = message.agent_name
+            self._open_chat(message.agent_name)
+
+    def on_agent_list_confirmed(self, message: AgentList.Confirmed) -> None:
+        self.main.query_one("#chat-input").focus()
+
+    def on_chat_pane_submitted(self, message: ChatPane.Submitted) -> None:
+        self.send_turn(message.text)
+
+    def send_turn(self, text: str) -> None:
+        name = self.agent_name
+        if name is None:
+            self.notify("No agent to chat with: fix the agent file.", severity="error")
+            return
+        if self.running:
+            self.notify("A run is in progress: wait, or cancel it with ctrl+x.")
+            return
+        self.last_input = (name, text)
+        self._record_turn(name, "you", text)
+        info = self._agent_info(name)
+        if info is not None and info.kind == "workflow":
+            self._send_to_workflow(info, text)
+            return
+        self._start_run()
+        history = () if info is None or info.has_memory else self.histories.get(name, ())
+        thread_id = self.thread_ids.setdefault(name, f"studio-{name}-{time.strftime('%H%M%S')}")
+        self.turn += 1
+        self.main.query_one(ChatPane).begin_stream(name)
+        self.run_agent(name, text, history, thread_id, self.turn)
+
+    def _send_to_workflow(self, info: AgentInfo, text: str) -> None:
+        """Run the workflow on ``text``, or resume its suspended run with it (``/new``: forget
+        that run)."""
+        name = info.name
+        if text == NEW_RUN:
+            self.suspended_runs.pop(name, None)
+            self._record_turn(name, "hint", workflow_intro(info))
+            self.main.query_one(ChatPane).set_idle_placeholder(placeholder(info))
+            return
+        request = workflow_request(info, text, self.suspended_runs.get(name))
+        if isinstance(request, str):
+            self._record_turn(name, "error", request)
+            return
+        self._start_run()
+        self.run_workflow(name, text, request)
+
+    def _start_run(self) -> None:
+        self.running = True
+        self.main.query_one(ChatPane).set_busy(True)
+        self._follow_new_trace = True
+
+    def on_turn_streamed(self, message: TurnStreamed) -> None:
+        if not self._screens_gone() and self.running and message.turn == self.turn:
+            self.main.query_one(ChatPane).stream(message.update)
+
+    def on_turn_finished(self, message: TurnFinished) -> None:
+        if self._screens_gone():
+            return
+        outcome, name = message.outcome, message.agent_name
+        self.running = False
+        chat = self.main.query_one(ChatPane)
+        streamed = chat.end_stream()  # the final answer replaces the streamed one
+        chat.set_busy(False)
+        for update in streamed:
+            if update.tool is not None and (note := tool_note(update)):
+                self._record_turn(name, "tool", note)
+        if outcome.cancelled:
+            partial = "".join(u.text for u in streamed).rstrip()
+            if partial:
+                self._record_turn(name, name, f"{partial} …")
+            self._record_turn(name, "error", "cancelled")
+        elif outcome.error is not None:
+            self._record_turn(name, "error", outcome.error)
+        else:
+            self.histories[name] = outcome.messages
+            self._record_turn(name, name, outcome.output or "")
+        self._show_run_trace(outcome.trace_id)
+
+    def on_workflow_turn_finished(self, message: WorkflowTurnFinished) -> None:
+        if self._screens_gone():
+            return
+        outcome, name = message.outcome, message.workflow
+        self.running = False
+        if outcome.status == "suspended" and outcome.run_id:
+            self.suspended_runs[name] = outcome.run_id
+        elif outcome.status is not None:
+            self.suspended_runs.pop(name, None)
+        chat = self.main.query_one(ChatPane)
+        if chat.agent_name == name:
+            info = self._agent_info(name)
+            chat.set_idle_placeholder(placeholder(info, self.suspended_runs.get(name)))
+        chat.set_busy(False)
+        for role, text in workflow_reply(name, outcome):
+            self._record_turn(name, role, text)
+        self._show_run_trace(outcome.trace_id)
+
+    def _show_run_trace(self, trace_id: str | None) -> None:
+        if trace_id and trace_id != self.trace_id:
+            self._follow_new_trace = False
+            self.show_trace(trace_id)
+            self.load_trace_list()
+
+    def _agent_info(self, name: str) -> AgentInfo | None:
+        return next((a for a in self.session.agents if a.name == name), None)
+
+    def _open_chat(self, name: str) -> None:
+        """Show ``name``'s conversation; a workflow's starts with what to send it."""
+        info = self._agent_info(name)
+        transcript = self.transcripts.setdefault(name, [])
+        if info is not None and info.kind == "workflow" and not transcript:
+            transcript.append(("hint", workflow_intro(info)))
+        suspended = self.suspended_runs.get(name)
+        self.main.query_one(ChatPane).set_agent(name, transcript, placeholder(info, suspended))
+
+    def _record_turn(self, agent_name: str, role: str, text: str) -> None:
+        self.transcripts.setdefault(agent_name, []).append((role, text))
+        if agent_name == self.agent_name:
+            self.main.query_one(ChatPane).add_turn(role, text)
+
+    def action_rerun(self) -> None:
+        """Send the last message again, to the same agent: after an edit, to see the change."""
+        if self.last_input is None:
+            self.notify("Nothing to re-run yet.")
+            return
+        name, text = self.last_input
+        if name != self.agent_name:
+            self.main.query_one(AgentList).set_agents(self.session.agents, name, False)
+            self.agent_name = name
+            self._open_chat(name)
+        self.send_turn(text)
+
+    def action_cancel_run(self) -> None:
+        if not self.running:
+            self.notify("No run to cancel.")
+        elif self.session.cancel():
+            self.notify("Cancelling…")
+        else:
+            self.notify("This session cannot cancel runs.", severity="warning")

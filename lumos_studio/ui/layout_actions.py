@@ -1,0 +1,91 @@
+"""Layout actions of the studio: hide, show and resize panes, remember it, and the command
+palette's entries for every key and for the layout.
+
+A mixin of ``StudioApp`` (``app.py`` keeps the wiring); the layout itself is ``ui.layout``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import SystemCommand
+from textual.screen import Screen
+
+from lumos_studio.ui.commands import binding_commands
+from lumos_studio.ui.layout import PANES, Layout, Pane, current_size, pane_of
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+
+class LayoutActions:
+    """Pane toggles, resizing and the palette for ``StudioApp``."""
+
+    # Provided by StudioApp.
+    layout: Layout
+    layout_path: Path
+
+    if TYPE_CHECKING:
+        main: Screen[None]
+        focused: Widget | None
+
+        def notify(self, message: str, **kwargs: object) -> None: ...
+        def call_from_thread(self, callback: object, *args: object, **kwargs: object) -> object: ...
+
+    def action_toggle_pane(self, pane: Pane) -> None:
+        """Hide or show a pane; focus leaves a pane as it hides."""
+        layout = self.layout.toggled(pane)
+        self._set_layout(layout)
+        if not getattr(layout, pane) and self.focused is not None and pane_of(
+            self.focused) == pane:
+            self.main.query_one(TraceWaterfall).focus()
+        shown = "shown" if getattr(layout, pane) else "hidden"
+        self.notify(f"{PANES[pane].capitalize()} {shown}", timeout=1.5)
+
+    def action_resize_pane(self, steps: int) -> None:
+        """Grow or shrink the focused pane (the tree's key resizes the detail beside it)."""
+        pane = pane_of(self.focused)
+        if pane is None:
+            self.notify("Focus a pane first: the agents, trace list, tree, detail or logs.")
+            return
+        self._set_layout(self.layout.resized(pane, steps, current_size(self.main, pane)))
+
+    def action_reset_layout(self) -> None:
+        self.main.query_one("#sessions").styles.clear_rule("width")
+        self.main.query_one("#sessions").styles.clear_rule("max_width")
+        for selector in ("#trace-browser", "#state"):
+            self.main.query_one(selector).styles.clear_rule("height")
+        for selector in ("#tree", "#detail"):
+            self.main.query_one(selector).styles.clear_rule("width")
+        self._set_layout(Layout())
+
+    def _set_layout(self, layout: Layout) -> None:
+        self.layout = layout
+        layout.apply(self.main)
+        self._save_layout(layout)
+
+    @work(thread=True, exclusive=True, group="layout")
+    def _save_layout(self, layout: Layout) -> None:
+        try:
+            layout.save(self.layout_path)
+        except OSError as exc:
+            self.call_from_thread(
+                self.notify, f"could not remember the layout: {exc}", severity="warning"
+            )
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's commands, every key's action by pane, and the layout's."""
+        yield from super().get_system_commands(screen)
+        if screen is not self.main:
+            return
+        yield from binding_commands(self, screen)
+        for pane, title in PANES.items():
+            verb = "Hide" if getattr(self.layout, pane) else "Show"
+            yield SystemCommand(f"Layout: {verb} {title}", "toggle a pane",
+                                lambda pane=pane: self.action_toggle_pane(pane))
+        yield SystemCommand("Layout: Reset", "every pane shown at the stylesheet's size",
+                            self.action_reset_layout)
