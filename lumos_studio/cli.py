@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from lumos_studio.gc_settings import use_studio_gc_settings
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
 from lumos_studio.store import DEFAULT_DB, Store, StoreError, StoreReader
 
@@ -450,4 +451,5 @@ def _run_spans(db: Path, source: str) -> list[SpanRecord]:
 
 def main() -> None:
     """Console-script entry point."""
+    use_studio_gc_settings()
     cli(prog_name="lumos-studio")
