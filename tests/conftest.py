@@ -26,6 +26,16 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
+def relative_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """A store at a relative path in a fresh working directory: what a pane shows of its path
+    (the header, a snapshot) reads the same on every run."""
+    monkeypatch.chdir(tmp_path)
+    opened = Store(Path("studio.db"))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
 def exporter() -> InMemorySpanExporter:
     return InMemorySpanExporter()
 

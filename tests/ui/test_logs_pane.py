@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
@@ -59,11 +56,8 @@ class Host(App[None]):
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    monkeypatch.chdir(tmp_path)
-    opened = Store(Path("studio.db"))
-    yield opened
-    opened.close()
+def store(relative_store: Store) -> Store:
+    return relative_store
 
 
 def write(store: Store, logs: list[LogRecord]) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from textual.pilot import Pilot
 
@@ -22,12 +19,8 @@ from tests.ui.helpers import wait_for
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    """A store at a relative path, so the header reads the same on every run."""
-    monkeypatch.chdir(tmp_path)
-    opened = Store(Path("studio.db"))
-    yield opened
-    opened.close()
+def store(relative_store: Store) -> Store:
+    return relative_store
 
 
 def studio_with_a_recorded_turn(store: Store) -> StudioApp:
