@@ -116,8 +116,22 @@ def _docs_script(messages: Sequence[Message], tools: Sequence[dict[str, Any]]) -
     header, _, text = best.partition("\n")
     where, _, rest = header[4:].rpartition(" (id ")
     chunk_id = rest.split(",", 1)[0]
-    excerpt = text if len(text) <= 400 else text[:399].rsplit(" ", 1)[0] + " …"
-    return Message.assistant(f"From {where} [1]:\n\n{excerpt}\n\n[1] {chunk_id}")
+    question = next(m for m in reversed(messages) if m.role == "user").text
+    return Message.assistant(f"From {where} [1]:\n\n{_excerpt(text, question)}\n\n[1] {chunk_id}")
+
+
+def _excerpt(text: str, question: str, size: int = 400) -> str:
+    """About ``size`` characters of the passage, from the first line that has a word of the
+    question (a passage can hold the answer past its first lines)."""
+    words = {w for w in re.findall(r"[a-z]{4,}", question.lower())}
+    lines = text.split("\n")
+    first = next((i for i, line in enumerate(lines) if words & set(re.findall(r"[a-z]+",
+                                                                             line.lower()))), 0)
+    start = len("\n".join(lines[:first])) + (1 if first else 0)
+    window = text[start:]
+    if len(window) > size:
+        window = window[: size - 1].rsplit(" ", 1)[0] + " …"
+    return ("… " if start else "") + window
 
 
 docs = Agent(
