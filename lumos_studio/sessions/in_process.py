@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider
-from opentelemetry.sdk._logs import LoggingHandler
+from opentelemetry.instrumentation.logging.handler import LoggingHandler
 from opentelemetry.trace import TracerProvider
 
 from lumos_core import Message
