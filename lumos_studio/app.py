@@ -136,8 +136,9 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
         return self.screen_stack[0]
 
     def _screens_gone(self) -> bool:
-        """True once the screens are gone: late messages from workers are then dropped."""
-        return not self.screen_stack
+        """True once the app is shutting down (its screens go next): late messages from workers
+        are then dropped instead of querying panes that are being removed."""
+        return not self.is_running or not self.screen_stack
 
     def on_mount(self) -> None:
         receiving = f" · OTLP {self.endpoint}" if self.endpoint else ""

@@ -46,6 +46,10 @@ def read_line_with(process: subprocess.Popen[str], marker: str, timeout: float =
     raise AssertionError(f"serve never printed {marker!r}")
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     db = tmp_path / "served.db"
@@ -53,6 +57,9 @@ def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "lumos_studio", "--db", str(db), "serve", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        # Ctrl-C as in a terminal, even when the suite itself runs as a background job (which
+        # ignores SIGINT, and children inherit that).
+        preexec_fn=_default_sigint,
     )
     try:
         yield process, db
