@@ -232,6 +232,17 @@ async def test_follows_new_logs_until_scrolled_up_and_again_at_the_end(store: St
         assert lines.following and lines.cursor == 109 and pane.border_subtitle == "following"
 
 
+async def test_new_logs_on_a_page_already_shown_are_fetched_too(store: Store) -> None:
+    write(store, mixed_logs(3))
+    app = Host(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot, 3)
+        write(store, mixed_logs(4, start=T0 + 100 * 250_000_000))
+        app.query_one(LogsPane).refresh_logs()
+        await settled(pilot, 7)  # the first page again, now with seven rows, not three and "…"
+        assert shown(app)[-1].endswith("#3")
+
+
 async def test_scrolling_back_to_the_bottom_resumes_following(store: Store) -> None:
     write(store, mixed_logs(100))
     app = Host(store)

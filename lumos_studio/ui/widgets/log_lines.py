@@ -110,6 +110,8 @@ class LogLines(ScrollView, can_focus=True):
     def page_loaded(self, generation: int, page: int, rows: list[LogRow]) -> None:
         self._asked.discard((generation, page))
         if generation == self.generation:
+            # Textual's LRUCache keeps the first value set for a key: replace, don't update.
+            self.pages.discard(page)
             self.pages[page] = (generation, rows)
             self.refresh()
 
