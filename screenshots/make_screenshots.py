@@ -34,6 +34,8 @@ from lumos_studio.ui.widgets.agent_list import AgentList  # noqa: E402
 from lumos_studio.ui.widgets.memory_pane import MemoryPane  # noqa: E402
 from lumos_studio.ui.widgets.playback_bar import PlaybackBar  # noqa: E402
 from lumos_studio.ui.widgets.span_detail import SpanDetail  # noqa: E402
+from lumos_studio.ui.widgets.trace_browser import TraceBrowser  # noqa: E402
+from lumos_studio.ui.widgets.trace_list import TraceList  # noqa: E402
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
@@ -67,7 +69,8 @@ async def chat(pilot: Pilot[None], app: StudioApp, text: str) -> None:
 
 
 async def studio_pictures(store: Store) -> list[Path]:
-    """The main view after a weather turn (tool span selected), memory, key help."""
+    """The main view after a weather turn (tool span selected), memory, a suspended workflow,
+    a trace search, key help."""
     app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     saved: list[Path] = []
     async with app.run_test(size=SIZE) as pilot:
@@ -95,6 +98,22 @@ async def studio_pictures(store: Store) -> list[Path]:
                        and memory.view.thread_id is not None)
         await pilot.pause()
         saved.append(save(app, "memory.svg"))
+
+        agents.focus()
+        agents.highlighted = [a.name for a in app.session.agents].index("trip_planner")
+        await pilot.press("enter")
+        await wait_for(pilot, "the workflow's chat", lambda: app.agent_name == "trip_planner")
+        await chat(pilot, app, '{"destination": "Paris", "needs_approval": true}')
+        await wait_for(pilot, "the run to suspend", lambda: "trip_planner" in app.suspended_runs)
+        await pilot.pause(0.3)
+        saved.append(save(app, "workflow.svg"))
+
+        traces = app.query_one(TraceBrowser)
+        app.query_one(TraceList).focus()
+        await pilot.press("slash", *"paris", "enter")
+        await wait_for(pilot, "the search", lambda: traces.query_state.filter.words)
+        await pilot.pause(0.5)
+        saved.append(save(app, "search.svg"))
 
         await pilot.press("f1")
         await wait_for(pilot, "the key help panel", lambda: app.screen.query("HelpPanel"))

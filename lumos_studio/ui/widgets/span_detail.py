@@ -189,7 +189,8 @@ def _part_text(role: str, part: Any) -> RenderableType:
 
 def _attribute_table(span: SpanRecord) -> RenderableType:
     table = Table.grid(padding=(0, 1))
-    table.add_column(style="cyan", no_wrap=True)
+    # Long keys (lumos.workflow.suspended_steps) wrap rather than leave the values no room.
+    table.add_column(style="cyan", overflow="fold", max_width=30)
     table.add_column(overflow="fold")
     shown = {**span.resource, **span.attributes}
     for key in sorted(shown):
