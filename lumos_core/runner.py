@@ -127,14 +127,21 @@ def _example_value(spec: dict[str, Any]) -> Any:
     return placeholders.get(spec.get("type", ""))
 
 
+class _SessionSnapshots(SnapshotStore):
+    """A snapshot file a session chose (not the user): the next session may choose again."""
+
+
 def use_snapshot_store(workflows: dict[str, Workflow], path: Path | None) -> None:
     """Point workflows that keep the default snapshot file at ``path`` (the studio's, beside
-    its store); a store the user chose is left alone."""
+    its store); a store the user chose is left alone. Workflows are module-level objects, so a
+    process that opens several sessions (tests, the demo) re-points them each time."""
     if path is None:
         return
     for workflow in workflows.values():
-        if workflow.store.path == str(DEFAULT_PATH):
-            workflow.store = SnapshotStore(path)
+        store = workflow.store
+        ours = store.path == str(DEFAULT_PATH) or isinstance(store, _SessionSnapshots)
+        if ours and store.path != str(path):
+            workflow.store = _SessionSnapshots(path)
 
 
 def jsonable(value: Any) -> Any:

@@ -78,6 +78,7 @@ def dev(db: Path, path: Path, agents: tuple[str, ...], otlp_port: int, no_watch:
     conversation; errors in your code show in the studio instead of crashing it. Any program that
     exports OTLP to the printed endpoint shows up too.
     """
+    from lumos_studio.sessions.base import workflow_store_beside
     from lumos_studio.sessions.worker import WorkerSession
 
     _open_studio(
@@ -88,7 +89,7 @@ def dev(db: Path, path: Path, agents: tuple[str, ...], otlp_port: int, no_watch:
             endpoint,
             watch=not no_watch,
             only=agents,
-            workflow_store=store.path.parent / "workflows.db",
+            workflow_store=workflow_store_beside(store.path),
         ),
     )
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from lumos_core import Agent, Message
 
+
+def workflow_store_beside(store_path: Path) -> Path:
+    """Where the studio keeps workflow runs: ``workflows.db`` beside its store, so a project's
+    suspended runs are found again by the next studio session."""
+    return store_path.parent / "workflows.db"
 
 @dataclass(frozen=True, slots=True)
 class AgentInfo:

@@ -27,6 +27,7 @@ from lumos_studio.sessions.base import (
     StreamListener,
     StreamUpdate,
     WorkflowOutcome,
+    workflow_store_beside,
 )
 from lumos_studio.sessions.discovery import AgentCatalog
 from lumos_studio.store.writer import StoreWriter
@@ -70,7 +71,7 @@ class InProcessSession(Session):
             catalog,
             studio_tracer_provider(writer),
             studio_logger_provider(writer),
-            Path(writer.path).parent / "workflows.db",
+            workflow_store_beside(Path(writer.path)),
         )
 
     def start(self) -> None:

@@ -12,13 +12,21 @@ from typing import TYPE_CHECKING
 from textual import work
 
 from lumos_core import Message
-from lumos_studio.sessions.base import AgentInfo, Session, StreamUpdate
-from lumos_studio.ui.messages import TurnFinished, TurnStreamed, WorkflowTurnFinished
+from lumos_core.workflows import SnapshotStore
+from lumos_studio.sessions.base import AgentInfo, Session, StreamUpdate, workflow_store_beside
+from lumos_studio.store import Store
+from lumos_studio.ui.messages import (
+    SuspendedRunsFound,
+    TurnFinished,
+    TurnStreamed,
+    WorkflowTurnFinished,
+)
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane, tool_note
 from lumos_studio.ui.workflow_turns import (
     NEW_RUN,
     WorkflowRequest,
+    earlier_run,
     placeholder,
     workflow_intro,
     workflow_reply,
@@ -34,6 +42,7 @@ class ChatTurns:
 
     # Provided by StudioApp.
     session: Session
+    store: Store
     agent_name: str | None
     transcripts: dict[str, list[tuple[str, str]]]
     histories: dict[str, tuple[Message, ...]]
@@ -53,6 +62,7 @@ class ChatTurns:
         def load_trace_list(self) -> None: ...
         def notify(self, message: str, **kwargs: object) -> None: ...
         def post_message(self, message: object) -> bool: ...
+        def call_from_thread(self, callback: object, *args: object, **kwargs: object) -> object: ...
 
     @work(thread=True, group="agent-run")
     def run_agent(
@@ -211,3 +221,43 @@ class ChatTurns:
             self.notify("Cancelling…")
         else:
             self.notify("This session cannot cancel runs.", severity="warning")
+
+    # --- runs an earlier session left suspended ---
+
+    @work(thread=True, exclusive=True, group="suspended-runs")
+    def load_suspended_runs(self, workflows: list[str]) -> None:
+        """Find the latest suspended run of each workflow in the studio's snapshot file."""
+        path = workflow_store_beside(self.store.path)
+        if not workflows or not path.is_file():
+            return
+        snapshots = SnapshotStore(path)
+        try:
+            found = {}
+            for name in workflows:
+                waiting = snapshots.runs(workflow=name, status="suspended")
+                if waiting:
+                    found[name] = (waiting[0].run_id, dict(waiting[0].suspended))
+        except Exception as exc:  # a foreign or damaged file: the chat just starts fresh
+            self.call_from_thread(self.notify, f"could not read {path}: {exc}",
+                                  severity="warning")
+            return
+        finally:
+            snapshots.close()
+        self.post_message(SuspendedRunsFound(found))
+
+    def on_suspended_runs_found(self, message: SuspendedRunsFound) -> None:
+        """Offer each one in its workflow's chat: the next message there resumes it."""
+        if self._screens_gone():
+            return
+        for name, (run_id, suspended) in message.runs.items():
+            if name in self.suspended_runs:
+                continue
+            self.suspended_runs[name] = run_id
+            info = self._agent_info(name)
+            transcript = self.transcripts.setdefault(name, [])
+            if info is not None and not transcript:
+                self._record_turn(name, "hint", workflow_intro(info))
+            for role, text in earlier_run(name, run_id, suspended):
+                self._record_turn(name, role, text)
+            if name == self.agent_name:
+                self.main.query_one(ChatPane).set_idle_placeholder(placeholder(info, run_id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.message import Message
 
 from lumos_studio.memory_view import MemoryView
@@ -107,3 +109,11 @@ class WorkflowTurnFinished(Message):
         self.text = text
         self.outcome = outcome
         self.resumed = resumed
+
+
+class SuspendedRunsFound(Message):
+    """Workflow runs an earlier session left suspended: name → (run id, step → payload)."""
+
+    def __init__(self, runs: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        super().__init__()
+        self.runs = runs

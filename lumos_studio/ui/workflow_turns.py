@@ -88,12 +88,24 @@ def workflow_reply(workflow: str, outcome: WorkflowOutcome) -> list[tuple[str, s
         where = f" at step {outcome.failed_step}" if outcome.failed_step else ""
         return [("error", f"failed{where}{run}: {outcome.error}")]
     if outcome.status == "suspended":
-        steps = ", ".join(outcome.suspended)
-        payloads = list(outcome.suspended.values())
-        shown = pretty(payloads[0] if len(payloads) == 1 else dict(outcome.suspended))
-        return [
-            (workflow, f"suspended at {steps}{run}\n{shown}"),
-            ("hint", f"Your next message resumes this run: send JSON resume data, e.g. "
-                     f"{RESUME_EXAMPLE} (or {NEW_RUN} to start a new run)."),
-        ]
+        return _waiting(workflow, "suspended at", outcome.suspended, run)
     return [(workflow, f"success{run}\n{pretty(outcome.output)}")]
+
+
+def earlier_run(workflow: str, run_id: str, suspended: dict[str, Any]) -> list[tuple[str, str]]:
+    """Chat turns for a run an earlier session left suspended: what it waits for, how to go on."""
+    return _waiting(workflow, "a run from an earlier session is waiting at", suspended,
+                    f" · run {run_id[:8]}")
+
+
+def _waiting(
+    workflow: str, said: str, suspended: dict[str, Any], run: str
+) -> list[tuple[str, str]]:
+    steps = ", ".join(suspended)
+    payloads = list(suspended.values())
+    shown = pretty(payloads[0] if len(payloads) == 1 else dict(suspended))
+    return [
+        (workflow, f"{said} {steps}{run}\n{shown}"),
+        ("hint", f"Your next message resumes this run: send JSON resume data, e.g. "
+                 f"{RESUME_EXAMPLE} (or {NEW_RUN} to start a new run)."),
+    ]

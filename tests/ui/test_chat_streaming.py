@@ -154,3 +154,27 @@ async def test_a_bad_workflow_input_shows_the_validation_message(store: Store) -
         assert ("workflow 'trip_planner' input is invalid (TripRequest): destination: Field "
                 "required") in transcript(app)
         assert not app.running
+
+
+async def test_a_run_suspended_in_an_earlier_session_is_offered_and_resumed(store: Store) -> None:
+    first = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with first.run_test(size=(140, 45)) as pilot:
+        await choose(pilot, "trip_planner")
+        await send(pilot, '{"destination": "rome", "needs_approval": true}')
+        await wait_for(pilot, lambda: "suspended at approve" in transcript(first))
+        run_id = first.suspended_runs["trip_planner"]
+
+    again = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with again.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: again.suspended_runs.get("trip_planner") == run_id)
+        await choose(pilot, "trip_planner")
+        said = transcript(again)
+        assert said.index("trip_planner is a workflow") < said.index(
+            f"a run from an earlier session is waiting at approve · run {run_id[:8]}")
+        assert '"question": "Book this trip?"' in said
+        assert again.query_one("#chat-input", Input).placeholder.startswith(
+            f"JSON resume data for run {run_id[:8]}")
+        await send(pilot, '{"approved": true}')
+        await wait_for(pilot, lambda: "Approved: " in transcript(again))
+        assert f"trip_planner › success · run {run_id[:8]}" in transcript(again)
+        assert "trip_planner" not in again.suspended_runs
