@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lumos_studio.metrics import Metrics, session_metrics
 from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.store import trace_index
 from lumos_studio.store.connection import StoreError, open_reader_connection
 from lumos_studio.store.rows import row_to_log, row_to_record
 from lumos_studio.store.trace_filter import TraceFilter, filter_sql
@@ -91,6 +92,7 @@ class TracePage:
     total: int
     group_sizes: dict[str | None, int] = field(default_factory=dict)  # conversation → matches
     pinned: int = 0  # pinned traces among the matches
+    unindexed: int = 0  # finished spans whose messages a text search cannot find yet
 
     @property
     def truncated(self) -> bool:
@@ -146,7 +148,8 @@ class StoreReader:
             total = len(pinned) + len(others)
         else:
             total = db.execute(f"SELECT count(*) FROM traces t WHERE {where}", params).fetchone()[0]
-        return TracePage(query, pinned + others, total, sizes, len(pinned))
+        unindexed = trace_index.pending_count(db) if query.filter.words else 0
+        return TracePage(query, pinned + others, total, sizes, len(pinned), unindexed)
 
     def _grouped(self, where: str, params: list[object], order: str, room: int,
                  sizes: dict[str | None, int]) -> list[TraceSummary]:

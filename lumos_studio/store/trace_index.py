@@ -113,10 +113,13 @@ def write_facts(connection: sqlite3.Connection, facts: TraceFacts) -> None:
         )
 
 
-def index_pending(connection: sqlite3.Connection, limit: int = 200) -> int:
+def index_pending(
+    connection: sqlite3.Connection, limit: int = 200, touched: set[str] | None = None
+) -> int:
     """Index the message text of up to ``limit`` queued spans (in the caller's transaction).
 
     Returns how many queue entries were done; fewer than ``limit`` means the queue is empty.
+    The traces that got text are added to ``touched`` (their search results changed).
     A span indexed once is never indexed again (re-imports and late copies change nothing).
     """
     cursor = connection.execute(
@@ -136,6 +139,8 @@ def index_pending(connection: sqlite3.Connection, limit: int = 200) -> int:
         text = message_text(_message_attributes(row["attributes"]))
         if text:
             texts.append((row["trace_id"], row["span_id"], text))
+            if touched is not None:
+                touched.add(row["trace_id"])
     _add_texts(connection, texts)
     connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1]["queue_id"],))
     return len(rows)

@@ -396,16 +396,19 @@ class StoreWriter:
 
     def _index_texts(self) -> None:
         """One small transaction of ``trace_index.index_pending``, between two batches."""
+        touched: set[str] = set()
         try:
             with self._connection:
                 self._connection.execute("BEGIN")
-                done = trace_index.index_pending(self._connection, TEXTS_PER_IDLE_STEP)
+                done = trace_index.index_pending(self._connection, TEXTS_PER_IDLE_STEP, touched)
         except Exception:
             log.exception("could not index message text; search will miss some runs")
             self._texts_pending = False
             return
         self._texts_pending = done == TEXTS_PER_IDLE_STEP
-        if done:
+        if touched:  # a search over these traces may now find them
+            self._tell(StoreChange(frozenset(touched)))
+        elif done:
             self._checkpointer.poke()
 
     def _run_command(self, command: _Command) -> bool:

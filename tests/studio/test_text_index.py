@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from lumos_studio.otlp.proto_codec import decode_trace_request_proto, encode_trace_request_proto
-from lumos_studio.store import Store, StoreWriter, TraceQuery, trace_index
+from lumos_studio.store import Store, StoreReader, StoreWriter, TraceQuery, trace_index
 from lumos_studio.store.trace_filter import parse_filter
 from tests.builders import weather_trace
 
@@ -71,3 +71,22 @@ def test_text_becomes_searchable_soon_after_the_writer_goes_idle(store: Store) -
         assert time.monotonic() < deadline, "the idle writer never indexed the messages"
         time.sleep(0.05)
     assert trace_index.pending_count(store.writer._connection) == 0
+
+
+def test_a_text_search_says_how_much_text_is_not_searchable_yet(tmp_path: Path) -> None:
+    writer = StoreWriter(tmp_path / "s.db")  # not started: nothing indexes behind our back
+    changes: list[frozenset[str]] = []
+    writer.subscribe(lambda change: changes.append(change.trace_ids))
+    try:
+        assert writer._write(list(weather_trace()))
+        reader = StoreReader(tmp_path / "s.db")
+        assert reader.find_traces(TraceQuery(parse_filter("sunny"))).unindexed == 3
+        assert reader.find_traces(TraceQuery(parse_filter("agent:weather"))).unindexed == 0
+        changes.clear()
+        writer._index_texts()
+        assert changes == [frozenset({weather_trace()[0].trace_id})]  # the list searches again
+        page = reader.find_traces(TraceQuery(parse_filter("sunny")))
+        assert page.unindexed == 0 and page.total == 1
+        reader.close()
+    finally:
+        writer.close()

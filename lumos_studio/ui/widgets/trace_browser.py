@@ -149,6 +149,8 @@ class TraceBrowser(Vertical):
             parts.append("by thread")
         if self.traces.marked:
             parts.append(f"{len(self.traces.marked)} marked")
+        if page.unindexed:
+            parts.append(f"indexing the text of {page.unindexed:,} spans")
         self.border_subtitle = " · ".join(parts)
         status = self.query_one("#trace-search-status", Label)
         if not status.has_class("-error"):
