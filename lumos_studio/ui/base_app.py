@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+import termios
 from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+
+TERMINAL_CHECK_SECONDS = 1.0
 
 
 class ConsoleApp(App[None]):
@@ -19,6 +23,18 @@ class ConsoleApp(App[None]):
         Binding("f1", "toggle_help", "Keys"),
         Binding("question_mark", "toggle_help", "Keys", key_display="?", show=False),
     ]
+
+    def on_mount(self) -> None:
+        if not self.is_headless:
+            self.set_interval(TERMINAL_CHECK_SECONDS, self._exit_if_terminal_closed)
+
+    def _exit_if_terminal_closed(self) -> None:
+        """Quit once the terminal is gone (its window closed) without a SIGHUP reaching us, as
+        under ``make studio``: Textual's input thread would otherwise spin on the dead tty."""
+        try:
+            termios.tcgetattr(sys.__stdin__.fileno())
+        except (termios.error, OSError, ValueError, AttributeError):
+            self.exit(return_code=1)
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):
