@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lumos_studio.cli import cli
+from lumos_studio.store import StoreReader
 
 AGENT_FILE = '''
 from lumos_core import Agent, tool
@@ -182,3 +183,34 @@ def test_replay_refuses_a_file_with_nothing_to_play(db: Path, tmp_path: Path) ->
     ran = invoke(db, "replay", str(junk))
     assert ran.exit_code == 1 and "junk.jsonl" in ran.stderr
     assert "Traceback" not in ran.output
+
+
+def test_run_a_demo_workflow_that_suspends_then_resume_it(db: Path) -> None:
+    ran = invoke(db, "run", "--demo", "trip_planner",
+                 '{"destination": "Rome", "needs_approval": true}')
+    assert ran.exit_code == 0, ran.output
+    assert '"question": "Book this trip?"' in ran.stdout
+    hint = ran.stderr.strip().splitlines()[-1]
+    assert hint.startswith("suspended; resume with: lumos-studio run --demo trip_planner --resume ")
+    run_id = hint.split("--resume ", 1)[1].split()[0]
+    assert (db.parent / "workflows.db").is_file()  # beside the store, as the studio keeps them
+
+    resumed = invoke(db, "run", "--demo", "trip_planner", "--resume", run_id, '{"approved": true}')
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.stdout.startswith("Approved: ") and "Rome" in resumed.stdout
+    assert f"run {run_id} · success" in resumed.stderr
+    reader = StoreReader(db)
+    names = {s.name for t in reader.list_traces() for s in reader.trace_spans(t.trace_id)}
+    assert {"invoke_workflow trip_planner", "step approve"} <= names
+
+
+def test_run_a_workflow_with_bad_input_or_an_unknown_run_says_why(db: Path) -> None:
+    bad = invoke(db, "run", "--demo", "trip_planner", '{"days": 3}')
+    assert bad.exit_code == 2
+    assert "input is invalid (TripRequest): destination: Field required" in bad.stderr
+    unknown = invoke(db, "run", "--demo", "trip_planner", "--resume", "nope", '{"approved": 1}')
+    assert unknown.exit_code == 2 and "no workflow run 'nope'" in unknown.stderr
+    not_json = invoke(db, "run", "--demo", "trip_planner", "--resume", "nope", "yes")
+    assert not_json.exit_code == 2 and "resume data must be JSON" in not_json.stderr
+    agent = invoke(db, "run", "--demo", "weather", "--resume", "x", "hi")
+    assert agent.exit_code == 2 and "--resume is for workflows" in agent.stderr
