@@ -5,33 +5,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from lumos_studio.cli_run import run
+from lumos_studio.cli_support import err, fail, open_reader, open_store, out
 from lumos_studio.gc_settings import use_studio_gc_settings
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
-from lumos_studio.store import DEFAULT_DB, Store, StoreError, StoreReader
+from lumos_studio.store import DEFAULT_DB, Store, StoreReader
 
-# Piped output (scripts, CI logs) is not squeezed to 80 columns.
 if TYPE_CHECKING:
     from lumos_studio.records import SpanRecord
     from lumos_studio.replay.loader import LoadedTrace
     from lumos_studio.sessions.base import Session
-
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
-    """Print a one-line error (and what to do) instead of a traceback, then exit."""
-    err.print(f"[bold red]error:[/] {message}")
-    if hint:
-        err.print(f"[dim]{hint}[/]")
-    sys.exit(code)
-
 
 OTLP_PORT_HELP = "Port for the OTLP/HTTP receiver (the next free one if taken; 0: any)."
 
@@ -99,7 +87,7 @@ def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], 
     from lumos_studio.app import StudioApp
     from lumos_studio.ingest.otlp_http import OtlpReceiver
 
-    with _open_store(db) as store:
+    with open_store(db) as store:
         try:
             receiver = OtlpReceiver(store.writer, port=otlp_port).start()
         except OSError as exc:
@@ -116,147 +104,11 @@ def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], 
 
 
 @cli.command()
-@click.option("--demo", is_flag=True, help="Use the bundled demo agents instead of a FILE.")
-@click.option("--thread", help="Continue this conversation thread (the agent needs memory).")
-@click.option("--resource", help="The user (resource) the thread belongs to.")
-@click.option("--resume", "resume_run", metavar="RUN_ID",
-              help="Resume this suspended workflow run; MESSAGE is the resume data (JSON).")
-@click.argument("args", nargs=-1, required=True, metavar="[FILE] AGENT MESSAGE")
-@click.pass_obj
-def run(
-    db: Path,
-    demo: bool,
-    thread: str | None,
-    resource: str | None,
-    resume_run: str | None,
-    args: tuple[str, ...],
-) -> None:
-    """Run one turn of AGENT (found by name in FILE), print the answer and record the trace.
-
-    AGENT may name a workflow: MESSAGE is then its input (JSON, or text), and a run that
-    suspends can be resumed with --resume RUN_ID and the resume data as MESSAGE.
-
-    \b
-    Examples:
-      lumos-studio run agents.py weather "weather in Paris?"
-      lumos-studio run --demo weather "weather in Paris?"
-      lumos-studio run --demo assistant "remember that my name is Ada" --thread t1
-      lumos-studio run --demo trip_planner '{"destination": "Rome", "needs_approval": true}'
-      lumos-studio run --demo trip_planner --resume 3f2a9c1e '{"approved": true}'
-    """
-    from lumos_studio.sessions.discovery import AgentFileError, load_demo, load_file
-
-    expected = 2 if demo else 3
-    if len(args) != expected:
-        usage = "--demo AGENT MESSAGE" if demo else "FILE AGENT MESSAGE (or --demo AGENT MESSAGE)"
-        fail(f"run takes {usage}; got {len(args)} argument(s)", code=2)
-    try:
-        catalog = load_demo() if demo else load_file(Path(args[0]))
-        if args[-2] in catalog.workflows:
-            source = "--demo" if demo else args[0]
-            _run_workflow(db, catalog.workflows[args[-2]], args[-1], resume_run, source)
-            return
-        if resume_run is not None:
-            fail(f"--resume is for workflows; {args[-2]!r} is not one", code=2)
-        agent = catalog.get(args[-2])
-    except AgentFileError as exc:
-        frame = exc.code_frame()
-        fail(str(exc), frame or None, code=2)
-    except LookupError as exc:
-        fail(str(exc.args[0]), code=2)
-    _run_agent(db, agent, args[-1], thread, resource)
-
-
-def _run_agent(
-    db: Path, agent: object, message: str, thread: str | None = None, resource: str | None = None
-) -> None:
-    from lumos_core import Agent, AgentRunError, ModelError
-    from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
-
-    assert isinstance(agent, Agent)
-    if (thread or resource) and agent.memory is None:
-        fail(
-            f"agent {agent.name!r} has no memory, so --thread cannot continue a conversation",
-            "give it one: Agent(..., memory=Memory())",
-            code=2,
-        )
-    with _open_store(db) as store:
-        provider = studio_tracer_provider(store.writer)
-        logs = studio_logger_provider(store.writer)
-        try:
-            result = agent.run_sync(
-                message,
-                thread_id=thread,
-                resource_id=resource,
-                tracer_provider=provider,
-                logger_provider=logs,
-            )
-        except (ModelError, AgentRunError) as exc:
-            store.writer.flush()
-            fail(str(exc), _trace_hint(store))
-        except Exception as exc:  # user code failed: show where, keep the trace
-            store.writer.flush()
-            fail(f"agent {agent.name!r} raised {type(exc).__name__}: {exc}", _trace_hint(store))
-        store.writer.flush()
-    out.print(result.output, markup=False)
-    where = f" · thread {result.thread_id}" if result.thread_id else ""
-    err.print(f"[dim]trace {result.trace_id} recorded in {db}{where}[/]")
-
-
-def _run_workflow(
-    db: Path, workflow: object, text: str, resume_run: str | None, source: str
-) -> None:
-    """Run (or resume) a workflow like the studio's chat does, recording its trace in ``db``."""
-    import orjson
-
-    from lumos_core.runner import use_snapshot_store
-    from lumos_core.workflows import Workflow, WorkflowError
-    from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
-    from lumos_studio.sessions.base import workflow_store_beside
-    from lumos_studio.ui.workflow_turns import pretty
-
-    assert isinstance(workflow, Workflow)
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        if resume_run is not None:
-            fail("resume data must be JSON", 'e.g. \'{"approved": true}\'', code=2)
-        data = text
-    use_snapshot_store({workflow.name: workflow}, workflow_store_beside(db))
-    with _open_store(db) as store:
-        providers = {"tracer_provider": studio_tracer_provider(store.writer),
-                     "logger_provider": studio_logger_provider(store.writer)}
-        try:
-            if resume_run is None:
-                done = workflow.run_sync(data, **providers)
-            else:
-                done = workflow.resume_sync(resume_run, resume_data=data, **providers)
-        except WorkflowError as exc:  # bad input, an unknown run: nothing ran
-            fail(str(exc), code=2)
-        store.writer.flush()
-    err.print(f"[dim]{workflow.name} · run {done.run_id} · {done.status} · trace "
-              f"{done.trace_id} recorded in {db}[/]", soft_wrap=True)
-    if done.status == "failed":
-        fail(f"step {done.failed_step!r} failed: {done.error}")
-    if done.status == "suspended":
-        out.print(pretty(dict(done.suspended)), markup=False)
-        err.print(f"suspended; resume with: lumos-studio run {source} {workflow.name} --resume "
-                  f"{done.run_id} '<JSON resume data>'", markup=False, soft_wrap=True)
-        return
-    out.print(pretty(done.output), markup=False)
-
-
-def _trace_hint(store: Store) -> str | None:
-    latest = store.reader.list_traces(limit=1)
-    return f"the run's trace: lumos-studio show {latest[0].trace_id}" if latest else None
-
-
-@cli.command()
 @click.option("--limit", default=50, show_default=True, help="How many traces to list.")
 @click.pass_obj
 def traces(db: Path, limit: int) -> None:
     """List stored traces, newest first."""
-    reader = _reader(db)
+    reader = open_reader(db)
     summaries = reader.list_traces(limit=limit)
     if not summaries:
         err.print(f'no traces in {db} yet; try: lumos-studio run --demo weather "weather?"')
@@ -289,7 +141,7 @@ def traces(db: Path, limit: int) -> None:
 @click.pass_obj
 def show(db: Path, trace_id: str) -> None:
     """Print the span tree of TRACE_ID (a unique prefix is enough)."""
-    reader = _reader(db)
+    reader = open_reader(db)
     full_id = _resolve(reader, trace_id)
     out.print(rich_tree(full_id, reader.trace_spans(full_id)))
 
@@ -311,7 +163,7 @@ def export(db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path)
 
     if bool(trace_ids) == everything:
         fail("choose the traces: --trace ID (repeatable) or --all", code=2)
-    reader = _reader(db)
+    reader = open_reader(db)
     ids = reader.trace_ids() if everything else [_resolve(reader, t) for t in trace_ids]
     try:
         saved = save_traces(reader, ids, output)
@@ -330,7 +182,7 @@ def import_(db: Path, files: tuple[Path, ...]) -> None:
     """
     from lumos_studio.otlp import read_records
 
-    with _open_store(db) as store:
+    with open_store(db) as store:
         for path in files:
             try:
                 read = read_records(path)
@@ -346,20 +198,6 @@ def import_(db: Path, files: tuple[Path, ...]) -> None:
             traces_seen = len({r.trace_id for r in records})
             logs = f" and {len(read.logs)} log records" if read.logs else ""
             err.print(f"imported {len(records)} spans in {traces_seen} trace(s){logs} from {path}")
-
-
-def _open_store(db: Path) -> Store:
-    try:
-        return Store(db)
-    except (StoreError, RuntimeError) as exc:
-        fail(str(exc), "pass another file with --db PATH")
-
-
-def _reader(db: Path) -> StoreReader:
-    try:
-        return StoreReader(db)
-    except StoreError as exc:
-        fail(str(exc))
 
 
 def _resolve(reader: StoreReader, prefix: str) -> str:
@@ -389,7 +227,7 @@ def serve(db: Path, host: str, port: int, max_body: int) -> None:
             shown[0] = stats.line()
             click.echo("\r" + shown[0] if live else shown[0], err=True, nl=not live)
 
-    with _open_store(db) as store:
+    with open_store(db) as store:
         try:
             receiver = OtlpReceiver(store.writer, host=host, port=port, max_body=max_body)
         except OSError as exc:
@@ -507,8 +345,11 @@ def _run_spans(db: Path, source: str) -> list[SpanRecord]:
             if len(ids) > 1:
                 err.print(f"[dim]{path} holds {len(ids)} traces; comparing the first[/]")
             return loaded.reader.trace_spans(ids[0])
-    reader = _reader(db)
+    reader = open_reader(db)
     return reader.trace_spans(_resolve(reader, source))
+
+
+cli.add_command(run)
 
 
 def main() -> None:
