@@ -233,7 +233,7 @@ class RawAttributes(Mapping[str, Any]):
     @classmethod
     def of(cls, otlp: bytes, key_values: Iterable[bytes]) -> RawAttributes:
         """From a span's bytes and its KeyValues (as bytes): read the hot ones, keep the rest."""
-        return cls(otlp, _read_keys(key_values, _HOT_KEYS, HOT_ATTRIBUTES))
+        return cls(otlp, _read_keys(key_values, _HOT_KEYS))
 
     def _decoded(self) -> dict[str, Any]:
         items = self._items
@@ -307,12 +307,10 @@ def decode_span_attributes(otlp: bytes, only: frozenset[str] | None = None) -> d
     if only is None:
         return _attributes(Span.FromString(otlp).attributes)
     wanted = {name.encode(): name for name in only}
-    return _read_keys(_SLIM["Span"].FromString(otlp).attributes, wanted, only)
+    return _read_keys(_SLIM["Span"].FromString(otlp).attributes, wanted)
 
 
-def _read_keys(
-    key_values: Iterable[bytes], wanted: Mapping[bytes, str], names: frozenset[str]
-) -> dict[str, Any]:
+def _read_keys(key_values: Iterable[bytes], wanted: Mapping[bytes, str]) -> dict[str, Any]:
     """The values of the ``wanted`` keys among encoded KeyValues; the others stay undecoded."""
     found: dict[str, Any] = {}
     wanted_key = wanted.get
@@ -334,7 +332,8 @@ def _read_keys(
                     found[name] = _hot_value(kv)
         else:
             found.update(
-                (k, v) for k, v in _attributes((KeyValue.FromString(kv),)).items() if k in names
+                (k, v) for k, v in _attributes((KeyValue.FromString(kv),)).items()
+                if k.encode() in wanted
             )
     return found
 
