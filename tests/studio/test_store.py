@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,22 @@ def test_a_closed_writer_stays_closed(tmp_path: Path) -> None:
     assert store.writer.flush(0.5) is False  # an SDK processor's shutdown at exit, say
     assert store.writer.commit(weather_trace(), 0.5) is False
     assert store.writer._thread is None
+
+
+def test_the_writer_never_checkpoints_in_a_commit_its_checkpointer_does(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    try:
+        connection = store.writer._connection
+        assert connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        store.writer.submit_many(weather_trace())
+        assert store.writer.flush()
+        checkpointer = store.writer._checkpointer
+        deadline = time.monotonic() + 10
+        while checkpointer.checkpoints == 0:
+            assert time.monotonic() < deadline, "no checkpoint after a commit"
+            time.sleep(0.02)
+    finally:
+        store.close()
+    # Closed: what was committed is there for the next reader.
+    copy = sqlite3.connect(tmp_path / "s.db")
+    assert copy.execute("SELECT count(*) FROM spans").fetchone()[0] == 4
