@@ -109,6 +109,17 @@ class Layout:
             screen.query_one("#state").styles.height = self.state_height
 
 
+    @staticmethod
+    def clear_sizes(screen: Screen[object]) -> None:
+        """Undo ``apply``'s sizes: every pane back to the stylesheet's."""
+        screen.query_one("#sessions").styles.clear_rule("width")
+        screen.query_one("#sessions").styles.clear_rule("max_width")
+        for selector in ("#trace-browser", "#state"):
+            screen.query_one(selector).styles.clear_rule("height")
+        for selector in ("#tree", "#detail"):
+            screen.query_one(selector).styles.clear_rule("width")
+
+
 def current_size(screen: Screen[object], pane: Pane) -> int:
     """The pane's size on screen, in the unit its resize step uses."""
     if pane == "sessions":

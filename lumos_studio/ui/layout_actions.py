@@ -55,12 +55,7 @@ class LayoutActions:
         self._set_layout(self.layout.resized(pane, steps, current_size(self.main, pane)))
 
     def action_reset_layout(self) -> None:
-        self.main.query_one("#sessions").styles.clear_rule("width")
-        self.main.query_one("#sessions").styles.clear_rule("max_width")
-        for selector in ("#trace-browser", "#state"):
-            self.main.query_one(selector).styles.clear_rule("height")
-        for selector in ("#tree", "#detail"):
-            self.main.query_one(selector).styles.clear_rule("width")
+        Layout.clear_sizes(self.main)
         self._set_layout(Layout())
 
     def _set_layout(self, layout: Layout) -> None:
