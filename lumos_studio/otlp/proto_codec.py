@@ -71,14 +71,15 @@ HOT_ATTRIBUTES = frozenset(
         sc.CONVERSATION_ID,
     )
 )
-_HOT_KEYS = {name.encode(): name for name in HOT_ATTRIBUTES}
+_HOT_NAMES = tuple(sorted(HOT_ATTRIBUTES))
 
 
 def _slim_messages() -> dict[str, type[Message]]:
-    """Message classes wire-compatible with OTLP's, with a span's attributes and events as bytes.
+    """Message classes wire-compatible with OTLP's that leave most of a span encoded.
 
-    A slim ``Span`` keeps the fields it does not name (links, flags...) as unknown fields, so it
-    serialises back to a complete OTLP ``Span``.
+    A slim ``ScopeSpans`` holds its spans as bytes: each is stored as it came. A slim ``Span``
+    reads the fields that become columns; its attributes are a map of key → encoded AnyValue and
+    its events stay bytes.
     """
     field = descriptor_pb2.FieldDescriptorProto
     one, many = field.LABEL_OPTIONAL, field.LABEL_REPEATED
@@ -101,14 +102,14 @@ def _slim_messages() -> dict[str, type[Message]]:
             ("kind", 6, field.TYPE_INT32, one, ""),
             ("start_time_unix_nano", 7, field.TYPE_FIXED64, one, ""),
             ("end_time_unix_nano", 8, field.TYPE_FIXED64, one, ""),
-            ("attributes", 9, field.TYPE_BYTES, many, ""),
+            ("attributes", 9, field.TYPE_MESSAGE, many, ".lumos_studio.slim.Span.AttributesEntry"),
             ("events", 11, field.TYPE_BYTES, many, ""),
             ("status", 15, field.TYPE_MESSAGE, one, ".opentelemetry.proto.trace.v1.Status"),
         ],
         "ScopeSpans": [
             ("scope", 1, field.TYPE_MESSAGE, one,
              ".opentelemetry.proto.common.v1.InstrumentationScope"),
-            ("spans", 2, field.TYPE_MESSAGE, many, ".lumos_studio.slim.Span"),
+            ("spans", 2, field.TYPE_BYTES, many, ""),
         ],
         "ResourceSpans": [
             ("resource", 1, field.TYPE_MESSAGE, one, ".opentelemetry.proto.resource.v1.Resource"),
@@ -124,6 +125,13 @@ def _slim_messages() -> dict[str, type[Message]]:
             added = message.field.add(name=field_name, number=number, type=kind, label=label)
             if type_name:
                 added.type_name = type_name
+    # A KeyValue has the wire form of a map entry (key = 1, value = 2), so the attributes parse
+    # into a map from key to the AnyValue's bytes, looked up in C (the last of a repeated key
+    # wins, as when decoding them into a dict).
+    entry = file.message_type[0].nested_type.add(name="AttributesEntry")
+    entry.options.map_entry = True
+    entry.field.add(name="key", number=1, type=field.TYPE_STRING, label=one)
+    entry.field.add(name="value", number=2, type=field.TYPE_BYTES, label=one)
     pool = descriptor_pool.Default()
     try:
         pool.FindFileByName(file.name)
@@ -137,6 +145,7 @@ def _slim_messages() -> dict[str, type[Message]]:
 
 _SLIM = _slim_messages()
 _SlimRequest = _SLIM["Request"]
+_SlimSpan = _SLIM["Span"]
 
 
 def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -> list[SpanRecord]:
@@ -160,9 +169,9 @@ def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -
             scope = scope_spans.scope
             scope_name = scope.name
             scope_version = scope.version
-            for i, span in enumerate(scope_spans.spans):
+            for i, otlp in enumerate(scope_spans.spans):
                 try:
-                    append(_span(span, resource, scope_name, scope_version))
+                    append(_span(otlp, resource, scope_name, scope_version))
                 except OtlpDecodeError as exc:
                     error = f"resourceSpans[{ri}].scopeSpans[{si}].spans[{i}]: {exc}"
                     if rejected is None:
@@ -171,7 +180,8 @@ def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -
     return records
 
 
-def _span(span: Any, resource: dict[str, Any], scope_name: str, scope_version: str) -> SpanRecord:
+def _span(otlp: bytes, resource: dict[str, Any], scope_name: str, scope_version: str) -> SpanRecord:
+    span: Any = _SlimSpan.FromString(otlp)  # cannot fail: the whole request parsed
     trace_id = span.trace_id
     span_id = span.span_id
     parent = span.parent_span_id
@@ -186,14 +196,12 @@ def _span(span: Any, resource: dict[str, Any], scope_name: str, scope_version: s
     code = status.code
     attributes: Any = {}
     events: Any = ()
-    key_values = span.attributes
+    encoded = span.attributes
+    if encoded:
+        attributes = RawAttributes(otlp, _hot_attributes(encoded, _HOT_NAMES))
     event_count = len(span.events)
-    if key_values or event_count:
-        otlp = span.SerializeToString()  # the whole span: one C call, stored as it is
-        if key_values:
-            attributes = RawAttributes.of(otlp, key_values)
-        if event_count:
-            events = RawEvents(otlp, event_count)
+    if event_count:
+        events = RawEvents(otlp, event_count)
     # Positional, in field order: measurably cheaper than keywords for a frozen dataclass.
     return SpanRecord(
         trace_id.hex(),
@@ -229,11 +237,6 @@ class RawAttributes(Mapping[str, Any]):
         self.otlp = otlp
         self.hot = hot
         self._items: dict[str, Any] | None = None
-
-    @classmethod
-    def of(cls, otlp: bytes, key_values: Iterable[bytes]) -> RawAttributes:
-        """From a span's bytes and its KeyValues (as bytes): read the hot ones, keep the rest."""
-        return cls(otlp, _read_keys(key_values, _HOT_KEYS))
 
     def _decoded(self) -> dict[str, Any]:
         items = self._items
@@ -306,35 +309,22 @@ def decode_span_attributes(otlp: bytes, only: frozenset[str] | None = None) -> d
     """
     if only is None:
         return _attributes(Span.FromString(otlp).attributes)
-    wanted = {name.encode(): name for name in only}
-    return _read_keys(_SLIM["Span"].FromString(otlp).attributes, wanted)
+    return _hot_attributes(_SlimSpan.FromString(otlp).attributes, tuple(only))
 
 
-def _read_keys(key_values: Iterable[bytes], wanted: Mapping[bytes, str]) -> dict[str, Any]:
-    """The values of the ``wanted`` keys among encoded KeyValues; the others stay undecoded."""
+def _hot_attributes(encoded: Mapping[str, bytes], names: Iterable[str]) -> dict[str, Any]:
+    """The values of ``names`` in a slim span's attribute map; the others stay encoded."""
     found: dict[str, Any] = {}
-    wanted_key = wanted.get
-    for kv in key_values:
-        if kv and kv[0] == 0x0A:  # field 1 (key) first, as every encoder writes it
-            end = 2 + kv[1]
-            name = wanted_key(kv[2:end])
-            if name is not None:
-                # A short string, the common case, read inline: 0x12 len 0x0A len text.
-                size = len(kv) - end - 4
-                if (
-                    size >= 0
-                    and kv[end + 1] == size + 2
-                    and kv[end + 3] == size
-                    and kv[end : end + 3 : 2] == b"\x12\n"
-                ):
-                    found[name] = kv[end + 4 :].decode()
-                else:
-                    found[name] = _hot_value(kv)
-        else:
-            found.update(
-                (k, v) for k, v in _attributes((KeyValue.FromString(kv),)).items()
-                if k.encode() in wanted
-            )
+    get = encoded.get
+    for name in names:
+        value = get(name)
+        if value is not None:
+            # A short string, the common case, read inline: 0x0A, its length, the text.
+            size = len(value) - 2
+            if size >= 0 and value[0] == 0x0A and value[1] == size and size < 0x80:
+                found[name] = value[2:].decode()
+            else:
+                found[name] = _any_value(value)
     return found
 
 
@@ -349,27 +339,28 @@ def decode_span_events(otlp: bytes) -> tuple[SpanEvent, ...]:
 _unpack_double = struct.Struct("<d").unpack_from
 
 
-def _hot_value(kv: bytes) -> Any:
-    """The value of one encoded KeyValue: strings and numbers read inline, the rest via upb."""
-    end = len(kv)
-    position = 2 + kv[1]
+def _any_value(value: bytes) -> Any:
+    """One encoded AnyValue: strings and numbers read inline, the rest via upb."""
+    end = len(value)
+    if not end:
+        return None  # the empty AnyValue
+    tag = value[0]
     try:
-        if kv[position] == 0x12:  # field 2 (value), length-delimited
-            size, position = _varint(kv, position + 1)
-            tag = kv[position] if position + size == end else 0
-            if tag == 0x0A:  # string_value
-                size, start = _varint(kv, position + 1)
-                if start + size == end:
-                    return kv[start:end].decode()
-            elif tag == 0x18:  # int_value
-                value, stop = _varint(kv, position + 1)
-                if stop == end:
-                    return value - (1 << 64) if value >= 1 << 63 else value
-            elif tag == 0x21 and end - position == 9:  # double_value
-                return _unpack_double(kv, position + 1)[0]
+        if tag == 0x0A:  # string_value
+            size, start = _varint(value, 1)
+            if start + size == end:
+                return value[start:end].decode()
+        elif tag == 0x18:  # int_value
+            number, stop = _varint(value, 1)
+            if stop == end:
+                return number - (1 << 64) if number >= 1 << 63 else number
+        elif tag == 0x21 and end == 9:  # double_value
+            return _unpack_double(value, 1)[0]
     except IndexError:  # an unusual but valid encoding: let upb read it
         pass
-    return next(iter(_attributes((KeyValue.FromString(kv),)).values()), None)
+    any_value = AnyValue.FromString(value)
+    which = any_value.WhichOneof("value")
+    return getattr(any_value, which) if which in _SCALARS else _composite(any_value, which)
 
 
 def _varint(data: bytes, position: int) -> tuple[int, int]:
