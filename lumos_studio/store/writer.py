@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import trace_index
 from lumos_studio.store.checkpoint import Checkpointer
 from lumos_studio.store.connection import open_writer_connection
-from lumos_studio.store.rows import log_to_row, record_to_row
+from lumos_studio.store.pending import Convertible, Item, PendingRows
 from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS, ensure_schema, index_new_logs
+
+__all__ = ["ChangeListener", "Convertible", "Item", "StoreChange", "StoreWriter"]
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +41,12 @@ class StoreChange:
 
 ChangeListener = Callable[[StoreChange], None]
 
-_END_NS = SPAN_COLUMNS.index("end_ns")
 # Spans whose message text one idle step indexes: ~10 ms, short enough that a batch arriving
 # meanwhile hardly waits.
 TEXTS_PER_IDLE_STEP = 200
 # How long the queue stays empty before the writer indexes: receivers' requests arrive closer
 # together than this during a burst, so bulk ingest never waits behind the index.
 IDLE_BEFORE_INDEXING = 0.25
-
-
-class Convertible(Protocol):
-    """Something the writer thread turns into a record (an SDK span, a decoded batch...)."""
-
-    def to_record(self) -> SpanRecord | LogRecord | None:
-        """The record, or None when there is nothing to write any more (superseded)."""
 
 
 # Spans are written with multi-row statements, not executemany: sqlite3 releases the GIL around
@@ -118,8 +110,6 @@ def _refresh_traces(count: int) -> str:
     return _REFRESH_TRACE.format(ids=", ".join("?" * count))
 
 
-Item = SpanRecord | LogRecord | Convertible
-
 # A span row is ~3 KB: with SQLite's default 4 KiB pages each takes a page of its own and costs
 # ~40 µs to write; 64 KiB pages hold ~20 rows, and bulk ingest costs about half the CPU in 25 %
 # less file (bench/ingest.py). A small live commit writes a few 64 KiB pages (~1 ms), which the
@@ -148,12 +138,13 @@ class _Flush:
 
 
 class _Batch:
-    """Records queued as one entry by ``commit``; ``ok`` tells if their transaction committed."""
+    """Records queued as one entry by ``commit``, as rows; ``ok`` tells if they committed."""
 
-    __slots__ = ("done", "ok", "records")
+    __slots__ = ("done", "ok", "rows", "size")
 
-    def __init__(self, records: list[Item]) -> None:
-        self.records = records
+    def __init__(self, rows: PendingRows) -> None:
+        self.rows = rows
+        self.size = len(rows) or 1
         self.done = threading.Event()
         self.ok = False
 
@@ -187,11 +178,11 @@ class _RecordQueue(queue.Queue[Entry]):
     # read. Inlined: these run for every span the in-process processor queues.
     def _put(self, item: Entry) -> None:
         self.queue.append(item)
-        self.records += (len(item.records) or 1) if type(item) is _Batch else 1
+        self.records += item.size if type(item) is _Batch else 1
 
     def _get(self) -> Entry:
         item = self.queue.popleft()
-        self.records -= (len(item.records) or 1) if type(item) is _Batch else 1
+        self.records -= item.size if type(item) is _Batch else 1
         return item
 
     def put_nowait(self, item: Entry) -> None:
@@ -279,14 +270,15 @@ class StoreWriter:
         """Queue ``records`` as one entry and wait until the transaction holding them committed.
 
         What a receiver acknowledges is then durable. One queue entry and one wake-up per call
-        instead of one per record; False if there was no room within ``timeout``, if the commit
-        took longer, or if the transaction failed (then none of them was stored).
+        instead of one per record, and the rows are made here, on the caller's thread
+        (``store.pending``); False if there was no room within ``timeout``, if the commit took
+        longer, or if the transaction failed (then none of them was stored).
         """
         if self._thread is None:
             self.start()
         if self._closed:
             return False
-        entry = _Batch(list(records))
+        entry = _Batch(PendingRows.of(records))
         try:
             self._queue.put(entry, timeout=timeout)
         except queue.Full:
@@ -343,7 +335,9 @@ class StoreWriter:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            batch: list[Item] = []
+            rows: PendingRows | None = None  # the first batch's, the others merged into it
+            loose: list[Item] = []
+            count = 0
             markers: list[_Flush] = []
             entries: list[_Batch] = []
             command: _Command | None = None
@@ -365,7 +359,11 @@ class StoreWriter:
                 if item is None:
                     stopping = True
                 elif type(item) is _Batch:
-                    batch.extend(item.records)
+                    if rows is None:
+                        rows = item.rows
+                    else:
+                        rows.merge(item.rows)
+                    count += item.size
                     entries.append(item)
                 elif isinstance(item, _Flush):
                     markers.append(item)
@@ -373,15 +371,22 @@ class StoreWriter:
                     command = item  # after what was queued before it, and alone
                     break
                 else:
-                    batch.append(item)
-                if len(batch) >= self.batch_size:
+                    loose.append(item)
+                    count += 1
+                if count >= self.batch_size:
                     break
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            ok = self._write(batch) if batch else True
-            if batch and ok:
+            if loose:
+                if rows is None:
+                    rows = PendingRows()
+                rows.add(loose)
+            if rows is not None:
+                self.dropped += rows.dropped
+            ok = self._write_rows(rows) if rows else True
+            if rows and ok:
                 self._texts_pending = True
             for entry in entries:
                 entry.ok = ok
@@ -431,41 +436,24 @@ class StoreWriter:
             except Exception:
                 log.exception("a store listener failed")
 
-    def _write(self, batch: list[Item]) -> bool:
-        spans: dict[tuple[str, str], tuple[object, ...]] = {}
-        records: dict[tuple[str, str], SpanRecord] = {}
-        logs: list[tuple[object, ...]] = []
-        log_traces: set[str] = set()
-        for item in batch:
-            try:
-                record = item if isinstance(item, SpanRecord | LogRecord) else item.to_record()
-            except Exception:
-                log.exception("could not convert a record; skipped")
-                self.dropped += 1
-                continue
-            if record is None:
-                continue
-            if isinstance(record, LogRecord):
-                logs.append(log_to_row(record))
-                if record.trace_id:
-                    log_traces.add(record.trace_id)
-                continue
-            key = (record.trace_id, record.span_id)
-            previous = spans.get(key)
-            # Within one batch a finished copy wins over a started one, whatever the order.
-            if previous is None or record.end_ns is not None or previous[_END_NS] is None:
-                spans[key] = record_to_row(record)
-                records[key] = record
-        facts = trace_index.collect(records.values())
+    def _write(self, items: list[Item]) -> bool:
+        """Write ``items`` in one transaction now, on this thread (tests step the writer so)."""
+        rows = PendingRows.of(items)
+        self.dropped += rows.dropped
+        return self._write_rows(rows)
+
+    def _write_rows(self, rows: PendingRows) -> bool:
+        spans, logs = rows.spans, rows.logs
+        facts = trace_index.collect(rows.records.values())
         trace_ids = frozenset(trace_id for trace_id, _ in spans)
         connection = self._connection
         try:
             with connection:
                 connection.execute("BEGIN")
                 before = connection.total_changes
-                for rows in _chunks(list(spans.values())):
-                    parameters = list(itertools.chain.from_iterable(rows))  # type: ignore[arg-type]
-                    connection.execute(_upsert_spans(len(rows)), parameters)
+                for chunk in _chunks(list(spans.values())):
+                    parameters = list(itertools.chain.from_iterable(chunk))  # type: ignore[arg-type]
+                    connection.execute(_upsert_spans(len(chunk)), parameters)
                 changed = connection.total_changes - before
                 for ids in _chunks(list(trace_ids)):
                     connection.execute(_refresh_traces(len(ids)), ids)
@@ -476,10 +464,10 @@ class StoreWriter:
                 if logs_added:
                     index_new_logs(connection)  # full-text search, in the same transaction
         except Exception:
-            log.exception("could not write a batch of %d records", len(batch))
+            log.exception("could not write a batch of %d records", len(rows))
             self.failed_batches += 1
             return False
         self.written += changed
         self.logs_written += logs_added
-        self._tell(StoreChange(trace_ids, logs_added, frozenset(log_traces)))
+        self._tell(StoreChange(trace_ids, logs_added, frozenset(rows.log_traces)))
         return True

@@ -1,0 +1,91 @@
+"""What one writer transaction writes: records turned into rows before the writer thread sees them.
+
+Making rows is Python work under the GIL. ``StoreWriter.commit`` does it on the caller's thread (a
+receiver's request thread), so the writer thread, which every acknowledgement waits on, is left
+with binding, stepping and committing, and a receiver's decoding overlaps with SQLite's writing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.store.rows import log_to_row, record_to_row
+from lumos_studio.store.schema import SPAN_COLUMNS
+
+log = logging.getLogger(__name__)
+
+_END_NS = SPAN_COLUMNS.index("end_ns")
+
+
+class Convertible(Protocol):
+    """Something the writer thread turns into a record (an SDK span, a decoded batch...)."""
+
+    def to_record(self) -> SpanRecord | LogRecord | None:
+        """The record, or None when there is nothing to write any more (superseded)."""
+
+
+Item = SpanRecord | LogRecord | Convertible
+
+
+class PendingRows:
+    """Span rows keyed by (trace, span), log rows, and what the trace index needs of them.
+
+    Within one transaction a finished copy of a span wins over a started one, whatever the order
+    its copies came in.
+    """
+
+    __slots__ = ("dropped", "log_traces", "logs", "records", "spans")
+
+    def __init__(self) -> None:
+        self.spans: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self.records: dict[tuple[str, str], SpanRecord] = {}
+        self.logs: list[tuple[Any, ...]] = []
+        self.log_traces: set[str] = set()
+        self.dropped = 0  # items whose conversion failed
+
+    @classmethod
+    def of(cls, items: Iterable[Item]) -> PendingRows:
+        pending = cls()
+        pending.add(items)
+        return pending
+
+    def __len__(self) -> int:
+        return len(self.spans) + len(self.logs)
+
+    def add(self, items: Iterable[Item]) -> None:
+        """Convert and add; an item that cannot be converted is logged and counted, not fatal."""
+        spans, records = self.spans, self.records
+        for item in items:
+            try:
+                record = item if isinstance(item, SpanRecord | LogRecord) else item.to_record()
+            except Exception:
+                log.exception("could not convert a record; skipped")
+                self.dropped += 1
+                continue
+            if record is None:
+                continue
+            if isinstance(record, LogRecord):
+                self.logs.append(log_to_row(record))
+                if record.trace_id:
+                    self.log_traces.add(record.trace_id)
+                continue
+            key = (record.trace_id, record.span_id)
+            previous = spans.get(key)
+            if previous is None or record.end_ns is not None or previous[_END_NS] is None:
+                spans[key] = record_to_row(record)
+                records[key] = record
+
+    def merge(self, other: PendingRows) -> None:
+        """Take ``other``'s rows too (two batches committed in one transaction)."""
+        spans = self.spans
+        for key, row in other.spans.items():
+            previous = spans.get(key)
+            if previous is None or row[_END_NS] is not None or previous[_END_NS] is None:
+                spans[key] = row
+                self.records[key] = other.records[key]
+        self.logs.extend(other.logs)
+        self.log_traces |= other.log_traces
+        self.dropped += other.dropped
