@@ -36,9 +36,9 @@ from rich.table import Table
 
 from bench import verdict
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.gc_settings import use_studio_gc_settings
 from lumos_studio.ingest import StudioSpanProcessor
 from lumos_studio.otlp.proto_codec import encode_trace_request_proto
+from lumos_studio.process_settings import use_studio_process_settings
 from lumos_studio.records import SpanEvent, SpanRecord
 from lumos_studio.store import StoreReader, StoreWriter
 
@@ -451,12 +451,13 @@ def main(console: Console) -> None:
         reader.close()
         db_mb = db.stat().st_size / 1e6
         default_cost = processor_cost(Path(tmp) / "default-gc", rounds=3)
-        thresholds = gc.get_threshold()
-        use_studio_gc_settings()  # what the lumos-studio process runs with
+        thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
+        use_studio_process_settings()  # what the lumos-studio process runs with
         try:
             cost = processor_cost(Path(tmp) / "studio-gc", rounds=3)
         finally:
             gc.set_threshold(*thresholds)
+            sys.setswitchinterval(interval)
 
     acked_seconds = sent.last_ack - sent.first_send
     durable_seconds = queryable - sent.first_send
@@ -523,13 +524,13 @@ def main(console: Console) -> None:
                   f"{cost.plain_wall:.1f}", "")
     table.add_row("+ StudioSpanProcessor, writer running", f"{cost.studio_cpu:.1f}",
                   f"{cost.studio_wall:.1f}", "")
-    table.add_row("processor's cost (on_start + on_end), the studio's GC setting",
+    table.add_row("processor's cost (on_start + on_end), the studio's settings",
                   f"{overhead:+.1f}",
                   f"[dim]{cost.studio_wall - cost.plain_wall:+.1f}[/]",
                   f"target ≤ {TARGET_PROCESSOR_MICROSECONDS} "
                   + verdict(-overhead, -TARGET_PROCESSOR_MICROSECONDS))
     default_overhead = default_cost.studio_cpu - default_cost.plain_cpu
-    table.add_row("  the same with CPython's default GC thresholds", f"{default_overhead:+.1f}",
+    table.add_row("  the same with CPython's defaults", f"{default_overhead:+.1f}",
                   f"[dim]{default_cost.studio_wall - default_cost.plain_wall:+.1f}[/]", "")
     enqueue = cost.studio_cpu_no_gc - cost.plain_cpu_no_gc
     table.add_row("… of which the enqueue itself (collector paused)", f"{enqueue:+.1f}", "",
@@ -537,5 +538,5 @@ def main(console: Console) -> None:
                   + verdict(-enqueue, -TARGET_PROCESSOR_MICROSECONDS))
     console.print(table)
     console.print("[dim]wall time also holds the agent's waits for the GIL while the writer "
-                  "thread converts and writes; the studio's GC setting: "
-                  "lumos_studio/gc_settings.py[/]")
+                  "thread converts and writes; the studio's GC and GIL settings: "
+                  "lumos_studio/process_settings.py[/]")

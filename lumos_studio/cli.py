@@ -12,8 +12,8 @@ from rich.table import Table
 
 from lumos_studio.cli_run import run
 from lumos_studio.cli_support import err, fail, open_reader, open_store, out
-from lumos_studio.gc_settings import use_studio_gc_settings
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
+from lumos_studio.process_settings import use_studio_process_settings
 from lumos_studio.store import DEFAULT_DB, Store, StoreReader
 
 if TYPE_CHECKING:
@@ -354,5 +354,5 @@ cli.add_command(run)
 
 def main() -> None:
     """Console-script entry point."""
-    use_studio_gc_settings()
+    use_studio_process_settings()
     cli(prog_name="lumos-studio")
