@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.store import trace_index
 from lumos_studio.store.rows import log_to_row, record_to_row
 from lumos_studio.store.schema import SPAN_COLUMNS
 
@@ -31,17 +32,17 @@ Item = SpanRecord | LogRecord | Convertible
 
 
 class PendingRows:
-    """Span rows keyed by (trace, span), log rows, and what the trace index needs of them.
+    """Span rows keyed by (trace, span), log rows, and what the trace index learns from them.
 
     Within one transaction a finished copy of a span wins over a started one, whatever the order
     its copies came in.
     """
 
-    __slots__ = ("dropped", "log_traces", "logs", "records", "spans")
+    __slots__ = ("dropped", "facts", "log_traces", "logs", "spans")
 
     def __init__(self) -> None:
         self.spans: dict[tuple[str, str], tuple[Any, ...]] = {}
-        self.records: dict[tuple[str, str], SpanRecord] = {}
+        self.facts = trace_index.TraceFacts()
         self.logs: list[tuple[Any, ...]] = []
         self.log_traces: set[str] = set()
         self.dropped = 0  # items whose conversion failed
@@ -57,7 +58,8 @@ class PendingRows:
 
     def add(self, items: Iterable[Item]) -> None:
         """Convert and add; an item that cannot be converted is logged and counted, not fatal."""
-        spans, records = self.spans, self.records
+        spans = self.spans
+        records: list[SpanRecord] = []
         for item in items:
             try:
                 record = item if isinstance(item, SpanRecord | LogRecord) else item.to_record()
@@ -76,7 +78,8 @@ class PendingRows:
             previous = spans.get(key)
             if previous is None or record.end_ns is not None or previous[_END_NS] is None:
                 spans[key] = record_to_row(record)
-                records[key] = record
+                records.append(record)
+        self.facts.add(records)
 
     def merge(self, other: PendingRows) -> None:
         """Take ``other``'s rows too (two batches committed in one transaction)."""
@@ -85,7 +88,7 @@ class PendingRows:
             previous = spans.get(key)
             if previous is None or row[_END_NS] is not None or previous[_END_NS] is None:
                 spans[key] = row
-                self.records[key] = other.records[key]
+        self.facts.merge(other.facts)
         self.logs.extend(other.logs)
         self.log_traces |= other.log_traces
         self.dropped += other.dropped

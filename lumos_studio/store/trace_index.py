@@ -1,6 +1,6 @@
 """What the writer keeps for the trace list: searchable message text, conversation ids, pins.
 
-Only the writer thread calls the functions that write (``write_facts``, ``pin``, ``delete``); they
+Only the writer thread calls the functions that write (``queue_for_indexing``, ``pin``...); they
 run inside its transactions. Message text is taken from finished spans only, in plain words (not
 the JSON around them), and only what is new in each span: a chat span's input repeats the whole
 conversation, so only the messages after its last assistant message are indexed.
@@ -8,6 +8,7 @@ conversation, so only the messages after its last assistant message are indexed.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,10 +34,31 @@ _INDEX_NEW_TEXTS = (
 
 @dataclass(slots=True)
 class TraceFacts:
-    """What one writer batch adds to the trace index."""
+    """What a batch of spans adds to the trace index.
+
+    The writer gives traces their conversation ids in its trace refresh, and queues ``to_index``.
+    """
 
     to_index: list[tuple[str, str]] = field(default_factory=list)  # finished spans: trace, span
-    conversations: dict[str, str] = field(default_factory=dict)  # trace → conversation id
+    conversations: dict[str, str] = field(default_factory=dict)  # trace → the first id seen
+
+    def add(self, records: Iterable[SpanRecord]) -> None:
+        """Note the records' facts: cheap reads only, this runs on the ingest path."""
+        conversations, to_index = self.conversations, self.to_index
+        for record in records:
+            conversation = record.attributes.get(sc.CONVERSATION_ID)
+            if conversation and record.trace_id not in conversations:
+                conversations[record.trace_id] = str(conversation)
+            if record.end_ns is not None and _may_hold_messages(record):
+                to_index.append((record.trace_id, record.span_id))
+
+    def merge(self, other: TraceFacts) -> None:
+        """Add another batch's facts (a span in both is queued twice, and indexed once)."""
+        for trace_id, conversation in other.conversations.items():
+            conversations = self.conversations
+            if trace_id not in conversations:
+                conversations[trace_id] = conversation
+        self.to_index.extend(other.to_index)
 
 
 def _parse(value: Any) -> list[Any]:
@@ -82,48 +104,46 @@ def _may_hold_messages(record: SpanRecord) -> bool:
     return record.parent_span_id is None or attributes.get(sc.OPERATION_NAME) in _MESSAGE_OPERATIONS
 
 
-def collect(records: Iterable[SpanRecord]) -> TraceFacts:
-    """The facts of a batch's span records: cheap reads only, this runs on the ingest path."""
-    facts = TraceFacts()
-    for record in records:
-        conversation = record.attributes.get(sc.CONVERSATION_ID)
-        if conversation and record.trace_id not in facts.conversations:
-            facts.conversations[record.trace_id] = str(conversation)
-        if record.end_ns is not None and _may_hold_messages(record):
-            facts.to_index.append((record.trace_id, record.span_id))
-    return facts
+def queue_for_indexing(connection: sqlite3.Connection, spans: Sequence[tuple[str, str]]) -> None:
+    """Queue finished spans' message text for ``index_pending``, in the writer's transaction.
 
-
-def write_facts(connection: sqlite3.Connection, facts: TraceFacts) -> None:
-    """Store a batch's facts, in the writer's transaction, after the traces were refreshed.
-
-    Message text is not extracted here: the spans go to ``text_queue``, which ``index_pending``
-    works through when the writer has nothing else to do. Tokenising a chat span's ~2 KB of
-    messages costs more than storing the span, so on bulk ingest the search index lags behind
-    and catches up once the load stops, instead of halving the ingest rate.
+    Message text is not extracted here: ``index_pending`` works through the queue when the
+    writer has nothing else to do. Tokenising a chat span's ~2 KB of messages costs more than
+    storing the span, so on bulk ingest the search index lags behind and catches up once the
+    load stops, instead of halving the ingest rate.
     """
-    # One statement each (a few, past 1,024 rows), not executemany: the writer thread releases
-    # the GIL around every statement, and each time it may wait a switch interval to get it back.
-    conversations = list(facts.conversations.items())
-    for start in range(0, len(conversations), _ROWS_PER_STATEMENT):
-        chunk = conversations[start : start + _ROWS_PER_STATEMENT]
-        connection.execute(
-            "UPDATE traces SET conversation_id = batch.column2 FROM (VALUES "
-            + ", ".join(["(?, ?)"] * len(chunk))
-            + ") AS batch WHERE traces.trace_id = batch.column1 "
-            "AND traces.conversation_id IS NULL",
-            [value for pair in chunk for value in pair],
-        )
-    for start in range(0, len(facts.to_index), _ROWS_PER_STATEMENT):
-        chunk = facts.to_index[start : start + _ROWS_PER_STATEMENT]
-        connection.execute(
-            "INSERT INTO text_queue (trace_id, span_id) VALUES "
-            + ", ".join(["(?, ?)"] * len(chunk)),
-            [value for pair in chunk for value in pair],
-        )
+    for chunk in _chunks(spans):
+        connection.execute(_queue_texts(len(chunk)), [value for pair in chunk for value in pair])
 
 
+def set_conversations(connection: sqlite3.Connection, conversations: Mapping[str, str]) -> None:
+    """Give traces without one their conversation id (the writer does it in its trace refresh)."""
+    for chunk in _chunks(list(conversations.items())):
+        connection.execute(_set_conversations(len(chunk)), [v for pair in chunk for v in pair])
+
+
+# One statement (a few past 1,024 rows), not executemany: the writer thread gives up the GIL
+# around every step, and each time it may wait a switch interval to get it back.
 _ROWS_PER_STATEMENT = 1_024
+
+
+def _chunks(items: Sequence[tuple[str, str]]) -> Iterable[Sequence[tuple[str, str]]]:
+    for start in range(0, len(items), _ROWS_PER_STATEMENT):
+        yield items[start : start + _ROWS_PER_STATEMENT]
+
+
+@functools.cache
+def _queue_texts(count: int) -> str:
+    return "INSERT INTO text_queue (trace_id, span_id) VALUES " + ", ".join(["(?, ?)"] * count)
+
+
+@functools.cache
+def _set_conversations(count: int) -> str:
+    return (
+        "UPDATE traces SET conversation_id = batch.column2 FROM (VALUES "
+        + ", ".join(["(?, ?)"] * count)
+        + ") AS batch WHERE traces.trace_id = batch.column1 AND traces.conversation_id IS NULL"
+    )
 
 
 def index_pending(
@@ -205,7 +225,9 @@ def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:
                 return
             last = rows[-1]["rowid"]
             records = [row_to_record(row) for row in rows]
-            write_facts(connection, TraceFacts(conversations=collect(records).conversations))
+            facts = TraceFacts()
+            facts.add(records)
+            set_conversations(connection, facts.conversations)
             texts = [(r.trace_id, r.span_id, message_text(r.attributes)) for r in records]
             _add_texts(connection, [t for t in texts if t[2]])
     finally:

@@ -79,11 +79,13 @@ _INSERT_LOG = (
     f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})"
 )
 
-# An upsert, not INSERT OR REPLACE: a trace's pin and conversation id outlive its refreshes.
+# An upsert, not INSERT OR REPLACE: a trace's pin outlives its refreshes, and so does its
+# conversation id (the first one given). ``batch`` lists the traces with their conversation ids.
 _REFRESH_TRACE = """
+WITH batch(trace_id, conversation_id) AS (VALUES {pairs})
 INSERT INTO traces (
-    trace_id, root_name, agent_name, service_name, start_ns, end_ns,
-    span_count, error_count, running_count, input_tokens, output_tokens, agents, models, tools)
+    trace_id, root_name, agent_name, service_name, start_ns, end_ns, span_count, error_count,
+    running_count, input_tokens, output_tokens, agents, models, tools, conversation_id)
 SELECT
     s.trace_id,
     (SELECT name FROM spans r WHERE r.trace_id = s.trace_id
@@ -97,17 +99,19 @@ SELECT
     sum(CASE WHEN s.operation = 'chat' THEN s.input_tokens END),
     sum(CASE WHEN s.operation = 'chat' THEN s.output_tokens END),
     group_concat(DISTINCT s.agent_name), group_concat(DISTINCT s.model),
-    group_concat(DISTINCT s.tool_name)
-FROM spans s WHERE s.trace_id IN ({ids}) GROUP BY s.trace_id
+    group_concat(DISTINCT s.tool_name),
+    (SELECT b.conversation_id FROM batch b WHERE b.trace_id = s.trace_id)
+FROM spans s WHERE s.trace_id IN (SELECT trace_id FROM batch) GROUP BY s.trace_id
 ON CONFLICT (trace_id) DO UPDATE SET
 """ + ", ".join(f"{c} = excluded.{c}" for c in (
     "root_name", "agent_name", "service_name", "start_ns", "end_ns", "span_count", "error_count",
-    "running_count", "input_tokens", "output_tokens", "agents", "models", "tools"))
+    "running_count", "input_tokens", "output_tokens", "agents", "models", "tools"
+)) + ", conversation_id = coalesce(traces.conversation_id, excluded.conversation_id)"
 
 
 @functools.cache
 def _refresh_traces(count: int) -> str:
-    return _REFRESH_TRACE.format(ids=", ".join("?" * count))
+    return _REFRESH_TRACE.format(pairs=", ".join(["(?, ?)"] * count))
 
 
 # A span row is ~3 KB: with SQLite's default 4 KiB pages each takes a page of its own and costs
@@ -444,20 +448,21 @@ class StoreWriter:
 
     def _write_rows(self, rows: PendingRows) -> bool:
         spans, logs = rows.spans, rows.logs
-        facts = trace_index.collect(rows.records.values())
+        facts = rows.facts
+        conversation = facts.conversations.get
         trace_ids = frozenset(trace_id for trace_id, _ in spans)
         connection = self._connection
         try:
             with connection:
                 connection.execute("BEGIN")
-                before = connection.total_changes
+                changed = 0  # rows the upserts wrote, not counting the triggers' (rowcount)
                 for chunk in _chunks(list(spans.values())):
                     parameters = list(itertools.chain.from_iterable(chunk))  # type: ignore[arg-type]
-                    connection.execute(_upsert_spans(len(chunk)), parameters)
-                changed = connection.total_changes - before
+                    changed += connection.execute(_upsert_spans(len(chunk)), parameters).rowcount
                 for ids in _chunks(list(trace_ids)):
-                    connection.execute(_refresh_traces(len(ids)), ids)
-                trace_index.write_facts(connection, facts)
+                    pairs = [value for trace in ids for value in (trace, conversation(trace))]
+                    connection.execute(_refresh_traces(len(ids)), pairs)
+                trace_index.queue_for_indexing(connection, facts.to_index)
                 before = connection.total_changes
                 connection.executemany(_INSERT_LOG, logs)
                 logs_added = connection.total_changes - before

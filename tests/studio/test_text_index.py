@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from lumos_studio.otlp.proto_codec import decode_trace_request_proto, encode_trace_request_proto
@@ -88,5 +89,23 @@ def test_a_text_search_says_how_much_text_is_not_searchable_yet(tmp_path: Path) 
         page = reader.find_traces(TraceQuery(parse_filter("sunny")))
         assert page.unindexed == 0 and page.total == 1
         reader.close()
+    finally:
+        writer.close()
+
+
+def test_a_span_queues_for_indexing_when_it_ends_not_when_it_starts(tmp_path: Path) -> None:
+    agent, *_ = weather_trace()
+    started = replace(agent, end_ns=None)
+    writer = StoreWriter(tmp_path / "s.db")
+    try:
+        for form in (started, *decode_trace_request_proto(encode_trace_request_proto([started]))):
+            assert writer._write([form])  # a running span, as a record and as OTLP bytes
+        assert trace_index.pending_count(writer._connection) == 0
+        assert writer._write(list(decode_trace_request_proto(encode_trace_request_proto([agent]))))
+        assert trace_index.pending_count(writer._connection) == 1  # the copy that ended it
+        assert writer._write([agent])  # sent again: queued again, indexed once
+        writer._index_texts()
+        rows = writer._connection.execute("SELECT span_id FROM trace_texts").fetchall()
+        assert rows == [(agent.span_id,)]
     finally:
         writer.close()
