@@ -451,13 +451,12 @@ def main(console: Console) -> None:
         reader.close()
         db_mb = db.stat().st_size / 1e6
         default_cost = processor_cost(Path(tmp) / "default-gc", rounds=3)
-        thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
+        thresholds = gc.get_threshold()
         use_studio_process_settings()  # what the lumos-studio process runs with
         try:
             cost = processor_cost(Path(tmp) / "studio-gc", rounds=3)
         finally:
             gc.set_threshold(*thresholds)
-            sys.setswitchinterval(interval)
 
     acked_seconds = sent.last_ack - sent.first_send
     durable_seconds = queryable - sent.first_send
@@ -538,5 +537,5 @@ def main(console: Console) -> None:
                   + verdict(-enqueue, -TARGET_PROCESSOR_MICROSECONDS))
     console.print(table)
     console.print("[dim]wall time also holds the agent's waits for the GIL while the writer "
-                  "thread converts and writes; the studio's GC and GIL settings: "
+                  "thread converts and writes; the studio's GC settings: "
                   "lumos_studio/process_settings.py[/]")

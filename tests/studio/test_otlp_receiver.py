@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import random
 import socket
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +34,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.trace import SpanKind, StatusCode
 
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.ingest.otlp_http import OtlpReceiver
+from lumos_studio.ingest.otlp_http import RECEIVER_SWITCH_INTERVAL, OtlpReceiver, ReceiverStats
 from lumos_studio.otlp import encode_logs_request, encode_trace_request, encode_trace_request_proto
 from lumos_studio.otlp.proto_codec import RawAttributes, RawEvents, decode_trace_request_proto
 from lumos_studio.records import LogRecord, SpanEvent
@@ -327,6 +329,23 @@ def test_a_taken_port_moves_to_the_next_free_one(store: Store) -> None:
             assert second.endpoint == f"http://127.0.0.1:{second.port}"
         finally:
             second.stop()
+
+
+def test_a_receive_only_process_shortens_gil_turns_while_it_serves(store: Store) -> None:
+    receiver = OtlpReceiver(store.writer, port=0)
+    seen: list[float] = []
+
+    def report(stats: ReceiverStats) -> None:
+        seen.append(sys.getswitchinterval())
+        raise KeyboardInterrupt  # what Ctrl-C does to ``lumos-studio serve``
+
+    before = sys.getswitchinterval()
+    try:
+        receiver.serve_forever(report, interval=0.01)
+    finally:
+        gc.unfreeze()
+    assert seen == [RECEIVER_SWITCH_INTERVAL] and before > RECEIVER_SWITCH_INTERVAL
+    assert sys.getswitchinterval() == before
 
 
 # -------------------------------------------------------------- spans kept as their OTLP bytes

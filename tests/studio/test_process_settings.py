@@ -1,4 +1,4 @@
-"""The studio's interpreter settings: rarer full collections, shorter GIL turns."""
+"""The studio's garbage-collector settings: rarer young and full collections."""
 
 from __future__ import annotations
 
@@ -8,20 +8,18 @@ import sys
 
 from lumos_studio.process_settings import (
     GEN1_COLLECTIONS_PER_FULL,
-    SWITCH_INTERVAL_SECONDS,
+    NEW_OBJECTS_PER_YOUNG,
     use_studio_process_settings,
 )
 
 
-def test_only_the_full_collection_threshold_and_the_switch_interval_change() -> None:
-    before, interval = gc.get_threshold(), sys.getswitchinterval()
+def test_the_young_and_full_collection_thresholds_change() -> None:
+    before = gc.get_threshold()
     try:
         use_studio_process_settings()
-        assert gc.get_threshold() == (before[0], before[1], GEN1_COLLECTIONS_PER_FULL)
-        assert sys.getswitchinterval() == SWITCH_INTERVAL_SECONDS < interval
+        assert gc.get_threshold() == (NEW_OBJECTS_PER_YOUNG, before[1], GEN1_COLLECTIONS_PER_FULL)
     finally:
         gc.set_threshold(*before)
-        sys.setswitchinterval(interval)
 
 
 def test_the_lumos_studio_entry_point_applies_them() -> None:
@@ -32,10 +30,9 @@ def test_the_lumos_studio_entry_point_applies_them() -> None:
         "try:\n"
         "    main()\n"
         "except SystemExit:\n"
-        "    print(gc.get_threshold()[2], sys.getswitchinterval())\n"
+        "    print(*gc.get_threshold())\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60, check=True)
-    threshold, interval = done.stdout.strip().splitlines()[-1].split()
-    assert int(threshold) == GEN1_COLLECTIONS_PER_FULL
-    assert float(interval) == SWITCH_INTERVAL_SECONDS
+    young, _, full = map(int, done.stdout.strip().splitlines()[-1].split())
+    assert (young, full) == (NEW_OBJECTS_PER_YOUNG, GEN1_COLLECTIONS_PER_FULL)
