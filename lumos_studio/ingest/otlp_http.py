@@ -28,10 +28,10 @@ from typing import Any
 import orjson
 
 from lumos_studio.ingest.live_spans import split_started
+from lumos_studio.ingest.proto_rows import decode_trace_rows
 from lumos_studio.otlp import OtlpDecodeError, decode_logs_request, decode_trace_request
 from lumos_studio.otlp.logs_codec import decode_logs_request_proto
-from lumos_studio.otlp.proto_codec import decode_trace_request_proto
-from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.writer import StoreWriter
 
 __all__ = [
@@ -199,47 +199,44 @@ class OtlpReceiver:
         Raises ``_Refusal`` for every answer but 200.
         """
         rejected: list[str] = []
-        spans: list[SpanRecord] = []
-        logs: list[LogRecord] = []
         try:
             # One decode at a time: under the GIL, parallel decoding only adds thread switches
             # (and cache misses); waiting here costs nothing while the writer commits.
             with self._decoding:
                 if signal_name == "traces":
-                    spans = _decode_traces(media, body, rejected)
+                    rows = _decode_traces(media, body, rejected)
                 else:
-                    logs = _decode_logs(media, body, rejected)
+                    rows = _decode_logs(media, body, rejected)
         except OtlpDecodeError as exc:
             raise _Refusal(400, str(exc)) from None
         except Exception as exc:  # a decoder bug must not take the receiver down
             log.exception("could not decode an OTLP %s request", signal_name)
             raise _Refusal(400, f"cannot decode the body ({type(exc).__name__}: {exc})") from None
-        if rejected and not spans and not logs:
+        if rejected and not rows:
             raise _Refusal(400, _rejection_message(rejected))
-        if logs:
-            started, logs = split_started(logs)
-            spans.extend(started)
-        records: list[SpanRecord | LogRecord] = [*spans, *logs]
-        if records:
-            if not self.writer.has_room(len(records)):
+        if rows:
+            if not self.writer.has_room(len(rows)):
                 raise _Refusal(503, "the studio's store is busy; retry later")
-            if not self.writer.commit(records, self.ack_timeout):
+            if not self.writer.commit_rows(rows, self.ack_timeout):
                 raise _Refusal(503, "the records were not committed in time; retry later")
         counted = "spans" if signal_name == "traces" else "logs"
-        self._count(requests=1, rejected=len(rejected), **{counted: len(records)})
+        self._count(requests=1, rejected=len(rejected), **{counted: len(rows)})
         return _success_body(signal_name, media, rejected), len(rejected)
 
 
-def _decode_traces(media: str, body: bytes, rejected: list[str]) -> list[SpanRecord]:
+def _decode_traces(media: str, body: bytes, rejected: list[str]) -> PendingRows:
     if media == PROTOBUF:
-        return decode_trace_request_proto(body, rejected)
-    return decode_trace_request(_json(body), rejected)
+        return decode_trace_rows(body, rejected)  # the hot path: no records in between
+    return PendingRows.of(decode_trace_request(_json(body), rejected))
 
 
-def _decode_logs(media: str, body: bytes, rejected: list[str]) -> list[LogRecord]:
+def _decode_logs(media: str, body: bytes, rejected: list[str]) -> PendingRows:
     if media == PROTOBUF:
-        return decode_logs_request_proto(body, rejected)
-    return decode_logs_request(_json(body), rejected)
+        logs = decode_logs_request_proto(body, rejected)
+    else:
+        logs = decode_logs_request(_json(body), rejected)
+    started, logs = split_started(logs)  # "span started" events become running spans
+    return PendingRows.of([*started, *logs])
 
 
 def _json(body: bytes) -> Any:

@@ -45,10 +45,14 @@ __all__ = [
     "OtlpDecodeError",
     "RawAttributes",
     "RawEvents",
+    "SpanHeader",
     "decode_span_attributes",
     "decode_span_events",
     "decode_trace_request_proto",
     "encode_trace_request_proto",
+    "read_span",
+    "reject",
+    "scope_spans",
 ]
 
 _SCALARS = frozenset(("string_value", "int_value", "bool_value", "double_value"))
@@ -155,32 +159,57 @@ def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -
     receiver can answer 400 instead of storing half a batch. With a ``rejected`` list, a span with
     invalid ids is skipped and its message appended there instead (OTLP partial success).
     """
+    records: list[SpanRecord] = []
+    append = records.append
+    for where, resource, scope_name, scope_version, spans in scope_spans(body):
+        for i, otlp in enumerate(spans):
+            try:
+                header, hot, event_count = read_span(otlp)
+            except OtlpDecodeError as exc:
+                reject(rejected, f"{where}.spans[{i}]: {exc}")
+                continue
+            trace_id, span_id, parent, name, kind, start_ns, end_ns, code, message = header
+            # Positional, in field order: measurably cheaper than keywords for a frozen dataclass.
+            append(SpanRecord(
+                trace_id, span_id, parent, name, start_ns, end_ns, kind, code, message,
+                {} if hot is None else RawAttributes(otlp, hot),
+                RawEvents(otlp, event_count) if event_count else (),
+                resource, scope_name, scope_version,
+            ))
+    return records
+
+
+def scope_spans(body: bytes) -> Iterator[tuple[str, dict[str, Any], str, str, Sequence[bytes]]]:
+    """Each scope's spans of a request body, still encoded, with where they are, the resource's
+    attributes and the scope's name and version.
+
+    Raises ``OtlpDecodeError`` for a body that is not a valid ``ExportTraceServiceRequest``.
+    """
     try:
         # The full parse validates everything (UTF-8, nesting) that stays encoded below.
         ExportTraceServiceRequest().ParseFromString(body)
         request: Any = _SlimRequest.FromString(body)
     except (DecodeError, RuntimeError) as exc:
         raise OtlpDecodeError(f"invalid protobuf body: {exc}") from None
-    records: list[SpanRecord] = []
-    append = records.append
     for ri, resource_spans in enumerate(request.resource_spans):
         resource = _attributes(resource_spans.resource.attributes)
-        for si, scope_spans in enumerate(resource_spans.scope_spans):
-            scope = scope_spans.scope
-            scope_name = scope.name
-            scope_version = scope.version
-            for i, otlp in enumerate(scope_spans.spans):
-                try:
-                    append(_span(otlp, resource, scope_name, scope_version))
-                except OtlpDecodeError as exc:
-                    error = f"resourceSpans[{ri}].scopeSpans[{si}].spans[{i}]: {exc}"
-                    if rejected is None:
-                        raise OtlpDecodeError(error) from None
-                    rejected.append(error)
-    return records
+        for si, scoped in enumerate(resource_spans.scope_spans):
+            scope = scoped.scope
+            yield f"resourceSpans[{ri}].scopeSpans[{si}]", resource, scope.name, scope.version, (
+                scoped.spans
+            )
 
 
-def _span(otlp: bytes, resource: dict[str, Any], scope_name: str, scope_version: str) -> SpanRecord:
+SpanHeader = tuple[str, str, str | None, str, str, int, int | None, str, str]
+
+
+def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
+    """One encoded span of a request that ``scope_spans`` parsed: its header (trace id, span id,
+    parent id, name, kind, start, end, status code and message, the ``spans`` table's column
+    order), its ``HOT_ATTRIBUTES`` (None when it has no attributes at all) and its event count.
+
+    Raises ``OtlpDecodeError`` for an invalid id.
+    """
     span: Any = _SlimSpan.FromString(otlp)  # cannot fail: the whole request parsed
     trace_id = span.trace_id
     span_id = span.span_id
@@ -194,31 +223,26 @@ def _span(otlp: bytes, resource: dict[str, Any], scope_name: str, scope_version:
     kind = span.kind
     status = span.status
     code = status.code
-    attributes: Any = {}
-    events: Any = ()
     encoded = span.attributes
-    if encoded:
-        attributes = RawAttributes(otlp, _hot_attributes(encoded, _HOT_NAMES))
-    event_count = len(span.events)
-    if event_count:
-        events = RawEvents(otlp, event_count)
-    # Positional, in field order: measurably cheaper than keywords for a frozen dataclass.
-    return SpanRecord(
+    header = (
         trace_id.hex(),
         span_id.hex(),
         parent.hex() if parent and parent != _ZERO_SPAN_ID else None,
         span.name,
+        KIND_FROM_OTLP[kind] if 0 <= kind < _KIND_COUNT else kind_from_otlp(kind),
         span.start_time_unix_nano,
         span.end_time_unix_nano or None,
-        KIND_FROM_OTLP[kind] if 0 <= kind < _KIND_COUNT else kind_from_otlp(kind),
         STATUS_FROM_OTLP[code] if 0 <= code < _STATUS_COUNT else status_from_otlp(code),
         status.message,
-        attributes,
-        events,
-        resource,
-        scope_name,
-        scope_version,
     )
+    return header, _hot_attributes(encoded, _HOT_NAMES) if encoded else None, len(span.events)
+
+
+def reject(rejected: list[str] | None, error: str) -> None:
+    """Note a span left out (OTLP partial success), or refuse the request if partial is not on."""
+    if rejected is None:
+        raise OtlpDecodeError(error)
+    rejected.append(error)
 
 
 # ------------------------------------------------------------------------ attributes left encoded

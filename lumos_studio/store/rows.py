@@ -33,7 +33,8 @@ def _dumps(value: Any) -> str:
 _resource_cache: dict[int, tuple[Any, str]] = {}
 
 
-def _resource_json(resource: Any) -> str:
+def resource_json(resource: Any) -> str:
+    """A resource mapping as JSON text, made once for all the spans that share the mapping."""
     cached = _resource_cache.get(id(resource))
     if cached is None or cached[0] is not resource:
         if len(_resource_cache) > 256:
@@ -77,7 +78,7 @@ def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
         record.scope_version,
         attributes_column,
         events_column,
-        _resource_json(record.resource),
+        resource_json(record.resource),
     )
 
 

@@ -21,7 +21,7 @@ from lumos_studio.otlp.proto_codec import decode_span_attributes
 from lumos_studio.records import SpanRecord
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
-_MESSAGE_OPERATIONS = frozenset(
+MESSAGE_OPERATIONS = frozenset(
     {"chat", "invoke_agent", "text_completion", "generate_content", "invoke_workflow"}
 )
 _PART_FIELDS = ("content", "name", "arguments", "response", "result")
@@ -101,7 +101,7 @@ def _may_hold_messages(record: SpanRecord) -> bool:
     if isinstance(attributes, dict):
         return sc.INPUT_MESSAGES in attributes or sc.OUTPUT_MESSAGES in attributes
     # Still OTLP bytes (``otlp.proto_codec``): judge by the operation, a column, not by decoding.
-    return record.parent_span_id is None or attributes.get(sc.OPERATION_NAME) in _MESSAGE_OPERATIONS
+    return record.parent_span_id is None or attributes.get(sc.OPERATION_NAME) in MESSAGE_OPERATIONS
 
 
 def queue_for_indexing(connection: sqlite3.Connection, spans: Sequence[tuple[str, str]]) -> None:
@@ -213,7 +213,7 @@ def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:
     connection.row_factory = sqlite3.Row
     try:
         last = 0
-        operations = ", ".join(f"'{op}'" for op in sorted(_MESSAGE_OPERATIONS))
+        operations = ", ".join(f"'{op}'" for op in sorted(MESSAGE_OPERATIONS))
         while True:
             rows = connection.execute(
                 "SELECT rowid, * FROM spans WHERE rowid > ? AND end_ns IS NOT NULL AND "

@@ -278,11 +278,15 @@ class StoreWriter:
         (``store.pending``); False if there was no room within ``timeout``, if the commit took
         longer, or if the transaction failed (then none of them was stored).
         """
+        return self.commit_rows(PendingRows.of(records), timeout)
+
+    def commit_rows(self, rows: PendingRows, timeout: float = 10.0) -> bool:
+        """``commit`` for records already made into rows (the OTLP receiver makes them so)."""
         if self._thread is None:
             self.start()
         if self._closed:
             return False
-        entry = _Batch(PendingRows.of(records))
+        entry = _Batch(rows)
         try:
             self._queue.put(entry, timeout=timeout)
         except queue.Full:
