@@ -14,6 +14,8 @@ import time
 
 from rich.console import Console
 
+from bench import python_loop_ms
+
 # Name → module, in the order a full run goes through them.
 BENCHMARKS: dict[str, str] = {
     "agent_runs": "bench.agent_runs",
@@ -38,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
     console.print(
         f"[bold]Lumos Studio benchmarks[/] · Python {platform.python_version()} · "
-        f"{platform.machine()} · {_cpu_count()} CPUs{_load()}"
+        f"{platform.machine()} · {_cpu_count()} CPUs{_load()} · a fixed Python loop: "
+        f"{python_loop_ms():.0f} ms (the machine's speed now; compare runs only when it matches)"
     )
     for name in args.names or BENCHMARKS:
         started = time.perf_counter()

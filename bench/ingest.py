@@ -34,7 +34,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from rich.console import Console
 from rich.table import Table
 
-from bench import verdict
+from bench import python_loop_ms, verdict
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.ingest import StudioSpanProcessor
 from lumos_studio.otlp.proto_codec import encode_trace_request_proto
@@ -293,6 +293,7 @@ class LoadRound:
     idle_rss: float
     peak_rss: float
     summary: str
+    loop_ms: float  # ``python_loop_ms`` just before: the machine's speed for this round
 
     @property
     def durable_rate(self) -> float:
@@ -304,6 +305,7 @@ def load_round(db: Path, bodies: list[bytes]) -> LoadRound:
     """Send the load to a fresh ``serve``; the previous round's file is flushed to disk first,
     so one round's write-back does not slow the next (this machine's disk varies a lot)."""
     os.sync()
+    loop_ms = python_loop_ms()
     served = start_serve(db)
     try:
         idle_rss = served.rss_mb()
@@ -316,7 +318,9 @@ def load_round(db: Path, bodies: list[bytes]) -> LoadRound:
         peak_rss = served.peak_rss_mb()
     finally:
         summary = served.stop()
-    return LoadRound(db, sent, queryable, receiver_cpu, client_cpu, idle_rss, peak_rss, summary)
+    return LoadRound(
+        db, sent, queryable, receiver_cpu, client_cpu, idle_rss, peak_rss, summary, loop_ms
+    )
 
 
 def wait_until_queryable(db: Path, spans: int, timeout: float = 120) -> float:
@@ -485,6 +489,10 @@ def main(console: Console) -> None:
     table.add_row(
         f"  each of {LOAD_ROUNDS} rounds, lowest to highest",
         " · ".join(f"{r.durable_rate:,.0f}" for r in rounds), "the median above", "",
+    )
+    table.add_row(
+        "  the Python loop before each round", " · ".join(f"{r.loop_ms:.0f} ms" for r in rounds),
+        "machine speed", "",
     )
     table.add_row(
         "lag, last ack → queryable",
