@@ -28,6 +28,13 @@ from typing import Any
 import orjson
 
 from lumos_studio.ingest.live_spans import split_started
+from lumos_studio.ingest.otlp_answers import (
+    JSON,
+    PROTOBUF,
+    rejection_message,
+    status_body,
+    success_body,
+)
 from lumos_studio.ingest.proto_rows import decode_trace_rows
 from lumos_studio.otlp import OtlpDecodeError, decode_logs_request, decode_trace_request
 from lumos_studio.otlp.logs_codec import decode_logs_request_proto
@@ -52,13 +59,8 @@ PORT_TRIES = 50  # 4318, 4319, ... when taken
 RECEIVER_SWITCH_INTERVAL = 0.000_5
 RETRY_AFTER_SECONDS = 1
 
-PROTOBUF = "application/x-protobuf"
-JSON = "application/json"
 _SIGNALS = {"/v1/traces": "traces", "/v1/logs": "logs"}
 
-# HTTP status → google.rpc.Code (INVALID_ARGUMENT, NOT_FOUND, UNIMPLEMENTED, INTERNAL,
-# UNAVAILABLE) for the Status body of an error answer.
-_CODES = {400: 3, 404: 5, 405: 12, 411: 3, 413: 3, 415: 3, 500: 13, 503: 14}
 
 
 class _Refusal(Exception):
@@ -213,7 +215,7 @@ class OtlpReceiver:
             log.exception("could not decode an OTLP %s request", signal_name)
             raise _Refusal(400, f"cannot decode the body ({type(exc).__name__}: {exc})") from None
         if rejected and not rows:
-            raise _Refusal(400, _rejection_message(rejected))
+            raise _Refusal(400, rejection_message(rejected))
         if rows:
             if not self.writer.has_room(len(rows)):
                 raise _Refusal(503, "the studio's store is busy; retry later")
@@ -221,7 +223,7 @@ class OtlpReceiver:
                 raise _Refusal(503, "the records were not committed in time; retry later")
         counted = "spans" if signal_name == "traces" else "logs"
         self._count(requests=1, rejected=len(rejected), **{counted: len(rows)})
-        return _success_body(signal_name, media, rejected), len(rejected)
+        return success_body(signal_name, media, rejected), len(rejected)
 
 
 def _decode_traces(media: str, body: bytes, rejected: list[str]) -> PendingRows:
@@ -244,49 +246,6 @@ def _json(body: bytes) -> Any:
         return orjson.loads(body) if body else {}
     except orjson.JSONDecodeError as exc:
         raise OtlpDecodeError(f"invalid JSON: {exc}") from None
-
-
-def _rejection_message(rejected: list[str]) -> str:
-    more = f" (and {len(rejected) - 3} more)" if len(rejected) > 3 else ""
-    return "; ".join(rejected[:3]) + more
-
-
-def _success_body(signal_name: str, media: str, rejected: list[str]) -> bytes:
-    """``ExportTraceServiceResponse`` / ``ExportLogsServiceResponse``, partial success if any."""
-    if not rejected:
-        return b"" if media == PROTOBUF else b"{}"
-    message = _rejection_message(rejected)
-    count_field = "rejectedSpans" if signal_name == "traces" else "rejectedLogRecords"
-    if media == JSON:
-        partial = {count_field: str(len(rejected)), "errorMessage": message}
-        return orjson.dumps({"partialSuccess": partial})
-    # ExportTracePartialSuccess / ExportLogsPartialSuccess: 1 = rejected count, 2 = message.
-    inner = _field_varint(1, len(rejected)) + _field_bytes(2, message.encode())
-    return _field_bytes(1, inner)
-
-
-def _status_body(media: str, code: int, message: str) -> bytes:
-    """A ``google.rpc.Status`` (1 = code, 2 = message), in the request's encoding."""
-    if media == PROTOBUF:
-        return _field_varint(1, code) + _field_bytes(2, message.encode())
-    return orjson.dumps({"code": code, "message": message})
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def _field_varint(number: int, value: int) -> bytes:
-    return _varint(number << 3) + _varint(value)
-
-
-def _field_bytes(number: int, value: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(value)) + value
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -420,7 +379,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Allow": "POST"} if allow else {}
         if refusal.status == 503:
             headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        body = _status_body(media, _CODES.get(refusal.status, 13), refusal.message)
+        body = status_body(media, refusal.status, refusal.message)
         self._answer(refusal.status, media, body, headers)
 
     def _answer(
