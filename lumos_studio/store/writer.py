@@ -454,12 +454,12 @@ class StoreWriter:
         spans, logs = rows.spans, rows.logs
         facts = rows.facts
         conversation = facts.conversations.get
-        trace_ids = frozenset(trace_id for trace_id, _ in spans)
+        trace_ids = frozenset([key[0] for key in spans])
         connection = self._connection
         try:
             with connection:
                 connection.execute("BEGIN")
-                changed = 0  # rows the upserts wrote, not counting the triggers' (rowcount)
+                changed = 0  # rows the upserts wrote: re-imports of finished spans don't count
                 for chunk in _chunks(list(spans.values())):
                     parameters = list(itertools.chain.from_iterable(chunk))  # type: ignore[arg-type]
                     changed += connection.execute(_upsert_spans(len(chunk)), parameters).rowcount
