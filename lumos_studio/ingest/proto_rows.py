@@ -10,8 +10,7 @@ hot attributes directly. Everything else ingests records; this is the one shortc
 from __future__ import annotations
 
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.otlp._common import OtlpDecodeError
-from lumos_studio.otlp.proto_codec import read_span, reject, scope_spans
+from lumos_studio.otlp.proto_codec import read_scopes
 from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.rows import resource_json
 from lumos_studio.store.trace_index import MESSAGE_OPERATIONS
@@ -30,15 +29,10 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
     spans = pending.spans
     conversations = pending.facts.conversations
     to_index = pending.facts.to_index
-    for where, resource, scope_name, scope_version, encoded_spans in scope_spans(body):
+    for resource, scope_name, scope_version, read in read_scopes(body, rejected):
         resource_text = resource_json(resource)
         service = resource.get("service.name")
-        for i, otlp in enumerate(encoded_spans):
-            try:
-                header, hot, event_count = read_span(otlp)
-            except OtlpDecodeError as exc:
-                reject(rejected, f"{where}.spans[{i}]: {exc}")
-                continue
+        for otlp, header, hot, event_count in read:
             trace_id, span_id, parent, _, _, _, end_ns, _, _ = header
             key = (trace_id, span_id)
             previous = spans.get(key)

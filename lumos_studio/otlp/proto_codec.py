@@ -8,7 +8,7 @@ AnyValue (a KeyValue has the wire form of a map entry), so the attributes the st
 of (``HOT_ATTRIBUTES``) are lookups in C and the others are never decoded at ingest.
 ``RawAttributes`` / ``RawEvents`` behave as a record's mapping and sequence and decode the span's
 bytes on first access; the store writes those bytes as they are (``store.rows``), and the
-receiver makes rows from ``scope_spans`` and ``read_span`` without records (``ingest.proto_rows``).
+receiver makes rows from ``read_scopes`` without records (``ingest.proto_rows``).
 """
 
 from __future__ import annotations
@@ -47,14 +47,14 @@ __all__ = [
     "OtlpDecodeError",
     "RawAttributes",
     "RawEvents",
+    "ReadSpan",
     "SpanHeader",
     "decode_span_attributes",
     "decode_span_events",
     "decode_trace_request_proto",
     "encode_trace_request_proto",
+    "read_scopes",
     "read_span",
-    "reject",
-    "scope_spans",
 ]
 
 _SCALARS = frozenset(("string_value", "int_value", "bool_value", "double_value"))
@@ -163,13 +163,8 @@ def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -
     """
     records: list[SpanRecord] = []
     append = records.append
-    for where, resource, scope_name, scope_version, spans in scope_spans(body):
-        for i, otlp in enumerate(spans):
-            try:
-                header, hot, event_count = read_span(otlp)
-            except OtlpDecodeError as exc:
-                reject(rejected, f"{where}.spans[{i}]: {exc}")
-                continue
+    for resource, scope_name, scope_version, spans in read_scopes(body, rejected):
+        for otlp, header, hot, event_count in spans:
             trace_id, span_id, parent, name, kind, start_ns, end_ns, code, message = header
             # Positional, in field order: measurably cheaper than keywords for a frozen dataclass.
             append(SpanRecord(
@@ -181,11 +176,14 @@ def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -
     return records
 
 
-def scope_spans(body: bytes) -> Iterator[tuple[str, dict[str, Any], str, str, Sequence[bytes]]]:
-    """Each scope's spans of a request body, still encoded, with where they are, the resource's
-    attributes and the scope's name and version.
+def read_scopes(
+    body: bytes, rejected: list[str] | None = None
+) -> Iterator[tuple[dict[str, Any], str, str, list[ReadSpan]]]:
+    """Each scope of a request body: the resource's attributes, the scope's name and version,
+    and its spans read by ``read_span`` (still encoded but for their header and hot attributes).
 
-    Raises ``OtlpDecodeError`` for a body that is not a valid ``ExportTraceServiceRequest``.
+    Raises ``OtlpDecodeError`` for a body that is not a valid ``ExportTraceServiceRequest``, and
+    for a span with invalid ids unless ``rejected`` is given (then it is left out and noted).
     """
     try:
         # The full parse validates everything (UTF-8, nesting) that stays encoded below.
@@ -196,17 +194,27 @@ def scope_spans(body: bytes) -> Iterator[tuple[str, dict[str, Any], str, str, Se
     for ri, resource_spans in enumerate(request.resource_spans):
         resource = _attributes(resource_spans.resource.attributes)
         for si, scoped in enumerate(resource_spans.scope_spans):
+            spans: list[ReadSpan] = []
+            append = spans.append
+            for i, otlp in enumerate(scoped.spans):
+                try:
+                    append((otlp, *read_span(otlp)))
+                except OtlpDecodeError as exc:
+                    error = f"resourceSpans[{ri}].scopeSpans[{si}].spans[{i}]: {exc}"
+                    if rejected is None:
+                        raise OtlpDecodeError(error) from None
+                    rejected.append(error)  # OTLP partial success
             scope = scoped.scope
-            yield f"resourceSpans[{ri}].scopeSpans[{si}]", resource, scope.name, scope.version, (
-                scoped.spans
-            )
+            yield resource, scope.name, scope.version, spans
 
 
 SpanHeader = tuple[str, str, str | None, str, str, int, int | None, str, str]
+# A span as ``read_span`` leaves it: its bytes, header, hot attributes (or None) and event count.
+ReadSpan = tuple[bytes, SpanHeader, dict[str, Any] | None, int]
 
 
 def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
-    """One encoded span of a request that ``scope_spans`` parsed: its header (trace id, span id,
+    """One encoded span of a request that ``read_scopes`` parsed: its header (trace id, span id,
     parent id, name, kind, start, end, status code and message, the ``spans`` table's column
     order), its ``HOT_ATTRIBUTES`` (None when it has no attributes at all) and its event count.
 
@@ -238,13 +246,6 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
         status.message,
     )
     return header, _hot_attributes(encoded, _HOT_NAMES) if encoded else None, len(span.events)
-
-
-def reject(rejected: list[str] | None, error: str) -> None:
-    """Note a span left out (OTLP partial success), or refuse the request if partial is not on."""
-    if rejected is None:
-        raise OtlpDecodeError(error)
-    rejected.append(error)
 
 
 # ------------------------------------------------------------------------ attributes left encoded
