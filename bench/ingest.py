@@ -37,7 +37,7 @@ from rich.table import Table
 from bench import python_loop_ms, verdict
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.ingest import StudioSpanProcessor
-from lumos_studio.otlp.proto_codec import encode_trace_request_proto
+from lumos_studio.otlp.proto_encode import encode_trace_request_proto
 from lumos_studio.process_settings import use_studio_process_settings
 from lumos_studio.records import SpanEvent, SpanRecord
 from lumos_studio.store import StoreReader, StoreWriter

@@ -30,10 +30,8 @@ from lumos_studio.otlp.logs_codec import (
 )
 
 if TYPE_CHECKING:
-    from lumos_studio.otlp.proto_codec import (
-        decode_trace_request_proto,
-        encode_trace_request_proto,
-    )
+    from lumos_studio.otlp.proto_codec import decode_trace_request_proto
+    from lumos_studio.otlp.proto_encode import encode_trace_request_proto
 
 __all__ = [
     "DecodedLine",
@@ -57,12 +55,13 @@ __all__ = [
     "write_file",
 ]
 
-_LAZY = frozenset(("decode_trace_request_proto", "encode_trace_request_proto"))
-
-
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
+    if name == "decode_trace_request_proto":
         from lumos_studio.otlp import proto_codec
 
-        return getattr(proto_codec, name)
+        return proto_codec.decode_trace_request_proto
+    if name == "encode_trace_request_proto":
+        from lumos_studio.otlp import proto_encode
+
+        return proto_encode.encode_trace_request_proto
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -264,12 +264,12 @@ def encode_logs_request_proto(records: Iterable[LogRecord]) -> bytes:
     """Serialise records as an ``ExportLogsServiceRequest`` (tests, forwarding)."""
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-    from lumos_studio.otlp.proto_codec import _set_any, _set_attributes
+    from lumos_studio.otlp.proto_encode import set_any, set_attributes
 
     request = ExportLogsServiceRequest()
     for resource, scopes in _group(records):
         resource_logs = request.resource_logs.add()
-        _set_attributes(resource_logs.resource.attributes, resource)
+        set_attributes(resource_logs.resource.attributes, resource)
         for scope_name, logs in scopes.items():
             scope_logs = resource_logs.scope_logs.add()
             scope_logs.scope.name = scope_name
@@ -279,8 +279,8 @@ def encode_logs_request_proto(records: Iterable[LogRecord]) -> bytes:
                 log.observed_time_unix_nano = record.observed_time_ns
                 log.severity_number = record.severity_number  # type: ignore[assignment]
                 log.severity_text = record.severity_text
-                _set_any(log.body, record.body)
-                _set_attributes(log.attributes, record.attributes)
+                set_any(log.body, record.body)
+                set_attributes(log.attributes, record.attributes)
                 if record.trace_id:
                     log.trace_id = bytes.fromhex(record.trace_id)
                 if record.span_id:

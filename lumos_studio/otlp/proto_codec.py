@@ -1,4 +1,4 @@
-"""OTLP/protobuf for spans: the OTLP receiver's hot path, and encoding for tests and forwarding.
+"""OTLP/protobuf spans in: the OTLP receiver's hot path (``proto_encode`` writes them).
 
 Turning every attribute into Python objects is most of the cost of a span: upb builds a wrapper per
 KeyValue and per AnyValue, about 100 µs for a 20-attribute GenAI span on a 2-core machine, against
@@ -23,24 +23,19 @@ from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1 import resource_pb2  # noqa: F401 (registers Resource)
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.otlp._common import (
-    INT64_MAX,
-    INT64_MIN,
     KIND_FROM_OTLP,
     SPAN_ID_BYTES,
     STATUS_FROM_OTLP,
     TRACE_ID_BYTES,
     OtlpDecodeError,
-    group_records,
     kind_from_otlp,
-    kind_to_otlp,
     status_from_otlp,
-    status_to_otlp,
 )
-from lumos_studio.records import STATUS_UNSET, SpanEvent, SpanRecord
+from lumos_studio.records import SpanEvent, SpanRecord
 
 __all__ = [
     "HOT_ATTRIBUTES",
@@ -52,7 +47,6 @@ __all__ = [
     "decode_span_attributes",
     "decode_span_events",
     "decode_trace_request_proto",
-    "encode_trace_request_proto",
     "read_scopes",
     "read_span",
 ]
@@ -434,77 +428,3 @@ def _composite(value: AnyValue, which: str | None) -> Any:
     if which == "bytes_value":
         return base64.b64encode(value.bytes_value).decode("ascii")
     return None  # the empty AnyValue
-
-
-def encode_trace_request_proto(records: Iterable[SpanRecord]) -> bytes:
-    """Serialise records as an ``ExportTraceServiceRequest``, grouped resource → scope."""
-    request = ExportTraceServiceRequest()
-    for resource, scopes in group_records(records):
-        resource_spans = request.resource_spans.add()
-        _set_attributes(resource_spans.resource.attributes, resource)
-        for (scope_name, scope_version), spans in scopes.items():
-            scope_spans = resource_spans.scope_spans.add()
-            scope_spans.scope.name = scope_name
-            scope_spans.scope.version = scope_version
-            for record in spans:
-                _set_span(scope_spans.spans.add(), record)
-    body: bytes = request.SerializeToString()
-    return body
-
-
-def _set_span(span: Span, record: SpanRecord) -> None:
-    span.trace_id = bytes.fromhex(record.trace_id)
-    span.span_id = bytes.fromhex(record.span_id)
-    if record.parent_span_id:
-        span.parent_span_id = bytes.fromhex(record.parent_span_id)
-    span.name = record.name
-    span.kind = Span.SpanKind.ValueType(kind_to_otlp(record.kind))
-    span.start_time_unix_nano = record.start_ns
-    if record.end_ns is not None:
-        span.end_time_unix_nano = record.end_ns
-    _set_attributes(span.attributes, record.attributes)
-    for event in record.events:
-        out = span.events.add()
-        out.time_unix_nano = event.time_ns
-        out.name = event.name
-        _set_attributes(out.attributes, event.attributes)
-    if record.status_code != STATUS_UNSET:
-        span.status.code = Status.StatusCode.ValueType(status_to_otlp(record.status_code))
-    if record.status_message:
-        span.status.message = record.status_message
-
-
-def _set_attributes(target: Any, attributes: dict[str, Any]) -> None:
-    for key, value in attributes.items():
-        kv = target.add()
-        kv.key = str(key)
-        _set_any(kv.value, value)
-
-
-def _set_any(target: AnyValue, value: Any) -> None:
-    """Fill an AnyValue the way the JSON codec writes it (same fallbacks for odd Python types)."""
-    if isinstance(value, str):
-        target.string_value = value
-    elif isinstance(value, bool):
-        target.bool_value = value
-    elif isinstance(value, int):
-        if INT64_MIN <= value <= INT64_MAX:
-            target.int_value = value
-        else:
-            target.string_value = str(value)
-    elif isinstance(value, float):
-        target.double_value = value
-    elif value is None:
-        return
-    elif isinstance(value, dict):
-        target.kvlist_value.SetInParent()
-        _set_attributes(target.kvlist_value.values, value)
-    elif isinstance(value, list | tuple):
-        target.array_value.SetInParent()
-        values = target.array_value.values
-        for item in value:
-            _set_any(values.add(), item)
-    elif isinstance(value, bytes | bytearray | memoryview):
-        target.bytes_value = bytes(value)
-    else:
-        target.string_value = str(value)

@@ -9,7 +9,8 @@ import pytest
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.ingest.proto_rows import decode_trace_rows
 from lumos_studio.otlp import OtlpDecodeError
-from lumos_studio.otlp.proto_codec import decode_trace_request_proto, encode_trace_request_proto
+from lumos_studio.otlp.proto_codec import decode_trace_request_proto
+from lumos_studio.otlp.proto_encode import encode_trace_request_proto
 from lumos_studio.records import SpanEvent, SpanRecord
 from lumos_studio.store.pending import PendingRows
 from tests.builders import T0, weather_trace

@@ -6,7 +6,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from lumos_studio.otlp.proto_codec import decode_trace_request_proto, encode_trace_request_proto
+from lumos_studio.otlp.proto_codec import decode_trace_request_proto
+from lumos_studio.otlp.proto_encode import encode_trace_request_proto
 from lumos_studio.store import Store, StoreReader, StoreWriter, TraceQuery, trace_index
 from lumos_studio.store.trace_filter import parse_filter
 from tests.builders import weather_trace
