@@ -214,15 +214,16 @@ class OtlpReceiver:
         except Exception as exc:  # a decoder bug must not take the receiver down
             log.exception("could not decode an OTLP %s request", signal_name)
             raise _Refusal(400, f"cannot decode the body ({type(exc).__name__}: {exc})") from None
-        if rejected and not rows:
+        count = len(rows)
+        if rejected and not count:
             raise _Refusal(400, rejection_message(rejected))
-        if rows:
-            if not self.writer.has_room(len(rows)):
+        if count:
+            if not self.writer.has_room(count):
                 raise _Refusal(503, "the studio's store is busy; retry later")
             if not self.writer.commit_rows(rows, self.ack_timeout):
                 raise _Refusal(503, "the records were not committed in time; retry later")
         counted = "spans" if signal_name == "traces" else "logs"
-        self._count(requests=1, rejected=len(rejected), **{counted: len(rows)})
+        self._count(requests=1, rejected=len(rejected), **{counted: count})
         return success_body(signal_name, media, rejected), len(rejected)
 
 

@@ -53,6 +53,14 @@ class PendingRows:
         pending.add(items)
         return pending
 
+    @classmethod
+    def merged(cls, *parts: PendingRows) -> PendingRows:
+        """New rows holding all of ``parts``, which stay as they are."""
+        pending = cls()
+        for part in parts:
+            pending.merge(part)
+        return pending
+
     def __len__(self) -> int:
         return len(self.spans) + len(self.logs)
 

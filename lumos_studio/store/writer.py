@@ -343,7 +343,7 @@ class StoreWriter:
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            rows: PendingRows | None = None  # the first batch's, the others merged into it
+            rows: PendingRows | None = None  # the first batch's, or all of them merged
             loose: list[Item] = []
             count = 0
             markers: list[_Flush] = []
@@ -370,6 +370,8 @@ class StoreWriter:
                     if rows is None:
                         rows = item.rows
                     else:
+                        if rows is entries[0].rows:  # the committer's: merge into one of ours
+                            rows = PendingRows.merged(rows)
                         rows.merge(item.rows)
                     count += item.size
                     entries.append(item)

@@ -182,3 +182,25 @@ def test_the_writer_never_checkpoints_in_a_commit_its_checkpointer_does(tmp_path
     # Closed: what was committed is there for the next reader.
     copy = sqlite3.connect(tmp_path / "s.db")
     assert copy.execute("SELECT count(*) FROM spans").fetchone()[0] == 4
+
+
+def test_batches_committed_together_leave_each_committers_rows_as_they_were(
+    tmp_path: Path,
+) -> None:
+    from lumos_studio.store import StoreWriter
+    from lumos_studio.store.pending import PendingRows
+    from lumos_studio.store.writer import _Batch
+
+    first = PendingRows.of(weather_trace())
+    second = PendingRows.of(weather_trace(trace_id="2" * 32))
+    entries = [_Batch(first), _Batch(second)]
+    writer = StoreWriter(tmp_path / "s.db")  # not started: both wait in the queue
+    for entry in entries:
+        writer._queue.put(entry)
+    writer.start()
+    try:
+        assert all(entry.done.wait(10) and entry.ok for entry in entries)
+        assert writer.written == 8  # one transaction took both
+        assert (len(first), len(second)) == (4, 4)  # what a receiver counts after its commit
+    finally:
+        writer.close()
