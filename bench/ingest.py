@@ -12,7 +12,6 @@ shows the median round and every round's rate, since this machine's disk and CPU
 
 from __future__ import annotations
 
-import gc
 import os
 import random
 import re
@@ -28,24 +27,21 @@ from pathlib import Path
 
 import httpx
 import orjson
-from opentelemetry import trace as trace_api
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.sdk.trace import TracerProvider
 from rich.console import Console
 from rich.table import Table
 
 from bench import python_loop_ms, verdict
+from bench.ingest_processor import print_processor_cost
+from bench.ingest_stages import stage_costs
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.ingest import StudioSpanProcessor
 from lumos_studio.otlp.proto_encode import encode_trace_request_proto
-from lumos_studio.process_settings import use_studio_process_settings
 from lumos_studio.records import SpanEvent, SpanRecord
-from lumos_studio.store import StoreReader, StoreWriter
+from lumos_studio.store import StoreReader
 
 TARGET_DURABLE_SPANS_PER_SECOND = 20_000
 TARGET_LAG_SECONDS = 0.5
 TARGET_PEAK_RSS_MB = 150
-TARGET_PROCESSOR_MICROSECONDS = 15
 
 CLIENTS = 4
 BATCH_SPANS = 500
@@ -53,7 +49,6 @@ SPANS_PER_TRACE = 20
 TOTAL_SPANS = 100_000
 MAX_SECONDS = 15.0
 LOAD_ROUNDS = 3  # the disk and CPU of this machine vary run to run: report the median
-PROCESSOR_SPANS = 20_000
 
 _TEXT = (
     "the agent calls a tool to look up the weather in paris then answers the user with a short "
@@ -340,92 +335,6 @@ def wait_until_queryable(db: Path, spans: int, timeout: float = 120) -> float:
         time.sleep(0.005)
 
 
-# ------------------------------------------------------------------- in-process processor
-
-
-def _span_loop(provider: TracerProvider, count: int) -> tuple[float, float]:
-    """(CPU, wall) µs per span of the loop's own thread: the agent's side of tracing.
-
-    Spans come as fast as the SDK makes them, in traces of ``SPANS_PER_TRACE`` (a root and its
-    children): a burst far denser than an agent, whose model calls leave the writer idle time.
-    """
-    tracer = provider.get_tracer("bench")
-    attributes = {
-        sc.OPERATION_NAME: "chat", sc.PROVIDER_NAME: "openai", sc.REQUEST_MODEL: "gpt-4o-mini",
-        sc.AGENT_NAME: "researcher", sc.REQUEST_TEMPERATURE: 0.2, sc.REQUEST_MAX_TOKENS: 1_024,
-        sc.SERVER_ADDRESS: "api.openai.com", sc.SERVER_PORT: 443,
-        sc.CONVERSATION_ID: "conv-1", "app.user": "ada", "app.region": "eu",
-        "app.tier": "pro", "app.trace": True, "app.retries": 0, "app.tags": ("a", "b"),
-    }
-    children = SPANS_PER_TRACE - 1
-    cpu, wall = time.thread_time(), time.perf_counter()
-    for _ in range(count // SPANS_PER_TRACE):  # traces shaped like the ingest load's
-        root = tracer.start_span("invoke_agent researcher", attributes=attributes)
-        context = trace_api.set_span_in_context(root)
-        for _ in range(children):
-            span = tracer.start_span("chat gpt-4o-mini", context=context, attributes=attributes)
-            span.set_attribute(sc.USAGE_INPUT_TOKENS, 120)
-            span.end()
-        root.end()
-    return (
-        (time.thread_time() - cpu) / count * 1e6,
-        (time.perf_counter() - wall) / count * 1e6,
-    )
-
-
-@dataclass(frozen=True)
-class ProcessorCost:
-    """µs per span on the agent's thread: CPU (what the processor costs it) and wall time."""
-
-    plain_cpu: float
-    plain_wall: float
-    studio_cpu: float
-    studio_wall: float
-    plain_cpu_no_gc: float
-    studio_cpu_no_gc: float
-
-
-def processor_cost(tmp: Path, rounds: int = 5) -> ProcessorCost:
-    """The SDK alone vs with ``StudioSpanProcessor`` feeding a running writer, best of rounds.
-
-    CPU time of the agent's thread is the processor's cost to it (enqueueing); wall time also
-    holds the waits for the GIL while the writer thread converts and writes. The writer drains
-    between rounds, so a growing queue does not bill the next round. Rounds with the garbage
-    collector paused split the enqueue itself from the collections that spans waiting in the
-    queue (alive longer than without a processor) cause on the agent's thread.
-    """
-    plain = TracerProvider(shutdown_on_exit=False)
-    writer = StoreWriter(tmp / "processor.db").start()
-    studio = TracerProvider(shutdown_on_exit=False)
-    studio.add_span_processor(StudioSpanProcessor(writer))
-    runs: dict[tuple[str, bool], list[tuple[float, float]]] = {}
-    for _ in range(rounds):  # interleaved, so a drifting machine affects all alike
-        for name, provider in (("plain", plain), ("studio", studio)):
-            for collect in (True, False):
-                writer.flush(120)
-                gc.collect()
-                if not collect:
-                    gc.disable()
-                try:
-                    run = _span_loop(provider, PROCESSOR_SPANS)
-                finally:
-                    gc.enable()
-                runs.setdefault((name, collect), []).append(run)
-    writer.close()
-
-    def best(name: str, collect: bool, index: int = 0) -> float:
-        return min(run[index] for run in runs[(name, collect)])
-
-    return ProcessorCost(
-        plain_cpu=best("plain", True),
-        plain_wall=best("plain", True, 1),
-        studio_cpu=best("studio", True),
-        studio_wall=best("studio", True, 1),
-        plain_cpu_no_gc=best("plain", False),
-        studio_cpu_no_gc=best("studio", False),
-    )
-
-
 # ------------------------------------------------------------------------------------ main
 
 
@@ -441,6 +350,7 @@ def main(console: Console) -> None:
     )
     with tempfile.TemporaryDirectory(prefix="lumos-bench-ingest-") as tmp:
         rounds = [load_round(Path(tmp) / f"ingest-{n}.db", bodies) for n in range(LOAD_ROUNDS)]
+        stages = stage_costs(bodies)
         del bodies
         rounds.sort(key=lambda r: r.durable_rate)
         middle = rounds[len(rounds) // 2]
@@ -454,13 +364,6 @@ def main(console: Console) -> None:
         sample_spans = len(reader.trace_spans(sample[0].trace_id)) if sample else 0
         reader.close()
         db_mb = db.stat().st_size / 1e6
-        default_cost = processor_cost(Path(tmp) / "default-gc", rounds=3)
-        thresholds = gc.get_threshold()
-        use_studio_process_settings()  # what the lumos-studio process runs with
-        try:
-            cost = processor_cost(Path(tmp) / "studio-gc", rounds=3)
-        finally:
-            gc.set_threshold(*thresholds)
 
     acked_seconds = sent.last_ack - sent.first_send
     durable_seconds = queryable - sent.first_send
@@ -518,32 +421,9 @@ def main(console: Console) -> None:
     table.add_row("store file", f"{db_mb:,.0f} MB", "", "")
     console.print(table)
     console.print(f"[dim]serve said: {summary}[/]")
-
-    overhead = cost.studio_cpu - cost.plain_cpu
-    table = Table(title=f"in-process StudioSpanProcessor: {PROCESSOR_SPANS:,} spans with 16 "
-                  f"attributes in {SPANS_PER_TRACE}-span traces, start + end, best of 3 rounds",
-                  title_justify="left", title_style="bold")
-    table.add_column("on the agent's thread")
-    table.add_column("CPU µs/span", justify="right")
-    table.add_column("wall µs/span", justify="right")
-    table.add_column("")
-    table.add_row("TracerProvider, no processor", f"{cost.plain_cpu:.1f}",
-                  f"{cost.plain_wall:.1f}", "")
-    table.add_row("+ StudioSpanProcessor, writer running", f"{cost.studio_cpu:.1f}",
-                  f"{cost.studio_wall:.1f}", "")
-    table.add_row("processor's cost (on_start + on_end), the studio's settings",
-                  f"{overhead:+.1f}",
-                  f"[dim]{cost.studio_wall - cost.plain_wall:+.1f}[/]",
-                  f"target ≤ {TARGET_PROCESSOR_MICROSECONDS} "
-                  + verdict(-overhead, -TARGET_PROCESSOR_MICROSECONDS))
-    default_overhead = default_cost.studio_cpu - default_cost.plain_cpu
-    table.add_row("  the same with CPython's defaults", f"{default_overhead:+.1f}",
-                  f"[dim]{default_cost.studio_wall - default_cost.plain_wall:+.1f}[/]", "")
-    enqueue = cost.studio_cpu_no_gc - cost.plain_cpu_no_gc
-    table.add_row("… of which the enqueue itself (collector paused)", f"{enqueue:+.1f}", "",
-                  f"target ≤ {TARGET_PROCESSOR_MICROSECONDS} "
-                  + verdict(-enqueue, -TARGET_PROCESSOR_MICROSECONDS))
-    console.print(table)
-    console.print("[dim]wall time also holds the agent's waits for the GIL while the writer "
-                  "thread converts and writes; the studio's GC settings: "
-                  "lumos_studio/process_settings.py[/]")
+    console.print(
+        f"the receiver's stages alone, one at a time (bench/ingest_stages.py): decoding "
+        f"[bold]{stages.decode:.1f}[/] µs of CPU a span, writing [bold]{stages.write:.1f}[/] "
+        "(under the load each takes 1.5–2x that: they share the two CPUs)"
+    )
+    print_processor_cost(console)
