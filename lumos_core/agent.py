@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -24,7 +23,16 @@ from lumos_core.messages import (
     messages_json,
 )
 from lumos_core.models import Model, ModelError, resolve_model
-from lumos_core.models.base import ResponseCompleted, TextDelta, ToolCallDelta
+from lumos_core.models.base import ResponseCompleted
+from lumos_core.run_results import (
+    AgentRunError,
+    AgentStreamEvent,
+    RunCompleted,
+    RunResult,
+    StepLimitExceeded,
+    ToolCallFinished,
+    ToolCallStarted,
+)
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
 from lumos_core.tools import Tool, ToolOutcome, as_tool
@@ -32,60 +40,18 @@ from lumos_core.tools import Tool, ToolOutcome, as_tool
 if TYPE_CHECKING:
     from lumos_core.memory import Memory
 
-
-class AgentRunError(Exception):
-    """A run could not complete; the message says why."""
-
-
-class StepLimitExceeded(AgentRunError):
-    """The model kept calling tools past the agent's ``max_steps``."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunResult:
-    """The outcome of one ``Agent.run``: the answer, the whole conversation, usage and trace id.
-
-    With memory, ``messages`` is the window the model saw plus this turn, and ``thread_id`` /
-    ``resource_id`` say where the turn was saved.
-    """
-
-    output: str
-    messages: tuple[Message, ...]
-    new_messages: tuple[Message, ...]
-    usage: Usage
-    steps: int
-    trace_id: str | None
-    thread_id: str | None = None
-    resource_id: str | None = None
+__all__ = [  # the run's results and events live in ``run_results``; importable from here too
+    "Agent",
+    "AgentRunError",
+    "AgentStreamEvent",
+    "RunCompleted",
+    "RunResult",
+    "StepLimitExceeded",
+    "ToolCallFinished",
+    "ToolCallStarted",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class ToolCallStarted:
-    """The agent is about to run a tool the model asked for."""
-
-    call: ToolCallPart
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCallFinished:
-    """A tool ran; ``result`` is what goes back to the model (an error result included)."""
-
-    result: ToolResultPart
-
-
-@dataclass(frozen=True, slots=True)
-class RunCompleted:
-    """The last event of ``Agent.stream``: what ``Agent.run`` would have returned."""
-
-    result: RunResult
-
-
-#: What ``Agent.stream`` yields: each model turn's ``TextDelta``/``ToolCallDelta`` pieces and its
-#: ``ResponseCompleted``, each tool's start and result, then ``RunCompleted``.
-AgentStreamEvent = (
-    TextDelta | ToolCallDelta | ResponseCompleted | ToolCallStarted | ToolCallFinished
-    | RunCompleted
-)
 _Emit = Callable[[AgentStreamEvent], None]
 _END: Final = object()
 
