@@ -4,16 +4,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from lumos_core.agent import (
-    Agent,
-    AgentRunError,
-    AgentStreamEvent,
-    RunCompleted,
-    RunResult,
-    StepLimitExceeded,
-    ToolCallFinished,
-    ToolCallStarted,
-)
+from lumos_core.agent import Agent
 from lumos_core.memory import (
     HashingEmbedder,
     Memory,
@@ -34,6 +25,15 @@ from lumos_core.models import (
     ToolCallDelta,
 )
 from lumos_core.rag import DocumentIndex, retrieve_tool
+from lumos_core.run_results import (
+    AgentRunError,
+    AgentStreamEvent,
+    RunCompleted,
+    RunResult,
+    StepLimitExceeded,
+    ToolCallFinished,
+    ToolCallStarted,
+)
 from lumos_core.tools import Tool, ToolError, tool
 from lumos_core.workflows import (
     StepContext,

@@ -24,7 +24,7 @@ from lumos_core.messages import (
 )
 from lumos_core.models import Model, ModelError, resolve_model
 from lumos_core.models.base import ResponseCompleted
-from lumos_core.run_results import (
+from lumos_core.run_results import (  # re-exported: see ``__all__``
     AgentRunError,
     AgentStreamEvent,
     RunCompleted,
@@ -39,17 +39,6 @@ from lumos_core.tools import Tool, ToolOutcome, as_tool
 
 if TYPE_CHECKING:
     from lumos_core.memory import Memory
-
-__all__ = [  # the run's results and events live in ``run_results``; importable from here too
-    "Agent",
-    "AgentRunError",
-    "AgentStreamEvent",
-    "RunCompleted",
-    "RunResult",
-    "StepLimitExceeded",
-    "ToolCallFinished",
-    "ToolCallStarted",
-]
 
 
 _Emit = Callable[[AgentStreamEvent], None]
