@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.otlp.proto_codec import read_scopes
-from lumos_studio.store.pending import PendingRows
+from lumos_studio.store.pending import PendingRows, replaces
 from lumos_studio.store.rows import resource_json
-from lumos_studio.store.trace_index import MESSAGE_OPERATIONS
+from lumos_studio.store.trace_index import encoded_span_may_hold_messages
 
 __all__ = ["decode_trace_rows"]
-
-_END_NS = 6  # in a span header, as in ``schema.SPAN_COLUMNS``
-
 
 def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> PendingRows:
     """The rows of an ``ExportTraceServiceRequest`` body, ready for ``StoreWriter.commit_rows``.
@@ -27,17 +24,15 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
     """
     pending = PendingRows()
     spans = pending.spans
-    conversations = pending.facts.conversations
-    to_index = pending.facts.to_index
+    facts = pending.facts
+    to_index = facts.to_index
     for resource, scope_name, scope_version, read in read_scopes(body, rejected):
         resource_text = resource_json(resource)
         service = resource.get("service.name")
         for otlp, header, hot, event_count in read:
             trace_id, span_id, parent, _, _, _, end_ns, _, _ = header
             key = (trace_id, span_id)
-            previous = spans.get(key)
-            # Within one request a finished copy wins over a started one (``PendingRows``).
-            if previous is not None and end_ns is None and previous[_END_NS] is not None:
+            if not replaces(spans.get(key), end_ns):
                 continue
             if hot is None:  # no attributes: the bytes are kept for the events, if any
                 attributes_column: object = "{}"
@@ -53,10 +48,8 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
                 tool = get(sc.TOOL_NAME)
                 input_tokens = get(sc.USAGE_INPUT_TOKENS)
                 output_tokens = get(sc.USAGE_OUTPUT_TOKENS)
-                conversation = get(sc.CONVERSATION_ID)
-                if conversation and trace_id not in conversations:
-                    conversations[trace_id] = str(conversation)
-                if end_ns is not None and (parent is None or operation in MESSAGE_OPERATIONS):
+                facts.add_conversation(trace_id, get(sc.CONVERSATION_ID))
+                if end_ns is not None and encoded_span_may_hold_messages(parent, operation):
                     to_index.append(key)
             spans[key] = (
                 *header, operation, agent, model, tool, input_tokens, output_tokens, service,

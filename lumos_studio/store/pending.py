@@ -31,11 +31,16 @@ class Convertible(Protocol):
 Item = SpanRecord | LogRecord | Convertible
 
 
+def replaces(previous: tuple[Any, ...] | None, end_ns: int | None) -> bool:
+    """Whether a copy of a span that ends at ``end_ns`` (None: still running) takes the place of
+    the row already kept for it: a finished copy wins over a started one, whatever the order."""
+    return previous is None or end_ns is not None or previous[_END_NS] is None
+
+
 class PendingRows:
     """Span rows keyed by (trace, span), log rows, and what the trace index learns from them.
 
-    Within one transaction a finished copy of a span wins over a started one, whatever the order
-    its copies came in.
+    Within one transaction a finished copy of a span wins over a started one (``replaces``).
     """
 
     __slots__ = ("dropped", "facts", "log_traces", "logs", "spans")
@@ -53,13 +58,11 @@ class PendingRows:
         pending.add(items)
         return pending
 
-    @classmethod
-    def merged(cls, *parts: PendingRows) -> PendingRows:
-        """New rows holding all of ``parts``, which stay as they are."""
-        pending = cls()
-        for part in parts:
-            pending.merge(part)
-        return pending
+    def copy(self) -> PendingRows:
+        """Rows of one's own to merge others into; these stay as they are."""
+        copied = PendingRows()
+        copied.merge(self)
+        return copied
 
     def __len__(self) -> int:
         return len(self.spans) + len(self.logs)
@@ -83,8 +86,7 @@ class PendingRows:
                     self.log_traces.add(record.trace_id)
                 continue
             key = (record.trace_id, record.span_id)
-            previous = spans.get(key)
-            if previous is None or record.end_ns is not None or previous[_END_NS] is None:
+            if replaces(spans.get(key), record.end_ns):
                 spans[key] = record_to_row(record)
                 records.append(record)
         self.facts.add(records)
@@ -93,8 +95,7 @@ class PendingRows:
         """Take ``other``'s rows too (two batches committed in one transaction)."""
         spans = self.spans
         for key, row in other.spans.items():
-            previous = spans.get(key)
-            if previous is None or row[_END_NS] is not None or previous[_END_NS] is None:
+            if replaces(spans.get(key), row[_END_NS]):
                 spans[key] = row
         self.facts.merge(other.facts)
         self.logs.extend(other.logs)

@@ -21,7 +21,7 @@ from lumos_studio.otlp.proto_codec import decode_span_attributes
 from lumos_studio.records import SpanRecord
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
-MESSAGE_OPERATIONS = frozenset(
+_MESSAGE_OPERATIONS = frozenset(
     {"chat", "invoke_agent", "text_completion", "generate_content", "invoke_workflow"}
 )
 _PART_FIELDS = ("content", "name", "arguments", "response", "result")
@@ -44,20 +44,21 @@ class TraceFacts:
 
     def add(self, records: Iterable[SpanRecord]) -> None:
         """Note the records' facts: cheap reads only, this runs on the ingest path."""
-        conversations, to_index = self.conversations, self.to_index
+        to_index = self.to_index
         for record in records:
-            conversation = record.attributes.get(sc.CONVERSATION_ID)
-            if conversation and record.trace_id not in conversations:
-                conversations[record.trace_id] = str(conversation)
+            self.add_conversation(record.trace_id, record.attributes.get(sc.CONVERSATION_ID))
             if record.end_ns is not None and _may_hold_messages(record):
                 to_index.append((record.trace_id, record.span_id))
+
+    def add_conversation(self, trace_id: str, conversation: Any) -> None:
+        """A trace keeps the first conversation id seen for it."""
+        if conversation and trace_id not in self.conversations:
+            self.conversations[trace_id] = str(conversation)
 
     def merge(self, other: TraceFacts) -> None:
         """Add another batch's facts (a span in both is queued twice, and indexed once)."""
         for trace_id, conversation in other.conversations.items():
-            conversations = self.conversations
-            if trace_id not in conversations:
-                conversations[trace_id] = conversation
+            self.add_conversation(trace_id, conversation)
         self.to_index.extend(other.to_index)
 
 
@@ -100,8 +101,14 @@ def _may_hold_messages(record: SpanRecord) -> bool:
     attributes = record.attributes
     if isinstance(attributes, dict):
         return sc.INPUT_MESSAGES in attributes or sc.OUTPUT_MESSAGES in attributes
-    # Still OTLP bytes (``otlp.proto_codec``): judge by the operation, a column, not by decoding.
-    return record.parent_span_id is None or attributes.get(sc.OPERATION_NAME) in MESSAGE_OPERATIONS
+    return encoded_span_may_hold_messages(record.parent_span_id,
+                                          attributes.get(sc.OPERATION_NAME))
+
+
+def encoded_span_may_hold_messages(parent_span_id: str | None, operation: Any) -> bool:
+    """For a span still in OTLP bytes (``otlp.proto_codec``): judged by the operation, a column,
+    not by decoding its attributes; a root span always may."""
+    return parent_span_id is None or operation in _MESSAGE_OPERATIONS
 
 
 def queue_for_indexing(connection: sqlite3.Connection, spans: Sequence[tuple[str, str]]) -> None:
@@ -213,7 +220,7 @@ def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:
     connection.row_factory = sqlite3.Row
     try:
         last = 0
-        operations = ", ".join(f"'{op}'" for op in sorted(MESSAGE_OPERATIONS))
+        operations = ", ".join(f"'{op}'" for op in sorted(_MESSAGE_OPERATIONS))
         while True:
             rows = connection.execute(
                 "SELECT rowid, * FROM spans WHERE rowid > ? AND end_ns IS NOT NULL AND "

@@ -371,7 +371,7 @@ class StoreWriter:
                         rows = item.rows
                     else:
                         if rows is entries[0].rows:  # the committer's: merge into one of ours
-                            rows = PendingRows.merged(rows)
+                            rows = rows.copy()
                         rows.merge(item.rows)
                     count += item.size
                     entries.append(item)
