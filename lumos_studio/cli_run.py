@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -66,7 +67,6 @@ def _run_agent(
     db: Path, agent: object, message: str, thread: str | None = None, resource: str | None = None
 ) -> None:
     from lumos_core import Agent, AgentRunError, ModelError
-    from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
 
     assert isinstance(agent, Agent)
     if (thread or resource) and agent.memory is None:
@@ -76,15 +76,9 @@ def _run_agent(
             code=2,
         )
     with open_store(db) as store:
-        provider = studio_tracer_provider(store.writer)
-        logs = studio_logger_provider(store.writer)
         try:
             result = agent.run_sync(
-                message,
-                thread_id=thread,
-                resource_id=resource,
-                tracer_provider=provider,
-                logger_provider=logs,
+                message, thread_id=thread, resource_id=resource, **_recording_into(store)
             )
         except (ModelError, AgentRunError) as exc:
             store.writer.flush()
@@ -106,7 +100,6 @@ def _run_workflow(
 
     from lumos_core.runner import use_snapshot_store
     from lumos_core.workflows import Workflow, WorkflowError
-    from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
     from lumos_studio.sessions.base import workflow_store_beside
     from lumos_studio.ui.workflow_turns import pretty
 
@@ -119,8 +112,7 @@ def _run_workflow(
         data = text
     use_snapshot_store({workflow.name: workflow}, workflow_store_beside(db))
     with open_store(db) as store:
-        providers = {"tracer_provider": studio_tracer_provider(store.writer),
-                     "logger_provider": studio_logger_provider(store.writer)}
+        providers = _recording_into(store)
         try:
             if resume_run is None:
                 done = workflow.run_sync(data, **providers)
@@ -139,6 +131,14 @@ def _run_workflow(
                   f"{done.run_id} '<JSON resume data>'", markup=False)
         return
     out.print(pretty(done.output), markup=False)
+
+
+def _recording_into(store: Store) -> dict[str, Any]:
+    """The ``tracer_provider`` and ``logger_provider`` arguments of a run that ``store`` records."""
+    from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
+
+    return {"tracer_provider": studio_tracer_provider(store.writer),
+            "logger_provider": studio_logger_provider(store.writer)}
 
 
 def _trace_hint(store: Store) -> str | None:
