@@ -108,7 +108,6 @@ class Layout:
         if self.state_height is not None:
             screen.query_one("#state").styles.height = self.state_height
 
-
     @staticmethod
     def clear_sizes(screen: Screen[object]) -> None:
         """Undo ``apply``'s sizes: every pane back to the stylesheet's."""
