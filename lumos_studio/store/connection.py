@@ -5,6 +5,22 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+# sqlite3 binds str, int and float as they are, but looks every None and bytes parameter up in
+# its adapter registry first: a tuple, a dict miss and two attribute lookups each, under the GIL.
+# A span row binds ~5 Nones and its ~3 KB of bytes; registering the identity for both (C
+# callables: an empty dict's ``get`` answers None) cut binding a row from ~7.7 to ~5.6 µs.
+_IDENTITY_ADAPTERS = ((type(None), {}.get), (bytes, bytes))
+
+
+def _bind_without_adapting() -> None:
+    """Register the identity adapters, leaving any the process registered itself."""
+    for kind, identity in _IDENTITY_ADAPTERS:
+        if (kind, sqlite3.PrepareProtocol) not in sqlite3.adapters:
+            sqlite3.register_adapter(kind, identity)
+
+
+_bind_without_adapting()
+
 
 class StoreError(Exception):
     """The store cannot be opened or used; the message says which file and why."""

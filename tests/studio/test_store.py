@@ -10,6 +10,7 @@ import pytest
 
 from lumos_studio.present import children_by_parent
 from lumos_studio.store import Store, StoreChange, StoreError, StoreReader
+from lumos_studio.store import connection as store_connection
 from lumos_studio.store.schema import SCHEMA_VERSION
 from tests.builders import T0, make_span, weather_trace
 
@@ -204,3 +205,19 @@ def test_batches_committed_together_leave_each_committers_rows_as_they_were(
         assert (len(first), len(second)) == (4, 4)  # what a receiver counts after its commit
     finally:
         writer.close()
+
+
+def test_none_and_bytes_bind_as_null_and_blob_without_adapting() -> None:
+    assert (type(None), sqlite3.PrepareProtocol) in sqlite3.adapters
+    with sqlite3.connect(":memory:") as db:
+        row = db.execute("SELECT ?, typeof(?), ?, typeof(?)", (None, None, b"\x00a", b"\x00a"))
+        assert row.fetchone() == (None, "null", b"\x00a", "blob")
+
+
+def test_the_identity_adapters_leave_the_processs_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    def own(value: bytes) -> str:
+        return value.hex()
+
+    monkeypatch.setitem(sqlite3.adapters, (bytes, sqlite3.PrepareProtocol), own)
+    store_connection._bind_without_adapting()
+    assert sqlite3.adapters[(bytes, sqlite3.PrepareProtocol)] is own
