@@ -8,12 +8,14 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from lumos_core.telemetry import semconv as sc
 from lumos_studio.otlp import (
     OtlpDecodeError,
     decode_trace_request,
     decode_trace_request_proto,
     encode_trace_request,
     encode_trace_request_proto,
+    proto_codec,
 )
 from lumos_studio.otlp._common import KIND_TO_OTLP, STATUS_TO_OTLP
 from lumos_studio.records import SpanEvent, SpanRecord
@@ -139,3 +141,28 @@ def test_invalid_fields_raise_with_position(fields: dict[str, Any], message: str
         decode_trace_request_proto(raw_request(**fields))
     with pytest.raises(OtlpDecodeError, match=message):
         decode_trace_request_proto(raw_request(**fields))
+
+
+def test_hot_values_read_twice_are_equal_and_composites_are_never_shared() -> None:
+    attributes = {sc.OPERATION_NAME: "chat", sc.USAGE_INPUT_TOKENS: [1, {"k": "v"}]}
+    body = encode_trace_request_proto(
+        [make_span(attributes=attributes), make_span(span_id="c" * 16, attributes=attributes)]
+    )
+    first, second = decode_trace_request_proto(body)
+
+    assert first.attributes.get(sc.OPERATION_NAME) == "chat"
+    assert first.attributes.get(sc.USAGE_INPUT_TOKENS) == [1, {"k": "v"}]
+    first.attributes.get(sc.USAGE_INPUT_TOKENS).append("changed")
+    assert second.attributes.get(sc.USAGE_INPUT_TOKENS) == [1, {"k": "v"}]
+
+
+def test_remembered_hot_values_stay_bounded() -> None:
+    conversations = [f"conversation-{n}" for n in range(proto_codec._KNOWN_VALUES_MAX + 10)]
+    body = encode_trace_request_proto(
+        [make_span(span_id=f"{n + 1:016x}", attributes={sc.CONVERSATION_ID: conversation})
+         for n, conversation in enumerate(conversations)]
+    )
+    records = decode_trace_request_proto(body)
+
+    assert [r.attributes.get(sc.CONVERSATION_ID) for r in records] == conversations
+    assert len(proto_codec._KNOWN_VALUES) <= proto_codec._KNOWN_VALUES_MAX
