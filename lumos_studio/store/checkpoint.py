@@ -1,24 +1,35 @@
-"""WAL checkpoints on a thread of their own, so the writer never waits on an fsync.
+"""WAL checkpoints on a thread of their own, once commits pause, so ingest never waits on one.
 
 SQLite's automatic checkpoint runs inside the commit that crosses the threshold: it copies the
 WAL into the database file and fsyncs it while the writer, and every receiver waiting for that
-commit, waits. On bulk ingest that was a third of the writer's wall time (``bench/ingest.py``).
-Here the writer's connection checkpoints never; it pokes this thread after each commit, which
-runs a PASSIVE checkpoint (one that never blocks the writer or readers) on its own connection.
+commit, waits. Here the writer's connection checkpoints never; it pokes this thread after each
+commit, and the thread checkpoints (PASSIVE: it blocks nobody) once no commit came for
+``QUIET_BEFORE_CHECKPOINT``.
+
+Why wait for a pause: a checkpoint fsyncs the WAL and the database, so during a burst the disk
+and the kernel's write-back would compete with ingest for the two CPUs; and every commit
+rewrites the pages random ids land on (the span and trace indexes), so one checkpoint after the
+burst copies each such page once instead of once per commit. Commits that never pause may not
+grow the WAL without bound: past ``WAL_CHECKPOINT_SIZE`` the thread checkpoints anyway and
+restarts the log (the writer then waits while the last frames are copied).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# At most this often: each checkpoint ends with an fsync, worth batching under a trickle of
-# small live commits. Bulk ingest keeps the thread busy back to back anyway.
-MIN_INTERVAL = 0.2
+# How long commits pause before a checkpoint: receivers' batches arrive closer together than
+# this during a burst, and an agent's spans end closer together during a run.
+QUIET_BEFORE_CHECKPOINT = 0.2
+# A WAL this large is checkpointed and restarted even while commits keep coming: ~150,000 GenAI
+# spans at full speed; SQLite's own default is 1,000 pages (here 64 MiB), PostgreSQL's 1 GB.
+WAL_CHECKPOINT_SIZE = 1024 * 1024 * 1024
 # The WAL file is cut back to this size after the log restarts (it otherwise stays at its peak).
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
@@ -26,12 +37,21 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 class Checkpointer:
     """Copies committed WAL frames into the database file in the background."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        quiet: float = QUIET_BEFORE_CHECKPOINT,
+        wal_checkpoint_size: int = WAL_CHECKPOINT_SIZE,
+    ) -> None:
+        self.quiet = quiet
+        self.wal_checkpoint_size = wal_checkpoint_size
+        self._wal = Path(f"{path}-wal")
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA busy_timeout=5000")
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.checkpoints = 0
+        self.restarts = 0  # checkpoints forced by a WAL past ``wal_checkpoint_size``
         self._thread = threading.Thread(target=self._run, name="lumos-store-checkpoint",
                                         daemon=True)
         self._thread.start()
@@ -57,10 +77,36 @@ class Checkpointer:
         while True:
             self._wake.wait()
             self._wake.clear()
-            try:
-                self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                self.checkpoints += 1
-            except sqlite3.Error as exc:  # busy or closing: the next poke tries again
-                log.debug("checkpoint skipped: %s", exc)
-            if self._stop.wait(MIN_INTERVAL):  # let frames gather; a close ends it at once
+            oversized = self._wait_for_quiet()
+            self._checkpoint("PASSIVE")
+            if oversized and self._checkpoint("RESTART"):
+                self.restarts += 1
+            if self._stop.is_set():
                 return
+
+    def _wait_for_quiet(self) -> bool:
+        """Until no commit came for ``quiet`` seconds, or closing; True if the WAL grew past
+        ``wal_checkpoint_size`` first."""
+        while not self._stop.is_set():
+            if self._wal_size() >= self.wal_checkpoint_size:
+                return True
+            if not self._wake.wait(self.quiet):
+                return False
+            self._wake.clear()
+        return False
+
+    def _wal_size(self) -> int:
+        try:
+            return os.stat(self._wal).st_size
+        except OSError:
+            return 0
+
+    def _checkpoint(self, mode: str) -> bool:
+        """Whether the checkpoint copied every frame (RESTART: and restarted the log)."""
+        try:
+            busy, _, _ = self._connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        except sqlite3.Error as exc:  # closing, or busy past the timeout: poked again later
+            log.debug("%s checkpoint skipped: %s", mode, exc)
+            return False
+        self.checkpoints += 1
+        return not busy
