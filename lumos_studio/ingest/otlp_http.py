@@ -168,7 +168,7 @@ class OtlpReceiver:
             previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         gc.collect()
         gc.freeze()
-        interval = sys.getswitchinterval()
+        switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(RECEIVER_SWITCH_INTERVAL)
         self.start()
         try:
@@ -180,7 +180,7 @@ class OtlpReceiver:
             pass
         finally:
             self.stop()
-            sys.setswitchinterval(interval)
+            sys.setswitchinterval(switch_interval)
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import gzip
+import itertools
 import random
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -346,6 +348,23 @@ def test_a_receive_only_process_shortens_gil_turns_while_it_serves(store: Store)
         gc.unfreeze()
     assert seen == [RECEIVER_SWITCH_INTERVAL] and before > RECEIVER_SWITCH_INTERVAL
     assert sys.getswitchinterval() == before
+
+
+def test_serve_forever_reports_every_interval_not_every_gil_turn(store: Store) -> None:
+    receiver = OtlpReceiver(store.writer, port=0)
+    reported: list[float] = []
+
+    def report(stats: ReceiverStats) -> None:
+        reported.append(time.monotonic())
+        if len(reported) == 3:
+            raise KeyboardInterrupt
+
+    try:
+        receiver.serve_forever(report, interval=0.1)
+    finally:
+        gc.unfreeze()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(reported)]
+    assert min(gaps) >= 0.09  # not the GIL's switch interval (5 ms): 200 lines a second
 
 
 # -------------------------------------------------------------- spans kept as their OTLP bytes
