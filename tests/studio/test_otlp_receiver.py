@@ -212,6 +212,36 @@ def test_some_invalid_spans_are_a_partial_success(
     assert "all-zero" in response.partial_success.error_message
 
 
+def test_bad_bytes_in_a_value_keep_the_batch_and_show_as_such(
+    receiver: OtlpReceiver, store: Store, client: httpx.Client
+) -> None:
+    """What stays encoded is decoded leniently; what the store reads is strict, span by span."""
+    records = weather_trace()
+    records[1] = replace(records[1], attributes={**records[1].attributes, "note": "AAAA",
+                                                 "broken": "ZZZZ"},
+                         events=(SpanEvent("retry", T0, {"why": "QQQQ"}),))
+    records[2] = replace(records[2], name="NNNN")
+    body = encode_trace_request_proto(records)
+    body = body.replace(b"AAAA", b"\xffA\xfeA")  # invalid UTF-8 in an attribute's value
+    body = body.replace(b"\n\x04ZZZZ", b"\n\x09ZZZZ")  # an AnyValue that is not protobuf
+    body = body.replace(b"QQQQ", b"Q\xffQQ")  # invalid UTF-8 inside an event
+    body = body.replace(b"NNNN", b"N\xffNN")  # invalid UTF-8 in a span's name: read at ingest
+
+    answer = client.post(f"{receiver.endpoint}/v1/traces", content=body, headers=PROTOBUF)
+
+    response = ExportTraceServiceResponse.FromString(answer.content)
+    assert answer.status_code == 200 and response.partial_success.rejected_spans == 1
+    assert "spans[2]: invalid span" in response.partial_success.error_message
+    stored = {s.span_id: s for s in fresh_reader(store).trace_spans(TRACE_ID)}
+    assert len(stored) == len(records) - 1 and records[2].span_id not in stored
+    kept = stored[records[1].span_id]
+    assert kept.attributes["note"] == "\ufffdA\ufffdA"
+    assert kept.attributes["broken"].startswith("<invalid OTLP value: 6 bytes")
+    assert kept.attributes[sc.OPERATION_NAME] == records[1].attributes[sc.OPERATION_NAME]
+    [event] = kept.events
+    assert event.name.startswith("<invalid OTLP event") and event.time_ns == kept.start_ns
+
+
 # ------------------------------------------------------------------------------ bad input
 
 
