@@ -29,9 +29,12 @@ log = logging.getLogger(__name__)
 QUIET_BEFORE_CHECKPOINT = 0.2
 # A WAL this large is checkpointed and restarted even while commits keep coming: ~150,000 GenAI
 # spans at full speed; SQLite's own default is 1,000 pages (here 64 MiB), PostgreSQL's 1 GB.
+# Larger than ``WAL_SIZE_LIMIT``: the file's size then tells how far the log has grown.
 WAL_CHECKPOINT_SIZE = 1024 * 1024 * 1024
 # The WAL file is cut back to this size after the log restarts (it otherwise stays at its peak).
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
+# How long a restart waits for the writer's transaction and for readers (new commits wait too).
+RESTART_WAIT_MS = 1_000
 
 
 class Checkpointer:
@@ -47,11 +50,13 @@ class Checkpointer:
         self.wal_checkpoint_size = wal_checkpoint_size
         self._wal = Path(f"{path}-wal")
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._connection.execute("PRAGMA busy_timeout=5000")
+        self._connection.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._restart_at = wal_checkpoint_size  # WAL size that forces the next restart
         self.checkpoints = 0
-        self.restarts = 0  # checkpoints forced by a WAL past ``wal_checkpoint_size``
+        self.forced = 0  # restarts tried because the WAL grew past ``_restart_at``
+        self.restarts = 0  # of those, the ones that restarted the log
         self._thread = threading.Thread(target=self._run, name="lumos-store-checkpoint",
                                         daemon=True)
         self._thread.start()
@@ -78,17 +83,28 @@ class Checkpointer:
             self._wake.wait()
             self._wake.clear()
             oversized = self._wait_for_quiet()
-            self._checkpoint("PASSIVE")
-            if oversized and self._checkpoint("RESTART"):
-                self.restarts += 1
+            if self._checkpoint("PASSIVE"):  # all copied: the writer restarts the log itself
+                self._restart_at = self.wal_checkpoint_size
+            elif oversized:
+                self._force_restart()
             if self._stop.is_set():
                 return
 
+    def _force_restart(self) -> None:
+        """Restart the log; if a reader holds an old snapshot, try again only after the WAL has
+        grown by another ``wal_checkpoint_size`` (each try holds commits back)."""
+        self.forced += 1
+        if self._checkpoint("RESTART"):
+            self.restarts += 1
+            self._restart_at = self.wal_checkpoint_size
+        else:
+            self._restart_at = self._wal_size() + self.wal_checkpoint_size
+
     def _wait_for_quiet(self) -> bool:
         """Until no commit came for ``quiet`` seconds, or closing; True if the WAL grew past
-        ``wal_checkpoint_size`` first."""
+        the size that forces a restart first."""
         while not self._stop.is_set():
-            if self._wal_size() >= self.wal_checkpoint_size:
+            if self._wal_size() >= self._restart_at:
                 return True
             if not self._wake.wait(self.quiet):
                 return False
@@ -104,9 +120,11 @@ class Checkpointer:
     def _checkpoint(self, mode: str) -> bool:
         """Whether the checkpoint copied every frame (RESTART: and restarted the log)."""
         try:
-            busy, _, _ = self._connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            busy, frames, copied = self._connection.execute(
+                f"PRAGMA wal_checkpoint({mode})"
+            ).fetchone()
         except sqlite3.Error as exc:  # closing, or busy past the timeout: poked again later
             log.debug("%s checkpoint skipped: %s", mode, exc)
             return False
         self.checkpoints += 1
-        return not busy
+        return not busy and copied >= frames

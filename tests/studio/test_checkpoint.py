@@ -20,6 +20,9 @@ def writer(tmp_path: Path) -> Iterator[sqlite3.Connection]:
     connection = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     Checkpointer.take_over(connection)
+    # Here the forcing size is smaller than the store's WAL_SIZE_LIMIT: a restarted log cuts
+    # the file right back, so its size keeps telling how far the log has grown.
+    connection.execute("PRAGMA journal_size_limit=0")
     connection.execute("CREATE TABLE chunks (data BLOB)")
     yield connection
     connection.close()
@@ -47,22 +50,42 @@ def test_checkpoints_wait_until_commits_pause(writer: sqlite3.Connection, tmp_pa
         checkpointer.close()
 
 
-def test_a_wal_past_the_limit_is_checkpointed_and_restarted_under_load(
+def test_a_wal_past_the_limit_is_checkpointed_under_load_and_the_log_restarts(
     writer: sqlite3.Connection, tmp_path: Path
 ) -> None:
     checkpointer = Checkpointer(tmp_path / "s.db", quiet=60, wal_checkpoint_size=300_000)
     wal = tmp_path / "s.db-wal"
     try:
-        deadline = time.monotonic() + 10
-        while checkpointer.restarts == 0:  # commits that never pause
-            assert time.monotonic() < deadline, "the WAL was never restarted"
+        biggest = 0
+        for _ in range(100):  # 10 MB of commits that never pause for a minute
             commit_and_poke(writer, checkpointer)
+            biggest = max(biggest, wal.stat().st_size)
             time.sleep(0.01)
-        for _ in range(100):  # 10 MB more: each restarted log reuses the start of the file
-            commit_and_poke(writer, checkpointer)
-            time.sleep(0.01)
-        assert checkpointer.restarts > 1
-        assert wal.stat().st_size < 30 * len(CHUNK)
+        assert checkpointer.checkpoints >= 2  # the commits never paused for ``quiet``
+        assert biggest < 30 * len(CHUNK)  # not the 10 MB an unbounded WAL would reach
     finally:
         checkpointer.close()
-    assert writer.execute("SELECT count(*) FROM chunks").fetchone()[0] > 100
+    assert writer.execute("SELECT count(*) FROM chunks").fetchone()[0] == 100
+
+
+def test_a_reader_on_an_old_snapshot_holds_commits_back_once_per_limit(
+    writer: sqlite3.Connection, tmp_path: Path
+) -> None:
+    checkpointer = Checkpointer(tmp_path / "s.db", quiet=60, wal_checkpoint_size=1_000_000)
+    reader = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    try:
+        commit_and_poke(writer, checkpointer)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM chunks").fetchone()  # pins this snapshot
+        deadline = time.monotonic() + 10
+        while checkpointer.forced == 0:  # past the limit: a restart is tried, and fails
+            assert time.monotonic() < deadline, "no restart tried past the limit"
+            commit_and_poke(writer, checkpointer)
+            time.sleep(0.01)
+        for _ in range(5):  # half a limit more: no second try, which would hold commits back
+            commit_and_poke(writer, checkpointer)
+            time.sleep(0.01)
+        assert (checkpointer.forced, checkpointer.restarts) == (1, 0)
+    finally:
+        reader.close()
+        checkpointer.close()
