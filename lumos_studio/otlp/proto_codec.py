@@ -248,7 +248,7 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
         STATUS_FROM_OTLP[code] if 0 <= code < _STATUS_COUNT else status_from_otlp(code),
         status.message,
     )
-    return header, _hot_attributes(encoded, _HOT_NAMES) if encoded else None, len(span.events)
+    return header, _hot_attributes(encoded) if encoded else None, len(span.events)
 
 
 # ------------------------------------------------------------------------ attributes left encoded
@@ -357,12 +357,12 @@ _SHAREABLE = (str, int, float, bool)  # immutable: one object may serve every sp
 _UNKNOWN = object()
 
 
-def _hot_attributes(encoded: Mapping[str, bytes], names: Iterable[str]) -> dict[str, Any]:
-    """The values of ``names`` in a slim span's attribute map; the others stay encoded."""
+def _hot_attributes(encoded: Mapping[str, bytes]) -> dict[str, Any]:
+    """The ``HOT_ATTRIBUTES`` in a slim span's attribute map; the others stay encoded."""
     found: dict[str, Any] = {}
     get = encoded.get
     known = _KNOWN_VALUES.get
-    for name in names:
+    for name in _HOT_NAMES:
         value = get(name)
         if value is not None:
             decoded = known(value, _UNKNOWN)
