@@ -17,20 +17,13 @@ from lumos_studio.ingest.live_spans import started_span_from_log
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store.writer import StoreWriter
 
-__all__ = ["StudioLogProcessor", "sdk_log_to_record"]
+__all__ = ["StudioLogProcessor", "emitted_to_record", "sdk_log_to_record"]
 
 
-class _Emitted:
-    """One emitted SDK record, converted on the writer thread."""
-
-    __slots__ = ("record",)
-
-    def __init__(self, record: ReadWriteLogRecord) -> None:
-        self.record = record
-
-    def to_record(self) -> SpanRecord | LogRecord:
-        log = sdk_log_to_record(self.record)
-        return started_span_from_log(log) or log
+def emitted_to_record(emitted: ReadWriteLogRecord) -> SpanRecord | LogRecord:
+    """One emitted SDK record as the store keeps it, converted on the writer thread."""
+    log = sdk_log_to_record(emitted)
+    return started_span_from_log(log) or log
 
 
 class StudioLogProcessor(LogRecordProcessor):
@@ -39,9 +32,10 @@ class StudioLogProcessor(LogRecordProcessor):
     def __init__(self, writer: StoreWriter, *, wait: float = 0.5) -> None:
         self.writer = writer
         self.wait = wait
+        self._emitted = writer.lane(emitted_to_record)
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
-        self.writer.submit(_Emitted(log_record), self.wait)
+        self._emitted.put(log_record, self.wait)
 
     def shutdown(self) -> None:
         self.writer.flush()

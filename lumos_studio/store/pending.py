@@ -8,7 +8,7 @@ with binding, stepping and committing, and a receiver's decoding overlaps with S
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from lumos_studio.records import LogRecord, SpanRecord
@@ -29,6 +29,14 @@ class Convertible(Protocol):
 
 
 Item = SpanRecord | LogRecord | Convertible
+
+
+Convert = Callable[[Any], SpanRecord | LogRecord | None]
+
+
+def as_record(item: Item) -> SpanRecord | LogRecord | None:
+    """A record as it is; anything else converted by its own ``to_record``."""
+    return item if isinstance(item, SpanRecord | LogRecord) else item.to_record()
 
 
 def replaces(previous: tuple[Any, ...] | None, end_ns: int | None) -> bool:
@@ -67,13 +75,13 @@ class PendingRows:
     def __len__(self) -> int:
         return len(self.spans) + len(self.logs)
 
-    def add(self, items: Iterable[Item]) -> None:
+    def add(self, items: Iterable[Any], convert: Convert = as_record) -> None:
         """Convert and add; an item that cannot be converted is logged and counted, not fatal."""
         spans = self.spans
         records: list[SpanRecord] = []
         for item in items:
             try:
-                record = item if isinstance(item, SpanRecord | LogRecord) else item.to_record()
+                record = convert(item)
             except Exception:
                 log.exception("could not convert a record; skipped")
                 self.dropped += 1

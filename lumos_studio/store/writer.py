@@ -7,6 +7,7 @@ After each commit, subscribers learn which traces changed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import logging
@@ -17,17 +18,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lumos_studio.store import trace_index
 from lumos_studio.store.checkpoint import Checkpointer
 from lumos_studio.store.connection import open_writer_connection
-from lumos_studio.store.pending import Convertible, Item, PendingRows
+from lumos_studio.store.lane import Lane
+from lumos_studio.store.pending import Convert, Convertible, Item, PendingRows, as_record
 from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS, ensure_schema, index_new_logs
 
-__all__ = ["ChangeListener", "Convertible", "Item", "StoreChange", "StoreWriter"]
+__all__ = ["ChangeListener", "Convertible", "Item", "Lane", "StoreChange", "StoreWriter"]
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +139,11 @@ def _use_large_pages(connection: sqlite3.Connection) -> None:
 class _Flush:
     """A marker in the queue; set once everything queued before it is committed."""
 
+    __slots__ = ("done", "due")
+
     def __init__(self) -> None:
         self.done = threading.Event()
+        self.due: list[int] = []  # each lane's ``taken`` count that covers what came before
 
 
 class _Batch:
@@ -156,16 +161,43 @@ class _Batch:
 class _Command:
     """A change other than ingest (pin, delete), run by the writer in a transaction of its own."""
 
-    __slots__ = ("done", "ok", "run", "trace_ids")
+    __slots__ = ("done", "due", "ok", "run", "trace_ids")
 
     def __init__(self, run: Callable[[sqlite3.Connection], None], trace_ids: Sequence[str]) -> None:
         self.run = run
         self.trace_ids = frozenset(trace_ids)
         self.done = threading.Event()
+        self.due: list[int] = []
         self.ok = False
 
 
-Entry = Item | _Flush | _Batch | _Command | None
+class _Wake:
+    """Put in the queue by a lane whose putter found the writer about to sleep."""
+
+    __slots__ = ()
+
+
+_WAKE = _Wake()
+
+
+class _Idle:
+    """What waiting returns after it indexed text instead (the queue stayed empty)."""
+
+    __slots__ = ()
+
+
+_IDLE = _Idle()
+
+
+class _NoEntry:
+    """What a look at the queue returns when it is empty."""
+
+    __slots__ = ()
+
+
+_NO_ENTRY = _NoEntry()
+
+Entry = _Flush | _Batch | _Command | _Wake | None
 
 
 class _RecordQueue(queue.Queue[Entry]):
@@ -179,7 +211,7 @@ class _RecordQueue(queue.Queue[Entry]):
         return self.records
 
     # Weights are never 0: Queue.get waits while the size is 0, so such an entry would never be
-    # read. Inlined: these run for every span the in-process processor queues.
+    # read.
     def _put(self, item: Entry) -> None:
         self.queue.append(item)
         self.records += item.size if type(item) is _Batch else 1
@@ -189,19 +221,15 @@ class _RecordQueue(queue.Queue[Entry]):
         self.records -= item.size if type(item) is _Batch else 1
         return item
 
-    def put_nowait(self, item: Entry) -> None:
-        """``Queue.put_nowait`` without waking a writer that is not waiting (the agent's path)."""
-        with self.mutex:
-            if 0 < self.maxsize <= self.records:
-                raise queue.Full
-            self._put(item)
-            self.unfinished_tasks += 1
-            if self.not_empty._waiters:  # type: ignore[attr-defined]  # CPython's Condition
-                self.not_empty.notify()
-
 
 class StoreWriter:
-    """Owns the only read-write connection; see the module docstring."""
+    """Owns the only read-write connection; see the module docstring.
+
+    Two ways in: single records go through lanes (``submit``, or a lane of one's own from
+    ``lane``: the agent's thread pays a deque append), batches that a caller waits for and
+    flushes, pins and deletes go through the queue. A flush or a command waits for what the
+    lanes held when the writer read it.
+    """
 
     def __init__(
         self,
@@ -214,7 +242,11 @@ class StoreWriter:
         self.path = path
         self.batch_size = batch_size
         self.linger = linger  # seconds to gather single records into one transaction
+        self.max_queue = max_queue
         self._queue = _RecordQueue(max_queue)
+        self._lanes: list[Lane[object]] = []
+        self._default_lane: Lane[Item] = self.lane(as_record)
+        self.sleeping = False  # the writer is about to block on the queue (see ``lane``)
         self._connection = open_writer_connection(path)
         _use_large_pages(self._connection)
         ensure_schema(self._connection)
@@ -242,33 +274,39 @@ class StoreWriter:
             self._thread.start()
         return self
 
+    def lane(self, convert: Convert) -> Lane[Any]:
+        """A lane of one's own: items ``convert`` turns into records on the writer's thread.
+
+        For producers on a hot path (the in-process span processor): they put their own
+        objects, with no wrapper to say how to convert them.
+        """
+        lane: Lane[Any] = Lane(self, convert, self.max_queue)
+        self._lanes = [*self._lanes, lane]  # the writer thread iterates a list never mutated
+        return lane
+
+    def wake(self) -> None:
+        """Make the writer's wait for an entry return (a lane's putter found it sleeping)."""
+        with contextlib.suppress(queue.Full):  # full: the writer is busy, not asleep
+            self._queue.put_nowait(_WAKE)
+
     def submit(self, item: Item, timeout: float | None = 0.0) -> bool:
-        """Queue one span or log; False (and counted) if the queue stayed full for ``timeout`` s."""
-        try:
-            self._queue.put_nowait(item)  # the common case, without put's timeout bookkeeping
-            return True
-        except queue.Full:
-            pass
-        try:
-            if timeout:
-                self._queue.put(item, timeout=timeout)
-                return True
-        except queue.Full:
-            pass
-        self.dropped += 1
-        return False
+        """Queue one span or log; False (and counted) if there was no room within ``timeout`` s."""
+        return self._default_lane.put(item, timeout)
 
     def submit_many(self, records: Iterable[Item], timeout: float | None = None) -> int:
         """Queue records, waiting for room (for importers, which prefer slow to lossy)."""
         count = 0
+        put = self._default_lane.put
         for record in records:
-            self._queue.put(record, timeout=timeout)
+            if not put(record, timeout):
+                break
             count += 1
         return count
 
     def has_room(self, count: int) -> bool:
         """Whether ``count`` more items fit now (receivers answer 503 instead of blocking)."""
-        return self._queue.maxsize - self._queue.qsize() >= count
+        waiting = self._queue.qsize() + sum(len(lane) for lane in self._lanes)
+        return self.max_queue - waiting >= count
 
     def commit(self, records: Sequence[Item], timeout: float = 10.0) -> bool:
         """Queue ``records`` as one entry and wait until the transaction holding them committed.
@@ -300,7 +338,10 @@ class StoreWriter:
         if self._closed:
             return False
         marker = _Flush()
-        self._queue.put(marker, timeout=timeout)
+        try:
+            self._queue.put(marker, timeout=timeout)
+        except queue.Full:
+            return False
         return marker.done.wait(timeout)
 
     def pin_traces(self, trace_ids: Sequence[str], pinned: bool, timeout: float = 10.0) -> bool:
@@ -341,58 +382,47 @@ class StoreWriter:
         self._checkpointer.close(timeout)
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
+        markers: list[_Flush] = []  # flushes waiting for the lanes to reach their ``due``
+        command: _Command | None = None  # likewise; no entry is read past it until it ran
+        stopping: list[int] | None = None  # once closing: what the lanes held then is due
+        while True:
             rows: PendingRows | None = None  # the first batch's, or all of them merged
-            loose: list[Item] = []
             count = 0
-            markers: list[_Flush] = []
             entries: list[_Batch] = []
-            command: _Command | None = None
-            if self._texts_pending:
-                try:
-                    item = self._queue.get(timeout=IDLE_BEFORE_INDEXING)
-                except queue.Empty:
-                    self._index_texts()  # idle: make a little more message text searchable
+            if command is None and stopping is None:
+                block = not markers and not self._lanes_hold_items()
+                item = self._wait_for_entry() if block else self._next_entry()
+                if item is _IDLE:
                     continue
-            else:
-                item = self._queue.get()
-            if self.linger and item is not None and not isinstance(
-                item, _Batch | _Flush | _Command
-            ):
-                # Single spans trickle in: wait a moment so one transaction takes many of them.
-                # Batches (receivers waiting to acknowledge) and flushes go at once.
-                time.sleep(self.linger)
-            while True:
-                if item is None:
-                    stopping = True
-                elif type(item) is _Batch:
-                    if rows is None:
-                        rows = item.rows
-                    else:
-                        if rows is entries[0].rows:  # the committer's: merge into one of ours
-                            rows = rows.copy()
-                        rows.merge(item.rows)
-                    count += item.size
-                    entries.append(item)
-                elif isinstance(item, _Flush):
-                    markers.append(item)
-                elif type(item) is _Command:
-                    command = item  # after what was queued before it, and alone
-                    break
-                else:
-                    loose.append(item)
-                    count += 1
-                if count >= self.batch_size:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if loose:
-                if rows is None:
-                    rows = PendingRows()
-                rows.add(loose)
+                if item is _WAKE and self.linger:
+                    # Single records trickle in: wait a moment so one transaction takes many.
+                    # Batches (receivers waiting to acknowledge) and flushes go at once.
+                    time.sleep(self.linger)
+                while item is not _NO_ENTRY:
+                    if item is None:
+                        stopping = self._lanes_due()
+                        break
+                    kind = type(item)
+                    if kind is _Batch:
+                        if rows is None:
+                            rows = item.rows
+                        else:
+                            if rows is entries[0].rows:  # the committer's: merge into our own
+                                rows = rows.copy()
+                            rows.merge(item.rows)
+                        count += item.size
+                        entries.append(item)
+                    elif kind is _Flush:
+                        item.due = self._lanes_due()
+                        markers.append(item)
+                    elif kind is _Command:
+                        item.due = self._lanes_due()
+                        command = item  # after what was queued before it, and alone
+                        break
+                    if count >= self.batch_size:
+                        break
+                    item = self._next_entry()
+            rows = self._take_from_lanes(rows, bool(entries) and rows is entries[0].rows)
             if rows is not None:
                 self.dropped += rows.dropped
             ok = self._write_rows(rows) if rows else True
@@ -401,13 +431,71 @@ class StoreWriter:
             for entry in entries:
                 entry.ok = ok
                 entry.done.set()
-            if command is not None:
+            if command is not None and self._lanes_reached(command.due):
                 command.ok = self._run_command(command)
                 command.done.set()
-            while markers and self._texts_pending:  # flushed means searchable too
-                self._index_texts()
-            for marker in markers:
-                marker.done.set()
+                command = None
+            done = [marker for marker in markers if self._lanes_reached(marker.due)]
+            if done:
+                while self._texts_pending:  # flushed means searchable too
+                    self._index_texts()
+                for marker in done:
+                    marker.done.set()
+                markers = [marker for marker in markers if marker not in done]
+            if (stopping is not None and command is None and not markers
+                    and self._lanes_reached(stopping)):
+                return
+
+    def _wait_for_entry(self) -> Entry | _Idle:
+        """Block for the next entry; ``_WAKE`` if a lane got items; ``_IDLE`` after indexing."""
+        self.sleeping = True  # before the last look at the lanes: see ``store.lane``
+        try:
+            if self._lanes_hold_items():
+                return _WAKE
+            if not self._texts_pending:
+                return self._queue.get()
+            try:
+                return self._queue.get(timeout=IDLE_BEFORE_INDEXING)
+            except queue.Empty:
+                pass
+        finally:
+            self.sleeping = False
+        self._index_texts()  # idle: make a little more message text searchable
+        return _IDLE
+
+    def _next_entry(self) -> Entry | _NoEntry:
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            return _NO_ENTRY
+
+    def _lanes_hold_items(self) -> bool:
+        return any(len(lane) for lane in self._lanes)
+
+    def _lanes_due(self) -> list[int]:
+        """Each lane's ``taken`` once all it holds now is taken."""
+        return [lane.taken + len(lane) for lane in self._lanes]
+
+    def _lanes_reached(self, due: list[int]) -> bool:
+        return all(lane.taken >= count for lane, count in zip(self._lanes, due, strict=False))
+
+    def _take_from_lanes(self, rows: PendingRows | None, borrowed: bool) -> PendingRows | None:
+        """``rows`` with up to a batch from each lane added, converted here.
+
+        ``borrowed`` rows (a committer's, which it counts after the commit) are copied before
+        anything is added, as when batches merge.
+        """
+        for lane in self._lanes:
+            if not len(lane):
+                continue
+            items = lane.take(self.batch_size)
+            if rows is None:
+                rows = PendingRows()
+            elif borrowed:
+                rows = rows.copy()
+                borrowed = False
+            rows.add(items, lane.convert)
+        return rows
 
     def _index_texts(self) -> None:
         """One small transaction of ``trace_index.index_pending``, between two batches."""

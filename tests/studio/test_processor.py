@@ -6,7 +6,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from lumos_core import Agent, ScriptedModel, tool
 from lumos_studio.ingest import studio_tracer_provider
-from lumos_studio.ingest.processor import _Started
+from lumos_studio.ingest.processor import started_or_superseded
 from lumos_studio.store import Store
 
 
@@ -42,10 +42,10 @@ async def test_running_spans_are_stored_before_they_end(store: Store) -> None:
 
 def test_a_started_span_is_read_when_the_writer_gets_to_it() -> None:
     span = TracerProvider().get_tracer("t").start_span("work", attributes={"a": 1})
-    started = _Started(span)  # queued at start; nothing copied on the agent's thread
+    # Queued at start, nothing copied on the agent's thread; read when the writer gets to it.
     span.set_attribute("b", 2)
-    record = started.to_record()
+    record = started_or_superseded(span)
     assert record is not None and record.running
     assert record.attributes == {"a": 1, "b": 2}  # what is known when the writer converts
     span.end()
-    assert started.to_record() is None  # ended meanwhile: its finished copy is queued behind
+    assert started_or_superseded(span) is None  # ended meanwhile: its finished copy follows
