@@ -7,6 +7,7 @@ writer thread.
 from __future__ import annotations
 
 import gc
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from lumos_studio.store import StoreWriter
 
 TARGET_PROCESSOR_MICROSECONDS = 15
 PROCESSOR_SPANS = 20_000
+ROUNDS = 7
 SPANS_PER_TRACE = 20  # as in the OTLP load (bench.ingest imports this module, not the reverse)
 
 
@@ -60,18 +62,24 @@ def _span_loop(provider: TracerProvider, count: int) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class ProcessorCost:
-    """µs per span on the agent's thread: CPU (what the processor costs it) and wall time."""
+    """µs per span on the agent's thread: CPU (what the processor costs it) and wall time.
+
+    The ``added`` figures are medians of paired differences: each round runs the SDK alone and
+    with the processor back to back, so a machine whose speed drifts (this one's swings ~1.8x
+    within minutes) affects both alike; the best of each side, taken apart, compared the
+    luckiest round of one with the luckiest of the other.
+    """
 
     plain_cpu: float
     plain_wall: float
-    studio_cpu: float
-    studio_wall: float
-    plain_cpu_no_gc: float
-    studio_cpu_no_gc: float
+    added_cpu: float
+    added_wall: float
+    added_cpu_no_gc: float
+    added_cpu_each: tuple[float, ...]
 
 
-def processor_cost(tmp: Path, rounds: int = 5) -> ProcessorCost:
-    """The SDK alone vs with ``StudioSpanProcessor`` feeding a running writer, best of rounds.
+def processor_cost(tmp: Path, rounds: int) -> ProcessorCost:
+    """The SDK alone vs with ``StudioSpanProcessor`` feeding a running writer, in paired rounds.
 
     CPU time of the agent's thread is the processor's cost to it (enqueueing); wall time also
     holds the waits for the GIL while the writer thread converts and writes. The writer drains
@@ -84,9 +92,9 @@ def processor_cost(tmp: Path, rounds: int = 5) -> ProcessorCost:
     studio = TracerProvider(shutdown_on_exit=False)
     studio.add_span_processor(StudioSpanProcessor(writer))
     runs: dict[tuple[str, bool], list[tuple[float, float]]] = {}
-    for _ in range(rounds):  # interleaved, so a drifting machine affects all alike
-        for name, provider in (("plain", plain), ("studio", studio)):
-            for collect in (True, False):
+    for _ in range(rounds):
+        for collect in (True, False):
+            for name, provider in (("plain", plain), ("studio", studio)):
                 writer.flush(120)
                 gc.collect()
                 if not collect:
@@ -98,54 +106,50 @@ def processor_cost(tmp: Path, rounds: int = 5) -> ProcessorCost:
                 runs.setdefault((name, collect), []).append(run)
     writer.close()
 
-    def best(name: str, collect: bool, index: int = 0) -> float:
-        return min(run[index] for run in runs[(name, collect)])
+    def added(collect: bool, index: int = 0) -> list[float]:
+        pairs = zip(runs[("studio", collect)], runs[("plain", collect)], strict=True)
+        return [studio_run[index] - plain_run[index] for studio_run, plain_run in pairs]
 
     return ProcessorCost(
-        plain_cpu=best("plain", True),
-        plain_wall=best("plain", True, 1),
-        studio_cpu=best("studio", True),
-        studio_wall=best("studio", True, 1),
-        plain_cpu_no_gc=best("plain", False),
-        studio_cpu_no_gc=best("studio", False),
+        plain_cpu=statistics.median(run[0] for run in runs[("plain", True)]),
+        plain_wall=statistics.median(run[1] for run in runs[("plain", True)]),
+        added_cpu=statistics.median(added(True)),
+        added_wall=statistics.median(added(True, 1)),
+        added_cpu_no_gc=statistics.median(added(False)),
+        added_cpu_each=tuple(sorted(added(True))),
     )
 
 
 def print_processor_cost(console: Console) -> None:
-    """Measure under CPython's default GC thresholds and the studio's; print the table."""
+    """Measure under the studio's GC thresholds and CPython's; print the table."""
     with tempfile.TemporaryDirectory(prefix="lumos-bench-processor-") as tmp:
         default_cost = processor_cost(Path(tmp) / "default-gc", rounds=3)
         thresholds = gc.get_threshold()
         use_studio_process_settings()  # what the lumos-studio process runs with
         try:
-            cost = processor_cost(Path(tmp) / "studio-gc", rounds=3)
+            cost = processor_cost(Path(tmp) / "studio-gc", rounds=ROUNDS)
         finally:
             gc.set_threshold(*thresholds)
 
-    overhead = cost.studio_cpu - cost.plain_cpu
     table = Table(title=f"in-process StudioSpanProcessor: {PROCESSOR_SPANS:,} spans with 16 "
-                  f"attributes in {SPANS_PER_TRACE}-span traces, start + end, best of 3 rounds",
-                  title_justify="left", title_style="bold")
+                  f"attributes in {SPANS_PER_TRACE}-span traces, start + end; the median of "
+                  f"{ROUNDS} paired rounds", title_justify="left", title_style="bold")
     table.add_column("on the agent's thread")
     table.add_column("CPU µs/span", justify="right")
     table.add_column("wall µs/span", justify="right")
     table.add_column("")
     table.add_row("TracerProvider, no processor", f"{cost.plain_cpu:.1f}",
                   f"{cost.plain_wall:.1f}", "")
-    table.add_row("+ StudioSpanProcessor, writer running", f"{cost.studio_cpu:.1f}",
-                  f"{cost.studio_wall:.1f}", "")
     table.add_row("processor's cost (on_start + on_end), the studio's settings",
-                  f"{overhead:+.1f}",
-                  f"[dim]{cost.studio_wall - cost.plain_wall:+.1f}[/]",
+                  f"{cost.added_cpu:+.1f}", f"[dim]{cost.added_wall:+.1f}[/]",
                   f"target ≤ {TARGET_PROCESSOR_MICROSECONDS} "
-                  + verdict(-overhead, -TARGET_PROCESSOR_MICROSECONDS))
-    default_overhead = default_cost.studio_cpu - default_cost.plain_cpu
-    table.add_row("  the same with CPython's defaults", f"{default_overhead:+.1f}",
-                  f"[dim]{default_cost.studio_wall - default_cost.plain_wall:+.1f}[/]", "")
-    enqueue = cost.studio_cpu_no_gc - cost.plain_cpu_no_gc
-    table.add_row("… of which the enqueue itself (collector paused)", f"{enqueue:+.1f}", "",
-                  f"target ≤ {TARGET_PROCESSOR_MICROSECONDS} "
-                  + verdict(-enqueue, -TARGET_PROCESSOR_MICROSECONDS))
+                  + verdict(-cost.added_cpu, -TARGET_PROCESSOR_MICROSECONDS))
+    table.add_row("  each round, lowest to highest",
+                  " · ".join(f"{value:+.0f}" for value in cost.added_cpu_each), "", "")
+    table.add_row("  the same with CPython's GC thresholds (3 rounds)",
+                  f"{default_cost.added_cpu:+.1f}", f"[dim]{default_cost.added_wall:+.1f}[/]", "")
+    table.add_row("  the same with the collector paused",
+                  f"{cost.added_cpu_no_gc:+.1f}", "", "")
     console.print(table)
     console.print("[dim]wall time also holds the agent's waits for the GIL while the writer "
                   "thread converts and writes; the studio's GC settings: "
