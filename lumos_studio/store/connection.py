@@ -22,6 +22,11 @@ def _bind_without_adapting() -> None:
 _bind_without_adapting()
 
 
+# How long the writer waits for the write lock: only the checkpointer's log restart (or another
+# studio writing the same file) holds it, and a transaction that gives up loses its records.
+WRITER_BUSY_TIMEOUT_MS = 30_000
+
+
 class StoreError(Exception):
     """The store cannot be opened or used; the message says which file and why."""
 
@@ -33,7 +38,7 @@ def open_writer_connection(path: Path) -> sqlite3.Connection:
         connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute("PRAGMA busy_timeout=5000")
+        connection.execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
         return connection
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the store {path}: {exc}") from exc

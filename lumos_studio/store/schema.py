@@ -271,6 +271,6 @@ def ensure_schema(connection: sqlite3.Connection) -> None:
     for target, migrate in enumerate(MIGRATIONS[version:], start=version + 1):
         with connection:
             if not connection.in_transaction:
-                connection.execute("BEGIN")  # a migration and its version number land together
+                connection.execute("BEGIN IMMEDIATE")  # a migration and its version land together
             migrate(db)
             connection.execute(f"PRAGMA user_version = {target}")

@@ -502,7 +502,7 @@ class StoreWriter:
         touched: set[str] = set()
         try:
             with self._connection:
-                self._connection.execute("BEGIN")
+                self._connection.execute("BEGIN IMMEDIATE")
                 done = trace_index.index_pending(self._connection, TEXTS_PER_IDLE_STEP, touched)
         except Exception:
             log.exception("could not index message text; search will miss some runs")
@@ -517,7 +517,7 @@ class StoreWriter:
     def _run_command(self, command: _Command) -> bool:
         try:
             with self._connection:
-                self._connection.execute("BEGIN")
+                self._connection.execute("BEGIN IMMEDIATE")
                 command.run(self._connection)
         except Exception:
             log.exception("a store command failed")
@@ -548,7 +548,7 @@ class StoreWriter:
         connection = self._connection
         try:
             with connection:
-                connection.execute("BEGIN")
+                connection.execute("BEGIN IMMEDIATE")
                 changed = 0  # rows the upserts wrote: re-imports of finished spans don't count
                 for chunk in _chunks(list(spans.values())):
                     parameters = list(itertools.chain.from_iterable(chunk))  # type: ignore[arg-type]

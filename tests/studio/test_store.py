@@ -221,3 +221,22 @@ def test_the_identity_adapters_leave_the_processs_own(monkeypatch: pytest.Monkey
     monkeypatch.setitem(sqlite3.adapters, (bytes, sqlite3.PrepareProtocol), own)
     store_connection._bind_without_adapting()
     assert sqlite3.adapters[(bytes, sqlite3.PrepareProtocol)] is own
+
+
+def test_the_writers_transactions_wait_for_a_lock_held_elsewhere(tmp_path: Path) -> None:
+    from lumos_studio.store import StoreWriter
+
+    writer = StoreWriter(tmp_path / "s.db")  # not started: its steps run on this thread
+    try:
+        assert writer._write(weather_trace())  # their message text waits to be indexed
+        other = sqlite3.connect(tmp_path / "s.db", isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # as the checkpointer's log restart holds the lock
+        release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+        release.start()
+        writer._index_texts()  # reads, then writes: a deferred BEGIN failed at once here
+        release.join()
+        other.close()
+        indexed = writer._connection.execute("SELECT count(*) FROM trace_texts").fetchone()[0]
+        assert indexed > 0  # nothing, had the step given up
+    finally:
+        writer.close()
