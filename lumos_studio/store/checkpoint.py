@@ -10,8 +10,8 @@ Why wait for a pause: a checkpoint fsyncs the WAL and the database, so during a 
 and the kernel's write-back would compete with ingest for the two CPUs; and every commit
 rewrites the pages random ids land on (the span and trace indexes), so one checkpoint after the
 burst copies each such page once instead of once per commit. Commits that never pause may not
-grow the WAL without bound: past ``WAL_CHECKPOINT_SIZE`` the thread checkpoints anyway and
-restarts the log (the writer then waits while the last frames are copied).
+grow the WAL without bound: past ``WAL_CHECKPOINT_SIZE`` the thread checkpoints anyway, then
+has the writer restart the log between two of its transactions (``restart_if_due``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
+
+from lumos_studio.store.connection import WRITER_BUSY_TIMEOUT_MS
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,10 @@ QUIET_BEFORE_CHECKPOINT = 0.2
 WAL_CHECKPOINT_SIZE = 1024 * 1024 * 1024
 # The WAL file is cut back to this size after the log restarts (it otherwise stays at its peak).
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
+# Before the writer restarts an oversized log, passes copy what was committed during the last
+# one, until one is this short (seconds) or after this many.
+SHORT_PASS = 0.1
+CATCH_UP_PASSES = 3
 # How long a restart waits for the writer's transaction and for readers (new commits wait too).
 RESTART_WAIT_MS = 1_000
 
@@ -54,7 +61,8 @@ class Checkpointer:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._restart_at = wal_checkpoint_size  # WAL size that forces the next restart
-        self.checkpoints = 0
+        self._restart_due = False  # set here, acted on by the writer (``restart_if_due``)
+        self.checkpoints = 0  # passes run
         self.forced = 0  # restarts tried because the WAL grew past ``_restart_at``
         self.restarts = 0  # of those, the ones that restarted the log
         self._thread = threading.Thread(target=self._run, name="lumos-store-checkpoint",
@@ -78,27 +86,59 @@ class Checkpointer:
         self._thread.join(timeout)
         self._connection.close()
 
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            oversized = self._wait_for_quiet()
-            if self._checkpoint("PASSIVE"):  # all copied: the writer restarts the log itself
-                self._restart_at = self.wal_checkpoint_size
-            elif oversized:
-                self._force_restart()
-            if self._stop.is_set():
-                return
+    def restart_if_due(self, writer_connection: sqlite3.Connection) -> None:
+        """Restart the log if this thread found it oversized: the writer calls this between
+        two of its transactions, on its own connection.
 
-    def _force_restart(self) -> None:
-        """Restart the log; if a reader holds an old snapshot, try again only after the WAL has
-        grown by another ``wal_checkpoint_size`` (each try holds commits back)."""
+        From this thread's connection a restart lost the race for the write lock to a writer
+        whose transactions follow each other closely, and gave up. The pass this thread ran
+        first copied all but the frames committed since, which the restart copies while the
+        writer waits. If a reader holds an old snapshot, the restart waits at most
+        ``RESTART_WAIT_MS`` for it, and is not tried again until the WAL has grown by another
+        ``wal_checkpoint_size``.
+        """
+        if not self._restart_due:
+            return
+        self._restart_due = False
         self.forced += 1
-        if self._checkpoint("RESTART"):
+        writer_connection.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+        try:
+            restarted = _checkpoint(writer_connection, "RESTART")
+        finally:
+            writer_connection.execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
+        if restarted:
             self.restarts += 1
             self._restart_at = self.wal_checkpoint_size
         else:
             self._restart_at = self._wal_size() + self.wal_checkpoint_size
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._restart_due:  # the writer's restart would find this pass in its way
+                continue
+            oversized = self._wait_for_quiet()
+            copied = self._passive()
+            if oversized:
+                # Even when the pass copied all it saw: commits that came during it (a pass over
+                # a GiB takes seconds) keep the log from restarting by itself, and it grew to
+                # 3 GiB so. Short passes first copy most of those, so the writer's restart
+                # copies few while it holds ingest back.
+                for _ in range(CATCH_UP_PASSES):
+                    began = time.monotonic()
+                    copied = self._passive()
+                    if time.monotonic() - began < SHORT_PASS:
+                        break
+                self._restart_due = True
+            elif copied:  # the writer restarts the log itself; a reader that held it is gone
+                self._restart_at = self.wal_checkpoint_size
+            if self._stop.is_set():
+                return
+
+    def _passive(self) -> bool:
+        self.checkpoints += 1
+        return _checkpoint(self._connection, "PASSIVE")
 
     def _wait_for_quiet(self) -> bool:
         """Until no commit came for ``quiet`` seconds, or closing; True if the WAL grew past
@@ -117,14 +157,12 @@ class Checkpointer:
         except OSError:
             return 0
 
-    def _checkpoint(self, mode: str) -> bool:
-        """Whether the checkpoint copied every frame (RESTART: and restarted the log)."""
-        try:
-            busy, frames, copied = self._connection.execute(
-                f"PRAGMA wal_checkpoint({mode})"
-            ).fetchone()
-        except sqlite3.Error as exc:  # closing, or busy past the timeout: poked again later
-            log.debug("%s checkpoint skipped: %s", mode, exc)
-            return False
-        self.checkpoints += 1
-        return not busy and copied >= frames
+
+def _checkpoint(connection: sqlite3.Connection, mode: str) -> bool:
+    """Whether the checkpoint copied every frame it saw (RESTART: and restarted the log)."""
+    try:
+        busy, frames, copied = connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+    except sqlite3.Error as exc:  # closing, or busy past the timeout: poked again later
+        log.debug("%s checkpoint skipped: %s", mode, exc)
+        return False
+    return not busy and copied >= frames

@@ -527,6 +527,7 @@ class StoreWriter:
 
     def _tell(self, change: StoreChange) -> None:
         """After each commit: schedule a checkpoint, tell the subscribers what changed."""
+        self._checkpointer.restart_if_due(self._connection)
         self._checkpointer.poke()
         for listener in self._listeners:
             try:

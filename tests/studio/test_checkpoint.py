@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lumos_studio.store import checkpoint as checkpoint_module
 from lumos_studio.store.checkpoint import Checkpointer
 
 CHUNK = b"x" * 100_000
@@ -29,7 +30,9 @@ def writer(tmp_path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def commit_and_poke(writer: sqlite3.Connection, checkpointer: Checkpointer) -> None:
+    """What the store's writer does after each commit."""
     writer.execute("INSERT INTO chunks VALUES (?)", (CHUNK,))
+    checkpointer.restart_if_due(writer)
     checkpointer.poke()
 
 
@@ -88,4 +91,34 @@ def test_a_reader_on_an_old_snapshot_holds_commits_back_once_per_limit(
         assert (checkpointer.forced, checkpointer.restarts) == (1, 0)
     finally:
         reader.close()
+        checkpointer.close()
+
+
+def test_commits_during_a_pass_do_not_keep_the_log_from_restarting(
+    writer: sqlite3.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under load, commits land while a pass copies: the pass reports all it saw copied, yet the
+    # log is never fully copied when the writer next begins, so it cannot restart by itself.
+    checkpoint = checkpoint_module._checkpoint
+
+    def pass_with_a_commit_meanwhile(connection: sqlite3.Connection, mode: str) -> bool:
+        copied = checkpoint(connection, mode)
+        if mode == "PASSIVE":
+            other = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+            other.execute("INSERT INTO chunks VALUES (?)", (CHUNK,))
+            other.close()
+        return copied
+
+    monkeypatch.setattr(checkpoint_module, "_checkpoint", pass_with_a_commit_meanwhile)
+    checkpointer = Checkpointer(tmp_path / "s.db", quiet=60, wal_checkpoint_size=300_000)
+    wal = tmp_path / "s.db-wal"
+    try:
+        biggest = 0
+        for _ in range(100):  # 10 MB of commits that never pause for a minute
+            commit_and_poke(writer, checkpointer)
+            biggest = max(biggest, wal.stat().st_size)
+            time.sleep(0.01)
+        assert checkpointer.restarts >= 1
+        assert biggest < 30 * len(CHUNK)  # not the 10 MB an unbounded WAL would reach
+    finally:
         checkpointer.close()
