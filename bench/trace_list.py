@@ -156,7 +156,7 @@ def query_table(path: Path) -> Table:
         *((f"search {text!r}", text, {}) for text in (
             "agent:weather", "model:gpt-4o-mini", "tool:get_weather", "status:error",
             "dur:>1500ms", "thread:thread-42", "paris", "pari", "paris london",
-            "refund status:error", "w12",
+            "refund status:error", "w", "w1", "w12",
         )),
     ]
     for label, text, options in cases:

@@ -15,7 +15,7 @@ from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import trace_index
 from lumos_studio.store.connection import StoreError, open_reader_connection
 from lumos_studio.store.rows import row_to_log, row_to_record
-from lumos_studio.store.trace_filter import TraceFilter, filter_sql
+from lumos_studio.store.trace_filter import TEXT_MATCH_SQL, TraceFilter, filter_sql, fts_phrase
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,17 @@ class StoreReader:
         read, which the ``traces_by_start`` index serves for the default order. Grouped, the
         conversations are ordered by their newest run and each one keeps the chosen sort.
         """
-        where, params = filter_sql(query.filter)
+        db = self._db
+        if db.in_transaction:
+            return self._find_traces(query)
+        db.execute("BEGIN")  # one snapshot for the text matches, the page and the count
+        try:
+            return self._find_traces(query)
+        finally:
+            db.execute("ROLLBACK")  # nothing to keep: the matches' tables are scratch
+
+    def _find_traces(self, query: TraceQuery) -> TracePage:
+        where, params = filter_sql(query.filter, self._match_texts(query.filter))
         order = SORTS[query.sort]
         db = self._db
         pinned = [TraceSummary(**dict(row)) for row in db.execute(
@@ -150,6 +160,26 @@ class StoreReader:
             total = db.execute(f"SELECT count(*) FROM traces t WHERE {where}", params).fetchone()[0]
         unindexed = trace_index.pending_count(db) if query.filter.words else 0
         return TracePage(query, pinned + others, total, sizes, len(pinned), unindexed)
+
+    def _match_texts(self, trace_filter: TraceFilter) -> dict[str, str]:
+        """Each searched word's message-text matches, as a temporary table of trace ids.
+
+        A statement with the match inside ran it once more for each of the page, the count
+        and the groups: mapping 140,000 matching texts to their traces took ~50 ms each time.
+        """
+        db = self._db
+        tables: dict[str, str] = {}
+        for word in trace_filter.words:
+            phrase = fts_phrase(word)
+            if phrase is None or word in tables:
+                continue
+            table = f"temp.text_match_{len(tables)}"
+            db.execute(f"CREATE TABLE IF NOT EXISTS {table} (trace_id TEXT PRIMARY KEY) "
+                       "WITHOUT ROWID")
+            db.execute(f"DELETE FROM {table}")
+            db.execute(f"INSERT OR IGNORE INTO {table} {TEXT_MATCH_SQL}", (phrase,))
+            tables[word] = table
+        return tables
 
     def _grouped(self, where: str, params: list[object], order: str, room: int,
                  sizes: dict[str | None, int]) -> list[TraceSummary]:

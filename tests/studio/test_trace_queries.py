@@ -59,6 +59,25 @@ def test_free_words_find_text_in_messages_by_prefix(store: Store) -> None:
     assert ids(store, "!!!") == []  # no word: matched by names only, never an FTS error
 
 
+def test_a_word_under_three_characters_matches_whole_words_in_messages(store: Store) -> None:
+    # As a prefix, a letter or two matched most of a big store, and took seconds.
+    fill(store, agent_run(1, said="ok go"), agent_run(2, said="good morning"),
+         agent_run(3, said="go home"))
+    assert ids(store, "go") == [3, 1]  # not "good"
+    assert ids(store, "goo") == [2]  # from three characters on, a prefix
+
+
+def test_a_text_match_serves_the_page_the_count_and_the_groups(store: Store) -> None:
+    fill(store, *(agent_run(n, said=f"forecast for day {n}", conversation=f"thread-{n % 2}")
+                  for n in range(1, 6)), agent_run(6, said="unrelated"))
+    for grouped in (False, True):
+        page = store.reader.find_traces(
+            TraceQuery(parse_filter("forec day"), grouped=grouped, limit=2))
+        assert len(page.summaries) == 2 and page.total == 5
+    grouped_page = store.reader.find_traces(TraceQuery(parse_filter("forec"), grouped=True))
+    assert grouped_page.group_sizes == {"thread-0": 2, "thread-1": 3}
+
+
 def test_sort_orders(store: Store) -> None:
     fill(store, agent_run(1, duration_ms=300, tokens=5),
          agent_run(2, duration_ms=900, tokens=50, status="ERROR"),
