@@ -63,7 +63,9 @@ def session_metrics(
 ) -> Metrics:
     """Metrics over the newest ``window`` finished runs that started at or after ``since_ns``."""
     runs = db.execute(
-        "SELECT trace_id, agent_name, end_ns - start_ns, error_count, "
+        # A run without an agent (any OTel program's trace) goes by its root span's name, as in
+        # the trace list.
+        "SELECT trace_id, coalesce(agent_name, root_name), end_ns - start_ns, error_count, "
         "coalesce(input_tokens, 0) + coalesce(output_tokens, 0) "
         "FROM traces WHERE start_ns >= ? AND running_count = 0 ORDER BY start_ns DESC LIMIT ?",
         (since_ns, window),

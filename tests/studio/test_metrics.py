@@ -6,7 +6,7 @@ from lumos_studio.metrics import percentile, session_metrics
 from lumos_studio.store import Store
 from lumos_studio.store.connection import open_reader_connection
 from lumos_studio.ui.widgets.metrics_strip import render_metrics, sparkline
-from tests.builders import MS, T0, weather_trace
+from tests.builders import MS, T0, make_span, weather_trace
 
 
 def test_percentiles_use_the_nearest_rank() -> None:
@@ -41,6 +41,13 @@ def test_session_metrics_per_agent_and_tool_with_errors_tokens_and_cost(store: S
     assert text.startswith("10 runs · 1 error · p50 340.0ms p95 390.0ms · 390 tokens ≈ $0")
     assert "weather 340.0ms/390.0ms" in text and "⚙ get_weather" in text
     assert store.reader.metrics(since_ns=T0 + 5 * 10**9).runs == 5
+
+
+def test_a_run_without_an_agent_goes_by_its_root_span_name(store: Store) -> None:
+    store.writer.submit_many([make_span("checkout", trace_id="e" * 32)])  # any OTel program's
+    store.writer.flush()
+    (run,) = store.reader.metrics().agents
+    assert (run.name, run.count) == ("checkout", 1)
 
 
 def test_sparkline_spans_the_range() -> None:
