@@ -117,7 +117,14 @@ def describe_workflow(workflow: Workflow) -> dict[str, Any]:
         "steps": [s.name for s in workflow.steps],
         "has_input_schema": schema is not None,
         "input_example": example,
+        # Where its runs are saved, for the studio to offer suspended ones again: the user's
+        # own file, or the session's (``use_snapshot_store``).
+        "snapshot_path": _absolute(workflow.store.path),
     }
+
+
+def _absolute(path: str) -> str:
+    return path if path == ":memory:" else str(Path(path).resolve())
 
 
 def _example_value(spec: dict[str, Any]) -> Any:

@@ -186,7 +186,7 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
         chat = self.main.query_one(ChatPane)
         if self.agent_name and chat.agent_name != self.agent_name:
             self._open_chat(self.agent_name)
-        self.load_suspended_runs([a.name for a in agents if a.kind == "workflow"])
+        self.load_suspended_runs([a for a in agents if a.kind == "workflow"])
 
     # --- live updates: writer thread → coalesced message on the UI thread ---
 

@@ -33,6 +33,7 @@ class AgentInfo:
     steps: tuple[str, ...] = ()
     has_input_schema: bool = False
     input_example: str = ""
+    snapshot_path: str = ""  # a workflow's saved runs ("": the session's file beside the store)
 
     @classmethod
     def of(cls, agent: Agent) -> AgentInfo:
@@ -57,6 +58,7 @@ class AgentInfo:
                 steps=tuple(described.get("steps", ())),
                 has_input_schema=bool(described.get("has_input_schema")),
                 input_example=described.get("input_example", ""),
+                snapshot_path=described.get("snapshot_path", ""),
             )
         return cls(
             described["name"],

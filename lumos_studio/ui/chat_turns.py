@@ -7,7 +7,8 @@ A mixin of ``StudioApp`` (``app.py`` keeps the wiring); it only uses what the ap
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 
@@ -225,25 +226,35 @@ class ChatTurns:
     # --- runs an earlier session left suspended ---
 
     @work(thread=True, exclusive=True, group="suspended-runs")
-    def load_suspended_runs(self, workflows: list[str]) -> None:
-        """Find the latest suspended run of each workflow in the studio's snapshot file."""
-        path = workflow_store_beside(self.store.path)
-        if not workflows or not path.is_file():
-            return
-        snapshots = SnapshotStore(path)
-        try:
-            found = {}
-            for name in workflows:
-                waiting = snapshots.runs(workflow=name, status="suspended")
-                if waiting:
-                    found[name] = (waiting[0].run_id, dict(waiting[0].suspended))
-        except Exception as exc:  # a foreign or damaged file: the chat just starts fresh
-            self.call_from_thread(self.notify, f"could not read {path}: {exc}",
-                                  severity="warning")
-            return
-        finally:
-            snapshots.close()
-        self.post_message(SuspendedRunsFound(found))
+    def load_suspended_runs(self, workflows: list[AgentInfo]) -> None:
+        """Find the latest suspended run of each workflow in the file its runs are saved in
+        (the user's own, or the studio's beside the store)."""
+        by_file: dict[Path, list[str]] = {}
+        for info in workflows:
+            path = Path(info.snapshot_path or workflow_store_beside(self.store.path))
+            by_file.setdefault(path, []).append(info.name)
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        for path, names in by_file.items():
+            if not path.is_file():
+                continue
+            try:
+                snapshots = SnapshotStore(path)
+            except Exception as exc:  # a foreign or damaged file: those chats start fresh
+                self.call_from_thread(self.notify, f"could not read {path}: {exc}",
+                                      severity="warning")
+                continue
+            try:
+                for name in names:
+                    waiting = snapshots.runs(workflow=name, status="suspended")
+                    if waiting:
+                        found[name] = (waiting[0].run_id, dict(waiting[0].suspended))
+            except Exception as exc:
+                self.call_from_thread(self.notify, f"could not read {path}: {exc}",
+                                      severity="warning")
+            finally:
+                snapshots.close()
+        if found:
+            self.post_message(SuspendedRunsFound(found))
 
     def on_suspended_runs_found(self, message: SuspendedRunsFound) -> None:
         """Offer each one in its workflow's chat: the next message there resumes it."""

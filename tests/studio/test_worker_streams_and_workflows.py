@@ -90,6 +90,7 @@ def test_a_workflow_is_discovered_and_runs_in_the_worker(
     shop = next(a for a in session.agents if a.name == "shop")
     assert shop.kind == "workflow" and shop.steps == ("price", "confirm")
     assert shop.has_input_schema and shop.input_example == '{"item":"…","count":1}'
+    assert shop.snapshot_path == str((tmp_path / "wf.db").resolve())  # where to find its runs
 
     done = session.run_workflow("shop", '{"item": "tea"}')
     assert done.status == "success"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from textual.widgets import Input
 
 from lumos_core import Agent, Message, ScriptedModel, tool
 from lumos_core.messages import TextPart, ToolCallPart
+from lumos_core.workflows import SnapshotStore
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import AgentCatalog, load_demo
 from lumos_studio.sessions.in_process import InProcessSession
@@ -178,3 +180,23 @@ async def test_a_run_suspended_in_an_earlier_session_is_offered_and_resumed(stor
         await wait_for(pilot, lambda: "Approved: " in transcript(again))
         assert f"trip_planner › success · run {run_id[:8]}" in transcript(again)
         assert "trip_planner" not in again.suspended_runs
+
+
+async def test_a_suspended_run_in_the_workflows_own_file_is_offered_too(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = load_demo()
+    # The user chose where its runs are saved: the studio leaves that file alone, and finds it.
+    monkeypatch.setattr(catalog.workflows["trip_planner"], "store",
+                        SnapshotStore(tmp_path / "trips.db"))
+    first = StudioApp(store, InProcessSession.recording(catalog, store.writer))
+    async with first.run_test(size=(140, 45)) as pilot:
+        await choose(pilot, "trip_planner")
+        await send(pilot, '{"destination": "rome", "needs_approval": true}')
+        await wait_for(pilot, lambda: "suspended at approve" in transcript(first))
+        run_id = first.suspended_runs["trip_planner"]
+    assert SnapshotStore(tmp_path / "trips.db").load(run_id) is not None
+
+    again = StudioApp(store, InProcessSession.recording(catalog, store.writer))
+    async with again.run_test(size=(140, 45)) as pilot:
+        await wait_for(pilot, lambda: again.suspended_runs.get("trip_planner") == run_id)
