@@ -36,6 +36,18 @@ def commit_and_poke(writer: sqlite3.Connection, checkpointer: Checkpointer) -> N
     checkpointer.poke()
 
 
+def biggest_wal_under_load(
+    writer: sqlite3.Connection, checkpointer: Checkpointer, wal: Path
+) -> int:
+    """10 MB of commits that never pause for a minute; the WAL's largest size meanwhile."""
+    biggest = 0
+    for _ in range(100):
+        commit_and_poke(writer, checkpointer)
+        biggest = max(biggest, wal.stat().st_size)
+        time.sleep(0.01)
+    return biggest
+
+
 def test_checkpoints_wait_until_commits_pause(writer: sqlite3.Connection, tmp_path: Path) -> None:
     checkpointer = Checkpointer(tmp_path / "s.db", quiet=1.0)
     try:
@@ -57,13 +69,8 @@ def test_a_wal_past_the_limit_is_checkpointed_under_load_and_the_log_restarts(
     writer: sqlite3.Connection, tmp_path: Path
 ) -> None:
     checkpointer = Checkpointer(tmp_path / "s.db", quiet=60, wal_checkpoint_size=300_000)
-    wal = tmp_path / "s.db-wal"
     try:
-        biggest = 0
-        for _ in range(100):  # 10 MB of commits that never pause for a minute
-            commit_and_poke(writer, checkpointer)
-            biggest = max(biggest, wal.stat().st_size)
-            time.sleep(0.01)
+        biggest = biggest_wal_under_load(writer, checkpointer, tmp_path / "s.db-wal")
         assert checkpointer.checkpoints >= 2  # the commits never paused for ``quiet``
         assert biggest < 30 * len(CHUNK)  # not the 10 MB an unbounded WAL would reach
     finally:
@@ -111,13 +118,8 @@ def test_commits_during_a_pass_do_not_keep_the_log_from_restarting(
 
     monkeypatch.setattr(checkpoint_module, "_checkpoint", pass_with_a_commit_meanwhile)
     checkpointer = Checkpointer(tmp_path / "s.db", quiet=60, wal_checkpoint_size=300_000)
-    wal = tmp_path / "s.db-wal"
     try:
-        biggest = 0
-        for _ in range(100):  # 10 MB of commits that never pause for a minute
-            commit_and_poke(writer, checkpointer)
-            biggest = max(biggest, wal.stat().st_size)
-            time.sleep(0.01)
+        biggest = biggest_wal_under_load(writer, checkpointer, tmp_path / "s.db-wal")
         assert checkpointer.restarts >= 1
         assert biggest < 30 * len(CHUNK)  # not the 10 MB an unbounded WAL would reach
     finally:
