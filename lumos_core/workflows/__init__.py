@@ -9,6 +9,13 @@ a step calling ``ctx.suspend(payload)`` ends the run ``suspended`` and
 from __future__ import annotations
 
 from lumos_core.workflows.context import StepContext
+from lumos_core.workflows.events import (
+    StepFinished,
+    StepStarted,
+    StepStreamed,
+    WorkflowEvent,
+    WorkflowListener,
+)
 from lumos_core.workflows.result import (
     ResumeError,
     RunStatus,
@@ -46,10 +53,15 @@ __all__ = [
     "SnapshotStore",
     "Step",
     "StepContext",
+    "StepFinished",
+    "StepStarted",
+    "StepStreamed",
     "StepValidationError",
     "Workflow",
     "WorkflowError",
+    "WorkflowEvent",
     "WorkflowInputError",
+    "WorkflowListener",
     "WorkflowRun",
     "agent_step",
     "as_step",

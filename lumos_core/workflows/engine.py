@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import BaseModel, ValidationError
 
+from lumos_core.run_results import RunCompleted
 from lumos_core.telemetry import semconv as sc
 from lumos_core.workflows.context import StepContext, SuspendSignal
+from lumos_core.workflows.events import (
+    StepFinished,
+    StepStarted,
+    StepStreamed,
+    WorkflowListener,
+)
 from lumos_core.workflows.result import StepFailed, StepValidationError
 from lumos_core.workflows.snapshots import to_json
 from lumos_core.workflows.steps import (
@@ -58,11 +68,15 @@ class RunState:
 
 
 class Engine:
-    """Executes steps against one ``RunState`` with one tracer."""
+    """Executes steps against one ``RunState`` with one tracer; tells ``on_event`` how the
+    working steps go."""
 
-    def __init__(self, tracer: trace.Tracer, state: RunState) -> None:
+    def __init__(
+        self, tracer: trace.Tracer, state: RunState, on_event: WorkflowListener | None = None
+    ) -> None:
         self.tracer = tracer
         self.state = state
+        self.on_event = on_event
 
     async def run_steps(self, steps: tuple[Step, ...], value: Any) -> Any:
         """The workflow's top level: a sequence without a span of its own."""
@@ -102,7 +116,7 @@ class Engine:
             attributes=attributes,
             record_exception=False,
             set_status_on_exception=False,
-        ) as span:
+        ) as span, self._reporting(step):
             try:
                 output = await self._body(step, value, span)
             except SuspendSignal as signal:
@@ -132,6 +146,41 @@ class Engine:
                 span.set_attribute(sc.LUMOS_WORKFLOW_STEP_OUTPUT, to_json(output))
             return output
 
+    @contextmanager
+    def _reporting(self, step: Step) -> Iterator[None]:
+        """``StepStarted``, then ``StepFinished`` with how the step ended (a working step)."""
+        report = self.on_event
+        if report is None or not step.leaf:
+            yield
+            return
+        report(StepStarted(step.name, step.kind))
+        began = time.perf_counter()
+        try:
+            yield
+        except asyncio.CancelledError:
+            raise  # the whole run stops: nothing more to report
+        except BaseException:
+            report(StepFinished(step.name, "failed", time.perf_counter() - began))
+            raise
+        status: Literal["success", "suspended"] = (
+            "suspended" if step.name in self.state.suspended else "success"
+        )
+        report(StepFinished(step.name, status, time.perf_counter() - began))
+
+    async def _run_agent(self, step: AgentStep, message: str) -> Any:
+        """The agent's answer; streamed to ``on_event`` when someone listens."""
+        report = self.on_event
+        if report is None:
+            return (await step.agent.run(message)).output
+        result = None
+        async for event in step.agent.stream(message):
+            if isinstance(event, RunCompleted):
+                result = event.result
+            else:
+                report(StepStreamed(step.name, event))
+        assert result is not None  # stream's last event
+        return result.output
+
     async def _body(self, step: Step, value: Any, span: trace.Span) -> Any:
         if isinstance(step, FunctionStep | AgentStep):
             value = coerce(step.input_schema, value, f"step {step.name!r} input")
@@ -141,8 +190,7 @@ class Engine:
             if isinstance(step, FunctionStep):
                 output = await _maybe_await(step.function(ctx))
             else:
-                result = await step.agent.run(await _message(step, ctx))
-                output = result.output
+                output = await self._run_agent(step, await _message(step, ctx))
             return coerce(step.output_schema, output, f"step {step.name!r} output")
         if isinstance(step, SequenceStep):
             return await self.run_steps(step.steps, value)

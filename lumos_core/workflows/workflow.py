@@ -23,6 +23,7 @@ from lumos_core.workflows.engine import (
     coerce,
     describe,
 )
+from lumos_core.workflows.events import WorkflowListener
 from lumos_core.workflows.result import (
     ResumeError,
     RunStatus,
@@ -104,11 +105,13 @@ class Workflow:
         run_id: str | None = None,
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
+        on_event: WorkflowListener | None = None,
     ) -> WorkflowRun:
         """Run every step; a failing step ends the run ``failed``, ``ctx.suspend`` ``suspended``.
 
         Raises ``WorkflowInputError`` (before anything runs) when ``input`` does not fit
-        ``input_schema``.
+        ``input_schema``. ``on_event`` hears each working step start and end, and what agent
+        steps write as they write it (``workflows.events``).
         """
         if not self._steps:
             raise WorkflowError(f"workflow {self.name!r} has no steps")
@@ -118,7 +121,7 @@ class Workflow:
                 f"run id {run_id!r} is already used in {self.store.path}; resume it or pick another"
             )
         state = RunState(run_id or uuid.uuid4().hex, self.name, validated)
-        return await self._drive(state, None, tracer_provider, logger_provider)
+        return await self._drive(state, None, tracer_provider, logger_provider, on_event)
 
     def run_sync(
         self,
@@ -144,11 +147,13 @@ class Workflow:
         resume_data: Any = None,
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
+        on_event: WorkflowListener | None = None,
     ) -> WorkflowRun:
         """Continue a suspended run at ``step`` (optional when only one step is suspended).
 
-        Completed steps are not run again (their saved outputs flow on); the resumed step runs
-        with ``ctx.resumed`` and ``ctx.resume_data``; other suspended steps stay suspended.
+        Completed steps are not run again (their saved outputs flow on, unreported); the resumed
+        step runs with ``ctx.resumed`` and ``ctx.resume_data``; other suspended steps stay
+        suspended. ``on_event`` as in ``run``.
         """
         snapshot = await asyncio.to_thread(self.store.load, run_id)
         step_name = self._resumable_step(run_id, snapshot, step)
@@ -166,7 +171,8 @@ class Workflow:
                 resume_step=step_name,
                 resume_data=resume_data,
             )
-            return await self._drive(state, snapshot, tracer_provider, logger_provider)
+            return await self._drive(state, snapshot, tracer_provider, logger_provider,
+                                     on_event)
         except BaseException:
             self.store.save(snapshot)  # still suspended: nothing of this attempt was kept
             raise
@@ -215,17 +221,22 @@ class Workflow:
         previous: RunSnapshot | None,
         tracer_provider: trace.TracerProvider | None,
         logger_provider: _logs.LoggerProvider | None,
+        on_event: WorkflowListener | None = None,
     ) -> WorkflowRun:
         tokens = activate_providers(
             tracer_provider or self.tracer_provider, logger_provider or self.logger_provider
         )
         try:
-            return await self._traced(get_tracer(), state, previous)
+            return await self._traced(get_tracer(), state, previous, on_event)
         finally:
             reset_providers(tokens)
 
     async def _traced(
-        self, tracer: trace.Tracer, state: RunState, previous: RunSnapshot | None
+        self,
+        tracer: trace.Tracer,
+        state: RunState,
+        previous: RunSnapshot | None,
+        on_event: WorkflowListener | None,
     ) -> WorkflowRun:
         attributes: dict[str, Any] = {
             sc.OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
@@ -252,7 +263,8 @@ class Workflow:
             status: RunStatus = "success"
             error: StepFailed | WorkflowError | None = None
             try:
-                output = await Engine(tracer, state).run_steps(self._steps, state.workflow_input)
+                engine = Engine(tracer, state, on_event)
+                output = await engine.run_steps(self._steps, state.workflow_input)
                 if output is SUSPENDED:
                     status, output = "suspended", None
                 else:

@@ -13,11 +13,15 @@ from opentelemetry.trace import StatusCode
 from pydantic import BaseModel
 
 from lumos_core import Agent, ScriptedModel
+from lumos_core.run_results import TextDelta
 from lumos_core.telemetry import semconv as sc
 from lumos_core.workflows import (
     FunctionStep,
     StepContext,
+    StepStarted,
+    StepStreamed,
     Workflow,
+    WorkflowEvent,
     WorkflowInputError,
     agent_step,
     branch,
@@ -344,3 +348,59 @@ def test_step_names_must_be_unique_and_steps_must_be_steps(db: Path) -> None:
         step(lambda ctx: 1)
     with pytest.raises(TypeError, match="cannot use 42 as a workflow step"):
         Workflow("bad", [42], store=db)  # type: ignore[list-item]
+
+
+async def test_on_event_hears_working_steps_and_what_agent_steps_write(
+    db: Path, tracer_provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    writer = Agent("writer", model=ScriptedModel(
+        lambda messages, tools: f"a story about {messages[-1].text}"))
+
+    @step
+    def topic(ctx: StepContext) -> str:
+        return ctx.input["topic"]
+
+    @step
+    def approve(ctx: StepContext) -> str:
+        if not ctx.resumed:
+            ctx.suspend({"question": "publish?"})
+        return "published"
+
+    workflow = Workflow("stories", [topic, writer, approve], store=db)
+    heard: list[WorkflowEvent] = []
+    run = await workflow.run({"topic": "otters"}, tracer_provider=tracer_provider,
+                             on_event=heard.append)
+
+    assert run.status == "suspended"
+    steps = [(e.step, type(e).__name__, getattr(e, "status", None))
+             for e in heard if not isinstance(e, StepStreamed)]
+    assert steps == [
+        ("topic", "StepStarted", None), ("topic", "StepFinished", "success"),
+        ("writer", "StepStarted", None), ("writer", "StepFinished", "success"),
+        ("approve", "StepStarted", None), ("approve", "StepFinished", "suspended"),
+    ]
+    pieces = [e.event.content for e in heard
+              if isinstance(e, StepStreamed) and isinstance(e.event, TextDelta)]
+    assert len(pieces) > 1 and "".join(pieces) == "a story about otters"  # as it was written
+    started = [i for i, e in enumerate(heard) if isinstance(e, StepStarted)]
+    streamed = [i for i, e in enumerate(heard) if isinstance(e, StepStreamed)]
+    assert started[1] < min(streamed) and max(streamed) < started[2]  # inside the writer step
+
+    heard.clear()  # resumed: the completed steps return their outputs unreported
+    resumed = await workflow.resume(run.run_id, tracer_provider=tracer_provider,
+                                    on_event=heard.append)
+    assert resumed.status == "success"
+    assert [(e.step, type(e).__name__) for e in heard] == [
+        ("approve", "StepStarted"), ("approve", "StepFinished")]
+
+
+async def test_a_failing_step_is_heard_as_failed(db: Path) -> None:
+    @step
+    def broken(ctx: StepContext) -> None:
+        raise ValueError("no")
+
+    heard: list[WorkflowEvent] = []
+    run = await Workflow("w", [broken], store=db).run(None, on_event=heard.append)
+    assert run.status == "failed"
+    assert [(type(e).__name__, getattr(e, "status", None)) for e in heard] == [
+        ("StepStarted", None), ("StepFinished", "failed")]
