@@ -38,7 +38,15 @@ from lumos_core.agent import Agent, RunCompleted, ToolCallFinished, ToolCallStar
 from lumos_core.loader import AgentFileError, load_definitions
 from lumos_core.messages import message_from_dict, message_to_dict
 from lumos_core.models.base import TextDelta
-from lumos_core.workflows import SnapshotStore, Workflow, WorkflowError, WorkflowRun
+from lumos_core.workflows import (
+    SnapshotStore,
+    StepStarted,
+    StepStreamed,
+    Workflow,
+    WorkflowError,
+    WorkflowEvent,
+    WorkflowRun,
+)
 from lumos_core.workflows.snapshots import DEFAULT_PATH, to_json
 
 if TYPE_CHECKING:
@@ -204,6 +212,15 @@ class DeltaRelay:
             self.send({"type": "tool_result", "id": self.run_id, "name": result.name,
                        "is_error": result.is_error})
 
+    def workflow_event(self, event: WorkflowEvent) -> None:
+        """A workflow's: its steps at once, what its agent steps write as ``event`` does."""
+        if isinstance(event, StepStreamed):
+            self.event(event.event)
+            return
+        self.flush()
+        status = "running" if isinstance(event, StepStarted) else event.status
+        self.send({"type": "step", "id": self.run_id, "step": event.step, "status": status})
+
     def flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -334,13 +351,17 @@ class Worker:
             return "no such workflow"
 
         async def job(run_id: int) -> dict[str, Any]:
-            if command["type"] == "resume_workflow":
-                run = await workflow.resume(
-                    command["run_id"], step=command.get("step"),
-                    resume_data=command.get("resume_data"),
-                )
-            else:
-                run = await workflow.run(command.get("input"))
+            relay = DeltaRelay(run_id, self.send)
+            try:
+                if command["type"] == "resume_workflow":
+                    run = await workflow.resume(
+                        command["run_id"], step=command.get("step"),
+                        resume_data=command.get("resume_data"), on_event=relay.workflow_event,
+                    )
+                else:
+                    run = await workflow.run(command.get("input"), on_event=relay.workflow_event)
+            finally:
+                relay.flush()
             return workflow_reply(run)
 
         return job

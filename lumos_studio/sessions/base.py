@@ -83,14 +83,17 @@ class RunOutcome:
 
 @dataclass(frozen=True, slots=True)
 class StreamUpdate:
-    """A piece of a running turn, for the chat: more answer text, or a tool call starting or
-    ending. ``text`` pieces concatenate to what the model wrote so far."""
+    """A piece of a running turn, for the chat: more answer text, a tool call starting or
+    ending, or a workflow's step starting or ending. ``text`` pieces concatenate to what the
+    model wrote so far."""
 
     text: str = ""
     tool: str | None = None  # the tool's name, on a tool event
     arguments: dict[str, Any] = field(default_factory=dict)
     finished: bool = False  # the tool returned (``failed`` when its result is an error)
     failed: bool = False
+    step: str | None = None  # the step's name, on a workflow step event
+    step_status: str = ""  # "running", then "success", "failed" or "suspended"
 
 
 StreamListener = Callable[[StreamUpdate], None]
@@ -169,10 +172,17 @@ class Session(ABC):
         """
 
     def run_workflow(
-        self, workflow: str, input: Any, *, resume: str | None = None, resume_data: Any = None
+        self,
+        workflow: str,
+        input: Any,
+        *,
+        resume: str | None = None,
+        resume_data: Any = None,
+        on_event: StreamListener | None = None,
     ) -> WorkflowOutcome:
         """Run ``workflow`` on ``input``, or resume its suspended run ``resume`` with
-        ``resume_data``; blocks like ``run`` and never raises for errors in user code."""
+        ``resume_data``; blocks like ``run`` and never raises for errors in user code.
+        ``on_event`` hears its steps start and end, and its agent steps' text and tools."""
         return WorkflowOutcome(error="this session cannot run workflows")
 
     def cancel(self) -> bool:

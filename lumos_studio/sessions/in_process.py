@@ -19,7 +19,7 @@ from lumos_core import Message
 from lumos_core.agent import AgentStreamEvent, RunCompleted, ToolCallFinished, ToolCallStarted
 from lumos_core.models.base import TextDelta
 from lumos_core.runner import describe_workflow, jsonable, use_snapshot_store, workflow_reply
-from lumos_core.workflows import WorkflowError
+from lumos_core.workflows import StepStarted, StepStreamed, WorkflowError, WorkflowEvent
 from lumos_studio.sessions.base import (
     AgentInfo,
     RunOutcome,
@@ -128,12 +128,24 @@ class InProcessSession(Session):
         return RunOutcome(result.output, result.trace_id, result.messages)
 
     def run_workflow(
-        self, workflow: str, input: Any, *, resume: str | None = None, resume_data: Any = None
+        self,
+        workflow: str,
+        input: Any,
+        *,
+        resume: str | None = None,
+        resume_data: Any = None,
+        on_event: StreamListener | None = None,
     ) -> WorkflowOutcome:
         chosen = self.catalog.workflows[workflow]
-        providers = {
+
+        def forward(event: WorkflowEvent) -> None:
+            if on_event is not None and (update := workflow_update(event)) is not None:
+                on_event(update)
+
+        providers: dict[str, Any] = {
             "tracer_provider": self.tracer_provider,
             "logger_provider": self.logger_provider,
+            "on_event": forward,
         }
 
         async def go() -> Any:
@@ -189,6 +201,14 @@ class InProcessSession(Session):
         loop, task = running
         loop.call_soon_threadsafe(task.cancel)
         return True
+
+
+def workflow_update(event: WorkflowEvent) -> StreamUpdate | None:
+    """What the chat shows of a workflow's event: its steps, its agent steps' stream."""
+    if isinstance(event, StepStreamed):
+        return stream_update(event.event)
+    status = "running" if isinstance(event, StepStarted) else event.status
+    return StreamUpdate(step=event.step, step_status=status)
 
 
 def stream_update(event: AgentStreamEvent) -> StreamUpdate | None:

@@ -218,7 +218,7 @@ class WorkerSession(Session):
                 message.get("details", ""),
             )
             self.emit(SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents)))
-        elif kind in ("delta", "tool_call", "tool_result"):
+        elif kind in ("delta", "tool_call", "tool_result", "step"):
             self._on_stream(message)
         elif kind in ("result", "workflow_result", "failed", "cancelled"):
             with self._lock:
@@ -236,6 +236,9 @@ class WorkerSession(Session):
         kind = message["type"]
         if kind == "delta":
             update = StreamUpdate(text=message.get("text", ""))
+        elif kind == "step":
+            update = StreamUpdate(step=message.get("step", "?"),
+                                  step_status=message.get("status", ""))
         else:
             update = StreamUpdate(
                 tool=message.get("name", "?"),
@@ -315,7 +318,13 @@ class WorkerSession(Session):
         return _outcome(reply) if reply is not None else RunOutcome(error=NOT_LOADED)
 
     def run_workflow(
-        self, workflow: str, input: Any, *, resume: str | None = None, resume_data: Any = None
+        self,
+        workflow: str,
+        input: Any,
+        *,
+        resume: str | None = None,
+        resume_data: Any = None,
+        on_event: StreamListener | None = None,
     ) -> WorkflowOutcome:
         if resume is None:
             command = {"type": "run_workflow", "workflow": workflow, "input": input}
@@ -326,7 +335,7 @@ class WorkerSession(Session):
                 "run_id": resume,
                 "resume_data": resume_data,
             }
-        reply = self._request(command, None)
+        reply = self._request(command, on_event)
         return _workflow_outcome(reply) if reply is not None else WorkflowOutcome(error=NOT_LOADED)
 
     def _request(

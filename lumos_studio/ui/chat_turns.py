@@ -23,7 +23,7 @@ from lumos_studio.ui.messages import (
     WorkflowTurnFinished,
 )
 from lumos_studio.ui.widgets.agent_list import AgentList
-from lumos_studio.ui.widgets.chat import ChatPane, tool_note
+from lumos_studio.ui.widgets.chat import ChatPane, step_note, tool_note
 from lumos_studio.ui.workflow_turns import (
     NEW_RUN,
     WorkflowRequest,
@@ -76,9 +76,13 @@ class ChatTurns:
         self.post_message(TurnFinished(agent_name, text, outcome))
 
     @work(thread=True, group="agent-run")
-    def run_workflow(self, name: str, text: str, request: WorkflowRequest) -> None:
+    def run_workflow(self, name: str, text: str, request: WorkflowRequest, turn: int) -> None:
+        def forward(update: StreamUpdate) -> None:
+            self.post_message(TurnStreamed(name, turn, update))
+
         outcome = self.session.run_workflow(
-            name, request.input, resume=request.resume, resume_data=request.resume_data
+            name, request.input, resume=request.resume, resume_data=request.resume_data,
+            on_event=forward,
         )
         self.post_message(WorkflowTurnFinished(name, text, outcome, request.resume))
 
@@ -128,7 +132,9 @@ class ChatTurns:
             self._record_turn(name, "error", request)
             return
         self._start_run()
-        self.run_workflow(name, text, request)
+        self.turn += 1
+        self.main.query_one(ChatPane).begin_stream(name)
+        self.run_workflow(name, text, request, self.turn)
 
     def _start_run(self) -> None:
         self.running = True
@@ -176,6 +182,11 @@ class ChatTurns:
             info = self._agent_info(name)
             chat.set_idle_placeholder(placeholder(info, self.suspended_runs.get(name)))
         chat.set_busy(False)
+        for update in chat.end_stream():  # how each step ended stays, as a note
+            if update.step is not None and update.step_status != "running":
+                self._record_turn(name, "tool", step_note(update))
+            elif update.tool is not None and (note := tool_note(update)):
+                self._record_turn(name, "tool", note)
         for role, text in workflow_reply(name, outcome):
             self._record_turn(name, role, text)
         self._show_run_trace(outcome.trace_id)

@@ -92,8 +92,13 @@ def test_a_workflow_is_discovered_and_runs_in_the_worker(
     assert shop.has_input_schema and shop.input_example == '{"item":"…","count":1}'
     assert shop.snapshot_path == str((tmp_path / "wf.db").resolve())  # where to find its runs
 
-    done = session.run_workflow("shop", '{"item": "tea"}')
+    updates: list[StreamUpdate] = []
+    done = session.run_workflow("shop", '{"item": "tea"}', on_event=updates.append)
     assert done.status == "success"
+    assert [(u.step, u.step_status) for u in updates] == [  # relayed from the worker, in order
+        ("price", "running"), ("price", "success"),
+        ("confirm", "running"), ("confirm", "success"),
+    ]
     assert done.output == {"item": "tea", "total": 3, "confirmed": True}
 
     waiting = session.run_workflow("shop", '{"item": "tea", "count": 5}')

@@ -12,7 +12,7 @@ from textual.widgets import Input
 
 from lumos_core import Agent, Message, ScriptedModel, tool
 from lumos_core.messages import TextPart, ToolCallPart
-from lumos_core.workflows import SnapshotStore
+from lumos_core.workflows import SnapshotStore, StepContext, Workflow, step
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import AgentCatalog, load_demo
 from lumos_studio.sessions.in_process import InProcessSession
@@ -200,3 +200,34 @@ async def test_a_suspended_run_in_the_workflows_own_file_is_offered_too(
     again = StudioApp(store, InProcessSession.recording(catalog, store.writer))
     async with again.run_test(size=(140, 45)) as pilot:
         await wait_for(pilot, lambda: again.suspended_runs.get("trip_planner") == run_id)
+
+
+async def test_a_workflow_shows_its_steps_and_its_agents_text_while_it_runs(
+    store: Store, release: threading.Event
+) -> None:
+    @step
+    async def gather(ctx: StepContext) -> str:
+        return "otters"
+
+    @step
+    async def wait_for_editor(ctx: StepContext) -> str:
+        await asyncio.to_thread(release.wait, 10)
+        return f"{ctx.input} approved"
+
+    writer = Agent("writer", model=ScriptedModel(
+        lambda messages, tools: f"A story about {messages[-1].text}.", chunk_delay=0.002))
+    workflow = Workflow("stories", [gather, writer, wait_for_editor], store=":memory:")
+    catalog = AgentCatalog("test", {}, {"stories": workflow})
+    app = StudioApp(store, InProcessSession.recording(catalog, store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose(pilot, "stories")
+        await send(pilot, '"otters"')
+        await wait_for(pilot, lambda: "▸ wait_for_editor" in streaming(app))
+        live = streaming(app)  # the steps so far, and what the agent step wrote
+        assert live.index("✓ gather") < live.index("A story about otters.")
+        assert live.index("✓ writer") < live.index("▸ wait_for_editor")
+        release.set()
+        await wait_for(pilot, lambda: "stories › success" in transcript(app))
+        said = transcript(app)
+        assert said.index("✓ gather") < said.index("✓ writer") < said.index("✓ wait_for_editor")
+        assert not streaming(app)

@@ -171,10 +171,28 @@ def tool_note(update: StreamUpdate) -> str:
     return f"→ {update.tool}({arguments})"
 
 
+_STEP_MARKS = {"running": "▸", "success": "✓", "failed": "✗", "suspended": "⏸"}
+
+
+def step_note(update: StreamUpdate) -> str:
+    """A workflow step as one line of the chat: ``▸ price`` when it starts, then how it ended
+    (``✓ price``, ``✗ confirm failed``, ``⏸ approve suspended``)."""
+    status = update.step_status
+    mark = _STEP_MARKS.get(status, "·")
+    suffix = f" {status}" if status in ("failed", "suspended") else ""
+    return f"{mark} {update.step}{suffix}"
+
+
 def render_stream(agent_name: str, updates: list[StreamUpdate]) -> Text:
-    """A streaming turn: the text so far, tool calls as dim notes on their own lines."""
+    """A streaming turn: the text so far, tool calls and workflow steps as notes of their own."""
     line = Text(f"{agent_name} › ", style="bold cyan")
     for update in updates:
+        if update.step is not None:
+            if line.plain and not line.plain.endswith(("\n", "› ")):
+                line.append("\n")
+            style = "red" if update.step_status == "failed" else "dim"
+            line.append(step_note(update) + "\n", style=style)
+            continue
         if update.tool is None:
             line.append(update.text)
             continue
