@@ -212,12 +212,19 @@ def _proc_status_kb(pid: int, field: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_serve(db: Path) -> Served:
     process = subprocess.Popen(
         [sys.executable, "-m", "lumos_studio", "--db", str(db), "serve", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as in a terminal, even when the bench runs as a background job (which ignores
+        # SIGINT, and children inherit that: ``stop`` then waited for a minute and failed).
+        preexec_fn=_default_sigint,
     )
     assert process.stdout is not None
     for line in process.stdout:
