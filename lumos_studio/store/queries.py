@@ -38,6 +38,7 @@ class TraceSummary:
     models: str | None = None
     tools: str | None = None
     pinned_ns: int | None = None
+    text_seq: int | None = None  # the search index's number for it (``trace_index``)
 
     @property
     def pinned(self) -> bool:
@@ -162,11 +163,9 @@ class StoreReader:
         return TracePage(query, pinned + others, total, sizes, len(pinned), unindexed)
 
     def _match_texts(self, trace_filter: TraceFilter) -> dict[str, str]:
-        """Each searched word's message-text matches, as a temporary table of trace ids.
-
-        A statement with the match inside ran it once more for each of the page, the count
-        and the groups: mapping 140,000 matching texts to their traces took ~50 ms each time.
-        """
+        """Each searched word's message-text matches, as a temporary table of their traces'
+        ``text_seq``: a statement with the match inside ran it again for each of the page, the
+        count and the groups."""
         db = self._db
         tables: dict[str, str] = {}
         for word in trace_filter.words:
@@ -174,8 +173,7 @@ class StoreReader:
             if phrase is None or word in tables:
                 continue
             table = f"temp.text_match_{len(tables)}"
-            db.execute(f"CREATE TABLE IF NOT EXISTS {table} (trace_id TEXT PRIMARY KEY) "
-                       "WITHOUT ROWID")
+            db.execute(f"CREATE TABLE IF NOT EXISTS {table} (text_seq INTEGER PRIMARY KEY)")
             db.execute(f"DELETE FROM {table}")
             db.execute(f"INSERT OR IGNORE INTO {table} {TEXT_MATCH_SQL}", (phrase,))
             tables[word] = table

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SPAN_COLUMNS: tuple[str, ...] = (
     "trace_id",
@@ -199,13 +199,26 @@ def _create_v3(db: sqlite_utils.Database) -> None:
         db.conn.execute(statement)
 
 
+_TRACE_TEXTS_FTS_V4 = (
+    "CREATE VIRTUAL TABLE trace_texts_fts USING fts5(text, content='trace_texts', "
+    "content_rowid='id', tokenize='unicode61')"
+)
+_TRACE_TEXTS_FTS = (  # schema 6: with an index of 3-letter prefixes
+    "CREATE VIRTUAL TABLE trace_texts_fts USING fts5(text, content='trace_texts', "
+    "content_rowid='id', tokenize='unicode61', prefix='3')"
+)
+_TRACE_TEXTS_DELETE = """CREATE TRIGGER trace_texts_delete AFTER DELETE ON trace_texts BEGIN
+    INSERT INTO trace_texts_fts(trace_texts_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END"""
+
+
 def _create_v4(db: sqlite_utils.Database) -> None:
     """The trace list as an index of runs: conversation, agents/models/tools, pins, message text.
 
     The aggregates make every qualifier a scan of ``traces`` (~50k rows) instead of ``spans``
     (~1M). ``trace_texts`` holds the plain text of each finished span's messages, indexed by an
     external-content FTS5 table filled by ``trace_index`` (the logs' pattern); deletes go through
-    a trigger. Existing traces are filled in here.
+    a trigger. Existing traces get their conversation ids here (their text: schema 6).
     """
     from lumos_studio.store import trace_index  # imports this module's neighbours only
 
@@ -223,12 +236,8 @@ def _create_v4(db: sqlite_utils.Database) -> None:
             span_id TEXT NOT NULL,
             text TEXT NOT NULL,
             UNIQUE (trace_id, span_id))""",
-        "CREATE VIRTUAL TABLE trace_texts_fts USING fts5(text, content='trace_texts', "
-        "content_rowid='id', tokenize='unicode61')",
-        """CREATE TRIGGER trace_texts_delete AFTER DELETE ON trace_texts BEGIN
-            INSERT INTO trace_texts_fts(trace_texts_fts, rowid, text)
-                VALUES ('delete', old.id, old.text);
-        END""",
+        _TRACE_TEXTS_FTS_V4,
+        _TRACE_TEXTS_DELETE,
         """UPDATE traces SET
             agents = (SELECT group_concat(DISTINCT agent_name) FROM spans s
                       WHERE s.trace_id = traces.trace_id),
@@ -250,12 +259,36 @@ def _create_v5(db: sqlite_utils.Database) -> None:
     )
 
 
+def _create_v6(db: sqlite_utils.Database) -> None:
+    """Text ids tell their trace (``trace_index.TEXT_ID_BITS``), and 3-letter prefixes have an
+    index of their own: a search finds its traces from the full-text index alone.
+
+    The text is indexed again from the spans, in the writer's idle time, as new text is.
+    """
+    from lumos_studio.store import trace_index
+
+    statements = (
+        "ALTER TABLE traces ADD COLUMN text_seq INTEGER",
+        "CREATE UNIQUE INDEX traces_by_text_seq ON traces(text_seq)",
+        "DROP TRIGGER trace_texts_delete",
+        "DROP TABLE trace_texts_fts",
+        "DELETE FROM trace_texts",
+        "DELETE FROM text_queue",
+        _TRACE_TEXTS_FTS,
+        _TRACE_TEXTS_DELETE,
+    )
+    for statement in statements:
+        db.conn.execute(statement)
+    trace_index.queue_all_for_indexing(db.conn)
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v1,
     _create_v2,
     _create_v3,
     _create_v4,
     _create_v5,
+    _create_v6,
 )
 
 

@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lumos_studio.store.trace_index import TEXT_ID_BITS
+
 QUALIFIERS = ("agent", "status", "model", "tool", "dur", "thread", "is")
 STATUSES = ("error", "ok", "running")
 HELP = "words · agent: status:error|ok|running model: tool: dur:>2s thread: is:pinned"
@@ -121,10 +123,10 @@ _STATUS_SQL = {
     "ok": "(t.error_count = 0 AND t.running_count = 0)",
 }
 
-# Text search: the run's indexed message words (FTS5, a prefix match on the last token).
+# Text search: the run's indexed message words (FTS5, a prefix match on the last token). The
+# matches' ids tell their traces' ``text_seq`` (``trace_index.TEXT_ID_BITS``).
 TEXT_MATCH_SQL = (
-    "SELECT x.trace_id FROM trace_texts x WHERE x.id IN "
-    "(SELECT rowid FROM trace_texts_fts WHERE trace_texts_fts MATCH ?)"
+    f"SELECT rowid >> {TEXT_ID_BITS} FROM trace_texts_fts WHERE trace_texts_fts MATCH ?"
 )
 # Shorter words match whole tokens only: as a prefix, a letter or two matches most of the
 # index (in bench trace_list, "w" took 3.5 s and "w1" 0.85 s, while a user was still typing).
@@ -152,9 +154,9 @@ def filter_sql(
 ) -> tuple[str, list[object]]:
     """A WHERE clause over ``traces t`` (``1`` when empty) and its parameters.
 
-    ``text_matches`` names, for a searched word, a table of the trace ids whose message text
-    matches it (``TEXT_MATCH_SQL``, run once by the caller); without it, the clause runs that
-    match itself, once per statement.
+    ``text_matches`` names, for a searched word, a table of the ``text_seq`` of the traces whose
+    message text matches it (``TEXT_MATCH_SQL``, run once by the caller); without it, the clause
+    runs that match itself, once per statement.
     """
     clauses: list[str] = []
     params: list[object] = []
@@ -168,10 +170,10 @@ def filter_sql(
         fields = any_like(("t.agents", "t.root_name", "t.models"), word)
         table = text_matches.get(word)
         if table is not None:
-            fields = f"({fields[1:-1]} OR t.trace_id IN {table})"
+            fields = f"({fields[1:-1]} OR t.text_seq IN {table})"
         elif (phrase := fts_phrase(word)) is not None:
             params.append(phrase)
-            fields = f"({fields[1:-1]} OR t.trace_id IN ({TEXT_MATCH_SQL}))"
+            fields = f"({fields[1:-1]} OR t.text_seq IN ({TEXT_MATCH_SQL}))"
         clauses.append(fields)
     for value in trace_filter.agents:
         clauses.append(any_like(("t.agents",), value))

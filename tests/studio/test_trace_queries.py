@@ -6,9 +6,10 @@ import sqlite3
 from pathlib import Path
 
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.store import Store, TraceQuery
+from lumos_studio.store import Store, StoreWriter, TraceQuery
 from lumos_studio.store.schema import SCHEMA_VERSION, ensure_schema
 from lumos_studio.store.trace_filter import parse_filter
+from lumos_studio.store.trace_index import TEXT_ID_BITS
 from tests.builders import T0, agent_run, make_span, weather_trace
 
 
@@ -185,6 +186,39 @@ def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path
     connection.close()
 
     with Store(path) as store:
+        assert store.writer.flush()  # the text is indexed in idle time; flushed: searchable
         assert ids(store, "old") == [1]
         assert ids(store, "thread:old-thread model:scripted") == [1]
         assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_version_5_store_is_indexed_again_with_ids_that_tell_the_trace(tmp_path: Path) -> None:
+    from lumos_studio.store import schema
+
+    path = tmp_path / "v5.db"
+    real = schema.MIGRATIONS
+    schema.MIGRATIONS = real[:5]  # the previous studio's store
+    try:
+        writer = StoreWriter(path)  # not started: the spans are written, their text queued
+        assert writer._write([*agent_run(1, said="old question"), *agent_run(2, said="other")])
+        writer.close()
+    finally:
+        schema.MIGRATIONS = real
+    connection = sqlite3.connect(path, isolation_level=None)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 5
+    connection.execute("DELETE FROM text_queue")  # indexed as schema 5 did: ids 1, 2, ...
+    connection.execute("INSERT INTO trace_texts (trace_id, span_id, text) SELECT trace_id, "
+                       "span_id, 'old words' FROM spans WHERE parent_span_id IS NULL")
+    connection.execute("INSERT INTO trace_texts_fts(rowid, text) SELECT id, text FROM trace_texts")
+    connection.close()
+
+    with Store(path) as store:
+        assert store.writer.flush()
+        assert ids(store, "old") == [1] and ids(store, "other") == [2]  # from the spans again
+        assert ids(store, "words") == []  # what schema 5 had indexed is gone
+        connection = sqlite3.connect(path)
+        for trace_id, seq, text_id in connection.execute(
+            "SELECT t.trace_id, t.text_seq, x.id FROM trace_texts x JOIN traces t USING (trace_id)"
+        ):
+            assert text_id >> TEXT_ID_BITS == seq, trace_id
+        assert connection.execute("SELECT count(DISTINCT text_seq) FROM traces").fetchone()[0] == 2
