@@ -182,11 +182,14 @@ class ChatTurns:
             info = self._agent_info(name)
             chat.set_idle_placeholder(placeholder(info, self.suspended_runs.get(name)))
         chat.set_busy(False)
-        for update in chat.end_stream():  # how each step ended stays, as a note
+        notes = []  # how each step ended stays, as one note above the output
+        for update in chat.end_stream():
             if update.step is not None and update.step_status != "running":
-                self._record_turn(name, "tool", step_note(update))
+                notes.append(step_note(update))
             elif update.tool is not None and (note := tool_note(update)):
-                self._record_turn(name, "tool", note)
+                notes.append(note)
+        if notes:
+            self._record_turn(name, "tool", "\n".join(notes))
         for role, text in workflow_reply(name, outcome):
             self._record_turn(name, role, text)
         self._show_run_trace(outcome.trace_id)

@@ -68,7 +68,8 @@ async def test_the_answer_grows_in_the_chat_then_the_final_text_replaces_it(
 
         release.set()
         await wait_for(pilot, lambda: not app.running)
-        assert streaming(app) == ""  # the streamed turn gave way to the final one
+        # The streamed turn gave way to the final one (its view's removal is a message too).
+        await wait_for(pilot, lambda: streaming(app) == "")
         shown = transcript(app)
         assert "→ slow_lookup(city=Rome)" in shown  # the tool call stays as a note
         assert shown.endswith("finder › Rome is found, enjoy the trip.")

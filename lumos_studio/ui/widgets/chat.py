@@ -171,12 +171,13 @@ def tool_note(update: StreamUpdate) -> str:
     return f"→ {update.tool}({arguments})"
 
 
-_STEP_MARKS = {"running": "▸", "success": "✓", "failed": "✗", "suspended": "⏸"}
+# Marks every terminal font has, one cell wide (a pause sign is an emoji in some).
+_STEP_MARKS = {"running": "▸", "success": "✓", "failed": "✗", "suspended": "‖"}
 
 
 def step_note(update: StreamUpdate) -> str:
     """A workflow step as one line of the chat: ``▸ price`` when it starts, then how it ended
-    (``✓ price``, ``✗ confirm failed``, ``⏸ approve suspended``)."""
+    (``✓ price``, ``✗ confirm failed``, ``‖ approve suspended``)."""
     status = update.step_status
     mark = _STEP_MARKS.get(status, "·")
     suffix = f" {status}" if status in ("failed", "suspended") else ""
