@@ -6,9 +6,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from lumos_studio.otlp.proto_codec import decode_trace_request_proto
 from lumos_studio.otlp.proto_encode import encode_trace_request_proto
 from lumos_studio.store import Store, StoreReader, StoreWriter, TraceQuery, trace_index
+from lumos_studio.store import writer as writer_module
 from lumos_studio.store.trace_filter import parse_filter
 from tests.builders import weather_trace
 
@@ -73,6 +76,34 @@ def test_text_becomes_searchable_soon_after_the_writer_goes_idle(store: Store) -
         assert time.monotonic() < deadline, "the idle writer never indexed the messages"
         time.sleep(0.05)
     assert trace_index.pending_count(store.writer._connection) == 0
+
+
+def test_once_idle_the_writer_indexes_step_after_step_without_waiting_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "TEXTS_PER_IDLE_STEP", 2)  # 4 texts a trace: 6 steps
+    writer = StoreWriter(tmp_path / "s.db")
+    for n in range(3):
+        writer._write(weather_trace(trace_id=f"{n + 1:032x}"))
+    waits: list[float | None] = []
+    get = writer._queue.get
+
+    def recording_get(block: bool = True, timeout: float | None = None) -> object:
+        waits.append(timeout)
+        return get(block, timeout)
+
+    monkeypatch.setattr(writer._queue, "get", recording_get)
+    writer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while writer._texts_pending:
+            assert time.monotonic() < deadline, "the idle writer stopped indexing"
+            time.sleep(0.02)
+    finally:
+        writer.close()
+    steps = waits[: waits.index(None)] if None in waits else waits  # then it sleeps for good
+    assert steps[0] == writer_module.IDLE_BEFORE_INDEXING  # idle first: ingest never waits
+    assert set(steps[1:]) == {writer_module.IDLE_BETWEEN_STEPS} and len(steps) >= 4
 
 
 def test_a_text_search_says_how_much_text_is_not_searchable_yet(tmp_path: Path) -> None:
