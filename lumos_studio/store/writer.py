@@ -1,8 +1,11 @@
-"""The single writer: one thread drains a bounded queue into SQLite in batched transactions.
+"""The single writer: one thread drains its lanes and a bounded queue into SQLite in batched
+transactions.
 
-Everything that ingests spans (the in-process processor, the OTLP receiver, replay) calls
-``submit``; nothing else writes. Conversion of SDK spans happens here, off the agent's thread.
-After each commit, subscribers learn which traces changed.
+Everything that ingests spans goes through it, nothing else writes: single records through
+lanes (``submit``; the in-process processors have lanes of their own, ``store.lane``), the OTLP
+receiver's batches through ``commit_rows``, replay through ``submit_many``. Conversion of SDK
+spans happens here, off the agent's thread. After each commit, subscribers learn which traces
+changed.
 """
 
 from __future__ import annotations
