@@ -188,6 +188,7 @@ class DeltaRelay:
         self.send = send
         self.interval = interval
         self._text: list[str] = []
+        self.step: str | None = None  # a workflow's step the pieces come from
         self._last_sent = 0.0
         self._timer: asyncio.TimerHandle | None = None
 
@@ -204,17 +205,21 @@ class DeltaRelay:
         elif isinstance(event, ToolCallStarted):
             self.flush()
             call = event.call
-            self.send({"type": "tool_call", "id": self.run_id, "name": call.name,
-                       "arguments": jsonable(call.arguments)})
+            self._send({"type": "tool_call", "id": self.run_id, "name": call.name,
+                        "arguments": jsonable(call.arguments)})
         elif isinstance(event, ToolCallFinished):
             self.flush()
             result = event.result
-            self.send({"type": "tool_result", "id": self.run_id, "name": result.name,
-                       "is_error": result.is_error})
+            self._send({"type": "tool_result", "id": self.run_id, "name": result.name,
+                        "is_error": result.is_error})
 
     def workflow_event(self, event: WorkflowEvent) -> None:
-        """A workflow's: its steps at once, what its agent steps write as ``event`` does."""
+        """A workflow's: its steps at once, what its agent steps write as ``event`` does, each
+        piece tagged with its step (parallel steps write at the same time)."""
         if isinstance(event, StepStreamed):
+            if event.step != self.step:
+                self.flush()  # a delta holds one step's text
+                self.step = event.step
             self.event(event.event)
             return
         self.flush()
@@ -228,7 +233,12 @@ class DeltaRelay:
         if self._text:
             text, self._text = "".join(self._text), []
             self._last_sent = time.monotonic()
-            self.send({"type": "delta", "id": self.run_id, "text": text})
+            self._send({"type": "delta", "id": self.run_id, "text": text})
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self.step is not None:
+            message["step"] = self.step
+        self.send(message)
 
 
 class Worker:

@@ -92,8 +92,8 @@ class StreamUpdate:
     arguments: dict[str, Any] = field(default_factory=dict)
     finished: bool = False  # the tool returned (``failed`` when its result is an error)
     failed: bool = False
-    step: str | None = None  # the step's name, on a workflow step event
-    step_status: str = ""  # "running", then "success", "failed" or "suspended"
+    step: str | None = None  # in a workflow: the step it comes from
+    step_status: str = ""  # a step event: "running", then "success", "failed" or "suspended"
 
 
 StreamListener = Callable[[StreamUpdate], None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import traceback
@@ -206,7 +207,8 @@ class InProcessSession(Session):
 def workflow_update(event: WorkflowEvent) -> StreamUpdate | None:
     """What the chat shows of a workflow's event: its steps, its agent steps' stream."""
     if isinstance(event, StepStreamed):
-        return stream_update(event.event)
+        update = stream_update(event.event)
+        return None if update is None else dataclasses.replace(update, step=event.step)
     status = "running" if isinstance(event, StepStarted) else event.status
     return StreamUpdate(step=event.step, step_status=status)
 

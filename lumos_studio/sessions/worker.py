@@ -234,17 +234,18 @@ class WorkerSession(Session):
         if listener is None:
             return
         kind = message["type"]
+        step = message.get("step")  # a workflow's piece: the step it comes from
         if kind == "delta":
-            update = StreamUpdate(text=message.get("text", ""))
+            update = StreamUpdate(text=message.get("text", ""), step=step)
         elif kind == "step":
-            update = StreamUpdate(step=message.get("step", "?"),
-                                  step_status=message.get("status", ""))
+            update = StreamUpdate(step=step or "?", step_status=message.get("status", ""))
         else:
             update = StreamUpdate(
                 tool=message.get("name", "?"),
                 arguments=message.get("arguments") or {},
                 finished=kind == "tool_result",
                 failed=bool(message.get("is_error")),
+                step=step,
             )
         try:
             listener(update)

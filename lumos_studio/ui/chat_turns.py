@@ -184,7 +184,7 @@ class ChatTurns:
         chat.set_busy(False)
         notes = []  # how each step ended stays, as one note above the output
         for update in chat.end_stream():
-            if update.step is not None and update.step_status != "running":
+            if update.step_status in ("success", "failed", "suspended"):
                 notes.append(step_note(update))
             elif update.tool is not None and (note := tool_note(update)):
                 notes.append(note)

@@ -44,6 +44,7 @@ def confirm(ctx: StepContext) -> dict:
     return {**ctx.input, "confirmed": bool((ctx.resume_data or {}).get("ok", True))}
 
 shop = Workflow("shop", [price, confirm], description="Prices an order.", input_schema=Order)
+forecast = Workflow("forecast", [weather, paced])
 '''
 
 
@@ -116,3 +117,15 @@ def test_a_bad_workflow_input_is_refused_with_the_validation_message(
     assert refused.status is None
     assert refused.error is not None
     assert "input is invalid (Order): item: Field required" in refused.error
+
+
+def test_a_workflows_agent_steps_stream_tagged_with_their_step(session: WorkerSession) -> None:
+    updates: list[StreamUpdate] = []
+    done = session.run_workflow("forecast", '"weather in Paris?"', on_event=updates.append)
+    assert done.status == "success"
+    text = {step: "".join(u.text for u in updates if u.step == step and not u.step_status)
+            for step in ("paced", "weather")}
+    assert text["paced"].startswith("word0 word1")  # relayed piece by piece, tagged
+    assert text["weather"] == "Sunny in Paris"
+    calls = [u for u in updates if u.tool == "get_weather"]
+    assert calls and all(u.step == "weather" for u in calls)

@@ -12,7 +12,7 @@ from textual.widgets import Input
 
 from lumos_core import Agent, Message, ScriptedModel, tool
 from lumos_core.messages import TextPart, ToolCallPart
-from lumos_core.workflows import SnapshotStore, StepContext, Workflow, step
+from lumos_core.workflows import SnapshotStore, StepContext, Workflow, parallel, step
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import AgentCatalog, load_demo
 from lumos_studio.sessions.in_process import InProcessSession
@@ -232,3 +232,30 @@ async def test_a_workflow_shows_its_steps_and_its_agents_text_while_it_runs(
         said = transcript(app)
         assert said.index("✓ gather") < said.index("✓ writer") < said.index("✓ wait_for_editor")
         assert not streaming(app)
+
+
+async def test_parallel_agent_steps_write_each_under_its_own_step(
+    store: Store, release: threading.Event
+) -> None:
+    north = Agent("north", model=ScriptedModel(
+        lambda messages, tools: "North wind is cold today.", chunk_delay=0.005))
+    south = Agent("south", model=ScriptedModel(
+        lambda messages, tools: "South sun is warm today.", chunk_delay=0.005))
+
+    @step
+    async def hold(ctx: StepContext) -> str:
+        await asyncio.to_thread(release.wait, 10)
+        return "done"
+
+    workflow = Workflow("winds", [parallel(north, south), hold], store=":memory:")
+    app = StudioApp(store, InProcessSession.recording(
+        AgentCatalog("test", {}, {"winds": workflow}), store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose(pilot, "winds")
+        await send(pilot, '"go"')
+        await wait_for(pilot, lambda: "▸ hold" in streaming(app))
+        live = streaming(app)  # both wrote at once; each sentence stays whole, under its step
+        assert "✓ north\nNorth wind is cold today." in live
+        assert "✓ south\nSouth sun is warm today." in live
+        release.set()
+        await wait_for(pilot, lambda: "winds › success" in transcript(app))

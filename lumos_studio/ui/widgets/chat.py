@@ -185,15 +185,43 @@ def step_note(update: StreamUpdate) -> str:
 
 
 def render_stream(agent_name: str, updates: list[StreamUpdate]) -> Text:
-    """A streaming turn: the text so far, tool calls and workflow steps as notes of their own."""
+    """A streaming turn: the text so far, tool calls as dim notes on their own lines; a
+    workflow's, step by step (``render_steps``)."""
+    if any(update.step is not None for update in updates):
+        return render_steps(agent_name, updates)
     line = Text(f"{agent_name} › ", style="bold cyan")
+    _append_pieces(line, updates)
+    line.append("▍", style="cyan blink")
+    return line
+
+
+def render_steps(workflow: str, updates: list[StreamUpdate]) -> Text:
+    """A running workflow: each step as it started (▸) or ended, with what its agents wrote
+    under it. Parallel steps write at the same time, so their pieces are kept apart."""
+    pieces: dict[str, list[StreamUpdate]] = {}  # step → its text and tool pieces, in order
+    status: dict[str, str] = {}
     for update in updates:
-        if update.step is not None:
-            if line.plain and not line.plain.endswith(("\n", "› ")):
-                line.append("\n")
-            style = "red" if update.step_status == "failed" else "dim"
-            line.append(step_note(update) + "\n", style=style)
+        if update.step is None:
             continue
+        pieces.setdefault(update.step, [])
+        if update.step_status:
+            status[update.step] = update.step_status
+        else:
+            pieces[update.step].append(update)
+    line = Text(f"{workflow} ›", style="bold cyan")
+    for step, written in pieces.items():
+        note = StreamUpdate(step=step, step_status=status.get(step, "running"))
+        line.append("\n" + step_note(note), style="red" if note.step_status == "failed" else "dim")
+        if written:
+            line.append("\n")
+            _append_pieces(line, written)
+    line.append(" ▍", style="cyan blink")
+    return line
+
+
+def _append_pieces(line: Text, updates: list[StreamUpdate]) -> None:
+    """Text as written, tool calls as notes on their own lines."""
+    for update in updates:
         if update.tool is None:
             line.append(update.text)
             continue
@@ -202,5 +230,3 @@ def render_stream(agent_name: str, updates: list[StreamUpdate]) -> Text:
             if line.plain and not line.plain.endswith(("\n", "› ")):
                 line.append("\n")
             line.append(note + "\n", style="red" if update.failed else "dim")
-    line.append("▍", style="cyan blink")
-    return line
