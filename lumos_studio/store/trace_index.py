@@ -24,6 +24,13 @@ from lumos_studio.records import SpanRecord
 _MESSAGE_OPERATIONS = frozenset(
     {"chat", "invoke_agent", "text_completion", "generate_content", "invoke_workflow"}
 )
+# The same rule in SQL, over ``spans``: a finished span that may hold messages (a root always may,
+# as ``encoded_span_may_hold_messages`` says).
+_FINISHED_WITH_MESSAGES_SQL = (
+    "end_ns IS NOT NULL AND (operation IN ("
+    + ", ".join(f"'{op}'" for op in sorted(_MESSAGE_OPERATIONS))
+    + ") OR parent_span_id IS NULL)"
+)
 _PART_FIELDS = ("content", "name", "arguments", "response", "result")
 
 # A text's id tells its trace: the trace's ``text_seq`` in the high bits, its own number in the
@@ -277,11 +284,9 @@ def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:
     connection.row_factory = sqlite3.Row
     try:
         last = 0
-        operations = ", ".join(f"'{op}'" for op in sorted(_MESSAGE_OPERATIONS))
         while True:
             rows = connection.execute(
-                "SELECT rowid, * FROM spans WHERE rowid > ? AND end_ns IS NOT NULL AND "
-                f"(operation IN ({operations}) OR parent_span_id IS NULL) "
+                f"SELECT rowid, * FROM spans WHERE rowid > ? AND {_FINISHED_WITH_MESSAGES_SQL} "
                 "ORDER BY rowid LIMIT ?",
                 (last, chunk),
             ).fetchall()
@@ -297,11 +302,9 @@ def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:
 
 def queue_all_for_indexing(connection: sqlite3.Connection) -> None:
     """Queue every finished span that may hold messages (a migration re-indexes them all)."""
-    operations = ", ".join(f"'{op}'" for op in sorted(_MESSAGE_OPERATIONS))
     connection.execute(
         "INSERT INTO text_queue (trace_id, span_id) SELECT trace_id, span_id FROM spans "
-        f"WHERE end_ns IS NOT NULL AND (operation IN ({operations}) OR parent_span_id IS NULL) "
-        "ORDER BY start_ns"
+        f"WHERE {_FINISHED_WITH_MESSAGES_SQL} ORDER BY start_ns"
     )
 
 
