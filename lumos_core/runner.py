@@ -40,12 +40,12 @@ from lumos_core.messages import message_from_dict, message_to_dict
 from lumos_core.models.base import TextDelta
 from lumos_core.workflows import (
     SnapshotStore,
-    StepStarted,
     StepStreamed,
     Workflow,
     WorkflowError,
     WorkflowEvent,
     WorkflowRun,
+    step_status,
 )
 from lumos_core.workflows.snapshots import DEFAULT_PATH, to_json
 
@@ -223,8 +223,8 @@ class DeltaRelay:
             self.event(event.event)
             return
         self.flush()
-        status = "running" if isinstance(event, StepStarted) else event.status
-        self.send({"type": "step", "id": self.run_id, "step": event.step, "status": status})
+        self.send({"type": "step", "id": self.run_id, "step": event.step,
+                   "status": step_status(event)})
 
     def flush(self) -> None:
         if self._timer is not None:

@@ -15,6 +15,7 @@ from lumos_core.workflows.events import (
     StepStreamed,
     WorkflowEvent,
     WorkflowListener,
+    step_status,
 )
 from lumos_core.workflows.result import (
     ResumeError,
@@ -69,4 +70,5 @@ __all__ = [
     "parallel",
     "sequence",
     "step",
+    "step_status",
 ]

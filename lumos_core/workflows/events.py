@@ -38,3 +38,8 @@ class StepStreamed:
 
 WorkflowEvent = StepStarted | StepFinished | StepStreamed
 WorkflowListener = Callable[[WorkflowEvent], None]
+
+
+def step_status(event: StepStarted | StepFinished) -> str:
+    """One word for where a step is: "running" once started, then how it ended."""
+    return "running" if isinstance(event, StepStarted) else event.status

@@ -20,7 +20,7 @@ from lumos_core import Message
 from lumos_core.agent import AgentStreamEvent, RunCompleted, ToolCallFinished, ToolCallStarted
 from lumos_core.models.base import TextDelta
 from lumos_core.runner import describe_workflow, jsonable, use_snapshot_store, workflow_reply
-from lumos_core.workflows import StepStarted, StepStreamed, WorkflowError, WorkflowEvent
+from lumos_core.workflows import StepStreamed, WorkflowError, WorkflowEvent, step_status
 from lumos_studio.sessions.base import (
     AgentInfo,
     RunOutcome,
@@ -209,8 +209,7 @@ def workflow_update(event: WorkflowEvent) -> StreamUpdate | None:
     if isinstance(event, StepStreamed):
         update = stream_update(event.event)
         return None if update is None else dataclasses.replace(update, step=event.step)
-    status = "running" if isinstance(event, StepStarted) else event.status
-    return StreamUpdate(step=event.step, step_status=status)
+    return StreamUpdate(step=event.step, step_status=step_status(event))
 
 
 def stream_update(event: AgentStreamEvent) -> StreamUpdate | None:
