@@ -253,20 +253,16 @@ class ChatTurns:
                 continue
             try:
                 snapshots = SnapshotStore(path)
+                try:
+                    for name in names:
+                        waiting = snapshots.runs(workflow=name, status="suspended")
+                        if waiting:
+                            found[name] = (waiting[0].run_id, dict(waiting[0].suspended))
+                finally:
+                    snapshots.close()
             except Exception as exc:  # a foreign or damaged file: those chats start fresh
                 self.call_from_thread(self.notify, f"could not read {path}: {exc}",
                                       severity="warning")
-                continue
-            try:
-                for name in names:
-                    waiting = snapshots.runs(workflow=name, status="suspended")
-                    if waiting:
-                        found[name] = (waiting[0].run_id, dict(waiting[0].suspended))
-            except Exception as exc:
-                self.call_from_thread(self.notify, f"could not read {path}: {exc}",
-                                      severity="warning")
-            finally:
-                snapshots.close()
         if found:
             self.post_message(SuspendedRunsFound(found))
 
