@@ -23,8 +23,6 @@ import threading
 import time
 from pathlib import Path
 
-from lumos_studio.store.connection import WRITER_BUSY_TIMEOUT_MS
-
 log = logging.getLogger(__name__)
 
 # How long commits pause before a checkpoint: receivers' batches arrive closer together than
@@ -101,11 +99,12 @@ class Checkpointer:
             return
         self._restart_due = False
         self.forced += 1
+        writer_timeout = writer_connection.execute("PRAGMA busy_timeout").fetchone()[0]
         writer_connection.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
         try:
             restarted = _checkpoint(writer_connection, "RESTART")
         finally:
-            writer_connection.execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
+            writer_connection.execute(f"PRAGMA busy_timeout={writer_timeout}")
         if restarted:
             self.restarts += 1
             self._restart_at = self.wal_checkpoint_size
@@ -127,7 +126,7 @@ class Checkpointer:
                 # copies few while it holds ingest back.
                 for _ in range(CATCH_UP_PASSES):
                     began = time.monotonic()
-                    copied = self._passive()
+                    self._passive()
                     if time.monotonic() - began < SHORT_PASS:
                         break
                 self._restart_due = True
