@@ -37,7 +37,9 @@ def _part_to_dict(part: Part) -> dict[str, Any]:
         return {"type": "text", "content": part.content}
     if isinstance(part, ToolCallPart):
         return {"type": "tool_call", "id": part.id, "name": part.name, "arguments": part.arguments}
-    data = {"type": "tool_call_response", "id": part.id, "name": part.name, "response": part.result}
+    data: dict[str, Any] = {
+        "type": "tool_call_response", "id": part.id, "name": part.name, "response": part.result,
+    }
     if part.is_error:
         data["is_error"] = True
     return data

@@ -128,6 +128,7 @@ def _apply_messages(state: MemoryState, body: Mapping[str, Any]) -> None:
 
 
 def _body(event: Any) -> Mapping[str, Any] | None:
+    body: object
     if isinstance(event, Mapping):
         body = event
     else:

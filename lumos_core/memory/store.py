@@ -225,7 +225,9 @@ class MemoryDB(SQLiteStore):
 
     def all_messages(self) -> list[tuple[Thread, list[StoredMessage]]]:
         """Every thread with its messages, for snapshots."""
-        threads = {t.id: (t, []) for t in self.threads()}
+        threads: dict[str, tuple[Thread, list[StoredMessage]]] = {
+            t.id: (t, []) for t in self.threads()
+        }
         with self._read() as conn:
             for row in conn.execute("SELECT * FROM messages ORDER BY thread_id, seq"):
                 threads[row["thread_id"]][1].append(_message(row))

@@ -11,7 +11,7 @@ import heapq
 import math
 import operator
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 K = TypeVar("K")
@@ -53,7 +53,7 @@ def top_k(
         return []
     width = len(query) * 4
     nonzero = [i for i, v in enumerate(query) if v]
-    gather = None
+    gather: Callable[[Sequence[float]], tuple[float, ...]] | None = None
     weights = list(query)
     if len(nonzero) * 2 < len(query):
         # A sparse query (hashing embeddings): gather only its non-zero entries, in C.

@@ -106,7 +106,8 @@ class RecordedTrace:
         by_id = {(s.trace_id, s.span_id): s for s in self.spans}
         self._owner: dict[str, str | None] = {}
         for span in self.spans:
-            owner, parent = None, span
+            owner: str | None = None
+            parent: SpanLike | None = span
             while parent is not None:
                 if parent is not span and _op(parent) == sc.OP_INVOKE_AGENT:
                     owner = parent.attributes.get(sc.AGENT_NAME)
@@ -426,7 +427,9 @@ def replay(
 ) -> Replay:
     """Load a saved trace (a file path, or spans already read) for replaying; ``trace_id`` keeps
     one trace of a file that holds several."""
-    spans = read_spans(source) if isinstance(source, str | os.PathLike) else list(source)
+    spans: list[SpanLike] = (
+        list(read_spans(source)) if isinstance(source, str | os.PathLike) else list(source)
+    )
     if trace_id is not None:
         spans = [s for s in spans if s.trace_id == trace_id.lower()]
     return Replay(RecordedTrace(spans), check_messages=check_messages,

@@ -23,12 +23,19 @@ __all__ = ["RecordedSpan", "SpanLike", "read_spans"]
 class SpanLike(Protocol):
     """What replay needs of a span: the studio's ``SpanRecord`` and ``RecordedSpan`` both fit."""
 
-    trace_id: str
-    span_id: str
-    parent_span_id: str | None
-    name: str
-    start_ns: int
-    attributes: dict[str, Any]
+    # Read-only members: both implementations are frozen dataclasses.
+    @property
+    def trace_id(self) -> str: ...
+    @property
+    def span_id(self) -> str: ...
+    @property
+    def parent_span_id(self) -> str | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def start_ns(self) -> int: ...
+    @property
+    def attributes(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
