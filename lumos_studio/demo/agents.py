@@ -11,7 +11,7 @@ import asyncio
 import operator
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ def get_weather(city: str) -> str:
     return f"{condition.capitalize()}, {seed % 25 + 5} °C in {city.strip().title()}."
 
 
-_OPERATORS = {
+_OPERATORS: dict[type[ast.AST], Callable[..., float]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,

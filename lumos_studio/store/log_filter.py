@@ -138,7 +138,8 @@ def plan_filter(
     ``regex_words=False`` leaves the regex's words out of FTS5: when asking chunk by chunk, a
     prefix word would make FTS5 read its whole doclist each time; LIKE and Python still apply.
     """
-    where, params = ["1"], []
+    where: list[str] = ["1"]
+    params: list[int | str] = []
     if log_filter.min_severity > 0:
         where.append("severity_number >= ?")
         params.append(log_filter.min_severity)
@@ -153,7 +154,9 @@ def plan_filter(
         if log_filter.span_id:
             where.append("span_id = ?")
             params.append(log_filter.span_id)
-    parts, fallback, fallback_params = [], [], []
+    parts: list[str] = []
+    fallback: list[str] = []
+    fallback_params: list[str] = []
     text_query = text_query or fts_query(log_filter.text)
     if text_query:
         parts.append(f"({text_query})")

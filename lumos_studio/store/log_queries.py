@@ -299,9 +299,9 @@ def newest_matches(
                 if (hits is None or i in hits) and (search is None or search(_message(body)))
             )
             bound, bound_params = "(time_ns, id) < (?, ?)", chunk[-1][:2]
-    keys = sorted(keys[:limit])
-    times, ids = array("q", (k[0] for k in keys)), array("q", (k[1] for k in keys))
-    return LogMatches(log_filter, len(keys), last_id, times, ids)
+    newest = sorted(keys[:limit])
+    times = array("q", (k[0] for k in newest))
+    return LogMatches(log_filter, len(newest), last_id, times, array("q", (k[1] for k in newest)))
 
 
 # --- windows by position ---
