@@ -65,6 +65,17 @@ DIALECTS: dict[str, dict[str, str]] = {
     "logfire": {},
 }
 
+# Earlier forms, from older releases that cannot share a venv with the ones above: run with
+# `--legacy` from the venv of requirements-legacy.txt. OpenLLMetry 0.47.5 is its last release with
+# both flattened `gen_ai.prompt.N.*` / `gen_ai.completion.N.*` and `gen_ai.usage.prompt_tokens`
+# (0.48-0.54 flatten with `input_tokens`); pydantic-ai 1.107.10, the last 1.x, still has format 1
+# (messages as events, in a span attribute or as log records), which 2.68 dropped.
+LEGACY_DIALECTS: dict[str, dict[str, str]] = {
+    "openllmetry-flattened": {"TRACELOOP_TRACE_CONTENT": "true"},
+    "pydantic-ai-v1-attributes": {},
+    "pydantic-ai-v1-logs": {},
+}
+
 
 # The tool every agent calls (its docstring is the description pydantic-ai sends): a fixed
 # reading, so every fixture carries the same result.
@@ -79,8 +90,11 @@ def get_weather(city: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for the .jsonl files")
-    names = sorted([*DIALECTS, "pydantic-ai-v3", "pydantic-ai-v4"])
+    names = sorted([*DIALECTS, *LEGACY_DIALECTS, "pydantic-ai-v3", "pydantic-ai-v4"])
     parser.add_argument("--only", nargs="*", choices=names, help="dialects to capture")
+    parser.add_argument(
+        "--legacy", action="store_true", help="capture the earlier forms (requirements-legacy.txt)"
+    )
     parser.add_argument("--dialect", help=argparse.SUPPRESS)  # set in the child processes
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -93,8 +107,8 @@ def main() -> None:
     failed: list[str] = []
     with running_server() as server:
         server.answer = answer
-        for name in args.only or DIALECTS:
-            env = {**os.environ, **DIALECTS.get(name, {})}
+        for name in args.only or (LEGACY_DIALECTS if args.legacy else DIALECTS):
+            env = {**os.environ, **DIALECTS.get(name, {}), **LEGACY_DIALECTS.get(name, {})}
             env.pop("OPENAI_API_KEY", None)
             command = [sys.executable, __file__, "--dialect", name, "--out", str(args.out)]
             command += ["--base-url", f"{server.origin}/v1"]
@@ -136,7 +150,11 @@ def capture_one(name: str, base_url: str, out: Path) -> None:
         tracer_provider.add_span_processor(OpenInferenceSpanProcessor())  # before the export
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
 
-    if name.startswith("pydantic-ai-v") or name == "openinference-pydantic-ai":
+    if name.startswith("pydantic-ai-v1-"):
+        event_mode = name.rsplit("-", 1)[1]
+        settings = {"event_mode": event_mode, "logger_provider": logger_provider}
+        asyncio.run(_pydantic_ai_turns(base_url, tracer_provider, 1, **settings))
+    elif name.startswith("pydantic-ai-v") or name == "openinference-pydantic-ai":
         version = int(name.rsplit("v", 1)[1]) if name.startswith("pydantic-ai-v") else 5
         asyncio.run(_pydantic_ai_turns(base_url, tracer_provider, version))
     elif name == "logfire":
@@ -155,6 +173,10 @@ def _instrument_openai(name: str, tracer_provider: Any, logger_provider: Any) ->
         from openinference.instrumentation.openai import OpenAIInstrumentor
 
         OpenAIInstrumentor().instrument(**providers)
+    elif name == "openllmetry-flattened":
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor as LLMetry
+
+        LLMetry().instrument(**providers)  # 0.47: attributes by default, no `use_attributes`
     elif name.startswith("openllmetry-"):
         from opentelemetry.instrumentation.openai import OpenAIInstrumentor as LLMetry
 
@@ -239,7 +261,9 @@ def _collect(stream: Any) -> tuple[str, list[dict[str, Any]]]:
     return "".join(text), [calls[i] for i in sorted(calls)]
 
 
-async def _pydantic_ai_turns(base_url: str, tracer_provider: Any, version: int) -> None:
+async def _pydantic_ai_turns(
+    base_url: str, tracer_provider: Any, version: int, **settings: Any
+) -> None:
     """A pydantic-ai Agent with one tool, run once plainly and once streamed."""
     import warnings
 
@@ -250,11 +274,13 @@ async def _pydantic_ai_turns(base_url: str, tracer_provider: Any, version: int) 
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # versions 2-4 are deprecated; they are what we capture
-        settings = InstrumentationSettings(tracer_provider=tracer_provider, version=version)
+        instrumentation = InstrumentationSettings(
+            tracer_provider=tracer_provider, version=version, **settings
+        )
     provider = OpenAIProvider(base_url=base_url, api_key="sk-stand-in")
     model = OpenAIChatModel(MODEL, provider=provider)
     agent = Agent(model, name="weather_agent", instructions=SYSTEM)
-    agent.instrument = settings  # 2.68's Agent() takes no `instrument=`; the property sets it
+    agent.instrument = instrumentation  # 2.68: Agent() takes no `instrument=`; the property does
 
     agent.tool_plain(get_weather)
     await agent.run(QUESTION, model_settings={"temperature": 0.2})

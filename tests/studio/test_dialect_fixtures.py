@@ -49,6 +49,12 @@ DIALECTS: dict[str, Dialect] = {
     "pydantic-ai-v6.jsonl": Dialect("pydantic-ai", "pydantic_ai.all_messages"),
     "openinference-pydantic-ai.jsonl": Dialect("pydantic-ai", "openinference.span.kind"),
     "logfire.jsonl": Dialect("logfire.openai", "logfire.msg_template"),
+    # Earlier forms, from older releases (capture.py --legacy)
+    "openllmetry-flattened.jsonl": Dialect(
+        "opentelemetry.instrumentation.openai.v1", "gen_ai.prompt.0.content"
+    ),
+    "pydantic-ai-v1-attributes.jsonl": Dialect("pydantic-ai", "events"),
+    "pydantic-ai-v1-logs.jsonl": Dialect("pydantic-ai", "all_messages_events", log_events=True),
 }
 
 
@@ -80,6 +86,7 @@ def test_fixture_holds_spans_of_its_instrumentation(name: str) -> None:
 def test_event_forms_carry_their_messages_as_log_records_tied_to_spans(name: str) -> None:
     records = _load(name)
     span_ids = {span.span_id for span in records.spans}
-    events = {log.event_name for log in records.logs}
+    # The event name is the record's own field, or (older convention) its event.name attribute.
+    events = {log.event_name or log.attributes.get("event.name") for log in records.logs}
     assert {"gen_ai.user.message", "gen_ai.tool.message", "gen_ai.choice"} <= events
     assert all(log.span_id in span_ids for log in records.logs)
