@@ -63,6 +63,7 @@ DIALECTS: dict[str, dict[str, str]] = {
     **{f"pydantic-ai-v{v}": {} for v in (2, 5, 6)},
     "openinference-pydantic-ai": {},
     "logfire": {},
+    "azure-ai-inference": {"AZURE_TRACING_GEN_AI_CONTENT_RECORDING_ENABLED": "true"},
 }
 
 # Earlier forms, from older releases that cannot share a venv with the ones above: run with
@@ -159,6 +160,8 @@ def capture_one(name: str, base_url: str, out: Path) -> None:
         asyncio.run(_pydantic_ai_turns(base_url, tracer_provider, version))
     elif name == "logfire":
         _logfire_turns(base_url, SimpleSpanProcessor(spans))
+    elif name == "azure-ai-inference":
+        _azure_turns(base_url, tracer_provider)
     else:
         _instrument_openai(name, tracer_provider, logger_provider)
         _openai_turns(name, base_url, tracer_provider)
@@ -238,8 +241,11 @@ def _agent_turn(client: Any, question: str, stream: bool, tool: Callable[..., st
 
 def _message(reply: Any) -> tuple[str, list[dict[str, Any]]]:
     message = reply.choices[0].message
-    fields = {"id", "type", "function"}
-    calls = [call.model_dump(include=fields) for call in message.tool_calls or []]
+    calls = []
+    for call in message.tool_calls or []:
+        # openai's pydantic models, or azure's mappings
+        data = call.model_dump() if hasattr(call, "model_dump") else call.as_dict()
+        calls.append({key: data[key] for key in ("id", "type", "function")})
     return message.content or "", calls
 
 
@@ -252,8 +258,13 @@ def _collect(stream: Any) -> tuple[str, list[dict[str, Any]]]:
             delta = choice.delta
             text.append(delta.content or "")
             for part in delta.tool_calls or []:
+                index = getattr(part, "index", None)  # azure's updates have none: go by id
+                if index is None:
+                    last = calls.get(len(calls) - 1)
+                    fresh = part.id and (last is None or last["id"] != part.id)
+                    index = len(calls) if fresh else max(len(calls) - 1, 0)
                 empty = {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
-                call = calls.setdefault(part.index, empty)
+                call = calls.setdefault(index, empty)
                 call["id"] = part.id or call["id"]
                 if part.function:
                     call["function"]["name"] += part.function.name or ""
@@ -313,6 +324,40 @@ def _logfire_turns(base_url: str, exporter_processor: Any) -> None:
         with logfire.span("weather agent turn {stream}", stream=stream):
             _agent_turn(client, QUESTION, stream, tool)
     logfire.force_flush()
+
+
+def _azure_turns(base_url: str, tracer_provider: Any) -> None:
+    """The Azure AI Inference client's own tracing: messages as span events with a JSON
+    ``gen_ai.event.content``. It traces through azure-core, which takes the global provider."""
+    from azure.ai.inference import ChatCompletionsClient
+    from azure.ai.inference.tracing import AIInferenceInstrumentor
+    from azure.core.credentials import AzureKeyCredential
+    from azure.core.settings import settings
+    from opentelemetry import trace
+
+    trace.set_tracer_provider(tracer_provider)
+    settings.tracing_implementation = "opentelemetry"
+    AIInferenceInstrumentor().instrument(enable_content_recording=True)
+    client = ChatCompletionsClient(endpoint=base_url, credential=AzureKeyCredential("sk-stand-in"))
+    tracer = tracer_provider.get_tracer("weather_agent")
+    for stream in (False, True):
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": QUESTION},
+        ]
+        label = "weather agent turn (streamed)" if stream else "weather agent turn"
+        with tracer.start_as_current_span(label):
+            while True:
+                reply = client.complete(
+                    messages=messages, tools=TOOLS, model=MODEL, temperature=0.2, stream=stream
+                )
+                content, calls = _collect(reply) if stream else _message(reply)
+                if not calls:
+                    break
+                messages.append({"role": "assistant", "content": content, "tool_calls": calls})
+                for call in calls:
+                    result = get_weather(**json.loads(call["function"]["arguments"]))
+                    messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
 
 
 # ------------------------------------------------------------------------------------- output

@@ -19,6 +19,7 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 _ROOT = Path(__file__).resolve().parents[2]
 if str(_ROOT) not in sys.path:
@@ -43,7 +44,7 @@ _CREATED = 1_764_748_800  # 2025-12-03T08:00:00Z: fixed, so fixtures differ only
 
 def answer(request: Recorded) -> Reply:
     """The reply to one request: a tool call first, the text answer once a tool result is in."""
-    if not request.path.rstrip("/").endswith("/chat/completions"):
+    if not urlsplit(request.path).path.rstrip("/").endswith("/chat/completions"):
         message = f"the stand-in serves chat completions only, not {request.path}"
         return Reply({"error": {"message": message}}, 404)
     body = request.body

@@ -26,6 +26,7 @@ class Dialect:
     scope: str  #: instrumentation scope of its LLM spans
     marker: str  #: an attribute key only this form puts on those spans
     log_events: bool = False  #: messages travel as log-record events
+    span_events: bool = False  #: messages travel as span events
 
 
 DIALECTS: dict[str, Dialect] = {
@@ -49,6 +50,9 @@ DIALECTS: dict[str, Dialect] = {
     "pydantic-ai-v6.jsonl": Dialect("pydantic-ai", "pydantic_ai.all_messages"),
     "openinference-pydantic-ai.jsonl": Dialect("pydantic-ai", "openinference.span.kind"),
     "logfire.jsonl": Dialect("logfire.openai", "logfire.msg_template"),
+    "azure-ai-inference.jsonl": Dialect(
+        "azure.core.tracing.ext.opentelemetry_span", "gen_ai.system", span_events=True
+    ),
     # Earlier forms, from older releases (capture.py --legacy)
     "openllmetry-flattened.jsonl": Dialect(
         "opentelemetry.instrumentation.openai.v1", "gen_ai.prompt.0.content"
@@ -90,3 +94,13 @@ def test_event_forms_carry_their_messages_as_log_records_tied_to_spans(name: str
     events = {log.event_name or log.attributes.get("event.name") for log in records.logs}
     assert {"gen_ai.user.message", "gen_ai.tool.message", "gen_ai.choice"} <= events
     assert all(log.span_id in span_ids for log in records.logs)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, d in DIALECTS.items() if d.span_events))
+def test_span_event_forms_carry_their_messages_as_span_events(name: str) -> None:
+    records = _load(name)
+    events = [event for span in records.spans for event in span.events]
+    assert {"gen_ai.user.message", "gen_ai.tool.message", "gen_ai.choice"} <= {
+        event.name for event in events
+    }
+    assert all("gen_ai.event.content" in event.attributes for event in events)
