@@ -77,6 +77,10 @@ LEGACY_DIALECTS: dict[str, dict[str, str]] = {
     "pydantic-ai-v1-logs": {},
 }
 
+# Node dialects, captured by vercel_ai/capture.mjs (`--js`; `npm ci` in that folder first). The
+# Vercel AI SDK's `ai.*` attributes are also what Mastra emits.
+JS_DIALECTS: dict[str, dict[str, str]] = {"vercel-ai-sdk": {}}
+
 
 # The tool every agent calls (its docstring is the description pydantic-ai sends): a fixed
 # reading, so every fixture carries the same result.
@@ -91,11 +95,12 @@ def get_weather(city: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for the .jsonl files")
-    names = sorted([*DIALECTS, *LEGACY_DIALECTS, "pydantic-ai-v3", "pydantic-ai-v4"])
+    names = sorted([*DIALECTS, *LEGACY_DIALECTS, *JS_DIALECTS, "pydantic-ai-v3", "pydantic-ai-v4"])
     parser.add_argument("--only", nargs="*", choices=names, help="dialects to capture")
     parser.add_argument(
         "--legacy", action="store_true", help="capture the earlier forms (requirements-legacy.txt)"
     )
+    parser.add_argument("--js", action="store_true", help="capture the Node dialects (vercel_ai/)")
     parser.add_argument("--dialect", help=argparse.SUPPRESS)  # set in the child processes
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -108,11 +113,17 @@ def main() -> None:
     failed: list[str] = []
     with running_server() as server:
         server.answer = answer
-        for name in args.only or (LEGACY_DIALECTS if args.legacy else DIALECTS):
+        chosen = JS_DIALECTS if args.js else LEGACY_DIALECTS if args.legacy else DIALECTS
+        for name in args.only or chosen:
             env = {**os.environ, **DIALECTS.get(name, {}), **LEGACY_DIALECTS.get(name, {})}
             env.pop("OPENAI_API_KEY", None)
-            command = [sys.executable, __file__, "--dialect", name, "--out", str(args.out)]
-            command += ["--base-url", f"{server.origin}/v1"]
+            base_url = f"{server.origin}/v1"
+            if name in JS_DIALECTS:
+                script = HERE / "vercel_ai" / "capture.mjs"
+                command = ["node", str(script), base_url, str(args.out / f"{name}.jsonl")]
+            else:
+                command = [sys.executable, __file__, "--dialect", name, "--out", str(args.out)]
+                command += ["--base-url", base_url]
             done = subprocess.run(command, env=env, check=False)
             print(f"{name}: {'ok' if done.returncode == 0 else 'FAILED'}", flush=True)
             if done.returncode:

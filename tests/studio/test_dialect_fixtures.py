@@ -53,6 +53,7 @@ DIALECTS: dict[str, Dialect] = {
     "azure-ai-inference.jsonl": Dialect(
         "azure.core.tracing.ext.opentelemetry_span", "gen_ai.system", span_events=True
     ),
+    "vercel-ai-sdk.jsonl": Dialect("ai", "ai.prompt.messages"),
     # Earlier forms, from older releases (capture.py --legacy)
     "openllmetry-flattened.jsonl": Dialect(
         "opentelemetry.instrumentation.openai.v1", "gen_ai.prompt.0.content"
