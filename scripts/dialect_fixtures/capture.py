@@ -170,7 +170,7 @@ def capture_one(name: str, base_url: str, out: Path) -> None:
         version = int(name.rsplit("v", 1)[1]) if name.startswith("pydantic-ai-v") else 5
         asyncio.run(_pydantic_ai_turns(base_url, tracer_provider, version))
     elif name == "logfire":
-        _logfire_turns(base_url, SimpleSpanProcessor(spans))
+        _logfire_turns(base_url, SimpleSpanProcessor(spans), ids)
     elif name == "azure-ai-inference":
         _azure_turns(base_url, tracer_provider)
     else:
@@ -310,7 +310,7 @@ async def _pydantic_ai_turns(
         await result.get_output()
 
 
-def _logfire_turns(base_url: str, exporter_processor: Any) -> None:
+def _logfire_turns(base_url: str, exporter_processor: Any, ids: _SeededIds) -> None:
     """Logfire's own OpenAI instrumentation, configured offline with our exporter only."""
     import logfire
 
@@ -321,6 +321,7 @@ def _logfire_turns(base_url: str, exporter_processor: Any) -> None:
         service_name="weather-agent",
         additional_span_processors=[exporter_processor],
         inspect_arguments=False,
+        advanced=logfire.AdvancedOptions(id_generator=ids),  # type: ignore[arg-type]
     )
     import openai
 
