@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
 
 from lumos_studio.cli_run import run
-from lumos_studio.cli_support import err, fail, open_reader, open_store, out
+from lumos_studio.cli_support import err, fail, open_reader, open_store, out, store_failure
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
 from lumos_studio.process_settings import use_studio_process_settings
-from lumos_studio.store import DEFAULT_DB, Store, StoreReader
+from lumos_studio.store import DEFAULT_DB, Store, StoreError, StoreReader, StoreUnusable
 
 if TYPE_CHECKING:
     from lumos_studio.records import SpanRecord
@@ -24,7 +25,26 @@ if TYPE_CHECKING:
 OTLP_PORT_HELP = "Port for the OTLP/HTTP receiver (the next free one if taken; 0: any)."
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Every command: a store found unusable midway (damage past what opening checks, a
+    replayed .db) ends in one line and exit 2, like one refused when opened."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            store_failure(exc, hint=False)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):  # locked, disk: not the file's fault
+                fail(f"cannot use the store {ctx.obj}: {exc}")
+            store_failure(StoreUnusable(f"{ctx.obj} is damaged ({exc})"))
+
+
+@click.group(
+    cls=_Commands,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -320,6 +340,8 @@ def _load_saved(path: Path) -> LoadedTrace:
                 path, on_progress=lambda p: progress.update(task, completed=p.bytes_read)
             )
         except ReplayError as exc:
+            if isinstance(exc, StoreUnusable):
+                store_failure(exc, hint=False)
             fail(str(exc))
     for problem in loaded.problems[:10]:
         err.print(f"[yellow]warning:[/] {problem}", markup=True)

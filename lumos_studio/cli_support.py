@@ -8,7 +8,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from lumos_studio.store import Store, StoreError, StoreReader
+from lumos_studio.store import Store, StoreError, StoreReader, StoreUnusable
 
 # Piped output (scripts, CI logs) is not squeezed to 80 columns.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -23,15 +23,29 @@ def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+# The exit code when the --db file is not a store this studio can use (damaged, foreign, newer).
+STORE_UNUSABLE = 2
+_OTHER_DB = "pass another file with --db PATH"
+
+
+def store_failure(exc: StoreError, hint: bool = True) -> NoReturn:
+    """One line for a store that cannot be used; exit 2 when the file itself is the problem
+    (``StoreUnusable``), 1 when it is missing or unreadable for now."""
+    message = str(exc)
+    if hint and "--db" not in message:
+        message += f"; {_OTHER_DB}"
+    fail(message, code=STORE_UNUSABLE if isinstance(exc, StoreUnusable) else 1)
+
+
 def open_store(db: Path) -> Store:
     try:
         return Store(db)
-    except (StoreError, RuntimeError) as exc:
-        fail(str(exc), "pass another file with --db PATH")
+    except StoreError as exc:
+        store_failure(exc)
 
 
 def open_reader(db: Path) -> StoreReader:
     try:
         return StoreReader(db)
     except StoreError as exc:
-        fail(str(exc))
+        store_failure(exc)
