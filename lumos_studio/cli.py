@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from lumos_studio.cli_run import run
 from lumos_studio.cli_support import err, fail, open_reader, open_store, out, store_failure
@@ -198,26 +199,47 @@ def export(db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path)
 def import_(db: Path, files: tuple[Path, ...]) -> None:
     """Load OTLP JSON lines files (ours or the Collector's) into the store.
 
-    Importing the same file twice stores each span and log record once.
+    Importing the same file twice stores each span and log record once: the second time reports
+    them as already in the store. Exits 1 if a file is not OTLP JSON lines, is cut short, or
+    could not be stored.
     """
-    from lumos_studio.otlp import read_records
+    from lumos_studio.importer import ImportFailed, import_file, not_otlp_reason
 
+    failed = False
     with open_store(db) as store:
         for path in files:
             try:
-                read = read_records(path)
+                done = import_file(store, path)
             except OSError as exc:
                 fail(f"cannot read {path}: {exc.strerror or exc}")
-            records, problems = read.spans, read.problems
-            store.writer.submit_many([*records, *read.logs])
-            store.writer.flush()
-            for line, problem in problems[:10]:
-                err.print(f"[yellow]warning:[/] {path}:{line}: {problem}")
-            if len(problems) > 10:
-                err.print(f"[yellow]warning:[/] {len(problems) - 10} more problem lines in {path}")
-            traces_seen = len({r.trace_id for r in records})
-            logs = f" and {len(read.logs)} log records" if read.logs else ""
-            err.print(f"imported {len(records)} spans in {traces_seen} trace(s){logs} from {path}")
+            except ImportFailed as exc:
+                fail(str(exc), "retry once nothing else holds the store (or the disk has room)")
+            if not done.records and done.problems:
+                _say("error", f"{path} is not OTLP JSON lines: {not_otlp_reason(done.problems[0])}")
+                failed = True
+                continue
+            warnings = [p for p in done.problems if p is not done.stopped]
+            for line, problem in warnings[:10]:
+                _say("warning", f"{path}:{line}: {problem}")
+            if len(warnings) > 10:
+                _say("warning", f"{len(warnings) - 10} more problem lines in {path}")
+            if not done.records:
+                _say("error", f"{path} holds no spans or log records")
+                failed = True
+                continue
+            err.print(done.summary(), markup=False)
+            if done.stopped is not None:
+                _say("error", f"{path}: {done.stopped.message}; the lines after it were not "
+                     "imported")
+                failed = True
+    if failed:
+        sys.exit(1)
+
+
+def _say(level: str, message: str) -> None:
+    """``error: …`` or ``warning: …`` on stderr; the message is never read as markup."""
+    err.print(Text.assemble((f"{level}:", "bold red" if level == "error" else "yellow"), " ",
+                            message))
 
 
 def _resolve(reader: StoreReader, prefix: str) -> str:
