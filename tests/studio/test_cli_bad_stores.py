@@ -139,3 +139,22 @@ def test_a_good_store_still_opens_for_every_reader(tmp_path: Path) -> None:
     copy = tmp_path / "copy.db"
     shutil.copy(db, copy)
     assert StoreReader(copy).trace_ids() == ["0af7651916cd43dd8448eb211c80319c"]
+
+
+def test_damage_found_while_reading_ends_in_one_line_too(tmp_path: Path) -> None:
+    """Opening checks the header and the schema; a damaged page further in shows only when a
+    command reads it."""
+    db = tmp_path / "studio.db"
+    _good(db)
+    with sqlite3.connect(db) as connection:
+        (root,) = connection.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'spans'").fetchone()
+        (page_size,) = connection.execute("PRAGMA page_size").fetchone()
+    connection.close()
+    with open(db, "r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(b"\xff" * page_size)
+    result = CliRunner().invoke(cli, ["--db", str(db), "export", "--all", "-o",
+                                      str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 2, (result.output, result.exception)
+    _one_clear_line(result.stderr, db, "is damaged (database disk image is malformed)")
