@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
+from rich.text import Text
 
 from lumos_studio.store import Store, StoreError, StoreReader, StoreUnusable
 
@@ -17,9 +18,10 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
     """Print a one-line error (and what to do) instead of a traceback, then exit."""
-    err.print(f"[bold red]error:[/] {message}")
+    # Text, not markup: a message names files and ids, and "[/]" in a name is not a tag.
+    err.print(Text.assemble(("error:", "bold red"), " ", message))
     if hint:
-        err.print(f"[dim]{hint}[/]")
+        err.print(Text(hint, style="dim"))
     sys.exit(code)
 
 

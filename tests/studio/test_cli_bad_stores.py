@@ -158,3 +158,11 @@ def test_damage_found_while_reading_ends_in_one_line_too(tmp_path: Path) -> None
                                       str(tmp_path / "out.jsonl")])
     assert result.exit_code == 2, (result.output, result.exception)
     _one_clear_line(result.stderr, db, "is damaged (database disk image is malformed)")
+
+
+def test_a_store_name_that_looks_like_markup_is_printed_as_it_is(tmp_path: Path) -> None:
+    db = tmp_path / "[bold]x[red.db"
+    _random(db)
+    result = CliRunner().invoke(cli, ["--db", str(db), "traces"])
+    assert result.exit_code == 2, (result.output, result.exception)
+    _one_clear_line(result.stderr, db, "is not a Lumos Studio store")
