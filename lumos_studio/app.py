@@ -21,7 +21,7 @@ from lumos_core import Message
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.replay.save import save_traces
+from lumos_studio.replay.save import save_traces, trace_file
 from lumos_studio.sessions.base import Session
 from lumos_studio.store import Store, StoreChange, TraceQuery
 from lumos_studio.ui.base_app import ConsoleApp
@@ -335,7 +335,7 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
         agents = {t.trace_id: t.agent_name for t in self.main.query_one(TraceList).summaries}
         stamp = time.strftime("%Y%m%d-%H%M%S")
         label = agents.get(ids[0]) or "trace" if len(ids) == 1 else f"{len(ids)}-traces"
-        self.save_to_file(ids, SAVE_DIR / f"{label}-{stamp}.jsonl")
+        self.save_to_file(ids, trace_file(SAVE_DIR, label, stamp))
 
     @work(thread=True, group="save")
     def save_to_file(self, trace_ids: list[str], path: Path) -> None:

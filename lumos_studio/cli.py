@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from lumos_studio.cli_run import run
-from lumos_studio.cli_support import err, fail, open_reader, open_store, out
+from lumos_studio.cli_support import err, fail, open_reader, open_store, out, store_failure
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
 from lumos_studio.process_settings import use_studio_process_settings
-from lumos_studio.store import DEFAULT_DB, Store, StoreReader
+from lumos_studio.store import DEFAULT_DB, Store, StoreError, StoreReader, StoreUnusable
 
 if TYPE_CHECKING:
     from lumos_studio.records import SpanRecord
@@ -24,7 +26,26 @@ if TYPE_CHECKING:
 OTLP_PORT_HELP = "Port for the OTLP/HTTP receiver (the next free one if taken; 0: any)."
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Every command: a store found unusable midway (damage past what opening checks, a
+    replayed .db) ends in one line and exit 2, like one refused when opened."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            store_failure(exc, hint=False)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):  # locked, disk: not the file's fault
+                fail(f"cannot use the store {ctx.obj}: {exc}")
+            store_failure(StoreUnusable(f"{ctx.obj} is damaged ({exc})"))
+
+
+@click.group(
+    cls=_Commands,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -178,26 +199,47 @@ def export(db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path)
 def import_(db: Path, files: tuple[Path, ...]) -> None:
     """Load OTLP JSON lines files (ours or the Collector's) into the store.
 
-    Importing the same file twice stores each span and log record once.
+    Importing the same file twice stores each span and log record once: the second time reports
+    them as already in the store. Exits 1 if a file is not OTLP JSON lines, is cut short, or
+    could not be stored.
     """
-    from lumos_studio.otlp import read_records
+    from lumos_studio.importer import ImportFailed, import_file, not_otlp_reason
 
+    failed = False
     with open_store(db) as store:
         for path in files:
             try:
-                read = read_records(path)
+                done = import_file(store, path)
             except OSError as exc:
                 fail(f"cannot read {path}: {exc.strerror or exc}")
-            records, problems = read.spans, read.problems
-            store.writer.submit_many([*records, *read.logs])
-            store.writer.flush()
-            for line, problem in problems[:10]:
-                err.print(f"[yellow]warning:[/] {path}:{line}: {problem}")
-            if len(problems) > 10:
-                err.print(f"[yellow]warning:[/] {len(problems) - 10} more problem lines in {path}")
-            traces_seen = len({r.trace_id for r in records})
-            logs = f" and {len(read.logs)} log records" if read.logs else ""
-            err.print(f"imported {len(records)} spans in {traces_seen} trace(s){logs} from {path}")
+            except ImportFailed as exc:
+                fail(str(exc), "retry once nothing else holds the store (or the disk has room)")
+            if not done.records and done.problems:
+                _say("error", f"{path} is not OTLP JSON lines: {not_otlp_reason(done.problems[0])}")
+                failed = True
+                continue
+            warnings = [p for p in done.problems if p is not done.stopped]
+            for line, problem in warnings[:10]:
+                _say("warning", f"{path}:{line}: {problem}")
+            if len(warnings) > 10:
+                _say("warning", f"{len(warnings) - 10} more problem lines in {path}")
+            if not done.records:
+                _say("error", f"{path} holds no spans or log records")
+                failed = True
+                continue
+            err.print(done.summary(), markup=False)
+            if done.stopped is not None:
+                _say("error", f"{path}: {done.stopped.message}; the lines after it were not "
+                     "imported")
+                failed = True
+    if failed:
+        sys.exit(1)
+
+
+def _say(level: str, message: str) -> None:
+    """``error: …`` or ``warning: …`` on stderr; the message is never read as markup."""
+    err.print(Text.assemble((f"{level}:", "bold red" if level == "error" else "yellow"), " ",
+                            message))
 
 
 def _resolve(reader: StoreReader, prefix: str) -> str:
@@ -320,6 +362,8 @@ def _load_saved(path: Path) -> LoadedTrace:
                 path, on_progress=lambda p: progress.update(task, completed=p.bytes_read)
             )
         except ReplayError as exc:
+            if isinstance(exc, StoreUnusable):
+                store_failure(exc, hint=False)
             fail(str(exc))
     for problem in loaded.problems[:10]:
         err.print(f"[yellow]warning:[/] {problem}", markup=True)

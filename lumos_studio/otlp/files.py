@@ -8,12 +8,13 @@ so any OTel tool can read what we write and vice versa. A line is dispatched on 
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, cast
 
 import orjson
 
@@ -23,11 +24,13 @@ from lumos_studio.otlp.logs_codec import decode_logs_request
 from lumos_studio.records import LogRecord, SpanRecord
 
 __all__ = [
+    "MAX_LINE_BYTES",
     "DecodedLine",
     "FileRecords",
     "LineProblem",
     "TraceLines",
     "encode_lines",
+    "open_lines",
     "read_file",
     "read_lines",
     "read_records",
@@ -35,6 +38,10 @@ __all__ = [
 ]
 
 DEFAULT_BATCH_SIZE = 1000
+# The longest line read: a line is one export request, and the receiver's default body limit is
+# 32 MiB. A longer one (or a stream with no newline at all, /dev/zero) stops the reading there
+# instead of growing memory without bound.
+MAX_LINE_BYTES = 64 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -122,21 +129,47 @@ _SIGNAL_KEYS: dict[str, str | None] = {
 }
 
 
+class _Readable(Protocol):
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
 class TraceLines:
     """Iterate an OTLP JSON lines stream, one ``DecodedLine`` per line with spans or logs.
 
     Corrupt lines do not stop the stream: they are collected in ``problems`` so a caller can load
     what is valid and report the rest once iteration ends. ``lines_read`` counts lines consumed.
+    A line longer than ``max_line`` bytes (characters for ``str`` lines) does stop it: a file
+    object is read line by line with a bounded ``readline``, never a whole line of any length,
+    and ``stopped`` then holds the problem naming that line (also in ``problems``).
     """
 
-    def __init__(self, lines: Iterable[str | bytes]) -> None:
+    def __init__(self, lines: Iterable[str | bytes], max_line: int = MAX_LINE_BYTES) -> None:
         self._lines = lines
+        self.max_line = max_line
         self.problems: list[LineProblem] = []
         self.lines_read = 0
+        self.stopped: LineProblem | None = None
+
+    def _bounded(self) -> Iterator[str | bytes]:
+        """The lines, read with ``readline(max_line + 1)`` from a file object."""
+        if not hasattr(self._lines, "readline"):
+            yield from self._lines
+            return
+        stream = cast(_Readable, self._lines)
+        while line := stream.readline(self.max_line + 1):
+            yield line
 
     def __iter__(self) -> Iterator[DecodedLine]:
-        for line_number, line in enumerate(self._lines, 1):
+        for line_number, line in enumerate(self._bounded(), 1):
             self.lines_read = line_number
+            if len(line) > self.max_line:
+                self.stopped = LineProblem(
+                    line_number,
+                    f"line {line_number} is longer than {_size(self.max_line)}; "
+                    "reading stopped there",
+                )
+                self.problems.append(self.stopped)
+                return
             if line_number == 1:
                 line = _strip_bom(line)
             if not line.strip():
@@ -155,9 +188,37 @@ class TraceLines:
                 yield DecodedLine(line_number, spans, logs)
 
 
-def read_lines(lines: Iterable[str | bytes]) -> TraceLines:
+def read_lines(lines: Iterable[str | bytes], max_line: int = MAX_LINE_BYTES) -> TraceLines:
     """Read OTLP JSON lines lazily; see ``TraceLines`` for how problems are collected."""
-    return TraceLines(lines)
+    return TraceLines(lines, max_line)
+
+
+def _size(count: int) -> str:
+    whole_mib = count >= 1 << 20 and not count % (1 << 20)
+    return f"{count >> 20} MiB" if whole_mib else f"{count:,} bytes"
+
+
+@contextlib.contextmanager
+def open_lines(path: str | os.PathLike[str], max_line: int = MAX_LINE_BYTES
+               ) -> Iterator[TraceLines]:
+    """``TraceLines`` over a file, gzip-compressed or not (told by its magic bytes, not its
+    name). A gzip stream that breaks off is reported as a problem on the line where it broke,
+    and ends the iteration as an oversized line does (``stopped``)."""
+    with open(path, "rb") as raw:
+        compressed = raw.peek(2)[:2] == _GZIP_MAGIC  # a peek: pipes cannot seek back
+        yield _Guarded(gzip.GzipFile(fileobj=raw) if compressed else raw, max_line)
+
+
+class _Guarded(TraceLines):
+    """``TraceLines`` that turns a broken stream into a problem, not an exception."""
+
+    def __iter__(self) -> Iterator[DecodedLine]:
+        try:
+            yield from super().__iter__()
+        except (OSError, EOFError, zlib.error) as exc:
+            message = f"cannot read further ({type(exc).__name__}: {exc})"
+            self.stopped = LineProblem(self.lines_read + 1, message)
+            self.problems.append(self.stopped)
 
 
 @dataclass(slots=True)
@@ -176,18 +237,10 @@ def read_records(path: str | os.PathLike[str]) -> FileRecords:
     reported as a problem on the line where it broke.
     """
     result = FileRecords()
-    with open(path, "rb") as raw:
-        compressed = raw.read(2) == _GZIP_MAGIC
-        raw.seek(0)
-        stream: Iterable[bytes] = gzip.GzipFile(fileobj=raw) if compressed else raw
-        reader = TraceLines(stream)
-        try:
-            for decoded in reader:
-                result.spans.extend(decoded.spans)
-                result.logs.extend(decoded.logs)
-        except (OSError, EOFError, zlib.error) as exc:
-            message = f"cannot read further ({type(exc).__name__}: {exc})"
-            reader.problems.append(LineProblem(reader.lines_read + 1, message))
+    with open_lines(path) as reader:
+        for decoded in reader:
+            result.spans.extend(decoded.spans)
+            result.logs.extend(decoded.logs)
     result.problems = reader.problems
     return result
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lumos_studio.otlp import read_lines
-from lumos_studio.store import Store, StoreReader
-from lumos_studio.store.schema import SCHEMA_VERSION
+from lumos_studio.store import Store, StoreError, StoreReader, StoreUnusable
+from lumos_studio.store.schema import SCHEMA_VERSION, check_store
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -31,6 +31,10 @@ FLUSH_TIMEOUT = 300.0  # seconds; a very large file can keep the writer busy for
 
 class ReplayError(Exception):
     """The file cannot be opened at all (missing, unreadable, a store from a newer studio)."""
+
+
+class UnusableStoreFile(ReplayError, StoreUnusable):
+    """A ``.db`` (or SQLite) file that is not a store this studio can read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +144,7 @@ def load_trace(
         total = path.stat().st_size
     except OSError as exc:
         raise ReplayError(f"cannot open {path}: {exc.strerror or exc}") from exc
-    if head == _SQLITE_MAGIC:
+    if head == _SQLITE_MAGIC or path.suffix == ".db":
         loaded = _open_database(path)
         if on_progress is not None:
             on_progress(LoadProgress(loaded.spans, total, total, done=True))
@@ -210,7 +214,15 @@ def _nothing_found(lines: int, problems: list[LoadProblem]) -> str:
 
 
 def _open_database(path: Path) -> LoadedTrace:
-    """A studio store: read in place when its schema is current, else copied and migrated."""
+    """A studio store: read in place when its schema is current, else copied and migrated.
+
+    Raises ``UnusableStoreFile`` for a file that is not a store this studio can read."""
+    try:
+        check_store(path)
+    except StoreUnusable as exc:
+        raise UnusableStoreFile(str(exc)) from exc
+    except StoreError as exc:
+        raise ReplayError(str(exc)) from exc
     try:
         connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:

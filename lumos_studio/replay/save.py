@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,32 @@ from lumos_studio.otlp import encode_lines, encode_log_lines
 from lumos_studio.store import StoreReader
 
 _ALL_LOGS = 2**62
+
+# What a saved file's name keeps of an agent's name: the name comes from a span, which any
+# program can send, so it is never trusted as a path (no separators, no "..", no NUL).
+_UNSAFE_RUN = re.compile(r"[^A-Za-z0-9._-]+")
+_DOTS = re.compile(r"\.{2,}")
+MAX_LABEL = 64
+# Names Windows gives to devices, whatever the extension: "con.jsonl" is not a file there.
+_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"{kind}{n}" for kind in ("com", "lpt") for n in range(1, 10)]
+)
+
+
+def safe_label(name: str | None, fallback: str = "trace") -> str:
+    """``name`` as one safe file-name part: ``[A-Za-z0-9._-]`` only, other runs become ``-``,
+    dots never doubled, at most ``MAX_LABEL`` characters, never starting or ending with ``.`` or
+    ``-``; ``fallback`` if nothing is left or the name is a Windows device name."""
+    label = _DOTS.sub(".", _UNSAFE_RUN.sub("-", name or ""))[:MAX_LABEL].strip(".-")
+    if not label or label.split(".")[0].lower() in _RESERVED:
+        return fallback
+    return label
+
+
+def trace_file(directory: Path, label: str | None, stamp: str) -> Path:
+    """Where a save of ``label``'s run goes: ``directory/{label}-{stamp}.jsonl``, always a file
+    directly inside ``directory`` whatever ``label`` (an agent's name, from a span) holds."""
+    return directory / f"{safe_label(label)}-{safe_label(stamp, 'run')}.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

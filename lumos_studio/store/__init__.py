@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from lumos_studio.store.connection import StoreError
+from lumos_studio.store.connection import StoreError, StoreUnusable
 from lumos_studio.store.queries import StoreReader, TracePage, TraceQuery, TraceSummary
+from lumos_studio.store.schema import check_store
 from lumos_studio.store.writer import StoreChange, StoreWriter
 
 __all__ = [
@@ -14,6 +16,7 @@ __all__ = [
     "StoreChange",
     "StoreError",
     "StoreReader",
+    "StoreUnusable",
     "StoreWriter",
     "TracePage",
     "TraceQuery",
@@ -27,8 +30,14 @@ class Store:
     """A store file with its writer (started) and a reader: what the CLI and the app hold."""
 
     def __init__(self, path: Path) -> None:
+        """Raises ``StoreError`` (one sentence) if ``path`` is not a store this studio can use."""
         self.path = path
-        self.writer = StoreWriter(path).start()
+        if path.exists():
+            check_store(path)  # before the writer's connection changes anything in the file
+        try:
+            self.writer = StoreWriter(path).start()
+        except sqlite3.Error as exc:  # damage deeper in the file than ``check_store`` looks
+            raise StoreUnusable(f"{path} is not a usable Lumos Studio store ({exc})") from exc
         self.reader = StoreReader(path)
 
     def close(self) -> None:

@@ -82,7 +82,8 @@ class Checkpointer:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout)
-        self._connection.close()
+        if not self._thread.is_alive():  # never closed under a checkpoint still running
+            self._connection.close()
 
     def restart_if_due(self, writer_connection: sqlite3.Connection) -> None:
         """Restart the log if this thread found it oversized: the writer calls this between

@@ -31,6 +31,11 @@ class StoreError(Exception):
     """The store cannot be opened or used; the message says which file and why."""
 
 
+class StoreUnusable(StoreError):
+    """The file is not a store this studio can use: not SQLite, damaged, another application's
+    database, or a store of another schema version. Another file is needed, not a retry."""
+
+
 def open_writer_connection(path: Path) -> sqlite3.Connection:
     """The single read-write connection, used only by the writer thread after set-up."""
     try:
@@ -44,10 +49,15 @@ def open_writer_connection(path: Path) -> sqlite3.Connection:
         raise StoreError(f"cannot open the store {path}: {exc}") from exc
 
 
+def reader_uri(path: Path) -> str:
+    """A read-only URI for ``path`` (quoted: a name may hold ``?`` or ``#``)."""
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
 def open_reader_connection(path: Path) -> sqlite3.Connection:
     """A read-only connection; readers never block the writer under WAL."""
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        connection = sqlite3.connect(reader_uri(path), uri=True, check_same_thread=False)
         connection.execute("PRAGMA busy_timeout=5000")
         connection.row_factory = sqlite3.Row
         return connection

@@ -15,6 +15,7 @@ from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import trace_index
 from lumos_studio.store.connection import StoreError, open_reader_connection
 from lumos_studio.store.rows import row_to_log, row_to_record
+from lumos_studio.store.schema import check_store
 from lumos_studio.store.trace_filter import TEXT_MATCH_SQL, TraceFilter, filter_sql, fts_phrase
 
 
@@ -106,6 +107,7 @@ class StoreReader:
     def __init__(self, path: Path) -> None:
         if not path.exists():
             raise StoreError(f"no store at {path}; record a run first or pass --db")
+        check_store(path, current=True)  # readers cannot migrate: only a current store is read
         self.path = path
         self._local = threading.local()
 

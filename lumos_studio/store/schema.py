@@ -7,10 +7,14 @@ span is opened.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 import sqlite_utils
+
+from lumos_studio.store.connection import StoreError, StoreUnusable, reader_uri
 
 SCHEMA_VERSION = 6
 
@@ -292,15 +296,83 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
 )
 
 
+def check_store(path: Path, *, current: bool = False) -> int:
+    """The schema version of the store at ``path`` (0: a new, empty file), read without
+    changing the file; ``StoreError`` saying why if it is not a store this studio can use.
+
+    Refused before anything writes to it: a file that is not SQLite, a damaged or truncated
+    one, another application's database (migrating it would add our tables to it), a store of a
+    newer studio; with ``current`` (readers, which cannot migrate) an older store too.
+    """
+    try:
+        size = os.stat(path).st_size
+    except OSError as exc:
+        raise StoreError(f"cannot open the store {path}: {exc.strerror or exc}") from exc
+    if not size:
+        return 0
+    try:
+        connection = sqlite3.connect(reader_uri(path), uri=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the store {path}: {exc}") from exc
+    try:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        tables = {row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+    except sqlite3.OperationalError as exc:  # locked, unreadable: not the file's fault
+        raise StoreError(f"cannot read the store {path}: {exc}") from exc
+    except sqlite3.Error as exc:  # not a database, or a damaged one
+        raise StoreUnusable(f"{path} is not a Lumos Studio store ({exc})") from exc
+    finally:
+        connection.close()
+    if not _has_wal_frames(path) and pages * page_size > size:
+        raise StoreUnusable(
+            f"{path} is not a Lumos Studio store (the file is truncated: {size:,} of "
+            f"{pages * page_size:,} bytes)"
+        )
+    _check_version(path, version, tables, current)
+    return version
+
+
+def _has_wal_frames(path: Path) -> bool:
+    """Committed pages may wait in the WAL, past the database file's end."""
+    try:
+        return os.stat(f"{path}-wal").st_size > 0
+    except OSError:
+        return False
+
+
+def _check_version(path: Path | str, version: int, tables: set[str], current: bool) -> None:
+    if version > SCHEMA_VERSION:
+        raise StoreUnusable(
+            f"{path} was written by a newer Lumos Studio (schema {version} > "
+            f"{SCHEMA_VERSION}); upgrade lumos-studio to open it"
+        )
+    if (version == 0 and tables) or (version > 0 and "spans" not in tables):
+        listed = ", ".join(sorted(tables)[:5]) or "none"
+        raise StoreUnusable(
+            f"{path} is not a Lumos Studio store (an SQLite database of another "
+            f"application; its tables: {listed})"
+        )
+    if current and version < SCHEMA_VERSION:
+        if version == 0:
+            raise StoreError(f"{path} holds no runs yet; record a run first")
+        raise StoreUnusable(
+            f"{path} was written by an older Lumos Studio (schema {version} < "
+            f"{SCHEMA_VERSION}); open it once with lumos-studio (the studio or import) to "
+            "upgrade it"
+        )
+
+
 def ensure_schema(connection: sqlite3.Connection) -> None:
-    """Bring the database up to ``SCHEMA_VERSION``; refuse one written by a newer studio."""
+    """Bring the database up to ``SCHEMA_VERSION``; refuse one written by a newer studio or
+    another application (``check_store`` tells so before the file is opened for writing)."""
     db = sqlite_utils.Database(connection)
     version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"this store was written by a newer Lumos Studio (schema {version} > "
-            f"{SCHEMA_VERSION}); upgrade lumos-studio or use another --db"
-        )
+    tables = {row[0] for row in connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    _check_version("this store", version, tables, current=False)
     for target, migrate in enumerate(MIGRATIONS[version:], start=version + 1):
         with connection:
             if not connection.in_transaction:

@@ -384,6 +384,12 @@ class StoreWriter:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                # Still inside SQLite (waiting for a write lock another process holds): closing
+                # the connection under it crashed the process (SIGSEGV). Left to the exit.
+                log.warning("the store writer is still busy; its connection is left open")
+                self._checkpointer.close(timeout)
+                return
             self._thread = None
         self._connection.close()
         self._checkpointer.close(timeout)

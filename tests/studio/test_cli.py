@@ -128,9 +128,11 @@ def test_export_writes_otlp_json_and_import_reads_back_the_same_tree(
         assert "parentSpanId" in span or span["name"].startswith("invoke_agent")
 
     other = tmp_path / "other.db"
-    for _ in range(2):
-        imported = invoke(other, "import", str(out))
-        assert imported.exit_code == 0 and "imported 8 spans in 2 trace(s)" in imported.stderr
+    imported = invoke(other, "import", str(out))
+    assert imported.exit_code == 0 and "imported 8 new spans in 2 traces" in imported.stderr
+    imported = invoke(other, "import", str(out))
+    assert imported.exit_code == 0
+    assert "imported 0 new spans (8 already in the store) in 2 traces" in imported.stderr
     original = invoke(db, "traces").stdout
     copy = invoke(other, "traces").stdout
     trace_ids = [line.split()[1] for line in original.splitlines() if "invoke_agent" in line]
@@ -155,7 +157,7 @@ def test_import_of_a_corrupt_file_loads_the_valid_lines_and_names_the_bad_one(
     mixed.write_text("{not json\n" + good.read_text())
     ran = invoke(tmp_path / "other.db", "import", str(mixed))
     assert ran.exit_code == 0
-    assert f"{mixed}:1:" in ran.stderr and "imported 4 spans in 1 trace(s)" in ran.stderr
+    assert f"{mixed}:1:" in ran.stderr and "imported 4 new spans in 1 trace" in ran.stderr
 
 
 def test_the_console_script_has_help() -> None:

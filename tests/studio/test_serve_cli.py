@@ -122,7 +122,7 @@ def test_import_stores_logs_and_started_spans_from_a_file(tmp_path: Path) -> Non
     ran = CliRunner().invoke(cli, ["--db", str(db), "import", str(path)])
 
     assert ran.exit_code == 0, ran.output
-    assert "imported 5 spans in 1 trace(s) and 1 log records" in ran.stderr
+    assert "imported 5 new spans in 1 trace and 1 new log record" in ran.stderr
     reader = StoreReader(db)
     assert [log.body for log in reader.logs(trace_id=trace_id)] == ["looked it up"]
     pending = reader.span(trace_id, "a000000000000009")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lumos_studio.present import children_by_parent
-from lumos_studio.store import Store, StoreChange, StoreError, StoreReader
+from lumos_studio.store import Store, StoreChange, StoreError, StoreReader, StoreUnusable
 from lumos_studio.store import connection as store_connection
 from lumos_studio.store.schema import SCHEMA_VERSION
 from tests.builders import T0, make_span, weather_trace
@@ -111,7 +111,7 @@ def test_store_is_wal_and_versioned(store: Store) -> None:
 def test_a_store_from_a_newer_studio_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
     sqlite3.connect(path).execute("PRAGMA user_version = 99")
-    with pytest.raises(RuntimeError, match="newer Lumos Studio"):
+    with pytest.raises(StoreUnusable, match="newer Lumos Studio"):
         Store(path)
 
 

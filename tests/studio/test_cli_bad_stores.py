@@ -1,0 +1,168 @@
+"""A ``--db`` file that is not a store this studio can use: one sentence and exit 2 from every
+command, and the file left as it was (issue 13, finding 6)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lumos_studio.cli import cli
+from lumos_studio.otlp import write_file
+from lumos_studio.store import Store, StoreReader, StoreUnusable
+from tests.builders import weather_trace
+
+
+def _good(path: Path) -> None:
+    with Store(path) as store:
+        store.writer.submit_many(weather_trace())
+        store.writer.flush()
+
+
+def _random(path: Path) -> None:
+    path.write_bytes(os.urandom(64 * 1024))
+
+
+def _text(path: Path) -> None:
+    path.write_text("import os\nprint('agents')\n")
+
+
+def _truncated(path: Path) -> None:
+    _good(path)
+    os.truncate(path, path.stat().st_size // 2)
+
+
+def _foreign(path: Path) -> None:
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+        connection.execute("INSERT INTO users (name) VALUES ('ada')")
+    connection.close()
+
+
+def _newer(path: Path) -> None:
+    _good(path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA user_version = 99")
+    connection.close()
+
+
+BAD: dict[str, tuple[Callable[[Path], None], str]] = {
+    "random bytes": (_random, "is not a Lumos Studio store (file is not a database)"),
+    "text": (_text, "is not a Lumos Studio store (file is not a database)"),
+    "truncated": (_truncated, "is not a Lumos Studio store"),
+    "foreign": (_foreign, "is not a Lumos Studio store (an SQLite database of another"),
+    "newer": (_newer, "was written by a newer Lumos Studio (schema 99 > "),
+}
+
+COMMANDS: dict[str, Callable[[Path, Path], list[str]]] = {
+    "traces": lambda db, tmp: ["traces"],
+    "show": lambda db, tmp: ["show", "0af7"],
+    "export": lambda db, tmp: ["export", "--all", "-o", str(tmp / "out.jsonl")],
+    "import": lambda db, tmp: ["import", str(tmp / "in.jsonl")],
+    "run": lambda db, tmp: ["run", "--demo", "weather", "weather?"],
+    "compare": lambda db, tmp: ["compare", "0af7", "0af7", "--summary"],
+    "replay": lambda db, tmp: ["replay", str(db)],
+}
+
+
+@pytest.fixture(params=list(BAD))
+def bad_db(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Path, str]:
+    make, message = BAD[request.param]
+    db = tmp_path / "studio.db"
+    make(db)
+    write_file(tmp_path / "in.jsonl", weather_trace("1" * 32))
+    return db, message
+
+
+def _snapshot(db: Path) -> bytes:
+    """The file's bytes (a read of a WAL-mode file may add its empty -wal and -shm)."""
+    return db.read_bytes()
+
+
+def _one_clear_line(stderr: str, db: Path, message: str) -> None:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(f"error: {db}") and message in lines[0], stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_refuses_a_bad_store_in_one_line(
+    bad_db: tuple[Path, str], tmp_path: Path, command: str
+) -> None:
+    db, message = bad_db
+    before = _snapshot(db)
+    result = CliRunner().invoke(cli, ["--db", str(db), *COMMANDS[command](db, tmp_path)])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert isinstance(result.exception, SystemExit)
+    _one_clear_line(result.stderr, db, message)
+    assert result.stdout == ""
+    assert _snapshot(db) == before  # nothing migrated into someone else's file
+
+
+@pytest.mark.parametrize("command", [[], ["serve", "--port", "0"]], ids=["studio", "serve"])
+def test_the_studio_and_serve_refuse_a_bad_store(
+    bad_db: tuple[Path, str], command: list[str]
+) -> None:
+    db, message = bad_db
+    done = subprocess.run(
+        [sys.executable, "-m", "lumos_studio", "--db", str(db), *command],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2, done.stderr
+    _one_clear_line(done.stderr, db, message)
+
+
+def test_a_reader_refuses_a_store_of_another_version(tmp_path: Path) -> None:
+    newer, older = tmp_path / "newer.db", tmp_path / "older.db"
+    _newer(newer)
+    with pytest.raises(StoreUnusable, match="newer Lumos Studio"):
+        StoreReader(newer)
+    _good(older)
+    with sqlite3.connect(older) as connection:
+        connection.execute("PRAGMA user_version = 3")
+    connection.close()
+    with pytest.raises(StoreUnusable, match="older Lumos Studio"):
+        StoreReader(older)
+
+
+def test_a_good_store_still_opens_for_every_reader(tmp_path: Path) -> None:
+    db = tmp_path / "studio.db"
+    _good(db)
+    copy = tmp_path / "copy.db"
+    shutil.copy(db, copy)
+    assert StoreReader(copy).trace_ids() == ["0af7651916cd43dd8448eb211c80319c"]
+
+
+def test_damage_found_while_reading_ends_in_one_line_too(tmp_path: Path) -> None:
+    """Opening checks the header and the schema; a damaged page further in shows only when a
+    command reads it."""
+    db = tmp_path / "studio.db"
+    _good(db)
+    with sqlite3.connect(db) as connection:
+        (root,) = connection.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'spans'").fetchone()
+        (page_size,) = connection.execute("PRAGMA page_size").fetchone()
+    connection.close()
+    with open(db, "r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(b"\xff" * page_size)
+    result = CliRunner().invoke(cli, ["--db", str(db), "export", "--all", "-o",
+                                      str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 2, (result.output, result.exception)
+    _one_clear_line(result.stderr, db, "is damaged (database disk image is malformed)")
+
+
+def test_a_store_name_that_looks_like_markup_is_printed_as_it_is(tmp_path: Path) -> None:
+    db = tmp_path / "[bold]x[red.db"
+    _random(db)
+    result = CliRunner().invoke(cli, ["--db", str(db), "traces"])
+    assert result.exit_code == 2, (result.output, result.exception)
+    _one_clear_line(result.stderr, db, "is not a Lumos Studio store")
