@@ -3,7 +3,12 @@
 Any OpenTelemetry exporter pointed at it with ``OTEL_EXPORTER_OTLP_ENDPOINT`` shows up in the
 studio. What it acknowledges is durable: it answers 200 only once the writer has committed the
 request's records (``StoreWriter.commit``), 503 + ``Retry-After`` when the writer's queue is full
-(OTLP's retryable answer), 4xx with a ``google.rpc.Status`` message for a body it cannot take.
+(OTLP's retryable answer), 4xx with a ``google.rpc.Status`` message for a body it cannot take,
+507 when the store's disk is full and 503 when the store is read-only, saying so.
+
+Its senders are untrusted: connections are bounded in number and time (``otlp_connections``),
+and with a ``token`` every request must carry ``Authorization: Bearer <token>``, which binding to
+anything but loopback requires.
 
 The stdlib ``ThreadingHTTPServer`` is enough: at 500 spans a request the server's own cost is
 noise next to decoding and SQLite (``bench/ingest.py`` measures it), and it adds no dependency.
@@ -13,6 +18,8 @@ from __future__ import annotations
 
 import errno
 import gc
+import hmac
+import io
 import logging
 import signal
 import socket
@@ -22,7 +29,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import orjson
@@ -35,6 +42,7 @@ from lumos_studio.ingest.otlp_answers import (
     status_body,
     success_body,
 )
+from lumos_studio.ingest.otlp_connections import BoundedServer, DeadlineReader, is_loopback
 from lumos_studio.ingest.proto_rows import decode_trace_rows
 from lumos_studio.otlp import OtlpDecodeError, decode_logs_request, decode_trace_request
 from lumos_studio.otlp.logs_codec import decode_logs_request_proto
@@ -44,9 +52,12 @@ from lumos_studio.store.writer import StoreWriter
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_MAX_BODY",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_PORT",
     "OtlpReceiver",
     "ReceiverStats",
+    "TokenRequired",
+    "is_loopback",
 ]
 
 log = logging.getLogger(__name__)
@@ -58,9 +69,29 @@ PORT_TRIES = 50  # 4318, 4319, ... when taken
 # The GIL switch interval of a process that only receives (``serve_forever``): see there.
 RECEIVER_SWITCH_INTERVAL = 0.000_5
 RETRY_AFTER_SECONDS = 1
+DEFAULT_MAX_CONNECTIONS = 64
+# A keep-alive connection idle this long is closed: exporters batch every few seconds (the SDK's
+# BatchSpanProcessor every 5), and reconnect when they find it closed.
+DEFAULT_IDLE_TIMEOUT = 10.0
+# A request, from its first byte, is read within this: OTel exporters give up after 10 s.
+DEFAULT_REQUEST_TIMEOUT = 30.0
 
 _SIGNALS = {"/v1/traces": "traces", "/v1/logs": "logs"}
+_UNAUTHORIZED = (
+    "missing or wrong token: send the header Authorization: Bearer <token> "
+    "(exporters: OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>)"
+)
 
+
+
+class TokenRequired(ValueError):
+    """A receiver bound to a non-loopback address without a token: anyone could write."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"listening on {host} lets other machines write to the store, so it needs a token"
+        )
+        self.host = host
 
 
 class _Refusal(Exception):
@@ -108,10 +139,22 @@ class OtlpReceiver:
         port: int = DEFAULT_PORT,
         max_body: int = DEFAULT_MAX_BODY,
         ack_timeout: float = 30.0,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        token: str | None = None,
     ) -> None:
+        """Raises ``TokenRequired`` (before binding) for a non-loopback ``host`` with no token."""
+        token = token or None
+        if token is None and not is_loopback(host):
+            raise TokenRequired(host)
         self.writer = writer
         self.max_body = max_body
         self.ack_timeout = ack_timeout
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self.request_timeout = request_timeout
+        self._expected_credentials = token.encode() if token is not None else None
         self.stats = ReceiverStats()
         self._stats_lock = threading.Lock()
         self._decoding = threading.Lock()
@@ -190,6 +233,26 @@ class OtlpReceiver:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    @property
+    def exposed(self) -> bool:
+        """Bound to an address other machines can reach."""
+        return not is_loopback(self.host)
+
+    def status_line(self) -> str:
+        """``stats.line()``, and the store's problem if it cannot take writes now."""
+        problem = self.writer.storage_error
+        line = self.stats.line()
+        return f"{line} · {problem.short}" if problem is not None else line
+
+    def authorized(self, header: str | None) -> bool:
+        """Whether an ``Authorization`` header carries the token (always, without one)."""
+        if self._expected_credentials is None:
+            return True
+        scheme, _, credentials = (header or "").strip().partition(" ")
+        given = credentials.strip().encode("utf-8", "surrogateescape")
+        matches = hmac.compare_digest(given, self._expected_credentials)
+        return matches and scheme.lower() == "bearer"
+
     def _count(self, **deltas: int) -> None:
         with self._stats_lock:
             for name, delta in deltas.items():
@@ -223,10 +286,18 @@ class OtlpReceiver:
             if not self.writer.has_room(count):
                 raise _Refusal(503, "the studio's store is busy; retry later")
             if not self.writer.commit_rows(rows, self.ack_timeout):
-                raise _Refusal(503, "the records were not committed in time; retry later")
+                raise self._not_stored()
         counted = "spans" if signal_name == "traces" else "logs"
         self._count(requests=1, rejected=len(rejected), **{counted: count})
         return success_body(signal_name, media, rejected), len(rejected)
+
+
+    def _not_stored(self) -> _Refusal:
+        """The answer to records the writer did not commit: the store's problem, if it has one."""
+        problem = self.writer.storage_error
+        if problem is None:
+            return _Refusal(503, "the records were not committed in time; retry later")
+        return _Refusal(507 if problem.kind == "full" else 503, problem.message)
 
 
 def _decode_traces(media: str, body: bytes, rejected: list[str]) -> PendingRows:
@@ -259,16 +330,37 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "lumos-studio-otlp"
     sys_version = ""
+    _reader: DeadlineReader
+
+    def setup(self) -> None:
+        """Reads through a ``DeadlineReader``: no read waits past the idle timeout, no request
+        takes longer than the request timeout."""
+        receiver = self.server.receiver
+        self.timeout = receiver.idle_timeout  # also bounds writing an answer
+        super().setup()
+        self._reader = DeadlineReader(
+            self.connection, receiver.idle_timeout, receiver.request_timeout
+        )
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        self._reader.deadline = None  # the next request's clock starts at its first byte
+        super().handle_one_request()
 
     def do_POST(self) -> None:
         media = JSON
         self._body_read = False
         try:
+            self._authorize()
             signal_name = self._signal()
             media = self._media_type()
-            body = _inflate(
-                self._read_body(), self.headers.get("Content-Encoding", ""), self._max_body
-            )
+            try:
+                raw = self._read_body()
+            except TimeoutError:
+                reason = self._reader.why_timed_out()
+                raise _Refusal(408, f"{reason}; send it faster or in smaller batches",
+                               close=True) from None
+            body = _inflate(raw, self.headers.get("Content-Encoding", ""), self._max_body)
             response, _ = self.server.receiver.handle(signal_name, media, body)
         except _Refusal as refusal:
             self._refuse(media, refusal)
@@ -292,11 +384,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _not_allowed(self) -> None:
         self._body_read = False
         try:
+            self._authorize()
             self._signal()
             refusal = _Refusal(405, f"{self.command} is not supported; OTLP/HTTP uses POST")
         except _Refusal as not_found:
             refusal = not_found
         self._refuse(JSON, refusal, allow=refusal.status == 405)
+
+    def _authorize(self) -> None:
+        if not self.server.receiver.authorized(self.headers.get("Authorization")):
+            raise _Refusal(401, _UNAUTHORIZED)
 
     def _signal(self) -> str:
         path = self.path.split("?", 1)[0].rstrip("/")
@@ -365,7 +462,11 @@ class _Handler(BaseHTTPRequestHandler):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             length = -1
         if 0 <= length <= self._max_body:
-            self.rfile.read(length)
+            while length > 0:  # in pieces: an unwanted body is never held whole
+                piece = self.rfile.read(min(length, 65_536))
+                if not piece:
+                    break
+                length -= len(piece)
         else:
             refusal.close = True
 
@@ -382,6 +483,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Allow": "POST"} if allow else {}
         if refusal.status == 503:
             headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        elif refusal.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
         body = status_body(media, refusal.status, refusal.message)
         self._answer(refusal.status, media, body, headers)
 
@@ -389,6 +492,7 @@ class _Handler(BaseHTTPRequestHandler):
         self, status: int, media: str, body: bytes, headers: dict[str, str] | None = None
     ) -> None:
         try:
+            self.connection.settimeout(self.server.receiver.idle_timeout)  # not a read's rest
             self.send_response(status)
             self.send_header("Content-Type", media)
             self.send_header("Content-Length", str(len(body)))
@@ -447,14 +551,30 @@ def _decompress(body: bytes, wbits: int, limit: int, name: str) -> bytes:
     return b"".join(out)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 64
-
+class _Server(BoundedServer):
     def __init__(self, address: tuple[str, int], receiver: OtlpReceiver) -> None:
         self.receiver = receiver
-        super().__init__(address, _Handler)
+        limit = receiver.max_connections
+        super().__init__(
+            address,
+            _Handler,
+            max_connections=limit,
+            busy_answer=_busy_answer(limit),
+            on_turned_away=lambda: receiver._count(busy=1),
+        )
+
+
+def _busy_answer(limit: int) -> bytes:
+    """The whole 503 for a connection over the limit, sent before its request is read."""
+    body = status_body(
+        JSON, 503, f"the receiver is serving its limit of {limit} connections; retry later"
+    )
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        f"Content-Type: {JSON}\r\nContent-Length: {len(body)}\r\n"
+        f"Retry-After: {RETRY_AFTER_SECONDS}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 class _Server6(_Server):

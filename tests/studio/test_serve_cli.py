@@ -100,7 +100,8 @@ def test_serve_receives_from_an_exporter_and_stops_cleanly_on_ctrl_c(
 
 def test_serve_reports_a_port_it_cannot_take(tmp_path: Path) -> None:
     ran = CliRunner().invoke(
-        cli, ["--db", str(tmp_path / "x.db"), "serve", "--host", "203.0.113.7", "--port", "0"]
+        cli, ["--db", str(tmp_path / "x.db"), "serve", "--host", "203.0.113.7", "--port", "0",
+              "--token", "s3cret"],
     )
     assert ran.exit_code == 1 and "cannot listen on 203.0.113.7:0" in ran.stderr
 
