@@ -44,6 +44,20 @@ class DeadlineReader(io.RawIOBase):
         self.idle = idle
         self.limit = limit
         self.deadline: float | None = None  # set by the first byte of a request
+        self._timeout: float | None = None  # the socket's, as last set here
+
+    def next_request(self) -> None:
+        """The request read so far is done: the next one's clock starts at its first byte."""
+        self.deadline = None
+
+    def before_writing(self) -> None:
+        """An answer waits for a slow reader no longer than ``idle``, whatever a read left."""
+        self._use_timeout(self.idle)
+
+    def _use_timeout(self, timeout: float) -> None:
+        if timeout != self._timeout:  # settimeout costs two system calls: not on every read
+            self._sock.settimeout(timeout)
+            self._timeout = timeout
 
     def readable(self) -> bool:
         return True
@@ -61,7 +75,7 @@ class DeadlineReader(io.RawIOBase):
             if left <= 0:
                 raise TimeoutError(f"the request was not received within {self.limit:g} s")
             timeout = min(timeout, left)
-        self._sock.settimeout(timeout)
+        self._use_timeout(timeout)
         count = self._sock.recv_into(buffer)
         if count and self.deadline is None:
             self.deadline = time.monotonic() + self.limit
