@@ -92,16 +92,18 @@ class ReceiverStats:
     logs: int = 0
     rejected: int = 0  # items refused inside accepted requests (partial success)
     refused: int = 0  # requests answered 4xx
-    busy: int = 0  # requests answered 503 (queue full or commit too slow)
+    busy: int = 0  # requests answered 503 (queue full, commit too slow, too many connections)
+    failed: int = 0  # requests answered another 5xx (a full disk: 507)
 
     def line(self) -> str:
         text = f"{self.spans:,} spans, {self.logs:,} logs in {self.requests:,} requests"
-        counts = zip((self.rejected, self.refused, self.busy), _PROBLEMS, strict=True)
+        numbers = (self.rejected, self.refused, self.busy, self.failed)
+        counts = zip(numbers, _PROBLEMS, strict=True)
         problems = ", ".join(f"{count:,} {label}" for count, label in counts if count)
         return f"{text} ({problems})" if problems else text
 
 
-_PROBLEMS = ("rejected items", "refused requests", "busy answers")
+_PROBLEMS = ("rejected items", "refused requests", "busy answers", "failed requests")
 
 
 class OtlpReceiver:

@@ -199,6 +199,8 @@ class OtlpHandler(BaseHTTPRequestHandler):
             receiver._count(busy=1)
         elif refusal.status < 500:
             receiver._count(refused=1)
+        else:
+            receiver._count(failed=1)
         if not refusal.close and not self._body_read:
             self._discard_body(refusal)
         if refusal.close:

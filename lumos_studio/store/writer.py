@@ -579,9 +579,14 @@ class StoreWriter:
                 if logs_added:
                     index_new_logs(connection)  # full-text search, in the same transaction
         except Exception as exc:
-            log.exception("could not write a batch of %d records", len(rows))
             self.failed_batches += 1
-            self.storage_error = storage_problem(exc, self.path) or self.storage_error
+            problem = storage_problem(exc, self.path)
+            if problem is None:
+                log.exception("could not write a batch of %d records", len(rows))
+            else:  # not a bug: no traceback, and said again only once it changes
+                level = logging.DEBUG if problem == self.storage_error else logging.WARNING
+                log.log(level, "could not write %d records: %s", len(rows), problem.short)
+                self.storage_error = problem
             return False
         self.storage_error = None
         self.written += changed
