@@ -71,7 +71,9 @@ class OtlpHandler(BaseHTTPRequestHandler):
         super().handle_one_request()
 
     def do_POST(self) -> None:
-        media = JSON
+        # Until the type is checked, an answer is in the encoding the sender most likely reads.
+        sent = self.headers.get("Content-Type", "").strip().lower()
+        media = PROTOBUF if sent.startswith(PROTOBUF) else JSON
         self._body_read = False
         try:
             self._authorize()

@@ -286,6 +286,7 @@ def test_with_a_token_requests_without_it_get_401(
                     {"Authorization": f"Basic {TOKEN}"}):
         answer = client.post(url, content=body, headers={**PROTOBUF, **headers})
         assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+        assert answer.headers["content-type"] == PROTOBUF["Content-Type"]  # what it sent
         code, message = status_of(answer)
         assert code == 16 and "Authorization: Bearer <token>" in message
     assert client.get(url).status_code == 401  # nothing is told without the token
