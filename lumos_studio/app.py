@@ -24,6 +24,7 @@ from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.save import save_traces, trace_file
 from lumos_studio.sessions.base import Session
 from lumos_studio.store import Store, StoreChange, TraceQuery
+from lumos_studio.store.storage_error import StorageProblem
 from lumos_studio.ui.base_app import ConsoleApp
 from lumos_studio.ui.chat_turns import ChatTurns
 from lumos_studio.ui.layout import Layout
@@ -50,6 +51,7 @@ from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
+STORAGE_CHECK_INTERVAL = 1.0  # how soon the header says the store cannot take writes
 SAVE_DIR = Path("traces")
 LAYOUT_FILE = "layout.json"  # beside the store: each project keeps its own
 PANE_IDS = {"agents", "chat", "trace-browser", "tree", "detail", "memory", "logs"}
@@ -143,12 +145,27 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
     def on_mount(self) -> None:
         receiving = f" · OTLP {self.endpoint}" if self.endpoint else ""
         self.sub_title = f"{self.session.source} · {self.store.path}{receiving}"
+        self._plain_sub_title = self.sub_title
+        self._storage_shown: StorageProblem | None = None
+        self.set_interval(STORAGE_CHECK_INTERVAL, self._show_storage_problem)
         self.set_interval(REFRESH_INTERVAL, self._publish_changes)
         self.layout.apply(self.main)
         self.load_trace_list()
         self._show_agents(stale=False)
         self.main.query_one("#chat-input").focus()
         self.start_session()
+
+    def _show_storage_problem(self) -> None:
+        """Name a full disk or a read-only store in the header (and once in a notification):
+        until it is fixed, nothing the studio receives or runs is stored."""
+        problem = self.store.writer.storage_error
+        if problem == self._storage_shown:
+            return
+        self._storage_shown = problem
+        warning = f" · ⚠ {problem.short}, nothing is stored" if problem is not None else ""
+        self.sub_title = self._plain_sub_title + warning
+        if problem is not None:
+            self.notify(problem.message, title="Store", severity="error", timeout=15, markup=False)
 
     def on_unmount(self) -> None:
         self.session.stop()

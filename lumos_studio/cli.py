@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -253,33 +254,89 @@ def _resolve(reader: StoreReader, prefix: str) -> str:
     return matches[0]
 
 
-@cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+TOKEN_ENV = "LUMOS_OTLP_TOKEN"
+SERVE_HELP = f"""\
+Receive OTLP/HTTP traces and logs into the store until Ctrl-C (headless: CI, other hosts).
+
+\b
+Point exporters at the printed endpoint:
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:PORT
+With a token (--token or {TOKEN_ENV}), every request must carry it:
+  OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>
+Listening on anything but loopback (--host 0.0.0.0) requires a token.
+
+Idle connections close after 10 s, and at most --max-connections are served at once (beyond:
+503 and Retry-After). A full disk is answered 507, a read-only store 503, both saying so.
+"""
+
+
+@cli.command(help=SERVE_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; other than loopback, a token is required.")
 @click.option("--port", default=4318, show_default=True, help="The next free one if taken; 0: any.")
 @click.option("--max-body", default=32 << 20, show_default=True, help="Largest body, in bytes.")
+@click.option("--max-connections", default=64, show_default=True, type=click.IntRange(min=1),
+              help="Connections served at once; more are answered 503 with Retry-After.")
+@click.option("--token", envvar=TOKEN_ENV, show_envvar=True, default=None,
+              help="Require Authorization: Bearer TOKEN on every request.")
 @click.pass_obj
-def serve(db: Path, host: str, port: int, max_body: int) -> None:
-    """Receive OTLP/HTTP traces and logs into the store until Ctrl-C (headless: CI, other hosts)."""
-    from lumos_studio.ingest.otlp_http import OtlpReceiver, ReceiverStats
+def serve(
+    db: Path, host: str, port: int, max_body: int, max_connections: int, token: str | None
+) -> None:
+    from lumos_studio.ingest.otlp_http import (
+        OtlpReceiver,
+        ReceiverStats,
+        TokenRequired,
+        is_loopback,
+    )
 
+    exposed = not is_loopback(host)
+    if exposed and not token:  # before the store is opened or anything is bound
+        fail(
+            escape(str(TokenRequired(host))),
+            f"pass --token SECRET (or set {TOKEN_ENV}); exporters then send "
+            "OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20SECRET",
+            code=2,
+        )
     live, shown = sys.stderr.isatty(), [""]
+    problem_shown: list[object] = [None]
 
     def report(stats: ReceiverStats) -> None:
-        if stats.line() != shown[0]:
-            shown[0] = stats.line()
-            click.echo("\r" + shown[0] if live else shown[0], err=True, nl=not live)
+        problem = receiver.writer.storage_error
+        if problem != problem_shown[0]:
+            problem_shown[0] = problem
+            lead = "\n" if live else ""
+            if problem is not None:
+                err.print(f"{lead}[bold red]error:[/] {escape(problem.message)}")
+            else:
+                err.print(f"{lead}the store takes writes again")
+        line = receiver.status_line()
+        if line != shown[0]:
+            shown[0] = line
+            click.echo("\r" + line if live else line, err=True, nl=not live)
 
     with open_store(db) as store:
         try:
-            receiver = OtlpReceiver(store.writer, host=host, port=port, max_body=max_body)
+            receiver = OtlpReceiver(
+                store.writer, host=host, port=port, max_body=max_body,
+                max_connections=max_connections, token=token,
+            )
         except OSError as exc:
-            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", "try --port 0 (any)")
+            fail(f"cannot listen on {escape(host)}:{port}: {escape(exc.strerror or str(exc))}",
+                 "try --port 0 (any)")
         out.print(f"receiving OTLP/HTTP on {receiver.endpoint} into {db}", markup=False)
         out.print(f"OTEL_EXPORTER_OTLP_ENDPOINT={receiver.endpoint}", markup=False)
+        if token:
+            out.print("OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>", markup=False)
         sys.stdout.flush()
+        if exposed:
+            err.print(
+                f"[yellow]warning:[/] listening on {escape(host)}: other machines can reach it; "
+                "only requests with the token are taken"
+            )
         receiver.serve_forever(report)
         store.writer.flush()
-    err.print(("\n" if live else "") + f"stopped; stored {receiver.stats.line()}")
+    err.print(("\n" if live else "") + f"stopped; stored {receiver.stats.line()}", markup=False)
 
 
 @cli.command()

@@ -14,6 +14,8 @@ JSON = "application/json"
 # HTTP status → google.rpc.Code (INVALID_ARGUMENT, NOT_FOUND, UNIMPLEMENTED, INTERNAL,
 # UNAVAILABLE) for the Status body of an error answer.
 _CODES = {400: 3, 404: 5, 405: 12, 411: 3, 413: 3, 415: 3, 500: 13, 503: 14}
+# The receiver's bounds: UNAUTHENTICATED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (disk full).
+_CODES |= {401: 16, 408: 4, 507: 8}
 
 
 def rejection_message(rejected: list[str]) -> str:

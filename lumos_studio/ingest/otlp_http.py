@@ -3,7 +3,12 @@
 Any OpenTelemetry exporter pointed at it with ``OTEL_EXPORTER_OTLP_ENDPOINT`` shows up in the
 studio. What it acknowledges is durable: it answers 200 only once the writer has committed the
 request's records (``StoreWriter.commit``), 503 + ``Retry-After`` when the writer's queue is full
-(OTLP's retryable answer), 4xx with a ``google.rpc.Status`` message for a body it cannot take.
+(OTLP's retryable answer), 4xx with a ``google.rpc.Status`` message for a body it cannot take,
+507 when the store's disk is full and 503 when the store is read-only, saying so.
+
+Its senders are untrusted: connections are bounded in number and time (``otlp_connections``),
+and with a ``token`` every request must carry ``Authorization: Bearer <token>``, which binding to
+anything but loopback requires.
 
 The stdlib ``ThreadingHTTPServer`` is enough: at 500 spans a request the server's own cost is
 noise next to decoding and SQLite (``bench/ingest.py`` measures it), and it adds no dependency.
@@ -13,16 +18,15 @@ from __future__ import annotations
 
 import errno
 import gc
+import hmac
 import logging
 import signal
 import socket
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import orjson
@@ -35,6 +39,8 @@ from lumos_studio.ingest.otlp_answers import (
     status_body,
     success_body,
 )
+from lumos_studio.ingest.otlp_connections import BoundedServer, is_loopback
+from lumos_studio.ingest.otlp_request import RETRY_AFTER_SECONDS, OtlpHandler, Refusal
 from lumos_studio.ingest.proto_rows import decode_trace_rows
 from lumos_studio.otlp import OtlpDecodeError, decode_logs_request, decode_trace_request
 from lumos_studio.otlp.logs_codec import decode_logs_request_proto
@@ -44,9 +50,12 @@ from lumos_studio.store.writer import StoreWriter
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_MAX_BODY",
+    "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_PORT",
     "OtlpReceiver",
     "ReceiverStats",
+    "TokenRequired",
+    "is_loopback",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,20 +66,21 @@ DEFAULT_MAX_BODY = 32 * 1024 * 1024
 PORT_TRIES = 50  # 4318, 4319, ... when taken
 # The GIL switch interval of a process that only receives (``serve_forever``): see there.
 RECEIVER_SWITCH_INTERVAL = 0.000_5
-RETRY_AFTER_SECONDS = 1
+DEFAULT_MAX_CONNECTIONS = 64
+# A keep-alive connection idle this long is closed: exporters batch every few seconds (the SDK's
+# BatchSpanProcessor every 5), and reconnect when they find it closed.
+DEFAULT_IDLE_TIMEOUT = 10.0
+# A request, from its first byte, is read within this: OTel exporters give up after 10 s.
+DEFAULT_REQUEST_TIMEOUT = 30.0
 
-_SIGNALS = {"/v1/traces": "traces", "/v1/logs": "logs"}
+class TokenRequired(ValueError):
+    """A receiver bound to a non-loopback address without a token: anyone could write."""
 
-
-
-class _Refusal(Exception):
-    """An answer other than 200, with the Status message that explains it."""
-
-    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.close = close  # the body was not read, so the connection cannot be reused
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            f"listening on {host} lets other machines write to the store, so it needs a token"
+        )
+        self.host = host
 
 
 @dataclass(slots=True)
@@ -82,16 +92,18 @@ class ReceiverStats:
     logs: int = 0
     rejected: int = 0  # items refused inside accepted requests (partial success)
     refused: int = 0  # requests answered 4xx
-    busy: int = 0  # requests answered 503 (queue full or commit too slow)
+    busy: int = 0  # requests answered 503 (queue full, commit too slow, too many connections)
+    failed: int = 0  # requests answered another 5xx (a full disk: 507)
 
     def line(self) -> str:
         text = f"{self.spans:,} spans, {self.logs:,} logs in {self.requests:,} requests"
-        counts = zip((self.rejected, self.refused, self.busy), _PROBLEMS, strict=True)
+        numbers = (self.rejected, self.refused, self.busy, self.failed)
+        counts = zip(numbers, _PROBLEMS, strict=True)
         problems = ", ".join(f"{count:,} {label}" for count, label in counts if count)
         return f"{text} ({problems})" if problems else text
 
 
-_PROBLEMS = ("rejected items", "refused requests", "busy answers")
+_PROBLEMS = ("rejected items", "refused requests", "busy answers", "failed requests")
 
 
 class OtlpReceiver:
@@ -108,10 +120,22 @@ class OtlpReceiver:
         port: int = DEFAULT_PORT,
         max_body: int = DEFAULT_MAX_BODY,
         ack_timeout: float = 30.0,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        token: str | None = None,
     ) -> None:
+        """Raises ``TokenRequired`` (before binding) for a non-loopback ``host`` with no token."""
+        token = token or None
+        if token is None and not is_loopback(host):
+            raise TokenRequired(host)
         self.writer = writer
         self.max_body = max_body
         self.ack_timeout = ack_timeout
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self.request_timeout = request_timeout
+        self._expected_credentials = token.encode() if token is not None else None
         self.stats = ReceiverStats()
         self._stats_lock = threading.Lock()
         self._decoding = threading.Lock()
@@ -190,6 +214,26 @@ class OtlpReceiver:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    @property
+    def exposed(self) -> bool:
+        """Bound to an address other machines can reach."""
+        return not is_loopback(self.host)
+
+    def status_line(self) -> str:
+        """``stats.line()``, and the store's problem if it cannot take writes now."""
+        problem = self.writer.storage_error
+        line = self.stats.line()
+        return f"{line} · {problem.short}" if problem is not None else line
+
+    def authorized(self, header: str | None) -> bool:
+        """Whether an ``Authorization`` header carries the token (always, without one)."""
+        if self._expected_credentials is None:
+            return True
+        scheme, _, credentials = (header or "").strip().partition(" ")
+        given = credentials.strip().encode("utf-8", "surrogateescape")
+        matches = hmac.compare_digest(given, self._expected_credentials)
+        return matches and scheme.lower() == "bearer"
+
     def _count(self, **deltas: int) -> None:
         with self._stats_lock:
             for name, delta in deltas.items():
@@ -200,7 +244,7 @@ class OtlpReceiver:
     def handle(self, signal_name: str, media: str, body: bytes) -> tuple[bytes, int]:
         """Decode, store and acknowledge one export request; returns (response body, rejected).
 
-        Raises ``_Refusal`` for every answer but 200.
+        Raises ``Refusal`` for every answer but 200.
         """
         rejected: list[str] = []
         try:
@@ -212,21 +256,28 @@ class OtlpReceiver:
                 else:
                     rows = _decode_logs(media, body, rejected)
         except OtlpDecodeError as exc:
-            raise _Refusal(400, str(exc)) from None
+            raise Refusal(400, str(exc)) from None
         except Exception as exc:  # a decoder bug must not take the receiver down
             log.exception("could not decode an OTLP %s request", signal_name)
-            raise _Refusal(400, f"cannot decode the body ({type(exc).__name__}: {exc})") from None
+            raise Refusal(400, f"cannot decode the body ({type(exc).__name__}: {exc})") from None
         count = len(rows)
         if rejected and not count:
-            raise _Refusal(400, rejection_message(rejected))
+            raise Refusal(400, rejection_message(rejected))
         if count:
             if not self.writer.has_room(count):
-                raise _Refusal(503, "the studio's store is busy; retry later")
+                raise Refusal(503, "the studio's store is busy; retry later")
             if not self.writer.commit_rows(rows, self.ack_timeout):
-                raise _Refusal(503, "the records were not committed in time; retry later")
+                raise self._not_stored()
         counted = "spans" if signal_name == "traces" else "logs"
         self._count(requests=1, rejected=len(rejected), **{counted: count})
         return success_body(signal_name, media, rejected), len(rejected)
+
+    def _not_stored(self) -> Refusal:
+        """The answer to records the writer did not commit: the store's problem, if it has one."""
+        problem = self.writer.storage_error
+        if problem is None:
+            return Refusal(503, "the records were not committed in time; retry later")
+        return Refusal(507 if problem.kind == "full" else 503, problem.message)
 
 
 def _decode_traces(media: str, body: bytes, rejected: list[str]) -> PendingRows:
@@ -251,210 +302,30 @@ def _json(body: bytes) -> Any:
         raise OtlpDecodeError(f"invalid JSON: {exc}") from None
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """One connection; HTTP/1.1 keep-alive, so an exporter reuses it for every batch."""
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms ACK wait
-    server: _Server
-    server_version = "lumos-studio-otlp"
-    sys_version = ""
-
-    def do_POST(self) -> None:
-        media = JSON
-        self._body_read = False
-        try:
-            signal_name = self._signal()
-            media = self._media_type()
-            body = _inflate(
-                self._read_body(), self.headers.get("Content-Encoding", ""), self._max_body
-            )
-            response, _ = self.server.receiver.handle(signal_name, media, body)
-        except _Refusal as refusal:
-            self._refuse(media, refusal)
-        except Exception as exc:
-            log.exception("OTLP receiver failed on a request")
-            self._refuse(media, _Refusal(500, f"internal error: {type(exc).__name__}"))
-        else:
-            self._answer(200, media, response)
-
-    def do_GET(self) -> None:
-        self._not_allowed()
-
-    do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
-
-    _body_read = False
-
-    @property
-    def _max_body(self) -> int:
-        return self.server.receiver.max_body
-
-    def _not_allowed(self) -> None:
-        self._body_read = False
-        try:
-            self._signal()
-            refusal = _Refusal(405, f"{self.command} is not supported; OTLP/HTTP uses POST")
-        except _Refusal as not_found:
-            refusal = not_found
-        self._refuse(JSON, refusal, allow=refusal.status == 405)
-
-    def _signal(self) -> str:
-        path = self.path.split("?", 1)[0].rstrip("/")
-        signal_name = _SIGNALS.get(path)
-        if signal_name is None:
-            raise _Refusal(404, f"no OTLP endpoint at {path or '/'}; use /v1/traces or /v1/logs")
-        return signal_name
-
-    def _media_type(self) -> str:
-        media = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if media in (PROTOBUF, JSON):
-            return media
-        shown = media or "none"
-        raise _Refusal(415, f"unsupported Content-Type {shown}; use {PROTOBUF} or {JSON}")
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked()
-        length_header = self.headers.get("Content-Length")
-        if length_header is None:
-            raise _Refusal(411, "a Content-Length (or chunked encoding) is required", close=True)
-        try:
-            length = int(length_header)
-            if length < 0:
-                raise ValueError(length_header)
-        except ValueError:
-            raise _Refusal(400, f"bad Content-Length {length_header!r}", close=True) from None
-        if length > self._max_body:
-            raise _Refusal(413, _too_large(length, self._max_body), close=True)
-        body = self.rfile.read(length)
-        self._body_read = True
-        if len(body) < length:
-            raise _Refusal(400, "the body ended before Content-Length", close=True)
-        return body
-
-    def _read_chunked(self) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise _Refusal(400, "malformed chunked body", close=True) from None
-            if size == 0:
-                while self.rfile.readline(1024).strip():  # trailers
-                    pass
-                self._body_read = True
-                return b"".join(chunks)
-            total += size
-            if total > self._max_body:
-                raise _Refusal(413, _too_large(total, self._max_body), close=True)
-            chunk = self.rfile.read(size)
-            self.rfile.readline(8)  # the CRLF after the chunk
-            if len(chunk) < size:
-                raise _Refusal(400, "the chunked body ended early", close=True)
-            chunks.append(chunk)
-
-    def _discard_body(self, refusal: _Refusal) -> None:
-        """Read an unwanted body so the connection stays usable, unless it is too big."""
-        self._body_read = True
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            length = -1
-        if 0 <= length <= self._max_body:
-            self.rfile.read(length)
-        else:
-            refusal.close = True
-
-    def _refuse(self, media: str, refusal: _Refusal, *, allow: bool = False) -> None:
-        receiver = self.server.receiver
-        if refusal.status == 503:
-            receiver._count(busy=1)
-        elif refusal.status < 500:
-            receiver._count(refused=1)
-        if not refusal.close and not self._body_read:
-            self._discard_body(refusal)
-        if refusal.close:
-            self.close_connection = True
-        headers = {"Allow": "POST"} if allow else {}
-        if refusal.status == 503:
-            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        body = status_body(media, refusal.status, refusal.message)
-        self._answer(refusal.status, media, body, headers)
-
-    def _answer(
-        self, status: int, media: str, body: bytes, headers: dict[str, str] | None = None
-    ) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", media)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-        except OSError:  # the client went away; nothing to tell it
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-
-def _too_large(size: int, limit: int) -> str:
-    return f"body of {size:,} bytes is over the {limit:,} byte limit"
-
-
-def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
-    """Undo ``Content-Encoding`` (gzip or deflate), never producing more than ``limit`` bytes."""
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity", "none"):
-        return body
-    if encoding in ("gzip", "x-gzip"):
-        return _decompress(body, 31, limit, "gzip")
-    if encoding == "deflate":
-        try:
-            return _decompress(body, 15, limit, "deflate")
-        except _Refusal as refusal:
-            if refusal.status == 413:
-                raise
-            return _decompress(body, -15, limit, "deflate")  # raw deflate, as some clients send
-    raise _Refusal(415, f"unsupported Content-Encoding {encoding}; use gzip, deflate or none")
-
-
-def _decompress(body: bytes, wbits: int, limit: int, name: str) -> bytes:
-    out: list[bytes] = []
-    size = 0
-    data = body
-    while data:
-        inflater = zlib.decompressobj(wbits)
-        try:
-            chunk = inflater.decompress(data, limit - size + 1)
-        except zlib.error as exc:
-            raise _Refusal(400, f"invalid {name} body: {exc}") from None
-        size += len(chunk)
-        if size > limit or inflater.unconsumed_tail:
-            raise _Refusal(413, f"{name} body inflates to over the {limit:,} byte limit")
-        if not inflater.eof:
-            raise _Refusal(400, f"truncated {name} body")
-        out.append(chunk)
-        data = inflater.unused_data if wbits == 31 else b""  # gzip may hold several members
-    return b"".join(out)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 64
-
+class _Server(BoundedServer):
     def __init__(self, address: tuple[str, int], receiver: OtlpReceiver) -> None:
         self.receiver = receiver
-        super().__init__(address, _Handler)
+        limit = receiver.max_connections
+        super().__init__(
+            address,
+            OtlpHandler,
+            max_connections=limit,
+            busy_answer=_busy_answer(limit),
+            on_turned_away=lambda: receiver._count(busy=1),
+        )
+
+
+def _busy_answer(limit: int) -> bytes:
+    """The whole 503 for a connection over the limit, sent before its request is read."""
+    body = status_body(
+        JSON, 503, f"the receiver is serving its limit of {limit} connections; retry later"
+    )
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        f"Content-Type: {JSON}\r\nContent-Length: {len(body)}\r\n"
+        f"Retry-After: {RETRY_AFTER_SECONDS}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 class _Server6(_Server):

@@ -29,6 +29,7 @@ from lumos_studio.store.connection import open_writer_connection
 from lumos_studio.store.lane import Lane
 from lumos_studio.store.pending import Convert, Convertible, Item, PendingRows, as_record
 from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS, ensure_schema, index_new_logs
+from lumos_studio.store.storage_error import StorageProblem, storage_problem
 
 __all__ = ["ChangeListener", "Convertible", "Item", "Lane", "StoreChange", "StoreWriter"]
 
@@ -267,6 +268,8 @@ class StoreWriter:
         self.logs_written = 0
         self.dropped = 0
         self.failed_batches = 0
+        # A full disk or a read-only store, from the last failed write until one succeeds.
+        self.storage_error: StorageProblem | None = None
 
     def subscribe(self, listener: ChangeListener) -> None:
         """Call ``listener`` (on the writer thread) with what each commit changed."""
@@ -581,10 +584,17 @@ class StoreWriter:
                 logs_added = connection.total_changes - before
                 if logs_added:
                     index_new_logs(connection)  # full-text search, in the same transaction
-        except Exception:
-            log.exception("could not write a batch of %d records", len(rows))
+        except Exception as exc:
             self.failed_batches += 1
+            problem = storage_problem(exc, self.path)
+            if problem is None:
+                log.exception("could not write a batch of %d records", len(rows))
+            else:  # not a bug: no traceback, and said again only once it changes
+                level = logging.DEBUG if problem == self.storage_error else logging.WARNING
+                log.log(level, "could not write %d records: %s", len(rows), problem.short)
+                self.storage_error = problem
             return False
+        self.storage_error = None
         self.written += changed
         self.logs_written += logs_added
         self._tell(StoreChange(trace_ids, logs_added, frozenset(rows.log_traces)))

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -27,7 +28,13 @@ from tests.builders import T0, weather_trace
 
 
 def read_line_with(process: subprocess.Popen[str], marker: str, timeout: float = 60) -> str:
-    """The first stdout line containing ``marker``, without hanging if it never comes.
+    """The first stdout line containing ``marker``, without hanging if it never comes."""
+    return read_lines_until(process, marker, timeout)[-1]
+
+
+def read_lines_until(process: subprocess.Popen[str], marker: str, timeout: float = 60
+                     ) -> list[str]:
+    """The stdout lines up to the first containing ``marker``, without hanging if it never comes.
 
     A thread reads the pipe: select() on it would miss lines already in the reader's buffer.
     """
@@ -35,14 +42,16 @@ def read_line_with(process: subprocess.Popen[str], marker: str, timeout: float =
     stdout = process.stdout
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+    seen: list[str] = []
     deadline = time.monotonic() + timeout
     while (left := deadline - time.monotonic()) > 0:
         try:
             line = lines.get(timeout=left)
         except queue.Empty:
             break
+        seen.append(line)
         if marker in line:
-            return line
+            return seen
     raise AssertionError(f"serve never printed {marker!r}")
 
 
@@ -51,11 +60,14 @@ def _default_sigint() -> None:
 
 
 @pytest.fixture
-def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+def serving(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     db = tmp_path / "served.db"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # serve flushes
+    options: list[str] = getattr(request, "param", [])  # a test's own, parametrized indirectly
     process = subprocess.Popen(
-        [sys.executable, "-m", "lumos_studio", "--db", str(db), "serve", "--port", "0"],
+        [sys.executable, "-m", "lumos_studio", "--db", str(db), "serve", "--port", "0", *options],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         # Ctrl-C as in a terminal, even when the suite itself runs as a background job (which
         # ignores SIGINT, and children inherit that).
@@ -98,9 +110,41 @@ def test_serve_receives_from_an_exporter_and_stops_cleanly_on_ctrl_c(
     assert "Traceback" not in stderr
 
 
+@pytest.mark.parametrize("serving", [["--token", "s3cret"]], indirect=True)
+def test_serve_with_a_token_takes_only_requests_that_carry_it(
+    serving: tuple[subprocess.Popen[str], Path],
+) -> None:
+    process, db = serving
+    printed = read_lines_until(process, "OTEL_EXPORTER_OTLP_HEADERS=")
+    endpoint = next(line for line in printed if line.startswith("OTEL_EXPORTER_OTLP_ENDPOINT="))
+    endpoint = endpoint.strip().split("=", 1)[1]
+    assert printed[-1].strip() == "OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>"
+    assert all("s3cret" not in line for line in printed)  # the secret is not echoed
+
+    anonymous = httpx.post(f"{endpoint}/v1/traces", json={}, timeout=10)
+    assert anonymous.status_code == 401
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "remote"}))
+    exporter = OTLPSpanExporter(f"{endpoint}/v1/traces", headers={"Authorization": "Bearer s3cret"})
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with provider.get_tracer("ci").start_as_current_span("remote job") as span:
+        pass
+    provider.shutdown()
+    trace_id = format(span.get_span_context().trace_id, "032x")
+    assert [s.name for s in StoreReader(db).trace_spans(trace_id)] == ["remote job"]
+
+    process.send_signal(signal.SIGINT)
+    process.wait(20)
+    assert process.stderr is not None
+    stderr = process.stderr.read()
+    assert process.returncode == 0, stderr
+    assert "stopped; stored 1 spans, 0 logs in 1 requests (1 refused requests)" in stderr
+
+
 def test_serve_reports_a_port_it_cannot_take(tmp_path: Path) -> None:
     ran = CliRunner().invoke(
-        cli, ["--db", str(tmp_path / "x.db"), "serve", "--host", "203.0.113.7", "--port", "0"]
+        cli, ["--db", str(tmp_path / "x.db"), "serve", "--host", "203.0.113.7", "--port", "0",
+              "--token", "s3cret"],
     )
     assert ran.exit_code == 1 and "cannot listen on 203.0.113.7:0" in ran.stderr
 
