@@ -11,13 +11,20 @@ Messages (one JSON object a line). Studio → worker: ``load``, ``run`` (an agen
 ``run_workflow`` / ``resume_workflow``, ``cancel``, ``shutdown``. Worker → studio: ``ready``
 (agents and workflows) or ``load_error``; while a turn runs, ``delta`` (answer text, coalesced to
 one message every ``DELTA_INTERVAL`` at most), ``tool_call`` and ``tool_result``; then one of
-``result``, ``workflow_result``, ``failed`` or ``cancelled``.
+``result``, ``workflow_result``, ``failed`` or ``cancelled``. With telemetry on, the worker also
+tells the studio each span's start and end at once (``resource``, ``span_started``,
+``span_ended``): OTLP exports in batches, and a worker that dies leaves the studio to close the
+spans it had open, and to keep those it had ended but not yet exported.
+
+The worker caps its own data memory (``--memory-limit-mb``); a run past it fails with a message
+saying so. The studio starts it in a process group of its own and kills the group.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import logging
 import os
@@ -33,11 +40,19 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import StatusCode
 
 from lumos_core.agent import Agent, RunCompleted, ToolCallFinished, ToolCallStarted
 from lumos_core.loader import AgentFileError, load_definitions
 from lumos_core.messages import message_from_dict, message_to_dict
 from lumos_core.models.base import TextDelta
+from lumos_core.run_guard import (
+    OpenSpans,
+    apply_memory_limit,
+    current_run,
+    memory_limit_from_env,
+    memory_message,
+)
 from lumos_core.workflows import (
     SnapshotStore,
     StepStreamed,
@@ -250,8 +265,13 @@ class Worker:
         telemetry: OtlpTelemetry | None,
         send: Send,
         workflows: dict[str, Workflow] | None = None,
+        *,
+        open_spans: OpenSpans | None = None,
+        memory_limit_mb: int = 0,
     ):
         self.agents = agents
+        self.open_spans = open_spans
+        self.memory_limit_mb = memory_limit_mb
         self.workflows = workflows or {}
         self.telemetry = telemetry
         self.send = send
@@ -271,10 +291,16 @@ class Worker:
                 running = self._runs.get(command.get("id", -1))
             if running is not None:
                 loop, task = running
-                loop.call_soon_threadsafe(task.cancel)
+                loop.call_soon_threadsafe(self._cancel, command["id"], task)
         elif kind == "shutdown":
             return False
         return True
+
+    def _cancel(self, run_id: int, task: asyncio.Task[Any]) -> None:
+        """On the run's loop: its open spans end ERROR 'cancelled' as the cancellation unwinds."""
+        if self.open_spans is not None:
+            self.open_spans.mark("cancelled", run_id)
+        task.cancel()
 
     def _run(self, command: dict[str, Any]) -> None:
         run_id = command["id"]
@@ -289,6 +315,7 @@ class Worker:
             assert task is not None
             with self._lock:
                 self._runs[run_id] = (asyncio.get_running_loop(), task)
+            current_run.set(run_id)  # the spans it starts are this run's (``OpenSpans``)
             return await job(run_id)
 
         reply: dict[str, Any]
@@ -302,6 +329,15 @@ class Worker:
                 "id": run_id,
                 "error": str(exc),
                 "refused": True,
+                "trace_id": self._trace_id(),
+            }
+        except MemoryError as exc:
+            limit = self.memory_limit_mb
+            reply = {
+                "type": "failed",
+                "id": run_id,
+                "error": memory_message(limit) if limit else f"MemoryError: {exc}",
+                "memory": True,
                 "trace_id": self._trace_id(),
             }
         except Exception as exc:
@@ -380,6 +416,54 @@ class Worker:
         return self.roots.by_thread.pop(threading.get_ident(), None)
 
 
+def _reporting_spans(send: Send) -> OpenSpans:
+    """Open spans, each start and end also sent to the studio (a lost message is no error:
+    the studio is gone or going)."""
+
+    def started(span: Span, run: int | None) -> None:
+        parent = span.parent
+        scope = span.instrumentation_scope
+        _quietly(send, {
+            "type": "span_started",
+            "run": run,
+            "trace_id": format(span.context.trace_id, "032x"),
+            "span_id": format(span.context.span_id, "016x"),
+            "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
+            "name": span.name,
+            "kind": span.kind.name,
+            "start_ns": span.start_time,
+            "attributes": _jsonable_attributes(span.attributes),
+            "scope_name": scope.name if scope is not None else "",
+            "scope_version": (scope.version or "") if scope is not None else "",
+        })
+
+    def ended(span: ReadableSpan) -> None:
+        if span.context is None:
+            return
+        status = span.status
+        _quietly(send, {
+            "type": "span_ended",
+            "trace_id": format(span.context.trace_id, "032x"),
+            "span_id": format(span.context.span_id, "016x"),
+            "end_ns": span.end_time,
+            "status_code": status.status_code.name if status.status_code != StatusCode.UNSET
+            else "UNSET",
+            "status_message": status.description or "",
+            "attributes": _jsonable_attributes(span.attributes),
+        })
+
+    return OpenSpans(started, ended)
+
+
+def _jsonable_attributes(attributes: Any) -> dict[str, Any]:
+    return {str(k): list(v) if isinstance(v, tuple) else v for k, v in (attributes or {}).items()}
+
+
+def _quietly(send: Send, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError, TypeError):
+        send(message)
+
+
 def _channel(fd: int) -> tuple[Send, Any]:
     sock = socket.socket(fileno=fd)
     reader = sock.makefile("rb")
@@ -404,18 +488,31 @@ def main(argv: list[str] | None = None) -> int:
         help="snapshot file for workflows that keep the default one (the studio's)",
     )
     parser.add_argument(
+        "--memory-limit-mb",
+        type=int,
+        default=memory_limit_from_env(),
+        help="cap on the worker's data memory in MB, 0 for none (default: $LUMOS_WORKER_MEMORY_MB "
+        "or 4096)",
+    )
+    parser.add_argument(
         "--wait",
         action="store_true",
         help="start warm and import the file only on a 'load' command (fast reloads)",
     )
     args = parser.parse_args(argv)
+    apply_memory_limit(args.memory_limit_mb)
 
     from lumos_core.telemetry.export import configure_otlp  # the studio imports this module too
 
     send, commands = _channel(args.control_fd)
     telemetry = None
+    open_spans: OpenSpans | None = None
     if args.otlp_endpoint:
         telemetry = configure_otlp(args.otlp_endpoint, service_name=args.path.stem)
+        open_spans = _reporting_spans(send)
+        telemetry.tracer_provider.add_span_processor(open_spans)
+        send({"type": "resource",
+              "attributes": _jsonable_attributes(telemetry.tracer_provider.resource.attributes)})
     sys.stdout = _PrintToLog("stdout", logging.INFO)
     sys.stderr = _PrintToLog("stderr", logging.WARNING)
 
@@ -456,6 +553,8 @@ def main(argv: list[str] | None = None) -> int:
         telemetry,
         send,
         definitions.workflows if definitions else {},
+        open_spans=open_spans,
+        memory_limit_mb=args.memory_limit_mb,
     )
     for line in commands:
         if not line.strip():

@@ -3,17 +3,27 @@
 One warm spare process is kept ready (interpreter, lumos_core and OpenTelemetry already imported),
 so a reload only imports the user's file: well under a second. A load that fails leaves the last
 good worker serving, its agents marked stale, until the file is fixed.
+
+Every run ends: a worker that dies (a crash, ``os._exit``, a kill) is restarted, its runs fail
+saying so, and the spans it had open are closed ERROR with the reason (``worker exited with code
+N``, ``cancelled``, ``killed``) through ``record`` (the store writer's ``submit``); the worker
+tells the studio of each span as it starts and ends (see ``lumos_core.runner``), so spans it had
+not yet exported are written too. Workers run in a process group of their own, killed whole, so a
+tool's child processes go with them; ``memory_limit_mb`` caps each one's memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +31,9 @@ import orjson
 
 from lumos_core import Message
 from lumos_core.messages import message_from_dict, message_to_dict
+from lumos_core.run_guard import memory_limit_from_env
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.records import STATUS_ERROR, SpanRecord
 from lumos_studio.sessions.base import (
     AgentInfo,
     LoadProblem,
@@ -34,7 +47,12 @@ from lumos_studio.sessions.base import (
 from lumos_studio.sessions.watch import FileWatcher
 
 CANCEL_GRACE = 2.0  # seconds a cancelled run gets before its worker is killed
+RESTART_WAIT = 15.0  # seconds a run waits for a worker being (re)started
+RESTART_ATTEMPTS = 3  # workers that die while loading, in a row, before the studio gives up
 NOT_LOADED = "the agents are not loaded; fix the file and save"
+STUDIO_PID_ATTRIBUTE = "lumos.studio.pid"  # on a worker's resource: the studio that runs it
+
+RecordSpan = Callable[[SpanRecord], object]
 
 
 class WorkerProcess:
@@ -48,11 +66,16 @@ class WorkerProcess:
         endpoint: str | None,
         session: WorkerSession,
         workflow_store: Path | None = None,
+        memory_limit_mb: int = 0,
     ) -> None:
         self.number = next(self._ids)
         self.session = session
         self.agents: tuple[AgentInfo, ...] | None = None
         self.load_requested_at = 0.0
+        self.end_reason: str | None = None  # why the studio ended it (None: it ended itself)
+        self.resource: dict[str, Any] = {}
+        self.open_spans: dict[str, dict[str, Any]] = {}  # span id → its span_started message
+        self.ended_spans: dict[str, dict[str, Any]] = {}  # ended, maybe not exported yet
         ours, theirs = socket.socketpair()
         command = [
             sys.executable,
@@ -63,6 +86,8 @@ class WorkerProcess:
             "--control-fd",
             str(theirs.fileno()),
             "--wait",
+            "--memory-limit-mb",
+            str(memory_limit_mb),
         ]
         if endpoint:
             command += ["--otlp-endpoint", endpoint]
@@ -74,7 +99,8 @@ class WorkerProcess:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=_worker_environment(),
+            start_new_session=True,  # its own process group: killed whole, with a tool's children
         )
         theirs.close()
         self._socket = ours
@@ -95,18 +121,36 @@ class WorkerProcess:
         self.send({"type": "load"})
 
     def stop(self, grace: float = 1.0) -> None:
-        """Ask politely, then kill."""
+        """Ask politely, then kill; what the tools started goes with it either way."""
+        self.end_reason = self.end_reason or "killed"
         self.send({"type": "shutdown"})
         try:
             self.process.wait(grace)
         except subprocess.TimeoutExpired:
             self.kill()
+        self.kill_group()
         self._socket.close()
 
-    def kill(self) -> None:
+    def kill(self, reason: str = "killed") -> None:
+        self.end_reason = self.end_reason or reason
+        self.kill_group()
         if self.process.poll() is None:
             self.process.kill()
-            self.process.wait()
+        self.process.wait()
+
+    def kill_group(self) -> None:
+        """Kill its process group: processes a tool started, even after the worker is gone
+        (a group's id stays taken while any member lives, so it names no other process)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def running_tool(self, run_id: int) -> str | None:
+        """The tool that run ``run_id`` was running, by the spans the worker reported."""
+        for start in reversed(list(self.open_spans.values())):
+            name = (start.get("attributes") or {}).get(sc.TOOL_NAME)
+            if start.get("run") == run_id and name:
+                return str(name)
+        return None
 
     def _read_messages(self) -> None:
         try:
@@ -131,6 +175,8 @@ class WorkerProcess:
 class WorkerSession(Session):
     """Runs the agents and workflows of ``path`` in a worker; reloads on save when ``watch`` is
     on. Workflows keeping the default snapshot file use ``workflow_store`` (the studio's) instead.
+    ``record`` stores the spans the studio closes for a dead worker; ``memory_limit_mb`` (default
+    ``$LUMOS_WORKER_MEMORY_MB`` or 4096, 0 for none) caps each worker.
     """
 
     def __init__(
@@ -141,8 +187,15 @@ class WorkerSession(Session):
         watch: bool = True,
         only: tuple[str, ...] = (),
         workflow_store: Path | None = None,
+        record: RecordSpan | None = None,
+        memory_limit_mb: int | None = None,
     ) -> None:
         self.path = path.resolve()
+        self.record = record
+        self.memory_limit_mb = (
+            memory_limit_from_env() if memory_limit_mb is None else memory_limit_mb
+        )
+        self._failed_starts = 0  # workers that died loading, in a row
         self.workflow_store = workflow_store.resolve() if workflow_store is not None else None
         self.only = only
         self.source = str(self.path)
@@ -186,13 +239,17 @@ class WorkerSession(Session):
                 return
             if self._candidate is not None:
                 self._candidate.kill()
-            candidate = self._spare or self._new_process()
+            spare = self._spare
+            alive = spare is not None and spare.process.poll() is None
+            candidate = spare if spare is not None and alive else self._new_process()
             self._candidate = candidate
             self._spare = self._new_process()
         candidate.load()
 
     def _new_process(self) -> WorkerProcess:
-        return WorkerProcess(self.path, self.endpoint, self, self.workflow_store)
+        return WorkerProcess(
+            self.path, self.endpoint, self, self.workflow_store, self.memory_limit_mb
+        )
 
     def _on_files_changed(self, changed: list[str]) -> None:
         names = ", ".join(sorted({Path(p).name for p in changed}))
@@ -220,12 +277,58 @@ class WorkerSession(Session):
             self.emit(SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents)))
         elif kind in ("delta", "tool_call", "tool_result", "step"):
             self._on_stream(message)
+        elif kind in ("span_started", "span_ended", "resource"):
+            self._on_span(worker, message)
         elif kind in ("result", "workflow_result", "failed", "cancelled"):
+            worker.ended_spans.clear()  # the worker exported them before it answered
+            if kind == "cancelled":  # spans of the run that did not unwind (a stuck thread)
+                self._close_spans(worker, "cancelled", run=message.get("id"))
             with self._lock:
                 waiting = self._pending.get(message.get("id", -1))
             if waiting is not None:
                 waiting[1].append(message)
                 waiting[0].set()
+
+    def _on_span(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
+        """Keep what the worker says of its spans until they are surely stored."""
+        kind = message["type"]
+        if kind == "resource":
+            worker.resource = dict(message.get("attributes") or {})
+        elif kind == "span_started":
+            worker.open_spans[str(message.get("span_id"))] = message
+        else:
+            started = worker.open_spans.pop(str(message.get("span_id")), None)
+            if started is not None:
+                worker.ended_spans[str(message.get("span_id"))] = {**started, **message}
+
+    def _close_spans(self, worker: WorkerProcess, reason: str, run: int | None = None) -> None:
+        """Store the spans a stopped worker (or run) left: those it ended as they ended (the
+        store keeps a copy already exported), those still open as ERROR ``reason``, ended now."""
+        now = time.time_ns()
+        if run is None:
+            ended, worker.ended_spans = list(worker.ended_spans.values()), {}
+            still_open, worker.open_spans = list(worker.open_spans.values()), {}
+        else:
+            ended = []
+            still_open = [s for s in worker.open_spans.values() if s.get("run") == run]
+            for start in still_open:
+                worker.open_spans.pop(str(start.get("span_id")), None)
+        records = [_span_record(s, worker.resource) for s in ended]
+        records += [
+            _span_record(s, worker.resource, end_ns=max(now, int(s.get("start_ns") or 0)),
+                         status_code=STATUS_ERROR, status_message=reason)
+            for s in still_open
+        ]
+        if self.record is None:
+            return
+        for record in records:
+            if record is None:
+                continue
+            try:
+                self.record(record)
+            except Exception as exc:  # the reader thread must survive a store's trouble
+                self.emit(SessionEvent(notice=f"could not close a span: {exc!r}"))
+                return
 
     def _on_stream(self, message: dict[str, Any]) -> None:
         """A piece of a running turn, passed on in the order the worker sent it."""
@@ -262,6 +365,7 @@ class WorkerSession(Session):
                 return
             old, self.current, self._candidate = self.current, worker, None
             self.agents = worker.agents = agents
+            self._failed_starts = 0
         elapsed = time.perf_counter() - worker.load_requested_at
         self.emit(SessionEvent(agents=agents, reloaded_in=elapsed))
         if old is not None:
@@ -278,25 +382,44 @@ class WorkerSession(Session):
         worker.stop()
 
     def _on_exit(self, worker: WorkerProcess) -> None:
-        """A worker's socket closed: fail its runs; if it was serving, bring up a new one."""
+        """A worker's socket closed: close its spans and fail its runs, saying why; if it was
+        serving (or about to), bring up a new one."""
         with self._lock:
             orphaned = [r for r, w in self._run_workers.items() if w is worker]
             was_current = worker is self.current
+            was_candidate = worker is self._candidate
             if was_current:
                 self.current = None
+            if was_candidate:
+                self._candidate = None
+            if worker is self._spare:
+                self._spare = None
         code = worker.process.wait()
+        worker.kill_group()  # what its tools started dies with it
+        exited = f"worker exited with code {code}"
+        restart = (was_current or was_candidate) and not self._stopped
+        if was_candidate and worker.end_reason is None:
+            self._failed_starts += 1
+            restart = restart and self._failed_starts < RESTART_ATTEMPTS
+        tools = {run_id: worker.running_tool(run_id) for run_id in orphaned}
+        self._close_spans(worker, worker.end_reason or exited)
         for run_id in orphaned:
-            self._on_message(
-                worker,
-                {
-                    "type": "failed",
-                    "id": run_id,
-                    "error": f"the worker process exited (code {code})",
-                },
-            )
-        if was_current and not self._stopped:
-            self.emit(SessionEvent(notice=f"worker exited (code {code}); restarting"))
+            tool = tools[run_id]
+            error = "the " + exited + (f" while running tool {tool!r}" if tool else "")
+            self._on_message(worker, {
+                "type": "failed",
+                "id": run_id,
+                "error": error + ("; restarted" if restart and was_current else ""),
+            })
+        if not (was_current or was_candidate) or self._stopped:
+            return
+        if restart:
+            if was_current and worker.end_reason is None:  # a kill by the studio was told
+                self.emit(SessionEvent(notice=f"the {exited}; restarted"))
             self.reload()
+            return
+        problem = LoadProblem(f"the {exited} while loading {self.path.name}", str(self.path))
+        self.emit(SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents)))
 
     # --- runs (called from a thread worker of the app) ---
 
@@ -344,6 +467,14 @@ class WorkerSession(Session):
     ) -> dict[str, Any] | None:
         """Send a run command to the current worker and wait for its last reply (None: no
         worker is serving)."""
+        deadline = time.monotonic() + RESTART_WAIT
+        while True:
+            with self._lock:
+                worker = self.current
+                starting = self._candidate is not None and not self._stopped
+            if worker is not None or not starting or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)  # a worker is being (re)started: the run waits for it
         with self._lock:
             worker = self.current
             if worker is None:
@@ -389,7 +520,50 @@ class WorkerSession(Session):
         waiting[1].append({"type": "cancelled", "id": run_id, "trace_id": None, "killed": True})
         waiting[0].set()
         self.emit(SessionEvent(notice="the run did not stop; worker killed and restarted"))
-        worker.kill()
+        worker.kill("cancelled")
+
+
+def _worker_environment() -> dict[str, str]:
+    """The studio's environment, unbuffered, and the studio's pid on the worker's resource: spans
+    left running by a studio that is gone are then told from those of other programs."""
+    attributes = os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
+    ours = f"{STUDIO_PID_ATTRIBUTE}={os.getpid()}"
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "OTEL_RESOURCE_ATTRIBUTES": f"{attributes},{ours}" if attributes else ours,
+    }
+
+
+def _span_record(
+    message: dict[str, Any],
+    resource: dict[str, Any],
+    *,
+    end_ns: int | None = None,
+    status_code: str | None = None,
+    status_message: str | None = None,
+) -> SpanRecord | None:
+    """A span the worker reported, as the store takes it (None: the message is malformed)."""
+    try:
+        attributes = message.get("attributes")
+        return SpanRecord(
+            trace_id=str(message["trace_id"]),
+            span_id=str(message["span_id"]),
+            parent_span_id=message.get("parent_span_id") or None,
+            name=str(message["name"]),
+            start_ns=int(message["start_ns"]),
+            end_ns=int(end_ns if end_ns is not None else message["end_ns"]),
+            kind=str(message.get("kind") or "INTERNAL"),
+            status_code=status_code or str(message.get("status_code") or "UNSET"),
+            status_message=status_message if status_message is not None
+            else str(message.get("status_message") or ""),
+            attributes=attributes if isinstance(attributes, dict) else {},
+            resource=resource,
+            scope_name=str(message.get("scope_name") or ""),
+            scope_version=str(message.get("scope_version") or ""),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _outcome(reply: dict[str, Any]) -> RunOutcome:
