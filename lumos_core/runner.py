@@ -44,15 +44,10 @@ from opentelemetry.trace import StatusCode
 
 from lumos_core.agent import Agent, RunCompleted, ToolCallFinished, ToolCallStarted
 from lumos_core.loader import AgentFileError, load_definitions
+from lumos_core.memory_limit import apply_memory_limit, memory_limit_from_env, memory_message
 from lumos_core.messages import message_from_dict, message_to_dict
 from lumos_core.models.base import TextDelta
-from lumos_core.run_guard import (
-    OpenSpans,
-    apply_memory_limit,
-    current_run,
-    memory_limit_from_env,
-    memory_message,
-)
+from lumos_core.run_guard import OpenSpans, current_run
 from lumos_core.workflows import (
     SnapshotStore,
     StepStreamed,

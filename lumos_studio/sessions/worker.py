@@ -30,8 +30,8 @@ from typing import Any
 import orjson
 
 from lumos_core import Message
+from lumos_core.memory_limit import memory_limit_from_env
 from lumos_core.messages import message_from_dict, message_to_dict
-from lumos_core.run_guard import memory_limit_from_env
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 from lumos_studio.sessions.base import (
@@ -50,7 +50,6 @@ CANCEL_GRACE = 2.0  # seconds a cancelled run gets before its worker is killed
 RESTART_WAIT = 15.0  # seconds a run waits for a worker being (re)started
 RESTART_ATTEMPTS = 3  # workers that die while loading, in a row, before the studio gives up
 NOT_LOADED = "the agents are not loaded; fix the file and save"
-STUDIO_PID_ATTRIBUTE = "lumos.studio.pid"  # on a worker's resource: the studio that runs it
 
 RecordSpan = Callable[[SpanRecord], object]
 
@@ -527,7 +526,7 @@ def _worker_environment() -> dict[str, str]:
     """The studio's environment, unbuffered, and the studio's pid on the worker's resource: spans
     left running by a studio that is gone are then told from those of other programs."""
     attributes = os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
-    ours = f"{STUDIO_PID_ATTRIBUTE}={os.getpid()}"
+    ours = f"{sc.LUMOS_STUDIO_PID}={os.getpid()}"
     return {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
