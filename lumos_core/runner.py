@@ -42,11 +42,17 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import StatusCode
 
-from lumos_core.agent import Agent, RunCompleted, ToolCallFinished, ToolCallStarted
+from lumos_core.agent import (
+    Agent,
+    AgentRunError,
+    RunCompleted,
+    ToolCallFinished,
+    ToolCallStarted,
+)
 from lumos_core.loader import AgentFileError, load_definitions
 from lumos_core.memory_limit import apply_memory_limit, memory_limit_from_env, memory_message
 from lumos_core.messages import message_from_dict, message_to_dict
-from lumos_core.models.base import TextDelta
+from lumos_core.models.base import ModelError, TextDelta
 from lumos_core.run_guard import OpenSpans, current_run
 from lumos_core.workflows import (
     SnapshotStore,
@@ -335,11 +341,21 @@ class Worker:
                 "memory": True,
                 "trace_id": self._trace_id(),
             }
+        except (ModelError, AgentRunError) as exc:  # the model or the loop, not user code
+            reply = {
+                "type": "failed",
+                "id": run_id,
+                "error": f"{type(exc).__name__}: {exc}",
+                "message": str(exc),
+                "traceback": "".join(traceback.format_exception(exc)),
+                "trace_id": self._trace_id(),
+            }
         except Exception as exc:
             reply = {
                 "type": "failed",
                 "id": run_id,
                 "error": f"{type(exc).__name__}: {exc}",
+                "raised": type(exc).__name__,
                 "traceback": "".join(traceback.format_exception(exc)),
                 "trace_id": self._trace_id(),
             }
@@ -367,7 +383,7 @@ class Worker:
             try:
                 async for event in agent.stream(
                     command["message"], message_history=history,
-                    thread_id=command.get("thread_id"),
+                    thread_id=command.get("thread_id"), resource_id=command.get("resource_id"),
                 ):
                     if isinstance(event, RunCompleted):
                         result = event.result
@@ -380,6 +396,7 @@ class Worker:
                 "type": "result",
                 "output": result.output,
                 "trace_id": result.trace_id,
+                "thread_id": result.thread_id,
                 "messages": [message_to_dict(m) for m in result.messages],
                 "usage": [result.usage.input_tokens, result.usage.output_tokens],
             }

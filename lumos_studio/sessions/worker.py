@@ -188,9 +188,11 @@ class WorkerSession(Session):
         workflow_store: Path | None = None,
         record: RecordSpan | None = None,
         memory_limit_mb: int | None = None,
+        restart: bool = True,
     ) -> None:
         self.path = path.resolve()
         self.record = record
+        self.restart = restart  # a worker that dies is replaced (off for one-shot runs)
         self.memory_limit_mb = (
             memory_limit_from_env() if memory_limit_mb is None else memory_limit_mb
         )
@@ -396,7 +398,7 @@ class WorkerSession(Session):
         code = worker.process.wait()
         worker.kill_group()  # what its tools started dies with it
         exited = f"worker exited with code {code}"
-        restart = (was_current or was_candidate) and not self._stopped
+        restart = (was_current or was_candidate) and not self._stopped and self.restart
         if was_candidate and worker.end_reason is None:
             self._failed_starts += 1
             restart = restart and self._failed_starts < RESTART_ATTEMPTS
@@ -417,8 +419,9 @@ class WorkerSession(Session):
                 self.emit(SessionEvent(notice=f"the {exited}; restarted"))
             self.reload()
             return
-        problem = LoadProblem(f"the {exited} while loading {self.path.name}", str(self.path))
-        self.emit(SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents)))
+        if was_candidate:  # it died importing the file (again): say so, as a load problem
+            problem = LoadProblem(f"the {exited} while loading {self.path.name}", str(self.path))
+            self.emit(SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents)))
 
     # --- runs (called from a thread worker of the app) ---
 
@@ -429,12 +432,14 @@ class WorkerSession(Session):
         history: tuple[Message, ...],
         thread_id: str | None = None,
         on_event: StreamListener | None = None,
+        resource_id: str | None = None,
     ) -> RunOutcome:
         command = {
             "type": "run",
             "agent": agent,
             "message": text,
             "thread_id": thread_id,
+            "resource_id": resource_id,
             "history": [message_to_dict(m) for m in history],
         }
         reply = self._request(command, on_event)
@@ -569,13 +574,16 @@ def _outcome(reply: dict[str, Any]) -> RunOutcome:
     kind = reply["type"]
     if kind == "result":
         messages = tuple(message_from_dict(m) for m in reply.get("messages", []))
-        return RunOutcome(reply.get("output"), reply.get("trace_id"), messages)
+        return RunOutcome(reply.get("output"), reply.get("trace_id"), messages,
+                          thread_id=reply.get("thread_id"))
     if kind == "cancelled":
         return RunOutcome(trace_id=reply.get("trace_id"), cancelled=True)
     return RunOutcome(
         trace_id=reply.get("trace_id"),
         error=reply.get("error", "failed"),
         traceback=reply.get("traceback", ""),
+        raised=str(reply.get("raised") or ""),
+        message=str(reply.get("message") or ""),
     )
 
 
