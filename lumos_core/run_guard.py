@@ -1,9 +1,11 @@
-"""The spans still open in a process running user code, by run: to close them, with the
-reason, when a run is stopped. Used by the worker (``lumos_core.runner``) and ``lumos-studio run``.
+"""The spans still open in the worker (``lumos_core.runner``), by run: a cancelled run's end
+with the reason, and the studio hears of each start and end at once (OTLP exports in batches: a
+worker that dies leaves the studio to close what it had open).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -12,8 +14,6 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import Status, StatusCode
-
-from lumos_core.telemetry import semconv as sc
 
 # The run a span belongs to: set by whoever starts a run, copied into its tasks and threads.
 current_run: ContextVar[int | None] = ContextVar("lumos_current_run", default=None)
@@ -60,17 +60,49 @@ class OpenSpans(SpanProcessor):
         for span in self.spans(run, every=every):
             span.set_status(Status(StatusCode.ERROR, reason))
 
-    def end_all(self, reason: str) -> None:
-        """End every open span now with ERROR ``reason``, innermost first."""
-        for span in reversed(self.spans(every=True)):
-            span.set_status(Status(StatusCode.ERROR, reason))
-            span.end()
 
-    def running_tool(self) -> str | None:
-        """The tool most recently started and still running, if any."""
-        for span in reversed(self.spans(every=True)):
-            attributes: Any = span.attributes or {}
-            name = attributes.get(sc.TOOL_NAME)
-            if name:
-                return str(name)
-        return None
+def reporting_spans(send: Callable[[dict[str, Any]], None]) -> OpenSpans:
+    """Open spans, each start and end also sent with ``send`` (the worker's, to the studio; a
+    lost message is no error: the studio is gone or going)."""
+
+    def started(span: Span, run: int | None) -> None:
+        parent = span.parent
+        scope = span.instrumentation_scope
+        _quietly(send, {
+            "type": "span_started",
+            "run": run,
+            "trace_id": format(span.context.trace_id, "032x"),
+            "span_id": format(span.context.span_id, "016x"),
+            "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
+            "name": span.name,
+            "kind": span.kind.name,
+            "start_ns": span.start_time,
+            "attributes": jsonable_attributes(span.attributes),
+            "scope_name": scope.name if scope is not None else "",
+            "scope_version": (scope.version or "") if scope is not None else "",
+        })
+
+    def ended(span: ReadableSpan) -> None:
+        if span.context is None:
+            return
+        status = span.status
+        _quietly(send, {
+            "type": "span_ended",
+            "trace_id": format(span.context.trace_id, "032x"),
+            "span_id": format(span.context.span_id, "016x"),
+            "end_ns": span.end_time,
+            "status_code": status.status_code.name,
+            "status_message": status.description or "",
+            "attributes": jsonable_attributes(span.attributes),
+        })
+
+    return OpenSpans(started, ended)
+
+
+def jsonable_attributes(attributes: Any) -> dict[str, Any]:
+    return {str(k): list(v) if isinstance(v, tuple) else v for k, v in (attributes or {}).items()}
+
+
+def _quietly(send: Callable[[dict[str, Any]], None], message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError, TypeError):
+        send(message)

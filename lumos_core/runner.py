@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import io
 import logging
 import os
@@ -40,7 +39,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import StatusCode
 
 from lumos_core.agent import (
     Agent,
@@ -53,7 +51,7 @@ from lumos_core.loader import AgentFileError, load_definitions
 from lumos_core.memory_limit import apply_memory_limit, memory_limit_from_env, memory_message
 from lumos_core.messages import message_from_dict, message_to_dict
 from lumos_core.models.base import ModelError, TextDelta
-from lumos_core.run_guard import OpenSpans, current_run
+from lumos_core.run_guard import OpenSpans, current_run, jsonable_attributes, reporting_spans
 from lumos_core.workflows import (
     SnapshotStore,
     StepStreamed,
@@ -428,54 +426,6 @@ class Worker:
         return self.roots.by_thread.pop(threading.get_ident(), None)
 
 
-def _reporting_spans(send: Send) -> OpenSpans:
-    """Open spans, each start and end also sent to the studio (a lost message is no error:
-    the studio is gone or going)."""
-
-    def started(span: Span, run: int | None) -> None:
-        parent = span.parent
-        scope = span.instrumentation_scope
-        _quietly(send, {
-            "type": "span_started",
-            "run": run,
-            "trace_id": format(span.context.trace_id, "032x"),
-            "span_id": format(span.context.span_id, "016x"),
-            "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
-            "name": span.name,
-            "kind": span.kind.name,
-            "start_ns": span.start_time,
-            "attributes": _jsonable_attributes(span.attributes),
-            "scope_name": scope.name if scope is not None else "",
-            "scope_version": (scope.version or "") if scope is not None else "",
-        })
-
-    def ended(span: ReadableSpan) -> None:
-        if span.context is None:
-            return
-        status = span.status
-        _quietly(send, {
-            "type": "span_ended",
-            "trace_id": format(span.context.trace_id, "032x"),
-            "span_id": format(span.context.span_id, "016x"),
-            "end_ns": span.end_time,
-            "status_code": status.status_code.name if status.status_code != StatusCode.UNSET
-            else "UNSET",
-            "status_message": status.description or "",
-            "attributes": _jsonable_attributes(span.attributes),
-        })
-
-    return OpenSpans(started, ended)
-
-
-def _jsonable_attributes(attributes: Any) -> dict[str, Any]:
-    return {str(k): list(v) if isinstance(v, tuple) else v for k, v in (attributes or {}).items()}
-
-
-def _quietly(send: Send, message: dict[str, Any]) -> None:
-    with contextlib.suppress(OSError, TypeError):
-        send(message)
-
-
 def _channel(fd: int) -> tuple[Send, Any]:
     sock = socket.socket(fileno=fd)
     reader = sock.makefile("rb")
@@ -521,10 +471,10 @@ def main(argv: list[str] | None = None) -> int:
     open_spans: OpenSpans | None = None
     if args.otlp_endpoint:
         telemetry = configure_otlp(args.otlp_endpoint, service_name=args.path.stem)
-        open_spans = _reporting_spans(send)
+        open_spans = reporting_spans(send)
         telemetry.tracer_provider.add_span_processor(open_spans)
         send({"type": "resource",
-              "attributes": _jsonable_attributes(telemetry.tracer_provider.resource.attributes)})
+              "attributes": jsonable_attributes(telemetry.tracer_provider.resource.attributes)})
     sys.stdout = _PrintToLog("stdout", logging.INFO)
     sys.stderr = _PrintToLog("stderr", logging.WARNING)
 

@@ -33,7 +33,7 @@ from lumos_core import Message
 from lumos_core.memory_limit import memory_limit_from_env
 from lumos_core.messages import message_from_dict, message_to_dict
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.records import STATUS_ERROR, SpanRecord
+from lumos_studio.records import SpanRecord
 from lumos_studio.sessions.base import (
     AgentInfo,
     LoadProblem,
@@ -45,6 +45,7 @@ from lumos_studio.sessions.base import (
     WorkflowOutcome,
 )
 from lumos_studio.sessions.watch import FileWatcher
+from lumos_studio.sessions.worker_spans import ReportedSpans
 
 CANCEL_GRACE = 2.0  # seconds a cancelled run gets before its worker is killed
 RESTART_WAIT = 15.0  # seconds a run waits for a worker being (re)started
@@ -72,9 +73,7 @@ class WorkerProcess:
         self.agents: tuple[AgentInfo, ...] | None = None
         self.load_requested_at = 0.0
         self.end_reason: str | None = None  # why the studio ended it (None: it ended itself)
-        self.resource: dict[str, Any] = {}
-        self.open_spans: dict[str, dict[str, Any]] = {}  # span id → its span_started message
-        self.ended_spans: dict[str, dict[str, Any]] = {}  # ended, maybe not exported yet
+        self.spans = ReportedSpans()
         ours, theirs = socket.socketpair()
         command = [
             sys.executable,
@@ -142,14 +141,6 @@ class WorkerProcess:
         (a group's id stays taken while any member lives, so it names no other process)."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-
-    def running_tool(self, run_id: int) -> str | None:
-        """The tool that run ``run_id`` was running, by the spans the worker reported."""
-        for start in reversed(list(self.open_spans.values())):
-            name = (start.get("attributes") or {}).get(sc.TOOL_NAME)
-            if start.get("run") == run_id and name:
-                return str(name)
-        return None
 
     def _read_messages(self) -> None:
         try:
@@ -279,9 +270,9 @@ class WorkerSession(Session):
         elif kind in ("delta", "tool_call", "tool_result", "step"):
             self._on_stream(message)
         elif kind in ("span_started", "span_ended", "resource"):
-            self._on_span(worker, message)
+            worker.spans.heard(message)
         elif kind in ("result", "workflow_result", "failed", "cancelled"):
-            worker.ended_spans.clear()  # the worker exported them before it answered
+            worker.spans.exported()  # the worker flushed before it answered
             if kind == "cancelled":  # spans of the run that did not unwind (a stuck thread)
                 self._close_spans(worker, "cancelled", run=message.get("id"))
             with self._lock:
@@ -290,41 +281,12 @@ class WorkerSession(Session):
                 waiting[1].append(message)
                 waiting[0].set()
 
-    def _on_span(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
-        """Keep what the worker says of its spans until they are surely stored."""
-        kind = message["type"]
-        if kind == "resource":
-            worker.resource = dict(message.get("attributes") or {})
-        elif kind == "span_started":
-            worker.open_spans[str(message.get("span_id"))] = message
-        else:
-            started = worker.open_spans.pop(str(message.get("span_id")), None)
-            if started is not None:
-                worker.ended_spans[str(message.get("span_id"))] = {**started, **message}
-
     def _close_spans(self, worker: WorkerProcess, reason: str, run: int | None = None) -> None:
-        """Store the spans a stopped worker (or run) left: those it ended as they ended (the
-        store keeps a copy already exported), those still open as ERROR ``reason``, ended now."""
-        now = time.time_ns()
-        if run is None:
-            ended, worker.ended_spans = list(worker.ended_spans.values()), {}
-            still_open, worker.open_spans = list(worker.open_spans.values()), {}
-        else:
-            ended = []
-            still_open = [s for s in worker.open_spans.values() if s.get("run") == run]
-            for start in still_open:
-                worker.open_spans.pop(str(start.get("span_id")), None)
-        records = [_span_record(s, worker.resource) for s in ended]
-        records += [
-            _span_record(s, worker.resource, end_ns=max(now, int(s.get("start_ns") or 0)),
-                         status_code=STATUS_ERROR, status_message=reason)
-            for s in still_open
-        ]
+        """Store the records ending what a stopped worker (or run) left (``ReportedSpans``)."""
+        records = worker.spans.closing(reason, run)
         if self.record is None:
             return
         for record in records:
-            if record is None:
-                continue
             try:
                 self.record(record)
             except Exception as exc:  # the reader thread must survive a store's trouble
@@ -385,7 +347,10 @@ class WorkerSession(Session):
     def _on_exit(self, worker: WorkerProcess) -> None:
         """A worker's socket closed: close its spans and fail its runs, saying why; if it was
         serving (or about to), bring up a new one."""
-        with self._lock:
+        code = worker.process.wait()
+        worker.kill_group()  # what its tools started dies with it
+        exited = f"worker exited with code {code}"
+        with self._lock:  # one step: a run never sees no worker and none starting
             orphaned = [r for r, w in self._run_workers.items() if w is worker]
             was_current = worker is self.current
             was_candidate = worker is self._candidate
@@ -393,16 +358,19 @@ class WorkerSession(Session):
                 self.current = None
             if was_candidate:
                 self._candidate = None
+                if worker.end_reason is None:
+                    self._failed_starts += 1
             if worker is self._spare:
                 self._spare = None
-        code = worker.process.wait()
-        worker.kill_group()  # what its tools started dies with it
-        exited = f"worker exited with code {code}"
-        restart = (was_current or was_candidate) and not self._stopped and self.restart
-        if was_candidate and worker.end_reason is None:
-            self._failed_starts += 1
-            restart = restart and self._failed_starts < RESTART_ATTEMPTS
-        tools = {run_id: worker.running_tool(run_id) for run_id in orphaned}
+            restart = (
+                (was_current or was_candidate)
+                and self.restart
+                and not self._stopped
+                and self._failed_starts < RESTART_ATTEMPTS
+            )
+            if restart:
+                self.reload()
+        tools = {run_id: worker.spans.running_tool(run_id) for run_id in orphaned}
         self._close_spans(worker, worker.end_reason or exited)
         for run_id in orphaned:
             tool = tools[run_id]
@@ -412,14 +380,9 @@ class WorkerSession(Session):
                 "id": run_id,
                 "error": error + ("; restarted" if restart and was_current else ""),
             })
-        if not (was_current or was_candidate) or self._stopped:
-            return
-        if restart:
-            if was_current and worker.end_reason is None:  # a kill by the studio was told
-                self.emit(SessionEvent(notice=f"the {exited}; restarted"))
-            self.reload()
-            return
-        if was_candidate:  # it died importing the file (again): say so, as a load problem
+        if restart and was_current and worker.end_reason is None:  # a kill by us was told
+            self.emit(SessionEvent(notice=f"the {exited}; restarted"))
+        elif was_candidate and not restart and not self._stopped:  # it died importing the file
             problem = LoadProblem(f"the {exited} while loading {self.path.name}", str(self.path))
             self.emit(SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents)))
 
@@ -537,37 +500,6 @@ def _worker_environment() -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "OTEL_RESOURCE_ATTRIBUTES": f"{attributes},{ours}" if attributes else ours,
     }
-
-
-def _span_record(
-    message: dict[str, Any],
-    resource: dict[str, Any],
-    *,
-    end_ns: int | None = None,
-    status_code: str | None = None,
-    status_message: str | None = None,
-) -> SpanRecord | None:
-    """A span the worker reported, as the store takes it (None: the message is malformed)."""
-    try:
-        attributes = message.get("attributes")
-        return SpanRecord(
-            trace_id=str(message["trace_id"]),
-            span_id=str(message["span_id"]),
-            parent_span_id=message.get("parent_span_id") or None,
-            name=str(message["name"]),
-            start_ns=int(message["start_ns"]),
-            end_ns=int(end_ns if end_ns is not None else message["end_ns"]),
-            kind=str(message.get("kind") or "INTERNAL"),
-            status_code=status_code or str(message.get("status_code") or "UNSET"),
-            status_message=status_message if status_message is not None
-            else str(message.get("status_message") or ""),
-            attributes=attributes if isinstance(attributes, dict) else {},
-            resource=resource,
-            scope_name=str(message.get("scope_name") or ""),
-            scope_version=str(message.get("scope_version") or ""),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def _outcome(reply: dict[str, Any]) -> RunOutcome:
