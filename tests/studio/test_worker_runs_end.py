@@ -187,3 +187,42 @@ def test_a_tool_past_the_memory_limit_ends_with_a_clear_message(studio) -> None:
     assert spans["execute_tool hoard"].status_code == "ERROR"
     assert spans["invoke_agent hoarder"].status_code == "ERROR"
     assert session.run("weather", "for the city of Oslo", ()).output == "Sunny in Oslo"
+
+
+def test_cancelling_an_in_process_run_closes_its_spans_as_cancelled(tmp_path: Path) -> None:
+    import asyncio
+
+    from lumos_core import Agent, tool
+    from lumos_studio.sessions.discovery import AgentCatalog
+    from lumos_studio.sessions.in_process import InProcessSession
+
+    @tool
+    async def wait_long(city: str) -> str:
+        """Wait a long time for a city."""
+        await asyncio.sleep(600)
+        return "late"
+
+    with Store(tmp_path / "studio.db") as store:
+        session = InProcessSession.recording(
+            AgentCatalog("test", {"waiter": Agent(name="waiter", tools=[wait_long])}),
+            store.writer,
+        )
+        outcomes: list[RunOutcome] = []
+        runner = threading.Thread(
+            target=lambda: outcomes.append(session.run("waiter", "for the city of Rome", ()))
+        )
+        runner.start()
+
+        def tool_running() -> bool:
+            store.writer.flush()
+            return any(s.running and s.name == "execute_tool wait_long"
+                       for t in store.reader.list_traces()
+                       for s in store.reader.trace_spans(t.trace_id))
+
+        wait_until(tool_running)
+        wait_until(session.cancel)
+        runner.join(15)
+        assert outcomes and outcomes[0].cancelled
+        spans = {s.name: s for s in trace_spans(store, "invoke_agent waiter")}
+        for name in ("invoke_agent waiter", "execute_tool wait_long"):
+            assert (spans[name].status_code, spans[name].status_message) == ("ERROR", "cancelled")
