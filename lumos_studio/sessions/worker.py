@@ -138,7 +138,8 @@ class WorkerProcess:
 
     def kill_group(self) -> None:
         """Kill its process group: processes a tool started, even after the worker is gone
-        (a group's id stays taken while any member lives, so it names no other process)."""
+        (a group's id is not handed out again while any member lives; once none does, pids are
+        allocated in order, so another process taking it within moments is very unlikely)."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
 
