@@ -11,7 +11,13 @@ Messages (one JSON object a line). Studio → worker: ``load``, ``run`` (an agen
 ``run_workflow`` / ``resume_workflow``, ``cancel``, ``shutdown``. Worker → studio: ``ready``
 (agents and workflows) or ``load_error``; while a turn runs, ``delta`` (answer text, coalesced to
 one message every ``DELTA_INTERVAL`` at most), ``tool_call`` and ``tool_result``; then one of
-``result``, ``workflow_result``, ``failed`` or ``cancelled``.
+``result``, ``workflow_result``, ``failed`` or ``cancelled``. With telemetry on, the worker also
+tells the studio each span's start and end at once (``resource``, ``span_started``,
+``span_ended``): OTLP exports in batches, and a worker that dies leaves the studio to close the
+spans it had open, and to keep those it had ended but not yet exported.
+
+The worker caps its own data memory (``--memory-limit-mb``); a run past it fails with a message
+saying so. The studio starts it in a process group of its own and kills the group.
 """
 
 from __future__ import annotations
@@ -34,10 +40,18 @@ import orjson
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from lumos_core.agent import Agent, RunCompleted, ToolCallFinished, ToolCallStarted
+from lumos_core.agent import (
+    Agent,
+    AgentRunError,
+    RunCompleted,
+    ToolCallFinished,
+    ToolCallStarted,
+)
 from lumos_core.loader import AgentFileError, load_definitions
+from lumos_core.memory_limit import apply_memory_limit, memory_limit_from_env, memory_message
 from lumos_core.messages import message_from_dict, message_to_dict
-from lumos_core.models.base import TextDelta
+from lumos_core.models.base import ModelError, TextDelta
+from lumos_core.run_guard import OpenSpans, current_run, jsonable_attributes, reporting_spans
 from lumos_core.workflows import (
     SnapshotStore,
     StepStreamed,
@@ -250,8 +264,13 @@ class Worker:
         telemetry: OtlpTelemetry | None,
         send: Send,
         workflows: dict[str, Workflow] | None = None,
+        *,
+        open_spans: OpenSpans | None = None,
+        memory_limit_mb: int = 0,
     ):
         self.agents = agents
+        self.open_spans = open_spans
+        self.memory_limit_mb = memory_limit_mb
         self.workflows = workflows or {}
         self.telemetry = telemetry
         self.send = send
@@ -271,10 +290,16 @@ class Worker:
                 running = self._runs.get(command.get("id", -1))
             if running is not None:
                 loop, task = running
-                loop.call_soon_threadsafe(task.cancel)
+                loop.call_soon_threadsafe(self._cancel, command["id"], task)
         elif kind == "shutdown":
             return False
         return True
+
+    def _cancel(self, run_id: int, task: asyncio.Task[Any]) -> None:
+        """On the run's loop: its open spans end ERROR 'cancelled' as the cancellation unwinds."""
+        if self.open_spans is not None:
+            self.open_spans.mark("cancelled", run_id)
+        task.cancel()
 
     def _run(self, command: dict[str, Any]) -> None:
         run_id = command["id"]
@@ -289,6 +314,7 @@ class Worker:
             assert task is not None
             with self._lock:
                 self._runs[run_id] = (asyncio.get_running_loop(), task)
+            current_run.set(run_id)  # the spans it starts are this run's (``OpenSpans``)
             return await job(run_id)
 
         reply: dict[str, Any]
@@ -304,11 +330,30 @@ class Worker:
                 "refused": True,
                 "trace_id": self._trace_id(),
             }
+        except MemoryError as exc:
+            limit = self.memory_limit_mb
+            reply = {
+                "type": "failed",
+                "id": run_id,
+                "error": memory_message(limit) if limit else f"MemoryError: {exc}",
+                "memory": True,
+                "trace_id": self._trace_id(),
+            }
+        except (ModelError, AgentRunError) as exc:  # the model or the loop, not user code
+            reply = {
+                "type": "failed",
+                "id": run_id,
+                "error": f"{type(exc).__name__}: {exc}",
+                "message": str(exc),
+                "traceback": "".join(traceback.format_exception(exc)),
+                "trace_id": self._trace_id(),
+            }
         except Exception as exc:
             reply = {
                 "type": "failed",
                 "id": run_id,
                 "error": f"{type(exc).__name__}: {exc}",
+                "raised": type(exc).__name__,
                 "traceback": "".join(traceback.format_exception(exc)),
                 "trace_id": self._trace_id(),
             }
@@ -336,7 +381,7 @@ class Worker:
             try:
                 async for event in agent.stream(
                     command["message"], message_history=history,
-                    thread_id=command.get("thread_id"),
+                    thread_id=command.get("thread_id"), resource_id=command.get("resource_id"),
                 ):
                     if isinstance(event, RunCompleted):
                         result = event.result
@@ -349,6 +394,7 @@ class Worker:
                 "type": "result",
                 "output": result.output,
                 "trace_id": result.trace_id,
+                "thread_id": result.thread_id,
                 "messages": [message_to_dict(m) for m in result.messages],
                 "usage": [result.usage.input_tokens, result.usage.output_tokens],
             }
@@ -404,18 +450,31 @@ def main(argv: list[str] | None = None) -> int:
         help="snapshot file for workflows that keep the default one (the studio's)",
     )
     parser.add_argument(
+        "--memory-limit-mb",
+        type=int,
+        default=memory_limit_from_env(),
+        help="cap on the worker's data memory in MB, 0 for none (default: $LUMOS_WORKER_MEMORY_MB "
+        "or 4096)",
+    )
+    parser.add_argument(
         "--wait",
         action="store_true",
         help="start warm and import the file only on a 'load' command (fast reloads)",
     )
     args = parser.parse_args(argv)
+    apply_memory_limit(args.memory_limit_mb)
 
     from lumos_core.telemetry.export import configure_otlp  # the studio imports this module too
 
     send, commands = _channel(args.control_fd)
     telemetry = None
+    open_spans: OpenSpans | None = None
     if args.otlp_endpoint:
         telemetry = configure_otlp(args.otlp_endpoint, service_name=args.path.stem)
+        open_spans = reporting_spans(send)
+        telemetry.tracer_provider.add_span_processor(open_spans)
+        send({"type": "resource",
+              "attributes": jsonable_attributes(telemetry.tracer_provider.resource.attributes)})
     sys.stdout = _PrintToLog("stdout", logging.INFO)
     sys.stderr = _PrintToLog("stderr", logging.WARNING)
 
@@ -456,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
         telemetry,
         send,
         definitions.workflows if definitions else {},
+        open_spans=open_spans,
+        memory_limit_mb=args.memory_limit_mb,
     )
     for line in commands:
         if not line.strip():

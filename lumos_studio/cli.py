@@ -13,6 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
+from lumos_core.telemetry import semconv as sc
 from lumos_studio.cli_run import run
 from lumos_studio.cli_support import err, fail, open_reader, open_store, out, store_failure
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
@@ -80,13 +82,21 @@ def cli(ctx: click.Context, db: Path, otlp_port: int) -> None:
 @click.option("--agent", "agents", multiple=True, help="Only this agent (repeatable).")
 @click.option("--otlp-port", default=4318, show_default=True, help=OTLP_PORT_HELP)
 @click.option("--no-watch", is_flag=True, help="Do not reload when the source changes.")
+@click.option("--memory-limit", type=click.IntRange(min=0), default=DEFAULT_MEMORY_MB,
+              envvar=MEMORY_ENV, show_default=True, show_envvar=True,
+              help="MB of memory the worker may use; a run past it is stopped (0: no limit).")
 @click.pass_obj
-def dev(db: Path, path: Path, agents: tuple[str, ...], otlp_port: int, no_watch: bool) -> None:
+def dev(
+    db: Path, path: Path, agents: tuple[str, ...], otlp_port: int, no_watch: bool,
+    memory_limit: int,
+) -> None:
     """Open the studio on the agents and workflows PATH (a file or a package) defines.
 
     The agents run in a worker process that restarts within a second when you save, keeping the
-    conversation; errors in your code show in the studio instead of crashing it. Any program that
-    exports OTLP to the printed endpoint shows up too.
+    conversation; errors in your code show in the studio instead of crashing it. A worker that
+    dies (a crash, os._exit, a kill) is restarted and its run's open spans are closed as ERROR
+    with the reason; processes your tools start are killed with it. Any program that exports
+    OTLP to the printed endpoint shows up too.
     """
     from lumos_studio.sessions.base import workflow_store_beside
     from lumos_studio.sessions.worker import WorkerSession
@@ -100,6 +110,8 @@ def dev(db: Path, path: Path, agents: tuple[str, ...], otlp_port: int, no_watch:
             watch=not no_watch,
             only=agents,
             workflow_store=workflow_store_beside(store.path),
+            record=store.writer.submit,
+            memory_limit_mb=memory_limit,
         ),
     )
 
@@ -108,8 +120,10 @@ def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], 
     """Store, OTLP receiver, session, app: opened in order and closed in reverse."""
     from lumos_studio.app import StudioApp
     from lumos_studio.ingest.otlp_http import OtlpReceiver
+    from lumos_studio.sessions.interrupted import close_interrupted
 
     with open_store(db) as store:
+        close_interrupted(store.reader, store.writer)  # what a studio that died left running
         try:
             receiver = OtlpReceiver(store.writer, port=otlp_port).start()
         except OSError as exc:
@@ -130,7 +144,12 @@ def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], 
 @click.pass_obj
 def traces(db: Path, limit: int) -> None:
     """List stored traces, newest first."""
+    from lumos_studio.sessions.interrupted import close_interrupted, interrupted_spans
+
     reader = open_reader(db)
+    if interrupted_spans(reader):  # a studio that died left runs open: they end here
+        with open_store(db) as store:
+            close_interrupted(store.reader, store.writer)
     summaries = reader.list_traces(limit=limit)
     if not summaries:
         err.print(f'no traces in {db} yet; try: lumos-studio run --demo weather "weather?"')
@@ -165,7 +184,15 @@ def show(db: Path, trace_id: str) -> None:
     """Print the span tree of TRACE_ID (a unique prefix is enough)."""
     reader = open_reader(db)
     full_id = _resolve(reader, trace_id)
-    out.print(rich_tree(full_id, reader.trace_spans(full_id)))
+    spans = reader.trace_spans(full_id)
+    out.print(rich_tree(full_id, spans))
+    waiting = [s for s in spans if s.attributes.get(sc.LUMOS_WORKFLOW_STATUS) == "suspended"]
+    if waiting and not any(s.running or s.status_code == "ERROR" for s in spans):
+        steps = ", ".join(str(x) for x in waiting[0].attributes.get(
+            sc.LUMOS_WORKFLOW_SUSPENDED_STEPS, ()))
+        line = status_text("SUSPENDED")
+        line.append(f"  waiting at: {steps}" if steps else "", style="")
+        out.print(line)
 
 
 @cli.command()

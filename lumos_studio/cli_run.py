@@ -1,14 +1,29 @@
-"""``lumos-studio run``: one turn of an agent, or one run of a workflow, from the shell."""
+"""``lumos-studio run``: one turn of an agent, or one run of a workflow, from the shell.
+
+A user's FILE runs in a worker process, as ``dev`` runs it (``sessions.worker``): a tool that
+crashes or calls ``os._exit``, a kill or a runaway allocation then ends with a sentence saying what
+happened, a non-zero exit and the run's spans closed as ERROR, instead of taking this process
+down with no word; the worker's memory is capped (``--memory-limit``) and what its tools started
+is killed with it. The bundled demo (``--demo``) is the studio's own code and runs in-process.
+"""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
 from lumos_studio.cli_support import err, fail, open_store, out
 from lumos_studio.store import Store
+
+if TYPE_CHECKING:
+    from lumos_studio.sessions.base import AgentInfo, LoadProblem, SessionEvent, WorkflowOutcome
+    from lumos_studio.sessions.worker import WorkerSession
+
+LOAD_TIMEOUT = 60.0  # seconds the user's file gets to import in the worker
 
 
 @click.command()
@@ -17,6 +32,9 @@ from lumos_studio.store import Store
 @click.option("--resource", help="The user (resource) the thread belongs to.")
 @click.option("--resume", "resume_run", metavar="RUN_ID",
               help="Resume this suspended workflow run; MESSAGE is the resume data (JSON).")
+@click.option("--memory-limit", type=click.IntRange(min=0), default=DEFAULT_MEMORY_MB,
+              envvar=MEMORY_ENV, show_default=True, show_envvar=True,
+              help="MB of memory a FILE's run may use; past it the run is stopped (0: no limit).")
 @click.argument("args", nargs=-1, required=True, metavar="[FILE] AGENT MESSAGE")
 @click.pass_obj
 def run(
@@ -25,6 +43,7 @@ def run(
     thread: str | None,
     resource: str | None,
     resume_run: str | None,
+    memory_limit: int,
     args: tuple[str, ...],
 ) -> None:
     """Run one turn of AGENT (found by name in FILE), print the answer and record the trace.
@@ -40,17 +59,19 @@ def run(
       lumos-studio run --demo trip_planner '{"destination": "Rome", "needs_approval": true}'
       lumos-studio run --demo trip_planner --resume 3f2a9c1e '{"approved": true}'
     """
-    from lumos_studio.sessions.discovery import AgentFileError, load_demo, load_file
+    from lumos_studio.sessions.discovery import AgentFileError, load_demo
 
     expected = 2 if demo else 3
     if len(args) != expected:
         usage = "--demo AGENT MESSAGE" if demo else "FILE AGENT MESSAGE (or --demo AGENT MESSAGE)"
         fail(f"run takes {usage}; got {len(args)} argument(s)", code=2)
+    if not demo:
+        _run_file(db, Path(args[0]), args[1], args[2], thread, resource, resume_run, memory_limit)
+        return
     try:
-        catalog = load_demo() if demo else load_file(Path(args[0]))
+        catalog = load_demo()
         if args[-2] in catalog.workflows:
-            source = "--demo" if demo else args[0]
-            _run_workflow(db, catalog.workflows[args[-2]], args[-1], resume_run, source)
+            _run_workflow(db, catalog.workflows[args[-2]], args[-1], resume_run, "--demo")
             return
         if resume_run is not None:
             fail(f"--resume is for workflows; {args[-2]!r} is not one", code=2)
@@ -87,29 +108,26 @@ def _run_agent(
             store.writer.flush()
             fail(f"agent {agent.name!r} raised {type(exc).__name__}: {exc}", _trace_hint(store))
         store.writer.flush()
-    out.print(result.output, markup=False)
-    where = f" · thread {result.thread_id}" if result.thread_id else ""
-    err.print(f"[dim]trace {result.trace_id} recorded in {db}{where}[/]")
+    _print_answer(db, result.output, result.trace_id, result.thread_id)
+
+
+def _print_answer(db: Path, output: str | None, trace_id: str | None, thread: str | None) -> None:
+    out.print(output or "", markup=False)
+    where = f" · thread {thread}" if thread else ""
+    err.print(f"[dim]trace {trace_id} recorded in {db}{where}[/]")
 
 
 def _run_workflow(
     db: Path, workflow: object, text: str, resume_run: str | None, source: str
 ) -> None:
     """Run (or resume) a workflow like the studio's chat does, recording its trace in ``db``."""
-    import orjson
 
     from lumos_core.runner import use_snapshot_store
     from lumos_core.workflows import Workflow, WorkflowError
     from lumos_studio.sessions.base import workflow_store_beside
-    from lumos_studio.ui.workflow_turns import pretty
 
     assert isinstance(workflow, Workflow)
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        if resume_run is not None:
-            fail("resume data must be JSON", 'e.g. \'{"approved": true}\'', code=2)
-        data = text
+    data = _workflow_input(text, resume_run)
     use_snapshot_store({workflow.name: workflow}, workflow_store_beside(db))
     with open_store(db) as store:
         providers = _recording_into(store)
@@ -121,16 +139,24 @@ def _run_workflow(
         except WorkflowError as exc:  # bad input, an unknown run: nothing ran
             fail(str(exc), code=2)
         store.writer.flush()
-    err.print(f"[dim]{workflow.name} · run {done.run_id} · {done.status} · trace "
-              f"{done.trace_id} recorded in {db}[/]")
-    if done.status == "failed":
-        fail(f"step {done.failed_step!r} failed: {done.error}")
-    if done.status == "suspended":
-        out.print(pretty(dict(done.suspended)), markup=False)
-        err.print(f"suspended; resume with: lumos-studio run {source} {workflow.name} --resume "
-                  f"{done.run_id} '<JSON resume data>'", markup=False)
+    _print_workflow(db, workflow.name, source, done.status, done.run_id, done.trace_id,
+                    f"step {done.failed_step!r} failed: {done.error}",
+                    dict(done.suspended), done.output)
+
+
+def _print_workflow(db: Path, name: str, source: str, status: str, run_id: str | None,
+                    trace_id: str | None, failure: str, suspended: Any, output: Any) -> None:
+    from lumos_studio.ui.workflow_turns import pretty
+
+    err.print(f"[dim]{name} · run {run_id} · {status} · trace {trace_id} recorded in {db}[/]")
+    if status == "failed":
+        fail(failure)
+    if status == "suspended":
+        out.print(pretty(suspended), markup=False)
+        err.print(f"suspended; resume with: lumos-studio run {source} {name} --resume "
+                  f"{run_id} '<JSON resume data>'", markup=False)
         return
-    out.print(pretty(done.output), markup=False)
+    out.print(pretty(output), markup=False)
 
 
 def _recording_into(store: Store) -> dict[str, Any]:
@@ -141,7 +167,101 @@ def _recording_into(store: Store) -> dict[str, Any]:
             "logger_provider": studio_logger_provider(store.writer)}
 
 
-def _trace_hint(store: Store) -> str | None:
-    latest = store.reader.list_traces(limit=1)
-    return f"the run's trace: lumos-studio show {latest[0].trace_id}" if latest else None
+def _trace_hint(store: Store, trace_id: str | None = None) -> str | None:
+    if trace_id is None:
+        latest = store.reader.list_traces(limit=1)
+        trace_id = latest[0].trace_id if latest else None
+    return f"the run's trace: lumos-studio show {trace_id}" if trace_id else None
 
+
+
+def _workflow_input(text: str, resume_run: str | None) -> Any:
+    """A workflow's input: JSON, or the text itself (resume data must be JSON)."""
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        if resume_run is not None:
+            fail("resume data must be JSON", 'e.g. \'{"approved": true}\'', code=2)
+        return text
+
+
+def _run_file(db: Path, path: Path, name: str, message: str, thread: str | None,
+              resource: str | None, resume_run: str | None, memory_limit: int) -> None:
+    """Run ``name`` of ``path`` in a worker process, recording its trace in ``db``."""
+    from lumos_studio.ingest.otlp_http import OtlpReceiver
+    from lumos_studio.sessions.base import workflow_store_beside
+    from lumos_studio.sessions.worker import WorkerSession
+
+    with open_store(db) as store:
+        receiver = OtlpReceiver(store.writer, port=0).start()
+        session = WorkerSession(
+            path, receiver.endpoint, watch=False, workflow_store=workflow_store_beside(db),
+            record=store.writer.submit, memory_limit_mb=memory_limit, restart=False,
+        )
+        try:
+            info = _load(session, path, name)
+            if info.kind == "workflow":
+                data = _workflow_input(message, resume_run)
+                done = session.run_workflow(
+                    name, None if resume_run else data, resume=resume_run,
+                    resume_data=data if resume_run else None,
+                )
+                store.writer.flush()
+                _report_workflow(db, store, str(path), name, done)
+                return
+            if resume_run is not None:
+                fail(f"--resume is for workflows; {name!r} is not one", code=2)
+            if (thread or resource) and not info.has_memory:
+                fail(f"agent {name!r} has no memory, so --thread cannot continue a conversation",
+                     "give it one: Agent(..., memory=Memory())", code=2)
+            outcome = session.run(name, message, (), thread_id=thread, resource_id=resource)
+            store.writer.flush()
+            if outcome.error is not None:
+                what = f"agent {name!r} raised {outcome.error}" if outcome.raised else (
+                    outcome.message or outcome.error)
+                fail(what, _trace_hint(store, outcome.trace_id))
+            if outcome.cancelled:
+                fail("the run was cancelled", _trace_hint(store, outcome.trace_id))
+        finally:
+            session.stop()
+            store.writer.flush()
+            receiver.stop()
+    _print_answer(db, outcome.output, outcome.trace_id, outcome.thread_id)
+
+
+def _load(session: WorkerSession, path: Path, name: str) -> AgentInfo:
+    """Start ``session``'s worker and find ``name`` in what it loaded (exit 2 when not)."""
+    loaded = threading.Event()
+    problems: list[LoadProblem] = []
+
+    def heard(event: SessionEvent) -> None:
+        if event.output:  # what bypassed the worker's print capture: a crash's last words
+            err.print(event.output, markup=False, highlight=False)
+        if event.problem is not None:
+            problems.append(event.problem)
+        if event.agents is not None or event.problem is not None:
+            loaded.set()
+
+    session.listener = heard
+    session.start()
+    if not loaded.wait(LOAD_TIMEOUT):
+        fail(f"{path} did not load within {LOAD_TIMEOUT:.0f} s", code=2)
+    if problems:
+        fail(problems[0].message, problems[0].frame or None, code=2)
+    found = {a.name: a for a in session.agents}
+    if name not in found:
+        known = ", ".join(sorted(a.name for a in session.agents if a.kind == "agent")) or "none"
+        fail(f"no agent named {name!r} in {session.path} (found: {known})", code=2)
+    return found[name]
+
+
+def _report_workflow(db: Path, store: Store, source: str, name: str, done: WorkflowOutcome) -> None:
+    if done.status is None:
+        if done.error and not done.traceback and not done.cancelled:  # refused: nothing ran
+            fail(done.error, code=2)
+        fail(done.error or "the run was cancelled", _trace_hint(store, done.trace_id))
+    failure = f"step {done.failed_step!r} failed: {done.error}"
+    _print_workflow(db, name, source, done.status, done.run_id, done.trace_id, failure,
+                    done.suspended, done.output)

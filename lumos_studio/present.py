@@ -56,7 +56,8 @@ def format_time(ns: int) -> str:
 
 
 def status_text(status: str) -> Text:
-    styles = {"ERROR": "bold red", "RUNNING": "yellow", "OK": "green", "UNSET": "green"}
+    styles = {"ERROR": "bold red", "RUNNING": "yellow", "OK": "green", "UNSET": "green",
+              "SUSPENDED": "magenta"}
     return Text("OK" if status == "UNSET" else status, style=styles.get(status, ""))
 
 

@@ -156,3 +156,7 @@ INSTRUMENTATION_NAME: Final = "lumos_core"
 def span_name(operation: str, target: str | None) -> str:
     """The conventions' span name: ``{operation} {model or agent or tool name}``."""
     return f"{operation} {target}" if target else operation
+
+# On the resource of a studio's worker: the studio's pid. Spans a studio that is gone left
+# running are told by it from other programs' (``lumos_studio.sessions.interrupted``).
+LUMOS_STUDIO_PID: Final = "lumos.studio.pid"

@@ -79,6 +79,9 @@ class RunOutcome:
     error: str | None = None
     traceback: str = ""
     cancelled: bool = False
+    raised: str = ""  # the exception's class when user code raised (not the model, not a crash)
+    thread_id: str | None = None  # the conversation thread the turn ran in (agents with memory)
+    message: str = ""  # the error without its class name, when there is one
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import threading
 import traceback
@@ -14,11 +15,13 @@ from typing import Any, TypeVar
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.trace import TracerProvider
 
 from lumos_core import Message
 from lumos_core.agent import AgentStreamEvent, RunCompleted, ToolCallFinished, ToolCallStarted
 from lumos_core.models.base import TextDelta
+from lumos_core.run_guard import OpenSpans, current_run
 from lumos_core.runner import describe_workflow, jsonable, use_snapshot_store, workflow_reply
 from lumos_core.workflows import StepStreamed, WorkflowError, WorkflowEvent, step_status
 from lumos_studio.sessions.base import (
@@ -59,8 +62,14 @@ class InProcessSession(Session):
             *(AgentInfo.from_wire(describe_workflow(w)) for w in catalog.workflows.values()),
         )
         self._log_handler: logging.Handler | None = None
-        self._running: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
+        self._running: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any], int] | None = None
         self._lock = threading.Lock()
+        self._run_ids = itertools.count(1)
+        # A cancelled run's open spans end ERROR "cancelled" (a cancellation alone leaves them
+        # unset: ``CancelledError`` is not an exception to OpenTelemetry).
+        self._open_spans = OpenSpans()
+        if isinstance(tracer_provider, SdkTracerProvider):
+            tracer_provider.add_span_processor(self._open_spans)
 
     @classmethod
     def recording(cls, catalog: AgentCatalog, writer: StoreWriter) -> InProcessSession:
@@ -182,8 +191,10 @@ class InProcessSession(Session):
         async def go() -> T:
             task = asyncio.current_task()
             assert task is not None
+            run_id = next(self._run_ids)
+            current_run.set(run_id)  # the spans it starts are this run's
             with self._lock:
-                self._running = (asyncio.get_running_loop(), task)
+                self._running = (asyncio.get_running_loop(), task, run_id)
             return await work()
 
         try:
@@ -199,8 +210,13 @@ class InProcessSession(Session):
             running = self._running
         if running is None:
             return False
-        loop, task = running
-        loop.call_soon_threadsafe(task.cancel)
+        loop, task, run_id = running
+
+        def stop() -> None:
+            self._open_spans.mark("cancelled", run_id)
+            task.cancel()
+
+        loop.call_soon_threadsafe(stop)
         return True
 
 

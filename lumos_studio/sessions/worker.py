@@ -3,24 +3,37 @@
 One warm spare process is kept ready (interpreter, lumos_core and OpenTelemetry already imported),
 so a reload only imports the user's file: well under a second. A load that fails leaves the last
 good worker serving, its agents marked stale, until the file is fixed.
+
+Every run ends: a worker that dies (a crash, ``os._exit``, a kill) is restarted, its runs fail
+saying so, and the spans it had open are closed ERROR with the reason (``worker exited with code
+N``, ``cancelled``, ``killed``) through ``record`` (the store writer's ``submit``); the worker
+tells the studio of each span as it starts and ends (see ``lumos_core.runner``), so spans it had
+not yet exported are written too. Workers run in a process group of their own, killed whole, so a
+tool's child processes go with them; ``memory_limit_mb`` caps each one's memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from lumos_core import Message
+from lumos_core.memory_limit import memory_limit_from_env
 from lumos_core.messages import message_from_dict, message_to_dict
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.records import SpanRecord
 from lumos_studio.sessions.base import (
     AgentInfo,
     LoadProblem,
@@ -32,9 +45,14 @@ from lumos_studio.sessions.base import (
     WorkflowOutcome,
 )
 from lumos_studio.sessions.watch import FileWatcher
+from lumos_studio.sessions.worker_spans import ReportedSpans
 
 CANCEL_GRACE = 2.0  # seconds a cancelled run gets before its worker is killed
+RESTART_WAIT = 15.0  # seconds a run waits for a worker being (re)started
+RESTART_ATTEMPTS = 3  # workers that die while loading, in a row, before the studio gives up
 NOT_LOADED = "the agents are not loaded; fix the file and save"
+
+RecordSpan = Callable[[SpanRecord], object]
 
 
 class WorkerProcess:
@@ -48,11 +66,14 @@ class WorkerProcess:
         endpoint: str | None,
         session: WorkerSession,
         workflow_store: Path | None = None,
+        memory_limit_mb: int = 0,
     ) -> None:
         self.number = next(self._ids)
         self.session = session
         self.agents: tuple[AgentInfo, ...] | None = None
         self.load_requested_at = 0.0
+        self.end_reason: str | None = None  # why the studio ended it (None: it ended itself)
+        self.spans = ReportedSpans()
         ours, theirs = socket.socketpair()
         command = [
             sys.executable,
@@ -63,6 +84,8 @@ class WorkerProcess:
             "--control-fd",
             str(theirs.fileno()),
             "--wait",
+            "--memory-limit-mb",
+            str(memory_limit_mb),
         ]
         if endpoint:
             command += ["--otlp-endpoint", endpoint]
@@ -74,7 +97,8 @@ class WorkerProcess:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env=_worker_environment(),
+            start_new_session=True,  # its own process group: killed whole, with a tool's children
         )
         theirs.close()
         self._socket = ours
@@ -95,18 +119,29 @@ class WorkerProcess:
         self.send({"type": "load"})
 
     def stop(self, grace: float = 1.0) -> None:
-        """Ask politely, then kill."""
+        """Ask politely, then kill; what the tools started goes with it either way."""
+        self.end_reason = self.end_reason or "killed"
         self.send({"type": "shutdown"})
         try:
             self.process.wait(grace)
         except subprocess.TimeoutExpired:
             self.kill()
+        self.kill_group()
         self._socket.close()
 
-    def kill(self) -> None:
+    def kill(self, reason: str = "killed") -> None:
+        self.end_reason = self.end_reason or reason
+        self.kill_group()
         if self.process.poll() is None:
             self.process.kill()
-            self.process.wait()
+        self.process.wait()
+
+    def kill_group(self) -> None:
+        """Kill its process group: processes a tool started, even after the worker is gone
+        (a group's id is not handed out again while any member lives; once none does, pids are
+        allocated in order, so another process taking it within moments is very unlikely)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def _read_messages(self) -> None:
         try:
@@ -131,6 +166,8 @@ class WorkerProcess:
 class WorkerSession(Session):
     """Runs the agents and workflows of ``path`` in a worker; reloads on save when ``watch`` is
     on. Workflows keeping the default snapshot file use ``workflow_store`` (the studio's) instead.
+    ``record`` stores the spans the studio closes for a dead worker; ``memory_limit_mb`` (default
+    ``$LUMOS_WORKER_MEMORY_MB`` or 4096, 0 for none) caps each worker.
     """
 
     def __init__(
@@ -141,8 +178,17 @@ class WorkerSession(Session):
         watch: bool = True,
         only: tuple[str, ...] = (),
         workflow_store: Path | None = None,
+        record: RecordSpan | None = None,
+        memory_limit_mb: int | None = None,
+        restart: bool = True,
     ) -> None:
         self.path = path.resolve()
+        self.record = record
+        self.restart = restart  # a worker that dies is replaced (off for one-shot runs)
+        self.memory_limit_mb = (
+            memory_limit_from_env() if memory_limit_mb is None else memory_limit_mb
+        )
+        self._failed_starts = 0  # workers that died loading, in a row
         self.workflow_store = workflow_store.resolve() if workflow_store is not None else None
         self.only = only
         self.source = str(self.path)
@@ -186,13 +232,17 @@ class WorkerSession(Session):
                 return
             if self._candidate is not None:
                 self._candidate.kill()
-            candidate = self._spare or self._new_process()
+            spare = self._spare
+            alive = spare is not None and spare.process.poll() is None
+            candidate = spare if spare is not None and alive else self._new_process()
             self._candidate = candidate
             self._spare = self._new_process()
         candidate.load()
 
     def _new_process(self) -> WorkerProcess:
-        return WorkerProcess(self.path, self.endpoint, self, self.workflow_store)
+        return WorkerProcess(
+            self.path, self.endpoint, self, self.workflow_store, self.memory_limit_mb
+        )
 
     def _on_files_changed(self, changed: list[str]) -> None:
         names = ", ".join(sorted({Path(p).name for p in changed}))
@@ -220,12 +270,29 @@ class WorkerSession(Session):
             self.emit(SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents)))
         elif kind in ("delta", "tool_call", "tool_result", "step"):
             self._on_stream(message)
+        elif kind in ("span_started", "span_ended", "resource"):
+            worker.spans.heard(message)
         elif kind in ("result", "workflow_result", "failed", "cancelled"):
+            worker.spans.exported()  # the worker flushed before it answered
+            if kind == "cancelled":  # spans of the run that did not unwind (a stuck thread)
+                self._close_spans(worker, "cancelled", run=message.get("id"))
             with self._lock:
                 waiting = self._pending.get(message.get("id", -1))
             if waiting is not None:
                 waiting[1].append(message)
                 waiting[0].set()
+
+    def _close_spans(self, worker: WorkerProcess, reason: str, run: int | None = None) -> None:
+        """Store the records ending what a stopped worker (or run) left (``ReportedSpans``)."""
+        records = worker.spans.closing(reason, run)
+        if self.record is None:
+            return
+        for record in records:
+            try:
+                self.record(record)
+            except Exception as exc:  # the reader thread must survive a store's trouble
+                self.emit(SessionEvent(notice=f"could not close a span: {exc!r}"))
+                return
 
     def _on_stream(self, message: dict[str, Any]) -> None:
         """A piece of a running turn, passed on in the order the worker sent it."""
@@ -262,6 +329,7 @@ class WorkerSession(Session):
                 return
             old, self.current, self._candidate = self.current, worker, None
             self.agents = worker.agents = agents
+            self._failed_starts = 0
         elapsed = time.perf_counter() - worker.load_requested_at
         self.emit(SessionEvent(agents=agents, reloaded_in=elapsed))
         if old is not None:
@@ -278,25 +346,46 @@ class WorkerSession(Session):
         worker.stop()
 
     def _on_exit(self, worker: WorkerProcess) -> None:
-        """A worker's socket closed: fail its runs; if it was serving, bring up a new one."""
-        with self._lock:
+        """A worker's socket closed: close its spans and fail its runs, saying why; if it was
+        serving (or about to), bring up a new one."""
+        code = worker.process.wait()
+        worker.kill_group()  # what its tools started dies with it
+        exited = f"worker exited with code {code}"
+        with self._lock:  # one step: a run never sees no worker and none starting
             orphaned = [r for r, w in self._run_workers.items() if w is worker]
             was_current = worker is self.current
+            was_candidate = worker is self._candidate
             if was_current:
                 self.current = None
-        code = worker.process.wait()
-        for run_id in orphaned:
-            self._on_message(
-                worker,
-                {
-                    "type": "failed",
-                    "id": run_id,
-                    "error": f"the worker process exited (code {code})",
-                },
+            if was_candidate:
+                self._candidate = None
+                if worker.end_reason is None:
+                    self._failed_starts += 1
+            if worker is self._spare:
+                self._spare = None
+            restart = (
+                (was_current or was_candidate)
+                and self.restart
+                and not self._stopped
+                and self._failed_starts < RESTART_ATTEMPTS
             )
-        if was_current and not self._stopped:
-            self.emit(SessionEvent(notice=f"worker exited (code {code}); restarting"))
-            self.reload()
+            if restart:
+                self.reload()
+        tools = {run_id: worker.spans.running_tool(run_id) for run_id in orphaned}
+        self._close_spans(worker, worker.end_reason or exited)
+        for run_id in orphaned:
+            tool = tools[run_id]
+            error = "the " + exited + (f" while running tool {tool!r}" if tool else "")
+            self._on_message(worker, {
+                "type": "failed",
+                "id": run_id,
+                "error": error + ("; restarted" if restart and was_current else ""),
+            })
+        if restart and was_current and worker.end_reason is None:  # a kill by us was told
+            self.emit(SessionEvent(notice=f"the {exited}; restarted"))
+        elif was_candidate and not restart and not self._stopped:  # it died importing the file
+            problem = LoadProblem(f"the {exited} while loading {self.path.name}", str(self.path))
+            self.emit(SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents)))
 
     # --- runs (called from a thread worker of the app) ---
 
@@ -307,12 +396,14 @@ class WorkerSession(Session):
         history: tuple[Message, ...],
         thread_id: str | None = None,
         on_event: StreamListener | None = None,
+        resource_id: str | None = None,
     ) -> RunOutcome:
         command = {
             "type": "run",
             "agent": agent,
             "message": text,
             "thread_id": thread_id,
+            "resource_id": resource_id,
             "history": [message_to_dict(m) for m in history],
         }
         reply = self._request(command, on_event)
@@ -344,6 +435,14 @@ class WorkerSession(Session):
     ) -> dict[str, Any] | None:
         """Send a run command to the current worker and wait for its last reply (None: no
         worker is serving)."""
+        deadline = time.monotonic() + RESTART_WAIT
+        while True:
+            with self._lock:
+                worker = self.current
+                starting = self._candidate is not None and not self._stopped
+            if worker is not None or not starting or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)  # a worker is being (re)started: the run waits for it
         with self._lock:
             worker = self.current
             if worker is None:
@@ -389,20 +488,35 @@ class WorkerSession(Session):
         waiting[1].append({"type": "cancelled", "id": run_id, "trace_id": None, "killed": True})
         waiting[0].set()
         self.emit(SessionEvent(notice="the run did not stop; worker killed and restarted"))
-        worker.kill()
+        worker.kill("cancelled")
+
+
+def _worker_environment() -> dict[str, str]:
+    """The studio's environment, unbuffered, and the studio's pid on the worker's resource: spans
+    left running by a studio that is gone are then told from those of other programs."""
+    attributes = os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
+    ours = f"{sc.LUMOS_STUDIO_PID}={os.getpid()}"
+    return {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "OTEL_RESOURCE_ATTRIBUTES": f"{attributes},{ours}" if attributes else ours,
+    }
 
 
 def _outcome(reply: dict[str, Any]) -> RunOutcome:
     kind = reply["type"]
     if kind == "result":
         messages = tuple(message_from_dict(m) for m in reply.get("messages", []))
-        return RunOutcome(reply.get("output"), reply.get("trace_id"), messages)
+        return RunOutcome(reply.get("output"), reply.get("trace_id"), messages,
+                          thread_id=reply.get("thread_id"))
     if kind == "cancelled":
         return RunOutcome(trace_id=reply.get("trace_id"), cancelled=True)
     return RunOutcome(
         trace_id=reply.get("trace_id"),
         error=reply.get("error", "failed"),
         traceback=reply.get("traceback", ""),
+        raised=str(reply.get("raised") or ""),
+        message=str(reply.get("message") or ""),
     )
 
 

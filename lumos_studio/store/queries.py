@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lumos_core.telemetry.semconv import LUMOS_WORKFLOW_STATUS, OP_INVOKE_WORKFLOW
 from lumos_studio.metrics import Metrics, session_metrics
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import trace_index
@@ -40,6 +41,7 @@ class TraceSummary:
     tools: str | None = None
     pinned_ns: int | None = None
     text_seq: int | None = None  # the search index's number for it (``trace_index``)
+    suspended: bool = False  # a workflow in it waits for a person (``mark_suspended``)
 
     @property
     def pinned(self) -> bool:
@@ -57,7 +59,9 @@ class TraceSummary:
     def status(self) -> str:
         if self.error_count:
             return "ERROR"
-        return "RUNNING" if self.running else "OK"
+        if self.running:
+            return "RUNNING"
+        return "SUSPENDED" if self.suspended else "OK"
 
     @property
     def duration_ns(self) -> int | None:
@@ -123,7 +127,37 @@ class StoreReader:
         rows = self._db.execute(
             "SELECT * FROM traces ORDER BY start_ns DESC LIMIT ? OFFSET ?", (limit, offset)
         ).fetchall()
-        return [TraceSummary(**dict(row)) for row in rows]
+        return self._mark_suspended([TraceSummary(**dict(row)) for row in rows])
+
+    def _mark_suspended(self, summaries: list[TraceSummary]) -> list[TraceSummary]:
+        """Mark the traces where a workflow suspended (its ``invoke_workflow`` span says
+        ``lumos.workflow.status = suspended``). Read per page, not stored: the attribute may
+        sit in a span's OTLP bytes, which SQL cannot look into, and only workflow spans of
+        finished traces are decoded."""
+        done = [t.trace_id for t in summaries if not t.running and not t.error_count]
+        if not done:
+            return summaries
+        suspended: set[str] = set()
+        for start in range(0, len(done), 500):
+            chunk = done[start : start + 500]
+            rows = self._db.execute(
+                f"SELECT * FROM spans WHERE trace_id IN ({', '.join('?' * len(chunk))}) "
+                "AND operation = ?", (*chunk, OP_INVOKE_WORKFLOW))
+            suspended.update(
+                span.trace_id for span in map(row_to_record, rows)
+                if span.attributes.get(LUMOS_WORKFLOW_STATUS) == "suspended"
+            )
+        if not suspended:
+            return summaries
+        return [replace(t, suspended=True) if t.trace_id in suspended else t for t in summaries]
+
+    def running_spans(self) -> list[tuple[SpanRecord, int]]:
+        """Spans still running, each with the last time its trace knows of (its latest end)."""
+        rows = self._db.execute(
+            "SELECT s.*, t.end_ns AS trace_end_ns FROM traces t JOIN spans s "
+            "ON s.trace_id = t.trace_id WHERE t.running_count > 0 AND s.end_ns IS NULL"
+        ).fetchall()
+        return [(row_to_record(row), row["trace_end_ns"] or 0) for row in rows]
 
     def find_traces(self, query: TraceQuery) -> TracePage:
         """The trace list: matches of ``query.filter``, pinned ones on top.
@@ -162,7 +196,8 @@ class StoreReader:
         else:
             total = db.execute(f"SELECT count(*) FROM traces t WHERE {where}", params).fetchone()[0]
         unindexed = trace_index.pending_count(db) if query.filter.words else 0
-        return TracePage(query, pinned + others, total, sizes, len(pinned), unindexed)
+        summaries = self._mark_suspended(pinned + others)
+        return TracePage(query, summaries, total, sizes, len(pinned), unindexed)
 
     def _match_texts(self, trace_filter: TraceFilter) -> dict[str, str]:
         """Each searched word's message-text matches, as a temporary table of their traces'
