@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from lumos_studio.cli_run import run
-from lumos_studio.cli_support import err, fail, open_reader, open_store, out
+from lumos_studio.cli_support import err, fail, info, note, open_reader, open_store, out, warn
+from lumos_studio.display import safe_str, safe_text
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
 from lumos_studio.process_settings import use_studio_process_settings
 from lumos_studio.store import DEFAULT_DB, Store, StoreReader
@@ -111,9 +113,10 @@ def traces(db: Path, limit: int) -> None:
     reader = open_reader(db)
     summaries = reader.list_traces(limit=limit)
     if not summaries:
-        err.print(f'no traces in {db} yet; try: lumos-studio run --demo weather "weather?"')
+        info(f'no traces in {db} yet; try: lumos-studio run --demo weather "weather?"')
         return
-    table = Table(title=f"{reader.count_traces()} traces in {db}", title_justify="left")
+    title = safe_text(f"{reader.count_traces()} traces in {db}", limit=None)
+    table = Table(title=title, title_justify="left")
     table.add_column("trace id", no_wrap=True, min_width=32)
     table.add_column("started", no_wrap=True)
     table.add_column("root", no_wrap=True, overflow="ellipsis")
@@ -124,10 +127,10 @@ def traces(db: Path, limit: int) -> None:
     for t in summaries:
         tokens = (t.input_tokens or 0) + (t.output_tokens or 0)
         table.add_row(
-            t.trace_id,
+            safe_text(t.trace_id),
             format_time(t.start_ns),
-            t.root_name,
-            t.agent_name or "",
+            safe_text(t.root_name),
+            safe_text(t.agent_name or ""),
             format_duration(t.duration_ns),
             str(t.span_count),
             str(tokens or ""),
@@ -169,7 +172,7 @@ def export(db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path)
         saved = save_traces(reader, ids, output)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
-    err.print(f"wrote {saved.traces} trace(s), {saved.spans} spans, {saved.logs} logs to {output}")
+    info(f"wrote {saved.traces} trace(s), {saved.spans} spans, {saved.logs} logs to {output}")
 
 
 @cli.command(name="import")
@@ -192,12 +195,12 @@ def import_(db: Path, files: tuple[Path, ...]) -> None:
             store.writer.submit_many([*records, *read.logs])
             store.writer.flush()
             for line, problem in problems[:10]:
-                err.print(f"[yellow]warning:[/] {path}:{line}: {problem}")
+                warn(f"{path}:{line}: {problem}")
             if len(problems) > 10:
-                err.print(f"[yellow]warning:[/] {len(problems) - 10} more problem lines in {path}")
+                warn(f"{len(problems) - 10} more problem lines in {path}")
             traces_seen = len({r.trace_id for r in records})
             logs = f" and {len(read.logs)} log records" if read.logs else ""
-            err.print(f"imported {len(records)} spans in {traces_seen} trace(s){logs} from {path}")
+            info(f"imported {len(records)} spans in {traces_seen} trace(s){logs} from {path}")
 
 
 def _resolve(reader: StoreReader, prefix: str) -> str:
@@ -294,13 +297,13 @@ def _print_comparison(left: list[SpanRecord], right: list[SpanRecord]) -> None:
     from lumos_studio.replay.compare import compare_runs
 
     comparison = compare_runs(left, right)
-    out.print(comparison.summary, markup=False)
+    out.print(safe_text(comparison.summary, limit=None))
     for row in comparison.rows:
         if row.change == "same":
             continue
-        name = (row.left or row.right).name  # type: ignore[union-attr]
-        what = ", ".join(d.field for d in row.diffs) if row.diffs else row.change
-        out.print(f"{'  ' * row.depth}{row.change:8} {name}: {what}", markup=False)
+        name = safe_str((row.left or row.right).name)  # type: ignore[union-attr]
+        what = ", ".join(safe_str(d.field) for d in row.diffs) if row.diffs else row.change
+        out.print(Text(f"{'  ' * row.depth}{row.change:8} {name}: {what}"))
 
 
 def _load_saved(path: Path) -> LoadedTrace:
@@ -311,10 +314,10 @@ def _load_saved(path: Path) -> LoadedTrace:
 
     total = path.stat().st_size
     with Progress(
-        TextColumn(f"loading {path.name}"), BarColumn(), DownloadColumn(), console=err,
-        transient=True, disable=total < 5_000_000,
+        TextColumn("loading {task.description}", markup=False), BarColumn(), DownloadColumn(),
+        console=err, transient=True, disable=total < 5_000_000,
     ) as progress:
-        task = progress.add_task("load", total=total)
+        task = progress.add_task(safe_str(path.name), total=total)
         try:
             loaded = load_trace(
                 path, on_progress=lambda p: progress.update(task, completed=p.bytes_read)
@@ -322,9 +325,9 @@ def _load_saved(path: Path) -> LoadedTrace:
         except ReplayError as exc:
             fail(str(exc))
     for problem in loaded.problems[:10]:
-        err.print(f"[yellow]warning:[/] {problem}", markup=True)
+        warn(str(problem))
     if loaded.problem_count > 10:
-        err.print(f"[yellow]warning:[/] {loaded.problem_count - 10} more problems in {path}")
+        warn(f"{loaded.problem_count - 10} more problems in {path}")
     if not loaded.spans and not loaded.logs and not loaded.read_only:
         loaded.close()
         fail(
@@ -343,7 +346,7 @@ def _run_spans(db: Path, source: str) -> list[SpanRecord]:
             if not ids:
                 fail(f"{path} holds no trace")
             if len(ids) > 1:
-                err.print(f"[dim]{path} holds {len(ids)} traces; comparing the first[/]")
+                note(f"{path} holds {len(ids)} traces; comparing the first")
             return loaded.reader.trace_spans(ids[0])
     reader = open_reader(db)
     return reader.trace_spans(_resolve(reader, source))

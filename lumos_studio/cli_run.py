@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from lumos_studio.cli_support import err, fail, open_store, out
+from lumos_studio.cli_support import fail, info, note, open_store, out
+from lumos_studio.display import safe_text
 from lumos_studio.store import Store
 
 
@@ -87,9 +88,9 @@ def _run_agent(
             store.writer.flush()
             fail(f"agent {agent.name!r} raised {type(exc).__name__}: {exc}", _trace_hint(store))
         store.writer.flush()
-    out.print(result.output, markup=False)
+    out.print(safe_text(result.output, limit=None, multiline=True))
     where = f" · thread {result.thread_id}" if result.thread_id else ""
-    err.print(f"[dim]trace {result.trace_id} recorded in {db}{where}[/]")
+    note(f"trace {result.trace_id} recorded in {db}{where}")
 
 
 def _run_workflow(
@@ -121,16 +122,16 @@ def _run_workflow(
         except WorkflowError as exc:  # bad input, an unknown run: nothing ran
             fail(str(exc), code=2)
         store.writer.flush()
-    err.print(f"[dim]{workflow.name} · run {done.run_id} · {done.status} · trace "
-              f"{done.trace_id} recorded in {db}[/]")
+    note(f"{workflow.name} · run {done.run_id} · {done.status} · trace {done.trace_id} "
+         f"recorded in {db}")
     if done.status == "failed":
         fail(f"step {done.failed_step!r} failed: {done.error}")
     if done.status == "suspended":
-        out.print(pretty(dict(done.suspended)), markup=False)
-        err.print(f"suspended; resume with: lumos-studio run {source} {workflow.name} --resume "
-                  f"{done.run_id} '<JSON resume data>'", markup=False)
+        out.print(safe_text(pretty(dict(done.suspended)), limit=None, multiline=True))
+        info(f"suspended; resume with: lumos-studio run {source} {workflow.name} --resume "
+             f"{done.run_id} '<JSON resume data>'")
         return
-    out.print(pretty(done.output), markup=False)
+    out.print(safe_text(pretty(done.output), limit=None, multiline=True))
 
 
 def _recording_into(store: Store) -> dict[str, Any]:

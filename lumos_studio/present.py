@@ -15,6 +15,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from lumos_core.telemetry import semconv as sc
+from lumos_studio.display import NAME_LIMIT, safe_text
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 
 OPERATION_STYLES = {
@@ -55,16 +56,23 @@ def format_time(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9).strftime("%H:%M:%S")
 
 
+STATUS_STYLES = {
+    "ERROR": "bold red", "RUNNING": "yellow", "SUSPENDED": "bold yellow", "OK": "green",
+    "UNSET": "green",
+}
+
+
 def status_text(status: str) -> Text:
-    styles = {"ERROR": "bold red", "RUNNING": "yellow", "OK": "green", "UNSET": "green"}
-    return Text("OK" if status == "UNSET" else status, style=styles.get(status, ""))
+    """A span's or trace's status, coloured; one this version does not know is shown as is."""
+    shown = "OK" if status == "UNSET" else status
+    return safe_text(shown, limit=NAME_LIMIT, style=STATUS_STYLES.get(status, ""))
 
 
 def span_label(span: SpanRecord, now_ns: int | None = None) -> Text:
     """``invoke_agent weather  303.1ms``, coloured by operation; errors red, running spans tick."""
     operation = span.attributes.get(sc.OPERATION_NAME)
     style = "bold red" if span.status_code == STATUS_ERROR else OPERATION_STYLES.get(operation, "")
-    label = Text(span.name, style=style)
+    label = safe_text(span.name, style=style)
     if span.running:
         elapsed = format_duration(now_ns - span.start_ns) if now_ns else "…"
         label.append(f"  ⏵ {elapsed}", style="yellow")
@@ -91,7 +99,7 @@ def children_by_parent(spans: Iterable[SpanRecord]) -> dict[str | None, list[Spa
 def rich_tree(trace_id: str, spans: Iterable[SpanRecord]) -> Tree:
     """The whole trace as a rich ``Tree`` for the terminal."""
     children = children_by_parent(spans)
-    root = Tree(Text(f"trace {trace_id}", style="bold"))
+    root = Tree(Text.assemble("trace ", safe_text(trace_id), style="bold"))
 
     def add(node: Tree, parent: str | None) -> None:
         for span in children.get(parent, []):

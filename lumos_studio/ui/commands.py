@@ -11,8 +11,12 @@ from functools import partial
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.content import Content
 from textual.dom import DOMNode
+from textual.markup import escape
 from textual.screen import Screen
+
+from lumos_studio.display import safe_str
 
 # Actions the palette should not offer: moving a cursor is not a command, and Textual's own
 # commands (quit, keys, maximize, theme...) are already there.
@@ -33,7 +37,7 @@ def binding_commands(app: App[object], screen: Screen[object]) -> Iterator[Syste
             seen.add(key)
             keys = binding.key_display or binding.key.split(",")[0]
             yield SystemCommand(
-                f"{title}: {binding.description}",
+                escape(f"{title}: {binding.description}"),  # the palette reads markup
                 f"key {keys}",
                 partial(app.run_action, binding.action, node),
             )
@@ -49,8 +53,9 @@ def _bound_nodes(app: App[object], screen: Screen[object]) -> Iterable[tuple[DOM
 
 
 def _title(widget: DOMNode) -> str:
+    """The pane's title as plain text (a border title is markup, and may quote a name)."""
     title = getattr(widget, "border_title", None) or getattr(type(widget), "BORDER_TITLE", "")
-    return str(title) if title else type(widget).__name__
+    return safe_str(Content.from_markup(str(title)).plain) if title else type(widget).__name__
 
 
 def _bindings(node: DOMNode) -> Iterable[Binding]:
