@@ -188,6 +188,17 @@ def hostile_logs(
     return logs
 
 
+def bad_otlp_lines() -> str:
+    """OTLP JSON lines a decoder refuses, each problem quoting hostile text."""
+    lines = []
+    for text in (MARKUP_CLOSE, CLEAR_SCREEN, OSC52_CLIPBOARD, f"[bold red]x{CSI_C1}"):
+        span = {"traceId": "ab" * 16, "spanId": "cd" * 8, "name": text,
+                "startTimeUnixNano": "1", "endTimeUnixNano": "2",
+                "attributes": [{"key": text, "value": {"bytesValue": text}}]}
+        lines.append(_json({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}))
+    return "\n".join(lines) + "\n"
+
+
 def _json(value: Any) -> str:
     """JSON as an exporter would send it; unlike orjson, it writes lone surrogates too."""
     return json.dumps(value, ensure_ascii=False)

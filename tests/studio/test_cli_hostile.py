@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,9 @@ from tests.hostile import (
     FORBIDDEN,
     HOSTILE_TRACE,
     MARKUP_CLOSE,
-    OSC52_CLIPBOARD,
     STORABLE,
     VISIBLE,
+    bad_otlp_lines,
     hostile_logs,
     hostile_spans,
 )
@@ -44,19 +43,6 @@ def db(tmp_path: Path) -> Path:
         store.writer.submit_many([*hostile_spans(), *hostile_logs(), *weather_trace()])
         store.writer.flush()
     return path
-
-
-def bad_lines() -> str:
-    """OTLP JSON lines a decoder refuses, each problem quoting hostile text."""
-    lines = []
-    for text in (MARKUP_CLOSE, CLEAR_SCREEN, OSC52_CLIPBOARD, "[bold red]x\x9b"):
-        value = {"bytesValue": text}
-        span = {"traceId": "ab" * 16, "spanId": "cd" * 8, "name": text,
-                "startTimeUnixNano": "1", "endTimeUnixNano": "2",
-                "attributes": [{"key": text, "value": value}]}
-        lines.append(json.dumps(
-            {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}, ensure_ascii=False))
-    return "\n".join(lines) + "\n"
 
 
 def test_traces_lists_hostile_names_literally(db: Path) -> None:
@@ -99,7 +85,7 @@ def test_import_warnings_quote_bad_lines_plainly_and_export_import_keeps_names(
     assert_safe(wrote)
     assert "hostile [/] x.jsonl" in wrote.stderr
     with exported.open("a", encoding="utf-8") as file:
-        file.write(bad_lines())
+        file.write(bad_otlp_lines())
 
     other = tmp_path / "other.db"
     imported = invoke(other, "import", str(exported))
@@ -114,7 +100,7 @@ def test_import_warnings_quote_bad_lines_plainly_and_export_import_keeps_names(
 
 def test_replay_lists_the_problems_of_a_file_plainly(tmp_path: Path) -> None:
     broken = tmp_path / "broken.jsonl"
-    broken.write_text(bad_lines(), encoding="utf-8")
+    broken.write_text(bad_otlp_lines(), encoding="utf-8")
     replayed = invoke(tmp_path / "unused.db", "replay", str(broken))
     assert replayed.exit_code == 1
     assert_safe(replayed)
