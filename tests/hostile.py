@@ -179,6 +179,10 @@ def hostile_logs(
          "resource_id": MARKUP_LINK, "messages": messages},
         {"op": sc.OP_UPDATE_MEMORY, "kind": "working_memory", "scope": "thread", "key": thread,
          "value": f"# notes {MARKUP_CLOSE}\n- {COLOUR}\n- {OSC52_CLIPBOARD}"},
+        # Malformed: no value, and messages that are not a list.
+        {"op": sc.OP_UPDATE_MEMORY, "kind": "working_memory", "scope": "thread", "key": thread},
+        {"op": sc.OP_UPSERT_MEMORY, "kind": "messages", "thread_id": thread,
+         "resource_id": MARKUP_LINK, "messages": 5},
     ]
     logs += [
         LogRecord(time_ns=T0 + (300 + i) * MS, body=body, severity_number=9, trace_id=trace_id,

@@ -42,8 +42,7 @@ class MemoryPane(VerticalScroll):
 
 def render_memory(view: MemoryView) -> RenderableType:
     if view.thread_id is None:
-        notes = "\n".join(safe_str(note, BODY_LIMIT) for note in view.notes)
-        return Group(Text(notes, style="dim"), *_searches(view))
+        return Group(_notes(view), *_searches(view))
     parts: list[RenderableType] = [Text("Working memory", style="bold underline")]
     if view.working_memory:
         parts.append(Markdown(safe_str(view.working_memory, BODY_LIMIT, multiline=True)))
@@ -62,7 +61,13 @@ def render_memory(view: MemoryView) -> RenderableType:
         line = Text(f"{safe_str(role)} › ", style=_ROLE_STYLES.get(role, "bold"))
         line.append(safe_str(text, MESSAGE_CHARS, multiline=True))
         parts.append(line)
+    if view.notes:
+        parts += [Text(""), _notes(view)]
     return Group(*parts, *_searches(view))
+
+
+def _notes(view: MemoryView) -> Text:
+    return Text("\n".join(safe_str(note, BODY_LIMIT) for note in view.notes), style="dim")
 
 
 def _searches(view: MemoryView) -> list[RenderableType]:
