@@ -51,9 +51,13 @@ def format_duration(ns: int | None) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
-def format_time(ns: int) -> str:
-    """Local wall-clock time of a span or trace start."""
-    return datetime.fromtimestamp(ns / 1e9).strftime("%H:%M:%S")
+def format_time(ns: int, pattern: str = "%H:%M:%S") -> str:
+    """Local wall-clock time of a span or trace start; ``?`` for one no clock can show (a sender
+    may send any number)."""
+    try:
+        return datetime.fromtimestamp(ns / 1e9).strftime(pattern)
+    except (OverflowError, ValueError, OSError):
+        return "?"
 
 
 STATUS_STYLES = {

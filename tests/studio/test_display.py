@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
+from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import (
     ELLIPSIS,
     NAME_LIMIT,
@@ -16,8 +17,9 @@ from lumos_studio.display import (
     safe_str,
     safe_text,
 )
-from lumos_studio.present import rich_tree, status_text
-from tests.builders import make_span
+from lumos_studio.present import format_time, rich_tree, status_text
+from lumos_studio.ui.widgets.span_detail import render_span
+from tests.builders import T0, make_span
 from tests.hostile import CORPUS, FORBIDDEN, HUGE, VISIBLE
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
@@ -115,3 +117,13 @@ def test_span_labels_trees_and_statuses_show_hostile_names_literally() -> None:
     assert status_text("SUSPENDED").plain == "SUSPENDED"
     assert status_text("[/]\x1b[2J").plain == "[/]␛[2J"
     assert status_text("UNSET").plain == "OK"
+
+
+def test_times_and_counts_no_clock_can_show_do_not_fail() -> None:
+    assert format_time(10**30) == "?"
+    assert format_time(T0) == "16:00:00"
+    span = make_span("chat", attributes={
+        sc.USAGE_INPUT_TOKENS: "many", sc.USAGE_OUTPUT_TOKENS: float("inf"),
+        sc.RESPONSE_TIME_TO_FIRST_CHUNK: 1e300, sc.REQUEST_STREAM: True})
+    shown = printed(render_span(span))
+    assert "0 in · 0 out" in shown and "streamed" in shown

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import ClassVar
 
 from rich.style import Style
@@ -24,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from lumos_studio.display import safe_str
+from lumos_studio.present import format_time
 from lumos_studio.store.log_queries import Anchor, LogMatches, LogRow
 
 PAGE = 50  # rows fetched per query; the cache keeps PAGES of them
@@ -177,7 +177,8 @@ class LogLines(ScrollView, can_focus=True):
 
     def _line(self, row: LogRow) -> Text:
         """``12:00:01.250 ERROR app.db ◆ message``."""
-        stamp = datetime.fromtimestamp(row.time_ns / 1e9).strftime("%H:%M:%S.%f")[:-3]
+        stamp = format_time(row.time_ns, "%H:%M:%S.%f")
+        stamp = stamp[:-3] if len(stamp) > 3 else stamp.ljust(12)  # milliseconds
         level = safe_str(row.level, 5) or "·"
         level_style = self._style(level.lower()) if level.lower() in (
             "trace", "debug", "info", "warn", "error", "fatal") else Style()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, ClassVar
 
 import orjson
@@ -128,8 +129,8 @@ def _facts(span: SpanRecord) -> RenderableType:
     if attributes.get(sc.REQUEST_STREAM) or sc.RESPONSE_TIME_TO_FIRST_CHUNK in attributes:
         rows.append(("streamed", _first_chunk(attributes.get(sc.RESPONSE_TIME_TO_FIRST_CHUNK))))
     if sc.USAGE_INPUT_TOKENS in attributes or sc.USAGE_OUTPUT_TOKENS in attributes:
-        tokens_in = int(attributes.get(sc.USAGE_INPUT_TOKENS, 0))
-        tokens_out = int(attributes.get(sc.USAGE_OUTPUT_TOKENS, 0))
+        tokens_in = _count(attributes.get(sc.USAGE_INPUT_TOKENS))
+        tokens_out = _count(attributes.get(sc.USAGE_OUTPUT_TOKENS))
         rows.append(("tokens", f"{tokens_in} in · {tokens_out} out"))
         model = attributes.get(sc.RESPONSE_MODEL) or attributes.get(sc.REQUEST_MODEL)
         cost = estimate_cost(str(model) if model else None, tokens_in, tokens_out)
@@ -143,9 +144,19 @@ def _facts(span: SpanRecord) -> RenderableType:
 
 def _first_chunk(seconds: Any) -> str:
     """How long the model took to send its first piece (the wait a user feels)."""
-    if not isinstance(seconds, int | float):
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         return "yes"
-    return f"yes · first chunk after {format_duration(int(seconds * 1e9))}"
+    ns = seconds * 1e9
+    return f"yes · first chunk after {format_duration(int(ns))}" if math.isfinite(ns) else "yes"
+
+
+def _count(value: Any) -> int:
+    """A token count as recorded; anything else a sender put there counts for nothing."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    return 0
 
 
 def _section(title: str, body: RenderableType) -> RenderableType:
