@@ -63,8 +63,8 @@ _MULTILINE_TABLE = {**_LINE_TABLE, 0x09: "\t", 0x0A: "\n", 0x0D: ""}
 def safe_str(value: object, limit: int | None = NAME_LIMIT, *, multiline: bool = False) -> str:
     """``value`` as plain display text: controls visible, at most ``limit`` characters.
 
-    For places that need a ``str`` (option lists, notifications, a terminal table); the result
-    holds no markup meaning only where the place takes plain text, so prefer ``safe_text``.
+    For places that need a ``str`` and take it as plain text (option prompts built as ``Text``,
+    a notification with markup off, a Segment); anywhere markup might be read, use ``safe_text``.
     ``multiline`` keeps tabs and newlines; otherwise they show as ``␉`` and ``␊``.
     """
     text = value if type(value) is str else _as_str(value)

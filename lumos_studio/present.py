@@ -5,6 +5,7 @@ Shared by the terminal commands (``show``) and the app's panes so both say the s
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -58,6 +59,15 @@ def format_time(ns: int, pattern: str = "%H:%M:%S") -> str:
         return datetime.fromtimestamp(ns / 1e9).strftime(pattern)
     except (OverflowError, ValueError, OSError):
         return "?"
+
+
+def token_count(value: Any) -> int:
+    """A token count as a span recorded it; what a sender put there that is no count is 0."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    return 0
 
 
 STATUS_STYLES = {

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import BODY_LIMIT, safe_str, safe_text
-from lumos_studio.present import OPERATION_STYLES, format_duration
+from lumos_studio.present import OPERATION_STYLES, format_duration, token_count
 from lumos_studio.records import SpanRecord
 from lumos_studio.replay.compare import AlignedRow, Comparison, FieldDiff, compare_runs, word_diff
 from lumos_studio.ui.widgets.span_detail import render_span
@@ -189,17 +189,12 @@ def _cell(span: SpanRecord | None, depth: int, style: str) -> Text:
     label = Text("  " * depth)
     label.append(safe_str(span.name), style=style or OPERATION_STYLES.get(operation, ""))
     label.append(f"  {format_duration(span.duration_ns)}", style="dim")
-    tokens = _count(span.attributes.get(sc.USAGE_INPUT_TOKENS)) + _count(
+    tokens = token_count(span.attributes.get(sc.USAGE_INPUT_TOKENS)) + token_count(
         span.attributes.get(sc.USAGE_OUTPUT_TOKENS)
     )
     if tokens and operation == sc.OP_CHAT:
         label.append(f"  {tokens} tok", style="dim")
     return label
-
-
-def _count(value: object) -> int:
-    """A token count as recorded; anything else a sender put there counts for nothing."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def render_row(row: AlignedRow, left_title: str, right_title: str) -> RenderableType:

@@ -17,7 +17,12 @@ from textual.widgets import Static
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import BODY_LIMIT, NAME_LIMIT, VALUE_LIMIT, safe_json, safe_text
-from lumos_studio.present import format_duration, parse_json_attribute, status_text
+from lumos_studio.present import (
+    format_duration,
+    parse_json_attribute,
+    status_text,
+    token_count,
+)
 from lumos_studio.pricing import estimate_cost, format_cost
 from lumos_studio.records import SpanRecord
 
@@ -129,8 +134,8 @@ def _facts(span: SpanRecord) -> RenderableType:
     if attributes.get(sc.REQUEST_STREAM) or sc.RESPONSE_TIME_TO_FIRST_CHUNK in attributes:
         rows.append(("streamed", _first_chunk(attributes.get(sc.RESPONSE_TIME_TO_FIRST_CHUNK))))
     if sc.USAGE_INPUT_TOKENS in attributes or sc.USAGE_OUTPUT_TOKENS in attributes:
-        tokens_in = _count(attributes.get(sc.USAGE_INPUT_TOKENS))
-        tokens_out = _count(attributes.get(sc.USAGE_OUTPUT_TOKENS))
+        tokens_in = token_count(attributes.get(sc.USAGE_INPUT_TOKENS))
+        tokens_out = token_count(attributes.get(sc.USAGE_OUTPUT_TOKENS))
         rows.append(("tokens", f"{tokens_in} in · {tokens_out} out"))
         model = attributes.get(sc.RESPONSE_MODEL) or attributes.get(sc.REQUEST_MODEL)
         cost = estimate_cost(str(model) if model else None, tokens_in, tokens_out)
@@ -149,14 +154,6 @@ def _first_chunk(seconds: Any) -> str:
     ns = seconds * 1e9
     return f"yes · first chunk after {format_duration(int(ns))}" if math.isfinite(ns) else "yes"
 
-
-def _count(value: Any) -> int:
-    """A token count as recorded; anything else a sender put there counts for nothing."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return int(value)
-    return 0
 
 
 def _section(title: str, body: RenderableType) -> RenderableType:
