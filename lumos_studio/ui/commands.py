@@ -11,12 +11,9 @@ from functools import partial
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.content import Content
 from textual.dom import DOMNode
 from textual.markup import escape
 from textual.screen import Screen
-
-from lumos_studio.display import safe_str
 
 # Actions the palette should not offer: moving a cursor is not a command, and Textual's own
 # commands (quit, keys, maximize, theme...) are already there.
@@ -53,9 +50,8 @@ def _bound_nodes(app: App[object], screen: Screen[object]) -> Iterable[tuple[DOM
 
 
 def _title(widget: DOMNode) -> str:
-    """The pane's title as plain text (a border title is markup, and may quote a name)."""
-    title = getattr(widget, "border_title", None) or getattr(type(widget), "BORDER_TITLE", "")
-    return safe_str(Content.from_markup(str(title)).plain) if title else type(widget).__name__
+    """The pane's own title (its class's, never one set at run time, which may quote a name)."""
+    return getattr(type(widget), "BORDER_TITLE", "") or type(widget).__name__
 
 
 def _bindings(node: DOMNode) -> Iterable[Binding]:

@@ -155,7 +155,6 @@ def _first_chunk(seconds: Any) -> str:
     return f"yes · first chunk after {format_duration(int(ns))}" if math.isfinite(ns) else "yes"
 
 
-
 def _section(title: str, body: RenderableType) -> RenderableType:
     return Group(Text(""), Text(title, style="bold underline"), body)
 
