@@ -183,9 +183,10 @@ async def test_a_chat_with_a_hostile_agent_shows_its_name_and_reply_literally(
     app = StudioApp(store, hostile_session(store))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*"hi [/] x", "enter")
-        await wait_for(pilot, lambda: "ok a␛[2J b" in screen_text(app))
-        assert_shown_safely(app, "Chat · [/] x a␛[2J b", "you › hi [/] x",
-                            "ok a␛[2J b ␛]52;c;SGVsbG8=␇ [/] x")
+        await wait_for(pilot, lambda: app.trace_id is not None and not app.running)
+        await pilot.pause()
+        assert_shown_safely(app, "Chat · [/] x a␛[2J b", "you › hi [/] x", "ok a␛[2J b",
+                            "␛]52;c;SGVsbG8=␇")
 
 
 class CompareHost(App[None]):
