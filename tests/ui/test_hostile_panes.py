@@ -3,8 +3,10 @@ nothing that would act on the terminal reaches the screen."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import httpx
 from textual.app import App
 from textual.command import CommandPalette
 from textual.containers import ScrollableContainer
@@ -12,6 +14,8 @@ from textual.pilot import Pilot
 
 from lumos_core import Agent, ScriptedModel
 from lumos_studio.app import StudioApp
+from lumos_studio.ingest.otlp_http import OtlpReceiver
+from lumos_studio.otlp import encode_trace_request
 from lumos_studio.replay.loader import load_trace
 from lumos_studio.replay.save import save_traces
 from lumos_studio.replay_app import ReplayApp
@@ -41,6 +45,7 @@ from tests.hostile import (
 from tests.ui.helpers import wait_for
 
 SIZE = (200, 60)
+JSON = {"Content-Type": "application/json"}
 HOSTILE_AGENT = f"{MARKUP_CLOSE} {CLEAR_SCREEN}"
 HOSTILE_REPLY = f"ok {CLEAR_SCREEN} {OSC52_CLIPBOARD} {MARKUP_CLOSE}"
 
@@ -150,6 +155,30 @@ async def test_every_studio_pane_shows_hostile_records_literally(store: Store) -
         app.notify(f"could not read {MARKUP_CLOSE}: {CLEAR_SCREEN}", title=OSC52_CLIPBOARD)
         await pilot.pause()
         assert_shown_safely(app, "could not read [/] x: a␛[2J b", "␛]52;c;SGVsbG8=␇")
+
+
+async def test_a_hostile_span_posted_to_the_running_studio_is_listed_not_fatal(
+    store: Store,
+) -> None:
+    """The issue's first finding as it happened: one OTLP/JSON POST of a span named ``[/] x``."""
+    app = StudioApp(store, hostile_session(store))
+    with OtlpReceiver(store.writer, port=0) as receiver:
+        async with app.run_test(size=SIZE) as pilot:
+            traces = app.query_one(TraceList)
+            body = json.dumps(encode_trace_request(hostile_spans()), ensure_ascii=False)
+            async with httpx.AsyncClient(timeout=10) as client:
+                answer = await client.post(f"{receiver.endpoint}/v1/traces",
+                                           content=body.encode(), headers=JSON)
+            assert answer.status_code == 200, answer.text
+            await wait_for(pilot, lambda: traces.row_count == 1)
+            traces.focus()
+            await pilot.pause()
+            await pilot.press("enter")
+            tree = app.query_one(TraceWaterfall)
+            await wait_for(pilot, lambda: len(tree.spans) == len(STORABLE) + 1)
+            assert app.is_running
+            assert_shown_safely(app, f"invoke_agent {MARKUP_CLOSE}", "a␛[2J b",
+                                "␛]52;c;SGVsbG8=␇")
 
 
 async def test_comparing_a_hostile_run_and_the_command_palette(store: Store) -> None:
