@@ -19,6 +19,7 @@ from textual.widgets import Footer, Header
 
 from lumos_core import Message
 from lumos_core.telemetry import semconv as sc
+from lumos_studio.display import safe_str
 from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.save import save_traces, trace_file
@@ -144,7 +145,7 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
 
     def on_mount(self) -> None:
         receiving = f" · OTLP {self.endpoint}" if self.endpoint else ""
-        self.sub_title = f"{self.session.source} · {self.store.path}{receiving}"
+        self.sub_title = safe_str(f"{self.session.source} · {self.store.path}{receiving}", None)
         self._plain_sub_title = self.sub_title
         self._storage_shown: StorageProblem | None = None
         self.set_interval(STORAGE_CHECK_INTERVAL, self._show_storage_problem)

@@ -9,14 +9,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.cli_run import run
-from lumos_studio.cli_support import err, fail, open_reader, open_store, out, store_failure
+from lumos_studio.cli_support import (
+    err,
+    error,
+    fail,
+    info,
+    note,
+    open_reader,
+    open_store,
+    out,
+    store_failure,
+    warn,
+)
+from lumos_studio.display import safe_str, safe_text
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
 from lumos_studio.process_settings import use_studio_process_settings
 from lumos_studio.store import DEFAULT_DB, Store, StoreError, StoreReader, StoreUnusable
@@ -152,9 +163,10 @@ def traces(db: Path, limit: int) -> None:
             close_interrupted(store.reader, store.writer)
     summaries = reader.list_traces(limit=limit)
     if not summaries:
-        err.print(f'no traces in {db} yet; try: lumos-studio run --demo weather "weather?"')
+        info(f'no traces in {db} yet; try: lumos-studio run --demo weather "weather?"')
         return
-    table = Table(title=f"{reader.count_traces()} traces in {db}", title_justify="left")
+    title = safe_text(f"{reader.count_traces()} traces in {db}", limit=None)
+    table = Table(title=title, title_justify="left")
     table.add_column("trace id", no_wrap=True, min_width=32)
     table.add_column("started", no_wrap=True)
     table.add_column("root", no_wrap=True, overflow="ellipsis")
@@ -165,10 +177,10 @@ def traces(db: Path, limit: int) -> None:
     for t in summaries:
         tokens = (t.input_tokens or 0) + (t.output_tokens or 0)
         table.add_row(
-            t.trace_id,
+            safe_text(t.trace_id),
             format_time(t.start_ns),
-            t.root_name,
-            t.agent_name or "",
+            safe_text(t.root_name),
+            safe_text(t.agent_name or ""),
             format_duration(t.duration_ns),
             str(t.span_count),
             str(tokens or ""),
@@ -218,7 +230,7 @@ def export(db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path)
         saved = save_traces(reader, ids, output)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
-    err.print(f"wrote {saved.traces} trace(s), {saved.spans} spans, {saved.logs} logs to {output}")
+    info(f"wrote {saved.traces} trace(s), {saved.spans} spans, {saved.logs} logs to {output}")
 
 
 @cli.command(name="import")
@@ -243,31 +255,26 @@ def import_(db: Path, files: tuple[Path, ...]) -> None:
             except ImportFailed as exc:
                 fail(str(exc), "retry once nothing else holds the store (or the disk has room)")
             if not done.records and done.problems:
-                _say("error", f"{path} is not OTLP JSON lines: {not_otlp_reason(done.problems[0])}")
+                error(f"{path} is not OTLP JSON lines: {not_otlp_reason(done.problems[0])}")
                 failed = True
                 continue
             warnings = [p for p in done.problems if p is not done.stopped]
             for line, problem in warnings[:10]:
-                _say("warning", f"{path}:{line}: {problem}")
+                warn(f"{path}:{line}: {problem}")
             if len(warnings) > 10:
-                _say("warning", f"{len(warnings) - 10} more problem lines in {path}")
+                warn(f"{len(warnings) - 10} more problem lines in {path}")
             if not done.records:
-                _say("error", f"{path} holds no spans or log records")
+                error(f"{path} holds no spans or log records")
                 failed = True
                 continue
-            err.print(done.summary(), markup=False)
+            info(done.summary())
             if done.stopped is not None:
-                _say("error", f"{path}: {done.stopped.message}; the lines after it were not "
+                error(f"{path}: {done.stopped.message}; the lines after it were not "
                      "imported")
                 failed = True
     if failed:
         sys.exit(1)
 
-
-def _say(level: str, message: str) -> None:
-    """``error: …`` or ``warning: …`` on stderr; the message is never read as markup."""
-    err.print(Text.assemble((f"{level}:", "bold red" if level == "error" else "yellow"), " ",
-                            message))
 
 
 def _resolve(reader: StoreReader, prefix: str) -> str:
@@ -320,7 +327,7 @@ def serve(
     exposed = not is_loopback(host)
     if exposed and not token:  # before the store is opened or anything is bound
         fail(
-            escape(str(TokenRequired(host))),
+            str(TokenRequired(host)),
             f"pass --token SECRET (or set {TOKEN_ENV}); exporters then send "
             "OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20SECRET",
             code=2,
@@ -332,11 +339,12 @@ def serve(
         problem = receiver.writer.storage_error
         if problem != problem_shown[0]:
             problem_shown[0] = problem
-            lead = "\n" if live else ""
+            if live:
+                err.print()
             if problem is not None:
-                err.print(f"{lead}[bold red]error:[/] {escape(problem.message)}")
+                error(problem.message)
             else:
-                err.print(f"{lead}the store takes writes again")
+                info("the store takes writes again")
         line = receiver.status_line()
         if line != shown[0]:
             shown[0] = line
@@ -349,18 +357,16 @@ def serve(
                 max_connections=max_connections, token=token,
             )
         except OSError as exc:
-            fail(f"cannot listen on {escape(host)}:{port}: {escape(exc.strerror or str(exc))}",
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                  "try --port 0 (any)")
-        out.print(f"receiving OTLP/HTTP on {receiver.endpoint} into {db}", markup=False)
+        out.print(safe_text(f"receiving OTLP/HTTP on {receiver.endpoint} into {db}", limit=None))
         out.print(f"OTEL_EXPORTER_OTLP_ENDPOINT={receiver.endpoint}", markup=False)
         if token:
             out.print("OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>", markup=False)
         sys.stdout.flush()
         if exposed:
-            err.print(
-                f"[yellow]warning:[/] listening on {escape(host)}: other machines can reach it; "
-                "only requests with the token are taken"
-            )
+            warn(f"listening on {host}: other machines can reach it; only requests with the "
+                 "token are taken")
         receiver.serve_forever(report)
         store.writer.flush()
     err.print(("\n" if live else "") + f"stopped; stored {receiver.stats.line()}", markup=False)
@@ -420,13 +426,13 @@ def _print_comparison(left: list[SpanRecord], right: list[SpanRecord]) -> None:
     from lumos_studio.replay.compare import compare_runs
 
     comparison = compare_runs(left, right)
-    out.print(comparison.summary, markup=False)
+    out.print(safe_text(comparison.summary, limit=None))
     for row in comparison.rows:
         if row.change == "same":
             continue
-        name = (row.left or row.right).name  # type: ignore[union-attr]
-        what = ", ".join(d.field for d in row.diffs) if row.diffs else row.change
-        out.print(f"{'  ' * row.depth}{row.change:8} {name}: {what}", markup=False)
+        name = safe_str((row.left or row.right).name)  # type: ignore[union-attr]
+        what = ", ".join(safe_str(d.field) for d in row.diffs) if row.diffs else row.change
+        out.print(Text(f"{'  ' * row.depth}{row.change:8} {name}: {what}"))
 
 
 def _load_saved(path: Path) -> LoadedTrace:
@@ -437,10 +443,10 @@ def _load_saved(path: Path) -> LoadedTrace:
 
     total = path.stat().st_size
     with Progress(
-        TextColumn(f"loading {path.name}"), BarColumn(), DownloadColumn(), console=err,
-        transient=True, disable=total < 5_000_000,
+        TextColumn("loading {task.description}", markup=False), BarColumn(), DownloadColumn(),
+        console=err, transient=True, disable=total < 5_000_000,
     ) as progress:
-        task = progress.add_task("load", total=total)
+        task = progress.add_task(safe_str(path.name), total=total)
         try:
             loaded = load_trace(
                 path, on_progress=lambda p: progress.update(task, completed=p.bytes_read)
@@ -450,9 +456,9 @@ def _load_saved(path: Path) -> LoadedTrace:
                 store_failure(exc, hint=False)
             fail(str(exc))
     for problem in loaded.problems[:10]:
-        err.print(f"[yellow]warning:[/] {problem}", markup=True)
+        warn(str(problem))
     if loaded.problem_count > 10:
-        err.print(f"[yellow]warning:[/] {loaded.problem_count - 10} more problems in {path}")
+        warn(f"{loaded.problem_count - 10} more problems in {path}")
     if not loaded.spans and not loaded.logs and not loaded.read_only:
         loaded.close()
         fail(
@@ -471,7 +477,7 @@ def _run_spans(db: Path, source: str) -> list[SpanRecord]:
             if not ids:
                 fail(f"{path} holds no trace")
             if len(ids) > 1:
-                err.print(f"[dim]{path} holds {len(ids)} traces; comparing the first[/]")
+                note(f"{path} holds {len(ids)} traces; comparing the first")
             return loaded.reader.trace_spans(ids[0])
     reader = open_reader(db)
     return reader.trace_spans(_resolve(reader, source))

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
-from lumos_studio.cli_support import err, fail, open_store, out
+from lumos_studio.cli_support import fail, info, note, open_store, out
+from lumos_studio.display import safe_text
 from lumos_studio.store import Store
 
 if TYPE_CHECKING:
@@ -112,9 +113,9 @@ def _run_agent(
 
 
 def _print_answer(db: Path, output: str | None, trace_id: str | None, thread: str | None) -> None:
-    out.print(output or "", markup=False)
+    out.print(safe_text(output or "", limit=None, multiline=True))
     where = f" · thread {thread}" if thread else ""
-    err.print(f"[dim]trace {trace_id} recorded in {db}{where}[/]")
+    note(f"trace {trace_id} recorded in {db}{where}")
 
 
 def _run_workflow(
@@ -148,15 +149,15 @@ def _print_workflow(db: Path, name: str, source: str, status: str, run_id: str |
                     trace_id: str | None, failure: str, suspended: Any, output: Any) -> None:
     from lumos_studio.ui.workflow_turns import pretty
 
-    err.print(f"[dim]{name} · run {run_id} · {status} · trace {trace_id} recorded in {db}[/]")
+    note(f"{name} · run {run_id} · {status} · trace {trace_id} recorded in {db}")
     if status == "failed":
         fail(failure)
     if status == "suspended":
-        out.print(pretty(suspended), markup=False)
-        err.print(f"suspended; resume with: lumos-studio run {source} {name} --resume "
-                  f"{run_id} '<JSON resume data>'", markup=False)
+        out.print(safe_text(pretty(suspended), limit=None, multiline=True))
+        info(f"suspended; resume with: lumos-studio run {source} {name} --resume "
+             f"{run_id} '<JSON resume data>'")
         return
-    out.print(pretty(output), markup=False)
+    out.print(safe_text(pretty(output), limit=None, multiline=True))
 
 
 def _recording_into(store: Store) -> dict[str, Any]:
@@ -238,7 +239,7 @@ def _load(session: WorkerSession, path: Path, name: str) -> AgentInfo:
 
     def heard(event: SessionEvent) -> None:
         if event.output:  # what bypassed the worker's print capture: a crash's last words
-            err.print(event.output, markup=False, highlight=False)
+            info(event.output)
         if event.problem is not None:
             problems.append(event.problem)
         if event.agents is not None or event.problem is not None:

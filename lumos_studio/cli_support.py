@@ -9,6 +9,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.text import Text
 
+from lumos_studio.display import BODY_LIMIT, VALUE_LIMIT, safe_text
 from lumos_studio.store import Store, StoreError, StoreReader, StoreUnusable
 
 # Piped output (scripts, CI logs) is not squeezed to 80 columns.
@@ -17,12 +18,36 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
-    """Print a one-line error (and what to do) instead of a traceback, then exit."""
-    # Text, not markup: a message names files and ids, and "[/]" in a name is not a tag.
-    err.print(Text.assemble(("error:", "bold red"), " ", message))
+    """Print a one-line error (and what to do) instead of a traceback, then exit.
+
+    Both are plain text (they quote file names, exceptions, user code): never markup.
+    """
+    error(message)
     if hint:
-        err.print(Text(hint, style="dim"))
+        note(hint)
     sys.exit(code)
+
+
+def error(message: str) -> None:
+    """One error line on stderr, for a command that goes on (or exits later); plain text."""
+    err.print(Text.assemble(
+        ("error:", "bold red"), " ", safe_text(message, limit=VALUE_LIMIT, multiline=True)
+    ))
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr; ``message`` is plain text, whatever it quotes."""
+    err.print(Text.assemble(("warning:", "yellow"), " ", safe_text(message, limit=VALUE_LIMIT)))
+
+
+def info(message: str) -> None:
+    """A plain line on stderr (what a command did); never markup, whatever it quotes."""
+    err.print(safe_text(message, limit=BODY_LIMIT, multiline=True))
+
+
+def note(message: str) -> None:
+    """A dim remark on stderr (a hint, where a trace was recorded); plain text, many lines."""
+    err.print(safe_text(message, limit=BODY_LIMIT, style="dim", multiline=True))
 
 
 # The exit code when the --db file is not a store this studio can use (damaged, foreign, newer).

@@ -7,7 +7,7 @@ works live, after the fact, and on a replayed file alike. Pure: no Textual, no S
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,16 +65,16 @@ def memory_view(
         since = selected.start_ns if selected is not None else None
     else:
         until, since = selected.end_ns, selected.start_ns
-    after = rebuild_memory_state(e.body for e in events if until is None or e.time_ns <= until)
-    before = (
-        rebuild_memory_state(e.body for e in events if e.time_ns < since)
-        if since is not None
-        else MemoryState()
-    )
+    after, skipped = _rebuild(e for e in events if until is None or e.time_ns <= until)
+    before = _rebuild(e for e in events if e.time_ns < since)[0] if since is not None else (
+        MemoryState())
+    notes = (f"{skipped} memory event{'s' * (skipped != 1)} could not be read and "
+             f"{'were' if skipped != 1 else 'was'} skipped.",) if skipped else ()
     working = after.working_memory_of(thread_id)
     if thread_id not in after.threads and working is None:
         note = f"Nothing in memory for {thread_id} yet (the agent may have no memory)."
-        return MemoryView(None, until, notes=(note,), searches=tuple(_searches(spans, until)))
+        return MemoryView(None, until, notes=(note, *notes),
+                          searches=tuple(_searches(spans, until)))
     previous = before.working_memory_of(thread_id)
     messages = _messages(after, thread_id)
     return MemoryView(
@@ -86,7 +86,20 @@ def memory_view(
         new_messages=len(messages) - len(_messages(before, thread_id)),
         searches=tuple(_searches(spans, until)),
         events_applied=sum(1 for e in events if until is None or e.time_ns <= until),
+        notes=notes,
     )
+
+
+def _rebuild(events: Iterable[LogRecord]) -> tuple[MemoryState, int]:
+    """Memory replayed event by event: one a sender got wrong is skipped, and counted, instead
+    of failing the whole view (events come from any OTLP sender)."""
+    state, skipped = MemoryState(), 0
+    for event in events:
+        try:
+            rebuild_memory_state((event.body,), state)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            skipped += 1
+    return state, skipped
 
 
 def _messages(state: MemoryState, thread_id: str) -> tuple[tuple[str, str], ...]:

@@ -5,6 +5,7 @@ Shared by the terminal commands (``show``) and the app's panes so both say the s
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
@@ -15,6 +16,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from lumos_core.telemetry import semconv as sc
+from lumos_studio.display import NAME_LIMIT, safe_text
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 
 OPERATION_STYLES = {
@@ -50,22 +52,41 @@ def format_duration(ns: int | None) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
-def format_time(ns: int) -> str:
-    """Local wall-clock time of a span or trace start."""
-    return datetime.fromtimestamp(ns / 1e9).strftime("%H:%M:%S")
+def format_time(ns: int, pattern: str = "%H:%M:%S") -> str:
+    """Local wall-clock time of a span or trace start; ``?`` for one no clock can show (a sender
+    may send any number)."""
+    try:
+        return datetime.fromtimestamp(ns / 1e9).strftime(pattern)
+    except (OverflowError, ValueError, OSError):
+        return "?"
+
+
+def token_count(value: Any) -> int:
+    """A token count as a span recorded it; what a sender put there that is no count is 0."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
+    return 0
+
+
+STATUS_STYLES = {
+    "ERROR": "bold red", "RUNNING": "yellow", "SUSPENDED": "bold yellow", "OK": "green",
+    "UNSET": "green",
+}
 
 
 def status_text(status: str) -> Text:
-    styles = {"ERROR": "bold red", "RUNNING": "yellow", "OK": "green", "UNSET": "green",
-              "SUSPENDED": "magenta"}
-    return Text("OK" if status == "UNSET" else status, style=styles.get(status, ""))
+    """A span's or trace's status, coloured; one this version does not know is shown as is."""
+    shown = "OK" if status == "UNSET" else status
+    return safe_text(shown, limit=NAME_LIMIT, style=STATUS_STYLES.get(status, ""))
 
 
 def span_label(span: SpanRecord, now_ns: int | None = None) -> Text:
     """``invoke_agent weather  303.1ms``, coloured by operation; errors red, running spans tick."""
     operation = span.attributes.get(sc.OPERATION_NAME)
     style = "bold red" if span.status_code == STATUS_ERROR else OPERATION_STYLES.get(operation, "")
-    label = Text(span.name, style=style)
+    label = safe_text(span.name, style=style)
     if span.running:
         elapsed = format_duration(now_ns - span.start_ns) if now_ns else "…"
         label.append(f"  ⏵ {elapsed}", style="yellow")
@@ -92,7 +113,7 @@ def children_by_parent(spans: Iterable[SpanRecord]) -> dict[str | None, list[Spa
 def rich_tree(trace_id: str, spans: Iterable[SpanRecord]) -> Tree:
     """The whole trace as a rich ``Tree`` for the terminal."""
     children = children_by_parent(spans)
-    root = Tree(Text(f"trace {trace_id}", style="bold"))
+    root = Tree(Text.assemble("trace ", safe_text(trace_id), style="bold"))
 
     def add(node: Tree, parent: str | None) -> None:
         for span in children.get(parent, []):

@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
 from lumos_core.telemetry import semconv as sc
+from lumos_studio.display import VALUE_LIMIT, safe_str
 from lumos_studio.memory_view import memory_view
 from lumos_studio.present import format_time
 from lumos_studio.records import LogRecord, SpanRecord
@@ -32,6 +33,7 @@ from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 ALL_LOGS = 10**9
 REPLAY_LOG_LINES = 9
+LOG_CHARS = 200  # of a log body, on its one line
 
 
 class RecordingLoaded(Message):
@@ -79,7 +81,8 @@ class ReplayApp(ConsoleApp):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"{self.loaded.path} · {self.loaded.spans} spans, {self.loaded.logs} logs"
+        self.sub_title = (f"{safe_str(self.loaded.path, None)} · {self.loaded.spans} spans, "
+                          f"{self.loaded.logs} logs")
         self.query_one("#problems", Static).display = bool(self.loaded.problems)
         self.load_trace_list()
 
@@ -87,7 +90,7 @@ class ReplayApp(ConsoleApp):
         return self.at_ns or 0
 
     def _problems_text(self) -> str:
-        lines = [str(p) for p in self.loaded.problems[:5]]
+        lines = [safe_str(p, VALUE_LIMIT) for p in self.loaded.problems[:5]]
         more = self.loaded.problem_count - len(lines)
         if more > 0:
             lines.append(f"… {more} more")
@@ -155,9 +158,9 @@ class ReplayApp(ConsoleApp):
         lines = Text()
         for log in shown[-REPLAY_LOG_LINES:]:
             lines.append(f"{format_time(log.time_ns)} ", style="dim")
-            lines.append(f"{log.event_name or log.severity_text or 'LOG':<8} ", style="cyan")
-            body = log.body if isinstance(log.body, str) else str(log.body)
-            lines.append(body[:200] + "\n")
+            kind = safe_str(log.event_name or log.severity_text or "LOG")
+            lines.append(f"{kind:<8} ", style="cyan")
+            lines.append(safe_str(log.body, LOG_CHARS) + "\n")
         logs = self.query_one("#replay-logs", Static)
         total = sum(1 for log in self.logs if log.trace_id == self.trace_id)
         logs.border_title = "Logs"

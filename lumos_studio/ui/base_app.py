@@ -9,6 +9,9 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
+
+from lumos_studio.display import NAME_LIMIT, VALUE_LIMIT, safe_str
 
 TERMINAL_CHECK_SECONDS = 1.0
 
@@ -35,6 +38,22 @@ class ConsoleApp(App[None]):
             termios.tcgetattr(sys.__stdin__.fileno())
         except (termios.error, OSError, ValueError, AttributeError):
             self.exit(return_code=1)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification is plain text, whatever ``markup`` says (widgets pass True): they
+        quote paths, exceptions and names. Control characters are made visible."""
+        super().notify(
+            safe_str(message, VALUE_LIMIT, multiline=True), title=safe_str(title, NAME_LIMIT),
+            severity=severity, timeout=timeout, markup=False,
+        )
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):

@@ -12,6 +12,7 @@ from functools import partial
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.markup import escape
 from textual.screen import Screen
 
 # Actions the palette should not offer: moving a cursor is not a command, and Textual's own
@@ -33,7 +34,7 @@ def binding_commands(app: App[object], screen: Screen[object]) -> Iterator[Syste
             seen.add(key)
             keys = binding.key_display or binding.key.split(",")[0]
             yield SystemCommand(
-                f"{title}: {binding.description}",
+                escape(f"{title}: {binding.description}"),  # the palette reads markup
                 f"key {keys}",
                 partial(app.run_action, binding.action, node),
             )
@@ -49,8 +50,8 @@ def _bound_nodes(app: App[object], screen: Screen[object]) -> Iterable[tuple[DOM
 
 
 def _title(widget: DOMNode) -> str:
-    title = getattr(widget, "border_title", None) or getattr(type(widget), "BORDER_TITLE", "")
-    return str(title) if title else type(widget).__name__
+    """The pane's own title (its class's, never one set at run time, which may quote a name)."""
+    return getattr(type(widget), "BORDER_TITLE", "") or type(widget).__name__
 
 
 def _bindings(node: DOMNode) -> Iterable[Binding]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from lumos_core.telemetry import semconv as sc
+from lumos_studio.display import safe_str
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 
 # EIGHTHS[k] fills the left k eighths of a cell.
@@ -63,6 +64,7 @@ class SpanIndex:
 
     def __init__(self) -> None:
         self.spans: dict[str, SpanRecord] = {}
+        self.labels: dict[str, str] = {}  # each span's name as shown (``display.safe_str``)
         self.children: dict[str | None, list[str]] = {}
         self.parent_of: dict[str, str | None] = {}
         self.running: set[str] = set()
@@ -79,6 +81,8 @@ class SpanIndex:
             span_id = span.span_id
             old = known.get(span_id)
             known[span_id] = span
+            if old is None or old.name != span.name:
+                self.labels[span_id] = safe_str(span.name)
             if old is None:
                 parent = span.parent_span_id
                 if parent is not None and parent not in known:
@@ -211,9 +215,9 @@ def subtree_end(rows: list[Row], index: int) -> int:
 DURATION_CELLS = 9  # "⏵ 12.3ms" and "1m05s" fit
 
 
-def label_cells(rows: Iterable[Row], names: dict[str, SpanRecord]) -> int:
-    """Cells the widest row's guides, marker and name take (``len``: names are rarely wide)."""
-    return max((len(row.guides) + 2 + len(names[row.span_id].name) for row in rows), default=0)
+def label_cells(rows: Iterable[Row], labels: dict[str, str]) -> int:
+    """Cells the widest row's guides, marker and label take (``len``: names are rarely wide)."""
+    return max((len(row.guides) + 2 + len(labels[row.span_id]) for row in rows), default=0)
 
 
 def tree_column(width: int, labels: int) -> int:

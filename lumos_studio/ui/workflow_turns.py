@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from lumos_studio.display import safe_str
 from lumos_studio.sessions.base import AgentInfo, WorkflowOutcome
 
 NEW_RUN = "/new"  # sent to a workflow with a suspended run: forget that run, start afresh
@@ -63,7 +64,7 @@ def placeholder(info: AgentInfo | None, suspended_run: str | None = None) -> str
     if info is None or info.kind != "workflow":
         return "Message the agent, Enter to send"
     if suspended_run is not None:
-        return f"JSON resume data for run {suspended_run[:8]} ({NEW_RUN}: a new run)"
+        return f"JSON resume data for run {safe_str(suspended_run[:8])} ({NEW_RUN}: a new run)"
     if info.has_input_schema:
         return "Workflow input (JSON), Enter to run"
     return "Workflow input, Enter to run"

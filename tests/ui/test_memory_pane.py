@@ -9,12 +9,16 @@ from pathlib import Path
 from rich.console import Console
 
 from lumos_core import Agent, Memory, ScriptedModel, tool
+from lumos_core.telemetry.semconv import CONVERSATION_ID, EVENT_MEMORY_UPDATE, EVENT_MEMORY_UPSERT
 from lumos_studio.app import StudioApp
+from lumos_studio.memory_view import memory_view
+from lumos_studio.records import LogRecord
 from lumos_studio.sessions.discovery import AgentCatalog
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.memory_pane import MemoryPane, render_memory
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+from tests.builders import T0, make_span
 from tests.ui.helpers import wait_for
 
 
@@ -71,3 +75,19 @@ async def test_working_memory_shows_before_the_run_ends_and_time_travels(
         shown = rendered(render_memory(pane.view))
         assert "changed in this step:" in shown and "+- Name: Ada" in shown
         assert "Lovelace" not in shown
+
+
+def test_memory_events_a_sender_got_wrong_are_skipped_and_counted() -> None:
+    thread = "t1"
+    update = {"op": "update_memory", "kind": "working_memory", "scope": "thread", "key": thread}
+    events = [
+        LogRecord(T0, {**update, "value": "- Name: Ada"}, event_name=EVENT_MEMORY_UPDATE),
+        LogRecord(T0 + 1, update, event_name=EVENT_MEMORY_UPDATE),  # no value
+        LogRecord(T0 + 2, {"op": "upsert_memory", "kind": "messages", "thread_id": thread,
+                           "resource_id": "r", "messages": [{"id": "m1"}]},
+                  event_name=EVENT_MEMORY_UPSERT),  # a message without its fields
+    ]
+    view = memory_view([make_span(attributes={CONVERSATION_ID: thread})], events, None)
+    assert view.working_memory == "- Name: Ada"
+    assert view.notes == ("2 memory events could not be read and were skipped.",)
+    assert "2 memory events could not be read" in rendered(render_memory(view))

@@ -21,7 +21,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.present import OPERATION_STYLES, format_duration
+from lumos_studio.display import BODY_LIMIT, safe_str, safe_text
+from lumos_studio.present import OPERATION_STYLES, format_duration, token_count
 from lumos_studio.records import SpanRecord
 from lumos_studio.replay.compare import AlignedRow, Comparison, FieldDiff, compare_runs, word_diff
 from lumos_studio.ui.widgets.span_detail import render_span
@@ -99,7 +100,7 @@ class CompareScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#compare-rows", DataTable)
-        table.border_title = f"{self.left_title}  ⇄  {self.right_title}"
+        table.border_title = Text(f"{safe_str(self.left_title)}  ⇄  {safe_str(self.right_title)}")
         table.focus()
         if self.comparison is not None:
             self.call_after_refresh(self._show, self.comparison)
@@ -116,7 +117,8 @@ class CompareScreen(Screen[None]):
     def _show(self, comparison: Comparison) -> None:
         self.comparison = comparison
         summary = Text.assemble(
-            (f"{self.left_title} → {self.right_title}: ", "dim"), comparison.summary
+            (f"{safe_str(self.left_title)} → {safe_str(self.right_title)}: ", "dim"),
+            safe_text(comparison.summary, limit=None),
         )
         self.query_one("#compare-summary", Static).update(summary)
         table = self.query_one("#compare-rows", DataTable)
@@ -131,8 +133,8 @@ class CompareScreen(Screen[None]):
         widest = max((max(a.cell_len, b.cell_len) for a, b in cells), default=0)
         width = min(max(widest, len(self.left_title), len(self.right_title)), half)
         table.add_column("", key="change", width=1)
-        table.add_column(self.left_title, key="left", width=width)
-        table.add_column(self.right_title, key="right", width=width)
+        table.add_column(safe_text(self.left_title), key="left", width=width)
+        table.add_column(safe_text(self.right_title), key="right", width=width)
         for index, (row, (left, right)) in enumerate(zip(comparison.rows, cells, strict=True)):
             table.add_row(_MARKERS[row.change], left, right, key=str(index))
         counts = comparison.counts
@@ -152,7 +154,8 @@ class CompareScreen(Screen[None]):
         if self.comparison is None or not self.comparison.rows:
             return
         row = self.comparison.rows[index]
-        self.query_one("#compare-detail", VerticalScroll).border_title = row.path
+        self.query_one("#compare-detail", VerticalScroll).border_title = safe_text(
+            row.path, limit=None)
         self.query_one("#compare-diff", Static).update(render_row(row, self.left_title,
                                                                   self.right_title))
 
@@ -184,10 +187,10 @@ def _cell(span: SpanRecord | None, depth: int, style: str) -> Text:
         return Text("")
     operation = span.attributes.get(sc.OPERATION_NAME)
     label = Text("  " * depth)
-    label.append(span.name, style=style or OPERATION_STYLES.get(operation, ""))
+    label.append(safe_str(span.name), style=style or OPERATION_STYLES.get(operation, ""))
     label.append(f"  {format_duration(span.duration_ns)}", style="dim")
-    tokens = (span.attributes.get(sc.USAGE_INPUT_TOKENS) or 0) + (
-        span.attributes.get(sc.USAGE_OUTPUT_TOKENS) or 0
+    tokens = token_count(span.attributes.get(sc.USAGE_INPUT_TOKENS)) + token_count(
+        span.attributes.get(sc.USAGE_OUTPUT_TOKENS)
     )
     if tokens and operation == sc.OP_CHAT:
         label.append(f"  {tokens} tok", style="dim")
@@ -196,6 +199,7 @@ def _cell(span: SpanRecord | None, depth: int, style: str) -> Text:
 
 def render_row(row: AlignedRow, left_title: str, right_title: str) -> RenderableType:
     """What the detail area says about one aligned row."""
+    left_title, right_title = safe_str(left_title), safe_str(right_title)
     if row.left is None and row.right is not None:
         return Group(Text(f"Only in {right_title}", style="bold green"), render_span(row.right))
     if row.right is None and row.left is not None:
@@ -204,20 +208,23 @@ def render_row(row: AlignedRow, left_title: str, right_title: str) -> Renderable
         return Text("No differences.", style="dim")
     table = Table(expand=True, show_edge=False, box=None, padding=(0, 1))
     table.add_column("", style="bold", no_wrap=True)
-    table.add_column(left_title, ratio=1, overflow="fold")
-    table.add_column(right_title, ratio=1, overflow="fold")
+    table.add_column(Text(left_title), ratio=1, overflow="fold")
+    table.add_column(Text(right_title), ratio=1, overflow="fold")
     for diff in row.diffs:
-        table.add_row(diff.field, *highlight(diff))
+        table.add_row(safe_text(diff.field), *highlight(diff))
     return table
 
 
 def highlight(diff: FieldDiff) -> tuple[Text, Text]:
     """Both sides of a field, the words that changed marked (removed red, added green)."""
     if diff.left is None or diff.right is None:
-        return (Text(diff.left or "—", style="red" if diff.left else "dim"),
-                Text(diff.right or "—", style="green" if diff.right else "dim"))
+        return (safe_text(diff.left or "—", limit=BODY_LIMIT, multiline=True,
+                          style="red" if diff.left else "dim"),
+                safe_text(diff.right or "—", limit=BODY_LIMIT, multiline=True,
+                          style="green" if diff.right else "dim"))
     left, right = Text(), Text()
-    for kind, text in word_diff(diff.left, diff.right):
+    for kind, piece in word_diff(diff.left, diff.right):
+        text = safe_str(piece, None, multiline=True)
         if kind == "same":
             left.append(text)
             right.append(text)

@@ -7,6 +7,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from lumos_studio.display import safe_str
 from lumos_studio.sessions.base import AgentInfo
 
 
@@ -46,11 +47,12 @@ class AgentList(OptionList):
 def _prompt(agent: AgentInfo, stale: bool) -> Text:
     if agent.kind == "workflow":
         text = Text("⇶ ", style="dim magenta" if stale else "magenta")
-        text.append(agent.name, style="dim bold" if stale else "bold")
+        text.append(safe_str(agent.name), style="dim bold" if stale else "bold")
         text.append(" workflow", style="dim magenta" if stale else "magenta")
-        text.append(f"  {' → '.join(agent.steps) or 'no steps'}", style="dim")
+        steps = " → ".join(safe_str(step) for step in agent.steps) or "no steps"
+        text.append(f"  {steps}", style="dim")
         return text
-    text = Text(agent.name, style="dim bold" if stale else "bold")
-    tools = ", ".join(agent.tools) or "no tools"
-    text.append(f"  {agent.model} · {tools}", style="dim")
+    text = Text(safe_str(agent.name), style="dim bold" if stale else "bold")
+    tools = ", ".join(safe_str(tool) for tool in agent.tools) or "no tools"
+    text.append(f"  {safe_str(agent.model)} · {tools}", style="dim")
     return text

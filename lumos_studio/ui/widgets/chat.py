@@ -14,6 +14,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from lumos_studio.display import BODY_LIMIT, safe_str
 from lumos_studio.sessions.base import StreamUpdate
 
 STREAM_REFRESH = 0.08  # seconds between two redraws of a streaming reply (≤ ~12 per second)
@@ -55,7 +56,7 @@ class ChatPane(Vertical):
     ) -> None:
         """Switch to ``name`` and show its conversation so far (and its streaming turn)."""
         self.agent_name = name
-        self.border_title = f"Chat · {name}"
+        self.border_title = Text(f"Chat · {safe_str(name)}")
         self.idle_placeholder = placeholder
         chat_input = self.query_one("#chat-input", Input)
         if not chat_input.disabled:
@@ -69,11 +70,13 @@ class ChatPane(Vertical):
             self._mount_stream_view()
 
     def add_turn(self, role: str, text: str) -> None:
-        line = Text(f"{role} › ", style=_ROLE_STYLES.get(role, "bold cyan"))
+        """One turn of the transcript; ``role`` may be an agent's name, ``text`` anything."""
+        shown = safe_str(text, BODY_LIMIT, multiline=True)
+        line = Text(f"{safe_str(role)} › ", style=_ROLE_STYLES.get(role, "bold cyan"))
         if role in ("tool", "hint"):
-            line = Text(text, style=_ROLE_STYLES[role])
+            line = Text(shown, style=_ROLE_STYLES[role])
         else:
-            line.append(text, style="red" if role == "error" else "")
+            line.append(shown, style="red" if role == "error" else "")
         kind = role if role in _ROLE_STYLES else "agent"
         log = self.query_one("#transcript", VerticalScroll)
         log.mount(Static(line, classes=f"turn turn-{kind}"), before=self._stream_view)
@@ -189,7 +192,7 @@ def render_stream(agent_name: str, updates: list[StreamUpdate]) -> Text:
     workflow's, step by step (``render_steps``)."""
     if any(update.step is not None for update in updates):
         return render_steps(agent_name, updates)
-    line = Text(f"{agent_name} › ", style="bold cyan")
+    line = Text(f"{safe_str(agent_name)} › ", style="bold cyan")
     _append_pieces(line, updates)
     line.append("▍", style="cyan blink")
     return line
@@ -208,10 +211,11 @@ def render_steps(workflow: str, updates: list[StreamUpdate]) -> Text:
             status[update.step] = update.step_status
         else:
             pieces[update.step].append(update)
-    line = Text(f"{workflow} ›", style="bold cyan")
+    line = Text(f"{safe_str(workflow)} ›", style="bold cyan")
     for step, written in pieces.items():
         note = StreamUpdate(step=step, step_status=status.get(step, "running"))
-        line.append("\n" + step_note(note), style="red" if note.step_status == "failed" else "dim")
+        line.append("\n" + safe_str(step_note(note)),
+                    style="red" if note.step_status == "failed" else "dim")
         if written:
             line.append("\n")
             _append_pieces(line, written)
@@ -223,10 +227,10 @@ def _append_pieces(line: Text, updates: list[StreamUpdate]) -> None:
     """Text as written, tool calls as notes on their own lines."""
     for update in updates:
         if update.tool is None:
-            line.append(update.text)
+            line.append(safe_str(update.text, None, multiline=True))
             continue
         note = tool_note(update)
         if note:
             if line.plain and not line.plain.endswith(("\n", "› ")):
                 line.append("\n")
-            line.append(note + "\n", style="red" if update.failed else "dim")
+            line.append(safe_str(note, BODY_LIMIT) + "\n", style="red" if update.failed else "dim")

@@ -9,6 +9,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual.widgets import Static
 
+from lumos_studio.display import BODY_LIMIT, VALUE_LIMIT, safe_str, safe_text
 from lumos_studio.sessions.base import LoadProblem
 
 CONTEXT_LINES = 3
@@ -45,13 +46,16 @@ class LoadErrorPanel(Static):
 
 
 def render_problem(problem: LoadProblem) -> RenderableType:
-    parts: list[RenderableType] = [Text(problem.message, style="bold red")]
+    parts: list[RenderableType] = [
+        safe_text(problem.message, limit=VALUE_LIMIT, style="bold red", multiline=True)
+    ]
     source = _source(problem)
     if source is not None:
         parts.append(source)
     if problem.details:
         last_lines = problem.details.strip().splitlines()[-6:]
-        parts.append(Text("\n".join(last_lines), style="dim"))
+        parts.append(safe_text("\n".join(last_lines), limit=BODY_LIMIT, style="dim",
+                               multiline=True))
     parts.append(Text("Fix the file and save: the studio reloads by itself.", style="italic"))
     return Group(*parts)
 
@@ -62,10 +66,10 @@ def _source(problem: LoadProblem) -> RenderableType | None:
     try:
         code = Path(problem.path).read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return Text(problem.frame) if problem.frame else None
+        return safe_text(problem.frame, limit=BODY_LIMIT, multiline=True) if problem.frame else None
     first = max(problem.line - CONTEXT_LINES, 1)
     return Syntax(
-        code,
+        safe_str(code, limit=None, multiline=True),  # the user's file may hold escapes too
         "python",
         line_numbers=True,
         line_range=(first, problem.line + CONTEXT_LINES),

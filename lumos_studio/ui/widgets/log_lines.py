@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import ClassVar
 
 from rich.style import Style
@@ -23,10 +22,13 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from lumos_studio.display import safe_str
+from lumos_studio.present import format_time
 from lumos_studio.store.log_queries import Anchor, LogMatches, LogRow
 
 PAGE = 50  # rows fetched per query; the cache keeps PAGES of them
 PAGES = 40
+MESSAGE_LIMIT = 1_000  # characters of a log line shown
 
 
 class LogLines(ScrollView, can_focus=True):
@@ -175,8 +177,9 @@ class LogLines(ScrollView, can_focus=True):
 
     def _line(self, row: LogRow) -> Text:
         """``12:00:01.250 ERROR app.db ◆ message``."""
-        stamp = datetime.fromtimestamp(row.time_ns / 1e9).strftime("%H:%M:%S.%f")[:-3]
-        level = row.level or "·"
+        stamp = format_time(row.time_ns, "%H:%M:%S.%f")
+        stamp = stamp[:-3] if len(stamp) > 3 else stamp.ljust(12)  # milliseconds
+        level = safe_str(row.level, 5) or "·"
         level_style = self._style(level.lower()) if level.lower() in (
             "trace", "debug", "info", "warn", "error", "fatal") else Style()
         text = Text(no_wrap=True, end="")
@@ -185,7 +188,7 @@ class LogLines(ScrollView, can_focus=True):
         text.append(f"{level:<5}"[:5], level_style)
         text.append(" ")
         source = row.scope_name or row.service_name or row.event_name
-        text.append(f"{source[-16:]:<16}", self._style("logger"))
+        text.append(f"{safe_str(source[-16:]):<16}"[-16:], self._style("logger"))
         text.append(" ")
         if row.span_id and self.span == (row.trace_id, row.span_id):
             text.append("▌", self._style("selected-span"))  # the span selected in the app
@@ -200,10 +203,11 @@ class LogLines(ScrollView, can_focus=True):
         message = row.message.replace("\r", "").replace("\n", " ⏎ ")
         if row.event_name and row.event_name != source:
             message = f"{row.event_name} {message}"
-        text.append(message[:1000])
+        message = safe_str(message, MESSAGE_LIMIT)
+        text.append(message)
         if self.highlight is not None:
             match_style = self._style("match")
-            for found in self.highlight.finditer(message[:1000]):
+            for found in self.highlight.finditer(message):
                 text.stylize(match_style, start + found.start(), start + found.end())
         return text
 

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, Select
 from textual.worker import get_current_worker
 
+from lumos_studio.display import safe_text
 from lumos_studio.store import log_queries as lq
 from lumos_studio.store.connection import open_reader_connection
 from lumos_studio.store.log_filter import LogFilter
@@ -238,7 +239,7 @@ class LogsPane(Vertical):
             try:
                 re.compile(log_filter.regex)
             except re.error as error:
-                count.update(f"regex: {error.msg}")
+                count.update(safe_text(f"regex: {error.msg}"))
                 count.add_class("-error")
                 return
         count.remove_class("-error")
@@ -373,7 +374,7 @@ class LogsPane(Vertical):
         message.stop()
         if message.filter == self.filter:
             label = self.query_one("#logs-count", Label)
-            label.update(message.error[:60])
+            label.update(safe_text(message.error, limit=60))
             label.add_class("-error")
 
     def on_log_lines_page_wanted(self, message: LogLines.PageWanted) -> None:

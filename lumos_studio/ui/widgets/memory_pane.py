@@ -10,10 +10,13 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from lumos_studio.display import BODY_LIMIT, safe_str, safe_text
 from lumos_studio.memory_view import MemoryView
 from lumos_studio.present import format_time
 
 MESSAGES_SHOWN = 8
+MESSAGE_CHARS = 299  # of each message shown, the ellipsis included
+HIT_CHARS = 159
 _ROLE_STYLES = {"user": "bold green", "assistant": "bold cyan", "tool": "bold yellow"}
 
 
@@ -32,42 +35,50 @@ class MemoryPane(VerticalScroll):
     def show(self, view: MemoryView) -> None:
         self.view = view
         when = "live" if view.at_ns is None else f"at {format_time(view.at_ns)}"
-        self.border_subtitle = f"{view.thread_id} · {when}" if view.thread_id else ""
+        thread = view.thread_id
+        self.border_subtitle = Text(f"{safe_str(thread)} · {when}") if thread else ""
         self.query_one("#memory-body", Static).update(render_memory(view))
 
 
 def render_memory(view: MemoryView) -> RenderableType:
     if view.thread_id is None:
-        return Group(Text("\n".join(view.notes), style="dim"), *_searches(view))
+        return Group(_notes(view), *_searches(view))
     parts: list[RenderableType] = [Text("Working memory", style="bold underline")]
     if view.working_memory:
-        parts.append(Markdown(view.working_memory))
+        parts.append(Markdown(safe_str(view.working_memory, BODY_LIMIT, multiline=True)))
     else:
         parts.append(Text("(empty)", style="dim"))
     if view.working_memory_diff:
         parts.append(Text("changed in this step:", style="bold yellow"))
         for line in view.working_memory_diff:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-            parts.append(Text(line, style=style))
+            parts.append(safe_text(line, limit=BODY_LIMIT, style=style))
     count = len(view.messages)
     heading = f"Thread ({count} message{'s' * (count != 1)}"
     heading += f", +{view.new_messages} in this step)" if view.new_messages else ")"
     parts += [Text(""), Text(heading, style="bold underline")]
     for role, text in view.messages[-MESSAGES_SHOWN:]:
-        line = Text(f"{role} › ", style=_ROLE_STYLES.get(role, "bold"))
-        line.append(text if len(text) < 300 else text[:297] + "…")
+        line = Text(f"{safe_str(role)} › ", style=_ROLE_STYLES.get(role, "bold"))
+        line.append(safe_str(text, MESSAGE_CHARS, multiline=True))
         parts.append(line)
+    if view.notes:
+        parts += [Text(""), _notes(view)]
     return Group(*parts, *_searches(view))
+
+
+def _notes(view: MemoryView) -> Text:
+    return Text("\n".join(safe_str(note, BODY_LIMIT) for note in view.notes), style="dim")
 
 
 def _searches(view: MemoryView) -> list[RenderableType]:
     """The last recalls / retrievals of the run, with their scores."""
     parts: list[RenderableType] = []
     for search in view.searches:
-        parts += [Text(""), Text(f"{search.span_name}: {search.query}", style="bold underline")]
+        heading = f"{safe_str(search.span_name)}: {safe_str(search.query, BODY_LIMIT)}"
+        parts += [Text(""), Text(heading, style="bold underline")]
         for content, score in search.hits:
             shown = f"{score:.3f}" if isinstance(score, int | float) else "  -  "
             line = Text(f"{shown} ", style="magenta")
-            line.append(content if len(content) < 160 else content[:157] + "…")
+            line.append(safe_str(content, HIT_CHARS, multiline=True))
             parts.append(line)
     return parts

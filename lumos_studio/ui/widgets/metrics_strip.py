@@ -5,11 +5,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from lumos_studio.display import safe_str
 from lumos_studio.metrics import Metrics
 from lumos_studio.present import format_duration
 from lumos_studio.pricing import format_cost
 
 SPARKS = "▁▂▃▄▅▆▇█"
+LABEL_CHARS = 40  # of an agent's or tool's name: six share one line
 
 
 def sparkline(values: tuple[int, ...]) -> str:
@@ -55,9 +57,9 @@ def render_metrics(m: Metrics) -> Text:
     if m.cost is not None:
         line.append(f" ≈ {format_cost(m.cost)}")
     line.append("  " + sparkline(m.recent_ns), style="cyan")
-    details = [f"{a.name} {format_duration(a.p50_ns)}/{format_duration(a.p95_ns)}"
-               for a in m.agents[:3]]
-    details += [f"⚙ {t.name} {format_duration(t.p50_ns)}/{format_duration(t.p95_ns)}"
-                for t in m.tools[:3]]
+    details = [f"{safe_str(a.name, LABEL_CHARS)} {format_duration(a.p50_ns)}/"
+               f"{format_duration(a.p95_ns)}" for a in m.agents[:3]]
+    details += [f"⚙ {safe_str(t.name, LABEL_CHARS)} {format_duration(t.p50_ns)}/"
+                f"{format_duration(t.p95_ns)}" for t in m.tools[:3]]
     line.append("\n" + "  ".join(details), style="dim")
     return line

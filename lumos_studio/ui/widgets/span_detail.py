@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any, ClassVar
 
 import orjson
 from rich.console import Group, RenderableType
-from rich.json import JSON
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -16,7 +16,13 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.present import format_duration, parse_json_attribute, status_text
+from lumos_studio.display import BODY_LIMIT, NAME_LIMIT, VALUE_LIMIT, safe_json, safe_text
+from lumos_studio.present import (
+    format_duration,
+    parse_json_attribute,
+    status_text,
+    token_count,
+)
 from lumos_studio.pricing import estimate_cost, format_cost
 from lumos_studio.records import SpanRecord
 
@@ -88,10 +94,11 @@ def render_span(span: SpanRecord) -> RenderableType:
             trace = event.attributes.get("exception.stacktrace") or event.attributes.get(
                 "exception.message", ""
             )
-            title = f"Exception: {event.attributes.get('exception.type', '')}"
+            kind = event.attributes.get("exception.type", "")
+            title = Text.assemble("Exception: ", safe_text(kind))
             parts.append(
                 Panel(
-                    Text(str(trace), style="red"),
+                    safe_text(trace, limit=BODY_LIMIT, style="red", multiline=True),
                     title=title,
                     title_align="left",
                     border_style="red",
@@ -107,12 +114,13 @@ def _facts(span: SpanRecord) -> RenderableType:
     grid.add_column()
     status = status_text("RUNNING" if span.running else span.status_code)
     if span.status_message:
-        status.append(f"  {span.status_message}", style="red")
+        status.append("  ")
+        status.append(safe_text(span.status_message, limit=VALUE_LIMIT, style="red"))
     rows: list[tuple[str, RenderableType]] = [
-        ("span", Text(span.name, style="bold")),
+        ("span", safe_text(span.name, style="bold")),
         ("status", status),
         ("duration", format_duration(span.duration_ns)),
-        ("kind", span.kind),
+        ("kind", safe_text(span.kind)),
     ]
     attributes = span.attributes
     for label, key in (
@@ -122,18 +130,18 @@ def _facts(span: SpanRecord) -> RenderableType:
         ("tool", sc.TOOL_NAME),
     ):
         if key in attributes:
-            rows.append((label, str(attributes[key])))
+            rows.append((label, safe_text(attributes[key])))
     if attributes.get(sc.REQUEST_STREAM) or sc.RESPONSE_TIME_TO_FIRST_CHUNK in attributes:
         rows.append(("streamed", _first_chunk(attributes.get(sc.RESPONSE_TIME_TO_FIRST_CHUNK))))
     if sc.USAGE_INPUT_TOKENS in attributes or sc.USAGE_OUTPUT_TOKENS in attributes:
-        tokens_in = int(attributes.get(sc.USAGE_INPUT_TOKENS, 0))
-        tokens_out = int(attributes.get(sc.USAGE_OUTPUT_TOKENS, 0))
+        tokens_in = token_count(attributes.get(sc.USAGE_INPUT_TOKENS))
+        tokens_out = token_count(attributes.get(sc.USAGE_OUTPUT_TOKENS))
         rows.append(("tokens", f"{tokens_in} in · {tokens_out} out"))
         model = attributes.get(sc.RESPONSE_MODEL) or attributes.get(sc.REQUEST_MODEL)
         cost = estimate_cost(str(model) if model else None, tokens_in, tokens_out)
         if cost is not None:
             rows.append(("cost", f"≈ {format_cost(cost)}"))
-    rows.append(("ids", Text(f"{span.trace_id} / {span.span_id}", style="dim")))
+    rows.append(("ids", safe_text(f"{span.trace_id} / {span.span_id}", style="dim")))
     for label, value in rows:
         grid.add_row(label, value)
     return grid
@@ -141,9 +149,10 @@ def _facts(span: SpanRecord) -> RenderableType:
 
 def _first_chunk(seconds: Any) -> str:
     """How long the model took to send its first piece (the wait a user feels)."""
-    if not isinstance(seconds, int | float):
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         return "yes"
-    return f"yes · first chunk after {format_duration(int(seconds * 1e9))}"
+    ns = seconds * 1e9
+    return f"yes · first chunk after {format_duration(int(ns))}" if math.isfinite(ns) else "yes"
 
 
 def _section(title: str, body: RenderableType) -> RenderableType:
@@ -154,17 +163,22 @@ def _section(title: str, body: RenderableType) -> RenderableType:
 def _json(value: Any) -> RenderableType:
     parsed = parse_json_attribute(value)
     if isinstance(parsed, dict | list):
-        return JSON.from_data(parsed)
-    return Text(str(parsed))
+        return safe_json(parsed)
+    return _body(parsed)
+
+
+def _body(value: Any) -> Text:
+    """Text the span carried (a message, a result), as written."""
+    return safe_text(value, limit=BODY_LIMIT, multiline=True)
 
 
 def _messages_text(messages: Any) -> RenderableType:
     if not isinstance(messages, list):
-        return Text(str(messages))
+        return _body(messages)
     rendered: list[RenderableType] = []
     for message in messages:
         if not isinstance(message, dict):
-            rendered.append(Text(str(message)))
+            rendered.append(_body(message))
             continue
         role = str(message.get("role", "?"))
         for part in message.get("parts") or []:
@@ -173,18 +187,31 @@ def _messages_text(messages: Any) -> RenderableType:
 
 
 def _part_text(role: str, part: Any) -> RenderableType:
-    line = Text.from_markup(f"[{_ROLE_STYLES.get(role, 'bold')}]{escape(role)}[/] › ")
+    line = Text.assemble(safe_text(role, style=_ROLE_STYLES.get(role, "bold")), " › ")
     kind = part.get("type") if isinstance(part, dict) else None
     if kind == "text":
-        line.append(str(part.get("content", "")))
+        line.append(_body(part.get("content", "")))
     elif kind == "tool_call":
-        line.append(f"call {part.get('name')}", style="yellow")
-        line.append(f" {orjson.dumps(part.get('arguments', {})).decode()}", style="dim")
+        line.append(Text.assemble("call ", safe_text(part.get("name")), style="yellow"))
+        line.append(Text.assemble(" ", _compact_json(part.get("arguments", {})), style="dim"))
     elif kind == "tool_call_response":
-        line.append(str(part.get("response", "")))
+        line.append(_body(part.get("response", "")))
     else:
-        line.append(orjson.dumps(part).decode() if isinstance(part, dict) else str(part))
+        line.append(_compact_json(part) if isinstance(part, dict) else _body(part))
     return line
+
+
+def _compact_json(value: Any) -> Text:
+    """A small JSON value on one line, as the span carried it."""
+    return safe_text(_dumps(value), limit=BODY_LIMIT, multiline=True)
+
+
+def _dumps(value: Any) -> str:
+    """JSON text; stdlib ``json`` where orjson refuses (lone surrogates, huge integers)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _attribute_table(span: SpanRecord) -> RenderableType:
@@ -197,16 +224,19 @@ def _attribute_table(span: SpanRecord) -> RenderableType:
         if key in _SECTIONED:
             continue
         value = shown[key]
-        text = value if isinstance(value, str) else orjson.dumps(value).decode()
-        if len(text) > FOLD_AT:
-            text = f"{text[:FOLD_AT]}… ({len(text):,} chars; r shows it all)"
-        table.add_row(key, text)
+        text = value if isinstance(value, str) else _dumps(value)
+        folded = len(text) > FOLD_AT
+        shown_value = safe_text(f"{text[:FOLD_AT]}…" if folded else text, limit=None,
+                                multiline=True)
+        if folded:
+            shown_value.append(f" ({len(text):,} chars; r shows it all)")
+        table.add_row(safe_text(key, limit=NAME_LIMIT), shown_value)
     return table
 
 
 def render_raw(span: SpanRecord) -> RenderableType:
     """Everything the span holds, as JSON: attributes, events, resource, ids, times."""
-    return JSON.from_data({
+    return safe_json({
         "name": span.name,
         "trace_id": span.trace_id,
         "span_id": span.span_id,

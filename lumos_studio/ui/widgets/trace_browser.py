@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,6 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from lumos_studio.display import safe_str, safe_text
 from lumos_studio.store import TracePage, TraceQuery
 from lumos_studio.store.queries import SORTS
 from lumos_studio.store.trace_filter import HELP, FilterError, parse_filter
@@ -46,7 +48,9 @@ class ConfirmDelete(ModalScreen[bool]):
         self.question = question
 
     def compose(self) -> ComposeResult:
-        yield Label(f"{self.question}\n\n[b]y[/b] delete · [b]n[/b] keep", id="confirm-question")
+        question = Text.assemble(self.question, "\n\n", ("y", "bold"), " delete · ",
+                                 ("n", "bold"), " keep")
+        yield Label(question, id="confirm-question")
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
@@ -176,7 +180,7 @@ class TraceBrowser(Vertical):
         try:
             trace_filter = parse_filter(event.value)
         except FilterError as error:
-            status.update(str(error))
+            status.update(safe_text(error, limit=200))
             status.add_class("-error")
             return
         status.remove_class("-error")
@@ -224,9 +228,9 @@ class TraceBrowser(Vertical):
             return
         if len(chosen) == 1:
             summary = next((t for t in self.traces.summaries if t.trace_id == chosen[0]), None)
-            what = f"the run {chosen[0][:12]}" + (
-                f" ({summary.agent_name or summary.root_name}, {summary.span_count} spans)"
-                if summary else "")
+            what = f"the run {safe_str(chosen[0][:12])}" + (
+                f" ({safe_str(summary.agent_name or summary.root_name)}, "
+                f"{summary.span_count} spans)" if summary else "")
         else:
             what = f"{len(chosen)} marked runs"
         question = f"Delete {what} with its spans and logs? This cannot be undone."

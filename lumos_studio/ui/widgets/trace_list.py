@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
+from lumos_studio.display import safe_text
 from lumos_studio.present import format_duration, format_time, status_text
 from lumos_studio.store import TracePage, TraceSummary
 
@@ -96,12 +97,12 @@ class TraceList(DataTable[str | Text]):
             self.row_traces.append(t.trace_id)
             self.add_row(
                 self._time_cell(t),
-                t.agent_name or t.root_name,
+                safe_text(t.agent_name or t.root_name),
                 Text(format_duration(t.duration_ns), justify="right"),
                 Text(str(t.span_count), justify="right"),
                 Text(str(t.tokens or ""), justify="right"),
                 status_text(t.status),
-                Text(t.trace_id[:12], style="dim"),
+                safe_text(t.trace_id[:12], style="dim"),
                 key=t.trace_id,
             )
         self.border_subtitle = self._count_text()
@@ -116,7 +117,7 @@ class TraceList(DataTable[str | Text]):
         self.row_traces.append(None)
         self.add_row(
             Text("▾ pinned" if pinned else "▾ thread", style="bold"),
-            Text(label[:28], style="bold"),
+            safe_text(label, limit=28, style="bold"),
             "", "", "", "",
             Text(f"{size:,} run{'s' * (size != 1)}", style="dim"),
             key=f"{GROUP_KEY}{int(pinned)}{conversation}",

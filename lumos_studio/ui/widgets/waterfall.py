@@ -189,7 +189,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
     def _reflow(self) -> None:
         """Flatten the visible rows again and keep the cursor on the same span."""
         self._rows = flatten(self._index.children, self._collapsed)
-        self._label_cells = label_cells(self._rows, self.spans)
+        self._label_cells = label_cells(self._rows, self._index.labels)
         self._after_rows_changed()
 
     def _after_rows_changed(self) -> None:
@@ -224,7 +224,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
             )
             self._rows[row_index + 1 : row_index + 1] = below
             # Folding keeps the column as it is, so bars do not jump; unfolding may widen it.
-            self._label_cells = max(self._label_cells, label_cells(below, self.spans))
+            self._label_cells = max(self._label_cells, label_cells(below, self._index.labels))
         else:
             self._collapsed.add(row.span_id)
             del self._rows[row_index + 1 : subtree_end(self._rows, row_index)]
@@ -427,7 +427,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         prefix = f"{row.guides}{marker} "
         prefix_cells = len(prefix)  # guides and markers are one cell each
         room = max(0, paint.tree - prefix_cells)
-        name = span.name
+        name = self._index.labels[row.span_id]
         if cell_len(name) > room:
             name = set_cell_size(name, max(0, room - 1)) + "…"
         if span.running:
