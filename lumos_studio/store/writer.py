@@ -6,6 +6,14 @@ lanes (``submit``; the in-process processors have lanes of their own, ``store.la
 receiver's batches through ``commit_rows``, replay through ``submit_many``. Conversion of SDK
 spans happens here, off the agent's thread. After each commit, subscribers learn which traces
 changed.
+
+One transaction holds many clients' records, so one record the store cannot hold (an integer
+past 64 bits, a value SQLite cannot bind: ``_is_data_error``) must not fail the others: the
+writer then writes each client's batch apart, halving a failing one until the failing records
+are found, drops and counts those (``rejected``, with a warning naming them) and commits the
+rest. Each batch learns which of its records were dropped (``commit_rows``). A store that is
+locked, full or read-only fails the transaction as a whole, as before: retrying in parts would
+not help.
 """
 
 from __future__ import annotations
@@ -83,6 +91,22 @@ def _chunks(items: Sequence[object]) -> Iterator[Sequence[object]]:
         yield items[start : start + _MAX_ROWS_PER_STATEMENT]
 
 
+def _is_data_error(error: BaseException) -> bool:
+    """Whether ``error`` comes from a value in the rows rather than from the store itself.
+
+    Binding an int past 64 bits raises OverflowError, an unsupported type ProgrammingError
+    ("Error binding parameter"), a lone surrogate UnicodeEncodeError (a ValueError); a bad
+    value can also break a constraint. A locked, full or read-only store raises
+    OperationalError, and a closed connection another ProgrammingError: those are not.
+    """
+    if isinstance(error, OverflowError | ValueError | TypeError | sqlite3.IntegrityError
+                  | sqlite3.DataError | sqlite3.InterfaceError):
+        return True
+    return isinstance(error, sqlite3.ProgrammingError) and str(error).startswith(
+        "Error binding parameter"
+    )
+
+
 _INSERT_LOG = (
     f"INSERT OR IGNORE INTO logs ({', '.join(LOG_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})"
@@ -154,15 +178,17 @@ class _Flush:
 
 
 class _Batch:
-    """Records queued as one entry by ``commit``, as rows; ``ok`` tells if they committed."""
+    """Records queued as one entry by ``commit``, as rows; ``ok`` tells if they committed, less
+    the records the store could not hold, whose reasons are in ``rejected``."""
 
-    __slots__ = ("done", "ok", "rows", "size")
+    __slots__ = ("done", "ok", "rejected", "rows", "size")
 
     def __init__(self, rows: PendingRows) -> None:
         self.rows = rows
         self.size = len(rows) or 1
         self.done = threading.Event()
         self.ok = False
+        self.rejected: list[str] = []
 
 
 class _Command:
@@ -267,6 +293,7 @@ class StoreWriter:
         self.logs_written = 0
         self.dropped = 0
         self.failed_batches = 0
+        self.rejected = 0  # records dropped because the store cannot hold a value of theirs
 
     def subscribe(self, listener: ChangeListener) -> None:
         """Call ``listener`` (on the writer thread) with what each commit changed."""
@@ -315,17 +342,23 @@ class StoreWriter:
         waiting = self._queue.qsize() + sum(len(lane) for lane in self._lanes)
         return self.max_queue - waiting >= count
 
-    def commit(self, records: Sequence[Item], timeout: float = 10.0) -> bool:
+    def commit(
+        self, records: Sequence[Item], timeout: float = 10.0, rejected: list[str] | None = None
+    ) -> bool:
         """Queue ``records`` as one entry and wait until the transaction holding them committed.
 
         What a receiver acknowledges is then durable. One queue entry and one wake-up per call
         instead of one per record, and the rows are made here, on the caller's thread
         (``store.pending``); False if there was no room within ``timeout``, if the commit took
-        longer, or if the transaction failed (then none of them was stored).
+        longer, or if the transaction failed (then none of them was stored). A record the store
+        cannot hold is dropped on its own: True for the rest, and the reason is appended to
+        ``rejected`` (see the module's docstring).
         """
-        return self.commit_rows(PendingRows.of(records), timeout)
+        return self.commit_rows(PendingRows.of(records), timeout, rejected)
 
-    def commit_rows(self, rows: PendingRows, timeout: float = 10.0) -> bool:
+    def commit_rows(
+        self, rows: PendingRows, timeout: float = 10.0, rejected: list[str] | None = None
+    ) -> bool:
         """``commit`` for records already made into rows (the OTLP receiver makes them so)."""
         if self._thread is None:
             self.start()
@@ -336,7 +369,11 @@ class StoreWriter:
             self._queue.put(entry, timeout=timeout)
         except queue.Full:
             return False
-        return entry.done.wait(timeout) and entry.ok
+        if not entry.done.wait(timeout):
+            return False
+        if rejected is not None:
+            rejected.extend(entry.rejected)
+        return entry.ok
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted so far is committed."""
@@ -431,14 +468,25 @@ class StoreWriter:
                     if count >= self.batch_size:
                         break
                     item = self._next_entry()
-            rows = self._take_from_lanes(rows, bool(entries) and rows is entries[0].rows)
+            parts: list[tuple[PendingRows, _Batch | None]] = [(e.rows, e) for e in entries]
+            lane_rows = self._take_from_lanes()
+            if lane_rows is not None:
+                parts.append((lane_rows, None))
+                if rows is None:
+                    rows = lane_rows
+                else:
+                    if rows is entries[0].rows:  # the committer's, which it counts after
+                        rows = rows.copy()
+                    rows.merge(lane_rows)
             if rows is not None:
                 self.dropped += rows.dropped
-            ok = self._write_rows(rows) if rows else True
-            if rows and ok:
+            if rows:
+                self._write_parts(rows, parts)
                 self._texts_pending = True
+            else:
+                for entry in entries:
+                    entry.ok = True
             for entry in entries:
-                entry.ok = ok
                 entry.done.set()
             if command is not None and self._lanes_reached(command.due):
                 command.ok = self._run_command(command)
@@ -491,21 +539,15 @@ class StoreWriter:
     def _lanes_reached(self, due: list[int]) -> bool:
         return all(lane.taken >= count for lane, count in zip(self._lanes, due, strict=False))
 
-    def _take_from_lanes(self, rows: PendingRows | None, borrowed: bool) -> PendingRows | None:
-        """``rows`` with up to a batch from each lane added, converted here.
-
-        ``borrowed`` rows (a committer's, which it counts after the commit) are copied before
-        anything is added, as when batches merge.
-        """
+    def _take_from_lanes(self) -> PendingRows | None:
+        """Up to a batch from each lane, converted here; None when the lanes are empty."""
+        rows: PendingRows | None = None
         for lane in self._lanes:
             if not len(lane):
                 continue
             items = lane.take(self.batch_size)
             if rows is None:
                 rows = PendingRows()
-            elif borrowed:
-                rows = rows.copy()
-                borrowed = False
             rows.add(items, lane.convert)
         return rows
 
@@ -551,9 +593,67 @@ class StoreWriter:
         """Write ``items`` in one transaction now, on this thread (tests step the writer so)."""
         rows = PendingRows.of(items)
         self.dropped += rows.dropped
-        return self._write_rows(rows)
+        return self._write_parts(rows, [(rows, None)])
 
-    def _write_rows(self, rows: PendingRows) -> bool:
+    def _write_parts(self, rows: PendingRows, parts: list[tuple[PendingRows, _Batch | None]]
+                     ) -> bool:
+        """Write ``rows`` (the ``parts`` merged) in one transaction; True if all committed.
+
+        If a record in it is one the store cannot hold, each part (a committer's batch, the
+        lanes' records) is written apart by ``_isolate``, and each batch gets its own ``ok``.
+        """
+        error = self._try_write(rows)
+        if error is None:
+            for _, entry in parts:
+                if entry is not None:
+                    entry.ok = True
+            return True
+        if not _is_data_error(error):
+            self._failed(rows, error)
+            return False
+        log.info("a batch of %d records holds one the store cannot hold (%s: %s); "
+                 "writing it in parts", len(rows), type(error).__name__, error)
+        all_ok = True
+        for part, entry in parts:
+            rejected = entry.rejected if entry is not None else []
+            ok = self._isolate(part, rejected, error if len(parts) == 1 else None)
+            if entry is not None:
+                entry.ok = ok
+            all_ok = all_ok and ok
+        return all_ok
+
+    def _isolate(self, rows: PendingRows, rejected: list[str],
+                 error: BaseException | None = None) -> bool:
+        """Write ``rows``, halving them while a record fails (``error``: how they failed, if
+        known), so all but the failing records commit: each of those is dropped, counted in
+        ``rejected`` and logged. A batch of n rows with one bad record takes ~2·log2(n) small
+        transactions. False if the store itself failed (the rest is not committed).
+        """
+        if error is None:
+            error = self._try_write(rows)
+            if error is None:
+                return True
+        if not _is_data_error(error):
+            self._failed(rows, error)
+            return False
+        if len(rows) <= 1:
+            reason = (f"{rows.describe()}: the store cannot hold a value of it "
+                      f"({type(error).__name__}: {error})")
+            log.warning("dropped a record: %s", reason)
+            self.rejected += len(rows)
+            rejected.append(reason)
+            return True
+        first, second = rows.split()
+        first_ok = self._isolate(first, rejected)
+        return self._isolate(second, rejected) and first_ok
+
+    def _failed(self, rows: PendingRows, error: BaseException) -> None:
+        log.error("could not write a batch of %d records", len(rows), exc_info=error)
+        self.failed_batches += 1
+
+    def _try_write(self, rows: PendingRows) -> Exception | None:
+        """Write ``rows`` in one transaction: None once committed, else what failed it (the
+        transaction is then rolled back)."""
         spans, logs = rows.spans, rows.logs
         facts = rows.facts
         conversation = facts.conversations.get
@@ -575,11 +675,9 @@ class StoreWriter:
                 logs_added = connection.total_changes - before
                 if logs_added:
                     index_new_logs(connection)  # full-text search, in the same transaction
-        except Exception:
-            log.exception("could not write a batch of %d records", len(rows))
-            self.failed_batches += 1
-            return False
+        except Exception as exc:
+            return exc
         self.written += changed
         self.logs_written += logs_added
         self._tell(StoreChange(trace_ids, logs_added, frozenset(rows.log_traces)))
-        return True
+        return None
