@@ -1,0 +1,91 @@
+"""A poison client next to good ones, on a real receiver and store: the good ones never notice.
+
+The poison client sends spans starting at 2^64 - 1 ns every 50 ms (protobuf fixed64 allows it,
+SQLite's int64 does not) while three good clients send ordinary batches. Before, the poison
+failed the writer's merged transaction: its sender got 503s for ever, the good ones some too.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import httpx
+from google.rpc.status_pb2 import Status
+
+from lumos_studio.ingest.otlp_http import OtlpReceiver
+from lumos_studio.otlp.proto_encode import encode_trace_request_proto
+from lumos_studio.records import SpanRecord
+from lumos_studio.store import Store, StoreReader
+from tests.builders import make_span
+
+PROTOBUF = {"Content-Type": "application/x-protobuf"}
+RUN_SECONDS = 3.0
+MAX_REQUESTS = 400  # per client: the loop ends even on a very fast machine
+
+
+def batch(client: int, request: int, size: int = 20) -> list[SpanRecord]:
+    trace_id = f"{client:08x}{request:024x}"
+    return [make_span(f"work {i}", trace_id=trace_id, span_id=f"{i + 1:016x}")
+            for i in range(size)]
+
+
+def poison_body(request: int) -> bytes:
+    spans = batch(0xBAD, request, 3)
+    body = encode_trace_request_proto(spans)
+    # Every span's start time (fixed64, field 7: tag 0x39) becomes 2^64 - 1.
+    start = spans[0].start_ns.to_bytes(8, "little")
+    return body.replace(b"\x39" + start, b"\x39" + b"\xff" * 8)
+
+
+def run_client(endpoint: str, stop: threading.Event, make: Callable[[int], bytes],
+               outcomes: Counter[int], acknowledged: list[bytes] | None, pause: float) -> None:
+    with httpx.Client(timeout=30) as client:
+        for request in range(MAX_REQUESTS):
+            if stop.is_set():
+                return
+            body = make(request)
+            answer = client.post(f"{endpoint}/v1/traces", content=body, headers=PROTOBUF)
+            outcomes[answer.status_code] += 1
+            if answer.status_code != 200:
+                assert Status.FromString(answer.content).message  # every refusal says why
+            elif acknowledged is not None:
+                acknowledged.append(body)
+            if pause:
+                time.sleep(pause)
+
+
+def test_good_clients_never_get_503_next_to_a_poison_client(store: Store) -> None:
+    stop = threading.Event()
+    good: list[tuple[Counter[int], list[bytes]]] = [(Counter(), []) for _ in range(3)]
+    poison: Counter[int] = Counter()
+    with OtlpReceiver(store.writer, port=0) as receiver:
+        threads = [
+            threading.Thread(target=run_client, args=(
+                receiver.endpoint, stop,
+                lambda r, n=n: encode_trace_request_proto(batch(n + 1, r)),
+                outcomes, acknowledged, 0.0))
+            for n, (outcomes, acknowledged) in enumerate(good)
+        ]
+        threads.append(threading.Thread(
+            target=run_client, args=(receiver.endpoint, stop, poison_body, poison, None, 0.05)))
+        for thread in threads:
+            thread.start()
+        time.sleep(RUN_SECONDS)
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+        assert not any(thread.is_alive() for thread in threads)
+
+    assert poison and set(poison) == {400}, poison  # refused for good, not "retry later"
+    reader = StoreReader(store.path)
+    for client, (outcomes, acknowledged) in enumerate(good, start=1):
+        assert set(outcomes) == {200}, (client, outcomes)
+        assert len(acknowledged) == outcomes[200] > 0
+        for request in range(len(acknowledged)):
+            trace_id = f"{client:08x}{request:024x}"
+            assert len(reader.trace_spans(trace_id)) == 20, trace_id
+    assert not [t for t in reader.trace_ids() if t.startswith(f"{0xBAD:08x}")]
+    reader.close()
