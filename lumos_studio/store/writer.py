@@ -8,12 +8,12 @@ spans happens here, off the agent's thread. After each commit, subscribers learn
 changed.
 
 One transaction holds many clients' records, so one record the store cannot hold (an integer
-past 64 bits, a value SQLite cannot bind: ``_is_data_error``) must not fail the others: the
-writer then writes each client's batch apart, halving a failing one until the failing records
-are found, drops and counts those (``rejected``, with a warning naming them) and commits the
-rest. Each batch learns which of its records were dropped (``commit_rows``). A store that is
-locked, full or read-only fails the transaction as a whole, as before: retrying in parts would
-not help.
+past 64 bits, a value SQLite cannot bind) must not fail the others: the writer then writes
+each client's batch apart, halving a failing one until the failing records are found
+(``store.isolation``), drops and counts those (``rejected``, with a warning naming them) and
+commits the rest. Each batch learns which of its records were dropped (``commit_rows``). A
+store that is locked, full or read-only fails the transaction as a whole, as before: retrying
+in parts would not help.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typing import Any
 from lumos_studio.store import trace_index
 from lumos_studio.store.checkpoint import Checkpointer
 from lumos_studio.store.connection import open_writer_connection
+from lumos_studio.store.isolation import is_data_error, write_isolating
 from lumos_studio.store.lane import Lane
 from lumos_studio.store.pending import Convert, Convertible, Item, PendingRows, as_record
 from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS, ensure_schema, index_new_logs
@@ -89,22 +90,6 @@ def _chunks(items: Sequence[object]) -> Iterator[Sequence[object]]:
     """Slices of at most ``_MAX_ROWS_PER_STATEMENT``."""
     for start in range(0, len(items), _MAX_ROWS_PER_STATEMENT):
         yield items[start : start + _MAX_ROWS_PER_STATEMENT]
-
-
-def _is_data_error(error: BaseException) -> bool:
-    """Whether ``error`` comes from a value in the rows rather than from the store itself.
-
-    Binding an int past 64 bits raises OverflowError, an unsupported type ProgrammingError
-    ("Error binding parameter"), a lone surrogate UnicodeEncodeError (a ValueError); a bad
-    value can also break a constraint. A locked, full or read-only store raises
-    OperationalError, and a closed connection another ProgrammingError: those are not.
-    """
-    if isinstance(error, OverflowError | ValueError | TypeError | sqlite3.IntegrityError
-                  | sqlite3.DataError | sqlite3.InterfaceError):
-        return True
-    return isinstance(error, sqlite3.ProgrammingError) and str(error).startswith(
-        "Error binding parameter"
-    )
 
 
 _INSERT_LOG = (
@@ -600,7 +585,8 @@ class StoreWriter:
         """Write ``rows`` (the ``parts`` merged) in one transaction; True if all committed.
 
         If a record in it is one the store cannot hold, each part (a committer's batch, the
-        lanes' records) is written apart by ``_isolate``, and each batch gets its own ``ok``.
+        lanes' records) is written apart by ``write_isolating``; each batch gets its own ``ok``
+        and the reasons for its records that were dropped.
         """
         error = self._try_write(rows)
         if error is None:
@@ -608,7 +594,7 @@ class StoreWriter:
                 if entry is not None:
                     entry.ok = True
             return True
-        if not _is_data_error(error):
+        if not is_data_error(error):
             self._failed(rows, error)
             return False
         log.info("a batch of %d records holds one the store cannot hold (%s: %s); "
@@ -616,36 +602,15 @@ class StoreWriter:
         all_ok = True
         for part, entry in parts:
             rejected = entry.rejected if entry is not None else []
-            ok = self._isolate(part, rejected, error if len(parts) == 1 else None)
+            failure = write_isolating(part, self._try_write, rejected,
+                                      error if len(parts) == 1 else None)
+            self.rejected += len(rejected)
+            if failure is not None:
+                self._failed(part, failure)
             if entry is not None:
-                entry.ok = ok
-            all_ok = all_ok and ok
+                entry.ok = failure is None
+            all_ok = all_ok and failure is None
         return all_ok
-
-    def _isolate(self, rows: PendingRows, rejected: list[str],
-                 error: BaseException | None = None) -> bool:
-        """Write ``rows``, halving them while a record fails (``error``: how they failed, if
-        known), so all but the failing records commit: each of those is dropped, counted in
-        ``rejected`` and logged. A batch of n rows with one bad record takes ~2·log2(n) small
-        transactions. False if the store itself failed (the rest is not committed).
-        """
-        if error is None:
-            error = self._try_write(rows)
-            if error is None:
-                return True
-        if not _is_data_error(error):
-            self._failed(rows, error)
-            return False
-        if len(rows) <= 1:
-            reason = (f"{rows.describe()}: the store cannot hold a value of it "
-                      f"({type(error).__name__}: {error})")
-            log.warning("dropped a record: %s", reason)
-            self.rejected += len(rows)
-            rejected.append(reason)
-            return True
-        first, second = rows.split()
-        first_ok = self._isolate(first, rejected)
-        return self._isolate(second, rejected) and first_ok
 
     def _failed(self, rows: PendingRows, error: BaseException) -> None:
         log.error("could not write a batch of %d records", len(rows), exc_info=error)

@@ -9,7 +9,8 @@ from dataclasses import replace
 
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import Store
-from lumos_studio.store.writer import StoreChange, _is_data_error
+from lumos_studio.store.isolation import is_data_error
+from lumos_studio.store.writer import StoreChange
 from tests.builders import T0, make_span
 
 POISON_START = 2**64 - 1  # past SQLite's int64: binding it raises OverflowError
@@ -96,9 +97,9 @@ def test_a_batch_that_fails_alone_is_halved_to_the_poison(store: Store) -> None:
 
 
 def test_a_store_that_fails_is_not_taken_for_a_poison_record() -> None:
-    assert _is_data_error(OverflowError("Python int too large to convert to SQLite INTEGER"))
-    assert _is_data_error(sqlite3.ProgrammingError("Error binding parameter 3: type 'dict' ..."))
-    assert _is_data_error(UnicodeEncodeError("utf-8", "\udc80", 0, 1, "surrogates not allowed"))
-    assert not _is_data_error(sqlite3.OperationalError("database is locked"))
-    assert not _is_data_error(sqlite3.OperationalError("database or disk is full"))
-    assert not _is_data_error(sqlite3.ProgrammingError("Cannot operate on a closed database."))
+    assert is_data_error(OverflowError("Python int too large to convert to SQLite INTEGER"))
+    assert is_data_error(sqlite3.ProgrammingError("Error binding parameter 3: type 'dict' ..."))
+    assert is_data_error(UnicodeEncodeError("utf-8", "\udc80", 0, 1, "surrogates not allowed"))
+    assert not is_data_error(sqlite3.OperationalError("database is locked"))
+    assert not is_data_error(sqlite3.OperationalError("database or disk is full"))
+    assert not is_data_error(sqlite3.ProgrammingError("Cannot operate on a closed database."))
