@@ -7,6 +7,7 @@ failed the writer's merged transaction: its sender got 503s for ever, the good o
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 import httpx
 from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from lumos_studio.ingest.otlp_http import OtlpReceiver
 from lumos_studio.otlp.proto_encode import encode_trace_request_proto
@@ -89,3 +91,34 @@ def test_good_clients_never_get_503_next_to_a_poison_client(store: Store) -> Non
             assert len(reader.trace_spans(trace_id)) == 20, trace_id
     assert not [t for t in reader.trace_ids() if t.startswith(f"{0xBAD:08x}")]
     reader.close()
+
+
+def test_records_the_store_refuses_are_answered_400_or_as_a_partial_success(
+    store: Store,
+) -> None:
+    """What reaches the writer and fails there (here: a real trigger refusing a span) costs its
+    own records: a request of only such records is answered 400, not a 503 retried for ever."""
+    with sqlite3.connect(store.path) as connection:
+        connection.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON spans WHEN NEW.name = 'refused' "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the store'); END"
+        )
+    refused = [make_span("refused", trace_id="1" * 32, span_id=f"{i + 1:016x}") for i in range(3)]
+    mixed = [*batch(7, 0, 4), make_span("refused", trace_id="2" * 32, span_id="f" * 16)]
+    with OtlpReceiver(store.writer, port=0) as receiver, httpx.Client(timeout=30) as client:
+        url = f"{receiver.endpoint}/v1/traces"
+        all_refused = client.post(url, content=encode_trace_request_proto(refused),
+                                  headers=PROTOBUF)
+        partly = client.post(url, content=encode_trace_request_proto(mixed), headers=PROTOBUF)
+
+    assert all_refused.status_code == 400
+    message = Status.FromString(all_refused.content).message
+    assert "refused by the store" in message and "(and" not in message  # three reasons shown
+    assert partly.status_code == 200
+    partial = ExportTraceServiceResponse.FromString(partly.content).partial_success
+    assert partial.rejected_spans == 1 and f"span {'f' * 16}" in partial.error_message
+    reader = StoreReader(store.path)
+    assert len(reader.trace_spans(f"{7:08x}{0:024x}")) == 4
+    assert not reader.trace_spans("1" * 32) and not reader.trace_spans("2" * 32)
+    reader.close()
+    assert store.writer.rejected == 4
