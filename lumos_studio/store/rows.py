@@ -39,7 +39,8 @@ def _mended(value: Any) -> Any:
     if kind is int:
         return value if _INT64_MIN <= value <= _INT64_MAX else str(value)
     if kind is str:
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        # Through UTF-16: a lone surrogate becomes one U+FFFD, a split pair the character.
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     if isinstance(value, dict):
         return {_mended(str(key)): _mended(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

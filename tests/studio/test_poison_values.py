@@ -22,7 +22,7 @@ from lumos_studio.otlp.proto_codec import decode_trace_request_proto
 from lumos_studio.records import LogRecord
 from lumos_studio.store import Store
 from lumos_studio.store.pending import PendingRows
-from tests.builders import T0
+from tests.builders import T0, make_span
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 GOOD, POISON = "b7ad6b7169203331", "b7ad6b7169203332"
@@ -185,3 +185,22 @@ def test_a_started_event_with_a_huge_start_time_starts_at_the_event() -> None:
     odd_digits = LogRecord(time_ns=T0, event_name=sc.EVENT_SPAN_STARTED, trace_id=TRACE,
                            span_id=GOOD, body={"name": "step", "start_time_unix_nano": "²"})
     assert started_span_from_log(odd_digits) is not None
+
+
+def test_in_process_values_past_int64_or_with_lone_surrogates_keep_their_span(
+    store: Store,
+) -> None:
+    """Records from in-process code skip the decoders: the row is mended, not lost."""
+    span = make_span("in process", trace_id=TRACE, span_id=GOOD, attributes={
+        "big": 2**70, "nested": [{"bigger": -(2**80)}], "text": "a\udc80b",
+        sc.USAGE_INPUT_TOKENS: 2**64, sc.TOOL_NAME: ["not", "a", "name"],
+    })
+    rows = PendingRows.of([span])
+    assert not rows.dropped
+    commit(store, rows)
+
+    [stored] = store.reader.trace_spans(TRACE)
+    assert stored.attributes["big"] == str(2**70)
+    assert stored.attributes["nested"] == [{"bigger": str(-(2**80))}]
+    assert stored.attributes["text"] == "a\ufffdb"
+    assert stored.attributes[sc.USAGE_INPUT_TOKENS] == str(2**64)
