@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from lumos_studio.ingest.otlp_http import OtlpReceiver
 from lumos_studio.otlp.proto_encode import encode_trace_request_proto
@@ -94,7 +95,7 @@ def main(console: Console) -> None:
         tried = sum(outcomes.values())
         _report(console, Counter(outcomes), elapsed, writer.rejected, writer.failed_batches)
     for problem in problems[:10]:
-        console.print(f"[bold red]problem[/] {problem}")
+        console.print(Text("problem ", style="bold red") + Text(problem))  # outside text: data
     if problems:
         console.print(f"[bold red]FAIL[/] {len(problems)} problems in {tried:,} requests")
         raise SystemExit(1)

@@ -1,8 +1,8 @@
 """A poison client next to good ones, on a real receiver and store: the good ones never notice.
 
 The poison client sends spans starting at 2^64 - 1 ns every 50 ms (protobuf fixed64 allows it,
-SQLite's int64 does not) while three good clients send ordinary batches. Before, the poison
-failed the writer's merged transaction: its sender got 503s for ever, the good ones some too.
+SQLite's int64 does not) while three good clients send ordinary batches. Were the poison to reach
+the writer's merged transaction, it would fail the good clients' records with it (503s).
 """
 
 from __future__ import annotations
