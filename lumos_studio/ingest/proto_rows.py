@@ -28,7 +28,7 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
     to_index = facts.to_index
     for resource, scope_name, scope_version, read in read_scopes(body, rejected):
         resource_text = resource_json(resource)
-        service = resource.get("service.name")
+        service = column_value(resource.get("service.name"))
         for otlp, header, hot, event_count in read:
             trace_id, span_id, parent, _, _, _, end_ns, _, _ = header
             key = (trace_id, span_id)

@@ -107,7 +107,7 @@ def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
         column_value(attributes.get(sc.TOOL_NAME)),
         column_value(attributes.get(sc.USAGE_INPUT_TOKENS)),
         column_value(attributes.get(sc.USAGE_OUTPUT_TOKENS)),
-        record.resource.get("service.name"),
+        column_value(record.resource.get("service.name")),
         record.scope_name,
         record.scope_version,
         attributes_column,
@@ -158,7 +158,7 @@ def log_to_row(record: LogRecord) -> tuple[Any, ...]:
         record.span_id,
         record.event_name or None,
         record.scope_name or None,
-        record.resource.get("service.name"),
+        column_value(record.resource.get("service.name")),
         attributes,
         _dumps(record.resource) if record.resource else None,
     )

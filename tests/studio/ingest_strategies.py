@@ -23,7 +23,7 @@ T0 = 1_764_000_000_000_000_000
 U64_MAX = 2**64 - 1
 
 HOT_KEYS = [sc.OPERATION_NAME, sc.AGENT_NAME, sc.REQUEST_MODEL, sc.TOOL_NAME,
-            sc.USAGE_INPUT_TOKENS, sc.USAGE_OUTPUT_TOKENS, sc.CONVERSATION_ID]
+            sc.USAGE_INPUT_TOKENS, sc.USAGE_OUTPUT_TOKENS, sc.CONVERSATION_ID, "service.name"]
 names = st.one_of(st.text(max_size=12), st.sampled_from(["[/] x", "\x1b[2J", "a\u202eb", ""]))
 keys = st.one_of(st.sampled_from(HOT_KEYS), names)
 nanos = st.one_of(st.just(T0), st.integers(0, U64_MAX), st.just(U64_MAX), st.just(2**63))

@@ -204,3 +204,20 @@ def test_in_process_values_past_int64_or_with_lone_surrogates_keep_their_span(
     assert stored.attributes["nested"] == [{"bigger": str(-(2**80))}]
     assert stored.attributes["text"] == "a\ufffdb"
     assert stored.attributes[sc.USAGE_INPUT_TOKENS] == str(2**64)
+
+
+def test_a_service_name_that_is_not_text_is_stored_as_text(store: Store) -> None:
+    request = proto_request({"span_id": bytes.fromhex(GOOD)})
+    service = AnyValue(array_value=ArrayValue(values=[AnyValue(string_value="svc")]))
+    request.resource_spans[0].resource.attributes.append(
+        KeyValue(key="service.name", value=service))
+    commit(store, decode_trace_rows(request.SerializeToString()))
+    as_json = {"resourceLogs": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"kvlistValue": {}}}]},
+        "scopeLogs": [{"logRecords": [{"timeUnixNano": str(T0), "body": {"stringValue": "x"}}]}],
+    }]}
+    commit(store, PendingRows.of(decode_logs_request(as_json)))
+
+    assert store.reader.list_traces()[0].service_name == '["svc"]'
+    assert [log.body for log in store.reader.logs()] == ["x"]
+    assert store.writer.rejected == 0
