@@ -7,6 +7,7 @@ with binding, stepping and committing, and a receiver's decoding overlaps with S
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -100,7 +101,13 @@ class PendingRows:
             if replaces(spans.get(key), record.end_ns):
                 spans[key] = record_to_row(record)
                 records.append(record)
-        self.facts.add(records)
+        try:
+            self.facts.add(records)
+        except Exception:  # never fatal: the rows are made, only some text goes unindexed
+            log.exception("could not read what a batch adds to the trace index; one by one")
+            for record in records:
+                with contextlib.suppress(Exception):
+                    self.facts.add((record,))
 
     def split(self) -> tuple[PendingRows, PendingRows]:
         """Two halves of these rows, each with its own facts: how the writer finds the one row

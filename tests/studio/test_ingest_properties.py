@@ -1,11 +1,13 @@
 """Property-based tests: whatever arrives, the OTLP decoders and the receiver answer, never crash,
 and hand the writer only values SQLite holds.
 
-Fast by default (``EXAMPLES`` each); ``make fuzz`` runs the long version against a live server.
+Fast by default (``EXAMPLES`` each, ``LUMOS_HYPOTHESIS_EXAMPLES`` to change it); ``make fuzz``
+runs the long version against a live server.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ from tests.studio.ingest_strategies import (
     trace_request_proto,
 )
 
-EXAMPLES = 200
+EXAMPLES = int(os.environ.get("LUMOS_HYPOTHESIS_EXAMPLES", "200"))
 FAST = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])

@@ -221,3 +221,15 @@ def test_a_service_name_that_is_not_text_is_stored_as_text(store: Store) -> None
     assert store.reader.list_traces()[0].service_name == '["svc"]'
     assert [log.body for log in store.reader.logs()] == ["x"]
     assert store.writer.rejected == 0
+
+
+def test_an_operation_that_is_a_list_keeps_its_span_and_the_batch(store: Store) -> None:
+    request = proto_request({"span_id": bytes.fromhex(GOOD), "parent_span_id": b"\1" * 8})
+    listed = AnyValue(array_value=ArrayValue(values=[AnyValue(string_value="chat")]))
+    request.resource_spans[0].scope_spans[0].spans[0].attributes.append(
+        KeyValue(key=sc.OPERATION_NAME, value=listed))
+    records = decode_trace_request_proto(request.SerializeToString())
+
+    commit(store, PendingRows.of(records))  # the records path reads the operation too
+    [stored] = store.reader.trace_spans(TRACE)
+    assert stored.attributes[sc.OPERATION_NAME] == ["chat"]
