@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: studio test bench screenshots lint clean
+.PHONY: studio test bench fuzz screenshots lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Hostile and mutated OTLP requests against a live receiver for a minute (LUMOS_FUZZ_SECONDS).
+fuzz: $(STAMP)
+	$(BIN)/python -m bench fuzz
 
 screenshots: $(STAMP)
 	$(BIN)/python screenshots/make_screenshots.py

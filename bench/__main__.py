@@ -1,6 +1,7 @@
 """``python -m bench [name ...]``: run every benchmark in turn, or only the ones named.
 
 A new benchmark is a module in ``bench/`` with ``main(console)``, added to ``BENCHMARKS``.
+Checks that run long and give no figure (``fuzz``) run only when named.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ BENCHMARKS: dict[str, str] = {
     "ui_waterfall": "bench.ui_waterfall",
     "logs_filter": "bench.logs_filter",
     "trace_list": "bench.trace_list",
+    "fuzz": "bench.fuzz",
 }
+ONLY_WHEN_NAMED = frozenset({"fuzz"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.machine()} · {_cpu_count()} CPUs{_load()} · a fixed Python loop: "
         f"{python_loop_ms():.0f} ms (the machine's speed now; compare runs only when it matches)"
     )
-    for name in args.names or BENCHMARKS:
+    for name in args.names or [n for n in BENCHMARKS if n not in ONLY_WHEN_NAMED]:
         started = time.perf_counter()
         console.rule(f"[bold]{name}")
         importlib.import_module(BENCHMARKS[name]).main(console)

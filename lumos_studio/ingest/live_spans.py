@@ -89,12 +89,19 @@ def _kind(value: Any) -> str | None:
     return None
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _int(value: Any) -> int:
-    """Nanoseconds as a number or a decimal string (JSON carries int64 as strings); else 0."""
+    """Nanoseconds as a number or a decimal string (JSON carries int64 as strings); else 0.
+
+    A time SQLite cannot hold (past 2^63 - 1 ns) is 0 too: the span then starts at the event's
+    own time, which the decoder bounded, instead of failing the writer's transaction.
+    """
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return value if value > 0 else 0
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+        return value if 0 < value <= _INT64_MAX else 0
     return 0
 
 

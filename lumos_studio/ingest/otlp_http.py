@@ -266,8 +266,14 @@ class OtlpReceiver:
         if count:
             if not self.writer.has_room(count):
                 raise Refusal(503, "the studio's store is busy; retry later")
-            if not self.writer.commit_rows(rows, self.ack_timeout):
+            dropped: list[str] = []  # records the store could not hold (``StoreWriter``)
+            if not self.writer.commit_rows(rows, self.ack_timeout, dropped):
                 raise self._not_stored()
+            if dropped:
+                rejected.extend(dropped)
+                count -= len(dropped)
+                if not count:  # all of them: retrying cannot help, so not a 503
+                    raise Refusal(400, rejection_message(rejected))
         counted = "spans" if signal_name == "traces" else "logs"
         self._count(requests=1, rejected=len(rejected), **{counted: count})
         return success_body(signal_name, media, rejected), len(rejected)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.otlp.proto_codec import read_scopes
 from lumos_studio.store.pending import PendingRows, replaces
-from lumos_studio.store.rows import resource_json
+from lumos_studio.store.rows import column_value, resource_json
 from lumos_studio.store.trace_index import encoded_span_may_hold_messages
 
 __all__ = ["decode_trace_rows"]
@@ -28,7 +28,7 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
     to_index = facts.to_index
     for resource, scope_name, scope_version, read in read_scopes(body, rejected):
         resource_text = resource_json(resource)
-        service = resource.get("service.name")
+        service = column_value(resource.get("service.name"))
         for otlp, header, hot, event_count in read:
             trace_id, span_id, parent, _, _, _, end_ns, _, _ = header
             key = (trace_id, span_id)
@@ -48,6 +48,10 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
                 tool = get(sc.TOOL_NAME)
                 input_tokens = get(sc.USAGE_INPUT_TOKENS)
                 output_tokens = get(sc.USAGE_OUTPUT_TOKENS)
+                if type(hot) is not dict:  # a CompositeHot: a list or map to make text of
+                    operation, agent, model, tool, input_tokens, output_tokens = map(
+                        column_value, (operation, agent, model, tool, input_tokens, output_tokens)
+                    )
                 facts.add_conversation(trace_id, get(sc.CONVERSATION_ID))
                 if end_ns is not None and encoded_span_may_hold_messages(parent, operation):
                     to_index.append(key)

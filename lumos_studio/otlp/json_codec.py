@@ -4,6 +4,12 @@ Used by saved-trace files (``files.py``) and the JSON half of the OTLP receiver.
 the OTLP/JSON rules exactly; the reader is lenient (upper-case or base64 ids, int64 as numbers,
 enum names, snake_case keys) because other producers are. A running span is written without
 ``endTimeUnixNano`` and a missing or zero end time reads back as running.
+
+Values are bounded to what SQLite and the UI hold, per value: a time outside 0..2^63-1 ns
+(``1e30``, a negative number, a string of 40 digits) rejects its span with the reason (OTLP
+partial success; clamping would store a made-up time), while an ``intValue`` beyond int64 is
+kept as sent, a float as that float and anything else as its digits (the encoder writes such
+integers as a ``stringValue`` too): one odd attribute never costs its span or its request.
 """
 
 from __future__ import annotations
@@ -221,7 +227,7 @@ def _span_from_json(
     parent_id = _hex_id(parent, SPAN_ID_BYTES, "parentSpanId") if parent else None
     if parent_id == _ZERO_SPAN_ID:  # some producers write zeros for "no parent"
         parent_id = None
-    end_ns = _int(_get(span, "endTimeUnixNano", "end_time_unix_nano"), "endTimeUnixNano")
+    end_ns = _time(_get(span, "endTimeUnixNano", "end_time_unix_nano"), "endTimeUnixNano")
     status = _object(span.get("status"))
     events = span.get("events")
     return SpanRecord(
@@ -229,7 +235,9 @@ def _span_from_json(
         span_id=_id_from_json(_get(span, "spanId", "span_id"), SPAN_ID_BYTES, "spanId"),
         parent_span_id=parent_id,
         name=_str(span.get("name"), "name"),
-        start_ns=_int(_get(span, "startTimeUnixNano", "start_time_unix_nano"), "startTimeUnixNano"),
+        start_ns=_time(
+            _get(span, "startTimeUnixNano", "start_time_unix_nano"), "startTimeUnixNano"
+        ),
         end_ns=end_ns or None,
         kind=_kind_from_json(span.get("kind")),
         status_code=_status_from_json(status.get("code")),
@@ -246,7 +254,7 @@ def _event_from_json(event: Any) -> SpanEvent:
     _require_object(event)
     return SpanEvent(
         name=_str(event.get("name"), "events.name"),
-        time_ns=_int(_get(event, "timeUnixNano", "time_unix_nano"), "events.timeUnixNano"),
+        time_ns=_time(_get(event, "timeUnixNano", "time_unix_nano"), "events.timeUnixNano"),
         attributes=_attributes_from_json(event),
     )
 
@@ -294,8 +302,12 @@ def _bool_value(inner: Any) -> bool:
     raise OtlpDecodeError(f"boolValue: expected true or false, got {short(inner)}")
 
 
-def _int_value(inner: Any) -> int:
-    return _int(inner, "intValue")
+def _int_value(inner: Any) -> int | float | str:
+    """An int64; one beyond int64 is kept as sent (see the module's docstring), not refused."""
+    number = _int(inner, "intValue")
+    if INT64_MIN <= number <= INT64_MAX:
+        return number
+    return inner if type(inner) is float else str(number)
 
 
 def _double_value(inner: Any) -> float:
@@ -428,6 +440,17 @@ def _int(value: Any, field: str) -> int:
     elif type(value) is float and value.is_integer():
         return int(value)
     raise OtlpDecodeError(f"{field}: not an integer: {short(value)}")
+
+
+def _time(value: Any, field: str) -> int:
+    """Nanoseconds since 1970 as SQLite holds them (int64, so before 2262); missing is 0."""
+    number = _int(value, field)
+    if 0 <= number <= INT64_MAX:
+        return number
+    raise OtlpDecodeError(
+        f"{field}: {short(value)} is not a time the store can hold (0 to 2^63-1 ns since 1970, "
+        "before the year 2262)"
+    )
 
 
 def _str(value: Any, field: str) -> str:

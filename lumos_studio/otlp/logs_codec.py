@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from lumos_studio.otlp._common import (
+    INT64_MAX,
     SPAN_ID_BYTES,
     TRACE_ID_BYTES,
     OtlpDecodeError,
@@ -32,13 +33,13 @@ from lumos_studio.otlp.json_codec import (
     _enum,
     _get,
     _hex_id,
-    _int,
     _list,
     _located,
     _object,
     _require_object,
     _resource_list,
     _str,
+    _time,
 )
 from lumos_studio.records import LogRecord
 
@@ -102,13 +103,13 @@ def decode_logs_request(obj: Any, rejected: list[str] | None = None) -> list[Log
 def _log_from_json(log: Any, resource: dict[str, Any], scope_name: str) -> LogRecord:
     _require_object(log)
     observed_field = "observedTimeUnixNano"
-    observed = _int(_get(log, observed_field, "observed_time_unix_nano"), observed_field)
+    observed = _time(_get(log, observed_field, "observed_time_unix_nano"), observed_field)
     severity_field = "severityNumber"
     severity = _enum(_get(log, severity_field, "severity_number"), _SEVERITY_NAMES, severity_field)
     if not 0 <= severity <= SEVERITY_MAX:
         raise OtlpDecodeError(f"severityNumber: {severity} is out of range 0..{SEVERITY_MAX}")
     return LogRecord(
-        time_ns=_int(_get(log, "timeUnixNano", "time_unix_nano"), "timeUnixNano") or observed,
+        time_ns=_time(_get(log, "timeUnixNano", "time_unix_nano"), "timeUnixNano") or observed,
         body=_any_from_json(log.get("body")),
         severity_number=severity,
         severity_text=_str(_get(log, "severityText", "severity_text"), "severityText"),
@@ -172,10 +173,17 @@ def _log_from_proto(
     if not 0 <= severity <= SEVERITY_MAX:
         raise OtlpDecodeError(f"severityNumber: {severity} is out of range 0..{SEVERITY_MAX}")
     observed = log.observed_time_unix_nano
+    time_ns = log.time_unix_nano
+    if time_ns > INT64_MAX or observed > INT64_MAX:  # fixed64 on the wire, int64 in SQLite
+        field, value = ("timeUnixNano", time_ns) if time_ns > INT64_MAX else (
+            "observedTimeUnixNano", observed)
+        raise OtlpDecodeError(
+            f"{field}: {value} ns is past the year 2262 (the store holds times up to 2^63-1 ns)"
+        )
     body = log.body
     which = body.WhichOneof("value")
     return LogRecord(
-        time_ns=log.time_unix_nano or observed,
+        time_ns=time_ns or observed,
         body=getattr(body, which) if which in codec._SCALARS else codec._composite(body, which),
         severity_number=severity,
         severity_text=log.severity_text,

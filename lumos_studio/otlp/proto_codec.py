@@ -15,8 +15,15 @@ attribute's value reads with replacement characters, and a value or event that i
 protobuf reads as a placeholder saying so. Validating it meant parsing every request a second
 time in full, a fifth of decoding (the receiver's bottleneck), and answering 400 to a batch of
 500 spans for one bad byte, which the exporter then drops: now the batch is kept and the bad
-value shows as such. What the store reads at ingest (ids, names, keys, times, status, resource,
-scope) is parsed strictly: a span that fails is rejected on its own (OTLP partial success).
+value shows as such. What the store reads at ingest (ids, keys, times, status code, resource,
+scope) is parsed strictly: a span that fails is rejected on its own (OTLP partial success). The
+span's name and status message are read leniently too (replacement characters for invalid
+UTF-8), as its attribute values are: one bad byte in a name is no reason to lose the span.
+
+Times are fixed64 on the wire but int64 in SQLite: a start or end time past 2^63 - 1 ns (the
+year 2262) rejects its span, with the reason, rather than being clamped: no clock produces such
+a time, so a clamped one would only put a made-up time in the store. Event times stay encoded
+(they never become SQLite integers) and read as sent.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.otlp._common import (
+    INT64_MAX,
     KIND_FROM_OTLP,
     SPAN_ID_BYTES,
     STATUS_FROM_OTLP,
@@ -105,13 +113,18 @@ def _slim_messages() -> dict[str, type[Message]]:
             ("trace_id", 1, field.TYPE_BYTES, one, ""),
             ("span_id", 2, field.TYPE_BYTES, one, ""),
             ("parent_span_id", 4, field.TYPE_BYTES, one, ""),
-            ("name", 5, field.TYPE_STRING, one, ""),
+            # Bytes, not a string: upb refuses a string of invalid UTF-8, and with it the span.
+            ("name", 5, field.TYPE_BYTES, one, ""),
             ("kind", 6, field.TYPE_INT32, one, ""),
             ("start_time_unix_nano", 7, field.TYPE_FIXED64, one, ""),
             ("end_time_unix_nano", 8, field.TYPE_FIXED64, one, ""),
             ("attributes", 9, field.TYPE_MESSAGE, many, ".lumos_studio.slim.Span.AttributesEntry"),
             ("events", 11, field.TYPE_BYTES, many, ""),
-            ("status", 15, field.TYPE_MESSAGE, one, ".opentelemetry.proto.trace.v1.Status"),
+            ("status", 15, field.TYPE_MESSAGE, one, ".lumos_studio.slim.Status"),
+        ],
+        "Status": [  # OTLP's Status with its message as bytes, read leniently like the name
+            ("message", 2, field.TYPE_BYTES, one, ""),
+            ("code", 3, field.TYPE_INT32, one, ""),
         ],
         "ScopeSpans": [
             ("scope", 1, field.TYPE_MESSAGE, one,
@@ -233,6 +246,12 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
         raise _bad_id("spanId", span_id, SPAN_ID_BYTES)
     if parent and len(parent) != SPAN_ID_BYTES:
         raise _bad_id("parentSpanId", parent, SPAN_ID_BYTES)
+    start_ns = span.start_time_unix_nano
+    end_ns = span.end_time_unix_nano
+    if start_ns > INT64_MAX or end_ns > INT64_MAX:  # two int compares: the hot path's price
+        if start_ns > INT64_MAX:
+            raise _bad_time("startTimeUnixNano", start_ns)
+        raise _bad_time("endTimeUnixNano", end_ns)
     kind = span.kind
     status = span.status
     code = status.code
@@ -241,12 +260,12 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
         trace_id.hex(),
         span_id.hex(),
         parent.hex() if parent and parent != _ZERO_SPAN_ID else None,
-        span.name,
+        span.name.decode("utf-8", "replace"),
         KIND_FROM_OTLP[kind] if 0 <= kind < _KIND_COUNT else kind_from_otlp(kind),
-        span.start_time_unix_nano,
-        span.end_time_unix_nano or None,
+        start_ns,
+        end_ns or None,
         STATUS_FROM_OTLP[code] if 0 <= code < _STATUS_COUNT else status_from_otlp(code),
-        status.message,
+        status.message.decode("utf-8", "replace"),
     )
     return header, _hot_attributes(encoded) if encoded else None, len(span.events)
 
@@ -357,6 +376,16 @@ _SHAREABLE = (str, int, float, bool)  # immutable: one object may serve every sp
 _UNKNOWN = object()
 
 
+class CompositeHot(dict[str, Any]):
+    """Hot attributes of which one is a list or a map where a name or a count belongs.
+
+    They become columns, which SQLite cannot bind a list to: ``ingest.proto_rows`` checks this
+    type, once a span, and makes text of such values; plain dicts need no look at each value.
+    """
+
+    __slots__ = ()
+
+
 def _hot_attributes(encoded: Mapping[str, bytes]) -> dict[str, Any]:
     """The ``HOT_ATTRIBUTES`` in a slim span's attribute map; the others stay encoded."""
     found: dict[str, Any] = {}
@@ -368,7 +397,12 @@ def _hot_attributes(encoded: Mapping[str, bytes]) -> dict[str, Any]:
             decoded = known(value, _UNKNOWN)
             if decoded is _UNKNOWN:
                 decoded = _any_value(value)
-                if len(value) <= _KNOWN_VALUE_MAX_BYTES and type(decoded) in _SHAREABLE:
+                if type(decoded) not in _SHAREABLE:
+                    if decoded is not None and type(found) is dict:
+                        found = CompositeHot(found)  # see there; checked once per span
+                    found[name] = decoded
+                    continue
+                if len(value) <= _KNOWN_VALUE_MAX_BYTES:
                     if len(_KNOWN_VALUES) >= _KNOWN_VALUES_MAX:
                         _KNOWN_VALUES.clear()
                     _KNOWN_VALUES[value] = decoded
@@ -451,6 +485,13 @@ def _bad_id(field: str, value: bytes, size: int) -> OtlpDecodeError:
         return OtlpDecodeError(f"{field}: missing")
     return OtlpDecodeError(
         f"{field}: invalid id {value[:32].hex()!r} ({len(value)} bytes, expected {size})"
+    )
+
+
+def _bad_time(field: str, value: int) -> OtlpDecodeError:
+    return OtlpDecodeError(
+        f"{field}: {value} ns is past the year 2262 (the store holds times up to 2^63-1 ns); "
+        "send nanoseconds since 1970"
     )
 
 

@@ -7,6 +7,7 @@ with binding, stepping and committing, and a receiver's decoding overlaps with S
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -14,11 +15,14 @@ from typing import Any, Protocol
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import trace_index
 from lumos_studio.store.rows import log_to_row, record_to_row
-from lumos_studio.store.schema import SPAN_COLUMNS
+from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS
 
 log = logging.getLogger(__name__)
 
 _END_NS = SPAN_COLUMNS.index("end_ns")
+_LOG_TIME = LOG_COLUMNS.index("time_ns")
+_LOG_TRACE = LOG_COLUMNS.index("trace_id")
+_LOG_SPAN = LOG_COLUMNS.index("span_id")
 
 
 class Convertible(Protocol):
@@ -97,7 +101,51 @@ class PendingRows:
             if replaces(spans.get(key), record.end_ns):
                 spans[key] = record_to_row(record)
                 records.append(record)
-        self.facts.add(records)
+        try:
+            self.facts.add(records)
+        except Exception:  # never fatal: the rows are made, only some text goes unindexed
+            log.exception("could not read what a batch adds to the trace index; one by one")
+            for record in records:
+                with contextlib.suppress(Exception):
+                    self.facts.add((record,))
+
+    def split(self) -> tuple[PendingRows, PendingRows]:
+        """Two halves of these rows, each with its own facts: how the writer finds the one row
+        that fails a transaction (``StoreWriter``), without writing the rest one by one."""
+        spans = list(self.spans.items())
+        logs = self.logs
+        middle = (len(spans) + len(logs)) // 2
+        if middle <= len(spans):
+            return self._part(spans[:middle], []), self._part(spans[middle:], logs)
+        middle -= len(spans)
+        return self._part(spans, logs[:middle]), self._part([], logs[middle:])
+
+    def _part(self, spans: list[tuple[tuple[str, str], tuple[Any, ...]]],
+              logs: list[tuple[Any, ...]]) -> PendingRows:
+        part = PendingRows()
+        part.spans = dict(spans)
+        traces = {key[0] for key in part.spans}
+        facts = part.facts
+        facts.to_index = [key for key in self.facts.to_index if key in part.spans]
+        facts.conversations = {
+            trace: conversation for trace, conversation in self.facts.conversations.items()
+            if trace in traces
+        }
+        part.logs = logs
+        part.log_traces = {row[_LOG_TRACE] for row in logs if row[_LOG_TRACE]}
+        return part
+
+    def describe(self) -> str:
+        """Which record these rows hold, for a message about the one the store refused."""
+        if self.spans:
+            trace_id, span_id = next(iter(self.spans))
+            return f"span {span_id} of trace {trace_id}"
+        if self.logs:
+            row = self.logs[0]
+            where = f" of span {row[_LOG_SPAN]}" if row[_LOG_SPAN] else ""
+            where += f" of trace {row[_LOG_TRACE]}" if row[_LOG_TRACE] else ""
+            return f"log record at {row[_LOG_TIME]} ns{where}"
+        return "no record"
 
     def merge(self, other: PendingRows) -> None:
         """Take ``other``'s rows too (two batches committed in one transaction)."""

@@ -26,7 +26,41 @@ def _default(value: Any) -> Any:
 
 
 def _dumps(value: Any) -> str:
-    return orjson.dumps(value, default=_default).decode()
+    try:
+        return orjson.dumps(value, default=_default).decode()
+    except TypeError:  # an int past 64 bits or a lone surrogate (from in-process code): mend it
+        return orjson.dumps(_mended(value), default=_default).decode()
+
+
+def _mended(value: Any) -> Any:
+    """``value`` with ints beyond int64 as their digits and strings with lone surrogates made
+    valid (replacement characters), so one such value does not cost its span."""
+    kind = type(value)
+    if kind is int:
+        return value if _INT64_MIN <= value <= _INT64_MAX else str(value)
+    if kind is str:
+        # Through UTF-16: a lone surrogate becomes one U+FFFD, a split pair the character.
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if isinstance(value, dict):
+        return {_mended(str(key)): _mended(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mended(item) for item in value]
+    return value
+
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
+def column_value(value: Any) -> Any:
+    """An attribute's value as a column value SQLite can bind (text for an int beyond int64, a
+    list or a map), so a malformed attribute cannot fail the writer's transaction."""
+    kind = type(value)
+    if kind is str or value is None or kind is float:
+        return value
+    if kind is int or kind is bool:
+        return value if _INT64_MIN <= value <= _INT64_MAX else str(value)
+    return _dumps(value)
 
 
 # The spans of one request (or one process) share one resource mapping: its JSON is made once.
@@ -67,13 +101,13 @@ def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
         record.end_ns,
         record.status_code,
         record.status_message,
-        attributes.get(sc.OPERATION_NAME),
-        attributes.get(sc.AGENT_NAME),
-        attributes.get(sc.RESPONSE_MODEL) or attributes.get(sc.REQUEST_MODEL),
-        attributes.get(sc.TOOL_NAME),
-        attributes.get(sc.USAGE_INPUT_TOKENS),
-        attributes.get(sc.USAGE_OUTPUT_TOKENS),
-        record.resource.get("service.name"),
+        column_value(attributes.get(sc.OPERATION_NAME)),
+        column_value(attributes.get(sc.AGENT_NAME)),
+        column_value(attributes.get(sc.RESPONSE_MODEL) or attributes.get(sc.REQUEST_MODEL)),
+        column_value(attributes.get(sc.TOOL_NAME)),
+        column_value(attributes.get(sc.USAGE_INPUT_TOKENS)),
+        column_value(attributes.get(sc.USAGE_OUTPUT_TOKENS)),
+        column_value(record.resource.get("service.name")),
         record.scope_name,
         record.scope_version,
         attributes_column,
@@ -124,7 +158,7 @@ def log_to_row(record: LogRecord) -> tuple[Any, ...]:
         record.span_id,
         record.event_name or None,
         record.scope_name or None,
-        record.resource.get("service.name"),
+        column_value(record.resource.get("service.name")),
         attributes,
         _dumps(record.resource) if record.resource else None,
     )

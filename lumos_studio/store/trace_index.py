@@ -116,8 +116,9 @@ def _may_hold_messages(record: SpanRecord) -> bool:
 
 def encoded_span_may_hold_messages(parent_span_id: str | None, operation: Any) -> bool:
     """For a span still in OTLP bytes (``otlp.proto_codec``): judged by the operation, a column,
-    not by decoding its attributes; a root span always may."""
-    return parent_span_id is None or operation in _MESSAGE_OPERATIONS
+    not by decoding its attributes; a root span always may. An operation that is not text (a
+    list, from a careless producer) is no chat."""
+    return parent_span_id is None or (type(operation) is str and operation in _MESSAGE_OPERATIONS)
 
 
 def queue_for_indexing(connection: sqlite3.Connection, spans: Sequence[tuple[str, str]]) -> None:

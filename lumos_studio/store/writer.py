@@ -6,6 +6,14 @@ lanes (``submit``; the in-process processors have lanes of their own, ``store.la
 receiver's batches through ``commit_rows``, replay through ``submit_many``. Conversion of SDK
 spans happens here, off the agent's thread. After each commit, subscribers learn which traces
 changed.
+
+One transaction holds many clients' records, so one record the store cannot hold (an integer
+past 64 bits, a value SQLite cannot bind) must not fail the others: the writer then writes
+each client's batch apart, halving a failing one until the failing records are found
+(``store.isolation``), drops and counts those (``rejected``, with a warning naming them) and
+commits the rest. Each batch learns which of its records were dropped (``commit_rows``). A
+store that is locked, full or read-only fails the transaction as a whole, as before: retrying
+in parts would not help.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from typing import Any
 from lumos_studio.store import trace_index
 from lumos_studio.store.checkpoint import Checkpointer
 from lumos_studio.store.connection import open_writer_connection
+from lumos_studio.store.isolation import is_data_error, write_isolating
 from lumos_studio.store.lane import Lane
 from lumos_studio.store.pending import Convert, Convertible, Item, PendingRows, as_record
 from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS, ensure_schema, index_new_logs
@@ -155,15 +164,17 @@ class _Flush:
 
 
 class _Batch:
-    """Records queued as one entry by ``commit``, as rows; ``ok`` tells if they committed."""
+    """Records queued as one entry by ``commit``, as rows; ``ok`` tells if they committed, less
+    the records the store could not hold, whose reasons are in ``rejected``."""
 
-    __slots__ = ("done", "ok", "rows", "size")
+    __slots__ = ("done", "ok", "rejected", "rows", "size")
 
     def __init__(self, rows: PendingRows) -> None:
         self.rows = rows
         self.size = len(rows) or 1
         self.done = threading.Event()
         self.ok = False
+        self.rejected: list[str] = []
 
 
 class _Command:
@@ -270,6 +281,7 @@ class StoreWriter:
         self.failed_batches = 0
         # A full disk or a read-only store, from the last failed write until one succeeds.
         self.storage_error: StorageProblem | None = None
+        self.rejected = 0  # records dropped because the store cannot hold a value of theirs
 
     def subscribe(self, listener: ChangeListener) -> None:
         """Call ``listener`` (on the writer thread) with what each commit changed."""
@@ -318,17 +330,23 @@ class StoreWriter:
         waiting = self._queue.qsize() + sum(len(lane) for lane in self._lanes)
         return self.max_queue - waiting >= count
 
-    def commit(self, records: Sequence[Item], timeout: float = 10.0) -> bool:
+    def commit(
+        self, records: Sequence[Item], timeout: float = 10.0, rejected: list[str] | None = None
+    ) -> bool:
         """Queue ``records`` as one entry and wait until the transaction holding them committed.
 
         What a receiver acknowledges is then durable. One queue entry and one wake-up per call
         instead of one per record, and the rows are made here, on the caller's thread
         (``store.pending``); False if there was no room within ``timeout``, if the commit took
-        longer, or if the transaction failed (then none of them was stored).
+        longer, or if the transaction failed (then none of them was stored). A record the store
+        cannot hold is dropped on its own: True for the rest, and the reason is appended to
+        ``rejected`` (see the module's docstring).
         """
-        return self.commit_rows(PendingRows.of(records), timeout)
+        return self.commit_rows(PendingRows.of(records), timeout, rejected)
 
-    def commit_rows(self, rows: PendingRows, timeout: float = 10.0) -> bool:
+    def commit_rows(
+        self, rows: PendingRows, timeout: float = 10.0, rejected: list[str] | None = None
+    ) -> bool:
         """``commit`` for records already made into rows (the OTLP receiver makes them so)."""
         if self._thread is None:
             self.start()
@@ -339,7 +357,11 @@ class StoreWriter:
             self._queue.put(entry, timeout=timeout)
         except queue.Full:
             return False
-        return entry.done.wait(timeout) and entry.ok
+        if not entry.done.wait(timeout):
+            return False
+        if rejected is not None:
+            rejected.extend(entry.rejected)
+        return entry.ok
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted so far is committed."""
@@ -440,14 +462,25 @@ class StoreWriter:
                     if count >= self.batch_size:
                         break
                     item = self._next_entry()
-            rows = self._take_from_lanes(rows, bool(entries) and rows is entries[0].rows)
+            parts: list[tuple[PendingRows, _Batch | None]] = [(e.rows, e) for e in entries]
+            lane_rows = self._take_from_lanes()
+            if lane_rows is not None:
+                parts.append((lane_rows, None))
+                if rows is None:
+                    rows = lane_rows
+                else:
+                    if rows is entries[0].rows:  # the committer's, which it counts after
+                        rows = rows.copy()
+                    rows.merge(lane_rows)
             if rows is not None:
                 self.dropped += rows.dropped
-            ok = self._write_rows(rows) if rows else True
-            if rows and ok:
+            if rows:
+                self._write_parts(rows, parts)
                 self._texts_pending = True
+            else:
+                for entry in entries:
+                    entry.ok = True
             for entry in entries:
-                entry.ok = ok
                 entry.done.set()
             if command is not None and self._lanes_reached(command.due):
                 command.ok = self._run_command(command)
@@ -500,21 +533,15 @@ class StoreWriter:
     def _lanes_reached(self, due: list[int]) -> bool:
         return all(lane.taken >= count for lane, count in zip(self._lanes, due, strict=False))
 
-    def _take_from_lanes(self, rows: PendingRows | None, borrowed: bool) -> PendingRows | None:
-        """``rows`` with up to a batch from each lane added, converted here.
-
-        ``borrowed`` rows (a committer's, which it counts after the commit) are copied before
-        anything is added, as when batches merge.
-        """
+    def _take_from_lanes(self) -> PendingRows | None:
+        """Up to a batch from each lane, converted here; None when the lanes are empty."""
+        rows: PendingRows | None = None
         for lane in self._lanes:
             if not len(lane):
                 continue
             items = lane.take(self.batch_size)
             if rows is None:
                 rows = PendingRows()
-            elif borrowed:
-                rows = rows.copy()
-                borrowed = False
             rows.add(items, lane.convert)
         return rows
 
@@ -560,9 +587,55 @@ class StoreWriter:
         """Write ``items`` in one transaction now, on this thread (tests step the writer so)."""
         rows = PendingRows.of(items)
         self.dropped += rows.dropped
-        return self._write_rows(rows)
+        return self._write_parts(rows, [(rows, None)])
 
-    def _write_rows(self, rows: PendingRows) -> bool:
+    def _write_parts(self, rows: PendingRows, parts: list[tuple[PendingRows, _Batch | None]]
+                     ) -> bool:
+        """Write ``rows`` (the ``parts`` merged) in one transaction; True if all committed.
+
+        If a record in it is one the store cannot hold, each part (a committer's batch, the
+        lanes' records) is written apart by ``write_isolating``; each batch gets its own ``ok``
+        and the reasons for its records that were dropped.
+        """
+        error = self._try_write(rows)
+        if error is None:
+            for _, entry in parts:
+                if entry is not None:
+                    entry.ok = True
+            return True
+        if not is_data_error(error):
+            self._failed(rows, error)
+            return False
+        log.info("a batch of %d records holds one the store cannot hold (%s: %s); "
+                 "writing it in parts", len(rows), type(error).__name__, error)
+        all_ok = True
+        for part, entry in parts:
+            rejected = entry.rejected if entry is not None else []
+            failure = write_isolating(part, self._try_write, rejected,
+                                      error if len(parts) == 1 else None)
+            self.rejected += len(rejected)
+            if failure is not None:
+                self._failed(part, failure)
+            if entry is not None:
+                entry.ok = failure is None
+            all_ok = all_ok and failure is None
+        return all_ok
+
+    def _failed(self, rows: PendingRows, error: BaseException) -> None:
+        self.failed_batches += 1
+        problem = storage_problem(error, self.path)
+        if problem is None:
+            log.error("could not write a batch of %d records", len(rows), exc_info=error)
+            return
+        # A full disk or a read-only store is not a bug: no traceback, said again only once
+        # it changes.
+        level = logging.DEBUG if problem == self.storage_error else logging.WARNING
+        log.log(level, "could not write %d records: %s", len(rows), problem.short)
+        self.storage_error = problem
+
+    def _try_write(self, rows: PendingRows) -> Exception | None:
+        """Write ``rows`` in one transaction: None once committed, else what failed it (the
+        transaction is then rolled back)."""
         spans, logs = rows.spans, rows.logs
         facts = rows.facts
         conversation = facts.conversations.get
@@ -585,17 +658,9 @@ class StoreWriter:
                 if logs_added:
                     index_new_logs(connection)  # full-text search, in the same transaction
         except Exception as exc:
-            self.failed_batches += 1
-            problem = storage_problem(exc, self.path)
-            if problem is None:
-                log.exception("could not write a batch of %d records", len(rows))
-            else:  # not a bug: no traceback, and said again only once it changes
-                level = logging.DEBUG if problem == self.storage_error else logging.WARNING
-                log.log(level, "could not write %d records: %s", len(rows), problem.short)
-                self.storage_error = problem
-            return False
+            return exc
         self.storage_error = None
         self.written += changed
         self.logs_written += logs_added
         self._tell(StoreChange(trace_ids, logs_added, frozenset(rows.log_traces)))
-        return True
+        return None
