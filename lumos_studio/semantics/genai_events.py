@@ -113,7 +113,7 @@ def event_message(name: str, fields: dict[str, Any]) -> tuple[bool, Message]:
         if role == "tool" and "role" not in fields:
             fields["role"] = "tool"
         return False, openai_message(fields, role)
-    message = fields.get("message")
+    message = maybe_json(fields.get("message"))  # a flat span event carries it as JSON text
     merged = dict(message) if isinstance(message, dict) else {}
     if "tool_calls" not in merged and "tool_calls" in fields:
         merged["tool_calls"] = fields["tool_calls"]
