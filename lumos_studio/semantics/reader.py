@@ -71,8 +71,10 @@ def read_span(span: SpanRecord, logs: Iterable[LogRecord] = ()) -> SpanView:
     """
     attrs = span.attributes if isinstance(span.attributes, dict) else {}
     buckets: dict[str, list[str]] = {}
+    keys: list[str] = []
     for key in attrs:
         if isinstance(key, str):
+            keys.append(key)
             buckets.setdefault(key.partition(".")[0], []).append(key)
     d = Draft(attrs)
     scope = span.scope_name if isinstance(span.scope_name, str) else ""
@@ -85,13 +87,13 @@ def read_span(span: SpanRecord, logs: Iterable[LogRecord] = ()) -> SpanView:
     if scope == pydantic_ai.SCOPE or "pydantic_ai" in buckets or any(
         key in attrs for key in _PYDANTIC_MARKERS
     ):
-        pydantic_ai.read_pydantic_ai(d, list(attrs))
+        pydantic_ai.read_pydantic_ai(d, keys)
     if scope.startswith(logfire.SCOPE_PREFIX) or "logfire" in buckets:
         logfire.read_logfire(d, buckets.get("logfire", []))
     if gen_ai_keys or llm_keys:
         read_flattened(d, gen_ai_keys, llm_keys)
     if any(head in buckets for head in _OPENINFERENCE_HEADS):
-        read_openinference(d, llm_keys, list(attrs))
+        read_openinference(d, llm_keys, keys)
     if "traceloop" in buckets or llm_keys:
         read_openllmetry(d, buckets.get("traceloop", []) + llm_keys)
     if "ai" in buckets:

@@ -89,12 +89,7 @@ def _llm_views(views: list[tuple[SpanRecord, SpanView]]) -> list[SpanView]:
 
 
 def _parts(views: list[SpanView], where: str) -> list[object]:
-    return [
-        part
-        for view in views
-        for message in getattr(view, where)
-        for part in message.parts
-    ]
+    return [part for view in views for message in getattr(view, where) for part in message.parts]
 
 
 def test_every_fixture_file_is_covered() -> None:
