@@ -7,11 +7,12 @@ call ``read_span`` (docs/dialects.md lists what is read from where).
 from __future__ import annotations
 
 from lumos_studio.semantics.genai_events import log_event_name, logs_for_span
-from lumos_studio.semantics.reader import read_span
+from lumos_studio.semantics.reader import read_span, read_trace
 from lumos_studio.semantics.text import message_text, part_text, searchable_text, value_text
 from lumos_studio.semantics.view import (
     Dialect,
     ErrorInfo,
+    Evaluation,
     MediaPart,
     Message,
     OperationKind,
@@ -28,8 +29,28 @@ from lumos_studio.semantics.view import (
 )
 
 __all__ = [
-    "Dialect", "ErrorInfo", "MediaPart", "Message", "OperationKind", "OtherPart", "Part",
-    "ReasoningPart", "SpanView", "TextPart", "ToolCall", "ToolCallPart", "ToolDefinition",
-    "ToolResultPart", "Usage", "log_event_name", "logs_for_span", "message_text", "part_text",
-    "read_span", "searchable_text", "value_text",
+    "Dialect",
+    "ErrorInfo",
+    "Evaluation",
+    "MediaPart",
+    "Message",
+    "OperationKind",
+    "OtherPart",
+    "Part",
+    "ReasoningPart",
+    "SpanView",
+    "TextPart",
+    "ToolCall",
+    "ToolCallPart",
+    "ToolDefinition",
+    "ToolResultPart",
+    "Usage",
+    "log_event_name",
+    "logs_for_span",
+    "message_text",
+    "part_text",
+    "read_span",
+    "read_trace",
+    "searchable_text",
+    "value_text",
 ]

@@ -13,6 +13,7 @@ import orjson
 from lumos_studio.semantics.view import (
     Dialect,
     ErrorInfo,
+    Evaluation,
     Message,
     OperationKind,
     Part,
@@ -133,6 +134,7 @@ class Draft:
         "cost",
         "dialects",
         "error",
+        "evaluations",
         "finish_reasons",
         "has_tool",
         "input_messages",
@@ -180,6 +182,7 @@ class Draft:
         self.streaming: bool | None = None
         self.error: ErrorInfo | None = None
         self.finish_reasons: tuple[str, ...] = ()
+        self.evaluations: list[Evaluation] = []
         self._json: dict[str, Any] = {}
 
     def add_dialect(self, dialect: Dialect) -> None:

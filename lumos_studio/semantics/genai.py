@@ -79,6 +79,9 @@ KNOWN_PREFIXES: Final = (
     "gen_ai.token.type",
 )
 
+#: Keys under ``KNOWN_PREFIXES`` that are read for the view: unread when their value is odd.
+HANDLED: Final = frozenset({"gen_ai.request.model", "gen_ai.agent.name", "gen_ai.request.stream"})
+
 
 def read_genai(d: Draft, keys: list[str]) -> None:
     """Read the ``gen_ai.*`` attributes of the current conventions (``keys`` are those present)."""
@@ -115,7 +118,7 @@ def read_genai(d: Draft, keys: list[str]) -> None:
     read_genai_content(d)
     _read_tool_call(d)
     for key in keys:
-        if key.startswith(KNOWN_PREFIXES):
+        if key.startswith(KNOWN_PREFIXES) and key not in HANDLED:
             d.read.add(key)
     if len(d.read) > before:
         d.add_dialect(Dialect.GENAI)

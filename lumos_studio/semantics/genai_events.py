@@ -20,6 +20,7 @@ from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics._draft import (
     MAX_MESSAGES,
     Draft,
+    as_float,
     as_str,
     indexed,
     loads,
@@ -32,7 +33,13 @@ from lumos_studio.semantics.parts import (
     text_message,
     tool_definitions,
 )
-from lumos_studio.semantics.view import Dialect, Message, ToolCallPart, ToolDefinition
+from lumos_studio.semantics.view import (
+    Dialect,
+    Evaluation,
+    Message,
+    ToolCallPart,
+    ToolDefinition,
+)
 
 MESSAGE_EVENTS: Final[dict[str, str]] = {
     "gen_ai.system.message": "system",
@@ -42,6 +49,7 @@ MESSAGE_EVENTS: Final[dict[str, str]] = {
     "gen_ai.choice": "assistant",
 }
 CHOICE: Final = "gen_ai.choice"
+EVALUATION: Final = "gen_ai.evaluation.result"
 
 
 def log_event_name(log: LogRecord) -> str:
@@ -72,7 +80,7 @@ def logs_for_span(
             continue
         if log.span_id == span.span_id:
             name = log_event_name(log)
-            if name in MESSAGE_EVENTS and (is_model_call or name != CHOICE):
+            if (name in MESSAGE_EVENTS and (is_model_call or name != CHOICE)) or name == EVALUATION:
                 own.append(log)
         elif (
             is_model_call
@@ -137,13 +145,30 @@ def _messages_from_events(
     return inputs, outputs
 
 
+def _evaluation(fields: dict[str, Any]) -> Evaluation | None:
+    name = as_str(fields.get("gen_ai.evaluation.name"))
+    if not name:
+        return None
+    return Evaluation(
+        name,
+        score=as_float(fields.get("gen_ai.evaluation.score.value")),
+        label=as_str(fields.get("gen_ai.evaluation.score.label")),
+        explanation=as_str(fields.get("gen_ai.evaluation.explanation")),
+    )
+
+
 def read_events(d: Draft, span: SpanRecord, logs: list[LogRecord]) -> None:
-    """Messages from span events, tied log records and pydantic-ai format 1's ``events``."""
+    """Messages from span events, tied log records and pydantic-ai format 1's ``events``;
+    evaluation results from events and records named ``gen_ai.evaluation.result``."""
     items: list[tuple[str, dict[str, Any]]] = []
     for event in span.events:
         if not isinstance(event, SpanEvent):
             continue
-        if event.name in MESSAGE_EVENTS:
+        if event.name == EVALUATION and isinstance(event.attributes, dict):
+            evaluation = _evaluation(event.attributes)
+            if evaluation is not None and len(d.evaluations) < MAX_MESSAGES:
+                d.evaluations.append(evaluation)
+        elif event.name in MESSAGE_EVENTS:
             attributes = event.attributes if isinstance(event.attributes, dict) else {}
             fields = _fields(None, attributes)
             if fields is not None:
@@ -151,9 +176,16 @@ def read_events(d: Draft, span: SpanRecord, logs: list[LogRecord]) -> None:
         elif event.name in ("gen_ai.content.prompt", "gen_ai.content.completion"):
             _content_event(d, event)
     for log in logs:
-        fields = _fields(log.body, log.attributes if isinstance(log.attributes, dict) else {})
+        attributes = log.attributes if isinstance(log.attributes, dict) else {}
+        name = log_event_name(log)
+        if name == EVALUATION:
+            evaluation = _evaluation(attributes)
+            if evaluation is not None and len(d.evaluations) < MAX_MESSAGES:
+                d.evaluations.append(evaluation)
+            continue
+        fields = _fields(log.body, attributes)
         if fields is not None:
-            items.append((log_event_name(log), fields))
+            items.append((name, fields))
     if "events" in d.attrs:
         parsed = d.json("events")
         if isinstance(parsed, list):

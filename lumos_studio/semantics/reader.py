@@ -109,6 +109,23 @@ def read_span(span: SpanRecord, logs: Iterable[LogRecord] = ()) -> SpanView:
     return _finish(d, span, buckets)
 
 
+def read_trace(
+    spans: Iterable[SpanRecord], logs: Iterable[LogRecord] = ()
+) -> dict[str, SpanView]:
+    """Every span of a trace read once, by span id; the log records are indexed once, and each
+    span is given only those tied to it or to its parent (all the log rule can use)."""
+    by_span: dict[str, list[LogRecord]] = {}
+    for log in logs:
+        if isinstance(log, LogRecord) and log.span_id:
+            by_span.setdefault(log.span_id, []).append(log)
+    views: dict[str, SpanView] = {}
+    for span in spans:
+        mine = by_span.get(span.span_id, [])
+        parents = by_span.get(span.parent_span_id, []) if span.parent_span_id else []
+        views[span.span_id] = read_span(span, mine + parents if parents else mine)
+    return views
+
+
 def _finish(d: Draft, span: SpanRecord, buckets: dict[str, list[str]]) -> SpanView:
     if d.kind is OperationKind.UNKNOWN:
         if d.has_tool:
@@ -147,5 +164,6 @@ def _finish(d: Draft, span: SpanRecord, buckets: dict[str, list[str]]) -> SpanVi
         streaming=d.streaming,
         error=_error(span, d.attrs),
         finish_reasons=d.finish_reasons,
+        evaluations=tuple(d.evaluations),
         unread_keys=tuple(sorted(unread)[:MAX_UNREAD]),
     )

@@ -163,6 +163,16 @@ class ErrorInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Evaluation:
+    """A ``gen_ai.evaluation.result`` event: how an evaluator scored this span's output."""
+
+    name: str
+    score: float | None = None
+    label: str = ""
+    explanation: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SpanView:
     """Everything the studio understands of one span; ``unread_keys`` lists what it did not."""
 
@@ -185,6 +195,7 @@ class SpanView:
     streaming: bool | None = None
     error: ErrorInfo | None = None
     finish_reasons: tuple[str, ...] = ()
+    evaluations: tuple[Evaluation, ...] = ()
     unread_keys: tuple[str, ...] = ()
 
     @property

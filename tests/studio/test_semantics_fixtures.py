@@ -25,6 +25,7 @@ from lumos_studio.semantics import (
     ToolResultPart,
     message_text,
     read_span,
+    read_trace,
     value_text,
 )
 
@@ -215,3 +216,10 @@ def test_vercel_outer_call_reads_as_an_agent_with_its_prompt() -> None:
     assert agent.agent_name == "weather-agent"
     assert agent.provider == "openai"
     assert agent.streaming is False
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_read_trace_gives_what_read_span_with_every_log_gives(name: str) -> None:
+    records = read_records(FIXTURES / name)
+    views = read_trace(records.spans, records.logs)
+    assert views == {span.span_id: read_span(span, records.logs) for span in records.spans}

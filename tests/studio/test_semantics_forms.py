@@ -448,3 +448,23 @@ def test_searchable_text_holds_messages_models_and_tool_calls() -> None:
     )
     text = searchable_text(view)
     assert "zanzibar" in text and "gpt-4o-mini" in text
+
+
+def test_evaluation_results_from_span_events_and_log_records() -> None:
+    event = SpanEvent(
+        "gen_ai.evaluation.result",
+        1,
+        {"gen_ai.evaluation.name": "relevance", "gen_ai.evaluation.score.value": 0.75},
+    )
+    span = make_span({"gen_ai.operation.name": "chat"}, (event,))
+    log = make_log(
+        "gen_ai.evaluation.result",
+        None,
+        span.span_id,
+        **{"gen_ai.evaluation.name": "tone", "gen_ai.evaluation.score.label": "polite"},
+    )
+    view = read_span(span, [log])
+    assert [(e.name, e.score, e.label) for e in view.evaluations] == [
+        ("relevance", 0.75, ""),
+        ("tone", None, "polite"),
+    ]
