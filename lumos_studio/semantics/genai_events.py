@@ -78,6 +78,8 @@ def logs_for_span(
     for log in logs:
         if not isinstance(log, LogRecord) or (log.trace_id and log.trace_id != span.trace_id):
             continue
+        if not isinstance(log.time_ns, int):
+            continue
         if log.span_id == span.span_id:
             name = log_event_name(log)
             if (name in MESSAGE_EVENTS and (is_model_call or name != CHOICE)) or name == EVALUATION:
@@ -161,7 +163,8 @@ def read_events(d: Draft, span: SpanRecord, logs: list[LogRecord]) -> None:
     """Messages from span events, tied log records and pydantic-ai format 1's ``events``;
     evaluation results from events and records named ``gen_ai.evaluation.result``."""
     items: list[tuple[str, dict[str, Any]]] = []
-    for event in span.events:
+    events = span.events if isinstance(span.events, tuple | list) else ()
+    for event in events:
         if not isinstance(event, SpanEvent):
             continue
         if event.name == EVALUATION and isinstance(event.attributes, dict):

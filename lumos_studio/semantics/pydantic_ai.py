@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Final
 
-import orjson
-
 from lumos_studio.semantics._draft import MAX_MESSAGES, Draft, as_float, as_str, maybe_json
 from lumos_studio.semantics.genai_events import MESSAGE_EVENTS, event_message
 from lumos_studio.semantics.parts import genai_messages, text_message
+from lumos_studio.semantics.text import value_text
 from lumos_studio.semantics.view import Dialect, Message
 
 SCOPE: Final = "pydantic-ai"
@@ -62,7 +61,7 @@ def read_pydantic_ai(d: Draft, keys: list[str]) -> None:
             d.read.add("all_messages_events")
     if "final_result" in a:
         result = a["final_result"]
-        text = result if isinstance(result, str) else orjson.dumps(result).decode()
+        text = value_text(result)
         if not d.output_messages:
             d.output_messages = (text_message("assistant", text),)
         d.read.add("final_result")

@@ -45,9 +45,14 @@ _OPENINFERENCE_HEADS: Final = ("openinference", "llm", "input", "output", "tool"
 _PYDANTIC_MARKERS: Final = ("all_messages_events", "tool_arguments", "agent_name", "final_result")
 
 
+def _events(span: SpanRecord) -> tuple[Any, ...]:
+    events = span.events
+    return tuple(events) if isinstance(events, tuple | list) else ()
+
+
 def _error(span: SpanRecord, attrs: dict[str, Any]) -> ErrorInfo | None:
     exception: dict[str, Any] = {}
-    for event in span.events:
+    for event in _events(span):
         if getattr(event, "name", None) == "exception" and isinstance(event.attributes, dict):
             exception = event.attributes
             break
@@ -69,6 +74,17 @@ def read_span(span: SpanRecord, logs: Iterable[LogRecord] = ()) -> SpanView:
     ``logs`` may be the span's trace's log records (or any superset): the ones that belong to this
     span are picked by ``genai_events.logs_for_span``.
     """
+    try:
+        return _read(span, logs)
+    except Exception:
+        # A reader's slip on one hostile span must not take a pane down: nothing is understood.
+        attrs = span.attributes if isinstance(span.attributes, dict) else {}
+        heads = CONVENTION_HEADS
+        unread = sorted(k for k in attrs if isinstance(k, str) and k.partition(".")[0] in heads)
+        return SpanView(unread_keys=tuple(unread[:MAX_UNREAD]))
+
+
+def _read(span: SpanRecord, logs: Iterable[LogRecord]) -> SpanView:
     attrs = span.attributes if isinstance(span.attributes, dict) else {}
     buckets: dict[str, list[str]] = {}
     keys: list[str] = []
@@ -100,7 +116,7 @@ def read_span(span: SpanRecord, logs: Iterable[LogRecord] = ()) -> SpanView:
         read_vercel_ai(d, buckets["ai"], as_str(span.name))
     logs = logs if isinstance(logs, list | tuple) else list(logs)
     own_logs = logs_for_span(span, logs, d.kind is OperationKind.LLM) if logs else []
-    if span.events or own_logs or "events" in attrs:
+    if _events(span) or own_logs or "events" in attrs:
         read_events(d, span, own_logs)
     if logs and not (d.input_messages and d.output_messages):
         read_operation_details(d, span, logs)

@@ -4,13 +4,18 @@ could not read in ``unread_keys``."""
 from __future__ import annotations
 
 import json
+import random
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lumos_studio.otlp import read_records
 from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics import OperationKind, SpanView, TextPart, read_span
 from lumos_studio.semantics._draft import MAX_MESSAGES
+from lumos_studio.semantics.reader import _read
 
 TRACE = "0" * 31 + "1"
 
@@ -201,3 +206,93 @@ def test_hostile_text_is_kept_as_data() -> None:
     text = "[bold]x[/bold] \x1b[2J \u202e"
     view = read_span(make_span({"gen_ai.system_instructions": text}))
     assert view.system_instructions == (TextPart(text),)
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    choice = rng.randrange(9 if depth < 3 else 5)
+    if choice == 0:
+        return rng.choice([None, True, False])
+    if choice == 1:
+        return rng.choice([0, -1, 2**70, 3.5, float("inf")])
+    if choice == 2:
+        return rng.choice(["", "x", "{", "[{", "null", "\x00", "tool_call", "gen_ai.choice"])
+    if choice == 3:
+        return json.dumps(_random_value(rng, depth + 1))
+    if choice == 4:
+        return "x" * rng.randrange(100)
+    if choice in (5, 6):
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = [
+        "role",
+        "parts",
+        "type",
+        "content",
+        "message",
+        "tool_calls",
+        "function",
+        "arguments",
+        "id",
+        "name",
+        "result",
+        "response",
+        "text",
+        "input",
+        "output",
+        "value",
+        "toolCallId",
+    ]
+    return {rng.choice(keys): _random_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+
+def test_fixture_spans_with_values_swapped_for_random_ones_never_trip_a_reader() -> None:
+    """Every attribute of real spans (one file per dialect) replaced in turn by random JSON-ish
+    values, the message events' and records' bodies too: no reader raises (the readers are
+    called without ``read_span``'s safety net, so a slip shows here)."""
+    rng = random.Random(14)
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "dialects"
+    for name in (
+        "openinference-openai",
+        "openllmetry-events",
+        "openllmetry-flattened",
+        "pydantic-ai-v1-attributes",
+        "pydantic-ai-v6",
+        "logfire",
+        "azure-ai-inference",
+        "vercel-ai-sdk",
+    ):
+        records = read_records(fixtures / f"{name}.jsonl")
+        for span in records.spans[:6]:
+            for key in span.attributes:
+                for _ in range(3):
+                    attributes = {**span.attributes, key: _random_value(rng)}
+                    _read(replace(span, attributes=attributes), records.logs)
+            for index, event in enumerate(span.events[:5]):
+                odd = SpanEvent(
+                    event.name,
+                    event.time_ns,
+                    {
+                        "gen_ai.event.content": _random_value(rng),
+                        "message": _random_value(rng),
+                        "content": _random_value(rng),
+                        "tool_calls": _random_value(rng),
+                    },
+                )
+                events = (*span.events[:index], odd, *span.events[index + 1 :])
+                _read(replace(span, events=events), records.logs)
+        for log in records.logs[:8]:
+            odd_log = replace(log, body=_random_value(rng))
+            for span in records.spans:
+                _read(span, [odd_log])
+
+
+def test_the_safety_net_lists_every_convention_key_when_a_reader_slips(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import lumos_studio.semantics.reader as reader
+
+    def slip(*_: Any) -> None:
+        raise RuntimeError("a reader bug")
+
+    monkeypatch.setattr(reader, "read_genai", slip)
+    view = read_span(make_span({"gen_ai.operation.name": "chat", "http.method": "GET"}))
+    assert view.unread_keys == ("gen_ai.operation.name",)
