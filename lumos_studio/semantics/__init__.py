@@ -11,6 +11,7 @@ from lumos_studio.semantics.reader import read_span, read_trace
 from lumos_studio.semantics.text import message_text, part_text, searchable_text, value_text
 from lumos_studio.semantics.view import (
     Dialect,
+    Document,
     ErrorInfo,
     Evaluation,
     MediaPart,
@@ -30,6 +31,7 @@ from lumos_studio.semantics.view import (
 
 __all__ = [
     "Dialect",
+    "Document",
     "ErrorInfo",
     "Evaluation",
     "MediaPart",

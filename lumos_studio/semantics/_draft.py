@@ -12,6 +12,7 @@ import orjson
 
 from lumos_studio.semantics.view import (
     Dialect,
+    Document,
     ErrorInfo,
     Evaluation,
     Message,
@@ -133,6 +134,7 @@ class Draft:
         "conversation_id",
         "cost",
         "dialects",
+        "documents",
         "error",
         "evaluations",
         "finish_reasons",
@@ -142,6 +144,7 @@ class Draft:
         "operation_name",
         "output_messages",
         "provider",
+        "query",
         "read",
         "request_model",
         "response_id",
@@ -183,6 +186,8 @@ class Draft:
         self.error: ErrorInfo | None = None
         self.finish_reasons: tuple[str, ...] = ()
         self.evaluations: list[Evaluation] = []
+        self.query = ""
+        self.documents: tuple[Document, ...] = ()
         self._json: dict[str, Any] = {}
 
     def add_dialect(self, dialect: Dialect) -> None:
@@ -246,6 +251,17 @@ class Draft:
                 self.read.add(key)
                 if not self.finish_reasons:
                     self.finish_reasons = reasons
+
+
+def documents(value: Any) -> tuple[Document, ...] | None:
+    """A JSON list of ``{"id", "content", "score"}`` (GenAI retrieval documents, memory records)."""
+    if not isinstance(value, list):
+        return None
+    return tuple(
+        Document(as_str(item.get("id")), as_str(item.get("content")), as_float(item.get("score")))
+        for item in value[:MAX_PARTS]
+        if isinstance(item, dict)
+    )
 
 
 def indexed(keys: list[str], prefix: str) -> dict[int, dict[str, str]]:

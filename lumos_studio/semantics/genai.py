@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from lumos_studio.semantics._draft import BAD, Draft, as_float, maybe_json
+from lumos_studio.semantics._draft import BAD, Draft, as_float, documents, maybe_json
 from lumos_studio.semantics.parts import genai_messages, genai_parts, tool_definitions
 from lumos_studio.semantics.view import Dialect, OperationKind
 
@@ -80,7 +80,11 @@ KNOWN_PREFIXES: Final = (
 )
 
 #: Keys under ``KNOWN_PREFIXES`` that are read for the view: unread when their value is odd.
-HANDLED: Final = frozenset({"gen_ai.request.model", "gen_ai.agent.name", "gen_ai.request.stream"})
+HANDLED: Final = frozenset({
+    "gen_ai.request.model", "gen_ai.agent.name", "gen_ai.request.stream",
+    "gen_ai.retrieval.query.text", "gen_ai.retrieval.documents", "gen_ai.memory.query.text",
+    "gen_ai.memory.records",
+})
 
 
 def read_genai(d: Draft, keys: list[str]) -> None:
@@ -117,6 +121,7 @@ def read_genai(d: Draft, keys: list[str]) -> None:
             d.read.add("gen_ai.usage.cost")
     read_genai_content(d)
     _read_tool_call(d)
+    _read_documents(d)
     for key in keys:
         if key.startswith(KNOWN_PREFIXES) and key not in HANDLED:
             d.read.add(key)
@@ -149,6 +154,16 @@ def read_genai_content(d: Draft) -> None:
         if tools is not None:
             d.tool_definitions = tools
             d.read.add("gen_ai.tool.definitions")
+
+
+def _read_documents(d: Draft) -> None:
+    d.fill("query", "gen_ai.retrieval.query.text", "gen_ai.memory.query.text")
+    for key in ("gen_ai.retrieval.documents", "gen_ai.memory.records"):
+        if key in d.attrs and not d.documents:
+            found = documents(d.json(key))
+            if found is not None:
+                d.documents = found
+                d.read.add(key)
 
 
 def _read_tool_call(d: Draft) -> None:

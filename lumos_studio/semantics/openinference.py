@@ -28,6 +28,7 @@ from lumos_studio.semantics.parts import (
 )
 from lumos_studio.semantics.view import (
     Dialect,
+    Document,
     MediaPart,
     Message,
     OperationKind,
@@ -66,7 +67,7 @@ KNOWN_PREFIXES: Final = (
     "llm.prompt_template.",
     "llm.cost.",
     "embedding.",
-    "retrieval.",
+    "retrieval.documents.",  # beyond what Document holds (metadata)
     "reranker.",
     "document.",
     "metadata",
@@ -150,6 +151,24 @@ def _tools(d: Draft, llm_keys: list[str]) -> tuple[ToolDefinition, ...]:
     return tuple(out)
 
 
+def _documents(d: Draft, keys: list[str]) -> None:
+    """``retrieval.documents.N.document.{id,content,score}``; a RETRIEVER's query is its input."""
+    groups = indexed(keys, "retrieval.documents.")
+    if groups and not d.documents:
+        found = []
+        for fields in groups.values():
+            values = {rest: d.attrs[key] for rest, key in fields.items()}
+            found.append(Document(
+                as_str(values.get("document.id")),
+                as_str(values.get("document.content")),
+                as_float(values.get("document.score")),
+            ))
+            d.read.update(fields.values())
+        d.documents = tuple(found)
+    if d.kind is OperationKind.RETRIEVAL and not d.query:
+        d.query = as_str(d.attrs.get("input.value"))
+
+
 def _io(d: Draft, key: str) -> Any:
     """``input.value`` / ``output.value``: JSON when its mime type says so, else the text."""
     value = d.attrs.get(key)
@@ -225,6 +244,7 @@ def read_openinference(d: Draft, llm_keys: list[str], keys: list[str]) -> None:
                 d.input_messages = messages
             elif attr == "output" and not d.output_messages:
                 d.output_messages = messages
+    _documents(d, keys)
     tools = _tools(d, llm_keys)
     if tools and not d.tool_definitions:
         d.tool_definitions = tools

@@ -181,5 +181,7 @@ def _finish(d: Draft, span: SpanRecord, buckets: dict[str, list[str]]) -> SpanVi
         error=_error(span, d.attrs),
         finish_reasons=d.finish_reasons,
         evaluations=tuple(d.evaluations),
+        query=d.query,
+        documents=d.documents,
         unread_keys=tuple(sorted(unread)[:MAX_UNREAD]),
     )

@@ -163,6 +163,15 @@ class ErrorInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Document:
+    """A retrieved document or memory record, best first as the span listed them."""
+
+    id: str = ""
+    content: str = ""
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     """A ``gen_ai.evaluation.result`` event: how an evaluator scored this span's output."""
 
@@ -196,6 +205,8 @@ class SpanView:
     error: ErrorInfo | None = None
     finish_reasons: tuple[str, ...] = ()
     evaluations: tuple[Evaluation, ...] = ()
+    query: str = ""  #: what a retrieval or memory search looked for
+    documents: tuple[Document, ...] = ()  #: what it found
     unread_keys: tuple[str, ...] = ()
 
     @property

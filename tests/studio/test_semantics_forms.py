@@ -8,6 +8,7 @@ from typing import Any
 from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics import (
     Dialect,
+    Document,
     MediaPart,
     OperationKind,
     OtherPart,
@@ -468,3 +469,44 @@ def test_evaluation_results_from_span_events_and_log_records() -> None:
         ("relevance", 0.75, ""),
         ("tone", None, "polite"),
     ]
+
+
+def test_retrieval_and_memory_search_documents() -> None:
+    docs = [{"id": "d1", "score": 0.9, "content": "Paris is sunny"}, {"id": "d2"}, "odd"]
+    view = read_span(
+        make_span(
+            {
+                "gen_ai.operation.name": "retrieval",
+                "gen_ai.retrieval.query.text": "paris",
+                "gen_ai.retrieval.documents": json.dumps(docs),
+            }
+        )
+    )
+    assert view.kind is OperationKind.RETRIEVAL and view.query == "paris"
+    assert view.documents == (Document("d1", "Paris is sunny", 0.9), Document("d2"))
+    memory = read_span(
+        make_span(
+            {
+                "gen_ai.operation.name": "search_memory",
+                "gen_ai.memory.query.text": "likes",
+                "gen_ai.memory.records": json.dumps([{"id": "m", "content": "tea"}]),
+            }
+        )
+    )
+    assert memory.kind is OperationKind.MEMORY
+    assert (memory.query, memory.documents) == ("likes", (Document("m", "tea"),))
+    openinference = read_span(
+        make_span(
+            {
+                "openinference.span.kind": "RETRIEVER",
+                "input.value": "paris",
+                "retrieval.documents.0.document.id": "a",
+                "retrieval.documents.0.document.content": "text",
+                "retrieval.documents.0.document.score": 0.5,
+                "retrieval.documents.0.document.metadata": "{}",
+            }
+        )
+    )
+    assert openinference.query == "paris"
+    assert openinference.documents == (Document("a", "text", 0.5),)
+    assert openinference.unread_keys == ()
