@@ -277,14 +277,14 @@ def read_flattened(d: Draft, gen_ai_keys: list[str], llm_keys: list[str]) -> Non
         found = True
     for key, role in (("gen_ai.prompt", "user"), ("gen_ai.completion", "assistant")):
         if key in d.attrs:
-            messages = _prompt_value(d.attrs[key], role)
-            if messages is not None:
+            prompt = _prompt_value(d.attrs[key], role)
+            if prompt is not None:
                 d.read.add(key)
                 found = True
                 if role == "user" and not d.input_messages:
-                    d.input_messages = messages
+                    d.input_messages = prompt
                 elif role == "assistant" and not d.output_messages:
-                    d.output_messages = messages
+                    d.output_messages = prompt
     functions = indexed(llm_keys, "llm.request.functions.")
     if functions:
         tools: list[ToolDefinition] = []

@@ -51,10 +51,19 @@ def make_span(
 
 
 def make_log(
-    name: str, body: Any, span_id: str, time_ns: int = 150, **attributes: Any
+    name: str,
+    body: Any,
+    span_id: str,
+    time_ns: int = 150,
+    attributes: dict[str, Any] | None = None,
 ) -> LogRecord:
     return LogRecord(
-        time_ns, body, trace_id=TRACE, span_id=span_id, event_name=name, attributes=attributes
+        time_ns,
+        body,
+        trace_id=TRACE,
+        span_id=span_id,
+        event_name=name,
+        attributes=attributes or {},
     )
 
 
@@ -261,7 +270,7 @@ def test_log_records_with_kvlist_and_json_bodies_and_the_event_name_attribute() 
             {"content": "hi", "role": "user"},
             span.span_id,
             110,
-            **{"event.name": "gen_ai.user.message"},
+            attributes={"event.name": "gen_ai.user.message"},
         ),
         make_log(
             "gen_ai.choice",
@@ -462,7 +471,7 @@ def test_evaluation_results_from_span_events_and_log_records() -> None:
         "gen_ai.evaluation.result",
         None,
         span.span_id,
-        **{"gen_ai.evaluation.name": "tone", "gen_ai.evaluation.score.label": "polite"},
+        attributes={"gen_ai.evaluation.name": "tone", "gen_ai.evaluation.score.label": "polite"},
     )
     view = read_span(span, [log])
     assert [(e.name, e.score, e.label) for e in view.evaluations] == [

@@ -11,6 +11,7 @@ from lumos_studio.ingest.convert import span_to_record
 from lumos_studio.semantics import (
     Dialect,
     OperationKind,
+    SpanView,
     TextPart,
     ToolCallPart,
     ToolResultPart,
@@ -30,7 +31,7 @@ async def test_a_lumos_agent_run_reads_as_one_conversation(
 ) -> None:
     agent = Agent("weather", "Answer about weather.", "scripted", [get_weather])
     result = await agent.run("what's the weather in Paris?", tracer_provider=tracer_provider)
-    views = {span.name: [] for span in exporter.get_finished_spans()}
+    views: dict[str, list[SpanView]] = {span.name: [] for span in exporter.get_finished_spans()}
     for span in exporter.get_finished_spans():
         views[span.name].append(read_span(span_to_record(span)))
 
