@@ -1,0 +1,65 @@
+"""Plain text of view values, for previews and the search index (never markup: see ``display``)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+
+from lumos_studio.semantics.view import (
+    MediaPart,
+    Message,
+    OtherPart,
+    Part,
+    ReasoningPart,
+    SpanView,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+
+MAX_SEARCH_CHARS: Final = 64 * 1024
+
+
+def value_text(value: Any) -> str:
+    """A string as it is; any other JSON value as compact JSON (``None`` as "")."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return repr(value)
+
+
+def part_text(part: Part) -> str:
+    """One part as one line of text: what a reader of the conversation would want to see."""
+    match part:
+        case TextPart(text=text) | ReasoningPart(text=text):
+            return text
+        case ToolCallPart(name=name, arguments=arguments):
+            return f"{name}({value_text(arguments)})"
+        case ToolResultPart(result=result):
+            return value_text(result)
+        case MediaPart(uri=uri, file_id=file_id, mime_type=mime):
+            return uri or file_id or mime
+        case OtherPart(type=kind):
+            return kind
+    return ""
+
+
+def message_text(message: Message) -> str:
+    return "\n".join(text for text in (part_text(p) for p in message.parts) if text)
+
+
+def searchable_text(view: SpanView) -> str:
+    """The words a search should find this span by: messages, instructions, tool call, models."""
+    pieces: list[str] = [view.request_model, view.response_model, view.agent_name]
+    pieces.extend(part_text(p) for p in view.system_instructions)
+    pieces.extend(message_text(m) for m in view.input_messages)
+    pieces.extend(message_text(m) for m in view.output_messages)
+    if view.tool_call is not None:
+        call = view.tool_call
+        pieces += [call.name, value_text(call.arguments), value_text(call.result)]
+    return "\n".join(p for p in pieces if p)[:MAX_SEARCH_CHARS]
