@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lumos_studio.ingest.otlp_answers import JSON, PROTOBUF
-from lumos_studio.ingest.otlp_http import OtlpReceiver, _Refusal
+from lumos_studio.ingest.otlp_http import OtlpReceiver, Refusal
 from lumos_studio.ingest.proto_rows import decode_trace_rows
 from lumos_studio.otlp import (
     OtlpDecodeError,
@@ -132,7 +132,7 @@ def test_the_receiver_answers_every_request_and_the_writer_never_meets_a_poison(
     before = (writer.rejected, writer.failed_batches, writer.dropped)
     try:
         answer, rejected = receiver.handle(signal_name, media, body)
-    except _Refusal as refusal:
+    except Refusal as refusal:
         assert refusal.status in (400, 413, 415, 503) and refusal.message.strip()
     else:
         assert isinstance(answer, bytes) and rejected >= 0
