@@ -40,6 +40,7 @@ from lumos_studio.ui.messages import (
     TracesDeleted,
 )
 from lumos_studio.ui.screens.compare import CompareScreen
+from lumos_studio.ui.span_views import SpanViews
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.load_error import LoadErrorPanel
@@ -51,6 +52,9 @@ from lumos_studio.ui.widgets.trace_browser import TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
+# A trace's newest log records given to the span detail: the earlier GenAI forms send a model
+# call's messages as records (a handful per call), so this covers hundreds of calls.
+TRACE_LOGS = 2_000
 REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
 STORAGE_CHECK_INTERVAL = 1.0  # how soon the header says the store cannot take writes
 SAVE_DIR = Path("traces")
@@ -111,6 +115,7 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
         self._changed: set[str] = set()
         self._new_logs = False
         self._pending_span: str | None = None  # a span to select once its trace is shown
+        self._span_views = SpanViews()  # the open trace's views; only the trace worker uses it
         self._changed_lock = threading.Lock()
         store.writer.subscribe(self._on_store_commit)
         session.listener = lambda event: self.post_message(SessionChanged(event))
@@ -250,7 +255,11 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
 
     @work(thread=True, exclusive=True, group="trace")
     def load_trace(self, trace_id: str) -> None:
-        self.post_message(TraceLoaded(trace_id, self.store.reader.trace_spans(trace_id)))
+        reader = self.store.reader
+        spans = reader.trace_spans(trace_id)
+        logs = reader.logs(trace_id=trace_id, limit=TRACE_LOGS)
+        self.post_message(TraceLoaded(trace_id, spans, logs,
+                                      self._span_views.update(trace_id, spans, logs)))
 
     @work(thread=True, exclusive=True, group="memory")
     def load_memory(self, trace_id: str, spans: list[SpanRecord], selected: SpanRecord | None
@@ -278,18 +287,21 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
             return
         tree = self.main.query_one(TraceWaterfall)
         first_load = tree.trace_id != message.trace_id
-        tree.show(message.trace_id, message.spans)
+        tree.show(message.trace_id, message.spans, message.views)
         detail = self.main.query_one(SpanDetail)
+        logs = message.logs
         if detail.span is not None and detail.span.span_id in tree.spans:
-            detail.show(tree.spans[detail.span.span_id])
+            detail.show(tree.spans[detail.span.span_id], logs)
         elif self._pending_span in tree.spans:
-            detail.show(tree.spans[self._pending_span])
+            detail.show(tree.spans[self._pending_span], logs)
             tree.select_span(self._pending_span)
             self._pending_span = None
         elif first_load and message.spans:
             root = message.spans[0]
-            detail.show(root)
+            detail.show(root, logs)
             tree.select_span(root.span_id)
+        else:
+            detail.logs = logs
         self.load_memory(message.trace_id, message.spans, detail.span)
 
     def on_memory_loaded(self, message: MemoryLoaded) -> None:

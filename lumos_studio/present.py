@@ -15,16 +15,22 @@ import orjson
 from rich.text import Text
 from rich.tree import Tree
 
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import NAME_LIMIT, safe_text
 from lumos_studio.records import STATUS_ERROR, SpanRecord
+from lumos_studio.semantics import OperationKind, SpanView, read_span
 
-OPERATION_STYLES = {
-    sc.OP_INVOKE_AGENT: "bold magenta",
-    sc.OP_CHAT: "cyan",
-    sc.OP_EXECUTE_TOOL: "yellow",
-    sc.OP_RETRIEVAL: "green",
-    sc.OP_INVOKE_WORKFLOW: "blue",
+#: A span's colour by what it does, whatever dialect said so.
+KIND_STYLES: dict[OperationKind, str] = {
+    OperationKind.AGENT: "bold magenta",
+    OperationKind.LLM: "cyan",
+    OperationKind.EMBEDDING: "cyan",
+    OperationKind.TOOL: "yellow",
+    OperationKind.RETRIEVAL: "green",
+    OperationKind.RERANKER: "green",
+    OperationKind.MEMORY: "green",
+    OperationKind.WORKFLOW: "blue",
+    OperationKind.GUARDRAIL: "bright_red",
+    OperationKind.EVALUATOR: "bright_blue",
 }
 
 
@@ -82,10 +88,13 @@ def status_text(status: str) -> Text:
     return safe_text(shown, limit=NAME_LIMIT, style=STATUS_STYLES.get(status, ""))
 
 
-def span_label(span: SpanRecord, now_ns: int | None = None) -> Text:
-    """``invoke_agent weather  303.1ms``, coloured by operation; errors red, running spans tick."""
-    operation = span.attributes.get(sc.OPERATION_NAME)
-    style = "bold red" if span.status_code == STATUS_ERROR else OPERATION_STYLES.get(operation, "")
+def span_label(span: SpanRecord, now_ns: int | None = None, view: SpanView | None = None
+               ) -> Text:
+    """``invoke_agent weather  303.1ms``, coloured by what the span does (its ``view``, read here
+    when not given); errors red, running spans tick."""
+    if view is None:
+        view = read_span(span)
+    style = "bold red" if span.status_code == STATUS_ERROR else KIND_STYLES.get(view.kind, "")
     label = safe_text(span.name, style=style)
     if span.running:
         elapsed = format_duration(now_ns - span.start_ns) if now_ns else "…"
@@ -110,14 +119,18 @@ def children_by_parent(spans: Iterable[SpanRecord]) -> dict[str | None, list[Spa
     return children
 
 
-def rich_tree(trace_id: str, spans: Iterable[SpanRecord]) -> Tree:
-    """The whole trace as a rich ``Tree`` for the terminal."""
+def rich_tree(trace_id: str, spans: Iterable[SpanRecord],
+              views: dict[str, SpanView] | None = None) -> Tree:
+    """The whole trace as a rich ``Tree`` for the terminal (``views`` by span id, from
+    ``read_trace``; each span is read here when not given)."""
+    spans = list(spans)
+    views = views or {}
     children = children_by_parent(spans)
     root = Tree(Text.assemble("trace ", safe_text(trace_id), style="bold"))
 
     def add(node: Tree, parent: str | None) -> None:
         for span in children.get(parent, []):
-            add(node.add(span_label(span)), span.span_id)
+            add(node.add(span_label(span, view=views.get(span.span_id))), span.span_id)
 
     add(root, None)
     return root

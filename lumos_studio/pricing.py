@@ -7,10 +7,14 @@ Prices change: the table is a convenience, not a bill. Override or extend it wit
 from __future__ import annotations
 
 import functools
+import math
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
+
+from lumos_studio.semantics import SpanView
 
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "scripted": (0.0, 0.0),
@@ -53,6 +57,28 @@ def estimate_cost(model: str | None, input_tokens: int, output_tokens: int) -> f
         return None
     per_in, per_out = table[match]
     return (input_tokens * per_in + output_tokens * per_out) / 1_000_000
+
+
+class Cost(NamedTuple):
+    """What a model call cost: as the span recorded it, or estimated from the price table."""
+
+    usd: float
+    recorded: bool
+
+
+def view_cost(view: SpanView) -> Cost | None:
+    """The span's own recorded cost when it has one, else its usage priced by its model (the
+    provider's prefix, ``openai:gpt-4o``, is allowed); None when neither is known."""
+    if view.cost is not None and math.isfinite(view.cost) and view.cost >= 0:
+        return Cost(view.cost, True)
+    usage = view.usage
+    if not usage.known:
+        return None
+    model = view.model
+    if view.provider and model and ":" not in model:
+        model = f"{view.provider}:{model}"
+    usd = estimate_cost(model, usage.input_tokens or 0, usage.output_tokens or 0)
+    return Cost(usd, False) if usd is not None else None
 
 
 def format_cost(usd: float) -> str:

@@ -144,11 +144,15 @@ class ReplayApp(ConsoleApp):
         tree.show(self.trace_id, now)
         detail = self.query_one(SpanDetail)
         selected = tree.spans.get(detail.span.span_id) if detail.span is not None else None
+        logs = [log for log in logs_at(self.logs, message.time_ns)
+                if log.trace_id == self.trace_id]
         if selected is not None:
-            detail.show(selected)
+            detail.show(selected, logs)
         elif now:
-            detail.show(now[0])
+            detail.show(now[0], logs)
             tree.select_span(now[0].span_id)
+        else:
+            detail.logs = logs
         self._show_memory(now, detail.span)
         self._show_logs(message.time_ns)
 

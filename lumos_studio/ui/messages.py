@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from textual.message import Message
 
 from lumos_studio.memory_view import MemoryView
 from lumos_studio.metrics import Metrics
-from lumos_studio.records import SpanRecord
+from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.semantics import SpanView
 from lumos_studio.sessions.base import RunOutcome, SessionEvent, StreamUpdate, WorkflowOutcome
 from lumos_studio.store import TracePage, TraceSummary
 
@@ -47,10 +49,15 @@ class TracesDeleted(Message):
 
 
 class TraceLoaded(Message):
-    def __init__(self, trace_id: str, spans: list[SpanRecord]) -> None:
+    """A trace's spans, and its log records (earlier GenAI forms carry messages in them)."""
+
+    def __init__(self, trace_id: str, spans: list[SpanRecord], logs: Sequence[LogRecord] = (),
+                 views: Mapping[str, SpanView] | None = None) -> None:
         super().__init__()
         self.trace_id = trace_id
         self.spans = spans
+        self.logs = logs
+        self.views = views
 
 
 class MemoryLoaded(Message):

@@ -8,13 +8,14 @@ times to bar cells on a shared axis, to an eighth of a cell (``TimeAxis``, ``bar
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import safe_str
 from lumos_studio.records import STATUS_ERROR, SpanRecord
+from lumos_studio.semantics import OperationKind, SpanView, read_span
 
 # EIGHTHS[k] fills the left k eighths of a cell.
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -23,28 +24,30 @@ OPEN_END = "▸"  # after a running span's bar: it has not ended yet
 GRID = "┆"
 
 KINDS = ("agent", "model", "tool", "retrieval", "workflow", "other")
-_KIND_OF_OPERATION = {
-    sc.OP_INVOKE_AGENT: "agent",
-    "create_agent": "agent",
-    sc.OP_CHAT: "model",
-    sc.OP_EMBEDDINGS: "model",
-    "text_completion": "model",
-    "generate_content": "model",
-    sc.OP_EXECUTE_TOOL: "tool",
-    sc.OP_RETRIEVAL: "retrieval",
-    sc.OP_SEARCH_MEMORY: "retrieval",
-    sc.OP_INVOKE_WORKFLOW: "workflow",
+_BAR_KIND = {
+    OperationKind.AGENT: "agent",
+    OperationKind.LLM: "model",
+    OperationKind.EMBEDDING: "model",
+    OperationKind.TOOL: "tool",
+    OperationKind.RETRIEVAL: "retrieval",
+    OperationKind.RERANKER: "retrieval",
+    OperationKind.WORKFLOW: "workflow",
 }
 
 
-def span_kind(span: SpanRecord) -> str:
-    """The bar colour family of a span: one of ``KINDS``, from ``gen_ai.operation.name``; a
-    workflow's step spans (no operation of their own) share the workflow's colour."""
-    attributes = span.attributes
-    operation = attributes.get(sc.OPERATION_NAME)
-    if operation is None and sc.LUMOS_WORKFLOW_STEP_NAME in attributes:
+def span_kind(span: SpanRecord, view: SpanView | None = None) -> str:
+    """The bar colour family of a span: one of ``KINDS``, from what its ``view`` says it does
+    (read here when not given), in any dialect; a memory search is a retrieval; a workflow's step
+    spans (no operation of their own) share the workflow's colour."""
+    if view is None:
+        view = read_span(span)
+    kind = view.kind
+    if kind is OperationKind.MEMORY:
+        searched = view.operation_name.startswith("search") or bool(view.documents)
+        return "retrieval" if searched else "other"
+    if kind is OperationKind.UNKNOWN and sc.LUMOS_WORKFLOW_STEP_NAME in span.attributes:
         return "workflow"
-    return _KIND_OF_OPERATION.get(str(operation or ""), "other")
+    return _BAR_KIND.get(kind, "other")
 
 
 def is_error(span: SpanRecord) -> bool:
@@ -65,6 +68,7 @@ class SpanIndex:
     def __init__(self) -> None:
         self.spans: dict[str, SpanRecord] = {}
         self.labels: dict[str, str] = {}  # each span's name as shown (``display.safe_str``)
+        self.kinds: dict[str, str] = {}  # each span's bar colour family (``span_kind``)
         self.children: dict[str | None, list[str]] = {}
         self.parent_of: dict[str, str | None] = {}
         self.running: set[str] = set()
@@ -72,8 +76,11 @@ class SpanIndex:
         self.end_ns: int | None = None  # the latest end among finished spans
         self._waiting: dict[str, list[str]] = {}  # missing parent id → its early children
 
-    def update(self, spans: Iterable[SpanRecord]) -> bool:
-        """Take in new and changed spans; True when the tree's shape changed."""
+    def update(self, spans: Iterable[SpanRecord], views: Mapping[str, SpanView] | None = None
+               ) -> bool:
+        """Take in new and changed spans; True when the tree's shape changed. ``views`` (by span
+        id, e.g. from ``read_trace``) say what the spans do; a span without one is read here,
+        once, and again only when it ended or was renamed."""
         known = self.spans
         touched: set[str | None] = set()
         adopted = False
@@ -83,6 +90,8 @@ class SpanIndex:
             known[span_id] = span
             if old is None or old.name != span.name:
                 self.labels[span_id] = safe_str(span.name)
+            if old is None or old.name != span.name or old.end_ns != span.end_ns:
+                self.kinds[span_id] = span_kind(span, views.get(span_id) if views else None)
             if old is None:
                 parent = span.parent_span_id
                 if parent is not None and parent not in known:

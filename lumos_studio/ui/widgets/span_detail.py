@@ -1,9 +1,15 @@
-"""What one span did: its facts, the conversation it carried, tool calls, errors, attributes."""
+"""What one span did, in whichever dialect it was written: its facts, the conversation it carried,
+tool calls, errors, what the studio did not understand, and the attributes themselves.
+
+Everything but the raw attribute table comes from the span's ``SpanView`` (``semantics``); every
+piece of outside text goes through ``display``.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 import orjson
@@ -15,35 +21,34 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import BODY_LIMIT, NAME_LIMIT, VALUE_LIMIT, safe_json, safe_text
-from lumos_studio.present import (
-    format_duration,
-    parse_json_attribute,
-    status_text,
-    token_count,
+from lumos_studio.present import KIND_STYLES, format_duration, status_text
+from lumos_studio.pricing import format_cost, view_cost
+from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.semantics import (
+    MediaPart,
+    Message,
+    OperationKind,
+    OtherPart,
+    Part,
+    ReasoningPart,
+    SpanView,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    read_span,
 )
-from lumos_studio.pricing import estimate_cost, format_cost
-from lumos_studio.records import SpanRecord
+from lumos_studio.semantics.keys import first_chunk_seconds, is_content_key
 
-# Shown in their own sections, so left out of the attribute table.
-_SECTIONED = {
-    sc.SYSTEM_INSTRUCTIONS,
-    sc.INPUT_MESSAGES,
-    sc.OUTPUT_MESSAGES,
-    sc.TOOL_CALL_ARGUMENTS,
-    sc.TOOL_CALL_RESULT,
-    sc.TOOL_DEFINITIONS,
-}
 _ROLE_STYLES = {
     "user": "bold green",
     "assistant": "bold cyan",
     "tool": "bold yellow",
     "system": "bold magenta",
 }
-
-
 FOLD_AT = 400  # characters of an attribute shown before folding it
+MAX_EVENTS = 50  # lines of span events shown; the raw view has them all
+ONE_LINE_JSON = 80  # tool-call arguments up to this long stay on the call's line
 
 
 class SpanDetail(VerticalScroll):
@@ -55,15 +60,20 @@ class SpanDetail(VerticalScroll):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.span: SpanRecord | None = None
+        self.logs: Sequence[LogRecord] = ()
         self.raw = False
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(Text("Select a span in the trace tree.", style="dim"), id="span-body")
 
-    def show(self, span: SpanRecord) -> None:
+    def show(self, span: SpanRecord, logs: Sequence[LogRecord] | None = None) -> None:
+        """Show ``span``; ``logs`` are its trace's log records (earlier GenAI forms carry the
+        messages there), kept for the next spans shown until new ones are given."""
+        if logs is not None:
+            self.logs = logs
         self.span = span
         self.border_subtitle = "raw" if self.raw else ""
-        body = render_raw(span) if self.raw else render_span(span)
+        body = render_raw(span) if self.raw else render_span(span, logs=self.logs)
         self.query_one("#span-body", Static).update(body)
 
     def action_toggle_raw(self) -> None:
@@ -72,43 +82,48 @@ class SpanDetail(VerticalScroll):
             self.show(self.span)
 
 
-def render_span(span: SpanRecord) -> RenderableType:
-    """The whole detail view of a span as one rich renderable."""
-    attributes = span.attributes
-    parts: list[RenderableType] = [_facts(span)]
-    if sc.SYSTEM_INSTRUCTIONS in attributes:
-        instructions = parse_json_attribute(attributes[sc.SYSTEM_INSTRUCTIONS])
-        system = [{"role": "system", "parts": instructions}]
-        parts.append(_section("System instructions", _messages_text(system)))
-    if sc.TOOL_CALL_ARGUMENTS in attributes:
-        parts.append(_section("Arguments", _json(attributes[sc.TOOL_CALL_ARGUMENTS])))
-    if sc.TOOL_CALL_RESULT in attributes:
-        parts.append(_section("Result", _json(attributes[sc.TOOL_CALL_RESULT])))
-    conversation = (("Input messages", sc.INPUT_MESSAGES), ("Output messages", sc.OUTPUT_MESSAGES))
-    for title, key in conversation:
-        if key in attributes:
-            messages = _messages_text(parse_json_attribute(attributes[key]))
-            parts.append(_section(title, messages))
-    for event in span.events:
-        if event.name == "exception":
-            trace = event.attributes.get("exception.stacktrace") or event.attributes.get(
-                "exception.message", ""
-            )
-            kind = event.attributes.get("exception.type", "")
-            title = Text.assemble("Exception: ", safe_text(kind))
-            parts.append(
-                Panel(
-                    safe_text(trace, limit=BODY_LIMIT, style="red", multiline=True),
-                    title=title,
-                    title_align="left",
-                    border_style="red",
-                )
-            )
+def render_span(
+    span: SpanRecord, view: SpanView | None = None, logs: Iterable[LogRecord] = ()
+) -> RenderableType:
+    """The whole detail view of a span as one rich renderable (``view`` read here if not given)."""
+    if view is None:
+        view = read_span(span, tuple(logs))
+    parts: list[RenderableType] = [_facts(span, view)]
+    if view.error is not None:
+        parts.append(_error(view))
+    if view.system_instructions:
+        parts.append(_section("System instructions", _parts("system", view.system_instructions)))
+    if view.tool_call is not None:
+        call = view.tool_call
+        if call.arguments is not None:
+            parts.append(_section("Arguments", _value(call.arguments)))
+        if call.result is not None:
+            parts.append(_section("Result", _value(call.result)))
+    if view.query:
+        parts.append(_section("Query", _body(view.query)))
+    if view.documents:
+        parts.append(_section("Documents", _documents(view)))
+    if view.input_messages:
+        parts.append(_section("Input messages", _messages(view.input_messages)))
+    if view.output_messages:
+        parts.append(_section("Output messages", _messages(view.output_messages)))
+    if view.tool_definitions:
+        parts.append(_section("Tools offered", _tool_definitions(view)))
+    if view.evaluations:
+        parts.append(_section("Evaluations", _evaluations(view)))
+    events = [e for e in span.events if e.name != "exception"]
+    if events:
+        parts.append(_section("Events", _events(span, events)))
+    if view.unread_keys:
+        parts.append(_section("Not understood", _unread(view)))
     parts.append(_section("Attributes", _attribute_table(span)))
     return Group(*parts)
 
 
-def _facts(span: SpanRecord) -> RenderableType:
+# --- facts ---
+
+
+def _facts(span: SpanRecord, view: SpanView) -> RenderableType:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="dim")
     grid.add_column()
@@ -121,50 +136,93 @@ def _facts(span: SpanRecord) -> RenderableType:
         ("status", status),
         ("duration", format_duration(span.duration_ns)),
         ("kind", safe_text(span.kind)),
+        ("read as", _read_as(view)),
     ]
-    attributes = span.attributes
-    for label, key in (
-        ("agent", sc.AGENT_NAME),
-        ("model", sc.REQUEST_MODEL),
-        ("provider", sc.PROVIDER_NAME),
-        ("tool", sc.TOOL_NAME),
-    ):
-        if key in attributes:
-            rows.append((label, safe_text(attributes[key])))
-    if attributes.get(sc.REQUEST_STREAM) or sc.RESPONSE_TIME_TO_FIRST_CHUNK in attributes:
-        rows.append(("streamed", _first_chunk(attributes.get(sc.RESPONSE_TIME_TO_FIRST_CHUNK))))
-    if sc.USAGE_INPUT_TOKENS in attributes or sc.USAGE_OUTPUT_TOKENS in attributes:
-        tokens_in = token_count(attributes.get(sc.USAGE_INPUT_TOKENS))
-        tokens_out = token_count(attributes.get(sc.USAGE_OUTPUT_TOKENS))
-        rows.append(("tokens", f"{tokens_in} in · {tokens_out} out"))
-        model = attributes.get(sc.RESPONSE_MODEL) or attributes.get(sc.REQUEST_MODEL)
-        cost = estimate_cost(str(model) if model else None, tokens_in, tokens_out)
-        if cost is not None:
-            rows.append(("cost", f"≈ {format_cost(cost)}"))
+    if view.kind is not OperationKind.UNKNOWN:
+        operation = Text(view.kind.value, style=KIND_STYLES.get(view.kind, ""))
+        if view.operation_name and view.operation_name != view.kind.value:
+            operation.append("  ")
+            operation.append(safe_text(view.operation_name, style="dim"))
+        rows.append(("operation", operation))
+    if view.agent_name:
+        rows.append(("agent", safe_text(view.agent_name)))
+    if view.request_model:
+        rows.append(("model", safe_text(view.request_model)))
+    if view.response_model and view.response_model != view.request_model:
+        rows.append(("answered by", safe_text(view.response_model)))
+    if view.provider:
+        rows.append(("provider", safe_text(view.provider)))
+    if view.tool_call is not None and view.tool_call.name:
+        tool = safe_text(view.tool_call.name)
+        if view.tool_call.id:
+            tool.append(Text.assemble("  ", safe_text(view.tool_call.id, style="dim")))
+        rows.append(("tool", tool))
+    if view.conversation_id:
+        rows.append(("conversation", safe_text(view.conversation_id)))
+    first_chunk = first_chunk_seconds(span.attributes)
+    if view.streaming or first_chunk is not None:
+        rows.append(("streamed", _first_chunk(first_chunk)))
+    if view.usage.known:
+        rows.append(("tokens", _tokens(view)))
+    cost = view_cost(view)
+    if cost is not None:
+        rows.append(("cost", format_cost(cost.usd) if cost.recorded
+                     else f"≈ {format_cost(cost.usd)}"))
+    if view.finish_reasons:
+        rows.append(("finished", safe_text(", ".join(view.finish_reasons), limit=VALUE_LIMIT)))
     rows.append(("ids", safe_text(f"{span.trace_id} / {span.span_id}", style="dim")))
     for label, value in rows:
         grid.add_row(label, value)
     return grid
 
 
-def _first_chunk(seconds: Any) -> str:
+def _read_as(view: SpanView) -> Text:
+    """Which conventions the span was understood in (none: only its raw attributes are shown)."""
+    if not view.dialects:
+        return Text("no known convention", style="dim")
+    return Text(", ".join(d.value for d in view.dialects))
+
+
+def _tokens(view: SpanView) -> str:
+    usage = view.usage
+    shown = f"{usage.input_tokens or 0} in · {usage.output_tokens or 0} out"
+    extra = [
+        (usage.cache_read_tokens, "cache read"),
+        (usage.cache_creation_tokens, "cache written"),
+        (usage.reasoning_tokens, "reasoning"),
+    ]
+    shown += "".join(f" · {count} {label}" for count, label in extra if count)
+    if usage.total_tokens is not None:
+        shown += f" · {usage.total_tokens} total"
+    return shown
+
+
+def _first_chunk(seconds: float | None) -> str:
     """How long the model took to send its first piece (the wait a user feels)."""
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+    if seconds is None:
         return "yes"
     ns = seconds * 1e9
     return f"yes · first chunk after {format_duration(int(ns))}" if math.isfinite(ns) else "yes"
+
+
+# --- sections ---
 
 
 def _section(title: str, body: RenderableType) -> RenderableType:
     return Group(Text(""), Text(title, style="bold underline"), body)
 
 
-
-def _json(value: Any) -> RenderableType:
-    parsed = parse_json_attribute(value)
-    if isinstance(parsed, dict | list):
-        return safe_json(parsed)
-    return _body(parsed)
+def _error(view: SpanView) -> RenderableType:
+    error = view.error
+    assert error is not None
+    trace = error.stacktrace or error.message or error.status_message
+    title = Text.assemble("Exception: ", safe_text(error.type)) if error.type else Text("Error")
+    return Panel(
+        safe_text(trace, limit=BODY_LIMIT, style="red", multiline=True),
+        title=title,
+        title_align="left",
+        border_style="red",
+    )
 
 
 def _body(value: Any) -> Text:
@@ -172,38 +230,197 @@ def _body(value: Any) -> Text:
     return safe_text(value, limit=BODY_LIMIT, multiline=True)
 
 
-def _messages_text(messages: Any) -> RenderableType:
-    if not isinstance(messages, list):
-        return _body(messages)
+def _value(value: Any) -> RenderableType:
+    """A JSON value as pretty JSON; a string that holds JSON is shown as that JSON, once (never
+    re-encoded); any other string as text."""
+    if isinstance(value, str):
+        parsed = _loads(value)
+        if not isinstance(parsed, dict | list):
+            return _body(value)
+        value = parsed
+    if isinstance(value, dict | list):
+        return safe_json(value)
+    return _body(_dumps(value))
+
+
+def _messages(messages: Sequence[Message]) -> RenderableType:
     rendered: list[RenderableType] = []
     for message in messages:
-        if not isinstance(message, dict):
-            rendered.append(_body(message))
-            continue
-        role = str(message.get("role", "?"))
-        for part in message.get("parts") or []:
-            rendered.append(_part_text(role, part))
+        role = message.role or "?"
+        if message.name:
+            role = f"{role} ({message.name})"
+        rendered.append(_parts(role, message.parts, message.role))
     return Group(*rendered)
 
 
-def _part_text(role: str, part: Any) -> RenderableType:
-    line = Text.assemble(safe_text(role, style=_ROLE_STYLES.get(role, "bold")), " › ")
-    kind = part.get("type") if isinstance(part, dict) else None
-    if kind == "text":
-        line.append(_body(part.get("content", "")))
-    elif kind == "tool_call":
-        line.append(Text.assemble("call ", safe_text(part.get("name")), style="yellow"))
-        line.append(Text.assemble(" ", _compact_json(part.get("arguments", {})), style="dim"))
-    elif kind == "tool_call_response":
-        line.append(_body(part.get("response", "")))
-    else:
-        line.append(_compact_json(part) if isinstance(part, dict) else _body(part))
-    return line
+def _parts(role: str, parts: Sequence[Part], style_role: str | None = None) -> RenderableType:
+    style = _ROLE_STYLES.get(style_role or role, "bold")
+    lines: list[RenderableType] = []
+    for part in parts:
+        line = Text.assemble(safe_text(role, style=style), " › ")
+        below = _part(line, part)
+        lines.append(line)
+        if below is not None:
+            lines.append(below)
+    return Group(*lines)
 
 
-def _compact_json(value: Any) -> Text:
-    """A small JSON value on one line, as the span carried it."""
-    return safe_text(_dumps(value), limit=BODY_LIMIT, multiline=True)
+def _part(line: Text, part: Part) -> RenderableType | None:
+    """Append one part to its message line; what does not fit on a line comes back to go below."""
+    match part:
+        case TextPart(text=text):
+            line.append(_body(text))
+        case ReasoningPart(text=text):
+            line.append("thinking ", style="italic dim")
+            line.append(safe_text(text, limit=BODY_LIMIT, multiline=True, style="italic"))
+        case ToolCallPart(name=name, arguments=arguments, id=call_id):
+            line.append(Text.assemble("call ", safe_text(name), style="yellow"))
+            below = _arguments(line, arguments)
+            _call_id(line, call_id)
+            return below
+        case ToolResultPart(name=name, result=result, id=call_id):
+            line.append(Text.assemble("result", *((" of ", safe_text(name)) if name else ()),
+                                      style="yellow"))
+            below = None
+            if isinstance(result, dict | list):
+                below = _arguments(line, result)
+            else:
+                line.append(" ")
+                line.append(_body(result))
+            _call_id(line, call_id)
+            return below
+        case MediaPart(mime_type=mime, uri=uri, blob=blob, file_id=file_id, modality=modality):
+            what = modality or mime.partition("/")[0] or "media"
+            line.append(f"[{what}] ", style="magenta")
+            if uri:
+                line.append(safe_text(uri, limit=VALUE_LIMIT))
+            elif file_id:
+                line.append(Text.assemble("file ", safe_text(file_id, limit=VALUE_LIMIT)))
+            elif blob:
+                line.append(f"inline data, {len(blob):,} characters", style="dim")
+            if mime:
+                line.append(Text.assemble("  ", safe_text(mime), style="dim"))
+        case OtherPart(type=kind, value=value):
+            line.append(Text.assemble(safe_text(kind or "part"), " ", style="dim"))
+            line.append(safe_text(_dumps(value), limit=BODY_LIMIT, multiline=True))
+    return None
+
+
+def _call_id(line: Text, call_id: str) -> None:
+    if call_id:
+        line.append(Text.assemble("  ", safe_text(call_id, limit=NAME_LIMIT), style="dim"))
+
+
+def _arguments(line: Text, arguments: Any) -> RenderableType | None:
+    """A tool call's arguments: parsed JSON on the line when short, pretty below when long; a
+    string that holds JSON counts as that JSON (shown once, never re-encoded)."""
+    if isinstance(arguments, str):
+        parsed = _loads(arguments)
+        if isinstance(parsed, dict | list):
+            arguments = parsed
+        else:
+            line.append(Text.assemble(" ", _body(arguments), style="dim"))
+            return None
+    compact = _dumps(arguments)
+    if len(compact) <= ONE_LINE_JSON:
+        line.append(Text.assemble(" ", safe_text(compact, limit=BODY_LIMIT), style="dim"))
+        return None
+    below = safe_json(arguments)
+    below.pad_left(4)
+    return below
+
+
+def _tool_definitions(view: SpanView) -> RenderableType:
+    lines: list[RenderableType] = []
+    for tool in view.tool_definitions:
+        line = Text.assemble(safe_text(tool.name, style="yellow"))
+        if tool.description:
+            line.append("  ")
+            line.append(safe_text(tool.description, limit=VALUE_LIMIT, style="dim"))
+        lines.append(line)
+        if isinstance(tool.parameters, dict) and isinstance(tool.parameters.get("properties"),
+                                                            dict):
+            names = ", ".join(str(k) for k in tool.parameters["properties"])
+            lines.append(Text.assemble("    (", safe_text(names, limit=VALUE_LIMIT), ")",
+                                       style="dim"))
+    return Group(*lines)
+
+
+def _documents(view: SpanView) -> RenderableType:
+    lines: list[RenderableType] = []
+    for document in view.documents:
+        line = Text()
+        if document.score is not None and math.isfinite(document.score):
+            line.append(f"{document.score:.3f}  ", style="green")
+        if document.id:
+            line.append(Text.assemble(safe_text(document.id), "  ", style="dim"))
+        line.append(_body(document.content))
+        lines.append(line)
+    return Group(*lines)
+
+
+def _evaluations(view: SpanView) -> RenderableType:
+    lines: list[RenderableType] = []
+    for evaluation in view.evaluations:
+        line = Text.assemble(safe_text(evaluation.name, style="bold"))
+        if evaluation.score is not None and math.isfinite(evaluation.score):
+            line.append(f"  {evaluation.score:g}")
+        if evaluation.label:
+            line.append(Text.assemble("  ", safe_text(evaluation.label, style="cyan")))
+        if evaluation.explanation:
+            line.append("  ")
+            line.append(safe_text(evaluation.explanation, limit=VALUE_LIMIT, style="dim"))
+        lines.append(line)
+    return Group(*lines)
+
+
+def _events(span: SpanRecord, events: Sequence[Any]) -> RenderableType:
+    """Span events other than exceptions (those have their own panel), in time order; a run of
+    same-named events without attributes (stream chunks) is one line with its count."""
+    runs: list[tuple[Any, int]] = []
+    for event in events:
+        attributes = event.attributes if isinstance(event.attributes, dict) else {}
+        if runs and not attributes and runs[-1][0].name == event.name and not (
+                runs[-1][0].attributes):
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((event, 1))
+    lines: list[RenderableType] = []
+    for event, count in runs[:MAX_EVENTS]:
+        at = event.time_ns - span.start_ns if isinstance(event.time_ns, int) else None
+        line = Text(f"+{format_duration(at)}  " if at is not None and at >= 0 else "", style="dim")
+        line.append(safe_text(event.name, style="cyan"))
+        if count > 1:
+            line.append(f" ×{count}", style="dim")
+        attributes = event.attributes if isinstance(event.attributes, dict) else {}
+        if attributes:
+            text = _dumps(attributes)
+            folded = len(text) > FOLD_AT
+            line.append("  ")
+            line.append(safe_text(f"{text[:FOLD_AT]}…" if folded else text, limit=None,
+                                  multiline=True, style="dim"))
+        lines.append(line)
+    if len(runs) > MAX_EVENTS:
+        lines.append(Text(f"… {len(runs) - MAX_EVENTS:,} more (r shows them)", style="dim"))
+    return Group(*lines)
+
+
+def _unread(view: SpanView) -> RenderableType:
+    """Convention keys no reader understood: the span says more than the studio can show."""
+    note = Text(
+        "These attributes look like a known convention but were not understood; "
+        "they are in the table below and in the raw view (r).",
+        style="dim",
+    )
+    keys = "\n".join(view.unread_keys)
+    return Group(note, safe_text(keys, limit=None, multiline=True, style="yellow"))
+
+
+def _loads(value: str) -> Any:
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _dumps(value: Any) -> str:
@@ -214,14 +431,21 @@ def _dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
 
 
+# --- raw attributes ---
+
+
 def _attribute_table(span: SpanRecord) -> RenderableType:
+    """Every attribute and resource attribute but the conversation content shown above."""
     table = Table.grid(padding=(0, 1))
-    # Long keys (lumos.workflow.suspended_steps) wrap rather than leave the values no room.
-    table.add_column(style="cyan", overflow="fold", max_width=30)
+    # Dotted keys (llm.token_count.prompt_details.cache_read) fit whole; only longer ones wrap,
+    # rather than leave the values no room.
+    table.add_column(style="cyan", overflow="fold", max_width=48)
     table.add_column(overflow="fold")
     shown = {**span.resource, **span.attributes}
+    hidden = 0
     for key in sorted(shown):
-        if key in _SECTIONED:
+        if key in span.attributes and is_content_key(key):
+            hidden += 1
             continue
         value = shown[key]
         text = value if isinstance(value, str) else _dumps(value)
@@ -231,6 +455,9 @@ def _attribute_table(span: SpanRecord) -> RenderableType:
         if folded:
             shown_value.append(f" ({len(text):,} chars; r shows it all)")
         table.add_row(safe_text(key, limit=NAME_LIMIT), shown_value)
+    if hidden:
+        return Group(table, Text(f"{hidden} attribute{'s' * (hidden != 1)} of conversation "
+                                 "content shown above (r shows them raw)", style="dim"))
     return table
 
 

@@ -9,7 +9,7 @@ Line API: only the rows on screen are rendered, from a flat list of visible rows
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -25,6 +25,7 @@ from textual.strip import Strip
 
 from lumos_studio.present import format_duration
 from lumos_studio.records import SpanRecord
+from lumos_studio.semantics import SpanView
 from lumos_studio.ui.waterfall_layout import (
     DURATION_CELLS,
     KINDS,
@@ -36,7 +37,6 @@ from lumos_studio.ui.waterfall_layout import (
     grid_line,
     is_error,
     label_cells,
-    span_kind,
     subtree_end,
     tree_column,
 )
@@ -146,8 +146,10 @@ class TraceWaterfall(ScrollView, can_focus=True):
 
     # --- the public interface ---
 
-    def show(self, trace_id: str, spans: list[SpanRecord]) -> None:
-        """Show ``spans``; on the same trace, take in what is new without starting over."""
+    def show(self, trace_id: str, spans: list[SpanRecord],
+             views: Mapping[str, SpanView] | None = None) -> None:
+        """Show ``spans``; on the same trace, take in what is new without starting over.
+        ``views`` (by span id) say what each span does; spans without one are read once."""
         if trace_id != self.trace_id or len(spans) < len(self._index.spans):
             self.trace_id = trace_id
             self._index = SpanIndex()
@@ -155,9 +157,9 @@ class TraceWaterfall(ScrollView, can_focus=True):
             self._collapsed = set()
             self._cursor, self._cursor_span = -1, None
             self.scroll_to(y=0, animate=False)
-            self._index.update(spans)
+            self._index.update(spans, views)
             self._reflow()
-        elif self._index.update(spans):
+        elif self._index.update(spans, views):
             self._reflow()
         self.border_subtitle = f"{len(self.spans)} spans"
         self.refresh()
@@ -419,7 +421,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         row = self._rows[row_index]
         span = self.spans[row.span_id]
         look = paint.looks[row_index == self._cursor]
-        kind = "error" if is_error(span) else span_kind(span)
+        kind = "error" if is_error(span) else self._index.kinds.get(row.span_id, "other")
         if row.has_children:
             marker = "▸" if row.span_id in self._collapsed else "▾"
         else:
