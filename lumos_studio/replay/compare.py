@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import orjson
 
-from lumos_core.telemetry import semconv as sc
-from lumos_studio.present import children_by_parent, format_duration, parse_json_attribute
-from lumos_studio.records import SpanRecord
+from lumos_studio.present import children_by_parent, format_duration
+from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.semantics import (
+    Message,
+    OperationKind,
+    Part,
+    SpanView,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    part_text,
+    read_span,
+    read_trace,
+)
 
 Change = Literal["same", "changed", "added", "removed"]
 
@@ -73,6 +84,8 @@ class Comparison:
     left: RunTotals
     right: RunTotals
     counts: dict[str, int] = field(default_factory=dict)
+    left_views: dict[str, SpanView] = field(default_factory=dict)  #: by span id
+    right_views: dict[str, SpanView] = field(default_factory=dict)
 
     @property
     def summary(self) -> str:
@@ -82,9 +95,19 @@ class Comparison:
 # ------------------------------------------------------------------------------------ alignment
 
 
-def compare_runs(left: Iterable[SpanRecord], right: Iterable[SpanRecord]) -> Comparison:
-    """Align two runs' spans (each run one trace, or several traces in time order)."""
+Views = Mapping[str, SpanView]
+
+
+def compare_runs(
+    left: Iterable[SpanRecord],
+    right: Iterable[SpanRecord],
+    left_logs: Iterable[LogRecord] = (),
+    right_logs: Iterable[LogRecord] = (),
+) -> Comparison:
+    """Align two runs' spans (each run one trace, or several traces in time order); each side is
+    read once (``read_trace``), in whatever dialect it was recorded."""
     left, right = list(left), list(right)
+    left_views, right_views = read_trace(left, left_logs), read_trace(right, right_logs)
     left_children, right_children = children_by_parent(left), children_by_parent(right)
     rows: list[AlignedRow] = []
 
@@ -92,33 +115,48 @@ def compare_runs(left: Iterable[SpanRecord], right: Iterable[SpanRecord]) -> Com
         lefts = left_children.get(left_parent, []) if left_parent != _NONE else []
         rights = right_children.get(right_parent, []) if right_parent != _NONE else []
         seen: dict[str, int] = {}
-        for a, b in align_siblings(lefts, rights):
+        for a, b in align_siblings(lefts, rights, left_views, right_views):
             name = (a or b).name  # type: ignore[union-attr]
             index = seen.get(name, 0)
             seen[name] = index + 1
             path = f"{prefix}/{name}[{index}]" if prefix else f"{name}[{index}]"
-            rows.append(AlignedRow(depth, path, a, b, span_diffs(a, b) if a and b else ()))
+            diffs = span_diffs(a, b, left_views.get(a.span_id), right_views.get(b.span_id)
+                               ) if a and b else ()
+            rows.append(AlignedRow(depth, path, a, b, diffs))
             walk(a.span_id if a else _NONE, b.span_id if b else _NONE, depth + 1, path)
 
     walk(None, None, 0, "")
     counts = {change: 0 for change in ("same", "changed", "added", "removed")}
     for row in rows:
         counts[row.change] += 1
-    return Comparison(tuple(rows), run_totals(left), run_totals(right), counts)
+    return Comparison(tuple(rows), run_totals(left, left_views), run_totals(right, right_views),
+                      counts, left_views, right_views)
 
 
 _NONE: Final = "\0no parent"  # a side that has no span here has no children either
 
 
+def _view(span: SpanRecord, views: Views | None) -> SpanView:
+    view = views.get(span.span_id) if views else None
+    return view if view is not None else read_span(span)
+
+
 def align_siblings(
-    lefts: Sequence[SpanRecord], rights: Sequence[SpanRecord]
+    lefts: Sequence[SpanRecord],
+    rights: Sequence[SpanRecord],
+    left_views: Views | None = None,
+    right_views: Views | None = None,
 ) -> list[tuple[SpanRecord | None, SpanRecord | None]]:
     """Pair siblings in start order by name and role (a tool's arguments, whether a model call
     asked for tools or answered), so the answer pairs with the answer when steps were dropped;
     unmatched runs are paired when their operations agree (other arguments, another tool at the
-    same step), else listed as removed then added."""
+    same step), else listed as removed then added. Views not given are read here."""
+    left_of = {id(s): _view(s, left_views) for s in lefts}
+    right_of = {id(s): _view(s, right_views) for s in rights}
     matcher = difflib.SequenceMatcher(
-        a=[_align_key(s) for s in lefts], b=[_align_key(s) for s in rights], autojunk=False
+        a=[_align_key(s, left_of[id(s)]) for s in lefts],
+        b=[_align_key(s, right_of[id(s)]) for s in rights],
+        autojunk=False,
     )
     pairs: list[tuple[SpanRecord | None, SpanRecord | None]] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -126,50 +164,57 @@ def align_siblings(
             pairs.extend(zip(lefts[i1:i2], rights[j1:j2], strict=True))
             continue
         removed, added = list(lefts[i1:i2]), list(rights[j1:j2])
-        while removed and added and _operation(removed[0]) == _operation(added[0]):
+        while removed and added and _operation(removed[0], left_of[id(removed[0])]) == (
+                _operation(added[0], right_of[id(added[0])])):
             pairs.append((removed.pop(0), added.pop(0)))
         pairs.extend((span, None) for span in removed)
         pairs.extend((None, span) for span in added)
     return pairs
 
 
-def _align_key(span: SpanRecord) -> tuple[str, str]:
-    attributes = span.attributes
-    operation = _operation(span)
-    if operation == sc.OP_EXECUTE_TOOL:
-        return span.name, _json_text(attributes.get(sc.TOOL_CALL_ARGUMENTS)) or ""
-    if operation == sc.OP_CHAT:
-        return span.name, _plain(attributes.get(sc.RESPONSE_FINISH_REASONS)) or ""
+def _align_key(span: SpanRecord, view: SpanView) -> tuple[str, str]:
+    if view.kind is OperationKind.TOOL and view.tool_call is not None:
+        return span.name, _json_text(view.tool_call.arguments) or ""
+    if view.kind is OperationKind.LLM:
+        return span.name, ",".join(view.finish_reasons)
     return span.name, ""
 
 
 # ------------------------------------------------------------------------------------ per span
 
 
-def span_diffs(left: SpanRecord, right: SpanRecord) -> tuple[FieldDiff, ...]:
-    """What differs between two aligned spans, in the order a reader cares about."""
+def span_diffs(
+    left: SpanRecord,
+    right: SpanRecord,
+    left_view: SpanView | None = None,
+    right_view: SpanView | None = None,
+) -> tuple[FieldDiff, ...]:
+    """What differs between two aligned spans, in the order a reader cares about (views not
+    given are read here)."""
     diffs: list[FieldDiff] = []
 
     def check(name: str, a: str | None, b: str | None) -> None:
         if a != b:
             diffs.append(FieldDiff(name, a, b))
 
+    lv = left_view if left_view is not None else read_span(left)
+    rv = right_view if right_view is not None else read_span(right)
     check("name", left.name, right.name)
     check("status", _status(left), _status(right))
-    la, ra = left.attributes, right.attributes
-    check("system instructions", _parts_text(la.get(sc.SYSTEM_INSTRUCTIONS)),
-          _parts_text(ra.get(sc.SYSTEM_INSTRUCTIONS)))
-    check("input messages", messages_text(la.get(sc.INPUT_MESSAGES)),
-          messages_text(ra.get(sc.INPUT_MESSAGES)))
-    check("output messages", messages_text(la.get(sc.OUTPUT_MESSAGES)),
-          messages_text(ra.get(sc.OUTPUT_MESSAGES)))
-    check("tool arguments", _json_text(la.get(sc.TOOL_CALL_ARGUMENTS)),
-          _json_text(ra.get(sc.TOOL_CALL_ARGUMENTS)))
-    check("tool result", _plain(la.get(sc.TOOL_CALL_RESULT)), _plain(ra.get(sc.TOOL_CALL_RESULT)))
-    check("model", _plain(la.get(sc.REQUEST_MODEL)), _plain(ra.get(sc.REQUEST_MODEL)))
-    for label, key in (("input tokens", sc.USAGE_INPUT_TOKENS),
-                       ("output tokens", sc.USAGE_OUTPUT_TOKENS)):
-        check(label, _plain(la.get(key)), _plain(ra.get(key)))
+    check("system instructions", _parts_text(lv.system_instructions),
+          _parts_text(rv.system_instructions))
+    check("input messages", messages_text(lv.input_messages), messages_text(rv.input_messages))
+    check("output messages", messages_text(lv.output_messages),
+          messages_text(rv.output_messages))
+    lcall, rcall = lv.tool_call, rv.tool_call
+    check("tool arguments", _json_text(lcall.arguments) if lcall else None,
+          _json_text(rcall.arguments) if rcall else None)
+    check("tool result", _plain(lcall.result) if lcall else None,
+          _plain(rcall.result) if rcall else None)
+    check("model", lv.request_model or lv.response_model or None,
+          rv.request_model or rv.response_model or None)
+    check("input tokens", _count(lv.usage.input_tokens), _count(rv.usage.input_tokens))
+    check("output tokens", _count(lv.usage.output_tokens), _count(rv.usage.output_tokens))
     if duration_changed(left.duration_ns, right.duration_ns):
         diffs.append(FieldDiff("duration", format_duration(left.duration_ns),
                                format_duration(right.duration_ns)))
@@ -184,53 +229,46 @@ def duration_changed(left: int | None, right: int | None) -> bool:
     return delta >= DURATION_ABSOLUTE_NS and delta >= DURATION_RELATIVE * max(left, 1)
 
 
-def messages_text(value: Any) -> str | None:
-    """GenAI messages JSON as ``role: text`` lines, so wording changes read as text changes."""
-    messages = parse_json_attribute(value)
-    if messages is None:
+def messages_text(messages: Sequence[Message]) -> str | None:
+    """Messages as ``role: text`` lines, so wording changes read as text changes (None when
+    the span has none)."""
+    if not messages:
         return None
-    if not isinstance(messages, list):
-        return str(messages)
-    lines = []
-    for message in messages:
-        if not isinstance(message, dict):
-            lines.append(str(message))
-            continue
-        role = message.get("role", "?")
-        lines.extend(f"{role}: {_part_text(part)}" for part in message.get("parts") or [])
-    return "\n".join(lines)
+    return "\n".join(f"{m.role or '?'}: {_part_text(p)}" for m in messages for p in m.parts)
 
 
-def _part_text(part: Any) -> str:
-    if not isinstance(part, dict):
-        return str(part)
-    kind = part.get("type")
-    if kind == "text":
-        return str(part.get("content", ""))
-    if kind == "tool_call":
-        arguments = orjson.dumps(part.get("arguments") or {}, option=orjson.OPT_SORT_KEYS)
-        return f"call {part.get('name')}({arguments.decode()})"
-    if kind == "tool_call_response":
-        response = part.get("response", "")
-        return f"result {response if isinstance(response, str) else _dumps(response)}"
-    return _dumps(part)
+def _part_text(part: Part) -> str:
+    match part:
+        case TextPart(text=text):
+            return text
+        case ToolCallPart(name=name, arguments=arguments):
+            return f"call {name}({_json_text(arguments) or ''})"
+        case ToolResultPart(result=result):
+            return f"result {_plain(result) or ''}"
+    return part_text(part)
 
 
-def _parts_text(value: Any) -> str | None:
-    parts = parse_json_attribute(value)
-    if parts is None:
-        return None
-    if isinstance(parts, list):
-        return "\n".join(_part_text(p) for p in parts)
-    return str(parts)
+def _parts_text(parts: Sequence[Part]) -> str | None:
+    return "\n".join(_part_text(p) for p in parts) if parts else None
 
 
 def _json_text(value: Any) -> str | None:
-    """Arguments compared as data: key order and spacing are not changes."""
-    parsed = parse_json_attribute(value)
-    if parsed is None or isinstance(parsed, str):
-        return parsed
-    return _dumps(parsed)
+    """Arguments compared as data: key order and spacing are not changes (a string that holds
+    JSON is that JSON)."""
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+        if isinstance(value, str):
+            return value
+    if value is None:
+        return None
+    return _dumps(value)
+
+
+def _count(value: int | None) -> str | None:
+    return None if value is None else str(value)
 
 
 def _plain(value: Any) -> str | None:
@@ -251,29 +289,29 @@ def _status(span: SpanRecord) -> str:
     return "RUNNING" if span.running else span.status_code
 
 
-def _operation(span: SpanRecord) -> str:
-    operation = span.attributes.get(sc.OPERATION_NAME)
-    return str(operation) if operation else span.name.split(" ", 1)[0]
+def _operation(span: SpanRecord, view: SpanView) -> str:
+    """What a span does, for pairing: its kind, else the first word of its name."""
+    if view.kind is not OperationKind.UNKNOWN:
+        return view.kind.value
+    return span.name.split(" ", 1)[0]
 
 
 # ------------------------------------------------------------------------------------- summary
 
 
-def run_totals(spans: Sequence[SpanRecord]) -> RunTotals:
+def run_totals(spans: Sequence[SpanRecord], views: Views | None = None) -> RunTotals:
     """Tokens (model calls only, so agents' totals are not counted twice), wall time, counts."""
-    chats = [s for s in spans if _operation(s) == sc.OP_CHAT]
+    of = {id(s): _view(s, views) for s in spans}
+    chats = [s for s in spans if of[id(s)].kind is OperationKind.LLM]
     token_spans = chats or [s for s in spans if s.parent_span_id is None]
-    tokens = sum(
-        int(s.attributes.get(sc.USAGE_INPUT_TOKENS) or 0)
-        + int(s.attributes.get(sc.USAGE_OUTPUT_TOKENS) or 0)
-        for s in token_spans
-    )
+    tokens = sum((of[id(s)].usage.input_tokens or 0) + (of[id(s)].usage.output_tokens or 0)
+                 for s in token_spans)
     ended = [s.end_ns for s in spans if s.end_ns is not None]
     latency = max(ended) - min(s.start_ns for s in spans) if ended else 0
     return RunTotals(
         tokens=tokens,
         latency_ns=max(latency, 0),
-        tool_calls=sum(1 for s in spans if _operation(s) == sc.OP_EXECUTE_TOOL),
+        tool_calls=sum(1 for s in spans if of[id(s)].kind is OperationKind.TOOL),
         model_calls=len(chats),
         errors=sum(1 for s in spans if s.status_code == "ERROR"),
     )

@@ -6,7 +6,7 @@ the highlighted row's differences are shown below the table, word by word.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from rich.console import Group, RenderableType
@@ -20,11 +20,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import BODY_LIMIT, safe_str, safe_text
-from lumos_studio.present import OPERATION_STYLES, format_duration, token_count
+from lumos_studio.present import KIND_STYLES, format_duration
 from lumos_studio.records import SpanRecord
 from lumos_studio.replay.compare import AlignedRow, Comparison, FieldDiff, compare_runs, word_diff
+from lumos_studio.semantics import OperationKind, SpanView
 from lumos_studio.ui.widgets.span_detail import render_span
 
 _MARKERS = {
@@ -123,9 +123,12 @@ class CompareScreen(Screen[None]):
         self.query_one("#compare-summary", Static).update(summary)
         table = self.query_one("#compare-rows", DataTable)
         table.clear(columns=True)
+        lviews, rviews = comparison.left_views, comparison.right_views
         cells = [
-            (_cell(row.left, row.depth, _ROW_STYLES[row.change]),
-             _cell(row.right, row.depth, _ROW_STYLES[row.change]))
+            (_cell(row.left, row.depth, _ROW_STYLES[row.change],
+                   lviews.get(row.left.span_id) if row.left else None),
+             _cell(row.right, row.depth, _ROW_STYLES[row.change],
+                   rviews.get(row.right.span_id) if row.right else None))
             for row in comparison.rows
         ]
         # Two equal halves, so a span and its counterpart sit side by side.
@@ -156,8 +159,10 @@ class CompareScreen(Screen[None]):
         row = self.comparison.rows[index]
         self.query_one("#compare-detail", VerticalScroll).border_title = safe_text(
             row.path, limit=None)
-        self.query_one("#compare-diff", Static).update(render_row(row, self.left_title,
-                                                                  self.right_title))
+        comparison = self.comparison
+        views = comparison.left_views if row.right is None else comparison.right_views
+        self.query_one("#compare-diff", Static).update(
+            render_row(row, self.left_title, self.right_title, views))
 
     # --- moving between differences ---
 
@@ -181,29 +186,32 @@ class CompareScreen(Screen[None]):
         self.notify("No more differences that way.")
 
 
-def _cell(span: SpanRecord | None, depth: int, style: str) -> Text:
-    """A span as a tree line: indented name, duration and tokens."""
+def _cell(span: SpanRecord | None, depth: int, style: str, view: SpanView | None) -> Text:
+    """A span as a tree line: indented name, duration and, for a model call, its tokens."""
     if span is None:
         return Text("")
-    operation = span.attributes.get(sc.OPERATION_NAME)
+    kind = view.kind if view is not None else OperationKind.UNKNOWN
     label = Text("  " * depth)
-    label.append(safe_str(span.name), style=style or OPERATION_STYLES.get(operation, ""))
+    label.append(safe_str(span.name), style=style or KIND_STYLES.get(kind, ""))
     label.append(f"  {format_duration(span.duration_ns)}", style="dim")
-    tokens = token_count(span.attributes.get(sc.USAGE_INPUT_TOKENS)) + token_count(
-        span.attributes.get(sc.USAGE_OUTPUT_TOKENS)
-    )
-    if tokens and operation == sc.OP_CHAT:
+    tokens = view.usage.total if view is not None else 0
+    if tokens and kind is OperationKind.LLM:
         label.append(f"  {tokens} tok", style="dim")
     return label
 
 
-def render_row(row: AlignedRow, left_title: str, right_title: str) -> RenderableType:
-    """What the detail area says about one aligned row."""
+def render_row(row: AlignedRow, left_title: str, right_title: str,
+               views: Mapping[str, SpanView] | None = None) -> RenderableType:
+    """What the detail area says about one aligned row (``views``: the one side's views by
+    span id, for a span only one run has)."""
     left_title, right_title = safe_str(left_title), safe_str(right_title)
     if row.left is None and row.right is not None:
-        return Group(Text(f"Only in {right_title}", style="bold green"), render_span(row.right))
+        view = views.get(row.right.span_id) if views else None
+        return Group(Text(f"Only in {right_title}", style="bold green"),
+                     render_span(row.right, view))
     if row.right is None and row.left is not None:
-        return Group(Text(f"Only in {left_title}", style="bold red"), render_span(row.left))
+        view = views.get(row.left.span_id) if views else None
+        return Group(Text(f"Only in {left_title}", style="bold red"), render_span(row.left, view))
     if not row.diffs:
         return Text("No differences.", style="dim")
     table = Table(expand=True, show_edge=False, box=None, padding=(0, 1))
