@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,6 +24,7 @@ from lumos_studio.display import safe_str
 from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.save import save_traces, trace_file
+from lumos_studio.semantics import SpanView
 from lumos_studio.sessions.base import Session
 from lumos_studio.store import Store, StoreChange, TraceQuery
 from lumos_studio.store.storage_error import StorageProblem
@@ -116,6 +118,7 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
         self._new_logs = False
         self._pending_span: str | None = None  # a span to select once its trace is shown
         self._span_views = SpanViews()  # the open trace's views; only the trace worker uses it
+        self._trace_views: Mapping[str, SpanView] = {}  # the shown trace's, by span id
         self._changed_lock = threading.Lock()
         store.writer.subscribe(self._on_store_commit)
         session.listener = lambda event: self.post_message(SessionChanged(event))
@@ -265,7 +268,8 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
     def load_memory(self, trace_id: str, spans: list[SpanRecord], selected: SpanRecord | None
                     ) -> None:
         events = self.store.reader.events(sc.EVENT_MEMORY_PREFIX)
-        self.post_message(MemoryLoaded(trace_id, memory_view(spans, events, selected)))
+        views = self._trace_views if trace_id == self.trace_id else None
+        self.post_message(MemoryLoaded(trace_id, memory_view(spans, events, selected, views)))
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         if self._screens_gone():
@@ -288,6 +292,7 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
         tree = self.main.query_one(TraceWaterfall)
         first_load = tree.trace_id != message.trace_id
         tree.show(message.trace_id, message.spans, message.views)
+        self._trace_views = message.views or {}
         detail = self.main.query_one(SpanDetail)
         logs = message.logs
         if detail.span is not None and detail.span.span_id in tree.spans:

@@ -7,15 +7,17 @@ works live, after the fact, and on a replayed file alike. Pure: no Textual, no S
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from lumos_core.memory.events import MemoryState, rebuild_memory_state
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.semantics import OperationKind, SpanView, read_span
+
+Views = Mapping[str, SpanView]
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,18 @@ class MemoryView:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def conversation_of(spans: Sequence[SpanRecord]) -> str | None:
-    """The thread a run belongs to (``gen_ai.conversation.id`` of its agent span)."""
+def _view(span: SpanRecord, views: Views | None) -> SpanView:
+    view = views.get(span.span_id) if views else None
+    return view if view is not None else read_span(span)
+
+
+def conversation_of(spans: Sequence[SpanRecord], views: Views | None = None) -> str | None:
+    """The thread a run belongs to: the first conversation id its spans name, in any dialect
+    (``views`` by span id; spans without one are read here)."""
     for span in spans:
-        value = span.attributes.get(sc.CONVERSATION_ID)
-        if value:
-            return str(value)
+        conversation = _view(span, views).conversation_id
+        if conversation:
+            return conversation
     return None
 
 
@@ -55,9 +63,11 @@ def memory_view(
     spans: Sequence[SpanRecord],
     events: Sequence[LogRecord],
     selected: SpanRecord | None,
+    views: Views | None = None,
 ) -> MemoryView:
-    """Memory at the end of ``selected`` (or at the latest event), diffed with its start."""
-    thread_id = conversation_of(spans)
+    """Memory at the end of ``selected`` (or at the latest event), diffed with its start;
+    ``views`` are the spans' views by span id (read here when missing)."""
+    thread_id = conversation_of(spans, views)
     if thread_id is None:
         return MemoryView(None, None, notes=("This run has no conversation id, so no memory.",))
     if selected is None or selected.end_ns is None:
@@ -74,7 +84,7 @@ def memory_view(
     if thread_id not in after.threads and working is None:
         note = f"Nothing in memory for {thread_id} yet (the agent may have no memory)."
         return MemoryView(None, until, notes=(note, *notes),
-                          searches=tuple(_searches(spans, until)))
+                          searches=tuple(_searches(spans, until, views)))
     previous = before.working_memory_of(thread_id)
     messages = _messages(after, thread_id)
     return MemoryView(
@@ -84,7 +94,7 @@ def memory_view(
         working_memory_diff=_diff(previous, working),
         messages=messages,
         new_messages=len(messages) - len(_messages(before, thread_id)),
-        searches=tuple(_searches(spans, until)),
+        searches=tuple(_searches(spans, until, views)),
         events_applied=sum(1 for e in events if until is None or e.time_ns <= until),
         notes=notes,
     )
@@ -128,31 +138,18 @@ def _diff(before: str | None, after: str | None) -> tuple[str, ...]:
     return tuple(line for line in lines if not line.startswith(("---", "+++", "@@")))
 
 
-def _searches(spans: Sequence[SpanRecord], until: int | None) -> list[SearchResult]:
+def _searches(spans: Sequence[SpanRecord], until: int | None, views: Views | None
+              ) -> list[SearchResult]:
+    """The last few memory searches and retrievals that returned documents, by ``until``."""
     found = []
     for span in spans:
         if until is not None and span.start_ns > until:
             continue
-        attributes = span.attributes
-        operation = attributes.get(sc.OPERATION_NAME)
-        if operation == sc.OP_SEARCH_MEMORY and sc.MEMORY_RECORDS in attributes:
-            query = str(attributes.get(sc.MEMORY_QUERY_TEXT, ""))
-            hits = [(str(r.get("content", r.get("id"))), r.get("score"))
-                    for r in _json_list(attributes[sc.MEMORY_RECORDS])]
-        elif operation == sc.OP_RETRIEVAL and sc.RETRIEVAL_DOCUMENTS in attributes:
-            query = str(attributes.get(sc.RETRIEVAL_QUERY_TEXT, ""))
-            hits = [(str(r.get("content", r.get("id"))), r.get("score"))
-                    for r in _json_list(attributes[sc.RETRIEVAL_DOCUMENTS])]
-        else:
+        view = _view(span, views)
+        searched = view.kind is OperationKind.RETRIEVAL or (
+            view.kind is OperationKind.MEMORY and view.operation_name.startswith("search"))
+        if not searched or not (view.documents or view.query):
             continue
-        found.append(SearchResult(span.name, query, tuple(hits)))
+        hits = tuple((d.content or d.id, d.score) for d in view.documents)
+        found.append(SearchResult(span.name, view.query, hits))
     return found[-3:]
-
-
-def _json_list(value: Any) -> list[dict[str, Any]]:
-    if isinstance(value, str):
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return []
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []

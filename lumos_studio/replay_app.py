@@ -23,6 +23,7 @@ from lumos_studio.present import format_time
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.loader import LoadedTrace
 from lumos_studio.replay.timeline import instants, logs_at, spans_at
+from lumos_studio.semantics import SpanView, read_trace
 from lumos_studio.ui.base_app import ConsoleApp
 from lumos_studio.ui.messages import MemoryLoaded, TraceListLoaded
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
@@ -39,11 +40,13 @@ LOG_CHARS = 200  # of a log body, on its one line
 class RecordingLoaded(Message):
     """Every span and log of one trace, read from the loaded file."""
 
-    def __init__(self, trace_id: str, spans: list[SpanRecord], logs: list[LogRecord]) -> None:
+    def __init__(self, trace_id: str, spans: list[SpanRecord], logs: list[LogRecord],
+                 views: dict[str, SpanView] | None = None) -> None:
         super().__init__()
         self.trace_id = trace_id
         self.spans = spans
         self.logs = logs
+        self.views = views or {}  # every span read once, as it ended (``read_trace``)
 
 
 class ReplayApp(ConsoleApp):
@@ -62,6 +65,7 @@ class ReplayApp(ConsoleApp):
         self.trace_id: str | None = None
         self.spans: list[SpanRecord] = []
         self.logs: list[LogRecord] = []
+        self.views: dict[str, SpanView] = {}
         self.at_ns: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -110,7 +114,7 @@ class ReplayApp(ConsoleApp):
         earlier = [m for m in reader.events(sc.EVENT_MEMORY_PREFIX, start - 1)
                    if m.trace_id != trace_id]
         merged = sorted([*logs, *earlier], key=lambda log: log.time_ns)
-        self.post_message(RecordingLoaded(trace_id, spans, merged))
+        self.post_message(RecordingLoaded(trace_id, spans, merged, read_trace(spans, logs)))
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         traces = self.query_one(TraceList)
@@ -131,7 +135,7 @@ class ReplayApp(ConsoleApp):
             return
         if not self._showing():
             return
-        self.spans, self.logs = message.spans, message.logs
+        self.spans, self.logs, self.views = message.spans, message.logs, message.views
         own_logs = [log for log in message.logs if log.trace_id == message.trace_id]
         self.query_one(PlaybackBar).load(instants(message.spans, own_logs))
 
@@ -141,7 +145,7 @@ class ReplayApp(ConsoleApp):
         self.at_ns = message.time_ns
         now = spans_at(self.spans, message.time_ns)
         tree = self.query_one(TraceWaterfall)
-        tree.show(self.trace_id, now)
+        tree.show(self.trace_id, now, self.views)
         detail = self.query_one(SpanDetail)
         selected = tree.spans.get(detail.span.span_id) if detail.span is not None else None
         logs = [log for log in logs_at(self.logs, message.time_ns)
@@ -186,7 +190,8 @@ class ReplayApp(ConsoleApp):
             log for log in logs_at(self.logs, self.at_ns)
             if log.event_name.startswith(sc.EVENT_MEMORY_PREFIX)
         ]
-        self.post_message(MemoryLoaded(self.trace_id, memory_view(spans, events, selected)))
+        self.post_message(MemoryLoaded(self.trace_id,
+                                       memory_view(spans, events, selected, self.views)))
 
     def on_memory_loaded(self, message: MemoryLoaded) -> None:
         if message.trace_id == self.trace_id and self._showing():

@@ -15,28 +15,13 @@ from typing import Final
 from lumos_core.memory import MemoryState, rebuild_memory_state
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import STATUS_UNSET, LogRecord, SpanRecord
+from lumos_studio.semantics.keys import is_end_key
 
 NS_PER_S: Final = 1_000_000_000
 
 #: Playback speeds, slowest first; ``INSTANT`` plays straight to the end of the recording.
 INSTANT: Final = float("inf")
 SPEEDS: Final[tuple[float, ...]] = (1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, INSTANT)
-
-# Attributes the core sets when a step finishes; a span still running at t has not got them yet.
-_END_ATTRIBUTES: Final = frozenset(
-    {
-        sc.OUTPUT_MESSAGES,
-        sc.RESPONSE_MODEL,
-        sc.RESPONSE_ID,
-        sc.RESPONSE_FINISH_REASONS,
-        sc.USAGE_INPUT_TOKENS,
-        sc.USAGE_OUTPUT_TOKENS,
-        sc.TOOL_CALL_RESULT,
-        sc.ERROR_TYPE,
-        sc.LUMOS_STEPS,
-    }
-)
-
 
 def instants(spans: Iterable[SpanRecord], logs: Iterable[LogRecord] = ()) -> list[int]:
     """Every moment something happened (span starts and ends, log times), sorted, unique."""
@@ -50,8 +35,9 @@ def instants(spans: Iterable[SpanRecord], logs: Iterable[LogRecord] = ()) -> lis
 
 
 def span_at(span: SpanRecord, t: int) -> SpanRecord | None:
-    """``span`` as it was at ``t``: None before it started, running (no end, status, output or
-    later events) until it ended, itself afterwards."""
+    """``span`` as it was at ``t``: None before it started, running (no end, status, output,
+    usage or later events, in whichever dialect it was written) until it ended, itself
+    afterwards."""
     if span.start_ns > t:
         return None
     if span.end_ns is not None and span.end_ns <= t:
@@ -61,7 +47,7 @@ def span_at(span: SpanRecord, t: int) -> SpanRecord | None:
         end_ns=None,
         status_code=STATUS_UNSET,
         status_message="",
-        attributes={k: v for k, v in span.attributes.items() if k not in _END_ATTRIBUTES},
+        attributes={k: v for k, v in span.attributes.items() if not is_end_key(k)},
         events=tuple(e for e in span.events if e.time_ns <= t),
     )
 
