@@ -30,6 +30,7 @@ from lumos_studio.cli_support import (
 from lumos_studio.display import safe_str, safe_text
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
 from lumos_studio.process_settings import use_studio_process_settings
+from lumos_studio.semantics import read_trace
 from lumos_studio.store import DEFAULT_DB, Store, StoreError, StoreReader, StoreUnusable
 
 if TYPE_CHECKING:
@@ -197,7 +198,7 @@ def show(db: Path, trace_id: str) -> None:
     reader = open_reader(db)
     full_id = _resolve(reader, trace_id)
     spans = reader.trace_spans(full_id)
-    out.print(rich_tree(full_id, spans))
+    out.print(rich_tree(full_id, spans, read_trace(spans)))
     waiting = [s for s in spans if s.attributes.get(sc.LUMOS_WORKFLOW_STATUS) == "suspended"]
     if waiting and not any(s.running or s.status_code == "ERROR" for s in spans):
         steps = ", ".join(str(x) for x in waiting[0].attributes.get(

@@ -17,7 +17,13 @@ from lumos_studio.store import trace_index
 from lumos_studio.store.connection import StoreError, open_reader_connection
 from lumos_studio.store.rows import row_to_log, row_to_record
 from lumos_studio.store.schema import check_store
-from lumos_studio.store.trace_filter import TEXT_MATCH_SQL, TraceFilter, filter_sql, fts_phrase
+from lumos_studio.store.trace_filter import (
+    ROOT_FAILED_SQL,
+    TEXT_MATCH_SQL,
+    TraceFilter,
+    filter_sql,
+    fts_phrase,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +48,7 @@ class TraceSummary:
     pinned_ns: int | None = None
     text_seq: int | None = None  # the search index's number for it (``trace_index``)
     suspended: bool = False  # a workflow in it waits for a person (``mark_suspended``)
+    root_failed: bool | None = None  # its root span failed (``_mark_failed``; None: not looked)
 
     @property
     def pinned(self) -> bool:
@@ -56,8 +63,14 @@ class TraceSummary:
         return self.running_count > 0
 
     @property
+    def failed(self) -> bool:
+        """The run failed: its root span did (a child's error the run got past does not count);
+        with no root looked at, any span's error counts."""
+        return bool(self.error_count) if self.root_failed is None else self.root_failed
+
+    @property
     def status(self) -> str:
-        if self.error_count:
+        if self.failed:
             return "ERROR"
         if self.running:
             return "RUNNING"
@@ -134,7 +147,8 @@ class StoreReader:
         ``lumos.workflow.status = suspended``). Read per page, not stored: the attribute may
         sit in a span's OTLP bytes, which SQL cannot look into, and only workflow spans of
         finished traces are decoded."""
-        done = [t.trace_id for t in summaries if not t.running and not t.error_count]
+        summaries = self._mark_failed(summaries)
+        done = [t.trace_id for t in summaries if not t.running and not t.failed]
         if not done:
             return summaries
         suspended: set[str] = set()
@@ -150,6 +164,21 @@ class StoreReader:
         if not suspended:
             return summaries
         return [replace(t, suspended=True) if t.trace_id in suspended else t for t in summaries]
+
+    def _mark_failed(self, summaries: list[TraceSummary]) -> list[TraceSummary]:
+        """Say which traces with an error failed at their root (``trace_filter.ROOT_FAILED_SQL``,
+        the same rule the ``status:`` filter uses)."""
+        erred = [t.trace_id for t in summaries if t.error_count]
+        if not erred:
+            return summaries
+        failed: dict[str, bool] = {}
+        for start in range(0, len(erred), 500):
+            chunk = erred[start : start + 500]
+            failed.update(self._db.execute(
+                f"SELECT t.trace_id, {ROOT_FAILED_SQL} FROM traces t "
+                f"WHERE t.trace_id IN ({', '.join('?' * len(chunk))})", chunk).fetchall())
+        return [replace(t, root_failed=bool(failed[t.trace_id])) if t.trace_id in failed else t
+                for t in summaries]
 
     def running_spans(self) -> list[tuple[SpanRecord, int]]:
         """Spans still running, each with the last time its trace knows of (its latest end)."""
@@ -243,7 +272,7 @@ class StoreReader:
     def newest_trace(self) -> TraceSummary | None:
         """The most recent trace, whatever the list's filter (the app follows new runs)."""
         row = self._db.execute("SELECT * FROM traces ORDER BY start_ns DESC LIMIT 1").fetchone()
-        return TraceSummary(**dict(row)) if row else None
+        return self._mark_failed([TraceSummary(**dict(row))])[0] if row else None
 
     def count_traces(self) -> int:
         return self._db.execute("SELECT count(*) FROM traces").fetchone()[0]

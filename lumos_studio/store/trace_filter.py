@@ -117,10 +117,18 @@ def parse_filter(text: str) -> TraceFilter:
 _EXAMPLES = {"agent": "weather", "status": "error", "model": "gpt-4o", "tool": "get_weather",
              "dur": ">2s", "thread": "studio-weather", "is": "pinned"}
 
+# A run failed when its root span did (or, with no root stored yet, when any span did): a child
+# that failed while the root went on and ended OK (a tool error the agent recovered from) does not
+# make the run an error. Only traces with an error are looked into.
+ROOT_FAILED_SQL = (
+    "(t.error_count > 0 AND (EXISTS (SELECT 1 FROM spans r WHERE r.trace_id = t.trace_id "
+    "AND r.parent_span_id IS NULL AND r.status_code = 'ERROR') OR NOT EXISTS (SELECT 1 FROM "
+    "spans r WHERE r.trace_id = t.trace_id AND r.parent_span_id IS NULL)))"
+)
 _STATUS_SQL = {
-    "error": "t.error_count > 0",
-    "running": "(t.error_count = 0 AND t.running_count > 0)",
-    "ok": "(t.error_count = 0 AND t.running_count = 0)",
+    "error": ROOT_FAILED_SQL,
+    "running": f"(NOT {ROOT_FAILED_SQL} AND t.running_count > 0)",
+    "ok": f"(NOT {ROOT_FAILED_SQL} AND t.running_count = 0)",
 }
 
 # Text search: the run's indexed message words (FTS5, a prefix match on the last token). The
