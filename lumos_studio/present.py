@@ -5,13 +5,10 @@ Shared by the terminal commands (``show``) and the app's panes so both say the s
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
-import orjson
 from rich.text import Text
 from rich.tree import Tree
 
@@ -32,16 +29,6 @@ KIND_STYLES: dict[OperationKind, str] = {
     OperationKind.GUARDRAIL: "bright_red",
     OperationKind.EVALUATOR: "bright_blue",
 }
-
-
-def parse_json_attribute(value: Any) -> Any:
-    """GenAI attributes carry JSON as strings: parse them, and leave anything else as it is."""
-    if isinstance(value, str):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
-    return value
 
 
 def format_duration(ns: int | None) -> str:
@@ -65,15 +52,6 @@ def format_time(ns: int, pattern: str = "%H:%M:%S") -> str:
         return datetime.fromtimestamp(ns / 1e9).strftime(pattern)
     except (OverflowError, ValueError, OSError):
         return "?"
-
-
-def token_count(value: Any) -> int:
-    """A token count as a span recorded it; what a sender put there that is no count is 0."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return int(value)
-    return 0
 
 
 STATUS_STYLES = {

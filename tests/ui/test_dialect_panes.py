@@ -8,6 +8,7 @@ import io
 import re
 from pathlib import Path
 
+import orjson
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
@@ -15,14 +16,14 @@ from textual.pilot import Pilot
 from lumos_core import Agent, ScriptedModel
 from lumos_studio.app import StudioApp
 from lumos_studio.otlp import read_records
-from lumos_studio.records import SpanRecord
+from lumos_studio.records import SpanEvent, SpanRecord
 from lumos_studio.semantics import OperationKind, ToolResultPart, read_trace
 from lumos_studio.sessions.discovery import AgentCatalog
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.span_detail import SpanDetail, render_span
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
-from tests.builders import make_span
+from tests.builders import MS, T0, make_span
 from tests.ui.helpers import wait_for
 from tests.ui.test_hostile_panes import screen_text
 
@@ -126,3 +127,38 @@ def test_a_span_of_no_known_convention_says_so() -> None:
     span = make_span("GET /health", attributes={"http.route": "/health"})
     shown = text_of(dataclasses.replace(span, scope_name="opentelemetry.instrumentation.flask"))
     assert re.search(r"read as +no known convention", shown) and "Not understood" not in shown
+
+
+def test_the_detail_shows_every_part_of_the_current_conventions_as_written() -> None:
+    """Plain-string instructions are one text; reasoning, uri and blob parts, streaming, span
+    events and evaluations each read as themselves, not as raw JSON."""
+    output = orjson.dumps([{"role": "assistant", "parts": [
+        {"type": "reasoning", "content": "The user wants Paris."},
+        {"type": "uri", "uri": "https://example.com/paris.png", "mime_type": "image/png",
+         "modality": "image"},
+        {"type": "blob", "content": "aGVsbG8=", "mime_type": "audio/wav", "modality": "audio"},
+        {"type": "text", "content": "Here it is."}]}]).decode()
+    span = make_span("chat gpt-x", attributes={
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-x",
+        "gen_ai.system_instructions": "Be brief.", "gen_ai.output.messages": output,
+        "gen_ai.is_streaming": True, "gen_ai.usage.input_tokens": 5,
+        "gen_ai.usage.output_tokens": 7, "gen_ai.usage.cache_read.input_tokens": 3,
+        "gen_ai.usage.reasoning_tokens": 2,
+        "gen_ai.tool.definitions": '[{"type":"function","name":"get_weather",'
+                                   '"description":"Weather now.","parameters":{"properties":'
+                                   '{"city":{"type":"string"}}}}]'},
+        events=(SpanEvent("gen_ai.evaluation.result", T0 + 1, {
+            "gen_ai.evaluation.name": "relevance", "gen_ai.evaluation.score.value": 0.9,
+            "gen_ai.evaluation.score.label": "relevant"}),
+            SpanEvent("cache.miss", T0 + 2 * MS, {"cache.key": "k1"})))
+    shown = text_of(span)
+    assert "system › Be brief." in shown and "system › B\n" not in shown
+    assert "assistant › thinking The user wants Paris." in shown
+    assert "assistant › [image] https://example.com/paris.png  image/png" in shown
+    assert "assistant › [audio] inline data, 8 characters  audio/wav" in shown
+    assert '"type": "uri"' not in shown and '"type":"uri"' not in shown
+    assert re.search(r"streamed +yes", shown)
+    assert re.search(r"tokens +5 in · 7 out · 3 cache read · 2 reasoning", shown)
+    assert "get_weather  Weather now." in shown and "(city)" in shown
+    assert "relevance  0.9  relevant" in shown
+    assert re.search(r"\+2\.0ms +cache\.miss +\{\"cache\.key\":\"k1\"\}", shown)
