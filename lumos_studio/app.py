@@ -393,9 +393,12 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
     def open_comparison(self, before: str, after: str) -> None:
         reader = self.store.reader
         left, right = reader.trace_spans(before), reader.trace_spans(after)
+        left_logs = reader.logs(trace_id=before, limit=TRACE_LOGS)
+        right_logs = reader.logs(trace_id=after, limit=TRACE_LOGS)
         self.call_from_thread(
             lambda: self.push_screen(
-                CompareScreen(left, right, left_title=before[:12], right_title=after[:12])
+                CompareScreen(left, right, left_title=before[:12], right_title=after[:12],
+                              left_logs=left_logs, right_logs=right_logs)
             )
         )
 

@@ -34,7 +34,7 @@ from lumos_studio.semantics import read_trace
 from lumos_studio.store import DEFAULT_DB, Store, StoreError, StoreReader, StoreUnusable
 
 if TYPE_CHECKING:
-    from lumos_studio.records import SpanRecord
+    from lumos_studio.records import LogRecord, SpanRecord
     from lumos_studio.replay.loader import LoadedTrace
     from lumos_studio.sessions.base import Session
 
@@ -406,9 +406,9 @@ def compare(db: Path, before: str, after: str, summary_only: bool) -> None:
 
     from lumos_studio.ui.screens.compare import CompareScreen
 
-    left, right = _run_spans(db, before), _run_spans(db, after)
+    (left, left_logs), (right, right_logs) = _run_records(db, before), _run_records(db, after)
     if summary_only:
-        _print_comparison(left, right)
+        _print_comparison(left, right, left_logs, right_logs)
         return
 
     class CompareApp(App[None]):
@@ -416,17 +416,19 @@ def compare(db: Path, before: str, after: str, summary_only: bool) -> None:
 
         def on_mount(self) -> None:
             self.push_screen(
-                CompareScreen(left, right, left_title=before, right_title=after),
+                CompareScreen(left, right, left_title=before, right_title=after,
+                              left_logs=left_logs, right_logs=right_logs),
                 lambda _: self.exit(),
             )
 
     CompareApp().run()
 
 
-def _print_comparison(left: list[SpanRecord], right: list[SpanRecord]) -> None:
+def _print_comparison(left: list[SpanRecord], right: list[SpanRecord],
+                      left_logs: list[LogRecord], right_logs: list[LogRecord]) -> None:
     from lumos_studio.replay.compare import compare_runs
 
-    comparison = compare_runs(left, right)
+    comparison = compare_runs(left, right, left_logs, right_logs)
     out.print(safe_text(comparison.summary, limit=None))
     for row in comparison.rows:
         if row.change == "same":
@@ -469,8 +471,13 @@ def _load_saved(path: Path) -> LoadedTrace:
     return loaded
 
 
-def _run_spans(db: Path, source: str) -> list[SpanRecord]:
-    """The spans of one run: the first trace of a saved file, or a trace of the store by id."""
+# A run's newest log records read for a comparison (earlier GenAI forms carry messages there).
+RUN_LOGS = 10_000
+
+
+def _run_records(db: Path, source: str) -> tuple[list[SpanRecord], list[LogRecord]]:
+    """The spans and log records of one run: the first trace of a saved file, or a trace of the
+    store by id."""
     path = Path(source)
     if path.is_file():
         with _load_saved(path) as loaded:
@@ -479,9 +486,11 @@ def _run_spans(db: Path, source: str) -> list[SpanRecord]:
                 fail(f"{path} holds no trace")
             if len(ids) > 1:
                 note(f"{path} holds {len(ids)} traces; comparing the first")
-            return loaded.reader.trace_spans(ids[0])
+            return (loaded.reader.trace_spans(ids[0]),
+                    loaded.reader.logs(trace_id=ids[0], limit=RUN_LOGS))
     reader = open_reader(db)
-    return reader.trace_spans(_resolve(reader, source))
+    trace_id = _resolve(reader, source)
+    return reader.trace_spans(trace_id), reader.logs(trace_id=trace_id, limit=RUN_LOGS)
 
 
 cli.add_command(run)

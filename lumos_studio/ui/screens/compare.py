@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from lumos_studio.display import BODY_LIMIT, safe_str, safe_text
 from lumos_studio.present import KIND_STYLES, format_duration
-from lumos_studio.records import SpanRecord
+from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.compare import AlignedRow, Comparison, FieldDiff, compare_runs, word_diff
 from lumos_studio.semantics import OperationKind, SpanView
 from lumos_studio.ui.widgets.span_detail import render_span
@@ -37,7 +37,8 @@ _ROW_STYLES = {"same": "", "changed": "yellow", "added": "green", "removed": "re
 
 
 class CompareScreen(Screen[None]):
-    """``CompareScreen(left_spans, right_spans, left_title=, right_title=)``; escape closes."""
+    """``CompareScreen(left_spans, right_spans, left_title=, right_title=, left_logs=,
+    right_logs=)`` (the logs: where earlier GenAI forms put messages); escape closes."""
 
     DEFAULT_CSS = """
     CompareScreen {
@@ -80,6 +81,8 @@ class CompareScreen(Screen[None]):
         left_title: str = "before",
         right_title: str = "after",
         comparison: Comparison | None = None,
+        left_logs: Sequence[LogRecord] = (),
+        right_logs: Sequence[LogRecord] = (),
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -87,6 +90,7 @@ class CompareScreen(Screen[None]):
         super().__init__(name=name, id=id, classes=classes)
         self.left_spans = list(left)
         self.right_spans = list(right)
+        self.left_logs, self.right_logs = list(left_logs), list(right_logs)
         self.left_title = left_title
         self.right_title = right_title
         self.comparison: Comparison | None = comparison
@@ -109,7 +113,8 @@ class CompareScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="compare")
     def _compare(self) -> None:
-        self.post_message(self.Compared(compare_runs(self.left_spans, self.right_spans)))
+        self.post_message(self.Compared(compare_runs(self.left_spans, self.right_spans,
+                                                     self.left_logs, self.right_logs)))
 
     def on_compare_screen_compared(self, message: CompareScreen.Compared) -> None:
         self._show(message.comparison)
