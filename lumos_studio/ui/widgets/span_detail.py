@@ -26,6 +26,7 @@ from lumos_studio.present import KIND_STYLES, format_duration, status_text
 from lumos_studio.pricing import format_cost, view_cost
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.semantics import (
+    ErrorInfo,
     MediaPart,
     Message,
     OperationKind,
@@ -89,8 +90,9 @@ def render_span(
     if view is None:
         view = read_span(span, tuple(logs))
     parts: list[RenderableType] = [_facts(span, view)]
-    if view.error is not None:
-        parts.append(_error(view))
+    error = view.error
+    if error is not None and (error.type or error.message or error.stacktrace):
+        parts.append(_error(error))  # (a bare status message is on the status line already)
     if view.system_instructions:
         parts.append(_section("System instructions", _parts("system", view.system_instructions)))
     if view.tool_call is not None:
@@ -212,9 +214,7 @@ def _section(title: str, body: RenderableType) -> RenderableType:
     return Group(Text(""), Text(title, style="bold underline"), body)
 
 
-def _error(view: SpanView) -> RenderableType:
-    error = view.error
-    assert error is not None
+def _error(error: ErrorInfo) -> RenderableType:
     trace = error.stacktrace or error.message or error.status_message
     title = Text.assemble("Exception: ", safe_text(error.type)) if error.type else Text("Error")
     return Panel(
@@ -291,7 +291,7 @@ def _part(line: Text, part: Part) -> RenderableType | None:
             return below
         case MediaPart(mime_type=mime, uri=uri, blob=blob, file_id=file_id, modality=modality):
             what = modality or mime.partition("/")[0] or "media"
-            line.append(f"[{what}] ", style="magenta")
+            line.append(safe_text(f"[{what}] ", style="magenta"))
             if uri:
                 line.append(safe_text(uri, limit=VALUE_LIMIT))
             elif file_id:
@@ -412,8 +412,8 @@ def _unread(view: SpanView) -> RenderableType:
         "they are in the table below and in the raw view (r).",
         style="dim",
     )
-    keys = "\n".join(view.unread_keys)
-    return Group(note, safe_text(keys, limit=None, multiline=True, style="yellow"))
+    keys = [safe_text(key, limit=NAME_LIMIT, style="yellow") for key in view.unread_keys]
+    return Group(note, *keys)
 
 
 def _loads(value: str) -> Any:
