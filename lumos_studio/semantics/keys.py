@@ -1,10 +1,11 @@
 """Which raw attribute keys hold what, for panes that show or hide raw attributes (not to read
 them: ``read_span`` does that).
 
-Three questions, answered for every dialect ``read_span`` knows: is a key's value conversation
-content that the span detail already shows in its own sections (``is_content_key``); does a key
-arrive only when a span ends (``is_end_key``, so playback can show a running span without it);
-and how long a streamed call waited for its first chunk (``first_chunk_seconds``).
+Questions answered for every dialect ``read_span`` knows: is a key's value conversation content
+that the span detail already shows in its own sections (``is_content_key``); does a key arrive
+only when a span ends (``is_end_key``, so playback can show a running span without it); is it a
+token count (``is_usage_key``, to say that counts were sent but could not be read); and how long
+a streamed call waited for its first chunk (``first_chunk_seconds``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ _END_PREFIXES: Final = (
     "lumos.tool.error",
 )
 
+#: Prefixes of token-count keys in every dialect (to tell that a span reported counts that could
+#: not be read, e.g. ``"many"``).
+_USAGE_PREFIXES: Final = (
+    "gen_ai.usage.", "gen_ai.aggregated_usage.", "llm.token_count.", "llm.usage.", "ai.usage.",
+)
+
 #: Where each dialect puts the time to the first streamed chunk, and its unit in seconds.
 _FIRST_CHUNK: Final = (
     ("gen_ai.response.time_to_first_chunk", 1.0),
@@ -68,6 +75,11 @@ def is_content_key(key: str) -> bool:
 def is_end_key(key: str) -> bool:
     """True when ``key`` is set only once the span's work is done (output, usage, errors)."""
     return key in _END_KEYS or key.startswith(_END_PREFIXES)
+
+
+def is_usage_key(key: str) -> bool:
+    """True when ``key`` holds a token count (or cost detail) in some dialect."""
+    return key.startswith(_USAGE_PREFIXES)
 
 
 def first_chunk_seconds(attributes: Mapping[str, Any]) -> float | None:

@@ -39,7 +39,7 @@ from lumos_studio.semantics import (
     ToolResultPart,
     read_span,
 )
-from lumos_studio.semantics.keys import first_chunk_seconds, is_content_key
+from lumos_studio.semantics.keys import first_chunk_seconds, is_content_key, is_usage_key
 
 _ROLE_STYLES = {
     "user": "bold green",
@@ -164,8 +164,12 @@ def _facts(span: SpanRecord, view: SpanView) -> RenderableType:
     first_chunk = first_chunk_seconds(span.attributes)
     if view.streaming or first_chunk is not None:
         rows.append(("streamed", _first_chunk(first_chunk)))
-    if view.usage.known:
-        rows.append(("tokens", _tokens(view)))
+    unreadable = [key for key in view.unread_keys if is_usage_key(key)]
+    if view.usage.known or unreadable:
+        tokens = Text(_tokens(view))
+        if unreadable:  # sent, but no count: say so rather than hide the row
+            tokens.append("  (counts not readable: see Not understood)", style="dim")
+        rows.append(("tokens", tokens))
     cost = view_cost(view)
     if cost is not None:
         rows.append(("cost", format_cost(cost.usd) if cost.recorded
