@@ -39,7 +39,8 @@ def test_trace_summary_counts_spans_tokens_errors(store: Store) -> None:
     (summary,) = store.reader.list_traces()
     assert summary.root_name == "invoke_agent weather"
     assert summary.agent_name == "weather"
-    assert (summary.span_count, summary.error_count, summary.status) == (4, 1, "ERROR")
+    # The tool failed, the run went on and its root ended well: one error, and the run is OK.
+    assert (summary.span_count, summary.error_count, summary.status) == (4, 1, "OK")
     assert (summary.input_tokens, summary.output_tokens) == (30, 9)  # chat spans only
     assert summary.duration_ns == 300_000_000
 
