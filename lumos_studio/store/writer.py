@@ -267,10 +267,14 @@ class StoreWriter:
         self._default_lane: Lane[Item] = self.lane(as_record)
         self.sleeping = False  # the writer is about to block on the queue (see ``lane``)
         self._connection = open_writer_connection(path)
-        _use_large_pages(self._connection)
-        ensure_schema(self._connection)
-        Checkpointer.take_over(self._connection)
-        self._checkpointer = Checkpointer(path)
+        try:
+            _use_large_pages(self._connection)
+            ensure_schema(self._connection)
+            Checkpointer.take_over(self._connection)
+            self._checkpointer = Checkpointer(path)
+        except BaseException:  # a full disk, a damaged file: leave no open file behind
+            self._connection.close()
+            raise
         self._texts_pending = True  # a previous session may have left some
         self._closed = False
         self._listeners: list[ChangeListener] = []
