@@ -7,7 +7,7 @@ from typing import Any
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 
-from lumos_studio.records import SpanEvent, SpanRecord
+from lumos_studio.records import SpanEvent, SpanLink, SpanRecord
 
 # A process has one or two resources; converting one per span cost ~4 µs for the same answer.
 _resources: dict[int, tuple[Resource, dict[str, Any]]] = {}
@@ -29,12 +29,25 @@ def resource_dict(resource: Resource) -> dict[str, Any]:
     return cached[1]
 
 
+# OTLP's span flags as the SDK's exporter sets them: "has is-remote", and "is remote".
+_HAS_IS_REMOTE = 0x100
+_IS_REMOTE = 0x200
+
+
+def _flags(context: Any) -> int:
+    """OTLP flags of a span's parent or a link's context, as the SDK's OTLP exporter writes them
+    (the is-remote bits only), so a span reads the same in-process and through the receiver."""
+    if context is not None and context.is_remote:
+        return _HAS_IS_REMOTE | _IS_REMOTE
+    return _HAS_IS_REMOTE
+
+
 def _identity(span: ReadableSpan) -> dict[str, Any]:
     """What a span is, as opposed to what happened in it: the same at start and at end."""
     context = span.context
     parent = span.parent
     scope = span.instrumentation_scope
-    return {
+    identity = {
         "trace_id": format(context.trace_id, "032x"),
         "span_id": format(context.span_id, "016x"),
         "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
@@ -44,7 +57,18 @@ def _identity(span: ReadableSpan) -> dict[str, Any]:
         "resource": resource_dict(span.resource),
         "scope_name": scope.name if scope else "",
         "scope_version": (scope.version or "") if scope else "",
+        "flags": _flags(parent),
     }
+    if context.trace_state:
+        identity["trace_state"] = context.trace_state.to_header()
+    if scope is not None:
+        if scope.attributes:
+            identity["scope_attributes"] = plain(scope.attributes)
+        if scope.schema_url:
+            identity["scope_schema_url"] = scope.schema_url
+    if span.resource.schema_url:
+        identity["resource_schema_url"] = span.resource.schema_url
+    return identity
 
 
 def span_to_record(span: ReadableSpan) -> SpanRecord:
@@ -57,9 +81,28 @@ def span_to_record(span: ReadableSpan) -> SpanRecord:
         status_code=status.status_code.name,
         status_message=status.description or "",
         attributes=plain(span.attributes),
-        events=tuple(SpanEvent(e.name, e.timestamp, plain(e.attributes)) for e in events)
+        events=tuple(
+            SpanEvent(e.name, e.timestamp, plain(e.attributes), e.dropped_attributes)
+            for e in events
+        )
         if events
         else (),
+        links=tuple(
+            SpanLink(
+                format(link.context.trace_id, "032x"),
+                format(link.context.span_id, "016x"),
+                link.context.trace_state.to_header() if link.context.trace_state else "",
+                plain(link.attributes),
+                _flags(link.context),
+                link.dropped_attributes,
+            )
+            for link in span.links
+        )
+        if span.links
+        else (),
+        dropped_attributes_count=span.dropped_attributes,
+        dropped_events_count=span.dropped_events,
+        dropped_links_count=span.dropped_links,
     )
 
 

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from lumos_studio.store.connection import StoreError, StoreUnusable, reader_uri
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SPAN_COLUMNS: tuple[str, ...] = (
     "trace_id",
@@ -40,6 +40,7 @@ SPAN_COLUMNS: tuple[str, ...] = (
     "attributes",
     "events",
     "resource",
+    "extra",
 )
 
 
@@ -286,6 +287,16 @@ def _create_v6(db: sqlite_utils.Database) -> None:
     trace_index.queue_all_for_indexing(db.conn)
 
 
+def _create_v7(db: sqlite_utils.Database) -> None:
+    """``spans.extra``: what OTLP says of a span beyond the other columns (links, trace state,
+    flags, dropped counts, scope attributes, schema URLs), JSON text, NULL when there is none.
+
+    A span stored as OTLP bytes keeps its own part of it in those bytes; ``extra`` then holds only
+    what its scope and resource said (``store.rows``).
+    """
+    db.conn.execute("ALTER TABLE spans ADD COLUMN extra TEXT")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v1,
     _create_v2,
@@ -293,6 +304,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v4,
     _create_v5,
     _create_v6,
+    _create_v7,
 )
 
 
