@@ -9,8 +9,8 @@ hot attributes directly. Everything else ingests records; this is the one shortc
 
 from __future__ import annotations
 
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.otlp.proto_codec import read_scopes, span_rest
+from lumos_studio.semantics.hot import hot_fields
 from lumos_studio.store.pending import PendingRows, replaces
 from lumos_studio.store.rows import column_value, resource_json
 from lumos_studio.store.trace_index import encoded_span_may_hold_messages
@@ -45,18 +45,14 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
             else:  # the events, if any, are read from the attributes' bytes
                 attributes_column = otlp
                 events_column = None if event_count else "[]"
-                get = hot.get
-                operation = get(sc.OPERATION_NAME)
-                agent = get(sc.AGENT_NAME)
-                model = get(sc.RESPONSE_MODEL) or get(sc.REQUEST_MODEL)
-                tool = get(sc.TOOL_NAME)
-                input_tokens = get(sc.USAGE_INPUT_TOKENS)
-                output_tokens = get(sc.USAGE_OUTPUT_TOKENS)
+                operation, agent, model, tool, input_tokens, output_tokens, conversation = (
+                    hot_fields(hot.get)
+                )
                 if type(hot) is not dict:  # a CompositeHot: a list or map to make text of
                     operation, agent, model, tool, input_tokens, output_tokens = map(
                         column_value, (operation, agent, model, tool, input_tokens, output_tokens)
                     )
-                facts.add_conversation(trace_id, get(sc.CONVERSATION_ID))
+                facts.add_conversation(trace_id, conversation)
                 if end_ns is not None and encoded_span_may_hold_messages(parent, operation):
                     to_index.append(key)
             spans[key] = (

@@ -39,7 +39,6 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1 import resource_pb2  # noqa: F401 (registers Resource)
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.otlp._common import (
     INT64_MAX,
     KIND_FROM_OTLP,
@@ -51,6 +50,7 @@ from lumos_studio.otlp._common import (
     status_from_otlp,
 )
 from lumos_studio.records import SpanEvent, SpanLink, SpanRecord
+from lumos_studio.semantics.hot import HOT_KEYS
 
 __all__ = [
     "HOT_ATTRIBUTES",
@@ -73,20 +73,9 @@ _ZERO_SPAN_ID = bytes(SPAN_ID_BYTES)
 _KIND_COUNT = len(KIND_FROM_OTLP)
 _STATUS_COUNT = len(STATUS_FROM_OTLP)
 
-# The attributes the store reads at ingest: ``store.rows`` makes columns of most, the trace index
-# (``store.trace_index``) reads the conversation. Anything else is read only when asked for.
-HOT_ATTRIBUTES = frozenset(
-    (
-        sc.OPERATION_NAME,
-        sc.AGENT_NAME,
-        sc.REQUEST_MODEL,
-        sc.RESPONSE_MODEL,
-        sc.TOOL_NAME,
-        sc.USAGE_INPUT_TOKENS,
-        sc.USAGE_OUTPUT_TOKENS,
-        sc.CONVERSATION_ID,
-    )
-)
+# The attributes the store reads at ingest (``semantics.hot`` makes columns of them, in any
+# dialect). Anything else is read only when asked for.
+HOT_ATTRIBUTES = HOT_KEYS
 _HOT_NAMES = tuple(sorted(HOT_ATTRIBUTES))
 
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import LogRecord, SpanEvent, SpanLink, SpanRecord
+from lumos_studio.semantics.hot import hot_fields
 
 
 def _default(value: Any) -> Any:
@@ -180,6 +180,7 @@ def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
         or record.dropped_events_count or record.dropped_links_count or record.scope_attributes
         or record.scope_schema_url or record.resource_schema_url
     )
+    hot = hot_fields(attributes.get)
     extra_column = None
     if has_extra:
         extra = scope_extra(record)
@@ -196,12 +197,12 @@ def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
         record.end_ns,
         record.status_code,
         record.status_message,
-        column_value(attributes.get(sc.OPERATION_NAME)),
-        column_value(attributes.get(sc.AGENT_NAME)),
-        column_value(attributes.get(sc.RESPONSE_MODEL) or attributes.get(sc.REQUEST_MODEL)),
-        column_value(attributes.get(sc.TOOL_NAME)),
-        column_value(attributes.get(sc.USAGE_INPUT_TOKENS)),
-        column_value(attributes.get(sc.USAGE_OUTPUT_TOKENS)),
+        column_value(hot.operation),
+        column_value(hot.agent),
+        column_value(hot.model),
+        column_value(hot.tool),
+        column_value(hot.input_tokens),
+        column_value(hot.output_tokens),
         column_value(record.resource.get("service.name")),
         record.scope_name,
         record.scope_version,
