@@ -50,7 +50,7 @@ from lumos_studio.otlp._common import (
     status_from_otlp,
 )
 from lumos_studio.records import SpanEvent, SpanLink, SpanRecord
-from lumos_studio.semantics.hot import HOT_KEYS
+from lumos_studio.semantics.hot import HOT_GROUPS, HOT_KEYS
 
 __all__ = [
     "HOT_ATTRIBUTES",
@@ -76,7 +76,7 @@ _STATUS_COUNT = len(STATUS_FROM_OTLP)
 # The attributes the store reads at ingest (``semantics.hot`` makes columns of them, in any
 # dialect). Anything else is read only when asked for.
 HOT_ATTRIBUTES = HOT_KEYS
-_HOT_NAMES = tuple(sorted(HOT_ATTRIBUTES))
+_HOT_GROUPS = HOT_GROUPS
 
 
 def _slim_messages() -> dict[str, type[Message]]:
@@ -323,8 +323,9 @@ def _link(encoded: bytes) -> SpanLink:
 class RawAttributes(Mapping[str, Any]):
     """A span's attributes still in OTLP wire form (``otlp``: the serialised ``Span``).
 
-    ``hot`` holds the ``HOT_ATTRIBUTES`` present, read by the decoder; everything else decodes
-    on first access. ``store.rows`` writes ``otlp`` as it is.
+    ``hot`` holds the ``HOT_ATTRIBUTES`` the decoder read (per column, up to the first with a
+    value: what ``semantics.hot.hot_fields`` needs); everything else decodes on first access.
+    ``store.rows`` writes ``otlp`` as it is.
     """
 
     __slots__ = ("_items", "hot", "otlp")
@@ -341,15 +342,16 @@ class RawAttributes(Mapping[str, Any]):
         return items
 
     def get(self, key: str, default: Any = None) -> Any:
-        if key in HOT_ATTRIBUTES:
-            return self.hot.get(key, default)
+        hot = self.hot
+        if key in hot:
+            return hot[key]
         return self._decoded().get(key, default)
 
     def __getitem__(self, key: str) -> Any:
         return self._decoded()[key]
 
     def __contains__(self, key: object) -> bool:
-        return key in self.hot if key in HOT_ATTRIBUTES else key in self._decoded()
+        return key in self.hot or key in self._decoded()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._decoded())
@@ -434,13 +436,17 @@ class CompositeHot(dict[str, Any]):
 
 
 def _hot_attributes(encoded: Mapping[str, bytes]) -> dict[str, Any]:
-    """The ``HOT_ATTRIBUTES`` in a slim span's attribute map; the others stay encoded."""
+    """The ``HOT_ATTRIBUTES`` in a slim span's attribute map that ``hot_fields`` reads: per
+    column, its keys up to the first with a value (a GenAI span: ~12 lookups of 28 keys); the
+    others stay encoded."""
     found: dict[str, Any] = {}
     get = encoded.get
     known = _KNOWN_VALUES.get
-    for name in _HOT_NAMES:
-        value = get(name)
-        if value is not None:
+    for group in _HOT_GROUPS:
+        for name in group:
+            value = get(name)
+            if value is None:
+                continue
             decoded = known(value, _UNKNOWN)
             if decoded is _UNKNOWN:
                 decoded = _any_value(value)
@@ -448,12 +454,16 @@ def _hot_attributes(encoded: Mapping[str, bytes]) -> dict[str, Any]:
                     if decoded is not None and type(found) is dict:
                         found = CompositeHot(found)  # see there; checked once per span
                     found[name] = decoded
-                    continue
+                    if decoded is None:
+                        continue
+                    break
                 if len(value) <= _KNOWN_VALUE_MAX_BYTES:
                     if len(_KNOWN_VALUES) >= _KNOWN_VALUES_MAX:
                         _KNOWN_VALUES.clear()
                     _KNOWN_VALUES[value] = decoded
             found[name] = decoded
+            if decoded != "":
+                break
     return found
 
 

@@ -21,7 +21,7 @@ from lumos_core.telemetry import semconv as sc
 from lumos_studio.semantics import genai, openinference, openllmetry, vercel_ai
 from lumos_studio.semantics.view import OperationKind
 
-__all__ = ["HOT_KEYS", "HotFields", "conversation_id", "hot_fields", "operation"]
+__all__ = ["HOT_GROUPS", "HOT_KEYS", "HotFields", "conversation_id", "hot_fields", "operation"]
 
 
 def _keys(table: Any, field: str) -> tuple[str, ...]:
@@ -54,10 +54,13 @@ _KIND_KEYS: Final = (
     openinference.SPAN_KIND, openllmetry.SPAN_KIND, openllmetry.REQUEST_TYPE,
     vercel_ai.OPERATION_ID,
 )
-HOT_KEYS: Final = frozenset((
-    sc.OPERATION_NAME, *_KIND_KEYS, *MODEL_KEYS, *INPUT_TOKEN_KEYS, *OUTPUT_TOKEN_KEYS,
-    *AGENT_KEYS, *TOOL_KEYS, *CONVERSATION_KEYS,
-))
+#: Each column's keys in order of preference: a reader that stops at a column's first key with a
+#: value (not None or "") gives ``hot_fields`` all it reads (the protobuf decoder does so).
+HOT_GROUPS: Final = (
+    (sc.OPERATION_NAME, *_KIND_KEYS), AGENT_KEYS, MODEL_KEYS, TOOL_KEYS, INPUT_TOKEN_KEYS,
+    OUTPUT_TOKEN_KEYS, CONVERSATION_KEYS,
+)
+HOT_KEYS: Final = frozenset(key for group in HOT_GROUPS for key in group)
 
 #: The GenAI operation name a dialect's kind stands for (the column's vocabulary).
 OPERATION_OF_KIND: Final[dict[OperationKind, str]] = {
@@ -117,18 +120,30 @@ def operation(get: Callable[[str], Any]) -> Any:
     return None
 
 
+_VALUE_GROUPS: Final = (
+    AGENT_KEYS, MODEL_KEYS, TOOL_KEYS, INPUT_TOKEN_KEYS, OUTPUT_TOKEN_KEYS, CONVERSATION_KEYS,
+)
+_new_tuple = tuple.__new__
+
+
 def hot_fields(get: Callable[[str], Any]) -> HotFields:
     """The column values of a span whose attributes' ``get`` is given (a dict's, or the
-    protobuf decoder's map of hot values); values are as the span has them, not converted."""
-    return HotFields(
-        operation(get),
-        _first(get, AGENT_KEYS),
-        _first(get, MODEL_KEYS),
-        _first(get, TOOL_KEYS),
-        _first(get, INPUT_TOKEN_KEYS),
-        _first(get, OUTPUT_TOKEN_KEYS),
-        _first(get, CONVERSATION_KEYS),
-    )
+    protobuf decoder's map of hot values); values are as the span has them, not converted.
+
+    Per column, the first of its keys with a value (not None or ""); written out rather than
+    calling ``_first`` per column: this runs for every span ingested.
+    """
+    values = [operation(get)]
+    append = values.append
+    for group in _VALUE_GROUPS:
+        for key in group:
+            value = get(key)
+            if value is not None and value != "":
+                append(value)
+                break
+        else:
+            append(None)
+    return _new_tuple(HotFields, values)
 
 
 def conversation_id(get: Callable[[str], Any]) -> Any:

@@ -180,7 +180,8 @@ def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
         or record.dropped_events_count or record.dropped_links_count or record.scope_attributes
         or record.scope_schema_url or record.resource_schema_url
     )
-    hot = hot_fields(attributes.get)
+    # RawAttributes: the hot values the decoder read are all ``hot_fields`` needs of it.
+    hot = hot_fields(getattr(attributes, "hot", attributes).get)
     extra_column = None
     if has_extra:
         extra = scope_extra(record)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -56,7 +56,7 @@ class TraceFacts:
         """Note the records' facts: cheap reads only, this runs on the ingest path."""
         to_index = self.to_index
         for record in records:
-            self.add_conversation(record.trace_id, conversation_id(record.attributes.get))
+            self.add_conversation(record.trace_id, conversation_id(_hot_get(record.attributes)))
             if record.end_ns is not None and _may_hold_messages(record):
                 to_index.append((record.trace_id, record.span_id))
 
@@ -78,7 +78,13 @@ def _may_hold_messages(record: SpanRecord) -> bool:
         sc.INPUT_MESSAGES in attributes or sc.OUTPUT_MESSAGES in attributes
     ):
         return True
-    return encoded_span_may_hold_messages(record.parent_span_id, operation(attributes.get))
+    return encoded_span_may_hold_messages(record.parent_span_id, operation(_hot_get(attributes)))
+
+
+def _hot_get(attributes: Mapping[str, Any]) -> Callable[[str], Any]:
+    """Where to read hot keys: a ``RawAttributes``' decoded hot values (all ``semantics.hot``
+    reads of it), so nothing else of an encoded span is decoded on the ingest path."""
+    return getattr(attributes, "hot", attributes).get
 
 
 def encoded_span_may_hold_messages(parent_span_id: str | None, operation: Any) -> bool:
