@@ -58,6 +58,6 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
             spans[key] = (
                 *header, operation, agent, model, tool, input_tokens, output_tokens, service,
                 scope_name, scope_version, attributes_column, events_column, resource_text,
-                extra,
+                extra, None,
             )
     return pending

@@ -7,9 +7,10 @@ bytes as they came is what lets the receiver keep up (``otlp.proto_codec``); ``r
 tells the forms apart by SQLite's storage class. A record holding ``bytes`` values (OTLP
 ``bytesValue``), which JSON text cannot keep apart from strings, is stored as such bytes too.
 
-``extra`` holds the rest of what OTLP says of a span (``SpanRecord``'s links, trace state, flags,
+``extra`` holds the rest of what OTLP says of a span (``SpanRecord``'s links, trace state,
 dropped counts, scope attributes and schema URLs) as a JSON object of the fields that are set, or
-NULL; for a span stored as bytes only its scope's and resource's part (the span's is in them).
+NULL, and ``flags`` its flags; for a span stored as bytes only its scope's and resource's part
+(the span's is in them).
 """
 
 from __future__ import annotations
@@ -139,8 +140,7 @@ def _span_extra(record: SpanRecord) -> dict[str, Any]:
 
 
 _SPAN_EXTRA_SCALARS = (
-    "trace_state", "flags", "dropped_attributes_count", "dropped_events_count",
-    "dropped_links_count",
+    "trace_state", "dropped_attributes_count", "dropped_events_count", "dropped_links_count",
 )
 
 
@@ -176,16 +176,17 @@ def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
     elif span_bytes is not None and not events:
         events_column = "[]"  # "no events", said explicitly: the stored bytes may hold some
     has_extra = (
-        record.links or record.trace_state or record.flags or record.dropped_attributes_count
+        record.links or record.trace_state or record.dropped_attributes_count
         or record.dropped_events_count or record.dropped_links_count or record.scope_attributes
         or record.scope_schema_url or record.resource_schema_url
     )
     # RawAttributes: the hot values the decoder read are all ``hot_fields`` needs of it.
     hot = hot_fields(getattr(attributes, "hot", attributes).get)
     extra_column = None
+    own_fields = span_bytes is None and events_bytes is None  # else they are in the bytes
     if has_extra:
         extra = scope_extra(record)
-        if span_bytes is None and events_bytes is None:
+        if own_fields:
             extra.update(_span_extra(record))
         extra_column = _dumps(extra) if extra else None
     return (
@@ -211,6 +212,7 @@ def record_to_row(record: SpanRecord) -> tuple[Any, ...]:
         events_column,
         resource_json(record.resource),
         extra_column,
+        record.flags if own_fields and record.flags else None,
     )
 
 
@@ -224,11 +226,13 @@ def row_to_record(row: sqlite3.Row) -> SpanRecord:
         otlp = events
     rest: dict[str, Any] = {}
     try:
-        extra = row["extra"]
+        extra, flags = row["extra"], row["flags"]
     except IndexError:  # a row of a store before schema 7, read by a migration
-        extra = None
+        extra = flags = None
     if extra:
         rest = _rest_from_json(orjson.loads(extra))
+    if flags:
+        rest["flags"] = flags
     if otlp is not None:
         from lumos_studio.otlp.proto_codec import span_rest
 

@@ -41,6 +41,7 @@ SPAN_COLUMNS: tuple[str, ...] = (
     "events",
     "resource",
     "extra",
+    "flags",
 )
 
 
@@ -289,12 +290,14 @@ def _create_v6(db: sqlite_utils.Database) -> None:
 
 def _create_v7(db: sqlite_utils.Database) -> None:
     """``spans.extra``: what OTLP says of a span beyond the other columns (links, trace state,
-    flags, dropped counts, scope attributes, schema URLs), JSON text, NULL when there is none.
+    dropped counts, scope attributes, schema URLs), JSON text, NULL when there is none; and
+    ``spans.flags``, OTLP's span flags (set on nearly every span, so a column of its own).
 
-    A span stored as OTLP bytes keeps its own part of it in those bytes; ``extra`` then holds only
-    what its scope and resource said (``store.rows``).
+    A span stored as OTLP bytes keeps its own part of them in those bytes; ``extra`` then holds
+    only what its scope and resource said, and ``flags`` is NULL (``store.rows``).
     """
     db.conn.execute("ALTER TABLE spans ADD COLUMN extra TEXT")
+    db.conn.execute("ALTER TABLE spans ADD COLUMN flags INTEGER")
 
 
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
