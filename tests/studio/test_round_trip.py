@@ -208,3 +208,17 @@ def test_the_in_process_processor_keeps_what_the_sdk_exporter_sends(
                 for link in span.links:
                     link.trace_state = "vendor=linked"
     assert spans_of([proto_json(line) for line in trace_lines(out)]) == spans_of([expected])
+
+
+def test_otlp_json_posted_to_the_receiver_comes_back_out_as_it_went_in(
+    tmp_path: Path, store: Store, receiver: OtlpReceiver
+) -> None:
+    request = encode_spans(sdk_spans())
+    posted = httpx.post(
+        f"{receiver.endpoint}/v1/traces", content=json_format.MessageToJson(request),
+        headers={"Content-Type": "application/json"}, timeout=10,
+    )
+    assert posted.status_code == 200
+    store.writer.flush()
+    out = export(store.path, tmp_path / "out.jsonl")
+    assert spans_of([proto_json(line) for line in trace_lines(out)]) == spans_of([request])
