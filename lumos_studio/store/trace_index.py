@@ -143,7 +143,8 @@ def index_pending(
 
     Returns how many queue entries were done; fewer than ``limit`` means the queue is empty.
     The traces that got text are added to ``touched`` (their search results changed).
-    A span indexed once is never indexed again (re-imports and late copies change nothing).
+    A span's text is replaced only when it changed (its message log records came after it);
+    re-imports and late copies change nothing.
     """
     cursor = connection.execute(
         "SELECT q.id AS queue_id, s.* FROM text_queue q "
@@ -160,13 +161,30 @@ def index_pending(
         if row["span_id"] is None:  # deleted since it was queued
             continue
         text = span_text(connection, row_to_record(row))
-        if text:
-            texts.append((row["trace_id"], row["span_id"], text))
-            if touched is not None:
-                touched.add(row["trace_id"])
+        if not text or _indexed_as(connection, row["trace_id"], row["span_id"], text):
+            continue
+        texts.append((row["trace_id"], row["span_id"], text))
+        if touched is not None:
+            touched.add(row["trace_id"])
     _add_texts(connection, texts)
     connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1]["queue_id"],))
     return len(rows)
+
+
+def _indexed_as(connection: sqlite3.Connection, trace_id: str, span_id: str, text: str) -> bool:
+    """Whether the span's text is indexed as ``text`` already; an older text of it (before its
+    message log records came) is removed, so the new one goes in."""
+    old = connection.execute(
+        "SELECT text FROM trace_texts WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)
+    ).fetchone()
+    if old is None:
+        return False
+    if old[0] == text:
+        return True
+    connection.execute(  # the delete trigger takes it out of the full-text index
+        "DELETE FROM trace_texts WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)
+    )
+    return False
 
 
 def span_text(connection: sqlite3.Connection, record: SpanRecord) -> str:

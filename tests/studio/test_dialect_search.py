@@ -57,3 +57,15 @@ def test_the_same_through_the_receivers_protobuf_rows(store: Store, name: str) -
     assert found(store, "Paris") == every
     assert found(store, "model:gpt-4o-mini") == every
     assert all(summary.input_tokens and summary.output_tokens for summary in traces)
+
+
+def test_messages_logged_after_their_span_was_indexed_are_found(store: Store) -> None:
+    """Event-form dialects send messages as log records, which may reach the receiver after
+    their span was indexed: the span's text is made again then."""
+    records = read_records(FIXTURES / "otel-genai-openai-v2.jsonl")
+    assert store.writer.commit(records.spans)
+    assert store.writer.flush()
+    assert found(store, "Paris") == set()  # the span alone holds no conversation
+    assert store.writer.commit(records.logs)
+    assert store.writer.flush()
+    assert found(store, "Paris") == {s.trace_id for s in store.reader.list_traces()}
