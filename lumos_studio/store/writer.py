@@ -72,7 +72,7 @@ IDLE_BETWEEN_STEPS = 0.005
 # every step, and while the receiver's threads decode, each re-acquisition can wait a whole switch
 # interval. A batch is one statement (two past 1,024 rows), so a transaction takes ~5 round trips;
 # receivers' batches come in few sizes, so the statement shapes stay in sqlite3's cache.
-_MAX_ROWS_PER_STATEMENT = 1_024  # 21 columns × 1,024 parameters, under SQLite's 32,766
+_MAX_ROWS_PER_STATEMENT = 1_024  # 23 columns × 1,024 parameters, under SQLite's 32,766
 
 
 @functools.cache
