@@ -6,11 +6,15 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: studio test bench fuzz screenshots lint clean
 
+# pip's own lines (each package as it is collected, a bar for each download) are the progress.
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || { echo "creating $(VENV) with $$($(PYTHON) --version)"; \
+		$(PYTHON) -m venv $(VENV); }
+	@echo "installing lumos-studio and its dependencies into $(VENV) (about a minute the first time)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	@touch $(STAMP)
+	@echo "installed; $(VENV) is ready"
 
 studio: $(STAMP)
 	$(BIN)/lumos-studio

@@ -218,8 +218,18 @@ def show(db: Path, trace_id: str) -> None:
     required=True,
     help="The file to write (OTLP JSON lines; .gz compresses).",
 )
+@click.option(
+    "--semconv",
+    type=click.Choice(["as-recorded", "latest"]),
+    default="as-recorded",
+    show_default=True,
+    help="latest: write any dialect (OpenInference, OpenLLMetry, AI SDK…) as current OTel GenAI "
+    "attributes, keeping the others; as-recorded: the spans exactly as received.",
+)
 @click.pass_obj
-def export(db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path) -> None:
+def export(
+    db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path, semconv: str
+) -> None:
     """Write traces (spans and their logs) as OTLP JSON lines, the Collector's file format."""
     from lumos_studio.replay.save import save_traces
 
@@ -228,7 +238,7 @@ def export(db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path)
     reader = open_reader(db)
     ids = reader.trace_ids() if everything else [_resolve(reader, t) for t in trace_ids]
     try:
-        saved = save_traces(reader, ids, output)
+        saved = save_traces(reader, ids, output, semconv=semconv)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     info(f"wrote {saved.traces} trace(s), {saved.spans} spans, {saved.logs} logs to {output}")

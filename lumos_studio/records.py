@@ -1,7 +1,10 @@
 """The one record shape the store accepts; every ingest path converts into it.
 
 Frozen dataclasses (not pydantic): they are built on the hot ingest path. Ids are lowercase hex,
-times are Unix nanoseconds, attribute values are JSON-compatible.
+times are Unix nanoseconds, attribute values are JSON-compatible but for OTLP ``bytesValue``s,
+which are ``bytes`` (so they are written back as bytes). Everything OTLP says of a span is kept
+(links, trace state, flags, dropped counts, the scope's attributes, schema URLs): what comes in
+goes out unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +24,19 @@ class SpanEvent:
     name: str
     time_ns: int
     attributes: dict[str, Any] = field(default_factory=dict)
+    dropped_attributes_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SpanLink:
+    """A link from a span to another span (a workflow step to the run that caused it)."""
+
+    trace_id: str
+    span_id: str
+    trace_state: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    flags: int = 0
+    dropped_attributes_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +57,15 @@ class SpanRecord:
     resource: dict[str, Any] = field(default_factory=dict)
     scope_name: str = ""
     scope_version: str = ""
+    links: tuple[SpanLink, ...] = ()
+    trace_state: str = ""
+    flags: int = 0  # OTLP's span flags (W3C trace flags, parent-is-remote bits)
+    dropped_attributes_count: int = 0
+    dropped_events_count: int = 0
+    dropped_links_count: int = 0
+    scope_attributes: dict[str, Any] = field(default_factory=dict)
+    resource_schema_url: str = ""
+    scope_schema_url: str = ""
 
     @property
     def running(self) -> bool:

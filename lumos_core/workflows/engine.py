@@ -214,10 +214,11 @@ class Engine:
 
     async def _branch(self, step: BranchStep, value: Any, span: trace.Span) -> Any:
         state = self.state
-        chosen_name = state.decisions.get(step.name, _UNDECIDED)
-        if chosen_name is _UNDECIDED:
+        chosen_name: str | None = None
+        if step.name in state.decisions:  # decided before a suspend: the same branch again
+            chosen_name = state.decisions[step.name]
+        else:
             ctx = self.context(step, value)
-            chosen_name = None
             for condition, target in step.cases:
                 if await _maybe_await(condition(ctx)):
                     chosen_name = target.name

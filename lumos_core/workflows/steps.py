@@ -80,7 +80,7 @@ class FunctionStep(Step):
         input_schema: type[BaseModel] | None = None,
         output_schema: type[BaseModel] | None = None,
     ) -> None:
-        name = name or getattr(function, "__name__", "")
+        name = name or str(getattr(function, "__name__", ""))
         if name == "<lambda>":
             raise ValueError("a lambda has no name to show and resume by; pass step(name=...)")
         doc = inspect.getdoc(function)

@@ -9,8 +9,8 @@ hot attributes directly. Everything else ingests records; this is the one shortc
 
 from __future__ import annotations
 
-from lumos_core.telemetry import semconv as sc
-from lumos_studio.otlp.proto_codec import read_scopes
+from lumos_studio.otlp.proto_codec import read_scopes, span_rest
+from lumos_studio.semantics.hot import hot_fields
 from lumos_studio.store.pending import PendingRows, replaces
 from lumos_studio.store.rows import column_value, resource_json
 from lumos_studio.store.trace_index import encoded_span_may_hold_messages
@@ -26,37 +26,38 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
     spans = pending.spans
     facts = pending.facts
     to_index = facts.to_index
-    for resource, scope_name, scope_version, read in read_scopes(body, rejected):
+    for resource, scope_name, scope_version, read, scope_rest in read_scopes(body, rejected):
         resource_text = resource_json(resource)
+        # The span's own links, flags... stay in its bytes; its scope's part goes to ``extra``.
+        extra = column_value(scope_rest) if scope_rest else None
         service = column_value(resource.get("service.name"))
         for otlp, header, hot, event_count in read:
             trace_id, span_id, parent, _, _, _, end_ns, _, _ = header
             key = (trace_id, span_id)
             if not replaces(spans.get(key), end_ns):
                 continue
-            if hot is None:  # no attributes: the bytes are kept for the events, if any
+            if hot is None:  # no attributes: the bytes are kept for the events, links..., if any
                 attributes_column: object = "{}"
                 events_column: object = otlp if event_count else None
+                if not event_count and span_rest(otlp):
+                    attributes_column, events_column = otlp, "[]"
                 operation = agent = model = tool = input_tokens = output_tokens = None
             else:  # the events, if any, are read from the attributes' bytes
                 attributes_column = otlp
                 events_column = None if event_count else "[]"
-                get = hot.get
-                operation = get(sc.OPERATION_NAME)
-                agent = get(sc.AGENT_NAME)
-                model = get(sc.RESPONSE_MODEL) or get(sc.REQUEST_MODEL)
-                tool = get(sc.TOOL_NAME)
-                input_tokens = get(sc.USAGE_INPUT_TOKENS)
-                output_tokens = get(sc.USAGE_OUTPUT_TOKENS)
+                operation, agent, model, tool, input_tokens, output_tokens, conversation = (
+                    hot_fields(hot.get)
+                )
                 if type(hot) is not dict:  # a CompositeHot: a list or map to make text of
                     operation, agent, model, tool, input_tokens, output_tokens = map(
                         column_value, (operation, agent, model, tool, input_tokens, output_tokens)
                     )
-                facts.add_conversation(trace_id, get(sc.CONVERSATION_ID))
+                facts.add_conversation(trace_id, conversation)
                 if end_ns is not None and encoded_span_may_hold_messages(parent, operation):
                     to_index.append(key)
             spans[key] = (
                 *header, operation, agent, model, tool, input_tokens, output_tokens, service,
                 scope_name, scope_version, attributes_column, events_column, resource_text,
+                extra, None,
             )
     return pending

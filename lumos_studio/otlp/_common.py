@@ -76,7 +76,8 @@ def short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-ScopeGroups = dict[tuple[str, str], list[SpanRecord]]
+# Scope key: name, version, schema URL and the attributes' canonical JSON.
+ScopeGroups = dict[tuple[str, str, str, str], list[SpanRecord]]
 R = TypeVar("R", SpanRecord, LogRecord)
 K = TypeVar("K")
 
@@ -105,8 +106,28 @@ def group_by_resource(
 
 
 def group_records(records: Iterable[SpanRecord]) -> list[tuple[dict[str, Any], ScopeGroups]]:
-    """Spans grouped by resource, then by scope (name, version)."""
-    return group_by_resource(records, lambda r: (r.scope_name, r.scope_version))
+    """Spans grouped by resource (and its schema URL), then by scope (name, version, schema URL,
+    attributes), in first-seen order; a group's first record stands for its resource and scope."""
+    by_identity: dict[int, tuple[dict[str, Any], bytes]] = {}
+    groups: dict[tuple[bytes, str], tuple[dict[str, Any], ScopeGroups]] = {}
+    for record in records:
+        resource = record.resource
+        seen = by_identity.get(id(resource))
+        if seen is None:
+            seen = by_identity[id(resource)] = (resource, _resource_key(resource))
+        key = (seen[1], record.resource_schema_url)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = (resource, {})
+        scope_attributes = record.scope_attributes
+        scope = (
+            record.scope_name,
+            record.scope_version,
+            record.scope_schema_url,
+            _resource_key(scope_attributes).decode() if scope_attributes else "",
+        )
+        group[1].setdefault(scope, []).append(record)
+    return list(groups.values())
 
 
 def _resource_key(resource: dict[str, Any]) -> bytes:

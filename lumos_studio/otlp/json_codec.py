@@ -35,7 +35,7 @@ from lumos_studio.otlp._common import (
     status_from_otlp,
     status_to_otlp,
 )
-from lumos_studio.records import STATUS_UNSET, SpanEvent, SpanRecord
+from lumos_studio.records import STATUS_UNSET, SpanEvent, SpanLink, SpanRecord
 
 __all__ = ["OtlpDecodeError", "decode_trace_request", "encode_trace_request"]
 
@@ -50,25 +50,39 @@ def encode_trace_request(records: Iterable[SpanRecord]) -> dict[str, Any]:
     resource_spans = []
     for resource, scopes in group_records(records):
         scope_spans = []
-        for (scope_name, scope_version), spans in scopes.items():
+        first: SpanRecord | None = None
+        for spans in scopes.values():
+            first = spans[0]
             scope: dict[str, Any] = {}
-            if scope_name:
-                scope["name"] = scope_name
-            if scope_version:
-                scope["version"] = scope_version
-            scope_spans.append({"scope": scope, "spans": [_span_to_json(s) for s in spans]})
+            if first.scope_name:
+                scope["name"] = first.scope_name
+            if first.scope_version:
+                scope["version"] = first.scope_version
+            if first.scope_attributes:
+                scope["attributes"] = _attributes_to_json(first.scope_attributes)
+            scoped: dict[str, Any] = {"scope": scope, "spans": [_span_to_json(s) for s in spans]}
+            if first.scope_schema_url:
+                scoped["schemaUrl"] = first.scope_schema_url
+            scope_spans.append(scoped)
         resource_json: dict[str, Any] = {}
         if resource:
             resource_json["attributes"] = _attributes_to_json(resource)
-        resource_spans.append({"resource": resource_json, "scopeSpans": scope_spans})
+        out: dict[str, Any] = {"resource": resource_json, "scopeSpans": scope_spans}
+        if first is not None and first.resource_schema_url:
+            out["schemaUrl"] = first.resource_schema_url
+        resource_spans.append(out)
     return {"resourceSpans": resource_spans}
 
 
 def _span_to_json(record: SpanRecord) -> dict[str, Any]:
     # Keys in protobuf field order, as the Collector writes them.
     span: dict[str, Any] = {"traceId": record.trace_id.lower(), "spanId": record.span_id.lower()}
+    if record.trace_state:
+        span["traceState"] = record.trace_state
     if record.parent_span_id:
         span["parentSpanId"] = record.parent_span_id.lower()
+    if record.flags:
+        span["flags"] = record.flags
     span["name"] = record.name
     span["kind"] = kind_to_otlp(record.kind)
     span["startTimeUnixNano"] = str(record.start_ns)
@@ -76,8 +90,16 @@ def _span_to_json(record: SpanRecord) -> dict[str, Any]:
         span["endTimeUnixNano"] = str(record.end_ns)
     if record.attributes:
         span["attributes"] = _attributes_to_json(record.attributes)
+    if record.dropped_attributes_count:
+        span["droppedAttributesCount"] = record.dropped_attributes_count
     if record.events:
         span["events"] = [_event_to_json(event) for event in record.events]
+    if record.dropped_events_count:
+        span["droppedEventsCount"] = record.dropped_events_count
+    if record.links:
+        span["links"] = [_link_to_json(link) for link in record.links]
+    if record.dropped_links_count:
+        span["droppedLinksCount"] = record.dropped_links_count
     status: dict[str, Any] = {}
     if record.status_code != STATUS_UNSET:
         status["code"] = status_to_otlp(record.status_code)
@@ -91,6 +113,21 @@ def _event_to_json(event: SpanEvent) -> dict[str, Any]:
     out: dict[str, Any] = {"timeUnixNano": str(event.time_ns), "name": event.name}
     if event.attributes:
         out["attributes"] = _attributes_to_json(event.attributes)
+    if event.dropped_attributes_count:
+        out["droppedAttributesCount"] = event.dropped_attributes_count
+    return out
+
+
+def _link_to_json(link: SpanLink) -> dict[str, Any]:
+    out: dict[str, Any] = {"traceId": link.trace_id, "spanId": link.span_id}
+    if link.trace_state:
+        out["traceState"] = link.trace_state
+    if link.attributes:
+        out["attributes"] = _attributes_to_json(link.attributes)
+    if link.dropped_attributes_count:
+        out["droppedAttributesCount"] = link.dropped_attributes_count
+    if link.flags:
+        out["flags"] = link.flags
     return out
 
 
@@ -159,16 +196,18 @@ def decode_trace_request(obj: Any, rejected: list[str] | None = None) -> list[Sp
     for ri, resource_spans in enumerate(resource_list):
         try:
             resource, scope_list = _resource_from_json(resource_spans)
+            resource_schema_url = _str(_get(resource_spans, "schemaUrl", "schema_url"), "schemaUrl")
         except _MALFORMED as exc:
             raise _located(f"resourceSpans[{ri}]", exc) from exc
         for si, scope_spans in enumerate(scope_list):
             try:
                 scope_name, scope_version, span_list = _scope_from_json(scope_spans)
+                scope_rest = _scope_rest(scope_spans, resource_schema_url)
             except _MALFORMED as exc:
                 raise _located(f"resourceSpans[{ri}].scopeSpans[{si}]", exc) from exc
             for i, span in enumerate(span_list):
                 try:
-                    append(_span_from_json(span, resource, scope_name, scope_version))
+                    append(_span_from_json(span, resource, scope_name, scope_version, scope_rest))
                 except _MALFORMED as exc:
                     error = _located(f"resourceSpans[{ri}].scopeSpans[{si}].spans[{i}]", exc)
                     if rejected is None:
@@ -219,8 +258,77 @@ def _scope_from_json(scope_spans: Any) -> tuple[str, str, list[Any]]:
     )
 
 
+def _scope_rest(scope_spans: dict[str, Any], resource_schema_url: str) -> dict[str, Any]:
+    """What a scope gives each of its spans beyond name and version, as ``SpanRecord`` fields."""
+    rest: dict[str, Any] = {}
+    scope = _object(scope_spans.get("scope"))
+    if scope.get("attributes"):
+        rest["scope_attributes"] = _attributes_from_json(scope)
+    schema_url = _str(_get(scope_spans, "schemaUrl", "schema_url"), "schemaUrl")
+    if schema_url:
+        rest["scope_schema_url"] = schema_url
+    if resource_schema_url:
+        rest["resource_schema_url"] = resource_schema_url
+    return rest
+
+
+def _span_rest(span: dict[str, Any]) -> dict[str, Any]:
+    """A span's links, trace state, flags and dropped counts, as ``SpanRecord`` fields."""
+    rest: dict[str, Any] = {}
+    trace_state = _str(_get(span, "traceState", "trace_state"), "traceState")
+    if trace_state:
+        rest["trace_state"] = trace_state
+    flags = _uint32(span.get("flags"), "flags")
+    if flags:
+        rest["flags"] = flags
+    links = span.get("links")
+    if links:
+        rest["links"] = tuple(_link_from_json(link) for link in _list(links))
+    for camel, snake in _DROPPED:
+        count = _uint32(_get(span, camel, snake), camel)
+        if count:
+            rest[snake] = count
+    return rest
+
+
+_DROPPED = (
+    ("droppedAttributesCount", "dropped_attributes_count"),
+    ("droppedEventsCount", "dropped_events_count"),
+    ("droppedLinksCount", "dropped_links_count"),
+)
+_SPAN_REST_KEYS = frozenset(
+    ("traceState", "trace_state", "flags", "links", *(name for pair in _DROPPED for name in pair))
+)
+
+
+def _link_from_json(link: Any) -> SpanLink:
+    _require_object(link)
+    return SpanLink(
+        trace_id=_id_from_json(_get(link, "traceId", "trace_id"), TRACE_ID_BYTES, "links.traceId"),
+        span_id=_id_from_json(_get(link, "spanId", "span_id"), SPAN_ID_BYTES, "links.spanId"),
+        trace_state=_str(_get(link, "traceState", "trace_state"), "links.traceState"),
+        attributes=_attributes_from_json(link),
+        flags=_uint32(link.get("flags"), "links.flags"),
+        dropped_attributes_count=_uint32(
+            _get(link, "droppedAttributesCount", "dropped_attributes_count"),
+            "links.droppedAttributesCount",
+        ),
+    )
+
+
+def _uint32(value: Any, field: str) -> int:
+    number = _int(value, field)
+    if 0 <= number <= 0xFFFFFFFF:
+        return number
+    raise OtlpDecodeError(f"{field}: {short(value)} is not a 32-bit unsigned integer")
+
+
 def _span_from_json(
-    span: Any, resource: dict[str, Any], scope_name: str, scope_version: str
+    span: Any,
+    resource: dict[str, Any],
+    scope_name: str,
+    scope_version: str,
+    scope_rest: dict[str, Any] | None = None,
 ) -> SpanRecord:
     _require_object(span)
     parent = _get(span, "parentSpanId", "parent_span_id")
@@ -247,6 +355,8 @@ def _span_from_json(
         resource=resource,
         scope_name=scope_name,
         scope_version=scope_version,
+        **(_span_rest(span) if not _SPAN_REST_KEYS.isdisjoint(span) else {}),
+        **(scope_rest or {}),
     )
 
 
@@ -256,6 +366,10 @@ def _event_from_json(event: Any) -> SpanEvent:
         name=_str(event.get("name"), "events.name"),
         time_ns=_time(_get(event, "timeUnixNano", "time_unix_nano"), "events.timeUnixNano"),
         attributes=_attributes_from_json(event),
+        dropped_attributes_count=_uint32(
+            _get(event, "droppedAttributesCount", "dropped_attributes_count"),
+            "events.droppedAttributesCount",
+        ),
     )
 
 
@@ -329,14 +443,17 @@ def _kvlist_value(inner: Any) -> dict[str, Any]:
     return _kvlist_from_json(_object(inner).get("values"))
 
 
-def _bytes_value(inner: Any) -> str:
-    # Records hold JSON-compatible values, so bytes stay as their (validated) base64 text.
+def _bytes_value(inner: Any) -> bytes:
+    """Bytes stay bytes in a record, so they are written back as ``bytesValue``."""
     text = _str(inner, "bytesValue")
     try:
-        base64.b64decode(text, validate=True)
+        return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise OtlpDecodeError(f"bytesValue: invalid base64 {short(text)}") from None
-    return text
+        pass
+    decoded = _b64_id(text)  # protobuf's JSON parser accepts URL-safe, unpadded base64 too
+    if decoded is None:
+        raise OtlpDecodeError(f"bytesValue: invalid base64 {short(text)}")
+    return decoded
 
 
 _ANY_DECODERS = {

@@ -28,9 +28,9 @@ a time, so a clamped one would only put a made-up time in the store. Event times
 
 from __future__ import annotations
 
-import base64
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -39,7 +39,6 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1 import resource_pb2  # noqa: F401 (registers Resource)
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.otlp._common import (
     INT64_MAX,
     KIND_FROM_OTLP,
@@ -50,7 +49,8 @@ from lumos_studio.otlp._common import (
     kind_from_otlp,
     status_from_otlp,
 )
-from lumos_studio.records import SpanEvent, SpanRecord
+from lumos_studio.records import SpanEvent, SpanLink, SpanRecord
+from lumos_studio.semantics.hot import HOT_GROUPS, HOT_KEYS
 
 __all__ = [
     "HOT_ATTRIBUTES",
@@ -64,6 +64,7 @@ __all__ = [
     "decode_trace_request_proto",
     "read_scopes",
     "read_span",
+    "span_rest",
 ]
 
 _SCALARS = frozenset(("string_value", "int_value", "bool_value", "double_value"))
@@ -72,21 +73,10 @@ _ZERO_SPAN_ID = bytes(SPAN_ID_BYTES)
 _KIND_COUNT = len(KIND_FROM_OTLP)
 _STATUS_COUNT = len(STATUS_FROM_OTLP)
 
-# The attributes the store reads at ingest: ``store.rows`` makes columns of most, the trace index
-# (``store.trace_index``) reads the conversation. Anything else is read only when asked for.
-HOT_ATTRIBUTES = frozenset(
-    (
-        sc.OPERATION_NAME,
-        sc.AGENT_NAME,
-        sc.REQUEST_MODEL,
-        sc.RESPONSE_MODEL,
-        sc.TOOL_NAME,
-        sc.USAGE_INPUT_TOKENS,
-        sc.USAGE_OUTPUT_TOKENS,
-        sc.CONVERSATION_ID,
-    )
-)
-_HOT_NAMES = tuple(sorted(HOT_ATTRIBUTES))
+# The attributes the store reads at ingest (``semantics.hot`` makes columns of them, in any
+# dialect). Anything else is read only when asked for.
+HOT_ATTRIBUTES = HOT_KEYS
+_HOT_GROUPS = HOT_GROUPS
 
 
 def _slim_messages() -> dict[str, type[Message]]:
@@ -121,6 +111,13 @@ def _slim_messages() -> dict[str, type[Message]]:
             ("attributes", 9, field.TYPE_MESSAGE, many, ".lumos_studio.slim.Span.AttributesEntry"),
             ("events", 11, field.TYPE_BYTES, many, ""),
             ("status", 15, field.TYPE_MESSAGE, one, ".lumos_studio.slim.Status"),
+            # Read only when a span is opened (``span_rest``), or to tell whether it has any.
+            ("trace_state", 3, field.TYPE_BYTES, one, ""),
+            ("dropped_attributes_count", 10, field.TYPE_UINT32, one, ""),
+            ("dropped_events_count", 12, field.TYPE_UINT32, one, ""),
+            ("links", 13, field.TYPE_BYTES, many, ""),
+            ("dropped_links_count", 14, field.TYPE_UINT32, one, ""),
+            ("flags", 16, field.TYPE_FIXED32, one, ""),
         ],
         "Status": [  # OTLP's Status with its message as bytes, read leniently like the name
             ("message", 2, field.TYPE_BYTES, one, ""),
@@ -130,10 +127,12 @@ def _slim_messages() -> dict[str, type[Message]]:
             ("scope", 1, field.TYPE_MESSAGE, one,
              ".opentelemetry.proto.common.v1.InstrumentationScope"),
             ("spans", 2, field.TYPE_BYTES, many, ""),
+            ("schema_url", 3, field.TYPE_STRING, one, ""),
         ],
         "ResourceSpans": [
             ("resource", 1, field.TYPE_MESSAGE, one, ".opentelemetry.proto.resource.v1.Resource"),
             ("scope_spans", 2, field.TYPE_MESSAGE, many, ".lumos_studio.slim.ScopeSpans"),
+            ("schema_url", 3, field.TYPE_STRING, one, ""),
         ],
         "Request": [
             ("resource_spans", 1, field.TYPE_MESSAGE, many, ".lumos_studio.slim.ResourceSpans"),
@@ -177,24 +176,29 @@ def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -
     """
     records: list[SpanRecord] = []
     append = records.append
-    for resource, scope_name, scope_version, spans in read_scopes(body, rejected):
+    for resource, scope_name, scope_version, spans, scope_rest in read_scopes(body, rejected):
         for otlp, header, hot, event_count in spans:
             trace_id, span_id, parent, name, kind, start_ns, end_ns, code, message = header
             # Positional, in field order: measurably cheaper than keywords for a frozen dataclass.
-            append(SpanRecord(
+            record = SpanRecord(
                 trace_id, span_id, parent, name, start_ns, end_ns, kind, code, message,
                 {} if hot is None else RawAttributes(otlp, hot),
                 RawEvents(otlp, event_count) if event_count else (),
                 resource, scope_name, scope_version,
-            ))
+            )
+            rest = span_rest(otlp)
+            if rest or scope_rest:
+                record = replace(record, **rest, **scope_rest)
+            append(record)
     return records
 
 
 def read_scopes(
     body: bytes, rejected: list[str] | None = None
-) -> Iterator[tuple[dict[str, Any], str, str, list[ReadSpan]]]:
+) -> Iterator[tuple[dict[str, Any], str, str, list[ReadSpan], dict[str, Any]]]:
     """Each scope of a request body: the resource's attributes, the scope's name and version,
-    and its spans read by ``read_span`` (still encoded but for their header and hot attributes).
+    its spans read by ``read_span`` (still encoded but for their header and hot attributes), and
+    what else the scope and resource say (``SpanRecord`` fields: scope attributes, schema URLs).
 
     Raises ``OtlpDecodeError`` for a body that is not a valid ``ExportTraceServiceRequest``, and
     for an invalid span (ids, or fields ``read_span`` reads) unless ``rejected`` is given (then
@@ -206,6 +210,7 @@ def read_scopes(
         raise OtlpDecodeError(f"invalid protobuf body: {exc}") from None
     for ri, resource_spans in enumerate(request.resource_spans):
         resource = _attributes(resource_spans.resource.attributes)
+        resource_schema_url = resource_spans.schema_url
         for si, scoped in enumerate(resource_spans.scope_spans):
             spans: list[ReadSpan] = []
             append = spans.append
@@ -218,7 +223,14 @@ def read_scopes(
                         raise OtlpDecodeError(error) from None
                     rejected.append(error)  # OTLP partial success
             scope = scoped.scope
-            yield resource, scope.name, scope.version, spans
+            scope_rest: dict[str, Any] = {}
+            if scope.attributes:
+                scope_rest["scope_attributes"] = _attributes(scope.attributes)
+            if scoped.schema_url:
+                scope_rest["scope_schema_url"] = scoped.schema_url
+            if resource_schema_url:
+                scope_rest["resource_schema_url"] = resource_schema_url
+            yield resource, scope.name, scope.version, spans, scope_rest
 
 
 SpanHeader = tuple[str, str, str | None, str, str, int, int | None, str, str]
@@ -270,14 +282,50 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
     return header, _hot_attributes(encoded) if encoded else None, len(span.events)
 
 
+def span_rest(otlp: bytes) -> dict[str, Any]:
+    """What a serialised span holds beyond its header, attributes and events, as ``SpanRecord``
+    fields (links, trace state, flags, dropped counts); empty for most spans."""
+    span: Any = _SlimSpan.FromString(otlp)
+    rest: dict[str, Any] = {}
+    if span.links:
+        rest["links"] = tuple(_link(encoded) for encoded in span.links)
+    if span.trace_state:
+        rest["trace_state"] = span.trace_state.decode("utf-8", "replace")
+    if span.flags:
+        rest["flags"] = span.flags
+    if span.dropped_attributes_count:
+        rest["dropped_attributes_count"] = span.dropped_attributes_count
+    if span.dropped_events_count:
+        rest["dropped_events_count"] = span.dropped_events_count
+    if span.dropped_links_count:
+        rest["dropped_links_count"] = span.dropped_links_count
+    return rest
+
+
+def _link(encoded: bytes) -> SpanLink:
+    try:
+        link = Span.Link.FromString(encoded)
+    except DecodeError:
+        return SpanLink("0" * 32, "0" * 16, _unreadable("link", encoded))
+    return SpanLink(
+        link.trace_id.hex(),
+        link.span_id.hex(),
+        link.trace_state,
+        _attributes(link.attributes),
+        link.flags,
+        link.dropped_attributes_count,
+    )
+
+
 # ------------------------------------------------------------------------ attributes left encoded
 
 
 class RawAttributes(Mapping[str, Any]):
     """A span's attributes still in OTLP wire form (``otlp``: the serialised ``Span``).
 
-    ``hot`` holds the ``HOT_ATTRIBUTES`` present, read by the decoder; everything else decodes
-    on first access. ``store.rows`` writes ``otlp`` as it is.
+    ``hot`` holds the ``HOT_ATTRIBUTES`` the decoder read (per column, up to the first with a
+    value: what ``semantics.hot.hot_fields`` needs); everything else decodes on first access.
+    ``store.rows`` writes ``otlp`` as it is.
     """
 
     __slots__ = ("_items", "hot", "otlp")
@@ -294,15 +342,16 @@ class RawAttributes(Mapping[str, Any]):
         return items
 
     def get(self, key: str, default: Any = None) -> Any:
-        if key in HOT_ATTRIBUTES:
-            return self.hot.get(key, default)
+        hot = self.hot
+        if key in hot:
+            return hot[key]
         return self._decoded().get(key, default)
 
     def __getitem__(self, key: str) -> Any:
         return self._decoded()[key]
 
     def __contains__(self, key: object) -> bool:
-        return key in self.hot if key in HOT_ATTRIBUTES else key in self._decoded()
+        return key in self.hot or key in self._decoded()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._decoded())
@@ -387,13 +436,17 @@ class CompositeHot(dict[str, Any]):
 
 
 def _hot_attributes(encoded: Mapping[str, bytes]) -> dict[str, Any]:
-    """The ``HOT_ATTRIBUTES`` in a slim span's attribute map; the others stay encoded."""
+    """The ``HOT_ATTRIBUTES`` in a slim span's attribute map that ``hot_fields`` reads: per
+    column, its keys up to the first with a value (a GenAI span: ~12 lookups of 28 keys); the
+    others stay encoded."""
     found: dict[str, Any] = {}
     get = encoded.get
     known = _KNOWN_VALUES.get
-    for name in _HOT_NAMES:
-        value = get(name)
-        if value is not None:
+    for group in _HOT_GROUPS:
+        for name in group:
+            value = get(name)
+            if value is None:
+                continue
             decoded = known(value, _UNKNOWN)
             if decoded is _UNKNOWN:
                 decoded = _any_value(value)
@@ -401,12 +454,16 @@ def _hot_attributes(encoded: Mapping[str, bytes]) -> dict[str, Any]:
                     if decoded is not None and type(found) is dict:
                         found = CompositeHot(found)  # see there; checked once per span
                     found[name] = decoded
-                    continue
+                    if decoded is None:
+                        continue
+                    break
                 if len(value) <= _KNOWN_VALUE_MAX_BYTES:
                     if len(_KNOWN_VALUES) >= _KNOWN_VALUES_MAX:
                         _KNOWN_VALUES.clear()
                     _KNOWN_VALUES[value] = decoded
             found[name] = decoded
+            if decoded != "":
+                break
     return found
 
 
@@ -417,7 +474,10 @@ def decode_span_events(otlp: bytes) -> tuple[SpanEvent, ...]:
     except DecodeError:
         span: Any = _SlimSpan.FromString(otlp)
         return tuple(_event(encoded, span.start_time_unix_nano) for encoded in span.events)
-    return tuple(SpanEvent(e.name, e.time_unix_nano, _attributes(e.attributes)) for e in events)
+    return tuple(
+        SpanEvent(e.name, e.time_unix_nano, _attributes(e.attributes), e.dropped_attributes_count)
+        for e in events
+    )
 
 
 def _event(encoded: bytes, fallback_time_ns: int) -> SpanEvent:
@@ -425,7 +485,10 @@ def _event(encoded: bytes, fallback_time_ns: int) -> SpanEvent:
         event = Span.Event.FromString(encoded)
     except DecodeError:
         return SpanEvent(_unreadable("event", encoded), fallback_time_ns, {})
-    return SpanEvent(event.name, event.time_unix_nano, _attributes(event.attributes))
+    return SpanEvent(
+        event.name, event.time_unix_nano, _attributes(event.attributes),
+        event.dropped_attributes_count,
+    )
 
 
 def _unreadable(what: str, encoded: bytes) -> str:
@@ -506,7 +569,7 @@ def _attributes(attributes: Iterable[KeyValue]) -> dict[str, Any]:
 
 
 def _composite(value: AnyValue, which: str | None) -> Any:
-    """A non-scalar AnyValue as a JSON-compatible value (bytes become base64 text)."""
+    """A non-scalar AnyValue as a JSON-compatible value, but bytes stay ``bytes``."""
     if which == "array_value":
         items = []
         for item in value.array_value.values:
@@ -516,5 +579,5 @@ def _composite(value: AnyValue, which: str | None) -> Any:
     if which == "kvlist_value":
         return _attributes(value.kvlist_value.values)
     if which == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode("ascii")
+        return value.bytes_value
     return None  # the empty AnyValue

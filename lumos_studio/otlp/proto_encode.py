@@ -20,7 +20,7 @@ from lumos_studio.otlp._common import (
 )
 from lumos_studio.records import STATUS_UNSET, SpanRecord
 
-__all__ = ["encode_trace_request_proto", "set_any", "set_attributes"]
+__all__ = ["encode_span", "encode_trace_request_proto", "set_any", "set_attributes", "set_span"]
 
 
 def encode_trace_request_proto(records: Iterable[SpanRecord]) -> bytes:
@@ -29,19 +29,46 @@ def encode_trace_request_proto(records: Iterable[SpanRecord]) -> bytes:
     for resource, scopes in group_records(records):
         resource_spans = request.resource_spans.add()
         set_attributes(resource_spans.resource.attributes, resource)
-        for (scope_name, scope_version), spans in scopes.items():
+        for spans in scopes.values():
+            first = spans[0]
+            resource_spans.schema_url = first.resource_schema_url
             scope_spans = resource_spans.scope_spans.add()
-            scope_spans.scope.name = scope_name
-            scope_spans.scope.version = scope_version
+            scope_spans.scope.name = first.scope_name
+            scope_spans.scope.version = first.scope_version
+            set_attributes(scope_spans.scope.attributes, first.scope_attributes)
+            scope_spans.schema_url = first.scope_schema_url
             for record in spans:
-                _set_span(scope_spans.spans.add(), record)
+                set_span(scope_spans.spans.add(), record)
     body: bytes = request.SerializeToString()
     return body
 
 
-def _set_span(span: Span, record: SpanRecord) -> None:
+def encode_span(record: SpanRecord) -> bytes:
+    """One record as a serialised OTLP ``Span`` (how the store keeps a span it cannot keep as
+    JSON text without loss: one with ``bytes`` values)."""
+    span = Span()
+    set_span(span, record)
+    encoded: bytes = span.SerializeToString()
+    return encoded
+
+
+def set_span(span: Span, record: SpanRecord) -> None:
+    """Fill ``span`` with everything ``record`` holds of it (not its resource and scope)."""
     span.trace_id = bytes.fromhex(record.trace_id)
     span.span_id = bytes.fromhex(record.span_id)
+    span.trace_state = record.trace_state
+    span.flags = record.flags
+    span.dropped_attributes_count = record.dropped_attributes_count
+    span.dropped_events_count = record.dropped_events_count
+    span.dropped_links_count = record.dropped_links_count
+    for link in record.links:
+        out_link = span.links.add()
+        out_link.trace_id = bytes.fromhex(link.trace_id)
+        out_link.span_id = bytes.fromhex(link.span_id)
+        out_link.trace_state = link.trace_state
+        set_attributes(out_link.attributes, link.attributes)
+        out_link.flags = link.flags
+        out_link.dropped_attributes_count = link.dropped_attributes_count
     if record.parent_span_id:
         span.parent_span_id = bytes.fromhex(record.parent_span_id)
     span.name = record.name
@@ -55,6 +82,7 @@ def _set_span(span: Span, record: SpanRecord) -> None:
         out.time_unix_nano = event.time_ns
         out.name = event.name
         set_attributes(out.attributes, event.attributes)
+        out.dropped_attributes_count = event.dropped_attributes_count
     if record.status_code != STATUS_UNSET:
         span.status.code = Status.StatusCode.ValueType(status_to_otlp(record.status_code))
     if record.status_message:

@@ -55,15 +55,25 @@ class Saved:
     logs: int
 
 
-def save_traces(reader: StoreReader, trace_ids: Iterable[str], path: str | Path) -> Saved:
+def save_traces(
+    reader: StoreReader, trace_ids: Iterable[str], path: str | Path, *, semconv: str = "as-recorded"
+) -> Saved:
     """Write ``trace_ids`` (spans and their logs) to ``path``; ``.gz`` compresses.
 
+    ``semconv="latest"`` writes every span's meaning as current OTel GenAI attributes
+    (``semconv_latest``); by default the spans are written as they were received.
     Raises ``OSError`` when the file cannot be written.
     """
     path = Path(path)
     ids = list(dict.fromkeys(trace_ids))
     spans = [span for trace_id in ids for span in reader.trace_spans(trace_id)]
     logs = [log for trace_id in ids for log in reader.logs(trace_id=trace_id, limit=_ALL_LOGS)]
+    if semconv == "latest":
+        from lumos_studio.replay.semconv_latest import to_latest_all
+
+        spans = to_latest_all(spans, logs)
+    elif semconv != "as-recorded":
+        raise ValueError(f"unknown semconv {semconv!r}")
     partial = path.with_name(path.name + ".part")
     path.parent.mkdir(parents=True, exist_ok=True)
     opener = gzip.open if path.name.endswith(".gz") else open

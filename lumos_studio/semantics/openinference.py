@@ -52,6 +52,12 @@ SPAN_KINDS: Final[dict[str, OperationKind]] = {
     "EVALUATOR": OperationKind.EVALUATOR,
 }
 
+SPAN_KIND: Final = "openinference.span.kind"
+MODEL_NAME: Final = "llm.model_name"
+SESSION_ID: Final = "session.id"
+AGENT_NAME: Final = "agent.name"
+TOOL_NAME: Final = "tool.name"
+
 TOKEN_COUNTS: Final = (
     ("input_tokens", "llm.token_count.prompt"),
     ("output_tokens", "llm.token_count.completion"),
@@ -211,7 +217,7 @@ def read_openinference(d: Draft, llm_keys: list[str], keys: list[str]) -> None:
     """Read OpenInference attributes (``llm_keys``: the ``llm.*`` keys; ``keys``: all keys)."""
     a = d.attrs
     before = len(d.read)
-    kind_name = d.take_str("openinference.span.kind")
+    kind_name = d.take_str(SPAN_KIND)
     d.set_kind(SPAN_KINDS.get(kind_name.upper()))
     for field, key in TOKEN_COUNTS:
         d.set_usage(field, key)
@@ -222,7 +228,7 @@ def read_openinference(d: Draft, llm_keys: list[str], keys: list[str]) -> None:
         stream = as_bool(parameters.get("stream"))
         if stream is not None and d.streaming is None:
             d.streaming = stream
-    model = d.take_str("llm.model_name")
+    model = d.take_str(MODEL_NAME)
     if model:
         # Instrumentors write the response's model here when they have it, else the request's.
         if not d.request_model:
@@ -230,8 +236,8 @@ def read_openinference(d: Draft, llm_keys: list[str], keys: list[str]) -> None:
         elif not d.response_model and model != d.request_model:
             d.response_model = model
     d.fill("provider", "llm.provider", "llm.system")
-    d.fill("conversation_id", "session.id")
-    d.fill("agent_name", "agent.name")
+    d.fill("conversation_id", SESSION_ID)
+    d.fill("agent_name", AGENT_NAME)
     if "llm.finish_reason" in a:
         d.set_finish_reasons("llm.finish_reason")
     if "llm.cost.total" in a and d.cost is None:

@@ -14,6 +14,9 @@ from lumos_studio.semantics._draft import Draft, as_str, maybe_json
 from lumos_studio.semantics.parts import text_message
 from lumos_studio.semantics.view import Dialect, OperationKind
 
+SPAN_KIND: Final = "traceloop.span.kind"
+REQUEST_TYPE: Final = "llm.request.type"
+SESSION_ID: Final = "traceloop.association.properties.session_id"
 SPAN_KINDS: Final[dict[str, OperationKind]] = {
     "workflow": OperationKind.WORKFLOW,
     "task": OperationKind.WORKFLOW,
@@ -62,15 +65,15 @@ def _entity_value(value: Any) -> Any:
 def read_openllmetry(d: Draft, keys: list[str]) -> None:
     a = d.attrs
     before = len(d.read)
-    kind = d.take_str("traceloop.span.kind")
+    kind = d.take_str(SPAN_KIND)
     d.set_kind(SPAN_KINDS.get(kind))
-    d.set_kind(REQUEST_TYPES.get(d.take_str("llm.request.type")))
+    d.set_kind(REQUEST_TYPES.get(d.take_str(REQUEST_TYPE)))
     d.set_usage("total_tokens", "llm.usage.total_tokens")
     d.set_usage("reasoning_tokens", "llm.usage.reasoning_tokens")
     d.set_usage("cache_read_tokens", "llm.usage.cache_read_input_tokens")
     d.set_streaming("llm.is_streaming")
     name = d.take_str("traceloop.entity.name")
-    session = as_str(a.get("traceloop.association.properties.session_id"))
+    session = as_str(a.get(SESSION_ID))
     d.conversation_id = d.conversation_id or session
     if kind == "agent":
         d.agent_name = d.agent_name or name

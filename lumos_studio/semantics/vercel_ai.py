@@ -26,6 +26,10 @@ from lumos_studio.semantics.view import (
     ToolResultPart,
 )
 
+OPERATION_ID: Final = "ai.operationId"
+MODEL_ID: Final = "ai.model.id"
+RESPONSE_MODEL: Final = "ai.response.model"
+TOOL_CALL_NAME: Final = "ai.toolCall.name"
 OUTER: Final = ("ai.generateText", "ai.streamText", "ai.generateObject", "ai.streamObject")
 USAGE: Final = (
     ("input_tokens", ("ai.usage.inputTokens", "ai.usage.promptTokens")),
@@ -50,7 +54,8 @@ KNOWN_PREFIXES: Final = (
 )
 
 
-def _operation_kind(operation: str) -> OperationKind | None:
+def operation_kind(operation: str) -> OperationKind | None:
+    """What an AI SDK span (by its ``ai.operationId`` or name) is."""
     if operation.endswith((".doGenerate", ".doStream")):
         return OperationKind.LLM
     if operation in OUTER:
@@ -168,14 +173,14 @@ def _output(d: Draft) -> None:
 def read_vercel_ai(d: Draft, keys: list[str], span_name: str) -> None:
     a = d.attrs
     before = len(d.read)
-    operation = d.take_str("ai.operationId") or span_name
-    kind = _operation_kind(operation)
+    operation = d.take_str(OPERATION_ID) or span_name
+    kind = operation_kind(operation)
     d.set_kind(kind)
     d.operation_name = d.operation_name or operation
     if operation.startswith("ai.") and d.streaming is None and kind is not OperationKind.TOOL:
         d.streaming = ".stream" in operation or operation.startswith("ai.stream")
-    d.fill("request_model", "ai.model.id")
-    d.fill("response_model", "ai.response.model")
+    d.fill("request_model", MODEL_ID)
+    d.fill("response_model", RESPONSE_MODEL)
     provider = d.take_str("ai.model.provider")
     if provider and (not d.provider or d.provider == provider):
         d.provider = provider.partition(".")[0]  # "openai.chat" names the provider's API too

@@ -26,7 +26,7 @@ class SourceFilter(DefaultFilter):
     """Python sources and config the agents read; not stores, caches or environments."""
 
     def __init__(self) -> None:
-        super().__init__(ignore_dirs=IGNORED_DIRS)
+        super().__init__(ignore_dirs=sorted(IGNORED_DIRS))
 
     def __call__(self, change: Change, path: str) -> bool:
         return super().__call__(change, path) and path.endswith(

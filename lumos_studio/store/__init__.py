@@ -8,6 +8,7 @@ from pathlib import Path
 from lumos_studio.store.connection import StoreError, StoreUnusable
 from lumos_studio.store.queries import StoreReader, TracePage, TraceQuery, TraceSummary
 from lumos_studio.store.schema import check_store
+from lumos_studio.store.storage_error import storage_problem
 from lumos_studio.store.writer import StoreChange, StoreWriter
 
 __all__ = [
@@ -36,7 +37,11 @@ class Store:
             check_store(path)  # before the writer's connection changes anything in the file
         try:
             self.writer = StoreWriter(path).start()
-        except sqlite3.Error as exc:  # damage deeper in the file than ``check_store`` looks
+        except sqlite3.Error as exc:
+            problem = storage_problem(exc, path)
+            if problem is not None:  # the disk or the file's permissions, not its content
+                raise StoreError(f"cannot open the store: {problem.message}") from exc
+            # Damage deeper in the file than ``check_store`` looks.
             raise StoreUnusable(f"{path} is not a usable Lumos Studio store ({exc})") from exc
         self.reader = StoreReader(path)
 

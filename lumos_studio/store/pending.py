@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.semantics.genai_events import MESSAGE_EVENTS, log_event_name
 from lumos_studio.store import trace_index
 from lumos_studio.store.rows import log_to_row, record_to_row
 from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS
@@ -96,6 +97,9 @@ class PendingRows:
                 self.logs.append(log_to_row(record))
                 if record.trace_id:
                     self.log_traces.add(record.trace_id)
+                    if record.span_id and log_event_name(record) in MESSAGE_EVENTS:
+                        # A message that came after its span: the span's text is made again.
+                        self.facts.to_index.append((record.trace_id, record.span_id))
                 continue
             key = (record.trace_id, record.span_id)
             if replaces(spans.get(key), record.end_ns):

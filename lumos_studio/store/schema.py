@@ -16,7 +16,7 @@ import sqlite_utils
 
 from lumos_studio.store.connection import StoreError, StoreUnusable, reader_uri
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SPAN_COLUMNS: tuple[str, ...] = (
     "trace_id",
@@ -40,6 +40,8 @@ SPAN_COLUMNS: tuple[str, ...] = (
     "attributes",
     "events",
     "resource",
+    "extra",
+    "flags",
 )
 
 
@@ -286,6 +288,18 @@ def _create_v6(db: sqlite_utils.Database) -> None:
     trace_index.queue_all_for_indexing(db.conn)
 
 
+def _create_v7(db: sqlite_utils.Database) -> None:
+    """``spans.extra``: what OTLP says of a span beyond the other columns (links, trace state,
+    dropped counts, scope attributes, schema URLs), JSON text, NULL when there is none; and
+    ``spans.flags``, OTLP's span flags (set on nearly every span, so a column of its own).
+
+    A span stored as OTLP bytes keeps its own part of them in those bytes; ``extra`` then holds
+    only what its scope and resource said, and ``flags`` is NULL (``store.rows``).
+    """
+    db.conn.execute("ALTER TABLE spans ADD COLUMN extra TEXT")
+    db.conn.execute("ALTER TABLE spans ADD COLUMN flags INTEGER")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v1,
     _create_v2,
@@ -293,6 +307,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v4,
     _create_v5,
     _create_v6,
+    _create_v7,
 )
 
 

@@ -1,24 +1,25 @@
 """What the writer keeps for the trace list: searchable message text, conversation ids, pins.
 
 Only the writer thread calls the functions that write (``queue_for_indexing``, ``pin``...); they
-run inside its transactions. Message text is taken from finished spans only, in plain words (not
-the JSON around them), and only what is new in each span: a chat span's input repeats the whole
-conversation, so only the messages after its last assistant message are indexed.
+run inside its transactions. Message text is taken from finished spans only, as ``semantics``
+reads them in any dialect (``searchable_text`` of ``read_span``, with the span's message log
+records), and only what is new in each span: a chat span's input repeats the whole conversation,
+so only the messages after its last assistant message are indexed.
 """
 
 from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import orjson
-
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.otlp.proto_codec import decode_span_attributes
-from lumos_studio.records import SpanRecord
+from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.semantics import read_span, searchable_text
+from lumos_studio.semantics.hot import conversation_id, operation
+from lumos_studio.store.rows import row_to_log, row_to_record
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
 _MESSAGE_OPERATIONS = frozenset(
@@ -55,7 +56,7 @@ class TraceFacts:
         """Note the records' facts: cheap reads only, this runs on the ingest path."""
         to_index = self.to_index
         for record in records:
-            self.add_conversation(record.trace_id, record.attributes.get(sc.CONVERSATION_ID))
+            self.add_conversation(record.trace_id, conversation_id(_hot_get(record.attributes)))
             if record.end_ns is not None and _may_hold_messages(record):
                 to_index.append((record.trace_id, record.span_id))
 
@@ -71,47 +72,19 @@ class TraceFacts:
         self.to_index.extend(other.to_index)
 
 
-def _parse(value: Any) -> list[Any]:
-    if isinstance(value, str):
-        try:
-            value = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return [{"parts": [{"content": value}]}]
-    return value if isinstance(value, list) else []
-
-
-def _message_words(messages: Iterable[Any]) -> Iterable[str]:
-    for message in messages:
-        if not isinstance(message, dict):
-            continue
-        for part in message.get("parts") or ():
-            if not isinstance(part, dict):
-                continue
-            for key in _PART_FIELDS:
-                value = part.get(key)
-                if isinstance(value, str):
-                    yield value
-                elif value is not None and key in ("arguments", "response", "result"):
-                    yield orjson.dumps(value).decode()
-
-
-def message_text(attributes: Mapping[str, Any]) -> str:
-    """The words of a span's new input messages and its output messages, space separated."""
-    inputs = _parse(attributes.get(sc.INPUT_MESSAGES))
-    last_answer = max(
-        (i for i, m in enumerate(inputs) if isinstance(m, dict) and m.get("role") == "assistant"),
-        default=-1,
-    )
-    outputs = _parse(attributes.get(sc.OUTPUT_MESSAGES))
-    return " ".join((*_message_words(inputs[last_answer + 1 :]), *_message_words(outputs)))
-
-
 def _may_hold_messages(record: SpanRecord) -> bool:
     attributes = record.attributes
-    if isinstance(attributes, dict):
-        return sc.INPUT_MESSAGES in attributes or sc.OUTPUT_MESSAGES in attributes
-    return encoded_span_may_hold_messages(record.parent_span_id,
-                                          attributes.get(sc.OPERATION_NAME))
+    if isinstance(attributes, dict) and (
+        sc.INPUT_MESSAGES in attributes or sc.OUTPUT_MESSAGES in attributes
+    ):
+        return True
+    return encoded_span_may_hold_messages(record.parent_span_id, operation(_hot_get(attributes)))
+
+
+def _hot_get(attributes: Mapping[str, Any]) -> Callable[[str], Any]:
+    """Where to read hot keys: a ``RawAttributes``' decoded hot values (all ``semantics.hot``
+    reads of it), so nothing else of an encoded span is decoded on the ingest path."""
+    return getattr(attributes, "hot", attributes).get
 
 
 def encoded_span_may_hold_messages(parent_span_id: str | None, operation: Any) -> bool:
@@ -170,10 +143,11 @@ def index_pending(
 
     Returns how many queue entries were done; fewer than ``limit`` means the queue is empty.
     The traces that got text are added to ``touched`` (their search results changed).
-    A span indexed once is never indexed again (re-imports and late copies change nothing).
+    A span's text is replaced only when it changed (its message log records came after it);
+    re-imports and late copies change nothing.
     """
     cursor = connection.execute(
-        "SELECT q.id AS queue_id, s.trace_id, s.span_id, s.attributes FROM text_queue q "
+        "SELECT q.id AS queue_id, s.* FROM text_queue q "
         "LEFT JOIN spans s ON s.trace_id = q.trace_id AND s.span_id = q.span_id "
         "ORDER BY q.id LIMIT ?",
         (limit,),
@@ -186,28 +160,56 @@ def index_pending(
     for row in rows:
         if row["span_id"] is None:  # deleted since it was queued
             continue
-        text = message_text(_message_attributes(row["attributes"]))
-        if text:
-            texts.append((row["trace_id"], row["span_id"], text))
-            if touched is not None:
-                touched.add(row["trace_id"])
+        text = span_text(connection, row_to_record(row))
+        if not text or _indexed_as(connection, row["trace_id"], row["span_id"], text):
+            continue
+        texts.append((row["trace_id"], row["span_id"], text))
+        if touched is not None:
+            touched.add(row["trace_id"])
     _add_texts(connection, texts)
     connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1]["queue_id"],))
     return len(rows)
 
 
-_MESSAGE_ATTRIBUTES = frozenset((sc.INPUT_MESSAGES, sc.OUTPUT_MESSAGES))
+def _indexed_as(connection: sqlite3.Connection, trace_id: str, span_id: str, text: str) -> bool:
+    """Whether the span's text is indexed as ``text`` already; an older text of it (before its
+    message log records came) is removed, so the new one goes in."""
+    old = connection.execute(
+        "SELECT text FROM trace_texts WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)
+    ).fetchone()
+    if old is None:
+        return False
+    if old[0] == text:
+        return True
+    connection.execute(  # the delete trigger takes it out of the full-text index
+        "DELETE FROM trace_texts WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)
+    )
+    return False
 
 
-def _message_attributes(column: str | bytes | None) -> Mapping[str, Any]:
-    """A stored span's message attributes: from its OTLP bytes without decoding the rest."""
-    if isinstance(column, bytes):
-        return decode_span_attributes(column, _MESSAGE_ATTRIBUTES)
-    try:
-        attributes = orjson.loads(column or "{}")
-    except orjson.JSONDecodeError:
-        return {}
-    return attributes if isinstance(attributes, dict) else {}
+def span_text(connection: sqlite3.Connection, record: SpanRecord) -> str:
+    """The words a search finds ``record`` by: what ``semantics`` reads of it (with its message
+    log records), its input messages only from after the last answer (the rest were indexed
+    with an earlier span of the conversation)."""
+    logs = _span_logs(connection, record)
+    view = read_span(record, logs)
+    inputs = view.input_messages
+    last_answer = max(
+        (i for i, message in enumerate(inputs) if message.role == "assistant"), default=-1
+    )
+    if last_answer >= 0:
+        view = replace(view, input_messages=inputs[last_answer + 1 :])
+    return searchable_text(view)
+
+
+def _span_logs(connection: sqlite3.Connection, record: SpanRecord) -> list[LogRecord]:
+    """The log records tied to the span or its parent (``semantics.logs_for_span`` picks)."""
+    ids = (record.span_id, record.parent_span_id or record.span_id)
+    cursor = connection.execute(
+        "SELECT * FROM logs WHERE trace_id = ? AND span_id IN (?, ?)", (record.trace_id, *ids)
+    )
+    cursor.row_factory = sqlite3.Row
+    return [row_to_log(row) for row in cursor.fetchall()]
 
 
 def pending_count(connection: sqlite3.Connection) -> int:
@@ -280,8 +282,6 @@ def _text_ids(
 def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:
     """Fill conversation ids for traces written before schema 4 (their message text is queued
     for indexing by schema 6)."""
-    from lumos_studio.store.rows import row_to_record
-
     connection.row_factory = sqlite3.Row
     try:
         last = 0

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lumos_studio.store import trace_index
 from lumos_studio.store.checkpoint import Checkpointer
@@ -72,7 +72,7 @@ IDLE_BETWEEN_STEPS = 0.005
 # every step, and while the receiver's threads decode, each re-acquisition can wait a whole switch
 # interval. A batch is one statement (two past 1,024 rows), so a transaction takes ~5 round trips;
 # receivers' batches come in few sizes, so the statement shapes stay in sqlite3's cache.
-_MAX_ROWS_PER_STATEMENT = 1_024  # 21 columns × 1,024 parameters, under SQLite's 32,766
+_MAX_ROWS_PER_STATEMENT = 1_024  # 23 columns × 1,024 parameters, under SQLite's 32,766
 
 
 @functools.cache
@@ -87,7 +87,10 @@ def _upsert_spans(rows: int) -> str:
     )
 
 
-def _chunks(items: Sequence[object]) -> Iterator[Sequence[object]]:
+_T = TypeVar("_T")
+
+
+def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
     """Slices of at most ``_MAX_ROWS_PER_STATEMENT``."""
     for start in range(0, len(items), _MAX_ROWS_PER_STATEMENT):
         yield items[start : start + _MAX_ROWS_PER_STATEMENT]
@@ -267,10 +270,14 @@ class StoreWriter:
         self._default_lane: Lane[Item] = self.lane(as_record)
         self.sleeping = False  # the writer is about to block on the queue (see ``lane``)
         self._connection = open_writer_connection(path)
-        _use_large_pages(self._connection)
-        ensure_schema(self._connection)
-        Checkpointer.take_over(self._connection)
-        self._checkpointer = Checkpointer(path)
+        try:
+            _use_large_pages(self._connection)
+            ensure_schema(self._connection)
+            Checkpointer.take_over(self._connection)
+            self._checkpointer = Checkpointer(path)
+        except BaseException:  # a full disk, a damaged file: leave no open file behind
+            self._connection.close()
+            raise
         self._texts_pending = True  # a previous session may have left some
         self._closed = False
         self._listeners: list[ChangeListener] = []
@@ -442,23 +449,23 @@ class StoreWriter:
                     if item is None:
                         stopping = self._lanes_due()
                         break
-                    kind = type(item)
-                    if kind is _Batch:
-                        if rows is None:
-                            rows = item.rows
-                        else:
-                            if rows is entries[0].rows:  # the committer's: merge into our own
-                                rows = rows.copy()
-                            rows.merge(item.rows)
-                        count += item.size
-                        entries.append(item)
-                    elif kind is _Flush:
-                        item.due = self._lanes_due()
-                        markers.append(item)
-                    elif kind is _Command:
-                        item.due = self._lanes_due()
-                        command = item  # after what was queued before it, and alone
-                        break
+                    match item:
+                        case _Batch():
+                            if rows is None:
+                                rows = item.rows
+                            else:
+                                if rows is entries[0].rows:  # the committer's: merge into ours
+                                    rows = rows.copy()
+                                rows.merge(item.rows)
+                            count += item.size
+                            entries.append(item)
+                        case _Flush():
+                            item.due = self._lanes_due()
+                            markers.append(item)
+                        case _Command():
+                            item.due = self._lanes_due()
+                            command = item  # after what was queued before it, and alone
+                            break
                     if count >= self.batch_size:
                         break
                     item = self._next_entry()
@@ -646,7 +653,7 @@ class StoreWriter:
                 connection.execute("BEGIN IMMEDIATE")
                 changed = 0  # rows the upserts wrote: re-imports of finished spans don't count
                 for chunk in _chunks(list(spans.values())):
-                    parameters = list(itertools.chain.from_iterable(chunk))  # type: ignore[arg-type]
+                    parameters = list(itertools.chain.from_iterable(chunk))
                     changed += connection.execute(_upsert_spans(len(chunk)), parameters).rowcount
                 for ids in _chunks(list(trace_ids)):
                     pairs = [value for trace in ids for value in (trace, conversation(trace))]

@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -166,3 +166,33 @@ def test_a_store_name_that_looks_like_markup_is_printed_as_it_is(tmp_path: Path)
     result = CliRunner().invoke(cli, ["--db", str(db), "traces"])
     assert result.exit_code == 2, (result.output, result.exception)
     _one_clear_line(result.stderr, db, "is not a Lumos Studio store")
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 300 KB filesystem (tmpfs), too small for a store: a full disk, not a bad file."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)],
+                          capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode(errors='replace')}")
+    try:
+        yield mount
+    finally:
+        left = subprocess.run(["umount", str(mount)], capture_output=True)
+        if left.returncode != 0:  # still busy: not left mounted, but said
+            subprocess.run(["umount", "--lazy", str(mount)], check=False)
+            pytest.fail(f"the store left a file open: {left.stderr.decode(errors='replace')}")
+
+
+def test_a_full_disk_when_the_store_is_made_is_named_as_such(tiny_disk: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["--db", str(tiny_disk / "studio.db"), "import", "traces/assistant.jsonl"]
+    )
+    assert result.exit_code == 1  # the file is not at fault: not the exit 2 of a bad store
+    assert "the disk is full" in result.stderr
+    assert "not a usable Lumos Studio store" not in result.stderr
+    assert "Traceback" not in result.output + result.stderr

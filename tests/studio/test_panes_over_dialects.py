@@ -101,17 +101,9 @@ def test_a_model_call_still_running_in_playback_has_no_answer_or_usage_yet(name:
     assert not running.response_model and not running.finish_reasons
 
 
-# The metrics strip sums the store's token and model columns, which the store fills from GenAI
-# keys only until its hot columns are read through semantics (another part of this issue).
-_HOT_COLUMNS_PENDING = {"openinference-openai", "openllmetry-flattened", "vercel-ai-sdk"}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="store hot columns"))
-    if n in _HOT_COLUMNS_PENDING else n
-    for n in ("openinference-openai", "openllmetry-flattened", "vercel-ai-sdk", "pydantic-ai-v5",
-              "openllmetry-events", "logfire")
-])
+@pytest.mark.parametrize("name", ["openinference-openai", "openllmetry-flattened",
+                                  "vercel-ai-sdk", "pydantic-ai-v5", "openllmetry-events",
+                                  "logfire"])
 def test_metrics_count_tokens_and_cost_of_every_dialect(store: Store, name: str) -> None:
     records = read_records(FIXTURES / f"{name}.jsonl")
     store.writer.submit_many([*records.spans, *records.logs])

@@ -5,12 +5,16 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import Store, StoreWriter, TraceQuery
-from lumos_studio.store.schema import SCHEMA_VERSION, ensure_schema
+from lumos_studio.store.schema import SCHEMA_VERSION, SPAN_COLUMNS, ensure_schema
 from lumos_studio.store.trace_filter import parse_filter
 from lumos_studio.store.trace_index import TEXT_ID_BITS
 from tests.builders import T0, agent_run, make_span, weather_trace
+
+OLD_SPAN_COLUMNS = SPAN_COLUMNS[: SPAN_COLUMNS.index("extra")]  # before schema 7
 
 
 def fill(store: Store, *runs: list[SpanRecord]) -> None:
@@ -157,9 +161,13 @@ def test_a_span_is_indexed_once_whatever_the_reimports(store: Store) -> None:
         fill(store, weather_trace())
     connection = sqlite3.connect(store.path)
     texts = [r[0] for r in connection.execute("SELECT text FROM trace_texts ORDER BY id")]
-    # The agent span (question + answer) and each chat span's new messages, no repeats.
-    assert texts == ["weather in Paris? Sunny, 18 °C in Paris.", "weather in Paris? get_weather "
-                     '{"city":"Paris"}', "Sunny, 18 °C in Paris."]
+    # The agent span (question + answer) and each chat span's new messages, no repeats, as
+    # ``semantics.searchable_text`` gives them (model and agent names first).
+    assert texts == [
+        "scripted\nweather\nweather in Paris?\nSunny, 18 °C in Paris.",
+        'scripted\nweather in Paris?\nget_weather({"city":"Paris"})',
+        "scripted\nSunny, 18 °C in Paris.",
+    ]
 
 
 def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path) -> None:
@@ -174,9 +182,9 @@ def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path
         from lumos_studio.store.rows import record_to_row
 
         spans = agent_run(1, said="old question", conversation="old-thread")
-        marks = ", ".join("?" * len(schema.SPAN_COLUMNS))
+        marks = ", ".join("?" * len(OLD_SPAN_COLUMNS))
         connection.executemany(f"INSERT INTO spans VALUES ({marks})",
-                               [record_to_row(s) for s in spans])
+                               [record_to_row(s)[: len(OLD_SPAN_COLUMNS)] for s in spans])
         connection.execute(
             "INSERT INTO traces VALUES (?, 'invoke_agent weather', 'weather', 'tests', ?, ?, 2, "
             "0, 0, 10, 0)", (spans[0].trace_id, spans[0].start_ns, spans[0].end_ns))
@@ -192,18 +200,26 @@ def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path
         assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
-def test_a_version_5_store_is_indexed_again_with_ids_that_tell_the_trace(tmp_path: Path) -> None:
-    from lumos_studio.store import schema
+def test_a_version_5_store_is_indexed_again_with_ids_that_tell_the_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lumos_studio.store import pending, rows, schema, writer
 
     path = tmp_path / "v5.db"
     real = schema.MIGRATIONS
-    schema.MIGRATIONS = real[:5]  # the previous studio's store
+    schema.MIGRATIONS = real[:5]  # the previous studio's store, with its columns
+    monkeypatch.setattr(writer, "SPAN_COLUMNS", OLD_SPAN_COLUMNS)
+    writer._upsert_spans.cache_clear()
+    monkeypatch.setattr(pending, "record_to_row",
+                        lambda record: rows.record_to_row(record)[: len(OLD_SPAN_COLUMNS)])
     try:
-        writer = StoreWriter(path)  # not started: the spans are written, their text queued
-        assert writer._write([*agent_run(1, said="old question"), *agent_run(2, said="other")])
-        writer.close()
+        old = StoreWriter(path)  # not started: the spans are written, their text queued
+        assert old._write([*agent_run(1, said="old question"), *agent_run(2, said="other")])
+        old.close()
     finally:
         schema.MIGRATIONS = real
+        monkeypatch.undo()
+        writer._upsert_spans.cache_clear()
     connection = sqlite3.connect(path, isolation_level=None)
     assert connection.execute("PRAGMA user_version").fetchone()[0] == 5
     connection.execute("DELETE FROM text_queue")  # indexed as schema 5 did: ids 1, 2, ...
