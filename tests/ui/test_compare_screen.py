@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from textual.app import App
 from textual.widgets import DataTable, Static
@@ -84,7 +85,8 @@ async def test_escape_closes_the_screen() -> None:
         await wait_for(pilot, lambda: not isinstance(app.screen, CompareScreen))
 
 
-def test_compare_screen_snapshot(snap_compare) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("size", [(130, 34), (120, 40), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_compare_screen_snapshot(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     """The committed v1/v2 traces, on the first model call (other instructions and output)."""
 
     async def select_the_first_model_call(pilot) -> None:  # type: ignore[no-untyped-def]
@@ -94,4 +96,4 @@ def test_compare_screen_snapshot(snap_compare) -> None:  # type: ignore[no-untyp
         await pilot.pause()
 
     app = CompareHost(spans_of("weather-v1.jsonl"), spans_of("weather-v2.jsonl"))
-    assert snap_compare(app, run_before=select_the_first_model_call, terminal_size=(130, 34))
+    assert snap_compare(app, run_before=select_the_first_model_call, terminal_size=size)

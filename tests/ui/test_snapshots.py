@@ -53,6 +53,12 @@ def test_main_screen_with_a_tool_span_selected(snap_compare, store: Store) -> No
     assert snap_compare(app, run_before=select_tool_span, terminal_size=(120, 40))
 
 
+def test_main_screen_on_a_small_terminal(snap_compare, store: Store) -> None:  # type: ignore[no-untyped-def]
+    """80x24: the trace tree and the span detail keep rows of their own."""
+    app = studio_with_a_recorded_turn(store)
+    assert snap_compare(app, run_before=select_tool_span, terminal_size=(80, 24))
+
+
 def test_main_screen_on_a_wide_terminal(snap_compare, store: Store) -> None:  # type: ignore[no-untyped-def]
     app = studio_with_a_recorded_turn(store)
     assert snap_compare(app, run_before=select_tool_span, terminal_size=(200, 60))
