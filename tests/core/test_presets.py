@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -321,3 +322,11 @@ async def test_an_error_status_names_preset_variable_status_and_message(
     assert "Authentication Fails" in message
     assert "DEEPSEEK_API_KEY" in message
     assert key not in message
+
+
+def test_the_readme_lists_every_preset_and_its_key_variable() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for preset in PRESETS.values():
+        assert f"`{preset.name}`" in readme
+        if preset.api_key_env:
+            assert f"`{preset.api_key_env}`" in readme
