@@ -327,7 +327,9 @@ class HTTPModel(Model):
     def _source(self) -> str:
         """Who answered, for messages: the preset's name (if any) and the base URL."""
         url = self._display_url()
-        return f"{self.preset.name} ({url})" if self.preset is not None else url
+        if self.preset is None:
+            return url
+        return f"{self.preset.name} ({url})" if url else self.preset.name
 
     def _display_url(self) -> str:
         """The base URL without any ``user:password@`` it may carry."""
