@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from lumos_core.models._http import NO_RETRY, RetryPolicy
 from lumos_core.models.base import (
     Model,
     ModelError,
@@ -11,14 +14,19 @@ from lumos_core.models.base import (
     TextDelta,
     ToolCallDelta,
 )
+from lumos_core.models.presets import PRESETS, Preset, model_from_preset
 from lumos_core.models.scripted import ScriptedModel
 
 __all__ = [
+    "NO_RETRY",
+    "PRESETS",
     "Model",
     "ModelError",
     "ModelHTTPError",
     "ModelStreamEvent",
+    "Preset",
     "ResponseCompleted",
+    "RetryPolicy",
     "ScriptedModel",
     "TextDelta",
     "ToolCallDelta",
@@ -26,23 +34,21 @@ __all__ = [
 ]
 
 
-def resolve_model(model: Model | str) -> Model:
-    """Turn ``"scripted"``, ``"openai:gpt-4o-mini"`` or ``"anthropic:claude-sonnet-4-5"`` into a
-    provider instance (keys and base URLs come from the environment)."""
+def resolve_model(model: Model | str, **options: Any) -> Model:
+    """Turn ``"scripted"`` or ``"<provider>:<model name>"`` (``"openai:gpt-4o-mini"``,
+    ``"deepseek:deepseek-chat"``, ``"ollama:llama3.2"``, see ``PRESETS``) into a model instance.
+
+    Keys and base URLs come from the preset's environment variables unless ``options`` give
+    ``api_key=``, ``base_url=``, ``timeout=``, ``connect_timeout=``, ``retry=`` or
+    ``http_client=``."""
     if isinstance(model, Model):
         return model
-    provider, _, name = model.partition(":")
+    provider, colon, name = model.partition(":")
     if provider == "scripted":
         return ScriptedModel(name=name or "scripted")
-    if provider == "openai" and name:
-        from lumos_core.models.openai import OpenAIChatModel
-
-        return OpenAIChatModel(name)
-    if provider == "anthropic" and name:
-        from lumos_core.models.anthropic import AnthropicModel
-
-        return AnthropicModel(name)
-    raise ValueError(
-        f"unknown model {model!r}: use 'scripted', 'openai:<model name>', "
-        "'anthropic:<model name>' or a Model instance"
-    )
+    if not colon:
+        raise ValueError(
+            f"unknown model {model!r}: use 'scripted', '<provider>:<model name>' with a provider "
+            f"among {', '.join(sorted(PRESETS))}, or a Model instance"
+        )
+    return model_from_preset(provider, name, **options)

@@ -25,6 +25,7 @@ from lumos_core.messages import (
 )
 from lumos_core.models._http import (
     HTTPModel,
+    RetryPolicy,
     ToolCallBuffer,
     error_message,
     loads_object,
@@ -79,10 +80,12 @@ class AnthropicModel(HTTPModel):
         http_client: httpx.AsyncClient | None = None,
         timeout: float = 60.0,
         max_tokens: int = 4096,
+        connect_timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(
             model_name, api_key=api_key, base_url=base_url, http_client=http_client,
-            timeout=timeout,
+            timeout=timeout, connect_timeout=connect_timeout, retry=retry,
         )
         if max_tokens < 1:
             raise ValueError("max_tokens must be at least 1")

@@ -36,6 +36,10 @@ class Reply:
     chunks: tuple[str, ...] = ()
     pause: float = 0.0
     delay: float = 0.0
+    #: Extra response headers (``Retry-After``).
+    headers: dict[str, str] = field(default_factory=dict)
+    #: Close the connection without answering, as a crashed or overloaded proxy does.
+    drop: bool = False
 
 
 @dataclass
@@ -59,10 +63,16 @@ class ProviderServer:
         status: int = 200,
         content_type: str = "",
         delay: float = 0.0,
+        headers: dict[str, str] | None = None,
     ) -> None:
         kind = content_type or ("application/json" if isinstance(body, dict) else "text/plain")
         with self.lock:
-            self.replies.append(Reply(body, status, kind, delay=delay))
+            self.replies.append(Reply(body, status, kind, delay=delay, headers=headers or {}))
+
+    def drop(self) -> None:
+        """Close the connection of the next request without answering."""
+        with self.lock:
+            self.replies.append(Reply(drop=True))
 
     def stream(self, *chunks: str, pause: float = 0.0, status: int = 200) -> None:
         """Answer the next request with these raw event-stream pieces."""
@@ -99,9 +109,14 @@ def _handler(server: ProviderServer) -> type[BaseHTTPRequestHandler]:
             reply = server.next_reply(request)
             if reply.delay:
                 time.sleep(reply.delay)
+            if reply.drop:
+                self.close_connection = True
+                return
             try:
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
                 if reply.chunks:
                     self.end_headers()
                     for chunk in reply.chunks:

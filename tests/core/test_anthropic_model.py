@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from lumos_core import Agent, ModelError, ModelHTTPError, RunCompleted, tool
 from lumos_core.messages import Message, TextPart, ToolCallPart, ToolResultPart, Usage
 from lumos_core.models import (
+    NO_RETRY,
     ModelStreamEvent,
     ResponseCompleted,
     TextDelta,
@@ -294,7 +295,7 @@ async def test_overloaded_is_a_retryable_provider_error(server: ProviderServer) 
                                              "message": "Overloaded"}}, status=529)
 
     with pytest.raises(ModelHTTPError, match=r"Overloaded.*try again") as caught:
-        await claude(server).request(None, [Message.user("hi")], [])
+        await claude(server, retry=NO_RETRY).request(None, [Message.user("hi")], [])
 
     assert caught.value.status_code == 529
 

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from lumos_core import Agent, ModelError, ModelHTTPError, tool
 from lumos_core.messages import Message, ToolCallPart, ToolResultPart, Usage
-from lumos_core.models import resolve_model
+from lumos_core.models import NO_RETRY, resolve_model
 from lumos_core.models.openai import INVALID_ARGUMENTS_KEY, OpenAIChatModel
 from lumos_core.telemetry import semconv as sc
 from tests.core.provider_server import ProviderServer, running_server
@@ -233,7 +233,7 @@ async def test_401_names_the_key_variable_and_never_the_key(server: ProviderServ
 
 async def test_500_is_a_provider_error(server: ProviderServer) -> None:
     server.reply({"error": {"message": "The server had an error processing your request."}}, 500)
-    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server))
+    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server), retry=NO_RETRY)
 
     with pytest.raises(ModelHTTPError) as caught:
         await model.request(None, [Message.user("hi")], [])
@@ -256,7 +256,7 @@ async def test_error_statuses_carry_a_hint(
     server: ProviderServer, status: int, body: dict[str, Any] | str, hint: str
 ) -> None:
     server.reply(body, status)
-    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server))
+    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server), retry=NO_RETRY)
 
     with pytest.raises(ModelHTTPError) as caught:
         await model.request(None, [Message.user("hi")], [])
@@ -336,7 +336,7 @@ async def test_missing_key_fails_at_request_time(monkeypatch: pytest.MonkeyPatch
 
 async def test_connection_refused_names_the_url() -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
-    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=url)
+    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=url, retry=NO_RETRY)
 
     with pytest.raises(ModelError) as caught:
         await model.request(None, [Message.user("hi")], [])
@@ -348,7 +348,9 @@ async def test_connection_refused_names_the_url() -> None:
 
 async def test_timeout_is_a_model_error(server: ProviderServer) -> None:
     server.reply(completion("too late"), delay=1.0)
-    model = OpenAIChatModel("gpt-4o-mini", api_key=API_KEY, base_url=v1(server), timeout=0.2)
+    model = OpenAIChatModel(
+        "gpt-4o-mini", api_key=API_KEY, base_url=v1(server), timeout=0.2, retry=NO_RETRY
+    )
 
     with pytest.raises(ModelError, match="timed out") as caught:
         await model.request(None, [Message.user("hi")], [])
