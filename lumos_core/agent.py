@@ -326,7 +326,7 @@ class Agent:
             if (target := handoff_target(self.tools, calls)) is not None:
                 save = partial(self._save, turn) if turn is not None else None
                 return await continue_with(target, span, conversation, len(history), usage, step,
-                                           save)
+                                           save, emit)
         answer = conversation[-1]
         usage = usage + run.sub_usage
         if turn is not None:

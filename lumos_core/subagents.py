@@ -128,15 +128,20 @@ async def continue_with(
     usage: Usage,
     steps: int,
     save: Callable[[list[Message]], Awaitable[None]] | None,
+    emit: Callable[[Any], None] | None = None,
 ) -> RunResult:
     """Finish a run with ``target``: it answers the user's message, seeing what came before it.
 
     ``conversation`` is the parent's (ending with the transfer's tool result); the result joins it
     with the other agent's messages, adds its usage and steps, and records all on ``span``.
+    When the run streams (``emit``), the other agent's events go to the same stream.
     """
     history = conversation[:history_length]
     user = conversation[history_length]
-    sub = await target.run(user.text, message_history=history)
+    if emit is None:
+        sub = await target.run(user.text, message_history=history)
+    else:
+        sub = await target._run(user.text, history, None, None, None, None, emit)
     added = list(sub.new_messages[1:])  # the other agent's replies, after the shared user message
     messages = (*conversation, *added)
     run = current_run()

@@ -7,7 +7,7 @@ import json
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from lumos_core import Agent, ScriptedModel, tool
+from lumos_core import Agent, RunCompleted, ScriptedModel, TextDelta, tool
 from lumos_core.telemetry import semconv as sc
 
 
@@ -126,3 +126,18 @@ async def test_a_hand_off_gives_the_rest_of_the_run_to_the_other_agent(
     assert json.loads(root.attributes[sc.OUTPUT_MESSAGES])[0]["parts"][0]["content"] == (
         "Invoice A1 is 12 EUR."
     )
+
+
+async def test_a_streamed_run_streams_the_agent_it_was_handed_to() -> None:
+    billing = Agent("billing", "You handle billing.", ScriptedModel(["Invoice sent."]))
+    triage = Agent("triage", "Route the user.",
+                   ScriptedModel([ScriptedModel.call("transfer_to_billing", "c1")]),
+                   handoffs=[billing])
+
+    events = [event async for event in triage.stream("invoice?")]
+
+    text = "".join(e.content for e in events if isinstance(e, TextDelta))
+    assert text == "Invoice sent."
+    assert isinstance(events[-1], RunCompleted)
+    assert events[-1].result.agent == "billing"
+    assert events[-1].result.output == "Invoice sent."
