@@ -39,8 +39,14 @@ from lumos_core.workflows import (
     StepContext,
     Workflow,
     WorkflowError,
+    WorkflowFailed,
     WorkflowInputError,
     WorkflowRun,
+    agent_step,
+    branch,
+    parallel,
+    sequence,
+    step,
 )
 
 __all__ = [
@@ -72,11 +78,17 @@ __all__ = [
     "Usage",
     "Workflow",
     "WorkflowError",
+    "WorkflowFailed",
     "WorkflowInputError",
     "WorkflowRun",
     "WorkingMemory",
     "__version__",
+    "agent_step",
+    "branch",
+    "parallel",
     "rebuild_memory_state",
     "retrieve_tool",
+    "sequence",
+    "step",
     "tool",
 ]

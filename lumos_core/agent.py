@@ -6,12 +6,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import suppress
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 from opentelemetry import _logs, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from lumos_core._sync import refuse_inside_event_loop
 from lumos_core.memory.context import RunContext, Turn, reset_current_run, set_current_run
 from lumos_core.messages import (
     Message,
@@ -33,9 +35,15 @@ from lumos_core.run_results import (  # re-exported: see ``__all__``
     ToolCallFinished,
     ToolCallStarted,
 )
+from lumos_core.subagents import (
+    build_tools,
+    continue_with,
+    handoff_target,
+    missing_model_message,
+)
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
-from lumos_core.tools import Tool, ToolOutcome, as_tool
+from lumos_core.tools import Tool, ToolOutcome
 
 if TYPE_CHECKING:
     from lumos_core.memory import Memory
@@ -48,6 +56,9 @@ _END: Final = object()
 class Agent:
     """An LLM with instructions and tools. ``run`` answers one user message.
 
+    An ``Agent`` in ``tools`` is a sub-agent the model can ask; ``handoffs`` are agents it can
+    transfer the rest of the run to (``lumos_core.subagents``).
+
     With ``memory``, runs in a thread continue it: the model sees the thread's recent messages,
     the working memory (and the tool to update it) and recalled past messages.
     """
@@ -56,10 +67,11 @@ class Agent:
         self,
         name: str,
         instructions: str = "",
-        model: Model | str = "scripted",
-        tools: Sequence[Tool | Callable[..., Any] | Callable[..., Awaitable[Any]]] = (),
+        model: Model | str | None = None,
+        tools: Sequence[Tool | Agent | Callable[..., Any] | Callable[..., Awaitable[Any]]] = (),
         *,
         description: str | None = None,
+        handoffs: Sequence[Agent] = (),
         max_steps: int = 10,
         memory: Memory | None = None,
         tracer_provider: trace.TracerProvider | None = None,
@@ -71,8 +83,10 @@ class Agent:
             raise ValueError("max_steps must be at least 1")
         self.name = name
         self.instructions = instructions
+        if model is None:
+            raise ValueError(missing_model_message(name))
         self.model = resolve_model(model)
-        self.tools = {t.name: t for t in map(as_tool, tools)}
+        self.tools = build_tools(tools, handoffs)
         self.description = description
         self.max_steps = max_steps
         self.memory = memory
@@ -97,6 +111,7 @@ class Agent:
         logger_provider: _logs.LoggerProvider | None = None,
     ) -> RunResult:
         """``run`` for code that is not async (scripts, threads)."""
+        refuse_inside_event_loop("Agent.run_sync", "agent.run(...)")
         return asyncio.run(
             self.run(
                 message,
@@ -177,6 +192,7 @@ class Agent:
         logger_provider: _logs.LoggerProvider | None = None,
     ) -> Iterator[AgentStreamEvent]:
         """``stream`` for code that is not async: each event as soon as the run produces it."""
+        refuse_inside_event_loop("Agent.stream_sync", "agent.stream(...)")
         events = self.stream(
             message,
             message_history=message_history,
@@ -307,7 +323,12 @@ class Agent:
             conversation.append(Message("tool", tuple(results)))
             if turn is not None:
                 await self._save(turn, conversation[-2:])
+            if (target := handoff_target(self.tools, calls)) is not None:
+                save = partial(self._save, turn) if turn is not None else None
+                return await continue_with(target, span, conversation, len(history), usage, step,
+                                           save, emit)
         answer = conversation[-1]
+        usage = usage + run.sub_usage
         if turn is not None:
             await self._save(turn, [answer])
         if recording:
@@ -325,6 +346,7 @@ class Agent:
             trace_id=format(context.trace_id, "032x") if context.is_valid else None,
             thread_id=run.thread_id,
             resource_id=turn.resource_id if turn is not None else None,
+            agent=self.name,
         )
 
     @staticmethod

@@ -21,7 +21,8 @@ class RunResult:
     """The outcome of one ``Agent.run``: the answer, the whole conversation, usage and trace id.
 
     With memory, ``messages`` is the window the model saw plus this turn, and ``thread_id`` /
-    ``resource_id`` say where the turn was saved.
+    ``resource_id`` say where the turn was saved. ``agent`` names the agent that answered (another
+    than the one run when it handed off); ``usage`` includes sub-agents' and hand-offs' tokens.
     """
 
     output: str
@@ -32,6 +33,7 @@ class RunResult:
     trace_id: str | None
     thread_id: str | None = None
     resource_id: str | None = None
+    agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

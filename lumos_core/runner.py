@@ -184,7 +184,7 @@ def workflow_reply(run: WorkflowRun) -> dict[str, Any]:
         "type": "workflow_result",
         "run_id": run.run_id,
         "status": run.status,
-        "output": jsonable(run.output),
+        "output": jsonable(run.output if run.status != "failed" else None),
         "suspended": jsonable(dict(run.suspended)),
         "error": run.error,
         "failed_step": run.failed_step,

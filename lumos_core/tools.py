@@ -115,11 +115,23 @@ def _arguments_model(function: Callable[..., Any], tool_name: str) -> type[BaseM
     for param in signature.parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise TypeError(f"tool {tool_name!r}: *args/**kwargs cannot be described to a model")
-        annotation = hints.get(param.name, Any)
+        if param.name not in hints:
+            raise TypeError(
+                f"tool {tool_name!r} ({_where(function)}): parameter {param.name!r} has no type "
+                f"hint, so the model would not know what to send; annotate it "
+                f"(e.g. `{param.name}: str`, or `{param.name}: Any` for anything JSON)"
+            )
+        annotation = hints[param.name]
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (annotation, default)
     model_name = "".join(part.title() for part in tool_name.split("_")) + "Arguments"
     return create_model(model_name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def _where(function: Callable[..., Any]) -> str:
+    code = getattr(function, "__code__", None)
+    name = getattr(function, "__qualname__", repr(function))
+    return f"{name} at {code.co_filename}:{code.co_firstlineno}" if code is not None else name
 
 
 def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:

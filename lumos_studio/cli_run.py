@@ -142,7 +142,7 @@ def _run_workflow(
         store.writer.flush()
     _print_workflow(db, workflow.name, source, done.status, done.run_id, done.trace_id,
                     f"step {done.failed_step!r} failed: {done.error}",
-                    dict(done.suspended), done.output)
+                    dict(done.suspended), done.output if done.status != "failed" else None)
 
 
 def _print_workflow(db: Path, name: str, source: str, status: str, run_id: str | None,
@@ -265,4 +265,4 @@ def _report_workflow(db: Path, store: Store, source: str, name: str, done: Workf
         fail(done.error or "the run was cancelled", _trace_hint(store, done.trace_id))
     failure = f"step {done.failed_step!r} failed: {done.error}"
     _print_workflow(db, name, source, done.status, done.run_id, done.trace_id, failure,
-                    done.suspended, done.output)
+                    done.suspended, done.output if done.status != "failed" else None)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lumos_core.memory.recall import RecalledMessage, recall_message
 from lumos_core.memory.store import StoredMessage
-from lumos_core.messages import Message
+from lumos_core.messages import Message, Usage
 
 if TYPE_CHECKING:
     from lumos_core.memory.memory import Memory
@@ -88,6 +88,8 @@ class RunContext:
     thread_id: str | None = None
     turn: Turn | None = None
     retrieved: list[dict[str, Any]] = field(default_factory=list)
+    #: Tokens spent by sub-agents this run's tools ran (``lumos_core.subagents``).
+    sub_usage: Usage = field(default_factory=Usage)
 
     def summary(self) -> dict[str, Any] | None:
         """``lumos.context.summary`` for a chat span, or ``None`` when nothing was added."""

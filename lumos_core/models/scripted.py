@@ -159,6 +159,8 @@ def _fill_arguments(text: str, schema: dict[str, Any]) -> dict[str, Any]:
             arguments[name] = int(value) if kind == "integer" else value
         elif kind == "boolean":
             arguments[name] = False
+        elif name == "input":  # an agent as a tool: pass it the whole question
+            arguments[name] = text
         else:
             arguments[name] = _likely_subject(text)
     return arguments

@@ -22,6 +22,7 @@ from lumos_core.workflows.result import (
     RunStatus,
     StepValidationError,
     WorkflowError,
+    WorkflowFailed,
     WorkflowInputError,
     WorkflowRun,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "Workflow",
     "WorkflowError",
     "WorkflowEvent",
+    "WorkflowFailed",
     "WorkflowInputError",
     "WorkflowListener",
     "WorkflowRun",

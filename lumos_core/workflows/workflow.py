@@ -13,6 +13,7 @@ from opentelemetry import _logs, trace
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from pydantic import BaseModel, ValidationError
 
+from lumos_core._sync import refuse_inside_event_loop
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
 from lumos_core.workflows.engine import (
@@ -132,6 +133,7 @@ class Workflow:
         logger_provider: _logs.LoggerProvider | None = None,
     ) -> WorkflowRun:
         """``run`` for code that is not async (scripts, threads)."""
+        refuse_inside_event_loop("Workflow.run_sync", "workflow.run(...)")
         return asyncio.run(
             self.run(
                 input, run_id=run_id, tracer_provider=tracer_provider,
@@ -187,6 +189,7 @@ class Workflow:
         logger_provider: _logs.LoggerProvider | None = None,
     ) -> WorkflowRun:
         """``resume`` for code that is not async."""
+        refuse_inside_event_loop("Workflow.resume_sync", "workflow.resume(...)")
         return asyncio.run(
             self.resume(
                 run_id, step=step, resume_data=resume_data, tracer_provider=tracer_provider,
@@ -207,7 +210,7 @@ class Workflow:
             status=status,
             input=snapshot.input,
             outputs=dict(snapshot.outputs),
-            output=self._last_output(snapshot.outputs) if status == "success" else None,
+            _output=self._last_output(snapshot.outputs) if status == "success" else None,
             suspended=dict(snapshot.suspended),
             error=snapshot.error,
             trace_id=snapshot.trace_id,
@@ -312,7 +315,7 @@ class Workflow:
             status=status,
             input=state.workflow_input,
             outputs=dict(state.outputs),
-            output=output,
+            _output=output,
             suspended=dict(state.suspended),
             error=str(error) if error is not None else None,
             failed_step=error.step if isinstance(error, StepFailed) else None,

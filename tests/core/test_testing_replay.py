@@ -86,7 +86,7 @@ def test_a_different_question_is_reported_at_the_first_model_call(weather_replay
 
 
 def test_changed_instructions_diverge_unless_told_to_ignore_them() -> None:
-    changed = Agent("weather", "Answer in French.", tools=[demo.get_weather])
+    changed = Agent("weather", "Answer in French.", "scripted", [demo.get_weather])
     with pytest.raises(TraceDivergence, match="system instructions differ"):
         replay(TRACES / "weather-paris.jsonl").run(changed)
     results = replay(TRACES / "weather-paris.jsonl", check_instructions=False).run(changed)

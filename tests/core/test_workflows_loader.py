@@ -14,7 +14,7 @@ SOURCE = textwrap.dedent(
     from lumos_core import Agent
     from lumos_core.workflows import Workflow, step
 
-    helper = Agent("helper")
+    helper = Agent("helper", model="scripted")
 
     @step
     def hello(ctx):

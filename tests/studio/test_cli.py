@@ -21,7 +21,8 @@ def lookup_order(order_id: int) -> str:
     """Look up an order by its number."""
     return f"order {order_id} ships tomorrow"
 
-support = Agent(name="support", instructions="Help with orders.", tools=[lookup_order])
+support = Agent(name="support", instructions="Help with orders.", model="scripted",
+                tools=[lookup_order])
 '''
 
 

@@ -26,8 +26,8 @@ def hoard(city: str) -> str:
     while True:
         kept.append(bytearray(16 << 20))
 
-crasher = Agent(name="crasher", tools=[exit_now])
-hoarder = Agent(name="hoarder", tools=[hoard])
+crasher = Agent(name="crasher", model="scripted", tools=[exit_now])
+hoarder = Agent(name="hoarder", model="scripted", tools=[hoard])
 '''
 
 

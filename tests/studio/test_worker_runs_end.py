@@ -60,12 +60,12 @@ def hoard(city: str) -> str:
     while True:
         kept.append(bytearray(16 << 20))
 
-weather = Agent(name="weather", tools=[get_weather])
-crasher = Agent(name="crasher", tools=[exit_now])
-waiter = Agent(name="waiter", tools=[wait_long])
-stuck = Agent(name="stuck", tools=[hang])
-parent = Agent(name="parent", tools=[start_child])
-hoarder = Agent(name="hoarder", tools=[hoard])
+weather = Agent(name="weather", model="scripted", tools=[get_weather])
+crasher = Agent(name="crasher", model="scripted", tools=[exit_now])
+waiter = Agent(name="waiter", model="scripted", tools=[wait_long])
+stuck = Agent(name="stuck", model="scripted", tools=[hang])
+parent = Agent(name="parent", model="scripted", tools=[start_child])
+hoarder = Agent(name="hoarder", model="scripted", tools=[hoard])
 '''
 
 
@@ -204,7 +204,9 @@ def test_cancelling_an_in_process_run_closes_its_spans_as_cancelled(tmp_path: Pa
 
     with Store(tmp_path / "studio.db") as store:
         session = InProcessSession.recording(
-            AgentCatalog("test", {"waiter": Agent(name="waiter", tools=[wait_long])}),
+            AgentCatalog(
+                "test", {"waiter": Agent(name="waiter", model="scripted", tools=[wait_long])}
+            ),
             store.writer,
         )
         outcomes: list[RunOutcome] = []

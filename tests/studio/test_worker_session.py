@@ -31,9 +31,9 @@ def crash_now(city: str) -> str:
     """Crash now for a city."""
     raise ValueError(f"no data for {city}")
 
-weather = Agent(name="weather", tools=[get_weather])
-stuck = Agent(name="stuck", tools=[hang_forever])
-crashy = Agent(name="crashy", tools=[crash_now])
+weather = Agent(name="weather", model="scripted", tools=[get_weather])
+stuck = Agent(name="stuck", model="scripted", tools=[hang_forever])
+crashy = Agent(name="crashy", model="scripted", tools=[crash_now])
 '''
 
 

@@ -25,7 +25,7 @@ def get_weather(city: str) -> str:
 
 paced = Agent(name="paced", model=ScriptedModel([WORDS], chunk_delay=0.005))
 burst = Agent(name="burst", model=ScriptedModel([" ".join(f"w{i}" for i in range(500))]))
-weather = Agent(name="weather", tools=[get_weather])
+weather = Agent(name="weather", model="scripted", tools=[get_weather])
 
 class Order(BaseModel):
     item: str

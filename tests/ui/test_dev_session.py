@@ -19,7 +19,7 @@ def get_weather(city: str) -> str:
     """Current weather for a city."""
     return f"Sunny in {city}"
 
-weather = Agent(name="weather", tools=[get_weather])
+weather = Agent(name="weather", model="scripted", tools=[get_weather])
 '''
 
 

@@ -32,9 +32,9 @@ async def wait_long(city: str) -> str:
     await asyncio.sleep(600)
     return "late"
 
-crasher = Agent(name="crasher", tools=[exit_now])
-waiter = Agent(name="waiter", tools=[wait_long])
-weather = Agent(name="weather", tools=[get_weather])
+crasher = Agent(name="crasher", model="scripted", tools=[exit_now])
+waiter = Agent(name="waiter", model="scripted", tools=[wait_long])
+weather = Agent(name="weather", model="scripted", tools=[get_weather])
 '''
 
 
