@@ -93,7 +93,8 @@ class AnthropicModel(HTTPModel):
         if max_tokens < 1:
             raise ValueError("max_tokens must be at least 1")
         self.max_tokens = max_tokens
-        self.settings = settings
+        # The API needs max_tokens on every request: as a model setting, spans record it too.
+        self.settings = ModelSettings(max_tokens=max_tokens).merged(settings)
 
     async def request(
         self,
