@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
 import orjson
-from pydantic import TypeAdapter, ValidationError
+from pydantic import PydanticSchemaGenerationError, PydanticUserError, TypeAdapter, ValidationError
 
 from lumos_core.run_results import AgentRunError
 
@@ -42,8 +42,15 @@ class OutputSpec(Generic[OutputT]):
 
     def __init__(self, output_type: type[OutputT] | Any) -> None:
         self.output_type = output_type
-        self._adapter: TypeAdapter[Any] = TypeAdapter(output_type)
-        schema = self._adapter.json_schema()
+        try:
+            self._adapter: TypeAdapter[Any] = TypeAdapter(output_type)
+            schema = self._adapter.json_schema()
+        except (PydanticSchemaGenerationError, PydanticUserError) as exc:
+            reason = str(exc).splitlines()[0]
+            raise TypeError(
+                f"output_type {output_type!r} cannot be described as JSON ({reason}); use a "
+                "pydantic model, a dataclass, a TypedDict or a scalar or list type"
+            ) from None
         self.wrapped = schema.get("type") != "object"
         if self.wrapped:
             defs = schema.pop("$defs", None)
