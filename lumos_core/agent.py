@@ -25,7 +25,14 @@ from lumos_core.messages import (
 )
 from lumos_core.models import Model, ModelError, resolve_model
 from lumos_core.models.base import ResponseCompleted, request_options
-from lumos_core.output import FINAL_RESULT_TOOL, OutputSchema, OutputSpec, OutputValidationError
+from lumos_core.output import (
+    FINAL_RESULT_TOOL,
+    OutputSchema,
+    OutputSpec,
+    OutputValidationError,
+    answered_calls,
+    correction,
+)
 from lumos_core.run_results import (  # re-exported: see ``__all__``
     AgentRunError,
     AgentStreamEvent,
@@ -47,8 +54,6 @@ if TYPE_CHECKING:
 
 _Emit = Callable[[AgentStreamEvent], None]
 _END: Final = object()
-_FINAL_RESULT_ACCEPTED: Final = "Final result received."
-_NOT_RUN: Final = "Not run: the final answer ended the run."
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,13 +384,13 @@ class Agent(Generic[OutputT]):
                                 "why; check output_type and the instructions"
                             ) from None
                         corrected = True
-                        conversation.append(_correction(answer, final, f"{exc}."))
+                        conversation.append(correction(answer, final, f"{exc}."))
                         if turn is not None:
                             await self._save(turn, conversation[saved:])
                             saved = len(conversation)
                         continue
                     if final is not None:
-                        conversation.append(_answered(calls, final))
+                        conversation.append(answered_calls(calls, final))
                     break
             elif not calls:
                 output = answer.text
@@ -493,7 +498,7 @@ class Agent(Generic[OutputT]):
             if emit is None:
                 response = await model.request(
                     instructions or None, sent, request.tools,
-                    **request_options(request.settings, request.output),
+                    **request_options(model, request.settings, request.output),
                 )
             else:
                 response = await self._stream_chat(span, instructions or None, sent, request, emit)
@@ -521,9 +526,8 @@ class Agent(Generic[OutputT]):
         started = time.perf_counter()
         first_chunk: float | None = None
         response: ModelResponse | None = None
-        events = model.stream(
-            instructions, sent, request.tools, **request_options(request.settings, request.output)
-        )
+        options = request_options(model, request.settings, request.output, "stream")
+        events = model.stream(instructions, sent, request.tools, **options)
         try:
             async for event in events:
                 if isinstance(event, ResponseCompleted):
@@ -586,26 +590,6 @@ class Agent(Generic[OutputT]):
         if emit is not None:
             emit(ToolCallFinished(result))
         return result
-
-
-def _correction(answer: Message, final: ToolCallPart | None, problem: str) -> Message:
-    """What tells the model its answer was invalid: the ``final_result`` call's error result
-    (every call of the turn gets a result, as providers require), or a user message."""
-    retry = f"{problem} Give the final answer again, matching the schema."
-    if final is None:
-        return Message.user(retry)
-    return Message("tool", tuple(
-        ToolResultPart(c.id, c.name, retry if c is final else _NOT_RUN, True)
-        for c in answer.tool_calls
-    ))
-
-
-def _answered(calls: list[ToolCallPart], final: ToolCallPart) -> Message:
-    """The results that close a turn whose ``final_result`` call was accepted."""
-    return Message("tool", tuple(
-        ToolResultPart(c.id, c.name, _FINAL_RESULT_ACCEPTED if c is final else _NOT_RUN)
-        for c in calls
-    ))
 
 
 __all__ = [

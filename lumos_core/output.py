@@ -8,18 +8,19 @@ an object (``int``, ``list[str]``, ...) are wrapped as ``{"response": ...}`` bot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic
 
 import orjson
 from pydantic import PydanticSchemaGenerationError, PydanticUserError, TypeAdapter, ValidationError
 
-from lumos_core.run_results import AgentRunError
-
-OutputT = TypeVar("OutputT")
+from lumos_core.messages import Message, ToolCallPart, ToolResultPart
+from lumos_core.run_results import AgentRunError, OutputT
 
 #: The name of the tool that carries the answer for models without a JSON-schema format.
 FINAL_RESULT_TOOL: Final = "final_result"
 _WRAPPER_KEY: Final = "response"
+_FINAL_RESULT_ACCEPTED: Final = "Final result received."
+_NOT_RUN: Final = "Not run: the final answer ended the run."
 
 
 class OutputValidationError(AgentRunError):
@@ -95,6 +96,26 @@ class OutputSpec(Generic[OutputT]):
                 f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors()
             )
             raise ValueError(f"the answer does not match the schema ({problems})") from None
+
+
+def correction(answer: Message, final: ToolCallPart | None, problem: str) -> Message:
+    """What tells the model its answer was invalid: the ``final_result`` call's error result
+    (every call of the turn gets a result, as providers require), or a user message."""
+    retry = f"{problem} Give the final answer again, matching the schema."
+    if final is None:
+        return Message.user(retry)
+    return Message("tool", tuple(
+        ToolResultPart(c.id, c.name, retry if c is final else _NOT_RUN, True)
+        for c in answer.tool_calls
+    ))
+
+
+def answered_calls(calls: list[ToolCallPart], final: ToolCallPart) -> Message:
+    """The results that close a turn whose ``final_result`` call was accepted."""
+    return Message("tool", tuple(
+        ToolResultPart(c.id, c.name, _FINAL_RESULT_ACCEPTED if c is final else _NOT_RUN)
+        for c in calls
+    ))
 
 
 def _close_objects(schema: Any) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -104,7 +106,7 @@ class Model(ABC):
         output: OutputSchema | None = None,
     ) -> AsyncIterator[ModelStreamEvent]:
         """Like ``request``, but yield the reply as it arrives; the last event holds all of it."""
-        extra = request_options(settings, output)
+        extra = request_options(self, settings, output)
         response = await self.request(instructions, messages, tools, **extra)
         for event in response_events(response):
             yield event
@@ -139,16 +141,30 @@ def response_events(
 
 
 def request_options(
-    settings: ModelSettings | None, output: OutputSchema | None
+    model: Model,
+    settings: ModelSettings | None,
+    output: OutputSchema | None,
+    method: str = "request",
 ) -> dict[str, Any]:
-    """``settings``/``output`` as keyword arguments, only those that are set: models written
-    before either existed keep working."""
+    """``settings``/``output`` as keyword arguments for ``model.<method>``: only those that are
+    set and that its signature takes, so models written before either existed keep working."""
+    if settings is None and output is None:
+        return {}
+    accepted = _keywords(type(model), method)
     extra: dict[str, Any] = {}
-    if settings is not None:
+    if settings is not None and "settings" in accepted:
         extra["settings"] = settings
-    if output is not None:
+    if output is not None and "output" in accepted:
         extra["output"] = output
     return extra
+
+
+@functools.cache
+def _keywords(model_type: type[Model], method: str) -> frozenset[str]:
+    parameters = inspect.signature(getattr(model_type, method)).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return frozenset({"settings", "output"})
+    return frozenset(p.name for p in parameters)
 
 
 def _arguments_json(call: ToolCallPart) -> str:

@@ -111,7 +111,7 @@ class ScriptedModel(Model):
     ) -> AsyncIterator[ModelStreamEvent]:
         """The reply ``request`` gives (subclasses' too), its text streamed word by word."""
         response = await self.request(
-            instructions, messages, tools, **request_options(settings, output)
+            instructions, messages, tools, **request_options(self, settings, output)
         )
         chunks = _CHUNK.findall(response.message.text)
         for event in response_events(response, chunks):

@@ -163,3 +163,24 @@ async def test_the_scripted_model_accepts_settings_and_ignores_them() -> None:
     result = await agent.run("hi", settings=ModelSettings(max_tokens=5))
 
     assert result.output == "ok"
+
+
+async def test_a_model_written_before_settings_existed_still_runs_with_them() -> None:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from lumos_core.messages import Message, ModelResponse
+    from lumos_core.models import Model
+
+    class OldModel(Model):
+        async def request(
+            self, instructions: str | None, messages: Sequence[Message],
+            tools: Sequence[dict[str, Any]],
+        ) -> ModelResponse:
+            return ModelResponse(Message.assistant('{"response": 3}'))
+
+    agent = Agent("old", "", OldModel("old"), settings=ModelSettings(temperature=0.1),
+                  output_type=int)
+
+    assert (await agent.run("n?")).output == 3
+    assert [e async for e in agent.stream("n?")][-1].result.output == 3
