@@ -18,7 +18,8 @@ class ModelSettings:
     """Settings for the model calls of a run; ``None`` means "not set here".
 
     ``tool_choice`` is ``"auto"``, ``"none"``, ``"required"`` or the name of one tool to force;
-    ``extra`` holds provider-specific fields, sent as they are in the request body.
+    ``extra`` holds provider-specific fields, sent as they are in the request body. ``stop`` is
+    kept as a tuple.
     """
 
     temperature: float | None = None
@@ -57,11 +58,6 @@ class ModelSettings:
                 value = {**self.extra, **value}
             changes[item.name] = value
         return replace(self, **changes) if changes else self
-
-    @property
-    def stop_sequences(self) -> tuple[str, ...] | None:
-        """``stop`` as a tuple (it is stored as one)."""
-        return self.stop  # type: ignore[return-value]
 
     def span_attributes(self) -> dict[str, Any]:
         """The ``gen_ai.request.*`` attributes these settings set."""
