@@ -24,6 +24,7 @@ from lumos_core.models import (
     TextDelta,
     ToolCallDelta,
 )
+from lumos_core.output import OutputValidationError
 from lumos_core.rag import DocumentIndex, retrieve_tool
 from lumos_core.run_results import (
     AgentRunError,
@@ -34,6 +35,7 @@ from lumos_core.run_results import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from lumos_core.settings import ModelSettings
 from lumos_core.tools import Tool, ToolError, tool
 from lumos_core.workflows import (
     StepContext,
@@ -60,8 +62,10 @@ __all__ = [
     "Model",
     "ModelError",
     "ModelHTTPError",
+    "ModelSettings",
     "ModelStreamEvent",
     "OpenAIEmbedder",
+    "OutputValidationError",
     "ResponseCompleted",
     "RunCompleted",
     "RunResult",

@@ -6,8 +6,9 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Generic
 
 import orjson
 from opentelemetry import _logs, trace
@@ -25,16 +26,26 @@ from lumos_core.messages import (
     messages_json,
 )
 from lumos_core.models import Model, ModelError, resolve_model
-from lumos_core.models.base import ResponseCompleted
+from lumos_core.models.base import ResponseCompleted, request_options
+from lumos_core.output import (
+    FINAL_RESULT_TOOL,
+    OutputSchema,
+    OutputSpec,
+    OutputValidationError,
+    answered_calls,
+    correction,
+)
 from lumos_core.run_results import (  # re-exported: see ``__all__``
     AgentRunError,
     AgentStreamEvent,
+    OutputT,
     RunCompleted,
     RunResult,
     StepLimitExceeded,
     ToolCallFinished,
     ToolCallStarted,
 )
+from lumos_core.settings import ModelSettings, merge_settings
 from lumos_core.subagents import (
     build_tools,
     continue_with,
@@ -53,14 +64,28 @@ _Emit = Callable[[AgentStreamEvent], None]
 _END: Final = object()
 
 
-class Agent:
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What every model call of one run sends besides the conversation."""
+
+    tools: list[dict[str, Any]]
+    settings: ModelSettings | None
+    output: OutputSchema | None
+    structured: bool
+
+
+class Agent(Generic[OutputT]):
     """An LLM with instructions and tools. ``run`` answers one user message.
 
     An ``Agent`` in ``tools`` is a sub-agent the model can ask; ``handoffs`` are agents it can
     transfer the rest of the run to (``lumos_core.subagents``).
 
-    With ``memory``, runs in a thread continue it: the model sees the thread's recent messages,
-    the working memory (and the tool to update it) and recalled past messages.
+    With memory, runs in a thread continue it: the model sees the thread's recent messages,
+    the working memory (and the tool to update it) and recalled past messages. ``settings`` apply
+    to every model call (over the model's own; a run's ``settings`` win). With ``output_type``
+    the answer is validated into that type (``RunResult.output``): the model's JSON-schema format
+    where the provider has one, else a ``final_result`` tool; an invalid answer goes back to the
+    model once with the error.
     """
 
     def __init__(
@@ -76,6 +101,8 @@ class Agent:
         memory: Memory | None = None,
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
+        settings: ModelSettings | None = None,
+        output_type: type[OutputT] | Any = None,
     ) -> None:
         if not name or not name.strip():
             raise ValueError("an Agent needs a non-empty name")
@@ -96,6 +123,16 @@ class Agent:
         self.tracer_provider = tracer_provider
         self.logger_provider = logger_provider
         self._tool_definitions = [t.definition() for t in self.tools.values()]
+        self.settings = settings
+        self.output_type = output_type
+        self._output: OutputSpec[OutputT] | None = None
+        if output_type is not None and output_type is not str:
+            if FINAL_RESULT_TOOL in self.tools:
+                raise ValueError(
+                    f"a tool named {FINAL_RESULT_TOOL!r} clashes with output_type's answer tool; "
+                    "rename the tool"
+                )
+            self._output = OutputSpec(output_type)
 
     def __repr__(self) -> str:
         return f"Agent(name={self.name!r}, model={self.model.model_name!r})"
@@ -109,7 +146,8 @@ class Agent:
         resource_id: str | None = None,
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
-    ) -> RunResult:
+        settings: ModelSettings | None = None,
+    ) -> RunResult[OutputT]:
         """``run`` for code that is not async (scripts, threads)."""
         refuse_inside_event_loop("Agent.run_sync", "agent.run(...)")
         return asyncio.run(
@@ -120,6 +158,7 @@ class Agent:
                 resource_id=resource_id,
                 tracer_provider=tracer_provider,
                 logger_provider=logger_provider,
+                settings=settings,
             )
         )
 
@@ -132,7 +171,8 @@ class Agent:
         resource_id: str | None = None,
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
-    ) -> RunResult:
+        settings: ModelSettings | None = None,
+    ) -> RunResult[OutputT]:
         """Answer ``message``, calling tools as the model asks, within ``max_steps`` model calls.
 
         With memory, ``thread_id`` names the conversation to continue (a new one when omitted)
@@ -141,7 +181,7 @@ class Agent:
         """
         return await self._run(
             message, message_history, thread_id, resource_id, tracer_provider, logger_provider,
-            emit=None,
+            settings, emit=None,
         )
 
     async def stream(
@@ -153,6 +193,7 @@ class Agent:
         resource_id: str | None = None,
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
+        settings: ModelSettings | None = None,
     ) -> AsyncIterator[AgentStreamEvent]:
         """``run``, yielding events as it goes (see ``AgentStreamEvent``); the last event is
         ``RunCompleted``. The spans are ``run``'s; chat spans also record that they streamed and
@@ -163,7 +204,7 @@ class Agent:
         async def drive() -> None:
             result = await self._run(
                 message, message_history, thread_id, resource_id, tracer_provider,
-                logger_provider, emit=queue.put_nowait,
+                logger_provider, settings, emit=queue.put_nowait,
             )
             queue.put_nowait(RunCompleted(result))
 
@@ -190,6 +231,7 @@ class Agent:
         resource_id: str | None = None,
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
+        settings: ModelSettings | None = None,
     ) -> Iterator[AgentStreamEvent]:
         """``stream`` for code that is not async: each event as soon as the run produces it."""
         refuse_inside_event_loop("Agent.stream_sync", "agent.stream(...)")
@@ -200,6 +242,7 @@ class Agent:
             resource_id=resource_id,
             tracer_provider=tracer_provider,
             logger_provider=logger_provider,
+            settings=settings,
         )
 
         async def next_event() -> AgentStreamEvent:
@@ -223,18 +266,39 @@ class Agent:
         resource_id: str | None,
         tracer_provider: trace.TracerProvider | None,
         logger_provider: _logs.LoggerProvider | None,
+        settings: ModelSettings | None,
         emit: _Emit | None,
-    ) -> RunResult:
+    ) -> RunResult[OutputT]:
         """The one run loop behind ``run`` (``emit`` is None) and ``stream``."""
         tracer_provider = tracer_provider or self.tracer_provider
         logger_provider = logger_provider or self.logger_provider
+        request = self._request(settings)
         if tracer_provider is None and logger_provider is None:
-            return await self._invoke(message, message_history, thread_id, resource_id, emit)
+            return await self._invoke(
+                message, message_history, thread_id, resource_id, request, emit
+            )
         tokens = activate_providers(tracer_provider, logger_provider)
         try:
-            return await self._invoke(message, message_history, thread_id, resource_id, emit)
+            return await self._invoke(
+                message, message_history, thread_id, resource_id, request, emit
+            )
         finally:
             reset_providers(tokens)
+
+    def _request(self, settings: ModelSettings | None) -> _Request:
+        """Model, agent and run settings merged; the answer's schema, or its tool, when typed."""
+        merged = merge_settings(self.model.settings, self.settings, settings)
+        tools = self._tool_definitions
+        output = self._output
+        if output is None:
+            return _Request(tools, merged, None, False)
+        if self.model.native_output:
+            return _Request(tools, merged, output.schema, True)
+        if merged is None or merged.tool_choice is None:
+            # Only the answer tool: call it. Beside other tools: call one of them or answer.
+            forced = "required" if tools else FINAL_RESULT_TOOL
+            merged = merge_settings(merged, ModelSettings(tool_choice=forced))
+        return _Request([*tools, output.tool_definition()], merged, None, True)
 
     async def _invoke(
         self,
@@ -242,8 +306,9 @@ class Agent:
         message_history: Sequence[Message],
         thread_id: str | None,
         resource_id: str | None,
+        request: _Request,
         emit: _Emit | None,
-    ) -> RunResult:
+    ) -> RunResult[OutputT]:
         tracer = get_tracer()
         model = self.model
         memory = self.memory
@@ -259,6 +324,8 @@ class Agent:
         }
         if self.description:
             attributes[sc.AGENT_DESCRIPTION] = self.description
+        if request.structured:
+            attributes[sc.OUTPUT_TYPE] = "json"
         if thread_id:
             attributes[sc.CONVERSATION_ID] = thread_id
         run = RunContext(thread_id)
@@ -270,7 +337,7 @@ class Agent:
                 attributes=attributes,
             ) as span:
                 return await self._loop(
-                    tracer, span, run, message, message_history, resource_id, emit
+                    tracer, span, run, message, message_history, resource_id, request, emit
                 )
         finally:
             reset_current_run(token)
@@ -283,8 +350,9 @@ class Agent:
         message: str,
         message_history: Sequence[Message],
         resource_id: str | None,
+        request: _Request,
         emit: _Emit | None,
-    ) -> RunResult:
+    ) -> RunResult[OutputT]:
         user = Message.user(message)
         history = list(message_history)
         memory = self.memory
@@ -304,33 +372,63 @@ class Agent:
                 span.set_attribute(sc.SYSTEM_INSTRUCTIONS, instructions_json(instructions))
             span.set_attribute(sc.INPUT_MESSAGES, messages_json([*history, user]))
         conversation = [*history, user]
+        saved = len(conversation)
         usage = Usage()
         step = 0
+        output: Any = None
+        corrected = False
         while True:
             step += 1
-            response = await self._chat(tracer, conversation, run, emit)
+            response = await self._chat(tracer, conversation, run, request, emit)
             usage = usage + response.usage
-            conversation.append(response.message)
-            calls = response.message.tool_calls
-            if not calls:
+            answer = response.message
+            conversation.append(answer)
+            calls = answer.tool_calls
+            if self._output is not None:
+                final = next((c for c in calls if c.name == FINAL_RESULT_TOOL), None)
+                if final is not None or not calls:
+                    try:
+                        output = (
+                            self._output.validate_json(answer.text) if final is None
+                            else self._output.validate_object(final.arguments)
+                        )
+                    except ValueError as exc:
+                        if corrected or step == self.max_steps:
+                            raise OutputValidationError(
+                                f"agent {self.name!r}: the model's answer did not match "
+                                f"{self._output.schema.name} ({exc}), also after being told "
+                                "why; check output_type and the instructions"
+                            ) from None
+                        corrected = True
+                        conversation.append(correction(answer, final, f"{exc}."))
+                        if turn is not None:
+                            await self._save(turn, conversation[saved:])
+                            saved = len(conversation)
+                        continue
+                    if final is not None:
+                        conversation.append(answered_calls(calls, final))
+                    break
+            elif not calls:
+                output = answer.text
                 break
             if step == self.max_steps:
                 raise StepLimitExceeded(
                     f"agent {self.name!r} stopped after {self.max_steps} model calls that "
                     "all asked for tools; raise max_steps or check the tools' results"
                 )
-            results = [await self._execute_tool(tracer, call, emit) for call in calls]
-            conversation.append(Message("tool", tuple(results)))
+            conversation.append(Message("tool", tuple(await self._execute_tools(
+                tracer, calls, emit
+            ))))
             if turn is not None:
-                await self._save(turn, conversation[-2:])
+                await self._save(turn, conversation[saved:])
+                saved = len(conversation)
             if (target := handoff_target(self.tools, calls)) is not None:
                 save = partial(self._save, turn) if turn is not None else None
                 return await continue_with(target, span, conversation, len(history), usage, step,
                                            save, emit)
-        answer = conversation[-1]
         usage = usage + run.sub_usage
         if turn is not None:
-            await self._save(turn, [answer])
+            await self._save(turn, conversation[saved:])
         if recording:
             span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([answer]))
             span.set_attribute(sc.USAGE_INPUT_TOKENS, usage.input_tokens)
@@ -338,7 +436,7 @@ class Agent:
             span.set_attribute(sc.LUMOS_STEPS, step)
         context = span.get_span_context()
         return RunResult(
-            output=answer.text,
+            output=output,
             messages=tuple(conversation),
             new_messages=tuple(conversation[len(history) :]),
             usage=usage,
@@ -348,6 +446,23 @@ class Agent:
             resource_id=turn.resource_id if turn is not None else None,
             agent=self.name,
         )
+
+    async def _execute_tools(
+        self, tracer: trace.Tracer, calls: list[ToolCallPart], emit: _Emit | None
+    ) -> list[ToolResultPart]:
+        """Run one turn's tool calls; several at once side by side, results in call order."""
+        if len(calls) == 1:
+            return [await self._execute_tool(tracer, calls[0], emit, parallel=False)]
+        tasks = [
+            asyncio.ensure_future(self._execute_tool(tracer, call, emit, parallel=True))
+            for call in calls
+        ]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            raise
 
     @staticmethod
     async def _save(turn: Turn, messages: list[Message]) -> None:
@@ -361,6 +476,7 @@ class Agent:
         tracer: trace.Tracer,
         conversation: list[Message],
         run: RunContext,
+        request: _Request,
         emit: _Emit | None,
     ) -> ModelResponse:
         model = self.model
@@ -370,6 +486,10 @@ class Agent:
             sc.REQUEST_MODEL: model.model_name,
             **model.server_attributes(),
         }
+        if request.settings is not None:
+            attributes.update(request.settings.span_attributes())
+        if request.structured:
+            attributes[sc.OUTPUT_TYPE] = "json"
         instructions = self.instructions
         sent = conversation
         turn = run.turn
@@ -392,17 +512,18 @@ class Agent:
                 if instructions:
                     span.set_attribute(sc.SYSTEM_INSTRUCTIONS, instructions_json(instructions))
                 span.set_attribute(sc.INPUT_MESSAGES, messages_json(sent))
-                if self._tool_definitions:
-                    span.set_attribute(
-                        sc.TOOL_DEFINITIONS, orjson.dumps(self._tool_definitions).decode()
-                    )
+                if request.tools:
+                    span.set_attribute(sc.TOOL_DEFINITIONS, orjson.dumps(request.tools).decode())
                 summary = run.summary()
                 if summary is not None:
                     span.set_attribute(sc.LUMOS_CONTEXT_SUMMARY, orjson.dumps(summary).decode())
             if emit is None:
-                response = await model.request(instructions or None, sent, self._tool_definitions)
+                response = await model.request(
+                    instructions or None, sent, request.tools,
+                    **request_options(model, request.settings, request.output),
+                )
             else:
-                response = await self._stream_chat(span, instructions or None, sent, emit)
+                response = await self._stream_chat(span, instructions or None, sent, request, emit)
             if recording:
                 message = response.message
                 span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([message]))
@@ -415,14 +536,20 @@ class Agent:
             return response
 
     async def _stream_chat(
-        self, span: trace.Span, instructions: str | None, sent: list[Message], emit: _Emit
+        self,
+        span: trace.Span,
+        instructions: str | None,
+        sent: list[Message],
+        request: _Request,
+        emit: _Emit,
     ) -> ModelResponse:
         """One model call through ``Model.stream``, each piece passed on as it arrives."""
         model = self.model
         started = time.perf_counter()
         first_chunk: float | None = None
         response: ModelResponse | None = None
-        events = model.stream(instructions, sent, self._tool_definitions)
+        options = request_options(model, request.settings, request.output, "stream")
+        events = model.stream(instructions, sent, request.tools, **options)
         try:
             async for event in events:
                 if isinstance(event, ResponseCompleted):
@@ -446,7 +573,7 @@ class Agent:
         return response
 
     async def _execute_tool(
-        self, tracer: trace.Tracer, call: ToolCallPart, emit: _Emit | None
+        self, tracer: trace.Tracer, call: ToolCallPart, emit: _Emit | None, *, parallel: bool
     ) -> ToolResultPart:
         if emit is not None:
             emit(ToolCallStarted(call))
@@ -472,6 +599,8 @@ class Agent:
                 outcome = ToolOutcome(
                     f"Unknown tool {call.name!r}. Available tools: {known}.", True, "UnknownTool"
                 )
+            elif parallel and not chosen.is_async:
+                outcome = await chosen.invoke(call.arguments, in_thread=True)
             else:
                 outcome = await chosen.invoke(call.arguments)
             if recording:
@@ -489,6 +618,8 @@ __all__ = [
     "Agent",
     "AgentRunError",
     "AgentStreamEvent",
+    "ModelSettings",
+    "OutputValidationError",
     "RunCompleted",
     "RunResult",
     "StepLimitExceeded",

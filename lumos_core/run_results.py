@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from lumos_core.messages import Message, ToolCallPart, ToolResultPart, Usage
 from lumos_core.models.base import ResponseCompleted, TextDelta, ToolCallDelta
@@ -16,16 +17,20 @@ class StepLimitExceeded(AgentRunError):
     """The model kept calling tools past the agent's ``max_steps``."""
 
 
+OutputT = TypeVar("OutputT")
+
+
 @dataclass(frozen=True, slots=True)
-class RunResult:
+class RunResult(Generic[OutputT]):
     """The outcome of one ``Agent.run``: the answer, the whole conversation, usage and trace id.
 
-    With memory, ``messages`` is the window the model saw plus this turn, and ``thread_id`` /
-    ``resource_id`` say where the turn was saved. ``agent`` names the agent that answered (another
-    than the one run when it handed off); ``usage`` includes sub-agents' and hand-offs' tokens.
+    ``output`` is the answer's text, or an instance of the agent's ``output_type``. With memory,
+    ``messages`` is the window the model saw plus this turn, and ``thread_id`` / ``resource_id``
+    say where the turn was saved. ``agent`` names the agent that answered (another than the one
+    run when it handed off); ``usage`` includes sub-agents' and hand-offs' tokens.
     """
 
-    output: str
+    output: OutputT
     messages: tuple[Message, ...]
     new_messages: tuple[Message, ...]
     usage: Usage
@@ -54,7 +59,7 @@ class ToolCallFinished:
 class RunCompleted:
     """The last event of ``Agent.stream``: what ``Agent.run`` would have returned."""
 
-    result: RunResult
+    result: RunResult[Any]
 
 
 #: What ``Agent.stream`` yields: each model turn's ``TextDelta``/``ToolCallDelta`` pieces and its

@@ -141,7 +141,9 @@ async def continue_with(
     if emit is None:
         sub = await target.run(user.text, message_history=history)
     else:
-        sub = await target._run(user.text, history, None, None, None, None, emit)
+        sub = await target._run(user.text, history, thread_id=None, resource_id=None,
+                                tracer_provider=None, logger_provider=None, settings=None,
+                                emit=emit)
     added = list(sub.new_messages[1:])  # the other agent's replies, after the shared user message
     messages = (*conversation, *added)
     run = current_run()

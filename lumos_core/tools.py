@@ -7,6 +7,7 @@ the same source.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -62,8 +63,9 @@ class Tool:
             "parameters": self.parameters_schema,
         }
 
-    async def invoke(self, arguments: dict[str, Any]) -> ToolOutcome:
-        """Validate ``arguments`` and run the function.
+    async def invoke(self, arguments: dict[str, Any], *, in_thread: bool = False) -> ToolOutcome:
+        """Validate ``arguments`` and run the function (a sync one in a worker thread when
+        ``in_thread``, so tool calls of one turn can run side by side).
 
         A validation failure or a ``ToolError`` becomes an error outcome for the model to correct;
         any other exception is a bug in the tool and propagates.
@@ -74,9 +76,12 @@ class Tool:
             return ToolOutcome(_describe_validation_error(self.name, exc), True, "ValidationError")
         kwargs = {name: getattr(validated, name) for name in type(validated).model_fields}
         try:
-            result = self.function(**kwargs)
-            if self.is_async:
-                result = await result
+            if in_thread and not self.is_async:
+                result = await asyncio.to_thread(self.function, **kwargs)
+            else:
+                result = self.function(**kwargs)
+                if self.is_async:
+                    result = await result
         except ToolError as exc:
             return ToolOutcome(str(exc), True, "ToolError")
         return ToolOutcome(_to_text(result))

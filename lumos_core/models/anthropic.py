@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 import orjson
@@ -38,6 +38,10 @@ from lumos_core.models.base import (
     TextDelta,
     ToolCallDelta,
 )
+from lumos_core.settings import ModelSettings
+
+if TYPE_CHECKING:
+    from lumos_core.output import OutputSchema
 
 __all__ = ["API_KEY_ENV", "API_VERSION", "BASE_URL_ENV", "AnthropicModel"]
 
@@ -62,7 +66,8 @@ class AnthropicModel(HTTPModel):
 
     ``api_key`` falls back to ``$ANTHROPIC_API_KEY`` when a request is made, ``base_url`` to
     ``$ANTHROPIC_BASE_URL`` or Anthropic's endpoint. ``max_tokens`` (required by the API) caps
-    each reply.
+    each reply unless ``settings`` (here, the agent's or the run's) set one. Structured output
+    travels as a ``final_result`` tool call (the agent offers the tool and forces it).
     """
 
     provider_name = "anthropic"
@@ -82,6 +87,7 @@ class AnthropicModel(HTTPModel):
         max_tokens: int = 4096,
         connect_timeout: float = 10.0,
         retry: RetryPolicy | None = None,
+        settings: ModelSettings | None = None,
     ) -> None:
         super().__init__(
             model_name, api_key=api_key, base_url=base_url, http_client=http_client,
@@ -90,16 +96,23 @@ class AnthropicModel(HTTPModel):
         if max_tokens < 1:
             raise ValueError("max_tokens must be at least 1")
         self.max_tokens = max_tokens
+        # The API needs max_tokens on every request: as a model setting, spans record it too.
+        self.settings = ModelSettings(max_tokens=max_tokens).merged(settings)
 
     async def request(
         self,
         instructions: str | None,
         messages: Sequence[Message],
         tools: Sequence[dict[str, Any]],
+        *,
+        settings: ModelSettings | None = None,
+        output: OutputSchema | None = None,
     ) -> ModelResponse:
         """Send one Messages request and translate the reply (or the failure)."""
         api_key = self._require_key()
-        body = self._body(instructions, messages, tools, stream=False)
+        body = self._body(
+            instructions, messages, tools, self.effective_settings(settings), stream=False
+        )
         content = await self._post(_PATH, body, _headers(api_key), api_key)
         try:
             reply = _Message.model_validate_json(content)
@@ -127,10 +140,15 @@ class AnthropicModel(HTTPModel):
         instructions: str | None,
         messages: Sequence[Message],
         tools: Sequence[dict[str, Any]],
+        *,
+        settings: ModelSettings | None = None,
+        output: OutputSchema | None = None,
     ) -> AsyncIterator[ModelStreamEvent]:
         """Stream one Messages request: text and ``input_json_delta`` pieces as they arrive."""
         api_key = self._require_key()
-        body = self._body(instructions, messages, tools, stream=True)
+        body = self._body(
+            instructions, messages, tools, self.effective_settings(settings), stream=True
+        )
         state = _StreamState(self._display_url())
         async with self._open_stream(_PATH, body, _headers(api_key), api_key) as response:
             async for sse in server_sent_events(response):
@@ -153,6 +171,7 @@ class AnthropicModel(HTTPModel):
         instructions: str | None,
         messages: Sequence[Message],
         tools: Sequence[dict[str, Any]],
+        settings: ModelSettings | None,
         *,
         stream: bool,
     ) -> bytes:
@@ -161,13 +180,15 @@ class AnthropicModel(HTTPModel):
             system.insert(0, instructions)
         payload: dict[str, Any] = {
             "model": self.model_name,
-            "max_tokens": self.max_tokens,
+            "max_tokens": (settings and settings.max_tokens) or self.max_tokens,
             "messages": converted,
         }
         if system:
             payload["system"] = "\n\n".join(system)
         if tools:
             payload["tools"] = [_anthropic_tool(definition) for definition in tools]
+        if settings is not None:
+            _apply_settings(payload, settings, bool(tools))
         if stream:
             payload["stream"] = True
         return orjson.dumps(payload)
@@ -289,6 +310,26 @@ class _Message(BaseModel):
     content: list[_Block]
     stop_reason: str | None = None
     usage: _Usage = Field(default_factory=_Usage)
+
+
+def _apply_settings(payload: dict[str, Any], settings: ModelSettings, has_tools: bool) -> None:
+    """Settings in the Messages API's words. It has no ``seed`` (send one in ``extra`` if a
+    compatible server takes it); ``parallel_tool_calls=False`` is ``disable_parallel_tool_use``."""
+    if settings.temperature is not None:
+        payload["temperature"] = settings.temperature
+    if settings.top_p is not None:
+        payload["top_p"] = settings.top_p
+    if settings.stop:
+        payload["stop_sequences"] = list(settings.stop)
+    if has_tools and (settings.tool_choice is not None or settings.parallel_tool_calls is False):
+        choice: dict[str, Any] = {
+            "auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"},
+        }.get(settings.tool_choice or "auto") or {"type": "tool", "name": settings.tool_choice}
+        if settings.parallel_tool_calls is False and choice["type"] != "none":
+            choice["disable_parallel_tool_use"] = True
+        payload["tool_choice"] = choice
+    if settings.extra:
+        payload.update(settings.extra)
 
 
 def _headers(api_key: str) -> dict[str, str]:

@@ -6,9 +6,10 @@ usage in the last chunk), yields text and tool-call pieces as they arrive and as
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -38,6 +39,10 @@ from lumos_core.models.base import (
     ToolCallDelta,
     response_events,
 )
+from lumos_core.settings import ModelSettings
+
+if TYPE_CHECKING:
+    from lumos_core.output import OutputSchema
 
 __all__ = ["API_KEY_ENV", "BASE_URL_ENV", "INVALID_ARGUMENTS_KEY", "OpenAIChatModel"]
 
@@ -45,6 +50,9 @@ DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
 API_KEY_ENV: Final = "OPENAI_API_KEY"
 BASE_URL_ENV: Final = "OPENAI_BASE_URL"
 _PATH: Final = "/chat/completions"
+_SCHEMA_NAME: Final = re.compile(r"[^a-zA-Z0-9_-]")
+#: Tool choices sent as they are; anything else names the one tool to call.
+_TOOL_CHOICES: Final = frozenset({"auto", "none", "required"})
 
 
 class OpenAIChatModel(HTTPModel):
@@ -52,7 +60,8 @@ class OpenAIChatModel(HTTPModel):
 
     ``api_key`` falls back to ``$OPENAI_API_KEY`` when a request is made (so agents can be defined
     without a key), ``base_url`` to ``$OPENAI_BASE_URL`` or OpenAI's own endpoint. ``timeout`` is
-    in seconds per request.
+    in seconds per request. ``settings`` apply to every request (agent and run settings win).
+    Structured output uses ``response_format`` with a JSON schema.
     """
 
     provider_name = "openai"
@@ -60,16 +69,28 @@ class OpenAIChatModel(HTTPModel):
     base_url_env = BASE_URL_ENV
     default_base_url = DEFAULT_BASE_URL
     protocol = "OpenAI Chat Completions"
+    native_output = True
+
+    def __init__(
+        self, model_name: str, *, settings: ModelSettings | None = None, **options: Any
+    ) -> None:
+        super().__init__(model_name, **options)
+        self.settings = settings
 
     async def request(
         self,
         instructions: str | None,
         messages: Sequence[Message],
         tools: Sequence[dict[str, Any]],
+        *,
+        settings: ModelSettings | None = None,
+        output: OutputSchema | None = None,
     ) -> ModelResponse:
         """Send one Chat Completions request and translate the reply (or the failure)."""
         api_key = self._require_key()
-        body = self._body(instructions, messages, tools, stream=False)
+        body = self._body(
+            instructions, messages, tools, self.effective_settings(settings), output, stream=False
+        )
         content = await self._post(_PATH, body, _headers(api_key), api_key)
         return self._parse(content, api_key)
 
@@ -78,10 +99,15 @@ class OpenAIChatModel(HTTPModel):
         instructions: str | None,
         messages: Sequence[Message],
         tools: Sequence[dict[str, Any]],
+        *,
+        settings: ModelSettings | None = None,
+        output: OutputSchema | None = None,
     ) -> AsyncIterator[ModelStreamEvent]:
         """Stream one completion; a server that ignores ``stream`` and answers JSON still works."""
         api_key = self._require_key()
-        body = self._body(instructions, messages, tools, stream=True)
+        body = self._body(
+            instructions, messages, tools, self.effective_settings(settings), output, stream=True
+        )
         state = _StreamState(self._display_url())
         async with self._open_stream(_PATH, body, _headers(api_key), api_key) as response:
             if response.headers.get("content-type", "").startswith("application/json"):
@@ -106,6 +132,8 @@ class OpenAIChatModel(HTTPModel):
         instructions: str | None,
         messages: Sequence[Message],
         tools: Sequence[dict[str, Any]],
+        settings: ModelSettings | None,
+        output: OutputSchema | None,
         *,
         stream: bool,
     ) -> bytes:
@@ -115,6 +143,10 @@ class OpenAIChatModel(HTTPModel):
         }
         if tools:
             payload["tools"] = [_openai_tool(definition) for definition in tools]
+        if settings is not None:
+            _apply_settings(payload, settings, bool(tools))
+        if output is not None:
+            payload["response_format"] = _response_format(output)
         if stream:
             payload["stream"] = True
             payload["stream_options"] = {"include_usage": True}
@@ -324,6 +356,44 @@ def _reply(
         model_name=model_name,
         response_id=response_id,
     )
+
+
+def _apply_settings(payload: dict[str, Any], settings: ModelSettings, has_tools: bool) -> None:
+    """Settings in Chat Completions' words; tool options only when tools are on offer (the API
+    rejects them otherwise); ``extra`` last, so it can set anything."""
+    for key, value in (
+        ("temperature", settings.temperature),
+        ("max_tokens", settings.max_tokens),
+        ("top_p", settings.top_p),
+        ("seed", settings.seed),
+    ):
+        if value is not None:
+            payload[key] = value
+    if settings.stop:
+        payload["stop"] = list(settings.stop)
+    if has_tools and settings.tool_choice is not None:
+        choice = settings.tool_choice
+        payload["tool_choice"] = (
+            choice if choice in _TOOL_CHOICES
+            else {"type": "function", "function": {"name": choice}}
+        )
+    if has_tools and settings.parallel_tool_calls is not None:
+        payload["parallel_tool_calls"] = settings.parallel_tool_calls
+    if settings.extra:
+        payload.update(settings.extra)
+
+
+def _response_format(output: OutputSchema) -> dict[str, Any]:
+    """A JSON-schema ``response_format``; the name keeps to the characters the API allows."""
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": _SCHEMA_NAME.sub("_", output.name)[:64] or "result",
+            "description": output.description,
+            "schema": output.json_schema,
+            "strict": output.strict,
+        },
+    }
 
 
 def _headers(api_key: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lumos_core.messages import (
     Message,
@@ -21,7 +21,17 @@ from lumos_core.messages import (
     ToolResultPart,
     Usage,
 )
-from lumos_core.models.base import Model, ModelError, ModelStreamEvent, response_events
+from lumos_core.models.base import (
+    Model,
+    ModelError,
+    ModelStreamEvent,
+    request_options,
+    response_events,
+)
+
+if TYPE_CHECKING:
+    from lumos_core.output import OutputSchema
+    from lumos_core.settings import ModelSettings
 
 ScriptStep = ModelResponse | Message | str
 ScriptFunction = Callable[[Sequence[Message], Sequence[dict[str, Any]]], ScriptStep]
@@ -36,7 +46,9 @@ class ScriptedModel(Model):
     """Replies deterministically; see the module docstring for the default behaviour.
 
     ``latency`` delays each reply; ``chunk_delay`` paces ``stream``, which sends the text word by
-    word, so offline demos show a reply being written.
+    word, so offline demos show a reply being written. Settings are accepted and ignored; for
+    structured output, script a ``final_result`` call (``ScriptedModel.call("final_result",
+    ...)``) or the answer's JSON text.
     """
 
     provider_name = "scripted"
@@ -48,8 +60,9 @@ class ScriptedModel(Model):
         name: str = "scripted",
         latency: float = 0.0,
         chunk_delay: float = 0.0,
+        settings: ModelSettings | None = None,
     ) -> None:
-        super().__init__(name)
+        super().__init__(name, settings=settings)
         self._function = script if callable(script) else None
         self._steps = list(script) if script is not None and not callable(script) else None
         self._position = 0
@@ -67,6 +80,9 @@ class ScriptedModel(Model):
         instructions: str | None,
         messages: Sequence[Message],
         tools: Sequence[dict[str, Any]],
+        *,
+        settings: ModelSettings | None = None,
+        output: OutputSchema | None = None,
     ) -> ModelResponse:
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -89,9 +105,14 @@ class ScriptedModel(Model):
         instructions: str | None,
         messages: Sequence[Message],
         tools: Sequence[dict[str, Any]],
+        *,
+        settings: ModelSettings | None = None,
+        output: OutputSchema | None = None,
     ) -> AsyncIterator[ModelStreamEvent]:
         """The reply ``request`` gives (subclasses' too), its text streamed word by word."""
-        response = await self.request(instructions, messages, tools)
+        response = await self.request(
+            instructions, messages, tools, **request_options(self, settings, output)
+        )
         chunks = _CHUNK.findall(response.message.text)
         for event in response_events(response, chunks):
             if self.chunk_delay:
