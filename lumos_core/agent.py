@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import suppress
+from contextlib import AsyncExitStack, suppress
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -36,6 +36,7 @@ from lumos_core.run_results import (  # re-exported: see ``__all__``
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
 from lumos_core.tools import Tool, ToolOutcome, as_tool
+from lumos_core.toolsets import Toolset, open_toolsets
 
 if TYPE_CHECKING:
     from lumos_core.memory import Memory
@@ -57,7 +58,7 @@ class Agent:
         name: str,
         instructions: str = "",
         model: Model | str = "scripted",
-        tools: Sequence[Tool | Callable[..., Any] | Callable[..., Awaitable[Any]]] = (),
+        tools: Sequence[Tool | Toolset | Callable[..., Any] | Callable[..., Awaitable[Any]]] = (),
         *,
         description: str | None = None,
         max_steps: int = 10,
@@ -72,7 +73,11 @@ class Agent:
         self.name = name
         self.instructions = instructions
         self.model = resolve_model(model)
-        self.tools = {t.name: t for t in map(as_tool, tools)}
+        #: Tools listed at run start (MCP servers); see ``lumos_core.toolsets``.
+        self.toolsets = [t for t in tools if isinstance(t, Toolset)]
+        self.tools = {
+            t.name: t for t in map(as_tool, [t for t in tools if not isinstance(t, Toolset)])
+        }
         self.description = description
         self.max_steps = max_steps
         self.memory = memory
@@ -82,9 +87,21 @@ class Agent:
         self.tracer_provider = tracer_provider
         self.logger_provider = logger_provider
         self._tool_definitions = [t.definition() for t in self.tools.values()]
+        self._toolset_stacks: list[AsyncExitStack] = []
 
     def __repr__(self) -> str:
         return f"Agent(name={self.name!r}, model={self.model.model_name!r})"
+
+    async def __aenter__(self) -> Agent:
+        """Keep the agent's toolsets (MCP servers) open across the runs inside ``async with``."""
+        async with AsyncExitStack() as stack:
+            for toolset in self.toolsets:
+                await stack.enter_async_context(toolset)
+            self._toolset_stacks.append(stack.pop_all())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._toolset_stacks.pop().aclose()
 
     def run_sync(
         self,
@@ -253,9 +270,15 @@ class Agent:
                 kind=SpanKind.INTERNAL,
                 attributes=attributes,
             ) as span:
-                return await self._loop(
-                    tracer, span, run, message, message_history, resource_id, emit
-                )
+                if not self.toolsets:
+                    return await self._loop(
+                        tracer, span, run, message, message_history, resource_id, emit
+                    )
+                async with open_toolsets(self.tools, self.toolsets) as (tools, definitions):
+                    self.tools, self._tool_definitions = tools, definitions
+                    return await self._loop(
+                        tracer, span, run, message, message_history, resource_id, emit
+                    )
         finally:
             reset_current_run(token)
 
