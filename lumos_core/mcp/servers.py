@@ -59,6 +59,7 @@ class MCPServer(Toolset):
         self.connect_timeout = connect_timeout
         self._users = 0
         self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._connection: Connection | None = None
         self._tools: list[MCPTool] = []
 
@@ -78,11 +79,12 @@ class MCPServer(Toolset):
         return f"{self.label} failed while connecting: {_leaf_message(exc)}"
 
     async def __aenter__(self) -> MCPServer:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:  # a lock serves one loop
+            self._lock, self._lock_loop = asyncio.Lock(), loop
         async with self._lock:
             connection = self._connection
-            if connection is not None and connection.loop is not asyncio.get_running_loop():
+            if connection is not None and connection.loop is not loop:
                 if self._users:
                     raise MCPServerError(
                         f"{self.label} is open in another event loop; open and use it in one loop"

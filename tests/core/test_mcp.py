@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -18,6 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from lumos_core import Agent
+from lumos_core.agent import ToolCallFinished
 from lumos_core.mcp import MCPServerError, MCPServerHTTP, MCPServerStdio
 from lumos_core.messages import Message, ToolResultPart
 from lumos_core.models.scripted import ScriptedModel
@@ -284,3 +286,36 @@ def test_importing_lumos_core_mcp_does_not_import_the_mcp_package() -> None:
     code = "import sys, lumos_core, lumos_core.mcp; print('mcp' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_readme_mcp_example_runs_as_written() -> None:
+    root = Path(__file__).parents[2]
+    readme = (root / "README.md").read_text()
+    section = readme.split("## MCP tools", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "Sunny and 21 °C in Paris",
+        "Sunny and 21 °C in Oslo",
+        "Sunny and 21 °C in Rome",
+    ]
+
+
+async def test_concurrent_runs_share_one_server_process() -> None:
+    """The first run to enter may finish last or first: the connection outlives both."""
+    agent = Agent(
+        "weather", model=ScriptedModel(lambda m, t: _pid_step(m)), tools=[stdio_server()]
+    )
+    first, second = await asyncio.gather(agent.run("pid"), agent.run("pid"))
+    assert first.output == second.output
+    _assert_gone(int(first.output))
+
+
+def test_stream_sync_reports_the_server_tool_call() -> None:
+    agent = Agent("weather", model=weather_script(city="Lima"), tools=[stdio_server()])
+    finished = [e for e in agent.stream_sync("Weather in Lima?") if isinstance(e, ToolCallFinished)]
+    assert [e.result.result for e in finished] == ["Sunny and 21 °C in Lima"]
