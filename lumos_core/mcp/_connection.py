@@ -23,6 +23,8 @@ class Connection:
         self.loop = asyncio.get_running_loop()
         self.failure: BaseException | None = None
         self._ready: asyncio.Future[None] = self.loop.create_future()
+        # Read by ``open``; retrieved here too, for an ``open`` that gave up waiting first.
+        self._ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._stop = asyncio.Event()
         self._closed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -126,6 +126,18 @@ async def test_agent_calls_a_streamable_http_server_tool(
     assert span.attributes[sc.LUMOS_MCP_TRANSPORT] == "streamable-http"
 
 
+async def test_http_headers_reach_the_server(
+    http_server: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    url, _ = http_server
+    server = MCPServerHTTP(url, headers={"X-Lumos-Test": "token-1"})
+    model = weather_script("request_header", name="X-Lumos-Test")
+    result = await Agent("weather", model=model, tools=[server]).run("header?")
+
+    [outcome] = tool_results(result.messages)
+    assert (outcome.result, outcome.is_error) == ("token-1", False)
+
+
 async def test_a_failing_tool_reaches_the_model_as_an_error(
     tracer_provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -192,6 +204,14 @@ async def test_a_missing_command_names_the_command() -> None:
 async def test_a_command_that_exits_at_once_says_so() -> None:
     server = MCPServerStdio(sys.executable, ["-c", "raise SystemExit(2)"])
     with pytest.raises(MCPServerError, match="exited before it finished the MCP handshake"):
+        await Agent("weather", tools=[server]).run("hi")
+
+
+async def test_a_command_that_never_answers_times_out_with_its_name() -> None:
+    server = MCPServerStdio(
+        sys.executable, ["-c", "import time; time.sleep(60)"], connect_timeout=1
+    )
+    with pytest.raises(MCPServerError, match=r"did not finish connecting within 1 s"):
         await Agent("weather", tools=[server]).run("hi")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 server = MCPServer("weather", log_level="WARNING")
@@ -32,6 +32,13 @@ def lookup_station(code: str) -> str:
 def server_pid() -> int:
     """The process id of this server."""
     return os.getpid()
+
+
+@server.tool()
+def request_header(name: str, ctx: Context) -> str:
+    """A header of the HTTP request that called this tool ("" over stdio or when absent)."""
+    request = ctx.request_context.request
+    return "" if request is None else request.headers.get(name, "")
 
 
 @server.tool()
