@@ -13,6 +13,7 @@ import asyncio
 import importlib.util
 import os
 import sys
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any, Final, TextIO
 
 import orjson
 from opentelemetry import trace
+from pydantic import BaseModel, ConfigDict
 
 from lumos_core.run_results import AgentRunError
 from lumos_core.telemetry import semconv as sc
@@ -67,12 +69,13 @@ class MCPServer(Toolset):
     def label(self) -> str:
         return f"MCP server {self.describe()!r}"
 
+    @abstractmethod
     def describe(self) -> str:
         """What the user configured (a command line or a URL), for messages."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _open_client(self) -> AbstractAsyncContextManager[Any]:
-        raise NotImplementedError
+        """A fresh ``mcp.Client`` for this server, not yet entered."""
 
     def _explain(self, exc: BaseException) -> str:
         """One sentence for a connection that failed with ``exc``."""
@@ -112,7 +115,7 @@ class MCPServer(Toolset):
         try:
             await connection.open(self.connect_timeout)
             client = connection.client
-            tools = await _list_all(connection, self.timeout)
+            tools = await _list_all(connection, self.connect_timeout)
         except TimeoutError:
             await connection.close()
             raise MCPServerError(
@@ -307,7 +310,9 @@ class MCPTool(Tool):
         self.remote_name: str = listed.name
         self.name = name
         self.description = listed.description or ""
+        self.function = self.__call__
         self.is_async = True
+        self.arguments_model = _ServerValidated  # the server checks arguments against its schema
         self.parameters_schema = dict(listed.input_schema)
         self.span_attributes = dict(span_attributes)
         if name != self.remote_name:
@@ -326,6 +331,12 @@ class MCPTool(Tool):
         if span.is_recording():
             span.set_attributes(self.span_attributes)
         return await self.server._call(self.remote_name, arguments)
+
+
+class _ServerValidated(BaseModel):
+    """Arguments passed through as the model sent them."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 async def _list_all(connection: Connection, timeout: float) -> list[Any]:
