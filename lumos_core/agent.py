@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import suppress
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Generic
@@ -55,6 +55,7 @@ from lumos_core.subagents import (
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
 from lumos_core.tools import Tool, ToolOutcome
+from lumos_core.toolsets import Toolset, open_toolsets
 
 if TYPE_CHECKING:
     from lumos_core.memory import Memory
@@ -72,6 +73,7 @@ class _Request:
     settings: ModelSettings | None
     output: OutputSchema | None
     structured: bool
+    asked: ModelSettings | None  # the run's own settings, to build the request again
 
 
 class Agent(Generic[OutputT]):
@@ -93,7 +95,9 @@ class Agent(Generic[OutputT]):
         name: str,
         instructions: str = "",
         model: Model | str | None = None,
-        tools: Sequence[Tool | Agent | Callable[..., Any] | Callable[..., Awaitable[Any]]] = (),
+        tools: Sequence[
+            Tool | Agent | Toolset | Callable[..., Any] | Callable[..., Awaitable[Any]]
+        ] = (),
         *,
         description: str | None = None,
         handoffs: Sequence[Agent] = (),
@@ -113,7 +117,9 @@ class Agent(Generic[OutputT]):
         if model is None:
             raise ValueError(missing_model_message(name))
         self.model = resolve_model(model)
-        self.tools = build_tools(tools, handoffs)
+        #: Tools listed at run start (MCP servers); see ``lumos_core.toolsets``.
+        self.toolsets = [t for t in tools if isinstance(t, Toolset)]
+        self.tools = build_tools([t for t in tools if not isinstance(t, Toolset)], handoffs)
         self.description = description
         self.max_steps = max_steps
         self.memory = memory
@@ -133,9 +139,21 @@ class Agent(Generic[OutputT]):
                     "rename the tool"
                 )
             self._output = OutputSpec(output_type)
+        self._toolset_stacks: list[AsyncExitStack] = []
 
     def __repr__(self) -> str:
         return f"Agent(name={self.name!r}, model={self.model.model_name!r})"
+
+    async def __aenter__(self) -> Agent:
+        """Keep the agent's toolsets (MCP servers) open across the runs inside ``async with``."""
+        async with AsyncExitStack() as stack:
+            for toolset in self.toolsets:
+                await stack.enter_async_context(toolset)
+            self._toolset_stacks.append(stack.pop_all())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._toolset_stacks.pop().aclose()
 
     def run_sync(
         self,
@@ -291,14 +309,14 @@ class Agent(Generic[OutputT]):
         tools = self._tool_definitions
         output = self._output
         if output is None:
-            return _Request(tools, merged, None, False)
+            return _Request(tools, merged, None, False, settings)
         if self.model.native_output:
-            return _Request(tools, merged, output.schema, True)
+            return _Request(tools, merged, output.schema, True, settings)
         if merged is None or merged.tool_choice is None:
             # Only the answer tool: call it. Beside other tools: call one of them or answer.
             forced = "required" if tools else FINAL_RESULT_TOOL
             merged = merge_settings(merged, ModelSettings(tool_choice=forced))
-        return _Request([*tools, output.tool_definition()], merged, None, True)
+        return _Request([*tools, output.tool_definition()], merged, None, True, settings)
 
     async def _invoke(
         self,
@@ -336,9 +354,16 @@ class Agent(Generic[OutputT]):
                 kind=SpanKind.INTERNAL,
                 attributes=attributes,
             ) as span:
-                return await self._loop(
-                    tracer, span, run, message, message_history, resource_id, request, emit
-                )
+                if not self.toolsets:
+                    return await self._loop(
+                        tracer, span, run, message, message_history, resource_id, request, emit
+                    )
+                async with open_toolsets(self.tools, self.toolsets) as (tools, definitions):
+                    self.tools, self._tool_definitions = tools, definitions
+                    request = self._request(request.asked)  # with the servers' tools
+                    return await self._loop(
+                        tracer, span, run, message, message_history, resource_id, request, emit
+                    )
         finally:
             reset_current_run(token)
 

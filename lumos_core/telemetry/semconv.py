@@ -81,9 +81,18 @@ MEMORY_EXPIRATION_DATE: Final = "gen_ai.memory.expiration_date"
 MEMORY_SCOPE_USER: Final = "user"
 MEMORY_SCOPE_CONVERSATION: Final = "conversation"
 
+# MCP (OpenTelemetry's semantic conventions for the Model Context Protocol)
+MCP_METHOD_NAME: Final = "mcp.method.name"
+MCP_PROTOCOL_VERSION: Final = "mcp.protocol.version"
+
 # lumos.* extensions
 LUMOS_STEPS: Final = "lumos.agent.steps"
 LUMOS_TOOL_ERROR: Final = "lumos.tool.error"
+#: On ``execute_tool`` spans of MCP tools: the server's name, its transport (``stdio`` |
+#: ``streamable-http``) and, when a tool_prefix renamed it, the tool's name on the server.
+LUMOS_MCP_SERVER: Final = "lumos.mcp.server"
+LUMOS_MCP_TRANSPORT: Final = "lumos.mcp.transport"
+LUMOS_MCP_TOOL_NAME: Final = "lumos.mcp.tool.name"
 #: What a memory operation touched: ``messages`` | ``working_memory`` | ``recall`` | ``thread``.
 LUMOS_MEMORY_KIND: Final = "lumos.memory.kind"
 #: The resource (user) a thread belongs to; the thread itself is ``gen_ai.conversation.id``.
