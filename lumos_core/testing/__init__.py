@@ -23,7 +23,7 @@ import copy
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -32,9 +32,15 @@ from lumos_core.messages import Message, ModelResponse, Usage, message_from_dict
 from lumos_core.models.base import Model
 from lumos_core.telemetry import semconv as sc
 from lumos_core.testing.otlp_json import RecordedSpan, SpanLike, read_spans
+from lumos_core.testing.recorded_memory import (
+    RecordedMemory,
+    RecordedMemoryTurn,
+    working_memory_in,
+)
 from lumos_core.tools import Tool, ToolOutcome
 
 __all__ = [
+    "RecordedMemory",
     "RecordedSpan",
     "RecordedTrace",
     "Replay",
@@ -44,6 +50,9 @@ __all__ = [
     "replay",
     "replay_agent",
 ]
+
+
+MemoryMode = Literal["recorded", "live"]
 
 
 class TraceDivergence(AssertionError):
@@ -105,15 +114,19 @@ class RecordedTrace:
         self.spans: list[SpanLike] = sorted(spans, key=lambda s: (s.start_ns, s.span_id))
         by_id = {(s.trace_id, s.span_id): s for s in self.spans}
         self._owner: dict[str, str | None] = {}
+        self._turn_of: dict[str, str | None] = {}
         for span in self.spans:
             owner: str | None = None
+            turn: str | None = None
             parent: SpanLike | None = span
             while parent is not None:
                 if parent is not span and _op(parent) == sc.OP_INVOKE_AGENT:
                     owner = parent.attributes.get(sc.AGENT_NAME)
+                    turn = parent.span_id
                     break
                 parent = by_id.get((parent.trace_id, parent.parent_span_id or ""))
             self._owner[span.span_id] = owner
+            self._turn_of[span.span_id] = turn
 
     @property
     def agent_names(self) -> list[str]:
@@ -166,6 +179,27 @@ class RecordedTrace:
                 span.span_id, agent_name, sent[-1].text if sent else "", tuple(sent[:-1]),
                 answer[-1].text if answer else None, a.get(sc.CONVERSATION_ID),
                 a.get(sc.LUMOS_MEMORY_RESOURCE_ID)))
+        return out
+
+
+    def memory_turns(self, agent_name: str) -> list[RecordedMemoryTurn]:
+        """What memory showed the model in each turn: the window (the turn's history), the
+        working memory in its instructions, and the recalled messages before the window."""
+        chats = self.chats(agent_name)
+        out = []
+        for turn in self.turns(agent_name):
+            span = next(s for s in self.spans if s.span_id == turn.span_id)
+            first = next((c for c in chats if self._turn_of[c.span_id] == turn.span_id), None)
+            instructions = _instructions(span.attributes.get(sc.SYSTEM_INSTRUCTIONS))
+            if instructions is None and first is not None:
+                instructions = first.instructions
+            prefix: tuple[Message, ...] = ()
+            if first is not None and first.messages is not None:
+                extra = len(first.messages) - len(turn.history) - 1
+                prefix = tuple(message_from_dict(m) for m in first.messages[:max(extra, 0)])
+            out.append(RecordedMemoryTurn(turn.span_id, turn.history,
+                                          working_memory_in(instructions), prefix,
+                                          turn.resource_id))
         return out
 
 
@@ -317,10 +351,14 @@ class Replay:
         *,
         check_messages: bool = True,
         check_instructions: bool = True,
+        memory: MemoryMode = "recorded",
     ) -> None:
+        if memory not in ("recorded", "live"):
+            raise ValueError("memory= must be 'recorded' or 'live'")
         self.trace = trace
         self.check_messages = check_messages
         self.check_instructions = check_instructions
+        self.memory = memory
         self._models: dict[str, ReplayModel] = {}
         self._tapes: dict[str, _ToolTape] = {}
         self._real: dict[str, set[str]] = {}
@@ -346,7 +384,9 @@ class Replay:
         ``real_tools`` (and the memory's own tools, which only change the agent's memory) run for
         real, so their effect on later steps is reproduced too. ``real_model`` keeps the agent's
         own model and replays only the tools (external services): a changed prompt or model
-        then shows as the tool call where the run diverges.
+        then shows as the tool call where the run diverges. An agent with memory gets a
+        ``RecordedMemory`` (each turn sees the window, working memory and recall recorded)
+        unless the replay was made with ``memory="live"``.
         """
         name = agent.name
         if name not in self.trace.agent_names:
@@ -354,16 +394,22 @@ class Replay:
             raise ValueError(f"the trace holds no run of agent {name!r} (agents: {known})")
         tape = self._tapes.setdefault(name, _ToolTape(self.trace.tool_calls(name)))
         keep = set(real_tools)
+        replaying = copy.copy(agent)
+        memory_tools: dict[str, Tool] = {}
         if agent.memory is not None:
             keep.update(t.name for t in agent.memory.tools())
+            if self.memory == "recorded":
+                recorded = RecordedMemory(agent.memory, self.trace.memory_turns(name), name)
+                replaying.memory = recorded
+                memory_tools = {t.name: t for t in recorded.tools()}
         self._real[name] = keep
-        replaying = copy.copy(agent)
         if real_model:
             self._real_model.add(name)
         else:
             replaying.model = self.model(name)
         replaying.tools = {
-            tool_name: t if tool_name in keep else _ReplayedTool(t, tape)
+            tool_name: memory_tools.get(tool_name, t) if tool_name in keep
+            else _ReplayedTool(t, tape)
             for tool_name, t in agent.tools.items()
         }
         return replaying
@@ -373,8 +419,8 @@ class Replay:
 
     async def arun(self, agent: Agent, **run_options: Any) -> list[RunResult]:
         """Replay every recorded turn of ``agent`` and check each answer and that nothing recorded
-        is left over; ``run_options`` go to ``Agent.run`` (a tracer provider, say). An agent with
-        memory should be given a fresh one: the turns rebuild the thread as they go."""
+        is left over; ``run_options`` go to ``Agent.run`` (a tracer provider, say). With memory,
+        each turn sees what its recorded turn saw (see ``agent``)."""
         replaying = self.agent(agent)
         results = []
         for number, turn in enumerate(self.turns(agent.name), 1):
@@ -424,16 +470,18 @@ def replay(
     trace_id: str | None = None,
     check_messages: bool = True,
     check_instructions: bool = True,
+    memory: MemoryMode = "recorded",
 ) -> Replay:
     """Load a saved trace (a file path, or spans already read) for replaying; ``trace_id`` keeps
-    one trace of a file that holds several."""
+    one trace of a file that holds several. ``memory="live"`` lets an agent with memory use its
+    own (give it a fresh one: the turns then rebuild the thread as they go)."""
     spans: list[SpanLike] = (
         list(read_spans(source)) if isinstance(source, str | os.PathLike) else list(source)
     )
     if trace_id is not None:
         spans = [s for s in spans if s.trace_id == trace_id.lower()]
     return Replay(RecordedTrace(spans), check_messages=check_messages,
-                  check_instructions=check_instructions)
+                  check_instructions=check_instructions, memory=memory)
 
 
 def replay_agent(
