@@ -14,6 +14,9 @@ When the code now asks something the trace does not hold (another tool call, oth
 more model call, a different conversation), ``TraceDivergence`` says which step and what differs.
 The core stands alone, so this module reads OTLP JSON itself (spans only) instead of using the
 studio's codec; already-parsed spans (the studio's ``SpanRecord``) are accepted too.
+
+Also here: readable assertions on a run (``assert_tool_called``, ``assert_steps``...), captured
+spans, and the guard against real model calls that the pytest plugin (``pytest_plugin``) uses.
 """
 
 from __future__ import annotations
@@ -31,6 +34,18 @@ from lumos_core.agent import Agent, RunResult
 from lumos_core.messages import Message, ModelResponse, Usage, message_from_dict
 from lumos_core.models.base import Model
 from lumos_core.telemetry import semconv as sc
+from lumos_core.testing.assertions import (
+    ToolCall,
+    assert_output,
+    assert_steps,
+    assert_tool_called,
+    assert_tool_not_called,
+    assert_usage,
+    steps_of,
+    tool_calls_of,
+)
+from lumos_core.testing.capture import CapturedSpans
+from lumos_core.testing.guard import RealModelCallBlocked, block_model_calls
 from lumos_core.testing.otlp_json import RecordedSpan, SpanLike, read_spans
 from lumos_core.testing.recorded_memory import (
     RecordedMemory,
@@ -40,15 +55,26 @@ from lumos_core.testing.recorded_memory import (
 from lumos_core.tools import Tool, ToolOutcome
 
 __all__ = [
+    "CapturedSpans",
+    "RealModelCallBlocked",
     "RecordedMemory",
     "RecordedSpan",
     "RecordedTrace",
     "Replay",
     "ReplayModel",
+    "ToolCall",
     "TraceDivergence",
+    "assert_output",
+    "assert_steps",
+    "assert_tool_called",
+    "assert_tool_not_called",
+    "assert_usage",
+    "block_model_calls",
     "read_spans",
     "replay",
     "replay_agent",
+    "steps_of",
+    "tool_calls_of",
 ]
 
 
