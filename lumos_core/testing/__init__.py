@@ -443,11 +443,14 @@ class Replay:
     def turns(self, agent_name: str | None = None) -> list[RecordedTurn]:
         return self.trace.turns(self._agent_name(agent_name))
 
-    async def arun(self, agent: Agent, **run_options: Any) -> list[RunResult]:
+    async def arun(
+        self, agent: Agent, *, real_tools: Iterable[str] = (), **run_options: Any
+    ) -> list[RunResult]:
         """Replay every recorded turn of ``agent`` and check each answer and that nothing recorded
-        is left over; ``run_options`` go to ``Agent.run`` (a tracer provider, say). With memory,
-        each turn sees what its recorded turn saw (see ``agent``)."""
-        replaying = self.agent(agent)
+        is left over; ``real_tools`` run for real (see ``agent``), ``run_options`` go to
+        ``Agent.run`` (a tracer provider, say). With memory, each turn sees what its recorded
+        turn saw."""
+        replaying = self.agent(agent, real_tools=real_tools)
         results = []
         for number, turn in enumerate(self.turns(agent.name), 1):
             # With memory, the replayed turns rebuild the thread as it was; else pass the history.
@@ -463,9 +466,11 @@ class Replay:
         self.assert_complete(agent.name)
         return results
 
-    def run(self, agent: Agent, **run_options: Any) -> list[RunResult]:
+    def run(
+        self, agent: Agent, *, real_tools: Iterable[str] = (), **run_options: Any
+    ) -> list[RunResult]:
         """``arun`` for code that is not async."""
-        return asyncio.run(self.arun(agent, **run_options))
+        return asyncio.run(self.arun(agent, real_tools=real_tools, **run_options))
 
     def assert_complete(self, agent_name: str | None = None) -> None:
         """Raise ``TraceDivergence`` if the run made fewer model or tool calls than recorded."""
