@@ -49,12 +49,13 @@ def fixture(
 ) -> None:
     """Write a pytest regression test that replays TRACE against the agent that produced it.
 
-    TRACE is a saved OTLP JSON lines file, or trace ids (unique prefixes) of --db: give every
-    turn of a conversation to replay them all.
+    TRACE is a saved OTLP JSON lines file, or trace ids (unique prefixes) of --db, or ``last``
+    for the newest: give every turn of a conversation to replay them all.
 
     \b
     Examples:
       lumos-studio fixture 3f2a9c -o tests/test_weather.py
+      lumos-studio fixture last -o tests/test_weather.py --agent agents.py
       lumos-studio fixture traces/weather.jsonl -o tests/test_weather.py --agent agents.py
       lumos-studio fixture 3f2a 9c1e -o tests/test_chat.py --agent myapp.agents:support
     """
@@ -112,6 +113,12 @@ def _write_trace(db: Path, traces: tuple[str, ...], data: Path) -> None:
     reader = open_reader(db)
     ids = []
     for prefix in traces:
+        if prefix == "last":
+            newest = reader.list_traces(limit=1)
+            if not newest:
+                fail(f"no trace in {reader.path}", "record one: lumos-studio run ...")
+            ids.append(newest[0].trace_id)
+            continue
         matches = reader.resolve_trace_id(prefix)
         if not matches:
             fail(f"no saved file and no trace starting with {prefix!r} in {reader.path}",

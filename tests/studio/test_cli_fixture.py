@@ -138,3 +138,25 @@ def test_text_from_the_trace_is_written_as_literals_never_as_code(tmp_path: Path
     exec(compile(source, "test_h.py", "exec"), namespace)
     assert namespace["RECORDED_TURNS"] == [(hostile, hostile)]
     assert "test_we_ird_name_answers_as_recorded" in namespace
+
+
+def _readme_block(heading: str, language: str) -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+    return section.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_testing_section_runs_as_written(tmp_path: Path) -> None:
+    """The README's agents.py, its test file and its shell lines, as written."""
+    (tmp_path / "agents.py").write_text(_readme_block("Your own agents", "python"))
+    test_file = _readme_block("Testing your agents", "python")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / test_file.split("\n")[0].removeprefix("# tests/")).write_text(test_file)
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+           "LUMOS_DB": str(tmp_path / "studio.db"), "HOME": str(tmp_path)}
+    done = subprocess.run(["bash", "-ec", _readme_block("Testing your agents", "sh")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
+    ran = _pytest(tmp_path)
+    assert ran.returncode == 0 and "2 passed" in ran.stdout, ran.stdout
