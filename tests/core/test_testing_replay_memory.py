@@ -77,7 +77,7 @@ def test_the_demo_assistant_replays_its_saved_trace_with_its_own_memory() -> Non
 def test_a_turn_the_trace_does_not_hold_is_a_divergence(
     tmp_path: Path, tracer_provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
-    weather = Agent("weather", "Answer weather questions.", tools=[get_weather],
+    weather = Agent("weather", "Answer weather questions.", "scripted", tools=[get_weather],
                     memory=Memory(tmp_path / "memory.db"))
     weather.run_sync("weather in Paris?", thread_id="t1", tracer_provider=tracer_provider)
     replaying = replay(_spans(exporter)).agent(weather)
