@@ -202,3 +202,10 @@ def test_the_installed_plugin_fails_tests_that_reach_a_real_model(tmp_path: Path
 def test_the_guard_can_be_switched_off_for_a_project(tmp_path: Path) -> None:
     out = _pytest(tmp_path, "-o", "lumos_block_model_calls=false", "-k", "swallows or marked")
     assert "2 passed" in out
+
+
+async def test_captured_spans_see_runs_of_an_async_test(
+    scripted_model: ScriptedModelFactory, captured_spans: CapturedSpans
+) -> None:
+    await Agent("a", model=scripted_model("ok")).run("hi")
+    assert captured_spans.names() == ["invoke_agent a", "chat scripted"]
