@@ -14,6 +14,9 @@ When the code now asks something the trace does not hold (another tool call, oth
 more model call, a different conversation), ``TraceDivergence`` says which step and what differs.
 The core stands alone, so this module reads OTLP JSON itself (spans only) instead of using the
 studio's codec; already-parsed spans (the studio's ``SpanRecord``) are accepted too.
+
+Also here: readable assertions on a run (``assert_tool_called``, ``assert_steps``...), captured
+spans, and the guard against real model calls that the pytest plugin (``pytest_plugin``) uses.
 """
 
 from __future__ import annotations
@@ -22,28 +25,60 @@ import asyncio
 import copy
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
 from lumos_core.agent import Agent, RunResult
-from lumos_core.messages import Message, ModelResponse, Usage, message_from_dict
+from lumos_core.messages import Message, ModelResponse
 from lumos_core.models.base import Model
-from lumos_core.telemetry import semconv as sc
+from lumos_core.testing.assertions import (
+    ToolCall,
+    assert_output,
+    assert_steps,
+    assert_tool_called,
+    assert_tool_not_called,
+    assert_usage,
+    steps_of,
+    tool_calls_of,
+)
+from lumos_core.testing.capture import CapturedSpans
+from lumos_core.testing.guard import RealModelCallBlocked, block_model_calls
 from lumos_core.testing.otlp_json import RecordedSpan, SpanLike, read_spans
+from lumos_core.testing.recorded import (
+    RecordedChat,
+    RecordedToolCall,
+    RecordedTrace,
+    RecordedTurn,
+)
+from lumos_core.testing.recorded_memory import RecordedMemory
 from lumos_core.tools import Tool, ToolOutcome
 
 __all__ = [
+    "CapturedSpans",
+    "RealModelCallBlocked",
+    "RecordedMemory",
     "RecordedSpan",
     "RecordedTrace",
     "Replay",
     "ReplayModel",
+    "ToolCall",
     "TraceDivergence",
+    "assert_output",
+    "assert_steps",
+    "assert_tool_called",
+    "assert_tool_not_called",
+    "assert_usage",
+    "block_model_calls",
     "read_spans",
     "replay",
     "replay_agent",
+    "steps_of",
+    "tool_calls_of",
 ]
+
+
+MemoryMode = Literal["recorded", "live"]
 
 
 class TraceDivergence(AssertionError):
@@ -60,140 +95,6 @@ class TraceDivergence(AssertionError):
         self.step = step
         self.expected = expected
         self.asked = asked
-
-
-# ---------------------------------------------------------------------------------- the trace
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedChat:
-    """One model call: what was sent and what came back."""
-
-    span_id: str
-    instructions: str | None
-    messages: list[dict[str, Any]] | None
-    response: ModelResponse
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedToolCall:
-    """One tool call: its arguments and the outcome the model got back."""
-
-    span_id: str
-    name: str
-    arguments: Any
-    outcome: ToolOutcome
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedTurn:
-    """One ``Agent.run``: the user's message, the history before it, the answer."""
-
-    span_id: str
-    agent_name: str
-    message: str
-    history: tuple[Message, ...]
-    output: str | None
-    thread_id: str | None
-    resource_id: str | None = None
-
-
-class RecordedTrace:
-    """Saved spans in start order, with each span's agent (its nearest ``invoke_agent``)."""
-
-    def __init__(self, spans: Iterable[SpanLike]) -> None:
-        self.spans: list[SpanLike] = sorted(spans, key=lambda s: (s.start_ns, s.span_id))
-        by_id = {(s.trace_id, s.span_id): s for s in self.spans}
-        self._owner: dict[str, str | None] = {}
-        for span in self.spans:
-            owner: str | None = None
-            parent: SpanLike | None = span
-            while parent is not None:
-                if parent is not span and _op(parent) == sc.OP_INVOKE_AGENT:
-                    owner = parent.attributes.get(sc.AGENT_NAME)
-                    break
-                parent = by_id.get((parent.trace_id, parent.parent_span_id or ""))
-            self._owner[span.span_id] = owner
-
-    @property
-    def agent_names(self) -> list[str]:
-        """Agents that ran, in start order (the first, the outermost, is the default to replay)."""
-        names: list[str] = []
-        for span in self.spans:
-            name = span.attributes.get(sc.AGENT_NAME)
-            if _op(span) == sc.OP_INVOKE_AGENT and name and name not in names:
-                names.append(name)
-        return names
-
-    def _of(self, operation: str, agent_name: str) -> list[SpanLike]:
-        return [s for s in self.spans
-                if _op(s) == operation and self._owner[s.span_id] == agent_name]
-
-    def chats(self, agent_name: str) -> list[RecordedChat]:
-        out = []
-        for span in self._of(sc.OP_CHAT, agent_name):
-            a = span.attributes
-            message = (_messages(a.get(sc.OUTPUT_MESSAGES)) or [Message.assistant("")])[-1]
-            usage = Usage(int(a.get(sc.USAGE_INPUT_TOKENS) or 0),
-                          int(a.get(sc.USAGE_OUTPUT_TOKENS) or 0))
-            response = ModelResponse(message, usage, a.get(sc.RESPONSE_MODEL),
-                                     a.get(sc.RESPONSE_ID))
-            raw = _loads(a.get(sc.INPUT_MESSAGES))
-            out.append(RecordedChat(span.span_id, _instructions(a.get(sc.SYSTEM_INSTRUCTIONS)),
-                                    raw if isinstance(raw, list) else None, response))
-        return out
-
-    def tool_calls(self, agent_name: str) -> list[RecordedToolCall]:
-        out = []
-        for span in self._of(sc.OP_EXECUTE_TOOL, agent_name):
-            a = span.attributes
-            failed = getattr(span, "status_code", "UNSET") == "ERROR" or sc.ERROR_TYPE in a
-            outcome = ToolOutcome(str(a.get(sc.TOOL_CALL_RESULT, "")), failed,
-                                  a.get(sc.ERROR_TYPE) if failed else None)
-            out.append(RecordedToolCall(span.span_id, str(a.get(sc.TOOL_NAME, "")),
-                                        _loads(a.get(sc.TOOL_CALL_ARGUMENTS)), outcome))
-        return out
-
-    def turns(self, agent_name: str) -> list[RecordedTurn]:
-        out = []
-        for span in self.spans:
-            a = span.attributes
-            if _op(span) != sc.OP_INVOKE_AGENT or a.get(sc.AGENT_NAME) != agent_name:
-                continue
-            sent = _messages(a.get(sc.INPUT_MESSAGES))
-            answer = _messages(a.get(sc.OUTPUT_MESSAGES))
-            out.append(RecordedTurn(
-                span.span_id, agent_name, sent[-1].text if sent else "", tuple(sent[:-1]),
-                answer[-1].text if answer else None, a.get(sc.CONVERSATION_ID),
-                a.get(sc.LUMOS_MEMORY_RESOURCE_ID)))
-        return out
-
-
-def _op(span: SpanLike) -> str | None:
-    return span.attributes.get(sc.OPERATION_NAME)
-
-
-def _loads(value: Any) -> Any:
-    if isinstance(value, str | bytes):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
-    return value
-
-
-def _messages(value: Any) -> list[Message]:
-    parsed = _loads(value)
-    return [message_from_dict(m) for m in parsed] if isinstance(parsed, list) else []
-
-
-def _instructions(value: Any) -> str | None:
-    parts = _loads(value)
-    if parts is None:
-        return None
-    if isinstance(parts, list):
-        return "".join(str(p.get("content", "")) for p in parts if isinstance(p, dict))
-    return str(parts)
 
 
 def _show(messages: Sequence[dict[str, Any]] | None, i: int) -> str:
@@ -317,10 +218,14 @@ class Replay:
         *,
         check_messages: bool = True,
         check_instructions: bool = True,
+        memory: MemoryMode = "recorded",
     ) -> None:
+        if memory not in ("recorded", "live"):
+            raise ValueError("memory= must be 'recorded' or 'live'")
         self.trace = trace
         self.check_messages = check_messages
         self.check_instructions = check_instructions
+        self.memory = memory
         self._models: dict[str, ReplayModel] = {}
         self._tapes: dict[str, _ToolTape] = {}
         self._real: dict[str, set[str]] = {}
@@ -346,7 +251,9 @@ class Replay:
         ``real_tools`` (and the memory's own tools, which only change the agent's memory) run for
         real, so their effect on later steps is reproduced too. ``real_model`` keeps the agent's
         own model and replays only the tools (external services): a changed prompt or model
-        then shows as the tool call where the run diverges.
+        then shows as the tool call where the run diverges. An agent with memory gets a
+        ``RecordedMemory`` (each turn sees the window, working memory and recall recorded)
+        unless the replay was made with ``memory="live"``.
         """
         name = agent.name
         if name not in self.trace.agent_names:
@@ -354,16 +261,22 @@ class Replay:
             raise ValueError(f"the trace holds no run of agent {name!r} (agents: {known})")
         tape = self._tapes.setdefault(name, _ToolTape(self.trace.tool_calls(name)))
         keep = set(real_tools)
+        replaying = copy.copy(agent)
+        memory_tools: dict[str, Tool] = {}
         if agent.memory is not None:
             keep.update(t.name for t in agent.memory.tools())
+            if self.memory == "recorded":
+                recorded = RecordedMemory(agent.memory, self.trace.memory_turns(name), name)
+                replaying.memory = recorded
+                memory_tools = {t.name: t for t in recorded.tools()}
         self._real[name] = keep
-        replaying = copy.copy(agent)
         if real_model:
             self._real_model.add(name)
         else:
             replaying.model = self.model(name)
         replaying.tools = {
-            tool_name: t if tool_name in keep else _ReplayedTool(t, tape)
+            tool_name: memory_tools.get(tool_name, t) if tool_name in keep
+            else _ReplayedTool(t, tape)
             for tool_name, t in agent.tools.items()
         }
         return replaying
@@ -371,11 +284,14 @@ class Replay:
     def turns(self, agent_name: str | None = None) -> list[RecordedTurn]:
         return self.trace.turns(self._agent_name(agent_name))
 
-    async def arun(self, agent: Agent, **run_options: Any) -> list[RunResult]:
+    async def arun(
+        self, agent: Agent, *, real_tools: Iterable[str] = (), **run_options: Any
+    ) -> list[RunResult]:
         """Replay every recorded turn of ``agent`` and check each answer and that nothing recorded
-        is left over; ``run_options`` go to ``Agent.run`` (a tracer provider, say). An agent with
-        memory should be given a fresh one: the turns rebuild the thread as they go."""
-        replaying = self.agent(agent)
+        is left over; ``real_tools`` run for real (see ``agent``), ``run_options`` go to
+        ``Agent.run`` (a tracer provider, say). With memory, each turn sees what its recorded
+        turn saw."""
+        replaying = self.agent(agent, real_tools=real_tools)
         results = []
         for number, turn in enumerate(self.turns(agent.name), 1):
             # With memory, the replayed turns rebuild the thread as it was; else pass the history.
@@ -391,9 +307,11 @@ class Replay:
         self.assert_complete(agent.name)
         return results
 
-    def run(self, agent: Agent, **run_options: Any) -> list[RunResult]:
+    def run(
+        self, agent: Agent, *, real_tools: Iterable[str] = (), **run_options: Any
+    ) -> list[RunResult]:
         """``arun`` for code that is not async."""
-        return asyncio.run(self.arun(agent, **run_options))
+        return asyncio.run(self.arun(agent, real_tools=real_tools, **run_options))
 
     def assert_complete(self, agent_name: str | None = None) -> None:
         """Raise ``TraceDivergence`` if the run made fewer model or tool calls than recorded."""
@@ -424,16 +342,18 @@ def replay(
     trace_id: str | None = None,
     check_messages: bool = True,
     check_instructions: bool = True,
+    memory: MemoryMode = "recorded",
 ) -> Replay:
     """Load a saved trace (a file path, or spans already read) for replaying; ``trace_id`` keeps
-    one trace of a file that holds several."""
+    one trace of a file that holds several. ``memory="live"`` lets an agent with memory use its
+    own (give it a fresh one: the turns then rebuild the thread as they go)."""
     spans: list[SpanLike] = (
         list(read_spans(source)) if isinstance(source, str | os.PathLike) else list(source)
     )
     if trace_id is not None:
         spans = [s for s in spans if s.trace_id == trace_id.lower()]
     return Replay(RecordedTrace(spans), check_messages=check_messages,
-                  check_instructions=check_instructions)
+                  check_instructions=check_instructions, memory=memory)
 
 
 def replay_agent(

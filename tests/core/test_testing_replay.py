@@ -50,7 +50,7 @@ def test_a_memory_conversation_reproduces_with_a_fresh_memory(tmp_path: Path) ->
                     semantic_recall=recorded.recall_config or False)
     assistant = Agent("assistant", demo.assistant.instructions, demo.assistant.model,
                       memory=memory)
-    replayed = replay(TRACES / "assistant.jsonl")
+    replayed = replay(TRACES / "assistant.jsonl", memory="live")
     results = replayed.run(assistant)
     assert len(results) == 4 and results[-1].output == "Your city is Lyon."
     assert "Lyon" in memory.working_memory(thread_id="demo-thread", resource_id="demo-user")

@@ -1,0 +1,202 @@
+"""``lumos-studio fixture``: a recorded agent run becomes a pytest regression test.
+
+The trace (runs of ``--db`` by id prefix, or a saved OTLP JSON lines file) is written beside the
+test as ``<test name>.jsonl``; the test replays it with ``lumos_core.testing.replay`` against the
+agent as the code defines it now, so it fails with a ``TraceDivergence`` naming the step where
+the agent's behaviour changed. Everything taken from the trace is written into the test as a
+Python literal (``repr``), never as code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from lumos_core.testing import RecordedTrace, read_spans
+from lumos_studio.cli_support import fail, info, note, open_reader
+
+DEMO_MODULE = "lumos_studio.demo.agents"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSource:
+    """Where the generated test finds the agent: a file, or an importable module."""
+
+    file: Path | None = None
+    module: str | None = None
+    variable: str | None = None
+
+
+@click.command()
+@click.argument("traces", nargs=-1, required=True, metavar="TRACE...")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The test file to write, e.g. tests/test_weather.py.")
+@click.option("--agent", "agent_option", metavar="FILE[:NAME] | MODULE[:VARIABLE]",
+              help="Where the agent is defined (default: the bundled demo agent of that name).")
+@click.option("--run-tools", is_flag=True,
+              help="Run the recorded tools for real (a changed result then fails the test); "
+              "by default they answer from the trace.")
+@click.option("--force", is_flag=True, help="Overwrite the test and its trace file.")
+@click.pass_obj
+def fixture(
+    db: Path, traces: tuple[str, ...], output: Path, agent_option: str | None, run_tools: bool,
+    force: bool,
+) -> None:
+    """Write a pytest regression test that replays TRACE against the agent that produced it.
+
+    TRACE is a saved OTLP JSON lines file, or trace ids (unique prefixes) of --db, or ``last``
+    for the newest: give every turn of a conversation to replay them all.
+
+    \b
+    Examples:
+      lumos-studio fixture 3f2a9c -o tests/test_weather.py
+      lumos-studio fixture last -o tests/test_weather.py --agent agents.py
+      lumos-studio fixture traces/weather.jsonl -o tests/test_weather.py --agent agents.py
+      lumos-studio fixture 3f2a 9c1e -o tests/test_chat.py --agent myapp.agents:support
+    """
+    if output.suffix != ".py" or not output.stem.startswith("test_"):
+        fail(f"{output} is not a test file pytest collects", "name it tests/test_NAME.py", code=2)
+    if not output.stem.isidentifier():
+        fail(f"{output.stem!r} is not a Python module name", "use letters, digits and _", code=2)
+    data = output.with_suffix(".jsonl")
+    for path in (output, data):
+        if path.exists() and not force:
+            fail(f"{path} exists", "pass --force to overwrite it", code=2)
+    given = _parse_agent(agent_option) if agent_option is not None else None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    _write_trace(db, traces, data)
+    try:
+        recorded = RecordedTrace(read_spans(data))
+    except ValueError as exc:
+        data.unlink(missing_ok=True)
+        fail(str(exc), "expected OTLP JSON lines, as lumos-studio export writes them")
+    names = recorded.agent_names
+    if not names:
+        data.unlink(missing_ok=True)
+        fail("the trace holds no agent run (no invoke_agent span)",
+             "fixture writes tests for agent runs; see lumos-studio show TRACE")
+    agent_name = names[0]
+    source = given or _demo_source(agent_name)
+    if source is None:
+        data.unlink(missing_ok=True)
+        fail(f"the trace's agent {agent_name!r} is not a bundled demo agent",
+             "say where it is defined: --agent agents.py (or --agent package.module)")
+    turns = [(t.message, t.output) for t in recorded.turns(agent_name)]
+    tools = sorted({c.name for c in recorded.tool_calls(agent_name)}) if run_tools else []
+    output.write_text(_test_source(output, data, agent_name, source, turns, tools),
+                      encoding="utf-8")
+    if len(names) > 1:
+        note(f"the trace holds several agents ({', '.join(names)}); the test replays "
+             f"{agent_name!r}, the outermost")
+    info(f"wrote {output} ({len(turns)} turn(s) of agent {agent_name!r}) and {data}")
+    info(f"run it: pytest {output}")
+
+
+def _write_trace(db: Path, traces: tuple[str, ...], data: Path) -> None:
+    """The saved file as it is, or the traces of the store exported as OTLP JSON lines."""
+    files = [Path(t) for t in traces if Path(t).is_file()]
+    if files:
+        if len(traces) > 1:
+            fail("give one saved trace file, or trace ids of --db", code=2)
+        try:
+            shutil.copyfile(files[0], data)
+        except OSError as exc:
+            fail(f"cannot copy {files[0]} to {data}: {exc.strerror or exc}")
+        return
+    from lumos_studio.replay.save import save_traces
+
+    reader = open_reader(db)
+    ids = []
+    for prefix in traces:
+        if prefix == "last":
+            newest = reader.list_traces(limit=1)
+            if not newest:
+                fail(f"no trace in {reader.path}", "record one: lumos-studio run ...")
+            ids.append(newest[0].trace_id)
+            continue
+        matches = reader.resolve_trace_id(prefix)
+        if not matches:
+            fail(f"no saved file and no trace starting with {prefix!r} in {reader.path}",
+                 "list the traces: lumos-studio traces")
+        if len(matches) > 1:
+            fail(f"{prefix!r} matches several traces ({', '.join(matches)}); "
+                 "give more characters")
+        ids.append(matches[0])
+    try:
+        save_traces(reader, ids, data)
+    except OSError as exc:
+        fail(f"cannot write {data}: {exc.strerror or exc}")
+
+
+def _demo_source(agent_name: str) -> AgentSource | None:
+    from lumos_core.loader import agents_in
+    from lumos_studio.demo import agents as demo
+
+    return AgentSource(module=DEMO_MODULE) if agent_name in agents_in(demo) else None
+
+
+def _parse_agent(option: str) -> AgentSource:
+    where, _, variable = option.partition(":")
+    if variable and not variable.isidentifier():
+        fail(f"{variable!r} is not a Python name", code=2)
+    if where.endswith(".py") or os.sep in where or "/" in where:
+        path = Path(where)
+        if not path.exists():
+            fail(f"{path} does not exist", "--agent takes the file that defines the agent")
+        return AgentSource(file=path, variable=variable or None)
+    if not all(part.isidentifier() for part in where.split(".")):
+        fail(f"{where!r} is neither a file nor a module name", code=2)
+    return AgentSource(module=where, variable=variable or None)
+
+
+def _test_source(
+    output: Path, data: Path, agent_name: str, source: AgentSource,
+    turns: list[tuple[str, str | None]], tools: list[str],
+) -> str:
+    if source.file is not None:
+        relative = Path(os.path.relpath(source.file.resolve(), output.parent.resolve()))
+        imports = ["from pathlib import Path", "",
+                   "from lumos_core.loader import agents_in, load_module"]
+        module = f"load_module(Path(__file__).parent / {relative.as_posix()!r})"
+    else:
+        imports = ["import importlib", "from pathlib import Path", "",
+                   "from lumos_core.loader import agents_in"]
+        module = f"importlib.import_module({source.module!r})"
+    imports += ["from lumos_core.testing import replay"]
+    if source.variable is not None:
+        agent = f"getattr({module}, {source.variable!r})"
+    else:
+        agent = f"agents_in({module})[{agent_name!r}]"
+    function = "test_" + (re.sub(r"\W+", "_", agent_name).strip("_").lower() or "agent")
+    turn_lines = "".join(f"    ({message!r}, {answer!r}),\n" for message, answer in turns)
+    return f'''"""A regression test written by ``lumos-studio fixture`` from a recorded run.
+
+The model's and the tools' answers come from the trace beside this file; the agent is the one
+the code defines now. A change in what it asks (a prompt, a tool's arguments, one more step)
+fails with a TraceDivergence naming the step. Memory is fed as recorded.
+"""
+
+from __future__ import annotations
+
+{chr(10).join(imports)}
+
+TRACE = Path(__file__).with_name({data.name!r})
+
+#: (user message, recorded answer) of each turn replayed.
+RECORDED_TURNS = [
+{turn_lines}]
+
+#: Tools that run for real (their current code is tested); the others answer from the trace.
+REAL_TOOLS: list[str] = {tools!r}
+
+
+def {function}_answers_as_recorded() -> None:
+    agent = {agent}
+    results = replay(TRACE).run(agent, real_tools=REAL_TOOLS)
+    assert [(r.new_messages[0].text, r.output) for r in results] == RECORDED_TURNS
+'''
