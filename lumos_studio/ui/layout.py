@@ -66,13 +66,13 @@ class Layout:
             return cls()
         if not isinstance(saved, dict):
             return cls()
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # each checked against its field's type below
         for field in fields(cls):
             value = saved.get(field.name)
             wanted = bool if field.name in PANES else int
             if type(value) is wanted:  # exact: a bool is not a size, nor a size a bool
                 values[field.name] = value
-        return cls(**values).clamped()  # type: ignore[arg-type]
+        return cls(**values).clamped()
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
