@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header
 
 from lumos_core import Message
@@ -25,7 +26,7 @@ from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.save import save_traces, trace_file
 from lumos_studio.semantics import SpanView
-from lumos_studio.sessions.base import Session
+from lumos_studio.sessions.base import Session, SessionEvent
 from lumos_studio.store import Store, StoreChange, TraceQuery
 from lumos_studio.store.storage_error import StorageProblem
 from lumos_studio.ui.base_app import ConsoleApp
@@ -121,7 +122,11 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
         self._trace_views: Mapping[str, SpanView] = {}  # the shown trace's, by span id
         self._changed_lock = threading.Lock()
         store.writer.subscribe(self._on_store_commit)
-        session.listener = lambda event: self.post_message(SessionChanged(event))
+        session.listener = self._forward_session_event
+
+    def _forward_session_event(self, event: SessionEvent) -> None:
+        """From the session's watcher thread: hand the event to the UI thread."""
+        self.post_message(SessionChanged(event))
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -395,12 +400,15 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
         left, right = reader.trace_spans(before), reader.trace_spans(after)
         left_logs = reader.logs(trace_id=before, limit=TRACE_LOGS)
         right_logs = reader.logs(trace_id=after, limit=TRACE_LOGS)
-        self.call_from_thread(
-            lambda: self.push_screen(
+
+        async def show() -> None:
+            await self.push_screen(
                 CompareScreen(left, right, left_title=before[:12], right_title=after[:12],
                               left_logs=left_logs, right_logs=right_logs)
             )
-        )
+
+        # mypy solves Textual's ``Callable[..., T | Awaitable[T]]`` to Never for a coroutine.
+        self.call_from_thread(show)  # type: ignore[arg-type]
 
     def on_trace_waterfall_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
         tree = self.main.query_one(TraceWaterfall)
@@ -431,5 +439,5 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
             screen.minimize()
         elif self.focused is not None:
             pane = next((w for w in self.focused.ancestors_with_self
-                         if w.id in PANE_IDS), self.focused)
+                         if isinstance(w, Widget) and w.id in PANE_IDS), self.focused)
             screen.maximize(pane, container=False)

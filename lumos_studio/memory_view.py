@@ -120,7 +120,7 @@ def _messages(state: MemoryState, thread_id: str) -> tuple[tuple[str, str], ...]
 
 
 def _text(message: Any) -> str:
-    text = message.text
+    text: str = message.text
     if text:
         return text
     calls = ", ".join(f"{c.name}({orjson.dumps(c.arguments).decode()})" for c in message.tool_calls)

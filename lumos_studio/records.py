@@ -9,6 +9,7 @@ goes out unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,8 +53,9 @@ class SpanRecord:
     kind: str = "INTERNAL"
     status_code: str = STATUS_UNSET
     status_message: str = ""
-    attributes: dict[str, Any] = field(default_factory=dict)
-    events: tuple[SpanEvent, ...] = ()
+    # A dict and a tuple when built here; the protobuf decoder's lazy views when received.
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    events: Sequence[SpanEvent] = ()
     resource: dict[str, Any] = field(default_factory=dict)
     scope_name: str = ""
     scope_version: str = ""

@@ -21,7 +21,8 @@ _sumprod = getattr(math, "sumprod", None)  # Python 3.12+: a C loop
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return sum(map(operator.mul, a, b))
+    total: float = sum(map(operator.mul, a, b))
+    return total
 
 
 def to_blob(vector: Sequence[float]) -> bytes:

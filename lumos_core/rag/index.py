@@ -105,7 +105,8 @@ class DocumentIndex:
 
     def __len__(self) -> int:
         with self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            count: int = self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return count
 
     def close(self) -> None:
         with self._lock:

@@ -53,7 +53,8 @@ class OtlpHandler(BaseHTTPRequestHandler):
 
     @property
     def receiver(self) -> OtlpReceiver:
-        return self.server.receiver  # type: ignore[attr-defined]
+        receiver: OtlpReceiver = self.server.receiver  # type: ignore[attr-defined]  # our server's
+        return receiver
 
     def setup(self) -> None:
         """Reads through a ``DeadlineReader``: no read waits past the idle timeout, no request

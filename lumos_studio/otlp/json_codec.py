@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lumos_studio.otlp._common import (
@@ -131,7 +131,7 @@ def _link_to_json(link: SpanLink) -> dict[str, Any]:
     return out
 
 
-def _attributes_to_json(attributes: dict[str, Any]) -> list[dict[str, Any]]:
+def _attributes_to_json(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"key": str(key), "value": _any_to_json(value)} for key, value in attributes.items()]
 
 

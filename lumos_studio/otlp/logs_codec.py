@@ -184,7 +184,8 @@ def _log_from_proto(
     which = body.WhichOneof("value")
     return LogRecord(
         time_ns=time_ns or observed,
-        body=getattr(body, which) if which in codec._SCALARS else codec._composite(body, which),
+        body=(getattr(body, which) if which is not None and which in codec._SCALARS
+              else codec._composite(body, which)),
         severity_number=severity,
         severity_text=log.severity_text,
         trace_id=_optional_bytes_id(log.trace_id, TRACE_ID_BYTES, "traceId"),

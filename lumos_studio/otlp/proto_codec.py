@@ -399,6 +399,12 @@ class RawEvents(Sequence[SpanEvent]):
         return repr(self._decoded())
 
 
+def _slim_attributes(otlp: bytes) -> Any:
+    """A serialised span's attributes as a map of still-encoded ``AnyValue``s by key."""
+    span: Any = _SlimSpan.FromString(otlp)
+    return span.attributes
+
+
 def decode_span_attributes(otlp: bytes, only: frozenset[str] | None = None) -> dict[str, Any]:
     """The attributes of a serialised OTLP ``Span`` (how the store keeps protobuf spans).
 
@@ -409,9 +415,8 @@ def decode_span_attributes(otlp: bytes, only: frozenset[str] | None = None) -> d
         try:
             return _attributes(Span.FromString(otlp).attributes)
         except DecodeError:  # a value is invalid: read the others, and a placeholder for it
-            return {key: _any_value(value) for key, value in _SlimSpan.FromString(otlp)
-                    .attributes.items()}
-    encoded = _SlimSpan.FromString(otlp).attributes
+            return {key: _any_value(value) for key, value in _slim_attributes(otlp).items()}
+    encoded = _slim_attributes(otlp)
     return {name: _any_value(encoded[name]) for name in only if name in encoded}
 
 

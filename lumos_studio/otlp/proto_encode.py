@@ -4,7 +4,7 @@ and forwarding (``proto_codec`` reads them).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -89,7 +89,7 @@ def set_span(span: Span, record: SpanRecord) -> None:
         span.status.message = record.status_message
 
 
-def set_attributes(target: Any, attributes: dict[str, Any]) -> None:
+def set_attributes(target: Any, attributes: Mapping[str, Any]) -> None:
     for key, value in attributes.items():
         kv = target.add()
         kv.key = str(key)

@@ -256,10 +256,11 @@ def _json_text(value: Any) -> str | None:
     """Arguments compared as data: key order and spacing are not changes (a string that holds
     JSON is that JSON)."""
     if isinstance(value, str):
+        text = value
         try:
-            value = orjson.loads(value)
+            value = orjson.loads(text)
         except orjson.JSONDecodeError:
-            return value
+            return text
         if isinstance(value, str):
             return value
     if value is None:
@@ -292,7 +293,8 @@ def _status(span: SpanRecord) -> str:
 def _operation(span: SpanRecord, view: SpanView) -> str:
     """What a span does, for pairing: its kind, else the first word of its name."""
     if view.kind is not OperationKind.UNKNOWN:
-        return view.kind.value
+        kind: str = view.kind.value
+        return kind
     return span.name.split(" ", 1)[0]
 
 

@@ -78,7 +78,7 @@ def save_traces(
     path.parent.mkdir(parents=True, exist_ok=True)
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
-        with opener(partial, "wt", encoding="utf-8", newline="\n") as out:  # type: ignore[operator]
+        with opener(partial, "wt", encoding="utf-8", newline="\n") as out:
             out.writelines(encode_lines(spans))
             out.writelines(encode_log_lines(logs))
         os.replace(partial, path)

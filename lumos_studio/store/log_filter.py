@@ -13,7 +13,7 @@ from dataclasses import dataclass
 try:  # the regex parser moved in 3.11; the old name still works, with a warning
     from re import _parser as _regex_parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover
-    import sre_parse as _regex_parser  # type: ignore[no-redef]
+    import sre_parse as _regex_parser
 
 PREFIX_WORDS = 32  # a typed prefix standing for more words than this stays a prefix query
 

@@ -201,23 +201,24 @@ def _count(
     """Matches among ids in (after_id, last_id]; ``max_id`` is the store's highest id."""
     if plan.fts is not None and plan.where == "1":
         # Text alone: FTS5 counts its hits itself; only unindexed rows need a scan.
-        indexed = connection.execute(
+        indexed: int = connection.execute(
             "SELECT count(*) FROM logs_fts WHERE logs_fts MATCH ? AND rowid > ? AND rowid <= ?",
             (plan.fts, after_id, min(last_id or max_id, watermark)),
         ).fetchone()[0]
         if watermark >= max_id:
             return indexed
-        rest = connection.execute(
+        rest: int = connection.execute(
             f"SELECT count(*) FROM logs WHERE id > ? AND id <= ? AND {plan.fallback}",
             (max(after_id, watermark), max_id, *plan.fallback_params),
         ).fetchone()[0]
         return indexed + rest
     text, text_params = text_condition(plan, watermark, max_id)
     ids, id_params = id_range(after_id, last_id)
-    return connection.execute(
+    count: int = connection.execute(
         f"SELECT count(*) FROM logs {where_clause(ids, plan.where, text)}",
         (*id_params, *plan.params, *text_params),
     ).fetchone()[0]
+    return count
 
 
 def _message(body: str | None) -> str:
@@ -441,8 +442,9 @@ def position_at(
     plan = plan_filter(matches.filter, matches.fts)
     watermark = indexed_up_to(connection) if plan.fts else 0
     text, text_params = text_condition(plan, watermark, matches.last_id)
-    return connection.execute(
+    before: int = connection.execute(
         f"SELECT count(*) FROM logs INDEXED BY logs_by_time "
         f"{where_clause('+id <= ?', plan.where, text, '(time_ns, id) < (?, ?)')}",
         (matches.last_id, *plan.params, *text_params, time_ns, log_id),
     ).fetchone()[0]
+    return before

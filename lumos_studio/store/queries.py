@@ -275,7 +275,8 @@ class StoreReader:
         return self._mark_failed([TraceSummary(**dict(row))])[0] if row else None
 
     def count_traces(self) -> int:
-        return self._db.execute("SELECT count(*) FROM traces").fetchone()[0]
+        count: int = self._db.execute("SELECT count(*) FROM traces").fetchone()[0]
+        return count
 
     def trace_ids(self) -> list[str]:
         """All trace ids, oldest first (the order exports use)."""

@@ -315,7 +315,8 @@ def _attributes(column: str | bytes) -> dict[str, Any]:
         from lumos_studio.otlp.proto_codec import decode_span_attributes  # imported on demand
 
         return decode_span_attributes(column)
-    return orjson.loads(column)  # type: ignore[no-any-return]
+    attributes: dict[str, Any] = orjson.loads(column)
+    return attributes
 
 
 def _events(column: str | bytes) -> tuple[SpanEvent, ...]:

@@ -46,7 +46,7 @@ SPAN_COLUMNS: tuple[str, ...] = (
 
 
 def _create_v1(db: sqlite_utils.Database) -> None:
-    db["spans"].create(
+    db.table("spans").create(
         {
             "trace_id": str,
             "span_id": str,
@@ -73,7 +73,7 @@ def _create_v1(db: sqlite_utils.Database) -> None:
         pk=("trace_id", "span_id"),
         not_null={"trace_id", "span_id", "name", "start_ns"},
     )
-    db["traces"].create(
+    db.table("traces").create(
         {
             "trace_id": str,
             "root_name": str,
@@ -89,7 +89,7 @@ def _create_v1(db: sqlite_utils.Database) -> None:
         },
         pk="trace_id",
     )
-    db["traces"].create_index(["start_ns"], index_name="traces_by_start")
+    db.table("traces").create_index(["start_ns"], index_name="traces_by_start")
 
 
 LOG_COLUMNS: tuple[str, ...] = (
@@ -111,7 +111,7 @@ LOG_COLUMNS: tuple[str, ...] = (
 
 def _create_v2(db: sqlite_utils.Database) -> None:
     """Log records, tied to spans; ``fingerprint`` makes re-imports idempotent."""
-    db["logs"].create(
+    db.table("logs").create(
         {
             "id": int,
             "fingerprint": int,
@@ -131,9 +131,9 @@ def _create_v2(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"fingerprint", "time_ns"},
     )
-    db["logs"].create_index(["fingerprint"], unique=True, index_name="logs_by_fingerprint")
-    db["logs"].create_index(["time_ns"], index_name="logs_by_time")
-    db["logs"].create_index(["trace_id", "span_id"], index_name="logs_by_span")
+    db.table("logs").create_index(["fingerprint"], unique=True, index_name="logs_by_fingerprint")
+    db.table("logs").create_index(["time_ns"], index_name="logs_by_time")
+    db.table("logs").create_index(["trace_id", "span_id"], index_name="logs_by_span")
 
 
 # What the full-text index sees of a row: the JSON text with its escapes (\n, \t, \r) turned into
@@ -169,7 +169,9 @@ def index_new_logs(connection: sqlite3.Connection) -> None:
 
 def indexed_up_to(connection: sqlite3.Connection) -> int:
     """The highest log id in the full-text index; rows above it are not indexed yet."""
-    return connection.execute("SELECT coalesce(max(id), 0) FROM logs_fts_docsize").fetchone()[0]
+    last: int = connection.execute(
+        "SELECT coalesce(max(id), 0) FROM logs_fts_docsize").fetchone()[0]
+    return last
 
 
 def _create_v3(db: sqlite_utils.Database) -> None:
@@ -330,7 +332,7 @@ def check_store(path: Path, *, current: bool = False) -> int:
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the store {path}: {exc}") from exc
     try:
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        version: int = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = {row[0] for row in connection.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
         pages = connection.execute("PRAGMA page_count").fetchone()[0]

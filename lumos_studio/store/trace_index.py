@@ -214,7 +214,8 @@ def _span_logs(connection: sqlite3.Connection, record: SpanRecord) -> list[LogRe
 
 def pending_count(connection: sqlite3.Connection) -> int:
     """Spans whose message text is not searchable yet."""
-    return connection.execute("SELECT count(*) FROM text_queue").fetchone()[0]
+    count: int = connection.execute("SELECT count(*) FROM text_queue").fetchone()[0]
+    return count
 
 
 def _add_texts(connection: sqlite3.Connection, texts: list[tuple[str, str, str]]) -> None:

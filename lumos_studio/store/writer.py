@@ -239,7 +239,7 @@ class _RecordQueue(queue.Queue[Entry]):
         self.records += item.size if type(item) is _Batch else 1
 
     def _get(self) -> Entry:
-        item = self.queue.popleft()
+        item: Entry = self.queue.popleft()
         self.records -= item.size if type(item) is _Batch else 1
         return item
 

@@ -34,9 +34,12 @@ class ConsoleApp(App[None]):
     def _exit_if_terminal_closed(self) -> None:
         """Quit once the terminal is gone (its window closed) without a SIGHUP reaching us, as
         under ``make studio``: Textual's input thread would otherwise spin on the dead tty."""
+        stdin = sys.__stdin__
         try:
-            termios.tcgetattr(sys.__stdin__.fileno())
-        except (termios.error, OSError, ValueError, AttributeError):
+            if stdin is None:
+                raise ValueError("no standard input")
+            termios.tcgetattr(stdin.fileno())
+        except (termios.error, OSError, ValueError):
             self.exit(return_code=1)
 
     def notify(

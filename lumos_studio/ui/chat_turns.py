@@ -35,10 +35,15 @@ from lumos_studio.ui.workflow_turns import (
 )
 
 if TYPE_CHECKING:
+    from textual.app import App
     from textual.screen import Screen
 
+    _AppBase = App[None]  # what the mixin relies on, checked against Textual's own types
+else:
+    _AppBase = object
 
-class ChatTurns:
+
+class ChatTurns(_AppBase):
     """Chat turns for ``StudioApp``: agents answer (streamed), workflows run and resume."""
 
     # Provided by StudioApp.
@@ -56,14 +61,11 @@ class ChatTurns:
     _follow_new_trace: bool
 
     if TYPE_CHECKING:
-        main: Screen[None]
-
+        @property
+        def main(self) -> Screen[None]: ...
         def _screens_gone(self) -> bool: ...
         def show_trace(self, trace_id: str) -> None: ...
         def load_trace_list(self) -> None: ...
-        def notify(self, message: str, **kwargs: object) -> None: ...
-        def post_message(self, message: object) -> bool: ...
-        def call_from_thread(self, callback: object, *args: object, **kwargs: object) -> object: ...
 
     @work(thread=True, group="agent-run")
     def run_agent(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from functools import partial
+from typing import Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -23,7 +24,7 @@ _SKIPPED_ACTIONS = frozenset(
 _SKIPPED_PREFIXES = ("cursor", "page", "scroll_", "first", "last", "seek_fraction")
 
 
-def binding_commands(app: App[object], screen: Screen[object]) -> Iterator[SystemCommand]:
+def binding_commands(app: App[Any], screen: Screen[Any]) -> Iterator[SystemCommand]:
     """One command per described binding of the app and of the screen's panes (first wins)."""
     seen: set[tuple[int, str]] = set()
     for node, title in _bound_nodes(app, screen):
@@ -40,7 +41,7 @@ def binding_commands(app: App[object], screen: Screen[object]) -> Iterator[Syste
             )
 
 
-def _bound_nodes(app: App[object], screen: Screen[object]) -> Iterable[tuple[DOMNode, str]]:
+def _bound_nodes(app: App[Any], screen: Screen[Any]) -> Iterable[tuple[DOMNode, str]]:
     yield app, "Studio"
     for widget in screen.walk_children():
         ours = type(widget).__module__.startswith("lumos_studio.")  # not Textual's inputs

@@ -11,7 +11,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from textual.screen import Screen
 from textual.widget import Widget
@@ -66,20 +66,20 @@ class Layout:
             return cls()
         if not isinstance(saved, dict):
             return cls()
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # each checked against its field's type below
         for field in fields(cls):
             value = saved.get(field.name)
             wanted = bool if field.name in PANES else int
             if type(value) is wanted:  # exact: a bool is not a size, nor a size a bool
                 values[field.name] = value
-        return cls(**values).clamped()  # type: ignore[arg-type]
+        return cls(**values).clamped()
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
 
     def clamped(self) -> Layout:
-        changes = {}
+        changes: dict[str, Any] = {}  # field name -> its clamped size (None: the default)
         for name, _step, low, high in _SIZES.values():
             value = getattr(self, name)
             changes[name] = None if value is None else min(max(value, low), high)
@@ -91,9 +91,10 @@ class Layout:
     def resized(self, pane: Pane, steps: int, current: int) -> Layout:
         """Grow (or shrink, ``steps`` < 0) ``pane`` from its ``current`` size on screen."""
         name, step, _low, _high = _SIZES[pane]
-        return replace(self, **{name: current + steps * step}).clamped()
+        changes: dict[str, Any] = {name: current + steps * step}  # keyed by a size field's name
+        return replace(self, **changes).clamped()
 
-    def apply(self, screen: Screen[object]) -> None:
+    def apply(self, screen: Screen[Any]) -> None:
         """Show, hide and size the panes of the studio's main screen."""
         for pane, selector in _NODES.items():
             screen.query_one(selector).display = getattr(self, pane)
@@ -109,7 +110,7 @@ class Layout:
             screen.query_one("#state").styles.height = self.state_height
 
     @staticmethod
-    def clear_sizes(screen: Screen[object]) -> None:
+    def clear_sizes(screen: Screen[Any]) -> None:
         """Undo ``apply``'s sizes: every pane back to the stylesheet's."""
         screen.query_one("#sessions").styles.clear_rule("width")
         screen.query_one("#sessions").styles.clear_rule("max_width")
@@ -119,7 +120,7 @@ class Layout:
             screen.query_one(selector).styles.clear_rule("width")
 
 
-def current_size(screen: Screen[object], pane: Pane) -> int:
+def current_size(screen: Screen[Any], pane: Pane) -> int:
     """The pane's size on screen, in the unit its resize step uses."""
     if pane == "sessions":
         return screen.query_one("#sessions").outer_size.width

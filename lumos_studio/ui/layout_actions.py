@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import SystemCommand
@@ -19,10 +19,14 @@ from lumos_studio.ui.layout import PANES, Layout, Pane, current_size, pane_of
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 if TYPE_CHECKING:
-    from textual.widget import Widget
+    from textual.app import App
+
+    _AppBase = App[None]  # what the mixin relies on, checked against Textual's own types
+else:
+    _AppBase = object
 
 
-class LayoutActions:
+class LayoutActions(_AppBase):
     """Pane toggles, resizing and the palette for ``StudioApp``."""
 
     # Provided by StudioApp.
@@ -30,11 +34,8 @@ class LayoutActions:
     layout_path: Path
 
     if TYPE_CHECKING:
-        main: Screen[None]
-        focused: Widget | None
-
-        def notify(self, message: str, **kwargs: object) -> None: ...
-        def call_from_thread(self, callback: object, *args: object, **kwargs: object) -> object: ...
+        @property
+        def main(self) -> Screen[None]: ...
 
     def action_toggle_pane(self, pane: Pane) -> None:
         """Hide or show a pane; focus leaves a pane as it hides."""
@@ -72,7 +73,7 @@ class LayoutActions:
                 self.notify, f"could not remember the layout: {exc}", severity="warning"
             )
 
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Textual's commands, every key's action by pane, and the layout's."""
         yield from super().get_system_commands(screen)
         if screen is not self.main:

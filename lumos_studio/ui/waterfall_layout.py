@@ -188,9 +188,9 @@ def flatten(
     rows: list[Row] = []
     append = rows.append
     get = children.get
-    kids = get(parent) or []
-    count = len(kids)
-    stack = [(kids[i], depth, guides, i == count - 1) for i in range(count - 1, -1, -1)]
+    roots = get(parent) or []
+    count = len(roots)
+    stack = [(roots[i], depth, guides, i == count - 1) for i in range(count - 1, -1, -1)]
     pop, push = stack.pop, stack.append
     while stack:
         span_id, level, prefix, last = pop()
@@ -338,7 +338,7 @@ class TimeAxis:
 
 def nice_step(at_least: float) -> int:
     """The smallest 1, 2 or 5 × 10ⁿ nanoseconds that is ``>= at_least``."""
-    magnitude = 10 ** max(0, math.floor(math.log10(max(at_least, 1))))
+    magnitude: int = 10 ** max(0, math.floor(math.log10(max(at_least, 1))))
     for factor in (1, 2, 5, 10):
         if factor * magnitude >= at_least:
             return factor * magnitude

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
@@ -33,8 +34,8 @@ class LoadErrorPanel(Static):
     """
     BORDER_TITLE = "Load error"
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__("", **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("", **kwargs)
         self.problem: LoadProblem | None = None
 
     def show_problem(self, problem: LoadProblem | None, stale: bool) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -84,8 +84,8 @@ class LogLines(ScrollView, can_focus=True):
 
         row: LogRow
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.matches: LogMatches | None = None
         self.generation = 0  # bumped whenever positions may have moved
         self.pages: LRUCache[int, tuple[int, list[LogRow]]] = LRUCache(PAGES)

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -130,8 +130,8 @@ class LogsPane(Vertical):
         filter: LogFilter
         error: str
 
-    def __init__(self, store_path: Path, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, store_path: Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.store_path = store_path
         self._resolver = _Reader(store_path)
         self._pager = _Reader(store_path)

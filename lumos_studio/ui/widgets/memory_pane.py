@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -29,7 +30,7 @@ class MemoryPane(VerticalScroll):
         super().__init__(**kwargs)
         self.view: MemoryView | None = None
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static(Text("Select a run to see its memory.", style="dim"), id="memory-body")
 
     def show(self, view: MemoryView) -> None:
@@ -50,9 +51,10 @@ def render_memory(view: MemoryView) -> RenderableType:
         parts.append(Text("(empty)", style="dim"))
     if view.working_memory_diff:
         parts.append(Text("changed in this step:", style="bold yellow"))
-        for line in view.working_memory_diff:
-            style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-            parts.append(safe_text(line, limit=BODY_LIMIT, style=style))
+        for change in view.working_memory_diff:
+            style = ("green" if change.startswith("+") else "red" if change.startswith("-")
+                     else "dim")
+            parts.append(safe_text(change, limit=BODY_LIMIT, style=style))
     count = len(view.messages)
     heading = f"Thread ({count} message{'s' * (count != 1)}"
     heading += f", +{view.new_messages} in this step)" if view.new_messages else ")"

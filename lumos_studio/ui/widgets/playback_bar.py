@@ -63,7 +63,7 @@ class PlaybackBar(Widget, can_focus=True):
         "playback-bar--instant",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle", "Play/pause"),
+        Binding("space", "play_pause", "Play/pause"),
         Binding("full_stop", "step_next", "Next step", key_display="."),
         Binding("comma", "step_previous", "Previous step", key_display=","),
         Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
@@ -132,7 +132,7 @@ class PlaybackBar(Widget, can_focus=True):
 
     # --- actions (keys, and callable by the host) ---
 
-    def action_toggle(self) -> None:
+    def action_play_pause(self) -> None:
         self.clock.toggle()
         self._changed()
 

@@ -17,6 +17,7 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -64,7 +65,7 @@ class SpanDetail(VerticalScroll):
         self.logs: Sequence[LogRecord] = ()
         self.raw = False
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield Static(Text("Select a span in the trace tree.", style="dim"), id="span-body")
 
     def show(self, span: SpanRecord, logs: Sequence[LogRecord] | None = None) -> None:

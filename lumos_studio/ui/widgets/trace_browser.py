@@ -8,7 +8,7 @@ through ``show_page``. Pins and deletions go to the app as requests: only the wr
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -97,8 +97,8 @@ class TraceBrowser(Vertical):
 
         trace_ids: list[str]
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.query_state = TraceQuery()
         self.page: TracePage | None = None
 

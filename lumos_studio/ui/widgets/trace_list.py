@@ -6,7 +6,7 @@ pinned traces, which come first). ``TraceBrowser`` adds search, sort, pins and d
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -50,8 +50,8 @@ class TraceList(DataTable[str | Text]):
             self.before = before
             self.after = after
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.summaries: list[TraceSummary] = []
         self.marked: list[str] = []  # in the order they were marked
         self.row_traces: list[str | None] = []  # the trace of each row; None for a header

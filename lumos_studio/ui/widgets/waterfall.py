@@ -57,7 +57,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "first", "First", show=False),
         Binding("end", "last", "Last", show=False),
-        Binding("enter,space", "toggle", "Fold"),
+        Binding("enter,space", "toggle_fold", "Fold"),
         Binding("left", "collapse_or_parent", "Collapse", show=False),
         Binding("right", "expand_or_child", "Expand", show=False),
         Binding("e", "expand_all", "Expand all", show=False),
@@ -286,7 +286,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
     def action_last(self) -> None:
         self._move_to(len(self._rows) - 1)
 
-    def action_toggle(self) -> None:
+    def action_toggle_fold(self) -> None:
         if 0 <= self._cursor < len(self._rows):
             row = self._rows[self._cursor]
             self._set_expanded(self._cursor, row.span_id in self._collapsed)
@@ -343,7 +343,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         row = self._rows[row_index]
         self._move_to(row_index)
         if row.has_children and offset.x == cell_len(row.guides):
-            self.action_toggle()
+            self.action_toggle_fold()
 
     def _tick(self) -> None:
         if self._index.running:
