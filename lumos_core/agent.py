@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, Generic
+from typing import TYPE_CHECKING, Any, Final, Generic, Self
 
 import orjson
 from opentelemetry import _logs, trace
@@ -144,7 +144,7 @@ class Agent(Generic[OutputT]):
     def __repr__(self) -> str:
         return f"Agent(name={self.name!r}, model={self.model.model_name!r})"
 
-    async def __aenter__(self) -> Agent:
+    async def __aenter__(self) -> Self:
         """Keep the agent's toolsets (MCP servers) open across the runs inside ``async with``."""
         async with AsyncExitStack() as stack:
             for toolset in self.toolsets:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
+
+from typing_extensions import TypeVar
 
 from lumos_core.messages import Message, ToolCallPart, ToolResultPart, Usage
 from lumos_core.models.base import ResponseCompleted, TextDelta, ToolCallDelta
@@ -17,7 +19,8 @@ class StepLimitExceeded(AgentRunError):
     """The model kept calling tools past the agent's ``max_steps``."""
 
 
-OutputT = TypeVar("OutputT")
+# An agent without ``output_type`` answers text: ``Agent`` means ``Agent[str]``.
+OutputT = TypeVar("OutputT", default=str)
 
 
 @dataclass(frozen=True, slots=True)

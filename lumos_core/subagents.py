@@ -129,7 +129,7 @@ async def continue_with(
     steps: int,
     save: Callable[[list[Message]], Awaitable[None]] | None,
     emit: Callable[[Any], None] | None = None,
-) -> RunResult:
+) -> RunResult[Any]:  # the other agent's answer, of its own output type
     """Finish a run with ``target``: it answers the user's message, seeing what came before it.
 
     ``conversation`` is the parent's (ending with the transfer's tool result); the result joins it

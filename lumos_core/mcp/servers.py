@@ -325,7 +325,8 @@ class MCPTool(Tool):
     def __repr__(self) -> str:
         return f"MCPTool({self.name!r}, server={self.server.name!r})"
 
-    async def invoke(self, arguments: dict[str, Any]) -> ToolOutcome:
+    async def invoke(self, arguments: dict[str, Any], *, in_thread: bool = False
+                     ) -> ToolOutcome:  # already async: ``in_thread`` changes nothing
         """Call the tool on its server; the server validates the arguments."""
         span = trace.get_current_span()
         if span.is_recording():

@@ -32,6 +32,8 @@ import orjson
 from lumos_core.agent import Agent, RunResult
 from lumos_core.messages import Message, ModelResponse
 from lumos_core.models.base import Model
+from lumos_core.output import OutputSchema
+from lumos_core.settings import ModelSettings
 from lumos_core.testing.assertions import (
     ToolCall,
     assert_output,
@@ -136,6 +138,9 @@ class ReplayModel(Model):
         instructions: str | None,
         messages: Sequence[Message],
         tools: Sequence[dict[str, Any]],
+        *,
+        settings: ModelSettings | None = None,  # a recorded answer does not depend on them
+        output: OutputSchema | None = None,
     ) -> ModelResponse:
         step = f"model call {self.position + 1}"
         sent = [m.to_otel() for m in messages]
@@ -204,7 +209,8 @@ class _ReplayedTool(Tool):
         self.parameters_schema = original.parameters_schema
         self._tape = tape
 
-    async def invoke(self, arguments: dict[str, Any]) -> ToolOutcome:
+    async def invoke(self, arguments: dict[str, Any], *, in_thread: bool = False
+                     ) -> ToolOutcome:  # already async: ``in_thread`` changes nothing
         return self._tape.take(self.name, arguments)
 
 

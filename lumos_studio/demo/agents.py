@@ -18,8 +18,10 @@ from typing import Any
 from lumos_core import Agent, Message, ScriptedModel, ToolError, tool
 from lumos_core.memory import Memory, SemanticRecall, WorkingMemory
 from lumos_core.messages import ModelResponse
+from lumos_core.output import OutputSchema
 from lumos_core.rag import DocumentIndex, retrieve_tool
 from lumos_core.rag.tool import NO_RESULTS
+from lumos_core.settings import ModelSettings
 
 _CONDITIONS = ("sunny", "cloudy", "light rain", "windy", "foggy", "clear skies")
 
@@ -159,7 +161,13 @@ class _MemoryDemoModel(ScriptedModel):
     the working memory is."""
 
     async def request(
-        self, instructions: str | None, messages: Sequence[Message], tools: Sequence[dict[str, Any]]
+        self,
+        instructions: str | None,
+        messages: Sequence[Message],
+        tools: Sequence[dict[str, Any]],
+        *,
+        settings: ModelSettings | None = None,
+        output: OutputSchema | None = None,
     ) -> ModelResponse:
         if self.latency:
             await asyncio.sleep(self.latency)

@@ -21,7 +21,7 @@ from opentelemetry.trace import StatusCode
 from lumos_core import Agent
 from lumos_core.agent import ToolCallFinished
 from lumos_core.mcp import MCPServerError, MCPServerHTTP, MCPServerStdio
-from lumos_core.messages import Message, ToolResultPart
+from lumos_core.messages import Message, ToolCallPart, ToolResultPart
 from lumos_core.models.scripted import ScriptedModel
 from lumos_core.telemetry import semconv as sc
 
@@ -358,3 +358,15 @@ async def test_the_model_is_offered_the_servers_tools_beside_the_agents_own() ->
                   output_type=str)
     await agent.run("hi")
     assert "get_weather" in offered[0] and "local_tool" in offered[0]
+
+
+async def test_two_server_tool_calls_of_one_turn_run_side_by_side() -> None:
+    both = Message("assistant", (
+        ToolCallPart("c1", "get_weather", {"city": "Paris"}),
+        ToolCallPart("c2", "get_weather", {"city": "Oslo"}),
+    ), finish_reason="tool_calls")
+    agent = Agent("weather", model=ScriptedModel([both, "done"]), tools=[stdio_server()])
+    result = await agent.run("Weather in Paris and Oslo?")
+    outcomes = tool_results(result.messages)
+    assert [o.result for o in outcomes] == ["Sunny and 21 °C in Paris", "Sunny and 21 °C in Oslo"]
+    assert not any(o.is_error for o in outcomes)
