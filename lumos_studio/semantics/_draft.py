@@ -205,17 +205,22 @@ class Draft:
 
     def take_str(self, key: str) -> str:
         """A string attribute, marked read when it is one."""
-        value = as_str(self.attrs.get(key))
-        if value:
+        value = self.attrs.get(key)
+        if value is None:  # most keys asked for are absent: answer before any type check
+            return ""
+        text = value if type(value) is str else as_str(value)
+        if text:
             self.read.add(key)
-        return value
+        return text
 
     def fill(self, field: str, *keys: str) -> None:
         """Set a string field from the first of ``keys`` holding a string; mark every one read."""
+        attrs = self.attrs
         for key in keys:
-            value = self.take_str(key)
-            if value and not getattr(self, field):
-                setattr(self, field, value)
+            if key in attrs:
+                value = self.take_str(key)
+                if value and not getattr(self, field):
+                    setattr(self, field, value)
 
     def set_kind(self, kind: OperationKind | None) -> None:
         if kind is not None and self.kind is OperationKind.UNKNOWN:

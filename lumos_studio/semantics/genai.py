@@ -106,7 +106,8 @@ def read_genai(d: Draft, keys: list[str]) -> None:
     d.fill("response_id", "gen_ai.response.id")
     for field, names in USAGE_KEYS:
         for key in names:
-            d.set_usage(field, key)
+            if key in a:
+                d.set_usage(field, key)
     d.set_streaming("gen_ai.is_streaming")
     d.set_streaming("gen_ai.request.stream")
     if d.streaming is None and (

@@ -260,11 +260,18 @@ def _flattened_message(d: Draft, fields: dict[str, str], default_role: str) -> M
     return message
 
 
+_FLATTENED_HEADS: Final = ("gen_ai.prompt", "gen_ai.completion")
+
+
 def read_flattened(d: Draft, gen_ai_keys: list[str], llm_keys: list[str]) -> None:
     """Flattened ``gen_ai.prompt.N.*`` / ``gen_ai.completion.N.*``, their JSON forms, functions."""
     found = False
+    # One scan picks the few keys of these forms; most spans have none, and stop here.
+    flat = [key for key in gen_ai_keys if key.startswith(_FLATTENED_HEADS)]
+    if not flat and not llm_keys:
+        return
     for prefix, role in (("gen_ai.prompt.", "user"), ("gen_ai.completion.", "assistant")):
-        groups = indexed(gen_ai_keys, prefix)
+        groups = indexed(flat, prefix)
         if not groups:
             continue
         messages = tuple(_flattened_message(d, fields, role) for fields in groups.values())
