@@ -156,43 +156,61 @@ def index_pending(
     rows = cursor.fetchall()
     if not rows:
         return 0
+    records = [row_to_record(row) for row in rows if row["span_id"] is not None]
+    keys = [(record.trace_id, record.span_id) for record in records]
+    # Three reads for the whole chunk (SQLite's row values), not three per span.
+    logs = _logs_of(connection, records)
+    indexed = _indexed_texts(connection, keys)
     texts = []
-    for row in rows:
-        if row["span_id"] is None:  # deleted since it was queued
+    stale = []
+    for key, record in zip(keys, records, strict=True):
+        text = span_text(record, logs)
+        old = indexed.get(key)
+        if not text or old == text:
             continue
-        text = span_text(connection, row_to_record(row))
-        if not text or _indexed_as(connection, row["trace_id"], row["span_id"], text):
-            continue
-        texts.append((row["trace_id"], row["span_id"], text))
+        if old is not None:  # an older text of it (before its message log records came)
+            stale.append(key)
+        texts.append((*key, text))
         if touched is not None:
-            touched.add(row["trace_id"])
+            touched.add(record.trace_id)
+    if stale:  # the delete trigger takes them out of the full-text index
+        connection.executemany(
+            "DELETE FROM trace_texts WHERE trace_id = ? AND span_id = ?", stale
+        )
     _add_texts(connection, texts)
     connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1]["queue_id"],))
     return len(rows)
 
 
-def _indexed_as(connection: sqlite3.Connection, trace_id: str, span_id: str, text: str) -> bool:
-    """Whether the span's text is indexed as ``text`` already; an older text of it (before its
-    message log records came) is removed, so the new one goes in."""
-    old = connection.execute(
-        "SELECT text FROM trace_texts WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)
-    ).fetchone()
-    if old is None:
-        return False
-    if old[0] == text:
-        return True
-    connection.execute(  # the delete trigger takes it out of the full-text index
-        "DELETE FROM trace_texts WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)
-    )
-    return False
+@functools.cache
+def _pairs(count: int) -> str:
+    """``count`` (trace, span) pairs as a table ``k``; joined (CROSS JOIN keeps ``k`` first),
+    each pair is one index search, where ``(a, b) IN (VALUES …)`` scanned the whole table."""
+    return "(VALUES " + ", ".join(["(?, ?)"] * count) + ") AS k CROSS JOIN"
 
 
-def span_text(connection: sqlite3.Connection, record: SpanRecord) -> str:
+def _indexed_texts(
+    connection: sqlite3.Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The text each of these spans is indexed as now, if any."""
+    if not keys:
+        return {}
+    rows = connection.execute(
+        f"SELECT t.trace_id, t.span_id, t.text FROM {_pairs(len(keys))} trace_texts t "
+        "ON t.trace_id = k.column1 AND t.span_id = k.column2",
+        [value for key in keys for value in key],
+    ).fetchall()
+    return {(trace_id, span_id): text for trace_id, span_id, text in rows}
+
+
+def span_text(record: SpanRecord, logs: Mapping[tuple[str, str], list[LogRecord]]) -> str:
     """The words a search finds ``record`` by: what ``semantics`` reads of it (with its message
-    log records), its input messages only from after the last answer (the rest were indexed
-    with an earlier span of the conversation)."""
-    logs = _span_logs(connection, record)
-    view = read_span(record, logs)
+    log records, from ``logs`` by (trace, span)), its input messages only from after the last
+    answer (the rest were indexed with an earlier span of the conversation)."""
+    own = logs.get((record.trace_id, record.span_id), [])
+    if record.parent_span_id:
+        own = own + logs.get((record.trace_id, record.parent_span_id), [])
+    view = read_span(record, own)
     inputs = view.input_messages
     last_answer = max(
         (i for i, message in enumerate(inputs) if message.role == "assistant"), default=-1
@@ -202,14 +220,29 @@ def span_text(connection: sqlite3.Connection, record: SpanRecord) -> str:
     return searchable_text(view)
 
 
-def _span_logs(connection: sqlite3.Connection, record: SpanRecord) -> list[LogRecord]:
-    """The log records tied to the span or its parent (``semantics.logs_for_span`` picks)."""
-    ids = (record.span_id, record.parent_span_id or record.span_id)
+def _logs_of(
+    connection: sqlite3.Connection, records: Sequence[SpanRecord]
+) -> dict[tuple[str, str], list[LogRecord]]:
+    """The log records tied to these spans or their parents (``semantics.logs_for_span`` picks),
+    by (trace, span)."""
+    wanted = dict.fromkeys(
+        pair
+        for record in records
+        for pair in ((record.trace_id, record.span_id),
+                     (record.trace_id, record.parent_span_id or record.span_id))
+    )
+    if not wanted:
+        return {}
     cursor = connection.execute(
-        "SELECT * FROM logs WHERE trace_id = ? AND span_id IN (?, ?)", (record.trace_id, *ids)
+        f"SELECT l.* FROM {_pairs(len(wanted))} logs l "
+        "ON l.trace_id = k.column1 AND l.span_id = k.column2",
+        [value for pair in wanted for value in pair],
     )
     cursor.row_factory = sqlite3.Row
-    return [row_to_log(row) for row in cursor.fetchall()]
+    found: dict[tuple[str, str], list[LogRecord]] = {}
+    for row in cursor.fetchall():
+        found.setdefault((row["trace_id"], row["span_id"]), []).append(row_to_log(row))
+    return found
 
 
 def pending_count(connection: sqlite3.Connection) -> int:
