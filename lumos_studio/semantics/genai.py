@@ -121,7 +121,7 @@ def read_genai(d: Draft, keys: list[str]) -> None:
         if d.cost is not None:
             d.read.add("gen_ai.usage.cost")
     read_genai_content(d)
-    _read_tool_call(d)
+    read_tool_call(d)
     _read_documents(d)
     for key in keys:
         if key.startswith(KNOWN_PREFIXES) and key not in HANDLED:
@@ -132,6 +132,12 @@ def read_genai(d: Draft, keys: list[str]) -> None:
 
 def read_genai_content(d: Draft) -> None:
     """The JSON content attributes: messages, system instructions, tool definitions."""
+    read_genai_messages(d)
+    read_tool_definitions(d)
+
+
+def read_genai_messages(d: Draft) -> None:
+    """Input and output messages, system instructions."""
     if "gen_ai.input.messages" in d.attrs and not d.input_messages:
         messages = genai_messages(d.json("gen_ai.input.messages"))
         if messages is not None:
@@ -150,6 +156,9 @@ def read_genai_content(d: Draft) -> None:
         if parts is not None:
             d.system_instructions = parts
             d.read.add("gen_ai.system_instructions")
+
+
+def read_tool_definitions(d: Draft) -> None:
     if "gen_ai.tool.definitions" in d.attrs and not d.tool_definitions:
         tools = tool_definitions(d.json("gen_ai.tool.definitions"))
         if tools is not None:
@@ -167,7 +176,7 @@ def _read_documents(d: Draft) -> None:
                 d.read.add(key)
 
 
-def _read_tool_call(d: Draft) -> None:
+def read_tool_call(d: Draft) -> None:
     a = d.attrs
     name = d.take_str("gen_ai.tool.name")
     call_id = d.take_str("gen_ai.tool.call.id")

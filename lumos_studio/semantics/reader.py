@@ -42,7 +42,7 @@ CONVENTION_HEADS: Final = frozenset({
 })
 MAX_UNREAD: Final = 500
 _OPENINFERENCE_HEADS: Final = ("openinference", "llm", "input", "output", "tool", "session")
-_PYDANTIC_MARKERS: Final = ("all_messages_events", "tool_arguments", "agent_name", "final_result")
+PYDANTIC_MARKERS: Final = ("all_messages_events", "tool_arguments", "agent_name", "final_result")
 
 
 def _events(span: SpanRecord) -> tuple[Any, ...]:
@@ -101,7 +101,7 @@ def _read(span: SpanRecord, logs: Iterable[LogRecord]) -> SpanView:
     if gen_ai_keys:
         read_genai(d, gen_ai_keys)
     if scope == pydantic_ai.SCOPE or "pydantic_ai" in buckets or any(
-        key in attrs for key in _PYDANTIC_MARKERS
+        key in attrs for key in PYDANTIC_MARKERS
     ):
         pydantic_ai.read_pydantic_ai(d, keys)
     if scope.startswith(logfire.SCOPE_PREFIX) or "logfire" in buckets:

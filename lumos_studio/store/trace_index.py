@@ -2,9 +2,8 @@
 
 Only the writer thread calls the functions that write (``queue_for_indexing``, ``pin``...); they
 run inside its transactions. Message text is taken from finished spans only, as ``semantics``
-reads them in any dialect (``searchable_text`` of ``read_span``, with the span's message log
-records), and only what is new in each span: a chat span's input repeats the whole conversation,
-so only the messages after its last assistant message are indexed.
+reads them in any dialect (``span_search_text``, with the span's message log records): only what
+is new in each span, since a chat span's input repeats the whole conversation.
 """
 
 from __future__ import annotations
@@ -12,13 +11,13 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.semantics import read_span, searchable_text
 from lumos_studio.semantics.hot import conversation_id, operation
+from lumos_studio.semantics.search import span_search_text
 from lumos_studio.store.rows import row_to_log, row_to_record
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
@@ -204,20 +203,12 @@ def _indexed_texts(
 
 
 def span_text(record: SpanRecord, logs: Mapping[tuple[str, str], list[LogRecord]]) -> str:
-    """The words a search finds ``record`` by: what ``semantics`` reads of it (with its message
-    log records, from ``logs`` by (trace, span)), its input messages only from after the last
-    answer (the rest were indexed with an earlier span of the conversation)."""
+    """What ``semantics`` says a search finds ``record`` by, with its message log records (from
+    ``logs``, by trace and span: its own and its parent's)."""
     own = logs.get((record.trace_id, record.span_id), [])
     if record.parent_span_id:
         own = own + logs.get((record.trace_id, record.parent_span_id), [])
-    view = read_span(record, own)
-    inputs = view.input_messages
-    last_answer = max(
-        (i for i, message in enumerate(inputs) if message.role == "assistant"), default=-1
-    )
-    if last_answer >= 0:
-        view = replace(view, input_messages=inputs[last_answer + 1 :])
-    return searchable_text(view)
+    return span_search_text(record, own)
 
 
 def _logs_of(
