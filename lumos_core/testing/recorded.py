@@ -86,6 +86,12 @@ class RecordedTrace:
         return [s for s in self.spans
                 if _op(s) == operation and self._owner[s.span_id] == agent_name]
 
+    def has_content(self, agent_name: str) -> bool:
+        """Whether the agent's model calls were recorded with their messages (content capture
+        was on), which replaying needs."""
+        chats = self._of(sc.OP_CHAT, agent_name)
+        return not chats or any(sc.OUTPUT_MESSAGES in s.attributes for s in chats)
+
     def chats(self, agent_name: str) -> list[RecordedChat]:
         out = []
         for span in self._of(sc.OP_CHAT, agent_name):
