@@ -56,6 +56,7 @@ from lumos_core.testing.recorded import (
     RecordedTurn,
 )
 from lumos_core.testing.recorded_memory import RecordedMemory
+from lumos_core.testing.recorded_toolsets import ReplayedToolsets
 from lumos_core.tools import Tool, ToolOutcome
 
 __all__ = [
@@ -289,11 +290,17 @@ class Replay:
             self._real_model.add(name)
         else:
             replaying.model = self.model(name)
+        own = {n: t for n, t in agent.tools.items() if getattr(t, "toolset", None) is None}
         replaying.tools = {
             tool_name: memory_tools.get(tool_name, t) if tool_name in keep
             else _ReplayedTool(t, tape)
-            for tool_name, t in agent.tools.items()
+            for tool_name, t in own.items()
         }
+        if agent.toolsets:  # MCP servers: their recorded tools, no server unless one runs
+            recorded_tools = self.trace.toolset_tools(name, set(own))
+            replaying.toolsets = [ReplayedToolsets(agent.toolsets, recorded_tools, tape.take,
+                                                   keep - set(own))]
+            replaying._toolset_stacks = []
         return replaying
 
     def turns(self, agent_name: str | None = None) -> list[RecordedTurn]:
