@@ -7,8 +7,8 @@ SQLite file on your machine, and the studio's conversation view, search, replay,
 regression tests and memory time travel are all made of that text, so content is recorded unless
 switched off. Switch it off before exporting to a shared collector:
 
-- the variable (``false``/``0``/``no``/``NO_CONTENT``; ``true``/``SPAN_ONLY``/``SPAN_AND_EVENT``
-  keep spans' content, ``EVENT_ONLY`` only log bodies' content),
+- the variable, read at the first span (``false``/``0``/``no``/``NO_CONTENT``;
+  ``true``/``SPAN_ONLY``/``SPAN_AND_EVENT`` keep spans' content, ``EVENT_ONLY`` only log bodies'),
 - ``lumos_core.configure(capture_content=False)`` for the process (it wins over the variable),
 - ``Agent(..., capture_content=False)`` for one agent's runs (and what they call).
 
@@ -50,7 +50,7 @@ _ENV_VALUES: Final = {
 }
 
 _configured: ContentCapture | None = None
-_from_env: tuple[str | None, ContentCapture] = (None, ALL)
+_from_env: ContentCapture | None = None
 _scoped: ContextVar[ContentCapture | None] = ContextVar("lumos_capture_content", default=None)
 
 
@@ -61,17 +61,19 @@ def _parse(value: bool | ContentCapture) -> ContentCapture:
 
 
 def set_capture_content(enabled: bool | ContentCapture | None) -> None:
-    """The process-wide choice (``None``: back to the environment variable, else on)."""
-    global _configured
+    """The process-wide choice (``None``: back to the environment variable, read again, else
+    on)."""
+    global _configured, _from_env
     _configured = None if enabled is None else _parse(enabled)
+    _from_env = None
 
 
 def _environment() -> ContentCapture:
+    """The variable's choice, read once (it is asked on every span)."""
     global _from_env
+    if _from_env is not None:
+        return _from_env
     raw = os.environ.get(CAPTURE_ENV)
-    cached_raw, cached = _from_env
-    if raw == cached_raw:
-        return cached
     if raw is None or not raw.strip():
         parsed = ALL
     else:
@@ -82,7 +84,7 @@ def _environment() -> ContentCapture:
                 "SPAN_AND_EVENT; recording content", CAPTURE_ENV, raw,
             )
         parsed = found or ALL
-    _from_env = (raw, parsed)
+    _from_env = parsed
     return parsed
 
 

@@ -8,6 +8,7 @@ call pays one check and nothing is measured.
 
 from __future__ import annotations
 
+import os
 import time
 import weakref
 from collections.abc import Awaitable
@@ -15,7 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry import metrics
+from opentelemetry.environment_variables import OTEL_PYTHON_METER_PROVIDER
 from opentelemetry.metrics import Histogram, MeterProvider, NoOpMeterProvider
+from opentelemetry.metrics import _internal as _metrics_api
 from opentelemetry.metrics._internal import _ProxyMeterProvider
 
 from lumos_core.telemetry import semconv as sc
@@ -75,10 +78,26 @@ def set_meter_provider(provider: MeterProvider | None) -> None:
     _configured = provider
 
 
+_UNKNOWN: Final = object()
+#: A provider named by the variable is made by the API at its first ``get_meter_provider``.
+_NAMED_BY_ENVIRONMENT: Final = OTEL_PYTHON_METER_PROVIDER in os.environ
+
+
+def _global_provider() -> MeterProvider | None:
+    """The global MeterProvider, read without the API's per-call environment lookup (this runs
+    on every model call); ``None`` while none is set."""
+    provider = getattr(_metrics_api, "_METER_PROVIDER", _UNKNOWN)
+    if provider is None and not _NAMED_BY_ENVIRONMENT:
+        return None
+    if isinstance(provider, MeterProvider):
+        return provider
+    return metrics.get_meter_provider()  # another API version, or one named by the variable
+
+
 def client_instruments() -> ClientInstruments | None:
     """The histograms to record into, or ``None`` when no MeterProvider is set."""
-    provider = _configured or metrics.get_meter_provider()
-    if isinstance(provider, (_ProxyMeterProvider, NoOpMeterProvider)):
+    provider = _configured or _global_provider()
+    if provider is None or isinstance(provider, (_ProxyMeterProvider, NoOpMeterProvider)):
         return None
     found = _instruments.get(provider)
     if found is None:

@@ -3,6 +3,8 @@ the SDK's InMemoryMetricReader; nothing is measured when no MeterProvider is set
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -117,3 +119,27 @@ def test_configure_sends_the_metrics_to_a_meter_provider() -> None:
     Agent("echo", "Echo.", ScriptedModel(["ok"])).run_sync("hi")  # no longer recorded there
     assert captured.points(OPERATION_DURATION)[0].count == 1
     captured.shutdown()
+
+
+def test_the_global_meter_provider_is_used_once_set() -> None:
+    """In a fresh interpreter: nothing before ``set_meter_provider``, recorded after it."""
+    code = """
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from lumos_core import Agent, ScriptedModel
+
+agent = Agent("echo", "Echo.", ScriptedModel(["one", "two"]))
+agent.run_sync("hi")
+reader = InMemoryMetricReader()
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+agent.run_sync("hi")
+data = reader.get_metrics_data().resource_metrics[0].scope_metrics[0]
+print(data.scope.name, sorted((m.name, m.data.data_points[0].count) for m in data.metrics))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "lumos_core [('gen_ai.client.operation.duration', 1), "
+        "('gen_ai.client.token.usage', 1)]")

@@ -45,6 +45,7 @@ SECRETS = (USER_SECRET, TOOL_ARGUMENT, TOOL_RESULT, ANSWER, SUB_ANSWER, MEMORY_N
 @pytest.fixture(autouse=True)
 def _default_capture(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(CAPTURE_ENV, raising=False)
+    configure(capture_content=None)
     yield
     configure(capture_content=None)
 
@@ -131,6 +132,7 @@ def test_the_otel_environment_variable_sets_the_default(
     monkeypatch: pytest.MonkeyPatch, value: str, expected: ContentCapture
 ) -> None:
     monkeypatch.setenv(CAPTURE_ENV, value)
+    configure(capture_content=None)  # the variable is read once; read it again
     assert content_capture() == expected
 
 
@@ -138,6 +140,7 @@ def test_an_unknown_variable_value_warns_and_records(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv(CAPTURE_ENV, "sometimes")
+    configure(capture_content=None)  # the variable is read once; read it again
     with caplog.at_level(logging.WARNING):
         assert content_capture() == ContentCapture(True, True)
     assert f"{CAPTURE_ENV}='sometimes' is not one of" in caplog.text
@@ -147,6 +150,7 @@ def test_the_variable_off_then_configure_and_an_agent_win_over_it(
     monkeypatch: pytest.MonkeyPatch, captured_spans: CapturedSpans
 ) -> None:
     monkeypatch.setenv(CAPTURE_ENV, "false")
+    configure(capture_content=None)  # the variable is read once; read it again
     weather_agent().run_sync(USER_SECRET)
     assert leaked(telemetry_text(captured_spans.spans)) == []
     captured_spans.clear()
@@ -212,6 +216,7 @@ def test_event_only_keeps_log_bodies_and_drops_span_content(
     logs: tuple[LoggerProvider, InMemoryLogRecordExporter],
 ) -> None:
     monkeypatch.setenv(CAPTURE_ENV, "EVENT_ONLY")
+    configure(capture_content=None)  # the variable is read once; read it again
     provider, exporter = logs
     model = ScriptedModel([ANSWER])
     Agent("assistant", "Be kind.", model, memory=Memory(":memory:")).run_sync(
