@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from lumos_core.messages import ModelResponse
     from lumos_core.models import Model
 
-TOKEN_USAGE: Final = "gen_ai.client.token.usage"
-OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
-TOKEN_TYPE: Final = "gen_ai.token.type"
+TOKEN_USAGE: Final = sc.METRIC_CLIENT_TOKEN_USAGE
+OPERATION_DURATION: Final = sc.METRIC_CLIENT_OPERATION_DURATION
+TOKEN_TYPE: Final = sc.TOKEN_TYPE
 TOKEN_TYPE_INPUT: Final = "input"
 TOKEN_TYPE_OUTPUT: Final = "output"
 #: The conventions' advice: powers of 4 from 1 token to 64 Mi tokens.

@@ -81,6 +81,12 @@ MEMORY_EXPIRATION_DATE: Final = "gen_ai.memory.expiration_date"
 MEMORY_SCOPE_USER: Final = "user"
 MEMORY_SCOPE_CONVERSATION: Final = "conversation"
 
+# GenAI client metrics (histograms, one record per model call; ``telemetry.metrics``)
+METRIC_CLIENT_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
+METRIC_CLIENT_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+#: On token usage records: ``input`` | ``output``.
+TOKEN_TYPE: Final = "gen_ai.token.type"
+
 # MCP (OpenTelemetry's semantic conventions for the Model Context Protocol)
 MCP_METHOD_NAME: Final = "mcp.method.name"
 MCP_PROTOCOL_VERSION: Final = "mcp.protocol.version"
