@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 CAPTURE_ENV: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+#: In a memory event's body: true when its text was left out (content capture off).
+CONTENT_OMITTED: Final = "content_omitted"
 
 _log = logging.getLogger(__name__)
 
@@ -133,6 +135,7 @@ def memory_event_body(body: dict[str, Any]) -> dict[str, Any]:
     if capturing_events():
         return body
     out = {k: v for k, v in body.items() if k != "value"}
+    out[CONTENT_OMITTED] = True
     if "messages" in body:
         out["messages"] = [
             {**entry, "message": _bare_message(entry.get("message"))}

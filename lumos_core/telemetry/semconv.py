@@ -165,6 +165,8 @@ EVENT_SPAN_STARTED: Final = "lumos.span.started"
 #                                  "value", "format"}
 #   delete_memory/thread: {"op", "kind", "thread_id", "resource_id"}
 #   delete_memory/working_memory: {"op", "kind", "scope", "key", "thread_id", "resource_id"}
+# With content capture off (``telemetry.content``) a body has ``"content_omitted": true``, its
+# messages no parts and its working memory no ``value``.
 EVENT_MEMORY_PREFIX: Final = "lumos.memory."
 EVENT_MEMORY_UPSERT: Final = "lumos.memory.upsert_memory"
 EVENT_MEMORY_UPDATE: Final = "lumos.memory.update_memory"

@@ -203,6 +203,7 @@ def test_memory_spans_and_log_bodies_keep_ids_without_text(
     upserts = [b for b in bodies if isinstance(b, dict) and b.get("op") == sc.OP_UPSERT_MEMORY]
     assert upserts and all(m["id"] and m["message"]["parts"] == []
                            for b in upserts for m in b["messages"])
+    assert all(b["content_omitted"] is True for b in bodies if isinstance(b, dict))
     state = rebuild_memory_state(exporter.get_finished_logs())  # the shape still rebuilds
     assert [m.message.role for m in state.threads["t1"].messages] == [
         "user", "assistant", "tool", "assistant", "user", "assistant"]
