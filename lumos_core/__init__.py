@@ -36,6 +36,7 @@ from lumos_core.run_results import (
     ToolCallStarted,
 )
 from lumos_core.settings import ModelSettings
+from lumos_core.telemetry import capture_content, configure
 from lumos_core.tools import Tool, ToolError, tool
 from lumos_core.workflows import (
     StepContext,
@@ -89,6 +90,8 @@ __all__ = [
     "__version__",
     "agent_step",
     "branch",
+    "capture_content",
+    "configure",
     "parallel",
     "rebuild_memory_state",
     "retrieve_tool",

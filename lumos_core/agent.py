@@ -54,6 +54,8 @@ from lumos_core.subagents import (
 )
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
+from lumos_core.telemetry.content import capturing_spans, enter_capture, leave_capture
+from lumos_core.telemetry.metrics import measured_chat
 from lumos_core.tools import Tool, ToolOutcome
 from lumos_core.toolsets import Toolset, open_toolsets
 
@@ -107,6 +109,7 @@ class Agent(Generic[OutputT]):
         logger_provider: _logs.LoggerProvider | None = None,
         settings: ModelSettings | None = None,
         output_type: type[OutputT] | Any = None,
+        capture_content: bool | None = None,
     ) -> None:
         if not name or not name.strip():
             raise ValueError("an Agent needs a non-empty name")
@@ -140,6 +143,9 @@ class Agent(Generic[OutputT]):
                 )
             self._output = OutputSpec(output_type)
         self._toolset_stacks: list[AsyncExitStack] = []
+        #: Record message content in this agent's runs (``None``: as the caller, process or
+        #: environment says; ``lumos_core.telemetry.content``).
+        self.capture_content = capture_content
 
     def __repr__(self) -> str:
         return f"Agent(name={self.name!r}, model={self.model.model_name!r})"
@@ -348,6 +354,7 @@ class Agent(Generic[OutputT]):
             attributes[sc.CONVERSATION_ID] = thread_id
         run = RunContext(thread_id)
         token = set_current_run(run)
+        capture = enter_capture(self.capture_content)
         try:
             with tracer.start_as_current_span(
                 sc.span_name(sc.OP_INVOKE_AGENT, self.name),
@@ -365,6 +372,7 @@ class Agent(Generic[OutputT]):
                         tracer, span, run, message, message_history, resource_id, request, emit
                     )
         finally:
+            leave_capture(capture)
             reset_current_run(token)
 
     async def _loop(
@@ -391,7 +399,8 @@ class Agent(Generic[OutputT]):
             history = turn.history
             span.set_attribute(sc.LUMOS_MEMORY_RESOURCE_ID, turn.resource_id)
         recording = span.is_recording()
-        if recording:
+        content = recording and capturing_spans()
+        if content:
             instructions = turn.instructions(self.instructions) if turn else self.instructions
             if instructions:
                 span.set_attribute(sc.SYSTEM_INSTRUCTIONS, instructions_json(instructions))
@@ -455,7 +464,8 @@ class Agent(Generic[OutputT]):
         if turn is not None:
             await self._save(turn, conversation[saved:])
         if recording:
-            span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([answer]))
+            if content:
+                span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([answer]))
             span.set_attribute(sc.USAGE_INPUT_TOKENS, usage.input_tokens)
             span.set_attribute(sc.USAGE_OUTPUT_TOKENS, usage.output_tokens)
             span.set_attribute(sc.LUMOS_STEPS, step)
@@ -533,25 +543,30 @@ class Agent(Generic[OutputT]):
             attributes=attributes,
         ) as span:
             recording = span.is_recording()
-            if recording:
+            content = recording and capturing_spans()
+            if content:
                 if instructions:
                     span.set_attribute(sc.SYSTEM_INSTRUCTIONS, instructions_json(instructions))
                 span.set_attribute(sc.INPUT_MESSAGES, messages_json(sent))
+            if recording:
                 if request.tools:
                     span.set_attribute(sc.TOOL_DEFINITIONS, orjson.dumps(request.tools).decode())
                 summary = run.summary()
                 if summary is not None:
                     span.set_attribute(sc.LUMOS_CONTEXT_SUMMARY, orjson.dumps(summary).decode())
             if emit is None:
-                response = await model.request(
+                response = await measured_chat(model, model.request(
                     instructions or None, sent, request.tools,
                     **request_options(model, request.settings, request.output),
-                )
+                ))
             else:
-                response = await self._stream_chat(span, instructions or None, sent, request, emit)
+                response = await measured_chat(
+                    model, self._stream_chat(span, instructions or None, sent, request, emit)
+                )
             if recording:
                 message = response.message
-                span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([message]))
+                if content:
+                    span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([message]))
                 span.set_attribute(sc.RESPONSE_MODEL, response.model_name or model.model_name)
                 span.set_attribute(sc.RESPONSE_FINISH_REASONS, [message.finish_reason or "stop"])
                 span.set_attribute(sc.USAGE_INPUT_TOKENS, response.usage.input_tokens)
@@ -617,7 +632,8 @@ class Agent(Generic[OutputT]):
             attributes=attributes,
         ) as span:
             recording = span.is_recording()
-            if recording:
+            content = recording and capturing_spans()
+            if content:
                 span.set_attribute(sc.TOOL_CALL_ARGUMENTS, orjson.dumps(call.arguments).decode())
             if chosen is None:
                 known = ", ".join(sorted(self.tools)) or "none"
@@ -629,10 +645,14 @@ class Agent(Generic[OutputT]):
             else:
                 outcome = await chosen.invoke(call.arguments)
             if recording:
-                span.set_attribute(sc.TOOL_CALL_RESULT, outcome.text)
+                if content:
+                    span.set_attribute(sc.TOOL_CALL_RESULT, outcome.text)
                 if outcome.is_error:
-                    span.set_attribute(sc.ERROR_TYPE, outcome.error_type or "ToolError")
-                    span.set_status(Status(StatusCode.ERROR, outcome.text))
+                    error_type = outcome.error_type or "ToolError"
+                    span.set_attribute(sc.ERROR_TYPE, error_type)
+                    span.set_status(
+                        Status(StatusCode.ERROR, outcome.text if content else error_type)
+                    )
         result = ToolResultPart(call.id, call.name, outcome.text, outcome.is_error)
         if emit is not None:
             emit(ToolCallFinished(result))

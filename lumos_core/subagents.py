@@ -20,6 +20,7 @@ from lumos_core.memory.context import current_run
 from lumos_core.messages import Message, ToolCallPart, Usage, messages_json
 from lumos_core.run_results import RunResult
 from lumos_core.telemetry import semconv as sc
+from lumos_core.telemetry.content import capturing_spans
 from lumos_core.tools import Tool, as_tool
 
 if TYPE_CHECKING:
@@ -152,7 +153,8 @@ async def continue_with(
         await save(added)
     if span.is_recording():
         span.set_attribute(HANDED_OFF_TO, sub.agent or target.name)
-        span.set_attribute(sc.OUTPUT_MESSAGES, messages_json(added[-1:]))
+        if capturing_spans():
+            span.set_attribute(sc.OUTPUT_MESSAGES, messages_json(added[-1:]))
         span.set_attribute(sc.USAGE_INPUT_TOKENS, total.input_tokens)
         span.set_attribute(sc.USAGE_OUTPUT_TOKENS, total.output_tokens)
         span.set_attribute(sc.LUMOS_STEPS, steps + sub.steps)

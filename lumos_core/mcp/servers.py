@@ -223,7 +223,7 @@ class MCPServerStdio(MCPServer):
         parameters = StdioServerParameters(
             command=self.command, args=self.args, env=self.env, cwd=self.cwd
         )
-        return Client(stdio_client(parameters, errlog=self.errlog or sys.stderr))
+        return Client(stdio_client(parameters, errlog=_stderr_for_server(self.errlog)))
 
     def _explain(self, exc: BaseException) -> str:
         leaf = _leaf(exc)
@@ -351,6 +351,27 @@ async def _list_all(connection: Connection, timeout: float) -> list[Any]:
         if cursor is None:
             break
     return tools
+
+
+def _stderr_for_server(errlog: TextIO | None) -> TextIO:
+    """A stream with a file descriptor for the server's stderr: ``errlog``, else ours. Where
+    ``sys.stderr`` was replaced by an object without one (the studio's worker turns prints into
+    log records), the process's own stderr; failing that, the null device."""
+    for stream in (errlog, sys.stderr, sys.__stderr__):
+        if stream is None:
+            continue
+        try:
+            stream.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+            continue
+        return stream
+    global _devnull
+    if _devnull is None:
+        _devnull = open(os.devnull, "w")  # noqa: SIM115 - kept open for every later server
+    return _devnull
+
+
+_devnull: TextIO | None = None
 
 
 def _result_text(result: Any) -> str:

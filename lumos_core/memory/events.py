@@ -20,6 +20,7 @@ from lumos_core.memory.codec import message_from_dict
 from lumos_core.memory.store import StoredMessage
 from lumos_core.telemetry import get_logger
 from lumos_core.telemetry import semconv as sc
+from lumos_core.telemetry.content import CONTENT_OMITTED, memory_event_body
 
 KIND_MESSAGES = "messages"
 KIND_WORKING_MEMORY = "working_memory"
@@ -44,7 +45,7 @@ def emit_memory_event(
         severity_number=SeverityNumber.INFO,
         severity_text="INFO",
         event_name=sc.EVENT_MEMORY_PREFIX + operation,
-        body={"op": operation, **body},
+        body=memory_event_body({"op": operation, **body}),
         attributes=attributes,
     )
 
@@ -95,6 +96,8 @@ def rebuild_memory_state(events: Iterable[Any], state: MemoryState | None = None
         if op == sc.OP_UPSERT_MEMORY and kind == KIND_MESSAGES:
             _apply_messages(state, body)
         elif op == sc.OP_UPDATE_MEMORY and kind == KIND_WORKING_MEMORY:
+            if body.get(CONTENT_OMITTED):
+                continue  # recorded without content: the value is not known
             state.working_memory[(str(body["scope"]), str(body["key"]))] = str(body["value"])
         elif op == sc.OP_DELETE_MEMORY and kind == KIND_WORKING_MEMORY:
             state.working_memory.pop((str(body["scope"]), str(body["key"])), None)

@@ -38,6 +38,7 @@ from lumos_core.memory.working import TOOL_NAME, WorkingMemory
 from lumos_core.messages import Message
 from lumos_core.telemetry import get_tracer
 from lumos_core.telemetry import semconv as sc
+from lumos_core.telemetry.content import capturing_spans
 from lumos_core.tools import Tool, ToolError
 
 DEFAULT_RESOURCE: Final = "default"
@@ -136,7 +137,7 @@ class Memory:
             )
             saved = self._db.save(thread_id, resource, items, vectors)
             span.set_attribute(sc.MEMORY_RECORD_COUNT, len(saved))
-            if span.is_recording():
+            if span.is_recording() and capturing_spans():
                 span.set_attribute(sc.MEMORY_RECORDS, _records(saved))
             emit_memory_event(
                 sc.OP_UPSERT_MEMORY,
@@ -199,7 +200,7 @@ class Memory:
             stored = working.merge(current, value)
             self._db.set_working_memory(scope, key, stored, working.format)
             span.set_attribute(sc.MEMORY_RECORD_COUNT, 1)
-            if span.is_recording():
+            if span.is_recording() and capturing_spans():
                 span.set_attribute(
                     sc.MEMORY_RECORDS,
                     orjson.dumps([{"id": f"{scope}:{key}", "content": stored}]).decode(),
@@ -466,7 +467,7 @@ def _records(saved: list[StoredMessage]) -> str:
 
 def _record_recall(span: Span, query: str, hits: list[RecalledMessage]) -> None:
     span.set_attribute(sc.MEMORY_RECORD_COUNT, len(hits))
-    if not span.is_recording():
+    if not span.is_recording() or not capturing_spans():
         return
     span.set_attribute(sc.MEMORY_QUERY_TEXT, query)
     records = []

@@ -29,6 +29,7 @@ from lumos_core.memory.vectors import to_blob, top_k
 from lumos_core.rag.chunking import Chunk, chunk_document
 from lumos_core.telemetry import get_tracer
 from lumos_core.telemetry import semconv as sc
+from lumos_core.telemetry.content import capturing_spans
 
 Mode = Literal["hybrid", "bm25", "vector"]
 
@@ -249,8 +250,9 @@ class DocumentIndex:
                 found = list(rerank(query, found))
             found = found[:top_k]
             if span.is_recording():
-                span.set_attribute(sc.RETRIEVAL_QUERY_TEXT, query)
-                span.set_attribute(sc.RETRIEVAL_DOCUMENTS, _documents_json(found))
+                if capturing_spans():
+                    span.set_attribute(sc.RETRIEVAL_QUERY_TEXT, query)
+                    span.set_attribute(sc.RETRIEVAL_DOCUMENTS, _documents_json(found))
                 span.set_attribute(sc.LUMOS_RETRIEVAL_IDS, [r.chunk.id for r in found])
                 span.set_attribute(sc.LUMOS_RETRIEVAL_SCORES, [r.score for r in found])
         run = current_run()

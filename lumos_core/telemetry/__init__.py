@@ -9,12 +9,50 @@ from __future__ import annotations
 
 import weakref
 from contextvars import ContextVar, Token
+from enum import Enum
 
 from opentelemetry import _logs, trace
+from opentelemetry.metrics import MeterProvider
 
 from lumos_core.telemetry import semconv
+from lumos_core.telemetry.content import ContentCapture, capture_content, set_capture_content
+from lumos_core.telemetry.metrics import set_meter_provider
 
-__all__ = ["activate_providers", "get_logger", "get_tracer", "reset_providers", "semconv"]
+__all__ = [
+    "ContentCapture",
+    "activate_providers",
+    "capture_content",
+    "configure",
+    "get_logger",
+    "get_tracer",
+    "reset_providers",
+    "semconv",
+]
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+_KEEP = _Keep.KEEP
+
+
+def configure(
+    *,
+    capture_content: bool | ContentCapture | _Keep | None = _KEEP,
+    meter_provider: MeterProvider | _Keep | None = _KEEP,
+) -> None:
+    """Process-wide telemetry choices; an argument left out keeps its current value.
+
+    ``capture_content``: record message content (prompts, answers, tool arguments and results,
+    memory text) in spans and log records; ``None`` goes back to
+    ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``, else on (``telemetry.content``).
+    ``meter_provider``: where the GenAI client metrics go (``None``: the global provider).
+    """
+    if capture_content is not _KEEP:
+        set_capture_content(capture_content)
+    if meter_provider is not _KEEP:
+        set_meter_provider(meter_provider)
 
 _tracers: weakref.WeakKeyDictionary[trace.TracerProvider, trace.Tracer] = (
     weakref.WeakKeyDictionary()

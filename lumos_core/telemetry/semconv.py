@@ -81,6 +81,12 @@ MEMORY_EXPIRATION_DATE: Final = "gen_ai.memory.expiration_date"
 MEMORY_SCOPE_USER: Final = "user"
 MEMORY_SCOPE_CONVERSATION: Final = "conversation"
 
+# GenAI client metrics (histograms, one record per model call; ``telemetry.metrics``)
+METRIC_CLIENT_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
+METRIC_CLIENT_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+#: On token usage records: ``input`` | ``output``.
+TOKEN_TYPE: Final = "gen_ai.token.type"
+
 # MCP (OpenTelemetry's semantic conventions for the Model Context Protocol)
 MCP_METHOD_NAME: Final = "mcp.method.name"
 MCP_PROTOCOL_VERSION: Final = "mcp.protocol.version"
@@ -159,6 +165,8 @@ EVENT_SPAN_STARTED: Final = "lumos.span.started"
 #                                  "value", "format"}
 #   delete_memory/thread: {"op", "kind", "thread_id", "resource_id"}
 #   delete_memory/working_memory: {"op", "kind", "scope", "key", "thread_id", "resource_id"}
+# With content capture off (``telemetry.content``) a body has ``"content_omitted": true``, its
+# messages no parts and its working memory no ``value``.
 EVENT_MEMORY_PREFIX: Final = "lumos.memory."
 EVENT_MEMORY_UPSERT: Final = "lumos.memory.upsert_memory"
 EVENT_MEMORY_UPDATE: Final = "lumos.memory.update_memory"

@@ -34,6 +34,7 @@ from lumos_core.messages import Message, ModelResponse
 from lumos_core.models.base import Model
 from lumos_core.output import OutputSchema
 from lumos_core.settings import ModelSettings
+from lumos_core.telemetry.content import CAPTURE_ENV
 from lumos_core.testing.assertions import (
     ToolCall,
     assert_output,
@@ -46,6 +47,7 @@ from lumos_core.testing.assertions import (
 )
 from lumos_core.testing.capture import CapturedSpans
 from lumos_core.testing.guard import RealModelCallBlocked, block_model_calls
+from lumos_core.testing.metrics import CapturedMetrics
 from lumos_core.testing.otlp_json import RecordedSpan, SpanLike, read_spans
 from lumos_core.testing.recorded import (
     RecordedChat,
@@ -54,9 +56,11 @@ from lumos_core.testing.recorded import (
     RecordedTurn,
 )
 from lumos_core.testing.recorded_memory import RecordedMemory
+from lumos_core.testing.recorded_toolsets import ReplayedToolsets
 from lumos_core.tools import Tool, ToolOutcome
 
 __all__ = [
+    "CapturedMetrics",
     "CapturedSpans",
     "RealModelCallBlocked",
     "RecordedMemory",
@@ -265,6 +269,12 @@ class Replay:
         if name not in self.trace.agent_names:
             known = ", ".join(self.trace.agent_names) or "none"
             raise ValueError(f"the trace holds no run of agent {name!r} (agents: {known})")
+        if not self.trace.has_content(name):
+            raise ValueError(
+                f"the trace's runs of agent {name!r} were recorded without message content "
+                f"(capture_content off, or {CAPTURE_ENV} false), so it holds no answers to "
+                "replay; record the run again with content capture on"
+            )
         tape = self._tapes.setdefault(name, _ToolTape(self.trace.tool_calls(name)))
         keep = set(real_tools)
         replaying = copy.copy(agent)
@@ -280,11 +290,17 @@ class Replay:
             self._real_model.add(name)
         else:
             replaying.model = self.model(name)
+        own = {n: t for n, t in agent.tools.items() if getattr(t, "toolset", None) is None}
         replaying.tools = {
             tool_name: memory_tools.get(tool_name, t) if tool_name in keep
             else _ReplayedTool(t, tape)
-            for tool_name, t in agent.tools.items()
+            for tool_name, t in own.items()
         }
+        if agent.toolsets:  # MCP servers: their recorded tools, no server unless one runs
+            recorded_tools = self.trace.toolset_tools(name, set(own))
+            replaying.toolsets = [ReplayedToolsets(agent.toolsets, recorded_tools, tape.take,
+                                                   keep - set(own))]
+            replaying._toolset_stacks = []
         return replaying
 
     def turns(self, agent_name: str | None = None) -> list[RecordedTurn]:

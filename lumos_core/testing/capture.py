@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from lumos_core.telemetry import activate_providers, reset_providers
 from lumos_core.telemetry import semconv as sc
+from lumos_core.testing.otlp_json import RecordedSpan
 
 __all__ = ["CapturedSpans"]
 
@@ -51,6 +52,10 @@ class CapturedSpans:
         """One attribute of each span of ``operation`` (``None`` where a span lacks it)."""
         return [(s.attributes or {}).get(key) for s in self.of(operation)]
 
+    def records(self) -> list[RecordedSpan]:
+        """The spans as a saved trace holds them, for ``replay(captured_spans.records())``."""
+        return [_record(s) for s in self.spans]
+
     def clear(self) -> None:
         """Forget the spans captured so far (between two runs of one test)."""
         self.exporter.clear()
@@ -66,3 +71,18 @@ class CapturedSpans:
 
     def shutdown(self) -> None:
         self.provider.shutdown()
+
+
+def _record(span: ReadableSpan) -> RecordedSpan:
+    context = span.get_span_context()
+    parent = span.parent
+    return RecordedSpan(
+        trace_id=format(context.trace_id if context else 0, "032x"),
+        span_id=format(context.span_id if context else 0, "016x"),
+        parent_span_id=format(parent.span_id, "016x") if parent is not None else None,
+        name=span.name,
+        start_ns=span.start_time or 0,
+        end_ns=span.end_time,
+        status_code=span.status.status_code.name,
+        attributes=dict(span.attributes or {}),
+    )

@@ -1,11 +1,12 @@
 """The pytest plugin ``lumos_core`` installs (entry point ``pytest11: lumos``).
 
 Fixtures: ``scripted_model`` (makes ``ScriptedModel``s), ``captured_spans`` (the spans of the
-test's agent runs). The guard is on by default: a test whose code sends an HTTP request to a
-host other than this machine fails with ``RealModelCallBlocked`` naming the host, even when the
-code under test swallowed the error. Let a test through with ``@pytest.mark.allow_model_calls``;
-switch the guard off for a whole project with ``lumos_block_model_calls = false`` in the pytest
-ini options, or for one session with ``LUMOS_ALLOW_MODEL_CALLS=1``.
+test's agent runs), ``captured_metrics`` (the GenAI client metrics of its model calls). The guard
+is on by default: a test whose code sends an HTTP request to a host other than this machine fails
+with ``RealModelCallBlocked`` naming the host, even when the code under test swallowed the error.
+Let a test through with ``@pytest.mark.allow_model_calls``; switch the guard off for a whole
+project with ``lumos_block_model_calls = false`` in the pytest ini options, or for one session
+with ``LUMOS_ALLOW_MODEL_CALLS=1``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from lumos_core.models.scripted import ScriptedModel, ScriptFunction, ScriptStep
 from lumos_core.testing.capture import CapturedSpans
 from lumos_core.testing.guard import RealModelCallBlocked, block_model_calls
+from lumos_core.testing.metrics import CapturedMetrics
 
 _BLOCKED = pytest.StashKey[list[RealModelCallBlocked]]()
 _ALLOW_ENV = "LUMOS_ALLOW_MODEL_CALLS"
@@ -103,6 +105,15 @@ def scripted_model() -> ScriptedModelFactory:
 def captured_spans() -> Iterator[CapturedSpans]:
     """The spans of every agent run in the test (their provider is active for the test)."""
     captured = CapturedSpans()
+    with captured.active():
+        yield captured
+    captured.shutdown()
+
+
+@pytest.fixture
+def captured_metrics() -> Iterator[CapturedMetrics]:
+    """The ``gen_ai.client.*`` histograms of every model call in the test."""
+    captured = CapturedMetrics()
     with captured.active():
         yield captured
     captured.shutdown()

@@ -10,9 +10,14 @@ from typing import Any
 import orjson
 
 from lumos_core.messages import Message, ModelResponse, Usage, message_from_dict
+from lumos_core.output import FINAL_RESULT_TOOL
 from lumos_core.telemetry import semconv as sc
 from lumos_core.testing.otlp_json import SpanLike
 from lumos_core.testing.recorded_memory import RecordedMemoryTurn, working_memory_in
+from lumos_core.testing.recorded_toolsets import (
+    RecordedToolDefinition,
+    toolset_tool_definitions,
+)
 from lumos_core.tools import ToolOutcome
 
 __all__ = ["RecordedChat", "RecordedToolCall", "RecordedTrace", "RecordedTurn"]
@@ -85,6 +90,21 @@ class RecordedTrace:
     def _of(self, operation: str, agent_name: str) -> list[SpanLike]:
         return [s for s in self.spans
                 if _op(s) == operation and self._owner[s.span_id] == agent_name]
+
+    def has_content(self, agent_name: str) -> bool:
+        """Whether the agent's model calls were recorded with their messages (content capture
+        was on), which replaying needs."""
+        chats = self._of(sc.OP_CHAT, agent_name)
+        return not chats or any(sc.OUTPUT_MESSAGES in s.attributes for s in chats)
+
+    def toolset_tools(self, agent_name: str, own: set[str]) -> list[RecordedToolDefinition]:
+        """The tools the agent's model was offered that are not in ``own`` (its toolsets')."""
+        definitions = [_loads(s.attributes.get(sc.TOOL_DEFINITIONS))
+                       for s in self._of(sc.OP_CHAT, agent_name)]
+        called: dict[str, dict[str, Any]] = {}
+        for span in self._of(sc.OP_EXECUTE_TOOL, agent_name):
+            called.setdefault(str(span.attributes.get(sc.TOOL_NAME, "")), dict(span.attributes))
+        return toolset_tool_definitions(definitions, called, own | {FINAL_RESULT_TOOL})
 
     def chats(self, agent_name: str) -> list[RecordedChat]:
         out = []

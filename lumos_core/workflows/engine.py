@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from lumos_core.run_results import RunCompleted
 from lumos_core.telemetry import semconv as sc
+from lumos_core.telemetry.content import capturing_spans
 from lumos_core.workflows.context import StepContext, SuspendSignal
 from lumos_core.workflows.events import (
     StepFinished,
@@ -109,7 +110,8 @@ class Engine:
         }
         if state.resume_step == step.name:
             attributes[sc.LUMOS_WORKFLOW_RESUMED] = True
-            attributes[sc.LUMOS_WORKFLOW_RESUME_DATA] = to_json(state.resume_data)
+            if capturing_spans():
+                attributes[sc.LUMOS_WORKFLOW_RESUME_DATA] = to_json(state.resume_data)
         with self.tracer.start_as_current_span(
             sc.span_name(sc.SPAN_WORKFLOW_STEP, step.name),
             kind=SpanKind.INTERNAL,
@@ -142,7 +144,7 @@ class Engine:
                 return SUSPENDED
             state.outputs[step.name] = output
             span.set_attribute(sc.LUMOS_WORKFLOW_STEP_STATUS, "success")
-            if step.leaf and span.is_recording():
+            if step.leaf and span.is_recording() and capturing_spans():
                 span.set_attribute(sc.LUMOS_WORKFLOW_STEP_OUTPUT, to_json(output))
             return output
 
@@ -184,7 +186,7 @@ class Engine:
     async def _body(self, step: Step, value: Any, span: trace.Span) -> Any:
         if isinstance(step, FunctionStep | AgentStep):
             value = coerce(step.input_schema, value, f"step {step.name!r} input")
-            if span.is_recording():
+            if span.is_recording() and capturing_spans():
                 span.set_attribute(sc.LUMOS_WORKFLOW_STEP_INPUT, to_json(value))
             ctx = self.context(step, value)
             if isinstance(step, FunctionStep):
@@ -264,10 +266,10 @@ class Engine:
 def add_suspended_event(span: trace.Span, step: str, payload: Any) -> None:
     """Record on ``span`` that ``step`` suspended with ``payload`` (on the step's span when it
     suspends, and again on the run's span)."""
-    span.add_event(
-        sc.EVENT_WORKFLOW_SUSPENDED,
-        {sc.LUMOS_WORKFLOW_STEP_NAME: step, sc.LUMOS_WORKFLOW_SUSPEND_PAYLOAD: to_json(payload)},
-    )
+    attributes = {sc.LUMOS_WORKFLOW_STEP_NAME: step}
+    if capturing_spans():
+        attributes[sc.LUMOS_WORKFLOW_SUSPEND_PAYLOAD] = to_json(payload)
+    span.add_event(sc.EVENT_WORKFLOW_SUSPENDED, attributes)
 
 
 def coerce(schema: type[BaseModel] | None, value: Any, what: str) -> Any:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from lumos_core._sync import refuse_inside_event_loop
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
+from lumos_core.telemetry.content import capturing_spans
 from lumos_core.workflows.engine import (
     SUSPENDED,
     Engine,
@@ -246,8 +247,9 @@ class Workflow:
             sc.AGENT_NAME: self.name,
             sc.LUMOS_WORKFLOW_NAME: self.name,
             sc.LUMOS_WORKFLOW_RUN_ID: state.run_id,
-            sc.LUMOS_WORKFLOW_INPUT: to_json(state.workflow_input),
         }
+        if capturing_spans():
+            attributes[sc.LUMOS_WORKFLOW_INPUT] = to_json(state.workflow_input)
         if self.description:
             attributes[sc.AGENT_DESCRIPTION] = self.description
         links: list[Link] = []
@@ -280,7 +282,7 @@ class Workflow:
                 span.set_attribute(sc.LUMOS_WORKFLOW_STATUS, "cancelled")
                 raise
             span.set_attribute(sc.LUMOS_WORKFLOW_STATUS, status)
-            if status == "success" and span.is_recording():
+            if status == "success" and span.is_recording() and capturing_spans():
                 span.set_attribute(sc.LUMOS_WORKFLOW_OUTPUT, to_json(output))
             elif status == "suspended":
                 span.set_attribute(sc.LUMOS_WORKFLOW_SUSPENDED_STEPS, list(state.suspended))

@@ -370,3 +370,15 @@ async def test_two_server_tool_calls_of_one_turn_run_side_by_side() -> None:
     outcomes = tool_results(result.messages)
     assert [o.result for o in outcomes] == ["Sunny and 21 °C in Paris", "Sunny and 21 °C in Oslo"]
     assert not any(o.is_error for o in outcomes)
+
+
+async def test_a_stdio_server_starts_where_stderr_has_no_file_descriptor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The studio's worker replaces sys.stderr with a writer into log records."""
+    import io
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    agent = Agent("weather", model=weather_script(), tools=[stdio_server()])
+    [outcome] = tool_results((await agent.run("Weather in Paris?")).messages)
+    assert outcome.result == "Sunny and 21 °C in Paris"

@@ -160,3 +160,27 @@ def test_the_readme_testing_section_runs_as_written(tmp_path: Path) -> None:
     assert "1 passed" in done.stdout
     ran = _pytest(tmp_path)
     assert ran.returncode == 0 and "2 passed" in ran.stdout, ran.stdout
+
+
+MCP_AGENTS = '''
+import sys
+
+from lumos_core import Agent, ScriptedModel
+from lumos_core.mcp import MCPServerStdio
+
+server = MCPServerStdio(sys.executable, [SERVER])
+script = [ScriptedModel.call("get_weather", city="Paris"), "Sunny in Paris."]
+weather = Agent("weather", "Answer weather questions.", ScriptedModel(script), tools=[server])
+'''
+
+
+@pytest.mark.timeout(240)
+def test_a_run_with_mcp_tools_replays_without_its_server(tmp_path: Path) -> None:
+    server = Path(__file__).resolve().parents[1] / "core" / "data" / "weather_mcp_server.py"
+    agents = tmp_path / "agents.py"
+    agents.write_text(MCP_AGENTS.replace("[SERVER]", f"[{str(server)!r}]"))
+    trace = _recorded(tmp_path, "agents.py", "weather", "weather in Paris?")
+    _studio(tmp_path, "fixture", trace, "-o", "tests/test_weather.py", "--agent", "agents.py")
+    agents.write_text(MCP_AGENTS.replace("[SERVER]", "['/nonexistent/weather_mcp_server.py']"))
+    ran = _pytest(tmp_path)  # the server could not start: the trace answers its tool
+    assert ran.returncode == 0 and "1 passed" in ran.stdout, ran.stdout
