@@ -73,8 +73,9 @@ def target_problem(target: Path, force: bool) -> str | None:
 
 def _model_line(provider: ProviderChoice) -> str:
     if provider.name == SCRIPTED:
-        return ('# The model every agent here uses: "<provider>:<model name>" for a real one, '
-                'e.g. "openai:gpt-4o-mini".\nMODEL: str | Model = offline_model()')
+        return ('# The model every agent here uses; a real one is "<provider>:<model name>",\n'
+                '# e.g. "openai:gpt-4o-mini" (with its key exported).\n'
+                "MODEL: str | Model = offline_model()")
     return ("# The model every agent here uses; offline_model() runs without a key or network.\n"
             f'MODEL: str | Model = "{provider.model}"')
 
