@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from lumos_studio.cli_support import fail, info, out
+from lumos_studio.display import safe_text
 from lumos_studio.new.project import (
     AGENTS_FILE,
     NewProjectError,
@@ -132,4 +133,4 @@ def _report(plan: ProjectPlan, written: list[Path]) -> None:
     info(f"model {plan.provider.model}: {plan.provider.key_status()}")
     info(f"its tests: cd {folder} && {_runnable('python')} -m pytest")
     info("start it:")
-    out.print(start_command(plan.target), markup=False, highlight=False, soft_wrap=True)
+    out.print(safe_text(start_command(plan.target), limit=None), soft_wrap=True)

@@ -106,3 +106,11 @@ def test_without_a_terminal_the_wizard_says_to_pass_yes(tmp_path: Path) -> None:
     asked = lumos_studio("new", "demo", cwd=tmp_path)
     assert asked.returncode == 2
     assert asked.stderr.startswith("error: the wizard needs a terminal: pass the NAME and --yes")
+
+
+def test_a_hostile_folder_name_is_shown_as_text(tmp_path: Path) -> None:
+    made = lumos_studio("new", "demo", "--directory", "evil\x1b[2Jdir", "--yes", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "\x1b" not in made.stdout + made.stderr
+    assert "evil␛[2Jdir" in made.stdout.splitlines()[-1]
+    assert (tmp_path / "evil\x1b[2Jdir" / "agents.py").is_file()
