@@ -1,6 +1,8 @@
 """Every runnable code block of docs/ runs as written: shell blocks (with the venv's
 ``lumos-studio`` and ``python`` first on PATH) and Python blocks, in page order, in a fresh
-folder per page, each block starting where the one before left off (a ``cd`` carries over).
+folder per page, each block starting where the one before left off (a ``cd`` carries over). A
+Python block whose first line names a test file (``# tests/test_weather.py``) is written there
+and run with pytest.
 
 A block is left out only when the line before it says why: ``<!-- not run: opens the studio -->``
 (the studio needs a terminal; tests/new drives it through a Pilot instead).
@@ -22,6 +24,7 @@ DOCS = ROOT / "docs"
 SHELLS = {"sh", "bash", "shell", "console"}
 FENCE = re.compile(r"^```(\w*)\s*$")
 NOT_RUN = re.compile(r"^<!-- not run: (.+) -->$")
+TEST_FILE = re.compile(r"# (tests/test_\w+\.py)\n")
 #: Blocks of pages another team owns, by (page, index among code blocks), and why they stay out.
 NOT_RUN_ELSEWHERE = {
     ("dialects.md", 0): "an API sketch: span and logs stand for records read from a store",
@@ -77,6 +80,16 @@ def environment() -> dict[str, str]:
 def run_block(block: Block, cwd: Path, scratch: Path) -> Path:
     """Runs one block in ``cwd``; the folder it ended in (a shell block may ``cd``)."""
     where = f"docs/{block.page}:{block.line}"
+    named = TEST_FILE.match(block.code)
+    if block.language == "python" and named:  # a test file: written where it says, then run
+        (cwd / named.group(1)).parent.mkdir(parents=True, exist_ok=True)
+        (cwd / named.group(1)).write_text(block.code, encoding="utf-8")
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               named.group(1)], cwd=cwd, text=True, capture_output=True,
+                              timeout=120, env=environment())
+        assert done.returncode == 0, f"{where} failed:\n{done.stdout}\n{done.stderr}"
+        assert " passed" in done.stdout, f"{where} ran no test:\n{done.stdout}"
+        return cwd
     if block.language == "python":
         done = subprocess.run([sys.executable, "-"], input=block.code, cwd=cwd, text=True,
                               capture_output=True, timeout=120, env=environment())

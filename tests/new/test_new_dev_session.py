@@ -38,6 +38,7 @@ def test_the_printed_command_opens_a_session_that_answers(
     argv = shlex.split(run)
     assert argv[0] == str(STUDIO) and argv[1:] == ["dev", "agents.py"]
     monkeypatch.chdir(tmp_path / shlex.split(cd)[1])
+    monkeypatch.delenv("LUMOS_DB", raising=False)  # the project's own store, as printed
     seen: list[str] = []
 
     def run_in_pilot(app: StudioApp) -> None:
