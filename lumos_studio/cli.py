@@ -29,6 +29,7 @@ from lumos_studio.cli_support import (
     warn,
 )
 from lumos_studio.display import safe_str, safe_text
+from lumos_studio.new.command import new
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
 from lumos_studio.process_settings import use_studio_process_settings
 from lumos_studio.semantics import read_trace
@@ -506,6 +507,7 @@ def _run_records(db: Path, source: str) -> tuple[list[SpanRecord], list[LogRecor
 
 cli.add_command(run)
 cli.add_command(fixture)
+cli.add_command(new)
 
 
 def main() -> None:

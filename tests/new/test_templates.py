@@ -1,0 +1,60 @@
+"""The templates themselves: every provider fills them completely, and what they write is clean
+Python (ruff with the repo's rules, for any allowed name)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lumos_core.models.presets import PRESETS
+from lumos_studio.new.project import NewProjectError, ProjectPlan, write_project
+from lumos_studio.new.providers import DEFAULT_MODELS, provider_choice, provider_names
+from lumos_studio.new.templates import TEMPLATES
+
+RUFF = Path(sys.executable).parent / "ruff"
+LONGEST_NAME = "a" * 64
+
+
+def test_every_preset_has_a_first_model() -> None:
+    assert set(DEFAULT_MODELS) == set(PRESETS)
+
+
+@pytest.mark.parametrize("template", list(TEMPLATES))
+def test_every_provider_fills_every_file(tmp_path: Path, template: str) -> None:
+    for provider in provider_names():
+        target = tmp_path / provider
+        written = write_project(ProjectPlan("demo", TEMPLATES[template],
+                                            provider_choice(provider), target))
+        assert Path("agents.py") in written and Path(".env.example") in written
+        for relative in written:
+            text = (target / relative).read_text(encoding="utf-8")
+            assert "{{" not in text and "}}" not in text, f"{provider}: {relative}"
+            if relative.suffix == ".py":
+                compile(text, str(relative), "exec")
+        agents = (target / "agents.py").read_text(encoding="utf-8")
+        assert (provider == "scripted") == ("MODEL: str | Model = offline_model()" in agents)
+
+
+@pytest.mark.parametrize("provider", ["scripted", "azure-openai"])
+def test_the_written_code_passes_ruff(tmp_path: Path, provider: str) -> None:
+    for template in TEMPLATES.values():
+        target = tmp_path / template.name
+        write_project(ProjectPlan(LONGEST_NAME, template, provider_choice(provider), target))
+        checked = subprocess.run(
+            [str(RUFF), "check", "--no-cache", "--isolated", "--line-length", "100",
+             "--target-version", "py311", "--select", "E,F,W,I,B,UP,SIM,RUF",
+             "--ignore", "RUF001,RUF002,RUF003", "."],
+            cwd=target, capture_output=True, text=True, timeout=60,
+        )
+        assert checked.returncode == 0, f"{template.name}:\n{checked.stdout}"
+
+
+def test_nothing_is_written_into_a_refused_folder(tmp_path: Path) -> None:
+    (tmp_path / "mine.txt").write_text("keep")
+    with pytest.raises(NewProjectError, match="is not empty"):
+        write_project(ProjectPlan("demo", TEMPLATES["rag"], provider_choice("scripted"),
+                                  tmp_path))
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
