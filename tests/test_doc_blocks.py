@@ -1,11 +1,12 @@
-"""Every Python block in README.md and docs/*.md runs as written, offline.
+"""Every Python block in README.md runs as written, offline (``tests/docs`` runs docs/'s pages).
 
 Each block runs in a fresh interpreter in an empty directory (what it writes, such as
-``.lumos/``, stays there). A block marked in the Markdown just before its fence runs otherwise:
+``.lumos/``, stays there). A block marked in the Markdown just before its fence runs otherwise,
+with the markers docs/'s pages use too:
 
-- ``<!-- doc-test: skip: REASON -->`` is not run (a sketch, or one needing a studio or network);
+- ``<!-- not run: REASON -->`` is not run (a sketch, or one needing a studio or network);
   the reason is printed.
-- ``<!-- doc-test: repository root -->`` runs from the repository's root (it uses files there).
+- ``<!-- run in: repository root -->`` runs from the repository's root (it uses files there).
 
 A block whose first line names a test file (``# tests/test_x.py``) is run by pytest.
 """
@@ -21,9 +22,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCUMENTS = [ROOT / "README.md"]
 _BLOCK = re.compile(
-    r"(?:<!--\s*doc-test:\s*(?P<marker>.*?)\s*-->\s*\n)?^```python\n(?P<code>.*?)^```",
+    r"(?:<!--\s*(?P<marker>not run:.*?|run in:.*?)\s*-->\s*\n)?^```python\n(?P<code>.*?)^```",
     re.S | re.M,
 )
 
@@ -72,14 +73,14 @@ def test_the_documents_hold_python_blocks() -> None:
 def test_the_block_runs_as_written(
     block: DocBlock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if block.marker.startswith("skip:"):
-        reason = block.marker.removeprefix("skip:").strip()
-        assert reason, f"{block.id}: a skipped block must say why (doc-test: skip: REASON)"
+    if block.marker.startswith("not run:"):
+        reason = block.marker.removeprefix("not run:").strip()
+        assert reason, f"{block.id}: a block left out must say why (not run: REASON)"
         with capsys.disabled():  # shown whatever the -r options
             print(f"\n{block.id} not run: {reason}")
         pytest.skip(reason)
-    assert block.marker in ("", "repository root"), f"{block.id}: unknown marker {block.marker!r}"
-    cwd = ROOT if block.marker == "repository root" else tmp_path
+    assert block.marker in ("", "run in: repository root"), f"{block.id}: {block.marker!r}?"
+    cwd = ROOT if block.marker == "run in: repository root" else tmp_path
     if block.test_file is not None:
         script = tmp_path / block.test_file
         script.write_text(block.code)

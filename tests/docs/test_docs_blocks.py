@@ -25,10 +25,6 @@ SHELLS = {"sh", "bash", "shell", "console"}
 FENCE = re.compile(r"^```(\w*)\s*$")
 NOT_RUN = re.compile(r"^<!-- not run: (.+) -->$")
 TEST_FILE = re.compile(r"# (tests/test_\w+\.py)\n")
-#: Blocks of pages another team owns, by (page, index among code blocks), and why they stay out.
-NOT_RUN_ELSEWHERE = {
-    ("dialects.md", 0): "an API sketch: span and logs stand for records read from a store",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +58,7 @@ def blocks(page: Path) -> list[Block]:
         before = next((line for line in reversed(lines[:start]) if line.strip()), "")
         reason = NOT_RUN.match(before.strip())
         name = str(page.relative_to(DOCS))
-        skip = reason.group(1) if reason else NOT_RUN_ELSEWHERE.get((name, len(found)))
+        skip = reason.group(1) if reason else None
         found.append(Block(name, start + 1, language, "\n".join(body) + "\n", skip))
     return found
 
