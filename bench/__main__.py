@@ -21,6 +21,8 @@ from bench import python_loop_ms
 BENCHMARKS: dict[str, str] = {
     "agent_runs": "bench.agent_runs",
     "ingest": "bench.ingest",
+    "startup": "bench.startup",
+    "ui_app": "bench.ui_app",
     "reload": "bench.reload",
     "ui_waterfall": "bench.ui_waterfall",
     "logs_filter": "bench.logs_filter",
