@@ -264,7 +264,7 @@ async def _pane_switches(app: _TimedStudio, pilot: Any) -> dict[str, list[float]
                 app, lambda: _key(app, "f4"), lambda w=want: app.layout.state == w))  # type: ignore[misc]
             await pilot.pause()
         for key, widget in (("l", traces), ("t", tree)):
-            figures["t / l (focus the tree / the trace list)"].append(await _until_painted(
+            figures["t / l (focus tree / list)"].append(await _until_painted(
                 app, lambda k=key: _key(app, k, k),  # type: ignore[misc]
                 lambda w=widget: app.focused is w))  # type: ignore[misc]
             await pilot.pause()
