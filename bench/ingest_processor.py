@@ -98,7 +98,8 @@ def processor_cost(tmp: Path, rounds: int) -> ProcessorCost:
     for name, processor in (
         ("noop", _NoOpProcessor()),
         ("studio", StudioSpanProcessor(writer)),
-        ("batch", BatchSpanProcessor(_NowhereExporter(), max_queue_size=PROCESSOR_SPANS * 2)),
+        ("batch", BatchSpanProcessor(_NowhereExporter(),
+                                     max_queue_size=max(PROCESSOR_SPANS * 2, 2_048))),
     ):
         providers[name] = TracerProvider(shutdown_on_exit=False)
         providers[name].add_span_processor(processor)
