@@ -32,7 +32,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from rich.console import Console
 from rich.table import Table
 
-from bench import python_loop_ms, verdict
+from bench import check, python_loop_ms
 from bench.ingest_after import (
     DiskUse,
     References,
@@ -431,11 +431,12 @@ def _load_table(rounds: list[LoadRound], physical: References) -> Table:
                          else "right")
 
     def row(label: str, values: list[float], form: str, target: float | None = None,
-            higher_is_better: bool = False, reference: str = "") -> None:
+            higher_is_better: bool = False, reference: str = "", unit: str = "") -> None:
         median = statistics.median(values)
         mark = ""
         if target is not None:
-            mark = verdict(median, target) if higher_is_better else verdict(-median, -target)
+            mark = check(f"ingest: {label}", median, target, unit,
+                         higher_is_better=higher_is_better)
         table.add_row(label, form.format(median), " · ".join(form.format(v) for v in values),
                       "" if target is None else ("≥ " if higher_is_better else "≤ ")
                       + form.format(target), mark, reference)
@@ -446,22 +447,23 @@ def _load_table(rounds: list[LoadRound], physical: References) -> Table:
 
     row("spans/s acknowledged", [rate(r.sent) for r in rounds], "{:,.0f}")
     row("spans/s durable (committed, queryable)", [r.durable_rate for r in rounds], "{:,.0f}",
-        TARGET_DURABLE_SPANS_PER_SECOND, True,
-        f"protobuf parse alone {physical.parse_spans_per_second:,.0f}; SQLite alone "
+        TARGET_DURABLE_SPANS_PER_SECOND, True, unit="spans/s",
+        reference=f"protobuf parse alone {physical.parse_spans_per_second:,.0f}; SQLite alone "
         f"{physical.sqlite_spans_per_second:,.0f}")
     row("last ack → queryable, s", [r.queryable - r.sent.last_ack for r in rounds], "{:.2f}")
     row("last ack → searchable (the trace search finds the last requests' words), s",
-        [r.searchable_lag for r in rounds], "{:.2f}", TARGET_SEARCHABLE_SECONDS)
+        [r.searchable_lag for r in rounds], "{:.2f}", TARGET_SEARCHABLE_SECONDS, unit="s")
     row("receiver CPU per 1k spans, until idle again (ms)", [r.cpu_ms_per_1k for r in rounds],
-        "{:.0f}", TARGET_CPU_MS_PER_1K)
+        "{:.0f}", TARGET_CPU_MS_PER_1K, unit="ms")
     row("  of it until durable (ms)",
         [r.receiver_cpu / max(r.sent.spans, 1) * 1e6 for r in rounds], "{:.0f}")
     row("bytes a span on disk (db + WAL after a checkpoint)",
         [r.disk.total / max(r.sent.spans, 1) for r in rounds], "{:,.0f}", TARGET_BYTES_PER_SPAN,
-        reference=f"wire {physical.wire_bytes_per_span:,.0f}; zlib'd span "
+        unit="B", reference=f"wire {physical.wire_bytes_per_span:,.0f}; zlib'd span "
         f"{physical.zlib_bytes_per_span:,.0f}; plain SQLite table of the spans' bytes "
         f"{physical.sqlite_bytes_per_span:,.0f}")
-    row("receiver peak RSS (MB)", [r.peak_rss for r in rounds], "{:,.0f}", TARGET_PEAK_RSS_MB)
+    row("receiver peak RSS (MB)", [r.peak_rss for r in rounds], "{:,.0f}", TARGET_PEAK_RSS_MB,
+        unit="MB")
     row("clients' CPU per span, this process (µs)",
         [r.client_cpu / max(r.sent.spans, 1) * 1e6 for r in rounds], "{:.1f}")
     row("503 retries", [float(r.sent.retries) for r in rounds], "{:.0f}")

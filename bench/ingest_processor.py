@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from rich.console import Console
 from rich.table import Table
 
-from bench import verdict
+from bench import check
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.ingest import StudioSpanProcessor
 from lumos_studio.process_settings import use_studio_process_settings
@@ -151,7 +151,8 @@ def print_processor_cost(console: Console) -> None:
                   f"{cost.studio[0]:.1f}", "")
     table.add_row("  [bold]added over the no-op processor[/]", f"[bold]{cost.added_wall:+.1f}[/]",
                   f"{cost.added_cpu:+.1f}", f"target ≤ {TARGET_PROCESSOR_MICROSECONDS} "
-                  + verdict(-cost.added_wall, -TARGET_PROCESSOR_MICROSECONDS))
+                  + check("agent's thread: µs a span added over a no-op processor",
+                        cost.added_wall, TARGET_PROCESSOR_MICROSECONDS, "µs"))
     table.add_row("  each round, lowest to highest (wall)",
                   " · ".join(f"{value:+.0f}" for value in cost.added_wall_each), "", "")
     table.add_row("reference: the SDK's BatchSpanProcessor, exporting nowhere",

@@ -28,6 +28,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench import check
 from bench.corpus import T0, generate_logs
 from bench.stores import bench_store, scales
 from lumos_studio.records import LogRecord
@@ -149,14 +150,18 @@ def _query_table(path: Path, total: int, console: Console) -> None:
     for column in ("filter", "matches", "count+first", "middle", "jump", "", "SQLite alone"):
         table.add_column(column, justify="left" if column == "filter" else "right",
                          no_wrap=column == "filter")
+    slowest = ("", 0.0)
     for label, log_filter in _scenarios(path):
         rounds = [_one_round(path, log_filter) for _ in range(ROUNDS)]
         shown, middle, jump = (statistics.median(r[i] for r in rounds) for i in range(3))
+        slowest = max(slowest, (label, max(shown, middle, jump) * 1000), key=lambda p: p[1])
         table.add_row(
             label, f"{rounds[0][3]:,}", _ms(shown), _ms(middle), _ms(jump),
             _within(max(shown, middle, jump)), _reference_ms(path, label, log_filter),
         )
     console.print(table)
+    check(f"log filter, the slowest of {len(_scenarios(path))} (count + window, middle, jump: "
+          f"{slowest[0]}), {total:,} logs", slowest[1], TARGET_MS)
     for label, log_filter in _scenarios(path):
         if log_filter.regex:  # what the pane paints while the count is still running
             connection = _reader(path)

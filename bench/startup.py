@@ -31,7 +31,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import verdict
+from bench import check
 from bench.stores import bench_store, big_trace_id
 from lumos_studio.store import Store
 
@@ -123,7 +123,7 @@ def main(console: Console) -> None:
         median = _median_ms(values)
         table.add_row(label, f"{median:,.0f}", " · ".join(f"{v * 1000:,.0f}" for v in values),
                       f"≤ {target:,.0f}" if target else "",
-                      verdict(-median, -target) if target else "")
+                      check(label.strip(), median, target) if target else "")
 
     row("python -c pass (the interpreter alone)",
         [_wall([sys.executable, "-c", "pass"]) for _ in range(ROUNDS)])

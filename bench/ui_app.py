@@ -42,7 +42,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input
 
-from bench import verdict
+from bench import check
 from bench.stores import BIG_TRACES, bench_store, big_trace_id
 from lumos_studio.app import StudioApp
 from lumos_studio.process_settings import use_studio_process_settings
@@ -322,9 +322,9 @@ def main(console: Console) -> None:
         figures: _OpenFigures = results[f"open {spans}"]
         median = statistics.median(figures.rounds)
         target = OPEN_TARGET_MS[spans]
-        table.add_row(f"open a {spans:,}-span trace: Enter → waterfall", _ms(median),
-                      " · ".join(_ms(r) for r in figures.rounds), f"≤ {target:.0f}",
-                      verdict(-median * 1000, -target))
+        label = f"open a {spans:,}-span trace: Enter → waterfall"
+        table.add_row(label, _ms(median), " · ".join(_ms(r) for r in figures.rounds),
+                      f"≤ {target:.0f}", check(label, median * 1000, target))
         table.add_row("  [dim]of it: Enter → show() · show()[/]",
                       f"[dim]{_ms(statistics.median(figures.worker))} · "
                       f"{_ms(statistics.median(figures.show))}[/]", "", "", "")
@@ -339,7 +339,7 @@ def main(console: Console) -> None:
     for label, values, target in rows:
         median = statistics.median(values)
         table.add_row(label, _ms(median), " · ".join(_ms(v) for v in values), f"≤ {target:.0f}",
-                      verdict(-median * 1000, -target))
+                      check(label, median * 1000, target))
     console.print(table)
     console.print("[dim]the first round of each open reads colder caches; the waterfall's own "
                   "paint of spans already in memory is bench ui_waterfall. Typing: a key every "
