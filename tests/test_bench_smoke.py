@@ -92,6 +92,7 @@ def test_the_studio_draws_its_first_frame_in_a_terminal(tiny_store: stores.Bench
 
 def test_an_ingest_round_ends_searchable_with_its_disk_use(tmp_path: Path) -> None:
     from bench import ingest
+    from bench.ingest_after import references
 
     bodies, _ = ingest.encoded_batches(4)
     done = ingest.load_round(tmp_path / "ingest.db", bodies)
@@ -99,7 +100,7 @@ def test_an_ingest_round_ends_searchable_with_its_disk_use(tmp_path: Path) -> No
     assert done.searchable is not None and done.searchable >= done.sent.last_ack
     assert done.receiver_cpu_total >= done.receiver_cpu > 0
     assert done.disk.total > 0
-    physical = ingest.references(bodies, ingest.BATCH_SPANS)
+    physical = references(bodies, ingest.BATCH_SPANS)
     assert physical.zlib_bytes_per_span < physical.wire_bytes_per_span
 
 
