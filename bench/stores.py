@@ -16,6 +16,7 @@ query benchmarks use.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 import time
@@ -87,9 +88,16 @@ class BenchStore:
         return self.scale * RUNS_PER_SCALE + len(BIG_TRACES)
 
     def describe(self) -> str:
-        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
-        origin = (f"built in {self.built_in:.0f} s" if self.built_in is not None
-                  else "from the cache (built once, see bench/stores.py)")
+        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*")
+                   if p.suffix != ".json")
+        if self.built_in is not None:
+            origin = f"built in {self.built_in:.0f} s"
+        else:
+            try:
+                built = json.loads(_note_path(self.path).read_text())
+                origin = f"from the cache (built on {built['on']} in {built['seconds']:.0f} s)"
+            except (OSError, ValueError, KeyError):
+                origin = "from the cache"
         return (f"store ×{self.scale}: {self.spans:,} spans, {self.logs:,} logs, "
                 f"{size / 1e9:.2f} GB, {origin}: {self.path}")
 
@@ -113,9 +121,16 @@ def bench_store(scale: int, console: Console) -> BenchStore:
     _write_logs(building, logs, console)
     built_in = time.perf_counter() - began
     building.rename(path)
+    _note_path(path).write_text(json.dumps(
+        {"on": time.strftime("%Y-%m-%d %H:%M"), "seconds": round(built_in, 1)}))
     store = BenchStore(path, scale, spans, logs, built_in)
     console.print(store.describe())
     return store
+
+
+def _note_path(path: Path) -> Path:
+    """Beside a cached store: when it was built and how long that took."""
+    return path.with_name(path.name + ".json")
 
 
 def _write_spans(path: Path, scale: int, console: Console) -> None:
