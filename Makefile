@@ -24,6 +24,8 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
+# Each figure with its target and PASS/BELOW, then a summary. The million-span store is built once
+# into .bench-cache/ (minutes); LUMOS_BENCH_SCALE=1,3,10 adds 3M and 10M for the query benchmarks.
 bench: $(STAMP)
 	$(BIN)/python -m bench
 

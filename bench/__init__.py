@@ -27,6 +27,32 @@ class Timing:
         return self.seconds / self.count * 1e6 if self.count else float("nan")
 
 
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A figure held to a target, for the summary ``python -m bench`` prints at the end."""
+
+    label: str
+    value: float
+    target: float
+    unit: str
+    higher_is_better: bool
+
+    @property
+    def passed(self) -> bool:
+        return self.value >= self.target if self.higher_is_better else self.value <= self.target
+
+
+FIGURES: list[Figure] = []  # every ``check`` of this run, in order
+
+
+def check(label: str, value: float, target: float, unit: str = "ms", *,
+          higher_is_better: bool = False) -> str:
+    """``verdict`` for ``value`` against ``target``, noted for the closing summary."""
+    figure = Figure(label, value, target, unit, higher_is_better)
+    FIGURES.append(figure)
+    return "[bold green]PASS[/]" if figure.passed else "[bold red]BELOW[/]"
+
+
 def verdict(value: float, target: float) -> str:
     """A rich-markup marker: PASS when ``value`` reaches ``target``, BELOW otherwise."""
     return "[bold green]PASS[/]" if value >= target else "[bold red]BELOW[/]"

@@ -1,7 +1,13 @@
-"""``python -m bench [name ...]``: run every benchmark in turn, or only the ones named.
+"""``python -m bench [name ...]``: run every benchmark in turn, or only the ones named, then a
+summary of every figure held to a target.
 
-A new benchmark is a module in ``bench/`` with ``main(console)``, added to ``BENCHMARKS``.
-Checks that run long and give no figure (``fuzz``) run only when named.
+A new benchmark is a module in ``bench/`` with ``main(console)``, added to ``BENCHMARKS``; its
+figures go through ``bench.check`` to reach the summary. Checks that run long and give no figure
+(``fuzz``) run only when named.
+
+Environment: ``LUMOS_BENCH_SCALE=1,3,10`` runs the query benchmarks on 1M, 3M and 10M spans and
+logs (default 1; building the ×10 store takes ~40 minutes, once); ``LUMOS_BENCH_CACHE`` moves the
+cached stores from ``.bench-cache/``.
 """
 
 from __future__ import annotations
@@ -14,13 +20,16 @@ import sys
 import time
 
 from rich.console import Console
+from rich.table import Table
 
-from bench import python_loop_ms
+from bench import FIGURES, python_loop_ms
 
 # Name → module, in the order a full run goes through them.
 BENCHMARKS: dict[str, str] = {
     "agent_runs": "bench.agent_runs",
     "ingest": "bench.ingest",
+    "startup": "bench.startup",
+    "ui_app": "bench.ui_app",
     "reload": "bench.reload",
     "ui_waterfall": "bench.ui_waterfall",
     "logs_filter": "bench.logs_filter",
@@ -50,8 +59,24 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         console.rule(f"[bold]{name}")
         importlib.import_module(BENCHMARKS[name]).main(console)
-        console.print(f"[dim]{name} took {time.perf_counter() - started:.1f} s[/]")
+        console.print(f"[dim]{name} took {time.perf_counter() - started:.1f} s{_load()}[/]")
+    if FIGURES:
+        console.print(_summary())
     return 0
+
+
+def _summary() -> Table:
+    passed = sum(f.passed for f in FIGURES)
+    table = Table(title=f"summary: {passed} of {len(FIGURES)} figures reach their target"
+                  f"{_load()}", title_justify="left", title_style="bold")
+    for column in ("figure", "value", "target", ""):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    for figure in FIGURES:
+        sign = "≥" if figure.higher_is_better else "≤"
+        table.add_row(figure.label, f"{figure.value:,.1f} {figure.unit}",
+                      f"{sign} {figure.target:,.0f} {figure.unit}",
+                      "[bold green]PASS[/]" if figure.passed else "[bold red]BELOW[/]")
+    return table
 
 
 def _cpu_count() -> int:

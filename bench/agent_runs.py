@@ -22,12 +22,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from rich.console import Console
 from rich.table import Table
 
-from bench import Timing, verdict
+from bench import Timing, check
 from lumos_core import Agent, tool
 from lumos_studio.ingest import studio_tracer_provider
 from lumos_studio.store import Store
 
-TARGET_RUNS_PER_SECOND = 1_300  # the issue's target, tracing on, durably stored
+TARGET_RUNS_PER_SECOND = 3_000  # issue 15's target, tracing on, durably stored
+ROUNDS = 3  # each async scenario; the table shows the median round
 SPANS_PER_RUN = 4  # invoke_agent, chat, execute_tool, chat
 QUESTION = "What is the weather in Paris?"
 
@@ -188,6 +189,12 @@ def _sync_store(label: str) -> Result:
         )
 
 
+def _median_round(scenario: Callable[[], Result]) -> Result:
+    """The scenario ``ROUNDS`` times; the round with the median rate."""
+    results = sorted((scenario() for _ in range(ROUNDS)), key=lambda r: r.timing.per_second)
+    return results[len(results) // 2]
+
+
 def _table(title: str, results: list[Result], baseline: Timing) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold")
     table.add_column("scenario")
@@ -237,11 +244,12 @@ def main(console: Console) -> None:
         f"agent: 2 scripted model calls + 1 tool call = {SPANS_PER_RUN} spans per run; "
         f"{WARMUP_RUNS} warm-up runs, then {ASYNC_RUNS:,} runs or {ASYNC_SECONDS:g} s"
     )
-    off = _async_plain("tracing off", trace.NoOpTracerProvider())
-    sdk = _async_plain("SDK spans, no processor", TracerProvider())
-    stored = _async_store("tracing on → store")
+    off = _median_round(lambda: _async_plain("tracing off", trace.NoOpTracerProvider()))
+    sdk = _median_round(lambda: _async_plain("SDK spans, no processor", TracerProvider()))
+    stored = _median_round(lambda: _async_store("tracing on → store"))
     console.print(
-        _table("await agent.run(...) in one asyncio loop", [off, sdk, stored], off.timing)
+        _table(f"await agent.run(...) in one asyncio loop (the median of {ROUNDS} rounds)",
+               [off, sdk, stored], off.timing)
     )
 
     sync_off = _sync_plain("tracing off", trace.NoOpTracerProvider())
@@ -263,5 +271,7 @@ def main(console: Console) -> None:
     rate = stored.timing.per_second
     console.print(
         f"target: ≥ {TARGET_RUNS_PER_SECOND:,} runs/s with tracing on (async, durably stored): "
-        f"{rate:,.0f} runs/s {verdict(rate, TARGET_RUNS_PER_SECOND)}"
+        f"{rate:,.0f} runs/s "
+        + check("agent runs/s, traced into the store", rate, TARGET_RUNS_PER_SECOND, "runs/s",
+                higher_is_better=True)
     )

@@ -1,0 +1,149 @@
+"""What a person waits for from Enter in the shell: ``lumos-studio`` to its first frame, and
+``lumos-studio show TRACE`` to its last line.
+
+The studio runs as ``lumos-studio --db STORE --otlp-port 0`` in a subprocess on a pseudo-terminal
+(160x50, ``TERM=xterm-256color``), as in a real terminal; the bench reads what it draws. "First
+paint" is the moment the screen holds the header's title (the first frame Textual writes); "trace
+list shown" the moment the list's count (``N traces``) is drawn, the first figure a person can
+act on. Then ``ctrl+q`` quits it. Both on an empty store and on the ×1 bench store.
+
+``show`` prints the 10,000-span trace of the ×1 store into a pipe. Beside both: ``python -c
+pass`` and ``lumos-studio --help`` (the interpreter, then importing the CLI): the floor
+start-up alone puts under each figure.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import check
+from bench.stores import bench_store, big_trace_id
+from lumos_studio.store import Store
+
+FIRST_PAINT_TARGET_MS = 700.0
+SHOW_TARGET_MS = 400.0
+ROUNDS = 3
+COLUMNS, LINES = 160, 50
+TITLE = b"Lumos Studio"
+CLI = Path(sys.executable).with_name("lumos-studio")
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """The studio we started, and whatever it started (its own session)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
+def studio_first_paint(db: Path, list_marker: bytes) -> tuple[float, float]:
+    """Seconds from spawn to the title drawn, and to ``list_marker`` drawn."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(COLUMNS),
+           "LINES": str(LINES)}
+    env.pop("TEXTUAL", None)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [str(CLI), "--db", str(db), "--otlp-port", "0"], stdin=terminal, stdout=terminal,
+        stderr=terminal, env=env, cwd=db.parent, start_new_session=True, close_fds=True,
+    )
+    os.close(terminal)
+    screen = b""
+    painted = listed = None
+    quit_sent = False
+    try:
+        deadline = started + 60
+        while time.perf_counter() < deadline:
+            readable, _, _ = select.select([controller], [], [], 0.05)
+            if readable:
+                try:
+                    chunk = os.read(controller, 1 << 16)
+                except OSError:  # the studio closed its terminal: it has quit
+                    break
+                if not chunk:
+                    break
+                screen += chunk
+                now = time.perf_counter()
+                if painted is None and TITLE in screen:
+                    painted = now
+                if listed is None and list_marker in screen:
+                    listed = now
+            if painted is not None and listed is not None and not quit_sent:
+                os.write(controller, b"\x11")  # ctrl+q
+                quit_sent = True
+                deadline = time.perf_counter() + 10
+            if process.poll() is not None:
+                break
+    finally:
+        _kill(process)
+        os.close(controller)
+    if painted is None or listed is None:
+        raise RuntimeError(f"the studio drew no {'title' if painted is None else 'list'}: "
+                           f"{screen[-500:]!r}")
+    return painted - started, listed - started
+
+
+def _wall(command: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, check=False,
+                          env={**os.environ, "COLUMNS": str(COLUMNS)})
+    took = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed: {done.stderr[-500:]!r}")
+    return took
+
+
+def _median_ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000
+
+
+def main(console: Console) -> None:
+    store = bench_store(1, console)
+    table = Table(title=f"from Enter in the shell (a subprocess each round; median of {ROUNDS})",
+                  title_justify="left", title_style="bold")
+    for column in ("command", "median ms", "rounds (ms)", "target", ""):
+        table.add_column(column, justify="left" if column == "command" else "right")
+
+    def row(label: str, values: list[float], target: float | None = None) -> None:
+        median = _median_ms(values)
+        table.add_row(label, f"{median:,.0f}", " · ".join(f"{v * 1000:,.0f}" for v in values),
+                      f"≤ {target:,.0f}" if target else "",
+                      check(label.strip(), median, target) if target else "")
+
+    row("python -c pass (the interpreter alone)",
+        [_wall([sys.executable, "-c", "pass"]) for _ in range(ROUNDS)])
+    row("lumos-studio --help (interpreter + the CLI's imports)",
+        [_wall([str(CLI), "--help"]) for _ in range(ROUNDS)])
+    with tempfile.TemporaryDirectory(prefix="lumos-bench-start-") as tmp:
+        empty = Path(tmp) / "empty" / "store.db"
+        empty.parent.mkdir()
+        Store(empty).close()
+        runs = [studio_first_paint(empty, b"0 traces") for _ in range(ROUNDS)]
+        row("lumos-studio, empty store → first paint", [r[0] for r in runs],
+            FIRST_PAINT_TARGET_MS)
+        row("  → the trace list drawn", [r[1] for r in runs])
+    big = [studio_first_paint(store.path, f"{store.traces:,} traces".encode())
+           for _ in range(ROUNDS)]
+    row(f"lumos-studio, ×1 store ({store.spans:,} spans) → first paint", [r[0] for r in big],
+        FIRST_PAINT_TARGET_MS)
+    row("  → the trace list drawn", [r[1] for r in big])
+    for spans, target in ((1_000, None), (10_000, SHOW_TARGET_MS)):
+        command = [str(CLI), "--db", str(store.path), "show", big_trace_id(spans)]
+        row(f"lumos-studio show (a {spans:,}-span trace, into a pipe)",
+            [_wall(command) for _ in range(ROUNDS)], target)
+    console.print(table)

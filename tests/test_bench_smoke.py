@@ -1,0 +1,114 @@
+"""The benchmarks still run against today's code: each measures a tiny store or load once.
+
+No figure is checked against a target (timings live in ``make bench``); what is checked is that
+each measurement reaches its end and measured what it says (the store holds what it should,
+the studio opened the traces, the load was found by the search).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+import bench.stores as stores
+from bench.__main__ import BENCHMARKS
+
+TINY_BIG_TRACES = (30, 60, 90)
+
+
+@pytest.fixture
+def tiny_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> stores.BenchStore:
+    monkeypatch.setenv("LUMOS_BENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(stores, "RUNS_PER_SCALE", 30)
+    monkeypatch.setattr(stores, "LOGS_PER_SCALE", 3_000)
+    monkeypatch.setattr(stores, "LOGS_VIA_WRITER", 1_000)
+    monkeypatch.setattr(stores, "BIG_TRACES", TINY_BIG_TRACES)
+    return stores.bench_store(1, Console(quiet=True))
+
+
+def test_every_benchmark_imports() -> None:
+    for module in BENCHMARKS.values():
+        assert callable(importlib.import_module(module).main)
+
+
+def test_the_store_is_built_once_then_cached(tiny_store: stores.BenchStore) -> None:
+    from lumos_studio.store import StoreReader
+
+    assert tiny_store.built_in is not None
+    reader = StoreReader(tiny_store.path)
+    try:
+        assert reader.count_traces() == tiny_store.traces == 33
+        big = reader.trace_spans(stores.big_trace_id(90))
+        assert len(big) == 90
+        newest = reader.list_traces(limit=3)
+        assert {t.trace_id for t in newest} == {stores.big_trace_id(n) for n in TINY_BIG_TRACES}
+    finally:
+        reader.close()
+    with sqlite3.connect(tiny_store.path) as connection:
+        assert connection.execute("SELECT count(*) FROM logs").fetchone()[0] == 3_000
+    again = stores.bench_store(1, Console(quiet=True))
+    assert again.path == tiny_store.path and again.built_in is None
+
+
+def test_query_tables_measure_every_case(tiny_store: stores.BenchStore) -> None:
+    from bench import logs_filter, trace_list
+
+    table = trace_list.query_table(tiny_store.path, "tiny")
+    assert table.row_count == 20  # 19 queries and the reference count
+    console = Console(record=True, width=200)
+    logs_filter._query_table(tiny_store.path, tiny_store.logs, console)
+    text = console.export_text()
+    assert "3,000" in text and "regex: timeout" in text
+
+
+def test_the_real_studio_opens_searches_and_filters(
+    tiny_store: stores.BenchStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import ui_app
+
+    monkeypatch.setattr(ui_app, "BIG_TRACES", TINY_BIG_TRACES)
+    monkeypatch.setattr(ui_app, "ROUNDS", dict.fromkeys(TINY_BIG_TRACES, 1))
+    monkeypatch.setattr(ui_app, "TYPE_ROUNDS", 1)
+    monkeypatch.setattr(ui_app, "KEY_GAP", 0.0)
+    results = asyncio.run(ui_app._measure(tiny_store.path, tmp_path / "layout.json"))
+    for size in TINY_BIG_TRACES:
+        assert len(results[f"open {size}"].rounds) == 1
+    assert all(len(results[f"search {text}"]) == 1 for text in ui_app.SEARCHES)
+    assert all(len(results[f"logs {text}"]) == 1 for text in ui_app.LOG_FILTERS)
+    assert all(len(values) == 6 for values in results["switch"].values())
+
+
+def test_the_studio_draws_its_first_frame_in_a_terminal(tiny_store: stores.BenchStore) -> None:
+    from bench import startup
+
+    painted, listed = startup.studio_first_paint(tiny_store.path, b"33 traces")
+    assert 0 < painted <= listed
+
+
+def test_an_ingest_round_ends_searchable_with_its_disk_use(tmp_path: Path) -> None:
+    from bench import ingest
+    from bench.ingest_after import references
+
+    bodies, _ = ingest.encoded_batches(4)
+    done = ingest.load_round(tmp_path / "ingest.db", bodies)
+    assert done.sent.spans == 4 * ingest.BATCH_SPANS
+    assert done.searchable is not None and done.searchable >= done.sent.last_ack
+    assert done.receiver_cpu_total >= done.receiver_cpu > 0
+    assert done.disk.total > 0
+    physical = references(bodies, ingest.BATCH_SPANS)
+    assert physical.zlib_bytes_per_span < physical.wire_bytes_per_span
+
+
+def test_the_processor_is_measured_against_a_no_op_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import ingest_processor
+
+    monkeypatch.setattr(ingest_processor, "PROCESSOR_SPANS", 200)
+    cost = ingest_processor.processor_cost(tmp_path, rounds=1)
+    assert cost.noop[1] > 0 and cost.studio[1] > 0 and len(cost.added_wall_each) == 1
