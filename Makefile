@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 
 .PHONY: studio test bench fuzz screenshots lint clean
 
@@ -26,8 +27,13 @@ test: $(STAMP)
 
 # Each figure with its target and PASS/BELOW, then a summary. The million-span store is built once
 # into .bench-cache/ (minutes); LUMOS_BENCH_SCALE=1,3,10 adds 3M and 10M for the query benchmarks.
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
+
+# The peer the agent benchmark compares with (pydantic-ai), only for `make bench`.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
 
 # Hostile and mutated OTLP requests against a live receiver for a minute (LUMOS_FUZZ_SECONDS).
 fuzz: $(STAMP)

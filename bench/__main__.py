@@ -27,6 +27,7 @@ from bench import FIGURES, python_loop_ms
 # Name → module, in the order a full run goes through them.
 BENCHMARKS: dict[str, str] = {
     "agent_runs": "bench.agent_runs",
+    "agent_vs_pydantic_ai": "bench.agent_vs_pydantic_ai",
     "ingest": "bench.ingest",
     "startup": "bench.startup",
     "ui_app": "bench.ui_app",

@@ -112,3 +112,16 @@ def test_the_processor_is_measured_against_a_no_op_one(
     monkeypatch.setattr(ingest_processor, "PROCESSOR_SPANS", 200)
     cost = ingest_processor.processor_cost(tmp_path, rounds=1)
     assert cost.noop[1] > 0 and cost.studio[1] > 0 and len(cost.added_wall_each) == 1
+
+
+def test_the_agent_comparison_measures_our_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import agent_vs_pydantic_ai as versus
+
+    monkeypatch.setattr(versus, "ROUNDS", 1)
+    monkeypatch.setattr(versus, "SECONDS_PER_ROUND", 0.05)
+    monkeypatch.setattr(versus, "WARMUP_RUNS", 2)
+    rows = versus._scenarios(versus._lumos_runner(), "lumos_core")
+    assert [row.scenario for row in rows] == [
+        "tracing off", "in-memory exporter", "studio store (durable)"]
+    assert all(row.runs_per_second > 0 for row in rows)
+    assert rows[1].spans_per_run == rows[2].spans_per_run == 4
