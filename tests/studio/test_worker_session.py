@@ -146,3 +146,14 @@ def test_a_hanging_tool_is_cancelled_by_killing_and_restarting_the_worker(sessio
                and worker_session.current.process.pid != stuck_pid)
     assert any(e.notice and "killed" in e.notice for e in events)
     assert worker_session.run("weather", "weather in Lima?", ()).output == "Sunny in Lima"
+
+
+def test_a_malformed_command_is_ignored_and_the_worker_keeps_serving(session) -> None:  # type: ignore[no-untyped-def]
+    worker_session, _ = session
+    worker = worker_session.current
+    worker._socket.sendall(b'{"type": "run", "id": "one"}\n[]\n{"type": "explode"}\n')
+    outcome = worker_session.run("weather", "weather in Rome?", ())
+    assert outcome.output == "Sunny in Rome"
+    assert worker_session.current is worker  # not restarted: the lines were refused, not fatal
+    wait_until(lambda: any("refused a command: unknown message type 'explode'" in (e.output or "")
+                           for e in session[1]))
