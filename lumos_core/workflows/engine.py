@@ -22,7 +22,9 @@ from pydantic import BaseModel, ValidationError
 
 from lumos_core.run_results import RunCompleted
 from lumos_core.telemetry import semconv as sc
+from lumos_core.workflows.constructs import ForEachStep, ToolStep, WhileStep, WorkflowStep
 from lumos_core.workflows.context import StepContext, SuspendSignal
+from lumos_core.workflows.engine_constructs import run_foreach, run_nested, run_tool, run_while
 from lumos_core.workflows.events import (
     StepFinished,
     StepStarted,
@@ -63,6 +65,8 @@ class RunState:
     suspended: dict[str, Any] = field(default_factory=dict)
     #: Steps suspended before this segment that it does not resume: they stay suspended unrun.
     carried: dict[str, Any] = field(default_factory=dict)
+    #: Loops under way, by name: where each is (``engine_constructs``).
+    progress: dict[str, Any] = field(default_factory=dict)
     resume_step: str | None = None
     resume_data: Any = None
 
@@ -77,6 +81,22 @@ class Engine:
         self.tracer = tracer
         self.state = state
         self.on_event = on_event
+        self.workflow = state.workflow  # a nested workflow's engine says its own name and input
+        self.workflow_input = state.workflow_input
+
+    def nested(self, workflow: str, workflow_input: Any) -> Engine:
+        """An engine for a nested workflow's steps: the same run state, its own name and input."""
+        inner = Engine(self.tracer, self.state, self.on_event)
+        inner.workflow, inner.workflow_input = workflow, workflow_input
+        return inner
+
+    def forget(self, step: Step) -> None:
+        """Drop what ``step`` and the steps under it left in the state (a loop's next pass)."""
+        state = self.state
+        for each in step.walk():
+            state.outputs.pop(each.name, None)
+            state.decisions.pop(each.name, None)
+            state.progress.pop(each.name, None)
 
     async def run_steps(self, steps: tuple[Step, ...], value: Any) -> Any:
         """The workflow's top level: a sequence without a span of its own."""
@@ -93,7 +113,7 @@ class Engine:
         """
         state = self.state
         if self._done(step):
-            if step.leaf:
+            if keeps_output(step):
                 return state.outputs[step.name]
             output = await self._body(step, value, trace.INVALID_SPAN)  # children return at once
             state.outputs[step.name] = output
@@ -102,7 +122,7 @@ class Engine:
             state.suspended[step.name] = state.carried[step.name]
             return SUSPENDED
         attributes: dict[str, Any] = {
-            sc.LUMOS_WORKFLOW_NAME: state.workflow,
+            sc.LUMOS_WORKFLOW_NAME: self.workflow,
             sc.LUMOS_WORKFLOW_RUN_ID: state.run_id,
             sc.LUMOS_WORKFLOW_STEP_NAME: step.name,
             sc.LUMOS_WORKFLOW_STEP_KIND: step.kind,
@@ -137,6 +157,8 @@ class Engine:
                 span.set_attribute(sc.ERROR_TYPE, type(exc).__qualname__)
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
                 raise StepFailed(step.name, exc) from exc
+            if step.leaf and state.resume_step == step.name:
+                state.resume_step = None  # resumed once: a later pass of a loop runs afresh
             if output is SUSPENDED:
                 span.set_attribute(sc.LUMOS_WORKFLOW_STEP_STATUS, "suspended")
                 return SUSPENDED
@@ -182,16 +204,25 @@ class Engine:
         return result.output
 
     async def _body(self, step: Step, value: Any, span: trace.Span) -> Any:
-        if isinstance(step, FunctionStep | AgentStep):
+        if isinstance(step, FunctionStep | AgentStep | ToolStep):
             value = coerce(step.input_schema, value, f"step {step.name!r} input")
             if span.is_recording():
                 span.set_attribute(sc.LUMOS_WORKFLOW_STEP_INPUT, to_json(value))
-            ctx = self.context(step, value)
-            if isinstance(step, FunctionStep):
-                output = await _maybe_await(step.function(ctx))
+            if isinstance(step, ToolStep):
+                output = await run_tool(self, step, value)
+            elif isinstance(step, FunctionStep):
+                output = await _maybe_await(step.function(self.context(step, value)))
             else:
-                output = await self._run_agent(step, await _message(step, ctx))
+                message = await _message(step, self.context(step, value))
+                output = await self._run_agent(step, message)
             return coerce(step.output_schema, output, f"step {step.name!r} output")
+        if isinstance(step, WhileStep):
+            return await run_while(self, step, value, span)
+        if isinstance(step, ForEachStep):
+            return await run_foreach(self, step, value, span)
+        if isinstance(step, WorkflowStep):
+            value = coerce(step.input_schema, value, f"workflow {step.workflow.name!r} input")
+            return await run_nested(self, step, value, span)
         if isinstance(step, SequenceStep):
             return await self.run_steps(step.steps, value)
         if isinstance(step, ParallelStep):
@@ -238,10 +269,10 @@ class Engine:
         resumed = state.resume_step == step.name
         return StepContext(
             run_id=state.run_id,
-            workflow=state.workflow,
+            workflow=self.workflow,
             step=step.name,
             input=value,
-            workflow_input=state.workflow_input,
+            workflow_input=self.workflow_input,
             outputs=MappingProxyType(state.outputs),
             resumed=resumed,
             resume_data=state.resume_data if resumed else None,
@@ -249,7 +280,7 @@ class Engine:
 
     def _done(self, step: Step) -> bool:
         """Whether ``step`` completed earlier in this run (only after a resume)."""
-        if step.leaf:
+        if keeps_output(step):
             return step.name in self.state.outputs
         if isinstance(step, BranchStep):
             chosen = self.state.decisions.get(step.name, _UNDECIDED)
@@ -259,6 +290,12 @@ class Engine:
                 self._done(c) for c in step.children if c.name == chosen
             )
         return all(self._done(child) for child in step.children)
+
+
+def keeps_output(step: Step) -> bool:
+    """Whether a step's saved output is all a resumed run needs of it: a leaf, or a loop (whose
+    body's outputs are only the last pass's)."""
+    return step.leaf or isinstance(step, WhileStep | ForEachStep)
 
 
 def add_suspended_event(span: trace.Span, step: str, payload: Any) -> None:

@@ -23,6 +23,7 @@ from lumos_core.workflows.engine import (
     add_suspended_event,
     coerce,
     describe,
+    keeps_output,
 )
 from lumos_core.workflows.events import WorkflowListener
 from lumos_core.workflows.result import (
@@ -169,6 +170,7 @@ class Workflow:
                 coerce(self.input_schema, snapshot.input, "the saved workflow input"),
                 outputs=self._restored_outputs(snapshot),
                 decisions=dict(snapshot.decisions),
+                progress=dict(snapshot.progress),
                 carried={k: v for k, v in snapshot.suspended.items() if k != step_name},
                 resume_step=step_name,
                 resume_data=resume_data,
@@ -299,6 +301,7 @@ class Workflow:
                 outputs=state.outputs,
                 suspended=state.suspended,
                 decisions=state.decisions,
+                progress=state.progress,
                 error=str(error) if error is not None else None,
                 trace_id=format(context.trace_id, "032x") if context.is_valid else None,
                 span_id=format(context.span_id, "016x") if context.is_valid else None,
@@ -372,7 +375,7 @@ class Workflow:
         restored: dict[str, Any] = {}
         for name, value in snapshot.outputs.items():
             step = self.find(name)
-            if step is not None and step.leaf:
+            if step is not None and keeps_output(step):
                 restored[name] = coerce(step.output_schema, value, f"saved output of {name!r}")
         return restored
 
