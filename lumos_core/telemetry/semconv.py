@@ -156,6 +156,19 @@ LUMOS_WORKFLOW_LOOP_ITERATION: Final = "lumos.workflow.loop.iteration"
 LUMOS_WORKFLOW_LOOP_BOUND: Final = "lumos.workflow.loop.bound"
 LUMOS_WORKFLOW_LOOP_ITERATIONS: Final = "lumos.workflow.loop.iterations"
 
+# The debugger (``lumos_core.debug``): on the span where a run paused,
+# ``lumos.debug.{point}.decision`` (``continue`` | ``step`` | ``edit`` | ``skip`` | ``abort``), and
+# for an edit or a skip ``lumos.debug.{point}.original`` and ``.value`` (JSON): what was changed
+# by hand. ``point`` is ``before_step`` | ``after_step`` | ``before_model`` | ``after_model`` |
+# ``before_tool`` | ``after_tool``.
+LUMOS_DEBUG_PREFIX: Final = "lumos.debug."
+
+
+def debug_key(point: str, what: str) -> str:
+    """``lumos.debug.{point}.{what}``."""
+    return f"{LUMOS_DEBUG_PREFIX}{point}.{what}"
+
+
 # Event names (log records with ``event_name``). OTLP ships a span only when it ends, so a worker
 # process announces each span as it starts with this event; the studio shows it as running.
 # Body: {"name", "kind", "parent_span_id" (hex or null), "start_time_unix_nano", "attributes"};

@@ -20,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import BaseModel, ValidationError
 
+from lumos_core.debug import PausePoint, PauseRequest, current_debugger
 from lumos_core.run_results import RunCompleted
 from lumos_core.telemetry import semconv as sc
 from lumos_core.workflows.constructs import ForEachStep, ToolStep, WhileStep, WorkflowStep
@@ -83,11 +84,13 @@ class Engine:
         self.on_event = on_event
         self.workflow = state.workflow  # a nested workflow's engine says its own name and input
         self.workflow_input = state.workflow_input
+        self.debugger = current_debugger()
 
     def nested(self, workflow: str, workflow_input: Any) -> Engine:
         """An engine for a nested workflow's steps: the same run state, its own name and input."""
         inner = Engine(self.tracer, self.state, self.on_event)
         inner.workflow, inner.workflow_input = workflow, workflow_input
+        inner.debugger = self.debugger
         return inner
 
     def forget(self, step: Step) -> None:
@@ -206,15 +209,11 @@ class Engine:
     async def _body(self, step: Step, value: Any, span: trace.Span) -> Any:
         if isinstance(step, FunctionStep | AgentStep | ToolStep):
             value = coerce(step.input_schema, value, f"step {step.name!r} input")
+            if self.debugger is not None:
+                return await self._debugged_leaf(step, value, span)
             if span.is_recording():
                 span.set_attribute(sc.LUMOS_WORKFLOW_STEP_INPUT, to_json(value))
-            if isinstance(step, ToolStep):
-                output = await run_tool(self, step, value)
-            elif isinstance(step, FunctionStep):
-                output = await _maybe_await(step.function(self.context(step, value)))
-            else:
-                message = await _message(step, self.context(step, value))
-                output = await self._run_agent(step, message)
+            output = await self._leaf(step, value)
             return coerce(step.output_schema, output, f"step {step.name!r} output")
         if isinstance(step, WhileStep):
             return await run_while(self, step, value, span)
@@ -230,6 +229,43 @@ class Engine:
         if isinstance(step, BranchStep):
             return await self._branch(step, value, span)
         raise TypeError(f"unknown step kind {type(step).__name__}")
+
+    async def _leaf(self, step: FunctionStep | AgentStep | ToolStep, value: Any) -> Any:
+        if isinstance(step, ToolStep):
+            return await run_tool(self, step, value)
+        if isinstance(step, FunctionStep):
+            return await _maybe_await(step.function(self.context(step, value)))
+        return await self._run_agent(step, await _message(step, self.context(step, value)))
+
+    async def _debugged_leaf(
+        self, step: FunctionStep | AgentStep | ToolStep, value: Any, span: trace.Span
+    ) -> Any:
+        """A working step with a debugger attached: a pause before (its input: edit it, or skip
+        the step with a stubbed output) and after (its output: edit it)."""
+        debugger = self.debugger
+        assert debugger is not None
+
+        def as_input(edited: Any) -> Any:
+            return coerce(step.input_schema, edited, f"the edited input of step {step.name!r}")
+
+        def as_output(edited: Any) -> Any:
+            return coerce(step.output_schema, edited, f"the output of step {step.name!r}")
+
+        where = {"workflow": self.workflow, "run_id": self.state.run_id}
+        before = await debugger.pause(
+            PauseRequest(PausePoint.BEFORE_STEP, step.name, value, **where),
+            validate=as_input,
+            stub=as_output,
+        )
+        if span.is_recording():
+            span.set_attribute(sc.LUMOS_WORKFLOW_STEP_INPUT, to_json(before.value))
+        output = before.value
+        if not before.skipped:
+            output = as_output(await self._leaf(step, before.value))
+        after = await debugger.pause(
+            PauseRequest(PausePoint.AFTER_STEP, step.name, output, **where), validate=as_output
+        )
+        return after.value
 
     async def _parallel(self, step: ParallelStep, value: Any) -> Any:
         try:

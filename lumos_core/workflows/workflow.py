@@ -14,6 +14,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 from pydantic import BaseModel, ValidationError
 
 from lumos_core._sync import refuse_inside_event_loop
+from lumos_core.debug import Debugger, attached, current_debugger
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
 from lumos_core.workflows.engine import (
@@ -108,12 +109,14 @@ class Workflow:
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
         on_event: WorkflowListener | None = None,
+        debugger: Debugger | None = None,
     ) -> WorkflowRun:
         """Run every step; a failing step ends the run ``failed``, ``ctx.suspend`` ``suspended``.
 
         Raises ``WorkflowInputError`` (before anything runs) when ``input`` does not fit
         ``input_schema``. ``on_event`` hears each working step start and end, and what agent
-        steps write as they write it (``workflows.events``).
+        steps write as they write it (``workflows.events``). With a ``debugger``
+        (``lumos_core.debug``) the run, and the agents of its steps, pause at its breakpoints.
         """
         if not self._steps:
             raise WorkflowError(f"workflow {self.name!r} has no steps")
@@ -123,7 +126,8 @@ class Workflow:
                 f"run id {run_id!r} is already used in {self.store.path}; resume it or pick another"
             )
         state = RunState(run_id or uuid.uuid4().hex, self.name, validated)
-        return await self._drive(state, None, tracer_provider, logger_provider, on_event)
+        with attached(debugger or current_debugger()):
+            return await self._drive(state, None, tracer_provider, logger_provider, on_event)
 
     def run_sync(
         self,
@@ -151,6 +155,7 @@ class Workflow:
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
         on_event: WorkflowListener | None = None,
+        debugger: Debugger | None = None,
     ) -> WorkflowRun:
         """Continue a suspended run at ``step`` (optional when only one step is suspended).
 
@@ -175,8 +180,9 @@ class Workflow:
                 resume_step=step_name,
                 resume_data=resume_data,
             )
-            return await self._drive(state, snapshot, tracer_provider, logger_provider,
-                                     on_event)
+            with attached(debugger or current_debugger()):
+                return await self._drive(state, snapshot, tracer_provider, logger_provider,
+                                         on_event)
         except BaseException:
             self.store.save(snapshot)  # still suspended: nothing of this attempt was kept
             raise
