@@ -49,6 +49,8 @@ from lumos_core.agent import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from lumos_core.debug import attached
+from lumos_core.debug_remote import PauseRelay
 from lumos_core.loader import AgentFileError, load_definitions
 from lumos_core.memory_limit import apply_memory_limit, memory_limit_from_env, memory_message
 from lumos_core.messages import message_from_dict, message_to_dict
@@ -60,6 +62,7 @@ from lumos_core.worker_protocol import (
     Cancel,
     Cancelled,
     Command,
+    Decide,
     Delta,
     Failed,
     Load,
@@ -297,6 +300,7 @@ class Worker:
         if telemetry is not None:
             telemetry.tracer_provider.add_span_processor(self.roots)
         self._runs: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]] = {}
+        self._relays: dict[int, PauseRelay] = {}  # runs with breakpoints
         self._lock = threading.Lock()
 
     def handle(self, command: Command) -> bool:
@@ -310,6 +314,11 @@ class Worker:
                 if running is not None:
                     loop, task = running
                     loop.call_soon_threadsafe(self._cancel, run_id, task)
+            case Decide(id=run_id):
+                with self._lock:
+                    relay = self._relays.get(run_id)
+                if relay is not None:
+                    relay.decided(command)
             case Shutdown():
                 return False
             case Load():
@@ -333,14 +342,18 @@ class Worker:
             self.send(Failed(run_id, job))
             return
         started = time.perf_counter()
+        relay = PauseRelay(run_id, self.send, command.breakpoints) if command.breakpoints else None
 
         async def go() -> RunEnd:
             task = asyncio.current_task()
             assert task is not None
             with self._lock:
                 self._runs[run_id] = (asyncio.get_running_loop(), task)
+                if relay is not None:
+                    self._relays[run_id] = relay
             current_run.set(run_id)  # the spans it starts are this run's (``OpenSpans``)
-            return await job(run_id)
+            with attached(relay.debugger if relay is not None else None):
+                return await job(run_id)
 
         reply: RunEnd
         try:
@@ -372,6 +385,7 @@ class Worker:
         finally:
             with self._lock:
                 self._runs.pop(run_id, None)
+                self._relays.pop(run_id, None)
         reply = dataclasses.replace(reply, seconds=time.perf_counter() - started)
         sys.stdout.flush()
         if self.telemetry is not None:
@@ -457,7 +471,8 @@ def _command(line: bytes) -> Command | None:
     except ProtocolError as exc:
         _refuse(str(exc))
         return None
-    if isinstance(message, Load | RunAgent | RunWorkflow | ResumeWorkflow | Cancel | Shutdown):
+    if isinstance(message, Load | RunAgent | RunWorkflow | ResumeWorkflow | Cancel | Shutdown
+                  | Decide):
         return message
     _refuse(f"{message.tag!r} is a message from the worker, not a command")
     return None

@@ -54,6 +54,19 @@ class WorkflowDescription:
 
 # --- studio → worker ---
 
+PointName = Literal[
+    "before_step", "after_step", "before_model", "after_model", "before_tool", "after_tool"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class BreakAt:
+    """A breakpoint sent with a run (``lumos_core.debug.Breakpoint`` without a condition):
+    ``target`` a step, a tool or an agent name, None for any."""
+
+    point: PointName
+    target: str | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class Load:
@@ -73,6 +86,7 @@ class RunAgent:
     history: tuple[dict[str, Any], ...] = ()
     thread_id: str | None = None
     resource_id: str | None = None
+    breakpoints: tuple[BreakAt, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +95,7 @@ class RunWorkflow:
     id: int
     workflow: str
     input: Json = None
+    breakpoints: tuple[BreakAt, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +106,7 @@ class ResumeWorkflow:
     run_id: str
     step: str | None = None
     resume_data: Json = None
+    breakpoints: tuple[BreakAt, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +118,16 @@ class Cancel:
 @dataclass(frozen=True, slots=True)
 class Shutdown:
     tag: ClassVar[str] = "shutdown"
+
+
+@dataclass(frozen=True, slots=True)
+class Decide:
+    """The answer to a ``Paused`` run: ``value`` is the edit, or the stub of a skip."""
+
+    tag: ClassVar[str] = "decide"
+    id: int
+    action: Literal["continue", "step", "edit", "skip", "abort"]
+    value: Json = None
 
 
 # --- worker → studio: loading ---
@@ -173,6 +199,23 @@ class StepUpdate:
     id: int
     step: str
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    """A run stopped at a breakpoint, waiting for a ``Decide`` (``lumos_core.debug``):
+    ``value`` is what is about to be used, as JSON; ``refused`` why the last edit was not."""
+
+    tag: ClassVar[str] = "paused"
+    id: int
+    point: PointName
+    target: str
+    value: Json = None
+    agent: str | None = None
+    workflow: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    refused: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,8 +300,8 @@ class Cancelled:
     seconds: float = 0.0
 
 
-Command = Load | RunAgent | RunWorkflow | ResumeWorkflow | Cancel | Shutdown
-RunStream = Delta | ToolCall | ToolResult | StepUpdate
+Command = Load | RunAgent | RunWorkflow | ResumeWorkflow | Cancel | Shutdown | Decide
+RunStream = Delta | ToolCall | ToolResult | StepUpdate | Paused
 RunEnd = AgentResult | WorkflowResult | Failed | Cancelled
 Report = Resource | Ready | LoadError | RunStream | SpanStarted | SpanEnded | RunEnd
 Message = Command | Report

@@ -28,18 +28,22 @@ from pathlib import Path
 from typing import Any
 
 from lumos_core import Message
+from lumos_core.debug import Continue, Decision
+from lumos_core.debug_remote import decide_message
 from lumos_core.memory_limit import memory_limit_from_env
 from lumos_core.messages import message_from_dict, message_to_dict
 from lumos_core.telemetry import semconv as sc
 from lumos_core.worker_protocol import (
     AgentDescription,
     AgentResult,
+    BreakAt,
     Cancelled,
     Command,
     Delta,
     Failed,
     Load,
     LoadError,
+    Paused,
     ProtocolError,
     Ready,
     Resource,
@@ -79,6 +83,7 @@ RESTART_ATTEMPTS = 3  # workers that die while loading, in a row, before the stu
 NOT_LOADED = "the agents are not loaded; fix the file and save"
 
 RecordSpan = Callable[[SpanRecord], object]
+PauseHandler = Callable[[Paused], Decision]  # what to do at a breakpoint (may block: own thread)
 
 
 class WorkerProcess:
@@ -228,6 +233,7 @@ class WorkerSession(Session):
         self._spare: WorkerProcess | None = None
         self._pending: dict[int, tuple[threading.Event, list[RunEnd]]] = {}
         self._listeners: dict[int, StreamListener] = {}
+        self._pause_handlers: dict[int, PauseHandler] = {}
         self._run_workers: dict[int, WorkerProcess] = {}
         self._active_run: int | None = None
         self._run_ids = itertools.count(1)
@@ -297,6 +303,12 @@ class WorkerSession(Session):
                 )
             case Delta() | ToolCall() | ToolResult() | StepUpdate():
                 self._on_stream(message)
+            case Paused():
+                with self._lock:
+                    handler = self._pause_handlers.get(message.id)
+                threading.Thread(
+                    target=self._answer_pause, args=(worker, message, handler), daemon=True
+                ).start()
             case SpanStarted() | SpanEnded() | Resource():
                 worker.spans.heard(message)
             case AgentResult() | WorkflowResult() | Failed() | Cancelled():
@@ -308,6 +320,18 @@ class WorkerSession(Session):
                 if waiting is not None:
                     waiting[1].append(message)
                     waiting[0].set()
+
+    def _answer_pause(
+        self, worker: WorkerProcess, paused: Paused, handler: PauseHandler | None
+    ) -> None:
+        """Ask the run's pause handler (continue when it has none) and send its decision."""
+        decision: Decision = Continue()
+        if handler is not None:
+            try:
+                decision = handler(paused)
+            except Exception as exc:  # a handler's bug must not leave the run paused forever
+                self.emit(SessionEvent(notice=f"pause handler failed: {exc!r}"))
+        worker.send(decide_message(paused.id, decision))
 
     def _close_spans(self, worker: WorkerProcess, reason: str, run: int | None = None) -> None:
         """Store the records ending what a stopped worker (or run) left (``ReportedSpans``)."""
@@ -423,7 +447,12 @@ class WorkerSession(Session):
         thread_id: str | None = None,
         on_event: StreamListener | None = None,
         resource_id: str | None = None,
+        *,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
     ) -> RunOutcome:
+        """``breakpoints`` pause the run in the worker; ``on_pause`` decides at each."""
+
         def command(run_id: int) -> Command:
             return RunAgent(
                 run_id,
@@ -432,9 +461,10 @@ class WorkerSession(Session):
                 history=tuple(message_to_dict(m) for m in history),
                 thread_id=thread_id,
                 resource_id=resource_id,
+                breakpoints=breakpoints,
             )
 
-        reply = self._request(command, on_event)
+        reply = self._request(command, on_event, on_pause)
         return _outcome(reply) if reply is not None else RunOutcome(error=NOT_LOADED)
 
     def run_workflow(
@@ -445,17 +475,24 @@ class WorkerSession(Session):
         resume: str | None = None,
         resume_data: Any = None,
         on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
     ) -> WorkflowOutcome:
         def command(run_id: int) -> Command:
             if resume is None:
-                return RunWorkflow(run_id, workflow, input)
-            return ResumeWorkflow(run_id, workflow, resume, resume_data=resume_data)
+                return RunWorkflow(run_id, workflow, input, breakpoints)
+            return ResumeWorkflow(
+                run_id, workflow, resume, resume_data=resume_data, breakpoints=breakpoints
+            )
 
-        reply = self._request(command, on_event)
+        reply = self._request(command, on_event, on_pause)
         return _workflow_outcome(reply) if reply is not None else WorkflowOutcome(error=NOT_LOADED)
 
     def _request(
-        self, command: Callable[[int], Command], on_event: StreamListener | None
+        self,
+        command: Callable[[int], Command],
+        on_event: StreamListener | None,
+        on_pause: PauseHandler | None = None,
     ) -> RunEnd | None:
         """Send a run command (made for the run's id) to the current worker and wait for its
         last reply (None: no worker is serving)."""
@@ -479,6 +516,8 @@ class WorkerSession(Session):
             self._active_run = run_id
             if on_event is not None:
                 self._listeners[run_id] = on_event
+            if on_pause is not None:
+                self._pause_handlers[run_id] = on_pause
         try:
             worker.send(command(run_id))
             done.wait()
@@ -487,6 +526,7 @@ class WorkerSession(Session):
                 self._pending.pop(run_id, None)
                 self._run_workers.pop(run_id, None)
                 self._listeners.pop(run_id, None)
+                self._pause_handlers.pop(run_id, None)
                 if self._active_run == run_id:
                     self._active_run = None
         return replies[0]

@@ -12,11 +12,14 @@ from lumos_core import worker_protocol as wp
 
 EXAMPLES: list[wp.Message] = [
     wp.Load(),
-    wp.RunAgent(1, "weather", "Paris?", ({"role": "user", "parts": []},), "t1", None),
+    wp.RunAgent(1, "weather", "Paris?", ({"role": "user", "parts": []},), "t1", None,
+                (wp.BreakAt("before_tool", "get_weather"), wp.BreakAt("before_model"))),
     wp.RunWorkflow(2, "trip", {"city": "Rome", "days": [1, 2]}),
     wp.ResumeWorkflow(3, "trip", "r1", step="approve", resume_data={"ok": True}),
     wp.Cancel(4),
     wp.Shutdown(),
+    wp.Decide(5, "edit", {"city": "Rome"}),
+    wp.Paused(5, "before_step", "plan", {"a": [1]}, workflow="trip", refused="no"),
     wp.Resource({"service.name": "agents", "pids": [1, 2]}),
     wp.Ready(
         7,
@@ -71,6 +74,9 @@ def test_a_message_comes_back_equal_from_its_line(message: wp.Message) -> None:
          "ready.agents: dict where list belongs"),
         (b'{"type": "workflow_result", "id": 1, "run_id": "r", "status": "exploded"}',
          "workflow_result.status: 'exploded' is not one of"),
+        (b'{"type": "run", "id": 1, "agent": "a", "message": "m", '
+         b'"breakpoints": [{"point": "somewhere"}]}',
+         "run.breakpoints[0].point: 'somewhere' is not one of"),
         (b'{"type": "span_ended", "trace_id": "t", "span_id": "s", "end_ns": 1, '
          b'"attributes": [1]}', "span_ended.attributes: list where dict belongs"),
     ],
