@@ -147,6 +147,10 @@ LUMOS_WORKFLOW_BRANCH_CHOSEN: Final = "lumos.workflow.branch.chosen"
 #: ``lumos.workflow.step.name`` and ``lumos.workflow.suspend.payload`` (JSON).
 EVENT_WORKFLOW_SUSPENDED: Final = "lumos.workflow.suspended"
 LUMOS_WORKFLOW_SUSPEND_PAYLOAD: Final = "lumos.workflow.suspend.payload"
+#: On a fork's ``invoke_workflow`` span (which links to the original run's): the run it was
+#: forked from and the step it re-ran from.
+LUMOS_WORKFLOW_FORK_OF: Final = "lumos.workflow.fork.of"
+LUMOS_WORKFLOW_FORK_STEP: Final = "lumos.workflow.fork.step"
 #: On a nested workflow's ``invoke_workflow`` span: the name of the workflow it runs inside.
 LUMOS_WORKFLOW_PARENT: Final = "lumos.workflow.parent"
 #: Each pass of a ``while`` / ``foreach`` step is a span ``iteration {step name}`` under the

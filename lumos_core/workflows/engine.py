@@ -54,6 +54,16 @@ SUSPENDED: Final = _Suspended()
 _UNDECIDED: Final = object()
 
 
+@dataclass(frozen=True, slots=True)
+class ForkOrigin:
+    """The run a fork starts from: its id, the step re-run from, its span (linked to)."""
+
+    run_id: str
+    step: str
+    trace_id: str | None
+    span_id: str | None
+
+
 @dataclass(slots=True)
 class RunState:
     """The mutable state of one run segment; a snapshot is this state written down."""
@@ -68,6 +78,9 @@ class RunState:
     carried: dict[str, Any] = field(default_factory=dict)
     #: Loops under way, by name: where each is (``engine_constructs``).
     progress: dict[str, Any] = field(default_factory=dict)
+    #: Inputs to use instead of the one a step would get, by step (a fork's edited input).
+    overrides: dict[str, Any] = field(default_factory=dict)
+    fork_of: ForkOrigin | None = None
     resume_step: str | None = None
     resume_data: Any = None
 
@@ -124,6 +137,8 @@ class Engine:
         if step.name in state.carried:
             state.suspended[step.name] = state.carried[step.name]
             return SUSPENDED
+        if state.overrides and step.name in state.overrides:
+            value = state.overrides.pop(step.name)
         attributes: dict[str, Any] = {
             sc.LUMOS_WORKFLOW_NAME: self.workflow,
             sc.LUMOS_WORKFLOW_RUN_ID: state.run_id,

@@ -27,6 +27,7 @@ from lumos_core.workflows.engine import (
     keeps_output,
 )
 from lumos_core.workflows.events import WorkflowListener
+from lumos_core.workflows.fork import UNCHANGED, fork_state
 from lumos_core.workflows.result import (
     ResumeError,
     RunStatus,
@@ -173,7 +174,7 @@ class Workflow:
                 run_id,
                 self.name,
                 coerce(self.input_schema, snapshot.input, "the saved workflow input"),
-                outputs=self._restored_outputs(snapshot),
+                outputs=self.restored_outputs(snapshot),
                 decisions=dict(snapshot.decisions),
                 progress=dict(snapshot.progress),
                 carried={k: v for k, v in snapshot.suspended.items() if k != step_name},
@@ -204,6 +205,29 @@ class Workflow:
                 logger_provider=logger_provider,
             )
         )
+
+    async def fork(
+        self,
+        run_id: str,
+        step: str | Step,
+        *,
+        input: Any = UNCHANGED,
+        new_run_id: str | None = None,
+        tracer_provider: trace.TracerProvider | None = None,
+        logger_provider: _logs.LoggerProvider | None = None,
+        on_event: WorkflowListener | None = None,
+        debugger: Debugger | None = None,
+    ) -> WorkflowRun:
+        """Run a saved run again from ``step``, as a new run: the steps before it keep their
+        saved outputs (not run again), ``step`` gets the input it had, or ``input``, and what
+        follows runs afresh. Its span links to the original run's (``lumos_core.workflows.fork``).
+        """
+        snapshot = await asyncio.to_thread(self.store.load, run_id)
+        state = fork_state(self, run_id, snapshot, step, input, new_run_id or uuid.uuid4().hex)
+        if await asyncio.to_thread(self.store.load, state.run_id) is not None:
+            raise WorkflowError(f"run id {state.run_id!r} is already used in {self.store.path}")
+        with attached(debugger or current_debugger()):
+            return await self._drive(state, None, tracer_provider, logger_provider, on_event)
 
     def get_run(self, run_id: str) -> WorkflowRun | None:
         """A saved run of this workflow as a ``WorkflowRun`` (``None`` if there is none)."""
@@ -262,7 +286,12 @@ class Workflow:
         if previous is not None:
             attributes[sc.LUMOS_WORKFLOW_RESUMED] = True
             attributes[sc.LUMOS_WORKFLOW_RESUME_STEP] = state.resume_step or ""
-            links = _link_to(previous)
+            links = _link_to(previous.run_id, previous.trace_id, previous.span_id)
+        elif state.fork_of is not None:
+            origin = state.fork_of
+            attributes[sc.LUMOS_WORKFLOW_FORK_OF] = origin.run_id
+            attributes[sc.LUMOS_WORKFLOW_FORK_STEP] = origin.step
+            links = _link_to(origin.run_id, origin.trace_id, origin.span_id)
         with tracer.start_as_current_span(
             sc.span_name(sc.OP_INVOKE_WORKFLOW, self.name),
             kind=SpanKind.INTERNAL,
@@ -376,7 +405,7 @@ class Workflow:
             )
         return name
 
-    def _restored_outputs(self, snapshot: RunSnapshot) -> dict[str, Any]:
+    def restored_outputs(self, snapshot: RunSnapshot) -> dict[str, Any]:
         """Saved outputs of function and agent steps, turned back into their schema's models."""
         restored: dict[str, Any] = {}
         for name, value in snapshot.outputs.items():
@@ -390,14 +419,13 @@ class Workflow:
         return outputs.get(last) if last is not None else None
 
 
-def _link_to(previous: RunSnapshot) -> list[Link]:
-    """A link from a resumed segment to the span of the segment that suspended."""
-    if not previous.trace_id or not previous.span_id:
+def _link_to(run_id: str, trace_id: str | None, span_id: str | None) -> list[Link]:
+    """A link to the ``invoke_workflow`` span of an earlier segment (the one a resumed segment
+    continues, or the run a fork starts from)."""
+    if not trace_id or not span_id:
         return []
     context = SpanContext(
-        int(previous.trace_id, 16),
-        int(previous.span_id, 16),
-        is_remote=True,
+        int(trace_id, 16), int(span_id, 16), is_remote=True,
         trace_flags=TraceFlags(TraceFlags.SAMPLED),
     )
-    return [Link(context, {sc.LUMOS_WORKFLOW_RUN_ID: previous.run_id})]
+    return [Link(context, {sc.LUMOS_WORKFLOW_RUN_ID: run_id})]
