@@ -156,7 +156,10 @@ class Engine:
             set_status_on_exception=False,
         ) as span, self._reporting(step):
             try:
-                output = await self._body(step, value, span)
+                if self.debugger is None:
+                    output = await self._body(step, value, span)
+                else:
+                    output = await self._debugged(step, value, span)
             except SuspendSignal as signal:
                 state.suspended[step.name] = signal.payload
                 add_suspended_event(span, step.name, signal.payload)
@@ -224,8 +227,6 @@ class Engine:
     async def _body(self, step: Step, value: Any, span: trace.Span) -> Any:
         if isinstance(step, FunctionStep | AgentStep | ToolStep):
             value = coerce(step.input_schema, value, f"step {step.name!r} input")
-            if self.debugger is not None:
-                return await self._debugged_leaf(step, value, span)
             if span.is_recording():
                 span.set_attribute(sc.LUMOS_WORKFLOW_STEP_INPUT, to_json(value))
             output = await self._leaf(step, value)
@@ -252,31 +253,32 @@ class Engine:
             return await _maybe_await(step.function(self.context(step, value)))
         return await self._run_agent(step, await _message(step, self.context(step, value)))
 
-    async def _debugged_leaf(
-        self, step: FunctionStep | AgentStep | ToolStep, value: Any, span: trace.Span
-    ) -> Any:
-        """A working step with a debugger attached: a pause before (its input: edit it, or skip
-        the step with a stubbed output) and after (its output: edit it)."""
+    async def _debugged(self, step: Step, value: Any, span: trace.Span) -> Any:
+        """A step with a debugger attached: a pause before (its input: edit it, or skip the
+        step with a stubbed output) and after (its output: edit it; not when it suspended)."""
         debugger = self.debugger
         assert debugger is not None
 
         def as_input(edited: Any) -> Any:
-            return coerce(step.input_schema, edited, f"the edited input of step {step.name!r}")
+            return coerce(step.input_schema, edited, f"the input of step {step.name!r}")
 
         def as_output(edited: Any) -> Any:
             return coerce(step.output_schema, edited, f"the output of step {step.name!r}")
 
         where = {"workflow": self.workflow, "run_id": self.state.run_id}
         before = await debugger.pause(
-            PauseRequest(PausePoint.BEFORE_STEP, step.name, value, **where),
+            PauseRequest(PausePoint.BEFORE_STEP, step.name, as_input(value), **where),
             validate=as_input,
             stub=as_output,
         )
-        if span.is_recording():
-            span.set_attribute(sc.LUMOS_WORKFLOW_STEP_INPUT, to_json(before.value))
-        output = before.value
-        if not before.skipped:
-            output = as_output(await self._leaf(step, before.value))
+        if before.skipped:
+            output = before.value
+            if step.leaf and span.is_recording():
+                span.set_attribute(sc.LUMOS_WORKFLOW_STEP_INPUT, to_json(value))
+        else:
+            output = await self._body(step, before.value, span)
+            if output is SUSPENDED:
+                return output
         after = await debugger.pause(
             PauseRequest(PausePoint.AFTER_STEP, step.name, output, **where), validate=as_output
         )

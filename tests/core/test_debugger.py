@@ -234,3 +234,15 @@ async def test_an_abort_in_a_workflow_fails_it_at_that_step() -> None:
     )
     assert run.status == "failed" and run.failed_step == "total"
     assert "aborted in the debugger" in (run.error or "")
+
+
+async def test_a_composite_step_pauses_too_and_a_skip_stands_for_all_of_it() -> None:
+    from lumos_core.workflows import parallel
+
+    debugger, seen = scripted(Skip({"price": 1, "total": "stub"}))
+    debugger.breakpoints.append(Breakpoint(PausePoint.BEFORE_STEP, "both"))
+    run = await Workflow("shop", [parallel(price, total, name="both")], store=":memory:").run(
+        {"item": "fig", "count": 2}, debugger=debugger
+    )
+    assert [(r.target, r.value) for r in seen] == [("both", {"item": "fig", "count": 2})]
+    assert calls == [] and run.output == {"price": 1, "total": "stub"}

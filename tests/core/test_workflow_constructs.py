@@ -231,3 +231,21 @@ def test_a_snapshot_file_of_schema_1_gains_the_loops_column(tmp_path: Path) -> N
     assert old is not None and old.progress == {}
     store.save(RunSnapshot("r2", "w", "suspended", 2, {}, {"s": None}, {}, progress={"l": 1}))
     assert store.load("r2").progress == {"l": 1}  # type: ignore[union-attr]
+
+
+def test_the_readme_loops_example_runs_as_written(tmp_path: Path) -> None:
+    from tests.core.test_friction import readme_block
+
+    script = tmp_path / "loops.py"
+    script.write_text(readme_block("# loops.py"))
+    ran = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == [
+        "['Sunny in Rome', 'Sunny in Oslo']",
+        "120",
+        "step 'while[double]' failed: LoopLimitExceeded: loop 'while[double]' still held its "
+        "condition after 5 iterations (max_iterations=5); raise the bound or change the condition",
+        "['Sunny in Lima']",
+        "Sunny in Kyiv",
+    ]
