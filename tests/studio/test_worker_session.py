@@ -157,3 +157,25 @@ def test_a_malformed_command_is_ignored_and_the_worker_keeps_serving(session) ->
     assert worker_session.current is worker  # not restarted: the lines were refused, not fatal
     wait_until(lambda: any("refused a command: unknown message type 'explode'" in (e.output or "")
                            for e in session[1]))
+
+
+def test_a_worker_that_sends_a_bad_message_is_ended_saying_why(tmp_path: Path) -> None:
+    path = tmp_path / "agents.py"
+    path.write_text(
+        "import os, sys\n"
+        "fd = int(sys.argv[sys.argv.index('--control-fd') + 1])\n"
+        "os.write(fd, b'{\"type\": \"bogus\"}\\n')\n"
+        "from lumos_core import Agent\n"
+        "a = Agent(name='a', model='scripted')\n"
+    )
+    events: list[SessionEvent] = []
+    bad = WorkerSession(path, None, watch=False, restart=False)
+    bad.listener = events.append
+    bad.start()
+    try:
+        wait_until(lambda: any(e.problem for e in events))
+    finally:
+        bad.stop()
+    notices = [e.notice for e in events if e.notice]
+    assert any("the worker sent a bad message: unknown message type 'bogus'" in n
+               for n in notices), notices
