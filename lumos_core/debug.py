@@ -222,7 +222,9 @@ def _apply(
             return Resumed(validate(value))
         case Skip(result=result):
             if stub is None:
-                raise EditRefused(f"nothing to skip {request.point}: edit the value instead")
+                raise EditRefused(
+                    f"nothing to skip at {request.point}: it has run; edit its result instead"
+                )
             return Resumed(stub(result), skipped=True)
         case _:
             return Resumed(request.value)

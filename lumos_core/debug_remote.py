@@ -79,18 +79,22 @@ class PauseRelay:
         self.debugger = Debugger(breakpoints_of(breaks), self._ask)
         self._waiting: tuple[asyncio.AbstractEventLoop, asyncio.Future[Decision]] | None = None
         self._lock = threading.Lock()
+        # Parallel tool calls or steps may pause at once: the studio sees one pause at a time,
+        # so each ``Decide`` answers the pause it was shown.
+        self._one_at_a_time = asyncio.Lock()
 
     async def _ask(self, request: PauseRequest) -> Decision:
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[Decision] = loop.create_future()
-        with self._lock:
-            self._waiting = (loop, answer)
-        self.send(Paused(
-            self.run_id, request.point.value, request.target, json_value(request.value),
-            agent=request.agent, workflow=request.workflow, trace_id=request.trace_id,
-            span_id=request.span_id, refused=request.refused,
-        ))
-        return await answer
+        async with self._one_at_a_time:
+            loop = asyncio.get_running_loop()
+            answer: asyncio.Future[Decision] = loop.create_future()
+            with self._lock:
+                self._waiting = (loop, answer)
+            self.send(Paused(
+                self.run_id, request.point.value, request.target, json_value(request.value),
+                agent=request.agent, workflow=request.workflow, trace_id=request.trace_id,
+                span_id=request.span_id, refused=request.refused,
+            ))
+            return await answer
 
     def decided(self, message: Decide) -> None:
         """The studio's answer (on the worker's reader thread)."""
