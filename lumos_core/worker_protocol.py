@@ -10,19 +10,19 @@ worker running user code is not trusted to speak correctly.
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Union
+from typing import Any, ClassVar, Literal
 
 import orjson
+
+from lumos_core.typed_json import ShapeError, build
 
 Json = Any  # JSON data: what ``orjson`` reads and writes
 
 
 class ProtocolError(ValueError):
-    """A line that is not a message of this protocol."""
+    """A line that is not a message of this protocol; the message says what was wrong."""
 
 
 # --- descriptions (inside ``Ready``) ---
@@ -336,91 +336,8 @@ def decode(line: bytes | str) -> Message:
     kind = _KINDS.get(tag) if isinstance(tag, str) else None
     if kind is None:
         raise ProtocolError(f"unknown message type {tag!r}")
-    message: Message = _build(kind, data, tag)
+    try:
+        message: Message = build(kind, data, tag)
+    except ShapeError as exc:
+        raise ProtocolError(str(exc)) from None
     return message
-
-
-# --- checking decoded JSON against the dataclasses' field types ---
-
-_Check = Callable[[Any, str], Any]  # (value, where) → the value as the field holds it
-_readers: dict[type[Any], dict[str, tuple[_Check, bool]]] = {}
-
-
-def _build(kind: type[Any], data: dict[str, Any], where: str) -> Any:
-    readers = _readers.get(kind) or _fields_of(kind)
-    unknown = data.keys() - readers.keys()
-    if unknown:
-        raise ProtocolError(f"{where}: unknown field {sorted(unknown)[0]!r}")
-    values = {}
-    for name, (check, required) in readers.items():
-        if name in data:
-            values[name] = check(data[name], f"{where}.{name}")
-        elif required:
-            raise ProtocolError(f"{where}: missing field {name!r}")
-    return kind(**values)
-
-
-def _fields_of(kind: type[Any]) -> dict[str, tuple[_Check, bool]]:
-    hints = typing.get_type_hints(kind)
-    readers = {
-        f.name: (
-            _checker(hints[f.name]),
-            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
-        )
-        for f in dataclasses.fields(kind)
-    }
-    _readers[kind] = readers
-    return readers
-
-
-def _checker(hint: Any) -> _Check:
-    if hint is Any:
-        return lambda value, where: value
-    origin = typing.get_origin(hint)
-    if origin in (Union, types.UnionType):
-        options = [_checker(a) for a in typing.get_args(hint)]
-        return lambda value, where: _first_fitting(options, value, where)
-    if origin is Literal:
-        allowed = typing.get_args(hint)
-        return lambda value, where: _one_of(allowed, value, where)
-    if origin is tuple:
-        item = _checker(typing.get_args(hint)[0])
-        return lambda value, where: tuple(
-            item(v, f"{where}[{i}]") for i, v in enumerate(_typed(value, list, where))
-        )
-    if origin is dict:
-        return lambda value, where: _typed(value, dict, where)
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        nested: type[Any] = hint
-        return lambda value, where: _build(nested, dict(_typed(value, dict, where)), where)
-    if hint is type(None):
-        return lambda value, where: _typed(value, type(None), where)
-    if hint is float:
-        return lambda value, where: float(_typed(value, (int, float), where))
-    return lambda value, where: _typed(value, hint, where)
-
-
-def _typed(value: Any, expected: type[Any] | tuple[type[Any], ...], where: str) -> Any:
-    if isinstance(value, expected) and not (isinstance(value, bool) and expected is not bool):
-        return value
-    raise ProtocolError(f"{where}: {type(value).__name__} where {_named(expected)} belongs")
-
-
-def _one_of(allowed: tuple[Any, ...], value: Any, where: str) -> Any:
-    if value in allowed and isinstance(value, str):
-        return value
-    raise ProtocolError(f"{where}: {value!r} is not one of {', '.join(map(repr, allowed))}")
-
-
-def _named(expected: type[Any] | tuple[type[Any], ...]) -> str:
-    kinds = expected if isinstance(expected, tuple) else (expected,)
-    return " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
-
-
-def _first_fitting(options: list[_Check], value: Any, where: str) -> Any:
-    for check in options:
-        try:
-            return check(value, where)
-        except ProtocolError:
-            continue
-    raise ProtocolError(f"{where}: {type(value).__name__} does not fit")
