@@ -249,3 +249,34 @@ def test_the_readme_loops_example_runs_as_written(tmp_path: Path) -> None:
         "['Sunny in Lima']",
         "Sunny in Kyiv",
     ]
+
+
+async def test_a_run_suspended_in_a_while_loop_resumes_in_that_pass(tmp_path: Path) -> None:
+    db, ran = tmp_path / "runs.db", []
+
+    def build() -> Workflow:
+        @step
+        def bump(ctx: StepContext) -> int:
+            ran.append(ctx.input)
+            return int(ctx.input) + 1
+
+        @step
+        def check(ctx: StepContext) -> int:
+            if ctx.input == 2 and not ctx.resumed:
+                ctx.suspend({"at": ctx.input})
+            return int(ctx.input) + (int(ctx.resume_data) if ctx.resumed else 0)
+
+        counting = loop_while(lambda ctx: ctx.input < 14, [bump, check], max_iterations=4,
+                              name="counting")
+        return Workflow("count", [counting], store=SnapshotStore(db))
+
+    first = await build().run(0)
+    assert first.status == "suspended" and first.suspended == {"check": {"at": 2}}
+    assert SnapshotStore(db).load(first.run_id).progress == {  # type: ignore[union-attr]
+        "counting": {"iteration": 2, "value": 1}
+    }
+    resumed = await build().resume(first.run_id, resume_data=10)
+
+    assert resumed.status == "success"
+    assert ran == [0, 1, 12, 13]  # the second pass went on from check; bump was not run again
+    assert resumed.output == 14
