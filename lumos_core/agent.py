@@ -14,7 +14,9 @@ import orjson
 from opentelemetry import _logs, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from lumos_core import debug_points
 from lumos_core._sync import refuse_inside_event_loop
+from lumos_core.debug import Debugger, current_debugger
 from lumos_core.memory.context import RunContext, Turn, reset_current_run, set_current_run
 from lumos_core.messages import (
     Message,
@@ -353,6 +355,7 @@ class Agent(Generic[OutputT]):
         if thread_id:
             attributes[sc.CONVERSATION_ID] = thread_id
         run = RunContext(thread_id)
+        debugger = current_debugger()  # read once a run; None costs one check a pause point
         token = set_current_run(run)
         capture = enter_capture(self.capture_content)
         try:
@@ -363,13 +366,15 @@ class Agent(Generic[OutputT]):
             ) as span:
                 if not self.toolsets:
                     return await self._loop(
-                        tracer, span, run, message, message_history, resource_id, request, emit
+                        tracer, span, run, message, message_history, resource_id, request, emit,
+                        debugger,
                     )
                 async with open_toolsets(self.tools, self.toolsets) as (tools, definitions):
                     self.tools, self._tool_definitions = tools, definitions
                     request = self._request(request.asked)  # with the servers' tools
                     return await self._loop(
-                        tracer, span, run, message, message_history, resource_id, request, emit
+                        tracer, span, run, message, message_history, resource_id, request, emit,
+                        debugger,
                     )
         finally:
             leave_capture(capture)
@@ -385,6 +390,7 @@ class Agent(Generic[OutputT]):
         resource_id: str | None,
         request: _Request,
         emit: _Emit | None,
+        debugger: Debugger | None,
     ) -> RunResult[OutputT]:
         user = Message.user(message)
         history = list(message_history)
@@ -413,7 +419,7 @@ class Agent(Generic[OutputT]):
         corrected = False
         while True:
             step += 1
-            response = await self._chat(tracer, conversation, run, request, emit)
+            response = await self._chat(tracer, conversation, run, request, emit, debugger)
             usage = usage + response.usage
             answer = response.message
             conversation.append(answer)
@@ -451,7 +457,7 @@ class Agent(Generic[OutputT]):
                     "all asked for tools; raise max_steps or check the tools' results"
                 )
             conversation.append(Message("tool", tuple(await self._execute_tools(
-                tracer, calls, emit
+                tracer, calls, emit, debugger
             ))))
             if turn is not None:
                 await self._save(turn, conversation[saved:])
@@ -483,13 +489,17 @@ class Agent(Generic[OutputT]):
         )
 
     async def _execute_tools(
-        self, tracer: trace.Tracer, calls: list[ToolCallPart], emit: _Emit | None
+        self,
+        tracer: trace.Tracer,
+        calls: list[ToolCallPart],
+        emit: _Emit | None,
+        debugger: Debugger | None,
     ) -> list[ToolResultPart]:
         """Run one turn's tool calls; several at once side by side, results in call order."""
         if len(calls) == 1:
-            return [await self._execute_tool(tracer, calls[0], emit, parallel=False)]
+            return [await self._execute_tool(tracer, calls[0], emit, debugger, parallel=False)]
         tasks = [
-            asyncio.ensure_future(self._execute_tool(tracer, call, emit, parallel=True))
+            asyncio.ensure_future(self._execute_tool(tracer, call, emit, debugger, parallel=True))
             for call in calls
         ]
         try:
@@ -513,6 +523,7 @@ class Agent(Generic[OutputT]):
         run: RunContext,
         request: _Request,
         emit: _Emit | None,
+        debugger: Debugger | None,
     ) -> ModelResponse:
         model = self.model
         attributes: dict[str, Any] = {
@@ -554,7 +565,11 @@ class Agent(Generic[OutputT]):
                 summary = run.summary()
                 if summary is not None:
                     span.set_attribute(sc.LUMOS_CONTEXT_SUMMARY, orjson.dumps(summary).decode())
-            if emit is None:
+            if debugger is not None:
+                response = await debug_points.chat(
+                    debugger, self, span, instructions or None, sent, request, emit
+                )
+            elif emit is None:
                 response = await measured_chat(model, model.request(
                     instructions or None, sent, request.tools,
                     **request_options(model, request.settings, request.output),
@@ -613,7 +628,13 @@ class Agent(Generic[OutputT]):
         return response
 
     async def _execute_tool(
-        self, tracer: trace.Tracer, call: ToolCallPart, emit: _Emit | None, *, parallel: bool
+        self,
+        tracer: trace.Tracer,
+        call: ToolCallPart,
+        emit: _Emit | None,
+        debugger: Debugger | None,
+        *,
+        parallel: bool,
     ) -> ToolResultPart:
         if emit is not None:
             emit(ToolCallStarted(call))
@@ -635,7 +656,9 @@ class Agent(Generic[OutputT]):
             content = recording and capturing_spans()
             if content:
                 span.set_attribute(sc.TOOL_CALL_ARGUMENTS, orjson.dumps(call.arguments).decode())
-            if chosen is None:
+            if debugger is not None:
+                outcome = await debug_points.tool(debugger, self, span, call, chosen, parallel)
+            elif chosen is None:
                 known = ", ".join(sorted(self.tools)) or "none"
                 outcome = ToolOutcome(
                     f"Unknown tool {call.name!r}. Available tools: {known}.", True, "UnknownTool"

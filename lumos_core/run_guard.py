@@ -15,6 +15,8 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
+from lumos_core.worker_protocol import Report, SpanEnded, SpanStarted
+
 # The run a span belongs to: set by whoever starts a run, copied into its tasks and threads.
 current_run: ContextVar[int | None] = ContextVar("lumos_current_run", default=None)
 
@@ -61,40 +63,38 @@ class OpenSpans(SpanProcessor):
             span.set_status(Status(StatusCode.ERROR, reason))
 
 
-def reporting_spans(send: Callable[[dict[str, Any]], None]) -> OpenSpans:
+def reporting_spans(send: Callable[[Report], None]) -> OpenSpans:
     """Open spans, each start and end also sent with ``send`` (the worker's, to the studio; a
     lost message is no error: the studio is gone or going)."""
 
     def started(span: Span, run: int | None) -> None:
         parent = span.parent
         scope = span.instrumentation_scope
-        _quietly(send, {
-            "type": "span_started",
-            "run": run,
-            "trace_id": format(span.context.trace_id, "032x"),
-            "span_id": format(span.context.span_id, "016x"),
-            "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
-            "name": span.name,
-            "kind": span.kind.name,
-            "start_ns": span.start_time,
-            "attributes": jsonable_attributes(span.attributes),
-            "scope_name": scope.name if scope is not None else "",
-            "scope_version": (scope.version or "") if scope is not None else "",
-        })
+        _quietly(send, SpanStarted(
+            run=run,
+            trace_id=format(span.context.trace_id, "032x"),
+            span_id=format(span.context.span_id, "016x"),
+            parent_span_id=format(parent.span_id, "016x") if parent is not None else None,
+            name=span.name,
+            kind=span.kind.name,
+            start_ns=span.start_time or 0,
+            attributes=jsonable_attributes(span.attributes),
+            scope_name=scope.name if scope is not None else "",
+            scope_version=(scope.version or "") if scope is not None else "",
+        ))
 
     def ended(span: ReadableSpan) -> None:
         if span.context is None:
             return
         status = span.status
-        _quietly(send, {
-            "type": "span_ended",
-            "trace_id": format(span.context.trace_id, "032x"),
-            "span_id": format(span.context.span_id, "016x"),
-            "end_ns": span.end_time,
-            "status_code": status.status_code.name,
-            "status_message": status.description or "",
-            "attributes": jsonable_attributes(span.attributes),
-        })
+        _quietly(send, SpanEnded(
+            trace_id=format(span.context.trace_id, "032x"),
+            span_id=format(span.context.span_id, "016x"),
+            end_ns=span.end_time or 0,
+            status_code=status.status_code.name,
+            status_message=status.description or "",
+            attributes=jsonable_attributes(span.attributes),
+        ))
 
     return OpenSpans(started, ended)
 
@@ -103,6 +103,6 @@ def jsonable_attributes(attributes: Any) -> dict[str, Any]:
     return {str(k): list(v) if isinstance(v, tuple) else v for k, v in (attributes or {}).items()}
 
 
-def _quietly(send: Callable[[dict[str, Any]], None], message: dict[str, Any]) -> None:
+def _quietly(send: Callable[[Report], None], message: Report) -> None:
     with contextlib.suppress(OSError, TypeError):
         send(message)

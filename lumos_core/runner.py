@@ -7,13 +7,14 @@ user code prints, and those prints become log records tied to the span they ran 
 leave through the standard OTLP/HTTP exporters. If user code breaks, the worker reports it and
 stays alive to say so; the studio restarts workers, the worker never restarts itself.
 
-Messages (one JSON object a line). Studio → worker: ``load``, ``run`` (an agent turn),
-``run_workflow`` / ``resume_workflow``, ``cancel``, ``shutdown``. Worker → studio: ``ready``
-(agents and workflows) or ``load_error``; while a turn runs, ``delta`` (answer text, coalesced to
-one message every ``DELTA_INTERVAL`` at most), ``tool_call`` and ``tool_result``; then one of
-``result``, ``workflow_result``, ``failed`` or ``cancelled``. With telemetry on, the worker also
-tells the studio each span's start and end at once (``resource``, ``span_started``,
-``span_ended``): OTLP exports in batches, and a worker that dies leaves the studio to close the
+Messages are the typed ones of ``lumos_core.worker_protocol`` (one JSON object a line). Studio →
+worker: ``Load``, ``RunAgent``, ``RunWorkflow`` / ``ResumeWorkflow``, ``Cancel``, ``Shutdown``; a
+line that is none of them is refused on stderr. Worker → studio: ``Ready`` (agents and workflows)
+or ``LoadError``; while a turn runs, ``Delta`` (answer text, coalesced to one message every
+``DELTA_INTERVAL`` at most), ``ToolCall``, ``ToolResult`` and ``StepUpdate``; then one of
+``AgentResult``, ``WorkflowResult``, ``Failed`` or ``Cancelled``. With telemetry on, the worker
+also tells the studio each span's start and end at once (``Resource``, ``SpanStarted``,
+``SpanEnded``): OTLP exports in batches, and a worker that dies leaves the studio to close the
 spans it had open, and to keep those it had ended but not yet exported.
 
 The worker caps its own data memory (``--memory-limit-mb``); a run past it fails with a message
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import io
 import logging
 import os
@@ -47,11 +49,41 @@ from lumos_core.agent import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from lumos_core.debug import attached
+from lumos_core.debug_remote import PauseRelay
 from lumos_core.loader import AgentFileError, load_definitions
 from lumos_core.memory_limit import apply_memory_limit, memory_limit_from_env, memory_message
 from lumos_core.messages import message_from_dict, message_to_dict
 from lumos_core.models.base import ModelError, TextDelta
 from lumos_core.run_guard import OpenSpans, current_run, jsonable_attributes, reporting_spans
+from lumos_core.worker_protocol import (
+    AgentDescription,
+    AgentResult,
+    Cancel,
+    Cancelled,
+    Command,
+    Decide,
+    Delta,
+    Failed,
+    Load,
+    LoadError,
+    ProtocolError,
+    Ready,
+    Report,
+    Resource,
+    ResumeWorkflow,
+    RunAgent,
+    RunEnd,
+    RunWorkflow,
+    Shutdown,
+    StepUpdate,
+    ToolCall,
+    ToolResult,
+    WorkflowDescription,
+    WorkflowResult,
+    decode,
+    encode,
+)
 from lumos_core.workflows import (
     SnapshotStore,
     StepStreamed,
@@ -66,8 +98,8 @@ from lumos_core.workflows.snapshots import DEFAULT_PATH, to_json
 if TYPE_CHECKING:
     from lumos_core.telemetry.export import OtlpTelemetry
 
-Send = Callable[[dict[str, Any]], None]
-Job = Callable[[int], Awaitable[dict[str, Any]]]  # a run's work, given its id: the reply
+Send = Callable[[Report], None]
+Job = Callable[[int], Awaitable[RunEnd]]  # a run's work, given its id: the reply
 
 DELTA_INTERVAL = 0.04  # seconds between two ``delta`` messages of one run, at most
 
@@ -111,18 +143,17 @@ class _PrintToLog(io.TextIOBase):
             self._logger.log(self._level, line, extra={"log.iostream": self._stream_name})
 
 
-def describe(agent: Agent) -> dict[str, Any]:
-    return {
-        "name": agent.name,
-        "kind": "agent",
-        "model": agent.model.model_name,
-        "tools": list(agent.tools),
-        "description": agent.description or "",
-        "memory": agent.memory is not None,
-    }
+def describe(agent: Agent) -> AgentDescription:
+    return AgentDescription(
+        name=agent.name,
+        model=agent.model.model_name,
+        tools=tuple(agent.tools),
+        description=agent.description or "",
+        memory=agent.memory is not None,
+    )
 
 
-def describe_workflow(workflow: Workflow) -> dict[str, Any]:
+def describe_workflow(workflow: Workflow) -> WorkflowDescription:
     """A workflow as the studio lists it: its top-level steps and, with an input schema, an
     example of the JSON it takes (defaults filled in, placeholders for the rest)."""
     schema = workflow.input_schema
@@ -132,17 +163,16 @@ def describe_workflow(workflow: Workflow) -> dict[str, Any]:
         example = orjson.dumps(
             {name: _example_value(spec) for name, spec in properties.items()}
         ).decode()
-    return {
-        "name": workflow.name,
-        "kind": "workflow",
-        "description": workflow.description or "",
-        "steps": [s.name for s in workflow.steps],
-        "has_input_schema": schema is not None,
-        "input_example": example,
+    return WorkflowDescription(
+        name=workflow.name,
+        description=workflow.description or "",
+        steps=tuple(s.name for s in workflow.steps),
+        has_input_schema=schema is not None,
+        input_example=example,
         # Where its runs are saved, for the studio to offer suspended ones again: the user's
         # own file, or the session's (``use_snapshot_store``).
-        "snapshot_path": _absolute(workflow.store.path),
-    }
+        snapshot_path=_absolute(workflow.store.path),
+    )
 
 
 def _absolute(path: str) -> str:
@@ -178,18 +208,18 @@ def jsonable(value: Any) -> Any:
     return orjson.loads(to_json(value))
 
 
-def workflow_reply(run: WorkflowRun) -> dict[str, Any]:
+def workflow_reply(run: WorkflowRun, run_number: int = 0) -> WorkflowResult:
     """A finished workflow run (or resumed segment) as the worker reports it."""
-    return {
-        "type": "workflow_result",
-        "run_id": run.run_id,
-        "status": run.status,
-        "output": jsonable(run.output if run.status != "failed" else None),
-        "suspended": jsonable(dict(run.suspended)),
-        "error": run.error,
-        "failed_step": run.failed_step,
-        "trace_id": run.trace_id,
-    }
+    return WorkflowResult(
+        id=run_number,
+        run_id=run.run_id,
+        status=run.status,
+        output=jsonable(run.output if run.status != "failed" else None),
+        suspended=jsonable(dict(run.suspended)),
+        error=run.error,
+        failed_step=run.failed_step,
+        trace_id=run.trace_id,
+    )
 
 
 class DeltaRelay:
@@ -219,13 +249,11 @@ class DeltaRelay:
         elif isinstance(event, ToolCallStarted):
             self.flush()
             call = event.call
-            self._send({"type": "tool_call", "id": self.run_id, "name": call.name,
-                        "arguments": jsonable(call.arguments)})
+            self.send(ToolCall(self.run_id, call.name, jsonable(call.arguments), self.step))
         elif isinstance(event, ToolCallFinished):
             self.flush()
             result = event.result
-            self._send({"type": "tool_result", "id": self.run_id, "name": result.name,
-                        "is_error": result.is_error})
+            self.send(ToolResult(self.run_id, result.name, result.is_error, self.step))
 
     def workflow_event(self, event: WorkflowEvent) -> None:
         """A workflow's: its steps at once, what its agent steps write as ``event`` does, each
@@ -237,8 +265,7 @@ class DeltaRelay:
             self.event(event.event)
             return
         self.flush()
-        self.send({"type": "step", "id": self.run_id, "step": event.step,
-                   "status": step_status(event)})
+        self.send(StepUpdate(self.run_id, event.step, step_status(event)))
 
     def flush(self) -> None:
         if self._timer is not None:
@@ -247,12 +274,7 @@ class DeltaRelay:
         if self._text:
             text, self._text = "".join(self._text), []
             self._last_sent = time.monotonic()
-            self._send({"type": "delta", "id": self.run_id, "text": text})
-
-    def _send(self, message: dict[str, Any]) -> None:
-        if self.step is not None:
-            message["step"] = self.step
-        self.send(message)
+            self.send(Delta(self.run_id, text, self.step))
 
 
 class Worker:
@@ -278,21 +300,29 @@ class Worker:
         if telemetry is not None:
             telemetry.tracer_provider.add_span_processor(self.roots)
         self._runs: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]]] = {}
+        self._relays: dict[int, PauseRelay] = {}  # runs with breakpoints
         self._lock = threading.Lock()
 
-    def handle(self, command: dict[str, Any]) -> bool:
+    def handle(self, command: Command) -> bool:
         """Act on one command; False when the worker should exit."""
-        kind = command.get("type")
-        if kind in ("run", "run_workflow", "resume_workflow"):
-            threading.Thread(target=self._run, args=(command,), daemon=True).start()
-        elif kind == "cancel":
-            with self._lock:
-                running = self._runs.get(command.get("id", -1))
-            if running is not None:
-                loop, task = running
-                loop.call_soon_threadsafe(self._cancel, command["id"], task)
-        elif kind == "shutdown":
-            return False
+        match command:
+            case RunAgent() | RunWorkflow() | ResumeWorkflow():
+                threading.Thread(target=self._run, args=(command,), daemon=True).start()
+            case Cancel(id=run_id):
+                with self._lock:
+                    running = self._runs.get(run_id)
+                if running is not None:
+                    loop, task = running
+                    loop.call_soon_threadsafe(self._cancel, run_id, task)
+            case Decide(id=run_id):
+                with self._lock:
+                    relay = self._relays.get(run_id)
+                if relay is not None:
+                    relay.decided(command)
+            case Shutdown():
+                return False
+            case Load():
+                pass  # already loaded
         return True
 
     def _cancel(self, run_id: int, task: asyncio.Task[Any]) -> None:
@@ -301,87 +331,81 @@ class Worker:
             self.open_spans.mark("cancelled", run_id)
         task.cancel()
 
-    def _run(self, command: dict[str, Any]) -> None:
-        run_id = command["id"]
-        job = self._agent_job(command) if command["type"] == "run" else self._workflow_job(command)
+    def _run(self, command: RunAgent | RunWorkflow | ResumeWorkflow) -> None:
+        run_id = command.id
+        job = (
+            self._agent_job(command)
+            if isinstance(command, RunAgent)
+            else self._workflow_job(command)
+        )
         if isinstance(job, str):
-            self.send({"type": "failed", "id": run_id, "error": job, "trace_id": None})
+            self.send(Failed(run_id, job))
             return
         started = time.perf_counter()
+        relay = PauseRelay(run_id, self.send, command.breakpoints) if command.breakpoints else None
 
-        async def go() -> dict[str, Any]:
+        async def go() -> RunEnd:
             task = asyncio.current_task()
             assert task is not None
             with self._lock:
                 self._runs[run_id] = (asyncio.get_running_loop(), task)
+                if relay is not None:
+                    self._relays[run_id] = relay
             current_run.set(run_id)  # the spans it starts are this run's (``OpenSpans``)
-            return await job(run_id)
+            with attached(relay.debugger if relay is not None else None):
+                return await job(run_id)
 
-        reply: dict[str, Any]
+        reply: RunEnd
         try:
             reply = asyncio.run(go())
         except asyncio.CancelledError:
-            reply = {"type": "cancelled", "id": run_id, "trace_id": self._trace_id()}
+            reply = Cancelled(run_id, self._trace_id())
         except WorkflowError as exc:  # refused before anything ran: a bad input or resume
-            reply = {
-                "type": "failed",
-                "id": run_id,
-                "error": str(exc),
-                "refused": True,
-                "trace_id": self._trace_id(),
-            }
+            reply = Failed(run_id, str(exc), self._trace_id(), refused=True)
         except MemoryError as exc:
             limit = self.memory_limit_mb
-            reply = {
-                "type": "failed",
-                "id": run_id,
-                "error": memory_message(limit) if limit else f"MemoryError: {exc}",
-                "memory": True,
-                "trace_id": self._trace_id(),
-            }
+            error = memory_message(limit) if limit else f"MemoryError: {exc}"
+            reply = Failed(run_id, error, self._trace_id(), memory=True)
         except (ModelError, AgentRunError) as exc:  # the model or the loop, not user code
-            reply = {
-                "type": "failed",
-                "id": run_id,
-                "error": f"{type(exc).__name__}: {exc}",
-                "message": str(exc),
-                "traceback": "".join(traceback.format_exception(exc)),
-                "trace_id": self._trace_id(),
-            }
+            reply = Failed(
+                run_id,
+                f"{type(exc).__name__}: {exc}",
+                self._trace_id(),
+                message=str(exc),
+                traceback="".join(traceback.format_exception(exc)),
+            )
         except Exception as exc:
-            reply = {
-                "type": "failed",
-                "id": run_id,
-                "error": f"{type(exc).__name__}: {exc}",
-                "raised": type(exc).__name__,
-                "traceback": "".join(traceback.format_exception(exc)),
-                "trace_id": self._trace_id(),
-            }
-        else:
-            reply["id"] = run_id
+            reply = Failed(
+                run_id,
+                f"{type(exc).__name__}: {exc}",
+                self._trace_id(),
+                raised=type(exc).__name__,
+                traceback="".join(traceback.format_exception(exc)),
+            )
         finally:
             with self._lock:
                 self._runs.pop(run_id, None)
-        reply["seconds"] = time.perf_counter() - started
+                self._relays.pop(run_id, None)
+        reply = dataclasses.replace(reply, seconds=time.perf_counter() - started)
         sys.stdout.flush()
         if self.telemetry is not None:
             self.telemetry.flush()  # the trace is stored before the answer is shown
         self.send(reply)
 
-    def _agent_job(self, command: dict[str, Any]) -> Job | str:
+    def _agent_job(self, command: RunAgent) -> Job | str:
         """The coroutine function for an agent turn, streamed through a ``DeltaRelay``."""
-        agent = self.agents.get(command.get("agent", ""))
+        agent = self.agents.get(command.agent)
         if agent is None:
             return "no such agent"
-        history = [message_from_dict(m) for m in command.get("history", [])]
+        history = [message_from_dict(m) for m in command.history]
 
-        async def job(run_id: int) -> dict[str, Any]:
+        async def job(run_id: int) -> RunEnd:
             relay = DeltaRelay(run_id, self.send)
             result = None
             try:
                 async for event in agent.stream(
-                    command["message"], message_history=history,
-                    thread_id=command.get("thread_id"), resource_id=command.get("resource_id"),
+                    command.message, message_history=history,
+                    thread_id=command.thread_id, resource_id=command.resource_id,
                 ):
                     if isinstance(event, RunCompleted):
                         result = event.result
@@ -390,35 +414,35 @@ class Worker:
             finally:
                 relay.flush()  # every delta goes out before the result (or the cancellation)
             assert result is not None
-            return {
-                "type": "result",
-                "output": result.output,
-                "trace_id": result.trace_id,
-                "thread_id": result.thread_id,
-                "messages": [message_to_dict(m) for m in result.messages],
-                "usage": [result.usage.input_tokens, result.usage.output_tokens],
-            }
+            return AgentResult(
+                id=run_id,
+                output=result.output,
+                trace_id=result.trace_id,
+                thread_id=result.thread_id,
+                messages=tuple(message_to_dict(m) for m in result.messages),
+                usage=(result.usage.input_tokens, result.usage.output_tokens),
+            )
 
         return job
 
-    def _workflow_job(self, command: dict[str, Any]) -> Job | str:
-        workflow = self.workflows.get(command.get("workflow", ""))
+    def _workflow_job(self, command: RunWorkflow | ResumeWorkflow) -> Job | str:
+        workflow = self.workflows.get(command.workflow)
         if workflow is None:
             return "no such workflow"
 
-        async def job(run_id: int) -> dict[str, Any]:
+        async def job(run_id: int) -> RunEnd:
             relay = DeltaRelay(run_id, self.send)
             try:
-                if command["type"] == "resume_workflow":
+                if isinstance(command, ResumeWorkflow):
                     run = await workflow.resume(
-                        command["run_id"], step=command.get("step"),
-                        resume_data=command.get("resume_data"), on_event=relay.workflow_event,
+                        command.run_id, step=command.step,
+                        resume_data=command.resume_data, on_event=relay.workflow_event,
                     )
                 else:
-                    run = await workflow.run(command.get("input"), on_event=relay.workflow_event)
+                    run = await workflow.run(command.input, on_event=relay.workflow_event)
             finally:
                 relay.flush()
-            return workflow_reply(run)
+            return workflow_reply(run, run_id)
 
         return job
 
@@ -431,12 +455,33 @@ def _channel(fd: int) -> tuple[Send, Any]:
     reader = sock.makefile("rb")
     lock = threading.Lock()
 
-    def send(message: dict[str, Any]) -> None:
-        data = orjson.dumps(message) + b"\n"
+    def send(message: Report) -> None:
+        data = encode(message)
         with lock:
             sock.sendall(data)
 
     return send, reader
+
+
+def _command(line: bytes) -> Command | None:
+    """The command a line holds; a line that is none is refused (None), saying why on the
+    process's own stderr, which the studio shows as the worker's output."""
+    try:
+        message = decode(line)
+    except ProtocolError as exc:
+        _refuse(str(exc))
+        return None
+    if isinstance(message, Load | RunAgent | RunWorkflow | ResumeWorkflow | Cancel | Shutdown
+                  | Decide):
+        return message
+    _refuse(f"{message.tag!r} is a message from the worker, not a command")
+    return None
+
+
+def _refuse(reason: str) -> None:
+    stream = sys.__stderr__
+    if stream is not None:
+        print(f"lumos worker: refused a command: {reason}", file=stream, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -473,40 +518,29 @@ def main(argv: list[str] | None = None) -> int:
         telemetry = configure_otlp(args.otlp_endpoint, service_name=args.path.stem)
         open_spans = reporting_spans(send)
         telemetry.tracer_provider.add_span_processor(open_spans)
-        send({"type": "resource",
-              "attributes": jsonable_attributes(telemetry.tracer_provider.resource.attributes)})
+        send(Resource(jsonable_attributes(telemetry.tracer_provider.resource.attributes)))
     sys.stdout = _PrintToLog("stdout", logging.INFO)
     sys.stderr = _PrintToLog("stderr", logging.WARNING)
 
     if args.wait:
         first = commands.readline()
-        if not first or orjson.loads(first).get("type") != "load":
+        if not first or not isinstance(_command(first), Load):
             return 0
     started = time.perf_counter()
     try:
         definitions = load_definitions(args.path)
     except AgentFileError as exc:
-        send(
-            {
-                "type": "load_error",
-                "message": str(exc),
-                "path": str(exc.path),
-                "line": exc.line,
-                "frame": exc.code_frame(),
-                "details": exc.details,
-            }
-        )
+        send(LoadError(str(exc), str(exc.path), exc.line, exc.code_frame(), exc.details))
         definitions = None
     if definitions is not None:
         use_snapshot_store(definitions.workflows, args.workflow_store)
         send(
-            {
-                "type": "ready",
-                "pid": os.getpid(),
-                "agents": [describe(a) for a in definitions.agents.values()],
-                "workflows": [describe_workflow(w) for w in definitions.workflows.values()],
-                "load_seconds": time.perf_counter() - started,
-            }
+            Ready(
+                pid=os.getpid(),
+                agents=tuple(describe(a) for a in definitions.agents.values()),
+                workflows=tuple(describe_workflow(w) for w in definitions.workflows.values()),
+                load_seconds=time.perf_counter() - started,
+            )
         )
         if telemetry is not None:
             telemetry.flush()
@@ -521,7 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     for line in commands:
         if not line.strip():
             continue
-        if not worker.handle(orjson.loads(line)):
+        command = _command(line)
+        if command is not None and not worker.handle(command):
             break
     if telemetry is not None:
         telemetry.flush()

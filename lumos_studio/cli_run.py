@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from lumos_core.debug import attached
 from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
+from lumos_core.worker_protocol import BreakAt
+from lumos_studio.cli_break import PAUSED_EXIT, BreakReport, parse_breaks
 from lumos_studio.cli_support import fail, info, note, open_store, out
 from lumos_studio.display import safe_text
 from lumos_studio.store import Store
@@ -36,6 +39,12 @@ LOAD_TIMEOUT = 60.0  # seconds the user's file gets to import in the worker
 @click.option("--memory-limit", type=click.IntRange(min=0), default=DEFAULT_MEMORY_MB,
               envvar=MEMORY_ENV, show_default=True, show_envvar=True,
               help="MB of memory a FILE's run may use; past it the run is stopped (0: no limit).")
+@click.option("--break", "wheres", multiple=True, metavar="WHERE",
+              help="Stop before WHERE (a workflow step's name, 'model', 'tool' or 'tool:NAME'), "
+              "print what the run was about to use, and end it there (exit "
+              f"{PAUSED_EXIT}). Repeatable.")
+@click.option("--continue", "keep_going", is_flag=True,
+              help="With --break: print each pause and go on to the end.")
 @click.argument("args", nargs=-1, required=True, metavar="[FILE] AGENT MESSAGE")
 @click.pass_obj
 def run(
@@ -45,12 +54,19 @@ def run(
     resource: str | None,
     resume_run: str | None,
     memory_limit: int,
+    wheres: tuple[str, ...],
+    keep_going: bool,
     args: tuple[str, ...],
 ) -> None:
     """Run one turn of AGENT (found by name in FILE), print the answer and record the trace.
 
     AGENT may name a workflow: MESSAGE is then its input (JSON, or text), and a run that
     suspends can be resumed with --resume RUN_ID and the resume data as MESSAGE.
+
+    --break stops the run before a step, a model call or a tool call and prints the step's
+    input, the request about to go to the model, or the tool call's arguments as JSON on stdout.
+    The run ends there with exit code 3 (its trace is kept); with --continue it goes on and
+    ends as usual. A run that never reaches a --break says so on stderr.
 
     \b
     Examples:
@@ -59,6 +75,8 @@ def run(
       lumos-studio run --demo assistant "remember that my name is Ada" --thread t1
       lumos-studio run --demo trip_planner '{"destination": "Rome", "needs_approval": true}'
       lumos-studio run --demo trip_planner --resume 3f2a9c1e '{"approved": true}'
+      lumos-studio run --demo weather "weather in Paris?" --break tool:get_weather
+      lumos-studio run --demo trip_planner '{"destination": "Rome"}' --break research --continue
     """
     from lumos_studio.sessions.discovery import AgentFileError, load_demo
 
@@ -66,13 +84,22 @@ def run(
     if len(args) != expected:
         usage = "--demo AGENT MESSAGE" if demo else "FILE AGENT MESSAGE (or --demo AGENT MESSAGE)"
         fail(f"run takes {usage}; got {len(args)} argument(s)", code=2)
+    if keep_going and not wheres:
+        fail("--continue goes with --break WHERE", code=2)
+    breaks = parse_breaks(wheres)
+    report = BreakReport(keep_going)
     if not demo:
-        _run_file(db, Path(args[0]), args[1], args[2], thread, resource, resume_run, memory_limit)
+        _run_file(db, Path(args[0]), args[1], args[2], thread, resource, resume_run, memory_limit,
+                  breaks, report)
+        report.finish(wheres)
         return
     try:
         catalog = load_demo()
         if args[-2] in catalog.workflows:
-            _run_workflow(db, catalog.workflows[args[-2]], args[-1], resume_run, "--demo")
+            with attached(report.debugger(breaks) if breaks else None):
+                _run_workflow(db, catalog.workflows[args[-2]], args[-1], resume_run, "--demo",
+                              report)
+            report.finish(wheres)
             return
         if resume_run is not None:
             fail(f"--resume is for workflows; {args[-2]!r} is not one", code=2)
@@ -82,11 +109,14 @@ def run(
         fail(str(exc), frame or None, code=2)
     except LookupError as exc:
         fail(str(exc.args[0]), code=2)
-    _run_agent(db, agent, args[-1], thread, resource)
+    with attached(report.debugger(breaks) if breaks else None):
+        _run_agent(db, agent, args[-1], thread, resource, report)
+    report.finish(wheres)
 
 
 def _run_agent(
-    db: Path, agent: object, message: str, thread: str | None = None, resource: str | None = None
+    db: Path, agent: object, message: str, thread: str | None = None,
+    resource: str | None = None, report: BreakReport | None = None,
 ) -> None:
     from lumos_core import Agent, AgentRunError, ModelError
 
@@ -107,6 +137,9 @@ def _run_agent(
             fail(str(exc), _trace_hint(store))
         except Exception as exc:  # user code failed: show where, keep the trace
             store.writer.flush()
+            if report is not None and report.stopped(str(exc)):
+                note(_trace_hint(store) or "")
+                report.exit_paused()
             fail(f"agent {agent.name!r} raised {type(exc).__name__}: {exc}", _trace_hint(store))
         store.writer.flush()
     _print_answer(db, result.output, result.trace_id, result.thread_id)
@@ -119,7 +152,8 @@ def _print_answer(db: Path, output: str | None, trace_id: str | None, thread: st
 
 
 def _run_workflow(
-    db: Path, workflow: object, text: str, resume_run: str | None, source: str
+    db: Path, workflow: object, text: str, resume_run: str | None, source: str,
+    report: BreakReport | None = None,
 ) -> None:
     """Run (or resume) a workflow like the studio's chat does, recording its trace in ``db``."""
 
@@ -140,6 +174,9 @@ def _run_workflow(
         except WorkflowError as exc:  # bad input, an unknown run: nothing ran
             fail(str(exc), code=2)
         store.writer.flush()
+    if report is not None and done.status == "failed" and report.stopped(done.error):
+        note(f"{workflow.name} · run {done.run_id} · trace {done.trace_id} recorded in {db}")
+        report.exit_paused()
     _print_workflow(db, workflow.name, source, done.status, done.run_id, done.trace_id,
                     f"step {done.failed_step!r} failed: {done.error}",
                     dict(done.suspended), done.output if done.status != "failed" else None)
@@ -189,7 +226,8 @@ def _workflow_input(text: str, resume_run: str | None) -> Any:
 
 
 def _run_file(db: Path, path: Path, name: str, message: str, thread: str | None,
-              resource: str | None, resume_run: str | None, memory_limit: int) -> None:
+              resource: str | None, resume_run: str | None, memory_limit: int,
+              breaks: tuple[BreakAt, ...] = (), report: BreakReport | None = None) -> None:
     """Run ``name`` of ``path`` in a worker process, recording its trace in ``db``."""
     from lumos_studio.ingest.otlp_http import OtlpReceiver
     from lumos_studio.sessions.base import workflow_store_beside
@@ -207,9 +245,13 @@ def _run_file(db: Path, path: Path, name: str, message: str, thread: str | None,
                 data = _workflow_input(message, resume_run)
                 done = session.run_workflow(
                     name, None if resume_run else data, resume=resume_run,
-                    resume_data=data if resume_run else None,
+                    resume_data=data if resume_run else None, breakpoints=breaks,
+                    on_pause=report.on_pause if report is not None else None,
                 )
                 store.writer.flush()
+                if report is not None and report.stopped(done.error):
+                    note(f"{name} · run {done.run_id} · trace {done.trace_id} recorded in {db}")
+                    report.exit_paused()
                 _report_workflow(db, store, str(path), name, done)
                 return
             if resume_run is not None:
@@ -217,8 +259,14 @@ def _run_file(db: Path, path: Path, name: str, message: str, thread: str | None,
             if (thread or resource) and not info.has_memory:
                 fail(f"agent {name!r} has no memory, so --thread cannot continue a conversation",
                      "give it one: Agent(..., memory=Memory())", code=2)
-            outcome = session.run(name, message, (), thread_id=thread, resource_id=resource)
+            outcome = session.run(
+                name, message, (), thread_id=thread, resource_id=resource, breakpoints=breaks,
+                on_pause=report.on_pause if report is not None else None,
+            )
             store.writer.flush()
+            if report is not None and report.stopped(outcome.error):
+                note(_trace_hint(store, outcome.trace_id) or "")
+                report.exit_paused()
             if outcome.error is not None:
                 what = f"agent {name!r} raised {outcome.error}" if outcome.raised else (
                     outcome.message or outcome.error)

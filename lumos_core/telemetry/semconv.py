@@ -137,7 +137,10 @@ LUMOS_WORKFLOW_RESUMED: Final = "lumos.workflow.resumed"
 LUMOS_WORKFLOW_RESUME_STEP: Final = "lumos.workflow.resume.step"
 LUMOS_WORKFLOW_RESUME_DATA: Final = "lumos.workflow.resume.data"
 LUMOS_WORKFLOW_STEP_NAME: Final = "lumos.workflow.step.name"
-#: ``function`` | ``agent`` | ``sequence`` | ``parallel`` | ``branch``.
+#: ``function`` | ``agent`` | ``tool`` | ``sequence`` | ``parallel`` | ``branch`` | ``while`` |
+#: ``foreach`` | ``workflow`` (a nested workflow: its ``invoke_workflow`` span nests under the
+#: step's, with ``lumos.workflow.parent``; a tool step's ``execute_tool`` span likewise).
+
 LUMOS_WORKFLOW_STEP_KIND: Final = "lumos.workflow.step.kind"
 #: ``success`` | ``failed`` | ``suspended`` | ``cancelled`` (a parallel sibling failed).
 LUMOS_WORKFLOW_STEP_STATUS: Final = "lumos.workflow.step.status"
@@ -150,6 +153,31 @@ LUMOS_WORKFLOW_BRANCH_CHOSEN: Final = "lumos.workflow.branch.chosen"
 #: ``lumos.workflow.step.name`` and ``lumos.workflow.suspend.payload`` (JSON).
 EVENT_WORKFLOW_SUSPENDED: Final = "lumos.workflow.suspended"
 LUMOS_WORKFLOW_SUSPEND_PAYLOAD: Final = "lumos.workflow.suspend.payload"
+#: On a fork's ``invoke_workflow`` span (which links to the original run's): the run it was
+#: forked from and the step it re-ran from.
+LUMOS_WORKFLOW_FORK_OF: Final = "lumos.workflow.fork.of"
+LUMOS_WORKFLOW_FORK_STEP: Final = "lumos.workflow.fork.step"
+#: On a nested workflow's ``invoke_workflow`` span: the name of the workflow it runs inside.
+LUMOS_WORKFLOW_PARENT: Final = "lumos.workflow.parent"
+#: Each pass of a ``while`` / ``foreach`` step is a span ``iteration {step name}`` under the
+#: step's, with its number (from 1) and the loop's bound; the step's span gets the count.
+SPAN_WORKFLOW_ITERATION: Final = "iteration"
+LUMOS_WORKFLOW_LOOP_ITERATION: Final = "lumos.workflow.loop.iteration"
+LUMOS_WORKFLOW_LOOP_BOUND: Final = "lumos.workflow.loop.bound"
+LUMOS_WORKFLOW_LOOP_ITERATIONS: Final = "lumos.workflow.loop.iterations"
+
+# The debugger (``lumos_core.debug``): on the span where a run paused,
+# ``lumos.debug.{point}.decision`` (``continue`` | ``step`` | ``edit`` | ``skip`` | ``abort``), and
+# for an edit or a skip ``lumos.debug.{point}.original`` and ``.value`` (JSON): what was changed
+# by hand. ``point`` is ``before_step`` | ``after_step`` | ``before_model`` | ``after_model`` |
+# ``before_tool`` | ``after_tool``.
+LUMOS_DEBUG_PREFIX: Final = "lumos.debug."
+
+
+def debug_key(point: str, what: str) -> str:
+    """``lumos.debug.{point}.{what}``."""
+    return f"{LUMOS_DEBUG_PREFIX}{point}.{what}"
+
 
 # Event names (log records with ``event_name``). OTLP ships a span only when it ends, so a worker
 # process announces each span as it starts with this event; the studio shows it as running.

@@ -1,5 +1,6 @@
-"""Workflows: steps (functions or agents) in sequence, in parallel or by branch, suspendable for a
-human and resumable later, each run one ``invoke_workflow`` span with a child span per step.
+"""Workflows: steps (functions, agents, tools or whole workflows) in sequence, in parallel, by
+branch or in bounded loops, suspendable for a human and resumable later, each run one
+``invoke_workflow`` span with a child span per step.
 
 ``Workflow("trip", [plan, parallel(weather, sights), choose])``, then ``await workflow.run(data)``;
 a step calling ``ctx.suspend(payload)`` ends the run ``suspended`` and
@@ -8,6 +9,17 @@ a step calling ``ctx.suspend(payload)`` ends the run ``suspended`` and
 
 from __future__ import annotations
 
+from lumos_core.workflows.constructs import (
+    ForEachStep,
+    LoopLimitExceeded,
+    ToolStep,
+    WhileStep,
+    WorkflowStep,
+    foreach,
+    loop_while,
+    tool_step,
+    workflow_step,
+)
 from lumos_core.workflows.context import StepContext
 from lumos_core.workflows.events import (
     StepFinished,
@@ -46,7 +58,9 @@ from lumos_core.workflows.workflow import Workflow
 __all__ = [
     "AgentStep",
     "BranchStep",
+    "ForEachStep",
     "FunctionStep",
+    "LoopLimitExceeded",
     "ParallelStep",
     "ResumeError",
     "RunSnapshot",
@@ -59,6 +73,8 @@ __all__ = [
     "StepStarted",
     "StepStreamed",
     "StepValidationError",
+    "ToolStep",
+    "WhileStep",
     "Workflow",
     "WorkflowError",
     "WorkflowEvent",
@@ -66,11 +82,16 @@ __all__ = [
     "WorkflowInputError",
     "WorkflowListener",
     "WorkflowRun",
+    "WorkflowStep",
     "agent_step",
     "as_step",
     "branch",
+    "foreach",
+    "loop_while",
     "parallel",
     "sequence",
     "step",
     "step_status",
+    "tool_step",
+    "workflow_step",
 ]

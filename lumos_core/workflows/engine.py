@@ -20,10 +20,13 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic import BaseModel, ValidationError
 
+from lumos_core.debug import PausePoint, PauseRequest, current_debugger
 from lumos_core.run_results import RunCompleted
 from lumos_core.telemetry import semconv as sc
 from lumos_core.telemetry.content import capturing_spans
+from lumos_core.workflows.constructs import ForEachStep, ToolStep, WhileStep, WorkflowStep
 from lumos_core.workflows.context import StepContext, SuspendSignal
+from lumos_core.workflows.engine_constructs import run_foreach, run_nested, run_tool, run_while
 from lumos_core.workflows.events import (
     StepFinished,
     StepStarted,
@@ -52,6 +55,16 @@ SUSPENDED: Final = _Suspended()
 _UNDECIDED: Final = object()
 
 
+@dataclass(frozen=True, slots=True)
+class ForkOrigin:
+    """The run a fork starts from: its id, the step re-run from, its span (linked to)."""
+
+    run_id: str
+    step: str
+    trace_id: str | None
+    span_id: str | None
+
+
 @dataclass(slots=True)
 class RunState:
     """The mutable state of one run segment; a snapshot is this state written down."""
@@ -64,6 +77,11 @@ class RunState:
     suspended: dict[str, Any] = field(default_factory=dict)
     #: Steps suspended before this segment that it does not resume: they stay suspended unrun.
     carried: dict[str, Any] = field(default_factory=dict)
+    #: Loops under way, by name: where each is (``engine_constructs``).
+    progress: dict[str, Any] = field(default_factory=dict)
+    #: Inputs to use instead of the one a step would get, by step (a fork's edited input).
+    overrides: dict[str, Any] = field(default_factory=dict)
+    fork_of: ForkOrigin | None = None
     resume_step: str | None = None
     resume_data: Any = None
 
@@ -78,6 +96,24 @@ class Engine:
         self.tracer = tracer
         self.state = state
         self.on_event = on_event
+        self.workflow = state.workflow  # a nested workflow's engine says its own name and input
+        self.workflow_input = state.workflow_input
+        self.debugger = current_debugger()
+
+    def nested(self, workflow: str, workflow_input: Any) -> Engine:
+        """An engine for a nested workflow's steps: the same run state, its own name and input."""
+        inner = Engine(self.tracer, self.state, self.on_event)
+        inner.workflow, inner.workflow_input = workflow, workflow_input
+        inner.debugger = self.debugger
+        return inner
+
+    def forget(self, step: Step) -> None:
+        """Drop what ``step`` and the steps under it left in the state (a loop's next pass)."""
+        state = self.state
+        for each in step.walk():
+            state.outputs.pop(each.name, None)
+            state.decisions.pop(each.name, None)
+            state.progress.pop(each.name, None)
 
     async def run_steps(self, steps: tuple[Step, ...], value: Any) -> Any:
         """The workflow's top level: a sequence without a span of its own."""
@@ -94,7 +130,7 @@ class Engine:
         """
         state = self.state
         if self._done(step):
-            if step.leaf:
+            if keeps_output(step):
                 return state.outputs[step.name]
             output = await self._body(step, value, trace.INVALID_SPAN)  # children return at once
             state.outputs[step.name] = output
@@ -102,8 +138,10 @@ class Engine:
         if step.name in state.carried:
             state.suspended[step.name] = state.carried[step.name]
             return SUSPENDED
+        if state.overrides and step.name in state.overrides:
+            value = state.overrides.pop(step.name)
         attributes: dict[str, Any] = {
-            sc.LUMOS_WORKFLOW_NAME: state.workflow,
+            sc.LUMOS_WORKFLOW_NAME: self.workflow,
             sc.LUMOS_WORKFLOW_RUN_ID: state.run_id,
             sc.LUMOS_WORKFLOW_STEP_NAME: step.name,
             sc.LUMOS_WORKFLOW_STEP_KIND: step.kind,
@@ -120,7 +158,10 @@ class Engine:
             set_status_on_exception=False,
         ) as span, self._reporting(step):
             try:
-                output = await self._body(step, value, span)
+                if self.debugger is None:
+                    output = await self._body(step, value, span)
+                else:
+                    output = await self._debugged(step, value, span)
             except SuspendSignal as signal:
                 state.suspended[step.name] = signal.payload
                 add_suspended_event(span, step.name, signal.payload)
@@ -139,6 +180,8 @@ class Engine:
                 span.set_attribute(sc.ERROR_TYPE, type(exc).__qualname__)
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
                 raise StepFailed(step.name, exc) from exc
+            if step.leaf and state.resume_step == step.name:
+                state.resume_step = None  # resumed once: a later pass of a loop runs afresh
             if output is SUSPENDED:
                 span.set_attribute(sc.LUMOS_WORKFLOW_STEP_STATUS, "suspended")
                 return SUSPENDED
@@ -184,16 +227,19 @@ class Engine:
         return result.output
 
     async def _body(self, step: Step, value: Any, span: trace.Span) -> Any:
-        if isinstance(step, FunctionStep | AgentStep):
+        if isinstance(step, FunctionStep | AgentStep | ToolStep):
             value = coerce(step.input_schema, value, f"step {step.name!r} input")
             if span.is_recording() and capturing_spans():
                 span.set_attribute(sc.LUMOS_WORKFLOW_STEP_INPUT, to_json(value))
-            ctx = self.context(step, value)
-            if isinstance(step, FunctionStep):
-                output = await _maybe_await(step.function(ctx))
-            else:
-                output = await self._run_agent(step, await _message(step, ctx))
+            output = await self._leaf(step, value)
             return coerce(step.output_schema, output, f"step {step.name!r} output")
+        if isinstance(step, WhileStep):
+            return await run_while(self, step, value, span)
+        if isinstance(step, ForEachStep):
+            return await run_foreach(self, step, value, span)
+        if isinstance(step, WorkflowStep):
+            value = coerce(step.input_schema, value, f"workflow {step.workflow.name!r} input")
+            return await run_nested(self, step, value, span)
         if isinstance(step, SequenceStep):
             return await self.run_steps(step.steps, value)
         if isinstance(step, ParallelStep):
@@ -201,6 +247,44 @@ class Engine:
         if isinstance(step, BranchStep):
             return await self._branch(step, value, span)
         raise TypeError(f"unknown step kind {type(step).__name__}")
+
+    async def _leaf(self, step: FunctionStep | AgentStep | ToolStep, value: Any) -> Any:
+        if isinstance(step, ToolStep):
+            return await run_tool(self, step, value)
+        if isinstance(step, FunctionStep):
+            return await _maybe_await(step.function(self.context(step, value)))
+        return await self._run_agent(step, await _message(step, self.context(step, value)))
+
+    async def _debugged(self, step: Step, value: Any, span: trace.Span) -> Any:
+        """A step with a debugger attached: a pause before (its input: edit it, or skip the
+        step with a stubbed output) and after (its output: edit it; not when it suspended)."""
+        debugger = self.debugger
+        assert debugger is not None
+
+        def as_input(edited: Any) -> Any:
+            return coerce(step.input_schema, edited, f"the input of step {step.name!r}")
+
+        def as_output(edited: Any) -> Any:
+            return coerce(step.output_schema, edited, f"the output of step {step.name!r}")
+
+        where = {"workflow": self.workflow, "run_id": self.state.run_id}
+        before = await debugger.pause(
+            PauseRequest(PausePoint.BEFORE_STEP, step.name, as_input(value), **where),
+            validate=as_input,
+            stub=as_output,
+        )
+        if before.skipped:
+            output = before.value
+            if step.leaf and span.is_recording():
+                span.set_attribute(sc.LUMOS_WORKFLOW_STEP_INPUT, to_json(value))
+        else:
+            output = await self._body(step, before.value, span)
+            if output is SUSPENDED:
+                return output
+        after = await debugger.pause(
+            PauseRequest(PausePoint.AFTER_STEP, step.name, output, **where), validate=as_output
+        )
+        return after.value
 
     async def _parallel(self, step: ParallelStep, value: Any) -> Any:
         try:
@@ -240,10 +324,10 @@ class Engine:
         resumed = state.resume_step == step.name
         return StepContext(
             run_id=state.run_id,
-            workflow=state.workflow,
+            workflow=self.workflow,
             step=step.name,
             input=value,
-            workflow_input=state.workflow_input,
+            workflow_input=self.workflow_input,
             outputs=MappingProxyType(state.outputs),
             resumed=resumed,
             resume_data=state.resume_data if resumed else None,
@@ -251,7 +335,7 @@ class Engine:
 
     def _done(self, step: Step) -> bool:
         """Whether ``step`` completed earlier in this run (only after a resume)."""
-        if step.leaf:
+        if keeps_output(step):
             return step.name in self.state.outputs
         if isinstance(step, BranchStep):
             chosen = self.state.decisions.get(step.name, _UNDECIDED)
@@ -261,6 +345,12 @@ class Engine:
                 self._done(c) for c in step.children if c.name == chosen
             )
         return all(self._done(child) for child in step.children)
+
+
+def keeps_output(step: Step) -> bool:
+    """Whether a step's saved output is all a resumed run needs of it: a leaf, or a loop (whose
+    body's outputs are only the last pass's)."""
+    return step.leaf or isinstance(step, WhileStep | ForEachStep)
 
 
 def add_suspended_event(span: trace.Span, step: str, payload: Any) -> None:

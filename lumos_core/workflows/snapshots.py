@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -21,7 +21,7 @@ from lumos_core._sqlite import SQLiteStore
 from lumos_core.workflows.result import WorkflowError
 
 DEFAULT_PATH: Final = Path(".lumos") / "workflows.db"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2  # 2: ``progress`` (loops under way)
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS workflow_runs (
@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS workflow_runs (
     outputs TEXT NOT NULL,
     suspended TEXT NOT NULL,
     decisions TEXT NOT NULL,
+    progress TEXT NOT NULL DEFAULT '{}',
     error TEXT,
     trace_id TEXT,
     span_id TEXT,
@@ -40,7 +41,7 @@ CREATE TABLE IF NOT EXISTS workflow_runs (
 );
 CREATE INDEX IF NOT EXISTS workflow_runs_by_workflow ON workflow_runs (workflow, updated_ns);
 """
-_JSON_COLUMNS: Final = ("input", "outputs", "suspended", "decisions")
+_JSON_COLUMNS: Final = ("input", "outputs", "suspended", "decisions", "progress")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,8 @@ class RunSnapshot:
 
     ``outputs``: completed steps' outputs by name; ``suspended``: step name -> payload;
     ``decisions``: branch name -> the name of the step it chose (``None``: no case held), so a
-    resumed run follows the path it took before. ``trace_id``/``span_id`` are the last segment's
+    resumed run follows the path it took before; ``progress``: loop name -> where it is (a run
+    suspended inside a loop). ``trace_id``/``span_id`` are the last segment's
     ``invoke_workflow`` span, which a resumed segment links to.
     """
 
@@ -65,6 +67,7 @@ class RunSnapshot:
     span_id: str | None = None
     created_ns: int = 0
     updated_ns: int = 0
+    progress: Mapping[str, Any] = field(default_factory=dict)
 
 
 class SnapshotStore(SQLiteStore):
@@ -79,6 +82,17 @@ class SnapshotStore(SQLiteStore):
     def __repr__(self) -> str:
         return f"SnapshotStore({self.path!r})"
 
+    def _connection(self) -> sqlite3.Connection:
+        fresh = self._conn is None
+        conn = super()._connection()
+        if fresh:  # a file of schema 1 gains the loops' column
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(workflow_runs)")}
+            if "progress" not in columns:
+                conn.execute(
+                    "ALTER TABLE workflow_runs ADD COLUMN progress TEXT NOT NULL DEFAULT '{}'"
+                )
+        return conn
+
     def save(self, snapshot: RunSnapshot, *, strict: bool = True) -> None:
         """Insert or replace the run's row (keeping its creation time).
 
@@ -91,12 +105,13 @@ class SnapshotStore(SQLiteStore):
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO workflow_runs (run_id, workflow, status, input, outputs, suspended,"
-                " decisions, error, trace_id, span_id, created_ns, updated_ns)"
+                " decisions, progress, error, trace_id, span_id, created_ns, updated_ns)"
                 " VALUES (:run_id, :workflow, :status, :input, :outputs, :suspended, :decisions,"
-                " :error, :trace_id, :span_id, :now, :now)"
+                " :progress, :error, :trace_id, :span_id, :now, :now)"
                 " ON CONFLICT (run_id) DO UPDATE SET workflow = excluded.workflow,"
                 " status = excluded.status, input = excluded.input, outputs = excluded.outputs,"
                 " suspended = excluded.suspended, decisions = excluded.decisions,"
+                " progress = excluded.progress,"
                 " error = excluded.error, trace_id = excluded.trace_id,"
                 " span_id = excluded.span_id, updated_ns = excluded.updated_ns",
                 {
@@ -183,6 +198,7 @@ def _snapshot(row: sqlite3.Row) -> RunSnapshot:
         outputs=orjson.loads(row["outputs"]),
         suspended=orjson.loads(row["suspended"]),
         decisions=orjson.loads(row["decisions"]),
+        progress=orjson.loads(row["progress"]),
         error=row["error"],
         trace_id=row["trace_id"],
         span_id=row["span_id"],

@@ -14,15 +14,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, overload
 from pydantic import BaseModel
 
 from lumos_core.agent import Agent
+from lumos_core.tools import Tool
 
 if TYPE_CHECKING:
     from lumos_core.workflows.context import StepContext
+    from lumos_core.workflows.workflow import Workflow
 
-StepKind: TypeAlias = Literal["function", "agent", "sequence", "parallel", "branch"]
+StepKind: TypeAlias = Literal[
+    "function", "agent", "tool", "sequence", "parallel", "branch", "while", "foreach", "workflow"
+]
 StepFunction: TypeAlias = Callable[["StepContext"], Any]
 Condition: TypeAlias = Callable[["StepContext"], bool | Awaitable[bool]]
 Prompt: TypeAlias = str | Callable[["StepContext"], str | Awaitable[str]]
-StepLike: TypeAlias = "Step | Agent | StepFunction | Sequence[StepLike]"
+StepLike: TypeAlias = "Step | Agent | Tool | Workflow | StepFunction | Sequence[StepLike]"
 
 
 class Step:
@@ -195,18 +199,26 @@ class BranchStep(Step):
 
 
 def as_step(candidate: StepLike) -> Step:
-    """Accept a ``Step``, an ``Agent``, a function of the step context, or a list (a sequence)."""
+    """Accept a ``Step``, an ``Agent``, a ``Tool``, a ``Workflow``, a function of the step
+    context, or a list (a sequence)."""
+    from lumos_core.workflows.constructs import ToolStep, WorkflowStep
+    from lumos_core.workflows.workflow import Workflow
+
     if isinstance(candidate, Step):
         return candidate
     if isinstance(candidate, Agent):
         return AgentStep(candidate)
+    if isinstance(candidate, Tool):
+        return ToolStep(candidate)
+    if isinstance(candidate, Workflow):
+        return WorkflowStep(candidate)
     if isinstance(candidate, list | tuple):
         return SequenceStep(candidate)
     if callable(candidate):
         return FunctionStep(candidate)
     raise TypeError(
         f"cannot use {candidate!r} as a workflow step: pass a function of the step context, "
-        "an Agent, a Step or a list of those"
+        "an Agent, a Tool, a Workflow, a Step or a list of those"
     )
 
 

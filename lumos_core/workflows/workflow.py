@@ -14,6 +14,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 from pydantic import BaseModel, ValidationError
 
 from lumos_core._sync import refuse_inside_event_loop
+from lumos_core.debug import Debugger, attached, current_debugger
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
 from lumos_core.telemetry.content import capturing_spans
@@ -24,8 +25,10 @@ from lumos_core.workflows.engine import (
     add_suspended_event,
     coerce,
     describe,
+    keeps_output,
 )
 from lumos_core.workflows.events import WorkflowListener
+from lumos_core.workflows.fork import UNCHANGED, fork_state
 from lumos_core.workflows.result import (
     ResumeError,
     RunStatus,
@@ -108,12 +111,14 @@ class Workflow:
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
         on_event: WorkflowListener | None = None,
+        debugger: Debugger | None = None,
     ) -> WorkflowRun:
         """Run every step; a failing step ends the run ``failed``, ``ctx.suspend`` ``suspended``.
 
         Raises ``WorkflowInputError`` (before anything runs) when ``input`` does not fit
         ``input_schema``. ``on_event`` hears each working step start and end, and what agent
-        steps write as they write it (``workflows.events``).
+        steps write as they write it (``workflows.events``). With a ``debugger``
+        (``lumos_core.debug``) the run, and the agents of its steps, pause at its breakpoints.
         """
         if not self._steps:
             raise WorkflowError(f"workflow {self.name!r} has no steps")
@@ -123,7 +128,8 @@ class Workflow:
                 f"run id {run_id!r} is already used in {self.store.path}; resume it or pick another"
             )
         state = RunState(run_id or uuid.uuid4().hex, self.name, validated)
-        return await self._drive(state, None, tracer_provider, logger_provider, on_event)
+        with attached(debugger or current_debugger()):
+            return await self._drive(state, None, tracer_provider, logger_provider, on_event)
 
     def run_sync(
         self,
@@ -151,6 +157,7 @@ class Workflow:
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
         on_event: WorkflowListener | None = None,
+        debugger: Debugger | None = None,
     ) -> WorkflowRun:
         """Continue a suspended run at ``step`` (optional when only one step is suspended).
 
@@ -168,14 +175,16 @@ class Workflow:
                 run_id,
                 self.name,
                 coerce(self.input_schema, snapshot.input, "the saved workflow input"),
-                outputs=self._restored_outputs(snapshot),
+                outputs=self.restored_outputs(snapshot),
                 decisions=dict(snapshot.decisions),
+                progress=dict(snapshot.progress),
                 carried={k: v for k, v in snapshot.suspended.items() if k != step_name},
                 resume_step=step_name,
                 resume_data=resume_data,
             )
-            return await self._drive(state, snapshot, tracer_provider, logger_provider,
-                                     on_event)
+            with attached(debugger or current_debugger()):
+                return await self._drive(state, snapshot, tracer_provider, logger_provider,
+                                         on_event)
         except BaseException:
             self.store.save(snapshot)  # still suspended: nothing of this attempt was kept
             raise
@@ -197,6 +206,29 @@ class Workflow:
                 logger_provider=logger_provider,
             )
         )
+
+    async def fork(
+        self,
+        run_id: str,
+        step: str | Step,
+        *,
+        input: Any = UNCHANGED,
+        new_run_id: str | None = None,
+        tracer_provider: trace.TracerProvider | None = None,
+        logger_provider: _logs.LoggerProvider | None = None,
+        on_event: WorkflowListener | None = None,
+        debugger: Debugger | None = None,
+    ) -> WorkflowRun:
+        """Run a saved run again from ``step``, as a new run: the steps before it keep their
+        saved outputs (not run again), ``step`` gets the input it had, or ``input``, and what
+        follows runs afresh. Its span links to the original run's (``lumos_core.workflows.fork``).
+        """
+        snapshot = await asyncio.to_thread(self.store.load, run_id)
+        state = fork_state(self, run_id, snapshot, step, input, new_run_id or uuid.uuid4().hex)
+        if await asyncio.to_thread(self.store.load, state.run_id) is not None:
+            raise WorkflowError(f"run id {state.run_id!r} is already used in {self.store.path}")
+        with attached(debugger or current_debugger()):
+            return await self._drive(state, None, tracer_provider, logger_provider, on_event)
 
     def get_run(self, run_id: str) -> WorkflowRun | None:
         """A saved run of this workflow as a ``WorkflowRun`` (``None`` if there is none)."""
@@ -256,7 +288,12 @@ class Workflow:
         if previous is not None:
             attributes[sc.LUMOS_WORKFLOW_RESUMED] = True
             attributes[sc.LUMOS_WORKFLOW_RESUME_STEP] = state.resume_step or ""
-            links = _link_to(previous)
+            links = _link_to(previous.run_id, previous.trace_id, previous.span_id)
+        elif state.fork_of is not None:
+            origin = state.fork_of
+            attributes[sc.LUMOS_WORKFLOW_FORK_OF] = origin.run_id
+            attributes[sc.LUMOS_WORKFLOW_FORK_STEP] = origin.step
+            links = _link_to(origin.run_id, origin.trace_id, origin.span_id)
         with tracer.start_as_current_span(
             sc.span_name(sc.OP_INVOKE_WORKFLOW, self.name),
             kind=SpanKind.INTERNAL,
@@ -301,6 +338,7 @@ class Workflow:
                 outputs=state.outputs,
                 suspended=state.suspended,
                 decisions=state.decisions,
+                progress=state.progress,
                 error=str(error) if error is not None else None,
                 trace_id=format(context.trace_id, "032x") if context.is_valid else None,
                 span_id=format(context.span_id, "016x") if context.is_valid else None,
@@ -369,12 +407,12 @@ class Workflow:
             )
         return name
 
-    def _restored_outputs(self, snapshot: RunSnapshot) -> dict[str, Any]:
+    def restored_outputs(self, snapshot: RunSnapshot) -> dict[str, Any]:
         """Saved outputs of function and agent steps, turned back into their schema's models."""
         restored: dict[str, Any] = {}
         for name, value in snapshot.outputs.items():
             step = self.find(name)
-            if step is not None and step.leaf:
+            if step is not None and keeps_output(step):
                 restored[name] = coerce(step.output_schema, value, f"saved output of {name!r}")
         return restored
 
@@ -383,14 +421,13 @@ class Workflow:
         return outputs.get(last) if last is not None else None
 
 
-def _link_to(previous: RunSnapshot) -> list[Link]:
-    """A link from a resumed segment to the span of the segment that suspended."""
-    if not previous.trace_id or not previous.span_id:
+def _link_to(run_id: str, trace_id: str | None, span_id: str | None) -> list[Link]:
+    """A link to the ``invoke_workflow`` span of an earlier segment (the one a resumed segment
+    continues, or the run a fork starts from)."""
+    if not trace_id or not span_id:
         return []
     context = SpanContext(
-        int(previous.trace_id, 16),
-        int(previous.span_id, 16),
-        is_remote=True,
+        int(trace_id, 16), int(span_id, 16), is_remote=True,
         trace_flags=TraceFlags(TraceFlags.SAMPLED),
     )
-    return [Link(context, {sc.LUMOS_WORKFLOW_RUN_ID: previous.run_id})]
+    return [Link(context, {sc.LUMOS_WORKFLOW_RUN_ID: run_id})]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lumos_core import Agent, Message
+from lumos_core.worker_protocol import AgentDescription, WorkflowDescription
 
 
 def workflow_store_beside(store_path: Path) -> Path:
@@ -46,26 +47,26 @@ class AgentInfo:
         )
 
     @classmethod
-    def from_wire(cls, described: dict[str, Any]) -> AgentInfo:
+    def from_wire(cls, described: AgentDescription | WorkflowDescription) -> AgentInfo:
         """From the runner's ``describe`` or ``describe_workflow``: one description for both
         kinds of session."""
-        if described.get("kind") == "workflow":
+        if isinstance(described, WorkflowDescription):
             return cls(
-                described["name"],
+                described.name,
                 "",
-                description=described.get("description", ""),
+                description=described.description,
                 kind="workflow",
-                steps=tuple(described.get("steps", ())),
-                has_input_schema=bool(described.get("has_input_schema")),
-                input_example=described.get("input_example", ""),
-                snapshot_path=described.get("snapshot_path", ""),
+                steps=described.steps,
+                has_input_schema=described.has_input_schema,
+                input_example=described.input_example,
+                snapshot_path=described.snapshot_path,
             )
         return cls(
-            described["name"],
-            described["model"],
-            tuple(described["tools"]),
-            described.get("description", ""),
-            described.get("memory", False),
+            described.name,
+            described.model,
+            described.tools,
+            described.description,
+            described.memory,
         )
 
 

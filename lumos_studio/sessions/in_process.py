@@ -176,10 +176,10 @@ class InProcessSession(Session):
             )
         reply = workflow_reply(run)
         return WorkflowOutcome(
-            status=reply["status"],
+            status=reply.status,
             run_id=run.run_id,
-            output=reply["output"],
-            suspended=reply["suspended"],
+            output=reply.output,
+            suspended=reply.suspended,
             error=run.error,
             failed_step=run.failed_step,
             trace_id=run.trace_id,

@@ -27,12 +27,42 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from lumos_core import Message
+from lumos_core.debug import Continue, Decision
+from lumos_core.debug_remote import decide_message
 from lumos_core.memory_limit import memory_limit_from_env
 from lumos_core.messages import message_from_dict, message_to_dict
 from lumos_core.telemetry import semconv as sc
+from lumos_core.worker_protocol import (
+    AgentDescription,
+    AgentResult,
+    BreakAt,
+    Cancelled,
+    Command,
+    Delta,
+    Failed,
+    Load,
+    LoadError,
+    Paused,
+    ProtocolError,
+    Ready,
+    Resource,
+    ResumeWorkflow,
+    RunAgent,
+    RunEnd,
+    RunWorkflow,
+    Shutdown,
+    SpanEnded,
+    SpanStarted,
+    StepUpdate,
+    ToolCall,
+    ToolResult,
+    WorkflowDescription,
+    WorkflowResult,
+    decode,
+    encode,
+)
+from lumos_core.worker_protocol import Cancel as CancelRun
 from lumos_studio.records import SpanRecord
 from lumos_studio.sessions.base import (
     AgentInfo,
@@ -53,6 +83,7 @@ RESTART_ATTEMPTS = 3  # workers that die while loading, in a row, before the stu
 NOT_LOADED = "the agents are not loaded; fix the file and save"
 
 RecordSpan = Callable[[SpanRecord], object]
+PauseHandler = Callable[[Paused], Decision]  # what to do at a breakpoint (may block: own thread)
 
 
 class WorkerProcess:
@@ -106,22 +137,22 @@ class WorkerProcess:
         threading.Thread(target=self._read_messages, daemon=True).start()
         threading.Thread(target=self._read_output, daemon=True).start()
 
-    def send(self, message: dict[str, Any]) -> bool:
+    def send(self, message: Command) -> bool:
         try:
             with self._send_lock:
-                self._socket.sendall(orjson.dumps(message) + b"\n")
+                self._socket.sendall(encode(message))
             return True
         except OSError:
             return False
 
     def load(self) -> None:
         self.load_requested_at = time.perf_counter()
-        self.send({"type": "load"})
+        self.send(Load())
 
     def stop(self, grace: float = 1.0) -> None:
         """Ask politely, then kill; what the tools started goes with it either way."""
         self.end_reason = self.end_reason or "killed"
-        self.send({"type": "shutdown"})
+        self.send(Shutdown())
         try:
             self.process.wait(grace)
         except subprocess.TimeoutExpired:
@@ -148,7 +179,10 @@ class WorkerProcess:
             with self._socket.makefile("rb") as lines:
                 for line in lines:
                     if line.strip():
-                        self.session._on_message(self, orjson.loads(line))
+                        self.session._on_message(self, decode(line))
+        except ProtocolError as exc:  # a worker that speaks nonsense is ended like a dead one
+            self.session.emit(SessionEvent(notice=f"the worker sent a bad message: {exc}"))
+            self.kill("it sent a bad message")
         except (OSError, ValueError):
             pass  # killed or closed: the same as an exit
         self.session._on_exit(self)
@@ -197,8 +231,9 @@ class WorkerSession(Session):
         self.current: WorkerProcess | None = None
         self._candidate: WorkerProcess | None = None
         self._spare: WorkerProcess | None = None
-        self._pending: dict[int, tuple[threading.Event, list[dict[str, Any]]]] = {}
+        self._pending: dict[int, tuple[threading.Event, list[RunEnd]]] = {}
         self._listeners: dict[int, StreamListener] = {}
+        self._pause_handlers: dict[int, PauseHandler] = {}
         self._run_workers: dict[int, WorkerProcess] = {}
         self._active_run: int | None = None
         self._run_ids = itertools.count(1)
@@ -251,36 +286,52 @@ class WorkerSession(Session):
 
     # --- messages from workers (on their reader threads) ---
 
-    def _on_message(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
-        kind = message.get("type")
-        if kind == "ready":
-            self._on_ready(worker, message)
-        elif kind == "load_error":
-            with self._lock:
-                if worker is self._candidate:
-                    self._candidate = None
-            worker.stop(grace=0.2)
-            problem = LoadProblem(
-                message["message"],
-                message["path"],
-                message.get("line"),
-                message.get("frame", ""),
-                message.get("details", ""),
-            )
-            self.emit(SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents)))
-        elif kind in ("delta", "tool_call", "tool_result", "step"):
-            self._on_stream(message)
-        elif kind in ("span_started", "span_ended", "resource"):
-            worker.spans.heard(message)
-        elif kind in ("result", "workflow_result", "failed", "cancelled"):
-            worker.spans.exported()  # the worker flushed before it answered
-            if kind == "cancelled":  # spans of the run that did not unwind (a stuck thread)
-                self._close_spans(worker, "cancelled", run=message.get("id"))
-            with self._lock:
-                waiting = self._pending.get(message.get("id", -1))
-            if waiting is not None:
-                waiting[1].append(message)
-                waiting[0].set()
+    def _on_message(self, worker: WorkerProcess, message: object) -> None:
+        match message:
+            case Ready():
+                self._on_ready(worker, message)
+            case LoadError():
+                with self._lock:
+                    if worker is self._candidate:
+                        self._candidate = None
+                worker.stop(grace=0.2)
+                problem = LoadProblem(
+                    message.message, message.path, message.line, message.frame, message.details
+                )
+                self.emit(
+                    SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents))
+                )
+            case Delta() | ToolCall() | ToolResult() | StepUpdate():
+                self._on_stream(message)
+            case Paused():
+                with self._lock:
+                    handler = self._pause_handlers.get(message.id)
+                threading.Thread(
+                    target=self._answer_pause, args=(worker, message, handler), daemon=True
+                ).start()
+            case SpanStarted() | SpanEnded() | Resource():
+                worker.spans.heard(message)
+            case AgentResult() | WorkflowResult() | Failed() | Cancelled():
+                worker.spans.exported()  # the worker flushed before it answered
+                if isinstance(message, Cancelled):  # spans of a run that did not unwind
+                    self._close_spans(worker, "cancelled", run=message.id)
+                with self._lock:
+                    waiting = self._pending.get(message.id)
+                if waiting is not None:
+                    waiting[1].append(message)
+                    waiting[0].set()
+
+    def _answer_pause(
+        self, worker: WorkerProcess, paused: Paused, handler: PauseHandler | None
+    ) -> None:
+        """Ask the run's pause handler (continue when it has none) and send its decision."""
+        decision: Decision = Continue()
+        if handler is not None:
+            try:
+                decision = handler(paused)
+            except Exception as exc:  # a handler's bug must not leave the run paused forever
+                self.emit(SessionEvent(notice=f"pause handler failed: {exc!r}"))
+        worker.send(decide_message(paused.id, decision))
 
     def _close_spans(self, worker: WorkerProcess, reason: str, run: int | None = None) -> None:
         """Store the records ending what a stopped worker (or run) left (``ReportedSpans``)."""
@@ -294,35 +345,36 @@ class WorkerSession(Session):
                 self.emit(SessionEvent(notice=f"could not close a span: {exc!r}"))
                 return
 
-    def _on_stream(self, message: dict[str, Any]) -> None:
+    def _on_stream(self, message: Delta | ToolCall | ToolResult | StepUpdate) -> None:
         """A piece of a running turn, passed on in the order the worker sent it."""
         with self._lock:
-            listener = self._listeners.get(message.get("id", -1))
+            listener = self._listeners.get(message.id)
         if listener is None:
             return
-        kind = message["type"]
-        step = message.get("step")  # a workflow's piece: the step it comes from
-        if kind == "delta":
-            update = StreamUpdate(text=message.get("text", ""), step=step)
-        elif kind == "step":
-            update = StreamUpdate(step=step or "?", step_status=message.get("status", ""))
-        else:
-            update = StreamUpdate(
-                tool=message.get("name", "?"),
-                arguments=message.get("arguments") or {},
-                finished=kind == "tool_result",
-                failed=bool(message.get("is_error")),
-                step=step,
-            )
+        match message:  # a workflow's piece names the step it comes from
+            case Delta():
+                update = StreamUpdate(text=message.text, step=message.step)
+            case StepUpdate():
+                update = StreamUpdate(step=message.step or "?", step_status=message.status)
+            case ToolCall():
+                update = StreamUpdate(
+                    tool=message.name, arguments=message.arguments or {}, step=message.step
+                )
+            case ToolResult():
+                update = StreamUpdate(
+                    tool=message.name, finished=True, failed=message.is_error, step=message.step
+                )
         try:
             listener(update)
         except Exception as exc:  # the reader thread must survive a listener's bug
             self.emit(SessionEvent(notice=f"stream listener failed: {exc!r}"))
 
-    def _on_ready(self, worker: WorkerProcess, message: dict[str, Any]) -> None:
-        described = [*message["agents"], *message.get("workflows", [])]
+    def _on_ready(self, worker: WorkerProcess, message: Ready) -> None:
+        described: list[AgentDescription | WorkflowDescription] = [
+            *message.agents, *message.workflows
+        ]
         agents = tuple(
-            AgentInfo.from_wire(a) for a in described if not self.only or a["name"] in self.only
+            AgentInfo.from_wire(a) for a in described if not self.only or a.name in self.only
         )
         with self._lock:
             if worker is not self._candidate:
@@ -376,11 +428,9 @@ class WorkerSession(Session):
         for run_id in orphaned:
             tool = tools[run_id]
             error = "the " + exited + (f" while running tool {tool!r}" if tool else "")
-            self._on_message(worker, {
-                "type": "failed",
-                "id": run_id,
-                "error": error + ("; restarted" if restart and was_current else ""),
-            })
+            self._on_message(
+                worker, Failed(run_id, error + ("; restarted" if restart and was_current else ""))
+            )
         if restart and was_current and worker.end_reason is None:  # a kill by us was told
             self.emit(SessionEvent(notice=f"the {exited}; restarted"))
         elif was_candidate and not restart and not self._stopped:  # it died importing the file
@@ -397,16 +447,24 @@ class WorkerSession(Session):
         thread_id: str | None = None,
         on_event: StreamListener | None = None,
         resource_id: str | None = None,
+        *,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
     ) -> RunOutcome:
-        command = {
-            "type": "run",
-            "agent": agent,
-            "message": text,
-            "thread_id": thread_id,
-            "resource_id": resource_id,
-            "history": [message_to_dict(m) for m in history],
-        }
-        reply = self._request(command, on_event)
+        """``breakpoints`` pause the run in the worker; ``on_pause`` decides at each."""
+
+        def command(run_id: int) -> Command:
+            return RunAgent(
+                run_id,
+                agent,
+                text,
+                history=tuple(message_to_dict(m) for m in history),
+                thread_id=thread_id,
+                resource_id=resource_id,
+                breakpoints=breakpoints,
+            )
+
+        reply = self._request(command, on_event, on_pause)
         return _outcome(reply) if reply is not None else RunOutcome(error=NOT_LOADED)
 
     def run_workflow(
@@ -417,24 +475,27 @@ class WorkerSession(Session):
         resume: str | None = None,
         resume_data: Any = None,
         on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
     ) -> WorkflowOutcome:
-        if resume is None:
-            command = {"type": "run_workflow", "workflow": workflow, "input": input}
-        else:
-            command = {
-                "type": "resume_workflow",
-                "workflow": workflow,
-                "run_id": resume,
-                "resume_data": resume_data,
-            }
-        reply = self._request(command, on_event)
+        def command(run_id: int) -> Command:
+            if resume is None:
+                return RunWorkflow(run_id, workflow, input, breakpoints)
+            return ResumeWorkflow(
+                run_id, workflow, resume, resume_data=resume_data, breakpoints=breakpoints
+            )
+
+        reply = self._request(command, on_event, on_pause)
         return _workflow_outcome(reply) if reply is not None else WorkflowOutcome(error=NOT_LOADED)
 
     def _request(
-        self, command: dict[str, Any], on_event: StreamListener | None
-    ) -> dict[str, Any] | None:
-        """Send a run command to the current worker and wait for its last reply (None: no
-        worker is serving)."""
+        self,
+        command: Callable[[int], Command],
+        on_event: StreamListener | None,
+        on_pause: PauseHandler | None = None,
+    ) -> RunEnd | None:
+        """Send a run command (made for the run's id) to the current worker and wait for its
+        last reply (None: no worker is serving)."""
         deadline = time.monotonic() + RESTART_WAIT
         while True:
             with self._lock:
@@ -449,20 +510,23 @@ class WorkerSession(Session):
                 return None
             run_id = next(self._run_ids)
             done = threading.Event()
-            replies: list[dict[str, Any]] = []
+            replies: list[RunEnd] = []
             self._pending[run_id] = (done, replies)
             self._run_workers[run_id] = worker
             self._active_run = run_id
             if on_event is not None:
                 self._listeners[run_id] = on_event
+            if on_pause is not None:
+                self._pause_handlers[run_id] = on_pause
         try:
-            worker.send({**command, "id": run_id})
+            worker.send(command(run_id))
             done.wait()
         finally:
             with self._lock:
                 self._pending.pop(run_id, None)
                 self._run_workers.pop(run_id, None)
                 self._listeners.pop(run_id, None)
+                self._pause_handlers.pop(run_id, None)
                 if self._active_run == run_id:
                     self._active_run = None
         return replies[0]
@@ -474,18 +538,18 @@ class WorkerSession(Session):
             waiting = self._pending.get(run_id) if run_id is not None else None
         if run_id is None or worker is None or waiting is None:
             return False
-        worker.send({"type": "cancel", "id": run_id})
+        worker.send(CancelRun(run_id))
         threading.Thread(
             target=self._kill_if_stuck, args=(worker, waiting, run_id), daemon=True
         ).start()
         return True
 
     def _kill_if_stuck(
-        self, worker: WorkerProcess, waiting: tuple[threading.Event, list[Any]], run_id: int
+        self, worker: WorkerProcess, waiting: tuple[threading.Event, list[RunEnd]], run_id: int
     ) -> None:
         if waiting[0].wait(CANCEL_GRACE):
             return
-        waiting[1].append({"type": "cancelled", "id": run_id, "trace_id": None, "killed": True})
+        waiting[1].append(Cancelled(run_id, killed=True))
         waiting[0].set()
         self.emit(SessionEvent(notice="the run did not stop; worker killed and restarted"))
         worker.kill("cancelled")
@@ -503,39 +567,40 @@ def _worker_environment() -> dict[str, str]:
     }
 
 
-def _outcome(reply: dict[str, Any]) -> RunOutcome:
-    kind = reply["type"]
-    if kind == "result":
-        messages = tuple(message_from_dict(m) for m in reply.get("messages", []))
-        return RunOutcome(reply.get("output"), reply.get("trace_id"), messages,
-                          thread_id=reply.get("thread_id"))
-    if kind == "cancelled":
-        return RunOutcome(trace_id=reply.get("trace_id"), cancelled=True)
-    return RunOutcome(
-        trace_id=reply.get("trace_id"),
-        error=reply.get("error", "failed"),
-        traceback=reply.get("traceback", ""),
-        raised=str(reply.get("raised") or ""),
-        message=str(reply.get("message") or ""),
-    )
+def _outcome(reply: RunEnd) -> RunOutcome:
+    match reply:
+        case AgentResult():
+            messages = tuple(message_from_dict(m) for m in reply.messages)
+            return RunOutcome(reply.output, reply.trace_id, messages, thread_id=reply.thread_id)
+        case Cancelled():
+            return RunOutcome(trace_id=reply.trace_id, cancelled=True)
+        case Failed():
+            return RunOutcome(
+                trace_id=reply.trace_id,
+                error=reply.error or "failed",
+                traceback=reply.traceback,
+                raised=reply.raised,
+                message=reply.message,
+            )
+    return RunOutcome(error=f"the worker answered a turn with {reply.tag!r}")
 
 
-def _workflow_outcome(reply: dict[str, Any]) -> WorkflowOutcome:
-    kind = reply["type"]
-    if kind == "workflow_result":
-        return WorkflowOutcome(
-            status=reply["status"],
-            run_id=reply.get("run_id"),
-            output=reply.get("output"),
-            suspended=reply.get("suspended") or {},
-            error=reply.get("error"),
-            failed_step=reply.get("failed_step"),
-            trace_id=reply.get("trace_id"),
-        )
-    if kind == "cancelled":
-        return WorkflowOutcome(trace_id=reply.get("trace_id"), cancelled=True)
-    return WorkflowOutcome(
-        trace_id=reply.get("trace_id"),
-        error=reply.get("error", "failed"),
-        traceback=reply.get("traceback", ""),
-    )
+def _workflow_outcome(reply: RunEnd) -> WorkflowOutcome:
+    match reply:
+        case WorkflowResult():
+            return WorkflowOutcome(
+                status=reply.status,
+                run_id=reply.run_id,
+                output=reply.output,
+                suspended=reply.suspended,
+                error=reply.error,
+                failed_step=reply.failed_step,
+                trace_id=reply.trace_id,
+            )
+        case Cancelled():
+            return WorkflowOutcome(trace_id=reply.trace_id, cancelled=True)
+        case Failed():
+            return WorkflowOutcome(
+                trace_id=reply.trace_id, error=reply.error or "failed", traceback=reply.traceback
+            )
+    return WorkflowOutcome(error=f"the worker answered a workflow with {reply.tag!r}")

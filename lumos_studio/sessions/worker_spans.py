@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from lumos_core.telemetry import semconv as sc
+from lumos_core.worker_protocol import Resource, SpanEnded, SpanStarted
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 
 
@@ -22,24 +23,21 @@ class ReportedSpans:
 
     def __init__(self) -> None:
         self.resource: dict[str, Any] = {}
-        self.open: dict[str, dict[str, Any]] = {}  # span id → its span_started message
-        self._ended: dict[str, dict[str, Any]] = {}
+        self.open: dict[str, SpanStarted] = {}  # by span id
+        self._ended: dict[str, tuple[SpanStarted, SpanEnded]] = {}
         self._lock = threading.Lock()
 
-    def heard(self, message: dict[str, Any]) -> None:
-        """A ``resource``, ``span_started`` or ``span_ended`` message."""
-        kind = message.get("type")
-        span_id = str(message.get("span_id"))
+    def heard(self, message: Resource | SpanStarted | SpanEnded) -> None:
         with self._lock:
-            if kind == "resource":
-                attributes = message.get("attributes")
-                self.resource = dict(attributes) if isinstance(attributes, dict) else {}
-            elif kind == "span_started":
-                self.open[span_id] = message
-            elif kind == "span_ended":
-                started = self.open.pop(span_id, None)
-                if started is not None:
-                    self._ended[span_id] = {**started, **message}
+            match message:
+                case Resource():
+                    self.resource = dict(message.attributes)
+                case SpanStarted():
+                    self.open[message.span_id] = message
+                case SpanEnded():
+                    started = self.open.pop(message.span_id, None)
+                    if started is not None:
+                        self._ended[message.span_id] = (started, message)
 
     def exported(self) -> None:
         """The worker flushed its exporters (it does before every answer)."""
@@ -51,8 +49,8 @@ class ReportedSpans:
         with self._lock:
             starts = list(self.open.values())
         for start in reversed(starts):
-            name = (start.get("attributes") or {}).get(sc.TOOL_NAME)
-            if start.get("run") == run_id and name:
+            name = start.attributes.get(sc.TOOL_NAME)
+            if start.run == run_id and name:
                 return str(name)
         return None
 
@@ -66,48 +64,42 @@ class ReportedSpans:
                 still_open, self.open = list(self.open.values()), {}
             else:
                 ended = []
-                still_open = [s for s in self.open.values() if s.get("run") == run]
+                still_open = [s for s in self.open.values() if s.run == run]
                 for start in still_open:
-                    self.open.pop(str(start.get("span_id")), None)
-        records = [span_record(s, self.resource) for s in ended]
+                    self.open.pop(start.span_id, None)
+        records = [
+            span_record(start, self.resource, end.end_ns, end.status_code, end.status_message,
+                        end.attributes)
+            for start, end in ended
+        ]
         records += [
-            span_record(s, self.resource, end_ns=max(now, _int(s.get("start_ns"))),
-                        status_code=STATUS_ERROR, status_message=reason)
+            span_record(s, self.resource, max(now, s.start_ns), STATUS_ERROR, reason)
             for s in still_open
         ]
-        return [r for r in records if r is not None]
+        return records
 
 
 def span_record(
-    message: dict[str, Any],
+    started: SpanStarted,
     resource: dict[str, Any],
-    *,
-    end_ns: int | None = None,
-    status_code: str | None = None,
-    status_message: str | None = None,
-) -> SpanRecord | None:
-    """A span the worker reported, as the store takes it (None: the message is malformed)."""
-    try:
-        attributes = message.get("attributes")
-        return SpanRecord(
-            trace_id=str(message["trace_id"]),
-            span_id=str(message["span_id"]),
-            parent_span_id=message.get("parent_span_id") or None,
-            name=str(message["name"]),
-            start_ns=int(message["start_ns"]),
-            end_ns=int(end_ns if end_ns is not None else message["end_ns"]),
-            kind=str(message.get("kind") or "INTERNAL"),
-            status_code=status_code or str(message.get("status_code") or "UNSET"),
-            status_message=status_message if status_message is not None
-            else str(message.get("status_message") or ""),
-            attributes=attributes if isinstance(attributes, dict) else {},
-            resource=resource,
-            scope_name=str(message.get("scope_name") or ""),
-            scope_version=str(message.get("scope_version") or ""),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    end_ns: int,
+    status_code: str,
+    status_message: str,
+    attributes: dict[str, Any] | None = None,
+) -> SpanRecord:
+    """A span the worker reported, as the store takes it."""
+    return SpanRecord(
+        trace_id=started.trace_id,
+        span_id=started.span_id,
+        parent_span_id=started.parent_span_id or None,
+        name=started.name,
+        start_ns=started.start_ns,
+        end_ns=end_ns,
+        kind=started.kind or "INTERNAL",
+        status_code=status_code or "UNSET",
+        status_message=status_message,
+        attributes=started.attributes if attributes is None else attributes,
+        resource=resource,
+        scope_name=started.scope_name,
+        scope_version=started.scope_version,
+    )

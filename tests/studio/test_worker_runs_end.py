@@ -136,7 +136,7 @@ def test_cancelling_a_slow_tool_closes_its_spans_as_cancelled(studio) -> None:  
         )
         runner.start()
         wait_until(lambda: session.current is not None and any(
-            "execute_tool" in s.get("name", "") for s in session.current.spans.open.values()))
+            "execute_tool" in s.name for s in session.current.spans.open.values()))
         assert session.cancel()
         runner.join(15)
         assert outcomes and outcomes[0].cancelled

@@ -146,3 +146,36 @@ def test_a_hanging_tool_is_cancelled_by_killing_and_restarting_the_worker(sessio
                and worker_session.current.process.pid != stuck_pid)
     assert any(e.notice and "killed" in e.notice for e in events)
     assert worker_session.run("weather", "weather in Lima?", ()).output == "Sunny in Lima"
+
+
+def test_a_malformed_command_is_ignored_and_the_worker_keeps_serving(session) -> None:  # type: ignore[no-untyped-def]
+    worker_session, _ = session
+    worker = worker_session.current
+    worker._socket.sendall(b'{"type": "run", "id": "one"}\n[]\n{"type": "explode"}\n')
+    outcome = worker_session.run("weather", "weather in Rome?", ())
+    assert outcome.output == "Sunny in Rome"
+    assert worker_session.current is worker  # not restarted: the lines were refused, not fatal
+    wait_until(lambda: any("refused a command: unknown message type 'explode'" in (e.output or "")
+                           for e in session[1]))
+
+
+def test_a_worker_that_sends_a_bad_message_is_ended_saying_why(tmp_path: Path) -> None:
+    path = tmp_path / "agents.py"
+    path.write_text(
+        "import os, sys\n"
+        "fd = int(sys.argv[sys.argv.index('--control-fd') + 1])\n"
+        "os.write(fd, b'{\"type\": \"bogus\"}\\n')\n"
+        "from lumos_core import Agent\n"
+        "a = Agent(name='a', model='scripted')\n"
+    )
+    events: list[SessionEvent] = []
+    bad = WorkerSession(path, None, watch=False, restart=False)
+    bad.listener = events.append
+    bad.start()
+    try:
+        wait_until(lambda: any(e.problem for e in events))
+    finally:
+        bad.stop()
+    notices = [e.notice for e in events if e.notice]
+    assert any("the worker sent a bad message: unknown message type 'bogus'" in n
+               for n in notices), notices

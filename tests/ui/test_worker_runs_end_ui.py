@@ -71,7 +71,7 @@ async def test_a_crash_and_a_cancel_end_their_runs_and_the_chat_goes_on(
             agents.highlighted = 1  # waiter
             await pilot.press(*"for the city of Rome", "enter")
             await wait_for(pilot, lambda: session.current is not None and any(
-                "wait_long" in s["name"] for s in session.current.spans.open.values()),
+                "wait_long" in s.name for s in session.current.spans.open.values()),
                 timeout=20)
             await pilot.press("ctrl+x")
             await wait_for(pilot, lambda: statuses(store).get("invoke_agent waiter") == "ERROR",

@@ -1,0 +1,59 @@
+"""Breakpoints in a worker process: each pause comes to the studio, whose decision goes back;
+parallel tool calls pause one at a time, each answer reaching the call it was shown."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from lumos_core.debug import Edit, Skip
+from lumos_core.messages import ToolResultPart
+from lumos_core.worker_protocol import BreakAt, Paused
+from lumos_studio.sessions.worker import WorkerSession
+from tests.studio.test_worker_session import wait_until
+
+AGENTS = '''
+import time
+from lumos_core import Agent, ScriptedModel, tool
+from lumos_core.messages import Message, ToolCallPart
+
+@tool
+def get_weather(city: str) -> str:
+    """Current weather for a city."""
+    time.sleep(0.05)
+    return f"Sunny in {city}"
+
+both = Message("assistant", (ToolCallPart("c1", "get_weather", {"city": "Rome"}),
+                             ToolCallPart("c2", "get_weather", {"city": "Oslo"})))
+pair = Agent(name="pair", model=ScriptedModel([both, "done"]), tools=[get_weather])
+'''
+
+
+def test_parallel_tool_calls_pause_one_at_a_time_in_the_worker(tmp_path: Path) -> None:
+    path = tmp_path / "agents.py"
+    path.write_text(AGENTS)
+    session = WorkerSession(path, None, watch=False)
+    session.start()
+    shown: list[Paused] = []
+    lock = threading.Lock()
+
+    def on_pause(paused: Paused) -> Edit | Skip:
+        with lock:
+            shown.append(paused)
+        if paused.value == {"city": "Rome"}:
+            return Edit({"city": "Lima"})
+        return Skip("Fog (stub)")
+
+    try:
+        wait_until(lambda: session.agents)
+        outcome = session.run("pair", "weather?", (), breakpoints=(BreakAt("before_tool"),),
+                              on_pause=on_pause)
+    finally:
+        session.stop()
+
+    assert outcome.error is None, outcome.error
+    assert sorted(p.value["city"] for p in shown) == ["Oslo", "Rome"]
+    assert all(p.point == "before_tool" and p.agent == "pair" for p in shown)
+    results = {part.id: part.result for m in outcome.messages for part in m.parts
+               if isinstance(part, ToolResultPart)}
+    assert results == {"c1": "Sunny in Lima", "c2": "Fog (stub)"}
