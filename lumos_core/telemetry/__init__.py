@@ -14,7 +14,14 @@ from opentelemetry import _logs, trace
 
 from lumos_core.telemetry import semconv
 
-__all__ = ["activate_providers", "get_logger", "get_tracer", "reset_providers", "semconv"]
+__all__ = [
+    "activate_providers",
+    "active_tracer_provider",
+    "get_logger",
+    "get_tracer",
+    "reset_providers",
+    "semconv",
+]
 
 _tracers: weakref.WeakKeyDictionary[trace.TracerProvider, trace.Tracer] = (
     weakref.WeakKeyDictionary()
@@ -32,6 +39,11 @@ _active_logger_provider: ContextVar[_logs.LoggerProvider | None] = ContextVar(
 _ProviderTokens = tuple[
     Token[trace.TracerProvider | None] | None, Token[_logs.LoggerProvider | None] | None
 ]
+
+
+def active_tracer_provider() -> trace.TracerProvider:
+    """The provider ``get_tracer()`` would use: the active one, else the global one."""
+    return _active_tracer_provider.get() or trace.get_tracer_provider()
 
 
 def get_tracer(provider: trace.TracerProvider | None = None) -> trace.Tracer:
