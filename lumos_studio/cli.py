@@ -14,6 +14,7 @@ from rich.text import Text
 
 from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
 from lumos_core.telemetry import semconv as sc
+from lumos_studio.cli_eval import eval_
 from lumos_studio.cli_fixture import fixture
 from lumos_studio.cli_run import run
 from lumos_studio.cli_support import (
@@ -506,6 +507,7 @@ def _run_records(db: Path, source: str) -> tuple[list[SpanRecord], list[LogRecor
 
 cli.add_command(run)
 cli.add_command(fixture)
+cli.add_command(eval_)
 
 
 def main() -> None:

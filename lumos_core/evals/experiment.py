@@ -18,13 +18,14 @@ from typing import Any
 
 import orjson
 from opentelemetry import _logs, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.trace import Status, StatusCode
 
 from lumos_core._sync import refuse_inside_event_loop
 from lumos_core.agent import Agent
-from lumos_core.evals.collector import case_spans_for
+from lumos_core.evals.collector import CaseSpans, case_spans_for
 from lumos_core.evals.dataset import Case, Dataset
 from lumos_core.evals.results import CaseResult, ExperimentResult, summarise
 from lumos_core.evals.scoring import Sample, Score, Scorer, output_text
@@ -115,7 +116,8 @@ class Experiment:
         tracer = get_tracer(provider)
         collector = case_spans_for(provider)
         experiment_id = uuid.uuid4().hex[:12]
-        jobs = [(case, repeat) for case in self.dataset.cases for repeat in range(self.repeats)]
+        jobs = [(index, case, repeat) for index, case in enumerate(self.dataset.cases)
+                for repeat in range(self.repeats)]
         order = list(range(len(jobs)))
         if self.seed is not None:
             random.Random(self.seed).shuffle(order)
@@ -138,8 +140,7 @@ class Experiment:
 
             async def one(index: int) -> None:
                 async with gate:
-                    case, repeat = jobs[index]
-                    done = await self._case(tracer, collector, parent, case, repeat)
+                    done = await self._case(tracer, collector, parent, *jobs[index])
                 results[index] = done
                 if on_case is not None:
                     on_case(done)
@@ -163,10 +164,11 @@ class Experiment:
                                 time.perf_counter() - started, experiment_id,
                                 format(context.trace_id, "032x") if context.is_valid else None)
 
-    async def _case(self, tracer: trace.Tracer, collector: Any, parent: Any, case: Case,
-                    repeat: int) -> CaseResult:
+    async def _case(self, tracer: trace.Tracer, collector: CaseSpans, parent: Context,
+                    index: int, case: Case, repeat: int) -> CaseResult:
         attributes: dict[str, Any] = {
             sc.LUMOS_EXPERIMENT_CASE_ID: case.id,
+            sc.LUMOS_EXPERIMENT_CASE_INDEX: index,
             sc.LUMOS_EXPERIMENT_CASE_REPEAT: repeat,
             sc.LUMOS_EXPERIMENT_CASE_INPUT: _json(case.input),
         }

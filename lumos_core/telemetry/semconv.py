@@ -191,6 +191,8 @@ LUMOS_EXPERIMENT_CASE_COUNT: Final = "lumos.experiment.case_count"
 LUMOS_EXPERIMENT_SUMMARY: Final = "lumos.experiment.summary"
 LUMOS_EXPERIMENT_CASE_ID: Final = "lumos.experiment.case.id"
 LUMOS_EXPERIMENT_CASE_REPEAT: Final = "lumos.experiment.case.repeat"
+#: The case's place in the dataset (from 0): cases may run in another order (a seed).
+LUMOS_EXPERIMENT_CASE_INDEX: Final = "lumos.experiment.case.index"
 #: JSON of the case's input, expected output, metadata, and the task's output.
 LUMOS_EXPERIMENT_CASE_INPUT: Final = "lumos.experiment.case.input"
 LUMOS_EXPERIMENT_CASE_EXPECTED: Final = "lumos.experiment.case.expected"
