@@ -14,6 +14,7 @@ Each case runs under a ``case {id}`` span of the ``experiment {name}`` span, and
 
 from __future__ import annotations
 
+from lumos_core.evals.check import ExperimentFailed, assert_experiment
 from lumos_core.evals.dataset import Case, Dataset, DatasetError
 from lumos_core.evals.experiment import Experiment, Task, evaluation_attributes
 from lumos_core.evals.judge import LLMJudge, parse_verdict
@@ -42,6 +43,7 @@ __all__ = [
     "Exact",
     "ExpectedCall",
     "Experiment",
+    "ExperimentFailed",
     "ExperimentResult",
     "FunctionScorer",
     "LLMJudge",
@@ -55,6 +57,7 @@ __all__ = [
     "TokenBudget",
     "ToolTrajectory",
     "ValidAs",
+    "assert_experiment",
     "evaluation_attributes",
     "output_text",
     "parse_verdict",
