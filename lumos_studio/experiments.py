@@ -42,8 +42,9 @@ def list_experiments(reader: StoreReader, limit: int = 200) -> list[ExperimentHe
 
 
 def load_experiment(reader: StoreReader, trace_id: str) -> ExperimentView | None:
-    """One experiment with its cases and every score given them."""
-    spans = reader.trace_spans(trace_id)
+    """One experiment with its cases and every score given them (the cases' own runs are not
+    read: the case spans hold the inputs, outputs and scores)."""
+    spans = reader.top_spans(trace_id)
     return read_experiment(spans, reader.logs(trace_id=trace_id, limit=CASE_LOGS))
 
 
