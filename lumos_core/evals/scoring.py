@@ -31,11 +31,13 @@ class Score:
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One case's run, as scorers see it: the task's output and the spans of its run."""
+    """One case's run, as scorers see it: the task's output and the spans of its run (the
+    SDK's ``ReadableSpan``s, or any spans ``lumos_core.testing.tool_calls_of`` reads: a saved
+    trace's, the studio's, when a run is scored after the fact)."""
 
     case: Case
     output: Any
-    spans: Sequence[ReadableSpan]
+    spans: Sequence[ReadableSpan | Any]
     duration_s: float
     usage: Usage
     repeat: int = 0
