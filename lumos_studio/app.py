@@ -440,7 +440,8 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
 
     def action_open_experiments(self) -> None:
         if not isinstance(self.screen, ExperimentsScreen):
-            self.push_screen(ExperimentsScreen(self.store.reader))
+            self.push_screen(ExperimentsScreen(self.store.reader,
+                                               record=self.store.writer.submit))
 
     def on_open_experiment_trace(self, message: OpenExperimentTrace) -> None:
         """Enter on an experiment's case: back to the studio, the case's span selected."""

@@ -14,7 +14,12 @@ from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
-from lumos_studio.ui.screens.experiments import ExperimentsScreen, OpenExperimentTrace
+from lumos_studio.ui.screens.experiments import (
+    ExperimentsScreen,
+    OpenExperimentTrace,
+    Record,
+)
+from lumos_studio.ui.screens.experiments_annotate import AnnotateScreen
 from lumos_studio.ui.screens.experiments_cases import ExperimentCasesScreen
 from lumos_studio.ui.screens.experiments_compare import ExperimentCompareScreen
 from lumos_studio.ui.widgets.span_detail import SpanDetail
@@ -26,13 +31,14 @@ from tests.ui.helpers import wait_for
 class ExperimentsHost(App[None]):
     """Opens the experiments view over a plain screen and keeps what it asks to open."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, record: Record | None = None) -> None:
         super().__init__()
         self.store = store
+        self.record = record
         self.opened: list[tuple[str, str]] = []
 
     def on_mount(self) -> None:
-        self.push_screen(ExperimentsScreen(self.store.reader))
+        self.push_screen(ExperimentsScreen(self.store.reader, record=self.record))
 
     def on_open_experiment_trace(self, message: OpenExperimentTrace) -> None:
         self.opened.append((message.trace_id, message.span_id))
@@ -172,3 +178,53 @@ async def test_f10_opens_the_view_and_a_case_opens_in_the_studio(store: Store,
                        and detail.span.span_id == rome.span_id)
         assert app.trace_id == experiments[2]
         assert app.query_one(TraceWaterfall).has_focus
+
+
+async def test_a_annotates_a_case_shown_at_once_and_stored(store: Store,
+                                                            experiments: list[str]) -> None:
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentsScreen))
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 3)
+        await pilot.press("down", "down", "enter")  # weather v1
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentCasesScreen))
+        cases = app.screen
+        assert isinstance(cases, ExperimentCasesScreen)
+        wrong = cases.view.cases[2]
+        await pilot.press("down", "down", "a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AnnotateScreen))
+        await pilot.press(*"high", "tab", "tab", *"fail", "tab", *"asked Oslo", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, AnnotateScreen)  # "high" is no score: it says so
+        assert "the score is a number" in text(app.screen.query_one("#annotate-error", Static))
+        await pilot.press("shift+tab", "shift+tab", "shift+tab", *["backspace"] * 4, "0",
+                          "tab", *"off", "enter")
+        await wait_for(pilot, lambda: app.screen is cases)
+        rows = cases.query_one(DataTable)
+        assert cells(rows, 2)[:4] == ["wrong", "0.00 ✗", "0.00 ✗", "0.00 ✗"]
+        assert rows.cursor_row == 2
+        store.writer.flush()
+        logs = store.reader.logs(trace_id=experiments[0])
+        [record] = [log for log in logs if log.span_id == wrong.span_id]
+        assert record.event_name == "gen_ai.evaluation.result"
+        assert record.attributes["gen_ai.evaluation.score.label"] == "off"
+        assert record.attributes["gen_ai.evaluation.explanation"] == "asked Oslo"
+        assert record.attributes["lumos.evaluation.passed"] is False
+        await pilot.press("escape")
+        assert isinstance(app.screen, ExperimentsScreen)
+
+
+async def test_without_a_store_to_write_a_says_where_to_annotate(store: Store,
+                                                                 experiments: list[str]) -> None:
+    app = ExperimentsHost(store)
+    async with app.run_test(size=(140, 40)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExperimentCasesScreen))
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, ExperimentCasesScreen)
+        assert any("lumos-studio annotate" in n.message for n in app._notifications)

@@ -46,3 +46,17 @@ def test_experiments_view(snap_compare, store: Store, size: tuple[int, int],  # 
                           state: Callable[[Pilot], Awaitable[None]]) -> None:
     three_experiments(store)
     assert snap_compare(ExperimentsHost(store), run_before=state, terminal_size=size)
+
+
+async def annotating(pilot: Pilot) -> None:
+    await cases_of_v2(pilot)
+    await pilot.press("a")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_annotation_dialog(snap_compare, store: Store,  # type: ignore[no-untyped-def]
+                               size: tuple[int, int]) -> None:
+    three_experiments(store)
+    host = ExperimentsHost(store, record=lambda record: None)
+    assert snap_compare(host, run_before=annotating, terminal_size=size)

@@ -1,13 +1,14 @@
 """The experiments view: every experiment in the store against its scorers.
 
-Enter opens an experiment's cases (``ExperimentCasesScreen``); ``m`` marks one and ``c``
-compares the highlighted experiment with the marked one, or with the previous one on the same
-dataset (``ExperimentCompareScreen``). Queries run in thread workers; a case's Enter posts
-``OpenExperimentTrace`` for the app to show that case's spans.
+Enter opens an experiment's cases (``ExperimentCasesScreen``, where ``a`` annotates a case);
+``m`` marks one and ``c`` compares the highlighted experiment with the marked one, or with the
+previous one on the same dataset (``ExperimentCompareScreen``). Queries run in thread workers;
+a case's Enter posts ``OpenExperimentTrace`` for the app to show that case's spans.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -26,6 +27,7 @@ from lumos_studio.experiments import (
     load_experiment,
 )
 from lumos_studio.present import format_time
+from lumos_studio.records import LogRecord
 from lumos_studio.semantics.experiment import ExperimentHeader, ExperimentView
 from lumos_studio.store import StoreReader
 from lumos_studio.ui.screens.experiments_render import stats_cell
@@ -46,6 +48,10 @@ EXPERIMENTS_CSS = """
         padding: 0 1;
     }
 """
+
+
+#: How the view stores an annotation (the store writer's ``submit``).
+Record = Callable[[LogRecord], object]
 
 
 class OpenExperimentTrace(Message):
@@ -83,10 +89,11 @@ class ExperimentsScreen(Screen[None]):
             self.view = view
             self.comparison = comparison
 
-    def __init__(self, reader: StoreReader, *, name: str | None = None,
-                 id: str | None = None) -> None:
+    def __init__(self, reader: StoreReader, *, record: Record | None = None,
+                 name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.reader = reader
+        self.record = record  # stores an annotation; None: the view only reads
         self.headers: list[ExperimentHeader] | None = None
         self.marked: str | None = None  # a trace id
 
@@ -196,7 +203,7 @@ class ExperimentsScreen(Screen[None]):
         from lumos_studio.ui.screens.experiments_compare import ExperimentCompareScreen
 
         if message.view is not None:
-            self.app.push_screen(ExperimentCasesScreen(message.view))
+            self.app.push_screen(ExperimentCasesScreen(message.view, record=self.record))
         elif message.comparison is not None:
             self.app.push_screen(ExperimentCompareScreen(message.comparison))
         else:

@@ -1,8 +1,10 @@
 """One experiment's cases with their scores; the highlighted case's input, output and reasons
-below. Enter shows the case's spans in the studio; ``f`` keeps only failing cases."""
+below. Enter shows the case's spans in the studio; ``f`` keeps only failing cases; ``a``
+annotates the case by hand (when the screen was given a way to store it)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,8 +16,11 @@ from textual.widgets import DataTable, Footer, Static
 
 from lumos_studio.display import safe_str, safe_text
 from lumos_studio.present import format_duration, format_time
-from lumos_studio.semantics.experiment import ExperimentCase, ExperimentView
-from lumos_studio.ui.screens.experiments import EXPERIMENTS_CSS, OpenExperimentTrace
+from lumos_studio.scoring import Annotation, annotation_record
+from lumos_studio.semantics import Evaluation
+from lumos_studio.semantics.experiment import ExperimentCase, ExperimentView, scorer_stats
+from lumos_studio.ui.screens.experiments import EXPERIMENTS_CSS, OpenExperimentTrace, Record
+from lumos_studio.ui.screens.experiments_annotate import AnnotateScreen
 from lumos_studio.ui.screens.experiments_render import render_case, score_cell, summary_line
 
 
@@ -27,12 +32,14 @@ class ExperimentCasesScreen(Screen[None]):
         Binding("escape", "dismiss", "Back"),
         Binding("enter", "open_trace", "Trace"),
         Binding("f", "failing_only", "Failing only"),
+        Binding("a", "annotate", "Annotate"),
     ]
 
-    def __init__(self, view: ExperimentView, *, name: str | None = None,
-                 id: str | None = None) -> None:
+    def __init__(self, view: ExperimentView, *, record: Record | None = None,
+                 name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.view = view
+        self.record = record
         self.failing_only = False
         self.shown: list[ExperimentCase] = list(view.cases)
 
@@ -110,3 +117,31 @@ class ExperimentCasesScreen(Screen[None]):
         if 0 <= row < len(self.shown):
             self.post_message(OpenExperimentTrace(self.view.header.trace_id,
                                                   self.shown[row].span_id))
+
+    def action_annotate(self) -> None:
+        row = self.query_one(DataTable).cursor_row
+        if self.record is None or not 0 <= row < len(self.shown):
+            self.notify("Annotations are stored from the studio (lumos-studio, F10) or with "
+                        "lumos-studio annotate.")
+            return
+        case = self.shown[row]
+
+        def save(annotation: Annotation | None) -> None:
+            if annotation is not None and self.record is not None:
+                self.record(annotation_record(self.view.header.trace_id, case.span_id,
+                                              annotation))
+                self._annotated(case, annotation)
+
+        self.app.push_screen(AnnotateScreen(f"case {case.case_id}"), save)
+
+    def _annotated(self, case: ExperimentCase, annotation: Annotation) -> None:
+        """Show the annotation at once (it is stored in the background)."""
+        evaluation = Evaluation(annotation.name, annotation.score, annotation.label,
+                                annotation.note, annotation.passed, "human")
+        changed = replace(case, scores={**case.scores, annotation.name: evaluation})
+        cases = tuple(changed if c is case else c for c in self.view.cases)
+        self.view = replace(self.view, cases=cases,
+                            scorers=scorer_stats(cases, self.view.header.summary))
+        row = self.query_one(DataTable).cursor_row
+        self._fill()
+        self.query_one(DataTable).move_cursor(row=row)
