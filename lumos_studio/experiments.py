@@ -7,7 +7,6 @@ store's reader and ``semantics.experiment``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lumos_core.telemetry import semconv as sc
@@ -153,7 +152,3 @@ def _moved(old_pass: float | None, new_pass: float | None, old_value: float | No
         if old is not None and new is not None and abs(new - old) > 1e-9:
             return Change.IMPROVED if new > old else Change.REGRESSED
     return Change.SAME
-
-
-def failing_cases(view: ExperimentView) -> Sequence[ExperimentCase]:
-    return [c for c in view.cases if not c.passed]
