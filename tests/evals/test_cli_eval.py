@@ -116,6 +116,12 @@ def test_mistakes_end_in_one_sentence(db: Path, tmp_path: Path) -> None:
     bad_line = invoke(db, "eval", path, str(broken))
     assert bad_line.exit_code == 2 and "broken.jsonl:2: not JSON" in bad_line.stderr
     assert "Traceback" not in bad_line.output
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text('{"input": "where is order 1?"}\n')
+    plain = tmp_path / "plain_agents.py"
+    plain.write_text(AGENT_FILE.split("orders = ")[0])
+    nothing = invoke(db, "eval", str(plain), str(bare))  # the only agent, no scorer to use
+    assert nothing.exit_code == 2 and "nothing to score" in nothing.stderr
 
 
 def test_a_jsonl_dataset_runs_the_demo_in_a_real_process(db: Path, tmp_path: Path) -> None:
