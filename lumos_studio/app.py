@@ -25,7 +25,6 @@ from lumos_studio.display import safe_str
 from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.save import save_traces, trace_file
-from lumos_studio.scoring import Annotation, annotation_record
 from lumos_studio.semantics import SpanView
 from lumos_studio.sessions.base import Session, SessionEvent
 from lumos_studio.store import Store, StoreChange, TraceQuery
@@ -44,8 +43,7 @@ from lumos_studio.ui.messages import (
     TracesDeleted,
 )
 from lumos_studio.ui.screens.compare import CompareScreen
-from lumos_studio.ui.screens.experiments import ExperimentsScreen, OpenExperimentTrace
-from lumos_studio.ui.screens.experiments_annotate import AnnotateScreen
+from lumos_studio.ui.screens.experiments_app import ExperimentActions
 from lumos_studio.ui.span_views import SpanViews
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
@@ -68,7 +66,7 @@ LAYOUT_FILE = "layout.json"  # beside the store: each project keeps its own
 PANE_IDS = {"agents", "chat", "trace-browser", "tree", "detail", "memory", "logs"}
 
 
-class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
+class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
     """Chat with agents and watch their traces grow, side by side."""
 
     TITLE = "Lumos Studio"
@@ -92,6 +90,7 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
         Binding("f9", "focus('memory')", "Memory", show=False),
         Binding("f10", "open_experiments", "Experiments", show=False),
         Binding("ctrl+n", "annotate_span", "Annotate span", show=False),
+        Binding("f12", "score_traces", "Score traces", show=False),
     ]
 
     def __init__(
@@ -438,34 +437,6 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
         else:
             self.show_trace(trace_id)
         tree.focus()
-
-    # --- experiments ---
-
-    def action_open_experiments(self) -> None:
-        if not isinstance(self.screen, ExperimentsScreen):
-            self.push_screen(ExperimentsScreen(self.store.reader,
-                                               record=self.store.writer.submit))
-
-    def action_annotate_span(self) -> None:
-        """Annotate the span shown in the detail by hand (stored as an evaluation record)."""
-        span = self.main.query_one(SpanDetail).span
-        if span is None:
-            self.notify("Select a span to annotate first.")
-            return
-
-        def save(annotation: Annotation | None) -> None:
-            if annotation is not None:
-                self.store.writer.submit(annotation_record(span.trace_id, span.span_id,
-                                                           annotation))
-                self.notify(f"annotated {safe_str(span.name)}", markup=False)
-
-        self.push_screen(AnnotateScreen(span.name), save)
-
-    def on_open_experiment_trace(self, message: OpenExperimentTrace) -> None:
-        """Enter on an experiment's case: back to the studio, the case's span selected."""
-        while len(self.screen_stack) > 1:
-            self.pop_screen()
-        self.jump_to_span(message.trace_id, message.span_id)
 
     # --- actions ---
 

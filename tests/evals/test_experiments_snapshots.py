@@ -6,17 +6,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from lumos_studio.store import Store
 from lumos_studio.ui.screens.experiments_cases import ExperimentCasesScreen
 from lumos_studio.ui.screens.experiments_compare import ExperimentCompareScreen
-from tests.evals.experiment_store import three_experiments
+from lumos_studio.ui.screens.experiments_score import ScoreTracesScreen
+from tests.builders import T0, weather_trace
+from tests.evals.experiment_store import MINUTE, three_experiments
 from tests.evals.test_experiments_screen import ExperimentsHost
 from tests.ui.helpers import wait_for
 
 SIZES = [(120, 40), (80, 24)]
+TRACES = ["0af7651916cd43dd8448eb211c80319c", "1bf7651916cd43dd8448eb211c80319c"]
 
 
 async def listed(pilot: Pilot) -> None:
@@ -60,3 +64,30 @@ def test_the_annotation_dialog(snap_compare, store: Store,  # type: ignore[no-un
     three_experiments(store)
     host = ExperimentsHost(store, record=lambda record: None)
     assert snap_compare(host, run_before=annotating, terminal_size=size)
+
+
+class ScoreHost(App[None]):
+    """The scoring dialog over an empty screen, on two stored weather runs."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+
+    def on_mount(self) -> None:
+        self.push_screen(ScoreTracesScreen(self.store.reader, TRACES, lambda record: None))
+
+
+async def scored(pilot: Pilot) -> None:
+    await pilot.press(*"Paris", "tab", "tab", *"get_weather", "tab", "tab", *"100", "enter")
+    screen = pilot.app.screen
+    assert isinstance(screen, ScoreTracesScreen)
+    await wait_for(pilot, lambda: screen.scored is not None)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_scoring_dialog(snap_compare, store: Store,  # type: ignore[no-untyped-def]
+                            size: tuple[int, int]) -> None:
+    store.writer.submit_many([*weather_trace(TRACES[0]), *weather_trace(TRACES[1], T0 + MINUTE)])
+    store.writer.flush()
+    assert snap_compare(ScoreHost(store), run_before=scored, terminal_size=size)

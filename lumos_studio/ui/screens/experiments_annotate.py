@@ -39,11 +39,14 @@ class AnnotateScreen(ModalScreen[Annotation | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text.assemble(("Annotate ", "bold"), safe_str(self.what)))
-            yield Input(HUMAN, placeholder="name (what it judges)", id="annotate-name")
-            yield Input(placeholder="score, 0 to 1 (optional)", id="annotate-score")
-            yield Input(placeholder="label: good, wrong-city… (optional)", id="annotate-label")
-            yield Input(placeholder="pass or fail (optional)", id="annotate-verdict")
-            yield Input(placeholder="note: why (Enter saves)", id="annotate-note")
+            for key, value, placeholder in (
+                ("name", HUMAN, "what it judges"), ("score", "", "0 to 1 (optional)"),
+                ("label", "", "good, wrong-city… (optional)"),
+                ("verdict", "", "pass or fail (optional)"), ("note", "", "why (Enter saves)"),
+            ):
+                field = Input(value, placeholder=placeholder, id=f"annotate-{key}")
+                field.border_title = key
+                yield field
             yield Static("", id="annotate-error")
 
     def on_mount(self) -> None:
