@@ -43,6 +43,7 @@ from lumos_studio.ui.messages import (
     TracesDeleted,
 )
 from lumos_studio.ui.screens.compare import CompareScreen
+from lumos_studio.ui.screens.experiments_app import ExperimentActions
 from lumos_studio.ui.span_views import SpanViews
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
@@ -65,7 +66,7 @@ LAYOUT_FILE = "layout.json"  # beside the store: each project keeps its own
 PANE_IDS = {"agents", "chat", "trace-browser", "tree", "detail", "memory", "logs"}
 
 
-class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
+class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
     """Chat with agents and watch their traces grow, side by side."""
 
     TITLE = "Lumos Studio"
@@ -87,6 +88,9 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
         Binding("i", "focus('chat-input')", "Chat", show=False),
         Binding("f8", "focus('log-lines')", "Logs", show=False),
         Binding("f9", "focus('memory')", "Memory", show=False),
+        Binding("f10", "open_experiments", "Experiments", show=False),
+        Binding("ctrl+n", "annotate_span", "Annotate span", show=False),
+        Binding("f12", "score_traces", "Score traces", show=False),
     ]
 
     def __init__(
@@ -420,14 +424,18 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
 
     def on_logs_pane_jump_to_span(self, message: LogsPane.JumpToSpan) -> None:
         """Enter on a log line: show its trace and select the span it was written in."""
+        self.jump_to_span(message.trace_id, message.span_id)
+
+    def jump_to_span(self, trace_id: str, span_id: str | None) -> None:
+        """Show a trace with one of its spans selected (once loaded) and the tree focused."""
         self._follow_new_trace = False
-        self._pending_span = message.span_id
+        self._pending_span = span_id
         tree = self.main.query_one(TraceWaterfall)
-        if message.trace_id == self.trace_id and message.span_id in tree.spans:
-            tree.select_span(message.span_id)
+        if trace_id == self.trace_id and span_id in tree.spans:
+            tree.select_span(span_id)
             self._pending_span = None
         else:
-            self.show_trace(message.trace_id)
+            self.show_trace(trace_id)
         tree.focus()
 
     # --- actions ---

@@ -14,8 +14,10 @@ from rich.text import Text
 
 from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
 from lumos_core.telemetry import semconv as sc
+from lumos_studio.cli_eval import eval_
 from lumos_studio.cli_fixture import fixture
 from lumos_studio.cli_run import run
+from lumos_studio.cli_score import annotate, score
 from lumos_studio.cli_support import (
     err,
     error,
@@ -508,6 +510,9 @@ def _run_records(db: Path, source: str) -> tuple[list[SpanRecord], list[LogRecor
 cli.add_command(run)
 cli.add_command(fixture)
 cli.add_command(new)
+cli.add_command(eval_)
+cli.add_command(score)
+cli.add_command(annotate)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from lumos_core.telemetry.metrics import set_meter_provider
 __all__ = [
     "ContentCapture",
     "activate_providers",
+    "active_tracer_provider",
     "capture_content",
     "configure",
     "get_logger",
@@ -70,6 +71,11 @@ _active_logger_provider: ContextVar[_logs.LoggerProvider | None] = ContextVar(
 _ProviderTokens = tuple[
     Token[trace.TracerProvider | None] | None, Token[_logs.LoggerProvider | None] | None
 ]
+
+
+def active_tracer_provider() -> trace.TracerProvider:
+    """The provider ``get_tracer()`` would use: the active one, else the global one."""
+    return _active_tracer_provider.get() or trace.get_tracer_provider()
 
 
 def get_tracer(provider: trace.TracerProvider | None = None) -> trace.Tracer:

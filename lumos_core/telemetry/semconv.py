@@ -200,6 +200,41 @@ EVENT_MEMORY_UPSERT: Final = "lumos.memory.upsert_memory"
 EVENT_MEMORY_UPDATE: Final = "lumos.memory.update_memory"
 EVENT_MEMORY_DELETE: Final = "lumos.memory.delete_memory"
 
+# Evaluations (GenAI conventions: the ``gen_ai.evaluation.result`` event). An experiment
+# (``lumos_core.evals``) is a root span ``experiment {name}``; each case a child span
+# ``case {id}`` holding the task's own run; each score an event on the case span it judges (the
+# case span is still open while the scorers run; the agent's span has ended by then).
+EVENT_EVALUATION_RESULT: Final = "gen_ai.evaluation.result"
+EVALUATION_NAME: Final = "gen_ai.evaluation.name"
+EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
+EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
+EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
+#: On evaluation events, beside the conventions' fields: did the score reach the scorer's
+#: threshold, and who scored (``experiment`` | ``rescore`` | ``human``).
+LUMOS_EVALUATION_PASSED: Final = "lumos.evaluation.passed"
+LUMOS_EVALUATION_SOURCE: Final = "lumos.evaluation.source"
+SPAN_EXPERIMENT: Final = "experiment"
+SPAN_EXPERIMENT_CASE: Final = "case"
+LUMOS_EXPERIMENT_NAME: Final = "lumos.experiment.name"
+LUMOS_EXPERIMENT_ID: Final = "lumos.experiment.id"
+LUMOS_EXPERIMENT_DATASET: Final = "lumos.experiment.dataset"
+#: What ran each case: ``agent {name}``, ``workflow {name}`` or ``function {qualified name}``.
+LUMOS_EXPERIMENT_TASK: Final = "lumos.experiment.task"
+LUMOS_EXPERIMENT_REPEATS: Final = "lumos.experiment.repeats"
+LUMOS_EXPERIMENT_SEED: Final = "lumos.experiment.seed"
+LUMOS_EXPERIMENT_CASE_COUNT: Final = "lumos.experiment.case_count"
+#: On the experiment span, JSON: ``{scorer: {"mean", "pass_rate", "count", "threshold"}}``.
+LUMOS_EXPERIMENT_SUMMARY: Final = "lumos.experiment.summary"
+LUMOS_EXPERIMENT_CASE_ID: Final = "lumos.experiment.case.id"
+LUMOS_EXPERIMENT_CASE_REPEAT: Final = "lumos.experiment.case.repeat"
+#: The case's place in the dataset (from 0): cases may run in another order (a seed).
+LUMOS_EXPERIMENT_CASE_INDEX: Final = "lumos.experiment.case.index"
+#: JSON of the case's input, expected output, metadata, and the task's output.
+LUMOS_EXPERIMENT_CASE_INPUT: Final = "lumos.experiment.case.input"
+LUMOS_EXPERIMENT_CASE_EXPECTED: Final = "lumos.experiment.case.expected"
+LUMOS_EXPERIMENT_CASE_METADATA: Final = "lumos.experiment.case.metadata"
+LUMOS_EXPERIMENT_CASE_OUTPUT: Final = "lumos.experiment.case.output"
+
 INSTRUMENTATION_NAME: Final = "lumos_core"
 
 

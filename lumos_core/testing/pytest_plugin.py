@@ -1,9 +1,10 @@
 """The pytest plugin ``lumos_core`` installs (entry point ``pytest11: lumos``).
 
 Fixtures: ``scripted_model`` (makes ``ScriptedModel``s), ``captured_spans`` (the spans of the
-test's agent runs), ``captured_metrics`` (the GenAI client metrics of its model calls). The guard
-is on by default: a test whose code sends an HTTP request to a host other than this machine fails
-with ``RealModelCallBlocked`` naming the host, even when the code under test swallowed the error.
+test's agent runs), ``captured_metrics`` (the GenAI client metrics of its model calls),
+``evaluate`` (an experiment as a test, ``lumos_core.evals``). The guard is on by default: a test
+whose code sends an HTTP request to a host other than this machine fails with
+``RealModelCallBlocked`` naming the host, even when the code under test swallowed the error.
 Let a test through with ``@pytest.mark.allow_model_calls``; switch the guard off for a whole
 project with ``lumos_block_model_calls = false`` in the pytest ini options, or for one session
 with ``LUMOS_ALLOW_MODEL_CALLS=1``.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,6 +22,9 @@ from lumos_core.models.scripted import ScriptedModel, ScriptFunction, ScriptStep
 from lumos_core.testing.capture import CapturedSpans
 from lumos_core.testing.guard import RealModelCallBlocked, block_model_calls
 from lumos_core.testing.metrics import CapturedMetrics
+
+if TYPE_CHECKING:
+    from lumos_core.evals.pytest_check import ExperimentCheck
 
 _BLOCKED = pytest.StashKey[list[RealModelCallBlocked]]()
 _ALLOW_ENV = "LUMOS_ALLOW_MODEL_CALLS"
@@ -117,3 +121,11 @@ def captured_metrics() -> Iterator[CapturedMetrics]:
     with captured.active():
         yield captured
     captured.shutdown()
+
+
+@pytest.fixture
+def evaluate() -> ExperimentCheck:
+    """Runs an experiment and fails the test with the cases under the threshold."""
+    from lumos_core.evals.pytest_check import ExperimentCheck
+
+    return ExperimentCheck()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
+from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics._draft import (
     MAX_MESSAGES,
@@ -147,7 +148,7 @@ def _messages_from_events(
     return inputs, outputs
 
 
-def _evaluation(fields: dict[str, Any]) -> Evaluation | None:
+def read_evaluation(fields: dict[str, Any]) -> Evaluation | None:
     name = as_str(fields.get("gen_ai.evaluation.name"))
     if not name:
         return None
@@ -156,6 +157,9 @@ def _evaluation(fields: dict[str, Any]) -> Evaluation | None:
         score=as_float(fields.get("gen_ai.evaluation.score.value")),
         label=as_str(fields.get("gen_ai.evaluation.score.label")),
         explanation=as_str(fields.get("gen_ai.evaluation.explanation")),
+        passed=passed if isinstance(passed := fields.get(sc.LUMOS_EVALUATION_PASSED), bool)
+        else None,
+        source=as_str(fields.get(sc.LUMOS_EVALUATION_SOURCE)),
     )
 
 
@@ -168,7 +172,7 @@ def read_events(d: Draft, span: SpanRecord, logs: list[LogRecord]) -> None:
         if not isinstance(event, SpanEvent):
             continue
         if event.name == EVALUATION and isinstance(event.attributes, dict):
-            evaluation = _evaluation(event.attributes)
+            evaluation = read_evaluation(event.attributes)
             if evaluation is not None and len(d.evaluations) < MAX_MESSAGES:
                 d.evaluations.append(evaluation)
         elif event.name in MESSAGE_EVENTS:
@@ -182,7 +186,7 @@ def read_events(d: Draft, span: SpanRecord, logs: list[LogRecord]) -> None:
         attributes = log.attributes if isinstance(log.attributes, dict) else {}
         name = log_event_name(log)
         if name == EVALUATION:
-            evaluation = _evaluation(attributes)
+            evaluation = read_evaluation(attributes)
             if evaluation is not None and len(d.evaluations) < MAX_MESSAGES:
                 d.evaluations.append(evaluation)
             continue

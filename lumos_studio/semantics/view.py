@@ -179,6 +179,8 @@ class Evaluation:
     score: float | None = None
     label: str = ""
     explanation: str = ""
+    passed: bool | None = None  #: reached its scorer's threshold (lumos scorers say)
+    source: str = ""  #: who scored: ``experiment`` | ``rescore`` | ``human`` (lumos)
 
 
 @dataclass(frozen=True, slots=True)

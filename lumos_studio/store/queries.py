@@ -298,6 +298,27 @@ class StoreReader:
         ).fetchall()
         return [row_to_record(row) for row in rows]
 
+    def roots_named(self, prefix: str, limit: int = 200) -> list[SpanRecord]:
+        """The root spans of the newest traces whose root's name starts with ``prefix``
+        (experiments: ``"experiment "``), newest first."""
+        rows = self._db.execute(
+            "SELECT s.* FROM traces t JOIN spans s ON s.trace_id = t.trace_id "
+            "AND s.parent_span_id IS NULL AND s.name = t.root_name "
+            "WHERE t.root_name >= ? AND t.root_name < ? ORDER BY t.start_ns DESC LIMIT ?",
+            (prefix, prefix + "\uffff", limit),
+        ).fetchall()
+        return [row_to_record(row) for row in rows]
+
+    def top_spans(self, trace_id: str) -> list[SpanRecord]:
+        """A trace's root span and its children only (an experiment and its cases: a fifth of
+        its spans), by start time."""
+        rows = self._db.execute(
+            "SELECT * FROM spans WHERE trace_id = ? AND (parent_span_id IS NULL OR "
+            "parent_span_id IN (SELECT span_id FROM spans WHERE trace_id = ? "
+            "AND parent_span_id IS NULL)) ORDER BY start_ns, span_id", (trace_id, trace_id)
+        ).fetchall()
+        return [row_to_record(row) for row in rows]
+
     def span(self, trace_id: str, span_id: str) -> SpanRecord | None:
         row = self._db.execute(
             "SELECT * FROM spans WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)

@@ -1,0 +1,147 @@
+"""``lumos-studio score`` and ``annotate``: scores given to stored traces after the fact, by
+scorers or by a person, stored as ``gen_ai.evaluation.result`` records beside the spans."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from lumos_studio.cli_support import fail, info, open_reader, open_store, out
+from lumos_studio.display import VALUE_LIMIT, safe_text
+from lumos_studio.store import StoreReader
+
+
+def _resolve(reader: StoreReader, prefix: str) -> str:
+    matches = reader.resolve_trace_id(prefix)
+    if len(matches) != 1:
+        what = "no trace" if not matches else "several traces"
+        fail(f"{what} starting with {prefix!r} in {reader.path}",
+             "list them: lumos-studio traces", code=2)
+    return matches[0]
+
+
+@click.command()
+@click.argument("trace_ids", nargs=-1, metavar="[TRACE]...")
+@click.option("--last", type=click.IntRange(min=1), help="The newest N traces instead.")
+@click.option("--contains", "texts", multiple=True, help="The answer contains TEXT (repeatable).")
+@click.option("--regex", help="The answer matches this regular expression.")
+@click.option("--tools", help="These tools were called, in order (comma separated).")
+@click.option("--max-seconds", type=float, help="The agent's run took at most this long.")
+@click.option("--max-tokens", type=int, help="Its model calls used at most this many tokens.")
+@click.option("--file", "scorer_file", type=click.Path(exists=True, path_type=Path),
+              help="Also the Scorer objects this Python file defines.")
+@click.pass_obj
+def score(db: Path, trace_ids: tuple[str, ...], last: int | None, texts: tuple[str, ...],
+          regex: str | None, tools: str | None, max_seconds: float | None,
+          max_tokens: int | None, scorer_file: Path | None) -> None:
+    """Score stored traces' agent runs after the fact; the scores are stored with the spans.
+
+    \b
+    Examples:
+      lumos-studio score --last 5 --contains Paris --tools get_weather
+      lumos-studio score 1f3a 9c2e --max-seconds 2 --max-tokens 500
+    """
+    from lumos_core.evals import Contains, Latency, Regex, TokenBudget, ToolTrajectory
+    from lumos_studio.scoring import score_traces
+
+    scorers: list[Any] = [Contains(list(texts))] if texts else []
+    if regex is not None:
+        try:
+            scorers.append(Regex(regex))
+        except re.error as exc:
+            fail(f"--regex {regex!r} is not a regular expression: {exc}", code=2)
+    if tools:
+        scorers.append(ToolTrajectory([t.strip() for t in tools.split(",") if t.strip()]))
+    if max_seconds is not None:
+        scorers.append(Latency(max_seconds))
+    if max_tokens is not None:
+        scorers.append(TokenBudget(max_tokens))
+    if scorer_file is not None:
+        scorers.extend(_file_scorers(scorer_file))
+    if not scorers:
+        fail("choose a scorer: --contains, --regex, --tools, --max-seconds, --max-tokens or "
+             "--file", code=2)
+    if bool(trace_ids) == bool(last):
+        fail("choose the traces: TRACE ids (prefixes) or --last N", code=2)
+    reader = open_reader(db)
+    ids = ([t.trace_id for t in reader.list_traces(limit=last or 0)] if last
+           else [_resolve(reader, t) for t in trace_ids])
+    scored = score_traces(reader, ids, scorers)
+    table = Table()
+    for column in ("trace", "scorer", "score", "why"):
+        table.add_column(column, overflow="fold" if column == "why" else "ellipsis",
+                         no_wrap=column != "why")
+    with open_store(db) as store:
+        for trace in scored:
+            store.writer.submit_many(trace.records)
+            if trace.span_id is None:
+                table.add_row(trace.trace_id[:12], "", "", Text("no spans", style="dim"))
+            for result in trace.scores:
+                shown = "err" if result.value is None else f"{result.value:.2f}"
+                table.add_row(trace.trace_id[:12], safe_text(result.name),
+                              Text(f"{shown} {'✓' if result.passed else '✗'}",
+                                   style="green" if result.passed else "red"),
+                              safe_text(result.explanation, limit=VALUE_LIMIT))
+        store.writer.flush()
+    out.print(table)
+    info(f"stored {sum(len(t.records) for t in scored)} score(s) with "
+         f"{sum(1 for t in scored if t.span_id)} trace(s) in {db}")
+
+
+@click.command()
+@click.argument("trace_id")
+@click.option("--span", "span_id", help="The span to annotate (default: the agent's run).")
+@click.option("--name", default="human", show_default=True, help="What the annotation judges.")
+@click.option("--score", "value", type=float, help="A score (0-1 by convention).")
+@click.option("--label", default="", help="A label: good, bad, off-topic...")
+@click.option("--note", default="", help="Why, in a sentence.")
+@click.option("--pass/--fail", "passed", default=None, help="Whether the span passes.")
+@click.pass_obj
+def annotate(db: Path, trace_id: str, span_id: str | None, name: str, value: float | None,
+             label: str, note: str, passed: bool | None) -> None:
+    """Annotate a stored span by hand: a score or a label, and a note.
+
+    \b
+    Example:
+      lumos-studio annotate 1f3a --label wrong-city --fail --note "asked Paris, answered Lyon"
+    """
+    from lumos_studio.scoring import Annotation, annotation_record, sample_of_trace
+
+    try:
+        annotation = Annotation(name, value, label, note, passed)
+    except ValueError as exc:
+        fail(f"{exc}; give --score, --label or --note", code=2)
+    reader = open_reader(db)
+    full_id = _resolve(reader, trace_id)
+    spans = reader.trace_spans(full_id)
+    if span_id is None:
+        found = sample_of_trace(spans)
+        span_id = found[0].span_id if found else None
+    elif not any(s.span_id == span_id for s in spans):
+        fail(f"trace {full_id} has no span {span_id!r}", "see them: lumos-studio show "
+             f"{full_id[:12]}", code=2)
+    if span_id is None:
+        fail(f"trace {full_id} has no spans to annotate", code=2)
+    with open_store(db) as store:
+        store.writer.submit(annotation_record(full_id, span_id, annotation))
+        store.writer.flush()
+    info(f"annotated span {span_id} of trace {full_id}")
+
+
+def _file_scorers(path: Path) -> list[Any]:
+    from lumos_core.evals import Scorer
+    from lumos_core.loader import AgentFileError, load_module
+
+    try:
+        module = load_module(path)
+    except AgentFileError as exc:
+        fail(str(exc), exc.code_frame() or None, code=2)
+    found = list({id(v): v for v in vars(module).values() if isinstance(v, Scorer)}.values())
+    if not found:
+        fail(f"{path} defines no Scorer", code=2)
+    return found

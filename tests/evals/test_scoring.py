@@ -1,0 +1,106 @@
+"""Scores given after the fact: ``lumos-studio score`` over stored traces, ``annotate`` by hand,
+both stored as evaluation records the semantics reader and the experiments view pick up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from lumos_studio.cli import cli
+from lumos_studio.experiments import load_experiment
+from lumos_studio.scoring import Annotation, sample_of_trace
+from lumos_studio.semantics import read_span
+from lumos_studio.store import Store, StoreReader
+from tests.evals.experiment_store import three_experiments
+
+
+def invoke(db: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "studio.db"
+    for question in ("weather in Paris?", "weather in New York?"):
+        assert invoke(path, "run", "--demo", "weather", question).exit_code == 0
+    return path
+
+
+def evaluations(db: Path, trace_id: str) -> list[tuple[str, float | None, bool | None, str]]:
+    reader = StoreReader(db)
+    spans = reader.trace_spans(trace_id)
+    found = sample_of_trace(spans)
+    assert found is not None
+    view = read_span(found[0], reader.logs(trace_id=trace_id))
+    return [(e.name, e.score, e.passed, e.source) for e in view.evaluations]
+
+
+def test_score_judges_stored_runs_and_stores_the_scores(db: Path, tmp_path: Path) -> None:
+    scorers = tmp_path / "my_scorers.py"
+    scorers.write_text("from lumos_core.evals import scorer\n\n"
+                       "@scorer\ndef celsius(output, expected):\n    return '°C' in output\n")
+    done = invoke(db, "score", "--last", "2", "--contains", "Paris", "--tools", "get_weather",
+                  "--max-tokens", "100", "--file", str(scorers))
+    assert done.exit_code == 0, done.output
+    assert "stored 8 score(s) with 2 trace(s)" in done.stderr
+    newest, older = [t.trace_id for t in StoreReader(db).list_traces()]
+    assert evaluations(db, newest) == [("contains", 0.0, False, "rescore"),
+                                       ("trajectory", 1.0, True, "rescore"),
+                                       ("tokens", 1.0, True, "rescore"),
+                                       ("celsius", 1.0, True, "rescore")]
+    assert evaluations(db, older)[0] == ("contains", 1.0, True, "rescore")
+    assert "missing 'Paris'" in done.stdout
+
+
+def test_annotate_stores_a_persons_label_and_note(db: Path) -> None:
+    newest = StoreReader(db).list_traces()[0].trace_id
+    done = invoke(db, "annotate", newest[:8], "--label", "wrong-city", "--fail", "--note",
+                  "asked New York, answered York")
+    assert done.exit_code == 0, done.output
+    reader = StoreReader(db)
+    found = sample_of_trace(reader.trace_spans(newest))
+    assert found is not None
+    [evaluation] = read_span(found[0], reader.logs(trace_id=newest)).evaluations
+    assert (evaluation.name, evaluation.score, evaluation.label, evaluation.explanation,
+            evaluation.passed, evaluation.source) == (
+        "human", None, "wrong-city", "asked New York, answered York", False, "human")
+
+
+def test_score_and_annotate_mistakes_are_one_sentence(db: Path) -> None:
+    assert "choose a scorer" in invoke(db, "score", "--last", "1").stderr
+    assert "choose the traces" in invoke(db, "score", "--contains", "x").stderr
+    bad = invoke(db, "score", "--last", "1", "--regex", "(")
+    assert bad.exit_code == 2 and "is not a regular expression" in bad.stderr
+    missing = invoke(db, "annotate", "ffff", "--label", "x")
+    assert missing.exit_code == 2 and "no trace starting with 'ffff'" in missing.stderr
+    newest = StoreReader(db).list_traces()[0].trace_id
+    empty = invoke(db, "annotate", newest[:8])
+    assert empty.exit_code == 2 and "needs a score, a label or a note" in empty.stderr
+    wrong_span = invoke(db, "annotate", newest[:8], "--span", "00", "--label", "x")
+    assert wrong_span.exit_code == 2 and "has no span '00'" in wrong_span.stderr
+
+
+def test_an_annotated_case_counts_in_its_experiment(tmp_path: Path) -> None:
+    path = tmp_path / "experiments.db"
+    with Store(path) as store:
+        first, _, _ = three_experiments(store)
+    view = load_experiment(StoreReader(path), first)
+    assert view is not None
+    wrong = view.cases[2]
+    done = invoke(path, "annotate", first, "--span", wrong.span_id, "--name", "contains",
+                  "--score", "1", "--pass", "--note", "Lima is fine here")
+    assert done.exit_code == 0, done.output
+    again = load_experiment(StoreReader(path), first)
+    assert again is not None
+    assert again.cases[2].scores["contains"].source == "human"
+    stats = again.stats("contains")
+    assert stats is not None and stats.pass_rate == 1.0
+
+
+def test_an_annotation_needs_something_to_say() -> None:
+    with pytest.raises(ValueError, match="needs a score, a label or a note"):
+        Annotation()
+    with pytest.raises(ValueError, match="finite"):
+        Annotation(score=float("nan"))
