@@ -28,6 +28,7 @@ from bench import FIGURES, python_loop_ms
 BENCHMARKS: dict[str, str] = {
     "agent_runs": "bench.agent_runs",
     "agent_vs_pydantic_ai": "bench.agent_vs_pydantic_ai",
+    "evals": "bench.evals",
     "ingest": "bench.ingest",
     "startup": "bench.startup",
     "ui_app": "bench.ui_app",
