@@ -107,12 +107,12 @@ class ChatTurns(_AppBase):
         if self.running:
             self.notify("A run is in progress: wait, or cancel it with ctrl+x.")
             return
-        self.last_input = (name, text)
         self._record_turn(name, "you", text)
         info = self._agent_info(name)
         if info is not None and info.kind == "workflow":
             self._send_to_workflow(info, text)
             return
+        self.last_input = (name, text)
         self._start_run()
         history = () if info is None or info.has_memory else self.histories.get(name, ())
         thread_id = self.thread_ids.setdefault(name, f"studio-{name}-{time.strftime('%H%M%S')}")
@@ -133,6 +133,8 @@ class ChatTurns(_AppBase):
         if isinstance(request, str):
             self._record_turn(name, "error", request)
             return
+        if request.resume is None:  # ctrl+r runs the workflow again from this input, not a resume
+            self.last_input = (name, text)
         self._start_run()
         self.turn += 1
         self.main.query_one(ChatPane).begin_stream(name)
@@ -229,6 +231,9 @@ class ChatTurns(_AppBase):
             self.main.query_one(AgentList).set_agents(self.session.agents, name, False)
             self.agent_name = name
             self._open_chat(name)
+        if not self.running and self.suspended_runs.pop(name, None) is not None:
+            info = self._agent_info(name)  # a new run of the workflow: its input, not resume data
+            self.main.query_one(ChatPane).set_idle_placeholder(placeholder(info))
         self.send_turn(text)
 
     def action_cancel_run(self) -> None:

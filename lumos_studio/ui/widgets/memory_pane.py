@@ -25,6 +25,7 @@ class MemoryPane(VerticalScroll):
     """Renders a ``MemoryView``: working memory (with what changed), the thread, recalls."""
 
     BORDER_TITLE = "Memory"
+    ALLOW_MAXIMIZE = True  # F6 fills the screen with the whole pane, not a part of it
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -57,6 +57,7 @@ class SpanDetail(VerticalScroll):
     """Renders a ``SpanRecord`` for reading, not as raw JSON (``r`` toggles the raw view)."""
 
     BORDER_TITLE = "Span"
+    ALLOW_MAXIMIZE = True  # F6 fills the screen with the whole pane, not a part of it
     BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "toggle_raw", "Raw / readable")]
 
     def __init__(self, **kwargs: Any) -> None:
