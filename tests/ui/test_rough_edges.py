@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from textual.command import CommandPalette
 from textual.widget import Widget
 
 from lumos_studio.app import StudioApp
@@ -185,3 +187,23 @@ async def test_ctrl_r_after_a_resumed_run_runs_the_workflow_again_from_its_input
         await wait_for(pilot, lambda: transcript(app).count("suspended at approve") == 2)
         assert "Field required" not in transcript(app)
         assert "trip_planner" in app.suspended_runs  # the new run waits, as the first one did
+
+
+async def test_the_palettes_screenshot_command_saves_an_svg_and_says_where(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"screenshot")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: list(tmp_path.glob("*.svg")), timeout=5)
+        saved = next(tmp_path.glob("*.svg"))
+        assert saved.read_text().lstrip().startswith("<svg")
+        await wait_for(pilot, lambda: any("Saved screenshot" in str(n.message)
+                                          for n in app._notifications))
+        note = next(n for n in app._notifications if "Saved screenshot" in str(n.message))
+        assert saved.name in str(note.message) and "[$" not in str(note.message)
