@@ -3,12 +3,15 @@ terminals, the agents list."""
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from textual.command import CommandPalette
+from textual.geometry import Region
 from textual.widget import Widget
 
 from lumos_studio.app import StudioApp
@@ -16,7 +19,7 @@ from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.agent_list import AgentList
-from lumos_studio.ui.widgets.span_detail import SpanDetail
+from lumos_studio.ui.widgets.span_detail import SpanDetail, render_raw, render_span
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import T0, weather_trace
@@ -207,3 +210,34 @@ async def test_the_palettes_screenshot_command_saves_an_svg_and_says_where(
                                           for n in app._notifications))
         note = next(n for n in app._notifications if "Saved screenshot" in str(n.message))
         assert saved.name in str(note.message) and "[$" not in str(note.message)
+
+
+def _printed(renderable: object, width: int) -> str:
+    console = Console(width=width, file=io.StringIO(), record=True)
+    console.print(renderable)
+    return console.export_text()
+
+
+async def test_the_raw_view_folds_long_lines_instead_of_cutting_them(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        detail = app.query_one(SpanDetail)
+        await wait_for(pilot, lambda: detail.span is not None)
+        detail.focus()
+        await pilot.press("r")
+        await pilot.pause()
+        body = detail.query_one("#span-body")
+        lines = body.render_lines(Region(0, 0, body.size.width, body.size.height))
+        shown = "".join(line.text.strip() for line in lines)
+        assert NEWER in shown  # the whole trace id, folded over two lines
+        assert body.size.width <= detail.scrollable_content_region.width  # none of it hidden
+        assert detail.max_scroll_x == 0
+
+
+def test_the_readable_view_says_an_unset_status_is_read_as_ok() -> None:
+    span = weather_trace(NEWER)[0]
+    assert span.status_code == "UNSET"
+    assert '"code": "UNSET"' in _printed(render_raw(span), width=100)
+    status = next(line for line in _printed(render_span(span), width=100).splitlines()
+                  if line.lstrip().startswith("status"))
+    assert "OK (UNSET" in status
