@@ -115,6 +115,8 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
         self.turn = 0  # the latest turn: stream pieces of an older one are dropped
         self.last_input: tuple[str, str] | None = None
         self.running = False
+        self.session_ready = bool(session.agents)  # a worker session's come after its first load
+        self.queued_message: str | None = None
         self.loads = 0  # successful (re)loads of the session's agents
         self.trace_id: str | None = None
         self._follow_new_trace = False
@@ -209,6 +211,9 @@ class StudioApp(ChatTurns, LayoutActions, ConsoleApp):
             self.notify(f"reloaded in {event.reloaded_in * 1000:.0f} ms", title="Agents")
         if event.notice:
             self.notify(event.notice)
+        if event.agents is not None or event.problem is not None:
+            self.session_ready = True
+            self.send_queued_message()
         if event.output:
             self.store.writer.submit(
                 LogRecord(time.time_ns(), event.output, 9, "INFO", scope_name="worker.output")

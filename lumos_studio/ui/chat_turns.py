@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
+from textual.widgets import Input
 
 from lumos_core import Message
 from lumos_core.workflows import SnapshotStore
@@ -57,6 +58,8 @@ class ChatTurns(_AppBase):
     turn: int
     last_input: tuple[str, str] | None
     running: bool
+    session_ready: bool  # the session has loaded its agents (or failed to) at least once
+    queued_message: str | None  # sent while the first load was going, sent once it is done
     trace_id: str | None
     _follow_new_trace: bool
 
@@ -101,6 +104,11 @@ class ChatTurns(_AppBase):
 
     def send_turn(self, text: str) -> None:
         name = self.agent_name
+        if name is None and not self.session_ready:  # a worker's first load: send it after
+            self.queued_message = text
+            self.notify("The agents are still loading: your message is sent once they are.",
+                        title="Agents")
+            return
         if name is None:
             self.notify("No agent to chat with: fix the agent file.", severity="error")
             return
@@ -119,6 +127,20 @@ class ChatTurns(_AppBase):
         self.turn += 1
         self.main.query_one(ChatPane).begin_stream(name)
         self.run_agent(name, text, history, thread_id, self.turn)
+
+    def send_queued_message(self) -> None:
+        """After the first load: send what was typed while it went on, or give it back."""
+        text, self.queued_message = self.queued_message, None
+        if text is None:
+            return
+        if self.agent_name is not None:
+            self.send_turn(text)
+            return
+        chat_input = self.main.query_one("#chat-input", Input)
+        if not chat_input.value:
+            chat_input.value = text  # not lost: the user sends it again once the file loads
+        self.notify("The agents did not load, so your message was not sent (it is back in the "
+                    "input).", severity="error")
 
     def _send_to_workflow(self, info: AgentInfo, text: str) -> None:
         """Run the workflow on ``text``, or resume its suspended run with it (``/new``: forget

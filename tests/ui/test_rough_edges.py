@@ -13,10 +13,12 @@ from rich.console import Console
 from textual.command import CommandPalette
 from textual.geometry import Region
 from textual.widget import Widget
+from textual.widgets import Input
 
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
+from lumos_studio.sessions.worker import WorkerSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.span_detail import SpanDetail, render_raw, render_span
@@ -241,3 +243,48 @@ def test_the_readable_view_says_an_unset_status_is_read_as_ok() -> None:
     status = next(line for line in _printed(render_span(span), width=100).splitlines()
                   if line.lstrip().startswith("status"))
     assert "OK (UNSET" in status
+
+
+DEV_AGENTS = '''
+from lumos_core import Agent, tool
+
+@tool
+def get_weather(city: str) -> str:
+    """Current weather for a city."""
+    return f"Sunny in {city}"
+
+weather = Agent(name="weather", model="scripted", tools=[get_weather])
+'''
+
+
+async def test_a_message_sent_while_the_worker_first_loads_is_sent_once_it_has(
+    store: Store, tmp_path: Path
+) -> None:
+    agent_file = tmp_path / "agents.py"
+    agent_file.write_text("import time\ntime.sleep(3)  # a slow import, as of a big library\n"
+                          + DEV_AGENTS)
+    app = StudioApp(store, WorkerSession(agent_file, None))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one("#chat-input", Input).value = "weather in Paris?"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.agent_name is None  # the worker was still importing the file
+        said = [str(n.message) for n in app._notifications]
+        assert not any("No agent to chat with" in text for text in said), said
+        assert any("still loading" in text for text in said), said
+        await wait_for(pilot, lambda: "weather › Sunny in Paris" in transcript(app), timeout=30)
+        assert "you › weather in Paris?" in transcript(app)
+
+
+async def test_a_message_sent_while_a_broken_file_loads_comes_back_to_the_input(
+    store: Store, tmp_path: Path
+) -> None:
+    agent_file = tmp_path / "agents.py"
+    agent_file.write_text("from lumos_core import Agent\n\nweather = Agent(\n")
+    app = StudioApp(store, WorkerSession(agent_file, None))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"hello", "enter")
+        await wait_for(pilot, lambda: app.session_ready, timeout=30)
+        await pilot.pause()
+        assert app.query_one("#chat-input", Input).value == "hello"
+        assert any("did not load" in str(n.message) for n in app._notifications)
