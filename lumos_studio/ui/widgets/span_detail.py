@@ -133,7 +133,7 @@ def _facts(span: SpanRecord, view: SpanView) -> RenderableType:
     grid.add_column()
     status = status_text("RUNNING" if span.running else span.status_code)
     if span.status_code == "UNSET" and not span.running:  # what the raw view (r) says
-        status.append(" (UNSET: no error set)", style="dim")
+        status.append(" (UNSET)", style="dim")
     if span.status_message:
         status.append("  ")
         status.append(safe_text(span.status_message, limit=VALUE_LIMIT, style="red"))

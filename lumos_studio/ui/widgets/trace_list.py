@@ -20,7 +20,8 @@ from lumos_studio.store import TracePage, TraceSummary
 GROUP_KEY = "group:"  # header rows' keys start with this; trace rows are keyed by trace id
 COLUMNS = {"time": "time", "agent": "agent", "duration": "dur", "spans": "spans",
            "tokens": "tokens", "status": "status", "trace": "trace"}
-OPTIONAL_COLUMNS = ("trace", "spans")  # dropped in this order when the list is too narrow
+# Dropped in this order when the list is too narrow (time, agent and duration always stay).
+OPTIONAL_COLUMNS = ("trace", "spans", "tokens", "status")
 SCROLLBAR_ROOM = 2  # a vertical scrollbar's cells, once there are more rows than fit
 
 
