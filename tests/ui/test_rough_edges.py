@@ -16,11 +16,13 @@ from textual.widget import Widget
 from textual.widgets import Input
 
 from lumos_studio.app import StudioApp
+from lumos_studio.memory_view import MemoryView, SearchResult
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.sessions.worker import WorkerSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.agent_list import AgentList
+from lumos_studio.ui.widgets.memory_pane import render_memory
 from lumos_studio.ui.widgets.span_detail import SpanDetail, render_raw, render_span
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
@@ -288,3 +290,15 @@ async def test_a_message_sent_while_a_broken_file_loads_comes_back_to_the_input(
         await pilot.pause()
         assert app.query_one("#chat-input", Input).value == "hello"
         assert any("did not load" in str(n.message) for n in app._notifications)
+
+
+def test_messages_recalled_around_a_hit_hang_under_it_not_behind_a_bare_dash() -> None:
+    view = MemoryView("t1", None, searches=(SearchResult("search_memory", "my city?", (
+        ("user: I live in Lyon", 0.8123),
+        ("assistant: Noted.", None),  # a neighbour of the hit: recalled for context
+    )),))
+    lines = _printed(render_memory(view), width=60).splitlines()
+    hit = next(line for line in lines if "Lyon" in line)
+    neighbour = next(line for line in lines if "Noted." in line)
+    assert hit.startswith("0.812 ")
+    assert neighbour.lstrip().startswith("↳") and "-" not in neighbour.split("Noted")[0]
