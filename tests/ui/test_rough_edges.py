@@ -282,10 +282,13 @@ async def test_a_message_sent_while_a_broken_file_loads_comes_back_to_the_input(
     store: Store, tmp_path: Path
 ) -> None:
     agent_file = tmp_path / "agents.py"
-    agent_file.write_text("from lumos_core import Agent\n\nweather = Agent(\n")
+    agent_file.write_text("import time\ntime.sleep(3)\nraise RuntimeError('broken')\n")
     app = StudioApp(store, WorkerSession(agent_file, None))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press(*"hello", "enter")
+        app.query_one("#chat-input", Input).value = "hello"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not app.session_ready  # sent while the file was still loading
         await wait_for(pilot, lambda: app.session_ready, timeout=30)
         await pilot.pause()
         assert app.query_one("#chat-input", Input).value == "hello"
