@@ -63,6 +63,7 @@ REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
 STORAGE_CHECK_INTERVAL = 1.0  # how soon the header says the store cannot take writes
 SAVE_DIR = Path("traces")
 LAYOUT_FILE = "layout.json"  # beside the store: each project keeps its own
+QUIT_AGAIN_SECONDS = 3.0  # a second q within this quits while a run is going
 PANE_IDS = {"agents", "chat", "trace-browser", "tree", "detail", "memory", "logs"}
 
 
@@ -70,6 +71,9 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
     """Chat with agents and watch their traces grow, side by side."""
 
     TITLE = "Lumos Studio"
+    # Screen classes the stylesheet narrows and shortens the layout by (see studio.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (App: not a ClassVar)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 (App: not a ClassVar)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "rerun", "Re-run last"),
         Binding("ctrl+x", "cancel_run", "Cancel run"),
@@ -115,10 +119,14 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
         self.turn = 0  # the latest turn: stream pieces of an older one are dropped
         self.last_input: tuple[str, str] | None = None
         self.running = False
+        self.session_ready = bool(session.agents)  # a worker session's come after its first load
+        self.queued_message: str | None = None
         self.loads = 0  # successful (re)loads of the session's agents
         self.trace_id: str | None = None
         self._follow_new_trace = False
         self._list_cursor_to_trace = False
+        self._shown_a_trace = False  # the first list shown opens its newest trace
+        self._quit_asked_at = -QUIT_AGAIN_SECONDS  # when quitting during a run was first asked
         self._changed: set[str] = set()
         self._new_logs = False
         self._pending_span: str | None = None  # a span to select once its trace is shown
@@ -207,6 +215,9 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
             self.notify(f"reloaded in {event.reloaded_in * 1000:.0f} ms", title="Agents")
         if event.notice:
             self.notify(event.notice)
+        if event.agents is not None or event.problem is not None:
+            self.session_ready = True
+            self.send_queued_message()
         if event.output:
             self.store.writer.submit(
                 LogRecord(time.time_ns(), event.output, 9, "INFO", scope_name="worker.output")
@@ -288,6 +299,8 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
                 and newest.agent_name == self.agent_name):
             self._follow_new_trace = False
             self.show_trace(newest.trace_id)
+        elif self.trace_id is None and not self._shown_a_trace and message.summaries:
+            self.show_trace(message.summaries[0].trace_id)  # on open: the newest, not nothing
         if message.page is not None:
             self.main.query_one(TraceBrowser).show_page(
                 message.page, self.trace_id, to_selected=self._list_cursor_to_trace)
@@ -304,8 +317,9 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
         self._trace_views = message.views or {}
         detail = self.main.query_one(SpanDetail)
         logs = message.logs
-        if detail.span is not None and detail.span.span_id in tree.spans:
-            detail.show(tree.spans[detail.span.span_id], logs)
+        shown = detail.span
+        if shown is not None and shown.trace_id == message.trace_id and shown.span_id in tree.spans:
+            detail.show(tree.spans[shown.span_id], logs)
         elif self._pending_span in tree.spans:
             detail.show(tree.spans[self._pending_span], logs)
             tree.select_span(self._pending_span)
@@ -326,6 +340,7 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
 
     def show_trace(self, trace_id: str) -> None:
         self.trace_id = trace_id
+        self._shown_a_trace = True
         self._list_cursor_to_trace = True  # the list's next refresh puts its cursor there
         self.load_trace(trace_id)
 
@@ -439,6 +454,16 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
         tree.focus()
 
     # --- actions ---
+
+    async def action_quit(self) -> None:
+        """Quit; while a run is going, only when asked twice (a stray ``q`` loses the run)."""
+        now = time.monotonic()
+        if not self.running or now - self._quit_asked_at < QUIT_AGAIN_SECONDS:
+            self.exit()
+            return
+        self._quit_asked_at = now
+        self.notify("A run is going: press q again to quit (ctrl+x cancels the run).",
+                    title="Quit?", severity="warning", timeout=QUIT_AGAIN_SECONDS)
 
     def action_toggle_maximize(self) -> None:
         """Give the focused pane the whole screen, or put it back."""

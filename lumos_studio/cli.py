@@ -322,7 +322,8 @@ Idle connections close after 10 s, and at most --max-connections are served at o
 @cli.command(help=SERVE_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; other than loopback, a token is required.")
-@click.option("--port", default=4318, show_default=True, help="The next free one if taken; 0: any.")
+@click.option("--otlp-port", "port", default=4318, show_default=True, help=OTLP_PORT_HELP)
+@click.option("--port", "port_alias", type=int, default=None, hidden=True)  # its older name
 @click.option("--max-body", default=32 << 20, show_default=True, help="Largest body, in bytes.")
 @click.option("--max-connections", default=64, show_default=True, type=click.IntRange(min=1),
               help="Connections served at once; more are answered 503 with Retry-After.")
@@ -330,7 +331,8 @@ Idle connections close after 10 s, and at most --max-connections are served at o
               help="Require Authorization: Bearer TOKEN on every request.")
 @click.pass_obj
 def serve(
-    db: Path, host: str, port: int, max_body: int, max_connections: int, token: str | None
+    db: Path, host: str, port: int, port_alias: int | None, max_body: int, max_connections: int,
+    token: str | None,
 ) -> None:
     from lumos_studio.ingest.otlp_http import (
         OtlpReceiver,
@@ -339,6 +341,7 @@ def serve(
         is_loopback,
     )
 
+    port = port if port_alias is None else port_alias
     exposed = not is_loopback(host)
     if exposed and not token:  # before the store is opened or anything is bound
         fail(
@@ -373,7 +376,7 @@ def serve(
             )
         except OSError as exc:
             fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                 "try --port 0 (any)")
+                 "try --otlp-port 0 (any free port)")
         out.print(safe_text(f"receiving OTLP/HTTP on {receiver.endpoint} into {db}", limit=None))
         out.print(f"OTEL_EXPORTER_OTLP_ENDPOINT={receiver.endpoint}", markup=False)
         if token:
@@ -448,8 +451,9 @@ def _print_comparison(left: list[SpanRecord], right: list[SpanRecord],
         if row.change == "same":
             continue
         name = safe_str((row.left or row.right).name)  # type: ignore[union-attr]
-        what = ", ".join(safe_str(d.field) for d in row.diffs) if row.diffs else row.change
-        out.print(Text(f"{'  ' * row.depth}{row.change:8} {name}: {what}"))
+        fields = ": " + ", ".join(safe_str(d.field) for d in row.diffs) if row.diffs else ""
+        # under the summary line, one step in per level of the tree
+        out.print(Text(f"{'  ' * (row.depth + 1)}{row.change:8} {name}{fields}"))
 
 
 def _load_saved(path: Path) -> LoadedTrace:

@@ -301,8 +301,11 @@ def _load(session: WorkerSession, path: Path, name: str) -> AgentInfo:
         fail(problems[0].message, problems[0].frame or None, code=2)
     found = {a.name: a for a in session.agents}
     if name not in found:
-        known = ", ".join(sorted(a.name for a in session.agents if a.kind == "agent")) or "none"
-        fail(f"no agent named {name!r} in {session.path} (found: {known})", code=2)
+        from lumos_studio.sessions.discovery import unknown_name
+
+        agents = [a.name for a in session.agents if a.kind == "agent"]
+        workflows = [a.name for a in session.agents if a.kind == "workflow"]
+        fail(unknown_name(name, session.path, agents, workflows), code=2)
     return found[name]
 
 

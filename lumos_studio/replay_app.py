@@ -55,6 +55,11 @@ class ReplayApp(ConsoleApp):
     TITLE = "Lumos Studio — replay"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "focus('playback')", "Playback"),
+        # The playback keys work from any pane (a pane's own use of a key comes first).
+        *(Binding(key, f"playback('{action}')", action, show=False) for key, action in (
+            ("space", "play_pause"), ("full_stop", "step_next"), ("comma", "step_previous"),
+            ("plus,equals_sign", "faster"), ("minus", "slower"),
+            ("right_square_bracket", "scrub(1)"), ("left_square_bracket", "scrub(-1)"))),
         Binding("l", "focus('traces')", "Traces", show=False),
         Binding("t", "focus('tree')", "Tree", show=False),
     ]
@@ -90,6 +95,10 @@ class ReplayApp(ConsoleApp):
         self.query_one("#problems", Static).display = bool(self.loaded.problems)
         self.load_trace_list()
 
+    async def action_playback(self, action: str) -> None:
+        """A playback key pressed in another pane: the playback bar acts on it."""
+        await self.run_action(action, self.query_one(PlaybackBar))
+
     def _clock(self) -> int:
         return self.at_ns or 0
 
@@ -121,6 +130,7 @@ class ReplayApp(ConsoleApp):
         traces.show(message.summaries, self.trace_id)
         if self.trace_id is None and message.summaries:
             self.open_trace(message.summaries[-1].trace_id)  # the first run recorded
+            self.query_one(PlaybackBar).focus()  # space plays, as the README says
 
     def on_trace_list_chosen(self, message: TraceList.Chosen) -> None:
         self.open_trace(message.trace_id)
@@ -136,6 +146,9 @@ class ReplayApp(ConsoleApp):
         if not self._showing():
             return
         self.spans, self.logs, self.views = message.spans, message.logs, message.views
+        # The axis spans the whole recording from the start, not the instant played so far.
+        self.query_one(TraceWaterfall).axis_end_ns = max(
+            (s.end_ns or s.start_ns for s in message.spans), default=None)
         own_logs = [log for log in message.logs if log.trace_id == message.trace_id]
         self.query_one(PlaybackBar).load(instants(message.spans, own_logs))
 

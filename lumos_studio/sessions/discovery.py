@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ __all__ = [
     "AgentFileError",
     "load_demo",
     "load_file",
+    "unknown_name",
 ]
 
 DEMO_MODULE = "lumos_studio.demo.agents"
@@ -35,10 +37,19 @@ class AgentCatalog:
         try:
             return self.agents[name]
         except KeyError:
-            known = ", ".join(sorted(self.agents)) or "none"
-            raise LookupError(
-                f"no agent named {name!r} in {self.source} (found: {known})"
-            ) from None
+            message = unknown_name(name, self.source, self.agents, self.workflows)
+            raise LookupError(message) from None
+
+
+def unknown_name(name: str, source: object, agents: Iterable[str], workflows: Iterable[str]) -> str:
+    """What to say when ``name`` is neither an agent nor a workflow: both lists, so a workflow
+    (which ``run`` takes too) is never left out."""
+    agent_names = ", ".join(sorted(agents)) or "none"
+    listed = f"agents: {agent_names}"
+    workflow_names = ", ".join(sorted(workflows))
+    if workflow_names:
+        listed += f"; workflows: {workflow_names}"
+    return f"no agent or workflow named {name!r} in {source} ({listed})"
 
 
 def load_demo() -> AgentCatalog:

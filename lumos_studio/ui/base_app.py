@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import termios
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -57,6 +58,26 @@ class ConsoleApp(App[None]):
             safe_str(message, VALUE_LIMIT, multiline=True), title=safe_str(title, NAME_LIMIT),
             severity=severity, timeout=timeout, markup=False,
         )
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Save the screen as SVG in the working directory (or ``path``) and say where.
+
+        Textual's own delivery writes to a downloads folder a terminal may not have, and its
+        message is markup, which ``notify`` shows as typed."""
+        stamp = time.strftime(time_format or "%Y%m%d-%H%M%S")
+        target = Path(path or ".") / (filename or f"lumos-studio-{stamp}.svg")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(self.export_screenshot(), encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"could not save the screenshot: {exc}", title="Screenshot",
+                        severity="error")
+            return None
+        self.notify(f"Saved screenshot to {target.resolve()}", title="Screenshot")
+        return str(target)
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):

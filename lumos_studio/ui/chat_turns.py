@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import work
+from textual.widgets import Input
 
 from lumos_core import Message
 from lumos_core.workflows import SnapshotStore
@@ -57,6 +58,8 @@ class ChatTurns(_AppBase):
     turn: int
     last_input: tuple[str, str] | None
     running: bool
+    session_ready: bool  # the session has loaded its agents (or failed to) at least once
+    queued_message: str | None  # sent while the first load was going, sent once it is done
     trace_id: str | None
     _follow_new_trace: bool
 
@@ -101,24 +104,43 @@ class ChatTurns(_AppBase):
 
     def send_turn(self, text: str) -> None:
         name = self.agent_name
+        if name is None and not self.session_ready:  # a worker's first load: send it after
+            self.queued_message = text
+            self.notify("The agents are still loading: your message is sent once they are.",
+                        title="Agents")
+            return
         if name is None:
             self.notify("No agent to chat with: fix the agent file.", severity="error")
             return
         if self.running:
             self.notify("A run is in progress: wait, or cancel it with ctrl+x.")
             return
-        self.last_input = (name, text)
         self._record_turn(name, "you", text)
         info = self._agent_info(name)
         if info is not None and info.kind == "workflow":
             self._send_to_workflow(info, text)
             return
+        self.last_input = (name, text)
         self._start_run()
         history = () if info is None or info.has_memory else self.histories.get(name, ())
         thread_id = self.thread_ids.setdefault(name, f"studio-{name}-{time.strftime('%H%M%S')}")
         self.turn += 1
         self.main.query_one(ChatPane).begin_stream(name)
         self.run_agent(name, text, history, thread_id, self.turn)
+
+    def send_queued_message(self) -> None:
+        """After the first load: send what was typed while it went on, or give it back."""
+        text, self.queued_message = self.queued_message, None
+        if text is None:
+            return
+        if self.agent_name is not None:
+            self.send_turn(text)
+            return
+        chat_input = self.main.query_one("#chat-input", Input)
+        if not chat_input.value:
+            chat_input.value = text  # not lost: the user sends it again once the file loads
+        self.notify("The agents did not load, so your message was not sent (it is back in the "
+                    "input).", severity="error")
 
     def _send_to_workflow(self, info: AgentInfo, text: str) -> None:
         """Run the workflow on ``text``, or resume its suspended run with it (``/new``: forget
@@ -133,6 +155,8 @@ class ChatTurns(_AppBase):
         if isinstance(request, str):
             self._record_turn(name, "error", request)
             return
+        if request.resume is None:  # ctrl+r runs the workflow again from this input, not a resume
+            self.last_input = (name, text)
         self._start_run()
         self.turn += 1
         self.main.query_one(ChatPane).begin_stream(name)
@@ -229,6 +253,9 @@ class ChatTurns(_AppBase):
             self.main.query_one(AgentList).set_agents(self.session.agents, name, False)
             self.agent_name = name
             self._open_chat(name)
+        if not self.running and self.suspended_runs.pop(name, None) is not None:
+            info = self._agent_info(name)  # a new run of the workflow: its input, not resume data
+            self.main.query_one(ChatPane).set_idle_placeholder(placeholder(info))
         self.send_turn(text)
 
     def action_cancel_run(self) -> None:

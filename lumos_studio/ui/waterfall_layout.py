@@ -316,6 +316,8 @@ class TimeAxis:
                 value = value.rstrip("0").rstrip(".")
             ticks.append((round(t * self.width / self.span_ns), "0" if t == 0 else value + suffix))
             t += step
+        if len(ticks) == 1 and self.span_ns > 1:  # too narrow for a round step: name the end
+            ticks.append((self.width, f"{self.span_ns / unit:.0f}{suffix}"))
         return ticks
 
     def header(self, cells: int | None = None, min_gap: int = 10) -> str:

@@ -81,8 +81,8 @@ def test_run_reports_file_problems_with_file_line_and_code(db: Path, tmp_path: P
     good = tmp_path / "agents.py"
     good.write_text(AGENT_FILE)
     ran = invoke(db, "run", str(good), "nobody", "hi")
-    assert ran.exit_code == 2 and "no agent named 'nobody'" in ran.stderr
-    assert "found: support" in ran.stderr
+    assert ran.exit_code == 2 and "no agent or workflow named 'nobody'" in ran.stderr
+    assert "agents: support" in ran.stderr
 
     ran = invoke(db, "run", str(tmp_path / "missing.py"), "x", "hi")
     assert ran.exit_code == 2 and "no such file" in ran.stderr

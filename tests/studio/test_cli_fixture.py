@@ -152,6 +152,7 @@ def test_the_readme_testing_section_runs_as_written(tmp_path: Path) -> None:
     test_file = _readme_block("Testing your agents", "python")
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / test_file.split("\n")[0].removeprefix("# tests/")).write_text(test_file)
+    (tmp_path / ".venv").symlink_to(sys.prefix)  # the README names .venv/bin, as make makes it
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
            "LUMOS_DB": str(tmp_path / "studio.db"), "HOME": str(tmp_path)}
     done = subprocess.run(["bash", "-ec", _readme_block("Testing your agents", "sh")],

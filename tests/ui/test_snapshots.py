@@ -23,9 +23,12 @@ def store(relative_store: Store) -> Store:
     return relative_store
 
 
+OLDER, NEWER = "0af7651916cd43dd8448eb211c80319c", "1bf7651916cd43dd8448eb211c80319c"
+
+
 def studio_with_a_recorded_turn(store: Store) -> StudioApp:
-    store.writer.submit_many(weather_trace("0af7651916cd43dd8448eb211c80319c", T0))
-    store.writer.submit_many(weather_trace("1bf7651916cd43dd8448eb211c80319c", T0 + 60 * 10**9))
+    store.writer.submit_many(weather_trace(OLDER, T0))
+    store.writer.submit_many(weather_trace(NEWER, T0 + 60 * 10**9))
     store.writer.flush()
     app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     app.transcripts["weather"] = [("you", "weather in Paris?"),
@@ -37,12 +40,13 @@ async def select_tool_span(pilot: Pilot) -> None:
     app = pilot.app
     traces = app.query_one(TraceList)
     await wait_for(pilot, lambda: traces.row_count == 2)
+    tree = app.query_one(TraceWaterfall)
+    await wait_for(pilot, lambda: tree.trace_id == NEWER)  # opened with the studio
     traces.focus()
     await pilot.press("down", "enter")
-    tree = app.query_one(TraceWaterfall)
-    await wait_for(pilot, lambda: len(tree.spans) == 4)
+    await wait_for(pilot, lambda: tree.trace_id == OLDER and len(tree.spans) == 4)
     detail = app.query_one(SpanDetail)
-    await wait_for(pilot, lambda: detail.span is not None)
+    await wait_for(pilot, lambda: detail.span is not None and detail.span.trace_id == OLDER)
     await pilot.press("down", "down")
     await wait_for(pilot, lambda: detail.span.name == "execute_tool get_weather")
     await pilot.pause()
@@ -103,6 +107,8 @@ def test_main_screen_with_a_trace_search(snap_compare, store: Store) -> None:  #
     async def search(pilot: Pilot) -> None:
         traces = pilot.app.query_one(TraceList)
         await wait_for(pilot, lambda: traces.row_count == 3)
+        detail = pilot.app.query_one(SpanDetail)
+        await wait_for(pilot, lambda: detail.span is not None)  # the newest run, opened
         traces.focus()
         await pilot.press("slash", *"paris dur:>100ms", "enter")
         browser = pilot.app.query_one(TraceBrowser)

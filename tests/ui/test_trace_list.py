@@ -109,9 +109,10 @@ async def test_g_groups_runs_by_conversation_under_headers(store: Store) -> None
         assert (header[0].plain, header[1].plain, header[-1].plain) == ("▾ thread", "t-a", "2 runs")
         assert "by thread" in str(app.query_one(TraceBrowser).border_subtitle)
         traces.move_cursor(row=0)
+        opened = app.trace_id  # the newest, opened with the studio
         await pilot.press("enter")  # a header is not a run: nothing opens
         await pilot.pause()
-        assert app.trace_id is None
+        assert app.trace_id == opened
         await pilot.press("g")
         await wait_for(pilot, lambda: traces.row_count == 3)
 

@@ -77,6 +77,7 @@ class LogsPane(Vertical):
     """
 
     BORDER_TITLE = "Logs"
+    ALLOW_MAXIMIZE = True  # F6 fills the screen with the whole pane, not a part of it
     DEFAULT_CSS = """
     LogsPane {
         height: 1fr;

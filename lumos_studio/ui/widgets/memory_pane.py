@@ -25,6 +25,7 @@ class MemoryPane(VerticalScroll):
     """Renders a ``MemoryView``: working memory (with what changed), the thread, recalls."""
 
     BORDER_TITLE = "Memory"
+    ALLOW_MAXIMIZE = True  # F6 fills the screen with the whole pane, not a part of it
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -73,14 +74,18 @@ def _notes(view: MemoryView) -> Text:
 
 
 def _searches(view: MemoryView) -> list[RenderableType]:
-    """The last recalls / retrievals of the run, with their scores."""
+    """The last recalls / retrievals of the run, with their scores; the messages recalled
+    around a hit (no score of their own) hang under it."""
     parts: list[RenderableType] = []
     for search in view.searches:
         heading = f"{safe_str(search.span_name)}: {safe_str(search.query, BODY_LIMIT)}"
         parts += [Text(""), Text(heading, style="bold underline")]
         for content, score in search.hits:
-            shown = f"{score:.3f}" if isinstance(score, int | float) else "  -  "
-            line = Text(f"{shown} ", style="magenta")
-            line.append(safe_str(content, HIT_CHARS, multiline=True))
+            if isinstance(score, int | float):
+                line = Text(f"{score:.3f} ", style="magenta")
+                line.append(safe_str(content, HIT_CHARS, multiline=True))
+            else:  # no score: a message recalled for context around the hit above it
+                line = Text("  ↳   ", style="dim magenta")
+                line.append(safe_str(content, HIT_CHARS, multiline=True), style="dim")
             parts.append(line)
     return parts

@@ -57,6 +57,7 @@ class SpanDetail(VerticalScroll):
     """Renders a ``SpanRecord`` for reading, not as raw JSON (``r`` toggles the raw view)."""
 
     BORDER_TITLE = "Span"
+    ALLOW_MAXIMIZE = True  # F6 fills the screen with the whole pane, not a part of it
     BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "toggle_raw", "Raw / readable")]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -131,6 +132,8 @@ def _facts(span: SpanRecord, view: SpanView) -> RenderableType:
     grid.add_column(style="dim")
     grid.add_column()
     status = status_text("RUNNING" if span.running else span.status_code)
+    if span.status_code == "UNSET" and not span.running:  # what the raw view (r) says
+        status.append(" (UNSET)", style="dim")
     if span.status_message:
         status.append("  ")
         status.append(safe_text(span.status_message, limit=VALUE_LIMIT, style="red"))
@@ -467,8 +470,9 @@ def _attribute_table(span: SpanRecord) -> RenderableType:
 
 
 def render_raw(span: SpanRecord) -> RenderableType:
-    """Everything the span holds, as JSON: attributes, events, resource, ids, times."""
-    return safe_json({
+    """Everything the span holds, as JSON: attributes, events, resource, ids, times; a line
+    wider than the pane folds onto the next rather than being cut (the trace id, a prompt)."""
+    text = safe_json({
         "name": span.name,
         "trace_id": span.trace_id,
         "span_id": span.span_id,
@@ -483,3 +487,5 @@ def render_raw(span: SpanRecord) -> RenderableType:
         "resource": span.resource,
         "scope": {"name": span.scope_name, "version": span.scope_version},
     })
+    text.no_wrap, text.overflow = False, "fold"
+    return text

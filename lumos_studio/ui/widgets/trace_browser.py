@@ -60,6 +60,7 @@ class TraceBrowser(Vertical):
     """A search bar (shown while used) over the ``TraceList``; see the module docstring."""
 
     BORDER_TITLE = "Traces"
+    ALLOW_MAXIMIZE = True  # F6 fills the screen with the whole pane, not a part of it
     DEFAULT_CSS = """
     TraceBrowser {
         & > #trace-search-bar { height: 1; display: none; }

@@ -18,6 +18,11 @@ from lumos_studio.present import format_duration, format_time, status_text
 from lumos_studio.store import TracePage, TraceSummary
 
 GROUP_KEY = "group:"  # header rows' keys start with this; trace rows are keyed by trace id
+COLUMNS = {"time": "time", "agent": "agent", "duration": "dur", "spans": "spans",
+           "tokens": "tokens", "status": "status", "trace": "trace"}
+# Dropped in this order when the list is too narrow (time, agent and duration always stay).
+OPTIONAL_COLUMNS = ("trace", "spans", "tokens", "status")
+SCROLLBAR_ROOM = 2  # a vertical scrollbar's cells, once there are more rows than fit
 
 
 class TraceList(DataTable[str | Text]):
@@ -55,15 +60,16 @@ class TraceList(DataTable[str | Text]):
         self.summaries: list[TraceSummary] = []
         self.marked: list[str] = []  # in the order they were marked
         self.row_traces: list[str | None] = []  # the trace of each row; None for a header
+        self._cells: list[tuple[str, dict[str, str | Text]]] = []  # by row key, then column
+        self._shown_columns: tuple[str, ...] = ()
 
     def on_mount(self) -> None:
-        self.add_column("time", key="time")
-        self.add_column("agent", key="agent")
-        self.add_column("dur", key="duration")
-        self.add_column("spans", key="spans")
-        self.add_column("tokens", key="tokens")
-        self.add_column("status", key="status")
-        self.add_column("trace", key="trace")
+        self._render_rows()  # the column headers, before any trace
+
+    def on_resize(self) -> None:
+        """A narrower list drops its least needed columns rather than scroll sideways."""
+        if self._columns_for(self._cells) != self._shown_columns:
+            self._render_rows()
 
     @property
     def cursor_trace(self) -> str | None:
@@ -85,7 +91,7 @@ class TraceList(DataTable[str | Text]):
         keep = selected if to_selected or not self.summaries else self.cursor_trace
         self.summaries = summaries
         self.row_traces = []
-        self.clear()
+        self._cells = []
         grouped = page is not None and page.query.grouped
         group: tuple[bool, str | None] | None = None
         for t in summaries:
@@ -93,35 +99,66 @@ class TraceList(DataTable[str | Text]):
             if grouped and page is not None and key != group:
                 group = key
                 size = page.pinned if t.pinned else page.group_sizes.get(t.conversation_id, 0)
-                self._add_header(group, size)
+                self.row_traces.append(None)
+                self._cells.append(self._header_cells(group, size))
             self.row_traces.append(t.trace_id)
-            self.add_row(
-                self._time_cell(t),
-                safe_text(t.agent_name or t.root_name),
-                Text(format_duration(t.duration_ns), justify="right"),
-                Text(str(t.span_count), justify="right"),
-                Text(str(t.tokens or ""), justify="right"),
-                status_text(t.status),
-                safe_text(t.trace_id[:12], style="dim"),
-                key=t.trace_id,
-            )
+            self._cells.append((t.trace_id, {
+                "time": self._time_cell(t),
+                "agent": safe_text(t.agent_name or t.root_name),
+                "duration": Text(format_duration(t.duration_ns), justify="right"),
+                "spans": Text(str(t.span_count), justify="right"),
+                "tokens": Text(str(t.tokens or ""), justify="right"),
+                "status": status_text(t.status),
+                "trace": safe_text(t.trace_id[:12], style="dim"),
+            }))
+        self._render_rows()
         self.border_subtitle = self._count_text()
         for target in (keep, selected):
             if target is not None and target in self.rows:
                 self.move_cursor(row=self.get_row_index(target), scroll=False)
                 break
 
-    def _add_header(self, group: tuple[bool, str | None], size: int) -> None:
+    def _render_rows(self) -> None:
+        """(Re)build the columns that fit and the rows, keeping the cursor where it was."""
+        cursor = self.cursor_row
+        self._shown_columns = self._columns_for(self._cells)
+        self.clear(columns=True)
+        for key in self._shown_columns:
+            self.add_column(COLUMNS[key], key=key)
+        last = self._shown_columns[-1]
+        for row_key, cells in self._cells:
+            values = [cells.get(key, "") for key in self._shown_columns]
+            if row_key.startswith(GROUP_KEY):  # the run count goes in the last column shown
+                values[-1] = cells.get(last) or cells["count"]
+            self.add_row(*values, key=row_key)
+        if 0 <= cursor < self.row_count:
+            self.move_cursor(row=cursor, scroll=False)
+
+    def _columns_for(self, cells: list[tuple[str, dict[str, str | Text]]]) -> tuple[str, ...]:
+        """Every column that fits the list's width, dropping the optional ones in turn."""
+        room = self.scrollable_content_region.width - SCROLLBAR_ROOM
+        widths = {key: len(label) for key, label in COLUMNS.items()}
+        for _key, row in cells:
+            for key, cell in row.items():
+                if key in widths:
+                    length = cell.cell_len if isinstance(cell, Text) else len(cell)
+                    widths[key] = max(widths[key], length)
+        shown = list(COLUMNS)
+        for optional in OPTIONAL_COLUMNS:
+            if room <= 0 or sum(widths[k] + 2 * self.cell_padding for k in shown) <= room:
+                break
+            shown.remove(optional)
+        return tuple(shown)
+
+    def _header_cells(self, group: tuple[bool, str | None], size: int
+                      ) -> tuple[str, dict[str, str | Text]]:
         pinned, conversation = group
         label = "pinned" if pinned else conversation or "(no conversation)"
-        self.row_traces.append(None)
-        self.add_row(
-            Text("▾ pinned" if pinned else "▾ thread", style="bold"),
-            safe_text(label, limit=28, style="bold"),
-            "", "", "", "",
-            Text(f"{size:,} run{'s' * (size != 1)}", style="dim"),
-            key=f"{GROUP_KEY}{int(pinned)}{conversation}",
-        )
+        return f"{GROUP_KEY}{int(pinned)}{conversation}", {
+            "time": Text("▾ pinned" if pinned else "▾ thread", style="bold"),
+            "agent": safe_text(label, limit=28, style="bold"),
+            "count": Text(f"{size:,} run{'s' * (size != 1)}", style="dim"),
+        }
 
     def _time_cell(self, summary: TraceSummary) -> Text:
         mark = ("●" if summary.trace_id in self.marked else " ") + (
@@ -146,9 +183,11 @@ class TraceList(DataTable[str | Text]):
 
     def _refresh_marks(self) -> None:
         """Redraw the time cells (marks and pins) without rebuilding the rows."""
+        cells = dict(self._cells)
         for summary in self.summaries:
             if summary.trace_id in self.rows:
-                self.update_cell(summary.trace_id, "time", self._time_cell(summary))
+                cells[summary.trace_id]["time"] = self._time_cell(summary)
+                self.update_cell(summary.trace_id, "time", cells[summary.trace_id]["time"])
         self.border_subtitle = self._count_text()
 
     def _count_text(self) -> str:

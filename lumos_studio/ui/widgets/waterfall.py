@@ -138,6 +138,8 @@ class TraceWaterfall(ScrollView, can_focus=True):
         self._collapsed: set[str] = set()
         self._cursor = -1
         self._cursor_span: str | None = None
+        # A fixed end for the time axis (a replay's whole recording), else the trace's own end.
+        self.axis_end_ns: int | None = None
         self._paint: _Paint | None = None  # set at the start of each paint
         self._looks: dict[bool, dict[bool, dict[str, Style]]] = {}  # by has_focus
 
@@ -363,7 +365,8 @@ class TraceWaterfall(ScrollView, can_focus=True):
         axis = None
         if self._index.start_ns is not None:
             bars = width - tree - DURATION_CELLS - 2
-            axis = TimeAxis(self._index.start_ns, self._index.axis_end(now), max(0, bars - 1))
+            end = self.axis_end_ns if self.axis_end_ns is not None else self._index.axis_end(now)
+            axis = TimeAxis(self._index.start_ns, end, max(0, bars - 1))
         background = ""
         if axis is not None and axis.width > 0:
             background = grid_line(axis.width + 1, (column for column, _ in axis.ticks()))

@@ -1,0 +1,69 @@
+"""Rough edges a newcomer met on the command line (issue 19), each as it now behaves."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from lumos_studio.cli import cli
+from tests.studio.test_serve_cli import read_line_with
+
+TRACES = Path(__file__).parents[2] / "traces"
+
+
+def invoke(db: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
+
+
+def test_an_unknown_demo_name_lists_the_workflow_too(tmp_path: Path) -> None:
+    ran = invoke(tmp_path / "s.db", "run", "--demo", "nosuch", "hi")
+    assert ran.exit_code == 2
+    assert "no agent or workflow named 'nosuch'" in ran.stderr
+    assert "agents: assistant, calculator, docs, weather" in ran.stderr
+    assert "workflows: trip_planner" in ran.stderr
+
+
+def test_compare_summary_indents_every_span_row_under_the_summary_line(tmp_path: Path) -> None:
+    ran = invoke(tmp_path / "s.db", "compare", str(TRACES / "weather-v1.jsonl"),
+                 str(TRACES / "weather-v2.jsonl"), "--summary")
+    assert ran.exit_code == 0, ran.output
+    summary, root, *children = ran.stdout.splitlines()
+    assert summary.startswith("tokens ")
+    assert root.startswith("  changed  invoke_agent weather: ")
+    assert all(line.startswith("    ") for line in children), children
+    assert "    removed  execute_tool get_weather" in children  # no ": removed" echo
+
+
+@pytest.mark.parametrize("command", [[], ["dev", "x.py"], ["serve"]],
+                         ids=["studio", "dev", "serve"])
+def test_every_command_that_listens_names_its_port_option_the_same(command: list[str]) -> None:
+    shown = CliRunner().invoke(cli, [*command, "--help"], catch_exceptions=False)
+    assert "--otlp-port" in shown.stdout
+    assert "--port " not in shown.stdout.replace("--otlp-port", "")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("flag", ["--otlp-port", "--port"], ids=["name", "older-alias"])
+def test_serve_listens_on_the_port_given_by_either_name(flag: str, tmp_path: Path) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lumos_studio", "--db", str(tmp_path / "s.db"), "serve", flag,
+         str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        line = read_line_with(process, "OTEL_EXPORTER_OTLP_ENDPOINT=")
+        assert line.strip().endswith(f"127.0.0.1:{port}")
+    finally:
+        process.kill()
+        process.wait(10)
