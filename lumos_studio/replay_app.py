@@ -56,10 +56,11 @@ class ReplayApp(ConsoleApp):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "focus('playback')", "Playback"),
         # The playback keys work from any pane (a pane's own use of a key comes first).
-        *(Binding(key, f"playback('{action}')", action, show=False) for key, action in (
-            ("space", "play_pause"), ("full_stop", "step_next"), ("comma", "step_previous"),
-            ("plus,equals_sign", "faster"), ("minus", "slower"),
-            ("right_square_bracket", "scrub(1)"), ("left_square_bracket", "scrub(-1)"))),
+        *(Binding(key, f"playback('{action}')", name, show=False) for key, action, name in (
+            ("space", "play_pause", "Play/pause"), ("full_stop", "step_next", "Next step"),
+            ("comma", "step_previous", "Previous step"), ("plus,equals_sign", "faster", "Faster"),
+            ("minus", "slower", "Slower"), ("right_square_bracket", "scrub(1)", "Forward"),
+            ("left_square_bracket", "scrub(-1)", "Back"))),
         Binding("l", "focus('traces')", "Traces", show=False),
         Binding("t", "focus('tree')", "Tree", show=False),
     ]
