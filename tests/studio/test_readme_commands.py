@@ -15,7 +15,8 @@ VENV_BIN = ".venv/bin/"
 def shell_commands() -> list[str]:
     """Each command line of the README's ``sh`` blocks (comments and blank lines left out)."""
     blocks = re.findall(r"^```sh\n(.*?)^```", README.read_text(), flags=re.S | re.M)
-    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+    joined = [block.replace("\\\n", " ") for block in blocks]  # a line ending in \ goes on
+    lines = [line.split("  #")[0].strip() for block in joined for line in block.splitlines()]
     return [line for line in lines if line and not line.startswith("#")]
 
 
