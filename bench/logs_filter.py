@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lumos_studio.records import LogRecord
+from lumos_studio.records_codec import log_row
 from lumos_studio.store import Store
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_filter import LogFilter
@@ -36,7 +37,6 @@ from lumos_studio.store.log_queries import (
     position_at,
     update_matches,
 )
-from lumos_studio.store.rows import log_to_row
 from lumos_studio.store.schema import LOG_COLUMNS, _fts_columns, ensure_schema, index_new_logs
 
 TOTAL = 1_000_000
@@ -259,7 +259,7 @@ def _live_refresh(path: Path, console: Console) -> None:
 
 def _sync_comparison(console: Console, count: int = 10_000) -> None:
     """Per-row trigger vs one INSERT ... SELECT per batch, writing the same rows."""
-    rows = [log_to_row(r) for r in generate(count, seed=3)]
+    rows = [log_row(r) for r in generate(count, seed=3)]
     insert = (f"INSERT OR IGNORE INTO logs ({', '.join(LOG_COLUMNS)}) "
               f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})")
     rates = {}

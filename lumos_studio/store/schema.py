@@ -1,8 +1,8 @@
 """The SQLite schema, created and migrated with sqlite-utils, versioned by ``PRAGMA user_version``.
 
 Hot columns (ids, times, status, the GenAI fields panes filter on) are real columns; everything else
-about a span stays in one JSON text column per kind of data, written once and parsed only when a
-span is opened.
+about a span is in its stored form (``records_codec``: the span as compressed OTLP protobuf),
+written once and decoded only when a span is opened.
 """
 
 from __future__ import annotations
@@ -14,35 +14,13 @@ from pathlib import Path
 
 import sqlite_utils
 
+from lumos_studio.records_codec import LOG_COLUMNS, SPAN_COLUMNS
 from lumos_studio.store.connection import StoreError, StoreUnusable, reader_uri
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
-SPAN_COLUMNS: tuple[str, ...] = (
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "name",
-    "kind",
-    "start_ns",
-    "end_ns",
-    "status_code",
-    "status_message",
-    "operation",
-    "agent_name",
-    "model",
-    "tool_name",
-    "input_tokens",
-    "output_tokens",
-    "service_name",
-    "scope_name",
-    "scope_version",
-    "attributes",
-    "events",
-    "resource",
-    "extra",
-    "flags",
-)
+__all__ = ["LOG_COLUMNS", "SCHEMA_VERSION", "SPAN_COLUMNS", "check_store", "ensure_schema"]
+
 
 
 def _create_v1(db: sqlite_utils.Database) -> None:
@@ -92,21 +70,6 @@ def _create_v1(db: sqlite_utils.Database) -> None:
     db.table("traces").create_index(["start_ns"], index_name="traces_by_start")
 
 
-LOG_COLUMNS: tuple[str, ...] = (
-    "fingerprint",
-    "time_ns",
-    "observed_time_ns",
-    "severity_number",
-    "severity_text",
-    "body",
-    "trace_id",
-    "span_id",
-    "event_name",
-    "scope_name",
-    "service_name",
-    "attributes",
-    "resource",
-)
 
 
 def _create_v2(db: sqlite_utils.Database) -> None:
@@ -302,6 +265,37 @@ def _create_v7(db: sqlite_utils.Database) -> None:
     db.conn.execute("ALTER TABLE spans ADD COLUMN flags INTEGER")
 
 
+def _create_v8(db: sqlite_utils.Database) -> None:
+    """One stored form for every span (``records_codec``): the span as OTLP protobuf in
+    ``span``, compressed; ``extra`` keeps only what its scope says. ``attributes``, ``events``
+    and ``flags`` go: every span's rows are rewritten (a span that came as protobuf keeps its
+    bytes as they came).
+    """
+    from lumos_studio.records_codec import extra_column, pack, stored_span
+    from lumos_studio.records_v7 import span_from_v7_row
+
+    connection = db.conn
+    connection.execute("ALTER TABLE spans ADD COLUMN span BLOB")
+    last = 0
+    while True:
+        cursor = connection.execute(
+            "SELECT rowid, * FROM spans WHERE rowid > ? ORDER BY rowid LIMIT 2000", (last,)
+        )
+        cursor.row_factory = sqlite3.Row
+        rows = cursor.fetchall()
+        if not rows:
+            break
+        last = rows[-1]["rowid"]
+        updates = []
+        for row in rows:
+            record, otlp = span_from_v7_row(row)
+            stored = pack(otlp) if otlp is not None else stored_span(record)
+            updates.append((stored, extra_column(record), row["rowid"]))
+        connection.executemany("UPDATE spans SET span = ?, extra = ? WHERE rowid = ?", updates)
+    for column in ("attributes", "events", "flags"):
+        connection.execute(f"ALTER TABLE spans DROP COLUMN {column}")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v1,
     _create_v2,
@@ -310,6 +304,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v5,
     _create_v6,
     _create_v7,
+    _create_v8,
 )
 
 

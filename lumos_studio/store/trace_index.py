@@ -17,9 +17,9 @@ from typing import Any
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.records_codec import log_from_row, span_from_row
 from lumos_studio.semantics import read_span, searchable_text
 from lumos_studio.semantics.hot import conversation_id, operation
-from lumos_studio.store.rows import row_to_log, row_to_record
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
 _MESSAGE_OPERATIONS = frozenset(
@@ -160,7 +160,7 @@ def index_pending(
     for row in rows:
         if row["span_id"] is None:  # deleted since it was queued
             continue
-        text = span_text(connection, row_to_record(row))
+        text = span_text(connection, span_from_row(row))
         if not text or _indexed_as(connection, row["trace_id"], row["span_id"], text):
             continue
         texts.append((row["trace_id"], row["span_id"], text))
@@ -209,7 +209,7 @@ def _span_logs(connection: sqlite3.Connection, record: SpanRecord) -> list[LogRe
         "SELECT * FROM logs WHERE trace_id = ? AND span_id IN (?, ?)", (record.trace_id, *ids)
     )
     cursor.row_factory = sqlite3.Row
-    return [row_to_log(row) for row in cursor.fetchall()]
+    return [log_from_row(row) for row in cursor.fetchall()]
 
 
 def pending_count(connection: sqlite3.Connection) -> int:
@@ -282,7 +282,9 @@ def _text_ids(
 
 def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:
     """Fill conversation ids for traces written before schema 4 (their message text is queued
-    for indexing by schema 6)."""
+    for indexing by schema 6); the spans are in the form before schema 8 (``records_v7``)."""
+    from lumos_studio.records_v7 import span_from_v7_row
+
     connection.row_factory = sqlite3.Row
     try:
         last = 0
@@ -296,7 +298,7 @@ def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:
                 return
             last = rows[-1]["rowid"]
             facts = TraceFacts()
-            facts.add([row_to_record(row) for row in rows])
+            facts.add([span_from_v7_row(row)[0] for row in rows])
             set_conversations(connection, facts.conversations)
     finally:
         connection.row_factory = None
