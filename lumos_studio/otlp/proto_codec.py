@@ -184,7 +184,8 @@ def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -
             record = SpanRecord(
                 trace_id, span_id, parent, name, start_ns, end_ns, kind, code, message,
                 {} if hot is None else RawAttributes(otlp, hot, event_count),
-                RawEvents(otlp, event_count) if event_count else (),
+                # Without attributes, the events keep the span's bytes: stored as they came.
+                RawEvents(otlp, event_count) if event_count or hot is None else (),
                 resource, scope_name, scope_version,
             )
             rest = span_rest(otlp)

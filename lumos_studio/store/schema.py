@@ -17,7 +17,7 @@ import sqlite_utils
 from lumos_studio.records_codec import LOG_COLUMNS, SPAN_COLUMNS
 from lumos_studio.store.connection import StoreError, StoreUnusable, reader_uri
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 __all__ = ["LOG_COLUMNS", "SCHEMA_VERSION", "SPAN_COLUMNS", "check_store", "ensure_schema"]
 
@@ -296,6 +296,43 @@ def _create_v8(db: sqlite_utils.Database) -> None:
         connection.execute(f"ALTER TABLE spans DROP COLUMN {column}")
 
 
+_TRACE_TEXTS_FTS_CONTENTLESS = (  # schema 9: the words only; the text is in the spans
+    "CREATE VIRTUAL TABLE trace_texts_fts USING fts5(text, content='', tokenize='unicode61', "
+    "prefix='3')"
+)
+
+
+def _create_v9(db: sqlite_utils.Database) -> None:
+    """Message text once: the full-text index becomes contentless (its words, not the text),
+    and ``trace_texts`` keeps a digest of each text and the last log id it was made with, so
+    ``trace_index`` can make it again to take it out. The words indexed so far move over.
+    """
+    from lumos_studio.store.trace_index import text_digest
+
+    connection = db.conn
+    connection.create_function("text_digest", 1, text_digest, deterministic=True)
+    statements = (
+        "DROP TRIGGER trace_texts_delete",
+        "DROP TABLE trace_texts_fts",
+        "ALTER TABLE trace_texts RENAME TO trace_texts_v8",
+        """CREATE TABLE trace_texts (
+            id INTEGER PRIMARY KEY,
+            trace_id TEXT NOT NULL,
+            span_id TEXT NOT NULL,
+            digest INTEGER NOT NULL,
+            logs_upto INTEGER NOT NULL,
+            UNIQUE (trace_id, span_id))""",
+        _TRACE_TEXTS_FTS_CONTENTLESS,
+        "INSERT INTO trace_texts (id, trace_id, span_id, digest, logs_upto) SELECT id, "
+        "trace_id, span_id, text_digest(text), (SELECT coalesce(max(id), 0) FROM logs) "
+        "FROM trace_texts_v8",
+        "INSERT INTO trace_texts_fts (rowid, text) SELECT id, text FROM trace_texts_v8",
+        "DROP TABLE trace_texts_v8",
+    )
+    for statement in statements:
+        connection.execute(statement)
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v1,
     _create_v2,
@@ -305,6 +342,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v6,
     _create_v7,
     _create_v8,
+    _create_v9,
 )
 
 

@@ -5,11 +5,16 @@ run inside its transactions. Message text is taken from finished spans only, as 
 reads them in any dialect (``searchable_text`` of ``read_span``, with the span's message log
 records), and only what is new in each span: a chat span's input repeats the whole conversation,
 so only the messages after its last assistant message are indexed.
+
+The text is kept once: the spans hold it, the full-text index (contentless, schema 9) its words.
+``trace_texts`` maps a text's id to its span, with a digest of the text and the last log id it
+was made with, so the text can be made again to take its words out (``_unindex``).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,7 +37,7 @@ _FINISHED_WITH_MESSAGES_SQL = (
     + ", ".join(f"'{op}'" for op in sorted(_MESSAGE_OPERATIONS))
     + ") OR parent_span_id IS NULL)"
 )
-_PART_FIELDS = ("content", "name", "arguments", "response", "result")
+_INT64_MAX = 2**63 - 1
 
 # A text's id tells its trace: the trace's ``text_seq`` in the high bits, its own number in the
 # trace below. A search then finds the traces from the full-text index alone (``rowid >>
@@ -156,42 +161,78 @@ def index_pending(
     rows = cursor.fetchall()
     if not rows:
         return 0
+    logs_upto = _last_log_id(connection)
     texts = []
     for row in rows:
         if row["span_id"] is None:  # deleted since it was queued
             continue
-        text = span_text(connection, span_from_row(row))
-        if not text or _indexed_as(connection, row["trace_id"], row["span_id"], text):
+        record = span_from_row(row)
+        text = span_text(connection, record)
+        if not text or _indexed_as(connection, record, text_digest(text)):
             continue
         texts.append((row["trace_id"], row["span_id"], text))
         if touched is not None:
             touched.add(row["trace_id"])
-    _add_texts(connection, texts)
+    _add_texts(connection, texts, logs_upto)
     connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1]["queue_id"],))
     return len(rows)
 
 
-def _indexed_as(connection: sqlite3.Connection, trace_id: str, span_id: str, text: str) -> bool:
-    """Whether the span's text is indexed as ``text`` already; an older text of it (before its
-    message log records came) is removed, so the new one goes in."""
+def text_digest(text: str) -> int:
+    """What ``trace_texts`` keeps of a text (not the text: it is in the spans, and only its
+    words in the full-text index): 64 bits of its hash, to tell whether it changed."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _last_log_id(connection: sqlite3.Connection) -> int:
+    last: int = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
+    return last
+
+
+def _indexed_as(connection: sqlite3.Connection, record: SpanRecord, digest: int) -> bool:
+    """Whether the span's text is indexed as the text of ``digest`` already; an older text of
+    it (before its message log records came) is taken out, so the new one goes in."""
     old = connection.execute(
-        "SELECT text FROM trace_texts WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)
+        "SELECT id, digest, logs_upto FROM trace_texts WHERE trace_id = ? AND span_id = ?",
+        (record.trace_id, record.span_id),
     ).fetchone()
     if old is None:
         return False
-    if old[0] == text:
+    text_id, old_digest, logs_upto = old
+    if old_digest == digest:
         return True
-    connection.execute(  # the delete trigger takes it out of the full-text index
-        "DELETE FROM trace_texts WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)
-    )
+    _unindex(connection, [(text_id, old_digest, logs_upto, record)])
     return False
 
 
-def span_text(connection: sqlite3.Connection, record: SpanRecord) -> str:
+def _unindex(
+    connection: sqlite3.Connection, texts: Iterable[tuple[int, int, int, SpanRecord]]
+) -> None:
+    """Take texts out of the full-text index and ``trace_texts``.
+
+    The index is contentless: taking a text out needs its words, made again from its span and
+    the log records it was made with (``logs_upto``). Should they no longer make the same text
+    (a later studio reads a dialect differently), its words stay in the index under an id that
+    no text has any more: a search may then find the trace by them, never another trace.
+    """
+    for text_id, digest, logs_upto, record in texts:
+        text = span_text(connection, record, logs_upto)
+        if text_digest(text) == digest:
+            connection.execute(
+                "INSERT INTO trace_texts_fts(trace_texts_fts, rowid, text) "
+                "VALUES ('delete', ?, ?)", (text_id, text),
+            )
+        connection.execute("DELETE FROM trace_texts WHERE id = ?", (text_id,))
+
+
+def span_text(
+    connection: sqlite3.Connection, record: SpanRecord, logs_upto: int | None = None
+) -> str:
     """The words a search finds ``record`` by: what ``semantics`` reads of it (with its message
-    log records), its input messages only from after the last answer (the rest were indexed
-    with an earlier span of the conversation)."""
-    logs = _span_logs(connection, record)
+    log records, up to the log id ``logs_upto`` when given), its input messages only from after
+    the last answer (the rest were indexed with an earlier span of the conversation)."""
+    logs = _span_logs(connection, record, logs_upto)
     view = read_span(record, logs)
     inputs = view.input_messages
     last_answer = max(
@@ -202,11 +243,14 @@ def span_text(connection: sqlite3.Connection, record: SpanRecord) -> str:
     return searchable_text(view)
 
 
-def _span_logs(connection: sqlite3.Connection, record: SpanRecord) -> list[LogRecord]:
+def _span_logs(
+    connection: sqlite3.Connection, record: SpanRecord, logs_upto: int | None
+) -> list[LogRecord]:
     """The log records tied to the span or its parent (``semantics.logs_for_span`` picks)."""
     ids = (record.span_id, record.parent_span_id or record.span_id)
     cursor = connection.execute(
-        "SELECT * FROM logs WHERE trace_id = ? AND span_id IN (?, ?)", (record.trace_id, *ids)
+        "SELECT * FROM logs WHERE trace_id = ? AND span_id IN (?, ?) AND id <= ?",
+        (record.trace_id, *ids, _INT64_MAX if logs_upto is None else logs_upto),
     )
     cursor.row_factory = sqlite3.Row
     return [log_from_row(row) for row in cursor.fetchall()]
@@ -218,24 +262,23 @@ def pending_count(connection: sqlite3.Connection) -> int:
     return count
 
 
-def _add_texts(connection: sqlite3.Connection, texts: list[tuple[str, str, str]]) -> None:
-    """Store and index ``(trace_id, span_id, text)``; a span already indexed is left alone."""
-    rows = []
+def _add_texts(
+    connection: sqlite3.Connection, texts: list[tuple[str, str, str]], logs_upto: int
+) -> None:
+    """Index ``(trace_id, span_id, text)``, made with the log records up to ``logs_upto``; a
+    span already indexed is left alone."""
     for (trace_id, span_id, text), text_id in zip(texts, _text_ids(connection, texts),
                                                   strict=True):
-        if text_id is not None:
-            rows.append((text_id, trace_id, span_id, text))
-    if not rows:
-        return
-    connection.executemany(
-        "INSERT OR IGNORE INTO trace_texts (id, trace_id, span_id, text) VALUES (?, ?, ?, ?)",
-        rows,
-    )
-    # Only the rows that went in: a span indexed before kept its own id.
-    connection.executemany(
-        "INSERT INTO trace_texts_fts(rowid, text) SELECT id, text FROM trace_texts WHERE id = ?",
-        [(row[0],) for row in rows],
-    )
+        if text_id is None:
+            continue
+        added = connection.execute(
+            "INSERT OR IGNORE INTO trace_texts (id, trace_id, span_id, digest, logs_upto) "
+            "VALUES (?, ?, ?, ?, ?)", (text_id, trace_id, span_id, text_digest(text), logs_upto),
+        ).rowcount
+        if added:  # a span indexed before kept its own id and words
+            connection.execute(
+                "INSERT INTO trace_texts_fts(rowid, text) VALUES (?, ?)", (text_id, text)
+            )
 
 
 def _text_ids(
@@ -254,9 +297,10 @@ def _text_ids(
             continue
         seq = row[0]
         if seq is None:
-            if top is None:
+            if top is None:  # past every id in the index too: words may outlive their trace
                 top = connection.execute(
-                    "SELECT coalesce(max(text_seq), 0) FROM traces"
+                    "SELECT max((SELECT coalesce(max(text_seq), 0) FROM traces), "
+                    f"(SELECT coalesce(max(id), 0) >> {TEXT_ID_BITS} FROM trace_texts_fts_docsize))"
                 ).fetchone()[0]
             top += 1
             seq = top
@@ -265,7 +309,7 @@ def _text_ids(
             )
         base = seq << TEXT_ID_BITS
         last = connection.execute(
-            "SELECT max(id) FROM trace_texts WHERE id BETWEEN ? AND ?",
+            "SELECT max(id) FROM trace_texts_fts_docsize WHERE id BETWEEN ? AND ?",
             (base, base + _TEXT_NUMBERS),
         ).fetchone()[0]
         next_number[trace_id] = (last or base) + 1
@@ -321,7 +365,15 @@ def pin(connection: sqlite3.Connection, trace_ids: Sequence[str], pinned_ns: int
 
 
 def delete(connection: sqlite3.Connection, trace_ids: Sequence[str]) -> None:
-    """Remove traces: their spans, logs, indexed text and summary rows."""
+    """Remove traces: their indexed text, spans, logs and summary rows."""
+    for trace_id in trace_ids:
+        cursor = connection.execute(
+            "SELECT x.id AS text_id, x.digest, x.logs_upto, s.* FROM trace_texts x "
+            "JOIN spans s USING (trace_id, span_id) WHERE x.trace_id = ?", (trace_id,)
+        )
+        cursor.row_factory = sqlite3.Row
+        _unindex(connection, [(row["text_id"], row["digest"], row["logs_upto"],
+                               span_from_row(row)) for row in cursor.fetchall()])
     rows = [(trace_id,) for trace_id in trace_ids]
     for table in ("spans", "logs", "trace_texts", "text_queue", "traces"):
         connection.executemany(f"DELETE FROM {table} WHERE trace_id = ?", rows)
