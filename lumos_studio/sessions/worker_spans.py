@@ -13,8 +13,8 @@ import threading
 import time
 from typing import Any
 
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import STATUS_ERROR, SpanRecord
+from lumos_studio.semantics.hot import hot_fields
 
 
 class ReportedSpans:
@@ -51,8 +51,11 @@ class ReportedSpans:
         with self._lock:
             starts = list(self.open.values())
         for start in reversed(starts):
-            name = (start.get("attributes") or {}).get(sc.TOOL_NAME)
-            if start.get("run") == run_id and name:
+            attributes = start.get("attributes")
+            if start.get("run") != run_id or not isinstance(attributes, dict):
+                continue
+            name = hot_fields(attributes.get).tool  # in whatever dialect the span says it
+            if name:
                 return str(name)
         return None
 

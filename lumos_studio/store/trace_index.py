@@ -20,11 +20,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.records_codec import log_from_row, span_from_row
 from lumos_studio.semantics import read_span, searchable_text
-from lumos_studio.semantics.hot import conversation_id, operation
+from lumos_studio.semantics.hot import conversation_id, has_message_attributes, operation
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
 _MESSAGE_OPERATIONS = frozenset(
@@ -79,9 +78,7 @@ class TraceFacts:
 
 def _may_hold_messages(record: SpanRecord) -> bool:
     attributes = record.attributes
-    if isinstance(attributes, dict) and (
-        sc.INPUT_MESSAGES in attributes or sc.OUTPUT_MESSAGES in attributes
-    ):
+    if isinstance(attributes, dict) and has_message_attributes(attributes):
         return True
     return encoded_span_may_hold_messages(record.parent_span_id, operation(_hot_get(attributes)))
 
