@@ -166,7 +166,8 @@ def _encoded(record: SpanRecord) -> bytes:
 
 def span_from_row(row: sqlite3.Row) -> SpanRecord:
     """Rebuild the record from a full ``spans`` row."""
-    attributes, events, rest = decode_span(unpack(row["span"]))
+    stored = row["span"]
+    attributes, events, rest = decode_span(unpack(stored) if stored else b"")
     extra = row["extra"]
     if extra:
         rest.update(_scope_fields(orjson.loads(extra)))
