@@ -7,7 +7,7 @@ KeyValue and per AnyValue, about 100 µs for a 20-attribute GenAI span on a 2-co
 AnyValue (a KeyValue has the wire form of a map entry), so the attributes the store makes columns
 of (``HOT_ATTRIBUTES``) are lookups in C and the others are never decoded at ingest.
 ``RawAttributes`` / ``RawEvents`` behave as a record's mapping and sequence and decode the span's
-bytes on first access; the store writes those bytes as they are (``store.rows``), and the
+bytes on first access; the store keeps those bytes as they are (``records_codec``), and the
 receiver makes rows from ``read_scopes`` without records (``ingest.proto_rows``).
 
 What stays encoded is not validated at ingest, and is decoded leniently: invalid UTF-8 in an

@@ -259,7 +259,7 @@ def _create_v7(db: sqlite_utils.Database) -> None:
     ``spans.flags``, OTLP's span flags (set on nearly every span, so a column of its own).
 
     A span stored as OTLP bytes keeps its own part of them in those bytes; ``extra`` then holds
-    only what its scope and resource said, and ``flags`` is NULL (``store.rows``).
+    only what its scope and resource said, and ``flags`` is NULL (the form until schema 8).
     """
     db.conn.execute("ALTER TABLE spans ADD COLUMN extra TEXT")
     db.conn.execute("ALTER TABLE spans ADD COLUMN flags INTEGER")
