@@ -3,9 +3,10 @@
 One form for every span, wherever it came from (OTLP protobuf or JSON, the in-process processor,
 a file): columns for what the store filters, sorts and sums on (ids, name, times, status, the
 ``semantics.hot`` fields, service, scope), the resource as JSON text, and the span itself as a
-serialised OTLP ``Span`` message in ``span``, zstd-compressed (``pack``). A span received as
-protobuf is kept as its bytes came, only compressed: that is what lets the receiver keep up; any
-other is encoded by ``otlp.proto_encode``. Protobuf keeps everything OTLP says of a span (links,
+serialised OTLP ``Span`` message in ``span``, zstd-compressed once the writer is idle (``pack``,
+``store.compaction``; ``unpack`` reads either). A span received as protobuf is kept as its
+bytes came: that is what lets the receiver keep up; any other is encoded by
+``otlp.proto_encode``. Protobuf keeps everything OTLP says of a span (links,
 trace state, flags, dropped counts, every event, ``bytes`` values, NaN); what its scope says
 (attributes, schema URLs, shared by the scope's spans) is in ``extra``, JSON text or NULL.
 
@@ -71,8 +72,9 @@ _compressors = threading.local()  # a compressor each: receivers compress on the
 
 
 def pack(otlp: bytes) -> bytes:
-    """A serialised OTLP ``Span`` as stored: compressed, unless that would not make it smaller."""
-    if len(otlp) < _COMPRESS_FROM:
+    """A serialised OTLP ``Span`` compressed, unless that would not make it smaller (or it is
+    already); ``store.compaction`` does it when the writer is idle."""
+    if len(otlp) < _COMPRESS_FROM or otlp[:4] == _ZSTD_MAGIC:
         return otlp
     try:
         compressor = _compressors.value
@@ -126,9 +128,10 @@ def span_row(record: SpanRecord) -> tuple[Any, ...]:
 
 
 def stored_span(record: SpanRecord) -> bytes:
-    """The ``span`` column's value, packed: the span's OTLP bytes as they came (a
-    ``RawAttributes`` or ``RawEvents`` carries them as ``otlp``), or the record encoded."""
-    return pack(_as_received(record) or _encoded(record))
+    """The ``span`` column's value as ingest writes it: the span's OTLP bytes as they came (a
+    ``RawAttributes`` or ``RawEvents`` carries them as ``otlp``), or the record encoded. They
+    are compressed later (``pack``, when the writer is idle), off the ingest path."""
+    return _as_received(record) or _encoded(record)
 
 
 def _as_received(record: SpanRecord) -> bytes | None:

@@ -4,14 +4,14 @@
 test holds them equal), through a ``SpanRecord``, a ``RawAttributes`` and a ``RawEvents`` per
 span that are dropped as soon as the row is made. At 20,000 spans a second those objects were a
 fifth of what decoding a request cost, so the receiver makes each row from the span's header and
-hot attributes directly, and stores the span's bytes as they came (``records_codec.pack``).
+hot attributes directly, and stores the span's bytes as they came (``records_codec``).
 Everything else ingests records; this is the one shortcut, to the same stored form.
 """
 
 from __future__ import annotations
 
 from lumos_studio.otlp.proto_codec import read_scopes
-from lumos_studio.records_codec import column_value, pack, resource_json
+from lumos_studio.records_codec import column_value, resource_json
 from lumos_studio.semantics.hot import hot_fields
 from lumos_studio.store.pending import PendingRows, replaces
 from lumos_studio.store.trace_index import encoded_span_may_hold_messages
@@ -52,6 +52,6 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
                     to_index.append(key)
             spans[key] = (
                 *header, operation, agent, model, tool, input_tokens, output_tokens, service,
-                scope_name, scope_version, resource_text, extra, pack(otlp),
+                scope_name, scope_version, resource_text, extra, otlp,
             )
     return pending

@@ -306,7 +306,9 @@ def _create_v9(db: sqlite_utils.Database) -> None:
     """Message text once: the full-text index becomes contentless (its words, not the text),
     and ``trace_texts`` keeps a digest of each text and the last log id it was made with, so
     ``trace_index`` can make it again to take it out. The words indexed so far move over.
+    And ``compaction``: how far idle-time compression of stored spans got.
     """
+    from lumos_studio.store.compaction import create_compaction_table
     from lumos_studio.store.trace_index import text_digest
 
     connection = db.conn
@@ -331,6 +333,7 @@ def _create_v9(db: sqlite_utils.Database) -> None:
     )
     for statement in statements:
         connection.execute(statement)
+    create_compaction_table(connection)  # spans are compressed in idle time (store.compaction)
 
 
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (

@@ -16,7 +16,8 @@ from lumos_studio.otlp.proto_codec import decode_trace_request_proto
 from lumos_studio.otlp.proto_encode import encode_span, encode_trace_request_proto
 from lumos_studio.records import SpanEvent, SpanLink, SpanRecord
 from lumos_studio.records_codec import SPAN_COLUMNS, pack, span_row, unpack
-from lumos_studio.store import Store
+from lumos_studio.store import Store, StoreWriter
+from lumos_studio.store.compaction import compact_pending
 from lumos_studio.store.schema import SCHEMA_VERSION, ensure_schema
 from tests.builders import weather_trace
 
@@ -54,7 +55,31 @@ def test_every_path_in_stores_a_span_the_same_way() -> None:
     stored = {path: unpack(row[span]) for path, row in rows.items()}
     assert len(set(stored.values())) == 1  # the same OTLP bytes, whichever path
     assert {row[:span] for row in rows.values()} == {rows["in-process"][:span]}
-    assert len(rows["protobuf"][span]) < len(stored["protobuf"])  # compressed
+
+
+def test_stored_spans_are_compressed_when_the_writer_is_idle(tmp_path: Path) -> None:
+    spans = [replace(s, trace_id=f"{n + 1:032x}") for n in range(3) for s in weather_trace()]
+    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
+    try:
+        assert writer._write(spans[:8])
+        connection = writer._connection
+
+        def sizes() -> list[int]:
+            return [r[0] for r in connection.execute(
+                "SELECT length(span) FROM spans ORDER BY rowid")]
+
+        as_written = sizes()
+        assert compact_pending(connection, 5) == 5
+        assert writer._write(spans[8:])  # written meanwhile: looked at in the next step
+        while writer._compaction_pending:  # what the idle writer does, step after step
+            writer._compact()
+        stored = connection.execute("SELECT span FROM spans").fetchall()
+        assert sum(sizes()) < sum(len(unpack(s[0])) for s in stored) and len(as_written) == 8
+        assert all(s[0][:4] == b"\x28\xb5\x2f\xfd" for s in stored if len(unpack(s[0])) > 300)
+    finally:
+        writer.close()
+    with Store(tmp_path / "s.db") as store:  # and read back as they were
+        assert store.reader.trace_spans(spans[0].trace_id) == spans[:4]
 
 
 def test_nothing_of_a_span_is_lost_on_the_way_through_the_store(tmp_path: Path) -> None:
