@@ -12,8 +12,9 @@ trace state, flags, dropped counts, every event, ``bytes`` values, NaN); what it
 
 ``bench/storage_formats.py`` measured the candidates for the GenAI load: JSON text and plain
 protobuf ~4.2 KB a span on disk, compressed protobuf ~2.1; zstd compressed ~3x faster than zlib
-for the same size; JSON would cost the protobuf receiver ~40 µs a span to make. The columns win over the ``span`` column when both say something (a record
-``replace``-d after decoding keeps its bytes).
+for the same size; JSON would cost the protobuf receiver ~40 µs a span to make. The columns win
+over the ``span`` column when both say something (a record ``replace``-d after decoding keeps
+its bytes).
 """
 
 from __future__ import annotations
