@@ -32,6 +32,7 @@ from bench import check
 from bench.corpus import T0, generate_logs
 from bench.stores import bench_store, scales
 from lumos_studio.records import LogRecord
+from lumos_studio.records_codec import log_row
 from lumos_studio.store import Store
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_filter import LogFilter
@@ -43,7 +44,6 @@ from lumos_studio.store.log_queries import (
     position_at,
     update_matches,
 )
-from lumos_studio.store.rows import log_to_row
 from lumos_studio.store.schema import LOG_COLUMNS, _fts_columns, ensure_schema, index_new_logs
 
 TARGET_MS = 100.0  # count + first window, "feels instant"
@@ -208,7 +208,7 @@ def _live_refresh(path: Path, console: Console) -> None:
 
 def _sync_comparison(console: Console, count: int = 10_000) -> None:
     """Per-row trigger vs one INSERT ... SELECT per batch, writing the same rows."""
-    rows = [log_to_row(r) for r in generate_logs(count, seed=3)]
+    rows = [log_row(r) for r in generate_logs(count, seed=3)]
     insert = (f"INSERT OR IGNORE INTO logs ({', '.join(LOG_COLUMNS)}) "
               f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})")
     rates = {}

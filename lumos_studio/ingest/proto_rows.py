@@ -4,15 +4,16 @@
 test holds them equal), through a ``SpanRecord``, a ``RawAttributes`` and a ``RawEvents`` per
 span that are dropped as soon as the row is made. At 20,000 spans a second those objects were a
 fifth of what decoding a request cost, so the receiver makes each row from the span's header and
-hot attributes directly. Everything else ingests records; this is the one shortcut.
+hot attributes directly, and stores the span's bytes as they came (``records_codec``).
+Everything else ingests records; this is the one shortcut, to the same stored form.
 """
 
 from __future__ import annotations
 
-from lumos_studio.otlp.proto_codec import read_scopes, span_rest
+from lumos_studio.otlp.proto_codec import read_scopes
+from lumos_studio.records_codec import column_value, resource_json
 from lumos_studio.semantics.hot import hot_fields
 from lumos_studio.store.pending import PendingRows, replaces
-from lumos_studio.store.rows import column_value, resource_json
 from lumos_studio.store.trace_index import encoded_span_may_hold_messages
 
 __all__ = ["decode_trace_rows"]
@@ -31,20 +32,14 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
         # The span's own links, flags... stay in its bytes; its scope's part goes to ``extra``.
         extra = column_value(scope_rest) if scope_rest else None
         service = column_value(resource.get("service.name"))
-        for otlp, header, hot, event_count in read:
+        for otlp, header, hot, _ in read:
             trace_id, span_id, parent, _, _, _, end_ns, _, _ = header
             key = (trace_id, span_id)
             if not replaces(spans.get(key), end_ns):
                 continue
-            if hot is None:  # no attributes: the bytes are kept for the events, links..., if any
-                attributes_column: object = "{}"
-                events_column: object = otlp if event_count else None
-                if not event_count and span_rest(otlp):
-                    attributes_column, events_column = otlp, "[]"
+            if hot is None:  # no attributes
                 operation = agent = model = tool = input_tokens = output_tokens = None
-            else:  # the events, if any, are read from the attributes' bytes
-                attributes_column = otlp
-                events_column = None if event_count else "[]"
+            else:
                 operation, agent, model, tool, input_tokens, output_tokens, conversation = (
                     hot_fields(hot.get)
                 )
@@ -57,7 +52,6 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
                     to_index.append(key)
             spans[key] = (
                 *header, operation, agent, model, tool, input_tokens, output_tokens, service,
-                scope_name, scope_version, attributes_column, events_column, resource_text,
-                extra, None,
+                scope_name, scope_version, resource_text, extra, otlp,
             )
     return pending

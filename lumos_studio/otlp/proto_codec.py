@@ -7,7 +7,7 @@ KeyValue and per AnyValue, about 100 µs for a 20-attribute GenAI span on a 2-co
 AnyValue (a KeyValue has the wire form of a map entry), so the attributes the store makes columns
 of (``HOT_ATTRIBUTES``) are lookups in C and the others are never decoded at ingest.
 ``RawAttributes`` / ``RawEvents`` behave as a record's mapping and sequence and decode the span's
-bytes on first access; the store writes those bytes as they are (``store.rows``), and the
+bytes on first access; the store keeps those bytes as they are (``records_codec``), and the
 receiver makes rows from ``read_scopes`` without records (``ingest.proto_rows``).
 
 What stays encoded is not validated at ingest, and is decoded leniently: invalid UTF-8 in an
@@ -59,6 +59,7 @@ __all__ = [
     "RawEvents",
     "ReadSpan",
     "SpanHeader",
+    "decode_span",
     "decode_span_attributes",
     "decode_span_events",
     "decode_trace_request_proto",
@@ -182,8 +183,9 @@ def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -
             # Positional, in field order: measurably cheaper than keywords for a frozen dataclass.
             record = SpanRecord(
                 trace_id, span_id, parent, name, start_ns, end_ns, kind, code, message,
-                {} if hot is None else RawAttributes(otlp, hot),
-                RawEvents(otlp, event_count) if event_count else (),
+                {} if hot is None else RawAttributes(otlp, hot, event_count),
+                # Without attributes, the events keep the span's bytes: stored as they came.
+                RawEvents(otlp, event_count) if event_count or hot is None else (),
                 resource, scope_name, scope_version,
             )
             rest = span_rest(otlp)
@@ -285,7 +287,10 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
 def span_rest(otlp: bytes) -> dict[str, Any]:
     """What a serialised span holds beyond its header, attributes and events, as ``SpanRecord``
     fields (links, trace state, flags, dropped counts); empty for most spans."""
-    span: Any = _SlimSpan.FromString(otlp)
+    return _rest(_SlimSpan.FromString(otlp))
+
+
+def _rest(span: Any) -> dict[str, Any]:
     rest: dict[str, Any] = {}
     if span.links:
         rest["links"] = tuple(_link(encoded) for encoded in span.links)
@@ -300,6 +305,44 @@ def span_rest(otlp: bytes) -> dict[str, Any]:
     if span.dropped_links_count:
         rest["dropped_links_count"] = span.dropped_links_count
     return rest
+
+
+def decode_span(otlp: bytes) -> tuple[dict[str, Any], tuple[SpanEvent, ...], dict[str, Any]]:
+    """A serialised span's attributes, events and ``span_rest`` fields, from one parse (how a
+    stored span is read: ``records_codec``). A span with an invalid value is read leniently."""
+    try:
+        span = Span.FromString(otlp)
+    except DecodeError:  # invalid UTF-8 or protobuf somewhere: read what is readable
+        try:
+            rest: dict[str, Any] = span_rest(otlp)
+        except DecodeError:
+            rest = {}
+        try:
+            return decode_span_attributes(otlp), decode_span_events(otlp), rest
+        except DecodeError:  # damaged beyond the slim reader too
+            return {"<invalid OTLP span>": _unreadable("span", otlp)}, (), rest
+    events = tuple(
+        SpanEvent(e.name, e.time_unix_nano, _attributes(e.attributes), e.dropped_attributes_count)
+        for e in span.events
+    )
+    rest = {}
+    if span.links:
+        rest["links"] = tuple(
+            SpanLink(link.trace_id.hex(), link.span_id.hex(), link.trace_state,
+                     _attributes(link.attributes), link.flags, link.dropped_attributes_count)
+            for link in span.links
+        )
+    if span.trace_state:
+        rest["trace_state"] = span.trace_state
+    if span.flags:
+        rest["flags"] = span.flags
+    if span.dropped_attributes_count:
+        rest["dropped_attributes_count"] = span.dropped_attributes_count
+    if span.dropped_events_count:
+        rest["dropped_events_count"] = span.dropped_events_count
+    if span.dropped_links_count:
+        rest["dropped_links_count"] = span.dropped_links_count
+    return _attributes(span.attributes), events, rest
 
 
 def _link(encoded: bytes) -> SpanLink:
@@ -325,14 +368,15 @@ class RawAttributes(Mapping[str, Any]):
 
     ``hot`` holds the ``HOT_ATTRIBUTES`` the decoder read (per column, up to the first with a
     value: what ``semantics.hot.hot_fields`` needs); everything else decodes on first access.
-    ``store.rows`` writes ``otlp`` as it is.
+    ``records_codec`` stores ``otlp`` as it is (while the record's events are still its own).
     """
 
-    __slots__ = ("_items", "hot", "otlp")
+    __slots__ = ("_items", "event_count", "hot", "otlp")
 
-    def __init__(self, otlp: bytes, hot: dict[str, Any]) -> None:
+    def __init__(self, otlp: bytes, hot: dict[str, Any], event_count: int = -1) -> None:
         self.otlp = otlp
         self.hot = hot
+        self.event_count = event_count  # the span's, in ``otlp`` (-1: not known)
         self._items: dict[str, Any] | None = None
 
     def _decoded(self) -> dict[str, Any]:

@@ -14,14 +14,22 @@ for every dialect.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, NamedTuple
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.semantics import genai, openinference, openllmetry, vercel_ai
 from lumos_studio.semantics.view import OperationKind
 
-__all__ = ["HOT_GROUPS", "HOT_KEYS", "HotFields", "conversation_id", "hot_fields", "operation"]
+__all__ = [
+    "HOT_GROUPS",
+    "HOT_KEYS",
+    "HotFields",
+    "conversation_id",
+    "has_message_attributes",
+    "hot_fields",
+    "operation",
+]
 
 
 def _keys(table: Any, field: str) -> tuple[str, ...]:
@@ -149,3 +157,12 @@ def hot_fields(get: Callable[[str], Any]) -> HotFields:
 def conversation_id(get: Callable[[str], Any]) -> Any:
     """Just the conversation id (what the trace index reads of every span)."""
     return _first(get, CONVERSATION_KEYS)
+
+
+_MESSAGE_KEYS: Final = (sc.INPUT_MESSAGES, sc.OUTPUT_MESSAGES)
+
+
+def has_message_attributes(attributes: Mapping[str, Any]) -> bool:
+    """Whether a span carries GenAI messages as attributes, whatever its operation (the search
+    index reads such a span's text even when its operation is no chat)."""
+    return any(key in attributes for key in _MESSAGE_KEYS)

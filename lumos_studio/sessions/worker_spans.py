@@ -13,9 +13,9 @@ import threading
 import time
 from typing import Any
 
-from lumos_core.telemetry import semconv as sc
 from lumos_core.worker_protocol import Resource, SpanEnded, SpanStarted
 from lumos_studio.records import STATUS_ERROR, SpanRecord
+from lumos_studio.semantics.hot import hot_fields
 
 
 class ReportedSpans:
@@ -49,9 +49,11 @@ class ReportedSpans:
         with self._lock:
             starts = list(self.open.values())
         for start in reversed(starts):
-            name = start.attributes.get(sc.TOOL_NAME)
-            if start.run == run_id and name:
-                return str(name)
+            if start.run != run_id:
+                continue
+            name = hot_fields(start.attributes.get).tool  # in whatever dialect the span says it
+            if isinstance(name, str) and name:  # a list or a number names no tool
+                return name
         return None
 
     def closing(self, reason: str, run: int | None = None) -> list[SpanRecord]:

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.records_codec import log_row, span_row
 from lumos_studio.semantics.genai_events import MESSAGE_EVENTS, log_event_name
 from lumos_studio.store import trace_index
-from lumos_studio.store.rows import log_to_row, record_to_row
 from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class PendingRows:
             if record is None:
                 continue
             if isinstance(record, LogRecord):
-                self.logs.append(log_to_row(record))
+                self.logs.append(log_row(record))
                 if record.trace_id:
                     self.log_traces.add(record.trace_id)
                     if record.span_id and log_event_name(record) in MESSAGE_EVENTS:
@@ -103,7 +103,7 @@ class PendingRows:
                 continue
             key = (record.trace_id, record.span_id)
             if replaces(spans.get(key), record.end_ns):
-                spans[key] = record_to_row(record)
+                spans[key] = span_row(record)
                 records.append(record)
         try:
             self.facts.add(records)

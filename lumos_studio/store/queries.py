@@ -13,9 +13,9 @@ from pathlib import Path
 from lumos_core.telemetry.semconv import LUMOS_WORKFLOW_STATUS, OP_INVOKE_WORKFLOW
 from lumos_studio.metrics import Metrics, session_metrics
 from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.records_codec import log_from_row, span_from_row
 from lumos_studio.store import trace_index
 from lumos_studio.store.connection import StoreError, open_reader_connection
-from lumos_studio.store.rows import row_to_log, row_to_record
 from lumos_studio.store.schema import check_store
 from lumos_studio.store.trace_filter import (
     ROOT_FAILED_SQL,
@@ -158,7 +158,7 @@ class StoreReader:
                 f"SELECT * FROM spans WHERE trace_id IN ({', '.join('?' * len(chunk))}) "
                 "AND operation = ?", (*chunk, OP_INVOKE_WORKFLOW))
             suspended.update(
-                span.trace_id for span in map(row_to_record, rows)
+                span.trace_id for span in map(span_from_row, rows)
                 if span.attributes.get(LUMOS_WORKFLOW_STATUS) == "suspended"
             )
         if not suspended:
@@ -186,7 +186,7 @@ class StoreReader:
             "SELECT s.*, t.end_ns AS trace_end_ns FROM traces t JOIN spans s "
             "ON s.trace_id = t.trace_id WHERE t.running_count > 0 AND s.end_ns IS NULL"
         ).fetchall()
-        return [(row_to_record(row), row["trace_end_ns"] or 0) for row in rows]
+        return [(span_from_row(row), row["trace_end_ns"] or 0) for row in rows]
 
     def find_traces(self, query: TraceQuery) -> TracePage:
         """The trace list: matches of ``query.filter``, pinned ones on top.
@@ -296,7 +296,7 @@ class StoreReader:
         rows = self._db.execute(
             "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id", (trace_id,)
         ).fetchall()
-        return [row_to_record(row) for row in rows]
+        return [span_from_row(row) for row in rows]
 
     def roots_named(self, prefix: str, limit: int = 200) -> list[SpanRecord]:
         """The root spans of the newest traces whose root's name starts with ``prefix``
@@ -307,7 +307,7 @@ class StoreReader:
             "WHERE t.root_name >= ? AND t.root_name < ? ORDER BY t.start_ns DESC LIMIT ?",
             (prefix, prefix + "\uffff", limit),
         ).fetchall()
-        return [row_to_record(row) for row in rows]
+        return [span_from_row(row) for row in rows]
 
     def top_spans(self, trace_id: str) -> list[SpanRecord]:
         """A trace's root span and its children only (an experiment and its cases: a fifth of
@@ -317,13 +317,13 @@ class StoreReader:
             "parent_span_id IN (SELECT span_id FROM spans WHERE trace_id = ? "
             "AND parent_span_id IS NULL)) ORDER BY start_ns, span_id", (trace_id, trace_id)
         ).fetchall()
-        return [row_to_record(row) for row in rows]
+        return [span_from_row(row) for row in rows]
 
     def span(self, trace_id: str, span_id: str) -> SpanRecord | None:
         row = self._db.execute(
             "SELECT * FROM spans WHERE trace_id = ? AND span_id = ?", (trace_id, span_id)
         ).fetchone()
-        return row_to_record(row) if row else None
+        return span_from_row(row) if row else None
 
     def logs(
         self,
@@ -345,7 +345,7 @@ class StoreReader:
             f"SELECT * FROM logs {clause} ORDER BY time_ns DESC, id DESC LIMIT ?",
             (*params, limit),
         ).fetchall()
-        return [row_to_log(row) for row in reversed(rows)]
+        return [log_from_row(row) for row in reversed(rows)]
 
     def events(self, name_prefix: str, until_ns: int | None = None) -> list[LogRecord]:
         """Event log records whose name starts with ``name_prefix``, oldest first, up to a time."""
@@ -354,7 +354,7 @@ class StoreReader:
             "ORDER BY time_ns, id",
             (name_prefix, name_prefix + "\uffff", until_ns if until_ns is not None else 2**63 - 1),
         ).fetchall()
-        return [row_to_log(row) for row in rows]
+        return [log_from_row(row) for row in rows]
 
     def metrics(self, since_ns: int = 0) -> Metrics:
         """Runs, errors, latency percentiles, tokens and cost since ``since_ns``."""

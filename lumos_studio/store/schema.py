@@ -1,8 +1,8 @@
 """The SQLite schema, created and migrated with sqlite-utils, versioned by ``PRAGMA user_version``.
 
 Hot columns (ids, times, status, the GenAI fields panes filter on) are real columns; everything else
-about a span stays in one JSON text column per kind of data, written once and parsed only when a
-span is opened.
+about a span is in its stored form (``records_codec``: the span as compressed OTLP protobuf),
+written once and decoded only when a span is opened.
 """
 
 from __future__ import annotations
@@ -14,35 +14,13 @@ from pathlib import Path
 
 import sqlite_utils
 
+from lumos_studio.records_codec import LOG_COLUMNS, SPAN_COLUMNS
 from lumos_studio.store.connection import StoreError, StoreUnusable, reader_uri
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 9
 
-SPAN_COLUMNS: tuple[str, ...] = (
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "name",
-    "kind",
-    "start_ns",
-    "end_ns",
-    "status_code",
-    "status_message",
-    "operation",
-    "agent_name",
-    "model",
-    "tool_name",
-    "input_tokens",
-    "output_tokens",
-    "service_name",
-    "scope_name",
-    "scope_version",
-    "attributes",
-    "events",
-    "resource",
-    "extra",
-    "flags",
-)
+__all__ = ["LOG_COLUMNS", "SCHEMA_VERSION", "SPAN_COLUMNS", "check_store", "ensure_schema"]
+
 
 
 def _create_v1(db: sqlite_utils.Database) -> None:
@@ -92,21 +70,6 @@ def _create_v1(db: sqlite_utils.Database) -> None:
     db.table("traces").create_index(["start_ns"], index_name="traces_by_start")
 
 
-LOG_COLUMNS: tuple[str, ...] = (
-    "fingerprint",
-    "time_ns",
-    "observed_time_ns",
-    "severity_number",
-    "severity_text",
-    "body",
-    "trace_id",
-    "span_id",
-    "event_name",
-    "scope_name",
-    "service_name",
-    "attributes",
-    "resource",
-)
 
 
 def _create_v2(db: sqlite_utils.Database) -> None:
@@ -296,10 +259,81 @@ def _create_v7(db: sqlite_utils.Database) -> None:
     ``spans.flags``, OTLP's span flags (set on nearly every span, so a column of its own).
 
     A span stored as OTLP bytes keeps its own part of them in those bytes; ``extra`` then holds
-    only what its scope and resource said, and ``flags`` is NULL (``store.rows``).
+    only what its scope and resource said, and ``flags`` is NULL (the form until schema 8).
     """
     db.conn.execute("ALTER TABLE spans ADD COLUMN extra TEXT")
     db.conn.execute("ALTER TABLE spans ADD COLUMN flags INTEGER")
+
+
+def _create_v8(db: sqlite_utils.Database) -> None:
+    """One stored form for every span (``records_codec``): the span as OTLP protobuf in
+    ``span``, compressed; ``extra`` keeps only what its scope says. ``attributes``, ``events``
+    and ``flags`` go: every span's rows are rewritten (a span that came as protobuf keeps its
+    bytes as they came).
+    """
+    from lumos_studio.records_codec import extra_column, pack, stored_span
+    from lumos_studio.records_v7 import span_from_v7_row
+
+    connection = db.conn
+    connection.execute("ALTER TABLE spans ADD COLUMN span BLOB")
+    last = 0
+    while True:
+        cursor = connection.execute(
+            "SELECT rowid, * FROM spans WHERE rowid > ? ORDER BY rowid LIMIT 2000", (last,)
+        )
+        cursor.row_factory = sqlite3.Row
+        rows = cursor.fetchall()
+        if not rows:
+            break
+        last = rows[-1]["rowid"]
+        updates = []
+        for row in rows:
+            record, otlp = span_from_v7_row(row)
+            stored = pack(otlp) if otlp is not None else stored_span(record)
+            updates.append((stored, extra_column(record), row["rowid"]))
+        connection.executemany("UPDATE spans SET span = ?, extra = ? WHERE rowid = ?", updates)
+    for column in ("attributes", "events", "flags"):
+        connection.execute(f"ALTER TABLE spans DROP COLUMN {column}")
+
+
+_TRACE_TEXTS_FTS_CONTENTLESS = (  # schema 9: the words only; the text is in the spans
+    "CREATE VIRTUAL TABLE trace_texts_fts USING fts5(text, content='', tokenize='unicode61', "
+    "prefix='3')"
+)
+
+
+def _create_v9(db: sqlite_utils.Database) -> None:
+    """Message text once: the full-text index becomes contentless (its words, not the text),
+    and ``trace_texts`` keeps a digest of each text and the last log id it was made with, so
+    ``trace_index`` can make it again to take it out. The words indexed so far move over.
+    And ``compaction``: how far idle-time compression of stored spans got.
+    """
+    from lumos_studio.store.compaction import create_compaction_table
+    from lumos_studio.store.trace_index import text_digest
+
+    connection = db.conn
+    connection.create_function("text_digest", 1, text_digest, deterministic=True)
+    statements = (
+        "DROP TRIGGER trace_texts_delete",
+        "DROP TABLE trace_texts_fts",
+        "ALTER TABLE trace_texts RENAME TO trace_texts_v8",
+        """CREATE TABLE trace_texts (
+            id INTEGER PRIMARY KEY,
+            trace_id TEXT NOT NULL,
+            span_id TEXT NOT NULL,
+            digest INTEGER NOT NULL,
+            logs_upto INTEGER NOT NULL,
+            UNIQUE (trace_id, span_id))""",
+        _TRACE_TEXTS_FTS_CONTENTLESS,
+        "INSERT INTO trace_texts (id, trace_id, span_id, digest, logs_upto) SELECT id, "
+        "trace_id, span_id, text_digest(text), (SELECT coalesce(max(id), 0) FROM logs) "
+        "FROM trace_texts_v8",
+        "INSERT INTO trace_texts_fts (rowid, text) SELECT id, text FROM trace_texts_v8",
+        "DROP TABLE trace_texts_v8",
+    )
+    for statement in statements:
+        connection.execute(statement)
+    create_compaction_table(connection)  # spans are compressed in idle time (store.compaction)
 
 
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
@@ -310,6 +344,8 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v5,
     _create_v6,
     _create_v7,
+    _create_v8,
+    _create_v9,
 )
 
 

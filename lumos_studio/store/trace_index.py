@@ -2,23 +2,27 @@
 
 Only the writer thread calls the functions that write (``queue_for_indexing``, ``pin``...); they
 run inside its transactions. Message text is taken from finished spans only, as ``semantics``
-reads them in any dialect (``span_search_text``, with the span's message log records): only what
-is new in each span, since a chat span's input repeats the whole conversation.
+reads them in any dialect (``semantics.span_search_text``, with the span's message log records):
+only what is new in each span, since a chat span's input repeats the whole conversation.
+
+The text is kept once: the spans hold it, the full-text index (contentless, schema 9) its words.
+``trace_texts`` maps a text's id to its span, with a digest of the text and the last log id it
+was made with, so the text can be made again to take its words out (``_unindex``).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.semantics.hot import conversation_id, operation
+from lumos_studio.records_codec import log_from_row, span_from_row
+from lumos_studio.semantics.hot import conversation_id, has_message_attributes, operation
 from lumos_studio.semantics.search import span_search_text
-from lumos_studio.store.rows import row_to_log, row_to_record
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
 _MESSAGE_OPERATIONS = frozenset(
@@ -31,7 +35,7 @@ _FINISHED_WITH_MESSAGES_SQL = (
     + ", ".join(f"'{op}'" for op in sorted(_MESSAGE_OPERATIONS))
     + ") OR parent_span_id IS NULL)"
 )
-_PART_FIELDS = ("content", "name", "arguments", "response", "result")
+_INT64_MAX = 2**63 - 1
 
 # A text's id tells its trace: the trace's ``text_seq`` in the high bits, its own number in the
 # trace below. A search then finds the traces from the full-text index alone (``rowid >>
@@ -73,9 +77,7 @@ class TraceFacts:
 
 def _may_hold_messages(record: SpanRecord) -> bool:
     attributes = record.attributes
-    if isinstance(attributes, dict) and (
-        sc.INPUT_MESSAGES in attributes or sc.OUTPUT_MESSAGES in attributes
-    ):
+    if isinstance(attributes, dict) and has_message_attributes(attributes):
         return True
     return encoded_span_may_hold_messages(record.parent_span_id, operation(_hot_get(attributes)))
 
@@ -155,85 +157,90 @@ def index_pending(
     rows = cursor.fetchall()
     if not rows:
         return 0
-    records = [row_to_record(row) for row in rows if row["span_id"] is not None]
-    keys = [(record.trace_id, record.span_id) for record in records]
-    # Three reads for the whole chunk (SQLite's row values), not three per span.
-    logs = _logs_of(connection, records)
-    indexed = _indexed_texts(connection, keys)
+    logs_upto = _last_log_id(connection)
     texts = []
-    stale = []
-    for key, record in zip(keys, records, strict=True):
-        text = span_text(record, logs)
-        old = indexed.get(key)
-        if not text or old == text:
+    for row in rows:
+        if row["span_id"] is None:  # deleted since it was queued
             continue
-        if old is not None:  # an older text of it (before its message log records came)
-            stale.append(key)
-        texts.append((*key, text))
+        record = span_from_row(row)
+        text = span_text(connection, record)
+        if not text or _indexed_as(connection, record, text_digest(text)):
+            continue
+        texts.append((row["trace_id"], row["span_id"], text))
         if touched is not None:
-            touched.add(record.trace_id)
-    if stale:  # the delete trigger takes them out of the full-text index
-        connection.executemany(
-            "DELETE FROM trace_texts WHERE trace_id = ? AND span_id = ?", stale
-        )
-    _add_texts(connection, texts)
+            touched.add(row["trace_id"])
+    _add_texts(connection, texts, logs_upto)
     connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1]["queue_id"],))
     return len(rows)
 
 
-@functools.cache
-def _pairs(count: int) -> str:
-    """``count`` (trace, span) pairs as a table ``k``; joined (CROSS JOIN keeps ``k`` first),
-    each pair is one index search, where ``(a, b) IN (VALUES …)`` scanned the whole table."""
-    return "(VALUES " + ", ".join(["(?, ?)"] * count) + ") AS k CROSS JOIN"
+def text_digest(text: str) -> int:
+    """What ``trace_texts`` keeps of a text (not the text: it is in the spans, and only its
+    words in the full-text index): 64 bits of its hash, to tell whether it changed."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
-def _indexed_texts(
-    connection: sqlite3.Connection, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], str]:
-    """The text each of these spans is indexed as now, if any."""
-    if not keys:
-        return {}
-    rows = connection.execute(
-        f"SELECT t.trace_id, t.span_id, t.text FROM {_pairs(len(keys))} trace_texts t "
-        "ON t.trace_id = k.column1 AND t.span_id = k.column2",
-        [value for key in keys for value in key],
-    ).fetchall()
-    return {(trace_id, span_id): text for trace_id, span_id, text in rows}
+def _last_log_id(connection: sqlite3.Connection) -> int:
+    last: int = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
+    return last
 
 
-def span_text(record: SpanRecord, logs: Mapping[tuple[str, str], list[LogRecord]]) -> str:
-    """What ``semantics`` says a search finds ``record`` by, with its message log records (from
-    ``logs``, by trace and span: its own and its parent's)."""
-    own = logs.get((record.trace_id, record.span_id), [])
-    if record.parent_span_id:
-        own = own + logs.get((record.trace_id, record.parent_span_id), [])
-    return span_search_text(record, own)
+def _indexed_as(connection: sqlite3.Connection, record: SpanRecord, digest: int) -> bool:
+    """Whether the span's text is indexed as the text of ``digest`` already; an older text of
+    it (before its message log records came) is taken out, so the new one goes in."""
+    old = connection.execute(
+        "SELECT id, digest, logs_upto FROM trace_texts WHERE trace_id = ? AND span_id = ?",
+        (record.trace_id, record.span_id),
+    ).fetchone()
+    if old is None:
+        return False
+    text_id, old_digest, logs_upto = old
+    if old_digest == digest:
+        return True
+    _unindex(connection, [(text_id, old_digest, logs_upto, record)])
+    return False
 
 
-def _logs_of(
-    connection: sqlite3.Connection, records: Sequence[SpanRecord]
-) -> dict[tuple[str, str], list[LogRecord]]:
-    """The log records tied to these spans or their parents (``semantics.logs_for_span`` picks),
-    by (trace, span)."""
-    wanted = dict.fromkeys(
-        pair
-        for record in records
-        for pair in ((record.trace_id, record.span_id),
-                     (record.trace_id, record.parent_span_id or record.span_id))
-    )
-    if not wanted:
-        return {}
+def _unindex(
+    connection: sqlite3.Connection, texts: Iterable[tuple[int, int, int, SpanRecord]]
+) -> None:
+    """Take texts out of the full-text index and ``trace_texts``.
+
+    The index is contentless: taking a text out needs its words, made again from its span and
+    the log records it was made with (``logs_upto``). Should they no longer make the same text
+    (a later studio reads a dialect differently), its words stay in the index under an id that
+    no text has any more: a search may then find the trace by them, never another trace.
+    """
+    for text_id, digest, logs_upto, record in texts:
+        text = span_text(connection, record, logs_upto)
+        if text_digest(text) == digest:
+            connection.execute(
+                "INSERT INTO trace_texts_fts(trace_texts_fts, rowid, text) "
+                "VALUES ('delete', ?, ?)", (text_id, text),
+            )
+        connection.execute("DELETE FROM trace_texts WHERE id = ?", (text_id,))
+
+
+def span_text(
+    connection: sqlite3.Connection, record: SpanRecord, logs_upto: int | None = None
+) -> str:
+    """The words a search finds ``record`` by (``semantics.search``), with its message log
+    records up to the log id ``logs_upto`` when given."""
+    return span_search_text(record, _span_logs(connection, record, logs_upto))
+
+
+def _span_logs(
+    connection: sqlite3.Connection, record: SpanRecord, logs_upto: int | None
+) -> list[LogRecord]:
+    """The log records tied to the span or its parent (``semantics.logs_for_span`` picks)."""
+    ids = (record.span_id, record.parent_span_id or record.span_id)
     cursor = connection.execute(
-        f"SELECT l.* FROM {_pairs(len(wanted))} logs l "
-        "ON l.trace_id = k.column1 AND l.span_id = k.column2",
-        [value for pair in wanted for value in pair],
+        "SELECT * FROM logs WHERE trace_id = ? AND span_id IN (?, ?) AND id <= ?",
+        (record.trace_id, *ids, _INT64_MAX if logs_upto is None else logs_upto),
     )
     cursor.row_factory = sqlite3.Row
-    found: dict[tuple[str, str], list[LogRecord]] = {}
-    for row in cursor.fetchall():
-        found.setdefault((row["trace_id"], row["span_id"]), []).append(row_to_log(row))
-    return found
+    return [log_from_row(row) for row in cursor.fetchall()]
 
 
 def pending_count(connection: sqlite3.Connection) -> int:
@@ -242,24 +249,23 @@ def pending_count(connection: sqlite3.Connection) -> int:
     return count
 
 
-def _add_texts(connection: sqlite3.Connection, texts: list[tuple[str, str, str]]) -> None:
-    """Store and index ``(trace_id, span_id, text)``; a span already indexed is left alone."""
-    rows = []
+def _add_texts(
+    connection: sqlite3.Connection, texts: list[tuple[str, str, str]], logs_upto: int
+) -> None:
+    """Index ``(trace_id, span_id, text)``, made with the log records up to ``logs_upto``; a
+    span already indexed is left alone."""
     for (trace_id, span_id, text), text_id in zip(texts, _text_ids(connection, texts),
                                                   strict=True):
-        if text_id is not None:
-            rows.append((text_id, trace_id, span_id, text))
-    if not rows:
-        return
-    connection.executemany(
-        "INSERT OR IGNORE INTO trace_texts (id, trace_id, span_id, text) VALUES (?, ?, ?, ?)",
-        rows,
-    )
-    # Only the rows that went in: a span indexed before kept its own id.
-    connection.executemany(
-        "INSERT INTO trace_texts_fts(rowid, text) SELECT id, text FROM trace_texts WHERE id = ?",
-        [(row[0],) for row in rows],
-    )
+        if text_id is None:
+            continue
+        added = connection.execute(
+            "INSERT OR IGNORE INTO trace_texts (id, trace_id, span_id, digest, logs_upto) "
+            "VALUES (?, ?, ?, ?, ?)", (text_id, trace_id, span_id, text_digest(text), logs_upto),
+        ).rowcount
+        if added:  # a span indexed before kept its own id and words
+            connection.execute(
+                "INSERT INTO trace_texts_fts(rowid, text) VALUES (?, ?)", (text_id, text)
+            )
 
 
 def _text_ids(
@@ -278,9 +284,10 @@ def _text_ids(
             continue
         seq = row[0]
         if seq is None:
-            if top is None:
+            if top is None:  # past every id in the index too: words may outlive their trace
                 top = connection.execute(
-                    "SELECT coalesce(max(text_seq), 0) FROM traces"
+                    "SELECT max((SELECT coalesce(max(text_seq), 0) FROM traces), "
+                    f"(SELECT coalesce(max(id), 0) >> {TEXT_ID_BITS} FROM trace_texts_fts_docsize))"
                 ).fetchone()[0]
             top += 1
             seq = top
@@ -289,7 +296,7 @@ def _text_ids(
             )
         base = seq << TEXT_ID_BITS
         last = connection.execute(
-            "SELECT max(id) FROM trace_texts WHERE id BETWEEN ? AND ?",
+            "SELECT max(id) FROM trace_texts_fts_docsize WHERE id BETWEEN ? AND ?",
             (base, base + _TEXT_NUMBERS),
         ).fetchone()[0]
         next_number[trace_id] = (last or base) + 1
@@ -306,7 +313,9 @@ def _text_ids(
 
 def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:
     """Fill conversation ids for traces written before schema 4 (their message text is queued
-    for indexing by schema 6)."""
+    for indexing by schema 6); the spans are in the form before schema 8 (``records_v7``)."""
+    from lumos_studio.records_v7 import span_from_v7_row
+
     connection.row_factory = sqlite3.Row
     try:
         last = 0
@@ -320,7 +329,7 @@ def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:
                 return
             last = rows[-1]["rowid"]
             facts = TraceFacts()
-            facts.add([row_to_record(row) for row in rows])
+            facts.add([span_from_v7_row(row)[0] for row in rows])
             set_conversations(connection, facts.conversations)
     finally:
         connection.row_factory = None
@@ -343,7 +352,15 @@ def pin(connection: sqlite3.Connection, trace_ids: Sequence[str], pinned_ns: int
 
 
 def delete(connection: sqlite3.Connection, trace_ids: Sequence[str]) -> None:
-    """Remove traces: their spans, logs, indexed text and summary rows."""
+    """Remove traces: their indexed text, spans, logs and summary rows."""
+    for trace_id in trace_ids:
+        cursor = connection.execute(
+            "SELECT x.id AS text_id, x.digest, x.logs_upto, s.* FROM trace_texts x "
+            "JOIN spans s USING (trace_id, span_id) WHERE x.trace_id = ?", (trace_id,)
+        )
+        cursor.row_factory = sqlite3.Row
+        _unindex(connection, [(row["text_id"], row["digest"], row["logs_upto"],
+                               span_from_row(row)) for row in cursor.fetchall()])
     rows = [(trace_id,) for trace_id in trace_ids]
     for table in ("spans", "logs", "trace_texts", "text_queue", "traces"):
         connection.executemany(f"DELETE FROM {table} WHERE trace_id = ?", rows)

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from lumos_studio.store import trace_index
 from lumos_studio.store.checkpoint import Checkpointer
+from lumos_studio.store.compaction import compact_pending, give_back_pages
 from lumos_studio.store.connection import open_writer_connection
 from lumos_studio.store.isolation import is_data_error, write_isolating
 from lumos_studio.store.lane import Lane
@@ -59,6 +60,8 @@ ChangeListener = Callable[[StoreChange], None]
 # Spans whose message text one idle step indexes: ~10 ms, short enough that a batch arriving
 # meanwhile hardly waits.
 TEXTS_PER_IDLE_STEP = 200
+# Spans compressed in one idle step (~15 µs each): as short a transaction as an index step.
+SPANS_PER_IDLE_STEP = 500
 # How long the queue stays empty before the writer indexes: receivers' requests arrive closer
 # together than this during a burst, so bulk ingest never waits behind the index.
 IDLE_BEFORE_INDEXING = 0.25
@@ -144,7 +147,8 @@ PAGE_SIZE = 65_536
 
 
 def _use_large_pages(connection: sqlite3.Connection) -> None:
-    """Give a new, empty store ``PAGE_SIZE`` pages; a store with tables keeps its own."""
+    """Give a new, empty store ``PAGE_SIZE`` pages, and incremental auto-vacuum (the pages
+    compression frees go back to the disk: ``compaction``); a store with tables keeps its own."""
     if connection.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE:
         return
     if connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
@@ -152,6 +156,7 @@ def _use_large_pages(connection: sqlite3.Connection) -> None:
     # WAL mode fixes the page size once the header is written; leave it for a moment.
     connection.execute("PRAGMA journal_mode=DELETE")
     connection.execute(f"PRAGMA page_size={PAGE_SIZE}")
+    connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
     connection.execute("VACUUM")
     connection.execute("PRAGMA journal_mode=WAL")
 
@@ -279,6 +284,7 @@ class StoreWriter:
             self._connection.close()
             raise
         self._texts_pending = True  # a previous session may have left some
+        self._compaction_pending = True  # likewise: spans not compressed yet
         self._closed = False
         self._listeners: list[ChangeListener] = []
         self._thread: threading.Thread | None = None
@@ -483,7 +489,7 @@ class StoreWriter:
                 self.dropped += rows.dropped
             if rows:
                 self._write_parts(rows, parts)
-                self._texts_pending = True
+                self._texts_pending = self._compaction_pending = True
             else:
                 for entry in entries:
                     entry.ok = True
@@ -511,7 +517,7 @@ class StoreWriter:
         try:
             if self._lanes_hold_items():
                 return _WAKE
-            if not self._texts_pending:
+            if not (self._texts_pending or self._compaction_pending):
                 return self._queue.get()
             try:
                 return self._queue.get(
@@ -521,7 +527,10 @@ class StoreWriter:
                 pass
         finally:
             self.sleeping = False
-        self._index_texts()  # idle: make a little more message text searchable
+        if self._texts_pending:
+            self._index_texts()  # idle: make a little more message text searchable
+        else:
+            self._compact()  # then compress a few more stored spans
         return _IDLE
 
     def _next_entry(self) -> Entry | _NoEntry:
@@ -567,6 +576,21 @@ class StoreWriter:
         if touched:  # a search over these traces may now find them
             self._tell(StoreChange(frozenset(touched)))
         elif done:
+            self._checkpointer.poke()
+
+    def _compact(self) -> None:
+        """One small transaction of ``compaction.compact_pending``, once the text is indexed."""
+        try:
+            with self._connection:
+                self._connection.execute("BEGIN IMMEDIATE")
+                done = compact_pending(self._connection, SPANS_PER_IDLE_STEP)
+                freed = done < SPANS_PER_IDLE_STEP and give_back_pages(self._connection)
+        except Exception:
+            log.exception("could not compress stored spans; they stay as they are")
+            self._compaction_pending = False
+            return
+        self._compaction_pending = done == SPANS_PER_IDLE_STEP or freed
+        if done:
             self._checkpointer.poke()
 
     def _run_command(self, command: _Command) -> bool:

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from lumos_studio.records import LogRecord
+from lumos_studio.records_codec import log_row
 from lumos_studio.store import Store
 from lumos_studio.store import log_filter as lf
 from lumos_studio.store import log_queries as lq
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_filter import LogFilter
 from lumos_studio.store.log_queries import Anchor, LogMatches
-from lumos_studio.store.rows import log_to_row
 from lumos_studio.store.schema import LOG_COLUMNS, indexed_up_to
 from tests.builders import T0
 
@@ -65,7 +65,7 @@ def write(store: Store, logs: list[LogRecord], *, index: bool = True) -> None:
         connection.execute("BEGIN")
         connection.executemany(
             f"INSERT INTO logs ({columns}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})",
-            [log_to_row(log) for log in logs],
+            [log_row(log) for log in logs],
         )
     connection.close()
 

@@ -40,8 +40,8 @@ from lumos_studio.ingest.otlp_http import RECEIVER_SWITCH_INTERVAL, OtlpReceiver
 from lumos_studio.otlp import encode_logs_request, encode_trace_request, encode_trace_request_proto
 from lumos_studio.otlp.proto_codec import RawAttributes, RawEvents, decode_trace_request_proto
 from lumos_studio.records import LogRecord, SpanEvent
+from lumos_studio.records_codec import span_row, unpack
 from lumos_studio.store import Store, StoreReader, StoreWriter
-from lumos_studio.store.rows import record_to_row
 from lumos_studio.store.schema import SPAN_COLUMNS
 from tests.builders import T0, weather_trace
 
@@ -420,9 +420,8 @@ def test_protobuf_spans_keep_their_bytes_and_read_only_hot_attributes(store: Sto
     assert decoded[2].attributes.get(sc.REQUEST_MODEL) == "é" * 200
     assert decoded[0].events == () and dict(decoded[0].attributes) == records[0].attributes
 
-    row = record_to_row(chat)
-    assert isinstance(row[SPAN_COLUMNS.index("attributes")], bytes)
-    assert row[SPAN_COLUMNS.index("events")] is None  # read from the span's bytes
+    row = span_row(chat)
+    assert unpack(row[SPAN_COLUMNS.index("span")]) == chat.attributes.otlp  # kept as it came
     assert row[SPAN_COLUMNS.index("model")] == "scripted"
 
     without_events = replace(chat, span_id="f" * 16, events=())

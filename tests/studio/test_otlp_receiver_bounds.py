@@ -4,6 +4,7 @@ disk or read-only store is named, and a token guards it (required off loopback).
 from __future__ import annotations
 
 import contextlib
+import random
 import select
 import socket
 import sqlite3
@@ -76,10 +77,10 @@ def read_until_closed(sock: socket.socket, timeout: float) -> bytes:
 
 
 def big_spans(count: int, tag: str) -> list[SpanRecord]:
-    """Spans of ~20 kB each: a batch of them must grow the store."""
+    """Spans of ~20 kB each as stored (compressed): a batch of them must grow the store."""
     return [
         make_span(f"span {n}", trace_id=f"{tag}{n:031x}", span_id=f"{n + 1:016x}",
-                  attributes={"blob": "x" * 20_000})
+                  attributes={"blob": random.Random(f"{tag}{n}").randbytes(20_000).hex()})
         for n in range(count)
     ]
 

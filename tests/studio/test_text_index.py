@@ -10,6 +10,7 @@ import pytest
 
 from lumos_studio.otlp.proto_codec import decode_trace_request_proto
 from lumos_studio.otlp.proto_encode import encode_trace_request_proto
+from lumos_studio.records import LogRecord
 from lumos_studio.store import Store, StoreReader, StoreWriter, TraceQuery, trace_index
 from lumos_studio.store import writer as writer_module
 from lumos_studio.store.trace_filter import parse_filter
@@ -36,8 +37,9 @@ def test_a_written_batch_queues_its_spans_and_idle_time_indexes_them(tmp_path: P
         writer._index_texts()
         assert trace_index.pending_count(connection) == 0
         assert not writer._texts_pending
-        texts = [r[0] for r in connection.execute("SELECT text FROM trace_texts")]
-        assert any("Paris" in text for text in texts)
+        assert connection.execute(
+            "SELECT count(*) FROM trace_texts_fts WHERE trace_texts_fts MATCH 'paris'"
+        ).fetchone()[0] == 3
     finally:
         writer.close()
 
@@ -141,3 +143,33 @@ def test_a_span_queues_for_indexing_when_it_ends_not_when_it_starts(tmp_path: Pa
         assert rows == [(agent.span_id,)]
     finally:
         writer.close()
+
+
+def test_the_index_keeps_the_words_not_a_copy_of_the_text(store: Store) -> None:
+    store.writer.commit(weather_trace())
+    assert store.writer.flush()
+    connection = store.writer._connection
+    assert connection.execute("SELECT count(*) FROM trace_texts_fts").fetchone()[0] == 3
+    assert {row[0] for row in connection.execute("SELECT text FROM trace_texts_fts")} == {None}
+    assert "text" not in {row[1] for row in connection.execute("PRAGMA table_info(trace_texts)")}
+
+
+def test_a_message_that_comes_after_its_span_replaces_the_spans_words(store: Store) -> None:
+    agent, chat, tool, answer = weather_trace()
+    chat = replace(chat, attributes={  # its input comes as a log record, after it
+        k: v for k, v in chat.attributes.items() if k != "gen_ai.input.messages"})
+    store.writer.commit([agent, chat, tool, answer])
+    assert store.writer.flush()
+    late = LogRecord(chat.end_ns or 0, {"content": "and in zanzibar?"}, 9, "INFO",
+                     chat.trace_id, chat.span_id, "gen_ai.user.message")
+    store.writer.commit([late])
+    assert store.writer.flush()
+
+    assert found(store, "zanzibar") == [chat.trace_id]
+    connection = store.writer._connection
+    # The span's first text was taken out of the index (made again from the span), not left.
+    assert connection.execute("SELECT count(*) FROM trace_texts_fts_docsize").fetchone()[0] == 3
+    assert connection.execute("SELECT count(*) FROM trace_texts").fetchone()[0] == 3
+    assert store.writer.delete_traces([chat.trace_id])
+    assert connection.execute("SELECT count(*) FROM trace_texts_fts_docsize").fetchone()[0] == 0
+    assert found(store, "zanzibar") == [] and found(store, "paris") == []

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
 from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.records_codec import span_row
 from lumos_studio.store import Store, StoreWriter, TraceQuery
 from lumos_studio.store.schema import SCHEMA_VERSION, SPAN_COLUMNS, ensure_schema
 from lumos_studio.store.trace_filter import parse_filter
-from lumos_studio.store.trace_index import TEXT_ID_BITS
+from lumos_studio.store.trace_index import TEXT_ID_BITS, text_digest
 from tests.builders import T0, agent_run, make_span, weather_trace
 
-OLD_SPAN_COLUMNS = SPAN_COLUMNS[: SPAN_COLUMNS.index("extra")]  # before schema 7
+# Before schema 7 (and 8): attributes and events as JSON text, no extra, no flags, no span.
+OLD_SPAN_COLUMNS = (*SPAN_COLUMNS[: SPAN_COLUMNS.index("resource")], "attributes", "events",
+                    "resource")
+
+
+def v7_row(record: SpanRecord) -> tuple[Any, ...]:
+    """A span as a studio before schema 8 stored one from in-process code (JSON text)."""
+    row = span_row(record)
+    events = [[e.name, e.time_ns, e.attributes] for e in record.events]
+    return (*row[: SPAN_COLUMNS.index("resource")], orjson.dumps(dict(record.attributes)).decode(),
+            orjson.dumps(events).decode(), row[SPAN_COLUMNS.index("resource")])
 
 
 def fill(store: Store, *runs: list[SpanRecord]) -> None:
@@ -160,14 +173,14 @@ def test_a_span_is_indexed_once_whatever_the_reimports(store: Store) -> None:
     for _ in range(2):
         fill(store, weather_trace())
     connection = sqlite3.connect(store.path)
-    texts = [r[0] for r in connection.execute("SELECT text FROM trace_texts ORDER BY id")]
+    digests = [r[0] for r in connection.execute("SELECT digest FROM trace_texts ORDER BY id")]
     # The agent span (question + answer) and each chat span's new messages, no repeats, as
     # ``semantics.searchable_text`` gives them (model and agent names first).
-    assert texts == [
+    assert digests == [text_digest(text) for text in (
         "scripted\nweather\nweather in Paris?\nSunny, 18 °C in Paris.",
         'scripted\nweather in Paris?\nget_weather({"city":"Paris"})',
         "scripted\nSunny, 18 °C in Paris.",
-    ]
+    )]
 
 
 def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path) -> None:
@@ -179,12 +192,10 @@ def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path
     schema.MIGRATIONS = real[:3]  # build a store as the previous studio did
     try:
         ensure_schema(connection)
-        from lumos_studio.store.rows import record_to_row
-
         spans = agent_run(1, said="old question", conversation="old-thread")
         marks = ", ".join("?" * len(OLD_SPAN_COLUMNS))
         connection.executemany(f"INSERT INTO spans VALUES ({marks})",
-                               [record_to_row(s)[: len(OLD_SPAN_COLUMNS)] for s in spans])
+                               [v7_row(s) for s in spans])
         connection.execute(
             "INSERT INTO traces VALUES (?, 'invoke_agent weather', 'weather', 'tests', ?, ?, 2, "
             "0, 0, 10, 0)", (spans[0].trace_id, spans[0].start_ns, spans[0].end_ns))
@@ -203,15 +214,14 @@ def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path
 def test_a_version_5_store_is_indexed_again_with_ids_that_tell_the_trace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lumos_studio.store import pending, rows, schema, writer
+    from lumos_studio.store import pending, schema, writer
 
     path = tmp_path / "v5.db"
     real = schema.MIGRATIONS
     schema.MIGRATIONS = real[:5]  # the previous studio's store, with its columns
     monkeypatch.setattr(writer, "SPAN_COLUMNS", OLD_SPAN_COLUMNS)
     writer._upsert_spans.cache_clear()
-    monkeypatch.setattr(pending, "record_to_row",
-                        lambda record: rows.record_to_row(record)[: len(OLD_SPAN_COLUMNS)])
+    monkeypatch.setattr(pending, "span_row", v7_row)
     try:
         old = StoreWriter(path)  # not started: the spans are written, their text queued
         assert old._write([*agent_run(1, said="old question"), *agent_run(2, said="other")])
@@ -238,3 +248,37 @@ def test_a_version_5_store_is_indexed_again_with_ids_that_tell_the_trace(
         ):
             assert text_id >> TEXT_ID_BITS == seq, trace_id
         assert connection.execute("SELECT count(DISTINCT text_seq) FROM traces").fetchone()[0] == 2
+
+
+def test_a_version_8_store_keeps_its_indexed_words_once(tmp_path: Path) -> None:
+    """Schema 9: the text indexed so far moves into the contentless index, not re-indexed."""
+    from lumos_studio.store import schema, trace_index
+
+    path = tmp_path / "v8.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    real = schema.MIGRATIONS
+    schema.MIGRATIONS = real[:8]
+    try:
+        ensure_schema(connection)
+    finally:
+        schema.MIGRATIONS = real
+    spans = agent_run(1, said="old question")
+    marks = ", ".join("?" * len(SPAN_COLUMNS))
+    connection.executemany(f"INSERT INTO spans VALUES ({marks})", [span_row(s) for s in spans])
+    connection.execute(
+        "INSERT INTO traces (trace_id, root_name, start_ns, end_ns, span_count, error_count, "
+        "running_count, text_seq) VALUES (?, 'invoke_agent weather', ?, ?, 2, 0, 0, 1)",
+        (spans[0].trace_id, spans[0].start_ns, spans[0].end_ns))
+    text = trace_index.span_text(connection, spans[0])
+    connection.execute("INSERT INTO trace_texts (id, trace_id, span_id, text) VALUES (?, ?, ?, ?)",
+                       (1 << TEXT_ID_BITS | 1, spans[0].trace_id, spans[0].span_id, text))
+    connection.execute("INSERT INTO trace_texts_fts(rowid, text) SELECT id, text FROM trace_texts")
+    connection.close()
+
+    with Store(path) as store:
+        assert ids(store, "question") == [1]
+        moved = sqlite3.connect(path).execute("SELECT digest FROM trace_texts").fetchall()
+        assert moved == [(text_digest(text),)]
+        assert store.writer.delete_traces([spans[0].trace_id])
+        assert sqlite3.connect(path).execute(
+            "SELECT count(*) FROM trace_texts_fts_docsize").fetchone()[0] == 0

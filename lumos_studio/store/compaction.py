@@ -1,0 +1,65 @@
+"""Compressing stored spans when the writer is idle, so ingest never waits for it.
+
+A span is stored as its OTLP bytes (``records_codec``); compressing them on the receiver's
+threads cost ~14 µs a span and a third of the durable ingest rate (``bench ingest``), so the
+ingest path stores them as they are and the writer compresses them here, between batches, as it
+indexes message text: a stored span is either form, which ``records_codec.unpack`` tells apart.
+``compaction.upto`` is the last ``spans`` rowid looked at; a span written since has a higher one
+(a span's later copy keeps its rowid: it stays as it came, which reads the same). In a store
+made with incremental auto-vacuum (every new one) the pages that frees go back to the disk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from lumos_studio.records_codec import pack
+
+__all__ = ["compact_pending", "create_compaction_table", "give_back_pages"]
+
+# Pages a step gives back to the file system (4 MB of the store's 64 KB pages): moving pages to
+# the file's end holds the writer's transaction, so a few at a time.
+PAGES_PER_STEP = 64
+
+
+def create_compaction_table(connection: sqlite3.Connection) -> None:
+    """The one-row table of how far compaction got (a migration creates it)."""
+    connection.execute("CREATE TABLE compaction (upto INTEGER NOT NULL)")
+    connection.execute("INSERT INTO compaction (upto) VALUES (0)")
+
+
+def compact_pending(connection: sqlite3.Connection, limit: int) -> int:
+    """Compress up to ``limit`` spans written since the last call (in the caller's
+    transaction); returns how many were looked at, fewer than ``limit`` once all were."""
+    upto: int = connection.execute("SELECT upto FROM compaction").fetchone()[0]
+    rows = connection.execute(
+        "SELECT rowid, span FROM spans WHERE rowid > ? ORDER BY rowid LIMIT ?", (upto, limit)
+    ).fetchall()
+    if not rows:
+        return 0
+    # A compressed row moves to the table's end (a new rowid): shrunk in place it would leave
+    # its page two-thirds empty, a space no later span fills; moved, its old pages empty out
+    # and are reused or given back (``give_back_pages``).
+    top: int = connection.execute("SELECT max(rowid) FROM spans").fetchone()[0]
+    updates = []
+    for rowid, span in rows:
+        if span:
+            packed = pack(span)
+            if packed is not span:
+                top += 1
+                updates.append((top, packed, rowid))
+    connection.executemany("UPDATE spans SET rowid = ?, span = ? WHERE rowid = ?", updates)
+    connection.execute("UPDATE compaction SET upto = ?", (rows[-1][0],))
+    return len(rows)
+
+
+def give_back_pages(connection: sqlite3.Connection) -> bool:
+    """Shrink the file by up to ``PAGES_PER_STEP`` of the pages compression freed (a store made
+    with incremental auto-vacuum; another keeps them for the spans to come). True while more
+    are left."""
+    if connection.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:  # INCREMENTAL
+        return False
+    free: int = connection.execute("PRAGMA freelist_count").fetchone()[0]
+    for _ in range(min(free, PAGES_PER_STEP)):  # sqlite3 steps the pragma once: one page a call
+        connection.execute("PRAGMA incremental_vacuum(1)")
+    return free > PAGES_PER_STEP
