@@ -23,7 +23,7 @@ studio: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # Each figure with its target and PASS/BELOW, then a summary. The million-span store is built once
 # into .bench-cache/ (minutes); LUMOS_BENCH_SCALE=1,3,10 adds 3M and 10M for the query benchmarks.
