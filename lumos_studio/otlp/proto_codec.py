@@ -296,15 +296,19 @@ def _rest(span: Any) -> dict[str, Any]:
         rest["links"] = tuple(_link(encoded) for encoded in span.links)
     if span.trace_state:
         rest["trace_state"] = span.trace_state.decode("utf-8", "replace")
-    if span.flags:
-        rest["flags"] = span.flags
-    if span.dropped_attributes_count:
-        rest["dropped_attributes_count"] = span.dropped_attributes_count
-    if span.dropped_events_count:
-        rest["dropped_events_count"] = span.dropped_events_count
-    if span.dropped_links_count:
-        rest["dropped_links_count"] = span.dropped_links_count
+    _add_counts(span, rest)
     return rest
+
+
+_COUNTS = ("flags", "dropped_attributes_count", "dropped_events_count", "dropped_links_count")
+
+
+def _add_counts(span: Any, rest: dict[str, Any]) -> None:
+    """A span's flags and dropped counts that are set (the full and the slim message alike)."""
+    for name in _COUNTS:
+        value = getattr(span, name)
+        if value:
+            rest[name] = value
 
 
 def decode_span(otlp: bytes) -> tuple[dict[str, Any], tuple[SpanEvent, ...], dict[str, Any]]:
@@ -334,14 +338,7 @@ def decode_span(otlp: bytes) -> tuple[dict[str, Any], tuple[SpanEvent, ...], dic
         )
     if span.trace_state:
         rest["trace_state"] = span.trace_state
-    if span.flags:
-        rest["flags"] = span.flags
-    if span.dropped_attributes_count:
-        rest["dropped_attributes_count"] = span.dropped_attributes_count
-    if span.dropped_events_count:
-        rest["dropped_events_count"] = span.dropped_events_count
-    if span.dropped_links_count:
-        rest["dropped_links_count"] = span.dropped_links_count
+    _add_counts(span, rest)
     return _attributes(span.attributes), events, rest
 
 
