@@ -30,12 +30,13 @@ def detail_text(app: StudioApp) -> str:
 
 
 async def test_ctrl_n_annotates_the_selected_span(store: Store) -> None:
-    store.writer.submit_many(weather_trace(TRACE))
-    store.writer.flush()
     app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     async with app.run_test(size=(140, 40)) as pilot:
-        await pilot.press("ctrl+n")
-        assert not isinstance(app.screen, AnnotateScreen)  # nothing selected yet
+        await pilot.press("ctrl+n")  # an empty store: no trace opens, no span is selected
+        await pilot.pause()
+        assert not isinstance(app.screen, AnnotateScreen)
+        store.writer.submit_many(weather_trace(TRACE))
+        store.writer.flush()
         app.jump_to_span(TRACE, TOOL_SPAN)
         detail = app.query_one(SpanDetail)
         await wait_for(pilot, lambda: detail.span is not None
