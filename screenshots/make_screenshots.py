@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +31,8 @@ from lumos_studio.sessions.discovery import load_demo  # noqa: E402
 from lumos_studio.sessions.in_process import InProcessSession  # noqa: E402
 from lumos_studio.store import Store  # noqa: E402
 from lumos_studio.ui.screens.compare import CompareScreen  # noqa: E402
+from lumos_studio.ui.screens.experiments import ExperimentsScreen  # noqa: E402
+from lumos_studio.ui.screens.experiments_cases import ExperimentCasesScreen  # noqa: E402
 from lumos_studio.ui.widgets.agent_list import AgentList  # noqa: E402
 from lumos_studio.ui.widgets.memory_pane import MemoryPane  # noqa: E402
 from lumos_studio.ui.widgets.playback_bar import PlaybackBar  # noqa: E402
@@ -158,6 +161,28 @@ async def compare_picture() -> Path:
         return save(app, "compare.svg")
 
 
+async def experiments_picture(store: Store) -> Path:
+    """``F10`` after ``lumos-studio eval`` on the demo's two datasets, then Enter on weather's:
+    its cases with their scores."""
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f10")
+        await wait_for(pilot, "the experiments", lambda: isinstance(app.screen, ExperimentsScreen)
+                       and app.screen.headers is not None and len(app.screen.headers) == 2)
+        await pilot.press("down", "enter")
+        await wait_for(pilot, "the weather cases",
+                       lambda: isinstance(app.screen, ExperimentCasesScreen))
+        await pilot.pause(0.5)
+        return save(app, "experiments.svg")
+
+
+def run_demo_evals(db: Path) -> None:
+    """The README's ``eval`` commands, as a user runs them, into ``db``."""
+    for dataset in ("weather", "docs"):
+        subprocess.run([sys.executable, "-m", "lumos_studio", "--db", str(db), "eval", "--demo",
+                        dataset, "--agent", dataset], check=True, capture_output=True)
+
+
 def main() -> int:
     # A relative store path inside a scratch directory reads like a real project in the subtitle.
     here = Path.cwd()
@@ -168,6 +193,10 @@ def main() -> int:
                 saved = asyncio.run(studio_pictures(store))
             saved.append(asyncio.run(replay_picture()))
             saved.append(asyncio.run(compare_picture()))
+            evals_db = Path(".lumos") / "evals.db"
+            run_demo_evals(evals_db)
+            with Store(evals_db) as store:
+                saved.append(asyncio.run(experiments_picture(store)))
         finally:
             os.chdir(here)
     for path in saved:
