@@ -64,7 +64,13 @@ def _pydantic_ai_runner() -> Run | None:
     """The same agent in pydantic-ai, or None when it is not installed."""
     try:
         from pydantic_ai import Agent
-        from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
+        from pydantic_ai.messages import (
+            ModelMessage,
+            ModelResponse,
+            TextPart,
+            ToolCallPart,
+            ToolReturnPart,
+        )
         from pydantic_ai.models.function import AgentInfo, FunctionModel
         from pydantic_ai.models.instrumented import InstrumentationSettings
     except ImportError:
@@ -73,7 +79,7 @@ def _pydantic_ai_runner() -> Run | None:
     def answer(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         """Ask for the tool first, then answer with what it returned."""
         last = messages[-1]
-        results = [p for p in last.parts if getattr(p, "part_kind", "") == "tool-return"]
+        results = [p for p in last.parts if isinstance(p, ToolReturnPart)]
         if results:
             return ModelResponse(parts=[TextPart(str(results[0].content))])
         return ModelResponse(parts=[ToolCallPart("get_weather", {"city": "Paris"})])

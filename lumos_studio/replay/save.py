@@ -61,7 +61,7 @@ def save_traces(
     """Write ``trace_ids`` (spans and their logs) to ``path``; ``.gz`` compresses.
 
     ``semconv="latest"`` writes every span's meaning as current OTel GenAI attributes
-    (``semconv_latest``); by default the spans are written as they were received.
+    (``semantics.latest``); by default the spans are written as they were received.
     Raises ``OSError`` when the file cannot be written.
     """
     path = Path(path)
@@ -69,7 +69,7 @@ def save_traces(
     spans = [span for trace_id in ids for span in reader.trace_spans(trace_id)]
     logs = [log for trace_id in ids for log in reader.logs(trace_id=trace_id, limit=_ALL_LOGS)]
     if semconv == "latest":
-        from lumos_studio.replay.semconv_latest import to_latest_all
+        from lumos_studio.semantics.latest import to_latest_all
 
         spans = to_latest_all(spans, logs)
     elif semconv != "as-recorded":
