@@ -37,7 +37,7 @@ TEMPLATES: Final[dict[str, Template]] = {
                  "docs/templates/rag.md"),
         Template("workflow", "drafts, waits for a person to approve, then publishes",
                  "docs/templates/workflow.md"),
-        Template("evaluated", "an agent measured by an experiment: a dataset, scorers, a test",
+        Template("evaluated", "an agent scored on a dataset of cases, also as a test",
                  "docs/templates/evaluated.md"),
     )
 }
