@@ -2,8 +2,7 @@
 
 A template is its folder (files ending ``.tmpl`` are filled in, ``dot-`` becomes ``.``) plus the
 shared ``_common`` folder (pyproject.toml, .env.example, .gitignore). Adding one is a folder
-and an entry in ``TEMPLATES``: an "evaluated agent" template (a dataset and scorers run by
-``lumos_core.evals``) belongs here once that module exists.
+and an entry in ``TEMPLATES``.
 """
 
 from __future__ import annotations
@@ -38,6 +37,8 @@ TEMPLATES: Final[dict[str, Template]] = {
                  "docs/templates/rag.md"),
         Template("workflow", "drafts, waits for a person to approve, then publishes",
                  "docs/templates/workflow.md"),
+        Template("evaluated", "an agent scored on a dataset of cases, also as a test",
+                 "docs/templates/evaluated.md"),
     )
 }
 

@@ -101,7 +101,7 @@ def run_block(block: Block, cwd: Path, scratch: Path) -> Path:
 
 def test_the_pages_have_blocks_to_run() -> None:
     names = {p.name for p in PAGES}
-    assert {"quickstart.md", "chatbot.md", "rag.md", "workflow.md"} <= names
+    assert {"quickstart.md", "chatbot.md", "rag.md", "workflow.md", "evaluated.md"} <= names
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))

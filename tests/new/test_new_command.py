@@ -62,7 +62,8 @@ def test_a_local_provider_needs_no_key(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["demo", "--template", "nosuch"],
-         "error: there is no template 'nosuch': choose one of chatbot, rag, workflow"),
+         "error: there is no template 'nosuch': choose one of chatbot, rag, workflow, "
+         "evaluated"),
         (["demo", "--provider", "nosuch"], "error: there is no provider 'nosuch': choose one of "
          "scripted, openai,"),
         (["9lives"], "error: '9lives' cannot name a project: use a letter, then up to 63"),

@@ -21,6 +21,7 @@ TURNS = {
              "docs_qa › You can return any order within 30 days")],
     "workflow": [('{"topic": "our new espresso"}', "announce › suspended at review"),
                  ('{"approved": true}', "Published: Big news: our new espresso is here!")],
+    "evaluated": [("where is A1001?", "orders › Order A1001 is shipped on 2 March")],
 }
 
 
