@@ -57,9 +57,9 @@ def eval_(db: Path, demo: bool, task_name: str | None, name: str | None,
     """Run AGENT on every case of DATASET, score the answers and record the experiment.
 
     DATASET is a JSONL file (one {"id", "input", "expected", "metadata"} object a line) or the
-    name of a Dataset in FILE. Scorers are the Scorer objects FILE defines; without any,
-    Contains (when cases have an expected output) and ToolTrajectory (when they list
-    metadata.expected_tools).
+    name of a Dataset in FILE. Scorers are the Scorer objects FILE defines (bound to a name or
+    held in a list or tuple); without any, Contains (when cases have an expected output) and
+    ToolTrajectory (when they list metadata.expected_tools).
 
     \b
     Examples:
@@ -200,7 +200,13 @@ def _task(module: ModuleType, name: str | None) -> Any:
 def _scorers(module: ModuleType, dataset: Any) -> list[Any]:
     from lumos_core.evals import Contains, Scorer, ToolTrajectory
 
-    defined = list({id(v): v for v in vars(module).values() if isinstance(v, Scorer)}.values())
+    # A scorer bound to a name, or held in a list or tuple (``SCORERS = [Contains(), ...]``).
+    found: dict[int, Any] = {}
+    for value in vars(module).values():
+        for item in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(item, Scorer):
+                found.setdefault(id(item), item)
+    defined = list(found.values())
     if defined:
         return defined
     scorers: list[Any] = []

@@ -141,3 +141,15 @@ def test_a_jsonl_dataset_runs_the_demo_in_a_real_process(db: Path, tmp_path: Pat
     assert failed.returncode == 1
     assert "threshold: trajectory: pass rate" in failed.stderr
     assert "0 regressed, 0 improved, 8 unchanged" in failed.stderr
+
+
+def test_scorers_held_in_a_list_are_the_files_scorers(db: Path, tmp_path: Path) -> None:
+    """``SCORERS = [...]`` counts as defining them, not only a scorer bound to its own name."""
+    path = tmp_path / "listed_agents.py"
+    path.write_text(AGENT_FILE.replace("shipping = Contains(name=\"shipping\")\n", "")
+                    .replace("tools_used = ToolTrajectory(name=\"tools\")\n",
+                             "SCORERS = [Contains(name=\"listed\")]\n"))
+    done = invoke(db, "eval", str(path), "orders", "--agent", "support")
+    assert done.exit_code == 0, done.output
+    assert "│ listed" in done.output
+    assert "│ contains" not in done.output and "│ trajectory" not in done.output
