@@ -88,7 +88,8 @@ def _finished_spans(store: Store) -> int:
     """Finished spans in the file, counted on a fresh read-only connection (what a reader sees)."""
     connection = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
     try:
-        return connection.execute(_COUNT_FINISHED).fetchone()[0]
+        count: int = connection.execute(_COUNT_FINISHED).fetchone()[0]
+        return count
     finally:
         connection.close()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from opentelemetry import trace as trace_api
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.util.types import AttributeValue
 from rich.console import Console
 from rich.table import Table
 
@@ -41,7 +42,7 @@ def _span_loop(provider: TracerProvider, count: int) -> tuple[float, float]:
     children): a burst far denser than an agent, whose model calls leave the writer idle time.
     """
     tracer = provider.get_tracer("bench")
-    attributes = {
+    attributes: dict[str, AttributeValue] = {
         sc.OPERATION_NAME: "chat", sc.PROVIDER_NAME: "openai", sc.REQUEST_MODEL: "gpt-4o-mini",
         sc.AGENT_NAME: "researcher", sc.REQUEST_TEMPERATURE: 0.2, sc.REQUEST_MAX_TOKENS: 1_024,
         sc.SERVER_ADDRESS: "api.openai.com", sc.SERVER_PORT: 443,

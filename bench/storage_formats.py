@@ -85,7 +85,8 @@ def _zlib(data: bytes) -> bytes:
 
 
 def _zstd(data: bytes) -> bytes:
-    return zstd.compress(data, 1)
+    compressed: bytes = zstd.compress(data, 1)
+    return compressed
 
 
 FORMS = (
