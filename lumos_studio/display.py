@@ -9,7 +9,8 @@ terminal or hide what is written made visible instead:
   DEL as ``␡``; one-line text shows tabs and newlines that way too;
 - C1 controls (``\\x9b`` is a one-byte CSI) as ``\\x9b``;
 - BiDi overrides, embeddings, isolates and marks, zero-width characters, line separators and
-  Unicode tag characters as ``\\u202e``-style escapes;
+  Unicode tag characters as ``\\u202e``-style escapes — but a zero-width joiner between two
+  emoji stays, since it is what draws 👩‍💻 as one picture (and hides nothing there);
 - lone surrogates (text decoded from invalid UTF-8) as ``�``;
 - very long text cut, ending in ``…``.
 
@@ -34,11 +35,16 @@ ELLIPSIS = "…"
 # Made visible wherever they are: they act on the terminal or hide what the text says.
 _INVISIBLE = (
     "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f"  # C0 but tab and newline, DEL, C1
-    "\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb"
+    "\\u061c\\u180e\\u200b\\u200c\\u200e\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb"
     "\\ud800-\\udfff\\U000e0000-\\U000e007f"
 )
-_UNSAFE_MULTILINE = re.compile(f"[{_INVISIBLE}]")
-_UNSAFE_LINE = re.compile(f"[\\t\\n{_INVISIBLE}]")
+# Pictographs a zero-width joiner may bind into one emoji (👨‍👩‍👧, 🏳️‍🌈); after one, a VS16.
+_EMOJI = "\\u2600-\\u27bf\\U0001f000-\\U0001faff"
+# A joiner anywhere else is escaped: between letters it makes look-alike names differ unseen.
+_LONE_JOINER = f"(?<![{_EMOJI}])(?<![{_EMOJI}]\\ufe0f)\\u200d|\\u200d(?![{_EMOJI}])"
+_UNSAFE_MULTILINE = re.compile(f"[{_INVISIBLE}]|{_LONE_JOINER}")
+_UNSAFE_LINE = re.compile(f"[\\t\\n{_INVISIBLE}]|{_LONE_JOINER}")
+_LONE_JOINER_RE = re.compile(_LONE_JOINER)
 
 
 def _escapes() -> dict[int, str]:
@@ -46,7 +52,8 @@ def _escapes() -> dict[int, str]:
     table: dict[int, str] = {code: chr(0x2400 + code) for code in range(0x20)}  # ␀ … ␛ …
     table[0x7F] = "\u2421"  # ␡
     table.update({code: f"\\x{code:02x}" for code in range(0x80, 0xA0)})
-    for low, high in ((0x061C, 0x061C), (0x180E, 0x180E), (0x200B, 0x200F), (0x2028, 0x202E),
+    for low, high in ((0x061C, 0x061C), (0x180E, 0x180E), (0x200B, 0x200C), (0x200E, 0x200F),
+                      (0x2028, 0x202E),
                       (0x2060, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB)):
         table.update({code: f"\\u{code:04x}" for code in range(low, high + 1)})
     table.update({code: "\ufffd" for code in range(0xD800, 0xE000)})
@@ -72,6 +79,7 @@ def safe_str(value: object, limit: int | None = NAME_LIMIT, *, multiline: bool =
     if cut:
         text = text[:limit]
     if (_UNSAFE_MULTILINE if multiline else _UNSAFE_LINE).search(text) is not None:
+        text = _LONE_JOINER_RE.sub(r"\\u200d", text)
         text = text.translate(_MULTILINE_TABLE if multiline else _LINE_TABLE)
         if limit is not None and len(text) > limit:
             cut, text = True, text[:limit]

@@ -71,6 +71,24 @@ def test_clean_text_comes_back_unchanged() -> None:
     assert safe_str(name) is name
 
 
+@pytest.mark.parametrize("emoji", [
+    "\U0001f469\u200d\U0001f4bb",  # woman technologist
+    "\U0001f468\u200d\U0001f469\u200d\U0001f467",  # family
+    "\U0001f3f3\ufe0f\u200d\U0001f308",  # rainbow flag, with its VS16
+])
+def test_a_joined_emoji_is_drawn_as_one_picture(emoji: str) -> None:
+    assert safe_str(f"by {emoji} today") == f"by {emoji} today"
+    assert safe_str(f"{emoji}\n", multiline=True) == f"{emoji}\n"
+
+
+@pytest.mark.parametrize(
+    "text", ["ad\u200dmin", "a\u200d\U0001f308", "\U0001f308\u200da", "\u200d"])
+def test_a_joiner_that_joins_no_emoji_is_shown_as_an_escape(text: str) -> None:
+    shown = safe_str(text)
+    assert "\u200d" not in shown
+    assert shown == text.replace("\u200d", "\\u200d")
+
+
 def test_values_that_are_not_text_are_shown_as_their_str() -> None:
     class Hostile:
         def __str__(self) -> str:
