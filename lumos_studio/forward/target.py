@@ -47,10 +47,10 @@ class ForwardTarget:
 
     @property
     def spool_name(self) -> str:
-        """A file name for this target's queue: readable, unique per URL."""
+        """A directory name for this target's queue: readable, unique per URL."""
         digest = hashlib.sha256(self.base_url.encode()).hexdigest()[:10]
         readable = re.sub(r"[^A-Za-z0-9.-]+", "_", self.label)[:60]
-        return f"{readable}-{digest}.sqlite"
+        return f"{readable}-{digest}"
 
 
 def parse_target(text: str, environ: Mapping[str, str] | None = None) -> ForwardTarget:

@@ -272,3 +272,25 @@ def test_a_targets_label_never_shows_its_credentials() -> None:
     target = ForwardTarget("https://user:secret@otel.example:4318/team")
     assert target.label == "otel.example:4318"
     assert "secret" not in target.spool_name
+
+
+def test_a_reopened_queue_gives_back_its_requests_in_order_and_no_torn_one(
+        tmp_path: Path) -> None:
+    from lumos_studio.forward.spool import Spool
+
+    spool = Spool(tmp_path / "q")
+    for request in range(3):
+        spool.put("traces", PROTOBUF, body_of(request), SPANS_PER_REQUEST)
+    spool.put("logs", "application/json", b'{"resourceLogs": []}', 2)
+    (tmp_path / "q" / "000000000099.traces.50.pb.tmp").write_bytes(b"\x0a")  # killed mid-write
+    reopened = Spool(tmp_path / "q")
+    assert (reopened.queued_records, reopened.queued_bytes) == (
+        3 * SPANS_PER_REQUEST + 2, sum(len(body_of(n)) for n in range(3)) + 20)
+    first = reopened.take()
+    assert first is not None and first.body == b"".join(body_of(n) for n in range(3))
+    reopened.done(first)
+    second = reopened.take()
+    assert second is not None and (second.signal, second.records) == ("logs", 2)
+    reopened.done(second)
+    assert reopened.take() is None
+    assert list((tmp_path / "q").iterdir()) == []
