@@ -37,6 +37,7 @@ from lumos_studio.cli_support import (
     store_failure,
     warn,
 )
+from lumos_studio.cli_web import web
 from lumos_studio.display import VALUE_LIMIT, safe_str, safe_text
 from lumos_studio.new.command import new
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
@@ -540,6 +541,7 @@ cli.add_command(new)
 cli.add_command(eval_)
 cli.add_command(score)
 cli.add_command(annotate)
+cli.add_command(web)
 
 
 def main() -> None:
