@@ -41,6 +41,7 @@ fuzz: $(STAMP)
 
 screenshots: $(STAMP)
 	$(BIN)/python screenshots/make_screenshots.py
+	$(BIN)/python screenshots/make_web_screenshot.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -36,6 +36,7 @@ BENCHMARKS: dict[str, str] = {
     "ui_waterfall": "bench.ui_waterfall",
     "logs_filter": "bench.logs_filter",
     "trace_list": "bench.trace_list",
+    "forward": "bench.forward",
     "fuzz": "bench.fuzz",
 }
 ONLY_WHEN_NAMED = frozenset({"fuzz"})

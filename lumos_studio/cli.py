@@ -16,6 +16,12 @@ from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.cli_eval import eval_
 from lumos_studio.cli_fixture import fixture
+from lumos_studio.cli_forward import (
+    DEFAULT_QUEUE_MB,
+    forward_options,
+    forwarding,
+    with_group_targets,
+)
 from lumos_studio.cli_run import run
 from lumos_studio.cli_score import annotate, score
 from lumos_studio.cli_support import (
@@ -26,11 +32,13 @@ from lumos_studio.cli_support import (
     note,
     open_reader,
     open_store,
+    or_given_to_group,
     out,
     store_failure,
     warn,
 )
-from lumos_studio.display import safe_str, safe_text
+from lumos_studio.cli_web import web
+from lumos_studio.display import VALUE_LIMIT, safe_str, safe_text
 from lumos_studio.new.command import new
 from lumos_studio.present import format_duration, format_time, rich_tree, status_text
 from lumos_studio.process_settings import use_studio_process_settings
@@ -74,8 +82,10 @@ class _Commands(click.Group):
     help="The SQLite store the studio and every command read and write.",
 )
 @click.option("--otlp-port", default=4318, show_default=True, help=OTLP_PORT_HELP)
+@forward_options
 @click.pass_context
-def cli(ctx: click.Context, db: Path, otlp_port: int) -> None:
+def cli(ctx: click.Context, db: Path, otlp_port: int, forward: tuple[str, ...],
+        forward_queue_mb: int) -> None:
     """Lumos Studio: a terminal console for developing AI agents.
 
     With no command, opens the studio on the bundled demo agents (scripted model, no API key).
@@ -90,6 +100,7 @@ def cli(ctx: click.Context, db: Path, otlp_port: int) -> None:
             db,
             otlp_port,
             lambda store, endpoint: InProcessSession.recording(load_demo(), store.writer),
+            forward, forward_queue_mb,
         )
 
 
@@ -101,10 +112,11 @@ def cli(ctx: click.Context, db: Path, otlp_port: int) -> None:
 @click.option("--memory-limit", type=click.IntRange(min=0), default=DEFAULT_MEMORY_MB,
               envvar=MEMORY_ENV, show_default=True, show_envvar=True,
               help="MB of memory the worker may use; a run past it is stopped (0: no limit).")
+@forward_options
 @click.pass_obj
 def dev(
     db: Path, path: Path, agents: tuple[str, ...], otlp_port: int, no_watch: bool,
-    memory_limit: int,
+    memory_limit: int, forward: tuple[str, ...], forward_queue_mb: int,
 ) -> None:
     """Open the studio on the agents and workflows PATH (a file or a package) defines.
 
@@ -119,7 +131,7 @@ def dev(
 
     _open_studio(
         db,
-        otlp_port,
+        or_given_to_group(otlp_port, "otlp_port"),
         lambda store, endpoint: WorkerSession(
             path,
             endpoint,
@@ -129,19 +141,24 @@ def dev(
             record=store.writer.submit,
             memory_limit_mb=memory_limit,
         ),
+        with_group_targets(forward), forward_queue_mb,
     )
 
 
-def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], Session]) -> None:
-    """Store, OTLP receiver, session, app: opened in order and closed in reverse."""
+def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], Session],
+                 forward: tuple[str, ...] = (), forward_queue_mb: int = DEFAULT_QUEUE_MB) -> None:
+    """Store, forwarder, OTLP receiver, session, app: opened in order and closed in reverse."""
     from lumos_studio.app import StudioApp
     from lumos_studio.ingest.otlp_http import OtlpReceiver
     from lumos_studio.sessions.interrupted import close_interrupted
 
-    with open_store(db) as store:
+    with forwarding(db, forward, forward_queue_mb) as forwarder, open_store(db) as store:
         close_interrupted(store.reader, store.writer)  # what a studio that died left running
         try:
-            receiver = OtlpReceiver(store.writer, port=otlp_port).start()
+            receiver = OtlpReceiver(
+                store.writer, port=otlp_port,
+                forward=forwarder.accept if forwarder is not None else None,
+            ).start()
         except OSError as exc:
             fail(
                 f"cannot listen for OTLP on port {otlp_port}: {exc.strerror or exc}",
@@ -329,10 +346,11 @@ Idle connections close after 10 s, and at most --max-connections are served at o
               help="Connections served at once; more are answered 503 with Retry-After.")
 @click.option("--token", envvar=TOKEN_ENV, show_envvar=True, default=None,
               help="Require Authorization: Bearer TOKEN on every request.")
+@forward_options
 @click.pass_obj
 def serve(
     db: Path, host: str, port: int, port_alias: int | None, max_body: int, max_connections: int,
-    token: str | None,
+    token: str | None, forward: tuple[str, ...], forward_queue_mb: int,
 ) -> None:
     from lumos_studio.ingest.otlp_http import (
         OtlpReceiver,
@@ -341,7 +359,7 @@ def serve(
         is_loopback,
     )
 
-    port = port if port_alias is None else port_alias
+    port = or_given_to_group(port, "port", "otlp_port") if port_alias is None else port_alias
     exposed = not is_loopback(host)
     if exposed and not token:  # before the store is opened or anything is bound
         fail(
@@ -364,15 +382,19 @@ def serve(
             else:
                 info("the store takes writes again")
         line = receiver.status_line()
+        if forwarder is not None:
+            line = f"{line} {safe_str(forwarder.status_line(), VALUE_LIMIT)}"
         if line != shown[0]:
             shown[0] = line
             click.echo("\r" + line if live else line, err=True, nl=not live)
 
-    with open_store(db) as store:
+    forward = with_group_targets(forward)
+    with forwarding(db, forward, forward_queue_mb) as forwarder, open_store(db) as store:
         try:
             receiver = OtlpReceiver(
                 store.writer, host=host, port=port, max_body=max_body,
                 max_connections=max_connections, token=token,
+                forward=forwarder.accept if forwarder is not None else None,
             )
         except OSError as exc:
             fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
@@ -387,7 +409,9 @@ def serve(
                  "token are taken")
         receiver.serve_forever(report)
         store.writer.flush()
-    err.print(("\n" if live else "") + f"stopped; stored {receiver.stats.line()}", markup=False)
+        forwarded = f" {forwarder.status_line()}" if forwarder is not None else ""
+    err.print(("\n" if live else "") + f"stopped; stored {receiver.stats.line()}",
+              safe_text(forwarded, limit=VALUE_LIMIT))
 
 
 @cli.command()
@@ -517,6 +541,7 @@ cli.add_command(new)
 cli.add_command(eval_)
 cli.add_command(score)
 cli.add_command(annotate)
+cli.add_command(web)
 
 
 def main() -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
+import click
 from rich.console import Console
 from rich.text import Text
 
@@ -48,6 +49,25 @@ def info(message: str) -> None:
 def note(message: str) -> None:
     """A dim remark on stderr (a hint, where a trace was recorded); plain text, many lines."""
     err.print(safe_text(message, limit=BODY_LIMIT, style="dim", multiline=True))
+
+
+T = TypeVar("T")
+
+
+def or_given_to_group(value: T, name: str, group_name: str | None = None) -> T:
+    """``value`` of the running command's option ``name``, or the group's option of the same
+    meaning when only that one was given: ``lumos-studio --otlp-port 0 serve`` means port 0."""
+    context = click.get_current_context(silent=True)
+    if context is None or context.parent is None:
+        return value
+    if context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+        return value
+    root = context.find_root()
+    group_name = group_name or name
+    if root.get_parameter_source(group_name) in (None, click.core.ParameterSource.DEFAULT):
+        return value
+    given: T = root.params[group_name]
+    return given
 
 
 # The exit code when the --db file is not a store this studio can use (damaged, foreign, newer).

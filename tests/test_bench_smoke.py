@@ -125,3 +125,17 @@ def test_the_agent_comparison_measures_our_agent(monkeypatch: pytest.MonkeyPatch
         "tracing off", "in-memory exporter", "studio store (durable)"]
     assert all(row.runs_per_second > 0 for row in rows)
     assert rows[1].spans_per_run == rows[2].spans_per_run == 4
+
+
+def test_the_forward_bench_loses_nothing_through_an_outage_on_a_small_load(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import forward
+
+    monkeypatch.setattr(forward, "REQUESTS", 6)
+    monkeypatch.setattr(forward, "ROUNDS", 1)
+    console = Console(record=True, width=200)
+    forward.main(console)
+    text = console.export_text()
+    assert "spans lost" in text
+    lost_row = next(line for line in text.splitlines() if "spans lost" in line)
+    assert lost_row.split("│")[3].strip() == "0"

@@ -73,6 +73,9 @@ DEFAULT_IDLE_TIMEOUT = 10.0
 # A request, from its first byte, is read within this: OTel exporters give up after 10 s.
 DEFAULT_REQUEST_TIMEOUT = 30.0
 
+# Given (signal, media type, body, records stored) of each stored request: ``Forwarder.accept``.
+Forward = Callable[[str, str, bytes, int], None]
+
 class TokenRequired(ValueError):
     """A receiver bound to a non-loopback address without a token: anyone could write."""
 
@@ -124,12 +127,17 @@ class OtlpReceiver:
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         token: str | None = None,
+        forward: Forward | None = None,
     ) -> None:
-        """Raises ``TokenRequired`` (before binding) for a non-loopback ``host`` with no token."""
+        """Raises ``TokenRequired`` (before binding) for a non-loopback ``host`` with no token.
+
+        ``forward`` is given every stored request's body before it is acknowledged
+        (``lumos_studio.forward``)."""
         token = token or None
         if token is None and not is_loopback(host):
             raise TokenRequired(host)
         self.writer = writer
+        self.forward = forward
         self.max_body = max_body
         self.ack_timeout = ack_timeout
         self.max_connections = max_connections
@@ -274,6 +282,8 @@ class OtlpReceiver:
                 count -= len(dropped)
                 if not count:  # all of them: retrying cannot help, so not a 503
                     raise Refusal(400, rejection_message(rejected))
+        if count and self.forward is not None:
+            self.forward(signal_name, media, body, count)
         counted = "spans" if signal_name == "traces" else "logs"
         self._count(requests=1, rejected=len(rejected), **{counted: count})
         return success_body(signal_name, media, rejected), len(rejected)

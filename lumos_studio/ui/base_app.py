@@ -29,18 +29,15 @@ class ConsoleApp(App[None]):
     ]
 
     def on_mount(self) -> None:
-        if not self.is_headless:
+        # Only a terminal can close under us; in a browser (``lumos-studio web``) the input is a
+        # pipe, which never was one, and its end reaches Textual's web driver by itself.
+        if not self.is_headless and _on_a_terminal():
             self.set_interval(TERMINAL_CHECK_SECONDS, self._exit_if_terminal_closed)
 
     def _exit_if_terminal_closed(self) -> None:
         """Quit once the terminal is gone (its window closed) without a SIGHUP reaching us, as
         under ``make studio``: Textual's input thread would otherwise spin on the dead tty."""
-        stdin = sys.__stdin__
-        try:
-            if stdin is None:
-                raise ValueError("no standard input")
-            termios.tcgetattr(stdin.fileno())
-        except (termios.error, OSError, ValueError):
+        if not _on_a_terminal():
             self.exit(return_code=1)
 
     def notify(
@@ -84,3 +81,15 @@ class ConsoleApp(App[None]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+
+def _on_a_terminal() -> bool:
+    """Whether standard input is a terminal that is still there."""
+    stdin = sys.__stdin__
+    try:
+        if stdin is None:
+            return False
+        termios.tcgetattr(stdin.fileno())
+    except (termios.error, OSError, ValueError):
+        return False
+    return True

@@ -1,0 +1,253 @@
+"""Forwarding (``serve --forward URL``): what it costs the sender's acknowledgements, how fast the
+team's collector gets everything, and that an outage of the collector loses nothing.
+
+"local", a ``lumos-studio serve`` process, receives the load (the ingest bench's GenAI spans, 500
+a request, 4 keep-alive clients). For the cost and the throughput it forwards to a sink that
+keeps nothing (``bench/otlp_sink.py``, as a collector with a no-op exporter): a second store on
+this machine's two cores would bill local for team's work. Rounds with forwarding off and on
+alternate; each figure is the median. The outage round forwards to "team", a second ``serve``
+with its own store, kills it (SIGKILL) once a third of the load is acknowledged and starts it
+again on the same port at two thirds; every span must reach team's store.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from bench import check
+from bench.ingest import BATCH_SPANS, encoded_batches, wait_until_queryable
+
+TARGET_FORWARDED_SPANS_PER_SECOND = 30_000  # keeps pace with the durable-ingest target
+TARGET_ADDED_ACK_MS = 5.0  # median acknowledgement, forwarding on minus off
+TARGET_LOST = 0
+ROUNDS = 3
+REQUESTS = 100  # 50,000 spans
+CLIENTS = 4
+
+
+@dataclass
+class Serve:
+    process: subprocess.Popen[str]
+    endpoint: str
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        self.process.communicate(timeout=120)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.communicate(timeout=60)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def serve(db: Path, *args: str, port: int = 0) -> Serve:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lumos_studio", "--db", str(db), "serve", "--otlp-port",
+         str(port), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("OTEL_EXPORTER_OTLP_ENDPOINT="):
+            return Serve(process, line.strip().split("=", 1)[1])
+    raise RuntimeError(f"serve did not start: {process.stderr.read() if process.stderr else ''}")
+
+
+@dataclass
+class Load:
+    first_send: float = 0.0
+    last_ack: float = 0.0
+    acked: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+
+def send(endpoint: str, bodies: list[bytes], on_ack: Callable[[int], None] = lambda n: None
+         ) -> Load:
+    """``CLIENTS`` keep-alive clients post every body once (retrying 503s), timing each answer."""
+    load = Load(first_send=time.perf_counter())
+    lock = threading.Lock()
+    pending = iter(bodies)
+
+    def client() -> None:
+        with httpx.Client(timeout=60) as http:
+            while True:
+                with lock:
+                    body = next(pending, None)
+                if body is None:
+                    return
+                while True:
+                    started = time.perf_counter()
+                    answer = http.post(f"{endpoint}/v1/traces", content=body,
+                                       headers={"Content-Type": "application/x-protobuf"})
+                    if answer.status_code != 503:
+                        break
+                    time.sleep(float(answer.headers.get("retry-after", "1")))
+                done = time.perf_counter()
+                with lock:
+                    load.latencies.append(done - started)
+                    if answer.status_code == 200:
+                        load.acked += 1
+                        load.last_ack = max(load.last_ack, done)
+                        acked = load.acked
+                if answer.status_code == 200:
+                    on_ack(acked)
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return load
+
+
+@dataclass(frozen=True)
+class Round:
+    ack_ms: float  # median acknowledgement
+    ack_rate: float  # spans/s acknowledged by local
+    forwarded_rate: float  # spans/s from the first send until all are in team's store
+    lag: float  # s from the last acknowledgement until all are in team's store
+    lost: int
+
+
+class Sink:
+    """``bench.otlp_sink`` in a process of its own."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.otlp_sink"],
+                                        stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.endpoint = self.process.stdout.readline().strip()
+
+    def received(self) -> int:
+        return int(httpx.get(f"{self.endpoint}/received", timeout=10).text)
+
+    def wait_for(self, size: int, timeout: float = 120) -> float:
+        deadline = time.perf_counter() + timeout
+        while self.received() < size and time.perf_counter() < deadline:
+            time.sleep(0.005)
+        return time.perf_counter()
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.communicate(timeout=30)
+
+
+def steady_round(tmp: Path, bodies: list[bytes], forwarding: bool, number: int) -> Round:
+    os.sync()
+    sink = Sink()
+    local = serve(tmp / f"local-{number}.db", *(["--forward", sink.endpoint] if forwarding else []))
+    try:
+        load = send(local.endpoint, bodies)
+        acked = load.acked * BATCH_SPANS
+        size = sum(len(body) for body in bodies)
+        arrived = sink.wait_for(size) if forwarding else load.last_ack
+        lost = (size - sink.received()) // max(len(bodies[0]) // BATCH_SPANS, 1)
+    finally:
+        local.stop()
+        sink.stop()
+    return Round(
+        statistics.median(load.latencies) * 1e3,
+        acked / (load.last_ack - load.first_send),
+        acked / (arrived - load.first_send),
+        arrived - load.last_ack,
+        lost if forwarding else 0,
+    )
+
+
+def outage_round(tmp: Path, bodies: list[bytes]) -> tuple[int, float]:
+    """Spans lost when team goes down at a third of the load and comes back at two thirds, and
+    the seconds after the last acknowledgement until team has everything."""
+    team_db = tmp / "team-outage.db"
+    team = [serve(team_db)]
+    port = int(team[0].endpoint.rsplit(":", 1)[1])
+    local = serve(tmp / "local-outage.db", "--forward", team[0].endpoint)
+    third = len(bodies) // 3
+
+    def on_ack(acked: int) -> None:
+        if acked == third:
+            team[0].kill()
+        elif acked == 2 * third:
+            team[0] = serve(team_db, port=port)
+
+    try:
+        load = send(local.endpoint, bodies, on_ack)
+        arrived = wait_until_queryable(team_db, load.acked * BATCH_SPANS, timeout=180)
+    finally:
+        local.stop()
+        team[0].stop()
+    return len(bodies) * BATCH_SPANS - _count(team_db), arrived - load.last_ack
+
+
+def _count(db: Path) -> int:
+    import sqlite3
+
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        count: int = connection.execute("SELECT count(*) FROM spans").fetchone()[0]
+        return count
+    finally:
+        connection.close()
+
+
+def main(console: Console) -> None:
+    bodies, bytes_per_span = encoded_batches(REQUESTS)
+    console.print(f"load: {REQUESTS} requests × {BATCH_SPANS} spans (~{bytes_per_span:,} B a span)"
+                  f" from {CLIENTS} clients into serve, forwarding to a second serve; "
+                  f"{ROUNDS} rounds each")
+    with tempfile.TemporaryDirectory(prefix="lumos-bench-forward-") as tmp_name:
+        tmp = Path(tmp_name)
+        plain, forwarded = [], []
+        for number in range(ROUNDS):  # interleaved, so both see the same machine
+            plain.append(steady_round(tmp, bodies, False, 2 * number))
+            forwarded.append(steady_round(tmp, bodies, True, 2 * number + 1))
+        lost, catch_up = outage_round(tmp, bodies)
+
+    def median(rounds: list[Round], pick: Callable[[Round], float]) -> float:
+        return statistics.median(pick(r) for r in rounds)
+
+    added = median(forwarded, lambda r: r.ack_ms) - median(plain, lambda r: r.ack_ms)
+    rate = median(forwarded, lambda r: r.forwarded_rate)
+    table = Table(title="serve --forward: the sender's acknowledgements, the collector's intake",
+                  title_justify="left", title_style="bold")
+    for column in ("figure", "forwarding off", "forwarding on", "target", ""):
+        table.add_column(column, justify="left" if column == "figure" else "right")
+    table.add_row("acknowledged spans/s", f"{median(plain, lambda r: r.ack_rate):,.0f}",
+                  f"{median(forwarded, lambda r: r.ack_rate):,.0f}", "", "")
+    table.add_row("median acknowledgement", f"{median(plain, lambda r: r.ack_ms):.1f} ms",
+                  f"{median(forwarded, lambda r: r.ack_ms):.1f} ms",
+                  f"+≤ {TARGET_ADDED_ACK_MS:g} ms",
+                  check("forward: added median ack", added, TARGET_ADDED_ACK_MS))
+    table.add_row("forwarded to the collector, spans/s", "", f"{rate:,.0f}",
+                  f"≥ {TARGET_FORWARDED_SPANS_PER_SECOND:,}",
+                  check("forward: spans/s to the collector", rate,
+                        TARGET_FORWARDED_SPANS_PER_SECOND, "spans/s", higher_is_better=True))
+    table.add_row("  … after the last acknowledgement", "",
+                  f"{median(forwarded, lambda r: r.lag):.2f} s", "", "")
+    table.add_row("collector down for a third of the load: spans lost", "", f"{lost:,}",
+                  f"{TARGET_LOST}", check("forward: spans lost to an outage", lost, TARGET_LOST,
+                                          "spans"))
+    table.add_row("  … all in the team's store after the last ack", "", f"{catch_up:.2f} s",
+                  "", "")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main(Console())

@@ -1,0 +1,50 @@
+"""``lumos-studio web``: the studio in a browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lumos_studio.cli_forward import with_group_targets
+from lumos_studio.cli_support import fail, or_given_to_group
+
+WEB_TOKEN_ENV = "LUMOS_WEB_TOKEN"
+
+
+@click.command()
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to serve on; other than loopback, a token is required.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port of the web page.")
+@click.option("--otlp-port", default=4318, show_default=True,
+              help="Port for each tab's OTLP/HTTP receiver (the next free one if taken).")
+@click.option("--public-url", default=None,
+              help="The URL browsers reach this server by, when it is not http://HOST:PORT "
+                   "(a proxy, or --host 0.0.0.0).")
+@click.option("--token", envvar=WEB_TOKEN_ENV, show_envvar=True, default=None,
+              help="Require this token: open the page once with ?token=TOKEN.")
+@click.pass_obj
+def web(db: Path, path: Path | None, host: str, port: int, otlp_port: int,
+        public_url: str | None, token: str | None) -> None:
+    """Serve the studio to a browser: the demo agents, or those PATH defines (as dev does).
+
+    Each tab runs its own studio on the same --db. Loopback only unless --host says otherwise,
+    and then only with --token.
+    """
+    from lumos_studio.ingest.otlp_connections import is_loopback
+    from lumos_studio.web import StudioWebServer, studio_command
+
+    if not is_loopback(host) and not token:
+        fail(f"serving on {host} lets other machines drive the studio and run your agents, so "
+             "it needs a token",
+             f"pass --token SECRET (or set {WEB_TOKEN_ENV}) and open the printed URL", code=2)
+    command = studio_command(db.resolve(), or_given_to_group(otlp_port, "otlp_port"),
+                             path.resolve() if path else None, with_group_targets(()))
+    server = StudioWebServer(command, host=host, port=port, token=token,
+                             public_url=public_url.rstrip("/") if public_url else None)
+    try:
+        server.serve()
+    except OSError as exc:
+        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", "try another --port")

@@ -1,0 +1,92 @@
+"""Forwarding what the receiver accepts to other OTLP/HTTP endpoints, unchanged.
+
+The receiver calls ``accept`` for each request it stored, before acknowledging it: the body goes
+into each target's queue on disk (``spool``), so an acknowledged request reaches every target
+eventually, even across a restart. Each target is sent to on a thread of its own (``sender``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lumos_studio.forward.sender import TargetSender
+from lumos_studio.forward.spool import DEFAULT_SPOOL_BYTES, Spool
+from lumos_studio.forward.target import ForwardTarget
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardStatus:
+    """One target's state, for status lines and the studio's header."""
+
+    label: str
+    queued_records: int
+    queued_bytes: int
+    sent_records: int
+    dropped_records: int  # the queue was full
+    refused_records: int  # the target refused them for good
+    problem: str | None
+
+    def line(self) -> str:
+        text = f"→ {self.label}: {self.sent_records:,} sent"
+        if self.queued_records:
+            text += f", {self.queued_records:,} queued ({_megabytes(self.queued_bytes)})"
+        if self.dropped_records:
+            text += f", {self.dropped_records:,} dropped (queue full)"
+        if self.refused_records:
+            text += f", {self.refused_records:,} refused"
+        if self.problem:
+            text += f" · {self.problem}"
+        return text
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MB"
+
+
+def spool_dir_beside(db: Path) -> Path:
+    """Where the queues of a studio using ``db`` live: beside it, one file per target."""
+    return db.parent / f"{db.name}-forward"
+
+
+class Forwarder:
+    """Queues and sends every accepted request to each target."""
+
+    def __init__(self, targets: Sequence[ForwardTarget], spool_dir: Path, *,
+                 limit_bytes: int = DEFAULT_SPOOL_BYTES) -> None:
+        self.senders = [
+            TargetSender(target, Spool(spool_dir / target.spool_name, limit_bytes=limit_bytes))
+            for target in targets
+        ]
+
+    def start(self) -> Forwarder:
+        for sender in self.senders:
+            sender.start()
+        return self
+
+    def stop(self) -> None:
+        for sender in self.senders:
+            sender.stop()
+            sender.spool.close()
+
+    def accept(self, signal: str, media: str, body: bytes, records: int) -> None:
+        """Queue one request the receiver stored (``records`` spans or logs in it)."""
+        for sender in self.senders:
+            sender.spool.put(signal, media, body, records)
+
+    def statuses(self) -> list[ForwardStatus]:
+        return [
+            ForwardStatus(
+                sender.target.label, sender.spool.queued_records, sender.spool.queued_bytes,
+                sender.sent_records, sender.spool.dropped_records, sender.refused_records,
+                sender.problem,
+            )
+            for sender in self.senders
+        ]
+
+    def status_line(self) -> str:
+        return " · ".join(status.line() for status in self.statuses())
+
+    def drained(self) -> bool:
+        return all(sender.drained() for sender in self.senders)
