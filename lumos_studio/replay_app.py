@@ -53,6 +53,10 @@ class ReplayApp(ConsoleApp):
     """Play saved traces back: pick a run, then play, step or scrub through it."""
 
     TITLE = "Lumos Studio — replay"
+    # The studio's narrow and short layouts (studio.tcss) at 80x24 too: the trace list's column
+    # shrinks to 24–26 columns, leaving the tree and the detail room to read.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (App: not a ClassVar)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 (App: not a ClassVar)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "focus('playback')", "Playback"),
         # The playback keys work from any pane (a pane's own use of a key comes first).
