@@ -23,6 +23,7 @@ from lumos_core.workflows import (
     step,
 )
 from lumos_studio.demo.agents import get_weather
+from lumos_studio.demo.essay import essay_writer  # noqa: F401 (listed: the demo's second workflow)
 
 _SIGHTS = (
     "the old town", "the harbour", "the cathedral", "the modern art museum", "the botanical garden",
