@@ -45,6 +45,11 @@ def step_span(span: SpanRecord) -> StepSpan | None:
     )
 
 
+def workflow_name(span: SpanRecord) -> str:
+    """The workflow an ``invoke_workflow`` span (or a step's span) ran in, "" for other spans."""
+    return _text(span.attributes.get(sc.LUMOS_WORKFLOW_NAME))
+
+
 def workflow_status(span: SpanRecord) -> str:
     """How an ``invoke_workflow`` span's run ended (``success``, ``failed``, ``suspended``,
     ``cancelled``), "" while it runs or when the span does not say."""

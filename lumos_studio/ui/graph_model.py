@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from lumos_core.worker_protocol import StepShape
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 from lumos_studio.semantics import OperationKind, SpanView, read_span
-from lumos_studio.semantics.workflow import step_span, workflow_status
+from lumos_studio.semantics.workflow import step_span, workflow_name, workflow_status
 from lumos_studio.sessions.base import AgentInfo, StreamUpdate
 
 MODEL_NODE = "model"
@@ -109,11 +109,13 @@ def runs_from_spans(root: GraphNode, spans: Iterable[SpanRecord],
     known = {node.id for node in root.walk()}
     runs: dict[str, NodeRun] = {}
     passes: dict[str, int] = {}
+    top = next((s for s in spans if step_span(s) is None and workflow_name(s) == root.id), None)
+    if top is None:  # not a run of this workflow
+        return runs
+    runs[root.id] = _span_run(top, _STEP_STATUS.get(workflow_status(top)))
     for span in spans:
         step = step_span(span)
         if step is None:
-            if span.parent_span_id is None and root.id in known:
-                runs[root.id] = _span_run(span, _STEP_STATUS.get(workflow_status(span)))
             continue
         if step.step not in known:
             continue

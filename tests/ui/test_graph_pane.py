@@ -1,0 +1,53 @@
+"""The graph pane in the studio: ctrl+g shows the selected workflow's graph, a run colours its
+nodes, and choosing a node selects its span in the waterfall."""
+
+from __future__ import annotations
+
+from lumos_studio.app import StudioApp
+from lumos_studio.sessions.discovery import load_demo
+from lumos_studio.sessions.in_process import InProcessSession
+from lumos_studio.store import Store
+from lumos_studio.ui.graph_model import NodeState
+from lumos_studio.ui.widgets.graph import GraphPane
+from lumos_studio.ui.widgets.span_detail import SpanDetail
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+from tests.ui.helpers import wait_for
+from tests.ui.test_chat_streaming import choose, send, transcript
+
+
+async def test_ctrl_g_shows_the_selected_workflows_graph_and_a_run_colours_it(
+    store: Store,
+) -> None:
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(140, 45)) as pilot:
+        graph = app.query_one(GraphPane)
+        assert not graph.display  # hidden until asked for
+        await choose(pilot, "essay_writer")
+        await pilot.press("ctrl+g")
+        assert graph.display and app.focused is graph and app.layout.graph
+        assert "while needs_work" in graph.text and "⇶ review" in graph.text
+        assert graph.order[:3] == ["outline", "write_sections", "section_writer"]
+
+        app.query_one("#chat-input").focus()
+        await send(pilot, '{"topic": "testing", "sections": 2}')
+        await wait_for(pilot, lambda: "essay_writer › success · run " in transcript(app))
+        await wait_for(pilot, lambda: graph.runs.get("verdict") is not None
+                       and graph.runs["verdict"].state is NodeState.DONE)
+        runs = graph.runs
+        assert runs["write_sections"].iterations == 2  # foreach: one pass per section
+        assert runs["revise"].iterations == 3  # while: until the critique scores 8
+        assert all(runs[n].state is NodeState.DONE for n in graph.order)
+        assert "↻ 3/4 passes" in graph.text
+
+        tree, detail = app.query_one(TraceWaterfall), app.query_one(SpanDetail)
+        graph.focus()
+        await pilot.press("home", "down", "down", "down")  # outline, write_sections, writer, join
+        assert graph.selected == "join_sections"
+        await wait_for(pilot, lambda: tree.cursor_span is not None
+                       and tree.cursor_span.name == "step join_sections")
+        await wait_for(pilot, lambda: detail.span is not None
+                       and detail.span.name == "step join_sections")
+        assert app.focused is graph  # the waterfall follows; the focus stays
+
+        await pilot.press("ctrl+g")
+        assert not graph.display and not app.layout.graph
