@@ -227,7 +227,8 @@ def _lanes(node: GraphNode, look: Look) -> Canvas:
         xs.append(x)
         x += lane.width + LANE_GAP
     axes = [lx + lane.axis for lx, lane in zip(xs, lanes, strict=True)]
-    axis = (axes[0] + axes[-1]) // 2
+    # An odd number of lanes: the middle one goes straight through; else halfway between.
+    axis = axes[len(axes) // 2] if len(axes) % 2 else (axes[0] + axes[-1]) // 2
     shift = 0 if header is None else max(0, header.axis - axis)
     xs, axes, axis = [v + shift for v in xs], [v + shift for v in axes], axis + shift
     width = x - LANE_GAP + shift
