@@ -289,10 +289,11 @@ def _loop_title(node: GraphNode, look: Look) -> tuple[str, str]:
     run = look.runs.get(node.id, NodeRun())
     done = run.iterations
     if node.kind == "agent_loop":
-        what = "model ↔ tools"
-        count = f"{done} calls" if done else ""
-        bound = f"≤{node.bound} calls" if node.bound else ""
-        return f"{what}  {' · '.join(p for p in (count, bound) if p)}".rstrip(), ""
+        if done and node.bound:
+            return f"model ↔ tools  {done}/{node.bound} calls", ""
+        if done or node.bound:
+            return f"model ↔ tools  {f'{done} calls' if done else f'≤{node.bound} calls'}", ""
+        return "model ↔ tools", ""
     passes = f"{done}/{node.bound}" if done is not None else f"≤{node.bound}"
     unit = "items" if node.kind == "foreach" else "passes"
     foot = f"while {node.condition}" if node.kind == "while" and node.condition else (

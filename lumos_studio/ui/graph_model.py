@@ -151,6 +151,7 @@ def _agent_runs(root: GraphNode, spans: list[SpanRecord], views: Mapping[str, Sp
         if view.kind is OperationKind.LLM:
             calls += 1
             runs[MODEL_NODE] = replace(_span_run(span), iterations=calls)
+            runs[root.id] = replace(runs[root.id], iterations=calls)
         elif view.kind is OperationKind.TOOL and view.tool_call is not None:
             tool = view.tool_call.name
             node = f"tool:{tool}" if f"tool:{tool}" in ids else _sub_agent_node(root, tool)

@@ -103,6 +103,8 @@ class Layout:
         """Show, hide and size the panes of the studio's main screen."""
         for pane, selector in _NODES.items():
             screen.query_one(selector).display = getattr(self, pane)
+        # With the graph shown, the trace list and the memory row give it room (studio.tcss).
+        screen.query_one("#traces-column").set_class(self.graph, "-graph")
         if self.sessions_width is not None:
             screen.query_one("#sessions").styles.width = self.sessions_width
             screen.query_one("#sessions").styles.max_width = None

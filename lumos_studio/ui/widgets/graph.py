@@ -48,18 +48,19 @@ from lumos_studio.ui.graph_model import (
 
 TICK_SECONDS = 0.25  # running nodes' timers
 EMPTY = "Select a workflow or an agent in the agents list to see its graph."
+# Fixed colours (not the theme's): a state reads the same in every theme and snapshot.
 STYLES: dict[str, Style] = {
-    "edge": Style(color="bright_black"),
-    "frame": Style(color="blue"),
-    "cond": Style(color="magenta", italic=True),
+    "edge": Style(color="#7f848e"),
+    "frame": Style(color="#61afef"),
+    "cond": Style(color="#c678dd", italic=True),
     "muted": Style(dim=True),
-    "breakpoint": Style(color="red", bold=True),
-    "state.pending": Style(color="bright_black"),
-    "state.running": Style(color="yellow", bold=True),
-    "state.paused": Style(color="magenta", bold=True),
-    "state.done": Style(color="green"),
-    "state.failed": Style(color="red", bold=True),
-    "state.suspended": Style(color="cyan", bold=True),
+    "breakpoint": Style(color="#e06c75", bold=True),
+    "state.pending": Style(color="#7f848e"),
+    "state.running": Style(color="#e5c07b", bold=True),
+    "state.paused": Style(color="#c678dd", bold=True, underline=True),
+    "state.done": Style(color="#98c379"),
+    "state.failed": Style(color="#e06c75", bold=True),
+    "state.suspended": Style(color="#56b6c2", bold=True),
 }
 SELECTED = {True: Style(reverse=True, bold=True), False: Style(underline=True, bold=True)}
 
