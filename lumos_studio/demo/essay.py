@@ -128,6 +128,3 @@ def build_essay_writer() -> Workflow:
         "then reviewed.",
         input_schema=EssayRequest,
     )
-
-
-essay_writer = build_essay_writer()
