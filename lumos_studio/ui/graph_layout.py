@@ -334,5 +334,5 @@ def _frame(node: GraphNode, look: Look) -> Canvas:
         canvas.put(GUTTER + 2, height - 1, f" {foot} ", "cond")
     canvas.blit(body, body_x, 1)
     _gutter(canvas, node, look, 0)
-    canvas.boxes[node.id] = Rect(GUTTER, 0, inner + 2, 1)
+    canvas.boxes[node.id] = Rect(GUTTER, 0, inner + 2, height)  # the whole frame, to scroll to
     return canvas
