@@ -3,9 +3,15 @@ nodes, and choosing a node selects its span in the waterfall."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from lumos_studio.app import StudioApp
+from lumos_studio.ingest.otlp_http import OtlpReceiver
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
+from lumos_studio.sessions.worker import WorkerSession
 from lumos_studio.store import Store
 from lumos_studio.ui.graph_model import NodeState
 from lumos_studio.ui.widgets.graph import GraphPane
@@ -51,3 +57,55 @@ async def test_ctrl_g_shows_the_selected_workflows_graph_and_a_run_colours_it(
 
         await pilot.press("ctrl+g")
         assert not graph.display and not app.layout.graph
+
+
+LOOPING = '''
+from lumos_core.workflows import Workflow, loop_while, step
+
+@step
+def start(ctx):
+    return 0
+
+@step
+def bump(ctx):
+    return ctx.input + 1
+
+def below_three(ctx):
+    return ctx.input < 3
+
+counter = Workflow("counter", [start, loop_while(below_three, bump, max_iterations=5,
+                                                 name="count")], store="runs.db")
+'''
+
+
+async def test_a_workflow_run_in_the_worker_process_colours_its_graph(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shape comes from the worker's typed description, the states from its spans."""
+    monkeypatch.chdir(tmp_path)
+    agent_file = tmp_path / "flows.py"
+    agent_file.write_text(LOOPING)
+    receiver = OtlpReceiver(store.writer, port=0).start()
+    session = WorkerSession(agent_file, receiver.endpoint, record=store.writer.submit,
+                            watch=False)
+    app = StudioApp(store, session, endpoint=receiver.endpoint)
+    try:
+        await _run_the_counter(app)
+    finally:
+        receiver.stop()
+
+
+async def _run_the_counter(app: StudioApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.loads == 1, timeout=20)
+        graph = app.query_one(GraphPane)
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: graph.root is not None and graph.root.id == "counter")
+        assert "while below_three" in graph.text and "↻ ≤5 passes" in graph.text
+        app.query_one("#chat-input").focus()
+        await send(pilot, "go")
+        await wait_for(pilot, lambda: "counter › success" in transcript(app), timeout=20)
+        await wait_for(pilot, lambda: graph.runs.get("count") is not None
+                       and graph.runs["count"].iterations == 3, timeout=10)
+        assert graph.runs["bump"].state is NodeState.DONE
+        assert "↻ 3/5 passes" in graph.text
