@@ -51,6 +51,7 @@ class GraphActions(_AppBase):
         """Show the graph pane and focus it, or hide it."""
         self.action_toggle_pane("graph")
         if self.layout.graph:
+            self._show_shown_trace()
             self.graph.focus()
 
     def _draw_selected(self) -> None:
@@ -59,9 +60,14 @@ class GraphActions(_AppBase):
         before = graph.root
         graph.show_graph(info)
         if graph.root != before:
-            tree = self.main.query_one(TraceWaterfall)
-            if tree.trace_id is not None and tree.trace_id == self.trace_id:
-                graph.show_runs(list(tree.spans.values()))
+            self._show_shown_trace()
+
+    def _show_shown_trace(self) -> None:
+        """The waterfall's trace's states on the graph (only while it shows: a hidden graph
+        does not read every live trace again)."""
+        tree = self.main.query_one(TraceWaterfall)
+        if self.layout.graph and tree.trace_id is not None and tree.trace_id == self.trace_id:
+            self.graph.show_runs(list(tree.spans.values()))
 
     def on_mount(self) -> None:
         self._draw_selected()
@@ -75,7 +81,7 @@ class GraphActions(_AppBase):
             self._draw_selected()
 
     def on_trace_loaded(self, message: TraceLoaded) -> None:
-        if not self._screens_gone() and message.trace_id == self.trace_id:
+        if not self._screens_gone() and self.layout.graph and message.trace_id == self.trace_id:
             self.graph.show_runs(message.spans, message.views)
 
     def on_turn_streamed(self, message: TurnStreamed) -> None:

@@ -27,6 +27,7 @@ from lumos_studio.ui.graph_model import (
     runs_from_spans,
 )
 from tests.builders import MS, T0
+from tests.hostile import CORPUS
 from tests.ui.graph_fixtures import (
     branch_info,
     loop_info,
@@ -160,3 +161,16 @@ def test_a_real_run_of_the_demo_essay_writer_colours_every_step(
     steps = [node.id for node in root.walk()][1:]
     assert all(runs[step].state is NodeState.DONE for step in steps), runs
     assert runs["write_sections"].iterations == 2 and runs["revise"].iterations == 3
+
+
+def test_every_hostile_name_is_drawn_inert_in_full_cells() -> None:
+    for name, text in CORPUS.items():
+        info = AgentInfo(text, "", kind="workflow", shape=(
+            StepShape(text, "function"),
+            StepShape(f"b-{name}", "branch", (StepShape(f"c-{name}", "function", condition=text),)),
+        ))
+        canvas = layout_graph(graph_of(info), Look(selected=text))
+        drawn_text = "".join("".join(row) for row in canvas.chars)
+        assert not any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 for c in drawn_text), name
+        assert all(len(row) == canvas.width for row in canvas.chars), name
+        assert "\u202e" not in drawn_text and "\ud800" not in drawn_text, name

@@ -6,6 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual import on
+from textual.app import App, ComposeResult
+from textual.message import Message
 
 from lumos_studio.app import StudioApp
 from lumos_studio.ingest.otlp_http import OtlpReceiver
@@ -13,10 +16,12 @@ from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.sessions.worker import WorkerSession
 from lumos_studio.store import Store
+from lumos_studio.ui.graph_layout import BREAKPOINT
 from lumos_studio.ui.graph_model import NodeState
 from lumos_studio.ui.widgets.graph import GraphPane
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+from tests.ui.graph_fixtures import nested_info, run_spans
 from tests.ui.helpers import wait_for
 from tests.ui.test_chat_streaming import choose, send, transcript
 
@@ -109,3 +114,51 @@ async def _run_the_counter(app: StudioApp) -> None:
                        and graph.runs["count"].iterations == 3, timeout=10)
         assert graph.runs["bump"].state is NodeState.DONE
         assert "↻ 3/5 passes" in graph.text
+
+
+class Host(App[None]):
+    """The pane alone, recording what it says the way the studio (and the debugger) hear it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heard: list[Message] = []
+
+    def compose(self) -> ComposeResult:
+        yield GraphPane()
+
+    @on(GraphPane.NodeChosen)
+    @on(GraphPane.BreakpointToggled)
+    def record(self, message: Message) -> None:
+        self.heard.append(message)
+
+
+async def test_b_toggles_a_breakpoint_and_enter_folds_a_nested_workflow() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 40)) as pilot:
+        graph = app.query_one(GraphPane)
+        graph.show_graph(nested_info())
+        graph.show_runs(run_spans("outer", {"write": ("success", 0, 10)}))
+        graph.focus()
+        await pilot.press("home")
+        chosen = [m for m in app.heard if isinstance(m, GraphPane.NodeChosen)]
+        assert chosen[-1].node_id == "write" and chosen[-1].span_id == f"{2:016x}"
+
+        await pilot.press("down", "b")
+        toggled = [m for m in app.heard if isinstance(m, GraphPane.BreakpointToggled)]
+        assert [(m.node_id, m.on) for m in toggled] == [("review", True)]
+        assert graph.breakpoints == {"review"} and BREAKPOINT in graph.text
+        await pilot.press("b")
+        assert graph.breakpoints == set() and BREAKPOINT not in graph.text
+        assert app.heard[-1].on is False  # type: ignore[attr-defined]
+
+        await pilot.press("enter")
+        assert "⇶ review ▸ 2 steps" in graph.text and "verdict" not in graph.text
+        assert graph.order == ["write", "review", "ship"]
+        await pilot.press("enter")
+        assert "verdict" in graph.text
+
+        graph.breakpoints = {"verdict", "ship"}
+        graph.paused = "verdict"
+        await pilot.pause()
+        assert graph.runs["verdict"].state is NodeState.PAUSED
+        assert graph.text.count(BREAKPOINT) == 2 and "‖ verdict" in graph.text
