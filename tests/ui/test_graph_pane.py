@@ -162,3 +162,19 @@ async def test_b_toggles_a_breakpoint_and_enter_folds_a_nested_workflow() -> Non
         await pilot.pause()
         assert graph.runs["verdict"].state is NodeState.PAUSED
         assert graph.text.count(BREAKPOINT) == 2 and "‖ verdict" in graph.text
+
+
+async def test_a_click_on_a_node_selects_it() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 40)) as pilot:
+        graph = app.query_one(GraphPane)
+        graph.show_graph(nested_info())
+        await pilot.pause()
+        lines = graph.text.splitlines()
+        row = next(i for i, line in enumerate(lines) if "○ style" in line)
+        column = lines[row].index("○ style")
+        left = (graph.scrollable_content_region.width - max(map(len, lines))) // 2  # centred
+        await pilot.click(GraphPane, offset=(left + column + 2, row))
+        assert graph.selected == "style"
+        chosen = [m for m in app.heard if isinstance(m, GraphPane.NodeChosen)]
+        assert chosen[-1].node_id == "style"

@@ -25,6 +25,7 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -260,7 +261,7 @@ class GraphPane(ScrollView, can_focus=True):
         return " · ".join(said)
 
     def _tick(self) -> None:
-        if any(run.state is NodeState.RUNNING for run in self.runs.values()):
+        if self.display and any(run.state is NodeState.RUNNING for run in self.runs.values()):
             self._relayout()
 
     def _scroll_to_selected(self) -> None:
@@ -273,6 +274,22 @@ class GraphPane(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a node selects it, like the cursor keys."""
+        canvas = self._canvas
+        if canvas is None:
+            return
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        width = self.scrollable_content_region.width
+        x = offset.x + round(self.scroll_x) - max(0, (width - canvas.width) // 2)
+        y = offset.y + round(self.scroll_y)
+        hits = [node for node, box in canvas.boxes.items()
+                if box.x <= x < box.x + box.width and box.y <= y < box.y + box.height]
+        if hits:  # the innermost: a frame's node is drawn before what it holds
+            self.select_node(min(hits, key=lambda n: canvas.boxes[n].width))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
