@@ -271,7 +271,7 @@ def _fork_line(canvas: Canvas, y: int, axes: list[int], axis: int, *, top: bool)
 def _header(node: GraphNode, look: Look) -> Canvas:
     """The one-line title of a parallel step or a branch, above its fork."""
     title, timing, tag = _label(node, look)
-    mark = "∥ " if node.kind == "parallel" else "◇ "
+    mark = "∥ " if node.kind == "parallel" else "⎇ "
     text = title[:2] + mark + title[2:]
     cells = cell_len(text) + (cell_len(timing) + 2 if timing else 0)
     canvas = Canvas.blank(GUTTER + cells, 2, GUTTER + min(cells // 2, cell_len(text) - 1))
@@ -284,16 +284,29 @@ def _header(node: GraphNode, look: Look) -> Canvas:
     return canvas
 
 
+def _under(block: Canvas, note: str) -> Canvas:
+    """``block`` with a muted line under it, centred on its axis."""
+    cells = cell_len(note)
+    left = max(0, block.axis - cells // 2)
+    shift = max(0, cells // 2 - block.axis)
+    canvas = Canvas.blank(max(block.width + shift, left + cells + shift), block.height + 1,
+                          block.axis + shift)
+    canvas.blit(block, shift, 0)
+    canvas.put(left + shift, block.height, note, "muted")
+    return canvas
+
+
 def _loop_title(node: GraphNode, look: Look) -> tuple[str, str]:
     """A loop frame's title (``↻ name 2/5``) and its foot (the while condition)."""
     run = look.runs.get(node.id, NodeRun())
     done = run.iterations
     if node.kind == "agent_loop":
+        loop = "model ↔ tools" if len(node.children) > 1 else "model"
         if done and node.bound:
-            return f"model ↔ tools  {done}/{node.bound} calls", ""
+            return f"{loop}  {done}/{node.bound} calls", ""
         if done or node.bound:
-            return f"model ↔ tools  {f'{done} calls' if done else f'≤{node.bound} calls'}", ""
-        return "model ↔ tools", ""
+            return f"{loop}  {f'{done} calls' if done else f'≤{node.bound} calls'}", ""
+        return loop, ""
     passes = f"{done}/{node.bound}" if done is not None else f"≤{node.bound}"
     unit = "items" if node.kind == "foreach" else "passes"
     foot = f"while {node.condition}" if node.kind == "while" and node.condition else (
@@ -305,6 +318,8 @@ def _frame(node: GraphNode, look: Look) -> Canvas:
     """A loop, a nested workflow or an agent: a frame titled with the node, around its body."""
     if node.kind == "agent_loop":
         body = _sequence(node.children, look)
+        if len(node.children) > 1:  # what the model called goes back to it: the loop
+            body = _under(body, "↺ results back to the model")
     else:
         body = _sequence(node.children, look) if node.children else _note("empty")
     title, timing, tag = _label(node, look)

@@ -70,7 +70,7 @@ def test_a_branch_shows_each_case_under_its_condition_and_the_default_as_else() 
     assert "if is_small" in conditions and "else" in conditions
     assert conditions.index("if is_big") < conditions.index("if is_small") < conditions.index(
         "else")
-    assert "◇ size" in lines[row_of(lines, "size")]
+    assert "⎇ size" in lines[row_of(lines, "size")]
     assert row_of(lines, "○ big_plan") == row_of(lines, "○ ask_again") > row_of(lines, "else")
 
 

@@ -81,7 +81,9 @@ CASES: dict[str, Callable[[], tuple[AgentInfo, Callable[[Pilot[None]], object]]]
         "write": ("success", 0, 500), "review": ("", 500, None), "checks": ("", 510, None),
         "facts": ("failed", 510, 60), "style": ("success", 510, 70)}), paused="verdict",
         breakpoints=frozenset({"verdict"}))),
-    "agent": lambda: (info := AgentInfo.of(weather), showing(info, [])),
+    # an agent's run: its model called twice, its tool once, all done
+    "agent": lambda: (info := AgentInfo.of(weather),
+                      showing(info, weather_trace(), selected="model")),
 }
 
 
