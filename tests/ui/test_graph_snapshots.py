@@ -106,6 +106,7 @@ def test_the_studio_with_the_graph_shown(snap_compare, relative_store: Store,  #
         await pilot.press("ctrl+g")
         graph = app.query_one(GraphPane)
         await wait_for(pilot, lambda: graph.runs.get("model") is not None)
+        app.clear_notifications()  # "Graph shown" lasts 1.5 s: gone or not, by the machine's load
         await pilot.pause()
 
     assert snap_compare(app, run_before=show_graph, terminal_size=size)

@@ -25,6 +25,7 @@ from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
@@ -124,7 +125,8 @@ class GraphPane(ScrollView, can_focus=True):
         self._graph_nodes = {n.id: n for n in root.walk()} if root is not None else {}
         self._span_runs, self._live, self._paused = {}, {}, None
         self._collapsed = set()
-        self.border_title = f"Graph · {safe_str(info.name)}" if info is not None else "Graph"
+        # A Text, not a str: a str title is read as markup, and the name is outside text.
+        self.border_title = Text(f"Graph · {safe_str(info.name)}" if info is not None else "Graph")
         self._relayout()
         order = self.order
         self.selected = order[0] if order else None
