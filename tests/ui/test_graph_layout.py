@@ -10,6 +10,7 @@ from pathlib import Path
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from lumos_core import Agent, ScriptedModel
 from lumos_core.runner import describe_workflow
 from lumos_core.worker_protocol import StepShape
 from lumos_core.workflows import SnapshotStore
@@ -174,3 +175,17 @@ def test_every_hostile_name_is_drawn_inert_in_full_cells() -> None:
         assert not any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 for c in drawn_text), name
         assert all(len(row) == canvas.width for row in canvas.chars), name
         assert "\u202e" not in drawn_text and "\ud800" not in drawn_text, name
+
+
+def test_an_agents_run_lights_its_model_its_sub_agent_and_not_the_sub_agents_calls(
+    exporter: InMemorySpanExporter, tracer_provider: TracerProvider
+) -> None:
+    helper = Agent("researcher", "Researches.", model=ScriptedModel(["found it"]))
+    lead = Agent("lead", "Leads.", tools=[helper], model=ScriptedModel(
+        [ScriptedModel.call("researcher", input="look it up"), "done"]))
+    asyncio.run(lead.run("go", tracer_provider=tracer_provider))
+    root = graph_of(AgentInfo.of(lead))
+    runs = runs_from_spans(root, [span_to_record(s) for s in exporter.get_finished_spans()])
+    assert runs["lead"].state is NodeState.DONE and runs["lead"].iterations == 2
+    assert runs["model"].iterations == 2  # the lead's two calls, not the researcher's one
+    assert runs["agent:researcher"].state is NodeState.DONE
