@@ -35,6 +35,7 @@ import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ from lumos_core.memory_limit import apply_memory_limit, memory_limit_from_env, m
 from lumos_core.messages import message_from_dict, message_to_dict
 from lumos_core.models.base import ModelError, TextDelta
 from lumos_core.run_guard import OpenSpans, current_run, jsonable_attributes, reporting_spans
+from lumos_core.subagents import AgentTool, HandoffTool
 from lumos_core.worker_protocol import (
     AgentDescription,
     AgentResult,
@@ -76,7 +78,9 @@ from lumos_core.worker_protocol import (
     RunEnd,
     RunWorkflow,
     Shutdown,
+    StepShape,
     StepUpdate,
+    SubAgentDescription,
     ToolCall,
     ToolResult,
     WorkflowDescription,
@@ -85,8 +89,10 @@ from lumos_core.worker_protocol import (
     encode,
 )
 from lumos_core.workflows import (
+    ForEachStep,
     SnapshotStore,
     StepStreamed,
+    WhileStep,
     Workflow,
     WorkflowError,
     WorkflowEvent,
@@ -94,6 +100,7 @@ from lumos_core.workflows import (
     step_status,
 )
 from lumos_core.workflows.snapshots import DEFAULT_PATH, to_json
+from lumos_core.workflows.steps import BranchStep, Step
 
 if TYPE_CHECKING:
     from lumos_core.telemetry.export import OtlpTelemetry
@@ -150,7 +157,34 @@ def describe(agent: Agent) -> AgentDescription:
         tools=tuple(agent.tools),
         description=agent.description or "",
         memory=agent.memory is not None,
+        sub_agents=tuple(
+            SubAgentDescription(t.agent.name, name) if isinstance(t, AgentTool)
+            else SubAgentDescription(t.target.name, name, handoff=True)
+            for name, t in agent.tools.items() if isinstance(t, AgentTool | HandoffTool)
+        ),
+        max_steps=agent.max_steps,
     )
+
+
+def step_shape(step: Step) -> StepShape:
+    """A step and what it contains, for the studio's graph: a branch's cases carry their
+    condition's name, a loop its bound (and a while loop its condition's)."""
+    children = tuple(step_shape(child) for child in step.children)
+    if isinstance(step, BranchStep):
+        named = [_condition_name(condition) for condition, _ in step.cases]
+        children = tuple(replace(c, condition=named[i]) if i < len(named) else c
+                         for i, c in enumerate(children))
+    if isinstance(step, WhileStep):
+        return StepShape(step.name, step.kind, children, _condition_name(step.condition),
+                         step.max_iterations)
+    if isinstance(step, ForEachStep):
+        return StepShape(step.name, step.kind, children, bound=step.max_items)
+    return StepShape(step.name, step.kind, children)
+
+
+def _condition_name(condition: object) -> str:
+    name = str(getattr(condition, "__name__", "") or "")
+    return "condition" if not name or name == "<lambda>" else name.strip("_") or "condition"
 
 
 def describe_workflow(workflow: Workflow) -> WorkflowDescription:
@@ -172,6 +206,7 @@ def describe_workflow(workflow: Workflow) -> WorkflowDescription:
         # Where its runs are saved, for the studio to offer suspended ones again: the user's
         # own file, or the session's (``use_snapshot_store``).
         snapshot_path=_absolute(workflow.store.path),
+        shape=tuple(step_shape(s) for s in workflow.steps),
     )
 
 

@@ -29,20 +29,46 @@ class ProtocolError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class SubAgentDescription:
+    """An agent another agent runs: as a tool (``tool`` names it), or handed the run
+    (``handoff``)."""
+
+    agent: str
+    tool: str
+    handoff: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class AgentDescription:
-    """An agent as the studio lists it."""
+    """An agent as the studio lists it; ``max_steps`` bounds its model calls per run (its loop)."""
 
     name: str
     model: str
     tools: tuple[str, ...] = ()
     description: str = ""
     memory: bool = False
+    sub_agents: tuple[SubAgentDescription, ...] = ()
+    max_steps: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StepShape:
+    """A workflow step as the studio draws it: its kind (``workflows.steps.StepKind``) and the
+    steps it runs, in order. ``condition`` names a branch case's test ("" for the default) or a
+    while loop's; ``bound`` is a loop's ``max_iterations`` / ``max_items``."""
+
+    name: str
+    kind: str
+    children: tuple[StepShape, ...] = ()
+    condition: str = ""
+    bound: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class WorkflowDescription:
     """A workflow as the studio lists it: its top-level steps and, with an input schema, an
-    example of the JSON it takes; ``snapshot_path`` is where its runs are saved."""
+    example of the JSON it takes; ``snapshot_path`` is where its runs are saved, ``shape`` every
+    step with what it contains (for the graph)."""
 
     name: str
     description: str = ""
@@ -50,6 +76,7 @@ class WorkflowDescription:
     has_input_schema: bool = False
     input_example: str = ""
     snapshot_path: str = ""
+    shape: tuple[StepShape, ...] = ()
 
 
 # --- studio → worker ---

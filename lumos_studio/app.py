@@ -31,6 +31,7 @@ from lumos_studio.store import Store, StoreChange, TraceQuery
 from lumos_studio.store.storage_error import StorageProblem
 from lumos_studio.ui.base_app import ConsoleApp
 from lumos_studio.ui.chat_turns import ChatTurns
+from lumos_studio.ui.graph_actions import GraphActions
 from lumos_studio.ui.layout import Layout
 from lumos_studio.ui.layout_actions import LayoutActions
 from lumos_studio.ui.messages import (
@@ -47,6 +48,7 @@ from lumos_studio.ui.screens.experiments_app import ExperimentActions
 from lumos_studio.ui.span_views import SpanViews
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
+from lumos_studio.ui.widgets.graph import GraphPane
 from lumos_studio.ui.widgets.load_error import LoadErrorPanel
 from lumos_studio.ui.widgets.logs_pane import LogsPane
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
@@ -67,7 +69,7 @@ QUIT_AGAIN_SECONDS = 3.0  # a second q within this quits while a run is going
 PANE_IDS = {"agents", "chat", "trace-browser", "tree", "detail", "memory", "logs"}
 
 
-class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
+class StudioApp(ChatTurns, GraphActions, LayoutActions, ExperimentActions, ConsoleApp):
     """Chat with agents and watch their traces grow, side by side."""
 
     TITLE = "Lumos Studio"
@@ -83,6 +85,7 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
         Binding("f4", "toggle_pane('state')", "Memory & logs", show=False),
         Binding("f5", "toggle_pane('detail')", "Span detail", show=False),
         Binding("f7", "toggle_pane('traces')", "Trace list", show=False),
+        Binding("ctrl+g", "toggle_graph", "Graph", show=False),
         Binding("alt+right,alt+down", "resize_pane(1)", "Grow pane", show=False),
         Binding("alt+left,alt+up", "resize_pane(-1)", "Shrink pane", show=False),
         Binding("a", "focus('agents')", "Agents", show=False),
@@ -150,6 +153,7 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
             with Vertical(id="traces-column"):
                 yield MetricsStrip(id="metrics")
                 yield TraceBrowser(id="trace-browser")
+                yield GraphPane(id="graph")
                 with Horizontal(id="inspector"):
                     yield TraceWaterfall(id="tree")
                     yield SpanDetail(id="detail")

@@ -34,6 +34,7 @@ from lumos_studio.ui.screens.compare import CompareScreen  # noqa: E402
 from lumos_studio.ui.screens.experiments import ExperimentsScreen  # noqa: E402
 from lumos_studio.ui.screens.experiments_cases import ExperimentCasesScreen  # noqa: E402
 from lumos_studio.ui.widgets.agent_list import AgentList  # noqa: E402
+from lumos_studio.ui.widgets.graph import GraphPane  # noqa: E402
 from lumos_studio.ui.widgets.memory_pane import MemoryPane  # noqa: E402
 from lumos_studio.ui.widgets.playback_bar import PlaybackBar  # noqa: E402
 from lumos_studio.ui.widgets.span_detail import SpanDetail  # noqa: E402
@@ -125,6 +126,29 @@ async def studio_pictures(store: Store) -> list[Path]:
     return saved
 
 
+async def graph_picture(store: Store) -> Path:
+    """``ctrl+g`` after a run of the demo's essay writer: its loops and nested review coloured
+    by state, the revise loop selected (the waterfall selects its span), memory and logs hidden."""
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=SIZE) as pilot:
+        agents = app.query_one(AgentList)
+        agents.focus()
+        agents.highlighted = [a.name for a in app.session.agents].index("essay_writer")
+        await pilot.press("enter")
+        await wait_for(pilot, "the workflow's chat", lambda: app.agent_name == "essay_writer")
+        await chat(pilot, app, '{"topic": "graphs", "sections": 3}')
+        await pilot.press("f4", "ctrl+g")  # memory and logs make room for the graph
+        graph = app.query_one(GraphPane)
+        await wait_for(pilot, "the graph's states", lambda: "verdict" in graph.runs)
+        for _ in range(graph.order.index("revise")):
+            await pilot.press("down")
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, "the loop's span", lambda: tree.cursor_span is not None
+                       and tree.cursor_span.name == "step revise")
+        await pilot.pause(0.3)
+        return save(app, "graph.svg")
+
+
 async def replay_picture() -> Path:
     """``lumos-studio replay traces/assistant.jsonl``, paused in the middle of the first run."""
     app = ReplayApp(load_trace(TRACES / "assistant.jsonl"))
@@ -191,6 +215,8 @@ def main() -> int:
         try:
             with Store(Path(".lumos") / "studio.db") as store:
                 saved = asyncio.run(studio_pictures(store))
+            with Store(Path(".lumos") / "graph.db") as store:
+                saved.append(asyncio.run(graph_picture(store)))
             saved.append(asyncio.run(replay_picture()))
             saved.append(asyncio.run(compare_picture()))
             evals_db = Path(".lumos") / "evals.db"

@@ -23,6 +23,7 @@ from lumos_core.workflows import (
     step,
 )
 from lumos_studio.demo.agents import get_weather
+from lumos_studio.demo.essay import build_essay_writer
 
 _SIGHTS = (
     "the old town", "the harbour", "the cathedral", "the modern art museum", "the botanical garden",
@@ -144,3 +145,4 @@ def build_trip_planner(store: SnapshotStore | str | Path | None = None) -> Workf
 
 
 trip_planner = build_trip_planner()
+essay_writer = build_essay_writer()  # the demo's second workflow: loops and a nested workflow

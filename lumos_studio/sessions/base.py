@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lumos_core import Agent, Message
-from lumos_core.worker_protocol import AgentDescription, WorkflowDescription
+from lumos_core.worker_protocol import (
+    AgentDescription,
+    StepShape,
+    SubAgentDescription,
+    WorkflowDescription,
+)
 
 
 def workflow_store_beside(store_path: Path) -> Path:
@@ -35,16 +40,15 @@ class AgentInfo:
     has_input_schema: bool = False
     input_example: str = ""
     snapshot_path: str = ""  # a workflow's saved runs ("": the session's file beside the store)
+    shape: tuple[StepShape, ...] = ()  # a workflow's steps with what they contain (the graph)
+    sub_agents: tuple[SubAgentDescription, ...] = ()  # an agent's agents as tools or hand-offs
+    max_steps: int = 0  # an agent's bound on model calls per run
 
     @classmethod
     def of(cls, agent: Agent) -> AgentInfo:
-        return cls(
-            agent.name,
-            agent.model.model_name,
-            tuple(agent.tools),
-            agent.description or "",
-            agent.memory is not None,
-        )
+        from lumos_core.runner import describe
+
+        return cls.from_wire(describe(agent))
 
     @classmethod
     def from_wire(cls, described: AgentDescription | WorkflowDescription) -> AgentInfo:
@@ -60,6 +64,7 @@ class AgentInfo:
                 has_input_schema=described.has_input_schema,
                 input_example=described.input_example,
                 snapshot_path=described.snapshot_path,
+                shape=described.shape,
             )
         return cls(
             described.name,
@@ -67,6 +72,8 @@ class AgentInfo:
             described.tools,
             described.description,
             described.memory,
+            sub_agents=described.sub_agents,
+            max_steps=described.max_steps,
         )
 
 

@@ -18,12 +18,13 @@ from textual.widget import Widget
 
 log = logging.getLogger(__name__)
 
-Pane = Literal["sessions", "traces", "detail", "state"]
+Pane = Literal["sessions", "traces", "detail", "state", "graph"]
 PANES: dict[Pane, str] = {
     "sessions": "agents and chat",
     "traces": "trace list",
     "detail": "span detail",
     "state": "memory and logs",
+    "graph": "graph",
 }
 # Where each pane lives in the studio's DOM (see ``StudioApp.compose``).
 _NODES: dict[Pane, str] = {
@@ -31,6 +32,7 @@ _NODES: dict[Pane, str] = {
     "traces": "#trace-browser",
     "detail": "#detail",
     "state": "#state",
+    "graph": "#graph",
 }
 # What the resize keys change, by the pane that has focus: (field, step, minimum, maximum).
 _SIZES: dict[Pane, tuple[str, int, int, int]] = {
@@ -38,6 +40,7 @@ _SIZES: dict[Pane, tuple[str, int, int, int]] = {
     "traces": ("traces_height", 2, 4, 40),
     "detail": ("detail_percent", 5, 20, 80),
     "state": ("state_height", 2, 4, 40),
+    "graph": ("graph_height", 2, 6, 60),
 }
 
 
@@ -49,10 +52,12 @@ class Layout:
     traces: bool = True
     detail: bool = True
     state: bool = True
+    graph: bool = False  # the graph pane is shown on asking (ctrl+g)
     sessions_width: int | None = None  # cells
     traces_height: int | None = None  # rows
     detail_percent: int | None = None  # of the tree + detail row
     state_height: int | None = None  # rows
+    graph_height: int | None = None  # rows
 
     @classmethod
     def load(cls, path: Path) -> Layout:
@@ -98,6 +103,8 @@ class Layout:
         """Show, hide and size the panes of the studio's main screen."""
         for pane, selector in _NODES.items():
             screen.query_one(selector).display = getattr(self, pane)
+        # With the graph shown, the trace list and the memory row give it room (studio.tcss).
+        screen.query_one("#traces-column").set_class(self.graph, "-graph")
         if self.sessions_width is not None:
             screen.query_one("#sessions").styles.width = self.sessions_width
             screen.query_one("#sessions").styles.max_width = None
@@ -108,13 +115,15 @@ class Layout:
             screen.query_one("#tree").styles.width = "1fr"
         if self.state_height is not None:
             screen.query_one("#state").styles.height = self.state_height
+        if self.graph_height is not None:
+            screen.query_one("#graph").styles.height = self.graph_height
 
     @staticmethod
     def clear_sizes(screen: Screen[Any]) -> None:
         """Undo ``apply``'s sizes: every pane back to the stylesheet's."""
         screen.query_one("#sessions").styles.clear_rule("width")
         screen.query_one("#sessions").styles.clear_rule("max_width")
-        for selector in ("#trace-browser", "#state"):
+        for selector in ("#trace-browser", "#state", "#graph"):
             screen.query_one(selector).styles.clear_rule("height")
         for selector in ("#tree", "#detail"):
             screen.query_one(selector).styles.clear_rule("width")
@@ -128,6 +137,8 @@ def current_size(screen: Screen[Any], pane: Pane) -> int:
         return screen.query_one("#trace-browser").outer_size.height
     if pane == "state":
         return screen.query_one("#state").outer_size.height
+    if pane == "graph":
+        return screen.query_one("#graph").outer_size.height
     detail = screen.query_one("#detail").outer_size.width
     tree = screen.query_one("#tree").outer_size.width
     return round(100 * detail / max(detail + tree, 1))
@@ -150,4 +161,5 @@ _FOCUS_PANES: dict[str, Pane] = {
     "tree": "detail",
     "detail": "detail",
     "state": "state",
+    "graph": "graph",
 }

@@ -25,7 +25,7 @@ def test_an_unknown_demo_name_lists_the_workflow_too(tmp_path: Path) -> None:
     assert ran.exit_code == 2
     assert "no agent or workflow named 'nosuch'" in ran.stderr
     assert "agents: assistant, calculator, docs, weather" in ran.stderr
-    assert "workflows: trip_planner" in ran.stderr
+    assert "workflows: essay_writer, trip_planner" in ran.stderr
 
 
 def test_compare_summary_indents_every_span_row_under_the_summary_line(tmp_path: Path) -> None:

@@ -136,13 +136,13 @@ async def test_the_agents_list_shows_each_entry_on_one_line(store: Store) -> Non
     app = studio(store)
     async with app.run_test(size=(140, 42)) as pilot:
         agents = app.query_one(AgentList)
-        await wait_for(pilot, lambda: agents.option_count == 5)
+        await wait_for(pilot, lambda: agents.option_count == 6)
         await pilot.pause()
-        assert _content_rows(agents) >= 5
+        assert _content_rows(agents) >= 6
         lines = [agents.render_line(y).text for y in range(_content_rows(agents))]
-        assert [line.split()[0] for line in lines[:5]] == [
-            "weather", "calculator", "docs", "assistant", "⇶"]
-        assert "trip_planner" in lines[4]
+        assert [line.split()[0] for line in lines[:6]] == [
+            "weather", "calculator", "docs", "assistant", "⇶", "⇶"]
+        assert "trip_planner" in lines[4] and "essay_writer" in lines[5]
 
 
 @pytest.fixture

@@ -1,0 +1,101 @@
+"""The graph pane's wiring in the studio: it draws the agent or workflow the agents list selects,
+takes its states from the shown trace and from the running turn's step updates, and selects the
+chosen node's span in the waterfall.
+
+A mixin of ``StudioApp`` (``app.py`` keeps the wiring); Textual calls each class's handler of a
+message, so these run beside the app's own ``on_trace_loaded`` and ``on_turn_streamed``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lumos_studio.sessions.base import Session
+from lumos_studio.ui.layout import Layout
+from lumos_studio.ui.messages import SessionChanged, TraceLoaded, TurnStreamed
+from lumos_studio.ui.widgets.agent_list import AgentList
+from lumos_studio.ui.widgets.graph import GraphPane
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.screen import Screen
+
+    _AppBase = App[None]
+else:
+    _AppBase = object
+
+
+class GraphActions(_AppBase):
+    """Keeps ``#graph`` in step with the selected agent, the shown trace and the running turn."""
+
+    # Provided by StudioApp.
+    session: Session
+    agent_name: str | None
+    trace_id: str | None
+    turn: int
+    layout: Layout
+    _graph_turn: int = 0  # the turn whose step updates the graph shows
+
+    if TYPE_CHECKING:
+        @property
+        def main(self) -> Screen[None]: ...
+        def _screens_gone(self) -> bool: ...
+        def action_toggle_pane(self, pane: str) -> None: ...
+
+    @property
+    def graph(self) -> GraphPane:
+        return self.main.query_one(GraphPane)
+
+    def action_toggle_graph(self) -> None:
+        """Show the graph pane and focus it, or hide it."""
+        self.action_toggle_pane("graph")
+        if self.layout.graph:
+            self._show_shown_trace()
+            self.graph.focus()
+
+    def _draw_selected(self) -> None:
+        info = next((a for a in self.session.agents if a.name == self.agent_name), None)
+        graph = self.graph
+        before = graph.root
+        graph.show_graph(info)
+        if graph.root != before:
+            self._show_shown_trace()
+
+    def _show_shown_trace(self) -> None:
+        """The waterfall's trace's states on the graph (only while it shows: a hidden graph
+        does not read every live trace again)."""
+        tree = self.main.query_one(TraceWaterfall)
+        if self.layout.graph and tree.trace_id is not None and tree.trace_id == self.trace_id:
+            self.graph.show_runs(list(tree.spans.values()))
+
+    def on_mount(self) -> None:
+        self._draw_selected()
+
+    def on_session_changed(self, message: SessionChanged) -> None:
+        if not self._screens_gone() and message.event.agents is not None:
+            self._draw_selected()
+
+    def on_agent_list_chosen(self, message: AgentList.Chosen) -> None:
+        if not self._screens_gone():
+            self._draw_selected()
+
+    def on_trace_loaded(self, message: TraceLoaded) -> None:
+        if not self._screens_gone() and self.layout.graph and message.trace_id == self.trace_id:
+            self.graph.show_runs(message.spans, message.views)
+
+    def on_turn_streamed(self, message: TurnStreamed) -> None:
+        if self._screens_gone() or message.turn != self.turn:
+            return
+        graph = self.graph
+        if message.turn != self._graph_turn:
+            self._graph_turn = message.turn
+            graph.reset_live()
+        if graph.root is not None and graph.root.id == message.agent_name:
+            graph.step_update(message.update)
+
+    def on_graph_pane_node_chosen(self, message: GraphPane.NodeChosen) -> None:
+        """Select the node's span in the waterfall (its detail follows)."""
+        tree = self.main.query_one(TraceWaterfall)
+        if message.span_id is not None and message.span_id in tree.spans:
+            tree.select_span(message.span_id)
