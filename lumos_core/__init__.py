@@ -64,7 +64,7 @@ if TYPE_CHECKING:
     )
 
 # Each public name and the module that defines it; the TYPE_CHECKING imports above say the same
-# for type checkers (tests/core/test_lazy_imports.py holds the two together).
+# for type checkers (tests/studio/test_startup.py holds the two together).
 _EXPORTS: dict[str, str] = {
     "Agent": "lumos_core.agent",
     "HashingEmbedder": "lumos_core.memory",

@@ -24,7 +24,6 @@ from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import safe_str
 from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.replay.save import save_traces, trace_file
 from lumos_studio.semantics import SpanView
 from lumos_studio.sessions.base import Session, SessionEvent
 from lumos_studio.store import Store, StoreChange, TraceQuery
@@ -42,7 +41,6 @@ from lumos_studio.ui.messages import (
     TracesChanged,
     TracesDeleted,
 )
-from lumos_studio.ui.screens.compare import CompareScreen
 from lumos_studio.ui.screens.experiments_app import ExperimentActions
 from lumos_studio.ui.span_views import SpanViews
 from lumos_studio.ui.widgets.agent_list import AgentList
@@ -390,6 +388,8 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
         self.load_trace_list()
 
     def on_trace_list_save_requested(self, message: TraceList.SaveRequested) -> None:
+        from lumos_studio.replay.save import trace_file
+
         ids = message.trace_ids
         agents = {t.trace_id: t.agent_name for t in self.main.query_one(TraceList).summaries}
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -398,6 +398,8 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
 
     @work(thread=True, group="save")
     def save_to_file(self, trace_ids: list[str], path: Path) -> None:
+        from lumos_studio.replay.save import save_traces
+
         try:
             saved = save_traces(self.store.reader, trace_ids, path)
         except OSError as exc:
@@ -415,6 +417,8 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
 
     @work(thread=True, group="compare")
     def open_comparison(self, before: str, after: str) -> None:
+        from lumos_studio.ui.screens.compare import CompareScreen
+
         reader = self.store.reader
         left, right = reader.trace_spans(before), reader.trace_spans(after)
         left_logs = reader.logs(trace_id=before, limit=TRACE_LOGS)

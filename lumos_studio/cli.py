@@ -2,7 +2,7 @@
 
 Importing this module reads no store and loads no Textual, OpenTelemetry SDK or query code: each
 command imports what it uses in its body, so ``--help`` and every command start quickly
-(``tests/test_cli_imports.py`` keeps it so).
+(``tests/studio/test_startup.py`` keeps it so).
 """
 
 from __future__ import annotations

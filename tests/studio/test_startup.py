@@ -113,3 +113,18 @@ def _type_checking_imports(source: str) -> dict[str, str]:
                 assert isinstance(line, ast.ImportFrom) and line.module
                 found.update({alias.name: line.module for alias in line.names})
     return found
+
+
+def test_the_running_spans_read_at_every_start_go_by_trace_not_through_every_span(
+    store: Store,
+) -> None:
+    store.writer.submit_many(weather_trace())
+    store.writer.flush()
+    statements: list[str] = []
+    connection = store.reader._db
+    connection.set_trace_callback(statements.append)
+    assert store.reader.running_spans() == []
+    connection.set_trace_callback(None)
+    plan = [row[-1] for row in connection.execute(f"EXPLAIN QUERY PLAN {statements[-1]}")]
+    assert [step.split()[0] for step in plan] == ["SCAN", "SEARCH"]
+    assert plan[1].startswith("SEARCH s USING INDEX")
