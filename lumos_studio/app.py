@@ -177,7 +177,7 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
         self.load_trace_list()
         self._show_agents(stale=False)
         self.main.query_one("#chat-input").focus()
-        self.start_session()
+        self.call_after_refresh(self.start_session)  # after the first frame, not competing with it
 
     def _show_storage_problem(self) -> None:
         """Name a full disk or a read-only store in the header (and once in a notification):
