@@ -298,7 +298,9 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
             self._follow_new_trace = False
             self.show_trace(newest.trace_id)
         elif self.trace_id is None and not self._shown_a_trace and message.summaries:
-            self.show_trace(message.summaries[0].trace_id)  # on open: the newest, not nothing
+            # On open: the newest, not nothing; read once the list is painted (a big trace's
+            # read holds the GIL and would hold the list's first frame back with it).
+            self.show_trace(message.summaries[0].trace_id, after_refresh=True)
         if message.page is not None:
             self.main.query_one(TraceBrowser).show_page(
                 message.page, self.trace_id, to_selected=self._list_cursor_to_trace)
@@ -336,11 +338,18 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
         if message.trace_id == self.trace_id:
             self.main.query_one(MemoryPane).show(message.view)
 
-    def show_trace(self, trace_id: str) -> None:
+    def show_trace(self, trace_id: str, *, after_refresh: bool = False) -> None:
         self.trace_id = trace_id
         self._shown_a_trace = True
         self._list_cursor_to_trace = True  # the list's next refresh puts its cursor there
-        self.load_trace(trace_id)
+        if after_refresh:
+            self.call_after_refresh(self._load_trace_if_shown, trace_id)
+        else:
+            self.load_trace(trace_id)
+
+    def _load_trace_if_shown(self, trace_id: str) -> None:
+        if trace_id == self.trace_id and not self._screens_gone():  # not replaced meanwhile
+            self.load_trace(trace_id)
 
     # --- pane messages ---
 
