@@ -32,11 +32,11 @@ HEAVY = (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def loaded_after(code: str, *args: str) -> list[str]:
-    """The heavy modules in ``sys.modules`` once ``code`` ran in a fresh interpreter."""
+def loaded_after(code: str, *args: str, watch: tuple[str, ...] = HEAVY) -> list[str]:
+    """The modules of ``watch`` in ``sys.modules`` once ``code`` ran in a fresh interpreter."""
     script = (
         f"{code}\nimport json, sys\n"
-        f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({HEAVY!r}))))"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({watch!r}))))"
     )
     done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
                           check=True, cwd=ROOT)
@@ -74,9 +74,9 @@ try:
 except SystemExit as exc:
     assert not exc.code, exc.code
 """
-    loaded = loaded_after(code, str(db))
-    assert not [m for m in loaded if m.startswith(("textual", "opentelemetry.sdk", "httpx",
-                                                   "lumos_core.agent", "lumos_studio.app"))]
+    watch = ("textual", "opentelemetry.sdk", "opentelemetry.trace", "httpx", "lumos_core.agent",
+             "lumos_studio.app")
+    assert loaded_after(code, str(db), watch=watch) == []
 
 
 def test_importing_lumos_core_loads_a_name_when_it_is_first_used() -> None:
@@ -84,7 +84,9 @@ def test_importing_lumos_core_loads_a_name_when_it_is_first_used() -> None:
     assert "lumos_core.agent" in loaded_after("from lumos_core import Agent")
 
 
-@pytest.mark.parametrize("package", ["lumos_core", "lumos_core.models", "lumos_studio.store"])
+@pytest.mark.parametrize(
+    "package", ["lumos_core", "lumos_core.models", "lumos_core.telemetry", "lumos_studio.store"]
+)
 def test_each_lazy_name_is_the_one_its_type_checking_import_names(package: str) -> None:
     module = importlib.import_module(package)
     exports: dict[str, str] = module._EXPORTS
