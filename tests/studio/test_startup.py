@@ -79,6 +79,20 @@ except SystemExit as exc:
     assert loaded_after(code, str(db), watch=watch) == []
 
 
+def test_the_studio_loads_the_evaluation_views_pygments_and_sqlite_utils_when_used() -> None:
+    """What ``lumos-studio`` imports before its first frame leaves out what only an action, a
+    load problem or a migration uses."""
+    code = """
+import lumos_studio.app, lumos_studio.sessions.discovery, lumos_studio.sessions.in_process
+import lumos_studio.ingest.otlp_http, lumos_studio.sessions.interrupted
+"""
+    later = ("lumos_studio.scoring", "lumos_core.evals", "lumos_core.testing",
+             "lumos_studio.ui.screens.compare", "lumos_studio.ui.screens.experiments",
+             "rich.markdown", "pygments", "sqlite_utils", "opentelemetry.instrumentation")
+    # The evaluation actions' mixin is part of the app; the screens it opens are not.
+    assert loaded_after(code, watch=later) == ["lumos_studio.ui.screens.experiments_app"]
+
+
 def test_importing_lumos_core_loads_a_name_when_it_is_first_used() -> None:
     assert loaded_after("import lumos_core") == []
     assert "lumos_core.agent" in loaded_after("from lumos_core import Agent")
