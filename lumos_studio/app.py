@@ -24,7 +24,6 @@ from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import safe_str
 from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.replay.save import save_traces, trace_file
 from lumos_studio.semantics import SpanView
 from lumos_studio.sessions.base import Session, SessionEvent
 from lumos_studio.store import Store, StoreChange, TraceQuery
@@ -43,7 +42,6 @@ from lumos_studio.ui.messages import (
     TracesChanged,
     TracesDeleted,
 )
-from lumos_studio.ui.screens.compare import CompareScreen
 from lumos_studio.ui.screens.experiments_app import ExperimentActions
 from lumos_studio.ui.span_views import SpanViews
 from lumos_studio.ui.widgets.agent_list import AgentList
@@ -183,7 +181,7 @@ class StudioApp(ChatTurns, GraphActions, LayoutActions, ExperimentActions, Conso
         self.load_trace_list()
         self._show_agents(stale=False)
         self.main.query_one("#chat-input").focus()
-        self.start_session()
+        self.call_after_refresh(self.start_session)  # after the first frame, not competing with it
 
     def _show_storage_problem(self) -> None:
         """Name a full disk or a read-only store in the header (and once in a notification):
@@ -304,7 +302,9 @@ class StudioApp(ChatTurns, GraphActions, LayoutActions, ExperimentActions, Conso
             self._follow_new_trace = False
             self.show_trace(newest.trace_id)
         elif self.trace_id is None and not self._shown_a_trace and message.summaries:
-            self.show_trace(message.summaries[0].trace_id)  # on open: the newest, not nothing
+            # On open: the newest, not nothing; read once the list is painted (a big trace's
+            # read holds the GIL and would hold the list's first frame back with it).
+            self.show_trace(message.summaries[0].trace_id, after_refresh=True)
         if message.page is not None:
             self.main.query_one(TraceBrowser).show_page(
                 message.page, self.trace_id, to_selected=self._list_cursor_to_trace)
@@ -342,11 +342,18 @@ class StudioApp(ChatTurns, GraphActions, LayoutActions, ExperimentActions, Conso
         if message.trace_id == self.trace_id:
             self.main.query_one(MemoryPane).show(message.view)
 
-    def show_trace(self, trace_id: str) -> None:
+    def show_trace(self, trace_id: str, *, after_refresh: bool = False) -> None:
         self.trace_id = trace_id
         self._shown_a_trace = True
         self._list_cursor_to_trace = True  # the list's next refresh puts its cursor there
-        self.load_trace(trace_id)
+        if after_refresh:
+            self.call_after_refresh(self._load_trace_if_shown, trace_id)
+        else:
+            self.load_trace(trace_id)
+
+    def _load_trace_if_shown(self, trace_id: str) -> None:
+        if trace_id == self.trace_id and not self._screens_gone():  # not replaced meanwhile
+            self.load_trace(trace_id)
 
     # --- pane messages ---
 
@@ -394,6 +401,8 @@ class StudioApp(ChatTurns, GraphActions, LayoutActions, ExperimentActions, Conso
         self.load_trace_list()
 
     def on_trace_list_save_requested(self, message: TraceList.SaveRequested) -> None:
+        from lumos_studio.replay.save import trace_file
+
         ids = message.trace_ids
         agents = {t.trace_id: t.agent_name for t in self.main.query_one(TraceList).summaries}
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -402,6 +411,8 @@ class StudioApp(ChatTurns, GraphActions, LayoutActions, ExperimentActions, Conso
 
     @work(thread=True, group="save")
     def save_to_file(self, trace_ids: list[str], path: Path) -> None:
+        from lumos_studio.replay.save import save_traces
+
         try:
             saved = save_traces(self.store.reader, trace_ids, path)
         except OSError as exc:
@@ -419,6 +430,8 @@ class StudioApp(ChatTurns, GraphActions, LayoutActions, ExperimentActions, Conso
 
     @work(thread=True, group="compare")
     def open_comparison(self, before: str, after: str) -> None:
+        from lumos_studio.ui.screens.compare import CompareScreen
+
         reader = self.store.reader
         left, right = reader.trace_spans(before), reader.trace_spans(after)
         left_logs = reader.logs(trace_id=before, limit=TRACE_LOGS)

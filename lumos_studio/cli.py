@@ -1,4 +1,9 @@
-"""``lumos-studio``: the terminal app, and headless commands on the same store."""
+"""``lumos-studio``: the terminal app, and headless commands on the same store.
+
+Importing this module reads no store and loads no Textual, OpenTelemetry SDK or query code: each
+command imports what it uses in its body, so ``--help`` and every command start quickly
+(``tests/studio/test_startup.py`` keeps it so).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
-from rich.text import Text
 
 from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
-from lumos_core.telemetry import semconv as sc
 from lumos_studio.cli_eval import eval_
 from lumos_studio.cli_fixture import fixture
 from lumos_studio.cli_forward import (
@@ -40,15 +42,14 @@ from lumos_studio.cli_support import (
 from lumos_studio.cli_web import web
 from lumos_studio.display import VALUE_LIMIT, safe_str, safe_text
 from lumos_studio.new.command import new
-from lumos_studio.present import format_duration, format_time, rich_tree, status_text
 from lumos_studio.process_settings import use_studio_process_settings
-from lumos_studio.semantics import read_trace
-from lumos_studio.store import DEFAULT_DB, Store, StoreError, StoreReader, StoreUnusable
+from lumos_studio.store import DEFAULT_DB, StoreError, StoreUnusable
 
 if TYPE_CHECKING:
     from lumos_studio.records import LogRecord, SpanRecord
     from lumos_studio.replay.loader import LoadedTrace
     from lumos_studio.sessions.base import Session
+    from lumos_studio.store import Store, StoreReader
 
 OTLP_PORT_HELP = "Port for the OTLP/HTTP receiver (the next free one if taken; 0: any)."
 
@@ -177,6 +178,9 @@ def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], 
 @click.pass_obj
 def traces(db: Path, limit: int) -> None:
     """List stored traces, newest first."""
+    from rich.table import Table
+
+    from lumos_studio.present import format_duration, format_time, status_text
     from lumos_studio.sessions.interrupted import close_interrupted, interrupted_spans
 
     reader = open_reader(db)
@@ -216,6 +220,10 @@ def traces(db: Path, limit: int) -> None:
 @click.pass_obj
 def show(db: Path, trace_id: str) -> None:
     """Print the span tree of TRACE_ID (a unique prefix is enough)."""
+    from lumos_core.telemetry import semconv as sc
+    from lumos_studio.present import rich_tree, status_text
+    from lumos_studio.semantics import read_trace
+
     reader = open_reader(db)
     full_id = _resolve(reader, trace_id)
     spans = reader.trace_spans(full_id)
@@ -467,6 +475,8 @@ def compare(db: Path, before: str, after: str, summary_only: bool) -> None:
 
 def _print_comparison(left: list[SpanRecord], right: list[SpanRecord],
                       left_logs: list[LogRecord], right_logs: list[LogRecord]) -> None:
+    from rich.text import Text
+
     from lumos_studio.replay.compare import compare_runs
 
     comparison = compare_runs(left, right, left_logs, right_logs)

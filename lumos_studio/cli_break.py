@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lumos_core.debug import Abort, Breakpoint, Continue, Debugger, Decision, PausePoint
-from lumos_core.debug_remote import json_value
-from lumos_core.worker_protocol import BreakAt, Paused
 from lumos_studio.cli_support import fail, info, out, warn
 from lumos_studio.display import safe_json
+
+if TYPE_CHECKING:  # the debugger is imported by a run that uses it, not by --help
+    from lumos_core.debug import Debugger, Decision
+    from lumos_core.worker_protocol import BreakAt, Paused
 
 PAUSED_EXIT = 3  # stopped at a --break without --continue: the run ended there, on purpose
 _STOPPED = "stopped at the breakpoint"
@@ -30,6 +31,8 @@ _SAYS = {
 
 def parse_breaks(wheres: tuple[str, ...]) -> tuple[BreakAt, ...]:
     """``--break`` values as breakpoints (exit 2 on an empty one)."""
+    from lumos_core.worker_protocol import BreakAt
+
     breaks = []
     for where in wheres:
         name = where.strip()
@@ -61,6 +64,8 @@ class BreakReport:
 
     def debugger(self, breaks: tuple[BreakAt, ...]) -> Debugger:
         """For a run in this process (``--demo``)."""
+        from lumos_core.debug import Breakpoint, Debugger, PausePoint
+        from lumos_core.debug_remote import json_value
 
         async def decide(request: Any) -> Decision:
             return self._show(str(request.point), request.target, json_value(request.value),
@@ -69,6 +74,8 @@ class BreakReport:
         return Debugger([Breakpoint(PausePoint(b.point), b.target) for b in breaks], decide)
 
     def _show(self, point: str, target: str, value: Any, agent: str | None) -> Decision:
+        from lumos_core.debug import Abort, Continue
+
         with self._lock:
             self.pauses += 1
         says, what = _SAYS.get(point, (point.replace("_", " "), "value"))

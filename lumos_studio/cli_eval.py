@@ -12,25 +12,17 @@ import math
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
-from lumos_studio.cli_run import _recording_into
 from lumos_studio.cli_support import err, fail, info, note, open_store, out
 from lumos_studio.display import VALUE_LIMIT, safe_str, safe_text
-from lumos_studio.experiments import (
-    Change,
-    ExperimentComparison,
-    compare_experiments,
-    load_experiment,
-    previous_experiment,
-)
-from lumos_studio.present import format_time
-from lumos_studio.semantics.experiment import ExperimentView
+
+if TYPE_CHECKING:  # what a run of the command uses is imported by the command
+    from lumos_studio.experiments import Change, ExperimentComparison
+    from lumos_studio.semantics.experiment import ExperimentView
 
 DEMO_DATASETS = Path(__file__).resolve().parent / "demo" / "datasets"
 ALL = "*"
@@ -67,7 +59,17 @@ def eval_(db: Path, demo: bool, task_name: str | None, name: str | None,
       lumos-studio eval agents.py evals/weather.jsonl --agent weather --threshold 0.9
       lumos-studio eval agents.py weather_cases --threshold contains=1 --cases
     """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from lumos_core.evals import Experiment
+    from lumos_studio.cli_run import _recording_into
+    from lumos_studio.experiments import compare_experiments, load_experiment, previous_experiment
 
     expected = 1 if demo else 2
     if len(args) != expected:
@@ -237,6 +239,8 @@ def _delta(before: float | None, after: float | None) -> Text:
 
 
 def _print_scorers(view: ExperimentView, comparison: ExperimentComparison | None) -> None:
+    from rich.table import Table
+
     header = view.header
     title = safe_text(f"{header.name} · dataset {header.dataset} · {header.task} · "
                       f"{len(view.cases)} runs", limit=None)
@@ -261,6 +265,8 @@ def _print_scorers(view: ExperimentView, comparison: ExperimentComparison | None
 
 
 def _print_cases(view: ExperimentView, comparison: ExperimentComparison | None) -> None:
+    from rich.table import Table
+
     marks = {(c.case_id, c.repeat): c.change for c in comparison.cases} if comparison else {}
     names = [s.name for s in view.scorers]
     table = Table(title="cases", title_justify="left")
@@ -296,6 +302,8 @@ def _print_cases(view: ExperimentView, comparison: ExperimentComparison | None) 
 
 
 def _change_mark(change: Change | None) -> Text:
+    from lumos_studio.experiments import Change
+
     if change is Change.REGRESSED:
         return Text("▼ regressed", style="red")
     if change is Change.IMPROVED:
@@ -306,6 +314,9 @@ def _change_mark(change: Change | None) -> Text:
 
 
 def _print_comparison(comparison: ExperimentComparison) -> None:
+    from lumos_studio.experiments import Change
+    from lumos_studio.present import format_time
+
     before = comparison.before.header
     regressed = [c for c in comparison.cases if c.change is Change.REGRESSED]
     improved = comparison.count(Change.IMPROVED)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import click
 
-from lumos_core.testing import RecordedTrace, read_spans
 from lumos_studio.cli_support import fail, info, note, open_reader
 
 DEMO_MODULE = "lumos_studio.demo.agents"
@@ -70,6 +69,8 @@ def fixture(
     given = _parse_agent(agent_option) if agent_option is not None else None
     output.parent.mkdir(parents=True, exist_ok=True)
     _write_trace(db, traces, data)
+    from lumos_core.testing import RecordedTrace, read_spans
+
     try:
         recorded = RecordedTrace(read_spans(data))
     except ValueError as exc:

@@ -15,17 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lumos_core.debug import attached
 from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
-from lumos_core.worker_protocol import BreakAt
 from lumos_studio.cli_break import PAUSED_EXIT, BreakReport, parse_breaks
 from lumos_studio.cli_support import fail, info, note, open_store, out
 from lumos_studio.display import safe_text
-from lumos_studio.store import Store
 
 if TYPE_CHECKING:
+    from lumos_core.worker_protocol import BreakAt
     from lumos_studio.sessions.base import AgentInfo, LoadProblem, SessionEvent, WorkflowOutcome
     from lumos_studio.sessions.worker import WorkerSession
+    from lumos_studio.store import Store
 
 LOAD_TIMEOUT = 60.0  # seconds the user's file gets to import in the worker
 
@@ -78,6 +77,7 @@ def run(
       lumos-studio run --demo weather "weather in Paris?" --break tool:get_weather
       lumos-studio run --demo trip_planner '{"destination": "Rome"}' --break research --continue
     """
+    from lumos_core.debug import attached
     from lumos_studio.sessions.discovery import AgentFileError, load_demo
 
     expected = 2 if demo else 3

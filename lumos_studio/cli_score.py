@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 from rich.text import Text
 
 from lumos_studio.cli_support import fail, info, open_reader, open_store, out
 from lumos_studio.display import VALUE_LIMIT, safe_text
-from lumos_studio.store import StoreReader
+
+if TYPE_CHECKING:
+    from lumos_studio.store import StoreReader
 
 
 def _resolve(reader: StoreReader, prefix: str) -> str:
@@ -46,6 +47,8 @@ def score(db: Path, trace_ids: tuple[str, ...], last: int | None, texts: tuple[s
       lumos-studio score --last 5 --contains Paris --tools get_weather
       lumos-studio score 1f3a 9c2e --max-seconds 2 --max-tokens 500
     """
+    from rich.table import Table
+
     from lumos_core.evals import Contains, Latency, Regex, TokenBudget, ToolTrajectory
     from lumos_studio.scoring import score_traces
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 from rich.console import Console
 from rich.text import Text
 
 from lumos_studio.display import BODY_LIMIT, VALUE_LIMIT, safe_text
-from lumos_studio.store import Store, StoreError, StoreReader, StoreUnusable
+from lumos_studio.store import Store, StoreError, StoreUnusable
+
+if TYPE_CHECKING:
+    from lumos_studio.store import StoreReader
 
 # Piped output (scripts, CI logs) is not squeezed to 80 columns.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -92,6 +95,8 @@ def open_store(db: Path) -> Store:
 
 
 def open_reader(db: Path) -> StoreReader:
+    from lumos_studio.store import StoreReader
+
     try:
         return StoreReader(db)
     except StoreError as exc:

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider
-from opentelemetry.instrumentation.logging.handler import LoggingHandler
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.trace import TracerProvider
 
@@ -88,6 +87,10 @@ class InProcessSession(Session):
         """Python ``logging`` emitted inside an agent's spans becomes log records too."""
         if self.logger_provider is None or self._log_handler is not None:
             return
+        # Imported here: OTel's instrumentation packages (wrapt, packaging) are not needed to
+        # draw the studio's first frame.
+        from opentelemetry.instrumentation.logging.handler import LoggingHandler
+
         handler = LoggingHandler(level=logging.INFO, logger_provider=self.logger_provider)
         handler.addFilter(_inside_a_span)
         root = logging.getLogger()

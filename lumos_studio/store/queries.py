@@ -181,9 +181,13 @@ class StoreReader:
                 for t in summaries]
 
     def running_spans(self) -> list[tuple[SpanRecord, int]]:
-        """Spans still running, each with the last time its trace knows of (its latest end)."""
+        """Spans still running, each with the last time its trace knows of (its latest end).
+
+        Read at every start (``sessions.interrupted``): CROSS JOIN keeps SQLite on the traces
+        with a running span, then their spans by index (it scanned every span: 70 ms of CPU at
+        1M spans, before the studio's first frame)."""
         rows = self._db.execute(
-            "SELECT s.*, t.end_ns AS trace_end_ns FROM traces t JOIN spans s "
+            "SELECT s.*, t.end_ns AS trace_end_ns FROM traces t CROSS JOIN spans s "
             "ON s.trace_id = t.trace_id WHERE t.running_count > 0 AND s.end_ns IS NULL"
         ).fetchall()
         return [(span_from_row(row), row["trace_end_ns"] or 0) for row in rows]

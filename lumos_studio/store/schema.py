@@ -11,11 +11,13 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from lumos_studio.records_codec import LOG_COLUMNS, SPAN_COLUMNS
 from lumos_studio.store.connection import StoreError, StoreUnusable, reader_uri
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 SCHEMA_VERSION = 9
 
@@ -421,11 +423,16 @@ def _check_version(path: Path | str, version: int, tables: set[str], current: bo
 def ensure_schema(connection: sqlite3.Connection) -> None:
     """Bring the database up to ``SCHEMA_VERSION``; refuse one written by a newer studio or
     another application (``check_store`` tells so before the file is opened for writing)."""
-    db = sqlite_utils.Database(connection)
+    connection.execute("PRAGMA recursive_triggers = on")  # as sqlite_utils.Database sets it
     version = connection.execute("PRAGMA user_version").fetchone()[0]
     tables = {row[0] for row in connection.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     _check_version("this store", version, tables, current=False)
+    if version >= len(MIGRATIONS):
+        return  # a current store: sqlite_utils (~50 ms to import) is left unloaded
+    import sqlite_utils
+
+    db = sqlite_utils.Database(connection)
     for target, migrate in enumerate(MIGRATIONS[version:], start=version + 1):
         with connection:
             if not connection.in_transaction:

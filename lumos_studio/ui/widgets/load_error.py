@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.widgets import Static
 
@@ -68,6 +67,8 @@ def _source(problem: LoadProblem) -> RenderableType | None:
         code = Path(problem.path).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return safe_text(problem.frame, limit=BODY_LIMIT, multiline=True) if problem.frame else None
+    from rich.syntax import Syntax  # pygments loads with the first problem shown
+
     first = max(problem.line - CONTEXT_LINES, 1)
     return Syntax(
         safe_str(code, limit=None, multiline=True),  # the user's file may hold escapes too

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -47,6 +46,8 @@ def render_memory(view: MemoryView) -> RenderableType:
         return Group(_notes(view), *_searches(view))
     parts: list[RenderableType] = [Text("Working memory", style="bold underline")]
     if view.working_memory:
+        from rich.markdown import Markdown  # markdown-it loads with the first working memory
+
         parts.append(Markdown(safe_str(view.working_memory, BODY_LIMIT, multiline=True)))
     else:
         parts.append(Text("(empty)", style="dim"))
