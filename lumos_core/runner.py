@@ -8,10 +8,11 @@ leave through the standard OTLP/HTTP exporters. If user code breaks, the worker 
 stays alive to say so; the studio restarts workers, the worker never restarts itself.
 
 Messages are the typed ones of ``lumos_core.worker_protocol`` (one JSON object a line). Studio →
-worker: ``Load``, ``RunAgent``, ``RunWorkflow`` / ``ResumeWorkflow``, ``Cancel``, ``Shutdown``; a
-line that is none of them is refused on stderr. Worker → studio: ``Ready`` (agents and workflows)
-or ``LoadError``; while a turn runs, ``Delta`` (answer text, coalesced to one message every
-``DELTA_INTERVAL`` at most), ``ToolCall``, ``ToolResult`` and ``StepUpdate``; then one of
+worker: ``Load``, ``RunAgent``, ``RunWorkflow`` / ``ResumeWorkflow`` / ``ForkWorkflow``,
+``Decide``, ``Cancel``, ``Shutdown``; a line that is none of them is refused on stderr. Worker →
+studio: ``Ready`` (agents and workflows) or ``LoadError``; while a turn runs, ``Delta`` (answer
+text, coalesced to one message every ``DELTA_INTERVAL`` at most), ``ToolCall``, ``ToolResult``,
+``StepUpdate`` and ``Paused`` (at a breakpoint); then one of
 ``AgentResult``, ``WorkflowResult``, ``Failed`` or ``Cancelled``. With telemetry on, the worker
 also tells the studio each span's start and end at once (``Resource``, ``SpanStarted``,
 ``SpanEnded``): OTLP exports in batches, and a worker that dies leaves the studio to close the
@@ -65,6 +66,7 @@ from lumos_core.worker_protocol import (
     Decide,
     Delta,
     Failed,
+    ForkWorkflow,
     Load,
     LoadError,
     ProtocolError,
@@ -306,7 +308,7 @@ class Worker:
     def handle(self, command: Command) -> bool:
         """Act on one command; False when the worker should exit."""
         match command:
-            case RunAgent() | RunWorkflow() | ResumeWorkflow():
+            case RunAgent() | RunWorkflow() | ResumeWorkflow() | ForkWorkflow():
                 threading.Thread(target=self._run, args=(command,), daemon=True).start()
             case Cancel(id=run_id):
                 with self._lock:
@@ -331,7 +333,7 @@ class Worker:
             self.open_spans.mark("cancelled", run_id)
         task.cancel()
 
-    def _run(self, command: RunAgent | RunWorkflow | ResumeWorkflow) -> None:
+    def _run(self, command: RunAgent | RunWorkflow | ResumeWorkflow | ForkWorkflow) -> None:
         run_id = command.id
         job = (
             self._agent_job(command)
@@ -425,7 +427,7 @@ class Worker:
 
         return job
 
-    def _workflow_job(self, command: RunWorkflow | ResumeWorkflow) -> Job | str:
+    def _workflow_job(self, command: RunWorkflow | ResumeWorkflow | ForkWorkflow) -> Job | str:
         workflow = self.workflows.get(command.workflow)
         if workflow is None:
             return "no such workflow"
@@ -437,6 +439,11 @@ class Worker:
                     run = await workflow.resume(
                         command.run_id, step=command.step,
                         resume_data=command.resume_data, on_event=relay.workflow_event,
+                    )
+                elif isinstance(command, ForkWorkflow):
+                    edited = {"input": command.input} if command.edited else {}
+                    run = await workflow.fork(
+                        command.run_id, command.step, on_event=relay.workflow_event, **edited
                     )
                 else:
                     run = await workflow.run(command.input, on_event=relay.workflow_event)
@@ -471,8 +478,8 @@ def _command(line: bytes) -> Command | None:
     except ProtocolError as exc:
         _refuse(str(exc))
         return None
-    if isinstance(message, Load | RunAgent | RunWorkflow | ResumeWorkflow | Cancel | Shutdown
-                  | Decide):
+    if isinstance(message, Load | RunAgent | RunWorkflow | ResumeWorkflow | ForkWorkflow | Cancel
+                  | Shutdown | Decide):
         return message
     _refuse(f"{message.tag!r} is a message from the worker, not a command")
     return None

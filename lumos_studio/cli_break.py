@@ -12,8 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumos_core.debug import Abort, Breakpoint, Continue, Debugger, Decision, PausePoint
-from lumos_core.debug_remote import json_value
+from lumos_core.debug import Abort, Continue, Debugger, Decision
+from lumos_core.debug_remote import breakpoints_of, json_value
 from lumos_core.worker_protocol import BreakAt, Paused
 from lumos_studio.cli_support import fail, info, out, warn
 from lumos_studio.display import safe_json
@@ -66,7 +66,7 @@ class BreakReport:
             return self._show(str(request.point), request.target, json_value(request.value),
                               request.agent)
 
-        return Debugger([Breakpoint(PausePoint(b.point), b.target) for b in breaks], decide)
+        return Debugger(breakpoints_of(breaks), decide)
 
     def _show(self, point: str, target: str, value: Any, agent: str | None) -> Decision:
         with self._lock:

@@ -16,6 +16,8 @@ EXAMPLES: list[wp.Message] = [
                 (wp.BreakAt("before_tool", "get_weather"), wp.BreakAt("before_model"))),
     wp.RunWorkflow(2, "trip", {"city": "Rome", "days": [1, 2]}),
     wp.ResumeWorkflow(3, "trip", "r1", step="approve", resume_data={"ok": True}),
+    wp.ForkWorkflow(3, "trip", "r1", "book", {"days": 3}, True,
+                    (wp.BreakAt("before_step", "book", "days", "3"),)),
     wp.Cancel(4),
     wp.Shutdown(),
     wp.Decide(5, "edit", {"city": "Rome"}),
