@@ -94,7 +94,7 @@ async def test_a_tool_breakpoint_pauses_the_worker_run_and_the_edit_is_on_the_sp
                 BreakpointSpec("weather", PausePoint.BEFORE_TOOL, "get_weather"),)
 
             await pilot.press("i", *"weather in Rome and Oslo?", "enter")
-            screen = await paused(pilot)
+            await paused(pilot)
             shown = screen_text(app)
             assert "Paused before tool call get_weather · agent weather" in shown
             assert '"city": "Rome"' in shown

@@ -21,7 +21,8 @@ from textual.widgets import Static, TextArea
 
 from lumos_core.debug import Abort, Continue, Decision, Edit, Skip, StepNext
 from lumos_core.worker_protocol import Paused
-from lumos_studio.display import safe_json, safe_text
+from lumos_studio.display import safe_text
+from lumos_studio.ui.screens.paused_render import MODEL_SECTIONS, messages_text, shown
 
 EditorMode = Literal["edit", "skip"]
 
@@ -33,7 +34,6 @@ _HEADINGS: dict[str, tuple[str, str]] = {  # point → (what is about to happen,
     "before_tool": ("before tool call", "its arguments"),
     "after_tool": ("after tool call", "its result"),
 }
-_MODEL_SECTIONS = ("instructions", "messages", "tools", "settings")
 # Points where a skip stands a stub in for what would run (after the fact there is nothing).
 _SKIPPABLE = frozenset({"before_step", "before_model", "before_tool"})
 # Points whose edit may be plain text (a result, an answer; a stub of a model or a tool).
@@ -42,9 +42,9 @@ _TEXT_STUBS = frozenset({"before_model", "before_tool"})
 
 
 def title(paused: Paused) -> Text:
-    """``⏸ Paused before tool call get_weather · agent pair``."""
+    """``PAUSED before tool call get_weather · agent pair``."""
     words, _ = _HEADINGS.get(paused.point, (paused.point.replace("_", " "), "value"))
-    text = Text.assemble(("⏸ Paused ", "bold"), (words, "bold"), " ")
+    text = Text.assemble((" PAUSED ", "bold reverse"), " ", (words, "bold"), " ")
     text.append_text(safe_text(paused.target, style="bold"))
     for label, value in (("agent", paused.agent), ("workflow", paused.workflow)):
         if value and value != paused.target:
@@ -130,16 +130,17 @@ class PausedScreen(ModalScreen[Decision]):
     def _sections(self) -> ComposeResult:
         value, point = self.paused.value, self.paused.point
         if point == "before_model" and isinstance(value, dict):
-            for key in _MODEL_SECTIONS:
-                shown = value.get(key)
-                if shown in (None, "", [], {}):
+            for key, render in MODEL_SECTIONS.items():
+                part = value.get(key)
+                if part in (None, "", [], {}):
                     continue
                 yield Static(key, classes="paused-heading")
-                yield Static(_shown(shown))
+                yield Static(render(part))
             return
         _, what = _HEADINGS.get(point, ("", "the value"))
         yield Static(what, classes="paused-heading")
-        yield Static(_shown(value))
+        answer = point == "after_model" and isinstance(value, dict)
+        yield Static(messages_text([value]) if answer else shown(value))
 
     def _keys(self) -> Text:
         if self.mode is not None:
@@ -195,12 +196,6 @@ class PausedScreen(ModalScreen[Decision]):
             refused.add_class("-shown")
             return
         self.dismiss(Edit(value) if mode == "edit" else Skip(value))
-
-
-def _shown(value: Any) -> Text:
-    if isinstance(value, str):
-        return safe_text(value, limit=None, multiline=True)
-    return safe_json(value)
 
 
 def describe_decision(decision: Decision) -> str:
