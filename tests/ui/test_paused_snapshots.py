@@ -50,7 +50,7 @@ def test_a_paused_model_request(snap_compare, size: tuple[int, int]) -> None:  #
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_a_refused_edit_stays_in_the_editor_with_the_reason(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_edit_and_its_reason(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(PausedHost(REFUSED, '{\n  "town": "Lima"\n}'), terminal_size=size)
 
 
