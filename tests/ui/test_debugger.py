@@ -96,7 +96,7 @@ async def test_a_tool_breakpoint_pauses_the_worker_run_and_the_edit_is_on_the_sp
             await pilot.press("i", *"weather in Rome and Oslo?", "enter")
             await paused(pilot)
             shown = screen_text(app)
-            assert "Paused before tool call get_weather · agent weather" in shown
+            assert "PAUSED  before tool call get_weather · agent weather" in shown
             assert '"city": "Rome"' in shown
 
             await edit(pilot, '{"town": "Lima"}')  # not the tool's arguments: refused, and why
@@ -166,7 +166,7 @@ async def test_a_step_breakpoint_pauses_an_in_process_workflow_and_its_input_is_
     async with app.run_test(size=(120, 40)) as pilot:
         await choose_and_send(pilot, "Rome")
         screen = await paused(pilot)
-        assert "Paused before step research · workflow trip" in screen_text(app)
+        assert "PAUSED  before step research · workflow trip" in screen_text(app)
         assert "its input\nplan for Rome" in screen_text(app)
         await edit(pilot, '"plan for Lima"')
         await wait_for(pilot, lambda: not app.running, timeout=20)
@@ -207,3 +207,29 @@ async def test_a_finished_run_forks_from_its_second_step_and_both_are_compared(
                 if s.parent_span_id is None)
     assert root.attributes[sc.LUMOS_WORKFLOW_FORK_STEP] == "research"
     assert [link.trace_id for link in root.links] == [origin]
+
+
+async def test_b_on_a_step_span_sets_its_breakpoint_and_the_next_run_pauses_there(
+    store: Store, tmp_path: Path
+) -> None:
+    app = StudioApp(store, InProcessSession.recording(trip_catalog(tmp_path), store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_and_send(pilot, "Rome")
+        await wait_for(pilot, lambda: not app.running and app.trace_id is not None, timeout=20)
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, lambda: any(s.name == "step write" for s in tree.spans.values()))
+        write_span = next(s for s in tree.spans.values() if s.name == "step write")
+        tree.select_span(write_span.span_id)
+        tree.focus()
+        await pilot.press("b")
+        assert app.breakpoints.specs == (BreakpointSpec("trip", PausePoint.BEFORE_STEP, "write"),)
+        await wait_for(pilot, lambda: tree.marked == {write_span.span_id})
+        assert "trip" in app.query_one(AgentList).marked
+
+        await pilot.press("i")
+        await send(pilot, "Oslo")
+        await paused(pilot)
+        assert "PAUSED  before step write · workflow trip" in screen_text(app)
+        await pilot.press("x")  # abort: the run ends there
+        await wait_for(pilot, lambda: not app.running, timeout=20)
+        assert "aborted in the debugger" in app.transcripts["trip"][-1][1]
