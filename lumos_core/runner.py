@@ -50,6 +50,7 @@ from lumos_core.agent import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from lumos_core.agent_fork import AgentFork
 from lumos_core.debug import attached
 from lumos_core.debug_remote import PauseRelay
 from lumos_core.loader import AgentFileError, load_definitions
@@ -400,6 +401,13 @@ class Worker:
         if agent is None:
             return "no such agent"
         history = [message_from_dict(m) for m in command.history]
+        fork = None
+        if command.fork:
+            try:
+                fork = AgentFork(tuple(history), command.fork_trace_id, command.fork_span_id)
+            except ValueError as exc:
+                return str(exc)
+            history = []
 
         async def job(run_id: int) -> RunEnd:
             relay = DeltaRelay(run_id, self.send)
@@ -407,7 +415,7 @@ class Worker:
             try:
                 async for event in agent.stream(
                     command.message, message_history=history,
-                    thread_id=command.thread_id, resource_id=command.resource_id,
+                    thread_id=command.thread_id, resource_id=command.resource_id, fork=fork,
                 ):
                     if isinstance(event, RunCompleted):
                         result = event.result

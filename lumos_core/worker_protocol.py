@@ -80,7 +80,9 @@ class Load:
 
 @dataclass(frozen=True, slots=True)
 class RunAgent:
-    """One agent turn; ``history`` holds messages as ``message_to_dict`` writes them."""
+    """One agent turn; ``history`` holds messages as ``message_to_dict`` writes them. With
+    ``fork``, the turn is a fork (``lumos_core.agent_fork``): ``history`` is what the model is
+    sent first, ``message`` is unused, and the run links to ``fork_trace_id``/``fork_span_id``."""
 
     tag: ClassVar[str] = "run"
     id: int
@@ -90,6 +92,9 @@ class RunAgent:
     thread_id: str | None = None
     resource_id: str | None = None
     breakpoints: tuple[BreakAt, ...] = ()
+    fork: bool = False
+    fork_trace_id: str | None = None
+    fork_span_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,6 +200,21 @@ class Session(ABC):
         ``on_event`` hears its steps start and end, and its agent steps' text and tools."""
         return WorkflowOutcome(error="this session cannot run workflows")
 
+    def fork_agent(
+        self,
+        agent: str,
+        messages: tuple[Message, ...],
+        origin: tuple[str | None, str | None] = (None, None),
+        *,
+        on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> RunOutcome:
+        """Run ``agent`` again from a model call that was sent ``messages`` (ending with the
+        user's message or the tools' results); the run links to ``origin`` (its trace and span
+        ids). Memory is left alone (``lumos_core.agent_fork``)."""
+        return RunOutcome(error="this session cannot fork agent runs")
+
     def fork_workflow(
         self,
         workflow: str,

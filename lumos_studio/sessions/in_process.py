@@ -20,6 +20,7 @@ from opentelemetry.trace import TracerProvider
 
 from lumos_core import Message
 from lumos_core.agent import AgentStreamEvent, RunCompleted, ToolCallFinished, ToolCallStarted
+from lumos_core.agent_fork import AgentFork
 from lumos_core.debug import Debugger, Decision, PauseRequest, attached
 from lumos_core.debug_remote import breakpoints_of, paused_message
 from lumos_core.models.base import TextDelta
@@ -117,6 +118,37 @@ class InProcessSession(Session):
         breakpoints: tuple[BreakAt, ...] = (),
         on_pause: PauseHandler | None = None,
     ) -> RunOutcome:
+        return self._agent_run(agent, text, history, thread_id, on_event, resource_id,
+                               _debugger(breakpoints, on_pause))
+
+    def fork_agent(
+        self,
+        agent: str,
+        messages: tuple[Message, ...],
+        origin: tuple[str | None, str | None] = (None, None),
+        *,
+        on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> RunOutcome:
+        try:
+            fork = AgentFork(messages, *origin)
+        except ValueError as exc:
+            return RunOutcome(error=str(exc))
+        return self._agent_run(agent, "", (), None, on_event, None,
+                               _debugger(breakpoints, on_pause), fork)
+
+    def _agent_run(
+        self,
+        agent: str,
+        text: str,
+        history: tuple[Message, ...],
+        thread_id: str | None,
+        on_event: StreamListener | None,
+        resource_id: str | None,
+        debugger: Debugger | None,
+        fork: AgentFork | None = None,
+    ) -> RunOutcome:
         chosen = self.catalog.agents[agent]
 
         async def go() -> Any:
@@ -128,6 +160,7 @@ class InProcessSession(Session):
                 resource_id=resource_id,
                 tracer_provider=self.tracer_provider,
                 logger_provider=self.logger_provider,
+                fork=fork,
             ):
                 if isinstance(event, RunCompleted):
                     result = event.result
@@ -136,7 +169,7 @@ class InProcessSession(Session):
             return result
 
         try:
-            result = self._run_cancellable(go, _debugger(breakpoints, on_pause))
+            result = self._run_cancellable(go, debugger)
         except asyncio.CancelledError:
             return RunOutcome(cancelled=True)
         except Exception as exc:  # user code failed: report it, keep the studio up

@@ -489,6 +489,26 @@ class WorkerSession(Session):
         reply = self._request(command, on_event, on_pause)
         return _workflow_outcome(reply) if reply is not None else WorkflowOutcome(error=NOT_LOADED)
 
+    def fork_agent(
+        self,
+        agent: str,
+        messages: tuple[Message, ...],
+        origin: tuple[str | None, str | None] = (None, None),
+        *,
+        on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> RunOutcome:
+        def command(run_id: int) -> Command:
+            return RunAgent(
+                run_id, agent, "", history=tuple(message_to_dict(m) for m in messages),
+                breakpoints=breakpoints, fork=True, fork_trace_id=origin[0],
+                fork_span_id=origin[1],
+            )
+
+        reply = self._request(command, on_event, on_pause)
+        return _outcome(reply) if reply is not None else RunOutcome(error=NOT_LOADED)
+
     def fork_workflow(
         self,
         workflow: str,

@@ -1,7 +1,7 @@
 """The studio's debugger: breakpoints set from the agent list (``b``), a span (``b`` in the
 waterfall) or the graph (``BreakpointToggled``); a run that pauses shows ``PausedScreen`` and
-waits for its decision; ``f`` on a span of a workflow run forks it from that step and compares
-the two runs.
+waits for its decision; ``f`` on a span forks its run (a workflow's from that step, an agent's
+from that model call) and compares the two runs.
 
 A mixin of ``StudioApp`` (``app.py`` keeps the wiring). A pause reaches the app on the session's
 thread (``pause_handler``), which blocks until the screen answers; every pause still waiting
@@ -18,12 +18,22 @@ from textual import work
 from textual.message import Message
 
 from lumos_core.debug import Abort, Decision, Edit
+from lumos_core.messages import Message as LumosMessage
+from lumos_core.messages import message_from_dict
+from lumos_core.telemetry import semconv as sc
 from lumos_core.worker_protocol import Paused
 from lumos_studio.display import safe_str
-from lumos_studio.sessions.base import AgentInfo, Session, WorkflowOutcome
+from lumos_studio.sessions.base import AgentInfo, RunOutcome, Session, WorkflowOutcome
 from lumos_studio.ui.breakpoints import Breakpoints, BreakpointSpec, span_breakpoint
 from lumos_studio.ui.breakpoints_dialog import CLEAR_ALL, BreakpointsDialog
-from lumos_studio.ui.screens.fork import ForkChoice, ForkPoint, ForkScreen, fork_point
+from lumos_studio.ui.screens.fork import (
+    AgentForkPoint,
+    ForkChoice,
+    ForkPoint,
+    ForkScreen,
+    agent_fork_point,
+    fork_point,
+)
 from lumos_studio.ui.screens.paused import PausedScreen, describe_decision, editor_text
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
@@ -62,7 +72,8 @@ class BreakpointToggled(Message):
 
 
 class ForkFinished(Message):
-    def __init__(self, point: ForkPoint, outcome: WorkflowOutcome) -> None:
+    def __init__(self, point: ForkPoint | AgentForkPoint,
+                 outcome: WorkflowOutcome | RunOutcome) -> None:
         super().__init__()
         self.point = point
         self.outcome = outcome
@@ -190,18 +201,32 @@ class DebuggerActions(_AppBase):
 
     def on_trace_waterfall_fork_requested(self, message: TraceWaterfall.ForkRequested) -> None:
         tree = self.main.query_one(TraceWaterfall)
-        point = fork_point(message.span, tree.spans)
+        point: ForkPoint | AgentForkPoint | str = fork_point(message.span, tree.spans)
+        if isinstance(point, str) and not trace_is_workflow(tree):
+            point = agent_fork_point(message.span, tree.spans, self._trace_views)
         if isinstance(point, str):
             self.notify(point, title="Fork", markup=False)
             return
         if self.running:
             self.notify("A run is in progress: fork once it ends.")
             return
+        chosen_point = point
 
         def chosen(choice: ForkChoice | None) -> None:
-            if choice is not None:
+            if choice is None:
+                return
+            if isinstance(chosen_point, AgentForkPoint):
+                try:
+                    messages = tuple(message_from_dict(m) for m in choice.input)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    self.notify(f"not messages: {exc}", title="Fork", severity="error",
+                                markup=False)
+                    return
                 self._start_run()
-                self.run_fork(point, choice)
+                self.run_agent_fork(chosen_point, messages)
+            else:
+                self._start_run()
+                self.run_fork(chosen_point, choice)
 
         self.push_screen(ForkScreen(point), chosen)
 
@@ -213,6 +238,14 @@ class DebuggerActions(_AppBase):
         )
         self.post_message(ForkFinished(point, outcome))
 
+    @work(thread=True, group="agent-run")
+    def run_agent_fork(self, point: AgentForkPoint, messages: tuple[LumosMessage, ...]) -> None:
+        outcome = self.session.fork_agent(
+            point.agent, messages, (point.trace_id, point.span_id),
+            breakpoints=self.breakpoints.wire(point.agent), on_pause=self.pause_handler,
+        )
+        self.post_message(ForkFinished(point, outcome))
+
     def on_fork_finished(self, message: ForkFinished) -> None:
         if self._screens_gone():
             return
@@ -220,14 +253,27 @@ class DebuggerActions(_AppBase):
         self.running = False
         self.end_pauses()
         self.main.query_one(ChatPane).set_busy(False)
-        name = point.workflow
-        self._record_turn(name, "hint", f"forked run {point.run_id[:8]} from step "
-                                        f"{safe_str(point.step)}")
-        for role, text in workflow_reply(name, outcome):
-            self._record_turn(name, role, text)
+        if isinstance(point, AgentForkPoint) and isinstance(outcome, RunOutcome):
+            name = point.agent
+            self._record_turn(name, "hint", "forked the run from a model call")
+            if outcome.error is not None:
+                self._record_turn(name, "error", outcome.error)
+            else:
+                self._record_turn(name, name, outcome.output or "")
+        elif isinstance(point, ForkPoint) and isinstance(outcome, WorkflowOutcome):
+            name = point.workflow
+            self._record_turn(name, "hint", f"forked run {point.run_id[:8]} from step "
+                                            f"{safe_str(point.step)}")
+            for role, text in workflow_reply(name, outcome):
+                self._record_turn(name, role, text)
         if outcome.trace_id:
             self.load_trace_list()
             self.open_comparison(point.trace_id, outcome.trace_id)
+
+
+def trace_is_workflow(tree: TraceWaterfall) -> bool:
+    root = next((s for s in tree.spans.values() if s.parent_span_id is None), None)
+    return root is not None and sc.LUMOS_WORKFLOW_RUN_ID in root.attributes
 
 
 def trace_owner(tree: TraceWaterfall, views: Mapping[str, SpanView]) -> str | None:

@@ -15,6 +15,8 @@ EXAMPLES: list[wp.Message] = [
     wp.RunAgent(1, "weather", "Paris?", ({"role": "user", "parts": []},), "t1", None,
                 (wp.BreakAt("before_tool", "get_weather"), wp.BreakAt("before_model"))),
     wp.RunWorkflow(2, "trip", {"city": "Rome", "days": [1, 2]}),
+    wp.RunAgent(1, "weather", "", ({"role": "user", "parts": []},), fork=True,
+                fork_trace_id="t" * 32, fork_span_id="s" * 16),
     wp.ResumeWorkflow(3, "trip", "r1", step="approve", resume_data={"ok": True}),
     wp.ForkWorkflow(3, "trip", "r1", "book", {"days": 3}, True,
                     (wp.BreakAt("before_step", "book", "days", "3"),)),

@@ -233,3 +233,55 @@ async def test_b_on_a_step_span_sets_its_breakpoint_and_the_next_run_pauses_ther
         await pilot.press("x")  # abort: the run ends there
         await wait_for(pilot, lambda: not app.running, timeout=20)
         assert "aborted in the debugger" in app.transcripts["trip"][-1][1]
+
+
+FORKABLE = '''
+from lumos_core import Agent, tool
+
+@tool
+def get_weather(city: str) -> str:
+    """Current weather for a city."""
+    return f"Sunny in {city}"
+
+weather = Agent(name="weather", model="scripted", tools=[get_weather])
+'''
+
+
+async def test_an_agent_run_forks_from_its_second_model_call_in_the_worker(
+    store: Store, tmp_path: Path
+) -> None:
+    agent_file = tmp_path / "agents.py"
+    agent_file.write_text(FORKABLE)
+    receiver = OtlpReceiver(store.writer, port=0).start()
+    session = WorkerSession(agent_file, receiver.endpoint, record=store.writer.submit)
+    app = StudioApp(store, session, endpoint=receiver.endpoint)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.loads == 1, timeout=20)
+            await send(pilot, "weather in Rome?")
+            await wait_for(pilot, lambda: not app.running, timeout=20)
+            tree = app.query_one(TraceWaterfall)
+            await wait_for(pilot, lambda: len([s for s in tree.spans.values()
+                                               if s.name == "chat scripted"]) == 2, timeout=20)
+            origin = app.trace_id
+            second = sorted((s for s in tree.spans.values() if s.name == "chat scripted"),
+                            key=lambda s: s.start_ns)[1]
+            tree.select_span(second.span_id)
+            tree.focus()
+            await pilot.press("f")
+            await wait_for(pilot, lambda: app.screen.query("#fork-input"))
+            editor = app.screen.query_one(TextArea)
+            assert '"response": "Sunny in Rome"' in editor.text
+            editor.load_text(editor.text.replace("Sunny in Rome", "Hail in Rome"))
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), timeout=20)
+            assert app.transcripts["weather"][-1] == ("weather", "Hail in Rome")
+        store.writer.flush()
+        fork = next(t for t in store.reader.list_traces() if t.trace_id != origin)
+        root = next(s for s in store.reader.trace_spans(fork.trace_id)
+                    if s.parent_span_id is None)
+        assert root.attributes[sc.LUMOS_AGENT_FORK_OF] == second.span_id
+        assert [(link.trace_id, link.span_id) for link in root.links] == [
+            (origin, second.span_id)]
+    finally:
+        receiver.stop()

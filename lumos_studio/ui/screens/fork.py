@@ -1,5 +1,7 @@
-"""Fork from here (``f`` on a span of a workflow run): the step's input as it was, editable, and
-a new run from that step (``Workflow.fork``); the app then compares the two runs."""
+"""Fork from here (``f`` on a span): for a workflow run, the step's input as it was, editable,
+and a new run from that step (``Workflow.fork``); for an agent's run, the messages its model
+call was sent, editable, sent again (``lumos_core.agent_fork``). The app then compares the two
+runs."""
 
 from __future__ import annotations
 
@@ -18,6 +20,14 @@ from textual.widgets import Static, TextArea
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import safe_str, safe_text
 from lumos_studio.records import SpanRecord
+from lumos_studio.semantics import (
+    Message,
+    OperationKind,
+    SpanView,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +43,17 @@ class ForkPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentForkPoint:
+    """A model call of an agent's run: the messages it was sent (as ``message_to_dict``
+    writes them), its trace and span (the new run links to them)."""
+
+    agent: str
+    trace_id: str
+    span_id: str
+    messages: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ForkChoice:
     """Run the fork; with ``edited``, the step gets ``input`` instead of the input it had."""
 
@@ -41,7 +62,8 @@ class ForkChoice:
 
 
 class ForkScreen(ModalScreen[ForkChoice | None]):
-    """Asks for the step's input (prefilled with the recorded one); ctrl+s forks."""
+    """Asks for the step's input, or the model call's messages (prefilled with the recorded
+    ones); ctrl+s forks. An agent's fork always sends the messages (a list of messages)."""
 
     DEFAULT_CSS = """
     ForkScreen { align: center middle; }
@@ -59,22 +81,37 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, point: ForkPoint) -> None:
+    def __init__(self, point: ForkPoint | AgentForkPoint) -> None:
         super().__init__()
         self.point = point
-        self.original = "" if point.input is None else _text(point.input)
+        if isinstance(point, AgentForkPoint):
+            self.original = _text(list(point.messages))
+        else:
+            self.original = "" if point.input is None else _text(point.input)
 
     def compose(self) -> ComposeResult:
         point = self.point
         with Vertical():
-            yield Static(Text.assemble(
-                ("Fork ", "bold"), safe_str(point.workflow), " run ", safe_str(point.run_id[:8]),
-                (" from step ", "bold"), safe_str(point.step)), id="fork-title")
-            editor = TextArea(self.original, id="fork-input", soft_wrap=True)
-            editor.border_title = (
-                "the step's input (edit it, or leave it as it was)" if point.input is not None
-                else "the step's input was not recorded: leave empty to reuse it, or type JSON")
-            yield editor
+            if isinstance(point, AgentForkPoint):
+                yield Static(Text.assemble(
+                    ("Fork ", "bold"), safe_str(point.agent),
+                    ("'s run from its model call ", "bold"),
+                    f"({len(point.messages)} messages)"), id="fork-title")
+                editor = TextArea(self.original, id="fork-input", soft_wrap=True)
+                editor.border_title = ("the messages sent to the model (edit them; they end "
+                                       "with the user's message or the tools' results)")
+                yield editor
+            else:
+                yield Static(Text.assemble(
+                    ("Fork ", "bold"), safe_str(point.workflow), " run ",
+                    safe_str(point.run_id[:8]), (" from step ", "bold"), safe_str(point.step)),
+                    id="fork-title")
+                editor = TextArea(self.original, id="fork-input", soft_wrap=True)
+                editor.border_title = (
+                    "the step's input (edit it, or leave it as it was)" if point.input is not None
+                    else "the step's input was not recorded: leave empty to reuse it, or type "
+                         "JSON")
+                yield editor
             yield Static("", id="fork-error")
             yield Static("ctrl+s runs the fork from this step · escape cancels", id="fork-keys")
 
@@ -83,6 +120,9 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
 
     def action_fork(self) -> None:
         text = self.query_one(TextArea).text
+        if isinstance(self.point, AgentForkPoint):
+            self._fork_agent(text)
+            return
         if text.strip() == self.original.strip() or not text.strip():
             self.dismiss(ForkChoice())
             return
@@ -95,6 +135,18 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
             self.query_one("#fork-error", Static).update(safe_text(f"not JSON: {exc}"))
             return
         self.dismiss(ForkChoice(value, edited=True))
+
+    def _fork_agent(self, text: str) -> None:
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            self.query_one("#fork-error", Static).update(safe_text(f"not JSON: {exc}"))
+            return
+        if not isinstance(value, list) or not value:
+            self.query_one("#fork-error", Static).update(
+                "the messages are a non-empty JSON list of messages")
+            return
+        self.dismiss(ForkChoice(value, edited=text.strip() != self.original.strip()))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -131,3 +183,44 @@ def fork_point(span: SpanRecord, spans: Mapping[str, SpanRecord]) -> ForkPoint |
             value = recorded
     step = step_span.attributes[sc.LUMOS_WORKFLOW_STEP_NAME]
     return ForkPoint(workflow, run_id, str(step), span.trace_id, value)
+
+
+def agent_fork_point(
+    span: SpanRecord, spans: Mapping[str, SpanRecord], views: Mapping[str, SpanView]
+) -> AgentForkPoint | str:
+    """Where forking an agent's run from ``span`` (a model call) starts, or why it cannot."""
+    view = views.get(span.span_id)
+    if view is None or view.kind is not OperationKind.LLM:
+        return ("Select a model call (a chat span) to fork the agent's run from, or a step "
+                "of a workflow run.")
+    if not view.input_messages:
+        return "This model call's messages were not recorded (content capture off): no fork."
+    agent = None
+    above = span.parent_span_id
+    while above is not None and above in spans and agent is None:
+        parent = views.get(above)
+        if parent is not None and parent.kind is OperationKind.AGENT and parent.agent_name:
+            agent = parent.agent_name
+        above = spans[above].parent_span_id
+    if agent is None:
+        return "No agent run holds this model call: nothing to fork."
+    messages = tuple(m for m in (_message_dict(m) for m in view.input_messages) if m)
+    return AgentForkPoint(agent, span.trace_id, span.span_id, messages)
+
+
+def _message_dict(message: Message) -> dict[str, Any] | None:
+    """A recorded message as ``message_to_dict`` writes one (what a fork sends again); the
+    system's are the agent's instructions, sent anyway, and parts without text are left out."""
+    if message.role == "system":
+        return None
+    parts: list[dict[str, Any]] = []
+    for part in message.parts:
+        if isinstance(part, TextPart):
+            parts.append({"type": "text", "content": part.text})
+        elif isinstance(part, ToolCallPart):
+            parts.append({"type": "tool_call", "id": part.id, "name": part.name,
+                          "arguments": part.arguments})
+        elif isinstance(part, ToolResultPart):
+            parts.append({"type": "tool_call_response", "id": part.id, "name": part.name,
+                          "response": part.result})
+    return {"role": message.role, "parts": parts}
