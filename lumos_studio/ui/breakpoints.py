@@ -158,6 +158,15 @@ class Breakpoints:
         self._specs = [s for s in self._specs if s.owner != owner]
         self.save()
 
+    def put(self, spec: BreakpointSpec, on: bool) -> None:
+        """Set or remove ``spec`` (as a toggle that already knows its outcome: the graph's)."""
+        if (spec in self._specs) != on:
+            self.toggle(spec)
+
+    def node_ids(self, owner: str, workflow: bool) -> set[str]:
+        """The graph's nodes of ``owner`` a breakpoint stops at (``node_breakpoint``'s ids)."""
+        return {node for s in self.of(owner) if (node := node_id(s, workflow)) is not None}
+
     def marked_spans(
         self, owner: str | None, spans: Mapping[str, SpanRecord], views: Mapping[str, SpanView]
     ) -> frozenset[str]:
@@ -191,6 +200,32 @@ def span_breakpoint(
         return BreakpointSpec(owner, PausePoint.BEFORE_MODEL, view.agent_name)
     if view.kind is OperationKind.AGENT:
         return BreakpointSpec(owner, PausePoint.BEFORE_MODEL)
+    return None
+
+
+def node_breakpoint(owner: str, node: str, workflow: bool) -> BreakpointSpec:
+    """The breakpoint a graph node stands for. A workflow's nodes are its steps (before the
+    step); an agent's are itself and ``model`` (before each model call), ``tool:NAME`` (before
+    that tool's calls) and ``agent:NAME`` (before a sub-agent's model calls)."""
+    if workflow:
+        return BreakpointSpec(owner, PausePoint.BEFORE_STEP, node)
+    if node.startswith("tool:"):
+        return BreakpointSpec(owner, PausePoint.BEFORE_TOOL, node.removeprefix("tool:"))
+    if node.startswith("agent:"):
+        return BreakpointSpec(owner, PausePoint.BEFORE_MODEL, node.removeprefix("agent:"))
+    return BreakpointSpec(owner, PausePoint.BEFORE_MODEL)
+
+
+def node_id(spec: BreakpointSpec, workflow: bool) -> str | None:
+    """The graph node ``spec`` is drawn on (None: no node stands for it, e.g. a condition)."""
+    if spec.condition is not None:
+        return None
+    if workflow:
+        return spec.target if spec.point is PausePoint.BEFORE_STEP else None
+    if spec.point is PausePoint.BEFORE_TOOL and spec.target:
+        return f"tool:{spec.target}"
+    if spec.point is PausePoint.BEFORE_MODEL:
+        return "model" if spec.target is None else f"agent:{spec.target}"
     return None
 
 

@@ -15,7 +15,12 @@ from lumos_studio.semantics import read_span
 from lumos_studio.sessions.discovery import AgentCatalog
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
-from lumos_studio.ui.breakpoints import BreakCondition, Breakpoints, BreakpointSpec
+from lumos_studio.ui.breakpoints import (
+    BreakCondition,
+    Breakpoints,
+    BreakpointSpec,
+    node_breakpoint,
+)
 
 
 def test_breakpoints_are_saved_and_read_back(tmp_path: Path) -> None:
@@ -79,3 +84,22 @@ def test_a_conditional_breakpoint_pauses_only_where_it_holds(store: Store) -> No
     assert {spans[i].name for i in kept.marked_spans("weather", spans, views)} == {
         "execute_tool get_weather"}
     assert kept.marked_spans("other", spans, views) == frozenset()
+
+
+@pytest.mark.parametrize(("node", "workflow", "point", "target"), [
+    ("research", True, PausePoint.BEFORE_STEP, "research"),
+    ("model", False, PausePoint.BEFORE_MODEL, None),
+    ("tool:get_weather", False, PausePoint.BEFORE_TOOL, "get_weather"),
+    ("agent:critic", False, PausePoint.BEFORE_MODEL, "critic"),
+])
+def test_a_graph_node_stands_for_a_breakpoint_and_back(
+    node: str, workflow: bool, point: PausePoint, target: str | None
+) -> None:
+    spec = node_breakpoint("owner", node, workflow)
+    assert (spec.point, spec.target) == (point, target)
+    kept = Breakpoints()
+    kept.put(spec, True)
+    kept.put(spec, True)  # already set: stays once
+    assert kept.specs == (spec,) and kept.node_ids("owner", workflow) == {node}
+    kept.put(spec, False)
+    assert kept.specs == ()
