@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.message import Message
 
-from lumos_core.debug import Abort, Decision, Edit
+from lumos_core.debug import Abort, Decision, Edit, Skip
 from lumos_core.messages import Message as LumosMessage
 from lumos_core.messages import message_from_dict
 from lumos_core.telemetry import semconv as sc
@@ -34,7 +34,12 @@ from lumos_studio.ui.screens.fork import (
     agent_fork_point,
     fork_point,
 )
-from lumos_studio.ui.screens.paused import PausedScreen, describe_decision, editor_text
+from lumos_studio.ui.screens.paused import (
+    EditorMode,
+    PausedScreen,
+    describe_decision,
+    editor_text,
+)
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
@@ -102,7 +107,8 @@ class DebuggerActions(_AppBase):
         self.breakpoints = breakpoints
         self._pause_lock = threading.Lock()
         self._waiting_pauses: set[Future[Decision]] = set()
-        self._draft: str | None = None  # the last edit's text, refilled if it is refused
+        # The last edit's or stub's text, refilled in the editor if it is refused.
+        self._draft: tuple[EditorMode, str] | None = None
 
     # --- pauses: the session's thread asks, the screen answers ---
 
@@ -129,7 +135,9 @@ class DebuggerActions(_AppBase):
         def decided(decision: Decision | None) -> None:
             decision = decision if decision is not None else Abort()
             if isinstance(decision, Edit):
-                self._draft = editor_text(decision.value)
+                self._draft = ("edit", editor_text(decision.value))
+            elif isinstance(decision, Skip):
+                self._draft = ("skip", editor_text(decision.result))
             what = f"paused {paused.point.replace('_', ' ')} {safe_str(paused.target)}"
             if chat is not None:
                 self._record_turn(chat, "tool", f"⏸ {what}: {describe_decision(decision)}")
@@ -194,6 +202,9 @@ class DebuggerActions(_AppBase):
             return
         self.main.query_one(AgentList).set_marked(self.breakpoints.owners())
         tree = self.main.query_one(TraceWaterfall)
+        if not self.breakpoints.specs:  # the common case, on every live refresh: no scan
+            tree.set_marked(frozenset())
+            return
         tree.set_marked(self.breakpoints.marked_spans(
             trace_owner(tree, self._trace_views), tree.spans, self._trace_views))
 
@@ -219,8 +230,8 @@ class DebuggerActions(_AppBase):
                 try:
                     messages = tuple(message_from_dict(m) for m in choice.input)
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    self.notify(f"not messages: {exc}", title="Fork", severity="error",
-                                markup=False)
+                    self.notify(f"not messages: {safe_str(exc, None)}", title="Fork",
+                                severity="error", markup=False)
                     return
                 self._start_run()
                 self.run_agent_fork(chosen_point, messages)

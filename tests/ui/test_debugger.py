@@ -195,7 +195,7 @@ async def test_a_finished_run_forks_from_its_second_step_and_both_are_compared(
         await pilot.press("f")
         await wait_for(pilot, lambda: app.screen.query("#fork-input"))
         editor = app.screen.query_one(TextArea)
-        assert editor.text == "plan for Rome"  # the input the step had
+        assert editor.text == '"plan for Rome"'  # the input the step had, as JSON
         editor.load_text('"plan for Kyoto"')
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), timeout=20)

@@ -153,9 +153,8 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    """Always JSON: a control character in outside text shows as an escape in the editor."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
 
 
 def fork_point(span: SpanRecord, spans: Mapping[str, SpanRecord]) -> ForkPoint | str:

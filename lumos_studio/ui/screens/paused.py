@@ -63,9 +63,9 @@ def editable_value(paused: Paused) -> Any:
 
 
 def editor_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    """A value as the editor shows it: always JSON, so a control character in outside text is
+    an escape (``\u001b``), never raw in the terminal."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
 
 
 def read_edit(point: str, mode: EditorMode, text: str) -> Any:
@@ -80,7 +80,8 @@ def read_edit(point: str, mode: EditorMode, text: str) -> Any:
 
 
 class PausedScreen(ModalScreen[Decision]):
-    """One pause of a run; ``draft`` refills the editor after a refused edit."""
+    """One pause of a run; ``draft`` (the editor's mode and text) refills the editor after a
+    refused edit or stub."""
 
     DEFAULT_CSS = """
     PausedScreen { align: center middle; }
@@ -107,7 +108,7 @@ class PausedScreen(ModalScreen[Decision]):
         Binding("escape", "close_editor", "Close editor"),
     ]
 
-    def __init__(self, paused: Paused, draft: str | None = None) -> None:
+    def __init__(self, paused: Paused, draft: tuple[EditorMode, str] | None = None) -> None:
         super().__init__()
         self.paused = paused
         self.draft = draft
@@ -153,7 +154,7 @@ class PausedScreen(ModalScreen[Decision]):
 
     def on_mount(self) -> None:
         if self.draft is not None:
-            self.action_open_editor("edit", self.draft)
+            self.action_open_editor(*self.draft)
 
     def action_decide(self, action: str) -> None:
         if self.mode is not None:

@@ -20,7 +20,7 @@ class AgentList(OptionList):
 
     BORDER_TITLE = "Agents"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("b", "breakpoints", "Breakpoints"),
+        Binding("b", "breakpoints", "Breakpoints", show=False),
     ]
 
     class Chosen(Message):
@@ -85,7 +85,7 @@ class AgentList(OptionList):
 
 def _prompt(agent: AgentInfo, stale: bool, marked: bool = False) -> Text:
     text = _described(agent, stale)
-    return Text.assemble(("● " if marked else "", "bold red"), text)
+    return Text.assemble(("● ", "bold red"), text) if marked else text
 
 
 def _described(agent: AgentInfo, stale: bool) -> Text:

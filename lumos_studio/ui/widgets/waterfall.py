@@ -64,8 +64,8 @@ class TraceWaterfall(ScrollView, can_focus=True):
         Binding("E", "collapse_all", "Collapse all", key_display="E", show=False),
         Binding("n", "error(1)", "Next error"),
         Binding("p", "error(-1)", "Prev error", show=False),
-        Binding("b", "request('breakpoint')", "Breakpoint"),
-        Binding("f", "request('fork')", "Fork from here"),
+        Binding("b", "request('breakpoint')", "Breakpoint", show=False),
+        Binding("f", "request('fork')", "Fork from here", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
