@@ -86,17 +86,18 @@ class PausedScreen(ModalScreen[Decision]):
     DEFAULT_CSS = """
     PausedScreen { align: center middle; }
     PausedScreen > Vertical {
-        width: 96%; max-width: 140; height: 90%; padding: 0 1;
+        width: 96%; max-width: 140; height: auto; max-height: 90%; padding: 0 1;
         border: round $warning; background: $surface;
     }
     PausedScreen #paused-title { height: auto; }
     PausedScreen #paused-refused { color: $error; height: auto; display: none; }
     PausedScreen #paused-refused.-shown { display: block; }
-    PausedScreen #paused-value { height: 1fr; }
+    PausedScreen #paused-value { height: auto; max-height: 70vh; }
+    PausedScreen.-editing #paused-value { max-height: 30vh; }
     PausedScreen .paused-heading { color: $foreground-muted; text-style: bold; margin-top: 1; }
-    PausedScreen #paused-editor { height: 1fr; display: none; }
-    PausedScreen #paused-editor.-shown { display: block; }
-    PausedScreen #paused-keys { color: $foreground-muted; height: auto; }
+    PausedScreen #paused-editor { height: 40vh; display: none; }
+    PausedScreen.-editing #paused-editor { display: block; }
+    PausedScreen #paused-keys { color: $foreground-muted; height: auto; margin-top: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "decide('continue')", "Continue"),
@@ -174,13 +175,13 @@ class PausedScreen(ModalScreen[Decision]):
         self.mode = mode
         editor.load_text(text)
         editor.border_title = "edit" if mode == "edit" else "stub result"
-        editor.add_class("-shown")
+        self.add_class("-editing")
         self.query_one("#paused-keys", Static).update(self._keys())
         editor.focus()
 
     def action_close_editor(self) -> None:
         self.mode = None
-        self.query_one("#paused-editor", TextArea).remove_class("-shown")
+        self.remove_class("-editing")
         self.query_one("#paused-keys", Static).update(self._keys())
         self.query_one("#paused-value").focus()
 
