@@ -114,6 +114,8 @@ class DebuggerActions(_AppBase):
 
     def pause_handler(self, paused: Paused) -> Decision:
         """A ``PauseHandler``: blocks the session's thread until the paused view decides."""
+        if self._screens_gone():  # closing: nobody is left to decide
+            return Abort("the studio closed")
         answer: Future[Decision] = Future()
         with self._pause_lock:
             self._waiting_pauses.add(answer)
