@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -306,9 +307,25 @@ def _debugger(breakpoints: tuple[BreakAt, ...], on_pause: PauseHandler | None) -
         return Debugger(breakpoints_of(breakpoints))
 
     async def decide(request: PauseRequest) -> Decision:
-        return await asyncio.to_thread(on_pause, paused_message(0, request))
+        # A thread of its own, not the loop's executor: a run cancelled while it waits ends at
+        # once, where ``asyncio.run`` would wait for an executor thread still asking a person.
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Decision] = loop.create_future()
+
+        def ask() -> None:
+            decision = on_pause(paused_message(0, request))
+            with contextlib.suppress(RuntimeError):  # the run's loop is gone: nobody waits
+                loop.call_soon_threadsafe(_settle, answer, decision)
+
+        threading.Thread(target=ask, daemon=True).start()
+        return await answer
 
     return Debugger(breakpoints_of(breakpoints), decide)
+
+
+def _settle(answer: asyncio.Future[Decision], decision: Decision) -> None:
+    if not answer.done():
+        answer.set_result(decision)
 
 
 def workflow_update(event: WorkflowEvent) -> StreamUpdate | None:

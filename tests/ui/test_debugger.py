@@ -285,3 +285,18 @@ async def test_an_agent_run_forks_from_its_second_model_call_in_the_worker(
             (origin, second.span_id)]
     finally:
         receiver.stop()
+
+
+async def test_cancelling_a_paused_run_closes_the_paused_view_and_frees_its_thread(
+    store: Store, tmp_path: Path
+) -> None:
+    app = StudioApp(store, InProcessSession.recording(trip_catalog(tmp_path), store.writer))
+    app.breakpoints.toggle(BreakpointSpec("trip", PausePoint.BEFORE_STEP, "research"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose_and_send(pilot, "Rome")
+        await paused(pilot)
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: not app.running, timeout=20)
+        assert not isinstance(app.screen, PausedScreen)
+        assert app.transcripts["trip"][-1] == ("error", "cancelled")
+        assert not app._waiting_pauses

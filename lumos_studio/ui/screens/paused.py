@@ -107,6 +107,7 @@ class PausedScreen(ModalScreen[Decision]):
         Binding("x", "decide('abort')", "Abort"),
         Binding("ctrl+s", "apply", "Apply edit"),
         Binding("escape", "close_editor", "Close editor"),
+        Binding("ctrl+x", "app.cancel_run", "Cancel run", show=False),
     ]
 
     def __init__(self, paused: Paused, draft: tuple[EditorMode, str] | None = None) -> None:
