@@ -16,6 +16,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from lumos_core import debug_points
 from lumos_core._sync import refuse_inside_event_loop
+from lumos_core.agent_fork import AgentFork
 from lumos_core.debug import Debugger, current_debugger
 from lumos_core.memory.context import RunContext, Turn, reset_current_run, set_current_run
 from lumos_core.messages import (
@@ -198,16 +199,19 @@ class Agent(Generic[OutputT]):
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
         settings: ModelSettings | None = None,
+        fork: AgentFork | None = None,
     ) -> RunResult[OutputT]:
         """Answer ``message``, calling tools as the model asks, within ``max_steps`` model calls.
 
         With memory, ``thread_id`` names the conversation to continue (a new one when omitted)
         and ``resource_id`` its user; ``message_history``, if given, replaces the stored window.
         Without memory, ``thread_id`` only labels the spans (``gen_ai.conversation.id``).
+        With ``fork``, ``message`` is unused: the run goes on from the fork's messages
+        (``lumos_core.agent_fork``).
         """
         return await self._run(
             message, message_history, thread_id, resource_id, tracer_provider, logger_provider,
-            settings, emit=None,
+            settings, emit=None, fork=fork,
         )
 
     async def stream(
@@ -220,6 +224,7 @@ class Agent(Generic[OutputT]):
         tracer_provider: trace.TracerProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
         settings: ModelSettings | None = None,
+        fork: AgentFork | None = None,
     ) -> AsyncIterator[AgentStreamEvent]:
         """``run``, yielding events as it goes (see ``AgentStreamEvent``); the last event is
         ``RunCompleted``. The spans are ``run``'s; chat spans also record that they streamed and
@@ -230,7 +235,7 @@ class Agent(Generic[OutputT]):
         async def drive() -> None:
             result = await self._run(
                 message, message_history, thread_id, resource_id, tracer_provider,
-                logger_provider, settings, emit=queue.put_nowait,
+                logger_provider, settings, emit=queue.put_nowait, fork=fork,
             )
             queue.put_nowait(RunCompleted(result))
 
@@ -294,6 +299,7 @@ class Agent(Generic[OutputT]):
         logger_provider: _logs.LoggerProvider | None,
         settings: ModelSettings | None,
         emit: _Emit | None,
+        fork: AgentFork | None = None,
     ) -> RunResult[OutputT]:
         """The one run loop behind ``run`` (``emit`` is None) and ``stream``."""
         tracer_provider = tracer_provider or self.tracer_provider
@@ -301,12 +307,12 @@ class Agent(Generic[OutputT]):
         request = self._request(settings)
         if tracer_provider is None and logger_provider is None:
             return await self._invoke(
-                message, message_history, thread_id, resource_id, request, emit
+                message, message_history, thread_id, resource_id, request, emit, fork
             )
         tokens = activate_providers(tracer_provider, logger_provider)
         try:
             return await self._invoke(
-                message, message_history, thread_id, resource_id, request, emit
+                message, message_history, thread_id, resource_id, request, emit, fork
             )
         finally:
             reset_providers(tokens)
@@ -334,6 +340,7 @@ class Agent(Generic[OutputT]):
         resource_id: str | None,
         request: _Request,
         emit: _Emit | None,
+        fork: AgentFork | None = None,
     ) -> RunResult[OutputT]:
         tracer = get_tracer()
         model = self.model
@@ -354,6 +361,8 @@ class Agent(Generic[OutputT]):
             attributes[sc.OUTPUT_TYPE] = "json"
         if thread_id:
             attributes[sc.CONVERSATION_ID] = thread_id
+        if fork is not None and fork.span_id:
+            attributes[sc.LUMOS_AGENT_FORK_OF] = fork.span_id
         run = RunContext(thread_id)
         debugger = current_debugger()  # read once a run; None costs one check a pause point
         token = set_current_run(run)
@@ -363,18 +372,19 @@ class Agent(Generic[OutputT]):
                 sc.span_name(sc.OP_INVOKE_AGENT, self.name),
                 kind=SpanKind.INTERNAL,
                 attributes=attributes,
+                links=fork.links() if fork is not None else None,
             ) as span:
                 if not self.toolsets:
                     return await self._loop(
                         tracer, span, run, message, message_history, resource_id, request, emit,
-                        debugger,
+                        debugger, fork,
                     )
                 async with open_toolsets(self.tools, self.toolsets) as (tools, definitions):
                     self.tools, self._tool_definitions = tools, definitions
                     request = self._request(request.asked)  # with the servers' tools
                     return await self._loop(
                         tracer, span, run, message, message_history, resource_id, request, emit,
-                        debugger,
+                        debugger, fork,
                     )
         finally:
             leave_capture(capture)
@@ -391,12 +401,15 @@ class Agent(Generic[OutputT]):
         request: _Request,
         emit: _Emit | None,
         debugger: Debugger | None,
+        fork: AgentFork | None = None,
     ) -> RunResult[OutputT]:
-        user = Message.user(message)
-        history = list(message_history)
+        if fork is not None:  # the model answers the fork's messages; memory is left alone
+            history, user = list(fork.messages[:-1]), fork.messages[-1]
+        else:
+            history, user = list(message_history), Message.user(message)
         memory = self.memory
         turn: Turn | None = None
-        if memory is not None and run.thread_id:
+        if memory is not None and run.thread_id and fork is None:
             turn = await asyncio.to_thread(
                 memory.begin_turn, run.thread_id, resource_id, user,
                 history if message_history else None,

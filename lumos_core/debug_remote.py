@@ -32,7 +32,33 @@ from lumos_core.workflows.snapshots import to_json
 
 
 def breakpoints_of(breaks: tuple[BreakAt, ...]) -> list[Breakpoint]:
-    return [Breakpoint(PausePoint(b.point), b.target) for b in breaks]
+    return [
+        Breakpoint(
+            PausePoint(b.point), b.target,
+            None if b.field is None else field_equals(b.field, b.equals),
+        )
+        for b in breaks
+    ]
+
+
+def field_equals(path: str, equals: str) -> Callable[[PauseRequest], bool]:
+    """A breakpoint's condition: the paused value's field at ``path`` (dotted: ``city``,
+    ``order.id``, ``items.0``) reads ``equals``: a string as it is, anything else as JSON."""
+    keys = [k for k in path.split(".") if k]
+
+    def holds(request: PauseRequest) -> bool:
+        found: Any = json_value(request.value)
+        for key in keys:
+            if isinstance(found, dict) and key in found:
+                found = found[key]
+            elif isinstance(found, list) and key.isdigit() and int(key) < len(found):
+                found = found[int(key)]
+            else:
+                return False
+        text = found if isinstance(found, str) else orjson.dumps(found).decode()
+        return text == equals
+
+    return holds
 
 
 def json_value(value: Any) -> Any:
@@ -40,6 +66,15 @@ def json_value(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     return orjson.loads(to_json(value))
+
+
+def paused_message(run_id: int, request: PauseRequest) -> Paused:
+    """A pause as the studio is told of it (its value as JSON data)."""
+    return Paused(
+        run_id, request.point.value, request.target, json_value(request.value),
+        agent=request.agent, workflow=request.workflow, trace_id=request.trace_id,
+        span_id=request.span_id, refused=request.refused,
+    )
 
 
 def decision_of(message: Decide) -> Decision:
@@ -89,11 +124,7 @@ class PauseRelay:
             answer: asyncio.Future[Decision] = loop.create_future()
             with self._lock:
                 self._waiting = (loop, answer)
-            self.send(Paused(
-                self.run_id, request.point.value, request.target, json_value(request.value),
-                agent=request.agent, workflow=request.workflow, trace_id=request.trace_id,
-                span_id=request.span_id, refused=request.refused,
-            ))
+            self.send(paused_message(self.run_id, request))
             return await answer
 
     def decided(self, message: Decide) -> None:

@@ -8,10 +8,11 @@ leave through the standard OTLP/HTTP exporters. If user code breaks, the worker 
 stays alive to say so; the studio restarts workers, the worker never restarts itself.
 
 Messages are the typed ones of ``lumos_core.worker_protocol`` (one JSON object a line). Studio →
-worker: ``Load``, ``RunAgent``, ``RunWorkflow`` / ``ResumeWorkflow``, ``Cancel``, ``Shutdown``; a
-line that is none of them is refused on stderr. Worker → studio: ``Ready`` (agents and workflows)
-or ``LoadError``; while a turn runs, ``Delta`` (answer text, coalesced to one message every
-``DELTA_INTERVAL`` at most), ``ToolCall``, ``ToolResult`` and ``StepUpdate``; then one of
+worker: ``Load``, ``RunAgent``, ``RunWorkflow`` / ``ResumeWorkflow`` / ``ForkWorkflow``,
+``Decide``, ``Cancel``, ``Shutdown``; a line that is none of them is refused on stderr. Worker →
+studio: ``Ready`` (agents and workflows) or ``LoadError``; while a turn runs, ``Delta`` (answer
+text, coalesced to one message every ``DELTA_INTERVAL`` at most), ``ToolCall``, ``ToolResult``,
+``StepUpdate`` and ``Paused`` (at a breakpoint); then one of
 ``AgentResult``, ``WorkflowResult``, ``Failed`` or ``Cancelled``. With telemetry on, the worker
 also tells the studio each span's start and end at once (``Resource``, ``SpanStarted``,
 ``SpanEnded``): OTLP exports in batches, and a worker that dies leaves the studio to close the
@@ -50,6 +51,7 @@ from lumos_core.agent import (
     ToolCallFinished,
     ToolCallStarted,
 )
+from lumos_core.agent_fork import AgentFork
 from lumos_core.debug import attached
 from lumos_core.debug_remote import PauseRelay
 from lumos_core.loader import AgentFileError, load_definitions
@@ -67,6 +69,7 @@ from lumos_core.worker_protocol import (
     Decide,
     Delta,
     Failed,
+    ForkWorkflow,
     Load,
     LoadError,
     ProtocolError,
@@ -341,7 +344,7 @@ class Worker:
     def handle(self, command: Command) -> bool:
         """Act on one command; False when the worker should exit."""
         match command:
-            case RunAgent() | RunWorkflow() | ResumeWorkflow():
+            case RunAgent() | RunWorkflow() | ResumeWorkflow() | ForkWorkflow():
                 threading.Thread(target=self._run, args=(command,), daemon=True).start()
             case Cancel(id=run_id):
                 with self._lock:
@@ -366,7 +369,7 @@ class Worker:
             self.open_spans.mark("cancelled", run_id)
         task.cancel()
 
-    def _run(self, command: RunAgent | RunWorkflow | ResumeWorkflow) -> None:
+    def _run(self, command: RunAgent | RunWorkflow | ResumeWorkflow | ForkWorkflow) -> None:
         run_id = command.id
         job = (
             self._agent_job(command)
@@ -433,6 +436,13 @@ class Worker:
         if agent is None:
             return "no such agent"
         history = [message_from_dict(m) for m in command.history]
+        fork = None
+        if command.fork:
+            try:
+                fork = AgentFork(tuple(history), command.fork_trace_id, command.fork_span_id)
+            except ValueError as exc:
+                return str(exc)
+            history = []
 
         async def job(run_id: int) -> RunEnd:
             relay = DeltaRelay(run_id, self.send)
@@ -440,7 +450,7 @@ class Worker:
             try:
                 async for event in agent.stream(
                     command.message, message_history=history,
-                    thread_id=command.thread_id, resource_id=command.resource_id,
+                    thread_id=command.thread_id, resource_id=command.resource_id, fork=fork,
                 ):
                     if isinstance(event, RunCompleted):
                         result = event.result
@@ -460,7 +470,7 @@ class Worker:
 
         return job
 
-    def _workflow_job(self, command: RunWorkflow | ResumeWorkflow) -> Job | str:
+    def _workflow_job(self, command: RunWorkflow | ResumeWorkflow | ForkWorkflow) -> Job | str:
         workflow = self.workflows.get(command.workflow)
         if workflow is None:
             return "no such workflow"
@@ -472,6 +482,11 @@ class Worker:
                     run = await workflow.resume(
                         command.run_id, step=command.step,
                         resume_data=command.resume_data, on_event=relay.workflow_event,
+                    )
+                elif isinstance(command, ForkWorkflow):
+                    edited = {"input": command.input} if command.edited else {}
+                    run = await workflow.fork(
+                        command.run_id, command.step, on_event=relay.workflow_event, **edited
                     )
                 else:
                     run = await workflow.run(command.input, on_event=relay.workflow_event)
@@ -506,8 +521,8 @@ def _command(line: bytes) -> Command | None:
     except ProtocolError as exc:
         _refuse(str(exc))
         return None
-    if isinstance(message, Load | RunAgent | RunWorkflow | ResumeWorkflow | Cancel | Shutdown
-                  | Decide):
+    if isinstance(message, Load | RunAgent | RunWorkflow | ResumeWorkflow | ForkWorkflow | Cancel
+                  | Shutdown | Decide):
         return message
     _refuse(f"{message.tag!r} is a message from the worker, not a command")
     return None

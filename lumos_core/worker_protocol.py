@@ -88,11 +88,14 @@ PointName = Literal[
 
 @dataclass(frozen=True, slots=True)
 class BreakAt:
-    """A breakpoint sent with a run (``lumos_core.debug.Breakpoint`` without a condition):
-    ``target`` a step, a tool or an agent name, None for any."""
+    """A breakpoint sent with a run (``lumos_core.debug.Breakpoint``): ``target`` a step, a
+    tool or an agent name, None for any; with ``field``, only when the paused value's field (a
+    dotted path: an argument, an input's field) reads ``equals`` (text, or JSON for others)."""
 
     point: PointName
     target: str | None = None
+    field: str | None = None
+    equals: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,9 @@ class Load:
 
 @dataclass(frozen=True, slots=True)
 class RunAgent:
-    """One agent turn; ``history`` holds messages as ``message_to_dict`` writes them."""
+    """One agent turn; ``history`` holds messages as ``message_to_dict`` writes them. With
+    ``fork``, the turn is a fork (``lumos_core.agent_fork``): ``history`` is what the model is
+    sent first, ``message`` is unused, and the run links to ``fork_trace_id``/``fork_span_id``."""
 
     tag: ClassVar[str] = "run"
     id: int
@@ -114,6 +119,9 @@ class RunAgent:
     thread_id: str | None = None
     resource_id: str | None = None
     breakpoints: tuple[BreakAt, ...] = ()
+    fork: bool = False
+    fork_trace_id: str | None = None
+    fork_span_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +141,21 @@ class ResumeWorkflow:
     run_id: str
     step: str | None = None
     resume_data: Json = None
+    breakpoints: tuple[BreakAt, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ForkWorkflow:
+    """Run a saved run again from ``step`` as a new run (``Workflow.fork``); ``input`` is the
+    step's new input when ``edited``, else it gets the input it had."""
+
+    tag: ClassVar[str] = "fork_workflow"
+    id: int
+    workflow: str
+    run_id: str
+    step: str
+    input: Json = None
+    edited: bool = False
     breakpoints: tuple[BreakAt, ...] = ()
 
 
@@ -327,7 +350,9 @@ class Cancelled:
     seconds: float = 0.0
 
 
-Command = Load | RunAgent | RunWorkflow | ResumeWorkflow | Cancel | Shutdown | Decide
+Command = (
+    Load | RunAgent | RunWorkflow | ResumeWorkflow | ForkWorkflow | Cancel | Shutdown | Decide
+)
 RunStream = Delta | ToolCall | ToolResult | StepUpdate | Paused
 RunEnd = AgentResult | WorkflowResult | Failed | Cancelled
 Report = Resource | Ready | LoadError | RunStream | SpanStarted | SpanEnded | RunEnd

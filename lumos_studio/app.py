@@ -29,7 +29,9 @@ from lumos_studio.sessions.base import Session, SessionEvent
 from lumos_studio.store import Store, StoreChange, TraceQuery
 from lumos_studio.store.storage_error import StorageProblem
 from lumos_studio.ui.base_app import ConsoleApp
+from lumos_studio.ui.breakpoints import BREAKPOINTS_FILE, Breakpoints
 from lumos_studio.ui.chat_turns import ChatTurns
+from lumos_studio.ui.debugger_actions import DebuggerActions
 from lumos_studio.ui.graph_actions import GraphActions
 from lumos_studio.ui.layout import Layout
 from lumos_studio.ui.layout_actions import LayoutActions
@@ -67,7 +69,8 @@ QUIT_AGAIN_SECONDS = 3.0  # a second q within this quits while a run is going
 PANE_IDS = {"agents", "chat", "trace-browser", "tree", "detail", "memory", "logs"}
 
 
-class StudioApp(ChatTurns, GraphActions, LayoutActions, ExperimentActions, ConsoleApp):
+class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, ExperimentActions,
+                ConsoleApp):
     """Chat with agents and watch their traces grow, side by side."""
 
     TITLE = "Lumos Studio"
@@ -112,6 +115,7 @@ class StudioApp(ChatTurns, GraphActions, LayoutActions, ExperimentActions, Conso
         self.endpoint = endpoint
         self.layout_path = layout_path or store.path.parent / LAYOUT_FILE
         self.layout = Layout.load(self.layout_path)
+        self.init_debugger(Breakpoints.load(self.layout_path.parent / BREAKPOINTS_FILE))
         self.agent_name: str | None = session.agents[0].name if session.agents else None
         self.transcripts: dict[str, list[tuple[str, str]]] = {}
         self.histories: dict[str, tuple[Message, ...]] = {}
@@ -180,6 +184,7 @@ class StudioApp(ChatTurns, GraphActions, LayoutActions, ExperimentActions, Conso
         self.layout.apply(self.main)
         self.load_trace_list()
         self._show_agents(stale=False)
+        self.show_breakpoints()
         self.main.query_one("#chat-input").focus()
         self.call_after_refresh(self.start_session)  # after the first frame, not competing with it
 
@@ -196,6 +201,7 @@ class StudioApp(ChatTurns, GraphActions, LayoutActions, ExperimentActions, Conso
             self.notify(problem.message, title="Store", severity="error", timeout=15, markup=False)
 
     def on_unmount(self) -> None:
+        self.end_pauses()
         self.session.stop()
 
     # --- the session: agents, reloads, load problems, worker output ---
@@ -319,6 +325,7 @@ class StudioApp(ChatTurns, GraphActions, LayoutActions, ExperimentActions, Conso
         first_load = tree.trace_id != message.trace_id
         tree.show(message.trace_id, message.spans, message.views)
         self._trace_views = message.views or {}
+        self.show_breakpoints()
         detail = self.main.query_one(SpanDetail)
         logs = message.logs
         shown = detail.span

@@ -64,14 +64,14 @@ class BreakReport:
 
     def debugger(self, breaks: tuple[BreakAt, ...]) -> Debugger:
         """For a run in this process (``--demo``)."""
-        from lumos_core.debug import Breakpoint, Debugger, PausePoint
-        from lumos_core.debug_remote import json_value
+        from lumos_core.debug import Debugger
+        from lumos_core.debug_remote import breakpoints_of, json_value
 
         async def decide(request: Any) -> Decision:
             return self._show(str(request.point), request.target, json_value(request.value),
                               request.agent)
 
-        return Debugger([Breakpoint(PausePoint(b.point), b.target) for b in breaks], decide)
+        return Debugger(breakpoints_of(breaks), decide)
 
     def _show(self, point: str, target: str, value: Any, agent: str | None) -> Decision:
         from lumos_core.debug import Abort, Continue

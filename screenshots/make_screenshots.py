@@ -24,15 +24,18 @@ from textual.app import App  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input  # noqa: E402
 
+from lumos_core.debug import PausePoint  # noqa: E402
 from lumos_studio.app import StudioApp  # noqa: E402
 from lumos_studio.replay.loader import load_trace  # noqa: E402
 from lumos_studio.replay_app import ReplayApp  # noqa: E402
 from lumos_studio.sessions.discovery import load_demo  # noqa: E402
 from lumos_studio.sessions.in_process import InProcessSession  # noqa: E402
 from lumos_studio.store import Store  # noqa: E402
+from lumos_studio.ui.breakpoints import BreakpointSpec  # noqa: E402
 from lumos_studio.ui.screens.compare import CompareScreen  # noqa: E402
 from lumos_studio.ui.screens.experiments import ExperimentsScreen  # noqa: E402
 from lumos_studio.ui.screens.experiments_cases import ExperimentCasesScreen  # noqa: E402
+from lumos_studio.ui.screens.paused import PausedScreen  # noqa: E402
 from lumos_studio.ui.widgets.agent_list import AgentList  # noqa: E402
 from lumos_studio.ui.widgets.graph import GraphPane  # noqa: E402
 from lumos_studio.ui.widgets.memory_pane import MemoryPane  # noqa: E402
@@ -149,6 +152,27 @@ async def graph_picture(store: Store) -> Path:
         return save(app, "graph.svg")
 
 
+async def debugger_picture(store: Store) -> Path:
+    """A breakpoint before the weather agent's model calls (``b`` in the agents list): the
+    second pause, showing the request about to go to the model with the tool's result in it."""
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    app.breakpoints.toggle(BreakpointSpec("weather", PausePoint.BEFORE_MODEL))
+    async with app.run_test(size=SIZE) as pilot:
+        chat_input = app.query_one("#chat-input", Input)
+        await wait_for(pilot, "the chat input to have focus", lambda: app.focused is chat_input)
+        await pilot.press(*"weather in Rome?", "enter")
+        await wait_for(pilot, "the first pause", lambda: isinstance(app.screen, PausedScreen))
+        await pilot.press("c")
+        await wait_for(pilot, "the pause after the tool", lambda: isinstance(
+            app.screen, PausedScreen) and app.screen.paused.value["messages"][-1]["role"] == "tool")
+        await pilot.pause(0.3)
+        saved = save(app, "debugger.svg")
+        await pilot.press("c")
+        await wait_for(pilot, "the end of the run", lambda: not app.running)
+        app.breakpoints.clear("weather")
+    return saved
+
+
 async def replay_picture() -> Path:
     """``lumos-studio replay traces/assistant.jsonl``, paused in the middle of the first run."""
     app = ReplayApp(load_trace(TRACES / "assistant.jsonl"))
@@ -215,6 +239,7 @@ def main() -> int:
         try:
             with Store(Path(".lumos") / "studio.db") as store:
                 saved = asyncio.run(studio_pictures(store))
+                saved.append(asyncio.run(debugger_picture(store)))
             with Store(Path(".lumos") / "graph.db") as store:
                 saved.append(asyncio.run(graph_picture(store)))
             saved.append(asyncio.run(replay_picture()))

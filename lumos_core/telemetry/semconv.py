@@ -93,6 +93,9 @@ MCP_PROTOCOL_VERSION: Final = "mcp.protocol.version"
 
 # lumos.* extensions
 LUMOS_STEPS: Final = "lumos.agent.steps"
+#: On a forked agent run's ``invoke_agent`` span (and its link): the span id of the model call it
+#: re-runs from (``lumos_core.agent_fork``).
+LUMOS_AGENT_FORK_OF: Final = "lumos.agent.fork.of"
 LUMOS_TOOL_ERROR: Final = "lumos.tool.error"
 #: On ``execute_tool`` spans of MCP tools: the server's name, its transport (``stdio`` |
 #: ``streamable-http``) and, when a tool_prefix renamed it, the tool's name on the server.

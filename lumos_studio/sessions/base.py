@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lumos_core import Agent, Message
+from lumos_core.debug import Decision
 from lumos_core.worker_protocol import (
     AgentDescription,
+    BreakAt,
+    Paused,
     StepShape,
     SubAgentDescription,
     WorkflowDescription,
@@ -108,6 +111,9 @@ class StreamUpdate:
 
 
 StreamListener = Callable[[StreamUpdate], None]
+#: What to do at a breakpoint; called on a thread of its own, so it may block until a person
+#: decides. A refused edit comes back as another pause with ``refused`` set.
+PauseHandler = Callable[[Paused], Decision]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +181,16 @@ class Session(ABC):
         history: tuple[Message, ...],
         thread_id: str | None = None,
         on_event: StreamListener | None = None,
+        resource_id: str | None = None,
+        *,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
     ) -> RunOutcome:
         """Run one turn of ``agent`` in ``thread_id``; never raises for errors in user code.
 
         ``history`` is the conversation so far for agents without memory (empty otherwise).
-        ``on_event`` hears the answer as it streams (on the session's own thread).
+        ``on_event`` hears the answer as it streams (on the session's own thread); ``breakpoints``
+        pause it and ``on_pause`` decides at each (none: it goes on).
         """
 
     def run_workflow(
@@ -190,11 +201,44 @@ class Session(ABC):
         resume: str | None = None,
         resume_data: Any = None,
         on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
     ) -> WorkflowOutcome:
         """Run ``workflow`` on ``input``, or resume its suspended run ``resume`` with
         ``resume_data``; blocks like ``run`` and never raises for errors in user code.
         ``on_event`` hears its steps start and end, and its agent steps' text and tools."""
         return WorkflowOutcome(error="this session cannot run workflows")
+
+    def fork_agent(
+        self,
+        agent: str,
+        messages: tuple[Message, ...],
+        origin: tuple[str | None, str | None] = (None, None),
+        *,
+        on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> RunOutcome:
+        """Run ``agent`` again from a model call that was sent ``messages`` (ending with the
+        user's message or the tools' results); the run links to ``origin`` (its trace and span
+        ids). Memory is left alone (``lumos_core.agent_fork``)."""
+        return RunOutcome(error="this session cannot fork agent runs")
+
+    def fork_workflow(
+        self,
+        workflow: str,
+        run_id: str,
+        step: str,
+        *,
+        input: Any = None,
+        edited: bool = False,
+        on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> WorkflowOutcome:
+        """Run the saved run ``run_id`` again from ``step`` as a new run (``Workflow.fork``):
+        with ``edited``, ``step`` gets ``input`` instead of the input it had."""
+        return WorkflowOutcome(error="this session cannot fork workflow runs")
 
     def cancel(self) -> bool:
         """Stop the running turn; False when this session cannot cancel."""

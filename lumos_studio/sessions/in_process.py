@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -19,12 +20,17 @@ from opentelemetry.trace import TracerProvider
 
 from lumos_core import Message
 from lumos_core.agent import AgentStreamEvent, RunCompleted, ToolCallFinished, ToolCallStarted
+from lumos_core.agent_fork import AgentFork
+from lumos_core.debug import Debugger, Decision, PauseRequest, attached
+from lumos_core.debug_remote import breakpoints_of, paused_message
 from lumos_core.models.base import TextDelta
 from lumos_core.run_guard import OpenSpans, current_run
 from lumos_core.runner import describe_workflow, jsonable, use_snapshot_store, workflow_reply
+from lumos_core.worker_protocol import BreakAt
 from lumos_core.workflows import StepStreamed, WorkflowError, WorkflowEvent, step_status
 from lumos_studio.sessions.base import (
     AgentInfo,
+    PauseHandler,
     RunOutcome,
     Session,
     StreamListener,
@@ -111,6 +117,41 @@ class InProcessSession(Session):
         history: tuple[Message, ...],
         thread_id: str | None = None,
         on_event: StreamListener | None = None,
+        resource_id: str | None = None,
+        *,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> RunOutcome:
+        return self._agent_run(agent, text, history, thread_id, on_event, resource_id,
+                               _debugger(breakpoints, on_pause))
+
+    def fork_agent(
+        self,
+        agent: str,
+        messages: tuple[Message, ...],
+        origin: tuple[str | None, str | None] = (None, None),
+        *,
+        on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> RunOutcome:
+        try:
+            fork = AgentFork(messages, *origin)
+        except ValueError as exc:
+            return RunOutcome(error=str(exc))
+        return self._agent_run(agent, "", (), None, on_event, None,
+                               _debugger(breakpoints, on_pause), fork)
+
+    def _agent_run(
+        self,
+        agent: str,
+        text: str,
+        history: tuple[Message, ...],
+        thread_id: str | None,
+        on_event: StreamListener | None,
+        resource_id: str | None,
+        debugger: Debugger | None,
+        fork: AgentFork | None = None,
     ) -> RunOutcome:
         chosen = self.catalog.agents[agent]
 
@@ -120,8 +161,10 @@ class InProcessSession(Session):
                 text,
                 message_history=history,
                 thread_id=thread_id,
+                resource_id=resource_id,
                 tracer_provider=self.tracer_provider,
                 logger_provider=self.logger_provider,
+                fork=fork,
             ):
                 if isinstance(event, RunCompleted):
                     result = event.result
@@ -130,7 +173,7 @@ class InProcessSession(Session):
             return result
 
         try:
-            result = self._run_cancellable(go)
+            result = self._run_cancellable(go, debugger)
         except asyncio.CancelledError:
             return RunOutcome(cancelled=True)
         except Exception as exc:  # user code failed: report it, keep the studio up
@@ -148,26 +191,57 @@ class InProcessSession(Session):
         resume: str | None = None,
         resume_data: Any = None,
         on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
     ) -> WorkflowOutcome:
         chosen = self.catalog.workflows[workflow]
-
-        def forward(event: WorkflowEvent) -> None:
-            if on_event is not None and (update := workflow_update(event)) is not None:
-                on_event(update)
-
-        providers: dict[str, Any] = {
-            "tracer_provider": self.tracer_provider,
-            "logger_provider": self.logger_provider,
-            "on_event": forward,
-        }
+        providers = self._workflow_providers(on_event)
 
         async def go() -> Any:
             if resume is not None:
                 return await chosen.resume(resume, resume_data=resume_data, **providers)
             return await chosen.run(input, **providers)
 
+        return self._workflow_outcome(go, _debugger(breakpoints, on_pause))
+
+    def fork_workflow(
+        self,
+        workflow: str,
+        run_id: str,
+        step: str,
+        *,
+        input: Any = None,
+        edited: bool = False,
+        on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> WorkflowOutcome:
+        chosen = self.catalog.workflows[workflow]
+        providers = self._workflow_providers(on_event)
+        if edited:
+            providers["input"] = input
+
+        async def go() -> Any:
+            return await chosen.fork(run_id, step, **providers)
+
+        return self._workflow_outcome(go, _debugger(breakpoints, on_pause))
+
+    def _workflow_providers(self, on_event: StreamListener | None) -> dict[str, Any]:
+        def forward(event: WorkflowEvent) -> None:
+            if on_event is not None and (update := workflow_update(event)) is not None:
+                on_event(update)
+
+        return {
+            "tracer_provider": self.tracer_provider,
+            "logger_provider": self.logger_provider,
+            "on_event": forward,
+        }
+
+    def _workflow_outcome(
+        self, go: Callable[[], Awaitable[Any]], debugger: Debugger | None
+    ) -> WorkflowOutcome:
         try:
-            run = self._run_cancellable(go)
+            run = self._run_cancellable(go, debugger)
         except asyncio.CancelledError:
             return WorkflowOutcome(cancelled=True)
         except WorkflowError as exc:  # refused before anything ran: a bad input or resume
@@ -188,8 +262,11 @@ class InProcessSession(Session):
             trace_id=run.trace_id,
         )
 
-    def _run_cancellable(self, work: Callable[[], Awaitable[T]]) -> T:
-        """Run ``work`` on a fresh event loop in this thread, as the task ``cancel`` stops."""
+    def _run_cancellable(
+        self, work: Callable[[], Awaitable[T]], debugger: Debugger | None = None
+    ) -> T:
+        """Run ``work`` on a fresh event loop in this thread, as the task ``cancel`` stops,
+        pausing at ``debugger``'s breakpoints."""
 
         async def go() -> T:
             task = asyncio.current_task()
@@ -198,7 +275,8 @@ class InProcessSession(Session):
             current_run.set(run_id)  # the spans it starts are this run's
             with self._lock:
                 self._running = (asyncio.get_running_loop(), task, run_id)
-            return await work()
+            with attached(debugger):
+                return await work()
 
         try:
             return asyncio.run(go())
@@ -221,6 +299,36 @@ class InProcessSession(Session):
 
         loop.call_soon_threadsafe(stop)
         return True
+
+
+def _debugger(breakpoints: tuple[BreakAt, ...], on_pause: PauseHandler | None) -> Debugger | None:
+    """The run's debugger: each pause asks ``on_pause`` on a thread of its own, as a worker's
+    pause does, so the studio answers both the same way."""
+    if not breakpoints:
+        return None
+    if on_pause is None:
+        return Debugger(breakpoints_of(breakpoints))
+
+    async def decide(request: PauseRequest) -> Decision:
+        # A thread of its own, not the loop's executor: a run cancelled while it waits ends at
+        # once, where ``asyncio.run`` would wait for an executor thread still asking a person.
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Decision] = loop.create_future()
+
+        def ask() -> None:
+            decision = on_pause(paused_message(0, request))
+            with contextlib.suppress(RuntimeError):  # the run's loop is gone: nobody waits
+                loop.call_soon_threadsafe(_settle, answer, decision)
+
+        threading.Thread(target=ask, daemon=True).start()
+        return await answer
+
+    return Debugger(breakpoints_of(breakpoints), decide)
+
+
+def _settle(answer: asyncio.Future[Decision], decision: Decision) -> None:
+    if not answer.done():
+        answer.set_result(decision)
 
 
 def workflow_update(event: WorkflowEvent) -> StreamUpdate | None:

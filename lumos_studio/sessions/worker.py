@@ -41,6 +41,7 @@ from lumos_core.worker_protocol import (
     Command,
     Delta,
     Failed,
+    ForkWorkflow,
     Load,
     LoadError,
     Paused,
@@ -67,6 +68,7 @@ from lumos_studio.records import SpanRecord
 from lumos_studio.sessions.base import (
     AgentInfo,
     LoadProblem,
+    PauseHandler,
     RunOutcome,
     Session,
     SessionEvent,
@@ -83,7 +85,6 @@ RESTART_ATTEMPTS = 3  # workers that die while loading, in a row, before the stu
 NOT_LOADED = "the agents are not loaded; fix the file and save"
 
 RecordSpan = Callable[[SpanRecord], object]
-PauseHandler = Callable[[Paused], Decision]  # what to do at a breakpoint (may block: own thread)
 
 
 class WorkerProcess:
@@ -484,6 +485,44 @@ class WorkerSession(Session):
             return ResumeWorkflow(
                 run_id, workflow, resume, resume_data=resume_data, breakpoints=breakpoints
             )
+
+        reply = self._request(command, on_event, on_pause)
+        return _workflow_outcome(reply) if reply is not None else WorkflowOutcome(error=NOT_LOADED)
+
+    def fork_agent(
+        self,
+        agent: str,
+        messages: tuple[Message, ...],
+        origin: tuple[str | None, str | None] = (None, None),
+        *,
+        on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> RunOutcome:
+        def command(run_id: int) -> Command:
+            return RunAgent(
+                run_id, agent, "", history=tuple(message_to_dict(m) for m in messages),
+                breakpoints=breakpoints, fork=True, fork_trace_id=origin[0],
+                fork_span_id=origin[1],
+            )
+
+        reply = self._request(command, on_event, on_pause)
+        return _outcome(reply) if reply is not None else RunOutcome(error=NOT_LOADED)
+
+    def fork_workflow(
+        self,
+        workflow: str,
+        run_id: str,
+        step: str,
+        *,
+        input: Any = None,
+        edited: bool = False,
+        on_event: StreamListener | None = None,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> WorkflowOutcome:
+        def command(number: int) -> Command:
+            return ForkWorkflow(number, workflow, run_id, step, input, edited, breakpoints)
 
         reply = self._request(command, on_event, on_pause)
         return _workflow_outcome(reply) if reply is not None else WorkflowOutcome(error=NOT_LOADED)

@@ -14,9 +14,12 @@ from textual import work
 from textual.widgets import Input
 
 from lumos_core import Message
+from lumos_core.debug import Decision
+from lumos_core.worker_protocol import Paused
 from lumos_core.workflows import SnapshotStore
 from lumos_studio.sessions.base import AgentInfo, Session, StreamUpdate, workflow_store_beside
 from lumos_studio.store import Store
+from lumos_studio.ui.breakpoints import Breakpoints
 from lumos_studio.ui.messages import (
     SuspendedRunsFound,
     TurnFinished,
@@ -62,6 +65,7 @@ class ChatTurns(_AppBase):
     queued_message: str | None  # sent while the first load was going, sent once it is done
     trace_id: str | None
     _follow_new_trace: bool
+    breakpoints: Breakpoints
 
     if TYPE_CHECKING:
         @property
@@ -69,6 +73,8 @@ class ChatTurns(_AppBase):
         def _screens_gone(self) -> bool: ...
         def show_trace(self, trace_id: str) -> None: ...
         def load_trace_list(self) -> None: ...
+        def pause_handler(self, paused: Paused) -> Decision: ...
+        def end_pauses(self) -> None: ...
 
     @work(thread=True, group="agent-run")
     def run_agent(
@@ -77,7 +83,10 @@ class ChatTurns(_AppBase):
         def forward(update: StreamUpdate) -> None:
             self.post_message(TurnStreamed(agent_name, turn, update))
 
-        outcome = self.session.run(agent_name, text, history, thread_id, on_event=forward)
+        outcome = self.session.run(
+            agent_name, text, history, thread_id, on_event=forward,
+            breakpoints=self.breakpoints.wire(agent_name), on_pause=self.pause_handler,
+        )
         self.post_message(TurnFinished(agent_name, text, outcome))
 
     @work(thread=True, group="agent-run")
@@ -87,7 +96,8 @@ class ChatTurns(_AppBase):
 
         outcome = self.session.run_workflow(
             name, request.input, resume=request.resume, resume_data=request.resume_data,
-            on_event=forward,
+            on_event=forward, breakpoints=self.breakpoints.wire(name),
+            on_pause=self.pause_handler,
         )
         self.post_message(WorkflowTurnFinished(name, text, outcome, request.resume))
 
@@ -176,6 +186,7 @@ class ChatTurns(_AppBase):
             return
         outcome, name = message.outcome, message.agent_name
         self.running = False
+        self.end_pauses()
         chat = self.main.query_one(ChatPane)
         streamed = chat.end_stream()  # the final answer replaces the streamed one
         chat.set_busy(False)
@@ -199,6 +210,7 @@ class ChatTurns(_AppBase):
             return
         outcome, name = message.outcome, message.workflow
         self.running = False
+        self.end_pauses()
         if outcome.status == "suspended" and outcome.run_id:
             self.suspended_runs[name] = outcome.run_id
         elif outcome.status is not None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -16,20 +19,56 @@ class AgentList(OptionList):
     chat's. Stale entries are dimmed."""
 
     BORDER_TITLE = "Agents"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "breakpoints", "Breakpoints", show=False),
+    ]
 
     class Chosen(Message):
         def __init__(self, agent_name: str) -> None:
             super().__init__()
             self.agent_name = agent_name
 
+    class BreakpointsRequested(Message):
+        """``b`` on an agent or workflow: show and set its breakpoints."""
+
+        def __init__(self, agent_name: str) -> None:
+            super().__init__()
+            self.agent_name = agent_name
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._agents: tuple[AgentInfo, ...] = ()
+        self._stale = False
+        self.marked: frozenset[str] = frozenset()  # names with breakpoints: ● in the gutter
+
     def set_agents(self, agents: tuple[AgentInfo, ...], selected: str | None, stale: bool) -> None:
         """Replace the list, keeping ``selected`` highlighted when it still exists."""
+        self._agents, self._stale = agents, stale
         self.clear_options()
-        self.add_options([Option(_prompt(agent, stale), id=agent.name) for agent in agents])
+        self.add_options([
+            Option(_prompt(agent, stale, agent.name in self.marked), id=agent.name)
+            for agent in agents
+        ])
         self.border_subtitle = "stale: last good version" if stale else ""
         names = [a.name for a in agents]
         if selected in names:
             self.highlighted = names.index(selected)
+
+    def set_marked(self, names: frozenset[str]) -> None:
+        """Mark the agents and workflows that have breakpoints."""
+        if names == self.marked:
+            return
+        self.marked = names
+        highlighted = self.highlighted
+        selected = self._agents[highlighted].name if highlighted is not None and (
+            highlighted < len(self._agents)) else None
+        with self.prevent(OptionList.OptionHighlighted):
+            self.set_agents(self._agents, selected, self._stale)
+
+    def action_breakpoints(self) -> None:
+        highlighted = self.highlighted
+        if highlighted is not None and highlighted < len(self._agents):
+            self.post_message(self.BreakpointsRequested(self._agents[highlighted].name))
 
     class Confirmed(Message):
         """Enter on an agent: the user wants to talk to it now."""
@@ -44,7 +83,12 @@ class AgentList(OptionList):
             self.post_message(self.Chosen(event.option.id))
 
 
-def _prompt(agent: AgentInfo, stale: bool) -> Text:
+def _prompt(agent: AgentInfo, stale: bool, marked: bool = False) -> Text:
+    text = _described(agent, stale)
+    return Text.assemble(("● ", "bold red"), text) if marked else text
+
+
+def _described(agent: AgentInfo, stale: bool) -> Text:
     if agent.kind == "workflow":
         text = Text("⇶ ", style="dim magenta" if stale else "magenta")
         text.append(safe_str(agent.name), style="dim bold" if stale else "bold")

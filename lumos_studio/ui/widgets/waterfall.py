@@ -64,6 +64,8 @@ class TraceWaterfall(ScrollView, can_focus=True):
         Binding("E", "collapse_all", "Collapse all", key_display="E", show=False),
         Binding("n", "error(1)", "Next error"),
         Binding("p", "error(-1)", "Prev error", show=False),
+        Binding("b", "request('breakpoint')", "Breakpoint", show=False),
+        Binding("f", "request('fork')", "Fork from here", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -120,6 +122,20 @@ class TraceWaterfall(ScrollView, can_focus=True):
             super().__init__()
             self.span = span
 
+    class BreakpointRequested(Message):
+        """``b`` on a span: set or remove the breakpoint it stands for (the app decides)."""
+
+        def __init__(self, span: SpanRecord) -> None:
+            super().__init__()
+            self.span = span
+
+    class ForkRequested(Message):
+        """``f`` on a span: re-run its run from there."""
+
+        def __init__(self, span: SpanRecord) -> None:
+            super().__init__()
+            self.span = span
+
     def __init__(
         self,
         *,
@@ -142,6 +158,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         self.axis_end_ns: int | None = None
         self._paint: _Paint | None = None  # set at the start of each paint
         self._looks: dict[bool, dict[bool, dict[str, Style]]] = {}  # by has_focus
+        self.marked: frozenset[str] = frozenset()  # spans a breakpoint stops at: ● in the gutter
 
     def on_mount(self) -> None:
         self.set_interval(TICK_SECONDS, self._tick)
@@ -174,6 +191,12 @@ class TraceWaterfall(ScrollView, can_focus=True):
         self._move_to(self._row_of(span_id))
         # The first show may come before layout: scroll once the size is known.
         self.call_after_refresh(self._scroll_to_cursor)
+
+    def set_marked(self, span_ids: frozenset[str]) -> None:
+        """Mark the spans a breakpoint stops at."""
+        if span_ids != self.marked:
+            self.marked = span_ids
+            self.refresh()
 
     @property
     def rows(self) -> list[Row]:
@@ -321,6 +344,12 @@ class TraceWaterfall(ScrollView, can_focus=True):
         self._reflow()
         self._scroll_to_cursor()
 
+    def action_request(self, what: str) -> None:
+        span = self.cursor_span
+        if span is not None:
+            kind = self.BreakpointRequested if what == "breakpoint" else self.ForkRequested
+            self.post_message(kind(span))
+
     def action_error(self, direction: int) -> None:
         """Jump to the next (1) or previous (-1) error span in tree order, unfolding to it."""
         order = self._index.depth_first()
@@ -433,6 +462,8 @@ class TraceWaterfall(ScrollView, can_focus=True):
         prefix_cells = len(prefix)  # guides and markers are one cell each
         room = max(0, paint.tree - prefix_cells)
         name = self._index.labels[row.span_id]
+        if row.span_id in self.marked:
+            name = "● " + name
         if cell_len(name) > room:
             name = set_cell_size(name, max(0, room - 1)) + "…"
         if span.running:

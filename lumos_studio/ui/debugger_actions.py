@@ -1,0 +1,303 @@
+"""The studio's debugger: breakpoints set from the agent list (``b``), a span (``b`` in the
+waterfall) or the graph (``BreakpointToggled``); a run that pauses shows ``PausedScreen`` and
+waits for its decision; ``f`` on a span forks its run (a workflow's from that step, an agent's
+from that model call) and compares the two runs.
+
+A mixin of ``StudioApp`` (``app.py`` keeps the wiring). A pause reaches the app on the session's
+thread (``pause_handler``), which blocks until the screen answers; every pause still waiting
+when its run ends, or the app closes, is answered ``Abort`` so no thread is left behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.message import Message
+
+from lumos_core.debug import Abort, Decision, Edit, Skip
+from lumos_core.messages import Message as LumosMessage
+from lumos_core.messages import message_from_dict
+from lumos_core.telemetry import semconv as sc
+from lumos_core.worker_protocol import Paused
+from lumos_studio.display import safe_str
+from lumos_studio.sessions.base import AgentInfo, RunOutcome, Session, WorkflowOutcome
+from lumos_studio.ui.breakpoints import Breakpoints, BreakpointSpec, span_breakpoint
+from lumos_studio.ui.breakpoints_dialog import CLEAR_ALL, BreakpointsDialog
+from lumos_studio.ui.screens.fork import (
+    AgentForkPoint,
+    ForkChoice,
+    ForkPoint,
+    ForkScreen,
+    agent_fork_point,
+    fork_point,
+)
+from lumos_studio.ui.screens.paused import (
+    EditorMode,
+    PausedScreen,
+    describe_decision,
+    editor_text,
+)
+from lumos_studio.ui.widgets.agent_list import AgentList
+from lumos_studio.ui.widgets.chat import ChatPane
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+from lumos_studio.ui.workflow_turns import workflow_reply
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from textual.app import App
+    from textual.screen import Screen
+    from textual.worker import Worker
+
+    from lumos_studio.semantics import SpanView
+
+    _AppBase = App[None]  # what the mixin relies on, checked against Textual's own types
+else:
+    _AppBase = object
+
+
+class RunPaused(Message):
+    """A run stopped at a breakpoint; ``answer`` takes the decision (from the UI thread)."""
+
+    def __init__(self, paused: Paused, answer: Future[Decision]) -> None:
+        super().__init__()
+        self.paused = paused
+        self.answer = answer
+
+
+class BreakpointToggled(Message):
+    """Set ``spec``, or remove it when set (the graph's nodes post this)."""
+
+    def __init__(self, spec: BreakpointSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+
+class ForkFinished(Message):
+    def __init__(self, point: ForkPoint | AgentForkPoint,
+                 outcome: WorkflowOutcome | RunOutcome) -> None:
+        super().__init__()
+        self.point = point
+        self.outcome = outcome
+
+
+class DebuggerActions(_AppBase):
+    """Breakpoints, pauses and forks for ``StudioApp``."""
+
+    # Provided by StudioApp (and ChatTurns).
+    session: Session
+    breakpoints: Breakpoints
+    running: bool
+    _trace_views: Mapping[str, SpanView]
+
+    if TYPE_CHECKING:
+        @property
+        def main(self) -> Screen[None]: ...
+        def _screens_gone(self) -> bool: ...
+        def _agent_info(self, name: str) -> AgentInfo | None: ...
+        def _record_turn(self, agent_name: str, role: str, text: str) -> None: ...
+        def _start_run(self) -> None: ...
+        def load_trace_list(self) -> None: ...
+        def open_comparison(self, before: str, after: str) -> Worker[None]: ...
+
+    def init_debugger(self, breakpoints: Breakpoints) -> None:
+        self.breakpoints = breakpoints
+        self._pause_lock = threading.Lock()
+        self._waiting_pauses: set[Future[Decision]] = set()
+        # The last edit's or stub's text, refilled in the editor if it is refused.
+        self._draft: tuple[EditorMode, str] | None = None
+
+    # --- pauses: the session's thread asks, the screen answers ---
+
+    def pause_handler(self, paused: Paused) -> Decision:
+        """A ``PauseHandler``: blocks the session's thread until the paused view decides."""
+        if self._screens_gone():  # closing: nobody is left to decide
+            return Abort("the studio closed")
+        answer: Future[Decision] = Future()
+        with self._pause_lock:
+            self._waiting_pauses.add(answer)
+        try:
+            self.post_message(RunPaused(paused, answer))
+            return answer.result()
+        finally:
+            with self._pause_lock:
+                self._waiting_pauses.discard(answer)
+
+    def on_run_paused(self, message: RunPaused) -> None:
+        paused, answer = message.paused, message.answer
+        if self._screens_gone() or answer.done():
+            _settle(answer, Abort("the studio closed"))
+            return
+        draft = self._draft if paused.refused else None
+        chat = self.main.query_one(ChatPane).agent_name  # the chat the run was sent from
+
+        def decided(decision: Decision | None) -> None:
+            decision = decision if decision is not None else Abort()
+            if isinstance(decision, Edit):
+                self._draft = ("edit", editor_text(decision.value))
+            elif isinstance(decision, Skip):
+                self._draft = ("skip", editor_text(decision.result))
+            what = f"paused {paused.point.replace('_', ' ')} {safe_str(paused.target)}"
+            if chat is not None:
+                self._record_turn(chat, "tool", f"⏸ {what}: {describe_decision(decision)}")
+            _settle(answer, decision)
+
+        self.push_screen(PausedScreen(paused, draft), decided)
+
+    def end_pauses(self) -> None:
+        """A run ended (or the app closes): no pause of it waits any longer."""
+        with self._pause_lock:
+            waiting, self._waiting_pauses = self._waiting_pauses, set()
+        for answer in waiting:
+            _settle(answer, Abort("the run ended"))
+        if not self._screens_gone() and isinstance(self.screen, PausedScreen):
+            self.pop_screen()  # its run is over: nothing to decide
+
+    # --- breakpoints ---
+
+    def on_agent_list_breakpoints_requested(self, message: AgentList.BreakpointsRequested
+                                            ) -> None:
+        info = self._agent_info(message.agent_name)
+        if info is None:
+            return
+
+        def chosen(choice: BreakpointSpec | str | None) -> None:
+            if choice == CLEAR_ALL:
+                self.breakpoints.clear(info.name)
+                self.notify(f"breakpoints of {safe_str(info.name)} removed", title="Debugger",
+                            markup=False)
+            elif isinstance(choice, BreakpointSpec):
+                self._toggle(choice)
+            self.show_breakpoints()
+
+        self.push_screen(BreakpointsDialog(info, self.breakpoints.of(info.name)), chosen)
+
+    def on_trace_waterfall_breakpoint_requested(
+        self, message: TraceWaterfall.BreakpointRequested
+    ) -> None:
+        tree = self.main.query_one(TraceWaterfall)
+        owner = trace_owner(tree, self._trace_views)
+        span = message.span
+        spec = span_breakpoint(owner, span, self._trace_views.get(span.span_id)) if owner else None
+        if spec is None:
+            self.notify("No run pauses at this span: pick a step, a model call or a tool call.")
+            return
+        self._toggle(spec)
+        self.show_breakpoints()
+
+    def on_breakpoint_toggled(self, message: BreakpointToggled) -> None:
+        self._toggle(message.spec)
+        self.show_breakpoints()
+
+    def _toggle(self, spec: BreakpointSpec) -> None:
+        added = self.breakpoints.toggle(spec)
+        said = "set" if added else "removed"
+        self.notify(f"{safe_str(spec.owner)}: {safe_str(spec.describe(), None)} {said}",
+                    title="Breakpoint", markup=False)
+
+    def show_breakpoints(self) -> None:
+        """The gutters: ● beside agents with breakpoints and the spans they stop at."""
+        if self._screens_gone():
+            return
+        self.main.query_one(AgentList).set_marked(self.breakpoints.owners())
+        tree = self.main.query_one(TraceWaterfall)
+        if not self.breakpoints.specs:  # the common case, on every live refresh: no scan
+            tree.set_marked(frozenset())
+            return
+        tree.set_marked(self.breakpoints.marked_spans(
+            trace_owner(tree, self._trace_views), tree.spans, self._trace_views))
+
+    # --- fork from here ---
+
+    def on_trace_waterfall_fork_requested(self, message: TraceWaterfall.ForkRequested) -> None:
+        tree = self.main.query_one(TraceWaterfall)
+        point: ForkPoint | AgentForkPoint | str = fork_point(message.span, tree.spans)
+        if isinstance(point, str) and not trace_is_workflow(tree):
+            point = agent_fork_point(message.span, tree.spans, self._trace_views)
+        if isinstance(point, str):
+            self.notify(point, title="Fork", markup=False)
+            return
+        if self.running:
+            self.notify("A run is in progress: fork once it ends.")
+            return
+        chosen_point = point
+
+        def chosen(choice: ForkChoice | None) -> None:
+            if choice is None:
+                return
+            if isinstance(chosen_point, AgentForkPoint):
+                try:
+                    messages = tuple(message_from_dict(m) for m in choice.input)
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    self.notify(f"not messages: {safe_str(exc, None)}", title="Fork",
+                                severity="error", markup=False)
+                    return
+                self._start_run()
+                self.run_agent_fork(chosen_point, messages)
+            else:
+                self._start_run()
+                self.run_fork(chosen_point, choice)
+
+        self.push_screen(ForkScreen(point), chosen)
+
+    @work(thread=True, group="agent-run")
+    def run_fork(self, point: ForkPoint, choice: ForkChoice) -> None:
+        outcome = self.session.fork_workflow(
+            point.workflow, point.run_id, point.step, input=choice.input, edited=choice.edited,
+            breakpoints=self.breakpoints.wire(point.workflow), on_pause=self.pause_handler,
+        )
+        self.post_message(ForkFinished(point, outcome))
+
+    @work(thread=True, group="agent-run")
+    def run_agent_fork(self, point: AgentForkPoint, messages: tuple[LumosMessage, ...]) -> None:
+        outcome = self.session.fork_agent(
+            point.agent, messages, (point.trace_id, point.span_id),
+            breakpoints=self.breakpoints.wire(point.agent), on_pause=self.pause_handler,
+        )
+        self.post_message(ForkFinished(point, outcome))
+
+    def on_fork_finished(self, message: ForkFinished) -> None:
+        if self._screens_gone():
+            return
+        point, outcome = message.point, message.outcome
+        self.running = False
+        self.end_pauses()
+        self.main.query_one(ChatPane).set_busy(False)
+        if isinstance(point, AgentForkPoint) and isinstance(outcome, RunOutcome):
+            name = point.agent
+            self._record_turn(name, "hint", "forked the run from a model call")
+            if outcome.error is not None:
+                self._record_turn(name, "error", outcome.error)
+            else:
+                self._record_turn(name, name, outcome.output or "")
+        elif isinstance(point, ForkPoint) and isinstance(outcome, WorkflowOutcome):
+            name = point.workflow
+            self._record_turn(name, "hint", f"forked run {point.run_id[:8]} from step "
+                                            f"{safe_str(point.step)}")
+            for role, text in workflow_reply(name, outcome):
+                self._record_turn(name, role, text)
+        if outcome.trace_id:
+            self.load_trace_list()
+            self.open_comparison(point.trace_id, outcome.trace_id)
+
+
+def trace_is_workflow(tree: TraceWaterfall) -> bool:
+    root = next((s for s in tree.spans.values() if s.parent_span_id is None), None)
+    return root is not None and sc.LUMOS_WORKFLOW_RUN_ID in root.attributes
+
+
+def trace_owner(tree: TraceWaterfall, views: Mapping[str, SpanView]) -> str | None:
+    """The agent or workflow whose run the shown trace is (its root's name)."""
+    root = next((s for s in tree.spans.values() if s.parent_span_id is None), None)
+    if root is None:
+        return None
+    view = views.get(root.span_id)
+    return view.agent_name or None if view is not None else None
+
+
+def _settle(answer: Future[Decision], decision: Decision) -> None:
+    if not answer.done():
+        answer.set_result(decision)

@@ -1,0 +1,225 @@
+"""Fork from here (``f`` on a span): for a workflow run, the step's input as it was, editable,
+and a new run from that step (``Workflow.fork``); for an agent's run, the messages its model
+call was sent, editable, sent again (``lumos_core.agent_fork``). The app then compares the two
+runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import orjson
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static, TextArea
+
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.display import safe_str, safe_text
+from lumos_studio.records import SpanRecord
+from lumos_studio.semantics import (
+    Message,
+    OperationKind,
+    SpanView,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ForkPoint:
+    """Where a fork starts: a saved run of a workflow and one of its steps; ``input`` is the
+    step's input as its span recorded it (None: not recorded), ``trace_id`` the run's trace."""
+
+    workflow: str
+    run_id: str
+    step: str
+    trace_id: str
+    input: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentForkPoint:
+    """A model call of an agent's run: the messages it was sent (as ``message_to_dict``
+    writes them), its trace and span (the new run links to them)."""
+
+    agent: str
+    trace_id: str
+    span_id: str
+    messages: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ForkChoice:
+    """Run the fork; with ``edited``, the step gets ``input`` instead of the input it had."""
+
+    input: Any = None
+    edited: bool = False
+
+
+class ForkScreen(ModalScreen[ForkChoice | None]):
+    """Asks for the step's input, or the model call's messages (prefilled with the recorded
+    ones); ctrl+s forks. An agent's fork always sends the messages (a list of messages)."""
+
+    DEFAULT_CSS = """
+    ForkScreen { align: center middle; }
+    ForkScreen > Vertical {
+        width: 90; max-width: 100%; height: 80%; padding: 0 1;
+        border: round $accent; background: $surface;
+    }
+    ForkScreen #fork-title, ForkScreen #fork-error, ForkScreen #fork-keys { height: auto; }
+    ForkScreen #fork-error { color: $error; }
+    ForkScreen #fork-keys { color: $foreground-muted; }
+    ForkScreen TextArea { height: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "fork", "Fork"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, point: ForkPoint | AgentForkPoint) -> None:
+        super().__init__()
+        self.point = point
+        if isinstance(point, AgentForkPoint):
+            self.original = _text(list(point.messages))
+        else:
+            self.original = "" if point.input is None else _text(point.input)
+
+    def compose(self) -> ComposeResult:
+        point = self.point
+        with Vertical():
+            if isinstance(point, AgentForkPoint):
+                yield Static(Text.assemble(
+                    ("Fork ", "bold"), safe_str(point.agent),
+                    ("'s run from its model call ", "bold"),
+                    f"({len(point.messages)} messages)"), id="fork-title")
+                editor = TextArea(self.original, id="fork-input", soft_wrap=True)
+                editor.border_title = ("the messages sent to the model (edit them; they end "
+                                       "with the user's message or the tools' results)")
+                yield editor
+            else:
+                yield Static(Text.assemble(
+                    ("Fork ", "bold"), safe_str(point.workflow), " run ",
+                    safe_str(point.run_id[:8]), (" from step ", "bold"), safe_str(point.step)),
+                    id="fork-title")
+                editor = TextArea(self.original, id="fork-input", soft_wrap=True)
+                editor.border_title = (
+                    "the step's input (edit it, or leave it as it was)" if point.input is not None
+                    else "the step's input was not recorded: leave empty to reuse it, or type "
+                         "JSON")
+                yield editor
+            yield Static("", id="fork-error")
+            yield Static("ctrl+s runs the fork from this step · escape cancels", id="fork-keys")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def action_fork(self) -> None:
+        text = self.query_one(TextArea).text
+        if isinstance(self.point, AgentForkPoint):
+            self._fork_agent(text)
+            return
+        if text.strip() == self.original.strip() or not text.strip():
+            self.dismiss(ForkChoice())
+            return
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            if isinstance(self.point.input, str):  # a text input stays text
+                self.dismiss(ForkChoice(text, edited=True))
+                return
+            self.query_one("#fork-error", Static).update(safe_text(f"not JSON: {exc}"))
+            return
+        self.dismiss(ForkChoice(value, edited=True))
+
+    def _fork_agent(self, text: str) -> None:
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            self.query_one("#fork-error", Static).update(safe_text(f"not JSON: {exc}"))
+            return
+        if not isinstance(value, list) or not value:
+            self.query_one("#fork-error", Static).update(
+                "the messages are a non-empty JSON list of messages")
+            return
+        self.dismiss(ForkChoice(value, edited=text.strip() != self.original.strip()))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _text(value: Any) -> str:
+    """Always JSON: a control character in outside text shows as an escape in the editor."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
+
+
+def fork_point(span: SpanRecord, spans: Mapping[str, SpanRecord]) -> ForkPoint | str:
+    """Where forking from ``span`` starts (its step, or the nearest step above it, of the
+    workflow run at the trace's root), or why it cannot (a message for the user)."""
+    chain = [span]
+    while (parent := chain[-1].parent_span_id) is not None and parent in spans:
+        chain.append(spans[parent])
+    root = chain[-1]
+    workflow = root.attributes.get(sc.LUMOS_WORKFLOW_NAME)
+    run_id = root.attributes.get(sc.LUMOS_WORKFLOW_RUN_ID)
+    if not isinstance(workflow, str) or not isinstance(run_id, str):
+        return ("Fork works on workflow runs: select a step of a workflow's trace "
+                "(an agent's turn is re-run with ctrl+r).")
+    step_span = next((s for s in chain if isinstance(
+        s.attributes.get(sc.LUMOS_WORKFLOW_STEP_NAME), str)), None)
+    if step_span is None:
+        return "Select one of the run's steps to fork from (the run itself has no input to edit)."
+    recorded = step_span.attributes.get(sc.LUMOS_WORKFLOW_STEP_INPUT)
+    value: Any = None
+    if isinstance(recorded, str):
+        try:
+            value = orjson.loads(recorded)
+        except orjson.JSONDecodeError:
+            value = recorded
+    step = step_span.attributes[sc.LUMOS_WORKFLOW_STEP_NAME]
+    return ForkPoint(workflow, run_id, str(step), span.trace_id, value)
+
+
+def agent_fork_point(
+    span: SpanRecord, spans: Mapping[str, SpanRecord], views: Mapping[str, SpanView]
+) -> AgentForkPoint | str:
+    """Where forking an agent's run from ``span`` (a model call) starts, or why it cannot."""
+    view = views.get(span.span_id)
+    if view is None or view.kind is not OperationKind.LLM:
+        return ("Select a model call (a chat span) to fork the agent's run from, or a step "
+                "of a workflow run.")
+    if not view.input_messages:
+        return "This model call's messages were not recorded (content capture off): no fork."
+    agent = None
+    above = span.parent_span_id
+    while above is not None and above in spans and agent is None:
+        parent = views.get(above)
+        if parent is not None and parent.kind is OperationKind.AGENT and parent.agent_name:
+            agent = parent.agent_name
+        above = spans[above].parent_span_id
+    if agent is None:
+        return "No agent run holds this model call: nothing to fork."
+    messages = tuple(m for m in (_message_dict(m) for m in view.input_messages) if m)
+    return AgentForkPoint(agent, span.trace_id, span.span_id, messages)
+
+
+def _message_dict(message: Message) -> dict[str, Any] | None:
+    """A recorded message as ``message_to_dict`` writes one (what a fork sends again); the
+    system's are the agent's instructions, sent anyway, and parts without text are left out."""
+    if message.role == "system":
+        return None
+    parts: list[dict[str, Any]] = []
+    for part in message.parts:
+        if isinstance(part, TextPart):
+            parts.append({"type": "text", "content": part.text})
+        elif isinstance(part, ToolCallPart):
+            parts.append({"type": "tool_call", "id": part.id, "name": part.name,
+                          "arguments": part.arguments})
+        elif isinstance(part, ToolResultPart):
+            parts.append({"type": "tool_call_response", "id": part.id, "name": part.name,
+                          "response": part.result})
+    return {"role": message.role, "parts": parts}
