@@ -102,6 +102,8 @@ class DebuggerActions(_AppBase):
         def _start_run(self) -> None: ...
         def load_trace_list(self) -> None: ...
         def open_comparison(self, before: str, after: str) -> Worker[None]: ...
+        def show_graph_breakpoints(self) -> None: ...
+        def show_pause_on_graph(self, paused: Paused | None) -> None: ...
 
     def init_debugger(self, breakpoints: Breakpoints) -> None:
         self.breakpoints = breakpoints
@@ -143,8 +145,11 @@ class DebuggerActions(_AppBase):
             what = f"paused {paused.point.replace('_', ' ')} {safe_str(paused.target)}"
             if chat is not None:
                 self._record_turn(chat, "tool", f"⏸ {what}: {describe_decision(decision)}")
+            if not self._screens_gone():
+                self.show_pause_on_graph(None)
             _settle(answer, decision)
 
+        self.show_pause_on_graph(paused)
         self.push_screen(PausedScreen(paused, draft), decided)
 
     def end_pauses(self) -> None:
@@ -203,6 +208,7 @@ class DebuggerActions(_AppBase):
         if self._screens_gone():
             return
         self.main.query_one(AgentList).set_marked(self.breakpoints.owners())
+        self.show_graph_breakpoints()
         tree = self.main.query_one(TraceWaterfall)
         if not self.breakpoints.specs:  # the common case, on every live refresh: no scan
             tree.set_marked(frozenset())

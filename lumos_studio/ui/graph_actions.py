@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lumos_core.worker_protocol import Paused
 from lumos_studio.sessions.base import Session
+from lumos_studio.ui.breakpoints import Breakpoints, node_breakpoint
+from lumos_studio.ui.graph_model import MODEL_NODE
 from lumos_studio.ui.layout import Layout
 from lumos_studio.ui.messages import SessionChanged, TraceLoaded, TurnStreamed
 from lumos_studio.ui.widgets.agent_list import AgentList
@@ -35,6 +38,7 @@ class GraphActions(_AppBase):
     trace_id: str | None
     turn: int
     layout: Layout
+    breakpoints: Breakpoints  # DebuggerActions'
     _graph_turn: int = 0  # the turn whose step updates the graph shows
 
     if TYPE_CHECKING:
@@ -42,6 +46,7 @@ class GraphActions(_AppBase):
         def main(self) -> Screen[None]: ...
         def _screens_gone(self) -> bool: ...
         def action_toggle_pane(self, pane: str) -> None: ...
+        def show_breakpoints(self) -> None: ...
 
     @property
     def graph(self) -> GraphPane:
@@ -61,6 +66,7 @@ class GraphActions(_AppBase):
         graph.show_graph(info)
         if graph.root != before:
             self._show_shown_trace()
+            self.show_breakpoints()
 
     def _show_shown_trace(self) -> None:
         """The waterfall's trace's states on the graph (only while it shows: a hidden graph
@@ -99,3 +105,34 @@ class GraphActions(_AppBase):
         tree = self.main.query_one(TraceWaterfall)
         if message.span_id is not None and message.span_id in tree.spans:
             tree.select_span(message.span_id)
+
+    # --- breakpoints and pauses on the graph ---
+
+    def on_graph_pane_breakpoint_toggled(self, message: GraphPane.BreakpointToggled) -> None:
+        """``b`` on a node sets or removes the breakpoint it stands for (before the step, before
+        each model call, before that tool's calls), kept with the others."""
+        root = self.graph.root
+        if root is None or self._screens_gone():
+            return
+        workflow = root.kind == "workflow_root"
+        self.breakpoints.put(node_breakpoint(root.id, message.node_id, workflow), message.on)
+        self.show_breakpoints()
+
+    def show_graph_breakpoints(self) -> None:
+        """The graph's gutter: ● on the nodes of its agent or workflow a breakpoint stops at."""
+        graph = self.graph
+        if graph.root is not None:
+            workflow = graph.root.kind == "workflow_root"
+            graph.breakpoints = self.breakpoints.node_ids(graph.root.id, workflow)
+
+    def show_pause_on_graph(self, paused: Paused | None) -> None:
+        """The node a run waits at, drawn paused (None: the run went on)."""
+        graph = self.graph
+        if graph.root is None:
+            return
+        if paused is None:
+            graph.paused = None
+        elif paused.workflow == graph.root.id and paused.point in ("before_step", "after_step"):
+            graph.paused = paused.target
+        elif paused.agent == graph.root.id:
+            graph.paused = f"tool:{paused.target}" if "tool" in paused.point else MODEL_NODE
