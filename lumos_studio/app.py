@@ -19,7 +19,6 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
 
-from lumos_core import Message
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import safe_str
 from lumos_studio.memory_view import memory_view
@@ -31,6 +30,7 @@ from lumos_studio.store.storage_error import StorageProblem
 from lumos_studio.ui.base_app import ConsoleApp
 from lumos_studio.ui.breakpoints import BREAKPOINTS_FILE, Breakpoints
 from lumos_studio.ui.chat_turns import ChatTurns
+from lumos_studio.ui.conversations import Conversations
 from lumos_studio.ui.debugger_actions import DebuggerActions
 from lumos_studio.ui.graph_actions import GraphActions
 from lumos_studio.ui.layout import Layout
@@ -117,10 +117,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self.layout = Layout.load(self.layout_path)
         self.init_debugger(Breakpoints.load(self.layout_path.parent / BREAKPOINTS_FILE))
         self.agent_name: str | None = session.agents[0].name if session.agents else None
-        self.transcripts: dict[str, list[tuple[str, str]]] = {}
-        self.histories: dict[str, tuple[Message, ...]] = {}
-        self.thread_ids: dict[str, str] = {}  # one conversation per agent per studio session
-        self.suspended_runs: dict[str, str] = {}  # workflow name → its run waiting for resume
+        self.conversations = Conversations()  # what was said with each agent, apart from widgets
         self.turn = 0  # the latest turn: stream pieces of an older one are dropped
         self.last_input: tuple[str, str] | None = None
         self.running = False

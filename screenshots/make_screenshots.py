@@ -111,7 +111,8 @@ async def studio_pictures(store: Store) -> list[Path]:
         await pilot.press("enter")
         await wait_for(pilot, "the workflow's chat", lambda: app.agent_name == "trip_planner")
         await chat(pilot, app, '{"destination": "Paris", "needs_approval": true}')
-        await wait_for(pilot, "the run to suspend", lambda: "trip_planner" in app.suspended_runs)
+        trip = app.conversations["trip_planner"]
+        await wait_for(pilot, "the run to suspend", lambda: trip.suspended_run is not None)
         await pilot.pause(0.3)
         saved.append(save(app, "workflow.svg"))
 

@@ -6,7 +6,6 @@ A mixin of ``StudioApp`` (``app.py`` keeps the wiring); it only uses what the ap
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ from lumos_core.workflows import SnapshotStore
 from lumos_studio.sessions.base import AgentInfo, Session, StreamUpdate, workflow_store_beside
 from lumos_studio.store import Store
 from lumos_studio.ui.breakpoints import Breakpoints
+from lumos_studio.ui.conversations import Conversations
 from lumos_studio.ui.messages import (
     SuspendedRunsFound,
     TurnFinished,
@@ -54,10 +54,7 @@ class ChatTurns(_AppBase):
     session: Session
     store: Store
     agent_name: str | None
-    transcripts: dict[str, list[tuple[str, str]]]
-    histories: dict[str, tuple[Message, ...]]
-    thread_ids: dict[str, str]
-    suspended_runs: dict[str, str]
+    conversations: Conversations
     turn: int
     last_input: tuple[str, str] | None
     running: bool
@@ -132,8 +129,8 @@ class ChatTurns(_AppBase):
             return
         self.last_input = (name, text)
         self._start_run()
-        history = () if info is None or info.has_memory else self.histories.get(name, ())
-        thread_id = self.thread_ids.setdefault(name, f"studio-{name}-{time.strftime('%H%M%S')}")
+        history = () if info is None or info.has_memory else self.conversations[name].history
+        thread_id = self.conversations.thread_id(name)
         self.turn += 1
         self.main.query_one(ChatPane).begin_stream(name)
         self.run_agent(name, text, history, thread_id, self.turn)
@@ -157,11 +154,11 @@ class ChatTurns(_AppBase):
         that run)."""
         name = info.name
         if text == NEW_RUN:
-            self.suspended_runs.pop(name, None)
+            self.conversations[name].forget_suspended()
             self._record_turn(name, "hint", workflow_intro(info))
             self.main.query_one(ChatPane).set_idle_placeholder(placeholder(info))
             return
-        request = workflow_request(info, text, self.suspended_runs.get(name))
+        request = workflow_request(info, text, self.conversations[name].suspended_run)
         if isinstance(request, str):
             self._record_turn(name, "error", request)
             return
@@ -201,7 +198,7 @@ class ChatTurns(_AppBase):
         elif outcome.error is not None:
             self._record_turn(name, "error", outcome.error)
         else:
-            self.histories[name] = outcome.messages
+            self.conversations[name].history = outcome.messages
             self._record_turn(name, name, outcome.output or "")
         self._show_run_trace(outcome.trace_id)
 
@@ -211,14 +208,15 @@ class ChatTurns(_AppBase):
         outcome, name = message.outcome, message.workflow
         self.running = False
         self.end_pauses()
+        conversation = self.conversations[name]
         if outcome.status == "suspended" and outcome.run_id:
-            self.suspended_runs[name] = outcome.run_id
+            conversation.suspended_run = outcome.run_id
         elif outcome.status is not None:
-            self.suspended_runs.pop(name, None)
+            conversation.forget_suspended()
         chat = self.main.query_one(ChatPane)
         if chat.agent_name == name:
             info = self._agent_info(name)
-            chat.set_idle_placeholder(placeholder(info, self.suspended_runs.get(name)))
+            chat.set_idle_placeholder(placeholder(info, conversation.suspended_run))
         chat.set_busy(False)
         notes = []  # how each step ended stays, as one note above the output
         for update in chat.end_stream():
@@ -244,14 +242,14 @@ class ChatTurns(_AppBase):
     def _open_chat(self, name: str) -> None:
         """Show ``name``'s conversation; a workflow's starts with what to send it."""
         info = self._agent_info(name)
-        transcript = self.transcripts.setdefault(name, [])
-        if info is not None and info.kind == "workflow" and not transcript:
-            transcript.append(("hint", workflow_intro(info)))
-        suspended = self.suspended_runs.get(name)
-        self.main.query_one(ChatPane).set_agent(name, transcript, placeholder(info, suspended))
+        conversation = self.conversations[name]
+        if info is not None and info.kind == "workflow" and not conversation.turns:
+            conversation.turns.append(("hint", workflow_intro(info)))
+        self.main.query_one(ChatPane).set_agent(
+            name, conversation.turns, placeholder(info, conversation.suspended_run))
 
     def _record_turn(self, agent_name: str, role: str, text: str) -> None:
-        self.transcripts.setdefault(agent_name, []).append((role, text))
+        self.conversations.record(agent_name, role, text)
         if agent_name == self.agent_name:
             self.main.query_one(ChatPane).add_turn(role, text)
 
@@ -265,7 +263,7 @@ class ChatTurns(_AppBase):
             self.main.query_one(AgentList).set_agents(self.session.agents, name, False)
             self.agent_name = name
             self._open_chat(name)
-        if not self.running and self.suspended_runs.pop(name, None) is not None:
+        if not self.running and self.conversations[name].forget_suspended() is not None:
             info = self._agent_info(name)  # a new run of the workflow: its input, not resume data
             self.main.query_one(ChatPane).set_idle_placeholder(placeholder(info))
         self.send_turn(text)
@@ -312,12 +310,12 @@ class ChatTurns(_AppBase):
         if self._screens_gone():
             return
         for name, (run_id, suspended) in message.runs.items():
-            if name in self.suspended_runs:
+            conversation = self.conversations[name]
+            if conversation.suspended_run is not None:
                 continue
-            self.suspended_runs[name] = run_id
+            conversation.suspended_run = run_id
             info = self._agent_info(name)
-            transcript = self.transcripts.setdefault(name, [])
-            if info is not None and not transcript:
+            if info is not None and not conversation.turns:
                 self._record_turn(name, "hint", workflow_intro(info))
             for role, text in earlier_run(name, run_id, suspended):
                 self._record_turn(name, role, text)

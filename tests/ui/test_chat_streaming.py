@@ -73,7 +73,7 @@ async def test_the_answer_grows_in_the_chat_then_the_final_text_replaces_it(
         shown = transcript(app)
         assert "→ slow_lookup(city=Rome)" in shown  # the tool call stays as a note
         assert shown.endswith("finder › Rome is found, enjoy the trip.")
-        assert app.transcripts["finder"][-1] == ("finder", "Rome is found, enjoy the trip.")
+        assert app.conversations["finder"].turns[-1] == ("finder", "Rome is found, enjoy the trip.")
 
 
 async def test_cancel_stops_a_streaming_turn_and_keeps_what_was_written(
@@ -145,7 +145,7 @@ async def test_a_suspended_run_is_resumed_from_the_chat(store: Store) -> None:
         await send(pilot, '{"approved": true}')
         await wait_for(pilot, lambda: "Approved: " in transcript(app))
         assert "trip_planner › success · run " in transcript(app)
-        assert "trip_planner" not in app.suspended_runs
+        assert app.conversations["trip_planner"].suspended_run is None
 
 
 async def test_a_bad_workflow_input_shows_the_validation_message(store: Store) -> None:
@@ -165,11 +165,11 @@ async def test_a_run_suspended_in_an_earlier_session_is_offered_and_resumed(stor
         await choose(pilot, "trip_planner")
         await send(pilot, '{"destination": "rome", "needs_approval": true}')
         await wait_for(pilot, lambda: "suspended at approve" in transcript(first))
-        run_id = first.suspended_runs["trip_planner"]
+        run_id = first.conversations["trip_planner"].suspended_run
 
     again = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     async with again.run_test(size=(140, 45)) as pilot:
-        await wait_for(pilot, lambda: again.suspended_runs.get("trip_planner") == run_id)
+        await wait_for(pilot, lambda: again.conversations["trip_planner"].suspended_run == run_id)
         await choose(pilot, "trip_planner")
         said = transcript(again)
         assert said.index("trip_planner is a workflow") < said.index(
@@ -180,7 +180,7 @@ async def test_a_run_suspended_in_an_earlier_session_is_offered_and_resumed(stor
         await send(pilot, '{"approved": true}')
         await wait_for(pilot, lambda: "Approved: " in transcript(again))
         assert f"trip_planner › success · run {run_id[:8]}" in transcript(again)
-        assert "trip_planner" not in again.suspended_runs
+        assert again.conversations["trip_planner"].suspended_run is None
 
 
 async def test_a_suspended_run_in_the_workflows_own_file_is_offered_too(
@@ -195,12 +195,12 @@ async def test_a_suspended_run_in_the_workflows_own_file_is_offered_too(
         await choose(pilot, "trip_planner")
         await send(pilot, '{"destination": "rome", "needs_approval": true}')
         await wait_for(pilot, lambda: "suspended at approve" in transcript(first))
-        run_id = first.suspended_runs["trip_planner"]
+        run_id = first.conversations["trip_planner"].suspended_run
     assert SnapshotStore(tmp_path / "trips.db").load(run_id) is not None
 
     again = StudioApp(store, InProcessSession.recording(catalog, store.writer))
     async with again.run_test(size=(140, 45)) as pilot:
-        await wait_for(pilot, lambda: again.suspended_runs.get("trip_planner") == run_id)
+        await wait_for(pilot, lambda: again.conversations["trip_planner"].suspended_run == run_id)
 
 
 async def test_a_workflow_shows_its_steps_and_its_agents_text_while_it_runs(

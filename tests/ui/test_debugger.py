@@ -114,7 +114,7 @@ async def test_a_tool_breakpoint_pauses_the_worker_run_and_the_edit_is_on_the_sp
             assert "Sunny in Oslo" in screen_text(app)
             await pilot.press("c")
             await wait_for(pilot, lambda: not app.running, timeout=20)
-            assert app.transcripts["weather"][-1] == ("weather", "Both looked up.")
+            assert app.conversations["weather"].turns[-1] == ("weather", "Both looked up.")
 
         tools = spans_named(store, "execute_tool get_weather")
         by_call = {s.attributes[sc.TOOL_CALL_ID]: s.attributes for s in tools}
@@ -170,7 +170,7 @@ async def test_a_step_breakpoint_pauses_an_in_process_workflow_and_its_input_is_
         assert "its input\nplan for Rome" in screen_text(app)
         await edit(pilot, '"plan for Lima"')
         await wait_for(pilot, lambda: not app.running, timeout=20)
-        assert "trip: notes on plan for Lima" in app.transcripts["trip"][-1][1]
+        assert "trip: notes on plan for Lima" in app.conversations["trip"].turns[-1][1]
         assert not isinstance(app.screen, PausedScreen)
         assert screen is not app.screen
     research_span = spans_named(store, "step research")[0]
@@ -199,7 +199,8 @@ async def test_a_finished_run_forks_from_its_second_step_and_both_are_compared(
         editor.load_text('"plan for Kyoto"')
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), timeout=20)
-        assert "trip: notes on plan for Kyoto" in "\n".join(t for _, t in app.transcripts["trip"])
+        said = "\n".join(text for _, text in app.conversations["trip"].turns)
+        assert "trip: notes on plan for Kyoto" in said
     store.writer.flush()
     forks = [t for t in store.reader.list_traces() if t.trace_id != origin]
     assert len(forks) == 1
@@ -232,7 +233,7 @@ async def test_b_on_a_step_span_sets_its_breakpoint_and_the_next_run_pauses_ther
         assert "PAUSED  before step write · workflow trip" in screen_text(app)
         await pilot.press("x")  # abort: the run ends there
         await wait_for(pilot, lambda: not app.running, timeout=20)
-        assert "aborted in the debugger" in app.transcripts["trip"][-1][1]
+        assert "aborted in the debugger" in app.conversations["trip"].turns[-1][1]
 
 
 FORKABLE = '''
@@ -275,7 +276,7 @@ async def test_an_agent_run_forks_from_its_second_model_call_in_the_worker(
             editor.load_text(editor.text.replace("Sunny in Rome", "Hail in Rome"))
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), timeout=20)
-            assert app.transcripts["weather"][-1] == ("weather", "Hail in Rome")
+            assert app.conversations["weather"].turns[-1] == ("weather", "Hail in Rome")
         store.writer.flush()
         fork = next(t for t in store.reader.list_traces() if t.trace_id != origin)
         root = next(s for s in store.reader.trace_spans(fork.trace_id)
@@ -298,5 +299,5 @@ async def test_cancelling_a_paused_run_closes_the_paused_view_and_frees_its_thre
         await pilot.press("ctrl+x")
         await wait_for(pilot, lambda: not app.running, timeout=20)
         assert not isinstance(app.screen, PausedScreen)
-        assert app.transcripts["trip"][-1] == ("error", "cancelled")
+        assert app.conversations["trip"].turns[-1] == ("error", "cancelled")
         assert not app._waiting_pauses

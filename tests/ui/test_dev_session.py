@@ -41,8 +41,9 @@ async def test_edit_reload_break_and_fix_while_chatting(store: Store, tmp_path: 
         await wait_for(pilot, lambda: app.loads == 2, timeout=20)
         await pilot.press("ctrl+r")  # re-run the last input against the new code
         await wait_for(pilot, lambda: "weather › Rainy in Paris" in transcript(app), timeout=20)
-        assert next(m.text for m in app.histories["weather"]) == "weather in Paris?"
-        assert len(app.histories["weather"]) == 8  # both turns: the thread survived the reload
+        assert next(m.text for m in app.conversations["weather"].history) == "weather in Paris?"
+        # both turns: the thread survived the reload
+        assert len(app.conversations["weather"].history) == 8
 
         agent_file.write_text(AGENTS.replace("def get_weather(city: str) -> str:",
                                              "def get_weather(city: str) -> str"))

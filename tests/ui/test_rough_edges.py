@@ -193,7 +193,8 @@ async def test_ctrl_r_after_a_resumed_run_runs_the_workflow_again_from_its_input
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: transcript(app).count("suspended at approve") == 2)
         assert "Field required" not in transcript(app)
-        assert "trip_planner" in app.suspended_runs  # the new run waits, as the first one did
+        # the new run waits, as the first one did
+        assert app.conversations["trip_planner"].suspended_run is not None
 
 
 async def test_the_palettes_screenshot_command_saves_an_svg_and_says_where(

@@ -31,8 +31,8 @@ def studio_with_a_recorded_turn(store: Store) -> StudioApp:
     store.writer.submit_many(weather_trace(NEWER, T0 + 60 * 10**9))
     store.writer.flush()
     app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
-    app.transcripts["weather"] = [("you", "weather in Paris?"),
-                                  ("weather", "Sunny, 18 °C in Paris.")]
+    app.conversations["weather"].turns = [("you", "weather in Paris?"),
+                                          ("weather", "Sunny, 18 °C in Paris.")]
     return app
 
 

@@ -114,7 +114,7 @@ async def test_switching_agents_keeps_each_conversation(store: Store) -> None:
         app.query_one("#agents").focus()
         chat = app.query_one(ChatPane)
         assert chat.agent_name == "weather"
-        await wait_for(pilot, lambda: "weather" in app.histories)
+        await wait_for(pilot, lambda: bool(app.conversations["weather"].history))
         await pilot.press("down")
         await wait_for(pilot, lambda: chat.agent_name == "calculator")
         assert transcript(app) == ""
