@@ -489,7 +489,7 @@ class StoreWriter:
                 self.dropped += rows.dropped
             if rows:
                 self._write_parts(rows, parts)
-                self._texts_pending = self._compaction_pending = True
+                self._compaction_pending = True
             else:
                 for entry in entries:
                     entry.ok = True
@@ -558,7 +558,7 @@ class StoreWriter:
             items = lane.take(self.batch_size)
             if rows is None:
                 rows = PendingRows()
-            rows.add(items, lane.convert)
+            rows.add(items, lane.convert, keep=True)
         return rows
 
     def _index_texts(self) -> None:
@@ -682,7 +682,7 @@ class StoreWriter:
                 for ids in _chunks(list(trace_ids)):
                     pairs = [value for trace in ids for value in (trace, conversation(trace))]
                     connection.execute(_refresh_traces(len(ids)), pairs)
-                trace_index.queue_for_indexing(connection, facts.to_index)
+                queued = trace_index.index_or_queue(connection, facts, rows.log_traces)
                 before = connection.total_changes
                 connection.executemany(_INSERT_LOG, logs)
                 logs_added = connection.total_changes - before
@@ -691,6 +691,8 @@ class StoreWriter:
         except Exception as exc:
             return exc
         self.storage_error = None
+        if queued:
+            self._texts_pending = True
         self.written += changed
         self.logs_written += logs_added
         self._tell(StoreChange(trace_ids, logs_added, frozenset(rows.log_traces)))
