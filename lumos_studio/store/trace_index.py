@@ -308,25 +308,46 @@ def _add_texts(
     connection: sqlite3.Connection, texts: list[tuple[str, str, str]], logs_upto: int
 ) -> list[tuple[str, str]]:
     """Index ``(trace_id, span_id, text)``, made with the log records up to ``logs_upto``; a
-    span already indexed is left alone, and returned (trace, span) with the others so."""
+    span already indexed is left alone, and returned (trace, span) with the others so.
+
+    Two statements for the batch (``executemany``): one per text cost ~10 µs of the writer's
+    time a span, for an agent's 4-span run a fifth of its bill.
+    """
     if not texts:
         return []
+    rows = [
+        (text_id, trace_id, span_id, text_digest(text), logs_upto, text)
+        for (trace_id, span_id, text), text_id in zip(texts, _text_ids(connection, texts),
+                                                      strict=True)
+        if text_id is not None
+    ]
+    before = connection.total_changes
+    connection.executemany(
+        "INSERT OR IGNORE INTO trace_texts (id, trace_id, span_id, digest, logs_upto) "
+        "VALUES (?, ?, ?, ?, ?)", [row[:5] for row in rows],
+    )
     left: list[tuple[str, str]] = []
-    for (trace_id, span_id, text), text_id in zip(texts, _text_ids(connection, texts),
-                                                  strict=True):
-        if text_id is None:
-            continue
-        added = connection.execute(
-            "INSERT OR IGNORE INTO trace_texts (id, trace_id, span_id, digest, logs_upto) "
-            "VALUES (?, ?, ?, ?, ?)", (text_id, trace_id, span_id, text_digest(text), logs_upto),
-        ).rowcount
-        if added:  # a span indexed before kept its own id and words
-            connection.execute(
-                "INSERT INTO trace_texts_fts(rowid, text) VALUES (?, ?)", (text_id, text)
-            )
-        else:
-            left.append((trace_id, span_id))
+    if connection.total_changes - before != len(rows):  # some span was indexed before
+        added = _added(connection, rows)
+        left = [(row[1], row[2]) for row in rows if (row[0], row[1], row[2]) not in added]
+        rows = [row for row in rows if (row[0], row[1], row[2]) in added]
+    connection.executemany(  # a span indexed before kept its own id and words
+        "INSERT INTO trace_texts_fts(rowid, text) VALUES (?, ?)", [(row[0], row[5]) for row in rows]
+    )
     return left
+
+
+def _added(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
+    """Which of ``rows`` (id, trace, span, ...) ``trace_texts`` holds as they are."""
+    found: set[tuple[Any, ...]] = set()
+    ids = [row[0] for row in rows]
+    for start in range(0, len(ids), _ROWS_PER_STATEMENT):
+        chunk = ids[start : start + _ROWS_PER_STATEMENT]
+        found.update(connection.execute(
+            f"SELECT id, trace_id, span_id FROM trace_texts WHERE id IN "
+            f"({', '.join('?' * len(chunk))})", chunk,
+        ))
+    return found
 
 
 def _text_ids(
@@ -334,33 +355,39 @@ def _text_ids(
 ) -> list[int | None]:
     """An id for each text (None: its trace is gone, or has too many texts); a trace seen for
     the first time gets its ``text_seq``, the next after the highest."""
+    traces = list(dict.fromkeys(t[0] for t in texts))
+    seqs: dict[str, int | None] = {}
+    for start in range(0, len(traces), _ROWS_PER_STATEMENT):
+        chunk = traces[start : start + _ROWS_PER_STATEMENT]
+        seqs.update(connection.execute(
+            f"SELECT trace_id, text_seq FROM traces WHERE trace_id IN "
+            f"({', '.join('?' * len(chunk))})", chunk,
+        ))
     next_number: dict[str, int | None] = {}  # trace → base + the next text number
+    new_seqs: list[tuple[int, str]] = []
     top = None
-    for trace_id in dict.fromkeys(t[0] for t in texts):
-        row = connection.execute(
-            "SELECT text_seq FROM traces WHERE trace_id = ?", (trace_id,)
-        ).fetchone()
-        if row is None:
+    for trace_id in traces:
+        if trace_id not in seqs:
             next_number[trace_id] = None
             continue
-        seq = row[0]
-        if seq is None:
+        seq = seqs[trace_id]
+        if seq is None:  # its first text: nothing of it in the index
             if top is None:  # past every id in the index too: words may outlive their trace
                 top = connection.execute(
                     "SELECT max((SELECT coalesce(max(text_seq), 0) FROM traces), "
                     f"(SELECT coalesce(max(id), 0) >> {TEXT_ID_BITS} FROM trace_texts_fts_docsize))"
                 ).fetchone()[0]
             top += 1
-            seq = top
-            connection.execute(
-                "UPDATE traces SET text_seq = ? WHERE trace_id = ?", (seq, trace_id)
-            )
+            new_seqs.append((top, trace_id))
+            next_number[trace_id] = (top << TEXT_ID_BITS) + 1
+            continue
         base = seq << TEXT_ID_BITS
         last = connection.execute(
             "SELECT max(id) FROM trace_texts_fts_docsize WHERE id BETWEEN ? AND ?",
             (base, base + _TEXT_NUMBERS),
         ).fetchone()[0]
         next_number[trace_id] = (last or base) + 1
+    connection.executemany("UPDATE traces SET text_seq = ? WHERE trace_id = ?", new_seqs)
     ids: list[int | None] = []
     for trace_id, _, _ in texts:
         text_id = next_number[trace_id]
