@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Final
 
-from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics import logfire, pydantic_ai
 from lumos_studio.semantics._draft import Draft, as_str
 from lumos_studio.semantics.genai import read_genai_messages, read_tool_call
+from lumos_studio.semantics.genai_events import MESSAGE_EVENTS
 from lumos_studio.semantics.reader import (
     CONVENTION_HEADS,
     PYDANTIC_MARKERS,
@@ -76,12 +77,31 @@ def _plain_key(key: Any) -> bool:
 def _plain_genai(span: SpanRecord) -> bool:
     """Whether only the current GenAI readers (and ours) would read anything of this span."""
     attrs = span.attributes
-    if not isinstance(attrs, dict) or span.events or "events" in attrs:
+    if not isinstance(attrs, dict) or "events" in attrs or not _no_message_events(span.events):
         return False
     scope = span.scope_name if isinstance(span.scope_name, str) else ""
     if scope == pydantic_ai.SCOPE or scope.startswith(logfire.SCOPE_PREFIX):
         return False
     return all(map(_plain_key, attrs))
+
+
+# Span events a reader takes messages from (``genai_events.read_events``); others give no words.
+_MESSAGE_EVENT_NAMES: Final = frozenset(
+    {*MESSAGE_EVENTS, "gen_ai.content.prompt", "gen_ai.content.completion"}
+)
+
+
+def _no_message_events(events: Any) -> bool:
+    """Whether the span's events give ``searchable_text`` nothing (an evaluation, a step, an
+    exception: the OTLP load's spans carry 2–3 such), so the fast reader may read the span."""
+    if not events:
+        return True
+    if not isinstance(events, tuple | list):
+        return False
+    for event in events:
+        if not isinstance(event, SpanEvent) or event.name in _MESSAGE_EVENT_NAMES:
+            return False
+    return True
 
 
 _INPUT = "gen_ai.input.messages"
