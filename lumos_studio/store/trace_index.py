@@ -202,9 +202,16 @@ def index_pending(
     A span's text is replaced only when it changed (its message log records came after it);
     re-imports and late copies change nothing.
     """
+    # One statement tells, for each queued span, its row, the text it is indexed with now (if
+    # any) and whether it has log records to read; asked span by span, those two looks cost
+    # ~8 µs a span of the writer's idle time.
     cursor = connection.execute(
-        "SELECT q.id AS queue_id, s.* FROM text_queue q "
+        "SELECT q.id AS queue_id, x.id AS old_text_id, x.digest AS old_digest, "
+        "x.logs_upto AS old_logs_upto, EXISTS (SELECT 1 FROM logs l WHERE l.trace_id = "
+        "q.trace_id AND l.span_id IN (q.span_id, coalesce(s.parent_span_id, q.span_id))) "
+        "AS has_logs, s.* FROM text_queue q "
         "LEFT JOIN spans s ON s.trace_id = q.trace_id AND s.span_id = q.span_id "
+        "LEFT JOIN trace_texts x ON x.trace_id = q.trace_id AND x.span_id = q.span_id "
         "ORDER BY q.id LIMIT ?",
         (limit,),
     )
@@ -214,13 +221,22 @@ def index_pending(
         return 0
     logs_upto = _last_log_id(connection)
     texts = []
+    seen: set[tuple[str, str]] = set()
     for row in rows:
-        if row["span_id"] is None:  # deleted since it was queued
+        key = (row["trace_id"], row["span_id"])
+        if key[1] is None or key in seen:  # deleted since it was queued; or queued twice
             continue
+        seen.add(key)
         record = span_from_row(row)
-        text = span_text(connection, record)
-        if not text or _indexed_as(connection, record, text_digest(text)):
+        text = span_text(connection, record) if row["has_logs"] else span_search_text(record)
+        if not text:
             continue
+        if row["old_text_id"] is not None:
+            if row["old_digest"] == text_digest(text):
+                continue  # indexed as it is
+            # An older text of it (before its message log records came) goes, the new one in.
+            _unindex(connection, [(row["old_text_id"], row["old_digest"], row["old_logs_upto"],
+                                   record)])
         texts.append((row["trace_id"], row["span_id"], text))
         if touched is not None:
             touched.add(row["trace_id"])
@@ -239,22 +255,6 @@ def text_digest(text: str) -> int:
 def _last_log_id(connection: sqlite3.Connection) -> int:
     last: int = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
     return last
-
-
-def _indexed_as(connection: sqlite3.Connection, record: SpanRecord, digest: int) -> bool:
-    """Whether the span's text is indexed as the text of ``digest`` already; an older text of
-    it (before its message log records came) is taken out, so the new one goes in."""
-    old = connection.execute(
-        "SELECT id, digest, logs_upto FROM trace_texts WHERE trace_id = ? AND span_id = ?",
-        (record.trace_id, record.span_id),
-    ).fetchone()
-    if old is None:
-        return False
-    text_id, old_digest, logs_upto = old
-    if old_digest == digest:
-        return True
-    _unindex(connection, [(text_id, old_digest, logs_upto, record)])
-    return False
 
 
 def _unindex(
