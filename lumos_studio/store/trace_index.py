@@ -23,6 +23,7 @@ from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.records_codec import log_from_row, span_from_row
 from lumos_studio.semantics.hot import conversation_id, has_message_attributes, operation
 from lumos_studio.semantics.search import span_search_text
+from lumos_studio.store.sql_batches import fixed_chunks, insert_rows
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
 _MESSAGE_OPERATIONS = frozenset(
@@ -184,6 +185,15 @@ def _queue_texts(count: int) -> str:
 
 
 @functools.cache
+def _set_text_seqs(count: int) -> str:
+    return (
+        "UPDATE traces SET text_seq = batch.column1 FROM (VALUES "
+        + ", ".join(["(?, ?)"] * count)
+        + ") AS batch WHERE traces.trace_id = batch.column2"
+    )
+
+
+@functools.cache
 def _set_conversations(count: int) -> str:
     return (
         "UPDATE traces SET conversation_id = batch.column2 FROM (VALUES "
@@ -310,8 +320,8 @@ def _add_texts(
     """Index ``(trace_id, span_id, text)``, made with the log records up to ``logs_upto``; a
     span already indexed is left alone, and returned (trace, span) with the others so.
 
-    A few statements for the batch (``_insert_rows``): one per text cost ~10 µs of the writer's
-    time a span, for an agent's 4-span run a fifth of its bill.
+    A few statements for the batch (``sql_batches.insert_rows``): two per text cost ~10 µs of
+    the writer's time a span.
     """
     if not texts:
         return []
@@ -321,7 +331,7 @@ def _add_texts(
                                                       strict=True)
         if text_id is not None
     ]
-    inserted = _insert_rows(
+    inserted = insert_rows(
         connection, "INSERT OR IGNORE INTO trace_texts (id, trace_id, span_id, digest, logs_upto)",
         [row[:5] for row in rows],
     )
@@ -330,41 +340,10 @@ def _add_texts(
         added = _added(connection, rows)
         left = [(row[1], row[2]) for row in rows if (row[0], row[1], row[2]) not in added]
         rows = [row for row in rows if (row[0], row[1], row[2]) in added]
-    _insert_rows(  # a span indexed before kept its own id and words
+    insert_rows(  # a span indexed before kept its own id and words
         connection, "INSERT INTO trace_texts_fts(rowid, text)", [(row[0], row[5]) for row in rows]
     )
     return left
-
-
-# Statement sizes, in rows, that ``_insert_rows`` splits a batch into: few shapes, so they stay
-# in sqlite3's statement cache, and few statements.
-_STATEMENT_ROWS = (256, 64, 16, 4, 1)
-
-
-def _insert_rows(connection: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]]) -> int:
-    """``head VALUES (...), (...)`` for ``rows`` (all of one width); how many rows it wrote.
-
-    Multi-row statements, not ``executemany``: sqlite3 gives up the GIL around every step, and
-    the writer runs beside the agent's thread (the in-process processor), which then takes it
-    each time: the switches cost the agent ~30 µs a 4-span run.
-    """
-    written = 0
-    start = 0
-    for size in _STATEMENT_ROWS:
-        while len(rows) - start >= size:
-            chunk = rows[start : start + size]
-            start += size
-            written += connection.execute(
-                _values_statement(head, len(chunk[0]), size),
-                [value for row in chunk for value in row],
-            ).rowcount
-    return written
-
-
-@functools.cache
-def _values_statement(head: str, width: int, rows: int) -> str:
-    row = f"({', '.join('?' * width)})"
-    return f"{head} VALUES {', '.join([row] * rows)}"
 
 
 def _added(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
@@ -417,7 +396,9 @@ def _text_ids(
             (base, base + _TEXT_NUMBERS),
         ).fetchone()[0]
         next_number[trace_id] = (last or base) + 1
-    connection.executemany("UPDATE traces SET text_seq = ? WHERE trace_id = ?", new_seqs)
+    for seqs_chunk in fixed_chunks(new_seqs):
+        connection.execute(_set_text_seqs(len(seqs_chunk)),
+                           [v for pair in seqs_chunk for v in pair])
     ids: list[int | None] = []
     for trace_id, _, _ in texts:
         text_id = next_number[trace_id]
