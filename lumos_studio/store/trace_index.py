@@ -1,7 +1,8 @@
 """What the writer keeps for the trace list: searchable message text, conversation ids, pins.
 
-Only the writer thread calls the functions that write (``queue_for_indexing``, ``pin``...); they
-run inside its transactions. Message text is taken from finished spans only, as ``semantics``
+Only the writer thread calls the functions that write (``index_or_queue``, ``pin``...); they
+run inside its transactions. A span the writer converted itself is indexed from its record as it
+is stored; a received one is queued and indexed when the writer is idle (``index_pending``). Message text is taken from finished spans only, as ``semantics``
 reads them in any dialect (``semantics.span_search_text``, with the span's message log records):
 only what is new in each span, since a chat span's input repeats the whole conversation.
 
