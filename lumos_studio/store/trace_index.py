@@ -1,10 +1,11 @@
 """What the writer keeps for the trace list: searchable message text, conversation ids, pins.
 
 Only the writer thread calls the functions that write (``index_or_queue``, ``pin``...); they
-run inside its transactions. A span the writer converted itself is indexed from its record as it
-is stored; a received one is queued and indexed when the writer is idle (``index_pending``). Message text is taken from finished spans only, as ``semantics``
-reads them in any dialect (``semantics.span_search_text``, with the span's message log records):
-only what is new in each span, since a chat span's input repeats the whole conversation.
+run inside its transactions. A span the writer converted itself is indexed from its record as
+it is stored; a received one is queued and indexed when the writer is idle (``index_pending``).
+Message text is taken from finished spans only, as ``semantics`` reads them in any dialect
+(``semantics.span_search_text``, with the span's message log records): only what is new in each
+span, since a chat span's input repeats the whole conversation.
 
 The text is kept once: the spans hold it, the full-text index (contentless, schema 9) its words.
 ``trace_texts`` maps a text's id to its span, with a digest of the text and the last log id it
