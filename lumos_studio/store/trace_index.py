@@ -166,8 +166,9 @@ def _traces_with_logs(connection: sqlite3.Connection, trace_ids: set[str]) -> se
 
 
 def set_conversations(connection: sqlite3.Connection, conversations: Mapping[str, str]) -> None:
-    """Give traces without one their conversation id (the writer does it in its trace refresh)."""
-    for chunk in _chunks(list(conversations.items())):
+    """Give traces without one their conversation id (the writer does, after its trace
+    refresh: a trace keeps the first id it was given)."""
+    for chunk in fixed_chunks(list(conversations.items())):
         connection.execute(_set_conversations(len(chunk)), [v for pair in chunk for v in pair])
 
 
