@@ -52,11 +52,12 @@ def _field(tag: bytes, payload: bytes) -> bytes:
     return tag + (_SMALL[size] if size < 128 else _varint(size)) + payload
 
 
-# Encoded key-value fields of string attributes: by field tag, then key, then value; cleared
-# when full (nested dicts: no tuple to make for each look-up).
+# Encoded key-value fields of string attributes: by field tag, then key, then value (nested
+# dicts: no tuple to make for each look-up); cleared once they hold ``_MAX_REMEMBERED_BYTES``
+# (the values as much again), so unique messages cannot make the cache big.
 _pairs: dict[bytes, dict[str, dict[str, bytes]]] = {}
-_remembered = 0
-_MAX_PAIRS = 4_096
+_remembered = 0  # bytes
+_MAX_REMEMBERED_BYTES = 4 * 1024 * 1024
 _MAX_REMEMBERED_CHARS = 16 * 1024
 
 
@@ -75,13 +76,13 @@ def _attributes(tag: bytes, attributes: Mapping[str, Any]) -> bytes:
             cached = by_value.get(value)
             if cached is None:
                 cached = _field(tag, _key_value(key, value))
-                if _remembered >= _MAX_PAIRS:
+                if _remembered >= _MAX_REMEMBERED_BYTES:
                     _pairs.clear()
                     _remembered = 0
                     by_key = _pairs[tag] = {}
                     by_value = by_key[key] = {}
                 by_value[value] = cached
-                _remembered += 1
+                _remembered += len(cached)
             out.append(cached)
         else:
             out.append(_field(tag, _key_value(str(key), value)))

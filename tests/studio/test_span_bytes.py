@@ -97,3 +97,13 @@ def test_a_lone_surrogate_fails_as_it_fails_upb() -> None:
         encode_span(record)
     with pytest.raises(ValueError):
         span_bytes(record)
+
+
+def test_remembered_pairs_stay_within_their_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lumos_studio.otlp import span_bytes as module
+
+    monkeypatch.setattr(module, "_MAX_REMEMBERED_BYTES", 10_000)
+    for n in range(200):  # unique messages, as a real agent's are
+        record = replace(weather_trace()[0], attributes={"gen_ai.input.messages": f"{n}" * 300})
+        assert span_bytes(record) == encode_span(record)
+        assert module._remembered <= 10_000 + 1_000
