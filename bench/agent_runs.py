@@ -60,6 +60,7 @@ class Result:
 
     label: str
     timing: Timing
+    cpu: float | None = None  # the process's CPU seconds, every thread (the writer's too)
     queued: Timing | None = None  # store rows: the rate before waiting for the writer
     spans_stored: int | None = None
     spans_expected: int | None = None
@@ -121,27 +122,31 @@ def _async_plain(label: str, provider: trace.TracerProvider) -> Result:
         await _run_many(agent, provider, WARMUP_RUNS, ASYNC_SECONDS)
         return await _run_many(agent, provider, ASYNC_RUNS, ASYNC_SECONDS)
 
+    cpu = time.process_time()
     count, seconds = asyncio.run(scenario())
-    return Result(label, Timing(count, seconds))
+    return Result(label, Timing(count, seconds), cpu=time.process_time() - cpu)
 
 
 def _async_store(label: str) -> Result:
     agent = make_agent()
     with _studio_store() as (store, provider):
 
-        async def scenario() -> tuple[int, int, float, float]:
+        async def scenario() -> tuple[int, int, float, float, float]:
             await _run_many(agent, provider, WARMUP_RUNS, ASYNC_SECONDS)
             store.writer.flush(60)
             before = _finished_spans(store)
+            cpu = time.process_time()
             start = time.perf_counter()
             count, queued = await _run_many(agent, provider, ASYNC_RUNS, ASYNC_SECONDS)
             store.writer.flush(60)
-            return before, count, queued, time.perf_counter() - start
+            return (before, count, queued, time.perf_counter() - start,
+                    time.process_time() - cpu)
 
-        before, count, queued, durable = asyncio.run(scenario())
+        before, count, queued, durable, cpu = asyncio.run(scenario())
         return Result(
             label,
             Timing(count, durable),
+            cpu=cpu,
             queued=Timing(count, queued),
             spans_stored=_finished_spans(store) - before,
             spans_expected=count * SPANS_PER_RUN,
@@ -203,6 +208,7 @@ def _table(title: str, results: list[Result], baseline: Timing) -> Table:
     table.add_column("runs/s", justify="right")
     table.add_column("µs/run", justify="right")
     table.add_column("+µs vs off", justify="right")
+    table.add_column("CPU µs/run", justify="right")
     table.add_column("spans stored", justify="right")
     table.add_column("dropped", justify="right")
     for result in results:
@@ -221,6 +227,7 @@ def _table(title: str, results: list[Result], baseline: Timing) -> Table:
             f"{timing.per_second:,.0f}",
             f"{timing.microseconds_each:,.0f}",
             f"{timing.microseconds_each - baseline.microseconds_each:+,.0f}",
+            "" if result.cpu is None else f"{result.cpu / timing.count * 1e6:,.0f}",
             stored,
             dropped,
         )
@@ -232,6 +239,7 @@ def _table(title: str, results: list[Result], baseline: Timing) -> Table:
                 f"[dim]{queued.per_second:,.0f}[/]",
                 f"[dim]{queued.microseconds_each:,.0f}[/]",
                 f"[dim]{queued.microseconds_each - baseline.microseconds_each:+,.0f}[/]",
+                "",
                 "",
                 "",
             )
@@ -266,7 +274,8 @@ def main(console: Console) -> None:
         "[dim]tracing off: NoOp provider · SDK spans, no processor: the OTel SDK and the core's "
         "span attributes, spans go nowhere · tracing on → store: studio_tracer_provider into "
         "Store(tmp/bench.db), timed until writer.flush() returns · agent loop only: the same "
-        "runs before waiting for the writer[/]"
+        "runs before waiting for the writer · CPU µs/run: the process's CPU time, every thread "
+        "(the store's writer too), a steadier figure than runs/s on a busy machine[/]"
     )
 
     rate = stored.timing.per_second

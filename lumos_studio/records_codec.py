@@ -6,7 +6,7 @@ a file): columns for what the store filters, sorts and sums on (ids, name, times
 serialised OTLP ``Span`` message in ``span``, zstd-compressed once the writer is idle (``pack``,
 ``store.compaction``; ``unpack`` reads either). A span received as protobuf is kept as its
 bytes came: that is what lets the receiver keep up; any other is encoded by
-``otlp.proto_encode``. Protobuf keeps everything OTLP says of a span (links,
+``otlp.span_bytes``. Protobuf keeps everything OTLP says of a span (links,
 trace state, flags, dropped counts, every event, ``bytes`` values, NaN); what its scope says
 (attributes, schema URLs, shared by the scope's spans) is in ``extra``, JSON text or NULL.
 
@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from lumos_studio.otlp.proto_codec import decode_span
-from lumos_studio.otlp.proto_encode import encode_span
+from lumos_studio.otlp.span_bytes import span_bytes
 from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics.hot import hot_fields
 
@@ -152,7 +152,7 @@ def _encoded(record: SpanRecord) -> bytes:
     """The record as an OTLP ``Span``; values protobuf cannot hold (lone surrogates, from
     in-process code) mended, so one such value does not cost its span."""
     try:
-        return encode_span(record)
+        return span_bytes(record)  # upb's bytes, without building its message
     except ValueError:  # UnicodeEncodeError: a str with a lone surrogate
         mended = replace(
             record,
@@ -165,7 +165,7 @@ def _encoded(record: SpanRecord) -> bytes:
                         for link in record.links),
             trace_state=_mended(record.trace_state),
         )
-        return encode_span(mended)
+        return span_bytes(mended)
 
 
 def span_from_row(row: sqlite3.Row) -> SpanRecord:

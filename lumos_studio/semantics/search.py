@@ -11,21 +11,28 @@ A test holds the two ways equal over every dialect fixture.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Final
+from typing import Any, Final
 
-from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics import logfire, pydantic_ai
-from lumos_studio.semantics._draft import Draft
+from lumos_studio.semantics._draft import Draft, as_str
 from lumos_studio.semantics.genai import read_genai_messages, read_tool_call
+from lumos_studio.semantics.genai_events import MESSAGE_EVENTS
 from lumos_studio.semantics.reader import (
     CONVENTION_HEADS,
     PYDANTIC_MARKERS,
     read_span,
 )
-from lumos_studio.semantics.text import searchable_text
-from lumos_studio.semantics.view import SpanView, ToolCall
+from lumos_studio.semantics.text import (
+    MAX_SEARCH_CHARS,
+    message_text,
+    part_text,
+    searchable_text,
+    value_text,
+)
 
 _PLAIN_HEADS: Final = frozenset({"gen_ai", "lumos"})
 _OTHER_HEADS: Final = CONVENTION_HEADS - _PLAIN_HEADS
@@ -34,14 +41,12 @@ _FLATTENED: Final = ("gen_ai.prompt", "gen_ai.completion")
 
 def span_search_text(span: SpanRecord, logs: Sequence[LogRecord] = ()) -> str:
     """The span's words for the search index (``logs``: its and its parent's log records)."""
-    view = None
     if not logs and _plain_genai(span):
         try:
-            view = _text_view(span)
+            return _plain_text(span)
         except Exception:  # an odd value: the full reader copes with it (and never raises)
-            view = None
-    if view is None:
-        view = read_span(span, logs)
+            pass
+    view = read_span(span, logs)
     inputs = view.input_messages
     last_answer = max(
         (i for i, message in enumerate(inputs) if message.role == "assistant"), default=-1
@@ -51,42 +56,107 @@ def span_search_text(span: SpanRecord, logs: Sequence[LogRecord] = ()) -> str:
     return searchable_text(view)
 
 
+# Keys seen so far, and whether a span holding them may be read by the GenAI readers alone.
+_plain_keys: dict[str, bool] = {}
+
+
+def _plain_key(key: Any) -> bool:
+    known = _plain_keys.get(key) if type(key) is str else False
+    if known is None:
+        head = key.partition(".")[0]
+        known = not (
+            head in _OTHER_HEADS or (head == "gen_ai" and key.startswith(_FLATTENED))
+            or key in PYDANTIC_MARKERS
+        )
+        if len(_plain_keys) > 4_096:
+            _plain_keys.clear()
+        _plain_keys[key] = known
+    return known
+
+
 def _plain_genai(span: SpanRecord) -> bool:
     """Whether only the current GenAI readers (and ours) would read anything of this span."""
     attrs = span.attributes
-    if not isinstance(attrs, dict) or span.events or "events" in attrs:
+    if not isinstance(attrs, dict) or "events" in attrs or not _no_message_events(span.events):
         return False
     scope = span.scope_name if isinstance(span.scope_name, str) else ""
     if scope == pydantic_ai.SCOPE or scope.startswith(logfire.SCOPE_PREFIX):
         return False
-    for key in attrs:
-        if not isinstance(key, str):
-            return False
-        head = key.partition(".")[0]
-        if head in _OTHER_HEADS or (head == "gen_ai" and key.startswith(_FLATTENED)):
-            return False
-    return not any(key in attrs for key in PYDANTIC_MARKERS)
+    return all(map(_plain_key, attrs))
 
 
-def _text_view(span: SpanRecord) -> SpanView:
-    """The fields ``searchable_text`` uses, read as ``read_genai`` reads them."""
+# Span events a reader takes messages from (``genai_events.read_events``); others give no words.
+_MESSAGE_EVENT_NAMES: Final = frozenset(
+    {*MESSAGE_EVENTS, "gen_ai.content.prompt", "gen_ai.content.completion"}
+)
+
+
+def _no_message_events(events: Any) -> bool:
+    """Whether the span's events give ``searchable_text`` nothing (an evaluation, a step, an
+    exception: the OTLP load's spans carry 2–3 such), so the fast reader may read the span."""
+    if not events:
+        return True
+    if not isinstance(events, tuple | list):
+        return False
+    for event in events:
+        if not isinstance(event, SpanEvent) or event.name in _MESSAGE_EVENT_NAMES:
+            return False
+    return True
+
+
+_INPUT = "gen_ai.input.messages"
+_OUTPUT = "gen_ai.output.messages"
+_INSTRUCTIONS = "gen_ai.system_instructions"
+_TEXT_FIELDS: Final = (
+    ("gen_ai.request.model",), ("gen_ai.response.model",), ("gen_ai.agent.name",),
+)
+# Content values worth remembering: an agent sends the same system instructions with every
+# call, and its agent span repeats its first chat's input and its last chat's output.
+_CACHED_CHARS = 16 * 1024
+
+
+def _plain_text(span: SpanRecord) -> str:
+    """``searchable_text`` of the fields ``read_genai`` reads for it, read as it reads them,
+    with each message attribute's lines remembered by its value (``_content_lines``)."""
     attrs = span.attributes
     assert isinstance(attrs, dict)  # ``_plain_genai`` said so
+    pieces: list[str] = []
+    for (key,) in _TEXT_FIELDS:
+        value = attrs.get(key)
+        if value is not None:
+            pieces.append(value if type(value) is str else as_str(value))
+    for key in (_INSTRUCTIONS, _INPUT, _OUTPUT):
+        if key in attrs:
+            lines = _content_lines(key, attrs[key])
+            if key == _INPUT:  # only what came after its last answer (see the module)
+                last_answer = max(
+                    (i for i, (role, _) in enumerate(lines) if role == "assistant"), default=-1
+                )
+                lines = lines[last_answer + 1 :]
+            pieces.extend(text for _, text in lines)
     d = Draft(attrs)
-    d.fill("request_model", "gen_ai.request.model")
-    d.fill("response_model", "gen_ai.response.model")
-    d.fill("agent_name", "gen_ai.agent.name")
-    read_genai_messages(d)
     read_tool_call(d)
-    tool_call = None
-    if d.has_tool or d.attrs.get("gen_ai.operation.name") == "execute_tool":
-        tool_call = ToolCall(d.tool_name, d.tool_id, d.tool_arguments, d.tool_result)
-    return SpanView(
-        request_model=d.request_model,
-        response_model=d.response_model,
-        agent_name=d.agent_name,
-        system_instructions=d.system_instructions,
-        input_messages=d.input_messages,
-        output_messages=d.output_messages,
-        tool_call=tool_call,
-    )
+    if d.has_tool or attrs.get("gen_ai.operation.name") == "execute_tool":
+        pieces += [d.tool_name, value_text(d.tool_arguments), value_text(d.tool_result)]
+    return "\n".join(p for p in pieces if p)[:MAX_SEARCH_CHARS]
+
+
+def _content_lines(key: str, value: Any) -> tuple[tuple[str, str], ...]:
+    """(role, text) of each message or instruction part that ``key``'s value gives."""
+    if type(value) is str and len(value) <= _CACHED_CHARS:
+        return _remembered_lines(key, value)
+    return _lines(key, value)
+
+
+@functools.lru_cache(maxsize=256)
+def _remembered_lines(key: str, value: str) -> tuple[tuple[str, str], ...]:
+    return _lines(key, value)
+
+
+def _lines(key: str, value: Any) -> tuple[tuple[str, str], ...]:
+    d = Draft({key: value})
+    read_genai_messages(d)
+    if key == _INSTRUCTIONS:
+        return tuple(("", part_text(part)) for part in d.system_instructions)
+    messages = d.input_messages if key == _INPUT else d.output_messages
+    return tuple((message.role, message_text(message)) for message in messages)

@@ -80,8 +80,14 @@ class PendingRows:
     def __len__(self) -> int:
         return len(self.spans) + len(self.logs)
 
-    def add(self, items: Iterable[Any], convert: Convert = as_record) -> None:
-        """Convert and add; an item that cannot be converted is logged and counted, not fatal."""
+    def add(self, items: Iterable[Any], convert: Convert = as_record, keep: bool = False) -> None:
+        """Convert and add; an item that cannot be converted is logged and counted, not fatal.
+
+        ``keep``: the finished records are kept, so their message text is made from them at
+        commit instead of read back from the store later (``trace_index.index_or_queue``). The
+        writer keeps those it converted itself (its lanes'); a receiver's batches are indexed
+        when the writer is idle, so that bulk ingest never waits for the index.
+        """
         spans = self.spans
         records: list[SpanRecord] = []
         for item in items:
@@ -106,12 +112,12 @@ class PendingRows:
                 spans[key] = span_row(record)
                 records.append(record)
         try:
-            self.facts.add(records)
+            self.facts.add(records, keep)
         except Exception:  # never fatal: the rows are made, only some text goes unindexed
             log.exception("could not read what a batch adds to the trace index; one by one")
             for record in records:
                 with contextlib.suppress(Exception):
-                    self.facts.add((record,))
+                    self.facts.add((record,), keep)
 
     def split(self) -> tuple[PendingRows, PendingRows]:
         """Two halves of these rows, each with its own facts: how the writer finds the one row
@@ -131,6 +137,9 @@ class PendingRows:
         traces = {key[0] for key in part.spans}
         facts = part.facts
         facts.to_index = [key for key in self.facts.to_index if key in part.spans]
+        facts.in_memory = {
+            key: record for key, record in self.facts.in_memory.items() if key in part.spans
+        }
         facts.conversations = {
             trace: conversation for trace, conversation in self.facts.conversations.items()
             if trace in traces

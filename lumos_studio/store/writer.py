@@ -39,6 +39,7 @@ from lumos_studio.store.isolation import is_data_error, write_isolating
 from lumos_studio.store.lane import Lane
 from lumos_studio.store.pending import Convert, Convertible, Item, PendingRows, as_record
 from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS, ensure_schema, index_new_logs
+from lumos_studio.store.sql_batches import fixed_chunks
 from lumos_studio.store.storage_error import StorageProblem, storage_problem
 
 __all__ = ["ChangeListener", "Convertible", "Item", "Lane", "StoreChange", "StoreWriter"]
@@ -105,12 +106,14 @@ _INSERT_LOG = (
 )
 
 # An upsert, not INSERT OR REPLACE: a trace's pin outlives its refreshes, and so does its
-# conversation id (the first one given). ``batch`` lists the traces with their conversation ids.
+# conversation id (given apart, to the traces without one: ``trace_index.set_conversations``).
+# ``batch`` lists the traces. The conversation ids once came in ``batch`` too, read by a
+# subquery for each trace: a scan of the batch each, ~30 µs a trace in an agent's batch of 800.
 _REFRESH_TRACE = """
-WITH batch(trace_id, conversation_id) AS (VALUES {pairs})
+WITH batch(trace_id) AS (VALUES {ids})
 INSERT INTO traces (
     trace_id, root_name, agent_name, service_name, start_ns, end_ns, span_count, error_count,
-    running_count, input_tokens, output_tokens, agents, models, tools, conversation_id)
+    running_count, input_tokens, output_tokens, agents, models, tools)
 SELECT
     s.trace_id,
     (SELECT name FROM spans r WHERE r.trace_id = s.trace_id
@@ -124,19 +127,18 @@ SELECT
     sum(CASE WHEN s.operation = 'chat' THEN s.input_tokens END),
     sum(CASE WHEN s.operation = 'chat' THEN s.output_tokens END),
     group_concat(DISTINCT s.agent_name), group_concat(DISTINCT s.model),
-    group_concat(DISTINCT s.tool_name),
-    (SELECT b.conversation_id FROM batch b WHERE b.trace_id = s.trace_id)
+    group_concat(DISTINCT s.tool_name)
 FROM spans s WHERE s.trace_id IN (SELECT trace_id FROM batch) GROUP BY s.trace_id
 ON CONFLICT (trace_id) DO UPDATE SET
 """ + ", ".join(f"{c} = excluded.{c}" for c in (
     "root_name", "agent_name", "service_name", "start_ns", "end_ns", "span_count", "error_count",
     "running_count", "input_tokens", "output_tokens", "agents", "models", "tools"
-)) + ", conversation_id = coalesce(traces.conversation_id, excluded.conversation_id)"
+))
 
 
 @functools.cache
 def _refresh_traces(count: int) -> str:
-    return _REFRESH_TRACE.format(pairs=", ".join(["(?, ?)"] * count))
+    return _REFRESH_TRACE.format(ids=", ".join(["(?)"] * count))
 
 
 # A span row is ~3 KB: with SQLite's default 4 KiB pages each takes a page of its own and costs
@@ -489,7 +491,7 @@ class StoreWriter:
                 self.dropped += rows.dropped
             if rows:
                 self._write_parts(rows, parts)
-                self._texts_pending = self._compaction_pending = True
+                self._compaction_pending = True
             else:
                 for entry in entries:
                     entry.ok = True
@@ -558,7 +560,7 @@ class StoreWriter:
             items = lane.take(self.batch_size)
             if rows is None:
                 rows = PendingRows()
-            rows.add(items, lane.convert)
+            rows.add(items, lane.convert, keep=True)
         return rows
 
     def _index_texts(self) -> None:
@@ -669,7 +671,6 @@ class StoreWriter:
         transaction is then rolled back)."""
         spans, logs = rows.spans, rows.logs
         facts = rows.facts
-        conversation = facts.conversations.get
         trace_ids = frozenset([key[0] for key in spans])
         connection = self._connection
         try:
@@ -679,10 +680,10 @@ class StoreWriter:
                 for chunk in _chunks(list(spans.values())):
                     parameters = list(itertools.chain.from_iterable(chunk))
                     changed += connection.execute(_upsert_spans(len(chunk)), parameters).rowcount
-                for ids in _chunks(list(trace_ids)):
-                    pairs = [value for trace in ids for value in (trace, conversation(trace))]
-                    connection.execute(_refresh_traces(len(ids)), pairs)
-                trace_index.queue_for_indexing(connection, facts.to_index)
+                for ids in fixed_chunks(list(trace_ids)):
+                    connection.execute(_refresh_traces(len(ids)), ids)
+                trace_index.set_conversations(connection, facts.conversations)
+                queued = trace_index.index_or_queue(connection, facts, rows.log_traces)
                 before = connection.total_changes
                 connection.executemany(_INSERT_LOG, logs)
                 logs_added = connection.total_changes - before
@@ -691,6 +692,8 @@ class StoreWriter:
         except Exception as exc:
             return exc
         self.storage_error = None
+        if queued:
+            self._texts_pending = True
         self.written += changed
         self.logs_written += logs_added
         self._tell(StoreChange(trace_ids, logs_added, frozenset(rows.log_traces)))

@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from lumos_core import Agent, tool
 from lumos_studio.ingest.convert import span_to_record
 from lumos_studio.otlp.files import read_records
-from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics import read_span, searchable_text
 from lumos_studio.semantics.search import _plain_genai, span_search_text
 from tests.hostile import hostile_spans
@@ -140,3 +140,29 @@ def test_generated_genai_spans_give_the_full_readers_text(
     span = SpanRecord("a" * 32, "b" * 16, None, "span", 1, 2, attributes=attributes)
     assert _plain_genai(span)
     assert span_search_text(span) == full_reader_text(span, [])
+
+
+_EVENT_NAMES = ["gen_ai.step.1", "exception", "gen_ai.evaluation.result", "gen_ai.user.message",
+                "gen_ai.choice", "gen_ai.content.prompt", "gen_ai.content.completion"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    events=st.lists(st.tuples(st.sampled_from(_EVENT_NAMES), st.dictionaries(st.sampled_from([
+        "content", "gen_ai.prompt", "gen_ai.completion", "gen_ai.event.content", "index",
+        "gen_ai.evaluation.name", "gen_ai.evaluation.score.value"]), _json_values, max_size=3)),
+        max_size=3),
+    inputs=st.lists(_message, max_size=2),
+)
+def test_spans_with_events_give_the_full_readers_text(
+    events: list[tuple[str, dict[str, Any]]], inputs: Any
+) -> None:
+    span = SpanRecord(
+        "a" * 32, "b" * 16, None, "chat", 1, 2,
+        attributes={"gen_ai.operation.name": "chat",
+                    "gen_ai.input.messages": orjson.dumps(inputs).decode()},
+        events=tuple(SpanEvent(name, 1, attributes) for name, attributes in events),
+    )
+    assert span_search_text(span) == full_reader_text(span, [])
+    plain_events = all(name not in _EVENT_NAMES[3:] for name, _ in events)
+    assert _plain_genai(span) == plain_events  # events that give no words keep the short way

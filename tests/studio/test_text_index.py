@@ -173,3 +173,55 @@ def test_a_message_that_comes_after_its_span_replaces_the_spans_words(store: Sto
     assert store.writer.delete_traces([chat.trace_id])
     assert connection.execute("SELECT count(*) FROM trace_texts_fts_docsize").fetchone()[0] == 0
     assert found(store, "zanzibar") == [] and found(store, "paris") == []
+
+
+def _write_from_lanes(writer: StoreWriter) -> None:
+    """One step of the writer's loop: what its lanes hold, converted and written."""
+    rows = writer._take_from_lanes()
+    assert rows is not None and writer._write_parts(rows, [(rows, None)])
+
+
+def test_spans_the_writer_converted_are_indexed_in_their_own_transaction(tmp_path: Path) -> None:
+    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
+    try:
+        writer._texts_pending = False  # a new store: nothing left by an earlier session
+        writer.submit_many(weather_trace())
+        _write_from_lanes(writer)
+        connection = writer._connection
+        assert trace_index.pending_count(connection) == 0 and not writer._texts_pending
+        assert connection.execute(
+            "SELECT count(*) FROM trace_texts_fts WHERE trace_texts_fts MATCH 'paris'"
+        ).fetchone()[0] == 3
+        writer.submit_many(weather_trace())  # the same spans again: the queue compares texts
+        _write_from_lanes(writer)
+        assert trace_index.pending_count(connection) == 3 and writer._texts_pending
+        writer._index_texts()
+        assert connection.execute("SELECT count(*) FROM trace_texts").fetchone()[0] == 3
+        assert connection.execute("SELECT count(*) FROM trace_texts_fts_docsize"
+                                  ).fetchone()[0] == 3
+    finally:
+        writer.close()
+
+
+def test_a_converted_span_whose_trace_has_log_records_is_indexed_with_them(
+    tmp_path: Path,
+) -> None:
+    agent, chat, tool, answer = weather_trace()
+    chat = replace(chat, attributes={
+        k: v for k, v in chat.attributes.items() if k != "gen_ai.input.messages"})
+    early = LogRecord(chat.start_ns, {"content": "and in zanzibar?"}, 9, "INFO",
+                      chat.trace_id, chat.span_id, "gen_ai.user.message")
+    writer = StoreWriter(tmp_path / "s.db")
+    try:
+        assert writer._write([early])  # the message came before its span ended
+        writer.submit_many([agent, chat, tool, answer])
+        _write_from_lanes(writer)
+        # The three spans go the queue's way, which reads their logs (the log queued one too).
+        assert trace_index.pending_count(writer._connection) == 4
+        assert writer._connection.execute("SELECT count(*) FROM trace_texts").fetchone()[0] == 0
+        writer._index_texts()
+        assert writer._connection.execute(
+            "SELECT count(*) FROM trace_texts_fts WHERE trace_texts_fts MATCH 'zanzibar'"
+        ).fetchone()[0] >= 1
+    finally:
+        writer.close()

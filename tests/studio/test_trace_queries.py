@@ -124,6 +124,16 @@ def test_the_conversation_id_is_kept_when_the_trace_grows(store: Store) -> None:
     assert store.reader.find_traces(TraceQuery()).summaries[0].conversation_id == "c1"
 
 
+def test_a_trace_keeps_the_first_conversation_id_it_was_given(store: Store) -> None:
+    root, *rest = agent_run(1, conversation="c1")  # the builder gives the root the id
+    fill(store, agent_run(2)[1:2])  # a trace without one gets one when a span brings it
+    fill(store, [root])
+    fill(store, agent_run(1, conversation="c2")[:1], rest, agent_run(2, conversation="c3")[:1])
+    ids_by_trace = {int(t.trace_id, 16): t.conversation_id
+                    for t in store.reader.find_traces(TraceQuery()).summaries}
+    assert ids_by_trace == {1: "c1", 2: "c3"}
+
+
 def test_pinned_traces_stay_on_top_and_survive_refreshes(store: Store) -> None:
     fill(store, agent_run(1), agent_run(2), agent_run(3))
     assert store.writer.pin_traces([f"{1:032x}"], pinned=True)
