@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header
 
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.display import safe_str
+from lumos_studio.display import VALUE_LIMIT, safe_str
 from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.semantics import SpanView
@@ -57,6 +57,9 @@ from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_browser import TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+
+if TYPE_CHECKING:
+    from lumos_studio.forward import Forwarder
 
 # A trace's newest log records given to the span detail: the earlier GenAI forms send a model
 # call's messages as records (a handful per call), so this covers hundreds of calls.
@@ -108,11 +111,15 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         *,
         endpoint: str | None = None,
         layout_path: Path | None = None,
+        forwarder: Forwarder | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.session = session
         self.endpoint = endpoint
+        self.forwarder = forwarder
+        self._forward_shown = ""
+        self._dropped_told = 0
         self.layout_path = layout_path or store.path.parent / LAYOUT_FILE
         self.layout = Layout.load(self.layout_path)
         self.init_debugger(Breakpoints.load(self.layout_path.parent / BREAKPOINTS_FILE))
@@ -177,6 +184,9 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self._plain_sub_title = self.sub_title
         self._storage_shown: StorageProblem | None = None
         self.set_interval(STORAGE_CHECK_INTERVAL, self._show_storage_problem)
+        if self.forwarder is not None:
+            self._show_forwarding()
+            self.set_interval(STORAGE_CHECK_INTERVAL, self._show_forwarding)
         self.set_interval(REFRESH_INTERVAL, self._publish_changes)
         self.layout.apply(self.main)
         self.load_trace_list()
@@ -192,10 +202,32 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         if problem == self._storage_shown:
             return
         self._storage_shown = problem
-        warning = f" · ⚠ {problem.short}, nothing is stored" if problem is not None else ""
-        self.sub_title = self._plain_sub_title + warning
+        self._update_sub_title()
         if problem is not None:
             self.notify(problem.message, title="Store", severity="error", timeout=15, markup=False)
+
+    def _show_forwarding(self) -> None:
+        """Where --forward sends, in the header; a target that fails or drops says so there,
+        and once in a notification when records are dropped."""
+        if self.forwarder is None:
+            return
+        statuses = self.forwarder.statuses()
+        shown = " ".join(status.brief() for status in statuses)
+        if shown != self._forward_shown:
+            self._forward_shown = shown
+            self._update_sub_title()
+        dropped = sum(status.dropped_records for status in statuses)
+        if dropped > self._dropped_told:
+            self._dropped_told = dropped
+            self.notify(f"{dropped:,} records were not forwarded: a --forward target's queue is "
+                        "full (raise --forward-queue-mb)", title="Forwarding",
+                        severity="warning", timeout=10)
+
+    def _update_sub_title(self) -> None:
+        problem = self._storage_shown
+        warning = f" · ⚠ {problem.short}, nothing is stored" if problem is not None else ""
+        forwarding = f" · {self._forward_shown}" if self._forward_shown else ""
+        self.sub_title = self._plain_sub_title + safe_str(forwarding, VALUE_LIMIT) + warning
 
     def on_unmount(self) -> None:
         self.end_pauses()

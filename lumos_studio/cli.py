@@ -167,7 +167,8 @@ def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], 
             )
         try:
             StudioApp(
-                store, make_session(store, receiver.endpoint), endpoint=receiver.endpoint
+                store, make_session(store, receiver.endpoint), endpoint=receiver.endpoint,
+                forwarder=forwarder,
             ).run()
         finally:
             receiver.stop()

@@ -28,6 +28,15 @@ class ForwardStatus:
     refused_records: int  # the target refused them for good
     problem: str | None
 
+    def brief(self) -> str:
+        """For the studio's header: where it goes, and what is wrong if anything is."""
+        text = f"→ {self.label}"
+        if self.problem and self.queued_records:
+            text += f" ⚠ {self.queued_records:,} waiting: {self.problem}"
+        if self.dropped_records:
+            text += f" ⚠ {self.dropped_records:,} dropped (queue full)"
+        return text
+
     def line(self) -> str:
         text = f"→ {self.label}: {self.sent_records:,} sent"
         if self.queued_records:
