@@ -38,7 +38,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 from opentelemetry.context import Context
@@ -129,12 +129,14 @@ class _RootTraceRecorder(SpanProcessor):
 
 
 class _PrintToLog(io.TextIOBase):
-    """A stdout/stderr stand-in: each printed line becomes a log record in the current span."""
+    """A stdout/stderr stand-in: each printed line becomes a log record in the current span,
+    and with ``echo`` (``lumos-studio run``) is also written there, as a script's would be."""
 
-    def __init__(self, stream_name: str, level: int) -> None:
+    def __init__(self, stream_name: str, level: int, echo: TextIO | None = None) -> None:
         self._logger = logging.getLogger(f"print.{stream_name}")
         self._level = level
         self._stream_name = stream_name
+        self._echo = echo
         self._buffer = ""
 
     def writable(self) -> bool:
@@ -144,13 +146,19 @@ class _PrintToLog(io.TextIOBase):
         self._buffer += text
         while "\n" in self._buffer:
             line, self._buffer = self._buffer.split("\n", 1)
-            self._logger.log(self._level, line, extra={"log.iostream": self._stream_name})
+            self._line(line)
         return len(text)
 
     def flush(self) -> None:
         if self._buffer:
             line, self._buffer = self._buffer, ""
-            self._logger.log(self._level, line, extra={"log.iostream": self._stream_name})
+            self._line(line)
+
+    def _line(self, line: str) -> None:
+        self._logger.log(self._level, line, extra={"log.iostream": self._stream_name})
+        if self._echo is not None:
+            self._echo.write(line + "\n")
+            self._echo.flush()
 
 
 def describe(agent: Agent) -> AgentDescription:
@@ -552,6 +560,12 @@ def main(argv: list[str] | None = None) -> int:
         "or 4096)",
     )
     parser.add_argument(
+        "--echo-prints",
+        action="store_true",
+        help="also write what the user's code prints to this process's stderr (lumos-studio "
+        "run shows it; the studio keeps it as log records only)",
+    )
+    parser.add_argument(
         "--wait",
         action="store_true",
         help="start warm and import the file only on a 'load' command (fast reloads)",
@@ -569,8 +583,9 @@ def main(argv: list[str] | None = None) -> int:
         open_spans = reporting_spans(send)
         telemetry.tracer_provider.add_span_processor(open_spans)
         send(Resource(jsonable_attributes(telemetry.tracer_provider.resource.attributes)))
-    sys.stdout = _PrintToLog("stdout", logging.INFO)
-    sys.stderr = _PrintToLog("stderr", logging.WARNING)
+    echo = sys.__stderr__ if args.echo_prints else None
+    sys.stdout = _PrintToLog("stdout", logging.INFO, echo)
+    sys.stderr = _PrintToLog("stderr", logging.WARNING, echo)
 
     if args.wait:
         first = commands.readline()

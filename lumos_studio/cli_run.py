@@ -238,6 +238,7 @@ def _run_file(db: Path, path: Path, name: str, message: str, thread: str | None,
         session = WorkerSession(
             path, receiver.endpoint, watch=False, workflow_store=workflow_store_beside(db),
             record=store.writer.submit, memory_limit_mb=memory_limit, restart=False,
+            echo_prints=True,
         )
         try:
             info = _load(session, path, name)
@@ -286,7 +287,7 @@ def _load(session: WorkerSession, path: Path, name: str) -> AgentInfo:
     problems: list[LoadProblem] = []
 
     def heard(event: SessionEvent) -> None:
-        if event.output:  # what bypassed the worker's print capture: a crash's last words
+        if event.output:  # what the user's code printed, or a crash's last words
             info(event.output)
         if event.problem is not None:
             problems.append(event.problem)

@@ -121,6 +121,8 @@ class WorkerProcess:
         ]
         if endpoint:
             command += ["--otlp-endpoint", endpoint]
+        if session.echo_prints:
+            command.append("--echo-prints")
         if workflow_store is not None:
             command += ["--workflow-store", str(workflow_store)]
         self.process = subprocess.Popen(
@@ -216,8 +218,10 @@ class WorkerSession(Session):
         record: RecordSpan | None = None,
         memory_limit_mb: int | None = None,
         restart: bool = True,
+        echo_prints: bool = False,
     ) -> None:
         self.path = path.resolve()
+        self.echo_prints = echo_prints  # what user code prints also comes as output (run)
         self.record = record
         self.restart = restart  # a worker that dies is replaced (off for one-shot runs)
         self.memory_limit_mb = (

@@ -71,3 +71,32 @@ def test_a_workflow_of_a_file_suspends_and_resumes_through_the_worker(tmp_path: 
     assert '"confirmed": true' in resumed.stdout
     bad = invoke(db, "run", str(path), "shop", '{"count": 5}')
     assert bad.exit_code == 2 and "item" in bad.stderr
+
+
+PRINTING = '''
+from lumos_core import Agent, tool
+
+@tool
+def greet(name: str) -> str:
+    """Greet someone."""
+    print("greeting", name)
+    return f"hello {name}"
+
+print("loaded the greeter")
+greeter = Agent(name="greeter", model="scripted", tools=[greet])
+'''
+
+
+def test_what_the_agents_code_prints_shows_on_stderr_and_stays_a_log_record(
+        tmp_path: Path) -> None:
+    agents = tmp_path / "agents.py"
+    agents.write_text(PRINTING)
+    db = tmp_path / "studio.db"
+    ran = invoke(db, "run", str(agents), "greeter", "greet Ada")
+    assert ran.exit_code == 0
+    assert "loaded the greeter" in ran.stderr
+    assert "greeting" in ran.stderr
+    assert "greeting" not in ran.stdout  # stdout is the answer alone, for scripts
+    reader = StoreReader(db)
+    bodies = [str(log.body) for log in reader.logs(limit=50)]
+    assert any(body.startswith("greeting") for body in bodies)
