@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,7 +25,6 @@ from lumos_studio.display import safe_str
 from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.save import save_traces, trace_file
-from lumos_studio.semantics import SpanView
 from lumos_studio.sessions.base import Session, SessionEvent
 from lumos_studio.store import Store, StoreChange, TraceQuery
 from lumos_studio.store.storage_error import StorageProblem
@@ -37,6 +36,7 @@ from lumos_studio.ui.messages import (
     MemoryLoaded,
     MetricsLoaded,
     SessionChanged,
+    SpanLoaded,
     TraceListLoaded,
     TraceLoaded,
     TracesChanged,
@@ -44,7 +44,6 @@ from lumos_studio.ui.messages import (
 )
 from lumos_studio.ui.screens.compare import CompareScreen
 from lumos_studio.ui.screens.experiments_app import ExperimentActions
-from lumos_studio.ui.span_views import SpanViews
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.load_error import LoadErrorPanel
@@ -130,8 +129,8 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
         self._changed: set[str] = set()
         self._new_logs = False
         self._pending_span: str | None = None  # a span to select once its trace is shown
-        self._span_views = SpanViews()  # the open trace's views; only the trace worker uses it
-        self._trace_views: Mapping[str, SpanView] = {}  # the shown trace's, by span id
+        self._searches: tuple[str, ...] = ()  # the shown trace's searches (the memory pane's)
+        self._trace_logs: Sequence[LogRecord] = ()  # the shown trace's newest log records
         self._changed_lock = threading.Lock()
         store.writer.subscribe(self._on_store_commit)
         session.listener = self._forward_session_event
@@ -278,18 +277,31 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
 
     @work(thread=True, exclusive=True, group="trace")
     def load_trace(self, trace_id: str) -> None:
+        """The tree's headers only: a span is decoded when a pane shows it (``load_span``)."""
         reader = self.store.reader
-        spans = reader.trace_spans(trace_id)
+        headers = reader.trace_headers(trace_id)
         logs = reader.logs(trace_id=trace_id, limit=TRACE_LOGS)
-        self.post_message(TraceLoaded(trace_id, spans, logs,
-                                      self._span_views.update(trace_id, spans, logs)))
+        self.post_message(TraceLoaded(trace_id, headers, logs))
+
+    @work(thread=True, exclusive=True, group="span")
+    def load_span(self, trace_id: str, span_id: str, logs: Sequence[LogRecord] | None = None
+                  ) -> None:
+        """One span, whole, for the detail (and the memory at it)."""
+        span = self.store.reader.span(trace_id, span_id)
+        if span is not None:
+            self.post_message(SpanLoaded(span, logs))
 
     @work(thread=True, exclusive=True, group="memory")
-    def load_memory(self, trace_id: str, spans: list[SpanRecord], selected: SpanRecord | None
+    def load_memory(self, trace_id: str, searches: tuple[str, ...], selected: SpanRecord | None
                     ) -> None:
-        events = self.store.reader.events(sc.EVENT_MEMORY_PREFIX)
-        views = self._trace_views if trace_id == self.trace_id else None
-        self.post_message(MemoryLoaded(trace_id, memory_view(spans, events, selected, views)))
+        """The thread's memory at ``selected``, with what the run's ``searches`` found (only
+        those spans are decoded)."""
+        reader = self.store.reader
+        events = reader.events(sc.EVENT_MEMORY_PREFIX)
+        spans = reader.spans_by_id(trace_id, searches) if searches else []
+        conversation = reader.trace_conversation(trace_id)
+        self.post_message(MemoryLoaded(trace_id, memory_view(
+            spans, events, selected, conversation_id=conversation)))
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         if self._screens_gone():
@@ -313,24 +325,32 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
             return
         tree = self.main.query_one(TraceWaterfall)
         first_load = tree.trace_id != message.trace_id
-        tree.show(message.trace_id, message.spans, message.views)
-        self._trace_views = message.views or {}
+        tree.show(message.trace_id, message.spans)
+        self._searches = tuple(h.span_id for h in message.spans if h.searches)
+        self._trace_logs = logs = message.logs
         detail = self.main.query_one(SpanDetail)
-        logs = message.logs
-        shown = detail.span
-        if shown is not None and shown.trace_id == message.trace_id and shown.span_id in tree.spans:
-            detail.show(tree.spans[shown.span_id], logs)
+        chosen = tree.cursor_span
+        if not first_load and chosen is not None:
+            self.load_span(message.trace_id, chosen.span_id, logs)  # it may have ended since
         elif self._pending_span in tree.spans:
-            detail.show(tree.spans[self._pending_span], logs)
-            tree.select_span(self._pending_span)
+            tree.select_span(self._pending_span)  # the cursor's span is loaded for the detail
             self._pending_span = None
         elif first_load and message.spans:
-            root = message.spans[0]
-            detail.show(root, logs)
-            tree.select_span(root.span_id)
+            tree.select_span(message.spans[0].span_id)
         else:
             detail.logs = logs
-        self.load_memory(message.trace_id, message.spans, detail.span)
+            self.load_memory(message.trace_id, self._searches, detail.span)
+
+    def on_span_loaded(self, message: SpanLoaded) -> None:
+        if self._screens_gone():
+            return
+        span = message.span
+        tree = self.main.query_one(TraceWaterfall)
+        chosen = tree.cursor_span
+        if span.trace_id != tree.trace_id or (chosen and chosen.span_id != span.span_id):
+            return  # the cursor moved on: its own span is on the way
+        self.main.query_one(SpanDetail).show(span, message.logs)
+        self.load_memory(span.trace_id, self._searches, span)
 
     def on_memory_loaded(self, message: MemoryLoaded) -> None:
         if self._screens_gone():
@@ -431,11 +451,13 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
 
     def on_trace_waterfall_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
         tree = self.main.query_one(TraceWaterfall)
-        span = tree.spans.get(message.span.span_id, message.span)  # the newest copy of it
-        self.main.query_one(SpanDetail).show(span)
-        self.main.query_one(LogsPane).show_span(span.trace_id, span.span_id)
-        if tree.trace_id is not None:
-            self.load_memory(tree.trace_id, list(tree.spans.values()), span)
+        if tree.trace_id is None:
+            return
+        span_id = message.span.span_id
+        self.main.query_one(LogsPane).show_span(tree.trace_id, span_id)
+        detail = self.main.query_one(SpanDetail)
+        self.load_span(tree.trace_id, span_id, None if detail.logs is self._trace_logs
+                       else self._trace_logs)
 
     def on_logs_pane_jump_to_span(self, message: LogsPane.JumpToSpan) -> None:
         """Enter on a log line: show its trace and select the span it was written in."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import safe_str
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 from lumos_studio.semantics import OperationKind, SpanView, read_span
+from lumos_studio.store.span_headers import SpanHeader
 
 # EIGHTHS[k] fills the left k eighths of a cell.
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -35,22 +36,50 @@ _BAR_KIND = {
 }
 
 
-def span_kind(span: SpanRecord, view: SpanView | None = None) -> str:
-    """The bar colour family of a span: one of ``KINDS``, from what its ``view`` says it does
-    (read here when not given), in any dialect; a memory search is a retrieval; a workflow's step
-    spans (no operation of their own) share the workflow's colour."""
+class SpanLike(Protocol):
+    """What the tree reads of a span: a whole ``SpanRecord`` (a replay, a test) or the
+    ``SpanHeader`` the studio reads without decoding the span."""
+
+    @property
+    def span_id(self) -> str: ...
+    @property
+    def parent_span_id(self) -> str | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def start_ns(self) -> int: ...
+    @property
+    def end_ns(self) -> int | None: ...
+    @property
+    def status_code(self) -> str: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def duration_ns(self) -> int | None: ...
+
+
+def span_kind(span: SpanLike, view: SpanView | None = None) -> str:
+    """The bar colour family of a span: one of ``KINDS``, from what it does, in any dialect (a
+    header says it; a record's ``view`` is read here when not given); a memory search is a
+    retrieval; a workflow's step spans (no operation of their own) share the workflow's colour."""
+    if isinstance(span, SpanHeader):
+        return _bar_kind(span.kind, span.operation or "", False, span.workflow_step)
+    assert isinstance(span, SpanRecord)
     if view is None:
         view = read_span(span)
-    kind = view.kind
+    step = view.kind is OperationKind.UNKNOWN and sc.LUMOS_WORKFLOW_STEP_NAME in span.attributes
+    return _bar_kind(view.kind, view.operation_name, bool(view.documents), step)
+
+
+def _bar_kind(kind: OperationKind, operation: str, documents: bool, step: bool) -> str:
     if kind is OperationKind.MEMORY:
-        searched = view.operation_name.startswith("search") or bool(view.documents)
-        return "retrieval" if searched else "other"
-    if kind is OperationKind.UNKNOWN and sc.LUMOS_WORKFLOW_STEP_NAME in span.attributes:
+        return "retrieval" if operation.startswith("search") or documents else "other"
+    if step:
         return "workflow"
     return _BAR_KIND.get(kind, "other")
 
 
-def is_error(span: SpanRecord) -> bool:
+def is_error(span: SpanLike) -> bool:
     return span.status_code == STATUS_ERROR
 
 
@@ -66,7 +95,7 @@ class SpanIndex:
     """
 
     def __init__(self) -> None:
-        self.spans: dict[str, SpanRecord] = {}
+        self.spans: dict[str, SpanLike] = {}
         self.labels: dict[str, str] = {}  # each span's name as shown (``display.safe_str``)
         self.kinds: dict[str, str] = {}  # each span's bar colour family (``span_kind``)
         self.children: dict[str | None, list[str]] = {}
@@ -76,7 +105,7 @@ class SpanIndex:
         self.end_ns: int | None = None  # the latest end among finished spans
         self._waiting: dict[str, list[str]] = {}  # missing parent id → its early children
 
-    def update(self, spans: Iterable[SpanRecord], views: Mapping[str, SpanView] | None = None
+    def update(self, spans: Iterable[SpanLike], views: Mapping[str, SpanView] | None = None
                ) -> bool:
         """Take in new and changed spans; True when the tree's shape changed. ``views`` (by span
         id, e.g. from ``read_trace``) say what the spans do; a span without one is read here,

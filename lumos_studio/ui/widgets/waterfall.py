@@ -9,7 +9,7 @@ Line API: only the rows on screen are rendered, from a flat list of visible rows
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -24,13 +24,13 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from lumos_studio.present import format_duration
-from lumos_studio.records import SpanRecord
 from lumos_studio.semantics import SpanView
 from lumos_studio.ui.waterfall_layout import (
     DURATION_CELLS,
     KINDS,
     Row,
     SpanIndex,
+    SpanLike,
     TimeAxis,
     bar_runs,
     flatten,
@@ -116,7 +116,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
     class SpanChosen(Message):
         """The cursor landed on a span (keyboard, mouse or ``select_span``)."""
 
-        def __init__(self, span: SpanRecord) -> None:
+        def __init__(self, span: SpanLike) -> None:
             super().__init__()
             self.span = span
 
@@ -132,7 +132,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         self.trace_id: str | None = None
         self.clock = clock  # injectable so tests can make running spans grow deterministically
         self._index = SpanIndex()
-        self.spans: dict[str, SpanRecord] = self._index.spans
+        self.spans: dict[str, SpanLike] = self._index.spans
         self._rows: list[Row] = []
         self._label_cells = 0  # the widest visible label, for the tree column
         self._collapsed: set[str] = set()
@@ -148,10 +148,11 @@ class TraceWaterfall(ScrollView, can_focus=True):
 
     # --- the public interface ---
 
-    def show(self, trace_id: str, spans: list[SpanRecord],
+    def show(self, trace_id: str, spans: Sequence[SpanLike],
              views: Mapping[str, SpanView] | None = None) -> None:
-        """Show ``spans``; on the same trace, take in what is new without starting over.
-        ``views`` (by span id) say what each span does; spans without one are read once."""
+        """Show ``spans`` (headers, or records); on the same trace, take in what is new without
+        starting over. ``views`` (by span id) say what records do; records without one are
+        read once."""
         if trace_id != self.trace_id or len(spans) < len(self._index.spans):
             self.trace_id = trace_id
             self._index = SpanIndex()
@@ -185,7 +186,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         return self._cursor
 
     @property
-    def cursor_span(self) -> SpanRecord | None:
+    def cursor_span(self) -> SpanLike | None:
         return self.spans.get(self._cursor_span) if self._cursor_span else None
 
     # --- rows ---
