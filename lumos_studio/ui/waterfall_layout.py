@@ -97,54 +97,81 @@ class SpanIndex:
     def __init__(self) -> None:
         self.spans: dict[str, SpanLike] = {}
         self.labels: dict[str, str] = {}  # each span's name as shown (``display.safe_str``)
-        self.kinds: dict[str, str] = {}  # each span's bar colour family (``span_kind``)
         self.children: dict[str | None, list[str]] = {}
         self.parent_of: dict[str, str | None] = {}
         self.running: set[str] = set()
         self.start_ns: int | None = None
         self.end_ns: int | None = None  # the latest end among finished spans
         self._waiting: dict[str, list[str]] = {}  # missing parent id → its early children
+        self._kinds: dict[str, str] = {}  # bar colour families worked out so far (``kind``)
+        self._views: Mapping[str, SpanView] = {}
+
+    def kind(self, span_id: str) -> str:
+        """A span's bar colour family (``span_kind``), worked out when a row first shows it."""
+        kind = self._kinds.get(span_id)
+        if kind is None:
+            kind = self._kinds[span_id] = span_kind(self.spans[span_id], self._views.get(span_id))
+        return kind
 
     def update(self, spans: Iterable[SpanLike], views: Mapping[str, SpanView] | None = None
                ) -> bool:
         """Take in new and changed spans; True when the tree's shape changed. ``views`` (by span
-        id, e.g. from ``read_trace``) say what the spans do; a span without one is read here,
-        once, and again only when it ended or was renamed."""
-        known = self.spans
+        id, e.g. from ``read_trace``) say what records do; a record without one is read when
+        shown, and again only when it ended or was renamed (a header says it itself)."""
+        known, labels, kinds = self.spans, self.labels, self._kinds
+        parent_of, children, waiting, running = (
+            self.parent_of, self.children, self._waiting, self.running)
+        if views:
+            self._views = views
+        fresh = not known
         touched: set[str | None] = set()
         adopted = False
+        start_ns, end_ns = self.start_ns, self.end_ns
+        in_order, previous = True, (-1, "")
         for span in spans:
             span_id = span.span_id
+            start, end = span.start_ns, span.end_ns
             old = known.get(span_id)
             known[span_id] = span
-            if old is None or old.name != span.name:
-                self.labels[span_id] = safe_str(span.name)
-            if old is None or old.name != span.name or old.end_ns != span.end_ns:
-                self.kinds[span_id] = span_kind(span, views.get(span_id) if views else None)
             if old is None:
+                labels[span_id] = safe_str(span.name)
                 parent = span.parent_span_id
                 if parent is not None and parent not in known:
-                    self._waiting.setdefault(parent, []).append(span_id)
+                    waiting.setdefault(parent, []).append(span_id)
                     parent = None
-                self.parent_of[span_id] = parent
-                self.children.setdefault(parent, []).append(span_id)
+                parent_of[span_id] = parent
+                siblings = children.get(parent)
+                if siblings is None:
+                    children[parent] = [span_id]
+                else:
+                    siblings.append(span_id)
                 touched.add(parent)
-                if span_id in self._waiting:
+                if span_id in waiting:
                     adopted = True
-            elif old.start_ns != span.start_ns:
-                touched.add(self.parent_of[span_id])
-            if self.start_ns is None or span.start_ns < self.start_ns:
-                self.start_ns = span.start_ns
-            if span.end_ns is None:
-                self.running.add(span_id)
+                if in_order:
+                    in_order = previous <= (start, span_id)
+                    previous = (start, span_id)
             else:
-                self.running.discard(span_id)
-                if self.end_ns is None or span.end_ns > self.end_ns:
-                    self.end_ns = span.end_ns
+                if old.name != span.name:
+                    labels[span_id] = safe_str(span.name)
+                if old.name != span.name or old.end_ns != end:
+                    kinds.pop(span_id, None)
+                if old.start_ns != start:
+                    touched.add(parent_of[span_id])
+            if start_ns is None or start < start_ns:
+                start_ns = start
+            if end is None:
+                running.add(span_id)
+            else:
+                running.discard(span_id)
+                if end_ns is None or end > end_ns:
+                    end_ns = end
+        self.start_ns, self.end_ns = start_ns, end_ns
         if adopted:
             touched.update(self._adopt())
-        for parent in touched:
-            self.children[parent].sort(key=self._order)
+        if not (fresh and in_order and not adopted):  # else each list was filled in order
+            for parent in touched:
+                children[parent].sort(key=self._order)
         return bool(touched)
 
     def _adopt(self) -> set[str | None]:
@@ -221,14 +248,18 @@ def flatten(
     count = len(roots)
     stack = [(roots[i], depth, guides, i == count - 1) for i in range(count - 1, -1, -1)]
     pop, push = stack.pop, stack.append
+    # Rows at one depth share their few guide strings: made once, not once a row.
+    made: tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]] = ({}, {})
     while stack:
         span_id, level, prefix, last = pop()
         if level == 0:
             own = below = ""
-        elif last:
-            own, below = prefix + "└─", prefix + "  "
         else:
-            own, below = prefix + "├─", prefix + "│ "
+            guides = made[last].get(prefix)
+            if guides is None:
+                guides = made[last][prefix] = (
+                    (prefix + "└─", prefix + "  ") if last else (prefix + "├─", prefix + "│ "))
+            own, below = guides
         kids = get(span_id)
         append(Row(span_id, level, own, below, bool(kids)))
         if kids and span_id not in collapsed:

@@ -171,7 +171,7 @@ def test_the_waterfall_colours_every_dialect_by_what_its_spans_do() -> None:
     spans = list(records.spans)
     index = SpanIndex()
     index.update(spans, read_trace(spans))
-    kinds = {index.kinds[s.span_id] for s in spans if s.name == "ChatCompletion"}
+    kinds = {index.kind(s.span_id) for s in spans if s.name == "ChatCompletion"}
     assert kinds == {"model"}
-    assert {index.kinds[s.span_id] for s in spans if s.name == "get_weather"} == {"tool"}
-    assert {index.kinds[s.span_id] for s in spans if s.parent_span_id is None} == {"agent"}
+    assert {index.kind(s.span_id) for s in spans if s.name == "get_weather"} == {"tool"}
+    assert {index.kind(s.span_id) for s in spans if s.parent_span_id is None} == {"agent"}

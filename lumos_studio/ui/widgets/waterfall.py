@@ -425,7 +425,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         row = self._rows[row_index]
         span = self.spans[row.span_id]
         look = paint.looks[row_index == self._cursor]
-        kind = "error" if is_error(span) else self._index.kinds.get(row.span_id, "other")
+        kind = "error" if is_error(span) else self._index.kind(row.span_id)
         if row.has_children:
             marker = "▸" if row.span_id in self._collapsed else "▾"
         else:
