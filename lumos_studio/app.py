@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
+from textual.worker import get_current_worker
 
 from lumos_core import Message
 from lumos_core.telemetry import semconv as sc
@@ -62,6 +63,10 @@ REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
 STORAGE_CHECK_INTERVAL = 1.0  # how soon the header says the store cannot take writes
 SAVE_DIR = Path("traces")
 LAYOUT_FILE = "layout.json"  # beside the store: each project keeps its own
+# A trace of more spans than this opens in two parts: its first spans (a screenful and more) are
+# drawn while the rest is read, so a 100,000-span trace shows at once.
+IN_PARTS_FROM = 20_000
+FIRST_PART = 2_000
 QUIT_AGAIN_SECONDS = 3.0  # a second q within this quits while a run is going
 PANE_IDS = {"agents", "chat", "trace-browser", "tree", "detail", "memory", "logs"}
 
@@ -131,6 +136,9 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
         self._pending_span: str | None = None  # a span to select once its trace is shown
         self._searches: tuple[str, ...] = ()  # the shown trace's searches (the memory pane's)
         self._trace_logs: Sequence[LogRecord] = ()  # the shown trace's newest log records
+        self._part_shown: str | None = None  # a trace whose first part is shown, the rest coming
+        self._logs_written = 0  # commits with log records: the memory events are read again
+        self._memory_events: tuple[int, list[LogRecord]] | None = None  # as of a commit count
         self._changed_lock = threading.Lock()
         store.writer.subscribe(self._on_store_commit)
         session.listener = self._forward_session_event
@@ -240,6 +248,8 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
             self._changed.update(change.trace_ids)
             self._changed.update(change.log_trace_ids)  # memory events, logs of a live run
             self._new_logs = self._new_logs or change.logs > 0
+            if change.logs:
+                self._logs_written += 1
 
     def _publish_changes(self) -> None:
         with self._changed_lock:
@@ -276,12 +286,17 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
             self.main.query_one(MetricsStrip).show(message.metrics)
 
     @work(thread=True, exclusive=True, group="trace")
-    def load_trace(self, trace_id: str) -> None:
-        """The tree's headers only: a span is decoded when a pane shows it (``load_span``)."""
+    def load_trace(self, trace_id: str, opening: bool = False) -> None:
+        """The tree's headers only: a span is decoded when a pane shows it (``load_span``). A
+        big trace ``opening`` comes in two parts, its first spans first."""
         reader = self.store.reader
-        headers = reader.trace_headers(trace_id)
         logs = reader.logs(trace_id=trace_id, limit=TRACE_LOGS)
-        self.post_message(TraceLoaded(trace_id, headers, logs))
+        if opening and reader.span_count(trace_id) > IN_PARTS_FROM:
+            first = reader.trace_headers(trace_id, first=FIRST_PART)
+            self.post_message(TraceLoaded(trace_id, first, logs, complete=False))
+            if get_current_worker().is_cancelled:
+                return  # another trace was chosen meanwhile
+        self.post_message(TraceLoaded(trace_id, reader.trace_headers(trace_id), logs))
 
     @work(thread=True, exclusive=True, group="span")
     def load_span(self, trace_id: str, span_id: str, logs: Sequence[LogRecord] | None = None
@@ -297,7 +312,12 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
         """The thread's memory at ``selected``, with what the run's ``searches`` found (only
         those spans are decoded)."""
         reader = self.store.reader
-        events = reader.events(sc.EVENT_MEMORY_PREFIX)
+        written, known = self._logs_written, self._memory_events
+        if known is not None and known[0] == written:
+            events = known[1]  # no log written since: a span chosen does not scan them again
+        else:
+            events = reader.events(sc.EVENT_MEMORY_PREFIX)
+            self._memory_events = (written, events)
         spans = reader.spans_by_id(trace_id, searches) if searches else []
         conversation = reader.trace_conversation(trace_id)
         self.post_message(MemoryLoaded(trace_id, memory_view(
@@ -325,18 +345,22 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
             return
         tree = self.main.query_one(TraceWaterfall)
         first_load = tree.trace_id != message.trace_id
-        tree.show(message.trace_id, message.spans)
+        completing = self._part_shown == message.trace_id  # its first part is shown
+        self._part_shown = None if message.complete else message.trace_id
+        tree.show(message.trace_id, message.spans, complete=message.complete)
         self._searches = tuple(h.span_id for h in message.spans if h.searches)
         self._trace_logs = logs = message.logs
         detail = self.main.query_one(SpanDetail)
         chosen = tree.cursor_span
-        if not first_load and chosen is not None:
-            self.load_span(message.trace_id, chosen.span_id, logs)  # it may have ended since
-        elif self._pending_span in tree.spans:
-            tree.select_span(self._pending_span)  # the cursor's span is loaded for the detail
+        pending = self._pending_span
+        if pending is not None and pending in tree.spans:
+            tree.select_span(pending)  # the cursor's span is loaded for the detail
             self._pending_span = None
         elif first_load and message.spans:
             tree.select_span(message.spans[0].span_id)
+        elif chosen is not None and not first_load:
+            if not completing:  # (the first part had it loaded)
+                self.load_span(message.trace_id, chosen.span_id, logs)  # it may have ended
         else:
             detail.logs = logs
             self.load_memory(message.trace_id, self._searches, detail.span)
@@ -362,7 +386,7 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
         self.trace_id = trace_id
         self._shown_a_trace = True
         self._list_cursor_to_trace = True  # the list's next refresh puts its cursor there
-        self.load_trace(trace_id)
+        self.load_trace(trace_id, opening=True)
 
     # --- pane messages ---
 

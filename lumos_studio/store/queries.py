@@ -300,9 +300,16 @@ class StoreReader:
         ).fetchall()
         return [span_from_row(row) for row in rows]
 
-    def trace_headers(self, trace_id: str) -> list[SpanHeader]:
-        """Every span of a trace as its tree shows it (no span decoded), by start time."""
-        return read_headers(self._db, trace_id)
+    def trace_headers(self, trace_id: str, first: int | None = None) -> list[SpanHeader]:
+        """Every span of a trace as its tree shows it (no span decoded), by start time; or
+        only the ``first`` ones."""
+        return read_headers(self._db, trace_id, first)
+
+    def span_count(self, trace_id: str) -> int:
+        """How many spans the store holds of a trace (0 for one it does not know)."""
+        row = self._db.execute(
+            "SELECT span_count FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
+        return int(row[0] or 0) if row else 0
 
     def spans_by_id(self, trace_id: str, span_ids: Sequence[str]) -> list[SpanRecord]:
         """Some spans of a trace, whole, by start time (those a pane asks for by id)."""

@@ -59,9 +59,12 @@ _HEADERS_SQL = (
 )
 
 
-def read_headers(db: sqlite3.Connection, trace_id: str) -> list[SpanHeader]:
-    """Every span of a trace as a ``SpanHeader``, by start time."""
-    return headers_of(db.execute(_HEADERS_SQL, (trace_id,)))
+def read_headers(db: sqlite3.Connection, trace_id: str, first: int | None = None
+                 ) -> list[SpanHeader]:
+    """Every span of a trace as a ``SpanHeader`` (or the ``first`` ones), by start time."""
+    if first is None:
+        return headers_of(db.execute(_HEADERS_SQL, (trace_id,)))
+    return headers_of(db.execute(f"{_HEADERS_SQL} LIMIT ?", (trace_id, first)))
 
 
 def headers_of(rows: Iterable[tuple[object, ...]]) -> list[SpanHeader]:

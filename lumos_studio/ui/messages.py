@@ -52,12 +52,13 @@ class TraceLoaded(Message):
     """A trace's spans as its tree shows them (headers: no span decoded), and its log records
     (earlier GenAI forms carry messages in them)."""
 
-    def __init__(self, trace_id: str, spans: list[SpanHeader], logs: Sequence[LogRecord] = ()
-                 ) -> None:
+    def __init__(self, trace_id: str, spans: list[SpanHeader], logs: Sequence[LogRecord] = (),
+                 complete: bool = True) -> None:
         super().__init__()
         self.trace_id = trace_id
-        self.spans = spans
+        self.spans = spans  # when not ``complete``: the first spans only, the rest is coming
         self.logs = logs
+        self.complete = complete
 
 
 class SpanLoaded(Message):

@@ -123,11 +123,10 @@ class SpanIndex:
             self.parent_of, self.children, self._waiting, self.running)
         if views:
             self._views = views
-        fresh = not known
         touched: set[str | None] = set()
+        unsorted: set[str | None] = set()  # parents given a child out of start order
         adopted = False
         start_ns, end_ns = self.start_ns, self.end_ns
-        in_order, previous = True, (-1, "")
         for span in spans:
             span_id = span.span_id
             start, end = span.start_ns, span.end_ns
@@ -144,13 +143,13 @@ class SpanIndex:
                 if siblings is None:
                     children[parent] = [span_id]
                 else:
+                    last = known[siblings[-1]]
+                    if last.start_ns > start or (last.start_ns == start and last.span_id > span_id):
+                        unsorted.add(parent)
                     siblings.append(span_id)
                 touched.add(parent)
                 if span_id in waiting:
                     adopted = True
-                if in_order:
-                    in_order = previous <= (start, span_id)
-                    previous = (start, span_id)
             else:
                 if old.name != span.name:
                     labels[span_id] = safe_str(span.name)
@@ -158,6 +157,7 @@ class SpanIndex:
                     kinds.pop(span_id, None)
                 if old.start_ns != start:
                     touched.add(parent_of[span_id])
+                    unsorted.add(parent_of[span_id])
             if start_ns is None or start < start_ns:
                 start_ns = start
             if end is None:
@@ -168,10 +168,11 @@ class SpanIndex:
                     end_ns = end
         self.start_ns, self.end_ns = start_ns, end_ns
         if adopted:
-            touched.update(self._adopt())
-        if not (fresh and in_order and not adopted):  # else each list was filled in order
-            for parent in touched:
-                children[parent].sort(key=self._order)
+            moved = self._adopt()
+            touched.update(moved)
+            unsorted.update(moved)
+        for parent in unsorted:  # a list filled in start order needs no sort
+            children[parent].sort(key=self._order)
         return bool(touched)
 
     def _adopt(self) -> set[str | None]:
@@ -255,11 +256,11 @@ def flatten(
         if level == 0:
             own = below = ""
         else:
-            guides = made[last].get(prefix)
-            if guides is None:
-                guides = made[last][prefix] = (
+            pair = made[last].get(prefix)
+            if pair is None:
+                pair = made[last][prefix] = (
                     (prefix + "└─", prefix + "  ") if last else (prefix + "├─", prefix + "│ "))
-            own, below = guides
+            own, below = pair
         kids = get(span_id)
         append(Row(span_id, level, own, below, bool(kids)))
         if kids and span_id not in collapsed:

@@ -149,10 +149,10 @@ class TraceWaterfall(ScrollView, can_focus=True):
     # --- the public interface ---
 
     def show(self, trace_id: str, spans: Sequence[SpanLike],
-             views: Mapping[str, SpanView] | None = None) -> None:
+             views: Mapping[str, SpanView] | None = None, *, complete: bool = True) -> None:
         """Show ``spans`` (headers, or records); on the same trace, take in what is new without
         starting over. ``views`` (by span id) say what records do; records without one are
-        read once."""
+        read once. Not ``complete``: the trace's first spans, the rest is being read."""
         if trace_id != self.trace_id or len(spans) < len(self._index.spans):
             self.trace_id = trace_id
             self._index = SpanIndex()
@@ -164,7 +164,8 @@ class TraceWaterfall(ScrollView, can_focus=True):
             self._reflow()
         elif self._index.update(spans, views):
             self._reflow()
-        self.border_subtitle = f"{len(self.spans)} spans"
+        count = len(self.spans)
+        self.border_subtitle = f"{count} spans" if complete else f"first {count} spans, reading…"
         self.refresh()
 
     def select_span(self, span_id: str) -> None:
