@@ -10,13 +10,35 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from lumos_studio.records import STATUS_ERROR
 from lumos_studio.semantics import OperationKind
 from lumos_studio.semantics.hot import column_kind, is_workflow_step
 
-__all__ = ["SpanHeader", "read_headers"]
+__all__ = ["SpanHeader", "SpanLike", "headers_of", "read_headers"]
+
+
+class SpanLike(Protocol):
+    """What a tree reads of a span: a whole ``SpanRecord`` (a replay, a test) or a
+    ``SpanHeader``."""
+
+    @property
+    def span_id(self) -> str: ...
+    @property
+    def parent_span_id(self) -> str | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def start_ns(self) -> int: ...
+    @property
+    def end_ns(self) -> int | None: ...
+    @property
+    def status_code(self) -> str: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def duration_ns(self) -> int | None: ...
 
 
 class SpanHeader(NamedTuple):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import safe_str
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 from lumos_studio.semantics import OperationKind, SpanView, read_span
-from lumos_studio.store.span_headers import SpanHeader
+from lumos_studio.store.span_headers import SpanHeader, SpanLike
 
 # EIGHTHS[k] fills the left k eighths of a cell.
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -34,28 +34,6 @@ _BAR_KIND = {
     OperationKind.RERANKER: "retrieval",
     OperationKind.WORKFLOW: "workflow",
 }
-
-
-class SpanLike(Protocol):
-    """What the tree reads of a span: a whole ``SpanRecord`` (a replay, a test) or the
-    ``SpanHeader`` the studio reads without decoding the span."""
-
-    @property
-    def span_id(self) -> str: ...
-    @property
-    def parent_span_id(self) -> str | None: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def start_ns(self) -> int: ...
-    @property
-    def end_ns(self) -> int | None: ...
-    @property
-    def status_code(self) -> str: ...
-    @property
-    def running(self) -> bool: ...
-    @property
-    def duration_ns(self) -> int | None: ...
 
 
 def span_kind(span: SpanLike, view: SpanView | None = None) -> str:

@@ -25,12 +25,12 @@ from textual.strip import Strip
 
 from lumos_studio.present import format_duration
 from lumos_studio.semantics import SpanView
+from lumos_studio.store.span_headers import SpanLike
 from lumos_studio.ui.waterfall_layout import (
     DURATION_CELLS,
     KINDS,
     Row,
     SpanIndex,
-    SpanLike,
     TimeAxis,
     bar_runs,
     flatten,
