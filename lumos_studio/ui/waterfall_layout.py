@@ -8,7 +8,7 @@ times to bar cells on a shared axis, to an eighth of a cell (``TimeAxis``, ``bar
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -74,15 +74,27 @@ class SpanIndex:
 
     def __init__(self) -> None:
         self.spans: dict[str, SpanLike] = {}
-        self.labels: dict[str, str] = {}  # each span's name as shown (``display.safe_str``)
+        self._labels: dict[str, str] = {}  # names shown otherwise than written (``label``)
         self.children: dict[str | None, list[str]] = {}
-        self.parent_of: dict[str, str | None] = {}
+        self._orphans: set[str] = set()  # spans whose parent has not arrived (``parent``)
         self.running: set[str] = set()
         self.start_ns: int | None = None
         self.end_ns: int | None = None  # the latest end among finished spans
         self._waiting: dict[str, list[str]] = {}  # missing parent id → its early children
         self._kinds: dict[str, str] = {}  # bar colour families worked out so far (``kind``)
         self._views: Mapping[str, SpanView] = {}
+
+    def label(self, span_id: str) -> str:
+        """A span's name as shown (``display.safe_str``); kept apart only when it differs."""
+        label = self._labels.get(span_id)
+        return self.spans[span_id].name if label is None else label
+
+    def parent(self, span_id: str) -> str | None:
+        """A span's parent in the tree: None for a root, or while its parent has not arrived."""
+        if span_id in self._orphans:
+            return None
+        span = self.spans.get(span_id)
+        return None if span is None else span.parent_span_id
 
     def kind(self, span_id: str) -> str:
         """A span's bar colour family (``span_kind``), worked out when a row first shows it."""
@@ -96,9 +108,9 @@ class SpanIndex:
         """Take in new and changed spans; True when the tree's shape changed. ``views`` (by span
         id, e.g. from ``read_trace``) say what records do; a record without one is read when
         shown, and again only when it ended or was renamed (a header says it itself)."""
-        known, labels, kinds = self.spans, self.labels, self._kinds
-        parent_of, children, waiting, running = (
-            self.parent_of, self.children, self._waiting, self.running)
+        known, labels, kinds = self.spans, self._labels, self._kinds
+        orphans, children, waiting, running = (
+            self._orphans, self.children, self._waiting, self.running)
         if views:
             self._views = views
         touched: set[str | None] = set()
@@ -111,12 +123,15 @@ class SpanIndex:
             old = known.get(span_id)
             known[span_id] = span
             if old is None:
-                labels[span_id] = safe_str(span.name)
+                name = span.name
+                label = safe_str(name)
+                if label is not name:
+                    labels[span_id] = label
                 parent = span.parent_span_id
                 if parent is not None and parent not in known:
                     waiting.setdefault(parent, []).append(span_id)
+                    orphans.add(span_id)
                     parent = None
-                parent_of[span_id] = parent
                 siblings = children.get(parent)
                 if siblings is None:
                     children[parent] = [span_id]
@@ -130,12 +145,16 @@ class SpanIndex:
                     adopted = True
             else:
                 if old.name != span.name:
-                    labels[span_id] = safe_str(span.name)
+                    label = safe_str(span.name)
+                    if label is span.name:
+                        labels.pop(span_id, None)
+                    else:
+                        labels[span_id] = label
                 if old.name != span.name or old.end_ns != end:
                     kinds.pop(span_id, None)
                 if old.start_ns != start:
-                    touched.add(parent_of[span_id])
-                    unsorted.add(parent_of[span_id])
+                    touched.add(self.parent(span_id))
+                    unsorted.add(self.parent(span_id))
             if start_ns is None or start < start_ns:
                 start_ns = start
             if end is None:
@@ -158,11 +177,11 @@ class SpanIndex:
         moved: set[str] = set()
         for parent in [p for p in self._waiting if p in self.spans]:
             for child in self._waiting.pop(parent):
-                self.parent_of[child] = parent
+                self._orphans.discard(child)
                 self.children.setdefault(parent, []).append(child)
                 moved.add(child)
         self.children[None] = [s for s in self.children.get(None, []) if s not in moved]
-        return {None, *(self.parent_of[c] for c in moved)}
+        return {None, *(self.parent(c) for c in moved)}
 
     def _order(self, span_id: str) -> tuple[int, str]:
         return self.spans[span_id].start_ns, span_id
@@ -170,10 +189,10 @@ class SpanIndex:
     def ancestors(self, span_id: str) -> list[str]:
         """Parent, grandparent, … up to a root."""
         chain: list[str] = []
-        parent = self.parent_of.get(span_id)
+        parent = self.parent(span_id)
         while parent is not None:
             chain.append(parent)
-            parent = self.parent_of.get(parent)
+            parent = self.parent(parent)
         return chain
 
     def depth_first(self) -> list[str]:
@@ -263,9 +282,10 @@ def subtree_end(rows: list[Row], index: int) -> int:
 DURATION_CELLS = 9  # "⏵ 12.3ms" and "1m05s" fit
 
 
-def label_cells(rows: Iterable[Row], labels: dict[str, str]) -> int:
-    """Cells the widest row's guides, marker and label take (``len``: names are rarely wide)."""
-    return max((len(row.guides) + 2 + len(labels[row.span_id]) for row in rows), default=0)
+def label_cells(rows: Iterable[Row], label: Callable[[str], str]) -> int:
+    """Cells the widest row's guides, marker and label take (``len``: names are rarely wide);
+    ``label`` gives a span's label by id."""
+    return max((len(row.guides) + 2 + len(label(row.span_id)) for row in rows), default=0)
 
 
 def tree_column(width: int, labels: int) -> int:

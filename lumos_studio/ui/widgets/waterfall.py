@@ -195,7 +195,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
     def _reflow(self) -> None:
         """Flatten the visible rows again and keep the cursor on the same span."""
         self._rows = flatten(self._index.children, self._collapsed)
-        self._label_cells = label_cells(self._rows, self._index.labels)
+        self._label_cells = label_cells(self._rows, self._index.label)
         self._after_rows_changed()
 
     def _after_rows_changed(self) -> None:
@@ -230,7 +230,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
             )
             self._rows[row_index + 1 : row_index + 1] = below
             # Folding keeps the column as it is, so bars do not jump; unfolding may widen it.
-            self._label_cells = max(self._label_cells, label_cells(below, self._index.labels))
+            self._label_cells = max(self._label_cells, label_cells(below, self._index.label))
         else:
             self._collapsed.add(row.span_id)
             del self._rows[row_index + 1 : subtree_end(self._rows, row_index)]
@@ -301,7 +301,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         row = self._rows[self._cursor]
         if row.has_children and row.span_id not in self._collapsed:
             self._set_expanded(self._cursor, False)
-        elif (parent := self._index.parent_of.get(row.span_id)) is not None:
+        elif (parent := self._index.parent(row.span_id)) is not None:
             self._move_to(self._row_of(parent))
 
     def action_expand_or_child(self) -> None:
@@ -434,7 +434,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         prefix = f"{row.guides}{marker} "
         prefix_cells = len(prefix)  # guides and markers are one cell each
         room = max(0, paint.tree - prefix_cells)
-        name = self._index.labels[row.span_id]
+        name = self._index.label(row.span_id)
         if cell_len(name) > room:
             name = set_cell_size(name, max(0, room - 1)) + "…"
         if span.running:
