@@ -18,7 +18,10 @@ still loading); Pilot's ``pause()`` is not used to wait, since it sleeps at leas
 Typing goes at 80 ms a key (a fast typist); the figure is the last key → painted, which is what
 a person waits for (earlier keys' queries may still be running then, as they would).
 Each figure is the median of its rounds (the first open of each trace reads colder caches).
-Beside each open: reading the trace's span rows with SQLite alone.
+An open is timed to the first frame with the trace's top rows (a big trace comes in two parts),
+and to the frame with every span in the tree. Beside each open: reading the trace's rows with
+SQLite alone, the columns the tree reads and all of them. Last, the process's resident memory
+with the 100,000-span trace open.
 """
 
 from __future__ import annotations
