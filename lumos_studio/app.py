@@ -348,7 +348,7 @@ class StudioApp(ChatTurns, LayoutActions, ExperimentActions, ConsoleApp):
         completing = self._part_shown == message.trace_id  # its first part is shown
         self._part_shown = None if message.complete else message.trace_id
         tree.show(message.trace_id, message.spans, complete=message.complete)
-        self._searches = tuple(h.span_id for h in message.spans if h.searches)
+        self._searches = message.searches
         self._trace_logs = logs = message.logs
         detail = self.main.query_one(SpanDetail)
         chosen = tree.cursor_span

@@ -59,6 +59,7 @@ class TraceLoaded(Message):
         self.spans = spans  # when not ``complete``: the first spans only, the rest is coming
         self.logs = logs
         self.complete = complete
+        self.searches = tuple(h.span_id for h in spans if h.searches)  # (the memory pane's)
 
 
 class SpanLoaded(Message):
