@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -18,12 +18,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
+from textual.worker import get_current_worker
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import VALUE_LIMIT, safe_str
 from lumos_studio.memory_view import memory_view
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.semantics import SpanView
 from lumos_studio.sessions.base import Session, SessionEvent
 from lumos_studio.store import Store, StoreChange, TraceQuery
 from lumos_studio.store.storage_error import StorageProblem
@@ -32,6 +32,7 @@ from lumos_studio.ui.breakpoints import BREAKPOINTS_FILE, Breakpoints
 from lumos_studio.ui.chat_turns import ChatTurns
 from lumos_studio.ui.conversations import Conversations
 from lumos_studio.ui.debugger_actions import DebuggerActions
+from lumos_studio.ui.decoded_trace import DecodedTrace, decode_trace
 from lumos_studio.ui.graph_actions import GraphActions
 from lumos_studio.ui.layout import Layout
 from lumos_studio.ui.layout_actions import LayoutActions
@@ -39,13 +40,13 @@ from lumos_studio.ui.messages import (
     MemoryLoaded,
     MetricsLoaded,
     SessionChanged,
+    SpanLoaded,
     TraceListLoaded,
     TraceLoaded,
     TracesChanged,
     TracesDeleted,
 )
 from lumos_studio.ui.screens.experiments_app import ExperimentActions
-from lumos_studio.ui.span_views import SpanViews
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.graph import GraphPane
@@ -68,6 +69,10 @@ REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
 STORAGE_CHECK_INTERVAL = 1.0  # how soon the header says the store cannot take writes
 SAVE_DIR = Path("traces")
 LAYOUT_FILE = "layout.json"  # beside the store: each project keeps its own
+# A trace of more spans than this opens in two parts: its first spans (a screenful and more) are
+# drawn while the rest is read, so a 100,000-span trace shows at once.
+IN_PARTS_FROM = 20_000
+FIRST_PART = 2_000
 QUIT_AGAIN_SECONDS = 3.0  # a second q within this quits while a run is going
 PANE_IDS = {"agents", "chat", "trace-browser", "tree", "detail", "memory", "logs"}
 
@@ -139,8 +144,12 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self._changed: set[str] = set()
         self._new_logs = False
         self._pending_span: str | None = None  # a span to select once its trace is shown
-        self._span_views = SpanViews()  # the open trace's views; only the trace worker uses it
-        self._trace_views: Mapping[str, SpanView] = {}  # the shown trace's, by span id
+        self._searches: tuple[str, ...] = ()  # the shown trace's searches (the memory pane's)
+        self._trace_logs: Sequence[LogRecord] = ()  # the shown trace's newest log records
+        self._part_shown: str | None = None  # a trace whose first part is shown, the rest coming
+        self._decoded: DecodedTrace | None = None  # its spans whole, once something asked
+        self._logs_written = 0  # commits with log records: the memory events are read again
+        self._memory_events: tuple[int, list[LogRecord]] | None = None  # as of a commit count
         self._changed_lock = threading.Lock()
         store.writer.subscribe(self._on_store_commit)
         session.listener = self._forward_session_event
@@ -278,6 +287,8 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
             self._changed.update(change.trace_ids)
             self._changed.update(change.log_trace_ids)  # memory events, logs of a live run
             self._new_logs = self._new_logs or change.logs > 0
+            if change.logs:
+                self._logs_written += 1
 
     def _publish_changes(self) -> None:
         with self._changed_lock:
@@ -314,19 +325,42 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
             self.main.query_one(MetricsStrip).show(message.metrics)
 
     @work(thread=True, exclusive=True, group="trace")
-    def load_trace(self, trace_id: str) -> None:
+    def load_trace(self, trace_id: str, opening: bool = False) -> None:
+        """The tree's headers only: a span is decoded when a pane shows it (``load_span``). A
+        big trace ``opening`` comes in two parts, its first spans first."""
         reader = self.store.reader
-        spans = reader.trace_spans(trace_id)
         logs = reader.logs(trace_id=trace_id, limit=TRACE_LOGS)
-        self.post_message(TraceLoaded(trace_id, spans, logs,
-                                      self._span_views.update(trace_id, spans, logs)))
+        if opening and reader.span_count(trace_id) > IN_PARTS_FROM:
+            first = reader.trace_headers(trace_id, first=FIRST_PART)
+            self.post_message(TraceLoaded(trace_id, first, logs, complete=False))
+            if get_current_worker().is_cancelled:
+                return  # another trace was chosen meanwhile
+        self.post_message(TraceLoaded(trace_id, reader.trace_headers(trace_id), logs))
+
+    @work(thread=True, exclusive=True, group="span")
+    def load_span(self, trace_id: str, span_id: str, logs: Sequence[LogRecord] | None = None
+                  ) -> None:
+        """One span, whole, for the detail (and the memory at it)."""
+        span = self.store.reader.span(trace_id, span_id)
+        if span is not None:
+            self.post_message(SpanLoaded(span, logs))
 
     @work(thread=True, exclusive=True, group="memory")
-    def load_memory(self, trace_id: str, spans: list[SpanRecord], selected: SpanRecord | None
+    def load_memory(self, trace_id: str, searches: tuple[str, ...], selected: SpanRecord | None
                     ) -> None:
-        events = self.store.reader.events(sc.EVENT_MEMORY_PREFIX)
-        views = self._trace_views if trace_id == self.trace_id else None
-        self.post_message(MemoryLoaded(trace_id, memory_view(spans, events, selected, views)))
+        """The thread's memory at ``selected``, with what the run's ``searches`` found (only
+        those spans are decoded)."""
+        reader = self.store.reader
+        written, known = self._logs_written, self._memory_events
+        if known is not None and known[0] == written:
+            events = known[1]  # no log written since: a span chosen does not scan them again
+        else:
+            events = reader.events(sc.EVENT_MEMORY_PREFIX)
+            self._memory_events = (written, events)
+        spans = reader.spans_by_id(trace_id, searches) if searches else []
+        conversation = reader.trace_conversation(trace_id)
+        self.post_message(MemoryLoaded(trace_id, memory_view(
+            spans, events, selected, conversation_id=conversation)))
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         if self._screens_gone():
@@ -352,25 +386,48 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
             return
         tree = self.main.query_one(TraceWaterfall)
         first_load = tree.trace_id != message.trace_id
-        tree.show(message.trace_id, message.spans, message.views)
-        self._trace_views = message.views or {}
+        completing = self._part_shown == message.trace_id  # its first part is shown
+        self._part_shown = None if message.complete else message.trace_id
+        tree.show(message.trace_id, message.spans, complete=message.complete)
+        self._searches = message.searches
+        self._trace_logs = logs = message.logs
+        self._decoded = None  # the debugger and the graph read the new spans when they ask
         self.show_breakpoints()
         detail = self.main.query_one(SpanDetail)
-        logs = message.logs
-        shown = detail.span
-        if shown is not None and shown.trace_id == message.trace_id and shown.span_id in tree.spans:
-            detail.show(tree.spans[shown.span_id], logs)
-        elif self._pending_span in tree.spans:
-            detail.show(tree.spans[self._pending_span], logs)
-            tree.select_span(self._pending_span)
+        chosen = tree.cursor_span
+        pending = self._pending_span
+        if pending is not None and pending in tree.spans:
+            tree.select_span(pending)  # the cursor's span is loaded for the detail
             self._pending_span = None
         elif first_load and message.spans:
-            root = message.spans[0]
-            detail.show(root, logs)
-            tree.select_span(root.span_id)
+            tree.select_span(message.spans[0].span_id)
+        elif chosen is not None and not first_load:
+            if not completing:  # (the first part had it loaded)
+                self.load_span(message.trace_id, chosen.span_id, logs)  # it may have ended
         else:
             detail.logs = logs
-        self.load_memory(message.trace_id, message.spans, detail.span)
+            self.load_memory(message.trace_id, self._searches, detail.span)
+
+    def on_span_loaded(self, message: SpanLoaded) -> None:
+        if self._screens_gone():
+            return
+        span = message.span
+        tree = self.main.query_one(TraceWaterfall)
+        chosen = tree.cursor_span
+        if span.trace_id != tree.trace_id or (chosen and chosen.span_id != span.span_id):
+            return  # the cursor moved on: its own span is on the way
+        self.main.query_one(SpanDetail).show(span, message.logs)
+        self.load_memory(span.trace_id, self._searches, span)
+
+    def decoded_trace(self) -> DecodedTrace:
+        """The shown trace's spans whole (``ui.decoded_trace``), read when first asked for after
+        each load."""
+        tree = self.main.query_one(TraceWaterfall)
+        cached = self._decoded
+        if cached is None or cached.trace_id != tree.trace_id:
+            cached = self._decoded = decode_trace(self.store.reader, tree.trace_id,
+                                                  len(tree.spans))
+        return cached
 
     def on_memory_loaded(self, message: MemoryLoaded) -> None:
         if self._screens_gone():
@@ -385,11 +442,11 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         if after_refresh:
             self.call_after_refresh(self._load_trace_if_shown, trace_id)
         else:
-            self.load_trace(trace_id)
+            self.load_trace(trace_id, opening=True)
 
     def _load_trace_if_shown(self, trace_id: str) -> None:
         if trace_id == self.trace_id and not self._screens_gone():  # not replaced meanwhile
-            self.load_trace(trace_id)
+            self.load_trace(trace_id, opening=True)
 
     # --- pane messages ---
 
@@ -484,11 +541,13 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
 
     def on_trace_waterfall_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
         tree = self.main.query_one(TraceWaterfall)
-        span = tree.spans.get(message.span.span_id, message.span)  # the newest copy of it
-        self.main.query_one(SpanDetail).show(span)
-        self.main.query_one(LogsPane).show_span(span.trace_id, span.span_id)
-        if tree.trace_id is not None:
-            self.load_memory(tree.trace_id, list(tree.spans.values()), span)
+        if tree.trace_id is None:
+            return
+        span_id = message.span.span_id
+        self.main.query_one(LogsPane).show_span(tree.trace_id, span_id)
+        detail = self.main.query_one(SpanDetail)
+        self.load_span(tree.trace_id, span_id, None if detail.logs is self._trace_logs
+                       else self._trace_logs)
 
     def on_logs_pane_jump_to_span(self, message: LogsPane.JumpToSpan) -> None:
         """Enter on a log line: show its trace and select the span it was written in."""

@@ -222,15 +222,16 @@ def traces(db: Path, limit: int) -> None:
 def show(db: Path, trace_id: str) -> None:
     """Print the span tree of TRACE_ID (a unique prefix is enough)."""
     from lumos_core.telemetry import semconv as sc
-    from lumos_studio.present import rich_tree, status_text
-    from lumos_studio.semantics import read_trace
+    from lumos_studio.present import TraceTree, status_text
 
     reader = open_reader(db)
     full_id = _resolve(reader, trace_id)
-    spans = reader.trace_spans(full_id)
-    out.print(rich_tree(full_id, spans, read_trace(spans)))
-    waiting = [s for s in spans if s.attributes.get(sc.LUMOS_WORKFLOW_STATUS) == "suspended"]
-    if waiting and not any(s.running or s.status_code == "ERROR" for s in spans):
+    headers = reader.trace_headers(full_id)  # the tree needs no span decoded
+    out.print(TraceTree(full_id, headers))
+    workflows = [h.span_id for h in headers if h.operation == sc.OP_INVOKE_WORKFLOW]
+    waiting = [s for s in reader.spans_by_id(full_id, workflows)
+               if s.attributes.get(sc.LUMOS_WORKFLOW_STATUS) == "suspended"]
+    if waiting and not any(h.running or h.failed for h in headers):
         steps = ", ".join(str(x) for x in waiting[0].attributes.get(
             sc.LUMOS_WORKFLOW_SUSPENDED_STEPS, ()))
         line = status_text("SUSPENDED")

@@ -64,10 +64,13 @@ def memory_view(
     events: Sequence[LogRecord],
     selected: SpanRecord | None,
     views: Views | None = None,
+    conversation_id: str | None = None,
 ) -> MemoryView:
     """Memory at the end of ``selected`` (or at the latest event), diffed with its start;
-    ``views`` are the spans' views by span id (read here when missing)."""
-    thread_id = conversation_of(spans, views)
+    ``views`` are the spans' views by span id (read here when missing). The run's thread is
+    ``conversation_id`` when given (the store's), else the first its spans name; ``spans``
+    need only be the run's searches then."""
+    thread_id = conversation_id or conversation_of(spans, views)
     if thread_id is None:
         return MemoryView(None, None, notes=("This run has no conversation id, so no memory.",))
     if selected is None or selected.end_ns is None:

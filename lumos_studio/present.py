@@ -6,15 +6,21 @@ Shared by the terminal commands (``show``) and the app's panes so both say the s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import TypeVar
 
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console, ConsoleOptions
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from rich.tree import Tree
 
-from lumos_studio.display import NAME_LIMIT, safe_text
+from lumos_studio.display import NAME_LIMIT, safe_str, safe_text
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 from lumos_studio.semantics import OperationKind, SpanView, read_span
+from lumos_studio.store.span_headers import SpanHeader, SpanLike
 
 #: A span's colour by what it does, whatever dialect said so.
 KIND_STYLES: dict[OperationKind, str] = {
@@ -84,11 +90,14 @@ def span_label(span: SpanRecord, now_ns: int | None = None, view: SpanView | Non
     return label
 
 
-def children_by_parent(spans: Iterable[SpanRecord]) -> dict[str | None, list[SpanRecord]]:
+S = TypeVar("S", bound=SpanLike)
+
+
+def children_by_parent(spans: Iterable[S]) -> dict[str | None, list[S]]:
     """Children of each span id; spans whose parent is missing hang off the root (None)."""
     spans = list(spans)
     known = {s.span_id for s in spans}
-    children: dict[str | None, list[SpanRecord]] = defaultdict(list)
+    children: dict[str | None, list[S]] = defaultdict(list)
     for span in spans:
         parent = span.parent_span_id if span.parent_span_id in known else None
         children[parent].append(span)
@@ -112,3 +121,49 @@ def rich_tree(trace_id: str, spans: Iterable[SpanRecord],
 
     add(root, None)
     return root
+
+
+class TraceTree:
+    """A trace's spans from their headers as the tree ``rich_tree`` draws, one line a span.
+
+    ``rich.tree.Tree`` lays out each node as a renderable of its own: 0.8 s for 10,000 spans.
+    This yields each line's segments (guides, the name cut to the width, the duration) at once.
+    """
+
+    def __init__(self, trace_id: str, spans: Sequence[SpanHeader]) -> None:
+        self.trace_id = trace_id
+        self.spans = spans
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
+        width = options.max_width
+        yield Segment(f"trace {safe_str(self.trace_id)}", console.get_style("bold"))
+        yield Segment.line()
+        styles = {kind: console.get_style(style) for kind, style in KIND_STYLES.items()}
+        plain, error = Style(), console.get_style("bold red")
+        dim, running = console.get_style("dim"), console.get_style("yellow")
+        children = children_by_parent(self.spans)
+        stack = [(span, "", i == 0) for i, span in enumerate(reversed(children.get(None, [])))]
+        while stack:
+            span, guides, last = stack.pop()
+            failed = span.status_code == STATUS_ERROR
+            if span.running:
+                suffix, suffix_style = "  ⏵ …", running
+            else:
+                suffix, suffix_style = f"  {format_duration(span.duration_ns)}", dim
+            lead = guides + ("└── " if last else "├── ")
+            room = max(1, width - len(lead) - len(suffix) - (7 if failed else 0))
+            name = safe_str(span.name)
+            if (len(name) > room or not name.isascii()) and cell_len(name) > room:
+                name = set_cell_size(name, room - 1) + "…"
+            look = error if failed else styles.get(span.kind, plain)
+            yield Segment(lead)
+            yield Segment(name, look)
+            yield Segment(suffix, look + suffix_style)
+            if failed:
+                yield Segment("  ERROR", look + error)
+            yield Segment.line()
+            kids = children.get(span.span_id)
+            if kids:
+                below = guides + ("    " if last else "│   ")
+                count = len(kids)
+                stack.extend((kids[i], below, i == count - 1) for i in range(count - 1, -1, -1))

@@ -74,6 +74,7 @@ class ReplayApp(ConsoleApp):
         self.loaded = loaded
         self.trace_id: str | None = None
         self.spans: list[SpanRecord] = []
+        self._now: dict[str, SpanRecord] = {}  # the spans as at the playback instant, by id
         self.logs: list[LogRecord] = []
         self.views: dict[str, SpanView] = {}
         self.at_ns: int | None = None
@@ -162,10 +163,11 @@ class ReplayApp(ConsoleApp):
             return
         self.at_ns = message.time_ns
         now = spans_at(self.spans, message.time_ns)
+        self._now = {span.span_id: span for span in now}
         tree = self.query_one(TraceWaterfall)
         tree.show(self.trace_id, now, self.views)
         detail = self.query_one(SpanDetail)
-        selected = tree.spans.get(detail.span.span_id) if detail.span is not None else None
+        selected = self._now.get(detail.span.span_id) if detail.span is not None else None
         logs = [log for log in logs_at(self.logs, message.time_ns)
                 if log.trace_id == self.trace_id]
         if selected is not None:
@@ -196,10 +198,10 @@ class ReplayApp(ConsoleApp):
     def on_trace_waterfall_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
         if not self._showing():
             return
-        tree = self.query_one(TraceWaterfall)
-        span = tree.spans.get(message.span.span_id, message.span)
-        self.query_one(SpanDetail).show(span)
-        self._show_memory(list(tree.spans.values()), span)
+        span = self._now.get(message.span.span_id)
+        if span is not None:
+            self.query_one(SpanDetail).show(span)
+            self._show_memory(list(self._now.values()), span)
 
     def _show_memory(self, spans: list[SpanRecord], selected: SpanRecord | None) -> None:
         if self.trace_id is None or self.at_ns is None:

@@ -87,6 +87,14 @@ HANDLED: Final = frozenset({
 })
 
 
+def operation_kind(operation: str) -> OperationKind | None:
+    """The kind a ``gen_ai.operation.name`` stands for (a ``*_memory`` operation is memory)."""
+    kind = OPERATION_KINDS.get(operation)
+    if kind is None and operation.endswith(("_memory", "_memory_store")):
+        kind = OperationKind.MEMORY
+    return kind
+
+
 def read_genai(d: Draft, keys: list[str]) -> None:
     """Read the ``gen_ai.*`` attributes of the current conventions (``keys`` are those present)."""
     before = len(d.read)
@@ -94,10 +102,7 @@ def read_genai(d: Draft, keys: list[str]) -> None:
     operation = d.take_str("gen_ai.operation.name")
     if operation:
         d.operation_name = d.operation_name or operation
-        kind = OPERATION_KINDS.get(operation)
-        if kind is None and operation.endswith(("_memory", "_memory_store")):
-            kind = OperationKind.MEMORY
-        d.set_kind(kind)
+        d.set_kind(operation_kind(operation))
     d.fill("request_model", "gen_ai.request.model")
     d.fill("response_model", "gen_ai.response.model")
     d.fill("provider", "gen_ai.provider.name", "gen_ai.system")

@@ -25,9 +25,11 @@ __all__ = [
     "HOT_GROUPS",
     "HOT_KEYS",
     "HotFields",
+    "column_kind",
     "conversation_id",
     "has_message_attributes",
     "hot_fields",
+    "is_workflow_step",
     "operation",
 ]
 
@@ -166,3 +168,33 @@ def has_message_attributes(attributes: Mapping[str, Any]) -> bool:
     """Whether a span carries GenAI messages as attributes, whatever its operation (the search
     index reads such a span's text even when its operation is no chat)."""
     return any(key in attributes for key in _MESSAGE_KEYS)
+
+
+def column_kind(operation: Any, tool: Any, model: Any, tokens: Any) -> OperationKind:
+    """What a span does, from its store columns alone (the operation, tool and model columns and
+    a token count), so a trace's tree is drawn without decoding its spans.
+
+    ``read_span`` says the same of the spans the columns describe: the operation column holds
+    every dialect's kind as a GenAI operation name, and a span with none is a tool call when it
+    names a tool, a model call when it names a model and counts tokens (``reader._finish``).
+    What only a full read sees (an OpenInference guardrail, a Logfire streaming log) is unknown.
+    """
+    if type(operation) is str:
+        kind = genai.operation_kind(operation)
+        if kind is not None:
+            return kind
+    if tool is not None and tool != "":
+        return OperationKind.TOOL
+    if model is not None and model != "" and tokens is not None:
+        return OperationKind.LLM
+    return OperationKind.UNKNOWN
+
+
+_STEP_PREFIXES: Final = (f"{sc.SPAN_WORKFLOW_STEP} ", f"{sc.SPAN_WORKFLOW_ITERATION} ")
+
+
+def is_workflow_step(scope_name: Any, name: Any) -> bool:
+    """A workflow's step or loop pass as ``lumos_core`` names it (``step fetch``), told from
+    the scope and name columns: such a span has no operation of its own."""
+    return scope_name == sc.INSTRUMENTATION_NAME and type(name) is str and (
+        name.startswith(_STEP_PREFIXES))

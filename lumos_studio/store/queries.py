@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from lumos_studio.records_codec import log_from_row, span_from_row
 from lumos_studio.store import trace_index
 from lumos_studio.store.connection import StoreError, open_reader_connection
 from lumos_studio.store.schema import check_store
+from lumos_studio.store.span_headers import SpanHeader, read_headers
 from lumos_studio.store.trace_filter import (
     ROOT_FAILED_SQL,
     TEXT_MATCH_SQL,
@@ -301,6 +303,35 @@ class StoreReader:
             "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id", (trace_id,)
         ).fetchall()
         return [span_from_row(row) for row in rows]
+
+    def trace_headers(self, trace_id: str, first: int | None = None) -> list[SpanHeader]:
+        """Every span of a trace as its tree shows it (no span decoded), by start time; or
+        only the ``first`` ones."""
+        return read_headers(self._db, trace_id, first)
+
+    def span_count(self, trace_id: str) -> int:
+        """How many spans the store holds of a trace (0 for one it does not know)."""
+        row = self._db.execute(
+            "SELECT span_count FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def spans_by_id(self, trace_id: str, span_ids: Sequence[str]) -> list[SpanRecord]:
+        """Some spans of a trace, whole, by start time (those a pane asks for by id)."""
+        spans: list[SpanRecord] = []
+        for start in range(0, len(span_ids), 500):
+            chunk = span_ids[start : start + 500]
+            rows = self._db.execute(
+                f"SELECT * FROM spans WHERE trace_id = ? AND span_id IN "
+                f"({', '.join('?' * len(chunk))})", (trace_id, *chunk))
+            spans.extend(map(span_from_row, rows))
+        spans.sort(key=lambda s: (s.start_ns, s.span_id))
+        return spans
+
+    def trace_conversation(self, trace_id: str) -> str | None:
+        """The conversation a trace belongs to, as the writer found it in its spans."""
+        row = self._db.execute(
+            "SELECT conversation_id FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
+        return row[0] if row else None
 
     def roots_named(self, prefix: str, limit: int = 200) -> list[SpanRecord]:
         """The root spans of the newest traces whose root's name starts with ``prefix``

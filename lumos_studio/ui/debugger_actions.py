@@ -26,6 +26,7 @@ from lumos_studio.display import safe_str
 from lumos_studio.sessions.base import AgentInfo, RunOutcome, Session, WorkflowOutcome
 from lumos_studio.ui.breakpoints import Breakpoints, BreakpointSpec, span_breakpoint
 from lumos_studio.ui.breakpoints_dialog import CLEAR_ALL, BreakpointsDialog
+from lumos_studio.ui.decoded_trace import DecodedTrace
 from lumos_studio.ui.screens.fork import (
     AgentForkPoint,
     ForkChoice,
@@ -46,13 +47,11 @@ from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from lumos_studio.ui.workflow_turns import workflow_reply
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
 
     from textual.app import App
     from textual.screen import Screen
     from textual.worker import Worker
 
-    from lumos_studio.semantics import SpanView
 
     _AppBase = App[None]  # what the mixin relies on, checked against Textual's own types
 else:
@@ -91,7 +90,6 @@ class DebuggerActions(_AppBase):
     session: Session
     breakpoints: Breakpoints
     running: bool
-    _trace_views: Mapping[str, SpanView]
 
     if TYPE_CHECKING:
         @property
@@ -103,6 +101,7 @@ class DebuggerActions(_AppBase):
         def load_trace_list(self) -> None: ...
         def open_comparison(self, before: str, after: str) -> Worker[None]: ...
         def show_graph_breakpoints(self) -> None: ...
+        def decoded_trace(self) -> DecodedTrace: ...
         def show_pause_on_graph(self, paused: Paused | None) -> None: ...
 
     def init_debugger(self, breakpoints: Breakpoints) -> None:
@@ -183,10 +182,11 @@ class DebuggerActions(_AppBase):
     def on_trace_waterfall_breakpoint_requested(
         self, message: TraceWaterfall.BreakpointRequested
     ) -> None:
-        tree = self.main.query_one(TraceWaterfall)
-        owner = trace_owner(tree, self._trace_views)
-        span = message.span
-        spec = span_breakpoint(owner, span, self._trace_views.get(span.span_id)) if owner else None
+        decoded = self.decoded_trace()
+        owner = trace_owner(decoded)
+        span = decoded.spans.get(message.span.span_id)
+        spec = (span_breakpoint(owner, span, decoded.views.get(span.span_id))
+                if owner and span is not None else None)
         if spec is None:
             self.notify("No run pauses at this span: pick a step, a model call or a tool call.")
             return
@@ -213,16 +213,21 @@ class DebuggerActions(_AppBase):
         if not self.breakpoints.specs:  # the common case, on every live refresh: no scan
             tree.set_marked(frozenset())
             return
+        decoded = self.decoded_trace()
         tree.set_marked(self.breakpoints.marked_spans(
-            trace_owner(tree, self._trace_views), tree.spans, self._trace_views))
+            trace_owner(decoded), decoded.spans, decoded.views))
 
     # --- fork from here ---
 
     def on_trace_waterfall_fork_requested(self, message: TraceWaterfall.ForkRequested) -> None:
-        tree = self.main.query_one(TraceWaterfall)
-        point: ForkPoint | AgentForkPoint | str = fork_point(message.span, tree.spans)
-        if isinstance(point, str) and not trace_is_workflow(tree):
-            point = agent_fork_point(message.span, tree.spans, self._trace_views)
+        decoded = self.decoded_trace()
+        span = decoded.spans.get(message.span.span_id)
+        if span is None:
+            self.notify("This trace is too big to fork from here.", title="Fork")
+            return
+        point: ForkPoint | AgentForkPoint | str = fork_point(span, decoded.spans)
+        if isinstance(point, str) and not trace_is_workflow(decoded):
+            point = agent_fork_point(span, decoded.spans, decoded.views)
         if isinstance(point, str):
             self.notify(point, title="Fork", markup=False)
             return
@@ -290,17 +295,17 @@ class DebuggerActions(_AppBase):
             self.open_comparison(point.trace_id, outcome.trace_id)
 
 
-def trace_is_workflow(tree: TraceWaterfall) -> bool:
-    root = next((s for s in tree.spans.values() if s.parent_span_id is None), None)
+def trace_is_workflow(decoded: DecodedTrace) -> bool:
+    root = decoded.root
     return root is not None and sc.LUMOS_WORKFLOW_RUN_ID in root.attributes
 
 
-def trace_owner(tree: TraceWaterfall, views: Mapping[str, SpanView]) -> str | None:
+def trace_owner(decoded: DecodedTrace) -> str | None:
     """The agent or workflow whose run the shown trace is (its root's name)."""
-    root = next((s for s in tree.spans.values() if s.parent_span_id is None), None)
+    root = decoded.root
     if root is None:
         return None
-    view = views.get(root.span_id)
+    view = decoded.views.get(root.span_id)
     return view.agent_name or None if view is not None else None
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from lumos_core.worker_protocol import Paused
 from lumos_studio.sessions.base import Session
 from lumos_studio.ui.breakpoints import Breakpoints, node_breakpoint
+from lumos_studio.ui.decoded_trace import DecodedTrace
 from lumos_studio.ui.graph_model import MODEL_NODE
 from lumos_studio.ui.layout import Layout
 from lumos_studio.ui.messages import SessionChanged, TraceLoaded, TurnStreamed
@@ -47,6 +48,7 @@ class GraphActions(_AppBase):
         def _screens_gone(self) -> bool: ...
         def action_toggle_pane(self, pane: str) -> None: ...
         def show_breakpoints(self) -> None: ...
+        def decoded_trace(self) -> DecodedTrace: ...
 
     @property
     def graph(self) -> GraphPane:
@@ -73,7 +75,8 @@ class GraphActions(_AppBase):
         does not read every live trace again)."""
         tree = self.main.query_one(TraceWaterfall)
         if self.layout.graph and tree.trace_id is not None and tree.trace_id == self.trace_id:
-            self.graph.show_runs(list(tree.spans.values()))
+            decoded = self.decoded_trace()
+            self.graph.show_runs(list(decoded.spans.values()), decoded.views)
 
     def on_mount(self) -> None:
         self._draw_selected()
@@ -88,7 +91,8 @@ class GraphActions(_AppBase):
 
     def on_trace_loaded(self, message: TraceLoaded) -> None:
         if not self._screens_gone() and self.layout.graph and message.trace_id == self.trace_id:
-            self.graph.show_runs(message.spans, message.views)
+            decoded = self.decoded_trace()
+            self.graph.show_runs(list(decoded.spans.values()), decoded.views)
 
     def on_turn_streamed(self, message: TurnStreamed) -> None:
         if self._screens_gone() or message.turn != self.turn:

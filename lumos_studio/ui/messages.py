@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from textual.message import Message
@@ -10,9 +10,9 @@ from textual.message import Message
 from lumos_studio.memory_view import MemoryView
 from lumos_studio.metrics import Metrics
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.semantics import SpanView
 from lumos_studio.sessions.base import RunOutcome, SessionEvent, StreamUpdate, WorkflowOutcome
 from lumos_studio.store import TracePage, TraceSummary
+from lumos_studio.store.span_headers import SpanHeader
 
 
 class TracesChanged(Message):
@@ -49,15 +49,27 @@ class TracesDeleted(Message):
 
 
 class TraceLoaded(Message):
-    """A trace's spans, and its log records (earlier GenAI forms carry messages in them)."""
+    """A trace's spans as its tree shows them (headers: no span decoded), and its log records
+    (earlier GenAI forms carry messages in them)."""
 
-    def __init__(self, trace_id: str, spans: list[SpanRecord], logs: Sequence[LogRecord] = (),
-                 views: Mapping[str, SpanView] | None = None) -> None:
+    def __init__(self, trace_id: str, spans: list[SpanHeader], logs: Sequence[LogRecord] = (),
+                 complete: bool = True) -> None:
         super().__init__()
         self.trace_id = trace_id
-        self.spans = spans
+        self.spans = spans  # when not ``complete``: the first spans only, the rest is coming
         self.logs = logs
-        self.views = views
+        self.complete = complete
+        self.searches = tuple(h.span_id for h in spans if h.searches)  # (the memory pane's)
+
+
+class SpanLoaded(Message):
+    """One span of the shown trace, whole, for the detail; with the trace's logs when they
+    are newer than the detail's."""
+
+    def __init__(self, span: SpanRecord, logs: Sequence[LogRecord] | None = None) -> None:
+        super().__init__()
+        self.span = span
+        self.logs = logs
 
 
 class MemoryLoaded(Message):

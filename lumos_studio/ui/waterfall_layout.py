@@ -8,7 +8,7 @@ times to bar cells on a shared axis, to an eighth of a cell (``TimeAxis``, ``bar
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -16,6 +16,7 @@ from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import safe_str
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 from lumos_studio.semantics import OperationKind, SpanView, read_span
+from lumos_studio.store.span_headers import SpanHeader, SpanLike
 
 # EIGHTHS[k] fills the left k eighths of a cell.
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -35,22 +36,28 @@ _BAR_KIND = {
 }
 
 
-def span_kind(span: SpanRecord, view: SpanView | None = None) -> str:
-    """The bar colour family of a span: one of ``KINDS``, from what its ``view`` says it does
-    (read here when not given), in any dialect; a memory search is a retrieval; a workflow's step
-    spans (no operation of their own) share the workflow's colour."""
+def span_kind(span: SpanLike, view: SpanView | None = None) -> str:
+    """The bar colour family of a span: one of ``KINDS``, from what it does, in any dialect (a
+    header says it; a record's ``view`` is read here when not given); a memory search is a
+    retrieval; a workflow's step spans (no operation of their own) share the workflow's colour."""
+    if isinstance(span, SpanHeader):
+        return _bar_kind(span.kind, span.operation or "", False, span.workflow_step)
+    assert isinstance(span, SpanRecord)
     if view is None:
         view = read_span(span)
-    kind = view.kind
+    step = view.kind is OperationKind.UNKNOWN and sc.LUMOS_WORKFLOW_STEP_NAME in span.attributes
+    return _bar_kind(view.kind, view.operation_name, bool(view.documents), step)
+
+
+def _bar_kind(kind: OperationKind, operation: str, documents: bool, step: bool) -> str:
     if kind is OperationKind.MEMORY:
-        searched = view.operation_name.startswith("search") or bool(view.documents)
-        return "retrieval" if searched else "other"
-    if kind is OperationKind.UNKNOWN and sc.LUMOS_WORKFLOW_STEP_NAME in span.attributes:
+        return "retrieval" if operation.startswith("search") or documents else "other"
+    if step:
         return "workflow"
     return _BAR_KIND.get(kind, "other")
 
 
-def is_error(span: SpanRecord) -> bool:
+def is_error(span: SpanLike) -> bool:
     return span.status_code == STATUS_ERROR
 
 
@@ -66,56 +73,103 @@ class SpanIndex:
     """
 
     def __init__(self) -> None:
-        self.spans: dict[str, SpanRecord] = {}
-        self.labels: dict[str, str] = {}  # each span's name as shown (``display.safe_str``)
-        self.kinds: dict[str, str] = {}  # each span's bar colour family (``span_kind``)
+        self.spans: dict[str, SpanLike] = {}
+        self._labels: dict[str, str] = {}  # names shown otherwise than written (``label``)
         self.children: dict[str | None, list[str]] = {}
-        self.parent_of: dict[str, str | None] = {}
+        self._orphans: set[str] = set()  # spans whose parent has not arrived (``parent``)
         self.running: set[str] = set()
         self.start_ns: int | None = None
         self.end_ns: int | None = None  # the latest end among finished spans
         self._waiting: dict[str, list[str]] = {}  # missing parent id → its early children
+        self._kinds: dict[str, str] = {}  # bar colour families worked out so far (``kind``)
+        self._views: Mapping[str, SpanView] = {}
 
-    def update(self, spans: Iterable[SpanRecord], views: Mapping[str, SpanView] | None = None
+    def label(self, span_id: str) -> str:
+        """A span's name as shown (``display.safe_str``); kept apart only when it differs."""
+        label = self._labels.get(span_id)
+        return self.spans[span_id].name if label is None else label
+
+    def parent(self, span_id: str) -> str | None:
+        """A span's parent in the tree: None for a root, or while its parent has not arrived."""
+        if span_id in self._orphans:
+            return None
+        span = self.spans.get(span_id)
+        return None if span is None else span.parent_span_id
+
+    def kind(self, span_id: str) -> str:
+        """A span's bar colour family (``span_kind``), worked out when a row first shows it."""
+        kind = self._kinds.get(span_id)
+        if kind is None:
+            kind = self._kinds[span_id] = span_kind(self.spans[span_id], self._views.get(span_id))
+        return kind
+
+    def update(self, spans: Iterable[SpanLike], views: Mapping[str, SpanView] | None = None
                ) -> bool:
         """Take in new and changed spans; True when the tree's shape changed. ``views`` (by span
-        id, e.g. from ``read_trace``) say what the spans do; a span without one is read here,
-        once, and again only when it ended or was renamed."""
-        known = self.spans
+        id, e.g. from ``read_trace``) say what records do; a record without one is read when
+        shown, and again only when it ended or was renamed (a header says it itself)."""
+        known, labels, kinds = self.spans, self._labels, self._kinds
+        orphans, children, waiting, running = (
+            self._orphans, self.children, self._waiting, self.running)
+        if views:
+            self._views = views
         touched: set[str | None] = set()
+        unsorted: set[str | None] = set()  # parents given a child out of start order
         adopted = False
+        start_ns, end_ns = self.start_ns, self.end_ns
         for span in spans:
             span_id = span.span_id
+            start, end = span.start_ns, span.end_ns
             old = known.get(span_id)
             known[span_id] = span
-            if old is None or old.name != span.name:
-                self.labels[span_id] = safe_str(span.name)
-            if old is None or old.name != span.name or old.end_ns != span.end_ns:
-                self.kinds[span_id] = span_kind(span, views.get(span_id) if views else None)
             if old is None:
+                name = span.name
+                label = safe_str(name)
+                if label is not name:
+                    labels[span_id] = label
                 parent = span.parent_span_id
                 if parent is not None and parent not in known:
-                    self._waiting.setdefault(parent, []).append(span_id)
+                    waiting.setdefault(parent, []).append(span_id)
+                    orphans.add(span_id)
                     parent = None
-                self.parent_of[span_id] = parent
-                self.children.setdefault(parent, []).append(span_id)
+                siblings = children.get(parent)
+                if siblings is None:
+                    children[parent] = [span_id]
+                else:
+                    last = known[siblings[-1]]
+                    if last.start_ns > start or (last.start_ns == start and last.span_id > span_id):
+                        unsorted.add(parent)
+                    siblings.append(span_id)
                 touched.add(parent)
-                if span_id in self._waiting:
+                if span_id in waiting:
                     adopted = True
-            elif old.start_ns != span.start_ns:
-                touched.add(self.parent_of[span_id])
-            if self.start_ns is None or span.start_ns < self.start_ns:
-                self.start_ns = span.start_ns
-            if span.end_ns is None:
-                self.running.add(span_id)
             else:
-                self.running.discard(span_id)
-                if self.end_ns is None or span.end_ns > self.end_ns:
-                    self.end_ns = span.end_ns
+                if old.name != span.name:
+                    label = safe_str(span.name)
+                    if label is span.name:
+                        labels.pop(span_id, None)
+                    else:
+                        labels[span_id] = label
+                if old.name != span.name or old.end_ns != end:
+                    kinds.pop(span_id, None)
+                if old.start_ns != start:
+                    touched.add(self.parent(span_id))
+                    unsorted.add(self.parent(span_id))
+            if start_ns is None or start < start_ns:
+                start_ns = start
+            if end is None:
+                running.add(span_id)
+            else:
+                running.discard(span_id)
+                if end_ns is None or end > end_ns:
+                    end_ns = end
+        self.start_ns, self.end_ns = start_ns, end_ns
         if adopted:
-            touched.update(self._adopt())
-        for parent in touched:
-            self.children[parent].sort(key=self._order)
+            moved = self._adopt()
+            touched.update(moved)
+            unsorted.update(moved)
+        for parent in unsorted:  # a list filled in start order needs no sort
+            children[parent].sort(key=self._order)
         return bool(touched)
 
     def _adopt(self) -> set[str | None]:
@@ -123,11 +177,11 @@ class SpanIndex:
         moved: set[str] = set()
         for parent in [p for p in self._waiting if p in self.spans]:
             for child in self._waiting.pop(parent):
-                self.parent_of[child] = parent
+                self._orphans.discard(child)
                 self.children.setdefault(parent, []).append(child)
                 moved.add(child)
         self.children[None] = [s for s in self.children.get(None, []) if s not in moved]
-        return {None, *(self.parent_of[c] for c in moved)}
+        return {None, *(self.parent(c) for c in moved)}
 
     def _order(self, span_id: str) -> tuple[int, str]:
         return self.spans[span_id].start_ns, span_id
@@ -135,10 +189,10 @@ class SpanIndex:
     def ancestors(self, span_id: str) -> list[str]:
         """Parent, grandparent, … up to a root."""
         chain: list[str] = []
-        parent = self.parent_of.get(span_id)
+        parent = self.parent(span_id)
         while parent is not None:
             chain.append(parent)
-            parent = self.parent_of.get(parent)
+            parent = self.parent(parent)
         return chain
 
     def depth_first(self) -> list[str]:
@@ -192,14 +246,18 @@ def flatten(
     count = len(roots)
     stack = [(roots[i], depth, guides, i == count - 1) for i in range(count - 1, -1, -1)]
     pop, push = stack.pop, stack.append
+    # Rows at one depth share their few guide strings: made once, not once a row.
+    made: tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]] = ({}, {})
     while stack:
         span_id, level, prefix, last = pop()
         if level == 0:
             own = below = ""
-        elif last:
-            own, below = prefix + "└─", prefix + "  "
         else:
-            own, below = prefix + "├─", prefix + "│ "
+            pair = made[last].get(prefix)
+            if pair is None:
+                pair = made[last][prefix] = (
+                    (prefix + "└─", prefix + "  ") if last else (prefix + "├─", prefix + "│ "))
+            own, below = pair
         kids = get(span_id)
         append(Row(span_id, level, own, below, bool(kids)))
         if kids and span_id not in collapsed:
@@ -224,9 +282,10 @@ def subtree_end(rows: list[Row], index: int) -> int:
 DURATION_CELLS = 9  # "⏵ 12.3ms" and "1m05s" fit
 
 
-def label_cells(rows: Iterable[Row], labels: dict[str, str]) -> int:
-    """Cells the widest row's guides, marker and label take (``len``: names are rarely wide)."""
-    return max((len(row.guides) + 2 + len(labels[row.span_id]) for row in rows), default=0)
+def label_cells(rows: Iterable[Row], label: Callable[[str], str]) -> int:
+    """Cells the widest row's guides, marker and label take (``len``: names are rarely wide);
+    ``label`` gives a span's label by id."""
+    return max((len(row.guides) + 2 + len(label(row.span_id)) for row in rows), default=0)
 
 
 def tree_column(width: int, labels: int) -> int:

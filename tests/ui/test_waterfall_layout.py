@@ -222,7 +222,7 @@ def test_an_empty_axis_has_no_ticks() -> None:
 def test_the_tree_column_fits_the_labels_but_leaves_the_bars_a_quarter() -> None:
     index = nested_index()
     rows = flatten(index.children, set())
-    assert label_cells(rows, index.labels) == len("│ ├─") + 2 + len("a1")
+    assert label_cells(rows, index.label) == len("│ ├─") + 2 + len("a1")
     assert tree_column(120, 30) == 31  # the labels need little: the bars get the rest
     assert tree_column(120, 200) == 120 - DURATION_CELLS - 2 - 30
     assert tree_column(40, 200) == 40 - DURATION_CELLS - 2 - 10

@@ -9,7 +9,7 @@ Line API: only the rows on screen are rendered, from a flat list of visible rows
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -24,8 +24,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from lumos_studio.present import format_duration
-from lumos_studio.records import SpanRecord
 from lumos_studio.semantics import SpanView
+from lumos_studio.store.span_headers import SpanLike
 from lumos_studio.ui.waterfall_layout import (
     DURATION_CELLS,
     KINDS,
@@ -118,21 +118,21 @@ class TraceWaterfall(ScrollView, can_focus=True):
     class SpanChosen(Message):
         """The cursor landed on a span (keyboard, mouse or ``select_span``)."""
 
-        def __init__(self, span: SpanRecord) -> None:
+        def __init__(self, span: SpanLike) -> None:
             super().__init__()
             self.span = span
 
     class BreakpointRequested(Message):
         """``b`` on a span: set or remove the breakpoint it stands for (the app decides)."""
 
-        def __init__(self, span: SpanRecord) -> None:
+        def __init__(self, span: SpanLike) -> None:
             super().__init__()
             self.span = span
 
     class ForkRequested(Message):
         """``f`` on a span: re-run its run from there."""
 
-        def __init__(self, span: SpanRecord) -> None:
+        def __init__(self, span: SpanLike) -> None:
             super().__init__()
             self.span = span
 
@@ -148,7 +148,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         self.trace_id: str | None = None
         self.clock = clock  # injectable so tests can make running spans grow deterministically
         self._index = SpanIndex()
-        self.spans: dict[str, SpanRecord] = self._index.spans
+        self.spans: dict[str, SpanLike] = self._index.spans
         self._rows: list[Row] = []
         self._label_cells = 0  # the widest visible label, for the tree column
         self._collapsed: set[str] = set()
@@ -165,10 +165,11 @@ class TraceWaterfall(ScrollView, can_focus=True):
 
     # --- the public interface ---
 
-    def show(self, trace_id: str, spans: list[SpanRecord],
-             views: Mapping[str, SpanView] | None = None) -> None:
-        """Show ``spans``; on the same trace, take in what is new without starting over.
-        ``views`` (by span id) say what each span does; spans without one are read once."""
+    def show(self, trace_id: str, spans: Sequence[SpanLike],
+             views: Mapping[str, SpanView] | None = None, *, complete: bool = True) -> None:
+        """Show ``spans`` (headers, or records); on the same trace, take in what is new without
+        starting over. ``views`` (by span id) say what records do; records without one are
+        read once. Not ``complete``: the trace's first spans, the rest is being read."""
         if trace_id != self.trace_id or len(spans) < len(self._index.spans):
             self.trace_id = trace_id
             self._index = SpanIndex()
@@ -180,7 +181,8 @@ class TraceWaterfall(ScrollView, can_focus=True):
             self._reflow()
         elif self._index.update(spans, views):
             self._reflow()
-        self.border_subtitle = f"{len(self.spans)} spans"
+        count = len(self.spans)
+        self.border_subtitle = f"{count} spans" if complete else f"first {count} spans, reading…"
         self.refresh()
 
     def select_span(self, span_id: str) -> None:
@@ -208,7 +210,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         return self._cursor
 
     @property
-    def cursor_span(self) -> SpanRecord | None:
+    def cursor_span(self) -> SpanLike | None:
         return self.spans.get(self._cursor_span) if self._cursor_span else None
 
     # --- rows ---
@@ -216,7 +218,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
     def _reflow(self) -> None:
         """Flatten the visible rows again and keep the cursor on the same span."""
         self._rows = flatten(self._index.children, self._collapsed)
-        self._label_cells = label_cells(self._rows, self._index.labels)
+        self._label_cells = label_cells(self._rows, self._index.label)
         self._after_rows_changed()
 
     def _after_rows_changed(self) -> None:
@@ -251,7 +253,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
             )
             self._rows[row_index + 1 : row_index + 1] = below
             # Folding keeps the column as it is, so bars do not jump; unfolding may widen it.
-            self._label_cells = max(self._label_cells, label_cells(below, self._index.labels))
+            self._label_cells = max(self._label_cells, label_cells(below, self._index.label))
         else:
             self._collapsed.add(row.span_id)
             del self._rows[row_index + 1 : subtree_end(self._rows, row_index)]
@@ -322,7 +324,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         row = self._rows[self._cursor]
         if row.has_children and row.span_id not in self._collapsed:
             self._set_expanded(self._cursor, False)
-        elif (parent := self._index.parent_of.get(row.span_id)) is not None:
+        elif (parent := self._index.parent(row.span_id)) is not None:
             self._move_to(self._row_of(parent))
 
     def action_expand_or_child(self) -> None:
@@ -453,7 +455,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         row = self._rows[row_index]
         span = self.spans[row.span_id]
         look = paint.looks[row_index == self._cursor]
-        kind = "error" if is_error(span) else self._index.kinds.get(row.span_id, "other")
+        kind = "error" if is_error(span) else self._index.kind(row.span_id)
         if row.has_children:
             marker = "▸" if row.span_id in self._collapsed else "▾"
         else:
@@ -461,7 +463,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         prefix = f"{row.guides}{marker} "
         prefix_cells = len(prefix)  # guides and markers are one cell each
         room = max(0, paint.tree - prefix_cells)
-        name = self._index.labels[row.span_id]
+        name = self._index.label(row.span_id)
         if row.span_id in self.marked:
             name = "● " + name
         if cell_len(name) > room:

@@ -1,0 +1,94 @@
+"""A trace read as headers (its columns, no span decoded) says what the decoded spans say."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.otlp import read_records
+from lumos_studio.present import TraceTree, rich_tree
+from lumos_studio.semantics import OperationKind, read_trace
+from lumos_studio.store import Store
+from lumos_studio.ui.waterfall_layout import span_kind
+from tests.builders import T0, make_span
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dialects"
+DIALECTS = sorted(path.stem for path in FIXTURES.glob("*.jsonl"))
+
+
+def printed(renderable: object, colour: bool) -> str:
+    buffer = io.StringIO()
+    Console(file=buffer, force_terminal=colour, color_system="truecolor" if colour else None,
+            width=100, legacy_windows=False).print(renderable)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_headers_say_what_every_dialect_s_spans_do_as_a_full_read_does(
+    store: Store, dialect: str
+) -> None:
+    records = read_records(FIXTURES / f"{dialect}.jsonl")
+    store.writer.submit_many(records.spans)
+    store.writer.submit_many(records.logs)
+    assert store.writer.flush()
+    for trace_id in {span.trace_id for span in records.spans}:
+        spans = store.reader.trace_spans(trace_id)
+        headers = store.reader.trace_headers(trace_id)
+        views = read_trace(spans)
+        assert [h.span_id for h in headers] == [s.span_id for s in spans]
+        for header, span in zip(headers, spans, strict=True):
+            assert (header.parent_span_id, header.name, header.start_ns, header.end_ns,
+                    header.status_code) == (span.parent_span_id, span.name, span.start_ns,
+                                            span.end_ns, span.status_code)
+            assert header.kind is views[span.span_id].kind
+            assert span_kind(header) == span_kind(span, views[span.span_id])
+        # ``show`` prints the same tree from the headers as from the decoded spans.
+        for colour in (False, True):
+            assert printed(TraceTree(trace_id, headers), colour) == printed(
+                rich_tree(trace_id, spans, views), colour)
+
+
+def test_a_workflow_step_a_running_span_and_an_error_read_from_the_columns(store: Store) -> None:
+    step = make_span("step fetch", span_id="2" * 16, parent="1" * 16, start=T0 + 1,
+                     attributes={sc.LUMOS_WORKFLOW_STEP_NAME: "fetch"})
+    spans = [
+        make_span("invoke_workflow orders", span_id="1" * 16, duration_ms=None,
+                  attributes={sc.OPERATION_NAME: sc.OP_INVOKE_WORKFLOW}),
+        step,
+        make_span("lookup", span_id="3" * 16, parent="2" * 16, start=T0 + 2, status="ERROR",
+                  attributes={sc.TOOL_NAME: "lookup"}),
+        make_span("orphan", span_id="4" * 16, parent="9" * 16, start=T0 + 3),
+    ]
+    store.writer.submit_many(spans)
+    assert store.writer.flush()
+    root, fetch, lookup, orphan = store.reader.trace_headers(step.trace_id)
+    assert root.running and root.duration_ns is None and root.kind is OperationKind.WORKFLOW
+    assert fetch.workflow_step and span_kind(fetch) == "workflow" == span_kind(step)
+    assert lookup.failed and lookup.kind is OperationKind.TOOL
+    assert orphan.parent_span_id == "9" * 16  # as stored: the tree hangs it off the root
+    assert root.trace_id is fetch.trace_id  # repeated strings are kept once
+    assert [h.span_id for h in store.reader.trace_headers(step.trace_id, first=2)] == [
+        "1" * 16, "2" * 16]
+    assert store.reader.span_count(step.trace_id) == 4
+    whole = store.reader.spans_by_id(step.trace_id, ["3" * 16, "2" * 16, "0" * 16])
+    assert [s.name for s in whole] == ["step fetch", "lookup"]  # by start; unknown ids skipped
+
+
+def test_a_tree_printed_from_headers_shows_hostile_names_literally_and_fits_the_width(
+    store: Store,
+) -> None:
+    spans = [make_span("[/] x \x1b[2J", status="ERROR"),
+             make_span("n" * 300, span_id="c" * 16, parent="b7ad6b7169203331", start=T0 + 1)]
+    store.writer.submit_many(spans)
+    assert store.writer.flush()
+    output = printed(TraceTree("[bold]\x1b]52;c;x\x07", store.reader.trace_headers(
+        spans[0].trace_id)), colour=True)
+    assert "[/] x ␛[2J" in output and "[bold]␛]52;c;x␇" in output
+    assert "\x1b[2J" not in output and "\x1b]52" not in output
+    plain = printed(TraceTree("t", store.reader.trace_headers(spans[0].trace_id)), colour=False)
+    assert all(len(line) <= 100 for line in plain.splitlines())
+    assert "n…  10.0ms" in plain
