@@ -138,7 +138,7 @@ def match_logs(
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
         fts = expanded_query(connection, log_filter.text)
         plan = plan_filter(log_filter, fts)
-        watermark = indexed_up_to(connection) if plan.fts else 0
+        watermark = indexed_up_to(connection) if plan.fts or plan.trigram else 0
         if not log_filter.regex:
             count = _count(connection, plan, 0, None, watermark, last_id)
             # Level, logger and service page well from their indexes: only text and trace
@@ -162,7 +162,7 @@ def update_matches(
         if last_id <= after_id:
             return matches
         plan = plan_filter(log_filter, matches.fts)
-        watermark = indexed_up_to(connection) if plan.fts else 0
+        watermark = indexed_up_to(connection) if plan.fts or plan.trigram else 0
         if matches.times is None or matches.ids is None:
             added = _count(connection, plan, after_id, last_id, watermark, last_id)
             return replace(matches, count=matches.count + added, last_id=last_id)

@@ -33,7 +33,7 @@ INDEX_TRIGRAMS_ABOVE = (
     "INSERT INTO logs_trigram(rowid, message) SELECT id, coalesce(body, '') FROM logs "
     "WHERE id > ?"
 )
-TRIGRAMS_PER_LITERAL = 4  # more narrow little further; each costs a doclist read
+TRIGRAMS_PER_LITERAL = 3  # spread over the literal; more narrow little, each costs a doclist read
 MAX_TRIGRAMS = 12
 
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
