@@ -92,6 +92,9 @@ SORTS: dict[str, str] = {
 }
 
 
+_GROUP_CHUNK = 200  # runs read at a time while finding the page's conversations
+
+
 @dataclass(frozen=True, slots=True)
 class TraceQuery:
     """What the trace list asks for: a filter, an order, grouped by conversation or not."""
@@ -247,18 +250,27 @@ class StoreReader:
 
     def _grouped(self, where: str, params: list[object], order: str, room: int,
                  sizes: dict[str | None, int]) -> list[TraceSummary]:
-        """Conversations by their newest run, each in ``order``: the groups first (one indexed
-        pass), then the runs of just the groups that fit in ``room``."""
+        """Conversations by their newest run, each in ``order``: the runs newest first (the
+        start index, read in chunks) name the groups in their order until the groups found fill
+        ``room``; then the runs of just those groups. What is read grows with the page, not
+        with the store (grouping every conversation took 109 ms at 3M spans)."""
         chosen: dict[str | None, int] = {}  # conversation → its place
-        taken = 0
-        for conversation, size in self._db.execute(
-            f"SELECT t.conversation_id, count(*) FROM traces t WHERE {where} "
-            "GROUP BY t.conversation_id ORDER BY max(t.start_ns) DESC", params
-        ):
-            sizes[conversation] = size
-            if taken < room:
+        taken, bound, bound_params = 0, "1", ()
+        while taken < room:
+            chunk = self._db.execute(
+                f"SELECT t.conversation_id, t.start_ns, t.trace_id FROM traces t "
+                f"WHERE {where} AND {bound} ORDER BY t.start_ns DESC, t.trace_id DESC LIMIT ?",
+                (*params, *bound_params, _GROUP_CHUNK)).fetchall()
+            for conversation, _, _ in chunk:
+                if conversation in chosen or taken >= room:
+                    continue
                 chosen[conversation] = len(chosen)
+                sizes[conversation] = size = self._group_size(where, params, conversation)
                 taken += size
+            if len(chunk) < _GROUP_CHUNK:
+                break
+            bound = "(t.start_ns, t.trace_id) < (?, ?)"
+            bound_params = tuple(chunk[-1][1:])
         named = [c for c in chosen if c is not None]
         among = " OR ".join(
             ([f"t.conversation_id IN ({', '.join('?' * len(named))})"] if named else [])
@@ -268,6 +280,14 @@ class StoreReader:
             (*params, *named))]
         rows.sort(key=lambda t: chosen[t.conversation_id])  # stable: keeps ``order`` inside
         return rows[:room]
+
+    def _group_size(self, where: str, params: list[object], conversation: str | None) -> int:
+        """How many runs of a conversation match (its index, then the filter on each)."""
+        same = "t.conversation_id IS NULL" if conversation is None else "t.conversation_id = ?"
+        size: int = self._db.execute(
+            f"SELECT count(*) FROM traces t WHERE {same} AND {where}",
+            (*([] if conversation is None else [conversation]), *params)).fetchone()[0]
+        return size
 
     def newest_trace(self) -> TraceSummary | None:
         """The most recent trace, whatever the list's filter (the app follows new runs)."""

@@ -117,6 +117,18 @@ def test_grouped_by_conversation_newest_group_first(store: Store) -> None:
     assert page.group_sizes == {"a": 2, "b": 1, None: 1}
 
 
+def test_a_grouped_page_holds_the_newest_groups_that_fill_it(store: Store) -> None:
+    """Runs of five conversations, interleaved: a page of 5 takes the two newest groups (the
+    second completes it, cut at the page), sized in full; older groups are not looked at."""
+    fill(store, *(agent_run(n, conversation=f"c{n % 5}") for n in range(1, 16)))
+    page = store.reader.find_traces(TraceQuery(grouped=True, limit=5))
+    assert [(t.conversation_id, int(t.trace_id, 16)) for t in page.summaries] == [
+        ("c0", 15), ("c0", 10), ("c0", 5), ("c4", 14), ("c4", 9)]
+    assert page.group_sizes == {"c0": 3, "c4": 3} and page.total == 15
+    filtered = store.reader.find_traces(TraceQuery(parse_filter("thread:c1"), grouped=True))
+    assert [int(t.trace_id, 16) for t in filtered.summaries] == [11, 6, 1]
+
+
 def test_the_conversation_id_is_kept_when_the_trace_grows(store: Store) -> None:
     spans = agent_run(1, conversation="c1")
     fill(store, spans[:1])
