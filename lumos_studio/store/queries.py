@@ -157,9 +157,9 @@ class StoreReader:
         suspended: set[str] = set()
         for start in range(0, len(done), 500):
             chunk = done[start : start + 500]
-            rows = self._db.execute(
+            rows = self._db.execute(  # the operation as written in the index ``spans_workflows``
                 f"SELECT * FROM spans WHERE trace_id IN ({', '.join('?' * len(chunk))}) "
-                "AND operation = ?", (*chunk, OP_INVOKE_WORKFLOW))
+                f"AND operation = '{OP_INVOKE_WORKFLOW}'", chunk)
             suspended.update(
                 span.trace_id for span in map(span_from_row, rows)
                 if span.attributes.get(LUMOS_WORKFLOW_STATUS) == "suspended"

@@ -351,9 +351,15 @@ def _create_v10(db: sqlite_utils.Database) -> None:
     """The trigram index of log messages (``log_trigrams``): a regex reads the logs holding its
     literal text, not every log. Filled for the logs the words' index holds, so both keep one
     watermark; deletes and updates go through triggers, as for the words.
+
+    And two small indexes of spans for the trace list's page: each trace's root (did the run
+    fail) and its workflow spans (is it suspended), which it looked for among all of the page's
+    spans (~20 ms for 500 runs of 20 spans).
     """
     watermark = "(SELECT coalesce(max(id), 0) FROM logs_fts_docsize)"
     statements = (
+        "CREATE INDEX spans_roots ON spans(trace_id, status_code) WHERE parent_span_id IS NULL",
+        "CREATE INDEX spans_workflows ON spans(trace_id) WHERE operation = 'invoke_workflow'",
         CREATE_TRIGRAM_TABLE,
         # Before the delete: the words' trigger, after it, may lower the watermark.
         f"""CREATE TRIGGER logs_trigram_delete BEFORE DELETE ON logs

@@ -162,6 +162,8 @@ def test_a_version_9_store_gets_its_logs_into_the_trigram_index(tmp_path: Path) 
         pass  # the studio opens it: migrated to schema 10
     migrated = sqlite3.connect(path)
     assert migrated.execute("PRAGMA user_version").fetchone()[0] == 10
+    assert {"spans_roots", "spans_workflows"} <= {r[0] for r in migrated.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert migrated.execute(  # the indexed logs, not the 100 above the watermark
         "SELECT count(*) FROM logs_trigram WHERE logs_trigram MATCH '\"ook\"'").fetchone()[0] == 400
     with migrated:
