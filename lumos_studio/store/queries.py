@@ -14,7 +14,7 @@ from lumos_core.telemetry.semconv import LUMOS_WORKFLOW_STATUS, OP_INVOKE_WORKFL
 from lumos_studio.metrics import Metrics, session_metrics
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.records_codec import log_from_row, span_from_row
-from lumos_studio.store import trace_index
+from lumos_studio.store import trace_index, trace_search
 from lumos_studio.store.connection import StoreError, open_reader_connection
 from lumos_studio.store.schema import check_store
 from lumos_studio.store.trace_filter import (
@@ -208,9 +208,17 @@ class StoreReader:
             db.execute("ROLLBACK")  # nothing to keep: the matches' tables are scratch
 
     def _find_traces(self, query: TraceQuery) -> TracePage:
-        where, params = filter_sql(query.filter, self._match_texts(query.filter))
-        order = SORTS[query.sort]
         db = self._db
+        texts = self._match_texts(query.filter)
+        names = {word: matched for word in query.filter.words
+                 if (matched := trace_search.names_matching(db, word)) is not None}
+        where, params = filter_sql(query.filter, texts, names)
+        order = SORTS[query.sort]
+        # Words found only in message text: their runs, by id, when they are few.
+        hits, found = None, 0
+        if texts and len(texts) == len(query.filter.words) and not any(
+                any(values.values()) for values in names.values()) and len(names) == len(texts):
+            hits, found = trace_search.text_hits(db, list(texts.values()))
         pinned = [TraceSummary(**dict(row)) for row in db.execute(
             f"SELECT t.* FROM traces t WHERE t.pinned_ns IS NOT NULL AND {where} "
             f"ORDER BY {order} LIMIT ?", (*params, query.limit))]
@@ -219,12 +227,20 @@ class StoreReader:
         sizes: dict[str | None, int] = {}
         if query.grouped:
             others = self._grouped(rest, params, order, room, sizes)
+        elif hits is not None and found <= trace_search.SPARSE_HITS:
+            others = [TraceSummary(**dict(row)) for row in db.execute(
+                f"SELECT t.* FROM {hits} h CROSS JOIN traces t ON t.text_seq = h.text_seq "
+                f"WHERE {rest} ORDER BY {order} LIMIT ?", (*params, room))]
         else:
             others = [TraceSummary(**dict(row)) for row in db.execute(
                 f"SELECT t.* FROM traces t WHERE {rest} ORDER BY {order} LIMIT ?",
                 (*params, room))]
         if len(pinned) + len(others) < query.limit:
             total = len(pinned) + len(others)
+        elif hits is not None:  # count the runs of the hits, not every run
+            total = db.execute(
+                f"SELECT count(*) FROM {hits} h CROSS JOIN traces t ON t.text_seq = h.text_seq "
+                f"WHERE {where}", params).fetchone()[0]
         else:
             total = db.execute(f"SELECT count(*) FROM traces t WHERE {where}", params).fetchone()[0]
         unindexed = trace_index.pending_count(db) if query.filter.words else 0

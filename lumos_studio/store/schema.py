@@ -354,12 +354,17 @@ def _create_v10(db: sqlite_utils.Database) -> None:
 
     And two small indexes of spans for the trace list's page: each trace's root (did the run
     fail) and its workflow spans (is it suspended), which it looked for among all of the page's
-    spans (~20 ms for 500 runs of 20 spans).
+    spans (~20 ms for 500 runs of 20 spans); and indexes of the names a searched word is looked
+    for in (``trace_search``).
     """
     watermark = "(SELECT coalesce(max(id), 0) FROM logs_fts_docsize)"
     statements = (
         "CREATE INDEX spans_roots ON spans(trace_id, status_code) WHERE parent_span_id IS NULL",
         "CREATE INDEX spans_workflows ON spans(trace_id) WHERE operation = 'invoke_workflow'",
+        # A searched word is looked for among these columns' few distinct values (trace_search).
+        "CREATE INDEX traces_by_agents ON traces(agents)",
+        "CREATE INDEX traces_by_root_name ON traces(root_name)",
+        "CREATE INDEX traces_by_models ON traces(models)",
         CREATE_TRIGRAM_TABLE,
         # Before the delete: the words' trigger, after it, may lower the watermark.
         f"""CREATE TRIGGER logs_trigram_delete BEFORE DELETE ON logs

@@ -77,6 +77,31 @@ def test_free_words_find_text_in_messages_by_prefix(store: Store) -> None:
     assert ids(store, "!!!") == []  # no word: matched by names only, never an FTS error
 
 
+@pytest.mark.parametrize("names_read", [200, 0], ids=["names-by-index", "names-by-like"])
+def test_words_found_by_names_and_by_text_agree_however_they_are_read(
+    store: Store, monkeypatch: pytest.MonkeyPatch, names_read: int
+) -> None:
+    """Names read by index seeks or LIKE on every run (too many distinct values); text-only
+    words read by their runs' ids when few, or by walking the runs when many."""
+    from lumos_studio.store import trace_search
+
+    monkeypatch.setattr(trace_search, "MAX_NAMES", names_read)
+    fill(store, *(agent_run(n, agent=("weather", "support", "a_b")[n % 3],
+                            said=f"paris {'london' if n % 4 == 0 else 'rome'} trip {n}")
+                  for n in range(1, 13)), agent_run(13, said="nothing here"))
+    for sparse in (20_000, 0):
+        monkeypatch.setattr(trace_search, "SPARSE_HITS", sparse)
+        assert ids(store, "paris london") == [12, 8, 4]
+        page = store.reader.find_traces(TraceQuery(parse_filter("paris trip"), limit=4))
+        assert [int(t.trace_id, 16) for t in page.summaries] == [12, 11, 10, 9]
+        assert page.total == 12
+        assert ids(store, "paris london status:ok", sort="oldest") == [4, 8, 12]
+        assert ids(store, "support") == [10, 7, 4, 1]  # an agent's name: no text needed
+        assert ids(store, "support london") == [4]  # by name one word, by text the other
+        assert ids(store, "a_b") == [11, 8, 5, 2]  # "_" is a character, not LIKE's wildcard
+        assert ids(store, "wea") == [13, 12, 9, 6, 3]  # a part of a name
+
+
 def test_a_word_under_three_characters_matches_whole_words_in_messages(store: Store) -> None:
     # As a prefix, a letter or two matched most of a big store, and took seconds.
     fill(store, agent_run(1, said="ok go"), agent_run(2, said="good morning"),
