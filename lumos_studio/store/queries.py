@@ -237,7 +237,7 @@ class StoreReader:
                 (*params, room))]
         if len(pinned) + len(others) < query.limit:
             total = len(pinned) + len(others)
-        elif hits is not None:  # count the runs of the hits, not every run
+        elif hits is not None and found <= trace_search.SPARSE_HITS:  # their runs, not all
             total = db.execute(
                 f"SELECT count(*) FROM {hits} h CROSS JOIN traces t ON t.text_seq = h.text_seq "
                 f"WHERE {where}", params).fetchone()[0]

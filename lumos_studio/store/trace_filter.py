@@ -190,8 +190,8 @@ def filter_sql(
                     options.append(f"t.{column} IN ({', '.join('?' * len(values))})")
                     params.extend(values)
         table = text_matches.get(word)
-        if table is not None:
-            options.append(f"t.text_seq IN {table}")
+        if table is not None:  # checked run by run ("+"): driving from it is the caller's call
+            options.append(f"+t.text_seq IN {table}")
         elif (phrase := fts_phrase(word)) is not None:
             params.append(phrase)
             options.append(f"t.text_seq IN ({TEXT_MATCH_SQL})")

@@ -50,9 +50,12 @@ def names_matching(connection: sqlite3.Connection, word: str) -> dict[str, list[
 
 def text_hits(connection: sqlite3.Connection, tables: Sequence[str]) -> tuple[str, int]:
     """The ``text_seq`` found in every one of ``tables`` (each a word's text matches), as a
-    temporary table, and how many: read from the smallest, looked up in the others."""
+    temporary table (the one table when there is one), and how many: read from the smallest,
+    looked up in the others."""
     sizes = sorted((connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0], t)
                    for t in tables)
+    if len(sizes) == 1:
+        return sizes[0][1], sizes[0][0]
     smallest = sizes[0][1]
     others = " AND ".join(f"text_seq IN {t}" for _, t in sizes[1:]) or "1"
     connection.execute("CREATE TABLE IF NOT EXISTS temp.text_hits (text_seq INTEGER PRIMARY KEY)")
