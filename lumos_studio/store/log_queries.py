@@ -226,6 +226,9 @@ def _message(body: str | None) -> str:
     if not body:
         return ""
     if body.startswith('"'):
+        text = body[1:-1]
+        if body.endswith('"') and len(body) > 1 and "\\" not in text and '"' not in text:
+            return text  # a JSON string without escapes: its text, without a parse
         try:
             return str(orjson.loads(body))
         except orjson.JSONDecodeError:
