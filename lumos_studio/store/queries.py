@@ -219,9 +219,9 @@ class StoreReader:
         if texts and len(texts) == len(query.filter.words) and not any(
                 any(values.values()) for values in names.values()) and len(names) == len(texts):
             hits, found = trace_search.text_hits(db, list(texts.values()))
-        pinned = [TraceSummary(**dict(row)) for row in db.execute(  # the few pinned, by their
-            f"SELECT t.* FROM traces t INDEXED BY traces_by_pin "  # index: not every run's order
-            f"WHERE t.pinned_ns IS NOT NULL AND {where} "
+        pinned = [TraceSummary(**dict(row)) for row in db.execute(  # the few pinned first, by
+            "WITH p AS MATERIALIZED (SELECT * FROM traces WHERE pinned_ns IS NOT NULL) "  # their
+            f"SELECT t.* FROM p t WHERE {where} "  # index, not by walking every run in order
             f"ORDER BY {order} LIMIT ?", (*params, query.limit))]
         rest = f"t.pinned_ns IS NULL AND {where}"
         room = query.limit - len(pinned)
