@@ -7,7 +7,8 @@ figures go through ``bench.check`` to reach the summary. Checks that run long an
 
 Environment: ``LUMOS_BENCH_SCALE=1,3,10`` runs the query benchmarks on 1M, 3M and 10M spans and
 logs (default 1; building the ×10 store takes ~40 minutes, once); ``LUMOS_BENCH_CACHE`` moves the
-cached stores from ``.bench-cache/``.
+cached stores from ``.bench-cache/``; ``LUMOS_BENCH_UPGRADE=1`` migrates a cached store of older
+sources (as the studio migrates a user's store) instead of building it again.
 """
 
 from __future__ import annotations

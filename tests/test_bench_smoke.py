@@ -55,6 +55,19 @@ def test_the_store_is_built_once_then_cached(tiny_store: stores.BenchStore) -> N
     assert again.path == tiny_store.path and again.built_in is None
 
 
+def test_an_older_cached_store_is_upgraded_when_asked(
+    tiny_store: stores.BenchStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stores, "_source_key", lambda: "newer-sources")
+    monkeypatch.setenv("LUMOS_BENCH_UPGRADE", "1")
+    upgraded = stores.bench_store(1, Console(quiet=True))
+    assert upgraded.path.name == "store-x1-newer-sources.db" and upgraded.built_in is None
+    assert upgraded.path.exists() and not tiny_store.path.exists()
+    assert "upgraded on" in upgraded.describe()
+    with sqlite3.connect(upgraded.path) as connection:
+        assert connection.execute("SELECT count(*) FROM logs").fetchone()[0] == 3_000
+
+
 def test_query_tables_measure_every_case(tiny_store: stores.BenchStore) -> None:
     from bench import logs_filter, trace_list
 

@@ -10,6 +10,8 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
+from lumos_studio.store.log_trigrams import case_blind, trigram_query
+
 try:  # the regex parser moved in 3.11; the old name still works, with a warning
     from re import _parser as _regex_parser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover
@@ -88,6 +90,8 @@ def regex_prefilter(pattern: str) -> tuple[list[str], list[str]]:
     ends = {parser.AT_BOUNDARY, parser.AT_END, parser.AT_END_STRING}
     terms: list[str] = []
     literals: list[str] = []
+    # LIKE is ASCII-case-blind, but Python's case-blind "i" also matches "ı" and "İ".
+    cuts = r'["\\\x00-\x1fiI]' if case_blind(pattern) else r'["\\\x00-\x1f]'
 
     def close(run: str, left: bool, right: bool) -> None:
         pieces = re.split(r"[^A-Za-z0-9]+", run)
@@ -96,7 +100,7 @@ def regex_prefilter(pattern: str) -> tuple[list[str], list[str]]:
                 continue
             exact = right or index < len(pieces) - 1
             terms.append(f'"{word}"' if exact else f'"{word}"*')
-        literals.extend(part for part in re.split(r'["\\\x00-\x1f]', run) if len(part) >= 3)
+        literals.extend(part for part in re.split(cuts, run) if len(part) >= 3)
 
     run, left = "", False
     for op, arg in items:
@@ -128,6 +132,7 @@ class FilterPlan:
     fallback: str  # the text condition for rows FTS5 has not indexed yet ("1" without text)
     fallback_params: tuple[object, ...]
     regex: str
+    trigram: str | None = None  # what the regex's matches must contain (``log_trigrams``)
 
 
 def plan_filter(
@@ -167,9 +172,11 @@ def plan_filter(
                 "OR event_name LIKE ? ESCAPE '\\')"
             )
             fallback_params.extend((like, like, like))
+    trigrams = None
     if log_filter.regex:
         terms, literals = regex_prefilter(log_filter.regex)
-        if terms and regex_words:
+        trigrams = trigram_query(log_filter.regex)
+        if terms and regex_words and trigrams is None:
             parts.append(f"body : ({' AND '.join(terms)})")
         for literal in literals:
             where.append("body LIKE ? ESCAPE '\\'")
@@ -181,6 +188,7 @@ def plan_filter(
         " AND ".join(fallback) or "1",
         tuple(fallback_params),
         log_filter.regex,
+        trigrams,
     )
 
 

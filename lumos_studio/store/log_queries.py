@@ -138,7 +138,7 @@ def match_logs(
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
         fts = expanded_query(connection, log_filter.text)
         plan = plan_filter(log_filter, fts)
-        watermark = indexed_up_to(connection) if plan.fts else 0
+        watermark = indexed_up_to(connection) if plan.fts or plan.trigram else 0
         if not log_filter.regex:
             count = _count(connection, plan, 0, None, watermark, last_id)
             # Level, logger and service page well from their indexes: only text and trace
@@ -162,7 +162,7 @@ def update_matches(
         if last_id <= after_id:
             return matches
         plan = plan_filter(log_filter, matches.fts)
-        watermark = indexed_up_to(connection) if plan.fts else 0
+        watermark = indexed_up_to(connection) if plan.fts or plan.trigram else 0
         if matches.times is None or matches.ids is None:
             added = _count(connection, plan, after_id, last_id, watermark, last_id)
             return replace(matches, count=matches.count + added, last_id=last_id)
@@ -226,6 +226,9 @@ def _message(body: str | None) -> str:
     if not body:
         return ""
     if body.startswith('"'):
+        text = body[1:-1]
+        if body.endswith('"') and len(body) > 1 and "\\" not in text and '"' not in text:
+            return text  # a JSON string without escapes: its text, without a parse
         try:
             return str(orjson.loads(body))
         except orjson.JSONDecodeError:
@@ -242,24 +245,39 @@ def _materialize(
     max_id: int,
     should_stop: StopCheck | None,
 ) -> tuple[array[int], array[int]]:
-    """Every match's (times, ids) in display order; the regex runs here, over the candidates."""
+    """Every match's (times, ids) in display order; the regex runs here, over the candidates
+    (those the trigram index finds, and a scan of the logs it holds not yet)."""
     text, text_params = text_condition(plan, watermark, max_id)
     ids, id_params = id_range(after_id, last_id)
     pattern = compile_regex(plan.regex) if plan.regex else None
     columns = "time_ns, id, body" if pattern else "time_ns, id"
-    cursor = connection.execute(
-        f"SELECT {columns} FROM logs {where_clause(ids, plan.where, text)}",
-        (*id_params, *plan.params, *text_params),
-    )
+    params = (*id_params, *plan.params, *text_params)
+    if plan.trigram:
+        candidates = "logs_trigram MATCH ? AND logs_trigram.rowid <= ?"
+        cursors = [
+            connection.execute(
+                f"SELECT {columns} FROM logs_trigram CROSS JOIN logs ON id = logs_trigram.rowid "
+                f"{where_clause(candidates, ids, plan.where, text)}",
+                (plan.trigram, watermark, *params),
+            ),
+            connection.execute(
+                f"SELECT {columns} FROM logs {where_clause('id > ?', ids, plan.where, text)}",
+                (watermark, *params),
+            ),
+        ]
+    else:
+        cursors = [connection.execute(
+            f"SELECT {columns} FROM logs {where_clause(ids, plan.where, text)}", params)]
     keys: list[tuple[int, int]] = []
-    while batch := cursor.fetchmany(5_000):
-        if should_stop is not None and should_stop():
-            raise Cancelled
-        if pattern is None:
-            keys.extend(batch)
-        else:
-            search = pattern.search
-            keys.extend((t, i) for t, i, body in batch if search(_message(body)))
+    for cursor in cursors:
+        while batch := cursor.fetchmany(5_000):
+            if should_stop is not None and should_stop():
+                raise Cancelled
+            if pattern is None:
+                keys.extend(batch)
+            else:
+                search = pattern.search
+                keys.extend((t, i) for t, i, body in batch if search(_message(body)))
     keys.sort()
     return array("q", (k[0] for k in keys)), array("q", (k[1] for k in keys))
 
@@ -271,27 +289,19 @@ def newest_matches(
     should_stop: StopCheck | None = None,
     max_rows: int = 200_000,
 ) -> LogMatches:
-    """The newest ``limit`` matches (or those within the newest ``max_rows`` logs), counted no
-    further: a first screen to show while ``match_logs`` reads every candidate of a regex."""
+    """The newest ``limit`` matches (or those within the newest ``max_rows`` logs or trigram
+    candidates), counted no further: a first screen to show while ``match_logs`` reads every
+    candidate of a regex."""
     with _snapshot(connection):
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
         text = expanded_query(connection, log_filter.text)
         plan = plan_filter(log_filter, text, regex_words=False)
-        watermark = indexed_up_to(connection) if plan.fts else 0
+        watermark = indexed_up_to(connection) if plan.fts or plan.trigram else 0
         pattern = compile_regex(plan.regex) if plan.regex else None
-        bound, bound_params, read = "1", (), 0
         keys: list[tuple[int, int]] = []
-        while len(keys) < limit and read < max_rows:
+        for chunk in _newest_candidates(connection, plan, watermark, max_rows):
             if should_stop is not None and should_stop():
                 raise Cancelled
-            chunk = connection.execute(
-                f"SELECT time_ns, id, body FROM logs INDEXED BY logs_by_time "
-                f"{where_clause(plan.where, bound)} ORDER BY time_ns DESC, id DESC LIMIT ?",
-                (*plan.params, *bound_params, CHUNK),
-            ).fetchall()
-            if not chunk:
-                break
-            read += CHUNK
             ids = [r[1] for r in chunk]
             hits = _text_hits(connection, plan, ids, watermark) if plan.fts else None
             search = pattern.search if pattern else None
@@ -299,10 +309,56 @@ def newest_matches(
                 (t, i) for t, i, body in chunk
                 if (hits is None or i in hits) and (search is None or search(_message(body)))
             )
-            bound, bound_params = "(time_ns, id) < (?, ?)", chunk[-1][:2]
-    newest = sorted(keys[:limit])
+            if len(keys) >= limit:
+                break
+    newest = sorted(keys, reverse=True)[:limit]
+    newest.reverse()
     times = array("q", (k[0] for k in newest))
     return LogMatches(log_filter, len(newest), last_id, times, array("q", (k[1] for k in newest)))
+
+
+def _newest_candidates(
+    connection: sqlite3.Connection, plan: FilterPlan, watermark: int, max_rows: int
+) -> Iterator[list[tuple[int, int, str]]]:
+    """Chunks of (time_ns, id, body), newest first: the time index's entries, or with a
+    trigram query the logs not indexed yet, then the index's candidates by descending id
+    (ids follow arrival, close to time order: this is a first screen, not the result)."""
+    read = 0
+    bound: str
+    bound_params: tuple[object, ...]
+    if plan.trigram:
+        steps = [
+            ("FROM logs", "id > ?", (watermark,), "id"),
+            ("FROM logs_trigram CROSS JOIN logs ON id = logs_trigram.rowid",
+             "logs_trigram MATCH ? AND logs_trigram.rowid <= ?", (plan.trigram, watermark),
+             "logs_trigram.rowid"),
+        ]
+        for source, condition, params, key in steps:
+            bound, bound_params = "1", ()
+            while read < max_rows:
+                chunk = connection.execute(
+                    f"SELECT time_ns, id, body {source} "
+                    f"{where_clause(condition, plan.where, bound)} ORDER BY {key} DESC LIMIT ?",
+                    (*params, *plan.params, *bound_params, CHUNK),
+                ).fetchall()
+                if not chunk:
+                    break
+                read += len(chunk)
+                yield chunk
+                bound, bound_params = f"{key} < ?", (chunk[-1][1],)
+        return
+    bound, bound_params = "1", ()
+    while read < max_rows:
+        chunk = connection.execute(
+            f"SELECT time_ns, id, body FROM logs INDEXED BY logs_by_time "
+            f"{where_clause(plan.where, bound)} ORDER BY time_ns DESC, id DESC LIMIT ?",
+            (*plan.params, *bound_params, CHUNK),
+        ).fetchall()
+        if not chunk:
+            break
+        read += CHUNK
+        yield chunk
+        bound, bound_params = "(time_ns, id) < (?, ?)", chunk[-1][:2]
 
 
 # --- windows by position ---

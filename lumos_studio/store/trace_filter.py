@@ -10,7 +10,7 @@ in double quotes (``agent:"trip planner"``); so do words with a colon (``"http:/
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lumos_studio.store.trace_index import TEXT_ID_BITS
@@ -158,31 +158,44 @@ def fts_phrase(word: str) -> str | None:
 
 
 def filter_sql(
-    trace_filter: TraceFilter, text_matches: Mapping[str, str] | None = None
+    trace_filter: TraceFilter,
+    text_matches: Mapping[str, str] | None = None,
+    name_matches: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> tuple[str, list[object]]:
     """A WHERE clause over ``traces t`` (``1`` when empty) and its parameters.
 
     ``text_matches`` names, for a searched word, a table of the ``text_seq`` of the traces whose
     message text matches it (``TEXT_MATCH_SQL``, run once by the caller); without it, the clause
-    runs that match itself, once per statement.
+    runs that match itself, once per statement. ``name_matches`` gives, for a word, the values
+    of each name column that contain it (``trace_search.names_matching``): ``IN`` lists then
+    replace the word's LIKEs.
     """
     clauses: list[str] = []
     params: list[object] = []
     text_matches = text_matches or {}
+    name_matches = name_matches or {}
 
     def any_like(columns: tuple[str, ...], value: str) -> str:
         params.extend([_like(value)] * len(columns))
         return "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")"
 
     for word in trace_filter.words:
-        fields = any_like(("t.agents", "t.root_name", "t.models"), word)
+        names = name_matches.get(word)
+        if names is None:
+            options = [any_like(("t.agents", "t.root_name", "t.models"), word)[1:-1]]
+        else:
+            options = []
+            for column, values in names.items():
+                if values:
+                    options.append(f"t.{column} IN ({', '.join('?' * len(values))})")
+                    params.extend(values)
         table = text_matches.get(word)
-        if table is not None:
-            fields = f"({fields[1:-1]} OR t.text_seq IN {table})"
+        if table is not None:  # checked run by run ("+"): driving from it is the caller's call
+            options.append(f"+t.text_seq IN {table}")
         elif (phrase := fts_phrase(word)) is not None:
             params.append(phrase)
-            fields = f"({fields[1:-1]} OR t.text_seq IN ({TEXT_MATCH_SQL}))"
-        clauses.append(fields)
+            options.append(f"t.text_seq IN ({TEXT_MATCH_SQL})")
+        clauses.append("(" + (" OR ".join(options) or "0") + ")")
     for value in trace_filter.agents:
         clauses.append(any_like(("t.agents",), value))
     for value in trace_filter.models:

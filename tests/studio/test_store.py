@@ -106,7 +106,7 @@ def test_queries_work_from_other_threads_while_the_writer_writes(store: Store) -
 def test_store_is_wal_and_versioned(store: Store) -> None:
     connection = sqlite3.connect(store.path)
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 9
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 10
 
 
 def test_a_store_from_a_newer_studio_is_refused(tmp_path: Path) -> None:

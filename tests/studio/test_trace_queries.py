@@ -77,6 +77,31 @@ def test_free_words_find_text_in_messages_by_prefix(store: Store) -> None:
     assert ids(store, "!!!") == []  # no word: matched by names only, never an FTS error
 
 
+@pytest.mark.parametrize("names_read", [200, 0], ids=["names-by-index", "names-by-like"])
+def test_words_found_by_names_and_by_text_agree_however_they_are_read(
+    store: Store, monkeypatch: pytest.MonkeyPatch, names_read: int
+) -> None:
+    """Names read by index seeks or LIKE on every run (too many distinct values); text-only
+    words read by their runs' ids when few, or by walking the runs when many."""
+    from lumos_studio.store import trace_search
+
+    monkeypatch.setattr(trace_search, "MAX_NAMES", names_read)
+    fill(store, *(agent_run(n, agent=("weather", "support", "a_b")[n % 3],
+                            said=f"paris {'london' if n % 4 == 0 else 'rome'} trip {n}")
+                  for n in range(1, 13)), agent_run(13, said="nothing here"))
+    for sparse in (20_000, 0):
+        monkeypatch.setattr(trace_search, "SPARSE_HITS", sparse)
+        assert ids(store, "paris london") == [12, 8, 4]
+        page = store.reader.find_traces(TraceQuery(parse_filter("paris trip"), limit=4))
+        assert [int(t.trace_id, 16) for t in page.summaries] == [12, 11, 10, 9]
+        assert page.total == 12
+        assert ids(store, "paris london status:ok", sort="oldest") == [4, 8, 12]
+        assert ids(store, "support") == [10, 7, 4, 1]  # an agent's name: no text needed
+        assert ids(store, "support london") == [4]  # by name one word, by text the other
+        assert ids(store, "a_b") == [11, 8, 5, 2]  # "_" is a character, not LIKE's wildcard
+        assert ids(store, "wea") == [13, 12, 9, 6, 3]  # a part of a name
+
+
 def test_a_word_under_three_characters_matches_whole_words_in_messages(store: Store) -> None:
     # As a prefix, a letter or two matched most of a big store, and took seconds.
     fill(store, agent_run(1, said="ok go"), agent_run(2, said="good morning"),
@@ -115,6 +140,18 @@ def test_grouped_by_conversation_newest_group_first(store: Store) -> None:
     assert [(t.conversation_id, int(t.trace_id, 16)) for t in page.summaries] == [
         (None, 4), ("a", 3), ("a", 1), ("b", 2)]
     assert page.group_sizes == {"a": 2, "b": 1, None: 1}
+
+
+def test_a_grouped_page_holds_the_newest_groups_that_fill_it(store: Store) -> None:
+    """Runs of five conversations, interleaved: a page of 5 takes the two newest groups (the
+    second completes it, cut at the page), sized in full; older groups are not looked at."""
+    fill(store, *(agent_run(n, conversation=f"c{n % 5}") for n in range(1, 16)))
+    page = store.reader.find_traces(TraceQuery(grouped=True, limit=5))
+    assert [(t.conversation_id, int(t.trace_id, 16)) for t in page.summaries] == [
+        ("c0", 15), ("c0", 10), ("c0", 5), ("c4", 14), ("c4", 9)]
+    assert page.group_sizes == {"c0": 3, "c4": 3} and page.total == 15
+    filtered = store.reader.find_traces(TraceQuery(parse_filter("thread:c1"), grouped=True))
+    assert [int(t.trace_id, 16) for t in filtered.summaries] == [11, 6, 1]
 
 
 def test_the_conversation_id_is_kept_when_the_trace_grows(store: Store) -> None:

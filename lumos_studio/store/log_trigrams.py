@@ -1,0 +1,156 @@
+"""A trigram index of log messages, so a regex reads only the logs that can match it.
+
+``logs_trigram`` (schema 10) is a contentless FTS5 table with the ``trigram`` tokenizer and
+``detail='none'``: for each 3-character piece of a stored body (case-folded), which logs hold it,
+and nothing else (~80 bytes a log). ``trigram_query`` reads a regex with the standard library's
+parser and writes what every match must contain (its literal runs, through groups, repeats and
+alternatives) as an FTS5 query of trigrams; the logs it finds are candidates, which the regex
+then checks (the index cannot tell order or adjacency). A regex without a literal run of three
+characters gets no query: it reads every log, as before.
+
+The writer fills the index in the same statement pair as the words' index (``schema
+.index_new_logs``), so both cover the same logs: ``schema.indexed_up_to`` is the watermark of
+both, and logs above it are checked by a scan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+try:  # the regex parser moved in 3.11; the old name still works, with a warning
+    from re import _parser as _regex_parser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover
+    import sre_parse as _regex_parser
+
+CREATE_TRIGRAM_TABLE = (
+    "CREATE VIRTUAL TABLE logs_trigram USING fts5(message, content='', tokenize='trigram', "
+    "detail='none', columnsize=0)"
+)
+# The trigram index sees the body as stored (JSON text): a regex's literal that JSON escapes
+# (a quote, a backslash, a control character) is never looked for in it.
+INDEX_TRIGRAMS_ABOVE = (
+    "INSERT INTO logs_trigram(rowid, message) SELECT id, coalesce(body, '') FROM logs "
+    "WHERE id > ?"
+)
+TRIGRAMS_PER_LITERAL = 3  # spread over the literal; more narrow little, each costs a doclist read
+MAX_TRIGRAMS = 12
+
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+# Python's case-blind "i" also matches "ı" and "İ", which FTS5 (and LIKE) do not fold to "i": in
+# a case-blind pattern, a trigram with an "i" could miss a match, so none is used.
+_UNFOLDED = frozenset("iI")
+
+
+def case_blind(pattern: str) -> bool:
+    """Whether ``pattern`` may match case-blindly somewhere: as ``log_filter.compile_regex``
+    compiles it (no capitals), or by an inline flag."""
+    return not any(c.isupper() for c in pattern) or "(?" in pattern
+
+
+@dataclass(frozen=True, slots=True)
+class _Literal:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _All:
+    parts: tuple[_Need, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Any:
+    choices: tuple[_Need, ...]
+
+
+_Need = _Literal | _All | _Any
+
+
+def trigram_query(pattern: str) -> str | None:
+    """The FTS5 query over ``logs_trigram`` that every match of ``pattern`` satisfies, or None
+    when nothing certain can be said (no literal run of three usable characters)."""
+    try:
+        items = _regex_parser.parse(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return None
+    try:
+        need = _sequence(list(items))
+    except RecursionError:
+        return None
+    budget = [MAX_TRIGRAMS]
+    unusable = _UNFOLDED if case_blind(pattern) else frozenset[str]()
+    return _query(need, budget, unusable) if need is not None else None
+
+
+def _sequence(items: list[tuple[object, object]]) -> _Need | None:
+    """What a sequence of regex items needs: its literal runs and its parts' needs, all."""
+    parser = _regex_parser
+    parts: list[_Need] = []
+    run = ""
+
+    def close() -> None:
+        nonlocal run
+        for piece in _JSON_ESCAPED.split(run):
+            if len(piece) >= 3:
+                parts.append(_Literal(piece))
+        run = ""
+
+    for op, arg in items:
+        if op is parser.LITERAL and isinstance(arg, int) and arg < 0x7F:
+            run += chr(arg)
+            continue
+        close()
+        need: _Need | None = None
+        if op is parser.SUBPATTERN and isinstance(arg, tuple):
+            need = _sequence(list(arg[-1]))
+        elif op is getattr(parser, "ATOMIC_GROUP", None) and isinstance(arg, list):
+            need = _sequence(arg)
+        elif op in _REPEATS and isinstance(arg, tuple) and arg[0] >= 1:
+            need = _sequence(list(arg[2]))
+        elif op is parser.BRANCH and isinstance(arg, tuple):
+            choices = [_sequence(list(branch)) for branch in arg[1]]
+            if all(choice is not None for choice in choices):
+                need = _Any(tuple(c for c in choices if c is not None))
+        if need is not None:
+            parts.append(need)
+    close()
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else _All(tuple(parts))
+
+
+_REPEATS = frozenset(
+    op for op in (_regex_parser.MAX_REPEAT, _regex_parser.MIN_REPEAT,
+                  getattr(_regex_parser, "POSSESSIVE_REPEAT", None)) if op is not None
+)
+
+
+def _query(need: _Need, budget: list[int], unusable: frozenset[str]) -> str | None:
+    match need:
+        case _Literal(text):
+            grams = _chosen_trigrams(text, budget, unusable)
+            return " AND ".join(grams) if grams else None
+        case _All(parts):
+            found = [q for q in (_query(p, budget, unusable) for p in parts) if q]
+            return " AND ".join(found) if found else None
+        case _Any(choices):
+            options = [_query(c, budget, unusable) for c in choices]
+            if not all(options):
+                return None
+            return "(" + " OR ".join(f"({q})" for q in options) + ")"
+    return None  # pragma: no cover
+
+
+def _chosen_trigrams(text: str, budget: list[int], unusable: frozenset[str]) -> list[str]:
+    """Up to ``TRIGRAMS_PER_LITERAL`` of the literal's trigrams, spread from its start to its
+    end (neighbours overlap and narrow little), quoted for FTS5."""
+    grams = list(dict.fromkeys(
+        text[i : i + 3].lower() for i in range(len(text) - 2)
+        if not unusable.intersection(text[i : i + 3])
+    ))
+    room = min(TRIGRAMS_PER_LITERAL, budget[0])
+    if len(grams) > room:
+        step = (len(grams) - 1) / max(1, room - 1)
+        grams = list(dict.fromkeys(grams[round(i * step)] for i in range(room)))
+    budget[0] -= len(grams)
+    return ['"' + g.replace('"', '""') + '"' for g in grams]

@@ -1,0 +1,199 @@
+"""The logs' trigram index: what a regex must contain, the candidates it finds, and that a regex
+filter through it finds exactly what Python's ``re`` finds, indexed or not, after a migration."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lumos_studio.records import LogRecord
+from lumos_studio.records_codec import log_row
+from lumos_studio.store import Store
+from lumos_studio.store import log_queries as lq
+from lumos_studio.store.connection import open_reader_connection, open_writer_connection
+from lumos_studio.store.log_filter import LogFilter, compile_regex, plan_filter
+from lumos_studio.store.log_trigrams import trigram_query
+from lumos_studio.store.schema import LOG_COLUMNS, ensure_schema, index_new_logs
+from tests.builders import T0
+
+WORDS = ("timeout", "connection", "refused", "paris", "took", "TİMEOUT", "tımeout", "\u212aey",
+         'say "hi"', "a\\b", "café", "line\nbreak", "barbaz", "fooqux")
+
+
+def make_logs(count: int, seed: int = 3) -> list[LogRecord]:
+    rng = random.Random(seed)
+    return [
+        LogRecord(T0 + i * 1_000, " ".join(rng.choice(WORDS) for _ in range(4))
+                  + f" took {rng.random() * 100:.1f}ms", 9, "INFO")
+        for i in range(count)
+    ]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(tmp_path / "s.db") as store:
+        yield store
+
+
+@pytest.fixture
+def reader(store: Store) -> Iterator[sqlite3.Connection]:
+    connection = open_reader_connection(store.path)
+    connection.row_factory = None
+    yield connection
+    connection.close()
+
+
+def insert_unindexed(path: Path, logs: list[LogRecord]) -> None:
+    """Rows as a writer that never called ``index_new_logs`` leaves them."""
+    connection = open_writer_connection(path)
+    with connection:
+        connection.execute("BEGIN")
+        connection.executemany(
+            f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})", [log_row(log) for log in logs])
+    connection.close()
+
+
+def python_ids(logs: list[LogRecord], pattern: str) -> list[int]:
+    compiled = compile_regex(pattern)
+    return [i for i, log in enumerate(logs, 1) if compiled.search(str(log.body))]
+
+
+PATTERNS = (
+    r"timeout \w+ refused", r"took 9\d\.5ms", r"(barbaz|fooqux) took", r"\btimeout\b",
+    r"TIMEOUT", r"Timeout", r"\u212aey", r"kEY", r'say "hi"', r"a\\b", r"café", r"line\nbreak",
+    r"(conn)+ection", r"x?paris", r"ab|cd", r"[tT]ook",
+)
+
+
+def test_what_a_regex_must_contain() -> None:
+    assert trigram_query(r"took 9\d\.5ms") == (
+        '"too" AND "ok " AND "k 9" AND ".5m" AND "5ms"')
+    # Alternatives: one of them; optional parts: nothing; repeats at least once: their text.
+    assert trigram_query(r"(foo|barbaz)qux") == (
+        '(("foo") OR ("bar" AND "rba" AND "baz")) AND "qux"')
+    assert trigram_query(r"(abc)?def") == '"def"'
+    assert trigram_query(r"a(bcd)+e") == '"bcd"'
+    assert trigram_query(r"ab|cd") is None and trigram_query(r"(\w+)") is None
+    assert trigram_query(r"(foo|b)qux") == '"qux"'  # one alternative says nothing
+    # Case-blind (no capitals): no trigram with an "i", which "ı" or "İ" would match.
+    assert trigram_query(r"timeout") == '"meo" AND "eou" AND "out"'
+    assert trigram_query(r"Timeout") == '"tim" AND "meo" AND "out"'
+    # JSON escapes the stored body's quotes, backslashes and controls: never looked for.
+    assert trigram_query(r'say "hi"') == '"say" AND "ay "' and trigram_query("a\\\\bc\nde") is None
+    assert trigram_query("(unclosed") is None
+
+
+def test_regex_through_the_index_finds_what_python_finds(
+    store: Store, reader: sqlite3.Connection
+) -> None:
+    logs = make_logs(3_000)
+    store.writer.submit_many(logs[:2_000])
+    assert store.writer.flush()
+    insert_unindexed(store.path, logs[2_000:])  # above the watermark: found by a scan
+    for pattern in PATTERNS:
+        matches = lq.match_logs(reader, LogFilter(regex=pattern))
+        assert matches.ids is not None
+        assert sorted(matches.ids) == python_ids(logs, pattern), pattern
+        newest = lq.newest_matches(reader, LogFilter(regex=pattern), 40)
+        assert list(newest.ids or ()) == python_ids(logs, pattern)[-40:], pattern
+
+
+def test_the_regex_reads_the_trigram_candidates_not_every_log(store: Store) -> None:
+    plan = plan_filter(LogFilter(regex=r"timeout \w+ refused"))
+    assert plan.trigram is not None and plan_filter(LogFilter(regex=r"\d+")).trigram is None
+    store.writer.submit_many(make_logs(50))
+    assert store.writer.flush()
+    connection = sqlite3.connect(store.path)
+    steps = " ".join(row[-1] for row in connection.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM logs_trigram CROSS JOIN logs ON id = logs_trigram.rowid"
+        " WHERE logs_trigram MATCH ?", (plan.trigram,)))
+    assert "SCAN logs_trigram VIRTUAL TABLE" in steps and "SEARCH logs USING INTEGER" in steps
+
+
+def test_deleted_and_edited_logs_leave_the_index(store: Store) -> None:
+    logs = make_logs(200)
+    store.writer.submit_many(logs)
+    assert store.writer.flush()
+    connection = open_writer_connection(store.path)
+    with connection:
+        connection.execute("BEGIN")
+        connection.execute("DELETE FROM logs WHERE id <= 100")
+        connection.execute("UPDATE logs SET body = '\"zzzqqq\"' WHERE id = 150")
+    reader = open_reader_connection(store.path)
+    reader.row_factory = None
+    assert reader.execute("SELECT rowid FROM logs_trigram WHERE logs_trigram MATCH "
+                          "'\"zzz\" AND \"qqq\"'").fetchall() == [(150,)]
+    candidates = {r[0] for r in reader.execute(
+        "SELECT rowid FROM logs_trigram WHERE logs_trigram MATCH '\"too\"'")}
+    assert candidates == {i for i in range(101, 201) if i != 150}
+    connection.close()
+    reader.close()
+
+
+def test_a_version_9_store_gets_its_logs_into_the_trigram_index(tmp_path: Path) -> None:
+    from lumos_studio.store import schema
+
+    path = tmp_path / "v9.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    real = schema.MIGRATIONS
+    schema.MIGRATIONS = real[:9]
+    try:
+        ensure_schema(connection)
+    finally:
+        schema.MIGRATIONS = real
+    logs = make_logs(500)
+    connection.execute("BEGIN")
+    connection.executemany(
+        f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})",
+        [log_row(log) for log in logs[:400]])
+    connection.execute(schema._INDEX_NEW_LOGS)  # as a schema 9 writer indexed them
+    connection.executemany(  # and 100 more it had not indexed yet
+        f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})",
+        [log_row(log) for log in logs[400:]])
+    connection.execute("COMMIT")
+    connection.close()
+
+    with Store(path):
+        pass  # the studio opens it: migrated to schema 10
+    migrated = sqlite3.connect(path)
+    assert migrated.execute("PRAGMA user_version").fetchone()[0] == 10
+    assert {"spans_roots", "spans_workflows"} <= {r[0] for r in migrated.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert migrated.execute(  # the indexed logs, not the 100 above the watermark
+        "SELECT count(*) FROM logs_trigram WHERE logs_trigram MATCH '\"ook\"'").fetchone()[0] == 400
+    with migrated:
+        migrated.execute("BEGIN")
+        index_new_logs(migrated)
+    assert migrated.execute(
+        "SELECT count(*) FROM logs_trigram WHERE logs_trigram MATCH '\"ook\"'").fetchone()[0] == 500
+    migrated.row_factory = None
+    for pattern in (r"timeout \w+ refused", r"(barbaz|fooqux) took"):
+        matches = lq.match_logs(migrated, LogFilter(regex=pattern))
+        assert sorted(matches.ids or ()) == python_ids(logs, pattern)
+    migrated.close()
+
+
+def test_indexed_logs_are_found_through_the_index_alone(store: Store) -> None:
+    """With the index emptied behind the store's back, indexed logs vanish from a regex's
+    result (it reads the index, not the table) while logs above the watermark still match."""
+    logs = make_logs(300)
+    store.writer.submit_many(logs[:200])
+    assert store.writer.flush()
+    insert_unindexed(store.path, logs[200:])
+    connection = open_writer_connection(store.path)
+    with connection:
+        connection.execute("BEGIN")
+        connection.execute("INSERT INTO logs_trigram(logs_trigram) VALUES ('delete-all')")
+    connection.close()
+    reader = open_reader_connection(store.path)
+    reader.row_factory = None
+    for pattern in (r"timeout \w+ refused", r"took \d"):
+        for matches in (lq.match_logs(reader, LogFilter(regex=pattern)),
+                        lq.newest_matches(reader, LogFilter(regex=pattern), 500)):
+            assert list(matches.ids or ()) == [i for i in python_ids(logs, pattern) if i > 200]
+    reader.close()
