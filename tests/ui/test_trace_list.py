@@ -8,6 +8,7 @@ from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
+from lumos_studio.ui.widgets.metrics_strip import MetricsStrip
 from lumos_studio.ui.widgets.trace_browser import ConfirmDelete, TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
@@ -151,3 +152,27 @@ async def test_delete_asks_first_then_removes_the_run_and_clears_its_view(store:
         await wait_for(pilot, lambda: listed(app) == [2, 1])
         assert store.reader.trace_spans(f"{3:032x}") == []
         await wait_for(pilot, lambda: app.trace_id is None and not tree.spans)
+
+
+async def test_typing_a_search_does_not_sum_the_metrics_again_but_a_stored_run_does(
+        store: Store) -> None:
+    app = studio(store)
+    reader = store.reader
+    sums: list[int] = []
+    metrics = reader.metrics
+
+    def counted():  # type: ignore[no-untyped-def]
+        sums.append(1)
+        return metrics()
+
+    reader.metrics = counted  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await wait_for(pilot, lambda: app.query_one(MetricsStrip).metrics.runs == 3)
+        before = len(sums)
+        await pilot.press("slash", *"paris")
+        await wait_for(pilot, lambda: listed(app) == [1])
+        assert len(sums) == before  # the strip sums the newest runs, whatever is searched
+        store.writer.submit_many(agent_run(4, said="and in Rome?", conversation="t-c"))
+        await wait_for(pilot, lambda: app.query_one(MetricsStrip).metrics.runs == 4)
+        assert len(sums) > before
