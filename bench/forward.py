@@ -13,7 +13,6 @@ again on the same port at two thirds; every span must reach team's store.
 from __future__ import annotations
 
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import check
-from bench.ingest import BATCH_SPANS, encoded_batches, wait_until_queryable
+from bench.ingest import BATCH_SPANS, Served, encoded_batches, start_serve, wait_until_queryable
 
 TARGET_FORWARDED_SPANS_PER_SECOND = 30_000  # keeps pace with the durable-ingest target
 TARGET_ADDED_ACK_MS = 5.0  # median acknowledgement, forwarding on minus off
@@ -37,38 +36,6 @@ TARGET_LOST = 0
 ROUNDS = 3
 REQUESTS = 100  # 50,000 spans
 CLIENTS = 4
-
-
-@dataclass
-class Serve:
-    process: subprocess.Popen[str]
-    endpoint: str
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        self.process.communicate(timeout=120)
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.communicate(timeout=60)
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def serve(db: Path, *args: str, port: int = 0) -> Serve:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lumos_studio", "--db", str(db), "serve", "--otlp-port",
-         str(port), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("OTEL_EXPORTER_OTLP_ENDPOINT="):
-            return Serve(process, line.strip().split("=", 1)[1])
-    raise RuntimeError(f"serve did not start: {process.stderr.read() if process.stderr else ''}")
 
 
 @dataclass
@@ -153,7 +120,8 @@ class Sink:
 def steady_round(tmp: Path, bodies: list[bytes], forwarding: bool, number: int) -> Round:
     os.sync()
     sink = Sink()
-    local = serve(tmp / f"local-{number}.db", *(["--forward", sink.endpoint] if forwarding else []))
+    local = start_serve(tmp / f"local-{number}.db",
+                        *(["--forward", sink.endpoint] if forwarding else []))
     try:
         load = send(local.endpoint, bodies)
         acked = load.acked * BATCH_SPANS
@@ -176,16 +144,16 @@ def outage_round(tmp: Path, bodies: list[bytes]) -> tuple[int, float]:
     """Spans lost when team goes down at a third of the load and comes back at two thirds, and
     the seconds after the last acknowledgement until team has everything."""
     team_db = tmp / "team-outage.db"
-    team = [serve(team_db)]
+    team: list[Served] = [start_serve(team_db)]
     port = int(team[0].endpoint.rsplit(":", 1)[1])
-    local = serve(tmp / "local-outage.db", "--forward", team[0].endpoint)
+    local = start_serve(tmp / "local-outage.db", "--forward", team[0].endpoint)
     third = len(bodies) // 3
 
     def on_ack(acked: int) -> None:
         if acked == third:
             team[0].kill()
         elif acked == 2 * third:
-            team[0] = serve(team_db, port=port)
+            team[0] = start_serve(team_db, port=port)
 
     try:
         load = send(local.endpoint, bodies, on_ack)

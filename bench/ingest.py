@@ -221,9 +221,16 @@ class Served:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> str:
-        self.process.send_signal(signal.SIGINT)
+        """Ctrl-C, as in a terminal; ``serve``'s last line (what it stored)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
         _, stderr = self.process.communicate(timeout=60)
         return stderr.strip().splitlines()[-1] if stderr.strip() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: the process goes down as a crashed collector would."""
+        self.process.kill()
+        self.process.communicate(timeout=60)
 
 
 def _proc_status_kb(pid: int, field: str) -> int:
@@ -236,9 +243,12 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start_serve(db: Path) -> Served:
+def start_serve(db: Path, *options: str, port: int = 0) -> Served:
+    """``lumos-studio serve`` on ``db`` in a process of its own (``options``: serve's, such as
+    ``--forward URL``), once it says where it listens."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "lumos_studio", "--db", str(db), "serve", "--port", "0"],
+        [sys.executable, "-m", "lumos_studio", "--db", str(db), "serve", "--otlp-port", str(port),
+         *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
