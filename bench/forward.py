@@ -17,10 +17,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -28,61 +27,22 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import check
-from bench.ingest import BATCH_SPANS, Served, encoded_batches, start_serve, wait_until_queryable
+from bench.ingest import (
+    BATCH_SPANS,
+    CLIENTS,
+    Served,
+    encoded_batches,
+    send_all,
+    start_serve,
+    wait_until_queryable,
+)
 
 TARGET_FORWARDED_SPANS_PER_SECOND = 30_000  # keeps pace with the durable-ingest target
 TARGET_ADDED_ACK_MS = 5.0  # median acknowledgement, forwarding on minus off
 TARGET_LOST = 0
 ROUNDS = 3
 REQUESTS = 100  # 50,000 spans
-CLIENTS = 4
-
-
-@dataclass
-class Load:
-    first_send: float = 0.0
-    last_ack: float = 0.0
-    acked: int = 0
-    latencies: list[float] = field(default_factory=list)
-
-
-def send(endpoint: str, bodies: list[bytes], on_ack: Callable[[int], None] = lambda n: None
-         ) -> Load:
-    """``CLIENTS`` keep-alive clients post every body once (retrying 503s), timing each answer."""
-    load = Load(first_send=time.perf_counter())
-    lock = threading.Lock()
-    pending = iter(bodies)
-
-    def client() -> None:
-        with httpx.Client(timeout=60) as http:
-            while True:
-                with lock:
-                    body = next(pending, None)
-                if body is None:
-                    return
-                while True:
-                    started = time.perf_counter()
-                    answer = http.post(f"{endpoint}/v1/traces", content=body,
-                                       headers={"Content-Type": "application/x-protobuf"})
-                    if answer.status_code != 503:
-                        break
-                    time.sleep(float(answer.headers.get("retry-after", "1")))
-                done = time.perf_counter()
-                with lock:
-                    load.latencies.append(done - started)
-                    if answer.status_code == 200:
-                        load.acked += 1
-                        load.last_ack = max(load.last_ack, done)
-                        acked = load.acked
-                if answer.status_code == 200:
-                    on_ack(acked)
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return load
+SEND_SECONDS = 300.0  # every request is sent: the figures are of the whole load
 
 
 @dataclass(frozen=True)
@@ -123,8 +83,8 @@ def steady_round(tmp: Path, bodies: list[bytes], forwarding: bool, number: int) 
     local = start_serve(tmp / f"local-{number}.db",
                         *(["--forward", sink.endpoint] if forwarding else []))
     try:
-        load = send(local.endpoint, bodies)
-        acked = load.acked * BATCH_SPANS
+        load = send_all(local.endpoint, bodies, SEND_SECONDS)
+        acked = load.spans
         size = sum(len(body) for body in bodies)
         arrived = sink.wait_for(size) if forwarding else load.last_ack
         lost = (size - sink.received()) // max(len(bodies[0]) // BATCH_SPANS, 1)
@@ -156,8 +116,8 @@ def outage_round(tmp: Path, bodies: list[bytes]) -> tuple[int, float]:
             team[0] = start_serve(team_db, port=port)
 
     try:
-        load = send(local.endpoint, bodies, on_ack)
-        arrived = wait_until_queryable(team_db, load.acked * BATCH_SPANS, timeout=180)
+        load = send_all(local.endpoint, bodies, SEND_SECONDS, on_ack)
+        arrived = wait_until_queryable(team_db, load.spans, timeout=180)
     finally:
         local.stop()
         team[0].stop()

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -271,10 +272,13 @@ class Sent:
     first_send: float = 0.0
     last_ack: float = 0.0
     acked: list[tuple[float, int]] = field(default_factory=list)  # (when, body index)
+    latencies: list[float] = field(default_factory=list)  # each answer's, from its last try
 
 
-def send_all(endpoint: str, bodies: list[bytes], seconds: float) -> Sent:
-    """``CLIENTS`` threads post the bodies until done or ``seconds`` have passed."""
+def send_all(endpoint: str, bodies: list[bytes], seconds: float,
+             on_ack: Callable[[int], None] | None = None) -> Sent:
+    """``CLIENTS`` threads post the bodies until done or ``seconds`` have passed, retrying 503s;
+    ``on_ack`` is told how many are acknowledged so far after each one (on a client's thread)."""
     sent = Sent(first_send=time.perf_counter())
     deadline = sent.first_send + seconds
     lock = threading.Lock()
@@ -288,6 +292,7 @@ def send_all(endpoint: str, bodies: list[bytes], seconds: float) -> Sent:
                 if body is None:
                     return
                 while True:
+                    started = time.perf_counter()
                     answer = http.post(
                         f"{endpoint}/v1/traces",
                         content=body,
@@ -300,12 +305,16 @@ def send_all(endpoint: str, bodies: list[bytes], seconds: float) -> Sent:
                     time.sleep(float(answer.headers.get("retry-after", "1")))
                 acked = time.perf_counter()
                 with lock:
+                    sent.latencies.append(acked - started)
                     if answer.status_code == 200:
                         sent.spans += BATCH_SPANS
                         sent.last_ack = max(sent.last_ack, acked)
                         sent.acked.append((acked, number))
+                        count = len(sent.acked)
                     else:
                         sent.failures += 1
+                if answer.status_code == 200 and on_ack is not None:
+                    on_ack(count)
 
     threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
     for thread in threads:

@@ -18,6 +18,7 @@ At scale 10 the store takes about 40 minutes to build on two cores (once; then i
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import statistics
@@ -95,9 +96,12 @@ def query_table(path: Path, title: str, spans_label: str = "") -> Table:
             reader.close()
         return f"{len(page.summaries)} / {page.total:,}"
 
+    sorts: list[tuple[str, str, dict[str, object]]] = [
+        (f"sort: {sort}", "", {"sort": sort})
+        for sort in ("newest", "oldest", "slowest", "tokens", "errors")
+    ]
     cases: list[tuple[str, str, dict[str, object]]] = [
-        *((f"sort: {sort}", "", {"sort": sort})
-          for sort in ("newest", "oldest", "slowest", "tokens", "errors")),
+        *sorts,
         ("grouped by thread", "", {"grouped": True}),
         *((f"search {text!r}", text, {}) for text in (
             "agent:weather", "model:gpt-4o-mini", "tool:get_weather", "status:error",
@@ -107,7 +111,7 @@ def query_table(path: Path, title: str, spans_label: str = "") -> Table:
     ]
     slowest = ("", 0.0)
     for label, text, options in cases:
-        ms, shown = _median_ms(lambda text=text, options=options: run(text, **options))
+        ms, shown = _median_ms(functools.partial(run, text, **options))
         slowest = max(slowest, (label, ms), key=lambda pair: pair[1])
         table.add_row(label, str(shown), f"{ms:.0f}", verdict(-ms, -TARGET_MS),
                       _reference_ms(path, label))
