@@ -344,7 +344,11 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
             self.post_message(TraceLoaded(trace_id, first, logs, complete=False))
             if get_current_worker().is_cancelled:
                 return  # another trace was chosen meanwhile
-        self.post_message(TraceLoaded(trace_id, reader.trace_headers(trace_id), logs))
+        headers = reader.trace_headers(trace_id)
+        # Read here, off the UI thread, when the debugger's marks or the graph will need it.
+        wanted = bool(self.breakpoints.specs) or self.layout.graph
+        decoded = decode_trace(reader, trace_id, len(headers)) if wanted else None
+        self.post_message(TraceLoaded(trace_id, headers, logs, decoded=decoded))
 
     @work(thread=True, exclusive=True, group="span")
     def load_span(self, trace_id: str, span_id: str, logs: Sequence[LogRecord] | None = None
@@ -400,7 +404,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         tree.show(message.trace_id, message.spans, complete=message.complete)
         self._searches = message.searches
         self._trace_logs = logs = message.logs
-        self._decoded = None  # the debugger and the graph read the new spans when they ask
+        self._decoded = message.decoded  # else read when the debugger or the graph asks
         self.show_breakpoints()
         detail = self.main.query_one(SpanDetail)
         chosen = tree.cursor_span
@@ -429,9 +433,12 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self.load_memory(span.trace_id, self._searches, span)
 
     def decoded_trace(self) -> DecodedTrace:
-        """The shown trace's spans whole (``ui.decoded_trace``), read when first asked for after
-        each load."""
+        """The shown trace's spans whole (``ui.decoded_trace``): as the worker read them with the
+        trace when breakpoints were set or the graph shown, else read now (a first breakpoint,
+        the graph just opened, a fork asked for)."""
         tree = self.main.query_one(TraceWaterfall)
+        if self._part_shown == tree.trace_id:  # only its first spans are in: a big one
+            return DecodedTrace(tree.trace_id)
         cached = self._decoded
         if cached is None or cached.trace_id != tree.trace_id:
             cached = self._decoded = decode_trace(self.store.reader, tree.trace_id,

@@ -13,6 +13,7 @@ from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.sessions.base import RunOutcome, SessionEvent, StreamUpdate, WorkflowOutcome
 from lumos_studio.store import TracePage, TraceSummary
 from lumos_studio.store.span_headers import SpanHeader
+from lumos_studio.ui.decoded_trace import DecodedTrace
 
 
 class TracesChanged(Message):
@@ -53,12 +54,14 @@ class TraceLoaded(Message):
     (earlier GenAI forms carry messages in them)."""
 
     def __init__(self, trace_id: str, spans: list[SpanHeader], logs: Sequence[LogRecord] = (),
-                 complete: bool = True) -> None:
+                 complete: bool = True, decoded: DecodedTrace | None = None) -> None:
         super().__init__()
         self.trace_id = trace_id
         self.spans = spans  # when not ``complete``: the first spans only, the rest is coming
         self.logs = logs
         self.complete = complete
+        self.decoded = decoded  # the spans whole, read by the worker when the debugger or the
+        # graph will ask for them (``StudioApp.decoded_trace``)
         self.searches = tuple(h.span_id for h in spans if h.searches)  # (the memory pane's)
 
 
