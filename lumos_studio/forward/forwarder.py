@@ -77,7 +77,6 @@ class Forwarder:
     def stop(self) -> None:
         for sender in self.senders:
             sender.stop()
-            sender.spool.close()
 
     def accept(self, signal: str, media: str, body: bytes, records: int) -> None:
         """Queue one request the receiver stored (``records`` spans or logs in it)."""

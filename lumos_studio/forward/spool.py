@@ -153,6 +153,3 @@ class Spool:
                 self.queued_records -= waiting.records
         for waiting in batch.files:
             waiting.path.unlink(missing_ok=True)
-
-    def close(self) -> None:
-        """Nothing to release: every queued request is already a file of its own."""
