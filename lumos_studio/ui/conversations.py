@@ -15,7 +15,7 @@ read it without widgets. One ``Conversation`` per agent or workflow name, made o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lumos_core.messages import Message
@@ -57,9 +57,6 @@ class Conversations:
         """Whether anything was said with ``name`` yet."""
         return name in self._by_name
 
-    def __iter__(self) -> Iterator[Conversation]:
-        return iter(self._by_name.values())
-
     def record(self, name: str, role: str, text: str) -> None:
         self[name].turns.append((role, text))
 
@@ -69,7 +66,3 @@ class Conversations:
         if conversation.thread_id is None:
             conversation.thread_id = f"studio-{name}-{self._clock()}"
         return conversation.thread_id
-
-    def suspended_runs(self) -> dict[str, str]:
-        """Workflow name → its run waiting to be resumed."""
-        return {c.name: c.suspended_run for c in self if c.suspended_run is not None}
