@@ -14,17 +14,15 @@ from lumos_core.debug import PausePoint
 from lumos_core.telemetry import semconv as sc
 from lumos_core.workflows import StepContext, Workflow, step
 from lumos_studio.app import StudioApp
-from lumos_studio.ingest.otlp_http import OtlpReceiver
 from lumos_studio.sessions.discovery import AgentCatalog
 from lumos_studio.sessions.in_process import InProcessSession
-from lumos_studio.sessions.worker import WorkerSession
 from lumos_studio.store import Store
 from lumos_studio.ui.breakpoints import BREAKPOINTS_FILE, Breakpoints, BreakpointSpec
 from lumos_studio.ui.screens.compare import CompareScreen
 from lumos_studio.ui.screens.paused import PausedScreen
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
-from tests.ui.helpers import wait_for
+from tests.ui.helpers import wait_for, worker_studio
 from tests.ui.test_chat_streaming import send
 
 AGENTS = '''
@@ -74,10 +72,7 @@ async def test_a_tool_breakpoint_pauses_the_worker_run_and_the_edit_is_on_the_sp
 ) -> None:
     agent_file = tmp_path / "agents.py"
     agent_file.write_text(AGENTS)
-    receiver = OtlpReceiver(store.writer, port=0).start()
-    session = WorkerSession(agent_file, receiver.endpoint, record=store.writer.submit)
-    app = StudioApp(store, session, endpoint=receiver.endpoint)
-    try:
+    with worker_studio(store, agent_file) as app:
         async with app.run_test(size=(120, 40)) as pilot:
             agents = app.query_one(AgentList)
             await wait_for(pilot, lambda: app.loads == 1 and agents.option_count == 1,
@@ -125,8 +120,6 @@ async def test_a_tool_breakpoint_pauses_the_worker_run_and_the_edit_is_on_the_sp
         assert "Lima" in edited[sc.TOOL_CALL_RESULT]
         assert by_call["c2"][sc.debug_key("before_tool", "decision")] == "step"
         assert by_call["c2"][sc.debug_key("after_tool", "decision")] == "continue"
-    finally:
-        receiver.stop()
 
 
 @step
@@ -253,10 +246,7 @@ async def test_an_agent_run_forks_from_its_second_model_call_in_the_worker(
 ) -> None:
     agent_file = tmp_path / "agents.py"
     agent_file.write_text(FORKABLE)
-    receiver = OtlpReceiver(store.writer, port=0).start()
-    session = WorkerSession(agent_file, receiver.endpoint, record=store.writer.submit)
-    app = StudioApp(store, session, endpoint=receiver.endpoint)
-    try:
+    with worker_studio(store, agent_file) as app:
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(pilot, lambda: app.loads == 1, timeout=20)
             await send(pilot, "weather in Rome?")
@@ -284,8 +274,6 @@ async def test_an_agent_run_forks_from_its_second_model_call_in_the_worker(
         assert root.attributes[sc.LUMOS_AGENT_FORK_OF] == second.span_id
         assert [(link.trace_id, link.span_id) for link in root.links] == [
             (origin, second.span_id)]
-    finally:
-        receiver.stop()
 
 
 async def test_cancelling_a_paused_run_closes_the_paused_view_and_frees_its_thread(

@@ -11,10 +11,8 @@ from textual.app import App, ComposeResult
 from textual.message import Message
 
 from lumos_studio.app import StudioApp
-from lumos_studio.ingest.otlp_http import OtlpReceiver
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
-from lumos_studio.sessions.worker import WorkerSession
 from lumos_studio.store import Store
 from lumos_studio.ui.graph_layout import BREAKPOINT
 from lumos_studio.ui.graph_model import NodeState
@@ -22,7 +20,7 @@ from lumos_studio.ui.widgets.graph import GraphPane
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.ui.graph_fixtures import nested_info, run_spans
-from tests.ui.helpers import wait_for
+from tests.ui.helpers import wait_for, worker_studio
 from tests.ui.test_chat_streaming import choose, send, transcript
 
 
@@ -90,14 +88,8 @@ async def test_a_workflow_run_in_the_worker_process_colours_its_graph(
     monkeypatch.chdir(tmp_path)
     agent_file = tmp_path / "flows.py"
     agent_file.write_text(LOOPING)
-    receiver = OtlpReceiver(store.writer, port=0).start()
-    session = WorkerSession(agent_file, receiver.endpoint, record=store.writer.submit,
-                            watch=False)
-    app = StudioApp(store, session, endpoint=receiver.endpoint)
-    try:
+    with worker_studio(store, agent_file, watch=False) as app:
         await _run_the_counter(app)
-    finally:
-        receiver.stop()
 
 
 async def _run_the_counter(app: StudioApp) -> None:

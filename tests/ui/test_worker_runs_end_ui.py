@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from lumos_studio.app import StudioApp
-from lumos_studio.ingest.otlp_http import OtlpReceiver
 from lumos_studio.sessions.worker import WorkerSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.agent_list import AgentList
-from tests.ui.helpers import wait_for
+from tests.ui.helpers import wait_for, worker_studio
 
 AGENTS = '''
 import asyncio, os
@@ -52,10 +51,9 @@ async def test_a_crash_and_a_cancel_end_their_runs_and_the_chat_goes_on(
 ) -> None:
     agent_file = tmp_path / "agents.py"
     agent_file.write_text(AGENTS)
-    receiver = OtlpReceiver(store.writer, port=0).start()
-    session = WorkerSession(agent_file, receiver.endpoint, record=store.writer.submit)
-    app = StudioApp(store, session, endpoint=receiver.endpoint)
-    try:
+    with worker_studio(store, agent_file) as app:
+        session = app.session
+        assert isinstance(session, WorkerSession)
         async with app.run_test(size=(120, 40)) as pilot:
             agents = app.query_one(AgentList)
             await wait_for(pilot, lambda: app.loads == 1 and agents.option_count == 3,
@@ -84,5 +82,3 @@ async def test_a_crash_and_a_cancel_end_their_runs_and_the_chat_goes_on(
             agents.highlighted = 2  # weather
             await pilot.press(*"for the city of Oslo", "enter")
             await wait_for(pilot, lambda: "Sunny in Oslo" in transcript(app), timeout=20)
-    finally:
-        receiver.stop()
