@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests/
-from tests.web.test_web_browser import free_port, stored_answer, wait_for_page
+from tests.ports import free_port
+from tests.web.test_web_browser import stored_answer, wait_for_page
 
 OUT = Path(__file__).resolve().parent / "web.png"
 

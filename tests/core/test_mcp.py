@@ -24,6 +24,7 @@ from lumos_core.mcp import MCPServerError, MCPServerHTTP, MCPServerStdio
 from lumos_core.messages import Message, ToolCallPart, ToolResultPart
 from lumos_core.models.scripted import ScriptedModel
 from lumos_core.telemetry import semconv as sc
+from tests.ports import free_port
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -32,12 +33,6 @@ SERVER = Path(__file__).parent / "data" / "weather_mcp_server.py"
 
 def stdio_server(**options: Any) -> MCPServerStdio:
     return MCPServerStdio(sys.executable, [str(SERVER)], **options)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 30.0) -> None:

@@ -7,7 +7,6 @@ slow answers.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +22,7 @@ from lumos_core.models import NO_RETRY, resolve_model
 from lumos_core.models.openai import INVALID_ARGUMENTS_KEY, OpenAIChatModel
 from lumos_core.telemetry import semconv as sc
 from tests.core.provider_server import ProviderServer, running_server
+from tests.ports import free_port
 
 API_KEY = "sk-test-0123456789abcdef-SECRET"
 
@@ -84,12 +84,6 @@ def get_weather(city: str) -> str:
 
 def weather_agent(model: OpenAIChatModel) -> Agent:
     return Agent("weather", "You report the weather.", model, [get_weather])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def all_span_text(spans: tuple[ReadableSpan, ...]) -> str:

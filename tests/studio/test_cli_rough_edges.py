@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lumos_studio.cli import cli
+from tests.ports import free_port
 from tests.studio.test_serve_cli import read_line_with
 
 TRACES = Path(__file__).parents[2] / "traces"
@@ -47,15 +47,9 @@ def test_every_command_that_listens_names_its_port_option_the_same(command: list
     assert "--port " not in shown.stdout.replace("--otlp-port", "")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize("flag", ["--otlp-port", "--port"], ids=["name", "older-alias"])
 def test_serve_listens_on_the_port_given_by_either_name(flag: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "lumos_studio", "--db", str(tmp_path / "s.db"), "serve", flag,
          str(port)],
