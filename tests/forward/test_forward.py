@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +28,7 @@ from lumos_studio.otlp.proto_encode import encode_trace_request_proto
 from lumos_studio.store import Store
 from tests.builders import make_span
 from tests.studio.test_serve_cli import read_line_with
+from tests.studio.test_worker_session import wait_until
 
 PROTOBUF = "application/x-protobuf"
 SPANS_PER_REQUEST = 50
@@ -57,12 +57,9 @@ def stored_spans(path: Path) -> int:
         connection.close()
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
+def wait_for(condition: Callable[[], object]) -> None:
+    """Until ``condition`` holds; 30 s, as a restarted collector takes a while to be retried."""
+    wait_until(condition, timeout=30.0)
 
 
 @contextmanager
