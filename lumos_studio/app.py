@@ -467,6 +467,8 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
     # --- pane messages ---
 
     def on_trace_list_chosen(self, message: TraceList.Chosen) -> None:
+        if self._screens_gone():  # a pane's late message while the app closes
+            return
         self._follow_new_trace = False
         self.show_trace(message.trace_id)
         self.main.query_one(TraceWaterfall).focus()
@@ -510,6 +512,8 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self.load_trace_list()
 
     def on_trace_list_save_requested(self, message: TraceList.SaveRequested) -> None:
+        if self._screens_gone():  # a pane's late message while the app closes
+            return
         from lumos_studio.replay.save import trace_file
 
         ids = message.trace_ids
@@ -556,6 +560,8 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self.call_from_thread(show)  # type: ignore[arg-type]
 
     def on_trace_waterfall_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
+        if self._screens_gone():  # a pane's late message while the app closes
+            return
         tree = self.main.query_one(TraceWaterfall)
         if tree.trace_id is None:
             return
@@ -571,6 +577,8 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
 
     def jump_to_span(self, trace_id: str, span_id: str | None) -> None:
         """Show a trace with one of its spans selected (once loaded) and the tree focused."""
+        if self._screens_gone():  # a pane's late message while the app closes
+            return
         self._follow_new_trace = False
         self._pending_span = span_id
         tree = self.main.query_one(TraceWaterfall)

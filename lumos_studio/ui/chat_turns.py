@@ -99,11 +99,15 @@ class ChatTurns(_AppBase):
         self.post_message(WorkflowTurnFinished(name, text, outcome, request.resume))
 
     def on_agent_list_chosen(self, message: AgentList.Chosen) -> None:
+        if self._screens_gone():  # a pane's late message while the app closes
+            return
         if message.agent_name != self.agent_name:
             self.agent_name = message.agent_name
             self._open_chat(message.agent_name)
 
     def on_agent_list_confirmed(self, message: AgentList.Confirmed) -> None:
+        if self._screens_gone():  # a pane's late message while the app closes
+            return
         self.main.query_one("#chat-input").focus()
 
     def on_chat_pane_submitted(self, message: ChatPane.Submitted) -> None:

@@ -106,6 +106,8 @@ class GraphActions(_AppBase):
 
     def on_graph_pane_node_chosen(self, message: GraphPane.NodeChosen) -> None:
         """Select the node's span in the waterfall (its detail follows)."""
+        if self._screens_gone():  # a pane's late message while the app closes
+            return
         tree = self.main.query_one(TraceWaterfall)
         if message.span_id is not None and message.span_id in tree.spans:
             tree.select_span(message.span_id)
