@@ -37,6 +37,9 @@ class BreakpointsDialog(ModalScreen[BreakpointSpec | str | None]):
     BreakpointsDialog #breakpoints-set { height: auto; color: $text-warning; }
     BreakpointsDialog #breakpoints-error { color: $error; height: auto; }
     BreakpointsDialog #breakpoints-keys { color: $foreground-muted; height: auto; }
+    /* An unfocused field's name is drawn in its blank border: readable, not border-dark. */
+    BreakpointsDialog Input { border-title-color: $foreground-muted; }
+    BreakpointsDialog Input:focus { border-title-color: $border; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),

@@ -1,0 +1,60 @@
+"""Snapshots of the debugger's two dialogs at 120x40 and 80x24: the breakpoints of an agent (one
+set, with a condition) and a fork from an agent's model call and from a workflow's step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.screen import Screen
+
+from lumos_core.debug import PausePoint
+from lumos_studio.sessions.base import AgentInfo
+from lumos_studio.ui.breakpoints import BreakCondition, BreakpointSpec
+from lumos_studio.ui.breakpoints_dialog import BreakpointsDialog
+from lumos_studio.ui.screens.fork import AgentForkPoint, ForkPoint, ForkScreen
+
+SIZES = [(120, 40), (80, 24)]
+SIZE_IDS = [f"{w}x{h}" for w, h in SIZES]
+
+WEATHER = AgentInfo("weather", "scripted", tools=("get_weather", "get_forecast"),
+                    description="Answers questions about the weather.")
+SET = (BreakpointSpec("weather", PausePoint.BEFORE_TOOL, "get_weather",
+                      BreakCondition("city", "Rome")),)
+
+AGENT_FORK = AgentForkPoint("weather", "a" * 32, "b" * 16, (
+    {"role": "user", "parts": [{"type": "text", "content": "weather in Rome?"}]},
+    {"role": "assistant", "parts": [{"type": "tool_call", "id": "c1", "name": "get_weather",
+                                     "arguments": {"city": "Rome"}}]},
+    {"role": "tool", "parts": [{"type": "tool_call_response", "id": "c1", "name": "get_weather",
+                                "response": "Clear skies, 22 °C in Rome."}]},
+))
+STEP_FORK = ForkPoint("essay_writer", "9f2c" * 8, "draft", "c" * 32,
+                      {"topic": "tides", "outline": ["moon", "sun", "coasts"]})
+
+
+class DialogHost(App[None]):
+    """An empty app with one dialog pushed on it, as the studio pushes it."""
+
+    def __init__(self, dialog: Screen[Any]) -> None:
+        super().__init__()
+        self.dialog = dialog
+
+    def on_mount(self) -> None:
+        self.push_screen(self.dialog)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_the_breakpoints_of_an_agent(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(DialogHost(BreakpointsDialog(WEATHER, SET)), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_a_fork_from_a_model_call(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(DialogHost(ForkScreen(AGENT_FORK)), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_a_fork_from_a_workflow_step(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(DialogHost(ForkScreen(STEP_FORK)), terminal_size=size)
