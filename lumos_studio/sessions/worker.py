@@ -14,13 +14,7 @@ tool's child processes go with them; ``memory_limit_mb`` caps each one's memory.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +26,6 @@ from lumos_core.debug import Continue, Decision
 from lumos_core.debug_remote import decide_message
 from lumos_core.memory_limit import memory_limit_from_env
 from lumos_core.messages import message_from_dict, message_to_dict
-from lumos_core.telemetry import semconv as sc
 from lumos_core.worker_protocol import (
     AgentDescription,
     AgentResult,
@@ -42,17 +35,14 @@ from lumos_core.worker_protocol import (
     Delta,
     Failed,
     ForkWorkflow,
-    Load,
     LoadError,
     Paused,
-    ProtocolError,
     Ready,
     Resource,
     ResumeWorkflow,
     RunAgent,
     RunEnd,
     RunWorkflow,
-    Shutdown,
     SpanEnded,
     SpanStarted,
     StepUpdate,
@@ -60,8 +50,6 @@ from lumos_core.worker_protocol import (
     ToolResult,
     WorkflowDescription,
     WorkflowResult,
-    decode,
-    encode,
 )
 from lumos_core.worker_protocol import Cancel as CancelRun
 from lumos_studio.records import SpanRecord
@@ -77,7 +65,7 @@ from lumos_studio.sessions.base import (
     WorkflowOutcome,
 )
 from lumos_studio.sessions.watch import FileWatcher
-from lumos_studio.sessions.worker_spans import ReportedSpans
+from lumos_studio.sessions.worker_process import WorkerProcess
 
 CANCEL_GRACE = 2.0  # seconds a cancelled run gets before its worker is killed
 RESTART_WAIT = 15.0  # seconds a run waits for a worker being (re)started
@@ -85,119 +73,6 @@ RESTART_ATTEMPTS = 3  # workers that die while loading, in a row, before the stu
 NOT_LOADED = "the agents are not loaded; fix the file and save"
 
 RecordSpan = Callable[[SpanRecord], object]
-
-
-class WorkerProcess:
-    """One ``python -m lumos_core.runner`` child and the socket to it."""
-
-    _ids = itertools.count(1)
-
-    def __init__(
-        self,
-        path: Path,
-        endpoint: str | None,
-        session: WorkerSession,
-        workflow_store: Path | None = None,
-        memory_limit_mb: int = 0,
-    ) -> None:
-        self.number = next(self._ids)
-        self.session = session
-        self.agents: tuple[AgentInfo, ...] | None = None
-        self.load_requested_at = 0.0
-        self.end_reason: str | None = None  # why the studio ended it (None: it ended itself)
-        self.spans = ReportedSpans()
-        ours, theirs = socket.socketpair()
-        command = [
-            sys.executable,
-            "-m",
-            "lumos_core.runner",
-            "--path",
-            str(path),
-            "--control-fd",
-            str(theirs.fileno()),
-            "--wait",
-            "--memory-limit-mb",
-            str(memory_limit_mb),
-        ]
-        if endpoint:
-            command += ["--otlp-endpoint", endpoint]
-        if session.echo_prints:
-            command.append("--echo-prints")
-        if workflow_store is not None:
-            command += ["--workflow-store", str(workflow_store)]
-        self.process = subprocess.Popen(
-            command,
-            pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=_worker_environment(),
-            start_new_session=True,  # its own process group: killed whole, with a tool's children
-        )
-        theirs.close()
-        self._socket = ours
-        self._send_lock = threading.Lock()
-        threading.Thread(target=self._read_messages, daemon=True).start()
-        threading.Thread(target=self._read_output, daemon=True).start()
-
-    def send(self, message: Command) -> bool:
-        try:
-            with self._send_lock:
-                self._socket.sendall(encode(message))
-            return True
-        except OSError:
-            return False
-
-    def load(self) -> None:
-        self.load_requested_at = time.perf_counter()
-        self.send(Load())
-
-    def stop(self, grace: float = 1.0) -> None:
-        """Ask politely, then kill; what the tools started goes with it either way."""
-        self.end_reason = self.end_reason or "killed"
-        self.send(Shutdown())
-        try:
-            self.process.wait(grace)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self.kill_group()
-        self._socket.close()
-
-    def kill(self, reason: str = "killed") -> None:
-        self.end_reason = self.end_reason or reason
-        self.kill_group()
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-
-    def kill_group(self) -> None:
-        """Kill its process group: processes a tool started, even after the worker is gone
-        (a group's id is not handed out again while any member lives; once none does, pids are
-        allocated in order, so another process taking it within moments is very unlikely)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-
-    def _read_messages(self) -> None:
-        try:
-            with self._socket.makefile("rb") as lines:
-                for line in lines:
-                    if line.strip():
-                        self.session._on_message(self, decode(line))
-        except ProtocolError as exc:  # a worker that speaks nonsense is ended like a dead one
-            self.session.emit(SessionEvent(notice=f"the worker sent a bad message: {exc}"))
-            self.kill("it sent a bad message")
-        except (OSError, ValueError):
-            pass  # killed or closed: the same as an exit
-        self.session._on_exit(self)
-
-    def _read_output(self) -> None:
-        """Output that bypassed the print capture (crashes, C extensions, faulthandler)."""
-        assert self.process.stdout is not None
-        with self.process.stdout:
-            for raw in self.process.stdout:
-                text = raw.decode(errors="replace").rstrip()
-                if text:
-                    self.session.emit(SessionEvent(output=text))
 
 
 class WorkerSession(Session):
@@ -291,7 +166,7 @@ class WorkerSession(Session):
 
     # --- messages from workers (on their reader threads) ---
 
-    def _on_message(self, worker: WorkerProcess, message: object) -> None:
+    def on_worker_message(self, worker: WorkerProcess, message: object) -> None:
         match message:
             case Ready():
                 self._on_ready(worker, message)
@@ -402,7 +277,7 @@ class WorkerSession(Session):
             time.sleep(0.05)
         worker.stop()
 
-    def _on_exit(self, worker: WorkerProcess) -> None:
+    def on_worker_exit(self, worker: WorkerProcess) -> None:
         """A worker's socket closed: close its spans and fail its runs, saying why; if it was
         serving (or about to), bring up a new one."""
         code = worker.process.wait()
@@ -433,7 +308,7 @@ class WorkerSession(Session):
         for run_id in orphaned:
             tool = tools[run_id]
             error = "the " + exited + (f" while running tool {tool!r}" if tool else "")
-            self._on_message(
+            self.on_worker_message(
                 worker, Failed(run_id, error + ("; restarted" if restart and was_current else ""))
             )
         if restart and was_current and worker.end_reason is None:  # a kill by us was told
@@ -596,18 +471,6 @@ class WorkerSession(Session):
         waiting[0].set()
         self.emit(SessionEvent(notice="the run did not stop; worker killed and restarted"))
         worker.kill("cancelled")
-
-
-def _worker_environment() -> dict[str, str]:
-    """The studio's environment, unbuffered, and the studio's pid on the worker's resource: spans
-    left running by a studio that is gone are then told from those of other programs."""
-    attributes = os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
-    ours = f"{sc.LUMOS_STUDIO_PID}={os.getpid()}"
-    return {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "OTEL_RESOURCE_ATTRIBUTES": f"{attributes},{ours}" if attributes else ours,
-    }
 
 
 def _outcome(reply: RunEnd) -> RunOutcome:
