@@ -171,7 +171,7 @@ def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], 
         try:
             receiver = OtlpReceiver(
                 store.writer, port=otlp_port,
-                forward=forwarder.accept if forwarder is not None else None,
+                forward=forwarder,
             ).start()
         except OSError as exc:
             fail(
@@ -426,7 +426,7 @@ def serve(
             receiver = OtlpReceiver(
                 store.writer, host=host, port=port, max_body=max_body,
                 max_connections=max_connections, token=token,
-                forward=forwarder.accept if forwarder is not None else None,
+                forward=forwarder,
             )
         except OSError as exc:
             fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
