@@ -255,6 +255,15 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
                 return True
         return await super().run_action(action, default_namespace, namespaces)
 
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Read-only: no file is written (the palette's "Save screenshot" says why)."""
+        if self.read_only:
+            self.notify("Not available: a read-only studio saves no files.", title="Read-only",
+                        severity="warning", timeout=4)
+            return None
+        return super().deliver_screenshot(filename, path, time_format)
+
     def _check_action_state(self, action: str, default_namespace: DOMNode) -> bool | None:
         """Read-only: the footer leaves out the keys that would write."""
         if self.read_only:

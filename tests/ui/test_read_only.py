@@ -65,6 +65,9 @@ async def test_keys_that_would_write_say_why_and_change_nothing(store: Store) ->
             await pilot.press(key)
             await pilot.pause()
             assert any(why in notice for notice in notices(app)), key
+        app.action_screenshot()  # the palette's "Save screenshot": a file on the server
+        await pilot.pause()
+        assert sum("saves no files" in notice for notice in notices(app)) == 2
         assert not app.query_one(ChatPane).has_focus_within
         assert not app.running
     reader = StoreReader(store.path)
