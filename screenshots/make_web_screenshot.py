@@ -36,7 +36,8 @@ def main() -> int:
         db, port = Path(tmp) / "web.db", free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "lumos_studio", "--db", str(db), "web", "--port", str(port),
-             "--otlp-port", "0", "--token", WRITE, "--read-token", READ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--otlp-port", "0", "--token", WRITE, "--read-token", READ],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"
             wait_for_page(url)
