@@ -8,13 +8,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
+from textual.actions import ActionParseResult
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header
@@ -46,6 +49,7 @@ from lumos_studio.ui.messages import (
     TracesChanged,
     TracesDeleted,
 )
+from lumos_studio.ui.read_only import ReadOnlyStore, StoreWatch, refusal
 from lumos_studio.ui.screens.experiments_app import ExperimentActions
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
@@ -111,7 +115,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
 
     def __init__(
         self,
-        store: Store,
+        store: Store | ReadOnlyStore,
         session: Session,
         *,
         endpoint: str | None = None,
@@ -121,12 +125,16 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         super().__init__()
         self.store = store
         self.session = session
+        # --read-only: a reader and no agents; keys that would write say why instead
+        self.read_only = isinstance(store, ReadOnlyStore)
         self.endpoint = endpoint
         self.forwarder = forwarder
         self._forward_shown = ""
         self._dropped_told = 0
         self.layout_path = layout_path or store.path.parent / LAYOUT_FILE
         self.layout = Layout.load(self.layout_path)
+        if self.read_only:
+            self.layout = replace(self.layout, sessions=False)  # no agents, no chat
         self.init_debugger(Breakpoints.load(self.layout_path.parent / BREAKPOINTS_FILE))
         self.agent_name: str | None = session.agents[0].name if session.agents else None
         self.conversations = Conversations()  # what was said with each agent, apart from widgets
@@ -153,7 +161,11 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self._metrics_at = -1  # the span commits the metrics strip shows
         self._memory_events: tuple[int, list[LogRecord]] | None = None  # as of a commit count
         self._changed_lock = threading.Lock()
-        store.writer.subscribe(self._on_store_commit)
+        if isinstance(store, ReadOnlyStore):
+            self._store_watch: StoreWatch | None = StoreWatch(store.path)
+        else:
+            self._store_watch = None
+            store.writer.subscribe(self._on_store_commit)
         session.listener = self._forward_session_event
 
     def _forward_session_event(self, event: SessionEvent) -> None:
@@ -194,7 +206,10 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self.sub_title = safe_str(f"{self.session.source} · {self.store.path}{receiving}", None)
         self._plain_sub_title = self.sub_title
         self._storage_shown: StorageProblem | None = None
-        self.set_interval(STORAGE_CHECK_INTERVAL, self._show_storage_problem)
+        if self._store_watch is None:
+            self.set_interval(STORAGE_CHECK_INTERVAL, self._show_storage_problem)
+        else:
+            self.set_interval(STORAGE_CHECK_INTERVAL, self._watch_store)
         if self.forwarder is not None:
             self._show_forwarding()
             self.set_interval(STORAGE_CHECK_INTERVAL, self._show_forwarding)
@@ -203,7 +218,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self.load_trace_list()
         self._show_agents(stale=False)
         self.show_breakpoints()
-        self.main.query_one("#chat-input").focus()
+        self.main.query_one(TraceList if self.read_only else "#chat-input").focus()
         self.call_after_refresh(self.start_session)  # after the first frame, not competing with it
 
     def _show_storage_problem(self) -> None:
@@ -216,6 +231,46 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self._update_sub_title()
         if problem is not None:
             self.notify(problem.message, title="Store", severity="error", timeout=15, markup=False)
+
+    def _watch_store(self) -> None:
+        """Read-only: what other processes committed shows as a writer's commit would."""
+        assert self._store_watch is not None
+        if self._store_watch.changed() and not self._screens_gone():
+            self._span_commits += 1
+            self._logs_written += 1
+            self.main.query_one(LogsPane).refresh_logs()
+            shown = frozenset({self.trace_id}) if self.trace_id else frozenset()
+            self.post_message(TracesChanged(shown))
+
+    async def run_action(self, action: str | ActionParseResult,
+                         default_namespace: DOMNode | None = None,
+                         namespaces: Any = None) -> bool:
+        """Read-only: a key that would write says why in one line, and does nothing else."""
+        if self.read_only:
+            _target, name, parameters = self._parse_action(
+                action, self if default_namespace is None else default_namespace, namespaces)
+            why = refusal(name, parameters)
+            if why is not None:
+                self.notify(why, title="Read-only", severity="warning", timeout=4)
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Read-only: no file is written (the palette's "Save screenshot" says why)."""
+        if self.read_only:
+            self.notify("Not available: a read-only studio saves no files.", title="Read-only",
+                        severity="warning", timeout=4)
+            return None
+        return super().deliver_screenshot(filename, path, time_format)
+
+    def _check_action_state(self, action: str, default_namespace: DOMNode) -> bool | None:
+        """Read-only: the footer leaves out the keys that would write."""
+        if self.read_only:
+            _target, name, parameters = self._parse_action(action, default_namespace)
+            if refusal(name, parameters) is not None:
+                return False
+        return super()._check_action_state(action, default_namespace)
 
     def _show_forwarding(self) -> None:
         """Where --forward sends, in the header; a target that fails or drops says so there,

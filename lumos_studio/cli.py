@@ -84,15 +84,28 @@ class _Commands(click.Group):
 )
 @click.option("--otlp-port", default=4318, show_default=True, help=OTLP_PORT_HELP)
 @forward_options
+@click.option("--read-only", is_flag=True,
+              help="Open the studio on --db to look only: no receiver, no agents, nothing "
+                   "written (a store other processes write, a shared one).")
 @click.pass_context
 def cli(ctx: click.Context, db: Path, otlp_port: int, forward: tuple[str, ...],
-        forward_queue_mb: int) -> None:
+        forward_queue_mb: int, read_only: bool) -> None:
     """Lumos Studio: a terminal console for developing AI agents.
 
     With no command, opens the studio on the bundled demo agents (scripted model, no API key).
     To work on your own agents: lumos-studio dev agents.py
     """
     ctx.obj = db
+    if read_only:
+        if ctx.invoked_subcommand is not None:
+            fail(f"--read-only opens the studio alone, not {ctx.invoked_subcommand}",
+                 "run lumos-studio --read-only (traces, show and export only read anyway)",
+                 code=2)
+        if forward:
+            fail("a read-only studio receives nothing, so it forwards nothing",
+                 "leave out --forward", code=2)
+        _open_read_only_studio(db)
+        return
     if ctx.invoked_subcommand is None:
         from lumos_studio.sessions.discovery import load_demo
         from lumos_studio.sessions.in_process import InProcessSession
@@ -158,7 +171,7 @@ def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], 
         try:
             receiver = OtlpReceiver(
                 store.writer, port=otlp_port,
-                forward=forwarder.accept if forwarder is not None else None,
+                forward=forwarder,
             ).start()
         except OSError as exc:
             fail(
@@ -172,6 +185,15 @@ def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], 
             ).run()
         finally:
             receiver.stop()
+
+
+def _open_read_only_studio(db: Path) -> None:
+    """The studio on a reader of ``db`` alone: what others store shows as it is committed."""
+    from lumos_studio.app import StudioApp
+    from lumos_studio.ui.read_only import ReadOnlySession, ReadOnlyStore
+
+    with ReadOnlyStore(open_reader(db)) as store:
+        StudioApp(store, ReadOnlySession()).run()
 
 
 @cli.command()
@@ -404,7 +426,7 @@ def serve(
             receiver = OtlpReceiver(
                 store.writer, host=host, port=port, max_body=max_body,
                 max_connections=max_connections, token=token,
-                forward=forwarder.accept if forwarder is not None else None,
+                forward=forwarder,
             )
         except OSError as exc:
             fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}",

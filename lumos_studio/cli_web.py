@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from lumos_studio.cli_forward import with_group_targets
-from lumos_studio.cli_support import fail, or_given_to_group
+from lumos_studio.cli_support import fail, open_store, or_given_to_group
 
 WEB_TOKEN_ENV = "LUMOS_WEB_TOKEN"
+WEB_READ_TOKEN_ENV = "LUMOS_WEB_READ_TOKEN"
 
 
 @click.command()
@@ -25,24 +26,33 @@ WEB_TOKEN_ENV = "LUMOS_WEB_TOKEN"
                    "(a proxy, or --host 0.0.0.0).")
 @click.option("--token", envvar=WEB_TOKEN_ENV, show_envvar=True, default=None,
               help="Require this token: open the page once with ?token=TOKEN.")
+@click.option("--read-token", envvar=WEB_READ_TOKEN_ENV, show_envvar=True, default=None,
+              help="Visitors with this token instead get the read-only studio "
+                   "(lumos-studio --read-only): traces to open and search, nothing to run.")
 @click.pass_obj
 def web(db: Path, path: Path | None, host: str, port: int, otlp_port: int,
-        public_url: str | None, token: str | None) -> None:
+        public_url: str | None, token: str | None, read_token: str | None) -> None:
     """Serve the studio to a browser: the demo agents, or those PATH defines (as dev does).
 
     Each tab runs its own studio on the same --db. Loopback only unless --host says otherwise,
-    and then only with --token.
+    and then only with --token (or --read-token alone: every visitor reads only).
     """
     from lumos_studio.ingest.otlp_connections import is_loopback
-    from lumos_studio.web import StudioWebServer, studio_command
+    from lumos_studio.web import StudioWebServer, read_only_command, studio_command
 
-    if not is_loopback(host) and not token:
+    if not is_loopback(host) and not (token or read_token):
         fail(f"serving on {host} lets other machines drive the studio and run your agents, so "
              "it needs a token",
              f"pass --token SECRET (or set {WEB_TOKEN_ENV}) and open the printed URL", code=2)
+    if read_token is not None and read_token == token:
+        fail("--read-token is the same as --token, so its visitors could write",
+             "choose two different secrets", code=2)
+    if read_token is not None:
+        open_store(db).close()  # read-only tabs cannot create or migrate it: made here, once
     command = studio_command(db.resolve(), or_given_to_group(otlp_port, "otlp_port"),
                              path.resolve() if path else None, with_group_targets(()))
     server = StudioWebServer(command, host=host, port=port, token=token,
+                             read_token=read_token, read_command=read_only_command(db.resolve()),
                              public_url=public_url.rstrip("/") if public_url else None)
     try:
         server.serve()

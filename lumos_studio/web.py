@@ -6,10 +6,15 @@ port when another tab holds 4318. On loopback by default; on any other address a
 required, as for ``serve``: the page is opened once with ``?token=TOKEN``, which sets a cookie
 (HttpOnly, SameSite=Strict) the page's websocket then carries; a request with neither is answered
 401 and starts nothing.
+
+A shared server has two tokens: the write token's visitors get the whole studio, the read
+token's the read-only one (``lumos-studio --read-only``: no receiver, no agents, nothing written).
+Which command a tab runs is decided by the token its websocket carries, checked on every request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import shlex
@@ -18,11 +23,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
+from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 COOKIE = "lumos_token"
 PAGE = Path(__file__).parent / "web_page"  # our page: textual-serve's own loads web fonts
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ACCESS = "lumos_access"  # the request's key for what its token allows: "write" or "read"
+log = logging.getLogger(__name__)
 
 
 def studio_command(db: Path, otlp_port: int, path: Path | None,
@@ -37,43 +45,99 @@ def studio_command(db: Path, otlp_port: int, path: Path | None,
     return shlex.join(words)
 
 
+def read_only_command(db: Path) -> str:
+    """The command a read-token visitor's tab runs: the studio on ``db``, reading only."""
+    return shlex.join([sys.executable, "-m", "lumos_studio", "--db", str(db), "--read-only"])
+
+
 class StudioWebServer(Server):
-    """textual-serve's server, with the token check in front of every route."""
+    """textual-serve's server, with the token check in front of every route; a read token's
+    tab runs ``read_command`` instead of ``command``."""
 
     def __init__(self, command: str, *, host: str, port: int, token: str | None,
+                 read_token: str | None = None, read_command: str | None = None,
                  public_url: str | None = None, title: str = "Lumos Studio") -> None:
         shown_host = f"[{host}]" if ":" in host else host
         super().__init__(command, host=host, port=port, title=title,
                          public_url=public_url or f"http://{shown_host}:{port}",
                          templates_path=PAGE)
         self._token = token.encode() if token else None
+        self._read_token = read_token.encode() if read_token else None
+        self.read_command = read_command
+        if self._read_token is not None and read_command is None:
+            raise ValueError("a read token needs the read-only command its visitors run")
 
     @property
     def url(self) -> str:
-        """What to open in a browser (with the token, when one is needed)."""
+        """What to open in a browser (with the write token, when one is needed)."""
         if self._token is None:
-            return self.public_url
+            return self.public_url if self._read_token is None else self.read_url
         return f"{self.public_url}/?token={self._token.decode()}"
+
+    @property
+    def read_url(self) -> str:
+        """What read-only visitors open (the same as ``url`` without a read token)."""
+        if self._read_token is None:
+            return self.url
+        return f"{self.public_url}/?token={self._read_token.decode()}"
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
-        if self._token is not None:
+        if self._token is not None or self._read_token is not None:
             app.middlewares.append(self._require_token)
         return app
+
+    def _access(self, given: str) -> str | None:
+        """What ``given`` allows: "write", "read", or None. Both tokens are compared each
+        time, in constant time, so the answer's timing says nothing of either."""
+        presented = given.encode("utf-8", "surrogateescape")
+        writes = self._token is not None and hmac.compare_digest(presented, self._token)
+        reads = self._read_token is not None and hmac.compare_digest(presented,
+                                                                     self._read_token)
+        return "write" if writes else "read" if reads else None
 
     @web.middleware
     async def _require_token(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         from_query = request.query.get("token", "")
-        given = from_query or request.cookies.get(COOKIE, "")
-        assert self._token is not None
-        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._token):
+        access = self._access(from_query or request.cookies.get(COOKIE, ""))
+        if access is None:
             raise web.HTTPUnauthorized(
                 text="this studio needs its token: open the URL lumos-studio web printed "
                      "(…/?token=TOKEN)")
+        request[ACCESS] = access
         response = await handler(request)
         if from_query and not isinstance(response, web.WebSocketResponse):
             response.set_cookie(COOKIE, from_query, httponly=True, samesite="Strict")
         return response
+
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        """textual-serve's, with the command the request's token allows (its own runs
+        ``self.command`` for everyone)."""
+        command = self.command if request.get(ACCESS, "write") == "write" else self.read_command
+        assert command is not None
+        websocket = web.WebSocketResponse(heartbeat=15)
+        width = _size(request.query.get("width"), 80)
+        height = _size(request.query.get("height"), 24)
+        app_service: AppService | None = None
+
+        async def close() -> None:
+            await websocket.close()
+
+        try:
+            await websocket.prepare(request)
+            app_service = AppService(command, write_bytes=websocket.send_bytes,
+                                     write_str=websocket.send_str, close=close,
+                                     download_manager=self.download_manager, debug=self.debug)
+            await app_service.start(width, height)
+            await self._process_messages(websocket, app_service)
+        except asyncio.CancelledError:
+            await websocket.close()
+        except Exception:
+            log.exception("the studio's tab ended with an error")
+        finally:
+            if app_service is not None:
+                await app_service.stop()
+        return websocket
 
     def initialize_logging(self) -> None:
         """Warnings and errors only: not a line for every request."""
@@ -81,6 +145,17 @@ class StudioWebServer(Server):
         logging.getLogger().setLevel(logging.WARNING)
 
     async def on_startup(self, app: web.Application) -> None:
-        self.console.print(f"serving the studio on {self.url} — open it in a browser",
-                           markup=False, highlight=False)
+        if self._token is not None or self._read_token is None:
+            self.console.print(f"serving the studio on {self.url} — open it in a browser",
+                               markup=False, highlight=False)
+        if self._read_token is not None:
+            self.console.print(f"read-only: {self.read_url}", markup=False, highlight=False)
         self.console.print("Ctrl-C to stop", style="dim")
+
+
+def _size(given: str | None, default: int) -> int:
+    """A terminal size from the page's query, or ``default`` for anything but a number."""
+    try:
+        return int(given) if given is not None else default
+    except ValueError:
+        return default

@@ -2,12 +2,16 @@
 nothing and a restarted studio sends what was left.
 
 One directory per target, one file per request body, named so that listing the directory gives
-the queue back in order with what each file holds (``000000000042.traces.500.pb``). A file is
-written under a temporary name and renamed, so a studio killed mid-write leaves no torn request;
-like the store's own commits (WAL, ``synchronous=NORMAL``), what was renamed survives the
-process being killed. Files, not rows of a SQLite table: a 1.6 MB body took ~26 ms to insert
+the queue back in order with what each file holds (``000000000042.traces.500.pb``). A body is
+``stage``d under a temporary name while the store commits its records, then ``confirm``ed by a
+rename once they are committed (or ``discard``ed when they were not): a studio killed before the
+rename leaves a temporary file, deleted on the next start, for a request that was never
+acknowledged. Nothing is fsynced: like the store's own commits (WAL, ``synchronous=NORMAL``),
+what was renamed survives the process being killed, not a power cut (the OS may lose its last
+seconds of writes). Files, not rows of a SQLite table: a 1.6 MB body took ~26 ms to insert
 and ~30 ms to read back and delete through SQLite's overflow pages and WAL on this machine,
-against well under a millisecond to write a file (``bench/forward.py``).
+against 0.5–8 ms to write a file, which the receiver overlaps with its commit
+(``bench/forward.py``).
 
 The bound is in bytes of bodies: past it, a new request is dropped and its records counted,
 never an older one (what was accepted first is sent first). Consecutive protobuf bodies of one
@@ -54,6 +58,17 @@ class Batch:
     files: tuple[Waiting, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A body written under its temporary name, not in the queue until ``confirm``."""
+
+    number: int
+    signal: str
+    media: str
+    size: int
+    temporary: Path | None  # None: past the bound, nothing written
+
+
 def _parse(path: Path) -> Waiting | None:
     """A queued file from its name, or None for anything else (a temporary file, a stranger)."""
     parts = path.name.split(".")
@@ -91,29 +106,55 @@ class Spool:
 
     def put(self, signal: str, media: str, body: bytes, records: int) -> bool:
         """Queue one request's body; False (and counted as dropped) when it would pass the bound."""
+        return self.confirm(self.stage(signal, media, body), records)
+
+    def stage(self, signal: str, media: str, body: bytes) -> Staged:
+        """Write a body under a temporary name, its bytes held against the bound; raises
+        ``OSError`` (nothing held) when it cannot be written."""
         with self._lock:
             if self.queued_bytes + len(body) > self.limit_bytes:
-                self.dropped_records += records
-                return False
+                return Staged(0, signal, media, len(body), None)
             self.queued_bytes += len(body)  # held before writing, so parallel puts keep the bound
             number = next(self._numbers)
-        name = f"{number:012d}.{signal}.{records}.{_SUFFIX.get(media, 'json')}"
-        path = self.directory / name
-        temporary = path.with_name(f"{name}.tmp")
+        temporary = self.directory / f"{number:012d}.{signal}.{_SUFFIX.get(media, 'json')}.tmp"
         try:
             temporary.write_bytes(body)
-            os.replace(temporary, path)
         except OSError:
             with self._lock:
                 self.queued_bytes -= len(body)
-                self.dropped_records += records
             temporary.unlink(missing_ok=True)
             raise
+        return Staged(number, signal, media, len(body), temporary)
+
+    def confirm(self, staged: Staged, records: int) -> bool:
+        """Queue a staged body of ``records`` records (stored and about to be acknowledged);
+        False (and counted as dropped) when it was past the bound."""
+        if staged.temporary is None:
+            with self._lock:
+                self.dropped_records += records
+            return False
+        name = f"{staged.number:012d}.{staged.signal}.{records}.{_SUFFIX.get(staged.media, 'json')}"
+        path = self.directory / name
+        try:
+            os.replace(staged.temporary, path)
+        except OSError:
+            self.discard(staged)
+            with self._lock:
+                self.dropped_records += records
+            raise
         with self._lock:
-            self._insert(Waiting(path, signal, media, records, len(body)))
+            self._insert(Waiting(path, staged.signal, staged.media, records, staged.size))
             self.queued_records += records
         self.has_work.set()
         return True
+
+    def discard(self, staged: Staged) -> None:
+        """Forget a staged body whose records were not stored (the request is refused)."""
+        if staged.temporary is None:
+            return
+        staged.temporary.unlink(missing_ok=True)
+        with self._lock:
+            self.queued_bytes -= staged.size
 
     def _insert(self, waiting: Waiting) -> None:
         """In number order: parallel puts may finish writing out of order."""

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -73,8 +73,21 @@ DEFAULT_IDLE_TIMEOUT = 10.0
 # A request, from its first byte, is read within this: OTel exporters give up after 10 s.
 DEFAULT_REQUEST_TIMEOUT = 30.0
 
-# Given (signal, media type, body, records stored) of each stored request: ``Forwarder.accept``.
-Forward = Callable[[str, str, bytes, int], None]
+class PendingForward(Protocol):
+    """A request's body on its way to ``--forward`` targets: queued once its records are
+    stored (``confirm``), forgotten when they are not (``discard``)."""
+
+    def confirm(self, records: int) -> None: ...
+
+    def discard(self) -> None: ...
+
+
+class Forward(Protocol):
+    """Where each request's body goes as its records are stored (``Forwarder``): ``begin``
+    writes it while the store commits, so forwarding adds little to the answer."""
+
+    def begin(self, signal: str, media: str, body: bytes) -> PendingForward: ...
+
 
 class TokenRequired(ValueError):
     """A receiver bound to a non-loopback address without a token: anyone could write."""
@@ -131,8 +144,8 @@ class OtlpReceiver:
     ) -> None:
         """Raises ``TokenRequired`` (before binding) for a non-loopback ``host`` with no token.
 
-        ``forward`` is given every stored request's body before it is acknowledged
-        (``lumos_studio.forward``)."""
+        ``forward`` is given every request's body while it is stored, and told before it is
+        acknowledged (``lumos_studio.forward``)."""
         token = token or None
         if token is None and not is_loopback(host):
             raise TokenRequired(host)
@@ -274,16 +287,23 @@ class OtlpReceiver:
         if count:
             if not self.writer.has_room(count):
                 raise Refusal(503, "the studio's store is busy; retry later")
-            dropped: list[str] = []  # records the store could not hold (``StoreWriter``)
-            if not self.writer.commit_rows(rows, self.ack_timeout, dropped):
-                raise self._not_stored()
-            if dropped:
-                rejected.extend(dropped)
-                count -= len(dropped)
-                if not count:  # all of them: retrying cannot help, so not a 503
-                    raise Refusal(400, rejection_message(rejected))
-        if count and self.forward is not None:
-            self.forward(signal_name, media, body, count)
+            # Written to the forward queues while the writer commits, queued after.
+            forwarding = self.forward.begin(signal_name, media, body) if self.forward else None
+            try:
+                dropped: list[str] = []  # records the store could not hold (``StoreWriter``)
+                if not self.writer.commit_rows(rows, self.ack_timeout, dropped):
+                    raise self._not_stored()
+                if dropped:
+                    rejected.extend(dropped)
+                    count -= len(dropped)
+                    if not count:  # all of them: retrying cannot help, so not a 503
+                        raise Refusal(400, rejection_message(rejected))
+            except BaseException:
+                if forwarding is not None:
+                    forwarding.discard()
+                raise
+            if forwarding is not None:
+                forwarding.confirm(count)
         counted = "spans" if signal_name == "traces" else "logs"
         self._count(requests=1, rejected=len(rejected), **{counted: count})
         return success_body(signal_name, media, rejected), len(rejected)

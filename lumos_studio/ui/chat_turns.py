@@ -26,6 +26,7 @@ from lumos_studio.ui.messages import (
     TurnStreamed,
     WorkflowTurnFinished,
 )
+from lumos_studio.ui.read_only import ReadOnlyStore
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane, step_note, tool_note
 from lumos_studio.ui.workflow_turns import (
@@ -52,7 +53,7 @@ class ChatTurns(_AppBase):
 
     # Provided by StudioApp.
     session: Session
-    store: Store
+    store: Store | ReadOnlyStore
     agent_name: str | None
     conversations: Conversations
     turn: int

@@ -30,7 +30,7 @@ def binding_commands(app: App[Any], screen: Screen[Any]) -> Iterator[SystemComma
     for node, title in _bound_nodes(app, screen):
         for binding in _bindings(node):
             key = (id(node) if node is not app else 0, binding.action)
-            if key in seen or not _offered(binding):
+            if key in seen or not _offered(binding) or _disabled(app, binding, node):
                 continue
             seen.add(key)
             keys = binding.key_display or binding.key.split(",")[0]
@@ -59,6 +59,11 @@ def _bindings(node: DOMNode) -> Iterable[Binding]:
     for binding in type(node).BINDINGS:
         if isinstance(binding, Binding):
             yield binding
+
+
+def _disabled(app: App[Any], binding: Binding, node: DOMNode) -> bool:
+    """What the footer leaves out (a read-only studio's keys that would write) is not offered."""
+    return app._check_action_state(binding.action, node) is False
 
 
 def _offered(binding: Binding) -> bool:

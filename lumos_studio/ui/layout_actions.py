@@ -32,6 +32,7 @@ class LayoutActions(_AppBase):
     # Provided by StudioApp.
     layout: Layout
     layout_path: Path
+    read_only: bool
 
     if TYPE_CHECKING:
         @property
@@ -66,6 +67,8 @@ class LayoutActions(_AppBase):
 
     @work(thread=True, exclusive=True, group="layout")
     def _save_layout(self, layout: Layout) -> None:
+        if self.read_only:
+            return  # this session's layout only: a read-only studio writes nothing
         try:
             layout.save(self.layout_path)
         except OSError as exc:
@@ -80,6 +83,8 @@ class LayoutActions(_AppBase):
             return
         yield from binding_commands(self, screen)
         for pane, title in PANES.items():
+            if self.read_only and pane == "sessions":
+                continue  # no agents, no chat
             verb = "Hide" if getattr(self.layout, pane) else "Show"
             yield SystemCommand(f"Layout: {verb} {title}", "toggle a pane",
                                 lambda pane=pane: self.action_toggle_pane(pane))

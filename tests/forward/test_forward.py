@@ -68,7 +68,7 @@ def studio_receiver(db: Path, port: int = 0,
     with Store(db) as store:
         receiver = OtlpReceiver(
             store.writer, port=port,
-            forward=forwarder.accept if forwarder is not None else None,
+            forward=forwarder,
         ).start()
         try:
             yield receiver
@@ -291,3 +291,39 @@ def test_a_reopened_queue_gives_back_its_requests_in_order_and_no_torn_one(
     reopened.done(second)
     assert reopened.take() is None
     assert list((tmp_path / "q").iterdir()) == []
+
+
+def test_a_staged_body_is_queued_only_once_confirmed_and_gone_if_the_process_dies_first(
+        tmp_path: Path) -> None:
+    from lumos_studio.forward.spool import Spool
+
+    died = Spool(tmp_path / "q")
+    died.stage("traces", PROTOBUF, body_of(0))  # written while the store commits
+    assert died.take() is None  # not acknowledged yet: not sent
+    assert died.queued_bytes == len(body_of(0))  # but held against the bound
+    spool = Spool(tmp_path / "q")  # the process died before the answer: never acknowledged
+    assert (spool.queued_records, spool.queued_bytes) == (0, 0)
+    assert list((tmp_path / "q").iterdir()) == []
+    refused = spool.stage("traces", PROTOBUF, body_of(1))
+    spool.discard(refused)  # its records were not stored
+    assert spool.queued_bytes == 0
+    staged = spool.stage("traces", PROTOBUF, body_of(2))
+    assert spool.confirm(staged, SPANS_PER_REQUEST)
+    reopened = Spool(tmp_path / "q")
+    batch = reopened.take()
+    assert batch is not None and batch.body == body_of(2)
+    assert batch.records == SPANS_PER_REQUEST
+
+
+def test_a_request_the_store_does_not_take_is_not_forwarded(tmp_path: Path) -> None:
+    unreachable = parse_target("http://127.0.0.1:9")  # nothing is sent in this test
+    forwarder = Forwarder([unreachable], tmp_path / "spool")
+    with studio_receiver(tmp_path / "local.db", forwarder=forwarder) as local:
+        assert post(local.endpoint, body_of(0)) == 200
+        local.writer.close()  # the store stops taking writes
+        assert post(local.endpoint, body_of(1)) == 503
+    status = forwarder.statuses()[0]
+    assert status.queued_records == SPANS_PER_REQUEST  # the acknowledged request only
+    assert status.queued_bytes == len(body_of(0))
+    assert len(list((tmp_path / "spool").rglob("*"))) == 2  # its directory and one file
+    forwarder.stop()

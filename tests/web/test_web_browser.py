@@ -1,5 +1,6 @@
 """``lumos-studio web`` in a real headless Chromium: the page opens, a chat message is answered,
-its trace is stored; the page loads nothing from outside this machine; a token guards it.
+its trace is stored; the page loads nothing from outside this machine; a token guards it, and a
+read token opens the read-only studio.
 
 Chromium is Debian's package (``apt-get install chromium``; ``.ci/run`` installs it), driven by
 Playwright's Python client pointed at it: no browser is downloaded.
@@ -14,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -40,12 +42,16 @@ def wait_for_page(url: str, timeout: float = 30) -> None:
             time.sleep(0.1)
 
 
+WRITE, READ = "w-s3cret", "r-s3cret"
+
+
 @pytest.fixture
 def web_studio(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A shared server: the write token's visitors chat, the read token's only look."""
     port, db = free_port(), tmp_path / "web.db"
     process = subprocess.Popen(
         [sys.executable, "-m", "lumos_studio", "--db", str(db), "web", "--port", str(port),
-         "--otlp-port", "0"],
+         "--otlp-port", "0", "--token", WRITE, "--read-token", READ],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -75,12 +81,27 @@ def stored_answer(db: Path, timeout: float = 60) -> str:
     raise AssertionError("no finished trace reached the store")
 
 
+class Screen:
+    """What the studio sent a page over its websocket: the terminal's bytes, as text."""
+
+    def __init__(self) -> None:
+        self.frames: list[str] = []
+
+    def watch(self, websocket: Any) -> None:
+        websocket.on("framereceived", lambda payload: self.frames.append(
+            payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload))
+
+    def shows(self, text: str) -> bool:
+        return any(text in frame for frame in self.frames)
+
+
 def test_a_chat_message_in_the_browser_is_answered_and_its_trace_stored(
         web_studio: tuple[str, Path], tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     url, db = web_studio
     outside: list[str] = []
+    screen = Screen()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=["--no-sandbox"])
@@ -89,7 +110,8 @@ def test_a_chat_message_in_the_browser_is_answered_and_its_trace_stored(
             page.on("request", lambda request: outside.append(request.url)
                     if not request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1"))
                     else None)
-            page.goto(url)
+            page.on("websocket", screen.watch)
+            page.goto(f"{url}/?token={WRITE}")
             page.wait_for_selector("body.-first-byte", timeout=30_000)  # the studio drew
             page.wait_for_timeout(1_500)  # its first frame, then its widgets take keys
             page.click("#terminal")
@@ -104,6 +126,7 @@ def test_a_chat_message_in_the_browser_is_answered_and_its_trace_stored(
         finally:
             browser.close()
     assert "Paris" in answer
+    assert screen.frames and not screen.shows("read-only")  # the write token's whole studio
     assert not ended  # the studio kept running in the page
     assert outside == []  # nothing fetched from the internet: fonts and scripts are ours
 
@@ -124,7 +147,7 @@ def test_with_a_token_the_page_opens_only_with_it_and_remembers_it_in_a_cookie(
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "lumos_studio", "--db", str(tmp_path / "t.db"), "web", "--port",
-         str(port), "--token", "s3cret"],
+         str(port), "--token", "s3cret", "--read-token", "r3ad"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -139,7 +162,55 @@ def test_with_a_token_the_page_opens_only_with_it_and_remembers_it_in_a_cookie(
             assert "lumos_token" in opened.headers["set-cookie"]
             assert "httponly" in opened.headers["set-cookie"].lower()
             assert browser.get(f"{url}/static/css/xterm.css").status_code == 200
+        with httpx.Client() as reader:
+            assert reader.get(f"{url}/?token=r3ad").status_code == 200
+            assert reader.get(f"{url}/static/css/xterm.css").status_code == 200
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=30)
-    assert f"{url}/?token=s3cret" in output  # the URL to open, printed
+    assert f"{url}/?token=s3cret" in output  # the URLs to open, printed
+    assert f"read-only: {url}/?token=r3ad" in output
+
+
+def test_a_read_token_must_differ_from_the_write_token(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lumos_studio.cli import cli
+
+    refused = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "web", "--token", "same",
+                                       "--read-token", "same"])
+    assert refused.exit_code == 2
+    assert "could write" in refused.output
+
+
+def test_the_read_token_opens_the_read_only_studio(web_studio: tuple[str, Path]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    url, db = web_studio
+    screen = Screen()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 860})
+            page.on("websocket", screen.watch)
+            page.goto(f"{url}/?token={READ}")
+            page.wait_for_selector("body.-first-byte", timeout=30_000)
+            page.wait_for_timeout(1_500)
+            assert screen.shows("read-only")  # the header says so
+            page.click("#terminal")
+            page.keyboard.press("i")  # the chat key: there is no chat
+            page.keyboard.type("What is the weather in Paris?")
+            page.keyboard.press("Enter")
+            page.wait_for_timeout(2_000)
+            told = screen.shows("has no chat")
+            ended = page.evaluate("document.body.classList.contains('-closed')")
+        finally:
+            browser.close()
+    assert told
+    assert not ended
+    reader = StoreReader(db)  # the server made the store; the read-only tab stored nothing
+    try:
+        assert reader.count_traces() == 0
+    finally:
+        reader.close()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from lumos_studio.scoring import Annotation
     from lumos_studio.store import Store
+    from lumos_studio.ui.read_only import ReadOnlyStore
     from lumos_studio.ui.screens.experiments import OpenExperimentTrace
 
     _AppBase = App[None]  # what the mixin relies on, checked against Textual's own types
@@ -31,7 +32,7 @@ class ExperimentActions(_AppBase):
     """Experiments, scoring and annotations for ``StudioApp``."""
 
     # Provided by StudioApp.
-    store: Store
+    store: Store | ReadOnlyStore
 
     if TYPE_CHECKING:
         @property
