@@ -15,6 +15,7 @@ from lumos_studio.store import Store, StoreReader
 from lumos_studio.ui.commands import binding_commands
 from lumos_studio.ui.read_only import ReadOnlySession, ReadOnlyStore, ReadOnlyStoreError
 from lumos_studio.ui.widgets.chat import ChatPane
+from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_browser import TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
@@ -38,6 +39,8 @@ async def opened(pilot: Pilot) -> None:
     await wait_for(pilot, lambda: traces.row_count == 2)
     tree = pilot.app.query_one(TraceWaterfall)
     await wait_for(pilot, lambda: tree.trace_id == NEWER and len(tree.spans) == 4)
+    detail = pilot.app.query_one(SpanDetail)  # its span is read by a worker of its own
+    await wait_for(pilot, lambda: detail.span is not None and detail.span.trace_id == NEWER)
     await pilot.pause()
 
 
