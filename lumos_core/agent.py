@@ -21,12 +21,12 @@ from lumos_core.debug import Debugger, current_debugger
 from lumos_core.memory.context import RunContext, Turn, reset_current_run, set_current_run
 from lumos_core.messages import (
     Message,
+    MessagesJson,
     ModelResponse,
     ToolCallPart,
     ToolResultPart,
     Usage,
     instructions_json,
-    messages_json,
 )
 from lumos_core.models import Model, ModelError, resolve_model
 from lumos_core.models.base import ResponseCompleted, request_options
@@ -88,6 +88,11 @@ class _Request:
     chat_attributes: dict[str, Any]
     invoke_name: str
     invoke_attributes: dict[str, Any]
+    instructions_json: str | None  # the agent's own instructions (memory adds to them)
+
+
+def _instructions_json(instructions: str) -> str | None:
+    return instructions_json(instructions) if instructions else None
 
 
 class Agent(Generic[OutputT]):
@@ -332,7 +337,7 @@ class Agent(Generic[OutputT]):
         an agent answering many messages), else a new one."""
         model = self.model
         parts = (model, model.settings, self.settings, settings, self._tool_definitions,
-                 self._output, self.name, self.description)
+                 self._output, self.name, self.description, self.instructions)
         last = self._last_request
         if last is not None and all(a is b for a, b in zip(last[0], parts, strict=True)):
             return last[1]
@@ -393,6 +398,7 @@ class Agent(Generic[OutputT]):
             chat_attributes=chat,
             invoke_name=sc.span_name(sc.OP_INVOKE_AGENT, self.name),
             invoke_attributes=invoke,
+            instructions_json=instructions_json(self.instructions) if self.instructions else None,
         )
 
     async def _invoke(
@@ -475,16 +481,20 @@ class Agent(Generic[OutputT]):
         # Read once a run: content capture changes only between runs (an agent's own choice is
         # set around its whole run).
         content = recording and capturing_spans()
-        if content:
-            instructions = turn.instructions(self.instructions) if turn else self.instructions
+        conversation = [*history, user]
+        as_json = MessagesJson() if content else None
+        if as_json is not None:
+            instructions = (
+                request.instructions_json if turn is None
+                else _instructions_json(turn.instructions(self.instructions))
+            )
             if instructions:
                 span.set_attributes({
-                    sc.SYSTEM_INSTRUCTIONS: instructions_json(instructions),
-                    sc.INPUT_MESSAGES: messages_json([*history, user]),
+                    sc.SYSTEM_INSTRUCTIONS: instructions,
+                    sc.INPUT_MESSAGES: as_json(conversation),
                 })
             else:
-                span.set_attribute(sc.INPUT_MESSAGES, messages_json([*history, user]))
-        conversation = [*history, user]
+                span.set_attribute(sc.INPUT_MESSAGES, as_json(conversation))
         saved = len(conversation)
         usage = Usage()
         step = 0
@@ -493,7 +503,7 @@ class Agent(Generic[OutputT]):
         while True:
             step += 1
             response = await self._chat(
-                tracer, conversation, run, request, emit, debugger, recording, content
+                tracer, conversation, run, request, emit, debugger, recording, as_json
             )
             usage = usage + response.usage
             answer = response.message
@@ -552,7 +562,7 @@ class Agent(Generic[OutputT]):
             await self._save(turn, conversation[saved:])
         if recording:
             ended: dict[str, Any] = (
-                {sc.OUTPUT_MESSAGES: messages_json([answer])} if content else {}
+                {sc.OUTPUT_MESSAGES: as_json([answer])} if as_json is not None else {}
             )
             ended[sc.USAGE_INPUT_TOKENS] = usage.input_tokens
             ended[sc.USAGE_OUTPUT_TOKENS] = usage.output_tokens
@@ -609,7 +619,7 @@ class Agent(Generic[OutputT]):
         emit: _Emit | None,
         debugger: Debugger | None,
         recording: bool,
-        content: bool,
+        as_json: MessagesJson | None,
     ) -> ModelResponse:
         """One model call in a chat span. When the run's span records, what the span says
         before the call goes in with its first attributes (one copy in the SDK, not a locked
@@ -631,10 +641,14 @@ class Agent(Generic[OutputT]):
                 attributes[sc.LUMOS_MEMORY_RECALLED_COUNT] = turn.recalled_count
             if run.thread_id:
                 attributes[sc.CONVERSATION_ID] = run.thread_id
-            if content:
-                if instructions:
-                    attributes[sc.SYSTEM_INSTRUCTIONS] = instructions_json(instructions)
-                attributes[sc.INPUT_MESSAGES] = messages_json(sent)
+            if as_json is not None:
+                encoded = (
+                    request.instructions_json if turn is None
+                    else _instructions_json(instructions)
+                )
+                if encoded:
+                    attributes[sc.SYSTEM_INSTRUCTIONS] = encoded
+                attributes[sc.INPUT_MESSAGES] = as_json(sent)
             if recording:
                 if request.tools_json is not None:
                     attributes[sc.TOOL_DEFINITIONS] = request.tools_json
@@ -643,7 +657,7 @@ class Agent(Generic[OutputT]):
                     attributes[sc.LUMOS_CONTEXT_SUMMARY] = orjson.dumps(summary).decode()
         with current_span(tracer, request.chat_name, SpanKind.CLIENT, attributes) as span:
             if recording and not span.is_recording():  # a sampler dropped this one
-                recording = content = False
+                recording, as_json = False, None
             if debugger is not None:
                 response = await debug_points.chat(
                     debugger, self, span, instructions or None, sent, request, emit
@@ -660,7 +674,7 @@ class Agent(Generic[OutputT]):
             if recording:
                 message = response.message
                 ended: dict[str, Any] = (
-                    {sc.OUTPUT_MESSAGES: messages_json([message])} if content else {}
+                    {sc.OUTPUT_MESSAGES: as_json([message])} if as_json is not None else {}
                 )
                 ended[sc.RESPONSE_MODEL] = response.model_name or model.model_name
                 ended[sc.RESPONSE_FINISH_REASONS] = [message.finish_reason or "stop"]

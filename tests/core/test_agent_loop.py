@@ -126,3 +126,24 @@ def test_agent_rejects_bad_configuration() -> None:
         Agent(" ")
     with pytest.raises(ValueError, match="unknown model"):
         Agent("a", model="gpt-4")
+
+
+def test_a_runs_message_json_is_the_same_string_each_message_encoded_once() -> None:
+    from lumos_core.messages import (
+        Message,
+        MessagesJson,
+        ToolCallPart,
+        ToolResultPart,
+        messages_json,
+    )
+
+    user = Message.user("Weather in Paris? «é» \u2028")
+    call = Message("assistant", (ToolCallPart("c1", "get_weather", {"city": "Paris"}),),
+                   finish_reason="tool_calls")
+    result = Message("tool", (ToolResultPart("c1", "get_weather", "Sunny", False),))
+    as_json = MessagesJson()
+    for messages in ([user], [user, call], [user, call, result], [result], [], [user, user]):
+        assert as_json(messages) == messages_json(messages)
+    # An equal but distinct message is encoded as itself, not taken for the one seen before.
+    other = Message.user("Weather in Paris? «é» \u2028")
+    assert as_json([other]) == messages_json([other])
