@@ -336,8 +336,9 @@ class Agent(Generic[OutputT]):
         """The run's ``_Request``: the last run's when made from the same parts (the usual case:
         an agent answering many messages), else a new one."""
         model = self.model
-        parts = (model, model.settings, self.settings, settings, self._tool_definitions,
-                 self._output, self.name, self.description, self.instructions)
+        parts = (model, model.model_name, model.provider_name, model.settings, self.settings,
+                 settings, self._tool_definitions, self._output, self.name, self.description,
+                 self.instructions)
         last = self._last_request
         if last is not None and all(a is b for a, b in zip(last[0], parts, strict=True)):
             return last[1]
