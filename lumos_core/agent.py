@@ -21,12 +21,12 @@ from lumos_core.debug import Debugger, current_debugger
 from lumos_core.memory.context import RunContext, Turn, reset_current_run, set_current_run
 from lumos_core.messages import (
     Message,
+    MessagesJson,
     ModelResponse,
     ToolCallPart,
     ToolResultPart,
     Usage,
     instructions_json,
-    messages_json,
 )
 from lumos_core.models import Model, ModelError, resolve_model
 from lumos_core.models.base import ResponseCompleted, request_options
@@ -58,7 +58,8 @@ from lumos_core.subagents import (
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
 from lumos_core.telemetry.content import capturing_spans, enter_capture, leave_capture
-from lumos_core.telemetry.metrics import measured_chat
+from lumos_core.telemetry.metrics import client_instruments, measured_chat
+from lumos_core.telemetry.spans import current_span
 from lumos_core.tools import Tool, ToolOutcome
 from lumos_core.toolsets import Toolset, open_toolsets
 
@@ -72,13 +73,26 @@ _END: Final = object()
 
 @dataclass(frozen=True, slots=True)
 class _Request:
-    """What every model call of one run sends besides the conversation."""
+    """What every model call of one run sends besides the conversation, and what its spans say
+    that does not change from call to call (made once, not per model call)."""
 
     tools: list[dict[str, Any]]
     settings: ModelSettings | None
     output: OutputSchema | None
     structured: bool
     asked: ModelSettings | None  # the run's own settings, to build the request again
+    options: dict[str, Any]  # ``request_options`` for ``Model.request``
+    tools_json: str | None  # ``gen_ai.tool.definitions``
+    chat_name: str
+    #: Every chat span's first attributes; shared, never changed (the SDK copies what it gets).
+    chat_attributes: dict[str, Any]
+    invoke_name: str
+    invoke_attributes: dict[str, Any]
+    instructions_json: str | None  # the agent's own instructions (memory adds to them)
+
+
+def _instructions_json(instructions: str) -> str | None:
+    return instructions_json(instructions) if instructions else None
 
 
 class Agent(Generic[OutputT]):
@@ -146,6 +160,7 @@ class Agent(Generic[OutputT]):
                 )
             self._output = OutputSpec(output_type)
         self._toolset_stacks: list[AsyncExitStack] = []
+        self._last_request: tuple[tuple[object, ...], _Request] | None = None
         #: Record message content in this agent's runs (``None``: as the caller, process or
         #: environment says; ``lumos_core.telemetry.content``).
         self.capture_content = capture_content
@@ -318,19 +333,74 @@ class Agent(Generic[OutputT]):
             reset_providers(tokens)
 
     def _request(self, settings: ModelSettings | None) -> _Request:
+        """The run's ``_Request``: the last run's when made from the same parts (the usual case:
+        an agent answering many messages), else a new one."""
+        model = self.model
+        parts = (model, model.model_name, model.provider_name, model.settings, self.settings,
+                 settings, self._tool_definitions, self._output, self.name, self.description,
+                 self.instructions)
+        last = self._last_request
+        if last is not None and all(a is b for a, b in zip(last[0], parts, strict=True)):
+            return last[1]
+        request = self._new_request(settings)
+        self._last_request = (parts, request)
+        return request
+
+    def _new_request(self, settings: ModelSettings | None) -> _Request:
         """Model, agent and run settings merged; the answer's schema, or its tool, when typed."""
         merged = merge_settings(self.model.settings, self.settings, settings)
         tools = self._tool_definitions
         output = self._output
         if output is None:
-            return _Request(tools, merged, None, False, settings)
+            return self._made_request(tools, merged, None, False, settings)
         if self.model.native_output:
-            return _Request(tools, merged, output.schema, True, settings)
+            return self._made_request(tools, merged, output.schema, True, settings)
         if merged is None or merged.tool_choice is None:
             # Only the answer tool: call it. Beside other tools: call one of them or answer.
             forced = "required" if tools else FINAL_RESULT_TOOL
             merged = merge_settings(merged, ModelSettings(tool_choice=forced))
-        return _Request([*tools, output.tool_definition()], merged, None, True, settings)
+        return self._made_request(
+            [*tools, output.tool_definition()], merged, None, True, settings
+        )
+
+    def _made_request(
+        self,
+        tools: list[dict[str, Any]],
+        settings: ModelSettings | None,
+        output: OutputSchema | None,
+        structured: bool,
+        asked: ModelSettings | None,
+    ) -> _Request:
+        model = self.model
+        chat: dict[str, Any] = {
+            sc.OPERATION_NAME: sc.OP_CHAT,
+            sc.PROVIDER_NAME: model.provider_name,
+            sc.REQUEST_MODEL: model.model_name,
+            **model.server_attributes(),
+        }
+        if settings is not None:
+            chat.update(settings.span_attributes())
+        invoke: dict[str, Any] = {
+            sc.OPERATION_NAME: sc.OP_INVOKE_AGENT,
+            sc.AGENT_NAME: self.name,
+            sc.PROVIDER_NAME: model.provider_name,
+            sc.REQUEST_MODEL: model.model_name,
+        }
+        if self.description:
+            invoke[sc.AGENT_DESCRIPTION] = self.description
+        if structured:
+            chat[sc.OUTPUT_TYPE] = "json"
+            invoke[sc.OUTPUT_TYPE] = "json"
+        return _Request(
+            tools, settings, output, structured, asked,
+            options=request_options(model, settings, output),
+            tools_json=orjson.dumps(tools).decode() if tools else None,
+            chat_name=sc.span_name(sc.OP_CHAT, model.model_name),
+            chat_attributes=chat,
+            invoke_name=sc.span_name(sc.OP_INVOKE_AGENT, self.name),
+            invoke_attributes=invoke,
+            instructions_json=instructions_json(self.instructions) if self.instructions else None,
+        )
 
     async def _invoke(
         self,
@@ -343,36 +413,27 @@ class Agent(Generic[OutputT]):
         fork: AgentFork | None = None,
     ) -> RunResult[OutputT]:
         tracer = get_tracer()
-        model = self.model
         memory = self.memory
         if memory is not None and not thread_id:
             from lumos_core.memory import new_thread_id
 
             thread_id = new_thread_id()
-        attributes: dict[str, Any] = {
-            sc.OPERATION_NAME: sc.OP_INVOKE_AGENT,
-            sc.AGENT_NAME: self.name,
-            sc.PROVIDER_NAME: model.provider_name,
-            sc.REQUEST_MODEL: model.model_name,
-        }
-        if self.description:
-            attributes[sc.AGENT_DESCRIPTION] = self.description
-        if request.structured:
-            attributes[sc.OUTPUT_TYPE] = "json"
+        attributes = request.invoke_attributes
         if thread_id:
-            attributes[sc.CONVERSATION_ID] = thread_id
+            attributes = {**attributes, sc.CONVERSATION_ID: thread_id}
         if fork is not None and fork.span_id:
-            attributes[sc.LUMOS_AGENT_FORK_OF] = fork.span_id
+            attributes = {**attributes, sc.LUMOS_AGENT_FORK_OF: fork.span_id}
         run = RunContext(thread_id)
         debugger = current_debugger()  # read once a run; None costs one check a pause point
         token = set_current_run(run)
         capture = enter_capture(self.capture_content)
         try:
-            with tracer.start_as_current_span(
-                sc.span_name(sc.OP_INVOKE_AGENT, self.name),
-                kind=SpanKind.INTERNAL,
-                attributes=attributes,
-                links=fork.links() if fork is not None else None,
+            with current_span(
+                tracer,
+                request.invoke_name,
+                SpanKind.INTERNAL,
+                attributes,
+                fork.links() if fork is not None else None,
             ) as span:
                 if not self.toolsets:
                     return await self._loop(
@@ -418,13 +479,23 @@ class Agent(Generic[OutputT]):
             history = turn.history
             span.set_attribute(sc.LUMOS_MEMORY_RESOURCE_ID, turn.resource_id)
         recording = span.is_recording()
+        # Read once a run: content capture changes only between runs (an agent's own choice is
+        # set around its whole run).
         content = recording and capturing_spans()
-        if content:
-            instructions = turn.instructions(self.instructions) if turn else self.instructions
-            if instructions:
-                span.set_attribute(sc.SYSTEM_INSTRUCTIONS, instructions_json(instructions))
-            span.set_attribute(sc.INPUT_MESSAGES, messages_json([*history, user]))
         conversation = [*history, user]
+        as_json = MessagesJson() if content else None
+        if as_json is not None:
+            instructions = (
+                request.instructions_json if turn is None
+                else _instructions_json(turn.instructions(self.instructions))
+            )
+            if instructions:
+                span.set_attributes({
+                    sc.SYSTEM_INSTRUCTIONS: instructions,
+                    sc.INPUT_MESSAGES: as_json(conversation),
+                })
+            else:
+                span.set_attribute(sc.INPUT_MESSAGES, as_json(conversation))
         saved = len(conversation)
         usage = Usage()
         step = 0
@@ -432,7 +503,9 @@ class Agent(Generic[OutputT]):
         corrected = False
         while True:
             step += 1
-            response = await self._chat(tracer, conversation, run, request, emit, debugger)
+            response = await self._chat(
+                tracer, conversation, run, request, emit, debugger, recording, as_json
+            )
             usage = usage + response.usage
             answer = response.message
             conversation.append(answer)
@@ -469,9 +542,13 @@ class Agent(Generic[OutputT]):
                     f"agent {self.name!r} stopped after {self.max_steps} model calls that "
                     "all asked for tools; raise max_steps or check the tools' results"
                 )
-            conversation.append(Message("tool", tuple(await self._execute_tools(
-                tracer, calls, emit, debugger
-            ))))
+            if len(calls) == 1:
+                results = [await self._execute_tool(
+                    tracer, calls[0], emit, debugger, content, parallel=False
+                )]
+            else:
+                results = await self._execute_tools(tracer, calls, emit, debugger, content)
+            conversation.append(Message("tool", tuple(results)))
             if turn is not None:
                 await self._save(turn, conversation[saved:])
                 saved = len(conversation)
@@ -479,15 +556,19 @@ class Agent(Generic[OutputT]):
                 save = partial(self._save, turn) if turn is not None else None
                 return await continue_with(target, span, conversation, len(history), usage, step,
                                            save, emit)
-        usage = usage + run.sub_usage
+        sub_usage = run.sub_usage
+        if sub_usage.input_tokens or sub_usage.output_tokens:
+            usage = usage + sub_usage
         if turn is not None:
             await self._save(turn, conversation[saved:])
         if recording:
-            if content:
-                span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([answer]))
-            span.set_attribute(sc.USAGE_INPUT_TOKENS, usage.input_tokens)
-            span.set_attribute(sc.USAGE_OUTPUT_TOKENS, usage.output_tokens)
-            span.set_attribute(sc.LUMOS_STEPS, step)
+            ended: dict[str, Any] = (
+                {sc.OUTPUT_MESSAGES: as_json([answer])} if as_json is not None else {}
+            )
+            ended[sc.USAGE_INPUT_TOKENS] = usage.input_tokens
+            ended[sc.USAGE_OUTPUT_TOKENS] = usage.output_tokens
+            ended[sc.LUMOS_STEPS] = step
+            span.set_attributes(ended)
         context = span.get_span_context()
         return RunResult(
             output=output,
@@ -507,12 +588,13 @@ class Agent(Generic[OutputT]):
         calls: list[ToolCallPart],
         emit: _Emit | None,
         debugger: Debugger | None,
+        content: bool,
     ) -> list[ToolResultPart]:
-        """Run one turn's tool calls; several at once side by side, results in call order."""
-        if len(calls) == 1:
-            return [await self._execute_tool(tracer, calls[0], emit, debugger, parallel=False)]
+        """Run one turn's tool calls side by side, results in call order."""
         tasks = [
-            asyncio.ensure_future(self._execute_tool(tracer, call, emit, debugger, parallel=True))
+            asyncio.ensure_future(
+                self._execute_tool(tracer, call, emit, debugger, content, parallel=True)
+            )
             for call in calls
         ]
         try:
@@ -537,70 +619,71 @@ class Agent(Generic[OutputT]):
         request: _Request,
         emit: _Emit | None,
         debugger: Debugger | None,
+        recording: bool,
+        as_json: MessagesJson | None,
     ) -> ModelResponse:
+        """One model call in a chat span. When the run's span records, what the span says
+        before the call goes in with its first attributes (one copy in the SDK, not a locked
+        ``set_attribute`` each), so a live view shows the request while the model works."""
         model = self.model
-        attributes: dict[str, Any] = {
-            sc.OPERATION_NAME: sc.OP_CHAT,
-            sc.PROVIDER_NAME: model.provider_name,
-            sc.REQUEST_MODEL: model.model_name,
-            **model.server_attributes(),
-        }
-        if request.settings is not None:
-            attributes.update(request.settings.span_attributes())
-        if request.structured:
-            attributes[sc.OUTPUT_TYPE] = "json"
+        attributes = request.chat_attributes
         instructions = self.instructions
         sent = conversation
         turn = run.turn
-        if turn is not None:
-            # What the model sees: working memory in the instructions, recall before the window.
-            instructions = turn.instructions(instructions)
-            if turn.prefix:
-                sent = [*turn.prefix, *conversation]
-            attributes[sc.LUMOS_MEMORY_WINDOW_COUNT] = len(turn.history)
-            attributes[sc.LUMOS_MEMORY_RECALLED_COUNT] = turn.recalled_count
-        if run.thread_id:
-            attributes[sc.CONVERSATION_ID] = run.thread_id
-        with tracer.start_as_current_span(
-            sc.span_name(sc.OP_CHAT, model.model_name),
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
-        ) as span:
-            recording = span.is_recording()
-            content = recording and capturing_spans()
-            if content:
-                if instructions:
-                    span.set_attribute(sc.SYSTEM_INSTRUCTIONS, instructions_json(instructions))
-                span.set_attribute(sc.INPUT_MESSAGES, messages_json(sent))
+        if turn is not None or run.thread_id or recording:
+            attributes = attributes.copy()
+            if turn is not None:
+                # What the model sees: working memory in the instructions, recall before the
+                # window.
+                instructions = turn.instructions(instructions)
+                if turn.prefix:
+                    sent = [*turn.prefix, *conversation]
+                attributes[sc.LUMOS_MEMORY_WINDOW_COUNT] = len(turn.history)
+                attributes[sc.LUMOS_MEMORY_RECALLED_COUNT] = turn.recalled_count
+            if run.thread_id:
+                attributes[sc.CONVERSATION_ID] = run.thread_id
+            if as_json is not None:
+                encoded = (
+                    request.instructions_json if turn is None
+                    else _instructions_json(instructions)
+                )
+                if encoded:
+                    attributes[sc.SYSTEM_INSTRUCTIONS] = encoded
+                attributes[sc.INPUT_MESSAGES] = as_json(sent)
             if recording:
-                if request.tools:
-                    span.set_attribute(sc.TOOL_DEFINITIONS, orjson.dumps(request.tools).decode())
+                if request.tools_json is not None:
+                    attributes[sc.TOOL_DEFINITIONS] = request.tools_json
                 summary = run.summary()
                 if summary is not None:
-                    span.set_attribute(sc.LUMOS_CONTEXT_SUMMARY, orjson.dumps(summary).decode())
+                    attributes[sc.LUMOS_CONTEXT_SUMMARY] = orjson.dumps(summary).decode()
+        with current_span(tracer, request.chat_name, SpanKind.CLIENT, attributes) as span:
+            if recording and not span.is_recording():  # a sampler dropped this one
+                recording, as_json = False, None
             if debugger is not None:
                 response = await debug_points.chat(
                     debugger, self, span, instructions or None, sent, request, emit
                 )
-            elif emit is None:
-                response = await measured_chat(model, model.request(
-                    instructions or None, sent, request.tools,
-                    **request_options(model, request.settings, request.output),
-                ))
             else:
-                response = await measured_chat(
-                    model, self._stream_chat(span, instructions or None, sent, request, emit)
+                if emit is None:
+                    call = model.request(instructions or None, sent, request.tools,
+                                         **request.options)
+                else:
+                    call = self._stream_chat(span, instructions or None, sent, request, emit)
+                response = await (
+                    call if client_instruments() is None else measured_chat(model, call)
                 )
             if recording:
                 message = response.message
-                if content:
-                    span.set_attribute(sc.OUTPUT_MESSAGES, messages_json([message]))
-                span.set_attribute(sc.RESPONSE_MODEL, response.model_name or model.model_name)
-                span.set_attribute(sc.RESPONSE_FINISH_REASONS, [message.finish_reason or "stop"])
-                span.set_attribute(sc.USAGE_INPUT_TOKENS, response.usage.input_tokens)
-                span.set_attribute(sc.USAGE_OUTPUT_TOKENS, response.usage.output_tokens)
+                ended: dict[str, Any] = (
+                    {sc.OUTPUT_MESSAGES: as_json([message])} if as_json is not None else {}
+                )
+                ended[sc.RESPONSE_MODEL] = response.model_name or model.model_name
+                ended[sc.RESPONSE_FINISH_REASONS] = [message.finish_reason or "stop"]
+                ended[sc.USAGE_INPUT_TOKENS] = response.usage.input_tokens
+                ended[sc.USAGE_OUTPUT_TOKENS] = response.usage.output_tokens
                 if response.response_id:
-                    span.set_attribute(sc.RESPONSE_ID, response.response_id)
+                    ended[sc.RESPONSE_ID] = response.response_id
+                span.set_attributes(ended)
             return response
 
     async def _stream_chat(
@@ -646,6 +729,7 @@ class Agent(Generic[OutputT]):
         call: ToolCallPart,
         emit: _Emit | None,
         debugger: Debugger | None,
+        content: bool,
         *,
         parallel: bool,
     ) -> ToolResultPart:
@@ -660,15 +744,13 @@ class Agent(Generic[OutputT]):
         }
         if chosen is not None and chosen.description:
             attributes[sc.TOOL_DESCRIPTION] = chosen.description
-        with tracer.start_as_current_span(
-            sc.span_name(sc.OP_EXECUTE_TOOL, call.name),
-            kind=SpanKind.INTERNAL,
-            attributes=attributes,
+        if content:
+            attributes[sc.TOOL_CALL_ARGUMENTS] = orjson.dumps(call.arguments).decode()
+        with current_span(
+            tracer, sc.span_name(sc.OP_EXECUTE_TOOL, call.name), SpanKind.INTERNAL, attributes
         ) as span:
             recording = span.is_recording()
-            content = recording and capturing_spans()
-            if content:
-                span.set_attribute(sc.TOOL_CALL_ARGUMENTS, orjson.dumps(call.arguments).decode())
+            content = content and recording
             if debugger is not None:
                 outcome = await debug_points.tool(debugger, self, span, call, chosen, parallel)
             elif chosen is None:

@@ -116,6 +116,28 @@ def messages_json(messages: list[Message] | tuple[Message, ...]) -> str:
     return orjson.dumps([m.to_otel() for m in messages]).decode()
 
 
+class MessagesJson:
+    """``messages_json`` for one run's messages, each serialised once: a run sends its growing
+    conversation to every model call, so each call's input would otherwise encode all of it
+    again. Gives the same string as ``messages_json``."""
+
+    __slots__ = ("_encoded",)
+
+    def __init__(self) -> None:
+        # By id, with the message itself: kept alive, so an id is never another message's.
+        self._encoded: dict[int, tuple[Message, bytes]] = {}
+
+    def __call__(self, messages: list[Message] | tuple[Message, ...]) -> str:
+        encoded = self._encoded
+        parts = []
+        for message in messages:
+            known = encoded.get(id(message))
+            if known is None or known[0] is not message:
+                known = encoded[id(message)] = (message, orjson.dumps(message.to_otel()))
+            parts.append(known[1])
+        return (b"[" + b",".join(parts) + b"]").decode()
+
+
 def instructions_json(instructions: str) -> str:
     """Serialise system instructions as the conventions' parts array."""
     return orjson.dumps([{"type": "text", "content": instructions}]).decode()

@@ -9,6 +9,7 @@ result.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -154,11 +155,17 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text)}
 
 
+@functools.lru_cache(maxsize=1024)
+def _tool_words(name: str, description: str) -> frozenset[str]:
+    """A tool's words, made once: every reply looks at every tool's."""
+    return frozenset(_words(name.replace("_", " ") + " " + description))
+
+
 def _best_tool(text: str, tools: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     said = _words(text)
     best, best_score = None, 0
     for candidate in tools:
-        described = _words(candidate["name"].replace("_", " ") + " " + candidate["description"])
+        described = _tool_words(candidate["name"], candidate["description"])
         score = len(said & described)
         if score > best_score:
             best, best_score = candidate, score

@@ -126,3 +126,52 @@ def test_agent_rejects_bad_configuration() -> None:
         Agent(" ")
     with pytest.raises(ValueError, match="unknown model"):
         Agent("a", model="gpt-4")
+
+
+def test_a_runs_message_json_is_the_same_string_each_message_encoded_once() -> None:
+    from lumos_core.messages import (
+        Message,
+        MessagesJson,
+        ToolCallPart,
+        ToolResultPart,
+        messages_json,
+    )
+
+    user = Message.user("Weather in Paris? «é» \u2028")
+    call = Message("assistant", (ToolCallPart("c1", "get_weather", {"city": "Paris"}),),
+                   finish_reason="tool_calls")
+    result = Message("tool", (ToolResultPart("c1", "get_weather", "Sunny", False),))
+    as_json = MessagesJson()
+    for messages in ([user], [user, call], [user, call, result], [result], [], [user, user]):
+        assert as_json(messages) == messages_json(messages)
+    # An equal but distinct message is encoded as itself, not taken for the one seen before.
+    other = Message.user("Weather in Paris? «é» \u2028")
+    assert as_json([other]) == messages_json([other])
+
+
+def test_what_an_agent_is_given_between_runs_reaches_the_next_runs_spans(
+    tracer_provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    """A run's request and span attributes are reused from the run before while nothing they are
+    made of changed; a change to any of them shows in the next run."""
+    from lumos_core import ModelSettings
+
+    agent = Agent(name="weather", instructions="Be brief.", model="scripted")
+    agent.run_sync("hello", tracer_provider=tracer_provider)
+    agent.instructions = "Be kind."
+    agent.settings = ModelSettings(temperature=0.3)
+    agent.description = "Says hello."
+    agent.model.model_name = "scripted-2"
+    agent.run_sync("hello", tracer_provider=tracer_provider)
+
+    first, second = (
+        [s for s in exporter.get_finished_spans() if s.name.startswith("chat")][i] for i in (0, 1)
+    )
+    assert "Be brief." in str(first.attributes[sc.SYSTEM_INSTRUCTIONS])
+    assert sc.REQUEST_TEMPERATURE not in (first.attributes or {})
+    assert "Be kind." in str(second.attributes[sc.SYSTEM_INSTRUCTIONS])
+    assert second.attributes[sc.REQUEST_TEMPERATURE] == 0.3
+    assert second.name == "chat scripted-2"
+    assert second.attributes[sc.REQUEST_MODEL] == "scripted-2"
+    invoke = [s for s in exporter.get_finished_spans() if s.name.startswith("invoke_agent")][-1]
+    assert invoke.attributes[sc.AGENT_DESCRIPTION] == "Says hello."
