@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import get_current_worker
 
 from lumos_core.telemetry import semconv as sc
@@ -50,6 +50,7 @@ from lumos_studio.ui.screens.experiments_app import ExperimentActions
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.graph import GraphPane
+from lumos_studio.ui.widgets.key_footer import KeyFooter
 from lumos_studio.ui.widgets.load_error import LoadErrorPanel
 from lumos_studio.ui.widgets.logs_pane import LogsPane
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
@@ -177,7 +178,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
                 with Horizontal(id="state"):
                     yield MemoryPane(id="memory")
                     yield LogsPane(self.store.path, id="logs")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def main(self) -> Screen[None]:
