@@ -23,6 +23,7 @@ from textual.worker import get_current_worker
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import VALUE_LIMIT, safe_str
 from lumos_studio.memory_view import memory_view
+from lumos_studio.process_settings import collect_young_now
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.sessions.base import Session, SessionEvent
 from lumos_studio.store import Store, StoreChange, TraceQuery
@@ -403,6 +404,8 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         completing = self._part_shown == message.trace_id  # its first part is shown
         self._part_shown = None if message.complete else message.trace_id
         tree.show(message.trace_id, message.spans, complete=message.complete)
+        if first_load or completing:  # what the open allocated, collected after its paint
+            self.call_after_refresh(collect_young_now)
         self._searches = message.searches
         self._trace_logs = logs = message.logs
         self._decoded = message.decoded  # else read when the debugger or the graph asks
