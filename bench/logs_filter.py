@@ -11,8 +11,10 @@ alone does for the same rows: counting the matches through the same index withou
 its candidates, and a full scan with Python's ``re``, the cost the trigram index avoids).
 
 A regex's full count reads every candidate; what the logs pane paints first is the newest
-matches (``newest_matches``, "counting…" beside them): both are printed, the first screen held
-to 100 ms as well.
+matches (``newest_matches``, "counting…" beside them), and the count follows in the same worker.
+So the slowest filter figure takes, for a regex, that first screen (what the user waits for to
+see matches); the regex's count (what a scrollbar jump through them waits for) is its own figure,
+with the same target.
 
 Also measured: a following view's refresh after 100 new logs (written into the cached store, then
 deleted again), and, on a small store, what keeping the indexes costs a log written: none, the
@@ -175,28 +177,31 @@ def _query_table(path: Path, total: int, console: Console) -> None:
     for column in ("filter", "matches", "count+first", "middle", "jump", "", "SQLite alone"):
         table.add_column(column, justify="left" if column == "filter" else "right",
                          no_wrap=column == "filter")
-    slowest = ("", 0.0)
+    slowest = ("", 0.0)  # what the pane waits for before it paints matches
+    counted = ("", 0.0)  # a regex's count, behind its first screen
     for label, log_filter in _scenarios(path):
         rounds = [_one_round(path, log_filter) for _ in range(ROUNDS)]
         shown, middle, jump = (statistics.median(r[i] for r in rounds) for i in range(3))
-        slowest = max(slowest, (label, max(shown, middle, jump) * 1000), key=lambda p: p[1])
         table.add_row(
             label, f"{rounds[0][3]:,}", _ms(shown), _ms(middle), _ms(jump),
             _within(max(shown, middle, jump)), _reference_ms(path, label, log_filter),
         )
+        if not log_filter.regex:
+            slowest = max(slowest, (label, max(shown, middle, jump) * 1000), key=lambda p: p[1])
+            continue
+        # The pane paints the newest matches first, "counting…" beside them.
+        counted = max(counted, (label, max(shown, middle, jump) * 1000), key=lambda p: p[1])
+        firsts = [_first_screen(path, log_filter) for _ in range(ROUNDS)]
+        median, count = statistics.median(f[0] for f in firsts), firsts[0][1]
+        slowest = max(slowest, (f"{label}, first screen", median * 1000), key=lambda p: p[1])
+        table.add_row(f"  first screen: newest {count}", "", _ms(median), "", "",
+                      _within(median), "")
     console.print(table)
-    check(f"log filter, the slowest of {len(_scenarios(path))} (count + window, middle, jump: "
+    check(f"log filter, the slowest of {len(_scenarios(path))} to its first screen (count + "
+          f"window, middle, jump; a regex: its newest matches, the count behind 'counting…': "
           f"{slowest[0]}), {total:,} logs", slowest[1], TARGET_MS)
-    slowest = ("", 0.0)
-    for label, log_filter in _scenarios(path):
-        if log_filter.regex:  # what the pane paints while the count is still running
-            firsts = [_first_screen(path, log_filter) for _ in range(ROUNDS)]
-            median, count = statistics.median(f[0] for f in firsts), firsts[0][1]
-            slowest = max(slowest, (label, median * 1000), key=lambda p: p[1])
-            console.print(f"{label}: newest {count} matches before counting in "
-                          f"{_ms(median)} ms {_within(median)}")
-    check(f"log regex, first screen before the count (the slower: {slowest[0]}), {total:,} logs",
-          slowest[1], TARGET_MS)
+    check(f"log regex, its count behind 'counting…' (+ window, middle, jump; the slower: "
+          f"{counted[0]}), {total:,} logs", counted[1], TARGET_MS)
 
 
 def _live_refresh(path: Path, console: Console) -> None:
@@ -282,7 +287,8 @@ def main(console: Console) -> None:
     console.print(
         f"[dim]Target: ≤ {TARGET_MS:.0f} ms for each of count + first window, the middle window "
         "(a scrollbar jump to the middle of the matches) and jump (the position of the log "
-        "nearest a time); for a regex, also the first screen before its count. SQLite alone: a "
+        "nearest a time); a regex's first screen (its newest matches, painted before its count) "
+        "and its count, each held to the target. SQLite alone: a "
         "count through the same index without our code; for a regex, the trigram index counting "
         "its candidates (cand.), and a scan of every body with Python's re.[/]"
     )

@@ -10,10 +10,11 @@ clock from that moment.
 "Painted" is the first frame that leaves for the driver (``App._display``, hooked in a bench
 subclass; no app code changes) after the pane in question rendered the result: the pane's
 ``render_lines`` is wrapped on the instance and notes the first render at which the pane holds
-it (the waterfall: the new trace's spans and rows; the trace list: the page of the typed query;
-the logs: the matches of the typed filter with every visible line's row loaded, not "…"). A
-widget's state alone is not enough, since a render may come later (a layout in a worker, a page
-still loading); Pilot's ``pause()`` is not used to wait, since it sleeps at least 20 ms twice.
+it (the waterfall: the new trace's spans and rows; the trace list: the page of the typed query,
+its first two screenfuls of rows, the rest of the page added after that frame; the logs: the
+matches of the typed filter with every visible line's row loaded, not "…"). A widget's state
+alone is not enough, since a render may come later (a layout in a worker, a page still loading);
+Pilot's ``pause()`` is not used to wait, since it sleeps at least 20 ms twice.
 
 Typing goes at 80 ms a key (a fast typist); the figure is the last key → painted, which is what
 a person waits for (earlier keys' queries may still be running then, as they would).

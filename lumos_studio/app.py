@@ -20,12 +20,13 @@ from textual.containers import Horizontal, Vertical
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 from textual.worker import get_current_worker
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import VALUE_LIMIT, safe_str
 from lumos_studio.memory_view import memory_view
+from lumos_studio.process_settings import collect_young_now
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.sessions.base import Session, SessionEvent
 from lumos_studio.store import Store, StoreChange, TraceQuery
@@ -54,6 +55,7 @@ from lumos_studio.ui.screens.experiments_app import ExperimentActions
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.graph import GraphPane
+from lumos_studio.ui.widgets.key_footer import KeyFooter
 from lumos_studio.ui.widgets.load_error import LoadErrorPanel
 from lumos_studio.ui.widgets.logs_pane import LogsPane
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
@@ -189,7 +191,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
                 with Horizontal(id="state"):
                     yield MemoryPane(id="memory")
                     yield LogsPane(self.store.path, id="logs")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def main(self) -> Screen[None]:
@@ -457,6 +459,8 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         completing = self._part_shown == message.trace_id  # its first part is shown
         self._part_shown = None if message.complete else message.trace_id
         tree.show(message.trace_id, message.spans, complete=message.complete)
+        if first_load or completing:  # what the open allocated, collected after its paint
+            self.call_after_refresh(collect_young_now)
         self._searches = message.searches
         self._trace_logs = logs = message.logs
         self._decoded = message.decoded  # else read when the debugger or the graph asks

@@ -29,3 +29,21 @@ def use_studio_process_settings() -> None:
     """Apply the settings to this process (the ``lumos-studio`` entry point does, at start)."""
     _, middle, _ = gc.get_threshold()
     gc.set_threshold(NEW_OBJECTS_PER_YOUNG, middle, GEN1_COLLECTIONS_PER_FULL)
+
+
+def collect_young_now() -> None:
+    """Run now the collection that the next allocations would start, at a moment the user is
+    not waiting (the UI calls it once a trace it opened is painted).
+
+    Opening a 10,000-span trace leaves 25,000–50,000 new objects (its rows, the frames drawn):
+    every second or third open, a young collection of ~100,000 objects (60–150 ms) fell inside
+    the open, between the key and the painted trace. Collected after the paint, each open's own
+    objects are a smaller collection the user does not wait for, and the next open starts with
+    an empty young generation. A middle collection that is due is run here too; a full one is
+    left to the collector's own timing.
+    """
+    if not gc.isenabled():
+        return
+    _, middle, _ = gc.get_count()
+    _, middle_threshold, _ = gc.get_threshold()
+    gc.collect(1 if middle > middle_threshold else 0)

@@ -225,6 +225,20 @@ def test_newest_matches_give_a_first_screen_without_counting(
     assert 0 < few.count <= 11  # stopped after the newest 100 logs (60 of all 600 match)
 
 
+def test_a_newer_request_stops_a_regex_count_between_rows(
+    store: Store, reader: sqlite3.Connection
+) -> None:
+    """The regex runs inside the rows' query: it stops there, and the connection still works."""
+    logs = make_logs(6_000)
+    write(store, logs)
+    no_match = LogFilter(regex=r"n=\d+7x")  # no literal run of three: every log is read
+    with pytest.raises(lq.Cancelled):
+        lq.match_logs(reader, no_match, should_stop=lambda: True)
+    assert lq.match_logs(reader, no_match).count == 0
+    log_filter, keep = CASES["regex and level"]
+    assert all_ids(reader, lq.match_logs(reader, log_filter)) == expected(logs, keep)
+
+
 def test_position_at_finds_a_time_and_a_log(store: Store, reader: sqlite3.Connection,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     logs = make_logs(400)

@@ -2,6 +2,11 @@
 
 Rows come in the order given; with ``grouped``, a header row opens each conversation (and the
 pinned traces, which come first). ``TraceBrowser`` adds search, sort, pins and deletion.
+
+A page holds up to a few hundred rows, and a ``DataTable`` row costs ~0.2 ms to add and measure:
+the rows the screen shows (two screenfuls, and down to the cursor's row) go in at once, the rest
+in chunks after each paint, so a search as typed paints its first screen without waiting for the
+whole page. Column widths come from every row's cells up front, so later chunks never move them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ COLUMNS = {"time": "time", "agent": "agent", "duration": "dur", "spans": "spans"
 # Dropped in this order when the list is too narrow (time, agent and duration always stay).
 OPTIONAL_COLUMNS = ("trace", "spans", "tokens", "status")
 SCROLLBAR_ROOM = 2  # a vertical scrollbar's cells, once there are more rows than fit
+LATER_CHUNK = 250  # rows added per paint once the first screenfuls are in
 
 
 class TraceList(DataTable[str | Text]):
@@ -62,6 +68,7 @@ class TraceList(DataTable[str | Text]):
         self.row_traces: list[str | None] = []  # the trace of each row; None for a header
         self._cells: list[tuple[str, dict[str, str | Text]]] = []  # by row key, then column
         self._shown_columns: tuple[str, ...] = ()
+        self._generation = 0  # a new set of rows makes older pending chunks stale
 
     def on_mount(self) -> None:
         self._render_rows()  # the column headers, before any trace
@@ -111,38 +118,78 @@ class TraceList(DataTable[str | Text]):
                 "status": status_text(t.status),
                 "trace": safe_text(t.trace_id[:12], style="dim"),
             }))
-        self._render_rows()
+        wanted = [t for t in (keep, selected) if t is not None and t in self.row_traces]
+        self._render_rows(self.row_traces.index(wanted[0]) if wanted else 0)
         self.border_subtitle = self._count_text()
-        for target in (keep, selected):
-            if target is not None and target in self.rows:
-                self.move_cursor(row=self.get_row_index(target), scroll=False)
-                break
+        if wanted:
+            self.move_cursor(row=self.get_row_index(wanted[0]), scroll=False)
 
-    def _render_rows(self) -> None:
-        """(Re)build the columns that fit and the rows, keeping the cursor where it was."""
+    def _render_rows(self, needed_row: int = 0) -> None:
+        """(Re)build the columns that fit and the rows, keeping the cursor where it was: the
+        first screenfuls (down to ``needed_row`` and the cursor) now, the rest after paints."""
         cursor = self.cursor_row
-        self._shown_columns = self._columns_for(self._cells)
+        widths = self._widths(self._cells)
+        self._shown_columns = self._columns_for(self._cells, widths)
         self.clear(columns=True)
-        for key in self._shown_columns:
-            self.add_column(COLUMNS[key], key=key)
+        self._generation += 1
         last = self._shown_columns[-1]
-        for row_key, cells in self._cells:
+        for key in self._shown_columns:
+            width = max(widths[key], widths["count"]) if key == last else widths[key]
+            self.add_column(COLUMNS[key], width=width, key=key)
+        screenful = max(self.scrollable_content_region.height, 24)
+        self._add_rows(max(2 * screenful, max(needed_row, cursor) + screenful))
+        if 0 <= cursor < self.row_count:
+            self.move_cursor(row=cursor, scroll=False)
+
+    def _add_rows(self, stop: int) -> None:
+        """Add the rows not added yet, up to ``stop``; a chunk more after the next paint."""
+        last = self._shown_columns[-1]
+        for row_key, cells in self._cells[self.row_count : stop]:
             values = [cells.get(key, "") for key in self._shown_columns]
             if row_key.startswith(GROUP_KEY):  # the run count goes in the last column shown
                 values[-1] = cells.get(last) or cells["count"]
             self.add_row(*values, key=row_key)
-        if 0 <= cursor < self.row_count:
-            self.move_cursor(row=cursor, scroll=False)
+        if self.row_count < len(self._cells):
+            self.call_after_refresh(self._add_later, self._generation)
 
-    def _columns_for(self, cells: list[tuple[str, dict[str, str | Text]]]) -> tuple[str, ...]:
-        """Every column that fits the list's width, dropping the optional ones in turn."""
-        room = self.scrollable_content_region.width - SCROLLBAR_ROOM
-        widths = {key: len(label) for key, label in COLUMNS.items()}
+    def _add_later(self, generation: int) -> None:
+        if generation == self._generation:
+            self._add_rows(self.row_count + LATER_CHUNK)
+
+    def _add_all(self) -> None:
+        """Every row now: the cursor is going where later chunks would be."""
+        if self.row_count < len(self._cells):
+            self._add_rows(len(self._cells))
+
+    def action_scroll_bottom(self) -> None:
+        self._add_all()
+        super().action_scroll_bottom()
+
+    def action_page_down(self) -> None:
+        self._add_rows(self.cursor_row + 2 * max(self.scrollable_content_region.height, 1))
+        super().action_page_down()
+
+    def action_cursor_down(self) -> None:
+        if self.cursor_row >= self.row_count - 1:
+            self._add_rows(self.row_count + LATER_CHUNK)
+        super().action_cursor_down()
+
+    def _widths(self, cells: list[tuple[str, dict[str, str | Text]]]) -> dict[str, int]:
+        """Each column's width in cells: its label's or its widest cell's (a header's run
+        count under ``count``)."""
+        widths = {key: len(label) for key, label in COLUMNS.items()} | {"count": 0}
         for _key, row in cells:
             for key, cell in row.items():
-                if key in widths:
-                    length = cell.cell_len if isinstance(cell, Text) else len(cell)
-                    widths[key] = max(widths[key], length)
+                length = cell.cell_len if isinstance(cell, Text) else len(cell)
+                if length > widths[key]:
+                    widths[key] = length
+        return widths
+
+    def _columns_for(self, cells: list[tuple[str, dict[str, str | Text]]],
+                     widths: dict[str, int] | None = None) -> tuple[str, ...]:
+        """Every column that fits the list's width, dropping the optional ones in turn."""
+        room = self.scrollable_content_region.width - SCROLLBAR_ROOM
+        widths = widths if widths is not None else self._widths(cells)
         shown = list(COLUMNS)
         for optional in OPTIONAL_COLUMNS:
             if room <= 0 or sum(widths[k] + 2 * self.cell_padding for k in shown) <= room:

@@ -1,0 +1,97 @@
+"""A long trace list (more rows than the first screenfuls the list adds at once): every row
+arrives, the cursor can go anywhere at once, and nothing stale or resized comes later."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual.widgets.data_table import ColumnKey
+
+from lumos_studio.app import StudioApp
+from lumos_studio.sessions.discovery import load_demo
+from lumos_studio.sessions.in_process import InProcessSession
+from lumos_studio.store import Store
+from lumos_studio.store.trace_filter import parse_filter
+from lumos_studio.ui.widgets.trace_browser import TraceBrowser
+from lumos_studio.ui.widgets.trace_list import TraceList
+from tests.builders import agent_run
+from tests.ui.helpers import wait_for
+
+SIZE = (120, 40)
+RUNS = 300  # more than the two screenfuls a 40-line list adds before its first paint
+LONG_AGENT = "an-agent-with-a-much-longer-name"
+
+
+def studio(store: Store) -> StudioApp:
+    """300 runs; the oldest has the longest agent name, so it sets that column's width."""
+    for n in range(1, RUNS + 1):
+        store.writer.submit_many(agent_run(n, agent=LONG_AGENT if n == 1 else "weather",
+                                           said=f"question {n}"))
+    store.writer.flush()
+    return StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+
+
+def trace(n: int) -> str:
+    return f"{n:032x}"
+
+
+async def test_every_run_arrives_and_the_columns_fit_the_last_from_the_first_paint(
+    store: Store,
+) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        traces = app.query_one(TraceList)
+        await wait_for(pilot, lambda: traces.row_count > 0)
+        agent = traces.columns[ColumnKey("agent")].get_render_width(traces)
+        await wait_for(pilot, lambda: traces.row_count == RUNS)
+        assert traces.columns[ColumnKey("agent")].get_render_width(traces) == agent
+        assert agent == len(LONG_AGENT) + 2 * traces.cell_padding
+        assert traces.get_row(trace(1))[1].plain == LONG_AGENT
+        assert [key.value for key in traces.rows] == [trace(n) for n in range(RUNS, 0, -1)]
+
+
+async def test_the_cursor_reaches_the_oldest_run_at_once_and_stays_there_on_reload(
+    store: Store,
+) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        traces = app.query_one(TraceList)
+        browser = app.query_one(TraceBrowser)
+        await wait_for(pilot, lambda: browser.page is not None)
+        page = browser.page
+        assert page is not None
+        browser.show_page(page, None, to_selected=False)  # the rows again, most still to come
+        traces.focus()
+        traces.action_scroll_bottom()  # ctrl+end
+        assert traces.cursor_trace == trace(1)
+        await pilot.press("up")
+        assert traces.cursor_trace == trace(2)
+
+        browser.show_page(page, None, to_selected=False)  # a reload keeps the cursor's run
+        assert traces.cursor_trace == trace(2)
+        await pilot.pause()
+        assert traces.cursor_trace == trace(2)
+
+        await pilot.press("ctrl+home", "pagedown", "pagedown", "pagedown")
+        assert traces.cursor_row > 2 * traces.size.height  # past the first screenfuls
+        assert traces.cursor_trace == traces.row_traces[traces.cursor_row]
+
+
+async def test_a_newer_page_replaces_rows_still_to_come_from_the_older(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        traces = app.query_one(TraceList)
+        browser = app.query_one(TraceBrowser)
+        await wait_for(pilot, lambda: browser.page is not None)
+        everything = browser.page
+        assert everything is not None
+        browser.query_state = replace(browser.query_state, filter=parse_filter("question 7"))
+        narrow = store.reader.find_traces(browser.query_state)
+        browser.query_state = everything.query
+        browser.show_page(everything, None, to_selected=False)
+        browser.query_state = narrow.query
+        browser.show_page(narrow, None, to_selected=False)  # before the first's later rows
+        for _ in range(5):
+            await pilot.pause()
+        assert traces.row_count == len(narrow.summaries) < RUNS
+        assert [key.value for key in traces.rows] == [t.trace_id for t in narrow.summaries]
