@@ -641,7 +641,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self._follow_new_trace = False
         self._pending_span = span_id
         tree = self.main.query_one(TraceWaterfall)
-        if trace_id == self.trace_id and span_id in tree.spans:
+        if trace_id == self.trace_id and span_id is not None and span_id in tree.spans:
             tree.select_span(span_id)
             self._pending_span = None
         else:

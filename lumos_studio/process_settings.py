@@ -1,4 +1,5 @@
-"""The studio process's garbage-collector settings: rarer collections of both kinds.
+"""The studio process's garbage-collector and allocator settings: rarer collections of both
+kinds, and big blocks handed back to the system when freed.
 
 The studio keeps young objects alive on purpose: spans queued for the writer thread, decoded
 OTLP batches waiting for their commit, a frame's rendered lines. They live for tens of
@@ -15,20 +16,33 @@ rarer. In the receiver under ``bench ingest``, 20,000 took collector time from 3
 0.3. With the in-process span processor, going from 20,000 to 100,000 took the collector's share
 on the agent's thread from 1.8–2.4 µs a span to 0.6–1.1 (``gc.callbacks`` timing, 140,000
 spans), and decoding OTLP did not change (12.7 vs 12.4 µs, paired medians of 9).
+
+glibc's malloc serves a block of 128 KiB or more with a mapping of its own, returned to the system
+when freed, but raises that bound to the size of each such block freed (up to 32 MiB). Opening a
+trace frees big blocks (a 100,000-span trace's columns, a worker's SQLite rows), so later ones came
+from the heap, and the heap, once holed, is not given back: opening 1k, 10k and 100k-span traces
+left 40–65 MB free but resident. With the bound fixed at 128 KiB, 2 MB are (``bench ui_app``'s
+memory row: see its note).
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import platform
+import sys
 
 NEW_OBJECTS_PER_YOUNG = 100_000  # CPython's default is 700
 GEN1_COLLECTIONS_PER_FULL = 100  # CPython's default is 10
+OWN_MAPPING_FROM = 128 * 1024  # bytes: glibc's starting bound, kept fixed
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 
 
 def use_studio_process_settings() -> None:
     """Apply the settings to this process (the ``lumos-studio`` entry point does, at start)."""
     _, middle, _ = gc.get_threshold()
     gc.set_threshold(NEW_OBJECTS_PER_YOUNG, middle, GEN1_COLLECTIONS_PER_FULL)
+    return_big_blocks_when_freed()
 
 
 def collect_young_now() -> None:
@@ -47,3 +61,15 @@ def collect_young_now() -> None:
     _, middle, _ = gc.get_count()
     _, middle_threshold, _ = gc.get_threshold()
     gc.collect(1 if middle > middle_threshold else 0)
+
+
+def return_big_blocks_when_freed() -> bool:
+    """Fix glibc's own-mapping bound at ``OWN_MAPPING_FROM``; False where malloc is not
+    glibc's (macOS, Windows, musl), which keep their own ways."""
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, OWN_MAPPING_FROM))

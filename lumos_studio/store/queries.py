@@ -18,7 +18,7 @@ from lumos_studio.records_codec import log_from_row, span_from_row
 from lumos_studio.store import trace_index, trace_search
 from lumos_studio.store.connection import StoreError, open_reader_connection
 from lumos_studio.store.schema import check_store
-from lumos_studio.store.span_headers import SpanHeader, read_headers
+from lumos_studio.store.span_headers import SpanHeaders, read_headers
 from lumos_studio.store.trace_filter import (
     ROOT_FAILED_SQL,
     TEXT_MATCH_SQL,
@@ -341,7 +341,7 @@ class StoreReader:
         ).fetchall()
         return [span_from_row(row) for row in rows]
 
-    def trace_headers(self, trace_id: str, first: int | None = None) -> list[SpanHeader]:
+    def trace_headers(self, trace_id: str, first: int | None = None) -> SpanHeaders:
         """Every span of a trace as its tree shows it (no span decoded), by start time; or
         only the ``first`` ones."""
         return read_headers(self._db, trace_id, first)

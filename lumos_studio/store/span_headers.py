@@ -9,14 +9,15 @@ A pane that needs a whole span (the detail, memory, compare) reads it by id when
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
-from typing import NamedTuple, Protocol
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, Protocol, overload
 
 from lumos_studio.records import STATUS_ERROR
 from lumos_studio.semantics import OperationKind
 from lumos_studio.semantics.hot import column_kind, is_workflow_step
 
-__all__ = ["SpanHeader", "SpanLike", "headers_of", "read_headers"]
+__all__ = ["NO_END", "SpanHeader", "SpanHeaders", "SpanLike", "headers_of", "read_headers"]
 
 
 class SpanLike(Protocol):
@@ -70,45 +71,130 @@ class SpanHeader(NamedTuple):
     @property
     def searches(self) -> bool:
         """A retrieval or a memory search: the memory pane shows what it found."""
-        return self.kind is OperationKind.RETRIEVAL or (
-            self.kind is OperationKind.MEMORY and (self.operation or "").startswith("search"))
+        return _searches(self.kind, self.operation)
 
 
 _HEADERS_SQL = (
-    "SELECT trace_id, span_id, parent_span_id, name, start_ns, end_ns, status_code, operation, "
+    "SELECT span_id, parent_span_id, name, start_ns, end_ns, status_code, operation, "
     "tool_name, model, coalesce(input_tokens, output_tokens), scope_name FROM spans "
     "WHERE trace_id = ? ORDER BY start_ns, span_id"
 )
 
+NO_END = -(2**63)  # ``SpanHeaders.ends``' mark for a span still running
+
+
+class _Facet(NamedTuple):
+    """What few distinct values a trace's spans share: a status, a kind, an operation."""
+
+    status_code: str
+    kind: OperationKind
+    operation: str | None
+    workflow_step: bool
+
+
+class SpanHeaders(Sequence[SpanHeader]):
+    """A trace's headers as columns, in start order: a ``SpanHeader`` is made only when asked.
+
+    A header a span was ~330 bytes (a tuple, its strings and ints): 33 MB for 100,000 spans,
+    held as long as the trace is shown. Here a span is its id, two shared references (parent,
+    name: a name is kept once however many spans bear it), two 8-byte times and a 4-byte code
+    for its status, kind and operation (``facets``, a few per trace): ~110 bytes.
+    """
+
+    __slots__ = ("codes", "ends", "facets", "ids", "names", "parents", "starts", "trace_id")
+
+    def __init__(self, trace_id: str) -> None:
+        self.trace_id = trace_id
+        self.ids: list[str] = []
+        self.parents: list[str | None] = []  # the parent's own id object, or None
+        self.names: list[str] = []
+        self.starts = array("q")
+        self.ends = array("q")  # ``NO_END`` while running
+        self.codes = array("I")  # index into ``facets``
+        self.facets: list[_Facet] = []
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> SpanHeader: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[SpanHeader]: ...
+
+    def __getitem__(self, index: int | slice) -> SpanHeader | list[SpanHeader]:
+        if isinstance(index, slice):
+            return [self._header(i) for i in range(*index.indices(len(self.ids)))]
+        if index < 0:
+            index += len(self.ids)
+        if not 0 <= index < len(self.ids):
+            raise IndexError("span header index out of range")
+        return self._header(index)
+
+    def __iter__(self) -> Iterator[SpanHeader]:
+        return map(self._header, range(len(self.ids)))
+
+    def _header(self, i: int) -> SpanHeader:
+        end = self.ends[i]
+        return tuple.__new__(SpanHeader, (
+            self.trace_id, self.ids[i], self.parents[i], self.names[i], self.starts[i],
+            None if end == NO_END else end, *self.facets[self.codes[i]]))
+
+    def end_ns(self, i: int) -> int | None:
+        end = self.ends[i]
+        return None if end == NO_END else end
+
+    def facet(self, i: int) -> _Facet:
+        return self.facets[self.codes[i]]
+
+    def searching_ids(self) -> tuple[str, ...]:
+        """The spans that searched (``SpanHeader.searches``), without making every header."""
+        searching = {code for code, facet in enumerate(self.facets)
+                     if _searches(facet.kind, facet.operation)}
+        if not searching:
+            return ()
+        return tuple(span_id for span_id, code in zip(self.ids, self.codes, strict=True)
+                     if code in searching)
+
+
+def _searches(kind: OperationKind, operation: str | None) -> bool:
+    return kind is OperationKind.RETRIEVAL or (
+        kind is OperationKind.MEMORY and (operation or "").startswith("search"))
+
 
 def read_headers(db: sqlite3.Connection, trace_id: str, first: int | None = None
-                 ) -> list[SpanHeader]:
+                 ) -> SpanHeaders:
     """Every span of a trace as a ``SpanHeader`` (or the ``first`` ones), by start time."""
     if first is None:
-        return headers_of(db.execute(_HEADERS_SQL, (trace_id,)))
-    return headers_of(db.execute(f"{_HEADERS_SQL} LIMIT ?", (trace_id, first)))
+        return headers_of(trace_id, db.execute(_HEADERS_SQL, (trace_id,)))
+    return headers_of(trace_id, db.execute(f"{_HEADERS_SQL} LIMIT ?", (trace_id, first)))
 
 
-def headers_of(rows: Iterable[tuple[object, ...]]) -> list[SpanHeader]:
-    """Headers from ``_HEADERS_SQL`` rows. Repeated strings (a parent's id, a status, an
-    operation) are kept once: a hundred thousand copies of ``"UNSET"`` are 5 MB."""
-    headers: list[SpanHeader] = []
-    append = headers.append
-    shared: dict[object, object] = {None: None}
+def headers_of(trace_id: str, rows: Iterable[Sequence[Any]]) -> SpanHeaders:
+    """Headers from ``_HEADERS_SQL`` rows. Repeated strings (a parent's id, a name) are kept
+    once: a hundred thousand copies of a name are 6 MB."""
+    headers = SpanHeaders(trace_id)
+    ids, parents, names = headers.ids, headers.parents, headers.names
+    starts, ends, codes = headers.starts, headers.ends, headers.codes
+    shared: dict[Any, Any] = {None: None}
     share = shared.setdefault
-    kinds: dict[tuple[object, ...], OperationKind] = {}
-    new = tuple.__new__
-    for (trace_id, span_id, parent, name, start, end, status, operation, tool, model, tokens,
+    facet_codes: dict[tuple[Any, ...], int] = {}
+    facets = headers.facets
+    for (span_id, parent, name, start, end, status, operation, tool, model, tokens,
          scope) in rows:
         shared[span_id] = span_id
-        key = (operation, tool, model, tokens is None)
-        kind = kinds.get(key)
-        if kind is None:
-            kind = kinds[key] = column_kind(operation, tool, model, tokens)
-        status = status or "UNSET"
-        append(new(SpanHeader, (
-            share(trace_id, trace_id), span_id, shared.get(parent, parent), name, start, end,
-            share(status, status), kind, share(operation, operation),
-            scope is not None and is_workflow_step(scope, name),
-        )))
+        ids.append(span_id)
+        parents.append(shared.get(parent, parent))
+        names.append(share(name, name))
+        starts.append(start)
+        ends.append(NO_END if end is None else end)
+        step = scope is not None and is_workflow_step(scope, name)
+        key = (status, operation, tool, model, tokens is None, step)
+        code = facet_codes.get(key)
+        if code is None:
+            code = facet_codes[key] = len(facets)
+            facets.append(_Facet(
+                status or "UNSET",
+                column_kind(operation, tool, model, tokens),
+                operation, step))
+        codes.append(code)
     return headers

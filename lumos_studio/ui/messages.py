@@ -12,7 +12,7 @@ from lumos_studio.metrics import Metrics
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.sessions.base import RunOutcome, SessionEvent, StreamUpdate, WorkflowOutcome
 from lumos_studio.store import TracePage, TraceSummary
-from lumos_studio.store.span_headers import SpanHeader
+from lumos_studio.store.span_headers import SpanHeader, SpanHeaders
 from lumos_studio.ui.decoded_trace import DecodedTrace
 
 
@@ -53,7 +53,7 @@ class TraceLoaded(Message):
     """A trace's spans as its tree shows them (headers: no span decoded), and its log records
     (earlier GenAI forms carry messages in them)."""
 
-    def __init__(self, trace_id: str, spans: list[SpanHeader], logs: Sequence[LogRecord] = (),
+    def __init__(self, trace_id: str, spans: Sequence[SpanHeader], logs: Sequence[LogRecord] = (),
                  complete: bool = True, decoded: DecodedTrace | None = None) -> None:
         super().__init__()
         self.trace_id = trace_id
@@ -62,7 +62,8 @@ class TraceLoaded(Message):
         self.complete = complete
         self.decoded = decoded  # the spans whole, read by the worker when the debugger or the
         # graph will ask for them (``StudioApp.decoded_trace``)
-        self.searches = tuple(h.span_id for h in spans if h.searches)  # (the memory pane's)
+        self.searches = (spans.searching_ids() if isinstance(spans, SpanHeaders)  # (memory's)
+                         else tuple(h.span_id for h in spans if h.searches))
 
 
 class SpanLoaded(Message):

@@ -8,15 +8,21 @@ times to bar cells on a shared axis, to an eighth of a cell (``TimeAxis``, ``bar
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import safe_str
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 from lumos_studio.semantics import OperationKind, SpanView, read_span
-from lumos_studio.store.span_headers import SpanHeader, SpanLike
+from lumos_studio.store.span_headers import NO_END, SpanHeader, SpanHeaders, SpanLike
+from lumos_studio.ui.waterfall_rows import Row, Rows, flatten, label_cells, subtree_end
+
+__all__ = [
+    "DURATION_CELLS", "KINDS", "Bar", "Row", "Rows", "SpanIndex", "TimeAxis", "bar_glyphs",
+    "bar_runs", "flatten", "grid_line", "is_error", "label_cells", "span_kind", "subtree_end",
+    "tree_column",
+]
 
 # EIGHTHS[k] fills the left k eighths of a cell.
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -64,17 +70,45 @@ def is_error(span: SpanLike) -> bool:
 # --- the span index: parents, children in start order, trace bounds ---
 
 
+class ColumnSpans(Mapping[str, SpanLike]):
+    """A trace's ``SpanHeaders`` by span id: a header is made when one is looked up."""
+
+    __slots__ = ("columns", "positions")
+
+    def __init__(self, columns: SpanHeaders) -> None:
+        self.columns = columns
+        self.positions = dict(zip(columns.ids, range(len(columns.ids)), strict=True))
+
+    def __getitem__(self, span_id: str) -> SpanLike:
+        return self.columns[self.positions[span_id]]
+
+    def __contains__(self, span_id: object) -> bool:
+        return span_id in self.positions
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.columns.ids)
+
+    def __len__(self) -> int:
+        return len(self.columns.ids)
+
+
 class SpanIndex:
     """A trace's spans by id, with children sorted by start, kept up to date by ``update``.
 
     A live run sends the whole trace again every ~100 ms; ``update`` only touches what is new, so
     the rows are re-flattened when the shape changed, not when a span merely ended. Spans whose
     parent has not arrived yet hang off the root until it does (children may arrive first).
+
+    Headers read as columns (``SpanHeaders``, what the studio reads) are kept as they came: the
+    index adds a position by id and the children lists, and makes a header only when one is
+    looked up. Records (a replay, a test) are kept in a dict.
     """
 
     def __init__(self) -> None:
-        self.spans: dict[str, SpanLike] = {}
+        self.spans: Mapping[str, SpanLike] = {}
+        self._columns: ColumnSpans | None = None  # ``spans`` when it came as columns
         self._labels: dict[str, str] = {}  # names shown otherwise than written (``label``)
+        self._name_labels: dict[str, str] = {}  # columns: a name → its label
         self.children: dict[str | None, list[str]] = {}
         self._orphans: set[str] = set()  # spans whose parent has not arrived (``parent``)
         self.running: set[str] = set()
@@ -86,6 +120,13 @@ class SpanIndex:
 
     def label(self, span_id: str) -> str:
         """A span's name as shown (``display.safe_str``); kept apart only when it differs."""
+        columns = self._columns
+        if columns is not None:
+            name = columns.columns.names[columns.positions[span_id]]
+            label = self._name_labels.get(name)
+            if label is None:
+                label = self._name_labels[name] = safe_str(name)
+            return label
         label = self._labels.get(span_id)
         return self.spans[span_id].name if label is None else label
 
@@ -93,6 +134,10 @@ class SpanIndex:
         """A span's parent in the tree: None for a root, or while its parent has not arrived."""
         if span_id in self._orphans:
             return None
+        columns = self._columns
+        if columns is not None:
+            position = columns.positions.get(span_id)
+            return None if position is None else columns.columns.parents[position]
         span = self.spans.get(span_id)
         return None if span is None else span.parent_span_id
 
@@ -103,12 +148,66 @@ class SpanIndex:
             kind = self._kinds[span_id] = span_kind(self.spans[span_id], self._views.get(span_id))
         return kind
 
+    def failed(self, span_id: str) -> bool:
+        """The span's status is an error."""
+        columns = self._columns
+        if columns is not None:
+            return columns.columns.facet(columns.positions[span_id]).status_code == STATUS_ERROR
+        return is_error(self.spans[span_id])
+
     def update(self, spans: Iterable[SpanLike], views: Mapping[str, SpanView] | None = None
                ) -> bool:
         """Take in new and changed spans; True when the tree's shape changed. ``views`` (by span
         id, e.g. from ``read_trace``) say what records do; a record without one is read when
-        shown, and again only when it ended or was renamed (a header says it itself)."""
-        known, labels, kinds = self.spans, self._labels, self._kinds
+        shown, and again only when it ended or was renamed (a header says it itself). Columns
+        (``SpanHeaders``) hold the whole trace: they replace what came before."""
+        if isinstance(spans, SpanHeaders) and (self._columns is not None or not self.spans):
+            return self._take_columns(spans)
+        if self._columns is not None:  # records after columns: keep each span as a record
+            self._columns, self.spans = None, dict(self.spans.items())
+            self._labels = {span_id: label for span_id in self.spans
+                            if (label := safe_str(name := self.spans[span_id].name)) is not name}
+            for orphan in self._orphans:  # their parents may come as records
+                parent = self.spans[orphan].parent_span_id
+                if parent is not None:
+                    self._waiting.setdefault(parent, []).append(orphan)
+        return self._take_records(spans, views)
+
+    def _take_columns(self, columns: SpanHeaders) -> bool:
+        """Index a whole trace read as columns; its spans come in start order."""
+        table = ColumnSpans(columns)
+        positions = table.positions
+        children: dict[str | None, list[str]] = {}
+        orphans: set[str] = set()
+        for span_id, parent in zip(columns.ids, columns.parents, strict=True):
+            if parent is not None and parent not in positions:
+                orphans.add(span_id)
+                parent = None
+            siblings = children.get(parent)
+            if siblings is None:
+                children[parent] = [span_id]
+            else:
+                siblings.append(span_id)
+        ends = columns.ends
+        running = ({columns.ids[i] for i, end in enumerate(ends) if end == NO_END}
+                   if NO_END in ends else set())
+        changed = children != self.children
+        self.spans = self._columns = table
+        if changed:
+            self.children = children
+        self._orphans, self._waiting, self.running = orphans, {}, running
+        self._kinds = {}
+        self._views = {}
+        self.start_ns = min(columns.starts) if columns.starts else None
+        latest = max(ends) if ends else NO_END
+        self.end_ns = None if latest == NO_END else latest
+        return changed
+
+    def _take_records(self, spans: Iterable[SpanLike], views: Mapping[str, SpanView] | None
+                      ) -> bool:
+        known = self.spans
+        assert isinstance(known, dict)
+        labels, kinds = self._labels, self._kinds
         orphans, children, waiting, running = (
             self._orphans, self.children, self._waiting, self.running)
         if views:
@@ -211,81 +310,9 @@ class SpanIndex:
         return max(end, now_ns) if self.running else end
 
 
-# --- rows: the visible part of the tree, flattened ---
-
-
-class Row(NamedTuple):
-    """One visible line of the tree: which span, how deep, and the guides drawn before it.
-
-    A named tuple: ten thousand of them are built on every re-flatten, and it is the cheapest.
-    """
-
-    span_id: str
-    depth: int
-    guides: str  # ancestors' verticals and this row's connector: "│ ├─"
-    child_guides: str  # what this row's children draw before their own connector
-    has_children: bool
-
-
-def flatten(
-    children: dict[str | None, list[str]],
-    collapsed: set[str],
-    parent: str | None = None,
-    depth: int = 0,
-    guides: str = "",
-) -> list[Row]:
-    """Visible rows under ``parent`` (default: the whole tree), skipping collapsed subtrees.
-
-    Iterative, so a pathologically deep trace cannot hit the recursion limit; one stack entry per
-    span, the cheapest shape measured. Roots draw no connector; each level below adds two cells.
-    """
-    rows: list[Row] = []
-    append = rows.append
-    get = children.get
-    roots = get(parent) or []
-    count = len(roots)
-    stack = [(roots[i], depth, guides, i == count - 1) for i in range(count - 1, -1, -1)]
-    pop, push = stack.pop, stack.append
-    # Rows at one depth share their few guide strings: made once, not once a row.
-    made: tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]] = ({}, {})
-    while stack:
-        span_id, level, prefix, last = pop()
-        if level == 0:
-            own = below = ""
-        else:
-            pair = made[last].get(prefix)
-            if pair is None:
-                pair = made[last][prefix] = (
-                    (prefix + "└─", prefix + "  ") if last else (prefix + "├─", prefix + "│ "))
-            own, below = pair
-        kids = get(span_id)
-        append(Row(span_id, level, own, below, bool(kids)))
-        if kids and span_id not in collapsed:
-            count = len(kids)
-            level += 1
-            for i in range(count - 1, -1, -1):
-                push((kids[i], level, below, i == count - 1))
-    return rows
-
-
-def subtree_end(rows: list[Row], index: int) -> int:
-    """The index just past the visible descendants of ``rows[index]``."""
-    depth = rows[index].depth
-    end = index + 1
-    while end < len(rows) and rows[end].depth > depth:
-        end += 1
-    return end
-
-
 # --- columns ---
 
 DURATION_CELLS = 9  # "⏵ 12.3ms" and "1m05s" fit
-
-
-def label_cells(rows: Iterable[Row], label: Callable[[str], str]) -> int:
-    """Cells the widest row's guides, marker and label take (``len``: names are rarely wide);
-    ``label`` gives a span's label by id."""
-    return max((len(row.guides) + 2 + len(label(row.span_id)) for row in rows), default=0)
 
 
 def tree_column(width: int, labels: int) -> int:

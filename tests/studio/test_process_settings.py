@@ -1,10 +1,14 @@
-"""The studio's garbage-collector settings: rarer young and full collections."""
+"""The studio's garbage-collector and allocator settings: rarer young and full collections,
+big blocks given back when freed."""
 
 from __future__ import annotations
 
 import gc
+import platform
 import subprocess
 import sys
+
+import pytest
 
 from lumos_studio.process_settings import (
     GEN1_COLLECTIONS_PER_FULL,
@@ -68,3 +72,34 @@ def test_collect_young_now_leaves_a_disabled_collector_alone() -> None:
         assert gc.get_count()[0] >= young and len(kept) == 1_000
     finally:
         gc.enable()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+                    reason="glibc's malloc only")
+def test_a_big_block_still_gets_a_mapping_of_its_own_after_a_bigger_one_was_freed() -> None:
+    # Without the setting, freeing the 8 MB block raises glibc's bound to 8 MB, and the next
+    # 1 MB block comes from the heap (mapped bytes do not grow by it).
+    script = (
+        "import ctypes, sys\n"
+        "class Info(ctypes.Structure):\n"
+        "    _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks',\n"
+        "                'hblkhd', 'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n"
+        "libc = ctypes.CDLL(None)\n"
+        "libc.mallinfo2.restype = Info\n"
+        "if sys.argv[1] == 'set':\n"
+        "    from lumos_studio.process_settings import return_big_blocks_when_freed\n"
+        "    assert return_big_blocks_when_freed()\n"
+        "big = bytearray(8 << 20)\n"
+        "del big\n"
+        "before = libc.mallinfo2().hblkhd\n"
+        "block = bytearray(1 << 20)\n"
+        "print(libc.mallinfo2().hblkhd - before)\n"
+    )
+
+    def mapped_growth(mode: str) -> int:
+        done = subprocess.run([sys.executable, "-c", script, mode], capture_output=True,
+                              text=True, timeout=60, check=True)
+        return int(done.stdout.strip())
+
+    assert mapped_growth("default") < 1 << 20
+    assert mapped_growth("set") >= 1 << 20

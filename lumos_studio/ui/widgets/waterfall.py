@@ -29,7 +29,7 @@ from lumos_studio.store.span_headers import SpanLike
 from lumos_studio.ui.waterfall_layout import (
     DURATION_CELLS,
     KINDS,
-    Row,
+    Rows,
     SpanIndex,
     TimeAxis,
     bar_runs,
@@ -148,8 +148,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         self.trace_id: str | None = None
         self.clock = clock  # injectable so tests can make running spans grow deterministically
         self._index = SpanIndex()
-        self.spans: dict[str, SpanLike] = self._index.spans
-        self._rows: list[Row] = []
+        self._rows = Rows()
         self._label_cells = 0  # the widest visible label, for the tree column
         self._collapsed: set[str] = set()
         self._cursor = -1
@@ -173,7 +172,6 @@ class TraceWaterfall(ScrollView, can_focus=True):
         if trace_id != self.trace_id or len(spans) < len(self._index.spans):
             self.trace_id = trace_id
             self._index = SpanIndex()
-            self.spans = self._index.spans
             self._collapsed = set()
             self._cursor, self._cursor_span = -1, None
             self.scroll_to(y=0, animate=False)
@@ -201,7 +199,12 @@ class TraceWaterfall(ScrollView, can_focus=True):
             self.refresh()
 
     @property
-    def rows(self) -> list[Row]:
+    def spans(self) -> Mapping[str, SpanLike]:
+        """The shown trace's spans by id (a header is made when one is looked up)."""
+        return self._index.spans
+
+    @property
+    def rows(self) -> Rows:
         """The visible rows, top to bottom (read-only use: tests and benchmarks)."""
         return self._rows
 
@@ -229,15 +232,13 @@ class TraceWaterfall(ScrollView, can_focus=True):
 
     def _row_of(self, span_id: str) -> int:
         """The row showing ``span_id``, or that of its nearest visible ancestor."""
+        shown = self._rows.span_ids
         for candidate in (span_id, *self._index.ancestors(span_id)):
-            if (
-                0 <= self._cursor < len(self._rows)
-                and self._rows[self._cursor].span_id == candidate
-            ):
+            if 0 <= self._cursor < len(shown) and shown[self._cursor] == candidate:
                 return self._cursor
-            for i, row in enumerate(self._rows):
-                if row.span_id == candidate:
-                    return i
+            row_index = self._rows.index_of(candidate)
+            if row_index >= 0:
+                return row_index
         return min(self._cursor, len(self._rows) - 1)
 
     def _set_expanded(self, row_index: int, expanded: bool) -> None:
@@ -249,14 +250,14 @@ class TraceWaterfall(ScrollView, can_focus=True):
             self._collapsed.discard(row.span_id)
             below = flatten(
                 self._index.children, self._collapsed, row.span_id, row.depth + 1,
-                row.child_guides,
+                row.child_guides, self._rows.guides,
             )
-            self._rows[row_index + 1 : row_index + 1] = below
+            self._rows.insert(row_index + 1, below)
             # Folding keeps the column as it is, so bars do not jump; unfolding may widen it.
             self._label_cells = max(self._label_cells, label_cells(below, self._index.label))
         else:
             self._collapsed.add(row.span_id)
-            del self._rows[row_index + 1 : subtree_end(self._rows, row_index)]
+            self._rows.delete(row_index + 1, subtree_end(self._rows, row_index))
         self._after_rows_changed()
 
     def _reveal(self, span_id: str) -> None:
@@ -355,11 +356,13 @@ class TraceWaterfall(ScrollView, can_focus=True):
     def action_error(self, direction: int) -> None:
         """Jump to the next (1) or previous (-1) error span in tree order, unfolding to it."""
         order = self._index.depth_first()
-        errors = [i for i, span_id in enumerate(order) if is_error(self.spans[span_id])]
+        failed = self._index.failed
+        errors = [i for i, span_id in enumerate(order) if failed(span_id)]
         if not errors:
             self.notify("No error spans in this trace.")
             return
-        here = order.index(self._cursor_span) if self._cursor_span in self.spans else -1
+        cursor = self._cursor_span
+        here = order.index(cursor) if cursor is not None and cursor in self.spans else -1
         after = [i for i in errors if (i - here) * direction > 0]
         target = order[(after[0] if direction > 0 else after[-1]) if after else
                        (errors[0] if direction > 0 else errors[-1])]
