@@ -1,8 +1,10 @@
 """What the writer keeps for the trace list: searchable message text, conversation ids, pins.
 
 Only the writer thread calls the functions that write (``index_or_queue``, ``pin``...); they
-run inside its transactions. A span the writer converted itself is indexed from its record as
-it is stored; a received one is queued and indexed when the writer is idle (``index_pending``).
+run inside its transactions. A span is indexed in the transaction that stores it: from its
+record when the writer converted it itself, from the text the receiver made as it decoded the
+request (``ingest.proto_rows``); any other (records committed as such, a span whose trace has
+log records) is queued and indexed when the writer is idle (``index_pending``).
 Message text is taken from finished spans only, as ``semantics`` reads them in any dialect
 (``semantics.span_search_text``, with the span's message log records): only what is new in each
 span, since a chat span's input repeats the whole conversation.
@@ -55,11 +57,14 @@ class TraceFacts:
     The writer gives traces their conversation ids in its trace refresh, and indexes or queues
     ``to_index`` (``index_or_queue``). ``in_memory``: the records of those spans that are at hand
     as records (the writer converted them itself), whose text is made from them at commit.
+    ``texts``: the text of those already made (the receiver makes it as it decodes a request,
+    ``ingest.proto_rows``), indexed at commit as it is.
     """
 
     to_index: list[tuple[str, str]] = field(default_factory=list)  # finished spans: trace, span
     conversations: dict[str, str] = field(default_factory=dict)  # trace → the first id seen
     in_memory: dict[tuple[str, str], SpanRecord] = field(default_factory=dict)
+    texts: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, records: Iterable[SpanRecord], keep: bool = False) -> None:
         """Note the records' facts: cheap reads only, this runs on the ingest path. ``keep``: the
@@ -84,6 +89,7 @@ class TraceFacts:
             self.add_conversation(trace_id, conversation)
         self.to_index.extend(other.to_index)
         self.in_memory.update(other.in_memory)
+        self.texts.update(other.texts)
 
 
 def _may_hold_messages(record: SpanRecord) -> bool:
@@ -110,9 +116,7 @@ def queue_for_indexing(connection: sqlite3.Connection, spans: Sequence[tuple[str
     """Queue finished spans' message text for ``index_pending``, in the writer's transaction.
 
     Message text is not extracted here: ``index_pending`` works through the queue when the
-    writer has nothing else to do. Tokenising a chat span's ~2 KB of messages costs more than
-    storing the span, so on bulk ingest the search index lags behind and catches up once the
-    load stops, instead of halving the ingest rate.
+    writer has nothing else to do.
     """
     for chunk in _chunks(spans):
         connection.execute(_queue_texts(len(chunk)), [value for pair in chunk for value in pair])
@@ -121,24 +125,30 @@ def queue_for_indexing(connection: sqlite3.Connection, spans: Sequence[tuple[str
 def index_or_queue(
     connection: sqlite3.Connection, facts: TraceFacts, log_traces: Iterable[str] = ()
 ) -> bool:
-    """Index ``facts.to_index`` in the writer's transaction where the record is in memory; queue
-    the rest for ``index_pending``. True if any was queued.
+    """Index ``facts.to_index`` in the writer's transaction where the record or its text is at
+    hand (``facts.in_memory``, ``facts.texts``); queue the rest for ``index_pending``. True if
+    any was queued.
 
     Read back from the store, a span's text cost ~65 µs of the writer's time (under the GIL,
     the agent's too): the row, its protobuf decoded, its logs looked up, the queue's two writes.
-    Made from the record the writer has just converted it costs the reading alone (~20 µs). A
+    Made from the record the writer has just converted it costs the reading alone (~20 µs); made
+    by the receiver as it decoded the request, nothing here but the full-text index's insert. A
     span whose trace has log records (in the store or in this batch: ``log_traces``), or that
     was indexed before, goes the queue's way, which reads its logs and compares digests.
     """
-    in_memory = facts.in_memory
-    queued = [key for key in facts.to_index if key not in in_memory]
-    now = list(in_memory.values())
-    if now:
-        with_logs = set(log_traces) | _traces_with_logs(connection, {r.trace_id for r in now})
+    in_memory, made = facts.in_memory, facts.texts
+    queued = [key for key in facts.to_index if key not in in_memory and key not in made]
+    if in_memory or made:
+        traces = {key[0] for key in in_memory} | {key[0] for key in made}
+        with_logs = set(log_traces) | _traces_with_logs(connection, traces)
         texts: list[tuple[str, str, str]] = []
-        for record in now:
-            key = (record.trace_id, record.span_id)
-            if record.trace_id in with_logs:
+        for key, text in made.items():
+            if key[0] in with_logs:
+                queued.append(key)
+            elif text:
+                texts.append((key[0], key[1], text))
+        for key, record in in_memory.items():
+            if key[0] in with_logs:
                 queued.append(key)
                 continue
             try:
