@@ -23,11 +23,17 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from lumos_studio.otlp.proto_codec import SpanHeader, decode_span, read_scopes
+from lumos_studio.otlp.proto_codec import (
+    SpanHeader,
+    decode_span,
+    event_names,
+    peek_attributes,
+    read_scopes,
+)
 from lumos_studio.records import SpanRecord
 from lumos_studio.records_codec import column_value, pack, resource_json
 from lumos_studio.semantics.hot import hot_fields
-from lumos_studio.semantics.search import span_search_text
+from lumos_studio.semantics.search import PLAIN_TEXT_KEYS, plain_search_text, span_search_text
 from lumos_studio.store.pending import PendingRows, replaces
 from lumos_studio.store.trace_index import encoded_span_may_hold_messages
 
@@ -50,7 +56,7 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
         # The span's own links, flags... stay in its bytes; its scope's part goes to ``extra``.
         extra = column_value(scope_rest) if scope_rest else None
         service = column_value(resource.get("service.name"))
-        for otlp, header, hot, _ in read:
+        for otlp, header, hot, _, slim in read:
             trace_id, span_id, parent, _, _, _, end_ns, _, _ = header
             key = (trace_id, span_id)
             if not replaces(spans.get(key), end_ns):
@@ -68,8 +74,8 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
                 facts.add_conversation(trace_id, conversation)
                 if end_ns is not None and encoded_span_may_hold_messages(parent, operation):
                     to_index.append(key)
-                    text = search_text(otlp, header, resource, scope_name, scope_version,
-                                       scope_rest)
+                    text = search_text(otlp, slim, header, resource, scope_name,
+                                       scope_version, scope_rest)
                     if text is not None:
                         texts[key] = text
                     else:  # the writer's queue reads it again, and says what failed
@@ -82,20 +88,29 @@ def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> Pending
 
 
 def search_text(
-    otlp: bytes, header: SpanHeader, resource: dict[str, Any], scope_name: str,
+    otlp: bytes, slim: Any, header: SpanHeader, resource: dict[str, Any], scope_name: str,
     scope_version: str, scope_rest: dict[str, Any],
 ) -> str | None:
     """The words a search finds an encoded span by, as the trace index makes them from its
-    record (without log records); None if the span cannot be read so."""
+    record (without log records); None if the span cannot be read so.
+
+    A span in plain GenAI attributes (most) has only the few values its text is made of decoded
+    (``semantics.plain_search_text``): decoding it whole cost as much as making the text.
+    """
     try:
-        attributes, events, rest = decode_span(otlp)
         trace_id, span_id, parent, name, kind, start_ns, end_ns, code, message = header
+        keys, some = peek_attributes(slim, PLAIN_TEXT_KEYS)
         record = SpanRecord(
-            trace_id, span_id, parent, name, start_ns, end_ns, kind, code, message, attributes,
-            events, resource, scope_name, scope_version,
+            trace_id, span_id, parent, name, start_ns, end_ns, kind, code, message, some,
+            event_names(slim), resource, scope_name, scope_version,
         )
-        if rest or scope_rest:
-            record = replace(record, **rest, **scope_rest)
+        if scope_rest:
+            record = replace(record, **scope_rest)
+        text = plain_search_text(record, keys)
+        if text is not None:
+            return text
+        attributes, events, rest = decode_span(otlp)
+        record = replace(record, attributes=attributes, events=events, **rest)
         return span_search_text(record)
     except Exception:
         log.debug("could not make a span's search text as it came", exc_info=True)

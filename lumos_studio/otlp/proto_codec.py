@@ -63,6 +63,8 @@ __all__ = [
     "decode_span_attributes",
     "decode_span_events",
     "decode_trace_request_proto",
+    "event_names",
+    "peek_attributes",
     "read_scopes",
     "read_span",
     "span_rest",
@@ -178,7 +180,7 @@ def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -
     records: list[SpanRecord] = []
     append = records.append
     for resource, scope_name, scope_version, spans, scope_rest in read_scopes(body, rejected):
-        for otlp, header, hot, event_count in spans:
+        for otlp, header, hot, event_count, _ in spans:
             trace_id, span_id, parent, name, kind, start_ns, end_ns, code, message = header
             # Positional, in field order: measurably cheaper than keywords for a frozen dataclass.
             record = SpanRecord(
@@ -236,14 +238,16 @@ def read_scopes(
 
 
 SpanHeader = tuple[str, str, str | None, str, str, int, int | None, str, str]
-# A span as ``read_span`` leaves it: its bytes, header, hot attributes (or None) and event count.
-ReadSpan = tuple[bytes, SpanHeader, dict[str, Any] | None, int]
+# A span as ``read_span`` leaves it: its bytes, header, hot attributes (or None), event count
+# and the slim message it was read from (for ``peek_attributes`` and ``event_names``).
+ReadSpan = tuple[bytes, SpanHeader, dict[str, Any] | None, int, Any]
 
 
-def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
+def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int, Any]:
     """One encoded span of a request that ``read_scopes`` parsed: its header (trace id, span id,
     parent id, name, kind, start, end, status code and message, the ``spans`` table's column
-    order), its ``HOT_ATTRIBUTES`` (None when it has no attributes at all) and its event count.
+    order), its ``HOT_ATTRIBUTES`` (None when it has no attributes at all), its event count and
+    the slim message read.
 
     Raises ``OtlpDecodeError`` for an invalid id, or a span whose fields read here are invalid.
     """
@@ -281,7 +285,24 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
         STATUS_FROM_OTLP[code] if 0 <= code < _STATUS_COUNT else status_from_otlp(code),
         status.message.decode("utf-8", "replace"),
     )
-    return header, _hot_attributes(encoded) if encoded else None, len(span.events)
+    return header, _hot_attributes(encoded) if encoded else None, len(span.events), span
+
+
+def peek_attributes(span: Any, only: frozenset[str]) -> tuple[list[str], dict[str, Any]]:
+    """A slim span's (``read_span``'s) attribute keys, and the values of those in ``only``
+    decoded: what ``semantics.plain_search_text`` needs, without decoding the rest."""
+    encoded = span.attributes
+    return list(encoded), {key: _any_value(encoded[key]) for key in only if key in encoded}
+
+
+def event_names(span: Any) -> tuple[SpanEvent, ...]:
+    """A slim span's events with their names and times but not their attributes (to tell
+    whether any carries messages); raises ``DecodeError`` for an invalid one."""
+    events = []
+    for encoded in span.events:
+        event = Span.Event.FromString(encoded)
+        events.append(SpanEvent(event.name, event.time_unix_nano, {}))
+    return tuple(events)
 
 
 def span_rest(otlp: bytes) -> dict[str, Any]:
