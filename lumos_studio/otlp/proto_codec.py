@@ -29,7 +29,7 @@ a time, so a clamped one would only put a made-up time in the store. Event times
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -122,6 +122,10 @@ def _slim_messages() -> dict[str, type[Message]]:
             ("dropped_links_count", 14, field.TYPE_UINT32, one, ""),
             ("flags", 16, field.TYPE_FIXED32, one, ""),
         ],
+        "Event": [  # a span event's name alone (``event_names``): its attributes stay encoded
+            ("time_unix_nano", 1, field.TYPE_FIXED64, one, ""),
+            ("name", 2, field.TYPE_BYTES, one, ""),
+        ],
         "Status": [  # OTLP's Status with its message as bytes, read leniently like the name
             ("message", 2, field.TYPE_BYTES, one, ""),
             ("code", 3, field.TYPE_INT32, one, ""),
@@ -168,6 +172,7 @@ def _slim_messages() -> dict[str, type[Message]]:
 _SLIM = _slim_messages()
 _SlimRequest = _SLIM["Request"]
 _SlimSpan = _SLIM["Span"]
+_SlimEvent = _SLIM["Event"]
 
 
 def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -> list[SpanRecord]:
@@ -288,21 +293,22 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int, Any]
     return header, _hot_attributes(encoded) if encoded else None, len(span.events), span
 
 
-def peek_attributes(span: Any, only: frozenset[str]) -> tuple[list[str], dict[str, Any]]:
-    """A slim span's (``read_span``'s) attribute keys, and the values of those in ``only``
-    decoded: what ``semantics.plain_search_text`` needs, without decoding the rest."""
+def peek_attributes(span: Any, only: frozenset[str]) -> tuple[Collection[str], dict[str, Any]]:
+    """A slim span's (``read_span``'s) attribute keys (a view, not a copy), and the values of
+    those in ``only`` decoded: what ``semantics.plain_search_text`` needs, without decoding the
+    rest."""
     encoded = span.attributes
-    return list(encoded), {key: _any_value(encoded[key]) for key in only if key in encoded}
+    return encoded, {key: _any_value(encoded[key]) for key in only if key in encoded}
 
 
 def event_names(span: Any) -> tuple[SpanEvent, ...]:
     """A slim span's events with their names and times but not their attributes (to tell
-    whether any carries messages); raises ``DecodeError`` for an invalid one."""
-    events = []
-    for encoded in span.events:
-        event = Span.Event.FromString(encoded)
-        events.append(SpanEvent(event.name, event.time_unix_nano, {}))
-    return tuple(events)
+    whether any carries messages); names read leniently, as a span's."""
+    parse: Any = _SlimEvent.FromString
+    return tuple(
+        SpanEvent(event.name.decode("utf-8", "replace"), event.time_unix_nano, {})
+        for event in map(parse, span.events)
+    )
 
 
 def span_rest(otlp: bytes) -> dict[str, Any]:
