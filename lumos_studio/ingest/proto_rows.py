@@ -42,7 +42,8 @@ __all__ = ["decode_trace_rows", "search_text"]
 log = logging.getLogger(__name__)
 
 def decode_trace_rows(body: bytes, rejected: list[str] | None = None) -> PendingRows:
-    """The rows of an ``ExportTraceServiceRequest`` body, ready for ``StoreWriter.commit_rows``.
+    """The rows of an ``ExportTraceServiceRequest`` body, ready for ``StoreWriter.commit_rows``,
+    with the search text of the spans to index (``TraceFacts.texts``).
 
     Raises and rejects as ``decode_trace_request_proto`` does.
     """

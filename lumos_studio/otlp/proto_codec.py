@@ -67,6 +67,7 @@ __all__ = [
     "peek_attributes",
     "read_scopes",
     "read_span",
+    "slim_span",
     "span_rest",
 ]
 
@@ -291,6 +292,12 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int, Any]
         status.message.decode("utf-8", "replace"),
     )
     return header, _hot_attributes(encoded) if encoded else None, len(span.events), span
+
+
+def slim_span(otlp: bytes) -> Any:
+    """A serialised span as the slim message ``read_span`` reads (for ``peek_attributes`` and
+    ``event_names``); raises ``DecodeError`` for one that is not valid protobuf."""
+    return _SlimSpan.FromString(otlp)
 
 
 def peek_attributes(span: Any, only: frozenset[str]) -> tuple[Collection[str], dict[str, Any]]:
