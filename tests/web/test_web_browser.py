@@ -94,6 +94,14 @@ class Screen:
     def shows(self, text: str) -> bool:
         return any(text in frame for frame in self.frames)
 
+    def wait_for(self, page: Any, text: str, timeout_ms: int = 60_000) -> None:
+        """Until the studio drew ``text`` (on a loaded machine it takes a while to start)."""
+        waited = 0
+        while not self.shows(text):
+            assert waited < timeout_ms, f"the page never showed {text!r}"
+            page.wait_for_timeout(200)
+            waited += 200
+
 
 def test_a_chat_message_in_the_browser_is_answered_and_its_trace_stored(
         web_studio: tuple[str, Path], tmp_path: Path) -> None:
@@ -113,7 +121,8 @@ def test_a_chat_message_in_the_browser_is_answered_and_its_trace_stored(
             page.on("websocket", screen.watch)
             page.goto(f"{url}/?token={WRITE}")
             page.wait_for_selector("body.-first-byte", timeout=30_000)  # the studio drew
-            page.wait_for_timeout(1_500)  # its first frame, then its widgets take keys
+            screen.wait_for(page, "Message the agent")  # the chat input is there
+            page.wait_for_timeout(1_000)  # its first frame, then its widgets take keys
             page.click("#terminal")
             page.keyboard.press("i")
             page.wait_for_timeout(300)  # the chat input takes the focus
@@ -196,8 +205,8 @@ def test_the_read_token_opens_the_read_only_studio(web_studio: tuple[str, Path])
             page.on("websocket", screen.watch)
             page.goto(f"{url}/?token={READ}")
             page.wait_for_selector("body.-first-byte", timeout=30_000)
-            page.wait_for_timeout(1_500)
-            assert screen.shows("read-only")  # the header says so
+            screen.wait_for(page, "read-only")  # the header says so
+            page.wait_for_timeout(1_000)
             page.click("#terminal")
             page.keyboard.press("i")  # the chat key: there is no chat
             page.keyboard.type("What is the weather in Paris?")
