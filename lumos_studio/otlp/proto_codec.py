@@ -29,7 +29,7 @@ a time, so a clamped one would only put a made-up time in the store. Event times
 from __future__ import annotations
 
 import struct
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -63,11 +63,8 @@ __all__ = [
     "decode_span_attributes",
     "decode_span_events",
     "decode_trace_request_proto",
-    "event_names",
-    "peek_attributes",
     "read_scopes",
     "read_span",
-    "slim_span",
     "span_rest",
 ]
 
@@ -123,10 +120,6 @@ def _slim_messages() -> dict[str, type[Message]]:
             ("dropped_links_count", 14, field.TYPE_UINT32, one, ""),
             ("flags", 16, field.TYPE_FIXED32, one, ""),
         ],
-        "Event": [  # a span event's name alone (``event_names``): its attributes stay encoded
-            ("time_unix_nano", 1, field.TYPE_FIXED64, one, ""),
-            ("name", 2, field.TYPE_BYTES, one, ""),
-        ],
         "Status": [  # OTLP's Status with its message as bytes, read leniently like the name
             ("message", 2, field.TYPE_BYTES, one, ""),
             ("code", 3, field.TYPE_INT32, one, ""),
@@ -173,7 +166,6 @@ def _slim_messages() -> dict[str, type[Message]]:
 _SLIM = _slim_messages()
 _SlimRequest = _SLIM["Request"]
 _SlimSpan = _SLIM["Span"]
-_SlimEvent = _SLIM["Event"]
 
 
 def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -> list[SpanRecord]:
@@ -186,7 +178,7 @@ def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -
     records: list[SpanRecord] = []
     append = records.append
     for resource, scope_name, scope_version, spans, scope_rest in read_scopes(body, rejected):
-        for otlp, header, hot, event_count, _ in spans:
+        for otlp, header, hot, event_count in spans:
             trace_id, span_id, parent, name, kind, start_ns, end_ns, code, message = header
             # Positional, in field order: measurably cheaper than keywords for a frozen dataclass.
             record = SpanRecord(
@@ -244,16 +236,14 @@ def read_scopes(
 
 
 SpanHeader = tuple[str, str, str | None, str, str, int, int | None, str, str]
-# A span as ``read_span`` leaves it: its bytes, header, hot attributes (or None), event count
-# and the slim message it was read from (for ``peek_attributes`` and ``event_names``).
-ReadSpan = tuple[bytes, SpanHeader, dict[str, Any] | None, int, Any]
+# A span as ``read_span`` leaves it: its bytes, header, hot attributes (or None) and event count.
+ReadSpan = tuple[bytes, SpanHeader, dict[str, Any] | None, int]
 
 
-def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int, Any]:
+def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
     """One encoded span of a request that ``read_scopes`` parsed: its header (trace id, span id,
     parent id, name, kind, start, end, status code and message, the ``spans`` table's column
-    order), its ``HOT_ATTRIBUTES`` (None when it has no attributes at all), its event count and
-    the slim message read.
+    order), its ``HOT_ATTRIBUTES`` (None when it has no attributes at all) and its event count.
 
     Raises ``OtlpDecodeError`` for an invalid id, or a span whose fields read here are invalid.
     """
@@ -291,31 +281,7 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int, Any]
         STATUS_FROM_OTLP[code] if 0 <= code < _STATUS_COUNT else status_from_otlp(code),
         status.message.decode("utf-8", "replace"),
     )
-    return header, _hot_attributes(encoded) if encoded else None, len(span.events), span
-
-
-def slim_span(otlp: bytes) -> Any:
-    """A serialised span as the slim message ``read_span`` reads (for ``peek_attributes`` and
-    ``event_names``); raises ``DecodeError`` for one that is not valid protobuf."""
-    return _SlimSpan.FromString(otlp)
-
-
-def peek_attributes(span: Any, only: frozenset[str]) -> tuple[Collection[str], dict[str, Any]]:
-    """A slim span's (``read_span``'s) attribute keys (a view, not a copy), and the values of
-    those in ``only`` decoded: what ``semantics.plain_search_text`` needs, without decoding the
-    rest."""
-    encoded = span.attributes
-    return encoded, {key: _any_value(encoded[key]) for key in only if key in encoded}
-
-
-def event_names(span: Any) -> tuple[SpanEvent, ...]:
-    """A slim span's events with their names and times but not their attributes (to tell
-    whether any carries messages); names read leniently, as a span's."""
-    parse: Any = _SlimEvent.FromString
-    return tuple(
-        SpanEvent(event.name.decode("utf-8", "replace"), event.time_unix_nano, {})
-        for event in map(parse, span.events)
-    )
+    return header, _hot_attributes(encoded) if encoded else None, len(span.events)
 
 
 def span_rest(otlp: bytes) -> dict[str, Any]:

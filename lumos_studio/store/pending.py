@@ -140,7 +140,6 @@ class PendingRows:
         facts.in_memory = {
             key: record for key, record in self.facts.in_memory.items() if key in part.spans
         }
-        facts.texts = {key: text for key, text in self.facts.texts.items() if key in part.spans}
         facts.conversations = {
             trace: conversation for trace, conversation in self.facts.conversations.items()
             if trace in traces

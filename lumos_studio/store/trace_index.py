@@ -1,10 +1,8 @@
 """What the writer keeps for the trace list: searchable message text, conversation ids, pins.
 
 Only the writer thread calls the functions that write (``index_or_queue``, ``pin``...); they
-run inside its transactions. A span is indexed in the transaction that stores it: from its
-record when the writer converted it itself, from the text the receiver made as it decoded the
-request (``ingest.proto_rows``); any other (records committed as such, a span whose trace has
-log records) is queued and indexed when the writer is idle (``index_pending``).
+run inside its transactions. A span the writer converted itself is indexed from its record as
+it is stored; a received one is queued and indexed when the writer is idle (``index_pending``).
 Message text is taken from finished spans only, as ``semantics`` reads them in any dialect
 (``semantics.span_search_text``, with the span's message log records): only what is new in each
 span, since a chat span's input repeats the whole conversation.
@@ -23,11 +21,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumos_studio.otlp.proto_codec import event_names, peek_attributes, slim_span
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.records_codec import log_from_row, span_from_row, unpack
+from lumos_studio.records_codec import log_from_row, span_from_row
 from lumos_studio.semantics.hot import conversation_id, has_message_attributes, operation
-from lumos_studio.semantics.search import PLAIN_TEXT_KEYS, plain_search_text, span_search_text
+from lumos_studio.semantics.search import span_search_text
 from lumos_studio.store.sql_batches import fixed_chunks, insert_rows
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
@@ -58,14 +55,11 @@ class TraceFacts:
     The writer gives traces their conversation ids in its trace refresh, and indexes or queues
     ``to_index`` (``index_or_queue``). ``in_memory``: the records of those spans that are at hand
     as records (the writer converted them itself), whose text is made from them at commit.
-    ``texts``: the text of those already made (the receiver makes it as it decodes a request,
-    ``ingest.proto_rows``), indexed at commit as it is.
     """
 
     to_index: list[tuple[str, str]] = field(default_factory=list)  # finished spans: trace, span
     conversations: dict[str, str] = field(default_factory=dict)  # trace → the first id seen
     in_memory: dict[tuple[str, str], SpanRecord] = field(default_factory=dict)
-    texts: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, records: Iterable[SpanRecord], keep: bool = False) -> None:
         """Note the records' facts: cheap reads only, this runs on the ingest path. ``keep``: the
@@ -90,7 +84,6 @@ class TraceFacts:
             self.add_conversation(trace_id, conversation)
         self.to_index.extend(other.to_index)
         self.in_memory.update(other.in_memory)
-        self.texts.update(other.texts)
 
 
 def _may_hold_messages(record: SpanRecord) -> bool:
@@ -117,7 +110,9 @@ def queue_for_indexing(connection: sqlite3.Connection, spans: Sequence[tuple[str
     """Queue finished spans' message text for ``index_pending``, in the writer's transaction.
 
     Message text is not extracted here: ``index_pending`` works through the queue when the
-    writer has nothing else to do.
+    writer has nothing else to do. Tokenising a chat span's ~2 KB of messages costs more than
+    storing the span, so on bulk ingest the search index lags behind and catches up once the
+    load stops, instead of halving the ingest rate.
     """
     for chunk in _chunks(spans):
         connection.execute(_queue_texts(len(chunk)), [value for pair in chunk for value in pair])
@@ -126,30 +121,24 @@ def queue_for_indexing(connection: sqlite3.Connection, spans: Sequence[tuple[str
 def index_or_queue(
     connection: sqlite3.Connection, facts: TraceFacts, log_traces: Iterable[str] = ()
 ) -> bool:
-    """Index ``facts.to_index`` in the writer's transaction where the record or its text is at
-    hand (``facts.in_memory``, ``facts.texts``); queue the rest for ``index_pending``. True if
-    any was queued.
+    """Index ``facts.to_index`` in the writer's transaction where the record is in memory; queue
+    the rest for ``index_pending``. True if any was queued.
 
     Read back from the store, a span's text cost ~65 µs of the writer's time (under the GIL,
     the agent's too): the row, its protobuf decoded, its logs looked up, the queue's two writes.
-    Made from the record the writer has just converted it costs the reading alone (~20 µs); made
-    by the receiver as it decoded the request, nothing here but the full-text index's insert. A
+    Made from the record the writer has just converted it costs the reading alone (~20 µs). A
     span whose trace has log records (in the store or in this batch: ``log_traces``), or that
     was indexed before, goes the queue's way, which reads its logs and compares digests.
     """
-    in_memory, made = facts.in_memory, facts.texts
-    queued = [key for key in facts.to_index if key not in in_memory and key not in made]
-    if in_memory or made:
-        traces = {key[0] for key in in_memory} | {key[0] for key in made}
-        with_logs = set(log_traces) | _traces_with_logs(connection, traces)
+    in_memory = facts.in_memory
+    queued = [key for key in facts.to_index if key not in in_memory]
+    now = list(in_memory.values())
+    if now:
+        with_logs = set(log_traces) | _traces_with_logs(connection, {r.trace_id for r in now})
         texts: list[tuple[str, str, str]] = []
-        for key, text in made.items():
-            if key[0] in with_logs:
-                queued.append(key)
-            elif text:
-                texts.append((key[0], key[1], text))
-        for key, record in in_memory.items():
-            if key[0] in with_logs:
+        for record in now:
+            key = (record.trace_id, record.span_id)
+            if record.trace_id in with_logs:
                 queued.append(key)
                 continue
             try:
@@ -251,10 +240,8 @@ def index_pending(
         if key[1] is None or key in seen:  # deleted since it was queued; or queued twice
             continue
         seen.add(key)
-        text = None if row["has_logs"] else _plain_row_text(row)
-        if text is None:
-            record = span_from_row(row)
-            text = span_text(connection, record) if row["has_logs"] else span_search_text(record)
+        record = span_from_row(row)
+        text = span_text(connection, record) if row["has_logs"] else span_search_text(record)
         if not text:
             continue
         if row["old_text_id"] is not None:
@@ -262,33 +249,13 @@ def index_pending(
                 continue  # indexed as it is
             # An older text of it (before its message log records came) goes, the new one in.
             _unindex(connection, [(row["old_text_id"], row["old_digest"], row["old_logs_upto"],
-                                   span_from_row(row))])
+                                   record)])
         texts.append((row["trace_id"], row["span_id"], text))
         if touched is not None:
             touched.add(row["trace_id"])
     _add_texts(connection, texts, logs_upto)
     connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1]["queue_id"],))
     return len(rows)
-
-
-def _plain_row_text(row: sqlite3.Row) -> str | None:
-    """A stored span's text by ``semantics.plain_search_text``, from the few attributes it
-    reads (the receiver's way, ``ingest.proto_rows``); None if the span needs the full reader.
-    Decoding the span whole (``span_from_row``) cost as much as making its text."""
-    stored = row["span"]
-    if not stored:
-        return None
-    try:
-        slim = slim_span(unpack(stored))
-        keys, some = peek_attributes(slim, PLAIN_TEXT_KEYS)
-        record = SpanRecord(
-            row["trace_id"], row["span_id"], row["parent_span_id"], row["name"], row["start_ns"],
-            row["end_ns"], row["kind"], row["status_code"], row["status_message"] or "", some,
-            event_names(slim), {}, row["scope_name"] or "", row["scope_version"] or "",
-        )
-        return plain_search_text(record, keys)
-    except Exception:  # the full reader reads it, and copes
-        return None
 
 
 def text_digest(text: str) -> int:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from lumos_studio.ingest.proto_rows import decode_trace_rows
 from lumos_studio.otlp.proto_codec import decode_trace_request_proto
 from lumos_studio.otlp.proto_encode import encode_trace_request_proto
 from lumos_studio.records import LogRecord
@@ -226,13 +225,3 @@ def test_a_converted_span_whose_trace_has_log_records_is_indexed_with_them(
         ).fetchone()[0] >= 1
     finally:
         writer.close()
-
-
-def test_a_received_request_is_searchable_once_it_is_acknowledged(store: Store) -> None:
-    """The receiver makes the text as it decodes: the writer indexes it in the transaction that
-    makes the spans durable, with nothing left for idle time."""
-    body = encode_trace_request_proto(weather_trace())
-    assert store.writer.commit_rows(decode_trace_rows(body))  # what the receiver acknowledges
-
-    assert found(store, "sunny") == [weather_trace()[0].trace_id]  # no flush, no idle time
-    assert store.reader.find_traces(TraceQuery(parse_filter("sunny"))).unindexed == 0
