@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, suppress
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Generic, Self
 
@@ -26,18 +25,17 @@ from lumos_core.messages import (
     ToolCallPart,
     ToolResultPart,
     Usage,
-    instructions_json,
 )
 from lumos_core.models import Model, ModelError, resolve_model
 from lumos_core.models.base import ResponseCompleted, request_options
 from lumos_core.output import (
     FINAL_RESULT_TOOL,
-    OutputSchema,
     OutputSpec,
     OutputValidationError,
     answered_calls,
     correction,
 )
+from lumos_core.run_request import RunRequest, instructions_json_or_none, new_run_request
 from lumos_core.run_results import (  # re-exported: see ``__all__``
     AgentRunError,
     AgentStreamEvent,
@@ -69,30 +67,6 @@ if TYPE_CHECKING:
 
 _Emit = Callable[[AgentStreamEvent], None]
 _END: Final = object()
-
-
-@dataclass(frozen=True, slots=True)
-class _Request:
-    """What every model call of one run sends besides the conversation, and what its spans say
-    that does not change from call to call (made once, not per model call)."""
-
-    tools: list[dict[str, Any]]
-    settings: ModelSettings | None
-    output: OutputSchema | None
-    structured: bool
-    asked: ModelSettings | None  # the run's own settings, to build the request again
-    options: dict[str, Any]  # ``request_options`` for ``Model.request``
-    tools_json: str | None  # ``gen_ai.tool.definitions``
-    chat_name: str
-    #: Every chat span's first attributes; shared, never changed (the SDK copies what it gets).
-    chat_attributes: dict[str, Any]
-    invoke_name: str
-    invoke_attributes: dict[str, Any]
-    instructions_json: str | None  # the agent's own instructions (memory adds to them)
-
-
-def _instructions_json(instructions: str) -> str | None:
-    return instructions_json(instructions) if instructions else None
 
 
 class Agent(Generic[OutputT]):
@@ -160,7 +134,7 @@ class Agent(Generic[OutputT]):
                 )
             self._output = OutputSpec(output_type)
         self._toolset_stacks: list[AsyncExitStack] = []
-        self._last_request: tuple[tuple[object, ...], _Request] | None = None
+        self._last_request: tuple[tuple[object, ...], RunRequest] | None = None
         #: Record message content in this agent's runs (``None``: as the caller, process or
         #: environment says; ``lumos_core.telemetry.content``).
         self.capture_content = capture_content
@@ -332,8 +306,8 @@ class Agent(Generic[OutputT]):
         finally:
             reset_providers(tokens)
 
-    def _request(self, settings: ModelSettings | None) -> _Request:
-        """The run's ``_Request``: the last run's when made from the same parts (the usual case:
+    def _request(self, settings: ModelSettings | None) -> RunRequest:
+        """The run's ``RunRequest``: the last run's when made from the same parts (the usual case:
         an agent answering many messages), else a new one."""
         model = self.model
         parts = (model, model.model_name, model.provider_name, model.settings, self.settings,
@@ -342,65 +316,11 @@ class Agent(Generic[OutputT]):
         last = self._last_request
         if last is not None and all(a is b for a, b in zip(last[0], parts, strict=True)):
             return last[1]
-        request = self._new_request(settings)
+        request = new_run_request(
+            model, merge_settings(model.settings, self.settings, settings), settings,
+            self._tool_definitions, self._output, self.name, self.description, self.instructions)
         self._last_request = (parts, request)
         return request
-
-    def _new_request(self, settings: ModelSettings | None) -> _Request:
-        """Model, agent and run settings merged; the answer's schema, or its tool, when typed."""
-        merged = merge_settings(self.model.settings, self.settings, settings)
-        tools = self._tool_definitions
-        output = self._output
-        if output is None:
-            return self._made_request(tools, merged, None, False, settings)
-        if self.model.native_output:
-            return self._made_request(tools, merged, output.schema, True, settings)
-        if merged is None or merged.tool_choice is None:
-            # Only the answer tool: call it. Beside other tools: call one of them or answer.
-            forced = "required" if tools else FINAL_RESULT_TOOL
-            merged = merge_settings(merged, ModelSettings(tool_choice=forced))
-        return self._made_request(
-            [*tools, output.tool_definition()], merged, None, True, settings
-        )
-
-    def _made_request(
-        self,
-        tools: list[dict[str, Any]],
-        settings: ModelSettings | None,
-        output: OutputSchema | None,
-        structured: bool,
-        asked: ModelSettings | None,
-    ) -> _Request:
-        model = self.model
-        chat: dict[str, Any] = {
-            sc.OPERATION_NAME: sc.OP_CHAT,
-            sc.PROVIDER_NAME: model.provider_name,
-            sc.REQUEST_MODEL: model.model_name,
-            **model.server_attributes(),
-        }
-        if settings is not None:
-            chat.update(settings.span_attributes())
-        invoke: dict[str, Any] = {
-            sc.OPERATION_NAME: sc.OP_INVOKE_AGENT,
-            sc.AGENT_NAME: self.name,
-            sc.PROVIDER_NAME: model.provider_name,
-            sc.REQUEST_MODEL: model.model_name,
-        }
-        if self.description:
-            invoke[sc.AGENT_DESCRIPTION] = self.description
-        if structured:
-            chat[sc.OUTPUT_TYPE] = "json"
-            invoke[sc.OUTPUT_TYPE] = "json"
-        return _Request(
-            tools, settings, output, structured, asked,
-            options=request_options(model, settings, output),
-            tools_json=orjson.dumps(tools).decode() if tools else None,
-            chat_name=sc.span_name(sc.OP_CHAT, model.model_name),
-            chat_attributes=chat,
-            invoke_name=sc.span_name(sc.OP_INVOKE_AGENT, self.name),
-            invoke_attributes=invoke,
-            instructions_json=instructions_json(self.instructions) if self.instructions else None,
-        )
 
     async def _invoke(
         self,
@@ -408,7 +328,7 @@ class Agent(Generic[OutputT]):
         message_history: Sequence[Message],
         thread_id: str | None,
         resource_id: str | None,
-        request: _Request,
+        request: RunRequest,
         emit: _Emit | None,
         fork: AgentFork | None = None,
     ) -> RunResult[OutputT]:
@@ -459,7 +379,7 @@ class Agent(Generic[OutputT]):
         message: str,
         message_history: Sequence[Message],
         resource_id: str | None,
-        request: _Request,
+        request: RunRequest,
         emit: _Emit | None,
         debugger: Debugger | None,
         fork: AgentFork | None = None,
@@ -487,7 +407,7 @@ class Agent(Generic[OutputT]):
         if as_json is not None:
             instructions = (
                 request.instructions_json if turn is None
-                else _instructions_json(turn.instructions(self.instructions))
+                else instructions_json_or_none(turn.instructions(self.instructions))
             )
             if instructions:
                 span.set_attributes({
@@ -616,7 +536,7 @@ class Agent(Generic[OutputT]):
         tracer: trace.Tracer,
         conversation: list[Message],
         run: RunContext,
-        request: _Request,
+        request: RunRequest,
         emit: _Emit | None,
         debugger: Debugger | None,
         recording: bool,
@@ -645,7 +565,7 @@ class Agent(Generic[OutputT]):
             if as_json is not None:
                 encoded = (
                     request.instructions_json if turn is None
-                    else _instructions_json(instructions)
+                    else instructions_json_or_none(instructions)
                 )
                 if encoded:
                     attributes[sc.SYSTEM_INSTRUCTIONS] = encoded
@@ -691,7 +611,7 @@ class Agent(Generic[OutputT]):
         span: trace.Span,
         instructions: str | None,
         sent: list[Message],
-        request: _Request,
+        request: RunRequest,
         emit: _Emit,
     ) -> ModelResponse:
         """One model call through ``Model.stream``, each piece passed on as it arrives."""

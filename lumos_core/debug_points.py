@@ -29,7 +29,8 @@ from lumos_core.telemetry.metrics import measured_chat
 from lumos_core.tools import Tool, ToolOutcome
 
 if TYPE_CHECKING:
-    from lumos_core.agent import Agent, _Emit, _Request
+    from lumos_core.agent import Agent, _Emit
+    from lumos_core.run_request import RunRequest
 
 
 async def chat(
@@ -38,7 +39,7 @@ async def chat(
     span: trace.Span,
     instructions: str | None,
     sent: list[Message],
-    request: _Request,
+    request: RunRequest,
     emit: _Emit | None,
 ) -> ModelResponse:
     """One model call with a pause before it (the request; an edit sends other messages, a
