@@ -95,3 +95,22 @@ async def test_a_newer_page_replaces_rows_still_to_come_from_the_older(store: St
             await pilot.pause()
         assert traces.row_count == len(narrow.summaries) < RUNS
         assert [key.value for key in traces.rows] == [t.trace_id for t in narrow.summaries]
+
+
+async def test_a_newer_query_holds_the_older_pages_later_rows(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        traces = app.query_one(TraceList)
+        browser = app.query_one(TraceBrowser)
+        await wait_for(pilot, lambda: browser.page is not None)
+        page = browser.page
+        assert page is not None
+        browser.show_page(page, None, to_selected=False)
+        traces.hold_later_rows()  # what a newer query does while its page is read
+        first = traces.row_count
+        for _ in range(5):
+            await pilot.pause()
+        assert traces.row_count == first < RUNS
+        traces.focus()
+        await pilot.press("ctrl+end")  # the cursor still reaches every row
+        assert traces.row_count == RUNS and traces.cursor_trace == trace(1)

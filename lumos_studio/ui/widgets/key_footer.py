@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -21,14 +22,16 @@ class KeyFooter(Footer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._shown: KeysShown | None = None
+        self._shown: KeysShown | None = None  # what the last compose read
+
+    def compose(self) -> ComposeResult:
+        self._shown = self._keys_shown() if self._bindings_ready else None
+        yield from super().compose()
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
-        if self.is_attached and screen is self.screen and screen.app.app_focus:
-            shown = self._keys_shown()
-            if shown == self._shown:
-                return
-            self._shown = shown
+        if (self.is_attached and screen is self.screen and self._shown is not None
+                and self._keys_shown() == self._shown):
+            return  # a rebuild already on its way reads the bindings as they are then
         super().bindings_changed(screen)
 
     def _keys_shown(self) -> KeysShown:

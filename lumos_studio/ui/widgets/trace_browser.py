@@ -196,6 +196,7 @@ class TraceBrowser(Vertical):
     def _set_query(self, query: TraceQuery) -> None:
         if query != self.query_state:
             self.query_state = query
+            self.traces.hold_later_rows()  # this query's page replaces them
             self.post_message(self.QueryChanged(query))
 
     # --- sort and group ---

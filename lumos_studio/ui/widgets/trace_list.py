@@ -28,7 +28,7 @@ COLUMNS = {"time": "time", "agent": "agent", "duration": "dur", "spans": "spans"
 # Dropped in this order when the list is too narrow (time, agent and duration always stay).
 OPTIONAL_COLUMNS = ("trace", "spans", "tokens", "status")
 SCROLLBAR_ROOM = 2  # a vertical scrollbar's cells, once there are more rows than fit
-LATER_CHUNK = 250  # rows added per paint once the first screenfuls are in
+LATER_CHUNK = 100  # rows added per paint once the first screenfuls are in
 
 
 class TraceList(DataTable[str | Text]):
@@ -151,6 +151,12 @@ class TraceList(DataTable[str | Text]):
             self.add_row(*values, key=row_key)
         if self.row_count < len(self._cells):
             self.call_after_refresh(self._add_later, self._generation)
+
+    def hold_later_rows(self) -> None:
+        """Add no more rows after paints until the next ``show``: a newer page is coming (a
+        search being typed), and its first screen should not wait behind this one's rows.
+        Moving the cursor past the rows added still adds them."""
+        self._generation += 1
 
     def _add_later(self, generation: int) -> None:
         if generation == self._generation:
