@@ -333,7 +333,8 @@ def _resolve(reader: StoreReader, prefix: str) -> str:
     matches = reader.resolve_trace_id(prefix)
     if not matches:
         fail(
-            f"no trace starting with {prefix!r} in {reader.path}", "list them: lumos-studio traces"
+            f"no trace starting with {prefix!r} in {getattr(reader, 'target', reader.path)}",
+            "list them: lumos-studio traces"
         )
     if len(matches) > 1:
         fail(f"{prefix!r} matches several traces ({', '.join(matches)}); give more characters")
