@@ -176,7 +176,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
                     yield SpanDetail(id="detail")
                 with Horizontal(id="state"):
                     yield MemoryPane(id="memory")
-                    yield LogsPane(self.store.path, id="logs")
+                    yield LogsPane(self.store.target, id="logs")
         yield Footer()
 
     @property
