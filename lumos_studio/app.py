@@ -191,7 +191,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
 
     def on_mount(self) -> None:
         receiving = f" · OTLP {self.endpoint}" if self.endpoint else ""
-        self.sub_title = safe_str(f"{self.session.source} · {self.store.path}{receiving}", None)
+        self.sub_title = safe_str(f"{self.session.source} · {self.store.label}{receiving}", None)
         self._plain_sub_title = self.sub_title
         self._storage_shown: StorageProblem | None = None
         self.set_interval(STORAGE_CHECK_INTERVAL, self._show_storage_problem)

@@ -8,6 +8,7 @@ import click
 
 from lumos_studio.cli_forward import with_group_targets
 from lumos_studio.cli_support import fail, or_given_to_group
+from lumos_studio.store import StoreTarget
 
 WEB_TOKEN_ENV = "LUMOS_WEB_TOKEN"
 
@@ -26,7 +27,7 @@ WEB_TOKEN_ENV = "LUMOS_WEB_TOKEN"
 @click.option("--token", envvar=WEB_TOKEN_ENV, show_envvar=True, default=None,
               help="Require this token: open the page once with ?token=TOKEN.")
 @click.pass_obj
-def web(db: Path, path: Path | None, host: str, port: int, otlp_port: int,
+def web(db: StoreTarget, path: Path | None, host: str, port: int, otlp_port: int,
         public_url: str | None, token: str | None) -> None:
     """Serve the studio to a browser: the demo agents, or those PATH defines (as dev does).
 
@@ -40,7 +41,8 @@ def web(db: Path, path: Path | None, host: str, port: int, otlp_port: int,
         fail(f"serving on {host} lets other machines drive the studio and run your agents, so "
              "it needs a token",
              f"pass --token SECRET (or set {WEB_TOKEN_ENV}) and open the printed URL", code=2)
-    command = studio_command(db.resolve(), or_given_to_group(otlp_port, "otlp_port"),
+    store = db.resolve() if isinstance(db, Path) else db.url  # a tab's studio opens the same
+    command = studio_command(store, or_given_to_group(otlp_port, "otlp_port"),
                              path.resolve() if path else None, with_group_targets(()))
     server = StudioWebServer(command, host=host, port=port, token=token,
                              public_url=public_url.rstrip("/") if public_url else None)

@@ -25,7 +25,7 @@ PAGE = Path(__file__).parent / "web_page"  # our page: textual-serve's own loads
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def studio_command(db: Path, otlp_port: int, path: Path | None,
+def studio_command(db: Path | str, otlp_port: int, path: Path | None,
                    forward: Sequence[str] = ()) -> str:
     """The shell command each browser tab runs: the studio on ``db`` (the demo, or ``path``'s
     agents as ``dev`` would)."""
