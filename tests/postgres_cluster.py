@@ -33,6 +33,7 @@ class Cluster:
     root: Path
     port: int
     user: str
+    kept: bool = False  # lives on after ``stop`` (``start_cluster(keep=…)``)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
@@ -49,7 +50,8 @@ class Cluster:
     def stop(self) -> None:
         _as_user(self.user, [str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast",
                              "-w", "stop"], check=False)
-        shutil.rmtree(self.root, ignore_errors=True)
+        if not self.kept:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _as_user(user: str, command: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -84,20 +86,30 @@ def _ensure_user() -> str:
     return PG_USER
 
 
-def start_cluster(base: Path | None = None) -> Cluster:
-    """Initialise and start a cluster; raises ``ClusterUnavailable`` saying why it cannot."""
+def start_cluster(base: Path | None = None, keep: Path | None = None) -> Cluster:
+    """Initialise and start a cluster; raises ``ClusterUnavailable`` saying why it cannot.
+
+    ``keep``: a directory the cluster lives in across runs (the bench's bulk-loaded store):
+    started again if it holds one, made there otherwise; ``Cluster.stop`` then leaves it.
+    """
     if not (PG_BIN / "initdb").exists():
         raise ClusterUnavailable(
             f"no PostgreSQL binaries in {PG_BIN} (apt-get install postgresql, or set LUMOS_PG_BIN)")
     user = _ensure_user()
-    root = Path(tempfile.mkdtemp(prefix="lumos-pg-", dir=base))
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        root = keep
+    else:
+        root = Path(tempfile.mkdtemp(prefix="lumos-pg-", dir=base))
     root.chmod(0o755)
     if os.geteuid() == 0:
         entry = pwd.getpwnam(user)
         os.chown(root, entry.pw_uid, entry.pw_gid)
     data = root / "data"
-    _as_user(user, [str(PG_BIN / "initdb"), "-D", str(data), "-U", user, "--auth=trust",
-                    "-E", "UTF8", "--no-instructions"])
+    if not (data / "PG_VERSION").exists():
+        shutil.rmtree(data, ignore_errors=True)
+        _as_user(user, [str(PG_BIN / "initdb"), "-D", str(data), "-U", user, "--auth=trust",
+                        "-E", "UTF8", "--no-instructions"])
     for attempt in range(5):
         port = free_port()
         options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
@@ -107,9 +119,10 @@ def start_cluster(base: Path | None = None) -> Cluster:
                                   "-l", str(root / "server.log"), "-w", "-t", "60", "start"],
                            check=False)
         if started.returncode == 0:
-            return Cluster(root, port, user)
+            return Cluster(root, port, user, kept=keep is not None)
         if attempt == 4:
             log = (root / "server.log").read_text(errors="replace")[-800:]
-            shutil.rmtree(root, ignore_errors=True)
+            if keep is None:
+                shutil.rmtree(root, ignore_errors=True)
             raise ClusterUnavailable(f"PostgreSQL did not start: {log}")
     raise AssertionError("unreachable")
