@@ -126,8 +126,10 @@ def _sqlite_source(console: Console) -> Path:
 
 
 def _schema_key(source: Path) -> str:
-    schema = Path(__file__).parents[1] / "lumos_studio" / "store" / "postgres" / "schema.py"
-    digest = hashlib.sha256(schema.read_bytes() + source.name.encode())
+    """The copy's cache key: the SQLite store it came from and the PostgreSQL schema version."""
+    from lumos_studio.store.postgres.schema import SCHEMA_VERSION
+
+    digest = hashlib.sha256(f"{source.name} schema {SCHEMA_VERSION}".encode())
     return digest.hexdigest()[:12]
 
 

@@ -83,8 +83,10 @@ class PostgresReader(StoreReader):
         else:
             total = db.execute(f"SELECT count(*) FROM traces t WHERE {where}",
                                params).fetchone()[0]
+        unindexed = (db.execute("SELECT count(*) FROM text_queue").fetchone()[0]
+                     if query.filter.words else 0)
         summaries = self._mark_suspended(pinned + others)
-        return TracePage(query, summaries, total, sizes, len(pinned), 0)  # indexed as written
+        return TracePage(query, summaries, total, sizes, len(pinned), unindexed)
 
     def _grouped_page(self, where: str, params: list[object], order: str, room: int,
                       sizes: dict[str | None, int]) -> list[TraceSummary]:

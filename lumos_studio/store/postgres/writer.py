@@ -8,14 +8,14 @@ Several writers (``serve`` processes on several machines) may write one database
     writers with spans of the same trace refresh its summary one after the other, each
     counting the other's committed spans (without it, each counted only its own);
   * log ids come from a sequence, never from a counter a process keeps.
-Message text is indexed in the same transaction (``span_texts``); there is no idle-time queue
-to elect an owner for, and nothing to compress or checkpoint.
+Message text is queued (``text_queue``) and made searchable when a writer is idle, as in SQLite:
+tokenising a chat span's messages costs more than storing it. Any writer takes queued spans
+(``FOR UPDATE SKIP LOCKED``), so the work is shared and none is done twice. Nothing is
+compressed or checkpointed: PostgreSQL compresses large values itself.
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
 import logging
 import sqlite3
 import time
@@ -30,31 +30,47 @@ from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.postgres.connect import PostgresUrl, connect
 from lumos_studio.store.postgres.schema import ensure_schema
 from lumos_studio.store.postgres.search import searchable
-from lumos_studio.store.writer import StoreChange, StoreWriter
+from lumos_studio.store.writer import TEXTS_PER_IDLE_STEP, StoreChange, StoreWriter
 
 __all__ = ["PostgresWriter"]
 
 log = logging.getLogger(__name__)
 
-_ROWS_PER_STATEMENT = 1_000  # 21 columns × 1,000 parameters, under PostgreSQL's 65,535
+# A column's PostgreSQL array type, for inserting a batch as one array a column (``unnest``): a
+# statement of 21 parameters whatever the batch, parsed once, where a multi-row VALUES of
+# 21 × 500 placeholders cost psycopg ~0.3 ms a span to parse (it caches only short queries).
+_SPAN_TYPES = {"start_ns": "bigint", "end_ns": "bigint", "input_tokens": "bigint",
+               "output_tokens": "bigint", "span": "bytea"}
+_LOG_TYPES = {"fingerprint": "bigint", "time_ns": "bigint", "observed_time_ns": "bigint",
+              "severity_number": "integer"}
 
 
-@functools.cache
-def _upsert_spans(rows: int) -> str:
-    row = f"({', '.join(['%s'] * len(SPAN_COLUMNS))})"
-    return (
-        f"INSERT INTO spans ({', '.join(SPAN_COLUMNS)}) VALUES {', '.join([row] * rows)} "
-        "ON CONFLICT (trace_id, span_id) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in SPAN_COLUMNS[2:])
-        + " WHERE spans.end_ns IS NULL"  # a finished span is final, as in SQLite
-    )
+def _unnest(columns: tuple[str, ...], types: dict[str, str]) -> str:
+    arrays = ", ".join(f"%b::{types.get(c, 'text')}[]" for c in columns)  # binary: no escaping
+    return f"SELECT * FROM unnest({arrays})"
 
 
-@functools.cache
-def _insert_logs(rows: int) -> str:
-    row = f"({', '.join(['%s'] * len(LOG_COLUMNS))})"
-    return (f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) VALUES {', '.join([row] * rows)} "
-            "ON CONFLICT (fingerprint) DO NOTHING")
+_UPSERT_SPANS = (
+    f"INSERT INTO spans ({', '.join(SPAN_COLUMNS)}) {_unnest(SPAN_COLUMNS, _SPAN_TYPES)} "
+    "ON CONFLICT (trace_id, span_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in SPAN_COLUMNS[2:])
+    + " WHERE spans.end_ns IS NULL"  # a finished span is final, as in SQLite
+)
+_INSERT_LOGS = (f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) {_unnest(LOG_COLUMNS, _LOG_TYPES)} "
+                "ON CONFLICT (fingerprint) DO NOTHING")
+_QUEUE_TEXTS = ("INSERT INTO text_queue (trace_id, span_id) SELECT * FROM "
+                "unnest(%s::text[], %s::text[]) ON CONFLICT DO NOTHING")
+# Up to ``limit`` queued spans, taken (deleted) by this transaction: another writer indexing at
+# the same time skips the rows this one holds, so every span is indexed by one of them.
+_TAKE_QUEUED = (
+    "DELETE FROM text_queue WHERE (trace_id, span_id) IN (SELECT trace_id, span_id FROM "
+    "text_queue LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING trace_id, span_id"
+)
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as one list a column."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
 # SQLite's trace refresh (``store.writer._REFRESH_TRACE``) in PostgreSQL's words.
@@ -136,7 +152,22 @@ class PostgresWriter(StoreWriter):
         self._checkpointer = cast(Checkpointer, _NoCheckpoints())
 
     def _index_texts(self) -> None:
-        self._texts_pending = False  # indexed as written
+        """One small transaction: make the text of up to ``TEXTS_PER_IDLE_STEP`` queued spans
+        searchable (``StoreWriter._wait_for_entry`` calls it when the writer is idle, and
+        ``flush`` until none is left), whichever writer queued them."""
+        try:
+            with self._live().transaction():
+                cursor = self._pg.cursor()
+                cursor.execute(_TAKE_QUEUED, (TEXTS_PER_IDLE_STEP,))
+                keys = [(row[0], row[1]) for row in cursor.fetchall()]
+                touched = _index_texts(cursor, keys)
+        except Exception:
+            log.exception("could not index message text; search will miss some runs")
+            self._texts_pending = False
+            return
+        self._texts_pending = len(keys) == TEXTS_PER_IDLE_STEP
+        if touched:  # a search over these traces may now find them
+            self._tell(StoreChange(frozenset(touched)))
 
     def _compact(self) -> None:
         self._compaction_pending = False  # PostgreSQL compresses large values itself (TOAST)
@@ -184,39 +215,42 @@ class PostgresWriter(StoreWriter):
                 if trace_ids:
                     cursor.execute(_LOCK_TRACES, (trace_ids,))
                 changed = 0
-                values = list(spans.values())
-                for start in range(0, len(values), _ROWS_PER_STATEMENT):
-                    chunk = values[start : start + _ROWS_PER_STATEMENT]
-                    cursor.execute(_upsert_spans(len(chunk)), list(itertools.chain(*chunk)))
-                    changed += max(cursor.rowcount, 0)
+                if spans:
+                    cursor.execute(_UPSERT_SPANS, _columns(list(spans.values()), len(SPAN_COLUMNS)))
+                    changed = max(cursor.rowcount, 0)
                 if trace_ids:
                     cursor.execute(_REFRESH_TRACES, (trace_ids,))
                 if facts.conversations:
                     cursor.execute(_SET_CONVERSATIONS, (list(facts.conversations),
                                                         list(facts.conversations.values())))
                 logs_added = 0
-                ordered = sorted(logs, key=lambda row: row[0])  # one lock order for every writer
-                for start in range(0, len(ordered), _ROWS_PER_STATEMENT):
-                    chunk = ordered[start : start + _ROWS_PER_STATEMENT]
-                    cursor.execute(_insert_logs(len(chunk)), list(itertools.chain(*chunk)))
-                    logs_added += max(cursor.rowcount, 0)
-                if facts.to_index:
-                    _index_texts(cursor, facts.to_index)
+                if logs:
+                    ordered = sorted(logs, key=lambda row: row[0])  # one lock order for all
+                    cursor.execute(_INSERT_LOGS, _columns(ordered, len(LOG_COLUMNS)))
+                    logs_added = max(cursor.rowcount, 0)
+                if facts.to_index:  # made searchable when a writer is idle (``_index_texts``)
+                    keys = sorted(set(facts.to_index))
+                    cursor.execute(_QUEUE_TEXTS, ([k[0] for k in keys], [k[1] for k in keys]))
         except (psycopg.DataError, psycopg.IntegrityError) as exc:
             return ValueError(f"{type(exc).__name__}: {exc}")  # a value: isolated, not fatal
         except Exception as exc:
             return exc
         self.storage_error = None
+        if facts.to_index:
+            self._texts_pending = True
         self.written += changed
         self.logs_written += logs_added
         self._tell(StoreChange(frozenset(trace_ids), logs_added, frozenset(rows.log_traces)))
         return None
 
 
-def _index_texts(cursor: Any, keys: Iterable[tuple[str, str]]) -> None:
+def _index_texts(cursor: Any, keys: Iterable[tuple[str, str]]) -> set[str]:
     """Make the searchable text of finished spans (``semantics.span_search_text``, with the
-    message log records of the span or its parent) from what is stored now, and keep it."""
+    message log records of the span or its parent) from what is stored now, and keep it; the
+    traces that got text."""
     wanted = sorted(set(keys))
+    if not wanted:
+        return set()
     cursor.execute(
         "SELECT s.* FROM spans s JOIN unnest(%s::text[], %s::text[]) AS k(trace_id, span_id) "
         "USING (trace_id, span_id)", ([k[0] for k in wanted], [k[1] for k in wanted]))
@@ -225,7 +259,7 @@ def _index_texts(cursor: Any, keys: Iterable[tuple[str, str]]) -> None:
                for row in cursor.fetchall()]
     records = [record for record in records if record.end_ns is not None]
     if not records:
-        return
+        return set()
     logs_of = _span_logs(cursor, {record.trace_id for record in records})
     texts: list[tuple[str, str, str]] = []
     for record in records:
@@ -241,6 +275,7 @@ def _index_texts(cursor: Any, keys: Iterable[tuple[str, str]]) -> None:
             "to_tsvector('simple', w) FROM unnest(%s::text[], %s::text[], %s::text[]) "
             "AS x(t, s, w) ON CONFLICT (trace_id, span_id) DO UPDATE SET words = excluded.words",
             ([t[0] for t in texts], [t[1] for t in texts], [t[2] for t in texts]))
+    return {t[0] for t in texts}
 
 
 def _span_logs(cursor: Any, trace_ids: set[str]) -> dict[tuple[str, str | None], list[LogRecord]]:
