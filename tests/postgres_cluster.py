@@ -30,10 +30,10 @@ class ClusterUnavailable(RuntimeError):
 class Cluster:
     """A running cluster: ``url(name)`` is a database's URL; ``stop`` removes it all."""
 
-    root: Path
+    root: Path  # its socket, and its data unless kept elsewhere; removed by ``stop``
     port: int
     user: str
-    kept: bool = False  # lives on after ``stop`` (``start_cluster(keep=…)``)
+    data: Path
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
@@ -48,10 +48,9 @@ class Cluster:
         return self.url(name)
 
     def stop(self) -> None:
-        _as_user(self.user, [str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast",
+        _as_user(self.user, [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast",
                              "-w", "stop"], check=False)
-        if not self.kept:
-            shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _as_user(user: str, command: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -89,23 +88,26 @@ def _ensure_user() -> str:
 def start_cluster(base: Path | None = None, keep: Path | None = None) -> Cluster:
     """Initialise and start a cluster; raises ``ClusterUnavailable`` saying why it cannot.
 
-    ``keep``: a directory the cluster lives in across runs (the bench's bulk-loaded store):
-    started again if it holds one, made there otherwise; ``Cluster.stop`` then leaves it.
+    ``keep``: a directory the cluster's data lives in across runs (the bench's bulk-loaded
+    store): started again if it holds one, made there otherwise; ``Cluster.stop`` leaves it.
     """
     if not (PG_BIN / "initdb").exists():
         raise ClusterUnavailable(
             f"no PostgreSQL binaries in {PG_BIN} (apt-get install postgresql, or set LUMOS_PG_BIN)")
     user = _ensure_user()
+    root = Path(tempfile.mkdtemp(prefix="lumos-pg-", dir=base))  # the socket (a short path)
     if keep is not None:
+        keep = keep.resolve()
         keep.mkdir(parents=True, exist_ok=True)
-        root = keep
-    else:
-        root = Path(tempfile.mkdtemp(prefix="lumos-pg-", dir=base))
-    root.chmod(0o755)
-    if os.geteuid() == 0:
-        entry = pwd.getpwnam(user)
-        os.chown(root, entry.pw_uid, entry.pw_gid)
-    data = root / "data"
+    for folder in (root, keep):
+        if folder is None:
+            continue
+        folder.chmod(0o755)
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam(user)
+            os.chown(folder, entry.pw_uid, entry.pw_gid)
+    home = keep or root
+    data = home / "data"
     if not (data / "PG_VERSION").exists():
         shutil.rmtree(data, ignore_errors=True)
         _as_user(user, [str(PG_BIN / "initdb"), "-D", str(data), "-U", user, "--auth=trust",
@@ -116,13 +118,12 @@ def start_cluster(base: Path | None = None, keep: Path | None = None) -> Cluster
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60 "
                    "-c shared_buffers=128MB")
         started = _as_user(user, [str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options,
-                                  "-l", str(root / "server.log"), "-w", "-t", "60", "start"],
+                                  "-l", str(home / "server.log"), "-w", "-t", "60", "start"],
                            check=False)
         if started.returncode == 0:
-            return Cluster(root, port, user, kept=keep is not None)
+            return Cluster(root, port, user, data)
         if attempt == 4:
-            log = (root / "server.log").read_text(errors="replace")[-800:]
-            if keep is None:
-                shutil.rmtree(root, ignore_errors=True)
+            log = (home / "server.log").read_text(errors="replace")[-800:]
+            shutil.rmtree(root, ignore_errors=True)
             raise ClusterUnavailable(f"PostgreSQL did not start: {log}")
     raise AssertionError("unreachable")

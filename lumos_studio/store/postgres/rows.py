@@ -66,6 +66,9 @@ class QmarkConnection:
 
     def __init__(self, target: PostgresUrl) -> None:
         self.raw = connect(target, autocommit=True, row_factory=_row_factory)
+        # The list's queries are short: compiling one (JIT, past a cost PostgreSQL guesses
+        # high for a LIMITed scan) took longer than running it.
+        self.raw.execute("SET jit = off")
         _load_numeric_as_number(self.raw)
         self.in_transaction = False
 

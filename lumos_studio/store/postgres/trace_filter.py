@@ -29,8 +29,14 @@ _STATUS_SQL = {
     "ok": f"(NOT {ROOT_FAILED_SQL} AND t.running_count = 0)",
 }
 
-TEXT_MATCH_SQL = ("t.trace_id IN (SELECT x.trace_id FROM span_texts x "
-                  "WHERE x.words @@ to_tsquery('simple', ?))")
+# A word's runs: by name or by message text, as one set of ids the list semi-joins. Written as
+# "names OR t.trace_id IN (text)", PostgreSQL ran the text match once per run when it guessed
+# its result too big to hash (a count ran for minutes at 1M spans).
+_WORD_SQL = (
+    "t.trace_id IN (SELECT n.trace_id FROM traces n WHERE n.agents ILIKE ? OR n.root_name "
+    "ILIKE ? OR n.models ILIKE ? UNION SELECT x.trace_id FROM span_texts x "
+    "WHERE x.words @@ to_tsquery('simple', ?))"
+)
 
 
 def filter_sql(trace_filter: TraceFilter) -> tuple[str, list[object]]:
@@ -44,12 +50,12 @@ def filter_sql(trace_filter: TraceFilter) -> tuple[str, list[object]]:
         return "(" + " OR ".join(f"{c} ILIKE ?" for c in columns) + ")"
 
     for word in trace_filter.words:
-        options = [any_like(("t.agents", "t.root_name", "t.models"), word)]
         phrase = tsquery(word)
-        if phrase is not None:
-            params.append(phrase)
-            options.append(TEXT_MATCH_SQL)
-        clauses.append("(" + " OR ".join(options) + ")")
+        if phrase is None:  # no word to search the text for: the names alone
+            clauses.append(any_like(("t.agents", "t.root_name", "t.models"), word))
+            continue
+        params.extend([like_pattern(word)] * 3 + [phrase])
+        clauses.append(_WORD_SQL)
     for value in trace_filter.agents:
         clauses.append(any_like(("t.agents",), value))
     for value in trace_filter.models:
