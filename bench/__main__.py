@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, str] = {
     "logs_filter": "bench.logs_filter",
     "trace_list": "bench.trace_list",
     "forward": "bench.forward",
+    "postgres": "bench.postgres",
     "fuzz": "bench.fuzz",
 }
 ONLY_WHEN_NAMED = frozenset({"fuzz"})

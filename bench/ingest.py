@@ -244,7 +244,7 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start_serve(db: Path, *options: str, port: int = 0) -> Served:
+def start_serve(db: Path | str, *options: str, port: int = 0) -> Served:
     """``lumos-studio serve`` on ``db`` in a process of its own (``options``: serve's, such as
     ``--forward URL``), once it says where it listens."""
     process = subprocess.Popen(

@@ -50,7 +50,7 @@ from lumos_studio.ui.messages import (
     TracesChanged,
     TracesDeleted,
 )
-from lumos_studio.ui.read_only import ReadOnlyStore, StoreWatch, refusal
+from lumos_studio.ui.read_only import CommitWatch, ReadOnlyStore, refusal
 from lumos_studio.ui.screens.experiments_app import ExperimentActions
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
@@ -164,7 +164,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self._memory_events: tuple[int, list[LogRecord]] | None = None  # as of a commit count
         self._changed_lock = threading.Lock()
         if isinstance(store, ReadOnlyStore):
-            self._store_watch: StoreWatch | None = StoreWatch(store.path)
+            self._store_watch: CommitWatch | None = store.watch()
         else:
             self._store_watch = None
             store.writer.subscribe(self._on_store_commit)
@@ -190,7 +190,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
                     yield SpanDetail(id="detail")
                 with Horizontal(id="state"):
                     yield MemoryPane(id="memory")
-                    yield LogsPane(self.store.path, id="logs")
+                    yield LogsPane(self.store.target, id="logs")
         yield KeyFooter()
 
     @property
@@ -205,7 +205,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
 
     def on_mount(self) -> None:
         receiving = f" · OTLP {self.endpoint}" if self.endpoint else ""
-        self.sub_title = safe_str(f"{self.session.source} · {self.store.path}{receiving}", None)
+        self.sub_title = safe_str(f"{self.session.source} · {self.store.label}{receiving}", None)
         self._plain_sub_title = self.sub_title
         self._storage_shown: StorageProblem | None = None
         if self._store_watch is None:

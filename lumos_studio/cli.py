@@ -27,6 +27,7 @@ from lumos_studio.cli_forward import (
 from lumos_studio.cli_run import run
 from lumos_studio.cli_score import annotate, score
 from lumos_studio.cli_support import (
+    StoreTargetType,
     err,
     error,
     fail,
@@ -43,7 +44,7 @@ from lumos_studio.cli_web import web
 from lumos_studio.display import VALUE_LIMIT, safe_str, safe_text
 from lumos_studio.new.command import new
 from lumos_studio.process_settings import use_studio_process_settings
-from lumos_studio.store import DEFAULT_DB, StoreError, StoreUnusable
+from lumos_studio.store import DEFAULT_DB, StoreError, StoreTarget, StoreUnusable, local_path
 
 if TYPE_CHECKING:
     from lumos_studio.records import LogRecord, SpanRecord
@@ -67,6 +68,13 @@ class _Commands(click.Group):
             if isinstance(exc, sqlite3.OperationalError):  # locked, disk: not the file's fault
                 fail(f"cannot use the store {ctx.obj}: {exc}")
             store_failure(StoreUnusable(f"{ctx.obj} is damaged ({exc})"))
+        except Exception as exc:
+            if not type(exc).__module__.startswith("psycopg"):
+                raise
+            # The PostgreSQL store went away or refused a statement midway: one line.
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            fail(f"the PostgreSQL store {ctx.obj} failed: {first}",
+                 "check that the server is up and reachable, then run the command again")
 
 
 @click.group(
@@ -76,11 +84,12 @@ class _Commands(click.Group):
 )
 @click.option(
     "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=StoreTargetType(),
     default=DEFAULT_DB,
     envvar="LUMOS_DB",
     show_default=True,
-    help="The SQLite store the studio and every command read and write.",
+    help="The store the studio and every command read and write: a SQLite file, or a shared "
+    "PostgreSQL database as postgresql://user@host:5432/database.",
 )
 @click.option("--otlp-port", default=4318, show_default=True, help=OTLP_PORT_HELP)
 @forward_options
@@ -88,7 +97,7 @@ class _Commands(click.Group):
               help="Open the studio on --db to look only: no receiver, no agents, nothing "
                    "written (a store other processes write, a shared one).")
 @click.pass_context
-def cli(ctx: click.Context, db: Path, otlp_port: int, forward: tuple[str, ...],
+def cli(ctx: click.Context, db: StoreTarget, otlp_port: int, forward: tuple[str, ...],
         forward_queue_mb: int, read_only: bool) -> None:
     """Lumos Studio: a terminal console for developing AI agents.
 
@@ -129,7 +138,7 @@ def cli(ctx: click.Context, db: Path, otlp_port: int, forward: tuple[str, ...],
 @forward_options
 @click.pass_obj
 def dev(
-    db: Path, path: Path, agents: tuple[str, ...], otlp_port: int, no_watch: bool,
+    db: StoreTarget, path: Path, agents: tuple[str, ...], otlp_port: int, no_watch: bool,
     memory_limit: int, forward: tuple[str, ...], forward_queue_mb: int,
 ) -> None:
     """Open the studio on the agents and workflows PATH (a file or a package) defines.
@@ -159,14 +168,15 @@ def dev(
     )
 
 
-def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], Session],
+def _open_studio(db: StoreTarget, otlp_port: int, make_session: Callable[[Store, str], Session],
                  forward: tuple[str, ...] = (), forward_queue_mb: int = DEFAULT_QUEUE_MB) -> None:
     """Store, forwarder, OTLP receiver, session, app: opened in order and closed in reverse."""
     from lumos_studio.app import StudioApp
     from lumos_studio.ingest.otlp_http import OtlpReceiver
     from lumos_studio.sessions.interrupted import close_interrupted
 
-    with forwarding(db, forward, forward_queue_mb) as forwarder, open_store(db) as store:
+    with (forwarding(local_path(db), forward, forward_queue_mb) as forwarder,
+          open_store(db) as store):
         close_interrupted(store.reader, store.writer)  # what a studio that died left running
         try:
             receiver = OtlpReceiver(
@@ -187,19 +197,19 @@ def _open_studio(db: Path, otlp_port: int, make_session: Callable[[Store, str], 
             receiver.stop()
 
 
-def _open_read_only_studio(db: Path) -> None:
+def _open_read_only_studio(db: StoreTarget) -> None:
     """The studio on a reader of ``db`` alone: what others store shows as it is committed."""
     from lumos_studio.app import StudioApp
     from lumos_studio.ui.read_only import ReadOnlySession, ReadOnlyStore
 
-    with ReadOnlyStore(open_reader(db)) as store:
+    with ReadOnlyStore(open_reader(db), db) as store:
         StudioApp(store, ReadOnlySession()).run()
 
 
 @cli.command()
 @click.option("--limit", default=50, show_default=True, help="How many traces to list.")
 @click.pass_obj
-def traces(db: Path, limit: int) -> None:
+def traces(db: StoreTarget, limit: int) -> None:
     """List stored traces, newest first."""
     from rich.table import Table
 
@@ -241,7 +251,7 @@ def traces(db: Path, limit: int) -> None:
 @cli.command()
 @click.argument("trace_id")
 @click.pass_obj
-def show(db: Path, trace_id: str) -> None:
+def show(db: StoreTarget, trace_id: str) -> None:
     """Print the span tree of TRACE_ID (a unique prefix is enough)."""
     from lumos_core.telemetry import semconv as sc
     from lumos_studio.present import TraceTree, status_text
@@ -281,7 +291,7 @@ def show(db: Path, trace_id: str) -> None:
 )
 @click.pass_obj
 def export(
-    db: Path, trace_ids: tuple[str, ...], everything: bool, output: Path, semconv: str
+    db: StoreTarget, trace_ids: tuple[str, ...], everything: bool, output: Path, semconv: str
 ) -> None:
     """Write traces (spans and their logs) as OTLP JSON lines, the Collector's file format."""
     from lumos_studio.replay.save import save_traces
@@ -300,7 +310,7 @@ def export(
 @cli.command(name="import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.pass_obj
-def import_(db: Path, files: tuple[Path, ...]) -> None:
+def import_(db: StoreTarget, files: tuple[Path, ...]) -> None:
     """Load OTLP JSON lines files (ours or the Collector's) into the store.
 
     Importing the same file twice stores each span and log record once: the second time reports
@@ -345,7 +355,8 @@ def _resolve(reader: StoreReader, prefix: str) -> str:
     matches = reader.resolve_trace_id(prefix)
     if not matches:
         fail(
-            f"no trace starting with {prefix!r} in {reader.path}", "list them: lumos-studio traces"
+            f"no trace starting with {prefix!r} in {getattr(reader, 'target', reader.path)}",
+            "list them: lumos-studio traces"
         )
     if len(matches) > 1:
         fail(f"{prefix!r} matches several traces ({', '.join(matches)}); give more characters")
@@ -381,8 +392,8 @@ Idle connections close after 10 s, and at most --max-connections are served at o
 @forward_options
 @click.pass_obj
 def serve(
-    db: Path, host: str, port: int, port_alias: int | None, max_body: int, max_connections: int,
-    token: str | None, forward: tuple[str, ...], forward_queue_mb: int,
+    db: StoreTarget, host: str, port: int, port_alias: int | None, max_body: int,
+    max_connections: int, token: str | None, forward: tuple[str, ...], forward_queue_mb: int,
 ) -> None:
     from lumos_studio.ingest.otlp_http import (
         OtlpReceiver,
@@ -421,7 +432,8 @@ def serve(
             click.echo("\r" + line if live else line, err=True, nl=not live)
 
     forward = with_group_targets(forward)
-    with forwarding(db, forward, forward_queue_mb) as forwarder, open_store(db) as store:
+    with (forwarding(local_path(db), forward, forward_queue_mb) as forwarder,
+          open_store(db) as store):
         try:
             receiver = OtlpReceiver(
                 store.writer, host=host, port=port, max_body=max_body,
@@ -467,7 +479,7 @@ def replay(path: Path) -> None:
 @click.option("--summary", "summary_only", is_flag=True,
               help="Print the summary and the changed spans instead of opening the viewer.")
 @click.pass_obj
-def compare(db: Path, before: str, after: str, summary_only: bool) -> None:
+def compare(db: StoreTarget, before: str, after: str, summary_only: bool) -> None:
     """Compare two runs, span by span: BEFORE and AFTER are saved trace files or trace ids.
 
     \b
@@ -551,7 +563,7 @@ def _load_saved(path: Path) -> LoadedTrace:
 RUN_LOGS = 10_000
 
 
-def _run_records(db: Path, source: str) -> tuple[list[SpanRecord], list[LogRecord]]:
+def _run_records(db: StoreTarget, source: str) -> tuple[list[SpanRecord], list[LogRecord]]:
     """The spans and log records of one run: the first trace of a saved file, or a trace of the
     store by id."""
     path = Path(source)

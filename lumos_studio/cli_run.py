@@ -19,6 +19,7 @@ from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
 from lumos_studio.cli_break import PAUSED_EXIT, BreakReport, parse_breaks
 from lumos_studio.cli_support import fail, info, note, open_store, out
 from lumos_studio.display import safe_text
+from lumos_studio.store import local_path
 
 if TYPE_CHECKING:
     from lumos_core.worker_protocol import BreakAt
@@ -163,7 +164,7 @@ def _run_workflow(
 
     assert isinstance(workflow, Workflow)
     data = _workflow_input(text, resume_run)
-    use_snapshot_store({workflow.name: workflow}, workflow_store_beside(db))
+    use_snapshot_store({workflow.name: workflow}, workflow_store_beside(local_path(db)))
     with open_store(db) as store:
         providers = _recording_into(store)
         try:
@@ -236,7 +237,8 @@ def _run_file(db: Path, path: Path, name: str, message: str, thread: str | None,
     with open_store(db) as store:
         receiver = OtlpReceiver(store.writer, port=0).start()
         session = WorkerSession(
-            path, receiver.endpoint, watch=False, workflow_store=workflow_store_beside(db),
+            path, receiver.endpoint, watch=False,
+            workflow_store=workflow_store_beside(local_path(db)),
             record=store.writer.submit, memory_limit_mb=memory_limit, restart=False,
             echo_prints=True,
         )

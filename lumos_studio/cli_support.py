@@ -11,7 +11,15 @@ from rich.console import Console
 from rich.text import Text
 
 from lumos_studio.display import BODY_LIMIT, VALUE_LIMIT, safe_text
-from lumos_studio.store import Store, StoreError, StoreUnusable
+from lumos_studio.store import (
+    PostgresUrl,
+    Store,
+    StoreError,
+    StoreTarget,
+    StoreUnusable,
+    is_postgres_url,
+    parse_target,
+)
 
 if TYPE_CHECKING:
     from lumos_studio.store import StoreReader
@@ -87,17 +95,42 @@ def store_failure(exc: StoreError, hint: bool = True) -> NoReturn:
     fail(message, code=STORE_UNUSABLE if isinstance(exc, StoreUnusable) else 1)
 
 
-def open_store(db: Path) -> Store:
+def open_store(db: StoreTarget) -> Store:
     try:
-        return Store(db)
+        return Store.open(db)
     except StoreError as exc:
         store_failure(exc)
 
 
-def open_reader(db: Path) -> StoreReader:
+def open_reader(db: StoreTarget) -> StoreReader:
     from lumos_studio.store import StoreReader
 
     try:
+        if isinstance(db, PostgresUrl):
+            from lumos_studio.store.postgres.reader import PostgresReader
+
+            return PostgresReader(db)
         return StoreReader(db)
     except StoreError as exc:
         store_failure(exc)
+
+
+class StoreTargetType(click.ParamType):  # type: ignore[type-arg]
+    """``--db``: a SQLite file (as ``click.Path`` checks it) or a ``postgresql://`` URL."""
+
+    name = "PATH|URL"
+
+    def __init__(self) -> None:
+        self._file = click.Path(dir_okay=False, path_type=Path)
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> StoreTarget:
+        if isinstance(value, Path | PostgresUrl):
+            return value
+        if isinstance(value, str) and is_postgres_url(value):
+            try:
+                return parse_target(value)
+            except StoreError as exc:
+                self.fail(str(exc), param, ctx)
+        path: Path = self._file.convert(str(value), param, ctx)
+        return path

@@ -8,6 +8,7 @@ import click
 
 from lumos_studio.cli_forward import with_group_targets
 from lumos_studio.cli_support import fail, open_store, or_given_to_group
+from lumos_studio.store import StoreTarget
 
 WEB_TOKEN_ENV = "LUMOS_WEB_TOKEN"
 WEB_READ_TOKEN_ENV = "LUMOS_WEB_READ_TOKEN"
@@ -30,7 +31,7 @@ WEB_READ_TOKEN_ENV = "LUMOS_WEB_READ_TOKEN"
               help="Visitors with this token instead get the read-only studio "
                    "(lumos-studio --read-only): traces to open and search, nothing to run.")
 @click.pass_obj
-def web(db: Path, path: Path | None, host: str, port: int, otlp_port: int,
+def web(db: StoreTarget, path: Path | None, host: str, port: int, otlp_port: int,
         public_url: str | None, token: str | None, read_token: str | None) -> None:
     """Serve the studio to a browser: the demo agents, or those PATH defines (as dev does).
 
@@ -49,10 +50,11 @@ def web(db: Path, path: Path | None, host: str, port: int, otlp_port: int,
              "choose two different secrets", code=2)
     if read_token is not None:
         open_store(db).close()  # read-only tabs cannot create or migrate it: made here, once
-    command = studio_command(db.resolve(), or_given_to_group(otlp_port, "otlp_port"),
+    store = db.resolve() if isinstance(db, Path) else db.url  # a tab's studio opens the same
+    command = studio_command(store, or_given_to_group(otlp_port, "otlp_port"),
                              path.resolve() if path else None, with_group_targets(()))
     server = StudioWebServer(command, host=host, port=port, token=token,
-                             read_token=read_token, read_command=read_only_command(db.resolve()),
+                             read_token=read_token, read_command=read_only_command(store),
                              public_url=public_url.rstrip("/") if public_url else None)
     try:
         server.serve()

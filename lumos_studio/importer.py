@@ -15,11 +15,11 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from lumos_studio.otlp.files import LineProblem, open_lines
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.store import Store
+from lumos_studio.store import PostgresUrl, Store
 from lumos_studio.store.connection import WRITER_BUSY_TIMEOUT_MS, open_reader_connection
 from lumos_studio.store.pending import PendingRows
 
@@ -87,7 +87,7 @@ def import_file(store: Store, path: Path) -> FileImport:
     stored (then nothing from its first line on is; the chunks before it are).
     """
     result = FileImport(path)
-    lookup = open_reader_connection(store.path)
+    lookup = _open_lookup(store)
     try:
         with open_lines(path) as reader, _writer_failures() as reasons:
             records: list[SpanRecord | LogRecord] = []
@@ -133,6 +133,16 @@ def _commit(
     result.present_logs += len(present_logs)
     result.new_logs += len(fingerprints) - len(present_logs)
     result.traces.update(trace_id for trace_id, _ in spans)
+
+
+def _open_lookup(store: Store) -> sqlite3.Connection:
+    """A read connection to ask which records the store holds already: SQLite's, or a
+    PostgreSQL one taking the same ``?`` statements (``store.postgres.rows``)."""
+    if isinstance(store.target, PostgresUrl):
+        from lumos_studio.store.postgres.rows import QmarkConnection
+
+        return cast(sqlite3.Connection, QmarkConnection(store.target))
+    return open_reader_connection(store.path)
 
 
 def _present_spans(lookup: sqlite3.Connection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:

@@ -33,7 +33,7 @@ ACCESS = "lumos_access"  # the request's key for what its token allows: "write" 
 log = logging.getLogger(__name__)
 
 
-def studio_command(db: Path, otlp_port: int, path: Path | None,
+def studio_command(db: Path | str, otlp_port: int, path: Path | None,
                    forward: Sequence[str] = ()) -> str:
     """The shell command each browser tab runs: the studio on ``db`` (the demo, or ``path``'s
     agents as ``dev`` would)."""
@@ -45,7 +45,7 @@ def studio_command(db: Path, otlp_port: int, path: Path | None,
     return shlex.join(words)
 
 
-def read_only_command(db: Path) -> str:
+def read_only_command(db: Path | str) -> str:
     """The command a read-token visitor's tab runs: the studio on ``db``, reading only."""
     return shlex.join([sys.executable, "-m", "lumos_studio", "--db", str(db), "--read-only"])
 

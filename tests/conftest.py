@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from lumos_studio.store import Store
+from lumos_studio.store import Store, StoreTarget, parse_target
+from tests.postgres_cluster import Cluster, ClusterUnavailable, start_cluster
 
 os.environ["TZ"] = "UTC"
 time.tzset()
@@ -45,3 +47,33 @@ def tracer_provider(exporter: InMemorySpanExporter) -> TracerProvider:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider
+
+
+# ------------------------------------------------------------------ the store on PostgreSQL
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL 15 cluster for this session (one per xdist worker), started on
+    first use. Under CI a missing server fails the tests that need it; locally they skip."""
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI: {exc}")
+        pytest.skip(f"no PostgreSQL to test against: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> str:
+    """The URL of a new, empty database of the session's cluster."""
+    return pg_cluster.create_database(f"t_{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> StoreTarget:
+    """Where a store's contract test keeps its store: each test runs on both engines."""
+    if request.param == "sqlite":
+        return tmp_path / "studio.db"
+    return parse_target(request.getfixturevalue("pg_url"))

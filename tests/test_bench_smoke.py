@@ -17,6 +17,7 @@ from rich.console import Console
 
 import bench.stores as stores
 from bench.__main__ import BENCHMARKS
+from tests.postgres_cluster import Cluster
 
 TINY_BIG_TRACES = (30, 60, 90)
 
@@ -152,3 +153,29 @@ def test_the_forward_bench_loses_nothing_through_an_outage_on_a_small_load(
     assert "spans lost" in text
     lost_row = next(line for line in text.splitlines() if "spans lost" in line)
     assert lost_row.split("│")[3].strip() == "0"
+
+
+def test_the_postgres_bench_copies_a_store_and_measures_both_engines(
+    tiny_store: stores.BenchStore, pg_cluster: Cluster
+) -> None:
+    from bench import postgres
+
+    url = pg_cluster.create_database("bench_smoke")
+    postgres.bulk_load(tiny_store.path, url, Console(quiet=True))
+    from lumos_studio.store import parse_target
+    from lumos_studio.store.postgres.reader import PostgresReader
+
+    reader = PostgresReader(parse_target(url))  # type: ignore[arg-type]
+    try:
+        assert reader.count_traces() == tiny_store.traces == 33
+        assert len(reader.trace_spans(stores.big_trace_id(90))) == 90
+    finally:
+        reader.close()
+    table = postgres.query_table(tiny_store.path, url)
+    assert table.row_count == len(postgres.CASES) + 2  # each query, then each engine's slowest
+    console = Console(record=True, width=200)
+    console.print(table)
+    assert " vs " not in console.export_text()  # both engines found the same rows
+    bodies, _ = postgres.encoded_batches(3)
+    rate, sent = postgres._ingest([pg_cluster.create_database("bench_smoke_three")] * 3, bodies)
+    assert sent.spans == 3 * postgres.BATCH_SPANS and sent.failures == 0 and rate > 0

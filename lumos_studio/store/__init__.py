@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from lumos_core._lazy import load_export
 from lumos_studio.store.connection import StoreError, StoreUnusable
+from lumos_studio.store.postgres.connect import PostgresUrl, is_postgres_url, parse_url
 
 if TYPE_CHECKING:
     from lumos_studio.store.queries import StoreReader, TracePage, TraceQuery, TraceSummary
@@ -29,18 +30,39 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_DB",
+    "PostgresUrl",
     "Store",
     "StoreChange",
     "StoreError",
     "StoreReader",
+    "StoreTarget",
     "StoreUnusable",
     "StoreWriter",
     "TracePage",
     "TraceQuery",
     "TraceSummary",
+    "is_postgres_url",
+    "local_path",
+    "parse_target",
 ]
 
 DEFAULT_DB = Path(".lumos") / "studio.db"
+
+# Where a store is: a SQLite file, or a PostgreSQL database (``store.postgres``).
+StoreTarget = Path | PostgresUrl
+
+
+def parse_target(text: str | Path) -> StoreTarget:
+    """``--db`` read: a ``postgresql://`` URL (``StoreError`` if it cannot be read) or a file."""
+    if isinstance(text, Path):
+        return text
+    return parse_url(text) if is_postgres_url(text) else Path(text)
+
+
+def local_path(target: StoreTarget) -> Path:
+    """The file the studio keeps its own things beside (layout, workflow runs, forwarding
+    queues): the SQLite store itself, or a name under ``.lumos/`` for a PostgreSQL one."""
+    return target.local_path if isinstance(target, PostgresUrl) else target
 
 
 class Store:
@@ -54,6 +76,7 @@ class Store:
         from lumos_studio.store.writer import StoreWriter
 
         self.path = path
+        self.target: StoreTarget = path
         if path.exists():
             check_store(path)  # before the writer's connection changes anything in the file
         try:
@@ -65,6 +88,30 @@ class Store:
             # Damage deeper in the file than ``check_store`` looks.
             raise StoreUnusable(f"{path} is not a usable Lumos Studio store ({exc})") from exc
         self.reader = StoreReader(path)
+
+    @classmethod
+    def open(cls, target: StoreTarget) -> Store:
+        """The store at ``target``, SQLite or PostgreSQL; ``StoreError`` (one sentence) if it
+        cannot be opened: a bad URL, a server that does not answer, a database not ours."""
+        if not isinstance(target, PostgresUrl):
+            return cls(target)
+        from lumos_studio.store.postgres.reader import PostgresReader
+        from lumos_studio.store.postgres.writer import PostgresWriter
+
+        store = cls.__new__(cls)
+        store.target, store.path = target, target.local_path
+        store.writer = PostgresWriter(target).start()
+        try:
+            store.reader = PostgresReader(target)
+        except BaseException:
+            store.writer.close()
+            raise
+        return store
+
+    @property
+    def label(self) -> str:
+        """The store as a person names it: the file, or the database's URL (no password)."""
+        return str(self.target)
 
     def close(self) -> None:
         self.writer.close()

@@ -276,15 +276,7 @@ class StoreWriter:
         self._lanes: list[Lane[object]] = []
         self._default_lane: Lane[Item] = self.lane(as_record)
         self.sleeping = False  # the writer is about to block on the queue (see ``lane``)
-        self._connection = open_writer_connection(path)
-        try:
-            _use_large_pages(self._connection)
-            ensure_schema(self._connection)
-            Checkpointer.take_over(self._connection)
-            self._checkpointer = Checkpointer(path)
-        except BaseException:  # a full disk, a damaged file: leave no open file behind
-            self._connection.close()
-            raise
+        self._open_storage(path)
         self._texts_pending = True  # a previous session may have left some
         self._compaction_pending = True  # likewise: spans not compressed yet
         self._closed = False
@@ -297,6 +289,19 @@ class StoreWriter:
         # A full disk or a read-only store, from the last failed write until one succeeds.
         self.storage_error: StorageProblem | None = None
         self.rejected = 0  # records dropped because the store cannot hold a value of theirs
+
+    def _open_storage(self, path: Path) -> None:
+        """Open the connection, bring the schema up to date, start the checkpointer (the
+        PostgreSQL writer, ``store.postgres.writer``, opens its own storage instead)."""
+        self._connection = open_writer_connection(path)
+        try:
+            _use_large_pages(self._connection)
+            ensure_schema(self._connection)
+            Checkpointer.take_over(self._connection)
+            self._checkpointer = Checkpointer(path)
+        except BaseException:  # a full disk, a damaged file: leave no open file behind
+            self._connection.close()
+            raise
 
     def subscribe(self, listener: ChangeListener) -> None:
         """Call ``listener`` (on the writer thread) with what each commit changed."""

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lumos_core import Message
 from lumos_core.worker_protocol import BreakAt
 from lumos_studio.sessions.base import PauseHandler, RunOutcome, Session, StreamListener
 
 if TYPE_CHECKING:
-    from lumos_studio.store import StoreReader, StoreWriter
+    from lumos_studio.store import StoreReader, StoreTarget, StoreWriter
 
 READ_ONLY = "read-only"
 WHY = "this studio is read-only (it only reads the store)"
@@ -29,9 +29,23 @@ class ReadOnlyStoreError(RuntimeError):
 class ReadOnlyStore:
     """What the app holds instead of a ``Store``: the path and a reader, no writer thread."""
 
-    def __init__(self, reader: StoreReader) -> None:
+    def __init__(self, reader: StoreReader, target: StoreTarget | None = None) -> None:
         self.reader = reader
         self.path = reader.path
+        self.target: StoreTarget = reader.path if target is None else target
+
+    @property
+    def label(self) -> str:
+        """The store as the header names it (a URL without its password)."""
+        return str(self.target)
+
+    def watch(self) -> CommitWatch:
+        """What tells this studio that another process committed to the store."""
+        if isinstance(self.target, Path):
+            return StoreWatch(self.target)
+        from lumos_studio.store.postgres.watch import PostgresWatch
+
+        return PostgresWatch(self.target)
 
     @property
     def writer(self) -> StoreWriter:
@@ -66,6 +80,12 @@ class ReadOnlySession(Session):
         on_pause: PauseHandler | None = None,
     ) -> RunOutcome:
         return RunOutcome(error=WHY)
+
+
+class CommitWatch(Protocol):
+    """Asked once a second by a read-only studio: did another process commit since?"""
+
+    def changed(self) -> bool: ...
 
 
 class StoreWatch:

@@ -1,18 +1,36 @@
+"""The store's contract: what is written reads back. Tests through the API run on both engines
+(``store_target``: SQLite and PostgreSQL); those about SQLite's file and writer, on SQLite."""
+
 from __future__ import annotations
 
 import dataclasses
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lumos_studio.present import children_by_parent
-from lumos_studio.store import Store, StoreChange, StoreError, StoreReader, StoreUnusable
+from lumos_studio.store import (
+    Store,
+    StoreChange,
+    StoreError,
+    StoreReader,
+    StoreTarget,
+    StoreUnusable,
+)
 from lumos_studio.store import connection as store_connection
 from lumos_studio.store.schema import SCHEMA_VERSION
 from tests.builders import T0, make_span, weather_trace
+
+
+@pytest.fixture
+def store(store_target: StoreTarget) -> Iterator[Store]:
+    opened = Store.open(store_target)
+    yield opened
+    opened.close()
 
 
 def test_round_trip_reads_back_the_same_tree(store: Store) -> None:
@@ -103,8 +121,9 @@ def test_queries_work_from_other_threads_while_the_writer_writes(store: Store) -
     assert seen == [1]
 
 
-def test_store_is_wal_and_versioned(store: Store) -> None:
-    connection = sqlite3.connect(store.path)
+def test_store_is_wal_and_versioned(tmp_path: Path) -> None:
+    Store(tmp_path / "studio.db").close()
+    connection = sqlite3.connect(tmp_path / "studio.db")
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 10
 

@@ -1,6 +1,10 @@
-"""The logs pane on its own, over a real store: filters, the count, following, jumping to spans."""
+"""The logs pane on its own, over a real store: filters, the count, following, jumping to spans.
+
+Each behaviour runs on both engines (``store_target``: SQLite and PostgreSQL)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 from textual.app import App, ComposeResult
@@ -8,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Checkbox, Footer, Input, Label
 
 from lumos_studio.records import LogRecord
-from lumos_studio.store import Store
+from lumos_studio.store import Store, StoreTarget
 from lumos_studio.ui.widgets.log_lines import LogLines
 from lumos_studio.ui.widgets.logs_pane import LogsPane, parse_query
 from tests.builders import T0
@@ -48,7 +52,7 @@ class Host(App[None]):
         self.jumps: list[tuple[str, str | None]] = []
 
     def compose(self) -> ComposeResult:
-        yield LogsPane(self.store.path, id="logs")
+        yield LogsPane(self.store.target, id="logs")
         yield Footer()
 
     def on_logs_pane_jump_to_span(self, message: LogsPane.JumpToSpan) -> None:
@@ -56,8 +60,10 @@ class Host(App[None]):
 
 
 @pytest.fixture
-def store(relative_store: Store) -> Store:
-    return relative_store
+def store(store_target: StoreTarget) -> Iterator[Store]:
+    opened = Store.open(store_target)
+    yield opened
+    opened.close()
 
 
 def write(store: Store, logs: list[LogRecord]) -> None:
@@ -270,6 +276,7 @@ async def run_to_steady(pilot: Pilot) -> None:
     await pilot.pause()
 
 
-def test_snapshot_of_mixed_levels(snap_compare, store: Store) -> None:  # type: ignore[no-untyped-def]
+def test_snapshot_of_mixed_levels(snap_compare, relative_store: Store) -> None:  # type: ignore[no-untyped-def]
+    store = relative_store
     write(store, mixed_logs(30))
     assert snap_compare(Host(store), run_before=run_to_steady, terminal_size=(120, 40))

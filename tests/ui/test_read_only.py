@@ -3,6 +3,7 @@ change nothing; the trace list, opening a trace, the search and live updates sti
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from textual.pilot import Pilot
 
 from lumos_studio.app import StudioApp
 from lumos_studio.cli import cli
-from lumos_studio.store import Store, StoreReader
+from lumos_studio.store import Store, StoreReader, StoreTarget
+from lumos_studio.store.postgres.reader import PostgresReader
 from lumos_studio.ui.commands import binding_commands
 from lumos_studio.ui.read_only import ReadOnlySession, ReadOnlyStore, ReadOnlyStoreError
 from lumos_studio.ui.widgets.chat import ChatPane
@@ -31,7 +33,17 @@ def read_only_studio(store: Store) -> StudioApp:
     store.writer.submit_many(weather_trace(OLDER, T0))
     store.writer.submit_many(weather_trace(NEWER, T0 + 60 * 10**9))
     store.writer.flush()
-    return StudioApp(ReadOnlyStore(StoreReader(store.path)), ReadOnlySession())
+    if isinstance(store.target, Path):
+        return StudioApp(ReadOnlyStore(StoreReader(store.path)), ReadOnlySession())
+    return StudioApp(ReadOnlyStore(PostgresReader(store.target), store.target), ReadOnlySession())
+
+
+@pytest.fixture
+def any_store(store_target: StoreTarget) -> Iterator[Store]:
+    """A store on each engine, written by its own writer as another process's would be."""
+    opened = Store.open(store_target)
+    yield opened
+    opened.close()
 
 
 async def opened(pilot: Pilot) -> None:
@@ -96,7 +108,8 @@ async def test_the_footer_and_the_palette_leave_out_what_would_write(store: Stor
         assert not any("agents and chat" in c for c in palette)
 
 
-async def test_the_list_opens_searches_and_follows_what_others_store(store: Store) -> None:
+async def test_the_list_opens_searches_and_follows_what_others_store(any_store: Store) -> None:
+    store = any_store
     app = read_only_studio(store)
     async with app.run_test(size=(120, 40)) as pilot:
         await opened(pilot)

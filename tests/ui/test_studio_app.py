@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from lumos_core import Agent, ScriptedModel, tool
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import AgentCatalog, load_demo
 from lumos_studio.sessions.in_process import InProcessSession
-from lumos_studio.store import Store
+from lumos_studio.store import Store, StoreTarget
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.metrics_strip import MetricsStrip, render_metrics
 from lumos_studio.ui.widgets.span_detail import SpanDetail
@@ -20,6 +21,14 @@ from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import T0, weather_trace
 from tests.ui.helpers import wait_for
+
+
+@pytest.fixture
+def store(store_target: StoreTarget) -> Iterator[Store]:
+    """The studio on each engine: a SQLite file, a PostgreSQL database."""
+    opened = Store.open(store_target)
+    yield opened
+    opened.close()
 
 
 def rendered_text(renderable: RenderableType) -> str:

@@ -1,13 +1,18 @@
-"""The trace list as an index of runs, driven by keys: search, sort, group, pin, delete."""
+"""The trace list as an index of runs, driven by keys: search, sort, group, pin, delete.
+
+The studio runs on each engine (``store_target``: a SQLite file, a PostgreSQL database)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from textual.widgets import Input, Label
 
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
-from lumos_studio.store import Store
+from lumos_studio.store import Store, StoreTarget
 from lumos_studio.ui.widgets.metrics_strip import MetricsStrip
 from lumos_studio.ui.widgets.trace_browser import ConfirmDelete, TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
@@ -16,6 +21,13 @@ from tests.builders import agent_run
 from tests.ui.helpers import wait_for
 
 SIZE = (120, 40)
+
+
+@pytest.fixture
+def store(store_target: StoreTarget) -> Iterator[Store]:
+    opened = Store.open(store_target)
+    yield opened
+    opened.close()
 
 
 def studio(store: Store) -> StudioApp:

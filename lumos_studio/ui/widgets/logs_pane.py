@@ -8,10 +8,7 @@ messages back; widgets are touched only on the UI thread.
 from __future__ import annotations
 
 import re
-import sqlite3
-import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -23,10 +20,11 @@ from textual.widgets import Checkbox, Input, Label, Select
 from textual.worker import get_current_worker
 
 from lumos_studio.display import safe_text
+from lumos_studio.store import StoreTarget
 from lumos_studio.store import log_queries as lq
-from lumos_studio.store.connection import open_reader_connection
 from lumos_studio.store.log_filter import LogFilter
 from lumos_studio.store.log_queries import Anchor, LogMatches, LogRow
+from lumos_studio.store.log_source import log_source
 from lumos_studio.ui.widgets.log_lines import PAGE, LogLines
 
 LEVEL_CHOICES: tuple[tuple[str, int], ...] = (
@@ -41,32 +39,6 @@ def parse_query(text: str) -> tuple[str, frozenset[str], frozenset[str]]:
     loggers = frozenset(v for k, v in _NAMES.findall(text) if k == "logger")
     services = frozenset(v for k, v in _NAMES.findall(text) if k == "service")
     return _NAMES.sub("", text).strip(), loggers, services
-
-
-class _Reader:
-    """One read-only connection, used by one worker thread at a time."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock = threading.Lock()
-        self._connection: sqlite3.Connection | None = None
-
-    def connection(self) -> sqlite3.Connection:
-        if self._connection is None:
-            self._connection = open_reader_connection(self.path)
-            self._connection.row_factory = None
-        return self._connection
-
-    def interrupt(self) -> None:
-        """Abort the statement running now (a filter the user has already replaced)."""
-        if self._connection is not None:
-            self._connection.interrupt()
-
-    def close(self) -> None:
-        with self.lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
 
 
 class LogsPane(Vertical):
@@ -131,11 +103,15 @@ class LogsPane(Vertical):
         filter: LogFilter
         error: str
 
-    def __init__(self, store_path: Path, **kwargs: Any) -> None:
+    def __init__(self, store: StoreTarget, **kwargs: Any) -> None:
+        """``store``: a SQLite file or a PostgreSQL database (``store.log_source``)."""
         super().__init__(**kwargs)
-        self.store_path = store_path
-        self._resolver = _Reader(store_path)
-        self._pager = _Reader(store_path)
+        self.store_path = store
+        self._resolver = log_source(store)  # counts and resolves a filter
+        self._pager = log_source(store)  # reads windows meanwhile
+        # What a query may raise: a failure shown in the count, or a refresh skipped.
+        self._failures: tuple[type[BaseException], ...] = (*self._resolver.errors, re.error)
+        self._skipped: tuple[type[BaseException], ...] = (*self._resolver.errors, lq.Cancelled)
         self.filter = LogFilter()
         self.scope = "all"
         self.span: tuple[str | None, str | None] = (None, None)
@@ -274,7 +250,7 @@ class LogsPane(Vertical):
         select = self.query_one("#logs-scope", Select)
         select.value = SCOPES[(SCOPES.index(self.scope) + 1) % len(SCOPES)]
 
-    # --- workers: SQLite off the UI thread, results back as messages ---
+    # --- workers: the store off the UI thread, results back as messages ---
 
     @work(thread=True, exclusive=True, group="logs-resolve")
     def _resolve(self, log_filter: LogFilter) -> None:
@@ -283,14 +259,14 @@ class LogsPane(Vertical):
             if worker.is_cancelled:
                 return
             try:
-                connection, stop = self._resolver.connection(), lambda: worker.is_cancelled
+                source, stop = self._resolver, lambda: worker.is_cancelled
                 if log_filter.regex:  # counting reads every candidate: show the newest first
-                    first = lq.newest_matches(connection, log_filter, PAGE, stop)
+                    first = source.newest_matches(log_filter, PAGE, stop)
                     self.post_message(self._Resolved(first, moved=True, partial=True))
-                matches = lq.match_logs(connection, log_filter, stop)
+                matches = source.match_logs(log_filter, stop)
             except lq.Cancelled:
                 return
-            except (sqlite3.Error, re.error) as error:
+            except self._failures as error:
                 if not worker.is_cancelled:
                     self.post_message(self._Failed(log_filter, str(error)))
                 return
@@ -301,8 +277,8 @@ class LogsPane(Vertical):
     def _update(self, matches: LogMatches) -> None:
         with self._resolver.lock:
             try:
-                updated = lq.update_matches(self._resolver.connection(), matches)
-            except (sqlite3.Error, lq.Cancelled):
+                updated = self._resolver.update_matches(matches)
+            except self._skipped:
                 updated = matches
         self.post_message(self._Resolved(updated, moved=False))
 
@@ -312,20 +288,16 @@ class LogsPane(Vertical):
     ) -> None:
         with self._pager.lock:
             try:
-                rows = lq.fetch_window(self._pager.connection(), matches, page * PAGE, PAGE,
-                                       anchors)
-            except sqlite3.Error:
+                rows = self._pager.fetch_window(matches, page * PAGE, PAGE, anchors)
+            except self._pager.errors:
                 rows = []
         self.post_message(self._PageLoaded(generation, page, rows))
 
     @work(thread=True, exclusive=True, group="logs-locate")
     def _locate(self, matches: LogMatches, trace_id: str, span_id: str | None) -> None:
         with self._pager.lock:
-            connection = self._pager.connection()
-            first = connection.execute(
-                "SELECT time_ns, id FROM logs WHERE trace_id = ? AND (? IS NULL OR span_id = ?) "
-                "ORDER BY time_ns, id LIMIT 1", (trace_id, span_id, span_id)).fetchone()
-            position = lq.position_at(connection, matches, *first) if first else None
+            first = self._pager.first_log_of(trace_id, span_id)
+            position = self._pager.position_at(matches, *first) if first else None
         self.post_message(self._Located(matches, position))
 
     # --- worker results ---

@@ -1,0 +1,232 @@
+"""The shared store on PostgreSQL beside SQLite: ingest with 1 and 3 ``serve`` processes into one
+database, and the trace list's queries on a million spans.
+
+Ingest: the ingest bench's GenAI load (protobuf, ``BATCH_SPANS`` a request, ``CLIENTS``
+keep-alive clients per receiver) into a fresh store each: one ``serve`` on a SQLite file, one
+on a PostgreSQL database, three on the same database (the load split between them, sent at
+once). The figure is spans acknowledged (durable) per second, first send to last answer.
+
+Trace list: the 1M-span SQLite bench store (``bench.stores``) is copied into PostgreSQL with COPY
+(spans, traces, and the message text made from the spans; not the logs), once: the cluster
+lives in the cache (``pg-x1-…``) and is started again on later runs. Each query is run on both
+through the studio's readers, median of three.
+
+The cluster is a throwaway one on this machine (``tests/postgres_cluster.py``): fsync off, as a
+test server; a team's server with fsync on writes slower. ``LUMOS_BENCH_PG_SQLITE`` names a
+SQLite bench store to copy from (read only) instead of ``bench_store(1)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import check
+from bench.ingest import BATCH_SPANS, Sent, encoded_batches, send_all, start_serve
+from bench.stores import cache_dir
+from lumos_studio.records_codec import SPAN_COLUMNS
+from lumos_studio.store import StoreReader, TraceQuery, parse_target
+from lumos_studio.store.trace_filter import parse_filter
+from tests.postgres_cluster import Cluster, ClusterUnavailable, start_cluster
+
+REQUESTS = 60  # × BATCH_SPANS = 30,000 spans a configuration
+SEND_SECONDS = 300.0
+ROUNDS = 3
+# Targets: one PostgreSQL receiver keeps up with a busy team's agents; three share its work
+# (each transaction locks its traces, not the table), so together they take more.
+TARGET_PG_ONE_SPANS_PER_SECOND = 10_000
+TARGET_PG_THREE_SPANS_PER_SECOND = 12_000
+TARGET_QUERY_MS = 300.0  # bench/trace_list.py's target for every trace-list query, on SQLite
+CASES: tuple[tuple[str, str, dict[str, object]], ...] = (
+    ("sort: newest", "", {}),
+    ("sort: slowest", "", {"sort": "slowest"}),
+    ("sort: tokens", "", {"sort": "tokens"}),
+    ("grouped by thread", "", {"grouped": True}),
+    ("search 'agent:weather'", "agent:weather", {}),
+    ("search 'status:error'", "status:error", {}),
+    ("search 'paris'", "paris", {}),
+    ("search 'pari'", "pari", {}),
+    ("search 'paris london'", "paris london", {}),
+    ("search 'w12'", "w12", {}),
+)
+
+
+# ------------------------------------------------------------------------------------ ingest
+
+
+def _ingest(targets: list[str], bodies: list[bytes]) -> tuple[float, Sent]:
+    """Spans/s acknowledged by ``serve`` processes on ``targets`` (one each), the load split
+    between them and sent at once."""
+    served = [start_serve(target) for target in targets]
+    results: list[Sent] = []
+    try:
+        shares = [bodies[k::len(served)] for k in range(len(served))]
+        threads = [threading.Thread(target=lambda s=s, b=b: results.append(
+            send_all(s.endpoint, b, SEND_SECONDS))) for s, b in zip(served, shares, strict=True)]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = max(r.last_ack for r in results) - began
+    finally:
+        for process in served:
+            process.stop()
+    total = Sent(spans=sum(r.spans for r in results), failures=sum(r.failures for r in results),
+                 retries=sum(r.retries for r in results))
+    return total.spans / elapsed if elapsed > 0 else 0.0, total
+
+
+def ingest_table(cluster: Cluster) -> Table:
+    bodies, _ = encoded_batches(REQUESTS)
+    spans = REQUESTS * BATCH_SPANS
+    table = Table(title=f"ingest into one store: {spans:,} spans a round, median of {ROUNDS} "
+                  "(spans/s acknowledged)", title_justify="left", title_style="bold")
+    for column in ("store", "receivers", "spans/s", "target", ""):
+        table.add_column(column, justify="left" if column == "store" else "right")
+    rates: dict[str, list[float]] = {"sqlite": [], "pg1": [], "pg3": []}
+    with tempfile.TemporaryDirectory(prefix="lumos-bench-pg-") as tmp:
+        for round_number in range(ROUNDS):  # interleaved: the same load for each, in turn
+            rates["sqlite"].append(_ingest([str(Path(tmp) / f"s{round_number}.db")], bodies)[0])
+            url = cluster.create_database(f"bench_one_{round_number}")
+            rates["pg1"].append(_ingest([url], bodies)[0])
+            url = cluster.create_database(f"bench_three_{round_number}")
+            rate, sent = _ingest([url] * 3, bodies)
+            rates["pg3"].append(rate if sent.failures == 0 else 0.0)
+    sqlite_rate = statistics.median(rates["sqlite"])
+    table.add_row("SQLite", "1", f"{sqlite_rate:,.0f}", "", "")
+    for key, receivers, target in (("pg1", 1, TARGET_PG_ONE_SPANS_PER_SECOND),
+                                   ("pg3", 3, TARGET_PG_THREE_SPANS_PER_SECOND)):
+        rate = statistics.median(rates[key])
+        table.add_row("PostgreSQL", str(receivers), f"{rate:,.0f}", f"≥ {target:,}",
+                      check(f"PostgreSQL ingest, {receivers} serve process(es) into one database",
+                            rate, target, "spans/s", higher_is_better=True))
+    return table
+
+
+# -------------------------------------------------------------------------- the 1M-span copy
+
+
+def _sqlite_source(console: Console) -> Path:
+    given = os.environ.get("LUMOS_BENCH_PG_SQLITE")
+    if given:
+        return Path(given)
+    from bench.stores import bench_store
+
+    return bench_store(1, console).path
+
+
+def _schema_key(source: Path) -> str:
+    """The copy's cache key: the SQLite store it came from and the PostgreSQL schema version."""
+    from lumos_studio.store.postgres.schema import SCHEMA_VERSION
+
+    digest = hashlib.sha256(f"{source.name} schema {SCHEMA_VERSION}".encode())
+    return digest.hexdigest()[:12]
+
+
+def bulk_load(source: Path, url: str, console: Console) -> float:
+    """Copy the SQLite store at ``source`` (read only) into the empty store at ``url``."""
+    import psycopg
+
+    from lumos_studio.store import Store
+    from lumos_studio.store.postgres.writer import _index_texts
+
+    began = time.perf_counter()
+    Store.open(parse_target(url)).close()  # the schema
+    lite = sqlite3.connect(f"file:{source}?immutable=1", uri=True)
+    with psycopg.connect(url) as connection:
+        for table, columns in (("spans", SPAN_COLUMNS), ("traces", _TRACE_COLUMNS)):
+            names = ", ".join(columns)
+            with connection.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in lite.execute(f"SELECT {names} FROM {table}"):
+                    copy.write_row(row)
+            console.print(f"  copied {table} ({time.perf_counter() - began:.0f} s)")
+        keys = lite.execute(
+            "SELECT trace_id, span_id FROM spans WHERE end_ns IS NOT NULL AND (operation IN "
+            "('chat', 'invoke_agent', 'text_completion', 'generate_content', 'invoke_workflow') "
+            "OR parent_span_id IS NULL)").fetchall()
+        cursor = connection.cursor()
+        for start in range(0, len(keys), 2_000):
+            _index_texts(cursor, keys[start : start + 2_000])
+        connection.execute("ANALYZE")
+    lite.close()
+    console.print(f"  made the message text of {len(keys):,} spans "
+                  f"({time.perf_counter() - began:.0f} s)")
+    return time.perf_counter() - began
+
+
+_TRACE_COLUMNS = ("trace_id", "root_name", "agent_name", "service_name", "start_ns", "end_ns",
+                  "span_count", "error_count", "running_count", "input_tokens", "output_tokens",
+                  "conversation_id", "agents", "models", "tools", "pinned_ns")
+
+
+def _median_ms(reader: StoreReader, text: str, options: dict[str, object]) -> tuple[float, str]:
+    times, shown = [], ""
+    for _ in range(ROUNDS):
+        began = time.perf_counter()
+        page = reader.find_traces(TraceQuery(parse_filter(text), **options))  # type: ignore[arg-type]
+        times.append(time.perf_counter() - began)
+        shown = f"{len(page.summaries)} / {page.total:,}"
+    return statistics.median(times) * 1000, shown
+
+
+def query_table(source: Path, url: str) -> Table:
+    from lumos_studio.store.postgres.reader import PostgresReader
+
+    lite, pg = StoreReader(source), PostgresReader(parse_target(url))  # type: ignore[arg-type]
+    table = Table(title=f"trace list on the 1M-span store, median of {ROUNDS} (ms; target "
+                  f"≤ {TARGET_QUERY_MS:.0f})", title_justify="left", title_style="bold")
+    for column in ("query", "rows", "SQLite", "", "PostgreSQL", ""):
+        table.add_column(column, justify="left" if column == "query" else "right")
+    slowest = {"SQLite": ("", 0.0), "PostgreSQL": ("", 0.0)}
+    try:
+        for label, text, options in CASES:
+            lite_ms, shown = _median_ms(lite, text, options)
+            pg_ms, pg_shown = _median_ms(pg, text, options)
+            slowest["SQLite"] = max(slowest["SQLite"], (label, lite_ms), key=lambda p: p[1])
+            slowest["PostgreSQL"] = max(slowest["PostgreSQL"], (label, pg_ms), key=lambda p: p[1])
+            table.add_row(label, shown if shown == pg_shown else f"{shown} vs {pg_shown}",
+                          f"{lite_ms:.0f}", "", f"{pg_ms:.0f}", "")
+    finally:
+        lite.close()
+        pg.close()
+    for engine, (label, ms) in slowest.items():
+        table.add_row(f"slowest on {engine}", label, "", "", f"{ms:.0f}",
+                      check(f"trace list on {engine}, the slowest of {len(CASES)} queries "
+                            f"({label}), 1M spans", ms, TARGET_QUERY_MS))
+    return table
+
+
+def main(console: Console) -> None:
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as exc:
+        console.print(f"[yellow]skipped: {exc}[/]")
+        return
+    try:
+        console.print(ingest_table(cluster))
+    finally:
+        cluster.stop()
+    source = _sqlite_source(console)
+    kept = cache_dir() / f"pg-x1-{_schema_key(source)}"
+    built = (kept / "loaded").exists()
+    cluster = start_cluster(keep=kept)
+    try:
+        url = cluster.url("bench_1m")
+        if not built:
+            console.print(f"copying {source.name} into PostgreSQL in {kept} (once)…")
+            cluster.create_database("bench_1m")
+            seconds = bulk_load(source, url, console)
+            (kept / "loaded").write_text(f"{seconds:.0f} s\n")
+        console.print(query_table(source, url))
+    finally:
+        cluster.stop()

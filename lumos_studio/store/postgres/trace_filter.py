@@ -1,0 +1,75 @@
+"""The trace list's search language (``store.trace_filter``) as a WHERE clause for PostgreSQL.
+
+The same ``TraceFilter`` and the same meaning: a free word matches an agent, the root's name or
+a model (a substring, case-insensitive as SQLite's LIKE is for ASCII) or the run's message text
+(``span_texts``' tsvector, the phrase ``search.tsquery`` makes); the status rule is
+``trace_filter.ROOT_FAILED_SQL``, which both engines read.
+"""
+
+from __future__ import annotations
+
+from lumos_studio.store.postgres.search import tsquery
+from lumos_studio.store.trace_filter import ROOT_FAILED_SQL, TraceFilter
+from lumos_studio.store.trace_search import like_pattern
+
+# ``store.queries.SORTS`` with SQLite's NULL order spelled out (PostgreSQL puts NULLs first
+# in a descending order, SQLite last).
+SORTS: dict[str, str] = {
+    "newest": "t.start_ns DESC",
+    "oldest": "t.start_ns ASC",
+    "slowest": "CASE WHEN t.running_count = 0 THEN t.end_ns - t.start_ns END DESC NULLS LAST, "
+               "t.start_ns DESC",
+    "tokens": "coalesce(t.input_tokens, 0) + coalesce(t.output_tokens, 0) DESC, t.start_ns DESC",
+    "errors": "t.error_count > 0 DESC, t.start_ns DESC",
+}
+
+_STATUS_SQL = {
+    "error": ROOT_FAILED_SQL,
+    "running": f"(NOT {ROOT_FAILED_SQL} AND t.running_count > 0)",
+    "ok": f"(NOT {ROOT_FAILED_SQL} AND t.running_count = 0)",
+}
+
+# A word's runs: by name or by message text, as one set of ids the list semi-joins. Written as
+# "names OR t.trace_id IN (text)", PostgreSQL ran the text match once per run when it guessed
+# its result too big to hash (a count ran for minutes at 1M spans).
+_WORD_SQL = (
+    "t.trace_id IN (SELECT n.trace_id FROM traces n WHERE n.agents ILIKE ? OR n.root_name "
+    "ILIKE ? OR n.models ILIKE ? UNION SELECT x.trace_id FROM span_texts x "
+    "WHERE x.words @@ to_tsquery('simple', ?))"
+)
+
+
+def filter_sql(trace_filter: TraceFilter) -> tuple[str, list[object]]:
+    """A WHERE clause over ``traces t`` (``TRUE`` when empty), ``?`` parameters and their
+    values."""
+    clauses: list[str] = []
+    params: list[object] = []
+
+    def any_like(columns: tuple[str, ...], value: str) -> str:
+        params.extend([like_pattern(value)] * len(columns))
+        return "(" + " OR ".join(f"{c} ILIKE ?" for c in columns) + ")"
+
+    for word in trace_filter.words:
+        phrase = tsquery(word)
+        if phrase is None:  # no word to search the text for: the names alone
+            clauses.append(any_like(("t.agents", "t.root_name", "t.models"), word))
+            continue
+        params.extend([like_pattern(word)] * 3 + [phrase])
+        clauses.append(_WORD_SQL)
+    for value in trace_filter.agents:
+        clauses.append(any_like(("t.agents",), value))
+    for value in trace_filter.models:
+        clauses.append(any_like(("t.models",), value))
+    for value in trace_filter.tools:
+        clauses.append(any_like(("t.tools",), value))
+    for value in trace_filter.threads:
+        clauses.append(any_like(("t.conversation_id",), value))
+    if trace_filter.statuses:
+        clauses.append("(" + " OR ".join(_STATUS_SQL[s] for s in sorted(trace_filter.statuses))
+                       + ")")
+    for operator, nanoseconds in trace_filter.durations:
+        clauses.append(f"(t.running_count = 0 AND t.end_ns - t.start_ns {operator} ?)")
+        params.append(nanoseconds)
+    if trace_filter.pinned:
+        clauses.append("t.pinned_ns IS NOT NULL")
+    return (" AND ".join(clauses) or "TRUE"), params
