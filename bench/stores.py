@@ -30,6 +30,7 @@ from rich.console import Console
 from bench.corpus import T0, AgentRuns, generate_logs
 from bench.ui_waterfall import generated_trace
 from lumos_studio.store import Store
+from lumos_studio.store.compaction import compact_pending, give_back_pages
 from lumos_studio.store.connection import open_writer_connection
 from lumos_studio.store.schema import LOG_COLUMNS, index_new_logs
 
@@ -124,6 +125,7 @@ def bench_store(scale: int, console: Console) -> BenchStore:
     began = time.perf_counter()
     _write_spans(building, scale, console)
     _write_logs(building, logs, console)
+    finish_idle_work(building, console)
     built_in = time.perf_counter() - began
     building.rename(path)
     _note_path(path).write_text(json.dumps(
@@ -210,6 +212,30 @@ def _write_logs(path: Path, total: int, console: Console) -> None:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         connection.close()
+
+
+def finish_idle_work(path: Path, console: Console) -> None:
+    """Do now what a writer would do in its idle time (compress the stored spans, give back the
+    pages that frees) and empty the write-ahead log: left to the first studio that opens the
+    store, it compressed 1.1M spans while the benchmarks measured it (a 3 GB WAL, 514 MB RSS
+    and first paints ~250 ms slower in the run after a build)."""
+    began = time.perf_counter()
+    connection = open_writer_connection(path)
+    try:
+        while True:
+            with connection:
+                connection.execute("BEGIN IMMEDIATE")
+                if compact_pending(connection, 20_000) < 20_000:
+                    break
+        while True:
+            with connection:
+                connection.execute("BEGIN IMMEDIATE")
+                if not give_back_pages(connection):
+                    break
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
+    console.print(f"  spans compressed, pages given back in {time.perf_counter() - began:.1f} s")
 
 
 def grow_logs(connection: sqlite3.Connection, total: int, console: Console) -> None:
