@@ -10,7 +10,7 @@ in double quotes (``agent:"trip planner"``); so do words with a colon (``"http:/
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lumos_studio.store.trace_index import TEXT_ID_BITS
@@ -157,6 +157,31 @@ def fts_phrase(word: str) -> str | None:
     return '"' + word.replace('"', '""') + '"' + star
 
 
+def field_clauses(trace_filter: TraceFilter, any_like: Callable[[tuple[str, ...], str], str],
+                  params: list[object]) -> list[str]:
+    """The clauses of the filter's fields (``agent:``, ``model:``, ``tool:``, ``thread:``,
+    ``status:``, ``dur:``, ``pinned``), the same on both engines but for how a substring is
+    matched (``any_like``, which adds its own parameters); ``dur:``'s go to ``params``."""
+    clauses: list[str] = []
+    for value in trace_filter.agents:
+        clauses.append(any_like(("t.agents",), value))
+    for value in trace_filter.models:
+        clauses.append(any_like(("t.models",), value))
+    for value in trace_filter.tools:
+        clauses.append(any_like(("t.tools",), value))
+    for value in trace_filter.threads:
+        clauses.append(any_like(("t.conversation_id",), value))
+    if trace_filter.statuses:
+        clauses.append("(" + " OR ".join(_STATUS_SQL[s] for s in sorted(trace_filter.statuses))
+                       + ")")
+    for operator, nanoseconds in trace_filter.durations:
+        clauses.append(f"(t.running_count = 0 AND t.end_ns - t.start_ns {operator} ?)")
+        params.append(nanoseconds)
+    if trace_filter.pinned:
+        clauses.append("t.pinned_ns IS NOT NULL")
+    return clauses
+
+
 def filter_sql(
     trace_filter: TraceFilter,
     text_matches: Mapping[str, str] | None = None,
@@ -196,20 +221,5 @@ def filter_sql(
             params.append(phrase)
             options.append(f"t.text_seq IN ({TEXT_MATCH_SQL})")
         clauses.append("(" + (" OR ".join(options) or "0") + ")")
-    for value in trace_filter.agents:
-        clauses.append(any_like(("t.agents",), value))
-    for value in trace_filter.models:
-        clauses.append(any_like(("t.models",), value))
-    for value in trace_filter.tools:
-        clauses.append(any_like(("t.tools",), value))
-    for value in trace_filter.threads:
-        clauses.append(any_like(("t.conversation_id",), value))
-    if trace_filter.statuses:
-        clauses.append("(" + " OR ".join(_STATUS_SQL[s] for s in sorted(trace_filter.statuses))
-                       + ")")
-    for operator, nanoseconds in trace_filter.durations:
-        clauses.append(f"(t.running_count = 0 AND t.end_ns - t.start_ns {operator} ?)")
-        params.append(nanoseconds)
-    if trace_filter.pinned:
-        clauses.append("t.pinned_ns IS NOT NULL")
+    clauses.extend(field_clauses(trace_filter, any_like, params))
     return (" AND ".join(clauses) or "1"), params

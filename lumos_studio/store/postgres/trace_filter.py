@@ -9,7 +9,7 @@ a model (a substring, case-insensitive as SQLite's LIKE is for ASCII) or the run
 from __future__ import annotations
 
 from lumos_studio.store.postgres.search import tsquery
-from lumos_studio.store.trace_filter import ROOT_FAILED_SQL, TraceFilter
+from lumos_studio.store.trace_filter import TraceFilter, field_clauses
 from lumos_studio.store.trace_search import like_pattern
 
 # ``store.queries.SORTS`` with SQLite's NULL order spelled out (PostgreSQL puts NULLs first
@@ -21,12 +21,6 @@ SORTS: dict[str, str] = {
                "t.start_ns DESC",
     "tokens": "coalesce(t.input_tokens, 0) + coalesce(t.output_tokens, 0) DESC, t.start_ns DESC",
     "errors": "t.error_count > 0 DESC, t.start_ns DESC",
-}
-
-_STATUS_SQL = {
-    "error": ROOT_FAILED_SQL,
-    "running": f"(NOT {ROOT_FAILED_SQL} AND t.running_count > 0)",
-    "ok": f"(NOT {ROOT_FAILED_SQL} AND t.running_count = 0)",
 }
 
 # A word's runs: by name or by message text, as one set of ids the list semi-joins. Written as
@@ -56,20 +50,5 @@ def filter_sql(trace_filter: TraceFilter) -> tuple[str, list[object]]:
             continue
         params.extend([like_pattern(word)] * 3 + [phrase])
         clauses.append(_WORD_SQL)
-    for value in trace_filter.agents:
-        clauses.append(any_like(("t.agents",), value))
-    for value in trace_filter.models:
-        clauses.append(any_like(("t.models",), value))
-    for value in trace_filter.tools:
-        clauses.append(any_like(("t.tools",), value))
-    for value in trace_filter.threads:
-        clauses.append(any_like(("t.conversation_id",), value))
-    if trace_filter.statuses:
-        clauses.append("(" + " OR ".join(_STATUS_SQL[s] for s in sorted(trace_filter.statuses))
-                       + ")")
-    for operator, nanoseconds in trace_filter.durations:
-        clauses.append(f"(t.running_count = 0 AND t.end_ns - t.start_ns {operator} ?)")
-        params.append(nanoseconds)
-    if trace_filter.pinned:
-        clauses.append("t.pinned_ns IS NOT NULL")
+    clauses.extend(field_clauses(trace_filter, any_like, params))
     return (" AND ".join(clauses) or "TRUE"), params
