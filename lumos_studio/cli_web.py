@@ -39,7 +39,12 @@ def web(db: StoreTarget, path: Path | None, host: str, port: int, otlp_port: int
     and then only with --token (or --read-token alone: every visitor reads only).
     """
     from lumos_studio.ingest.otlp_connections import is_loopback
-    from lumos_studio.web import StudioWebServer, read_only_command, studio_command
+    from lumos_studio.web import (
+        StudioWebServer,
+        read_only_command,
+        store_in_environment,
+        studio_command,
+    )
 
     if not is_loopback(host) and not (token or read_token):
         fail(f"serving on {host} lets other machines drive the studio and run your agents, so "
@@ -50,7 +55,11 @@ def web(db: StoreTarget, path: Path | None, host: str, port: int, otlp_port: int
              "choose two different secrets", code=2)
     if read_token is not None:
         open_store(db).close()  # read-only tabs cannot create or migrate it: made here, once
-    store = db.resolve() if isinstance(db, Path) else db.url  # a tab's studio opens the same
+    if isinstance(db, Path):
+        store: Path | None = db.resolve()  # a tab's studio opens the same
+    else:
+        store = None  # the URL (its password) reaches the tabs by their environment
+        store_in_environment(db.url)
     command = studio_command(store, or_given_to_group(otlp_port, "otlp_port"),
                              path.resolve() if path else None, with_group_targets(()))
     server = StudioWebServer(command, host=host, port=port, token=token,

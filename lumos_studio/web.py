@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import shlex
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -29,15 +30,16 @@ from textual_serve.server import Server
 COOKIE = "lumos_token"
 PAGE = Path(__file__).parent / "web_page"  # our page: textual-serve's own loads web fonts
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DB_ENV = "LUMOS_DB"  # the CLI's --db reads it too
 ACCESS = "lumos_access"  # the request's key for what its token allows: "write" or "read"
 log = logging.getLogger(__name__)
 
 
-def studio_command(db: Path | str, otlp_port: int, path: Path | None,
+def studio_command(db: Path | None, otlp_port: int, path: Path | None,
                    forward: Sequence[str] = ()) -> str:
     """The shell command each browser tab runs: the studio on ``db`` (the demo, or ``path``'s
-    agents as ``dev`` would)."""
-    words = [sys.executable, "-m", "lumos_studio", "--db", str(db), "--otlp-port", str(otlp_port)]
+    agents as ``dev`` would); None: the store ``LUMOS_DB`` names (``store_in_environment``)."""
+    words = [sys.executable, "-m", "lumos_studio", *_db_words(db), "--otlp-port", str(otlp_port)]
     for target in forward:
         words += ["--forward", target]
     if path is not None:
@@ -45,9 +47,19 @@ def studio_command(db: Path | str, otlp_port: int, path: Path | None,
     return shlex.join(words)
 
 
-def read_only_command(db: Path | str) -> str:
+def read_only_command(db: Path | None) -> str:
     """The command a read-token visitor's tab runs: the studio on ``db``, reading only."""
-    return shlex.join([sys.executable, "-m", "lumos_studio", "--db", str(db), "--read-only"])
+    return shlex.join([sys.executable, "-m", "lumos_studio", *_db_words(db), "--read-only"])
+
+
+def store_in_environment(url: str) -> None:
+    """Hand the tabs' studios a PostgreSQL URL through ``LUMOS_DB`` (inherited by each tab's
+    process), not on their command lines: ``ps`` shows any user a command line, password too."""
+    os.environ[DB_ENV] = url
+
+
+def _db_words(db: Path | None) -> list[str]:
+    return [] if db is None else ["--db", str(db)]
 
 
 class StudioWebServer(Server):
