@@ -33,6 +33,7 @@ class ReadOnlyStore:
         self.reader = reader
         self.path = reader.path
         self.target: StoreTarget = reader.path if target is None else target
+        self._watch: CommitWatch | None = None
 
     @property
     def label(self) -> str:
@@ -40,12 +41,16 @@ class ReadOnlyStore:
         return str(self.target)
 
     def watch(self) -> CommitWatch:
-        """What tells this studio that another process committed to the store."""
-        if isinstance(self.target, Path):
-            return StoreWatch(self.target)
-        from lumos_studio.store.postgres.watch import PostgresWatch
+        """What tells this studio that another process committed to the store (one, closed
+        with the store: on PostgreSQL it holds a connection)."""
+        if self._watch is None:
+            if isinstance(self.target, Path):
+                self._watch = StoreWatch(self.target)
+            else:
+                from lumos_studio.store.postgres.watch import PostgresWatch
 
-        return PostgresWatch(self.target)
+                self._watch = PostgresWatch(self.target)
+        return self._watch
 
     @property
     def writer(self) -> StoreWriter:
@@ -53,6 +58,8 @@ class ReadOnlyStore:
         raise ReadOnlyStoreError(WHY)
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
         self.reader.close()
 
     def __enter__(self) -> ReadOnlyStore:
@@ -87,6 +94,8 @@ class CommitWatch(Protocol):
 
     def changed(self) -> bool: ...
 
+    def close(self) -> None: ...
+
 
 class StoreWatch:
     """Tells when another process committed to the store: SQLite's WAL file grows with each
@@ -115,6 +124,9 @@ class StoreWatch:
             return False
         self._seen = state
         return True
+
+    def close(self) -> None:
+        """Nothing held: two ``stat`` calls a check."""
 
 
 # The actions that would write (the store, the breakpoints or layout beside it, traces/) or run
