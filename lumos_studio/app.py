@@ -21,7 +21,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import VALUE_LIMIT, safe_str
@@ -163,6 +163,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         self._metrics_at = -1  # the span commits the metrics strip shows
         self._memory_events: tuple[int, list[LogRecord]] | None = None  # as of a commit count
         self._changed_lock = threading.Lock()
+        self._watching: Worker[None] | None = None  # read-only: the commit check under way
         if isinstance(store, ReadOnlyStore):
             self._store_watch: CommitWatch | None = store.watch()
         else:
@@ -211,7 +212,7 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         if self._store_watch is None:
             self.set_interval(STORAGE_CHECK_INTERVAL, self._show_storage_problem)
         else:
-            self.set_interval(STORAGE_CHECK_INTERVAL, self._watch_store)
+            self.set_interval(STORAGE_CHECK_INTERVAL, self._ask_store_watch)
         if self.forwarder is not None:
             self._show_forwarding()
             self.set_interval(STORAGE_CHECK_INTERVAL, self._show_forwarding)
@@ -234,10 +235,22 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         if problem is not None:
             self.notify(problem.message, title="Store", severity="error", timeout=15, markup=False)
 
+    def _ask_store_watch(self) -> None:
+        """Once a second; never a second check while one still waits for its answer."""
+        if self._watching is None or self._watching.is_finished:
+            self._watching = self._watch_store()
+
+    @work(thread=True, group="store-watch")
     def _watch_store(self) -> None:
-        """Read-only: what other processes committed shows as a writer's commit would."""
+        """Read-only: asked off the UI thread (on PostgreSQL the check is a query, and a server
+        that went away holds a new connection up to its timeout)."""
         assert self._store_watch is not None
-        if self._store_watch.changed() and not self._screens_gone():
+        if self._store_watch.changed():
+            self.call_from_thread(self._show_others_commit)
+
+    def _show_others_commit(self) -> None:
+        """Read-only: what other processes committed shows as a writer's commit would."""
+        if not self._screens_gone():
             self._span_commits += 1
             self._logs_written += 1
             self.main.query_one(LogsPane).refresh_logs()
