@@ -24,7 +24,7 @@ from lumos_studio.ingest.convert import span_to_record
 from lumos_studio.otlp.files import read_records
 from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics import read_span, searchable_text
-from lumos_studio.semantics.search import _plain_genai, span_search_text
+from lumos_studio.semantics.search import _plain_genai, _text_part_lines, span_search_text
 from tests.hostile import hostile_spans
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dialects"
@@ -166,3 +166,39 @@ def test_spans_with_events_give_the_full_readers_text(
     assert span_search_text(span) == full_reader_text(span, [])
     plain_events = all(name not in _EVENT_NAMES[3:] for name, _ in events)
     assert _plain_genai(span) == plain_events  # events that give no words keep the short way
+
+
+_text_part = st.fixed_dictionaries(
+    {"type": st.just("text"), "content": st.text(max_size=12)},
+    optional={"extra": _json_values},
+)
+_text_message = st.fixed_dictionaries(
+    {"role": st.sampled_from(["user", "assistant", "tool", "system", ""]),
+     "parts": st.lists(_text_part, max_size=3)},
+    optional={"finish_reason": _json_values, "name": _json_values},
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(inputs=st.lists(_text_message, max_size=4), outputs=st.lists(_text_message, max_size=3))
+def test_text_only_messages_read_the_short_way_give_the_full_readers_text(
+    inputs: list[Any], outputs: list[Any]
+) -> None:
+    """The messages reader's shortcut for all-text parts (``_text_part_lines``) is taken and
+    reads as the typed messages do: roles, empty parts left out, the last answer's trim."""
+    attributes = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.input.messages": orjson.dumps(inputs).decode(),
+        "gen_ai.output.messages": orjson.dumps(outputs).decode(),
+    }
+    span = SpanRecord("a" * 32, "b" * 16, None, "chat", 1, 2, attributes=attributes)
+    assert _text_part_lines(attributes["gen_ai.input.messages"]) is not None
+    assert span_search_text(span) == full_reader_text(span, [])
+
+
+def test_messages_in_another_shape_are_left_to_the_typed_reader() -> None:
+    for value in ('[{"role": "user", "content": "hi"}]', '[{"role": "user", "parts": '
+                  '[{"type": "tool_call", "name": "f"}]}]', '{"role": "user"}', "not json",
+                  '[{"role": 1, "parts": []}]', '[{"role": "user", "parts": [{"type": "text", '
+                  '"text": "hi"}]}]'):
+        assert _text_part_lines(value) is None, value
