@@ -29,7 +29,7 @@ a time, so a clamped one would only put a made-up time in the store. Event times
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -63,8 +63,11 @@ __all__ = [
     "decode_span_attributes",
     "decode_span_events",
     "decode_trace_request_proto",
+    "event_names",
+    "peek_attributes",
     "read_scopes",
     "read_span",
+    "slim_span",
     "span_rest",
 ]
 
@@ -120,6 +123,10 @@ def _slim_messages() -> dict[str, type[Message]]:
             ("dropped_links_count", 14, field.TYPE_UINT32, one, ""),
             ("flags", 16, field.TYPE_FIXED32, one, ""),
         ],
+        "Event": [  # a span event's name alone (``event_names``): its attributes stay encoded
+            ("time_unix_nano", 1, field.TYPE_FIXED64, one, ""),
+            ("name", 2, field.TYPE_BYTES, one, ""),
+        ],
         "Status": [  # OTLP's Status with its message as bytes, read leniently like the name
             ("message", 2, field.TYPE_BYTES, one, ""),
             ("code", 3, field.TYPE_INT32, one, ""),
@@ -166,6 +173,7 @@ def _slim_messages() -> dict[str, type[Message]]:
 _SLIM = _slim_messages()
 _SlimRequest = _SLIM["Request"]
 _SlimSpan = _SLIM["Span"]
+_SlimEvent = _SLIM["Event"]
 
 
 def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -> list[SpanRecord]:
@@ -282,6 +290,29 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
         status.message.decode("utf-8", "replace"),
     )
     return header, _hot_attributes(encoded) if encoded else None, len(span.events)
+
+
+def slim_span(otlp: bytes) -> Any:
+    """A serialised span as the slim message ``read_span`` reads (for ``peek_attributes`` and
+    ``event_names``); raises ``DecodeError`` for one that is not valid protobuf."""
+    return _SlimSpan.FromString(otlp)
+
+
+def peek_attributes(span: Any, only: frozenset[str]) -> tuple[Collection[str], dict[str, Any]]:
+    """A slim span's attribute keys (a view, not a copy), and the values of those in ``only``
+    decoded: what ``semantics.plain_search_text`` needs, without decoding the rest."""
+    encoded = span.attributes
+    return encoded, {key: _any_value(encoded[key]) for key in only if key in encoded}
+
+
+def event_names(span: Any) -> tuple[SpanEvent, ...]:
+    """A slim span's events with their names and times but not their attributes (to tell
+    whether any carries messages); names read leniently, as a span's."""
+    parse: Any = _SlimEvent.FromString
+    return tuple(
+        SpanEvent(event.name.decode("utf-8", "replace"), event.time_unix_nano, {})
+        for event in map(parse, span.events)
+    )
 
 
 def span_rest(otlp: bytes) -> dict[str, Any]:

@@ -12,7 +12,7 @@ A test holds the two ways equal over every dialect fixture.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
@@ -82,15 +82,33 @@ def _plain_key(key: Any) -> bool:
     return known
 
 
-def _plain_genai(span: SpanRecord) -> bool:
-    """Whether only the current GenAI readers (and ours) would read anything of this span."""
+def _plain_genai(span: SpanRecord, keys: Iterable[Any] | None = None) -> bool:
+    """Whether only the current GenAI readers (and ours) would read anything of this span
+    (``keys``: its attribute keys, when ``span.attributes`` holds only some of them)."""
     attrs = span.attributes
-    if not isinstance(attrs, dict) or "events" in attrs or not _no_message_events(span.events):
+    keys = attrs if keys is None else keys
+    if not isinstance(attrs, dict) or "events" in keys or not _no_message_events(span.events):
         return False
     scope = span.scope_name if isinstance(span.scope_name, str) else ""
     if scope == pydantic_ai.SCOPE or scope.startswith(logfire.SCOPE_PREFIX):
         return False
-    return all(map(_plain_key, attrs))
+    return all(map(_plain_key, keys))
+
+
+def plain_search_text(span: SpanRecord, keys: Collection[Any]) -> str | None:
+    """``span_search_text`` (without logs) of a span whose attribute keys are ``keys`` but whose
+    ``attributes`` hold only those of ``PLAIN_TEXT_KEYS`` it has; None when the span needs the
+    full reader (then give it all its attributes).
+
+    For a reader holding attributes still encoded (the idle indexer reading a stored span,
+    ``store.trace_index``): it decodes the few values the text is made of, not all of them.
+    """
+    if not _plain_genai(span, keys):
+        return None
+    try:
+        return _plain_text(span)
+    except Exception:  # an odd value: the full reader copes with it
+        return None
 
 
 # Span events a reader takes messages from (``genai_events.read_events``); others give no words.
@@ -118,6 +136,12 @@ _INSTRUCTIONS = "gen_ai.system_instructions"
 _TEXT_FIELDS: Final = (
     ("gen_ai.request.model",), ("gen_ai.response.model",), ("gen_ai.agent.name",),
 )
+# Every attribute ``_plain_text`` reads (``read_tool_call`` included): see ``plain_search_text``.
+PLAIN_TEXT_KEYS: Final = frozenset({
+    *(key for (key,) in _TEXT_FIELDS), _INSTRUCTIONS, _INPUT, _OUTPUT, "gen_ai.operation.name",
+    "gen_ai.tool.name", "gen_ai.tool.call.id", "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+})
 # Content values worth remembering: an agent sends the same system instructions with every
 # call, and its agent span repeats its first chat's input and its last chat's output.
 _CACHED_CHARS = 16 * 1024
@@ -178,8 +202,8 @@ def _text_part_lines(value: str) -> tuple[tuple[str, str], ...] | None:
     """(role, text) of each message of a messages attribute in the GenAI shape whose parts are
     all text (``[{"role", "parts": [{"type": "text", "content"}]}]``, most chat spans), read as
     ``read_genai_messages`` and ``message_text`` read them; None for any other shape (then they
-    read it). Through the typed messages the same lines cost ~10x the CPU, on the receiver's
-    hot path (``ingest.proto_rows``)."""
+    read it). Through the typed messages the same lines cost ~10x the CPU, on the writer's
+    thread, where it holds the GIL."""
     if len(value) > MAX_JSON_CHARS:
         return None
     try:

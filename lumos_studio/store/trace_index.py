@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lumos_studio.otlp.proto_codec import event_names, peek_attributes, slim_span
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.records_codec import log_from_row, span_from_row
+from lumos_studio.records_codec import log_from_row, span_from_row, unpack
 from lumos_studio.semantics.hot import conversation_id, has_message_attributes, operation
-from lumos_studio.semantics.search import span_search_text
+from lumos_studio.semantics.search import PLAIN_TEXT_KEYS, plain_search_text, span_search_text
 from lumos_studio.store.sql_batches import fixed_chunks, insert_rows
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
@@ -240,8 +241,10 @@ def index_pending(
         if key[1] is None or key in seen:  # deleted since it was queued; or queued twice
             continue
         seen.add(key)
-        record = span_from_row(row)
-        text = span_text(connection, record) if row["has_logs"] else span_search_text(record)
+        text = None if row["has_logs"] else _plain_row_text(row)
+        if text is None:
+            record = span_from_row(row)
+            text = span_text(connection, record) if row["has_logs"] else span_search_text(record)
         if not text:
             continue
         if row["old_text_id"] is not None:
@@ -249,13 +252,33 @@ def index_pending(
                 continue  # indexed as it is
             # An older text of it (before its message log records came) goes, the new one in.
             _unindex(connection, [(row["old_text_id"], row["old_digest"], row["old_logs_upto"],
-                                   record)])
+                                   span_from_row(row))])
         texts.append((row["trace_id"], row["span_id"], text))
         if touched is not None:
             touched.add(row["trace_id"])
     _add_texts(connection, texts, logs_upto)
     connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1]["queue_id"],))
     return len(rows)
+
+
+def _plain_row_text(row: sqlite3.Row) -> str | None:
+    """A stored span's text by ``semantics.plain_search_text``, from the few attributes it
+    reads; None if the span needs the full reader. Decoding the span whole (``span_from_row``)
+    cost more than making its text."""
+    stored = row["span"]
+    if not stored:
+        return None
+    try:
+        slim = slim_span(unpack(stored))
+        keys, some = peek_attributes(slim, PLAIN_TEXT_KEYS)
+        record = SpanRecord(
+            row["trace_id"], row["span_id"], row["parent_span_id"], row["name"], row["start_ns"],
+            row["end_ns"], row["kind"], row["status_code"], row["status_message"] or "", some,
+            event_names(slim), {}, row["scope_name"] or "", row["scope_version"] or "",
+        )
+        return plain_search_text(record, keys)
+    except Exception:  # the full reader reads it, and copes
+        return None
 
 
 def text_digest(text: str) -> int:

@@ -24,7 +24,13 @@ from lumos_studio.ingest.convert import span_to_record
 from lumos_studio.otlp.files import read_records
 from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics import read_span, searchable_text
-from lumos_studio.semantics.search import _plain_genai, _text_part_lines, span_search_text
+from lumos_studio.semantics.search import (
+    PLAIN_TEXT_KEYS,
+    _plain_genai,
+    _text_part_lines,
+    plain_search_text,
+    span_search_text,
+)
 from tests.hostile import hostile_spans
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dialects"
@@ -49,6 +55,22 @@ def assert_same_text(spans: list[SpanRecord], logs: list[LogRecord] | None = Non
     for span in spans:
         mine = own_logs(span, logs or [])
         assert span_search_text(span, mine) == full_reader_text(span, mine), span.name
+        assert_same_from_the_text_keys(span)
+
+
+def assert_same_from_the_text_keys(span: SpanRecord) -> None:
+    """``plain_search_text`` given only the ``PLAIN_TEXT_KEYS`` (as the idle indexer decodes
+    them from a stored span) makes the full reader's text, or says it cannot (None) exactly
+    when the short way is not taken."""
+    attrs = span.attributes
+    if not isinstance(attrs, dict):
+        return
+    only = {key: value for key, value in attrs.items() if key in PLAIN_TEXT_KEYS}
+    short = plain_search_text(replace(span, attributes=only), list(attrs))
+    if short is not None:
+        assert short == full_reader_text(span, []), span.name
+    elif _plain_genai(span):  # the short way failed on an odd value: so it must with all
+        assert plain_search_text(span, list(attrs)) is None, span.name
 
 
 def test_every_dialect_fixture_gives_the_full_readers_text() -> None:
@@ -194,6 +216,7 @@ def test_text_only_messages_read_the_short_way_give_the_full_readers_text(
     span = SpanRecord("a" * 32, "b" * 16, None, "chat", 1, 2, attributes=attributes)
     assert _text_part_lines(attributes["gen_ai.input.messages"]) is not None
     assert span_search_text(span) == full_reader_text(span, [])
+    assert_same_from_the_text_keys(span)
 
 
 def test_messages_in_another_shape_are_left_to_the_typed_reader() -> None:
