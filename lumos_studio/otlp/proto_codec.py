@@ -29,7 +29,7 @@ a time, so a clamped one would only put a made-up time in the store. Event times
 from __future__ import annotations
 
 import struct
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -63,12 +63,10 @@ __all__ = [
     "decode_span_attributes",
     "decode_span_events",
     "decode_trace_request_proto",
-    "event_names",
-    "peek_attributes",
     "read_scopes",
     "read_span",
-    "slim_span",
     "span_rest",
+    "text_fields",
 ]
 
 _SCALARS = frozenset(("string_value", "int_value", "bool_value", "double_value"))
@@ -123,6 +121,11 @@ def _slim_messages() -> dict[str, type[Message]]:
             ("dropped_links_count", 14, field.TYPE_UINT32, one, ""),
             ("flags", 16, field.TYPE_FIXED32, one, ""),
         ],
+        "TextSpan": [  # what the search index reads of a stored span (``text_fields``)
+            ("attributes", 9, field.TYPE_MESSAGE, many,
+             ".lumos_studio.slim.TextSpan.AttributesEntry"),
+            ("events", 11, field.TYPE_MESSAGE, many, ".lumos_studio.slim.Event"),
+        ],
         "Event": [  # a span event's name alone (``event_names``): its attributes stay encoded
             ("time_unix_nano", 1, field.TYPE_FIXED64, one, ""),
             ("name", 2, field.TYPE_BYTES, one, ""),
@@ -155,10 +158,12 @@ def _slim_messages() -> dict[str, type[Message]]:
     # A KeyValue has the wire form of a map entry (key = 1, value = 2), so the attributes parse
     # into a map from key to the AnyValue's bytes, looked up in C (the last of a repeated key
     # wins, as when decoding them into a dict).
-    entry = file.message_type[0].nested_type.add(name="AttributesEntry")
-    entry.options.map_entry = True
-    entry.field.add(name="key", number=1, type=field.TYPE_STRING, label=one)
-    entry.field.add(name="value", number=2, type=field.TYPE_BYTES, label=one)
+    for message in file.message_type:
+        if message.name in ("Span", "TextSpan"):
+            entry = message.nested_type.add(name="AttributesEntry")
+            entry.options.map_entry = True
+            entry.field.add(name="key", number=1, type=field.TYPE_STRING, label=one)
+            entry.field.add(name="value", number=2, type=field.TYPE_BYTES, label=one)
     pool = descriptor_pool.Default()
     try:
         pool.FindFileByName(file.name)
@@ -174,6 +179,7 @@ _SLIM = _slim_messages()
 _SlimRequest = _SLIM["Request"]
 _SlimSpan = _SLIM["Span"]
 _SlimEvent = _SLIM["Event"]
+_SlimTextSpan = _SLIM["TextSpan"]
 
 
 def decode_trace_request_proto(body: bytes, rejected: list[str] | None = None) -> list[SpanRecord]:
@@ -292,27 +298,17 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
     return header, _hot_attributes(encoded) if encoded else None, len(span.events)
 
 
-def slim_span(otlp: bytes) -> Any:
-    """A serialised span as the slim message ``read_span`` reads (for ``peek_attributes`` and
-    ``event_names``); raises ``DecodeError`` for one that is not valid protobuf."""
-    return _SlimSpan.FromString(otlp)
-
-
-def peek_attributes(span: Any, only: frozenset[str]) -> tuple[Collection[str], dict[str, Any]]:
-    """A slim span's attribute keys (a view, not a copy), and the values of those in ``only``
-    decoded: what ``semantics.plain_search_text`` needs, without decoding the rest."""
+def text_fields(
+    otlp: bytes, only: frozenset[str]
+) -> tuple[list[str], dict[str, Any], list[str]]:
+    """What a search index reads of a serialised span, from one parse in C: its attribute keys,
+    the values of those in ``only`` decoded (the rest stay encoded), and its events' names (read
+    leniently, as a span's). Raises ``DecodeError`` for a span that is not valid protobuf."""
+    span: Any = _SlimTextSpan.FromString(otlp)
     encoded = span.attributes
-    return encoded, {key: _any_value(encoded[key]) for key in only if key in encoded}
-
-
-def event_names(span: Any) -> tuple[SpanEvent, ...]:
-    """A slim span's events with their names and times but not their attributes (to tell
-    whether any carries messages); names read leniently, as a span's."""
-    parse: Any = _SlimEvent.FromString
-    return tuple(
-        SpanEvent(event.name.decode("utf-8", "replace"), event.time_unix_nano, {})
-        for event in map(parse, span.events)
-    )
+    keys = list(encoded)
+    values = {key: _any_value(encoded[key]) for key in only.intersection(keys)}
+    return keys, values, [event.name.decode("utf-8", "replace") for event in span.events]
 
 
 def span_rest(otlp: bytes) -> dict[str, Any]:

@@ -82,31 +82,32 @@ def _plain_key(key: Any) -> bool:
     return known
 
 
-def _plain_genai(span: SpanRecord, keys: Iterable[Any] | None = None) -> bool:
-    """Whether only the current GenAI readers (and ours) would read anything of this span
-    (``keys``: its attribute keys, when ``span.attributes`` holds only some of them)."""
+def _plain_genai(span: SpanRecord) -> bool:
+    """Whether only the current GenAI readers (and ours) would read anything of this span."""
     attrs = span.attributes
-    keys = attrs if keys is None else keys
-    if not isinstance(attrs, dict) or "events" in keys or not _no_message_events(span.events):
+    if not isinstance(attrs, dict) or "events" in attrs or not _no_message_events(span.events):
         return False
     scope = span.scope_name if isinstance(span.scope_name, str) else ""
     if scope == pydantic_ai.SCOPE or scope.startswith(logfire.SCOPE_PREFIX):
         return False
-    return all(map(_plain_key, keys))
+    return all(map(_plain_key, attrs))
 
 
-def plain_search_text(span: SpanRecord, keys: Collection[Any]) -> str | None:
-    """``span_search_text`` (without logs) of a span whose attribute keys are ``keys`` but whose
-    ``attributes`` hold only those of ``PLAIN_TEXT_KEYS`` it has; None when the span needs the
-    full reader (then give it all its attributes).
-
-    For a reader holding attributes still encoded (the idle indexer reading a stored span,
-    ``store.trace_index``): it decodes the few values the text is made of, not all of them.
-    """
-    if not _plain_genai(span, keys):
+def plain_text_of(
+    keys: Collection[str], values: dict[str, Any], event_names: Iterable[str], scope_name: str
+) -> str | None:
+    """``span_search_text`` (without logs) of a span known by its attribute keys, the values of
+    those in ``PLAIN_TEXT_KEYS`` it has, its events' names and its scope; None when the span
+    needs the full reader. For the idle indexer, which reads no more of a stored span
+    (``otlp.proto_codec.text_fields``): a ``SpanRecord`` for it cost as much as the text."""
+    if "events" in keys or any(name in _MESSAGE_EVENT_NAMES for name in event_names):
+        return None
+    if scope_name == pydantic_ai.SCOPE or scope_name.startswith(logfire.SCOPE_PREFIX):
+        return None
+    if not all(map(_plain_key, keys)):
         return None
     try:
-        return _plain_text(span)
+        return _plain_text_of(values)
     except Exception:  # an odd value: the full reader copes with it
         return None
 
@@ -136,7 +137,7 @@ _INSTRUCTIONS = "gen_ai.system_instructions"
 _TEXT_FIELDS: Final = (
     ("gen_ai.request.model",), ("gen_ai.response.model",), ("gen_ai.agent.name",),
 )
-# Every attribute ``_plain_text`` reads (``read_tool_call`` included): see ``plain_search_text``.
+# Every attribute ``_plain_text`` reads (``read_tool_call`` included): see ``plain_text_of``.
 PLAIN_TEXT_KEYS: Final = frozenset({
     *(key for (key,) in _TEXT_FIELDS), _INSTRUCTIONS, _INPUT, _OUTPUT, "gen_ai.operation.name",
     "gen_ai.tool.name", "gen_ai.tool.call.id", "gen_ai.tool.call.arguments",
@@ -148,10 +149,14 @@ _CACHED_CHARS = 16 * 1024
 
 
 def _plain_text(span: SpanRecord) -> str:
-    """``searchable_text`` of the fields ``read_genai`` reads for it, read as it reads them,
-    with each message attribute's lines remembered by its value (``_content_lines``)."""
     attrs = span.attributes
     assert isinstance(attrs, dict)  # ``_plain_genai`` said so
+    return _plain_text_of(attrs)
+
+
+def _plain_text_of(attrs: dict[str, Any]) -> str:
+    """``searchable_text`` of the fields ``read_genai`` reads for it, read as it reads them,
+    with each message attribute's lines remembered by its value (``_content_lines``)."""
     pieces: list[str] = []
     for (key,) in _TEXT_FIELDS:
         value = attrs.get(key)

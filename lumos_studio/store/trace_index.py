@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumos_studio.otlp.proto_codec import event_names, peek_attributes, slim_span
+from lumos_studio.otlp.proto_codec import text_fields
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.records_codec import log_from_row, span_from_row, unpack
 from lumos_studio.semantics.hot import conversation_id, has_message_attributes, operation
-from lumos_studio.semantics.search import PLAIN_TEXT_KEYS, plain_search_text, span_search_text
+from lumos_studio.semantics.search import PLAIN_TEXT_KEYS, plain_text_of, span_search_text
 from lumos_studio.store.sql_batches import fixed_chunks, insert_rows
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
@@ -262,21 +262,15 @@ def index_pending(
 
 
 def _plain_row_text(row: sqlite3.Row) -> str | None:
-    """A stored span's text by ``semantics.plain_search_text``, from the few attributes it
-    reads; None if the span needs the full reader. Decoding the span whole (``span_from_row``)
-    cost more than making its text."""
+    """A stored span's text by ``semantics.plain_text_of``, from the few attributes it reads
+    (one slim parse of the stored bytes); None if the span needs the full reader. Decoding the
+    span whole (``span_from_row``) cost more than making its text."""
     stored = row["span"]
     if not stored:
         return None
     try:
-        slim = slim_span(unpack(stored))
-        keys, some = peek_attributes(slim, PLAIN_TEXT_KEYS)
-        record = SpanRecord(
-            row["trace_id"], row["span_id"], row["parent_span_id"], row["name"], row["start_ns"],
-            row["end_ns"], row["kind"], row["status_code"], row["status_message"] or "", some,
-            event_names(slim), {}, row["scope_name"] or "", row["scope_version"] or "",
-        )
-        return plain_search_text(record, keys)
+        keys, values, events = text_fields(unpack(stored), PLAIN_TEXT_KEYS)
+        return plain_text_of(keys, values, events, row["scope_name"] or "")
     except Exception:  # the full reader reads it, and copes
         return None
 

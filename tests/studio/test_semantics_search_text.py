@@ -28,7 +28,7 @@ from lumos_studio.semantics.search import (
     PLAIN_TEXT_KEYS,
     _plain_genai,
     _text_part_lines,
-    plain_search_text,
+    plain_text_of,
     span_search_text,
 )
 from tests.hostile import hostile_spans
@@ -59,18 +59,21 @@ def assert_same_text(spans: list[SpanRecord], logs: list[LogRecord] | None = Non
 
 
 def assert_same_from_the_text_keys(span: SpanRecord) -> None:
-    """``plain_search_text`` given only the ``PLAIN_TEXT_KEYS`` (as the idle indexer decodes
-    them from a stored span) makes the full reader's text, or says it cannot (None) exactly
-    when the short way is not taken."""
-    attrs = span.attributes
-    if not isinstance(attrs, dict):
-        return
+    """``plain_text_of`` given the span as the idle indexer reads it from a stored span (its
+    keys, only the ``PLAIN_TEXT_KEYS`` decoded, its events' names) makes the full reader's
+    text, or says it cannot (None) exactly when the short way is not taken."""
+    attrs, events = span.attributes, span.events
+    if not isinstance(attrs, dict) or not isinstance(events, tuple | list) or not all(
+            isinstance(e, SpanEvent) and isinstance(e.name, str) for e in events):
+        return  # not a span protobuf can carry
+    names = [e.name for e in events]
+    scope = span.scope_name if isinstance(span.scope_name, str) else ""
     only = {key: value for key, value in attrs.items() if key in PLAIN_TEXT_KEYS}
-    short = plain_search_text(replace(span, attributes=only), list(attrs))
+    short = plain_text_of(list(attrs), only, names, scope)
     if short is not None:
         assert short == full_reader_text(span, []), span.name
     elif _plain_genai(span):  # the short way failed on an odd value: so it must with all
-        assert plain_search_text(span, list(attrs)) is None, span.name
+        assert plain_text_of(list(attrs), attrs, names, scope) is None, span.name
 
 
 def test_every_dialect_fixture_gives_the_full_readers_text() -> None:
