@@ -219,60 +219,65 @@ def index_pending(
     # One statement tells, for each queued span, its row, the text it is indexed with now (if
     # any) and whether it has log records to read; asked span by span, those two looks cost
     # ~8 µs a span of the writer's idle time.
-    cursor = connection.execute(
-        "SELECT q.id AS queue_id, x.id AS old_text_id, x.digest AS old_digest, "
-        "x.logs_upto AS old_logs_upto, EXISTS (SELECT 1 FROM logs l WHERE l.trace_id = "
-        "q.trace_id AND l.span_id IN (q.span_id, coalesce(s.parent_span_id, q.span_id))) "
-        "AS has_logs, s.* FROM text_queue q "
+    # Only the columns the text needs: the span's whole row (~25 columns) is read again for the
+    # few spans the full reader must read (``_full_row``).
+    rows = connection.execute(
+        "SELECT q.id, x.id, x.digest, x.logs_upto, EXISTS (SELECT 1 FROM logs l WHERE "
+        "l.trace_id = q.trace_id AND l.span_id IN (q.span_id, coalesce(s.parent_span_id, "
+        "q.span_id))), s.trace_id, s.span_id, s.span, s.scope_name FROM text_queue q "
         "LEFT JOIN spans s ON s.trace_id = q.trace_id AND s.span_id = q.span_id "
         "LEFT JOIN trace_texts x ON x.trace_id = q.trace_id AND x.span_id = q.span_id "
         "ORDER BY q.id LIMIT ?",
         (limit,),
-    )
-    cursor.row_factory = sqlite3.Row
-    rows = cursor.fetchall()
+    ).fetchall()
     if not rows:
         return 0
     logs_upto = _last_log_id(connection)
     texts = []
     seen: set[tuple[str, str]] = set()
-    for row in rows:
-        key = (row["trace_id"], row["span_id"])
-        if key[1] is None or key in seen:  # deleted since it was queued; or queued twice
+    for _, old_id, old_digest, old_logs_upto, has_logs, trace_id, span_id, stored, scope in rows:
+        key = (trace_id, span_id)
+        if span_id is None or key in seen:  # deleted since it was queued; or queued twice
             continue
         seen.add(key)
-        text = None if row["has_logs"] else _plain_row_text(row)
+        text = None if has_logs else _plain_text(stored, scope)
         if text is None:
-            record = span_from_row(row)
-            text = span_text(connection, record) if row["has_logs"] else span_search_text(record)
+            record = span_from_row(_full_row(connection, key))
+            text = span_text(connection, record) if has_logs else span_search_text(record)
         if not text:
             continue
-        if row["old_text_id"] is not None:
-            if row["old_digest"] == text_digest(text):
+        if old_id is not None:
+            if old_digest == text_digest(text):
                 continue  # indexed as it is
             # An older text of it (before its message log records came) goes, the new one in.
-            _unindex(connection, [(row["old_text_id"], row["old_digest"], row["old_logs_upto"],
-                                   span_from_row(row))])
-        texts.append((row["trace_id"], row["span_id"], text))
+            _unindex(connection, [(old_id, old_digest, old_logs_upto,
+                                   span_from_row(_full_row(connection, key)))])
+        texts.append((trace_id, span_id, text))
         if touched is not None:
-            touched.add(row["trace_id"])
+            touched.add(trace_id)
     _add_texts(connection, texts, logs_upto)
-    connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1]["queue_id"],))
+    connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1][0],))
     return len(rows)
 
 
-def _plain_row_text(row: sqlite3.Row) -> str | None:
+def _plain_text(stored: bytes | None, scope_name: str | None) -> str | None:
     """A stored span's text by ``semantics.plain_text_of``, from the few attributes it reads
     (one slim parse of the stored bytes); None if the span needs the full reader. Decoding the
     span whole (``span_from_row``) cost more than making its text."""
-    stored = row["span"]
     if not stored:
         return None
     try:
         keys, values, events = text_fields(unpack(stored), PLAIN_TEXT_KEYS)
-        return plain_text_of(keys, values, events, row["scope_name"] or "")
+        return plain_text_of(keys, values, events, scope_name or "")
     except Exception:  # the full reader reads it, and copes
         return None
+
+
+def _full_row(connection: sqlite3.Connection, key: tuple[str, str]) -> sqlite3.Row:
+    cursor = connection.execute("SELECT * FROM spans WHERE trace_id = ? AND span_id = ?", key)
+    cursor.row_factory = sqlite3.Row
+    row: sqlite3.Row = cursor.fetchone()
+    return row
 
 
 def text_digest(text: str) -> int:
