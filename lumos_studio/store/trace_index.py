@@ -240,7 +240,7 @@ def index_pending(
         if span_id is None or key in seen:  # deleted since it was queued; or queued twice
             continue
         seen.add(key)
-        text = None if has_logs else _plain_text(stored, scope)
+        text = None if has_logs else stored_span_text(stored, scope)
         if text is None:
             record = span_from_row(_full_row(connection, key))
             text = span_text(connection, record) if has_logs else span_search_text(record)
@@ -260,7 +260,7 @@ def index_pending(
     return len(rows)
 
 
-def _plain_text(stored: bytes | None, scope_name: str | None) -> str | None:
+def stored_span_text(stored: bytes | None, scope_name: str | None) -> str | None:
     """A stored span's text by ``semantics.plain_text_of``, from the few attributes it reads
     (one slim parse of the stored bytes); None if the span needs the full reader. Decoding the
     span whole (``span_from_row``) cost more than making its text."""

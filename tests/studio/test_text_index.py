@@ -231,7 +231,7 @@ def test_a_converted_span_whose_trace_has_log_records_is_indexed_with_them(
 def test_received_spans_of_every_dialect_are_indexed_with_the_full_readers_text(
     tmp_path: Path,
 ) -> None:
-    """Idle-time indexing reads a stored span's few text attributes (``_plain_text``) where
+    """Idle-time indexing reads a stored span's few text attributes (``stored_span_text``) where
     it can: the text it indexes is the full reader's, in every dialect, compressed or not."""
     from lumos_studio.ingest.proto_rows import decode_trace_rows
     from lumos_studio.otlp.files import read_records
@@ -257,7 +257,7 @@ def test_received_spans_of_every_dialect_are_indexed_with_the_full_readers_text(
         rows = cursor.fetchall()
         records = [span_from_row(row) for row in rows]  # each decoded whole
         # the short way was taken for the plain GenAI ones
-        short = [trace_index._plain_text(row["span"], row["scope_name"]) for row in rows]
+        short = [trace_index.stored_span_text(row["span"], row["scope_name"]) for row in rows]
         assert sum(text is not None for text in short) >= 5
     finally:
         writer.close()
