@@ -265,3 +265,23 @@ def test_received_spans_of_every_dialect_are_indexed_with_the_full_readers_text(
                 for r in records if span_search_text(r)}
     assert len(digests) >= 10
     assert {key: expected.get(key) for key in digests} == digests
+
+
+def test_stored_bytes_the_short_way_cannot_read_are_left_to_the_full_reader() -> None:
+    """Damaged or odd stored bytes never raise out of the idle indexer's short way: it answers
+    None (the full reader then reads what is readable), and a readable span gives its text."""
+    from lumos_studio.records import SpanRecord
+    from lumos_studio.records_codec import pack
+
+    chat = SpanRecord("a" * 32, "b" * 16, None, "chat", 1, 2, attributes={
+        "gen_ai.operation.name": "chat",
+        "gen_ai.output.messages": '[{"role": "assistant", "parts": [{"type": "text", '
+                                  '"content": "sunny in paris"}]}]',
+    })
+    body = decode_trace_request_proto(encode_trace_request_proto([chat]))[0].attributes.otlp
+    assert trace_index.stored_span_text(body, "") == "sunny in paris"
+    assert trace_index.stored_span_text(pack(body * 4), "") is not None  # compressed, repeated
+    bad_key = b"\x4a\x08\x0a\x02\xff\xfe\x12\x02\x0a\x00"  # an attribute whose key is not UTF-8
+    for stored in (b"\xff" * 40, body[:-3], bad_key, b"", None):
+        assert trace_index.stored_span_text(stored, "") is None
+    assert trace_index.stored_span_text(body, "pydantic-ai") is None  # its own dialect reader
