@@ -49,6 +49,7 @@ from lumos_studio.store.log_filter import (
     text_condition,
     where_clause,
 )
+from lumos_studio.store.log_ranks import nth_hit, text_position
 from lumos_studio.store.schema import indexed_up_to
 
 MATERIALIZE_LIMIT = 20_000  # results up to this size are sorted once in Python, then sliced
@@ -434,23 +435,68 @@ def fetch_window(
         return []
     if matches.ids is not None:
         return _rows(connection, list(matches.ids[offset:end]))
-    # Candidate starting points: (distance, key to start after/before or None, forward?).
-    starts: list[tuple[int, tuple[int, int] | None, bool, int]] = [
-        (offset, None, True, offset),
-        (matches.count - end, None, False, matches.count - end),
-    ]
-    for anchor in anchors:
-        if anchor.position < offset:
-            skip = offset - anchor.position - 1
-            starts.append((skip, (anchor.time_ns, anchor.id), True, skip))
-        elif anchor.position >= end:
-            skip = anchor.position - end
-            starts.append((skip, (anchor.time_ns, anchor.id), False, skip))
-    _, key, forward, skip = min(starts, key=lambda s: s[0])
+    anchors = list(anchors)
+    key, forward, skip = _nearest_start(matches, offset, end, anchors)
+    if (skip + end - offset) * matches.last_id // max(1, matches.count) > LONG_WALK and (
+        ranked := _ranked_anchor(connection, matches, offset)
+    ):
+        if offset <= ranked.position < end:  # the anchor is in the window: walk both ways
+            key = (ranked.time_ns, ranked.id)
+            before = _walk(connection, matches, key, False, 0, ranked.position - offset,
+                           should_stop)
+            before.reverse()
+            after = _walk(connection, matches, key, True, 0, end - ranked.position - 1,
+                          should_stop)
+            return _rows(connection, [*before, ranked.id, *after])
+        key, forward, skip = _nearest_start(matches, offset, end, [*anchors, ranked])
     ids = _walk(connection, matches, key, forward, skip, end - offset, should_stop)
     if not forward:
         ids.reverse()
     return _rows(connection, ids)
+
+
+def _nearest_start(
+    matches: LogMatches, offset: int, end: int, anchors: Iterable[Anchor]
+) -> tuple[tuple[int, int] | None, bool, int]:
+    """Where to walk from for positions offset..end-1: (key to start after/before, or None
+    for an end of the matches; forward?; matches to skip), the fewest skipped."""
+    starts: list[tuple[int, tuple[int, int] | None, bool]] = [
+        (offset, None, True),
+        (matches.count - end, None, False),
+    ]
+    for anchor in anchors:
+        if anchor.position < offset:
+            starts.append((offset - anchor.position - 1, (anchor.time_ns, anchor.id), True))
+        elif anchor.position >= end:
+            starts.append((anchor.position - end, (anchor.time_ns, anchor.id), False))
+    skip, key, forward = min(starts, key=lambda s: s[0])
+    return key, forward, skip
+
+
+def _text_alone(connection: sqlite3.Connection, matches: LogMatches) -> str | None:
+    """The FTS5 query when ``matches`` is a text filter alone over an indexed snapshot (what
+    ``log_ranks`` counts from the index's rowids), else None."""
+    plan = plan_filter(matches.filter, matches.fts)
+    if plan.fts is None or plan.where != "1" or matches.filter.trace_id:
+        return None
+    return plan.fts if indexed_up_to(connection) >= matches.last_id else None
+
+
+def _ranked_anchor(
+    connection: sqlite3.Connection, matches: LogMatches, offset: int
+) -> Anchor | None:
+    """A row just before ``offset`` with its exact position, found by rank among the FTS5 hits
+    (ids follow time closely): the window is then a short walk from it, not a long one."""
+    fts = _text_alone(connection, matches)
+    if fts is None or offset == 0:
+        return None
+    log_id = nth_hit(connection, fts, matches.last_id, matches.count, offset - 1)
+    if log_id is None:
+        return None
+    time_ns: int = connection.execute(
+        "SELECT time_ns FROM logs WHERE id = ?", (log_id,)).fetchone()[0]
+    position = text_position(connection, fts, matches.last_id, time_ns, log_id)
+    return None if position is None else Anchor(position, time_ns, log_id)
 
 
 def _walk(
@@ -547,11 +593,20 @@ def position_at(
     time (clamp to ``count - 1`` for "the log nearest to T"), or of that very log."""
     if matches.times is not None and matches.ids is not None:
         return _bisect_key(matches.times, matches.ids, time_ns, log_id)
+    fts = _text_alone(connection, matches)
+    if fts is not None and (
+        (found := text_position(connection, fts, matches.last_id, time_ns, log_id)) is not None
+    ):
+        return found
     plan = plan_filter(matches.filter, matches.fts)
     watermark = indexed_up_to(connection) if plan.fts else 0
     text, text_params = text_condition(plan, watermark, matches.last_id)
+    # The logger's or service's index holds (time_ns, id, severity_number) too: counting
+    # through it reads only their logs, and no row (at 1M logs, one logger: 75 → 4 ms).
+    index = ("logs_by_scope" if matches.filter.loggers
+             else "logs_by_service" if matches.filter.services else "logs_by_time")
     before: int = connection.execute(
-        f"SELECT count(*) FROM logs INDEXED BY logs_by_time "
+        f"SELECT count(*) FROM logs INDEXED BY {index} "
         f"{where_clause('+id <= ?', plan.where, text, '(time_ns, id) < (?, ?)')}",
         (matches.last_id, *plan.params, *text_params, time_ns, log_id),
     ).fetchone()[0]
