@@ -50,6 +50,7 @@ from lumos_studio.store.log_filter import (
     where_clause,
 )
 from lumos_studio.store.log_ranks import nth_hit, text_position
+from lumos_studio.store.log_trigrams import narrowest_query
 from lumos_studio.store.schema import indexed_up_to
 
 MATERIALIZE_LIMIT = 20_000  # results up to this size are sorted once in Python, then sliced
@@ -309,11 +310,12 @@ def _materialize_where(
     params = (*id_params, *plan.params, *text_params)
     if plan.trigram:
         candidates = "logs_trigram MATCH ? AND logs_trigram.rowid <= ?"
+        query = narrowest_query(connection, plan.trigram_terms, watermark) or plan.trigram
         cursors = [
             connection.execute(
                 f"SELECT {columns} FROM logs_trigram CROSS JOIN logs ON id = logs_trigram.rowid "
                 f"{where_clause(candidates, ids, plan.where, text, matching)}",
-                (plan.trigram, watermark, *params),
+                (query, watermark, *params),
             ),
             connection.execute(
                 f"SELECT {columns} FROM logs "
