@@ -8,14 +8,19 @@ How each filter stays fast at a million rows (figures: ``python -m bench logs_fi
 
 - level, logger, service: SQL over indexes that end with (time_ns, id, severity_number), so
   counting and paging a level filter reads one index, never the rows. Windows near either end,
-  or next to a known row (an ``Anchor``), cost a page; a jump to the middle walks the index.
+  or next to a known row (an ``Anchor``), cost a page; a jump to the middle walks the index (a
+  logger's or service's own, which holds only its logs).
 - free text: FTS5 (``logs_fts``) counts at once. Its hits come in id order, not time order, so
   small results (``MATERIALIZE_LIMIT``) are sorted in Python once and sliced; large ones are paged
   by walking the time index in chunks and keeping the ids FTS5 finds in each chunk's id range
-  (a typed prefix is first expanded to its words: FTS5 reads a prefix's whole doclist per query),
-  or, far from both ends, by one SQL walk that checks each index entry against the hits.
+  (a typed prefix is first expanded to its words: FTS5 reads a prefix's whole doclist per query).
+  Far from both ends and from known rows, a text filter alone starts from the hit of the same
+  rank in id order, its exact position counted by ``log_ranks`` (FTS5 counts, and one index-only
+  pass for the logs whose id and time disagree); its jumps are counted the same way. With other
+  parts, or logs not indexed yet, one SQL walk checks each index entry against the hits.
 - regex: Python's ``re`` on the message, over candidates narrowed by the filter's other parts,
-  by the trigram index (``log_trigrams``) and the pattern's literal substrings (LIKE, in C). It
+  by the trigram index (``log_trigrams``: only the terms worth their doclist on the newest logs)
+  and the pattern's literal substrings in their order (one LIKE, in C). It
   runs as a function registered on the connection, inside the rows' query, so only matches cross
   into Python (a fifth of a million logs' count: the rest is reading candidates and the regex);
   a newer filter stops it between rows, and the sorted result makes every later window a slice.
