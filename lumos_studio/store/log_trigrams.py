@@ -16,6 +16,8 @@ both, and logs above it are checked by a scan.
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 try:  # the regex parser moved in 3.11; the old name still works, with a warning
@@ -35,6 +37,8 @@ INDEX_TRIGRAMS_ABOVE = (
 )
 TRIGRAMS_PER_LITERAL = 3  # spread over the literal; more narrow little, each costs a doclist read
 MAX_TRIGRAMS = 12
+SAMPLE = 5_000  # the newest indexed logs on which a query's terms are weighed
+CANDIDATE_COST = 25  # a candidate read and checked costs as much as this many doclist entries
 
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 # Python's case-blind "i" also matches "ı" and "İ", which FTS5 (and LIKE) do not fold to "i": in
@@ -69,17 +73,60 @@ _Need = _Literal | _All | _Any
 def trigram_query(pattern: str) -> str | None:
     """The FTS5 query over ``logs_trigram`` that every match of ``pattern`` satisfies, or None
     when nothing certain can be said (no literal run of three usable characters)."""
+    return " AND ".join(trigram_terms(pattern)) or None
+
+
+def trigram_terms(pattern: str) -> tuple[str, ...]:
+    """``trigram_query``'s terms, all of which a match needs (a trigram, or a group of
+    alternatives): any of them alone is a weaker but still certain query."""
     try:
         items = _regex_parser.parse(pattern)
     except (re.error, RecursionError, OverflowError):
-        return None
+        return ()
     try:
         need = _sequence(list(items))
     except RecursionError:
-        return None
+        return ()
+    if need is None:
+        return ()
     budget = [MAX_TRIGRAMS]
     unusable = _UNFOLDED if case_blind(pattern) else frozenset[str]()
-    return _query(need, budget, unusable) if need is not None else None
+    parts = need.parts if isinstance(need, _All) else (need,)
+    terms: list[str] = []
+    for part in parts:
+        if isinstance(part, _Literal):
+            terms.extend(_chosen_trigrams(part.text, budget, unusable))
+        elif query := _query(part, budget, unusable):
+            terms.append(query if isinstance(part, _Any) else f"({query})")
+    return tuple(terms)
+
+
+def narrowest_query(
+    connection: sqlite3.Connection, terms: Sequence[str], watermark: int
+) -> str | None:
+    """Those of ``terms`` worth their doclist: FTS5 reads each term's whole doclist, and a
+    trigram in most logs (" re", "too") narrows little for what it costs. Weighed on the newest
+    ``SAMPLE`` indexed logs (a query each, ~0.8 ms), rarest first, a term joins if the
+    candidates it removes (each a row read and checked, ~1 µs) outweigh its doclist (~40 ns a
+    log holding it). Any subset of the terms is a certain query: the regex checks the rest.
+    """
+    if len(terms) <= 1:
+        return terms[0] if terms else None
+    low = max(0, watermark - SAMPLE)
+    holding = {
+        term: {r[0] for r in connection.execute(
+            "SELECT rowid FROM logs_trigram WHERE logs_trigram MATCH ? AND rowid > ? "
+            "AND rowid <= ?", (term, low, watermark))}
+        for term in terms
+    }
+    ranked = sorted(terms, key=lambda term: len(holding[term]))
+    chosen, left = [ranked[0]], holding[ranked[0]]
+    for term in ranked[1:]:
+        narrowed = left & holding[term]
+        if (len(left) - len(narrowed)) * CANDIDATE_COST > len(holding[term]):
+            chosen.append(term)
+            left = narrowed
+    return " AND ".join(chosen)
 
 
 def _sequence(items: list[tuple[object, object]]) -> _Need | None:

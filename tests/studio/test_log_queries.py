@@ -317,3 +317,31 @@ def test_a_store_at_schema_2_gains_the_index_for_its_logs(tmp_path: Path) -> Non
         "SELECT rowid FROM logs_fts WHERE logs_fts MATCH 'timeout'"
     ).fetchall() == [(1,)]
     connection.close()
+
+
+def test_a_jump_counts_only_the_logs_its_matches_were_resolved_on(
+    store: Store, reader: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Logs written after ``match_logs`` (some with earlier times) are not counted before a
+    time: the count through an index is corrected by a rowid range over the newer logs."""
+    monkeypatch.setattr(lq, "MATERIALIZE_LIMIT", 10)
+    logs = make_logs(400)
+    write(store, logs[:250])
+    names = ("everything", "level", "logger", "service and level", "text", "text, two words")
+    resolved = {name: lq.match_logs(reader, CASES[name][0]) for name in names}
+    earlier = [replace_time(log, log.time_ns - 200_000) for log in logs[250:]]
+    write(store, earlier)
+    for name, matches in resolved.items():
+        assert not matches.materialized, name
+        want = sorted((log.time_ns, i) for i, log in enumerate(logs[:250], 1)
+                      if CASES[name][1](log))
+        for log_id in (1, 60, 125, 249):
+            key = (logs[log_id - 1].time_ns, log_id)
+            assert lq.position_at(reader, matches, *key) == sum(1 for k in want if k < key), (
+                name, log_id)
+
+
+def replace_time(log: LogRecord, time_ns: int) -> LogRecord:
+    from dataclasses import replace
+
+    return replace(log, time_ns=time_ns)

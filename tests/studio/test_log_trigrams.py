@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lumos_studio.records import LogRecord
 from lumos_studio.records_codec import log_row
@@ -16,7 +18,7 @@ from lumos_studio.store import Store
 from lumos_studio.store import log_queries as lq
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_filter import LogFilter, compile_regex, plan_filter
-from lumos_studio.store.log_trigrams import trigram_query
+from lumos_studio.store.log_trigrams import narrowest_query, trigram_query, trigram_terms
 from lumos_studio.store.schema import LOG_COLUMNS, ensure_schema, index_new_logs
 from tests.builders import T0
 
@@ -197,3 +199,51 @@ def test_indexed_logs_are_found_through_the_index_alone(store: Store) -> None:
                         lq.newest_matches(reader, LogFilter(regex=pattern), 500)):
             assert list(matches.ids or ()) == [i for i in python_ids(logs, pattern) if i > 200]
     reader.close()
+
+
+def test_only_the_terms_worth_their_doclist_are_asked(store: Store,
+                                                      reader: sqlite3.Connection) -> None:
+    """"too" is in every log: weighed on the newest logs, it narrows nothing and is left out;
+    what is kept is still a query every match satisfies."""
+    store.writer.submit_many(make_logs(1_000))
+    assert store.writer.flush()
+    terms = trigram_terms(r"took 9\d\.5ms")
+    query = narrowest_query(reader, terms, 1_000)
+    assert query is not None and '"too"' not in query and '"ok "' not in query
+    assert set(query.split(" AND ")) < set(terms)
+    assert narrowest_query(reader, (), 1_000) is None
+    assert narrowest_query(reader, ('"abc"',), 1_000) == '"abc"'
+
+
+def test_a_regex_s_literals_are_looked_for_in_their_order() -> None:
+    plan = plan_filter(LogFilter(regex=r"timeout \w+ refused"))
+    assert plan.params == ("%meout % refused%",)
+    assert plan_filter(LogFilter(regex=r"a_b%c\.x50%")).params == (r"%a\_b\%c.x50\%%",)
+
+
+_PIECES = st.sampled_from([
+    "timeout", "refused", "took", " ", r"\w+", r"\d", r"\.", "(barbaz|fooqux)", "(conn)?",
+    "[tT]", r"\b", "ms", "paris", "caf", "é", "x?", "(ok|ook)", "9", "K", "ey",
+])
+
+
+def test_any_regex_through_the_index_finds_what_python_finds(
+    store: Store, reader: sqlite3.Connection
+) -> None:
+    """Regexes made of literals, gaps, options and alternatives, in both orders: the trigram
+    terms kept, the ordered LIKE and the unindexed tail never lose a match."""
+    logs = make_logs(1_500, seed=11)
+    logs += [LogRecord(T0 + 10**9 + i, text, 9, "INFO") for i, text in enumerate(
+        ("refused x timeout", "timeout x refused", "took 9.5ms ok", "ms took"))]
+    store.writer.submit_many(logs[:1_200])
+    assert store.writer.flush()
+    insert_unindexed(store.path, logs[1_200:])
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(pieces=st.lists(_PIECES, min_size=1, max_size=5))
+    def check(pieces: list[str]) -> None:
+        pattern = "".join(pieces)
+        matches = lq.match_logs(reader, LogFilter(regex=pattern))
+        assert sorted(matches.ids or ()) == python_ids(logs, pattern), pattern
+
+    check()

@@ -1,0 +1,133 @@
+"""Positions of a text filter's matches from the FTS5 index's rowids (``log_ranks``), against
+the display order computed in Python, on real SQLite stores whose ids and times disagree."""
+
+from __future__ import annotations
+
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lumos_studio.records import LogRecord
+from lumos_studio.records_codec import log_row
+from lumos_studio.store import log_queries as lq
+from lumos_studio.store import log_ranks
+from lumos_studio.store.connection import open_reader_connection, open_writer_connection
+from lumos_studio.store.log_filter import LogFilter
+from lumos_studio.store.schema import LOG_COLUMNS, ensure_schema, index_new_logs
+from tests.builders import T0
+
+# (time offset, holds the word): times repeat, go back (late logs) and jump ahead (early ones).
+logs_strategy = st.lists(
+    st.tuples(st.integers(0, 40), st.booleans()), min_size=1, max_size=120
+)
+
+
+@contextmanager
+def store_of(entries: list[tuple[int, bool]], indexed: int | None = None
+             ) -> Iterator[sqlite3.Connection]:
+    """A real store holding ``entries`` in that id order, indexed up to ``indexed`` logs."""
+    with tempfile.TemporaryDirectory(prefix="lumos-ranks-") as tmp:
+        path = Path(tmp) / "s.db"
+        writer = open_writer_connection(path)
+        ensure_schema(writer)
+        insert = (f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})")
+        rows = [log_row(LogRecord(T0 + offset, f"{'timeout' if word else 'quiet'} n={i}", 9,
+                                  "INFO")) for i, (offset, word) in enumerate(entries)]
+        split = len(rows) if indexed is None else indexed
+        for part in (rows[:split], rows[split:]):
+            with writer:
+                writer.execute("BEGIN")
+                writer.executemany(insert, part)
+                if part is rows[:split] or indexed is None:
+                    index_new_logs(writer)
+        writer.close()
+        reader = open_reader_connection(path)
+        reader.row_factory = None
+        try:
+            yield reader
+        finally:
+            reader.close()
+
+
+def display_order(entries: list[tuple[int, bool]]) -> list[tuple[int, int]]:
+    """The matches' (time_ns, id) as the pane orders them."""
+    return sorted((T0 + offset, i) for i, (offset, word) in enumerate(entries, 1) if word)
+
+
+def before(keys: list[tuple[int, int]], key: tuple[int, int]) -> int:
+    return sum(1 for k in keys if k < key)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(entries=logs_strategy, limit=st.sampled_from([0, 1, 5_000]))
+def test_positions_from_the_index_agree_with_the_display_order(
+    entries: list[tuple[int, bool]], limit: int
+) -> None:
+    keys = display_order(entries)
+    with store_of(entries) as reader, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(log_ranks, "OUT_OF_ORDER_LIMIT", limit)
+        last_id = len(entries)
+        probes = [(T0 + offset, log_id) for offset in range(-1, 42) for log_id in (0, 7)]
+        probes += [(T0 + offset, i) for i, (offset, _) in enumerate(entries, 1)]
+        for key in probes:
+            found = log_ranks.text_position(reader, '"timeout"', last_id, *key)
+            assert found is None or found == before(keys, key), key
+            if limit == 5_000:
+                assert found is not None  # a store this small is never too out of order
+        hits = sorted(i for _, i in keys)
+        for rank, log_id in enumerate(hits):
+            assert log_ranks.nth_hit(reader, '"timeout"', last_id, len(hits), rank) == log_id
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(entries=logs_strategy, limit=st.sampled_from([1, 5_000]))
+def test_windows_and_jumps_found_by_rank_are_the_walks(
+    entries: list[tuple[int, bool]], limit: int
+) -> None:
+    """Every window (the ranked anchor used for any walk at all) and every jump, unmaterialised."""
+    keys = display_order(entries)
+    want = [i for _, i in keys]
+    with store_of(entries) as reader, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lq, "MATERIALIZE_LIMIT", -1)
+        patch.setattr(lq, "LONG_WALK", 0)
+        patch.setattr(lq, "CHUNK", 3)
+        patch.setattr(log_ranks, "OUT_OF_ORDER_LIMIT", limit)
+        matches = lq.match_logs(reader, LogFilter(text="timeout"))
+        assert not matches.materialized and matches.count == len(want)
+        for offset in range(len(want)):
+            for size in (1, 4):
+                rows = lq.fetch_window(reader, matches, offset, size)
+                assert [r.id for r in rows] == want[offset : offset + size], (offset, size)
+        for offset in range(-1, 42):
+            assert lq.position_at(reader, matches, T0 + offset) == before(keys, (T0 + offset, 0))
+
+
+def test_logs_not_indexed_yet_keep_the_walk() -> None:
+    """Above the index's watermark FTS5 cannot count: the old walk answers, the same."""
+    entries = [(i % 7, i % 3 == 0) for i in range(60)]
+    keys = display_order(entries)
+    with store_of(entries, indexed=30) as reader, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lq, "MATERIALIZE_LIMIT", -1)
+        patch.setattr(lq, "LONG_WALK", 0)
+        matches = lq.match_logs(reader, LogFilter(text="timeout"))
+        assert lq._text_alone(reader, matches) is None
+        assert [r.id for r in lq.fetch_window(reader, matches, 5, 6)] == [
+            i for _, i in keys][5:11]
+        assert lq.position_at(reader, matches, T0 + 3) == before(keys, (T0 + 3, 0))
+
+
+def test_only_a_text_filter_alone_is_ranked() -> None:
+    entries = [(i, True) for i in range(10)]
+    with store_of(entries) as reader:
+        text = lq.match_logs(reader, LogFilter(text="timeout"))
+        assert lq._text_alone(reader, text) == '(("timeout"))'
+        for other in (LogFilter(text="timeout", min_severity=9),
+                      LogFilter(text="timeout", loggers=frozenset({"x"})), LogFilter()):
+            assert lq._text_alone(reader, lq.match_logs(reader, other)) is None
