@@ -18,6 +18,7 @@ SQLite bench store to copy from (read only) instead of ``bench_store(1)``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -33,6 +34,7 @@ from rich.table import Table
 from bench import check
 from bench.ingest import BATCH_SPANS, Sent, encoded_batches, send_all, start_serve
 from bench.stores import cache_dir
+from lumos_studio import span_compression
 from lumos_studio.records_codec import SPAN_COLUMNS
 from lumos_studio.store import StoreReader, TraceQuery, parse_target
 from lumos_studio.store.trace_filter import parse_filter
@@ -143,11 +145,15 @@ def bulk_load(source: Path, url: str, console: Console) -> float:
     began = time.perf_counter()
     Store.open(parse_target(url)).close()  # the schema
     lite = sqlite3.connect(f"file:{source}?immutable=1", uri=True)
+    with contextlib.suppress(sqlite3.OperationalError):  # a store from before schema 11
+        span_compression.add_dictionaries(lite.execute("SELECT id, dict FROM span_dicts"))
     with psycopg.connect(url) as connection:
         for table, columns in (("spans", SPAN_COLUMNS), ("traces", _TRACE_COLUMNS)):
             names = ", ".join(columns)
             with connection.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in lite.execute(f"SELECT {names} FROM {table}"):
+                    if table == "spans" and row[-1]:  # SQLite's dictionary stays in SQLite
+                        row = (*row[:-1], span_compression.unpack(row[-1]))
                     copy.write_row(row)
             console.print(f"  copied {table} ({time.perf_counter() - began:.0f} s)")
         keys = lite.execute(

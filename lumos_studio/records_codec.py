@@ -3,12 +3,12 @@
 One form for every span, wherever it came from (OTLP protobuf or JSON, the in-process processor,
 a file): columns for what the store filters, sorts and sums on (ids, name, times, status, the
 ``semantics.hot`` fields, service, scope), the resource as JSON text, and the span itself as a
-serialised OTLP ``Span`` message in ``span``, zstd-compressed once the writer is idle (``pack``,
-``store.compaction``; ``unpack`` reads either). A span received as protobuf is kept as its
-bytes came: that is what lets the receiver keep up; any other is encoded by
-``otlp.span_bytes``. Protobuf keeps everything OTLP says of a span (links,
-trace state, flags, dropped counts, every event, ``bytes`` values, NaN); what its scope says
-(attributes, schema URLs, shared by the scope's spans) is in ``extra``, JSON text or NULL.
+serialised OTLP ``Span`` message in ``span``, zstd-compressed once the writer is idle, with the
+store's dictionary (``span_compression``, ``store.compaction``; ``unpack`` reads every form).
+A span received as protobuf is kept as its bytes came: that is what lets the receiver keep up;
+any other is encoded by ``otlp.span_bytes``. Protobuf keeps everything OTLP says of a span
+(links, trace state, flags, dropped counts, every event, ``bytes`` values, NaN); what its scope
+says (attributes, schema URLs, shared by the scope's spans) is in ``extra``, JSON text or NULL.
 
 ``bench/storage_formats.py`` measured the candidates for the GenAI load: JSON text and plain
 protobuf ~4.2 KB a span on disk, compressed protobuf ~2.1; zstd compressed ~3x faster than zlib
@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import sys
-import threading
 from dataclasses import replace
 from typing import Any
 
@@ -32,11 +30,7 @@ from lumos_studio.otlp.proto_codec import decode_span
 from lumos_studio.otlp.span_bytes import span_bytes
 from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics.hot import hot_fields
-
-if sys.version_info >= (3, 14):
-    from compression import zstd
-else:
-    from backports import zstd
+from lumos_studio.span_compression import pack, unpack
 
 __all__ = [
     "LOG_COLUMNS",
@@ -65,35 +59,6 @@ LOG_COLUMNS: tuple[str, ...] = (
 )
 
 # ------------------------------------------------------------------------------ the span's bytes
-
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # a zstd frame's; no OTLP Span starts so (field 5 is a string)
-_COMPRESS_FROM = 96  # bytes: below, a frame's header costs what compression saves
-_LEVEL = 1  # level 3 saved 3 % more for twice the time (bench/storage_formats.py)
-_compressors = threading.local()  # a compressor each: receivers compress on their own threads
-
-
-def pack(otlp: bytes) -> bytes:
-    """A serialised OTLP ``Span`` compressed, unless that would not make it smaller (or it is
-    already); ``store.compaction`` does it when the writer is idle."""
-    if len(otlp) < _COMPRESS_FROM or otlp[:4] == _ZSTD_MAGIC:
-        return otlp
-    try:
-        compressor = _compressors.value
-    except AttributeError:
-        compressor = _compressors.value = zstd.ZstdCompressor(_LEVEL)
-    packed: bytes = compressor.compress(otlp, zstd.ZstdCompressor.FLUSH_FRAME)
-    return packed if len(packed) < len(otlp) else otlp
-
-
-def unpack(stored: bytes) -> bytes:
-    """The serialised OTLP ``Span`` that ``pack`` stored."""
-    if stored[:4] == _ZSTD_MAGIC:
-        try:
-            return zstd.decompress(stored)
-        except zstd.ZstdError:  # damaged: read as protobuf, which shows what is readable
-            return stored
-    return stored
-
 
 # ------------------------------------------------------------------------------------- spans
 

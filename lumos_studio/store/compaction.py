@@ -13,13 +13,25 @@ from __future__ import annotations
 
 import sqlite3
 
-from lumos_studio.records_codec import pack
+from lumos_studio import span_compression
+from lumos_studio.span_compression import pack, unpack
 
-__all__ = ["compact_pending", "create_compaction_table", "give_back_pages"]
+__all__ = [
+    "compact_pending",
+    "create_compaction_table",
+    "create_dictionary_table",
+    "give_back_pages",
+]
 
 # Pages a step gives back to the file system (4 MB of the store's 64 KB pages): moving pages to
 # the file's end holds the writer's transaction, so a few at a time.
 PAGES_PER_STEP = 64
+# A store's spans get a dictionary (``span_compression``) once it holds this many; it is trained
+# on its newest ``TRAINING_SPANS`` (~0.3 s, once). Training that fails (too few, too alike) is
+# tried again once ``RETRY_AFTER_SPANS`` more came.
+MIN_TRAINING_SPANS = 1_000
+TRAINING_SPANS = 2_000
+RETRY_AFTER_SPANS = 10_000
 
 
 def create_compaction_table(connection: sqlite3.Connection) -> None:
@@ -28,15 +40,24 @@ def create_compaction_table(connection: sqlite3.Connection) -> None:
     connection.execute("INSERT INTO compaction (upto) VALUES (0)")
 
 
+def create_dictionary_table(connection: sqlite3.Connection) -> None:
+    """The store's compression dictionaries, and when training one last failed (a migration)."""
+    connection.execute("CREATE TABLE span_dicts (id INTEGER PRIMARY KEY, dict BLOB NOT NULL)")
+    connection.execute(
+        "ALTER TABLE compaction ADD COLUMN dict_tried_at INTEGER NOT NULL DEFAULT 0")
+
+
 def compact_pending(connection: sqlite3.Connection, limit: int) -> int:
     """Compress up to ``limit`` spans written since the last call (in the caller's
-    transaction); returns how many were looked at, fewer than ``limit`` once all were."""
+    transaction), with the store's dictionary once it has one; returns how many were looked
+    at, fewer than ``limit`` once all were."""
     upto: int = connection.execute("SELECT upto FROM compaction").fetchone()[0]
     rows = connection.execute(
         "SELECT rowid, span FROM spans WHERE rowid > ? ORDER BY rowid LIMIT ?", (upto, limit)
     ).fetchall()
     if not rows:
         return 0
+    dict_id = store_dictionary(connection)
     # A compressed row moves to the table's end (a new rowid): shrunk in place it would leave
     # its page two-thirds empty, a space no later span fills; moved, its old pages empty out
     # and are reused or given back (``give_back_pages``).
@@ -44,13 +65,42 @@ def compact_pending(connection: sqlite3.Connection, limit: int) -> int:
     updates = []
     for rowid, span in rows:
         if span:
-            packed = pack(span)
+            packed = pack(span, dict_id)
             if packed is not span:
                 top += 1
                 updates.append((top, packed, rowid))
     connection.executemany("UPDATE spans SET rowid = ?, span = ? WHERE rowid = ?", updates)
     connection.execute("UPDATE compaction SET upto = ?", (rows[-1][0],))
     return len(rows)
+
+
+def store_dictionary(connection: sqlite3.Connection) -> int | None:
+    """The id of the store's newest dictionary (known to ``span_compression`` from here on),
+    trained now if it has none and holds enough spans; None without one."""
+    row = connection.execute("SELECT id, dict FROM span_dicts ORDER BY id DESC LIMIT 1").fetchone()
+    if row is not None:
+        if span_compression.dictionary(row[0]) is None:
+            span_compression.add_dictionaries([row])
+        return row[0] if span_compression.dictionary(row[0]) is not None else None
+    newest = connection.execute("SELECT max(rowid) FROM spans").fetchone()[0] or 0
+    tried: int = connection.execute("SELECT dict_tried_at FROM compaction").fetchone()[0]
+    if tried and newest < tried + RETRY_AFTER_SPANS:
+        return None
+    samples = [unpack(span) for (span,) in connection.execute(
+        "SELECT span FROM spans WHERE span IS NOT NULL ORDER BY rowid DESC LIMIT ?",
+        (TRAINING_SPANS,))]
+    if len(samples) < MIN_TRAINING_SPANS:
+        return None
+    try:
+        content = span_compression.train(samples)
+    except (span_compression.zstd.ZstdError, ValueError):
+        connection.execute("UPDATE compaction SET dict_tried_at = ?", (newest,))
+        return None
+    dict_id = span_compression.dictionary_id(content)
+    connection.execute("INSERT OR REPLACE INTO span_dicts (id, dict) VALUES (?, ?)",
+                       (dict_id, content))
+    span_compression.add_dictionaries([(dict_id, content)])
+    return dict_id
 
 
 def give_back_pages(connection: sqlite3.Connection) -> bool:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lumos_studio import span_compression
+
 # sqlite3 binds str, int and float as they are, but looks every None and bytes parameter up in
 # its adapter registry first: a tuple, a dict miss and two attribute lookups each, under the GIL.
 # A span row binds ~5 Nones and its ~3 KB of bytes; registering the identity for both (C
@@ -49,6 +51,7 @@ def open_writer_connection(path: Path) -> sqlite3.Connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute(f"PRAGMA busy_timeout={WRITER_BUSY_TIMEOUT_MS}")
+        know_dictionaries(path)
         return connection
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the store {path}: {exc}") from exc
@@ -65,6 +68,23 @@ def open_reader_connection(path: Path) -> sqlite3.Connection:
         connection = sqlite3.connect(reader_uri(path), uri=True, check_same_thread=False)
         connection.execute("PRAGMA busy_timeout=5000")
         connection.row_factory = sqlite3.Row
+        know_dictionaries(path)
         return connection
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read the store {path}: {exc}") from exc
+
+
+def know_dictionaries(path: Path) -> None:
+    """Let ``span_compression`` read this store's dictionaries when a span needs one."""
+    key = str(path.resolve())
+
+    def read() -> list[tuple[int, bytes]]:
+        connection = sqlite3.connect(reader_uri(path), uri=True)
+        try:
+            rows: list[tuple[int, bytes]] = connection.execute(
+                "SELECT id, dict FROM span_dicts").fetchall()
+            return rows
+        finally:
+            connection.close()
+
+    span_compression.add_source(key, read)

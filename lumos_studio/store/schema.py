@@ -20,7 +20,7 @@ from lumos_studio.store.log_trigrams import CREATE_TRIGRAM_TABLE, INDEX_TRIGRAMS
 if TYPE_CHECKING:
     import sqlite_utils
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 __all__ = ["LOG_COLUMNS", "SCHEMA_VERSION", "SPAN_COLUMNS", "check_store", "ensure_schema"]
 
@@ -389,6 +389,15 @@ def _create_v10(db: sqlite_utils.Database) -> None:
     )
 
 
+def _create_v11(db: sqlite_utils.Database) -> None:
+    """Stored spans are compressed with a dictionary trained on the store's own spans
+    (``span_compression``): they are small and alike, and one at a time zstd found nothing to
+    share (1,307 → 745 B a span of bench ingest's load, 14 → 8 µs to compress)."""
+    from lumos_studio.store.compaction import create_dictionary_table
+
+    create_dictionary_table(db.conn)
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v1,
     _create_v2,
@@ -400,6 +409,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v8,
     _create_v9,
     _create_v10,
+    _create_v11,
 )
 
 

@@ -19,7 +19,7 @@ from lumos_studio.store import log_queries as lq
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_filter import LogFilter, compile_regex, plan_filter
 from lumos_studio.store.log_trigrams import narrowest_query, trigram_query, trigram_terms
-from lumos_studio.store.schema import LOG_COLUMNS, ensure_schema, index_new_logs
+from lumos_studio.store.schema import LOG_COLUMNS, SCHEMA_VERSION, ensure_schema, index_new_logs
 from tests.builders import T0
 
 WORDS = ("timeout", "connection", "refused", "paris", "took", "TİMEOUT", "tımeout", "\u212aey",
@@ -161,9 +161,9 @@ def test_a_version_9_store_gets_its_logs_into_the_trigram_index(tmp_path: Path) 
     connection.close()
 
     with Store(path):
-        pass  # the studio opens it: migrated to schema 10
+        pass  # the studio opens it: migrated to the current schema
     migrated = sqlite3.connect(path)
-    assert migrated.execute("PRAGMA user_version").fetchone()[0] == 10
+    assert migrated.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert {"spans_roots", "spans_workflows"} <= {r[0] for r in migrated.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert migrated.execute(  # the indexed logs, not the 100 above the watermark
