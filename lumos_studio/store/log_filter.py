@@ -10,7 +10,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from lumos_studio.store.log_trigrams import case_blind, trigram_terms
+from lumos_studio.store.log_trigrams import UNFOLDED, case_blind, trigram_terms
 
 try:  # the regex parser moved in 3.11; the old name still works, with a warning
     from re import _parser as _regex_parser  # type: ignore[attr-defined]
@@ -90,8 +90,9 @@ def regex_prefilter(pattern: str) -> tuple[list[str], list[str]]:
     ends = {parser.AT_BOUNDARY, parser.AT_END, parser.AT_END_STRING}
     terms: list[str] = []
     literals: list[str] = []
-    # LIKE is ASCII-case-blind, but Python's case-blind "i" also matches "ı" and "İ".
-    cuts = r'["\\\x00-\x1fiI]' if case_blind(pattern) else r'["\\\x00-\x1f]'
+    # LIKE is ASCII-case-blind, but Python's case-blind "i" also matches "ı" and "İ", "k" the
+    # Kelvin sign and "s" the long s (``log_trigrams.UNFOLDED``): literals are cut at them.
+    cuts = '["\\\\\\x00-\\x1f' + (UNFOLDED if case_blind(pattern) else "") + "]"
 
     def close(run: str, left: bool, right: bool) -> None:
         pieces = re.split(r"[^A-Za-z0-9]+", run)
