@@ -107,3 +107,14 @@ def test_remembered_pairs_stay_within_their_bytes(monkeypatch: pytest.MonkeyPatc
         record = replace(weather_trace()[0], attributes={"gen_ai.input.messages": f"{n}" * 300})
         assert span_bytes(record) == encode_span(record)
         assert module._remembered <= 10_000 + 1_000
+
+
+def test_remembered_numbers_and_lists_stay_apart_from_equal_values_of_other_types() -> None:
+    """1, True, 1.0 and "1" are equal or hash alike in Python but encode differently: each
+    value under the same key, twice over (the second time from the remembered pairs)."""
+    values: list[Any] = [1, True, 1.0, "1", 0, False, 0.0, -0.0, 2**64, ["stop"], ("stop",),
+                         ["stop", "length"], [1], [True], ["x"] * 9, []]
+    for _ in range(2):
+        for value in values:
+            record = replace(weather_trace()[0], attributes={"k": value})
+            assert span_bytes(record) == encode_span(record), value
