@@ -61,6 +61,7 @@ _remembered = 0  # bytes
 _MAX_REMEMBERED_BYTES = 4 * 1024 * 1024
 _MAX_REMEMBERED_CHARS = 16 * 1024
 _MAX_REMEMBERED_ITEMS = 8  # a list's strings
+_TUPLE_KEY_BYTES = 100  # about what a remembered number's tuple key and its int take
 
 
 def _remembered_as(value: Any) -> Any:
@@ -102,7 +103,9 @@ def _attributes(tag: bytes, attributes: Mapping[str, Any]) -> bytes:
                     by_key = _pairs[tag] = {}
                     by_value = by_key[key] = {}
                 by_value[remembered] = cached
-                _remembered += len(cached)
+                # A string key is counted by the bytes (its text is as long); a tuple's by
+                # its size, so unique numbers cannot hold more than the bound says either.
+                _remembered += len(cached) + (0 if remembered is value else _TUPLE_KEY_BYTES)
             out.append(cached)
         else:
             out.append(_field(tag, _key_value(str(key), value)))

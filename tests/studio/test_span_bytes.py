@@ -118,3 +118,17 @@ def test_remembered_numbers_and_lists_stay_apart_from_equal_values_of_other_type
         for value in values:
             record = replace(weather_trace()[0], attributes={"k": value})
             assert span_bytes(record) == encode_span(record), value
+
+
+def test_remembered_numbers_count_towards_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lumos_studio.otlp import span_bytes as module
+
+    monkeypatch.setattr(module, "_MAX_REMEMBERED_BYTES", 10_000)
+    for n in range(1_000):  # unique numbers (sizes, durations) are remembered too
+        record = replace(weather_trace()[0], attributes={"gen_ai.usage.input_tokens": n})
+        assert span_bytes(record) == encode_span(record)
+        assert module._remembered <= 10_000 + 1_000
+        # Each counts its key's size too, not only its few encoded bytes.
+        remembered = sum(len(by_value) for by_key in module._pairs.values()
+                         for by_value in by_key.values())
+        assert remembered <= 10_000 // module._TUPLE_KEY_BYTES + 1
