@@ -66,8 +66,11 @@ LOG_COLUMNS: tuple[str, ...] = (
 def span_row(record: SpanRecord) -> tuple[Any, ...]:
     """The row tuple of a span, in ``SPAN_COLUMNS`` order."""
     attributes = record.attributes
-    # RawAttributes: the hot values the decoder read are all ``hot_fields`` needs of it.
-    hot = hot_fields(getattr(attributes, "hot", attributes).get)
+    # RawAttributes: the hot values the decoder read are all ``hot_fields`` needs of it (a
+    # dict, the in-process processor's, has none to look for).
+    hot = hot_fields(
+        attributes.get if type(attributes) is dict else getattr(attributes, "hot", attributes).get
+    )
     return (
         record.trace_id,
         record.span_id,
@@ -97,6 +100,8 @@ def stored_span(record: SpanRecord) -> bytes:
     """The ``span`` column's value as ingest writes it: the span's OTLP bytes as they came (a
     ``RawAttributes`` or ``RawEvents`` carries them as ``otlp``), or the record encoded. They
     are compressed later (``pack``, when the writer is idle), off the ingest path."""
+    if type(record.attributes) is dict and type(record.events) is tuple:
+        return _encoded(record)  # made here (the in-process processor's): no bytes came
     return _as_received(record) or _encoded(record)
 
 
@@ -174,6 +179,8 @@ def scope_extra(record: SpanRecord) -> dict[str, Any]:
 
 def extra_column(record: SpanRecord) -> str | None:
     """The ``extra`` column's value: ``scope_extra`` as JSON text, or None."""
+    if not (record.scope_attributes or record.scope_schema_url or record.resource_schema_url):
+        return None  # most spans: their scope and resource say nothing more
     extra = scope_extra(record)
     return _dumps(extra) if extra else None
 

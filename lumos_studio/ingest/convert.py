@@ -107,8 +107,11 @@ def span_to_record(span: ReadableSpan) -> SpanRecord:
     The SDK hands ``on_end`` a ``ReadableSpan`` whose public properties copy as they read
     (``events`` and ``links`` each build a tuple under a lock, ``kind.name`` is an enum
     property): ~4 µs of the writer's ~10 µs a span. That class is read through its own fields
-    here; anything else (another SDK's span, a subclass) through the properties.
+    here; anything else (another SDK's span, a subclass) through the properties. Enum members
+    are looked up by identity (an ``Enum``'s hash is a Python call), and the shared fields of
+    the last span's tracer are kept at hand: an agent's spans come from one tracer.
     """
+    global _last_shared
     if type(span) is not ReadableSpan:
         return _record_from_properties(span)
     context = span._context
@@ -120,10 +123,19 @@ def span_to_record(span: ReadableSpan) -> SpanRecord:
     own = getattr(attributes, "_dict", None)
     event_items = getattr(events, "_dq", None)
     link_items = getattr(links, "_dq", None)
+    kind = _KIND_NAMES.get(id(span._kind))
+    status_code = _STATUS_NAMES.get(id(status.status_code))
     if (context is None or type(own) is not dict or type(event_items) is not deque
-            or type(link_items) is not deque):
+            or type(link_items) is not deque or kind is None or status_code is None):
         return _record_from_properties(span)
-    shared = _shared_fields(span._instrumentation_scope, span._resource)
+    scope = span._instrumentation_scope
+    resource = span._resource
+    last = _last_shared
+    if last is not None and last[0] is scope and last[1] is resource:
+        shared = last[2]
+    else:
+        shared = _shared_fields(scope, resource)
+        _last_shared = (scope, resource, shared)
     trace_state = context.trace_state
     return SpanRecord(
         trace_id=format(context.trace_id, "032x"),
@@ -132,10 +144,12 @@ def span_to_record(span: ReadableSpan) -> SpanRecord:
         name=span._name,
         start_ns=span._start_time or 0,
         end_ns=span._end_time,
-        kind=_KIND_NAMES[span._kind],
-        status_code=_STATUS_NAMES[status.status_code],
+        kind=kind,
+        status_code=status_code,
         status_message=status.description or "",
-        attributes={k: list(v) if type(v) is tuple else v for k, v in own.items()},
+        # Sequences as lists (``plain``); a span without any is copied whole, in C.
+        attributes={k: list(v) if type(v) is tuple else v for k, v in own.items()}
+        if tuple in map(type, own.values()) else own.copy(),
         events=_events(tuple(event_items)) if event_items else (),
         resource=shared.resource,
         scope_name=shared.scope_name,
@@ -154,8 +168,12 @@ def span_to_record(span: ReadableSpan) -> SpanRecord:
     )
 
 
-_KIND_NAMES = {kind: kind.name for kind in SpanKind}
-_STATUS_NAMES = {code: code.name for code in StatusCode}
+# By the members' ids: an ``Enum``'s ``__hash__`` is a Python call, twice a span.
+_KIND_NAMES = {id(kind): kind.name for kind in SpanKind}
+_STATUS_NAMES = {id(code): code.name for code in StatusCode}
+# The last span's scope, resource and their ``_Shared`` (one tuple, swapped whole: the writer
+# thread is the usual caller, but any thread may be).
+_last_shared: tuple[Any, Resource, _Shared] | None = None
 
 
 def _record_from_properties(span: ReadableSpan) -> SpanRecord:

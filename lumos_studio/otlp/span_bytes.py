@@ -52,13 +52,30 @@ def _field(tag: bytes, payload: bytes) -> bytes:
     return tag + (_SMALL[size] if size < 128 else _varint(size)) + payload
 
 
-# Encoded key-value fields of string attributes: by field tag, then key, then value (nested
-# dicts: no tuple to make for each look-up); cleared once they hold ``_MAX_REMEMBERED_BYTES``
-# (the values as much again), so unique messages cannot make the cache big.
-_pairs: dict[bytes, dict[str, dict[str, bytes]]] = {}
+# Encoded key-value fields of string attributes (and of ints, bools and short lists of strings,
+# ``_remembered_as``): by field tag, then key, then value (nested dicts: no tuple to make for
+# each look-up of a string); cleared once they hold ``_MAX_REMEMBERED_BYTES`` (the values as much
+# again), so unique messages cannot make the cache big.
+_pairs: dict[bytes, dict[str, dict[Any, bytes]]] = {}
 _remembered = 0  # bytes
 _MAX_REMEMBERED_BYTES = 4 * 1024 * 1024
 _MAX_REMEMBERED_CHARS = 16 * 1024
+_MAX_REMEMBERED_ITEMS = 8  # a list's strings
+_TUPLE_KEY_BYTES = 100  # about what a remembered number's tuple key and its int take
+
+
+def _remembered_as(value: Any) -> Any:
+    """What a value other than a string is remembered by: an int, a bool or a short list of
+    strings (token counts, finish reasons) by a tuple that starts with its type, so that 1,
+    True and "1" stay apart; None for a value not remembered (floats: 0.0 == -0.0)."""
+    kind = type(value)
+    if kind is int or kind is bool:
+        return (kind, value)
+    if (kind is list or kind is tuple) and len(value) <= _MAX_REMEMBERED_ITEMS and all(
+        type(item) is str and len(item) <= _MAX_REMEMBERED_CHARS for item in value
+    ):
+        return (list, *value)  # a list and a tuple encode alike
+    return None
 
 
 def _attributes(tag: bytes, attributes: Mapping[str, Any]) -> bytes:
@@ -69,11 +86,15 @@ def _attributes(tag: bytes, attributes: Mapping[str, Any]) -> bytes:
         by_key = _pairs[tag] = {}
     out = []
     for key, value in attributes.items():
-        if type(value) is str and type(key) is str and len(value) <= _MAX_REMEMBERED_CHARS:
+        if type(value) is str:
+            remembered = value if len(value) <= _MAX_REMEMBERED_CHARS else None
+        else:
+            remembered = _remembered_as(value)
+        if remembered is not None and type(key) is str:
             by_value = by_key.get(key)
             if by_value is None:
                 by_value = by_key[key] = {}
-            cached = by_value.get(value)
+            cached = by_value.get(remembered)
             if cached is None:
                 cached = _field(tag, _key_value(key, value))
                 if _remembered >= _MAX_REMEMBERED_BYTES:
@@ -81,8 +102,10 @@ def _attributes(tag: bytes, attributes: Mapping[str, Any]) -> bytes:
                     _remembered = 0
                     by_key = _pairs[tag] = {}
                     by_value = by_key[key] = {}
-                by_value[value] = cached
-                _remembered += len(cached)
+                by_value[remembered] = cached
+                # A string key is counted by the bytes (its text is as long); a tuple's by
+                # its size, so unique numbers cannot hold more than the bound says either.
+                _remembered += len(cached) + (0 if remembered is value else _TUPLE_KEY_BYTES)
             out.append(cached)
         else:
             out.append(_field(tag, _key_value(str(key), value)))

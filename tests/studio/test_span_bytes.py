@@ -107,3 +107,28 @@ def test_remembered_pairs_stay_within_their_bytes(monkeypatch: pytest.MonkeyPatc
         record = replace(weather_trace()[0], attributes={"gen_ai.input.messages": f"{n}" * 300})
         assert span_bytes(record) == encode_span(record)
         assert module._remembered <= 10_000 + 1_000
+
+
+def test_remembered_numbers_and_lists_stay_apart_from_equal_values_of_other_types() -> None:
+    """1, True, 1.0 and "1" are equal or hash alike in Python but encode differently: each
+    value under the same key, twice over (the second time from the remembered pairs)."""
+    values: list[Any] = [1, True, 1.0, "1", 0, False, 0.0, -0.0, 2**64, ["stop"], ("stop",),
+                         ["stop", "length"], [1], [True], ["x"] * 9, []]
+    for _ in range(2):
+        for value in values:
+            record = replace(weather_trace()[0], attributes={"k": value})
+            assert span_bytes(record) == encode_span(record), value
+
+
+def test_remembered_numbers_count_towards_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lumos_studio.otlp import span_bytes as module
+
+    monkeypatch.setattr(module, "_MAX_REMEMBERED_BYTES", 10_000)
+    for n in range(1_000):  # unique numbers (sizes, durations) are remembered too
+        record = replace(weather_trace()[0], attributes={"gen_ai.usage.input_tokens": n})
+        assert span_bytes(record) == encode_span(record)
+        assert module._remembered <= 10_000 + 1_000
+        # Each counts its key's size too, not only its few encoded bytes.
+        remembered = sum(len(by_value) for by_key in module._pairs.values()
+                         for by_value in by_key.values())
+        assert remembered <= 10_000 // module._TUPLE_KEY_BYTES + 1
