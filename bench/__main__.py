@@ -2,7 +2,8 @@
 summary of every figure held to a target.
 
 A new benchmark is a module in ``bench/`` with ``main(console)``, added to ``BENCHMARKS``; its
-figures go through ``bench.check`` to reach the summary. Checks that run long and give no figure
+figures go through ``bench.check`` to reach the summary. Each benchmark runs in a process of its
+own, so none measures what an earlier one left behind. Checks that run long and give no figure
 (``fuzz``) run only when named.
 
 Environment: ``LUMOS_BENCH_SCALE=1,3,10`` runs the query benchmarks on 1M, 3M and 10M spans and
@@ -17,13 +18,18 @@ import argparse
 import importlib
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import asdict
+from pathlib import Path
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import FIGURES, python_loop_ms
+from bench import FIGURES, Figure, python_loop_ms
 
 # Name → module, in the order a full run goes through them.
 BENCHMARKS: dict[str, str] = {
@@ -49,12 +55,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "names", nargs="*", metavar="name", help=f"benchmarks to run: {', '.join(BENCHMARKS)}"
     )
+    parser.add_argument("--figures-to", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
     # Wide enough for the tables when piped (make bench | tee), a real terminal's width otherwise.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
+    if args.figures_to is not None:  # one benchmark, in a process of its own (``_run_alone``)
+        (name,) = args.names
+        importlib.import_module(BENCHMARKS[name]).main(console)
+        args.figures_to.write_bytes(orjson.dumps([asdict(f) for f in FIGURES]))
+        return 0
     console.print(
         f"[bold]Lumos Studio benchmarks[/] · Python {platform.python_version()} · "
         f"{platform.machine()} · {_cpu_count()} CPUs{_load()} · a fixed Python loop: "
@@ -63,11 +75,27 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names or [n for n in BENCHMARKS if n not in ONLY_WHEN_NAMED]:
         started = time.perf_counter()
         console.rule(f"[bold]{name}")
-        importlib.import_module(BENCHMARKS[name]).main(console)
+        _run_alone(name)
         console.print(f"[dim]{name} took {time.perf_counter() - started:.1f} s{_load()}[/]")
     if FIGURES:
         console.print(_summary())
     return 0
+
+
+def _run_alone(name: str) -> None:
+    """Run one benchmark in a fresh process and take its figures: in one process, what an
+    earlier benchmark left on the heap (ingest's 300 MB of requests, a store's build) counted in
+    a later one's memory figures (the studio's RSS read 442 instead of ~130 MB)."""
+    sys.stdout.flush()  # what this process printed comes before what the benchmark prints
+    with tempfile.TemporaryDirectory(prefix="lumos-bench-") as tmp:
+        figures = Path(tmp) / "figures.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "bench", name, "--figures-to", str(figures)], check=False)
+        if done.returncode != 0:
+            FIGURES.append(Figure(f"{name}: the benchmark failed (exit {done.returncode})",
+                                  1, 0, "", False))
+            return
+        FIGURES.extend(Figure(**figure) for figure in orjson.loads(figures.read_bytes()))
 
 
 def _summary() -> Table:

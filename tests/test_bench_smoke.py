@@ -179,3 +179,19 @@ def test_the_postgres_bench_copies_a_store_and_measures_both_engines(
     bodies, _ = postgres.encoded_batches(3)
     rate, sent = postgres._ingest([pg_cluster.create_database("bench_smoke_three")] * 3, bodies)
     assert sent.spans == 3 * postgres.BATCH_SPANS and sent.failures == 0 and rate > 0
+
+
+def test_a_full_run_takes_each_benchmarks_figures_from_a_process_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``python -m bench NAME`` runs NAME in a fresh process (nothing an earlier benchmark left
+    on the heap counts in its memory figures) and its figures still reach the summary."""
+    import bench
+    from bench import __main__ as runner
+
+    monkeypatch.setattr(bench, "FIGURES", [])
+    monkeypatch.setattr(runner, "FIGURES", bench.FIGURES)
+    assert runner.main(["reload"]) == 0
+    (figure,) = bench.FIGURES
+    assert figure.label.startswith("reload: save → ready") and figure.unit == "s"
+    assert 0 < figure.value < 60
