@@ -10,7 +10,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from lumos_studio.store.log_trigrams import UNFOLDED, case_blind, trigram_terms
+from lumos_studio.store.log_trigrams import UNFOLDED_BY_LIKE, case_blind, trigram_terms
 
 try:  # the regex parser moved in 3.11; the old name still works, with a warning
     from re import _parser as _regex_parser  # type: ignore[attr-defined]
@@ -91,8 +91,8 @@ def regex_prefilter(pattern: str) -> tuple[list[str], list[str]]:
     terms: list[str] = []
     literals: list[str] = []
     # LIKE is ASCII-case-blind, but Python's case-blind "i" also matches "ı" and "İ", "k" the
-    # Kelvin sign and "s" the long s (``log_trigrams.UNFOLDED``): literals are cut at them.
-    cuts = '["\\\\\\x00-\\x1f' + (UNFOLDED if case_blind(pattern) else "") + "]"
+    # Kelvin sign and "s" the long s (``log_trigrams.UNFOLDED_BY_LIKE``): literals are cut there.
+    cuts = '["\\\\\\x00-\\x1f' + (UNFOLDED_BY_LIKE if case_blind(pattern) else "") + "]"
 
     def close(run: str, left: bool, right: bool) -> None:
         pieces = re.split(r"[^A-Za-z0-9]+", run)

@@ -41,11 +41,12 @@ SAMPLE = 5_000  # the newest indexed logs on which a query's terms are weighed
 CANDIDATE_COST = 25  # a candidate read and checked costs as much as this many doclist entries
 
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
-# Python's case-blind "i" also matches "ı" and "İ", "k" the Kelvin sign and "s" the long s,
-# which FTS5 (and LIKE) do not fold to them: in a case-blind pattern, a trigram with one of
-# these letters could miss a match, so none is used.
-UNFOLDED = "iIkKsS"
-_UNFOLDED = frozenset(UNFOLDED)
+# Python's case-blind "i" also matches "ı" and "İ", which FTS5 (and LIKE) do not fold to "i": in
+# a case-blind pattern, a trigram with an "i" could miss a match, so none is used.
+_UNFOLDED = frozenset("iI")
+# LIKE folds ASCII only: besides "i", Python's case-blind "k" matches the Kelvin sign and "s" the
+# long s, which the trigram tokenizer folds to them but LIKE does not (``log_filter``).
+UNFOLDED_BY_LIKE = "iIkKsS"
 
 
 def case_blind(pattern: str) -> bool:

@@ -73,11 +73,10 @@ PATTERNS = (
 
 
 def test_what_a_regex_must_contain() -> None:
-    # Case-blind (no capitals): no trigram with an "i", "k" or "s", which "ı" or "İ", the Kelvin
-    # sign or the long s would match.
-    assert trigram_query(r"took 9\d\.5ms") == '"too" AND ".5m"'
-    assert trigram_query(r"Took 9\d\.5ms") == (
+    assert trigram_query(r"took 9\d\.5ms") == (
         '"too" AND "ok " AND "k 9" AND ".5m" AND "5ms"')
+    # Case-blind (no capitals): no trigram with an "i", which "ı" or "İ" would match (the
+    # tokenizer folds the Kelvin sign and the long s to "k" and "s": those stay).
     # Alternatives: one of them; optional parts: nothing; repeats at least once: their text.
     assert trigram_query(r"(foo|barbaz)qux") == (
         '(("foo") OR ("bar" AND "rba" AND "baz")) AND "qux"')
@@ -88,7 +87,7 @@ def test_what_a_regex_must_contain() -> None:
     assert trigram_query(r"timeout") == '"meo" AND "eou" AND "out"'
     assert trigram_query(r"Timeout") == '"tim" AND "meo" AND "out"'
     # JSON escapes the stored body's quotes, backslashes and controls: never looked for.
-    assert trigram_query(r'Say "hi"') == '"say" AND "ay "' and trigram_query("a\\\\bc\nde") is None
+    assert trigram_query(r'say "hi"') == '"say" AND "ay "' and trigram_query("a\\\\bc\nde") is None
     assert trigram_query("(unclosed") is None
 
 
