@@ -75,14 +75,16 @@ def compact_pending(connection: sqlite3.Connection, limit: int) -> int:
 
 
 def store_dictionary(connection: sqlite3.Connection) -> int | None:
-    """The id of the store's newest dictionary (known to ``span_compression`` from here on),
-    trained now if it has none and holds enough spans; None without one."""
+    """The id of the store's dictionary (known to ``span_compression`` from here on), trained
+    now if it has none and holds enough spans; None without one."""
     row = connection.execute("SELECT id, dict FROM span_dicts ORDER BY id DESC LIMIT 1").fetchone()
     if row is not None:
         if span_compression.dictionary(row[0]) is None:
             span_compression.add_dictionaries([row])
         return row[0] if span_compression.dictionary(row[0]) is not None else None
     newest = connection.execute("SELECT max(rowid) FROM spans").fetchone()[0] or 0
+    if newest < MIN_TRAINING_SPANS:  # rowids only grow: fewer spans than that (a cheap look)
+        return None
     tried: int = connection.execute("SELECT dict_tried_at FROM compaction").fetchone()[0]
     if tried and newest < tried + RETRY_AFTER_SPANS:
         return None
