@@ -240,6 +240,7 @@ def index_pending(
         if span_id is None or key in seen:  # deleted since it was queued; or queued twice
             continue
         seen.add(key)
+        record: SpanRecord | None = None  # the span decoded whole, only when needed
         text = None if has_logs else stored_span_text(stored, scope)
         if text is None:
             record = span_from_row(_full_row(connection, key))
@@ -250,8 +251,9 @@ def index_pending(
             if old_digest == text_digest(text):
                 continue  # indexed as it is
             # An older text of it (before its message log records came) goes, the new one in.
-            _unindex(connection, [(old_id, old_digest, old_logs_upto,
-                                   span_from_row(_full_row(connection, key)))])
+            if record is None:
+                record = span_from_row(_full_row(connection, key))
+            _unindex(connection, [(old_id, old_digest, old_logs_upto, record)])
         texts.append((trace_id, span_id, text))
         if touched is not None:
             touched.add(trace_id)
