@@ -30,6 +30,7 @@ __all__ = [
     "add_source",
     "dictionary",
     "dictionary_id",
+    "knows",
     "pack",
     "train",
     "unpack",
@@ -79,6 +80,11 @@ def add_source(key: str, read: Callable[[], Iterable[tuple[int, bytes]]]) -> Non
     names one not seen yet (a reader opened before the writer trained it)."""
     with _lock:
         _sources[key] = read
+
+
+def knows(dict_id: int) -> bool:
+    """Whether the dictionary with this id is loaded (no store is asked)."""
+    return dict_id in _dictionaries
 
 
 def dictionary(dict_id: int) -> zstd.ZstdDict | None:

@@ -77,11 +77,12 @@ def compact_pending(connection: sqlite3.Connection, limit: int) -> int:
 def store_dictionary(connection: sqlite3.Connection) -> int | None:
     """The id of the store's dictionary (known to ``span_compression`` from here on), trained
     now if it has none and holds enough spans; None without one."""
-    row = connection.execute("SELECT id, dict FROM span_dicts ORDER BY id DESC LIMIT 1").fetchone()
-    if row is not None:
-        if span_compression.dictionary(row[0]) is None:
-            span_compression.add_dictionaries([row])
-        return row[0] if span_compression.dictionary(row[0]) is not None else None
+    row = connection.execute("SELECT id FROM span_dicts ORDER BY id DESC LIMIT 1").fetchone()
+    if row is not None:  # its bytes (64 KB) are read once a process, not at every step
+        if not span_compression.knows(row[0]):
+            span_compression.add_dictionaries(
+                connection.execute("SELECT id, dict FROM span_dicts WHERE id = ?", row))
+        return row[0] if span_compression.knows(row[0]) else None
     newest = connection.execute("SELECT max(rowid) FROM spans").fetchone()[0] or 0
     if newest < MIN_TRAINING_SPANS:  # rowids only grow: fewer spans than that (a cheap look)
         return None
