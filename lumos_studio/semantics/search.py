@@ -85,12 +85,19 @@ def _plain_key(key: Any) -> bool:
 def _plain_genai(span: SpanRecord) -> bool:
     """Whether only the current GenAI readers (and ours) would read anything of this span."""
     attrs = span.attributes
-    if not isinstance(attrs, dict) or "events" in attrs or not _no_message_events(span.events):
+    if not isinstance(attrs, dict) or not _no_message_events(span.events):
         return False
-    scope = span.scope_name if isinstance(span.scope_name, str) else ""
-    if scope == pydantic_ai.SCOPE or scope.startswith(logfire.SCOPE_PREFIX):
+    return _plain_keys_and_scope(attrs, span.scope_name if isinstance(span.scope_name, str) else "")
+
+
+def _plain_keys_and_scope(keys: Collection[Any], scope_name: str) -> bool:
+    """Whether attributes with these keys, in a span of this scope, are read by the current
+    GenAI readers alone (``_plain_genai`` and ``plain_text_of`` say so the same way)."""
+    if "events" in keys:
         return False
-    return all(map(_plain_key, attrs))
+    if scope_name == pydantic_ai.SCOPE or scope_name.startswith(logfire.SCOPE_PREFIX):
+        return False
+    return all(map(_plain_key, keys))
 
 
 def plain_text_of(
@@ -100,11 +107,9 @@ def plain_text_of(
     those in ``PLAIN_TEXT_KEYS`` it has, its events' names and its scope; None when the span
     needs the full reader. For the idle indexer, which reads no more of a stored span
     (``otlp.proto_codec.text_fields``): a ``SpanRecord`` for it cost as much as the text."""
-    if "events" in keys or any(name in _MESSAGE_EVENT_NAMES for name in event_names):
+    if any(name in _MESSAGE_EVENT_NAMES for name in event_names):
         return None
-    if scope_name == pydantic_ai.SCOPE or scope_name.startswith(logfire.SCOPE_PREFIX):
-        return None
-    if not all(map(_plain_key, keys)):
+    if not _plain_keys_and_scope(keys, scope_name):
         return None
     try:
         return _plain_text_of(values)
