@@ -123,8 +123,10 @@ _INSERT_LOG = (
 # conversation id (given apart, to the traces without one: ``trace_index.set_conversations``).
 # ``batch`` lists the traces. The conversation ids once came in ``batch`` too, read by a
 # subquery for each trace: a scan of the batch each, ~30 µs a trace in an agent's batch of 800.
-_REFRESH_TRACE = """
-WITH batch(trace_id) AS (VALUES {ids})
+# What both engines' trace refresh shares: the columns, the run's names read from its spans, its
+# times and span count (``TRACE_REFRESH_HEAD``), and what an existing trace's row takes
+# (``TRACE_REFRESH_UPDATE``); each engine writes its own sums and its own list of the batch.
+TRACE_REFRESH_HEAD = """
 INSERT INTO traces (
     trace_id, root_name, agent_name, service_name, start_ns, end_ns, span_count, error_count,
     running_count, input_tokens, output_tokens, agents, models, tools)
@@ -136,18 +138,20 @@ SELECT
         ORDER BY a.start_ns LIMIT 1),
     (SELECT service_name FROM spans v WHERE v.trace_id = s.trace_id
         ORDER BY v.parent_span_id IS NOT NULL, v.start_ns LIMIT 1),
-    min(s.start_ns), max(s.end_ns), count(*),
+    min(s.start_ns), max(s.end_ns), count(*),"""
+TRACE_REFRESH_UPDATE = "ON CONFLICT (trace_id) DO UPDATE SET " + ", ".join(
+    f"{c} = excluded.{c}" for c in (
+        "root_name", "agent_name", "service_name", "start_ns", "end_ns", "span_count",
+        "error_count", "running_count", "input_tokens", "output_tokens", "agents", "models",
+        "tools"))
+_REFRESH_TRACE = "WITH batch(trace_id) AS (VALUES {ids})" + TRACE_REFRESH_HEAD + """
     sum(s.status_code = 'ERROR'), sum(s.end_ns IS NULL),
     sum(CASE WHEN s.operation = 'chat' THEN s.input_tokens END),
     sum(CASE WHEN s.operation = 'chat' THEN s.output_tokens END),
     group_concat(DISTINCT s.agent_name), group_concat(DISTINCT s.model),
     group_concat(DISTINCT s.tool_name)
 FROM spans s WHERE s.trace_id IN (SELECT trace_id FROM batch) GROUP BY s.trace_id
-ON CONFLICT (trace_id) DO UPDATE SET
-""" + ", ".join(f"{c} = excluded.{c}" for c in (
-    "root_name", "agent_name", "service_name", "start_ns", "end_ns", "span_count", "error_count",
-    "running_count", "input_tokens", "output_tokens", "agents", "models", "tools"
-))
+""" + TRACE_REFRESH_UPDATE
 
 
 @functools.cache

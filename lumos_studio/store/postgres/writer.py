@@ -30,7 +30,13 @@ from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.postgres.connect import PostgresUrl, connect
 from lumos_studio.store.postgres.schema import ensure_schema
 from lumos_studio.store.postgres.search import searchable
-from lumos_studio.store.writer import TEXTS_PER_IDLE_STEP, StoreChange, StoreWriter
+from lumos_studio.store.writer import (
+    TEXTS_PER_IDLE_STEP,
+    TRACE_REFRESH_HEAD,
+    TRACE_REFRESH_UPDATE,
+    StoreChange,
+    StoreWriter,
+)
 
 __all__ = ["PostgresWriter"]
 
@@ -73,31 +79,15 @@ def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
-# SQLite's trace refresh (``store.writer._REFRESH_TRACE``) in PostgreSQL's words.
-_REFRESH_TRACES = """
-INSERT INTO traces (
-    trace_id, root_name, agent_name, service_name, start_ns, end_ns, span_count, error_count,
-    running_count, input_tokens, output_tokens, agents, models, tools)
-SELECT
-    s.trace_id,
-    (SELECT name FROM spans r WHERE r.trace_id = s.trace_id
-        ORDER BY r.parent_span_id IS NOT NULL, r.start_ns LIMIT 1),
-    (SELECT agent_name FROM spans a WHERE a.trace_id = s.trace_id AND a.agent_name IS NOT NULL
-        ORDER BY a.start_ns LIMIT 1),
-    (SELECT service_name FROM spans v WHERE v.trace_id = s.trace_id
-        ORDER BY v.parent_span_id IS NOT NULL, v.start_ns LIMIT 1),
-    min(s.start_ns), max(s.end_ns), count(*),
+# SQLite's trace refresh (``store.writer._REFRESH_TRACE``) in PostgreSQL's words: its sums.
+_REFRESH_TRACES = TRACE_REFRESH_HEAD + """
     count(*) FILTER (WHERE s.status_code = 'ERROR'), count(*) FILTER (WHERE s.end_ns IS NULL),
     sum(s.input_tokens) FILTER (WHERE s.operation = 'chat'),
     sum(s.output_tokens) FILTER (WHERE s.operation = 'chat'),
     string_agg(DISTINCT s.agent_name, ','), string_agg(DISTINCT s.model, ','),
     string_agg(DISTINCT s.tool_name, ',')
 FROM spans s WHERE s.trace_id = ANY(%s) GROUP BY s.trace_id
-ON CONFLICT (trace_id) DO UPDATE SET
-""" + ", ".join(f"{c} = excluded.{c}" for c in (
-    "root_name", "agent_name", "service_name", "start_ns", "end_ns", "span_count", "error_count",
-    "running_count", "input_tokens", "output_tokens", "agents", "models", "tools"
-))
+""" + TRACE_REFRESH_UPDATE
 
 _LOCK_TRACES = ("SELECT pg_advisory_xact_lock(hashtextextended(id, 0)) "
                 "FROM unnest(%s::text[]) WITH ORDINALITY AS ids(id, n) ORDER BY n")
