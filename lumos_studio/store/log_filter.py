@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lumos_studio.store.log_trigrams import UNFOLDED_BY_LIKE, case_blind, trigram_terms
@@ -137,6 +138,32 @@ class FilterPlan:
     trigram_terms: tuple[str, ...] = ()  # its terms, each required
 
 
+def field_conditions(
+    log_filter: LogFilter, any_of: Callable[[str, list[str]], tuple[str, Sequence[object]]]
+) -> tuple[list[str], list[object]]:
+    """The conditions of the filter's level, loggers, services, trace and span, and their
+    parameters: the same on both engines but for how a column is matched against a list of
+    values (``any_of``: the condition and its parameters)."""
+    where: list[str] = []
+    params: list[object] = []
+    if log_filter.min_severity > 0:
+        where.append("severity_number >= ?")
+        params.append(log_filter.min_severity)
+    for column, values in (("scope_name", log_filter.loggers),
+                           ("service_name", log_filter.services)):
+        if values:
+            condition, values_params = any_of(column, sorted(values))
+            where.append(condition)
+            params.extend(values_params)
+    if log_filter.trace_id:
+        where.append("trace_id = ?")
+        params.append(log_filter.trace_id)
+        if log_filter.span_id:
+            where.append("span_id = ?")
+            params.append(log_filter.span_id)
+    return where, params
+
+
 def plan_filter(
     log_filter: LogFilter, text_query: str | None = None, *, regex_words: bool = True
 ) -> FilterPlan:
@@ -145,22 +172,10 @@ def plan_filter(
     ``regex_words=False`` leaves the regex's words out of FTS5: when asking chunk by chunk, a
     prefix word would make FTS5 read its whole doclist each time; LIKE and Python still apply.
     """
-    where: list[str] = ["1"]
-    params: list[int | str] = []
-    if log_filter.min_severity > 0:
-        where.append("severity_number >= ?")
-        params.append(log_filter.min_severity)
-    names = (("scope_name", log_filter.loggers), ("service_name", log_filter.services))
-    for column, values in names:
-        if values:
-            where.append(f"{column} IN ({', '.join('?' * len(values))})")
-            params.extend(sorted(values))
-    if log_filter.trace_id:
-        where.append("trace_id = ?")
-        params.append(log_filter.trace_id)
-        if log_filter.span_id:
-            where.append("span_id = ?")
-            params.append(log_filter.span_id)
+    where, params = field_conditions(
+        log_filter, lambda column, values: (f"{column} IN ({', '.join('?' * len(values))})",
+                                            values))
+    where.insert(0, "1")
     parts: list[str] = []
     fallback: list[str] = []
     fallback_params: list[str] = []

@@ -18,7 +18,12 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import replace
 
-from lumos_studio.store.log_filter import LogFilter, compile_regex, regex_prefilter
+from lumos_studio.store.log_filter import (
+    LogFilter,
+    compile_regex,
+    field_conditions,
+    regex_prefilter,
+)
 from lumos_studio.store.log_queries import (
     MATERIALIZE_LIMIT,
     Anchor,
@@ -53,22 +58,8 @@ def text_tsquery(text: str) -> str | None:
 
 
 def _conditions(log_filter: LogFilter) -> tuple[list[str], list[object]]:
-    where: list[str] = []
-    params: list[object] = []
-    if log_filter.min_severity > 0:
-        where.append("severity_number >= ?")
-        params.append(log_filter.min_severity)
-    for column, values in (("scope_name", log_filter.loggers),
-                           ("service_name", log_filter.services)):
-        if values:
-            where.append(f"{column} = ANY(?)")
-            params.append(sorted(values))
-    if log_filter.trace_id:
-        where.append("trace_id = ?")
-        params.append(log_filter.trace_id)
-        if log_filter.span_id:
-            where.append("span_id = ?")
-            params.append(log_filter.span_id)
+    where, params = field_conditions(
+        log_filter, lambda column, values: (f"{column} = ANY(?)", [values]))
     query = text_tsquery(log_filter.text)
     if query is not None:
         where.append("words @@ to_tsquery('simple', ?)")
