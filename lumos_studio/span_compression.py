@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 
 if sys.version_info >= (3, 14):
@@ -46,6 +47,8 @@ MAX_DICTIONARY_BYTES = 1024 * 1024  # a stored one larger than this is not loade
 # Dictionaries by id, of every store this process opened; and how to read a store's again.
 _dictionaries: dict[int, zstd.ZstdDict] = {}
 _sources: dict[str, Callable[[], Iterable[tuple[int, bytes]]]] = {}
+_missing: dict[int, float] = {}  # ids no store had, by when they were last asked for
+RETRY_MISSING_SECONDS = 1.0  # a reader's store may get the dictionary its writer trains meanwhile
 _lock = threading.Lock()
 _compressors = threading.local()  # a compressor each: receivers compress on their own threads
 
@@ -88,20 +91,28 @@ def knows(dict_id: int) -> bool:
 
 
 def dictionary(dict_id: int) -> zstd.ZstdDict | None:
-    """The dictionary with this id, read from the stores' sources if it is new."""
+    """The dictionary with this id, read from the stores' sources if it is new; one no store
+    has (missing, damaged) is asked for again only ``RETRY_MISSING_SECONDS`` later, so the
+    thousands of spans of a trace compressed with it do not each ask every store."""
     found = _dictionaries.get(dict_id)
-    if found is None:
-        with _lock:
-            sources = list(_sources.values())
-        for read in sources:
-            try:
-                add_dictionaries(read())
-            except Exception:  # a store gone or unreadable: its spans show as unreadable
-                continue
-            found = _dictionaries.get(dict_id)
-            if found is not None:
-                break
-    return found
+    if found is not None:
+        return found
+    now = time.monotonic()
+    with _lock:
+        if now - _missing.get(dict_id, -RETRY_MISSING_SECONDS) < RETRY_MISSING_SECONDS:
+            return None
+        sources = list(_sources.values())
+    for read in sources:
+        try:
+            add_dictionaries(read())
+        except Exception:  # a store gone or unreadable: its spans show as unreadable
+            continue
+        found = _dictionaries.get(dict_id)
+        if found is not None:
+            return found
+    with _lock:
+        _missing[dict_id] = now
+    return None
 
 
 def pack(otlp: bytes, dict_id: int | None = None) -> bytes:

@@ -43,11 +43,20 @@ def stored(path: Path) -> list[tuple[str, str, bytes]]:
         connection.close()
 
 
+def stored_dictionaries(path: Path) -> list[tuple[int, bytes]]:
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute("SELECT id, dict FROM span_dicts").fetchall()
+    finally:
+        connection.close()
+
+
 @pytest.fixture(autouse=True)
 def forget_dictionaries() -> None:
     """Each test starts as a fresh process would: no dictionary known."""
     span_compression._dictionaries.clear()
     span_compression._sources.clear()
+    span_compression._missing.clear()
 
 
 def test_a_store_trains_its_dictionary_and_reads_every_span_back(tmp_path: Path) -> None:
@@ -97,9 +106,18 @@ def test_without_its_dictionary_only_the_spans_compressed_with_it_are_unreadable
     span_compression._dictionaries.clear()
     span_compression._sources.clear()
     reader = StoreReader(path)
+    asked: list[int] = []
+
+    def counted() -> list[tuple[int, bytes]]:  # the store's dictionaries, each time asked
+        asked.append(1)
+        return stored_dictionaries(path)
+
+    span_compression.add_source("counted", counted)
     try:
-        (unreadable, *_) = reader.trace_spans(f"{1:032x}")
+        (unreadable, *others) = reader.trace_spans(f"{1:032x}")
         assert "<invalid OTLP span" in str(unreadable.attributes)
+        assert all("<invalid OTLP span" in str(s.attributes) for s in others)
+        assert len(asked) == 1  # the store was asked once for the trace's four spans
         fresh = reader.trace_spans("f" * 32)
         assert {s.name for s in fresh} == {s.name for s in weather_trace()}
         assert all("<invalid OTLP span" not in str(s.attributes) for s in fresh)
