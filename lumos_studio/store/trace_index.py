@@ -215,6 +215,11 @@ def index_pending(
     The traces that got text are added to ``touched`` (their search results changed).
     A span's text is replaced only when it changed (its message log records came after it);
     re-imports and late copies change nothing.
+
+    The newest entries go first: after a burst the run a person just made is what they search
+    for, found ~0.3 s after its acknowledgement instead of after the whole backlog (100,000
+    spans: ~7 s). A span queued twice is indexed with what it has at the newer entry; the older
+    entry then finds its text as it is.
     """
     # One statement tells, for each queued span, its row, the text it is indexed with now (if
     # any) and whether it has log records to read; asked span by span, those two looks cost
@@ -227,7 +232,7 @@ def index_pending(
         "q.span_id))), s.trace_id, s.span_id, s.span, s.scope_name FROM text_queue q "
         "LEFT JOIN spans s ON s.trace_id = q.trace_id AND s.span_id = q.span_id "
         "LEFT JOIN trace_texts x ON x.trace_id = q.trace_id AND x.span_id = q.span_id "
-        "ORDER BY q.id LIMIT ?",
+        "ORDER BY q.id DESC LIMIT ?",
         (limit,),
     ).fetchall()
     if not rows:
@@ -258,7 +263,9 @@ def index_pending(
         if touched is not None:
             touched.add(trace_id)
     _add_texts(connection, texts, logs_upto)
-    connection.execute("DELETE FROM text_queue WHERE id <= ?", (rows[-1][0],))
+    # The writer is the queue's only writer and holds the transaction: every entry from the
+    # oldest one read up is done.
+    connection.execute("DELETE FROM text_queue WHERE id >= ?", (rows[-1][0],))
     return len(rows)
 
 

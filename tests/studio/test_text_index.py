@@ -45,6 +45,27 @@ def test_a_written_batch_queues_its_spans_and_idle_time_indexes_them(tmp_path: P
         writer.close()
 
 
+def test_idle_indexing_makes_the_newest_runs_searchable_first(tmp_path: Path) -> None:
+    older, newer = "a" * 32, "b" * 32
+    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
+    try:
+        assert writer._write(list(weather_trace(older)))
+        assert writer._write(list(weather_trace(newer, start=weather_trace()[0].start_ns + 10)))
+        reader = StoreReader(tmp_path / "s.db")
+        with writer._connection as connection:
+            connection.execute("BEGIN")
+            assert trace_index.index_pending(connection, limit=3) == 3  # one run's texts
+        page = reader.find_traces(TraceQuery(parse_filter("sunny")))
+        assert [t.trace_id for t in page.summaries] == [newer] and page.unindexed == 3
+        writer._index_texts()
+        assert {t.trace_id for t in reader.find_traces(TraceQuery(parse_filter("sunny"))).summaries
+                } == {older, newer}
+        assert trace_index.pending_count(writer._connection) == 0
+        reader.close()
+    finally:
+        writer.close()
+
+
 def test_flush_returns_once_the_text_is_searchable(store: Store) -> None:
     store.writer.submit_many(weather_trace())
     assert store.writer.flush()
