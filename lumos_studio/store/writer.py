@@ -67,8 +67,10 @@ SPANS_PER_IDLE_STEP = 500
 # together than this during a burst, so bulk ingest never waits behind the index.
 IDLE_BEFORE_INDEXING = 0.25
 # Once idle, the pause between two index steps: it leaves the GIL to the UI's thread between
-# steps. Waiting IDLE_BEFORE_INDEXING before every step indexed ~700 texts a second: twelve
-# minutes for a store of a million spans (schema 6 re-indexes a store when it is opened).
+# steps (a process without a UI, ``serve``, sets ``idle_pause`` to 0: the pauses made a quarter
+# of the time a backlog took). Waiting IDLE_BEFORE_INDEXING before every step indexed ~700 texts
+# a second: twelve minutes for a store of a million spans (schema 6 re-indexes a store when it is
+# opened).
 IDLE_BETWEEN_STEPS = 0.005
 
 
@@ -289,6 +291,7 @@ class StoreWriter:
         self.path = path
         self.batch_size = batch_size
         self.linger = linger  # seconds to gather single records into one transaction
+        self.idle_pause = IDLE_BETWEEN_STEPS  # between two idle steps: the UI's turn
         self.max_queue = max_queue
         self._queue = _RecordQueue(max_queue)
         self._lanes: list[Lane[object]] = []
@@ -537,7 +540,7 @@ class StoreWriter:
 
     def _wait_for_entry(self, indexing: bool = False) -> Entry | _Idle:
         """Block for the next entry; ``_WAKE`` if a lane got items; ``_IDLE`` after indexing
-        (sooner when the last step indexed too: ``IDLE_BETWEEN_STEPS``)."""
+        (sooner when the last step indexed too: ``idle_pause``)."""
         self.sleeping = True  # before the last look at the lanes: see ``store.lane``
         try:
             if self._lanes_hold_items():
@@ -546,7 +549,7 @@ class StoreWriter:
                 return self._queue.get()
             try:
                 return self._queue.get(
-                    timeout=IDLE_BETWEEN_STEPS if indexing else IDLE_BEFORE_INDEXING
+                    timeout=self.idle_pause if indexing else IDLE_BEFORE_INDEXING
                 )
             except queue.Empty:
                 pass

@@ -102,11 +102,13 @@ def test_text_becomes_searchable_soon_after_the_writer_goes_idle(store: Store) -
     assert trace_index.pending_count(store.writer._connection) == 0
 
 
+@pytest.mark.parametrize("pause", [writer_module.IDLE_BETWEEN_STEPS, 0.0])  # a UI; ``serve``
 def test_once_idle_the_writer_indexes_step_after_step_without_waiting_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pause: float
 ) -> None:
     monkeypatch.setattr(writer_module, "TEXTS_PER_IDLE_STEP", 2)  # 4 texts a trace: 6 steps
     writer = StoreWriter(tmp_path / "s.db")
+    writer.idle_pause = pause
     for n in range(3):
         writer._write(weather_trace(trace_id=f"{n + 1:032x}"))
     waits: list[float | None] = []
@@ -127,7 +129,7 @@ def test_once_idle_the_writer_indexes_step_after_step_without_waiting_again(
         writer.close()
     steps = waits[: waits.index(None)] if None in waits else waits  # then it sleeps for good
     assert steps[0] == writer_module.IDLE_BEFORE_INDEXING  # idle first: ingest never waits
-    assert set(steps[1:]) == {writer_module.IDLE_BETWEEN_STEPS} and len(steps) >= 4
+    assert set(steps[1:]) == {pause} and len(steps) >= 4
 
 
 def test_a_text_search_says_how_much_text_is_not_searchable_yet(tmp_path: Path) -> None:
