@@ -38,7 +38,7 @@ from bench.ingest import genai_trace
 from lumos_studio.otlp.proto_codec import decode_span_attributes, decode_span_events
 from lumos_studio.otlp.proto_encode import encode_span
 from lumos_studio.records import SpanRecord
-from lumos_studio.store.writer import PAGE_SIZE
+from lumos_studio.store.connection import PAGE_SIZE
 
 try:  # the standard library's from Python 3.14, its backport before
     from compression import zstd  # type: ignore[import-not-found]

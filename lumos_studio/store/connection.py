@@ -88,3 +88,25 @@ def know_dictionaries(path: Path) -> None:
             connection.close()
 
     span_compression.add_source(key, read)
+
+
+# A span row is ~3 KB: with SQLite's default 4 KiB pages each takes a page of its own and costs
+# ~40 µs to write; 64 KiB pages hold ~20 rows, and bulk ingest costs about half the CPU in 25 %
+# less file (bench/ingest.py). A small live commit writes a few 64 KiB pages (~1 ms), which the
+# writer's batching keeps rare.
+PAGE_SIZE = 65_536
+
+
+def use_large_pages(connection: sqlite3.Connection) -> None:
+    """Give a new, empty store ``PAGE_SIZE`` pages, and incremental auto-vacuum (the pages
+    compression frees go back to the disk: ``compaction``); a store with tables keeps its own."""
+    if connection.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE:
+        return
+    if connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        return
+    # WAL mode fixes the page size once the header is written; leave it for a moment.
+    connection.execute("PRAGMA journal_mode=DELETE")
+    connection.execute(f"PRAGMA page_size={PAGE_SIZE}")
+    connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
+    connection.execute("VACUUM")
+    connection.execute("PRAGMA journal_mode=WAL")

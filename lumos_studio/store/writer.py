@@ -19,28 +19,45 @@ in parts would not help.
 from __future__ import annotations
 
 import contextlib
-import functools
-import itertools
 import logging
 import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from lumos_studio.store import trace_index
 from lumos_studio.store.checkpoint import Checkpointer
 from lumos_studio.store.compaction import compact_pending, give_back_pages
-from lumos_studio.store.connection import open_writer_connection
+from lumos_studio.store.connection import open_writer_connection, use_large_pages
 from lumos_studio.store.isolation import is_data_error, write_isolating
 from lumos_studio.store.lane import Lane
 from lumos_studio.store.pending import Convert, Convertible, Item, PendingRows, as_record
-from lumos_studio.store.schema import LOG_COLUMNS, SPAN_COLUMNS, ensure_schema, index_new_logs
+from lumos_studio.store.schema import ensure_schema, index_new_logs
 from lumos_studio.store.sql_batches import fixed_chunks
 from lumos_studio.store.storage_error import StorageProblem, storage_problem
+from lumos_studio.store.write_statements import (
+    INSERT_LOG,
+    padded,
+    refresh_traces,
+    statement_chunks,
+    upsert_spans,
+)
+from lumos_studio.store.writer_queue import (
+    IDLE,
+    NO_ENTRY,
+    WAKE,
+    Batch,
+    Command,
+    Entry,
+    Flush,
+    Idle,
+    NoEntry,
+    RecordQueue,
+)
 
 __all__ = ["ChangeListener", "Convertible", "Item", "Lane", "StoreChange", "StoreWriter"]
 
@@ -74,203 +91,6 @@ IDLE_BEFORE_INDEXING = 0.25
 IDLE_BETWEEN_STEPS = 0.005
 
 
-# Spans are written with multi-row statements, not executemany: sqlite3 releases the GIL around
-# every step, and while the receiver's threads decode, each re-acquisition can wait a whole switch
-# interval. A batch is one statement (two past 1,024 rows), so a transaction takes ~5 round trips.
-# Its rows are padded with NULL rows (left out by the statement) to a multiple of
-# ``_ROWS_STEP``: the in-process lanes' batches come in every size, and compiling a statement of
-# a size not seen lately cost ~4 ms (500 rows) where running it costs ~3.
-_MAX_ROWS_PER_STATEMENT = 1_024  # 21 columns × 1,024 parameters, under SQLite's 32,766
-_ROWS_STEP = 64
-_PADDING = (None,) * len(SPAN_COLUMNS)
-
-
-@functools.cache
-def _upsert_spans(rows: int) -> str:
-    """The upsert of ``rows`` value rows, those whose trace id is NULL (padding) left out."""
-    row = f"({', '.join('?' * len(SPAN_COLUMNS))})"
-    return (
-        f"INSERT INTO spans ({', '.join(SPAN_COLUMNS)}) SELECT * FROM (VALUES "
-        f"{', '.join([row] * rows)}) WHERE column1 IS NOT NULL "
-        "ON CONFLICT(trace_id, span_id) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in SPAN_COLUMNS[2:])
-        # A finished span is final: a late "started" copy or a re-import never overwrites it.
-        + " WHERE spans.end_ns IS NULL"
-    )
-
-
-def _padded(chunk: Sequence[tuple[Any, ...]]) -> tuple[int, list[Any]]:
-    """The statement size for ``chunk`` (a multiple of ``_ROWS_STEP``) and its parameters."""
-    size = -(-len(chunk) // _ROWS_STEP) * _ROWS_STEP
-    parameters = list(itertools.chain.from_iterable(chunk))
-    parameters.extend(_PADDING * (size - len(chunk)))
-    return size, parameters
-
-
-_T = TypeVar("_T")
-
-
-def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
-    """Slices of at most ``_MAX_ROWS_PER_STATEMENT``."""
-    for start in range(0, len(items), _MAX_ROWS_PER_STATEMENT):
-        yield items[start : start + _MAX_ROWS_PER_STATEMENT]
-
-
-_INSERT_LOG = (
-    f"INSERT OR IGNORE INTO logs ({', '.join(LOG_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})"
-)
-
-# An upsert, not INSERT OR REPLACE: a trace's pin outlives its refreshes, and so does its
-# conversation id (given apart, to the traces without one: ``trace_index.set_conversations``).
-# ``batch`` lists the traces. The conversation ids once came in ``batch`` too, read by a
-# subquery for each trace: a scan of the batch each, ~30 µs a trace in an agent's batch of 800.
-# What both engines' trace refresh shares: the columns, the run's names read from its spans, its
-# times and span count (``TRACE_REFRESH_HEAD``), and what an existing trace's row takes
-# (``TRACE_REFRESH_UPDATE``); each engine writes its own sums and its own list of the batch.
-TRACE_REFRESH_HEAD = """
-INSERT INTO traces (
-    trace_id, root_name, agent_name, service_name, start_ns, end_ns, span_count, error_count,
-    running_count, input_tokens, output_tokens, agents, models, tools)
-SELECT
-    s.trace_id,
-    (SELECT name FROM spans r WHERE r.trace_id = s.trace_id
-        ORDER BY r.parent_span_id IS NOT NULL, r.start_ns LIMIT 1),
-    (SELECT agent_name FROM spans a WHERE a.trace_id = s.trace_id AND a.agent_name IS NOT NULL
-        ORDER BY a.start_ns LIMIT 1),
-    (SELECT service_name FROM spans v WHERE v.trace_id = s.trace_id
-        ORDER BY v.parent_span_id IS NOT NULL, v.start_ns LIMIT 1),
-    min(s.start_ns), max(s.end_ns), count(*),"""
-TRACE_REFRESH_UPDATE = "ON CONFLICT (trace_id) DO UPDATE SET " + ", ".join(
-    f"{c} = excluded.{c}" for c in (
-        "root_name", "agent_name", "service_name", "start_ns", "end_ns", "span_count",
-        "error_count", "running_count", "input_tokens", "output_tokens", "agents", "models",
-        "tools"))
-_REFRESH_TRACE = "WITH batch(trace_id) AS (VALUES {ids})" + TRACE_REFRESH_HEAD + """
-    sum(s.status_code = 'ERROR'), sum(s.end_ns IS NULL),
-    sum(CASE WHEN s.operation = 'chat' THEN s.input_tokens END),
-    sum(CASE WHEN s.operation = 'chat' THEN s.output_tokens END),
-    group_concat(DISTINCT s.agent_name), group_concat(DISTINCT s.model),
-    group_concat(DISTINCT s.tool_name)
-FROM spans s WHERE s.trace_id IN (SELECT trace_id FROM batch) GROUP BY s.trace_id
-""" + TRACE_REFRESH_UPDATE
-
-
-@functools.cache
-def _refresh_traces(count: int) -> str:
-    return _REFRESH_TRACE.format(ids=", ".join(["(?)"] * count))
-
-
-# A span row is ~3 KB: with SQLite's default 4 KiB pages each takes a page of its own and costs
-# ~40 µs to write; 64 KiB pages hold ~20 rows, and bulk ingest costs about half the CPU in 25 %
-# less file (bench/ingest.py). A small live commit writes a few 64 KiB pages (~1 ms), which the
-# writer's batching keeps rare. Better set in ``connection.py`` before WAL mode; here until then.
-PAGE_SIZE = 65_536
-
-
-def _use_large_pages(connection: sqlite3.Connection) -> None:
-    """Give a new, empty store ``PAGE_SIZE`` pages, and incremental auto-vacuum (the pages
-    compression frees go back to the disk: ``compaction``); a store with tables keeps its own."""
-    if connection.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE:
-        return
-    if connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-        return
-    # WAL mode fixes the page size once the header is written; leave it for a moment.
-    connection.execute("PRAGMA journal_mode=DELETE")
-    connection.execute(f"PRAGMA page_size={PAGE_SIZE}")
-    connection.execute("PRAGMA auto_vacuum=INCREMENTAL")
-    connection.execute("VACUUM")
-    connection.execute("PRAGMA journal_mode=WAL")
-
-
-class _Flush:
-    """A marker in the queue; set once everything queued before it is committed."""
-
-    __slots__ = ("done", "due")
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.due: list[int] = []  # each lane's ``taken`` count that covers what came before
-
-
-class _Batch:
-    """Records queued as one entry by ``commit``, as rows; ``ok`` tells if they committed, less
-    the records the store could not hold, whose reasons are in ``rejected``."""
-
-    __slots__ = ("done", "ok", "rejected", "rows", "size")
-
-    def __init__(self, rows: PendingRows) -> None:
-        self.rows = rows
-        self.size = len(rows) or 1
-        self.done = threading.Event()
-        self.ok = False
-        self.rejected: list[str] = []
-
-
-class _Command:
-    """A change other than ingest (pin, delete), run by the writer in a transaction of its own."""
-
-    __slots__ = ("done", "due", "ok", "run", "trace_ids")
-
-    def __init__(self, run: Callable[[sqlite3.Connection], None], trace_ids: Sequence[str]) -> None:
-        self.run = run
-        self.trace_ids = frozenset(trace_ids)
-        self.done = threading.Event()
-        self.due: list[int] = []
-        self.ok = False
-
-
-class _Wake:
-    """Put in the queue by a lane whose putter found the writer about to sleep."""
-
-    __slots__ = ()
-
-
-_WAKE = _Wake()
-
-
-class _Idle:
-    """What waiting returns after it indexed text instead (the queue stayed empty)."""
-
-    __slots__ = ()
-
-
-_IDLE = _Idle()
-
-
-class _NoEntry:
-    """What a look at the queue returns when it is empty."""
-
-    __slots__ = ()
-
-
-_NO_ENTRY = _NoEntry()
-
-Entry = _Flush | _Batch | _Command | _Wake | None
-
-
-class _RecordQueue(queue.Queue[Entry]):
-    """A bounded queue whose size counts records: a batch entry weighs what it holds."""
-
-    def _init(self, maxsize: int) -> None:
-        super()._init(maxsize)
-        self.records = 0
-
-    def _qsize(self) -> int:
-        return self.records
-
-    # Weights are never 0: Queue.get waits while the size is 0, so such an entry would never be
-    # read.
-    def _put(self, item: Entry) -> None:
-        self.queue.append(item)
-        self.records += item.size if type(item) is _Batch else 1
-
-    def _get(self) -> Entry:
-        item: Entry = self.queue.popleft()
-        self.records -= item.size if type(item) is _Batch else 1
-        return item
-
-
 class StoreWriter:
     """Owns the only read-write connection; see the module docstring.
 
@@ -293,7 +113,7 @@ class StoreWriter:
         self.linger = linger  # seconds to gather single records into one transaction
         self.idle_pause = IDLE_BETWEEN_STEPS  # between two idle steps: the UI's turn
         self.max_queue = max_queue
-        self._queue = _RecordQueue(max_queue)
+        self._queue = RecordQueue(max_queue)
         self._lanes: list[Lane[object]] = []
         self._default_lane: Lane[Item] = self.lane(as_record)
         self.sleeping = False  # the writer is about to block on the queue (see ``lane``)
@@ -316,7 +136,7 @@ class StoreWriter:
         PostgreSQL writer, ``store.postgres.writer``, opens its own storage instead)."""
         self._connection = open_writer_connection(path)
         try:
-            _use_large_pages(self._connection)
+            use_large_pages(self._connection)
             ensure_schema(self._connection)
             Checkpointer.take_over(self._connection)
             self._checkpointer = Checkpointer(path)
@@ -350,7 +170,7 @@ class StoreWriter:
     def wake(self) -> None:
         """Make the writer's wait for an entry return (a lane's putter found it sleeping)."""
         with contextlib.suppress(queue.Full):  # full: the writer is busy, not asleep
-            self._queue.put_nowait(_WAKE)
+            self._queue.put_nowait(WAKE)
 
     def submit(self, item: Item, timeout: float | None = 0.0) -> bool:
         """Queue one span or log; False (and counted) if there was no room within ``timeout`` s."""
@@ -393,7 +213,7 @@ class StoreWriter:
             self.start()
         if self._closed:
             return False
-        entry = _Batch(rows)
+        entry = Batch(rows)
         try:
             self._queue.put(entry, timeout=timeout)
         except queue.Full:
@@ -410,7 +230,7 @@ class StoreWriter:
             self.start()
         if self._closed:
             return False
-        marker = _Flush()
+        marker = Flush()
         try:
             self._queue.put(marker, timeout=timeout)
         except queue.Full:
@@ -433,7 +253,7 @@ class StoreWriter:
             self.start()
         if self._closed:
             return False
-        command = _Command(run, trace_ids)
+        command = Command(run, trace_ids)
         try:
             self._queue.put(command, timeout=timeout)
         except queue.Full:
@@ -461,30 +281,30 @@ class StoreWriter:
         self._checkpointer.close(timeout)
 
     def _run(self) -> None:
-        markers: list[_Flush] = []  # flushes waiting for the lanes to reach their ``due``
-        command: _Command | None = None  # likewise; no entry is read past it until it ran
+        markers: list[Flush] = []  # flushes waiting for the lanes to reach their ``due``
+        command: Command | None = None  # likewise; no entry is read past it until it ran
         stopping: list[int] | None = None  # once closing: what the lanes held then is due
         indexing = False  # the last step indexed text: the writer is idle, keep going
         while True:
             rows: PendingRows | None = None  # the first batch's, or all of them merged
             count = 0
-            entries: list[_Batch] = []
+            entries: list[Batch] = []
             if command is None and stopping is None:
                 block = not markers and not self._lanes_hold_items()
                 item = self._wait_for_entry(indexing) if block else self._next_entry()
-                indexing = item is _IDLE
+                indexing = item is IDLE
                 if indexing:
                     continue
-                if item is _WAKE and self.linger:
+                if item is WAKE and self.linger:
                     # Single records trickle in: wait a moment so one transaction takes many.
                     # Batches (receivers waiting to acknowledge) and flushes go at once.
                     time.sleep(self.linger)
-                while item is not _NO_ENTRY:
+                while item is not NO_ENTRY:
                     if item is None:
                         stopping = self._lanes_due()
                         break
                     match item:
-                        case _Batch():
+                        case Batch():
                             if rows is None:
                                 rows = item.rows
                             else:
@@ -493,17 +313,17 @@ class StoreWriter:
                                 rows.merge(item.rows)
                             count += item.size
                             entries.append(item)
-                        case _Flush():
+                        case Flush():
                             item.due = self._lanes_due()
                             markers.append(item)
-                        case _Command():
+                        case Command():
                             item.due = self._lanes_due()
                             command = item  # after what was queued before it, and alone
                             break
                     if count >= self.batch_size:
                         break
                     item = self._next_entry()
-            parts: list[tuple[PendingRows, _Batch | None]] = [(e.rows, e) for e in entries]
+            parts: list[tuple[PendingRows, Batch | None]] = [(e.rows, e) for e in entries]
             lane_rows = self._take_from_lanes()
             if lane_rows is not None:
                 parts.append((lane_rows, None))
@@ -538,13 +358,13 @@ class StoreWriter:
                     and self._lanes_reached(stopping)):
                 return
 
-    def _wait_for_entry(self, indexing: bool = False) -> Entry | _Idle:
-        """Block for the next entry; ``_WAKE`` if a lane got items; ``_IDLE`` after indexing
+    def _wait_for_entry(self, indexing: bool = False) -> Entry | Idle:
+        """Block for the next entry; ``WAKE`` if a lane got items; ``IDLE`` after indexing
         (sooner when the last step indexed too: ``idle_pause``)."""
         self.sleeping = True  # before the last look at the lanes: see ``store.lane``
         try:
             if self._lanes_hold_items():
-                return _WAKE
+                return WAKE
             if not (self._texts_pending or self._compaction_pending):
                 return self._queue.get()
             try:
@@ -559,13 +379,13 @@ class StoreWriter:
             self._index_texts()  # idle: make a little more message text searchable
         else:
             self._compact()  # then compress a few more stored spans
-        return _IDLE
+        return IDLE
 
-    def _next_entry(self) -> Entry | _NoEntry:
+    def _next_entry(self) -> Entry | NoEntry:
         try:
             return self._queue.get_nowait()
         except queue.Empty:
-            return _NO_ENTRY
+            return NO_ENTRY
 
     def _lanes_hold_items(self) -> bool:
         return any(len(lane) for lane in self._lanes)
@@ -621,7 +441,7 @@ class StoreWriter:
         if done:
             self._checkpointer.poke()
 
-    def _run_command(self, command: _Command) -> bool:
+    def _run_command(self, command: Command) -> bool:
         try:
             with self._connection:
                 self._connection.execute("BEGIN IMMEDIATE")
@@ -648,7 +468,7 @@ class StoreWriter:
         self.dropped += rows.dropped
         return self._write_parts(rows, [(rows, None)])
 
-    def _write_parts(self, rows: PendingRows, parts: list[tuple[PendingRows, _Batch | None]]
+    def _write_parts(self, rows: PendingRows, parts: list[tuple[PendingRows, Batch | None]]
                      ) -> bool:
         """Write ``rows`` (the ``parts`` merged) in one transaction; True if all committed.
 
@@ -703,15 +523,15 @@ class StoreWriter:
             with connection:
                 connection.execute("BEGIN IMMEDIATE")
                 changed = 0  # rows the upserts wrote: re-imports of finished spans don't count
-                for chunk in _chunks(list(spans.values())):
-                    size, parameters = _padded(chunk)
-                    changed += connection.execute(_upsert_spans(size), parameters).rowcount
+                for chunk in statement_chunks(list(spans.values())):
+                    size, parameters = padded(chunk)
+                    changed += connection.execute(upsert_spans(size), parameters).rowcount
                 for ids in fixed_chunks(list(trace_ids)):
-                    connection.execute(_refresh_traces(len(ids)), ids)
+                    connection.execute(refresh_traces(len(ids)), ids)
                 trace_index.set_conversations(connection, facts.conversations)
                 queued = trace_index.index_or_queue(connection, facts, rows.log_traces)
                 before = connection.total_changes
-                connection.executemany(_INSERT_LOG, logs)
+                connection.executemany(INSERT_LOG, logs)
                 logs_added = connection.total_changes - before
                 if logs_added:
                     index_new_logs(connection)  # full-text search, in the same transaction

@@ -210,11 +210,11 @@ def test_batches_committed_together_leave_each_committers_rows_as_they_were(
 ) -> None:
     from lumos_studio.store import StoreWriter
     from lumos_studio.store.pending import PendingRows
-    from lumos_studio.store.writer import _Batch
+    from lumos_studio.store.writer_queue import Batch
 
     first = PendingRows.of(weather_trace())
     second = PendingRows.of(weather_trace(trace_id="2" * 32))
-    entries = [_Batch(first), _Batch(second)]
+    entries = [Batch(first), Batch(second)]
     writer = StoreWriter(tmp_path / "s.db")  # not started: both wait in the queue
     for entry in entries:
         writer._queue.put(entry)

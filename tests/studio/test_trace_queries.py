@@ -282,13 +282,14 @@ def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path
 def test_a_version_5_store_is_indexed_again_with_ids_that_tell_the_trace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lumos_studio.store import pending, schema, writer
+    from lumos_studio.store import pending, schema, write_statements
 
     path = tmp_path / "v5.db"
     real = schema.MIGRATIONS
     schema.MIGRATIONS = real[:5]  # the previous studio's store, with its columns
-    monkeypatch.setattr(writer, "SPAN_COLUMNS", OLD_SPAN_COLUMNS)
-    writer._upsert_spans.cache_clear()
+    monkeypatch.setattr(write_statements, "SPAN_COLUMNS", OLD_SPAN_COLUMNS)
+    monkeypatch.setattr(write_statements, "_PADDING", (None,) * len(OLD_SPAN_COLUMNS))
+    write_statements.upsert_spans.cache_clear()
     monkeypatch.setattr(pending, "span_row", v7_row)
     try:
         old = StoreWriter(path)  # not started: the spans are written, their text queued
@@ -297,7 +298,7 @@ def test_a_version_5_store_is_indexed_again_with_ids_that_tell_the_trace(
     finally:
         schema.MIGRATIONS = real
         monkeypatch.undo()
-        writer._upsert_spans.cache_clear()
+        write_statements.upsert_spans.cache_clear()
     connection = sqlite3.connect(path, isolation_level=None)
     assert connection.execute("PRAGMA user_version").fetchone()[0] == 5
     connection.execute("DELETE FROM text_queue")  # indexed as schema 5 did: ids 1, 2, ...

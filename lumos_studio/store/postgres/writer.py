@@ -30,13 +30,8 @@ from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.postgres.connect import PostgresUrl, connect
 from lumos_studio.store.postgres.schema import ensure_schema
 from lumos_studio.store.postgres.search import searchable
-from lumos_studio.store.writer import (
-    TEXTS_PER_IDLE_STEP,
-    TRACE_REFRESH_HEAD,
-    TRACE_REFRESH_UPDATE,
-    StoreChange,
-    StoreWriter,
-)
+from lumos_studio.store.write_statements import TRACE_REFRESH_HEAD, TRACE_REFRESH_UPDATE
+from lumos_studio.store.writer import TEXTS_PER_IDLE_STEP, StoreChange, StoreWriter
 
 __all__ = ["PostgresWriter"]
 
@@ -79,7 +74,7 @@ def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
-# SQLite's trace refresh (``store.writer._REFRESH_TRACE``) in PostgreSQL's words: its sums.
+# SQLite's trace refresh (``write_statements._REFRESH_TRACE``) in PostgreSQL's words: its sums.
 _REFRESH_TRACES = TRACE_REFRESH_HEAD + """
     count(*) FILTER (WHERE s.status_code = 'ERROR'), count(*) FILTER (WHERE s.end_ns IS NULL),
     sum(s.input_tokens) FILTER (WHERE s.operation = 'chat'),
