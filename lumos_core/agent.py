@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Self
 
 import orjson
 from opentelemetry import _logs, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 from lumos_core import debug_points
 from lumos_core._sync import refuse_inside_event_loop
@@ -22,8 +22,6 @@ from lumos_core.messages import (
     Message,
     MessagesJson,
     ModelResponse,
-    ToolCallPart,
-    ToolResultPart,
     Usage,
 )
 from lumos_core.models import Model, ModelError, resolve_model
@@ -58,14 +56,14 @@ from lumos_core.telemetry import semconv as sc
 from lumos_core.telemetry.content import capturing_spans, enter_capture, leave_capture
 from lumos_core.telemetry.metrics import client_instruments, measured_chat
 from lumos_core.telemetry.spans import current_span
-from lumos_core.tools import Tool, ToolOutcome
+from lumos_core.tool_calls import Emit, execute_tool, execute_tools
+from lumos_core.tools import Tool
 from lumos_core.toolsets import Toolset, open_toolsets
 
 if TYPE_CHECKING:
     from lumos_core.memory import Memory
 
 
-_Emit = Callable[[AgentStreamEvent], None]
 _END: Final = object()
 
 
@@ -287,7 +285,7 @@ class Agent(Generic[OutputT]):
         tracer_provider: trace.TracerProvider | None,
         logger_provider: _logs.LoggerProvider | None,
         settings: ModelSettings | None,
-        emit: _Emit | None,
+        emit: Emit | None,
         fork: AgentFork | None = None,
     ) -> RunResult[OutputT]:
         """The one run loop behind ``run`` (``emit`` is None) and ``stream``."""
@@ -329,7 +327,7 @@ class Agent(Generic[OutputT]):
         thread_id: str | None,
         resource_id: str | None,
         request: RunRequest,
-        emit: _Emit | None,
+        emit: Emit | None,
         fork: AgentFork | None = None,
     ) -> RunResult[OutputT]:
         tracer = get_tracer()
@@ -380,7 +378,7 @@ class Agent(Generic[OutputT]):
         message_history: Sequence[Message],
         resource_id: str | None,
         request: RunRequest,
-        emit: _Emit | None,
+        emit: Emit | None,
         debugger: Debugger | None,
         fork: AgentFork | None = None,
     ) -> RunResult[OutputT]:
@@ -463,11 +461,11 @@ class Agent(Generic[OutputT]):
                     "all asked for tools; raise max_steps or check the tools' results"
                 )
             if len(calls) == 1:
-                results = [await self._execute_tool(
-                    tracer, calls[0], emit, debugger, content, parallel=False
+                results = [await execute_tool(
+                    self, tracer, calls[0], emit, debugger, content, parallel=False
                 )]
             else:
-                results = await self._execute_tools(tracer, calls, emit, debugger, content)
+                results = await execute_tools(self, tracer, calls, emit, debugger, content)
             conversation.append(Message("tool", tuple(results)))
             if turn is not None:
                 await self._save(turn, conversation[saved:])
@@ -502,28 +500,6 @@ class Agent(Generic[OutputT]):
             agent=self.name,
         )
 
-    async def _execute_tools(
-        self,
-        tracer: trace.Tracer,
-        calls: list[ToolCallPart],
-        emit: _Emit | None,
-        debugger: Debugger | None,
-        content: bool,
-    ) -> list[ToolResultPart]:
-        """Run one turn's tool calls side by side, results in call order."""
-        tasks = [
-            asyncio.ensure_future(
-                self._execute_tool(tracer, call, emit, debugger, content, parallel=True)
-            )
-            for call in calls
-        ]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            for task in tasks:
-                task.cancel()
-            raise
-
     @staticmethod
     async def _save(turn: Turn, messages: list[Message]) -> None:
         """Save a finished step (a tool call with its results, or the answer) as it happens."""
@@ -537,7 +513,7 @@ class Agent(Generic[OutputT]):
         conversation: list[Message],
         run: RunContext,
         request: RunRequest,
-        emit: _Emit | None,
+        emit: Emit | None,
         debugger: Debugger | None,
         recording: bool,
         as_json: MessagesJson | None,
@@ -612,7 +588,7 @@ class Agent(Generic[OutputT]):
         instructions: str | None,
         sent: list[Message],
         request: RunRequest,
-        emit: _Emit,
+        emit: Emit,
     ) -> ModelResponse:
         """One model call through ``Model.stream``, each piece passed on as it arrives."""
         model = self.model
@@ -642,59 +618,6 @@ class Agent(Generic[OutputT]):
             if first_chunk is not None:
                 span.set_attribute(sc.RESPONSE_TIME_TO_FIRST_CHUNK, first_chunk)
         return response
-
-    async def _execute_tool(
-        self,
-        tracer: trace.Tracer,
-        call: ToolCallPart,
-        emit: _Emit | None,
-        debugger: Debugger | None,
-        content: bool,
-        *,
-        parallel: bool,
-    ) -> ToolResultPart:
-        if emit is not None:
-            emit(ToolCallStarted(call))
-        chosen = self.tools.get(call.name)
-        attributes: dict[str, Any] = {
-            sc.OPERATION_NAME: sc.OP_EXECUTE_TOOL,
-            sc.TOOL_NAME: call.name,
-            sc.TOOL_CALL_ID: call.id,
-            sc.TOOL_TYPE: "function",
-        }
-        if chosen is not None and chosen.description:
-            attributes[sc.TOOL_DESCRIPTION] = chosen.description
-        if content:
-            attributes[sc.TOOL_CALL_ARGUMENTS] = orjson.dumps(call.arguments).decode()
-        with current_span(
-            tracer, sc.span_name(sc.OP_EXECUTE_TOOL, call.name), SpanKind.INTERNAL, attributes
-        ) as span:
-            recording = span.is_recording()
-            content = content and recording
-            if debugger is not None:
-                outcome = await debug_points.tool(debugger, self, span, call, chosen, parallel)
-            elif chosen is None:
-                known = ", ".join(sorted(self.tools)) or "none"
-                outcome = ToolOutcome(
-                    f"Unknown tool {call.name!r}. Available tools: {known}.", True, "UnknownTool"
-                )
-            elif parallel and not chosen.is_async:
-                outcome = await chosen.invoke(call.arguments, in_thread=True)
-            else:
-                outcome = await chosen.invoke(call.arguments)
-            if recording:
-                if content:
-                    span.set_attribute(sc.TOOL_CALL_RESULT, outcome.text)
-                if outcome.is_error:
-                    error_type = outcome.error_type or "ToolError"
-                    span.set_attribute(sc.ERROR_TYPE, error_type)
-                    span.set_status(
-                        Status(StatusCode.ERROR, outcome.text if content else error_type)
-                    )
-        result = ToolResultPart(call.id, call.name, outcome.text, outcome.is_error)
-        if emit is not None:
-            emit(ToolCallFinished(result))
-        return result
 
 
 __all__ = [

@@ -29,8 +29,9 @@ from lumos_core.telemetry.metrics import measured_chat
 from lumos_core.tools import Tool, ToolOutcome
 
 if TYPE_CHECKING:
-    from lumos_core.agent import Agent, _Emit
+    from lumos_core.agent import Agent
     from lumos_core.run_request import RunRequest
+    from lumos_core.tool_calls import Emit
 
 
 async def chat(
@@ -40,7 +41,7 @@ async def chat(
     instructions: str | None,
     sent: list[Message],
     request: RunRequest,
-    emit: _Emit | None,
+    emit: Emit | None,
 ) -> ModelResponse:
     """One model call with a pause before it (the request; an edit sends other messages, a
     skip answers with the stub text) and after it (the answer, editable)."""
