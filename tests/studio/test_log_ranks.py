@@ -7,6 +7,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,112 @@ def test_only_a_text_filter_alone_is_ranked() -> None:
         for other in (LogFilter(text="timeout", min_severity=9),
                       LogFilter(text="timeout", loggers=frozenset({"x"})), LogFilter()):
             assert lq._text_alone(reader, lq.match_logs(reader, other)) is None
+
+
+def marked_and_present(connection: sqlite3.Connection) -> tuple[set[int], list[tuple[int, int]]]:
+    """The marked ids, and every log's (id, time_ns) in id order."""
+    marked = {r[0] for r in connection.execute("SELECT id FROM logs_late")}
+    present = connection.execute("SELECT id, time_ns FROM logs ORDER BY id").fetchall()
+    return marked, present
+
+
+def assert_unmarked_in_display_order(connection: sqlite3.Connection, exact: bool) -> None:
+    """What ``log_ranks`` rests on: the unmarked logs, in id order, are in (time_ns, id) order;
+    with no log deleted (``exact``), the marked ones are exactly those with a later time before
+    them in id order."""
+    marked, present = marked_and_present(connection)
+    unmarked = [(t, i) for i, t in present if i not in marked]
+    assert unmarked == sorted(unmarked)
+    assert marked <= {i for i, _ in present}
+    if exact:
+        latest, late = -1, set()
+        for log_id, time_ns in present:
+            if time_ns < latest:
+                late.add(log_id)
+            latest = max(latest, time_ns)
+        assert marked == late
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(entries=logs_strategy, cuts=st.lists(st.integers(0, 120), max_size=4),
+       deleted=st.lists(st.integers(1, 120), max_size=6))
+def test_marks_made_batch_by_batch_and_after_deletes_keep_positions_exact(
+    entries: list[tuple[int, bool]], cuts: list[int], deleted: list[int]
+) -> None:
+    """Logs written in batches (each indexed and marked as the writer does), some deleted
+    between batches: every position from the marks equals the display order's, never None."""
+    bounds = sorted({0, len(entries), *(c for c in cuts if c < len(entries))})
+    with tempfile.TemporaryDirectory(prefix="lumos-ranks-") as tmp:
+        path = Path(tmp) / "s.db"
+        writer = open_writer_connection(path)
+        ensure_schema(writer)
+        insert = (f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})")
+        gone: set[int] = set()
+        for number, (start, end) in enumerate(pairwise(bounds)):
+            with writer:
+                writer.execute("BEGIN")
+                writer.executemany(insert, [log_row(LogRecord(
+                    T0 + offset, f"{'timeout' if word else 'quiet'} n={i}", 9, "INFO"))
+                    for i, (offset, word) in enumerate(entries[start:end], start)])
+                index_new_logs(writer)
+                if number == 0 and deleted:  # the oldest are deleted, as retention does
+                    writer.executemany("DELETE FROM logs WHERE id = ?", [(d,) for d in deleted])
+                    gone = {d for d in deleted if d <= end}
+        assert_unmarked_in_display_order(writer, exact=not gone)
+        # What is left, read plainly (a deleted highest id is given again to the next log).
+        kept = writer.execute("SELECT id, time_ns, body FROM logs").fetchall()
+        last_id = writer.execute("SELECT max(id) FROM logs").fetchone()[0] or 0
+        writer.close()
+        keys = sorted((t, i) for i, t, body in kept if "timeout" in body)
+        reader = open_reader_connection(path)
+        reader.row_factory = None
+        try:
+            probes = [(T0 + offset, log_id) for offset in range(-1, 42) for log_id in (0, 7)]
+            probes += [(t, i) for i, t, _ in kept]
+            for key in probes:
+                assert log_ranks.text_position(
+                    reader, '"timeout"', last_id, *key) == before(keys, key), key
+        finally:
+            reader.close()
+
+
+def test_a_clock_ahead_marks_the_logs_after_it_and_positions_stay_exact() -> None:
+    """One log an hour ahead: the logs after it, until time catches up, are marked late."""
+    entries = [(i, True) for i in range(10)] + [(3_600, True)] + [(10 + i, i % 2 == 0)
+                                                                   for i in range(10)]
+    keys = display_order(entries)
+    with store_of(entries) as reader:
+        assert {r[0] for r in reader.execute("SELECT id FROM logs_late")} == set(range(12, 22))
+        for key in [(T0 + o, 0) for o in range(-1, 30)] + [(T0 + 3_600, 11)]:
+            assert log_ranks.text_position(reader, '"timeout"', 21, *key) == before(keys, key)
+
+
+def test_a_store_of_schema_11_gets_its_late_logs_marked(tmp_path: Path) -> None:
+    from lumos_studio.store import schema
+
+    path = tmp_path / "v11.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    real = schema.MIGRATIONS
+    schema.MIGRATIONS = real[:11]
+    try:
+        ensure_schema(connection)
+    finally:
+        schema.MIGRATIONS = real
+    times = [5, 1, 6, 6, 2, 9, 3]
+    rows = [log_row(LogRecord(T0 + t, f"timeout {i}", 9, "INFO")) for i, t in enumerate(times)]
+    insert = (f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) "
+              f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})")
+    connection.execute("BEGIN")
+    connection.executemany(insert, rows[:5])
+    connection.execute(schema._INDEX_NEW_LOGS)  # as a schema 11 writer indexed them
+    connection.executemany(insert, rows[5:])  # and two more it had not indexed yet
+    connection.execute("COMMIT")
+    ensure_schema(connection)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    assert [r[0] for r in connection.execute("SELECT id FROM logs_late ORDER BY id")] == [2, 5]
+    with connection:
+        connection.execute("BEGIN")
+        index_new_logs(connection)
+    assert [r[0] for r in connection.execute("SELECT id FROM logs_late ORDER BY id")] == [2, 5, 7]
+    connection.close()
