@@ -54,7 +54,15 @@ from lumos_studio.store.log_filter import (
     text_condition,
     where_clause,
 )
-from lumos_studio.store.log_ranks import nth_hit, text_position
+from lumos_studio.store.log_ranks import (
+    EveryLog,
+    HitCount,
+    IndexHits,
+    TextHits,
+    every_log,
+    nth_hit,
+    position,
+)
 from lumos_studio.store.log_trigrams import narrowest_query
 from lumos_studio.store.schema import indexed_up_to
 
@@ -480,30 +488,79 @@ def _nearest_start(
     return key, forward, skip
 
 
-def _text_alone(connection: sqlite3.Connection, matches: LogMatches) -> str | None:
-    """The FTS5 query when ``matches`` is a text filter alone over an indexed snapshot (what
-    ``log_ranks`` counts from the index's rowids), else None."""
-    plan = plan_filter(matches.filter, matches.fts)
-    if plan.fts is None or plan.where != "1" or matches.filter.trace_id:
+def _ranked_hits(connection: sqlite3.Connection, matches: LogMatches) -> HitCount | None:
+    """How ``log_ranks`` counts the matches in id order: a text filter alone (FTS5), a level,
+    logger or service filter (their index), no filter in a store without gaps in its ids; over
+    a snapshot whose logs are all indexed and marked. None for the rest (they walk)."""
+    log_filter = matches.filter
+    if log_filter.regex or log_filter.trace_id or indexed_up_to(connection) < matches.last_id:
         return None
-    return plan.fts if indexed_up_to(connection) >= matches.last_id else None
+    plan = plan_filter(log_filter, matches.fts)
+    if plan.fts is not None:
+        return TextHits(connection, plan.fts) if plan.where == "1" else None
+    if plan.where == "1":
+        return every_log(connection)
+    index = ("logs_by_scope" if log_filter.loggers
+             else "logs_by_service" if log_filter.services else "logs_by_level")
+    return IndexHits(connection, plan.where, plan.params, index)
 
 
 def _ranked_anchor(
     connection: sqlite3.Connection, matches: LogMatches, offset: int
 ) -> Anchor | None:
-    """A row just before ``offset`` with its exact position, found by rank among the FTS5 hits
-    (ids follow time closely): the window is then a short walk from it, not a long one."""
-    fts = _text_alone(connection, matches)
-    if fts is None or offset == 0:
+    """A match near position ``offset - 1`` with its exact position: the hit of that rank in
+    id order (ids follow time closely), or for a level, logger or service the first hit after
+    the id of that share of the store, guessed again once or twice from the position found.
+    The window is then a short walk from it, not a long one."""
+    hits = _ranked_hits(connection, matches)
+    if hits is None or offset == 0:
         return None
-    log_id = nth_hit(connection, fts, matches.last_id, matches.count, offset - 1)
-    if log_id is None:
+    rank, low, high = offset - 1, (0, 0), (matches.last_id, matches.count)
+    anchor: Anchor | None = None
+    for _ in range(3):
+        log_id = _hit_near_rank(connection, matches, hits, rank, low, high)
+        if log_id is None:
+            return anchor
+        row = connection.execute("SELECT time_ns FROM logs WHERE id = ?", (log_id,)).fetchone()
+        if row is None:
+            return anchor
+        found = position(connection, hits, matches.last_id, row[0], log_id)
+        if found is None:
+            return anchor
+        anchor = Anchor(found, row[0], log_id)
+        if abs(found - rank) <= REFINE_WITHIN or not isinstance(hits, IndexHits):
+            return anchor
+        low, high = ((log_id, found), high) if found < rank else (low, (log_id, found))
+    return anchor
+
+
+REFINE_WITHIN = 2_000  # a level's anchor this many matches from the window is walked from
+GUESS_RANGE = 50_000  # logs read after a guessed id for a hit: none, and the filter walks
+
+
+def _hit_near_rank(
+    connection: sqlite3.Connection,
+    matches: LogMatches,
+    hits: HitCount,
+    rank: int,
+    low: tuple[int, int],
+    high: tuple[int, int],
+) -> int | None:
+    """The id of a hit at (or, for an index's hits, near) ``rank`` in id order; ``low`` and
+    ``high`` are (id, position) known around it."""
+    if isinstance(hits, TextHits):
+        return nth_hit(connection, hits.fts, matches.last_id, matches.count, rank)
+    if isinstance(hits, EveryLog):
+        return hits.first_id + rank if rank < matches.count else None
+    if not isinstance(hits, IndexHits):
         return None
-    time_ns: int = connection.execute(
-        "SELECT time_ns FROM logs WHERE id = ?", (log_id,)).fetchone()[0]
-    position = text_position(connection, fts, matches.last_id, time_ns, log_id)
-    return None if position is None else Anchor(position, time_ns, log_id)
+    share = (rank - low[1]) / max(1, high[1] - low[1])
+    guess = low[0] + int((high[0] - low[0]) * share)
+    row = connection.execute(
+        f"SELECT id FROM logs NOT INDEXED WHERE id >= ? AND id <= ? AND {hits.where} "
+        "ORDER BY id LIMIT 1",
+        (guess, min(matches.last_id, guess + GUESS_RANGE), *hits.params)).fetchone()
+    return row[0] if row else None
 
 
 def _walk(
@@ -600,9 +657,9 @@ def position_at(
     time (clamp to ``count - 1`` for "the log nearest to T"), or of that very log."""
     if matches.times is not None and matches.ids is not None:
         return _bisect_key(matches.times, matches.ids, time_ns, log_id)
-    fts = _text_alone(connection, matches)
-    if fts is not None and (
-        (found := text_position(connection, fts, matches.last_id, time_ns, log_id)) is not None
+    hits = _ranked_hits(connection, matches)
+    if hits is not None and (
+        (found := position(connection, hits, matches.last_id, time_ns, log_id)) is not None
     ):
         return found
     plan = plan_filter(matches.filter, matches.fts)

@@ -18,6 +18,8 @@ gets None, and ``log_queries`` walks as before.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
+from typing import Protocol
 
 OUT_OF_ORDER_LIMIT = 5_000  # marked logs to count one by one: beyond, None
 
@@ -50,11 +52,19 @@ def mark_late_logs(connection: sqlite3.Connection, upto: int) -> None:
     connection.execute(_MARK_LATE_ABOVE, {"upto": upto, "frontier": frontier})
 
 
-def text_position(
-    connection: sqlite3.Connection, fts: str, last_id: int, time_ns: int, log_id: int
+class HitCount(Protocol):
+    """A filter's hits counted in id order: below an id, and among a few given ids."""
+
+    def below(self, split: int) -> int: ...
+
+    def among(self, ids: list[int]) -> int: ...
+
+
+def position(
+    connection: sqlite3.Connection, hits: HitCount, last_id: int, time_ns: int, log_id: int
 ) -> int | None:
-    """How many hits of ``fts`` among ids up to ``last_id`` come before (time_ns, log_id) in
-    display order; None when too many marked logs would have to be counted one by one."""
+    """How many hits among ids up to ``last_id`` come before (time_ns, log_id) in display
+    order; None when too many marked logs would have to be counted one by one."""
     after = connection.execute(
         "SELECT id FROM logs INDEXED BY logs_by_time WHERE (time_ns, id) >= (?, ?) "
         f"AND +id <= ? AND {_UNMARKED} ORDER BY time_ns, id LIMIT 1",
@@ -68,11 +78,83 @@ def text_position(
         (time_ns, log_id, last_id, OUT_OF_ORDER_LIMIT + 1))]
     if max(len(marked_below), len(marked_before)) > OUT_OF_ORDER_LIMIT:
         return None
-    below: int = connection.execute(
-        "SELECT count(*) FROM logs_fts WHERE logs_fts MATCH ? AND rowid <= ?", (fts, split)
-    ).fetchone()[0]
-    return (below - _hits_among(connection, fts, marked_below)
-            + _hits_among(connection, fts, marked_before))
+    return hits.below(split) - hits.among(marked_below) + hits.among(marked_before)
+
+
+@dataclass(frozen=True, slots=True)
+class TextHits:
+    """An FTS5 query's hits: counted in C from the index's rowids."""
+
+    connection: sqlite3.Connection
+    fts: str
+
+    def below(self, split: int) -> int:
+        found: int = self.connection.execute(
+            "SELECT count(*) FROM logs_fts WHERE logs_fts MATCH ? AND rowid <= ?",
+            (self.fts, split)).fetchone()[0]
+        return found
+
+    def among(self, ids: list[int]) -> int:
+        return _hits_among(self.connection, self.fts, ids)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexHits:
+    """Logs passing ``where`` (level, logger, service): counted through ``index``, which holds
+    the columns ``where`` reads and the id, so no row is read."""
+
+    connection: sqlite3.Connection
+    where: str
+    params: tuple[object, ...]
+    index: str
+
+    def below(self, split: int) -> int:
+        found: int = self.connection.execute(
+            f"SELECT count(*) FROM logs INDEXED BY {self.index} WHERE {self.where} "
+            "AND id <= ?", (*self.params, split)).fetchone()[0]
+        return found
+
+    def among(self, ids: list[int]) -> int:
+        found = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found += self.connection.execute(
+                f"SELECT count(*) FROM logs WHERE id IN ({', '.join('?' * len(chunk))}) "
+                f"AND {self.where}", (*chunk, *self.params)).fetchone()[0]
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class EveryLog:
+    """Every log, in a store whose ids have no gap from ``first_id`` (``every_log``): the logs
+    up to an id are counted by subtraction."""
+
+    first_id: int
+
+    def below(self, split: int) -> int:
+        return max(0, split - self.first_id + 1)
+
+    def among(self, ids: list[int]) -> int:
+        return len(ids)  # marked logs are present ones (a trigger forgets the deleted)
+
+
+def every_log(connection: sqlite3.Connection) -> EveryLog | None:
+    """``EveryLog`` when no id between the lowest and the highest is missing (deletes of the
+    oldest logs keep it so; SQLite counts a whole table from its pages), else None."""
+    # Two statements: SQLite reads min() or max() alone from one end, but scans for both.
+    low = connection.execute("SELECT min(id) FROM logs").fetchone()[0]
+    high = connection.execute("SELECT max(id) FROM logs").fetchone()[0]
+    if low is None:
+        return None
+    total: int = connection.execute("SELECT count(*) FROM logs").fetchone()[0]
+    return EveryLog(low) if total == high - low + 1 else None
+
+
+def text_position(
+    connection: sqlite3.Connection, fts: str, last_id: int, time_ns: int, log_id: int
+) -> int | None:
+    """``position`` among the hits of the FTS5 query ``fts``."""
+    return position(connection, TextHits(connection, fts), last_id, time_ns, log_id)
 
 
 def nth_hit(connection: sqlite3.Connection, fts: str, last_id: int, count: int, rank: int

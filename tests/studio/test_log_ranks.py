@@ -118,20 +118,30 @@ def test_logs_not_indexed_yet_keep_the_walk() -> None:
         patch.setattr(lq, "MATERIALIZE_LIMIT", -1)
         patch.setattr(lq, "LONG_WALK", 0)
         matches = lq.match_logs(reader, LogFilter(text="timeout"))
-        assert lq._text_alone(reader, matches) is None
+        assert lq._ranked_hits(reader, matches) is None
         assert [r.id for r in lq.fetch_window(reader, matches, 5, 6)] == [
             i for _, i in keys][5:11]
         assert lq.position_at(reader, matches, T0 + 3) == before(keys, (T0 + 3, 0))
 
 
-def test_only_a_text_filter_alone_is_ranked() -> None:
+def test_text_alone_levels_loggers_and_no_filter_are_ranked() -> None:
     entries = [(i, True) for i in range(10)]
     with store_of(entries) as reader:
-        text = lq.match_logs(reader, LogFilter(text="timeout"))
-        assert lq._text_alone(reader, text) == '(("timeout"))'
-        for other in (LogFilter(text="timeout", min_severity=9),
-                      LogFilter(text="timeout", loggers=frozenset({"x"})), LogFilter()):
-            assert lq._text_alone(reader, lq.match_logs(reader, other)) is None
+        def ranked(log_filter: LogFilter) -> object:
+            return lq._ranked_hits(reader, lq.match_logs(reader, log_filter))
+
+        assert ranked(LogFilter(text="timeout")) == log_ranks.TextHits(reader, '(("timeout"))')
+        assert ranked(LogFilter()) == log_ranks.EveryLog(1)
+        assert isinstance(ranked(LogFilter(min_severity=9)), log_ranks.IndexHits)
+        for other in (LogFilter(text="timeout", min_severity=9), LogFilter(regex="time"),
+                      LogFilter(trace_id="ab" * 16)):
+            assert ranked(other) is None
+    with store_of(entries) as reader:
+        writer = sqlite3.connect(reader.execute("PRAGMA database_list").fetchone()[2])
+        writer.execute("DELETE FROM logs WHERE id = 5")  # a gap: no filter counts by walking
+        writer.commit()
+        writer.close()
+        assert lq._ranked_hits(reader, lq.match_logs(reader, LogFilter())) is None
 
 
 def marked_and_present(connection: sqlite3.Connection) -> tuple[set[int], list[tuple[int, int]]]:
