@@ -251,3 +251,57 @@ def test_a_store_of_schema_11_gets_its_late_logs_marked(tmp_path: Path) -> None:
         index_new_logs(connection)
     assert [r[0] for r in connection.execute("SELECT id FROM logs_late ORDER BY id")] == [2, 5, 7]
     connection.close()
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(entries=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3)), min_size=1,
+                        max_size=80),
+       refine=st.sampled_from([0, 2_000]), guess_range=st.sampled_from([1, 50_000]))
+def test_levels_loggers_and_no_filter_ranked_windows_and_jumps_are_the_full_scans(
+    entries: list[tuple[int, int]], refine: int, guess_range: int
+) -> None:
+    """Level, logger and no filter, with late and early logs: every window (from an anchor
+    found by rank) and every jump equals the matches sorted in Python."""
+    levels = (5, 9, 13, 17)
+    rows = [LogRecord(T0 + offset, f"m{i}", levels[kind], "", scope_name=f"app.{kind % 2}")
+            for i, (offset, kind) in enumerate(entries)]
+    filters = {
+        LogFilter(): lambda kind: True,
+        LogFilter(min_severity=13): lambda kind: levels[kind] >= 13,
+        LogFilter(loggers=frozenset({"app.1"})): lambda kind: kind % 2 == 1,
+        LogFilter(min_severity=13, loggers=frozenset({"app.0"})): lambda kind: kind == 2,
+    }
+    with tempfile.TemporaryDirectory(prefix="lumos-ranks-") as tmp:
+        path = Path(tmp) / "s.db"
+        writer = open_writer_connection(path)
+        ensure_schema(writer)
+        with writer:
+            writer.execute("BEGIN")
+            writer.executemany(f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) "
+                               f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})",
+                               [log_row(r) for r in rows])
+            index_new_logs(writer)
+        writer.close()
+        reader = open_reader_connection(path)
+        reader.row_factory = None
+        try:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(lq, "LONG_WALK", 0)
+                patch.setattr(lq, "REFINE_WITHIN", refine)
+                patch.setattr(lq, "GUESS_RANGE", guess_range)
+                for log_filter, keep in filters.items():
+                    keys = sorted((T0 + offset, i) for i, (offset, kind)
+                                  in enumerate(entries, 1) if keep(kind))
+                    want = [i for _, i in keys]
+                    matches = lq.match_logs(reader, log_filter)
+                    assert not matches.materialized and matches.count == len(want)
+                    assert lq._ranked_hits(reader, matches) is not None
+                    for offset in range(len(want)):
+                        rows_found = lq.fetch_window(reader, matches, offset, 3)
+                        assert [r.id for r in rows_found] == want[offset : offset + 3]
+                    for offset in range(-1, 42):
+                        for log_id in (0, 5):
+                            assert lq.position_at(reader, matches, T0 + offset, log_id) == (
+                                before(keys, (T0 + offset, log_id)))
+        finally:
+            reader.close()
