@@ -48,6 +48,7 @@ from lumos_studio.store.log_filter import (
     LogFilter,
     compile_regex,
     expanded_query,
+    expanded_query_and_hits,
     id_range,
     plan_filter,
     severity_name,
@@ -153,11 +154,14 @@ def match_logs(
     """Count the logs matching ``log_filter`` now; sort them in memory when that is cheap."""
     with _snapshot(connection):
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
-        fts = expanded_query(connection, log_filter.text)
+        fts, hits = expanded_query_and_hits(connection, log_filter.text)
         plan = plan_filter(log_filter, fts)
         watermark = indexed_up_to(connection) if plan.fts or plan.trigram else 0
         if not log_filter.regex:
-            count = _count(connection, plan, 0, None, watermark, last_id)
+            if hits is not None and plan.where == "1" and watermark >= last_id:
+                count = hits  # one word alone: the vocabulary counted its logs
+            else:
+                count = _count(connection, plan, 0, None, watermark, last_id)
             # Level, logger and service page well from their indexes: only text and trace
             # results, which SQLite cannot read in display order, are sorted here.
             if count > MATERIALIZE_LIMIT or not (plan.fts or log_filter.trace_id):
@@ -524,7 +528,9 @@ def _ranked_anchor(
         row = connection.execute("SELECT time_ns FROM logs WHERE id = ?", (log_id,)).fetchone()
         if row is None:
             return anchor
-        found = position(connection, hits, matches.last_id, row[0], log_id)
+        exact_rank = not isinstance(hits, IndexHits)  # the hit of that rank in id order
+        found = position(connection, hits, matches.last_id, row[0], log_id,
+                         (log_id, rank) if exact_rank else None)
         if found is None:
             return anchor
         anchor = Anchor(found, row[0], log_id)

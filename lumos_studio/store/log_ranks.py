@@ -61,10 +61,19 @@ class HitCount(Protocol):
 
 
 def position(
-    connection: sqlite3.Connection, hits: HitCount, last_id: int, time_ns: int, log_id: int
+    connection: sqlite3.Connection,
+    hits: HitCount,
+    last_id: int,
+    time_ns: int,
+    log_id: int,
+    hits_below: tuple[int, int] | None = None,
 ) -> int | None:
     """How many hits among ids up to ``last_id`` come before (time_ns, log_id) in display
-    order; None when too many marked logs would have to be counted one by one."""
+    order; None when too many marked logs would have to be counted one by one.
+
+    ``hits_below`` (an id, and how many hits have a lower id), when known, spares the count
+    if that id is where the unmarked logs pass the key (a hit found by its rank in id order).
+    """
     after = connection.execute(
         "SELECT id FROM logs INDEXED BY logs_by_time WHERE (time_ns, id) >= (?, ?) "
         f"AND +id <= ? AND {_UNMARKED} ORDER BY time_ns, id LIMIT 1",
@@ -78,7 +87,11 @@ def position(
         (time_ns, log_id, last_id, OUT_OF_ORDER_LIMIT + 1))]
     if max(len(marked_below), len(marked_before)) > OUT_OF_ORDER_LIMIT:
         return None
-    return hits.below(split) - hits.among(marked_below) + hits.among(marked_before)
+    if hits_below is not None and after is not None and after[0] == hits_below[0]:
+        below = hits_below[1]
+    else:
+        below = hits.below(split)
+    return below - hits.among(marked_below) + hits.among(marked_before)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from lumos_studio.records_codec import log_row
 from lumos_studio.store import log_queries as lq
 from lumos_studio.store import log_ranks
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
-from lumos_studio.store.log_filter import LogFilter
+from lumos_studio.store.log_filter import LogFilter, expanded_query_and_hits
 from lumos_studio.store.schema import LOG_COLUMNS, ensure_schema, index_new_logs
 from tests.builders import T0
 
@@ -305,3 +305,19 @@ def test_levels_loggers_and_no_filter_ranked_windows_and_jumps_are_the_full_scan
                                 before(keys, (T0 + offset, log_id)))
         finally:
             reader.close()
+
+
+def test_one_word_counted_by_the_vocabulary_is_the_plain_count_after_deletes() -> None:
+    entries = [(i % 9, i % 4 != 0) for i in range(50)]
+    with store_of(entries) as reader:
+        writer = sqlite3.connect(reader.execute("PRAGMA database_list").fetchone()[2])
+        writer.executemany("DELETE FROM logs WHERE id = ?", [(i,) for i in (2, 3, 17, 50)])
+        writer.commit()
+        writer.close()
+        bodies = [r[0] for r in reader.execute("SELECT body FROM logs")]
+        for typed, word in (("timeout", "timeout"), ("time", "timeout"), ("quie", "quiet"),
+                            ("nothing", "nothing")):
+            hits = expanded_query_and_hits(reader, typed)[1]
+            assert hits == sum(1 for b in bodies if word in b), typed
+            assert lq.match_logs(reader, LogFilter(text=typed)).count == hits
+        assert expanded_query_and_hits(reader, "n timeout")[1] is None  # two words: counted
