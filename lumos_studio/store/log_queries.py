@@ -8,16 +8,20 @@ How each filter stays fast at a million rows (figures: ``python -m bench logs_fi
 
 - level, logger, service: SQL over indexes that end with (time_ns, id, severity_number), so
   counting and paging a level filter reads one index, never the rows. Windows near either end,
-  or next to a known row (an ``Anchor``), cost a page; a jump to the middle walks the index (a
-  logger's or service's own, which holds only its logs).
-- free text: FTS5 (``logs_fts``) counts at once. Its hits come in id order, not time order, so
+  or next to a known row (an ``Anchor``), cost a page. Far from them, a level alone starts
+  from a match near the id of that share of the store, its exact position counted by
+  ``log_ranks`` (the level index's hits below its id, and the few logs that came late), and
+  so are its jumps; no filter in a store without gaps in its ids counts by subtraction. A
+  logger or service walks its own index, which holds only its logs.
+- free text: FTS5 (``logs_fts``) counts at once (one word typed: the vocabulary counts it as
+  it expands the prefix). Its hits come in id order, not time order, so
   small results (``MATERIALIZE_LIMIT``) are sorted in Python once and sliced; large ones are paged
   by walking the time index in chunks and keeping the ids FTS5 finds in each chunk's id range
   (a typed prefix is first expanded to its words: FTS5 reads a prefix's whole doclist per query).
   Far from both ends and from known rows, a text filter alone starts from the hit of the same
-  rank in id order, its exact position counted by ``log_ranks`` (FTS5 counts, and one index-only
-  pass for the logs whose id and time disagree); its jumps are counted the same way. With other
-  parts, or logs not indexed yet, one SQL walk checks each index entry against the hits.
+  rank in id order, its exact position counted by ``log_ranks`` (FTS5 counts, and the few logs
+  the writer marked as late); its jumps are counted the same way. With other parts, or logs
+  not indexed yet, one SQL walk checks each index entry against the hits.
 - regex: Python's ``re`` on the message, over candidates narrowed by the filter's other parts,
   by the trigram index (``log_trigrams``: only the terms worth their doclist on the newest logs)
   and the pattern's literal substrings in their order (one LIKE, in C). It
@@ -493,9 +497,9 @@ def _nearest_start(
 
 
 def _ranked_hits(connection: sqlite3.Connection, matches: LogMatches) -> HitCount | None:
-    """How ``log_ranks`` counts the matches in id order: a text filter alone (FTS5), a level,
-    logger or service filter (their index), no filter in a store without gaps in its ids; over
-    a snapshot whose logs are all indexed and marked. None for the rest (they walk)."""
+    """How ``log_ranks`` counts the matches in id order: a text filter alone (FTS5), a level
+    alone (its index), no filter in a store without gaps in its ids; over a snapshot whose
+    logs are all indexed and marked. None for the rest (they walk)."""
     log_filter = matches.filter
     if log_filter.regex or log_filter.trace_id or indexed_up_to(connection) < matches.last_id:
         return None
@@ -504,17 +508,19 @@ def _ranked_hits(connection: sqlite3.Connection, matches: LogMatches) -> HitCoun
         return TextHits(connection, plan.fts) if plan.where == "1" else None
     if plan.where == "1":
         return every_log(connection)
-    index = ("logs_by_scope" if log_filter.loggers
-             else "logs_by_service" if log_filter.services else "logs_by_level")
-    return IndexHits(connection, plan.where, plan.params, index)
+    if log_filter.loggers or log_filter.services:
+        # Their own index holds only their logs, in time order: counting through it up to a
+        # time reads no more than counting their hits below an id would (it reads them all).
+        return None
+    return IndexHits(connection, plan.where, plan.params, "logs_by_level")
 
 
 def _ranked_anchor(
     connection: sqlite3.Connection, matches: LogMatches, offset: int
 ) -> Anchor | None:
     """A match near position ``offset - 1`` with its exact position: the hit of that rank in
-    id order (ids follow time closely), or for a level, logger or service the first hit after
-    the id of that share of the store, guessed again once or twice from the position found.
+    id order (ids follow time closely), or for a level the first hit after the id of that
+    share of the store, guessed again once or twice from the position found.
     The window is then a short walk from it, not a long one."""
     hits = _ranked_hits(connection, matches)
     if hits is None or offset == 0:

@@ -8,11 +8,12 @@ by one step of the time index), corrected by the marked ones, which are few::
 
     position(K) = hits(id <= X) - marked hits with id <= X + marked hits before K
 
-FTS5 counts its hits below a rowid in C (~15 ns a hit) without reading ``logs``; nothing
-else reads the whole time index, so a position costs the hits' count, not the store's size.
-Only for a text filter alone (no level, logger or service: FTS5 cannot count those) over a
-fully indexed snapshot; a store with more marked logs than ``OUT_OF_ORDER_LIMIT`` to look at
-gets None, and ``log_queries`` walks as before.
+The hits below an id are counted without reading ``logs`` or the whole time index: FTS5
+counts a text filter's from its rowids (``TextHits``, in C), the level index holds the
+level and the id (``IndexHits``), and with no filter a store
+without gaps in its ids counts them by subtraction (``EveryLog``). So a position costs at
+most the hits' count, not the store's size. Over a fully indexed snapshot only; with more
+marked logs than ``OUT_OF_ORDER_LIMIT`` to look at, None, and ``log_queries`` walks.
 """
 
 from __future__ import annotations
@@ -113,8 +114,8 @@ class TextHits:
 
 @dataclass(frozen=True, slots=True)
 class IndexHits:
-    """Logs passing ``where`` (level, logger, service): counted through ``index``, which holds
-    the columns ``where`` reads and the id, so no row is read."""
+    """Logs passing ``where`` (a level): counted through ``index``, which holds the columns
+    ``where`` reads and the id, so no row is read."""
 
     connection: sqlite3.Connection
     where: str

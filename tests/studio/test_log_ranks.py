@@ -124,7 +124,7 @@ def test_logs_not_indexed_yet_keep_the_walk() -> None:
         assert lq.position_at(reader, matches, T0 + 3) == before(keys, (T0 + 3, 0))
 
 
-def test_text_alone_levels_loggers_and_no_filter_are_ranked() -> None:
+def test_text_alone_a_level_alone_and_no_filter_are_ranked() -> None:
     entries = [(i, True) for i in range(10)]
     with store_of(entries) as reader:
         def ranked(log_filter: LogFilter) -> object:
@@ -134,6 +134,7 @@ def test_text_alone_levels_loggers_and_no_filter_are_ranked() -> None:
         assert ranked(LogFilter()) == log_ranks.EveryLog(1)
         assert isinstance(ranked(LogFilter(min_severity=9)), log_ranks.IndexHits)
         for other in (LogFilter(text="timeout", min_severity=9), LogFilter(regex="time"),
+                      LogFilter(min_severity=9, loggers=frozenset({"x"})),
                       LogFilter(trace_id="ab" * 16)):
             assert ranked(other) is None
     with store_of(entries) as reader:
@@ -257,11 +258,11 @@ def test_a_store_of_schema_11_gets_its_late_logs_marked(tmp_path: Path) -> None:
 @given(entries=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3)), min_size=1,
                         max_size=80),
        refine=st.sampled_from([0, 2_000]), guess_range=st.sampled_from([1, 50_000]))
-def test_levels_loggers_and_no_filter_ranked_windows_and_jumps_are_the_full_scans(
+def test_level_logger_and_no_filter_windows_and_jumps_are_the_full_scans(
     entries: list[tuple[int, int]], refine: int, guess_range: int
 ) -> None:
     """Level, logger and no filter, with late and early logs: every window (from an anchor
-    found by rank) and every jump equals the matches sorted in Python."""
+    found by rank, or a logger's walk) and every jump equals the matches sorted in Python."""
     levels = (5, 9, 13, 17)
     rows = [LogRecord(T0 + offset, f"m{i}", levels[kind], "", scope_name=f"app.{kind % 2}")
             for i, (offset, kind) in enumerate(entries)]
@@ -295,7 +296,8 @@ def test_levels_loggers_and_no_filter_ranked_windows_and_jumps_are_the_full_scan
                     want = [i for _, i in keys]
                     matches = lq.match_logs(reader, log_filter)
                     assert not matches.materialized and matches.count == len(want)
-                    assert lq._ranked_hits(reader, matches) is not None
+                    ranked = lq._ranked_hits(reader, matches)
+                    assert (ranked is None) == bool(log_filter.loggers)
                     for offset in range(len(want)):
                         rows_found = lq.fetch_window(reader, matches, offset, 3)
                         assert [r.id for r in rows_found] == want[offset : offset + 3]
