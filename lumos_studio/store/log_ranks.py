@@ -13,7 +13,7 @@ counts a text filter's from its rowids (``TextHits``, in C), the level index hol
 level and the id (``IndexHits``), and with no filter a store
 without gaps in its ids counts them by subtraction (``EveryLog``). So a position costs at
 most the hits' count, not the store's size. Over a fully indexed snapshot only; with more
-marked logs than ``OUT_OF_ORDER_LIMIT`` to look at, None, and ``log_queries`` walks.
+marked logs than ``OUT_OF_ORDER_LIMIT`` to read, None, and ``log_queries`` walks.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Protocol
 
-OUT_OF_ORDER_LIMIT = 5_000  # marked logs to count one by one: beyond, None
+OUT_OF_ORDER_LIMIT = 50_000  # marked logs read on either side of a key: beyond, None
 
 CREATE_LATE_TABLE = (
     "CREATE TABLE logs_late (id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL)",
@@ -92,7 +92,10 @@ def position(
         below = hits_below[1]
     else:
         below = hits.below(split)
-    return below - hits.among(marked_below) + hits.among(marked_before)
+    # A marked log in both lists cancels out: only the others are asked whether they are hits.
+    both = set(marked_below).intersection(marked_before)
+    return (below - hits.among([i for i in marked_below if i not in both])
+            + hits.among([i for i in marked_before if i not in both]))
 
 
 @dataclass(frozen=True, slots=True)
