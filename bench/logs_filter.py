@@ -16,6 +16,9 @@ So the slowest filter figure takes, for a regex, that first screen (what the use
 see matches); the regex's count (what a scrollbar jump through them waits for) is its own figure,
 with the same target.
 
+With more than one scale (``LUMOS_BENCH_SCALE=1,3``), a closing line says how the slowest
+figure and the regex count grow from the smallest store to each larger one.
+
 Also measured: a following view's refresh after 100 new logs (written into the cached store, then
 deleted again), and, on a small store, what keeping the indexes costs a log written: none, the
 words' index (schema 9), words and trigrams (``index_new_logs``), and a per-row trigger.
@@ -170,7 +173,9 @@ def _first_screen(path: Path, log_filter: LogFilter) -> tuple[float, int]:
         connection.close()
 
 
-def _query_table(path: Path, total: int, console: Console) -> None:
+def _query_table(path: Path, total: int, console: Console) -> tuple[float, float]:
+    """The table of every filter; returns the slowest first screen's and the slowest regex
+    count's milliseconds."""
     table = Table(title=f"filtering {total:,} logs (ms, fresh read-only connection, median of "
                   f"{ROUNDS}; target ≤ {TARGET_MS:.0f} each)", title_justify="left",
                   title_style="bold")
@@ -202,6 +207,23 @@ def _query_table(path: Path, total: int, console: Console) -> None:
           f"{slowest[0]}), {total:,} logs", slowest[1], TARGET_MS)
     check(f"log regex, its count behind 'counting…' (+ window, middle, jump; the slower: "
           f"{counted[0]}), {total:,} logs", counted[1], TARGET_MS)
+    return slowest[1], counted[1]
+
+
+def _growth(figures: dict[int, tuple[float, float]], console: Console) -> None:
+    """How the slowest figures grow from the smallest store to each larger one: the ×10 store
+    is only as fast as this growth allows."""
+    scales_measured = sorted(figures)
+    if len(scales_measured) < 2:
+        return
+    low = scales_measured[0]
+    for high in scales_measured[1:]:
+        parts = [
+            f"{name} {figures[low][i]:,.1f} → {figures[high][i]:,.1f} ms "
+            f"({figures[high][i] / max(figures[low][i], 1e-9):.1f}×)"
+            for i, name in enumerate(("slowest filter to its first screen", "regex count"))
+        ]
+        console.print(f"Growth ×{low} → ×{high} ({high / low:g}× the logs): " + " · ".join(parts))
 
 
 def _live_refresh(path: Path, console: Console) -> None:
@@ -278,11 +300,13 @@ def _sync_comparison(console: Console, count: int = 10_000) -> None:
 
 
 def main(console: Console) -> None:
+    figures: dict[int, tuple[float, float]] = {}
     for scale in scales():
         store = bench_store(scale, console)
         console.print(store.describe())
-        _query_table(store.path, store.logs, console)
+        figures[scale] = _query_table(store.path, store.logs, console)
         _live_refresh(store.path, console)
+    _growth(figures, console)
     _sync_comparison(console)
     console.print(
         f"[dim]Target: ≤ {TARGET_MS:.0f} ms for each of count + first window, the middle window "

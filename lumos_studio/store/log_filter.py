@@ -235,23 +235,34 @@ def expanded_query(connection: sqlite3.Connection, text: str) -> str | None:
     FTS5 answers a prefix by merging the whole doclist of every word it covers, ignoring rowid
     ranges; paging asks it once per chunk, so a handful of exact words is far cheaper.
     """
+    return expanded_query_and_hits(connection, text)[0]
+
+
+def expanded_query_and_hits(
+    connection: sqlite3.Connection, text: str
+) -> tuple[str | None, int | None]:
+    """``expanded_query``, and how many logs it matches when the vocabulary says so for free:
+    one word typed, standing for one indexed word (the vocabulary counts its logs as it lists
+    it, as long as FTS5 takes to count them: asking again would read the doclist twice)."""
     query = fts_query(text)
     last = _words(text)[-1] if query else ""
     if not query or not query.endswith("*") or not (last.isascii() and last.isalnum()):
-        return query
+        return query, None
     prefix = last.lower()
     try:
-        words = [r[0] for r in connection.execute(
-            "SELECT term FROM logs_fts_vocab WHERE term >= ? AND term < ? LIMIT ?",
+        words = connection.execute(
+            "SELECT term, doc FROM logs_fts_vocab WHERE term >= ? AND term < ? LIMIT ?",
             (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1), PREFIX_WORDS + 1),
-        )]
+        ).fetchall()
     except sqlite3.OperationalError:  # a store from before the vocabulary table
-        return query
+        return query, None
     if len(words) > PREFIX_WORDS:
-        return query
+        return query, None
     head = query.rpartition(" AND ")[0]
-    tail = "(" + (" OR ".join(f'"{w}"' for w in words) or f'"{prefix}"') + ")"
-    return f"{head} AND {tail}" if head else tail
+    tail = "(" + (" OR ".join(f'"{w}"' for w, _ in words) or f'"{prefix}"') + ")"
+    if head:
+        return f"{head} AND {tail}", None
+    return tail, (words[0][1] if len(words) == 1 else None) if words else 0
 
 
 def id_range(after_id: int, last_id: int | None) -> tuple[str, tuple[int, ...]]:

@@ -8,16 +8,20 @@ How each filter stays fast at a million rows (figures: ``python -m bench logs_fi
 
 - level, logger, service: SQL over indexes that end with (time_ns, id, severity_number), so
   counting and paging a level filter reads one index, never the rows. Windows near either end,
-  or next to a known row (an ``Anchor``), cost a page; a jump to the middle walks the index (a
-  logger's or service's own, which holds only its logs).
-- free text: FTS5 (``logs_fts``) counts at once. Its hits come in id order, not time order, so
+  or next to a known row (an ``Anchor``), cost a page. Far from them, a level alone starts
+  from a match near the id of that share of the store, its exact position counted by
+  ``log_ranks`` (the level index's hits below its id, and the few logs that came late), and
+  so are its jumps; no filter in a store without gaps in its ids counts by subtraction. A
+  logger or service walks its own index, which holds only its logs.
+- free text: FTS5 (``logs_fts``) counts at once (one word typed: the vocabulary counts it as
+  it expands the prefix). Its hits come in id order, not time order, so
   small results (``MATERIALIZE_LIMIT``) are sorted in Python once and sliced; large ones are paged
   by walking the time index in chunks and keeping the ids FTS5 finds in each chunk's id range
   (a typed prefix is first expanded to its words: FTS5 reads a prefix's whole doclist per query).
   Far from both ends and from known rows, a text filter alone starts from the hit of the same
-  rank in id order, its exact position counted by ``log_ranks`` (FTS5 counts, and one index-only
-  pass for the logs whose id and time disagree); its jumps are counted the same way. With other
-  parts, or logs not indexed yet, one SQL walk checks each index entry against the hits.
+  rank in id order, its exact position counted by ``log_ranks`` (FTS5 counts, and the few logs
+  the writer marked as late); its jumps are counted the same way. With other parts, or logs
+  not indexed yet, one SQL walk checks each index entry against the hits.
 - regex: Python's ``re`` on the message, over candidates narrowed by the filter's other parts,
   by the trigram index (``log_trigrams``: only the terms worth their doclist on the newest logs)
   and the pattern's literal substrings in their order (one LIKE, in C). It
@@ -48,13 +52,22 @@ from lumos_studio.store.log_filter import (
     LogFilter,
     compile_regex,
     expanded_query,
+    expanded_query_and_hits,
     id_range,
     plan_filter,
     severity_name,
     text_condition,
     where_clause,
 )
-from lumos_studio.store.log_ranks import nth_hit, text_position
+from lumos_studio.store.log_ranks import (
+    EveryLog,
+    HitCount,
+    IndexHits,
+    TextHits,
+    every_log,
+    nth_hit,
+    position,
+)
 from lumos_studio.store.log_trigrams import narrowest_query
 from lumos_studio.store.schema import indexed_up_to
 
@@ -145,11 +158,14 @@ def match_logs(
     """Count the logs matching ``log_filter`` now; sort them in memory when that is cheap."""
     with _snapshot(connection):
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
-        fts = expanded_query(connection, log_filter.text)
+        fts, hits = expanded_query_and_hits(connection, log_filter.text)
         plan = plan_filter(log_filter, fts)
         watermark = indexed_up_to(connection) if plan.fts or plan.trigram else 0
         if not log_filter.regex:
-            count = _count(connection, plan, 0, None, watermark, last_id)
+            if hits is not None and plan.where == "1" and watermark >= last_id:
+                count = hits  # one word alone: the vocabulary counted its logs
+            else:
+                count = _count(connection, plan, 0, None, watermark, last_id)
             # Level, logger and service page well from their indexes: only text and trace
             # results, which SQLite cannot read in display order, are sorted here.
             if count > MATERIALIZE_LIMIT or not (plan.fts or log_filter.trace_id):
@@ -480,30 +496,83 @@ def _nearest_start(
     return key, forward, skip
 
 
-def _text_alone(connection: sqlite3.Connection, matches: LogMatches) -> str | None:
-    """The FTS5 query when ``matches`` is a text filter alone over an indexed snapshot (what
-    ``log_ranks`` counts from the index's rowids), else None."""
-    plan = plan_filter(matches.filter, matches.fts)
-    if plan.fts is None or plan.where != "1" or matches.filter.trace_id:
+def _ranked_hits(connection: sqlite3.Connection, matches: LogMatches) -> HitCount | None:
+    """How ``log_ranks`` counts the matches in id order: a text filter alone (FTS5), a level
+    alone (its index), no filter in a store without gaps in its ids; over a snapshot whose
+    logs are all indexed and marked. None for the rest (they walk)."""
+    log_filter = matches.filter
+    if log_filter.regex or log_filter.trace_id or indexed_up_to(connection) < matches.last_id:
         return None
-    return plan.fts if indexed_up_to(connection) >= matches.last_id else None
+    plan = plan_filter(log_filter, matches.fts)
+    if plan.fts is not None:
+        return TextHits(connection, plan.fts) if plan.where == "1" else None
+    if plan.where == "1":
+        return every_log(connection)
+    if log_filter.loggers or log_filter.services:
+        # Their own index holds only their logs, in time order: counting through it up to a
+        # time reads no more than counting their hits below an id would (it reads them all).
+        return None
+    return IndexHits(connection, plan.where, plan.params, "logs_by_level")
 
 
 def _ranked_anchor(
     connection: sqlite3.Connection, matches: LogMatches, offset: int
 ) -> Anchor | None:
-    """A row just before ``offset`` with its exact position, found by rank among the FTS5 hits
-    (ids follow time closely): the window is then a short walk from it, not a long one."""
-    fts = _text_alone(connection, matches)
-    if fts is None or offset == 0:
+    """A match near position ``offset - 1`` with its exact position: the hit of that rank in
+    id order (ids follow time closely), or for a level the first hit after the id of that
+    share of the store, guessed again once or twice from the position found.
+    The window is then a short walk from it, not a long one."""
+    hits = _ranked_hits(connection, matches)
+    if hits is None or offset == 0:
         return None
-    log_id = nth_hit(connection, fts, matches.last_id, matches.count, offset - 1)
-    if log_id is None:
+    rank, low, high = offset - 1, (0, 0), (matches.last_id, matches.count)
+    anchor: Anchor | None = None
+    for _ in range(3):
+        log_id = _hit_near_rank(connection, matches, hits, rank, low, high)
+        if log_id is None:
+            return anchor
+        row = connection.execute("SELECT time_ns FROM logs WHERE id = ?", (log_id,)).fetchone()
+        if row is None:
+            return anchor
+        exact_rank = not isinstance(hits, IndexHits)  # the hit of that rank in id order
+        found = position(connection, hits, matches.last_id, row[0], log_id,
+                         (log_id, rank) if exact_rank else None)
+        if found is None:
+            return anchor
+        anchor = Anchor(found, row[0], log_id)
+        if abs(found - rank) <= REFINE_WITHIN or not isinstance(hits, IndexHits):
+            return anchor
+        low, high = ((log_id, found), high) if found < rank else (low, (log_id, found))
+    return anchor
+
+
+REFINE_WITHIN = 2_000  # a level's anchor this many matches from the window is walked from
+GUESS_RANGE = 50_000  # logs read after a guessed id for a hit: none, and the filter walks
+
+
+def _hit_near_rank(
+    connection: sqlite3.Connection,
+    matches: LogMatches,
+    hits: HitCount,
+    rank: int,
+    low: tuple[int, int],
+    high: tuple[int, int],
+) -> int | None:
+    """The id of a hit at (or, for an index's hits, near) ``rank`` in id order; ``low`` and
+    ``high`` are (id, position) known around it."""
+    if isinstance(hits, TextHits):
+        return nth_hit(connection, hits.fts, matches.last_id, matches.count, rank)
+    if isinstance(hits, EveryLog):
+        return hits.first_id + rank if rank < matches.count else None
+    if not isinstance(hits, IndexHits):
         return None
-    time_ns: int = connection.execute(
-        "SELECT time_ns FROM logs WHERE id = ?", (log_id,)).fetchone()[0]
-    position = text_position(connection, fts, matches.last_id, time_ns, log_id)
-    return None if position is None else Anchor(position, time_ns, log_id)
+    share = (rank - low[1]) / max(1, high[1] - low[1])
+    guess = low[0] + int((high[0] - low[0]) * share)
+    row = connection.execute(
+        f"SELECT id FROM logs NOT INDEXED WHERE id >= ? AND id <= ? AND {hits.where} "
+        "ORDER BY id LIMIT 1",
+        (guess, min(matches.last_id, guess + GUESS_RANGE), *hits.params)).fetchone()
+    return row[0] if row else None
 
 
 def _walk(
@@ -600,9 +669,9 @@ def position_at(
     time (clamp to ``count - 1`` for "the log nearest to T"), or of that very log."""
     if matches.times is not None and matches.ids is not None:
         return _bisect_key(matches.times, matches.ids, time_ns, log_id)
-    fts = _text_alone(connection, matches)
-    if fts is not None and (
-        (found := text_position(connection, fts, matches.last_id, time_ns, log_id)) is not None
+    hits = _ranked_hits(connection, matches)
+    if hits is not None and (
+        (found := position(connection, hits, matches.last_id, time_ns, log_id)) is not None
     ):
         return found
     plan = plan_filter(matches.filter, matches.fts)
