@@ -25,6 +25,7 @@ from lumos_studio.store.trace_filter import (
     TraceFilter,
     filter_sql,
     fts_phrase,
+    names_sql,
 )
 
 
@@ -117,10 +118,11 @@ class TracePage:
     group_sizes: dict[str | None, int] = field(default_factory=dict)  # conversation → matches
     pinned: int = 0  # pinned traces among the matches
     unindexed: int = 0  # finished spans whose messages a text search cannot find yet
+    counted: bool = True  # False: ``total`` is only the page's; ``StoreReader.count_matches``
 
     @property
     def truncated(self) -> bool:
-        return self.total > len(self.summaries)
+        return not self.counted or self.total > len(self.summaries)
 
 
 class StoreReader:
@@ -204,20 +206,33 @@ class StoreReader:
         read, which the ``traces_by_start`` index serves for the default order. Grouped, the
         conversations are ordered by their newest run and each one keeps the chosen sort.
         """
+        return self._in_snapshot(query, walk=True)
+
+    def count_matches(self, query: TraceQuery) -> int:
+        """How many traces match ``query``: the total a page came without (``counted`` False,
+        a word in most message texts), every word's matches read in full."""
+        return self._in_snapshot(query, walk=False).total
+
+    def _in_snapshot(self, query: TraceQuery, *, walk: bool) -> TracePage:
         db = self._db
         if db.in_transaction:
-            return self._find_traces(query)
+            return self._find_traces(query, walk)
         db.execute("BEGIN")  # one snapshot for the text matches, the page and the count
         try:
-            return self._find_traces(query)
+            return self._find_traces(query, walk)
         finally:
             db.execute("ROLLBACK")  # nothing to keep: the matches' tables are scratch
 
-    def _find_traces(self, query: TraceQuery) -> TracePage:
+    def _find_traces(self, query: TraceQuery, walk: bool) -> TracePage:
         db = self._db
-        texts = self._match_texts(query.filter)
         names = {word: matched for word in query.filter.words
                  if (matched := trace_search.names_matching(db, word)) is not None}
+        dense = {word: phrase for word in dict.fromkeys(query.filter.words)
+                 if walk and not query.grouped and (phrase := fts_phrase(word)) is not None
+                 and trace_search.is_dense(db, phrase)}
+        if dense:
+            return self._walked_page(query, dense, names)
+        texts = self._match_texts(query.filter)
         where, params = filter_sql(query.filter, texts, names)
         order = SORTS[query.sort]
         # Words found only in message text: their runs, by id, when they are few.
@@ -253,6 +268,41 @@ class StoreReader:
         unindexed = trace_index.pending_count(db) if query.filter.words else 0
         summaries = self._mark_suspended(pinned + others)
         return TracePage(query, summaries, total, sizes, len(pinned), unindexed)
+
+    def _walked_page(self, query: TraceQuery, dense: dict[str, str],
+                     names: dict[str, dict[str, list[str]]]) -> TracePage:
+        """The page of a search for words in most message texts (``dense``: word → phrase):
+        the runs in the list's order, each chunk's texts looked up (``trace_search.walk``),
+        until the page is full; the total is counted later (``count_matches``)."""
+        db = self._db
+        rest = replace(query.filter, words=tuple(w for w in query.filter.words if w not in dense))
+        texts = self._match_texts(rest)
+        where, params = filter_sql(rest, texts, names)
+        flags, flag_params = [], []
+        for word in dense:
+            sql, sql_params = names_sql(word, names.get(word))
+            flags.append(sql)
+            flag_params.extend(sql_params)
+        head = f"SELECT t.trace_id, t.text_seq, {', '.join(flags)} FROM"
+        order, phrases = SORTS[query.sort], list(dense.values())
+        pinned_ids, all_pinned = trace_search.walk(
+            db, f"WITH p AS MATERIALIZED (SELECT * FROM traces WHERE pinned_ns IS NOT NULL) "
+            f"{head} p t WHERE {where} ORDER BY {order}", [*flag_params, *params], phrases,
+            query.limit)
+        other_ids, all_others = trace_search.walk(
+            db, f"{head} traces t WHERE t.pinned_ns IS NULL AND {where} ORDER BY {order}",
+            [*flag_params, *params], phrases, query.limit - len(pinned_ids))
+        ids = pinned_ids + other_ids
+        rows: dict[str, TraceSummary] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows.update((row["trace_id"], TraceSummary(**dict(row))) for row in db.execute(
+                f"SELECT * FROM traces WHERE trace_id IN ({', '.join('?' * len(chunk))})",
+                chunk))
+        summaries = self._mark_suspended([rows[i] for i in ids])
+        counted = all_pinned and all_others
+        return TracePage(query, summaries, len(summaries), {}, len(pinned_ids),
+                         trace_index.pending_count(db), counted)
 
     def _match_texts(self, trace_filter: TraceFilter) -> dict[str, str]:
         """Each searched word's message-text matches, as a temporary table of their traces'
