@@ -74,6 +74,7 @@ def text_hits(connection: sqlite3.Connection, tables: Sequence[str]) -> tuple[st
 # with the store; counting up to this many costs ~6 ms.
 DENSE_TEXTS = 100_000
 _RANGE_GAP = 64  # runs' text_seq this far apart are looked up in one range read of the index
+_FIRST_CHUNK = 64  # fewest runs ``walk`` reads at a time (at first: the page's room)
 _WALK_CHUNK = 4_096  # most runs read at a time by ``walk``
 _TEXTS_IN_RANGE = (
     f"SELECT DISTINCT rowid >> {TEXT_ID_BITS} FROM trace_texts_fts "
@@ -119,7 +120,7 @@ def walk(connection: sqlite3.Connection, sql: str, params: Sequence[object],
         return [], False
     cursor = connection.execute(sql, params)
     chosen: list[str] = []
-    size = max(room, 64)
+    size = min(max(room, _FIRST_CHUNK), _WALK_CHUNK)
     try:
         while len(chosen) < room:
             rows = cursor.fetchmany(size)
