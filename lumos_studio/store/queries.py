@@ -230,8 +230,8 @@ class StoreReader:
         dense = {word: phrase for word in dict.fromkeys(query.filter.words)
                  if walk and not query.grouped and (phrase := fts_phrase(word)) is not None
                  and trace_search.is_dense(db, phrase)}
-        if dense:
-            return self._walked_page(query, dense, names)
+        if dense and (walked := self._walked_page(query, dense, names)) is not None:
+            return walked
         texts = self._match_texts(query.filter)
         where, params = filter_sql(query.filter, texts, names)
         order = SORTS[query.sort]
@@ -270,10 +270,11 @@ class StoreReader:
         return TracePage(query, summaries, total, sizes, len(pinned), unindexed)
 
     def _walked_page(self, query: TraceQuery, dense: dict[str, str],
-                     names: dict[str, dict[str, list[str]]]) -> TracePage:
+                     names: dict[str, dict[str, list[str]]]) -> TracePage | None:
         """The page of a search for words in most message texts (``dense``: word → phrase):
         the runs in the list's order, each chunk's texts looked up (``trace_search.walk``),
-        until the page is full; the total is counted later (``count_matches``)."""
+        until the page is full; the total is counted later (``count_matches``). None when the
+        runs read did not fill it (the words are rarer than their texts said)."""
         db = self._db
         rest = replace(query.filter, words=tuple(w for w in query.filter.words if w not in dense))
         texts = self._match_texts(rest)
@@ -285,13 +286,16 @@ class StoreReader:
             flag_params.extend(sql_params)
         head = f"SELECT t.trace_id, t.text_seq, {', '.join(flags)} FROM"
         order, phrases = SORTS[query.sort], list(dense.values())
-        pinned_ids, all_pinned = trace_search.walk(
+        pinned = trace_search.walk(
             db, f"WITH p AS MATERIALIZED (SELECT * FROM traces WHERE pinned_ns IS NOT NULL) "
             f"{head} p t WHERE {where} ORDER BY {order}", [*flag_params, *params], phrases,
             query.limit)
-        other_ids, all_others = trace_search.walk(
+        others = pinned and trace_search.walk(
             db, f"{head} traces t WHERE t.pinned_ns IS NULL AND {where} ORDER BY {order}",
-            [*flag_params, *params], phrases, query.limit - len(pinned_ids))
+            [*flag_params, *params], phrases, query.limit - len(pinned[0]))
+        if not pinned or not others:
+            return None
+        (pinned_ids, all_pinned), (other_ids, all_others) = pinned, others
         ids = pinned_ids + other_ids
         rows: dict[str, TraceSummary] = {}
         for start in range(0, len(ids), 500):

@@ -68,11 +68,15 @@ def text_hits(connection: sqlite3.Connection, tables: Sequence[str]) -> tuple[st
     return "temp.text_hits", count
 
 
-# A word matching more message texts than this is not read in full for the first page: the list
-# walks the runs in its order and asks the index only about the runs it reads (``walk``). Reading
-# every match of "w12" (366,000 texts in 50,000 runs at 1M spans) took 60 ms of the 75, and grows
-# with the store; counting up to this many costs ~6 ms.
-DENSE_TEXTS = 100_000
+# A word in more message texts than this, and than one run in ``DENSE_SHARE``, is not read in
+# full for the first page: the list walks the runs in its order and asks the index only about
+# the runs it reads (``walk``), which fill a page after ~``DENSE_SHARE`` × its room runs at most
+# (unless a run holds the word many times). Reading every match of "w12" (366,000 texts in
+# 50,000 runs at 1M spans) took 60 ms of the 75, and grows with the store; fewer than
+# ``DENSE_TEXTS`` are read by their runs' ids (``text_hits``) in ~20 ms whatever the store.
+DENSE_TEXTS = 10_000
+DENSE_SHARE = 40
+_WALK_BUDGET = 40_000  # runs a walk reads at most before it leaves the page to the plain path
 _RANGE_GAP = 64  # runs' text_seq this far apart are looked up in one range read of the index
 _FIRST_CHUNK = 64  # fewest runs ``walk`` reads at a time (at first: the page's room)
 _WALK_CHUNK = 4_096  # most runs read at a time by ``walk``
@@ -83,11 +87,14 @@ _TEXTS_IN_RANGE = (
 
 
 def is_dense(connection: sqlite3.Connection, phrase: str) -> bool:
-    """More than ``DENSE_TEXTS`` texts match ``phrase`` (counted no further)."""
+    """More texts match ``phrase`` than ``DENSE_TEXTS`` and than the indexed runs (their
+    highest ``text_seq``) over ``DENSE_SHARE``; counted no further."""
+    runs: int = connection.execute("SELECT coalesce(max(text_seq), 0) FROM traces").fetchone()[0]
+    threshold = max(DENSE_TEXTS, runs // DENSE_SHARE)
     count: int = connection.execute(
         "SELECT count(*) FROM (SELECT 1 FROM trace_texts_fts WHERE trace_texts_fts MATCH ? "
-        "LIMIT ?)", (phrase, DENSE_TEXTS + 1)).fetchone()[0]
-    return count > DENSE_TEXTS
+        "LIMIT ?)", (phrase, threshold + 1)).fetchone()[0]
+    return count > threshold
 
 
 def seqs_with_text(connection: sqlite3.Connection, phrase: str, seqs: Iterable[int]) -> set[int]:
@@ -110,20 +117,25 @@ def seqs_with_text(connection: sqlite3.Connection, phrase: str, seqs: Iterable[i
 
 
 def walk(connection: sqlite3.Connection, sql: str, params: Sequence[object],
-         phrases: Sequence[str], room: int) -> tuple[list[str], bool]:
+         phrases: Sequence[str], room: int) -> tuple[list[str], bool] | None:
     """The first ``room`` runs of ``sql`` that match every phrase, and whether ``sql`` ran out
-    (then they are all its matches). ``sql`` gives, in the list's order, each run's id, its
-    ``text_seq`` and, per phrase, whether the run matches it by name (then its text is not
-    looked at). Runs are read in growing chunks, each chunk's texts looked up by range: the
-    cost follows the runs read, not the word's matches in the whole store."""
+    (then they are all its matches); None when ``_WALK_BUDGET`` runs did not fill ``room``.
+    ``sql`` gives, in the list's order, each run's id, its ``text_seq`` and, per phrase,
+    whether the run matches it by name (then its text is not looked at). Runs are read in
+    growing chunks, each chunk's texts looked up by range: the cost follows the runs read, not
+    the word's matches in the whole store."""
     if room <= 0:
         return [], False
     cursor = connection.execute(sql, params)
     chosen: list[str] = []
     size = min(max(room, _FIRST_CHUNK), _WALK_CHUNK)
+    read = 0
     try:
         while len(chosen) < room:
+            if read >= _WALK_BUDGET:
+                return None
             rows = cursor.fetchmany(size)
+            read += len(rows)
             alive = list(rows)
             for k, phrase in enumerate(phrases, start=2):
                 found = seqs_with_text(

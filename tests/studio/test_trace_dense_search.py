@@ -71,14 +71,16 @@ def page_of(store: Store, query: TraceQuery, dense_texts: int,
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(stores, st.lists(queries, min_size=1, max_size=6), st.sampled_from((1, 2, 64)),
-       st.sampled_from((0, 1, 64)))
+       st.sampled_from((0, 1, 64)), st.sampled_from((3, 40_000)))
 def test_the_walked_page_is_the_plain_page(
     monkeypatch: pytest.MonkeyPatch, generated: tuple[list[dict[str, object]], list[int],
                                                       set[int]],
-    asked: list[tuple[str, str, str, int]], first_chunk: int, gap: int,
+    asked: list[tuple[str, str, str, int]], first_chunk: int, gap: int, budget: int,
 ) -> None:
     """Same runs in the same order, same pinned count; the total is the plain one, given at
-    once when the walk read every run, else by ``count_matches``."""
+    once when the walk read every run, else by ``count_matches``. A walk that reads its budget
+    of runs without filling the page leaves it to the plain path."""
+    monkeypatch.setattr(trace_search, "_WALK_BUDGET", budget)
     monkeypatch.setattr(trace_search, "_FIRST_CHUNK", first_chunk)
     monkeypatch.setattr(trace_search, "_WALK_CHUNK", max(first_chunk, 4))
     monkeypatch.setattr(trace_search, "_RANGE_GAP", gap)
@@ -111,6 +113,10 @@ def test_a_dense_word_pages_without_counting_then_counts(monkeypatch: pytest.Mon
         assert store.reader.count_matches(query) == 9
         everything = page_of(store, TraceQuery(parse_filter("w12"), limit=20), 5, monkeypatch)
         assert everything.counted and everything.total == 9  # the walk read every run
+        monkeypatch.setattr(trace_search, "_WALK_BUDGET", 2)
+        monkeypatch.setattr(trace_search, "_WALK_CHUNK", 1)
+        assert page_of(store, query, 5, monkeypatch).counted  # given up: the plain path
+        monkeypatch.setattr(trace_search, "_WALK_BUDGET", 40_000)
         grouped = page_of(store, TraceQuery(parse_filter("w12"), grouped=True, limit=4), 5,
                           monkeypatch)
         assert grouped.counted and grouped.total == 9  # grouped: read in full, as before
