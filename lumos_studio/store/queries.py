@@ -95,6 +95,10 @@ SORTS: dict[str, str] = {
 }
 
 
+# Sorts by the start index, whose runs' text_seq come close together (the order they were indexed
+# in): a dense word's page walks them (``_walked_page``). Runs sorted by tokens, duration or errors
+# come in any text_seq order, each looked up alone: read in full, as before.
+WALKED_SORTS = frozenset({"newest", "oldest"})
 _GROUP_CHUNK = 200  # runs read at a time while finding the page's conversations
 
 
@@ -228,7 +232,8 @@ class StoreReader:
         names = {word: matched for word in query.filter.words
                  if (matched := trace_search.names_matching(db, word)) is not None}
         dense = {word: phrase for word in dict.fromkeys(query.filter.words)
-                 if walk and not query.grouped and (phrase := fts_phrase(word)) is not None
+                 if walk and not query.grouped and query.sort in WALKED_SORTS
+                 and (phrase := fts_phrase(word)) is not None
                  and trace_search.is_dense(db, phrase)}
         if dense and (walked := self._walked_page(query, dense, names)) is not None:
             return walked

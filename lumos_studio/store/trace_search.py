@@ -76,8 +76,13 @@ def text_hits(connection: sqlite3.Connection, tables: Sequence[str]) -> tuple[st
 # ``DENSE_TEXTS`` are read by their runs' ids (``text_hits``) in ~20 ms whatever the store.
 DENSE_TEXTS = 10_000
 DENSE_SHARE = 40
-_WALK_BUDGET = 40_000  # runs a walk reads at most before it leaves the page to the plain path
-_RANGE_GAP = 64  # runs' text_seq this far apart are looked up in one range read of the index
+_WALK_BUDGET = 20_000  # runs a walk may read: past it (or bound to, at the share found so far)
+# it leaves the page to the plain path ("paris london": both words in 8 % of the runs, together
+# in 0.6 %, were walked through 40,000 runs at 3M spans, 95 ms, before the plain path's 22)
+# Runs' text_seq this far apart (over the share of runs found holding the word) are looked up in
+# one range read of the index: a read's set-up costs ~0.2 ms (~1 ms for a prefix of more than 3
+# letters at 3M spans, whose terms' matches FTS5 merges first), a run in the range a few µs.
+_RANGE_GAP = 64
 _FIRST_CHUNK = 64  # fewest runs ``walk`` reads at a time (at first: the page's room)
 _WALK_CHUNK = 4_096  # most runs read at a time by ``walk``
 _TEXTS_IN_RANGE = (
@@ -97,7 +102,8 @@ def is_dense(connection: sqlite3.Connection, phrase: str) -> bool:
     return count > threshold
 
 
-def seqs_with_text(connection: sqlite3.Connection, phrase: str, seqs: Iterable[int]) -> set[int]:
+def seqs_with_text(connection: sqlite3.Connection, phrase: str, seqs: Iterable[int],
+                   gap: int = _RANGE_GAP) -> set[int]:
     """Which of the runs ``seqs`` (their ``text_seq``) have a text matching ``phrase``: one read
     of the index's rowid range per cluster of close numbers (a query per run cost ~0.3 ms, its
     set-up; a range of 500 neighbours ~5 ms for "w12")."""
@@ -106,7 +112,7 @@ def seqs_with_text(connection: sqlite3.Connection, phrase: str, seqs: Iterable[i
     found: set[int] = set()
     start = 0
     for end in range(1, len(ordered) + 1):
-        if end < len(ordered) and ordered[end] - ordered[end - 1] <= _RANGE_GAP:
+        if end < len(ordered) and ordered[end] - ordered[end - 1] <= gap:
             continue
         low, high = ordered[start], ordered[end - 1]
         found.update(seq for (seq,) in connection.execute(
@@ -119,7 +125,8 @@ def seqs_with_text(connection: sqlite3.Connection, phrase: str, seqs: Iterable[i
 def walk(connection: sqlite3.Connection, sql: str, params: Sequence[object],
          phrases: Sequence[str], room: int) -> tuple[list[str], bool] | None:
     """The first ``room`` runs of ``sql`` that match every phrase, and whether ``sql`` ran out
-    (then they are all its matches); None when ``_WALK_BUDGET`` runs did not fill ``room``.
+    (then they are all its matches); None when ``_WALK_BUDGET`` runs would not fill ``room``
+    at the share of matches found so far.
     ``sql`` gives, in the list's order, each run's id, its ``text_seq`` and, per phrase,
     whether the run matches it by name (then its text is not looked at). Runs are read in
     growing chunks, each chunk's texts looked up by range: the cost follows the runs read, not
@@ -130,17 +137,23 @@ def walk(connection: sqlite3.Connection, sql: str, params: Sequence[object],
     chosen: list[str] = []
     size = min(max(room, _FIRST_CHUNK), _WALK_CHUNK)
     read = 0
+    looked, held = [0] * len(phrases), [0] * len(phrases)  # per phrase: runs asked, found
     try:
         while len(chosen) < room:
-            if read >= _WALK_BUDGET:
+            if read and (not chosen or read + (room - len(chosen)) * read / len(chosen)
+                         > _WALK_BUDGET):
                 return None
             rows = cursor.fetchmany(size)
             read += len(rows)
             alive = list(rows)
-            for k, phrase in enumerate(phrases, start=2):
-                found = seqs_with_text(
-                    connection, phrase, [r[1] for r in alive if not r[k] and r[1] is not None])
-                alive = [r for r in alive if r[k] or r[1] in found]
+            for k, phrase in enumerate(phrases):
+                asked = [r[1] for r in alive if not r[k + 2] and r[1] is not None]
+                share = (held[k] + 1) / (looked[k] + 1)  # of runs holding it, so far
+                found = seqs_with_text(connection, phrase, asked,
+                                       min(int(_RANGE_GAP / share), 1 << 20))
+                looked[k] += len(asked)
+                held[k] += len(found)
+                alive = [r for r in alive if r[k + 2] or r[1] in found]
             taken = alive[: room - len(chosen)]
             chosen.extend(r[0] for r in taken)
             if len(rows) < size:
