@@ -262,8 +262,14 @@ class StoreReader:
             others = [TraceSummary(**dict(row)) for row in db.execute(
                 f"SELECT t.* FROM traces t WHERE {rest} ORDER BY {order} LIMIT ?",
                 (*params, room))]
+        counted = True
         if len(pinned) + len(others) < query.limit:
             total = len(pinned) + len(others)
+        elif walk and not query.grouped and not query.filter.empty and (
+                hits is None or found > trace_search.SPARSE_HITS):
+            # Counting reads every run ("status:error", "tool:x": a third of their time at 3M
+            # spans, linear in the store): the page first, its total later (``count_matches``).
+            total, counted = len(pinned) + len(others), False
         elif hits is not None and found <= trace_search.SPARSE_HITS:  # their runs, not all
             total = db.execute(
                 f"SELECT count(*) FROM {hits} h CROSS JOIN traces t ON t.text_seq = h.text_seq "
@@ -272,7 +278,7 @@ class StoreReader:
             total = db.execute(f"SELECT count(*) FROM traces t WHERE {where}", params).fetchone()[0]
         unindexed = trace_index.pending_count(db) if query.filter.words else 0
         summaries = self._mark_suspended(pinned + others)
-        return TracePage(query, summaries, total, sizes, len(pinned), unindexed)
+        return TracePage(query, summaries, total, sizes, len(pinned), unindexed, counted)
 
     def _walked_page(self, query: TraceQuery, dense: dict[str, str],
                      names: dict[str, dict[str, list[str]]]) -> TracePage | None:

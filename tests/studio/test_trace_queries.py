@@ -111,9 +111,12 @@ def test_words_found_by_names_and_by_text_agree_however_they_are_read(
     for sparse in (20_000, 0):
         monkeypatch.setattr(trace_search, "SPARSE_HITS", sparse)
         assert ids(store, "paris london") == [12, 8, 4]
-        page = store.reader.find_traces(TraceQuery(parse_filter("paris trip"), limit=4))
+        query = TraceQuery(parse_filter("paris trip"), limit=4)
+        page = store.reader.find_traces(query)
         assert [int(t.trace_id, 16) for t in page.summaries] == [12, 11, 10, 9]
-        assert page.total == 12
+        # Many runs to count (SQLite): by their ids at once; by reading every run, after.
+        assert page.total == (12 if page.counted else 4)
+        assert page.truncated and store.reader.count_matches(query) == 12
         assert ids(store, "paris london status:ok", sort="oldest") == [4, 8, 12]
         assert ids(store, "support") == [10, 7, 4, 1]  # an agent's name: no text needed
         assert ids(store, "support london") == [4]  # by name one word, by text the other
