@@ -213,8 +213,9 @@ class StoreReader:
         return self._in_snapshot(query, walk=True)
 
     def count_matches(self, query: TraceQuery) -> int:
-        """How many traces match ``query``: the total a page came without (``counted`` False,
-        a word in most message texts), every word's matches read in full."""
+        """How many traces match ``query``: the total a page came without (``counted`` False:
+        a word in most message texts, or a count that reads every run), every word's matches
+        read in full."""
         return self._in_snapshot(query, walk=False).total
 
     def _in_snapshot(self, query: TraceQuery, *, walk: bool) -> TracePage:
