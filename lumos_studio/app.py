@@ -45,6 +45,7 @@ from lumos_studio.ui.messages import (
     MetricsLoaded,
     SessionChanged,
     SpanLoaded,
+    TraceCountLoaded,
     TraceListLoaded,
     TraceLoaded,
     TracesChanged,
@@ -392,12 +393,20 @@ class StudioApp(ChatTurns, DebuggerActions, GraphActions, LayoutActions, Experim
         reader = self.store.reader
         page = reader.find_traces(query)
         self.post_message(TraceListLoaded(page.summaries, page, reader.newest_trace()))
+        if not page.counted:  # a word in most texts: the page first, its total a moment later
+            total = reader.count_matches(query)
+            if not get_current_worker().is_cancelled:  # not if another query was asked since
+                self.post_message(TraceCountLoaded(query, total))
         # The strip sums the newest runs whatever the list shows (~170 ms at 1M spans): read
         # again only when spans were stored since, not for every key typed in the search.
         commits = self._span_commits
         if commits != self._metrics_at:
             self._metrics_at = commits
             self.post_message(MetricsLoaded(reader.metrics()))
+
+    def on_trace_count_loaded(self, message: TraceCountLoaded) -> None:
+        if not self._screens_gone():
+            self.main.query_one(TraceBrowser).show_count(message.query, message.total)
 
     def on_metrics_loaded(self, message: MetricsLoaded) -> None:
         if not self._screens_gone():

@@ -25,6 +25,7 @@ from lumos_studio.store.trace_filter import (
     TraceFilter,
     filter_sql,
     fts_phrase,
+    names_sql,
 )
 
 
@@ -83,17 +84,29 @@ class TraceSummary:
         return None if self.end_ns is None or self.running else self.end_ns - self.start_ns
 
 
+# The sorts other than by start, each served by an index on its expression (schema 13): SQLite
+# uses one only for an ORDER BY written as the index is, so both are made from the same text.
+_DURATION = "CASE WHEN {t}running_count = 0 THEN {t}end_ns - {t}start_ns END"
+_TOKENS = "coalesce({t}input_tokens, 0) + coalesce({t}output_tokens, 0)"
+_ERRED = "{t}error_count > 0"
+SORT_INDEXES = tuple(
+    f"CREATE INDEX IF NOT EXISTS traces_by_{name} ON traces({expression.format(t='')}, start_ns)"
+    for name, expression in (("duration", _DURATION), ("tokens", _TOKENS), ("erred", _ERRED)))
+
 SORTS: dict[str, str] = {
     "newest": "t.start_ns DESC",
     "oldest": "t.start_ns ASC",
     # Running traces have no duration yet: after every finished one.
-    "slowest": "CASE WHEN t.running_count = 0 THEN t.end_ns - t.start_ns END DESC, "
-               "t.start_ns DESC",
-    "tokens": "coalesce(t.input_tokens, 0) + coalesce(t.output_tokens, 0) DESC, t.start_ns DESC",
-    "errors": "t.error_count > 0 DESC, t.start_ns DESC",
+    "slowest": f"{_DURATION.format(t='t.')} DESC, t.start_ns DESC",
+    "tokens": f"{_TOKENS.format(t='t.')} DESC, t.start_ns DESC",
+    "errors": f"{_ERRED.format(t='t.')} DESC, t.start_ns DESC",
 }
 
 
+# Sorts by the start index, whose runs' text_seq come close together (the order they were indexed
+# in): a dense word's page walks them (``_walked_page``). Runs sorted by tokens, duration or errors
+# come in any text_seq order, each looked up alone: read in full, as before.
+WALKED_SORTS = frozenset({"newest", "oldest"})
 _GROUP_CHUNK = 200  # runs read at a time while finding the page's conversations
 
 
@@ -117,10 +130,11 @@ class TracePage:
     group_sizes: dict[str | None, int] = field(default_factory=dict)  # conversation → matches
     pinned: int = 0  # pinned traces among the matches
     unindexed: int = 0  # finished spans whose messages a text search cannot find yet
+    counted: bool = True  # False: ``total`` is only the page's; ``StoreReader.count_matches``
 
     @property
     def truncated(self) -> bool:
-        return self.total > len(self.summaries)
+        return not self.counted or self.total > len(self.summaries)
 
 
 class StoreReader:
@@ -204,20 +218,35 @@ class StoreReader:
         read, which the ``traces_by_start`` index serves for the default order. Grouped, the
         conversations are ordered by their newest run and each one keeps the chosen sort.
         """
+        return self._in_snapshot(query, walk=True)
+
+    def count_matches(self, query: TraceQuery) -> int:
+        """How many traces match ``query``: the total a page came without (``counted`` False:
+        a word in most message texts, or a count that reads every run), every word's matches
+        read in full."""
+        return self._in_snapshot(query, walk=False).total
+
+    def _in_snapshot(self, query: TraceQuery, *, walk: bool) -> TracePage:
         db = self._db
         if db.in_transaction:
-            return self._find_traces(query)
+            return self._find_traces(query, walk)
         db.execute("BEGIN")  # one snapshot for the text matches, the page and the count
         try:
-            return self._find_traces(query)
+            return self._find_traces(query, walk)
         finally:
             db.execute("ROLLBACK")  # nothing to keep: the matches' tables are scratch
 
-    def _find_traces(self, query: TraceQuery) -> TracePage:
+    def _find_traces(self, query: TraceQuery, walk: bool) -> TracePage:
         db = self._db
-        texts = self._match_texts(query.filter)
         names = {word: matched for word in query.filter.words
                  if (matched := trace_search.names_matching(db, word)) is not None}
+        dense = {word: phrase for word in dict.fromkeys(query.filter.words)
+                 if walk and not query.grouped and query.sort in WALKED_SORTS
+                 and (phrase := fts_phrase(word)) is not None
+                 and trace_search.is_dense(db, phrase)}
+        if dense and (walked := self._walked_page(query, dense, names)) is not None:
+            return walked
+        texts = self._match_texts(query.filter)
         where, params = filter_sql(query.filter, texts, names)
         order = SORTS[query.sort]
         # Words found only in message text: their runs, by id, when they are few.
@@ -242,8 +271,14 @@ class StoreReader:
             others = [TraceSummary(**dict(row)) for row in db.execute(
                 f"SELECT t.* FROM traces t WHERE {rest} ORDER BY {order} LIMIT ?",
                 (*params, room))]
+        counted = True
         if len(pinned) + len(others) < query.limit:
             total = len(pinned) + len(others)
+        elif walk and not query.grouped and not query.filter.empty and (
+                hits is None or found > trace_search.SPARSE_HITS):
+            # Counting reads every run ("status:error", "tool:x": a third of their time at 3M
+            # spans, linear in the store): the page first, its total later (``count_matches``).
+            total, counted = len(pinned) + len(others), False
         elif hits is not None and found <= trace_search.SPARSE_HITS:  # their runs, not all
             total = db.execute(
                 f"SELECT count(*) FROM {hits} h CROSS JOIN traces t ON t.text_seq = h.text_seq "
@@ -252,7 +287,46 @@ class StoreReader:
             total = db.execute(f"SELECT count(*) FROM traces t WHERE {where}", params).fetchone()[0]
         unindexed = trace_index.pending_count(db) if query.filter.words else 0
         summaries = self._mark_suspended(pinned + others)
-        return TracePage(query, summaries, total, sizes, len(pinned), unindexed)
+        return TracePage(query, summaries, total, sizes, len(pinned), unindexed, counted)
+
+    def _walked_page(self, query: TraceQuery, dense: dict[str, str],
+                     names: dict[str, dict[str, list[str]]]) -> TracePage | None:
+        """The page of a search for words in most message texts (``dense``: word → phrase):
+        the runs in the list's order, each chunk's texts looked up (``trace_search.walk``),
+        until the page is full; the total is counted later (``count_matches``). None when the
+        runs read did not fill it (the words are rarer than their texts said)."""
+        db = self._db
+        rest = replace(query.filter, words=tuple(w for w in query.filter.words if w not in dense))
+        texts = self._match_texts(rest)
+        where, params = filter_sql(rest, texts, names)
+        flags, flag_params = [], []
+        for word in dense:
+            sql, sql_params = names_sql(word, names.get(word))
+            flags.append(sql)
+            flag_params.extend(sql_params)
+        head = f"SELECT t.trace_id, t.text_seq, {', '.join(flags)} FROM"
+        order, phrases = SORTS[query.sort], list(dense.values())
+        pinned = trace_search.walk(
+            db, f"WITH p AS MATERIALIZED (SELECT * FROM traces WHERE pinned_ns IS NOT NULL) "
+            f"{head} p t WHERE {where} ORDER BY {order}", [*flag_params, *params], phrases,
+            query.limit)
+        others = pinned and trace_search.walk(
+            db, f"{head} traces t WHERE t.pinned_ns IS NULL AND {where} ORDER BY {order}",
+            [*flag_params, *params], phrases, query.limit - len(pinned[0]))
+        if not pinned or not others:
+            return None
+        (pinned_ids, all_pinned), (other_ids, all_others) = pinned, others
+        ids = pinned_ids + other_ids
+        rows: dict[str, TraceSummary] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows.update((row["trace_id"], TraceSummary(**dict(row))) for row in db.execute(
+                f"SELECT * FROM traces WHERE trace_id IN ({', '.join('?' * len(chunk))})",
+                chunk))
+        summaries = self._mark_suspended([rows[i] for i in ids])
+        counted = all_pinned and all_others
+        return TracePage(query, summaries, len(summaries), {}, len(pinned_ids),
+                         trace_index.pending_count(db), counted)
 
     def _match_texts(self, trace_filter: TraceFilter) -> dict[str, str]:
         """Each searched word's message-text matches, as a temporary table of their traces'

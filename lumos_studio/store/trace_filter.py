@@ -182,6 +182,29 @@ def field_clauses(trace_filter: TraceFilter, any_like: Callable[[tuple[str, ...]
     return clauses
 
 
+def _name_options(word: str, names: Mapping[str, Sequence[str]] | None,
+                  params: list[object]) -> list[str]:
+    """How ``word`` matches a run by its names: ``IN`` lists of the values that contain it
+    (``names``, from ``trace_search.names_matching``), or LIKEs when not given."""
+    if names is None:
+        params.extend([_like(word)] * 3)
+        return [" OR ".join(f"t.{c} LIKE ? ESCAPE '\\'" for c in ("agents", "root_name", "models"))]
+    options = []
+    for column, values in names.items():
+        if values:
+            options.append(f"t.{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+    return options
+
+
+def names_sql(word: str, names: Mapping[str, Sequence[str]] | None) -> tuple[str, list[object]]:
+    """An expression over ``traces t``, true when ``word`` matches the run by its names (not
+    its text), and its parameters."""
+    params: list[object] = []
+    options = _name_options(word, names, params)
+    return "(" + (" OR ".join(options) or "0") + ")", params
+
+
 def filter_sql(
     trace_filter: TraceFilter,
     text_matches: Mapping[str, str] | None = None,
@@ -205,15 +228,7 @@ def filter_sql(
         return "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")"
 
     for word in trace_filter.words:
-        names = name_matches.get(word)
-        if names is None:
-            options = [any_like(("t.agents", "t.root_name", "t.models"), word)[1:-1]]
-        else:
-            options = []
-            for column, values in names.items():
-                if values:
-                    options.append(f"t.{column} IN ({', '.join('?' * len(values))})")
-                    params.extend(values)
+        options = _name_options(word, name_matches.get(word), params)
         table = text_matches.get(word)
         if table is not None:  # checked run by run ("+"): driving from it is the caller's call
             options.append(f"+t.text_seq IN {table}")

@@ -11,7 +11,7 @@ from lumos_studio.memory_view import MemoryView
 from lumos_studio.metrics import Metrics
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.sessions.base import RunOutcome, SessionEvent, StreamUpdate, WorkflowOutcome
-from lumos_studio.store import TracePage, TraceSummary
+from lumos_studio.store import TracePage, TraceQuery, TraceSummary
 from lumos_studio.store.span_headers import SpanHeader, SpanHeaders
 from lumos_studio.ui.decoded_trace import DecodedTrace
 
@@ -38,6 +38,15 @@ class TraceListLoaded(Message):
         self.summaries = summaries
         self.page = page
         self.newest = newest if page is not None else (summaries[0] if summaries else None)
+
+
+class TraceCountLoaded(Message):
+    """The total of a trace list page that came without it (``TracePage.counted``)."""
+
+    def __init__(self, query: TraceQuery, total: int) -> None:
+        super().__init__()
+        self.query = query
+        self.total = total
 
 
 class TracesDeleted(Message):

@@ -4,7 +4,10 @@ The studio runs on each engine (``store_target``: a SQLite file, a PostgreSQL da
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Label
@@ -12,7 +15,7 @@ from textual.widgets import Input, Label
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
-from lumos_studio.store import Store, StoreTarget
+from lumos_studio.store import Store, StoreReader, StoreTarget, TraceQuery, trace_search
 from lumos_studio.ui.widgets.metrics_strip import MetricsStrip
 from lumos_studio.ui.widgets.trace_browser import ConfirmDelete, TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
@@ -188,3 +191,34 @@ async def test_typing_a_search_does_not_sum_the_metrics_again_but_a_stored_run_d
         store.writer.submit_many(agent_run(4, said="and in Rome?", conversation="t-c"))
         await wait_for(pilot, lambda: app.query_one(MetricsStrip).metrics.runs == 4)
         assert len(sums) > before
+
+
+async def test_a_word_in_most_texts_shows_its_page_then_its_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page of a dense word comes uncounted ("≥ 2 matches, counting…"); the total follows
+    from another read, held here until the page is on screen."""
+    monkeypatch.setattr(trace_search, "DENSE_TEXTS", 0)  # every word in texts is dense
+    gate = threading.Event()
+    counting = StoreReader.count_matches
+
+    def held(reader: StoreReader, query: TraceQuery) -> int:
+        gate.wait(10)
+        return counting(reader, query)
+
+    monkeypatch.setattr(StoreReader, "count_matches", held)
+    store = Store(tmp_path / "studio.db")
+    try:
+        app = studio(store)
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(app, pilot)
+            browser = app.query_one(TraceBrowser)
+            browser.query_state = replace(browser.query_state, limit=2)
+            await pilot.press("slash", *"in")  # in runs' texts, and in every root's name
+            await wait_for(pilot, lambda: listed(app) == [3, 2])
+            assert browser.border_subtitle == "≥ 2 matches, counting…"
+            gate.set()
+            await wait_for(pilot, lambda: browser.border_subtitle == "first 2 of 3 matches")
+    finally:
+        gate.set()
+        store.close()

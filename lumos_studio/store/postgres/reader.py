@@ -61,6 +61,13 @@ class PostgresReader(StoreReader):
         ).fetchall()
         return [log_from_row(row) for row in rows]
 
+    def count_matches(self, query: TraceQuery) -> int:
+        """How many traces match ``query`` (its pages here always come counted)."""
+        where, params = filter_sql(query.filter)
+        count: int = self._db.execute(
+            f"SELECT count(*) FROM traces t WHERE {where}", params).fetchone()[0]
+        return count
+
     def find_traces(self, query: TraceQuery) -> TracePage:
         """The trace list: ``StoreReader.find_traces``' page, from PostgreSQL's indexes."""
         db = self._db

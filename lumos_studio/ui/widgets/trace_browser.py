@@ -133,6 +133,12 @@ class TraceBrowser(Vertical):
         self.traces.show(page.summaries, selected, to_selected=to_selected, page=page)
         self._describe()
 
+    def show_count(self, query: TraceQuery, total: int) -> None:
+        """The total of the page shown, counted after it (``TracePage.counted``)."""
+        if self.page is not None and self.page.query == query == self.query_state:
+            self.page = replace(self.page, total=total, counted=True)
+            self._describe()
+
     def forget(self, trace_ids: frozenset[str]) -> None:
         self.traces.forget(trace_ids)
         self._describe()
@@ -145,7 +151,9 @@ class TraceBrowser(Vertical):
         noun = ("match" if page.total == 1 else "matches") if filtered else (
             "trace" if page.total == 1 else "traces")
         count = f"{page.total:,} {noun}"
-        if page.truncated:
+        if not page.counted:
+            count = f"≥ {page.total:,} {noun}, counting…"
+        elif page.truncated:
             count = f"first {len(page.summaries):,} of {count}"
         parts = [count]
         if query.sort != "newest":
