@@ -225,10 +225,17 @@ def _count(
 ) -> int:
     """Matches among ids in (after_id, last_id]; ``max_id`` is the store's highest id."""
     if plan.fts is not None and plan.where == "1":
-        # Text alone: FTS5 counts its hits itself; only unindexed rows need a scan.
+        # Text alone: FTS5 counts its hits itself; only unindexed rows need a scan. Bounds
+        # that hold every indexed id are left out (FTS5 would test each hit against them).
+        upto = min(last_id or max_id, watermark)
+        bound_params: tuple[int, ...]
+        if after_id or upto < watermark:
+            bounds, bound_params = " AND rowid > ? AND rowid <= ?", (after_id, upto)
+        else:
+            bounds, bound_params = "", ()
         indexed: int = connection.execute(
-            "SELECT count(*) FROM logs_fts WHERE logs_fts MATCH ? AND rowid > ? AND rowid <= ?",
-            (plan.fts, after_id, min(last_id or max_id, watermark)),
+            f"SELECT count(*) FROM logs_fts WHERE logs_fts MATCH ?{bounds}",
+            (plan.fts, *bound_params),
         ).fetchone()[0]
         if watermark >= max_id:
             return indexed
