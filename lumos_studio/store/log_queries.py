@@ -14,7 +14,8 @@ How each filter stays fast at a million rows (figures: ``python -m bench logs_fi
   so are its jumps; no filter in a store without gaps in its ids counts by subtraction. A
   logger or service walks its own index, which holds only its logs.
 - free text: FTS5 (``logs_fts``) counts at once (one word typed: the vocabulary counts it as
-  it expands the prefix). Its hits come in id order, not time order, so
+  it expands the prefix; several: the vocabulary lists only the longer words of the last one,
+  so each doclist is read once, by the count). Its hits come in id order, not time order, so
   small results (``MATERIALIZE_LIMIT``) are sorted in Python once and sliced; large ones are paged
   by walking the time index in chunks and keeping the ids FTS5 finds in each chunk's id range
   (a typed prefix is first expanded to its words: FTS5 reads a prefix's whole doclist per query).
