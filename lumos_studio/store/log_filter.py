@@ -235,7 +235,7 @@ def expanded_query(connection: sqlite3.Connection, text: str) -> str | None:
     FTS5 answers a prefix by merging the whole doclist of every word it covers, ignoring rowid
     ranges; paging asks it once per chunk, so a handful of exact words is far cheaper.
     """
-    return expanded_query_and_hits(connection, text)[0]
+    return _expanded(connection, text, count_alone=False)[0]
 
 
 def expanded_query_and_hits(
@@ -244,24 +244,44 @@ def expanded_query_and_hits(
     """``expanded_query``, and how many logs it matches when the vocabulary says so for free:
     one word typed, standing for one indexed word (the vocabulary counts its logs as it lists
     it, as long as FTS5 takes to count them: asking again would read the doclist twice)."""
+    return _expanded(connection, text, count_alone=True)
+
+
+def _expanded(
+    connection: sqlite3.Connection, text: str, count_alone: bool
+) -> tuple[str | None, int | None]:
+    """The expanded query, and a single word's count when ``count_alone`` asks for it.
+
+    The vocabulary reads the whole doclist of every word it lists (to count it): the word as
+    typed is listed only when its count is wanted (one word alone); otherwise it joins the
+    query unasked (a word not indexed matches nothing) and only the longer words are listed,
+    so "connection refused" reads "refused"'s doclist once, in the count, not twice.
+    """
     query = fts_query(text)
     last = _words(text)[-1] if query else ""
     if not query or not query.endswith("*") or not (last.isascii() and last.isalnum()):
         return query, None
     prefix = last.lower()
+    head = query.rpartition(" AND ")[0]
+    alone = count_alone and not head
     try:
         words = connection.execute(
             "SELECT term, doc FROM logs_fts_vocab WHERE term >= ? AND term < ? LIMIT ?",
-            (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1), PREFIX_WORDS + 1),
+            # No term holds a NUL: from prefix + NUL on, the words longer than the prefix.
+            (prefix if alone else prefix + "\0", prefix[:-1] + chr(ord(prefix[-1]) + 1),
+             PREFIX_WORDS + 1),
         ).fetchall()
     except sqlite3.OperationalError:  # a store from before the vocabulary table
         return query, None
+    if not alone:
+        words = [(prefix, None), *words]
     if len(words) > PREFIX_WORDS:
         return query, None
-    head = query.rpartition(" AND ")[0]
     tail = "(" + (" OR ".join(f'"{w}"' for w, _ in words) or f'"{prefix}"') + ")"
     if head:
         return f"{head} AND {tail}", None
+    if not alone:
+        return tail, None
     return tail, (words[0][1] if len(words) == 1 else None) if words else 0
 
 

@@ -14,7 +14,8 @@ How each filter stays fast at a million rows (figures: ``python -m bench logs_fi
   so are its jumps; no filter in a store without gaps in its ids counts by subtraction. A
   logger or service walks its own index, which holds only its logs.
 - free text: FTS5 (``logs_fts``) counts at once (one word typed: the vocabulary counts it as
-  it expands the prefix). Its hits come in id order, not time order, so
+  it expands the prefix; several: the vocabulary lists only the longer words of the last one,
+  so each doclist is read once, by the count). Its hits come in id order, not time order, so
   small results (``MATERIALIZE_LIMIT``) are sorted in Python once and sliced; large ones are paged
   by walking the time index in chunks and keeping the ids FTS5 finds in each chunk's id range
   (a typed prefix is first expanded to its words: FTS5 reads a prefix's whole doclist per query).
@@ -225,10 +226,17 @@ def _count(
 ) -> int:
     """Matches among ids in (after_id, last_id]; ``max_id`` is the store's highest id."""
     if plan.fts is not None and plan.where == "1":
-        # Text alone: FTS5 counts its hits itself; only unindexed rows need a scan.
+        # Text alone: FTS5 counts its hits itself; only unindexed rows need a scan. Bounds
+        # that hold every indexed id are left out (FTS5 would test each hit against them).
+        upto = min(last_id or max_id, watermark)
+        bound_params: tuple[int, ...]
+        if after_id or upto < watermark:
+            bounds, bound_params = " AND rowid > ? AND rowid <= ?", (after_id, upto)
+        else:
+            bounds, bound_params = "", ()
         indexed: int = connection.execute(
-            "SELECT count(*) FROM logs_fts WHERE logs_fts MATCH ? AND rowid > ? AND rowid <= ?",
-            (plan.fts, after_id, min(last_id or max_id, watermark)),
+            f"SELECT count(*) FROM logs_fts WHERE logs_fts MATCH ?{bounds}",
+            (plan.fts, *bound_params),
         ).fetchone()[0]
         if watermark >= max_id:
             return indexed

@@ -323,3 +323,58 @@ def test_one_word_counted_by_the_vocabulary_is_the_plain_count_after_deletes() -
             assert hits == sum(1 for b in bodies if word in b), typed
             assert lq.match_logs(reader, LogFilter(text=typed)).count == hits
         assert expanded_query_and_hits(reader, "n timeout")[1] is None  # two words: counted
+
+
+PHRASE_BODIES = ("connection refused", "connection refusedly", "refused connection",
+                 "connection reset", "connected refused", "refusal noted")
+
+
+@settings(max_examples=30, deadline=None, database=None)
+@given(entries=st.lists(st.tuples(st.integers(0, 40), st.sampled_from(PHRASE_BODIES)),
+                        min_size=1, max_size=80),
+       materialize=st.booleans())
+def test_several_words_typed_match_and_page_as_a_plain_scan(
+    entries: list[tuple[int, str]], materialize: bool
+) -> None:
+    """The words before the last exact, the last a prefix (listed without its own doclist):
+    counts, every window and jumps as a scan of the bodies in display order finds them."""
+    with tempfile.TemporaryDirectory(prefix="lumos-ranks-") as tmp:
+        path = Path(tmp) / "s.db"
+        writer = open_writer_connection(path)
+        ensure_schema(writer)
+        with writer:
+            writer.execute("BEGIN")
+            writer.executemany(
+                f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})",
+                [log_row(LogRecord(T0 + offset, f"{body} n={i}", 9, "INFO"))
+                 for i, (offset, body) in enumerate(entries)])
+            index_new_logs(writer)
+        writer.close()
+        reader = open_reader_connection(path)
+        reader.row_factory = None
+        try:
+            with pytest.MonkeyPatch.context() as patch:
+                if not materialize:
+                    patch.setattr(lq, "MATERIALIZE_LIMIT", -1)
+                    patch.setattr(lq, "LONG_WALK", 0)
+                    patch.setattr(lq, "CHUNK", 3)
+                for typed in ("connection refused", "connection refuse", "connection refusedly",
+                              "connection ref", "refused connection", "connection nowhere",
+                              "connected refus", "connection refused extra"):
+                    *exact, last = typed.split()
+                    keys = sorted(
+                        (T0 + offset, i) for i, (offset, body) in enumerate(entries, 1)
+                        if all(w in body.split() for w in exact)
+                        and any(w.startswith(last) for w in body.split()))
+                    want = [i for _, i in keys]
+                    matches = lq.match_logs(reader, LogFilter(text=typed))
+                    assert matches.count == len(want), typed
+                    for offset in range(len(want)):
+                        rows = lq.fetch_window(reader, matches, offset, 4)
+                        assert [r.id for r in rows] == want[offset : offset + 4], typed
+                    for offset in range(-1, 42, 5):
+                        assert lq.position_at(reader, matches, T0 + offset) == before(
+                            keys, (T0 + offset, 0)), typed
+        finally:
+            reader.close()
