@@ -14,11 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lumos_studio.store import Store, TraceQuery, trace_search
+from lumos_studio.store import Store, TraceQuery, trace_filter, trace_search
 from lumos_studio.store.queries import SORTS, TracePage
 from lumos_studio.store.trace_filter import parse_filter
 from tests.builders import agent_run
 
+ERRED_TERM = trace_filter.ERRED_TERM
 WORDS = ("paris", "london", "rome", "refund", "w12a", "w12b", "w13")
 AGENTS = ("weather", "support", "planner")
 
@@ -38,8 +39,8 @@ stores = st.lists(run_strategy, min_size=1, max_size=24).flatmap(
 queries = st.tuples(
     st.lists(st.sampled_from((*WORDS, "w12", "lon", "sup", "zzz", "paris london")),
              min_size=1, max_size=2).map(" ".join),
-    st.sampled_from(("", " status:error", " status:ok", " dur:>1s", " thread:c1",
-                     " agent:support", " is:pinned")),
+    st.sampled_from(("", " status:error", " status:ok", " status:error|running", " dur:>1s",
+                     " thread:c1", " agent:support", " is:pinned")),
     st.sampled_from(tuple(SORTS)),
     st.integers(1, 12),
 )
@@ -88,6 +89,10 @@ def test_the_walked_page_is_the_plain_page(
         for words, qualifier, sort, limit in asked:
             query = TraceQuery(parse_filter(words + qualifier), sort=sort, limit=limit)
             plain = page_of(store, query, 10**9, monkeypatch)
+            monkeypatch.setattr(trace_filter, "ERRED_TERM", "1")  # no erred index read
+            unhelped = page_of(store, query, 10**9, monkeypatch)
+            monkeypatch.setattr(trace_filter, "ERRED_TERM", ERRED_TERM)
+            assert unhelped.summaries == plain.summaries
             walked = page_of(store, query, -1, monkeypatch)  # every word walked
             assert [t.trace_id for t in walked.summaries] == [
                 t.trace_id for t in plain.summaries]
