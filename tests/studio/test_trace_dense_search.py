@@ -86,6 +86,7 @@ def test_the_walked_page_is_the_plain_page(
     monkeypatch.setattr(trace_search, "_WALK_CHUNK", max(first_chunk, 4))
     monkeypatch.setattr(trace_search, "_RANGE_GAP", gap)
     with generated_store(*generated) as store:
+        listed = {t.trace_id: t for t in store.reader.find_traces(TraceQuery(limit=100)).summaries}
         for words, qualifier, sort, limit in asked:
             query = TraceQuery(parse_filter(words + qualifier), sort=sort, limit=limit)
             plain = page_of(store, query, 10**9, monkeypatch)
@@ -98,6 +99,7 @@ def test_the_walked_page_is_the_plain_page(
                 t.trace_id for t in plain.summaries]
             assert walked.summaries == plain.summaries
             assert walked.pinned == plain.pinned
+            assert plain.summaries == [listed[t.trace_id] for t in plain.summaries]  # as listed
             total = store.reader.count_matches(query)
             assert total >= len(plain.summaries)
             for page in (plain, walked):
