@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lumos_studio.store.trace_index import TEXT_ID_BITS
 
@@ -213,6 +213,7 @@ def filter_sql(
     trace_filter: TraceFilter,
     text_matches: Mapping[str, str] | None = None,
     name_matches: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+    thread_matches: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[str, list[object]]:
     """A WHERE clause over ``traces t`` (``1`` when empty) and its parameters.
 
@@ -220,7 +221,8 @@ def filter_sql(
     message text matches it (``TEXT_MATCH_SQL``, run once by the caller); without it, the clause
     runs that match itself, once per statement. ``name_matches`` gives, for a word, the values
     of each name column that contain it (``trace_search.names_matching``): ``IN`` lists then
-    replace the word's LIKEs.
+    replace the word's LIKEs. ``thread_matches`` does the same for a ``thread:`` value: the
+    conversation ids that contain it (``trace_search.threads_matching``).
     """
     clauses: list[str] = []
     params: list[object] = []
@@ -240,7 +242,13 @@ def filter_sql(
             params.append(phrase)
             options.append(f"t.text_seq IN ({TEXT_MATCH_SQL})")
         clauses.append("(" + (" OR ".join(options) or "0") + ")")
-    clauses.extend(field_clauses(trace_filter, any_like, params))
+    thread_matches = thread_matches or {}
+    for value in trace_filter.threads:
+        if (ids := thread_matches.get(value)) is not None:
+            clauses.append(f"t.conversation_id IN ({', '.join('?' * len(ids))})")
+            params.extend(ids)
+    unresolved = tuple(v for v in trace_filter.threads if v not in thread_matches)
+    clauses.extend(field_clauses(replace(trace_filter, threads=unresolved), any_like, params))
     if trace_filter.statuses == {"error"}:
         clauses.append(ERRED_TERM)
     return (" AND ".join(clauses) or "1"), params

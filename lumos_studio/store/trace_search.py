@@ -50,6 +50,21 @@ def names_matching(connection: sqlite3.Connection, word: str) -> dict[str, list[
     return found
 
 
+MAX_THREADS = 2_000  # conversations a ``thread:`` value may name; more: it keeps its LIKE
+
+
+def threads_matching(connection: sqlite3.Connection, value: str) -> list[str] | None:
+    """The conversation ids that contain ``value`` (as LIKE finds them), read from the index
+    ``traces_by_conversation`` alone (~60 ns an entry), not from every run in the list's order
+    (``thread:thread-42`` matched 1 run in 100 at 10M spans: 83 ms); None past
+    ``MAX_THREADS``."""
+    values = [v for (v,) in connection.execute(
+        "SELECT DISTINCT conversation_id FROM traces INDEXED BY traces_by_conversation "
+        "WHERE conversation_id LIKE ? ESCAPE '\\' LIMIT ?",
+        (like_pattern(value), MAX_THREADS + 1))]
+    return None if len(values) > MAX_THREADS else values
+
+
 def text_hits(connection: sqlite3.Connection, tables: Sequence[str]) -> tuple[str, int]:
     """The ``text_seq`` found in every one of ``tables`` (each a word's text matches), as a
     temporary table (the one table when there is one), and how many: read from the smallest,
