@@ -137,17 +137,17 @@ def test_a_dense_word_pages_without_counting_then_counts(monkeypatch: pytest.Mon
 @given(stores, st.lists(st.tuples(
     st.sampled_from(("thread:c1", "thread:c", "thread:zz", 'thread:"%"', "thread:c1 thread:2",
                      "thread:c status:error", "thread:c1 refund", "thread:c paris london")),
-    st.sampled_from(tuple(SORTS)), st.integers(1, 12)), min_size=1, max_size=4))
+    st.sampled_from(tuple(SORTS)), st.integers(1, 12), st.booleans()), min_size=1, max_size=4))
 def test_a_thread_read_by_its_conversations_is_the_thread_matched_run_by_run(
     monkeypatch: pytest.MonkeyPatch, generated: tuple[list[dict[str, object]], list[int],
                                                       set[int]],
-    asked: list[tuple[str, str, int]],
+    asked: list[tuple[str, str, int, bool]],
 ) -> None:
     """``thread:`` as the conversation ids that contain it (``threads_matching``) finds the
     same page, pins and total as its LIKE on every run (too many ids: the LIKE is kept)."""
     with generated_store(*generated) as store:
-        for text, sort, limit in asked:
-            query = TraceQuery(parse_filter(text), sort=sort, limit=limit)
+        for text, sort, limit, grouped in asked:
+            query = TraceQuery(parse_filter(text), sort=sort, grouped=grouped, limit=limit)
             for dense_texts in (10**9, -1):
                 monkeypatch.setattr(trace_search, "MAX_THREADS", 2_000)
                 by_ids = page_of(store, query, dense_texts, monkeypatch)
@@ -156,4 +156,5 @@ def test_a_thread_read_by_its_conversations_is_the_thread_matched_run_by_run(
                 by_like = page_of(store, query, dense_texts, monkeypatch)
                 assert by_ids.summaries == by_like.summaries
                 assert by_ids.pinned == by_like.pinned
+                assert by_ids.group_sizes == by_like.group_sizes
                 assert by_ids_total == store.reader.count_matches(query)
