@@ -97,9 +97,12 @@ _WALK_BUDGET = 20_000  # runs a walk may read: past it (or bound to, at the shar
 # it leaves the page to the plain path ("paris london": both words in 8 % of the runs, together
 # in 0.6 %, were walked through 40,000 runs at 3M spans, 95 ms, before the plain path's 22)
 # Runs' text_seq this far apart (over the share of runs found holding the word) are looked up in
-# one range read of the index: a read's set-up costs ~0.2 ms (~1 ms for a prefix of more than 3
-# letters at 3M spans, whose terms' matches FTS5 merges first), a run in the range a few µs.
-_RANGE_GAP = 64
+# one range read of the index: a read's set-up costs ~0.2 ms (~1 ms for a prefix: FTS5 merges its
+# terms' matches first), a run in the range ~1 µs (a word in every run's texts, "w12" at 3M
+# spans). A gap of 64 broke "w12 status:error"'s 545 errors into ~20 reads of a prefix: 24 ms,
+# 10 in one read.
+_RANGE_GAP = 256
+_PREFIX_GAP = 4  # times ``_RANGE_GAP`` for a prefix phrase (``"w12"*``)
 # Runs ``walk`` reads first: few, to learn the share of them holding the words before reading
 # more (a first chunk of the page's room, 500 runs asked with no share known, was 22 ms of range
 # reads, most of "refund status:error"'s walk, whose errors with the word are 8 % of them).
@@ -158,6 +161,7 @@ def walk(connection: sqlite3.Connection, sql: str, params: Sequence[object],
     size = min(_FIRST_CHUNK, _WALK_CHUNK)
     read = 0
     looked, held = [0] * len(phrases), [0] * len(phrases)  # per phrase: runs asked, found
+    gaps = [_RANGE_GAP * (_PREFIX_GAP if p.endswith("*") else 1) for p in phrases]
     try:
         while len(chosen) < room:
             if read and (not chosen or read + (room - len(chosen)) * read / len(chosen)
@@ -170,7 +174,7 @@ def walk(connection: sqlite3.Connection, sql: str, params: Sequence[object],
                 asked = [r[1] for r in alive if not r[k + 2] and r[1] is not None]
                 share = (held[k] + 1) / (looked[k] + 1)  # of runs holding it, so far
                 found = seqs_with_text(connection, phrase, asked,
-                                       min(int(_RANGE_GAP / share), 1 << 20))
+                                       min(int(gaps[k] / share), 1 << 20))
                 looked[k] += len(asked)
                 held[k] += len(found)
                 alive = [r for r in alive if r[k + 2] or r[1] in found]
