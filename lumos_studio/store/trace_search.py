@@ -50,6 +50,21 @@ def names_matching(connection: sqlite3.Connection, word: str) -> dict[str, list[
     return found
 
 
+MAX_THREADS = 2_000  # conversations a ``thread:`` value may name; more: it keeps its LIKE
+
+
+def threads_matching(connection: sqlite3.Connection, value: str) -> list[str] | None:
+    """The conversation ids that contain ``value`` (as LIKE finds them), read from the index
+    ``traces_by_conversation`` alone (~60 ns an entry), not from every run in the list's order
+    (``thread:thread-42`` matched 1 run in 100 at 10M spans: 83 ms); None past
+    ``MAX_THREADS``."""
+    values = [v for (v,) in connection.execute(
+        "SELECT DISTINCT conversation_id FROM traces INDEXED BY traces_by_conversation "
+        "WHERE conversation_id LIKE ? ESCAPE '\\' LIMIT ?",
+        (like_pattern(value), MAX_THREADS + 1))]
+    return None if len(values) > MAX_THREADS else values
+
+
 def text_hits(connection: sqlite3.Connection, tables: Sequence[str]) -> tuple[str, int]:
     """The ``text_seq`` found in every one of ``tables`` (each a word's text matches), as a
     temporary table (the one table when there is one), and how many: read from the smallest,
@@ -82,10 +97,16 @@ _WALK_BUDGET = 20_000  # runs a walk may read: past it (or bound to, at the shar
 # it leaves the page to the plain path ("paris london": both words in 8 % of the runs, together
 # in 0.6 %, were walked through 40,000 runs at 3M spans, 95 ms, before the plain path's 22)
 # Runs' text_seq this far apart (over the share of runs found holding the word) are looked up in
-# one range read of the index: a read's set-up costs ~0.2 ms (~1 ms for a prefix of more than 3
-# letters at 3M spans, whose terms' matches FTS5 merges first), a run in the range a few µs.
-_RANGE_GAP = 64
-_FIRST_CHUNK = 64  # fewest runs ``walk`` reads at a time (at first: the page's room)
+# one range read of the index: a read's set-up costs ~0.2 ms (~1 ms for a prefix: FTS5 merges its
+# terms' matches first), a run in the range ~1 µs (a word in every run's texts, "w12" at 3M
+# spans). A gap of 64 broke "w12 status:error"'s 545 errors into ~20 reads of a prefix: 24 ms,
+# 10 in one read.
+_RANGE_GAP = 256
+_PREFIX_GAP = 4  # times ``_RANGE_GAP`` for a prefix phrase (``"w12"*``)
+# Runs ``walk`` reads first: few, to learn the share of them holding the words before reading
+# more (a first chunk of the page's room, 500 runs asked with no share known, was 22 ms of range
+# reads, most of "refund status:error"'s walk, whose errors with the word are 8 % of them).
+_FIRST_CHUNK = 64
 _WALK_CHUNK = 4_096  # most runs read at a time by ``walk``
 _TEXTS_IN_RANGE = (
     f"SELECT DISTINCT rowid >> {TEXT_ID_BITS} FROM trace_texts_fts "
@@ -137,9 +158,10 @@ def walk(connection: sqlite3.Connection, sql: str, params: Sequence[object],
         return [], False
     cursor = connection.execute(sql, params)
     chosen: list[str] = []
-    size = min(max(room, _FIRST_CHUNK), _WALK_CHUNK)
+    size = min(_FIRST_CHUNK, _WALK_CHUNK)
     read = 0
     looked, held = [0] * len(phrases), [0] * len(phrases)  # per phrase: runs asked, found
+    gaps = [_RANGE_GAP * (_PREFIX_GAP if p.endswith("*") else 1) for p in phrases]
     try:
         while len(chosen) < room:
             if read and (not chosen or read + (room - len(chosen)) * read / len(chosen)
@@ -152,7 +174,7 @@ def walk(connection: sqlite3.Connection, sql: str, params: Sequence[object],
                 asked = [r[1] for r in alive if not r[k + 2] and r[1] is not None]
                 share = (held[k] + 1) / (looked[k] + 1)  # of runs holding it, so far
                 found = seqs_with_text(connection, phrase, asked,
-                                       min(int(_RANGE_GAP / share), 1 << 20))
+                                       min(int(gaps[k] / share), 1 << 20))
                 looked[k] += len(asked)
                 held[k] += len(found)
                 alive = [r for r in alive if r[k + 2] or r[1] in found]
@@ -160,7 +182,9 @@ def walk(connection: sqlite3.Connection, sql: str, params: Sequence[object],
             chosen.extend(r[0] for r in taken)
             if len(rows) < size:
                 return chosen, len(taken) == len(alive)
-            size = min(size * 2, _WALK_CHUNK)
+            # Enough runs for the rest of the page at the share found so far, or twice as many
+            needed = -(-(room - len(chosen)) * read // len(chosen)) if chosen else 0
+            size = min(max(size * 2, needed + needed // 4), _WALK_CHUNK)
         return chosen, False
     finally:
         cursor.close()

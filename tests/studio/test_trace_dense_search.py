@@ -14,11 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lumos_studio.store import Store, TraceQuery, trace_search
+from lumos_studio.store import Store, TraceQuery, trace_filter, trace_search
 from lumos_studio.store.queries import SORTS, TracePage
 from lumos_studio.store.trace_filter import parse_filter
 from tests.builders import agent_run
 
+ERRED_TERM = trace_filter.ERRED_TERM
 WORDS = ("paris", "london", "rome", "refund", "w12a", "w12b", "w13")
 AGENTS = ("weather", "support", "planner")
 
@@ -38,8 +39,8 @@ stores = st.lists(run_strategy, min_size=1, max_size=24).flatmap(
 queries = st.tuples(
     st.lists(st.sampled_from((*WORDS, "w12", "lon", "sup", "zzz", "paris london")),
              min_size=1, max_size=2).map(" ".join),
-    st.sampled_from(("", " status:error", " status:ok", " dur:>1s", " thread:c1",
-                     " agent:support", " is:pinned")),
+    st.sampled_from(("", " status:error", " status:ok", " status:error|running", " dur:>1s",
+                     " thread:c1", " agent:support", " is:pinned")),
     st.sampled_from(tuple(SORTS)),
     st.integers(1, 12),
 )
@@ -85,14 +86,20 @@ def test_the_walked_page_is_the_plain_page(
     monkeypatch.setattr(trace_search, "_WALK_CHUNK", max(first_chunk, 4))
     monkeypatch.setattr(trace_search, "_RANGE_GAP", gap)
     with generated_store(*generated) as store:
+        listed = {t.trace_id: t for t in store.reader.find_traces(TraceQuery(limit=100)).summaries}
         for words, qualifier, sort, limit in asked:
             query = TraceQuery(parse_filter(words + qualifier), sort=sort, limit=limit)
             plain = page_of(store, query, 10**9, monkeypatch)
+            monkeypatch.setattr(trace_filter, "ERRED_TERM", "1")  # no erred index read
+            unhelped = page_of(store, query, 10**9, monkeypatch)
+            monkeypatch.setattr(trace_filter, "ERRED_TERM", ERRED_TERM)
+            assert unhelped.summaries == plain.summaries
             walked = page_of(store, query, -1, monkeypatch)  # every word walked
             assert [t.trace_id for t in walked.summaries] == [
                 t.trace_id for t in plain.summaries]
             assert walked.summaries == plain.summaries
             assert walked.pinned == plain.pinned
+            assert plain.summaries == [listed[t.trace_id] for t in plain.summaries]  # as listed
             total = store.reader.count_matches(query)
             assert total >= len(plain.summaries)
             for page in (plain, walked):
@@ -123,3 +130,31 @@ def test_a_dense_word_pages_without_counting_then_counts(monkeypatch: pytest.Mon
         assert grouped.counted and grouped.total == 9  # grouped: read in full, as before
         sparse = page_of(store, query, 9, monkeypatch)  # 9 texts: not more than 9
         assert sparse.counted and sparse.total == 9
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(stores, st.lists(st.tuples(
+    st.sampled_from(("thread:c1", "thread:c", "thread:zz", 'thread:"%"', "thread:c1 thread:2",
+                     "thread:c status:error", "thread:c1 refund", "thread:c paris london")),
+    st.sampled_from(tuple(SORTS)), st.integers(1, 12), st.booleans()), min_size=1, max_size=4))
+def test_a_thread_read_by_its_conversations_is_the_thread_matched_run_by_run(
+    monkeypatch: pytest.MonkeyPatch, generated: tuple[list[dict[str, object]], list[int],
+                                                      set[int]],
+    asked: list[tuple[str, str, int, bool]],
+) -> None:
+    """``thread:`` as the conversation ids that contain it (``threads_matching``) finds the
+    same page, pins and total as its LIKE on every run (too many ids: the LIKE is kept)."""
+    with generated_store(*generated) as store:
+        for text, sort, limit, grouped in asked:
+            query = TraceQuery(parse_filter(text), sort=sort, grouped=grouped, limit=limit)
+            for dense_texts in (10**9, -1):
+                monkeypatch.setattr(trace_search, "MAX_THREADS", 2_000)
+                by_ids = page_of(store, query, dense_texts, monkeypatch)
+                by_ids_total = store.reader.count_matches(query)
+                monkeypatch.setattr(trace_search, "MAX_THREADS", 0)
+                by_like = page_of(store, query, dense_texts, monkeypatch)
+                assert by_ids.summaries == by_like.summaries
+                assert by_ids.pinned == by_like.pinned
+                assert by_ids.group_sizes == by_like.group_sizes
+                assert by_ids_total == store.reader.count_matches(query)
