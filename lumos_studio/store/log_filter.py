@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lumos_studio.store.log_trigrams import UNFOLDED_BY_LIKE, case_blind, trigram_terms
+from lumos_studio.store.trace_search import like_pattern
 
 try:  # the regex parser moved in 3.11; the old name still works, with a warning
     from re import _parser as _regex_parser  # type: ignore[attr-defined]
@@ -120,10 +121,6 @@ def compile_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, flags)
 
 
-def _like(word: str) -> str:
-    return "%" + re.sub(r"([\\%_])", r"\\\1", word) + "%"
-
-
 @dataclass(frozen=True, slots=True)
 class FilterPlan:
     """The SQL parts of a filter: structural conditions, and the text match if any."""
@@ -183,7 +180,7 @@ def plan_filter(
     if text_query:
         parts.append(f"({text_query})")
         for word in _words(log_filter.text):
-            like = _like(word)
+            like = like_pattern(word)
             fallback.append(
                 "(body LIKE ? ESCAPE '\\' OR attributes LIKE ? ESCAPE '\\' "
                 "OR event_name LIKE ? ESCAPE '\\')"
@@ -201,7 +198,7 @@ def plan_filter(
             # One pattern, the literals in the regex's order: every match holds them so (they
             # are its top-level runs), and at 1M logs it leaves half the candidates two LIKEs do.
             where.append("body LIKE ? ESCAPE '\\'")
-            params.append("%" + "%".join(_like(literal)[1:-1] for literal in literals) + "%")
+            params.append("%" + "%".join(like_pattern(literal)[1:-1] for literal in literals) + "%")
     return FilterPlan(
         " AND ".join(where),
         tuple(params),

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from lumos_studio.store.trace_index import TEXT_ID_BITS
+from lumos_studio.store.trace_search import NAME_COLUMNS, like_pattern
 
 QUALIFIERS = ("agent", "status", "model", "tool", "dur", "thread", "is")
 STATUSES = ("error", "ok", "running")
@@ -145,11 +146,6 @@ TEXT_MATCH_SQL = (
 PREFIX_MIN_CHARS = 3
 
 
-def _like(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def fts_phrase(word: str) -> str | None:
     """``gpt-4o`` → ``"gpt-4o"*`` (a phrase whose last token may be a prefix); None if no word.
 
@@ -191,8 +187,8 @@ def _name_options(word: str, names: Mapping[str, Sequence[str]] | None,
     """How ``word`` matches a run by its names: ``IN`` lists of the values that contain it
     (``names``, from ``trace_search.names_matching``), or LIKEs when not given."""
     if names is None:
-        params.extend([_like(word)] * 3)
-        return [" OR ".join(f"t.{c} LIKE ? ESCAPE '\\'" for c in ("agents", "root_name", "models"))]
+        params.extend([like_pattern(word)] * len(NAME_COLUMNS))
+        return [" OR ".join(f"t.{c} LIKE ? ESCAPE '\\'" for c in NAME_COLUMNS)]
     options = []
     for column, values in names.items():
         if values:
@@ -230,7 +226,7 @@ def filter_sql(
     name_matches = name_matches or {}
 
     def any_like(columns: tuple[str, ...], value: str) -> str:
-        params.extend([_like(value)] * len(columns))
+        params.extend([like_pattern(value)] * len(columns))
         return "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")"
 
     for word in trace_filter.words:
