@@ -112,7 +112,8 @@ class TextHits:
         return found
 
     def among(self, ids: list[int]) -> int:
-        return _hits_among(self.connection, self.fts, ids)
+        return _count_among(self.connection, "SELECT count(*) FROM logs_fts WHERE logs_fts "
+                            "MATCH ? AND rowid IN", (self.fts,), ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,13 +133,8 @@ class IndexHits:
         return found
 
     def among(self, ids: list[int]) -> int:
-        found = 0
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            found += self.connection.execute(
-                f"SELECT count(*) FROM logs WHERE id IN ({', '.join('?' * len(chunk))}) "
-                f"AND {self.where}", (*chunk, *self.params)).fetchone()[0]
-        return found
+        return _count_among(self.connection, f"SELECT count(*) FROM logs WHERE {self.where} "
+                            "AND id IN", self.params, ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,13 +185,12 @@ def nth_hit(connection: sqlite3.Connection, fts: str, last_id: int, count: int, 
     return row[0] if row else None
 
 
-def _hits_among(connection: sqlite3.Connection, fts: str, ids: list[int]) -> int:
+def _count_among(connection: sqlite3.Connection, head: str, params: tuple[object, ...],
+                 ids: list[int]) -> int:
+    """``head`` (a count ending in ``IN``, after ``params``) over ``ids``, 500 at a time."""
     found = 0
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         found += connection.execute(
-            f"SELECT count(*) FROM logs_fts WHERE logs_fts MATCH ? "
-            f"AND rowid IN ({', '.join('?' * len(chunk))})",
-            (fts, *chunk),
-        ).fetchone()[0]
+            f"{head} ({', '.join('?' * len(chunk))})", (*params, *chunk)).fetchone()[0]
     return found
