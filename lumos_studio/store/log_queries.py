@@ -61,12 +61,10 @@ from lumos_studio.store.log_filter import (
     where_clause,
 )
 from lumos_studio.store.log_ranks import (
-    EveryLog,
     HitCount,
     IndexHits,
     TextHits,
     every_log,
-    nth_hit,
     position,
 )
 from lumos_studio.store.log_trigrams import narrowest_query
@@ -536,51 +534,25 @@ def _ranked_anchor(
     rank, low, high = offset - 1, (0, 0), (matches.last_id, matches.count)
     anchor: Anchor | None = None
     for _ in range(3):
-        log_id = _hit_near_rank(connection, matches, hits, rank, low, high)
-        if log_id is None:
+        near = hits.near(rank, matches.last_id, matches.count, low, high)
+        if near is None:
             return anchor
+        log_id, exact = near  # exact: the hit of that rank in id order
         row = connection.execute("SELECT time_ns FROM logs WHERE id = ?", (log_id,)).fetchone()
         if row is None:
             return anchor
-        exact_rank = not isinstance(hits, IndexHits)  # the hit of that rank in id order
         found = position(connection, hits, matches.last_id, row[0], log_id,
-                         (log_id, rank) if exact_rank else None)
+                         (log_id, rank) if exact else None)
         if found is None:
             return anchor
         anchor = Anchor(found, row[0], log_id)
-        if abs(found - rank) <= REFINE_WITHIN or not isinstance(hits, IndexHits):
+        if exact or abs(found - rank) <= REFINE_WITHIN:
             return anchor
         low, high = ((log_id, found), high) if found < rank else (low, (log_id, found))
     return anchor
 
 
 REFINE_WITHIN = 2_000  # a level's anchor this many matches from the window is walked from
-GUESS_RANGE = 50_000  # logs read after a guessed id for a hit: none, and the filter walks
-
-
-def _hit_near_rank(
-    connection: sqlite3.Connection,
-    matches: LogMatches,
-    hits: HitCount,
-    rank: int,
-    low: tuple[int, int],
-    high: tuple[int, int],
-) -> int | None:
-    """The id of a hit at (or, for an index's hits, near) ``rank`` in id order; ``low`` and
-    ``high`` are (id, position) known around it."""
-    if isinstance(hits, TextHits):
-        return nth_hit(connection, hits.fts, matches.last_id, matches.count, rank)
-    if isinstance(hits, EveryLog):
-        return hits.first_id + rank if rank < matches.count else None
-    if not isinstance(hits, IndexHits):
-        return None
-    share = (rank - low[1]) / max(1, high[1] - low[1])
-    guess = low[0] + int((high[0] - low[0]) * share)
-    row = connection.execute(
-        f"SELECT id FROM logs NOT INDEXED WHERE id >= ? AND id <= ? AND {hits.where} "
-        "ORDER BY id LIMIT 1",
-        (guess, min(matches.last_id, guess + GUESS_RANGE), *hits.params)).fetchone()
-    return row[0] if row else None
 
 
 def _walk(

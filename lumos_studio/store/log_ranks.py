@@ -60,6 +60,16 @@ class HitCount(Protocol):
 
     def among(self, ids: list[int]) -> int: ...
 
+    def near(self, rank: int, last_id: int, count: int, low: tuple[int, int],
+             high: tuple[int, int]) -> tuple[int, bool] | None:
+        """A hit's id at ``rank`` in id order among ids up to ``last_id`` (``count`` hits), and
+        True if it is the hit of that very rank; False if only near it, guessed between
+        ``low`` and ``high`` (an id and its position, known around the rank)."""
+        ...
+
+
+GUESS_RANGE = 50_000  # logs read after a guessed id for a hit: none, and the filter walks
+
 
 def position(
     connection: sqlite3.Connection,
@@ -115,6 +125,11 @@ class TextHits:
         return _count_among(self.connection, "SELECT count(*) FROM logs_fts WHERE logs_fts "
                             "MATCH ? AND rowid IN", (self.fts,), ids)
 
+    def near(self, rank: int, last_id: int, count: int, low: tuple[int, int],
+             high: tuple[int, int]) -> tuple[int, bool] | None:
+        log_id = nth_hit(self.connection, self.fts, last_id, count, rank)
+        return None if log_id is None else (log_id, True)
+
 
 @dataclass(frozen=True, slots=True)
 class IndexHits:
@@ -136,6 +151,17 @@ class IndexHits:
         return _count_among(self.connection, f"SELECT count(*) FROM logs WHERE {self.where} "
                             "AND id IN", self.params, ids)
 
+    def near(self, rank: int, last_id: int, count: int, low: tuple[int, int],
+             high: tuple[int, int]) -> tuple[int, bool] | None:
+        """The first hit after the id of the rank's share between ``low`` and ``high``."""
+        share = (rank - low[1]) / max(1, high[1] - low[1])
+        guess = low[0] + int((high[0] - low[0]) * share)
+        row = self.connection.execute(
+            f"SELECT id FROM logs NOT INDEXED WHERE id >= ? AND id <= ? AND {self.where} "
+            "ORDER BY id LIMIT 1",
+            (guess, min(last_id, guess + GUESS_RANGE), *self.params)).fetchone()
+        return None if row is None else (row[0], False)
+
 
 @dataclass(frozen=True, slots=True)
 class EveryLog:
@@ -149,6 +175,10 @@ class EveryLog:
 
     def among(self, ids: list[int]) -> int:
         return len(ids)  # marked logs are present ones (a trigger forgets the deleted)
+
+    def near(self, rank: int, last_id: int, count: int, low: tuple[int, int],
+             high: tuple[int, int]) -> tuple[int, bool] | None:
+        return (self.first_id + rank, True) if rank < count else None
 
 
 def every_log(connection: sqlite3.Connection) -> EveryLog | None:

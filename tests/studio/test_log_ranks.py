@@ -289,7 +289,7 @@ def test_level_logger_and_no_filter_windows_and_jumps_are_the_full_scans(
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(lq, "LONG_WALK", 0)
                 patch.setattr(lq, "REFINE_WITHIN", refine)
-                patch.setattr(lq, "GUESS_RANGE", guess_range)
+                patch.setattr(log_ranks, "GUESS_RANGE", guess_range)
                 for log_filter, keep in filters.items():
                     keys = sorted((T0 + offset, i) for i, (offset, kind)
                                   in enumerate(entries, 1) if keep(kind))
