@@ -45,15 +45,10 @@ from lumos_studio.records_codec import log_row
 from lumos_studio.store import Store
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_filter import LogFilter
-from lumos_studio.store.log_queries import (
-    LogMatches,
-    fetch_window,
-    match_logs,
-    newest_matches,
-    position_at,
-    update_matches,
-)
+from lumos_studio.store.log_matches import LogMatches
+from lumos_studio.store.log_queries import match_logs, newest_matches, update_matches
 from lumos_studio.store.log_trigrams import trigram_query
+from lumos_studio.store.log_windows import fetch_window, position_at
 from lumos_studio.store.schema import LOG_COLUMNS, _fts_columns, ensure_schema, index_new_logs
 
 TARGET_MS = 100.0  # count + first window, "feels instant"

@@ -1,8 +1,9 @@
 """Filtering and paging log records for a virtualised list: a count, then windows by position.
 
 A view shows logs ordered by (time_ns, id) and asks only for the rows on screen. ``match_logs``
-resolves a ``LogFilter`` once (how many logs match, up to which id); ``fetch_window`` returns the
-rows at positions ``offset .. offset+limit``; ``update_matches`` adds the logs written since.
+resolves a ``LogFilter`` once (how many logs match, up to which id); ``log_windows.fetch_window``
+returns the rows at positions ``offset .. offset+limit``; ``update_matches`` adds the logs written
+since. The shapes they share are in ``log_matches``.
 
 How each filter stays fast at a million rows (figures: ``python -m bench logs_filter``):
 
@@ -41,12 +42,9 @@ from __future__ import annotations
 import re
 import sqlite3
 from array import array
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-
-import orjson
+from dataclasses import replace
 
 from lumos_studio.store.log_filter import (
     FilterPlan,
@@ -56,97 +54,23 @@ from lumos_studio.store.log_filter import (
     expanded_query_and_hits,
     id_range,
     plan_filter,
-    severity_name,
     text_condition,
     where_clause,
 )
-from lumos_studio.store.log_ranks import (
-    HitCount,
-    IndexHits,
-    TextHits,
-    every_log,
-    position,
+from lumos_studio.store.log_matches import (
+    Cancelled,
+    LogMatches,
+    StopCheck,
+    bisect_key,
+    message_text,
+    snapshot,
 )
 from lumos_studio.store.log_trigrams import narrowest_query
+from lumos_studio.store.log_windows import text_hits
 from lumos_studio.store.schema import indexed_up_to
 
 MATERIALIZE_LIMIT = 20_000  # results up to this size are sorted once in Python, then sliced
-CHUNK = 2_000  # index entries read per step when paging a large free-text result
-LONG_WALK = 40_000  # index entries beyond which a free-text window is found by one SQL walk
-
-@dataclass(frozen=True, slots=True)
-class LogRow:
-    """One log as a list shows it; ``message`` is the body as text."""
-
-    id: int
-    time_ns: int
-    severity_number: int
-    severity_text: str
-    message: str
-    scope_name: str
-    service_name: str
-    trace_id: str | None
-    span_id: str | None
-    event_name: str
-
-    @property
-    def level(self) -> str:
-        return severity_name(self.severity_number, self.severity_text)
-
-
-@dataclass(frozen=True, slots=True)
-class Anchor:
-    """A row whose position is known: windows next to it are fetched by key, not by offset."""
-
-    position: int
-    time_ns: int
-    id: int
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class LogMatches:
-    """A filter resolved against the store: ``count`` logs match among ids up to ``last_id``.
-
-    ``times``/``ids`` hold every match in display order when the result was small or needed
-    Python (regex); otherwise windows are read from SQLite.
-    """
-
-    filter: LogFilter
-    count: int
-    last_id: int
-    times: array[int] | None = field(default=None, repr=False)
-    ids: array[int] | None = field(default=None, repr=False)
-    fts: str | None = field(default=None, repr=False)  # the FTS5 query, prefix expanded
-
-    @property
-    def materialized(self) -> bool:
-        return self.ids is not None
-
-
-StopCheck = Callable[[], bool]
-
-_ROW_COLUMNS = (
-    "id, time_ns, severity_number, severity_text, body, scope_name, service_name, trace_id, "
-    "span_id, event_name"
-)
-
-
-class Cancelled(Exception):
-    """The caller's ``should_stop`` said a newer request replaced this one."""
-
-
-@contextmanager
-def _snapshot(connection: sqlite3.Connection) -> Iterator[None]:
-    """One read transaction: the max id, the count and the rows all see the same store."""
-    if connection.in_transaction:
-        yield
-        return
-    connection.execute("BEGIN")
-    try:
-        yield
-    finally:
-        connection.execute("COMMIT")
-
+CHUNK = 2_000  # rows read per step for a first screen (``newest_matches``)
 
 # --- resolving a filter: count, and the sorted result when small ---
 
@@ -155,7 +79,7 @@ def match_logs(
     connection: sqlite3.Connection, log_filter: LogFilter, should_stop: StopCheck | None = None
 ) -> LogMatches:
     """Count the logs matching ``log_filter`` now; sort them in memory when that is cheap."""
-    with _snapshot(connection):
+    with snapshot(connection):
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
         fts, hits = expanded_query_and_hits(connection, log_filter.text)
         plan = plan_filter(log_filter, fts)
@@ -181,7 +105,7 @@ def update_matches(
     Deleted logs are not noticed: resolve again with ``match_logs`` after a delete.
     """
     log_filter, after_id = matches.filter, matches.last_id
-    with _snapshot(connection):
+    with snapshot(connection):
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
         if last_id <= after_id:
             return matches
@@ -199,19 +123,12 @@ def update_matches(
             times.append(time_ns)
             ids.append(log_id)
         else:  # a late log (an earlier time arriving after later ones): insert it in place
-            index = _bisect_key(times, ids, time_ns, log_id)
+            index = bisect_key(times, ids, time_ns, log_id)
             times.insert(index, time_ns)
             ids.insert(index, log_id)
     if len(ids) > 4 * MATERIALIZE_LIMIT and not log_filter.regex:
         return replace(matches, count=len(ids), last_id=last_id, times=None, ids=None)
     return replace(matches, count=len(ids), last_id=last_id, times=times, ids=ids)
-
-
-def _bisect_key(times: Sequence[int], ids: Sequence[int], time_ns: int, log_id: int) -> int:
-    index = bisect_left(times, time_ns)
-    while index < len(ids) and times[index] == time_ns and ids[index] < log_id:
-        index += 1
-    return index
 
 
 def _count(
@@ -252,21 +169,6 @@ def _count(
     return count
 
 
-def _message(body: str | None) -> str:
-    """The body as a person reads it: a string body unquoted, anything else as compact JSON."""
-    if not body:
-        return ""
-    if body.startswith('"'):
-        text = body[1:-1]
-        if body.endswith('"') and len(body) > 1 and "\\" not in text and '"' not in text:
-            return text  # a JSON string without escapes: its text, without a parse
-        try:
-            return str(orjson.loads(body))
-        except orjson.JSONDecodeError:
-            return body
-    return body
-
-
 def _materialize(
     connection: sqlite3.Connection,
     plan: FilterPlan,
@@ -305,7 +207,7 @@ def _regex_function(
         if should_stop is not None and not calls[0] % 4096 and should_stop():
             stopped[0] = True
             raise Cancelled
-        return body is not None and search(_message(body)) is not None
+        return body is not None and search(message_text(body)) is not None
 
     connection.create_function(_REGEX_FUNCTION, 1, matches)
     try:
@@ -374,7 +276,7 @@ def newest_matches(
     """The newest ``limit`` matches (or those within the newest ``max_rows`` logs or trigram
     candidates), counted no further: a first screen to show while ``match_logs`` reads every
     candidate of a regex."""
-    with _snapshot(connection):
+    with snapshot(connection):
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
         text = expanded_query(connection, log_filter.text)
         plan = plan_filter(log_filter, text, regex_words=False)
@@ -385,11 +287,11 @@ def newest_matches(
             if should_stop is not None and should_stop():
                 raise Cancelled
             ids = [r[1] for r in chunk]
-            hits = _text_hits(connection, plan, ids, watermark) if plan.fts else None
+            hits = text_hits(connection, plan, ids, watermark) if plan.fts else None
             search = pattern.search if pattern else None
             keys.extend(
                 (t, i) for t, i, body in chunk
-                if (hits is None or i in hits) and (search is None or search(_message(body)))
+                if (hits is None or i in hits) and (search is None or search(message_text(body)))
             )
             if len(keys) >= limit:
                 break
@@ -441,240 +343,3 @@ def _newest_candidates(
         read += CHUNK
         yield chunk
         bound, bound_params = "(time_ns, id) < (?, ?)", chunk[-1][:2]
-
-
-# --- windows by position ---
-
-
-def fetch_window(
-    connection: sqlite3.Connection,
-    matches: LogMatches,
-    offset: int,
-    limit: int,
-    anchors: Iterable[Anchor] = (),
-    should_stop: StopCheck | None = None,
-) -> list[LogRow]:
-    """The matches at positions ``offset .. offset+limit-1`` (fewer at the end), in order.
-
-    Starts from whichever is nearest: the first match, the last, or an anchor (a row of a window
-    fetched before), so scrolling page by page costs a page wherever it is.
-    """
-    offset, end = max(0, offset), min(matches.count, offset + limit)
-    if end <= offset:
-        return []
-    if matches.ids is not None:
-        return _rows(connection, list(matches.ids[offset:end]))
-    anchors = list(anchors)
-    key, forward, skip = _nearest_start(matches, offset, end, anchors)
-    if (skip + end - offset) * matches.last_id // max(1, matches.count) > LONG_WALK and (
-        ranked := _ranked_anchor(connection, matches, offset)
-    ):
-        if offset <= ranked.position < end:  # the anchor is in the window: walk both ways
-            key = (ranked.time_ns, ranked.id)
-            before = _walk(connection, matches, key, False, 0, ranked.position - offset,
-                           should_stop)
-            before.reverse()
-            after = _walk(connection, matches, key, True, 0, end - ranked.position - 1,
-                          should_stop)
-            return _rows(connection, [*before, ranked.id, *after])
-        key, forward, skip = _nearest_start(matches, offset, end, [*anchors, ranked])
-    ids = _walk(connection, matches, key, forward, skip, end - offset, should_stop)
-    if not forward:
-        ids.reverse()
-    return _rows(connection, ids)
-
-
-def _nearest_start(
-    matches: LogMatches, offset: int, end: int, anchors: Iterable[Anchor]
-) -> tuple[tuple[int, int] | None, bool, int]:
-    """Where to walk from for positions offset..end-1: (key to start after/before, or None
-    for an end of the matches; forward?; matches to skip), the fewest skipped."""
-    starts: list[tuple[int, tuple[int, int] | None, bool]] = [
-        (offset, None, True),
-        (matches.count - end, None, False),
-    ]
-    for anchor in anchors:
-        if anchor.position < offset:
-            starts.append((offset - anchor.position - 1, (anchor.time_ns, anchor.id), True))
-        elif anchor.position >= end:
-            starts.append((anchor.position - end, (anchor.time_ns, anchor.id), False))
-    skip, key, forward = min(starts, key=lambda s: s[0])
-    return key, forward, skip
-
-
-def _ranked_hits(connection: sqlite3.Connection, matches: LogMatches) -> HitCount | None:
-    """How ``log_ranks`` counts the matches in id order: a text filter alone (FTS5), a level
-    alone (its index), no filter in a store without gaps in its ids; over a snapshot whose
-    logs are all indexed and marked. None for the rest (they walk)."""
-    log_filter = matches.filter
-    if log_filter.regex or log_filter.trace_id or indexed_up_to(connection) < matches.last_id:
-        return None
-    plan = plan_filter(log_filter, matches.fts)
-    if plan.fts is not None:
-        return TextHits(connection, plan.fts) if plan.where == "1" else None
-    if plan.where == "1":
-        return every_log(connection)
-    if log_filter.loggers or log_filter.services:
-        # Their own index holds only their logs, in time order: counting through it up to a
-        # time reads no more than counting their hits below an id would (it reads them all).
-        return None
-    return IndexHits(connection, plan.where, plan.params, "logs_by_level")
-
-
-def _ranked_anchor(
-    connection: sqlite3.Connection, matches: LogMatches, offset: int
-) -> Anchor | None:
-    """A match near position ``offset - 1`` with its exact position: the hit of that rank in
-    id order (ids follow time closely), or for a level the first hit after the id of that
-    share of the store, guessed again once or twice from the position found.
-    The window is then a short walk from it, not a long one."""
-    hits = _ranked_hits(connection, matches)
-    if hits is None or offset == 0:
-        return None
-    rank, low, high = offset - 1, (0, 0), (matches.last_id, matches.count)
-    anchor: Anchor | None = None
-    for _ in range(3):
-        near = hits.near(rank, matches.last_id, matches.count, low, high)
-        if near is None:
-            return anchor
-        log_id, exact = near  # exact: the hit of that rank in id order
-        row = connection.execute("SELECT time_ns FROM logs WHERE id = ?", (log_id,)).fetchone()
-        if row is None:
-            return anchor
-        found = position(connection, hits, matches.last_id, row[0], log_id,
-                         (log_id, rank) if exact else None)
-        if found is None:
-            return anchor
-        anchor = Anchor(found, row[0], log_id)
-        if exact or abs(found - rank) <= REFINE_WITHIN:
-            return anchor
-        low, high = ((log_id, found), high) if found < rank else (low, (log_id, found))
-    return anchor
-
-
-REFINE_WITHIN = 2_000  # a level's anchor this many matches from the window is walked from
-
-
-def _walk(
-    connection: sqlite3.Connection,
-    matches: LogMatches,
-    key: tuple[int, int] | None,
-    forward: bool,
-    skip: int,
-    take: int,
-    should_stop: StopCheck | None,
-) -> list[int]:
-    """Ids of ``take`` matches after skipping ``skip``, walking from ``key`` in one direction."""
-    plan = plan_filter(matches.filter, matches.fts)
-    order = "" if forward else " DESC"
-    compare = ">" if forward else "<"
-    bound, bound_params = (f"(time_ns, id) {compare} (?, ?)", key) if key else ("1", ())
-    watermark = indexed_up_to(connection) if plan.fts else 0
-    walk = (skip + take) * matches.last_id // max(1, matches.count)  # index entries to read
-    if plan.fts is None or walk > LONG_WALK:
-        text, text_params = text_condition(plan, watermark, matches.last_id)
-        hint = "INDEXED BY logs_by_time" if plan.fts else ""
-        rows = connection.execute(
-            f"SELECT id FROM logs {hint} {where_clause('+id <= ?', plan.where, text, bound)} "
-            f"ORDER BY time_ns{order}, id{order} LIMIT ? OFFSET ?",
-            (matches.last_id, *plan.params, *text_params, *bound_params, take, skip),
-        ).fetchall()
-        return [r[0] for r in rows]
-    # Free text, near a known row: walk the time index in chunks; FTS5 checks each chunk's ids.
-    found: list[int] = []
-    while len(found) < skip + take:
-        if should_stop is not None and should_stop():
-            raise Cancelled
-        chunk = connection.execute(
-            f"SELECT time_ns, id FROM logs INDEXED BY logs_by_time "
-            f"{where_clause('+id <= ?', plan.where, bound)} "
-            f"ORDER BY time_ns{order}, id{order} LIMIT ?",
-            (matches.last_id, *plan.params, *bound_params, CHUNK),
-        ).fetchall()
-        if not chunk:
-            break
-        hits = _text_hits(connection, plan, [r[1] for r in chunk], watermark)
-        found.extend(i for _, i in chunk if i in hits)
-        bound, bound_params = f"(time_ns, id) {compare} (?, ?)", chunk[-1]
-    return found[skip : skip + take]
-
-
-def _text_hits(
-    connection: sqlite3.Connection, plan: FilterPlan, ids: Sequence[int], watermark: int
-) -> set[int]:
-    """Which of ``ids`` match the text: FTS5 over their id range, LIKE above the watermark."""
-    low, high = min(ids), max(ids)
-    hits = {
-        r[0]
-        for r in connection.execute(
-            "SELECT rowid FROM logs_fts WHERE logs_fts MATCH ? AND rowid BETWEEN ? AND ?",
-            (plan.fts, low, min(high, watermark)),
-        )
-    }
-    if high > watermark:
-        hits.update(
-            r[0]
-            for r in connection.execute(
-                f"SELECT id FROM logs WHERE id > ? AND id BETWEEN ? AND ? AND {plan.fallback}",
-                (watermark, low, high, *plan.fallback_params),
-            )
-        )
-    return hits
-
-
-def _rows(connection: sqlite3.Connection, ids: list[int]) -> list[LogRow]:
-    if not ids:
-        return []
-    found = {
-        r[0]: r
-        for r in connection.execute(
-            f"SELECT {_ROW_COLUMNS} FROM logs WHERE id IN ({', '.join('?' * len(ids))})", ids
-        )
-    }
-    return [
-        LogRow(r[0], r[1], r[2] or 0, r[3] or "", _message(r[4]), r[5] or "", r[6] or "", r[7],
-               r[8], r[9] or "")
-        for r in (found.get(i) for i in ids)
-        if r is not None
-    ]
-
-
-# --- jumping ---
-
-
-def position_at(
-    connection: sqlite3.Connection, matches: LogMatches, time_ns: int, log_id: int = 0
-) -> int:
-    """How many matches come before (``time_ns``, ``log_id``): the position to jump to for that
-    time (clamp to ``count - 1`` for "the log nearest to T"), or of that very log."""
-    if matches.times is not None and matches.ids is not None:
-        return _bisect_key(matches.times, matches.ids, time_ns, log_id)
-    hits = _ranked_hits(connection, matches)
-    if hits is not None and (
-        (found := position(connection, hits, matches.last_id, time_ns, log_id)) is not None
-    ):
-        return found
-    plan = plan_filter(matches.filter, matches.fts)
-    watermark = indexed_up_to(connection) if plan.fts else 0
-    text, text_params = text_condition(plan, watermark, matches.last_id)
-    # The logger's or service's index holds (time_ns, id, severity_number) too: counting
-    # through it reads only their logs, and no row (at 1M logs, one logger: 75 → 4 ms).
-    index = ("logs_by_scope" if matches.filter.loggers
-             else "logs_by_service" if matches.filter.services else "logs_by_time")
-    params = (*plan.params, *text_params)
-
-    def count(source: str, *conditions_and_params: tuple[str, tuple[object, ...]]) -> int:
-        conditions = [c for c, _ in conditions_and_params]
-        extra = [p for _, ps in conditions_and_params for p in ps]
-        found: int = connection.execute(
-            f"SELECT count(*) FROM logs {source} "
-            f"{where_clause(plan.where, text, *conditions)}", (*params, *extra)).fetchone()[0]
-        return found
-
-    # Earlier times, plain range (half the cost of a row value and an id bound per entry);
-    # then the same time's lower ids; less the logs written after the snapshot (a rowid range).
-    before = count(f"INDEXED BY {index}", ("time_ns < ?", (time_ns,)))
-    before += count(f"INDEXED BY {index}", ("time_ns = ? AND id < ?", (time_ns, log_id)))
-    before -= count("NOT INDEXED", ("id > ?", (matches.last_id,)),
-                    ("(time_ns, id) < (?, ?)", (time_ns, log_id)))
-    return before

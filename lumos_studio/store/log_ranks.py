@@ -13,7 +13,7 @@ counts a text filter's from its rowids (``TextHits``, in C), the level index hol
 level and the id (``IndexHits``), and with no filter a store
 without gaps in its ids counts them by subtraction (``EveryLog``). So a position costs at
 most the hits' count, not the store's size. Over a fully indexed snapshot only; with more
-marked logs than ``OUT_OF_ORDER_LIMIT`` to read, None, and ``log_queries`` walks.
+marked logs than ``OUT_OF_ORDER_LIMIT`` to read, None, and ``log_windows`` walks.
 """
 
 from __future__ import annotations

@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Protocol
 
 from lumos_studio.store import log_queries as lq
+from lumos_studio.store import log_windows
 from lumos_studio.store.connection import open_reader_connection
 from lumos_studio.store.log_filter import LogFilter
-from lumos_studio.store.log_queries import Anchor, LogMatches, LogRow, StopCheck
+from lumos_studio.store.log_matches import Anchor, LogMatches, LogRow, StopCheck
 from lumos_studio.store.postgres.connect import PostgresUrl
 
 __all__ = ["LogSource", "SqliteLogSource", "log_source"]
 
 
 class LogSource(Protocol):
-    """The logs pane's reads (``store.log_queries`` documents each)."""
+    """The logs pane's reads (``store.log_queries`` and ``store.log_windows`` document each)."""
 
     lock: threading.Lock
     errors: tuple[type[Exception], ...]
@@ -82,7 +83,7 @@ class SqliteLogSource:
 
     def fetch_window(self, matches: LogMatches, offset: int, limit: int,
                      anchors: Iterable[Anchor] = ()) -> list[LogRow]:
-        return lq.fetch_window(self.connection(), matches, offset, limit, anchors)
+        return log_windows.fetch_window(self.connection(), matches, offset, limit, anchors)
 
     def first_log_of(self, trace_id: str, span_id: str | None) -> tuple[int, int] | None:
         row = self.connection().execute(
@@ -91,7 +92,7 @@ class SqliteLogSource:
         return (row[0], row[1]) if row else None
 
     def position_at(self, matches: LogMatches, time_ns: int, log_id: int = 0) -> int:
-        return lq.position_at(self.connection(), matches, time_ns, log_id)
+        return log_windows.position_at(self.connection(), matches, time_ns, log_id)
 
     def interrupt(self) -> None:
         if self._connection is not None:

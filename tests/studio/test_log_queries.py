@@ -14,10 +14,12 @@ from lumos_studio.records import LogRecord
 from lumos_studio.records_codec import log_row
 from lumos_studio.store import Store
 from lumos_studio.store import log_filter as lf
+from lumos_studio.store import log_matches as lm
 from lumos_studio.store import log_queries as lq
+from lumos_studio.store import log_windows as lw
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_filter import LogFilter
-from lumos_studio.store.log_queries import Anchor, LogMatches
+from lumos_studio.store.log_matches import Anchor, LogMatches
 from lumos_studio.store.schema import LOG_COLUMNS, indexed_up_to
 from tests.builders import T0
 
@@ -80,7 +82,7 @@ def all_ids(reader: sqlite3.Connection, matches: LogMatches, page: int = 97) -> 
     """Every match, page by page from the top, as a scrolling view would read them."""
     ids: list[int] = []
     for offset in range(0, matches.count, page):
-        ids += [row.id for row in lq.fetch_window(reader, matches, offset, page)]
+        ids += [row.id for row in lw.fetch_window(reader, matches, offset, page)]
     return ids
 
 
@@ -129,8 +131,8 @@ def test_large_results_are_paged_from_sqlite_the_same(
 ) -> None:
     """Past MATERIALIZE_LIMIT, windows walk indexes (chunks near known rows, SQL when far)."""
     monkeypatch.setattr(lq, "MATERIALIZE_LIMIT", 10)
-    monkeypatch.setattr(lq, "CHUNK", 50)
-    monkeypatch.setattr(lq, "LONG_WALK", 300)
+    monkeypatch.setattr(lw, "CHUNK", 50)
+    monkeypatch.setattr(lw, "LONG_WALK", 300)
     logs = make_logs(800)
     write(store, logs)
     log_filter, keep = CASES[name]
@@ -142,13 +144,13 @@ def test_large_results_are_paged_from_sqlite_the_same(
     got, end, anchors = [], matches.count, []
     while end > 0:
         start = max(0, end - 40)
-        rows = lq.fetch_window(reader, matches, start, end - start, anchors)
+        rows = lw.fetch_window(reader, matches, start, end - start, anchors)
         got[:0] = [row.id for row in rows]
         anchors = [Anchor(start, rows[0].time_ns, rows[0].id)]
         end = start
     assert got == want
     middle = matches.count // 2
-    assert [r.id for r in lq.fetch_window(reader, matches, middle, 5)] == want[middle:middle + 5]
+    assert [r.id for r in lw.fetch_window(reader, matches, middle, 5)] == want[middle:middle + 5]
 
 
 def test_rows_carry_what_the_view_shows(store: Store, reader: sqlite3.Connection) -> None:
@@ -159,7 +161,7 @@ def test_rows_carry_what_the_view_shows(store: Store, reader: sqlite3.Connection
                   event_name="lumos.memory.update"),
         LogRecord(T0 + 2, "multi\nline", 18, "ERROR2"),
     ])
-    rows = lq.fetch_window(reader, lq.match_logs(reader, LogFilter()), 0, 10)
+    rows = lw.fetch_window(reader, lq.match_logs(reader, LogFilter()), 0, 10)
     assert [(r.message, r.level) for r in rows] == [
         ("plain text", "INFO"), ('{"key":"city","value":"Paris"}', ""), ("multi\nline", "ERROR"),
     ]
@@ -232,7 +234,7 @@ def test_a_newer_request_stops_a_regex_count_between_rows(
     logs = make_logs(6_000)
     write(store, logs)
     no_match = LogFilter(regex=r"n=\d+7x")  # no literal run of three: every log is read
-    with pytest.raises(lq.Cancelled):
+    with pytest.raises(lm.Cancelled):
         lq.match_logs(reader, no_match, should_stop=lambda: True)
     assert lq.match_logs(reader, no_match).count == 0
     log_filter, keep = CASES["regex and level"]
@@ -250,9 +252,9 @@ def test_position_at_finds_a_time_and_a_log(store: Store, reader: sqlite3.Connec
             want = expected(logs, keep)
             for position in (0, len(want) // 3, len(want) - 1):
                 log = logs[want[position] - 1]
-                assert lq.position_at(reader, matches, log.time_ns, want[position]) == position
-            assert lq.position_at(reader, matches, 0) == 0
-            assert lq.position_at(reader, matches, T0 * 2) == matches.count
+                assert lw.position_at(reader, matches, log.time_ns, want[position]) == position
+            assert lw.position_at(reader, matches, 0) == 0
+            assert lw.position_at(reader, matches, T0 * 2) == matches.count
 
 
 def test_fts_queries_from_typed_text_and_regex_words() -> None:
@@ -291,7 +293,7 @@ def test_ten_thousand_logs_filter_through_fts_fast_enough_to_type(
     want = expected(logs, lambda log: "connection" in log.body and "paris" in log.body)
     matches = lq.match_logs(reader, LogFilter(text="connection pari"))
     assert matches.count == len(want)
-    tail = lq.fetch_window(reader, matches, matches.count - 40, 40)
+    tail = lw.fetch_window(reader, matches, matches.count - 40, 40)
     assert [r.id for r in tail] == want[-40:]
     query = reader.execute(
         "EXPLAIN QUERY PLAN SELECT rowid FROM logs_fts WHERE logs_fts MATCH 'x'"
@@ -338,7 +340,7 @@ def test_a_jump_counts_only_the_logs_its_matches_were_resolved_on(
                       if CASES[name][1](log))
         for log_id in (1, 60, 125, 249):
             key = (logs[log_id - 1].time_ns, log_id)
-            assert lq.position_at(reader, matches, *key) == sum(1 for k in want if k < key), (
+            assert lw.position_at(reader, matches, *key) == sum(1 for k in want if k < key), (
                 name, log_id)
 
 

@@ -18,6 +18,7 @@ from lumos_studio.records import LogRecord
 from lumos_studio.records_codec import log_row
 from lumos_studio.store import log_queries as lq
 from lumos_studio.store import log_ranks
+from lumos_studio.store import log_windows as lw
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_filter import LogFilter, expanded_query_and_hits
 from lumos_studio.store.schema import LOG_COLUMNS, ensure_schema, index_new_logs
@@ -97,17 +98,17 @@ def test_windows_and_jumps_found_by_rank_are_the_walks(
     want = [i for _, i in keys]
     with store_of(entries) as reader, pytest.MonkeyPatch.context() as patch:
         patch.setattr(lq, "MATERIALIZE_LIMIT", -1)
-        patch.setattr(lq, "LONG_WALK", 0)
-        patch.setattr(lq, "CHUNK", 3)
+        patch.setattr(lw, "LONG_WALK", 0)
+        patch.setattr(lw, "CHUNK", 3)
         patch.setattr(log_ranks, "OUT_OF_ORDER_LIMIT", limit)
         matches = lq.match_logs(reader, LogFilter(text="timeout"))
         assert not matches.materialized and matches.count == len(want)
         for offset in range(len(want)):
             for size in (1, 4):
-                rows = lq.fetch_window(reader, matches, offset, size)
+                rows = lw.fetch_window(reader, matches, offset, size)
                 assert [r.id for r in rows] == want[offset : offset + size], (offset, size)
         for offset in range(-1, 42):
-            assert lq.position_at(reader, matches, T0 + offset) == before(keys, (T0 + offset, 0))
+            assert lw.position_at(reader, matches, T0 + offset) == before(keys, (T0 + offset, 0))
 
 
 def test_logs_not_indexed_yet_keep_the_walk() -> None:
@@ -116,19 +117,19 @@ def test_logs_not_indexed_yet_keep_the_walk() -> None:
     keys = display_order(entries)
     with store_of(entries, indexed=30) as reader, pytest.MonkeyPatch.context() as patch:
         patch.setattr(lq, "MATERIALIZE_LIMIT", -1)
-        patch.setattr(lq, "LONG_WALK", 0)
+        patch.setattr(lw, "LONG_WALK", 0)
         matches = lq.match_logs(reader, LogFilter(text="timeout"))
-        assert lq._ranked_hits(reader, matches) is None
-        assert [r.id for r in lq.fetch_window(reader, matches, 5, 6)] == [
+        assert lw._ranked_hits(reader, matches) is None
+        assert [r.id for r in lw.fetch_window(reader, matches, 5, 6)] == [
             i for _, i in keys][5:11]
-        assert lq.position_at(reader, matches, T0 + 3) == before(keys, (T0 + 3, 0))
+        assert lw.position_at(reader, matches, T0 + 3) == before(keys, (T0 + 3, 0))
 
 
 def test_text_alone_a_level_alone_and_no_filter_are_ranked() -> None:
     entries = [(i, True) for i in range(10)]
     with store_of(entries) as reader:
         def ranked(log_filter: LogFilter) -> object:
-            return lq._ranked_hits(reader, lq.match_logs(reader, log_filter))
+            return lw._ranked_hits(reader, lq.match_logs(reader, log_filter))
 
         assert ranked(LogFilter(text="timeout")) == log_ranks.TextHits(reader, '(("timeout"))')
         assert ranked(LogFilter()) == log_ranks.EveryLog(1)
@@ -142,7 +143,7 @@ def test_text_alone_a_level_alone_and_no_filter_are_ranked() -> None:
         writer.execute("DELETE FROM logs WHERE id = 5")  # a gap: no filter counts by walking
         writer.commit()
         writer.close()
-        assert lq._ranked_hits(reader, lq.match_logs(reader, LogFilter())) is None
+        assert lw._ranked_hits(reader, lq.match_logs(reader, LogFilter())) is None
 
 
 def marked_and_present(connection: sqlite3.Connection) -> tuple[set[int], list[tuple[int, int]]]:
@@ -287,8 +288,8 @@ def test_level_logger_and_no_filter_windows_and_jumps_are_the_full_scans(
         reader.row_factory = None
         try:
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(lq, "LONG_WALK", 0)
-                patch.setattr(lq, "REFINE_WITHIN", refine)
+                patch.setattr(lw, "LONG_WALK", 0)
+                patch.setattr(lw, "REFINE_WITHIN", refine)
                 patch.setattr(log_ranks, "GUESS_RANGE", guess_range)
                 for log_filter, keep in filters.items():
                     keys = sorted((T0 + offset, i) for i, (offset, kind)
@@ -296,14 +297,14 @@ def test_level_logger_and_no_filter_windows_and_jumps_are_the_full_scans(
                     want = [i for _, i in keys]
                     matches = lq.match_logs(reader, log_filter)
                     assert not matches.materialized and matches.count == len(want)
-                    ranked = lq._ranked_hits(reader, matches)
+                    ranked = lw._ranked_hits(reader, matches)
                     assert (ranked is None) == bool(log_filter.loggers)
                     for offset in range(len(want)):
-                        rows_found = lq.fetch_window(reader, matches, offset, 3)
+                        rows_found = lw.fetch_window(reader, matches, offset, 3)
                         assert [r.id for r in rows_found] == want[offset : offset + 3]
                     for offset in range(-1, 42):
                         for log_id in (0, 5):
-                            assert lq.position_at(reader, matches, T0 + offset, log_id) == (
+                            assert lw.position_at(reader, matches, T0 + offset, log_id) == (
                                 before(keys, (T0 + offset, log_id)))
         finally:
             reader.close()
@@ -357,8 +358,8 @@ def test_several_words_typed_match_and_page_as_a_plain_scan(
             with pytest.MonkeyPatch.context() as patch:
                 if not materialize:
                     patch.setattr(lq, "MATERIALIZE_LIMIT", -1)
-                    patch.setattr(lq, "LONG_WALK", 0)
-                    patch.setattr(lq, "CHUNK", 3)
+                    patch.setattr(lw, "LONG_WALK", 0)
+                    patch.setattr(lw, "CHUNK", 3)
                 for typed in ("connection refused", "connection refuse", "connection refusedly",
                               "connection ref", "refused connection", "connection nowhere",
                               "connected refus", "connection refused extra"):
@@ -371,10 +372,10 @@ def test_several_words_typed_match_and_page_as_a_plain_scan(
                     matches = lq.match_logs(reader, LogFilter(text=typed))
                     assert matches.count == len(want), typed
                     for offset in range(len(want)):
-                        rows = lq.fetch_window(reader, matches, offset, 4)
+                        rows = lw.fetch_window(reader, matches, offset, 4)
                         assert [r.id for r in rows] == want[offset : offset + 4], typed
                     for offset in range(-1, 42, 5):
-                        assert lq.position_at(reader, matches, T0 + offset) == before(
+                        assert lw.position_at(reader, matches, T0 + offset) == before(
                             keys, (T0 + offset, 0)), typed
         finally:
             reader.close()

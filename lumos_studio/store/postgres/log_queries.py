@@ -24,16 +24,16 @@ from lumos_studio.store.log_filter import (
     field_conditions,
     regex_prefilter,
 )
-from lumos_studio.store.log_queries import (
-    MATERIALIZE_LIMIT,
+from lumos_studio.store.log_matches import (
     Anchor,
     Cancelled,
     LogMatches,
     LogRow,
     StopCheck,
-    _bisect_key,
-    _message,
+    bisect_key,
+    message_text,
 )
+from lumos_studio.store.log_queries import MATERIALIZE_LIMIT
 from lumos_studio.store.postgres.connect import PostgresUrl
 from lumos_studio.store.postgres.rows import QmarkConnection
 from lumos_studio.store.postgres.search import searchable
@@ -125,7 +125,7 @@ class PostgresLogSource:
             if should_stop is not None and should_stop():
                 raise Cancelled
             keys.extend((t, i) for t, i, body in batch
-                        if pattern is None or pattern.search(_message(body)))
+                        if pattern is None or pattern.search(message_text(body)))
         newest = sorted(keys[:limit])
         return LogMatches(log_filter, len(newest), last_id, array("q", (k[0] for k in newest)),
                           array("q", (k[1] for k in newest)))
@@ -145,7 +145,7 @@ class PostgresLogSource:
                                                should_stop)
         times, ids = array("q", matches.times), array("q", matches.ids)
         for time_ns, log_id in zip(new_times, new_ids, strict=True):
-            index = _bisect_key(times, ids, time_ns, log_id)
+            index = bisect_key(times, ids, time_ns, log_id)
             times.insert(index, time_ns)
             ids.insert(index, log_id)
         return replace(matches, count=len(ids), last_id=last_id, times=times, ids=ids)
@@ -163,7 +163,7 @@ class PostgresLogSource:
             if should_stop is not None and should_stop():
                 raise Cancelled
             for row in batch:
-                if pattern is None or pattern.search(_message(row[2])):
+                if pattern is None or pattern.search(message_text(row[2])):
                     times.append(row[0])
                     ids.append(row[1])
         return times, ids
@@ -194,7 +194,7 @@ class PostgresLogSource:
         found = {r[0]: r for r in self._db.execute(
             f"SELECT {_ROW_COLUMNS} FROM logs WHERE id = ANY(?)", (ids,))}
         return [
-            LogRow(r[0], r[1], r[2] or 0, r[3] or "", _message(r[4]), r[5] or "", r[6] or "",
+            LogRow(r[0], r[1], r[2] or 0, r[3] or "", message_text(r[4]), r[5] or "", r[6] or "",
                    r[7], r[8], r[9] or "")
             for r in (found.get(i) for i in ids) if r is not None
         ]
@@ -207,7 +207,7 @@ class PostgresLogSource:
 
     def position_at(self, matches: LogMatches, time_ns: int, log_id: int = 0) -> int:
         if matches.times is not None and matches.ids is not None:
-            return _bisect_key(matches.times, matches.ids, time_ns, log_id)
+            return bisect_key(matches.times, matches.ids, time_ns, log_id)
         where, params = _conditions(matches.filter)
         return int(self._db.execute(
             f"SELECT count(*) FROM logs {_where(where, ['id <= ?', '(time_ns, id) < (?, ?)'])}",

@@ -24,7 +24,7 @@ from textual.strip import Strip
 
 from lumos_studio.display import safe_str
 from lumos_studio.present import format_time
-from lumos_studio.store.log_queries import Anchor, LogMatches, LogRow
+from lumos_studio.store.log_matches import Anchor, LogMatches, LogRow
 
 PAGE = 50  # rows fetched per query; the cache keeps PAGES of them
 PAGES = 40

@@ -21,9 +21,8 @@ from textual.worker import get_current_worker
 
 from lumos_studio.display import safe_text
 from lumos_studio.store import StoreTarget
-from lumos_studio.store import log_queries as lq
 from lumos_studio.store.log_filter import LogFilter
-from lumos_studio.store.log_queries import Anchor, LogMatches, LogRow
+from lumos_studio.store.log_matches import Anchor, Cancelled, LogMatches, LogRow
 from lumos_studio.store.log_source import log_source
 from lumos_studio.ui.widgets.log_lines import PAGE, LogLines
 
@@ -111,7 +110,7 @@ class LogsPane(Vertical):
         self._pager = log_source(store)  # reads windows meanwhile
         # What a query may raise: a failure shown in the count, or a refresh skipped.
         self._failures: tuple[type[BaseException], ...] = (*self._resolver.errors, re.error)
-        self._skipped: tuple[type[BaseException], ...] = (*self._resolver.errors, lq.Cancelled)
+        self._skipped: tuple[type[BaseException], ...] = (*self._resolver.errors, Cancelled)
         self.filter = LogFilter()
         self.scope = "all"
         self.span: tuple[str | None, str | None] = (None, None)
@@ -264,7 +263,7 @@ class LogsPane(Vertical):
                     first = source.newest_matches(log_filter, PAGE, stop)
                     self.post_message(self._Resolved(first, moved=True, partial=True))
                 matches = source.match_logs(log_filter, stop)
-            except lq.Cancelled:
+            except Cancelled:
                 return
             except self._failures as error:
                 if not worker.is_cancelled:
