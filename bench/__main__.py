@@ -73,8 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{python_loop_ms():.0f} ms (the machine's speed now; compare runs only when it matches)"
     )
     for name in args.names or [n for n in BENCHMARKS if n not in ONLY_WHEN_NAMED]:
+        settled = _settle()
         started = time.perf_counter()
         console.rule(f"[bold]{name}")
+        if settled is not None:
+            console.print(f"[dim]waited {settled:.1f} s for the machine to settle (dirty pages "
+                          f"written, CPU ≤ {SETTLED_BUSY:.0%} busy for a second){_load()}[/]")
         _run_alone(name)
         console.print(f"[dim]{name} took {time.perf_counter() - started:.1f} s{_load()}[/]")
     if FIGURES:
@@ -96,6 +100,37 @@ def _run_alone(name: str) -> None:
                                   1, 0, "", False))
             return
         FIGURES.extend(Figure(**figure) for figure in orjson.loads(figures.read_bytes()))
+
+
+SETTLED_BUSY = 0.15  # the share of every CPU busy below which the machine counts as quiet
+SETTLE_LIMIT_S = 30.0
+
+
+def _settle() -> float | None:
+    """Wait until the previous benchmark's leftovers are done, so they are not billed to the
+    next: its dirty pages written (ingest leaves a GB of them) and the CPU quiet for a second,
+    at most ``SETTLE_LIMIT_S``. None where ``/proc/stat`` is not there."""
+    started = time.perf_counter()
+    os.sync()
+    try:
+        before = _cpu_times()
+        while time.perf_counter() - started < SETTLE_LIMIT_S:
+            time.sleep(1.0)
+            after = _cpu_times()
+            total, idle = after[0] - before[0], after[1] - before[1]
+            if total > 0 and 1 - idle / total <= SETTLED_BUSY:
+                break
+            before = after
+    except OSError:
+        return None
+    return time.perf_counter() - started
+
+
+def _cpu_times() -> tuple[int, int]:
+    """All CPUs' jiffies since boot, and those idle or waiting for I/O (``/proc/stat``)."""
+    with open("/proc/stat", "rb") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    return sum(fields), fields[3] + fields[4]
 
 
 def _summary() -> Table:
