@@ -35,15 +35,16 @@ def worth_walking(raw: Any) -> bool:
     return bool(row[0] >= WALK_MIN_RUNS)
 
 
-def walk(raw: Any, sql: str, params: Sequence[object], room: int,
-         budget: int = WALK_BUDGET) -> tuple[list[str], bool] | None:
+def walk(raw: Any, sql: str, params: Sequence[object], room: int
+         ) -> tuple[list[str], bool] | None:
     """The first ``room`` runs of ``sql`` that match, and whether ``sql`` ran out (then they are
-    all its matches); None when ``budget`` runs would not fill ``room`` at the share of matches
-    found so far. ``sql`` (``?`` parameters) gives each run's id and whether it matches, in the
-    list's order; it runs as a server-side cursor on ``raw`` (a psycopg connection in a
-    transaction), so PostgreSQL looks up only the runs fetched."""
+    all its matches); None when ``WALK_BUDGET`` runs would not fill ``room`` at the share of
+    matches found so far. ``sql`` (``?`` parameters) gives each run's id and whether it
+    matches, in the list's order; it runs as a server-side cursor on ``raw`` (a psycopg
+    connection in a transaction), so PostgreSQL looks up only the runs fetched."""
     if room <= 0:
         return [], False
+    budget = WALK_BUDGET
     cursor = raw.cursor(name="lumos_trace_walk")
     try:
         cursor.execute(postgres_sql(f"{sql} LIMIT ?"), [*params, budget + 1])
