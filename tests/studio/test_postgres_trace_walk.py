@@ -78,3 +78,32 @@ def test_postgres_finds_the_page_and_the_total_sqlite_finds(
             lite.close()
             pg.close()
 
+
+
+def test_a_rare_word_beside_a_dense_one_is_read_whole_and_the_dense_one_walked(
+        monkeypatch: pytest.MonkeyPatch, pg_url: str) -> None:
+    """A walk of both words that gives up (its budget too small for their shared runs) walks
+    again the word in most runs through the rare word's runs: the page comes, uncounted."""
+    monkeypatch.setattr(trace_walk, "WALK_MIN_RUNS", 0)
+    monkeypatch.setattr(trace_walk, "WALK_BUDGET", 2)
+    monkeypatch.setattr(trace_walk, "FIRST_CHUNK", 1)
+    monkeypatch.setattr(trace_walk, "WALK_CHUNK", 1)
+    runs: list[dict[str, object]] = [
+        {"said": f"w12{n} trip" + (" refund" if n in (1, 5) else "")} for n in range(10)]
+    with tempfile.TemporaryDirectory(prefix="lumos-pg-walk-") as tmp:
+        lite = filled(Store(Path(tmp) / "s.db"), runs, list(range(10)), set())
+        pg = filled(Store.open(parse_target(pg_url)), runs, list(range(10)), set())
+        try:
+            for text in ("w12 refund", "refund w12"):
+                query = TraceQuery(parse_filter(text), limit=1)
+                page = pg.reader.find_traces(query)
+                assert shown(page) == shown(lite.reader.find_traces(query))
+                assert [t.trace_id for t in page.summaries] == [f"{6:032x}"]
+                assert not page.counted and page.total == 1
+                assert pg.reader.count_matches(query) == 2
+                monkeypatch.setattr(trace_walk, "WALK_BUDGET", 0)  # no word fills it alone
+                assert pg.reader.find_traces(query).counted
+                monkeypatch.setattr(trace_walk, "WALK_BUDGET", 2)
+        finally:
+            lite.close()
+            pg.close()

@@ -138,23 +138,39 @@ class PostgresReader(StoreReader):
         words alone (``trace_walk``), until the page is full; its total is counted later. None
         when the walk's budget would not fill it (the plain page is read instead)."""
         db = self._db
+        words = tuple(dict.fromkeys(query.filter.words))
         where, params = filter_sql(replace(query.filter, words=()))
-        matched, matched_params = words_on_run_sql(query.filter.words)
-        order = SORTS[query.sort]
+        matched, matched_params = words_on_run_sql(words)
         pinned = [row[0] for row in db.execute(
             f"SELECT t.trace_id FROM traces t WHERE t.pinned_ns IS NOT NULL AND {where} "
-            f"AND {matched} ORDER BY {order} LIMIT ?", (*params, *matched_params, query.limit))]
-        others = trace_walk.walk(
-            db.raw, f"SELECT t.trace_id, {matched} FROM traces t "
-            f"WHERE t.pinned_ns IS NULL AND {where} ORDER BY {order}",
-            [*matched_params, *params], query.limit - len(pinned))
-        if others is None:
+            f"AND {matched} ORDER BY {SORTS[query.sort]} LIMIT ?",
+            (*params, *matched_params, query.limit))]
+        room = query.limit - len(pinned)
+        walked = self._walk(query, words, (), room)
+        if walked.ids is None and len(words) > 1:
+            # The words that would fill the page alone, walked through the others' runs
+            dense = tuple(word for word, share in zip(words, walked.shares, strict=True)
+                          if share * trace_walk.WALK_BUDGET >= room)
+            if 0 < len(dense) < len(words):
+                walked = self._walk(query, dense, tuple(w for w in words if w not in dense),
+                                    room)
+        if walked.ids is None:
             return None
-        other_ids, ran_out = others
         summaries = self._mark_suspended(
-            _failed_by_filter(query.filter, self._summaries(pinned + other_ids)))
+            _failed_by_filter(query.filter, self._summaries(pinned + walked.ids)))
         return TracePage(query, summaries, len(summaries), {}, len(pinned),
-                         self._unindexed(query), ran_out)
+                         self._unindexed(query), walked.ran_out)
+
+    def _walk(self, query: TraceQuery, walked: tuple[str, ...], read: tuple[str, ...],
+              room: int) -> trace_walk.Walk:
+        """The unpinned runs of ``query`` in its order, ``walked`` words asked run by run,
+        ``read`` words matched as the plain page matches them (all their matches, once)."""
+        where, params = filter_sql(replace(query.filter, words=read))
+        flags = [words_on_run_sql((word,)) for word in walked]
+        return trace_walk.walk(
+            self._db.raw, f"SELECT t.trace_id, {', '.join(sql for sql, _ in flags)} "
+            f"FROM traces t WHERE t.pinned_ns IS NULL AND {where} ORDER BY {SORTS[query.sort]}",
+            [*(p for _, flag_params in flags for p in flag_params), *params], room, len(flags))
 
     def _summaries(self, trace_ids: list[str]) -> list[TraceSummary]:
         """The runs ``trace_ids``, in that order."""

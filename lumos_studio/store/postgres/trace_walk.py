@@ -8,11 +8,14 @@ runs in the list's order (``traces_by_start``), each run's words looked up by it
 read, not the word's matches in the store. The share of runs holding the words, learnt from a
 first small chunk, says whether ``WALK_BUDGET`` runs would fill the page; if not, the walk gives
 up and the plain page is read instead ("paris": one run in 12, "paris london": one in 170).
+Of several words, those that would fill the page alone are walked through the runs of the
+others, whose few matches are read whole ("w12 refund": 377 → ~45 ms at 1M spans).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from lumos_studio.store.postgres.rows import postgres_sql
@@ -36,37 +39,55 @@ def worth_walking(raw: Any) -> bool:
     return bool(row[0] >= WALK_MIN_RUNS)
 
 
-def walk(raw: Any, sql: str, params: Sequence[object], room: int
-         ) -> tuple[list[str], bool] | None:
-    """The first ``room`` runs of ``sql`` that match, and whether ``sql`` ran out (then they are
-    all its matches); None when ``WALK_BUDGET`` runs would not fill ``room`` at the share of
-    matches found so far. ``sql`` (``?`` parameters) gives each run's id and whether it
-    matches, in the list's order; it runs as a server-side cursor on ``raw`` (a psycopg
-    connection in a transaction), so PostgreSQL looks up only the runs fetched."""
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """What a walk found: the first runs that hold every flag, in order (None when it gave up:
+    its budget would not fill the page), whether they are all (the runs ran out), and each
+    flag's share of the runs read (a word in many of them fills a page alone)."""
+
+    ids: list[str] | None
+    ran_out: bool
+    shares: tuple[float, ...]
+
+
+def walk(raw: Any, sql: str, params: Sequence[object], room: int, flags: int = 1) -> Walk:
+    """The first ``room`` runs of ``sql`` that hold every flag (see ``Walk``). ``sql`` (``?``
+    parameters) gives each run's id and ``flags`` booleans, in the list's order; it runs as a
+    server-side cursor on ``raw`` (a psycopg connection in a transaction), so PostgreSQL looks
+    up only the runs fetched. It gives up when ``WALK_BUDGET`` runs would not fill ``room`` at
+    the share of matches found so far."""
     if room <= 0:
-        return [], False
+        return Walk([], False, (0.0,) * flags)
     budget = WALK_BUDGET
+    held = [0] * flags
+    chosen: list[str] = []
+    read = 0
+
+    def result(ids: list[str] | None, ran_out: bool = False) -> Walk:
+        return Walk(ids, ran_out, tuple(count / max(read, 1) for count in held))
+
     cursor = raw.cursor(name="lumos_trace_walk")
     try:
         cursor.execute(postgres_sql(f"{sql} LIMIT ?"), [*params, budget + 1])
-        chosen: list[str] = []
-        size, read = min(FIRST_CHUNK, WALK_CHUNK), 0
+        size = min(FIRST_CHUNK, WALK_CHUNK)
         while len(chosen) < room:
             if read and (not chosen or read + (room - len(chosen)) * read / len(chosen)
                          > budget):
-                return None
+                return result(None)
             rows = cursor.fetchmany(size)
             read += len(rows)
-            matched = [row[0] for row in rows if row[1]]
+            for k in range(flags):
+                held[k] += sum(1 for row in rows if row[k + 1])
+            matched = [row[0] for row in rows if all(row[1:])]
             taken = matched[: room - len(chosen)]
             chosen.extend(taken)
             if len(rows) < size:
                 if read > budget and len(chosen) < room:  # cut by the LIMIT, not the end
-                    return None
-                return chosen, len(taken) == len(matched) and read <= budget
+                    return result(None)
+                return result(chosen, len(taken) == len(matched) and read <= budget)
             # Enough runs for the rest of the page at the share found so far, or twice as many
             needed = -(-(room - len(chosen)) * read // len(chosen)) if chosen else 0
             size = min(max(size * 2, needed + needed // 4), WALK_CHUNK)
-        return chosen, False
+        return result(chosen)
     finally:
         cursor.close()
