@@ -4,6 +4,10 @@ What both engines read alike runs as ``store.queries`` wrote it (``rows.QmarkCon
 overridden here is what SQLite alone says: the trace list's search (FTS5 and temporary tables
 there, ``span_texts``' tsvector here), ``CROSS JOIN … ON``, and the ``'\\uffff'`` prefix bounds
 (which depend on a collation: ``starts_with`` here).
+
+The trace list's page does not wait for its total, as on SQLite: words in most runs are walked
+in the list's order (``trace_walk``), and a full page whose count reads every run comes
+uncounted (``TracePage.counted`` False) for ``count_matches`` to total a moment later.
 """
 
 from __future__ import annotations
@@ -118,15 +122,13 @@ class PostgresReader(StoreReader):
                 f"SELECT t.* FROM traces t WHERE {rest} ORDER BY {order} LIMIT ?",
                 (*params, room))]
         counted = True
-        if total is not None:
-            pass
-        elif len(pinned) + len(others) < query.limit:
+        if total is None and len(pinned) + len(others) < query.limit:
             total = len(pinned) + len(others)
-        elif not query.grouped and not query.filter.empty:
+        elif total is None and not query.grouped and not query.filter.empty:
             # Counting reads every run the fields match: the page first, its total later
             # (``count_matches``), as on SQLite.
             total, counted = len(pinned) + len(others), False
-        else:
+        elif total is None:
             total = db.execute(f"SELECT count(*) FROM traces t WHERE {where}",
                                params).fetchone()[0]
         summaries = self._mark_suspended(_failed_by_filter(query.filter, pinned + others))
