@@ -16,7 +16,8 @@ import pytest
 
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.records_codec import span_row
-from lumos_studio.store import Store, StoreTarget, StoreWriter, TraceQuery
+from lumos_studio.store import Store, StoreTarget, StoreWriter, TracePage, TraceQuery, trace_search
+from lumos_studio.store.postgres import trace_walk
 from lumos_studio.store.schema import SCHEMA_VERSION, SPAN_COLUMNS, ensure_schema
 from lumos_studio.store.trace_filter import filter_sql, parse_filter
 from lumos_studio.store.trace_index import TEXT_ID_BITS, text_digest
@@ -141,6 +142,50 @@ def test_a_text_match_serves_the_page_the_count_and_the_groups(store: Store) -> 
         assert len(page.summaries) == 2 and page.total == 5
     grouped_page = store.reader.find_traces(TraceQuery(parse_filter("forec"), grouped=True))
     assert grouped_page.group_sizes == {"thread-0": 2, "thread-1": 3}
+
+
+def page_of(store: Store, text: str, **options: object) -> tuple[list[int], TracePage]:
+    page = store.reader.find_traces(TraceQuery(parse_filter(text), **options))  # type: ignore[arg-type]
+    return [int(t.trace_id, 16) for t in page.summaries], page
+
+
+def test_a_word_in_most_runs_shows_its_page_before_its_total(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each engine walks a word in most runs' texts (made to walk it in a store this small):
+    the page comes uncounted when full, its total from ``count_matches``; counted when the walk
+    read every run, gave up, or is not taken (grouped, another sort); a fields-only full page
+    comes uncounted too. The same pages, pins and totals on both engines."""
+    monkeypatch.setattr(trace_search, "DENSE_TEXTS", 0)  # SQLite: every word in texts is dense
+    monkeypatch.setattr(trace_walk, "WALK_MIN_RUNS", 0)  # PostgreSQL: a store of any size
+    runs = [agent_run(n, said=f"w12{n} trip", status="ERROR" if n in (5, 7) else "OK")
+            for n in range(1, 11)]
+    runs[3] = agent_run(4, said="nothing")
+    fill(store, *runs)
+    assert store.writer.pin_traces([f"{1:032x}"], pinned=True)
+    shown, page = page_of(store, "w12", limit=4)
+    assert shown == [1, 10, 9, 8] and page.pinned == 1
+    assert not page.counted and page.truncated and page.total == 4
+    assert store.reader.count_matches(page.query) == 9
+    shown, page = page_of(store, "w12", limit=20)  # the walk read every run: counted
+    assert shown == [1, 10, 9, 8, 7, 6, 5, 3, 2] and page.counted and page.total == 9
+    shown, page = page_of(store, "w12 trip", sort="oldest", limit=3)
+    assert shown == [1, 2, 3] and not page.counted and page.total == 3
+    shown, page = page_of(store, "w12 status:error", limit=1)
+    assert shown == [7] and not page.counted and store.reader.count_matches(page.query) == 2
+    shown, page = page_of(store, "w12 nothing", limit=1)  # in no run's texts together
+    assert shown == [] and page.counted and page.total == 0
+    for options in ({"grouped": True}, {"sort": "tokens"}):  # not walked: counted with the page
+        shown, page = page_of(store, "w12", limit=4, **options)
+        assert len(shown) == 4 and page.counted and page.total == 9
+    shown, page = page_of(store, "status:ok", limit=2)  # its count reads every run: later
+    assert shown == [1, 10] and not page.counted and page.total == 2
+    assert store.reader.count_matches(page.query) == 8
+    for module, budget in ((trace_search, "_WALK_BUDGET"), (trace_walk, "WALK_BUDGET")):
+        monkeypatch.setattr(module, budget, 2)  # the walk gives up: the plain page, counted
+    monkeypatch.setattr(trace_search, "_WALK_CHUNK", 1)
+    monkeypatch.setattr(trace_walk, "FIRST_CHUNK", 1)
+    shown, page = page_of(store, "w12", limit=4)
+    assert shown == [1, 10, 9, 8] and page.counted and page.total == 9
 
 
 def test_sort_orders(store: Store) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Label
@@ -16,6 +15,7 @@ from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store, StoreReader, StoreTarget, TraceQuery, trace_search
+from lumos_studio.store.postgres import trace_walk
 from lumos_studio.ui.widgets.metrics_strip import MetricsStrip
 from lumos_studio.ui.widgets.trace_browser import ConfirmDelete, TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
@@ -194,20 +194,21 @@ async def test_typing_a_search_does_not_sum_the_metrics_again_but_a_stored_run_d
 
 
 async def test_a_word_in_most_texts_shows_its_page_then_its_count(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The page of a dense word comes uncounted ("≥ 2 matches, counting…"); the total follows
-    from another read, held here until the page is on screen."""
-    monkeypatch.setattr(trace_search, "DENSE_TEXTS", 0)  # every word in texts is dense
+    from another read, held here until the page is on screen. On both engines."""
+    monkeypatch.setattr(trace_search, "DENSE_TEXTS", 0)  # SQLite: every word in texts is dense
+    monkeypatch.setattr(trace_walk, "WALK_MIN_RUNS", 0)  # PostgreSQL: a store of any size
     gate = threading.Event()
-    counting = StoreReader.count_matches
+    reader_type = type(store.reader)
+    counting = reader_type.count_matches
 
     def held(reader: StoreReader, query: TraceQuery) -> int:
         gate.wait(10)
         return counting(reader, query)
 
-    monkeypatch.setattr(StoreReader, "count_matches", held)
-    store = Store(tmp_path / "studio.db")
+    monkeypatch.setattr(reader_type, "count_matches", held)
     try:
         app = studio(store)
         async with app.run_test(size=SIZE) as pilot:
@@ -221,4 +222,3 @@ async def test_a_word_in_most_texts_shows_its_page_then_its_count(
             await wait_for(pilot, lambda: browser.border_subtitle == "first 2 of 3 matches")
     finally:
         gate.set()
-        store.close()

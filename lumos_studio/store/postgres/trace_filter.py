@@ -33,6 +33,33 @@ _WORD_SQL = (
 )
 
 
+# A word's match on one run, for a walk through the runs in the list's order (``trace_walk``):
+# its names, else its texts looked up by the run's id (the primary key of ``span_texts``). As a
+# scalar subquery with LIMIT 1 it is asked per run; as EXISTS, PostgreSQL hashed every matching
+# text first, as the semi-join does.
+_WORD_ON_RUN_SQL = (
+    "(t.agents ILIKE ? OR t.root_name ILIKE ? OR t.models ILIKE ? OR coalesce((SELECT true "
+    "FROM span_texts x WHERE x.trace_id = t.trace_id AND x.words @@ to_tsquery('simple', ?) "
+    "LIMIT 1), false))"
+)
+
+
+def words_on_run_sql(words: tuple[str, ...]) -> tuple[str, list[object]]:
+    """An expression over ``traces t``, true when the run matches every one of ``words`` (as
+    ``filter_sql`` matches them), each looked up for that run alone; and its parameters."""
+    clauses: list[str] = []
+    params: list[object] = []
+    for word in words:
+        phrase = tsquery(word)
+        params.extend([like_pattern(word)] * 3)
+        if phrase is None:
+            clauses.append("(t.agents ILIKE ? OR t.root_name ILIKE ? OR t.models ILIKE ?)")
+            continue
+        params.append(phrase)
+        clauses.append(_WORD_ON_RUN_SQL)
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
 def filter_sql(trace_filter: TraceFilter) -> tuple[str, list[object]]:
     """A WHERE clause over ``traces t`` (``TRUE`` when empty), ``?`` parameters and their
     values."""
