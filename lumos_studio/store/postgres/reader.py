@@ -28,7 +28,7 @@ from lumos_studio.store.queries import (
     TracePage,
     TraceQuery,
     TraceSummary,
-    _failed_by_filter,
+    failed_by_filter,
 )
 
 __all__ = ["PostgresReader"]
@@ -131,7 +131,7 @@ class PostgresReader(StoreReader):
         elif total is None:
             total = db.execute(f"SELECT count(*) FROM traces t WHERE {where}",
                                params).fetchone()[0]
-        summaries = self._mark_suspended(_failed_by_filter(query.filter, pinned + others))
+        summaries = self._mark_suspended(failed_by_filter(query.filter, pinned + others))
         return TracePage(query, summaries, total, sizes, len(pinned), self._unindexed(query),
                          counted)
 
@@ -159,7 +159,7 @@ class PostgresReader(StoreReader):
         if walked.ids is None:
             return None
         summaries = self._mark_suspended(
-            _failed_by_filter(query.filter, self._summaries(pinned + walked.ids)))
+            failed_by_filter(query.filter, self._summaries(pinned + walked.ids)))
         return TracePage(query, summaries, len(summaries), {}, len(pinned),
                          self._unindexed(query), walked.ran_out)
 
