@@ -3,10 +3,11 @@
 A ``TracerProvider`` built without a sampler uses ``ParentBased(ALWAYS_ON)``: a root span is
 sampled, a child follows its parent's sampled flag, and the parent's trace state is kept. The
 SDK's class reads the parent span from the context twice (once to choose a delegate, once more in
-the delegate for the trace state) through two keyword calls: ~3 µs a span on the agent's thread,
-about a tenth of what an agent run pays for tracing. ``ParentBasedAlwaysOn`` gives the same
-results (a test compares them case by case) for the providers the core and the studio build
-themselves; a user's own provider keeps whatever sampler the user chose.
+the delegate for the trace state) through two keyword calls: 1.9 µs a child span on the agent's
+thread, 0.8 µs here (0.8 and 0.4 for a root; ~4 µs an agent run of four spans).
+``ParentBasedAlwaysOn`` gives the same results (a test compares them case by case) for the
+providers the core and the studio build themselves; a user's own provider keeps whatever sampler
+the user chose.
 """
 
 from __future__ import annotations
