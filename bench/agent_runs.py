@@ -7,7 +7,9 @@ it means durably stored, not merely queued.
 
 Agents trace into the store in one place: the ``lumos-studio`` process (its in-process session),
 which runs with its own garbage-collector settings (``lumos_studio/process_settings.py``). The
-store row is measured both ways; the target holds the studio's.
+store row is measured both ways; the target holds the studio's. The store rows trace through
+``studio_tracer_provider``, as the studio does (its sampler: ``lumos_core.telemetry.sampling``);
+the SDK rows through a ``TracerProvider()`` as a user would build one, with the SDK's own.
 """
 
 from __future__ import annotations

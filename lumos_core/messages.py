@@ -7,6 +7,7 @@ specify for ``gen_ai.input.messages`` / ``gen_ai.output.messages``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import is_
 from typing import Any, Literal
 
 import orjson
@@ -119,15 +120,20 @@ def messages_json(messages: list[Message] | tuple[Message, ...]) -> str:
 class MessagesJson:
     """``messages_json`` for one run's messages, each serialised once: a run sends its growing
     conversation to every model call, so each call's input would otherwise encode all of it
-    again. Gives the same string as ``messages_json``."""
+    again. Gives the same string as ``messages_json``, and the very string of the call before
+    for the same messages (a run's input is its first call's, its output its last call's)."""
 
-    __slots__ = ("_encoded",)
+    __slots__ = ("_encoded", "_last")
 
     def __init__(self) -> None:
         # By id, with the message itself: kept alive, so an id is never another message's.
         self._encoded: dict[int, tuple[Message, bytes]] = {}
+        self._last: tuple[tuple[Message, ...], str] = ((), "[]")
 
     def __call__(self, messages: list[Message] | tuple[Message, ...]) -> str:
+        last_messages, last_text = self._last
+        if len(messages) == len(last_messages) and all(map(is_, messages, last_messages)):
+            return last_text
         encoded = self._encoded
         parts = []
         for message in messages:
@@ -135,7 +141,9 @@ class MessagesJson:
             if known is None or known[0] is not message:
                 known = encoded[id(message)] = (message, orjson.dumps(message.to_otel()))
             parts.append(known[1])
-        return (b"[" + b",".join(parts) + b"]").decode()
+        text = (b"[" + b",".join(parts) + b"]").decode()
+        self._last = (tuple(messages), text)
+        return text
 
 
 def instructions_json(instructions: str) -> str:

@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerPro
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from lumos_core.telemetry import semconv as sc
+from lumos_core.telemetry.sampling import default_sampler
 
 # Small batches, sent often: a person is watching the trace grow.
 SCHEDULE_DELAY_MS = 100
@@ -92,7 +93,7 @@ def configure_otlp(
             max_queue_size=QUEUE_SIZE,
         )
     )
-    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider = TracerProvider(resource=resource, sampler=default_sampler())
     if announce_starts:
         announcer_logger = logger_provider.get_logger(sc.INSTRUMENTATION_NAME)
         tracer_provider.add_span_processor(SpanStartAnnouncer(announcer_logger))

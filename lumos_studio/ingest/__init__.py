@@ -6,6 +6,7 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
+from lumos_core.telemetry.sampling import default_sampler
 from lumos_studio.ingest.log_processor import StudioLogProcessor
 from lumos_studio.ingest.processor import StudioSpanProcessor
 from lumos_studio.store.writer import StoreWriter
@@ -20,7 +21,9 @@ __all__ = [
 
 def studio_tracer_provider(writer: StoreWriter, service_name: str = "lumos") -> TracerProvider:
     """A tracer provider whose spans land in the studio's store as they start and end."""
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}), sampler=default_sampler()
+    )
     provider.add_span_processor(StudioSpanProcessor(writer))
     return provider
 

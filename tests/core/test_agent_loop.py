@@ -175,3 +175,19 @@ def test_what_an_agent_is_given_between_runs_reaches_the_next_runs_spans(
     assert second.attributes[sc.REQUEST_MODEL] == "scripted-2"
     invoke = [s for s in exporter.get_finished_spans() if s.name.startswith("invoke_agent")][-1]
     assert invoke.attributes[sc.AGENT_DESCRIPTION] == "Says hello."
+
+
+def test_the_same_messages_asked_again_give_the_same_string_object() -> None:
+    """A run's input messages are its first call's, its output its last call's: encoded once."""
+    from lumos_core.messages import Message, MessagesJson, messages_json
+
+    user, answer = Message.user("hi"), Message.assistant("hello")
+    as_json = MessagesJson()
+    first = as_json([user])
+    assert as_json((user,)) is first
+    conversation = [user, answer]
+    both = as_json(conversation)
+    assert both == messages_json(conversation)
+    assert as_json([user]) == first  # not the last call's any more: made again, equal
+    assert as_json([Message.user("hi")]) == first
+    assert as_json([answer, user]) == messages_json([answer, user])
