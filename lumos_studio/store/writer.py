@@ -451,11 +451,16 @@ class StoreWriter:
             self._checkpointer.poke()
 
     def _compact(self) -> None:
-        """One small transaction of ``compaction.compact_pending``, once the text is indexed."""
+        """A transaction of ``compaction.compact_pending`` steps, once the text is indexed (as
+        many as ``_index_texts`` takes: fewer commits of 64 KB pages)."""
         try:
             with self._connection:
                 self._connection.execute("BEGIN IMMEDIATE")
-                done = compact_pending(self._connection, SPANS_PER_IDLE_STEP)
+                for _ in range(self.steps_per_transaction):
+                    done = compact_pending(self._connection, SPANS_PER_IDLE_STEP)
+                    if (done < SPANS_PER_IDLE_STEP or self._queue.qsize()
+                            or self._lanes_hold_items()):
+                        break
                 freed = done < SPANS_PER_IDLE_STEP and give_back_pages(self._connection)
         except Exception:
             log.exception("could not compress stored spans; they stay as they are")

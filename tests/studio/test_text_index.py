@@ -341,3 +341,34 @@ def test_stored_bytes_the_short_way_cannot_read_are_left_to_the_full_reader() ->
     for stored in (b"\xff" * 40, body[:-3], bad_key, b"", None):
         assert trace_index.stored_span_text(stored, "") is None
     assert trace_index.stored_span_text(body, "pydantic-ai") is None  # its own dialect reader
+
+
+def test_serve_compresses_several_steps_a_transaction_until_a_batch_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "SPANS_PER_IDLE_STEP", 2)
+    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
+    writer.serve_without_ui()
+    writer.steps_per_transaction = 3
+    try:
+        for n in range(4):  # 16 spans, rowids 1 to 16
+            assert writer._write(list(weather_trace(trace_id=f"{n + 1:032x}")))
+        connection = writer._connection
+
+        def upto() -> int:
+            value: int = connection.execute("SELECT upto FROM compaction").fetchone()[0]
+            return value
+
+        writer._compact()  # three steps of two spans, one transaction
+        assert upto() == 6 and writer._compaction_pending
+        writer._queue.put(Flush())  # a batch (here a flush) waits: one step
+        writer._compact()
+        assert upto() == 8
+        writer._queue.get_nowait()
+        writer.steps_per_transaction = 10
+        while writer._compaction_pending:
+            writer._compact()
+        # Every span looked at, those moved to the end (compressed) too.
+        assert upto() == connection.execute("SELECT max(rowid) FROM spans").fetchone()[0] > 16
+    finally:
+        writer.close()
