@@ -420,10 +420,10 @@ class StoreWriter:
 
     def serve_without_ui(self) -> None:
         """Index as soon as the queue is empty, and in longer transactions while no batch
-        waits: no UI wants the GIL between steps. During a burst the index keeps up between
-        batches (SQLite's share of it runs beside the receiver's decoding, without the GIL),
-        instead of starting after it (``bench ingest``: the newest text searchable 0.1 s after
-        the last acknowledgement, not 0.6 s; the durable rate the same)."""
+        waits: no UI wants the GIL between steps. During a burst the writer indexes between
+        batches when it can (SQLite's share runs beside the receiver's decoding, without the
+        GIL), and after it a backlog costs less (100k spans in-process: 44 → 33 ms of CPU per
+        1k spans, indexed in 3.2 s instead of 4.7; the durable rate the same)."""
         self.idle_pause = 0.0
         self.idle_before_indexing = 0.0
         self.steps_per_transaction = SERVE_STEPS_PER_TRANSACTION
