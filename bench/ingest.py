@@ -442,7 +442,8 @@ def main(console: Console) -> None:
     console.print(f"[dim]serve said: {middle.summary}[/]")
     console.print(
         f"the receiver's stages alone, one at a time (bench/ingest_stages.py): decoding "
-        f"[bold]{stages.decode:.1f}[/] µs of CPU a span, writing [bold]{stages.write:.1f}[/] "
+        f"[bold]{stages.decode:.1f}[/] µs of CPU a span, writing [bold]{stages.write:.1f}[/], "
+        f"indexing its message text once idle [bold]{stages.index:.1f}[/] "
         "(under the load each takes 1.5–2x that: they share the two CPUs)"
     )
     os.sync()  # the stores just deleted may still be written back: not on the agent's bill

@@ -434,7 +434,7 @@ def serve(
     forward = with_group_targets(forward)
     with (forwarding(local_path(db), forward, forward_queue_mb) as forwarder,
           open_store(db) as store):
-        store.writer.idle_pause = 0.0  # no UI here to leave the GIL to between idle steps
+        store.writer.serve_without_ui()  # no UI here to leave the GIL to between steps
         try:
             receiver = OtlpReceiver(
                 store.writer, host=host, port=port, max_body=max_body,

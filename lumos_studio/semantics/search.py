@@ -97,7 +97,22 @@ def _plain_keys_and_scope(keys: Collection[Any], scope_name: str) -> bool:
         return False
     if scope_name == pydantic_ai.SCOPE or scope_name.startswith(logfire.SCOPE_PREFIX):
         return False
-    return all(map(_plain_key, keys))
+    if type(keys) is not list:
+        return all(map(_plain_key, keys))
+    # A stored span's keys (``plain_text_of``): spans of one instrumentation share a few
+    # lists of keys, each judged once instead of its ~20 keys one by one for every span.
+    key_list = tuple(keys)
+    known = _plain_key_lists.get(key_list)
+    if known is None:
+        known = all(map(_plain_key, key_list))
+        if len(_plain_key_lists) > 1_024:
+            _plain_key_lists.clear()
+        _plain_key_lists[key_list] = known
+    return known
+
+
+# Lists of keys seen so far, and whether a span holding them may be read by the readers alone.
+_plain_key_lists: dict[tuple[Any, ...], bool] = {}
 
 
 def plain_text_of(
@@ -142,11 +157,14 @@ _INSTRUCTIONS = "gen_ai.system_instructions"
 _TEXT_FIELDS: Final = (
     ("gen_ai.request.model",), ("gen_ai.response.model",), ("gen_ai.agent.name",),
 )
+_TOOL_KEYS: Final = frozenset({  # every key ``read_tool_call`` reads
+    "gen_ai.tool.name", "gen_ai.tool.call.id", "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+})
 # Every attribute ``_plain_text`` reads (``read_tool_call`` included): see ``plain_text_of``.
 PLAIN_TEXT_KEYS: Final = frozenset({
     *(key for (key,) in _TEXT_FIELDS), _INSTRUCTIONS, _INPUT, _OUTPUT, "gen_ai.operation.name",
-    "gen_ai.tool.name", "gen_ai.tool.call.id", "gen_ai.tool.call.arguments",
-    "gen_ai.tool.call.result",
+    *_TOOL_KEYS,
 })
 # Content values worth remembering: an agent sends the same system instructions with every
 # call, and its agent span repeats its first chat's input and its last chat's output.
@@ -176,10 +194,11 @@ def _plain_text_of(attrs: dict[str, Any]) -> str:
                 )
                 lines = lines[last_answer + 1 :]
             pieces.extend(text for _, text in lines)
-    d = Draft(attrs)
-    read_tool_call(d)
-    if d.has_tool or attrs.get("gen_ai.operation.name") == "execute_tool":
-        pieces += [d.tool_name, value_text(d.tool_arguments), value_text(d.tool_result)]
+    if not _TOOL_KEYS.isdisjoint(attrs):  # without them ``read_tool_call`` finds no words
+        d = Draft(attrs)
+        read_tool_call(d)
+        if d.has_tool or attrs.get("gen_ai.operation.name") == "execute_tool":
+            pieces += [d.tool_name, value_text(d.tool_arguments), value_text(d.tool_result)]
     return "\n".join(p for p in pieces if p)[:MAX_SEARCH_CHARS]
 
 

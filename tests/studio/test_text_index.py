@@ -15,6 +15,7 @@ from lumos_studio.records import LogRecord
 from lumos_studio.store import Store, StoreReader, StoreWriter, TraceQuery, compaction, trace_index
 from lumos_studio.store import writer as writer_module
 from lumos_studio.store.trace_filter import parse_filter
+from lumos_studio.store.writer_queue import Flush
 from tests.builders import weather_trace
 
 
@@ -130,6 +131,38 @@ def test_once_idle_the_writer_indexes_step_after_step_without_waiting_again(
     steps = waits[: waits.index(None)] if None in waits else waits  # then it sleeps for good
     assert steps[0] == writer_module.IDLE_BEFORE_INDEXING  # idle first: ingest never waits
     assert set(steps[1:]) == {pause} and len(steps) >= 4
+
+
+def test_serve_indexes_several_steps_a_transaction_until_a_batch_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "TEXTS_PER_IDLE_STEP", 2)  # 3 texts a trace
+    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
+    writer.serve_without_ui()
+    assert writer.idle_before_indexing == 0.0 and writer.idle_pause == 0.0
+    try:
+        for n in range(4):
+            assert writer._write(list(weather_trace(trace_id=f"{n + 1:032x}")))
+        connection = writer._connection
+        assert trace_index.pending_count(connection) == 12
+        writer.steps_per_transaction = 3
+        writer._index_texts()  # three steps of two, one transaction
+        assert trace_index.pending_count(connection) == 6 and writer._texts_pending
+        writer._queue.put(Flush())  # a batch (here a flush) waits: one step
+        writer._index_texts()
+        assert trace_index.pending_count(connection) == 4 and writer._texts_pending
+        writer._queue.get_nowait()
+        writer.steps_per_transaction = 10
+        writer._index_texts()  # the rest, and it says the queue is empty
+        assert trace_index.pending_count(connection) == 0 and not writer._texts_pending
+        assert len(found_in(connection, "paris")) == 12
+    finally:
+        writer.close()
+
+
+def found_in(connection: sqlite3.Connection, word: str) -> list[int]:
+    return [row[0] for row in connection.execute(
+        "SELECT rowid FROM trace_texts_fts WHERE trace_texts_fts MATCH ?", (word,))]
 
 
 def test_a_text_search_says_how_much_text_is_not_searchable_yet(tmp_path: Path) -> None:
@@ -308,3 +341,34 @@ def test_stored_bytes_the_short_way_cannot_read_are_left_to_the_full_reader() ->
     for stored in (b"\xff" * 40, body[:-3], bad_key, b"", None):
         assert trace_index.stored_span_text(stored, "") is None
     assert trace_index.stored_span_text(body, "pydantic-ai") is None  # its own dialect reader
+
+
+def test_serve_compresses_several_steps_a_transaction_until_a_batch_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "SPANS_PER_IDLE_STEP", 2)
+    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
+    writer.serve_without_ui()
+    writer.steps_per_transaction = 3
+    try:
+        for n in range(4):  # 16 spans, rowids 1 to 16
+            assert writer._write(list(weather_trace(trace_id=f"{n + 1:032x}")))
+        connection = writer._connection
+
+        def upto() -> int:
+            value: int = connection.execute("SELECT upto FROM compaction").fetchone()[0]
+            return value
+
+        writer._compact()  # three steps of two spans, one transaction
+        assert upto() == 6 and writer._compaction_pending
+        writer._queue.put(Flush())  # a batch (here a flush) waits: one step
+        writer._compact()
+        assert upto() == 8
+        writer._queue.get_nowait()
+        writer.steps_per_transaction = 10
+        while writer._compaction_pending:
+            writer._compact()
+        # Every span looked at, those moved to the end (compressed) too.
+        assert upto() == connection.execute("SELECT max(rowid) FROM spans").fetchone()[0] > 16
+    finally:
+        writer.close()
