@@ -436,10 +436,8 @@ class StoreWriter:
         try:
             with self._connection:
                 self._connection.execute("BEGIN IMMEDIATE")
-                for _ in range(self.steps_per_transaction):
-                    done = trace_index.index_pending(self._connection, step, touched)
-                    if done < step or self._queue.qsize() or self._lanes_hold_items():
-                        break
+                done = self._idle_steps(
+                    lambda: trace_index.index_pending(self._connection, step, touched), step)
         except Exception:
             log.exception("could not index message text; search will miss some runs")
             self._texts_pending = False
@@ -456,11 +454,9 @@ class StoreWriter:
         try:
             with self._connection:
                 self._connection.execute("BEGIN IMMEDIATE")
-                for _ in range(self.steps_per_transaction):
-                    done = compact_pending(self._connection, SPANS_PER_IDLE_STEP)
-                    if (done < SPANS_PER_IDLE_STEP or self._queue.qsize()
-                            or self._lanes_hold_items()):
-                        break
+                done = self._idle_steps(
+                    lambda: compact_pending(self._connection, SPANS_PER_IDLE_STEP),
+                    SPANS_PER_IDLE_STEP)
                 freed = done < SPANS_PER_IDLE_STEP and give_back_pages(self._connection)
         except Exception:
             log.exception("could not compress stored spans; they stay as they are")
@@ -469,6 +465,15 @@ class StoreWriter:
         self._compaction_pending = done == SPANS_PER_IDLE_STEP or freed
         if done:
             self._checkpointer.poke()
+
+    def _idle_steps(self, step: Callable[[], int], size: int) -> int:
+        """Up to ``steps_per_transaction`` idle steps in the caller's transaction, stopping once
+        one does less than ``size`` (nothing left) or a batch waits; what the last one did."""
+        for _ in range(self.steps_per_transaction):
+            done = step()
+            if done < size or self._queue.qsize() or self._lanes_hold_items():
+                break
+        return done
 
     def _run_command(self, command: Command) -> bool:
         try:
