@@ -34,14 +34,24 @@ logs_strategy = st.lists(
 def store_of(entries: list[tuple[int, bool]], indexed: int | None = None
              ) -> Iterator[sqlite3.Connection]:
     """A real store holding ``entries`` in that id order, indexed up to ``indexed`` logs."""
+    with store_of_records([LogRecord(T0 + offset, f"{'timeout' if word else 'quiet'} n={i}", 9,
+                                     "INFO") for i, (offset, word) in enumerate(entries)],
+                          indexed) as reader:
+        yield reader
+
+
+@contextmanager
+def store_of_records(records: list[LogRecord], indexed: int | None = None
+                     ) -> Iterator[sqlite3.Connection]:
+    """A real store holding ``records`` in that id order, indexed up to ``indexed`` of them (all
+    by default), written as the writer writes them; a reader of it."""
     with tempfile.TemporaryDirectory(prefix="lumos-ranks-") as tmp:
         path = Path(tmp) / "s.db"
         writer = open_writer_connection(path)
         ensure_schema(writer)
         insert = (f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) "
                   f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})")
-        rows = [log_row(LogRecord(T0 + offset, f"{'timeout' if word else 'quiet'} n={i}", 9,
-                                  "INFO")) for i, (offset, word) in enumerate(entries)]
+        rows = [log_row(record) for record in records]
         split = len(rows) if indexed is None else indexed
         for part in (rows[:split], rows[split:]):
             with writer:
@@ -273,41 +283,25 @@ def test_level_logger_and_no_filter_windows_and_jumps_are_the_full_scans(
         LogFilter(loggers=frozenset({"app.1"})): lambda kind: kind % 2 == 1,
         LogFilter(min_severity=13, loggers=frozenset({"app.0"})): lambda kind: kind == 2,
     }
-    with tempfile.TemporaryDirectory(prefix="lumos-ranks-") as tmp:
-        path = Path(tmp) / "s.db"
-        writer = open_writer_connection(path)
-        ensure_schema(writer)
-        with writer:
-            writer.execute("BEGIN")
-            writer.executemany(f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) "
-                               f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})",
-                               [log_row(r) for r in rows])
-            index_new_logs(writer)
-        writer.close()
-        reader = open_reader_connection(path)
-        reader.row_factory = None
-        try:
-            with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(lw, "LONG_WALK", 0)
-                patch.setattr(lw, "REFINE_WITHIN", refine)
-                patch.setattr(log_ranks, "GUESS_RANGE", guess_range)
-                for log_filter, keep in filters.items():
-                    keys = sorted((T0 + offset, i) for i, (offset, kind)
-                                  in enumerate(entries, 1) if keep(kind))
-                    want = [i for _, i in keys]
-                    matches = lq.match_logs(reader, log_filter)
-                    assert not matches.materialized and matches.count == len(want)
-                    ranked = lw._ranked_hits(reader, matches)
-                    assert (ranked is None) == bool(log_filter.loggers)
-                    for offset in range(len(want)):
-                        rows_found = lw.fetch_window(reader, matches, offset, 3)
-                        assert [r.id for r in rows_found] == want[offset : offset + 3]
-                    for offset in range(-1, 42):
-                        for log_id in (0, 5):
-                            assert lw.position_at(reader, matches, T0 + offset, log_id) == (
-                                before(keys, (T0 + offset, log_id)))
-        finally:
-            reader.close()
+    with store_of_records(rows) as reader, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lw, "LONG_WALK", 0)
+        patch.setattr(lw, "REFINE_WITHIN", refine)
+        patch.setattr(log_ranks, "GUESS_RANGE", guess_range)
+        for log_filter, keep in filters.items():
+            keys = sorted((T0 + offset, i) for i, (offset, kind)
+                          in enumerate(entries, 1) if keep(kind))
+            want = [i for _, i in keys]
+            matches = lq.match_logs(reader, log_filter)
+            assert not matches.materialized and matches.count == len(want)
+            ranked = lw._ranked_hits(reader, matches)
+            assert (ranked is None) == bool(log_filter.loggers)
+            for offset in range(len(want)):
+                rows_found = lw.fetch_window(reader, matches, offset, 3)
+                assert [r.id for r in rows_found] == want[offset : offset + 3]
+            for offset in range(-1, 42):
+                for log_id in (0, 5):
+                    assert lw.position_at(reader, matches, T0 + offset, log_id) == (
+                        before(keys, (T0 + offset, log_id)))
 
 
 def test_one_word_counted_by_the_vocabulary_is_the_plain_count_after_deletes() -> None:
@@ -339,43 +333,27 @@ def test_several_words_typed_match_and_page_as_a_plain_scan(
 ) -> None:
     """The words before the last exact, the last a prefix (listed without its own doclist):
     counts, every window and jumps as a scan of the bodies in display order finds them."""
-    with tempfile.TemporaryDirectory(prefix="lumos-ranks-") as tmp:
-        path = Path(tmp) / "s.db"
-        writer = open_writer_connection(path)
-        ensure_schema(writer)
-        with writer:
-            writer.execute("BEGIN")
-            writer.executemany(
-                f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})",
-                [log_row(LogRecord(T0 + offset, f"{body} n={i}", 9, "INFO"))
-                 for i, (offset, body) in enumerate(entries)])
-            index_new_logs(writer)
-        writer.close()
-        reader = open_reader_connection(path)
-        reader.row_factory = None
-        try:
-            with pytest.MonkeyPatch.context() as patch:
-                if not materialize:
-                    patch.setattr(lq, "MATERIALIZE_LIMIT", -1)
-                    patch.setattr(lw, "LONG_WALK", 0)
-                    patch.setattr(lw, "CHUNK", 3)
-                for typed in ("connection refused", "connection refuse", "connection refusedly",
-                              "connection ref", "refused connection", "connection nowhere",
-                              "connected refus", "connection refused extra"):
-                    *exact, last = typed.split()
-                    keys = sorted(
-                        (T0 + offset, i) for i, (offset, body) in enumerate(entries, 1)
-                        if all(w in body.split() for w in exact)
-                        and any(w.startswith(last) for w in body.split()))
-                    want = [i for _, i in keys]
-                    matches = lq.match_logs(reader, LogFilter(text=typed))
-                    assert matches.count == len(want), typed
-                    for offset in range(len(want)):
-                        rows = lw.fetch_window(reader, matches, offset, 4)
-                        assert [r.id for r in rows] == want[offset : offset + 4], typed
-                    for offset in range(-1, 42, 5):
-                        assert lw.position_at(reader, matches, T0 + offset) == before(
-                            keys, (T0 + offset, 0)), typed
-        finally:
-            reader.close()
+    records = [LogRecord(T0 + offset, f"{body} n={i}", 9, "INFO")
+               for i, (offset, body) in enumerate(entries)]
+    with store_of_records(records) as reader, pytest.MonkeyPatch.context() as patch:
+        if not materialize:
+            patch.setattr(lq, "MATERIALIZE_LIMIT", -1)
+            patch.setattr(lw, "LONG_WALK", 0)
+            patch.setattr(lw, "CHUNK", 3)
+        for typed in ("connection refused", "connection refuse", "connection refusedly",
+                      "connection ref", "refused connection", "connection nowhere",
+                      "connected refus", "connection refused extra"):
+            *exact, last = typed.split()
+            keys = sorted(
+                (T0 + offset, i) for i, (offset, body) in enumerate(entries, 1)
+                if all(w in body.split() for w in exact)
+                and any(w.startswith(last) for w in body.split()))
+            want = [i for _, i in keys]
+            matches = lq.match_logs(reader, LogFilter(text=typed))
+            assert matches.count == len(want), typed
+            for offset in range(len(want)):
+                rows = lw.fetch_window(reader, matches, offset, 4)
+                assert [r.id for r in rows] == want[offset : offset + 4], typed
+            for offset in range(-1, 42, 5):
+                assert lw.position_at(reader, matches, T0 + offset) == before(
+                    keys, (T0 + offset, 0)), typed
