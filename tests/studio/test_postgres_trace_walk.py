@@ -16,18 +16,7 @@ from hypothesis import strategies as st
 from lumos_studio.store import Store, TracePage, TraceQuery, parse_target
 from lumos_studio.store.postgres import trace_walk
 from lumos_studio.store.trace_filter import parse_filter
-from tests.builders import agent_run
-from tests.studio.test_trace_dense_search import queries, stores
-
-
-def filled(store: Store, runs: list[dict[str, object]], order: list[int],
-           pinned: set[int]) -> Store:
-    for position in order:
-        store.writer.submit_many(agent_run(position + 1, **runs[position]))  # type: ignore[arg-type]
-        assert store.writer.flush()
-    if pinned:
-        assert store.writer.pin_traces([f"{n + 1:032x}" for n in pinned], pinned=True)
-    return store
+from tests.studio.test_trace_dense_search import filled, queries, stores
 
 
 def shown(page: TracePage) -> list[tuple[str, str]]:

@@ -53,14 +53,20 @@ def generated_store(runs: list[dict[str, object]], order: list[int], pinned: set
     with tempfile.TemporaryDirectory(prefix="lumos-dense-") as tmp:
         store = Store(Path(tmp) / "s.db")
         try:
-            for position in order:
-                store.writer.submit_many(agent_run(position + 1, **runs[position]))  # type: ignore[arg-type]
-                assert store.writer.flush()
-            if pinned:
-                assert store.writer.pin_traces([f"{n + 1:032x}" for n in pinned], pinned=True)
-            yield store
+            yield filled(store, runs, order, pinned)
         finally:
             store.close()
+
+
+def filled(store: Store, runs: list[dict[str, object]], order: list[int],
+           pinned: set[int]) -> Store:
+    """``store`` (of either engine) with the runs stored in ``order``, some pinned."""
+    for position in order:
+        store.writer.submit_many(agent_run(position + 1, **runs[position]))  # type: ignore[arg-type]
+        assert store.writer.flush()
+    if pinned:
+        assert store.writer.pin_traces([f"{n + 1:032x}" for n in pinned], pinned=True)
+    return store
 
 
 def page_of(store: Store, query: TraceQuery, dense_texts: int,
