@@ -122,15 +122,16 @@ class PostgresReader(StoreReader):
                 f"SELECT t.* FROM traces t WHERE {rest} ORDER BY {order} LIMIT ?",
                 (*params, room))]
         counted = True
-        if total is None and len(pinned) + len(others) < query.limit:
-            total = len(pinned) + len(others)
-        elif total is None and not query.grouped and not query.filter.empty:
-            # Counting reads every run the fields match: the page first, its total later
-            # (``count_matches``), as on SQLite.
-            total, counted = len(pinned) + len(others), False
-        elif total is None:
-            total = db.execute(f"SELECT count(*) FROM traces t WHERE {where}",
-                               params).fetchone()[0]
+        if total is None:
+            shown = len(pinned) + len(others)
+            if shown < query.limit:
+                total = shown
+            elif not query.grouped and not query.filter.empty:
+                # Counting reads every run the fields match: the page first, its total later
+                # (``count_matches``), as on SQLite.
+                total, counted = shown, False
+            else:
+                total = self.count_matches(query)
         summaries = self._mark_suspended(failed_by_filter(query.filter, pinned + others))
         return TracePage(query, summaries, total, sizes, len(pinned), self._unindexed(query),
                          counted)
