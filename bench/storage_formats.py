@@ -35,8 +35,8 @@ from rich.table import Table
 
 from bench import python_loop_ms
 from bench.ingest import genai_trace
-from lumos_studio.otlp.proto_codec import decode_span_attributes, decode_span_events
 from lumos_studio.otlp.proto_encode import encode_span
+from lumos_studio.otlp.proto_span import decode_span_attributes, decode_span_events
 from lumos_studio.records import SpanRecord
 from lumos_studio.store.connection import PAGE_SIZE
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from lumos_studio.otlp.proto_codec import decode_span
+from lumos_studio.otlp.proto_span import decode_span
 from lumos_studio.otlp.span_bytes import span_bytes
 from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics.hot import hot_fields

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from lumos_studio.otlp.proto_codec import (
+from lumos_studio.otlp.proto_span import (
     decode_span_attributes,
     decode_span_events,
     span_rest,

@@ -143,7 +143,7 @@ def decode_logs_request_proto(body: bytes, rejected: list[str] | None = None) ->
     from google.protobuf.message import DecodeError
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-    from lumos_studio.otlp import proto_codec
+    from lumos_studio.otlp import proto_values
 
     request = ExportLogsServiceRequest()
     try:
@@ -152,12 +152,12 @@ def decode_logs_request_proto(body: bytes, rejected: list[str] | None = None) ->
         raise OtlpDecodeError(f"invalid protobuf body: {exc}") from None
     records: list[LogRecord] = []
     for ri, resource_logs in enumerate(request.resource_logs):
-        resource = proto_codec._attributes(resource_logs.resource.attributes)
+        resource = proto_values._attributes(resource_logs.resource.attributes)
         for si, scope_logs in enumerate(resource_logs.scope_logs):
             scope_name = scope_logs.scope.name
             for i, log in enumerate(scope_logs.log_records):
                 try:
-                    records.append(_log_from_proto(log, resource, scope_name, proto_codec))
+                    records.append(_log_from_proto(log, resource, scope_name, proto_values))
                 except OtlpDecodeError as exc:
                     error = f"resourceLogs[{ri}].scopeLogs[{si}].logRecords[{i}]: {exc}"
                     if rejected is None:

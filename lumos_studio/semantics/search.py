@@ -121,7 +121,7 @@ def plain_text_of(
     """``span_search_text`` (without logs) of a span known by its attribute keys, the values of
     those in ``PLAIN_TEXT_KEYS`` it has, its events' names and its scope; None when the span
     needs the full reader. For the idle indexer, which reads no more of a stored span
-    (``otlp.proto_codec.text_fields``): a ``SpanRecord`` for it cost as much as the text."""
+    (``otlp.proto_span.text_fields``): a ``SpanRecord`` for it cost as much as the text."""
     if any(name in _MESSAGE_EVENT_NAMES for name in event_names):
         return None
     if not _plain_keys_and_scope(keys, scope_name):

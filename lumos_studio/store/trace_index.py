@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumos_studio.otlp.proto_codec import text_fields
+from lumos_studio.otlp.proto_span import text_fields
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.records_codec import log_from_row, span_from_row, unpack
 from lumos_studio.semantics.hot import conversation_id, has_message_attributes, operation
@@ -101,7 +101,7 @@ def _hot_get(attributes: Mapping[str, Any]) -> Callable[[str], Any]:
 
 
 def encoded_span_may_hold_messages(parent_span_id: str | None, operation: Any) -> bool:
-    """For a span still in OTLP bytes (``otlp.proto_codec``): judged by the operation, a column,
+    """For a span still in OTLP bytes (``otlp.proto_span``): judged by the operation, a column,
     not by decoding its attributes; a root span always may. An operation that is not text (a
     list, from a careless producer) is no chat."""
     return parent_span_id is None or (type(operation) is str and operation in _MESSAGE_OPERATIONS)

@@ -38,7 +38,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.ingest.otlp_http import RECEIVER_SWITCH_INTERVAL, OtlpReceiver, ReceiverStats
 from lumos_studio.otlp import encode_logs_request, encode_trace_request, encode_trace_request_proto
-from lumos_studio.otlp.proto_codec import RawAttributes, RawEvents, decode_trace_request_proto
+from lumos_studio.otlp.proto_codec import decode_trace_request_proto
+from lumos_studio.otlp.proto_span import RawAttributes, RawEvents
 from lumos_studio.records import LogRecord, SpanEvent
 from lumos_studio.records_codec import span_row, unpack
 from lumos_studio.store import Store, StoreReader, StoreWriter

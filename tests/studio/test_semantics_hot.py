@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from lumos_studio.otlp.files import read_records
-from lumos_studio.otlp.proto_codec import RawAttributes, decode_trace_request_proto
+from lumos_studio.otlp.proto_codec import decode_trace_request_proto
 from lumos_studio.otlp.proto_encode import encode_trace_request_proto
+from lumos_studio.otlp.proto_span import RawAttributes
 from lumos_studio.semantics.hot import HOT_KEYS, hot_fields
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dialects"
