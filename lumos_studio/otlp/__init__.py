@@ -20,7 +20,8 @@ from lumos_studio.otlp.files import (
     read_records,
     write_file,
 )
-from lumos_studio.otlp.json_codec import decode_trace_request, encode_trace_request
+from lumos_studio.otlp.json_codec import decode_trace_request
+from lumos_studio.otlp.json_encode import encode_trace_request
 from lumos_studio.otlp.logs_codec import (
     decode_logs_request,
     decode_logs_request_proto,

@@ -19,7 +19,8 @@ from typing import Any, NamedTuple, Protocol, cast
 import orjson
 
 from lumos_studio.otlp._common import OtlpDecodeError
-from lumos_studio.otlp.json_codec import decode_trace_request, encode_trace_request
+from lumos_studio.otlp.json_codec import decode_trace_request
+from lumos_studio.otlp.json_encode import encode_trace_request
 from lumos_studio.otlp.logs_codec import decode_logs_request
 from lumos_studio.records import LogRecord, SpanRecord
 

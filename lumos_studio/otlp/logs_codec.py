@@ -24,12 +24,11 @@ from lumos_studio.otlp._common import (
     OtlpDecodeError,
     group_by_resource,
 )
-from lumos_studio.otlp.json_codec import (
+from lumos_studio.otlp.json_encode import _any_to_json, _attributes_to_json
+from lumos_studio.otlp.json_values import (
     _MALFORMED,
     _any_from_json,
-    _any_to_json,
     _attributes_from_json,
-    _attributes_to_json,
     _enum,
     _get,
     _hex_id,

@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.otlp.json_codec import _attributes_to_json
+from lumos_studio.otlp.json_encode import _attributes_to_json
 from lumos_studio.otlp.proto_encode import set_any, set_attributes
 
 T0 = 1_764_000_000_000_000_000

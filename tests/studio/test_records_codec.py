@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from lumos_studio.otlp import decode_trace_request
-from lumos_studio.otlp.json_codec import encode_trace_request
+from lumos_studio.otlp.json_encode import encode_trace_request
 from lumos_studio.otlp.proto_codec import decode_trace_request_proto
 from lumos_studio.otlp.proto_encode import encode_span, encode_trace_request_proto
 from lumos_studio.records import SpanEvent, SpanLink, SpanRecord
