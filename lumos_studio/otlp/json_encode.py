@@ -1,7 +1,7 @@
 """Spans out as OTLP/JSON (saved-trace files, ``files.py``), following the OTLP/JSON rules exactly.
 
 Apart from the decoder (``json_codec``): writing is strict where reading is lenient, and the log
-encoder (``logs_codec``) writes its attribute values with the same ``_any_to_json``. An integer
+encoder (``logs_codec``) writes its attribute values with the same ``any_to_json``. An integer
 beyond int64 is written as a ``stringValue`` of its digits (OTLP has no wider integer), a
 non-finite float as proto3 JSON spells it.
 """
@@ -22,7 +22,7 @@ from lumos_studio.otlp._common import (
 )
 from lumos_studio.records import STATUS_UNSET, SpanEvent, SpanLink, SpanRecord
 
-__all__ = ["encode_trace_request"]
+__all__ = ["any_to_json", "attributes_to_json", "encode_trace_request"]
 
 
 def encode_trace_request(records: Iterable[SpanRecord]) -> dict[str, Any]:
@@ -39,14 +39,14 @@ def encode_trace_request(records: Iterable[SpanRecord]) -> dict[str, Any]:
             if first.scope_version:
                 scope["version"] = first.scope_version
             if first.scope_attributes:
-                scope["attributes"] = _attributes_to_json(first.scope_attributes)
+                scope["attributes"] = attributes_to_json(first.scope_attributes)
             scoped: dict[str, Any] = {"scope": scope, "spans": [_span_to_json(s) for s in spans]}
             if first.scope_schema_url:
                 scoped["schemaUrl"] = first.scope_schema_url
             scope_spans.append(scoped)
         resource_json: dict[str, Any] = {}
         if resource:
-            resource_json["attributes"] = _attributes_to_json(resource)
+            resource_json["attributes"] = attributes_to_json(resource)
         out: dict[str, Any] = {"resource": resource_json, "scopeSpans": scope_spans}
         if first is not None and first.resource_schema_url:
             out["schemaUrl"] = first.resource_schema_url
@@ -69,7 +69,7 @@ def _span_to_json(record: SpanRecord) -> dict[str, Any]:
     if record.end_ns is not None:
         span["endTimeUnixNano"] = str(record.end_ns)
     if record.attributes:
-        span["attributes"] = _attributes_to_json(record.attributes)
+        span["attributes"] = attributes_to_json(record.attributes)
     if record.dropped_attributes_count:
         span["droppedAttributesCount"] = record.dropped_attributes_count
     if record.events:
@@ -92,7 +92,7 @@ def _span_to_json(record: SpanRecord) -> dict[str, Any]:
 def _event_to_json(event: SpanEvent) -> dict[str, Any]:
     out: dict[str, Any] = {"timeUnixNano": str(event.time_ns), "name": event.name}
     if event.attributes:
-        out["attributes"] = _attributes_to_json(event.attributes)
+        out["attributes"] = attributes_to_json(event.attributes)
     if event.dropped_attributes_count:
         out["droppedAttributesCount"] = event.dropped_attributes_count
     return out
@@ -103,7 +103,7 @@ def _link_to_json(link: SpanLink) -> dict[str, Any]:
     if link.trace_state:
         out["traceState"] = link.trace_state
     if link.attributes:
-        out["attributes"] = _attributes_to_json(link.attributes)
+        out["attributes"] = attributes_to_json(link.attributes)
     if link.dropped_attributes_count:
         out["droppedAttributesCount"] = link.dropped_attributes_count
     if link.flags:
@@ -111,11 +111,11 @@ def _link_to_json(link: SpanLink) -> dict[str, Any]:
     return out
 
 
-def _attributes_to_json(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [{"key": str(key), "value": _any_to_json(value)} for key, value in attributes.items()]
+def attributes_to_json(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": str(key), "value": any_to_json(value)} for key, value in attributes.items()]
 
 
-def _any_to_json(value: Any) -> dict[str, Any]:
+def any_to_json(value: Any) -> dict[str, Any]:
     """Encode one attribute value as an OTLP ``AnyValue`` (None becomes the empty AnyValue)."""
     kind = type(value)
     if kind is str:
@@ -131,11 +131,11 @@ def _any_to_json(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         if not value:
             return {"kvlistValue": {}}
-        return {"kvlistValue": {"values": _attributes_to_json(value)}}
+        return {"kvlistValue": {"values": attributes_to_json(value)}}
     if isinstance(value, list | tuple):
         if not value:
             return {"arrayValue": {}}
-        return {"arrayValue": {"values": [_any_to_json(item) for item in value]}}
+        return {"arrayValue": {"values": [any_to_json(item) for item in value]}}
     if isinstance(value, bytes | bytearray | memoryview):
         return {"bytesValue": base64.b64encode(value).decode("ascii")}
     if isinstance(value, int):  # IntEnum and friends; bool cannot be subclassed

@@ -24,7 +24,7 @@ from lumos_studio.otlp._common import (
     OtlpDecodeError,
     group_by_resource,
 )
-from lumos_studio.otlp.json_encode import _any_to_json, _attributes_to_json
+from lumos_studio.otlp.json_encode import any_to_json, attributes_to_json
 from lumos_studio.otlp.json_values import (
     _MALFORMED,
     _any_from_json,
@@ -151,7 +151,7 @@ def decode_logs_request_proto(body: bytes, rejected: list[str] | None = None) ->
         raise OtlpDecodeError(f"invalid protobuf body: {exc}") from None
     records: list[LogRecord] = []
     for ri, resource_logs in enumerate(request.resource_logs):
-        resource = proto_values._attributes(resource_logs.resource.attributes)
+        resource = proto_values.attributes_of(resource_logs.resource.attributes)
         for si, scope_logs in enumerate(resource_logs.scope_logs):
             scope_name = scope_logs.scope.name
             for i, log in enumerate(scope_logs.log_records):
@@ -183,14 +183,14 @@ def _log_from_proto(
     which = body.WhichOneof("value")
     return LogRecord(
         time_ns=time_ns or observed,
-        body=(getattr(body, which) if which is not None and which in codec._SCALARS
-              else codec._composite(body, which)),
+        body=(getattr(body, which) if which is not None and which in codec.SCALARS
+              else codec.composite_value(body, which)),
         severity_number=severity,
         severity_text=log.severity_text,
         trace_id=_optional_bytes_id(log.trace_id, TRACE_ID_BYTES, "traceId"),
         span_id=_optional_bytes_id(log.span_id, SPAN_ID_BYTES, "spanId"),
         event_name=log.event_name,
-        attributes=codec._attributes(log.attributes) if log.attributes else {},
+        attributes=codec.attributes_of(log.attributes) if log.attributes else {},
         resource=resource,
         scope_name=scope_name,
         observed_time_ns=observed,
@@ -220,7 +220,7 @@ def encode_logs_request(records: Iterable[LogRecord]) -> dict[str, Any]:
             scope_logs.append({"scope": scope, "logRecords": [_log_to_json(r) for r in logs]})
         resource_json: dict[str, Any] = {}
         if resource:
-            resource_json["attributes"] = _attributes_to_json(resource)
+            resource_json["attributes"] = attributes_to_json(resource)
         resource_logs.append({"resource": resource_json, "scopeLogs": scope_logs})
     return {"resourceLogs": resource_logs}
 
@@ -256,9 +256,9 @@ def _log_to_json(record: LogRecord) -> dict[str, Any]:
         out["severityNumber"] = record.severity_number
     if record.severity_text:
         out["severityText"] = record.severity_text
-    out["body"] = _any_to_json(record.body)
+    out["body"] = any_to_json(record.body)
     if record.attributes:
-        out["attributes"] = _attributes_to_json(record.attributes)
+        out["attributes"] = attributes_to_json(record.attributes)
     if record.trace_id:
         out["traceId"] = record.trace_id.lower()
     if record.span_id:

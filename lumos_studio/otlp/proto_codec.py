@@ -42,9 +42,9 @@ from lumos_studio.otlp._common import (
     kind_from_otlp,
     status_from_otlp,
 )
-from lumos_studio.otlp.proto_slim import _SlimRequest, _SlimSpan
+from lumos_studio.otlp.proto_slim import SlimRequest, SlimSpan
 from lumos_studio.otlp.proto_span import RawAttributes, RawEvents, span_rest
-from lumos_studio.otlp.proto_values import _any_value, _attributes
+from lumos_studio.otlp.proto_values import any_value, attributes_of
 from lumos_studio.records import SpanRecord
 from lumos_studio.semantics.hot import HOT_GROUPS, HOT_KEYS
 
@@ -108,11 +108,11 @@ def read_scopes(
     it is left out and noted).
     """
     try:
-        request: Any = _SlimRequest.FromString(body)
+        request: Any = SlimRequest.FromString(body)
     except (DecodeError, RuntimeError) as exc:
         raise OtlpDecodeError(f"invalid protobuf body: {exc}") from None
     for ri, resource_spans in enumerate(request.resource_spans):
-        resource = _attributes(resource_spans.resource.attributes)
+        resource = attributes_of(resource_spans.resource.attributes)
         resource_schema_url = resource_spans.schema_url
         for si, scoped in enumerate(resource_spans.scope_spans):
             spans: list[ReadSpan] = []
@@ -128,7 +128,7 @@ def read_scopes(
             scope = scoped.scope
             scope_rest: dict[str, Any] = {}
             if scope.attributes:
-                scope_rest["scope_attributes"] = _attributes(scope.attributes)
+                scope_rest["scope_attributes"] = attributes_of(scope.attributes)
             if scoped.schema_url:
                 scope_rest["scope_schema_url"] = scoped.schema_url
             if resource_schema_url:
@@ -149,7 +149,7 @@ def read_span(otlp: bytes) -> tuple[SpanHeader, dict[str, Any] | None, int]:
     Raises ``OtlpDecodeError`` for an invalid id, or a span whose fields read here are invalid.
     """
     try:
-        span: Any = _SlimSpan.FromString(otlp)
+        span: Any = SlimSpan.FromString(otlp)
     except (DecodeError, RuntimeError) as exc:
         raise OtlpDecodeError(f"invalid span: {exc}") from None
     trace_id = span.trace_id
@@ -219,7 +219,7 @@ def _hot_attributes(encoded: Mapping[str, bytes]) -> dict[str, Any]:
                 continue
             decoded = known(value, _UNKNOWN)
             if decoded is _UNKNOWN:
-                decoded = _any_value(value)
+                decoded = any_value(value)
                 if type(decoded) not in _SHAREABLE:
                     if decoded is not None and type(found) is dict:
                         found = CompositeHot(found)  # see there; checked once per span

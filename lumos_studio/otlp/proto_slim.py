@@ -112,7 +112,6 @@ def _slim_messages() -> dict[str, type[Message]]:
 
 
 _SLIM = _slim_messages()
-_SlimRequest = _SLIM["Request"]
-_SlimSpan = _SLIM["Span"]
-_SlimEvent = _SLIM["Event"]
-_SlimTextSpan = _SLIM["TextSpan"]
+SlimRequest = _SLIM["Request"]
+SlimSpan = _SLIM["Span"]
+SlimTextSpan = _SLIM["TextSpan"]

@@ -20,8 +20,8 @@ from typing import Any
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from lumos_studio.otlp.proto_slim import _SlimSpan, _SlimTextSpan
-from lumos_studio.otlp.proto_values import _any_value, _attributes, _unreadable
+from lumos_studio.otlp.proto_slim import SlimSpan, SlimTextSpan
+from lumos_studio.otlp.proto_values import any_value, attributes_of, unreadable
 from lumos_studio.records import SpanEvent, SpanLink
 
 __all__ = [
@@ -41,17 +41,17 @@ def text_fields(
     """What a search index reads of a serialised span, from one parse in C: its attribute keys,
     the values of those in ``only`` decoded (the rest stay encoded), and its events' names (read
     leniently, as a span's). Raises ``DecodeError`` for a span that is not valid protobuf."""
-    span: Any = _SlimTextSpan.FromString(otlp)
+    span: Any = SlimTextSpan.FromString(otlp)
     encoded = span.attributes
     keys = list(encoded)
-    values = {key: _any_value(encoded[key]) for key in only.intersection(keys)}
+    values = {key: any_value(encoded[key]) for key in only.intersection(keys)}
     return keys, values, [event.name.decode("utf-8", "replace") for event in span.events]
 
 
 def span_rest(otlp: bytes) -> dict[str, Any]:
     """What a serialised span holds beyond its header, attributes and events, as ``SpanRecord``
     fields (links, trace state, flags, dropped counts); empty for most spans."""
-    return _rest(_SlimSpan.FromString(otlp))
+    return _rest(SlimSpan.FromString(otlp))
 
 
 def _rest(span: Any) -> dict[str, Any]:
@@ -88,34 +88,34 @@ def decode_span(otlp: bytes) -> tuple[dict[str, Any], tuple[SpanEvent, ...], dic
         try:
             return decode_span_attributes(otlp), decode_span_events(otlp), rest
         except DecodeError:  # damaged beyond the slim reader too
-            return {"<invalid OTLP span>": _unreadable("span", otlp)}, (), rest
+            return {"<invalid OTLP span>": unreadable("span", otlp)}, (), rest
     events = tuple(
-        SpanEvent(e.name, e.time_unix_nano, _attributes(e.attributes), e.dropped_attributes_count)
+        SpanEvent(e.name, e.time_unix_nano, attributes_of(e.attributes), e.dropped_attributes_count)
         for e in span.events
     )
     rest = {}
     if span.links:
         rest["links"] = tuple(
             SpanLink(link.trace_id.hex(), link.span_id.hex(), link.trace_state,
-                     _attributes(link.attributes), link.flags, link.dropped_attributes_count)
+                     attributes_of(link.attributes), link.flags, link.dropped_attributes_count)
             for link in span.links
         )
     if span.trace_state:
         rest["trace_state"] = span.trace_state
     _add_counts(span, rest)
-    return _attributes(span.attributes), events, rest
+    return attributes_of(span.attributes), events, rest
 
 
 def _link(encoded: bytes) -> SpanLink:
     try:
         link = Span.Link.FromString(encoded)
     except DecodeError:
-        return SpanLink("0" * 32, "0" * 16, _unreadable("link", encoded))
+        return SpanLink("0" * 32, "0" * 16, unreadable("link", encoded))
     return SpanLink(
         link.trace_id.hex(),
         link.span_id.hex(),
         link.trace_state,
-        _attributes(link.attributes),
+        attributes_of(link.attributes),
         link.flags,
         link.dropped_attributes_count,
     )
@@ -206,7 +206,7 @@ class RawEvents(Sequence[SpanEvent]):
 
 def _slim_attributes(otlp: bytes) -> Any:
     """A serialised span's attributes as a map of still-encoded ``AnyValue``s by key."""
-    span: Any = _SlimSpan.FromString(otlp)
+    span: Any = SlimSpan.FromString(otlp)
     return span.attributes
 
 
@@ -218,11 +218,11 @@ def decode_span_attributes(otlp: bytes, only: frozenset[str] | None = None) -> d
     """
     if only is None:
         try:
-            return _attributes(Span.FromString(otlp).attributes)
+            return attributes_of(Span.FromString(otlp).attributes)
         except DecodeError:  # a value is invalid: read the others, and a placeholder for it
-            return {key: _any_value(value) for key, value in _slim_attributes(otlp).items()}
+            return {key: any_value(value) for key, value in _slim_attributes(otlp).items()}
     encoded = _slim_attributes(otlp)
-    return {name: _any_value(encoded[name]) for name in only if name in encoded}
+    return {name: any_value(encoded[name]) for name in only if name in encoded}
 
 
 def decode_span_events(otlp: bytes) -> tuple[SpanEvent, ...]:
@@ -230,10 +230,10 @@ def decode_span_events(otlp: bytes) -> tuple[SpanEvent, ...]:
     try:
         events = Span.FromString(otlp).events
     except DecodeError:
-        span: Any = _SlimSpan.FromString(otlp)
+        span: Any = SlimSpan.FromString(otlp)
         return tuple(_event(encoded, span.start_time_unix_nano) for encoded in span.events)
     return tuple(
-        SpanEvent(e.name, e.time_unix_nano, _attributes(e.attributes), e.dropped_attributes_count)
+        SpanEvent(e.name, e.time_unix_nano, attributes_of(e.attributes), e.dropped_attributes_count)
         for e in events
     )
 
@@ -242,8 +242,8 @@ def _event(encoded: bytes, fallback_time_ns: int) -> SpanEvent:
     try:
         event = Span.Event.FromString(encoded)
     except DecodeError:
-        return SpanEvent(_unreadable("event", encoded), fallback_time_ns, {})
+        return SpanEvent(unreadable("event", encoded), fallback_time_ns, {})
     return SpanEvent(
-        event.name, event.time_unix_nano, _attributes(event.attributes),
+        event.name, event.time_unix_nano, attributes_of(event.attributes),
         event.dropped_attributes_count,
     )

@@ -4,7 +4,7 @@ shares (a request's hot attributes, a stored span's parts, a log record's body a
 Scalars are read inline, without a call per value, and an encoded AnyValue's strings and numbers
 without upb: these run once per attribute, the inner loop of decoding. Never raises on a value:
 invalid UTF-8 reads with replacement characters, a value that is not valid protobuf as a
-placeholder saying so (``_unreadable``).
+placeholder saying so (``unreadable``).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-_SCALARS = frozenset(("string_value", "int_value", "bool_value", "double_value"))
+SCALARS = frozenset(("string_value", "int_value", "bool_value", "double_value"))
 
 
-def _unreadable(what: str, encoded: bytes) -> str:
+def unreadable(what: str, encoded: bytes) -> str:
     """The placeholder for a value kept as it came that is not valid protobuf."""
     return f"<invalid OTLP {what}: {len(encoded)} bytes, not valid protobuf>"
 
@@ -27,11 +27,11 @@ def _unreadable(what: str, encoded: bytes) -> str:
 _unpack_double = struct.Struct("<d").unpack_from
 
 
-def _any_value(value: bytes) -> Any:
+def any_value(value: bytes) -> Any:
     """One encoded AnyValue: strings and numbers read inline, the rest via upb.
 
     Never raises: invalid UTF-8 reads with replacement characters, and an AnyValue that is not
-    valid protobuf (or holds invalid UTF-8 deeper down) as ``_unreadable``'s placeholder.
+    valid protobuf (or holds invalid UTF-8 deeper down) as ``unreadable``'s placeholder.
     """
     end = len(value)
     if not end:
@@ -51,11 +51,11 @@ def _any_value(value: bytes) -> Any:
     except IndexError:  # an unusual but valid encoding: let upb read it
         pass
     try:
-        any_value = AnyValue.FromString(value)
+        decoded = AnyValue.FromString(value)
     except DecodeError:
-        return _unreadable("value", value)
-    which = any_value.WhichOneof("value")
-    return getattr(any_value, which) if which in _SCALARS else _composite(any_value, which)
+        return unreadable("value", value)
+    which = decoded.WhichOneof("value")
+    return getattr(decoded, which) if which in SCALARS else composite_value(decoded, which)
 
 
 def _varint(data: bytes, position: int) -> tuple[int, int]:
@@ -69,26 +69,26 @@ def _varint(data: bytes, position: int) -> tuple[int, int]:
         shift += 7
 
 
-def _attributes(attributes: Iterable[KeyValue]) -> dict[str, Any]:
+def attributes_of(attributes: Iterable[KeyValue]) -> dict[str, Any]:
     """KeyValues as a dict; scalars are read inline (a call per value halves throughput)."""
     out: dict[str, Any] = {}
     for kv in attributes:
         value = kv.value
         which = value.WhichOneof("value")
-        out[kv.key] = getattr(value, which) if which in _SCALARS else _composite(value, which)
+        out[kv.key] = getattr(value, which) if which in SCALARS else composite_value(value, which)
     return out
 
 
-def _composite(value: AnyValue, which: str | None) -> Any:
+def composite_value(value: AnyValue, which: str | None) -> Any:
     """A non-scalar AnyValue as a JSON-compatible value, but bytes stay ``bytes``."""
     if which == "array_value":
         items = []
         for item in value.array_value.values:
             kind = item.WhichOneof("value")
-            items.append(getattr(item, kind) if kind in _SCALARS else _composite(item, kind))
+            items.append(getattr(item, kind) if kind in SCALARS else composite_value(item, kind))
         return items
     if which == "kvlist_value":
-        return _attributes(value.kvlist_value.values)
+        return attributes_of(value.kvlist_value.values)
     if which == "bytes_value":
         return value.bytes_value
     return None  # the empty AnyValue

@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from lumos_core.telemetry import semconv as sc
-from lumos_studio.otlp.json_encode import _attributes_to_json
+from lumos_studio.otlp.json_encode import attributes_to_json
 from lumos_studio.otlp.proto_encode import set_any, set_attributes
 
 T0 = 1_764_000_000_000_000_000
@@ -152,7 +152,7 @@ json_any = st.deferred(lambda: st.one_of(
 ))
 json_kv = st.fixed_dictionaries({"key": st.one_of(keys, keys, json_scalars), "value": json_any})
 json_attributes = st.one_of(
-    attributes.map(_attributes_to_json), st.lists(json_kv, max_size=4), json_values
+    attributes.map(attributes_to_json), st.lists(json_kv, max_size=4), json_values
 )
 json_trace_ids = st.one_of(*[trace_ids.map(bytes.hex)] * 3, json_scalars)
 json_span_ids = st.one_of(*[span_ids.map(bytes.hex)] * 3, json_scalars)
