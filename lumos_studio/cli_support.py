@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+OTLP_PORT_HELP = "Port for the OTLP/HTTP receiver (the next free one if taken; 0: any)."
+
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
     """Print a one-line error (and what to do) instead of a traceback, then exit.
@@ -113,6 +115,19 @@ def open_reader(db: StoreTarget) -> StoreReader:
         return StoreReader(db)
     except StoreError as exc:
         store_failure(exc)
+
+
+def resolve_trace(reader: StoreReader, prefix: str) -> str:
+    """The id of the one stored trace starting with ``prefix``; none or several fail."""
+    matches = reader.resolve_trace_id(prefix)
+    if not matches:
+        fail(
+            f"no trace starting with {prefix!r} in {getattr(reader, 'target', reader.path)}",
+            "list them: lumos-studio traces"
+        )
+    if len(matches) > 1:
+        fail(f"{prefix!r} matches several traces ({', '.join(matches)}); give more characters")
+    return matches[0]
 
 
 class StoreTargetType(click.ParamType):  # type: ignore[type-arg]

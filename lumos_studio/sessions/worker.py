@@ -9,7 +9,8 @@ saying so, and the spans it had open are closed ERROR with the reason (``worker 
 N``, ``cancelled``, ``killed``) through ``record`` (the store writer's ``submit``); the worker
 tells the studio of each span as it starts and ends (see ``lumos_core.runner``), so spans it had
 not yet exported are written too. Workers run in a process group of their own, killed whole, so a
-tool's child processes go with them; ``memory_limit_mb`` caps each one's memory.
+tool's child processes go with them; ``memory_limit_mb`` caps each one's memory. Sending runs
+and waiting for their replies is the base class's, ``sessions.worker_runs``.
 """
 
 from __future__ import annotations
@@ -19,30 +20,21 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from lumos_core import Message
 from lumos_core.debug import Continue, Decision
 from lumos_core.debug_remote import decide_message
 from lumos_core.memory_limit import memory_limit_from_env
-from lumos_core.messages import message_from_dict, message_to_dict
 from lumos_core.worker_protocol import (
     AgentDescription,
     AgentResult,
-    BreakAt,
     Cancelled,
-    Command,
     Delta,
     Failed,
-    ForkWorkflow,
     LoadError,
     Paused,
     Ready,
     Resource,
-    ResumeWorkflow,
-    RunAgent,
     RunEnd,
-    RunWorkflow,
     SpanEnded,
     SpanStarted,
     StepUpdate,
@@ -51,31 +43,25 @@ from lumos_core.worker_protocol import (
     WorkflowDescription,
     WorkflowResult,
 )
-from lumos_core.worker_protocol import Cancel as CancelRun
 from lumos_studio.records import SpanRecord
 from lumos_studio.sessions.base import (
     AgentInfo,
     LoadProblem,
     PauseHandler,
-    RunOutcome,
-    Session,
     SessionEvent,
     StreamListener,
     StreamUpdate,
-    WorkflowOutcome,
 )
 from lumos_studio.sessions.watch import FileWatcher
 from lumos_studio.sessions.worker_process import WorkerProcess
+from lumos_studio.sessions.worker_runs import WorkerRuns
 
-CANCEL_GRACE = 2.0  # seconds a cancelled run gets before its worker is killed
-RESTART_WAIT = 15.0  # seconds a run waits for a worker being (re)started
 RESTART_ATTEMPTS = 3  # workers that die while loading, in a row, before the studio gives up
-NOT_LOADED = "the agents are not loaded; fix the file and save"
 
 RecordSpan = Callable[[SpanRecord], object]
 
 
-class WorkerSession(Session):
+class WorkerSession(WorkerRuns):
     """Runs the agents and workflows of ``path`` in a worker; reloads on save when ``watch`` is
     on. Workflows keeping the default snapshot file use ``workflow_store`` (the studio's) instead.
     ``record`` stores the spans the studio closes for a dead worker; ``memory_limit_mb`` (default
@@ -316,197 +302,3 @@ class WorkerSession(Session):
         elif was_candidate and not restart and not self._stopped:  # it died importing the file
             problem = LoadProblem(f"the {exited} while loading {self.path.name}", str(self.path))
             self.emit(SessionEvent(agents=self.agents, problem=problem, stale=bool(self.agents)))
-
-    # --- runs (called from a thread worker of the app) ---
-
-    def run(
-        self,
-        agent: str,
-        text: str,
-        history: tuple[Message, ...],
-        thread_id: str | None = None,
-        on_event: StreamListener | None = None,
-        resource_id: str | None = None,
-        *,
-        breakpoints: tuple[BreakAt, ...] = (),
-        on_pause: PauseHandler | None = None,
-    ) -> RunOutcome:
-        """``breakpoints`` pause the run in the worker; ``on_pause`` decides at each."""
-
-        def command(run_id: int) -> Command:
-            return RunAgent(
-                run_id,
-                agent,
-                text,
-                history=tuple(message_to_dict(m) for m in history),
-                thread_id=thread_id,
-                resource_id=resource_id,
-                breakpoints=breakpoints,
-            )
-
-        reply = self._request(command, on_event, on_pause)
-        return _outcome(reply) if reply is not None else RunOutcome(error=NOT_LOADED)
-
-    def run_workflow(
-        self,
-        workflow: str,
-        input: Any,
-        *,
-        resume: str | None = None,
-        resume_data: Any = None,
-        on_event: StreamListener | None = None,
-        breakpoints: tuple[BreakAt, ...] = (),
-        on_pause: PauseHandler | None = None,
-    ) -> WorkflowOutcome:
-        def command(run_id: int) -> Command:
-            if resume is None:
-                return RunWorkflow(run_id, workflow, input, breakpoints)
-            return ResumeWorkflow(
-                run_id, workflow, resume, resume_data=resume_data, breakpoints=breakpoints
-            )
-
-        reply = self._request(command, on_event, on_pause)
-        return _workflow_outcome(reply) if reply is not None else WorkflowOutcome(error=NOT_LOADED)
-
-    def fork_agent(
-        self,
-        agent: str,
-        messages: tuple[Message, ...],
-        origin: tuple[str | None, str | None] = (None, None),
-        *,
-        on_event: StreamListener | None = None,
-        breakpoints: tuple[BreakAt, ...] = (),
-        on_pause: PauseHandler | None = None,
-    ) -> RunOutcome:
-        def command(run_id: int) -> Command:
-            return RunAgent(
-                run_id, agent, "", history=tuple(message_to_dict(m) for m in messages),
-                breakpoints=breakpoints, fork=True, fork_trace_id=origin[0],
-                fork_span_id=origin[1],
-            )
-
-        reply = self._request(command, on_event, on_pause)
-        return _outcome(reply) if reply is not None else RunOutcome(error=NOT_LOADED)
-
-    def fork_workflow(
-        self,
-        workflow: str,
-        run_id: str,
-        step: str,
-        *,
-        input: Any = None,
-        edited: bool = False,
-        on_event: StreamListener | None = None,
-        breakpoints: tuple[BreakAt, ...] = (),
-        on_pause: PauseHandler | None = None,
-    ) -> WorkflowOutcome:
-        def command(number: int) -> Command:
-            return ForkWorkflow(number, workflow, run_id, step, input, edited, breakpoints)
-
-        reply = self._request(command, on_event, on_pause)
-        return _workflow_outcome(reply) if reply is not None else WorkflowOutcome(error=NOT_LOADED)
-
-    def _request(
-        self,
-        command: Callable[[int], Command],
-        on_event: StreamListener | None,
-        on_pause: PauseHandler | None = None,
-    ) -> RunEnd | None:
-        """Send a run command (made for the run's id) to the current worker and wait for its
-        last reply (None: no worker is serving)."""
-        deadline = time.monotonic() + RESTART_WAIT
-        while True:
-            with self._lock:
-                worker = self.current
-                starting = self._candidate is not None and not self._stopped
-            if worker is not None or not starting or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)  # a worker is being (re)started: the run waits for it
-        with self._lock:
-            worker = self.current
-            if worker is None:
-                return None
-            run_id = next(self._run_ids)
-            done = threading.Event()
-            replies: list[RunEnd] = []
-            self._pending[run_id] = (done, replies)
-            self._run_workers[run_id] = worker
-            self._active_run = run_id
-            if on_event is not None:
-                self._listeners[run_id] = on_event
-            if on_pause is not None:
-                self._pause_handlers[run_id] = on_pause
-        try:
-            worker.send(command(run_id))
-            done.wait()
-        finally:
-            with self._lock:
-                self._pending.pop(run_id, None)
-                self._run_workers.pop(run_id, None)
-                self._listeners.pop(run_id, None)
-                self._pause_handlers.pop(run_id, None)
-                if self._active_run == run_id:
-                    self._active_run = None
-        return replies[0]
-
-    def cancel(self) -> bool:
-        with self._lock:
-            run_id = self._active_run
-            worker = self._run_workers.get(run_id) if run_id is not None else None
-            waiting = self._pending.get(run_id) if run_id is not None else None
-        if run_id is None or worker is None or waiting is None:
-            return False
-        worker.send(CancelRun(run_id))
-        threading.Thread(
-            target=self._kill_if_stuck, args=(worker, waiting, run_id), daemon=True
-        ).start()
-        return True
-
-    def _kill_if_stuck(
-        self, worker: WorkerProcess, waiting: tuple[threading.Event, list[RunEnd]], run_id: int
-    ) -> None:
-        if waiting[0].wait(CANCEL_GRACE):
-            return
-        waiting[1].append(Cancelled(run_id, killed=True))
-        waiting[0].set()
-        self.emit(SessionEvent(notice="the run did not stop; worker killed and restarted"))
-        worker.kill("cancelled")
-
-
-def _outcome(reply: RunEnd) -> RunOutcome:
-    match reply:
-        case AgentResult():
-            messages = tuple(message_from_dict(m) for m in reply.messages)
-            return RunOutcome(reply.output, reply.trace_id, messages, thread_id=reply.thread_id)
-        case Cancelled():
-            return RunOutcome(trace_id=reply.trace_id, cancelled=True)
-        case Failed():
-            return RunOutcome(
-                trace_id=reply.trace_id,
-                error=reply.error or "failed",
-                traceback=reply.traceback,
-                raised=reply.raised,
-                message=reply.message,
-            )
-    return RunOutcome(error=f"the worker answered a turn with {reply.tag!r}")
-
-
-def _workflow_outcome(reply: RunEnd) -> WorkflowOutcome:
-    match reply:
-        case WorkflowResult():
-            return WorkflowOutcome(
-                status=reply.status,
-                run_id=reply.run_id,
-                output=reply.output,
-                suspended=reply.suspended,
-                error=reply.error,
-                failed_step=reply.failed_step,
-                trace_id=reply.trace_id,
-            )
-        case Cancelled():
-            return WorkflowOutcome(trace_id=reply.trace_id, cancelled=True)
-        case Failed():
-            return WorkflowOutcome(
-                trace_id=reply.trace_id, error=reply.error or "failed", traceback=reply.traceback
-            )
-    return WorkflowOutcome(error=f"the worker answered a workflow with {reply.tag!r}")

@@ -3,7 +3,8 @@ takes its states from the shown trace and from the running turn's step updates, 
 chosen node's span in the waterfall.
 
 A mixin of ``StudioApp`` (``app.py`` keeps the wiring); Textual calls each class's handler of a
-message, so these run beside the app's own ``on_trace_loaded`` and ``on_turn_streamed``.
+message, so these run beside ``TraceLoading``'s ``on_trace_loaded`` and ``ChatTurns``'
+``on_turn_streamed``.
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from bench.ui_waterfall import generated_trace
-from lumos_studio import app as studio
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
+from lumos_studio.ui import trace_loading
 from lumos_studio.ui.messages import TraceLoaded
 from lumos_studio.ui.waterfall_layout import SpanIndex, flatten
 from lumos_studio.ui.widgets.span_detail import SpanDetail
@@ -35,8 +35,8 @@ class _WatchedStudio(StudioApp):
 async def test_a_big_trace_opens_with_its_first_spans_then_all_of_them(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(studio, "IN_PARTS_FROM", 50)
-    monkeypatch.setattr(studio, "FIRST_PART", 20)
+    monkeypatch.setattr(trace_loading, "IN_PARTS_FROM", 50)
+    monkeypatch.setattr(trace_loading, "FIRST_PART", 20)
     spans = generated_trace(120, trace_id=TRACE)
     store.writer.submit_many(spans)
     assert store.writer.flush()

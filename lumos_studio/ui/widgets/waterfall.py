@@ -3,49 +3,39 @@
 Public face: ``show``, ``select_span``, ``spans``, ``trace_id`` and ``SpanChosen``. Built on the
 Line API: only the rows on screen are rendered, from a flat list of visible rows, so a
 10,000-span trace opens and scrolls at once. The arithmetic lives in
-``lumos_studio.ui.waterfall_layout``.
+``lumos_studio.ui.waterfall_layout``, the painting in ``ui.widgets.waterfall_paint``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
-from rich.segment import Segment
+from rich.cells import cell_len
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
-from textual.strip import Strip
 
-from lumos_studio.present import format_duration
 from lumos_studio.semantics import SpanView
 from lumos_studio.store.span_headers import SpanLike
 from lumos_studio.ui.waterfall_layout import (
-    DURATION_CELLS,
     KINDS,
     Rows,
     SpanIndex,
-    TimeAxis,
-    bar_runs,
     flatten,
-    grid_line,
-    is_error,
     label_cells,
     subtree_end,
-    tree_column,
 )
+from lumos_studio.ui.widgets.waterfall_paint import HEADER_LINES, WaterfallPaint
 
 TICK_SECONDS = 0.25
-HEADER_LINES = 1
 
 
-class TraceWaterfall(ScrollView, can_focus=True):
+class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
     """Spans as a collapsible tree, each row with its bar on the trace's time axis."""
 
     BORDER_TITLE = "Trace"
@@ -155,7 +145,7 @@ class TraceWaterfall(ScrollView, can_focus=True):
         self._cursor_span: str | None = None
         # A fixed end for the time axis (a replay's whole recording), else the trace's own end.
         self.axis_end_ns: int | None = None
-        self._paint: _Paint | None = None  # set at the start of each paint
+        self._paint = None  # set at the start of each paint (WaterfallPaint)
         self._looks: dict[bool, dict[bool, dict[str, Style]]] = {}  # by has_focus
         self.marked: frozenset[str] = frozenset()  # spans a breakpoint stops at: ● in the gutter
 
@@ -384,129 +374,3 @@ class TraceWaterfall(ScrollView, can_focus=True):
     def _tick(self) -> None:
         if self._index.running:
             self.refresh()  # the axis ends at "now": every visible bar moves
-
-    # --- rendering ---
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        self._paint = self._prepare_paint()
-        return super().render_lines(crop)
-
-    def _prepare_paint(self) -> _Paint:
-        """What every row of one paint shares: sizes, the axis, resolved styles."""
-        width = self.scrollable_content_region.width  # what is left beside the scrollbar
-        tree = tree_column(width, self._label_cells)
-        now = self.clock()
-        axis = None
-        if self._index.start_ns is not None:
-            bars = width - tree - DURATION_CELLS - 2
-            end = self.axis_end_ns if self.axis_end_ns is not None else self._index.axis_end(now)
-            axis = TimeAxis(self._index.start_ns, end, max(0, bars - 1))
-        background = ""
-        if axis is not None and axis.width > 0:
-            background = grid_line(axis.width + 1, (column for column, _ in axis.ticks()))
-        looks = self._looks.get(self.has_focus) or self._resolve_looks()
-        return _Paint(width, self.size.width, tree, now, axis, background, looks)
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._looks.clear()
-
-    def _resolve_looks(self) -> dict[bool, dict[str, Style]]:
-        """Role → style, for ordinary rows and the cursor row; kept until the styles change."""
-        base = self.rich_style
-        cursor = base + self.get_component_rich_style("waterfall--cursor", partial=True)
-        parts = {
-            name: self.get_component_rich_style(f"waterfall--{name}", partial=True)
-            for name in ("header", "guides", "duration", "running", "grid", "error", *KINDS)
-        }
-        looks: dict[bool, dict[str, Style]] = {}
-        for on_cursor, row_base in ((False, base), (True, cursor)):
-            look = {name: row_base + part for name, part in parts.items()}
-            look["base"] = row_base
-            for kind in (*KINDS, "error"):
-                colour = parts[kind].color
-                look[f"lead-{kind}"] = row_base + Style(color=row_base.bgcolor, bgcolor=colour)
-                look[f"name-{kind}"] = look[kind]
-                if on_cursor and kind != "error":
-                    look[f"name-{kind}"] = row_base  # the cursor's own colours read best
-            looks[on_cursor] = look
-        self._looks[self.has_focus] = looks
-        return looks
-
-    def render_line(self, y: int) -> Strip:
-        paint = self._paint
-        if paint is None:
-            return Strip.blank(self.size.width)
-        if y < HEADER_LINES:
-            return self._header(paint)
-        row_index = round(self.scroll_y) + y - HEADER_LINES
-        if row_index < len(self._rows):
-            return self._row(paint, row_index)
-        look = paint.looks[False]
-        if not self._rows and row_index == 0:
-            note = "no trace selected" if self.trace_id is None else "no spans yet"
-            return Strip([Segment(set_cell_size(note, paint.line), look["guides"])], paint.line)
-        return Strip.blank(paint.line, look["base"])
-
-    def _header(self, paint: _Paint) -> Strip:
-        scale = paint.axis.header(len(paint.background)) if paint.axis is not None else ""
-        text = f"{'Span'.ljust(paint.tree)} {'Duration'.rjust(DURATION_CELLS)} {scale}"
-        return Strip([Segment(set_cell_size(text, paint.line), paint.looks[False]["header"])],
-                     paint.line)
-
-    def _row(self, paint: _Paint, row_index: int) -> Strip:
-        row = self._rows[row_index]
-        span = self.spans[row.span_id]
-        look = paint.looks[row_index == self._cursor]
-        kind = "error" if is_error(span) else self._index.kind(row.span_id)
-        if row.has_children:
-            marker = "▸" if row.span_id in self._collapsed else "▾"
-        else:
-            marker = "─" if row.depth else " "
-        prefix = f"{row.guides}{marker} "
-        prefix_cells = len(prefix)  # guides and markers are one cell each
-        room = max(0, paint.tree - prefix_cells)
-        name = self._index.label(row.span_id)
-        if row.span_id in self.marked:
-            name = "● " + name
-        if cell_len(name) > room:
-            name = set_cell_size(name, max(0, room - 1)) + "…"
-        if span.running:
-            duration = "⏵ " + format_duration(max(0, paint.now - span.start_ns))
-            duration_look = look["running"]
-        else:
-            duration = format_duration(span.duration_ns)
-            duration_look = look["duration"]
-        segments = [
-            Segment(prefix, look["guides"]),
-            Segment(set_cell_size(name, room), look[f"name-{kind}"]),
-            Segment(f" {duration.rjust(DURATION_CELLS)[-DURATION_CELLS:]} ", duration_look),
-        ]
-        cells = prefix_cells + room + DURATION_CELLS + 2
-        axis = paint.axis
-        if axis is not None and axis.width > 0:
-            cells += len(paint.background)  # block glyphs are one cell each
-            end = span.end_ns if span.end_ns is not None else paint.now
-            roles = {"grid": look["grid"], "bar": look[kind], "open": look[kind],
-                     "lead": look[f"lead-{kind}"]}
-            bar = axis.bar(span.start_ns, end)
-            for text, role in bar_runs(bar, paint.background, open_end=span.running):
-                segments.append(Segment(text, roles[role]))
-        if paint.line > cells:
-            segments.append(Segment(" " * (paint.line - cells), look["base"]))
-            cells = paint.line
-        # Telling Strip the length spares measuring every glyph of every bar on every paint.
-        return Strip(segments, cells).adjust_cell_length(paint.line, look["base"])
-
-
-@dataclass(frozen=True, slots=True)
-class _Paint:
-    """One paint's shared state: computed once in ``render_lines``, read by every row."""
-
-    width: int  # laid out for
-    line: int  # painted: the content width, scrollbar included, as the styles cache expects
-    tree: int
-    now: int
-    axis: TimeAxis | None
-    background: str
-    looks: dict[bool, dict[str, Style]]  # by "is the cursor row": role → style

@@ -1,0 +1,150 @@
+"""``lumos-studio replay`` and ``compare``: saved runs (trace files, or the store's traces for
+``compare``) played back on their clock or compared span by span.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from lumos_studio.cli_support import (
+    err,
+    fail,
+    note,
+    open_reader,
+    out,
+    resolve_trace,
+    store_failure,
+    warn,
+)
+from lumos_studio.display import safe_str, safe_text
+from lumos_studio.store import StoreTarget, StoreUnusable
+
+if TYPE_CHECKING:
+    from lumos_studio.records import LogRecord, SpanRecord
+    from lumos_studio.replay.loader import LoadedTrace
+
+
+@click.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def replay(path: Path) -> None:
+    """Play a saved trace back on its recorded clock.
+
+    PATH is OTLP JSON lines (our export or the OpenTelemetry Collector's file exporter), a
+    .jsonl.gz, or a studio .db. It is read into a temporary store: your --db is not touched.
+    Keys: space play/pause, . and , step, + and - speed, [ and ] scrub.
+    """
+    from lumos_studio.replay_app import ReplayApp
+
+    loaded = _load_saved(path)
+    ReplayApp(loaded).run()
+
+
+@click.command()
+@click.argument("before")
+@click.argument("after")
+@click.option("--summary", "summary_only", is_flag=True,
+              help="Print the summary and the changed spans instead of opening the viewer.")
+@click.pass_obj
+def compare(db: StoreTarget, before: str, after: str, summary_only: bool) -> None:
+    """Compare two runs, span by span: BEFORE and AFTER are saved trace files or trace ids.
+
+    \b
+    Examples:
+      lumos-studio compare traces/weather-v1.jsonl traces/weather-v2.jsonl
+      lumos-studio compare 1f3a 9c2e        # two traces of --db, by id prefix
+    """
+    from textual.app import App
+
+    from lumos_studio.ui.screens.compare import CompareScreen
+
+    (left, left_logs), (right, right_logs) = _run_records(db, before), _run_records(db, after)
+    if summary_only:
+        _print_comparison(left, right, left_logs, right_logs)
+        return
+
+    class CompareApp(App[None]):
+        TITLE = "Lumos Studio — compare"
+
+        def on_mount(self) -> None:
+            self.push_screen(
+                CompareScreen(left, right, left_title=before, right_title=after,
+                              left_logs=left_logs, right_logs=right_logs),
+                lambda _: self.exit(),
+            )
+
+    CompareApp().run()
+
+
+def _print_comparison(left: list[SpanRecord], right: list[SpanRecord],
+                      left_logs: list[LogRecord], right_logs: list[LogRecord]) -> None:
+    from rich.text import Text
+
+    from lumos_studio.replay.compare import compare_runs
+
+    comparison = compare_runs(left, right, left_logs, right_logs)
+    out.print(safe_text(comparison.summary, limit=None))
+    for row in comparison.rows:
+        if row.change == "same":
+            continue
+        name = safe_str((row.left or row.right).name)  # type: ignore[union-attr]
+        fields = ": " + ", ".join(safe_str(d.field) for d in row.diffs) if row.diffs else ""
+        # under the summary line, one step in per level of the tree
+        out.print(Text(f"{'  ' * (row.depth + 1)}{row.change:8} {name}{fields}"))
+
+
+def _load_saved(path: Path) -> LoadedTrace:
+    """Load a saved trace with a progress bar; problems are listed, valid records kept."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from lumos_studio.replay.loader import ReplayError, load_trace
+
+    total = path.stat().st_size
+    with Progress(
+        TextColumn("loading {task.description}", markup=False), BarColumn(), DownloadColumn(),
+        console=err, transient=True, disable=total < 5_000_000,
+    ) as progress:
+        task = progress.add_task(safe_str(path.name), total=total)
+        try:
+            loaded = load_trace(
+                path, on_progress=lambda p: progress.update(task, completed=p.bytes_read)
+            )
+        except ReplayError as exc:
+            if isinstance(exc, StoreUnusable):
+                store_failure(exc, hint=False)
+            fail(str(exc))
+    for problem in loaded.problems[:10]:
+        warn(str(problem))
+    if loaded.problem_count > 10:
+        warn(f"{loaded.problem_count - 10} more problems in {path}")
+    if not loaded.spans and not loaded.logs and not loaded.read_only:
+        loaded.close()
+        fail(
+            f"nothing to replay in {path}",
+            "expected OTLP JSON lines, a .jsonl.gz or a studio .db",
+        )
+    return loaded
+
+
+# A run's newest log records read for a comparison (earlier GenAI forms carry messages there).
+RUN_LOGS = 10_000
+
+
+def _run_records(db: StoreTarget, source: str) -> tuple[list[SpanRecord], list[LogRecord]]:
+    """The spans and log records of one run: the first trace of a saved file, or a trace of the
+    store by id."""
+    path = Path(source)
+    if path.is_file():
+        with _load_saved(path) as loaded:
+            ids = loaded.trace_ids
+            if not ids:
+                fail(f"{path} holds no trace")
+            if len(ids) > 1:
+                note(f"{path} holds {len(ids)} traces; comparing the first")
+            return (loaded.reader.trace_spans(ids[0]),
+                    loaded.reader.logs(trace_id=ids[0], limit=RUN_LOGS))
+    reader = open_reader(db)
+    trace_id = resolve_trace(reader, source)
+    return reader.trace_spans(trace_id), reader.logs(trace_id=trace_id, limit=RUN_LOGS)

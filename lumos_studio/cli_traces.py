@@ -1,0 +1,170 @@
+"""``lumos-studio traces``, ``show``, ``export`` and ``import``: the store's traces listed, one
+printed as a tree, traces written to OTLP JSON lines and such files loaded in.
+
+Each command imports what it uses in its body, as ``cli.py`` asks of every command.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from lumos_studio.cli_support import (
+    error,
+    fail,
+    info,
+    open_reader,
+    open_store,
+    out,
+    resolve_trace,
+    warn,
+)
+from lumos_studio.display import safe_text
+from lumos_studio.store import StoreTarget
+
+
+@click.command()
+@click.option("--limit", default=50, show_default=True, help="How many traces to list.")
+@click.pass_obj
+def traces(db: StoreTarget, limit: int) -> None:
+    """List stored traces, newest first."""
+    from rich.table import Table
+
+    from lumos_studio.present import format_duration, format_time, status_text
+    from lumos_studio.sessions.interrupted import close_interrupted, interrupted_spans
+
+    reader = open_reader(db)
+    if interrupted_spans(reader):  # a studio that died left runs open: they end here
+        with open_store(db) as store:
+            close_interrupted(store.reader, store.writer)
+    summaries = reader.list_traces(limit=limit)
+    if not summaries:
+        info(f'no traces in {db} yet; try: lumos-studio run --demo weather "weather?"')
+        return
+    title = safe_text(f"{reader.count_traces()} traces in {db}", limit=None)
+    table = Table(title=title, title_justify="left")
+    table.add_column("trace id", no_wrap=True, min_width=32)
+    table.add_column("started", no_wrap=True)
+    table.add_column("root", no_wrap=True, overflow="ellipsis")
+    table.add_column("agent", no_wrap=True, overflow="ellipsis")
+    for column in ("duration", "spans", "tokens"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for t in summaries:
+        tokens = (t.input_tokens or 0) + (t.output_tokens or 0)
+        table.add_row(
+            safe_text(t.trace_id),
+            format_time(t.start_ns),
+            safe_text(t.root_name),
+            safe_text(t.agent_name or ""),
+            format_duration(t.duration_ns),
+            str(t.span_count),
+            str(tokens or ""),
+            status_text(t.status),
+        )
+    out.print(table)
+
+
+@click.command()
+@click.argument("trace_id")
+@click.pass_obj
+def show(db: StoreTarget, trace_id: str) -> None:
+    """Print the span tree of TRACE_ID (a unique prefix is enough)."""
+    from lumos_core.telemetry import semconv as sc
+    from lumos_studio.present import TraceTree, status_text
+
+    reader = open_reader(db)
+    full_id = resolve_trace(reader, trace_id)
+    headers = reader.trace_headers(full_id)  # the tree needs no span decoded
+    out.print(TraceTree(full_id, headers))
+    workflows = [h.span_id for h in headers if h.operation == sc.OP_INVOKE_WORKFLOW]
+    waiting = [s for s in reader.spans_by_id(full_id, workflows)
+               if s.attributes.get(sc.LUMOS_WORKFLOW_STATUS) == "suspended"]
+    if waiting and not any(h.running or h.failed for h in headers):
+        steps = ", ".join(str(x) for x in waiting[0].attributes.get(
+            sc.LUMOS_WORKFLOW_SUSPENDED_STEPS, ()))
+        line = status_text("SUSPENDED")
+        line.append(f"  waiting at: {steps}" if steps else "", style="")
+        out.print(line)
+
+
+@click.command()
+@click.option("--trace", "trace_ids", multiple=True, help="A trace id (or prefix); repeatable.")
+@click.option("--all", "everything", is_flag=True, help="Export every stored trace.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The file to write (OTLP JSON lines; .gz compresses).",
+)
+@click.option(
+    "--semconv",
+    type=click.Choice(["as-recorded", "latest"]),
+    default="as-recorded",
+    show_default=True,
+    help="latest: write any dialect (OpenInference, OpenLLMetry, AI SDK…) as current OTel GenAI "
+    "attributes, keeping the others; as-recorded: the spans exactly as received.",
+)
+@click.pass_obj
+def export(
+    db: StoreTarget, trace_ids: tuple[str, ...], everything: bool, output: Path, semconv: str
+) -> None:
+    """Write traces (spans and their logs) as OTLP JSON lines, the Collector's file format."""
+    from lumos_studio.replay.save import save_traces
+
+    if bool(trace_ids) == everything:
+        fail("choose the traces: --trace ID (repeatable) or --all", code=2)
+    reader = open_reader(db)
+    ids = reader.trace_ids() if everything else [resolve_trace(reader, t) for t in trace_ids]
+    try:
+        saved = save_traces(reader, ids, output, semconv=semconv)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    info(f"wrote {saved.traces} trace(s), {saved.spans} spans, {saved.logs} logs to {output}")
+
+
+@click.command(name="import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_obj
+def import_(db: StoreTarget, files: tuple[Path, ...]) -> None:
+    """Load OTLP JSON lines files (ours or the Collector's) into the store.
+
+    Importing the same file twice stores each span and log record once: the second time reports
+    them as already in the store. Exits 1 if a file is not OTLP JSON lines, is cut short, or
+    could not be stored.
+    """
+    from lumos_studio.importer import ImportFailed, import_file, not_otlp_reason
+
+    failed = False
+    with open_store(db) as store:
+        for path in files:
+            try:
+                done = import_file(store, path)
+            except OSError as exc:
+                fail(f"cannot read {path}: {exc.strerror or exc}")
+            except ImportFailed as exc:
+                fail(str(exc), "retry once nothing else holds the store (or the disk has room)")
+            if not done.records and done.problems:
+                error(f"{path} is not OTLP JSON lines: {not_otlp_reason(done.problems[0])}")
+                failed = True
+                continue
+            warnings = [p for p in done.problems if p is not done.stopped]
+            for line, problem in warnings[:10]:
+                warn(f"{path}:{line}: {problem}")
+            if len(warnings) > 10:
+                warn(f"{len(warnings) - 10} more problem lines in {path}")
+            if not done.records:
+                error(f"{path} holds no spans or log records")
+                failed = True
+                continue
+            info(done.summary())
+            if done.stopped is not None:
+                error(f"{path}: {done.stopped.message}; the lines after it were not "
+                     "imported")
+                failed = True
+    if failed:
+        sys.exit(1)
+
