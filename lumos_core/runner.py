@@ -36,38 +36,29 @@ import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-import orjson
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from lumos_core.agent import (
-    Agent,
-    AgentRunError,
-    RunCompleted,
-    ToolCallFinished,
-    ToolCallStarted,
-)
+from lumos_core.agent import Agent, AgentRunError, RunCompleted
 from lumos_core.agent_fork import AgentFork
 from lumos_core.debug import attached
 from lumos_core.debug_remote import PauseRelay
 from lumos_core.loader import AgentFileError, load_definitions
 from lumos_core.memory_limit import apply_memory_limit, memory_limit_from_env, memory_message
 from lumos_core.messages import message_from_dict, message_to_dict
-from lumos_core.models.base import ModelError, TextDelta
+from lumos_core.models.base import ModelError
 from lumos_core.run_guard import OpenSpans, current_run, jsonable_attributes, reporting_spans
-from lumos_core.subagents import AgentTool, HandoffTool
+from lumos_core.run_reports import DeltaRelay, Send, workflow_reply
+from lumos_core.session_catalog import describe, describe_workflow, use_snapshot_store
 from lumos_core.worker_protocol import (
-    AgentDescription,
     AgentResult,
     Cancel,
     Cancelled,
     Command,
     Decide,
-    Delta,
     Failed,
     ForkWorkflow,
     Load,
@@ -81,37 +72,15 @@ from lumos_core.worker_protocol import (
     RunEnd,
     RunWorkflow,
     Shutdown,
-    StepShape,
-    StepUpdate,
-    SubAgentDescription,
-    ToolCall,
-    ToolResult,
-    WorkflowDescription,
-    WorkflowResult,
     decode,
     encode,
 )
-from lumos_core.workflows import (
-    ForEachStep,
-    SnapshotStore,
-    StepStreamed,
-    WhileStep,
-    Workflow,
-    WorkflowError,
-    WorkflowEvent,
-    WorkflowRun,
-    step_status,
-)
-from lumos_core.workflows.snapshots import DEFAULT_PATH, to_json
-from lumos_core.workflows.steps import BranchStep, Step
+from lumos_core.workflows import Workflow, WorkflowError
 
 if TYPE_CHECKING:
     from lumos_core.telemetry.export import OtlpTelemetry
 
-Send = Callable[[Report], None]
 Job = Callable[[int], Awaitable[RunEnd]]  # a run's work, given its id: the reply
-
-DELTA_INTERVAL = 0.04  # seconds between two ``delta`` messages of one run, at most
 
 
 class _RootTraceRecorder(SpanProcessor):
@@ -159,168 +128,6 @@ class _PrintToLog(io.TextIOBase):
         if self._echo is not None:
             self._echo.write(line + "\n")
             self._echo.flush()
-
-
-def describe(agent: Agent) -> AgentDescription:
-    return AgentDescription(
-        name=agent.name,
-        model=agent.model.model_name,
-        tools=tuple(agent.tools),
-        description=agent.description or "",
-        memory=agent.memory is not None,
-        sub_agents=tuple(
-            SubAgentDescription(t.agent.name, name) if isinstance(t, AgentTool)
-            else SubAgentDescription(t.target.name, name, handoff=True)
-            for name, t in agent.tools.items() if isinstance(t, AgentTool | HandoffTool)
-        ),
-        max_steps=agent.max_steps,
-    )
-
-
-def step_shape(step: Step) -> StepShape:
-    """A step and what it contains, for the studio's graph: a branch's cases carry their
-    condition's name, a loop its bound (and a while loop its condition's)."""
-    children = tuple(step_shape(child) for child in step.children)
-    if isinstance(step, BranchStep):
-        named = [_condition_name(condition) for condition, _ in step.cases]
-        children = tuple(replace(c, condition=named[i]) if i < len(named) else c
-                         for i, c in enumerate(children))
-    if isinstance(step, WhileStep):
-        return StepShape(step.name, step.kind, children, _condition_name(step.condition),
-                         step.max_iterations)
-    if isinstance(step, ForEachStep):
-        return StepShape(step.name, step.kind, children, bound=step.max_items)
-    return StepShape(step.name, step.kind, children)
-
-
-def _condition_name(condition: object) -> str:
-    name = str(getattr(condition, "__name__", "") or "")
-    return "condition" if not name or name == "<lambda>" else name.strip("_") or "condition"
-
-
-def describe_workflow(workflow: Workflow) -> WorkflowDescription:
-    """A workflow as the studio lists it: its top-level steps and, with an input schema, an
-    example of the JSON it takes (defaults filled in, placeholders for the rest)."""
-    schema = workflow.input_schema
-    example = ""
-    if schema is not None:
-        properties = schema.model_json_schema().get("properties", {})
-        example = orjson.dumps(
-            {name: _example_value(spec) for name, spec in properties.items()}
-        ).decode()
-    return WorkflowDescription(
-        name=workflow.name,
-        description=workflow.description or "",
-        steps=tuple(s.name for s in workflow.steps),
-        has_input_schema=schema is not None,
-        input_example=example,
-        # Where its runs are saved, for the studio to offer suspended ones again: the user's
-        # own file, or the session's (``use_snapshot_store``).
-        snapshot_path=_absolute(workflow.store.path),
-        shape=tuple(step_shape(s) for s in workflow.steps),
-    )
-
-
-def _absolute(path: str) -> str:
-    return path if path == ":memory:" else str(Path(path).resolve())
-
-
-def _example_value(spec: dict[str, Any]) -> Any:
-    if "default" in spec:
-        return spec["default"]
-    placeholders = {"string": "…", "integer": 1, "number": 1.0, "boolean": False, "array": []}
-    return placeholders.get(spec.get("type", ""))
-
-
-class _SessionSnapshots(SnapshotStore):
-    """A snapshot file a session chose (not the user): the next session may choose again."""
-
-
-def use_snapshot_store(workflows: dict[str, Workflow], path: Path | None) -> None:
-    """Point workflows that keep the default snapshot file at ``path`` (the studio's, beside
-    its store); a store the user chose is left alone. Workflows are module-level objects, so a
-    process that opens several sessions (tests, the demo) re-points them each time."""
-    if path is None:
-        return
-    for workflow in workflows.values():
-        store = workflow.store
-        ours = store.path == str(DEFAULT_PATH) or isinstance(store, _SessionSnapshots)
-        if ours and store.path != str(path):
-            workflow.store = _SessionSnapshots(path)
-
-
-def jsonable(value: Any) -> Any:
-    """A step's or workflow's output as JSON data (pydantic models dumped, the rest as text)."""
-    return orjson.loads(to_json(value))
-
-
-def workflow_reply(run: WorkflowRun, run_number: int = 0) -> WorkflowResult:
-    """A finished workflow run (or resumed segment) as the worker reports it."""
-    return WorkflowResult(
-        id=run_number,
-        run_id=run.run_id,
-        status=run.status,
-        output=jsonable(run.output if run.status != "failed" else None),
-        suspended=jsonable(dict(run.suspended)),
-        error=run.error,
-        failed_step=run.failed_step,
-        trace_id=run.trace_id,
-    )
-
-
-class DeltaRelay:
-    """Sends one run's stream events: answer text coalesced to one ``delta`` message every
-    ``interval`` at most (a fast model must not flood the socket), tool events at once, in order.
-    Runs on the run's event loop."""
-
-    def __init__(self, run_id: int, send: Send, interval: float = DELTA_INTERVAL) -> None:
-        self.run_id = run_id
-        self.send = send
-        self.interval = interval
-        self._text: list[str] = []
-        self.step: str | None = None  # a workflow's step the pieces come from
-        self._last_sent = 0.0
-        self._timer: asyncio.TimerHandle | None = None
-
-    def event(self, event: Any) -> None:
-        if isinstance(event, TextDelta):
-            if not event.content:
-                return
-            self._text.append(event.content)
-            wait = self._last_sent + self.interval - time.monotonic()
-            if wait <= 0:
-                self.flush()
-            elif self._timer is None:
-                self._timer = asyncio.get_running_loop().call_later(wait, self.flush)
-        elif isinstance(event, ToolCallStarted):
-            self.flush()
-            call = event.call
-            self.send(ToolCall(self.run_id, call.name, jsonable(call.arguments), self.step))
-        elif isinstance(event, ToolCallFinished):
-            self.flush()
-            result = event.result
-            self.send(ToolResult(self.run_id, result.name, result.is_error, self.step))
-
-    def workflow_event(self, event: WorkflowEvent) -> None:
-        """A workflow's: its steps at once, what its agent steps write as ``event`` does, each
-        piece tagged with its step (parallel steps write at the same time)."""
-        if isinstance(event, StepStreamed):
-            if event.step != self.step:
-                self.flush()  # a delta holds one step's text
-                self.step = event.step
-            self.event(event.event)
-            return
-        self.flush()
-        self.send(StepUpdate(self.run_id, event.step, step_status(event)))
-
-    def flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._text:
-            text, self._text = "".join(self._text), []
-            self._last_sent = time.monotonic()
-            self.send(Delta(self.run_id, text, self.step))
 
 
 class Worker:
