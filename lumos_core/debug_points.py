@@ -12,6 +12,7 @@ import orjson
 from opentelemetry import trace
 from pydantic import ValidationError
 
+from lumos_core import model_calls
 from lumos_core.debug import Debugger, EditRefused, ModelCall, PausePoint, PauseRequest
 from lumos_core.messages import (
     Message,
@@ -73,7 +74,7 @@ async def chat(
             ))
         else:
             response = await measured_chat(
-                model, agent._stream_chat(span, instructions, sent, request, emit)
+                model, model_calls.stream_chat(agent, span, instructions, sent, request, emit)
             )
     after = await debugger.pause(
         PauseRequest(

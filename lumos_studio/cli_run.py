@@ -158,7 +158,7 @@ def _run_workflow(
 ) -> None:
     """Run (or resume) a workflow like the studio's chat does, recording its trace in ``db``."""
 
-    from lumos_core.runner import use_snapshot_store
+    from lumos_core.session_catalog import use_snapshot_store
     from lumos_core.workflows import Workflow, WorkflowError
     from lumos_studio.sessions.base import workflow_store_beside
 

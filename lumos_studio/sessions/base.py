@@ -49,14 +49,14 @@ class AgentInfo:
 
     @classmethod
     def of(cls, agent: Agent) -> AgentInfo:
-        from lumos_core.runner import describe
+        from lumos_core.session_catalog import describe
 
         return cls.from_wire(describe(agent))
 
     @classmethod
     def from_wire(cls, described: AgentDescription | WorkflowDescription) -> AgentInfo:
-        """From the runner's ``describe`` or ``describe_workflow``: one description for both
-        kinds of session."""
+        """From ``session_catalog``'s ``describe`` or ``describe_workflow``: one description for
+        both kinds of session."""
         if isinstance(described, WorkflowDescription):
             return cls(
                 described.name,

@@ -25,7 +25,8 @@ from lumos_core.debug import Debugger, Decision, PauseRequest, attached
 from lumos_core.debug_remote import breakpoints_of, paused_message
 from lumos_core.models.base import TextDelta
 from lumos_core.run_guard import OpenSpans, current_run
-from lumos_core.runner import describe_workflow, jsonable, use_snapshot_store, workflow_reply
+from lumos_core.run_reports import jsonable, workflow_reply
+from lumos_core.session_catalog import describe_workflow, use_snapshot_store
 from lumos_core.worker_protocol import BreakAt
 from lumos_core.workflows import StepStreamed, WorkflowError, WorkflowEvent, step_status
 from lumos_studio.sessions.base import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lumos_core import Agent, ScriptedModel
-from lumos_core.runner import describe, describe_workflow
+from lumos_core.session_catalog import describe, describe_workflow
 from lumos_core.worker_protocol import (
     ProtocolError,
     Ready,

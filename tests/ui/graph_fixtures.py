@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lumos_core.runner import describe_workflow
+from lumos_core.session_catalog import describe_workflow
 from lumos_core.telemetry import semconv as sc
 from lumos_core.workflows import (
     StepContext,

@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from lumos_core import Agent, ScriptedModel
-from lumos_core.runner import describe_workflow
+from lumos_core.session_catalog import describe_workflow
 from lumos_core.worker_protocol import StepShape
 from lumos_core.workflows import SnapshotStore
 from lumos_studio.demo.agents import weather
