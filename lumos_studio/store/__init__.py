@@ -17,14 +17,15 @@ from lumos_studio.store.postgres.connect import PostgresUrl, is_postgres_url, pa
 
 if TYPE_CHECKING:
     from lumos_studio.store.queries import StoreReader, TracePage, TraceQuery, TraceSummary
-    from lumos_studio.store.writer import StoreChange, StoreWriter
+    from lumos_studio.store.writer import StoreWriter
+    from lumos_studio.store.writer_transactions import StoreChange
 
 _EXPORTS: dict[str, str] = {
     "StoreReader": "lumos_studio.store.queries",
     "TracePage": "lumos_studio.store.queries",
     "TraceQuery": "lumos_studio.store.queries",
     "TraceSummary": "lumos_studio.store.queries",
-    "StoreChange": "lumos_studio.store.writer",
+    "StoreChange": "lumos_studio.store.writer_transactions",
     "StoreWriter": "lumos_studio.store.writer",
 }
 

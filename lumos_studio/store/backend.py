@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from lumos_studio.store.queries import TracePage, TraceQuery, TraceSummary
     from lumos_studio.store.span_headers import SpanHeaders
     from lumos_studio.store.storage_error import StorageProblem
-    from lumos_studio.store.writer import ChangeListener
+    from lumos_studio.store.writer_transactions import ChangeListener
 
 __all__ = ["StoreReading", "StoreWriting"]
 
