@@ -9,7 +9,7 @@ changed.
 
 Here is the thread's loop: what it takes from the lanes and the queue, and when. What each
 transaction writes, and how a batch holding a record the store cannot hold still commits the
-rest, is ``store.writer_transactions``.
+rest, is ``store.writer_transactions``; what it does while idle, ``store.writer_idle``.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from typing import Any
 
 from lumos_studio.store import trace_index
 from lumos_studio.store.checkpoint import Checkpointer
-from lumos_studio.store.compaction import compact_pending, give_back_pages
 from lumos_studio.store.connection import open_writer_connection, use_large_pages
 from lumos_studio.store.lane import Lane
 from lumos_studio.store.pending import Convert, Convertible, Item, PendingRows, as_record
 from lumos_studio.store.schema import ensure_schema
 from lumos_studio.store.storage_error import StorageProblem
+from lumos_studio.store.writer_idle import IDLE_BEFORE_INDEXING, IDLE_BETWEEN_STEPS, IdleWork
 from lumos_studio.store.writer_queue import (
     IDLE,
     NO_ENTRY,
@@ -44,35 +44,14 @@ from lumos_studio.store.writer_queue import (
     NoEntry,
     RecordQueue,
 )
-from lumos_studio.store.writer_transactions import ChangeListener, StoreChange, WriterTransactions
+from lumos_studio.store.writer_transactions import ChangeListener, StoreChange
 
 __all__ = ["ChangeListener", "Convertible", "Item", "Lane", "StoreChange", "StoreWriter"]
 
 log = logging.getLogger(__name__)
 
 
-# Spans whose message text one idle step indexes: ~10 ms, short enough that a batch arriving
-# meanwhile hardly waits.
-TEXTS_PER_IDLE_STEP = 200
-# Steps a process without a UI (``serve``) takes in one transaction while no batch waits: a
-# commit of the index's 64 KB pages cost as much as a quarter of a step's work (``bench
-# ingest``'s 60,000 texts: ~51 ms of CPU per 1k spans in steps of 200, ~38 in ten steps a
-# transaction).
-SERVE_STEPS_PER_TRANSACTION = 10
-# Spans compressed in one idle step (~15 µs each): as short a transaction as an index step.
-SPANS_PER_IDLE_STEP = 500
-# How long the queue stays empty before the writer indexes: receivers' requests arrive closer
-# together than this during a burst, so bulk ingest never waits behind the index.
-IDLE_BEFORE_INDEXING = 0.25
-# Once idle, the pause between two index steps: it leaves the GIL to the UI's thread between
-# steps (a process without a UI, ``serve``, sets ``idle_pause`` to 0: the pauses made a quarter
-# of the time a backlog took). Waiting IDLE_BEFORE_INDEXING before every step indexed ~700 texts
-# a second: twelve minutes for a store of a million spans (schema 6 re-indexes a store when it is
-# opened).
-IDLE_BETWEEN_STEPS = 0.005
-
-
-class StoreWriter(WriterTransactions):
+class StoreWriter(IdleWork):
     """Owns the only read-write connection; see the module docstring.
 
     Two ways in: single records go through lanes (``submit``, or a lane of one's own from
@@ -393,60 +372,3 @@ class StoreWriter(WriterTransactions):
                 rows = PendingRows()
             rows.add(items, lane.convert, keep=True)
         return rows
-
-    def serve_without_ui(self) -> None:
-        """Index as soon as the queue is empty, and in longer transactions while no batch
-        waits: no UI wants the GIL between steps. During a burst the writer indexes between
-        batches when it can (SQLite's share runs beside the receiver's decoding, without the
-        GIL), and after it a backlog costs less (100k spans in-process: 44 → 33 ms of CPU per
-        1k spans, indexed in 3.2 s instead of 4.7; the durable rate the same)."""
-        self.idle_pause = 0.0
-        self.idle_before_indexing = 0.0
-        self.steps_per_transaction = SERVE_STEPS_PER_TRANSACTION
-
-    def _index_texts(self) -> None:
-        """A transaction of ``trace_index.index_pending`` steps, between two batches: up to
-        ``steps_per_transaction``, fewer once a batch waits."""
-        touched: set[str] = set()
-        step = TEXTS_PER_IDLE_STEP
-        try:
-            with self._connection:
-                self._connection.execute("BEGIN IMMEDIATE")
-                done = self._idle_steps(
-                    lambda: trace_index.index_pending(self._connection, step, touched), step)
-        except Exception:
-            log.exception("could not index message text; search will miss some runs")
-            self._texts_pending = False
-            return
-        self._texts_pending = done == step
-        if touched:  # a search over these traces may now find them
-            self._tell(StoreChange(frozenset(touched)))
-        elif done:
-            self._checkpointer.poke()
-
-    def _compact(self) -> None:
-        """A transaction of ``compaction.compact_pending`` steps, once the text is indexed (as
-        many as ``_index_texts`` takes: fewer commits of 64 KB pages)."""
-        try:
-            with self._connection:
-                self._connection.execute("BEGIN IMMEDIATE")
-                done = self._idle_steps(
-                    lambda: compact_pending(self._connection, SPANS_PER_IDLE_STEP),
-                    SPANS_PER_IDLE_STEP)
-                freed = done < SPANS_PER_IDLE_STEP and give_back_pages(self._connection)
-        except Exception:
-            log.exception("could not compress stored spans; they stay as they are")
-            self._compaction_pending = False
-            return
-        self._compaction_pending = done == SPANS_PER_IDLE_STEP or freed
-        if done:
-            self._checkpointer.poke()
-
-    def _idle_steps(self, step: Callable[[], int], size: int) -> int:
-        """Up to ``steps_per_transaction`` idle steps in the caller's transaction, stopping once
-        one does less than ``size`` (nothing left) or a batch waits; what the last one did."""
-        for _ in range(self.steps_per_transaction):
-            done = step()
-            if done < size or self._queue.qsize() or self._lanes_hold_items():
-                break
-        return done
