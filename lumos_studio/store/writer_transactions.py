@@ -22,8 +22,8 @@ from pathlib import Path
 from lumos_studio.store import trace_index
 from lumos_studio.store.checkpoint import Checkpointer
 from lumos_studio.store.isolation import is_data_error, write_isolating
+from lumos_studio.store.log_index import index_new_logs
 from lumos_studio.store.pending import Item, PendingRows
-from lumos_studio.store.schema import index_new_logs
 from lumos_studio.store.sql_batches import fixed_chunks
 from lumos_studio.store.storage_error import StorageProblem, storage_problem
 from lumos_studio.store.write_statements import (
