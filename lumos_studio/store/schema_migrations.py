@@ -356,9 +356,9 @@ def _create_v12(db: sqlite_utils.Database) -> None:
 
 def _create_v13(db: sqlite_utils.Database) -> None:
     """The trace list's other orders by index, each on the expression of its sort
-    (``queries.SORTS``, written the same): sorting every run for a page of them took 35–50 ms at
+    (``trace_page.SORTS``, written the same): sorting every run for a page of them took 35–50 ms at
     3M spans, 2 ms so."""
-    from lumos_studio.store.queries import SORT_INDEXES
+    from lumos_studio.store.trace_page import SORT_INDEXES
 
     for statement in SORT_INDEXES:
         db.conn.execute(statement)
