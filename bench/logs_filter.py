@@ -5,7 +5,7 @@ against 100 ms.
 
 The logs are those of the cached bench stores (``bench.stores``: the first 100,000 through the
 real ``StoreWriter``, the rest copied in SQL with shifted times and ids; the FTS5 index filled by
-``schema.index_new_logs``, what the writer calls per batch). Beside each filter, what SQLite
+``log_index.index_new_logs``, what the writer calls per batch). Beside each filter, what SQLite
 alone does for the same rows: counting the matches through the same index without our code
 (the FTS5 index for words, the level index for levels; for a regex, the trigram index counting
 its candidates, and a full scan with Python's ``re``, the cost the trigram index avoids).
@@ -45,11 +45,12 @@ from lumos_studio.records_codec import log_row
 from lumos_studio.store import Store
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_filter import LogFilter
+from lumos_studio.store.log_index import _fts_columns, index_new_logs
 from lumos_studio.store.log_matches import LogMatches
 from lumos_studio.store.log_queries import match_logs, newest_matches, update_matches
 from lumos_studio.store.log_trigrams import trigram_query
 from lumos_studio.store.log_windows import fetch_window, position_at
-from lumos_studio.store.schema import LOG_COLUMNS, _fts_columns, ensure_schema, index_new_logs
+from lumos_studio.store.schema import LOG_COLUMNS, ensure_schema
 
 TARGET_MS = 100.0  # count + first window, "feels instant"
 WINDOW = 40  # lines a logs pane shows at once

@@ -32,7 +32,8 @@ from bench.ui_waterfall import generated_trace
 from lumos_studio.store import Store
 from lumos_studio.store.compaction import compact_pending, give_back_pages
 from lumos_studio.store.connection import open_writer_connection
-from lumos_studio.store.schema import LOG_COLUMNS, index_new_logs
+from lumos_studio.store.log_index import index_new_logs
+from lumos_studio.store.schema import LOG_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS_PER_SCALE = 50_000  # × 20 spans: a million spans

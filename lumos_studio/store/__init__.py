@@ -16,15 +16,17 @@ from lumos_studio.store.connection import StoreError, StoreUnusable
 from lumos_studio.store.postgres.connect import PostgresUrl, is_postgres_url, parse_url
 
 if TYPE_CHECKING:
-    from lumos_studio.store.queries import StoreReader, TracePage, TraceQuery, TraceSummary
-    from lumos_studio.store.writer import StoreChange, StoreWriter
+    from lumos_studio.store.queries import StoreReader
+    from lumos_studio.store.trace_page import TracePage, TraceQuery, TraceSummary
+    from lumos_studio.store.writer import StoreWriter
+    from lumos_studio.store.writer_transactions import StoreChange
 
 _EXPORTS: dict[str, str] = {
     "StoreReader": "lumos_studio.store.queries",
-    "TracePage": "lumos_studio.store.queries",
-    "TraceQuery": "lumos_studio.store.queries",
-    "TraceSummary": "lumos_studio.store.queries",
-    "StoreChange": "lumos_studio.store.writer",
+    "TracePage": "lumos_studio.store.trace_page",
+    "TraceQuery": "lumos_studio.store.trace_page",
+    "TraceSummary": "lumos_studio.store.trace_page",
+    "StoreChange": "lumos_studio.store.writer_transactions",
     "StoreWriter": "lumos_studio.store.writer",
 }
 

@@ -18,10 +18,10 @@ from lumos_studio.records import LogRecord, SpanRecord
 if TYPE_CHECKING:
     from lumos_studio.store.lane import Lane
     from lumos_studio.store.pending import Convert, Item, PendingRows
-    from lumos_studio.store.queries import TracePage, TraceQuery, TraceSummary
     from lumos_studio.store.span_headers import SpanHeaders
     from lumos_studio.store.storage_error import StorageProblem
-    from lumos_studio.store.writer import ChangeListener
+    from lumos_studio.store.trace_page import TracePage, TraceQuery, TraceSummary
+    from lumos_studio.store.writer_transactions import ChangeListener
 
 __all__ = ["StoreReading", "StoreWriting"]
 

@@ -57,6 +57,7 @@ from lumos_studio.store.log_filter import (
     text_condition,
     where_clause,
 )
+from lumos_studio.store.log_index import indexed_up_to
 from lumos_studio.store.log_matches import (
     Cancelled,
     LogMatches,
@@ -67,7 +68,6 @@ from lumos_studio.store.log_matches import (
 )
 from lumos_studio.store.log_trigrams import narrowest_query
 from lumos_studio.store.log_windows import text_hits
-from lumos_studio.store.schema import indexed_up_to
 
 MATERIALIZE_LIMIT = 20_000  # results up to this size are sorted once in Python, then sliced
 CHUNK = 2_000  # rows read per step for a first screen (``newest_matches``)

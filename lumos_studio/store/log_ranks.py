@@ -44,7 +44,7 @@ _UNMARKED = "NOT EXISTS (SELECT 1 FROM logs_late WHERE logs_late.id = logs.id)"
 
 def mark_late_logs(connection: sqlite3.Connection, upto: int) -> None:
     """Mark the late logs among those with an id above ``upto`` (the ones below are marked):
-    the writer calls it with the indexes (``schema.index_new_logs``), in the same transaction."""
+    the writer calls it with the indexes (``log_index.index_new_logs``), in the same transaction."""
     row = connection.execute(
         f"SELECT time_ns FROM logs WHERE id <= ? AND {_UNMARKED} ORDER BY id DESC LIMIT 1",
         (upto,),

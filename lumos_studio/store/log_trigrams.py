@@ -8,9 +8,9 @@ alternatives) as an FTS5 query of trigrams; the logs it finds are candidates, wh
 then checks (the index cannot tell order or adjacency). A regex without a literal run of three
 characters gets no query: it reads every log, as before.
 
-The writer fills the index in the same statement pair as the words' index (``schema
-.index_new_logs``), so both cover the same logs: ``schema.indexed_up_to`` is the watermark of
-both, and logs above it are checked by a scan.
+The writer fills the index in the same statement pair as the words' index (``log_index
+.index_new_logs``), so both cover the same logs: ``log_index.indexed_up_to`` is the watermark
+of both, and logs above it are checked by a scan.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from lumos_studio.store.log_filter import FilterPlan, plan_filter, text_condition, where_clause
+from lumos_studio.store.log_index import indexed_up_to
 from lumos_studio.store.log_matches import (
     Anchor,
     Cancelled,
@@ -30,7 +31,6 @@ from lumos_studio.store.log_ranks import (
     every_log,
     position,
 )
-from lumos_studio.store.schema import indexed_up_to
 
 CHUNK = 2_000  # index entries read per step when walking a large free-text result
 LONG_WALK = 40_000  # index entries beyond which a free-text window is found by one SQL walk

@@ -7,13 +7,9 @@ receiver's batches through ``commit_rows``, replay through ``submit_many``. Conv
 spans happens here, off the agent's thread. After each commit, subscribers learn which traces
 changed.
 
-One transaction holds many clients' records, so one record the store cannot hold (an integer
-past 64 bits, a value SQLite cannot bind) must not fail the others: the writer then writes
-each client's batch apart, halving a failing one until the failing records are found
-(``store.isolation``), drops and counts those (``rejected``, with a warning naming them) and
-commits the rest. Each batch learns which of its records were dropped (``commit_rows``). A
-store that is locked, full or read-only fails the transaction as a whole, as before: retrying
-in parts would not help.
+Here is the thread's loop: what it takes from the lanes and the queue, and when. What each
+transaction writes, and how a batch holding a record the store cannot hold still commits the
+rest, is ``store.writer_transactions``; what it does while idle, ``store.writer_idle``.
 """
 
 from __future__ import annotations
@@ -25,27 +21,17 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lumos_studio.store import trace_index
 from lumos_studio.store.checkpoint import Checkpointer
-from lumos_studio.store.compaction import compact_pending, give_back_pages
 from lumos_studio.store.connection import open_writer_connection, use_large_pages
-from lumos_studio.store.isolation import is_data_error, write_isolating
 from lumos_studio.store.lane import Lane
 from lumos_studio.store.pending import Convert, Convertible, Item, PendingRows, as_record
-from lumos_studio.store.schema import ensure_schema, index_new_logs
-from lumos_studio.store.sql_batches import fixed_chunks
-from lumos_studio.store.storage_error import StorageProblem, storage_problem
-from lumos_studio.store.write_statements import (
-    INSERT_LOG,
-    padded,
-    refresh_traces,
-    statement_chunks,
-    upsert_spans,
-)
+from lumos_studio.store.schema import ensure_schema
+from lumos_studio.store.storage_error import StorageProblem
+from lumos_studio.store.writer_idle import IDLE_BEFORE_INDEXING, IDLE_BETWEEN_STEPS, IdleWork
 from lumos_studio.store.writer_queue import (
     IDLE,
     NO_ENTRY,
@@ -58,45 +44,14 @@ from lumos_studio.store.writer_queue import (
     NoEntry,
     RecordQueue,
 )
+from lumos_studio.store.writer_transactions import ChangeListener, StoreChange
 
 __all__ = ["ChangeListener", "Convertible", "Item", "Lane", "StoreChange", "StoreWriter"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class StoreChange:
-    """What one commit changed: the traces whose spans changed, and how many logs were added."""
-
-    trace_ids: frozenset[str]
-    logs: int = 0
-    log_trace_ids: frozenset[str] = frozenset()
-
-
-ChangeListener = Callable[[StoreChange], None]
-
-# Spans whose message text one idle step indexes: ~10 ms, short enough that a batch arriving
-# meanwhile hardly waits.
-TEXTS_PER_IDLE_STEP = 200
-# Steps a process without a UI (``serve``) takes in one transaction while no batch waits: a
-# commit of the index's 64 KB pages cost as much as a quarter of a step's work (``bench
-# ingest``'s 60,000 texts: ~51 ms of CPU per 1k spans in steps of 200, ~38 in ten steps a
-# transaction).
-SERVE_STEPS_PER_TRANSACTION = 10
-# Spans compressed in one idle step (~15 µs each): as short a transaction as an index step.
-SPANS_PER_IDLE_STEP = 500
-# How long the queue stays empty before the writer indexes: receivers' requests arrive closer
-# together than this during a burst, so bulk ingest never waits behind the index.
-IDLE_BEFORE_INDEXING = 0.25
-# Once idle, the pause between two index steps: it leaves the GIL to the UI's thread between
-# steps (a process without a UI, ``serve``, sets ``idle_pause`` to 0: the pauses made a quarter
-# of the time a backlog took). Waiting IDLE_BEFORE_INDEXING before every step indexed ~700 texts
-# a second: twelve minutes for a store of a million spans (schema 6 re-indexes a store when it is
-# opened).
-IDLE_BETWEEN_STEPS = 0.005
-
-
-class StoreWriter:
+class StoreWriter(IdleWork):
     """Owns the only read-write connection; see the module docstring.
 
     Two ways in: single records go through lanes (``submit``, or a lane of one's own from
@@ -417,164 +372,3 @@ class StoreWriter:
                 rows = PendingRows()
             rows.add(items, lane.convert, keep=True)
         return rows
-
-    def serve_without_ui(self) -> None:
-        """Index as soon as the queue is empty, and in longer transactions while no batch
-        waits: no UI wants the GIL between steps. During a burst the writer indexes between
-        batches when it can (SQLite's share runs beside the receiver's decoding, without the
-        GIL), and after it a backlog costs less (100k spans in-process: 44 → 33 ms of CPU per
-        1k spans, indexed in 3.2 s instead of 4.7; the durable rate the same)."""
-        self.idle_pause = 0.0
-        self.idle_before_indexing = 0.0
-        self.steps_per_transaction = SERVE_STEPS_PER_TRANSACTION
-
-    def _index_texts(self) -> None:
-        """A transaction of ``trace_index.index_pending`` steps, between two batches: up to
-        ``steps_per_transaction``, fewer once a batch waits."""
-        touched: set[str] = set()
-        step = TEXTS_PER_IDLE_STEP
-        try:
-            with self._connection:
-                self._connection.execute("BEGIN IMMEDIATE")
-                done = self._idle_steps(
-                    lambda: trace_index.index_pending(self._connection, step, touched), step)
-        except Exception:
-            log.exception("could not index message text; search will miss some runs")
-            self._texts_pending = False
-            return
-        self._texts_pending = done == step
-        if touched:  # a search over these traces may now find them
-            self._tell(StoreChange(frozenset(touched)))
-        elif done:
-            self._checkpointer.poke()
-
-    def _compact(self) -> None:
-        """A transaction of ``compaction.compact_pending`` steps, once the text is indexed (as
-        many as ``_index_texts`` takes: fewer commits of 64 KB pages)."""
-        try:
-            with self._connection:
-                self._connection.execute("BEGIN IMMEDIATE")
-                done = self._idle_steps(
-                    lambda: compact_pending(self._connection, SPANS_PER_IDLE_STEP),
-                    SPANS_PER_IDLE_STEP)
-                freed = done < SPANS_PER_IDLE_STEP and give_back_pages(self._connection)
-        except Exception:
-            log.exception("could not compress stored spans; they stay as they are")
-            self._compaction_pending = False
-            return
-        self._compaction_pending = done == SPANS_PER_IDLE_STEP or freed
-        if done:
-            self._checkpointer.poke()
-
-    def _idle_steps(self, step: Callable[[], int], size: int) -> int:
-        """Up to ``steps_per_transaction`` idle steps in the caller's transaction, stopping once
-        one does less than ``size`` (nothing left) or a batch waits; what the last one did."""
-        for _ in range(self.steps_per_transaction):
-            done = step()
-            if done < size or self._queue.qsize() or self._lanes_hold_items():
-                break
-        return done
-
-    def _run_command(self, command: Command) -> bool:
-        try:
-            with self._connection:
-                self._connection.execute("BEGIN IMMEDIATE")
-                command.run(self._connection)
-        except Exception:
-            log.exception("a store command failed")
-            return False
-        self._tell(StoreChange(command.trace_ids))
-        return True
-
-    def _tell(self, change: StoreChange) -> None:
-        """After each commit: schedule a checkpoint, tell the subscribers what changed."""
-        self._checkpointer.restart_if_due(self._connection)
-        self._checkpointer.poke()
-        for listener in self._listeners:
-            try:
-                listener(change)
-            except Exception:
-                log.exception("a store listener failed")
-
-    def _write(self, items: list[Item]) -> bool:
-        """Write ``items`` in one transaction now, on this thread (tests step the writer so)."""
-        rows = PendingRows.of(items)
-        self.dropped += rows.dropped
-        return self._write_parts(rows, [(rows, None)])
-
-    def _write_parts(self, rows: PendingRows, parts: list[tuple[PendingRows, Batch | None]]
-                     ) -> bool:
-        """Write ``rows`` (the ``parts`` merged) in one transaction; True if all committed.
-
-        If a record in it is one the store cannot hold, each part (a committer's batch, the
-        lanes' records) is written apart by ``write_isolating``; each batch gets its own ``ok``
-        and the reasons for its records that were dropped.
-        """
-        error = self._try_write(rows)
-        if error is None:
-            for _, entry in parts:
-                if entry is not None:
-                    entry.ok = True
-            return True
-        if not is_data_error(error):
-            self._failed(rows, error)
-            return False
-        log.info("a batch of %d records holds one the store cannot hold (%s: %s); "
-                 "writing it in parts", len(rows), type(error).__name__, error)
-        all_ok = True
-        for part, entry in parts:
-            rejected = entry.rejected if entry is not None else []
-            failure = write_isolating(part, self._try_write, rejected,
-                                      error if len(parts) == 1 else None)
-            self.rejected += len(rejected)
-            if failure is not None:
-                self._failed(part, failure)
-            if entry is not None:
-                entry.ok = failure is None
-            all_ok = all_ok and failure is None
-        return all_ok
-
-    def _failed(self, rows: PendingRows, error: BaseException) -> None:
-        self.failed_batches += 1
-        problem = storage_problem(error, self.path)
-        if problem is None:
-            log.error("could not write a batch of %d records", len(rows), exc_info=error)
-            return
-        # A full disk or a read-only store is not a bug: no traceback, said again only once
-        # it changes.
-        level = logging.DEBUG if problem == self.storage_error else logging.WARNING
-        log.log(level, "could not write %d records: %s", len(rows), problem.short)
-        self.storage_error = problem
-
-    def _try_write(self, rows: PendingRows) -> Exception | None:
-        """Write ``rows`` in one transaction: None once committed, else what failed it (the
-        transaction is then rolled back)."""
-        spans, logs = rows.spans, rows.logs
-        facts = rows.facts
-        trace_ids = frozenset([key[0] for key in spans])
-        connection = self._connection
-        try:
-            with connection:
-                connection.execute("BEGIN IMMEDIATE")
-                changed = 0  # rows the upserts wrote: re-imports of finished spans don't count
-                for chunk in statement_chunks(list(spans.values())):
-                    size, parameters = padded(chunk)
-                    changed += connection.execute(upsert_spans(size), parameters).rowcount
-                for ids in fixed_chunks(list(trace_ids)):
-                    connection.execute(refresh_traces(len(ids)), ids)
-                trace_index.set_conversations(connection, facts.conversations)
-                queued = trace_index.index_or_queue(connection, facts, rows.log_traces)
-                before = connection.total_changes
-                connection.executemany(INSERT_LOG, logs)
-                logs_added = connection.total_changes - before
-                if logs_added:
-                    index_new_logs(connection)  # full-text search, in the same transaction
-        except Exception as exc:
-            return exc
-        self.storage_error = None
-        if queued:
-            self._texts_pending = True
-        self.written += changed
-        self.logs_written += logs_added
-        self._tell(StoreChange(trace_ids, logs_added, frozenset(rows.log_traces)))
-        return None

@@ -19,8 +19,9 @@ from lumos_studio.store import log_queries as lq
 from lumos_studio.store import log_windows as lw
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_filter import LogFilter
+from lumos_studio.store.log_index import indexed_up_to
 from lumos_studio.store.log_matches import Anchor, LogMatches
-from lumos_studio.store.schema import LOG_COLUMNS, indexed_up_to
+from lumos_studio.store.schema import LOG_COLUMNS
 from tests.builders import T0
 
 LEVELS = ((5, "DEBUG"), (9, "INFO"), (13, "WARN"), (17, "ERROR"), (21, "FATAL"))
@@ -302,7 +303,8 @@ def test_ten_thousand_logs_filter_through_fts_fast_enough_to_type(
 
 
 def test_a_store_at_schema_2_gains_the_index_for_its_logs(tmp_path: Path) -> None:
-    from lumos_studio.store.schema import MIGRATIONS, ensure_schema
+    from lumos_studio.store.schema import ensure_schema
+    from lumos_studio.store.schema_migrations import MIGRATIONS
 
     path = tmp_path / "old.db"
     connection = sqlite3.connect(path, isolation_level=None)

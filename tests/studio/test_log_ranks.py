@@ -21,7 +21,8 @@ from lumos_studio.store import log_ranks
 from lumos_studio.store import log_windows as lw
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_filter import LogFilter, expanded_query_and_hits
-from lumos_studio.store.schema import LOG_COLUMNS, ensure_schema, index_new_logs
+from lumos_studio.store.log_index import index_new_logs
+from lumos_studio.store.schema import LOG_COLUMNS, ensure_schema
 from tests.builders import T0
 
 # (time offset, holds the word): times repeat, go back (late logs) and jump ahead (early ones).
@@ -236,7 +237,7 @@ def test_a_clock_ahead_marks_the_logs_after_it_and_positions_stay_exact() -> Non
 
 
 def test_a_store_of_schema_11_gets_its_late_logs_marked(tmp_path: Path) -> None:
-    from lumos_studio.store import schema
+    from lumos_studio.store import log_index, schema
 
     path = tmp_path / "v11.db"
     connection = sqlite3.connect(path, isolation_level=None)
@@ -252,7 +253,7 @@ def test_a_store_of_schema_11_gets_its_late_logs_marked(tmp_path: Path) -> None:
               f"VALUES ({', '.join('?' * len(LOG_COLUMNS))})")
     connection.execute("BEGIN")
     connection.executemany(insert, rows[:5])
-    connection.execute(schema._INDEX_NEW_LOGS)  # as a schema 11 writer indexed them
+    connection.execute(log_index._INDEX_NEW_LOGS)  # as a schema 11 writer indexed them
     connection.executemany(insert, rows[5:])  # and two more it had not indexed yet
     connection.execute("COMMIT")
     ensure_schema(connection)

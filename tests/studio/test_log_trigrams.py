@@ -18,8 +18,9 @@ from lumos_studio.store import Store
 from lumos_studio.store import log_queries as lq
 from lumos_studio.store.connection import open_reader_connection, open_writer_connection
 from lumos_studio.store.log_filter import LogFilter, compile_regex, plan_filter
+from lumos_studio.store.log_index import index_new_logs
 from lumos_studio.store.log_trigrams import narrowest_query, trigram_query, trigram_terms
-from lumos_studio.store.schema import LOG_COLUMNS, SCHEMA_VERSION, ensure_schema, index_new_logs
+from lumos_studio.store.schema import LOG_COLUMNS, SCHEMA_VERSION, ensure_schema
 from tests.builders import T0
 
 WORDS = ("timeout", "connection", "refused", "paris", "took", "TİMEOUT", "tımeout", "\u212aey",
@@ -139,7 +140,7 @@ def test_deleted_and_edited_logs_leave_the_index(store: Store) -> None:
 
 
 def test_a_version_9_store_gets_its_logs_into_the_trigram_index(tmp_path: Path) -> None:
-    from lumos_studio.store import schema
+    from lumos_studio.store import log_index, schema
 
     path = tmp_path / "v9.db"
     connection = sqlite3.connect(path, isolation_level=None)
@@ -154,7 +155,7 @@ def test_a_version_9_store_gets_its_logs_into_the_trigram_index(tmp_path: Path) 
     connection.executemany(
         f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})",
         [log_row(log) for log in logs[:400]])
-    connection.execute(schema._INDEX_NEW_LOGS)  # as a schema 9 writer indexed them
+    connection.execute(log_index._INDEX_NEW_LOGS)  # as a schema 9 writer indexed them
     connection.executemany(  # and 100 more it had not indexed yet
         f"INSERT INTO logs ({', '.join(LOG_COLUMNS)}) VALUES ({', '.join('?' * len(LOG_COLUMNS))})",
         [log_row(log) for log in logs[400:]])

@@ -20,7 +20,8 @@ from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
 from lumos_studio.replay.loader import LoadProgress, ReplayError, load_trace
 from lumos_studio.replay.save import save_traces
 from lumos_studio.replay.timeline import memory_at
-from lumos_studio.store import Store, schema
+from lumos_studio.store import Store
+from lumos_studio.store.schema_migrations import MIGRATIONS
 from tests.builders import weather_trace
 
 TRACE = "5b8efff798038103d269b633813fc60c"
@@ -228,7 +229,7 @@ def test_a_db_from_a_newer_studio_or_not_a_store_is_refused(tmp_path: Path) -> N
 def test_a_db_of_an_older_schema_is_read_through_a_migrated_copy(tmp_path: Path) -> None:
     old = tmp_path / "v1.db"
     with sqlite3.connect(old) as connection:
-        schema.MIGRATIONS[0](sqlite_utils.Database(connection))  # what the first studio wrote
+        MIGRATIONS[0](sqlite_utils.Database(connection))  # what the first studio wrote
         connection.execute("PRAGMA user_version = 1")
         connection.execute(
             "INSERT INTO spans (trace_id, span_id, name, kind, start_ns, end_ns, status_code, "

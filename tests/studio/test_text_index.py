@@ -12,8 +12,15 @@ import pytest
 from lumos_studio.otlp.proto_codec import decode_trace_request_proto
 from lumos_studio.otlp.proto_encode import encode_trace_request_proto
 from lumos_studio.records import LogRecord
-from lumos_studio.store import Store, StoreReader, StoreWriter, TraceQuery, compaction, trace_index
-from lumos_studio.store import writer as writer_module
+from lumos_studio.store import (
+    Store,
+    StoreReader,
+    StoreWriter,
+    TraceQuery,
+    compaction,
+    trace_index,
+    writer_idle,
+)
 from lumos_studio.store.trace_filter import parse_filter
 from lumos_studio.store.writer_queue import Flush
 from tests.builders import weather_trace
@@ -103,11 +110,11 @@ def test_text_becomes_searchable_soon_after_the_writer_goes_idle(store: Store) -
     assert trace_index.pending_count(store.writer._connection) == 0
 
 
-@pytest.mark.parametrize("pause", [writer_module.IDLE_BETWEEN_STEPS, 0.0])  # a UI; ``serve``
+@pytest.mark.parametrize("pause", [writer_idle.IDLE_BETWEEN_STEPS, 0.0])  # a UI; ``serve``
 def test_once_idle_the_writer_indexes_step_after_step_without_waiting_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pause: float
 ) -> None:
-    monkeypatch.setattr(writer_module, "TEXTS_PER_IDLE_STEP", 2)  # 4 texts a trace: 6 steps
+    monkeypatch.setattr(writer_idle, "TEXTS_PER_IDLE_STEP", 2)  # 4 texts a trace: 6 steps
     writer = StoreWriter(tmp_path / "s.db")
     writer.idle_pause = pause
     for n in range(3):
@@ -129,14 +136,14 @@ def test_once_idle_the_writer_indexes_step_after_step_without_waiting_again(
     finally:
         writer.close()
     steps = waits[: waits.index(None)] if None in waits else waits  # then it sleeps for good
-    assert steps[0] == writer_module.IDLE_BEFORE_INDEXING  # idle first: ingest never waits
+    assert steps[0] == writer_idle.IDLE_BEFORE_INDEXING  # idle first: ingest never waits
     assert set(steps[1:]) == {pause} and len(steps) >= 4
 
 
 def test_serve_indexes_several_steps_a_transaction_until_a_batch_waits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(writer_module, "TEXTS_PER_IDLE_STEP", 2)  # 3 texts a trace
+    monkeypatch.setattr(writer_idle, "TEXTS_PER_IDLE_STEP", 2)  # 3 texts a trace
     writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
     writer.serve_without_ui()
     assert writer.idle_before_indexing == 0.0 and writer.idle_pause == 0.0
@@ -346,7 +353,7 @@ def test_stored_bytes_the_short_way_cannot_read_are_left_to_the_full_reader() ->
 def test_serve_compresses_several_steps_a_transaction_until_a_batch_waits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(writer_module, "SPANS_PER_IDLE_STEP", 2)
+    monkeypatch.setattr(writer_idle, "SPANS_PER_IDLE_STEP", 2)
     writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
     writer.serve_without_ui()
     writer.steps_per_transaction = 3

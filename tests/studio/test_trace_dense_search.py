@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lumos_studio.store import Store, TraceQuery, trace_filter, trace_search
-from lumos_studio.store.queries import SORTS, TracePage
 from lumos_studio.store.trace_filter import parse_filter
+from lumos_studio.store.trace_page import SORTS, TracePage
 from tests.builders import agent_run
 
 ERRED_TERM = trace_filter.ERRED_TERM

@@ -404,7 +404,7 @@ def test_a_version_8_store_keeps_its_indexed_words_once(tmp_path: Path) -> None:
 def test_every_sort_reads_an_index_also_in_a_store_from_schema_12(tmp_path: Path) -> None:
     """Sorting every run for a page took 35–50 ms at 3M spans: each order has its index (schema
     13), which a store made before gets when it is opened."""
-    from lumos_studio.store.queries import SORT_INDEXES, SORTS
+    from lumos_studio.store.trace_page import SORT_INDEXES, SORTS
 
     path = tmp_path / "studio.db"
     Store(path).close()

@@ -10,7 +10,7 @@ from dataclasses import replace
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import Store
 from lumos_studio.store.isolation import is_data_error
-from lumos_studio.store.writer import StoreChange
+from lumos_studio.store.writer_transactions import StoreChange
 from tests.builders import T0, make_span
 
 POISON_START = 2**64 - 1  # past SQLite's int64: binding it raises OverflowError

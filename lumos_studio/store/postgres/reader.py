@@ -22,9 +22,9 @@ from lumos_studio.store.postgres.connect import PostgresUrl
 from lumos_studio.store.postgres.rows import ConnectionPerThread
 from lumos_studio.store.postgres.schema import check_schema
 from lumos_studio.store.postgres.trace_filter import SORTS, filter_sql, words_on_run_sql
-from lumos_studio.store.queries import (
+from lumos_studio.store.queries import StoreReader
+from lumos_studio.store.trace_page import (
     WALKED_SORTS,
-    StoreReader,
     TracePage,
     TraceQuery,
     TraceSummary,

@@ -12,7 +12,7 @@ from lumos_studio.store.postgres.search import tsquery
 from lumos_studio.store.trace_filter import TraceFilter, field_clauses
 from lumos_studio.store.trace_search import like_pattern
 
-# ``store.queries.SORTS`` with SQLite's NULL order spelled out (PostgreSQL puts NULLs first
+# ``store.trace_page.SORTS`` with SQLite's NULL order spelled out (PostgreSQL puts NULLs first
 # in a descending order, SQLite last).
 SORTS: dict[str, str] = {
     "newest": "t.start_ns DESC",

@@ -31,7 +31,9 @@ from lumos_studio.store.postgres.connect import PostgresUrl, connect
 from lumos_studio.store.postgres.schema import ensure_schema
 from lumos_studio.store.postgres.search import searchable
 from lumos_studio.store.write_statements import TRACE_REFRESH_HEAD, TRACE_REFRESH_UPDATE
-from lumos_studio.store.writer import TEXTS_PER_IDLE_STEP, StoreChange, StoreWriter
+from lumos_studio.store.writer import StoreWriter
+from lumos_studio.store.writer_idle import TEXTS_PER_IDLE_STEP
+from lumos_studio.store.writer_transactions import StoreChange
 
 __all__ = ["PostgresWriter"]
 

@@ -21,8 +21,8 @@ from textual.widgets import Input, Label
 
 from lumos_studio.display import safe_str, safe_text
 from lumos_studio.store import TracePage, TraceQuery
-from lumos_studio.store.queries import SORTS
 from lumos_studio.store.trace_filter import HELP, FilterError, parse_filter
+from lumos_studio.store.trace_page import SORTS
 from lumos_studio.ui.widgets.trace_list import TraceList
 
 SORT_LABELS = {"newest": "newest", "oldest": "oldest", "slowest": "slowest",
