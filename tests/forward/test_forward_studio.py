@@ -30,7 +30,8 @@ async def test_the_header_names_the_target_and_what_waits_or_was_dropped(
                            timeout=10)
             await wait_for(pilot, lambda: "⚠ 50 dropped (queue full)" in app.sub_title,
                            timeout=10)
-            told = [n.message for n in app._notifications]
-            assert any("50 records were not forwarded" in message for message in told)
+            # ``notify`` posts a message: the notification lands a moment after the header.
+            await wait_for(pilot, lambda: any("50 records were not forwarded" in n.message
+                                              for n in app._notifications), timeout=10)
     finally:
         forwarder.stop()
