@@ -7,7 +7,8 @@ paint" is the moment the screen holds the header's title (the first frame Textua
 list shown" the moment the list's count (``N traces``) is drawn, the first figure a person can
 act on. Then ``ctrl+q`` quits it. Both on an empty store and on the ×1 bench store.
 
-``show`` prints the 10,000-span trace of the ×1 store into a pipe. Beside both: ``python -c
+``show`` prints the 10,000-span trace of the ×1 store into a pipe; ``export`` writes it to a
+file, every span read whole. Beside both: ``python -c
 pass`` and ``lumos-studio --help`` (the interpreter, then importing the CLI): the floor
 start-up alone puts under each figure; ``--help`` is held to a target of its own, since every
 command starts with it.
@@ -192,4 +193,10 @@ def main(console: Console) -> None:
         command = [str(CLI), "--db", str(store.path), "show", big_trace_id(spans)]
         row(f"lumos-studio show (a {spans:,}-span trace, into a pipe)",
             [_run(command) for _ in range(ROUNDS)], target)
+    with tempfile.TemporaryDirectory(prefix="lumos-bench-export-") as tmp:
+        # Every span read whole (as replay, compare and the graph read them) and written out.
+        command = [str(CLI), "--db", str(store.path), "export", "--trace", big_trace_id(10_000),
+                   "-o", str(Path(tmp) / "trace.jsonl")]
+        row("lumos-studio export (a 10,000-span trace, to a file)",
+            [_run(command) for _ in range(ROUNDS)])
     console.print(table)
