@@ -188,7 +188,7 @@ def _create_v5(db: sqlite_utils.Database) -> None:
 
 
 def _create_v6(db: sqlite_utils.Database) -> None:
-    """Text ids tell their trace (``trace_index.TEXT_ID_BITS``), and 3-letter prefixes have an
+    """Text ids tell their trace (``text_ids.TEXT_ID_BITS``), and 3-letter prefixes have an
     index of their own: a search finds its traces from the full-text index alone.
 
     The text is indexed again from the spans, in the writer's idle time, as new text is.

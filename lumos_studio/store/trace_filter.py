@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from lumos_studio.store.trace_index import TEXT_ID_BITS
+from lumos_studio.store.text_ids import TEXT_ID_BITS
 from lumos_studio.store.trace_search import NAME_COLUMNS, like_pattern
 
 QUALIFIERS = ("agent", "status", "model", "tool", "dur", "thread", "is")
@@ -137,7 +137,7 @@ _STATUS_SQL = {
 }
 
 # Text search: the run's indexed message words (FTS5, a prefix match on the last token). The
-# matches' ids tell their traces' ``text_seq`` (``trace_index.TEXT_ID_BITS``).
+# matches' ids tell their traces' ``text_seq`` (``text_ids.TEXT_ID_BITS``).
 TEXT_MATCH_SQL = (
     f"SELECT rowid >> {TEXT_ID_BITS} FROM trace_texts_fts WHERE trace_texts_fts MATCH ?"
 )

@@ -27,6 +27,7 @@ from lumos_studio.records_codec import log_from_row, span_from_row, unpack
 from lumos_studio.semantics.hot import conversation_id, has_message_attributes, operation
 from lumos_studio.semantics.search import PLAIN_TEXT_KEYS, plain_text_of, span_search_text
 from lumos_studio.store.sql_batches import fixed_chunks, insert_rows
+from lumos_studio.store.text_ids import text_ids
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
 _MESSAGE_OPERATIONS = frozenset(
@@ -41,12 +42,6 @@ _FINISHED_WITH_MESSAGES_SQL = (
 )
 _INT64_MAX = 2**63 - 1
 
-# A text's id tells its trace: the trace's ``text_seq`` in the high bits, its own number in the
-# trace below. A search then finds the traces from the full-text index alone (``rowid >>
-# TEXT_ID_BITS``); looking each matching text up in ``trace_texts`` cost ~50 ms per 140,000
-# matches, and a prefix such as "w12" matched 350,000 in a store of a million spans.
-TEXT_ID_BITS = 20  # texts of one trace: at most 2**20 - 1 (more are not indexed)
-_TEXT_NUMBERS = (1 << TEXT_ID_BITS) - 1
 
 
 @dataclass(slots=True)
@@ -186,15 +181,6 @@ def _chunks(items: Sequence[tuple[str, str]]) -> Iterable[Sequence[tuple[str, st
 @functools.cache
 def _queue_texts(count: int) -> str:
     return "INSERT INTO text_queue (trace_id, span_id) VALUES " + ", ".join(["(?, ?)"] * count)
-
-
-@functools.cache
-def _set_text_seqs(count: int) -> str:
-    return (
-        "UPDATE traces SET text_seq = batch.column1 FROM (VALUES "
-        + ", ".join(["(?, ?)"] * count)
-        + ") AS batch WHERE traces.trace_id = batch.column2"
-    )
 
 
 @functools.cache
@@ -361,8 +347,8 @@ def _add_texts(
         return []
     rows = [
         (text_id, trace_id, span_id, text_digest(text), logs_upto, text)
-        for (trace_id, span_id, text), text_id in zip(texts, _text_ids(connection, texts),
-                                                      strict=True)
+        for (trace_id, span_id, text), text_id in zip(
+            texts, text_ids(connection, [text[0] for text in texts]), strict=True)
         if text_id is not None
     ]
     inserted = insert_rows(
@@ -391,57 +377,6 @@ def _added(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> set[t
             f"({', '.join('?' * len(chunk))})", chunk,
         ))
     return found
-
-
-def _text_ids(
-    connection: sqlite3.Connection, texts: list[tuple[str, str, str]]
-) -> list[int | None]:
-    """An id for each text (None: its trace is gone, or has too many texts); a trace seen for
-    the first time gets its ``text_seq``, the next after the highest."""
-    traces = list(dict.fromkeys(t[0] for t in texts))
-    seqs: dict[str, int | None] = {}
-    for start in range(0, len(traces), _ROWS_PER_STATEMENT):
-        chunk = traces[start : start + _ROWS_PER_STATEMENT]
-        seqs.update(connection.execute(
-            f"SELECT trace_id, text_seq FROM traces WHERE trace_id IN "
-            f"({', '.join('?' * len(chunk))})", chunk,
-        ))
-    next_number: dict[str, int | None] = {}  # trace → base + the next text number
-    new_seqs: list[tuple[int, str]] = []
-    top = None
-    for trace_id in traces:
-        if trace_id not in seqs:
-            next_number[trace_id] = None
-            continue
-        seq = seqs[trace_id]
-        if seq is None:  # its first text: nothing of it in the index
-            if top is None:  # past every id in the index too: words may outlive their trace
-                top = connection.execute(
-                    "SELECT max((SELECT coalesce(max(text_seq), 0) FROM traces), "
-                    f"(SELECT coalesce(max(id), 0) >> {TEXT_ID_BITS} FROM trace_texts_fts_docsize))"
-                ).fetchone()[0]
-            top += 1
-            new_seqs.append((top, trace_id))
-            next_number[trace_id] = (top << TEXT_ID_BITS) + 1
-            continue
-        base = seq << TEXT_ID_BITS
-        last = connection.execute(
-            "SELECT max(id) FROM trace_texts_fts_docsize WHERE id BETWEEN ? AND ?",
-            (base, base + _TEXT_NUMBERS),
-        ).fetchone()[0]
-        next_number[trace_id] = (last or base) + 1
-    for seqs_chunk in fixed_chunks(new_seqs):
-        connection.execute(_set_text_seqs(len(seqs_chunk)),
-                           [v for pair in seqs_chunk for v in pair])
-    ids: list[int | None] = []
-    for trace_id, _, _ in texts:
-        text_id = next_number[trace_id]
-        if text_id is not None and text_id & _TEXT_NUMBERS == 0:  # the trace's range is full
-            text_id = None
-        ids.append(text_id)
-        if text_id is not None:
-            next_number[trace_id] = text_id + 1
-    return ids
 
 
 def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:

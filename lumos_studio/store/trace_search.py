@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from lumos_studio.store.trace_index import TEXT_ID_BITS
+from lumos_studio.store.text_ids import TEXT_ID_BITS
 
 NAME_COLUMNS = ("agents", "root_name", "models")
 MAX_NAMES = 200  # distinct values of a column read at most; more: the word keeps its LIKE

@@ -19,8 +19,9 @@ from lumos_studio.records_codec import span_row
 from lumos_studio.store import Store, StoreTarget, StoreWriter, TracePage, TraceQuery, trace_search
 from lumos_studio.store.postgres import trace_walk
 from lumos_studio.store.schema import SCHEMA_VERSION, SPAN_COLUMNS, ensure_schema
+from lumos_studio.store.text_ids import TEXT_ID_BITS
 from lumos_studio.store.trace_filter import filter_sql, parse_filter
-from lumos_studio.store.trace_index import TEXT_ID_BITS, text_digest
+from lumos_studio.store.trace_index import text_digest
 from tests.builders import T0, agent_run, make_span, weather_trace
 
 # Before schema 7 (and 8): attributes and events as JSON text, no extra, no flags, no span.
