@@ -21,20 +21,20 @@ from lumos_studio.otlp._common import (
 )
 from lumos_studio.otlp.json_encode import encode_trace_request
 from lumos_studio.otlp.json_values import (
-    _MALFORMED,
-    _attributes_from_json,
-    _enum,
-    _get,
-    _hex_id,
-    _id_from_json,
-    _list,
-    _located,
-    _object,
-    _require_object,
-    _resource_list,
-    _str,
-    _time,
-    _uint32,
+    MALFORMED,
+    as_list,
+    as_object,
+    as_text,
+    attributes_from_json,
+    either,
+    located,
+    read_enum,
+    read_hex_id,
+    read_id,
+    read_resource_list,
+    read_time,
+    read_uint32,
+    require_object,
 )
 from lumos_studio.records import SpanEvent, SpanLink, SpanRecord
 
@@ -51,26 +51,27 @@ def decode_trace_request(obj: Any, rejected: list[str] | None = None) -> list[Sp
     ``rejected`` list, an invalid span is skipped and its message appended there instead, so a
     receiver can keep the valid rest (OTLP partial success); a broken envelope still raises.
     """
-    resource_list = _resource_list(obj, "resourceSpans", "resource_spans")
+    resource_list = read_resource_list(obj, "resourceSpans", "resource_spans")
     records: list[SpanRecord] = []
     append = records.append
     for ri, resource_spans in enumerate(resource_list):
         try:
             resource, scope_list = _resource_from_json(resource_spans)
-            resource_schema_url = _str(_get(resource_spans, "schemaUrl", "schema_url"), "schemaUrl")
-        except _MALFORMED as exc:
-            raise _located(f"resourceSpans[{ri}]", exc) from exc
+            resource_schema_url = as_text(
+                either(resource_spans, "schemaUrl", "schema_url"), "schemaUrl")
+        except MALFORMED as exc:
+            raise located(f"resourceSpans[{ri}]", exc) from exc
         for si, scope_spans in enumerate(scope_list):
             try:
                 scope_name, scope_version, span_list = _scope_from_json(scope_spans)
                 scope_rest = _scope_rest(scope_spans, resource_schema_url)
-            except _MALFORMED as exc:
-                raise _located(f"resourceSpans[{ri}].scopeSpans[{si}]", exc) from exc
+            except MALFORMED as exc:
+                raise located(f"resourceSpans[{ri}].scopeSpans[{si}]", exc) from exc
             for i, span in enumerate(span_list):
                 try:
                     append(_span_from_json(span, resource, scope_name, scope_version, scope_rest))
-                except _MALFORMED as exc:
-                    error = _located(f"resourceSpans[{ri}].scopeSpans[{si}].spans[{i}]", exc)
+                except MALFORMED as exc:
+                    error = located(f"resourceSpans[{ri}].scopeSpans[{si}].spans[{i}]", exc)
                     if rejected is None:
                         raise error from exc
                     rejected.append(str(error))
@@ -78,34 +79,34 @@ def decode_trace_request(obj: Any, rejected: list[str] | None = None) -> list[Sp
 
 
 def _resource_from_json(resource_spans: Any) -> tuple[dict[str, Any], list[Any]]:
-    _require_object(resource_spans)
-    resource = _attributes_from_json(_object(resource_spans.get("resource")))
-    scope_list = _get(resource_spans, "scopeSpans", "scope_spans")
+    require_object(resource_spans)
+    resource = attributes_from_json(as_object(resource_spans.get("resource")))
+    scope_list = either(resource_spans, "scopeSpans", "scope_spans")
     if scope_list is None:  # OTLP before 0.15 (old files, old Jaeger)
         scope_list = resource_spans.get("instrumentationLibrarySpans")
-    return resource, _list(scope_list)
+    return resource, as_list(scope_list)
 
 
 def _scope_from_json(scope_spans: Any) -> tuple[str, str, list[Any]]:
-    _require_object(scope_spans)
+    require_object(scope_spans)
     scope = scope_spans.get("scope")
     if scope is None:
         scope = scope_spans.get("instrumentationLibrary")
-    scope = _object(scope)
+    scope = as_object(scope)
     return (
-        _str(scope.get("name"), "scope.name"),
-        _str(scope.get("version"), "scope.version"),
-        _list(scope_spans.get("spans")),
+        as_text(scope.get("name"), "scope.name"),
+        as_text(scope.get("version"), "scope.version"),
+        as_list(scope_spans.get("spans")),
     )
 
 
 def _scope_rest(scope_spans: dict[str, Any], resource_schema_url: str) -> dict[str, Any]:
     """What a scope gives each of its spans beyond name and version, as ``SpanRecord`` fields."""
     rest: dict[str, Any] = {}
-    scope = _object(scope_spans.get("scope"))
+    scope = as_object(scope_spans.get("scope"))
     if scope.get("attributes"):
-        rest["scope_attributes"] = _attributes_from_json(scope)
-    schema_url = _str(_get(scope_spans, "schemaUrl", "schema_url"), "schemaUrl")
+        rest["scope_attributes"] = attributes_from_json(scope)
+    schema_url = as_text(either(scope_spans, "schemaUrl", "schema_url"), "schemaUrl")
     if schema_url:
         rest["scope_schema_url"] = schema_url
     if resource_schema_url:
@@ -116,17 +117,17 @@ def _scope_rest(scope_spans: dict[str, Any], resource_schema_url: str) -> dict[s
 def _span_rest(span: dict[str, Any]) -> dict[str, Any]:
     """A span's links, trace state, flags and dropped counts, as ``SpanRecord`` fields."""
     rest: dict[str, Any] = {}
-    trace_state = _str(_get(span, "traceState", "trace_state"), "traceState")
+    trace_state = as_text(either(span, "traceState", "trace_state"), "traceState")
     if trace_state:
         rest["trace_state"] = trace_state
-    flags = _uint32(span.get("flags"), "flags")
+    flags = read_uint32(span.get("flags"), "flags")
     if flags:
         rest["flags"] = flags
     links = span.get("links")
     if links:
-        rest["links"] = tuple(_link_from_json(link) for link in _list(links))
+        rest["links"] = tuple(_link_from_json(link) for link in as_list(links))
     for camel, snake in _DROPPED:
-        count = _uint32(_get(span, camel, snake), camel)
+        count = read_uint32(either(span, camel, snake), camel)
         if count:
             rest[snake] = count
     return rest
@@ -143,15 +144,15 @@ _SPAN_REST_KEYS = frozenset(
 
 
 def _link_from_json(link: Any) -> SpanLink:
-    _require_object(link)
+    require_object(link)
     return SpanLink(
-        trace_id=_id_from_json(_get(link, "traceId", "trace_id"), TRACE_ID_BYTES, "links.traceId"),
-        span_id=_id_from_json(_get(link, "spanId", "span_id"), SPAN_ID_BYTES, "links.spanId"),
-        trace_state=_str(_get(link, "traceState", "trace_state"), "links.traceState"),
-        attributes=_attributes_from_json(link),
-        flags=_uint32(link.get("flags"), "links.flags"),
-        dropped_attributes_count=_uint32(
-            _get(link, "droppedAttributesCount", "dropped_attributes_count"),
+        trace_id=read_id(either(link, "traceId", "trace_id"), TRACE_ID_BYTES, "links.traceId"),
+        span_id=read_id(either(link, "spanId", "span_id"), SPAN_ID_BYTES, "links.spanId"),
+        trace_state=as_text(either(link, "traceState", "trace_state"), "links.traceState"),
+        attributes=attributes_from_json(link),
+        flags=read_uint32(link.get("flags"), "links.flags"),
+        dropped_attributes_count=read_uint32(
+            either(link, "droppedAttributesCount", "dropped_attributes_count"),
             "links.droppedAttributesCount",
         ),
     )
@@ -164,27 +165,27 @@ def _span_from_json(
     scope_version: str,
     scope_rest: dict[str, Any] | None = None,
 ) -> SpanRecord:
-    _require_object(span)
-    parent = _get(span, "parentSpanId", "parent_span_id")
-    parent_id = _hex_id(parent, SPAN_ID_BYTES, "parentSpanId") if parent else None
+    require_object(span)
+    parent = either(span, "parentSpanId", "parent_span_id")
+    parent_id = read_hex_id(parent, SPAN_ID_BYTES, "parentSpanId") if parent else None
     if parent_id == _ZERO_SPAN_ID:  # some producers write zeros for "no parent"
         parent_id = None
-    end_ns = _time(_get(span, "endTimeUnixNano", "end_time_unix_nano"), "endTimeUnixNano")
-    status = _object(span.get("status"))
+    end_ns = read_time(either(span, "endTimeUnixNano", "end_time_unix_nano"), "endTimeUnixNano")
+    status = as_object(span.get("status"))
     events = span.get("events")
     return SpanRecord(
-        trace_id=_id_from_json(_get(span, "traceId", "trace_id"), TRACE_ID_BYTES, "traceId"),
-        span_id=_id_from_json(_get(span, "spanId", "span_id"), SPAN_ID_BYTES, "spanId"),
+        trace_id=read_id(either(span, "traceId", "trace_id"), TRACE_ID_BYTES, "traceId"),
+        span_id=read_id(either(span, "spanId", "span_id"), SPAN_ID_BYTES, "spanId"),
         parent_span_id=parent_id,
-        name=_str(span.get("name"), "name"),
-        start_ns=_time(
-            _get(span, "startTimeUnixNano", "start_time_unix_nano"), "startTimeUnixNano"
+        name=as_text(span.get("name"), "name"),
+        start_ns=read_time(
+            either(span, "startTimeUnixNano", "start_time_unix_nano"), "startTimeUnixNano"
         ),
         end_ns=end_ns or None,
         kind=_kind_from_json(span.get("kind")),
         status_code=_status_from_json(status.get("code")),
-        status_message=_str(status.get("message"), "status.message"),
-        attributes=_attributes_from_json(span),
+        status_message=as_text(status.get("message"), "status.message"),
+        attributes=attributes_from_json(span),
         events=tuple(_event_from_json(event) for event in events) if events else (),
         resource=resource,
         scope_name=scope_name,
@@ -195,13 +196,13 @@ def _span_from_json(
 
 
 def _event_from_json(event: Any) -> SpanEvent:
-    _require_object(event)
+    require_object(event)
     return SpanEvent(
-        name=_str(event.get("name"), "events.name"),
-        time_ns=_time(_get(event, "timeUnixNano", "time_unix_nano"), "events.timeUnixNano"),
-        attributes=_attributes_from_json(event),
-        dropped_attributes_count=_uint32(
-            _get(event, "droppedAttributesCount", "dropped_attributes_count"),
+        name=as_text(event.get("name"), "events.name"),
+        time_ns=read_time(either(event, "timeUnixNano", "time_unix_nano"), "events.timeUnixNano"),
+        attributes=attributes_from_json(event),
+        dropped_attributes_count=read_uint32(
+            either(event, "droppedAttributesCount", "dropped_attributes_count"),
             "events.droppedAttributesCount",
         ),
     )
@@ -214,8 +215,8 @@ _STATUS_NAMES.update({f"STATUS_CODE_{name}": code for name, code in list(_STATUS
 
 
 def _kind_from_json(value: Any) -> str:
-    return kind_from_otlp(_enum(value, _KIND_NAMES, "kind"))
+    return kind_from_otlp(read_enum(value, _KIND_NAMES, "kind"))
 
 
 def _status_from_json(value: Any) -> str:
-    return status_from_otlp(_enum(value, _STATUS_NAMES, "status.code"))
+    return status_from_otlp(read_enum(value, _STATUS_NAMES, "status.code"))

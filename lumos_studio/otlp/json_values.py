@@ -18,36 +18,54 @@ from typing import Any
 
 from lumos_studio.otlp._common import INT64_MAX, INT64_MIN, OtlpDecodeError, short
 
+__all__ = [
+    "MALFORMED",
+    "any_from_json",
+    "as_list",
+    "as_object",
+    "as_text",
+    "attributes_from_json",
+    "either",
+    "located",
+    "read_enum",
+    "read_hex_id",
+    "read_id",
+    "read_resource_list",
+    "read_time",
+    "read_uint32",
+    "require_object",
+]
+
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 # OtlpDecodeError is a ValueError; the others come from values of the wrong JSON type.
-_MALFORMED = (TypeError, ValueError, AttributeError)
+MALFORMED = (TypeError, ValueError, AttributeError)
 
 
-def _resource_list(obj: Any, camel: str, snake: str) -> list[Any]:
+def read_resource_list(obj: Any, camel: str, snake: str) -> list[Any]:
     """The top-level resource list of an export request, or an error saying what was wrong."""
     if not isinstance(obj, dict):
         raise OtlpDecodeError(f"expected a JSON object, got {type(obj).__name__}")
     try:
-        return _list(_get(obj, camel, snake))
+        return as_list(either(obj, camel, snake))
     except OtlpDecodeError as exc:
         raise OtlpDecodeError(f"{camel}: {exc}") from None
 
 
-def _located(where: str, exc: Exception) -> OtlpDecodeError:
+def located(where: str, exc: Exception) -> OtlpDecodeError:
     if isinstance(exc, OtlpDecodeError):
         return OtlpDecodeError(f"{where}: {exc}")
     return OtlpDecodeError(f"{where}: malformed ({type(exc).__name__}: {exc})")
 
 
-def _uint32(value: Any, field: str) -> int:
+def read_uint32(value: Any, field: str) -> int:
     number = _int(value, field)
     if 0 <= number <= 0xFFFFFFFF:
         return number
     raise OtlpDecodeError(f"{field}: {short(value)} is not a 32-bit unsigned integer")
 
 
-def _attributes_from_json(owner: dict[str, Any]) -> dict[str, Any]:
+def attributes_from_json(owner: dict[str, Any]) -> dict[str, Any]:
     """Read ``owner["attributes"]`` (a list of KeyValue) into a plain dict."""
     attributes = owner.get("attributes")
     if not attributes:
@@ -57,17 +75,17 @@ def _attributes_from_json(owner: dict[str, Any]) -> dict[str, Any]:
 
 def _kvlist_from_json(values: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for kv in _list(values):
+    for kv in as_list(values):
         if type(kv) is not dict:
             raise OtlpDecodeError(f"attribute: expected an object, got {short(kv)}")
         key = kv.get("key")
         if type(key) is not str:
             raise OtlpDecodeError(f"attribute key must be a string, got {short(key)}")
-        out[key] = _any_from_json(kv.get("value"))
+        out[key] = any_from_json(kv.get("value"))
     return out
 
 
-def _any_from_json(value: Any) -> Any:
+def any_from_json(value: Any) -> Any:
     """Decode one ``AnyValue`` object; the empty AnyValue (or a missing one) is None."""
     if type(value) is dict:
         for kind, inner in value.items():
@@ -81,7 +99,7 @@ def _any_from_json(value: Any) -> Any:
 
 
 def _string_value(inner: Any) -> str:
-    return inner if type(inner) is str else _str(inner, "stringValue")
+    return inner if type(inner) is str else as_text(inner, "stringValue")
 
 
 def _bool_value(inner: Any) -> bool:
@@ -110,16 +128,16 @@ def _double_value(inner: Any) -> float:
 
 
 def _array_value(inner: Any) -> list[Any]:
-    return [_any_from_json(item) for item in _list(_object(inner).get("values"))]
+    return [any_from_json(item) for item in as_list(as_object(inner).get("values"))]
 
 
 def _kvlist_value(inner: Any) -> dict[str, Any]:
-    return _kvlist_from_json(_object(inner).get("values"))
+    return _kvlist_from_json(as_object(inner).get("values"))
 
 
 def _bytes_value(inner: Any) -> bytes:
     """Bytes stay bytes in a record, so they are written back as ``bytesValue``."""
-    text = _str(inner, "bytesValue")
+    text = as_text(inner, "bytesValue")
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -148,7 +166,7 @@ _ANY_DECODERS = {
 }
 
 
-def _enum(value: Any, names: dict[str, int], field: str) -> int:
+def read_enum(value: Any, names: dict[str, int], field: str) -> int:
     """An enum given as its number (the OTLP/JSON rule) or as its name (protobuf JSON)."""
     if value is None:
         return 0
@@ -163,15 +181,15 @@ def _enum(value: Any, names: dict[str, int], field: str) -> int:
     raise OtlpDecodeError(f"{field}: unknown value {short(value)}")
 
 
-def _id_from_json(value: Any, size: int, field: str) -> str:
+def read_id(value: Any, size: int, field: str) -> str:
     """A required trace or span id as lowercase hex; all zeros is invalid (OTLP spec)."""
-    hex_id = _hex_id(value, size, field)
+    hex_id = read_hex_id(value, size, field)
     if hex_id.strip("0"):
         return hex_id
     raise OtlpDecodeError(f"{field}: all-zero id {short(value)} is invalid")
 
 
-def _hex_id(value: Any, size: int, field: str) -> str:
+def read_hex_id(value: Any, size: int, field: str) -> str:
     """Normalise an id to lowercase hex; accepts hex in any case or base64 of ``size`` bytes.
 
     A string of hex digits only is always read as hex, so a truncated hex id is an error rather
@@ -220,7 +238,7 @@ def _int(value: Any, field: str) -> int:
     raise OtlpDecodeError(f"{field}: not an integer: {short(value)}")
 
 
-def _time(value: Any, field: str) -> int:
+def read_time(value: Any, field: str) -> int:
     """Nanoseconds since 1970 as SQLite holds them (int64, so before 2262); missing is 0."""
     number = _int(value, field)
     if 0 <= number <= INT64_MAX:
@@ -231,7 +249,7 @@ def _time(value: Any, field: str) -> int:
     )
 
 
-def _str(value: Any, field: str) -> str:
+def as_text(value: Any, field: str) -> str:
     if isinstance(value, str):
         return value
     if value is None:
@@ -239,12 +257,12 @@ def _str(value: Any, field: str) -> str:
     raise OtlpDecodeError(f"{field}: expected a string, got {short(value)}")
 
 
-def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
+def either(obj: dict[str, Any], camel: str, snake: str) -> Any:
     value = obj.get(camel)
     return obj.get(snake) if value is None else value
 
 
-def _object(value: Any) -> dict[str, Any]:
+def as_object(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     if value is None:
@@ -252,12 +270,12 @@ def _object(value: Any) -> dict[str, Any]:
     raise OtlpDecodeError(f"expected an object, got {short(value)}")
 
 
-def _require_object(value: Any) -> None:
+def require_object(value: Any) -> None:
     if not isinstance(value, dict):
         raise OtlpDecodeError(f"expected an object, got {short(value)}")
 
 
-def _list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     if isinstance(value, list):

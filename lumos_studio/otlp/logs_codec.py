@@ -26,19 +26,19 @@ from lumos_studio.otlp._common import (
 )
 from lumos_studio.otlp.json_encode import any_to_json, attributes_to_json
 from lumos_studio.otlp.json_values import (
-    _MALFORMED,
-    _any_from_json,
-    _attributes_from_json,
-    _enum,
-    _get,
-    _hex_id,
-    _list,
-    _located,
-    _object,
-    _require_object,
-    _resource_list,
-    _str,
-    _time,
+    MALFORMED,
+    any_from_json,
+    as_list,
+    as_object,
+    as_text,
+    attributes_from_json,
+    either,
+    located,
+    read_enum,
+    read_hex_id,
+    read_resource_list,
+    read_time,
+    require_object,
 )
 from lumos_studio.records import LogRecord
 
@@ -72,27 +72,27 @@ def decode_logs_request(obj: Any, rejected: list[str] | None = None) -> list[Log
     Raises ``OtlpDecodeError`` naming the record's position and the wrong field; with a
     ``rejected`` list an invalid record is skipped and its message appended there instead.
     """
-    resource_list = _resource_list(obj, "resourceLogs", "resource_logs")
+    resource_list = read_resource_list(obj, "resourceLogs", "resource_logs")
     records: list[LogRecord] = []
     for ri, resource_logs in enumerate(resource_list):
         try:
-            _require_object(resource_logs)
-            resource = _attributes_from_json(_object(resource_logs.get("resource")))
-            scope_list = _list(_get(resource_logs, "scopeLogs", "scope_logs"))
-        except _MALFORMED as exc:
-            raise _located(f"resourceLogs[{ri}]", exc) from exc
+            require_object(resource_logs)
+            resource = attributes_from_json(as_object(resource_logs.get("resource")))
+            scope_list = as_list(either(resource_logs, "scopeLogs", "scope_logs"))
+        except MALFORMED as exc:
+            raise located(f"resourceLogs[{ri}]", exc) from exc
         for si, scope_logs in enumerate(scope_list):
             try:
-                _require_object(scope_logs)
-                scope_name = _str(_object(scope_logs.get("scope")).get("name"), "scope.name")
-                log_list = _list(_get(scope_logs, "logRecords", "log_records"))
-            except _MALFORMED as exc:
-                raise _located(f"resourceLogs[{ri}].scopeLogs[{si}]", exc) from exc
+                require_object(scope_logs)
+                scope_name = as_text(as_object(scope_logs.get("scope")).get("name"), "scope.name")
+                log_list = as_list(either(scope_logs, "logRecords", "log_records"))
+            except MALFORMED as exc:
+                raise located(f"resourceLogs[{ri}].scopeLogs[{si}]", exc) from exc
             for i, log in enumerate(log_list):
                 try:
                     records.append(_log_from_json(log, resource, scope_name))
-                except _MALFORMED as exc:
-                    error = _located(f"resourceLogs[{ri}].scopeLogs[{si}].logRecords[{i}]", exc)
+                except MALFORMED as exc:
+                    error = located(f"resourceLogs[{ri}].scopeLogs[{si}].logRecords[{i}]", exc)
                     if rejected is None:
                         raise error from exc
                     rejected.append(str(error))
@@ -100,22 +100,24 @@ def decode_logs_request(obj: Any, rejected: list[str] | None = None) -> list[Log
 
 
 def _log_from_json(log: Any, resource: dict[str, Any], scope_name: str) -> LogRecord:
-    _require_object(log)
+    require_object(log)
     observed_field = "observedTimeUnixNano"
-    observed = _time(_get(log, observed_field, "observed_time_unix_nano"), observed_field)
+    observed = read_time(either(log, observed_field, "observed_time_unix_nano"), observed_field)
     severity_field = "severityNumber"
-    severity = _enum(_get(log, severity_field, "severity_number"), _SEVERITY_NAMES, severity_field)
+    severity = read_enum(
+        either(log, severity_field, "severity_number"), _SEVERITY_NAMES, severity_field)
     if not 0 <= severity <= SEVERITY_MAX:
         raise OtlpDecodeError(f"severityNumber: {severity} is out of range 0..{SEVERITY_MAX}")
     return LogRecord(
-        time_ns=_time(_get(log, "timeUnixNano", "time_unix_nano"), "timeUnixNano") or observed,
-        body=_any_from_json(log.get("body")),
+        time_ns=(
+            read_time(either(log, "timeUnixNano", "time_unix_nano"), "timeUnixNano") or observed),
+        body=any_from_json(log.get("body")),
         severity_number=severity,
-        severity_text=_str(_get(log, "severityText", "severity_text"), "severityText"),
-        trace_id=_optional_id(_get(log, "traceId", "trace_id"), TRACE_ID_BYTES, "traceId"),
-        span_id=_optional_id(_get(log, "spanId", "span_id"), SPAN_ID_BYTES, "spanId"),
-        event_name=_str(_get(log, "eventName", "event_name"), "eventName"),
-        attributes=_attributes_from_json(log),
+        severity_text=as_text(either(log, "severityText", "severity_text"), "severityText"),
+        trace_id=_optional_id(either(log, "traceId", "trace_id"), TRACE_ID_BYTES, "traceId"),
+        span_id=_optional_id(either(log, "spanId", "span_id"), SPAN_ID_BYTES, "spanId"),
+        event_name=as_text(either(log, "eventName", "event_name"), "eventName"),
+        attributes=attributes_from_json(log),
         resource=resource,
         scope_name=scope_name,
         observed_time_ns=observed,
@@ -126,7 +128,7 @@ def _optional_id(value: Any, size: int, field: str) -> str | None:
     """Log ids are optional: missing, empty and all-zero all mean "not in a span"."""
     if value is None or value == "":
         return None
-    hex_id = _hex_id(value, size, field)
+    hex_id = read_hex_id(value, size, field)
     return hex_id if hex_id.strip("0") else None
 
 
