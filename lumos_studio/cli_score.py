@@ -10,20 +10,11 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.text import Text
 
-from lumos_studio.cli_support import fail, info, open_reader, open_store, out
+from lumos_studio.cli_support import fail, info, open_reader, open_store, out, resolve_trace
 from lumos_studio.display import VALUE_LIMIT, safe_text
 
 if TYPE_CHECKING:
-    from lumos_studio.store import StoreReader
-
-
-def _resolve(reader: StoreReader, prefix: str) -> str:
-    matches = reader.resolve_trace_id(prefix)
-    if len(matches) != 1:
-        what = "no trace" if not matches else "several traces"
-        fail(f"{what} starting with {prefix!r} in {reader.path}",
-             "list them: lumos-studio traces", code=2)
-    return matches[0]
+    pass
 
 
 @click.command()
@@ -73,7 +64,7 @@ def score(db: Path, trace_ids: tuple[str, ...], last: int | None, texts: tuple[s
         fail("choose the traces: TRACE ids (prefixes) or --last N", code=2)
     reader = open_reader(db)
     ids = ([t.trace_id for t in reader.list_traces(limit=last or 0)] if last
-           else [_resolve(reader, t) for t in trace_ids])
+           else [resolve_trace(reader, t, code=2) for t in trace_ids])
     scored = score_traces(reader, ids, scorers)
     table = Table()
     for column in ("trace", "scorer", "score", "why"):
@@ -120,7 +111,7 @@ def annotate(db: Path, trace_id: str, span_id: str | None, name: str, value: flo
     except ValueError as exc:
         fail(f"{exc}; give --score, --label or --note", code=2)
     reader = open_reader(db)
-    full_id = _resolve(reader, trace_id)
+    full_id = resolve_trace(reader, trace_id, code=2)
     spans = reader.trace_spans(full_id)
     if span_id is None:
         found = sample_of_trace(spans)

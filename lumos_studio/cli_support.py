@@ -117,16 +117,18 @@ def open_reader(db: StoreTarget) -> StoreReader:
         store_failure(exc)
 
 
-def resolve_trace(reader: StoreReader, prefix: str) -> str:
-    """The id of the one stored trace starting with ``prefix``; none or several fail."""
+def resolve_trace(reader: StoreReader, prefix: str, code: int = 1) -> str:
+    """The id of the one stored trace starting with ``prefix``; none or several fail with exit
+    ``code`` (``score`` and ``annotate`` exit 1 when a score fails, 2 for what they were given)."""
     matches = reader.resolve_trace_id(prefix)
     if not matches:
         fail(
             f"no trace starting with {prefix!r} in {getattr(reader, 'target', reader.path)}",
-            "list them: lumos-studio traces"
+            "list them: lumos-studio traces", code=code,
         )
     if len(matches) > 1:
-        fail(f"{prefix!r} matches several traces ({', '.join(matches)}); give more characters")
+        fail(f"{prefix!r} matches several traces ({', '.join(matches)}); give more characters",
+             code=code)
     return matches[0]
 
 

@@ -75,6 +75,8 @@ def test_score_and_annotate_mistakes_are_one_sentence(db: Path) -> None:
     assert bad.exit_code == 2 and "is not a regular expression" in bad.stderr
     missing = invoke(db, "annotate", "ffff", "--label", "x")
     assert missing.exit_code == 2 and "no trace starting with 'ffff'" in missing.stderr
+    every = invoke(db, "score", "", "--contains", "x")  # the empty prefix: every trace
+    assert every.exit_code == 2 and "matches several traces" in every.stderr
     newest = StoreReader(db).list_traces()[0].trace_id
     empty = invoke(db, "annotate", newest[:8])
     assert empty.exit_code == 2 and "needs a score, a label or a note" in empty.stderr
