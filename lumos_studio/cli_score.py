@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from rich.text import Text
 
 from lumos_studio.cli_support import fail, info, open_reader, open_store, out, resolve_trace
 from lumos_studio.display import VALUE_LIMIT, safe_text
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command()
