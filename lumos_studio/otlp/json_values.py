@@ -53,12 +53,14 @@ def read_resource_list(obj: Any, camel: str, snake: str) -> list[Any]:
 
 
 def located(where: str, exc: Exception) -> OtlpDecodeError:
+    """``exc`` as a decode error that says where it happened (``resourceSpans[0]: ...``)."""
     if isinstance(exc, OtlpDecodeError):
         return OtlpDecodeError(f"{where}: {exc}")
     return OtlpDecodeError(f"{where}: malformed ({type(exc).__name__}: {exc})")
 
 
 def read_uint32(value: Any, field: str) -> int:
+    """A uint32 field (flags, dropped counts) given as a number or a decimal string."""
     number = _int(value, field)
     if 0 <= number <= 0xFFFFFFFF:
         return number
@@ -250,6 +252,7 @@ def read_time(value: Any, field: str) -> int:
 
 
 def as_text(value: Any, field: str) -> str:
+    """A string field; missing is ""."""
     if isinstance(value, str):
         return value
     if value is None:
@@ -258,11 +261,13 @@ def as_text(value: Any, field: str) -> str:
 
 
 def either(obj: dict[str, Any], camel: str, snake: str) -> Any:
+    """A field under its OTLP/JSON name (camelCase) or its protobuf name (snake_case)."""
     value = obj.get(camel)
     return obj.get(snake) if value is None else value
 
 
 def as_object(value: Any) -> dict[str, Any]:
+    """A JSON object field; missing is {}."""
     if isinstance(value, dict):
         return value
     if value is None:
@@ -271,11 +276,13 @@ def as_object(value: Any) -> dict[str, Any]:
 
 
 def require_object(value: Any) -> None:
+    """Raise unless ``value`` is a JSON object (a span, an event, a log record...)."""
     if not isinstance(value, dict):
         raise OtlpDecodeError(f"expected an object, got {short(value)}")
 
 
 def as_list(value: Any) -> list[Any]:
+    """A JSON array field; missing is []."""
     if value is None:
         return []
     if isinstance(value, list):
