@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from rich.text import Text
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.otlp import read_records
@@ -92,3 +93,18 @@ def test_a_tree_printed_from_headers_shows_hostile_names_literally_and_fits_the_
     plain = printed(TraceTree("t", store.reader.trace_headers(spans[0].trace_id)), colour=False)
     assert all(len(line) <= 100 for line in plain.splitlines())
     assert "n…  10.0ms" in plain
+
+
+def test_a_tree_printed_without_colour_reads_as_the_coloured_one(store: Store) -> None:
+    spans = [make_span("invoke_agent a", duration_ms=None),
+             make_span("chat m", span_id="c" * 16, parent="b7ad6b7169203331", start=T0 + 1,
+                       status="ERROR"),
+             make_span("é" * 15, span_id="d" * 16, parent="b7ad6b7169203331", start=T0 + 2)]
+    store.writer.submit_many(spans)
+    assert store.writer.flush()
+    trace_id = spans[0].trace_id
+    tree = TraceTree(trace_id, store.reader.trace_headers(trace_id))
+    plain, coloured = printed(tree, colour=False), printed(tree, colour=True)
+    assert plain == Text.from_ansi(coloured).plain  # the same lines, one segment each
+    assert plain == printed(rich_tree(trace_id, store.reader.trace_spans(trace_id)), False)
+    assert "chat m  10.0ms  ERROR" in plain and "⏵ …" in plain
