@@ -26,7 +26,6 @@ from typing import Any
 
 import orjson
 
-from lumos_studio.otlp.proto_span import decode_span
 from lumos_studio.otlp.span_bytes import span_bytes
 from lumos_studio.records import LogRecord, SpanEvent, SpanRecord
 from lumos_studio.semantics.hot import hot_fields
@@ -140,6 +139,8 @@ def _encoded(record: SpanRecord) -> bytes:
 
 def span_from_row(row: sqlite3.Row) -> SpanRecord:
     """Rebuild the record from a full ``spans`` row."""
+    from lumos_studio.otlp.proto_span import decode_span  # protobuf: ~45 ms to import
+
     stored = row["span"]
     attributes, events, rest = decode_span(unpack(stored) if stored else b"")
     extra = row["extra"]

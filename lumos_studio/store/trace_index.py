@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lumos_studio.otlp.proto_span import text_fields
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.records_codec import log_from_row, span_from_row, unpack
 from lumos_studio.semantics.hot import conversation_id, has_message_attributes, operation
@@ -259,6 +258,8 @@ def stored_span_text(stored: bytes | None, scope_name: str | None) -> str | None
     """A stored span's text by ``semantics.plain_text_of``, from the few attributes it reads
     (one slim parse of the stored bytes); None if the span needs the full reader. Decoding the
     span whole (``span_from_row``) cost more than making its text."""
+    from lumos_studio.otlp.proto_span import text_fields  # protobuf: not at every import
+
     if not stored:
         return None
     try:
