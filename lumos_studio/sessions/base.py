@@ -6,10 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from lumos_core import Agent, Message
-from lumos_core.debug import Decision
 from lumos_core.worker_protocol import (
     AgentDescription,
     BreakAt,
@@ -18,6 +16,10 @@ from lumos_core.worker_protocol import (
     SubAgentDescription,
     WorkflowDescription,
 )
+
+if TYPE_CHECKING:  # the app's start need not import the agent framework (pydantic and all)
+    from lumos_core import Agent, Message
+    from lumos_core.debug import Decision
 
 
 def workflow_store_beside(store_path: Path) -> Path:
@@ -113,7 +115,7 @@ class StreamUpdate:
 StreamListener = Callable[[StreamUpdate], None]
 #: What to do at a breakpoint; called on a thread of its own, so it may block until a person
 #: decides. A refused edit comes back as another pause with ``refused`` set.
-PauseHandler = Callable[[Paused], Decision]
+PauseHandler = Callable[[Paused], "Decision"]
 
 
 @dataclass(frozen=True, slots=True)

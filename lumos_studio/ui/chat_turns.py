@@ -12,10 +12,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.widgets import Input
 
-from lumos_core import Message
-from lumos_core.debug import Decision
 from lumos_core.worker_protocol import Paused
-from lumos_core.workflows import SnapshotStore
 from lumos_studio.sessions.base import AgentInfo, Session, StreamUpdate, workflow_store_beside
 from lumos_studio.store import Store
 from lumos_studio.ui.breakpoints import Breakpoints
@@ -42,6 +39,9 @@ from lumos_studio.ui.workflow_turns import (
 if TYPE_CHECKING:
     from textual.app import App
     from textual.screen import Screen
+
+    from lumos_core import Message
+    from lumos_core.debug import Decision
 
     _AppBase = App[None]  # what the mixin relies on, checked against Textual's own types
 else:
@@ -295,6 +295,8 @@ class ChatTurns(_AppBase):
         for path, names in by_file.items():
             if not path.is_file():
                 continue
+            from lumos_core.workflows import SnapshotStore  # not at start: pydantic and all
+
             try:
                 snapshots = SnapshotStore(path)
                 try:

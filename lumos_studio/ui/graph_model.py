@@ -12,7 +12,6 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from lumos_core.subagents import tool_name
 from lumos_core.worker_protocol import StepShape
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 from lumos_studio.semantics import OperationKind, SpanView, read_span
@@ -177,6 +176,8 @@ def _owner(span_id: str, parents: Mapping[str, str | None], by_id: Mapping[str, 
 
 
 def _sub_agent_node(root: GraphNode, tool: str) -> str | None:
+    from lumos_core.subagents import tool_name  # the agent framework: not at the app's start
+
     for node in root.walk():
         if node.kind in ("subagent", "handoff") and tool_name(node.label) == tool:
             return node.id
