@@ -75,8 +75,17 @@ except SystemExit as exc:
     assert not exc.code, exc.code
 """
     watch = ("textual", "opentelemetry.sdk", "opentelemetry.trace", "httpx", "lumos_core.agent",
-             "lumos_studio.app")
+             "lumos_studio.app", "google.protobuf")  # the tree is read from columns alone
     assert loaded_after(code, str(db), watch=watch) == []
+
+
+def test_the_studio_starts_without_the_agent_framework_or_protobuf() -> None:
+    """The app's modules name the agent framework's types for the type checker and import
+    what they run where it runs: pydantic and protobuf were a sixth of the first paint."""
+    code = "import lumos_studio.app, lumos_studio.ui.read_only"
+    watch = ("pydantic", "google.protobuf", "lumos_core.agent", "lumos_core.memory.memory",
+             "lumos_core.workflows", "lumos_core.tools")
+    assert loaded_after(code, watch=watch) == []
 
 
 def test_the_studio_loads_the_evaluation_views_pygments_and_sqlite_utils_when_used() -> None:
@@ -99,7 +108,8 @@ def test_importing_lumos_core_loads_a_name_when_it_is_first_used() -> None:
 
 
 @pytest.mark.parametrize(
-    "package", ["lumos_core", "lumos_core.models", "lumos_core.telemetry", "lumos_studio.store"]
+    "package", ["lumos_core", "lumos_core.models", "lumos_core.telemetry", "lumos_core.memory",
+                "lumos_studio.store", "lumos_studio.otlp"]
 )
 def test_each_lazy_name_is_the_one_its_type_checking_import_names(package: str) -> None:
     module = importlib.import_module(package)
