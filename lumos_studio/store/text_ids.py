@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Iterator
-from typing import TypeVar
 
 import orjson
 
 from lumos_studio.store.sql_batches import fixed_chunks
+from lumos_studio.store.write_statements import statement_chunks
 
 __all__ = ["TEXT_ID_BITS", "text_ids"]
 
@@ -70,7 +69,7 @@ def text_ids(connection: sqlite3.Connection, trace_ids: list[str]) -> list[int |
 def _text_seqs(connection: sqlite3.Connection, traces: list[str]) -> dict[str, int | None]:
     """Each stored trace's ``text_seq`` (None: no text yet); a trace not stored is left out."""
     seqs: dict[str, int | None] = {}
-    for chunk in _chunks(traces):
+    for chunk in statement_chunks(traces):
         found = connection.execute(_read_text_seqs(len(chunk)), chunk).fetchone()[0]
         seqs.update(orjson.loads(found))
     return seqs
@@ -81,25 +80,13 @@ def _last_text_ids(
 ) -> dict[str, int | None]:
     """The highest id each trace's texts have in the index (None: none left)."""
     last: dict[str, int | None] = {}
-    for chunk in _chunks(seqs):
+    for chunk in statement_chunks(seqs):
         values: list[str | int] = []
         for trace_id, seq in chunk:
             values += (trace_id, seq << TEXT_ID_BITS, (seq << TEXT_ID_BITS) + _TEXT_NUMBERS)
         found = connection.execute(_read_last_text_ids(len(chunk)), values).fetchone()[0]
         last.update(orjson.loads(found))
     return last
-
-
-# A statement for up to this many traces (one statement of the batch's own size: each
-# statement, not each row, may cost the writer a wait for the GIL).
-_TRACES_PER_STATEMENT = 1_024
-
-_T = TypeVar("_T")
-
-
-def _chunks(items: list[_T]) -> Iterator[list[_T]]:
-    for start in range(0, len(items), _TRACES_PER_STATEMENT):
-        yield items[start : start + _TRACES_PER_STATEMENT]
 
 
 def _read_text_seqs(count: int) -> str:

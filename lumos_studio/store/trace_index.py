@@ -27,6 +27,7 @@ from lumos_studio.semantics.hot import conversation_id, has_message_attributes, 
 from lumos_studio.semantics.search import PLAIN_TEXT_KEYS, plain_text_of, span_search_text
 from lumos_studio.store.sql_batches import fixed_chunks, insert_rows
 from lumos_studio.store.text_ids import text_ids
+from lumos_studio.store.write_statements import statement_chunks
 
 # Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
 _MESSAGE_OPERATIONS = frozenset(
@@ -109,7 +110,9 @@ def queue_for_indexing(connection: sqlite3.Connection, spans: Sequence[tuple[str
     storing the span, so on bulk ingest the search index lags behind and catches up once the
     load stops, instead of halving the ingest rate.
     """
-    for chunk in _chunks(spans):
+    # One statement a slice (a few past 1,024 rows), not executemany: the writer thread gives
+    # up the GIL around every step, and each time it may wait a switch interval to get it back.
+    for chunk in statement_chunks(spans):
         connection.execute(_queue_texts(len(chunk)), [value for pair in chunk for value in pair])
 
 
@@ -150,9 +153,7 @@ def index_or_queue(
 
 def _traces_with_logs(connection: sqlite3.Connection, trace_ids: set[str]) -> set[str]:
     found: set[str] = set()
-    ids = list(trace_ids)
-    for start in range(0, len(ids), _ROWS_PER_STATEMENT):
-        chunk = ids[start : start + _ROWS_PER_STATEMENT]
+    for chunk in statement_chunks(list(trace_ids)):
         found.update(row[0] for row in connection.execute(
             f"SELECT DISTINCT trace_id FROM logs WHERE trace_id IN ({', '.join('?' * len(chunk))})",
             chunk,
@@ -165,16 +166,6 @@ def set_conversations(connection: sqlite3.Connection, conversations: Mapping[str
     refresh: a trace keeps the first id it was given)."""
     for chunk in fixed_chunks(list(conversations.items())):
         connection.execute(_set_conversations(len(chunk)), [v for pair in chunk for v in pair])
-
-
-# One statement (a few past 1,024 rows), not executemany: the writer thread gives up the GIL
-# around every step, and each time it may wait a switch interval to get it back.
-_ROWS_PER_STATEMENT = 1_024
-
-
-def _chunks(items: Sequence[tuple[str, str]]) -> Iterable[Sequence[tuple[str, str]]]:
-    for start in range(0, len(items), _ROWS_PER_STATEMENT):
-        yield items[start : start + _ROWS_PER_STATEMENT]
 
 
 @functools.cache
@@ -370,9 +361,7 @@ def _add_texts(
 def _added(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> set[tuple[Any, ...]]:
     """Which of ``rows`` (id, trace, span, ...) ``trace_texts`` holds as they are."""
     found: set[tuple[Any, ...]] = set()
-    ids = [row[0] for row in rows]
-    for start in range(0, len(ids), _ROWS_PER_STATEMENT):
-        chunk = ids[start : start + _ROWS_PER_STATEMENT]
+    for chunk in statement_chunks([row[0] for row in rows]):
         found.update(connection.execute(
             f"SELECT id, trace_id, span_id FROM trace_texts WHERE id IN "
             f"({', '.join('?' * len(chunk))})", chunk,
