@@ -26,6 +26,7 @@ from textual.widgets import Header
 from textual.worker import Worker
 
 from lumos_studio.display import safe_str
+from lumos_studio.process_settings import settle_start_up
 from lumos_studio.records import LogRecord
 from lumos_studio.sessions.base import Session, SessionEvent
 from lumos_studio.store import Store
@@ -207,6 +208,7 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
         self._show_agents(stale=False)
         self.show_breakpoints()
         self.main.query_one(TraceList if self.read_only else "#chat-input").focus()
+        self.call_after_refresh(settle_start_up)  # collections resume, start-up's objects frozen
         self.call_after_refresh(self.start_session)  # after the first frame, not competing with it
 
     async def run_action(self, action: str | ActionParseResult,

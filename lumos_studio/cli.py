@@ -40,7 +40,7 @@ from lumos_studio.cli_support import (
 from lumos_studio.cli_traces import export, import_, show, traces
 from lumos_studio.cli_web import web
 from lumos_studio.new.command import new
-from lumos_studio.process_settings import use_studio_process_settings
+from lumos_studio.process_settings import settle_start_up, use_studio_process_settings
 from lumos_studio.store import DEFAULT_DB, StoreError, StoreTarget, StoreUnusable, local_path
 
 if TYPE_CHECKING:
@@ -98,6 +98,8 @@ def cli(ctx: click.Context, db: StoreTarget, otlp_port: int, forward: tuple[str,
     To work on your own agents: lumos-studio dev agents.py
     """
     ctx.obj = db
+    if ctx.invoked_subcommand not in (None, "dev"):  # the studio settles after its first frame
+        settle_start_up()
     if read_only:
         if ctx.invoked_subcommand is not None:
             fail(f"--read-only opens the studio alone, not {ctx.invoked_subcommand}",
@@ -109,15 +111,10 @@ def cli(ctx: click.Context, db: StoreTarget, otlp_port: int, forward: tuple[str,
         _open_read_only_studio(db)
         return
     if ctx.invoked_subcommand is None:
-        from lumos_studio.sessions.discovery import load_demo
-        from lumos_studio.sessions.in_process import InProcessSession
+        from lumos_studio.sessions.demo import demo_session
 
-        _open_studio(
-            db,
-            otlp_port,
-            lambda store, endpoint: InProcessSession.recording(load_demo(), store.writer),
-            forward, forward_queue_mb,
-        )
+        _open_studio(db, otlp_port, lambda store, endpoint: demo_session(store.writer),
+                     forward, forward_queue_mb)
 
 
 @cli.command()

@@ -10,6 +10,7 @@ from pathlib import Path
 from lumos_core import Agent
 from lumos_core.loader import AgentFileError, agents_in, load_definitions, workflows_in
 from lumos_core.workflows import Workflow
+from lumos_studio.sessions.demo import DEMO_SOURCE
 
 __all__ = [
     "DEMO_MODULE",
@@ -56,7 +57,7 @@ def load_demo() -> AgentCatalog:
     """The demo agents, and the demo workflows (not the agents those use as steps)."""
     module = importlib.import_module(DEMO_MODULE)
     workflows = workflows_in(importlib.import_module(DEMO_WORKFLOWS_MODULE))
-    return AgentCatalog("the bundled demo", agents_in(module), workflows)
+    return AgentCatalog(DEMO_SOURCE, agents_in(module), workflows)
 
 
 def load_file(path: Path) -> AgentCatalog:

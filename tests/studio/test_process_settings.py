@@ -7,6 +7,7 @@ import gc
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,17 +15,50 @@ from lumos_studio.process_settings import (
     GEN1_COLLECTIONS_PER_FULL,
     NEW_OBJECTS_PER_YOUNG,
     collect_young_now,
+    settle_start_up,
     use_studio_process_settings,
 )
 
 
-def test_the_young_and_full_collection_thresholds_change() -> None:
+def test_the_young_and_full_collection_thresholds_change_and_collections_wait() -> None:
     before = gc.get_threshold()
     try:
         use_studio_process_settings()
         assert gc.get_threshold() == (NEW_OBJECTS_PER_YOUNG, before[1], GEN1_COLLECTIONS_PER_FULL)
+        assert not gc.isenabled()
+        frozen = gc.get_freeze_count()
+        settle_start_up()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > frozen
+        settle_start_up()  # once only: a second call freezes nothing more
+        gc.disable()
+        settle_start_up()
+        assert not gc.isenabled()  # nor enables what others disabled
     finally:
+        gc.enable()
+        gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize(("arguments", "enabled"), [
+    (["traces"], "True"),  # a command's body runs with collections on
+    (["--help"], "False"),  # nothing ran: the process is ending
+])
+def test_a_command_runs_with_collections_settled(tmp_path: Path, arguments: list[str],
+                                                 enabled: str) -> None:
+    script = (
+        "import gc, sys\n"
+        f"sys.argv = ['lumos-studio', '--db', {str(tmp_path / 'studio.db')!r}, *{arguments!r}]\n"
+        "from lumos_studio.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip().splitlines()[-1] == f"{enabled} {enabled}"
 
 
 def test_the_lumos_studio_entry_point_applies_them() -> None:

@@ -81,8 +81,9 @@ except SystemExit as exc:
 
 def test_the_studio_starts_without_the_agent_framework_or_protobuf() -> None:
     """The app's modules name the agent framework's types for the type checker and import
-    what they run where it runs: pydantic and protobuf were a sixth of the first paint."""
-    code = "import lumos_studio.app, lumos_studio.ui.read_only"
+    what they run where it runs: pydantic and protobuf were a sixth of the first paint. The
+    default studio's demo session is made after the first frame (``sessions/deferred.py``)."""
+    code = "import lumos_studio.app, lumos_studio.ui.read_only, lumos_studio.sessions.demo"
     watch = ("pydantic", "google.protobuf", "lumos_core.agent", "lumos_core.memory.memory",
              "lumos_core.workflows", "lumos_core.tools")
     assert loaded_after(code, watch=watch) == []

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,12 @@ from textual.widgets import Input, Static
 
 from lumos_core import Agent, ScriptedModel, tool
 from lumos_studio.app import StudioApp
+from lumos_studio.process_settings import use_studio_process_settings
+from lumos_studio.sessions.demo import demo_session
 from lumos_studio.sessions.discovery import AgentCatalog, load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store, StoreTarget
+from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.metrics_strip import MetricsStrip, render_metrics
 from lumos_studio.ui.widgets.span_detail import SpanDetail
@@ -248,3 +252,34 @@ async def test_a_log_line_jumps_to_the_span_it_was_written_in(store: Store) -> N
         await wait_for(pilot, lambda: app.query_one(SpanDetail).span.span_id == tool_span.span_id)
         assert app.focused is tree
         assert app.query_one(LogsPane).span == (tool_span.trace_id, tool_span.span_id)
+
+
+async def test_the_default_studio_answers_a_message_typed_before_its_demo_has_loaded(
+    store: Store,
+) -> None:
+    """``lumos-studio`` makes the demo after its first frame (``sessions/deferred.py``): a
+    message sent at once waits for the agents and is answered."""
+    app = StudioApp(store, demo_session(store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"weather in Paris?", "enter")
+        await wait_for(pilot, lambda: "Paris." in transcript(app))
+        assert "you › weather in Paris?" in transcript(app)
+        agents = app.query_one(AgentList)
+        assert app.agent_name == "weather"
+        assert agents.option_count == len(app.session.agents) > 1
+
+
+async def test_collections_held_at_start_resume_once_the_first_frame_is_drawn(
+    store: Store,
+) -> None:
+    before = gc.get_threshold()
+    use_studio_process_settings()  # as the entry point does: held until the first frame
+    try:
+        app = StudioApp(store, demo_session(store.writer))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, gc.isenabled)
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.enable()
+        gc.unfreeze()
+        gc.set_threshold(*before)
