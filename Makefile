@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 	@echo "installed; $(VENV) is ready"
 
+# Bytecode first (~0.1 s when current): an environment with PYTHONDONTWRITEBYTECODE would
+# otherwise compile every module of the studio at each start (~150 ms of the first frame).
 studio: $(STAMP)
+	@$(BIN)/python -m compileall -q lumos_core lumos_studio
 	$(BIN)/lumos-studio
 
 test: $(STAMP)
