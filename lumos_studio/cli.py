@@ -40,7 +40,11 @@ from lumos_studio.cli_support import (
 from lumos_studio.cli_traces import export, import_, show, traces
 from lumos_studio.cli_web import web
 from lumos_studio.new.command import new
-from lumos_studio.process_settings import settle_start_up, use_studio_process_settings
+from lumos_studio.process_settings import (
+    hold_collections,
+    settle_start_up,
+    use_studio_process_settings,
+)
 from lumos_studio.store import DEFAULT_DB, StoreError, StoreTarget, StoreUnusable, local_path
 
 if TYPE_CHECKING:
@@ -215,4 +219,5 @@ cli.add_command(web)
 def main() -> None:
     """Console-script entry point."""
     use_studio_process_settings()
+    hold_collections()
     cli(prog_name="lumos-studio")

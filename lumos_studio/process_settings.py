@@ -42,12 +42,15 @@ _held = False  # collections wait until the first frame (or the command's body)
 
 
 def use_studio_process_settings() -> None:
-    """Apply the settings to this process (the ``lumos-studio`` entry point does, at start),
-    and hold collections until ``settle_start_up``."""
-    global _held
+    """Apply the settings to this process (the ``lumos-studio`` entry point does, at start)."""
     _, middle, _ = gc.get_threshold()
     gc.set_threshold(NEW_OBJECTS_PER_YOUNG, middle, GEN1_COLLECTIONS_PER_FULL)
     return_big_blocks_when_freed()
+
+
+def hold_collections() -> None:
+    """No collection until ``settle_start_up`` (the entry point calls it first)."""
+    global _held
     if gc.isenabled():
         gc.disable()
         _held = True

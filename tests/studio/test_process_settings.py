@@ -15,6 +15,7 @@ from lumos_studio.process_settings import (
     GEN1_COLLECTIONS_PER_FULL,
     NEW_OBJECTS_PER_YOUNG,
     collect_young_now,
+    hold_collections,
     settle_start_up,
     use_studio_process_settings,
 )
@@ -25,6 +26,8 @@ def test_the_young_and_full_collection_thresholds_change_and_collections_wait() 
     try:
         use_studio_process_settings()
         assert gc.get_threshold() == (NEW_OBJECTS_PER_YOUNG, before[1], GEN1_COLLECTIONS_PER_FULL)
+        assert gc.isenabled()
+        hold_collections()
         assert not gc.isenabled()
         frozen = gc.get_freeze_count()
         settle_start_up()

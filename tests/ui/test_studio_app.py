@@ -12,7 +12,7 @@ from textual.widgets import Input, Static
 
 from lumos_core import Agent, ScriptedModel, tool
 from lumos_studio.app import StudioApp
-from lumos_studio.process_settings import use_studio_process_settings
+from lumos_studio.process_settings import hold_collections
 from lumos_studio.sessions.demo import demo_session
 from lumos_studio.sessions.discovery import AgentCatalog, load_demo
 from lumos_studio.sessions.in_process import InProcessSession
@@ -273,7 +273,7 @@ async def test_collections_held_at_start_resume_once_the_first_frame_is_drawn(
     store: Store,
 ) -> None:
     before = gc.get_threshold()
-    use_studio_process_settings()  # as the entry point does: held until the first frame
+    hold_collections()  # as the entry point does: until the first frame
     try:
         app = StudioApp(store, demo_session(store.writer))
         async with app.run_test(size=(80, 24)) as pilot:
