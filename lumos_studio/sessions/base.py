@@ -8,18 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from lumos_core.worker_protocol import (
-    AgentDescription,
-    BreakAt,
-    Paused,
-    StepShape,
-    SubAgentDescription,
-    WorkflowDescription,
-)
-
 if TYPE_CHECKING:  # the app's start need not import the agent framework (pydantic and all)
     from lumos_core import Agent, Message
     from lumos_core.debug import Decision
+    from lumos_core.worker_protocol import (  # its ~30 message classes: ~20 ms to define
+        AgentDescription,
+        BreakAt,
+        Paused,
+        StepShape,
+        SubAgentDescription,
+        WorkflowDescription,
+    )
 
 
 def workflow_store_beside(store_path: Path) -> Path:
@@ -59,6 +58,8 @@ class AgentInfo:
     def from_wire(cls, described: AgentDescription | WorkflowDescription) -> AgentInfo:
         """From ``session_catalog``'s ``describe`` or ``describe_workflow``: one description for
         both kinds of session."""
+        from lumos_core.worker_protocol import WorkflowDescription
+
         if isinstance(described, WorkflowDescription):
             return cls(
                 described.name,
@@ -115,7 +116,7 @@ class StreamUpdate:
 StreamListener = Callable[[StreamUpdate], None]
 #: What to do at a breakpoint; called on a thread of its own, so it may block until a person
 #: decides. A refused edit comes back as another pause with ``refused`` set.
-PauseHandler = Callable[[Paused], "Decision"]
+PauseHandler = Callable[["Paused"], "Decision"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,15 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lumos_core.debug import PausePoint
 from lumos_core.telemetry import semconv as sc
-from lumos_core.worker_protocol import BreakAt
 from lumos_studio.records import SpanRecord
 from lumos_studio.semantics import OperationKind, SpanView
+
+if TYPE_CHECKING:
+    from lumos_core.worker_protocol import BreakAt
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,8 @@ class BreakpointSpec:
 
     def wire(self) -> BreakAt:
         """As the run command carries it to the worker."""
+        from lumos_core.worker_protocol import BreakAt
+
         condition = self.condition
         return BreakAt(
             self.point.value,

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.widgets import Input
 
-from lumos_core.worker_protocol import Paused
 from lumos_studio.sessions.base import AgentInfo, Session, StreamUpdate, workflow_store_beside
 from lumos_studio.store import Store
 from lumos_studio.ui.breakpoints import Breakpoints
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
 
     from lumos_core import Message
     from lumos_core.debug import Decision
+    from lumos_core.worker_protocol import Paused
 
     _AppBase = App[None]  # what the mixin relies on, checked against Textual's own types
 else:

@@ -10,6 +10,7 @@ when its run ends, or the app closes, is answered ``Abort`` so no thread is left
 
 from __future__ import annotations
 
+import sys
 import threading
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
@@ -21,26 +22,11 @@ from lumos_core.debug import Abort, Decision, Edit, Skip
 from lumos_core.messages import Message as LumosMessage
 from lumos_core.messages import message_from_dict
 from lumos_core.telemetry import semconv as sc
-from lumos_core.worker_protocol import Paused
 from lumos_studio.display import safe_str
 from lumos_studio.sessions.base import AgentInfo, RunOutcome, Session, WorkflowOutcome
 from lumos_studio.ui.breakpoints import Breakpoints, BreakpointSpec, span_breakpoint
 from lumos_studio.ui.breakpoints_dialog import CLEAR_ALL, BreakpointsDialog
 from lumos_studio.ui.decoded_trace import DecodedTrace
-from lumos_studio.ui.screens.fork import (
-    AgentForkPoint,
-    ForkChoice,
-    ForkPoint,
-    ForkScreen,
-    agent_fork_point,
-    fork_point,
-)
-from lumos_studio.ui.screens.paused import (
-    EditorMode,
-    PausedScreen,
-    describe_decision,
-    editor_text,
-)
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
@@ -52,6 +38,9 @@ if TYPE_CHECKING:
     from textual.screen import Screen
     from textual.worker import Worker
 
+    from lumos_core.worker_protocol import Paused
+    from lumos_studio.ui.screens.fork import AgentForkPoint, ForkChoice, ForkPoint
+    from lumos_studio.ui.screens.paused import EditorMode
 
     _AppBase = App[None]  # what the mixin relies on, checked against Textual's own types
 else:
@@ -128,6 +117,9 @@ class DebuggerActions(_AppBase):
                 self._waiting_pauses.discard(answer)
 
     def on_run_paused(self, message: RunPaused) -> None:
+        # The debugger's screens are imported when first shown, not before the first frame.
+        from lumos_studio.ui.screens.paused import PausedScreen, describe_decision, editor_text
+
         paused, answer = message.paused, message.answer
         if self._screens_gone() or answer.done():
             _settle(answer, Abort("the studio closed"))
@@ -157,7 +149,7 @@ class DebuggerActions(_AppBase):
             waiting, self._waiting_pauses = self._waiting_pauses, set()
         for answer in waiting:
             _settle(answer, Abort("the run ended"))
-        if not self._screens_gone() and isinstance(self.screen, PausedScreen):
+        if not self._screens_gone() and _is_paused_screen(self.screen):
             self.pop_screen()  # its run is over: nothing to decide
 
     # --- breakpoints ---
@@ -220,6 +212,13 @@ class DebuggerActions(_AppBase):
     # --- fork from here ---
 
     def on_trace_waterfall_fork_requested(self, message: TraceWaterfall.ForkRequested) -> None:
+        from lumos_studio.ui.screens.fork import (
+            AgentForkPoint,
+            ForkScreen,
+            agent_fork_point,
+            fork_point,
+        )
+
         decoded = self.decoded_trace()
         span = decoded.spans.get(message.span.span_id)
         if span is None:
@@ -271,6 +270,8 @@ class DebuggerActions(_AppBase):
         self.post_message(ForkFinished(point, outcome))
 
     def on_fork_finished(self, message: ForkFinished) -> None:
+        from lumos_studio.ui.screens.fork import AgentForkPoint, ForkPoint
+
         if self._screens_gone():
             return
         point, outcome = message.point, message.outcome
@@ -293,6 +294,12 @@ class DebuggerActions(_AppBase):
         if outcome.trace_id:
             self.load_trace_list()
             self.open_comparison(point.trace_id, outcome.trace_id)
+
+
+def _is_paused_screen(screen: object) -> bool:
+    """Whether ``screen`` is a run's paused view (none was shown if its module is not loaded)."""
+    paused = sys.modules.get("lumos_studio.ui.screens.paused")
+    return paused is not None and isinstance(screen, paused.PausedScreen)
 
 
 def trace_is_workflow(decoded: DecodedTrace) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lumos_core.worker_protocol import Paused
 from lumos_studio.sessions.base import Session
 from lumos_studio.ui.breakpoints import Breakpoints, node_breakpoint
 from lumos_studio.ui.decoded_trace import DecodedTrace
@@ -25,6 +24,8 @@ from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 if TYPE_CHECKING:
     from textual.app import App
     from textual.screen import Screen
+
+    from lumos_core.worker_protocol import Paused
 
     _AppBase = App[None]
 else:

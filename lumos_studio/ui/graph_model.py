@@ -11,12 +11,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from lumos_core.worker_protocol import StepShape
 from lumos_studio.records import STATUS_ERROR, SpanRecord
 from lumos_studio.semantics import OperationKind, SpanView, read_span
 from lumos_studio.semantics.workflow import step_span, workflow_name, workflow_status
 from lumos_studio.sessions.base import AgentInfo, StreamUpdate
+
+if TYPE_CHECKING:
+    from lumos_core.worker_protocol import StepShape
 
 MODEL_NODE = "model"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from lumos_core import Message
-from lumos_core.worker_protocol import BreakAt
 from lumos_studio.sessions.base import PauseHandler, RunOutcome, Session, StreamListener
 
 if TYPE_CHECKING:
+    from lumos_core.worker_protocol import BreakAt
     from lumos_studio.store import StoreReader, StoreTarget, StoreWriter
 
 READ_ONLY = "read-only"

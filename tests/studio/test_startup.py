@@ -85,7 +85,10 @@ def test_the_studio_starts_without_the_agent_framework_or_protobuf() -> None:
     default studio's demo session is made after the first frame (``sessions/deferred.py``)."""
     code = "import lumos_studio.app, lumos_studio.ui.read_only, lumos_studio.sessions.demo"
     watch = ("pydantic", "google.protobuf", "lumos_core.agent", "lumos_core.memory.memory",
-             "lumos_core.workflows", "lumos_core.tools")
+             "lumos_core.workflows", "lumos_core.tools",
+             # the worker protocol's ~30 classes, and the debugger's screens until shown
+             "lumos_core.worker_protocol", "lumos_studio.ui.screens.fork",
+             "lumos_studio.ui.screens.paused")
     assert loaded_after(code, watch=watch) == []
 
 
