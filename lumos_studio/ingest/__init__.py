@@ -1,15 +1,26 @@
-"""Ingest: every way spans and logs arrive, converted into records and handed to the one writer."""
+"""Ingest: every way spans and logs arrive, converted into records and handed to the one writer.
+
+Every name is imported on first use (``lumos_core._lazy``): the OTLP receiver, which the studio
+starts before its first frame, needs none of the OTel SDK these load.
+"""
 
 from __future__ import annotations
 
-from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from typing import TYPE_CHECKING
 
-from lumos_core.telemetry.sampling import default_sampler
-from lumos_studio.ingest.log_processor import StudioLogProcessor
-from lumos_studio.ingest.processor import StudioSpanProcessor
-from lumos_studio.store.writer import StoreWriter
+from lumos_core._lazy import load_export
+
+if TYPE_CHECKING:
+    from lumos_studio.ingest.log_processor import StudioLogProcessor
+    from lumos_studio.ingest.processor import StudioSpanProcessor
+    from lumos_studio.ingest.providers import studio_logger_provider, studio_tracer_provider
+
+_EXPORTS = {
+    "StudioLogProcessor": "lumos_studio.ingest.log_processor",
+    "StudioSpanProcessor": "lumos_studio.ingest.processor",
+    "studio_logger_provider": "lumos_studio.ingest.providers",
+    "studio_tracer_provider": "lumos_studio.ingest.providers",
+}
 
 __all__ = [
     "StudioLogProcessor",
@@ -19,20 +30,5 @@ __all__ = [
 ]
 
 
-def studio_tracer_provider(writer: StoreWriter, service_name: str = "lumos") -> TracerProvider:
-    """A tracer provider whose spans land in the studio's store as they start and end."""
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": service_name}), sampler=default_sampler()
-    )
-    provider.add_span_processor(StudioSpanProcessor(writer))
-    return provider
-
-
-def studio_logger_provider(writer: StoreWriter, service_name: str = "lumos") -> LoggerProvider:
-    """A logger provider whose records land in the studio's store, tied to the current span.
-
-    Python ``logging`` reaches it through ``LoggingHandler(logger_provider=provider)``.
-    """
-    provider = LoggerProvider(resource=Resource.create({"service.name": service_name}))
-    provider.add_log_record_processor(StudioLogProcessor(writer))
-    return provider
+def __getattr__(name: str) -> object:
+    return load_export(globals(), _EXPORTS, name)

@@ -41,9 +41,7 @@ from lumos_studio.ingest.otlp_answers import (
 )
 from lumos_studio.ingest.otlp_connections import BoundedServer, is_loopback
 from lumos_studio.ingest.otlp_request import RETRY_AFTER_SECONDS, OtlpHandler, Refusal
-from lumos_studio.ingest.proto_rows import decode_trace_rows
-from lumos_studio.otlp import OtlpDecodeError, decode_logs_request, decode_trace_request
-from lumos_studio.otlp.logs_codec import decode_logs_request_proto
+from lumos_studio.otlp import OtlpDecodeError
 from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.writer import StoreWriter
 
@@ -316,13 +314,23 @@ class OtlpReceiver:
         return Refusal(507 if problem.kind == "full" else 503, problem.message)
 
 
+# The decoders are imported by the first request that needs one: protobuf's generated modules
+# take ~50 ms to load, which the studio's first frame would otherwise wait for.
+
+
 def _decode_traces(media: str, body: bytes, rejected: list[str]) -> PendingRows:
     if media == PROTOBUF:
+        from lumos_studio.ingest.proto_rows import decode_trace_rows
+
         return decode_trace_rows(body, rejected)  # the hot path: no records in between
+    from lumos_studio.otlp.json_codec import decode_trace_request
+
     return PendingRows.of(decode_trace_request(_json(body), rejected))
 
 
 def _decode_logs(media: str, body: bytes, rejected: list[str]) -> PendingRows:
+    from lumos_studio.otlp.logs_codec import decode_logs_request, decode_logs_request_proto
+
     if media == PROTOBUF:
         logs = decode_logs_request_proto(body, rejected)
     else:

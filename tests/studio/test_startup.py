@@ -92,6 +92,14 @@ def test_the_studio_starts_without_the_agent_framework_or_protobuf() -> None:
     assert loaded_after(code, watch=watch) == []
 
 
+def test_the_receiver_starts_without_protobuf_or_the_telemetry_sdk() -> None:
+    """The studio starts its OTLP receiver before its first frame; the first request that needs
+    a decoder loads it."""
+    code = "import lumos_studio.ingest.otlp_http, lumos_studio.ingest"
+    watch = ("google.protobuf", "opentelemetry.sdk", "opentelemetry.proto")
+    assert loaded_after(code, watch=watch) == []
+
+
 def test_the_studio_loads_the_evaluation_views_pygments_and_sqlite_utils_when_used() -> None:
     """What ``lumos-studio`` imports before its first frame leaves out what only an action, a
     load problem or a migration uses."""
@@ -113,7 +121,7 @@ def test_importing_lumos_core_loads_a_name_when_it_is_first_used() -> None:
 
 @pytest.mark.parametrize(
     "package", ["lumos_core", "lumos_core.models", "lumos_core.telemetry", "lumos_core.memory",
-                "lumos_studio.store", "lumos_studio.otlp"]
+                "lumos_studio.store", "lumos_studio.otlp", "lumos_studio.ingest"]
 )
 def test_each_lazy_name_is_the_one_its_type_checking_import_names(package: str) -> None:
     module = importlib.import_module(package)
