@@ -26,7 +26,7 @@ from rich.table import Table
 from bench import check
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.ingest import StudioSpanProcessor
-from lumos_studio.process_settings import use_studio_process_settings
+from lumos_studio.process_settings import studio_process_settings
 from lumos_studio.store import StoreWriter
 
 TARGET_PROCESSOR_MICROSECONDS = 30  # wall µs a span over a no-op processor
@@ -131,13 +131,9 @@ def processor_cost(tmp: Path, rounds: int) -> ProcessorCost:
 
 def print_processor_cost(console: Console) -> None:
     """Measure under the studio's GC thresholds; print the table."""
-    with tempfile.TemporaryDirectory(prefix="lumos-bench-processor-") as tmp:
-        thresholds = gc.get_threshold()
-        use_studio_process_settings()  # what the lumos-studio process runs with
-        try:
-            cost = processor_cost(Path(tmp), rounds=ROUNDS)
-        finally:
-            gc.set_threshold(*thresholds)
+    with (tempfile.TemporaryDirectory(prefix="lumos-bench-processor-") as tmp,
+          studio_process_settings()):  # what the lumos-studio process runs with
+        cost = processor_cost(Path(tmp), rounds=ROUNDS)
 
     table = Table(title=f"the agent's thread: {PROCESSOR_SPANS:,} spans with 16 attributes in "
                   f"{SPANS_PER_TRACE}-span traces, start + end, as fast as the SDK makes them; "

@@ -10,7 +10,6 @@ to the loop's time; the load's figures say what a user gets.
 
 from __future__ import annotations
 
-import gc
 import tempfile
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lumos_studio.ingest.proto_rows import decode_trace_rows
-from lumos_studio.process_settings import use_studio_process_settings
+from lumos_studio.process_settings import studio_process_settings
 from lumos_studio.store import StoreWriter
 from lumos_studio.store.pending import PendingRows
 
@@ -39,14 +38,10 @@ def stage_costs(bodies: list[bytes]) -> StageCosts:
     """Each stage alone, under the studio's GC settings, as ``lumos-studio serve`` runs them."""
     sample = bodies[:STAGE_REQUESTS]
     spans = sum(len(decode_trace_rows(body)) for body in sample)
-    thresholds = gc.get_threshold()
-    use_studio_process_settings()
-    try:
+    with studio_process_settings():
         decode = min(_cpu(lambda: [decode_trace_rows(body) for body in sample])
                      for _ in range(ROUNDS))
         write_and_index = [_write_once(sample) for _ in range(ROUNDS)]
-    finally:
-        gc.set_threshold(*thresholds)
     write = min(w for w, _ in write_and_index)
     index = min(i for _, i in write_and_index)
     return StageCosts(decode / spans * 1e6, write / spans * 1e6, index / spans * 1e6)

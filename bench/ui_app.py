@@ -28,7 +28,6 @@ with the 100,000-span trace open.
 from __future__ import annotations
 
 import asyncio
-import gc
 import resource
 import sqlite3
 import statistics
@@ -51,7 +50,7 @@ from textual.widgets import Input
 from bench import check
 from bench.stores import BIG_TRACES, bench_store, big_trace_id
 from lumos_studio.app import StudioApp
-from lumos_studio.process_settings import use_studio_process_settings
+from lumos_studio.process_settings import studio_process_settings
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
@@ -369,13 +368,9 @@ def _sqlite_alone(path: Path, trace_id: str, columns: str) -> str:
 def main(console: Console) -> None:
     store = bench_store(1, console)
     console.print(store.describe())
-    thresholds = gc.get_threshold()
-    use_studio_process_settings()  # what the lumos-studio process runs with
-    try:
-        with tempfile.TemporaryDirectory(prefix="lumos-bench-ui-") as tmp:
-            results = asyncio.run(_measure(store.path, Path(tmp) / "layout.json"))
-    finally:
-        gc.set_threshold(*thresholds)
+    with (studio_process_settings(),  # what the lumos-studio process runs with
+          tempfile.TemporaryDirectory(prefix="lumos-bench-ui-") as tmp):
+        results = asyncio.run(_measure(store.path, Path(tmp) / "layout.json"))
 
     table = Table(title=f"the real studio, keypress → painted ({TERMINAL[0]}x{TERMINAL[1]}, "
                   "median of the rounds)", title_justify="left", title_style="bold")
