@@ -323,9 +323,9 @@ def main(console: Console) -> None:
         "Store(tmp/bench.db), timed until writer.flush() returns · agent loop only: the same "
         "runs before waiting for the writer · the studio's GC: lumos-studio's collector "
         "thresholds and GIL switch interval (process_settings.py), where agents trace into "
-        "the store · CPU µs/run: the process's CPU time, every thread (the store's writer too), a steadier figure than "
-        "runs/s on a busy machine · in-memory exporter: the SDK's SimpleSpanProcessor into an "
-        "InMemorySpanExporter, emptied after each run[/]"
+        "the store · CPU µs/run: the process's CPU time, every thread (the store's writer "
+        "too), a steadier figure than runs/s on a busy machine · in-memory exporter: the "
+        "SDK's SimpleSpanProcessor into an InMemorySpanExporter, emptied after each run[/]"
     )
 
     in_memory = memory.timing.per_second
