@@ -205,6 +205,7 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
         self.set_interval(REFRESH_INTERVAL, self._publish_changes)
         self.layout.apply(self.main)
         self.load_trace_list()
+        self.main.query_one(AgentList).set_loading(not self.session_ready and not self.read_only)
         self._show_agents(stale=False)
         self.show_breakpoints()
         self.main.query_one(TraceList if self.read_only else "#chat-input").focus()
@@ -255,6 +256,8 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
         if self._screens_gone():
             return
         event = message.event
+        if event.agents is not None or event.problem is not None:
+            self.main.query_one(AgentList).set_loading(False)
         if event.agents is not None:
             self._show_agents(event.stale)
         if event.problem is not None or event.reloaded_in is not None:

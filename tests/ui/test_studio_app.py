@@ -13,12 +13,15 @@ from textual.widgets import Input, Static
 from lumos_core import Agent, ScriptedModel, tool
 from lumos_studio.app import StudioApp
 from lumos_studio.process_settings import hold_collections
+from lumos_studio.sessions.base import Session
+from lumos_studio.sessions.deferred import DeferredSession
 from lumos_studio.sessions.demo import demo_session
 from lumos_studio.sessions.discovery import AgentCatalog, load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store, StoreTarget
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.chat import ChatPane
+from lumos_studio.ui.widgets.load_error import LoadErrorPanel
 from lumos_studio.ui.widgets.metrics_strip import MetricsStrip, render_metrics
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
@@ -283,3 +286,33 @@ async def test_collections_held_at_start_resume_once_the_first_frame_is_drawn(
         gc.enable()
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+async def test_the_agent_list_says_loading_until_the_session_has_its_agents(store: Store) -> None:
+    release = threading.Event()
+
+    def make() -> Session:
+        release.wait(10)  # the demo still being made
+        return InProcessSession.recording(load_demo(), store.writer)
+
+    app = StudioApp(store, DeferredSession("the bundled demo", make))
+    async with app.run_test(size=(120, 40)) as pilot:
+        agents = app.query_one(AgentList)
+        await pilot.pause()
+        assert agents.option_count == 0
+        assert agents.border_subtitle == "loading…"
+        release.set()
+        await wait_for(pilot, lambda: agents.option_count > 0)
+        assert agents.border_subtitle == ""
+
+
+async def test_a_session_that_fails_to_load_stops_saying_loading(store: Store) -> None:
+    def make() -> Session:
+        raise ImportError("No module named 'weather_tools'")
+
+    app = StudioApp(store, DeferredSession("agents.py", make))
+    async with app.run_test(size=(120, 40)) as pilot:
+        agents = app.query_one(AgentList)
+        await wait_for(pilot, lambda: app.query_one(LoadErrorPanel).problem is not None)
+        assert agents.border_subtitle == ""
+        assert agents.option_count == 0

@@ -39,6 +39,7 @@ class AgentList(OptionList):
         super().__init__(id=id)
         self._agents: tuple[AgentInfo, ...] = ()
         self._stale = False
+        self.loading = False  # the session has not loaded its agents yet
         self.marked: frozenset[str] = frozenset()  # names with breakpoints: ● in the gutter
 
     def set_agents(self, agents: tuple[AgentInfo, ...], selected: str | None, stale: bool) -> None:
@@ -49,10 +50,22 @@ class AgentList(OptionList):
             Option(_prompt(agent, stale, agent.name in self.marked), id=agent.name)
             for agent in agents
         ])
-        self.border_subtitle = "stale: last good version" if stale else ""
+        self._show_state()
         names = [a.name for a in agents]
         if selected in names:
             self.highlighted = names.index(selected)
+
+    def set_loading(self, loading: bool) -> None:
+        """Say the list is empty because the agents are still loading (not because there are
+        none): a worker's first load, or the demo made after the first frame."""
+        self.loading = loading
+        self._show_state()
+
+    def _show_state(self) -> None:
+        if self._stale:
+            self.border_subtitle = "stale: last good version"
+        else:
+            self.border_subtitle = "loading…" if self.loading and not self._agents else ""
 
     def set_marked(self, names: frozenset[str]) -> None:
         """Mark the agents and workflows that have breakpoints."""
