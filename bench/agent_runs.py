@@ -84,8 +84,7 @@ _COUNT_FINISHED = "SELECT count(*) FROM spans WHERE end_ns IS NOT NULL"
 
 @contextmanager
 def _studio_gc() -> Iterator[None]:
-    """The collector's thresholds and the GIL's switch interval as in the ``lumos-studio``
-    process, then back."""
+    """The garbage collector's thresholds as in the ``lumos-studio`` process, then back."""
     from lumos_studio.process_settings import studio_process_settings
 
     with studio_process_settings():
@@ -322,7 +321,7 @@ def main(console: Console) -> None:
         "span attributes, spans go nowhere · tracing on → store: studio_tracer_provider into "
         "Store(tmp/bench.db), timed until writer.flush() returns · agent loop only: the same "
         "runs before waiting for the writer · the studio's GC: lumos-studio's collector "
-        "thresholds and GIL switch interval (process_settings.py), where agents trace into "
+        "thresholds (process_settings.py), where agents trace into "
         "the store · CPU µs/run: the process's CPU time, every thread (the store's writer "
         "too), a steadier figure than runs/s on a busy machine · in-memory exporter: the "
         "SDK's SimpleSpanProcessor into an InMemorySpanExporter, emptied after each run[/]"

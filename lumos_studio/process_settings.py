@@ -1,5 +1,5 @@
-"""The studio process's garbage-collector, interpreter and allocator settings: rarer
-collections of both kinds, the GIL handed over sooner, big blocks given back when freed.
+"""The studio process's garbage-collector and allocator settings: rarer collections of both
+kinds, and big blocks handed back to the system when freed.
 
 The studio keeps young objects alive on purpose: spans queued for the writer thread, decoded
 OTLP batches waiting for their commit, a frame's rendered lines. They live for tens of
@@ -17,13 +17,10 @@ rarer. In the receiver under ``bench ingest``, 20,000 took collector time from 3
 on the agent's thread from 1.8–2.4 µs a span to 0.6–1.1 (``gc.callbacks`` timing, 140,000
 spans), and decoding OTLP did not change (12.7 vs 12.4 µs, paired medians of 9).
 
-Threads hand each other the GIL every millisecond instead of every five. The writer releases it
-for each SQLite statement (~40 in a transaction) and asks for it back when SQLite is done; with
-the agent's or a receiver's thread running Python meanwhile, each ask waited out the whole
-interval, so the writer fell behind whatever fed it. At 1 ms, agent runs traced into the store
-went from 2,013–2,088 to 2,253–2,319 a second (``bench agent_runs``, interleaved, two rounds
-each), and the OTLP receiver's durable rate and CPU did not change (``bench ingest``). The UI's
-thread gets the GIL back as soon, too. At 0.2 ms the switches themselves cost more (1,866).
+The GIL's switch interval stays CPython's 5 ms: at 1 ms the writer kept up with an agent
+tracing into the store (2,013–2,088 → 2,253–2,319 runs/s) but its slices fell inside the
+agent's own work, which then took 16–22 µs more a span instead of 0–5 (``bench ingest``'s
+processor table, interleaved); see docs/architecture.md.
 
 glibc's malloc serves a block of 128 KiB or more with a mapping of its own, returned to the system
 when freed, but raises that bound to the size of each such block freed (up to 32 MiB). Opening a
@@ -43,7 +40,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 NEW_OBJECTS_PER_YOUNG = 100_000  # CPython's default is 700
-SWITCH_INTERVAL_SECONDS = 0.001  # CPython's default is 0.005
 GEN1_COLLECTIONS_PER_FULL = 100  # CPython's default is 10
 OWN_MAPPING_FROM = 128 * 1024  # bytes: glibc's starting bound, kept fixed
 _M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
@@ -56,21 +52,19 @@ def use_studio_process_settings() -> None:
     """Apply the settings to this process (the ``lumos-studio`` entry point does, at start)."""
     _, middle, _ = gc.get_threshold()
     gc.set_threshold(NEW_OBJECTS_PER_YOUNG, middle, GEN1_COLLECTIONS_PER_FULL)
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     return_big_blocks_when_freed()
 
 
 @contextmanager
 def studio_process_settings() -> Iterator[None]:
-    """The settings for a block, then the collector's and the interpreter's back (benchmarks
-    that measure the studio's work in a process of their own); malloc's bound stays."""
-    thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
+    """The settings for a block, then the collector's thresholds back (benchmarks that measure
+    the studio's work in a process of their own); malloc's bound stays."""
+    thresholds = gc.get_threshold()
     use_studio_process_settings()
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
-        sys.setswitchinterval(interval)
 
 
 def hold_collections() -> None:
