@@ -51,40 +51,38 @@ def test_the_young_and_full_collection_thresholds_change_and_collections_wait() 
         gc.set_threshold(*before)
 
 
+def after_entry_point(arguments: list[str], shown: str) -> str:
+    """What ``shown`` (an expression) is once ``lumos-studio ARGUMENTS`` returned, in a fresh
+    interpreter through the console script's ``main``."""
+    script = (
+        "import gc, sys\n"
+        f"sys.argv = ['lumos-studio', *{arguments!r}]\n"
+        "from lumos_studio.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print({shown})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
 @pytest.mark.parametrize(("arguments", "enabled"), [
     (["traces"], "True"),  # a command's body runs with collections on
     (["--help"], "False"),  # nothing ran: the process is ending
 ])
 def test_a_command_runs_with_collections_settled(tmp_path: Path, arguments: list[str],
                                                  enabled: str) -> None:
-    script = (
-        "import gc, sys\n"
-        f"sys.argv = ['lumos-studio', '--db', {str(tmp_path / 'studio.db')!r}, *{arguments!r}]\n"
-        "from lumos_studio.cli import main\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60, check=True)
-    assert done.stdout.strip().splitlines()[-1] == f"{enabled} {enabled}"
+    shown = after_entry_point(["--db", str(tmp_path / "studio.db"), *arguments],
+                              "gc.isenabled(), gc.get_freeze_count() > 0")
+    assert shown == f"{enabled} {enabled}"
 
 
 def test_the_lumos_studio_entry_point_applies_them() -> None:
-    script = (
-        "import gc, sys\n"
-        "sys.argv = ['lumos-studio', '--help']\n"
-        "from lumos_studio.cli import main\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit:\n"
-        "    print(*gc.get_threshold())\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60, check=True)
-    young, _, full = map(int, done.stdout.strip().splitlines()[-1].split())
+    shown = after_entry_point(["--help"], "*gc.get_threshold()")
+    young, _, full = map(int, shown.split())
     assert (young, full) == (NEW_OBJECTS_PER_YOUNG, GEN1_COLLECTIONS_PER_FULL)
 
 
