@@ -130,7 +130,9 @@ async def test_switching_agents_keeps_each_conversation(store: Store) -> None:
         app.query_one("#agents").focus()
         chat = app.query_one(ChatPane)
         assert chat.agent_name == "weather"
-        await wait_for(pilot, lambda: bool(app.conversations["weather"].history))
+        # The turn is over (its end refocuses the chat input when that had the focus).
+        await wait_for(pilot, lambda: bool(app.conversations["weather"].history)
+                       and not app.running)
         await pilot.press("down")
         await wait_for(pilot, lambda: chat.agent_name == "calculator")
         assert transcript(app) == ""
