@@ -49,14 +49,14 @@ class DeferredSession(Session):
                 details=traceback.format_exc(),
             )))
             return
-        with self._lock:
+        with self._lock:  # a stop meanwhile waits, then finds the session to stop
             if self._stopped:  # the app quit while it was being made
                 session.stop()
                 return
             session.listener = self.listener
+            session.start()
             self._session = session
-        session.start()
-        self.agents = session.agents
+            self.agents = session.agents
         self.emit(SessionEvent(agents=self.agents))
 
     def stop(self) -> None:
