@@ -34,6 +34,7 @@ from lumos_studio.ui.messages import (
     TracesChanged,
 )
 from lumos_studio.ui.read_only import ReadOnlyStore
+from lumos_studio.ui.widgets.key_footer import KeyFooter
 from lumos_studio.ui.widgets.logs_pane import LogsPane
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.metrics_strip import MetricsStrip
@@ -218,6 +219,8 @@ class TraceLoading(_AppBase):
         completing = self._part_shown == message.trace_id  # its first part is shown
         self._part_shown = None if message.complete else message.trace_id
         tree.show(message.trace_id, message.spans, complete=message.complete)
+        footer = self.main.query_one(KeyFooter)
+        self.call_after_refresh(footer.call_later, footer.release)  # after its paint, as its own
         if first_load or completing:  # what the open allocated, collected after its paint
             self.call_after_refresh(collect_young_now)
         self._searches = message.searches
@@ -288,6 +291,7 @@ class TraceLoading(_AppBase):
         if self._screens_gone():  # a pane's late message while the app closes
             return
         self._follow_new_trace = False
+        self.main.query_one(KeyFooter).hold()  # the tree's keys once its trace is shown
         self.show_trace(message.trace_id)
         self.main.query_one(TraceWaterfall).focus()
 

@@ -1,6 +1,10 @@
-"""The studio's footer follows the focus, and is not rebuilt when its keys stay the same."""
+"""The studio's footer follows the focus, is not rebuilt when its keys stay the same, and waits
+while a trace the user opened is read and drawn."""
 
 from __future__ import annotations
+
+import threading
+from typing import Any
 
 from textual.widgets._footer import FooterKey
 
@@ -8,7 +12,7 @@ from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
-from lumos_studio.ui.widgets.key_footer import KeyFooter
+from lumos_studio.ui.widgets.key_footer import HOLD_AT_MOST, KeyFooter
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import agent_run
@@ -43,3 +47,49 @@ async def test_the_footer_shows_the_focused_panes_keys_and_keeps_its_widgets_oth
         await wait_for(pilot, lambda: "Mark" not in descriptions(app))
         traces.focus()
         await wait_for(pilot, lambda: "Mark" in descriptions(app))
+
+
+async def test_opening_a_trace_holds_the_footer_until_the_trace_is_shown(store: Store) -> None:
+    """Enter on a trace moves the focus to the tree; the footer's rebuild for the tree's keys
+    waits until the trace is drawn, so it does not compete with reading it."""
+    store.writer.submit_many([*agent_run(1), *agent_run(2)])
+    store.writer.flush()
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        traces = app.query_one(TraceList)
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, lambda: traces.row_count == 2 and len(tree.spans) == 2)
+        traces.focus()
+        await wait_for(pilot, lambda: "Mark" in descriptions(app))
+        await pilot.pause(0.2)  # no rebuild left on its way
+        other = next(t for t in traces.row_traces if t != tree.trace_id)
+        traces.move_cursor(row=traces.row_traces.index(other))
+        reading = threading.Event()
+        read = app.store.reader.trace_headers
+
+        def slow_read(*args: Any, **kwargs: Any) -> Any:
+            reading.wait(10)  # the trace is still being read
+            return read(*args, **kwargs)
+
+        app.store.reader.trace_headers = slow_read  # type: ignore[method-assign]
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert app.focused is tree
+        assert "Mark" in descriptions(app)  # held: the list's keys while the trace is read
+        reading.set()
+        await wait_for(pilot, lambda: tree.trace_id == other and len(tree.spans) == 2)
+        await wait_for(pilot, lambda: "Mark" not in descriptions(app))  # then the tree's
+
+
+async def test_a_hold_nobody_releases_ends_by_itself(store: Store) -> None:
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        traces = app.query_one(TraceList)
+        traces.focus()
+        await wait_for(pilot, lambda: "Mark" in descriptions(app))
+        await pilot.pause(0.2)  # no rebuild left on its way
+        app.query_one(KeyFooter).hold()
+        app.query_one(TraceWaterfall).focus()
+        await pilot.pause(0.3)
+        assert "Mark" in descriptions(app)  # held: the list's keys still
+        await wait_for(pilot, lambda: "Mark" not in descriptions(app), timeout=HOLD_AT_MOST + 2)
