@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from textual.pilot import Pilot
 from textual.widgets._footer import FooterKey
 
 from lumos_studio.app import StudioApp
@@ -23,6 +24,16 @@ def descriptions(app: StudioApp) -> list[str]:
     return [key.description for key in app.query_one(KeyFooter).query(FooterKey)]
 
 
+async def list_focused(app: StudioApp, pilot: Pilot[None], runs: int) -> None:
+    """The ``runs`` runs listed, the newest shown, the list focused and the footer showing its
+    keys with their states settled (no rebuild left on its way)."""
+    traces, tree = app.query_one(TraceList), app.query_one(TraceWaterfall)
+    await wait_for(pilot, lambda: traces.row_count == runs and len(tree.spans) == 2)
+    traces.focus()
+    await wait_for(pilot, lambda: "Mark" in descriptions(app))
+    await pilot.pause(0.2)  # the span's detail and memory in
+
+
 async def test_the_footer_shows_the_focused_panes_keys_and_keeps_its_widgets_otherwise(
     store: Store,
 ) -> None:
@@ -32,10 +43,7 @@ async def test_the_footer_shows_the_focused_panes_keys_and_keeps_its_widgets_oth
     async with app.run_test(size=(120, 40)) as pilot:
         traces = app.query_one(TraceList)
         tree = app.query_one(TraceWaterfall)
-        await wait_for(pilot, lambda: traces.row_count == 1 and len(tree.spans) == 2)
-        traces.focus()
-        await wait_for(pilot, lambda: "Mark" in descriptions(app))
-        await pilot.pause(0.2)  # the span's detail and memory in: the keys' states settled
+        await list_focused(app, pilot, runs=1)
         keys = list(app.query_one(KeyFooter).query(FooterKey))
 
         app.refresh_bindings()  # nothing the footer shows changed
@@ -58,10 +66,7 @@ async def test_opening_a_trace_holds_the_footer_until_the_trace_is_shown(store: 
     async with app.run_test(size=(120, 40)) as pilot:
         traces = app.query_one(TraceList)
         tree = app.query_one(TraceWaterfall)
-        await wait_for(pilot, lambda: traces.row_count == 2 and len(tree.spans) == 2)
-        traces.focus()
-        await wait_for(pilot, lambda: "Mark" in descriptions(app))
-        await pilot.pause(0.2)  # no rebuild left on its way
+        await list_focused(app, pilot, runs=2)
         other = next(t for t in traces.row_traces if t != tree.trace_id)
         traces.move_cursor(row=traces.row_traces.index(other))
         reading = threading.Event()
