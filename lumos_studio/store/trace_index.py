@@ -9,7 +9,7 @@ span, since a chat span's input repeats the whole conversation.
 
 The text is kept once: the spans hold it, the full-text index (contentless, schema 9) its words.
 ``trace_texts`` maps a text's id to its span, with a digest of the text and the last log id it
-was made with, so the text can be made again to take its words out (``_unindex``).
+was made with, so the text can be made again to take its words out (``_retire``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.records_codec import log_from_row, span_from_row, unpack
@@ -133,7 +135,7 @@ def index_or_queue(
     now = list(in_memory.values())
     if now:
         with_logs = set(log_traces) | _traces_with_logs(connection, {r.trace_id for r in now})
-        texts: list[tuple[str, str, str]] = []
+        texts: list[Text] = []
         for record in now:
             key = (record.trace_id, record.span_id)
             if record.trace_id in with_logs:
@@ -145,7 +147,7 @@ def index_or_queue(
                 queued.append(key)
                 continue
             if text:
-                texts.append((record.trace_id, record.span_id, text))
+                texts.append((record.trace_id, record.span_id, text, text_digest(text)))
         queued.extend(_add_texts(connection, texts, _last_log_id(connection)))
     queue_for_indexing(connection, queued)
     return bool(queued)
@@ -182,6 +184,32 @@ def _set_conversations(count: int) -> str:
     )
 
 
+# A span's text to index: (trace id, span id, text, ``text_digest`` of it).
+Text = tuple[str, str, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Retired:
+    """A span's indexed text to take out before its new one goes in: its id and digest, and the
+    text made again from its span (None when that no longer gives the same words: its id goes,
+    its words stay, see ``_retire``)."""
+
+    text_id: int
+    digest: int
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TextStep:
+    """One index step as read from the store (``plan_step``), for the writer to write
+    (``apply_step``): the queue entries it covers, the texts to add, the ones they replace."""
+
+    entries: tuple[tuple[int, str, str], ...]  # (queue id, trace id, span id)
+    texts: tuple[Text, ...]
+    retired: tuple[Retired, ...]
+    logs_upto: int  # the last log id the texts were made with
+
+
 def index_pending(
     connection: sqlite3.Connection, limit: int = 200, touched: set[str] | None = None
 ) -> int:
@@ -197,26 +225,39 @@ def index_pending(
     spans: ~7 s). A span queued twice is indexed with what it has at the newer entry; the older
     entry then finds its text as it is.
     """
+    step = plan_step(connection, limit)
+    return 0 if step is None else apply_step(connection, step, touched)
+
+
+def plan_step(
+    connection: sqlite3.Connection, limit: int = 200, skip: Sequence[int] = ()
+) -> TextStep | None:
+    """Read the next ``limit`` queued spans (newest first, but for the entries in ``skip``)
+    and make their texts; None when nothing is queued. Only reads: ``text_planner`` runs it on
+    a connection of its own while the writer writes the step before."""
     # One statement tells, for each queued span, its row, the text it is indexed with now (if
     # any) and whether it has log records to read; asked span by span, those two looks cost
     # ~8 µs a span of the writer's idle time.
     # Only the columns the text needs: the span's whole row (~25 columns) is read again for the
     # few spans the full reader must read (``_full_row``).
     rows = connection.execute(
-        "SELECT q.id, x.id, x.digest, x.logs_upto, EXISTS (SELECT 1 FROM logs l WHERE "
-        "l.trace_id = q.trace_id AND l.span_id IN (q.span_id, coalesce(s.parent_span_id, "
-        "q.span_id))), s.trace_id, s.span_id, s.span, s.scope_name FROM text_queue q "
+        "SELECT q.id, q.trace_id, q.span_id, x.id, x.digest, x.logs_upto, "
+        "EXISTS (SELECT 1 FROM logs l WHERE l.trace_id = q.trace_id "
+        "AND l.span_id IN (q.span_id, coalesce(s.parent_span_id, q.span_id))), "
+        "s.trace_id, s.span_id, s.span, s.scope_name FROM text_queue q "
         "LEFT JOIN spans s ON s.trace_id = q.trace_id AND s.span_id = q.span_id "
         "LEFT JOIN trace_texts x ON x.trace_id = q.trace_id AND x.span_id = q.span_id "
-        "ORDER BY q.id DESC LIMIT ?",
-        (limit,),
+        f"{_SKIPPING if skip else ''}ORDER BY q.id DESC LIMIT ?",
+        (orjson.dumps(list(skip)), limit) if skip else (limit,),
     ).fetchall()
     if not rows:
-        return 0
+        return None
     logs_upto = _last_log_id(connection)
-    texts = []
+    texts: list[Text] = []
+    retired: list[Retired] = []
     seen: set[tuple[str, str]] = set()
-    for _, old_id, old_digest, old_logs_upto, has_logs, trace_id, span_id, stored, scope in rows:
+    for row in rows:
+        old_id, old_digest, old_logs_upto, has_logs, trace_id, span_id, stored, scope = row[3:]
         key = (trace_id, span_id)
         if span_id is None or key in seen:  # deleted since it was queued; or queued twice
             continue
@@ -228,21 +269,48 @@ def index_pending(
             text = span_text(connection, record) if has_logs else span_search_text(record)
         if not text:
             continue
+        digest = text_digest(text)
         if old_id is not None:
-            if old_digest == text_digest(text):
+            if old_digest == digest:
                 continue  # indexed as it is
             # An older text of it (before its message log records came) goes, the new one in.
             if record is None:
                 record = span_from_row(_full_row(connection, key))
-            _unindex(connection, [(old_id, old_digest, old_logs_upto, record)])
-        texts.append((trace_id, span_id, text))
-        if touched is not None:
-            touched.add(trace_id)
-    _add_texts(connection, texts, logs_upto)
-    # The writer is the queue's only writer and holds the transaction: every entry from the
-    # oldest one read up is done.
-    connection.execute("DELETE FROM text_queue WHERE id >= ?", (rows[-1][0],))
-    return len(rows)
+            retired.append(_old_text(connection, old_id, old_digest, old_logs_upto, record))
+        texts.append((trace_id, span_id, text, digest))
+    return TextStep(tuple(row[:3] for row in rows), tuple(texts), tuple(retired), logs_upto)
+
+
+# Entries another step holds (``plan_step``'s ``skip``), as one JSON array: one statement.
+_SKIPPING = "WHERE q.id NOT IN (SELECT value FROM json_each(?)) "
+
+
+def apply_step(
+    connection: sqlite3.Connection, step: TextStep, touched: set[str] | None = None
+) -> int:
+    """Write a planned step in the writer's transaction; how many queue entries it covered.
+
+    Planned on another connection, a step may meet a store that moved on: a replaced text
+    already gone (its trace deleted) is left alone, a span indexed meanwhile (the same span in
+    an earlier step) is queued again, to be compared with its text as it then is.
+    """
+    for retired in step.retired:
+        _retire(connection, retired)
+    left = _add_texts(connection, list(step.texts), step.logs_upto)
+    queue_for_indexing(connection, left)
+    if touched is not None:
+        touched.update(text[0] for text in step.texts)
+    connection.execute(_DELETE_ENTRIES, (orjson.dumps(step.entries),))
+    return len(step.entries)
+
+
+# The step's entries, each only if it still names its span: an id freed meanwhile (its trace
+# deleted) may have been given to a new entry, which must wait for a step of its own.
+_DELETE_ENTRIES = (
+    "DELETE FROM text_queue WHERE id IN (SELECT q.id FROM json_each(?) e JOIN text_queue q "
+    "ON q.id = json_extract(e.value, '$[0]') AND q.trace_id = json_extract(e.value, '$[1]') "
+    "AND q.span_id = json_extract(e.value, '$[2]'))"
+)
 
 
 def stored_span_text(stored: bytes | None, scope_name: str | None) -> str | None:
@@ -279,24 +347,31 @@ def _last_log_id(connection: sqlite3.Connection) -> int:
     return last
 
 
-def _unindex(
-    connection: sqlite3.Connection, texts: Iterable[tuple[int, int, int, SpanRecord]]
-) -> None:
-    """Take texts out of the full-text index and ``trace_texts``.
+def _old_text(
+    connection: sqlite3.Connection, text_id: int, digest: int, logs_upto: int, record: SpanRecord
+) -> Retired:
+    """An indexed text to take out, made again from its span and the log records it was made
+    with (``logs_upto``): the index is contentless, so taking a text out needs its words."""
+    text = span_text(connection, record, logs_upto)
+    return Retired(text_id, digest, text if text_digest(text) == digest else None)
 
-    The index is contentless: taking a text out needs its words, made again from its span and
-    the log records it was made with (``logs_upto``). Should they no longer make the same text
-    (a later studio reads a dialect differently), its words stay in the index under an id that
-    no text has any more: a search may then find the trace by them, never another trace.
+
+def _retire(connection: sqlite3.Connection, retired: Retired) -> None:
+    """Take a text out of ``trace_texts`` and, with its words, of the full-text index; one
+    ``trace_texts`` no longer holds as it was (gone meanwhile) is left alone.
+
+    Should its span no longer make the same text (a later studio reads a dialect differently),
+    its words stay in the index under an id that no text has any more: a search may then find
+    the trace by them, never another trace.
     """
-    for text_id, digest, logs_upto, record in texts:
-        text = span_text(connection, record, logs_upto)
-        if text_digest(text) == digest:
-            connection.execute(
-                "INSERT INTO trace_texts_fts(trace_texts_fts, rowid, text) "
-                "VALUES ('delete', ?, ?)", (text_id, text),
-            )
-        connection.execute("DELETE FROM trace_texts WHERE id = ?", (text_id,))
+    gone = connection.execute(
+        "DELETE FROM trace_texts WHERE id = ? AND digest = ?", (retired.text_id, retired.digest)
+    ).rowcount
+    if gone and retired.text is not None:
+        connection.execute(
+            "INSERT INTO trace_texts_fts(trace_texts_fts, rowid, text) VALUES ('delete', ?, ?)",
+            (retired.text_id, retired.text),
+        )
 
 
 def span_text(
@@ -327,10 +402,10 @@ def pending_count(connection: sqlite3.Connection) -> int:
 
 
 def _add_texts(
-    connection: sqlite3.Connection, texts: list[tuple[str, str, str]], logs_upto: int
+    connection: sqlite3.Connection, texts: list[Text], logs_upto: int
 ) -> list[tuple[str, str]]:
-    """Index ``(trace_id, span_id, text)``, made with the log records up to ``logs_upto``; a
-    span already indexed is left alone, and returned (trace, span) with the others so.
+    """Index ``texts``, made with the log records up to ``logs_upto``; a span already indexed
+    is left alone, and returned (trace, span) with the others so.
 
     A few statements for the batch (``sql_batches.insert_rows``): two per text cost ~10 µs of
     the writer's time a span.
@@ -338,8 +413,8 @@ def _add_texts(
     if not texts:
         return []
     rows = [
-        (text_id, trace_id, span_id, text_digest(text), logs_upto, text)
-        for (trace_id, span_id, text), text_id in zip(
+        (text_id, trace_id, span_id, digest, logs_upto, text)
+        for (trace_id, span_id, text, digest), text_id in zip(
             texts, text_ids(connection, [text[0] for text in texts]), strict=True)
         if text_id is not None
     ]
@@ -417,8 +492,9 @@ def delete(connection: sqlite3.Connection, trace_ids: Sequence[str]) -> None:
             "JOIN spans s USING (trace_id, span_id) WHERE x.trace_id = ?", (trace_id,)
         )
         cursor.row_factory = sqlite3.Row
-        _unindex(connection, [(row["text_id"], row["digest"], row["logs_upto"],
-                               span_from_row(row)) for row in cursor.fetchall()])
+        for row in cursor.fetchall():
+            _retire(connection, _old_text(connection, row["text_id"], row["digest"],
+                                          row["logs_upto"], span_from_row(row)))
     rows = [(trace_id,) for trace_id in trace_ids]
     for table in ("spans", "logs", "trace_texts", "text_queue", "traces"):
         connection.executemany(f"DELETE FROM {table} WHERE trace_id = ?", rows)

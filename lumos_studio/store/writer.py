@@ -76,6 +76,8 @@ class StoreWriter(IdleWork):
         # in one transaction (more than one only while no batch waits): ``serve_without_ui``.
         self.idle_before_indexing = IDLE_BEFORE_INDEXING
         self.steps_per_transaction = 1
+        self.plan_ahead = False
+        self._planner = None
         self.max_queue = max_queue
         self._queue = RecordQueue(max_queue)
         self._lanes: list[Lane[object]] = []
@@ -241,6 +243,7 @@ class StoreWriter(IdleWork):
                 self._checkpointer.close(timeout)
                 return
             self._thread = None
+        self._close_planner()
         self._connection.close()
         self._checkpointer.close(timeout)
 
