@@ -109,9 +109,12 @@ class IdleWork(WriterTransactions):
                 self._planner.rolled_back()
             self._texts_pending = False
             return
+        self._texts_pending = done == TEXTS_PER_IDLE_STEP
         if self._planner is not None:
             self._planner.committed()
-        self._texts_pending = done == TEXTS_PER_IDLE_STEP
+            if not self._texts_pending:  # a step planned ahead missed what came after it
+                self._texts_pending = bool(self._connection.execute(
+                    "SELECT EXISTS (SELECT 1 FROM text_queue)").fetchone()[0])
         if touched:  # a search over these traces may now find them
             self._tell(StoreChange(frozenset(touched)))
         elif done:

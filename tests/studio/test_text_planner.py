@@ -94,6 +94,23 @@ def test_serve_indexes_a_backlog_in_planned_steps_as_one_step_after_another_woul
     connection.execute("INSERT INTO trace_texts_fts(trace_texts_fts) VALUES ('integrity-check')")
 
 
+def test_a_short_step_planned_before_a_batch_came_does_not_end_the_indexing(
+    writer: StoreWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_idle, "TEXTS_PER_IDLE_STEP", 4)
+    writer.serve_without_ui()
+    writer.steps_per_transaction = 1
+    for n in range(2):
+        assert writer._write(list(weather_trace(trace_id(n))))
+    writer._index_texts()  # 4 of the 6 texts; the last 2 planned ahead meanwhile
+    assert writer._write(list(weather_trace(trace_id(2))))  # a batch between two idle steps
+    writer._index_texts()  # the step planned before it: 2 texts, fewer than a step holds
+    assert writer._texts_pending  # the batch's texts still wait
+    while writer._texts_pending:
+        writer._index_texts()
+    assert indexed(writer._connection) == (9, 9, 0)
+
+
 def test_the_next_step_skips_the_entries_of_steps_not_committed_yet(writer: StoreWriter) -> None:
     for n in range(2):
         assert writer._write(list(weather_trace(trace_id(n))))
