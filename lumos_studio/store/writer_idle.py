@@ -89,7 +89,7 @@ class IdleWork(WriterTransactions):
         GIL), and after it a backlog costs less (100k spans in-process: 44 → 33 ms of CPU per
         1k spans, indexed in 3.2 s instead of 4.7; the durable rate the same). Each step is
         made by a ``TextPlanner`` beside the one being written (``bench ingest``: the whole
-        load searchable 3.07 → 2.33 s after the last acknowledgement)."""
+        load searchable 3.08 → 2.1–2.6 s after the last acknowledgement)."""
         self.idle_pause = 0.0
         self.idle_before_indexing = 0.0
         self.steps_per_transaction = SERVE_STEPS_PER_TRANSACTION
