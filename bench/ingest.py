@@ -485,12 +485,14 @@ def _load_table(rounds: list[LoadRound], physical: References) -> Table:
         [r.searchable_lag for r in rounds], "{:.2f}", TARGET_SEARCHABLE_SECONDS, unit="s")
     row("last ack → all of the load searchable (the first requests' words too), s",
         [r.all_searchable_lag for r in rounds], "{:.2f}", TARGET_SEARCHABLE_SECONDS, unit="s",
-        reference="the receiver's CPU after the last ack: the text's indexing, one core")
+        reference="after the last ack: the text's indexing, FTS5 on the writer's thread, the "
+        "texts made beside it (store/text_planner.py)")
     row("receiver CPU per 1k spans, until idle again (ms)", [r.cpu_ms_per_1k for r in rounds],
         "{:.0f}", TARGET_CPU_MS_PER_1K, unit="ms",
         reference=f"each part alone: protobuf parse {physical.parse_cpu_ms:.0f} + SQLite rows "
         f"{physical.sqlite_cpu_ms:.0f} + FTS5 of their text {physical.fts_cpu_ms:.0f} + zstd "
-        f"{physical.zstd_cpu_ms:.0f} = {physical.floor_cpu_ms:.0f}")
+        f"{physical.zstd_cpu_ms:.0f} = {physical.floor_cpu_ms:.0f}; FTS5 of as much text in "
+        f"Zipf-distributed words, as people write: {physical.fts_zipf_cpu_ms:.0f}")
     row("  of it until durable (ms)",
         [r.receiver_cpu / max(r.sent.spans, 1) * 1e6 for r in rounds], "{:.0f}")
     row("bytes a span on disk (db + WAL after a checkpoint)",
