@@ -395,6 +395,11 @@ def _span_logs(
     return [log_from_row(row) for row in cursor.fetchall()]
 
 
+def any_pending(connection: sqlite3.Connection) -> bool:
+    """Whether any span waits to be indexed (without counting them all)."""
+    return bool(connection.execute("SELECT EXISTS (SELECT 1 FROM text_queue)").fetchone()[0])
+
+
 def pending_count(connection: sqlite3.Connection) -> int:
     """Spans whose message text is not searchable yet."""
     count: int = connection.execute("SELECT count(*) FROM text_queue").fetchone()[0]

@@ -113,8 +113,7 @@ class IdleWork(WriterTransactions):
         if self._planner is not None:
             self._planner.committed()
             if not self._texts_pending:  # a step planned ahead missed what came after it
-                self._texts_pending = bool(self._connection.execute(
-                    "SELECT EXISTS (SELECT 1 FROM text_queue)").fetchone()[0])
+                self._texts_pending = trace_index.any_pending(self._connection)
         if touched:  # a search over these traces may now find them
             self._tell(StoreChange(frozenset(touched)))
         elif done:
