@@ -64,7 +64,8 @@ CASES: tuple[tuple[str, str, dict[str, object]], ...] = (
     ("search 'pari'", "pari", {}),
     ("search 'paris london'", "paris london", {}),
     ("search 'w12'", "w12", {}),
-    ("search 'w12 status:error'", "w12 status:error", {}),
+    ("search 'w123'", "w123", {}),
+    ("search 'w123 status:error'", "w123 status:error", {}),
 )
 
 

@@ -73,7 +73,7 @@ def test_query_tables_measure_every_case(tiny_store: stores.BenchStore) -> None:
     from bench import logs_filter, trace_list
 
     table = trace_list.query_table(tiny_store.path, "tiny")
-    assert table.row_count == 21  # 20 queries and the reference count
+    assert table.row_count == 22  # 21 queries and the reference count
     console = Console(record=True, width=200)
     logs_filter._query_table(tiny_store.path, tiny_store.logs, console)
     text = console.export_text()

@@ -142,14 +142,16 @@ TEXT_MATCH_SQL = (
     f"SELECT rowid >> {TEXT_ID_BITS} FROM trace_texts_fts WHERE trace_texts_fts MATCH ?"
 )
 # Shorter words match whole tokens only: as a prefix, a letter or two matches most of the
-# index (in bench trace_list, "w" took 3.5 s and "w1" 0.85 s, while a user was still typing).
-PREFIX_MIN_CHARS = 3
+# index (in bench trace_list, "w" took 3.5 s and "w1" 0.85 s, while a user was still typing),
+# and three letters match many words ('w12' 45 ms at 500k texts, 5.5 with an index of 3-letter
+# prefixes, which cost a third of indexing a text: schema 14 dropped it).
+PREFIX_MIN_CHARS = 4
 
 
 def fts_phrase(word: str) -> str | None:
     """``gpt-4o`` → ``"gpt-4o"*`` (a phrase whose last token may be a prefix); None if no word.
 
-    A word shorter than ``PREFIX_MIN_CHARS`` is a whole token: ``w1`` → ``"w1"``.
+    A word shorter than ``PREFIX_MIN_CHARS`` is a whole token: ``w12`` → ``"w12"``.
     """
     if not re.search(r"\w", word):
         return None

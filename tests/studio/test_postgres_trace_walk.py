@@ -78,12 +78,12 @@ def test_a_rare_word_beside_a_dense_one_is_read_whole_and_the_dense_one_walked(
     monkeypatch.setattr(trace_walk, "FIRST_CHUNK", 1)
     monkeypatch.setattr(trace_walk, "WALK_CHUNK", 1)
     runs: list[dict[str, object]] = [
-        {"said": f"w12{n} trip" + (" refund" if n in (1, 5) else "")} for n in range(10)]
+        {"said": f"w120{n} trip" + (" refund" if n in (1, 5) else "")} for n in range(10)]
     with tempfile.TemporaryDirectory(prefix="lumos-pg-walk-") as tmp:
         lite = filled(Store(Path(tmp) / "s.db"), runs, list(range(10)), set())
         pg = filled(Store.open(parse_target(pg_url)), runs, list(range(10)), set())
         try:
-            for text in ("w12 refund", "refund w12"):
+            for text in ("w120 refund", "refund w120"):
                 query = TraceQuery(parse_filter(text), limit=1)
                 page = pg.reader.find_traces(query)
                 assert shown(page) == shown(lite.reader.find_traces(query))

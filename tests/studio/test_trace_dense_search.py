@@ -20,7 +20,7 @@ from lumos_studio.store.trace_page import SORTS, TracePage
 from tests.builders import agent_run
 
 ERRED_TERM = trace_filter.ERRED_TERM
-WORDS = ("paris", "london", "rome", "refund", "w12a", "w12b", "w13")
+WORDS = ("paris", "london", "rome", "refund", "w120a", "w120b", "w13")
 AGENTS = ("weather", "support", "planner")
 
 run_strategy = st.fixed_dictionaries({
@@ -37,7 +37,7 @@ stores = st.lists(run_strategy, min_size=1, max_size=24).flatmap(
     lambda runs: st.tuples(st.just(runs), st.permutations(range(len(runs))),
                            st.sets(st.integers(0, len(runs) - 1), max_size=3)))
 queries = st.tuples(
-    st.lists(st.sampled_from((*WORDS, "w12", "lon", "sup", "zzz", "paris london")),
+    st.lists(st.sampled_from((*WORDS, "w120", "lond", "w12", "sup", "zzz", "paris london")),
              min_size=1, max_size=2).map(" ".join),
     st.sampled_from(("", " status:error", " status:ok", " status:error|running", " dur:>1s",
                      " thread:c1", " agent:support", " is:pinned")),
@@ -117,21 +117,21 @@ def test_the_walked_page_is_the_plain_page(
 
 def test_a_dense_word_pages_without_counting_then_counts(monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
-    runs: list[dict[str, object]] = [{"said": f"w12{n} trip"} for n in range(10)]
+    runs: list[dict[str, object]] = [{"said": f"w120{n} trip"} for n in range(10)]
     runs[3] = {"said": "nothing"}
     with generated_store(runs, list(range(10)), {0}) as store:
-        query = TraceQuery(parse_filter("w12"), limit=4)
+        query = TraceQuery(parse_filter("w120"), limit=4)
         page = page_of(store, query, 5, monkeypatch)  # 9 texts match: more than 5
         assert [int(t.trace_id, 16) for t in page.summaries] == [1, 10, 9, 8]  # pinned first
         assert not page.counted and page.truncated and page.total == 4 and page.pinned == 1
         assert store.reader.count_matches(query) == 9
-        everything = page_of(store, TraceQuery(parse_filter("w12"), limit=20), 5, monkeypatch)
+        everything = page_of(store, TraceQuery(parse_filter("w120"), limit=20), 5, monkeypatch)
         assert everything.counted and everything.total == 9  # the walk read every run
         monkeypatch.setattr(trace_search, "_WALK_BUDGET", 2)
         monkeypatch.setattr(trace_search, "_WALK_CHUNK", 1)
         assert page_of(store, query, 5, monkeypatch).counted  # given up: the plain path
         monkeypatch.setattr(trace_search, "_WALK_BUDGET", 40_000)
-        grouped = page_of(store, TraceQuery(parse_filter("w12"), grouped=True, limit=4), 5,
+        grouped = page_of(store, TraceQuery(parse_filter("w120"), grouped=True, limit=4), 5,
                           monkeypatch)
         assert grouped.counted and grouped.total == 9  # grouped: read in full, as before
         sparse = page_of(store, query, 9, monkeypatch)  # 9 texts: not more than 9

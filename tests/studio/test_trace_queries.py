@@ -90,7 +90,8 @@ def test_free_words_find_text_in_messages_by_prefix(store: Store) -> None:
          agent_run(2, said="Book a train to Lyon", answer="Done: train 6612 booked"),
          agent_run(3, agent="support", said="refund please"))
     assert ids(store, "paris") == [1]
-    assert ids(store, "Lyo") == [2]  # prefix of the last token, as one types
+    assert ids(store, "boo") == []  # three letters: whole words only
+    assert ids(store, "book") == [2]  # from four, a prefix of the last token, as one types
     assert ids(store, "train booked") == [2]
     assert ids(store, "6612") == [2]
     assert ids(store, "support") == [3]  # free words also match agent names
@@ -126,12 +127,14 @@ def test_words_found_by_names_and_by_text_agree_however_they_are_read(
         assert ids(store, "wea") == [13, 12, 9, 6, 3]  # a part of a name
 
 
-def test_a_word_under_three_characters_matches_whole_words_in_messages(store: Store) -> None:
-    # As a prefix, a letter or two matched most of a big store, and took seconds.
+def test_a_word_under_four_characters_matches_whole_words_in_messages(store: Store) -> None:
+    # As a prefix, a letter or two matched most of a big store, and took seconds; three
+    # letters match many words too, and their index cost a third of indexing a text.
     fill(store, agent_run(1, said="ok go"), agent_run(2, said="good morning"),
-         agent_run(3, said="go home"))
+         agent_run(3, said="go home"), agent_run(4, said="goo goodbye"))
     assert ids(store, "go") == [3, 1]  # not "good"
-    assert ids(store, "goo") == [2]  # from three characters on, a prefix
+    assert ids(store, "goo") == [4]  # not "good", nor "goodbye"
+    assert ids(store, "good") == [4, 2]  # from four characters on, a prefix
 
 
 def test_a_text_match_serves_the_page_the_count_and_the_groups(store: Store) -> None:
@@ -158,25 +161,25 @@ def test_a_word_in_most_runs_shows_its_page_before_its_total(
     comes uncounted too. The same pages, pins and totals on both engines."""
     monkeypatch.setattr(trace_search, "DENSE_TEXTS", 0)  # SQLite: every word in texts is dense
     monkeypatch.setattr(trace_walk, "WALK_MIN_RUNS", 0)  # PostgreSQL: a store of any size
-    runs = [agent_run(n, said=f"w12{n} trip", status="ERROR" if n in (5, 7) else "OK")
+    runs = [agent_run(n, said=f"w1200{n} trip", status="ERROR" if n in (5, 7) else "OK")
             for n in range(1, 11)]
     runs[3] = agent_run(4, said="nothing")
     fill(store, *runs)
     assert store.writer.pin_traces([f"{1:032x}"], pinned=True)
-    shown, page = page_of(store, "w12", limit=4)
+    shown, page = page_of(store, "w120", limit=4)
     assert shown == [1, 10, 9, 8] and page.pinned == 1
     assert not page.counted and page.truncated and page.total == 4
     assert store.reader.count_matches(page.query) == 9
-    shown, page = page_of(store, "w12", limit=20)  # the walk read every run: counted
+    shown, page = page_of(store, "w120", limit=20)  # the walk read every run: counted
     assert shown == [1, 10, 9, 8, 7, 6, 5, 3, 2] and page.counted and page.total == 9
-    shown, page = page_of(store, "w12 trip", sort="oldest", limit=3)
+    shown, page = page_of(store, "w120 trip", sort="oldest", limit=3)
     assert shown == [1, 2, 3] and not page.counted and page.total == 3
-    shown, page = page_of(store, "w12 status:error", limit=1)
+    shown, page = page_of(store, "w120 status:error", limit=1)
     assert shown == [7] and not page.counted and store.reader.count_matches(page.query) == 2
-    shown, page = page_of(store, "w12 nothing", limit=1)  # in no run's texts together
+    shown, page = page_of(store, "w120 nothing", limit=1)  # in no run's texts together
     assert shown == [] and page.counted and page.total == 0
     for options in ({"grouped": True}, {"sort": "tokens"}):  # not walked: counted with the page
-        shown, page = page_of(store, "w12", limit=4, **options)
+        shown, page = page_of(store, "w120", limit=4, **options)
         assert len(shown) == 4 and page.counted and page.total == 9
     shown, page = page_of(store, "status:ok", limit=2)  # its count reads every run: later
     assert shown == [1, 10] and not page.counted and page.total == 2
@@ -185,7 +188,7 @@ def test_a_word_in_most_runs_shows_its_page_before_its_total(
         monkeypatch.setattr(module, budget, 2)  # the walk gives up: the plain page, counted
     monkeypatch.setattr(trace_search, "_WALK_CHUNK", 1)
     monkeypatch.setattr(trace_walk, "FIRST_CHUNK", 1)
-    shown, page = page_of(store, "w12", limit=4)
+    shown, page = page_of(store, "w120", limit=4)
     assert shown == [1, 10, 9, 8] and page.counted and page.total == 9
 
 
@@ -328,6 +331,49 @@ def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path
         assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+def test_a_version_13_store_loses_its_prefix_index_and_is_indexed_again(tmp_path: Path) -> None:
+    """Schema 14 drops the 3-letter prefixes' index (a third of indexing's cost): the words the
+    old index held are found again once the writer has indexed the spans in idle time."""
+    from lumos_studio.store import schema, trace_index
+
+    path = tmp_path / "v13.db"
+    real = schema.MIGRATIONS
+    schema.MIGRATIONS = real[:13]  # the previous studio's store: its index had the prefixes
+    try:
+        old = StoreWriter(path)  # not started: the spans are written, their text queued
+        assert old._write([*agent_run(1, said="old question"), *agent_run(2, said="other")])
+        old.close()
+    finally:
+        schema.MIGRATIONS = real
+    connection = sqlite3.connect(path, isolation_level=None)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 13
+    with connection:
+        connection.execute("BEGIN")
+        while trace_index.index_pending(connection):
+            pass
+
+    def fts(connection: sqlite3.Connection, query: str = "") -> object:
+        if not query:
+            return connection.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'trace_texts_fts'").fetchone()[0]
+        return connection.execute(
+            "SELECT count(*) FROM trace_texts_fts WHERE trace_texts_fts MATCH ?", (query,)
+        ).fetchone()[0]
+
+    assert "prefix='3'" in str(fts(connection)) and fts(connection, '"que"*') == 1
+    connection.close()
+
+    with Store(path) as store:
+        assert store.writer.flush()  # indexed again; flushed: searchable
+        assert ids(store, "question") == [1] and ids(store, "other") == [2]
+        assert ids(store, "ques") == [1] and ids(store, "que") == []
+        connection = sqlite3.connect(path)
+        assert "prefix" not in str(fts(connection)) and fts(connection, '"que"*') == 1
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 14
+        assert connection.execute("SELECT count(*) FROM text_queue").fetchone()[0] == 0
+        connection.close()
+
+
 def test_a_version_5_store_is_indexed_again_with_ids_that_tell_the_trace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -391,12 +437,20 @@ def test_a_version_8_store_keeps_its_indexed_words_once(tmp_path: Path) -> None:
     connection.execute("INSERT INTO trace_texts (id, trace_id, span_id, text) VALUES (?, ?, ?, ?)",
                        (1 << TEXT_ID_BITS | 1, spans[0].trace_id, spans[0].span_id, text))
     connection.execute("INSERT INTO trace_texts_fts(rowid, text) SELECT id, text FROM trace_texts")
+    schema.MIGRATIONS = real[:13]  # up to the last schema that kept the moved words
+    try:
+        ensure_schema(connection)
+    finally:
+        schema.MIGRATIONS = real
+    moved = connection.execute("SELECT digest FROM trace_texts").fetchall()
+    assert moved == [(text_digest(text),)]
+    assert connection.execute("SELECT rowid FROM trace_texts_fts WHERE trace_texts_fts MATCH "
+                              "'question'").fetchall() == [(1 << TEXT_ID_BITS | 1,)]
     connection.close()
 
     with Store(path) as store:
+        assert store.writer.flush()  # schema 14 indexes the text again, in idle time
         assert ids(store, "question") == [1]
-        moved = sqlite3.connect(path).execute("SELECT digest FROM trace_texts").fetchall()
-        assert moved == [(text_digest(text),)]
         assert store.writer.delete_traces([spans[0].trace_id])
         assert sqlite3.connect(path).execute(
             "SELECT count(*) FROM trace_texts_fts_docsize").fetchone()[0] == 0
