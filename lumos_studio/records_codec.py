@@ -97,8 +97,8 @@ def span_row(record: SpanRecord) -> tuple[Any, ...]:
 
 def stored_span(record: SpanRecord) -> bytes:
     """The ``span`` column's value as ingest writes it: the span's OTLP bytes as they came (a
-    ``RawAttributes`` or ``RawEvents`` carries them as ``otlp``), or the record encoded. They
-    are compressed later (``pack``, when the writer is idle), off the ingest path."""
+    ``RawAttributes`` or ``RawEvents`` carries them as ``otlp``), or the record encoded. The
+    writer compresses them as it stores them (``store.write_packing``), on its own thread."""
     if type(record.attributes) is dict and type(record.events) is tuple:
         return _encoded(record)  # made here (the in-process processor's): no bytes came
     return _as_received(record) or _encoded(record)

@@ -1,9 +1,11 @@
-"""Compressing stored spans when the writer is idle, so ingest never waits for it.
+"""Compressing stored spans when the writer is idle: those stored before the store had its
+dictionary, which is trained here.
 
-A span is stored as its OTLP bytes (``records_codec``); compressing them on the receiver's
-threads cost ~14 µs a span and a third of the durable ingest rate (``bench ingest``), so the
-ingest path stores them as they are and the writer compresses them here, between batches, as it
-indexes message text: a stored span is either form, which ``records_codec.unpack`` tells apart.
+A span is stored as its OTLP bytes (``records_codec``). Once the store has a dictionary the
+writer compresses each span as it stores it (``write_packing``); the spans that came before (a
+new store's first ~1,000, a store of an older studio's) are compressed here, between batches,
+once message text is indexed: a stored span is either form, which ``records_codec.unpack``
+tells apart, and a span already compressed is passed over.
 ``compaction.upto`` is the last ``spans`` rowid looked at; a span written since has a higher one
 (a span's later copy keeps its rowid: it stays as it came, which reads the same). In a store
 made with incremental auto-vacuum (every new one) the pages that frees go back to the disk.

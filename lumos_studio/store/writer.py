@@ -31,6 +31,7 @@ from lumos_studio.store.lane import Lane
 from lumos_studio.store.pending import Convert, Convertible, Item, PendingRows, as_record
 from lumos_studio.store.schema import ensure_schema
 from lumos_studio.store.storage_error import StorageProblem
+from lumos_studio.store.write_packing import SpanPacker
 from lumos_studio.store.writer_idle import IDLE_BEFORE_INDEXING, IDLE_BETWEEN_STEPS, IdleWork
 from lumos_studio.store.writer_queue import (
     IDLE,
@@ -86,6 +87,7 @@ class StoreWriter(IdleWork):
         self._open_storage(path)
         self._texts_pending = True  # a previous session may have left some
         self._compaction_pending = True  # likewise: spans not compressed yet
+        self._packer = SpanPacker()
         self._closed = False
         self._listeners: list[ChangeListener] = []
         self._thread: threading.Thread | None = None

@@ -26,6 +26,7 @@ from lumos_studio.store.log_index import index_new_logs
 from lumos_studio.store.pending import Item, PendingRows
 from lumos_studio.store.sql_batches import fixed_chunks
 from lumos_studio.store.storage_error import StorageProblem, storage_problem
+from lumos_studio.store.write_packing import SpanPacker
 from lumos_studio.store.write_statements import (
     INSERT_LOG,
     padded,
@@ -69,6 +70,7 @@ class WriterTransactions:
     _checkpointer: Checkpointer
     _listeners: list[ChangeListener]
     _texts_pending: bool
+    _packer: SpanPacker  # spans compressed as they are stored, once the store has a dictionary
 
     def _run_command(self, command: Command) -> bool:
         try:
@@ -148,11 +150,14 @@ class WriterTransactions:
         facts = rows.facts
         trace_ids = frozenset([key[0] for key in spans])
         connection = self._connection
+        packer = self._packer
+        if spans:
+            packer.prepare(connection, self.written)
         try:
             with connection:
                 connection.execute("BEGIN IMMEDIATE")
                 changed = 0  # rows the upserts wrote: re-imports of finished spans don't count
-                for chunk in statement_chunks(list(spans.values())):
+                for chunk in statement_chunks(packer.rows(list(spans.values()))):
                     size, parameters = padded(chunk)
                     changed += connection.execute(upsert_spans(size), parameters).rowcount
                 for ids in fixed_chunks(list(trace_ids)):

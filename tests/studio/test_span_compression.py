@@ -12,7 +12,8 @@ import pytest
 
 from lumos_studio import span_compression
 from lumos_studio.records import SpanRecord
-from lumos_studio.store import StoreReader, StoreWriter, compaction
+from lumos_studio.records_codec import span_row
+from lumos_studio.store import StoreReader, StoreWriter, compaction, write_packing
 from tests.builders import weather_trace
 
 SYSTEM = "You are a travel agent. Answer briefly, cite the weather service, never guess. " * 8
@@ -89,14 +90,15 @@ def test_a_store_trains_its_dictionary_and_reads_every_span_back(tmp_path: Path)
 
 
 def test_without_its_dictionary_only_the_spans_compressed_with_it_are_unreadable(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "s.db"
+    monkeypatch.setattr(write_packing, "LOOK_EVERY_SPANS", 10**9)  # the writer never looks
     writer = StoreWriter(path)
     try:
         assert writer._write(traces(300))
         compact_all(writer)
-        assert writer._write(weather_trace(trace_id="f" * 32))  # not compressed yet
+        assert writer._write(weather_trace(trace_id="f" * 32))  # stored as it came
     finally:
         writer.close()
     connection = sqlite3.connect(path)
@@ -163,3 +165,70 @@ def test_a_failed_training_is_tried_again_only_after_many_more_spans(tmp_path: P
                 "SELECT dict_tried_at FROM compaction").fetchone()[0] == tried
     finally:
         writer.close()
+
+
+def test_the_writer_compresses_spans_as_it_stores_them_once_the_store_has_a_dictionary(
+    tmp_path: Path,
+) -> None:
+    """The first spans go as they came (nothing to train on yet); once a look finds enough,
+    the dictionary is trained and every span after is stored compressed with it, before any
+    idle-time compaction, and read back whole."""
+    path = tmp_path / "s.db"
+    first, later = traces(300), traces(310)[1_200:]  # 1,200 spans, then ten more turns
+    writer = StoreWriter(path)  # not started: no idle compaction runs
+    try:
+        assert writer._write(first)
+        assert writer._write(later)
+    finally:
+        writer.close()
+    rows = {(trace, span): stored_bytes for trace, span, stored_bytes in stored(path)}
+    assert all(rows[s.trace_id, s.span_id][:4] != span_compression.ZSTD_MAGIC for s in first)
+    (dict_id,) = [row[0] for row in stored_dictionaries(path)]
+    for span in later:
+        frame = rows[span.trace_id, span.span_id]
+        assert span_compression.zstd.get_frame_info(frame).dictionary_id == dict_id
+    reader = StoreReader(path)
+    try:
+        for expected in later[::7]:
+            (got,) = [s for s in reader.trace_spans(expected.trace_id)
+                      if s.span_id == expected.span_id]
+            assert got.attributes == expected.attributes and got.events == expected.events
+    finally:
+        reader.close()
+
+
+def test_a_failed_look_for_the_dictionary_stores_the_batch_as_it_came(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy(connection: sqlite3.Connection) -> int | None:
+        raise sqlite3.OperationalError("database is locked")
+
+    path = tmp_path / "s.db"
+    writer = StoreWriter(path)
+    try:
+        assert writer._write(traces(300))
+        monkeypatch.setattr(write_packing, "store_dictionary", busy)
+        assert writer._write(weather_trace(trace_id="e" * 32))  # written all the same
+        monkeypatch.undo()
+        assert writer._write(weather_trace(trace_id="d" * 32))  # the next look waits
+    finally:
+        writer.close()
+    rows = {trace: span for trace, _, span in stored(path)}
+    assert rows["e" * 32][:4] != span_compression.ZSTD_MAGIC
+    assert rows["d" * 32][:4] != span_compression.ZSTD_MAGIC
+    assert stored_dictionaries(path) == []
+
+
+def test_a_batch_is_packed_as_each_span_alone_would_be() -> None:
+    spans = [span_row(s)[-1] for s in traces(300)]
+    content = span_compression.train(spans)
+    dict_id = span_compression.dictionary_id(content)
+    span_compression.add_dictionaries([(dict_id, content)])
+    tiny, already = b"\x0a\x10" + b"1" * 16, span_compression.pack(spans[0], dict_id)
+    batch = [*spans[:50], tiny, already]
+    packed = span_compression.pack_many(batch, dict_id)
+    assert [span_compression.unpack(p) for p in packed[:50]] == spans[:50]
+    assert [len(p) for p in packed[:50]] == [len(span_compression.pack(s, dict_id))
+                                             for s in spans[:50]]
+    assert packed[50] is tiny and packed[51] is already  # left as ``pack`` leaves them
+    assert span_compression.pack_many(spans[:3], dict_id + 1) == spans[:3]  # not known
