@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING
 from lumos_core.telemetry.semconv import LUMOS_WORKFLOW_STATUS, OP_INVOKE_WORKFLOW
 from lumos_studio.records_codec import span_from_row
 from lumos_studio.store import trace_index, trace_search
+from lumos_studio.store.text_prefixes import text_query
 from lumos_studio.store.trace_filter import (
     ROOT_FAILED_SQL,
     TEXT_MATCH_SQL,
-    TraceFilter,
     filter_sql,
-    fts_phrase,
     names_sql,
 )
 from lumos_studio.store.trace_page import (
@@ -110,18 +109,19 @@ class TraceFinder:
         db = self._db
         names = {word: matched for word in query.filter.words
                  if (matched := trace_search.names_matching(db, word)) is not None}
-        dense = {word: phrase for word in dict.fromkeys(query.filter.words)
+        phrases = {word: phrase for word in dict.fromkeys(query.filter.words)
+                   if (phrase := text_query(db, word)) is not None}
+        dense = {word: phrase for word, phrase in phrases.items()
                  if walk and not query.grouped and query.sort in WALKED_SORTS
-                 and (phrase := fts_phrase(word)) is not None
                  and trace_search.is_dense(db, phrase)}
         # A thread: value's conversations, unless a word's few text matches lead the search
         # (reading them costs more than the LIKE on their runs: 26 → 40 ms at 3M spans).
         threads = {value: ids for value in query.filter.threads
                    if (dense or not query.filter.words)
                    and (ids := trace_search.threads_matching(db, value)) is not None}
-        if dense and (walked := self._walked_page(query, dense, names, threads)) is not None:
+        if dense and (walked := self._walked_page(query, dense, phrases, names, threads)):
             return walked
-        texts = self._match_texts(query.filter)
+        texts = self._match_texts(phrases)
         where, params = filter_sql(query.filter, texts, names, threads)
         order = SORTS[query.sort]
         # Words found only in message text: their runs, by id, when they are few.
@@ -164,7 +164,7 @@ class TraceFinder:
         summaries = self._mark_suspended(failed_by_filter(query.filter, pinned + others))
         return TracePage(query, summaries, total, sizes, len(pinned), unindexed, counted)
 
-    def _walked_page(self, query: TraceQuery, dense: dict[str, str],
+    def _walked_page(self, query: TraceQuery, dense: dict[str, str], phrases: dict[str, str],
                      names: dict[str, dict[str, list[str]]], threads: dict[str, list[str]]
                      ) -> TracePage | None:
         """The page of a search for words in most message texts (``dense``: word → phrase):
@@ -173,7 +173,7 @@ class TraceFinder:
         runs read did not fill it (the words are rarer than their texts said)."""
         db = self._db
         rest = replace(query.filter, words=tuple(w for w in query.filter.words if w not in dense))
-        texts = self._match_texts(rest)
+        texts = self._match_texts({w: p for w, p in phrases.items() if w not in dense})
         where, params = filter_sql(rest, texts, names, threads)
         flags, flag_params = [], []
         for word in dense:
@@ -181,14 +181,14 @@ class TraceFinder:
             flags.append(sql)
             flag_params.extend(sql_params)
         head = f"SELECT t.trace_id, t.text_seq, {', '.join(flags)} FROM"
-        order, phrases = SORTS[query.sort], list(dense.values())
+        order, walked = SORTS[query.sort], list(dense.values())
         pinned = trace_search.walk(
             db, f"WITH p AS MATERIALIZED (SELECT * FROM traces WHERE pinned_ns IS NOT NULL) "
-            f"{head} p t WHERE {where} ORDER BY {order}", [*flag_params, *params], phrases,
+            f"{head} p t WHERE {where} ORDER BY {order}", [*flag_params, *params], walked,
             query.limit)
         others = pinned and trace_search.walk(
             db, f"{head} traces t WHERE t.pinned_ns IS NULL AND {where} ORDER BY {order}",
-            [*flag_params, *params], phrases, query.limit - len(pinned[0]))
+            [*flag_params, *params], walked, query.limit - len(pinned[0]))
         if not pinned or not others:
             return None
         (pinned_ids, all_pinned), (other_ids, all_others) = pinned, others
@@ -204,16 +204,13 @@ class TraceFinder:
         return TracePage(query, summaries, len(summaries), {}, len(pinned_ids),
                          trace_index.pending_count(db), counted)
 
-    def _match_texts(self, trace_filter: TraceFilter) -> dict[str, str]:
-        """Each searched word's message-text matches, as a temporary table of their traces'
-        ``text_seq``: a statement with the match inside ran it again for each of the page, the
-        count and the groups."""
+    def _match_texts(self, phrases: dict[str, str]) -> dict[str, str]:
+        """Each searched word's message-text matches (``phrases``: word → its full-text query),
+        as a temporary table of their traces' ``text_seq``: a statement with the match inside
+        ran it again for each of the page, the count and the groups."""
         db = self._db
         tables: dict[str, str] = {}
-        for word in trace_filter.words:
-            phrase = fts_phrase(word)
-            if phrase is None or word in tables:
-                continue
+        for word, phrase in phrases.items():
             table = f"temp.text_match_{len(tables)}"
             db.execute(f"CREATE TABLE IF NOT EXISTS {table} (text_seq INTEGER PRIMARY KEY)")
             db.execute(f"DELETE FROM {table}")

@@ -137,6 +137,32 @@ def test_a_word_under_four_characters_matches_whole_words_in_messages(store: Sto
     assert ids(store, "good") == [4, 2]  # from four characters on, a prefix
 
 
+def test_a_prefix_is_asked_as_the_indexed_words_it_stands_for(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FTS5 merges a prefix's words over the whole index for every range read: a prefix of a
+    few words is asked as an OR of them, with the same runs found (and as a prefix again when
+    it stands for too many words)."""
+    from lumos_studio.store import text_prefixes
+    from lumos_studio.store.text_prefixes import text_query
+
+    fill(sqlite_store, *(agent_run(n, said=f"w120{n % 4} Été trip", answer=f"gpt-4o w99{n}")
+                         for n in range(1, 13)))
+    db = sqlite_store.reader._db
+    assert text_query(db, "w120") == '("w1200" OR "w1201" OR "w1202" OR "w1203")'
+    assert text_query(db, "W12") == '"W12"'  # three letters: a whole word, as before
+    assert text_query(db, "trip") == '("trip")'
+    assert text_query(db, "gpt-4o") == '"gpt-4o"*'  # two tokens: a phrase, as FTS5 cuts it
+    assert text_query(db, "été") == '"été"'  # folded by the tokenizer: left to FTS5
+    assert text_query(db, "zzzz") == '"zzzz"*'  # in no text
+    expanded = {q: ids(sqlite_store, q) for q in ("w120", "w1201", "w120 trip", "w99")}
+    assert expanded["w120"] == list(range(12, 0, -1))
+    assert expanded["w1201"] == [9, 5, 1]
+    monkeypatch.setattr(text_prefixes, "PREFIX_WORDS", 2)  # "w120": four words, too many
+    assert text_query(db, "w120") == '"w120"*'
+    assert {q: ids(sqlite_store, q) for q in expanded} == expanded
+
+
 def test_a_text_match_serves_the_page_the_count_and_the_groups(store: Store) -> None:
     fill(store, *(agent_run(n, said=f"forecast for day {n}", conversation=f"thread-{n % 2}")
                   for n in range(1, 6)), agent_run(6, said="unrelated"))
