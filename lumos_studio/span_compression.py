@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import zstandard
 
@@ -46,6 +47,8 @@ __all__ = [
     "unpack",
     "zstd",
 ]
+
+_Context = TypeVar("_Context", zstandard.ZstdCompressor, zstandard.ZstdDecompressor)
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # a zstd frame's; no OTLP Span starts so (field 5 is a string)
 _COMPRESS_FROM = 96  # bytes: below, a frame's header costs what compression saves
@@ -183,17 +186,8 @@ def pack_many(spans: Sequence[bytes], dict_id: int) -> list[bytes]:
 
 def _batch_compressor(dict_id: int, zstd_dict: zstd.ZstdDict) -> zstandard.ZstdCompressor:
     """This thread's ``pack_many`` context for dictionary ``dict_id``: ``pack``'s settings."""
-    try:
-        contexts: dict[int, zstandard.ZstdCompressor] = _batch_compressors.value
-    except AttributeError:
-        contexts = _batch_compressors.value = {}
-    context = contexts.get(dict_id)
-    if context is None:
-        loaded = zstandard.ZstdCompressionDict(
-            zstd_dict.dict_content, dict_type=zstandard.DICT_TYPE_FULLDICT)
-        context = contexts[dict_id] = zstandard.ZstdCompressor(
-            level=_LEVEL_WITH_DICTIONARY, dict_data=loaded, write_checksum=True)
-    return context
+    return _thread_context(_batch_compressors, dict_id, lambda: zstandard.ZstdCompressor(
+        level=_LEVEL_WITH_DICTIONARY, dict_data=_as_zstandard(zstd_dict), write_checksum=True))
 
 
 def unpack(stored: bytes) -> bytes:
@@ -217,13 +211,24 @@ def unpack(stored: bytes) -> bytes:
 
 def _decompressor(dict_id: int, zstd_dict: zstd.ZstdDict | None) -> zstandard.ZstdDecompressor:
     """This thread's reusable context for frames of dictionary ``dict_id`` (0: none)."""
+    return _thread_context(_decompressors, dict_id, lambda: zstandard.ZstdDecompressor(
+        dict_data=None if zstd_dict is None else _as_zstandard(zstd_dict)))
+
+
+def _thread_context(contexts: threading.local, dict_id: int, make: Callable[[], _Context]
+                    ) -> _Context:
+    """The context ``contexts`` keeps for this thread and dictionary, made on first use."""
     try:
-        contexts: dict[int, zstandard.ZstdDecompressor] = _decompressors.value
+        made: dict[int, _Context] = contexts.value
     except AttributeError:
-        contexts = _decompressors.value = {}
-    context = contexts.get(dict_id)
+        made = contexts.value = {}
+    context = made.get(dict_id)
     if context is None:
-        loaded = None if zstd_dict is None else zstandard.ZstdCompressionDict(
-            zstd_dict.dict_content, dict_type=zstandard.DICT_TYPE_FULLDICT)
-        context = contexts[dict_id] = zstandard.ZstdDecompressor(dict_data=loaded)
+        context = made[dict_id] = make()
     return context
+
+
+def _as_zstandard(zstd_dict: zstd.ZstdDict) -> zstandard.ZstdCompressionDict:
+    """The standard library's dictionary as the ``zstandard`` package takes it."""
+    return zstandard.ZstdCompressionDict(zstd_dict.dict_content,
+                                         dict_type=zstandard.DICT_TYPE_FULLDICT)

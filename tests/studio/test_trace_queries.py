@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,29 @@ def fill(store: Store, *runs: list[SpanRecord]) -> None:
 def ids(store: Store, query: str = "", **options: object) -> list[int]:
     page = store.reader.find_traces(TraceQuery(parse_filter(query), **options))  # type: ignore[arg-type]
     return [int(t.trace_id, 16) for t in page.summaries]
+
+
+@contextmanager
+def migrations_upto(version: int) -> Iterator[None]:
+    """Stores made or opened inside are brought up to schema ``version`` only, as the studio
+    of that schema left them."""
+    from lumos_studio.store import schema
+
+    real = schema.MIGRATIONS
+    schema.MIGRATIONS = real[:version]
+    try:
+        yield
+    finally:
+        schema.MIGRATIONS = real
+
+
+def write_unstarted(path: Path, spans: list[SpanRecord]) -> None:
+    """``spans`` written by a writer that is never started: stored, their text only queued."""
+    old = StoreWriter(path)
+    try:
+        assert old._write(spans)
+    finally:
+        old.close()
 
 
 def test_each_qualifier_narrows_the_list(store: Store) -> None:
@@ -332,11 +356,7 @@ def test_a_span_is_indexed_once_whatever_the_reimports(sqlite_store: Store) -> N
 def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     connection = sqlite3.connect(path, isolation_level=None)
-    from lumos_studio.store import schema
-
-    real = schema.MIGRATIONS
-    schema.MIGRATIONS = real[:3]  # build a store as the previous studio did
-    try:
+    with migrations_upto(3):  # build a store as the previous studio did
         ensure_schema(connection)
         spans = agent_run(1, said="old question", conversation="old-thread")
         marks = ", ".join("?" * len(OLD_SPAN_COLUMNS))
@@ -345,8 +365,6 @@ def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path
         connection.execute(
             "INSERT INTO traces VALUES (?, 'invoke_agent weather', 'weather', 'tests', ?, ?, 2, "
             "0, 0, 10, 0)", (spans[0].trace_id, spans[0].start_ns, spans[0].end_ns))
-    finally:
-        schema.MIGRATIONS = real
     assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
     connection.close()
 
@@ -360,17 +378,11 @@ def test_a_version_3_store_is_migrated_with_its_traces_searchable(tmp_path: Path
 def test_a_version_13_store_loses_its_prefix_index_and_is_indexed_again(tmp_path: Path) -> None:
     """Schema 14 drops the 3-letter prefixes' index (a third of indexing's cost): the words the
     old index held are found again once the writer has indexed the spans in idle time."""
-    from lumos_studio.store import schema, trace_index
+    from lumos_studio.store import trace_index
 
     path = tmp_path / "v13.db"
-    real = schema.MIGRATIONS
-    schema.MIGRATIONS = real[:13]  # the previous studio's store: its index had the prefixes
-    try:
-        old = StoreWriter(path)  # not started: the spans are written, their text queued
-        assert old._write([*agent_run(1, said="old question"), *agent_run(2, said="other")])
-        old.close()
-    finally:
-        schema.MIGRATIONS = real
+    with migrations_upto(13):  # the previous studio's store: its index had the prefixes
+        write_unstarted(path, [*agent_run(1, said="old question"), *agent_run(2, said="other")])
     connection = sqlite3.connect(path, isolation_level=None)
     assert connection.execute("PRAGMA user_version").fetchone()[0] == 13
     with connection:
@@ -413,9 +425,7 @@ def test_a_version_5_store_is_indexed_again_with_ids_that_tell_the_trace(
     write_statements.upsert_spans.cache_clear()
     monkeypatch.setattr(pending, "span_row", v7_row)
     try:
-        old = StoreWriter(path)  # not started: the spans are written, their text queued
-        assert old._write([*agent_run(1, said="old question"), *agent_run(2, said="other")])
-        old.close()
+        write_unstarted(path, [*agent_run(1, said="old question"), *agent_run(2, said="other")])
     finally:
         schema.MIGRATIONS = real
         monkeypatch.undo()
@@ -442,16 +452,12 @@ def test_a_version_5_store_is_indexed_again_with_ids_that_tell_the_trace(
 
 def test_a_version_8_store_keeps_its_indexed_words_once(tmp_path: Path) -> None:
     """Schema 9: the text indexed so far moves into the contentless index, not re-indexed."""
-    from lumos_studio.store import schema, trace_index
+    from lumos_studio.store import trace_index
 
     path = tmp_path / "v8.db"
     connection = sqlite3.connect(path, isolation_level=None)
-    real = schema.MIGRATIONS
-    schema.MIGRATIONS = real[:8]
-    try:
+    with migrations_upto(8):
         ensure_schema(connection)
-    finally:
-        schema.MIGRATIONS = real
     spans = agent_run(1, said="old question")
     marks = ", ".join("?" * len(SPAN_COLUMNS))
     connection.executemany(f"INSERT INTO spans VALUES ({marks})", [span_row(s) for s in spans])
@@ -463,11 +469,8 @@ def test_a_version_8_store_keeps_its_indexed_words_once(tmp_path: Path) -> None:
     connection.execute("INSERT INTO trace_texts (id, trace_id, span_id, text) VALUES (?, ?, ?, ?)",
                        (1 << TEXT_ID_BITS | 1, spans[0].trace_id, spans[0].span_id, text))
     connection.execute("INSERT INTO trace_texts_fts(rowid, text) SELECT id, text FROM trace_texts")
-    schema.MIGRATIONS = real[:13]  # up to the last schema that kept the moved words
-    try:
+    with migrations_upto(13):  # up to the last schema that kept the moved words
         ensure_schema(connection)
-    finally:
-        schema.MIGRATIONS = real
     moved = connection.execute("SELECT digest FROM trace_texts").fetchall()
     assert moved == [(text_digest(text),)]
     assert connection.execute("SELECT rowid FROM trace_texts_fts WHERE trace_texts_fts MATCH "
