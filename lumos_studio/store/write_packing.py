@@ -63,5 +63,9 @@ class SpanPacker:
         dict_id = self.dict_id
         if dict_id is None:
             return rows
-        packed = iter(pack_many([row[-1] for row in rows if row[-1]], dict_id))
+        try:
+            packed = iter(pack_many([row[-1] for row in rows if row[-1]], dict_id))
+        except Exception:  # never the batch's loss: it goes as it came, compaction retries
+            log.exception("could not compress a batch's spans; they are stored as they came")
+            return rows
         return [(*row[:-1], next(packed)) if row[-1] else row for row in rows]

@@ -219,6 +219,27 @@ def test_a_failed_look_for_the_dictionary_stores_the_batch_as_it_came(
     assert stored_dictionaries(path) == []
 
 
+def test_a_batch_that_cannot_be_compressed_is_stored_as_it_came(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(spans: list[bytes], dict_id: int) -> list[bytes]:
+        raise span_compression.zstandard.ZstdError("no memory for a context")
+
+    path = tmp_path / "s.db"
+    writer = StoreWriter(path)
+    try:
+        assert writer._write(traces(300))
+        monkeypatch.setattr(write_packing, "pack_many", failing)
+        assert writer._write(weather_trace(trace_id="c" * 32))  # stored all the same
+        monkeypatch.undo()
+        assert writer._write(weather_trace(trace_id="b" * 32))  # compressed again
+    finally:
+        writer.close()
+    rows = {trace: span for trace, _, span in stored(path)}
+    assert rows["c" * 32][:4] != span_compression.ZSTD_MAGIC
+    assert rows["b" * 32][:4] == span_compression.ZSTD_MAGIC
+
+
 def test_a_batch_is_packed_as_each_span_alone_would_be() -> None:
     spans = [span_row(s)[-1] for s in traces(300)]
     content = span_compression.train(spans)
