@@ -55,6 +55,9 @@ class SpanPacker:
         except sqlite3.Error as exc:  # a full disk, a busy store: the spans go as they came
             log.debug("no span dictionary this time: %s", exc)
             return
+        except Exception:  # a store on disk is untrusted: its batch is written all the same
+            log.exception("could not train or read the store's span dictionary")
+            return
         self.dict_id = found
 
     def rows(self, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:

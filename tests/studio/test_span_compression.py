@@ -200,17 +200,19 @@ def test_the_writer_compresses_spans_as_it_stores_them_once_the_store_has_a_dict
 def test_a_failed_look_for_the_dictionary_stores_the_batch_as_it_came(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def busy(connection: sqlite3.Connection) -> int | None:
-        raise sqlite3.OperationalError("database is locked")
+    failures = iter([sqlite3.OperationalError("database is locked"), MemoryError()])
+
+    def failing(connection: sqlite3.Connection) -> int | None:
+        raise next(failures)
 
     path = tmp_path / "s.db"
+    monkeypatch.setattr(write_packing, "LOOK_EVERY_SPANS", 4)  # a look at every trace
     writer = StoreWriter(path)
     try:
         assert writer._write(traces(300))
-        monkeypatch.setattr(write_packing, "store_dictionary", busy)
+        monkeypatch.setattr(write_packing, "store_dictionary", failing)
         assert writer._write(weather_trace(trace_id="e" * 32))  # written all the same
-        monkeypatch.undo()
-        assert writer._write(weather_trace(trace_id="d" * 32))  # the next look waits
+        assert writer._write(weather_trace(trace_id="d" * 32))  # and so on any failure
     finally:
         writer.close()
     rows = {trace: span for trace, _, span in stored(path)}
