@@ -119,7 +119,8 @@ class TraceFinder:
         threads = {value: ids for value in query.filter.threads
                    if (dense or not query.filter.words)
                    and (ids := trace_search.threads_matching(db, value)) is not None}
-        if dense and (walked := self._walked_page(query, dense, phrases, names, threads)):
+        walked = self._walked_page(query, dense, phrases, names, threads) if dense else None
+        if walked is not None:
             return walked
         texts = self._match_texts(phrases)
         where, params = filter_sql(query.filter, texts, names, threads)
