@@ -66,9 +66,7 @@ def _within(seconds: float) -> str:
 
 
 def _reader(path: Path) -> sqlite3.Connection:
-    connection = open_reader_connection(path)
-    connection.row_factory = None
-    return connection
+    return open_reader_connection(path, plain_rows=True)
 
 
 Scenario = tuple[str, LogFilter]

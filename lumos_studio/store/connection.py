@@ -62,12 +62,14 @@ def reader_uri(path: Path) -> str:
     return f"{path.resolve().as_uri()}?mode=ro"
 
 
-def open_reader_connection(path: Path) -> sqlite3.Connection:
-    """A read-only connection; readers never block the writer under WAL."""
+def open_reader_connection(path: Path, *, plain_rows: bool = False) -> sqlite3.Connection:
+    """A read-only connection; readers never block the writer under WAL. Its rows are
+    ``sqlite3.Row``s, or plain tuples with ``plain_rows`` (cheaper, for readers that unpack
+    many rows by position)."""
     try:
         connection = sqlite3.connect(reader_uri(path), uri=True, check_same_thread=False)
         connection.execute("PRAGMA busy_timeout=5000")
-        connection.row_factory = sqlite3.Row
+        connection.row_factory = None if plain_rows else sqlite3.Row
         know_dictionaries(path)
         return connection
     except sqlite3.Error as exc:

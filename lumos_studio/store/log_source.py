@@ -65,8 +65,7 @@ class SqliteLogSource:
 
     def connection(self) -> sqlite3.Connection:
         if self._connection is None:
-            self._connection = open_reader_connection(self.path)
-            self._connection.row_factory = None
+            self._connection = open_reader_connection(self.path, plain_rows=True)
         return self._connection
 
     def newest_matches(self, log_filter: LogFilter, limit: int,

@@ -67,8 +67,7 @@ class TextPlanner:
 
     def _plan_now(self, skip: tuple[int, ...]) -> TextStep | None:
         if self._connection is None:
-            self._connection = open_reader_connection(self.path)
-            self._connection.row_factory = None
+            self._connection = open_reader_connection(self.path, plain_rows=True)
         return trace_index.plan_step(self._connection, self.limit, skip)
 
     def _close_connection(self) -> None:

@@ -49,8 +49,7 @@ def make_logs(count: int, seed: int = 1) -> list[LogRecord]:
 
 @pytest.fixture
 def reader(store: Store) -> Iterator[sqlite3.Connection]:
-    connection = open_reader_connection(store.path)
-    connection.row_factory = None
+    connection = open_reader_connection(store.path, plain_rows=True)
     yield connection
     connection.close()
 

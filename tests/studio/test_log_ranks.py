@@ -61,8 +61,7 @@ def store_of_records(records: list[LogRecord], indexed: int | None = None
                 if part is rows[:split] or indexed is None:
                     index_new_logs(writer)
         writer.close()
-        reader = open_reader_connection(path)
-        reader.row_factory = None
+        reader = open_reader_connection(path, plain_rows=True)
         try:
             yield reader
         finally:
@@ -213,8 +212,7 @@ def test_marks_made_batch_by_batch_and_after_deletes_keep_positions_exact(
         last_id = writer.execute("SELECT max(id) FROM logs").fetchone()[0] or 0
         writer.close()
         keys = sorted((t, i) for i, t, body in kept if "timeout" in body)
-        reader = open_reader_connection(path)
-        reader.row_factory = None
+        reader = open_reader_connection(path, plain_rows=True)
         try:
             probes = [(T0 + offset, log_id) for offset in range(-1, 42) for log_id in (0, 7)]
             probes += [(t, i) for i, t, _ in kept]

@@ -44,8 +44,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def reader(store: Store) -> Iterator[sqlite3.Connection]:
-    connection = open_reader_connection(store.path)
-    connection.row_factory = None
+    connection = open_reader_connection(store.path, plain_rows=True)
     yield connection
     connection.close()
 
@@ -128,8 +127,7 @@ def test_deleted_and_edited_logs_leave_the_index(store: Store) -> None:
         connection.execute("BEGIN")
         connection.execute("DELETE FROM logs WHERE id <= 100")
         connection.execute("UPDATE logs SET body = '\"zzzqqq\"' WHERE id = 150")
-    reader = open_reader_connection(store.path)
-    reader.row_factory = None
+    reader = open_reader_connection(store.path, plain_rows=True)
     assert reader.execute("SELECT rowid FROM logs_trigram WHERE logs_trigram MATCH "
                           "'\"zzz\" AND \"qqq\"'").fetchall() == [(150,)]
     candidates = {r[0] for r in reader.execute(
@@ -194,8 +192,7 @@ def test_indexed_logs_are_found_through_the_index_alone(store: Store) -> None:
         connection.execute("BEGIN")
         connection.execute("INSERT INTO logs_trigram(logs_trigram) VALUES ('delete-all')")
     connection.close()
-    reader = open_reader_connection(store.path)
-    reader.row_factory = None
+    reader = open_reader_connection(store.path, plain_rows=True)
     for pattern in (r"timeout \w+ refused", r"took \d"):
         for matches in (lq.match_logs(reader, LogFilter(regex=pattern)),
                         lq.newest_matches(reader, LogFilter(regex=pattern), 500)):

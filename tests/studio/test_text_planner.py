@@ -32,8 +32,7 @@ def writer(tmp_path: Path) -> Iterator[StoreWriter]:
 @pytest.fixture
 def reader(writer: StoreWriter) -> Iterator[sqlite3.Connection]:
     """A connection of its own, as the planner's: it sees what the writer committed."""
-    connection = open_reader_connection(writer.path)
-    connection.row_factory = None
+    connection = open_reader_connection(writer.path, plain_rows=True)
     yield connection
     connection.close()
 
