@@ -48,7 +48,8 @@ __all__ = [
     "zstd",
 ]
 
-_Context = TypeVar("_Context", zstandard.ZstdCompressor, zstandard.ZstdDecompressor)
+_Context = TypeVar("_Context", zstd.ZstdCompressor, zstandard.ZstdCompressor,
+                   zstandard.ZstdDecompressor)
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # a zstd frame's; no OTLP Span starts so (field 5 is a string)
 _COMPRESS_FROM = 96  # bytes: below, a frame's header costs what compression saves
@@ -139,26 +140,30 @@ def dictionary(dict_id: int) -> zstd.ZstdDict | None:
 def pack(otlp: bytes, dict_id: int | None = None) -> bytes:
     """A serialised OTLP ``Span`` compressed (with dictionary ``dict_id`` when given and known),
     unless that would not make it smaller (or it is already)."""
-    if len(otlp) < _COMPRESS_FROM or otlp[:4] == ZSTD_MAGIC:
+    if not _compressible(otlp):
         return otlp
-    compressors: dict[int | None, zstd.ZstdCompressor]
-    try:
-        compressors = _compressors.value
-    except AttributeError:
-        compressors = _compressors.value = {}
-    compressor = compressors.get(dict_id)
-    if compressor is None:
+    packed: bytes = _compressor(dict_id).compress(otlp, zstd.ZstdCompressor.FLUSH_FRAME)
+    return packed if len(packed) < len(otlp) else otlp
+
+
+def _compressible(span: bytes) -> bool:
+    """Not too small for a frame to pay, and not a frame already."""
+    return len(span) >= _COMPRESS_FROM and span[:4] != ZSTD_MAGIC
+
+
+def _compressor(dict_id: int | None) -> zstd.ZstdCompressor:
+    """This thread's ``pack`` context for dictionary ``dict_id``; one without a dictionary for
+    None or a dictionary not known."""
+    def made() -> zstd.ZstdCompressor:
         zstd_dict = None if dict_id is None else dictionary(dict_id)
         if zstd_dict is None:
-            compressor = compressors.get(None) or zstd.ZstdCompressor(_LEVEL)
-        else:
-            compressor = zstd.ZstdCompressor(options={
-                zstd.CompressionParameter.compression_level: _LEVEL_WITH_DICTIONARY,
-                zstd.CompressionParameter.checksum_flag: 1,
-            }, zstd_dict=zstd_dict)
-        compressors[dict_id] = compressor
-    packed: bytes = compressor.compress(otlp, zstd.ZstdCompressor.FLUSH_FRAME)
-    return packed if len(packed) < len(otlp) else otlp
+            return _thread_context(_compressors, None, lambda: zstd.ZstdCompressor(_LEVEL))
+        return zstd.ZstdCompressor(options={
+            zstd.CompressionParameter.compression_level: _LEVEL_WITH_DICTIONARY,
+            zstd.CompressionParameter.checksum_flag: 1,
+        }, zstd_dict=zstd_dict)
+
+    return _thread_context(_compressors, dict_id, made)
 
 
 def pack_many(spans: Sequence[bytes], dict_id: int) -> list[bytes]:
@@ -170,8 +175,7 @@ def pack_many(spans: Sequence[bytes], dict_id: int) -> list[bytes]:
     zstd_dict = dictionary(dict_id)
     if zstd_dict is None:
         return list(spans)
-    chosen = [n for n, span in enumerate(spans)
-              if len(span) >= _COMPRESS_FROM and span[:4] != ZSTD_MAGIC]
+    chosen = [n for n, span in enumerate(spans) if _compressible(span)]
     packed = list(spans)
     if not chosen:
         return packed
@@ -215,11 +219,11 @@ def _decompressor(dict_id: int, zstd_dict: zstd.ZstdDict | None) -> zstandard.Zs
         dict_data=None if zstd_dict is None else _as_zstandard(zstd_dict)))
 
 
-def _thread_context(contexts: threading.local, dict_id: int, make: Callable[[], _Context]
-                    ) -> _Context:
+def _thread_context(contexts: threading.local, dict_id: int | None,
+                    make: Callable[[], _Context]) -> _Context:
     """The context ``contexts`` keeps for this thread and dictionary, made on first use."""
     try:
-        made: dict[int, _Context] = contexts.value
+        made: dict[int | None, _Context] = contexts.value
     except AttributeError:
         made = contexts.value = {}
     context = made.get(dict_id)
