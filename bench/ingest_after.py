@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import random
 import sqlite3
-import sys
 import tempfile
 import time
 import zlib
@@ -24,11 +23,6 @@ from lumos_studio.records_codec import SPAN_COLUMNS
 from lumos_studio.store import StoreReader, TraceQuery
 from lumos_studio.store.trace_filter import parse_filter
 from lumos_studio.store.trace_index import stored_span_text
-
-if sys.version_info >= (3, 14):
-    from compression import zstd
-else:
-    from backports import zstd
 
 _SCOPE_NAME = SPAN_COLUMNS.index("scope_name")  # in a row of ``PendingRows.spans``
 POLL_SECONDS = 0.25  # a search is ~20-80 ms of CPU: polling faster would slow the indexer
@@ -110,7 +104,7 @@ class References:
     # FTS5 indexing as many texts of the same lengths in Zipf-distributed words, as people's
     # messages are: the load's messages repeat one sentence's 28 words, which index cheaper.
     fts_zipf_cpu_ms: float
-    zstd_cpu_ms: float  # each span's bytes compressed as the store's: a trained dictionary
+    zstd_cpu_ms: float  # each span's bytes compressed as the writer does (``pack_many``)
 
     @property
     def floor_cpu_ms(self) -> float:
@@ -150,12 +144,12 @@ def references(bodies: list[bytes], spans_each: int) -> References:
         texts = [_texts(body) for body in sample]
         fts_cpu = _fts_alone(Path(tmp) / "fts.db", texts)
         fts_zipf_cpu = _fts_alone(Path(tmp) / "fts-zipf.db", zipf_like(texts))
-    dictionary = zstd.train_dict([row[2] for row in rows[:2_000]],
-                                 span_compression.DICTIONARY_BYTES)
-    compressor = zstd.ZstdCompressor(3, zstd_dict=dictionary)
+    content = span_compression.train([row[2] for row in rows[:2_000]])
+    dict_id = span_compression.dictionary_id(content)
+    span_compression.add_dictionaries([(dict_id, content)])
     cpu = time.process_time()
-    for row in rows:
-        compressor.compress(row[2], zstd.ZstdCompressor.FLUSH_FRAME)
+    for start in range(0, len(rows), 500):  # a request's spans a call, as the writer packs
+        span_compression.pack_many([row[2] for row in rows[start:start + 500]], dict_id)
     zstd_cpu = time.process_time() - cpu
     per_1k = 1e6 / spans
     return References(
