@@ -120,9 +120,9 @@ def queue_for_indexing(connection: sqlite3.Connection, spans: Sequence[tuple[str
 
 def index_or_queue(
     connection: sqlite3.Connection, facts: TraceFacts, log_traces: Iterable[str] = ()
-) -> bool:
+) -> int:
     """Index ``facts.to_index`` in the writer's transaction where the record is in memory; queue
-    the rest for ``index_pending``. True if any was queued.
+    the rest for ``index_pending``. How many were queued.
 
     Read back from the store, a span's text cost ~65 µs of the writer's time (under the GIL,
     the agent's too): the row, its protobuf decoded, its logs looked up, the queue's two writes.
@@ -150,7 +150,7 @@ def index_or_queue(
                 texts.append((record.trace_id, record.span_id, text, text_digest(text)))
         queued.extend(_add_texts(connection, texts, _last_log_id(connection)))
     queue_for_indexing(connection, queued)
-    return bool(queued)
+    return len(queued)
 
 
 def _traces_with_logs(connection: sqlite3.Connection, trace_ids: set[str]) -> set[str]:

@@ -79,6 +79,8 @@ class StoreWriter(IdleWork):
         self.steps_per_transaction = 1
         self.plan_ahead = False
         self._planner = None
+        self.texts_waiting_bound: int | None = None  # ``serve_without_ui`` sets one
+        self.texts_queued = 0
         self.max_queue = max_queue
         self._queue = RecordQueue(max_queue)
         self._lanes: list[Lane[object]] = []
@@ -307,6 +309,7 @@ class StoreWriter(IdleWork):
             if rows:
                 self._write_parts(rows, parts)
                 self._compaction_pending = True
+                self._bound_backlog()  # before the answer: see there
             else:
                 for entry in entries:
                     entry.ok = True

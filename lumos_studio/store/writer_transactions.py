@@ -70,6 +70,7 @@ class WriterTransactions:
     _checkpointer: Checkpointer
     _listeners: list[ChangeListener]
     _texts_pending: bool
+    texts_queued: int  # spans queued for indexing, as reckoned (``IdleWork._bound_backlog``)
     _packer: SpanPacker  # spans compressed as they are stored, once the store has a dictionary
 
     def _run_command(self, command: Command) -> bool:
@@ -174,6 +175,7 @@ class WriterTransactions:
         self.storage_error = None
         if queued:
             self._texts_pending = True
+            self.texts_queued += queued
         self.written += changed
         self.logs_written += logs_added
         self._tell(StoreChange(trace_ids, logs_added, frozenset(rows.log_traces)))

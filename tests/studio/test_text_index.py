@@ -167,6 +167,79 @@ def test_serve_indexes_several_steps_a_transaction_until_a_batch_waits(
         writer.close()
 
 
+def test_serve_indexes_whole_transactions_while_more_texts_wait_than_its_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_idle, "TEXTS_PER_IDLE_STEP", 2)
+    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
+    writer.serve_without_ui()
+    writer.texts_waiting_bound = 5
+    writer.steps_per_transaction = 2
+    try:
+        for n in range(3):
+            assert writer._write(list(weather_trace(trace_id=f"{n + 1:032x}")))
+        connection = writer._connection
+        assert trace_index.pending_count(connection) == writer.texts_queued == 9
+        writer._queue.put(Flush())  # a batch waits: past the bound, the transaction goes on
+        writer._bound_backlog()  # one transaction of two steps of two: 9 → 5
+        assert trace_index.pending_count(connection) == writer.texts_queued == 5
+        writer._bound_backlog()  # within the bound: the rest waits for idle time
+        assert trace_index.pending_count(connection) == 5 and writer._texts_pending
+        assert len(found_in(connection, "paris")) == 4
+    finally:
+        writer.close()
+
+
+def test_a_burst_into_serve_leaves_no_more_texts_queued_than_the_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the writer's thread, as ``serve`` runs it: each batch is answered once the
+    texts waiting are back within the bound, and what is left waits for idle time."""
+    monkeypatch.setattr(writer_idle, "TEXTS_PER_IDLE_STEP", 2)
+    writer = StoreWriter(tmp_path / "s.db")
+    writer.serve_without_ui()
+    writer.idle_before_indexing = 3600.0  # no idle time in this test: only the bound indexes
+    writer.texts_waiting_bound = 7
+    writer.steps_per_transaction = 1
+    reader = None
+    try:
+        waiting = []
+        for n in range(12):  # 3 texts a trace
+            assert writer.commit(weather_trace(trace_id=f"{n + 1:032x}"))
+            if reader is None:
+                reader = sqlite3.connect(tmp_path / "s.db")
+            waiting.append(trace_index.pending_count(reader))
+        assert max(waiting) <= 7 and waiting[-1] > 0
+        assert waiting[:3] == [3, 6, 7]  # nothing indexed within the bound, then 9 → 7
+    finally:
+        if reader is not None:
+            reader.close()
+        writer.close()
+
+
+def test_a_reckoning_another_process_made_wrong_ends_the_bounds_indexing(
+    tmp_path: Path,
+) -> None:
+    """Another writer of the store indexed the queue: the bound's loop finds nothing to do,
+    and forgets its count instead of looking again and again."""
+    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
+    writer.serve_without_ui()
+    writer.texts_waiting_bound = 2
+    other = StoreWriter(tmp_path / "s.db")
+    try:
+        for n in range(3):
+            assert writer._write(list(weather_trace(trace_id=f"{n + 1:032x}")))
+        while other._texts_pending:
+            other._index_texts()
+        assert writer.texts_queued == 9
+        writer._bound_backlog()
+        assert writer.texts_queued == 0 and not writer._texts_pending
+        assert trace_index.pending_count(writer._connection) == 0
+    finally:
+        other.close()
+        writer.close()
+
+
 def found_in(connection: sqlite3.Connection, word: str) -> list[int]:
     return [row[0] for row in connection.execute(
         "SELECT rowid FROM trace_texts_fts WHERE trace_texts_fts MATCH ?", (word,))]
