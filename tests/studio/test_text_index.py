@@ -423,6 +423,28 @@ def test_stored_bytes_the_short_way_cannot_read_are_left_to_the_full_reader() ->
     assert trace_index.stored_span_text(body, "pydantic-ai") is None  # its own dialect reader
 
 
+def test_the_short_way_leaves_a_span_with_a_message_event_to_the_full_reader() -> None:
+    """Only events whose bytes may name a message event are parsed for their names: a message
+    event sends the span to the full reader; a step event, or one whose attribute merely
+    mentions a message event's name, does not."""
+    from lumos_studio.records import SpanEvent, SpanRecord
+
+    def stored(*events: SpanEvent) -> bytes:
+        chat = SpanRecord("a" * 32, "b" * 16, None, "chat", 1, 2, attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.output.messages": '[{"role": "assistant", "parts": [{"type": "text", '
+                                      '"content": "sunny in paris"}]}]',
+        }, events=events)
+        span = decode_trace_request_proto(encode_trace_request_proto([chat]))[0]
+        return span.attributes.otlp
+
+    step = SpanEvent("gen_ai.step.0", 1, {"note": "before gen_ai.user.message came"})
+    message = SpanEvent("gen_ai.user.message", 1, {"content": "hello"})
+    assert trace_index.stored_span_text(stored(step), "") == "sunny in paris"
+    assert trace_index.stored_span_text(stored(step, message), "") is None
+    assert trace_index.stored_span_text(stored(SpanEvent("gen_ai.choice", 1)), "") is None
+
+
 def test_serve_compresses_several_steps_a_transaction_until_a_batch_waits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
