@@ -140,16 +140,23 @@ def test_once_idle_the_writer_indexes_step_after_step_without_waiting_again(
     assert set(steps[1:]) == {pause} and len(steps) >= 4
 
 
+def serve_writer_holding(path: Path, traces: int) -> StoreWriter:
+    """A writer set up as ``serve`` sets it, not started (each step is the test's to call),
+    that has written ``traces`` weather traces: 3 texts each, queued for indexing."""
+    writer = StoreWriter(path)
+    writer.serve_without_ui()
+    for n in range(traces):
+        assert writer._write(list(weather_trace(trace_id=f"{n + 1:032x}")))
+    return writer
+
+
 def test_serve_indexes_several_steps_a_transaction_until_a_batch_waits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(writer_idle, "TEXTS_PER_IDLE_STEP", 2)  # 3 texts a trace
-    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
-    writer.serve_without_ui()
+    writer = serve_writer_holding(tmp_path / "s.db", traces=4)
     assert writer.idle_before_indexing == 0.0 and writer.idle_pause == 0.0
     try:
-        for n in range(4):
-            assert writer._write(list(weather_trace(trace_id=f"{n + 1:032x}")))
         connection = writer._connection
         assert trace_index.pending_count(connection) == 12
         writer.steps_per_transaction = 3
@@ -171,13 +178,10 @@ def test_serve_indexes_whole_transactions_while_more_texts_wait_than_its_bound(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(writer_idle, "TEXTS_PER_IDLE_STEP", 2)
-    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
-    writer.serve_without_ui()
+    writer = serve_writer_holding(tmp_path / "s.db", traces=3)
     writer.texts_waiting_bound = 5
     writer.steps_per_transaction = 2
     try:
-        for n in range(3):
-            assert writer._write(list(weather_trace(trace_id=f"{n + 1:032x}")))
         connection = writer._connection
         assert trace_index.pending_count(connection) == writer.texts_queued == 9
         writer._queue.put(Flush())  # a batch waits: past the bound, the transaction goes on
@@ -222,13 +226,10 @@ def test_a_reckoning_another_process_made_wrong_ends_the_bounds_indexing(
 ) -> None:
     """Another writer of the store indexed the queue: the bound's loop finds nothing to do,
     and forgets its count instead of looking again and again."""
-    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
-    writer.serve_without_ui()
+    writer = serve_writer_holding(tmp_path / "s.db", traces=3)
     writer.texts_waiting_bound = 2
     other = StoreWriter(tmp_path / "s.db")
     try:
-        for n in range(3):
-            assert writer._write(list(weather_trace(trace_id=f"{n + 1:032x}")))
         while other._texts_pending:
             other._index_texts()
         assert writer.texts_queued == 9
