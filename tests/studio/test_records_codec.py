@@ -10,13 +10,15 @@ from pathlib import Path
 import orjson
 import pytest
 
+from lumos_studio import span_compression
 from lumos_studio.otlp import decode_trace_request
 from lumos_studio.otlp.json_encode import encode_trace_request
 from lumos_studio.otlp.proto_codec import decode_trace_request_proto
 from lumos_studio.otlp.proto_encode import encode_span, encode_trace_request_proto
 from lumos_studio.records import SpanEvent, SpanLink, SpanRecord
 from lumos_studio.records_codec import SPAN_COLUMNS, pack, span_row, unpack
-from lumos_studio.store import Store, StoreWriter
+from lumos_studio.span_compression import ZSTD_MAGIC
+from lumos_studio.store import Store, StoreWriter, compaction
 from lumos_studio.store.compaction import compact_pending
 from lumos_studio.store.schema import SCHEMA_VERSION, ensure_schema
 from tests.builders import weather_trace
@@ -80,6 +82,42 @@ def test_stored_spans_are_compressed_when_the_writer_is_idle(tmp_path: Path) -> 
         writer.close()
     with Store(tmp_path / "s.db") as store:  # and read back as they were
         assert store.reader.trace_spans(spans[0].trace_id) == spans[:4]
+
+
+def test_compaction_passes_over_the_spans_the_writer_compressed_without_reading_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer compresses each batch once the store has its dictionary; compaction then
+    compresses only those stored before it, and walks the others' rowids in SQL: a step of 50
+    spans covers a window of 400 rowids where nothing is left to compress."""
+    monkeypatch.setattr(compaction, "ROWIDS_PER_STEP", 400)
+    spans = [replace(s, trace_id=f"{n + 1:032x}") for n in range(750) for s in weather_trace()]
+    writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
+    try:
+        for start in range(0, len(spans), 250):
+            assert writer._write(spans[start:start + 250])
+        connection = writer._connection
+
+        def raw() -> list[bytes]:
+            return [span for (span,) in connection.execute(
+                "SELECT span FROM spans WHERE substr(span, 1, 4) IS NOT ?", (ZSTD_MAGIC,))]
+
+        as_written = len(raw())
+        assert 0 < as_written <= 1_250 < len(spans)  # the writer compressed the rest
+        steps = 0
+        with connection:
+            connection.execute("BEGIN")
+            while compact_pending(connection, 50) == 50:
+                steps += 1
+            dict_id = compaction.store_dictionary(connection)
+        left = raw()  # only spans too small to gain from a frame
+        assert dict_id is not None and len(left) < as_written
+        assert all(span_compression.pack(span, dict_id) is span for span in left)
+        # One step a 50 of those stored as they came, one a window of the others' rowids.
+        assert steps <= math.ceil(as_written / 50) + math.ceil(len(spans) / 400) + 1
+        assert steps < len(spans) // 50
+    finally:
+        writer.close()
 
 
 def test_nothing_of_a_span_is_lost_on_the_way_through_the_store(tmp_path: Path) -> None:
