@@ -10,8 +10,8 @@ tells apart, and a span already compressed is passed over.
 (a span's later copy keeps its rowid: it stays as it came, which reads the same). Whether a span
 is compressed already is asked in SQL (its frame's first bytes), so that of the spans the writer
 compressed itself only the rowids are walked: read into Python, 100,000 of them cost 72 ms of
-CPU after each burst, in SQL 12. In a store
-made with incremental auto-vacuum (every new one) the pages that frees go back to the disk.
+CPU after each burst, in SQL 12. In a store made with incremental auto-vacuum (every new one)
+the pages that frees go back to the disk.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 (``trace_index.index_pending``; in ``serve``, steps a ``text_planner`` made), then compresses
 the spans stored since (``compaction``), in short transactions a batch arriving meanwhile
 hardly waits behind. Apart from the thread's loop (``store.writer``), which calls it when its
-queue stays empty.
+queue stays empty, and, in ``serve``, after a batch once too many texts wait
+(``IdleWork._bound_backlog``).
 """
 
 from __future__ import annotations
@@ -67,9 +68,8 @@ class IdleWork(WriterTransactions):
     steps_per_transaction: int
     plan_ahead: bool  # index steps made by a ``TextPlanner`` on its own thread
     # Texts a burst may leave queued before the writer indexes between batches (None: only
-    # when idle), and how many it reckons are queued (``_try_write`` adds, index steps take).
+    # when idle), against ``texts_queued`` (``_try_write`` adds, index transactions take).
     texts_waiting_bound: int | None
-    texts_queued: int
     _planner: TextPlanner | None
     path: Path
     _compaction_pending: bool
@@ -100,7 +100,9 @@ class IdleWork(WriterTransactions):
         GIL), and after it a backlog costs less (100k spans in-process: 44 → 33 ms of CPU per
         1k spans, indexed in 3.2 s instead of 4.7; the durable rate the same). Each step is
         made by a ``TextPlanner`` beside the one being written (``bench ingest``: the whole
-        load searchable 3.08 → 2.1–2.6 s after the last acknowledgement)."""
+        load searchable 3.08 → 2.1–2.6 s after the last acknowledgement). Past
+        ``TEXTS_WAITING_IN_A_BURST`` waiting texts it indexes after a batch, batches waiting or
+        not (``_bound_backlog``: ~0.8 s)."""
         self.idle_pause = 0.0
         self.idle_before_indexing = 0.0
         self.steps_per_transaction = SERVE_STEPS_PER_TRANSACTION
