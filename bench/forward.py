@@ -193,8 +193,8 @@ def after_commit_ms(tmp: Path, bodies: list[bytes]) -> float:
 def main(console: Console) -> None:
     bodies, bytes_per_span = encoded_batches(REQUESTS)
     console.print(f"load: {REQUESTS} requests × {BATCH_SPANS} spans (~{bytes_per_span:,} B a span)"
-                  f" from {CLIENTS} clients into serve, forwarding to a second serve; "
-                  f"{ROUNDS} rounds each")
+                  f" from {CLIENTS} clients into serve, forwarding to a sink (the outage round: "
+                  f"to a second serve); {ROUNDS} rounds each")
     with tempfile.TemporaryDirectory(prefix="lumos-bench-forward-") as tmp_name:
         tmp = Path(tmp_name)
         plain, forwarded = [], []
