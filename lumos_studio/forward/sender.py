@@ -16,16 +16,14 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 
-import httpx
-
 from lumos_studio.forward.spool import Batch, Spool
 from lumos_studio.forward.target import ForwardTarget
+from lumos_studio.forward.transport import Reply, Transport, Unreachable, transport_for
 
 log = logging.getLogger(__name__)
 
 RETRYABLE = frozenset({429, 502, 503, 504})
 FIRST_DELAY, MAX_DELAY = 0.5, 30.0
-REQUEST_TIMEOUT = 10.0
 _IDLE_POLL = 0.5
 
 
@@ -53,33 +51,33 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
+def _retry_after(reply: Reply) -> float | None:
+    value = reply.retry_after.strip()
     try:
         return float(value) if value else None
     except ValueError:  # an HTTP date: rare from collectors; back off as usual
         return None
 
 
-def answer_of(response: httpx.Response) -> Answer:
-    """How the target's response classifies under OTLP's rules."""
-    status = response.status_code
+def answer_of(reply: Reply) -> Answer:
+    """How the target's answer classifies under OTLP's rules."""
+    status = reply.status
     if 200 <= status < 300:
         return Answer(Outcome.SENT)
     reason = f"HTTP {status}"
     if status in RETRYABLE:
-        return Answer(Outcome.RETRY, reason, _retry_after(response))
-    return Answer(Outcome.REFUSED, f"{reason}: {response.text[:200]}")
+        return Answer(Outcome.RETRY, reason, _retry_after(reply))
+    return Answer(Outcome.REFUSED, f"{reason}: {reply.text}")
 
 
 class TargetSender:
     """Drains one ``Spool`` into one ``ForwardTarget`` on a thread of its own."""
 
     def __init__(self, target: ForwardTarget, spool: Spool, *,
-                 client: httpx.Client | None = None) -> None:
+                 transport: Transport | None = None) -> None:
         self.target = target
         self.spool = spool
-        self._client = client or httpx.Client(timeout=REQUEST_TIMEOUT)
+        self._transport = transport or transport_for(target.base_url)
         self.sent_records = 0
         self.refused_records = 0
         self.problem: str | None = None  # the last failure, until a send succeeds
@@ -101,7 +99,7 @@ class TargetSender:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        self._client.close()
+        self._transport.close()
 
     def drained(self) -> bool:
         """Nothing waits to be sent."""
@@ -136,8 +134,9 @@ class TargetSender:
     def _send(self, batch: Batch) -> Answer:
         headers = {**self.target.headers.get(batch.signal, {}), "Content-Type": batch.media}
         try:
-            response = self._client.post(
-                self.target.url(batch.signal), content=batch.body, headers=headers)
-        except httpx.HTTPError as exc:
-            return Answer(Outcome.RETRY, f"cannot reach it ({type(exc).__name__})")
-        return answer_of(response)
+            reply = self._transport.post(self.target.url(batch.signal), headers, batch)
+        except Unreachable as exc:
+            return Answer(Outcome.RETRY, str(exc))
+        except FileNotFoundError:  # removed from the queue by hand: nothing left to send
+            return Answer(Outcome.REFUSED, "its queued file was gone from disk")
+        return answer_of(reply)

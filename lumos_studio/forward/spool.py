@@ -15,7 +15,7 @@ against 0.5–8 ms to write a file, which the receiver overlaps with its commit
 
 The bound is in bytes of bodies: past it, a new request is dropped and its records counted,
 never an older one (what was accepted first is sent first). Consecutive protobuf bodies of one
-signal are joined into one request when taken: an OTLP export request is a single repeated field,
+signal are joined into one request when sent: an OTLP export request is a single repeated field,
 so concatenated messages parse as one holding them all.
 """
 
@@ -49,13 +49,18 @@ class Waiting:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """What one request sends: the bodies of ``files``, one signal and media, joined."""
+    """What one request sends: the bodies of ``files``, one signal and media, joined (read
+    from the files as they are sent: ``transport``)."""
 
     signal: str
     media: str
-    body: bytes
     records: int
     files: tuple[Waiting, ...]
+
+    def read_body(self) -> bytes:
+        """The joined bodies, read into memory; raises ``FileNotFoundError`` for a file
+        removed from the queue's directory by hand."""
+        return b"".join(waiting.path.read_bytes() for waiting in self.files)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +187,7 @@ class Spool:
                         break
                     files.append(waiting)
                     size += waiting.size
-        body = b"".join(waiting.path.read_bytes() for waiting in files)
-        return Batch(first.signal, first.media, body, sum(w.records for w in files), tuple(files))
+        return Batch(first.signal, first.media, sum(w.records for w in files), tuple(files))
 
     def done(self, batch: Batch) -> None:
         """Remove a batch the target took (or refused for good)."""

@@ -11,12 +11,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import httpx
 import pytest
@@ -27,6 +24,7 @@ from lumos_studio.ingest.otlp_http import OtlpReceiver
 from lumos_studio.otlp.proto_encode import encode_trace_request_proto
 from lumos_studio.store import Store
 from tests.builders import make_span
+from tests.forward.collector import Collector
 from tests.studio.test_serve_cli import read_line_with
 from tests.studio.test_worker_session import wait_until
 
@@ -150,39 +148,6 @@ def test_past_the_queue_bound_new_requests_are_dropped_and_counted(tmp_path: Pat
     forwarder.stop()
 
 
-class Collector(BaseHTTPRequestHandler):
-    """Answers each POST with the next status of ``answers`` (then 200), noting what it got."""
-
-    answers: ClassVar[list[tuple[int, dict[str, str]]]] = []
-    seen: ClassVar[list[tuple[str, dict[str, str], bytes]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-        status, headers = type(self).answers.pop(0) if type(self).answers else (200, {})
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def collector() -> Iterator[tuple[str, type[Collector]]]:
-    handler = type("Answers", (Collector,), {"answers": [], "seen": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_retryable_answers_are_retried_and_final_refusals_dropped_and_counted(
         tmp_path: Path, collector: tuple[str, type[Collector]]) -> None:
     url, handler = collector
@@ -284,7 +249,7 @@ def test_a_reopened_queue_gives_back_its_requests_in_order_and_no_torn_one(
     assert (reopened.queued_records, reopened.queued_bytes) == (
         3 * SPANS_PER_REQUEST + 2, sum(len(body_of(n)) for n in range(3)) + 20)
     first = reopened.take()
-    assert first is not None and first.body == b"".join(body_of(n) for n in range(3))
+    assert first is not None and first.read_body() == b"".join(body_of(n) for n in range(3))
     reopened.done(first)
     second = reopened.take()
     assert second is not None and (second.signal, second.records) == ("logs", 2)
@@ -311,7 +276,7 @@ def test_a_staged_body_is_queued_only_once_confirmed_and_gone_if_the_process_die
     assert spool.confirm(staged, SPANS_PER_REQUEST)
     reopened = Spool(tmp_path / "q")
     batch = reopened.take()
-    assert batch is not None and batch.body == body_of(2)
+    assert batch is not None and batch.read_body() == body_of(2)
     assert batch.records == SPANS_PER_REQUEST
 
 
