@@ -139,4 +139,6 @@ class TargetSender:
             return Answer(Outcome.RETRY, str(exc))
         except FileNotFoundError:  # removed from the queue by hand: nothing left to send
             return Answer(Outcome.REFUSED, "its queued file was gone from disk")
+        except OSError as exc:  # a queued file that cannot be read: it never will be
+            return Answer(Outcome.REFUSED, f"its queued file could not be read ({exc.strerror})")
         return answer_of(reply)

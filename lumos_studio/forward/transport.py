@@ -55,7 +55,7 @@ class Transport(Protocol):
 
     def post(self, url: str, headers: Mapping[str, str], batch: Batch) -> Reply:
         """POST ``batch``'s bodies, joined, to ``url``; raises ``Unreachable``, or
-        ``FileNotFoundError`` when a queued file is gone."""
+        ``OSError`` when a queued file cannot be read (``FileNotFoundError``: it is gone)."""
         ...
 
     def close(self) -> None: ...

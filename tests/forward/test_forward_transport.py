@@ -47,15 +47,20 @@ def test_a_kept_connection_the_collector_closed_while_idle_is_opened_anew_not_fa
     assert [body for _, _, body in handler.seen] == [body_of(0), body_of(1)]
 
 
-def test_a_queued_file_removed_by_hand_is_counted_refused_and_the_queue_goes_on(
-        tmp_path: Path, collector: tuple[str, type[Collector]]) -> None:
+@pytest.mark.parametrize("damage", ["removed", "unreadable"])
+def test_a_queued_file_removed_or_unreadable_is_counted_refused_and_the_queue_goes_on(
+        tmp_path: Path, collector: tuple[str, type[Collector]], damage: str) -> None:
     url, handler = collector
     forwarder = Forwarder([parse_target(url)], tmp_path / "spool")
     forwarder.accept("traces", PROTOBUF, body_of(0), SPANS_PER_REQUEST)
     for queued in (tmp_path / "spool").rglob("*.pb"):
         queued.unlink()
+        if damage == "unreadable":
+            queued.symlink_to(queued.name)  # a link to itself: opening it fails (ELOOP)
     forwarder.start()
-    wait_for(forwarder.drained)
+    wait_for(lambda: forwarder.statuses()[0].refused_records)
+    problem = forwarder.statuses()[0].problem or ""
+    assert ("gone from disk" if damage == "removed" else "could not be read") in problem
     forwarder.accept("traces", PROTOBUF, body_of(1), SPANS_PER_REQUEST)
     wait_for(forwarder.drained)
     forwarder.stop()
