@@ -2,10 +2,10 @@
 
 A plain ``http://`` target reached without a proxy is sent to straight from the queue's files:
 the request line and headers through ``http.client``, each file's bytes by ``os.sendfile``, so a
-1.6 MB body is never read into Python (``FileTransport``). Measured under ``make bench``'s load
-(two cores, the receiver saturating them), reading the files and posting them with ``httpx``
-cost ~1.3 ms of CPU a request more, which the receiver's acknowledgements paid: forwarding added
-5.2–8.1 ms to the median acknowledgement, and 3.2–5.4 ms this way.
+1.6 MB body is never read into Python (``FileTransport``). Under ``bench forward``'s load (the
+receiver saturating two cores), forwarding cost the serve process ~2.8 ms of CPU a request when
+the files were read and posted with ``httpx``, ~1.3 ms this way; the receiver's acknowledgements
+pay for it: forwarding added 5.2–8.5 ms to their median then (four runs), 3.9–6.2 ms now.
 
 Anything else (``https://``, or an ``HTTP_PROXY`` / ``ALL_PROXY`` from the environment that
 applies to the target) goes through ``httpx`` with the body read, as exporters send it
