@@ -61,7 +61,13 @@ def forwarding(db: Path, targets: Sequence[str], queue_mb: int = DEFAULT_QUEUE_M
         parsed = [parse_target(text) for text in targets]
     except BadForwardTarget as exc:
         fail(str(exc), code=2)
-    forwarder = Forwarder(parsed, spool_dir_beside(db), limit_bytes=queue_mb << 20).start()
+    queues = spool_dir_beside(db)
+    try:
+        forwarder = Forwarder(parsed, queues, limit_bytes=queue_mb << 20).start()
+    except OSError as exc:  # not writable, or not a directory: nothing was forwarded yet
+        fail(f"cannot use the forwarding queue {queues}: {exc.strerror or exc}",
+             "make it a writable directory (it sits beside the store), or give --db another "
+             "store", code=1)
     try:
         yield forwarder
     finally:

@@ -22,11 +22,14 @@ so concatenated messages parse as one holding them all.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -82,7 +85,13 @@ def _parse(path: Path) -> Waiting | None:
     media = _MEDIA.get(parts[3])
     if media is None or parts[1] not in ("traces", "logs"):
         return None
-    return Waiting(path, parts[1], media, int(parts[2]), path.stat().st_size)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:  # a dangling link, say: left where it is, and said
+        log.warning("the forwarding queue's %s cannot be read (%s); it is not sent",
+                    path, exc.strerror)
+        return None
+    return Waiting(path, parts[1], media, int(parts[2]), size)
 
 
 class Spool:

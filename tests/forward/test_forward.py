@@ -258,6 +258,22 @@ def test_a_reopened_queue_gives_back_its_requests_in_order_and_no_torn_one(
     assert list((tmp_path / "q").iterdir()) == []
 
 
+def test_a_queued_entry_that_cannot_be_read_is_passed_over_when_the_queue_reopens(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from lumos_studio.forward.spool import Spool
+
+    spool = Spool(tmp_path / "q")
+    spool.put("traces", PROTOBUF, body_of(0), SPANS_PER_REQUEST)
+    dangling = tmp_path / "q" / "000000000099.traces.5.pb"
+    dangling.symlink_to(tmp_path / "gone")
+    with caplog.at_level("WARNING"):
+        reopened = Spool(tmp_path / "q")  # the studio starts, forwarding, all the same
+    assert reopened.queued_records == SPANS_PER_REQUEST
+    batch = reopened.take()
+    assert batch is not None and batch.read_body() == body_of(0)
+    assert "000000000099.traces.5.pb cannot be read" in caplog.text
+
+
 def test_a_staged_body_is_queued_only_once_confirmed_and_gone_if_the_process_dies_first(
         tmp_path: Path) -> None:
     from lumos_studio.forward.spool import Spool

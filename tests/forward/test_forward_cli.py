@@ -65,3 +65,17 @@ def test_the_groups_otlp_port_is_the_commands_when_the_command_gives_none(tmp_pa
         process.terminate()
         process.wait(30)
     assert not endpoint.endswith(":4318")
+
+
+def test_a_forwarding_queue_that_cannot_be_a_directory_ends_the_command_saying_so(
+        tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    (tmp_path / "local.db-forward").write_text("not a directory")  # where the queues go
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "local.db"), "serve",
+                                      "--otlp-port", "0", "--forward", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "cannot use the forwarding queue" in result.output
+    assert "local.db-forward" in result.output
+    assert "make it a writable directory" in result.output
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not an exception
