@@ -86,13 +86,21 @@ def _print_comparison(left: list[SpanRecord], right: list[SpanRecord],
 
     comparison = compare_runs(left, right, left_logs, right_logs)
     out.print(safe_text(comparison.summary, limit=None))
+    lines: list[str] = []
     for row in comparison.rows:
         if row.change == "same":
             continue
         name = safe_str((row.left or row.right).name)  # type: ignore[union-attr]
         fields = ": " + ", ".join(safe_str(d.field) for d in row.diffs) if row.diffs else ""
         # under the summary line, one step in per level of the tree
-        out.print(Text(f"{'  ' * (row.depth + 1)}{row.change:8} {name}{fields}"))
+        lines.append(f"{'  ' * (row.depth + 1)}{row.change:8} {name}{fields}")
+    # Printed a thousand lines at a time: a print a line cost ~50 µs (90,000 changed spans of
+    # a 100k-span run took 4.5 s), one Text of them all as much; a thousand at once, ~14 µs.
+    for start in range(0, len(lines), _LINES_A_PRINT):
+        out.print(Text("\n".join(lines[start:start + _LINES_A_PRINT])))
+
+
+_LINES_A_PRINT = 1_000
 
 
 def _load_saved(path: Path) -> LoadedTrace:

@@ -180,6 +180,27 @@ def test_compare_summary_of_the_demo_traces_before_and_after_a_prompt_change(db:
     assert "removed  execute_tool get_weather" in ran.stdout
 
 
+def test_compare_summary_lists_every_changed_span_of_a_long_run_in_order(db: Path) -> None:
+    from lumos_studio.store import Store
+    from tests.builders import T0, make_span
+
+    spans = 2_345  # past the thousand lines printed at a time
+    before, after = "1" * 32, "2" * 32
+    with Store(db) as store:
+        for trace_id, status in ((before, "OK"), (after, "ERROR")):
+            root = make_span("invoke_agent long", trace_id=trace_id, span_id="f" * 16)
+            store.writer.submit_many([root, *(
+                make_span(f"step {n}", trace_id=trace_id, span_id=f"{n + 1:016x}",
+                          parent="f" * 16, start=T0 + n, status=status)
+                for n in range(spans))])
+        store.writer.flush()
+    ran = invoke(db, "compare", before, after, "--summary")
+    assert ran.exit_code == 0, ran.output
+    listed = [line.split() for line in ran.stdout.splitlines()[1:]]
+    assert [words[:2] for words in listed] == [["changed", "step"]] * spans
+    assert [int(words[2].rstrip(":")) for words in listed] == list(range(spans))  # in order
+
+
 def test_replay_refuses_a_file_with_nothing_to_play(db: Path, tmp_path: Path) -> None:
     junk = tmp_path / "junk.jsonl"
     junk.write_text("not json\n")
