@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets._footer import FooterKey
 
@@ -13,11 +14,14 @@ from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
-from lumos_studio.ui.widgets.key_footer import HOLD_AT_MOST, KeyFooter
+from lumos_studio.ui.widgets import key_footer
+from lumos_studio.ui.widgets.key_footer import KeyFooter
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import agent_run
 from tests.ui.helpers import wait_for
+
+LONG_HOLD = 3.0  # seconds: the tests' hold, well past what a pause of 0.3 s may take
 
 
 def descriptions(app: StudioApp) -> list[str]:
@@ -57,9 +61,13 @@ async def test_the_footer_shows_the_focused_panes_keys_and_keeps_its_widgets_oth
         await wait_for(pilot, lambda: "Mark" in descriptions(app))
 
 
-async def test_opening_a_trace_holds_the_footer_until_the_trace_is_shown(store: Store) -> None:
+async def test_opening_a_trace_holds_the_footer_until_the_trace_is_shown(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Enter on a trace moves the focus to the tree; the footer's rebuild for the tree's keys
     waits until the trace is drawn, so it does not compete with reading it."""
+    # A hold ends by itself after HOLD_AT_MOST: longer here, so that a loaded machine's slow
+    # pause cannot outlast it before the trace comes (the trace's arrival releases it).
+    monkeypatch.setattr(key_footer, "HOLD_AT_MOST", LONG_HOLD)
     store.writer.submit_many([*agent_run(1), *agent_run(2)])
     store.writer.flush()
     app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
@@ -86,7 +94,9 @@ async def test_opening_a_trace_holds_the_footer_until_the_trace_is_shown(store: 
         await wait_for(pilot, lambda: "Mark" not in descriptions(app))  # then the tree's
 
 
-async def test_a_hold_nobody_releases_ends_by_itself(store: Store) -> None:
+async def test_a_hold_nobody_releases_ends_by_itself(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(key_footer, "HOLD_AT_MOST", LONG_HOLD)  # a slow pause stays inside it
     app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     async with app.run_test(size=(120, 40)) as pilot:
         traces = app.query_one(TraceList)
@@ -97,4 +107,4 @@ async def test_a_hold_nobody_releases_ends_by_itself(store: Store) -> None:
         app.query_one(TraceWaterfall).focus()
         await pilot.pause(0.3)
         assert "Mark" in descriptions(app)  # held: the list's keys still
-        await wait_for(pilot, lambda: "Mark" not in descriptions(app), timeout=HOLD_AT_MOST + 2)
+        await wait_for(pilot, lambda: "Mark" not in descriptions(app), timeout=LONG_HOLD + 2)
