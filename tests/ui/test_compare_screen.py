@@ -12,7 +12,8 @@ from textual.widgets import DataTable, Static
 
 from lumos_studio.records import SpanRecord
 from lumos_studio.replay.loader import load_trace
-from lumos_studio.ui.screens.compare import CompareScreen
+from lumos_studio.ui.screens.compare import FIRST_ROWS, ROWS_A_TICK, CompareScreen
+from tests.builders import T0, make_span
 from tests.ui.helpers import wait_for
 
 TRACES = Path(__file__).resolve().parents[2] / "traces"
@@ -83,6 +84,44 @@ async def test_escape_closes_the_screen() -> None:
         assert text(screen, "#compare-summary").rstrip().endswith("tokens ±0 %, latency ±0 %")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, CompareScreen))
+
+
+def long_run(trace_id: str, steps: int, failed: int | None = None) -> list[SpanRecord]:
+    """A root and ``steps`` steps under it; step ``failed`` (if any) with an error."""
+    root = make_span("invoke_agent long", trace_id=trace_id, span_id="f" * 16)
+    return [root, *(
+        make_span(f"step {n}", trace_id=trace_id, span_id=f"{n + 1:016x}", parent="f" * 16,
+                  start=T0 + n, status="ERROR" if n == failed else "OK")
+        for n in range(steps))]
+
+
+async def test_a_long_comparison_shows_its_first_rows_at_once_then_fills_in_chunks() -> None:
+    steps = FIRST_ROWS + 3 * ROWS_A_TICK + 7
+    app = CompareHost(long_run("1" * 32, steps), long_run("2" * 32, steps, failed=steps - 1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        table = screen.query_one("#compare-rows", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 0)
+        assert table.row_count < steps + 1  # the rest comes a chunk at a time
+        assert "rows shown…" in str(table.border_subtitle)
+        await wait_for(pilot, lambda: table.row_count == steps + 1, timeout=30)
+        assert str(table.border_subtitle) == "1 changed · 0 removed · 0 added"
+        assert [str(table.get_row_at(n)[1]).split()[:2] for n in (1, steps)] == [
+            ["step", "0"], ["step", str(steps - 1)]]
+
+
+async def test_n_reaches_a_difference_the_table_has_not_filled_in_yet() -> None:
+    steps = FIRST_ROWS + 20 * ROWS_A_TICK
+    app = CompareHost(long_run("1" * 32, steps), long_run("2" * 32, steps, failed=steps - 1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        table = screen.query_one("#compare-rows", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 0)
+        await pilot.press("n")  # the only change is the last row
+        await wait_for(pilot, lambda: table.cursor_row == steps)
+        assert "step " + str(steps - 1) in str(screen.query_one("#compare-detail").border_title)
 
 
 @pytest.mark.parametrize("size", [(130, 34), (120, 40), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
