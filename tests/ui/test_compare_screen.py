@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from lumos_studio.records import SpanRecord
@@ -95,14 +99,23 @@ def long_run(trace_id: str, steps: int, failed: int | None = None) -> list[SpanR
         for n in range(steps))]
 
 
-async def test_a_long_comparison_shows_its_first_rows_at_once_then_fills_in_chunks() -> None:
-    steps = FIRST_ROWS + 3 * ROWS_A_TICK + 7
+@asynccontextmanager
+async def long_comparison(
+        steps: int) -> AsyncIterator[tuple[Pilot[None], CompareScreen, DataTable[Any]]]:
+    """Two runs of ``steps`` steps that differ on the last one, compared; once its first rows
+    are in the table."""
     app = CompareHost(long_run("1" * 32, steps), long_run("2" * 32, steps, failed=steps - 1))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, CompareScreen)
         table = screen.query_one("#compare-rows", DataTable)
         await wait_for(pilot, lambda: table.row_count > 0)
+        yield pilot, screen, table
+
+
+async def test_a_long_comparison_shows_its_first_rows_at_once_then_fills_in_chunks() -> None:
+    steps = FIRST_ROWS + 3 * ROWS_A_TICK + 7
+    async with long_comparison(steps) as (pilot, _, table):
         assert table.row_count < steps + 1  # the rest comes a chunk at a time
         assert "rows shown…" in str(table.border_subtitle)
         await wait_for(pilot, lambda: table.row_count == steps + 1, timeout=30)
@@ -113,12 +126,7 @@ async def test_a_long_comparison_shows_its_first_rows_at_once_then_fills_in_chun
 
 async def test_n_reaches_a_difference_the_table_has_not_filled_in_yet() -> None:
     steps = FIRST_ROWS + 20 * ROWS_A_TICK
-    app = CompareHost(long_run("1" * 32, steps), long_run("2" * 32, steps, failed=steps - 1))
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, CompareScreen)
-        table = screen.query_one("#compare-rows", DataTable)
-        await wait_for(pilot, lambda: table.row_count > 0)
+    async with long_comparison(steps) as (pilot, screen, table):
         await pilot.press("n")  # the only change is the last row
         await wait_for(pilot, lambda: table.cursor_row == steps)
         assert "step " + str(steps - 1) in str(screen.query_one("#compare-detail").border_title)
