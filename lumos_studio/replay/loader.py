@@ -1,7 +1,10 @@
 """Opening a saved trace for replay, without ever touching the user's own store.
 
 OTLP JSON lines (ours or the OpenTelemetry Collector's file exporter output, gzip or not) are
-loaded into a fresh temporary store through the one writer; a studio ``.db`` of the current schema
+loaded into a fresh temporary store through the one writer, in transactions of
+``CHUNK_RECORDS`` records whose rows are made on the loading thread (a transaction refreshes each
+trace it touches over all its spans: one 100,000-span trace took 4.8 s to load through the
+writer's own batches, 2.4 s so); a studio ``.db`` of the current schema
 is read in place, read-only (an older one is copied and migrated). The kind of file is told by
 its first bytes, not its name. Valid records load even when some lines are corrupt: each bad line
 becomes a ``LoadProblem`` naming the file and line. Progress is reported as records loaded and
@@ -16,17 +19,20 @@ import sqlite3
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lumos_studio.otlp import read_lines
+from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import Store, StoreError, StoreReader, StoreUnusable
+from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.schema import SCHEMA_VERSION, check_store
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 FLUSH_TIMEOUT = 300.0  # seconds; a very large file can keep the writer busy for a while
+CHUNK_RECORDS = 5_000  # records a transaction: each refreshes its traces over all their spans
 
 
 class ReplayError(Exception):
@@ -175,21 +181,28 @@ def _load_lines(
             raw.seek(0)
             stream: Iterable[bytes] = gzip.GzipFile(fileobj=raw) if compressed else raw
             reader = read_lines(stream)
+            chunk = _Chunk(store)
             try:
                 for decoded in reader:
-                    spans += store.writer.submit_many(decoded.spans)
-                    logs += store.writer.submit_many(decoded.logs)
+                    chunk.add(decoded.spans, decoded.logs)
+                    if chunk.full and not chunk.commit():
+                        problems.append(LoadProblem(path, reader.lines_read, chunk.failure))
+                        break
                     if on_progress is not None and (
                         time.monotonic() - last_report >= progress_interval
                     ):
                         last_report = time.monotonic()
-                        on_progress(LoadProgress(spans + logs, raw.tell(), total))
+                        read = chunk.spans + chunk.logs + sum(chunk.read)
+                        on_progress(LoadProgress(read, raw.tell(), total))
                     if should_stop is not None and should_stop():
                         problems.append(LoadProblem(path, None, "loading was stopped"))
                         break
             except (OSError, EOFError, zlib.error) as exc:
                 message = f"cannot read further ({type(exc).__name__}: {exc})"
                 problems.append(LoadProblem(path, reader.lines_read + 1, message))
+            if not chunk.commit():
+                problems.append(LoadProblem(path, reader.lines_read, chunk.failure))
+            spans, logs = chunk.spans, chunk.logs
             line_problems = [LoadProblem(path, n, m) for n, m in reader.problems]
         store.writer.flush(FLUSH_TIMEOUT)
     except OSError as exc:
@@ -203,6 +216,44 @@ def _load_lines(
         on_progress(LoadProgress(spans + logs, total, total, done=True))
     return LoadedTrace(path, store.reader, store=store, temp_dir=temp_dir, spans=spans,
                        logs=logs, problems=problems[:max_problems], problem_count=len(problems))
+
+
+class _Chunk:
+    """Records read and not committed yet; ``spans`` and ``logs`` count those committed."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.records: list[SpanRecord | LogRecord] = []
+        self.read = (0, 0)  # spans and logs in ``records``
+        self.spans = self.logs = 0
+        self.failure = ""
+
+    def add(self, spans: Sequence[SpanRecord], logs: Sequence[LogRecord]) -> None:
+        self.records.extend(spans)
+        self.records.extend(logs)
+        self.read = (self.read[0] + len(spans), self.read[1] + len(logs))
+
+    @property
+    def full(self) -> bool:
+        return len(self.records) >= CHUNK_RECORDS
+
+    def commit(self) -> bool:
+        """Store the records read since the last commit, their rows made here and their text
+        made from them in the transaction (``keep``); False, ``failure`` saying why, when the
+        store did not take them."""
+        if not self.records:
+            return True
+        rows = PendingRows()
+        rows.add(self.records, keep=True)
+        committed = self.store.writer.commit_rows(rows, FLUSH_TIMEOUT)
+        if committed:
+            self.spans += self.read[0]
+            self.logs += self.read[1]
+        else:
+            self.failure = (f"the temporary store did not take {sum(self.read):,} records read "
+                            "before this line; the replay shows those before them")
+        self.records, self.read = [], (0, 0)
+        return committed
 
 
 def _nothing_found(lines: int, problems: list[LoadProblem]) -> str:

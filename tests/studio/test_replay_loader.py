@@ -17,11 +17,12 @@ from lumos_core.memory import Memory
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.demo.agents import get_weather
 from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
-from lumos_studio.replay.loader import LoadProgress, ReplayError, load_trace
+from lumos_studio.replay.loader import CHUNK_RECORDS, LoadProgress, ReplayError, load_trace
 from lumos_studio.replay.save import save_traces
 from lumos_studio.replay.timeline import memory_at
-from lumos_studio.store import Store
+from lumos_studio.store import Store, TraceQuery
 from lumos_studio.store.schema_migrations import MIGRATIONS
+from lumos_studio.store.trace_filter import parse_filter
 from tests.builders import weather_trace
 
 TRACE = "5b8efff798038103d269b633813fc60c"
@@ -199,6 +200,41 @@ def test_a_stopped_load_keeps_what_it_read(tmp_path: Path) -> None:
     path.write_bytes(b"".join(otlp_line(span_json(f"{i:016x}")) for i in range(1, 51)))
     with load_trace(path, should_stop=lambda: True) as loaded:
         assert loaded.spans == 1 and loaded.problems[-1].message == "loading was stopped"
+
+
+def test_a_file_of_many_chunks_loads_whole_and_its_messages_are_searchable(
+        tmp_path: Path) -> None:
+    lines = 30
+    per_line = CHUNK_RECORDS // 10  # three chunks and a part
+    message = orjson.dumps([{"role": "user", "parts": [{"type": "text", "content": "zanzibar"}]}])
+    path = tmp_path / "many.jsonl"
+    path.write_bytes(b"".join(
+        otlp_line(*(span_json(f"{line * per_line + i + 1:016x}", attributes=[
+            {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+            {"key": "gen_ai.input.messages", "value": {"stringValue": message.decode()}},
+        ] if line == lines - 1 and i == 0 else []) for i in range(per_line)))
+        for line in range(lines)))
+    with load_trace(path) as loaded:
+        assert (loaded.spans, loaded.problems) == (lines * per_line, [])
+        assert len(loaded.reader.trace_spans(TRACE)) == lines * per_line
+        page = loaded.reader.find_traces(TraceQuery(parse_filter("zanzibar")))
+        assert [summary.trace_id for summary in page.summaries] == [TRACE]
+
+
+def test_records_the_temporary_store_does_not_take_are_a_problem_not_a_silence(
+        tmp_path: Path) -> None:
+    from lumos_studio.replay.loader import _Chunk
+
+    store = Store(tmp_path / "closed.db")
+    store.writer.close()  # a writer that takes nothing more
+    chunk = _Chunk(store)
+    chunk.add([], [])
+    assert chunk.commit()  # nothing read: nothing to lose
+    chunk.add(weather_trace(), [])
+    assert not chunk.commit()
+    assert chunk.failure.startswith(f"the temporary store did not take {len(weather_trace())} ")
+    assert (chunk.spans, chunk.logs) == (0, 0)
+    store.close()
 
 
 def test_a_studio_db_is_read_in_place_read_only(store: Store) -> None:
