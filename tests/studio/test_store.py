@@ -48,6 +48,28 @@ def test_round_trip_reads_back_the_same_tree(store: Store) -> None:
     ]
 
 
+def test_a_trace_is_named_by_its_earliest_span_until_its_root_comes(store: Store) -> None:
+    """Children often arrive first (a root ends, and is exported, last): the summary takes the
+    earliest span's name and service until the root is there, then the root's."""
+    from lumos_studio.records import SpanRecord
+    from tests.builders import T0, make_span
+
+    def span(name: str, span_id: str, parent: str | None, start: int, service: str
+             ) -> SpanRecord:
+        return dataclasses.replace(
+            make_span(name, span_id=span_id, parent=parent, start=T0 + start),
+            resource={"service.name": service})
+
+    root_id = "a" * 16
+    assert store.writer.commit([span("late child", "b" * 16, root_id, 20, "worker"),
+                                span("early child", "c" * 16, root_id, 10, "tools")])
+    (summary,) = store.reader.list_traces()
+    assert (summary.root_name, summary.service_name) == ("early child", "tools")
+    assert store.writer.commit([span("invoke_agent planner", root_id, None, 15, "agents")])
+    (summary,) = store.reader.list_traces()  # the root, though a child started before it
+    assert (summary.root_name, summary.service_name) == ("invoke_agent planner", "agents")
+
+
 def test_trace_summary_counts_spans_tokens_errors(store: Store) -> None:
     spans = weather_trace()
     spans[2] = dataclasses.replace(spans[2], status_code="ERROR")
