@@ -172,7 +172,6 @@ def _load_lines(
     except Exception:
         shutil.rmtree(temp_dir, ignore_errors=True)
         raise
-    spans = logs = 0
     problems: list[LoadProblem] = []
     last_report = time.monotonic()
     try:
@@ -192,7 +191,7 @@ def _load_lines(
                         time.monotonic() - last_report >= progress_interval
                     ):
                         last_report = time.monotonic()
-                        read = chunk.spans + chunk.logs + sum(chunk.read)
+                        read = chunk.spans + chunk.logs + chunk.waiting
                         on_progress(LoadProgress(read, raw.tell(), total))
                     if should_stop is not None and should_stop():
                         problems.append(LoadProblem(path, None, "loading was stopped"))
@@ -223,36 +222,40 @@ class _Chunk:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.records: list[SpanRecord | LogRecord] = []
-        self.read = (0, 0)  # spans and logs in ``records``
+        self.span_records: list[SpanRecord] = []
+        self.log_records: list[LogRecord] = []
         self.spans = self.logs = 0
         self.failure = ""
 
     def add(self, spans: Sequence[SpanRecord], logs: Sequence[LogRecord]) -> None:
-        self.records.extend(spans)
-        self.records.extend(logs)
-        self.read = (self.read[0] + len(spans), self.read[1] + len(logs))
+        self.span_records.extend(spans)
+        self.log_records.extend(logs)
+
+    @property
+    def waiting(self) -> int:
+        """Records read since the last commit."""
+        return len(self.span_records) + len(self.log_records)
 
     @property
     def full(self) -> bool:
-        return len(self.records) >= CHUNK_RECORDS
+        return self.waiting >= CHUNK_RECORDS
 
     def commit(self) -> bool:
         """Store the records read since the last commit, their rows made here and their text
         made from them in the transaction (``keep``); False, ``failure`` saying why, when the
         store did not take them."""
-        if not self.records:
+        if not self.waiting:
             return True
         rows = PendingRows()
-        rows.add(self.records, keep=True)
+        rows.add([*self.span_records, *self.log_records], keep=True)
         committed = self.store.writer.commit_rows(rows, FLUSH_TIMEOUT)
         if committed:
-            self.spans += self.read[0]
-            self.logs += self.read[1]
+            self.spans += len(self.span_records)
+            self.logs += len(self.log_records)
         else:
-            self.failure = (f"the temporary store did not take {sum(self.read):,} records read "
+            self.failure = (f"the temporary store did not take {self.waiting:,} records read "
                             "before this line; the replay shows those before them")
-        self.records, self.read = [], (0, 0)
+        self.span_records, self.log_records = [], []
         return committed
 
 

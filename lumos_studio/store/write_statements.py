@@ -66,19 +66,19 @@ INSERT_LOG = (
 # (``TRACE_REFRESH_UPDATE``); each engine writes its own sums and its own list of the batch.
 # The root's name and service are read through the roots' index (``spans_roots``) when the trace
 # has a root, and only otherwise from its earliest span: sorting every span of a 100k-span trace
-# for them cost ~22 of a refresh's ~65 ms, paid by every batch that touched it.
+# for them cost ~22 of a refresh's ~65 ms, paid by every batch that touched it. A span's name is
+# never NULL, so the root's stands unless there is no root; its service may be NULL, and stands
+# all the same when there is one.
 TRACE_REFRESH_HEAD = """
 INSERT INTO traces (
     trace_id, root_name, agent_name, service_name, start_ns, end_ns, span_count, error_count,
     running_count, input_tokens, output_tokens, agents, models, tools)
 SELECT
     s.trace_id,
-    CASE WHEN EXISTS (SELECT 1 FROM spans r WHERE r.trace_id = s.trace_id
-                      AND r.parent_span_id IS NULL)
-    THEN (SELECT name FROM spans r WHERE r.trace_id = s.trace_id AND r.parent_span_id IS NULL
-          ORDER BY r.start_ns LIMIT 1)
-    ELSE (SELECT name FROM spans r WHERE r.trace_id = s.trace_id ORDER BY r.start_ns LIMIT 1)
-    END,
+    coalesce(
+        (SELECT name FROM spans r WHERE r.trace_id = s.trace_id AND r.parent_span_id IS NULL
+            ORDER BY r.start_ns LIMIT 1),
+        (SELECT name FROM spans r WHERE r.trace_id = s.trace_id ORDER BY r.start_ns LIMIT 1)),
     (SELECT agent_name FROM spans a WHERE a.trace_id = s.trace_id AND a.agent_name IS NOT NULL
         ORDER BY a.start_ns LIMIT 1),
     CASE WHEN EXISTS (SELECT 1 FROM spans v WHERE v.trace_id = s.trace_id
