@@ -18,7 +18,7 @@ from lumos_studio.records_codec import LOG_COLUMNS, SPAN_COLUMNS
 from lumos_studio.store.connection import StoreError, StoreUnusable, reader_uri
 from lumos_studio.store.schema_migrations import MIGRATIONS
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 __all__ = ["LOG_COLUMNS", "SCHEMA_VERSION", "SPAN_COLUMNS", "check_store", "ensure_schema"]
 

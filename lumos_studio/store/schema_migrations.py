@@ -390,6 +390,15 @@ def _create_v14(db: sqlite_utils.Database) -> None:
     trace_index.queue_all_for_indexing(db.conn)
 
 
+def _create_v15(db: sqlite_utils.Database) -> None:
+    """The traces whose summary row waits for a refresh (``trace_refresh``): a huge live trace
+    is refreshed at a bounded rate, not by every batch, and a crash must not leave its row
+    behind its spans for good."""
+    from lumos_studio.store.trace_refresh import create_due_table
+
+    create_due_table(db.conn)
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v1,
     _create_v2,
@@ -405,4 +414,5 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v12,
     _create_v13,
     _create_v14,
+    _create_v15,
 )

@@ -101,9 +101,11 @@ _REFRESH_TRACE = "WITH batch(trace_id) AS (VALUES {ids})" + TRACE_REFRESH_HEAD +
     group_concat(DISTINCT s.agent_name), group_concat(DISTINCT s.model),
     group_concat(DISTINCT s.tool_name)
 FROM spans s WHERE s.trace_id IN (SELECT trace_id FROM batch) GROUP BY s.trace_id
-""" + TRACE_REFRESH_UPDATE
+""" + TRACE_REFRESH_UPDATE + " RETURNING trace_id, span_count"
 
 
 @functools.cache
 def refresh_traces(count: int) -> str:
+    """The refresh of ``count`` traces' rows; it returns each one's (trace id, span count),
+    which tells ``trace_refresh`` which traces are huge."""
     return _REFRESH_TRACE.format(ids=", ".join(["(?)"] * count))

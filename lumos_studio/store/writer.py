@@ -31,6 +31,7 @@ from lumos_studio.store.lane import Lane
 from lumos_studio.store.pending import Convert, Convertible, Item, PendingRows, as_record
 from lumos_studio.store.schema import ensure_schema
 from lumos_studio.store.storage_error import StorageProblem
+from lumos_studio.store.trace_refresh import TraceRefresh
 from lumos_studio.store.write_packing import SpanPacker
 from lumos_studio.store.writer_idle import IDLE_BEFORE_INDEXING, IDLE_BETWEEN_STEPS, IdleWork
 from lumos_studio.store.writer_queue import (
@@ -86,6 +87,8 @@ class StoreWriter(IdleWork):
         self._lanes: list[Lane[object]] = []
         self._default_lane: Lane[Item] = self.lane(as_record)
         self.sleeping = False  # the writer is about to block on the queue (see ``lane``)
+        self._refresh = TraceRefresh()
+        self._refresh_retry_at = 0.0  # after a failed refresh of held traces: not before
         self._open_storage(path)
         self._texts_pending = True  # a previous session may have left some
         self._compaction_pending = True  # likewise: spans not compressed yet
@@ -108,6 +111,7 @@ class StoreWriter(IdleWork):
         try:
             use_large_pages(self._connection)
             ensure_schema(self._connection)
+            self._refresh.held_at_open(self._connection)
             Checkpointer.take_over(self._connection)
             self._checkpointer = Checkpointer(path)
         except BaseException:  # a full disk, a damaged file: leave no open file behind
@@ -321,6 +325,8 @@ class StoreWriter(IdleWork):
                 command = None
             done = [marker for marker in markers if self._lanes_reached(marker.due)]
             if done:
+                if self._refresh.holding:  # flushed means every trace's row exact too
+                    self._refresh_held()
                 while self._texts_pending:  # flushed means searchable too
                     self._index_texts()
                 for marker in done:
@@ -328,6 +334,8 @@ class StoreWriter(IdleWork):
                 markers = [marker for marker in markers if marker not in done]
             if (stopping is not None and command is None and not markers
                     and self._lanes_reached(stopping)):
+                if self._refresh.holding:
+                    self._refresh_held()
                 return
 
     def _wait_for_entry(self, indexing: bool = False) -> Entry | Idle:
@@ -337,7 +345,7 @@ class StoreWriter(IdleWork):
         try:
             if self._lanes_hold_items():
                 return WAKE
-            if not (self._texts_pending or self._compaction_pending):
+            if not (self._texts_pending or self._compaction_pending or self._refresh.holding):
                 return self._queue.get()
             try:
                 return self._queue.get(
@@ -347,7 +355,10 @@ class StoreWriter(IdleWork):
                 pass
         finally:
             self.sleeping = False
-        if self._texts_pending:
+        if self._refresh.holding and time.monotonic() >= self._refresh_retry_at:
+            if not self._refresh_held():  # idle: every trace's row exact first
+                self._refresh_retry_at = time.monotonic() + 1.0
+        elif self._texts_pending:
             self._index_texts()  # idle: make a little more message text searchable
         else:
             self._compact()  # then compress a few more stored spans

@@ -24,13 +24,12 @@ from lumos_studio.store.checkpoint import Checkpointer
 from lumos_studio.store.isolation import is_data_error, write_isolating
 from lumos_studio.store.log_index import index_new_logs
 from lumos_studio.store.pending import Item, PendingRows
-from lumos_studio.store.sql_batches import fixed_chunks
 from lumos_studio.store.storage_error import StorageProblem, storage_problem
+from lumos_studio.store.trace_refresh import TraceRefresh
 from lumos_studio.store.write_packing import SpanPacker
 from lumos_studio.store.write_statements import (
     INSERT_LOG,
     padded,
-    refresh_traces,
     statement_chunks,
     upsert_spans,
 )
@@ -72,6 +71,7 @@ class WriterTransactions:
     _texts_pending: bool
     texts_queued: int  # spans queued for indexing, as reckoned (``IdleWork._bound_backlog``)
     _packer: SpanPacker  # spans compressed as they are stored, once the store has a dictionary
+    _refresh: TraceRefresh  # which traces' rows each transaction makes again, and when
 
     def _run_command(self, command: Command) -> bool:
         try:
@@ -161,8 +161,7 @@ class WriterTransactions:
                 for chunk in statement_chunks(packer.rows(list(spans.values()))):
                     size, parameters = padded(chunk)
                     changed += connection.execute(upsert_spans(size), parameters).rowcount
-                for ids in fixed_chunks(list(trace_ids)):
-                    connection.execute(refresh_traces(len(ids)), ids)
+                refreshed = self._refresh.refresh(connection, trace_ids)
                 trace_index.set_conversations(connection, facts.conversations)
                 queued = trace_index.index_or_queue(connection, facts, rows.log_traces)
                 before = connection.total_changes
@@ -173,10 +172,26 @@ class WriterTransactions:
         except Exception as exc:
             return exc
         self.storage_error = None
+        self._refresh.settle(refreshed)
         if queued:
             self._texts_pending = True
             self.texts_queued += queued
         self.written += changed
         self.logs_written += logs_added
-        self._tell(StoreChange(trace_ids, logs_added, frozenset(rows.log_traces)))
+        self._tell(StoreChange(trace_ids | refreshed.refreshed, logs_added,
+                               frozenset(rows.log_traces)))
         return None
+
+    def _refresh_held(self) -> bool:
+        """Make every held trace's row exact (``trace_refresh``): at a flush, when idle, on
+        closing. False if the store refused the transaction (tried again later)."""
+        try:
+            with self._connection:
+                self._connection.execute("BEGIN IMMEDIATE")
+                done = self._refresh.refresh_held(self._connection)
+        except sqlite3.Error as exc:
+            log.warning("could not refresh the summaries of long traces: %s", exc)
+            return False
+        self._refresh.settle(done)
+        self._tell(StoreChange(frozenset(done.refreshed)))
+        return True

@@ -407,7 +407,7 @@ def test_a_version_13_store_loses_its_prefix_index_and_is_indexed_again(tmp_path
         assert ids(store, "ques") == [1] and ids(store, "que") == []
         connection = sqlite3.connect(path)
         assert "prefix" not in str(fts(connection)) and fts(connection, '"que"*') == 1
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 14
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 15
         assert connection.execute("SELECT count(*) FROM text_queue").fetchone()[0] == 0
         connection.close()
 

@@ -1,0 +1,171 @@
+"""A huge live trace's summary row: held during a burst, exact after a flush, after its hold,
+when the writer is idle, and after a crash (``store.trace_refresh``). SQLite's writer only."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from lumos_studio.records import SpanRecord
+from lumos_studio.store import Store, StoreChange, StoreReader, trace_refresh
+from lumos_studio.store.pending import Item
+from lumos_studio.store.trace_page import TraceSummary
+from lumos_studio.store.trace_refresh import HUGE_TRACE, MIN_HOLD, TraceRefresh
+from lumos_studio.store.writer import StoreWriter
+from tests.builders import T0, make_span
+
+HUGE = "a" * 32
+OTHER = "b" * 32
+
+
+def spans(first: int, last: int, trace_id: str = HUGE) -> list[SpanRecord]:
+    """Spans ``first`` .. ``last - 1`` of one run: every 100th a chat of agent "late-<n>" with
+    tokens, every 250th failed."""
+    made = []
+    for n in range(first, last):
+        chat = n % 100 == 0
+        made.append(make_span(
+            "chat model" if chat else f"step {n}", trace_id=trace_id, span_id=f"{n + 1:016x}",
+            parent=None if n == 0 else f"{1:016x}", start=T0 + n * 1_000,
+            status="ERROR" if n % 250 == 249 else "UNSET",
+            attributes={"gen_ai.operation.name": "chat", "gen_ai.agent.name": f"late-{n}",
+                        "gen_ai.usage.input_tokens": 3} if chat else {},
+        ))
+    return made
+
+
+def summary(path: Path, trace_id: str = HUGE) -> TraceSummary:
+    reader = StoreReader(path)
+    try:
+        return next(s for s in reader.list_traces() if s.trace_id == trace_id)
+    finally:
+        reader.close()
+
+
+def expected(count: int) -> tuple[int, int, int]:
+    """Span count, errors and input tokens of ``spans(0, count)``."""
+    return count, sum(n % 250 == 249 for n in range(count)), 3 * len(range(0, count, 100))
+
+
+def counts(found: TraceSummary) -> tuple[int, int, int | None]:
+    return found.span_count, found.error_count, found.input_tokens
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_huge_trace_is_held_during_a_burst_and_exact_once_flushed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trace_refresh, "MIN_HOLD", 3_600.0)  # the burst never outlasts it
+    path = tmp_path / "studio.db"
+    changes: list[StoreChange] = []
+    with Store(path) as store:
+        for start in range(0, HUGE_TRACE + 100, 700):  # refreshed by each: not huge yet
+            assert store.writer.commit(spans(start, min(start + 700, HUGE_TRACE + 100)))
+        assert counts(summary(path)) == expected(HUGE_TRACE + 100)
+        store.writer.subscribe(changes.append)
+        assert store.writer.commit(spans(HUGE_TRACE + 100, HUGE_TRACE + 600))
+        held = summary(path)  # its spans are stored; its row waits
+        assert counts(held) == expected(HUGE_TRACE + 100)
+        assert len(store.reader.trace_spans(HUGE)) == HUGE_TRACE + 600
+        assert store.writer.flush()
+        assert any(HUGE in change.trace_ids for change in changes[1:])  # told: the list redraws
+        exact = summary(path)
+    assert counts(exact) == expected(HUGE_TRACE + 600)
+    assert f"late-{HUGE_TRACE + 500}" in (exact.agents or "").split(",")
+    assert exact.end_ns == spans(HUGE_TRACE + 599, HUGE_TRACE + 600)[0].end_ns
+    assert not _due(path)
+
+
+def test_a_held_trace_is_refreshed_by_the_first_batch_after_its_hold(tmp_path: Path) -> None:
+    clock = Clock()
+    writer = StoreWriter(tmp_path / "studio.db")
+    writer._refresh = TraceRefresh(clock)  # the writer's steps run on this thread
+    try:
+        assert write(writer, spans(0, HUGE_TRACE))  # refreshed, and known to be huge
+        assert write(writer, spans(HUGE_TRACE, HUGE_TRACE + 300))
+        assert counts(summary(tmp_path / "studio.db")) == expected(HUGE_TRACE)
+        assert _due(tmp_path / "studio.db") == [HUGE]
+        clock.now += MIN_HOLD / 2
+        assert write(writer, spans(HUGE_TRACE + 300, HUGE_TRACE + 400))  # still held
+        assert counts(summary(tmp_path / "studio.db")) == expected(HUGE_TRACE)
+        clock.now += MIN_HOLD
+        assert write(writer, spans(0, 10, trace_id=OTHER))  # another trace's batch, after it
+        assert counts(summary(tmp_path / "studio.db")) == expected(HUGE_TRACE + 400)
+        assert not _due(tmp_path / "studio.db")
+    finally:
+        writer.close()
+
+
+def test_a_trace_held_when_the_writer_stopped_is_refreshed_by_the_next_one(
+        tmp_path: Path) -> None:
+    """What a crash leaves: a row behind its spans, and its trace in the due table; the next
+    writer refreshes it in its idle time, no flush needed."""
+    path = tmp_path / "studio.db"
+    with Store(path) as store:
+        assert store.writer.commit(spans(0, 500))
+    crashed = sqlite3.connect(path)
+    with crashed:
+        crashed.execute("UPDATE traces SET span_count = 1, error_count = 0")
+        crashed.execute("INSERT INTO trace_refresh_due (trace_id) VALUES (?)", (HUGE,))
+    crashed.close()
+    with Store(path) as store:
+        refreshed = threading.Event()
+
+        def heard(change: StoreChange) -> None:
+            if HUGE in change.trace_ids:
+                refreshed.set()
+
+        store.writer.subscribe(heard)
+        store.writer.start()
+        assert refreshed.wait(10)  # its idle time came
+        assert counts(summary(path)) == expected(500)
+    assert not _due(path)
+
+
+def test_a_quiet_huge_trace_is_refreshed_with_its_next_batch(tmp_path: Path) -> None:
+    """Held only while batches come faster than its hold: one arriving after a pause is
+    refreshed at once."""
+    path = tmp_path / "studio.db"
+    with Store(path) as store:
+        assert store.writer.commit(spans(0, HUGE_TRACE))
+        time.sleep(MIN_HOLD + 0.05)
+        assert store.writer.commit(spans(HUGE_TRACE, HUGE_TRACE + 50))
+        assert counts(summary(path)) == expected(HUGE_TRACE + 50)
+
+
+def write(writer: StoreWriter, records: list[SpanRecord]) -> bool:
+    """One transaction of ``records`` on this thread, as the writer's loop would run it."""
+    items: list[Item] = [*records]
+    return writer._write(items)
+
+
+def _due(path: Path) -> list[str]:
+    connection = sqlite3.connect(path)
+    try:
+        return [r[0] for r in connection.execute("SELECT trace_id FROM trace_refresh_due")]
+    finally:
+        connection.close()
+
+
+def test_a_held_trace_deleted_meanwhile_stays_deleted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trace_refresh, "MIN_HOLD", 3_600.0)
+    path = tmp_path / "studio.db"
+    with Store(path) as store:
+        assert store.writer.commit(spans(0, HUGE_TRACE))
+        assert store.writer.commit(spans(HUGE_TRACE, HUGE_TRACE + 10))  # held
+        assert _due(path) == [HUGE]
+        assert store.writer.delete_traces([HUGE])
+        assert store.writer.flush()
+        assert store.reader.list_traces() == []
+    assert not _due(path)
