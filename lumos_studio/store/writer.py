@@ -31,7 +31,7 @@ from lumos_studio.store.lane import Lane
 from lumos_studio.store.pending import Convert, Convertible, Item, PendingRows, as_record
 from lumos_studio.store.schema import ensure_schema
 from lumos_studio.store.storage_error import StorageProblem
-from lumos_studio.store.trace_refresh import TraceRefresh
+from lumos_studio.store.trace_refresh import SqliteRefresh, TraceRefresh
 from lumos_studio.store.write_packing import SpanPacker
 from lumos_studio.store.writer_idle import IDLE_BEFORE_INDEXING, IDLE_BETWEEN_STEPS, IdleWork
 from lumos_studio.store.writer_queue import (
@@ -111,7 +111,7 @@ class StoreWriter(IdleWork):
         try:
             use_large_pages(self._connection)
             ensure_schema(self._connection)
-            self._refresh.held_at_open(self._connection)
+            self._refresh.held_at_open(SqliteRefresh(self._connection))
             Checkpointer.take_over(self._connection)
             self._checkpointer = Checkpointer(path)
         except BaseException:  # a full disk, a damaged file: leave no open file behind

@@ -25,7 +25,7 @@ from lumos_studio.store.isolation import is_data_error, write_isolating
 from lumos_studio.store.log_index import index_new_logs
 from lumos_studio.store.pending import Item, PendingRows
 from lumos_studio.store.storage_error import StorageProblem, storage_problem
-from lumos_studio.store.trace_refresh import TraceRefresh
+from lumos_studio.store.trace_refresh import SqliteRefresh, TraceRefresh
 from lumos_studio.store.write_packing import SpanPacker
 from lumos_studio.store.write_statements import (
     INSERT_LOG,
@@ -150,6 +150,7 @@ class WriterTransactions:
         spans, logs = rows.spans, rows.logs
         facts = rows.facts
         trace_ids = frozenset([key[0] for key in spans])
+        plan = self._refresh.plan(trace_ids)
         connection = self._connection
         packer = self._packer
         if spans:
@@ -161,7 +162,7 @@ class WriterTransactions:
                 for chunk in statement_chunks(packer.rows(list(spans.values()))):
                     size, parameters = padded(chunk)
                     changed += connection.execute(upsert_spans(size), parameters).rowcount
-                refreshed = self._refresh.refresh(connection, trace_ids)
+                refreshed = self._refresh.run(SqliteRefresh(connection), plan)
                 trace_index.set_conversations(connection, facts.conversations)
                 queued = trace_index.index_or_queue(connection, facts, rows.log_traces)
                 before = connection.total_changes
@@ -185,10 +186,11 @@ class WriterTransactions:
     def _refresh_held(self) -> bool:
         """Make every held trace's row exact (``trace_refresh``): at a flush, when idle, on
         closing. False if the store refused the transaction (tried again later)."""
+        plan = self._refresh.plan_held()
         try:
             with self._connection:
                 self._connection.execute("BEGIN IMMEDIATE")
-                done = self._refresh.refresh_held(self._connection)
+                done = self._refresh.run(SqliteRefresh(self._connection), plan)
         except sqlite3.Error as exc:
             log.warning("could not refresh the summaries of long traces: %s", exc)
             return False

@@ -44,7 +44,7 @@ def test_postgres_finds_the_page_and_the_total_sqlite_finds(
     monkeypatch.setattr(trace_walk, "WALK_BUDGET", budget)
     with psycopg.connect(pg_url, autocommit=True) as connection:  # a fresh store each example
         connection.execute("DROP TABLE IF EXISTS spans, traces, span_texts, text_queue, logs, "
-                           "lumos_schema")
+                           "trace_refresh_due, lumos_schema")
     with tempfile.TemporaryDirectory(prefix="lumos-pg-walk-") as tmp:
         lite = filled(Store(Path(tmp) / "s.db"), *generated)
         pg = filled(Store.open(parse_target(pg_url)), *generated)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lumos_studio.records import SpanRecord
-from lumos_studio.store import Store, StoreChange, StoreReader, trace_refresh
+from lumos_studio.store import Store, StoreChange, StoreReader, StoreTarget, trace_refresh
 from lumos_studio.store.pending import Item
 from lumos_studio.store.trace_page import TraceSummary
 from lumos_studio.store.trace_refresh import HUGE_TRACE, MIN_HOLD, TraceRefresh
@@ -64,26 +64,29 @@ class Clock:
 
 
 def test_a_huge_trace_is_held_during_a_burst_and_exact_once_flushed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store_target: StoreTarget, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On both engines."""
     monkeypatch.setattr(trace_refresh, "MIN_HOLD", 3_600.0)  # the burst never outlasts it
-    path = tmp_path / "studio.db"
     changes: list[StoreChange] = []
-    with Store(path) as store:
+    with Store.open(store_target) as store:
+        def summary() -> TraceSummary:
+            return next(s for s in store.reader.list_traces() if s.trace_id == HUGE)
+
         for start in range(0, HUGE_TRACE + 100, 700):  # refreshed by each: not huge yet
             assert store.writer.commit(spans(start, min(start + 700, HUGE_TRACE + 100)))
-        assert counts(summary(path)) == expected(HUGE_TRACE + 100)
+        assert counts(summary()) == expected(HUGE_TRACE + 100)
         store.writer.subscribe(changes.append)
         assert store.writer.commit(spans(HUGE_TRACE + 100, HUGE_TRACE + 600))
-        held = summary(path)  # its spans are stored; its row waits
-        assert counts(held) == expected(HUGE_TRACE + 100)
-        assert len(store.reader.trace_spans(HUGE)) == HUGE_TRACE + 600
+        assert counts(summary()) == expected(HUGE_TRACE + 100)  # its row waits
+        assert len(store.reader.trace_spans(HUGE)) == HUGE_TRACE + 600  # its spans do not
         assert store.writer.flush()
         assert any(HUGE in change.trace_ids for change in changes[1:])  # told: the list redraws
-        exact = summary(path)
+        exact = summary()
     assert counts(exact) == expected(HUGE_TRACE + 600)
     assert f"late-{HUGE_TRACE + 500}" in (exact.agents or "").split(",")
     assert exact.end_ns == spans(HUGE_TRACE + 599, HUGE_TRACE + 600)[0].end_ns
-    assert not _due(path)
+    if isinstance(store_target, Path):
+        assert not _due(store_target)
 
 
 def test_a_held_trace_is_refreshed_by_the_first_batch_after_its_hold(tmp_path: Path) -> None:
@@ -107,18 +110,26 @@ def test_a_held_trace_is_refreshed_by_the_first_batch_after_its_hold(tmp_path: P
 
 
 def test_a_trace_held_when_the_writer_stopped_is_refreshed_by_the_next_one(
-        tmp_path: Path) -> None:
+        store_target: StoreTarget) -> None:
     """What a crash leaves: a row behind its spans, and its trace in the due table; the next
-    writer refreshes it in its idle time, no flush needed."""
-    path = tmp_path / "studio.db"
-    with Store(path) as store:
+    writer refreshes it in its idle time, no flush needed. On both engines."""
+    with Store.open(store_target) as store:
         assert store.writer.commit(spans(0, 500))
-    crashed = sqlite3.connect(path)
-    with crashed:
-        crashed.execute("UPDATE traces SET span_count = 1, error_count = 0")
-        crashed.execute("INSERT INTO trace_refresh_due (trace_id) VALUES (?)", (HUGE,))
-    crashed.close()
-    with Store(path) as store:
+    crashed = ("UPDATE traces SET span_count = 1, error_count = 0",
+               f"INSERT INTO trace_refresh_due (trace_id) VALUES ('{HUGE}')")
+    if isinstance(store_target, Path):
+        connection = sqlite3.connect(store_target)
+        with connection:
+            for statement in crashed:
+                connection.execute(statement)
+        connection.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(store_target.url) as pg:
+            for statement in crashed:
+                pg.execute(statement)
+    with Store.open(store_target) as store:
         refreshed = threading.Event()
 
         def heard(change: StoreChange) -> None:
@@ -128,8 +139,8 @@ def test_a_trace_held_when_the_writer_stopped_is_refreshed_by_the_next_one(
         store.writer.subscribe(heard)
         store.writer.start()
         assert refreshed.wait(10)  # its idle time came
-        assert counts(summary(path)) == expected(500)
-    assert not _due(path)
+        (found,) = store.reader.list_traces()
+        assert counts(found) == expected(500)
 
 
 def test_a_quiet_huge_trace_is_refreshed_with_its_next_batch(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from lumos_studio.store.connection import StoreError, StoreUnusable
 from lumos_studio.store.postgres.connect import PostgresUrl
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _LOCK_KEY = 0x6C756D6F73  # "lumos": migrations one process at a time
 
 # What a log's text search sees: its body, event name and attributes (JSON text) with JSON's
@@ -80,7 +80,11 @@ _V2: tuple[str, ...] = (  # log search: words and substrings
     "CREATE INDEX logs_body_trigrams ON logs USING gin (body gin_trgm_ops)",
 )
 
-MIGRATIONS: dict[int, Sequence[str]] = {1: _V1, 2: _V2}
+_V3: tuple[str, ...] = (  # a huge live trace's summary refreshed at a bounded rate
+    "CREATE TABLE trace_refresh_due (trace_id text PRIMARY KEY)",
+)
+
+MIGRATIONS: dict[int, Sequence[str]] = {1: _V1, 2: _V2, 3: _V3}
 
 
 def schema_version(connection: Any) -> int | None:

@@ -6,7 +6,9 @@ Several writers (``serve`` processes on several machines) may write one database
     fingerprint is its identity), so a batch sent to two of them is stored once;
   * a transaction first takes an advisory lock on each of its traces, in one order, so two
     writers with spans of the same trace refresh its summary one after the other, each
-    counting the other's committed spans (without it, each counted only its own);
+    counting the other's committed spans (without it, each counted only its own); a huge
+    trace's refresh is held as in SQLite (``store.trace_refresh``), and a transaction that
+    refreshes held traces locks them with the batch's, in the same order;
   * log ids come from a sequence, never from a counter a process keeps.
 Message text is queued (``text_queue``) and made searchable when a writer is idle, as in SQLite:
 tokenising a chat span's messages costs more than storing it. Any writer takes queued spans
@@ -30,6 +32,7 @@ from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.postgres.connect import PostgresUrl, connect
 from lumos_studio.store.postgres.schema import ensure_schema
 from lumos_studio.store.postgres.search import searchable
+from lumos_studio.store.trace_refresh import DUE_TABLE
 from lumos_studio.store.write_statements import TRACE_REFRESH_HEAD, TRACE_REFRESH_UPDATE
 from lumos_studio.store.writer import StoreWriter
 from lumos_studio.store.writer_idle import TEXTS_PER_IDLE_STEP
@@ -84,7 +87,7 @@ _REFRESH_TRACES = TRACE_REFRESH_HEAD + """
     string_agg(DISTINCT s.agent_name, ','), string_agg(DISTINCT s.model, ','),
     string_agg(DISTINCT s.tool_name, ',')
 FROM spans s WHERE s.trace_id = ANY(%s) GROUP BY s.trace_id
-""" + TRACE_REFRESH_UPDATE
+""" + TRACE_REFRESH_UPDATE + " RETURNING trace_id, span_count"
 
 _LOCK_TRACES = ("SELECT pg_advisory_xact_lock(hashtextextended(id, 0)) "
                 "FROM unnest(%s::text[]) WITH ORDINALITY AS ids(id, n) ORDER BY n")
@@ -94,6 +97,30 @@ _SET_CONVERSATIONS = (
     "AS c(trace_id, conversation) WHERE traces.trace_id = c.trace_id "
     "AND traces.conversation_id IS NULL"
 )
+
+
+class _PostgresRefresh:
+    """``trace_refresh.RefreshStatements`` in PostgreSQL's words, on a cursor of the caller's
+    transaction."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def refresh(self, trace_ids: Sequence[str]) -> list[tuple[str, int]]:
+        self._cursor.execute(_REFRESH_TRACES, (list(trace_ids),))
+        return [(row[0], int(row[1])) for row in self._cursor.fetchall()]
+
+    def hold(self, trace_ids: Sequence[str]) -> None:
+        self._cursor.execute(f"INSERT INTO {DUE_TABLE} (trace_id) SELECT unnest(%s::text[]) "
+                             "ON CONFLICT DO NOTHING", (list(trace_ids),))
+
+    def release(self, trace_ids: Sequence[str]) -> None:
+        self._cursor.execute(f"DELETE FROM {DUE_TABLE} WHERE trace_id = ANY(%s)",
+                             (list(trace_ids),))
+
+    def held(self) -> list[str]:
+        self._cursor.execute(f"SELECT trace_id FROM {DUE_TABLE}")
+        return [row[0] for row in self._cursor.fetchall()]
 
 
 class _NoCheckpoints:
@@ -132,6 +159,8 @@ class PostgresWriter(StoreWriter):
         self._pg = connect(self.target)
         try:
             ensure_schema(self._pg, self.target)
+            with self._pg.transaction():  # not left open: later ones would nest in it
+                self._refresh.held_at_open(_PostgresRefresh(self._pg.cursor()))
         except BaseException:
             self._pg.close()
             raise
@@ -195,18 +224,19 @@ class PostgresWriter(StoreWriter):
 
         spans, logs, facts = rows.spans, rows.logs, rows.facts
         trace_ids = sorted({key[0] for key in spans})
+        plan = self._refresh.plan(trace_ids)
+        locked = sorted({*trace_ids, *plan.refreshed})  # held ones due too: one lock order
         try:
             connection = self._live()
             with connection.transaction():
                 cursor = connection.cursor()
-                if trace_ids:
-                    cursor.execute(_LOCK_TRACES, (trace_ids,))
+                if locked:
+                    cursor.execute(_LOCK_TRACES, (locked,))
                 changed = 0
                 if spans:
                     cursor.execute(_UPSERT_SPANS, _columns(list(spans.values()), len(SPAN_COLUMNS)))
                     changed = max(cursor.rowcount, 0)
-                if trace_ids:
-                    cursor.execute(_REFRESH_TRACES, (trace_ids,))
+                refreshed = self._refresh.run(_PostgresRefresh(cursor), plan)
                 if facts.conversations:
                     cursor.execute(_SET_CONVERSATIONS, (list(facts.conversations),
                                                         list(facts.conversations.values())))
@@ -223,12 +253,29 @@ class PostgresWriter(StoreWriter):
         except Exception as exc:
             return exc
         self.storage_error = None
+        self._refresh.settle(refreshed)
         if facts.to_index:
             self._texts_pending = True
         self.written += changed
         self.logs_written += logs_added
-        self._tell(StoreChange(frozenset(trace_ids), logs_added, frozenset(rows.log_traces)))
+        self._tell(StoreChange(frozenset(trace_ids) | refreshed.refreshed, logs_added,
+                               frozenset(rows.log_traces)))
         return None
+
+    def _refresh_held(self) -> bool:
+        """SQLite's, in a PostgreSQL transaction that locks the held traces first."""
+        plan = self._refresh.plan_held()
+        try:
+            with self._live().transaction():
+                cursor = self._pg.cursor()
+                cursor.execute(_LOCK_TRACES, (plan.refreshed,))
+                done = self._refresh.run(_PostgresRefresh(cursor), plan)
+        except Exception as exc:
+            log.warning("could not refresh the summaries of long traces: %s", exc)
+            return False
+        self._refresh.settle(done)
+        self._tell(StoreChange(frozenset(done.refreshed)))
+        return True
 
 
 def _index_texts(cursor: Any, keys: Iterable[tuple[str, str]]) -> set[str]:
