@@ -143,6 +143,8 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
         self._searches: tuple[str, ...] = ()  # the shown trace's searches (the memory pane's)
         self._trace_logs: Sequence[LogRecord] = ()  # the shown trace's newest log records
         self._part_shown: str | None = None  # a trace whose first part is shown, the rest coming
+        self._trace_read: Worker[None] | None = None  # the last read of the shown trace
+        self._reread_again = False  # a commit changed it again meanwhile
         self._decoded: DecodedTrace | None = None  # its spans whole, once something asked
         self._logs_written = 0  # commits with log records: the memory events are read again
         self._span_commits = 0  # commits with spans: the metrics strip is read again

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from textual import work
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.memory_view import memory_view
@@ -78,6 +78,8 @@ class TraceLoading(_AppBase):
     _searches: tuple[str, ...]
     _trace_logs: Sequence[LogRecord]
     _part_shown: str | None
+    _trace_read: Worker[None] | None
+    _reread_again: bool
     _decoded: DecodedTrace | None
     _logs_written: int
     _span_commits: int
@@ -117,7 +119,27 @@ class TraceLoading(_AppBase):
             return
         self.load_trace_list()
         if self.trace_id in message.trace_ids:
-            self.load_trace(self.trace_id)
+            self._reread_shown_trace()
+
+    def _reread_shown_trace(self) -> None:
+        """Read the shown trace again after commits changed it: one read at a time (its
+        opening's too), however fast commits come. Each read of a live 100,000-span trace took
+        ~1 s with up to six overlapping, each slowing the others, and an older read landing
+        after a newer one took spans away (the waterfall started over, its cursor at the top)."""
+        if self._trace_read is not None and not self._trace_read.is_finished:
+            self._reread_again = True  # read once more when this read is done
+            return
+        self._reread_again = False
+        if self.trace_id is not None:
+            self._trace_read = self.load_trace(self.trace_id)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A read of the shown trace ended (done, or cancelled before it ran, when another
+        trace was opened): commits since ask for the next one."""
+        if event.worker is self._trace_read and event.worker.is_finished:
+            self._trace_read = None
+            if self._reread_again:
+                self._reread_shown_trace()
 
     # --- workers: queries off the UI thread, results back as messages ---
 
@@ -279,11 +301,11 @@ class TraceLoading(_AppBase):
         if after_refresh:
             self.call_after_refresh(self._load_trace_if_shown, trace_id)
         else:
-            self.load_trace(trace_id, opening=True)
+            self._trace_read = self.load_trace(trace_id, opening=True)
 
     def _load_trace_if_shown(self, trace_id: str) -> None:
         if trace_id == self.trace_id and not self._screens_gone():  # not replaced meanwhile
-            self.load_trace(trace_id, opening=True)
+            self._trace_read = self.load_trace(trace_id, opening=True)
 
     # --- pane messages ---
 
