@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.pilot import Pilot
+from textual.widgets import Input
+
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.worker import WorkerSession
 from lumos_studio.store import Store
@@ -41,6 +44,15 @@ def transcript(app: StudioApp) -> str:
     return "\n".join(str(w.content) for w in app.query(".turn"))
 
 
+async def say(pilot: Pilot[None], app: StudioApp, text: str) -> None:
+    """Type ``text`` into the chat once it takes input again (after a crash, the turn ends
+    a moment after the transcript says so: keys typed before went to the agent list)."""
+    chat_input = app.query_one("#chat-input", Input)
+    await wait_for(pilot, lambda: not chat_input.disabled and app.focused is chat_input,
+                   timeout=20)
+    await pilot.press(*text, "enter")
+
+
 def statuses(store: Store) -> dict[str, str]:
     store.writer.flush()
     return {t.root_name: t.status for t in store.reader.list_traces()}
@@ -59,7 +71,7 @@ async def test_a_crash_and_a_cancel_end_their_runs_and_the_chat_goes_on(
             await wait_for(pilot, lambda: app.loads == 1 and agents.option_count == 3,
                            timeout=20)
             agents.highlighted = 0  # crasher
-            await pilot.press(*"for the city of Paris", "enter")
+            await say(pilot, app, "for the city of Paris")
             crashed = "the worker exited with code 3 while running tool 'exit_now'; restarted"
             await wait_for(pilot, lambda: crashed in transcript(app), timeout=20)
             await wait_for(pilot, lambda: statuses(store).get("invoke_agent crasher") == "ERROR",
@@ -67,7 +79,7 @@ async def test_a_crash_and_a_cancel_end_their_runs_and_the_chat_goes_on(
             assert "not loaded" not in transcript(app)
 
             agents.highlighted = 1  # waiter
-            await pilot.press(*"for the city of Rome", "enter")
+            await say(pilot, app, "for the city of Rome")
             await wait_for(pilot, lambda: session.current is not None and any(
                 "wait_long" in s.name for s in session.current.spans.open.values()),
                 timeout=20)
@@ -80,5 +92,5 @@ async def test_a_crash_and_a_cancel_end_their_runs_and_the_chat_goes_on(
                     if s.name != "chat scripted"} == {"cancelled"}
 
             agents.highlighted = 2  # weather
-            await pilot.press(*"for the city of Oslo", "enter")
+            await say(pilot, app, "for the city of Oslo")
             await wait_for(pilot, lambda: "Sunny in Oslo" in transcript(app), timeout=20)
