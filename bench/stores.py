@@ -114,7 +114,10 @@ def bench_store(scale: int, console: Console) -> BenchStore:
     spans = scale * RUNS_PER_SCALE * 20 + sum(BIG_TRACES)
     logs = scale * LOGS_PER_SCALE
     if path.exists():
-        return BenchStore(path, scale, spans, logs, None)
+        if _complete(path, spans, logs):
+            return BenchStore(path, scale, spans, logs, None)
+        console.print(f"[yellow]the cached {name} is incomplete (a build stopped or its files "
+                      "removed while it ran): building it again[/]")
     if os.environ.get("LUMOS_BENCH_UPGRADE") == "1" and (older := _older_store(scale)):
         return _upgraded(older, path, scale, spans, logs, console)
     for stale in cache_dir().glob(f"store-x{scale}-*"):
@@ -135,6 +138,21 @@ def bench_store(scale: int, console: Console) -> BenchStore:
     store = BenchStore(path, scale, spans, logs, built_in)
     console.print(store.describe())
     return store
+
+
+def _complete(path: Path, spans: int, logs: int) -> bool:
+    """Whether a cached store holds its spans and logs: rowids only grow, so a store holding
+    ``spans`` spans has a rowid that high (read at once from each table's end)."""
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            highest = [connection.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}")
+                       .fetchone()[0] for table in ("spans", "logs")]
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return False
+    return highest[0] >= spans and highest[1] >= logs
 
 
 def _older_store(scale: int) -> Path | None:
