@@ -6,12 +6,15 @@ Each command imports what it uses in its body, as ``cli.py`` asks of every comma
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from lumos_studio.cli_support import (
+    err,
     error,
     fail,
     info,
@@ -21,8 +24,11 @@ from lumos_studio.cli_support import (
     resolve_trace,
     warn,
 )
-from lumos_studio.display import safe_text
+from lumos_studio.display import safe_str, safe_text
 from lumos_studio.store import StoreTarget
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 
 @click.command()
@@ -113,17 +119,40 @@ def export(
     db: StoreTarget, trace_ids: tuple[str, ...], everything: bool, output: Path, semconv: str
 ) -> None:
     """Write traces (spans and their logs) as OTLP JSON lines, the Collector's file format."""
-    from lumos_studio.replay.save import save_traces
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from lumos_studio.replay.save import SaveProgress, save_traces
 
     if bool(trace_ids) == everything:
         fail("choose the traces: --trace ID (repeatable) or --all", code=2)
     reader = open_reader(db)
     ids = reader.trace_ids() if everything else [resolve_trace(reader, t) for t in trace_ids]
+    with Progress(TextColumn("{task.description} spans"), BarColumn(), MofNCompleteColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("reading", total=None)
+
+        def told(step: SaveProgress) -> None:
+            progress.update(task, description="writing" if step.writing else "reading",
+                            completed=step.spans, total=step.total)
+
+        try:
+            saved = save_traces(reader, ids, output, semconv=semconv, on_progress=told)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+    info(f"wrote {saved.traces:,} trace(s), {saved.spans:,} spans, {saved.logs:,} logs to {output}")
+
+
+def _advance(progress: Progress, task: TaskID, read: int) -> None:
+    progress.update(task, completed=read)
+
+
+def _size(path: Path) -> int:
+    """A file's size for the progress bar (shown from 5 MB on, as ``replay``'s); 0 for what
+    has none (a pipe, a missing file: the import says why)."""
     try:
-        saved = save_traces(reader, ids, output, semconv=semconv)
-    except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror or exc}")
-    info(f"wrote {saved.traces} trace(s), {saved.spans} spans, {saved.logs} logs to {output}")
+        return path.stat().st_size if path.is_file() else 0
+    except OSError:
+        return 0
 
 
 @click.command(name="import")
@@ -136,13 +165,20 @@ def import_(db: StoreTarget, files: tuple[Path, ...]) -> None:
     them as already in the store. Exits 1 if a file is not OTLP JSON lines, is cut short, or
     could not be stored.
     """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
     from lumos_studio.importer import ImportFailed, import_file, not_otlp_reason
 
     failed = False
     with open_store(db) as store:
         for path in files:
             try:
-                done = import_file(store, path)
+                size = _size(path)
+                with Progress(TextColumn("importing {task.description}", markup=False),
+                              BarColumn(), DownloadColumn(), console=err, transient=True,
+                              disable=not err.is_terminal or size < 5_000_000) as progress:
+                    done = import_file(store, path, on_progress=functools.partial(
+                        _advance, progress, progress.add_task(safe_str(path.name), total=size)))
             except OSError as exc:
                 fail(f"cannot read {path}: {exc.strerror or exc}")
             except ImportFailed as exc:

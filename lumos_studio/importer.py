@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar, cast
@@ -80,8 +80,10 @@ def not_otlp_reason(problem: LineProblem) -> str:
     return f"line {line}: {message}"
 
 
-def import_file(store: Store, path: Path) -> FileImport:
-    """Read ``path`` into ``store``, chunk by committed chunk.
+def import_file(store: Store, path: Path,
+                on_progress: Callable[[int], None] | None = None) -> FileImport:
+    """Read ``path`` into ``store``, chunk by committed chunk; ``on_progress`` hears the
+    file's bytes read after each chunk.
 
     Raises ``OSError`` when the file cannot be opened and ``ImportFailed`` when a chunk is not
     stored (then nothing from its first line on is; the chunks before it are).
@@ -99,6 +101,8 @@ def import_file(store: Store, path: Path) -> FileImport:
                 if len(records) >= CHUNK_RECORDS:
                     _commit(store, lookup, records, result, first_line, reasons)
                     records, first_line = [], 0
+                    if on_progress is not None:
+                        on_progress(reader.bytes_read())
             if records:
                 _commit(store, lookup, records, result, first_line, reasons)
         result.problems, result.stopped = reader.problems, reader.stopped

@@ -27,6 +27,7 @@ from lumos_studio.records import LogRecord, SpanRecord
 __all__ = [
     "MAX_LINE_BYTES",
     "DecodedLine",
+    "FileLines",
     "FileRecords",
     "LineProblem",
     "TraceLines",
@@ -201,17 +202,33 @@ def _size(count: int) -> str:
 
 @contextlib.contextmanager
 def open_lines(path: str | os.PathLike[str], max_line: int = MAX_LINE_BYTES
-               ) -> Iterator[TraceLines]:
-    """``TraceLines`` over a file, gzip-compressed or not (told by its magic bytes, not its
+               ) -> Iterator[FileLines]:
+    """``FileLines`` over a file, gzip-compressed or not (told by its magic bytes, not its
     name). A gzip stream that breaks off is reported as a problem on the line where it broke,
     and ends the iteration as an oversized line does (``stopped``)."""
     with open(path, "rb") as raw:
         compressed = raw.peek(2)[:2] == _GZIP_MAGIC  # a peek: pipes cannot seek back
-        yield _Guarded(gzip.GzipFile(fileobj=raw) if compressed else raw, max_line)
+        yield FileLines(gzip.GzipFile(fileobj=raw) if compressed else raw, max_line, raw)
 
 
-class _Guarded(TraceLines):
-    """``TraceLines`` that turns a broken stream into a problem, not an exception."""
+class _Tells(Protocol):
+    def tell(self) -> int: ...
+
+
+class FileLines(TraceLines):
+    """``TraceLines`` that turns a broken stream into a problem, not an exception, and tells
+    how far into the file (compressed or not) it has read."""
+
+    def __init__(self, stream: Iterable[bytes], max_line: int, raw: _Tells) -> None:
+        super().__init__(stream, max_line)
+        self._raw = raw
+
+    def bytes_read(self) -> int:
+        """The file's bytes read so far (a pipe: 0)."""
+        try:
+            return self._raw.tell()
+        except OSError:
+            return 0
 
     def __iter__(self) -> Iterator[DecodedLine]:
         try:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import gzip
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from lumos_studio.otlp import encode_lines, encode_log_lines
+from lumos_studio.otlp.files import DEFAULT_BATCH_SIZE
 from lumos_studio.store import StoreReader
 
 _ALL_LOGS = 2**62
@@ -55,18 +56,38 @@ class Saved:
     logs: int
 
 
+@dataclass(frozen=True, slots=True)
+class SaveProgress:
+    """How far a save is: the spans read from the store, then the spans written."""
+
+    writing: bool
+    spans: int
+    total: int
+
+
 def save_traces(
-    reader: StoreReader, trace_ids: Iterable[str], path: str | Path, *, semconv: str = "as-recorded"
+    reader: StoreReader,
+    trace_ids: Iterable[str],
+    path: str | Path,
+    *,
+    semconv: str = "as-recorded",
+    on_progress: Callable[[SaveProgress], None] | None = None,
 ) -> Saved:
     """Write ``trace_ids`` (spans and their logs) to ``path``; ``.gz`` compresses.
 
     ``semconv="latest"`` writes every span's meaning as current OTel GenAI attributes
     (``semantics.latest``); by default the spans are written as they were received.
-    Raises ``OSError`` when the file cannot be written.
+    ``on_progress`` hears after each trace read and each line written (a 100k-span trace
+    takes seconds each way). Raises ``OSError`` when the file cannot be written.
     """
     path = Path(path)
     ids = list(dict.fromkeys(trace_ids))
-    spans = [span for trace_id in ids for span in reader.trace_spans(trace_id)]
+    total = sum(reader.span_count(trace_id) for trace_id in ids) if on_progress else 0
+    spans = []
+    for trace_id in ids:
+        spans.extend(reader.trace_spans(trace_id))
+        if on_progress is not None:
+            on_progress(SaveProgress(False, len(spans), total))
     logs = [log for trace_id in ids for log in reader.logs(trace_id=trace_id, limit=_ALL_LOGS)]
     if semconv == "latest":
         from lumos_studio.semantics.latest import to_latest_all
@@ -79,9 +100,20 @@ def save_traces(
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
         with opener(partial, "wt", encoding="utf-8", newline="\n") as out:
-            out.writelines(encode_lines(spans))
+            out.writelines(_told(encode_lines(spans), len(spans), on_progress))
             out.writelines(encode_log_lines(logs))
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
     return Saved(path, len(ids), len(spans), len(logs))
+
+
+def _told(lines: Iterator[str], total: int, on_progress: Callable[[SaveProgress], None] | None
+          ) -> Iterator[str]:
+    """``lines`` (of ``DEFAULT_BATCH_SIZE`` spans each), telling ``on_progress`` after each."""
+    if on_progress is None:
+        yield from lines
+        return
+    for written, line in enumerate(lines, start=1):
+        yield line
+        on_progress(SaveProgress(True, min(written * DEFAULT_BATCH_SIZE, total), total))

@@ -143,3 +143,17 @@ print("survived")
     assert done.returncode == 0, (done.returncode, done.stderr)
     assert done.stdout == "survived\n"
     assert "closed database" not in done.stderr
+
+
+def test_an_import_tells_how_far_into_the_file_it_is(tmp_path: Path) -> None:
+    from lumos_studio.importer import import_file
+
+    spans = [span for n in range(3_000) for span in weather_trace(trace_id=f"{n + 1:032x}")]
+    path = tmp_path / "many.jsonl"
+    write_file(path, spans)  # 12,000 spans: committed in chunks of 5,000 records
+    heard: list[int] = []
+    with Store(tmp_path / "studio.db") as store:
+        done = import_file(store, path, on_progress=heard.append)
+    assert done.new_spans == 12_000
+    assert len(heard) == 2 and heard == sorted(heard)
+    assert 0 < heard[0] < heard[1] <= path.stat().st_size

@@ -293,3 +293,20 @@ def test_saving_compressed_and_loading_back(store: Store, tmp_path: Path) -> Non
     with load_trace(saved.path) as loaded:
         assert loaded.reader.trace_spans(loaded.trace_ids[0]) == store.reader.trace_spans(
             loaded.trace_ids[0])
+
+
+def test_a_save_tells_its_progress_reading_then_writing(store: Store, tmp_path: Path) -> None:
+    from lumos_studio.replay.save import SaveProgress
+
+    traces = [weather_trace(trace_id=f"{n + 1:032x}") for n in range(300)]  # 1,200 spans
+    store.writer.submit_many([span for trace in traces for span in trace])
+    store.writer.flush()
+    heard: list[SaveProgress] = []
+    saved = save_traces(store.reader, store.reader.trace_ids(), tmp_path / "all.jsonl",
+                        on_progress=heard.append)
+    reading = [step.spans for step in heard if not step.writing]
+    writing = [step.spans for step in heard if step.writing]
+    assert len(reading) == 300 and reading == sorted(reading) and reading[-1] == 1_200
+    assert writing == [1_000, 1_200]  # a line of 1,000 spans, then the rest
+    assert {step.total for step in heard} == {saved.spans} == {1_200}
+    assert heard.index(next(s for s in heard if s.writing)) == 300  # all read before writing
