@@ -345,12 +345,14 @@ class StoreWriter(IdleWork):
         try:
             if self._lanes_hold_items():
                 return WAKE
-            if not (self._texts_pending or self._compaction_pending or self._refresh.holding):
+            other_work = self._texts_pending or self._compaction_pending
+            if not (other_work or self._refresh.holding):
                 return self._queue.get()
+            timeout = self.idle_pause if indexing else self.idle_before_indexing
+            if not other_work:  # only held rows, whose refresh failed a moment ago: not sooner
+                timeout = max(timeout, self._refresh_retry_at - time.monotonic())
             try:
-                return self._queue.get(
-                    timeout=self.idle_pause if indexing else self.idle_before_indexing
-                )
+                return self._queue.get(timeout=timeout)
             except queue.Empty:
                 pass
         finally:

@@ -14,7 +14,7 @@ from lumos_studio.records import SpanRecord
 from lumos_studio.store import Store, StoreChange, StoreReader, StoreTarget, trace_refresh
 from lumos_studio.store.pending import Item
 from lumos_studio.store.trace_page import TraceSummary
-from lumos_studio.store.trace_refresh import HUGE_TRACE, MIN_HOLD, TraceRefresh
+from lumos_studio.store.trace_refresh import HUGE_TRACE, MIN_HOLD, SqliteRefresh, TraceRefresh
 from lumos_studio.store.writer import StoreWriter
 from tests.builders import T0, make_span
 
@@ -180,3 +180,35 @@ def test_a_held_trace_deleted_meanwhile_stays_deleted(
         assert store.writer.flush()
         assert store.reader.list_traces() == []
     assert not _due(path)
+
+
+def test_a_refresh_the_store_refuses_is_tried_again_a_second_later_not_in_a_loop(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk fails the idle refresh of held rows: the writer waits a second before the
+    next try, even with no pause between idle steps (``serve``'s), instead of spinning."""
+    monkeypatch.setattr(trace_refresh, "MIN_HOLD", 3_600.0)
+    path = tmp_path / "studio.db"
+    with Store(path) as store:
+        store.writer.idle_pause = 0.0
+        assert store.writer.commit(spans(0, HUGE_TRACE))
+        tries: list[float] = []
+        idle_steps = [0]
+        compact = store.writer._compact
+
+        def counted() -> None:
+            idle_steps[0] += 1
+            compact()
+
+        def refused(self: SqliteRefresh, trace_ids: object) -> list[tuple[str, int]]:
+            tries.append(time.monotonic())
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(store.writer, "_compact", counted)
+        monkeypatch.setattr(SqliteRefresh, "refresh", refused)
+        assert store.writer.commit(spans(HUGE_TRACE, HUGE_TRACE + 10))  # held, not refreshed
+        time.sleep(2.5)
+        assert 2 <= len(tries) <= 3 and tries[1] - tries[0] >= 0.9
+        assert idle_steps[0] < 20  # it waited, it did not loop
+        monkeypatch.undo()
+        assert store.writer.flush()
+        assert counts(summary(path)) == expected(HUGE_TRACE + 10)
