@@ -146,7 +146,7 @@ def _complete(path: Path, spans: int, logs: int) -> bool:
     try:
         connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            highest = [connection.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}")
+            highest: list[int] = [connection.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}")
                        .fetchone()[0] for table in ("spans", "logs")]
         finally:
             connection.close()

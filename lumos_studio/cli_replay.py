@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from lumos_studio.cli_support import (
+    PROGRESS_FROM_BYTES,
     err,
     fail,
     note,
@@ -112,7 +113,7 @@ def _load_saved(path: Path) -> LoadedTrace:
     total = path.stat().st_size
     with Progress(
         TextColumn("loading {task.description}", markup=False), BarColumn(), DownloadColumn(),
-        console=err, transient=True, disable=total < 5_000_000,
+        console=err, transient=True, disable=total < PROGRESS_FROM_BYTES,
     ) as progress:
         task = progress.add_task(safe_str(path.name), total=total)
         try:

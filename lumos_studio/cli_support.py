@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+# A file this big or bigger gets a progress bar while it is read (replay, import): a smaller one
+# is read before a bar would have shown.
+PROGRESS_FROM_BYTES = 5_000_000
+
 OTLP_PORT_HELP = "Port for the OTLP/HTTP receiver (the next free one if taken; 0: any)."
 
 

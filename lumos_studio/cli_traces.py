@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from lumos_studio.cli_support import (
+    PROGRESS_FROM_BYTES,
     err,
     error,
     fail,
@@ -147,7 +148,7 @@ def _advance(progress: Progress, task: TaskID, read: int) -> None:
 
 
 def _size(path: Path) -> int:
-    """A file's size for the progress bar (shown from 5 MB on, as ``replay``'s); 0 for what
+    """A file's size for the progress bar (shown from ``PROGRESS_FROM_BYTES`` on); 0 for what
     has none (a pipe, a missing file: the import says why)."""
     try:
         return path.stat().st_size if path.is_file() else 0
@@ -174,9 +175,10 @@ def import_(db: StoreTarget, files: tuple[Path, ...]) -> None:
         for path in files:
             try:
                 size = _size(path)
+                quiet = not err.is_terminal or size < PROGRESS_FROM_BYTES
                 with Progress(TextColumn("importing {task.description}", markup=False),
                               BarColumn(), DownloadColumn(), console=err, transient=True,
-                              disable=not err.is_terminal or size < 5_000_000) as progress:
+                              disable=quiet) as progress:
                     done = import_file(store, path, on_progress=functools.partial(
                         _advance, progress, progress.add_task(safe_str(path.name), total=size)))
             except OSError as exc:

@@ -2,9 +2,10 @@
 
 OTLP JSON lines (ours or the OpenTelemetry Collector's file exporter output, gzip or not) are
 loaded into a fresh temporary store through the one writer, in transactions of
-``CHUNK_RECORDS`` records whose rows are made on the loading thread (a transaction refreshes each
-trace it touches over all its spans: one 100,000-span trace took 4.8 s to load through the
-writer's own batches, 2.4 s so); a studio ``.db`` of the current schema
+``CHUNK_RECORDS`` records whose rows are made on the loading thread: fewer, larger transactions,
+their rows made beside the writer (a 100,000-span trace of 446 MB: ~18 s against ~20 s through
+the writer's own batches; 2.4 against 4.8 s for a smaller one before the writer held a huge
+trace's refreshes, ``store.trace_refresh``); a studio ``.db`` of the current schema
 is read in place, read-only (an older one is copied and migrated). The kind of file is told by
 its first bytes, not its name. Valid records load even when some lines are corrupt: each bad line
 becomes a ``LoadProblem`` naming the file and line. Progress is reported as records loaded and
@@ -32,7 +33,7 @@ from lumos_studio.store.schema import SCHEMA_VERSION, check_store
 _GZIP_MAGIC = b"\x1f\x8b"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 FLUSH_TIMEOUT = 300.0  # seconds; a very large file can keep the writer busy for a while
-CHUNK_RECORDS = 5_000  # records a transaction: each refreshes its traces over all their spans
+CHUNK_RECORDS = 5_000  # records a transaction, their rows made on the loading thread
 
 
 class ReplayError(Exception):
