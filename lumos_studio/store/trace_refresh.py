@@ -7,12 +7,21 @@ spans (``write_statements.refresh_traces``): counts, sums and distinct names are
 spans arriving in 200 batches paid ~40 ms a batch, and ingest into it ran at half the speed
 (``bench ingest``, "one huge trace").
 
-So a trace whose refresh last counted ``HUGE_TRACE`` spans or more is held: refreshed at most
-once per ``HOLD_FACTOR`` times its last refresh's duration (``MIN_HOLD`` at least), which
-bounds the share of the writer's time its refreshes take. Meanwhile its row lags behind its
-spans, which are committed and shown at once. A batch that comes after the hold has passed
-refreshes it at once; a flush, the writer's idle time and its close refresh every held trace,
-so whoever flushed reads exact rows.
+So a trace is held when its refresh last counted ``HUGE_TRACE`` spans or more, and so are the
+largest of a batch's traces when together they last counted more than ``BATCH_READS`` (many
+live runs at once, each adding a few spans a batch). A held trace is refreshed at most once
+per ``HOLD_FACTOR`` times the duration of the last refreshes of every live held trace (those
+that got spans in the last ``LIVE_WINDOW`` seconds; ``MIN_HOLD`` at least), which bounds the
+share of the writer's time their refreshes take together. Meanwhile a held row lags behind its
+spans, which are committed and shown at once.
+
+Bounds per trace alone fell short (``bench ingest``'s load spread over concurrent live runs,
+their spans interleaved): ten runs of 10,000 spans, each refreshed every 0.25 s, took ~23 % of
+the receiver's CPU and ingest ran at 20k spans/s instead of 30k; 25 runs of 4,000 spans, each
+below ``HUGE_TRACE`` for half the load and so refreshed by every batch, 21.9k.
+
+A batch that comes after the hold has passed refreshes it at once; a flush, the writer's idle
+time and its close refresh every held trace, so whoever flushed reads exact rows.
 
 A held trace is written in ``trace_refresh_due`` in the transaction that stored its spans:
 after a crash, the next writer refreshes it (``held_at_open``).
@@ -46,9 +55,11 @@ __all__ = [
 ]
 
 HUGE_TRACE = 2_000  # spans: a refresh of ~1 ms, the most a batch pays for a trace at once
-HOLD_FACTOR = 10  # held this many times its refresh's duration: at most ~10 % of the time
+BATCH_READS = 2_000  # spans a batch's refreshes read at most, as its traces last counted
+HOLD_FACTOR = 20  # held this many times the live held traces' refreshes: ~5 % of the time
+LIVE_WINDOW = 5.0  # seconds: a huge trace that got spans this recently counts as live
 MIN_HOLD = 0.25  # seconds: as long as the writer waits before its idle work
-REMEMBERED = 4_096  # huge traces whose refresh's duration is kept (evicted: learnt again)
+REMEMBERED = 4_096  # traces whose last refresh is kept (evicted: learnt again)
 
 DUE_TABLE = "trace_refresh_due"
 
@@ -129,14 +140,15 @@ class RefreshDone:
 
     refreshed: set[str] = field(default_factory=set)  # held traces made exact
     held: dict[str, float] = field(default_factory=dict)  # trace id → when due
-    learnt: dict[str, tuple[float, float]] = field(default_factory=dict)  # (took, at)
-    small: set[str] = field(default_factory=set)  # no longer huge (spans were deleted)
+    learnt: dict[str, tuple[int, float, float]] = field(default_factory=dict)  # (spans, took, at)
 
 
 @dataclass(slots=True)
-class _Huge:
-    took: float  # seconds its last refresh took (0: not timed yet)
+class _Known:
+    spans: int  # what its last refresh counted
+    took: float  # seconds its last refresh took (0: not timed: refreshed with a batch)
     at: float  # when it was last refreshed
+    seen: float  # when a batch last brought it spans
 
 
 class TraceRefresh:
@@ -144,7 +156,8 @@ class TraceRefresh:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._huge: OrderedDict[str, _Huge] = OrderedDict()
+        self._known: OrderedDict[str, _Known] = OrderedDict()  # the last refreshed, LRU
+        self._live: dict[str, _Known] = {}  # timed ones seen within ``LIVE_WINDOW``
         self._held: dict[str, float] = {}  # trace id → when due; never forgotten
 
     @property
@@ -158,14 +171,16 @@ class TraceRefresh:
             self._held.setdefault(trace_id, 0.0)
 
     def plan(self, trace_ids: Collection[str]) -> RefreshPlan:
-        """For a batch of ``trace_ids``: small traces refreshed with it, huge ones held unless
-        their hold has passed, and the held traces now due."""
+        """For a batch of ``trace_ids``: small traces refreshed with it, huge ones (and the
+        largest beyond ``BATCH_READS``) held unless their hold has passed, and the held traces
+        now due."""
         now = self._clock()
         together: list[str] = []
         apart = [t for t, due in self._held.items() if due <= now]
         held: dict[str, float] = {}
-        for trace_id in trace_ids:
-            due = self._due(trace_id, now)
+        hold = self._hold(trace_ids, now)
+        for trace_id, holdable in self._holdable(trace_ids).items():
+            due = self._due(trace_id, now, hold if holdable else None)
             if due is None:
                 together.append(trace_id)
             elif due > now:
@@ -173,6 +188,21 @@ class TraceRefresh:
             elif trace_id not in self._held:
                 apart.append(trace_id)
         return RefreshPlan(tuple(together), tuple(apart), held, now)
+
+    def _holdable(self, trace_ids: Collection[str]) -> dict[str, bool]:
+        """The batch's traces, each with whether it may be held: huge, or among the largest
+        of a batch whose known traces last counted more than ``BATCH_READS`` together."""
+        known = self._known
+        marked = {t: t in known and known[t].spans >= HUGE_TRACE for t in trace_ids}
+        sizes = sorted(((known[t].spans, t) for t in trace_ids if t in known and not marked[t]),
+                       reverse=True)
+        reads = sum(spans for spans, _ in sizes)
+        for spans, trace_id in sizes:
+            if reads <= BATCH_READS:
+                break
+            marked[trace_id] = True
+            reads -= spans
+        return marked
 
     def plan_held(self) -> RefreshPlan:
         """Every held trace, now (a flush, idle time, closing)."""
@@ -183,17 +213,13 @@ class TraceRefresh:
         done = RefreshDone(held=dict(plan.held))
         if plan.together:
             for trace_id, spans in statements.refresh(plan.together):
-                if spans >= HUGE_TRACE:
-                    done.learnt[trace_id] = (0.0, plan.at)
+                done.learnt[trace_id] = (spans, 0.0, plan.at)
         for trace_id in plan.apart:
             started = self._clock()
             counted = statements.refresh([trace_id])
             ended = self._clock()
             done.refreshed.add(trace_id)
-            if counted and counted[0][1] >= HUGE_TRACE:
-                done.learnt[trace_id] = (ended - started, ended)
-            else:
-                done.small.add(trace_id)
+            done.learnt[trace_id] = (counted[0][1] if counted else 0, ended - started, ended)
         if plan.apart:
             statements.release(plan.apart)
         if plan.held:  # again, though held before: another writer may have refreshed it
@@ -204,21 +230,40 @@ class TraceRefresh:
         """``done``'s transaction committed: remember what it learnt and held."""
         for trace_id in done.refreshed:
             self._held.pop(trace_id, None)
-        for trace_id in done.small:
-            self._huge.pop(trace_id, None)
-        for trace_id, (took, at) in done.learnt.items():
-            self._huge[trace_id] = _Huge(took, at)
-            self._huge.move_to_end(trace_id)
-        while len(self._huge) > REMEMBERED:
-            self._huge.popitem(last=False)
+        known = self._known
+        for trace_id, (spans, took, at) in done.learnt.items():
+            last = known.get(trace_id)
+            if last is None:
+                known[trace_id] = last = _Known(spans, took, at, at)
+            else:
+                last.spans, last.took, last.at = spans, took, at
+                known.move_to_end(trace_id)
+            if took:
+                self._live[trace_id] = last
+        while len(known) > REMEMBERED:
+            evicted, _ = known.popitem(last=False)
+            self._live.pop(evicted, None)
         for trace_id, due in done.held.items():
             self._held.setdefault(trace_id, due)
 
-    def _due(self, trace_id: str, now: float) -> float | None:
-        """None: refresh with the batch; ``now``: refresh apart, timed; later: hold until."""
+    def _hold(self, trace_ids: Collection[str], now: float) -> float:
+        """How long a trace is held now: ``HOLD_FACTOR`` times what the last refreshes of the
+        live held traces took together. Marks the batch's timed traces live."""
+        known, live = self._known, self._live
+        for trace_id in trace_ids:
+            last = known.get(trace_id)
+            if last is not None and last.took:
+                last.seen = now
+                live[trace_id] = last
+        for trace_id in [t for t, last in live.items() if last.seen < now - LIVE_WINDOW]:
+            del live[trace_id]
+        return max(MIN_HOLD, HOLD_FACTOR * sum(last.took for last in live.values()))
+
+    def _due(self, trace_id: str, now: float, hold: float | None) -> float | None:
+        """None: refresh with the batch; ``now``: refresh apart, timed; later: hold until.
+        ``hold`` is None for a trace not to be held now (unless it is already)."""
         if trace_id in self._held:
             return max(self._held[trace_id], now)
-        huge = self._huge.get(trace_id)
-        if huge is None:
+        if hold is None:
             return None
-        return max(huge.at + max(MIN_HOLD, HOLD_FACTOR * huge.took), now)
+        return max(self._known[trace_id].at + hold, now)

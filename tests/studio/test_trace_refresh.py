@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,69 @@ def test_a_refresh_the_store_refuses_is_tried_again_a_second_later_not_in_a_loop
         monkeypatch.undo()
         assert store.writer.flush()
         assert counts(summary(path)) == expected(HUGE_TRACE + 10)
+
+
+def test_the_largest_traces_of_a_batch_are_held_beyond_its_reads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many live runs at once, none huge: a batch refreshes its smaller traces, and holds the
+    largest until what the rest last counted fits ``BATCH_READS``; a flush makes all exact."""
+    monkeypatch.setattr(trace_refresh, "BATCH_READS", 100)
+    monkeypatch.setattr(trace_refresh, "MIN_HOLD", 3_600.0)
+    path = tmp_path / "studio.db"
+    runs = {f"{n + 1:032x}": 20 + 10 * n for n in range(5)}  # 20, 30, 40, 50, 60 spans
+    with Store(path) as store:
+        for trace_id, size in runs.items():
+            assert store.writer.commit(spans(0, size, trace_id=trace_id))
+        assert store.writer.commit(
+            [record for trace_id, size in runs.items()
+             for record in spans(size, size + 5, trace_id=trace_id)])
+        shown = {s.trace_id: s.span_count for s in store.reader.list_traces()}
+        # 200 spans counted last: the 60 and the 50 held (200 → 140 → 90), the rest exact.
+        assert shown == {trace_id: size + 5 if size < 50 else size
+                         for trace_id, size in runs.items()}
+        assert sorted(_due(path)) == sorted(t for t, size in runs.items() if size >= 50)
+        assert store.writer.flush()
+        shown = {s.trace_id: s.span_count for s in store.reader.list_traces()}
+    assert shown == {trace_id: size + 5 for trace_id, size in runs.items()}
+
+
+class TimedRefresh(SqliteRefresh):
+    """SQLite's statements, each refresh of one held trace taking ``took`` on the clock."""
+
+    def __init__(self, connection: sqlite3.Connection, clock: Clock, took: float) -> None:
+        super().__init__(connection)
+        self.clock, self.took, self.apart = clock, took, 0
+
+    def refresh(self, trace_ids: Sequence[str]) -> list[tuple[str, int]]:
+        if len(trace_ids) == 1:
+            self.clock.now += self.took
+            self.apart += 1
+        return super().refresh(trace_ids)
+
+
+def test_live_held_traces_share_one_budget_of_the_writer_s_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten huge live runs, every batch bringing spans to each: their refreshes together take
+    about 1/``HOLD_FACTOR`` of the time, not that much each, and none is starved."""
+    monkeypatch.setattr(trace_refresh, "HUGE_TRACE", 10)
+    path = tmp_path / "studio.db"
+    runs = [f"{n + 1:032x}" for n in range(10)]
+    with Store(path) as store:
+        assert store.writer.commit([r for t in runs for r in spans(0, 20, trace_id=t)])
+    clock = Clock()
+    connection = sqlite3.connect(path, isolation_level=None)
+    statements = TimedRefresh(connection, clock, took=0.01)
+    refresh = TraceRefresh(clock)
+    refreshed = dict.fromkeys(runs, 0)
+    began = clock.now
+    for _ in range(200):  # a batch every 50 ms for 10 s
+        plan = refresh.plan(runs)
+        for trace_id in plan.apart:
+            refreshed[trace_id] += 1
+        refresh.settle(refresh.run(statements, plan))
+        clock.now += 0.05
+    connection.close()
+    elapsed = clock.now - began
+    spent = statements.apart * statements.took
+    assert spent <= elapsed / trace_refresh.HOLD_FACTOR * 1.5  # ~0.5 s; 10x that, held apart
+    assert min(refreshed.values()) >= 3  # every run's row still moves, every ~2 s
