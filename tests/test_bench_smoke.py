@@ -118,6 +118,28 @@ def test_an_ingest_round_ends_searchable_with_its_disk_use(tmp_path: Path) -> No
     assert physical.zlib_bytes_per_span < physical.wire_bytes_per_span
 
 
+def test_live_runs_spread_each_request_over_that_many_traces_parents_kept() -> None:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    from bench import ingest
+
+    bodies, _ = ingest.encoded_batches(4)
+    spans = [span for body in ingest.live_runs(bodies, 3)
+             for resource in ExportTraceServiceRequest.FromString(body).resource_spans
+             for scope in resource.scope_spans for span in scope.spans]
+    assert len(spans) == 4 * ingest.BATCH_SPANS
+    assert len({span.trace_id for span in spans}) == 3
+    assert len({span.span_id for span in spans}) == len(spans)  # none replaces another
+    by_id = {span.span_id: span for span in spans}
+    parents = [by_id[span.parent_span_id] for span in spans if span.parent_span_id]
+    assert len(parents) == len(spans) - 4 * ingest.BATCH_SPANS // ingest.SPANS_PER_TRACE
+    assert all(parent.trace_id == span.trace_id
+               for span in spans if span.parent_span_id
+               for parent in [by_id[span.parent_span_id]])
+
+
 def test_the_processor_is_measured_against_a_no_op_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
