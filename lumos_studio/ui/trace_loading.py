@@ -10,10 +10,12 @@ trace read whole for the graph's, which runs after it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from textual import work
+from textual.timer import Timer
 from textual.worker import Worker, get_current_worker
 
 from lumos_core.telemetry import semconv as sc
@@ -58,6 +60,10 @@ TRACE_LOGS = 2_000
 # drawn while the rest is read, so a 100,000-span trace shows at once.
 IN_PARTS_FROM = 20_000
 FIRST_PART = 2_000
+# The shown trace is read again at most once per this many times its last read's duration: a
+# live trace of 100,000 spans (~130 ms a read) read back to back took ~0.75 of a core from the
+# receiver in the same process; a small trace's read (~1 ms) still follows every commit.
+REREAD_FACTOR = 3
 
 
 class TraceLoading(_AppBase):
@@ -80,6 +86,9 @@ class TraceLoading(_AppBase):
     _part_shown: str | None
     _trace_read: Worker[None] | None
     _reread_again: bool
+    _read_started: float
+    _next_read_at: float
+    _reread_timer: Timer | None
     _decoded: DecodedTrace | None
     _logs_written: int
     _span_commits: int
@@ -125,19 +134,34 @@ class TraceLoading(_AppBase):
         """Read the shown trace again after commits changed it: one read at a time (its
         opening's too), however fast commits come. Each read of a live 100,000-span trace took
         ~1 s with up to six overlapping, each slowing the others, and an older read landing
-        after a newer one took spans away (the waterfall started over, its cursor at the top)."""
+        after a newer one took spans away (the waterfall started over, its cursor at the top).
+        After a read, the next waits twice as long as it took (``REREAD_FACTOR``)."""
         if self._trace_read is not None and not self._trace_read.is_finished:
             self._reread_again = True  # read once more when this read is done
+            return
+        wait = self._next_read_at - time.monotonic()
+        if wait > 0:  # a huge trace: its reads take at most 1/REREAD_FACTOR of the time
+            self._reread_again = True
+            if self._reread_timer is None:
+                self._reread_timer = self.set_timer(wait, self._reread_when_due)
             return
         self._reread_again = False
         if self.trace_id is not None:
             self._trace_read = self.load_trace(self.trace_id)
+            self._read_started = time.monotonic()
+
+    def _reread_when_due(self) -> None:
+        self._reread_timer = None
+        if self._reread_again and not self._screens_gone():
+            self._reread_shown_trace()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A read of the shown trace ended (done, or cancelled before it ran, when another
-        trace was opened): commits since ask for the next one."""
+        trace was opened): commits since ask for the next one, once its pause is over."""
         if event.worker is self._trace_read and event.worker.is_finished:
             self._trace_read = None
+            now = time.monotonic()
+            self._next_read_at = now + (REREAD_FACTOR - 1) * (now - self._read_started)
             if self._reread_again:
                 self._reread_shown_trace()
 
@@ -302,10 +326,12 @@ class TraceLoading(_AppBase):
             self.call_after_refresh(self._load_trace_if_shown, trace_id)
         else:
             self._trace_read = self.load_trace(trace_id, opening=True)
+            self._read_started = time.monotonic()
 
     def _load_trace_if_shown(self, trace_id: str) -> None:
         if trace_id == self.trace_id and not self._screens_gone():  # not replaced meanwhile
             self._trace_read = self.load_trace(trace_id, opening=True)
+            self._read_started = time.monotonic()
 
     # --- pane messages ---
 

@@ -15,6 +15,7 @@ from lumos_studio.records import SpanRecord
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store, StoreReader
+from lumos_studio.ui.trace_loading import REREAD_FACTOR
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import T0, make_span
 from tests.ui.helpers import wait_for
@@ -36,6 +37,7 @@ class SlowReads:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.at_once = 0
         self.most_at_once = 0
+        self.reads: list[tuple[float, float]] = []  # each read's start and end
         self._lock = threading.Lock()
         original: Callable[..., Any] = StoreReader.trace_headers
 
@@ -43,12 +45,14 @@ class SlowReads:
             with self._lock:
                 self.at_once += 1
                 self.most_at_once = max(self.most_at_once, self.at_once)
+            started = time.monotonic()
             try:
                 time.sleep(READ_SECONDS)
                 return original(reader, *args, **kwargs)
             finally:
                 with self._lock:
                     self.at_once -= 1
+                    self.reads.append((started, time.monotonic()))
 
         monkeypatch.setattr(StoreReader, "trace_headers", slow)
 
@@ -102,3 +106,25 @@ async def test_the_trace_opened_during_a_read_is_followed_after_it(
         await wait_for(pilot, lambda: tree.trace_id == OTHER and len(tree.spans) == 5)
         assert store.writer.commit(spans(5, 9, trace_id=OTHER))
         await wait_for(pilot, lambda: len(tree.spans) == 9)
+
+
+async def test_a_slow_read_of_a_live_trace_is_followed_by_a_pause_twice_as_long(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A huge trace's reads take at most a third of the time (``REREAD_FACTOR``), however
+    fast commits come; the view still ends with every span."""
+    assert store.writer.commit(spans(0, 20))
+    reads = SlowReads(monkeypatch)
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, lambda: tree.trace_id == LIVE and len(tree.spans) == 20)
+        await pilot.pause(3 * READ_SECONDS)
+        reads.reads.clear()
+        for feeder in feeding(store, 20, 1_500, step=10):
+            while feeder.is_alive():
+                await pilot.pause(0.05)
+        await wait_for(pilot, lambda: len(tree.spans) == 1_500, timeout=10)
+    gaps = [(later[0] - earlier[1], earlier[1] - earlier[0])
+            for earlier, later in zip(reads.reads, reads.reads[1:], strict=False)]
+    assert len(gaps) >= 2  # it followed the commits
+    assert all(gap >= (REREAD_FACTOR - 1) * took for gap, took in gaps)
