@@ -96,8 +96,8 @@ class ReplayApp(ConsoleApp):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = (f"{safe_str(self.loaded.path, None)} · {self.loaded.spans} spans, "
-                          f"{self.loaded.logs} logs")
+        self.sub_title = (f"{safe_str(self.loaded.path, None)} · {self.loaded.spans:,} spans, "
+                          f"{self.loaded.logs:,} logs")
         self.query_one("#problems", Static).display = bool(self.loaded.problems)
         self.load_trace_list()
 
