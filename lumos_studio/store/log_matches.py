@@ -69,6 +69,9 @@ class LogMatches:
 
 
 StopCheck = Callable[[], bool]
+# A long count's progress: the share of the logs it has read, 0 to 1 (a regex's count reads
+# every candidate: seconds when its pattern has no literal for the trigram index).
+Progress = Callable[[float], None]
 
 
 class Cancelled(Exception):

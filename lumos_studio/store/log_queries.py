@@ -61,6 +61,7 @@ from lumos_studio.store.log_index import indexed_up_to
 from lumos_studio.store.log_matches import (
     Cancelled,
     LogMatches,
+    Progress,
     StopCheck,
     bisect_key,
     message_text,
@@ -76,9 +77,11 @@ CHUNK = 2_000  # rows read per step for a first screen (``newest_matches``)
 
 
 def match_logs(
-    connection: sqlite3.Connection, log_filter: LogFilter, should_stop: StopCheck | None = None
+    connection: sqlite3.Connection, log_filter: LogFilter, should_stop: StopCheck | None = None,
+    progress: Progress | None = None,
 ) -> LogMatches:
-    """Count the logs matching ``log_filter`` now; sort them in memory when that is cheap."""
+    """Count the logs matching ``log_filter`` now; sort them in memory when that is cheap.
+    A regex's count tells ``progress`` the share of the logs it has read as it goes."""
     with snapshot(connection):
         last_id = connection.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0]
         fts, hits = expanded_query_and_hits(connection, log_filter.text)
@@ -93,7 +96,8 @@ def match_logs(
             # results, which SQLite cannot read in display order, are sorted here.
             if count > MATERIALIZE_LIMIT or not (plan.fts or log_filter.trace_id):
                 return LogMatches(log_filter, count, last_id, fts=fts)
-        found = _materialize(connection, plan, 0, None, watermark, last_id, should_stop)
+        found = _materialize(connection, plan, 0, None, watermark, last_id, should_stop,
+                             progress)
     return LogMatches(log_filter, len(found[0]), last_id, *found, fts=fts)
 
 
@@ -177,6 +181,7 @@ def _materialize(
     watermark: int,
     max_id: int,
     should_stop: StopCheck | None,
+    progress: Progress | None = None,
 ) -> tuple[array[int], array[int]]:
     """Every match's (times, ids) in display order; the regex runs here, over the candidates
     (those the trigram index finds, and a scan of the logs it holds not yet)."""
@@ -184,40 +189,58 @@ def _materialize(
     ids, id_params = id_range(after_id, last_id)
     pattern = compile_regex(plan.regex) if plan.regex else None
     if pattern is not None:
-        with _regex_function(connection, pattern, should_stop) as call:
+        read = _ReadShare(progress, after_id, last_id or max_id)
+        with _regex_function(connection, pattern, should_stop, read) as call:
             return _materialize_where(connection, plan, call, text, text_params, ids,
                                       id_params, watermark, should_stop)
     return _materialize_where(connection, plan, "1", text, text_params, ids, id_params,
                               watermark, should_stop)
 
 
+class _ReadShare:
+    """Tells ``progress`` how far a count through ids ``after_id`` .. ``last_id`` has read
+    (its candidates come in id order: the trigram index's, then the logs it holds not yet)."""
+
+    def __init__(self, progress: Progress | None, after_id: int, last_id: int) -> None:
+        self._progress = progress
+        self._first, self._span = after_id, max(1, last_id - after_id)
+
+    def at(self, log_id: int) -> None:
+        if self._progress is not None:
+            self._progress(min(1.0, max(0.0, (log_id - self._first) / self._span)))
+
+
 @contextmanager
 def _regex_function(
-    connection: sqlite3.Connection, pattern: re.Pattern[str], should_stop: StopCheck | None
+    connection: sqlite3.Connection, pattern: re.Pattern[str], should_stop: StopCheck | None,
+    read: _ReadShare,
 ) -> Iterator[str]:
-    """``pattern`` as an SQL function of a body, for the rows' own query: the rows that fail
-    it never cross into Python (at a million logs, ~20 ms of ~110 for a regex's count). A
-    newer request stops the query between rows (``Cancelled``)."""
+    """``pattern`` as an SQL function of a log's id and body, for the rows' own query: the
+    rows that fail it never cross into Python (at a million logs, ~20 ms of ~110 for a regex's
+    count). Every 4,096 rows, a newer request stops the query (``Cancelled``) and the count
+    tells how far it has read."""
     search = pattern.search
     calls = [0]
     stopped = [False]
 
-    def matches(body: str | None) -> bool:
+    def matches(log_id: int, body: str | None) -> bool:
         calls[0] += 1
-        if should_stop is not None and not calls[0] % 4096 and should_stop():
-            stopped[0] = True
-            raise Cancelled
+        if not calls[0] % 4096:
+            if should_stop is not None and should_stop():
+                stopped[0] = True
+                raise Cancelled
+            read.at(log_id)
         return body is not None and search(message_text(body)) is not None
 
-    connection.create_function(_REGEX_FUNCTION, 1, matches)
+    connection.create_function(_REGEX_FUNCTION, 2, matches)
     try:
-        yield f"{_REGEX_FUNCTION}(body)"
+        yield f"{_REGEX_FUNCTION}(id, body)"
     except sqlite3.OperationalError:
         if stopped[0]:
             raise Cancelled from None
         raise
     finally:
-        connection.create_function(_REGEX_FUNCTION, 1, None)
+        connection.create_function(_REGEX_FUNCTION, 2, None)
 
 
 _REGEX_FUNCTION = "lumos_regex_matches"

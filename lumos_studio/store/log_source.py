@@ -18,7 +18,7 @@ from lumos_studio.store import log_queries as lq
 from lumos_studio.store import log_windows
 from lumos_studio.store.connection import open_reader_connection
 from lumos_studio.store.log_filter import LogFilter
-from lumos_studio.store.log_matches import Anchor, LogMatches, LogRow, StopCheck
+from lumos_studio.store.log_matches import Anchor, LogMatches, LogRow, Progress, StopCheck
 from lumos_studio.store.postgres.connect import PostgresUrl
 
 __all__ = ["LogSource", "SqliteLogSource", "log_source"]
@@ -33,8 +33,8 @@ class LogSource(Protocol):
     def newest_matches(self, log_filter: LogFilter, limit: int,
                        should_stop: StopCheck | None = None) -> LogMatches: ...
 
-    def match_logs(self, log_filter: LogFilter, should_stop: StopCheck | None = None
-                   ) -> LogMatches: ...
+    def match_logs(self, log_filter: LogFilter, should_stop: StopCheck | None = None,
+                   progress: Progress | None = None) -> LogMatches: ...
 
     def update_matches(self, matches: LogMatches, should_stop: StopCheck | None = None
                        ) -> LogMatches: ...
@@ -72,9 +72,9 @@ class SqliteLogSource:
                        should_stop: StopCheck | None = None) -> LogMatches:
         return lq.newest_matches(self.connection(), log_filter, limit, should_stop)
 
-    def match_logs(self, log_filter: LogFilter, should_stop: StopCheck | None = None
-                   ) -> LogMatches:
-        return lq.match_logs(self.connection(), log_filter, should_stop)
+    def match_logs(self, log_filter: LogFilter, should_stop: StopCheck | None = None,
+                   progress: Progress | None = None) -> LogMatches:
+        return lq.match_logs(self.connection(), log_filter, should_stop, progress)
 
     def update_matches(self, matches: LogMatches, should_stop: StopCheck | None = None
                        ) -> LogMatches:

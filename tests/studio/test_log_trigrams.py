@@ -246,3 +246,20 @@ def test_any_regex_through_the_index_finds_what_python_finds(
         assert sorted(matches.ids or ()) == python_ids(logs, pattern), pattern
 
     check()
+
+
+def test_a_regex_count_tells_how_far_it_has_read(store: Store, reader: sqlite3.Connection
+                                                 ) -> None:
+    """Every 4,096 rows it reads, the count reports its share of the logs, growing to the end;
+    the indexed candidates first, then the logs not indexed yet."""
+    logs = make_logs(12_000)
+    store.writer.submit_many(logs[:8_000])
+    assert store.writer.flush()
+    insert_unindexed(store.path, logs[8_000:])
+    for pattern in (r"took \d+\.\dms", r"\d+"):  # trigram candidates, and a scan of them all
+        shares: list[float] = []
+        matches = lq.match_logs(reader, LogFilter(regex=pattern), progress=shares.append)
+        assert matches.count == len(python_ids(logs, pattern)), pattern
+        # Each log a candidate (each holds "took"): at the 4,096th and 8,192nd rows read.
+        assert shares == [pytest.approx(4_096 / 12_000, abs=0.001),
+                          pytest.approx(8_192 / 12_000, abs=0.001)], pattern

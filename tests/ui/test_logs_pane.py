@@ -13,6 +13,7 @@ from textual.widgets import Checkbox, Footer, Input, Label
 
 from lumos_studio.records import LogRecord
 from lumos_studio.store import Store, StoreTarget
+from lumos_studio.ui.widgets import logs_pane
 from lumos_studio.ui.widgets.log_lines import LogLines
 from lumos_studio.ui.widgets.logs_pane import LogsPane, parse_query
 from tests.builders import T0
@@ -158,6 +159,31 @@ async def test_regex_filter_and_a_bad_pattern_says_why(store: Store) -> None:
         app.query_one("#logs-filter", Input).value = r"#(1"
         await wait_for(pilot, lambda: count_label(app).startswith("regex:"))
         assert "missing )" in count_label(app)
+
+
+async def test_a_long_regex_count_shows_how_far_it_has_read(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its newest matches first, then "counting… 34%" and on as it reads, then the count."""
+    write(store, mixed_logs(12_000))
+    monkeypatch.setattr(logs_pane, "COUNTING_EVERY", 0.0)
+    labels: list[str] = []
+    counting = LogsPane.on_logs_pane__counting
+
+    def seen(pane: LogsPane, message: LogsPane._Counting) -> None:
+        counting(pane, message)
+        labels.append(count_label(pane.app))
+
+    monkeypatch.setattr(LogsPane, "on_logs_pane__counting", seen)
+    app = Host(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settled(pilot, 12_000)
+        app.query_one(LogLines).focus()
+        await pilot.press("x")
+        app.query_one("#logs-filter", Input).value = r"#\d+$"  # no literal: every log read
+        await wait_for(pilot, lambda: count_label(app) == "12,000 matches")
+    shares = [int(label.removeprefix("counting… ").removesuffix("%"))
+              for label in labels if label.endswith("%")]
+    assert shares and shares == sorted(shares) and shares[-1] <= 100
 
 
 async def test_only_the_selected_span_or_trace(store: Store) -> None:

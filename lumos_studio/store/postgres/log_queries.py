@@ -29,6 +29,7 @@ from lumos_studio.store.log_matches import (
     Cancelled,
     LogMatches,
     LogRow,
+    Progress,
     StopCheck,
     bisect_key,
     message_text,
@@ -98,8 +99,8 @@ class PostgresLogSource:
     def _last_id(self) -> int:
         return int(self._db.execute("SELECT coalesce(max(id), 0) FROM logs").fetchone()[0])
 
-    def match_logs(self, log_filter: LogFilter, should_stop: StopCheck | None = None
-                   ) -> LogMatches:
+    def match_logs(self, log_filter: LogFilter, should_stop: StopCheck | None = None,
+                   progress: Progress | None = None) -> LogMatches:
         last_id = self._last_id()
         if not log_filter.regex:
             where, params = _conditions(log_filter)
@@ -108,7 +109,7 @@ class PostgresLogSource:
                 (*params, last_id)).fetchone()[0])
             if count > MATERIALIZE_LIMIT:
                 return LogMatches(log_filter, count, last_id)
-        times, ids = self._materialize(log_filter, 0, last_id, should_stop)
+        times, ids = self._materialize(log_filter, 0, last_id, should_stop, progress)
         return LogMatches(log_filter, len(ids), last_id, times, ids)
 
     def newest_matches(self, log_filter: LogFilter, limit: int,
@@ -151,10 +152,16 @@ class PostgresLogSource:
         return replace(matches, count=len(ids), last_id=last_id, times=times, ids=ids)
 
     def _materialize(self, log_filter: LogFilter, after_id: int, last_id: int,
-                     should_stop: StopCheck | None) -> tuple[array[int], array[int]]:
+                     should_stop: StopCheck | None, progress: Progress | None = None
+                     ) -> tuple[array[int], array[int]]:
+        """The matches in display order; with ``progress``, told after each batch how far
+        through the logs' times it has read."""
         where, params = _conditions(log_filter)
         pattern = compile_regex(log_filter.regex) if log_filter.regex else None
         columns = "time_ns, id, body" if pattern else "time_ns, id"
+        first, last = (self._db.execute(
+            "SELECT coalesce(min(time_ns), 0), coalesce(max(time_ns), 0) FROM logs").fetchone()
+            if progress is not None else (0, 0))
         cursor = self._db.execute(
             f"SELECT {columns} FROM logs {_where(where, ['id > ? AND id <= ?'])} "
             "ORDER BY time_ns, id", (*params, after_id, last_id))
@@ -162,6 +169,8 @@ class PostgresLogSource:
         while batch := cursor.fetchmany(_FETCH):
             if should_stop is not None and should_stop():
                 raise Cancelled
+            if progress is not None:
+                progress(min(1.0, max(0.0, (batch[-1][0] - first) / max(1, last - first))))
             for row in batch:
                 if pattern is None or pattern.search(message_text(row[2])):
                     times.append(row[0])
