@@ -21,7 +21,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Header
 from textual.worker import Worker
@@ -144,11 +143,7 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
         self._searches: tuple[str, ...] = ()  # the shown trace's searches (the memory pane's)
         self._trace_logs: Sequence[LogRecord] = ()  # the shown trace's newest log records
         self._part_shown: str | None = None  # a trace whose first part is shown, the rest coming
-        self._trace_read: Worker[None] | None = None  # the last read of the shown trace
-        self._reread_again = False  # a commit changed it again meanwhile
-        self._read_started = 0.0  # when that read began
-        self._next_read_at = 0.0  # no read of it again before (``REREAD_FACTOR``)
-        self._reread_timer: Timer | None = None  # the read waiting for that moment
+        self._paced_reads()  # the shown trace, the list and the metrics, after commits
         self._decoded: DecodedTrace | None = None  # its spans whole, once something asked
         self._logs_written = 0  # commits with log records: the memory events are read again
         self._span_commits = 0  # commits with spans: the metrics strip is read again

@@ -10,12 +10,10 @@ trace read whole for the graph's, which runs after it.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from textual import work
-from textual.timer import Timer
 from textual.worker import Worker, get_current_worker
 
 from lumos_core.telemetry import semconv as sc
@@ -35,6 +33,7 @@ from lumos_studio.ui.messages import (
     TraceLoaded,
     TracesChanged,
 )
+from lumos_studio.ui.paced_reads import PacedReads
 from lumos_studio.ui.read_only import ReadOnlyStore
 from lumos_studio.ui.widgets.key_footer import KeyFooter
 from lumos_studio.ui.widgets.logs_pane import LogsPane
@@ -60,10 +59,15 @@ TRACE_LOGS = 2_000
 # drawn while the rest is read, so a 100,000-span trace shows at once.
 IN_PARTS_FROM = 20_000
 FIRST_PART = 2_000
-# The shown trace is read again at most once per this many times its last read's duration: a
-# live trace of 100,000 spans (~130 ms a read) read back to back took ~0.75 of a core from the
-# receiver in the same process; a small trace's read (~1 ms) still follows every commit.
+# While commits come (``ui.paced_reads``), the shown trace and the trace list are read again at
+# most once per this many times their last read's duration: a live trace of 100,000 spans
+# (~130 ms a read) read back to back took ~0.75 of a core from the receiver in the same process;
+# a small trace's read (~1 ms) still follows every commit.
 REREAD_FACTOR = 3
+# The metrics strip sums the newest runs (~170 ms at a million spans): read again at most once
+# a second, and ten times its duration apart.
+METRICS_FACTOR = 10
+METRICS_EVERY = 1.0
 
 
 class TraceLoading(_AppBase):
@@ -84,11 +88,9 @@ class TraceLoading(_AppBase):
     _searches: tuple[str, ...]
     _trace_logs: Sequence[LogRecord]
     _part_shown: str | None
-    _trace_read: Worker[None] | None
-    _reread_again: bool
-    _read_started: float
-    _next_read_at: float
-    _reread_timer: Timer | None
+    _trace_reads: PacedReads  # the shown trace's reads after commits
+    _list_reads: PacedReads  # the trace list's
+    _metrics_reads: PacedReads  # the metrics strip's
     _decoded: DecodedTrace | None
     _logs_written: int
     _span_commits: int
@@ -123,54 +125,60 @@ class TraceLoading(_AppBase):
         if changed:
             self.post_message(TracesChanged(changed))
 
+    def _paced_reads(self) -> None:
+        """For ``StudioApp.__init__``: the reads that follow commits, each paced."""
+        self._trace_reads = PacedReads(self._reread_shown_trace, self.set_timer,
+                                       factor=REREAD_FACTOR)
+        self._list_reads = PacedReads(self._reload_trace_list, self.set_timer,
+                                      factor=REREAD_FACTOR)
+        self._metrics_reads = PacedReads(self._reload_metrics, self.set_timer,
+                                         factor=METRICS_FACTOR, least=METRICS_EVERY)
+
     def on_traces_changed(self, message: TracesChanged) -> None:
         if self._screens_gone():
             return
-        self.load_trace_list()
+        self._list_reads.ask()
+        if self._span_commits != self._metrics_at:
+            self._metrics_reads.ask()
         if self.trace_id in message.trace_ids:
-            self._reread_shown_trace()
+            self._trace_reads.ask()
 
-    def _reread_shown_trace(self) -> None:
+    def _reread_shown_trace(self) -> Worker[None] | None:
         """Read the shown trace again after commits changed it: one read at a time (its
         opening's too), however fast commits come. Each read of a live 100,000-span trace took
         ~1 s with up to six overlapping, each slowing the others, and an older read landing
         after a newer one took spans away (the waterfall started over, its cursor at the top).
         After a read, the next waits twice as long as it took (``REREAD_FACTOR``)."""
-        if self._trace_read is not None and not self._trace_read.is_finished:
-            self._reread_again = True  # read once more when this read is done
-            return
-        wait = self._next_read_at - time.monotonic()
-        if wait > 0:  # a huge trace: its reads take at most 1/REREAD_FACTOR of the time
-            self._reread_again = True
-            if self._reread_timer is None:
-                self._reread_timer = self.set_timer(wait, self._reread_when_due)
-            return
-        self._reread_again = False
-        if self.trace_id is not None:
-            self._trace_read = self.load_trace(self.trace_id)
-            self._read_started = time.monotonic()
+        if self.trace_id is None or self._screens_gone():
+            return None
+        return self.load_trace(self.trace_id)
 
-    def _reread_when_due(self) -> None:
-        self._reread_timer = None
-        if self._reread_again and not self._screens_gone():
-            self._reread_shown_trace()
+    def _reload_trace_list(self) -> Worker[None] | None:
+        if self._screens_gone():
+            return None
+        return self._load_trace_list(self.main.query_one(TraceBrowser).query_state)
+
+    def _reload_metrics(self) -> Worker[None] | None:
+        if self._screens_gone():
+            return None
+        self._metrics_at = self._span_commits
+        return self._load_metrics()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A read of the shown trace ended (done, or cancelled before it ran, when another
-        trace was opened): commits since ask for the next one, once its pause is over."""
-        if event.worker is self._trace_read and event.worker.is_finished:
-            self._trace_read = None
-            now = time.monotonic()
-            self._next_read_at = now + (REREAD_FACTOR - 1) * (now - self._read_started)
-            if self._reread_again:
-                self._reread_shown_trace()
+        """A paced read ended (done, or cancelled before it ran, when another trace was
+        opened): commits since ask for the next one, once its pause is over."""
+        for reads in (self._trace_reads, self._list_reads, self._metrics_reads):
+            reads.worker_changed(event.worker)
 
     # --- workers: queries off the UI thread, results back as messages ---
 
     def load_trace_list(self) -> None:
-        """Refresh the trace list with its current query (and the metrics strip)."""
+        """Refresh the trace list with its current query now (and the metrics strip when
+        spans were stored since it was read)."""
         if not self._screens_gone():
             self._load_trace_list(self.main.query_one(TraceBrowser).query_state)
+            if self._span_commits != self._metrics_at:
+                self._metrics_reads.ask()
 
     @work(thread=True, exclusive=True, group="trace-list")
     def _load_trace_list(self, query: TraceQuery) -> None:
@@ -181,12 +189,12 @@ class TraceLoading(_AppBase):
             total = reader.count_matches(query)
             if not get_current_worker().is_cancelled:  # not if another query was asked since
                 self.post_message(TraceCountLoaded(query, total))
-        # The strip sums the newest runs whatever the list shows (~170 ms at 1M spans): read
-        # again only when spans were stored since, not for every key typed in the search.
-        commits = self._span_commits
-        if commits != self._metrics_at:
-            self._metrics_at = commits
-            self.post_message(MetricsLoaded(reader.metrics()))
+
+    @work(thread=True, exclusive=True, group="metrics")
+    def _load_metrics(self) -> None:
+        """The strip sums the newest runs whatever the list shows (~170 ms at 1M spans): read
+        only when spans were stored since, not for every key typed in the search."""
+        self.post_message(MetricsLoaded(self.store.reader.metrics()))
 
     def on_trace_count_loaded(self, message: TraceCountLoaded) -> None:
         if not self._screens_gone():
@@ -325,13 +333,11 @@ class TraceLoading(_AppBase):
         if after_refresh:
             self.call_after_refresh(self._load_trace_if_shown, trace_id)
         else:
-            self._trace_read = self.load_trace(trace_id, opening=True)
-            self._read_started = time.monotonic()
+            self._trace_reads.running(self.load_trace(trace_id, opening=True))
 
     def _load_trace_if_shown(self, trace_id: str) -> None:
         if trace_id == self.trace_id and not self._screens_gone():  # not replaced meanwhile
-            self._trace_read = self.load_trace(trace_id, opening=True)
-            self._read_started = time.monotonic()
+            self._trace_reads.running(self.load_trace(trace_id, opening=True))
 
     # --- pane messages ---
 

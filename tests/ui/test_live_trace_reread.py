@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -125,6 +126,6 @@ async def test_a_slow_read_of_a_live_trace_is_followed_by_a_pause_twice_as_long(
                 await pilot.pause(0.05)
         await wait_for(pilot, lambda: len(tree.spans) == 1_500, timeout=10)
     gaps = [(later[0] - earlier[1], earlier[1] - earlier[0])
-            for earlier, later in zip(reads.reads, reads.reads[1:], strict=False)]
+            for earlier, later in pairwise(reads.reads)]
     assert len(gaps) >= 2  # it followed the commits
     assert all(gap >= (REREAD_FACTOR - 1) * took for gap, took in gaps)

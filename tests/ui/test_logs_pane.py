@@ -176,7 +176,7 @@ async def test_a_long_regex_count_shows_how_far_it_has_read(
     monkeypatch.setattr(LogsPane, "on_logs_pane__counting", seen)
     app = Host(store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settled(pilot, 12_000)
+        await wait_for(pilot, lambda: count_label(app) == "12,000 logs")
         app.query_one(LogLines).focus()
         await pilot.press("x")
         app.query_one("#logs-filter", Input).value = r"#\d+$"  # no literal: every log read
