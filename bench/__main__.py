@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, str] = {
     "ingest": "bench.ingest",
     "startup": "bench.startup",
     "ui_app": "bench.ui_app",
+    "studio_live": "bench.studio_live",
     "reload": "bench.reload",
     "ui_waterfall": "bench.ui_waterfall",
     "logs_filter": "bench.logs_filter",

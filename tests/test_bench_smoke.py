@@ -217,3 +217,19 @@ def test_a_full_run_takes_each_benchmarks_figures_from_a_process_of_its_own(
     (figure,) = bench.FIGURES
     assert figure.label.startswith("reload: save → ready") and figure.unit == "s"
     assert 0 < figure.value < 60
+
+
+def test_the_studio_takes_streamed_spans_into_its_store(tmp_path: Path) -> None:
+    import asyncio
+
+    from bench import studio_live
+    from lumos_studio.store import StoreReader
+
+    commits = studio_live.batches(1_000)
+    done = asyncio.run(studio_live.stream_into_studio(tmp_path / "live.db", commits))
+    assert done.spans_per_second > 0 and done.cpu_ms_per_1k > 0
+    reader = StoreReader(tmp_path / "live.db")
+    try:
+        assert reader.count_traces() == 1_000 // studio_live.SPANS_PER_RUN
+    finally:
+        reader.close()
