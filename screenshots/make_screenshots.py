@@ -73,6 +73,7 @@ async def chat(pilot: Pilot[None], app: StudioApp, text: str) -> None:
     tree = app.query_one(TraceWaterfall)
     await wait_for(pilot, "the finished trace", lambda: tree.spans and not any(
         s.running for s in tree.spans.values()))
+    await wait_for(pilot, "the metrics strip", lambda: app.metrics_settled)
 
 
 async def studio_pictures(store: Store) -> list[Path]:

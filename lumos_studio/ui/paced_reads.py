@@ -41,6 +41,11 @@ class PacedReads:
         self._again = False  # asked while a read ran or during the pause
         self._timer: Timer | None = None
 
+    @property
+    def settled(self) -> bool:
+        """Nothing read now and nothing waiting to be: what was asked has been read."""
+        return not self._again and (self._read is None or self._read.is_finished)
+
     def ask(self) -> None:
         """The store changed: read again, now or once the running read and its pause end."""
         if self._read is not None and not self._read.is_finished:

@@ -64,10 +64,10 @@ FIRST_PART = 2_000
 # (~130 ms a read) read back to back took ~0.75 of a core from the receiver in the same process;
 # a small trace's read (~1 ms) still follows every commit.
 REREAD_FACTOR = 3
-# The metrics strip sums the newest runs (~170 ms at a million spans): read again at most once
-# a second, and ten times its duration apart.
+# The metrics strip sums the newest runs (~170 ms at a million spans): read again ten times its
+# duration apart, and at most four times a second.
 METRICS_FACTOR = 10
-METRICS_EVERY = 1.0
+METRICS_EVERY = 0.25
 
 
 class TraceLoading(_AppBase):
@@ -124,6 +124,11 @@ class TraceLoading(_AppBase):
             self.main.query_one(LogsPane).refresh_logs()
         if changed:
             self.post_message(TracesChanged(changed))
+
+    @property
+    def metrics_settled(self) -> bool:
+        """The metrics strip has read every span committed so far: nothing left to read."""
+        return self._metrics_at == self._span_commits and self._metrics_reads.settled
 
     def _paced_reads(self) -> None:
         """For ``StudioApp.__init__``: the reads that follow commits, each paced."""

@@ -81,7 +81,7 @@ async def test_a_pause_lasts_at_least_least() -> None:
 async def test_the_studio_reads_its_metrics_paced_while_spans_stream_in(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Commits ten times a second: the metrics strip (the slowest of its reads) is read about
-    once a second, not for each; the list and the strip end with every run."""
+    twice a second here, not for each; the list and the strip end with every run."""
     monkeypatch.setattr(trace_loading, "METRICS_EVERY", 0.5)
     reads = {"metrics": 0, "find_traces": 0}
     lock = threading.Lock()
