@@ -7,8 +7,9 @@ query to the end. With the studio open on a store of a million spans, the metric
 ran at 4.6k spans/s instead of 7.9k (``bench``-style script in the session 17 note).
 
 So a ``PacedReads`` starts a read only when the last one has ended and a pause has passed:
-``factor - 1`` times the last read's duration (``least`` at least). Asked meanwhile, it reads
-once more when the pause is over, so the last commit is always read.
+``factor - 1`` times the last read's duration, ``least`` at least and ``MOST`` at most (a read
+slowed by a busy machine, the first one's cold caches, must not hold the next for long). Asked
+meanwhile, it reads once more when the pause is over, so the last commit is always read.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from typing import Any
 from textual.timer import Timer
 from textual.worker import Worker
 
-__all__ = ["PacedReads"]
+__all__ = ["MOST", "PacedReads"]
+
+MOST = 2.0  # seconds: the longest pause between two reads
 
 
 class PacedReads:
@@ -71,7 +74,8 @@ class PacedReads:
             return
         self._read = None
         now = time.monotonic()
-        self._next_at = now + max(self._least, (self._factor - 1) * (now - self._started))
+        pause = min(MOST, max(self._least, (self._factor - 1) * (now - self._started)))
+        self._next_at = now + pause
         if self._again:
             self.ask()
 

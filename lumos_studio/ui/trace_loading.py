@@ -64,9 +64,9 @@ FIRST_PART = 2_000
 # (~130 ms a read) read back to back took ~0.75 of a core from the receiver in the same process;
 # a small trace's read (~1 ms) still follows every commit.
 REREAD_FACTOR = 3
-# The metrics strip sums the newest runs (~170 ms at a million spans): read again ten times its
-# duration apart, and at most four times a second.
-METRICS_FACTOR = 10
+# The metrics strip sums the newest runs (~170 ms at a million spans): read again five times its
+# duration apart (2 s at most), and at most four times a second.
+METRICS_FACTOR = 5
 METRICS_EVERY = 0.25
 
 

@@ -17,7 +17,7 @@ from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store, StoreReader
-from lumos_studio.ui import trace_loading
+from lumos_studio.ui import paced_reads, trace_loading
 from lumos_studio.ui.paced_reads import PacedReads
 from lumos_studio.ui.widgets.metrics_strip import MetricsStrip
 from tests.builders import T0, make_span
@@ -76,6 +76,19 @@ async def test_a_pause_lasts_at_least_least() -> None:
         assert len(app.reads) == 1
         await wait_for(pilot, lambda: len(app.reads) == 2)
     assert app.reads[1][0] - app.reads[0][1] >= 0.5 * 0.95
+
+
+async def test_a_slow_read_holds_the_next_one_no_longer_than_most(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read slowed by a busy machine: its pause is cut to ``MOST``, not ten times it."""
+    monkeypatch.setattr(paced_reads, "MOST", 0.15)
+    app = Reading(factor=11)  # a pause of 10 x 0.1 s, uncut
+    async with app.run_test() as pilot:
+        app.ask()
+        await wait_for(pilot, lambda: len(app.reads) == 1)
+        app.ask()
+        await wait_for(pilot, lambda: len(app.reads) == 2, timeout=0.9)
+    assert app.reads[1][0] - app.reads[0][1] >= 0.15 * 0.95
 
 
 async def test_the_studio_reads_its_metrics_paced_while_spans_stream_in(
