@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, Footer, Input, Label
+from textual.widgets import Checkbox, Footer, Input
 
 from lumos_studio.records import LogRecord
 from lumos_studio.store import Store, StoreTarget
@@ -45,7 +45,10 @@ def mixed_logs(count: int = 30, start: int = T0) -> list[LogRecord]:
 
 
 class Host(App[None]):
-    """Just the pane over a store, and what it asks the app to do."""
+    """Just the pane over a store, and what it asks the app to do; bordered as in the studio,
+    where its bottom border holds the count."""
+
+    CSS = "LogsPane { border: round $primary; }"
 
     def __init__(self, store: Store) -> None:
         super().__init__()
@@ -82,7 +85,7 @@ def shown(app: App[None]) -> list[str]:
 
 
 def count_label(app: App[None]) -> str:
-    return str(app.query_one("#logs-count", Label).content)
+    return app.query_one(LogsPane).count_text
 
 
 async def settled(pilot: Pilot, count: int) -> None:
@@ -253,7 +256,7 @@ async def test_follows_new_logs_until_scrolled_up_and_again_at_the_end(store: St
         assert shown(app)[-1].endswith("#4") and lines.scroll_offset.y == lines.max_scroll_y
         lines.focus()
         await pilot.press("pageup")
-        assert not lines.following and pane.border_subtitle.startswith("paused")
+        assert not lines.following and str(pane.border_subtitle).endswith("paused · end to follow")
         top = lines.scroll_offset.y
         write(store, mixed_logs(5, start=T0 + 200 * 250_000_000))
         pane.refresh_logs()
@@ -261,7 +264,8 @@ async def test_follows_new_logs_until_scrolled_up_and_again_at_the_end(store: St
         assert not lines.following and lines.scroll_offset.y == top  # stays where the user is
         await pilot.press("end")
         await wait_for(pilot, lambda: lines.scroll_offset.y == lines.max_scroll_y)
-        assert lines.following and lines.cursor == 109 and pane.border_subtitle == "following"
+        assert lines.following and lines.cursor == 109
+        assert str(pane.border_subtitle) == "110 logs · following"
 
 
 async def test_new_logs_on_a_page_already_shown_are_fetched_too(store: Store) -> None:

@@ -12,12 +12,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Checkbox, Input, Label, Select
+from textual.widgets import Checkbox, Input, Select
 from textual.worker import get_current_worker
 
 from lumos_studio.display import safe_text
@@ -59,10 +60,6 @@ class LogsPane(Vertical):
         & > #logs-bar > #logs-scope { width: 13; }
         & > #logs-bar > Input { width: 1fr; }
         & > #logs-bar > Checkbox { width: auto; }
-        & > #logs-bar > #logs-count {
-            width: auto; min-width: 12; padding: 0 1; color: $text-muted;
-        }
-        & > #logs-bar > #logs-count.-error { color: $error; }
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -124,6 +121,8 @@ class LogsPane(Vertical):
         self._updating = False
         self._stale = False
         self._partial = False
+        self._following = True
+        self._count = Text()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="logs-bar"):
@@ -133,7 +132,6 @@ class LogsPane(Vertical):
             yield Checkbox("regex", compact=True, id="logs-regex")
             yield Select([(f"only {s}" if s != "all" else "all spans", s) for s in SCOPES],
                          value="all", allow_blank=False, compact=True, id="logs-scope")
-            yield Label("", id="logs-count")
         yield LogLines(id="log-lines")
 
     @property
@@ -145,7 +143,31 @@ class LogsPane(Vertical):
         self._apply_filter()
 
     def _show_following(self, following: bool) -> None:
-        self.border_subtitle = "following" if following else "paused · end to follow"
+        self._following = following
+        self._show_border()
+
+    @property
+    def count_text(self) -> str:
+        """What the bottom border says of the matches: "1,234 matches", "counting… 34%", or
+        why the filter failed."""
+        return self._count.plain
+
+    def _set_count(self, text: str | Text, error: bool = False) -> None:
+        """The count (or a failure) in the bottom border, beside the following state: in the
+        filter bar it took the filter input's room (two characters at 120 columns)."""
+        count = Text(text) if isinstance(text, str) else text.copy()
+        if error:
+            count.stylize("bold red")
+        self._count = count
+        self._show_border()
+
+    def _show_border(self) -> None:
+        follow = "following" if self._following else "paused · end to follow"
+        subtitle = self._count.copy() if self._count.plain else Text()
+        if subtitle.plain:
+            subtitle.append(" · ")
+        subtitle.append(follow)
+        self.border_subtitle = subtitle
 
     def on_unmount(self) -> None:
         self._resolver.interrupt()
@@ -217,17 +239,14 @@ class LogsPane(Vertical):
 
     def _apply_filter(self) -> None:
         log_filter = self.build_filter()
-        count = self.query_one("#logs-count", Label)
         if log_filter.regex:
             try:
                 re.compile(log_filter.regex)
             except re.error as error:
-                count.update(safe_text(f"regex: {error.msg}"))
-                count.add_class("-error")
+                self._set_count(safe_text(f"regex: {error.msg}"), error=True)
                 return
-        count.remove_class("-error")
         if self.scope != "all" and self.span[0] is None:
-            count.update("select a span")
+            self._set_count("select a span")
         self.filter = log_filter
         words = log_filter.regex or " ".join(re.escape(w) for w in log_filter.text.split())
         try:
@@ -349,20 +368,19 @@ class LogsPane(Vertical):
         self._show_count(matches)
         self._partial = message.partial
         if message.partial:
-            self.query_one("#logs-count", Label).update("counting…")
+            self._set_count("counting…")
 
     def on_logs_pane__counting(self, message: _Counting) -> None:
         message.stop()
         if self._partial and message.filter == self.filter:
-            self.query_one("#logs-count", Label).update(f"counting… {message.share:.0%}")
+            self._set_count(f"counting… {message.share:.0%}")
 
     def _show_count(self, matches: LogMatches) -> None:
         noun = "logs" if matches.filter.trace_id is None and matches.filter.empty else "matches"
         if matches.count == 1:
             noun = noun[:-1] if noun == "logs" else "match"
-        label = self.query_one("#logs-count", Label)
         if not (self.scope != "all" and self.span[0] is None):
-            label.update(f"{matches.count:,} {noun}")
+            self._set_count(f"{matches.count:,} {noun}")
 
     def on_logs_pane__page_loaded(self, message: _PageLoaded) -> None:
         message.stop()
@@ -371,9 +389,7 @@ class LogsPane(Vertical):
     def on_logs_pane__failed(self, message: _Failed) -> None:
         message.stop()
         if message.filter == self.filter:
-            label = self.query_one("#logs-count", Label)
-            label.update(safe_text(message.error, limit=60))
-            label.add_class("-error")
+            self._set_count(safe_text(message.error, limit=60), error=True)
 
     def on_log_lines_page_wanted(self, message: LogLines.PageWanted) -> None:
         message.stop()
