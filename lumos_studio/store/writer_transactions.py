@@ -25,7 +25,12 @@ from lumos_studio.store.isolation import is_data_error, write_isolating
 from lumos_studio.store.log_index import index_new_logs
 from lumos_studio.store.pending import Item, PendingRows
 from lumos_studio.store.storage_error import StorageProblem, storage_problem
-from lumos_studio.store.trace_refresh import SqliteRefresh, TraceRefresh
+from lumos_studio.store.trace_refresh import (
+    RefreshDone,
+    RefreshPlan,
+    SqliteRefresh,
+    TraceRefresh,
+)
 from lumos_studio.store.write_packing import SpanPacker
 from lumos_studio.store.write_statements import (
     INSERT_LOG,
@@ -183,17 +188,24 @@ class WriterTransactions:
                                frozenset(rows.log_traces)))
         return None
 
+    # What a store refusing the refresh of held rows raises: logged, and tried again later.
+    _held_refresh_errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+
     def _refresh_held(self) -> bool:
         """Make every held trace's row exact (``trace_refresh``): at a flush, when idle, on
         closing. False if the store refused the transaction (tried again later)."""
         plan = self._refresh.plan_held()
         try:
-            with self._connection:
-                self._connection.execute("BEGIN IMMEDIATE")
-                done = self._refresh.run(SqliteRefresh(self._connection), plan)
-        except sqlite3.Error as exc:
+            done = self._write_held(plan)
+        except self._held_refresh_errors as exc:
             log.warning("could not refresh the summaries of long traces: %s", exc)
             return False
         self._refresh.settle(done)
         self._tell(StoreChange(frozenset(done.refreshed)))
         return True
+
+    def _write_held(self, plan: RefreshPlan) -> RefreshDone:
+        """Write ``plan``'s rows in a transaction of their own (each engine's)."""
+        with self._connection:
+            self._connection.execute("BEGIN IMMEDIATE")
+            return self._refresh.run(SqliteRefresh(self._connection), plan)

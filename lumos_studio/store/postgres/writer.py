@@ -32,7 +32,7 @@ from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.postgres.connect import PostgresUrl, connect
 from lumos_studio.store.postgres.schema import ensure_schema
 from lumos_studio.store.postgres.search import searchable
-from lumos_studio.store.trace_refresh import DUE_TABLE
+from lumos_studio.store.trace_refresh import DUE_TABLE, RefreshDone, RefreshPlan
 from lumos_studio.store.write_statements import TRACE_REFRESH_HEAD, TRACE_REFRESH_UPDATE
 from lumos_studio.store.writer import StoreWriter
 from lumos_studio.store.writer_idle import TEXTS_PER_IDLE_STEP
@@ -262,20 +262,14 @@ class PostgresWriter(StoreWriter):
                                frozenset(rows.log_traces)))
         return None
 
-    def _refresh_held(self) -> bool:
-        """SQLite's, in a PostgreSQL transaction that locks the held traces first."""
-        plan = self._refresh.plan_held()
-        try:
-            with self._live().transaction():
-                cursor = self._pg.cursor()
-                cursor.execute(_LOCK_TRACES, (plan.refreshed,))
-                done = self._refresh.run(_PostgresRefresh(cursor), plan)
-        except Exception as exc:
-            log.warning("could not refresh the summaries of long traces: %s", exc)
-            return False
-        self._refresh.settle(done)
-        self._tell(StoreChange(frozenset(done.refreshed)))
-        return True
+    _held_refresh_errors: tuple[type[Exception], ...] = (Exception,)  # a lost server too
+
+    def _write_held(self, plan: RefreshPlan) -> RefreshDone:
+        """In a PostgreSQL transaction that locks the held traces first."""
+        with self._live().transaction():
+            cursor = self._pg.cursor()
+            cursor.execute(_LOCK_TRACES, (plan.refreshed,))
+            return self._refresh.run(_PostgresRefresh(cursor), plan)
 
 
 def _index_texts(cursor: Any, keys: Iterable[tuple[str, str]]) -> set[str]:
