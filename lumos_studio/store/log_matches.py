@@ -74,6 +74,12 @@ StopCheck = Callable[[], bool]
 Progress = Callable[[float], None]
 
 
+def read_share(at: int, first: int, last: int) -> float:
+    """How far ``at`` is from ``first`` to ``last`` (an id, a time), 0 to 1: a count's
+    ``Progress``."""
+    return min(1.0, max(0.0, (at - first) / max(1, last - first)))
+
+
 class Cancelled(Exception):
     """The caller's ``should_stop`` said a newer request replaced this one."""
 

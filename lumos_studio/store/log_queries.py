@@ -65,6 +65,7 @@ from lumos_studio.store.log_matches import (
     StopCheck,
     bisect_key,
     message_text,
+    read_share,
     snapshot,
 )
 from lumos_studio.store.log_trigrams import narrowest_query
@@ -203,11 +204,11 @@ class _ReadShare:
 
     def __init__(self, progress: Progress | None, after_id: int, last_id: int) -> None:
         self._progress = progress
-        self._first, self._span = after_id, max(1, last_id - after_id)
+        self._first, self._last = after_id, last_id
 
     def at(self, log_id: int) -> None:
         if self._progress is not None:
-            self._progress(min(1.0, max(0.0, (log_id - self._first) / self._span)))
+            self._progress(read_share(log_id, self._first, self._last))
 
 
 @contextmanager

@@ -143,8 +143,7 @@ class TraceLoading(_AppBase):
         if self._screens_gone():
             return
         self._list_reads.ask()
-        if self._span_commits != self._metrics_at:
-            self._metrics_reads.ask()
+        self._read_metrics_if_stale()
         if self.trace_id in message.trace_ids:
             self._trace_reads.ask()
 
@@ -182,8 +181,13 @@ class TraceLoading(_AppBase):
         spans were stored since it was read)."""
         if not self._screens_gone():
             self._load_trace_list(self.main.query_one(TraceBrowser).query_state)
-            if self._span_commits != self._metrics_at:
-                self._metrics_reads.ask()
+            self._read_metrics_if_stale()
+
+    def _read_metrics_if_stale(self) -> None:
+        """Ask the strip for a read when spans were stored since its last: not for every key
+        typed in the search."""
+        if self._span_commits != self._metrics_at:
+            self._metrics_reads.ask()
 
     @work(thread=True, exclusive=True, group="trace-list")
     def _load_trace_list(self, query: TraceQuery) -> None:

@@ -33,6 +33,7 @@ from lumos_studio.store.log_matches import (
     StopCheck,
     bisect_key,
     message_text,
+    read_share,
 )
 from lumos_studio.store.log_queries import MATERIALIZE_LIMIT
 from lumos_studio.store.postgres.connect import PostgresUrl
@@ -170,7 +171,7 @@ class PostgresLogSource:
             if should_stop is not None and should_stop():
                 raise Cancelled
             if progress is not None:
-                progress(min(1.0, max(0.0, (batch[-1][0] - first) / max(1, last - first))))
+                progress(read_share(batch[-1][0], first, last))
             for row in batch:
                 if pattern is None or pattern.search(message_text(row[2])):
                     times.append(row[0])

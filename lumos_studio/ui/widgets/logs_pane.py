@@ -121,7 +121,6 @@ class LogsPane(Vertical):
         self._updating = False
         self._stale = False
         self._partial = False
-        self._following = True
         self._count = Text()
 
     def compose(self) -> ComposeResult:
@@ -139,12 +138,8 @@ class LogsPane(Vertical):
         return self.query_one(LogLines)
 
     def on_mount(self) -> None:
-        self.watch(self.lines, "following", self._show_following)
+        self.watch(self.lines, "following", self._show_border)
         self._apply_filter()
-
-    def _show_following(self, following: bool) -> None:
-        self._following = following
-        self._show_border()
 
     @property
     def count_text(self) -> str:
@@ -162,11 +157,11 @@ class LogsPane(Vertical):
         self._show_border()
 
     def _show_border(self) -> None:
-        follow = "following" if self._following else "paused · end to follow"
-        subtitle = self._count.copy() if self._count.plain else Text()
+        """The bottom border: the count, then whether the lines follow new logs."""
+        subtitle = self._count.copy()
         if subtitle.plain:
             subtitle.append(" · ")
-        subtitle.append(follow)
+        subtitle.append("following" if self.lines.following else "paused · end to follow")
         self.border_subtitle = subtitle
 
     def on_unmount(self) -> None:
