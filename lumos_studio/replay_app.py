@@ -2,6 +2,11 @@
 
 Reads a ``LoadedTrace`` (never the user's store). The tree, the span detail and the memory pane
 show the run as it was at the playback instant: spans not yet ended are shown running.
+
+As the studio opens a trace, the recording is read as its tree's headers (``SpanHeaders``), and a
+span is decoded whole only when the detail shows it, or when the memory pane needs what it found:
+reading and understanding every span of a 100,000-span recording before its first frame took
+2.2 s.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from lumos_studio.memory_view import memory_view
 from lumos_studio.present import format_time
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.loader import LoadedTrace
-from lumos_studio.replay.timeline import instants, logs_at, spans_at
-from lumos_studio.semantics import SpanView, read_trace
+from lumos_studio.replay.timeline import logs_at, recording_instants, span_at, spans_at
+from lumos_studio.store.span_headers import SpanHeaders
 from lumos_studio.ui.base_app import ConsoleApp
 from lumos_studio.ui.messages import MemoryLoaded, TraceListLoaded
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
@@ -35,18 +40,32 @@ from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 ALL_LOGS = 10**9
 REPLAY_LOG_LINES = 9
 LOG_CHARS = 200  # of a log body, on its one line
+# A recording of more spans than this draws its start from its first ones while the rest is read
+# (a 100,000-span recording's headers take ~0.45 s beside the first frames).
+FIRST_PART = 2_000
+DECODED_SPANS = 256  # spans kept decoded for the detail, the most recently shown
 
 
 class RecordingLoaded(Message):
-    """Every span and log of one trace, read from the loaded file."""
+    """One trace of the loaded file: its spans' headers, its logs (with earlier runs' memory
+    events), the spans that searched (whole: the memory pane shows what they found), the
+    conversation it belongs to, and the instants playback steps through. ``instants`` None: the
+    recording's first spans only, to draw its start while the rest is read."""
 
-    def __init__(self, trace_id: str, spans: list[SpanRecord], logs: list[LogRecord],
-                 views: dict[str, SpanView] | None = None) -> None:
+    def __init__(self, trace_id: str, headers: SpanHeaders, logs: list[LogRecord],
+                 searches: list[SpanRecord], conversation: str | None,
+                 instants: list[int] | None = None) -> None:
         super().__init__()
         self.trace_id = trace_id
-        self.spans = spans
+        self.headers = headers
         self.logs = logs
-        self.views = views or {}  # every span read once, as it ended (``read_trace``)
+        self.searches = searches
+        self.conversation = conversation
+        self.instants = instants
+
+    @property
+    def complete(self) -> bool:
+        return self.instants is not None
 
 
 class ReplayApp(ConsoleApp):
@@ -73,10 +92,11 @@ class ReplayApp(ConsoleApp):
         super().__init__()
         self.loaded = loaded
         self.trace_id: str | None = None
-        self.spans: list[SpanRecord] = []
-        self._now: dict[str, SpanRecord] = {}  # the spans as at the playback instant, by id
+        self.spans = SpanHeaders("")  # the recording's, whole; the tree shows them as at_ns
         self.logs: list[LogRecord] = []
-        self.views: dict[str, SpanView] = {}
+        self._searches: list[SpanRecord] = []
+        self._conversation: str | None = None
+        self._decoded: dict[str, SpanRecord] = {}  # by span id, the most recently shown last
         self.at_ns: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -122,14 +142,21 @@ class ReplayApp(ConsoleApp):
     @work(thread=True, exclusive=True, group="trace")
     def load_recording(self, trace_id: str) -> None:
         reader = self.loaded.reader
-        spans = reader.trace_spans(trace_id)
+        first = reader.trace_headers(trace_id, first=FIRST_PART)
         logs = reader.logs(trace_id=trace_id, limit=ALL_LOGS)
         # Memory events of earlier runs (the same conversation's past) set the scene.
-        start = spans[0].start_ns if spans else 0
+        start = first.starts[0] if first else 0
         earlier = [m for m in reader.events(sc.EVENT_MEMORY_PREFIX, start - 1)
                    if m.trace_id != trace_id]
         merged = sorted([*logs, *earlier], key=lambda log: log.time_ns)
-        self.post_message(RecordingLoaded(trace_id, spans, merged, read_trace(spans, logs)))
+        conversation = reader.trace_conversation(trace_id)
+        headers = first
+        if len(first) == FIRST_PART:  # maybe more: the start is drawn while the rest is read
+            self.post_message(RecordingLoaded(trace_id, first, merged, [], conversation))
+            headers = reader.trace_headers(trace_id)
+        searches = reader.spans_by_id(trace_id, headers.searching_ids())
+        self.post_message(RecordingLoaded(trace_id, headers, merged, searches, conversation,
+                                          recording_instants(headers, logs)))
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         traces = self.query_one(TraceList)
@@ -144,6 +171,7 @@ class ReplayApp(ConsoleApp):
 
     def open_trace(self, trace_id: str) -> None:
         self.trace_id = trace_id
+        self._decoded = {}
         self.load_recording(trace_id)
 
     def on_recording_loaded(self, message: RecordingLoaded) -> None:
@@ -151,34 +179,58 @@ class ReplayApp(ConsoleApp):
             return
         if not self._showing():
             return
-        self.spans, self.logs, self.views = message.spans, message.logs, message.views
+        self.spans, self.logs = message.headers, message.logs
+        self._searches, self._conversation = message.searches, message.conversation
+        headers = message.headers
+        if not message.complete:
+            if headers:  # its first instant, as playback will start
+                own = [log.time_ns for log in message.logs if log.trace_id == self.trace_id]
+                self._show_at(min([headers.starts[0], *own]))
+            return
         # The axis spans the whole recording from the start, not the instant played so far.
-        self.query_one(TraceWaterfall).axis_end_ns = max(
-            (s.end_ns or s.start_ns for s in message.spans), default=None)
-        own_logs = [log for log in message.logs if log.trace_id == message.trace_id]
-        self.query_one(PlaybackBar).load(instants(message.spans, own_logs))
+        self.query_one(TraceWaterfall).axis_end_ns = (
+            max(max(headers.starts), max(headers.ends)) if headers else None)
+        self.query_one(PlaybackBar).load(message.instants or [])
 
     def on_playback_bar_moved(self, message: PlaybackBar.Moved) -> None:
         if self.trace_id is None or not self._showing():
             return
-        self.at_ns = message.time_ns
-        now = spans_at(self.spans, message.time_ns)
-        self._now = {span.span_id: span for span in now}
+        self._show_at(message.time_ns)
+
+    def _show_at(self, at_ns: int) -> None:
+        """The tree, the detail, the memory and the logs as they were at ``at_ns``."""
+        assert self.trace_id is not None
+        self.at_ns = at_ns
+        now = self.spans.as_at(at_ns)
         tree = self.query_one(TraceWaterfall)
-        tree.show(self.trace_id, now, self.views)
+        tree.show(self.trace_id, now)
         detail = self.query_one(SpanDetail)
-        selected = self._now.get(detail.span.span_id) if detail.span is not None else None
-        logs = [log for log in logs_at(self.logs, message.time_ns)
-                if log.trace_id == self.trace_id]
+        selected = self._span_now(detail.span.span_id) if detail.span is not None else None
+        logs = [log for log in logs_at(self.logs, at_ns) if log.trace_id == self.trace_id]
+        if selected is None and now:
+            selected = self._span_now(now.ids[0])
+            tree.select_span(now.ids[0])
         if selected is not None:
             detail.show(selected, logs)
-        elif now:
-            detail.show(now[0], logs)
-            tree.select_span(now[0].span_id)
         else:
             detail.logs = logs
-        self._show_memory(now, detail.span)
-        self._show_logs(message.time_ns)
+        self._show_memory(detail.span)
+        self._show_logs(at_ns)
+
+    def _span_now(self, span_id: str) -> SpanRecord | None:
+        """A span whole as at the playback instant (None: not started by then), decoded when
+        first shown: one read by its key, of a store that is the recording's alone."""
+        if self.trace_id is None or self.at_ns is None:
+            return None
+        span = self._decoded.pop(span_id, None)
+        if span is None:
+            span = self.loaded.reader.span(self.trace_id, span_id)
+            if span is None:
+                return None
+            if len(self._decoded) >= DECODED_SPANS:
+                del self._decoded[next(iter(self._decoded))]
+        self._decoded[span_id] = span
+        return span_at(span, self.at_ns)
 
     def _show_logs(self, at_ns: int) -> None:
         """The run's log lines written by the playback instant, newest last (memory events too)."""
@@ -198,20 +250,21 @@ class ReplayApp(ConsoleApp):
     def on_trace_waterfall_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
         if not self._showing():
             return
-        span = self._now.get(message.span.span_id)
+        span = self._span_now(message.span.span_id)
         if span is not None:
             self.query_one(SpanDetail).show(span)
-            self._show_memory(list(self._now.values()), span)
+            self._show_memory(span)
 
-    def _show_memory(self, spans: list[SpanRecord], selected: SpanRecord | None) -> None:
+    def _show_memory(self, selected: SpanRecord | None) -> None:
         if self.trace_id is None or self.at_ns is None:
             return
         events = [
             log for log in logs_at(self.logs, self.at_ns)
             if log.event_name.startswith(sc.EVENT_MEMORY_PREFIX)
         ]
-        self.post_message(MemoryLoaded(self.trace_id,
-                                       memory_view(spans, events, selected, self.views)))
+        searches = spans_at(self._searches, self.at_ns)
+        self.post_message(MemoryLoaded(self.trace_id, memory_view(
+            searches, events, selected, conversation_id=self._conversation)))
 
     def on_memory_loaded(self, message: MemoryLoaded) -> None:
         if message.trace_id == self.trace_id and self._showing():

@@ -7,6 +7,8 @@ tested without sleeping and the UI only has to call ``tick()`` from a timer.
 from __future__ import annotations
 
 import bisect
+import itertools
+import operator
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -16,6 +18,7 @@ from lumos_core.memory import MemoryState, rebuild_memory_state
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import STATUS_UNSET, LogRecord, SpanRecord
 from lumos_studio.semantics.keys import is_end_key
+from lumos_studio.store.span_headers import NO_END, SpanHeaders
 
 NS_PER_S: Final = 1_000_000_000
 
@@ -30,6 +33,15 @@ def instants(spans: Iterable[SpanRecord], logs: Iterable[LogRecord] = ()) -> lis
         moments.add(span.start_ns)
         if span.end_ns is not None:
             moments.add(span.end_ns)
+    moments.update(log.time_ns for log in logs)
+    return sorted(moments)
+
+
+def recording_instants(headers: SpanHeaders, logs: Iterable[LogRecord] = ()) -> list[int]:
+    """``instants`` of a trace read as its tree's headers, from their columns."""
+    moments = set(headers.starts)
+    moments.update(headers.ends)
+    moments.discard(NO_END)
     moments.update(log.time_ns for log in logs)
     return sorted(moments)
 
@@ -90,6 +102,14 @@ def instant_index(moments: Sequence[int], t: int) -> int:
     return bisect.bisect_right(moments, t)
 
 
+def _sorted_unique(moments: Sequence[int]) -> list[int]:
+    """``moments`` sorted without repeats; checked in C when they come so (``instants``): a
+    100,000-span recording's 200,000 instants sorted again took 40 ms of the UI thread."""
+    if all(map(operator.lt, moments, itertools.islice(moments, 1, None))):
+        return list(moments)
+    return sorted(set(moments))
+
+
 def format_offset(ns: int) -> str:
     """An offset from the start of a recording: ``00:01.234``, ``1:02:03.4``."""
     ns = max(ns, 0)
@@ -122,7 +142,7 @@ class PlaybackClock:
         speed: float = 1.0,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.instants: list[int] = sorted(set(moments))
+        self.instants: list[int] = _sorted_unique(moments)
         self.start_ns = start_ns if start_ns is not None else (self.instants or [0])[0]
         self.end_ns = max(end_ns if end_ns is not None else (self.instants or [0])[-1],
                           self.start_ns)

@@ -8,12 +8,13 @@ A pane that needs a whole span (the detail, memory, compare) reads it by id when
 
 from __future__ import annotations
 
+import bisect
 import sqlite3
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol, overload
 
-from lumos_studio.records import STATUS_ERROR
+from lumos_studio.records import STATUS_ERROR, STATUS_UNSET
 from lumos_studio.semantics import OperationKind
 from lumos_studio.semantics.hot import column_kind, is_workflow_step
 
@@ -145,6 +146,29 @@ class SpanHeaders(Sequence[SpanHeader]):
 
     def facet(self, i: int) -> _Facet:
         return self.facets[self.codes[i]]
+
+    def as_at(self, t: int) -> SpanHeaders:
+        """The trace as it was at ``t`` (a replay's instant): the spans started by then, those
+        ending after it running, with no status yet. Columns sliced and patched, no header made:
+        a replay of 100,000 spans redraws its tree at every step."""
+        count = bisect.bisect_right(self.starts, t)
+        shown = SpanHeaders(self.trace_id)
+        shown.ids, shown.parents, shown.names = (
+            self.ids[:count], self.parents[:count], self.names[:count])
+        shown.starts, shown.ends, shown.codes = (
+            self.starts[:count], self.ends[:count], self.codes[:count])
+        shown.facets = list(self.facets)
+        ends, codes = shown.ends, shown.codes
+        running_codes: dict[int, int] = {}  # a facet → the same facet with no status
+        for i in [i for i, end in enumerate(ends) if end > t or end == NO_END]:
+            ends[i] = NO_END
+            code = codes[i]
+            running = running_codes.get(code)
+            if running is None:
+                running = running_codes[code] = len(shown.facets)
+                shown.facets.append(self.facets[code]._replace(status_code=STATUS_UNSET))
+            codes[i] = running
+        return shown
 
     def searching_ids(self) -> tuple[str, ...]:
         """The spans that searched (``SpanHeader.searches``), without making every header."""

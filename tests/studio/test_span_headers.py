@@ -12,6 +12,7 @@ from rich.text import Text
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.otlp import read_records
 from lumos_studio.present import TraceTree, rich_tree
+from lumos_studio.replay.timeline import instants, recording_instants, spans_at
 from lumos_studio.semantics import OperationKind, read_trace
 from lumos_studio.store import Store
 from lumos_studio.ui.waterfall_layout import span_kind
@@ -108,3 +109,45 @@ def test_a_tree_printed_without_colour_reads_as_the_coloured_one(store: Store) -
     assert plain == Text.from_ansi(coloured).plain  # the same lines, one segment each
     assert plain == printed(rich_tree(trace_id, store.reader.trace_spans(trace_id)), False)
     assert "chat m  10.0ms  ERROR" in plain and "⏵ …" in plain
+
+
+@pytest.mark.parametrize("recording", ["weather-paris", "assistant"])
+def test_headers_as_at_every_instant_say_what_the_spans_as_at_it_say(
+    store: Store, recording: str
+) -> None:
+    """A replay draws its tree from ``SpanHeaders.as_at``: at every instant, the spans started,
+    the running ones without an end or a status, as ``timeline.spans_at`` shows the records."""
+    records = read_records(Path(__file__).resolve().parents[2] / "traces" / f"{recording}.jsonl")
+    store.writer.submit_many(records.spans)
+    store.writer.submit_many(records.logs)
+    assert store.writer.flush()
+    for trace_id in {span.trace_id for span in records.spans}:
+        spans = store.reader.trace_spans(trace_id)
+        headers = store.reader.trace_headers(trace_id)
+        logs = store.reader.logs(trace_id=trace_id)
+        moments = recording_instants(headers, logs)
+        assert moments == instants(spans, logs)
+        for t in [moments[0] - 1, *moments]:
+            shown = [(h.span_id, h.end_ns, h.status_code, h.running, h.kind)
+                     for h in headers.as_at(t)]
+            expected = [(s.span_id, s.end_ns, s.status_code, s.running,
+                         headers[headers.ids.index(s.span_id)].kind)
+                        for s in spans_at(spans, t)]
+            assert shown == expected
+        assert list(headers.as_at(moments[-1])) == list(headers)
+
+
+def test_a_failed_span_has_no_status_until_it_ends(store: Store) -> None:
+    root = make_span("invoke_agent a", span_id="1" * 16, duration_ms=30)
+    failed = make_span("execute_tool t", span_id="2" * 16, parent="1" * 16, start=T0 + 10,
+                       duration_ms=10, status="ERROR")
+    store.writer.submit_many([root, failed])
+    assert store.writer.flush()
+    headers = store.reader.trace_headers(root.trace_id)
+    assert failed.end_ns is not None
+    running = headers.as_at(failed.end_ns - 1)
+    assert [h.failed for h in running] == [False, False]
+    assert [h.running for h in running] == [True, True]
+    ended = headers.as_at(failed.end_ns)
+    assert [(h.failed, h.running) for h in ended] == [(False, True), (True, False)]
+    assert len(headers.as_at(T0 + 5)) == 1  # the tool had not started

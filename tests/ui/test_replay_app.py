@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from lumos_studio import replay_app
 from lumos_studio.replay.loader import load_trace
 from lumos_studio.replay_app import ReplayApp
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.playback_bar import PlaybackBar
+from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.ui.helpers import wait_for
@@ -78,3 +82,34 @@ async def test_log_records_appear_as_playback_reaches_them() -> None:
         await wait_for(pilot, lambda: "lumos.memory.upsert_memory" in str(logs.content))
         own = [log for log in app.logs if log.trace_id == app.trace_id]
         assert logs.border_subtitle == f"{len(own)} of {len(own)}"
+
+
+async def test_a_long_recording_draws_its_start_from_its_first_spans_then_plays_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past ``FIRST_PART`` spans the tree draws the first instant from the first headers read,
+    before the rest (a 100,000-span file's took ~0.45 s); playback then has every instant."""
+    monkeypatch.setattr(replay_app, "FIRST_PART", 2)
+    loaded: list[tuple[int, bool]] = []
+
+    class Watched(ReplayApp):
+        def on_recording_loaded(self, message: replay_app.RecordingLoaded) -> None:
+            loaded.append((len(message.headers), message.complete))
+            super().on_recording_loaded(message)
+
+    app = Watched(load_trace(TRACES / "weather-paris.jsonl"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(TraceWaterfall)
+        bar = app.query_one(PlaybackBar)
+        await wait_for(pilot, lambda: len(loaded) == 2 and app.at_ns is not None)
+        assert loaded == [(2, False), (4, True)]
+        await pilot.pause()
+        (root,) = tree.spans.values()  # the first instant: the agent has started
+        assert root.name == "invoke_agent weather" and root.running
+        assert len(bar.clock.instants) > 4  # every start and end of the four spans
+        bar.focus()
+        await pilot.press("end")
+        await wait_for(pilot, lambda: len(tree.spans) == 4
+                       and not any(s.running for s in tree.spans.values()))
+        detail = app.query_one(SpanDetail)
+        assert detail.span is not None and detail.span.end_ns is not None  # decoded whole
