@@ -129,6 +129,32 @@ async def test_level_filter_keeps_that_level_and_above(store: Store) -> None:
         assert count_label(app) == "12 matches"
 
 
+@pytest.mark.parametrize("width", [36, 53, 120], ids=["the studio at 80x24", "120x40", "wide"])
+async def test_the_filter_has_room_to_type_in_however_narrow_the_pane(
+    store: Store, width: int
+) -> None:
+    """Beside the selects and the regex box the filter had one column in the studio at 80x24;
+    a pane too narrow for one row puts it on a row of its own, under them."""
+    write(store, mixed_logs(30))
+    app = Host(store)
+    async with app.run_test(size=(width, 20)) as pilot:
+        await settled(pilot, 30)
+        pane = app.query_one(LogsPane)
+        level, scope = app.query_one("#logs-level"), app.query_one("#logs-scope")
+        field = app.query_one("#logs-filter", Input)
+        assert pane.content_size.width == width - 2
+        assert field.region.width >= min(width - 2 - 13, 60)
+        cramped = width - 2 < logs_pane.CRAMPED_BELOW
+        assert pane.has_class("-cramped") is cramped
+        assert (field.region.y > level.region.y) is cramped
+        assert level.region.y == scope.region.y
+        assert app.query_one(LogLines).region.y == field.region.bottom  # right under the bar
+        app.query_one(LogLines).focus()
+        await pilot.press("slash", *"timeout")
+        await settled(pilot, 5)
+        assert field.value == "timeout" and count_label(app) == "5 matches"
+
+
 async def test_text_filter_narrows_as_you_type_and_counts(store: Store) -> None:
     write(store, mixed_logs(30))
     app = Host(store)

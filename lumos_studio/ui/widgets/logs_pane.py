@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Select
 from textual.worker import get_current_worker
@@ -33,6 +33,9 @@ LEVEL_CHOICES: tuple[tuple[str, int], ...] = (
 )
 COUNTING_EVERY = 0.1  # seconds between two updates of a long count's progress
 SCOPES = ("all", "trace", "span")
+# The two selects and the regex box take 38 columns: below this width the filter input and its
+# box get a row of their own instead of the few columns left beside them.
+CRAMPED_BELOW = 64
 _NAMES = re.compile(r"\b(logger|service):(\S+)")
 
 
@@ -55,11 +58,14 @@ class LogsPane(Vertical):
     DEFAULT_CSS = """
     LogsPane {
         height: 1fr;
-        & > #logs-bar { height: 1; }
-        & > #logs-bar > Select { width: 15; }
-        & > #logs-bar > #logs-scope { width: 13; }
-        & > #logs-bar > Input { width: 1fr; }
-        & > #logs-bar > Checkbox { width: auto; }
+        /* The selects, then the filter with its regex box: one row, or where the filter
+           would get too few columns beside the selects (the studio's logs column at 80x24 is
+           34 wide), two, the filter under them. */
+        & > #logs-bar {
+            layout: grid; grid-size: 4 1; grid-columns: 15 13 1fr 10; height: 1;
+        }
+        &.-cramped > #logs-bar { grid-size: 2 2; grid-columns: 1fr 13; height: 2; }
+        &.-cramped > #logs-bar > #logs-level { width: 15; }
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -124,13 +130,13 @@ class LogsPane(Vertical):
         self._count = Text()
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="logs-bar"):
+        with Container(id="logs-bar"):
             yield Select(LEVEL_CHOICES, value=0, allow_blank=False, compact=True, id="logs-level")
+            yield Select([(f"only {s}" if s != "all" else "all spans", s) for s in SCOPES],
+                         value="all", allow_blank=False, compact=True, id="logs-scope")
             yield Input(placeholder="/ words · logger:name · service:name", compact=True,
                         id="logs-filter")
             yield Checkbox("regex", compact=True, id="logs-regex")
-            yield Select([(f"only {s}" if s != "all" else "all spans", s) for s in SCOPES],
-                         value="all", allow_blank=False, compact=True, id="logs-scope")
         yield LogLines(id="log-lines")
 
     @property
@@ -155,6 +161,9 @@ class LogsPane(Vertical):
             count.stylize("bold red")
         self._count = count
         self._show_border()
+
+    def on_resize(self) -> None:
+        self.set_class(self.content_size.width < CRAMPED_BELOW, "-cramped")
 
     def _show_border(self) -> None:
         """The bottom border: the count, then whether the lines follow new logs."""
