@@ -137,14 +137,15 @@ def _load_saved(path: Path) -> LoadedTrace:
     return loaded
 
 
-# A run's newest log records read for a comparison (earlier GenAI forms carry messages there).
-RUN_LOGS = 10_000
-
-
 def _run_records(db: StoreTarget, source: str) -> tuple[list[SpanRecord], list[LogRecord]]:
     """The spans and log records of one run: the first trace of a saved file, or a trace of the
     store by id."""
+    from lumos_studio.replay.loader import is_store_file
+    from lumos_studio.replay.saved_run import RUN_LOGS
+
     path = Path(source)
+    if path.is_file() and not is_store_file(path):
+        return _read_run(path)
     if path.is_file():
         with _load_saved(path) as loaded:
             ids = loaded.trace_ids
@@ -157,3 +158,32 @@ def _run_records(db: StoreTarget, source: str) -> tuple[list[SpanRecord], list[L
     reader = open_reader(db)
     trace_id = resolve_trace(reader, source)
     return reader.trace_spans(trace_id), reader.logs(trace_id=trace_id, limit=RUN_LOGS)
+
+
+def _read_run(path: Path) -> tuple[list[SpanRecord], list[LogRecord]]:
+    """The first run of a saved OTLP JSON lines file, read from it with a progress bar; its
+    problems are listed, its valid records kept."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from lumos_studio.replay.saved_run import read_saved_run
+
+    total = path.stat().st_size
+    with Progress(
+        TextColumn("reading {task.description}", markup=False), BarColumn(), DownloadColumn(),
+        console=err, transient=True, disable=total < PROGRESS_FROM_BYTES,
+    ) as progress:
+        task = progress.add_task(safe_str(path.name), total=total)
+        try:
+            run = read_saved_run(path, lambda read: progress.update(task, completed=read))
+        except OSError as exc:
+            fail(f"cannot read {path}: {exc.strerror or exc}")
+    for problem in run.problems[:10]:
+        warn(f"{path}:{problem.line_number}: {problem.message}")
+    if len(run.problems) > 10:
+        warn(f"{len(run.problems) - 10} more problems in {path}")
+    if not run.spans:
+        fail(f"{path} holds no trace",
+             "expected OTLP JSON lines with spans, a .jsonl.gz or a studio .db")
+    if run.traces > 1:
+        note(f"{path} holds {run.traces} traces; comparing the first")
+    return run.spans, run.logs

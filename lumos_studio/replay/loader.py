@@ -151,12 +151,26 @@ def load_trace(
         total = path.stat().st_size
     except OSError as exc:
         raise ReplayError(f"cannot open {path}: {exc.strerror or exc}") from exc
-    if head == _SQLITE_MAGIC or path.suffix == ".db":
+    if _names_a_store(path, head):
         loaded = _open_database(path)
         if on_progress is not None:
             on_progress(LoadProgress(loaded.spans, total, total, done=True))
         return loaded
     return _load_lines(path, total, on_progress, should_stop, progress_interval, max_problems)
+
+
+def is_store_file(path: Path) -> bool:
+    """Whether ``path`` is read as a studio store (SQLite, by its first bytes, or a ``.db``)
+    rather than as OTLP JSON lines; False for a file that cannot be read."""
+    try:
+        with open(path, "rb") as probe:
+            return _names_a_store(path, probe.read(len(_SQLITE_MAGIC)))
+    except OSError:
+        return False
+
+
+def _names_a_store(path: Path, head: bytes) -> bool:
+    return head == _SQLITE_MAGIC or path.suffix == ".db"
 
 
 def _load_lines(
