@@ -10,7 +10,8 @@ act on. Then ``ctrl+q`` quits it. Both on an empty store and on the ×1 bench st
 ``show`` prints the 10,000-span trace of the ×1 store into a pipe; ``export`` writes it to a
 file, every span read whole. ``replay`` opens such a file (10,000 and 100,000 spans) in the same
 terminal until the tree draws the run's first instant: the file read into a store of its own,
-then its trace opened. Beside both: ``python -c
+then its trace opened. ``compare`` of the 10,000-span file with itself, until its first rows
+are drawn: both files read, every span read and aligned. Beside both: ``python -c
 pass`` and ``lumos-studio --help`` (the interpreter, then importing the CLI): the floor
 start-up alone puts under each figure; ``--help`` is held to a target of its own, since every
 command starts with it.
@@ -53,6 +54,10 @@ SHOW_TARGET_MS = 400.0
 # and its trace opened. The 100,000-span file reads for ~1.7 s alone (``replay.loader``).
 REPLAY_10K_TARGET_MS = 700.0
 REPLAY_100K_TARGET_MS = 2_500.0
+# Two saved runs compared: the studio's start (700 ms) and each run opened as a trace (150 ms).
+COMPARE_10K_TARGET_MS = 1_000.0
+# The comparison's counts, drawn with its first rows ("0 changed · 0 removed · 0 added").
+COMPARE_SHOWN = rb"\d+ changed \xc2\xb7 \d+ removed"
 # The tree's own count of the spans it shows ("4 spans"); the header's "10,000 spans" is not it.
 REPLAY_TREE = rb"(?<![\d,])\d+ spans"
 HELP_TARGET_MS = 150.0  # the interpreter (~20 ms), click, rich and the commands' definitions
@@ -108,9 +113,10 @@ def studio_start(db: Path, list_marker: bytes) -> StudioStart:
                        re.escape(list_marker))
 
 
-def in_terminal(command: list[str], cwd: Path, marker: bytes) -> StudioStart:
-    """``command`` started in a terminal until it drew its title and then ``marker`` (a regular
-    expression over what it wrote), then quit with ``ctrl+q``."""
+def in_terminal(command: list[str], cwd: Path, marker: bytes, title: bytes | None = TITLE
+                ) -> StudioStart:
+    """``command`` started in a terminal until it drew ``title`` (None: anything) and then
+    ``marker`` (a regular expression over what it wrote), then quit with ``ctrl+q``."""
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(COLUMNS),
@@ -140,7 +146,7 @@ def in_terminal(command: list[str], cwd: Path, marker: bytes) -> StudioStart:
                     break
                 screen += chunk
                 now = time.perf_counter()
-                if painted is None and TITLE in screen:
+                if painted is None and (title is None or title in screen):
                     painted, painted_cpu = now, _cpu_seconds(process.pid)
                 if listed is None and painted is not None and wanted.search(screen):
                     listed, listed_cpu = now, _cpu_seconds(process.pid)
@@ -237,4 +243,9 @@ def main(console: Console) -> None:
                 [(r.listed, r.listed_cpu) for r in replays], target)
             row("  → its title drawn (the file loaded)",
                 [(r.painted, r.painted_cpu) for r in replays])
+            if spans == 10_000:  # the run compared with itself: every span read and aligned
+                compares = [in_terminal([str(CLI), "compare", str(saved), str(saved)], Path(tmp),
+                                        COMPARE_SHOWN, None) for _ in range(ROUNDS)]
+                row("lumos-studio compare (two 10,000-span files) → the first rows drawn",
+                    [(r.listed, r.listed_cpu) for r in compares], COMPARE_10K_TARGET_MS)
     console.print(table)
