@@ -144,6 +144,11 @@ def _run_records(db: StoreTarget, source: str) -> tuple[list[SpanRecord], list[L
     from lumos_studio.replay.saved_run import RUN_LOGS
 
     path = Path(source)
+    if path.is_dir():
+        fail(f"{path} is a directory", "give a saved trace file (.jsonl, .jsonl.gz, .db) or a "
+             "trace id")
+    if not path.exists() and (path.suffix in _SAVED_SUFFIXES or "/" in source):
+        fail(f"no such file: {path}", "give a saved trace file or a trace id of --db")
     if path.is_file() and not is_store_file(path):
         return _read_run(path)
     if path.is_file():
@@ -158,6 +163,10 @@ def _run_records(db: StoreTarget, source: str) -> tuple[list[SpanRecord], list[L
     reader = open_reader(db)
     trace_id = resolve_trace(reader, source)
     return reader.trace_spans(trace_id), reader.logs(trace_id=trace_id, limit=RUN_LOGS)
+
+
+# What names a saved trace file rather than a trace id (ids are hex: none has a dot or a slash).
+_SAVED_SUFFIXES = frozenset({".jsonl", ".json", ".gz", ".db"})
 
 
 def _read_run(path: Path) -> tuple[list[SpanRecord], list[LogRecord]]:

@@ -39,6 +39,26 @@ def test_compare_summary_indents_every_span_row_under_the_summary_line(tmp_path:
     assert "    removed  execute_tool get_weather" in children  # no ": removed" echo
 
 
+@pytest.mark.parametrize(("source", "said"), [
+    ("missing.jsonl", "no such file: missing.jsonl"),
+    ("runs/today", "no such file: runs/today"),
+    (".", "is a directory"),
+    ("{broken.jsonl}", "holds no trace"),
+], ids=["a missing file", "a missing path", "a directory", "a file without spans"])
+def test_compare_names_what_is_wrong_with_a_file_instead_of_looking_up_a_trace_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, said: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if source.startswith("{"):
+        source = source.strip("{}")
+        (tmp_path / source).write_text("{broken\n")
+    ran = invoke(tmp_path / "no-store.db", "compare", source, str(TRACES / "weather-v1.jsonl"),
+                 "--summary")
+    assert ran.exit_code == 1, ran.output
+    assert said in ran.stderr and "no store at" not in ran.stderr
+    assert "Traceback" not in ran.output
+
+
 @pytest.mark.parametrize("command", [[], ["dev", "x.py"], ["serve"]],
                          ids=["studio", "dev", "serve"])
 def test_every_command_that_listens_names_its_port_option_the_same(command: list[str]) -> None:
