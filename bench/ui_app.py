@@ -1,5 +1,5 @@
 """Keypress → painted in the real studio: open a trace of 1k, 10k and 100k spans, a search typed
-into the trace list, a log filter typed into the logs pane, a pane switch.
+into the trace list, a log filter typed into the logs pane, a pane switch, the next span's detail.
 
 The real ``StudioApp`` (the demo session, as ``lumos-studio`` opens it) runs under
 ``App.run_test`` on the ×1 bench store (``bench.stores``: a million spans, a million logs, the
@@ -56,6 +56,7 @@ from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.log_lines import LogLines
 from lumos_studio.ui.widgets.logs_pane import LogsPane
+from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_browser import TraceBrowser
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
@@ -68,6 +69,7 @@ TYPE_ROUNDS = 3
 KEY_GAP = 0.08  # seconds between typed keys
 SEARCHES = ("paris london", "w12")
 LOG_FILTERS = ("timeout", "connection refused")
+SPAN_STEPS = 12  # ↓ presses in a run's tree (20 spans), each timed to the next span's detail
 TIMEOUT = 60.0
 
 
@@ -272,6 +274,30 @@ async def _log_filter(app: _TimedStudio, pilot: Any, text: str) -> list[float]:
     return rounds
 
 
+async def _span_steps(app: _TimedStudio, pilot: Any, trace_id: str) -> list[float]:
+    """↓ in the tree of an agent run, a span at a time, each → the frame with the next span in
+    the detail (read whole by id, its messages laid out)."""
+    tree = app.query_one(TraceWaterfall)
+    detail = app.query_one(SpanDetail)
+    body = detail.query_one("#span-body")
+    browser = app.query_one(TraceBrowser)
+    await _select_row(app, pilot, browser, trace_id)
+    await _until_painted(app, lambda: _key(app, "enter", "\r"),
+                         lambda: tree.trace_id == trace_id and bool(tree.rows))
+    tree.focus()
+    await pilot.pause(0.2)
+    steps: list[float] = []
+    for _ in range(SPAN_STEPS):
+        row = tree.cursor_row + 1
+        wanted = tree.rows[row].span_id
+        shown = _spy_renders(body, lambda w=wanted: detail.span is not None  # type: ignore[misc]
+                             and detail.span.span_id == w)
+        steps.append(await _until_painted(app, lambda: _key(app, "down"), shown))
+        _unspy(body)
+        await asyncio.sleep(0.05)  # a person reads a moment before the next key
+    return steps
+
+
 async def _pane_switches(app: _TimedStudio, pilot: Any) -> dict[str, list[float]]:
     """F4 hides and shows memory & logs (a new layout); t / l move focus between panes."""
     tree = app.query_one(TraceWaterfall)
@@ -321,6 +347,7 @@ async def _measure(store_path: Path, layout: Path) -> dict[str, Any]:
             for text in LOG_FILTERS:
                 results[f"logs {text}"] = await _log_filter(app, pilot, text)
             results["switch"] = await _pane_switches(app, pilot)
+            results["steps"] = await _span_steps(app, pilot, other)
     finally:
         store.close()
     return results
@@ -408,6 +435,7 @@ def main(console: Console) -> None:
            INSTANT_MS) for text in LOG_FILTERS),
         *((f"pane switch: {label}", values, INSTANT_MS)
           for label, values in results["switch"].items()),
+        ("next span: ↓ in an agent run's tree → its detail", results["steps"], INSTANT_MS),
     ]
     for label, values, target in rows:
         median = statistics.median(values)

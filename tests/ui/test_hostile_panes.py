@@ -109,8 +109,11 @@ async def test_every_studio_pane_shows_hostile_records_literally(store: Store) -
         detail = app.query_one(SpanDetail)
         await wait_for(pilot, lambda: detail.span is not None)
         assert_shown_safely(app, f"invoke_agent {MARKUP_CLOSE}", "failed: ␛]52;c;SGVsbG8=␇")
+        detail.focus()
+        await pilot.press("m")  # every input message, not the newest alone
+        await wait_for(pilot, lambda: detail.all_messages)
         seen = await scan(pilot, detail)  # the root's whole detail, page by page
-        for expected in ("Exception: [link=https://example.com/",
+        for expected in ("Exception: [link=https://example.com/", "user › [bold red]x",
                          "call a␛[2J b", "system › ␛]8;;https://example.com/evil␛\\text",
                          "c1\\x9b2J\\x85\\x90end", "(100,000"):
             assert expected in seen
@@ -138,7 +141,7 @@ async def test_every_studio_pane_shows_hostile_records_literally(store: Store) -
         memory = app.query_one(MemoryPane)
         await wait_for(pilot, lambda: memory.view is not None and memory.view.thread_id)
         seen = await scan(pilot, memory)
-        for expected in ("notes [/] x", "• ␛[31mred␛[0m", "user › [bold red]x", "thread a␛[2J b",
+        for expected in ("notes [/] x", "• ␛[31mred␛[0m", "thread a␛[2J b",
                          "2 memory events could not be read and were skipped."):
             assert expected in seen
 

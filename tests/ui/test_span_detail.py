@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 
 from rich.console import Console
+from textual.app import App, ComposeResult
+from textual.widgets import Static
 
-from lumos_studio.records import SpanEvent
-from lumos_studio.ui.widgets.span_detail import render_span
+from lumos_studio.records import SpanEvent, SpanRecord
+from lumos_studio.ui.widgets.span_detail import MESSAGES_SHOWN, SpanDetail, render_span
 from tests.builders import make_span, weather_trace
 
 
@@ -100,3 +103,56 @@ def test_a_streamed_chat_span_shows_the_assembled_answer_and_time_to_first_chunk
 def test_a_span_that_did_not_stream_says_nothing_about_chunks() -> None:
     shown = text_of(weather_trace()[1])
     assert "first chunk" not in shown and "streamed" not in shown
+
+
+def long_conversation(span_id: str, turns: int) -> SpanRecord:
+    """A model call that sends a conversation's whole history, as each call of a long one does."""
+    history = [{"role": "user" if n % 2 == 0 else "assistant",
+                "parts": [{"type": "text", "content": f"message number {n}"}]}
+               for n in range(turns)]
+    return make_span("chat model", span_id=span_id, attributes={
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": "m",
+        "gen_ai.input.messages": json.dumps(history)})
+
+
+def test_a_long_history_shows_its_newest_messages_under_a_count_of_the_rest() -> None:
+    shown = text_of(long_conversation("a" * 16, 30))
+    assert "… 18 earlier messages · m (in this pane) shows them" in shown
+    assert "message number 29" in shown and "message number 18" in shown
+    assert "message number 17\n" not in shown and "message number 0\n" not in shown
+    assert "earlier message" not in text_of(long_conversation("a" * 16, MESSAGES_SHOWN))
+
+
+class DetailHost(App[None]):
+    def compose(self) -> ComposeResult:
+        yield SpanDetail(id="detail")
+
+
+async def test_m_shows_every_message_of_the_span_and_the_next_span_opens_folded() -> None:
+    app = DetailHost()
+    async with app.run_test(size=(100, 40)) as pilot:
+        detail = app.query_one(SpanDetail)
+        body = app.query_one("#span-body", Static)
+        detail.show(long_conversation("a" * 16, 30))
+        detail.focus()
+        await pilot.pause()
+        assert "earlier messages" in plain(body) and "number 0\n" not in plain(body)
+        await pilot.press("m")
+        assert "earlier messages" not in plain(body) and "number 0\n" in plain(body)
+        detail.show(long_conversation("a" * 16, 31))  # the same span, read again: as it was
+        assert "number 0\n" in plain(body)
+        detail.show(long_conversation("b" * 16, 30))
+        assert "earlier messages" in plain(body)
+        await pilot.press("m", "m")
+        assert "earlier messages" in plain(body)
+        assert detail.check_action("toggle_messages", ())
+        detail.show(long_conversation("c" * 16, MESSAGES_SHOWN))  # nothing folded: no key
+        assert not detail.check_action("toggle_messages", ())
+        await pilot.press("m")
+        assert not detail.all_messages
+
+
+def plain(body: Static) -> str:
+    console = Console(width=100, file=io.StringIO(), record=True)
+    console.print(body.content)
+    return console.export_text()

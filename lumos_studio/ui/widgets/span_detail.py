@@ -51,6 +51,10 @@ _ROLE_STYLES = {
 FOLD_AT = 400  # characters of an attribute shown before folding it
 MAX_EVENTS = 50  # lines of span events shown; the raw view has them all
 ONE_LINE_JSON = 80  # tool-call arguments up to this long stay on the call's line
+# A model call's input messages shown, the newest; the earlier ones on ``m``. Each call of a long
+# conversation sends its whole history: 500 messages (1 MB) took ~250 ms of the UI thread to lay
+# out at every span the cursor reached.
+MESSAGES_SHOWN = 12
 
 
 class SpanDetail(VerticalScroll):
@@ -58,13 +62,18 @@ class SpanDetail(VerticalScroll):
 
     BORDER_TITLE = "Span"
     ALLOW_MAXIMIZE = True  # F6 fills the screen with the whole pane, not a part of it
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "toggle_raw", "Raw / readable")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "toggle_raw", "Raw / readable"),
+        Binding("m", "toggle_messages", "All messages"),
+    ]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.span: SpanRecord | None = None
         self.logs: Sequence[LogRecord] = ()
         self.raw = False
+        self.all_messages = False  # every input message of this span, not the newest alone
+        self._folds = False  # the shown span has more input messages than shown at first
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Select a span in the trace tree.", style="dim"), id="span-body")
@@ -74,21 +83,45 @@ class SpanDetail(VerticalScroll):
         messages there), kept for the next spans shown until new ones are given."""
         if logs is not None:
             self.logs = logs
+        if self.span is None or span.span_id != self.span.span_id:
+            self.all_messages = False  # another span: its history folded again
         self.span = span
         self.border_subtitle = "raw" if self.raw else ""
-        body = render_raw(span) if self.raw else render_span(span, logs=self.logs)
+        folds = False
+        if self.raw:
+            body = render_raw(span)
+        else:
+            view = read_span(span, tuple(self.logs))
+            folds = len(view.input_messages) > MESSAGES_SHOWN
+            body = render_span(span, view, all_messages=self.all_messages)
         self.query_one("#span-body", Static).update(body)
+        if folds != self._folds:  # the footer offers ``m`` (a rebuild: only when it changes)
+            self._folds = folds
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``m`` only where it does something: a span with more input messages than shown."""
+        if action == "toggle_messages":
+            return self._folds
+        return True
 
     def action_toggle_raw(self) -> None:
         self.raw = not self.raw
         if self.span is not None:
             self.show(self.span)
 
+    def action_toggle_messages(self) -> None:
+        self.all_messages = not self.all_messages
+        if self.span is not None:
+            self.show(self.span)
+
 
 def render_span(
-    span: SpanRecord, view: SpanView | None = None, logs: Iterable[LogRecord] = ()
+    span: SpanRecord, view: SpanView | None = None, logs: Iterable[LogRecord] = (),
+    all_messages: bool = False,
 ) -> RenderableType:
-    """The whole detail view of a span as one rich renderable (``view`` read here if not given)."""
+    """The whole detail view of a span as one rich renderable (``view`` read here if not given);
+    of its input messages the newest ``MESSAGES_SHOWN``, unless ``all_messages``."""
     if view is None:
         view = read_span(span, tuple(logs))
     parts: list[RenderableType] = [_facts(span, view)]
@@ -108,7 +141,8 @@ def render_span(
     if view.documents:
         parts.append(_section("Documents", _documents(view)))
     if view.input_messages:
-        parts.append(_section("Input messages", _messages(view.input_messages)))
+        parts.append(_section("Input messages", _input_messages(view.input_messages,
+                                                                 all_messages)))
     if view.output_messages:
         parts.append(_section("Output messages", _messages(view.output_messages)))
     if view.tool_definitions:
@@ -249,6 +283,16 @@ def _value(value: Any) -> RenderableType:
     if isinstance(value, dict | list):
         return safe_json(value)
     return _body(_dumps(value))
+
+
+def _input_messages(messages: Sequence[Message], all_messages: bool) -> RenderableType:
+    """The newest ``MESSAGES_SHOWN`` of a call's input, under a line counting the earlier."""
+    earlier = 0 if all_messages else len(messages) - MESSAGES_SHOWN
+    if earlier <= 0:
+        return _messages(messages)
+    note = Text(f"… {earlier:,} earlier message{'s' * (earlier != 1)} · m (in this pane) "
+                "shows them", style="dim")
+    return Group(note, _messages(messages[earlier:]))
 
 
 def _messages(messages: Sequence[Message]) -> RenderableType:
