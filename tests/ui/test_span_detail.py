@@ -10,7 +10,12 @@ from textual.app import App, ComposeResult
 from textual.widgets import Static
 
 from lumos_studio.records import SpanEvent, SpanRecord
-from lumos_studio.ui.widgets.span_detail import MESSAGES_SHOWN, SpanDetail, render_span
+from lumos_studio.ui.widgets.span_detail import (
+    ATTRIBUTES_SHOWN,
+    MESSAGES_SHOWN,
+    SpanDetail,
+    render_span,
+)
 from tests.builders import make_span, weather_trace
 
 
@@ -156,3 +161,16 @@ def plain(body: Static) -> str:
     console = Console(width=100, file=io.StringIO(), record=True)
     console.print(body.content)
     return console.export_text()
+
+
+def test_a_span_of_thousands_of_attributes_lists_the_first_and_counts_the_rest() -> None:
+    span = make_span("op", attributes={
+        **{f"app.key.{n:04d}": f"value {n}" for n in range(ATTRIBUTES_SHOWN + 50)},
+        "gen_ai.input.messages": "[]"})  # content, shown above the table: not counted in it
+    shown = text_of(span)
+    assert f"app.key.{ATTRIBUTES_SHOWN - 1:04d} value {ATTRIBUTES_SHOWN - 1}" in shown
+    assert f"app.key.{ATTRIBUTES_SHOWN:04d}" not in shown
+    more = 50 + len(span.resource)  # its resource's attributes are listed too (they sort after)
+    assert f"… {more} more attributes (r shows them all)" in shown
+    assert "1 attribute of conversation content shown above" in shown
+    assert "more attribute" not in text_of(make_span("op", attributes={"a": 1}))

@@ -55,6 +55,9 @@ ONE_LINE_JSON = 80  # tool-call arguments up to this long stay on the call's lin
 # conversation sends its whole history: 500 messages (1 MB) took ~250 ms of the UI thread to lay
 # out at every span the cursor reached.
 MESSAGES_SHOWN = 12
+# Attributes listed, in key order; past them the raw view (``r``). An OpenTelemetry SDK sends at
+# most 128 a span; 2,000 took ~260 ms of the UI thread to lay out.
+ATTRIBUTES_SHOWN = 200
 
 
 class SpanDetail(VerticalScroll):
@@ -487,18 +490,17 @@ def _dumps(value: Any) -> str:
 
 
 def _attribute_table(span: SpanRecord) -> RenderableType:
-    """Every attribute and resource attribute but the conversation content shown above."""
+    """The attributes and resource attributes, the first ``ATTRIBUTES_SHOWN`` by key, but the
+    conversation content shown above."""
     table = Table.grid(padding=(0, 1))
     # Dotted keys (llm.token_count.prompt_details.cache_read) fit whole; only longer ones wrap,
     # rather than leave the values no room.
     table.add_column(style="cyan", overflow="fold", max_width=48)
     table.add_column(overflow="fold")
     shown = {**span.resource, **span.attributes}
-    hidden = 0
-    for key in sorted(shown):
-        if key in span.attributes and is_content_key(key):
-            hidden += 1
-            continue
+    keys = sorted(shown)
+    listed = [key for key in keys if key not in span.attributes or not is_content_key(key)]
+    for key in listed[:ATTRIBUTES_SHOWN]:
         value = shown[key]
         text = value if isinstance(value, str) else _dumps(value)
         folded = len(text) > FOLD_AT
@@ -507,10 +509,16 @@ def _attribute_table(span: SpanRecord) -> RenderableType:
         if folded:
             shown_value.append(f" ({len(text):,} chars; r shows it all)")
         table.add_row(safe_text(key, limit=NAME_LIMIT), shown_value)
+    notes: list[RenderableType] = []
+    more = len(listed) - ATTRIBUTES_SHOWN
+    if more > 0:
+        notes.append(Text(f"… {more:,} more attribute{'s' * (more != 1)} (r shows them all)",
+                          style="dim"))
+    hidden = len(keys) - len(listed)
     if hidden:
-        return Group(table, Text(f"{hidden} attribute{'s' * (hidden != 1)} of conversation "
-                                 "content shown above (r shows them raw)", style="dim"))
-    return table
+        notes.append(Text(f"{hidden} attribute{'s' * (hidden != 1)} of conversation "
+                          "content shown above (r shows them raw)", style="dim"))
+    return Group(table, *notes) if notes else table
 
 
 def render_raw(span: SpanRecord) -> RenderableType:
