@@ -12,6 +12,7 @@ from textual.widgets import Static
 from lumos_studio.records import SpanEvent, SpanRecord
 from lumos_studio.ui.widgets.span_detail import (
     ATTRIBUTES_SHOWN,
+    DOCUMENTS_SHOWN,
     MESSAGES_SHOWN,
     SpanDetail,
     render_span,
@@ -174,3 +175,14 @@ def test_a_span_of_thousands_of_attributes_lists_the_first_and_counts_the_rest()
     assert f"… {more} more attributes (r shows them all)" in shown
     assert "1 attribute of conversation content shown above" in shown
     assert "more attribute" not in text_of(make_span("op", attributes={"a": 1}))
+
+
+def test_a_retrieval_of_many_documents_shows_the_first_found_and_counts_the_rest() -> None:
+    found = [{"id": f"doc{n}", "score": 1 - n / 100, "content": f"passage number {n}"}
+             for n in range(DOCUMENTS_SHOWN + 5)]
+    shown = text_of(make_span("retrieval docs", attributes={
+        "gen_ai.operation.name": "retrieval", "gen_ai.retrieval.query.text": "paris",
+        "gen_ai.retrieval.documents": json.dumps(found)}))
+    assert f"passage number {DOCUMENTS_SHOWN - 1}" in shown
+    assert f"passage number {DOCUMENTS_SHOWN}\n" not in shown
+    assert "… 5 more documents (r shows them all)" in shown

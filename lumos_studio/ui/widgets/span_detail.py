@@ -58,6 +58,7 @@ MESSAGES_SHOWN = 12
 # Attributes listed, in key order; past them the raw view (``r``). An OpenTelemetry SDK sends at
 # most 128 a span; 2,000 took ~260 ms of the UI thread to lay out.
 ATTRIBUTES_SHOWN = 200
+DOCUMENTS_SHOWN = 20  # of a retrieval's, in the order found (each up to ``BODY_LIMIT``)
 
 
 class SpanDetail(VerticalScroll):
@@ -402,8 +403,9 @@ def _tool_definitions(view: SpanView) -> RenderableType:
 
 
 def _documents(view: SpanView) -> RenderableType:
+    """The first ``DOCUMENTS_SHOWN`` documents a retrieval found, the rest counted."""
     lines: list[RenderableType] = []
-    for document in view.documents:
+    for document in view.documents[:DOCUMENTS_SHOWN]:
         line = Text()
         if document.score is not None and math.isfinite(document.score):
             line.append(f"{document.score:.3f}  ", style="green")
@@ -411,6 +413,10 @@ def _documents(view: SpanView) -> RenderableType:
             line.append(Text.assemble(safe_text(document.id), "  ", style="dim"))
         line.append(_body(document.content))
         lines.append(line)
+    more = len(view.documents) - DOCUMENTS_SHOWN
+    if more > 0:
+        lines.append(Text(f"… {more:,} more document{'s' * (more != 1)} (r shows them all)",
+                          style="dim"))
     return Group(*lines)
 
 
