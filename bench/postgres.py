@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import sqlite3
 import statistics
 import tempfile
@@ -152,6 +153,14 @@ def _schema_key(source: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def _remove_older_copies(kept: Path) -> None:
+    """Copies of older SQLite stores (~2.5 GB each): a change to the store's code names a new
+    source store, and each copy stayed behind until the disk filled."""
+    for older in kept.parent.glob("pg-x1-*"):
+        if older != kept and older.is_dir():
+            shutil.rmtree(older, ignore_errors=True)
+
+
 def bulk_load(source: Path, url: str, console: Console) -> float:
     """Copy the SQLite store at ``source`` (read only) into the empty store at ``url``."""
     import psycopg
@@ -276,6 +285,8 @@ def main(console: Console) -> None:
     source = _sqlite_source(console)
     kept = cache_dir() / f"pg-x1-{_schema_key(source)}"
     built = (kept / "loaded").exists()
+    if not built:
+        _remove_older_copies(kept)
     cluster = start_cluster(keep=kept)
     try:
         url = cluster.url("bench_1m")
