@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING
 import click
 
 from lumos_studio.cli_support import (
-    PROGRESS_FROM_BYTES,
-    err,
     fail,
+    file_progress,
     note,
     open_reader,
     out,
@@ -106,20 +105,11 @@ _LINES_A_PRINT = 1_000
 
 def _load_saved(path: Path) -> LoadedTrace:
     """Load a saved trace with a progress bar; problems are listed, valid records kept."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
     from lumos_studio.replay.loader import ReplayError, load_trace
 
-    total = path.stat().st_size
-    with Progress(
-        TextColumn("loading {task.description}", markup=False), BarColumn(), DownloadColumn(),
-        console=err, transient=True, disable=total < PROGRESS_FROM_BYTES,
-    ) as progress:
-        task = progress.add_task(safe_str(path.name), total=total)
+    with file_progress("loading", path, path.stat().st_size) as advance:
         try:
-            loaded = load_trace(
-                path, on_progress=lambda p: progress.update(task, completed=p.bytes_read)
-            )
+            loaded = load_trace(path, on_progress=lambda p: advance(p.bytes_read))
         except ReplayError as exc:
             if isinstance(exc, StoreUnusable):
                 store_failure(exc, hint=False)
@@ -172,18 +162,11 @@ _SAVED_SUFFIXES = frozenset({".jsonl", ".json", ".gz", ".db"})
 def _read_run(path: Path) -> tuple[list[SpanRecord], list[LogRecord]]:
     """The first run of a saved OTLP JSON lines file, read from it with a progress bar; its
     problems are listed, its valid records kept."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
     from lumos_studio.replay.saved_run import read_saved_run
 
-    total = path.stat().st_size
-    with Progress(
-        TextColumn("reading {task.description}", markup=False), BarColumn(), DownloadColumn(),
-        console=err, transient=True, disable=total < PROGRESS_FROM_BYTES,
-    ) as progress:
-        task = progress.add_task(safe_str(path.name), total=total)
+    with file_progress("reading", path, path.stat().st_size) as advance:
         try:
-            run = read_saved_run(path, lambda read: progress.update(task, completed=read))
+            run = read_saved_run(path, advance)
         except OSError as exc:
             fail(f"cannot read {path}: {exc.strerror or exc}")
     for problem in run.problems[:10]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
@@ -10,7 +12,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from lumos_studio.display import BODY_LIMIT, VALUE_LIMIT, safe_text
+from lumos_studio.display import BODY_LIMIT, VALUE_LIMIT, safe_str, safe_text
 from lumos_studio.store import (
     PostgresUrl,
     Store,
@@ -31,6 +33,21 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 # A file this big or bigger gets a progress bar while it is read (replay, import): a smaller one
 # is read before a bar would have shown.
 PROGRESS_FROM_BYTES = 5_000_000
+
+
+
+@contextlib.contextmanager
+def file_progress(verb: str, path: Path, size: int) -> Iterator[Callable[[int], None]]:
+    """A transient bar on stderr while ``path`` is read ("loading trace.jsonl"), shown on a
+    terminal from ``PROGRESS_FROM_BYTES`` on; yields what to call with the bytes read so far."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    with Progress(TextColumn(f"{verb} {{task.description}}", markup=False), BarColumn(),
+                  DownloadColumn(), console=err, transient=True,
+                  disable=not err.is_terminal or size < PROGRESS_FROM_BYTES) as progress:
+        task = progress.add_task(safe_str(path.name), total=size)
+        yield lambda read: progress.update(task, completed=read)
+
 
 OTLP_PORT_HELP = "Port for the OTLP/HTTP receiver (the next free one if taken; 0: any)."
 

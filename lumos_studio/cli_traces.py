@@ -6,7 +6,6 @@ Each command imports what it uses in its body, as ``cli.py`` asks of every comma
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,10 +13,10 @@ from typing import TYPE_CHECKING
 import click
 
 from lumos_studio.cli_support import (
-    PROGRESS_FROM_BYTES,
     err,
     error,
     fail,
+    file_progress,
     info,
     open_reader,
     open_store,
@@ -25,11 +24,11 @@ from lumos_studio.cli_support import (
     resolve_trace,
     warn,
 )
-from lumos_studio.display import safe_str, safe_text
+from lumos_studio.display import safe_text
 from lumos_studio.store import StoreTarget
 
 if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
+    pass
 
 
 @click.command()
@@ -143,10 +142,6 @@ def export(
     info(f"wrote {saved.traces:,} trace(s), {saved.spans:,} spans, {saved.logs:,} logs to {output}")
 
 
-def _advance(progress: Progress, task: TaskID, read: int) -> None:
-    progress.update(task, completed=read)
-
-
 def _size(path: Path) -> int:
     """A file's size for the progress bar (shown from ``PROGRESS_FROM_BYTES`` on); 0 for what
     has none (a pipe, a missing file: the import says why)."""
@@ -166,21 +161,14 @@ def import_(db: StoreTarget, files: tuple[Path, ...]) -> None:
     them as already in the store. Exits 1 if a file is not OTLP JSON lines, is cut short, or
     could not be stored.
     """
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
     from lumos_studio.importer import ImportFailed, import_file, not_otlp_reason
 
     failed = False
     with open_store(db) as store:
         for path in files:
             try:
-                size = _size(path)
-                quiet = not err.is_terminal or size < PROGRESS_FROM_BYTES
-                with Progress(TextColumn("importing {task.description}", markup=False),
-                              BarColumn(), DownloadColumn(), console=err, transient=True,
-                              disable=quiet) as progress:
-                    done = import_file(store, path, on_progress=functools.partial(
-                        _advance, progress, progress.add_task(safe_str(path.name), total=size)))
+                with file_progress("importing", path, _size(path)) as advance:
+                    done = import_file(store, path, on_progress=advance)
             except OSError as exc:
                 fail(f"cannot read {path}: {exc.strerror or exc}")
             except ImportFailed as exc:

@@ -29,15 +29,20 @@ def printed(renderable: object, colour: bool) -> str:
     return buffer.getvalue()
 
 
+def stored(store: Store, path: Path) -> set[str]:
+    """A saved file's spans and logs written to ``store``; the ids of its traces."""
+    records = read_records(path)
+    store.writer.submit_many(records.spans)
+    store.writer.submit_many(records.logs)
+    assert store.writer.flush()
+    return {span.trace_id for span in records.spans}
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_headers_say_what_every_dialect_s_spans_do_as_a_full_read_does(
     store: Store, dialect: str
 ) -> None:
-    records = read_records(FIXTURES / f"{dialect}.jsonl")
-    store.writer.submit_many(records.spans)
-    store.writer.submit_many(records.logs)
-    assert store.writer.flush()
-    for trace_id in {span.trace_id for span in records.spans}:
+    for trace_id in stored(store, FIXTURES / f"{dialect}.jsonl"):
         spans = store.reader.trace_spans(trace_id)
         headers = store.reader.trace_headers(trace_id)
         views = read_trace(spans)
@@ -117,11 +122,8 @@ def test_headers_as_at_every_instant_say_what_the_spans_as_at_it_say(
 ) -> None:
     """A replay draws its tree from ``SpanHeaders.as_at``: at every instant, the spans started,
     the running ones without an end or a status, as ``timeline.spans_at`` shows the records."""
-    records = read_records(Path(__file__).resolve().parents[2] / "traces" / f"{recording}.jsonl")
-    store.writer.submit_many(records.spans)
-    store.writer.submit_many(records.logs)
-    assert store.writer.flush()
-    for trace_id in {span.trace_id for span in records.spans}:
+    for trace_id in stored(store, Path(__file__).resolve().parents[2] / "traces"
+                           / f"{recording}.jsonl"):
         spans = store.reader.trace_spans(trace_id)
         headers = store.reader.trace_headers(trace_id)
         logs = store.reader.logs(trace_id=trace_id)
