@@ -151,6 +151,8 @@ def align_siblings(
     asked for tools or answered), so the answer pairs with the answer when steps were dropped;
     unmatched runs are paired when their operations agree (other arguments, another tool at the
     same step), else listed as removed then added. Views not given are read here."""
+    if not lefts or not rights:  # a leaf on both sides (most spans), or one side's alone
+        return [*((span, None) for span in lefts), *((None, span) for span in rights)]
     left_of = {id(s): _view(s, left_views) for s in lefts}
     right_of = {id(s): _view(s, right_views) for s in rights}
     matcher = difflib.SequenceMatcher(
