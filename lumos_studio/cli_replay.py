@@ -139,9 +139,9 @@ def _run_records(db: StoreTarget, source: str) -> tuple[list[SpanRecord], list[L
              "trace id")
     if not path.exists() and (path.suffix in _SAVED_SUFFIXES or "/" in source):
         fail(f"no such file: {path}", "give a saved trace file or a trace id of --db")
-    if path.is_file() and not is_store_file(path):
-        return _read_run(path)
     if path.is_file():
+        if not is_store_file(path):
+            return _read_run(path)
         with _load_saved(path) as loaded:
             ids = loaded.trace_ids
             if not ids:

@@ -35,7 +35,6 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 PROGRESS_FROM_BYTES = 5_000_000
 
 
-
 @contextlib.contextmanager
 def file_progress(verb: str, path: Path, size: int) -> Iterator[Callable[[int], None]]:
     """A transient bar on stderr while ``path`` is read ("loading trace.jsonl"), shown on a

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -26,9 +25,6 @@ from lumos_studio.cli_support import (
 )
 from lumos_studio.display import safe_text
 from lumos_studio.store import StoreTarget
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command()

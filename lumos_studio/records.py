@@ -18,6 +18,13 @@ STATUS_OK = "OK"
 STATUS_ERROR = "ERROR"
 
 
+def finished_copy_wins(kept_end_ns: int | None, end_ns: int | None) -> bool:
+    """Whether a copy of a span that ends at ``end_ns`` (None: still running) takes the place of
+    the copy kept, which ends at ``kept_end_ns``: a finished copy wins over a started one,
+    whatever the order they came in (the store's rule, and a saved file's read for compare)."""
+    return end_ns is not None or kept_end_ns is None
+
+
 @dataclass(frozen=True, slots=True)
 class SpanEvent:
     """A timestamped event inside a span (an exception, a log-like note)."""

@@ -49,12 +49,12 @@ DECODED_SPANS = 256  # spans kept decoded for the detail, the most recently show
 class RecordingLoaded(Message):
     """One trace of the loaded file: its spans' headers, its logs (with earlier runs' memory
     events), the spans that searched (whole: the memory pane shows what they found), the
-    conversation it belongs to, and the instants playback steps through. ``instants`` None: the
-    recording's first spans only, to draw its start while the rest is read."""
+    conversation it belongs to, and the instants playback steps through. Not ``complete``: the
+    recording's first spans only (and no searches), to draw its start while the rest is read."""
 
     def __init__(self, trace_id: str, headers: SpanHeaders, logs: list[LogRecord],
-                 searches: list[SpanRecord], conversation: str | None,
-                 instants: list[int] | None = None) -> None:
+                 searches: list[SpanRecord], conversation: str | None, instants: list[int],
+                 *, complete: bool) -> None:
         super().__init__()
         self.trace_id = trace_id
         self.headers = headers
@@ -62,10 +62,7 @@ class RecordingLoaded(Message):
         self.searches = searches
         self.conversation = conversation
         self.instants = instants
-
-    @property
-    def complete(self) -> bool:
-        return self.instants is not None
+        self.complete = complete
 
 
 class ReplayApp(ConsoleApp):
@@ -152,11 +149,12 @@ class ReplayApp(ConsoleApp):
         conversation = reader.trace_conversation(trace_id)
         headers = first
         if len(first) == FIRST_PART:  # maybe more: the start is drawn while the rest is read
-            self.post_message(RecordingLoaded(trace_id, first, merged, [], conversation))
+            self.post_message(RecordingLoaded(trace_id, first, merged, [], conversation,
+                                              recording_instants(first, logs), complete=False))
             headers = reader.trace_headers(trace_id)
         searches = reader.spans_by_id(trace_id, headers.searching_ids())
         self.post_message(RecordingLoaded(trace_id, headers, merged, searches, conversation,
-                                          recording_instants(headers, logs)))
+                                          recording_instants(headers, logs), complete=True))
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         traces = self.query_one(TraceList)
@@ -183,14 +181,12 @@ class ReplayApp(ConsoleApp):
         self._searches, self._conversation = message.searches, message.conversation
         headers = message.headers
         if not message.complete:
-            if headers:  # its first instant, as playback will start
-                own = [log.time_ns for log in message.logs if log.trace_id == self.trace_id]
-                self._show_at(min([headers.starts[0], *own]))
+            self._show_at(message.instants[0])  # its first instant, as playback will start
             return
         # The axis spans the whole recording from the start, not the instant played so far.
         self.query_one(TraceWaterfall).axis_end_ns = (
             max(max(headers.starts), max(headers.ends)) if headers else None)
-        self.query_one(PlaybackBar).load(message.instants or [])
+        self.query_one(PlaybackBar).load(message.instants)
 
     def on_playback_bar_moved(self, message: PlaybackBar.Moved) -> None:
         if self.trace_id is None or not self._showing():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lumos_studio.otlp import LineProblem
 from lumos_studio.otlp.files import open_lines
-from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.records import LogRecord, SpanRecord, finished_copy_wins
 
 __all__ = ["RUN_LOGS", "SavedRun", "read_saved_run"]
 
@@ -44,8 +44,8 @@ def read_saved_run(path: Path, on_bytes: Callable[[int], None] | None = None) ->
             for span in decoded.spans:
                 key = (span.trace_id, span.span_id)
                 kept = spans.get(key)
-                if kept is None or span.end_ns is not None or kept.end_ns is None:
-                    spans[key] = span  # a finished copy wins over a started one
+                if kept is None or finished_copy_wins(kept.end_ns, span.end_ns):
+                    spans[key] = span
             logs.extend(decoded.logs)
             if on_bytes is not None:
                 on_bytes(lines.bytes_read())

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.records import LogRecord, SpanRecord, finished_copy_wins
 from lumos_studio.records_codec import log_row, span_row
 from lumos_studio.semantics.genai_events import MESSAGE_EVENTS, log_event_name
 from lumos_studio.store import trace_index
@@ -46,8 +46,8 @@ def as_record(item: Item) -> SpanRecord | LogRecord | None:
 
 def replaces(previous: tuple[Any, ...] | None, end_ns: int | None) -> bool:
     """Whether a copy of a span that ends at ``end_ns`` (None: still running) takes the place of
-    the row already kept for it: a finished copy wins over a started one, whatever the order."""
-    return previous is None or end_ns is not None or previous[_END_NS] is None
+    the row already kept for it (``finished_copy_wins``)."""
+    return previous is None or finished_copy_wins(previous[_END_NS], end_ns)
 
 
 class PendingRows:

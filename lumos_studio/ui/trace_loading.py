@@ -179,8 +179,7 @@ class TraceLoading(_AppBase):
     def load_trace_list(self) -> None:
         """Refresh the trace list with its current query now (and the metrics strip when
         spans were stored since it was read)."""
-        if not self._screens_gone():
-            self._load_trace_list(self.main.query_one(TraceBrowser).query_state)
+        if self._reload_trace_list() is not None:
             self._read_metrics_if_stale()
 
     def _read_metrics_if_stale(self) -> None:

@@ -59,6 +59,7 @@ MESSAGES_SHOWN = 12
 # most 128 a span; 2,000 took ~260 ms of the UI thread to lay out.
 ATTRIBUTES_SHOWN = 200
 DOCUMENTS_SHOWN = 20  # of a retrieval's, in the order found (each up to ``BODY_LIMIT``)
+_RAW_SHOWS_ALL = " (r shows them all)"
 
 
 class SpanDetail(VerticalScroll):
@@ -294,9 +295,14 @@ def _input_messages(messages: Sequence[Message], all_messages: bool) -> Renderab
     earlier = 0 if all_messages else len(messages) - MESSAGES_SHOWN
     if earlier <= 0:
         return _messages(messages)
-    note = Text(f"… {earlier:,} earlier message{'s' * (earlier != 1)} · m (in this pane) "
-                "shows them", style="dim")
-    return Group(note, _messages(messages[earlier:]))
+    return Group(_more(earlier, "earlier message", " · m (in this pane) shows them"),
+                 _messages(messages[earlier:]))
+
+
+def _more(count: int, what: str, shown_by: str) -> Text:
+    """The dim line under a list cut short: how many ``what`` it leaves out, and how to see
+    them."""
+    return Text(f"… {count:,} {what}{'s' * (count != 1)}{shown_by}", style="dim")
 
 
 def _messages(messages: Sequence[Message]) -> RenderableType:
@@ -415,8 +421,7 @@ def _documents(view: SpanView) -> RenderableType:
         lines.append(line)
     more = len(view.documents) - DOCUMENTS_SHOWN
     if more > 0:
-        lines.append(Text(f"… {more:,} more document{'s' * (more != 1)} (r shows them all)",
-                          style="dim"))
+        lines.append(_more(more, "more document", _RAW_SHOWS_ALL))
     return Group(*lines)
 
 
@@ -518,8 +523,7 @@ def _attribute_table(span: SpanRecord) -> RenderableType:
     notes: list[RenderableType] = []
     more = len(listed) - ATTRIBUTES_SHOWN
     if more > 0:
-        notes.append(Text(f"… {more:,} more attribute{'s' * (more != 1)} (r shows them all)",
-                          style="dim"))
+        notes.append(_more(more, "more attribute", _RAW_SHOWS_ALL))
     hidden = len(keys) - len(listed)
     if hidden:
         notes.append(Text(f"{hidden} attribute{'s' * (hidden != 1)} of conversation "
