@@ -94,6 +94,7 @@ class ReplayApp(ConsoleApp):
         self._searches: list[SpanRecord] = []
         self._conversation: str | None = None
         self._decoded: dict[str, SpanRecord] = {}  # by span id, the most recently shown last
+        self._partial_trace: str | None = None  # the trace whose first part the bar plays
         self.at_ns: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -148,9 +149,12 @@ class ReplayApp(ConsoleApp):
         merged = sorted([*logs, *earlier], key=lambda log: log.time_ns)
         conversation = reader.trace_conversation(trace_id)
         headers = first
-        if len(first) == FIRST_PART:  # maybe more: the start is drawn while the rest is read
-            self.post_message(RecordingLoaded(trace_id, first, merged, [], conversation,
-                                              recording_instants(first, logs), complete=False))
+        if len(first) == FIRST_PART:  # maybe more: the start plays while the rest is read
+            # Up to the last start read: past it, a span not read yet may have begun.
+            read_to = max(first.starts)
+            part = [t for t in recording_instants(first, logs) if t <= read_to]
+            self.post_message(RecordingLoaded(trace_id, first, merged, [], conversation, part,
+                                              complete=False))
             headers = reader.trace_headers(trace_id)
         searches = reader.spans_by_id(trace_id, headers.searching_ids())
         self.post_message(RecordingLoaded(trace_id, headers, merged, searches, conversation,
@@ -169,6 +173,7 @@ class ReplayApp(ConsoleApp):
 
     def open_trace(self, trace_id: str) -> None:
         self.trace_id = trace_id
+        self._partial_trace = None
         self._decoded = {}
         self.load_recording(trace_id)
 
@@ -180,13 +185,21 @@ class ReplayApp(ConsoleApp):
         self.spans, self.logs = message.headers, message.logs
         self._searches, self._conversation = message.searches, message.conversation
         headers = message.headers
-        if not message.complete:
-            self._show_at(message.instants[0])  # its first instant, as playback will start
+        bar = self.query_one(PlaybackBar)
+        tree = self.query_one(TraceWaterfall)
+        if not message.complete:  # its first part: it plays while the rest is read
+            tree.axis_end_ns = None
+            self._partial_trace = message.trace_id
+            bar.load(message.instants, partial=True)  # its first instant shows, as it moves
             return
         # The axis spans the whole recording from the start, not the instant played so far.
-        self.query_one(TraceWaterfall).axis_end_ns = (
-            max(max(headers.starts), max(headers.ends)) if headers else None)
-        self.query_one(PlaybackBar).load(message.instants)
+        tree.axis_end_ns = max(max(headers.starts), max(headers.ends)) if headers else None
+        if self._partial_trace == message.trace_id:  # keys pressed meanwhile have acted
+            self._partial_trace = None
+            bar.extend(message.instants)
+            self._show_at(bar.time_ns)  # the spans the first part did not hold
+        else:
+            bar.load(message.instants)
 
     def on_playback_bar_moved(self, message: PlaybackBar.Moved) -> None:
         if self.trace_id is None or not self._showing():

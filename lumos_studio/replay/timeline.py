@@ -141,8 +141,12 @@ class PlaybackClock:
         end_ns: int | None = None,
         speed: float = 1.0,
         now: Callable[[], float] = time.monotonic,
+        partial: bool = False,
     ) -> None:
         self.instants: list[int] = _sorted_unique(moments)
+        # The recording's first part (``extend`` brings the rest): playing on past its end
+        # holds the position there instead of pausing, so the rest plays on when it comes.
+        self.partial = partial
         self.start_ns = start_ns if start_ns is not None else (self.instants or [0])[0]
         self.end_ns = max(end_ns if end_ns is not None else (self.instants or [0])[-1],
                           self.start_ns)
@@ -205,15 +209,27 @@ class PlaybackClock:
             elapsed = self._now() - self._anchor_wall
             position = self._anchor_ns + round(elapsed * self.speed * NS_PER_S)
         if position >= self.end_ns:
+            if self.partial:
+                return self.end_ns
             self._set(self.end_ns, playing=False)
             return self.end_ns
         return position
+
+    def extend(self, moments: Sequence[int], *, end_ns: int | None = None) -> None:
+        """The whole recording, after its first part: its instants and its end. Where playback
+        is, whether it plays and at what speed stay; while playing, the position the first
+        part held at its end moves on as if the rest had been there."""
+        self.instants = _sorted_unique(moments)
+        last = end_ns if end_ns is not None else (self.instants or [self.start_ns])[-1]
+        self.end_ns = max(last, self.end_ns)
+        self.partial = False
+        self.tick()  # played past the end meanwhile: it pauses there, as it would have
 
     # --- controls ---
 
     def play(self) -> None:
         """Play from here; from the start again when already at the end."""
-        if self.tick() >= self.end_ns:
+        if self.tick() >= self.end_ns and not self.partial:
             self._anchor_ns = self.start_ns
         self._set(self._anchor_ns, playing=True)
 

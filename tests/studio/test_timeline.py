@@ -131,6 +131,39 @@ def test_instant_speed_jumps_to_the_end_at_once() -> None:
     assert clock.position_ns == T0 + 10**12 and not clock.playing
 
 
+def test_a_first_part_plays_on_past_its_end_until_the_rest_comes() -> None:
+    """A recording read in parts: playing on past the first part holds its end, still playing,
+    and the rest, once there, plays on from where the wall clock says."""
+    fake = FakeTime()
+    clock = PlaybackClock([T0, T0 + 100 * MS], now=fake, partial=True)
+    clock.play()
+    fake.now += 0.3
+    assert clock.position_ns == T0 + 100 * MS and clock.playing
+    clock.extend([T0, T0 + 100 * MS, T0 + 250 * MS, T0 + 1_000 * MS])
+    assert not clock.partial and clock.end_ns == T0 + 1_000 * MS
+    assert clock.position_ns == T0 + 300 * MS and clock.playing
+    fake.now += 1
+    assert clock.position_ns == clock.end_ns and not clock.playing  # the real end pauses
+
+
+def test_a_first_part_keeps_a_paused_position_and_speed_when_extended() -> None:
+    fake = FakeTime()
+    clock = PlaybackClock([T0, T0 + 100 * MS], now=fake, partial=True)
+    clock.faster()
+    clock.step_next()
+    clock.play()  # at the first part's end: not back to the start, more is coming
+    assert clock.position_ns == T0 + 100 * MS and clock.playing
+    clock.pause()
+    clock.extend([T0, T0 + 100 * MS, T0 + 400 * MS])
+    assert clock.position_ns == T0 + 100 * MS and not clock.playing and clock.speed == 2.0
+    assert clock.index == 2 and len(clock.instants) == 3
+    played_past = PlaybackClock([T0, T0 + 100 * MS], now=fake, partial=True)
+    played_past.play()
+    fake.now += 5  # past the whole recording's end before the rest came
+    played_past.extend([T0, T0 + 100 * MS, T0 + 400 * MS])
+    assert played_past.position_ns == T0 + 400 * MS and not played_past.playing
+
+
 def test_empty_recordings_do_not_divide_by_zero() -> None:
     clock = PlaybackClock([], now=FakeTime())
     assert clock.fraction == 1.0 and clock.step_next() == 0

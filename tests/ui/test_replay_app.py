@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from lumos_studio import replay_app
 from lumos_studio.replay.loader import load_trace
 from lumos_studio.replay_app import ReplayApp
+from lumos_studio.store.span_headers import SpanHeaders
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.playback_bar import PlaybackBar
 from lumos_studio.ui.widgets.span_detail import SpanDetail
@@ -113,3 +115,35 @@ async def test_a_long_recording_draws_its_start_from_its_first_spans_then_plays_
                        and not any(s.running for s in tree.spans.values()))
         detail = app.query_one(SpanDetail)
         assert detail.span is not None and detail.span.end_ns is not None  # decoded whole
+
+
+async def test_keys_pressed_while_a_long_recording_is_read_act_on_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Space pressed while the rest of a long recording is read plays it: the first part
+    plays at once, and the rest carries on from there (it was lost before)."""
+    monkeypatch.setattr(replay_app, "FIRST_PART", 2)
+    rest_read = threading.Event()
+    loaded = load_trace(TRACES / "weather-paris.jsonl")
+    whole = loaded.reader.trace_headers
+
+    def held_back(trace_id: str, first: int | None = None) -> SpanHeaders:
+        if first is None:  # the rest: only once the test has pressed its keys
+            rest_read.wait(10)
+        return whole(trace_id, first)
+
+    monkeypatch.setattr(loaded.reader, "trace_headers", held_back)
+    app = ReplayApp(loaded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        bar = app.query_one(PlaybackBar)
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, lambda: bar.clock.partial and app.at_ns is not None)
+        assert "…" in str(bar.render())  # the counter says more is coming
+        await pilot.press("plus", "space")  # faster, and play
+        assert bar.clock.playing
+        rest_read.set()
+        await wait_for(pilot, lambda: not bar.clock.partial)
+        assert bar.clock.playing and bar.clock.speed == 2.0
+        assert len(bar.clock.instants) > 4  # every start and end of the four spans
+        await pilot.press("end")
+        await wait_for(pilot, lambda: len(tree.spans) == 4)

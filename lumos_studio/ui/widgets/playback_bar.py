@@ -111,15 +111,25 @@ class PlaybackBar(Widget, can_focus=True):
         self._reported: tuple[int, bool, float] | None = None
         self._timer: Timer | None = None
         self._track: tuple[int, int] = (0, 0)  # x offset and width of the track, for the mouse
+        self._marks_for: tuple[tuple[int, ...], frozenset[int]] | None = None
 
     # --- the recording ---
 
     def load(
-        self, instants: Sequence[int], *, start_ns: int | None = None, end_ns: int | None = None
+        self, instants: Sequence[int], *, start_ns: int | None = None, end_ns: int | None = None,
+        partial: bool = False,
     ) -> None:
-        """Play another recording, from its start, paused."""
-        self.clock = PlaybackClock(instants, start_ns=start_ns, end_ns=end_ns, now=self._now)
+        """Play another recording, from its start, paused. ``partial``: its first part, the
+        keys work on it at once, and ``extend`` brings the rest."""
+        self.clock = PlaybackClock(instants, start_ns=start_ns, end_ns=end_ns, now=self._now,
+                                   partial=partial)
         self._reported = None
+        self._changed()
+
+    def extend(self, instants: Sequence[int], *, end_ns: int | None = None) -> None:
+        """The rest of a recording loaded ``partial``: play, pause and speed as they are."""
+        self.clock.extend(instants, end_ns=end_ns)
+        self.refresh()
         self._changed()
 
     @property
@@ -211,12 +221,28 @@ class PlaybackBar(Widget, can_focus=True):
             f"{format_offset(clock.position_ns - clock.start_ns)} / "
             f"{format_offset(clock.duration_ns)}  ",
         )
-        counter = Text(f"  {clock.index}/{len(clock.instants)}")
+        more = "…" if clock.partial else ""  # the rest of the recording is being read
+        counter = Text(f"  {clock.index}/{len(clock.instants)}{more}")
         width = self.content_size.width - status.cell_len - counter.cell_len
         track = self._render_track(max(width, 0))
         # Padding-left is 1 cell; the track starts after the status text.
         self._track = (self.styles.padding.left + status.cell_len, track.cell_len)
         return Text.assemble(status, track, counter, no_wrap=True, end="")
+
+    def _marks(self, width: int) -> frozenset[int]:
+        """The track's cells that hold an instant, made again only when the recording or the
+        width changes: a 100,000-span recording has 200,000 instants, and the bar is drawn at
+        every tick while it plays."""
+        clock = self.clock
+        key = (width, id(clock.instants), len(clock.instants), clock.start_ns, clock.end_ns)
+        if self._marks_for is None or self._marks_for[0] != key:
+            cells: frozenset[int] = frozenset()
+            if clock.duration_ns:
+                start, duration, last = clock.start_ns, clock.duration_ns, width - 1
+                cells = frozenset(round((instant - start) / duration * last)
+                                  for instant in clock.instants)
+            self._marks_for = (key, cells)
+        return self._marks_for[1]
 
     def _render_track(self, width: int) -> Text:
         if width < 2:
@@ -224,10 +250,7 @@ class PlaybackBar(Widget, can_focus=True):
         clock = self.clock
         style = self.get_component_rich_style
         head = round(clock.fraction * (width - 1))
-        marks = set()
-        if clock.duration_ns:
-            for instant in clock.instants:
-                marks.add(round((instant - clock.start_ns) / clock.duration_ns * (width - 1)))
+        marks = self._marks(width)
         track = Text()
         track.append("━" * head, style("playback-bar--played"))
         track.append("●", style("playback-bar--head"))
