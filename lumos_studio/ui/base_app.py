@@ -6,15 +6,20 @@ import sys
 import termios
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 
 from lumos_studio.display import NAME_LIMIT, VALUE_LIMIT, safe_str
 
 TERMINAL_CHECK_SECONDS = 1.0
+# Under this many columns the key help (a third of the screen, 30 columns at least) left every
+# pane a sliver (80x24: the logs' level select cut off, the tree 11 columns wide), so the
+# left column gives way to it while it is open.
+HELP_ROOM_BELOW = 100
 
 
 class ConsoleApp(App[None]):
@@ -81,6 +86,40 @@ class ConsoleApp(App[None]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
+
+    def action_show_help_panel(self) -> None:
+        """The key help; on a narrow screen the column of ``#main`` that does not hold the
+        focus makes room for it (the help is about the focused pane): the trace column
+        beside the agents and chat, the left column beside everything else."""
+        super().action_show_help_panel()
+        if self.size.width >= HELP_ROOM_BELOW:
+            return
+        columns = [*self.screen.query("#main > #sessions"),
+                   *self.screen.query("#main > #traces-column")]
+        if len(columns) != 2:
+            return  # a screen of another shape (compare, experiments) keeps its own
+        sessions, traces = columns
+        kept, gives_way = (sessions, traces) if sessions.has_focus_within else (traces, sessions)
+        if gives_way.display:
+            gives_way.display = False
+            gives_way.add_class("-room-for-help")
+            kept.add_class("-beside-help")
+
+    def action_hide_help_panel(self) -> None:
+        super().action_hide_help_panel()
+        screen = self.screen
+        hidden = screen.query(".-room-for-help")
+        if not hidden:
+            return
+        for column in hidden:
+            column.display = True
+            column.remove_class("-room-for-help")
+        screen.query(".-beside-help").remove_class("-beside-help")
+        self.restore_after_help(screen)
+
+    def restore_after_help(self, screen: Screen[Any]) -> None:
+        """Once the key help closes and the columns are back: the studio re-applies its
+        layout (a pane hidden meanwhile stays hidden)."""
 
 
 def _on_a_terminal() -> bool:

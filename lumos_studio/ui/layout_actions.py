@@ -60,6 +60,12 @@ class LayoutActions(_AppBase):
         Layout.clear_sizes(self.main)
         self._set_layout(Layout())
 
+    def restore_after_help(self, screen: Screen[Any]) -> None:
+        """The main screen's panes as the layout says (it may have changed while the key
+        help was open); ``ConsoleApp`` asks once the help closes."""
+        if screen is self.main:
+            self.layout.apply(screen)
+
     def _set_layout(self, layout: Layout) -> None:
         self.layout = layout
         layout.apply(self.main)

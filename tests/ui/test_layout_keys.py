@@ -106,3 +106,38 @@ async def test_f8_and_f9_reach_the_logs_and_the_memory_from_the_chat(store: Stor
         assert app.focused is app.query_one("#log-lines")
         await pilot.press("f9")
         assert app.focused is app.query_one("#memory")
+
+
+async def test_on_a_narrow_screen_the_column_without_the_focus_makes_room_for_the_key_help(
+    store: Store,
+) -> None:
+    """At 80 columns the key help took 30 and left every pane a sliver: the column that does
+    not hold the focus gives way while it is open, and comes back as the layout says."""
+    app = studio(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        sessions, traces = app.query_one("#sessions"), app.query_one("#traces-column")
+        await pilot.press("f1")  # the focus is in the chat: the trace column gives way
+        await pilot.pause()
+        assert sessions.display and not traces.display
+        assert sessions.size.width > 40  # the chat takes the width the help leaves
+        await pilot.press("f1")
+        await pilot.pause()
+        assert sessions.display and traces.display
+        app.query_one(TraceWaterfall).focus()
+        await pilot.press("f1")  # the focus in the tree: the agents and chat give way
+        await pilot.pause()
+        assert traces.display and not sessions.display
+        assert app.query_one(TraceWaterfall).size.width > 20
+        await pilot.press("f3")  # hidden meanwhile by its key: it stays hidden
+        await pilot.press("f1")
+        await pilot.pause()
+        assert traces.display and not sessions.display and not app.layout.sessions
+
+
+async def test_on_a_wide_screen_the_key_help_leaves_every_column(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert app.screen.query("HelpPanel")
+        assert app.query_one("#sessions").display and app.query_one("#traces-column").display

@@ -118,3 +118,17 @@ def test_main_screen_with_a_trace_search(snap_compare, store: Store) -> None:  #
         await pilot.pause()
 
     assert snap_compare(app, run_before=search, terminal_size=(120, 40))
+
+
+async def open_the_key_help_in_the_tree(pilot: Pilot) -> None:
+    await select_tool_span(pilot)
+    pilot.app.query_one(TraceWaterfall).focus()
+    await pilot.press("f1")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_the_key_help_open(snap_compare, store: Store, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """F1 on the tree: at 80x24 the agents and chat make room for the help."""
+    app = studio_with_a_recorded_turn(store)
+    assert snap_compare(app, run_before=open_the_key_help_in_the_tree, terminal_size=size)
