@@ -147,3 +147,16 @@ async def test_keys_pressed_while_a_long_recording_is_read_act_on_it(
         assert len(bar.clock.instants) > 4  # every start and end of the four spans
         await pilot.press("end")
         await wait_for(pilot, lambda: len(tree.spans) == 4)
+
+
+async def test_on_a_narrow_screen_the_trace_list_makes_room_for_the_key_help() -> None:
+    app = ReplayApp(load_trace(TRACES / "assistant.jsonl"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.at_ns is not None)
+        traces, column = app.query_one("#sessions"), app.query_one("#traces-column")
+        await pilot.press("f1")  # the focus on the playback bar: the trace list gives way
+        await pilot.pause()
+        assert column.display and not traces.display
+        await pilot.press("f1")
+        await pilot.pause()
+        assert column.display and traces.display
