@@ -18,7 +18,7 @@ from lumos_studio.display import NAME_LIMIT, VALUE_LIMIT, safe_str
 TERMINAL_CHECK_SECONDS = 1.0
 # Under this many columns the key help (a third of the screen, 30 columns at least) left every
 # pane a sliver (80x24: the logs' level select cut off, the tree 11 columns wide), so the
-# left column gives way to it while it is open.
+# column without the focus gives way to it while it is open.
 HELP_ROOM_BELOW = 100
 
 
