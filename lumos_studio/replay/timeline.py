@@ -157,6 +157,7 @@ class PlaybackClock:
         self._playing = False
         self._anchor_ns = self.start_ns
         self._anchor_wall = now()
+        self._wants_end = False  # scrubbed to the end: a first part's end moves with ``extend``
 
     @classmethod
     def for_records(
@@ -223,6 +224,9 @@ class PlaybackClock:
         last = end_ns if end_ns is not None else (self.instants or [self.start_ns])[-1]
         self.end_ns = max(last, self.end_ns)
         self.partial = False
+        if self._wants_end and not self._playing:  # ``end`` pressed on the first part
+            self._set(self.end_ns, playing=False)
+            self._wants_end = True
         self.tick()  # played past the end meanwhile: it pauses there, as it would have
 
     # --- controls ---
@@ -269,7 +273,9 @@ class PlaybackClock:
     def scrub(self, fraction: float) -> int:
         """Jump to a fraction of the recording (0.0 start … 1.0 end)."""
         fraction = min(max(fraction, 0.0), 1.0)
-        return self.seek(self.start_ns + round(fraction * self.duration_ns))
+        position = self.seek(self.start_ns + round(fraction * self.duration_ns))
+        self._wants_end = fraction == 1.0
+        return position
 
     def step_next(self) -> int:
         """Pause on the next instant (the end when there is none)."""
@@ -284,6 +290,7 @@ class PlaybackClock:
         return self._anchor_ns
 
     def _set(self, position: int, *, playing: bool) -> None:
+        self._wants_end = False
         self._anchor_ns = position
         self._anchor_wall = self._now()
         self._playing = playing

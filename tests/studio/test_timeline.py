@@ -164,6 +164,19 @@ def test_a_first_part_keeps_a_paused_position_and_speed_when_extended() -> None:
     assert played_past.position_ns == T0 + 400 * MS and not played_past.playing
 
 
+def test_the_end_key_on_a_first_part_means_the_whole_recording_s_end() -> None:
+    fake = FakeTime()
+    clock = PlaybackClock([T0, T0 + 100 * MS], now=fake, partial=True)
+    clock.scrub(1.0)
+    clock.extend([T0, T0 + 100 * MS, T0 + 400 * MS])
+    assert clock.position_ns == T0 + 400 * MS and not clock.playing
+    stepped = PlaybackClock([T0, T0 + 100 * MS], now=fake, partial=True)
+    stepped.step_next()
+    stepped.step_next()  # stepped to the first part's end: the next step is still to come
+    stepped.extend([T0, T0 + 100 * MS, T0 + 400 * MS])
+    assert stepped.position_ns == T0 + 100 * MS and stepped.step_next() == T0 + 400 * MS
+
+
 def test_empty_recordings_do_not_divide_by_zero() -> None:
     clock = PlaybackClock([], now=FakeTime())
     assert clock.fraction == 1.0 and clock.step_next() == 0
