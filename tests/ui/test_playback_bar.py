@@ -118,3 +118,19 @@ def test_playback_bar_snapshot(snap_compare) -> None:  # type: ignore[no-untyped
 
     assert snap_compare(PlaybackHost(FakeTime()), run_before=step_into_the_tool_call,
                         terminal_size=(90, 4))
+
+
+async def test_a_first_part_s_track_gains_the_rest_s_marks_when_extended() -> None:
+    """The track's instant marks are made once per recording: the whole recording's replace the
+    first part's, and the counter loses its '…'."""
+    app = PlaybackHost(FakeTime())
+    async with app.run_test(size=(100, 4)) as pilot:
+        bar = app.query_one(PlaybackBar)
+        bar.load([T0, T0 + 10 * MS], end_ns=T0 + 1_000 * MS, partial=True)
+        await pilot.pause()
+        first = str(bar.render())
+        assert first.count("┼") == 1 and first.endswith("1/2…")
+        bar.extend([T0, T0 + 10 * MS, T0 + 500 * MS, T0 + 900 * MS])
+        await pilot.pause()
+        whole = str(bar.render())
+        assert whole.count("┼") == 3 and whole.endswith("1/4")

@@ -111,7 +111,9 @@ class PlaybackBar(Widget, can_focus=True):
         self._reported: tuple[int, bool, float] | None = None
         self._timer: Timer | None = None
         self._track: tuple[int, int] = (0, 0)  # x offset and width of the track, for the mouse
-        self._marks_for: tuple[tuple[int, ...], frozenset[int]] | None = None
+        # The instants the marks were made of (held: compared by identity), the width and
+        # bounds, and the cells.
+        self._marks_for: tuple[list[int], tuple[int, int, int], frozenset[int]] | None = None
 
     # --- the recording ---
 
@@ -234,15 +236,16 @@ class PlaybackBar(Widget, can_focus=True):
         width changes: a 100,000-span recording has 200,000 instants, and the bar is drawn at
         every tick while it plays."""
         clock = self.clock
-        key = (width, id(clock.instants), len(clock.instants), clock.start_ns, clock.end_ns)
-        if self._marks_for is None or self._marks_for[0] != key:
+        key = (width, clock.start_ns, clock.end_ns)
+        made = self._marks_for
+        if made is None or made[0] is not clock.instants or made[1] != key:
             cells: frozenset[int] = frozenset()
             if clock.duration_ns:
                 start, duration, last = clock.start_ns, clock.duration_ns, width - 1
                 cells = frozenset(round((instant - start) / duration * last)
                                   for instant in clock.instants)
-            self._marks_for = (key, cells)
-        return self._marks_for[1]
+            made = self._marks_for = (clock.instants, key, cells)
+        return made[2]
 
     def _render_track(self, width: int) -> Text:
         if width < 2:
