@@ -56,26 +56,14 @@ def compare(db: StoreTarget, before: str, after: str, summary_only: bool) -> Non
       lumos-studio compare traces/weather-v1.jsonl traces/weather-v2.jsonl
       lumos-studio compare 1f3a 9c2e        # two traces of --db, by id prefix
     """
-    from textual.app import App
-
-    from lumos_studio.ui.screens.compare import CompareScreen
+    from lumos_studio.compare_app import CompareApp
 
     (left, left_logs), (right, right_logs) = _run_records(db, before), _run_records(db, after)
     if summary_only:
         _print_comparison(left, right, left_logs, right_logs)
         return
-
-    class CompareApp(App[None]):
-        TITLE = "Lumos Studio — compare"
-
-        def on_mount(self) -> None:
-            self.push_screen(
-                CompareScreen(left, right, left_title=before, right_title=after,
-                              left_logs=left_logs, right_logs=right_logs),
-                lambda _: self.exit(),
-            )
-
-    CompareApp().run()
+    CompareApp(left, right, left_title=before, right_title=after, left_logs=left_logs,
+               right_logs=right_logs).run()
 
 
 def _print_comparison(left: list[SpanRecord], right: list[SpanRecord],

@@ -14,6 +14,7 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from lumos_studio.compare_app import CompareApp
 from lumos_studio.records import SpanRecord
 from lumos_studio.replay.loader import load_trace
 from lumos_studio.ui.screens.compare import FIRST_ROWS, ROWS_A_TICK, CompareScreen
@@ -142,5 +143,31 @@ def test_compare_screen_snapshot(snap_compare, size: tuple[int, int]) -> None:  
         await pilot.press("n")
         await pilot.pause()
 
-    app = CompareHost(spans_of("weather-v1.jsonl"), spans_of("weather-v2.jsonl"))
+    app = CompareApp(spans_of("weather-v1.jsonl"), spans_of("weather-v2.jsonl"),
+                     left_title="weather-v1", right_title="weather-v2")
     assert snap_compare(app, run_before=select_the_first_model_call, terminal_size=size)
+
+
+async def test_lumos_studio_compare_has_the_key_help_and_quits_as_every_app_does() -> None:
+    """``lumos-studio compare`` on its own: F1 shows the keys (it did nothing), q quits."""
+    app = CompareApp(spans_of("weather-v1.jsonl"), spans_of("weather-v2.jsonl"),
+                     left_title="weather-v1", right_title="weather-v2")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        await wait_for(pilot, lambda: screen.comparison is not None)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert screen.query("HelpPanel")
+        await pilot.press("f1", "q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_escape_closes_lumos_studio_compare() -> None:
+    app = CompareApp(spans_of("weather-v1.jsonl"), spans_of("weather-v1.jsonl"),
+                     left_title="a", right_title="b")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not app.is_running
