@@ -26,6 +26,7 @@ from textual.widgets import Input  # noqa: E402
 
 from lumos_core.debug import PausePoint  # noqa: E402
 from lumos_studio.app import StudioApp  # noqa: E402
+from lumos_studio.compare_app import CompareApp  # noqa: E402
 from lumos_studio.replay.loader import load_trace  # noqa: E402
 from lumos_studio.replay_app import ReplayApp  # noqa: E402
 from lumos_studio.sessions.discovery import load_demo  # noqa: E402
@@ -198,12 +199,7 @@ async def compare_picture() -> Path:
         left = v1.reader.trace_spans(v1.trace_ids[0])
         right = v2.reader.trace_spans(v2.trace_ids[0])
 
-    class CompareApp(App[None]):
-        def on_mount(self) -> None:
-            self.push_screen(CompareScreen(left, right, left_title="weather-v1.jsonl",
-                                           right_title="weather-v2.jsonl"))
-
-    app = CompareApp()
+    app = CompareApp(left, right, left_title="weather-v1.jsonl", right_title="weather-v2.jsonl")
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, "the comparison", lambda: isinstance(app.screen, CompareScreen)
                        and app.screen.comparison is not None)
