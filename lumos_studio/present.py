@@ -66,6 +66,12 @@ STATUS_STYLES = {
 }
 
 
+def more_line(count: int, what: str, shown_by: str) -> Text:
+    """The dim line under a list cut short: how many ``what`` it leaves out, and how to see
+    them."""
+    return Text(f"… {count:,} {what}{'s' * (count != 1)}{shown_by}", style="dim")
+
+
 def status_text(status: str) -> Text:
     """A span's or trace's status, coloured; one this version does not know is shown as is."""
     shown = "OK" if status == "UNSET" else status

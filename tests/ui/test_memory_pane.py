@@ -7,16 +7,24 @@ import threading
 from pathlib import Path
 
 from rich.console import Console
+from textual.app import App, ComposeResult
+from textual.widgets import Static
 
 from lumos_core import Agent, Memory, ScriptedModel, tool
 from lumos_core.telemetry.semconv import CONVERSATION_ID, EVENT_MEMORY_UPDATE, EVENT_MEMORY_UPSERT
 from lumos_studio.app import StudioApp
-from lumos_studio.memory_view import memory_view
+from lumos_studio.memory_view import MemoryView, memory_view
 from lumos_studio.records import LogRecord
 from lumos_studio.sessions.discovery import AgentCatalog
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
-from lumos_studio.ui.widgets.memory_pane import MemoryPane, render_memory
+from lumos_studio.ui.widgets.memory_pane import (
+    CHANGED_LINES,
+    WORKING_MEMORY_LINES,
+    MemoryPane,
+    folds_lines,
+    render_memory,
+)
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import T0, make_span
 from tests.ui.helpers import wait_for
@@ -91,3 +99,64 @@ def test_memory_events_a_sender_got_wrong_are_skipped_and_counted() -> None:
     assert view.working_memory == "- Name: Ada"
     assert view.notes == ("2 memory events could not be read and were skipped.",)
     assert "2 memory events could not be read" in rendered(render_memory(view))
+
+
+LONG_MEMORY = "\n".join(f"- fact {n}" for n in range(WORKING_MEMORY_LINES + 150))
+LONG_CHANGE = tuple(f"+ line {n}" for n in range(CHANGED_LINES + 7))
+
+
+def test_a_long_working_memory_and_change_are_laid_out_in_part_unless_asked() -> None:
+    """A 50 KB working memory took ~56 ms to lay out at every span and replay instant."""
+    view = MemoryView("t", None, working_memory=LONG_MEMORY, working_memory_diff=LONG_CHANGE)
+    part = rendered(render_memory(view))
+    assert f"fact {WORKING_MEMORY_LINES - 1}" in part and f"fact {WORKING_MEMORY_LINES}" not in part
+    assert "… 150 more lines · m (in this pane) shows them" in part
+    assert f"line {CHANGED_LINES - 1}" in part and f"line {CHANGED_LINES}" not in part
+    assert "… 7 more changed lines" in part
+    whole = rendered(render_memory(view, whole=True))
+    assert f"fact {WORKING_MEMORY_LINES + 149}" in whole and "more line" not in whole
+    assert f"line {CHANGED_LINES + 6}" in whole
+    short = MemoryView("t", None, working_memory="- one fact")
+    assert not folds_lines(short) and folds_lines(view)
+
+
+class MemoryHost(App[None]):
+    def compose(self) -> ComposeResult:
+        yield MemoryPane()
+
+
+async def test_m_shows_a_long_memory_whole_and_is_offered_only_then() -> None:
+    app = MemoryHost()
+    async with app.run_test(size=(80, 40)) as pilot:
+        pane = app.query_one(MemoryPane)
+        pane.focus()
+        pane.show(MemoryView("t", T0, working_memory="- one fact"))
+        await pilot.pause()
+        assert not pane.check_action("toggle_whole", ())  # a short memory: nothing to show
+        pane.show(MemoryView("t", T0, working_memory=LONG_MEMORY))
+        await pilot.pause()
+        assert pane.check_action("toggle_whole", ())
+        body = pane.query_one("#memory-body", Static)
+        assert "more lines" in rendered(body.content)
+        await pilot.press("m")
+        await pilot.pause()
+        assert pane.whole and "more lines" not in rendered(body.content)
+
+
+async def test_a_view_that_moved_on_in_time_alone_is_not_laid_out_again() -> None:
+    """A replay playing on shows the same memory at every instant: the subtitle moves, the
+    laid-out memory stays as it is."""
+    app = MemoryHost()
+    async with app.run_test(size=(80, 40)) as pilot:
+        pane = app.query_one(MemoryPane)
+        pane.show(MemoryView("t", T0, working_memory=LONG_MEMORY))
+        await pilot.pause()
+        body = pane.query_one("#memory-body", Static)
+        laid_out = body.content
+        pane.show(MemoryView("t", T0 + 10**9, working_memory=LONG_MEMORY))
+        await pilot.pause()
+        assert body.content is laid_out
+        assert "t · at" in str(pane.border_subtitle)
+        pane.show(MemoryView("t", T0 + 2 * 10**9, working_memory="- one fact"))
+        await pilot.pause()
+        assert body.content is not laid_out and "one fact" in rendered(body.content)

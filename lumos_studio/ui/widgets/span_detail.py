@@ -23,7 +23,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lumos_studio.display import BODY_LIMIT, NAME_LIMIT, VALUE_LIMIT, safe_json, safe_text
-from lumos_studio.present import KIND_STYLES, format_duration, status_text
+from lumos_studio.present import KIND_STYLES, format_duration, more_line, status_text
 from lumos_studio.pricing import format_cost, view_cost
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.semantics import (
@@ -295,14 +295,8 @@ def _input_messages(messages: Sequence[Message], all_messages: bool) -> Renderab
     earlier = 0 if all_messages else len(messages) - MESSAGES_SHOWN
     if earlier <= 0:
         return _messages(messages)
-    return Group(_more(earlier, "earlier message", " · m (in this pane) shows them"),
+    return Group(more_line(earlier, "earlier message", " · m (in this pane) shows them"),
                  _messages(messages[earlier:]))
-
-
-def _more(count: int, what: str, shown_by: str) -> Text:
-    """The dim line under a list cut short: how many ``what`` it leaves out, and how to see
-    them."""
-    return Text(f"… {count:,} {what}{'s' * (count != 1)}{shown_by}", style="dim")
 
 
 def _messages(messages: Sequence[Message]) -> RenderableType:
@@ -421,7 +415,7 @@ def _documents(view: SpanView) -> RenderableType:
         lines.append(line)
     more = len(view.documents) - DOCUMENTS_SHOWN
     if more > 0:
-        lines.append(_more(more, "more document", _RAW_SHOWS_ALL))
+        lines.append(more_line(more, "more document", _RAW_SHOWS_ALL))
     return Group(*lines)
 
 
@@ -523,7 +517,7 @@ def _attribute_table(span: SpanRecord) -> RenderableType:
     notes: list[RenderableType] = []
     more = len(listed) - ATTRIBUTES_SHOWN
     if more > 0:
-        notes.append(_more(more, "more attribute", _RAW_SHOWS_ALL))
+        notes.append(more_line(more, "more attribute", _RAW_SHOWS_ALL))
     hidden = len(keys) - len(listed)
     if hidden:
         notes.append(Text(f"{hidden} attribute{'s' * (hidden != 1)} of conversation "
