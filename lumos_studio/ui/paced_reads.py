@@ -51,9 +51,13 @@ class PacedReads:
 
     def ask(self) -> None:
         """The store changed: read again, now or once the running read and its pause end."""
-        if self._read is not None and not self._read.is_finished:
-            self._again = True
-            return
+        if self._read is not None:
+            if not self._read.is_finished:
+                self._again = True
+                return
+            # Ended, its ``Worker.StateChanged`` not handled yet: its pause starts now (read
+            # at once, the next read followed it with no pause at all).
+            self._ended()
         wait = self._next_at - time.monotonic()
         if wait > 0:
             self._again = True
@@ -72,12 +76,16 @@ class PacedReads:
         """A worker changed state: if it is this read ending, the pause starts."""
         if worker is not self._read or not worker.is_finished:
             return
+        self._ended()
+        if self._again:
+            self.ask()
+
+    def _ended(self) -> None:
+        """The read has ended: no read again before its pause is over."""
         self._read = None
         now = time.monotonic()
         pause = min(MOST, max(self._least, (self._factor - 1) * (now - self._started)))
         self._next_at = now + pause
-        if self._again:
-            self.ask()
 
     def _when_due(self) -> None:
         self._timer = None

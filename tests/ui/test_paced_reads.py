@@ -82,13 +82,38 @@ async def test_a_slow_read_holds_the_next_one_no_longer_than_most(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A read slowed by a busy machine: its pause is cut to ``MOST``, not ten times it."""
     monkeypatch.setattr(paced_reads, "MOST", 0.15)
-    app = Reading(factor=11)  # a pause of 10 x 0.1 s, uncut
+    app = Reading(factor=51)  # a pause of 50 x 0.1 s, uncut
     async with app.run_test() as pilot:
         app.ask()
         await wait_for(pilot, lambda: len(app.reads) == 1)
         app.ask()
-        await wait_for(pilot, lambda: len(app.reads) == 2, timeout=0.9)
+        await wait_for(pilot, lambda: len(app.reads) == 2, timeout=3.0)  # not 5 s
     assert app.reads[1][0] - app.reads[0][1] >= 0.15 * 0.95
+
+
+class EndedRead:
+    """A read's worker that has ended, its ``Worker.StateChanged`` not handled yet."""
+
+    is_finished = True
+
+
+def test_an_ask_after_a_read_ended_but_before_its_end_was_handled_waits_for_its_pause(
+) -> None:
+    """The race behind a flaky pacing test: the worker had ended, the app had not yet handled
+    its state change, and an ask then started the next read at once, with no pause."""
+    started: list[str] = []
+    timers: list[float] = []
+
+    def start() -> None:
+        started.append("read")
+
+    def set_timer(delay: float, _callback: Any) -> Any:
+        timers.append(delay)
+
+    paced = PacedReads(start, set_timer, factor=3, least=0.5)
+    paced.running(EndedRead())  # type: ignore[arg-type]  # a stand-in for a Worker
+    paced.ask()
+    assert started == [] and len(timers) == 1 and timers[0] > 0.4  # read once the pause ends
 
 
 async def test_the_studio_reads_its_metrics_paced_while_spans_stream_in(
