@@ -9,12 +9,12 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lumos_studio.display import BODY_LIMIT, safe_str, safe_text
 from lumos_studio.memory_view import MemoryView
 from lumos_studio.present import format_time, more_line
+from lumos_studio.ui.widgets.folding_pane import FoldingPane
 
 MESSAGES_SHOWN = 8
 MESSAGE_CHARS = 299  # of each message shown, the ellipsis included
@@ -28,18 +28,18 @@ _M_SHOWS_ALL = " · m (in this pane) shows them"
 _ROLE_STYLES = {"user": "bold green", "assistant": "bold cyan", "tool": "bold yellow"}
 
 
-class MemoryPane(VerticalScroll):
+class MemoryPane(FoldingPane):
     """Renders a ``MemoryView``: working memory (with what changed), the thread, recalls."""
 
     BORDER_TITLE = "Memory"
     ALLOW_MAXIMIZE = True  # F6 fills the screen with the whole pane, not a part of it
     BINDINGS: ClassVar[list[BindingType]] = [Binding("m", "toggle_whole", "All memory")]
+    FOLD_ACTION = "toggle_whole"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.view: MemoryView | None = None
         self.whole = False  # every line of the working memory and of its change
-        self._folds = False  # the shown view has more lines than laid out at first
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Select a run to see its memory.", style="dim"), id="memory-body")
@@ -58,16 +58,7 @@ class MemoryPane(VerticalScroll):
     def _show_memory(self) -> None:
         assert self.view is not None
         self.query_one("#memory-body", Static).update(render_memory(self.view, self.whole))
-        folds = folds_lines(self.view)
-        if folds != self._folds:  # the footer offers ``m`` (a rebuild: only when it changes)
-            self._folds = folds
-            self.refresh_bindings()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """``m`` only where it does something: a memory longer than laid out at first."""
-        if action == "toggle_whole":
-            return self._folds
-        return True
+        self.set_folds(folds_lines(self.view))  # ``m``: a memory longer than laid out
 
     def action_toggle_whole(self) -> None:
         self.whole = not self.whole

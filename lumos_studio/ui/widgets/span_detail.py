@@ -19,7 +19,6 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lumos_studio.display import BODY_LIMIT, NAME_LIMIT, VALUE_LIMIT, safe_json, safe_text
@@ -41,6 +40,7 @@ from lumos_studio.semantics import (
     read_span,
 )
 from lumos_studio.semantics.keys import first_chunk_seconds, is_content_key, is_usage_key
+from lumos_studio.ui.widgets.folding_pane import FoldingPane
 
 _ROLE_STYLES = {
     "user": "bold green",
@@ -62,7 +62,7 @@ DOCUMENTS_SHOWN = 20  # of a retrieval's, in the order found (each up to ``BODY_
 _RAW_SHOWS_ALL = " (r shows them all)"
 
 
-class SpanDetail(VerticalScroll):
+class SpanDetail(FoldingPane):
     """Renders a ``SpanRecord`` for reading, not as raw JSON (``r`` toggles the raw view)."""
 
     BORDER_TITLE = "Span"
@@ -71,6 +71,7 @@ class SpanDetail(VerticalScroll):
         Binding("r", "toggle_raw", "Raw / readable"),
         Binding("m", "toggle_messages", "All messages"),
     ]
+    FOLD_ACTION = "toggle_messages"
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -78,7 +79,6 @@ class SpanDetail(VerticalScroll):
         self.logs: Sequence[LogRecord] = ()
         self.raw = False
         self.all_messages = False  # every input message of this span, not the newest alone
-        self._folds = False  # the shown span has more input messages than shown at first
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Select a span in the trace tree.", style="dim"), id="span-body")
@@ -100,15 +100,7 @@ class SpanDetail(VerticalScroll):
             folds = len(view.input_messages) > MESSAGES_SHOWN
             body = render_span(span, view, all_messages=self.all_messages)
         self.query_one("#span-body", Static).update(body)
-        if folds != self._folds:  # the footer offers ``m`` (a rebuild: only when it changes)
-            self._folds = folds
-            self.refresh_bindings()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """``m`` only where it does something: a span with more input messages than shown."""
-        if action == "toggle_messages":
-            return self._folds
-        return True
+        self.set_folds(folds)  # ``m``: a span with more input messages than shown
 
     def action_toggle_raw(self) -> None:
         self.raw = not self.raw
