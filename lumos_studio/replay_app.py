@@ -196,8 +196,7 @@ class ReplayApp(ConsoleApp):
         tree.axis_end_ns = max(max(headers.starts), max(headers.ends)) if headers else None
         if self._partial_trace == message.trace_id:  # keys pressed meanwhile have acted
             self._partial_trace = None
-            bar.extend(message.instants)
-            self._show_at(bar.time_ns)  # the spans the first part did not hold
+            bar.extend(message.instants)  # its Moved shows the spans the first part did not hold
         else:
             bar.load(message.instants)
 

@@ -226,7 +226,6 @@ class PlaybackClock:
         self.partial = False
         if self._wants_end and not self._playing:  # ``end`` pressed on the first part
             self._set(self.end_ns, playing=False)
-            self._wants_end = True
         self.tick()  # played past the end meanwhile: it pauses there, as it would have
 
     # --- controls ---

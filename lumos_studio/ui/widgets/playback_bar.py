@@ -129,9 +129,10 @@ class PlaybackBar(Widget, can_focus=True):
         self._changed()
 
     def extend(self, instants: Sequence[int], *, end_ns: int | None = None) -> None:
-        """The rest of a recording loaded ``partial``: play, pause and speed as they are."""
+        """The rest of a recording loaded ``partial``: play, pause and speed as they are. The
+        host is told as for ``load``, moved or not: it has more spans to show at the instant."""
         self.clock.extend(instants, end_ns=end_ns)
-        self.refresh()
+        self._reported = None
         self._changed()
 
     @property
