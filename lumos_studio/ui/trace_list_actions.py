@@ -74,9 +74,8 @@ class TraceListActions(_AppBase):
         self.main.query_one(TraceBrowser).forget(deleted)
         if self.trace_id in deleted:  # the open trace is gone: empty the panes that showed it
             self.main.query_one(TraceWaterfall).show(self.trace_id, [])
-            for pane in (self.main.query_one(SpanDetail), self.main.query_one(MemoryPane)):
-                pane.refresh(recompose=True)  # back to their "select something" text
-            self.main.query_one(SpanDetail).span = None
+            self.main.query_one(SpanDetail).clear()
+            self.main.query_one(MemoryPane).refresh(recompose=True)  # "select a run"
             self.main.query_one(LogsPane).show_span(None, None)
             self.trace_id = None
         count = len(deleted)

@@ -295,12 +295,16 @@ class TraceLoading(_AppBase):
         if pending is not None and pending in tree.spans:
             tree.select_span(pending)  # the cursor's span is loaded for the detail
             self._pending_span = None
-        elif first_load and message.spans:
+        elif (first_load or chosen is None) and message.spans:
+            # (A trace first read before any span of it was stored, a resumed run's, has none
+            # chosen yet: its first spans are.)
             tree.select_span(message.spans[0].span_id)
         elif chosen is not None and not first_load:
             if not completing:  # (the first part had it loaded)
                 self.load_span(message.trace_id, chosen.span_id, logs)  # it may have ended
         else:
+            if first_load:  # nothing of it to show yet: not the last trace's span either
+                detail.clear()
             detail.logs = logs
             self.load_memory(message.trace_id, self._searches, detail.span)
 

@@ -18,6 +18,7 @@ from lumos_studio.sessions.discovery import AgentCatalog, load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets.agent_list import AgentList
+from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.ui.helpers import wait_for
 
@@ -146,6 +147,11 @@ async def test_a_suspended_run_is_resumed_from_the_chat(store: Store) -> None:
         await wait_for(pilot, lambda: "Approved: " in transcript(app))
         assert "trip_planner › success · run " in transcript(app)
         assert app.conversations["trip_planner"].suspended_run is None
+        # The resumed run is a trace of its own: the tree and the detail both show it.
+        tree, detail = app.query_one(TraceWaterfall), app.query_one(SpanDetail)
+        await wait_for(pilot, lambda: any(s.name == "step approve" for s in tree.spans.values()))
+        await wait_for(pilot, lambda: detail.span is not None
+                       and detail.span.trace_id == tree.trace_id)
 
 
 async def test_a_bad_workflow_input_shows_the_validation_message(store: Store) -> None:

@@ -60,6 +60,7 @@ MESSAGES_SHOWN = 12
 ATTRIBUTES_SHOWN = 200
 DOCUMENTS_SHOWN = 20  # of a retrieval's, in the order found (each up to ``BODY_LIMIT``)
 _RAW_SHOWS_ALL = " (r shows them all)"
+_NOTHING_CHOSEN = "Select a span in the trace tree."
 
 
 class SpanDetail(FoldingPane):
@@ -81,7 +82,15 @@ class SpanDetail(FoldingPane):
         self.all_messages = False  # every input message of this span, not the newest alone
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("Select a span in the trace tree.", style="dim"), id="span-body")
+        yield Static(Text(_NOTHING_CHOSEN, style="dim"), id="span-body")
+
+    def clear(self) -> None:
+        """Back to "select a span": the tree shows a trace none of whose spans is chosen yet
+        (another span's detail beside it would be read as this trace's)."""
+        self.span = None
+        self.border_subtitle = ""
+        self.query_one("#span-body", Static).update(Text(_NOTHING_CHOSEN, style="dim"))
+        self.set_folds(False)
 
     def show(self, span: SpanRecord, logs: Sequence[LogRecord] | None = None) -> None:
         """Show ``span``; ``logs`` are its trace's log records (earlier GenAI forms carry the
