@@ -22,7 +22,7 @@ from lumos_studio.new.project import (
     template_named,
     write_project,
 )
-from lumos_studio.new.providers import SCRIPTED, provider_choice
+from lumos_studio.new.providers import SCRIPTED, model_name_problem, provider_choice
 from lumos_studio.new.templates import TEMPLATES
 
 NEW_HELP = f"""\
@@ -47,8 +47,9 @@ Example:
 @click.option("-t", "--template", help="chatbot, rag or workflow.")
 @click.option("-p", "--provider",
               help="scripted (offline, no key) or a provider preset: openai, anthropic, ollama…")
-@click.option("--model", "model_name", help="The model to ask the provider for (default: a "
-              "common one per provider, e.g. gpt-4o-mini).")
+@click.option("--model", "model_name",
+              help="The model to ask the provider for: letters, digits and . _ - / : @ + "
+              "(default: a common one per provider, e.g. gpt-4o-mini).")
 @click.option("-d", "--directory", type=click.Path(file_okay=False, path_type=Path),
               help="Where to write the project (default: ./NAME).")
 @click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
@@ -66,6 +67,8 @@ def new(
         fail(str(exc), code=2)
     if name is not None and (problem := name_problem(name)):
         fail(problem, code=2)
+    if model_name is not None and (problem := model_name_problem(model_name)):
+        fail(f"--model: {problem}", code=2)
     if yes:
         if name is None:
             fail("--yes needs the project's NAME: lumos-studio new NAME --yes", code=2)

@@ -1,7 +1,8 @@
 """Checking a new project's name and folder, and writing its files from a template.
 
 Problems are ``NewProjectError``s whose message is one sentence saying what to do; the command
-prints them through ``cli_support`` and the wizard beside the field.
+prints them through ``cli_support`` and the wizard beside the field. A value that goes into a
+generated file's code (Python, TOML) goes in as a literal of that language, never as code.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from pathlib import Path
 from typing import Final
 
 from lumos_core.models.presets import PRESETS
-from lumos_studio.new.providers import SCRIPTED, ProviderChoice, provider_names
+from lumos_studio.new.providers import (
+    SCRIPTED,
+    ProviderChoice,
+    model_name_problem,
+    provider_names,
+)
 from lumos_studio.new.templates import TEMPLATES, Template, common_folder
 
 NAME_PATTERN: Final = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
@@ -71,13 +77,37 @@ def target_problem(target: Path, force: bool) -> str | None:
     return None
 
 
+def python_str(value: str) -> str:
+    """``value`` as a Python string literal, in double quotes when that needs no escape."""
+    literal = repr(value)
+    if literal.startswith("'") and '"' not in value:
+        literal = f'"{literal[1:-1]}"'
+    return literal
+
+
+def toml_str(value: str) -> str:
+    """``value`` as a TOML basic string: quotes, backslashes and characters that do not print
+    escaped (a lone surrogate, which TOML cannot hold, becomes U+FFFD)."""
+    def escape(char: str) -> str:
+        code = ord(char)
+        if char in '"\\':
+            return f"\\{char}"
+        if 0xD800 <= code <= 0xDFFF:
+            return "\\ufffd"
+        if char.isprintable():
+            return char
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+    return '"' + "".join(escape(char) for char in value) + '"'
+
+
 def _model_line(provider: ProviderChoice) -> str:
     if provider.name == SCRIPTED:
         return ('# The model every agent here uses; a real one is "<provider>:<model name>",\n'
                 '# e.g. "openai:gpt-4o-mini" (with its key exported).\n'
                 "MODEL: str | Model = offline_model()")
     return ("# The model every agent here uses; offline_model() runs without a key or network.\n"
-            f'MODEL: str | Model = "{provider.model}"')
+            f"MODEL: str | Model = {python_str(provider.model)}")
 
 
 def _env_lines(provider: ProviderChoice) -> str:
@@ -100,7 +130,8 @@ def _values(plan: ProjectPlan) -> dict[str, str]:
             provider.name == SCRIPTED else f"The agents use `{provider.model}`")
     return {
         "name": plan.name,
-        "summary": f"{plan.template.name} template: {plan.template.summary}",
+        "toml_name": toml_str(plan.name),
+        "toml_summary": toml_str(f"{plan.template.name} template: {plan.template.summary}"),
         "model_line": _model_line(provider),
         "env_lines": _env_lines(provider),
         "model_text": text,
@@ -131,15 +162,20 @@ def _files(folder: Traversable, prefix: str = "") -> list[tuple[str, Traversable
     return found
 
 
+def _project_files(plan: ProjectPlan) -> list[tuple[str, Traversable]]:
+    return _files(common_folder()) + _files(plan.template.folder)
+
+
 def write_project(plan: ProjectPlan, force: bool = False) -> list[Path]:
     """Write the template's files (and the shared ones) under ``plan.target``; the paths
-    written, relative to it. Nothing is written when the folder is refused."""
-    problem = name_problem(plan.name) or target_problem(plan.target, force)
+    written, relative to it. Nothing is written when the folder or a value is refused."""
+    problem = (name_problem(plan.name) or model_name_problem(plan.provider.model_name)
+               or target_problem(plan.target, force))
     if problem:
         raise NewProjectError(problem)
     values = _values(plan)
     written: list[Path] = []
-    for relative, source in _files(common_folder()) + _files(plan.template.folder):
+    for relative, source in _project_files(plan):
         path = plan.target / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         if source.name.endswith(".tmpl"):

@@ -7,6 +7,7 @@ say about the key (which variable, set or not) comes from ``lumos_core.models.pr
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -33,6 +34,25 @@ DEFAULT_MODELS: Final[dict[str, str]] = {
     "vllm": "Qwen/Qwen2.5-7B-Instruct",
     "lmstudio": "local-model",
 }
+
+
+#: What ``--model`` takes: a model id as providers spell them, never code or control characters
+#: (it is written into agents.py and README.md).
+MODEL_NAME_LIMIT: Final = 200
+MODEL_NAME_PATTERN: Final = re.compile(rf"[\w.:/@+-]{{1,{MODEL_NAME_LIMIT}}}")
+MODEL_NAME_RULE: Final = (
+    f"1 to {MODEL_NAME_LIMIT} letters, digits and . _ - / : @ + (e.g. gpt-4o-mini, "
+    "meta-llama/Llama-3.3-70B-Instruct, llama3.2:latest)"
+)
+
+
+def model_name_problem(model_name: str) -> str | None:
+    """Why ``model_name`` cannot name a model, or None."""
+    if MODEL_NAME_PATTERN.fullmatch(model_name):
+        return None
+    shown = (repr(model_name) if len(model_name) <= MODEL_NAME_LIMIT
+             else f"a name of {len(model_name)} characters")
+    return f"{shown} cannot name a model: use {MODEL_NAME_RULE}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ choices are refused in one sentence naming the valid ones."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import tomllib
@@ -115,3 +116,40 @@ def test_a_hostile_folder_name_is_shown_as_text(tmp_path: Path) -> None:
     assert "\x1b" not in made.stdout + made.stderr
     assert "evil␛[2Jdir" in made.stdout.splitlines()[-1]
     assert (tmp_path / "evil\x1b[2Jdir" / "agents.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("model", "shown"),
+    [
+        ('x"; print("INJECTED") #', "'x\"; print(\"INJECTED\") #'"),
+        ("x\ny", "'x\\ny'"),
+        ("x\x1b[2Jy", "'x\\x1b[2Jy'"),
+        ("gpt 4o", "'gpt 4o'"),
+        ("", "''"),
+        ("a" * 201, "a name of 201 characters"),
+    ],
+)
+def test_a_model_name_that_could_be_code_is_refused_saying_what_is_allowed(
+    tmp_path: Path, model: str, shown: str
+) -> None:
+    refused = lumos_studio("new", "inj", "--provider", "ollama", "--model", model, "--yes",
+                           cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(
+        f"error: --model: {shown} cannot name a model: use 1 to 200 letters, digits and "
+        ". _ - / : @ + (e.g. gpt-4o-mini"), refused.stderr
+    assert "\x1b" not in refused.stderr and "Traceback" not in refused.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_name_goes_into_agents_py_as_a_string_literal(tmp_path: Path) -> None:
+    model = "hf.co/org/Model_v2:Q4_K_M@1+x"
+    made = lumos_studio("new", "lit", "--provider", "ollama", "--model", model, "--yes",
+                        cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    tree = ast.parse((tmp_path / "lit" / "agents.py").read_text())
+    [value] = [node.value for node in tree.body
+               if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "MODEL"]
+    assert isinstance(value, ast.Constant) and value.value == f"ollama:{model}"
+    assert f"The agents use `ollama:{model}`" in (tmp_path / "lit" / "README.md").read_text()
+

@@ -3,17 +3,32 @@ Python (ruff with the repo's rules, for any allowed name)."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from lumos_core.models.presets import PRESETS
-from lumos_studio.new.project import NewProjectError, ProjectPlan, write_project
-from lumos_studio.new.providers import DEFAULT_MODELS, provider_choice, provider_names
+from lumos_studio.new.project import (
+    NewProjectError,
+    ProjectPlan,
+    python_str,
+    toml_str,
+    write_project,
+)
+from lumos_studio.new.providers import (
+    DEFAULT_MODELS,
+    ProviderChoice,
+    model_name_problem,
+    provider_choice,
+    provider_names,
+)
 from lumos_studio.new.templates import TEMPLATES
+from tests.hostile import CORPUS
 
 RUFF = Path(sys.executable).parent / "ruff"
 LONGEST_NAME = "a" * 64
@@ -60,3 +75,20 @@ def test_nothing_is_written_into_a_refused_folder(tmp_path: Path) -> None:
         write_project(ProjectPlan("demo", TEMPLATES["rag"], provider_choice("scripted"),
                                   tmp_path))
     assert [p.name for p in tmp_path.iterdir()] == ["mine.txt"]
+
+
+@pytest.mark.parametrize("value", CORPUS.values(), ids=CORPUS.keys())
+def test_values_go_into_python_and_toml_as_literals(value: str) -> None:
+    assert ast.literal_eval(python_str(value)) == value
+    # TOML cannot hold a lone surrogate: it becomes U+FFFD; everything else reads back as given
+    expected = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    assert tomllib.loads(f"name = {toml_str(value)}\n")["name"] == expected
+    assert model_name_problem(value) is not None
+
+
+def test_a_model_name_that_is_not_one_is_refused_before_any_file(tmp_path: Path) -> None:
+    """The wizard and callers of ``write_project`` get the same check as ``--model``."""
+    hostile = ProviderChoice("ollama", 'x"; print("INJECTED") #', None, False)
+    with pytest.raises(NewProjectError, match="cannot name a model: use 1 to 200 letters"):
+        write_project(ProjectPlan("demo", TEMPLATES["chatbot"], hostile, tmp_path / "demo"))
+    assert list(tmp_path.iterdir()) == []
