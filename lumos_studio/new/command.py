@@ -18,6 +18,7 @@ from lumos_studio.new.project import (
     NewProjectError,
     ProjectPlan,
     check_provider,
+    existing_files,
     name_problem,
     template_named,
     write_project,
@@ -44,7 +45,8 @@ Example:
 
 @click.command(help=NEW_HELP)
 @click.argument("name", required=False)
-@click.option("-t", "--template", help="chatbot, rag or workflow.")
+@click.option("-t", "--template",
+              help=f"{', '.join(TEMPLATES)} (default: chatbot; see Templates above).")
 @click.option("-p", "--provider",
               help="scripted (offline, no key) or a provider preset: openai, anthropic, ollama…")
 @click.option("--model", "model_name",
@@ -52,7 +54,10 @@ Example:
               "(default: a common one per provider, e.g. gpt-4o-mini).")
 @click.option("-d", "--directory", type=click.Path(file_okay=False, path_type=Path),
               help="Where to write the project (default: ./NAME).")
-@click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
+@click.option("--force", is_flag=True,
+              help="Write into a folder that is not empty: the template's files already there "
+              "(README.md, pyproject.toml, .gitignore…) are replaced, and listed; the others "
+              "are kept.")
 @click.option("-y", "--yes", is_flag=True, help="Ask nothing: take NAME and the flags.")
 def new(
     name: str | None, template: str | None, provider: str | None, model_name: str | None,
@@ -78,13 +83,14 @@ def new(
         )
     else:
         plan = _ask(name, template, provider, model_name, directory, force)
+    replaced = existing_files(plan) if force else []
     try:
         written = write_project(plan, force=force)
     except NewProjectError as exc:
         fail(str(exc), code=2)
     except OSError as exc:
         fail(f"cannot write the project in {plan.target}: {exc.strerror or exc}")
-    _report(plan, written)
+    _report(plan, written, replaced)
 
 
 def _ask(
@@ -129,10 +135,13 @@ def _runnable(program: str) -> str:
     return shlex.quote(str(beside.absolute()))
 
 
-def _report(plan: ProjectPlan, written: list[Path]) -> None:
+def _report(plan: ProjectPlan, written: list[Path], replaced: list[Path]) -> None:
     folder = shlex.quote(str(plan.target))
     info(f"created {plan.target} from the {plan.template.name} template ({len(written)} files; "
          f"guide: {plan.template.guide})")
+    if replaced:
+        info(f"replaced {len(replaced)} file(s) that were in {plan.target} (--force): "
+             f"{', '.join(p.as_posix() for p in replaced)}")
     info(f"model {plan.provider.model}: {plan.provider.key_status()}")
     info(f"its tests: cd {folder} && {_runnable('python')} -m pytest")
     info("start it:")

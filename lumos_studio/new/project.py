@@ -166,6 +166,12 @@ def _project_files(plan: ProjectPlan) -> list[tuple[str, Traversable]]:
     return _files(common_folder()) + _files(plan.template.folder)
 
 
+def existing_files(plan: ProjectPlan) -> list[Path]:
+    """The project's files already in ``plan.target`` (relative to it): what --force replaces."""
+    return [Path(relative) for relative, _ in _project_files(plan)
+            if (plan.target / relative).exists()]
+
+
 def write_project(plan: ProjectPlan, force: bool = False) -> list[Path]:
     """Write the template's files (and the shared ones) under ``plan.target``; the paths
     written, relative to it. Nothing is written when the folder or a value is refused."""

@@ -18,6 +18,7 @@ from lumos_studio.display import safe_text
 from lumos_studio.new.project import (
     AGENTS_FILE,
     ProjectPlan,
+    existing_files,
     name_problem,
     target_problem,
 )
@@ -133,7 +134,11 @@ class NewProjectWizard(App[ProjectPlan | None]):
         target = self.query_one("#target", Static)
         if self.project_name and problem is None:
             files = f"{AGENTS_FILE}, tests/, README.md, pyproject.toml, .env.example"
-            target.update(safe_text(f"Writes {self._target()}/: {files}", limit=None))
+            plan = ProjectPlan(self.project_name, TEMPLATES[self.template], provider,
+                               self._target())
+            replaced = ", ".join(p.as_posix() for p in existing_files(plan))
+            replacing = f"; replaces {replaced} (--force)" if replaced else ""
+            target.update(safe_text(f"Writes {self._target()}/: {files}{replacing}", limit=None))
         else:
             target.update("")
 

@@ -153,3 +153,31 @@ def test_a_model_name_goes_into_agents_py_as_a_string_literal(tmp_path: Path) ->
     assert isinstance(value, ast.Constant) and value.value == f"ollama:{model}"
     assert f"The agents use `ollama:{model}`" in (tmp_path / "lit" / "README.md").read_text()
 
+
+def test_force_lists_the_files_it_replaces(tmp_path: Path) -> None:
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "README.md").write_text("my readme")
+    (existing / ".gitignore").write_text("mine/")
+    (existing / "notes.txt").write_text("mine")
+
+    forced = lumos_studio("new", "existing", "--yes", "--force", cwd=tmp_path)
+
+    assert forced.returncode == 0, forced.stderr
+    assert "replaced 2 file(s) that were in existing (--force): .gitignore, README.md\n" in (
+        forced.stderr)
+    assert (existing / "README.md").read_text().startswith("# existing")
+    assert (existing / "notes.txt").read_text() == "mine"
+    fresh = lumos_studio("new", "fresh", "--yes", "--force", cwd=tmp_path)
+    assert fresh.returncode == 0 and "replaced" not in fresh.stderr
+
+
+def test_the_help_lists_every_template_and_what_force_replaces(tmp_path: Path) -> None:
+    shown = lumos_studio("new", "--help", cwd=tmp_path)
+    assert shown.returncode == 0
+    words = " ".join(shown.stdout.split())
+    assert f"--template TEXT {', '.join(TEMPLATES)} (default: chatbot" in words
+    for template in TEMPLATES.values():
+        assert f"{template.name} {template.summary}" in words
+    assert "the template's files already there (README.md, pyproject.toml, .gitignore…) are " \
+        "replaced, and listed" in words

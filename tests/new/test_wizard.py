@@ -64,6 +64,15 @@ async def test_a_bad_name_or_a_full_folder_keeps_the_wizard_open(in_tmp: Path) -
     assert app.return_value is None
 
 
+
+async def test_with_force_the_files_it_would_replace_are_named(in_tmp: Path) -> None:
+    (in_tmp / "taken").mkdir()
+    (in_tmp / "taken" / "README.md").write_text("mine")
+    (in_tmp / "taken" / "x.txt").write_text("x")
+    app = NewProjectWizard(name="taken", force=True)
+    async with app.run_test(size=(120, 40)):
+        assert note(app, "#target").endswith("; replaces README.md (--force)")
+
 async def fill_in(pilot: Pilot) -> None:
     await pilot.press(*"demo")
     await pilot.pause()
