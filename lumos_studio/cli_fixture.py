@@ -5,19 +5,29 @@ test as ``<test name>.jsonl``; the test replays it with ``lumos_core.testing.rep
 agent as the code defines it now, so it fails with a ``TraceDivergence`` naming the step where
 the agent's behaviour changed. Everything taken from the trace is written into the test as a
 Python literal (``repr``), never as code.
+
+Nothing is written until the trace has been read.
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import shutil
+import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from lumos_studio.cli_support import fail, info, note, open_reader
+
+if TYPE_CHECKING:
+    from lumos_core.testing import RecordedTrace
+    from lumos_core.testing.otlp_json import SpanLike
 
 DEMO_MODULE = "lumos_studio.demo.agents"
 
@@ -67,30 +77,22 @@ def fixture(
         if path.exists() and not force:
             fail(f"{path} exists", "pass --force to overwrite it", code=2)
     given = _parse_agent(agent_option) if agent_option is not None else None
-    output.parent.mkdir(parents=True, exist_ok=True)
-    _write_trace(db, traces, data)
-    from lumos_core.testing import RecordedTrace, read_spans
-
-    try:
-        recorded = RecordedTrace(read_spans(data))
-    except ValueError as exc:
-        data.unlink(missing_ok=True)
-        fail(str(exc), "expected OTLP JSON lines, as lumos-studio export writes them")
-    names = recorded.agent_names
-    if not names:
-        data.unlink(missing_ok=True)
-        fail("the trace holds no agent run (no invoke_agent span)",
-             "fixture writes tests for agent runs; see lumos-studio show TRACE")
-    agent_name = names[0]
-    source = given or _demo_source(agent_name)
-    if source is None:
-        data.unlink(missing_ok=True)
-        fail(f"the trace's agent {agent_name!r} is not a bundled demo agent",
-             "say where it is defined: --agent agents.py (or --agent package.module)")
-    turns = [(t.message, t.output) for t in recorded.turns(agent_name)]
-    tools = sorted({c.name for c in recorded.tool_calls(agent_name)}) if run_tools else []
-    output.write_text(_test_source(output, data, agent_name, source, turns, tools),
-                      encoding="utf-8")
+    # Nothing is written until every check has passed: a trace from the store is exported into
+    # a scratch folder, a saved file is read where it is.
+    with tempfile.TemporaryDirectory(prefix="lumos-fixture-") as scratch:
+        exported = Path(scratch) / "trace.jsonl"
+        trace_file = _trace_file(db, traces, exported)
+        recorded = _recorded(trace_file)
+        agent_name = _agent_of(recorded, "the trace" if trace_file == exported else trace_file)
+        names = recorded.agent_names
+        source = given or _demo_source(agent_name)
+        if source is None:
+            fail(f"the trace's agent {agent_name!r} is not a bundled demo agent",
+                 "say where it is defined: --agent agents.py (or --agent package.module)")
+        turns = [(t.message, t.output) for t in recorded.turns(agent_name)]
+        tools = sorted({c.name for c in recorded.tool_calls(agent_name)}) if run_tools else []
+        _write(output, _test_source(output, data, agent_name, source, turns, tools), data,
+               trace_file)
     if len(names) > 1:
         note(f"the trace holds several agents ({', '.join(names)}); the test replays "
              f"{agent_name!r}, the outermost")
@@ -98,17 +100,13 @@ def fixture(
     info(f"run it: pytest {output}")
 
 
-def _write_trace(db: Path, traces: tuple[str, ...], data: Path) -> None:
-    """The saved file as it is, or the traces of the store exported as OTLP JSON lines."""
+def _trace_file(db: Path, traces: tuple[str, ...], scratch: Path) -> Path:
+    """The saved file given, or ``scratch`` holding the store's traces as OTLP JSON lines."""
     files = [Path(t) for t in traces if Path(t).is_file()]
     if files:
         if len(traces) > 1:
             fail("give one saved trace file, or trace ids of --db", code=2)
-        try:
-            shutil.copyfile(files[0], data)
-        except OSError as exc:
-            fail(f"cannot copy {files[0]} to {data}: {exc.strerror or exc}")
-        return
+        return files[0]
     from lumos_studio.replay.save import save_traces
 
     reader = open_reader(db)
@@ -129,9 +127,62 @@ def _write_trace(db: Path, traces: tuple[str, ...], data: Path) -> None:
                  "give more characters")
         ids.append(matches[0])
     try:
-        save_traces(reader, ids, data)
+        save_traces(reader, ids, scratch)
     except OSError as exc:
-        fail(f"cannot write {data}: {exc.strerror or exc}")
+        fail(f"cannot export the traces to {scratch}: {exc.strerror or exc}")
+    return scratch
+
+
+def _recorded(path: Path) -> RecordedTrace:
+    """The spans of ``path``; a file that is not OTLP JSON lines, or is cut short, fails."""
+    from lumos_core.testing import RecordedTrace, read_spans
+
+    hint = "expected OTLP JSON lines (.gz or not), as lumos-studio export writes them"
+    try:
+        return RecordedTrace(read_spans(path))
+    except ValueError as exc:
+        fail(str(exc), hint)
+    except EOFError:
+        fail(f"{path} is cut short: not a complete gzip file", hint)
+    except (gzip.BadGzipFile, zlib.error) as exc:
+        fail(f"{path} is not a readable gzip file ({exc})", hint)
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+
+
+def _agent_of(recorded: RecordedTrace, shown: object) -> str:
+    """The agent the test replays: the outermost one of the first trace with an agent run."""
+    from lumos_core.testing import RecordedTrace
+
+    by_trace: dict[str, list[SpanLike]] = {}
+    for span in recorded.spans:
+        by_trace.setdefault(span.trace_id, []).append(span)
+    outermost: dict[str, str | None] = {
+        trace_id: next(iter(RecordedTrace(spans).agent_names), None)
+        for trace_id, spans in by_trace.items()
+    }
+    if not any(outermost.values()):
+        fail(f"{shown} holds no agent run (no invoke_agent span)",
+             "fixture writes tests for agent runs; see lumos-studio show TRACE")
+    return next(name for name in outermost.values() if name)
+
+
+def _write(output: Path, test: str, data: Path, trace_file: Path) -> None:
+    """The test and its trace, each written beside its place first, then moved there."""
+    pending: list[tuple[Path, Path]] = []
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if not (data.exists() and data.samefile(trace_file)):
+            pending.append((data.with_name(f".{data.name}.partial"), data))
+            shutil.copyfile(trace_file, pending[-1][0])
+        pending.append((output.with_name(f".{output.name}.partial"), output))
+        pending[-1][0].write_text(test, encoding="utf-8")
+        for partial, final in pending:
+            partial.replace(final)
+    except OSError as exc:
+        for partial, _ in pending:
+            partial.unlink(missing_ok=True)
+        fail(f"cannot write {exc.filename or output}: {exc.strerror or exc}")
 
 
 def _demo_source(agent_name: str) -> AgentSource | None:

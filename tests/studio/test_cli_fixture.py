@@ -3,12 +3,13 @@ that produced it and fails, naming the step, once the agent behaves otherwise.""
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from lumos_studio.cli import cli
 from lumos_studio.cli_fixture import AgentSource, _test_source
@@ -127,6 +128,34 @@ def test_an_agent_outside_the_demo_needs_agent(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "the trace's agent 'mine' is not a bundled demo agent" in result.output
     assert not (tmp_path / "tests/test_mine.jsonl").exists()
+
+
+SAVED = Path(__file__).resolve().parents[2] / "traces"
+
+
+def _fixture(tmp_path: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--db", str(tmp_path / "s.db"), "fixture", *args])
+
+
+def test_a_file_that_does_not_read_is_named_and_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("garbage.jsonl").write_text("garbage\n")
+    whole = gzip.compress((SAVED / "calculator.jsonl").read_bytes())
+    Path("trunc.jsonl.gz").write_bytes(whole[:len(whole) // 2])
+
+    garbage = _fixture(tmp_path, "garbage.jsonl", "-o", "tests/test_b.py")
+    assert garbage.exit_code == 1
+    assert garbage.output.startswith("error: garbage.jsonl:1: not an OTLP JSON line")
+    cut = _fixture(tmp_path, "trunc.jsonl.gz", "-o", "tests/test_b.py")
+    assert cut.exit_code == 1 and "Aborted" not in cut.output
+    assert cut.output.startswith("error: trunc.jsonl.gz is cut short: not a complete gzip file")
+    assert not Path("tests").exists()
+
+    fixed = _fixture(tmp_path, str(SAVED / "calculator.jsonl"), "-o", "tests/test_b.py")
+    assert fixed.exit_code == 0, fixed.output
+    assert sorted(p.name for p in Path("tests").iterdir()) == ["test_b.jsonl", "test_b.py"]
 
 
 def test_text_from_the_trace_is_written_as_literals_never_as_code(tmp_path: Path) -> None:
