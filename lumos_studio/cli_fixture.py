@@ -6,15 +6,19 @@ agent as the code defines it now, so it fails with a ``TraceDivergence`` naming 
 the agent's behaviour changed. Everything taken from the trace is written into the test as a
 Python literal (``repr``), never as code.
 
-Nothing is written until the trace has been read.
+Nothing is written until the trace has been read and the agent found: ``--agent`` is imported in
+a child process as the test will import it.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import zlib
 from dataclasses import dataclass
@@ -30,6 +34,10 @@ if TYPE_CHECKING:
     from lumos_core.testing.otlp_json import SpanLike
 
 DEMO_MODULE = "lumos_studio.demo.agents"
+LOAD_TIMEOUT = 60.0  # seconds the agent's file or module gets to import (as ``run`` gives it)
+# What the child process of ``_check_agent`` runs.
+_FIND_AGENT = ("import sys; from lumos_studio.cli_fixture import find_agent; "
+               "find_agent(*sys.argv[1:])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +97,8 @@ def fixture(
         if source is None:
             fail(f"the trace's agent {agent_name!r} is not a bundled demo agent",
                  "say where it is defined: --agent agents.py (or --agent package.module)")
+        if given is not None:
+            _check_agent(given, agent_name, Path(scratch) / "found.json")
         turns = [(t.message, t.output) for t in recorded.turns(agent_name)]
         tools = sorted({c.name for c in recorded.tool_calls(agent_name)}) if run_tools else []
         _write(output, _test_source(output, data, agent_name, source, turns, tools), data,
@@ -185,6 +195,76 @@ def _write(output: Path, test: str, data: Path, trace_file: Path) -> None:
         fail(f"cannot write {exc.filename or output}: {exc.strerror or exc}")
 
 
+def _check_agent(source: AgentSource, agent_name: str, answer: Path) -> None:
+    """Import ``source`` in a child process, as the written test will, and fail (exit 2) unless
+    it defines the agent ``agent_name``: user code runs there, not in this process."""
+    command = [sys.executable, "-c", _FIND_AGENT, str(answer), str(source.file or ""),
+               source.module or "", source.variable or "", agent_name]
+    where = source.file or source.module
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, errors="replace",
+                              timeout=LOAD_TIMEOUT, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        fail(f"{where} did not load within {LOAD_TIMEOUT:.0f} s",
+             "--agent takes the file or module that defines the agent", code=2)
+    try:
+        found = json.loads(answer.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        last = done.stderr.strip().splitlines()[-1:] or [f"exit code {done.returncode}"]
+        fail(f"importing {where} ended the process ({last[0]})", code=2)
+    if found["problem"]:
+        fail(found["problem"], found["hint"] or None, code=2)
+
+
+def find_agent(answer: str, file: str, module: str, variable: str, agent_name: str) -> None:
+    """In the child process of ``_check_agent``: what is wrong with the agent's file or module
+    (``{"problem": ..., "hint": ...}``, problem "" when the agent is there), written to
+    ``answer``."""
+    problem, hint = _agent_problem(Path(file) if file else None, module, variable, agent_name)
+    Path(answer).write_text(json.dumps({"problem": problem, "hint": hint}), encoding="utf-8")
+
+
+def _agent_problem(file: Path | None, module: str, variable: str,
+                   agent_name: str) -> tuple[str, str]:
+    import importlib
+    import traceback
+
+    from lumos_core import Agent
+    from lumos_core.loader import AgentFileError, agents_in, load_module, workflows_in
+    from lumos_studio.sessions.discovery import unknown_name
+
+    where = str(file) if file is not None else module
+    try:
+        loaded = load_module(file) if file is not None else importlib.import_module(module)
+    except AgentFileError as exc:
+        return str(exc), exc.code_frame()
+    except ModuleNotFoundError as exc:
+        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+            return (f"no module named {module!r} (from {Path.cwd()})",
+                    "--agent takes a file (agents.py) or a module importable from here")
+        return f"{type(exc).__name__} while importing {module}: {exc}", ""
+    except BaseException as exc:  # the user's code: whatever it raised (SystemExit too), say it
+        frames = traceback.extract_tb(exc.__traceback__)
+        at = f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
+        return f"{type(exc).__name__} while importing {where}{at}: {exc}", ""
+    if variable:
+        value = getattr(loaded, variable, None)
+        if value is None:
+            return (f"{where} defines no {variable!r}",
+                    f"its agents: {', '.join(agents_in(loaded)) or 'none'}")
+        if not isinstance(value, Agent):
+            return f"{variable!r} in {where} is a {type(value).__name__}, not an Agent", ""
+        if value.name != agent_name:
+            return (f"{variable!r} in {where} is agent {value.name!r}, but the trace is a run of "
+                    f"{agent_name!r}", f"name the variable that holds agent {agent_name!r}")
+        return "", ""
+    agents = agents_in(loaded)
+    if agent_name not in agents:
+        return (unknown_name(agent_name, where, agents, workflows_in(loaded)),
+                "--agent FILE:VARIABLE names the variable that holds the agent")
+    return "", ""
+
+
 def _demo_source(agent_name: str) -> AgentSource | None:
     from lumos_core.loader import agents_in
     from lumos_studio.demo import agents as demo
@@ -199,7 +279,8 @@ def _parse_agent(option: str) -> AgentSource:
     if where.endswith(".py") or os.sep in where or "/" in where:
         path = Path(where)
         if not path.exists():
-            fail(f"{path} does not exist", "--agent takes the file that defines the agent")
+            fail(f"{path} does not exist", "--agent takes the file that defines the agent",
+                 code=2)
         return AgentSource(file=path, variable=variable or None)
     if not all(part.isidentifier() for part in where.split(".")):
         fail(f"{where!r} is neither a file nor a module name", code=2)

@@ -158,6 +158,48 @@ def test_a_file_that_does_not_read_is_named_and_leaves_nothing_behind(
     assert sorted(p.name for p in Path("tests").iterdir()) == ["test_b.jsonl", "test_b.py"]
 
 
+@pytest.mark.parametrize(
+    ("agent", "message"),
+    [
+        ("agents.py:nope", "error: agents.py defines no 'nope'\nits agents: mine\n"),
+        ("agents.py", "error: no agent or workflow named 'calculator' in agents.py (agents: "
+         "mine)\n"),
+        ("agents.py:mine", "error: 'mine' in agents.py is agent 'mine', but the trace is a run of "
+         "'calculator'\n"),
+        ("agents.py:Agent", "error: 'Agent' in agents.py is a type, not an Agent\n"),
+        ("raises.py", "raises.py:1: RuntimeError while importing: boom\n>    1 | raise"),
+        ("exits.py", "error: SystemExit while importing exits.py"),
+        ("no.such.module:x", "error: no module named 'no.such.module' (from "),
+        ("lumos_studio.demo.agents:weather", "error: 'weather' in lumos_studio.demo.agents is "
+         "agent 'weather', but the trace is a run of 'calculator'\n"),
+    ],
+)
+def test_an_agent_that_cannot_be_found_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, agent: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("agents.py").write_text(AGENTS.replace('Agent("weather"', 'Agent("mine"')
+                                 .replace("weather = ", "mine = "))
+    Path("raises.py").write_text('raise RuntimeError("boom")\n')
+    Path("exits.py").write_text("import sys\nsys.exit(3)\n")
+    refused = _fixture(tmp_path, str(SAVED / "calculator.jsonl"), "-o", "tests/test_c.py",
+                       "--agent", agent)
+    assert refused.exit_code == 2, refused.output
+    assert message in refused.output and "Traceback" not in refused.output
+    assert not Path("tests").exists()
+
+
+def test_the_agent_module_that_defines_it_passes_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    done = _fixture(tmp_path, str(SAVED / "calculator.jsonl"), "-o", "tests/test_c.py",
+                    "--agent", "lumos_studio.demo.agents:calculator")
+    assert done.exit_code == 0, done.output
+    ran = _pytest(tmp_path)
+    assert ran.returncode == 0 and "1 passed" in ran.stdout, ran.stdout
+
+
 def test_text_from_the_trace_is_written_as_literals_never_as_code(tmp_path: Path) -> None:
     hostile = '"""\nimport os; os.remove("x")  # \\'
     source = _test_source(tmp_path / "test_h.py", tmp_path / "test_h.jsonl", 'we"ird\nname',
