@@ -7,7 +7,7 @@ the agent's behaviour changed. Everything taken from the trace is written into t
 Python literal (``repr``), never as code.
 
 Nothing is written until the trace has been read and the agent found: ``--agent`` is imported in
-a child process as the test will import it.
+a child process as the test will import it, and several traces must be turns of one agent.
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ def fixture(
     """Write a pytest regression test that replays TRACE against the agent that produced it.
 
     TRACE is a saved OTLP JSON lines file, or trace ids (unique prefixes) of --db, or ``last``
-    for the newest: give every turn of a conversation to replay them all.
+    for the newest: give every turn of a conversation to replay them all (several traces must be
+    runs of one agent: a test replays one agent). Nothing is written unless the trace reads and
+    --agent defines that agent.
 
     \b
     Examples:
@@ -161,7 +163,8 @@ def _recorded(path: Path) -> RecordedTrace:
 
 
 def _agent_of(recorded: RecordedTrace, shown: object) -> str:
-    """The agent the test replays: the outermost one of the first trace with an agent run."""
+    """The agent the test replays: the outermost one of every trace, which must be the same
+    (several traces are the turns of one conversation)."""
     from lumos_core.testing import RecordedTrace
 
     by_trace: dict[str, list[SpanLike]] = {}
@@ -174,6 +177,11 @@ def _agent_of(recorded: RecordedTrace, shown: object) -> str:
     if not any(outermost.values()):
         fail(f"{shown} holds no agent run (no invoke_agent span)",
              "fixture writes tests for agent runs; see lumos-studio show TRACE")
+    if len(outermost) > 1 and len(set(outermost.values())) > 1:
+        runs = ", ".join(f"{trace_id[:8]}: {name or 'no agent run'}"
+                         for trace_id, name in outermost.items())
+        fail(f"the traces are not one agent's turns ({runs}); a test replays one agent's "
+             "conversation", "give the traces of one agent, and write a test per agent", code=2)
     return next(name for name in outermost.values() if name)
 
 

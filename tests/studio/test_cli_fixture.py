@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from lumos_studio.cli import cli
 from lumos_studio.cli_fixture import AgentSource, _test_source
+from lumos_studio.store import StoreReader
 
 STUDIO = str(Path(sys.executable).with_name("lumos-studio"))
 
@@ -199,6 +200,23 @@ def test_the_agent_module_that_defines_it_passes_the_check(
     ran = _pytest(tmp_path)
     assert ran.returncode == 0 and "1 passed" in ran.stdout, ran.stdout
 
+
+def test_traces_of_different_agents_are_refused(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.db")
+    for agent, message in (("weather", "weather in Paris?"), ("calculator", "2 + 2")):
+        ran = CliRunner().invoke(cli, ["--db", db, "run", "--demo", agent, message])
+        assert ran.exit_code == 0, ran.output
+    calculator, weather = [t.trace_id for t in StoreReader(tmp_path / "s.db").list_traces()]
+    test = str(tmp_path / "tests" / "test_both.py")
+
+    refused = _fixture(tmp_path, weather[:8], calculator[:8], "-o", test)
+
+    assert refused.exit_code == 2
+    assert refused.output.startswith(
+        f"error: the traces are not one agent's turns ({weather[:8]}: weather, "
+        f"{calculator[:8]}: calculator); a test replays one agent's conversation\n"
+        "give the traces of one agent, and write a test per agent")
+    assert not (tmp_path / "tests").exists()
 
 def test_text_from_the_trace_is_written_as_literals_never_as_code(tmp_path: Path) -> None:
     hostile = '"""\nimport os; os.remove("x")  # \\'
