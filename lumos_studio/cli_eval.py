@@ -124,7 +124,10 @@ def eval_(db: Path, demo: bool, task_name: str | None, name: str | None,
 def _thresholds(given: tuple[str, ...]) -> dict[str, float]:
     limits: dict[str, float] = {}
     for item in given:
-        scorer, _, rate = item.rpartition("=")
+        scorer, equals, rate = item.rpartition("=")
+        if equals and not scorer.strip():
+            fail(f"--threshold {item!r} names no scorer before '=': write SCORER=RATE for one "
+                 "scorer (contains=0.8) or RATE for every scorer (0.8)", code=2)
         try:
             value = float(rate)
         except ValueError:
@@ -132,7 +135,7 @@ def _thresholds(given: tuple[str, ...]) -> dict[str, float]:
         if not 0 <= value <= 1:
             fail(f"--threshold {item!r}: write SCORER=RATE or RATE, a pass rate from 0 to 1 "
                  "(contains=0.8)", code=2)
-        limits[scorer or ALL] = value
+        limits[scorer.strip() or ALL] = value
     return limits
 
 

@@ -90,6 +90,19 @@ def test_the_exit_code_follows_the_thresholds(db: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "a pass rate from 0 to 1" in bad.stderr
 
 
+
+@pytest.mark.parametrize("given", ["=0.5", " =1"])
+def test_a_threshold_with_no_scorer_before_its_equals_sign_is_refused(
+        db: Path, tmp_path: Path, given: str) -> None:
+    refused = invoke(db, "eval", str(agent_file(tmp_path)), "orders", "--agent", "support",
+                     "--threshold", given)
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"error: --threshold {given!r} names no scorer before '=': write SCORER=RATE for one "
+        "scorer (contains=0.8) or RATE for every scorer (0.8)\n")
+    assert not db.exists()  # refused before anything ran
+
+
 def test_a_second_run_is_compared_with_the_first_and_regressions_are_named(
         db: Path, tmp_path: Path) -> None:
     first = invoke(db, "eval", str(agent_file(tmp_path)), "orders", "--agent", "support")
