@@ -177,6 +177,10 @@ def _dataset(module: ModuleType, given: str, demo: bool) -> Any:
     path = Path(given)
     if demo and not path.exists():
         path = DEMO_DATASETS / f"{given}.jsonl"
+        if not path.is_file():
+            demo_names = sorted({*found, *(p.stem for p in DEMO_DATASETS.glob("*.jsonl"))})
+            fail(f"no demo dataset {given!r}; the demo has: {', '.join(demo_names)}",
+                 "eval --demo DATASET takes one of those (or a .jsonl file of cases)", code=2)
     if not path.is_file():
         names = ", ".join(sorted(found)) or "none"
         fail(f"no dataset {given!r}: not a file, nor a Dataset in the file (found: {names})",

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lumos_studio.cli import cli
+from lumos_studio.cli_eval import DEMO_DATASETS
 from lumos_studio.experiments import list_experiments, load_experiment
 from lumos_studio.store import StoreReader
 
@@ -101,6 +102,15 @@ def test_a_threshold_with_no_scorer_before_its_equals_sign_is_refused(
         f"error: --threshold {given!r} names no scorer before '=': write SCORER=RATE for one "
         "scorer (contains=0.8) or RATE for every scorer (0.8)\n")
     assert not db.exists()  # refused before anything ran
+
+
+def test_an_unknown_demo_dataset_lists_the_demo_datasets(db: Path) -> None:
+    refused = invoke(db, "eval", "--demo", "nope", "--agent", "weather")
+    assert refused.exit_code == 2
+    demo = ", ".join(sorted(p.stem for p in DEMO_DATASETS.glob("*.jsonl")))
+    assert demo == "docs, weather"
+    assert refused.stderr.startswith(f"error: no demo dataset 'nope'; the demo has: {demo}\n")
+    assert "nor a Dataset in the file" not in refused.stderr
 
 
 def test_a_second_run_is_compared_with_the_first_and_regressions_are_named(
