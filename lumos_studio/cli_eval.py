@@ -175,7 +175,7 @@ def _dataset(module: ModuleType, given: str, demo: bool) -> Any:
     if given in found:
         return found[given]
     path = Path(given)
-    if demo and not path.exists():
+    if demo and not path.is_file():  # (a folder of that name, docs/ at the repo's root: not it)
         path = DEMO_DATASETS / f"{given}.jsonl"
         if not path.is_file():
             demo_names = sorted({*found, *(p.stem for p in DEMO_DATASETS.glob("*.jsonl"))})

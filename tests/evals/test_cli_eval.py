@@ -104,6 +104,17 @@ def test_a_threshold_with_no_scorer_before_its_equals_sign_is_refused(
     assert not db.exists()  # refused before anything ran
 
 
+def test_a_folder_named_like_a_demo_dataset_does_not_hide_it(
+        db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # At the repository's root, "docs" is also the docs/ folder: --demo docs is the dataset.
+    (tmp_path / "weather").mkdir()
+    monkeypatch.chdir(tmp_path)
+    ran = invoke(db, "eval", "--demo", "weather", "--agent", "weather")
+    assert ran.exit_code == 0, ran.output
+    assert "dataset weather · agent weather" in ran.stdout
+    assert [e.dataset for e in list_experiments(StoreReader(db))] == ["weather"]
+
+
 def test_an_unknown_demo_dataset_lists_the_demo_datasets(db: Path) -> None:
     refused = invoke(db, "eval", "--demo", "nope", "--agent", "weather")
     assert refused.exit_code == 2
