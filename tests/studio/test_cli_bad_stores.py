@@ -196,3 +196,22 @@ def test_a_full_disk_when_the_store_is_made_is_named_as_such(tiny_disk: Path) ->
     assert "the disk is full" in result.stderr
     assert "not a usable Lumos Studio store" not in result.stderr
     assert "Traceback" not in result.output + result.stderr
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("mysql://x", "unsupported --db URL scheme 'mysql': give a SQLite file path or a "
+                  "postgresql:// URL"),
+    ("sqlite:///studio.db", "unsupported --db URL scheme 'sqlite'"),
+    ("", "--db is empty: give a SQLite file path or a postgresql:// URL"),
+], ids=["mysql", "sqlite", "empty"])
+@pytest.mark.parametrize("command", ["traces", "import"])
+def test_a_db_that_is_no_file_path_is_refused_before_anything_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, said: str, command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_file(tmp_path / "in.jsonl", weather_trace("1" * 32))
+    args = ["import", "in.jsonl"] if command == "import" else [command]
+    result = CliRunner().invoke(cli, ["--db", value, *args])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert said in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]  # no "mysql:" directory
