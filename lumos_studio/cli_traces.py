@@ -26,9 +26,13 @@ from lumos_studio.cli_support import (
 from lumos_studio.display import safe_text
 from lumos_studio.store import StoreTarget
 
+# The most ``traces`` lists at once: more than a terminal shows, and within SQLite's integers.
+MAX_LISTED = 1_000_000
+
 
 @click.command()
-@click.option("--limit", default=50, show_default=True, help="How many traces to list.")
+@click.option("--limit", type=click.IntRange(1, MAX_LISTED), default=50, show_default=True,
+              help="How many traces to list.")
 @click.pass_obj
 def traces(db: StoreTarget, limit: int) -> None:
     """List stored traces, newest first."""

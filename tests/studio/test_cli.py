@@ -111,6 +111,16 @@ def test_commands_on_an_empty_or_missing_store_say_what_to_do(db: Path) -> None:
     assert shown.exit_code == 1 and "no trace starting with 'ffff'" in shown.stderr
 
 
+@pytest.mark.parametrize("limit", ["0", "-1", "99999999999999999999"])
+def test_traces_refuses_a_limit_out_of_range_as_a_usage_error(db: Path, limit: str) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Oslo?")
+    listed = invoke(db, "traces", "--limit", limit)
+    assert listed.exit_code == 2, listed.output
+    assert f"Invalid value for '--limit': {limit} is not in the range 1<=x<=1000000" in (
+        listed.stderr)
+    assert invoke(db, "traces", "--limit", "1").stdout.count("invoke_agent weather") == 1
+
+
 def test_export_writes_otlp_json_and_import_reads_back_the_same_tree(
     db: Path, tmp_path: Path
 ) -> None:
