@@ -6,6 +6,7 @@ Each command imports what it uses in its body, as ``cli.py`` asks of every comma
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from lumos_studio.cli_support import (
     warn,
 )
 from lumos_studio.display import safe_text
-from lumos_studio.store import StoreTarget
+from lumos_studio.store import PostgresUrl, StoreTarget
 
 # The most ``traces`` lists at once: more than a terminal shows, and within SQLite's integers.
 MAX_LISTED = 1_000_000
@@ -42,7 +43,8 @@ def traces(db: StoreTarget, limit: int) -> None:
     from lumos_studio.sessions.interrupted import close_interrupted, interrupted_spans
 
     reader = open_reader(db)
-    if interrupted_spans(reader):  # a studio that died left runs open: they end here
+    # A studio that died left runs open: they end here, in a store this user can write.
+    if _writable(db) and interrupted_spans(reader):
         with open_store(db) as store:
             close_interrupted(store.reader, store.writer)
     summaries = reader.list_traces(limit=limit)
@@ -71,6 +73,13 @@ def traces(db: StoreTarget, limit: int) -> None:
             status_text(t.status),
         )
     out.print(table)
+
+
+def _writable(db: StoreTarget) -> bool:
+    """Whether this user may write ``db``: a store file in a read-only place is only read."""
+    if isinstance(db, PostgresUrl):
+        return True
+    return os.access(db, os.W_OK) and os.access(db.parent, os.W_OK)
 
 
 @click.command()
