@@ -7,14 +7,17 @@ is written beside the target and renamed, so a failed save never leaves half a f
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from lumos_studio.otlp import encode_lines, encode_log_lines
 from lumos_studio.otlp.files import DEFAULT_BATCH_SIZE
+from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import StoreReader
 
 _ALL_LOGS = 2**62
@@ -97,15 +100,31 @@ def save_traces(
         raise ValueError(f"unknown semconv {semconv!r}")
     partial = path.with_name(path.name + ".part")
     path.parent.mkdir(parents=True, exist_ok=True)
-    opener = gzip.open if path.name.endswith(".gz") else open
     try:
-        with opener(partial, "wt", encoding="utf-8", newline="\n") as out:
-            out.writelines(_told(encode_lines(spans), len(spans), on_progress))
-            out.writelines(encode_log_lines(logs))
+        with open(partial, "wb") as raw:
+            _write(raw, path.name, spans, logs, on_progress)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
     return Saved(path, len(ids), len(spans), len(logs))
+
+
+def _write(raw: BinaryIO, name: str, spans: list[SpanRecord], logs: list[LogRecord],
+           on_progress: Callable[[SaveProgress], None] | None) -> None:
+    """The spans' and logs' lines into ``raw``, which stays open; gzip-compressed when ``name``
+    ends in ``.gz``, recording ``name`` without it inside, as gzip(1) does (not the .part's)."""
+    binary: BinaryIO | gzip.GzipFile = raw
+    if name.endswith(".gz"):
+        binary = gzip.GzipFile(filename=name, mode="wb", fileobj=raw)
+    text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+    try:
+        text.writelines(_told(encode_lines(spans), len(spans), on_progress))
+        text.writelines(encode_log_lines(logs))
+        text.flush()
+    finally:
+        text.detach()  # closing the wrapper would close ``raw``
+    if binary is not raw:
+        binary.close()  # the gzip trailer; ``raw`` stays open
 
 
 def _told(lines: Iterator[str], total: int, on_progress: Callable[[SaveProgress], None] | None

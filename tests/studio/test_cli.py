@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -150,6 +151,18 @@ def test_export_writes_otlp_json_and_import_reads_back_the_same_tree(
     for trace_id in trace_ids:
         assert trace_id in copy
         assert invoke(db, "show", trace_id).stdout == invoke(other, "show", trace_id).stdout
+
+
+def test_a_gzip_export_records_its_own_name_inside(db: Path, tmp_path: Path) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    out = tmp_path / "weather.jsonl.gz"
+    exported = invoke(db, "export", "--all", "-o", str(out))
+    assert exported.exit_code == 0, exported.output
+    header = out.read_bytes()
+    assert header[3] & 0x08  # FNAME: the original name follows the 10-byte header
+    assert header[10:].split(b"\0", 1)[0] == b"weather.jsonl"  # as gzip(1) records it
+    assert gzip.decompress(header).decode().count("\n") == 1
+    assert not list(tmp_path.glob("*.part"))
 
 
 def test_export_needs_a_choice_of_traces(db: Path, tmp_path: Path) -> None:
