@@ -1,7 +1,8 @@
 """Saving traces from a store as OTLP JSON lines: spans, then the log records tied to them.
 
 The file is what ``load_trace`` (and any OTel tool reading the Collector's file format) opens; it
-is written beside the target and renamed, so a failed save never leaves half a file.
+is written beside the target and renamed, so a failed save never leaves half a file (a stream,
+such as standard output, is written as it goes).
 """
 
 from __future__ import annotations
@@ -75,13 +76,16 @@ def save_traces(
     *,
     semconv: str = "as-recorded",
     on_progress: Callable[[SaveProgress], None] | None = None,
+    stream: BinaryIO | None = None,
 ) -> Saved:
     """Write ``trace_ids`` (spans and their logs) to ``path``; ``.gz`` compresses.
 
     ``semconv="latest"`` writes every span's meaning as current OTel GenAI attributes
     (``semantics.latest``); by default the spans are written as they were received.
     ``on_progress`` hears after each trace read and each line written (a 100k-span trace
-    takes seconds each way). Raises ``OSError`` when the file cannot be written.
+    takes seconds each way). A symlink ``path`` stays one: the file it names is replaced.
+    ``stream``: write into it instead, as it is (standard output, a pipe or a device the caller
+    opened; ``path`` only names it). Raises ``OSError`` when the file cannot be written.
     """
     path = Path(path)
     ids = list(dict.fromkeys(trace_ids))
@@ -98,15 +102,21 @@ def save_traces(
         spans = to_latest_all(spans, logs)
     elif semconv != "as-recorded":
         raise ValueError(f"unknown semconv {semconv!r}")
-    partial = path.with_name(path.name + ".part")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    saved = Saved(path, len(ids), len(spans), len(logs))
+    if stream is not None:
+        _write(stream, path.name, spans, logs, on_progress)
+        stream.flush()
+        return saved
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    partial = target.with_name(target.name + ".part")
+    target.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(partial, "wb") as raw:
-            _write(raw, path.name, spans, logs, on_progress)
-        os.replace(partial, path)
+            _write(raw, target.name, spans, logs, on_progress)
+        os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    return Saved(path, len(ids), len(spans), len(logs))
+    return saved
 
 
 def _write(raw: BinaryIO, name: str, spans: list[SpanRecord], logs: list[LogRecord],
