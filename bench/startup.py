@@ -230,7 +230,7 @@ def main(console: Console) -> None:
     with tempfile.TemporaryDirectory(prefix="lumos-bench-export-") as tmp:
         # Every span read whole (as replay, compare and the graph read them) and written out.
         command = [str(CLI), "--db", str(store.path), "export", "--trace", big_trace_id(10_000),
-                   "-o", str(Path(tmp) / "trace.jsonl")]
+                   "-o", str(Path(tmp) / "trace.jsonl"), "--force"]  # the rounds' one file
         row("lumos-studio export (a 10,000-span trace, to a file)",
             [_run(command) for _ in range(ROUNDS)])
         for spans, target in ((10_000, REPLAY_10K_TARGET_MS), (100_000, REPLAY_100K_TARGET_MS)):

@@ -19,7 +19,6 @@ from lumos_studio.store import (
     StoreError,
     StoreTarget,
     StoreUnusable,
-    is_postgres_url,
     parse_target,
 )
 
@@ -153,7 +152,8 @@ def resolve_trace(reader: StoreReader, prefix: str, code: int = 1) -> str:
 
 
 class StoreTargetType(click.ParamType):  # type: ignore[type-arg]
-    """``--db``: a SQLite file (as ``click.Path`` checks it) or a ``postgresql://`` URL."""
+    """``--db``: a SQLite file (as ``click.Path`` checks it) or a ``postgresql://`` URL; an
+    empty value or a URL of another scheme is a usage error, not a file to create."""
 
     name = "PATH|URL"
 
@@ -164,10 +164,11 @@ class StoreTargetType(click.ParamType):  # type: ignore[type-arg]
                 ctx: click.Context | None) -> StoreTarget:
         if isinstance(value, Path | PostgresUrl):
             return value
-        if isinstance(value, str) and is_postgres_url(value):
-            try:
-                return parse_target(value)
-            except StoreError as exc:
-                self.fail(str(exc), param, ctx)
+        try:
+            target = parse_target(str(value))
+        except StoreError as exc:
+            self.fail(str(exc), param, ctx)
+        if isinstance(target, PostgresUrl):
+            return target
         path: Path = self._file.convert(str(value), param, ctx)
         return path

@@ -6,8 +6,13 @@ Each command imports what it uses in its body, as ``cli.py`` asks of every comma
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import stat
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -24,11 +29,15 @@ from lumos_studio.cli_support import (
     warn,
 )
 from lumos_studio.display import safe_text
-from lumos_studio.store import StoreTarget
+from lumos_studio.store import PostgresUrl, StoreTarget
+
+# The most ``traces`` lists at once: more than a terminal shows, and within SQLite's integers.
+MAX_LISTED = 1_000_000
 
 
 @click.command()
-@click.option("--limit", default=50, show_default=True, help="How many traces to list.")
+@click.option("--limit", type=click.IntRange(1, MAX_LISTED), default=50, show_default=True,
+              help="How many traces to list.")
 @click.pass_obj
 def traces(db: StoreTarget, limit: int) -> None:
     """List stored traces, newest first."""
@@ -38,7 +47,8 @@ def traces(db: StoreTarget, limit: int) -> None:
     from lumos_studio.sessions.interrupted import close_interrupted, interrupted_spans
 
     reader = open_reader(db)
-    if interrupted_spans(reader):  # a studio that died left runs open: they end here
+    # A studio that died left runs open: they end here, in a store this user can write.
+    if _writable(db) and interrupted_spans(reader):
         with open_store(db) as store:
             close_interrupted(store.reader, store.writer)
     summaries = reader.list_traces(limit=limit)
@@ -69,6 +79,13 @@ def traces(db: StoreTarget, limit: int) -> None:
     out.print(table)
 
 
+def _writable(db: StoreTarget) -> bool:
+    """Whether this user may write ``db``: a store file in a read-only place is only read."""
+    if isinstance(db, PostgresUrl):
+        return True
+    return os.access(db, os.W_OK) and os.access(db.parent, os.W_OK)
+
+
 @click.command()
 @click.argument("trace_id")
 @click.pass_obj
@@ -92,16 +109,26 @@ def show(db: StoreTarget, trace_id: str) -> None:
         out.print(line)
 
 
+def _named(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value:
+        raise click.BadParameter("an empty name is no file: give a file name, or - for "
+                                 "standard output", ctx, param)
+    return value
+
+
 @click.command()
 @click.option("--trace", "trace_ids", multiple=True, help="A trace id (or prefix); repeatable.")
 @click.option("--all", "everything", is_flag=True, help="Export every stored trace.")
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True),
+    callback=_named,
     required=True,
-    help="The file to write (OTLP JSON lines; .gz compresses).",
+    help="The file to write (OTLP JSON lines; .gz compresses), or - for standard output.",
 )
+@click.option("--force", is_flag=True,
+              help="Replace the output file if it exists (a symlink's target; never the store).")
 @click.option(
     "--semconv",
     type=click.Choice(["as-recorded", "latest"]),
@@ -112,7 +139,8 @@ def show(db: StoreTarget, trace_id: str) -> None:
 )
 @click.pass_obj
 def export(
-    db: StoreTarget, trace_ids: tuple[str, ...], everything: bool, output: Path, semconv: str
+    db: StoreTarget, trace_ids: tuple[str, ...], everything: bool, output: str, force: bool,
+    semconv: str,
 ) -> None:
     """Write traces (spans and their logs) as OTLP JSON lines, the Collector's file format."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -121,6 +149,9 @@ def export(
 
     if bool(trace_ids) == everything:
         fail("choose the traces: --trace ID (repeatable) or --all", code=2)
+    path = Path(output)
+    to = "standard output" if output == "-" else output
+    in_place = output != "-" and _written_in_place(db, path, force)
     reader = open_reader(db)
     ids = reader.trace_ids() if everything else [resolve_trace(reader, t) for t in trace_ids]
     with Progress(TextColumn("{task.description} spans"), BarColumn(), MofNCompleteColumn(),
@@ -132,10 +163,67 @@ def export(
                             completed=step.spans, total=step.total)
 
         try:
-            saved = save_traces(reader, ids, output, semconv=semconv, on_progress=told)
+            with contextlib.ExitStack() as opened:
+                stream: BinaryIO | None = None
+                if output == "-":
+                    stream = sys.stdout.buffer
+                elif in_place:  # appended to: a redirection's file keeps what came before
+                    stream = opened.enter_context(open(path, "ab"))
+                saved = save_traces(reader, ids, path, semconv=semconv, on_progress=told,
+                                    stream=stream)
         except OSError as exc:
-            fail(f"cannot write {output}: {exc.strerror or exc}")
-    info(f"wrote {saved.traces:,} trace(s), {saved.spans:,} spans, {saved.logs:,} logs to {output}")
+            fail(f"cannot write {to}: {exc.strerror or exc}")
+    info(f"wrote {saved.traces:,} trace(s), {saved.spans:,} spans, {saved.logs:,} logs to {to}")
+
+
+# The files SQLite keeps a store in: the database, its write-ahead log, its WAL index and the
+# rollback journal (a store being made or migrated).
+_STORE_FILES = ("", "-wal", "-shm", "-journal")
+# Names of a descriptor this process holds, made by the shell's redirection (> out.jsonl):
+# written into as they are, whatever file they reach.
+_OPEN_DESCRIPTOR = re.compile(r"/dev/(stdout|stderr|fd/\d+)|/proc/(self|\d+)/fd/\d+")
+
+
+def _written_in_place(db: StoreTarget, path: Path, force: bool) -> bool:
+    """Whether ``export`` writes into ``path`` as it is (a pipe, a device, a descriptor's name)
+    rather than replacing it with a new file. Fails for the store or one of its files, for an
+    existing file without ``--force``, and for a path that cannot be looked at."""
+    suffix = _store_file(db, path)
+    if suffix is not None:
+        what = f"the store's {suffix} file ({db}{suffix})" if suffix else f"the store itself ({db})"
+        fail(f"{path} is {what}: exporting into it would destroy the store",
+             "give -o another file")
+    try:
+        mode = path.stat().st_mode  # a symlink's target
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+    if not stat.S_ISREG(mode) or _OPEN_DESCRIPTOR.fullmatch(str(path.absolute())):
+        return True
+    if not force:
+        fail(f"{path} already exists", "pass --force to replace it, or give -o another file")
+    return False
+
+
+def _store_file(db: StoreTarget, path: Path) -> str | None:
+    """Which of the SQLite store ``db``'s files ``path`` names (its suffix; "" the database), by
+    name or as the same file (a symlink, a hard link); None for none of them."""
+    if isinstance(db, PostgresUrl):
+        return None
+    names = (path.absolute(), Path(os.path.realpath(path)))  # realpath: a symlink loop too
+    for suffix in _STORE_FILES:
+        files = {Path(f"{base}{suffix}") for base in (db.absolute(), os.path.realpath(db))}
+        if any(name in files for name in names) or any(_same_file(path, f) for f in files):
+            return suffix
+    return None
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # one of them does not exist
+        return False
 
 
 def _size(path: Path) -> int:

@@ -27,6 +27,7 @@ from pathlib import Path
 from lumos_studio.otlp import read_lines
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import Store, StoreError, StoreReader, StoreUnusable
+from lumos_studio.store.connection import connect_read_only
 from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.schema import SCHEMA_VERSION, check_store
 
@@ -293,7 +294,7 @@ def _open_database(path: Path) -> LoadedTrace:
     except StoreError as exc:
         raise ReplayError(str(exc)) from exc
     try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        connection = connect_read_only(path)
     except sqlite3.Error as exc:
         raise ReplayError(f"cannot open the store {path}: {exc}") from exc
     try:

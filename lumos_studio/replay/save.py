@@ -1,20 +1,24 @@
 """Saving traces from a store as OTLP JSON lines: spans, then the log records tied to them.
 
 The file is what ``load_trace`` (and any OTel tool reading the Collector's file format) opens; it
-is written beside the target and renamed, so a failed save never leaves half a file.
+is written beside the target and renamed, so a failed save never leaves half a file (a stream,
+such as standard output, is written as it goes).
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from lumos_studio.otlp import encode_lines, encode_log_lines
 from lumos_studio.otlp.files import DEFAULT_BATCH_SIZE
+from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import StoreReader
 
 _ALL_LOGS = 2**62
@@ -72,13 +76,16 @@ def save_traces(
     *,
     semconv: str = "as-recorded",
     on_progress: Callable[[SaveProgress], None] | None = None,
+    stream: BinaryIO | None = None,
 ) -> Saved:
     """Write ``trace_ids`` (spans and their logs) to ``path``; ``.gz`` compresses.
 
     ``semconv="latest"`` writes every span's meaning as current OTel GenAI attributes
     (``semantics.latest``); by default the spans are written as they were received.
     ``on_progress`` hears after each trace read and each line written (a 100k-span trace
-    takes seconds each way). Raises ``OSError`` when the file cannot be written.
+    takes seconds each way). A symlink ``path`` stays one: the file it names is replaced.
+    ``stream``: write into it instead, as it is (standard output, a pipe or a device the caller
+    opened; ``path`` only names it). Raises ``OSError`` when the file cannot be written.
     """
     path = Path(path)
     ids = list(dict.fromkeys(trace_ids))
@@ -95,17 +102,39 @@ def save_traces(
         spans = to_latest_all(spans, logs)
     elif semconv != "as-recorded":
         raise ValueError(f"unknown semconv {semconv!r}")
-    partial = path.with_name(path.name + ".part")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    opener = gzip.open if path.name.endswith(".gz") else open
+    saved = Saved(path, len(ids), len(spans), len(logs))
+    if stream is not None:
+        _write(stream, path.name, spans, logs, on_progress)
+        stream.flush()
+        return saved
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    partial = target.with_name(target.name + ".part")
+    target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with opener(partial, "wt", encoding="utf-8", newline="\n") as out:
-            out.writelines(_told(encode_lines(spans), len(spans), on_progress))
-            out.writelines(encode_log_lines(logs))
-        os.replace(partial, path)
+        with open(partial, "wb") as raw:
+            _write(raw, target.name, spans, logs, on_progress)
+        os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    return Saved(path, len(ids), len(spans), len(logs))
+    return saved
+
+
+def _write(raw: BinaryIO, name: str, spans: list[SpanRecord], logs: list[LogRecord],
+           on_progress: Callable[[SaveProgress], None] | None) -> None:
+    """The spans' and logs' lines into ``raw``, which stays open; gzip-compressed when ``name``
+    ends in ``.gz``, recording ``name`` without it inside, as gzip(1) does (not the .part's)."""
+    binary: BinaryIO | gzip.GzipFile = raw
+    if name.endswith(".gz"):
+        binary = gzip.GzipFile(filename=name, mode="wb", fileobj=raw)
+    text = io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+    try:
+        text.writelines(_told(encode_lines(spans), len(spans), on_progress))
+        text.writelines(encode_log_lines(logs))
+        text.flush()
+    finally:
+        text.detach()  # closing the wrapper would close ``raw``
+    if binary is not raw:
+        binary.close()  # the gzip trailer; ``raw`` stays open
 
 
 def _told(lines: Iterator[str], total: int, on_progress: Callable[[SaveProgress], None] | None

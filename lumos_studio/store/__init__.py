@@ -7,6 +7,7 @@ queries, the codecs and the schema.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,11 +55,24 @@ DEFAULT_DB = Path(".lumos") / "studio.db"
 StoreTarget = Path | PostgresUrl
 
 
+# A URL's scheme (RFC 3986) before "://"; two letters at least, so that a Windows drive
+# ("C://data/studio.db") is still read as a path.
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
+_TARGETS = "give a SQLite file path or a postgresql:// URL"
+
+
 def parse_target(text: str | Path) -> StoreTarget:
-    """``--db`` read: a ``postgresql://`` URL (``StoreError`` if it cannot be read) or a file."""
+    """``--db`` read: a ``postgresql://`` URL or a file; ``StoreError`` for an empty value, a
+    URL of another scheme (``mysql://x`` is not a file name) or a PostgreSQL URL it cannot read."""
     if isinstance(text, Path):
         return text
-    return parse_url(text) if is_postgres_url(text) else Path(text)
+    if not text:
+        raise StoreError(f"--db is empty: {_TARGETS}")
+    if is_postgres_url(text):
+        return parse_url(text)
+    if scheme := _URL_SCHEME.match(text):
+        raise StoreError(f"unsupported --db URL scheme {scheme[1]!r}: {_TARGETS}")
+    return Path(text)
 
 
 def local_path(target: StoreTarget) -> Path:

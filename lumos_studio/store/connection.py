@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -57,9 +58,53 @@ def open_writer_connection(path: Path) -> sqlite3.Connection:
         raise StoreError(f"cannot open the store {path}: {exc}") from exc
 
 
-def reader_uri(path: Path) -> str:
-    """A read-only URI for ``path`` (quoted: a name may hold ``?`` or ``#``)."""
-    return f"{path.resolve().as_uri()}?mode=ro"
+def reader_uri(path: Path, *, immutable: bool = False) -> str:
+    """A read-only URI for ``path`` (quoted: a name may hold ``?`` or ``#``); ``immutable``
+    reads it without the WAL's index file and locks (``connect_read_only`` says when)."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    return f"{uri}&immutable=1" if immutable else uri
+
+
+# What SQLite answers a reader of a WAL store whose index file (``-shm``) it cannot make beside
+# it: in a directory this user cannot write, or on a read-only filesystem.
+_NO_INDEX = frozenset({sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY_DIRECTORY})
+
+
+def connect_read_only(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A read-only connection to the store at ``path``, also where no file can be made beside it.
+
+    A WAL store is read through its ``-shm`` index, which the first reader creates: in a
+    read-only directory it cannot, and every read fails. Such a store is opened ``immutable``
+    instead (no index, no locks). That is safe: a connection using the WAL keeps the ``-shm``
+    while open, so none has this store open now, and none of this user's can start writing it
+    there (another user's writer could: the read may then fail, it never changes the file).
+    Pages still waiting in the ``-wal`` (a store copied while written) would be skipped: that
+    store is refused, with what to do.
+    """
+    connection = sqlite3.connect(reader_uri(path), uri=True, check_same_thread=check_same_thread)
+    try:
+        connection.execute("PRAGMA schema_version").fetchall()
+        return connection
+    except sqlite3.Error as exc:  # not a database, damaged, locked: for the caller to say
+        if exc.sqlite_errorcode not in _NO_INDEX or os.access(path.parent, os.W_OK):
+            return connection  # its first read meets the same error
+    connection.close()
+    if wal_holds_pages(path):
+        raise StoreError(
+            f"cannot read the store {path}: its directory is read-only, and SQLite reads the "
+            f"pages waiting in {path.name}-wal only through a {path.name}-shm made beside it; "
+            "copy both files to a writable directory and pass the copy with --db"
+        )
+    return sqlite3.connect(reader_uri(path, immutable=True), uri=True,
+                           check_same_thread=check_same_thread)
+
+
+def wal_holds_pages(path: Path) -> bool:
+    """Whether committed pages may wait in the store's WAL, past the database file's end."""
+    try:
+        return os.stat(f"{path}-wal").st_size > 0
+    except OSError:
+        return False
 
 
 def open_reader_connection(path: Path, *, plain_rows: bool = False) -> sqlite3.Connection:
@@ -67,7 +112,7 @@ def open_reader_connection(path: Path, *, plain_rows: bool = False) -> sqlite3.C
     ``sqlite3.Row``s, or plain tuples with ``plain_rows`` (cheaper, for readers that unpack
     many rows by position)."""
     try:
-        connection = sqlite3.connect(reader_uri(path), uri=True, check_same_thread=False)
+        connection = connect_read_only(path, check_same_thread=False)
         connection.execute("PRAGMA busy_timeout=5000")
         connection.row_factory = None if plain_rows else sqlite3.Row
         know_dictionaries(path)
@@ -81,7 +126,7 @@ def know_dictionaries(path: Path) -> None:
     key = str(path.resolve())
 
     def read() -> list[tuple[int, bytes]]:
-        connection = sqlite3.connect(reader_uri(path), uri=True)
+        connection = connect_read_only(path)
         try:
             rows: list[tuple[int, bytes]] = connection.execute(
                 "SELECT id, dict FROM span_dicts").fetchall()

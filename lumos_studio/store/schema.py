@@ -15,7 +15,12 @@ import sqlite3
 from pathlib import Path
 
 from lumos_studio.records_codec import LOG_COLUMNS, SPAN_COLUMNS
-from lumos_studio.store.connection import StoreError, StoreUnusable, reader_uri
+from lumos_studio.store.connection import (
+    StoreError,
+    StoreUnusable,
+    connect_read_only,
+    wal_holds_pages,
+)
 from lumos_studio.store.schema_migrations import MIGRATIONS
 
 SCHEMA_VERSION = 15
@@ -38,7 +43,7 @@ def check_store(path: Path, *, current: bool = False) -> int:
     if not size:
         return 0
     try:
-        connection = sqlite3.connect(reader_uri(path), uri=True)
+        connection = connect_read_only(path)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the store {path}: {exc}") from exc
     try:
@@ -53,21 +58,13 @@ def check_store(path: Path, *, current: bool = False) -> int:
         raise StoreUnusable(f"{path} is not a Lumos Studio store ({exc})") from exc
     finally:
         connection.close()
-    if not _has_wal_frames(path) and pages * page_size > size:
+    if not wal_holds_pages(path) and pages * page_size > size:
         raise StoreUnusable(
             f"{path} is not a Lumos Studio store (the file is truncated: {size:,} of "
             f"{pages * page_size:,} bytes)"
         )
     _check_version(path, version, tables, current)
     return version
-
-
-def _has_wal_frames(path: Path) -> bool:
-    """Committed pages may wait in the WAL, past the database file's end."""
-    try:
-        return os.stat(f"{path}-wal").st_size > 0
-    except OSError:
-        return False
 
 
 def _check_version(path: Path | str, version: int, tables: set[str], current: bool) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +115,16 @@ def test_commands_on_an_empty_or_missing_store_say_what_to_do(db: Path) -> None:
     assert shown.exit_code == 1 and "no trace starting with 'ffff'" in shown.stderr
 
 
+@pytest.mark.parametrize("limit", ["0", "-1", "99999999999999999999"])
+def test_traces_refuses_a_limit_out_of_range_as_a_usage_error(db: Path, limit: str) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Oslo?")
+    listed = invoke(db, "traces", "--limit", limit)
+    assert listed.exit_code == 2, listed.output
+    assert f"Invalid value for '--limit': {limit} is not in the range 1<=x<=1000000" in (
+        listed.stderr)
+    assert invoke(db, "traces", "--limit", "1").stdout.count("invoke_agent weather") == 1
+
+
 def test_export_writes_otlp_json_and_import_reads_back_the_same_tree(
     db: Path, tmp_path: Path
 ) -> None:
@@ -140,6 +154,129 @@ def test_export_writes_otlp_json_and_import_reads_back_the_same_tree(
     for trace_id in trace_ids:
         assert trace_id in copy
         assert invoke(db, "show", trace_id).stdout == invoke(other, "show", trace_id).stdout
+
+
+def test_a_gzip_export_records_its_own_name_inside(db: Path, tmp_path: Path) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    out = tmp_path / "weather.jsonl.gz"
+    exported = invoke(db, "export", "--all", "-o", str(out))
+    assert exported.exit_code == 0, exported.output
+    header = out.read_bytes()
+    assert header[3] & 0x08  # FNAME: the original name follows the 10-byte header
+    assert header[10:].split(b"\0", 1)[0] == b"weather.jsonl"  # as gzip(1) records it
+    assert gzip.decompress(header).decode().count("\n") == 1
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_export_never_writes_over_the_store_or_its_files(db: Path, tmp_path: Path) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    (tmp_path / "link.db").symlink_to(db)
+    os.link(db, tmp_path / "hard.db")
+    before = db.read_bytes()
+    for name, what in [("studio.db", "the store itself"), ("link.db", "the store itself"),
+                       ("hard.db", "the store itself"), ("studio.db-wal", "-wal file"),
+                       ("studio.db-shm", "-shm file"), ("studio.db-journal", "-journal file")]:
+        ran = invoke(db, "export", "--all", "--force", "-o", str(tmp_path / name))
+        assert ran.exit_code == 1, (name, ran.output)
+        assert what in ran.stderr and "exporting into it would destroy the store" in ran.stderr
+        assert "give -o another file" in ran.stderr
+    assert db.read_bytes() == before and (tmp_path / "link.db").is_symlink()
+    assert not (tmp_path / "studio.db-journal").exists()
+    assert "invoke_agent weather" in invoke(db, "traces").stdout
+
+
+def test_export_replaces_an_existing_file_only_with_force(db: Path, tmp_path: Path) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    notes, other_app = tmp_path / "notes.txt", tmp_path / "app.db"
+    notes.write_text("my notes\n")
+    sqlite3.connect(other_app).execute("CREATE TABLE t (x)").connection.close()
+    kept = other_app.read_bytes()
+    for existing in (notes, other_app):
+        ran = invoke(db, "export", "--all", "-o", str(existing))
+        assert ran.exit_code == 1, ran.output
+        assert f"error: {existing} already exists" in ran.stderr
+        assert "pass --force to replace it, or give -o another file" in ran.stderr
+    assert notes.read_text() == "my notes\n" and other_app.read_bytes() == kept
+    forced = invoke(db, "export", "--all", "--force", "-o", str(notes))
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(notes.read_text().splitlines()[0])["resourceSpans"]
+
+
+def test_export_through_a_symlink_replaces_its_target_and_keeps_the_link(
+    db: Path, tmp_path: Path
+) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    target, link = tmp_path / "saved" / "weather.jsonl", tmp_path / "latest.jsonl"
+    target.parent.mkdir()
+    target.write_text("older\n")
+    link.symlink_to(target)
+    refused = invoke(db, "export", "--all", "-o", str(link))
+    assert refused.exit_code == 1 and "already exists" in refused.stderr
+    forced = invoke(db, "export", "--all", "--force", "-o", str(link))
+    assert forced.exit_code == 0, forced.output
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert json.loads(target.read_text().splitlines()[0])["resourceSpans"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["weather.jsonl"]  # no .part
+
+
+def test_export_dash_writes_to_standard_output(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    monkeypatch.chdir(tmp_path)
+    ran = invoke(db, "export", "--all", "-o", "-")
+    assert ran.exit_code == 0, ran.output
+    spans = [s for line in ran.stdout.splitlines()
+             for s in json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"]]
+    assert len(spans) == 4
+    assert "to standard output" in ran.stderr and not (tmp_path / "-").exists()
+
+
+def test_export_writes_into_a_fifo_or_a_device_without_replacing_it(
+    db: Path, tmp_path: Path
+) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    reading = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # the export (~6 KB) fits its buffer
+    try:
+        ran = invoke(db, "export", "--all", "-o", str(fifo))
+        assert ran.exit_code == 0, ran.output
+        assert stat.S_ISFIFO(fifo.lstat().st_mode)
+        assert json.loads(os.read(reading, 1 << 16).splitlines()[0])["resourceSpans"]
+    finally:
+        os.close(reading)
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a /dev/null of our own
+    except PermissionError:
+        pytest.skip("making a device node needs root")
+    ran = invoke(db, "export", "--all", "-o", str(null))
+    assert ran.exit_code == 0, ran.output
+    assert stat.S_ISCHR(null.lstat().st_mode)
+
+
+def test_export_to_dev_stdout_writes_where_the_shell_redirected_it(
+    db: Path, tmp_path: Path
+) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    out = tmp_path / "out.jsonl"
+    with open(out, "wb") as redirected:  # what "> out.jsonl" does: the file exists, is empty
+        redirected.write(b"# header\n")
+        redirected.flush()
+        done = subprocess.run(
+            [sys.executable, "-m", "lumos_studio", "--db", str(db), "export", "--all", "-o",
+             "/dev/stdout"], stdout=redirected, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    header, first, *_ = out.read_text().splitlines()
+    assert header == "# header" and json.loads(first)["resourceSpans"]
+
+
+def test_export_refuses_an_empty_output_name(db: Path) -> None:
+    invoke(db, "run", "--demo", "weather", "weather in Paris?")
+    ran = invoke(db, "export", "--all", "-o", "")
+    assert ran.exit_code == 2, ran.output
+    assert "an empty name is no file: give a file name, or - for standard output" in ran.stderr
 
 
 def test_export_needs_a_choice_of_traces(db: Path, tmp_path: Path) -> None:

@@ -3,21 +3,24 @@ command, and the file left as it was (issue 13, finding 6)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from lumos_core.telemetry.semconv import LUMOS_STUDIO_PID
 from lumos_studio.cli import cli
 from lumos_studio.otlp import write_file
 from lumos_studio.store import Store, StoreReader, StoreUnusable
-from tests.builders import weather_trace
+from tests.builders import agent_run, weather_trace
 
 
 def _good(path: Path) -> None:
@@ -196,3 +199,122 @@ def test_a_full_disk_when_the_store_is_made_is_named_as_such(tiny_disk: Path) ->
     assert "the disk is full" in result.stderr
     assert "not a usable Lumos Studio store" not in result.stderr
     assert "Traceback" not in result.output + result.stderr
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("mysql://x", "unsupported --db URL scheme 'mysql': give a SQLite file path or a "
+                  "postgresql:// URL"),
+    ("sqlite:///studio.db", "unsupported --db URL scheme 'sqlite'"),
+    ("", "--db is empty: give a SQLite file path or a postgresql:// URL"),
+], ids=["mysql", "sqlite", "empty"])
+@pytest.mark.parametrize("command", ["traces", "import"])
+def test_a_db_that_is_no_file_path_is_refused_before_anything_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, said: str, command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_file(tmp_path / "in.jsonl", weather_trace("1" * 32))
+    args = ["import", "in.jsonl"] if command == "import" else [command]
+    result = CliRunner().invoke(cli, ["--db", value, *args])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert said in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]  # no "mysql:" directory
+
+
+@pytest.fixture
+def seal() -> Iterator[Callable[[Path], None]]:
+    """Makes a directory this process cannot write (its files stay readable): mode 0o555, or for
+    root, whom modes do not stop, a read-only bind mount of it (a read-only filesystem)."""
+    undo: list[list[str] | Path] = []
+
+    def make_read_only(directory: Path) -> None:
+        if os.geteuid() != 0:
+            directory.chmod(0o555)
+            undo.append(directory)
+        elif shutil.which("mount") is not None:
+            bound = subprocess.run(["mount", "--bind", str(directory), str(directory)],
+                                   capture_output=True)
+            if bound.returncode == 0:
+                undo.append(["umount", str(directory)])
+                subprocess.run(["mount", "-o", "remount,bind,ro", str(directory)],
+                               capture_output=True)
+        if os.access(directory, os.W_OK):
+            pytest.skip("cannot make a directory read-only here (root without mount)")
+
+    yield make_read_only
+    for step in reversed(undo):
+        if isinstance(step, Path):
+            step.chmod(0o755)
+            continue
+        gc.collect()  # a reader's connection that only a cycle still holds
+        left = subprocess.run(step, capture_output=True)
+        if left.returncode != 0:  # still busy: not left mounted, but said
+            subprocess.run(["umount", "--lazy", step[-1]], check=False)
+            pytest.fail(f"a reader left the store open: {left.stderr.decode(errors='replace')}")
+
+
+def _in(directory: Path, *make: Callable[[Path], None]) -> Path:
+    """A store made elsewhere, then copied alone into ``directory`` (as a user copies one)."""
+    made = directory.parent / "made" / "studio.db"
+    made.parent.mkdir()
+    for step in make:
+        step(made)
+    directory.mkdir()
+    shutil.copy(made, directory / made.name)
+    return directory / made.name
+
+
+def test_a_store_in_a_read_only_directory_is_read_by_every_command_that_reads(
+    tmp_path: Path, seal: Callable[[Path], None]
+) -> None:
+    from lumos_studio.replay.loader import load_trace
+
+    def interrupted(path: Path) -> None:  # traces would close it: here it cannot, and need not
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        left = replace(agent_run(7, running=True)[0],
+                       resource={LUMOS_STUDIO_PID: str(gone.pid)})
+        with Store(path) as store:
+            store.writer.submit_many([left, *agent_run(7)[1:]])
+            store.writer.flush()
+
+    db = _in(tmp_path / "read-only", _good, interrupted)
+    seal(db.parent)
+    listed = CliRunner().invoke(cli, ["--db", str(db), "traces"])
+    assert listed.exit_code == 0, listed.output
+    assert "0af7651916cd43dd8448eb211c80319c" in listed.stdout
+    assert "00000000000000000000000000000007" in listed.stdout
+    shown = CliRunner().invoke(cli, ["--db", str(db), "show", "0af7"])
+    assert shown.exit_code == 0, shown.output
+    assert "execute_tool get_weather" in shown.stdout
+    out = tmp_path / "out.jsonl"
+    exported = CliRunner().invoke(cli, ["--db", str(db), "export", "--all", "-o", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert "wrote 2 trace(s)" in exported.stderr and out.stat().st_size
+    with load_trace(db) as loaded:  # what replay opens
+        assert loaded.spans == len(weather_trace()) + len(agent_run(7))
+        assert len(loaded.reader.trace_spans("0af7651916cd43dd8448eb211c80319c")) == 4
+    assert sorted(p.name for p in db.parent.iterdir()) == ["studio.db"]
+
+
+def test_a_store_copied_with_pages_in_its_wal_into_a_read_only_directory_says_what_to_do(
+    tmp_path: Path, seal: Callable[[Path], None]
+) -> None:
+    made = tmp_path / "made" / "studio.db"
+    made.parent.mkdir()
+    _good(made)
+    writing = sqlite3.connect(made)
+    writing.execute("PRAGMA wal_autocheckpoint=0")
+    with writing:
+        writing.execute("UPDATE traces SET root_name = 'renamed'")
+    db = tmp_path / "read-only" / "studio.db"
+    db.parent.mkdir()
+    for suffix in ("", "-wal"):  # copied while written: the update is in the WAL only
+        shutil.copy(f"{made}{suffix}", f"{db}{suffix}")
+    writing.close()
+    seal(db.parent)
+    result = CliRunner().invoke(cli, ["--db", str(db), "traces"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.strip() == (
+        f"error: cannot read the store {db}: its directory is read-only, and SQLite reads the "
+        "pages waiting in studio.db-wal only through a studio.db-shm made beside it; copy both "
+        "files to a writable directory and pass the copy with --db")
