@@ -253,10 +253,16 @@ def import_(db: StoreTarget, files: tuple[Path, ...]) -> None:
             try:
                 with file_progress("importing", path, _size(path)) as advance:
                     done = import_file(store, path, on_progress=advance)
-            except OSError as exc:
-                fail(f"cannot read {path}: {exc.strerror or exc}")
+            except OSError as exc:  # that file alone: the others are imported still
+                error(f"cannot read {path}: {exc.strerror or exc}")
+                failed = True
+                continue
             except ImportFailed as exc:
                 fail(str(exc), "retry once nothing else holds the store (or the disk has room)")
+            if not done.records and done.stopped is not None:
+                error(f"{path}: {done.stopped.message}; nothing in it was imported")
+                failed = True
+                continue
             if not done.records and done.problems:
                 error(f"{path} is not OTLP JSON lines: {not_otlp_reason(done.problems[0])}")
                 failed = True
@@ -272,8 +278,8 @@ def import_(db: StoreTarget, files: tuple[Path, ...]) -> None:
                 continue
             info(done.summary())
             if done.stopped is not None:
-                error(f"{path}: {done.stopped.message}; the lines after it were not "
-                     "imported")
+                error(f"{path}: {done.stopped.message}; the records from that line on were "
+                      "not imported")
                 failed = True
     if failed:
         sys.exit(1)

@@ -152,9 +152,13 @@ class TraceLines:
         self.lines_read = 0
         self.stopped: LineProblem | None = None
 
+    def _reads_a_file(self) -> bool:
+        """Read from a file object, whose lines end in a newline but for the last."""
+        return hasattr(self._lines, "readline")
+
     def _bounded(self) -> Iterator[str | bytes]:
         """The lines, read with ``readline(max_line + 1)`` from a file object."""
-        if not hasattr(self._lines, "readline"):
+        if not self._reads_a_file():
             yield from self._lines
             return
         stream = cast(_Readable, self._lines)
@@ -179,6 +183,13 @@ class TraceLines:
             try:
                 obj = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
+                if self._reads_a_file() and not _ended(line):
+                    # The last line, unended and unreadable: the file was cut short (a copy
+                    # stopped, a disk full), not a bad line among good ones.
+                    self.stopped = LineProblem(
+                        line_number, f"line {line_number} is cut short (the file ends inside it)")
+                    self.problems.append(self.stopped)
+                    return
                 self.problems.append(LineProblem(line_number, f"invalid JSON: {exc}"))
                 continue
             try:
@@ -188,6 +199,10 @@ class TraceLines:
                 continue
             if spans or logs:
                 yield DecodedLine(line_number, spans, logs)
+
+
+def _ended(line: str | bytes) -> bool:
+    return line.endswith(b"\n") if isinstance(line, bytes) else line.endswith("\n")
 
 
 def read_lines(lines: Iterable[str | bytes], max_line: int = MAX_LINE_BYTES) -> TraceLines:

@@ -77,9 +77,51 @@ def test_import_of_an_endless_line_stops_at_the_cap(tmp_path: Path) -> None:
     ran = invoke(tmp_path / "studio.db", "/dev/zero")
     assert ran.exit_code == 1
     assert ran.stderr.strip() == (
-        "error: /dev/zero is not OTLP JSON lines: line 1 is longer than 64 MiB; reading "
-        "stopped there"
+        "error: /dev/zero: line 1 is longer than 64 MiB; reading stopped there; nothing in it "
+        "was imported"
     )
+
+
+def test_a_file_cut_short_is_an_error_and_what_came_before_is_kept(tmp_path: Path) -> None:
+    db, cut = tmp_path / "studio.db", tmp_path / "cut.jsonl"
+    first = "".join(encode_lines(weather_trace("1" * 32)))
+    second = "".join(encode_lines(weather_trace("2" * 32)))
+    cut.write_text(first + second[: len(second) // 2])  # a copy stopped mid-line
+    ran = invoke(db, str(cut))
+    assert ran.exit_code == 1
+    assert ran.stderr.splitlines() == [
+        f"imported 4 new spans in 1 trace from {cut}",
+        f"error: {cut}: line 2 is cut short (the file ends inside it); the records from that "
+        "line on were not imported",
+    ]
+    only = tmp_path / "only.jsonl"
+    only.write_text(first[:-20])
+    ran = invoke(db, str(only))
+    assert ran.exit_code == 1
+    assert ran.stderr.strip() == (
+        f"error: {only}: line 1 is cut short (the file ends inside it); nothing in it was "
+        "imported")
+
+
+def test_a_bad_line_that_ends_is_still_a_warning_even_last(tmp_path: Path) -> None:
+    db, mixed = tmp_path / "studio.db", tmp_path / "mixed.jsonl"
+    mixed.write_text("".join(encode_lines(weather_trace())) + "{not json\n")
+    ran = invoke(db, str(mixed))
+    assert ran.exit_code == 0, ran.output
+    assert ran.stderr.splitlines()[0].startswith(f"warning: {mixed}:2: invalid JSON: ")
+
+
+def test_a_file_that_cannot_be_read_does_not_stop_the_others(tmp_path: Path) -> None:
+    db, good = tmp_path / "studio.db", tmp_path / "good.jsonl"
+    write_file(good, weather_trace())
+    missing = tmp_path / "missing.jsonl"
+    ran = invoke(db, str(missing), str(good))
+    assert ran.exit_code == 1
+    assert ran.stderr.splitlines() == [
+        f"error: cannot read {missing}: No such file or directory",
+        f"imported 4 new spans in 1 trace from {good}",
+    ]
+    assert StoreReader(db).count_traces() == 1
 
 
 def _run_with_the_write_lock_held(
