@@ -3,6 +3,7 @@ command, and the file left as it was (issue 13, finding 6)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -14,8 +15,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from lumos_core.telemetry import semconv as sc
 from lumos_studio.cli import cli
 from lumos_studio.otlp import write_file
+from lumos_studio.scoring import evaluation_record
 from lumos_studio.store import Store, StoreReader, StoreUnusable
 from tests.builders import weather_trace
 
@@ -196,3 +199,55 @@ def test_a_full_disk_when_the_store_is_made_is_named_as_such(tiny_disk: Path) ->
     assert "the disk is full" in result.stderr
     assert "not a usable Lumos Studio store" not in result.stderr
     assert "Traceback" not in result.output + result.stderr
+
+
+# ------------------------------------------------------------------- a store it cannot write
+
+
+@pytest.fixture
+def read_only_store(tmp_path: Path) -> Iterator[Path]:
+    """A store holding a run, its message text still queued for indexing (its session ended
+    before the writer was idle), in a file this process cannot write: ``chattr +i`` for root,
+    whom no chmod stops, a chmod for anyone else; as a person found it (issue: writes to a
+    read-only store)."""
+    db = tmp_path / "studio.db"
+    spans = weather_trace()
+    with Store(db) as store:  # a log record in the trace: its spans' text goes the queue's way
+        assert store.writer.commit([*spans, evaluation_record(
+            spans[0].trace_id, spans[0].span_id, {sc.EVALUATION_NAME: "earlier"})])
+    write_file(tmp_path / "in.jsonl", weather_trace("1" * 32))
+    as_root = os.geteuid() == 0
+    try:
+        if not as_root:
+            db.chmod(0o444)
+        elif shutil.which("chattr") is None or subprocess.run(
+                ["chattr", "+i", str(db)], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not available here")
+        try:
+            open(db, "r+b").close()
+        except OSError:
+            yield db
+        else:
+            pytest.skip("this filesystem lets the file be written")
+    finally:
+        if as_root and shutil.which("chattr") is not None:
+            subprocess.run(["chattr", "-i", str(db)], capture_output=True)
+        db.chmod(0o644)
+
+
+def test_the_writer_keeps_a_read_only_store_as_its_storage_error_without_a_traceback(
+    read_only_store: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whichever transaction meets it (a batch, the queued text's indexing at a flush, a pin),
+    the writer's owner learns it from ``storage_error``; nothing is logged as a bug."""
+    caplog.set_level(logging.DEBUG, logger="lumos_studio.store.writer")
+    with Store(read_only_store) as store:
+        store.writer.submit_many(weather_trace("2" * 32))
+        assert store.writer.flush()  # indexes the queued text too: refused as well
+        assert not store.writer.pin_traces([weather_trace()[0].trace_id], True)
+        problem = store.writer.storage_error
+        assert problem is not None and problem.kind == "read-only"
+        assert store.writer.failed_batches == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == [
+        "could not write 4 records: the store is read-only"]
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
