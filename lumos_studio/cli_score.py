@@ -10,7 +10,15 @@ from typing import Any
 import click
 from rich.text import Text
 
-from lumos_studio.cli_support import fail, info, open_reader, open_store, out, resolve_trace
+from lumos_studio.cli_support import (
+    fail,
+    info,
+    open_reader,
+    open_store,
+    out,
+    resolve_trace,
+    unstored,
+)
 from lumos_studio.display import VALUE_LIMIT, safe_text
 
 
@@ -78,8 +86,10 @@ def score(db: Path, trace_ids: tuple[str, ...], last: int | None, texts: tuple[s
                               Text(f"{shown} {'✓' if result.passed else '✗'}",
                                    style="green" if result.passed else "red"),
                               safe_text(result.explanation, limit=VALUE_LIMIT))
-        store.writer.flush()
+        problem = unstored(store)
     out.print(table)
+    if problem is not None:
+        fail(*problem)
     info(f"stored {sum(len(t.records) for t in scored)} score(s) with "
          f"{sum(1 for t in scored if t.span_id)} trace(s) in {db}")
 
@@ -120,7 +130,9 @@ def annotate(db: Path, trace_id: str, span_id: str | None, name: str, value: flo
         fail(f"trace {full_id} has no spans to annotate", code=2)
     with open_store(db) as store:
         store.writer.submit(annotation_record(full_id, span_id, annotation))
-        store.writer.flush()
+        problem = unstored(store)
+    if problem is not None:
+        fail(*problem)
     info(f"annotated span {span_id} of trace {full_id}")
 
 

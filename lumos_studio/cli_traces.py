@@ -168,7 +168,7 @@ def import_(db: StoreTarget, files: tuple[Path, ...]) -> None:
             except OSError as exc:
                 fail(f"cannot read {path}: {exc.strerror or exc}")
             except ImportFailed as exc:
-                fail(str(exc), "retry once nothing else holds the store (or the disk has room)")
+                fail(str(exc), exc.hint)
             if not done.records and done.problems:
                 error(f"{path} is not OTLP JSON lines: {not_otlp_reason(done.problems[0])}")
                 failed = True

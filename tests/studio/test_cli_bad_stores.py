@@ -251,3 +251,31 @@ def test_the_writer_keeps_a_read_only_store_as_its_storage_error_without_a_trace
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == [
         "could not write 4 records: the store is read-only"]
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+WRITERS: dict[str, Callable[[Path], list[str]]] = {
+    "annotate": lambda tmp: ["annotate", "0af7", "--label", "x"],
+    "score": lambda tmp: ["score", "--last", "1", "--contains", "x"],
+    "run": lambda tmp: ["run", "--demo", "weather", "hi"],
+    "eval": lambda tmp: ["eval", "--demo", "weather", "--agent", "weather"],
+    "import": lambda tmp: ["import", str(tmp / "in.jsonl")],
+}
+
+
+@pytest.mark.parametrize("command", list(WRITERS))
+def test_a_store_that_refuses_writes_is_one_error_and_exit_1(
+    read_only_store: Path, tmp_path: Path, command: str
+) -> None:
+    db = read_only_store
+    result = CliRunner().invoke(cli, ["--db", str(db), *WRITERS[command](tmp_path)])
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert "Traceback" not in result.stdout + result.stderr
+    said, hint = result.stderr.splitlines()  # no line says anything was stored
+    assert said.startswith(
+        f"error: the store is read-only: {db} cannot be written (attempt to write a readonly "
+        "database)"), said
+    assert hint == ("make the file and its directory writable (check their permissions and "
+                    "attributes: ls -l, lsattr), or pass another --db")
+    reader = StoreReader(db)  # what it held before, no more
+    assert reader.count_traces() == 1
+    assert len(reader.logs(trace_id=weather_trace()[0].trace_id)) == 1
