@@ -4,8 +4,9 @@ scorers or by a person, stored as ``gen_ai.evaluation.result`` records beside th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.text import Text
@@ -20,6 +21,20 @@ from lumos_studio.cli_support import (
     unstored,
 )
 from lumos_studio.display import VALUE_LIMIT, safe_text
+
+if TYPE_CHECKING:
+    from lumos_studio.records import SpanRecord
+
+# Spans an --span that names none, or several, lists as the ones to choose from.
+SPANS_LISTED = 10
+_ONE_OF_THESE = "give one of these ids (a prefix is enough):"
+
+
+def _not_blank(context: click.Context, parameter: click.Parameter, value: str | None
+               ) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be empty", context, parameter)
+    return value
 
 
 @click.command()
@@ -96,8 +111,11 @@ def score(db: Path, trace_ids: tuple[str, ...], last: int | None, texts: tuple[s
 
 @click.command()
 @click.argument("trace_id")
-@click.option("--span", "span_id", help="The span to annotate (default: the agent's run).")
-@click.option("--name", default="human", show_default=True, help="What the annotation judges.")
+@click.option("--span", "span_id", callback=_not_blank,
+              help="The span to annotate: its id, a unique prefix of it, or its name "
+                   "(default: the agent's run).")
+@click.option("--name", default="human", show_default=True, callback=_not_blank,
+              help="What the annotation judges.")
 @click.option("--score", "value", type=float, help="A score (0-1 by convention).")
 @click.option("--label", default="", help="A label: good, bad, off-topic...")
 @click.option("--note", default="", help="Why, in a sentence.")
@@ -108,8 +126,9 @@ def annotate(db: Path, trace_id: str, span_id: str | None, name: str, value: flo
     """Annotate a stored span by hand: a score or a label, and a note.
 
     \b
-    Example:
+    Examples:
       lumos-studio annotate 1f3a --label wrong-city --fail --note "asked Paris, answered Lyon"
+      lumos-studio annotate 1f3a --span get_weather --score 0 --note "asked for Lyon's"
     """
     from lumos_studio.scoring import Annotation, annotation_record, sample_of_trace
 
@@ -123,9 +142,8 @@ def annotate(db: Path, trace_id: str, span_id: str | None, name: str, value: flo
     if span_id is None:
         found = sample_of_trace(spans)
         span_id = found[0].span_id if found else None
-    elif not any(s.span_id == span_id for s in spans):
-        fail(f"trace {full_id} has no span {span_id!r}", "see them: lumos-studio show "
-             f"{full_id[:12]}", code=2)
+    else:
+        span_id = _find_span(spans, span_id, full_id)
     if span_id is None:
         fail(f"trace {full_id} has no spans to annotate", code=2)
     with open_store(db) as store:
@@ -134,6 +152,33 @@ def annotate(db: Path, trace_id: str, span_id: str | None, name: str, value: flo
     if problem is not None:
         fail(*problem)
     info(f"annotated span {span_id} of trace {full_id}")
+
+
+def _find_span(spans: Sequence[SpanRecord], given: str, trace_id: str) -> str:
+    """The id of the one span of the trace ``given`` names: its id, a prefix of it, its name,
+    or the last word of its name (``execute_tool search_memory``: ``search_memory``); exit 2,
+    listing the spans to choose from, when none or several are so named."""
+    exact = [s for s in spans if s.span_id == given]
+    named = [s for s in spans if s.name == given or s.span_id.startswith(given)]
+    targets = [s for s in spans if s.name.rsplit(" ", 1)[-1] == given]
+    for found in (exact, named, targets):
+        if len(found) == 1:
+            return found[0].span_id
+        if found:
+            fail(f"{given!r} names {len(found)} spans of trace {trace_id}",
+                 _span_choices(_ONE_OF_THESE, found), code=2)
+    near = [s for s in spans if given.casefold() in s.name.casefold()]
+    fail(f"trace {trace_id} has no span {given!r} (by id, id prefix or name)",
+         _span_choices(_ONE_OF_THESE if near else "its spans:", near or spans),
+         code=2)
+
+
+def _span_choices(heading: str, spans: Sequence[SpanRecord]) -> str:
+    """``heading``, then up to ``SPANS_LISTED`` spans, one a line: id and name."""
+    lines = [heading, *(f"  {s.span_id}  {s.name}" for s in spans[:SPANS_LISTED])]
+    if len(spans) > SPANS_LISTED:
+        lines.append(f"  … {len(spans) - SPANS_LISTED} more")
+    return "\n".join(lines)
 
 
 def _file_scorers(path: Path) -> list[Any]:

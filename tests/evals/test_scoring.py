@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from lumos_core.telemetry import semconv as sc
 from lumos_studio.cli import cli
 from lumos_studio.experiments import load_experiment
 from lumos_studio.scoring import Annotation, sample_of_trace
 from lumos_studio.semantics import read_span
 from lumos_studio.store import Store, StoreReader
+from tests.builders import make_span
 from tests.evals.experiment_store import three_experiments
 
 
@@ -82,6 +84,58 @@ def test_score_and_annotate_mistakes_are_one_sentence(db: Path) -> None:
     assert empty.exit_code == 2 and "needs a score, a label or a note" in empty.stderr
     wrong_span = invoke(db, "annotate", newest[:8], "--span", "00", "--label", "x")
     assert wrong_span.exit_code == 2 and "has no span '00'" in wrong_span.stderr
+
+
+def test_annotate_finds_a_span_by_id_prefix_or_name_and_else_lists_the_choices(
+    db: Path, tmp_path: Path
+) -> None:
+    newest = StoreReader(db).list_traces()[0].trace_id
+    spans = StoreReader(db).trace_spans(newest)
+    tool = next(s for s in spans if s.name == "execute_tool get_weather")
+    prefix = next(tool.span_id[:n] for n in range(1, 17)
+                  if sum(s.span_id.startswith(tool.span_id[:n]) for s in spans) == 1)
+    for given in (prefix, "execute_tool get_weather", "get_weather"):
+        done = invoke(db, "annotate", newest[:8], "--span", given, "--label", given)
+        assert done.exit_code == 0, done.output
+        assert f"annotated span {tool.span_id} of trace {newest}" in done.stderr
+    labels = [log.attributes[sc.EVALUATION_SCORE_LABEL]
+              for log in StoreReader(db).logs(trace_id=newest) if log.span_id == tool.span_id]
+    assert labels == [prefix, "execute_tool get_weather", "get_weather"]
+
+    chats = [s.span_id for s in spans if s.name == "chat scripted"]
+    several = invoke(db, "annotate", newest[:8], "--span", "chat scripted", "--label", "x")
+    assert several.exit_code == 2
+    assert several.stderr.splitlines() == [
+        f"error: 'chat scripted' names 2 spans of trace {newest}",
+        "give one of these ids (a prefix is enough):",
+        *(f"  {span_id}  chat scripted" for span_id in chats)]
+    none = invoke(db, "annotate", newest[:8], "--span", "search", "--label", "x")
+    assert none.exit_code == 2
+    said, heading, *listed = none.stderr.splitlines()
+    assert said == f"error: trace {newest} has no span 'search' (by id, id prefix or name)"
+    assert heading == "its spans:"
+    assert listed == [f"  {s.span_id}  {s.name}" for s in spans]
+
+    many = tmp_path / "many.db"
+    with Store(many) as store:
+        store.writer.submit_many([make_span("step", span_id=f"{n:016x}", trace_id="e" * 32)
+                                  for n in range(1, 13)])
+        store.writer.flush()
+    steps = invoke(many, "annotate", "eee", "--span", "step", "--label", "x")
+    assert steps.exit_code == 2
+    assert steps.stderr.splitlines()[2:] == [
+        *(f"  {n:016x}  step" for n in range(1, 11)), "  … 2 more"]
+
+
+def test_annotate_refuses_an_empty_name_or_span_as_such(db: Path) -> None:
+    newest = StoreReader(db).list_traces()[0].trace_id
+    for option in ("--name", "--span"):
+        for empty in ("", "  "):
+            done = invoke(db, "annotate", newest[:8], option, empty, "--label", "x")
+            assert done.exit_code == 2
+            assert f"Invalid value for '{option}': must not be empty" in done.stderr
+            assert "give --score" not in done.stderr
+    assert evaluations(db, newest) == []
 
 
 def test_an_annotated_case_counts_in_its_experiment(tmp_path: Path) -> None:
