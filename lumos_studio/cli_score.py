@@ -3,6 +3,7 @@ scorers or by a person, stored as ``gen_ai.evaluation.result`` records beside th
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,31 @@ if TYPE_CHECKING:
 # Spans an --span that names none, or several, lists as the ones to choose from.
 SPANS_LISTED = 10
 _ONE_OF_THESE = "give one of these ids (a prefix is enough):"
+# The most traces ``score --last`` takes: more than a store holds in practice, and a number
+# SQLite's LIMIT takes (a 20-digit one overflowed it, with a traceback).
+LAST_MOST = 1_000_000
+
+
+class FiniteFloat(click.ParamType):  # type: ignore[type-arg]
+    """A number that is one (not nan, not inf), at least ``least`` when given: ``score``'s
+    budgets and ``annotate``'s score say so alike."""
+
+    name = "FLOAT"
+
+    def __init__(self, least: float | None = None) -> None:
+        self.least = least
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        try:
+            number = float(value) if isinstance(value, int | float) else float(str(value))
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.least is not None and number < self.least:
+            self.fail(f"{value!r} is less than {self.least:g}", param, ctx)
+        return number
 
 
 def _not_blank(context: click.Context, parameter: click.Parameter, value: str | None
@@ -37,19 +63,43 @@ def _not_blank(context: click.Context, parameter: click.Parameter, value: str | 
     return value
 
 
+def _texts(context: click.Context, parameter: click.Parameter, value: tuple[str, ...]
+           ) -> tuple[str, ...]:
+    if any(not text for text in value):
+        raise click.BadParameter("an empty text is in every answer; give some text",
+                                 context, parameter)
+    return value
+
+
+def _tool_names(context: click.Context, parameter: click.Parameter, value: str | None
+                ) -> list[str] | None:
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise click.BadParameter(f"{value!r} names no tool; give the tools' names in order, "
+                                 "comma separated (get_weather,search_docs)", context, parameter)
+    return names
+
+
 @click.command()
 @click.argument("trace_ids", nargs=-1, metavar="[TRACE]...")
-@click.option("--last", type=click.IntRange(min=1), help="The newest N traces instead.")
-@click.option("--contains", "texts", multiple=True, help="The answer contains TEXT (repeatable).")
+@click.option("--last", type=click.IntRange(min=1, max=LAST_MOST),
+              help="The newest N traces instead.")
+@click.option("--contains", "texts", multiple=True, callback=_texts,
+              help="The answer contains TEXT (repeatable).")
 @click.option("--regex", help="The answer matches this regular expression.")
-@click.option("--tools", help="These tools were called, in order (comma separated).")
-@click.option("--max-seconds", type=float, help="The agent's run took at most this long.")
-@click.option("--max-tokens", type=int, help="Its model calls used at most this many tokens.")
+@click.option("--tools", callback=_tool_names,
+              help="These tools were called, in order (comma separated).")
+@click.option("--max-seconds", type=FiniteFloat(least=0),
+              help="The agent's run took at most this many seconds.")
+@click.option("--max-tokens", type=click.IntRange(min=0),
+              help="Its model calls used at most this many tokens.")
 @click.option("--file", "scorer_file", type=click.Path(exists=True, path_type=Path),
               help="Also the Scorer objects this Python file defines.")
 @click.pass_obj
 def score(db: Path, trace_ids: tuple[str, ...], last: int | None, texts: tuple[str, ...],
-          regex: str | None, tools: str | None, max_seconds: float | None,
+          regex: str | None, tools: list[str] | None, max_seconds: float | None,
           max_tokens: int | None, scorer_file: Path | None) -> None:
     """Score stored traces' agent runs after the fact; the scores are stored with the spans.
 
@@ -69,8 +119,8 @@ def score(db: Path, trace_ids: tuple[str, ...], last: int | None, texts: tuple[s
             scorers.append(Regex(regex))
         except re.error as exc:
             fail(f"--regex {regex!r} is not a regular expression: {exc}", code=2)
-    if tools:
-        scorers.append(ToolTrajectory([t.strip() for t in tools.split(",") if t.strip()]))
+    if tools is not None:
+        scorers.append(ToolTrajectory(tools))
     if max_seconds is not None:
         scorers.append(Latency(max_seconds))
     if max_tokens is not None:
@@ -116,7 +166,7 @@ def score(db: Path, trace_ids: tuple[str, ...], last: int | None, texts: tuple[s
                    "(default: the agent's run).")
 @click.option("--name", default="human", show_default=True, callback=_not_blank,
               help="What the annotation judges.")
-@click.option("--score", "value", type=float, help="A score (0-1 by convention).")
+@click.option("--score", "value", type=FiniteFloat(), help="A score (0-1 by convention).")
 @click.option("--label", default="", help="A label: good, bad, off-topic...")
 @click.option("--note", default="", help="Why, in a sentence.")
 @click.option("--pass/--fail", "passed", default=None, help="Whether the span passes.")

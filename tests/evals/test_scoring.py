@@ -138,6 +138,40 @@ def test_annotate_refuses_an_empty_name_or_span_as_such(db: Path) -> None:
     assert evaluations(db, newest) == []
 
 
+@pytest.mark.parametrize(("given", "said"), [
+    (["--max-seconds", "-1"], "Invalid value for '--max-seconds': '-1' is less than 0"),
+    (["--max-seconds", "nan"], "Invalid value for '--max-seconds': 'nan' is not a finite number"),
+    (["--max-seconds", "inf"], "Invalid value for '--max-seconds': 'inf' is not a finite number"),
+    (["--max-tokens", "-5"], "Invalid value for '--max-tokens': -5 is not in the range x>=0"),
+    (["--tools", ",,"], "Invalid value for '--tools': ',,' names no tool; give the tools' names"),
+    (["--tools", ""], "Invalid value for '--tools': '' names no tool"),
+    (["--contains", ""], "Invalid value for '--contains': an empty text is in every answer"),
+    (["--last", "99999999999999999999", "--contains", "x"],
+     "Invalid value for '--last': 99999999999999999999 is not in the range 1<=x<=1000000"),
+], ids=["negative seconds", "nan seconds", "inf seconds", "negative tokens", "no tools",
+        "empty tools", "empty text", "too many traces"])
+def test_score_refuses_a_budget_or_list_that_means_nothing(
+    db: Path, given: list[str], said: str
+) -> None:
+    newest = StoreReader(db).list_traces()[0].trace_id
+    args = given if "--last" in given else [newest[:8], *given]
+    done = invoke(db, "score", *args)
+    assert done.exit_code == 2, done.output
+    assert said in done.stderr and "Traceback" not in done.output
+    assert evaluations(db, newest) == []  # nothing stored
+
+
+def test_annotate_and_score_refuse_a_number_that_is_none_alike(db: Path) -> None:
+    newest = StoreReader(db).list_traces()[0].trace_id
+    for bad in ("nan", "inf", "-inf"):
+        scored = invoke(db, "score", newest[:8], "--max-seconds", bad)
+        annotated = invoke(db, "annotate", newest[:8], "--score", bad)
+        assert scored.exit_code == annotated.exit_code == 2
+        assert f"'{bad}' is not a finite number" in scored.stderr
+        assert f"'{bad}' is not a finite number" in annotated.stderr
+    assert evaluations(db, newest) == []
+
+
 def test_an_annotated_case_counts_in_its_experiment(tmp_path: Path) -> None:
     path = tmp_path / "experiments.db"
     with Store(path) as store:
