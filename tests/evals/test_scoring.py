@@ -172,6 +172,26 @@ def test_annotate_and_score_refuse_a_number_that_is_none_alike(db: Path) -> None
     assert evaluations(db, newest) == []
 
 
+@pytest.mark.parametrize(("source", "said", "line"), [
+    ("import sys\n\nsys.exit(3)\n", "sys.exit(3) while importing the scorers file", 3),
+    ("import argparse\n\nargparse.ArgumentParser().parse_args(['--nope'])\n",
+     "sys.exit(2) while importing the scorers file", 3),
+    ("class Stop(BaseException):\n    pass\n\nraise Stop('here')\n",
+     "Stop while importing: here", 4),
+], ids=["sys.exit", "argparse", "a BaseException"])
+def test_score_says_so_when_a_scorers_file_exits_as_it_is_imported(
+    db: Path, tmp_path: Path, source: str, said: str, line: int
+) -> None:
+    scorers = tmp_path / "exits.py"
+    scorers.write_text(source)
+    done = invoke(db, "score", "--last", "1", "--file", str(scorers))
+    assert done.exit_code == 2, done.output  # not the file's own code, not silence
+    assert f"error: {scorers}:{line}: {said}" in done.stderr
+    assert f">    {line} | " in done.stderr  # the line, shown
+    assert "scorers are imported into this process" in done.stderr
+    assert evaluations(db, StoreReader(db).list_traces()[0].trace_id) == []
+
+
 def test_an_annotated_case_counts_in_its_experiment(tmp_path: Path) -> None:
     path = tmp_path / "experiments.db"
     with Store(path) as store:
