@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.text import Text
 
-from lumos_studio.cli_support import err, fail, info, note, open_store, out
+from lumos_studio.cli_support import err, fail, info, note, open_store, out, unstored
 from lumos_studio.display import VALUE_LIMIT, safe_str, safe_text
 
 if TYPE_CHECKING:  # what a run of the command uses is imported by the command
@@ -98,7 +98,9 @@ def eval_(db: Path, demo: bool, task_name: str | None, name: str | None,
             bar = progress.add_task(safe_str(f"{experiment.name} · {experiment.task_label}"),
                                     total=total)
             result = experiment.run_sync(on_case=lambda _: progress.advance(bar))
-        store.writer.flush()
+        problem = unstored(store)
+        if problem is not None:
+            fail(*problem)
         view = load_experiment(store.reader, result.trace_id or "")
         if view is None:
             fail("the experiment's spans did not reach the store", "check the disk and --db")

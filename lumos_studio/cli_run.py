@@ -17,7 +17,7 @@ import click
 
 from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
 from lumos_studio.cli_break import PAUSED_EXIT, BreakReport, parse_breaks
-from lumos_studio.cli_support import fail, info, note, open_store, out
+from lumos_studio.cli_support import fail, info, note, open_store, out, unstored
 from lumos_studio.display import safe_text
 from lumos_studio.store import local_path
 
@@ -134,20 +134,22 @@ def _run_agent(
                 message, thread_id=thread, resource_id=resource, **_recording_into(store)
             )
         except (ModelError, AgentRunError) as exc:
-            store.writer.flush()
             fail(str(exc), _trace_hint(store))
         except Exception as exc:  # user code failed: show where, keep the trace
-            store.writer.flush()
             if report is not None and report.stopped(str(exc)):
                 note(_trace_hint(store) or "")
                 report.exit_paused()
             fail(f"agent {agent.name!r} raised {type(exc).__name__}: {exc}", _trace_hint(store))
-        store.writer.flush()
-    _print_answer(db, result.output, result.trace_id, result.thread_id)
+        problem = unstored(store)
+    _print_answer(db, result.output, result.trace_id, result.thread_id, problem)
 
 
-def _print_answer(db: Path, output: str | None, trace_id: str | None, thread: str | None) -> None:
+def _print_answer(db: Path, output: str | None, trace_id: str | None, thread: str | None,
+                  problem: tuple[str, str] | None = None) -> None:
+    """The answer, then where its trace is; or, when the trace was not stored, why (exit 1)."""
     out.print(safe_text(output or "", limit=None, multiline=True))
+    if problem is not None:
+        fail(*problem)
     where = f" · thread {thread}" if thread else ""
     note(f"trace {trace_id} recorded in {db}{where}")
 
@@ -174,28 +176,40 @@ def _run_workflow(
                 done = workflow.resume_sync(resume_run, resume_data=data, **providers)
         except WorkflowError as exc:  # bad input, an unknown run: nothing ran
             fail(str(exc), code=2)
-        store.writer.flush()
+        problem = unstored(store)
     if report is not None and done.status == "failed" and report.stopped(done.error):
-        note(f"{workflow.name} · run {done.run_id} · trace {done.trace_id} recorded in {db}")
+        note(f"{workflow.name} · run {done.run_id} · {_recorded(db, done.trace_id, problem)}")
         report.exit_paused()
     _print_workflow(db, workflow.name, source, done.status, done.run_id, done.trace_id,
                     f"step {done.failed_step!r} failed: {done.error}",
-                    dict(done.suspended), done.output if done.status != "failed" else None)
+                    dict(done.suspended), done.output if done.status != "failed" else None,
+                    problem)
 
 
 def _print_workflow(db: Path, name: str, source: str, status: str, run_id: str | None,
-                    trace_id: str | None, failure: str, suspended: Any, output: Any) -> None:
+                    trace_id: str | None, failure: str, suspended: Any, output: Any,
+                    problem: tuple[str, str] | None = None) -> None:
+    """What the run ended with, and where its trace is; or, when the trace was not stored, why
+    (exit 1)."""
     from lumos_studio.ui.workflow_turns import pretty
 
-    note(f"{name} · run {run_id} · {status} · trace {trace_id} recorded in {db}")
+    note(f"{name} · run {run_id} · {status} · {_recorded(db, trace_id, problem)}")
     if status == "failed":
-        fail(failure)
+        fail(failure, None if problem is None else f"{problem[0]}; {problem[1]}")
+    shown = suspended if status == "suspended" else output
+    out.print(safe_text(pretty(shown), limit=None, multiline=True))
+    if problem is not None:
+        fail(*problem)
     if status == "suspended":
-        out.print(safe_text(pretty(suspended), limit=None, multiline=True))
         info(f"suspended; resume with: lumos-studio run {source} {name} --resume "
              f"{run_id} '<JSON resume data>'")
-        return
-    out.print(safe_text(pretty(output), limit=None, multiline=True))
+
+
+def _recorded(db: Path, trace_id: str | None, problem: tuple[str, str] | None) -> str:
+    """Where the run's trace was recorded, or that it was not (``unstored``)."""
+    if problem is None:
+        return f"trace {trace_id} recorded in {db}"
+    return f"trace {trace_id} not stored"
 
 
 def _recording_into(store: Store) -> dict[str, Any]:
@@ -207,6 +221,10 @@ def _recording_into(store: Store) -> dict[str, Any]:
 
 
 def _trace_hint(store: Store, trace_id: str | None = None) -> str | None:
+    """Once what the run recorded is committed: where its trace is, or why it was not stored."""
+    problem = unstored(store)
+    if problem is not None:
+        return f"the run's trace was not stored: {problem[0]}; {problem[1]}"
     if trace_id is None:
         latest = store.reader.list_traces(limit=1)
         trace_id = latest[0].trace_id if latest else None
@@ -251,9 +269,9 @@ def _run_file(db: Path, path: Path, name: str, message: str, thread: str | None,
                     resume_data=data if resume_run else None, breakpoints=breaks,
                     on_pause=report.on_pause if report is not None else None,
                 )
-                store.writer.flush()
                 if report is not None and report.stopped(done.error):
-                    note(f"{name} · run {done.run_id} · trace {done.trace_id} recorded in {db}")
+                    recorded = _recorded(db, done.trace_id, unstored(store))
+                    note(f"{name} · run {done.run_id} · {recorded}")
                     report.exit_paused()
                 _report_workflow(db, store, str(path), name, done)
                 return
@@ -266,7 +284,6 @@ def _run_file(db: Path, path: Path, name: str, message: str, thread: str | None,
                 name, message, (), thread_id=thread, resource_id=resource, breakpoints=breaks,
                 on_pause=report.on_pause if report is not None else None,
             )
-            store.writer.flush()
             if report is not None and report.stopped(outcome.error):
                 note(_trace_hint(store, outcome.trace_id) or "")
                 report.exit_paused()
@@ -280,7 +297,8 @@ def _run_file(db: Path, path: Path, name: str, message: str, thread: str | None,
             session.stop()
             store.writer.flush()
             receiver.stop()
-    _print_answer(db, outcome.output, outcome.trace_id, outcome.thread_id)
+        problem = unstored(store)
+    _print_answer(db, outcome.output, outcome.trace_id, outcome.thread_id, problem)
 
 
 def _load(session: WorkerSession, path: Path, name: str) -> AgentInfo:
@@ -319,4 +337,5 @@ def _report_workflow(db: Path, store: Store, source: str, name: str, done: Workf
         fail(done.error or "the run was cancelled", _trace_hint(store, done.trace_id))
     failure = f"step {done.failed_step!r} failed: {done.error}"
     _print_workflow(db, name, source, done.status, done.run_id, done.trace_id, failure,
-                    done.suspended, done.output if done.status != "failed" else None)
+                    done.suspended, done.output if done.status != "failed" else None,
+                    unstored(store))

@@ -3,30 +3,104 @@ scorers or by a person, stored as ``gen_ai.evaluation.result`` records beside th
 
 from __future__ import annotations
 
+import math
 import re
+import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.text import Text
 
-from lumos_studio.cli_support import fail, info, open_reader, open_store, out, resolve_trace
+from lumos_studio.cli_support import (
+    fail,
+    info,
+    open_reader,
+    open_store,
+    out,
+    resolve_trace,
+    unstored,
+)
 from lumos_studio.display import VALUE_LIMIT, safe_text
+
+if TYPE_CHECKING:
+    from lumos_studio.records import SpanRecord
+
+# Spans an --span that names none, or several, lists as the ones to choose from.
+SPANS_LISTED = 10
+_ONE_OF_THESE = "give one of these ids (a prefix is enough):"
+# The most traces ``score --last`` takes: more than a store holds in practice, and a number
+# SQLite's LIMIT takes (a 20-digit one overflowed it, with a traceback).
+LAST_MOST = 1_000_000
+
+
+class FiniteFloat(click.ParamType):  # type: ignore[type-arg]
+    """A number that is one (not nan, not inf), at least ``least`` when given: ``score``'s
+    budgets and ``annotate``'s score say so alike."""
+
+    name = "FLOAT"
+
+    def __init__(self, least: float | None = None) -> None:
+        self.least = least
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        try:
+            number = float(value) if isinstance(value, int | float) else float(str(value))
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if self.least is not None and number < self.least:
+            self.fail(f"{value!r} is less than {self.least:g}", param, ctx)
+        return number
+
+
+def _not_blank(context: click.Context, parameter: click.Parameter, value: str | None
+               ) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be empty", context, parameter)
+    return value
+
+
+def _texts(context: click.Context, parameter: click.Parameter, value: tuple[str, ...]
+           ) -> tuple[str, ...]:
+    if any(not text for text in value):
+        raise click.BadParameter("an empty text is in every answer; give some text",
+                                 context, parameter)
+    return value
+
+
+def _tool_names(context: click.Context, parameter: click.Parameter, value: str | None
+                ) -> list[str] | None:
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise click.BadParameter(f"{value!r} names no tool; give the tools' names in order, "
+                                 "comma separated (get_weather,search_docs)", context, parameter)
+    return names
 
 
 @click.command()
 @click.argument("trace_ids", nargs=-1, metavar="[TRACE]...")
-@click.option("--last", type=click.IntRange(min=1), help="The newest N traces instead.")
-@click.option("--contains", "texts", multiple=True, help="The answer contains TEXT (repeatable).")
+@click.option("--last", type=click.IntRange(min=1, max=LAST_MOST),
+              help="The newest N traces instead.")
+@click.option("--contains", "texts", multiple=True, callback=_texts,
+              help="The answer contains TEXT (repeatable).")
 @click.option("--regex", help="The answer matches this regular expression.")
-@click.option("--tools", help="These tools were called, in order (comma separated).")
-@click.option("--max-seconds", type=float, help="The agent's run took at most this long.")
-@click.option("--max-tokens", type=int, help="Its model calls used at most this many tokens.")
+@click.option("--tools", callback=_tool_names,
+              help="These tools were called, in order (comma separated).")
+@click.option("--max-seconds", type=FiniteFloat(least=0),
+              help="The agent's run took at most this many seconds.")
+@click.option("--max-tokens", type=click.IntRange(min=0),
+              help="Its model calls used at most this many tokens.")
 @click.option("--file", "scorer_file", type=click.Path(exists=True, path_type=Path),
               help="Also the Scorer objects this Python file defines.")
 @click.pass_obj
 def score(db: Path, trace_ids: tuple[str, ...], last: int | None, texts: tuple[str, ...],
-          regex: str | None, tools: str | None, max_seconds: float | None,
+          regex: str | None, tools: list[str] | None, max_seconds: float | None,
           max_tokens: int | None, scorer_file: Path | None) -> None:
     """Score stored traces' agent runs after the fact; the scores are stored with the spans.
 
@@ -46,8 +120,8 @@ def score(db: Path, trace_ids: tuple[str, ...], last: int | None, texts: tuple[s
             scorers.append(Regex(regex))
         except re.error as exc:
             fail(f"--regex {regex!r} is not a regular expression: {exc}", code=2)
-    if tools:
-        scorers.append(ToolTrajectory([t.strip() for t in tools.split(",") if t.strip()]))
+    if tools is not None:
+        scorers.append(ToolTrajectory(tools))
     if max_seconds is not None:
         scorers.append(Latency(max_seconds))
     if max_tokens is not None:
@@ -78,17 +152,22 @@ def score(db: Path, trace_ids: tuple[str, ...], last: int | None, texts: tuple[s
                               Text(f"{shown} {'✓' if result.passed else '✗'}",
                                    style="green" if result.passed else "red"),
                               safe_text(result.explanation, limit=VALUE_LIMIT))
-        store.writer.flush()
+        problem = unstored(store)
     out.print(table)
+    if problem is not None:
+        fail(*problem)
     info(f"stored {sum(len(t.records) for t in scored)} score(s) with "
          f"{sum(1 for t in scored if t.span_id)} trace(s) in {db}")
 
 
 @click.command()
 @click.argument("trace_id")
-@click.option("--span", "span_id", help="The span to annotate (default: the agent's run).")
-@click.option("--name", default="human", show_default=True, help="What the annotation judges.")
-@click.option("--score", "value", type=float, help="A score (0-1 by convention).")
+@click.option("--span", "span_id", callback=_not_blank,
+              help="The span to annotate: its id, a unique prefix of it, or its name "
+                   "(default: the agent's run).")
+@click.option("--name", default="human", show_default=True, callback=_not_blank,
+              help="What the annotation judges.")
+@click.option("--score", "value", type=FiniteFloat(), help="A score (0-1 by convention).")
 @click.option("--label", default="", help="A label: good, bad, off-topic...")
 @click.option("--note", default="", help="Why, in a sentence.")
 @click.option("--pass/--fail", "passed", default=None, help="Whether the span passes.")
@@ -98,8 +177,9 @@ def annotate(db: Path, trace_id: str, span_id: str | None, name: str, value: flo
     """Annotate a stored span by hand: a score or a label, and a note.
 
     \b
-    Example:
+    Examples:
       lumos-studio annotate 1f3a --label wrong-city --fail --note "asked Paris, answered Lyon"
+      lumos-studio annotate 1f3a --span get_weather --score 0 --note "asked for Lyon's"
     """
     from lumos_studio.scoring import Annotation, annotation_record, sample_of_trace
 
@@ -113,15 +193,43 @@ def annotate(db: Path, trace_id: str, span_id: str | None, name: str, value: flo
     if span_id is None:
         found = sample_of_trace(spans)
         span_id = found[0].span_id if found else None
-    elif not any(s.span_id == span_id for s in spans):
-        fail(f"trace {full_id} has no span {span_id!r}", "see them: lumos-studio show "
-             f"{full_id[:12]}", code=2)
+    else:
+        span_id = _find_span(spans, span_id, full_id)
     if span_id is None:
         fail(f"trace {full_id} has no spans to annotate", code=2)
     with open_store(db) as store:
         store.writer.submit(annotation_record(full_id, span_id, annotation))
-        store.writer.flush()
+        problem = unstored(store)
+    if problem is not None:
+        fail(*problem)
     info(f"annotated span {span_id} of trace {full_id}")
+
+
+def _find_span(spans: Sequence[SpanRecord], given: str, trace_id: str) -> str:
+    """The id of the one span of the trace ``given`` names: its id, a prefix of it, its name,
+    or the last word of its name (``execute_tool search_memory``: ``search_memory``); exit 2,
+    listing the spans to choose from, when none or several are so named."""
+    exact = [s for s in spans if s.span_id == given]
+    named = [s for s in spans if s.name == given or s.span_id.startswith(given)]
+    targets = [s for s in spans if s.name.rsplit(" ", 1)[-1] == given]
+    for found in (exact, named, targets):
+        if len(found) == 1:
+            return found[0].span_id
+        if found:
+            fail(f"{given!r} names {len(found)} spans of trace {trace_id}",
+                 _span_choices(_ONE_OF_THESE, found), code=2)
+    near = [s for s in spans if given.casefold() in s.name.casefold()]
+    fail(f"trace {trace_id} has no span {given!r} (by id, id prefix or name)",
+         _span_choices(_ONE_OF_THESE if near else "its spans:", near or spans),
+         code=2)
+
+
+def _span_choices(heading: str, spans: Sequence[SpanRecord]) -> str:
+    """``heading``, then up to ``SPANS_LISTED`` spans, one a line: id and name."""
+    lines = [heading, *(f"  {s.span_id}  {s.name}" for s in spans[:SPANS_LISTED])]
+    if len(spans) > SPANS_LISTED:
+        lines.append(f"  … {len(spans) - SPANS_LISTED} more")
+    return "\n".join(lines)
 
 
 def _file_scorers(path: Path) -> list[Any]:
@@ -132,7 +240,40 @@ def _file_scorers(path: Path) -> list[Any]:
         module = load_module(path)
     except AgentFileError as exc:
         fail(str(exc), exc.code_frame() or None, code=2)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # sys.exit() at import: it would end this process silently
+        fail(*_import_ended(path, exc), code=2)
     found = list({id(v): v for v in vars(module).values() if isinstance(v, Scorer)}.values())
     if not found:
         fail(f"{path} defines no Scorer", code=2)
     return found
+
+
+def _import_ended(path: Path, exc: BaseException) -> tuple[str, str]:
+    """What to say of a scorers file whose import raised what ``load_module`` lets through:
+    ``SystemExit`` (``sys.exit``, ``argparse``) or another ``BaseException``.
+
+    The file is imported into this process (its scorers run here), not in a worker as ``run``
+    loads agents: an ``os._exit`` or a crash at import still ends ``score`` without a word.
+    """
+    from lumos_core.loader import AgentFileError
+
+    root = path.resolve().parent
+    where, line = path, None
+    for frame in traceback.extract_tb(exc.__traceback__):  # the deepest one in the user's code
+        file = Path(frame.filename)
+        if (file.is_absolute() and file.resolve().is_relative_to(root)
+                and ".venv" not in file.parts and "site-packages" not in file.parts):
+            where, line = file.resolve(), frame.lineno
+    location = f"{where}:{line}" if line else str(where)
+    advice = "scorers are imported into this process: "
+    if isinstance(exc, SystemExit):
+        code = "" if exc.code is None else repr(exc.code)
+        what = f"{location}: sys.exit({code}) while importing the scorers file"
+        advice += "keep what exits under if __name__ == \"__main__\":"
+    else:
+        what = f"{location}: {type(exc).__name__} while importing: {exc}"
+        advice += "the file must import without raising it"
+    frame_text = AgentFileError(what, where, line).code_frame()
+    return what, f"{frame_text}\n{advice}" if frame_text else advice

@@ -123,6 +123,21 @@ def open_store(db: StoreTarget) -> Store:
         store_failure(exc)
 
 
+def unstored(store: Store) -> tuple[str, str] | None:
+    """Wait until what this command gave ``store``'s writer is committed: None once it all is,
+    else why some was not, as (what is wrong, what to do) for ``fail``, so that no line says it
+    was stored. A read-only store or a full disk is named as such (``StorageProblem``)."""
+    writer = store.writer
+    writer.flush()
+    if not writer.failed_batches:
+        return None
+    problem = writer.storage_error
+    if problem is not None:
+        return problem.what, problem.remedy
+    return (f"could not write to the store {store.label}: {writer.failed_batches} batch(es) "
+            "of records were not stored", "the reason is above; run the command again")
+
+
 def open_reader(db: StoreTarget) -> StoreReader:
     from lumos_studio.store import StoreReader
 

@@ -258,7 +258,7 @@ def import_(db: StoreTarget, files: tuple[Path, ...]) -> None:
                 failed = True
                 continue
             except ImportFailed as exc:
-                fail(str(exc), "retry once nothing else holds the store (or the disk has room)")
+                fail(str(exc), exc.hint)
             if not done.records and done.stopped is not None:
                 error(f"{path}: {done.stopped.message}; nothing in it was imported")
                 failed = True

@@ -32,7 +32,14 @@ _KEYS_PER_QUERY = 400  # (trace, span) pairs: 800 parameters, under any SQLite's
 
 
 class ImportFailed(Exception):
-    """A chunk was not stored; the message says from which line of which file, and why."""
+    """A chunk was not stored; the message says from which line of which file, and why, and
+    ``hint`` what to do."""
+
+    def __init__(self, message: str,
+                 hint: str = "retry once nothing else holds the store (or the disk has room)"
+                 ) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(slots=True)
@@ -125,12 +132,16 @@ def _commit(
     present_spans = _present_spans(lookup, spans)
     present_logs = _present_logs(lookup, fingerprints)
     if not store.writer.commit_rows(rows, COMMIT_TIMEOUT):
-        reason = reasons[-1] if reasons else f"no answer within {COMMIT_TIMEOUT:.0f} s"
         stored = result.new_spans + result.new_logs
+        before = f" ({stored:,} new records before them were)" if stored else ""
+        problem = store.writer.storage_error  # a read-only store, a full disk: named as such
+        if problem is not None:
+            raise ImportFailed(f"{problem.what}; the records of {result.path} from line "
+                               f"{first_line} on were not stored{before}", problem.remedy)
+        reason = reasons[-1] if reasons else f"no answer within {COMMIT_TIMEOUT:.0f} s"
         raise ImportFailed(
             f"could not write to {store.path} ({reason}): the records of {result.path} from "
-            f"line {first_line} on were not stored"
-            + (f" ({stored:,} new records before them were)" if stored else "")
+            f"line {first_line} on were not stored{before}"
         )
     result.present_spans += len(present_spans)
     result.new_spans += len(spans) - len(present_spans)

@@ -1,8 +1,8 @@
 """A store that cannot take writes, named: its disk is full, or it is read-only.
 
 The writer keeps the last such failure (``StoreWriter.storage_error``) until a write succeeds, so
-the OTLP receiver's answer, ``serve``'s status line and the studio's header say what is wrong and
-what to do, instead of "retry later" for ever.
+the OTLP receiver's answer, ``serve``'s status line, the studio's header and a command's error
+say what is wrong and what to do, instead of "retry later" for ever or a traceback.
 """
 
 from __future__ import annotations
@@ -34,17 +34,26 @@ class StorageProblem:
         return "the disk is full" if self.kind == "full" else "the store is read-only"
 
     @property
-    def message(self) -> str:
-        """One sentence: what is wrong and what to do."""
+    def what(self) -> str:
+        """What is wrong, naming the store, in SQLite's words too."""
         if self.kind == "full":
-            return (
-                f"the disk is full: the store {self.path} cannot grow ({self.detail}); "
-                "free space on its disk, then records are stored again"
-            )
-        return (
-            f"the store is read-only: {self.path} cannot be written ({self.detail}); "
-            "make the file and its directory writable, or use another --db"
-        )
+            return f"the disk is full: the store {self.path} cannot grow ({self.detail})"
+        return f"the store is read-only: {self.path} cannot be written ({self.detail})"
+
+    @property
+    def remedy(self) -> str:
+        """What to do about it."""
+        if self.kind == "full":
+            return "free space on its disk"
+        return ("make the file and its directory writable (check their permissions and "
+                "attributes: ls -l, lsattr), or pass another --db")
+
+    @property
+    def message(self) -> str:
+        """One sentence: what is wrong and what to do (for a receiver that goes on: the
+        records that come once the disk has room are stored)."""
+        then = ", then records are stored again" if self.kind == "full" else ""
+        return f"{self.what}; {self.remedy}{then}"
 
 
 def storage_problem(exc: BaseException, path: Path) -> StorageProblem | None:

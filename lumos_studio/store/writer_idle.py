@@ -157,8 +157,9 @@ class IdleWork(WriterTransactions):
             with self._connection:
                 self._connection.execute("BEGIN IMMEDIATE")
                 done = self._idle_steps(step, TEXTS_PER_IDLE_STEP, stop_for_batches)
-        except Exception:
-            log.exception("could not index message text; search will miss some runs")
+        except Exception as exc:
+            if not self._refused(exc, "could not index message text"):
+                log.exception("could not index message text; search will miss some runs")
             if self._planner is not None:
                 self._planner.rolled_back()
             self._texts_pending = False
@@ -185,8 +186,9 @@ class IdleWork(WriterTransactions):
                     lambda: compact_pending(self._connection, SPANS_PER_IDLE_STEP),
                     SPANS_PER_IDLE_STEP)
                 freed = done < SPANS_PER_IDLE_STEP and give_back_pages(self._connection)
-        except Exception:
-            log.exception("could not compress stored spans; they stay as they are")
+        except Exception as exc:
+            if not self._refused(exc, "could not compress stored spans"):
+                log.exception("could not compress stored spans; they stay as they are")
             self._compaction_pending = False
             return
         self._compaction_pending = done == SPANS_PER_IDLE_STEP or freed

@@ -9,6 +9,11 @@ each client's batch apart, halving a failing one until the failing records are f
 commits the rest. Each batch learns which of its records were dropped (``commit_rows``). A
 store that is locked, full or read-only fails the transaction as a whole, as before: retrying
 in parts would not help.
+
+A full disk or a read-only store is not a bug: whichever transaction meets it (a batch, a
+command, the idle indexing and compression), it is kept as ``storage_error``, for the writer's
+owner to say (the receiver's answer, ``serve``'s status line, the studio's header, a command's
+error), and logged without a traceback, at INFO: said by the owner, not twice.
 """
 
 from __future__ import annotations
@@ -83,8 +88,9 @@ class WriterTransactions:
             with self._connection:
                 self._connection.execute("BEGIN IMMEDIATE")
                 command.run(self._connection)
-        except Exception:
-            log.exception("a store command failed")
+        except Exception as exc:
+            if not self._refused(exc, "a store command failed"):
+                log.exception("a store command failed")
             return False
         self._tell(StoreChange(command.trace_ids))
         return True
@@ -139,15 +145,20 @@ class WriterTransactions:
 
     def _failed(self, rows: PendingRows, error: BaseException) -> None:
         self.failed_batches += 1
+        if not self._refused(error, f"could not write {len(rows)} records"):
+            log.error("could not write a batch of %d records", len(rows), exc_info=error)
+
+    def _refused(self, error: BaseException, what: str) -> bool:
+        """Whether ``error`` is the store refusing writes (a full disk, a read-only file); then
+        it is kept in ``storage_error`` and logged as ``what`` without a traceback (see the
+        module's docstring), at DEBUG while it stays the same."""
         problem = storage_problem(error, self.path)
         if problem is None:
-            log.error("could not write a batch of %d records", len(rows), exc_info=error)
-            return
-        # A full disk or a read-only store is not a bug: no traceback, said again only once
-        # it changes.
-        level = logging.DEBUG if problem == self.storage_error else logging.WARNING
-        log.log(level, "could not write %d records: %s", len(rows), problem.short)
+            return False
+        level = logging.DEBUG if problem == self.storage_error else logging.INFO
+        log.log(level, "%s: %s", what, problem.short)
         self.storage_error = problem
+        return True
 
     def _try_write(self, rows: PendingRows) -> Exception | None:
         """Write ``rows`` in one transaction: None once committed, else what failed it (the
@@ -198,7 +209,9 @@ class WriterTransactions:
         try:
             done = self._write_held(plan)
         except self._held_refresh_errors as exc:
-            log.warning("could not refresh the summaries of long traces: %s", exc)
+            what = "could not refresh the summaries of long traces"
+            if not self._refused(exc, what):
+                log.warning("%s: %s", what, exc)
             return False
         self._refresh.settle(done)
         self._tell(StoreChange(frozenset(done.refreshed)))

@@ -4,6 +4,7 @@ command, and the file left as it was (issue 13, finding 6)."""
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import shutil
 import sqlite3
@@ -16,9 +17,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from lumos_core.telemetry import semconv as sc
 from lumos_core.telemetry.semconv import LUMOS_STUDIO_PID
 from lumos_studio.cli import cli
 from lumos_studio.otlp import write_file
+from lumos_studio.scoring import evaluation_record
 from lumos_studio.store import Store, StoreReader, StoreUnusable
 from tests.builders import agent_run, weather_trace
 
@@ -318,3 +321,83 @@ def test_a_store_copied_with_pages_in_its_wal_into_a_read_only_directory_says_wh
         f"error: cannot read the store {db}: its directory is read-only, and SQLite reads the "
         "pages waiting in studio.db-wal only through a studio.db-shm made beside it; copy both "
         "files to a writable directory and pass the copy with --db")
+
+
+# ------------------------------------------------------------------- a store it cannot write
+
+
+@pytest.fixture
+def read_only_store(tmp_path: Path) -> Iterator[Path]:
+    """A store holding a run, its message text still queued for indexing (its session ended
+    before the writer was idle), in a file this process cannot write: ``chattr +i`` for root,
+    whom no chmod stops, a chmod for anyone else; as a person found it (issue: writes to a
+    read-only store)."""
+    db = tmp_path / "studio.db"
+    spans = weather_trace()
+    with Store(db) as store:  # a log record in the trace: its spans' text goes the queue's way
+        assert store.writer.commit([*spans, evaluation_record(
+            spans[0].trace_id, spans[0].span_id, {sc.EVALUATION_NAME: "earlier"})])
+    write_file(tmp_path / "in.jsonl", weather_trace("1" * 32))
+    as_root = os.geteuid() == 0
+    try:
+        if not as_root:
+            db.chmod(0o444)
+        elif shutil.which("chattr") is None or subprocess.run(
+                ["chattr", "+i", str(db)], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not available here")
+        try:
+            open(db, "r+b").close()
+        except OSError:
+            yield db
+        else:
+            pytest.skip("this filesystem lets the file be written")
+    finally:
+        if as_root and shutil.which("chattr") is not None:
+            subprocess.run(["chattr", "-i", str(db)], capture_output=True)
+        db.chmod(0o644)
+
+
+def test_the_writer_keeps_a_read_only_store_as_its_storage_error_without_a_traceback(
+    read_only_store: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whichever transaction meets it (a batch, the queued text's indexing at a flush, a pin),
+    the writer's owner learns it from ``storage_error``; nothing is logged as a bug."""
+    caplog.set_level(logging.DEBUG, logger="lumos_studio.store.writer")
+    with Store(read_only_store) as store:
+        store.writer.submit_many(weather_trace("2" * 32))
+        assert store.writer.flush()  # indexes the queued text too: refused as well
+        assert not store.writer.pin_traces([weather_trace()[0].trace_id], True)
+        problem = store.writer.storage_error
+        assert problem is not None and problem.kind == "read-only"
+        assert store.writer.failed_batches == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == [
+        "could not write 4 records: the store is read-only"]
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+WRITERS: dict[str, Callable[[Path], list[str]]] = {
+    "annotate": lambda tmp: ["annotate", "0af7", "--label", "x"],
+    "score": lambda tmp: ["score", "--last", "1", "--contains", "x"],
+    "run": lambda tmp: ["run", "--demo", "weather", "hi"],
+    "eval": lambda tmp: ["eval", "--demo", "weather", "--agent", "weather"],
+    "import": lambda tmp: ["import", str(tmp / "in.jsonl")],
+}
+
+
+@pytest.mark.parametrize("command", list(WRITERS))
+def test_a_store_that_refuses_writes_is_one_error_and_exit_1(
+    read_only_store: Path, tmp_path: Path, command: str
+) -> None:
+    db = read_only_store
+    result = CliRunner().invoke(cli, ["--db", str(db), *WRITERS[command](tmp_path)])
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert "Traceback" not in result.stdout + result.stderr
+    said, hint = result.stderr.splitlines()  # no line says anything was stored
+    assert said.startswith(
+        f"error: the store is read-only: {db} cannot be written (attempt to write a readonly "
+        "database)"), said
+    assert hint == ("make the file and its directory writable (check their permissions and "
+                    "attributes: ls -l, lsattr), or pass another --db")
+    reader = StoreReader(db)  # what it held before, no more
+    assert reader.count_traces() == 1
+    assert len(reader.logs(trace_id=weather_trace()[0].trace_id)) == 1
