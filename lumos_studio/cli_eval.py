@@ -157,14 +157,11 @@ def _demo_module() -> ModuleType:
 
 
 def _load(path: Path) -> ModuleType:
-    from lumos_core.loader import AgentFileError, load_module
+    from lumos_studio.cli_user_module import load_user_module
 
     if not path.exists():
         fail(f"no such file: {path}", code=2)
-    try:
-        return load_module(path)
-    except AgentFileError as exc:
-        fail(str(exc), exc.code_frame() or None, code=2)
+    return load_user_module(path, "agents")
 
 
 def _dataset(module: ModuleType, given: str, demo: bool) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -234,46 +233,10 @@ def _span_choices(heading: str, spans: Sequence[SpanRecord]) -> str:
 
 def _file_scorers(path: Path) -> list[Any]:
     from lumos_core.evals import Scorer
-    from lumos_core.loader import AgentFileError, load_module
+    from lumos_studio.cli_user_module import load_user_module
 
-    try:
-        module = load_module(path)
-    except AgentFileError as exc:
-        fail(str(exc), exc.code_frame() or None, code=2)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # sys.exit() at import: it would end this process silently
-        fail(*_import_ended(path, exc), code=2)
+    module = load_user_module(path, "scorers")
     found = list({id(v): v for v in vars(module).values() if isinstance(v, Scorer)}.values())
     if not found:
         fail(f"{path} defines no Scorer", code=2)
     return found
-
-
-def _import_ended(path: Path, exc: BaseException) -> tuple[str, str]:
-    """What to say of a scorers file whose import raised what ``load_module`` lets through:
-    ``SystemExit`` (``sys.exit``, ``argparse``) or another ``BaseException``.
-
-    The file is imported into this process (its scorers run here), not in a worker as ``run``
-    loads agents: an ``os._exit`` or a crash at import still ends ``score`` without a word.
-    """
-    from lumos_core.loader import AgentFileError
-
-    root = path.resolve().parent
-    where, line = path, None
-    for frame in traceback.extract_tb(exc.__traceback__):  # the deepest one in the user's code
-        file = Path(frame.filename)
-        if (file.is_absolute() and file.resolve().is_relative_to(root)
-                and ".venv" not in file.parts and "site-packages" not in file.parts):
-            where, line = file.resolve(), frame.lineno
-    location = f"{where}:{line}" if line else str(where)
-    advice = "scorers are imported into this process: "
-    if isinstance(exc, SystemExit):
-        code = "" if exc.code is None else repr(exc.code)
-        what = f"{location}: sys.exit({code}) while importing the scorers file"
-        advice += "keep what exits under if __name__ == \"__main__\":"
-    else:
-        what = f"{location}: {type(exc).__name__} while importing: {exc}"
-        advice += "the file must import without raising it"
-    frame_text = AgentFileError(what, where, line).code_frame()
-    return what, f"{frame_text}\n{advice}" if frame_text else advice

@@ -300,6 +300,8 @@ def _open_database(path: Path) -> LoadedTrace:
     try:
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
+        if not tables:  # a new store, or an empty file
+            raise ReplayError(f"{path} holds no runs: nothing to replay")
         if "spans" not in tables:
             raise ReplayError(f"{path} is an SQLite file but not a Lumos Studio store")
         if version > SCHEMA_VERSION:

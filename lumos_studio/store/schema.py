@@ -41,6 +41,8 @@ def check_store(path: Path, *, current: bool = False) -> int:
     except OSError as exc:
         raise StoreError(f"cannot open the store {path}: {exc.strerror or exc}") from exc
     if not size:
+        if current:  # an empty file is an empty database: a reader finds no tables in it
+            raise StoreError(f"{path} holds no runs yet; record a run first")
         return 0
     try:
         connection = connect_read_only(path)

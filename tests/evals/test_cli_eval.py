@@ -115,6 +115,18 @@ def test_a_folder_named_like_a_demo_dataset_does_not_hide_it(
     assert [e.dataset for e in list_experiments(StoreReader(db))] == ["weather"]
 
 
+def test_an_agents_file_that_exits_at_import_is_named_not_a_silent_exit(
+        db: Path, tmp_path: Path) -> None:
+    exits = tmp_path / "exits.py"
+    exits.write_text("import sys\n\nsys.exit(3)\n")
+    refused = invoke(db, "eval", str(exits), "cases.jsonl", "--agent", "support")
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(
+        f"error: {exits.resolve()}:3: sys.exit(3) while importing the agents file\n")
+    assert "the agents are imported into this process" in refused.stderr
+    assert not db.exists()
+
+
 def test_an_unknown_demo_dataset_lists_the_demo_datasets(db: Path) -> None:
     refused = invoke(db, "eval", "--demo", "nope", "--agent", "weather")
     assert refused.exit_code == 2

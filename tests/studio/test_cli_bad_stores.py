@@ -139,6 +139,21 @@ def test_a_reader_refuses_a_store_of_another_version(tmp_path: Path) -> None:
         StoreReader(older)
 
 
+def test_an_empty_file_holds_no_runs_for_every_reader(tmp_path: Path) -> None:
+    """0 bytes is an empty SQLite database: no runs, not "no such table: traces"."""
+    db = tmp_path / "empty.db"
+    db.touch()
+    for command in (["traces"], ["show", "abc"], ["export", "--all", "-o", "-"]):
+        result = CliRunner().invoke(cli, ["--db", str(db), *command])
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(f"error: {db} holds no runs yet; record a run first"), (
+            command, result.stderr)
+    result = CliRunner().invoke(cli, ["replay", str(db)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"error: {db} holds no runs: nothing to replay"
+    assert db.stat().st_size == 0  # looked at, left as it was
+
+
 def test_a_good_store_still_opens_for_every_reader(tmp_path: Path) -> None:
     db = tmp_path / "studio.db"
     _good(db)
