@@ -143,7 +143,8 @@ async def test_keys_pressed_while_a_long_recording_is_read_act_on_it(
         assert bar.clock.playing
         rest_read.set()
         await wait_for(pilot, lambda: not bar.clock.partial)
-        assert bar.clock.playing and bar.clock.speed == 2.0
+        # Still playing at 2× (or, on a busy machine, already played to the whole one's end).
+        assert bar.clock.speed == 2.0 and (bar.clock.playing or bar.clock.at_end)
         assert len(bar.clock.instants) > 4  # every start and end of the four spans
         await pilot.press("end")
         await wait_for(pilot, lambda: len(tree.spans) == 4)
