@@ -10,6 +10,7 @@ import click
 
 from lumos_studio.cli_forward import forward_options, forwarding, with_group_targets
 from lumos_studio.cli_support import (
+    OTLP_PORT,
     OTLP_PORT_HELP,
     err,
     error,
@@ -42,8 +43,9 @@ Idle connections close after 10 s, and at most --max-connections are served at o
 @click.command(help=SERVE_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; other than loopback, a token is required.")
-@click.option("--otlp-port", "port", default=4318, show_default=True, help=OTLP_PORT_HELP)
-@click.option("--port", "port_alias", type=int, default=None, hidden=True)  # its older name
+@click.option("--otlp-port", "port", type=OTLP_PORT, default=4318, show_default=True,
+              help=OTLP_PORT_HELP)
+@click.option("--port", "port_alias", type=OTLP_PORT, default=None, hidden=True)  # older name
 @click.option("--max-body", default=32 << 20, show_default=True, help="Largest body, in bytes.")
 @click.option("--max-connections", default=64, show_default=True, type=click.IntRange(min=1),
               help="Connections served at once; more are answered 503 with Retry-After.")

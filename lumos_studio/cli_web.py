@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from lumos_studio.cli_forward import with_group_targets
-from lumos_studio.cli_support import fail, open_store, or_given_to_group
+from lumos_studio.cli_support import OTLP_PORT, fail, open_store, or_given_to_group
 from lumos_studio.store import StoreTarget
 
 WEB_TOKEN_ENV = "LUMOS_WEB_TOKEN"
@@ -20,7 +20,7 @@ WEB_READ_TOKEN_ENV = "LUMOS_WEB_READ_TOKEN"
               help="Address to serve on; other than loopback, a token is required.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="Port of the web page.")
-@click.option("--otlp-port", default=4318, show_default=True,
+@click.option("--otlp-port", type=OTLP_PORT, default=4318, show_default=True,
               help="Port for each tab's OTLP/HTTP receiver (the next free one if taken).")
 @click.option("--public-url", default=None,
               help="The URL browsers reach this server by, when it is not http://HOST:PORT "

@@ -81,3 +81,26 @@ def test_serve_listens_on_the_port_given_by_either_name(flag: str, tmp_path: Pat
     finally:
         process.kill()
         process.wait(10)
+
+
+@pytest.mark.parametrize("command", [
+    ["--otlp-port", "70000"],
+    ["--otlp-port", "-1", "serve"],
+    ["dev", "{agents}", "--otlp-port", "70000"],
+    ["serve", "--otlp-port", "70000"],
+    ["serve", "--otlp-port", "-1"],
+    ["serve", "--port", "70000"],
+    ["web", "--otlp-port", "70000"],
+], ids=["studio", "group-for-serve", "dev", "serve", "serve-negative", "serve-alias", "web"])
+def test_a_port_out_of_range_is_a_usage_error_on_every_command(
+    tmp_path: Path, command: list[str]
+) -> None:
+    agents = tmp_path / "agents.py"
+    agents.write_text("")
+    ran = CliRunner().invoke(
+        cli, ["--db", str(tmp_path / "s.db"), *(str(agents) if w == "{agents}" else w
+                                                  for w in command)])
+    assert ran.exit_code == 2, ran.output
+    assert "is not in the range 0<=x<=65535" in ran.stderr
+    assert ran.exception is None or isinstance(ran.exception, SystemExit)
+    assert not (tmp_path / "s.db").exists()  # refused before anything was opened
