@@ -59,6 +59,19 @@ def test_compare_names_what_is_wrong_with_a_file_instead_of_looking_up_a_trace_i
     assert "Traceback" not in ran.output
 
 
+@pytest.mark.parametrize(("before", "after", "named"), [
+    ("", "x", "BEFORE"), ("1f3a", "", "AFTER"), ("  ", "1f3a", "BEFORE"),
+], ids=["empty before", "empty after", "blank"])
+def test_compare_asks_for_a_file_or_an_id_when_given_an_empty_argument(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before: str, after: str, named: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # '' is not taken for the directory it is run in
+    ran = invoke(tmp_path / "no-store.db", "compare", before, after, "--summary")
+    assert ran.exit_code == 2, ran.output
+    assert f"Invalid value for '{named}': empty: give a trace file or a trace id" in ran.stderr
+    assert "is a directory" not in ran.stderr and "no store at" not in ran.stderr
+
+
 @pytest.mark.parametrize("command", [[], ["dev", "x.py"], ["serve"]],
                          ids=["studio", "dev", "serve"])
 def test_every_command_that_listens_names_its_port_option_the_same(command: list[str]) -> None:
