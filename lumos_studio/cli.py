@@ -125,7 +125,9 @@ def cli(ctx: click.Context, db: StoreTarget, otlp_port: int, forward: tuple[str,
 
 @cli.command()
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--agent", "agents", multiple=True, help="Only this agent (repeatable).")
+@click.option("--agent", "agents", multiple=True,
+              help="Only this agent or workflow (repeatable). A name the file does not define "
+                   "is said in the studio, with the names it does.")
 @click.option("--otlp-port", type=OTLP_PORT, default=4318, show_default=True,
               help=OTLP_PORT_HELP)
 @click.option("--no-watch", is_flag=True, help="Do not reload when the source changes.")
@@ -160,6 +162,7 @@ def dev(
             workflow_store=workflow_store_beside(store.path),
             record=store.writer.submit,
             memory_limit_mb=memory_limit,
+            explain_empty=True,
         ),
         with_group_targets(forward), forward_queue_mb,
     )

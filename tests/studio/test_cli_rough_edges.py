@@ -117,3 +117,24 @@ def test_a_port_out_of_range_is_a_usage_error_on_every_command(
     assert "is not in the range 0<=x<=65535" in ran.stderr
     assert ran.exception is None or isinstance(ran.exception, SystemExit)
     assert not (tmp_path / "s.db").exists()  # refused before anything was opened
+
+
+def test_dev_hands_the_studio_a_session_that_says_what_the_file_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    import lumos_studio.cli as cli_module
+    from lumos_studio.sessions.worker import WorkerSession
+
+    opened: list[object] = []
+    monkeypatch.setattr(cli_module, "_open_studio",
+                        lambda db, port, make_session, *rest: opened.append(make_session))
+    agents = tmp_path / "agents.py"
+    agents.write_text("")
+    ran = invoke(tmp_path / "s.db", "dev", str(agents), "--agent", "nope", "--no-watch")
+    assert ran.exit_code == 0, ran.output
+    store = SimpleNamespace(path=tmp_path / "s.db", writer=SimpleNamespace(submit=print))
+    session = opened[0](store, "http://127.0.0.1:1")  # type: ignore[operator]
+    assert isinstance(session, WorkerSession)
+    assert session.only == ("nope",) and session.explain_empty  # tests/ui/test_dev_session.py
