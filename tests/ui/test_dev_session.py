@@ -115,6 +115,7 @@ async def test_a_file_with_no_agents_says_so_and_a_saved_agent_clears_it(
         panel = app.query_one(LoadErrorPanel)
         await wait_for(pilot, lambda: panel.problem is not None, timeout=20)
         await wait_for(pilot, lambda: panel.region.height > 2)  # on screen, under the list
+        assert panel.problem is not None
         assert panel.problem.message == "noagents.py defines no agents or workflows"
         text = shown(panel)
         assert 'Agent(name="assistant"' in text and "the studio reloads by itself" in text
@@ -137,7 +138,7 @@ async def test_dev_agent_naming_nothing_the_file_defines_lists_what_it_does(
         panel = app.query_one(LoadErrorPanel)
         await wait_for(pilot, lambda: panel.problem is not None, timeout=20)
         await wait_for(pilot, lambda: panel.region.height > 2)
-        assert app.query_one(AgentList).option_count == 0
+        assert app.query_one(AgentList).option_count == 0 and panel.problem is not None
         assert panel.problem.message == (
             "no agent or workflow named 'nope' in agents.py (agents: weather)")
         assert "or start dev with --agent weather" in shown(panel)
