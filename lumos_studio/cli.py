@@ -29,6 +29,7 @@ from lumos_studio.cli_run import run
 from lumos_studio.cli_score import annotate, score
 from lumos_studio.cli_serve import serve
 from lumos_studio.cli_support import (
+    OTLP_PORT,
     OTLP_PORT_HELP,
     StoreTargetType,
     fail,
@@ -88,7 +89,8 @@ class _Commands(click.Group):
     help="The store the studio and every command read and write: a SQLite file, or a shared "
     "PostgreSQL database as postgresql://user@host:5432/database.",
 )
-@click.option("--otlp-port", default=4318, show_default=True, help=OTLP_PORT_HELP)
+@click.option("--otlp-port", type=OTLP_PORT, default=4318, show_default=True,
+              help=OTLP_PORT_HELP)
 @forward_options
 @click.option("--read-only", is_flag=True,
               help="Open the studio on --db to look only: no receiver, no agents, nothing "
@@ -123,8 +125,11 @@ def cli(ctx: click.Context, db: StoreTarget, otlp_port: int, forward: tuple[str,
 
 @cli.command()
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--agent", "agents", multiple=True, help="Only this agent (repeatable).")
-@click.option("--otlp-port", default=4318, show_default=True, help=OTLP_PORT_HELP)
+@click.option("--agent", "agents", multiple=True,
+              help="Only this agent or workflow (repeatable). A name the file does not define "
+                   "is said in the studio, with the names it does.")
+@click.option("--otlp-port", type=OTLP_PORT, default=4318, show_default=True,
+              help=OTLP_PORT_HELP)
 @click.option("--no-watch", is_flag=True, help="Do not reload when the source changes.")
 @click.option("--memory-limit", type=click.IntRange(min=0), default=DEFAULT_MEMORY_MB,
               envvar=MEMORY_ENV, show_default=True, show_envvar=True,
@@ -157,6 +162,7 @@ def dev(
             workflow_store=workflow_store_beside(store.path),
             record=store.writer.submit,
             memory_limit_mb=memory_limit,
+            explain_empty=True,
         ),
         with_group_targets(forward), forward_queue_mb,
     )

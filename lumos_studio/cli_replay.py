@@ -42,9 +42,16 @@ def replay(path: Path) -> None:
     ReplayApp(loaded).run()
 
 
+def _named_run(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """BEFORE and AFTER name something: ``''`` is no file (``Path('')`` would be ``.``)."""
+    if not value.strip():
+        raise click.BadParameter("empty: give a trace file or a trace id", ctx, param)
+    return value
+
+
 @click.command()
-@click.argument("before")
-@click.argument("after")
+@click.argument("before", callback=_named_run)
+@click.argument("after", callback=_named_run)
 @click.option("--summary", "summary_only", is_flag=True,
               help="Print the summary and the changed spans instead of opening the viewer.")
 @click.pass_obj

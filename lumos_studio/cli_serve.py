@@ -4,12 +4,15 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 
 import click
 
 from lumos_studio.cli_forward import forward_options, forwarding, with_group_targets
 from lumos_studio.cli_support import (
+    OTLP_PORT,
     OTLP_PORT_HELP,
     err,
     error,
@@ -24,6 +27,7 @@ from lumos_studio.display import VALUE_LIMIT, safe_str, safe_text
 from lumos_studio.store import StoreTarget, local_path
 
 TOKEN_ENV = "LUMOS_OTLP_TOKEN"
+MIN_BODY = 1024  # a smaller --max-body would refuse every request: a bare span is ~300-700 bytes
 SERVE_HELP = f"""\
 Receive OTLP/HTTP traces and logs into the store until Ctrl-C (headless: CI, other hosts).
 
@@ -42,9 +46,13 @@ Idle connections close after 10 s, and at most --max-connections are served at o
 @click.command(help=SERVE_HELP)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; other than loopback, a token is required.")
-@click.option("--otlp-port", "port", default=4318, show_default=True, help=OTLP_PORT_HELP)
-@click.option("--port", "port_alias", type=int, default=None, hidden=True)  # its older name
-@click.option("--max-body", default=32 << 20, show_default=True, help="Largest body, in bytes.")
+@click.option("--otlp-port", "port", type=OTLP_PORT, default=4318, show_default=True,
+              help=OTLP_PORT_HELP)
+@click.option("--port", "port_alias", type=OTLP_PORT, default=None, hidden=True)  # older name
+@click.option("--max-body", type=click.IntRange(min=MIN_BODY), default=32 << 20,
+              show_default=True,
+              help=f"Largest body, in bytes (at least {MIN_BODY}: an SDK's request with one "
+                   "span takes several hundred).")
 @click.option("--max-connections", default=64, show_default=True, type=click.IntRange(min=1),
               help="Connections served at once; more are answered 503 with Retry-After.")
 @click.option("--token", envvar=TOKEN_ENV, show_envvar=True, default=None,
@@ -102,6 +110,7 @@ def serve(
                 forward=forwarder,
             )
         except OSError as exc:
+            host_failure(exc, host)
             fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                  "try --otlp-port 0 (any free port)")
         out.print(safe_text(f"receiving OTLP/HTTP on {receiver.endpoint} into {db}", limit=None))
@@ -117,3 +126,17 @@ def serve(
         forwarded = f" {forwarder.status_line()}" if forwarder is not None else ""
     err.print(("\n" if live else "") + f"stopped; stored {receiver.stats.line()}",
               safe_text(forwarded, limit=VALUE_LIMIT))
+
+
+def host_failure(exc: OSError, host: str) -> None:
+    """Fail naming ``--host`` when ``exc`` (from binding) blames the address: a name that does
+    not resolve, or an address this machine does not have. Otherwise return: the port is at
+    fault (taken, reserved), and the caller says so."""
+    if isinstance(exc, socket.gaierror):
+        fail(f"cannot resolve --host {host}: {exc.strerror or exc}",
+             "give --host 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or another "
+             "address of this machine")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        fail(f"--host {host} is not an address of this machine",
+             "give --host 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or another "
+             "address of this machine")

@@ -48,6 +48,8 @@ def file_progress(verb: str, path: Path, size: int) -> Iterator[Callable[[int], 
 
 
 OTLP_PORT_HELP = "Port for the OTLP/HTTP receiver (the next free one if taken; 0: any)."
+#: Every ``--otlp-port``: a TCP port, or 0 for any free one; anything else is a usage error.
+OTLP_PORT = click.IntRange(0, 65535)
 
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import click
 
 from lumos_studio.cli_forward import with_group_targets
-from lumos_studio.cli_support import fail, open_store, or_given_to_group
+from lumos_studio.cli_serve import host_failure
+from lumos_studio.cli_support import OTLP_PORT, fail, open_store, or_given_to_group
 from lumos_studio.store import StoreTarget
 
 WEB_TOKEN_ENV = "LUMOS_WEB_TOKEN"
@@ -20,7 +22,7 @@ WEB_READ_TOKEN_ENV = "LUMOS_WEB_READ_TOKEN"
               help="Address to serve on; other than loopback, a token is required.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="Port of the web page.")
-@click.option("--otlp-port", default=4318, show_default=True,
+@click.option("--otlp-port", type=OTLP_PORT, default=4318, show_default=True,
               help="Port for each tab's OTLP/HTTP receiver (the next free one if taken).")
 @click.option("--public-url", default=None,
               help="The URL browsers reach this server by, when it is not http://HOST:PORT "
@@ -53,8 +55,10 @@ def web(db: StoreTarget, path: Path | None, host: str, port: int, otlp_port: int
     if read_token is not None and read_token == token:
         fail("--read-token is the same as --token, so its visitors could write",
              "choose two different secrets", code=2)
-    if read_token is not None:
-        open_store(db).close()  # read-only tabs cannot create or migrate it: made here, once
+    # Each tab's studio opens the store: one it cannot use (not a store, a PostgreSQL server
+    # down, a read-only directory) is refused here, as the studio would, not in a blank tab.
+    # Read-only tabs cannot create or migrate it either: it is made here, once.
+    open_store(db).close()
     if isinstance(db, Path):
         store: Path | None = db.resolve()  # a tab's studio opens the same
     else:
@@ -66,6 +70,11 @@ def web(db: StoreTarget, path: Path | None, host: str, port: int, otlp_port: int
                              read_token=read_token, read_command=read_only_command(store),
                              public_url=public_url.rstrip("/") if public_url else None)
     try:
-        server.serve()
+        server.bind()  # before anything says where the studio is served
     except OSError as exc:
+        host_failure(exc, host)
+        if exc.errno == errno.EADDRINUSE:
+            fail(f"port {port} is in use (a second lumos-studio web, or another program)",
+                 "pass --port N with a free port")
         fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}", "try another --port")
+    server.serve()

@@ -19,6 +19,8 @@ import hmac
 import logging
 import os
 import shlex
+import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -78,6 +80,28 @@ class StudioWebServer(Server):
         self.read_command = read_command
         if self._read_token is not None and read_command is None:
             raise ValueError("a read token needs the read-only command its visitors run")
+        self._socket: socket.socket | None = None
+
+    def bind(self) -> None:
+        """Take the address now, raising ``OSError`` (a port in use, a host that is not this
+        machine's), so that nothing says the studio is served before it can be."""
+        # Resolved first: create_server would turn a name that does not resolve (gaierror)
+        # into a bare OSError.
+        family, _type, _proto, _name, address = socket.getaddrinfo(
+            self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        self._socket = socket.create_server(address, family=family)
+
+    def serve(self, debug: bool = False) -> None:
+        """textual-serve's ``serve``, on the socket ``bind`` took (taken here if it was not)."""
+        if self._socket is None:
+            self.bind()
+        self.debug = debug
+        self.initialize_logging()
+        loop = asyncio.new_event_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.request_exit)
+        web.run_app(self._make_app(), sock=self._socket, handle_signals=False, loop=loop,
+                    print=lambda *args: None)
 
     @property
     def url(self) -> str:

@@ -65,7 +65,10 @@ class WorkerSession(WorkerRuns):
     """Runs the agents and workflows of ``path`` in a worker; reloads on save when ``watch`` is
     on. Workflows keeping the default snapshot file use ``workflow_store`` (the studio's) instead.
     ``record`` stores the spans the studio closes for a dead worker; ``memory_limit_mb`` (default
-    ``$LUMOS_WORKER_MEMORY_MB`` or 4096, 0 for none) caps each worker.
+    ``$LUMOS_WORKER_MEMORY_MB`` or 4096, 0 for none) caps each worker. ``only`` keeps the agents
+    and workflows it names; a name the file does not define is said as a notice, or as a load
+    problem when none is left. With ``explain_empty`` (the studio), a file that defines none at
+    all is a load problem too, saying how to define one.
     """
 
     def __init__(
@@ -80,8 +83,10 @@ class WorkerSession(WorkerRuns):
         memory_limit_mb: int | None = None,
         restart: bool = True,
         echo_prints: bool = False,
+        explain_empty: bool = False,
     ) -> None:
         self.path = path.resolve()
+        self.explain_empty = explain_empty
         self.echo_prints = echo_prints  # what user code prints also comes as output (run)
         self.record = record
         self.restart = restart  # a worker that dies is replaced (off for one-shot runs)
@@ -249,9 +254,44 @@ class WorkerSession(WorkerRuns):
             self.agents = worker.agents = agents
             self._failed_starts = 0
         elapsed = time.perf_counter() - worker.load_requested_at
-        self.emit(SessionEvent(agents=agents, reloaded_in=elapsed))
+        problem, notice = self._unoffered(message, agents)
+        self.emit(SessionEvent(agents=agents, reloaded_in=elapsed, problem=problem,
+                               notice=notice))
         if old is not None:
             threading.Thread(target=self._retire, args=(old,), daemon=True).start()
+
+    def _unoffered(self, ready: Ready, offered: tuple[AgentInfo, ...]
+                   ) -> tuple[LoadProblem | None, str | None]:
+        """What to say when a good load offers less than asked: a file that defines no agents or
+        workflows (``explain_empty``), or ``--agent`` names it does not define (a problem when
+        none is left, else a notice); a save may yet define them, so the studio stays open."""
+        agents = [a.name for a in ready.agents]
+        workflows = [w.name for w in ready.workflows]
+        if not agents and not workflows:
+            if not self.explain_empty:
+                return None, None
+            return LoadProblem(
+                f"{self.path.name} defines no agents or workflows", str(self.path),
+                details="The studio lists the Agent and Workflow objects assigned at the top "
+                        "level of the file, e.g.\n"
+                        "from lumos_core import Agent\n"
+                        'assistant = Agent(name="assistant", model="scripted")',
+            ), None
+        unknown = [name for name in dict.fromkeys(self.only)
+                   if name not in agents and name not in workflows]
+        if not unknown:
+            return None, None
+        from lumos_studio.sessions.discovery import unknown_name  # the framework's loader too
+
+        said = "; ".join(unknown_name(name, self.path.name, agents, workflows)
+                         for name in unknown)
+        if offered:
+            return None, said
+        return LoadProblem(
+            said, str(self.path),
+            details=f"--agent keeps only what it names: define {unknown[0]!r} in the file, "
+                    f"or start dev with --agent {(agents or workflows)[0]}",
+        ), None
 
     def _retire(self, worker: WorkerProcess) -> None:
         """Let a replaced worker finish the turn it is running, then stop it."""

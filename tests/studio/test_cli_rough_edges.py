@@ -59,6 +59,19 @@ def test_compare_names_what_is_wrong_with_a_file_instead_of_looking_up_a_trace_i
     assert "Traceback" not in ran.output
 
 
+@pytest.mark.parametrize(("before", "after", "named"), [
+    ("", "x", "BEFORE"), ("1f3a", "", "AFTER"), ("  ", "1f3a", "BEFORE"),
+], ids=["empty before", "empty after", "blank"])
+def test_compare_asks_for_a_file_or_an_id_when_given_an_empty_argument(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, before: str, after: str, named: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # '' is not taken for the directory it is run in
+    ran = invoke(tmp_path / "no-store.db", "compare", before, after, "--summary")
+    assert ran.exit_code == 2, ran.output
+    assert f"Invalid value for '{named}': empty: give a trace file or a trace id" in ran.stderr
+    assert "is a directory" not in ran.stderr and "no store at" not in ran.stderr
+
+
 @pytest.mark.parametrize("command", [[], ["dev", "x.py"], ["serve"]],
                          ids=["studio", "dev", "serve"])
 def test_every_command_that_listens_names_its_port_option_the_same(command: list[str]) -> None:
@@ -81,3 +94,47 @@ def test_serve_listens_on_the_port_given_by_either_name(flag: str, tmp_path: Pat
     finally:
         process.kill()
         process.wait(10)
+
+
+@pytest.mark.parametrize("command", [
+    ["--otlp-port", "70000"],
+    ["--otlp-port", "-1", "serve"],
+    ["dev", "{agents}", "--otlp-port", "70000"],
+    ["serve", "--otlp-port", "70000"],
+    ["serve", "--otlp-port", "-1"],
+    ["serve", "--port", "70000"],
+    ["web", "--otlp-port", "70000"],
+], ids=["studio", "group-for-serve", "dev", "serve", "serve-negative", "serve-alias", "web"])
+def test_a_port_out_of_range_is_a_usage_error_on_every_command(
+    tmp_path: Path, command: list[str]
+) -> None:
+    agents = tmp_path / "agents.py"
+    agents.write_text("")
+    ran = CliRunner().invoke(
+        cli, ["--db", str(tmp_path / "s.db"), *(str(agents) if w == "{agents}" else w
+                                                  for w in command)])
+    assert ran.exit_code == 2, ran.output
+    assert "is not in the range 0<=x<=65535" in ran.stderr
+    assert ran.exception is None or isinstance(ran.exception, SystemExit)
+    assert not (tmp_path / "s.db").exists()  # refused before anything was opened
+
+
+def test_dev_hands_the_studio_a_session_that_says_what_the_file_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    import lumos_studio.cli as cli_module
+    from lumos_studio.sessions.worker import WorkerSession
+
+    opened: list[object] = []
+    monkeypatch.setattr(cli_module, "_open_studio",
+                        lambda db, port, make_session, *rest: opened.append(make_session))
+    agents = tmp_path / "agents.py"
+    agents.write_text("")
+    ran = invoke(tmp_path / "s.db", "dev", str(agents), "--agent", "nope", "--no-watch")
+    assert ran.exit_code == 0, ran.output
+    store = SimpleNamespace(path=tmp_path / "s.db", writer=SimpleNamespace(submit=print))
+    session = opened[0](store, "http://127.0.0.1:1")  # type: ignore[operator]
+    assert isinstance(session, WorkerSession)
+    assert session.only == ("nope",) and session.explain_empty  # tests/ui/test_dev_session.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -141,12 +142,45 @@ def test_serve_with_a_token_takes_only_requests_that_carry_it(
     assert "stopped; stored 1 spans, 0 logs in 1 requests (1 refused requests)" in stderr
 
 
-def test_serve_reports_a_port_it_cannot_take(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("host", "said"), [
+    ("203.0.113.7", "--host 203.0.113.7 is not an address of this machine"),
+    ("999.1.1.1", "cannot resolve --host 999.1.1.1: "),
+], ids=["not this machine's", "no such address"])
+def test_serve_blames_the_host_when_the_address_is_at_fault(
+    tmp_path: Path, host: str, said: str
+) -> None:
     ran = CliRunner().invoke(
-        cli, ["--db", str(tmp_path / "x.db"), "serve", "--host", "203.0.113.7", "--port", "0",
+        cli, ["--db", str(tmp_path / "x.db"), "serve", "--host", host, "--port", "0",
               "--token", "s3cret"],
     )
-    assert ran.exit_code == 1 and "cannot listen on 203.0.113.7:0" in ran.stderr
+    assert ran.exit_code == 1 and said in ran.stderr
+    assert "give --host 127.0.0.1" in ran.stderr
+    assert "--otlp-port" not in ran.stderr  # the port is not what is wrong
+
+
+def test_serve_blames_the_port_when_the_port_is_at_fault(tmp_path: Path) -> None:
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 65535))  # the last port: no next one to move to
+    except OSError:
+        pytest.skip("port 65535 is taken here")
+    with holder:
+        holder.listen()
+        ran = CliRunner().invoke(
+            cli, ["--db", str(tmp_path / "x.db"), "serve", "--otlp-port", "65535"])
+    assert ran.exit_code == 1
+    assert "cannot listen on 127.0.0.1:65535: Address already in use" in ran.stderr
+    assert "try --otlp-port 0" in ran.stderr and "--host" not in ran.stderr
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "1023"])
+def test_serve_refuses_a_body_limit_that_would_refuse_every_request(
+    tmp_path: Path, size: str
+) -> None:
+    ran = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "serve", "--max-body", size])
+    assert ran.exit_code == 2
+    assert f"Invalid value for '--max-body': {size} is not in the range x>=1024" in ran.stderr
+    assert not (tmp_path / "x.db").exists()  # refused before anything was opened
 
 
 def test_import_stores_logs_and_started_spans_from_a_file(tmp_path: Path) -> None:
