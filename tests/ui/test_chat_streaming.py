@@ -265,3 +265,15 @@ async def test_parallel_agent_steps_write_each_under_its_own_step(
         assert "✓ south\nSouth sun is warm today." in live
         release.set()
         await wait_for(pilot, lambda: "winds › success" in transcript(app))
+
+
+async def test_escape_leaves_the_chat_input_so_letter_keys_act(store: Store) -> None:
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        chat_input = app.query_one("#chat-input", Input)
+        await wait_for(pilot, lambda: app.focused is chat_input)
+        await pilot.press("escape")
+        assert app.focused is not None and app.focused.id == "transcript"
+        await pilot.press("l")  # a letter key: the trace list, not an "l" in the input
+        assert app.focused is not None and app.focused.id == "traces"
+        assert chat_input.value == ""

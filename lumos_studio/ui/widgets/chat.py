@@ -3,11 +3,12 @@ an input line."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.timer import Timer
@@ -31,6 +32,10 @@ class ChatPane(Vertical):
 
     BORDER_TITLE = "Chat"
     ALLOW_MAXIMIZE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Out of the text field, so letter keys act again (keys.md says Escape leaves one).
+        Binding("escape", "leave_input", "Leave the input", show=False),
+    ]
 
     class Submitted(Message):
         def __init__(self, text: str) -> None:
@@ -46,6 +51,11 @@ class ChatPane(Vertical):
         self._stream_view: Static | None = None
         self._redraw: Timer | None = None
         self._parked_focus: Widget | None = None  # where focus went when the input was disabled
+
+    def action_leave_input(self) -> None:
+        """From the input to the conversation above it (it scrolls with the arrows)."""
+        if self.app.focused is self.query_one("#chat-input", Input):
+            self.query_one("#transcript", VerticalScroll).focus()
 
     def compose(self) -> ComposeResult:
         yield VerticalScroll(id="transcript")
