@@ -377,6 +377,8 @@ class _Server6(_Server):
 
 
 def _bind(host: str, port: int, receiver: OtlpReceiver) -> _Server:
+    if not 0 <= port <= 65535:  # (the CLI's options are ranges: a caller's mistake)
+        raise ValueError(f"port {port} is not a TCP port (0-65535; 0: any free one)")
     server_class = _Server6 if ":" in host else _Server
     candidates = [0] if port == 0 else range(port, min(port + PORT_TRIES, 65536))
     for candidate in candidates:

@@ -364,6 +364,12 @@ def test_a_taken_port_moves_to_the_next_free_one(store: Store) -> None:
             second.stop()
 
 
+@pytest.mark.parametrize("port", [-1, 65536, 70000])
+def test_a_port_out_of_range_is_a_value_error_saying_so(store: Store, port: int) -> None:
+    with pytest.raises(ValueError, match=f"port {port} is not a TCP port"):
+        OtlpReceiver(store.writer, port=port)
+
+
 def test_a_receive_only_process_shortens_gil_turns_while_it_serves(store: Store) -> None:
     receiver = OtlpReceiver(store.writer, port=0)
     seen: list[float] = []
