@@ -77,6 +77,9 @@ def new(
     if yes:
         if name is None:
             fail("--yes needs the project's NAME: lumos-studio new NAME --yes", code=2)
+        if model_name is not None and (provider or SCRIPTED) == SCRIPTED:
+            fail("--model names a provider's model, and the scripted one takes none",
+                 "give the provider too: --provider openai --model gpt-4o", code=2)
         plan = ProjectPlan(
             name, template_named(template or "chatbot"),
             provider_choice(provider or SCRIPTED, model_name), directory or Path(name),

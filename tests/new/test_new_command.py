@@ -70,6 +70,9 @@ def test_a_local_provider_needs_no_key(tmp_path: Path) -> None:
         (["9lives"], "error: '9lives' cannot name a project: use a letter, then up to 63"),
         (["a/b"], "error: 'a/b' cannot name a project"),
         ([], "error: --yes needs the project's NAME"),
+        (["demo", "--model", "gpt-4o"],
+         "error: --model names a provider's model, and the scripted one takes none\ngive the "
+         "provider too: --provider openai --model gpt-4o"),
     ],
 )
 def test_a_wrong_choice_is_refused_with_the_valid_ones(
