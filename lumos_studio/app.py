@@ -139,6 +139,7 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
         self._quit_asked_at = -QUIT_AGAIN_SECONDS  # when quitting during a run was first asked
         self._changed: set[str] = set()
         self._new_logs = False
+        self._others_committed = False  # another process committed (``StoreChange.others``)
         self._pending_span: str | None = None  # a span to select once its trace is shown
         self._searches: tuple[str, ...] = ()  # the shown trace's searches (the memory pane's)
         self._trace_logs: Sequence[LogRecord] = ()  # the shown trace's newest log records

@@ -52,6 +52,8 @@ __all__ = ["ChangeListener", "Convertible", "Item", "Lane", "StoreChange", "Stor
 
 log = logging.getLogger(__name__)
 
+OTHERS_LOOK_EVERY = 1.0  # seconds between two looks for other processes' commits
+
 
 class StoreWriter(IdleWork):
     """Owns the only read-write connection; see the module docstring.
@@ -103,6 +105,8 @@ class StoreWriter(IdleWork):
         # A full disk or a read-only store, from the last failed write until one succeeds.
         self.storage_error: StorageProblem | None = None
         self.rejected = 0  # records dropped because the store cannot hold a value of theirs
+        self._others_version: int | None = None  # this connection's data_version, last seen
+        self._others_look_at = 0.0  # monotonic: the next look for other processes' commits
 
     def _open_storage(self, path: Path) -> None:
         """Open the connection, bring the schema up to date, start the checkpointer (the
@@ -261,6 +265,7 @@ class StoreWriter(IdleWork):
         stopping: list[int] | None = None  # once closing: what the lanes held then is due
         indexing = False  # the last step indexed text: the writer is idle, keep going
         while True:
+            self._notice_others_commits()
             rows: PendingRows | None = None  # the first batch's, or all of them merged
             count = 0
             entries: list[Batch] = []
@@ -338,6 +343,24 @@ class StoreWriter(IdleWork):
                     self._refresh_held()
                 return
 
+    def _notice_others_commits(self) -> None:
+        """Tell the subscribers (``StoreChange.others``) when another process committed: a
+        ``run`` or an ``eval`` in another terminal, a second studio, a ``serve``. SQLite's
+        ``data_version`` on this connection changes only with other connections' commits (not
+        this one's, not a checkpoint's); a look costs ~1 µs, taken at most every
+        ``OTHERS_LOOK_EVERY``."""
+        now = time.monotonic()
+        if now < self._others_look_at:
+            return
+        self._others_look_at = now + OTHERS_LOOK_EVERY
+        try:
+            version: int = self._connection.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            return  # a store gone bad is said where it is written
+        if self._others_version is not None and version != self._others_version:
+            self._notify(StoreChange(frozenset(), others=True))
+        self._others_version = version
+
     def _wait_for_entry(self, indexing: bool = False) -> Entry | Idle:
         """Block for the next entry; ``WAKE`` if a lane got items; ``IDLE`` after indexing
         (sooner when the last step indexed too: ``idle_pause``)."""
@@ -347,7 +370,11 @@ class StoreWriter(IdleWork):
                 return WAKE
             other_work = self._texts_pending or self._compaction_pending
             if not (other_work or self._refresh.holding):
-                return self._queue.get()
+                try:  # (awake once in a while to look for other processes' commits)
+                    return self._queue.get(timeout=OTHERS_LOOK_EVERY)
+                except queue.Empty:
+                    self._notice_others_commits()
+                    return IDLE
             timeout = self.idle_pause if indexing else self.idle_before_indexing
             if not other_work:  # only held rows, whose refresh failed a moment ago: not sooner
                 timeout = max(timeout, self._refresh_retry_at - time.monotonic())

@@ -59,6 +59,9 @@ class StoreChange:
     trace_ids: frozenset[str]
     logs: int = 0
     log_trace_ids: frozenset[str] = frozenset()
+    #: Another process committed (a ``run``, an ``eval``, a second studio): what, nobody here
+    #: knows, so anything shown may have changed.
+    others: bool = False
 
 
 ChangeListener = Callable[[StoreChange], None]
@@ -99,6 +102,9 @@ class WriterTransactions:
         """After each commit: schedule a checkpoint, tell the subscribers what changed."""
         self._checkpointer.restart_if_due(self._connection)
         self._checkpointer.poke()
+        self._notify(change)
+
+    def _notify(self, change: StoreChange) -> None:
         for listener in self._listeners:
             try:
                 listener(change)

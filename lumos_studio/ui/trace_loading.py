@@ -84,6 +84,7 @@ class TraceLoading(_AppBase):
     _shown_a_trace: bool
     _changed: set[str]
     _new_logs: bool
+    _others_committed: bool
     _pending_span: str | None
     _searches: tuple[str, ...]
     _trace_logs: Sequence[LogRecord]
@@ -103,11 +104,13 @@ class TraceLoading(_AppBase):
         def main(self) -> Screen[None]: ...
         def _screens_gone(self) -> bool: ...
         def show_breakpoints(self) -> None: ...
+        def _show_others_commit(self) -> None: ...
 
     # --- live updates: writer thread → coalesced message on the UI thread ---
 
     def _on_store_commit(self, change: StoreChange) -> None:
         with self._changed_lock:
+            self._others_committed = self._others_committed or change.others
             self._changed.update(change.trace_ids)
             self._changed.update(change.log_trace_ids)  # memory events, logs of a live run
             self._new_logs = self._new_logs or change.logs > 0
@@ -120,6 +123,9 @@ class TraceLoading(_AppBase):
         with self._changed_lock:
             changed, self._changed = frozenset(self._changed), set()
             new_logs, self._new_logs = self._new_logs, False
+            others, self._others_committed = self._others_committed, False
+        if others:  # as a read-only studio shows them: anything may have changed
+            self._show_others_commit()
         if new_logs and not self._screens_gone():
             self.main.query_one(LogsPane).refresh_logs()
         if changed:

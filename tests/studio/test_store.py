@@ -22,6 +22,7 @@ from lumos_studio.store import (
     StoreUnusable,
 )
 from lumos_studio.store import connection as store_connection
+from lumos_studio.store import writer as store_writer
 from lumos_studio.store.schema import SCHEMA_VERSION
 from tests.builders import T0, make_span, weather_trace
 
@@ -121,6 +122,26 @@ def test_listeners_hear_which_traces_changed(store: Store) -> None:
     store.writer.submit_many(weather_trace("1" * 32) + weather_trace("2" * 32, T0 + 10**9))
     store.writer.flush()
     assert frozenset().union(*(c.trace_ids for c in heard)) == {"1" * 32, "2" * 32}
+
+
+def test_listeners_hear_when_another_process_commits_and_only_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_writer, "OTHERS_LOOK_EVERY", 0.05)
+    heard: list[StoreChange] = []
+    with Store(tmp_path / "studio.db") as store:
+        store.writer.subscribe(heard.append)
+        store.writer.submit_many(weather_trace("1" * 32))
+        store.writer.flush()
+        time.sleep(0.3)  # several looks: its own commits (and checkpoints) are not others'
+        assert heard and not any(change.others for change in heard)
+        with Store(store.path) as other:  # a connection of its own, as another process's
+            other.writer.submit_many(weather_trace("2" * 32, T0 + 10**9))
+            other.writer.flush()
+        deadline = time.monotonic() + 5
+        while not any(change.others for change in heard) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [c.trace_ids for c in heard if c.others] == [frozenset()]
 
 
 def test_traces_are_listed_newest_first_and_found_by_prefix(store: Store) -> None:

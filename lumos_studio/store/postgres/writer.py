@@ -188,6 +188,10 @@ class PostgresWriter(StoreWriter):
     def _compact(self) -> None:
         self._compaction_pending = False  # PostgreSQL compresses large values itself (TOAST)
 
+    def _notice_others_commits(self) -> None:
+        """Not looked for here: the SQLite writer's ``data_version`` has no PostgreSQL twin
+        that leaves out this writer's own commits (``postgres.watch`` counts every one)."""
+
     def pin_traces(self, trace_ids: Sequence[str], pinned: bool, timeout: float = 10.0) -> bool:
         pinned_ns = time.time_ns() if pinned else None
         return self._command(lambda _: self._run_sql(
