@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from lumos_core.telemetry import semconv as sc
@@ -28,9 +29,11 @@ from lumos_studio.present import format_time
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.replay.loader import LoadedTrace
 from lumos_studio.replay.timeline import logs_at, recording_instants, span_at, spans_at
+from lumos_studio.store import StoreReader
 from lumos_studio.store.span_headers import SpanHeaders
 from lumos_studio.ui.base_app import ConsoleApp
 from lumos_studio.ui.messages import MemoryLoaded, TraceListLoaded
+from lumos_studio.ui.trace_exchange import TraceExchange
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.playback_bar import PlaybackBar
 from lumos_studio.ui.widgets.span_detail import SpanDetail
@@ -65,8 +68,9 @@ class RecordingLoaded(Message):
         self.complete = complete
 
 
-class ReplayApp(ConsoleApp):
-    """Play saved traces back: pick a run, then play, step or scrub through it."""
+class ReplayApp(ConsoleApp, TraceExchange):
+    """Play saved traces back: pick a run, then play, step or scrub through it; save runs of
+    the recording to ``traces/`` or compare two (the trace list's ``s`` and ``c``)."""
 
     TITLE = "Lumos Studio — replay"
     # The studio's narrow and short layouts (studio.tcss) at 80x24 too: the trace list's column
@@ -74,13 +78,17 @@ class ReplayApp(ConsoleApp):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (App: not a ClassVar)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 (App: not a ClassVar)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "focus('playback')", "Playback"),
-        # The playback keys work from any pane (a pane's own use of a key comes first).
-        *(Binding(key, f"playback('{action}')", name, show=False) for key, action, name in (
-            ("space", "play_pause", "Play/pause"), ("full_stop", "step_next", "Next step"),
-            ("comma", "step_previous", "Previous step"), ("plus,equals_sign", "faster", "Faster"),
-            ("minus", "slower", "Slower"), ("right_square_bracket", "scrub(1)", "Forward"),
-            ("left_square_bracket", "scrub(-1)", "Back"))),
+        # The playback keys act from any pane, before a pane's own use of the key (the tree's
+        # space folds, its home and end move its cursor, its p goes to the previous error).
+        Binding("p", "focus('playback')", "Playback", priority=True),
+        *(Binding(key, f"playback('{action}')", name, show=False, priority=True)
+          for key, action, name in (
+              ("space", "play_pause", "Play/pause"), ("full_stop", "step_next", "Next step"),
+              ("comma", "step_previous", "Previous step"),
+              ("plus,equals_sign", "faster", "Faster"), ("minus", "slower", "Slower"),
+              ("right_square_bracket", "scrub(1)", "Forward"),
+              ("left_square_bracket", "scrub(-1)", "Back"),
+              ("home", "seek_fraction(0)", "Start"), ("end", "seek_fraction(1)", "End"))),
         Binding("l", "focus('traces')", "Traces", show=False),
         Binding("t", "focus('tree')", "Tree", show=False),
     ]
@@ -119,9 +127,28 @@ class ReplayApp(ConsoleApp):
         self.query_one("#problems", Static).display = bool(self.loaded.problems)
         self.load_trace_list()
 
+    @property
+    def trace_reader(self) -> StoreReader:
+        return self.loaded.reader
+
+    @property
+    def main(self) -> Screen[None]:
+        """The replay's own screen, under any pushed on it (compare, the keys' help)."""
+        return self.screen_stack[0]
+
+    def _screens_gone(self) -> bool:
+        return not self.screen_stack
+
     async def action_playback(self, action: str) -> None:
         """A playback key pressed in another pane: the playback bar acts on it."""
         await self.run_action(action, self.query_one(PlaybackBar))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The playback keys are the replay screen's: on another (compare, the keys' help),
+        the key is that screen's own."""
+        if action in ("playback", "focus"):
+            return bool(self.screen.query(PlaybackBar))
+        return True
 
     def _clock(self) -> int:
         return self.at_ns or 0
@@ -162,9 +189,11 @@ class ReplayApp(ConsoleApp):
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         traces = self.query_one(TraceList)
-        traces.show(message.summaries, self.trace_id)
-        if self.trace_id is None and message.summaries:
+        opening = self.trace_id is None and bool(message.summaries)
+        if opening:
             self.open_trace(message.summaries[-1].trace_id)  # the first run recorded
+        traces.show(message.summaries, self.trace_id)  # its row highlighted: the one playing
+        if opening:
             self.query_one(PlaybackBar).focus()  # space plays, as the README says
 
     def on_trace_list_chosen(self, message: TraceList.Chosen) -> None:

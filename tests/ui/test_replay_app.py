@@ -161,3 +161,51 @@ async def test_on_a_narrow_screen_the_trace_list_makes_room_for_the_key_help() -
         await pilot.press("f1")
         await pilot.pause()
         assert column.display and traces.display
+
+
+async def test_the_playback_keys_act_from_the_tree_and_the_list_marks_the_run_playing() -> None:
+    app = ReplayApp(load_trace(TRACES / "assistant.jsonl"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        bar, tree = app.query_one(PlaybackBar), app.query_one(TraceWaterfall)
+        traces = app.query_one(TraceList)
+        await wait_for(pilot, lambda: traces.row_count == 4 and app.at_ns is not None)
+        assert traces.cursor_trace == app.trace_id  # the row highlighted is the run playing
+        await pilot.press("end")
+        await wait_for(pilot, lambda: bar.clock.at_end)
+        await pilot.press("t")
+        assert app.focused is tree
+        await pilot.press("home")  # the recording's start, not the tree's first row
+        await wait_for(pilot, lambda: not bar.clock.at_end and bar.clock.index <= 1)
+        await pilot.press(".", ".", ".")
+        await wait_for(pilot, lambda: len(tree.rows) > 1)
+        rows = len(tree.rows)
+        await pilot.press("space")  # plays; the tree's root stays unfolded
+        assert bar.clock.playing
+        await pilot.pause()
+        assert len(tree.rows) >= rows
+        await pilot.press("p")
+        assert app.focused is bar
+
+
+async def test_the_lists_save_and_compare_keys_work_in_a_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lumos_studio.ui.screens.compare import CompareScreen
+
+    monkeypatch.chdir(tmp_path)  # traces/ is made here
+    app = ReplayApp(load_trace(TRACES / "assistant.jsonl"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        traces = app.query_one(TraceList)
+        await wait_for(pilot, lambda: traces.row_count == 4 and app.at_ns is not None)
+        await pilot.press("l", "m", "up", "c")  # the run playing (the oldest, last), the one above
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen))
+        await pilot.press("space")  # the compare screen's, not a playback key there
+        assert not app.query_one(PlaybackBar).clock.playing
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CompareScreen))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: list(tmp_path.glob("traces/*.jsonl")))
+    (saved,) = tmp_path.glob("traces/*.jsonl")
+    again = load_trace(saved)
+    assert len(again.trace_ids) == 1
+    again.close()
