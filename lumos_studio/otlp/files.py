@@ -249,9 +249,16 @@ class FileLines(TraceLines):
         try:
             yield from super().__iter__()
         except (OSError, EOFError, zlib.error) as exc:
-            message = f"cannot read further ({type(exc).__name__}: {exc})"
-            self.stopped = LineProblem(self.lines_read + 1, message)
+            self.stopped = LineProblem(self.lines_read + 1, broken_stream(exc))
             self.problems.append(self.stopped)
+
+
+def broken_stream(exc: BaseException) -> str:
+    """What to say when a file stops being readable partway (a gzip stream cut short, a
+    damaged one, a read error)."""
+    if isinstance(exc, EOFError):  # gzip's: no end-of-stream marker
+        return "the file is cut short: its gzip stream ends early (a copy or download stopped?)"
+    return f"cannot read further ({type(exc).__name__}: {exc})"
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lumos_studio.otlp import read_lines
+from lumos_studio.otlp.files import broken_stream
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import Store, StoreError, StoreReader, StoreUnusable
 from lumos_studio.store.connection import connect_read_only
@@ -213,8 +214,7 @@ def _load_lines(
                         problems.append(LoadProblem(path, None, "loading was stopped"))
                         break
             except (OSError, EOFError, zlib.error) as exc:
-                message = f"cannot read further ({type(exc).__name__}: {exc})"
-                problems.append(LoadProblem(path, reader.lines_read + 1, message))
+                problems.append(LoadProblem(path, reader.lines_read + 1, broken_stream(exc)))
             if not chunk.commit():
                 problems.append(LoadProblem(path, reader.lines_read, chunk.failure))
             spans, logs = chunk.spans, chunk.logs
@@ -277,7 +277,7 @@ class _Chunk:
 
 def _nothing_found(lines: int, problems: list[LoadProblem]) -> str:
     if not lines:
-        return "the file is empty"
+        return "nothing could be read before that" if problems else "the file is empty"
     if problems:
         return "no valid span or log record: is this an OTLP JSON lines file?"
     return "no spans or log records in the file"

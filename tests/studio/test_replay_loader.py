@@ -161,7 +161,17 @@ def test_gzip_loads_and_a_truncated_gzip_keeps_what_was_read(tmp_path: Path) -> 
     with load_trace(cut) as loaded:
         (problem,) = loaded.problems
         assert 0 < loaded.spans < 199 and problem.line == loaded.spans + 1
-        assert "cannot read further (EOFError" in problem.message
+        assert problem.message.startswith("the file is cut short: its gzip stream ends early")
+
+
+def test_a_gzip_cut_before_its_first_line_is_cut_short_not_empty(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.jsonl.gz"
+    saved = Path(__file__).parents[2] / "traces" / "weather-v1.jsonl"
+    cut.write_bytes(gzip.compress(saved.read_bytes())[:300])
+    with load_trace(cut) as loaded:
+        assert [p.message for p in loaded.problems] == [
+            "the file is cut short: its gzip stream ends early (a copy or download stopped?)",
+            "nothing could be read before that"]
 
 
 @pytest.mark.parametrize(("content", "says"), [
