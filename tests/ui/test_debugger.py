@@ -289,3 +289,22 @@ async def test_cancelling_a_paused_run_closes_the_paused_view_and_frees_its_thre
         assert not isinstance(app.screen, PausedScreen)
         assert app.conversations["trip"].turns[-1] == ("error", "cancelled")
         assert not app._waiting_pauses
+
+
+async def test_ctrl_d_removes_all_breakpoints_as_the_dialog_opens_in_its_target_field(
+    store: Store, tmp_path: Path
+) -> None:
+    app = StudioApp(store, InProcessSession.recording(trip_catalog(tmp_path), store.writer))
+    app.breakpoints.toggle(BreakpointSpec("trip", PausePoint.BEFORE_STEP, "research"))
+    app.breakpoints.toggle(BreakpointSpec("trip", PausePoint.AFTER_STEP, "write"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        agents = app.query_one(AgentList)
+        await wait_for(pilot, lambda: app.agent_name == "trip" and "trip" in agents.marked)
+        agents.focus()
+        await pilot.press("b")
+        await wait_for(pilot, lambda: app.screen.query("#breakpoints-target"))
+        assert app.focused is not None and app.focused.id == "breakpoints-target"
+        await pilot.press("ctrl+d")  # the Input's own key (delete right) must not take it
+        await wait_for(pilot, lambda: not app.screen.query("#breakpoints-target"))
+        assert app.breakpoints.of("trip") == ()
+        assert "trip" not in agents.marked
