@@ -163,8 +163,8 @@ class ChatTurns(_AppBase):
         thread = self.conversations.start_over(name)
         if name == self.agent_name:
             self._open_chat(name)
-        self._record_turn(name, "hint", f"A new conversation with {name}, in thread {thread}: "
-                                        "the earlier messages are not sent to it.")
+        self._record_turn(name, "hint", f"New conversation (thread {thread}): the earlier "
+                                        "messages are not sent.")
 
     def _send_to_workflow(self, info: AgentInfo, text: str) -> None:
         """Run the workflow on ``text``, or resume its suspended run with it (``/new``: forget

@@ -125,8 +125,8 @@ async def test_new_starts_a_new_conversation_with_an_agent_and_sends_it_nothing(
         conversation = app.conversations["weather"]
         assert not app.running and app.last_input == ("weather", "weather in Paris?")
         assert conversation.history == () and conversation.thread_id not in (None, first_thread)
-        hint = (f"A new conversation with weather, in thread {conversation.thread_id}: the "
-                "earlier messages are not sent to it.")
+        hint = (f"New conversation (thread {conversation.thread_id}): the earlier messages are "
+                "not sent.")
         assert conversation.turns == [("hint", hint)]
         await wait_for(pilot, lambda: transcript(app) == hint)  # the earlier turns are gone
 
