@@ -43,7 +43,8 @@ class BreakpointsDialog(ModalScreen[BreakpointSpec | str | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+d", "clear", "Remove all"),
+        # Before the focused field's own ctrl+d (an Input's delete-right): the dialog opens in one.
+        Binding("ctrl+d", "clear", "Remove all", priority=True),
     ]
 
     def __init__(self, info: AgentInfo, current: tuple[BreakpointSpec, ...]) -> None:

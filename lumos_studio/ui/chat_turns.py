@@ -127,8 +127,11 @@ class ChatTurns(_AppBase):
         if self.running:
             self.notify("A run is in progress: wait, or cancel it with ctrl+x.")
             return
-        self._record_turn(name, "you", text)
         info = self._agent_info(name)
+        if text == NEW_RUN and (info is None or info.kind != "workflow"):
+            self._new_conversation(name)
+            return
+        self._record_turn(name, "you", text)
         if info is not None and info.kind == "workflow":
             self._send_to_workflow(info, text)
             return
@@ -153,6 +156,15 @@ class ChatTurns(_AppBase):
             chat_input.value = text  # not lost: the user sends it again once the file loads
         self.notify("The agents did not load, so your message was not sent (it is back in the "
                     "input).", severity="error")
+
+    def _new_conversation(self, name: str) -> None:
+        """``/new`` to an agent: its transcript and history go and a new memory thread begins;
+        nothing is sent to it."""
+        thread = self.conversations.start_over(name)
+        if name == self.agent_name:
+            self._open_chat(name)
+        self._record_turn(name, "hint", f"New conversation (thread {thread}): the earlier "
+                                        "messages are not sent.")
 
     def _send_to_workflow(self, info: AgentInfo, text: str) -> None:
         """Run the workflow on ``text``, or resume its suspended run with it (``/new``: forget

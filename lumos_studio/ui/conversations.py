@@ -8,7 +8,7 @@ read it without widgets. One ``Conversation`` per agent or workflow name, made o
   "error";
 - ``history``: the messages an agent without memory is sent again with the next message (one
   with memory keeps its own thread);
-- ``thread_id``: the one memory thread per agent per studio session;
+- ``thread_id``: the agent's memory thread, one per conversation (``/new`` starts another);
 - ``suspended_run``: a workflow's run waiting for the next message to resume it.
 """
 
@@ -45,6 +45,7 @@ class Conversations:
     def __init__(self, clock: Callable[[], str] = lambda: time.strftime("%H%M%S")) -> None:
         self._clock = clock
         self._by_name: dict[str, Conversation] = {}
+        self._threads: set[str] = set()  # every thread id named, so none is named twice
 
     def __getitem__(self, name: str) -> Conversation:
         """``name``'s conversation, begun (empty) on first use."""
@@ -61,8 +62,23 @@ class Conversations:
         self[name].turns.append((role, text))
 
     def thread_id(self, name: str) -> str:
-        """The memory thread ``name`` talks in: one per studio session, named when first used."""
+        """The memory thread ``name`` talks in: one per conversation, named when first used."""
         conversation = self[name]
         if conversation.thread_id is None:
-            conversation.thread_id = f"studio-{name}-{self._clock()}"
+            thread = base = f"studio-{name}-{self._clock()}"
+            number = 1
+            while thread in self._threads:  # a new conversation in the same second
+                number += 1
+                thread = f"{base}-{number}"
+            self._threads.add(thread)
+            conversation.thread_id = thread
         return conversation.thread_id
+
+    def start_over(self, name: str) -> str:
+        """A new conversation with the agent ``name`` (``/new``): no transcript, no history to
+        send again, a new memory thread; that thread's id."""
+        conversation = self[name]
+        conversation.turns.clear()
+        conversation.history = ()
+        conversation.thread_id = None
+        return self.thread_id(name)

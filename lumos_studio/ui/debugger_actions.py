@@ -99,6 +99,10 @@ class DebuggerActions(_AppBase):
         self._waiting_pauses: set[Future[Decision]] = set()
         # The last edit's or stub's text, refilled in the editor if it is refused.
         self._draft: tuple[EditorMode, str] | None = None
+        # The chat's notes of edits and stubs, (chat, text) by their pause: noted once the run
+        # takes them (another pause comes, or the run ends), never when refused.
+        self._unconfirmed_notes: dict[PauseKey, tuple[str, str]] = {}
+        self._shown_pauses: list[Paused] = []  # the pauses the paused views wait on
 
     # --- pauses: the session's thread asks, the screen answers ---
 
@@ -121,6 +125,7 @@ class DebuggerActions(_AppBase):
         from lumos_studio.ui.screens.paused import PausedScreen, describe_decision, editor_text
 
         paused, answer = message.paused, message.answer
+        self._confirm_notes(refused=paused if paused.refused is not None else None)
         if self._screens_gone() or answer.done():
             _settle(answer, Abort("the studio closed"))
             return
@@ -129,17 +134,25 @@ class DebuggerActions(_AppBase):
 
         def decided(decision: Decision | None) -> None:
             decision = decision if decision is not None else Abort()
+            if paused in self._shown_pauses:
+                self._shown_pauses.remove(paused)
             if isinstance(decision, Edit):
                 self._draft = ("edit", editor_text(decision.value))
             elif isinstance(decision, Skip):
                 self._draft = ("skip", editor_text(decision.result))
             what = f"paused {paused.point.replace('_', ' ')} {safe_str(paused.target)}"
-            if chat is not None:
-                self._record_turn(chat, "tool", f"⏸ {what}: {describe_decision(decision)}")
+            note = None if chat is None else (chat, f"⏸ {what}: {describe_decision(decision)}")
+            if isinstance(decision, (Edit, Skip)) and note is not None:
+                self._unconfirmed_notes[_key(paused)] = note  # the run may still refuse it
+            elif note is not None:
+                self._record_turn(note[0], "tool", note[1])
             if not self._screens_gone():
                 self.show_pause_on_graph(None)
+                if isinstance(decision, Abort):
+                    self._forget_call_not_made(paused)
             _settle(answer, decision)
 
+        self._shown_pauses.append(paused)
         self.show_pause_on_graph(paused)
         self.push_screen(PausedScreen(paused, draft), decided)
 
@@ -149,8 +162,31 @@ class DebuggerActions(_AppBase):
             waiting, self._waiting_pauses = self._waiting_pauses, set()
         for answer in waiting:
             _settle(answer, Abort("the run ended"))
-        if not self._screens_gone() and _is_paused_screen(self.screen):
+        shown, self._shown_pauses = self._shown_pauses, []
+        if self._screens_gone():
+            self._unconfirmed_notes.clear()
+            return
+        self._confirm_notes()  # the run went on with them: none was asked again
+        for paused in shown:  # ended (cancelled) while waiting there
+            self._forget_call_not_made(paused)
+        if _is_paused_screen(self.screen):
             self.pop_screen()  # its run is over: nothing to decide
+
+    def _confirm_notes(self, refused: Paused | None = None) -> None:
+        """The edits and stubs waiting to be noted were taken, but for the one of ``refused``
+        (its pause, asked again): note the others in the chat."""
+        notes, self._unconfirmed_notes = self._unconfirmed_notes, {}
+        if refused is not None:
+            notes.pop(_key(refused), None)
+        for chat, text in notes.values():
+            if not self._screens_gone():
+                self._record_turn(chat, "tool", text)
+
+    def _forget_call_not_made(self, paused: Paused) -> None:
+        """The run ended at ``paused``: a tool call it stopped before never ran, so the chat
+        keeps no note of it."""
+        if paused.point == "before_tool":
+            self.main.query_one(ChatPane).forget_tool_call(paused.target, paused.value)
 
     # --- breakpoints ---
 
@@ -314,6 +350,13 @@ def trace_owner(decoded: DecodedTrace) -> str | None:
         return None
     view = decoded.views.get(root.span_id)
     return view.agent_name or None if view is not None else None
+
+
+PauseKey = tuple[str | None, str, str]  # a pause's span, point and target: the same when re-asked
+
+
+def _key(paused: Paused) -> PauseKey:
+    return (paused.span_id, paused.point, paused.target)
 
 
 def _settle(answer: Future[Decision], decision: Decision) -> None:

@@ -11,7 +11,7 @@ import orjson
 from lumos_studio.display import safe_str
 from lumos_studio.sessions.base import AgentInfo, WorkflowOutcome
 
-NEW_RUN = "/new"  # sent to a workflow with a suspended run: forget that run, start afresh
+NEW_RUN = "/new"  # a workflow forgets its suspended run (an agent starts a new conversation)
 RESUME_EXAMPLE = '{"approved": true}'
 
 

@@ -7,11 +7,13 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 from textual.widgets import Input
 
 from lumos_core import Agent, Message, ScriptedModel, tool
 from lumos_core.messages import TextPart, ToolCallPart
+from lumos_core.telemetry import semconv as sc
 from lumos_core.workflows import SnapshotStore, StepContext, Workflow, parallel, step
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import AgentCatalog, load_demo
@@ -106,6 +108,40 @@ async def send(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
     await wait_for(pilot, lambda: not chat_input.disabled and pilot.app.focused is chat_input)
     chat_input.value = text
     await pilot.press("enter")
+
+
+async def test_new_starts_a_new_conversation_with_an_agent_and_sends_it_nothing(
+    store: Store,
+) -> None:
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await choose(pilot, "weather")
+        await send(pilot, "weather in Paris?")
+        await wait_for(pilot, lambda: not app.running and app.trace_id is not None, timeout=20)
+        first_trace, first_thread = app.trace_id, app.conversations.thread_id("weather")
+        assert app.conversations["weather"].history  # sent again with the next message
+
+        await send(pilot, "/new")
+        conversation = app.conversations["weather"]
+        assert not app.running and app.last_input == ("weather", "weather in Paris?")
+        assert conversation.history == () and conversation.thread_id not in (None, first_thread)
+        hint = (f"New conversation (thread {conversation.thread_id}): the earlier messages are "
+                "not sent.")
+        assert conversation.turns == [("hint", hint)]
+        await wait_for(pilot, lambda: transcript(app) == hint)  # the earlier turns are gone
+
+        await send(pilot, "and in Rome?")
+        await wait_for(pilot, lambda: not app.running and app.trace_id != first_trace,
+                       timeout=20)
+        second_trace = app.trace_id
+    store.writer.flush()
+    assert len(store.reader.list_traces()) == 2  # /new ran nothing
+    spans = store.reader.trace_spans(second_trace)
+    root = next(s for s in spans if s.parent_span_id is None)
+    assert root.attributes[sc.CONVERSATION_ID] == conversation.thread_id
+    sent = orjson.loads(next(s for s in spans if sc.INPUT_MESSAGES in s.attributes)
+                        .attributes[sc.INPUT_MESSAGES])
+    assert "Paris" not in str(sent) and "and in Rome?" in str(sent)
 
 
 async def test_the_trip_planner_runs_from_the_chat_with_its_spans_in_the_tree(

@@ -32,3 +32,15 @@ def test_a_suspended_run_is_offered_until_forgotten() -> None:
     assert conversations["trip"].forget_suspended() == "run-1"
     assert conversations["trip"].forget_suspended() is None
     assert conversations["trip"].suspended_run is None
+
+
+def test_starting_over_forgets_the_transcript_and_history_and_names_a_new_thread() -> None:
+    conversations = Conversations(clock=lambda: "101500")  # all in one second
+    first = conversations.thread_id("weather")
+    conversations.record("weather", "you", "weather in Paris?")
+    conversations["weather"].history = (Message.user("weather in Paris?"),)
+    second = conversations.start_over("weather")
+    assert (first, second) == ("studio-weather-101500", "studio-weather-101500-2")
+    assert conversations["weather"].turns == [] and conversations["weather"].history == ()
+    assert conversations.thread_id("weather") == second
+    assert conversations.start_over("weather") == "studio-weather-101500-3"

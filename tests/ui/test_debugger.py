@@ -23,7 +23,7 @@ from lumos_studio.ui.screens.paused import PausedScreen
 from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.ui.helpers import wait_for, worker_studio
-from tests.ui.test_chat_streaming import send
+from tests.ui.test_chat_streaming import send, streaming, transcript
 
 AGENTS = '''
 from lumos_core import Agent, ScriptedModel, tool
@@ -110,6 +110,10 @@ async def test_a_tool_breakpoint_pauses_the_worker_run_and_the_edit_is_on_the_sp
             await pilot.press("c")
             await wait_for(pilot, lambda: not app.running, timeout=20)
             assert app.conversations["weather"].turns[-1] == ("weather", "Both looked up.")
+            notes = [text for _, text in app.conversations["weather"].turns if "⏸" in text]
+            assert notes == ["⏸ paused before tool get_weather: edited",  # once: taken, not refused
+                             "⏸ paused before tool get_weather: step",
+                             "⏸ paused after tool get_weather: continue"]
 
         tools = spans_named(store, "execute_tool get_weather")
         by_call = {s.attributes[sc.TOOL_CALL_ID]: s.attributes for s in tools}
@@ -289,3 +293,70 @@ async def test_cancelling_a_paused_run_closes_the_paused_view_and_frees_its_thre
         assert not isinstance(app.screen, PausedScreen)
         assert app.conversations["trip"].turns[-1] == ("error", "cancelled")
         assert not app._waiting_pauses
+
+
+async def test_ctrl_d_removes_all_breakpoints_as_the_dialog_opens_in_its_target_field(
+    store: Store, tmp_path: Path
+) -> None:
+    app = StudioApp(store, InProcessSession.recording(trip_catalog(tmp_path), store.writer))
+    app.breakpoints.toggle(BreakpointSpec("trip", PausePoint.BEFORE_STEP, "research"))
+    app.breakpoints.toggle(BreakpointSpec("trip", PausePoint.AFTER_STEP, "write"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        agents = app.query_one(AgentList)
+        await wait_for(pilot, lambda: app.agent_name == "trip" and "trip" in agents.marked)
+        agents.focus()
+        await pilot.press("b")
+        await wait_for(pilot, lambda: app.screen.query("#breakpoints-target"))
+        assert app.focused is not None and app.focused.id == "breakpoints-target"
+        await pilot.press("ctrl+d")  # the Input's own key (delete right) must not take it
+        await wait_for(pilot, lambda: not app.screen.query("#breakpoints-target"))
+        assert app.breakpoints.of("trip") == ()
+        assert "trip" not in agents.marked
+
+
+KYIV = '''
+from lumos_core import Agent, ScriptedModel, tool
+from lumos_core.messages import Message, ToolCallPart
+
+@tool
+def get_weather(city: str) -> str:
+    """Current weather for a city."""
+    return f"Sunny in {city}"
+
+ask = Message("assistant", (ToolCallPart("c1", "get_weather", {"city": "Kyiv"}),))
+weather = Agent(name="weather", model=ScriptedModel([ask, ask, "Sunny."]), tools=[get_weather])
+'''
+
+
+async def test_a_refused_edit_is_not_noted_as_edited_nor_an_aborted_tool_call_as_made(
+    store: Store, tmp_path: Path
+) -> None:
+    agent_file = tmp_path / "agents.py"
+    agent_file.write_text(KYIV)
+    with worker_studio(store, agent_file) as app:
+        app.breakpoints.toggle(BreakpointSpec("weather", PausePoint.BEFORE_TOOL, "get_weather"))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, lambda: app.agent_name == "weather", timeout=20)
+            await send(pilot, "weather in Kyiv?")
+            await paused(pilot)
+            await wait_for(pilot, lambda: "→ get_weather(city=Kyiv)" in streaming(app))
+            await edit(pilot, '{"town": "X"}')
+            await wait_for(pilot, lambda: isinstance(app.screen, PausedScreen)
+                           and app.screen.paused.refused is not None, timeout=20)
+            assert "Edit refused: city: Field required" in screen_text(app)
+            await pilot.press("escape", "x")
+            await wait_for(pilot, lambda: not app.running, timeout=20)
+            await wait_for(pilot, lambda: streaming(app) == "")
+            said = [text for _, text in app.conversations["weather"].turns]
+            assert said[:2] == ["weather in Kyiv?",
+                                "⏸ paused before tool get_weather: aborted"]
+            assert not any("edited" in text or "→ get_weather" in text for text in said)
+            assert "aborted in the debugger" in said[-1]
+            assert "→ get_weather" not in transcript(app)
+
+            await send(pilot, "and now?")  # cancelled at the pause: the tool never ran either
+            await paused(pilot)
+            await pilot.press("ctrl+x")
+            await wait_for(pilot, lambda: not app.running, timeout=20)
+            assert app.conversations["weather"].turns[-2:] == [
+                ("you", "and now?"), ("error", "cancelled")]

@@ -122,6 +122,18 @@ class ChatPane(Vertical):
             self._stream_view = None
         return streamed
 
+    def forget_tool_call(self, tool: str, arguments: Any) -> None:
+        """A call of ``tool`` that never ran (its run ended at a pause before it) leaves the
+        running turn: its latest call with ``arguments``, else its latest call."""
+        calls = [i for i, u in enumerate(self.streamed) if u.tool == tool and not u.finished]
+        if not calls:
+            return
+        made = next((i for i in reversed(calls) if self.streamed[i].arguments == arguments),
+                    calls[-1])
+        del self.streamed[made]
+        if self._redraw is None and self._stream_view is not None:
+            self._redraw = self.set_timer(STREAM_REFRESH, self._draw_stream)
+
     @property
     def streamed_text(self) -> str:
         """The answer text of the running turn so far."""
