@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
+from rich.logging import RichHandler
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
@@ -148,10 +149,12 @@ class StudioWebServer(Server):
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """textual-serve's, with the command the request's token allows (its own runs
-        ``self.command`` for everyone)."""
+        ``self.command`` for everyone); a request that is no websocket's is answered 400."""
         command = self.command if request.get(ACCESS, "write") == "write" else self.read_command
         assert command is not None
         websocket = web.WebSocketResponse(heartbeat=15)
+        if not websocket.can_prepare(request).ok:
+            raise web.HTTPBadRequest(text="this address takes the page's websocket only\n")
         width = _size(request.query.get("width"), 80)
         height = _size(request.query.get("height"), 24)
         app_service: AppService | None = None
@@ -176,9 +179,13 @@ class StudioWebServer(Server):
         return websocket
 
     def initialize_logging(self) -> None:
-        """Warnings and errors only: not a line for every request."""
+        """Warnings and errors only: not a line for every request; a traceback without its
+        frames' variables (textual-serve shows them: a request's headers hold the token)."""
         super().initialize_logging()
         logging.getLogger().setLevel(logging.WARNING)
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, RichHandler):
+                handler.tracebacks_show_locals = False
 
     async def on_startup(self, app: web.Application) -> None:
         if self._token is not None or self._read_token is None:

@@ -171,6 +171,8 @@ def test_with_a_token_the_page_opens_only_with_it_and_remembers_it_in_a_cookie(
             assert "lumos_token" in opened.headers["set-cookie"]
             assert "httponly" in opened.headers["set-cookie"].lower()
             assert browser.get(f"{url}/static/css/xterm.css").status_code == 200
+            plain = browser.get(f"{url}/ws")  # with the cookie, but no websocket upgrade
+            assert plain.status_code == 400 and "websocket" in plain.text
         with httpx.Client() as reader:
             assert reader.get(f"{url}/?token=r3ad").status_code == 200
             assert reader.get(f"{url}/static/css/xterm.css").status_code == 200
@@ -179,6 +181,8 @@ def test_with_a_token_the_page_opens_only_with_it_and_remembers_it_in_a_cookie(
         output, _ = process.communicate(timeout=30)
     assert f"{url}/?token=s3cret" in output  # the URLs to open, printed
     assert f"read-only: {url}/?token=r3ad" in output
+    assert output.count("s3cret") == 1  # never in a log line, nor a traceback's variables
+    assert "Traceback" not in output
 
 
 def test_a_read_token_must_differ_from_the_write_token(tmp_path: Path) -> None:
