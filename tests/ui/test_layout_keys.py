@@ -11,6 +11,7 @@ from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
+from lumos_studio.ui.layout import INSPECTOR_KEEPS
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.ui.helpers import wait_for
@@ -46,11 +47,11 @@ async def test_alt_arrows_resize_the_focused_pane(store: Store) -> None:
         await pilot.press("alt+right")  # the chat input has focus: its column grows
         await pilot.pause()
         assert sessions.outer_size.width == before + 4
-        app.query_one(TraceWaterfall).focus()
+        app.query_one("#detail").focus()
         state = app.query_one("#state")
         height = state.outer_size.height
         detail = app.query_one("#detail").outer_size.width
-        await pilot.press("alt+right")  # from the tree: the detail beside it widens
+        await pilot.press("alt+right")  # the detail widens, the tree beside it gives way
         await pilot.pause()
         assert app.query_one("#detail").outer_size.width > detail
         logs_lines = next(w for w in app.query_one("#logs").query("*") if w.can_focus)
@@ -58,6 +59,59 @@ async def test_alt_arrows_resize_the_focused_pane(store: Store) -> None:
         await pilot.press("alt+up")
         await pilot.pause()
         assert state.outer_size.height == height - 2
+
+
+async def test_alt_right_and_alt_down_grow_the_tree_and_alt_left_and_alt_up_shrink_it(
+    store: Store,
+) -> None:
+    """The tree's size is the detail's share turned around: growing the tree narrows the
+    detail beside it, as keys.md says of every pane."""
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree, detail = app.query_one("#tree"), app.query_one("#detail")
+        await pilot.press("escape", "t")
+        assert app.focused is app.query_one(TraceWaterfall)
+        widths = [tree.outer_size.width]
+        for key in ("alt+right", "alt+down", "alt+left", "alt+up", "alt+up"):
+            await pilot.press(key)
+            await pilot.pause()
+            widths.append(tree.outer_size.width)
+        grown, grown_more, back, smaller = widths[1], widths[2], widths[3], widths[5]
+        assert widths[0] < grown < grown_more, widths
+        assert back < grown_more and smaller < widths[0], widths
+        assert tree.outer_size.width + detail.outer_size.width == 88  # the row stays whole
+
+
+async def test_the_trace_list_and_the_logs_grow_taller_than_their_default(store: Store) -> None:
+    """alt+down grows the trace list and the memory and logs row past the stylesheet's
+    height and cap, taking rows from the tree and detail down to what they keep; alt+up
+    shrinks them."""
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        browser, state = app.query_one("#trace-browser"), app.query_one("#state")
+        inspector = app.query_one("#inspector")
+        await pilot.press("escape", "l")
+        default = browser.outer_size.height
+        await pilot.press("alt+down")
+        await pilot.pause()
+        assert browser.outer_size.height == default + 2
+        await pilot.press("alt+right")
+        await pilot.pause()
+        assert browser.outer_size.height == default + 4
+        await pilot.press("alt+up", "alt+up", "alt+left")
+        await pilot.pause()
+        assert browser.outer_size.height == default - 2
+
+        await pilot.press("f8")
+        state_default = state.outer_size.height
+        for _ in range(10):  # far more than there is room for
+            await pilot.press("alt+down")
+            await pilot.pause()
+        assert state.outer_size.height > state_default
+        assert inspector.outer_size.height == INSPECTOR_KEEPS  # the tree keeps its rows
+        await pilot.press("alt+up")
+        await pilot.pause()
+        assert inspector.outer_size.height == INSPECTOR_KEEPS + 2
 
 
 async def test_the_layout_is_remembered_for_the_next_session(store: Store) -> None:
