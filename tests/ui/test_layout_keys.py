@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from textual.command import CommandPalette
-from textual.widgets import Input
+from textual.widgets import Checkbox, Input
 
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
@@ -195,3 +195,46 @@ async def test_on_a_wide_screen_the_key_help_leaves_every_column(store: Store) -
         await pilot.pause()
         assert app.screen.query("HelpPanel")
         assert app.query_one("#sessions").display and app.query_one("#traces-column").display
+
+
+async def test_escape_in_a_maximized_trace_list_clears_the_search_before_restoring(
+    store: Store,
+) -> None:
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        browser, search = app.query_one("#trace-browser"), app.query_one("#trace-search", Input)
+        await pilot.press("escape", "l", "f6", "slash", *"is:pinned", "enter")
+        assert app.screen.maximized is browser and search.value == "is:pinned"
+        await pilot.press("escape")  # the search's: cleared, the list still alone
+        assert search.value == ""
+        assert app.screen.maximized is browser
+        await pilot.press("escape")  # nothing left for it in the list: the layout comes back
+        assert app.screen.maximized is None
+        assert app.focused is app.query_one(TraceList)
+
+
+async def test_escape_in_a_maximized_logs_pane_leaves_the_filter_before_restoring(
+    store: Store,
+) -> None:
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        logs, lines = app.query_one("#logs"), app.query_one("#log-lines")
+        log_filter = app.query_one("#logs-filter", Input)
+        await pilot.press("f8", "f6", "slash", *"update", "escape", "x")
+        assert app.screen.maximized is logs
+        assert app.focused is lines  # back on the records: x is the regex key, not typed
+        assert log_filter.value == "update"
+        assert app.query_one("#logs-regex", Checkbox).value
+        await pilot.press("escape")
+        assert app.screen.maximized is None and app.focused is lines
+
+
+async def test_escape_restores_a_maximized_pane_that_has_no_use_for_it(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("escape", "t", "f6")
+        assert app.screen.maximized is app.query_one(TraceWaterfall)
+        await pilot.press("escape")
+        assert app.screen.maximized is None
+        await pilot.press("f6", "f6")  # F6 restores too
+        assert app.screen.maximized is None
