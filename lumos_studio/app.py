@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.dom import DOMNode
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header
@@ -100,6 +101,8 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
         Binding("ctrl+n", "annotate_span", "Annotate span", show=False),
         Binding("f12", "score_traces", "Score traces", show=False),
     ]
+    # A run is going: the footer shows ctrl+x (Cancel run) only then (``check_action``).
+    running: var[bool] = var(False, bindings=True)
 
     def __init__(
         self,
@@ -235,6 +238,11 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
                         severity="warning", timeout=4)
             return None
         return super().deliver_screenshot(filename, path, time_format)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_run":  # nothing to cancel: the footer leaves the key out
+            return self.running
+        return super().check_action(action, parameters)
 
     def _check_action_state(self, action: str, default_namespace: DOMNode) -> bool | None:
         """Read-only: the footer leaves out the keys that would write."""

@@ -26,11 +26,16 @@ class ConsoleApp(App[None]):
     """Base of the studio and the replay viewer; their own keys are added to these."""
 
     CSS_PATH = Path(__file__).parent / "studio.tcss"  # absolute: subclasses live elsewhere
+    # Escape with a pane maximized is the focused pane's first (clear the search, leave the
+    # filter); only when nothing in focus binds it does it restore the layout, from the
+    # app's own binding below, the last one a key reaches.
+    ESCAPE_TO_MINIMIZE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("q", "quit", "Quit", show=False),
         Binding("f1", "toggle_help", "Keys"),
         Binding("question_mark", "toggle_help", "Keys", key_display="?", show=False),
+        Binding("escape", "restore_layout", "Restore layout", show=False),
     ]
 
     def on_mount(self) -> None:
@@ -80,6 +85,15 @@ class ConsoleApp(App[None]):
             return None
         self.notify(f"Saved screenshot to {target.resolve()}", title="Screenshot")
         return str(target)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "restore_layout":  # a pane maximized: else Escape reaches nothing here
+            return self.screen.maximized is not None
+        return super().check_action(action, parameters)
+
+    def action_restore_layout(self) -> None:
+        """Every pane back, as before the focused one was maximized (F6)."""
+        self.screen.minimize()
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):

@@ -42,6 +42,10 @@ _SIZES: dict[Pane, tuple[str, int, int, int]] = {
     "state": ("state_height", 2, 4, 40),
     "graph": ("graph_height", 2, 6, 60),
 }
+# What growing a pane leaves the panes it takes room from: the tree and detail row keeps rows
+# for a few spans (as at 80x24), the trace column room for its tree.
+INSPECTOR_KEEPS = 8  # rows
+TRACES_COLUMN_KEEPS = 40  # columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,28 +97,35 @@ class Layout:
     def toggled(self, pane: Pane) -> Layout:
         return replace(self, **{pane: not getattr(self, pane)})
 
-    def resized(self, pane: Pane, steps: int, current: int) -> Layout:
-        """Grow (or shrink, ``steps`` < 0) ``pane`` from its ``current`` size on screen."""
+    def resized(self, pane: Pane, steps: int, current: int, most: int | None = None) -> Layout:
+        """Grow (or shrink, ``steps`` < 0) ``pane`` from its ``current`` size on screen; it
+        grows to ``most`` at the most (the room the screen has for it), never shrinking."""
         name, step, _low, _high = _SIZES[pane]
-        changes: dict[str, Any] = {name: current + steps * step}  # keyed by a size field's name
+        size = current + steps * step
+        if steps > 0 and most is not None:
+            size = max(min(size, most), current)
+        changes: dict[str, Any] = {name: size}  # keyed by a size field's name
         return replace(self, **changes).clamped()
 
     def apply(self, screen: Screen[Any]) -> None:
-        """Show, hide and size the panes of the studio's main screen."""
+        """Show, hide and size the panes of the studio's main screen; a size set here is the
+        pane's cap too (an inline ``max_height = None`` would leave the stylesheet's)."""
         for pane, selector in _NODES.items():
             screen.query_one(selector).display = getattr(self, pane)
         # With the graph shown, the trace list and the memory row give it room (studio.tcss).
         screen.query_one("#traces-column").set_class(self.graph, "-graph")
         if self.sessions_width is not None:
             screen.query_one("#sessions").styles.width = self.sessions_width
-            screen.query_one("#sessions").styles.max_width = None
+            screen.query_one("#sessions").styles.max_width = self.sessions_width
         if self.traces_height is not None:
             screen.query_one("#trace-browser").styles.height = self.traces_height
+            screen.query_one("#trace-browser").styles.max_height = self.traces_height
         if self.detail_percent is not None:
             screen.query_one("#detail").styles.width = f"{self.detail_percent}%"
             screen.query_one("#tree").styles.width = "1fr"
         if self.state_height is not None:
             screen.query_one("#state").styles.height = self.state_height
+            screen.query_one("#state").styles.max_height = self.state_height
         if self.graph_height is not None:
             screen.query_one("#graph").styles.height = self.graph_height
 
@@ -125,6 +136,7 @@ class Layout:
         screen.query_one("#sessions").styles.clear_rule("max_width")
         for selector in ("#trace-browser", "#state", "#graph"):
             screen.query_one(selector).styles.clear_rule("height")
+            screen.query_one(selector).styles.clear_rule("max_height")
         for selector in ("#tree", "#detail"):
             screen.query_one(selector).styles.clear_rule("width")
 
@@ -144,22 +156,42 @@ def current_size(screen: Screen[Any], pane: Pane) -> int:
     return round(100 * detail / max(detail + tree, 1))
 
 
+def most_size(screen: Screen[Any], pane: Pane) -> int | None:
+    """The largest size the pane can grow to on screen, in its resize unit, taking room only
+    from the tree and detail row (or the trace column) down to what they keep; None: no limit
+    but the pane's own bounds."""
+    if pane == "detail":
+        return None
+    if pane == "sessions":
+        spare = screen.query_one("#traces-column").outer_size.width - TRACES_COLUMN_KEEPS
+    else:
+        spare = screen.query_one("#inspector").outer_size.height - INSPECTOR_KEEPS
+    return current_size(screen, pane) + max(spare, 0)
+
+
 def pane_of(widget: Widget | None) -> Pane | None:
     """The resizable pane a focused widget belongs to (the tree resizes the detail beside it)."""
+    target = resize_target(widget)
+    return None if target is None else target[0]
+
+
+def resize_target(widget: Widget | None) -> tuple[Pane, int] | None:
+    """The pane the resize keys change for a focused widget, and the sign that grows what has
+    the focus: the tree grows as the detail beside it shrinks."""
     if widget is None:
         return None
     for node in widget.ancestors_with_self:
-        pane = _FOCUS_PANES.get(node.id or "")
-        if pane is not None:
-            return pane
+        target = _FOCUS_PANES.get(node.id or "")
+        if target is not None:
+            return target
     return None
 
 
-_FOCUS_PANES: dict[str, Pane] = {
-    "sessions": "sessions",
-    "trace-browser": "traces",
-    "tree": "detail",
-    "detail": "detail",
-    "state": "state",
-    "graph": "graph",
+_FOCUS_PANES: dict[str, tuple[Pane, int]] = {
+    "sessions": ("sessions", 1),
+    "trace-browser": ("traces", 1),
+    "tree": ("detail", -1),
+    "detail": ("detail", 1),
+    "state": ("state", 1),
+    "graph": ("graph", 1),
 }

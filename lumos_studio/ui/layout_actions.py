@@ -15,7 +15,15 @@ from textual.app import SystemCommand
 from textual.screen import Screen
 
 from lumos_studio.ui.commands import binding_commands
-from lumos_studio.ui.layout import PANES, Layout, Pane, current_size, pane_of
+from lumos_studio.ui.layout import (
+    PANES,
+    Layout,
+    Pane,
+    current_size,
+    most_size,
+    pane_of,
+    resize_target,
+)
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 if TYPE_CHECKING:
@@ -49,12 +57,15 @@ class LayoutActions(_AppBase):
         self.notify(f"{PANES[pane].capitalize()} {shown}", timeout=1.5)
 
     def action_resize_pane(self, steps: int) -> None:
-        """Grow or shrink the focused pane (the tree's key resizes the detail beside it)."""
-        pane = pane_of(self.focused)
-        if pane is None:
+        """Grow (``steps`` > 0) or shrink the focused pane; the tree grows or shrinks as the
+        detail beside it gives it room or takes it."""
+        target = resize_target(self.focused)
+        if target is None:
             self.notify("Focus a pane first: the agents, trace list, tree, detail or logs.")
             return
-        self._set_layout(self.layout.resized(pane, steps, current_size(self.main, pane)))
+        pane, sign = target
+        self._set_layout(self.layout.resized(pane, sign * steps, current_size(self.main, pane),
+                                             most_size(self.main, pane)))
 
     def action_reset_layout(self) -> None:
         Layout.clear_sizes(self.main)

@@ -3,6 +3,7 @@ while a trace the user opened is read and drawn."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -10,8 +11,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets._footer import FooterKey
 
+from lumos_core import Agent, Message, ScriptedModel, tool
+from lumos_core.messages import ToolCallPart
 from lumos_studio.app import StudioApp
-from lumos_studio.sessions.discovery import load_demo
+from lumos_studio.sessions.discovery import AgentCatalog, load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.widgets import key_footer
@@ -108,3 +111,41 @@ async def test_a_hold_nobody_releases_ends_by_itself(
         await pilot.pause(0.3)
         assert "Mark" in descriptions(app)  # held: the list's keys still
         await wait_for(pilot, lambda: "Mark" not in descriptions(app), timeout=LONG_HOLD + 2)
+
+
+def waiting_agent(release: threading.Event) -> AgentCatalog:
+    """An agent whose tool waits for ``release``: its run goes on until the test says."""
+
+    @tool
+    async def wait_here() -> str:
+        """Wait for the test."""
+        await asyncio.to_thread(release.wait, 10)
+        return "done"
+
+    call = Message("assistant", (ToolCallPart("c1", "wait_here", {}),),
+                   finish_reason="tool_calls")
+    model = ScriptedModel([call, "All done."])
+    return AgentCatalog("test", {"waiter": Agent("waiter", model=model, tools=[wait_here])})
+
+
+async def test_cancel_run_is_in_the_footer_only_while_a_run_is_going(store: Store) -> None:
+    release = threading.Event()
+    app = StudioApp(store, InProcessSession.recording(waiting_agent(release), store.writer))
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            for pane in ("#tree", "#detail"):
+                app.query_one(pane).focus()
+                await wait_for(pilot, lambda pane=pane: app.focused is app.query_one(pane)
+                               and "Keys" in descriptions(app))
+                await pilot.pause(0.1)
+                assert "Cancel run" not in descriptions(app), pane
+            app.query_one("#chat-input").focus()
+            await pilot.press(*"wait", "enter")
+            await wait_for(pilot, lambda: app.running)
+            app.query_one(TraceWaterfall).focus()
+            await wait_for(pilot, lambda: "Cancel run" in descriptions(app))
+            release.set()
+            await wait_for(pilot, lambda: not app.running)
+            await wait_for(pilot, lambda: "Cancel run" not in descriptions(app))
+    finally:
+        release.set()  # never leave the tool's thread waiting

@@ -56,3 +56,11 @@ def test_toggling_twice_restores_the_pane() -> None:
     layout = Layout()
     assert layout.toggled("sessions").sessions is False
     assert layout.toggled("sessions").toggled("sessions") == layout
+
+
+def test_growing_stops_at_the_room_the_screen_has_and_never_shrinks_the_pane() -> None:
+    layout = Layout()
+    assert layout.resized("traces", 1, current=8, most=20).traces_height == 10
+    assert layout.resized("traces", 1, current=8, most=9).traces_height == 9
+    assert layout.resized("traces", 1, current=8, most=6).traces_height == 8  # no room: stays
+    assert layout.resized("traces", -1, current=8, most=6).traces_height == 6

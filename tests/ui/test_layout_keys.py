@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 from textual.command import CommandPalette
-from textual.widgets import Input
+from textual.widgets import Checkbox, Input
 
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
+from lumos_studio.ui.layout import INSPECTOR_KEEPS
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.ui.helpers import wait_for
@@ -46,11 +47,11 @@ async def test_alt_arrows_resize_the_focused_pane(store: Store) -> None:
         await pilot.press("alt+right")  # the chat input has focus: its column grows
         await pilot.pause()
         assert sessions.outer_size.width == before + 4
-        app.query_one(TraceWaterfall).focus()
+        app.query_one("#detail").focus()
         state = app.query_one("#state")
         height = state.outer_size.height
         detail = app.query_one("#detail").outer_size.width
-        await pilot.press("alt+right")  # from the tree: the detail beside it widens
+        await pilot.press("alt+right")  # the detail widens, the tree beside it gives way
         await pilot.pause()
         assert app.query_one("#detail").outer_size.width > detail
         logs_lines = next(w for w in app.query_one("#logs").query("*") if w.can_focus)
@@ -58,6 +59,59 @@ async def test_alt_arrows_resize_the_focused_pane(store: Store) -> None:
         await pilot.press("alt+up")
         await pilot.pause()
         assert state.outer_size.height == height - 2
+
+
+async def test_alt_right_and_alt_down_grow_the_tree_and_alt_left_and_alt_up_shrink_it(
+    store: Store,
+) -> None:
+    """The tree's size is the detail's share turned around: growing the tree narrows the
+    detail beside it, as keys.md says of every pane."""
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree, detail = app.query_one("#tree"), app.query_one("#detail")
+        await pilot.press("escape", "t")
+        assert app.focused is app.query_one(TraceWaterfall)
+        widths = [tree.outer_size.width]
+        for key in ("alt+right", "alt+down", "alt+left", "alt+up", "alt+up"):
+            await pilot.press(key)
+            await pilot.pause()
+            widths.append(tree.outer_size.width)
+        grown, grown_more, back, smaller = widths[1], widths[2], widths[3], widths[5]
+        assert widths[0] < grown < grown_more, widths
+        assert back < grown_more and smaller < widths[0], widths
+        assert tree.outer_size.width + detail.outer_size.width == 88  # the row stays whole
+
+
+async def test_the_trace_list_and_the_logs_grow_taller_than_their_default(store: Store) -> None:
+    """alt+down grows the trace list and the memory and logs row past the stylesheet's
+    height and cap, taking rows from the tree and detail down to what they keep; alt+up
+    shrinks them."""
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        browser, state = app.query_one("#trace-browser"), app.query_one("#state")
+        inspector = app.query_one("#inspector")
+        await pilot.press("escape", "l")
+        default = browser.outer_size.height
+        await pilot.press("alt+down")
+        await pilot.pause()
+        assert browser.outer_size.height == default + 2
+        await pilot.press("alt+right")
+        await pilot.pause()
+        assert browser.outer_size.height == default + 4
+        await pilot.press("alt+up", "alt+up", "alt+left")
+        await pilot.pause()
+        assert browser.outer_size.height == default - 2
+
+        await pilot.press("f8")
+        state_default = state.outer_size.height
+        for _ in range(10):  # far more than there is room for
+            await pilot.press("alt+down")
+            await pilot.pause()
+        assert state.outer_size.height > state_default
+        assert inspector.outer_size.height == INSPECTOR_KEEPS  # the tree keeps its rows
+        await pilot.press("alt+up")
+        await pilot.pause()
+        assert inspector.outer_size.height == INSPECTOR_KEEPS + 2
 
 
 async def test_the_layout_is_remembered_for_the_next_session(store: Store) -> None:
@@ -81,10 +135,10 @@ async def test_the_palette_reaches_pane_actions_and_the_layout(store: Store) -> 
     app = studio(store)
     async with app.run_test(size=(120, 40)) as pilot:
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for expected in ("Studio: Re-run last", "Studio: Cancel run", "Traces: Mark",
-                         "Traces: Save to traces/", "Logs: Regex", "Layout: Hide memory and logs",
-                         "Layout: Reset"):
+        for expected in ("Studio: Re-run last", "Traces: Mark", "Traces: Save to traces/",
+                         "Logs: Regex", "Layout: Hide memory and logs", "Layout: Reset"):
             assert any(t.startswith(expected) for t in titles), (expected, titles)
+        assert not any(t.startswith("Studio: Cancel run") for t in titles)  # nothing runs
         assert not any("cursor" in t.lower() for t in titles)
 
         await pilot.press("ctrl+p")
@@ -141,3 +195,46 @@ async def test_on_a_wide_screen_the_key_help_leaves_every_column(store: Store) -
         await pilot.pause()
         assert app.screen.query("HelpPanel")
         assert app.query_one("#sessions").display and app.query_one("#traces-column").display
+
+
+async def test_escape_in_a_maximized_trace_list_clears_the_search_before_restoring(
+    store: Store,
+) -> None:
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        browser, search = app.query_one("#trace-browser"), app.query_one("#trace-search", Input)
+        await pilot.press("escape", "l", "f6", "slash", *"is:pinned", "enter")
+        assert app.screen.maximized is browser and search.value == "is:pinned"
+        await pilot.press("escape")  # the search's: cleared, the list still alone
+        assert search.value == ""
+        assert app.screen.maximized is browser
+        await pilot.press("escape")  # nothing left for it in the list: the layout comes back
+        assert app.screen.maximized is None
+        assert app.focused is app.query_one(TraceList)
+
+
+async def test_escape_in_a_maximized_logs_pane_leaves_the_filter_before_restoring(
+    store: Store,
+) -> None:
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        logs, lines = app.query_one("#logs"), app.query_one("#log-lines")
+        log_filter = app.query_one("#logs-filter", Input)
+        await pilot.press("f8", "f6", "slash", *"update", "escape", "x")
+        assert app.screen.maximized is logs
+        assert app.focused is lines  # back on the records: x is the regex key, not typed
+        assert log_filter.value == "update"
+        assert app.query_one("#logs-regex", Checkbox).value
+        await pilot.press("escape")
+        assert app.screen.maximized is None and app.focused is lines
+
+
+async def test_escape_restores_a_maximized_pane_that_has_no_use_for_it(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("escape", "t", "f6")
+        assert app.screen.maximized is app.query_one(TraceWaterfall)
+        await pilot.press("escape")
+        assert app.screen.maximized is None
+        await pilot.press("f6", "f6")  # F6 restores too
+        assert app.screen.maximized is None

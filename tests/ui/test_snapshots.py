@@ -93,7 +93,7 @@ def test_main_screen_with_side_panes_hidden(snap_compare, store: Store) -> None:
 
     async def focus_on_the_run(pilot: Pilot) -> None:
         await select_tool_span(pilot)
-        await pilot.press("f3", "f4", "alt+right", "alt+right")
+        await pilot.press("f3", "f4", "alt+left", "alt+left")  # the tree gives the detail room
         pilot.app.clear_notifications()  # the "hidden" toasts, which time out anyway
         await pilot.pause()
 

@@ -266,6 +266,11 @@ class LogsPane(Vertical):
     def action_focus_lines(self) -> None:
         self.lines.focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_lines":  # on the records already: Escape is left to the app's
+            return not self.lines.has_focus
+        return True
+
     def action_cycle_level(self) -> None:
         select = self.query_one("#logs-level", Select)
         values = [v for _, v in LEVEL_CHOICES]
