@@ -313,3 +313,12 @@ async def test_escape_leaves_the_chat_input_so_letter_keys_act(store: Store) -> 
         await pilot.press("l")  # a letter key: the trace list, not an "l" in the input
         assert app.focused is not None and app.focused.id == "traces"
         assert chat_input.value == ""
+        # Maximized: Escape leaves the input first, then (from the conversation) restores.
+        chat_input.focus()
+        await pilot.press("f6")
+        assert app.screen.maximized is not None
+        await pilot.press("escape")
+        assert app.focused is not None and app.focused.id == "transcript"
+        assert app.screen.maximized is not None
+        await pilot.press("escape")
+        assert app.screen.maximized is None

@@ -52,10 +52,16 @@ class ChatPane(Vertical):
         self._redraw: Timer | None = None
         self._parked_focus: Widget | None = None  # where focus went when the input was disabled
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Escape is the input's alone: from the conversation it is the app's (restoring a
+        maximized pane)."""
+        if action == "leave_input":
+            return self.app.focused is self.query_one("#chat-input", Input)
+        return True
+
     def action_leave_input(self) -> None:
         """From the input to the conversation above it (it scrolls with the arrows)."""
-        if self.app.focused is self.query_one("#chat-input", Input):
-            self.query_one("#transcript", VerticalScroll).focus()
+        self.query_one("#transcript", VerticalScroll).focus()
 
     def compose(self) -> ComposeResult:
         yield VerticalScroll(id="transcript")
