@@ -122,7 +122,9 @@ def serve(
             warn(f"listening on {host}: other machines can reach it; only requests with the "
                  "token are taken")
         receiver.serve_forever(report)
-        store.writer.flush()
+        # Stored, not all indexed for search yet: after a burst that took seconds at Ctrl-C.
+        # The next writer to open the store (the studio, serve) indexes the rest when idle.
+        store.writer.flush(searchable=False)
         forwarded = f" {forwarder.status_line()}" if forwarder is not None else ""
     err.print(("\n" if live else "") + f"stopped; stored {receiver.stats.line()}",
               safe_text(forwarded, limit=VALUE_LIMIT))

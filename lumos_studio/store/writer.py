@@ -202,13 +202,15 @@ class StoreWriter(IdleWork):
             rejected.extend(entry.rejected)
         return entry.ok
 
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything submitted so far is committed."""
+    def flush(self, timeout: float = 10.0, *, searchable: bool = True) -> bool:
+        """Wait until everything submitted so far is committed, and its message text indexed
+        unless not ``searchable`` (what waits to be indexed is kept in the store: a writer
+        that opens it next indexes it in its idle time)."""
         if self._thread is None:
             self.start()
         if self._closed:
             return False
-        marker = Flush()
+        marker = Flush(searchable)
         try:
             self._queue.put(marker, timeout=timeout)
         except queue.Full:
@@ -332,8 +334,8 @@ class StoreWriter(IdleWork):
             if done:
                 if self._refresh.holding:  # flushed means every trace's row exact too
                     self._refresh_held()
-                while self._texts_pending:  # flushed means searchable too
-                    self._index_texts()
+                while self._texts_pending and any(m.searchable for m in done):
+                    self._index_texts()  # flushed means searchable too, when asked
                 for marker in done:
                     marker.done.set()
                 markers = [marker for marker in markers if marker not in done]

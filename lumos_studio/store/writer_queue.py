@@ -16,13 +16,15 @@ __all__ = ["IDLE", "NO_ENTRY", "WAKE", "Batch", "Command", "Entry", "Flush", "Id
 
 
 class Flush:
-    """A marker in the queue; set once everything queued before it is committed."""
+    """A marker in the queue; set once everything queued before it is committed (and, if
+    ``searchable``, its message text indexed)."""
 
-    __slots__ = ("done", "due")
+    __slots__ = ("done", "due", "searchable")
 
-    def __init__(self) -> None:
+    def __init__(self, searchable: bool = True) -> None:
         self.done = threading.Event()
         self.due: list[int] = []  # each lane's ``taken`` count that covers what came before
+        self.searchable = searchable
 
 
 class Batch:

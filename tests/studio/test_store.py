@@ -23,6 +23,7 @@ from lumos_studio.store import (
 )
 from lumos_studio.store import connection as store_connection
 from lumos_studio.store import writer as store_writer
+from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.schema import SCHEMA_VERSION
 from tests.builders import T0, make_span, weather_trace
 
@@ -142,6 +143,31 @@ def test_listeners_hear_when_another_process_commits_and_only_then(
         while not any(change.others for change in heard) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert [c.trace_ids for c in heard if c.others] == [frozenset()]
+
+
+def test_a_flush_without_search_leaves_the_texts_queued_for_the_next_writer(
+    tmp_path: Path,
+) -> None:
+    """``serve``'s at Ctrl-C: stored at once, not indexed first (after a burst that took
+    seconds, with nothing on the screen)."""
+    def queued(path: Path) -> int:
+        with sqlite3.connect(path) as connection:
+            found: int = connection.execute("SELECT count(*) FROM text_queue").fetchone()[0]
+        connection.close()
+        return found
+
+    db = tmp_path / "studio.db"
+    with Store(db) as store:
+        store.writer.idle_before_indexing = 60.0  # not indexed in idle time meanwhile
+        received = PendingRows()  # as the receiver stores them: their texts queued
+        received.add(weather_trace("1" * 32))
+        assert store.writer.commit_rows(received)
+        assert store.writer.flush(searchable=False)
+        assert store.reader.trace_ids() == ["1" * 32]  # stored
+        assert queued(db) > 0  # its message text not indexed yet
+    with Store(db) as store:  # the next writer: flushed means searchable
+        assert store.writer.flush()
+    assert queued(db) == 0
 
 
 def test_traces_are_listed_newest_first_and_found_by_prefix(store: Store) -> None:
