@@ -134,3 +134,8 @@ async def test_a_first_part_s_track_gains_the_rest_s_marks_when_extended() -> No
         await pilot.pause()
         whole = str(bar.render())
         assert whole.count("┼") == 3 and whole.endswith("1/4")
+
+
+def test_a_bar_with_no_recording_yet_says_it_is_being_read() -> None:
+    bar = PlaybackBar()
+    assert bar.render().plain == "‖ reading the recording…"  # not a full track at 0/0

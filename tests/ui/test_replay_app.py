@@ -179,8 +179,8 @@ async def test_the_playback_keys_act_from_the_tree_and_the_list_marks_the_run_pl
         await pilot.press(".", ".", ".")
         await wait_for(pilot, lambda: len(tree.rows) > 1)
         rows = len(tree.rows)
-        await pilot.press("space")  # plays; the tree's root stays unfolded
-        assert bar.clock.playing
+        await pilot.press("space")  # plays (to the end of this 0.2 s run, if busy); no fold
+        assert bar.clock.playing or bar.clock.at_end
         await pilot.pause()
         assert len(tree.rows) >= rows
         await pilot.press("p")

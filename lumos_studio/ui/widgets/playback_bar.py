@@ -218,6 +218,8 @@ class PlaybackBar(Widget, can_focus=True):
     def render(self) -> Text:
         clock = self.clock
         style = self.get_component_rich_style
+        if not clock.instants:  # no recording given yet: not a full track at 0/0
+            return Text("‖ reading the recording…", style="dim", no_wrap=True, end="")
         status = Text.assemble(
             ("▶" if clock.playing else "‖", style("playback-bar--status")),
             f" {format_speed(clock.speed):<7} ",
