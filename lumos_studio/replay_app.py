@@ -282,7 +282,8 @@ class ReplayApp(ConsoleApp, TraceExchange):
         total = sum(1 for log in self.logs if log.trace_id == self.trace_id)
         logs.border_title = "Logs"
         logs.border_subtitle = f"{len(shown)} of {total}"
-        logs.update(lines if shown else Text("no logs yet at this instant", style="dim"))
+        empty = "no logs yet at this instant" if total else "this run wrote no logs"
+        logs.update(lines if shown else Text(empty, style="dim"))
 
     def on_trace_waterfall_span_chosen(self, message: TraceWaterfall.SpanChosen) -> None:
         if not self._showing():

@@ -209,3 +209,15 @@ async def test_the_lists_save_and_compare_keys_work_in_a_replay(
     again = load_trace(saved)
     assert len(again.trace_ids) == 1
     again.close()
+
+
+async def test_a_run_without_logs_says_so_rather_than_none_yet() -> None:
+    from textual.widgets import Static
+
+    app = ReplayApp(load_trace(TRACES / "weather-paris.jsonl"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        logs = app.query_one("#replay-logs", Static)
+        await wait_for(pilot, lambda: app.at_ns is not None)
+        await pilot.press("end")
+        await wait_for(pilot, lambda: str(logs.content) == "this run wrote no logs")
+        assert logs.border_subtitle == "0 of 0"
