@@ -107,6 +107,10 @@ def cli(ctx: click.Context, db: StoreTarget, otlp_port: int, forward: tuple[str,
     if ctx.invoked_subcommand not in (None, "dev"):  # the studio settles after its first frame
         settle_start_up()
     if read_only:
+        if ctx.invoked_subcommand == "web":
+            fail("--read-only opens the studio alone, not web",
+                 "for read-only visitors of web, give them a token of their own: lumos-studio "
+                 "web --read-token R", code=2)
         if ctx.invoked_subcommand is not None:
             fail(f"--read-only opens the studio alone, not {ctx.invoked_subcommand}",
                  "run lumos-studio --read-only (traces, show and export only read anyway)",

@@ -145,6 +145,9 @@ def test_read_only_is_for_the_studio_and_needs_a_store(tmp_path: Path) -> None:
     with_command = CliRunner().invoke(cli, ["--db", str(missing), "--read-only", "dev", "."])
     assert with_command.exit_code == 2
     assert "opens the studio alone" in with_command.output
+    with_web = CliRunner().invoke(cli, ["--db", str(missing), "--read-only", "web"])
+    assert with_web.exit_code == 2
+    assert "lumos-studio web --read-token R" in with_web.output
 
 
 def test_read_only_studio_snapshot(snap_compare, relative_store: Store) -> None:  # type: ignore[no-untyped-def]
