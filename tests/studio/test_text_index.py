@@ -21,6 +21,7 @@ from lumos_studio.store import (
     trace_index,
     writer_idle,
 )
+from lumos_studio.store import writer as store_writer
 from lumos_studio.store.trace_filter import parse_filter
 from lumos_studio.store.writer_queue import Flush
 from tests.builders import weather_trace
@@ -135,7 +136,9 @@ def test_once_idle_the_writer_indexes_step_after_step_without_waiting_again(
             time.sleep(0.02)
     finally:
         writer.close()
-    steps = waits[: waits.index(None)] if None in waits else waits  # then it sleeps for good
+    # Then it sleeps, waking only to look for other processes' commits.
+    asleep = store_writer.OTHERS_LOOK_EVERY
+    steps = waits[: waits.index(asleep)] if asleep in waits else waits
     assert steps[0] == writer_idle.IDLE_BEFORE_INDEXING  # idle first: ingest never waits
     assert set(steps[1:]) == {pause} and len(steps) >= 4
 
