@@ -220,3 +220,20 @@ async def test_narrow_attribute_keys_break_after_a_dot_or_end_in_an_ellipsis() -
         await pilot.press("r")  # the raw view: every key whole
         assert LONG_KEY in plain(app.query_one("#span-body", Static))
 
+
+def workflow_span(status: str, *, step: bool = False) -> SpanRecord:
+    if step:
+        attributes = {"lumos.workflow.step.name": "approve", "lumos.workflow.step.status": status}
+    else:
+        attributes = {"gen_ai.operation.name": "invoke_workflow",
+                      "lumos.workflow.name": "trip_planner", "lumos.workflow.status": status}
+    return make_span("step approve" if step else "invoke_workflow trip_planner",
+                     attributes=attributes)
+
+
+def test_a_suspended_workflow_run_says_so_beside_its_otel_status() -> None:
+    for span in (workflow_span("suspended"), workflow_span("suspended", step=True)):
+        status = next(line for line in text_of(span).splitlines() if line.startswith("status"))
+        assert status.split(None, 1)[1].rstrip() == "SUSPENDED (OTel: UNSET)"
+    ended = text_of(workflow_span("success"))
+    assert "OK (UNSET)" in ended and "SUSPENDED" not in ended

@@ -51,6 +51,7 @@ from lumos_studio.semantics import (
     read_span,
 )
 from lumos_studio.semantics.keys import first_chunk_seconds, is_content_key, is_usage_key
+from lumos_studio.semantics.workflow import step_span, workflow_status
 from lumos_studio.ui.widgets.folding_pane import FoldingPane
 
 _ROLE_STYLES = {
@@ -182,9 +183,15 @@ def _facts(span: SpanRecord, view: SpanView) -> RenderableType:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="dim")
     grid.add_column()
-    status = status_text("RUNNING" if span.running else span.status_code)
-    if span.status_code == "UNSET" and not span.running:  # what the raw view (r) says
-        status.append(" (UNSET)", style="dim")
+    if span.running:
+        status = status_text("RUNNING")
+    elif _suspended(span):  # as the trace list says the run is (OTel has no word for it)
+        status = status_text("SUSPENDED")
+        status.append(f" (OTel: {span.status_code})", style="dim")
+    else:
+        status = status_text(span.status_code)
+        if span.status_code == "UNSET":  # what the raw view (r) says
+            status.append(" (UNSET)", style="dim")
     if span.status_message:
         status.append("  ")
         status.append(safe_text(span.status_message, limit=VALUE_LIMIT, style="red"))
@@ -235,6 +242,15 @@ def _facts(span: SpanRecord, view: SpanView) -> RenderableType:
     for label, value in rows:
         grid.add_row(label, value)
     return grid
+
+
+def _suspended(span: SpanRecord) -> bool:
+    """The span's workflow, or its step, stopped to wait for a person (``semantics.workflow``):
+    the run is SUSPENDED in the trace list."""
+    if workflow_status(span) == "suspended":
+        return True
+    step = step_span(span)
+    return step is not None and step.status == "suspended"
 
 
 def _read_as(view: SpanView) -> Text:
