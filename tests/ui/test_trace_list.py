@@ -133,6 +133,20 @@ async def test_status_suspended_finds_the_suspended_runs_and_a_bad_status_says_i
         assert str(status.content) == "" and listed(app) == [4]
 
 
+async def test_f1_lists_escape_clear_search_while_no_search_is_open(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: app.screen.query("HelpPanel"))
+        await pilot.pause()
+        strips = app.screen._compositor.render_strips()
+        shown = "\n".join("".join(segment.text for segment in strip) for strip in strips)
+        assert "esc Clear search" in shown and "/ Search" in shown
+        await pilot.press("escape")  # nothing to clear: the list keeps its rows and the focus
+        assert listed(app) == [3, 2, 1] and app.focused is app.query_one(TraceList)
+
+
 async def test_o_cycles_the_sort_order(store: Store) -> None:
     app = studio(store)
     async with app.run_test(size=SIZE) as pilot:

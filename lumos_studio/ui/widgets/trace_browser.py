@@ -119,9 +119,11 @@ class TraceBrowser(Vertical):
         return self.query_one("#trace-search", Input)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear_search":  # escape means something else when there is no search
+        if action == "clear_search":
+            # Without a search escape does nothing here (it goes on to whoever else binds it);
+            # None, not False: the key is still listed in F1's help, as keys.md has it.
             bar = self.query_one("#trace-search-bar")
-            return bar.has_class("-active") or bool(self.search_input.value)
+            return True if bar.has_class("-active") or self.search_input.value else None
         return True
 
     # --- what the app calls ---
