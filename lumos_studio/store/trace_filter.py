@@ -13,12 +13,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from lumos_core.telemetry.semconv import OP_INVOKE_WORKFLOW
 from lumos_studio.store.text_ids import TEXT_ID_BITS
 from lumos_studio.store.trace_search import NAME_COLUMNS, like_pattern
 
 QUALIFIERS = ("agent", "status", "model", "tool", "dur", "thread", "is")
-STATUSES = ("error", "ok", "running")
-HELP = "words · agent: status:error|ok|running model: tool: dur:>2s thread: is:pinned"
+STATUSES = ("error", "ok", "running", "suspended")
+HELP = ("words · agent: status:error|ok|running|suspended model: tool: dur:>2s thread: "
+        "is:pinned")
 
 _ALIASES = {"duration": "dur", "conversation": "thread", "conv": "thread", "state": "status"}
 _TOKEN = re.compile(r'\s*(?:([A-Za-z_]+):)?("[^"]*"|"[^"]*$|[^\s"]+)?')
@@ -93,7 +95,7 @@ def parse_filter(text: str) -> TraceFilter:
         if name == "status":
             for status in re.split(r"[|,]", value.lower()):
                 if status not in STATUSES:
-                    raise FilterError(f"status:{status} — use status:error, ok or running")
+                    raise FilterError(f"status:{status} — use error, ok, running or suspended")
                 statuses.add(status)
         elif name == "dur":
             durations.append(_duration(value))
@@ -130,11 +132,33 @@ ROOT_FAILED_SQL = (
 # (schema 13), SQLite reads the erred runs in start order from it instead of every run ("refund
 # status:error" walked ~125,000 runs at 10M spans for the 6,000 erred ones it asked the word).
 ERRED_TERM = "(t.error_count > 0) = 1"
-_STATUS_SQL = {
-    "error": ROOT_FAILED_SQL,
-    "running": f"(NOT {ROOT_FAILED_SQL} AND t.running_count > 0)",
-    "ok": f"(NOT {ROOT_FAILED_SQL} AND t.running_count = 0)",
-}
+# A finished run that did not fail is SUSPENDED when a workflow of it waits for a person: its
+# ``invoke_workflow`` span says ``lumos.workflow.status = suspended``, the rule the list marks its
+# rows by (``TraceFinder._mark_suspended``). The attribute is in the span's OTLP bytes, which SQL
+# cannot read: ``{span_suspended}`` is each engine's test of them (SQLite: ``SPAN_SUSPENDED_SQL``,
+# a function the finder gives its connections; PostgreSQL: ``postgres.trace_filter``'s).
+WORKFLOW_SUSPENDED_SQL = (
+    "EXISTS (SELECT 1 FROM spans w WHERE w.trace_id = t.trace_id "
+    f"AND w.operation = '{OP_INVOKE_WORKFLOW}' AND {{span_suspended}})"
+)
+SPAN_SUSPENDED_FUNCTION = "lumos_span_suspended"
+SPAN_SUSPENDED_SQL = f"{SPAN_SUSPENDED_FUNCTION}(w.span)"
+_FINISHED_SQL = f"NOT {ROOT_FAILED_SQL} AND t.running_count = 0"
+
+
+def status_sql(status: str, span_suspended: str = SPAN_SUSPENDED_SQL) -> str:
+    """The condition on ``traces t`` of one of ``STATUSES``, as the list says a run's status
+    (``TraceSummary.status``); ``span_suspended``: the engine's test of a stored span's bytes."""
+    suspended = WORKFLOW_SUSPENDED_SQL.format(span_suspended=span_suspended)
+    if status == "error":
+        return ROOT_FAILED_SQL
+    if status == "running":
+        return f"(NOT {ROOT_FAILED_SQL} AND t.running_count > 0)"
+    if status == "ok":
+        return f"({_FINISHED_SQL} AND NOT {suspended})"
+    assert status == "suspended"
+    return f"({_FINISHED_SQL} AND {suspended})"
+
 
 # Text search: the run's indexed message words (FTS5, a prefix match on the last token). The
 # matches' ids tell their traces' ``text_seq`` (``text_ids.TEXT_ID_BITS``).
@@ -160,10 +184,11 @@ def fts_phrase(word: str) -> str | None:
 
 
 def field_clauses(trace_filter: TraceFilter, any_like: Callable[[tuple[str, ...], str], str],
-                  params: list[object]) -> list[str]:
+                  params: list[object], span_suspended: str = SPAN_SUSPENDED_SQL) -> list[str]:
     """The clauses of the filter's fields (``agent:``, ``model:``, ``tool:``, ``thread:``,
     ``status:``, ``dur:``, ``pinned``), the same on both engines but for how a substring is
-    matched (``any_like``, which adds its own parameters); ``dur:``'s go to ``params``."""
+    matched (``any_like``, which adds its own parameters) and how a stored span says it is
+    suspended (``span_suspended``, ``status_sql``); ``dur:``'s parameters go to ``params``."""
     clauses: list[str] = []
     for value in trace_filter.agents:
         clauses.append(any_like(("t.agents",), value))
@@ -174,8 +199,8 @@ def field_clauses(trace_filter: TraceFilter, any_like: Callable[[tuple[str, ...]
     for value in trace_filter.threads:
         clauses.append(any_like(("t.conversation_id",), value))
     if trace_filter.statuses:
-        clauses.append("(" + " OR ".join(_STATUS_SQL[s] for s in sorted(trace_filter.statuses))
-                       + ")")
+        clauses.append("(" + " OR ".join(status_sql(s, span_suspended)
+                                          for s in sorted(trace_filter.statuses)) + ")")
     for operator, nanoseconds in trace_filter.durations:
         clauses.append(f"(t.running_count = 0 AND t.end_ns - t.start_ns {operator} ?)")
         params.append(nanoseconds)

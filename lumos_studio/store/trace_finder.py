@@ -11,12 +11,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lumos_core.telemetry.semconv import LUMOS_WORKFLOW_STATUS, OP_INVOKE_WORKFLOW
-from lumos_studio.records_codec import span_from_row
+from lumos_studio.otlp.proto_span import decode_span_attributes
 from lumos_studio.span_compression import unpack
 from lumos_studio.store import trace_index, trace_search
 from lumos_studio.store.text_prefixes import text_query
 from lumos_studio.store.trace_filter import (
     ROOT_FAILED_SQL,
+    SPAN_SUSPENDED_FUNCTION,
     TEXT_MATCH_SQL,
     filter_sql,
     names_sql,
@@ -30,18 +31,25 @@ from lumos_studio.store.trace_page import (
     failed_by_filter,
 )
 
-__all__ = ["TraceFinder"]
+__all__ = ["TraceFinder", "span_suspended"]
 
 _GROUP_CHUNK = 200  # runs read at a time while finding the page's conversations
 _SUSPENDED = "suspended"
 _SUSPENDED_BYTES = _SUSPENDED.encode()
+_STATUS_ONLY = frozenset({LUMOS_WORKFLOW_STATUS})
 
 
-def _may_be_suspended(row: sqlite3.Row) -> bool:
-    """Whether a stored span may say so: protobuf keeps a string value's UTF-8 bytes as they
-    are, so a span whose bytes lack the word cannot hold it as a value."""
-    stored = row["span"]
-    return bool(stored) and _SUSPENDED_BYTES in unpack(stored)
+def span_suspended(stored: bytes | None) -> bool:
+    """A stored ``invoke_workflow`` span (its ``span`` column) says its workflow suspended.
+
+    Only spans whose bytes hold the word are decoded: protobuf keeps a string value's UTF-8
+    bytes as they are, so a span whose bytes lack it cannot hold it as a value."""
+    if not stored:
+        return False
+    otlp = unpack(stored)
+    if _SUSPENDED_BYTES not in otlp:
+        return False
+    return decode_span_attributes(otlp, _STATUS_ONLY).get(LUMOS_WORKFLOW_STATUS) == _SUSPENDED
 
 
 class TraceFinder:
@@ -66,12 +74,9 @@ class TraceFinder:
         for start in range(0, len(done), 500):
             chunk = done[start : start + 500]
             rows = self._db.execute(  # the operation as written in the index ``spans_workflows``
-                f"SELECT * FROM spans WHERE trace_id IN ({', '.join('?' * len(chunk))}) "
-                f"AND operation = '{OP_INVOKE_WORKFLOW}'", chunk)
-            suspended.update(
-                span.trace_id for span in map(span_from_row, filter(_may_be_suspended, rows))
-                if span.attributes.get(LUMOS_WORKFLOW_STATUS) == _SUSPENDED
-            )
+                f"SELECT trace_id, span FROM spans WHERE trace_id IN "
+                f"({', '.join('?' * len(chunk))}) AND operation = '{OP_INVOKE_WORKFLOW}'", chunk)
+            suspended.update(trace_id for trace_id, stored in rows if span_suspended(stored))
         if not suspended:
             return summaries
         return [replace(t, suspended=True) if t.trace_id in suspended else t for t in summaries]
@@ -108,6 +113,8 @@ class TraceFinder:
 
     def _in_snapshot(self, query: TraceQuery, *, walk: bool) -> TracePage:
         db = self._db
+        # ``status:ok`` and ``status:suspended`` ask it of workflow spans (``status_sql``).
+        db.create_function(SPAN_SUSPENDED_FUNCTION, 1, span_suspended, deterministic=True)
         if db.in_transaction:
             return self._find_traces(query, walk)
         db.execute("BEGIN")  # one snapshot for the text matches, the page and the count

@@ -19,9 +19,9 @@ from lumos_studio.store.span_headers import NO_END, SpanHeader, SpanHeaders, Spa
 from lumos_studio.ui.waterfall_rows import Row, Rows, flatten, label_cells, subtree_end
 
 __all__ = [
-    "DURATION_CELLS", "KINDS", "Bar", "Row", "Rows", "SpanIndex", "TimeAxis", "bar_glyphs",
-    "bar_runs", "flatten", "grid_line", "is_error", "label_cells", "span_kind", "subtree_end",
-    "tree_column",
+    "COMPACT_CELLS", "DURATION_CELLS", "KINDS", "Bar", "Columns", "Row", "Rows", "SpanIndex",
+    "TimeAxis", "bar_glyphs", "bar_runs", "compact_duration", "flatten", "grid_line", "is_error",
+    "label_cells", "span_kind", "subtree_end", "tree_column", "waterfall_columns",
 ]
 
 # EIGHTHS[k] fills the left k eighths of a cell.
@@ -313,17 +313,77 @@ class SpanIndex:
 # --- columns ---
 
 DURATION_CELLS = 9  # "⏵ 12.3ms" and "1m05s" fit
+COMPACT_CELLS = 7  # "⏵ 506ms": ``compact_duration`` gives five cells at most
+BARS_MIN = 8  # fewer cells of bars say too little: the bars go instead
+NAMES_WIDE = 32  # a name column this wide may be cut to keep the bars a quarter of the pane
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """How a waterfall's width is shared: the tree (guides and names), the duration column and
+    the bars (0 cells: none), with a gap after the tree and one after the durations."""
+
+    tree: int
+    duration: int
+    bars: int
+
+    @property
+    def compact(self) -> bool:
+        """Durations are written short (``compact_duration``): the full form does not fit."""
+        return self.duration < DURATION_CELLS
+
+    @property
+    def duration_header(self) -> str:
+        return "Duration" if self.duration >= len("Duration") else "Dur"
+
+
+def waterfall_columns(width: int, labels: int) -> Columns:
+    """The columns of a waterfall ``width`` cells wide whose widest label takes ``labels``.
+
+    A wide pane gives the bars a quarter at least, cutting only very long names. When room is
+    short the bars give way first (down to ``BARS_MIN`` cells, then none), then the names (cut
+    with …); durations turn compact (``506ms``) before the bars go, and always keep their unit.
+    """
+    need = max(min(12, width), labels + 1)
+    quarter = max(BARS_MIN, width // 4)
+    for duration in (DURATION_CELLS, COMPACT_CELLS):
+        room = width - duration - 2  # the tree and the bars
+        if duration == DURATION_CELLS and room - quarter >= NAMES_WIDE:
+            tree = min(need, room - quarter)
+            return Columns(tree, duration, room - tree)
+        if need + BARS_MIN <= room:
+            return Columns(need, duration, room - need)
+    return Columns(max(0, width - COMPACT_CELLS - 1), COMPACT_CELLS, 0)
 
 
 def tree_column(width: int, labels: int) -> int:
-    """The tree column's width: what the labels need, leaving the bars a quarter at least.
+    """The tree column's width in a pane ``width`` wide (``waterfall_columns``)."""
+    return waterfall_columns(width, labels).tree
 
-    Names come first in a narrow pane (a cut name says less than a short bar); the duration
-    column and two gaps take ``DURATION_CELLS + 2`` more.
-    """
-    bars_min = max(8, width // 4)
-    most = width - DURATION_CELLS - 2 - bars_min
-    return max(min(12, width), min(labels + 1, most))
+
+_COMPACT_UNITS = ((1_000, "ns"), (1_000, "µs"), (1_000, "ms"), (60, "s"))
+
+
+def compact_duration(ns: int | None) -> str:
+    """A duration in five cells at most, never without its unit: ``27µs``, ``5.2ms``, ``506ms``,
+    ``1.2s``, ``45s``, ``2m05s``, ``12m``, ``3h05m``, ``120h``; ``…`` while unknown."""
+    if ns is None:
+        return "…"
+    value = float(max(0, ns))
+    for limit, unit in _COMPACT_UNITS:
+        if value < 10 and unit != "ns" and f"{value:.1f}" != "10.0":
+            return f"{value:.1f}{unit}"
+        if round(value) < limit:
+            return f"{round(value)}{unit}"
+        value /= limit
+    seconds = round(ns / 1_000_000_000)
+    minutes, second = divmod(seconds, 60)
+    if minutes < 10:
+        return f"{minutes}m{second:02d}s"
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}h{minute:02d}m" if hours < 10 else f"{hours}h"
 
 
 # --- the time axis and bars ---

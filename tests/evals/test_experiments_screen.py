@@ -76,6 +76,21 @@ async def test_the_list_shows_experiments_against_their_scorers(store: Store,
         assert cells(table, 2)[2:5] == ["weather v1", "67% · 0.67", "67% · 0.67"]
 
 
+async def test_at_80_columns_the_task_is_cut_with_an_ellipsis_not_by_the_edge(
+        store: Store, experiments: list[str]) -> None:
+    app = ExperimentsHost(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(DataTable)
+        await wait_for(pilot, lambda: table.row_count == 3)
+        await pilot.pause()
+        assert [cells(table, row)[2] for row in range(3)] == [
+            "weather v3", "weather v2", "weather v1"]  # the names stay whole
+        assert [cells(table, row)[-1] for row in range(3)] == ["agent…"] * 3
+        assert table.virtual_size.width <= table.scrollable_content_region.width  # no scrolling
+        await pilot.resize_terminal(120, 40)  # room again: the task whole
+        await wait_for(pilot, lambda: cells(table, 0)[-1] == "agent weather")
+
+
 async def test_enter_opens_the_cases_and_enter_on_a_case_asks_for_its_trace(
         store: Store, experiments: list[str]) -> None:
     app = ExperimentsHost(store)

@@ -48,6 +48,7 @@ def test_aliases_and_case() -> None:
     assert parse_filter("Agent:W conv:c1 STATUS:OK").threads == ("c1",)
     assert parse_filter("Agent:W").agents == ("W",)
     assert parse_filter("state:ok,error").statuses == {"ok", "error"}
+    assert parse_filter("status:SUSPENDED").statuses == {"suspended"}
 
 
 def test_quoted_values_keep_spaces_and_colons() -> None:
@@ -60,7 +61,7 @@ def test_quoted_values_keep_spaces_and_colons() -> None:
     [
         ("colour:red", "unknown qualifier colour:"),
         ("agent:", "agent: needs a value"),
-        ("status:broken", "status:broken — use status:error, ok or running"),
+        ("status:broken", "status:broken — use error, ok, running or suspended"),
         ("dur:fast", "dur:fast — write dur:>2s"),
         ("dur:>2", "needs a unit"),
         ('"unclosed', "a quote is not closed"),

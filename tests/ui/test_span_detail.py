@@ -186,3 +186,63 @@ def test_a_retrieval_of_many_documents_shows_the_first_found_and_counts_the_rest
     assert f"passage number {DOCUMENTS_SHOWN - 1}" in shown
     assert f"passage number {DOCUMENTS_SHOWN}\n" not in shown
     assert "… 5 more documents (r shows them all)" in shown
+
+
+def screen_lines(app: App[None]) -> list[str]:
+    """Every line the app would write to the terminal now."""
+    strips = app.screen._compositor.render_strips()
+    return ["".join(segment.text for segment in strip).rstrip() for strip in strips]
+
+
+LONG_KEY = "app." + "k" * 60
+
+
+async def test_narrow_attribute_keys_break_after_a_dot_or_end_in_an_ellipsis() -> None:
+    span = make_span("step itinerary", attributes={
+        "lumos.workflow.loop.iterations": 3,
+        "gen_ai.agent.description": "Plans a trip: weather and sights",
+        LONG_KEY: 1,
+    })
+    app = DetailHost()
+    async with app.run_test(size=(36, 40)) as pilot:  # the span pane at 120x40
+        detail = app.query_one(SpanDetail)
+        detail.show(span)
+        await pilot.pause()
+        lines = screen_lines(app)
+        at = next(i for i, line in enumerate(lines) if line.startswith("lumos.workflow."))
+        assert lines[at].split()[0] == "lumos.workflow." and lines[at + 1] == "loop.iterations"
+        at = next(i for i, line in enumerate(lines) if line.startswith("gen_ai.agent."))
+        assert lines[at].split()[0] == "gen_ai.agent." and lines[at + 1].startswith(
+            "description ")
+        # A word wider than the column: cut with ….
+        at = next(i for i, line in enumerate(lines) if line.split() == ["app.", "1"])
+        assert lines[at + 1].startswith("kkkk") and lines[at + 1].endswith("…")
+        await pilot.press("r")  # the raw view: every key whole
+        assert LONG_KEY in plain(app.query_one("#span-body", Static))
+
+
+def workflow_span(status: str, *, step: bool = False) -> SpanRecord:
+    if step:
+        attributes = {"lumos.workflow.step.name": "approve", "lumos.workflow.step.status": status}
+    else:
+        attributes = {"gen_ai.operation.name": "invoke_workflow",
+                      "lumos.workflow.name": "trip_planner", "lumos.workflow.status": status}
+    return make_span("step approve" if step else "invoke_workflow trip_planner",
+                     attributes=attributes)
+
+
+async def test_a_suspended_workflow_run_says_so_beside_its_otel_status() -> None:
+    app = DetailHost()
+    async with app.run_test(size=(60, 30)) as pilot:
+        detail = app.query_one(SpanDetail)
+
+        async def status_line(span: SpanRecord) -> str:
+            detail.show(span)
+            await pilot.pause()
+            line = next(line for line in screen_lines(app) if line.startswith("status"))
+            return line.split(None, 1)[1]
+
+        assert await status_line(workflow_span("suspended")) == "SUSPENDED (OTel: UNSET)"
+        assert await status_line(workflow_span("suspended", step=True)) == (
+            "SUSPENDED (OTel: UNSET)")
+        assert await status_line(workflow_span("success")) == "OK (UNSET)"

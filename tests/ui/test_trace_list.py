@@ -11,7 +11,9 @@ from dataclasses import replace
 import pytest
 from textual.widgets import Input, Label
 
+from lumos_core.telemetry import semconv as sc
 from lumos_studio.app import StudioApp
+from lumos_studio.records import SpanRecord
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store, StoreReader, StoreTarget, TraceQuery, trace_search
@@ -20,7 +22,7 @@ from lumos_studio.ui.widgets.metrics_strip import MetricsStrip
 from lumos_studio.ui.widgets.trace_browser import ConfirmDelete, TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
-from tests.builders import agent_run
+from tests.builders import T0, agent_run, make_span
 from tests.ui.helpers import wait_for
 
 SIZE = (120, 40)
@@ -95,6 +97,54 @@ async def test_a_bad_query_says_why_and_keeps_the_list(store: Store) -> None:
         assert listed(app) == [3, 2, 1]
         await pilot.press("s")  # fixed: the message goes, the search runs
         await wait_for(pilot, lambda: not status.has_class("-error") and listed(app) == [])
+
+
+def suspended_workflow(n: int) -> list[SpanRecord]:
+    """A workflow run that waits for a person: the list says SUSPENDED."""
+    attributes = {sc.OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.LUMOS_WORKFLOW_NAME: "trip",
+                  sc.LUMOS_WORKFLOW_STATUS: "suspended"}
+    return [make_span("invoke_workflow trip", trace_id=f"{n:032x}", span_id=f"{n:016x}",
+                      start=T0 + n * 10**9, attributes=attributes)]
+
+
+async def test_status_suspended_finds_the_suspended_runs_and_a_bad_status_says_it_all(
+        store: Store) -> None:
+    store.writer.submit_many(suspended_workflow(4))
+    app = studio(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        traces = app.query_one(TraceList)
+        await wait_for(pilot, lambda: traces.row_count == 4)
+        assert traces.summaries[0].status == "SUSPENDED"
+        traces.focus()
+        await pilot.press("slash", *"status:suspended")
+        await wait_for(pilot, lambda: listed(app) == [4])
+        status = app.query_one("#trace-search-status", Label)
+        assert str(status.content) == ""  # no "searching…" left behind
+        await pilot.press("x")  # status:suspendedx: the message wraps in the pane, whole
+        await wait_for(pilot, lambda: status.has_class("-error"))
+        message = str(status.content)
+        assert message.endswith("or suspended")
+        shown = " ".join(status.render_lines(status.region.reset_offset)[y].text.strip()
+                         for y in range(status.region.height))
+        assert status.region.height > 1 and shown == message
+        assert app.query_one(TraceBrowser).region.contains_region(status.region)
+        await pilot.press("backspace")  # the query shown again: nothing to wait for
+        await wait_for(pilot, lambda: not status.has_class("-error"))
+        assert str(status.content) == "" and listed(app) == [4]
+
+
+async def test_f1_lists_escape_clear_search_while_no_search_is_open(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: app.screen.query("HelpPanel"))
+        await pilot.pause()
+        strips = app.screen._compositor.render_strips()
+        shown = "\n".join("".join(segment.text for segment in strip) for strip in strips)
+        assert "esc Clear search" in shown and "/ Search" in shown
+        await pilot.press("escape")  # nothing to clear: the list keeps its rows and the focus
+        assert listed(app) == [3, 2, 1] and app.focused is app.query_one(TraceList)
 
 
 async def test_o_cycles_the_sort_order(store: Store) -> None:

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.strip import Strip
 
 from bench.ui_waterfall import generated_trace
-from lumos_studio.records import SpanRecord
+from lumos_studio.store.span_headers import SpanLike
 from lumos_studio.ui.waterfall_layout import EIGHTHS, OPEN_END
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import MS, T0, make_span, weather_trace
@@ -27,7 +27,7 @@ class Host(App[None]):
     def __init__(self, clock: Callable[[], int] | None = None) -> None:
         super().__init__()
         self.clock = clock or (lambda: T0 + 10_000 * MS)
-        self.chosen: list[SpanRecord] = []
+        self.chosen: list[SpanLike] = []
 
     def compose(self) -> ComposeResult:
         yield TraceWaterfall(id="tree", clock=lambda: self.clock())
@@ -243,3 +243,30 @@ def test_snapshot_of_the_weather_trace_with_the_tool_call_selected(snap_compare)
         await wait_for(pilot, lambda: widget.cursor_row == 2)
 
     assert snap_compare(Host(), run_before=select_the_tool_call, terminal_size=(120, 20))
+
+
+async def test_a_narrow_waterfall_keeps_each_duration_with_its_unit() -> None:
+    """At 80x24 the pane is some 24 cells wide, a scrollbar takes two: no bars, names cut
+    with …, durations short but with their unit, the header ``Dur``."""
+    app = Host()
+    async with app.run_test(size=(26, 5)) as pilot:
+        widget = await open_weather(pilot)
+        assert widget.scrollable_content_region.width == 22  # the scrollbar is showing
+        lines = [line[:22] for line in text(widget)]
+        assert lines[0].startswith("Span") and lines[0].endswith("Dur")
+        assert lines[1:] == ["▾ invoke_agen…   300ms", "├── chat scri…   150ms"]
+        widget.scroll_to(y=2, animate=False)
+        await pilot.pause()
+        lines = [line[:22] for line in text(widget)]
+        assert lines[1:] == ["├── execute_t…   300µs", "└── chat scri…   146ms"]
+        assert not any(bar_cells(line) for line in lines)
+
+
+async def test_a_middling_waterfall_shortens_durations_to_keep_the_bars() -> None:
+    app = Host()
+    async with app.run_test(size=(48, 8)) as pilot:
+        widget = await open_weather(pilot)
+        scale, *rows = text(widget)[:5]
+        assert scale.startswith("Span") and " Dur " in scale
+        assert rows[2].startswith("├── execute_tool get_weather    300µs ")
+        assert all(bar_cells(row) for row in rows)

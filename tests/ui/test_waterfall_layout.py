@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lumos_studio.ui.waterfall_layout import (
+    BARS_MIN,
+    COMPACT_CELLS,
     DURATION_CELLS,
     EIGHTHS,
     FULL,
@@ -15,6 +17,7 @@ from lumos_studio.ui.waterfall_layout import (
     TimeAxis,
     bar_glyphs,
     bar_runs,
+    compact_duration,
     flatten,
     grid_line,
     label_cells,
@@ -23,6 +26,7 @@ from lumos_studio.ui.waterfall_layout import (
     subtree_end,
     time_unit,
     tree_column,
+    waterfall_columns,
 )
 from tests.builders import MS, T0, make_span, weather_trace
 
@@ -225,6 +229,33 @@ def test_the_tree_column_fits_the_labels_but_leaves_the_bars_a_quarter() -> None
     assert label_cells(rows, index.label) == len("│ ├─") + 2 + len("a1")
     assert tree_column(120, 30) == 31  # the labels need little: the bars get the rest
     assert tree_column(120, 200) == 120 - DURATION_CELLS - 2 - 30
-    assert tree_column(40, 200) == 40 - DURATION_CELLS - 2 - 10
     assert tree_column(120, 0) == 12
-    assert tree_column(6, 50) == 6
+
+
+def test_a_narrow_waterfall_drops_the_bars_before_it_cuts_the_names() -> None:
+    # The names fit with a few cells of bars: the bars shrink, the names stay whole.
+    columns = waterfall_columns(48, 28)
+    assert (columns.tree, columns.duration, columns.bars) == (29, DURATION_CELLS, 8)
+    # With short durations the bars still fit beside whole names.
+    columns = waterfall_columns(30, 12)
+    assert (columns.tree, columns.duration, columns.bars) == (13, COMPACT_CELLS, BARS_MIN)
+    assert columns.compact and columns.duration_header == "Dur"
+    # No room for whole names and bars: no bars, the names get the rest, cut with … when painted.
+    for width, labels in ((40, 200), (24, 30), (22, 14)):
+        columns = waterfall_columns(width, labels)
+        assert columns.bars == 0 and columns.compact
+        assert columns.tree + 1 + columns.duration == width
+    assert waterfall_columns(120, 30).duration_header == "Duration"
+    assert waterfall_columns(6, 50).tree == 0
+
+
+@pytest.mark.parametrize(("ns", "shown"), [
+    (None, "…"), (0, "0ns"), (999, "999ns"), (27_000, "27µs"), (104_000, "104µs"),
+    (999_600, "1.0ms"), (5_240_000, "5.2ms"), (9_960_000, "10ms"), (506_400_000, "506ms"),
+    (999_600_000, "1.0s"), (1_200_000_000, "1.2s"), (45_000_000_000, "45s"),
+    (59_600_000_000, "1m00s"), (125_000_000_000, "2m05s"), (1_800_000_000_000, "30m"),
+    (11_100_000_000_000, "3h05m"), (144_000_000_000_000, "40h"),
+])
+def test_a_compact_duration_keeps_its_unit_in_five_cells(ns: int | None, shown: str) -> None:
+    assert compact_duration(ns) == shown
+    assert len(shown) <= COMPACT_CELLS - 2  # "⏵ " before a running span's

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -30,7 +30,7 @@ from lumos_studio.present import format_time
 from lumos_studio.records import LogRecord
 from lumos_studio.semantics.experiment import ExperimentHeader, ExperimentView
 from lumos_studio.store import StoreReader
-from lumos_studio.ui.screens.experiments_render import stats_cell
+from lumos_studio.ui.screens.experiments_render import cut_cell, fit_widths, stats_cell
 
 EXPERIMENTS_CSS = """
     #experiments-summary {
@@ -135,11 +135,18 @@ class ExperimentsScreen(Screen[None]):
                          safe_text(header.dataset, limit=30), safe_text(header.task, limit=30)])
         # Widths given, not measured: a table refilled after it was shown keeps its old ones.
         labels = ["", "started", "experiment", *scorers, "runs", "dataset", "task"]
-        for index, label in enumerate(labels):
-            width = max([len(label)] + [row[index].cell_len for row in rows])
-            table.add_column(safe_text(label), width=width)
+        widths = [max([len(label)] + [row[index].cell_len for row in rows])
+                  for index, label in enumerate(labels)]
+        # Too wide for the pane: the names give way (cut with …) before the table scrolls.
+        names = {index: len(labels[index]) for index in (2, len(labels) - 2, len(labels) - 1)}
+        room = table.scrollable_content_region.width
+        if room > 0:
+            widths = fit_widths(widths, room, names, padding=2 * table.cell_padding)
+        for label, width in zip(labels, widths, strict=True):
+            table.add_column(cut_cell(safe_text(label), width), width=width)
         for header, row in zip(headers, rows, strict=True):
-            table.add_row(*row, key=header.trace_id)
+            table.add_row(*(cut_cell(cell, width) for cell, width in zip(row, widths, strict=True)),
+                          key=header.trace_id)
         if headers:
             table.move_cursor(row=min(cursor, len(headers) - 1))
         summary = (f"{len(headers)} experiment{'s' * (len(headers) != 1)} · Enter: cases · "
@@ -147,6 +154,10 @@ class ExperimentsScreen(Screen[None]):
                    if headers else "No experiments yet: run one with lumos-studio eval "
                    "FILE DATASET --agent NAME (or Experiment(...).run() in your code).")
         self.query_one("#experiments-summary", Static).update(Text(summary))
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.headers is not None:
+            self.call_after_refresh(self._show)  # the columns fit the new width
 
     def _highlighted(self) -> ExperimentHeader | None:
         if not self.headers:

@@ -38,6 +38,35 @@ def stats_cell(stats: ScorerStats | None) -> Text:
     return cell
 
 
+def fit_widths(widths: Sequence[int], room: int, least: dict[int, int], padding: int = 2
+               ) -> list[int]:
+    """Column widths that fit ``room`` cells, each column taking ``padding`` more: the columns
+    of ``least`` (index → the fewest cells it keeps) give way, the widest first; the others
+    stay as they are (then the table scrolls). Cells cut to them end in … (``cut_cell``)."""
+    fitted = list(widths)
+    excess = sum(fitted) + padding * len(fitted) - room
+    while excess > 0:
+        index = max((i for i in least if fitted[i] > least[i]), key=lambda i: fitted[i],
+                    default=None)
+        if index is None:
+            break
+        fitted[index] -= 1
+        excess -= 1
+    return fitted
+
+
+def cut_cell(cell: Text, width: int) -> Text:
+    """``cell`` in ``width`` cells at most: cut with … (after a word, not a space) when it is
+    wider."""
+    if cell.cell_len <= width:
+        return cell
+    cut = cell.copy()
+    cut.truncate(max(0, width - 1))
+    cut.rstrip()
+    cut.append("…")
+    return cut
+
+
 def score_cell(score: Evaluation | None) -> Text:
     """``1.00 ✓`` / ``0.00 ✗`` / ``err ✗``, or the label when there is no value."""
     if score is None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import orjson
-from rich.console import Group, RenderableType
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console, ConsoleOptions, Group, RenderableType
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -21,7 +24,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from lumos_studio.display import BODY_LIMIT, NAME_LIMIT, VALUE_LIMIT, safe_json, safe_text
+from lumos_studio.display import (
+    BODY_LIMIT,
+    ELLIPSIS,
+    NAME_LIMIT,
+    VALUE_LIMIT,
+    safe_json,
+    safe_str,
+    safe_text,
+)
 from lumos_studio.present import KIND_STYLES, format_duration, more_line, status_text
 from lumos_studio.pricing import format_cost, view_cost
 from lumos_studio.records import LogRecord, SpanRecord
@@ -40,6 +51,7 @@ from lumos_studio.semantics import (
     read_span,
 )
 from lumos_studio.semantics.keys import first_chunk_seconds, is_content_key, is_usage_key
+from lumos_studio.semantics.workflow import step_span, workflow_status
 from lumos_studio.ui.widgets.folding_pane import FoldingPane
 
 _ROLE_STYLES = {
@@ -171,9 +183,15 @@ def _facts(span: SpanRecord, view: SpanView) -> RenderableType:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="dim")
     grid.add_column()
-    status = status_text("RUNNING" if span.running else span.status_code)
-    if span.status_code == "UNSET" and not span.running:  # what the raw view (r) says
-        status.append(" (UNSET)", style="dim")
+    if span.running:
+        status = status_text("RUNNING")
+    elif _suspended(span):  # as the trace list says the run is (OTel has no word for it)
+        status = status_text("SUSPENDED")
+        status.append(f" (OTel: {span.status_code})", style="dim")
+    else:
+        status = status_text(span.status_code)
+        if span.status_code == "UNSET":  # what the raw view (r) says
+            status.append(" (UNSET)", style="dim")
     if span.status_message:
         status.append("  ")
         status.append(safe_text(span.status_message, limit=VALUE_LIMIT, style="red"))
@@ -224,6 +242,15 @@ def _facts(span: SpanRecord, view: SpanView) -> RenderableType:
     for label, value in rows:
         grid.add_row(label, value)
     return grid
+
+
+def _suspended(span: SpanRecord) -> bool:
+    """The span's workflow, or its step, stopped to wait for a person (``semantics.workflow``):
+    the run is SUSPENDED in the trace list."""
+    if workflow_status(span) == "suspended":
+        return True
+    step = step_span(span)
+    return step is not None and step.status == "suspended"
 
 
 def _read_as(view: SpanView) -> Text:
@@ -498,14 +525,10 @@ def _dumps(value: Any) -> str:
 def _attribute_table(span: SpanRecord) -> RenderableType:
     """The attributes and resource attributes, the first ``ATTRIBUTES_SHOWN`` by key, but the
     conversation content shown above."""
-    table = Table.grid(padding=(0, 1))
-    # Dotted keys (llm.token_count.prompt_details.cache_read) fit whole; only longer ones wrap,
-    # rather than leave the values no room.
-    table.add_column(style="cyan", overflow="fold", max_width=48)
-    table.add_column(overflow="fold")
     shown = {**span.resource, **span.attributes}
     keys = sorted(shown)
     listed = [key for key in keys if key not in span.attributes or not is_content_key(key)]
+    rows: list[tuple[AttributeKey, Text]] = []
     for key in listed[:ATTRIBUTES_SHOWN]:
         value = shown[key]
         text = value if isinstance(value, str) else _dumps(value)
@@ -514,7 +537,7 @@ def _attribute_table(span: SpanRecord) -> RenderableType:
                                 multiline=True)
         if folded:
             shown_value.append(f" ({len(text):,} chars; r shows it all)")
-        table.add_row(safe_text(key, limit=NAME_LIMIT), shown_value)
+        rows.append((AttributeKey(key), shown_value))
     notes: list[RenderableType] = []
     more = len(listed) - ATTRIBUTES_SHOWN
     if more > 0:
@@ -523,7 +546,56 @@ def _attribute_table(span: SpanRecord) -> RenderableType:
     if hidden:
         notes.append(Text(f"{hidden} attribute{'s' * (hidden != 1)} of conversation "
                           "content shown above (r shows them raw)", style="dim"))
+    table = _AttributeTable(rows)
     return Group(table, *notes) if notes else table
+
+
+class _AttributeTable:
+    """Keys beside their values, laid out for the width given: dotted keys fit whole
+    (llm.token_count.prompt_details.cache_read); longer ones break after a dot
+    (``AttributeKey``), the key column keeping ``KEY_CELLS`` or half the width, whichever is
+    less (and no more than the keys need), so a narrow pane shows ``lumos.workflow.`` whole
+    and still leaves the values room."""
+
+    KEY_CELLS = 16
+
+    def __init__(self, rows: list[tuple[AttributeKey, Text]]) -> None:
+        self.rows = rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Table]:
+        table = Table.grid(padding=(0, 1))
+        widest = max((cell_len(key.key) for key, _ in self.rows), default=1)
+        keep = min(self.KEY_CELLS, widest, max(1, (options.max_width - 1) // 2))
+        table.add_column(style="cyan", min_width=keep, max_width=48)
+        table.add_column(overflow="fold")
+        for key, value in self.rows:
+            table.add_row(key, value)
+        yield table
+
+
+class AttributeKey:
+    """An attribute's key in the key column: whole when it fits, else broken after its dots
+    (``lumos.workflow.`` over ``loop.iterations``), never inside a word; a word wider than the
+    column is cut with …. The raw view (``r``) shows every key whole."""
+
+    def __init__(self, key: object) -> None:
+        self.key = safe_str(key, limit=NAME_LIMIT)
+        self.words: list[str] = re.findall(r"[^.]*\.|[^.]+", self.key) or [""]  # each with its dot
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        longest = max(cell_len(word) for word in self.words)
+        return Measurement(min(longest, _AttributeTable.KEY_CELLS), cell_len(self.key)).clamp(
+            max_width=options.max_width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Text]:
+        width = max(1, options.max_width)
+        lines = [""]
+        for word in self.words:
+            if lines[-1] and cell_len(lines[-1] + word) > width:
+                lines.append("")
+            lines[-1] += word
+        yield Text("\n".join(line if cell_len(line) <= width
+                             else set_cell_size(line, width - 1) + ELLIPSIS for line in lines))
 
 
 def render_raw(span: SpanRecord) -> RenderableType:

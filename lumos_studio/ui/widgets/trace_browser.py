@@ -63,11 +63,12 @@ class TraceBrowser(Vertical):
     ALLOW_MAXIMIZE = True  # F6 fills the screen with the whole pane, not a part of it
     DEFAULT_CSS = """
     TraceBrowser {
-        & > #trace-search-bar { height: 1; display: none; }
+        & > #trace-search-bar { height: auto; display: none; }
         & > #trace-search-bar.-active { display: block; }
         & > #trace-search-bar > Input { width: 1fr; }
+        /* A long message (a query it cannot read) wraps onto more lines, never cut. */
         & > #trace-search-bar > #trace-search-status {
-            width: auto; max-width: 60%; padding: 0 1; color: $text-muted;
+            width: auto; max-width: 60%; height: auto; padding: 0 1; color: $text-muted;
         }
         & > #trace-search-bar > #trace-search-status.-error { color: $error; }
     }
@@ -118,9 +119,11 @@ class TraceBrowser(Vertical):
         return self.query_one("#trace-search", Input)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear_search":  # escape means something else when there is no search
+        if action == "clear_search":
+            # Without a search escape does nothing here (it goes on to whoever else binds it);
+            # None, not False: the key is still listed in F1's help, as keys.md has it.
             bar = self.query_one("#trace-search-bar")
-            return bar.has_class("-active") or bool(self.search_input.value)
+            return True if bar.has_class("-active") or self.search_input.value else None
         return True
 
     # --- what the app calls ---
@@ -193,8 +196,11 @@ class TraceBrowser(Vertical):
             status.add_class("-error")
             return
         status.remove_class("-error")
-        status.update("searching…" if not trace_filter.empty else "")
-        self._set_query(replace(self.query_state, filter=trace_filter))
+        query = replace(self.query_state, filter=trace_filter)
+        # The query shown again (a typo taken back): its page is there, nothing to wait for.
+        waiting = query != self.query_state and not trace_filter.empty
+        status.update("searching…" if waiting else "")
+        self._set_query(query)
 
     @on(Input.Submitted, "#trace-search")
     def _search_submitted(self, event: Input.Submitted) -> None:

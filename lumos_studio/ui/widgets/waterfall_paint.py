@@ -20,15 +20,16 @@ from textual.strip import Strip
 from lumos_studio.present import format_duration
 from lumos_studio.store.span_headers import SpanLike
 from lumos_studio.ui.waterfall_layout import (
-    DURATION_CELLS,
     KINDS,
+    Columns,
     Rows,
     SpanIndex,
     TimeAxis,
     bar_runs,
+    compact_duration,
     grid_line,
     is_error,
-    tree_column,
+    waterfall_columns,
 )
 
 if TYPE_CHECKING:
@@ -70,18 +71,17 @@ class WaterfallPaint(_WidgetBase):
     def _prepare_paint(self) -> _Paint:
         """What every row of one paint shares: sizes, the axis, resolved styles."""
         width = self.scrollable_content_region.width  # what is left beside the scrollbar
-        tree = tree_column(width, self._label_cells)
+        columns = waterfall_columns(width, self._label_cells)
         now = self.clock()
         axis = None
-        if self._index.start_ns is not None:
-            bars = width - tree - DURATION_CELLS - 2
+        if self._index.start_ns is not None and columns.bars > 1:
             end = self.axis_end_ns if self.axis_end_ns is not None else self._index.axis_end(now)
-            axis = TimeAxis(self._index.start_ns, end, max(0, bars - 1))
+            axis = TimeAxis(self._index.start_ns, end, columns.bars - 1)
         background = ""
         if axis is not None and axis.width > 0:
             background = grid_line(axis.width + 1, (column for column, _ in axis.ticks()))
         looks = self._looks.get(self.has_focus) or self._resolve_looks()
-        return _Paint(width, self.size.width, tree, now, axis, background, looks)
+        return _Paint(width, self.size.width, columns, now, axis, background, looks)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -126,7 +126,9 @@ class WaterfallPaint(_WidgetBase):
 
     def _header(self, paint: _Paint) -> Strip:
         scale = paint.axis.header(len(paint.background)) if paint.axis is not None else ""
-        text = f"{'Span'.ljust(paint.tree)} {'Duration'.rjust(DURATION_CELLS)} {scale}"
+        columns = paint.columns
+        text = (f"{'Span'.ljust(columns.tree)} {columns.duration_header.rjust(columns.duration)}"
+                f" {scale}")
         return Strip([Segment(set_cell_size(text, paint.line), paint.looks[False]["header"])],
                      paint.line)
 
@@ -141,24 +143,29 @@ class WaterfallPaint(_WidgetBase):
             marker = "─" if row.depth else " "
         prefix = f"{row.guides}{marker} "
         prefix_cells = len(prefix)  # guides and markers are one cell each
-        room = max(0, paint.tree - prefix_cells)
+        columns = paint.columns
+        room = max(0, columns.tree - prefix_cells)
         name = self._index.label(row.span_id)
         if row.span_id in self.marked:
             name = "● " + name
         if cell_len(name) > room:
             name = set_cell_size(name, max(0, room - 1)) + "…"
+        write = compact_duration if columns.compact else format_duration
         if span.running:
-            duration = "⏵ " + format_duration(max(0, paint.now - span.start_ns))
+            duration = "⏵ " + write(max(0, paint.now - span.start_ns))
             duration_look = look["running"]
         else:
-            duration = format_duration(span.duration_ns)
+            duration = write(span.duration_ns)
             duration_look = look["duration"]
+        if len(duration) > columns.duration:  # a run of days: the short form, never a cut one
+            duration = compact_duration(max(0, paint.now - span.start_ns) if span.running
+                                        else span.duration_ns)
         segments = [
-            Segment(prefix, look["guides"]),
+            Segment(prefix[: columns.tree], look["guides"]),
             Segment(set_cell_size(name, room), look[f"name-{kind}"]),
-            Segment(f" {duration.rjust(DURATION_CELLS)[-DURATION_CELLS:]} ", duration_look),
+            Segment(f" {duration.rjust(columns.duration)} ", duration_look),
         ]
-        cells = prefix_cells + room + DURATION_CELLS + 2
+        cells = min(prefix_cells, columns.tree) + room + columns.duration + 2
         axis = paint.axis
         if axis is not None and axis.width > 0:
             cells += len(paint.background)  # block glyphs are one cell each
@@ -181,7 +188,7 @@ class _Paint:
 
     width: int  # laid out for
     line: int  # painted: the content width, scrollbar included, as the styles cache expects
-    tree: int
+    columns: Columns
     now: int
     axis: TimeAxis | None
     background: str
