@@ -316,6 +316,7 @@ DURATION_CELLS = 9  # "⏵ 12.3ms" and "1m05s" fit
 COMPACT_CELLS = 7  # "⏵ 506ms": ``compact_duration`` gives five cells at most
 BARS_MIN = 8  # fewer cells of bars say too little: the bars go instead
 NAMES_WIDE = 32  # a name column this wide may be cut to keep the bars a quarter of the pane
+NAMES_MIN = 16  # names cut to keep a bar column: never narrower than this
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,19 +341,25 @@ class Columns:
 def waterfall_columns(width: int, labels: int) -> Columns:
     """The columns of a waterfall ``width`` cells wide whose widest label takes ``labels``.
 
-    A wide pane gives the bars a quarter at least, cutting only very long names. When room is
-    short the bars give way first (down to ``BARS_MIN`` cells, then none), then the names (cut
-    with …); durations turn compact (``506ms``) before the bars go, and always keep their unit.
+    A wide pane gives the bars a quarter at least, cutting only very long names. A middling one
+    keeps the names whole and gives the bars what is left (``BARS_MIN`` at least), with compact
+    durations (``506ms``, never without a unit) when that makes the room. Names too long for
+    that are cut (with …) to keep ``BARS_MIN`` of bars while they keep ``NAMES_MIN``: a deep
+    workflow's tree at 120x40 keeps its bars. Only a pane narrower still shows no bars.
     """
     need = max(min(12, width), labels + 1)
     quarter = max(BARS_MIN, width // 4)
+    room = width - DURATION_CELLS - 2  # the tree and the bars
+    if room - quarter >= NAMES_WIDE or need + quarter <= room:
+        tree = min(need, room - quarter)
+        return Columns(tree, DURATION_CELLS, room - tree)
     for duration in (DURATION_CELLS, COMPACT_CELLS):
-        room = width - duration - 2  # the tree and the bars
-        if duration == DURATION_CELLS and room - quarter >= NAMES_WIDE:
-            tree = min(need, room - quarter)
-            return Columns(tree, duration, room - tree)
+        room = width - duration - 2
         if need + BARS_MIN <= room:
             return Columns(need, duration, room - need)
+    room = width - COMPACT_CELLS - 2
+    if room - BARS_MIN >= NAMES_MIN:
+        return Columns(room - BARS_MIN, COMPACT_CELLS, BARS_MIN)
     return Columns(max(0, width - COMPACT_CELLS - 1), COMPACT_CELLS, 0)
 
 

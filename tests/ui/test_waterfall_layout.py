@@ -232,7 +232,7 @@ def test_the_tree_column_fits_the_labels_but_leaves_the_bars_a_quarter() -> None
     assert tree_column(120, 0) == 12
 
 
-def test_a_narrow_waterfall_drops_the_bars_before_it_cuts_the_names() -> None:
+def test_a_narrow_waterfall_shrinks_the_bars_then_cuts_the_names_then_drops_the_bars() -> None:
     # The names fit with a few cells of bars: the bars shrink, the names stay whole.
     columns = waterfall_columns(48, 28)
     assert (columns.tree, columns.duration, columns.bars) == (29, DURATION_CELLS, 8)
@@ -240,8 +240,11 @@ def test_a_narrow_waterfall_drops_the_bars_before_it_cuts_the_names() -> None:
     columns = waterfall_columns(30, 12)
     assert (columns.tree, columns.duration, columns.bars) == (13, COMPACT_CELLS, BARS_MIN)
     assert columns.compact and columns.duration_header == "Dur"
-    # No room for whole names and bars: no bars, the names get the rest, cut with … when painted.
-    for width, labels in ((40, 200), (24, 30), (22, 14)):
+    # Names longer than the room (a deep workflow at 120x40): cut, the bars keep a column.
+    columns = waterfall_columns(50, 45)
+    assert (columns.tree, columns.duration, columns.bars) == (33, COMPACT_CELLS, BARS_MIN)
+    # Narrower still: no bars, the names get the rest, cut with … when painted.
+    for width, labels in ((30, 200), (24, 30), (22, 14)):
         columns = waterfall_columns(width, labels)
         assert columns.bars == 0 and columns.compact
         assert columns.tree + 1 + columns.duration == width
