@@ -272,3 +272,22 @@ async def test_a_word_in_most_texts_shows_its_page_then_its_count(
             await wait_for(pilot, lambda: browser.border_subtitle == "first 2 of 3 matches")
     finally:
         gate.set()
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_a_long_agent_name_is_cut_and_leaves_the_other_columns_in_view(
+    store: Store, size: tuple[int, int]
+) -> None:
+    store.writer.submit_many(agent_run(1, agent="long" + "Y" * 300, duration_ms=109))
+    store.writer.flush()
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=size) as pilot:
+        traces = app.query_one(TraceList)
+        await wait_for(pilot, lambda: traces.row_count == 1)
+        await pilot.pause()
+        agent = traces.get_cell_at((0, 1))
+        assert agent.plain.endswith("…") and len(agent.plain) <= 32
+        room = traces.scrollable_content_region.width
+        widths = sum(column.get_render_width(traces) for column in traces.ordered_columns)
+        assert widths <= room  # the duration (and what else fits) is not cut at the edge
+        assert "duration" in [c.key.value for c in traces.ordered_columns]

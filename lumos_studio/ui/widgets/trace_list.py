@@ -28,6 +28,7 @@ COLUMNS = {"time": "time", "agent": "agent", "duration": "dur", "spans": "spans"
 # Dropped in this order when the list is too narrow (time, agent and duration always stay).
 OPTIONAL_COLUMNS = ("trace", "spans", "tokens", "status")
 SCROLLBAR_ROOM = 2  # a vertical scrollbar's cells, once there are more rows than fit
+AGENT_MOST = 32  # cells: a longer agent name is cut with … (one would push the rest away)
 LATER_CHUNK = 100  # rows added per paint once the first screenfuls are in
 
 
@@ -68,14 +69,18 @@ class TraceList(DataTable[str | Text]):
         self.row_traces: list[str | None] = []  # the trace of each row; None for a header
         self._cells: list[tuple[str, dict[str, str | Text]]] = []  # by row key, then column
         self._shown_columns: tuple[str, ...] = ()
+        self._agent_cells = 0  # the agent column's width as shown: its names are cut to it
         self._generation = 0  # a new set of rows makes older pending chunks stale
 
     def on_mount(self) -> None:
         self._render_rows()  # the column headers, before any trace
 
     def on_resize(self) -> None:
-        """A narrower list drops its least needed columns rather than scroll sideways."""
-        if self._columns_for(self._cells) != self._shown_columns:
+        """A narrower list drops its least needed columns, then cuts agent names, rather than
+        scroll sideways."""
+        widths = self._widths(self._cells)
+        shown = self._columns_for(self._cells, widths)
+        if (shown, self._agent_width(shown, widths)) != (self._shown_columns, self._agent_cells):
             self._render_rows()
 
     @property
@@ -130,6 +135,7 @@ class TraceList(DataTable[str | Text]):
         cursor = self.cursor_row
         widths = self._widths(self._cells)
         self._shown_columns = self._columns_for(self._cells, widths)
+        self._agent_cells = widths["agent"] = self._agent_width(self._shown_columns, widths)
         self.clear(columns=True)
         self._generation += 1
         last = self._shown_columns[-1]
@@ -146,6 +152,11 @@ class TraceList(DataTable[str | Text]):
         last = self._shown_columns[-1]
         for row_key, cells in self._cells[self.row_count : stop]:
             values = [cells.get(key, "") for key in self._shown_columns]
+            agent = values[1]  # time, agent and duration always show
+            if isinstance(agent, Text) and agent.cell_len > self._agent_cells:
+                agent = agent.copy()
+                agent.truncate(self._agent_cells, overflow="ellipsis")
+                values[1] = agent
             if row_key.startswith(GROUP_KEY):  # the run count goes in the last column shown
                 values[-1] = cells.get(last) or cells["count"]
             self.add_row(*values, key=row_key)
@@ -202,6 +213,14 @@ class TraceList(DataTable[str | Text]):
                 break
             shown.remove(optional)
         return tuple(shown)
+
+    def _agent_width(self, shown: tuple[str, ...], widths: dict[str, int]) -> int:
+        """The agent column's width: its widest name up to ``AGENT_MOST``, less what the other
+        columns shown need of the list's width (the duration must not be cut at its edge)."""
+        room = self.scrollable_content_region.width - SCROLLBAR_ROOM
+        others = sum(widths[k] + 2 * self.cell_padding for k in shown if k != "agent")
+        fits = room - others - 2 * self.cell_padding
+        return max(len(COLUMNS["agent"]), min(widths["agent"], AGENT_MOST, fits))
 
     def _header_cells(self, group: tuple[bool, str | None], size: int
                       ) -> tuple[str, dict[str, str | Text]]:
