@@ -83,6 +83,14 @@ def test_long_attributes_are_folded_and_raw_view_shows_everything() -> None:
     assert long_value in console.export_text().replace("\n", "")
 
 
+def test_a_value_longer_than_the_raw_view_shows_says_where_it_is_whole() -> None:
+    from lumos_studio.display import RAW_STRING_LIMIT
+
+    span = make_span(attributes={"app.payload": "x" * 50_000})
+    assert (f"50,000 chars; r shows {RAW_STRING_LIMIT:,}; lumos-studio export writes it whole"
+            in text_of(span))
+
+
 def test_a_streamed_chat_span_shows_the_assembled_answer_and_time_to_first_chunk(
     tracer_provider, exporter  # type: ignore[no-untyped-def]
 ) -> None:

@@ -28,6 +28,7 @@ from lumos_studio.display import (
     BODY_LIMIT,
     ELLIPSIS,
     NAME_LIMIT,
+    RAW_STRING_LIMIT,
     VALUE_LIMIT,
     safe_json,
     safe_str,
@@ -536,7 +537,9 @@ def _attribute_table(span: SpanRecord) -> RenderableType:
         shown_value = safe_text(f"{text[:FOLD_AT]}…" if folded else text, limit=None,
                                 multiline=True)
         if folded:
-            shown_value.append(f" ({len(text):,} chars; r shows it all)")
+            raw = ("r shows it all" if len(text) <= RAW_STRING_LIMIT else
+                   f"r shows {RAW_STRING_LIMIT:,}; lumos-studio export writes it whole")
+            shown_value.append(f" ({len(text):,} chars; {raw})")
         rows.append((AttributeKey(key), shown_value))
     notes: list[RenderableType] = []
     more = len(listed) - ATTRIBUTES_SHOWN
