@@ -11,7 +11,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lumos_core.telemetry.semconv import LUMOS_WORKFLOW_STATUS, OP_INVOKE_WORKFLOW
-from lumos_studio.otlp.proto_span import decode_span_attributes
 from lumos_studio.span_compression import unpack
 from lumos_studio.store import trace_index, trace_search
 from lumos_studio.store.text_prefixes import text_query
@@ -44,6 +43,8 @@ def span_suspended(stored: bytes | None) -> bool:
 
     Only spans whose bytes hold the word are decoded: protobuf keeps a string value's UTF-8
     bytes as they are, so a span whose bytes lack it cannot hold it as a value."""
+    from lumos_studio.otlp.proto_span import decode_span_attributes  # protobuf: when asked
+
     if not stored:
         return False
     otlp = unpack(stored)

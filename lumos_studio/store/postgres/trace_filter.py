@@ -4,12 +4,12 @@ The same ``TraceFilter`` and the same meaning: a free word matches an agent, the
 a model (a substring, case-insensitive as SQLite's LIKE is for ASCII) or the run's message text
 (``span_texts``' tsvector, the phrase ``search.tsquery`` makes); the status rule is
 ``trace_filter.status_sql``, which both engines read, with a suspended workflow's span found by
-its bytes (``SPAN_SUSPENDED_SQL``).
+its bytes (``span_suspended_sql``).
 """
 
 from __future__ import annotations
 
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+import functools
 
 from lumos_core.telemetry.semconv import LUMOS_WORKFLOW_STATUS
 from lumos_studio.store.postgres.search import tsquery
@@ -30,9 +30,13 @@ SORTS: dict[str, str] = {
 # A stored span (its OTLP bytes, which PostgreSQL compresses itself) says its workflow suspended:
 # the attribute as protobuf writes it, which SQL can look for where SQLite's spans, compressed by
 # the writer, need a function (``trace_finder.span_suspended``).
-_SUSPENDED_ATTRIBUTE = KeyValue(
-    key=LUMOS_WORKFLOW_STATUS, value=AnyValue(string_value="suspended")).SerializeToString()
-SPAN_SUSPENDED_SQL = f"position('\\x{_SUSPENDED_ATTRIBUTE.hex()}'::bytea IN w.span) > 0"
+@functools.cache
+def span_suspended_sql() -> str:
+    """(Made at the first search: protobuf is not imported by the commands that never ask.)"""
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+    attribute = KeyValue(key=LUMOS_WORKFLOW_STATUS, value=AnyValue(string_value="suspended"))
+    return f"position('\\x{attribute.SerializeToString().hex()}'::bytea IN w.span) > 0"
 
 # A word's runs: by name or by message text, as one set of ids the list semi-joins. Written as
 # "names OR t.trace_id IN (text)", PostgreSQL ran the text match once per run when it guessed
@@ -88,5 +92,5 @@ def filter_sql(trace_filter: TraceFilter) -> tuple[str, list[object]]:
             continue
         params.extend([like_pattern(word)] * 3 + [phrase])
         clauses.append(_WORD_SQL)
-    clauses.extend(field_clauses(trace_filter, any_like, params, SPAN_SUSPENDED_SQL))
+    clauses.extend(field_clauses(trace_filter, any_like, params, span_suspended_sql()))
     return (" AND ".join(clauses) or "TRUE"), params
