@@ -128,8 +128,11 @@ class ChatTurns(_AppBase):
             self.notify("A run is in progress: wait, or cancel it with ctrl+x.")
             return
         info = self._agent_info(name)
-        if text == NEW_RUN and (info is None or info.kind != "workflow"):
-            self._new_conversation(name)
+        if text == NEW_RUN:
+            if info is not None and info.kind == "workflow":
+                self._new_workflow_run(info)
+            else:
+                self._new_conversation(name)
             return
         self._record_turn(name, "you", text)
         if info is not None and info.kind == "workflow":
@@ -166,15 +169,22 @@ class ChatTurns(_AppBase):
         self._record_turn(name, "hint", f"New conversation (thread {thread}): the earlier "
                                         "messages are not sent.")
 
-    def _send_to_workflow(self, info: AgentInfo, text: str) -> None:
-        """Run the workflow on ``text``, or resume its suspended run with it (``/new``: forget
-        that run)."""
+    def _new_workflow_run(self, info: AgentInfo) -> None:
+        """``/new`` to a workflow: the chat starts over at what to send it, and its suspended
+        run, if any, is no longer offered (it stays saved: ``run --resume`` resumes it)."""
         name = info.name
-        if text == NEW_RUN:
-            self.conversations[name].forget_suspended()
-            self._record_turn(name, "hint", workflow_intro(info))
-            self.main.query_one(ChatPane).set_idle_placeholder(placeholder(info))
-            return
+        conversation = self.conversations[name]
+        waiting = conversation.forget_suspended()
+        conversation.turns.clear()
+        if name == self.agent_name:
+            self._open_chat(name)  # the intro, and the placeholder of a new run
+        if waiting is not None:
+            self._record_turn(name, "hint", f"Run {waiting[:8]} is no longer offered here; it "
+                                            f"stays saved (run --resume {waiting}).")
+
+    def _send_to_workflow(self, info: AgentInfo, text: str) -> None:
+        """Run the workflow on ``text``, or resume its suspended run with it."""
+        name = info.name
         request = workflow_request(info, text, self.conversations[name].suspended_run)
         if isinstance(request, str):
             self._record_turn(name, "error", request)

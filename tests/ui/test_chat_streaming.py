@@ -322,3 +322,24 @@ async def test_escape_leaves_the_chat_input_so_letter_keys_act(store: Store) -> 
         assert app.screen.maximized is not None
         await pilot.press("escape")
         assert app.screen.maximized is None
+
+
+async def test_new_to_a_workflow_starts_its_chat_over_and_stops_offering_the_waiting_run(
+    store: Store,
+) -> None:
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await choose(pilot, "trip_planner")
+        await send(pilot, '{"destination": "oslo", "needs_approval": true}')
+        await wait_for(pilot, lambda: "suspended at approve" in transcript(app))
+        run_id = app.conversations["trip_planner"].suspended_run
+        assert run_id is not None
+        await send(pilot, "/new")
+        await wait_for(pilot, lambda: "is no longer offered here" in transcript(app))
+        shown = transcript(app)
+        assert "you › /new" not in shown and "suspended at approve" not in shown
+        assert shown.startswith("trip_planner is a workflow")
+        assert f"Run {run_id[:8]} is no longer offered here; it stays saved" in shown
+        assert app.conversations["trip_planner"].suspended_run is None
+        chat_input = app.query_one("#chat-input", Input)
+        assert not chat_input.placeholder.startswith("JSON resume data")
