@@ -17,7 +17,7 @@ import click
 
 from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
 from lumos_studio.cli_break import PAUSED_EXIT, BreakReport, parse_breaks
-from lumos_studio.cli_support import fail, info, note, open_store, out, unstored
+from lumos_studio.cli_support import fail, info, note, open_store, out, unstored, writable
 from lumos_studio.display import safe_text
 from lumos_studio.store import local_path
 
@@ -129,6 +129,7 @@ def _run_agent(
             code=2,
         )
     with open_store(db) as store:
+        writable(store)
         try:
             result = agent.run_sync(
                 message, thread_id=thread, resource_id=resource, **_recording_into(store)
@@ -168,6 +169,7 @@ def _run_workflow(
     data = _workflow_input(text, resume_run)
     use_snapshot_store({workflow.name: workflow}, workflow_store_beside(local_path(db)))
     with open_store(db) as store:
+        writable(store)
         providers = _recording_into(store)
         try:
             if resume_run is None:
@@ -253,6 +255,7 @@ def _run_file(db: Path, path: Path, name: str, message: str, thread: str | None,
     from lumos_studio.sessions.worker import WorkerSession
 
     with open_store(db) as store:
+        writable(store)
         receiver = OtlpReceiver(store.writer, port=0).start()
         session = WorkerSession(
             path, receiver.endpoint, watch=False,

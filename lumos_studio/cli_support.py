@@ -125,6 +125,17 @@ def open_store(db: StoreTarget) -> Store:
         store_failure(exc)
 
 
+def writable(store: Store) -> None:
+    """Fail the command unless ``store`` takes an empty write: a read-only one fails here,
+    before an agent runs for nothing (a worker's run on one took ~6 s of refused sends)."""
+    if not store.writer.takes_writes():
+        problem = store.writer.storage_error
+        if problem is not None:
+            fail(problem.what, problem.remedy)
+        fail(f"could not write to the store {store.label}",
+             "retry once nothing else holds the store (or the disk has room)")
+
+
 def unstored(store: Store) -> tuple[str, str] | None:
     """Wait until what this command gave ``store``'s writer is committed: None once it all is,
     else why some was not, as (what is wrong, what to do) for ``fail``, so that no line says it

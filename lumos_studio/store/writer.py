@@ -240,6 +240,17 @@ class StoreWriter(IdleWork):
             return False
         return command.done.wait(timeout) and command.ok
 
+    def takes_writes(self, timeout: float = 10.0) -> bool:
+        """Whether the store takes a write now: the header's user version written again as it
+        is (an empty transaction passes on a read-only file: SQLite refuses the first page
+        written). False for a read-only store or file (``storage_error`` then says which), or
+        one locked past ``timeout``: for a command that only stores, before its work."""
+        def rewrite_version(connection: sqlite3.Connection) -> None:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            connection.execute(f"PRAGMA user_version = {int(version)}")
+
+        return self._command(rewrite_version, (), timeout)
+
     def close(self, timeout: float = 10.0) -> None:
         """Commit what is queued, stop the thread and close the connection.
 

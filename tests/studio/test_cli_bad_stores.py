@@ -390,10 +390,19 @@ def test_the_writer_keeps_a_read_only_store_as_its_storage_error_without_a_trace
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
 
 
+def _agents_file(directory: Path) -> Path:
+    """An agent the worker process would run (it is never started: the store is refused)."""
+    path = directory / "agents.py"
+    path.write_text("from lumos_core import Agent, ScriptedModel\n\n"
+                    "echo = Agent('echo', model=ScriptedModel())\n")
+    return path
+
+
 WRITERS: dict[str, Callable[[Path], list[str]]] = {
     "annotate": lambda tmp: ["annotate", "0af7", "--label", "x"],
     "score": lambda tmp: ["score", "--last", "1", "--contains", "x"],
     "run": lambda tmp: ["run", "--demo", "weather", "hi"],
+    "run FILE": lambda tmp: ["run", str(_agents_file(tmp)), "echo", "hi"],
     "eval": lambda tmp: ["eval", "--demo", "weather", "--agent", "weather"],
     "import": lambda tmp: ["import", str(tmp / "in.jsonl")],
 }

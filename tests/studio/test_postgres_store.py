@@ -197,3 +197,16 @@ def _serve(url: str) -> tuple[subprocess.Popen[str], str]:
     line = read_line_with(process, "OTEL_EXPORTER_OTLP_ENDPOINT=")
     return process, line.strip().split("=", 1)[1]
 
+
+
+def test_run_records_into_a_postgresql_store(pg_url: str) -> None:
+    """``run`` asks the store to take a write before the agent runs (``writable``): on
+    PostgreSQL, an open and closed transaction."""
+    from click.testing import CliRunner
+
+    from lumos_studio.cli import cli
+
+    ran = CliRunner().invoke(cli, ["--db", pg_url, "run", "--demo", "weather", "weather in Rome?"])
+    assert ran.exit_code == 0, ran.output
+    assert "in Rome" in ran.stdout
+    assert len(PostgresReader(parse_url(pg_url)).trace_ids()) == 1

@@ -217,6 +217,11 @@ class PostgresWriter(StoreWriter):
         self._tell(StoreChange(command.trace_ids))
         return True
 
+    def takes_writes(self, timeout: float = 10.0) -> bool:
+        """A transaction opened and closed: the server answers (PostgreSQL refuses a write it
+        may not take when it is made, with its reason)."""
+        return self._command(lambda _: None, (), timeout)
+
     def _live(self) -> Any:
         """The connection, made again if the server dropped it (a restart, a failover)."""
         if self._pg is None or self._pg.closed or self._pg.broken:
