@@ -196,8 +196,10 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
         return not self.is_running or not self.screen_stack
 
     def on_mount(self) -> None:
+        # The endpoint before the store: what an exporter is pointed at stays in view when a
+        # narrow header cuts its end (at 80 columns it read "OTLP htt…").
         receiving = f" · OTLP {self.endpoint}" if self.endpoint else ""
-        self.sub_title = safe_str(f"{self.session.source} · {self.store.label}{receiving}", None)
+        self.sub_title = safe_str(f"{self.session.source}{receiving} · {self.store.label}", None)
         self._plain_sub_title = self.sub_title
         self._storage_shown: StorageProblem | None = None
         if self._store_watch is None:

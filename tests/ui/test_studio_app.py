@@ -338,3 +338,14 @@ async def test_a_session_that_fails_to_load_stops_saying_loading(store: Store) -
         await wait_for(pilot, lambda: app.query_one(LoadErrorPanel).problem is not None)
         assert agents.border_subtitle == ""
         assert agents.option_count == 0
+
+
+async def test_the_header_names_the_otlp_endpoint_before_the_store(tmp_path: Path) -> None:
+    """An 80-column header cuts its end: what exporters are pointed at comes first."""
+    store = Store(tmp_path / "studio.db")
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer),
+                    endpoint="http://127.0.0.1:4318")
+    async with app.run_test(size=(80, 24)):
+        assert app.sub_title == (
+            f"{app.session.source} · OTLP http://127.0.0.1:4318 · {store.label}")
+    store.close()
