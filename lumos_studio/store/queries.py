@@ -19,7 +19,8 @@ from lumos_studio.records_codec import log_from_row, span_from_row
 from lumos_studio.store.connection import StoreError, open_reader_connection
 from lumos_studio.store.schema import check_store
 from lumos_studio.store.span_headers import SpanHeaders, read_headers
-from lumos_studio.store.trace_finder import TraceFinder
+from lumos_studio.store.trace_filter import SPAN_SUSPENDED_FUNCTION
+from lumos_studio.store.trace_finder import TraceFinder, span_suspended
 from lumos_studio.store.trace_page import TracePage, TraceQuery, TraceSummary
 
 __all__ = ["StoreReader", "TracePage", "TraceQuery", "TraceSummary"]
@@ -40,6 +41,9 @@ class StoreReader(TraceFinder):
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = self._local.connection = open_reader_connection(self.path)
+            # ``status:ok`` and ``status:suspended`` ask it of workflow spans (``status_sql``).
+            connection.create_function(SPAN_SUSPENDED_FUNCTION, 1, span_suspended,
+                                       deterministic=True)
         return connection
 
     def list_traces(self, limit: int = 500, offset: int = 0) -> list[TraceSummary]:

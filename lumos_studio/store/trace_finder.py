@@ -16,7 +16,6 @@ from lumos_studio.store import trace_index, trace_search
 from lumos_studio.store.text_prefixes import text_query
 from lumos_studio.store.trace_filter import (
     ROOT_FAILED_SQL,
-    SPAN_SUSPENDED_FUNCTION,
     TEXT_MATCH_SQL,
     filter_sql,
     names_sql,
@@ -114,8 +113,6 @@ class TraceFinder:
 
     def _in_snapshot(self, query: TraceQuery, *, walk: bool) -> TracePage:
         db = self._db
-        # ``status:ok`` and ``status:suspended`` ask it of workflow spans (``status_sql``).
-        db.create_function(SPAN_SUSPENDED_FUNCTION, 1, span_suspended, deterministic=True)
         if db.in_transaction:
             return self._find_traces(query, walk)
         db.execute("BEGIN")  # one snapshot for the text matches, the page and the count
