@@ -383,10 +383,9 @@ class StoreWriter(IdleWork):
                 return WAKE
             other_work = self._texts_pending or self._compaction_pending
             if not (other_work or self._refresh.holding):
-                try:  # (awake once in a while to look for other processes' commits)
+                try:  # awake once in a while: the loop then looks for others' commits
                     return self._queue.get(timeout=OTHERS_LOOK_EVERY)
                 except queue.Empty:
-                    self._notice_others_commits()
                     return IDLE
             timeout = self.idle_pause if indexing else self.idle_before_indexing
             if not other_work:  # only held rows, whose refresh failed a moment ago: not sooner
