@@ -23,6 +23,7 @@ import json
 import re
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.highlighter import JSONHighlighter
 from rich.text import Text
 
@@ -107,6 +108,26 @@ def safe_json(value: Any, *, string_limit: int = RAW_STRING_LIMIT, indent: int =
     JSONHighlighter().highlight(text)
     text.no_wrap, text.overflow = True, None  # as ``rich.json.JSON`` shows it
     return text
+
+
+def fit_cells(text: str, cells: int) -> str:
+    """``text`` in ``cells`` terminal cells at most: cut with … when wider (a name beside a
+    column, a key in its column)."""
+    if cell_len(text) <= cells:
+        return text
+    return set_cell_size(text, max(0, cells - 1)) + ELLIPSIS
+
+
+def fit_text(text: Text, cells: int) -> Text:
+    """``text`` (its styles kept) in ``cells`` cells at most: cut with … after a word, not a
+    space, when wider (a table's cell in a column too narrow for it)."""
+    if text.cell_len <= cells:
+        return text
+    cut = text.copy()
+    cut.truncate(max(0, cells - 1))
+    cut.rstrip()
+    cut.append(ELLIPSIS)
+    return cut
 
 
 def _cut_strings(value: Any, limit: int) -> Any:

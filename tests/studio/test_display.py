@@ -13,6 +13,8 @@ from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import (
     ELLIPSIS,
     NAME_LIMIT,
+    fit_cells,
+    fit_text,
     safe_json,
     safe_str,
     safe_text,
@@ -145,3 +147,15 @@ def test_times_and_counts_no_clock_can_show_do_not_fail() -> None:
         sc.RESPONSE_TIME_TO_FIRST_CHUNK: 1e300, sc.REQUEST_STREAM: True})
     shown = printed(render_span(span))
     assert "0 in · 0 out" in shown and "streamed" in shown
+
+
+def test_fit_cuts_to_the_cells_with_an_ellipsis_and_keeps_what_fits() -> None:
+    assert fit_cells("weather", 7) == "weather"
+    assert fit_cells("weather", 5) == "weat" + ELLIPSIS
+    assert fit_cells("東京の天気", 5) == "東京" + ELLIPSIS  # two cells a character
+    assert fit_cells("weather", 0) == ELLIPSIS  # what a zero-width column's caller crops
+    styled = Text("long agent name", style="bold")
+    assert fit_text(styled, 20) is styled
+    cut = fit_text(styled, 11)
+    assert cut.plain == "long agent" + ELLIPSIS and cut.cell_len <= 11  # no space before …
+    assert cut.style == "bold" and styled.plain == "long agent name"  # a copy, styles kept

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from lumos_studio.display import safe_str, safe_text
+from lumos_studio.display import fit_text, safe_str, safe_text
 from lumos_studio.experiments import (
     ExperimentComparison,
     compare_experiments,
@@ -30,7 +30,7 @@ from lumos_studio.present import format_time
 from lumos_studio.records import LogRecord
 from lumos_studio.semantics.experiment import ExperimentHeader, ExperimentView
 from lumos_studio.store import StoreReader
-from lumos_studio.ui.screens.experiments_render import cut_cell, fit_widths, stats_cell
+from lumos_studio.ui.screens.experiments_render import fit_widths, stats_cell
 
 EXPERIMENTS_CSS = """
     #experiments-summary {
@@ -143,9 +143,9 @@ class ExperimentsScreen(Screen[None]):
         if room > 0:
             widths = fit_widths(widths, room, names, padding=2 * table.cell_padding)
         for label, width in zip(labels, widths, strict=True):
-            table.add_column(cut_cell(safe_text(label), width), width=width)
+            table.add_column(fit_text(safe_text(label), width), width=width)
         for header, row in zip(headers, rows, strict=True):
-            table.add_row(*(cut_cell(cell, width) for cell, width in zip(row, widths, strict=True)),
+            table.add_row(*(fit_text(cell, width) for cell, width in zip(row, widths, strict=True)),
                           key=header.trace_id)
         if headers:
             table.move_cursor(row=min(cursor, len(headers) - 1))

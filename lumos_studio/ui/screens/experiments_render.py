@@ -42,7 +42,7 @@ def fit_widths(widths: Sequence[int], room: int, least: dict[int, int], padding:
                ) -> list[int]:
     """Column widths that fit ``room`` cells, each column taking ``padding`` more: the columns
     of ``least`` (index → the fewest cells it keeps) give way, the widest first; the others
-    stay as they are (then the table scrolls). Cells cut to them end in … (``cut_cell``)."""
+    stay as they are (then the table scrolls). Cells cut to them end in … (``display.fit_text``)."""
     fitted = list(widths)
     excess = sum(fitted) + padding * len(fitted) - room
     while excess > 0:
@@ -53,18 +53,6 @@ def fit_widths(widths: Sequence[int], room: int, least: dict[int, int], padding:
         fitted[index] -= 1
         excess -= 1
     return fitted
-
-
-def cut_cell(cell: Text, width: int) -> Text:
-    """``cell`` in ``width`` cells at most: cut with … (after a word, not a space) when it is
-    wider."""
-    if cell.cell_len <= width:
-        return cell
-    cut = cell.copy()
-    cut.truncate(max(0, width - 1))
-    cut.rstrip()
-    cut.append("…")
-    return cut
 
 
 def score_cell(score: Evaluation | None) -> Text:

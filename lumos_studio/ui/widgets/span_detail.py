@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import orjson
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.measure import Measurement
 from rich.panel import Panel
@@ -26,10 +26,10 @@ from textual.widgets import Static
 
 from lumos_studio.display import (
     BODY_LIMIT,
-    ELLIPSIS,
     NAME_LIMIT,
     RAW_STRING_LIMIT,
     VALUE_LIMIT,
+    fit_cells,
     safe_json,
     safe_str,
     safe_text,
@@ -597,8 +597,7 @@ class AttributeKey:
             if lines[-1] and cell_len(lines[-1] + word) > width:
                 lines.append("")
             lines[-1] += word
-        yield Text("\n".join(line if cell_len(line) <= width
-                             else set_cell_size(line, width - 1) + ELLIPSIS for line in lines))
+        yield Text("\n".join(fit_cells(line, width) for line in lines))
 
 
 def render_raw(span: SpanRecord) -> RenderableType:

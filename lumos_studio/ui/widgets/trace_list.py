@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from lumos_studio.display import safe_text
+from lumos_studio.display import fit_text, safe_text
 from lumos_studio.present import format_duration, format_time, status_text
 from lumos_studio.store import TracePage, TraceSummary
 
@@ -153,10 +153,8 @@ class TraceList(DataTable[str | Text]):
         for row_key, cells in self._cells[self.row_count : stop]:
             values = [cells.get(key, "") for key in self._shown_columns]
             agent = values[1]  # time, agent and duration always show
-            if isinstance(agent, Text) and agent.cell_len > self._agent_cells:
-                agent = agent.copy()
-                agent.truncate(self._agent_cells, overflow="ellipsis")
-                values[1] = agent
+            if isinstance(agent, Text):
+                values[1] = fit_text(agent, self._agent_cells)
             if row_key.startswith(GROUP_KEY):  # the run count goes in the last column shown
                 values[-1] = cells.get(last) or cells["count"]
             self.add_row(*values, key=row_key)

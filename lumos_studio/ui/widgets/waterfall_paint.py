@@ -11,12 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
 
+from lumos_studio.display import fit_cells
 from lumos_studio.present import format_duration
 from lumos_studio.store.span_headers import SpanLike
 from lumos_studio.ui.waterfall_layout import (
@@ -148,8 +149,7 @@ class WaterfallPaint(_WidgetBase):
         name = self._index.label(row.span_id)
         if row.span_id in self.marked:
             name = "● " + name
-        if cell_len(name) > room:
-            name = set_cell_size(name, max(0, room - 1)) + "…"
+        name = fit_cells(name, room)
         write = compact_duration if columns.compact else format_duration
         if span.running:
             duration = "⏵ " + write(max(0, paint.now - span.start_ns))
