@@ -21,7 +21,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.dom import DOMNode
 from textual.reactive import var
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Header
 from textual.worker import Worker
@@ -184,16 +183,6 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
                     yield MemoryPane(id="memory")
                     yield LogsPane(self.store.target, id="logs")
         yield KeyFooter()
-
-    @property
-    def main(self) -> Screen[None]:
-        """The studio's own screen, whichever screen (help, compare) is on top of it."""
-        return self.screen_stack[0]
-
-    def _screens_gone(self) -> bool:
-        """True once the app is shutting down (its screens go next): late messages from workers
-        are then dropped instead of querying panes that are being removed."""
-        return not self.is_running or not self.screen_stack
 
     def on_mount(self) -> None:
         # The endpoint before the store: what an exporter is pointed at stays in view when a

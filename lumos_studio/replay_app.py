@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from lumos_core.telemetry import semconv as sc
@@ -130,14 +129,6 @@ class ReplayApp(ConsoleApp, TraceExchange):
     @property
     def trace_reader(self) -> StoreReader:
         return self.loaded.reader
-
-    @property
-    def main(self) -> Screen[None]:
-        """The replay's own screen, under any pushed on it (compare, the keys' help)."""
-        return self.screen_stack[0]
-
-    def _screens_gone(self) -> bool:
-        return not self.screen_stack
 
     async def action_playback(self, action: str) -> None:
         """A playback key pressed in another pane: the playback bar acts on it."""

@@ -86,6 +86,16 @@ class ConsoleApp(App[None]):
         self.notify(f"Saved screenshot to {target.resolve()}", title="Screenshot")
         return str(target)
 
+    @property
+    def main(self) -> Screen[None]:
+        """The app's own screen, whichever screen (help, compare) is on top of it."""
+        return self.screen_stack[0]
+
+    def _screens_gone(self) -> bool:
+        """True once the app is shutting down (its screens go next): late messages from workers
+        are then dropped instead of querying panes that are being removed."""
+        return not self.is_running or not self.screen_stack
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "restore_layout":  # a pane maximized: else Escape reaches nothing here
             return self.screen.maximized is not None
