@@ -135,10 +135,10 @@ def host_failure(exc: OSError, host: str) -> None:
     not resolve, or an address this machine does not have. Otherwise return: the port is at
     fault (taken, reserved), and the caller says so."""
     if isinstance(exc, socket.gaierror):
-        fail(f"cannot resolve --host {host}: {exc.strerror or exc}",
-             "give --host 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or another "
-             "address of this machine")
+        fail(f"cannot resolve --host {host}: {exc.strerror or exc}", _HOSTS)
     if exc.errno == errno.EADDRNOTAVAIL:
-        fail(f"--host {host} is not an address of this machine",
-             "give --host 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or another "
-             "address of this machine")
+        fail(f"--host {host} is not an address of this machine", _HOSTS)
+
+
+_HOSTS = ("give --host 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or another "
+          "address of this machine")
