@@ -16,6 +16,7 @@ from lumos_studio.records import SpanRecord
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store, StoreReader
+from lumos_studio.ui.paced_reads import MOST
 from lumos_studio.ui.trace_loading import REREAD_FACTOR
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import T0, make_span
@@ -85,7 +86,8 @@ async def test_a_trace_changing_fast_is_read_one_read_at_a_time_and_never_goes_b
             while feeder.is_alive():
                 await pilot.pause(0.02)
                 shown.append(len(tree.spans))
-        await wait_for(pilot, lambda: len(tree.spans) == 1_000)
+        # Its last read may wait out a pause of up to ``MOST``: in time, not at once.
+        await wait_for(pilot, lambda: len(tree.spans) == 1_000, timeout=30)
     assert reads.most_at_once == 1
     assert shown == sorted(shown)  # an older read never replaced a newer one
     assert len(set(shown)) > 2  # and it followed the commits as they came
@@ -112,7 +114,7 @@ async def test_the_trace_opened_during_a_read_is_followed_after_it(
 async def test_a_slow_read_of_a_live_trace_is_followed_by_a_pause_twice_as_long(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """A huge trace's reads take at most a third of the time (``REREAD_FACTOR``), however
-    fast commits come; the view still ends with every span."""
+    fast commits come (a pause of ``MOST`` at most); the view still ends with every span."""
     assert store.writer.commit(spans(0, 20))
     reads = SlowReads(monkeypatch)
     app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
@@ -124,8 +126,9 @@ async def test_a_slow_read_of_a_live_trace_is_followed_by_a_pause_twice_as_long(
         for feeder in feeding(store, 20, 1_500, step=10):
             while feeder.is_alive():
                 await pilot.pause(0.05)
-        await wait_for(pilot, lambda: len(tree.spans) == 1_500, timeout=10)
+        await wait_for(pilot, lambda: len(tree.spans) == 1_500, timeout=30)
     gaps = [(later[0] - earlier[1], earlier[1] - earlier[0])
             for earlier, later in pairwise(reads.reads)]
     assert len(gaps) >= 2  # it followed the commits
-    assert all(gap >= (REREAD_FACTOR - 1) * took for gap, took in gaps)
+    # (A read slower than ``MOST`` / 2, on a busy machine, is followed by ``MOST`` at most.)
+    assert all(gap >= min(MOST, (REREAD_FACTOR - 1) * took) for gap, took in gaps)
