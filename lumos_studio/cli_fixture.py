@@ -154,8 +154,10 @@ def _recorded(path: Path) -> RecordedTrace:
         return RecordedTrace(read_spans(path))
     except ValueError as exc:
         fail(str(exc), hint)
-    except EOFError:
-        fail(f"{path} is cut short: not a complete gzip file", hint)
+    except EOFError as exc:  # worded as ``import`` and replay word it
+        from lumos_studio.otlp.files import broken_stream
+
+        fail(f"{path}: {broken_stream(exc)}", hint)
     except (gzip.BadGzipFile, zlib.error) as exc:
         fail(f"{path} is not a readable gzip file ({exc})", hint)
     except OSError as exc:
