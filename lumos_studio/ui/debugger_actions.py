@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 import threading
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 from textual import work
 from textual.message import Message
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from lumos_core.worker_protocol import Paused
     from lumos_studio.ui.screens.fork import AgentForkPoint, ForkChoice, ForkPoint
-    from lumos_studio.ui.screens.paused import EditorMode
+    from lumos_studio.ui.screens.paused import EditorMode, PausedScreen
 
     _AppBase = App[None]  # what the mixin relies on, checked against Textual's own types
 else:
@@ -169,8 +169,13 @@ class DebuggerActions(_AppBase):
         self._confirm_notes()  # the run went on with them: none was asked again
         for paused in shown:  # ended (cancelled) while waiting there
             self._forget_call_not_made(paused)
-        if _is_paused_screen(self.screen):
-            self.pop_screen()  # its run is over: nothing to decide
+        if shown:
+            self.show_pause_on_graph(None)
+        # Every paused view of the run, not only the top one (parallel steps pause at once),
+        # bottom to top: the top one leaves now, each below it once it is on top again.
+        for screen in self.screen_stack:
+            if _is_paused_screen(screen):
+                screen.close()
 
     def _confirm_notes(self, refused: Paused | None = None) -> None:
         """The edits and stubs waiting to be noted were taken, but for the one of ``refused``
@@ -332,7 +337,7 @@ class DebuggerActions(_AppBase):
             self.open_comparison(point.trace_id, outcome.trace_id)
 
 
-def _is_paused_screen(screen: object) -> bool:
+def _is_paused_screen(screen: object) -> TypeGuard[PausedScreen]:
     """Whether ``screen`` is a run's paused view (none was shown if its module is not loaded)."""
     paused = sys.modules.get("lumos_studio.ui.screens.paused")
     return paused is not None and isinstance(screen, paused.PausedScreen)
