@@ -99,10 +99,22 @@ class RunOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class PauseNote:
+    """A pause of a running turn at a breakpoint and what was decided there, noted by the studio
+    where the run paused. An edit or a stub is not ``taken`` (nor shown) until the run goes on
+    with it: the run may refuse it and ask again."""
+
+    point: str  # where it paused: "before_tool", "after_step", …
+    target: str  # the tool, step or agent it paused at
+    decision: str  # as the chat words it: "continue", "step", "edited", "skipped", "aborted"
+    taken: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class StreamUpdate:
     """A piece of a running turn, for the chat: more answer text, a tool call starting or
-    ending, or a workflow's step starting or ending. ``text`` pieces concatenate to what the
-    model wrote so far."""
+    ending, a workflow's step starting or ending, or (from the studio's debugger) a pause.
+    ``text`` pieces concatenate to what the model wrote so far."""
 
     text: str = ""
     tool: str | None = None  # the tool's name, on a tool event
@@ -111,6 +123,7 @@ class StreamUpdate:
     failed: bool = False
     step: str | None = None  # in a workflow: the step it comes from
     step_status: str = ""  # a step event: "running", then "success", "failed" or "suspended"
+    pause: PauseNote | None = None  # a pause, in order with the run's other pieces
 
 
 StreamListener = Callable[[StreamUpdate], None]

@@ -24,7 +24,7 @@ from lumos_studio.ui.messages import (
 )
 from lumos_studio.ui.read_only import ReadOnlyStore
 from lumos_studio.ui.widgets.agent_list import AgentList
-from lumos_studio.ui.widgets.chat import ChatPane, step_note, tool_note
+from lumos_studio.ui.widgets.chat import ChatPane, piece_note, step_note
 from lumos_studio.ui.workflow_turns import (
     NEW_RUN,
     WorkflowRequest,
@@ -214,8 +214,8 @@ class ChatTurns(_AppBase):
         chat = self.main.query_one(ChatPane)
         streamed = chat.end_stream()  # the final answer replaces the streamed one
         chat.set_busy(False)
-        for update in streamed:
-            if update.tool is not None and (note := tool_note(update)):
+        for update in streamed:  # its tool calls and pauses stay, in the order they came
+            if note := piece_note(update):
                 self._record_turn(name, "tool", note)
         if outcome.cancelled:
             partial = "".join(u.text for u in streamed).rstrip()
@@ -245,11 +245,11 @@ class ChatTurns(_AppBase):
             info = self._agent_info(name)
             chat.set_idle_placeholder(placeholder(info, conversation.suspended_run))
         chat.set_busy(False)
-        notes = []  # how each step ended stays, as one note above the output
+        notes = []  # how each step ended, its calls and pauses stay, as one note above the output
         for update in chat.end_stream():
             if update.step_status in ("success", "failed", "suspended"):
                 notes.append(step_note(update))
-            elif update.tool is not None and (note := tool_note(update)):
+            elif note := piece_note(update):
                 notes.append(note)
         if notes:
             self._record_turn(name, "tool", "\n".join(notes))

@@ -1,8 +1,9 @@
 """The studio's conversations: what was said with each agent and workflow in this session, apart
 from the App that shows them.
 
-The chat writes turns here and draws from here, the debugger notes its decisions here, and tests
-read it without widgets. One ``Conversation`` per agent or workflow name, made on first use:
+The chat writes turns here and draws from here (the debugger's notes of its pauses among a run's
+tool calls, in order), and tests read it without widgets. One ``Conversation`` per agent or
+workflow name, made on first use:
 
 - ``turns``: the transcript, as (role, text) — role "you", the agent's name, "tool", "hint",
   "error";

@@ -13,7 +13,8 @@ from __future__ import annotations
 import sys
 import threading
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from typing import TYPE_CHECKING, TypeGuard
 
 from textual import work
 from textual.message import Message
@@ -23,12 +24,18 @@ from lumos_core.messages import Message as LumosMessage
 from lumos_core.messages import message_from_dict
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import safe_str
-from lumos_studio.sessions.base import AgentInfo, RunOutcome, Session, WorkflowOutcome
+from lumos_studio.sessions.base import (
+    AgentInfo,
+    PauseNote,
+    RunOutcome,
+    Session,
+    WorkflowOutcome,
+)
 from lumos_studio.ui.breakpoints import Breakpoints, BreakpointSpec, span_breakpoint
 from lumos_studio.ui.breakpoints_dialog import CLEAR_ALL, BreakpointsDialog
 from lumos_studio.ui.decoded_trace import DecodedTrace
 from lumos_studio.ui.widgets.agent_list import AgentList
-from lumos_studio.ui.widgets.chat import ChatPane
+from lumos_studio.ui.widgets.chat import ChatPane, pause_note
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from lumos_studio.ui.workflow_turns import workflow_reply
 
@@ -40,7 +47,7 @@ if TYPE_CHECKING:
 
     from lumos_core.worker_protocol import Paused
     from lumos_studio.ui.screens.fork import AgentForkPoint, ForkChoice, ForkPoint
-    from lumos_studio.ui.screens.paused import EditorMode
+    from lumos_studio.ui.screens.paused import EditorMode, PausedScreen
 
     _AppBase = App[None]  # what the mixin relies on, checked against Textual's own types
 else:
@@ -99,10 +106,12 @@ class DebuggerActions(_AppBase):
         self._waiting_pauses: set[Future[Decision]] = set()
         # The last edit's or stub's text, refilled in the editor if it is refused.
         self._draft: tuple[EditorMode, str] | None = None
-        # The chat's notes of edits and stubs, (chat, text) by their pause: noted once the run
-        # takes them (another pause comes, or the run ends), never when refused.
-        self._unconfirmed_notes: dict[PauseKey, tuple[str, str]] = {}
+        # The chat's notes of edits and stubs, by their pause: shown once the run takes them
+        # (another pause comes, or the run ends), never when refused.
+        self._unconfirmed_notes: dict[PauseKey, PauseNote] = {}
         self._shown_pauses: list[Paused] = []  # the pauses the paused views wait on
+        # The chat a run without a streaming turn (a fork's) notes its pauses in.
+        self._fork_chat: str | None = None
 
     # --- pauses: the session's thread asks, the screen answers ---
 
@@ -130,9 +139,10 @@ class DebuggerActions(_AppBase):
             _settle(answer, Abort("the studio closed"))
             return
         draft = self._draft if paused.refused else None
-        chat = self.main.query_one(ChatPane).agent_name  # the chat the run was sent from
 
         def decided(decision: Decision | None) -> None:
+            if answer.done():  # its run ended meanwhile: nothing is left to answer or note
+                return
             decision = decision if decision is not None else Abort()
             if paused in self._shown_pauses:
                 self._shown_pauses.remove(paused)
@@ -140,13 +150,13 @@ class DebuggerActions(_AppBase):
                 self._draft = ("edit", editor_text(decision.value))
             elif isinstance(decision, Skip):
                 self._draft = ("skip", editor_text(decision.result))
-            what = f"paused {paused.point.replace('_', ' ')} {safe_str(paused.target)}"
-            note = None if chat is None else (chat, f"⏸ {what}: {describe_decision(decision)}")
-            if isinstance(decision, (Edit, Skip)) and note is not None:
-                self._unconfirmed_notes[_key(paused)] = note  # the run may still refuse it
-            elif note is not None:
-                self._record_turn(note[0], "tool", note[1])
+            refusable = isinstance(decision, (Edit, Skip))  # the run may still refuse it
+            note = PauseNote(paused.point, paused.target, describe_decision(decision),
+                             taken=not refusable)
+            if refusable:
+                self._unconfirmed_notes[_key(paused)] = note
             if not self._screens_gone():
+                self._note_pause(note)
                 self.show_pause_on_graph(None)
                 if isinstance(decision, Abort):
                     self._forget_call_not_made(paused)
@@ -169,18 +179,34 @@ class DebuggerActions(_AppBase):
         self._confirm_notes()  # the run went on with them: none was asked again
         for paused in shown:  # ended (cancelled) while waiting there
             self._forget_call_not_made(paused)
-        if _is_paused_screen(self.screen):
-            self.pop_screen()  # its run is over: nothing to decide
+        if shown:
+            self.show_pause_on_graph(None)
+        # Every paused view of the run, not only the top one (parallel steps pause at once),
+        # bottom to top: the top one leaves now, each below it once it is on top again.
+        for screen in self.screen_stack:
+            if _is_paused_screen(screen):
+                screen.close()
 
     def _confirm_notes(self, refused: Paused | None = None) -> None:
         """The edits and stubs waiting to be noted were taken, but for the one of ``refused``
-        (its pause, asked again): note the others in the chat."""
+        (its pause, asked again): the others show in the chat."""
         notes, self._unconfirmed_notes = self._unconfirmed_notes, {}
-        if refused is not None:
-            notes.pop(_key(refused), None)
-        for chat, text in notes.values():
-            if not self._screens_gone():
-                self._record_turn(chat, "tool", text)
+        if self._screens_gone():
+            return
+        chat = self.main.query_one(ChatPane)
+        for key, note in notes.items():
+            taken = refused is None or key != _key(refused)
+            if not chat.settle_pause(note, taken) and taken:
+                self._note_apart(replace(note, taken=True))
+
+    def _note_pause(self, note: PauseNote) -> None:
+        """In the running turn, where the run paused; a fork's run (none streams) apart."""
+        if not self.main.query_one(ChatPane).note_pause(note) and note.taken:
+            self._note_apart(note)
+
+    def _note_apart(self, note: PauseNote) -> None:
+        if self._fork_chat is not None:
+            self._record_turn(self._fork_chat, "tool", pause_note(note))
 
     def _forget_call_not_made(self, paused: Paused) -> None:
         """The run ended at ``paused``: a tool call it stopped before never ran, so the chat
@@ -281,13 +307,21 @@ class DebuggerActions(_AppBase):
                     self.notify(f"not messages: {safe_str(exc, None)}", title="Fork",
                                 severity="error", markup=False)
                     return
-                self._start_run()
+                self._start_fork(chosen_point.agent, "forked the run from a model call")
                 self.run_agent_fork(chosen_point, messages)
             else:
-                self._start_run()
+                self._start_fork(chosen_point.workflow, f"forked run {chosen_point.run_id[:8]} "
+                                                        f"from step {safe_str(chosen_point.step)}")
                 self.run_fork(chosen_point, choice)
 
         self.push_screen(ForkScreen(point), chosen)
+
+    def _start_fork(self, name: str, hint: str) -> None:
+        """A fork's run starts: said first in ``name``'s chat, where its pauses and its outcome
+        follow."""
+        self._start_run()
+        self._fork_chat = name
+        self._record_turn(name, "hint", hint)
 
     @work(thread=True, group="agent-run")
     def run_fork(self, point: ForkPoint, choice: ForkChoice) -> None:
@@ -313,18 +347,16 @@ class DebuggerActions(_AppBase):
         point, outcome = message.point, message.outcome
         self.running = False
         self.end_pauses()
+        self._fork_chat = None
         self.main.query_one(ChatPane).set_busy(False)
         if isinstance(point, AgentForkPoint) and isinstance(outcome, RunOutcome):
             name = point.agent
-            self._record_turn(name, "hint", "forked the run from a model call")
             if outcome.error is not None:
                 self._record_turn(name, "error", outcome.error)
             else:
                 self._record_turn(name, name, outcome.output or "")
         elif isinstance(point, ForkPoint) and isinstance(outcome, WorkflowOutcome):
             name = point.workflow
-            self._record_turn(name, "hint", f"forked run {point.run_id[:8]} from step "
-                                            f"{safe_str(point.step)}")
             for role, text in workflow_reply(name, outcome):
                 self._record_turn(name, role, text)
         if outcome.trace_id:
@@ -332,7 +364,7 @@ class DebuggerActions(_AppBase):
             self.open_comparison(point.trace_id, outcome.trace_id)
 
 
-def _is_paused_screen(screen: object) -> bool:
+def _is_paused_screen(screen: object) -> TypeGuard[PausedScreen]:
     """Whether ``screen`` is a run's paused view (none was shown if its module is not loaded)."""
     paused = sys.modules.get("lumos_studio.ui.screens.paused")
     return paused is not None and isinstance(screen, paused.PausedScreen)

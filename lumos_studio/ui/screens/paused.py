@@ -115,6 +115,7 @@ class PausedScreen(ModalScreen[Decision]):
         self.paused = paused
         self.draft = draft
         self.mode: EditorMode | None = None
+        self.run_ended = False  # nothing is left to decide: it leaves when next on top
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -157,6 +158,17 @@ class PausedScreen(ModalScreen[Decision]):
     def on_mount(self) -> None:
         if self.draft is not None:
             self.action_open_editor(*self.draft)
+
+    def close(self) -> None:
+        """Its run ended: leave without a decision, now if on top, else once it is again (the
+        command palette, or another paused view of the run, may be above it)."""
+        self.run_ended = True
+        if self.is_active:
+            self.app.pop_screen()
+
+    def on_screen_resume(self) -> None:
+        if self.run_ended and self.is_active:
+            self.app.pop_screen()
 
     def action_decide(self, action: str) -> None:
         if self.mode is not None:

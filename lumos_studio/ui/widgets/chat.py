@@ -3,6 +3,7 @@ an input line."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import orjson
@@ -16,7 +17,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from lumos_studio.display import BODY_LIMIT, safe_str
-from lumos_studio.sessions.base import StreamUpdate
+from lumos_studio.sessions.base import PauseNote, StreamUpdate
 
 STREAM_REFRESH = 0.08  # seconds between two redraws of a streaming reply (≤ ~12 per second)
 IDLE_PLACEHOLDER = "Message the agent, Enter to send"
@@ -28,6 +29,8 @@ class ChatPane(Vertical):
 
     A running turn streams into a turn of its own (``begin_stream`` / ``stream`` /
     ``end_stream``), redrawn at most every ``STREAM_REFRESH`` whatever the rate of the pieces.
+    The debugger's pauses are pieces of it too (``note_pause``), so they read in the order the
+    run went.
     """
 
     BORDER_TITLE = "Chat"
@@ -112,8 +115,29 @@ class ChatPane(Vertical):
         if self.stream_agent is None:
             return
         self.streamed.append(update)
-        if self._redraw is None and self._stream_view is not None:
-            self._redraw = self.set_timer(STREAM_REFRESH, self._draw_stream)
+        self._redraw_soon()
+
+    def note_pause(self, note: PauseNote) -> bool:
+        """Note a pause of the running turn where the run is now (a workflow's under its step);
+        False when no turn is streaming (a fork's run: noted apart)."""
+        if self.stream_agent is None:
+            return False
+        self.streamed.append(StreamUpdate(step=_pause_step(note, self.streamed), pause=note))
+        self._redraw_soon()
+        return True
+
+    def settle_pause(self, note: PauseNote, taken: bool) -> bool:
+        """The edit or stub of ``note`` (the very one given to ``note_pause``) was taken: it
+        shows where it was made; or refused: it goes. False when the running turn has none."""
+        for i, update in enumerate(self.streamed):
+            if update.pause is note:
+                if taken:
+                    self.streamed[i] = replace(update, pause=replace(note, taken=True))
+                else:
+                    del self.streamed[i]
+                self._redraw_soon()
+                return True
+        return False
 
     def end_stream(self) -> list[StreamUpdate]:
         """The turn ended: drop its streaming view (the final answer replaces it) and return
@@ -137,13 +161,16 @@ class ChatPane(Vertical):
         made = next((i for i in reversed(calls) if self.streamed[i].arguments == arguments),
                     calls[-1])
         del self.streamed[made]
-        if self._redraw is None and self._stream_view is not None:
-            self._redraw = self.set_timer(STREAM_REFRESH, self._draw_stream)
+        self._redraw_soon()
 
     @property
     def streamed_text(self) -> str:
         """The answer text of the running turn so far."""
         return "".join(u.text for u in self.streamed)
+
+    def _redraw_soon(self) -> None:
+        if self._redraw is None and self._stream_view is not None:
+            self._redraw = self.set_timer(STREAM_REFRESH, self._draw_stream)
 
     def _mount_stream_view(self) -> None:
         self._stream_view = Static(classes="turn turn-agent turn-streaming")
@@ -202,6 +229,28 @@ def tool_note(update: StreamUpdate) -> str:
     return f"→ {update.tool}({arguments})"
 
 
+def pause_note(note: PauseNote) -> str:
+    """A pause as one line of the chat: ``⏸ paused before tool get_weather: edited``."""
+    return f"⏸ paused {note.point.replace('_', ' ')} {safe_str(note.target)}: {note.decision}"
+
+
+def piece_note(update: StreamUpdate) -> str:
+    """The line a tool call or a taken pause leaves in the chat ("" for none)."""
+    if update.pause is not None:
+        return pause_note(update.pause) if update.pause.taken else ""
+    return tool_note(update) if update.tool is not None else ""
+
+
+def _pause_step(note: PauseNote, updates: list[StreamUpdate]) -> str | None:
+    """The workflow step a pause is noted under: the step it stopped at, else the step of the
+    latest call of its tool, else the latest step heard from; None in an agent's turn."""
+    if note.point in ("before_step", "after_step"):
+        return note.target
+    in_steps = [u for u in updates if u.step is not None]
+    latest = [u for u in in_steps if u.tool == note.target] or in_steps
+    return latest[-1].step if latest else None
+
+
 # Marks every terminal font has, one cell wide (a pause sign is an emoji in some).
 _STEP_MARKS = {"running": "▸", "success": "✓", "failed": "✗", "suspended": "‖"}
 
@@ -216,8 +265,8 @@ def step_note(update: StreamUpdate) -> str:
 
 
 def render_stream(agent_name: str, updates: list[StreamUpdate]) -> Text:
-    """A streaming turn: the text so far, tool calls as dim notes on their own lines; a
-    workflow's, step by step (``render_steps``)."""
+    """A streaming turn: the text so far, tool calls and pauses as dim notes on their own
+    lines; a workflow's, step by step (``render_steps``)."""
     if any(update.step is not None for update in updates):
         return render_steps(agent_name, updates)
     line = Text(f"{safe_str(agent_name)} › ", style="bold cyan")
@@ -252,12 +301,12 @@ def render_steps(workflow: str, updates: list[StreamUpdate]) -> Text:
 
 
 def _append_pieces(line: Text, updates: list[StreamUpdate]) -> None:
-    """Text as written, tool calls as notes on their own lines."""
+    """Text as written, tool calls and pauses as notes on their own lines."""
     for update in updates:
-        if update.tool is None:
+        if update.tool is None and update.pause is None:
             line.append(safe_str(update.text, None, multiline=True))
             continue
-        note = tool_note(update)
+        note = piece_note(update)
         if note:
             if line.plain and not line.plain.endswith(("\n", "› ")):
                 line.append("\n")
