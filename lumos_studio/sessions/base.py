@@ -106,7 +106,7 @@ class PauseNote:
 
     point: str  # where it paused: "before_tool", "after_step", …
     target: str  # the tool, step or agent it paused at
-    decision: str  # as the chat words it: "continue", "step", "edited", "skipped", "aborted"
+    decision: str  # as the chat words it: "continue", "step", "edited to …", "aborted", …
     taken: bool = True
 
 

@@ -111,9 +111,10 @@ async def test_a_tool_breakpoint_pauses_the_worker_run_and_the_edit_is_on_the_sp
             await wait_for(pilot, lambda: not app.running, timeout=20)
             assert app.conversations["weather"].turns[-1] == ("weather", "Both looked up.")
             notes = [text for _, text in app.conversations["weather"].turns if "⏸" in text]
-            assert notes == ["⏸ paused before tool get_weather: edited",  # once: taken, not refused
-                             "⏸ paused before tool get_weather: step",
-                             "⏸ paused after tool get_weather: continue"]
+            assert notes == [  # once: taken, not refused
+                '⏸ paused before tool get_weather: edited to {"city":"Lima"}',
+                "⏸ paused before tool get_weather: step",
+                "⏸ paused after tool get_weather: continue"]
 
         tools = spans_named(store, "execute_tool get_weather")
         by_call = {s.attributes[sc.TOOL_CALL_ID]: s.attributes for s in tools}

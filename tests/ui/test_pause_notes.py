@@ -35,7 +35,7 @@ from tests.ui.test_debugger import choose_and_send, edit, paused, trip_catalog
 
 ROME = "→ get_weather(city=Rome)"
 OSLO = "→ get_weather(city=Oslo)"
-EDITED = "⏸ paused before tool get_weather: edited"
+EDITED = '⏸ paused before tool get_weather: edited to {"city":"Lima"}'
 CONTINUED = "⏸ paused before tool get_weather: continue"
 
 
@@ -75,11 +75,12 @@ def in_order(text: str, *parts: str) -> bool:
 
 def test_a_pause_shows_in_place_once_taken_and_a_workflows_under_its_step() -> None:
     call = StreamUpdate(tool="get_weather", arguments={"city": "Rome"})
-    waiting = PauseNote("before_tool", "get_weather", "edited", taken=False)
+    lima = 'edited to {"city":"Lima"}'
+    waiting = PauseNote("before_tool", "get_weather", lima, taken=False)
     pieces = [StreamUpdate(text="Let me see."), call, StreamUpdate(pause=waiting),
               StreamUpdate(text="Done.")]
     assert "⏸" not in render_stream("weather", pieces).plain  # the run may still refuse it
-    pieces[2] = StreamUpdate(pause=PauseNote("before_tool", "get_weather", "edited"))
+    pieces[2] = StreamUpdate(pause=PauseNote("before_tool", "get_weather", lima))
     assert render_stream("weather", pieces).plain == (
         f"weather › Let me see.\n{ROME}\n{EDITED}\nDone.▍")
 
@@ -138,7 +139,8 @@ async def test_a_step_pause_is_noted_under_its_step(store: Store, tmp_path: Path
         await edit(pilot, '"plan for Lima"')
         await wait_for(pilot, lambda: not app.running, timeout=20)
         notes = [text for role, text in app.conversations["trip"].turns if role == "tool"]
-        assert notes == ["✓ plan\n⏸ paused before step research: edited\n✓ research\n✓ write"]
+        assert notes == ["✓ plan\n⏸ paused before step research: edited to plan for Lima\n"
+                         "✓ research\n✓ write"]
         assert "trip: notes on plan for Lima" in app.conversations["trip"].turns[-1][1]
 
 
@@ -210,3 +212,17 @@ async def test_a_cancelled_run_closes_every_paused_view_it_left(
         assert app.screen is app.main
         assert graph.paused is None  # the graph no longer shows a step waiting either
         assert not app._waiting_pauses
+
+
+def test_an_edit_or_a_stub_is_noted_with_what_it_sent_on_one_short_line() -> None:
+    from lumos_core.debug import Continue, Edit, Skip
+    from lumos_studio.ui.screens.paused import NOTE_VALUE_CELLS, describe_decision
+
+    assert describe_decision(Continue()) == "continue"
+    assert describe_decision(Edit({"city": "Lima"})) == 'edited to {"city":"Lima"}'
+    assert describe_decision(Skip("Sunny\n  in Lima")) == "skipped, result Sunny in Lima"
+    long = describe_decision(Edit([{"role": "user", "content": "x" * 500}]))
+    assert long.startswith('edited to [{"role":"user"') and long.endswith("…")
+    assert len(long) == len("edited to ") + NOTE_VALUE_CELLS
+    hostile = describe_decision(Skip({"out": "\x1b[31mred"}))
+    assert "\x1b" not in hostile and "\\u001b" in hostile  # JSON's escape, never the byte

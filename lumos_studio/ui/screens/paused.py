@@ -21,7 +21,7 @@ from textual.widgets import Static, TextArea
 
 from lumos_core.debug import Abort, Continue, Decision, Edit, Skip, StepNext
 from lumos_core.worker_protocol import Paused
-from lumos_studio.display import safe_text
+from lumos_studio.display import fit_cells, safe_text
 from lumos_studio.ui.screens.paused_render import MODEL_SECTIONS, messages_text, shown
 
 EditorMode = Literal["edit", "skip"]
@@ -66,6 +66,16 @@ def editor_text(value: Any) -> str:
     """A value as the editor shows it: always JSON, so a control character in outside text is
     an escape (``\u001b``), never raw in the terminal."""
     return orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode()
+
+
+# An edit's or a stub's value in the chat's note of it: enough to recognise, not a message list.
+NOTE_VALUE_CELLS = 60
+
+
+def _one_line(value: Any) -> str:
+    """JSON on one line (a string as its text), cut with …: escapes stay escapes."""
+    text = value if isinstance(value, str) else orjson.dumps(value, default=str).decode()
+    return fit_cells(" ".join(text.split()), NOTE_VALUE_CELLS)
 
 
 def read_edit(point: str, mode: EditorMode, text: str) -> Any:
@@ -214,12 +224,13 @@ class PausedScreen(ModalScreen[Decision]):
 
 
 def describe_decision(decision: Decision) -> str:
-    """For the chat's note of what was decided at a pause."""
+    """For the chat's note of what was decided at a pause: an edit or a stub with what it
+    sent, on one line and cut to ``NOTE_VALUE_CELLS`` (the editor showed it whole)."""
     match decision:
-        case Edit():
-            return "edited"
-        case Skip():
-            return "skipped"
+        case Edit(value=value):
+            return f"edited to {_one_line(value)}"
+        case Skip(result=result):
+            return f"skipped, result {_one_line(result)}"
         case Abort():
             return "aborted"
         case StepNext():
