@@ -157,7 +157,8 @@ class DebuggerActions(_AppBase):
                 self._unconfirmed_notes[_key(paused)] = note
             if not self._screens_gone():
                 self._note_pause(note)
-                self.show_pause_on_graph(None)
+                # Parallel steps pause at once: the graph shows the one still waiting, if any.
+                self.show_pause_on_graph(self._shown_pauses[-1] if self._shown_pauses else None)
                 if isinstance(decision, Abort):
                     self._forget_call_not_made(paused)
             _settle(answer, decision)

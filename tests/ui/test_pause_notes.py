@@ -214,6 +214,29 @@ async def test_a_cancelled_run_closes_every_paused_view_it_left(
         assert not app._waiting_pauses
 
 
+async def test_the_graph_shows_the_step_still_waiting_once_another_is_decided(
+    store: Store
+) -> None:
+    winds = Workflow("winds", [parallel(north, south)], store=":memory:")
+    session = InProcessSession.recording(AgentCatalog("test", {}, {"winds": winds}), store.writer)
+    app = StudioApp(store, session)
+    for name in ("north", "south"):
+        app.breakpoints.toggle(BreakpointSpec("winds", PausePoint.BEFORE_STEP, name))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await choose(pilot, "winds")
+        await send(pilot, '"go"')
+        await wait_for(pilot, lambda: len(paused_views(app)) == 2, timeout=20)
+        graph = app.query_one(GraphPane)
+        top = paused_views(app)[-1].paused.target
+        await pilot.press("c")  # the top one decided: the other still waits, and shows so
+        await wait_for(pilot, lambda: len(paused_views(app)) == 1)
+        still = paused_views(app)[0].paused.target
+        assert still != top and graph.paused == still
+        await pilot.press("c")
+        await wait_for(pilot, lambda: not app.running, timeout=20)
+        assert graph.paused is None
+
+
 def test_an_edit_or_a_stub_is_noted_with_what_it_sent_on_one_short_line() -> None:
     from lumos_core.debug import Continue, Edit, Skip
     from lumos_studio.ui.screens.paused import NOTE_VALUE_CELLS, describe_decision
