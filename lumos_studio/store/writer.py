@@ -105,7 +105,7 @@ class StoreWriter(IdleWork):
         # A full disk or a read-only store, from the last failed write until one succeeds.
         self.storage_error: StorageProblem | None = None
         self.rejected = 0  # records dropped because the store cannot hold a value of theirs
-        self._others_version: int | None = None  # this connection's data_version, last seen
+        self._others_seen: int | None = None  # ``_others_mark`` at the last look
         self._others_look_at = 0.0  # monotonic: the next look for other processes' commits
 
     def _open_storage(self, path: Path) -> None:
@@ -358,21 +358,28 @@ class StoreWriter(IdleWork):
 
     def _notice_others_commits(self) -> None:
         """Tell the subscribers (``StoreChange.others``) when another process committed: a
-        ``run`` or an ``eval`` in another terminal, a second studio, a ``serve``. SQLite's
-        ``data_version`` on this connection changes only with other connections' commits (not
-        this one's, not a checkpoint's); a look costs ~1 µs, taken at most every
-        ``OTHERS_LOOK_EVERY``."""
+        ``run`` or an ``eval`` in another terminal, a second studio, a ``serve``. A look, at
+        most every ``OTHERS_LOOK_EVERY``, reads ``_others_mark``."""
         now = time.monotonic()
         if now < self._others_look_at:
             return
         self._others_look_at = now + OTHERS_LOOK_EVERY
+        mark = self._others_mark()
+        if mark is None:
+            return  # a store gone bad is said where it is written
+        if self._others_seen is not None and mark != self._others_seen:
+            self._notify(StoreChange(frozenset(), others=True))
+        self._others_seen = mark
+
+    def _others_mark(self) -> int | None:
+        """A number only other processes' commits change; None if it cannot be read now.
+        SQLite's ``data_version`` on this connection changes only with other connections'
+        commits (not this one's, not a checkpoint's): ~1 µs."""
         try:
             version: int = self._connection.execute("PRAGMA data_version").fetchone()[0]
         except sqlite3.Error:
-            return  # a store gone bad is said where it is written
-        if self._others_version is not None and version != self._others_version:
-            self._notify(StoreChange(frozenset(), others=True))
-        self._others_version = version
+            return None
+        return version
 
     def _wait_for_entry(self, indexing: bool = False) -> Entry | Idle:
         """Block for the next entry; ``WAKE`` if a lane got items; ``IDLE`` after indexing

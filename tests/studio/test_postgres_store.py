@@ -5,9 +5,11 @@ down. (Reading and writing, search and listing run on both engines in ``test_sto
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
+import time
 
 import httpx
 import psycopg
@@ -15,7 +17,15 @@ import pytest
 
 from lumos_studio.otlp import encode_lines, encode_log_lines
 from lumos_studio.records import LogRecord
-from lumos_studio.store import Store, StoreError, StoreUnusable, TraceQuery, parse_target
+from lumos_studio.store import (
+    Store,
+    StoreChange,
+    StoreError,
+    StoreUnusable,
+    TraceQuery,
+    parse_target,
+)
+from lumos_studio.store import writer as store_writer
 from lumos_studio.store.postgres.connect import parse_url
 from lumos_studio.store.postgres.reader import PostgresReader
 from lumos_studio.store.postgres.schema import SCHEMA_VERSION, ensure_schema, schema_version
@@ -66,6 +76,64 @@ def test_logs_sent_to_two_writers_are_stored_once_with_ids_from_one_sequence(pg_
         assert first.writer.commit(logs[:30]) and second.writer.commit(logs[20:])
         read = first.reader.logs(limit=100)
     assert [log.body for log in read] == [f"line {n}" for n in range(50)]
+
+
+def heard_others(heard: list[StoreChange], timeout: float = 5.0) -> bool:
+    """Whether a listener heard ``StoreChange.others`` within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not any(change.others for change in heard) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return any(change.others for change in heard)
+
+
+def test_a_writers_own_commits_are_not_taken_for_another_process(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database's statistics count this writer's rows as well as others': whatever it
+    writes (spans, one stored out of line by TOAST, logs, pins, deletes, searchable text), its
+    looks leave its own out (``store.postgres.others``). The SQLite twin and the other
+    process's commit heard: ``test_store.py``."""
+    monkeypatch.setattr(store_writer, "OTHERS_LOOK_EVERY", 0.05)
+    large = make_span("large", trace_id="1" * 32, span_id="f" * 16, parent="a" * 16,
+                      attributes={"blob": os.urandom(30_000).hex()})  # TOAST rows of its own
+    logs = [LogRecord(T0 + n, f"line {n}", 9, "INFO", "1" * 32) for n in range(20)]
+    heard: list[StoreChange] = []
+    with Store.open(parse_target(pg_url)) as store:
+        store.writer.subscribe(heard.append)
+        store.writer.submit_many([*weather_trace("1" * 32), large])
+        assert store.writer.flush()  # its text made searchable too
+        assert store.writer.commit(logs)
+        assert store.writer.pin_traces(["1" * 32], True)
+        store.writer.submit_many(weather_trace("2" * 32, T0 + 10**9))
+        assert store.writer.flush()
+        assert store.writer.delete_traces(["2" * 32])
+        time.sleep(0.6)  # a dozen looks
+        assert heard and not any(change.others for change in heard)
+
+
+def test_a_writer_hears_others_beside_its_own_and_from_any_client(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer's rows committed in the same second as this one's are heard (a look counts
+    them apart, it does not set aside a second that held commits of its own); so is a client
+    that is no Lumos writer of this version (psql, an older studio pinning a run)."""
+    monkeypatch.setattr(store_writer, "OTHERS_LOOK_EVERY", 0.5)
+    target = parse_target(pg_url)
+    heard: list[StoreChange] = []
+    with Store.open(target) as store:
+        store.writer.subscribe(heard.append)
+        assert store.writer.commit(weather_trace("1" * 32))
+        time.sleep(1.2)  # looked at since
+        with Store.open(target) as other:
+            assert store.writer.commit(weather_trace("2" * 32, T0 + 10**9))
+            assert other.writer.commit(weather_trace("3" * 32, T0 + 2 * 10**9))
+            assert heard_others(heard)
+            assert other.writer.flush()
+        time.sleep(1.2)  # the other writer's last rows (its searchable text) heard too
+        heard.clear()
+        with psycopg.connect(pg_url) as plain:
+            plain.execute("UPDATE traces SET pinned_ns = 1 WHERE trace_id = %s", ("1" * 32,))
+        assert heard_others(heard)
 
 
 def test_two_serve_processes_write_one_database_and_the_cli_reads_it(pg_url: str) -> None:

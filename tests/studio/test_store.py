@@ -126,17 +126,17 @@ def test_listeners_hear_which_traces_changed(store: Store) -> None:
 
 
 def test_listeners_hear_when_another_process_commits_and_only_then(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_target: StoreTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store_writer, "OTHERS_LOOK_EVERY", 0.05)
     heard: list[StoreChange] = []
-    with Store(tmp_path / "studio.db") as store:
+    with Store.open(store_target) as store:
         store.writer.subscribe(heard.append)
         store.writer.submit_many(weather_trace("1" * 32))
         store.writer.flush()
         time.sleep(0.3)  # several looks: its own commits (and checkpoints) are not others'
         assert heard and not any(change.others for change in heard)
-        with Store(store.path) as other:  # a connection of its own, as another process's
+        with Store.open(store.target) as other:  # a connection of its own, as another process's
             other.writer.submit_many(weather_trace("2" * 32, T0 + 10**9))
             other.writer.flush()
         deadline = time.monotonic() + 5

@@ -76,23 +76,22 @@ async def test_a_chat_message_runs_the_agent_and_shows_its_four_span_tree(store:
 
 
 async def test_runs_another_process_stores_show_in_the_list_and_the_metrics(
-    tmp_path: Path,
+    store: Store,
 ) -> None:
-    """A ``run`` or an ``eval`` in another terminal writes the same file: the open studio shows
-    its trace (it heard only its own writer's commits before)."""
-    store = Store(tmp_path / "studio.db")
+    """A ``run`` or an ``eval`` in another terminal writes the same store (a SQLite file, a
+    shared PostgreSQL database): the open studio shows its trace (it heard only its own
+    writer's commits before)."""
     app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     async with app.run_test(size=(120, 40)) as pilot:
         traces = app.query_one(TraceList)
         strip = app.query_one(MetricsStrip)
         await wait_for(pilot, lambda: app.agent_name is not None)
         assert traces.row_count == 0
-        with Store(store.path) as other:  # another process's writer: a connection of its own
+        with Store.open(store.target) as other:  # another process's writer: its own connection
             other.writer.commit(weather_trace("4" * 32))
             other.writer.flush()
         await wait_for(pilot, lambda: traces.row_count == 1, timeout=5)
         await wait_for(pilot, lambda: render_metrics(strip.metrics).plain.startswith("1 run"))
-    store.close()
 
 
 async def test_the_tree_shows_running_spans_while_a_slow_tool_works(store: Store) -> None:

@@ -1,8 +1,9 @@
 """Tells a studio without a writer (``--read-only``) when other processes wrote a PostgreSQL store.
 
-The database's own statistics count every row inserted, updated or deleted in it; each server
-process publishes its counts at least once a second. One small query a second, on a connection of
-its own, is then enough to know that a ``serve`` somewhere stored something.
+The database's own statistics count every row inserted, updated or deleted in it; a Lumos writer
+publishes its counts within a second (``postgres.others``), another client's connection
+within ten. One small query a second, on a connection of its own, is then enough to know that a
+``serve`` somewhere stored something.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from lumos_studio.semantics.search import span_search_text
 from lumos_studio.store.checkpoint import Checkpointer
 from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.postgres.connect import PostgresUrl, connect
+from lumos_studio.store.postgres.others import OwnRows
 from lumos_studio.store.postgres.schema import ensure_schema
 from lumos_studio.store.postgres.search import searchable
 from lumos_studio.store.trace_refresh import DUE_TABLE, RefreshDone, RefreshPlan
@@ -101,14 +102,17 @@ _SET_CONVERSATIONS = (
 
 class _PostgresRefresh:
     """``trace_refresh.RefreshStatements`` in PostgreSQL's words, on a cursor of the caller's
-    transaction."""
+    transaction; the trace rows it writes are counted in ``own``."""
 
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, own: OwnRows) -> None:
         self._cursor = cursor
+        self._own = own
 
     def refresh(self, trace_ids: Sequence[str]) -> list[tuple[str, int]]:
         self._cursor.execute(_REFRESH_TRACES, (list(trace_ids),))
-        return [(row[0], int(row[1])) for row in self._cursor.fetchall()]
+        rows = [(row[0], int(row[1])) for row in self._cursor.fetchall()]
+        self._own.wrote(len(rows))  # one a trace, inserted or updated
+        return rows
 
     def hold(self, trace_ids: Sequence[str]) -> None:
         self._cursor.execute(f"INSERT INTO {DUE_TABLE} (trace_id) SELECT unnest(%s::text[]) "
@@ -153,6 +157,7 @@ class PostgresWriter(StoreWriter):
     def __init__(self, target: PostgresUrl, **options: Any) -> None:
         self.target = target
         self._pg: Any = None
+        self._own = OwnRows()  # what this writer wrote, told apart from others' commits
         super().__init__(target.local_path, **options)
 
     def _open_storage(self, path: object) -> None:
@@ -160,7 +165,7 @@ class PostgresWriter(StoreWriter):
         try:
             ensure_schema(self._pg, self.target)
             with self._pg.transaction():  # not left open: later ones would nest in it
-                self._refresh.held_at_open(_PostgresRefresh(self._pg.cursor()))
+                self._refresh.held_at_open(_PostgresRefresh(self._pg.cursor(), self._own))
         except BaseException:
             self._pg.close()
             raise
@@ -176,7 +181,7 @@ class PostgresWriter(StoreWriter):
                 cursor = self._pg.cursor()
                 cursor.execute(_TAKE_QUEUED, (TEXTS_PER_IDLE_STEP,))
                 keys = [(row[0], row[1]) for row in cursor.fetchall()]
-                touched = _index_texts(cursor, keys)
+                touched = _index_texts(cursor, keys, self._own)
         except Exception:
             log.exception("could not index message text; search will miss some runs")
             self._texts_pending = False
@@ -188,9 +193,13 @@ class PostgresWriter(StoreWriter):
     def _compact(self) -> None:
         self._compaction_pending = False  # PostgreSQL compresses large values itself (TOAST)
 
-    def _notice_others_commits(self) -> None:
-        """Not looked for here: the SQLite writer's ``data_version`` has no PostgreSQL twin
-        that leaves out this writer's own commits (``postgres.watch`` counts every one)."""
+    def _others_mark(self) -> int | None:
+        """The rows other processes wrote (``postgres.others``), asked on the writer's own
+        connection between its transactions; a server gone away is connected to again."""
+        try:
+            return self._own.others(self._live())
+        except Exception:  # the server went away: the next write or look connects again
+            return None
 
     def pin_traces(self, trace_ids: Sequence[str], pinned: bool, timeout: float = 10.0) -> bool:
         pinned_ns = time.time_ns() if pinned else None
@@ -205,7 +214,8 @@ class PostgresWriter(StoreWriter):
         return self._command(delete, trace_ids, timeout)
 
     def _run_sql(self, sql: str, params: Sequence[Any]) -> None:
-        self._pg.execute(sql, params)
+        """A command's statement, on a table the studio shows (``others.SHOWN``)."""
+        self._own.wrote(self._pg.execute(sql, params).rowcount)
 
     def _run_command(self, command: Any) -> bool:
         try:
@@ -245,15 +255,18 @@ class PostgresWriter(StoreWriter):
                 if spans:
                     cursor.execute(_UPSERT_SPANS, _columns(list(spans.values()), len(SPAN_COLUMNS)))
                     changed = max(cursor.rowcount, 0)
-                refreshed = self._refresh.run(_PostgresRefresh(cursor), plan)
+                    self._own.wrote(changed)
+                refreshed = self._refresh.run(_PostgresRefresh(cursor, self._own), plan)
                 if facts.conversations:
                     cursor.execute(_SET_CONVERSATIONS, (list(facts.conversations),
                                                         list(facts.conversations.values())))
+                    self._own.wrote(cursor.rowcount)
                 logs_added = 0
                 if logs:
                     ordered = sorted(logs, key=lambda row: row[0])  # one lock order for all
                     cursor.execute(_INSERT_LOGS, _columns(ordered, len(LOG_COLUMNS)))
                     logs_added = max(cursor.rowcount, 0)
+                    self._own.wrote(logs_added)
                 if facts.to_index:  # made searchable when a writer is idle (``_index_texts``)
                     keys = sorted(set(facts.to_index))
                     cursor.execute(_QUEUE_TEXTS, ([k[0] for k in keys], [k[1] for k in keys]))
@@ -278,13 +291,14 @@ class PostgresWriter(StoreWriter):
         with self._live().transaction():
             cursor = self._pg.cursor()
             cursor.execute(_LOCK_TRACES, (plan.refreshed,))
-            return self._refresh.run(_PostgresRefresh(cursor), plan)
+            return self._refresh.run(_PostgresRefresh(cursor, self._own), plan)
 
 
-def _index_texts(cursor: Any, keys: Iterable[tuple[str, str]]) -> set[str]:
+def _index_texts(cursor: Any, keys: Iterable[tuple[str, str]],
+                 own: OwnRows | None = None) -> set[str]:
     """Make the searchable text of finished spans (``semantics.span_search_text``, with the
-    message log records of the span or its parent) from what is stored now, and keep it; the
-    traces that got text."""
+    message log records of the span or its parent) from what is stored now, and keep it
+    (counted in a writer's ``own``; the bench's bulk load has none); the traces that got text."""
     wanted = sorted(set(keys))
     if not wanted:
         return set()
@@ -312,6 +326,8 @@ def _index_texts(cursor: Any, keys: Iterable[tuple[str, str]]) -> set[str]:
             "to_tsvector('simple', w) FROM unnest(%s::text[], %s::text[], %s::text[]) "
             "AS x(t, s, w) ON CONFLICT (trace_id, span_id) DO UPDATE SET words = excluded.words",
             ([t[0] for t in texts], [t[1] for t in texts], [t[2] for t in texts]))
+        if own is not None:
+            own.wrote(cursor.rowcount)
     return {t[0] for t in texts}
 
 
