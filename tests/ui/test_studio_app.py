@@ -68,8 +68,9 @@ async def test_a_chat_message_runs_the_agent_and_shows_its_four_span_tree(store:
         assert all(tree.spans[r.span_id].parent_span_id == root_id for r in tree.rows[1:])
         await wait_for(pilot, lambda: "Paris." in transcript(app))
         assert "you › weather in Paris?" in transcript(app)
-        await wait_for(pilot, lambda: app.query_one(TraceList).row_count == 1)
-        assert app.query_one(TraceList).summaries[0].span_count == 4
+        traces = app.query_one(TraceList)  # read again after the last commit, paced
+        await wait_for(pilot, lambda: traces.row_count == 1
+                       and traces.summaries[0].span_count == 4)
         strip = app.query_one(MetricsStrip)
         await wait_for(pilot, lambda: strip.metrics.runs == 1)
         assert render_metrics(strip.metrics).plain.startswith("1 run · 0 errors · p50 ")
