@@ -1,4 +1,5 @@
-"""What every Lumos Studio app shares: the stylesheet, quitting and the key help."""
+"""What every Lumos Studio app shares: the stylesheet, quitting, the key help and keys handled
+in the order typed (``key_order.py``)."""
 
 from __future__ import annotations
 
