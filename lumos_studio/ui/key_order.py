@@ -23,6 +23,7 @@ cannot tell ``a`` from ``f2`` (one action) to leave the letter to a text field.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import Any
 
@@ -30,10 +31,14 @@ from textual import events
 from textual.app import App
 from textual.message import Message
 from textual.timer import Timer
+from textual.widget import Widget
 
-# A key's KeyPassed is lost when a widget on its way goes (Enter closing a dialog): the keys
-# behind it wait this long at most.
-KEY_WAIT_AT_MOST = 0.1
+# A KeyPassed is lost only with a widget on its way (removed before it passed): a key not through
+# after KEY_CHECK_AFTER has the keys behind it go on if the widget it went to is gone. A busy app
+# is no reason: its KeyPassed is on its way, and the order holds. After KEY_WAIT_AT_MOST they go
+# on whatever held it up, rather than wait for ever.
+KEY_CHECK_AFTER = 0.1
+KEY_WAIT_AT_MOST = 1.0
 
 
 class KeyPassed(Message):
@@ -51,16 +56,18 @@ class OrderedKeys(App[None]):
         super().__init__(*args, **kwargs)
         self._keys_sent = 0
         self._key_out = 0  # the serial of the key on its way through the widgets (0: none)
+        self._key_target: Widget | None = None  # the widget it went to
+        self._key_sent_at = 0.0
         self._waiting_keys: deque[events.Key] = deque()
-        self._wait_timer: Timer | None = None
+        self._check_timer: Timer | None = None
 
     async def on_event(self, event: events.Event) -> None:
         if not isinstance(event, events.Key) or event.is_forwarded:
             await super().on_event(event)
         elif self._key_out:
             self._waiting_keys.append(event)
-            if self._wait_timer is None:
-                self._wait_for(self._key_out)
+            if self._check_timer is None:
+                self._check_later()
         else:
             await self._send_key(event)
 
@@ -70,27 +77,40 @@ class OrderedKeys(App[None]):
         if key.is_forwarded:
             self._keys_sent += 1
             self._key_out = self._keys_sent
-            (self.focused or self.screen).post_message(KeyPassed(self._key_out))
+            self._key_target = self.focused or self.screen
+            self._key_sent_at = time.monotonic()
+            self._key_target.post_message(KeyPassed(self._key_out))
 
     def on_key_passed(self, message: KeyPassed) -> None:
         if message.serial == self._key_out:
             # After the callbacks the key's action left (``Widget.focus()`` moves the focus so).
             self.call_later(self._key_through, message.serial)
 
-    def _wait_for(self, serial: int) -> None:
-        # A timer's callback runs in a task of its own: the keys go on in the app's.
-        self._wait_timer = self.set_timer(
-            KEY_WAIT_AT_MOST, lambda: self.call_later(self._key_through, serial))
+    def _check_later(self) -> None:
+        serial = self._key_out
+        # A timer's callback runs in a task of its own: the check runs in the app's.
+        self._check_timer = self.set_timer(
+            KEY_CHECK_AFTER, lambda: self.call_later(self._check_key_out, serial))
+
+    async def _check_key_out(self, serial: int) -> None:
+        """Keys wait behind a key not through yet: go on if its KeyPassed can no longer come."""
+        if serial != self._key_out:
+            return
+        there = self._key_target is not None and self._key_target.is_attached
+        if there and time.monotonic() - self._key_sent_at < KEY_WAIT_AT_MOST:
+            self._check_later()
+        else:
+            await self._key_through(serial)
 
     async def _key_through(self, serial: int) -> None:
-        """The key out is through (or has taken too long): the waiting keys go, in turn."""
+        """The key out is through (or will never say so): the waiting keys go, in turn."""
         if serial != self._key_out:
             return
         self._key_out = 0
-        if self._wait_timer is not None:
-            self._wait_timer.stop()
-            self._wait_timer = None
+        if self._check_timer is not None:
+            self._check_timer.stop()
+            self._check_timer = None
         while self._waiting_keys and not self._key_out:
             await self._send_key(self._waiting_keys.popleft())
         if self._waiting_keys:
-            self._wait_for(self._key_out)
+            self._check_later()
