@@ -1,4 +1,5 @@
-"""What every Lumos Studio app shares: the stylesheet, quitting and the key help."""
+"""What every Lumos Studio app shares: the stylesheet, quitting, the key help and keys handled
+in the order typed (``key_order.py``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from lumos_studio.display import NAME_LIMIT, VALUE_LIMIT, safe_str
+from lumos_studio.ui.key_order import OrderedKeys
 
 TERMINAL_CHECK_SECONDS = 1.0
 # Under this many columns the key help (a third of the screen, 30 columns at least) left every
@@ -22,7 +23,7 @@ TERMINAL_CHECK_SECONDS = 1.0
 HELP_ROOM_BELOW = 100
 
 
-class ConsoleApp(App[None]):
+class ConsoleApp(OrderedKeys):
     """Base of the studio and the replay viewer; their own keys are added to these."""
 
     CSS_PATH = Path(__file__).parent / "studio.tcss"  # absolute: subclasses live elsewhere
