@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Select, Static
@@ -24,6 +24,7 @@ from lumos_studio.new.project import (
 )
 from lumos_studio.new.providers import SCRIPTED, ProviderChoice, provider_choice, provider_names
 from lumos_studio.new.templates import TEMPLATES
+from lumos_studio.ui.key_order import OrderedKeys
 
 
 def _provider_label(name: str) -> str:
@@ -34,7 +35,7 @@ def _provider_label(name: str) -> str:
     return f"{name} — {choice.model_name}{key}"
 
 
-class NewProjectWizard(App[ProjectPlan | None]):
+class NewProjectWizard(OrderedKeys[ProjectPlan | None]):
     """Asks for a new project's name, template and model provider."""
 
     TITLE = "Lumos Studio — new project"

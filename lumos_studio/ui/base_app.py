@@ -23,7 +23,7 @@ TERMINAL_CHECK_SECONDS = 1.0
 HELP_ROOM_BELOW = 100
 
 
-class ConsoleApp(OrderedKeys):
+class ConsoleApp(OrderedKeys[None]):
     """Base of the studio and the replay viewer; their own keys are added to these."""
 
     CSS_PATH = Path(__file__).parent / "studio.tcss"  # absolute: subclasses live elsewhere

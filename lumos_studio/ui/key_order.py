@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import Any
+from typing import Any, TypeVar
 
 from textual import events
 from textual.app import App
@@ -49,8 +49,12 @@ class KeyPassed(Message):
         self.serial = serial
 
 
-class OrderedKeys(App[None]):
-    """An app whose keys wait for the one before them to be through (``ConsoleApp``'s base)."""
+ReturnType = TypeVar("ReturnType")
+
+
+class OrderedKeys(App[ReturnType]):
+    """An app whose keys wait for the one before them to be through (``ConsoleApp``'s base,
+    and the ``new`` wizard's)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Select, Static
+from textual.widgets import Input, RadioSet, Select, Static
 
 from lumos_studio.new.providers import provider_names
 from lumos_studio.new.wizard import NewProjectWizard
+from tests.ui.helpers import type_at_once, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +42,18 @@ async def test_the_keyboard_walks_name_template_provider_and_creates() -> None:
     assert plan is not None
     assert (plan.name, plan.template.name, plan.provider.model, plan.target) == (
         "my-bot", "rag", "openai:gpt-4o-mini", Path("my-bot"))
+
+
+async def test_keys_typed_in_one_burst_go_where_the_focus_moved() -> None:
+    """shift+tab back to the name, then its letters, in one read from the terminal: typed
+    there, not lost on the template list it left."""
+    app = NewProjectWizard()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("tab")
+        assert app.focused is app.query_one(RadioSet)
+        type_at_once(app, "\x1b[Zbot")  # shift+tab, then b, o, t
+        await wait_for(pilot, lambda: app.query_one("#name", Input).value == "bot")
+        assert app.focused is app.query_one("#name", Input)
 
 
 async def test_a_set_key_is_said_to_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
