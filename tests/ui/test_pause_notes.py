@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandPalette
+from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from lumos_core import Agent, Message, ScriptedModel, tool
@@ -183,19 +184,29 @@ def paused_views(app: StudioApp) -> list[PausedScreen]:
     return [screen for screen in app.screen_stack if isinstance(screen, PausedScreen)]
 
 
-@pytest.mark.parametrize("palette", [False, True], ids=["alone", "under-the-palette"])
-async def test_a_cancelled_run_closes_every_paused_view_it_left(
-    store: Store, palette: bool
-) -> None:
+def winds_studio(store: Store) -> StudioApp:
+    """A workflow of two parallel steps, each with a breakpoint: both pause at once."""
     winds = Workflow("winds", [parallel(north, south)], store=":memory:")
     session = InProcessSession.recording(AgentCatalog("test", {}, {"winds": winds}), store.writer)
     app = StudioApp(store, session)
     for name in ("north", "south"):
         app.breakpoints.toggle(BreakpointSpec("winds", PausePoint.BEFORE_STEP, name))
+    return app
+
+
+async def both_paused(pilot: Pilot[None], app: StudioApp) -> None:
+    await choose(pilot, "winds")
+    await send(pilot, '"go"')
+    await wait_for(pilot, lambda: len(paused_views(app)) == 2, timeout=20)
+
+
+@pytest.mark.parametrize("palette", [False, True], ids=["alone", "under-the-palette"])
+async def test_a_cancelled_run_closes_every_paused_view_it_left(
+    store: Store, palette: bool
+) -> None:
+    app = winds_studio(store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await choose(pilot, "winds")
-        await send(pilot, '"go"')
-        await wait_for(pilot, lambda: len(paused_views(app)) == 2, timeout=20)
+        await both_paused(pilot, app)
         graph = app.query_one(GraphPane)
         assert graph.paused in ("north", "south")
         if palette:
@@ -217,15 +228,9 @@ async def test_a_cancelled_run_closes_every_paused_view_it_left(
 async def test_the_graph_shows_the_step_still_waiting_once_another_is_decided(
     store: Store
 ) -> None:
-    winds = Workflow("winds", [parallel(north, south)], store=":memory:")
-    session = InProcessSession.recording(AgentCatalog("test", {}, {"winds": winds}), store.writer)
-    app = StudioApp(store, session)
-    for name in ("north", "south"):
-        app.breakpoints.toggle(BreakpointSpec("winds", PausePoint.BEFORE_STEP, name))
+    app = winds_studio(store)
     async with app.run_test(size=(120, 40)) as pilot:
-        await choose(pilot, "winds")
-        await send(pilot, '"go"')
-        await wait_for(pilot, lambda: len(paused_views(app)) == 2, timeout=20)
+        await both_paused(pilot, app)
         graph = app.query_one(GraphPane)
         top = paused_views(app)[-1].paused.target
         await pilot.press("c")  # the top one decided: the other still waits, and shows so
