@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -31,13 +30,6 @@ def transcript(app: StudioApp) -> str:
 
 def streaming(app: StudioApp) -> str:
     return "\n".join(str(w.content) for w in app.query(".turn-streaming"))
-
-
-@pytest.fixture
-def release() -> Iterator[threading.Event]:
-    event = threading.Event()
-    yield event
-    event.set()  # never leave a tool thread waiting
 
 
 def looking_up_agent(release: threading.Event) -> AgentCatalog:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,13 +37,6 @@ ROME = "→ get_weather(city=Rome)"
 OSLO = "→ get_weather(city=Oslo)"
 EDITED = '⏸ paused before tool get_weather: edited to {"city":"Lima"}'
 CONTINUED = "⏸ paused before tool get_weather: continue"
-
-
-@pytest.fixture
-def release() -> Iterator[threading.Event]:
-    event = threading.Event()
-    yield event
-    event.set()  # never leave a tool thread waiting
 
 
 def weather_catalog(release: threading.Event) -> AgentCatalog:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -143,13 +142,6 @@ async def test_the_agents_list_shows_each_entry_on_one_line(store: Store) -> Non
         assert [line.split()[0] for line in lines[:6]] == [
             "weather", "calculator", "docs", "assistant", "⇶", "⇶"]
         assert "trip_planner" in lines[4] and "essay_writer" in lines[5]
-
-
-@pytest.fixture
-def release() -> Iterator[threading.Event]:
-    event = threading.Event()
-    yield event
-    event.set()  # never leave a tool thread waiting
 
 
 async def test_q_while_a_run_is_going_asks_first_and_a_second_q_quits(
