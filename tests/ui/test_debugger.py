@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+from textual.pilot import Pilot
 from textual.widgets import Select, TextArea
 
 from lumos_core.debug import PausePoint
@@ -177,6 +178,24 @@ async def test_a_step_breakpoint_pauses_an_in_process_workflow_and_its_input_is_
         "plan for Lima")
 
 
+async def select_step(pilot: Pilot[None], app: StudioApp, step: str) -> str:
+    """The shown run's span of ``step`` selected in the focused waterfall; its span id."""
+    tree = app.query_one(TraceWaterfall)
+    name = f"step {step}"
+    await wait_for(pilot, lambda: any(s.name == name for s in tree.spans.values()))
+    span_id = next(s.span_id for s in tree.spans.values() if s.name == name)
+    tree.select_span(span_id)
+    tree.focus()
+    return span_id
+
+
+async def fork_at_research(pilot: Pilot[None], app: StudioApp) -> None:
+    """``f`` on the shown trip run's research step: the fork's input editor open."""
+    await select_step(pilot, app, "research")
+    await pilot.press("f")
+    await wait_for(pilot, lambda: app.screen.query("#fork-input"))
+
+
 async def test_a_finished_run_forks_from_its_second_step_and_both_are_compared(
     store: Store, tmp_path: Path
 ) -> None:
@@ -185,13 +204,7 @@ async def test_a_finished_run_forks_from_its_second_step_and_both_are_compared(
         await choose_and_send(pilot, "Rome")
         await wait_for(pilot, lambda: not app.running and app.trace_id is not None, timeout=20)
         origin = app.trace_id
-        tree = app.query_one(TraceWaterfall)
-        await wait_for(pilot, lambda: any(s.name == "step research" for s in tree.spans.values()))
-        research = next(s for s in tree.spans.values() if s.name == "step research")
-        tree.select_span(research.span_id)
-        tree.focus()
-        await pilot.press("f")
-        await wait_for(pilot, lambda: app.screen.query("#fork-input"))
+        await fork_at_research(pilot, app)
         editor = app.screen.query_one(TextArea)
         assert editor.text == '"plan for Rome"'  # the input the step had, as JSON
         editor.load_text('"plan for Kyoto"')
@@ -216,13 +229,10 @@ async def test_b_on_a_step_span_sets_its_breakpoint_and_the_next_run_pauses_ther
         await choose_and_send(pilot, "Rome")
         await wait_for(pilot, lambda: not app.running and app.trace_id is not None, timeout=20)
         tree = app.query_one(TraceWaterfall)
-        await wait_for(pilot, lambda: any(s.name == "step write" for s in tree.spans.values()))
-        write_span = next(s for s in tree.spans.values() if s.name == "step write")
-        tree.select_span(write_span.span_id)
-        tree.focus()
+        write_span = await select_step(pilot, app, "write")
         await pilot.press("b")
         assert app.breakpoints.specs == (BreakpointSpec("trip", PausePoint.BEFORE_STEP, "write"),)
-        await wait_for(pilot, lambda: tree.marked == {write_span.span_id})
+        await wait_for(pilot, lambda: tree.marked == {write_span})
         assert "trip" in app.query_one(AgentList).marked
 
         await pilot.press("i")

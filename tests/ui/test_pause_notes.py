@@ -28,10 +28,15 @@ from lumos_studio.ui.screens.compare import CompareScreen
 from lumos_studio.ui.screens.paused import PausedScreen
 from lumos_studio.ui.widgets.chat import render_stream
 from lumos_studio.ui.widgets.graph import GraphPane
-from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.ui.helpers import wait_for
 from tests.ui.test_chat_streaming import choose, send, streaming, transcript
-from tests.ui.test_debugger import choose_and_send, edit, paused, trip_catalog
+from tests.ui.test_debugger import (
+    choose_and_send,
+    edit,
+    fork_at_research,
+    paused,
+    trip_catalog,
+)
 
 ROME = "→ get_weather(city=Rome)"
 OSLO = "→ get_weather(city=Oslo)"
@@ -143,13 +148,7 @@ async def test_a_fork_notes_its_pauses_after_its_own_note(store: Store, tmp_path
         await choose_and_send(pilot, "Rome")
         await wait_for(pilot, lambda: not app.running and app.trace_id is not None, timeout=20)
         app.breakpoints.toggle(BreakpointSpec("trip", PausePoint.BEFORE_STEP, "write"))
-        tree = app.query_one(TraceWaterfall)
-        await wait_for(pilot, lambda: any(s.name == "step research" for s in tree.spans.values()))
-        research = next(s for s in tree.spans.values() if s.name == "step research")
-        tree.select_span(research.span_id)
-        tree.focus()
-        await pilot.press("f")
-        await wait_for(pilot, lambda: app.screen.query("#fork-input"))
+        await fork_at_research(pilot, app)
         app.screen.query_one(TextArea).load_text('"plan for Kyoto"')
         await pilot.press("ctrl+s")
         await paused(pilot)
