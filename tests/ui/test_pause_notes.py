@@ -88,6 +88,7 @@ def test_a_pause_shows_in_place_once_taken_and_a_workflows_under_its_step() -> N
              StreamUpdate(step="research", text="notes")]
     shown = render_stream("trip", steps).plain
     assert in_order(shown, "▸ plan\n⏸ paused after step plan: continue", "▸ research\nnotes")
+    assert "\n\n" not in shown  # a step's last note is not followed by a blank line
 
 
 async def test_a_pause_is_noted_after_the_call_it_stopped_before_and_before_the_next(

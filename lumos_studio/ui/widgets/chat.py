@@ -291,7 +291,8 @@ def render_steps(workflow: str, updates: list[StreamUpdate]) -> Text:
     line = Text(f"{safe_str(workflow)} ›", style="bold cyan")
     for step, written in pieces.items():
         note = StreamUpdate(step=step, step_status=status.get(step, "running"))
-        line.append("\n" + safe_str(step_note(note)),
+        # (A step's last tool or pause note ends its own line: no blank line after it.)
+        line.append(("" if line.plain.endswith("\n") else "\n") + safe_str(step_note(note)),
                     style="red" if note.step_status == "failed" else "dim")
         if written:
             line.append("\n")
