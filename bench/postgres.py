@@ -166,6 +166,7 @@ def bulk_load(source: Path, url: str, console: Console) -> float:
     import psycopg
 
     from lumos_studio.store import Store
+    from lumos_studio.store.postgres.others import OwnRows
     from lumos_studio.store.postgres.writer import _index_texts
 
     began = time.perf_counter()
@@ -187,8 +188,9 @@ def bulk_load(source: Path, url: str, console: Console) -> float:
             "('chat', 'invoke_agent', 'text_completion', 'generate_content', 'invoke_workflow') "
             "OR parent_span_id IS NULL)").fetchall()
         cursor = connection.cursor()
+        loaded = OwnRows()  # no writer here hears others' commits: the count goes unread
         for start in range(0, len(keys), 2_000):
-            _index_texts(cursor, keys[start : start + 2_000])
+            _index_texts(cursor, keys[start : start + 2_000], loaded)
         connection.execute("ANALYZE")
     lite.close()
     console.print(f"  made the message text of {len(keys):,} spans "

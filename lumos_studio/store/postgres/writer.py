@@ -294,11 +294,10 @@ class PostgresWriter(StoreWriter):
             return self._refresh.run(_PostgresRefresh(cursor, self._own), plan)
 
 
-def _index_texts(cursor: Any, keys: Iterable[tuple[str, str]],
-                 own: OwnRows | None = None) -> set[str]:
+def _index_texts(cursor: Any, keys: Iterable[tuple[str, str]], own: OwnRows) -> set[str]:
     """Make the searchable text of finished spans (``semantics.span_search_text``, with the
     message log records of the span or its parent) from what is stored now, and keep it
-    (counted in a writer's ``own``; the bench's bulk load has none); the traces that got text."""
+    (counted in ``own``); the traces that got text."""
     wanted = sorted(set(keys))
     if not wanted:
         return set()
@@ -326,8 +325,7 @@ def _index_texts(cursor: Any, keys: Iterable[tuple[str, str]],
             "to_tsvector('simple', w) FROM unnest(%s::text[], %s::text[], %s::text[]) "
             "AS x(t, s, w) ON CONFLICT (trace_id, span_id) DO UPDATE SET words = excluded.words",
             ([t[0] for t in texts], [t[1] for t in texts], [t[2] for t in texts]))
-        if own is not None:
-            own.wrote(cursor.rowcount)
+        own.wrote(cursor.rowcount)
     return {t[0] for t in texts}
 
 
