@@ -230,7 +230,7 @@ def tool_note(update: StreamUpdate) -> str:
 
 
 def pause_note(note: PauseNote) -> str:
-    """A pause as one line of the chat: ``⏸ paused before tool get_weather: edited``."""
+    """A pause as one line of the chat: ``⏸ paused before tool get_weather: continue``."""
     return f"⏸ paused {note.point.replace('_', ' ')} {safe_str(note.target)}: {note.decision}"
 
 
