@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from lumos_core import Agent, Message, ScriptedModel, tool
@@ -102,6 +103,13 @@ async def send(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
     await pilot.press("enter")
 
 
+async def suspend_trip(pilot: Pilot[None], app: StudioApp, destination: str = "oslo") -> None:
+    """The demo's trip_planner run in the chat until it suspends at its approval step."""
+    await choose(pilot, "trip_planner")
+    await send(pilot, f'{{"destination": "{destination}", "needs_approval": true}}')
+    await wait_for(pilot, lambda: "suspended at approve" in transcript(app))
+
+
 async def test_new_starts_a_new_conversation_with_an_agent_and_sends_it_nothing(
     store: Store,
 ) -> None:
@@ -160,9 +168,7 @@ async def test_the_trip_planner_runs_from_the_chat_with_its_spans_in_the_tree(
 async def test_a_suspended_run_is_resumed_from_the_chat(store: Store) -> None:
     app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     async with app.run_test(size=(140, 45)) as pilot:
-        await choose(pilot, "trip_planner")
-        await send(pilot, '{"destination": "oslo", "needs_approval": true}')
-        await wait_for(pilot, lambda: "suspended at approve" in transcript(app))
+        await suspend_trip(pilot, app)
         assert '"question": "Book this trip?"' in transcript(app)
         assert "Your next message resumes this run" in transcript(app)
         chat_input = app.query_one("#chat-input", Input)
@@ -196,9 +202,7 @@ async def test_a_bad_workflow_input_shows_the_validation_message(store: Store) -
 async def test_a_run_suspended_in_an_earlier_session_is_offered_and_resumed(store: Store) -> None:
     first = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     async with first.run_test(size=(140, 45)) as pilot:
-        await choose(pilot, "trip_planner")
-        await send(pilot, '{"destination": "rome", "needs_approval": true}')
-        await wait_for(pilot, lambda: "suspended at approve" in transcript(first))
+        await suspend_trip(pilot, first, "rome")
         run_id = first.conversations["trip_planner"].suspended_run
 
     again = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
@@ -226,9 +230,7 @@ async def test_a_suspended_run_in_the_workflows_own_file_is_offered_too(
                         SnapshotStore(tmp_path / "trips.db"))
     first = StudioApp(store, InProcessSession.recording(catalog, store.writer))
     async with first.run_test(size=(140, 45)) as pilot:
-        await choose(pilot, "trip_planner")
-        await send(pilot, '{"destination": "rome", "needs_approval": true}')
-        await wait_for(pilot, lambda: "suspended at approve" in transcript(first))
+        await suspend_trip(pilot, first, "rome")
         run_id = first.conversations["trip_planner"].suspended_run
     assert SnapshotStore(tmp_path / "trips.db").load(run_id) is not None
 
@@ -321,9 +323,7 @@ async def test_new_to_a_workflow_starts_its_chat_over_and_stops_offering_the_wai
 ) -> None:
     app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     async with app.run_test(size=(140, 45)) as pilot:
-        await choose(pilot, "trip_planner")
-        await send(pilot, '{"destination": "oslo", "needs_approval": true}')
-        await wait_for(pilot, lambda: "suspended at approve" in transcript(app))
+        await suspend_trip(pilot, app)
         run_id = app.conversations["trip_planner"].suspended_run
         assert run_id is not None
         await send(pilot, "/new")

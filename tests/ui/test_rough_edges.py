@@ -27,7 +27,13 @@ from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import T0, weather_trace
 from tests.ui.helpers import wait_for
-from tests.ui.test_chat_streaming import choose, looking_up_agent, send, streaming, transcript
+from tests.ui.test_chat_streaming import (
+    looking_up_agent,
+    send,
+    streaming,
+    suspend_trip,
+    transcript,
+)
 
 NEWER = "1bf7651916cd43dd8448eb211c80319c"
 
@@ -174,9 +180,7 @@ async def test_ctrl_r_after_a_resumed_run_runs_the_workflow_again_from_its_input
 ) -> None:
     app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     async with app.run_test(size=(140, 45)) as pilot:
-        await choose(pilot, "trip_planner")
-        await send(pilot, '{"destination": "oslo", "needs_approval": true}')
-        await wait_for(pilot, lambda: "suspended at approve" in transcript(app))
+        await suspend_trip(pilot, app)
         await send(pilot, '{"approved": true}')
         await wait_for(pilot, lambda: "Approved: " in transcript(app))
         assert app.last_input == ("trip_planner", '{"destination": "oslo", "needs_approval": true}')
