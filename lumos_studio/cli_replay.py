@@ -34,11 +34,15 @@ def replay(path: Path) -> None:
 
     PATH is OTLP JSON lines (our export or the OpenTelemetry Collector's file exporter), a
     .jsonl.gz, or a studio .db. It is read into a temporary store: your --db is not touched.
-    Keys: space play/pause, . and , step, + and - speed, [ and ] scrub.
+    A big file's start plays at once while the rest is read (the header counts it); saving
+    or comparing its runs waits until it is read. Keys: space play/pause, . and , step, + and
+    - speed, [ and ] scrub.
     """
+    from lumos_studio.replay.loader import FIRST_RECORDS
     from lumos_studio.replay_app import ReplayApp
 
-    loaded = _load_saved(path)
+    # Its start only: the replay draws it at once and reads the rest meanwhile.
+    loaded = _load_saved(path, first=FIRST_RECORDS)
     ReplayApp(loaded).run()
 
 
@@ -98,13 +102,14 @@ def _print_comparison(left: list[SpanRecord], right: list[SpanRecord],
 _LINES_A_PRINT = 1_000
 
 
-def _load_saved(path: Path) -> LoadedTrace:
-    """Load a saved trace with a progress bar; problems are listed, valid records kept."""
+def _load_saved(path: Path, first: int | None = None) -> LoadedTrace:
+    """Load a saved trace (its ``first`` records only, if given) with a progress bar; problems
+    are listed, valid records kept."""
     from lumos_studio.replay.loader import ReplayError, load_trace
 
     with file_progress("loading", path, path.stat().st_size) as advance:
         try:
-            loaded = load_trace(path, on_progress=lambda p: advance(p.bytes_read))
+            loaded = load_trace(path, first=first, on_progress=lambda p: advance(p.bytes_read))
         except ReplayError as exc:
             if isinstance(exc, StoreUnusable):
                 store_failure(exc, hint=False)

@@ -26,7 +26,7 @@ from lumos_studio.display import VALUE_LIMIT, safe_str
 from lumos_studio.memory_view import memory_view
 from lumos_studio.present import format_time
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.replay.loader import LoadedTrace
+from lumos_studio.replay.loader import LoadedTrace, LoadProgress
 from lumos_studio.replay.timeline import logs_at, recording_instants, span_at, spans_at
 from lumos_studio.store import StoreReader
 from lumos_studio.store.span_headers import SpanHeaders
@@ -67,6 +67,18 @@ class RecordingLoaded(Message):
         self.complete = complete
 
 
+class FileReading(Message):
+    """How far the worker reading the rest of the file has got."""
+
+    def __init__(self, progress: LoadProgress) -> None:
+        super().__init__()
+        self.progress = progress
+
+
+class FileRead(Message):
+    """The whole file is in the replay's store: its counts and problems are final."""
+
+
 class ReplayApp(ConsoleApp, TraceExchange):
     """Play saved traces back: pick a run, then play, step or scrub through it; save runs of
     the recording to ``traces/`` or compare two (the trace list's ``s`` and ``c``)."""
@@ -102,6 +114,7 @@ class ReplayApp(ConsoleApp, TraceExchange):
         self._conversation: str | None = None
         self._decoded: dict[str, SpanRecord] = {}  # by span id, the most recently shown last
         self._partial_trace: str | None = None  # the trace whose first part the bar plays
+        self._reading_rest = False  # the worker reading the rest of the file was started
         self.at_ns: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -121,10 +134,58 @@ class ReplayApp(ConsoleApp, TraceExchange):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = (f"{safe_str(self.loaded.path, None)} · {self.loaded.spans:,} spans, "
-                          f"{self.loaded.logs:,} logs")
-        self.query_one("#problems", Static).display = bool(self.loaded.problems)
+        self._show_counts()
         self.load_trace_list()
+
+    def _show_counts(self, progress: LoadProgress | None = None) -> None:
+        """The file's counts in the header (how far it is read, while it is), and its
+        problems."""
+        loaded = self.loaded
+        name = safe_str(loaded.path, None)
+        if progress is None and loaded.loading:
+            progress = LoadProgress(loaded.spans + loaded.logs, 0, 0)
+        if progress is not None:
+            share = f"{progress.fraction:.0%} · " if progress.total_bytes else ""
+            self.sub_title = f"{name} · reading the file: {share}{progress.records:,} records"
+        else:
+            self.sub_title = f"{name} · {loaded.spans:,} spans, {loaded.logs:,} logs"
+        problems = self.query_one("#problems", Static)
+        problems.update(Text(self._problems_text()))
+        problems.display = bool(loaded.problems)
+
+    def _read_rest(self) -> None:
+        """Read the rest of the file, once, after the run's start is drawn: beside the first
+        frames, the reading would hold them back."""
+        if self.loaded.loading and not self._reading_rest:
+            self._reading_rest = True
+            self.read_rest()
+
+    @work(thread=True, exclusive=True, group="file")
+    def read_rest(self) -> None:
+        def reading(progress: LoadProgress) -> None:
+            self.post_message(FileReading(progress))
+
+        self.loaded.finish(reading, progress_interval=0.25)
+        self.post_message(FileRead())
+
+    def on_file_reading(self, message: FileReading) -> None:
+        if self.loaded.loading:
+            self._show_counts(message.progress)
+
+    def on_file_read(self, message: FileRead) -> None:
+        """Every trace of the file now: the list again, and the run shown whole."""
+        if not self._showing():
+            return
+        self._show_counts()
+        self.load_trace_list()
+        if self.trace_id is not None:
+            self.load_recording(self.trace_id)
+
+    def exchange_blocked(self) -> str | None:
+        """Saving or comparing a run of a file still being read would take part of it."""
+        if self.loaded.loading:
+            return "the file is still being read: save or compare its runs once it is"
+        return None
 
     @property
     def trace_reader(self) -> StoreReader:
@@ -167,12 +228,15 @@ class ReplayApp(ConsoleApp, TraceExchange):
         merged = sorted([*logs, *earlier], key=lambda log: log.time_ns)
         conversation = reader.trace_conversation(trace_id)
         headers = first
-        if len(first) == FIRST_PART:  # maybe more: the start plays while the rest is read
+        # Maybe more: the start plays while the rest is read (from the store, or the file).
+        if len(first) == FIRST_PART or self.loaded.loading:
             # Up to the last start read: past it, a span not read yet may have begun.
             read_to = max(first.starts)
             part = [t for t in recording_instants(first, logs) if t <= read_to]
             self.post_message(RecordingLoaded(trace_id, first, merged, [], conversation, part,
                                               complete=False))
+            if self.loaded.loading:  # the rest when the file is read (``on_file_read``)
+                return
             headers = reader.trace_headers(trace_id)
         searches = reader.spans_by_id(trace_id, headers.searching_ids())
         self.post_message(RecordingLoaded(trace_id, headers, merged, searches, conversation,
@@ -183,6 +247,8 @@ class ReplayApp(ConsoleApp, TraceExchange):
         opening = self.trace_id is None and bool(message.summaries)
         if opening:
             self.open_trace(message.summaries[-1].trace_id)  # the first run recorded
+        elif self.trace_id is None:  # nothing to draw first (the file's start held no span)
+            self._read_rest()
         traces.show(message.summaries, self.trace_id)  # its row highlighted: the one playing
         if opening:
             self.query_one(PlaybackBar).focus()  # space plays, as the README says
@@ -202,11 +268,14 @@ class ReplayApp(ConsoleApp, TraceExchange):
             return
         if not self._showing():
             return
+        if not message.complete and self._partial_trace == message.trace_id:
+            return  # its first part plays already (the file was being read): the rest next
         self.spans, self.logs = message.headers, message.logs
         self._searches, self._conversation = message.searches, message.conversation
         headers = message.headers
         bar = self.query_one(PlaybackBar)
         tree = self.query_one(TraceWaterfall)
+        self.call_after_refresh(self._read_rest)  # the run's start drawn: read on
         if not message.complete:  # its first part: it plays while the rest is read
             tree.axis_end_ns = None
             self._partial_trace = message.trace_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import os
 import zlib
 from collections.abc import Iterable, Iterator
@@ -32,6 +33,7 @@ __all__ = [
     "LineProblem",
     "TraceLines",
     "encode_lines",
+    "file_lines",
     "open_lines",
     "read_file",
     "read_lines",
@@ -222,8 +224,14 @@ def open_lines(path: str | os.PathLike[str], max_line: int = MAX_LINE_BYTES
     name). A gzip stream that breaks off is reported as a problem on the line where it broke,
     and ends the iteration as an oversized line does (``stopped``)."""
     with open(path, "rb") as raw:
-        compressed = raw.peek(2)[:2] == _GZIP_MAGIC  # a peek: pipes cannot seek back
-        yield FileLines(gzip.GzipFile(fileobj=raw) if compressed else raw, max_line, raw)
+        yield file_lines(raw, max_line)
+
+
+def file_lines(raw: io.BufferedReader, max_line: int = MAX_LINE_BYTES) -> FileLines:
+    """``FileLines`` over a file opened in binary mode, for a reader that keeps it open
+    between reads (``replay.line_load``); gzip or not, told by its magic bytes."""
+    compressed = raw.peek(2)[:2] == _GZIP_MAGIC  # a peek: pipes cannot seek back
+    return FileLines(gzip.GzipFile(fileobj=raw) if compressed else raw, max_line, raw)
 
 
 class _Tells(Protocol):

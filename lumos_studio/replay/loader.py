@@ -1,11 +1,8 @@
 """Opening a saved trace for replay, without ever touching the user's own store.
 
 OTLP JSON lines (ours or the OpenTelemetry Collector's file exporter output, gzip or not) are
-loaded into a fresh temporary store through the one writer, in transactions of
-``CHUNK_RECORDS`` records whose rows are made on the loading thread: fewer, larger transactions,
-their rows made beside the writer (a 100,000-span trace of 446 MB: ~18 s against ~20 s through
-the writer's own batches; 2.4 against 4.8 s for a smaller one before the writer held a huge
-trace's refreshes, ``store.trace_refresh``); a studio ``.db`` of the current schema
+loaded into a fresh temporary store (``line_load``), whole or first only their start
+(``first``: the rest is read by ``LoadedTrace.finish``); a studio ``.db`` of the current schema
 is read in place, read-only (an older one is copied and migrated). The kind of file is told by
 its first bytes, not its name. Valid records load even when some lines are corrupt: each bad line
 becomes a ``LoadProblem`` naming the file and line. Progress is reported as records loaded and
@@ -14,28 +11,36 @@ bytes read so the UI can draw a bar for big files; call ``load_trace`` from a wo
 
 from __future__ import annotations
 
-import gzip
 import shutil
 import sqlite3
 import tempfile
-import time
-import zlib
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
-from lumos_studio.otlp import read_lines
-from lumos_studio.otlp.files import broken_stream
-from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.replay.line_load import (
+    FIRST_RECORDS,
+    LineLoad,
+    LoadProblem,
+    LoadProgress,
+    ProgressCallback,
+)
 from lumos_studio.store import Store, StoreError, StoreReader, StoreUnusable
 from lumos_studio.store.connection import connect_read_only
-from lumos_studio.store.pending import PendingRows
 from lumos_studio.store.schema import SCHEMA_VERSION, check_store
 
-_GZIP_MAGIC = b"\x1f\x8b"
+__all__ = [
+    "FIRST_RECORDS",
+    "LoadProblem",
+    "LoadProgress",
+    "LoadedTrace",
+    "ReplayError",
+    "UnusableStoreFile",
+    "is_store_file",
+    "load_trace",
+]
+
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-FLUSH_TIMEOUT = 300.0  # seconds; a very large file can keep the writer busy for a while
-CHUNK_RECORDS = 5_000  # records a transaction, their rows made on the loading thread
+MAX_PROBLEMS = 200  # kept to show; ``problem_count`` counts them all
 
 
 class ReplayError(Exception):
@@ -46,42 +51,12 @@ class UnusableStoreFile(ReplayError, StoreUnusable):
     """A ``.db`` (or SQLite) file that is not a store this studio can read."""
 
 
-@dataclass(frozen=True, slots=True)
-class LoadProblem:
-    """Something in the file that was skipped: ``file:line: message``."""
-
-    path: Path
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
-        return f"{where}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
-class LoadProgress:
-    """How far loading is: records queued so far and bytes read of the file's size."""
-
-    records: int
-    bytes_read: int
-    total_bytes: int
-    done: bool = False
-
-    @property
-    def fraction(self) -> float:
-        if self.done or not self.total_bytes:
-            return 1.0
-        return min(self.bytes_read / self.total_bytes, 1.0)
-
-
-ProgressCallback = Callable[[LoadProgress], None]
-
-
 class LoadedTrace:
     """A saved trace opened for reading: query it through ``reader``, then ``close()`` it.
 
     ``store`` is the temporary store a file was loaded into (None for a ``.db`` read in place).
+    ``loading``: only the file's start is in it yet, ``finish`` reads the rest; ``spans``,
+    ``logs`` and ``problems`` then cover the whole file.
     """
 
     def __init__(
@@ -94,28 +69,48 @@ class LoadedTrace:
         spans: int = 0,
         logs: int = 0,
         problems: Iterable[LoadProblem] = (),
-        problem_count: int | None = None,
+        lines: LineLoad | None = None,
     ) -> None:
         self.path = path
         self.reader = reader
         self.store = store
         self.spans = spans
         self.logs = logs
-        self.problems = list(problems)
-        self.problem_count = len(self.problems) if problem_count is None else problem_count
+        self.problems: list[LoadProblem] = []
+        self.problem_count = 0
+        self._set_problems(list(problems))
         self._temp_dir = temp_dir
+        self._lines = lines
 
     @property
     def read_only(self) -> bool:
         return self.store is None
 
     @property
+    def loading(self) -> bool:
+        """Part of the file is still to be read (``finish``)."""
+        return self._lines is not None and not self._lines.done
+
+    @property
     def trace_ids(self) -> list[str]:
         """The traces in the file, oldest first."""
         return self.reader.trace_ids()
 
+    def finish(
+        self, on_progress: ProgressCallback | None = None, progress_interval: float = 0.1
+    ) -> None:
+        """Read the rest of the file (from a worker thread: a big file takes seconds);
+        ``on_progress`` as for ``load_trace``. ``close`` from another thread stops it."""
+        if self._lines is None:
+            return
+        self._lines.read(on_progress=on_progress, progress_interval=progress_interval)
+        self._counted(self._lines)
+
     def close(self) -> None:
-        """Close the store and delete the temporary copy (the user's files are left alone)."""
+        """Close the store and delete the temporary copy (the user's files are left alone); a
+        ``finish`` still reading stops at its next line."""
+        if self._lines is not None:
+            self._lines.close()
         if self.store is not None:
             self.store.close()
         else:
@@ -123,6 +118,18 @@ class LoadedTrace:
         if self._temp_dir is not None:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None
+
+    def _counted(self, lines: LineLoad) -> None:
+        """The counts and problems of what ``lines`` read so far."""
+        self.spans, self.logs = lines.spans, lines.logs
+        problems = lines.problems()
+        if lines.done and not self.spans and not self.logs:
+            problems.append(LoadProblem(self.path, None, _nothing_found(lines.lines_read,
+                                                                          problems)))
+        self._set_problems(problems)
+
+    def _set_problems(self, problems: list[LoadProblem]) -> None:
+        self.problems, self.problem_count = problems[:MAX_PROBLEMS], len(problems)
 
     def __enter__(self) -> LoadedTrace:
         return self
@@ -134,17 +141,17 @@ class LoadedTrace:
 def load_trace(
     path: str | Path,
     *,
+    first: int | None = None,
     on_progress: ProgressCallback | None = None,
-    should_stop: Callable[[], bool] | None = None,
     progress_interval: float = 0.1,
-    max_problems: int = 200,
 ) -> LoadedTrace:
     """Open ``path`` (``.jsonl``, ``.json``, ``.jsonl.gz`` or a studio ``.db``) for replay.
 
-    ``on_progress`` is called from this thread at most every ``progress_interval`` seconds and
-    once more when done; ``should_stop`` lets a cancelled worker stop early. Raises
+    ``first``: read only about that many records of a lines file, the rest later
+    (``LoadedTrace.finish``); None reads it whole. ``on_progress`` is called from this thread
+    at most every ``progress_interval`` seconds and once more when the file is read. Raises
     ``ReplayError`` only when nothing can be read; everything else becomes ``problems`` (the
-    first ``max_problems`` are kept, ``problem_count`` counts them all).
+    first ``MAX_PROBLEMS`` are kept, ``problem_count`` counts them all).
     """
     path = Path(path)
     try:
@@ -158,7 +165,7 @@ def load_trace(
         if on_progress is not None:
             on_progress(LoadProgress(loaded.spans, total, total, done=True))
         return loaded
-    return _load_lines(path, total, on_progress, should_stop, progress_interval, max_problems)
+    return _load_lines(path, first, on_progress, progress_interval)
 
 
 def is_store_file(path: Path) -> bool:
@@ -177,102 +184,29 @@ def _names_a_store(path: Path, head: bytes) -> bool:
 
 def _load_lines(
     path: Path,
-    total: int,
+    first: int | None,
     on_progress: ProgressCallback | None,
-    should_stop: Callable[[], bool] | None,
     progress_interval: float,
-    max_problems: int,
 ) -> LoadedTrace:
     temp_dir = Path(tempfile.mkdtemp(prefix="lumos-replay-"))
+    store: Store | None = None
     try:
         store = Store(temp_dir / "replay.db")
-    except Exception:
-        shutil.rmtree(temp_dir, ignore_errors=True)
-        raise
-    problems: list[LoadProblem] = []
-    last_report = time.monotonic()
-    try:
-        with open(path, "rb") as raw:
-            compressed = raw.read(2) == _GZIP_MAGIC
-            raw.seek(0)
-            stream: Iterable[bytes] = gzip.GzipFile(fileobj=raw) if compressed else raw
-            reader = read_lines(stream)
-            chunk = _Chunk(store)
-            try:
-                for decoded in reader:
-                    chunk.add(decoded.spans, decoded.logs)
-                    if chunk.full and not chunk.commit():
-                        problems.append(LoadProblem(path, reader.lines_read, chunk.failure))
-                        break
-                    if on_progress is not None and (
-                        time.monotonic() - last_report >= progress_interval
-                    ):
-                        last_report = time.monotonic()
-                        read = chunk.spans + chunk.logs + chunk.waiting
-                        on_progress(LoadProgress(read, raw.tell(), total))
-                    if should_stop is not None and should_stop():
-                        problems.append(LoadProblem(path, None, "loading was stopped"))
-                        break
-            except (OSError, EOFError, zlib.error) as exc:
-                problems.append(LoadProblem(path, reader.lines_read + 1, broken_stream(exc)))
-            if not chunk.commit():
-                problems.append(LoadProblem(path, reader.lines_read, chunk.failure))
-            spans, logs = chunk.spans, chunk.logs
-            line_problems = [LoadProblem(path, n, m) for n, m in reader.problems]
-        store.writer.flush(FLUSH_TIMEOUT)
+        lines = LineLoad(path, store)
+        lines.read(first, on_progress, progress_interval)
     except OSError as exc:
-        store.close()
+        if store is not None:
+            store.close()
         shutil.rmtree(temp_dir, ignore_errors=True)
         raise ReplayError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    problems = sorted(line_problems + problems, key=lambda p: p.line or 0)
-    if not spans and not logs:
-        problems.append(LoadProblem(path, None, _nothing_found(reader.lines_read, problems)))
-    if on_progress is not None:
-        on_progress(LoadProgress(spans + logs, total, total, done=True))
-    return LoadedTrace(path, store.reader, store=store, temp_dir=temp_dir, spans=spans,
-                       logs=logs, problems=problems[:max_problems], problem_count=len(problems))
-
-
-class _Chunk:
-    """Records read and not committed yet; ``spans`` and ``logs`` count those committed."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.span_records: list[SpanRecord] = []
-        self.log_records: list[LogRecord] = []
-        self.spans = self.logs = 0
-        self.failure = ""
-
-    def add(self, spans: Sequence[SpanRecord], logs: Sequence[LogRecord]) -> None:
-        self.span_records.extend(spans)
-        self.log_records.extend(logs)
-
-    @property
-    def waiting(self) -> int:
-        """Records read since the last commit."""
-        return len(self.span_records) + len(self.log_records)
-
-    @property
-    def full(self) -> bool:
-        return self.waiting >= CHUNK_RECORDS
-
-    def commit(self) -> bool:
-        """Store the records read since the last commit, their rows made here and their text
-        made from them in the transaction (``keep``); False, ``failure`` saying why, when the
-        store did not take them."""
-        if not self.waiting:
-            return True
-        rows = PendingRows()
-        rows.add([*self.span_records, *self.log_records], keep=True)
-        committed = self.store.writer.commit_rows(rows, FLUSH_TIMEOUT)
-        if committed:
-            self.spans += len(self.span_records)
-            self.logs += len(self.log_records)
-        else:
-            self.failure = (f"the temporary store did not take {self.waiting:,} records read "
-                            "before this line; the replay shows those before them")
-        self.span_records, self.log_records = [], []
-        return committed
+    except BaseException:
+        if store is not None:
+            store.close()
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    loaded = LoadedTrace(path, store.reader, store=store, temp_dir=temp_dir, lines=lines)
+    loaded._counted(lines)
+    return loaded
 
 
 def _nothing_found(lines: int, problems: list[LoadProblem]) -> str:

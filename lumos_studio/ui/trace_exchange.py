@@ -36,8 +36,19 @@ class TraceExchange(_AppBase):
         def trace_reader(self) -> StoreReader: ...
         def _screens_gone(self) -> bool: ...
 
+    def exchange_blocked(self) -> str | None:
+        """Why the traces cannot be saved or compared now (None: they can)."""
+        return None
+
+    def _refused(self) -> bool:
+        """Said so, when saving or comparing must wait."""
+        reason = self.exchange_blocked()
+        if reason is not None:
+            self.notify(reason, severity="warning")
+        return reason is not None
+
     def on_trace_list_save_requested(self, message: TraceList.SaveRequested) -> None:
-        if self._screens_gone():  # a pane's late message while the app closes
+        if self._screens_gone() or self._refused():  # a late message while the app closes
             return
         from lumos_studio.replay.save import trace_file
 
@@ -64,7 +75,8 @@ class TraceExchange(_AppBase):
         )
 
     def on_trace_list_compare_requested(self, message: TraceList.CompareRequested) -> None:
-        self.open_comparison(message.before, message.after)
+        if not self._refused():
+            self.open_comparison(message.before, message.after)
 
     @work(thread=True, group="compare")
     def open_comparison(self, before: str, after: str) -> None:

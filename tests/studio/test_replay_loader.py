@@ -17,7 +17,8 @@ from lumos_core.memory import Memory
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.demo.agents import get_weather
 from lumos_studio.ingest import studio_logger_provider, studio_tracer_provider
-from lumos_studio.replay.loader import CHUNK_RECORDS, LoadProgress, ReplayError, load_trace
+from lumos_studio.replay.line_load import CHUNK_RECORDS
+from lumos_studio.replay.loader import LoadProgress, ReplayError, load_trace
 from lumos_studio.replay.save import save_traces
 from lumos_studio.replay.timeline import memory_at
 from lumos_studio.store import Store, TraceQuery
@@ -208,8 +209,12 @@ def test_progress_reports_records_and_bytes_until_done(tmp_path: Path) -> None:
 def test_a_stopped_load_keeps_what_it_read(tmp_path: Path) -> None:
     path = tmp_path / "big.jsonl"
     path.write_bytes(b"".join(otlp_line(span_json(f"{i:016x}")) for i in range(1, 51)))
-    with load_trace(path, should_stop=lambda: True) as loaded:
-        assert loaded.spans == 1 and loaded.problems[-1].message == "loading was stopped"
+    with load_trace(path, first=1) as loaded:
+        assert loaded._lines is not None
+        loaded._lines.stop()  # as ``close`` does from the app's thread
+        loaded.finish()
+        assert not loaded.loading and loaded.spans == 1
+        assert loaded.problems[-1].message == "loading was stopped"
 
 
 def test_a_file_of_many_chunks_loads_whole_and_its_messages_are_searchable(
@@ -233,7 +238,7 @@ def test_a_file_of_many_chunks_loads_whole_and_its_messages_are_searchable(
 
 def test_records_the_temporary_store_does_not_take_are_a_problem_not_a_silence(
         tmp_path: Path) -> None:
-    from lumos_studio.replay.loader import _Chunk
+    from lumos_studio.replay.line_load import _Chunk
 
     store = Store(tmp_path / "closed.db")
     store.writer.close()  # a writer that takes nothing more
@@ -320,3 +325,44 @@ def test_a_save_tells_its_progress_reading_then_writing(store: Store, tmp_path: 
     assert writing == [1_000, 1_200]  # a line of 1,000 spans, then the rest
     assert {step.total for step in heard} == {saved.spans} == {1_200}
     assert heard.index(next(s for s in heard if s.writing)) == 300  # all read before writing
+
+
+def test_a_file_read_first_in_part_is_whole_once_finished(tmp_path: Path) -> None:
+    """``replay`` reads a file's start before its first frame and the rest after: the counts
+    and the problems say how much is in, and cover the whole file once it is read."""
+    path = tmp_path / "parts.jsonl"
+    path.write_bytes(b"".join(otlp_line(span_json(f"{i:016x}")) for i in range(1, 21))
+                     + b"{broken\n" + otlp_line(span_json(f"{99:016x}")))
+    seen: list[LoadProgress] = []
+    with load_trace(path, first=5) as loaded:
+        assert loaded.loading and (loaded.spans, loaded.problems) == (5, [])
+        assert len(loaded.reader.trace_spans(TRACE)) == 5  # queryable at once
+        loaded.finish(on_progress=seen.append, progress_interval=0)
+        assert not loaded.loading and loaded.spans == 21
+        assert [(p.line, p.message[:12]) for p in loaded.problems] == [(21, "invalid JSON")]
+        assert len(loaded.reader.trace_spans(TRACE)) == 21
+        assert seen[0].records == 6 and seen[-1].done  # counted on from the first part
+        loaded.finish()  # read: nothing more happens
+        assert loaded.spans == 21
+
+
+def test_a_file_whose_start_holds_nothing_valid_is_read_to_its_end_at_once(
+        tmp_path: Path) -> None:
+    """So ``replay`` can say in the shell that there is nothing to replay."""
+    path = tmp_path / "junk.jsonl"
+    path.write_bytes(b"{broken\n" * 30)
+    with load_trace(path, first=5) as loaded:
+        assert not loaded.loading and (loaded.spans, loaded.logs) == (0, 0)
+        assert loaded.problem_count == 31
+        assert loaded.problems[-1].message.startswith("no valid span or log record")
+
+
+def test_closing_a_file_half_read_deletes_its_store(tmp_path: Path) -> None:
+    path = tmp_path / "parts.jsonl"
+    path.write_bytes(b"".join(otlp_line(span_json(f"{i:016x}")) for i in range(1, 21)))
+    loaded = load_trace(path, first=5)
+    assert loaded.store is not None and loaded.loading
+    stored = loaded.store.path
+    loaded.close()
+    assert not loaded.loading and not stored.exists()
+    assert path.exists()  # the user's file is left alone
