@@ -11,10 +11,12 @@ So a key goes out only once the one before it is through. A ``KeyPassed`` sent r
 to the same widget, reaches the app after it at every step up the tree (a message queue is first
 in, first out), whether the key came all the way up or a widget kept it (a text field typing it).
 The keys that came meanwhile wait here until then, and until the callbacks the key's action left
-have run (``Widget.focus()`` is one). Each key then meets the panes, their bindings and the text
-fields as if pressed alone: nothing else about keys changes. Not waited for: what a key sets off
-through messages of its own (``b`` in the agents asks the app for the breakpoints dialog; Enter
-on a trace has the app open it and focus the tree), which may come after the next key.
+have run (``Widget.focus()`` is one). A key may also set off a message of its own, posted as the
+widget handles it, behind the ``KeyPassed`` (Enter on a trace asks the app to open it and focus
+the tree; ``b`` in the agents asks for the breakpoints dialog): so the ``KeyPassed`` goes round a
+second time, from the same widget, and reaches the app behind those messages and what the app did
+with them. Each key then meets the panes, their bindings and the text fields as if pressed alone:
+nothing else about keys changes. Not waited for: what a key sets off in a worker or a timer.
 
 Not priority bindings for the focus keys: those act before the keys still on their way up (two
 downs then ``l`` in the agents: the downs would move the trace list), and their ``check_action``
@@ -42,11 +44,13 @@ KEY_WAIT_AT_MOST = 1.0
 
 
 class KeyPassed(Message):
-    """Sent behind a key, to the widget it went to: at the app, the key's way up is over."""
+    """Sent behind a key, to the widget it went to, twice: at the app the first time, the
+    key's way up is over; the second, the messages its handlers posted are through too."""
 
-    def __init__(self, serial: int) -> None:
+    def __init__(self, serial: int, *, again: bool = False) -> None:
         super().__init__()
         self.serial = serial
+        self.again = again
 
 
 ReturnType = TypeVar("ReturnType")
@@ -86,7 +90,14 @@ class OrderedKeys(App[ReturnType]):
             self._key_target.post_message(KeyPassed(self._key_out))
 
     def on_key_passed(self, message: KeyPassed) -> None:
-        if message.serial == self._key_out:
+        if message.serial != self._key_out:
+            return
+        target = self._key_target
+        if not message.again and target is not None and target.is_attached:
+            # Behind what the key's handlers posted from there (the widget handled the key
+            # before the first lap left it): a trace list's Chosen, an agent list's request.
+            target.post_message(KeyPassed(message.serial, again=True))
+        else:
             # After the callbacks the key's action left (``Widget.focus()`` moves the focus so).
             self.call_later(self._key_through, message.serial)
 

@@ -116,3 +116,21 @@ async def test_keys_behind_one_that_opens_a_dialog_leave_the_studio_behind_it_al
         await pilot.pause()
         assert app.main.focused is agents
         assert app.query_one("#chat-input", Input).value == ""
+
+
+async def test_arrows_right_behind_enter_on_a_trace_move_in_its_tree(store: Store) -> None:
+    """Enter on a trace and a down in one burst: the trace opens and the down moves the tree's
+    cursor to its second span. (Enter asks the app to open the trace by a message of the
+    list's, which came up after the key: the down went on meanwhile, to the list.)"""
+    app = studio(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        traces, tree = app.query_one(TraceList), app.query_one(TraceWaterfall)
+        await wait_for(pilot, lambda: traces.row_count == RUNS)
+        await pilot.press("escape", "l")
+        row = traces.cursor_row
+        chosen = traces.cursor_trace
+        type_at_once(app, "\r" + DOWN)
+        await wait_for(pilot, lambda: tree.trace_id == chosen and len(tree.rows) == 2
+                       and tree.cursor_row == 1, timeout=5)
+        assert app.focused is tree
+        assert traces.cursor_row == row
