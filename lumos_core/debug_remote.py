@@ -117,15 +117,36 @@ class PauseRelay:
         # Parallel tool calls or steps may pause at once: the studio sees one pause at a time,
         # so each ``Decide`` answers the pause it was shown.
         self._one_at_a_time = asyncio.Lock()
+        self._turn: asyncio.Task[Any] | None = None  # the run's task whose pause has the turn
+        self._asking = False
 
     async def _ask(self, request: PauseRequest) -> Decision:
-        async with self._one_at_a_time:
-            loop = asyncio.get_running_loop()
+        """Send the pause and wait for its answer, in turn. The turn is kept until the debugger
+        has applied the answer: a refused edit is asked again (``request.refused``) before
+        another call's pause goes, so a later pause tells the studio the edits before it were
+        taken."""
+        task = asyncio.current_task()
+        if self._turn is not task or task is None:
+            await self._one_at_a_time.acquire()
+            self._turn = task
+        self._asking = True
+        loop = asyncio.get_running_loop()
+        try:
             answer: asyncio.Future[Decision] = loop.create_future()
             with self._lock:
                 self._waiting = (loop, answer)
             self.send(paused_message(self.run_id, request))
             return await answer
+        finally:
+            self._asking = False
+            # After this task's next steps: it applies the answer, and a refused edit asks
+            # again at once, still in turn.
+            loop.call_soon(self._end_turn, task)
+
+    def _end_turn(self, task: asyncio.Task[Any] | None) -> None:
+        if self._turn is task and not self._asking:
+            self._turn = None
+            self._one_at_a_time.release()
 
     def decided(self, message: Decide) -> None:
         """The studio's answer (on the worker's reader thread)."""

@@ -57,3 +57,34 @@ def test_parallel_tool_calls_pause_one_at_a_time_in_the_worker(tmp_path: Path) -
     results = {part.id: part.result for m in outcome.messages for part in m.parts
                if isinstance(part, ToolResultPart)}
     assert results == {"c1": "Sunny in Lima", "c2": "Fog (stub)"}
+
+
+def test_a_refused_edit_is_asked_again_before_the_other_parallel_call_pauses(
+        tmp_path: Path) -> None:
+    """The studio takes a pause of another call as the sign that an edit before it was taken:
+    so a refused edit's pause comes back first. (The other call, waiting its turn, went first,
+    and the studio noted the refused edit as taken.)"""
+    path = tmp_path / "agents.py"
+    path.write_text(AGENTS)
+    session = WorkerSession(path, None, watch=False)
+    session.start()
+    shown: list[Paused] = []
+
+    def on_pause(paused: Paused) -> Edit:
+        shown.append(paused)
+        if len(shown) == 1:
+            return Edit({"town": "Lima"})  # no city: the tool's arguments refuse it
+        return Edit({"city": "Lima"})
+
+    try:
+        wait_until(lambda: session.agents)
+        outcome = session.run("pair", "weather?", (), breakpoints=(BreakAt("before_tool"),),
+                              on_pause=on_pause)
+    finally:
+        session.stop()
+
+    assert outcome.error is None, outcome.error
+    assert len(shown) == 3
+    first, again, other = shown
+    assert first.refused is None and again.refused is not None and "city" in again.refused
+    assert again.value == first.value and other.value != first.value
