@@ -275,7 +275,6 @@ class ReplayApp(ConsoleApp, TraceExchange):
         headers = message.headers
         bar = self.query_one(PlaybackBar)
         tree = self.query_one(TraceWaterfall)
-        self.call_after_refresh(self._read_rest)  # the run's start drawn: read on
         if not message.complete:  # its first part: it plays while the rest is read
             tree.axis_end_ns = None
             self._partial_trace = message.trace_id
@@ -301,6 +300,7 @@ class ReplayApp(ConsoleApp, TraceExchange):
         now = self.spans.as_at(at_ns)
         tree = self.query_one(TraceWaterfall)
         tree.show(self.trace_id, now)
+        self.call_after_refresh(self._read_rest)  # once the run's start is drawn: read on
         detail = self.query_one(SpanDetail)
         selected = self._span_now(detail.span.span_id) if detail.span is not None else None
         logs = [log for log in logs_at(self.logs, at_ns) if log.trace_id == self.trace_id]
