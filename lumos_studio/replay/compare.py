@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -103,13 +103,23 @@ def compare_runs(
     right: Iterable[SpanRecord],
     left_logs: Iterable[LogRecord] = (),
     right_logs: Iterable[LogRecord] = (),
+    on_progress: Callable[[float], None] | None = None,
 ) -> Comparison:
     """Align two runs' spans (each run one trace, or several traces in time order); each side is
-    read once (``read_trace``), in whatever dialect it was recorded."""
+    read once (``read_trace``), in whatever dialect it was recorded. ``on_progress`` is told
+    the share done, now and then: two 100,000-span runs take seconds."""
     left, right = list(left), list(right)
-    left_views, right_views = read_trace(left, left_logs), read_trace(right, right_logs)
+    # The work: each span read (most of it), then each aligned and compared.
+    total = 2 * (len(left) + len(right)) or 1
+
+    def reading(done: int) -> Callable[[int], None] | None:
+        return None if on_progress is None else lambda count: on_progress((done + count) / total)
+
+    left_views = read_trace(left, left_logs, reading(0))
+    right_views = read_trace(right, right_logs, reading(len(left)))
     left_children, right_children = children_by_parent(left), children_by_parent(right)
     rows: list[AlignedRow] = []
+    done = [len(left) + len(right)]  # the work done: the spans read, then each one in a row
 
     def walk(left_parent: str | None, right_parent: str | None, depth: int, prefix: str) -> None:
         lefts = left_children.get(left_parent, []) if left_parent != _NONE else []
@@ -123,6 +133,9 @@ def compare_runs(
             diffs = span_diffs(a, b, left_views.get(a.span_id), right_views.get(b.span_id)
                                ) if a and b else ()
             rows.append(AlignedRow(depth, path, a, b, diffs))
+            done[0] += (a is not None) + (b is not None)
+            if on_progress is not None and not len(rows) % PROGRESS_ROWS:
+                on_progress(done[0] / total)
             walk(a.span_id if a else _NONE, b.span_id if b else _NONE, depth + 1, path)
 
     walk(None, None, 0, "")
@@ -133,6 +146,7 @@ def compare_runs(
                       counts, left_views, right_views)
 
 
+PROGRESS_ROWS: Final = 1_000  # rows aligned between two reports of ``compare_runs``'s progress
 _NONE: Final = "\0no parent"  # a side that has no span here has no children either
 
 

@@ -8,7 +8,7 @@ events and log records fill what attributes left empty; OpenInference's generic
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from lumos_studio.records import STATUS_ERROR, LogRecord, SpanRecord
@@ -126,20 +126,29 @@ def _read(span: SpanRecord, logs: Iterable[LogRecord]) -> SpanView:
 
 
 def read_trace(
-    spans: Iterable[SpanRecord], logs: Iterable[LogRecord] = ()
+    spans: Iterable[SpanRecord],
+    logs: Iterable[LogRecord] = (),
+    on_read: Callable[[int], None] | None = None,
 ) -> dict[str, SpanView]:
     """Every span of a trace read once, by span id; the log records are indexed once, and each
-    span is given only those tied to it or to its parent (all the log rule can use)."""
+    span is given only those tied to it or to its parent (all the log rule can use).
+    ``on_read`` is told how many spans are read, every ``READ_REPORT_EVERY`` (a long read's
+    progress: 100,000 spans take seconds)."""
     by_span: dict[str, list[LogRecord]] = {}
     for log in logs:
         if isinstance(log, LogRecord) and log.span_id:
             by_span.setdefault(log.span_id, []).append(log)
     views: dict[str, SpanView] = {}
-    for span in spans:
+    for count, span in enumerate(spans, start=1):
         mine = by_span.get(span.span_id, [])
         parents = by_span.get(span.parent_span_id, []) if span.parent_span_id else []
         views[span.span_id] = read_span(span, mine + parents if parents else mine)
+        if on_read is not None and not count % READ_REPORT_EVERY:
+            on_read(count)
     return views
+
+
+READ_REPORT_EVERY: Final = 1_000
 
 
 def _finish(d: Draft, span: SpanRecord, buckets: dict[str, list[str]]) -> SpanView:

@@ -127,3 +127,18 @@ def test_percent_change_and_word_diff() -> None:
     assert percent_change(0, 5) == "new" and percent_change(3, 3) == "±0 %"
     assert word_diff("check each city twice", "check each city once") == [
         ("same", "check each city "), ("removed", "twice"), ("added", "once")]
+
+
+def test_a_long_comparison_tells_how_far_it_is_up_to_the_whole() -> None:
+    def run(trace_id: str) -> list[SpanRecord]:
+        root = make_span("invoke_agent long", trace_id=trace_id, span_id="f" * 16)
+        return [root, *(make_span(f"step {n}", trace_id=trace_id, span_id=f"{n + 1:016x}",
+                                  parent="f" * 16, start=T0 + n) for n in range(2_499))]
+
+    shares: list[float] = []
+    comparison = compare_runs(run("1" * 32), run("2" * 32), on_progress=shares.append)
+    assert comparison.counts["same"] == 2_500
+    # Each side read (a report every 1,000 spans), then every 1,000 rows aligned.
+    assert shares == sorted(shares) and len(shares) == 6
+    assert shares[:4] == [0.1, 0.2, 0.35, 0.45]
+    assert shares[-1] == 0.9  # the last report before the last 500 rows

@@ -171,3 +171,23 @@ async def test_escape_closes_lumos_studio_compare() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_a_long_comparison_says_how_far_it_is_until_its_rows_come(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from lumos_studio.ui.screens import compare
+
+    monkeypatch.setattr(compare, "PROGRESS_EVERY", 0.0)  # every report shown
+    shown: list[str] = []
+    comparing = CompareScreen.on_compare_screen_comparing
+
+    def noted(screen: CompareScreen, message: CompareScreen.Comparing) -> None:
+        comparing(screen, message)
+        shown.append(text(screen, "#compare-summary").strip())
+
+    monkeypatch.setattr(CompareScreen, "on_compare_screen_comparing", noted)
+    steps = 2_499
+    async with long_comparison(steps) as (pilot, screen, table):
+        await wait_for(pilot, lambda: table.row_count == steps + 1, timeout=30)
+        assert shown[0] == "comparing… 10% of 5,000 spans" and len(shown) == 6
+        assert text(screen, "#compare-summary").startswith("weather-v1 → weather-v2: ")

@@ -10,6 +10,7 @@ included), keys answered between chunks.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
@@ -41,6 +42,7 @@ _ROW_STYLES = {"same": "", "changed": "yellow", "added": "green", "removed": "re
 FIRST_ROWS = 500  # added with the summary: more than a screen, and every small comparison
 ROWS_A_TICK = 1_000  # then added a chunk at a time (~85 ms of the UI thread each)
 CHUNK_PAUSE = 0.01  # seconds between two chunks: keys and paints go first
+PROGRESS_EVERY = 0.25  # seconds between two shares of a long comparison shown
 
 
 class CompareScreen(Screen[None]):
@@ -79,6 +81,13 @@ class CompareScreen(Screen[None]):
         def __init__(self, comparison: Comparison) -> None:
             super().__init__()
             self.comparison = comparison
+
+    class Comparing(Message):
+        """How far the worker has got (a share of the work)."""
+
+        def __init__(self, share: float) -> None:
+            super().__init__()
+            self.share = share
 
     def __init__(
         self,
@@ -121,8 +130,22 @@ class CompareScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="compare")
     def _compare(self) -> None:
+        last = time.monotonic()
+
+        def progress(share: float) -> None:
+            nonlocal last
+            if time.monotonic() - last >= PROGRESS_EVERY:
+                last = time.monotonic()
+                self.post_message(self.Comparing(share))
+
         self.post_message(self.Compared(compare_runs(self.left_spans, self.right_spans,
-                                                     self.left_logs, self.right_logs)))
+                                                     self.left_logs, self.right_logs, progress)))
+
+    def on_compare_screen_comparing(self, message: CompareScreen.Comparing) -> None:
+        if self.comparison is None:
+            spans = len(self.left_spans) + len(self.right_spans)
+            self.query_one("#compare-summary", Static).update(Text(
+                f"comparing… {message.share:.0%} of {spans:,} spans", style="dim"))
 
     def on_compare_screen_compared(self, message: CompareScreen.Compared) -> None:
         self._show(message.comparison)
