@@ -104,29 +104,40 @@ class LineLoad:
         with self._reading:
             if self.done:
                 return True
-            wanted = None if records is None else self.spans + self.logs + records
-            last_report = time.monotonic()
-            chunk = self._chunk
-            for decoded in self._decoded:
-                chunk.add(decoded.spans, decoded.logs)
-                if chunk.full and not self._commit():
-                    break
-                if on_progress is not None and time.monotonic() - last_report >= progress_interval:
-                    last_report = time.monotonic()
-                    on_progress(self.progress(chunk.waiting))
-                if self._stopped.is_set():
-                    self._failures.append(LoadProblem(self.path, None, "loading was stopped"))
-                    break
-                if wanted is not None and chunk.spans + chunk.logs + chunk.waiting >= wanted:
-                    if self._commit():
-                        return False
-                    break
-            else:
-                self._commit()
+            try:
+                if not self._read(records, on_progress, progress_interval):
+                    return False
+            except Exception as exc:  # the replay keeps what is stored; the rest is a problem
+                self._failures.append(LoadProblem(
+                    self.path, self._lines.lines_read,
+                    f"reading stopped here ({type(exc).__name__}: {exc})"))
             self._finish()
             if on_progress is not None:
                 on_progress(self.progress(0, done=True))
             return True
+
+    def _read(
+        self, records: int | None, on_progress: ProgressCallback | None, interval: float
+    ) -> bool:
+        """``read``'s loop: False when it stopped at ``records``, True at the file's end or
+        where the reading stopped."""
+        wanted = None if records is None else self.spans + self.logs + records
+        last_report = time.monotonic()
+        chunk = self._chunk
+        for decoded in self._decoded:
+            chunk.add(decoded.spans, decoded.logs)
+            if chunk.full and not self._commit():
+                return True
+            if on_progress is not None and time.monotonic() - last_report >= interval:
+                last_report = time.monotonic()
+                on_progress(self.progress(chunk.waiting))
+            if self._stopped.is_set():
+                self._failures.append(LoadProblem(self.path, None, "loading was stopped"))
+                return True
+            if wanted is not None and chunk.spans + chunk.logs + chunk.waiting >= wanted:
+                return not self._commit()
+        self._commit()
+        return True
 
     def progress(self, waiting: int = 0, *, done: bool = False) -> LoadProgress:
         """Records stored (and ``waiting`` read, not stored yet) and the file's bytes read."""

@@ -366,3 +366,23 @@ def test_closing_a_file_half_read_deletes_its_store(tmp_path: Path) -> None:
     loaded.close()
     assert not loaded.loading and not stored.exists()
     assert path.exists()  # the user's file is left alone
+
+
+def test_a_failure_while_the_rest_is_read_keeps_what_was_stored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever stops the replay's worker mid-file (a bug, a record nothing expected), the
+    run's start stays on screen and the reason is a problem, not a traceback."""
+    from lumos_studio.replay import line_load
+
+    path = tmp_path / "parts.jsonl"
+    path.write_bytes(b"".join(otlp_line(span_json(f"{i:016x}")) for i in range(1, 21)))
+    with load_trace(path, first=5) as loaded:
+        def broken(self: object) -> bool:
+            raise RuntimeError("something unforeseen")
+
+        monkeypatch.setattr(line_load._Chunk, "commit", broken)
+        loaded.finish()
+        assert not loaded.loading and loaded.spans == 5
+        assert [p.message for p in loaded.problems] == [
+            "reading stopped here (RuntimeError: something unforeseen)"]
+        assert len(loaded.reader.trace_spans(TRACE)) == 5
