@@ -53,6 +53,9 @@ __all__ = ["ChangeListener", "Convertible", "Item", "Lane", "StoreChange", "Stor
 log = logging.getLogger(__name__)
 
 OTHERS_LOOK_EVERY = 1.0  # seconds between two looks for other processes' commits
+# A look that failed (a PostgreSQL server gone away: each may wait its connect timeout) is
+# tried again twice as late each time, up to this many seconds apart.
+OTHERS_LOOK_AT_MOST = 30.0
 
 
 class StoreWriter(IdleWork):
@@ -107,6 +110,7 @@ class StoreWriter(IdleWork):
         self.rejected = 0  # records dropped because the store cannot hold a value of theirs
         self._others_seen: int | None = None  # ``_others_mark`` at the last look
         self._others_look_at = 0.0  # monotonic: the next look for other processes' commits
+        self._others_missed = 0  # looks that failed in a row
 
     def _open_storage(self, path: Path) -> None:
         """Open the connection, bring the schema up to date, start the checkpointer (the
@@ -365,8 +369,12 @@ class StoreWriter(IdleWork):
             return
         self._others_look_at = now + OTHERS_LOOK_EVERY
         mark = self._others_mark()
-        if mark is None:
-            return  # a store gone bad is said where it is written
+        if mark is None:  # a store gone bad is said where it is written; look less often
+            self._others_missed += 1
+            self._others_look_at = time.monotonic() + min(
+                OTHERS_LOOK_EVERY * 2 ** min(self._others_missed, 16), OTHERS_LOOK_AT_MOST)
+            return
+        self._others_missed = 0
         if self._others_seen is not None and mark != self._others_seen:
             self._notify(StoreChange(frozenset(), others=True))
         self._others_seen = mark

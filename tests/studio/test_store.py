@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import sqlite3
 import threading
 import time
@@ -143,6 +144,34 @@ def test_listeners_hear_when_another_process_commits_and_only_then(
         while not any(change.others for change in heard) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert [c.trace_ids for c in heard if c.others] == [frozenset()]
+
+
+def test_looks_for_others_commits_that_fail_come_less_and_less_often_until_one_works(
+    store_target: StoreTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL server gone away: each look may wait its connect timeout, on the writer's
+    thread. (It was tried every ``OTHERS_LOOK_EVERY``, however often it failed.)"""
+    monkeypatch.setattr(store_writer, "OTHERS_LOOK_EVERY", 0.02)
+    monkeypatch.setattr(store_writer, "OTHERS_LOOK_AT_MOST", 0.16)
+    looks: list[float] = []
+    server_up = threading.Event()
+
+    def look() -> int | None:
+        looks.append(time.monotonic())
+        return 1 if server_up.is_set() else None
+
+    with Store.open(store_target) as store:
+        monkeypatch.setattr(store.writer, "_others_mark", look)
+        time.sleep(0.8)  # 40 looks, were they due every 0.02 s
+        failed = len(looks)
+        assert 3 <= failed <= 10
+        gaps = [b - a for a, b in itertools.pairwise(looks)]
+        assert gaps[1] >= 0.04 and max(gaps) >= 0.16  # each twice as late, up to the most
+        server_up.set()
+        deadline = time.monotonic() + 5
+        while len(looks) < failed + 20 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(looks) >= failed + 20  # back to every 0.02 s once a look worked
 
 
 def test_a_flush_without_search_leaves_the_texts_queued_for_the_next_writer(
