@@ -7,7 +7,7 @@ call ``read_span`` (docs/dialects.md lists what is read from where).
 from __future__ import annotations
 
 from lumos_studio.semantics.genai_events import log_event_name, logs_for_span
-from lumos_studio.semantics.reader import read_span, read_trace
+from lumos_studio.semantics.reader import TraceViews, read_span, read_trace
 from lumos_studio.semantics.text import message_text, part_text, searchable_text, value_text
 from lumos_studio.semantics.view import (
     Dialect,
@@ -46,6 +46,7 @@ __all__ = [
     "ToolCallPart",
     "ToolDefinition",
     "ToolResultPart",
+    "TraceViews",
     "Usage",
     "log_event_name",
     "logs_for_span",

@@ -8,7 +8,7 @@ events and log records fill what attributes left empty; OpenInference's generic
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from lumos_studio.records import STATUS_ERROR, LogRecord, SpanRecord
@@ -126,29 +126,41 @@ def _read(span: SpanRecord, logs: Iterable[LogRecord]) -> SpanView:
 
 
 def read_trace(
-    spans: Iterable[SpanRecord],
-    logs: Iterable[LogRecord] = (),
-    on_read: Callable[[int], None] | None = None,
+    spans: Iterable[SpanRecord], logs: Iterable[LogRecord] = ()
 ) -> dict[str, SpanView]:
     """Every span of a trace read once, by span id; the log records are indexed once, and each
-    span is given only those tied to it or to its parent (all the log rule can use).
-    ``on_read`` is told how many spans are read, every ``READ_REPORT_EVERY`` (a long read's
-    progress: 100,000 spans take seconds)."""
-    by_span: dict[str, list[LogRecord]] = {}
-    for log in logs:
-        if isinstance(log, LogRecord) and log.span_id:
-            by_span.setdefault(log.span_id, []).append(log)
-    views: dict[str, SpanView] = {}
-    for count, span in enumerate(spans, start=1):
-        mine = by_span.get(span.span_id, [])
-        parents = by_span.get(span.parent_span_id, []) if span.parent_span_id else []
-        views[span.span_id] = read_span(span, mine + parents if parents else mine)
-        if on_read is not None and not count % READ_REPORT_EVERY:
-            on_read(count)
-    return views
+    span is given only those tied to it or to its parent (all the log rule can use)."""
+    views = TraceViews(spans, logs)
+    return {span_id: views[span_id] for span_id in views}
 
 
-READ_REPORT_EVERY: Final = 1_000
+class TraceViews(Mapping[str, SpanView]):
+    """A trace's spans by id, each read (as ``read_trace`` reads it) when first asked for: a
+    comparison shows its first rows after reading the few spans they hold, not 200,000.
+    Safe to share between threads: a span read twice at once gives the same view."""
+
+    def __init__(self, spans: Iterable[SpanRecord], logs: Iterable[LogRecord] = ()) -> None:
+        self._spans = {span.span_id: span for span in spans}
+        self._logs: dict[str, list[LogRecord]] = {}
+        for log in logs:
+            if isinstance(log, LogRecord) and log.span_id:
+                self._logs.setdefault(log.span_id, []).append(log)
+        self._read: dict[str, SpanView] = {}
+
+    def __getitem__(self, span_id: str) -> SpanView:
+        view = self._read.get(span_id)
+        if view is None:
+            span = self._spans[span_id]
+            mine = self._logs.get(span.span_id, [])
+            parents = self._logs.get(span.parent_span_id, []) if span.parent_span_id else []
+            view = self._read[span_id] = read_span(span, mine + parents if parents else mine)
+        return view
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
 
 
 def _finish(d: Draft, span: SpanRecord, buckets: dict[str, list[str]]) -> SpanView:

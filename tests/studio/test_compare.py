@@ -138,7 +138,25 @@ def test_a_long_comparison_tells_how_far_it_is_up_to_the_whole() -> None:
     shares: list[float] = []
     comparison = compare_runs(run("1" * 32), run("2" * 32), on_progress=shares.append)
     assert comparison.counts["same"] == 2_500
-    # Each side read (a report every 1,000 spans), then every 1,000 rows aligned.
-    assert shares == sorted(shares) and len(shares) == 6
-    assert shares[:4] == [0.1, 0.2, 0.35, 0.45]
-    assert shares[-1] == 0.9  # the last report before the last 500 rows
+    assert shares == [0.4, 0.8]  # the spans aligned, every 1,000 rows (two spans each)
+
+
+def test_a_comparison_aligned_a_part_at_a_time_reads_only_the_spans_its_rows_need() -> None:
+    from lumos_studio.replay.compare import Aligning
+
+    def run(trace_id: str) -> list[SpanRecord]:
+        root = make_span("invoke_agent long", trace_id=trace_id, span_id="f" * 16)
+        return [root, *(make_span(f"step {n}", trace_id=trace_id, span_id=f"{n + 1:016x}",
+                                  parent="f" * 16, start=T0 + n) for n in range(999))]
+
+    later = weather_trace("1bf7651916cd43dd8448eb211c80319c", T0 + 60 * 10**9)
+    aligning = Aligning(run("1" * 32), run("2" * 32) + later)
+    assert aligning.more(10)
+    assert len(aligning.rows) == 10 and aligning.share == 20 / 2004  # the root, 9 steps
+    # The roots were aligned as siblings (each read), the steps too: not the later run's steps.
+    read = {span_id for span_id in aligning.right_views if span_id in aligning.right_views._read}
+    assert len(read) == 1_001 and not read & {s.span_id for s in later[1:]}
+    first = tuple(aligning.rows)
+    whole = aligning.finish()
+    assert whole.rows[:10] == first  # the first rows stay as they were
+    assert whole == compare_runs(run("1" * 32), run("2" * 32) + later)

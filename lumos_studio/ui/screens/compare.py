@@ -28,7 +28,14 @@ from textual.widgets import DataTable, Footer, Static
 from lumos_studio.display import BODY_LIMIT, safe_str, safe_text
 from lumos_studio.present import KIND_STYLES, format_duration
 from lumos_studio.records import LogRecord, SpanRecord
-from lumos_studio.replay.compare import AlignedRow, Comparison, FieldDiff, compare_runs, word_diff
+from lumos_studio.replay.compare import (
+    AlignedRow,
+    Aligning,
+    Comparison,
+    FieldDiff,
+    Views,
+    word_diff,
+)
 from lumos_studio.semantics import OperationKind, SpanView
 from lumos_studio.ui.widgets.span_detail import render_span
 
@@ -82,8 +89,18 @@ class CompareScreen(Screen[None]):
             super().__init__()
             self.comparison = comparison
 
+    class FirstRows(Message):
+        """The first rows of a long comparison, aligned before the rest (and the spans' views
+        they read: the rest is read as it is needed)."""
+
+        def __init__(self, rows: Sequence[AlignedRow], left_views: Views,
+                     right_views: Views) -> None:
+            super().__init__()
+            self.rows = rows
+            self.left_views, self.right_views = left_views, right_views
+
     class Comparing(Message):
-        """How far the worker has got (a share of the work)."""
+        """How far the worker has got (a share of the spans aligned)."""
 
         def __init__(self, share: float) -> None:
             super().__init__()
@@ -109,7 +126,9 @@ class CompareScreen(Screen[None]):
         self.left_logs, self.right_logs = list(left_logs), list(right_logs)
         self.left_title = left_title
         self.right_title = right_title
-        self.comparison: Comparison | None = comparison
+        self.comparison: Comparison | None = comparison  # the whole one, once aligned
+        self._rows: Sequence[AlignedRow] = ()  # the rows aligned so far (the table's source)
+        self._views: tuple[Views, Views] = ({}, {})  # each side's spans read, by span id
         self._added = 0  # rows of the comparison in the table so far
 
     def compose(self) -> ComposeResult:
@@ -138,8 +157,15 @@ class CompareScreen(Screen[None]):
                 last = time.monotonic()
                 self.post_message(self.Comparing(share))
 
-        self.post_message(self.Compared(compare_runs(self.left_spans, self.right_spans,
-                                                     self.left_logs, self.right_logs, progress)))
+        aligning = Aligning(self.left_spans, self.right_spans, self.left_logs, self.right_logs)
+        if aligning.more(FIRST_ROWS + 1):  # more than the first rows: those go first
+            self.post_message(self.FirstRows(tuple(aligning.rows), aligning.left_views,
+                                             aligning.right_views))
+        self.post_message(self.Compared(aligning.finish(progress)))
+
+    def on_compare_screen_first_rows(self, message: CompareScreen.FirstRows) -> None:
+        if self.comparison is None:
+            self._start_table(message.rows, (message.left_views, message.right_views))
 
     def on_compare_screen_comparing(self, message: CompareScreen.Comparing) -> None:
         if self.comparison is None:
@@ -151,21 +177,36 @@ class CompareScreen(Screen[None]):
         self._show(message.comparison)
 
     def _show(self, comparison: Comparison) -> None:
+        """The whole comparison: its summary, and its rows after those in the table."""
+        started = bool(self._rows)
         self.comparison = comparison
         summary = Text.assemble(
             (f"{safe_str(self.left_title)} → {safe_str(self.right_title)}: ", "dim"),
             safe_text(comparison.summary, limit=None),
         )
         self.query_one("#compare-summary", Static).update(summary)
+        if not started:
+            self._start_table(comparison.rows, (comparison.left_views, comparison.right_views))
+            return
+        # The first rows are the same rows, in the same place: the table goes on after them.
+        self._rows = comparison.rows
+        self._fill_to(self._added)  # only its subtitle: the counts now
+        if self._added < len(self._rows):
+            self.set_timer(CHUNK_PAUSE, self._add_next_chunk)
+
+    def _start_table(self, rows: Sequence[AlignedRow], views: tuple[Views, Views]) -> None:
+        """The table's columns and first rows: the whole comparison's, or a long one's first
+        rows while the rest is aligned."""
+        self._rows, self._views = rows, views
         table = self.query_one("#compare-rows", DataTable)
         table.clear(columns=True)
         self._added = 0
-        first = _cells(comparison, 0, FIRST_ROWS)
+        first = _cells(rows, views, 0, FIRST_ROWS)
         # Two equal halves, so a span and its counterpart sit side by side; a long comparison
         # takes them whole (its rows further down are not measured before they are added).
         half = max((table.scrollable_content_region.width - 7) // 2, 24)
         widest = max((max(a.cell_len, b.cell_len) for a, b in first), default=0)
-        if len(comparison.rows) > FIRST_ROWS:
+        if len(rows) > FIRST_ROWS:
             widest = half
         width = min(max(widest, len(self.left_title), len(self.right_title)), half)
         table.add_column("", key="change", width=1)
@@ -173,16 +214,18 @@ class CompareScreen(Screen[None]):
         table.add_column(safe_text(self.right_title), key="right", width=width)
         self._add_rows(table, first)
         self._show_row(0)
-        if self._added < len(comparison.rows):
+        if self.comparison is not None and self._added < len(rows):
             self.set_timer(CHUNK_PAUSE, self._add_next_chunk)
 
     def _add_rows(self, table: DataTable[RenderableType], cells: list[tuple[Text, Text]]) -> None:
         """Add the next rows of the comparison (``cells``: theirs), and say how far it is."""
-        assert self.comparison is not None
-        rows = self.comparison.rows
+        rows = self._rows
         for index, (left, right) in enumerate(cells, start=self._added):
             table.add_row(_MARKERS[rows[index].change], left, right, key=str(index))
         self._added += len(cells)
+        if self.comparison is None:
+            table.border_subtitle = f"the first {self._added:,} rows · comparing the rest…"
+            return
         counts = self.comparison.counts
         subtitle = (
             f"{counts['changed']} changed · {counts['removed']} removed · {counts['added']} added"
@@ -193,18 +236,17 @@ class CompareScreen(Screen[None]):
 
     def _add_next_chunk(self) -> None:
         """One more chunk of rows, and the next one after a pause (keys and paints first)."""
-        if self.comparison is None or self._added >= len(self.comparison.rows):
+        if self.comparison is None or self._added >= len(self._rows):
             return
         self._fill_to(self._added + ROWS_A_TICK)
-        if self._added < len(self.comparison.rows):
+        if self._added < len(self._rows):
             self.set_timer(CHUNK_PAUSE, self._add_next_chunk)
 
     def _fill_to(self, end: int) -> None:
-        """Rows up to ``end`` in the table (a key may ask for one not added yet)."""
-        if self.comparison is None or end <= self._added:
-            return
+        """Rows up to ``end`` in the table (a key may ask for one not added yet); the subtitle
+        says how far."""
         table = self.query_one("#compare-rows", DataTable)
-        self._add_rows(table, _cells(self.comparison, self._added, end))
+        self._add_rows(table, _cells(self._rows, self._views, self._added, end))
 
     # --- the highlighted row's differences ---
 
@@ -214,13 +256,12 @@ class CompareScreen(Screen[None]):
             self._show_row(int(event.row_key.value))
 
     def _show_row(self, index: int) -> None:
-        if self.comparison is None or not self.comparison.rows:
+        if index >= len(self._rows):
             return
-        row = self.comparison.rows[index]
+        row = self._rows[index]
         self.query_one("#compare-detail", VerticalScroll).border_title = safe_text(
             row.path, limit=None)
-        comparison = self.comparison
-        views = comparison.left_views if row.right is None else comparison.right_views
+        views = self._views[0] if row.right is None else self._views[1]
         self.query_one("#compare-diff", Static).update(
             render_row(row, self.left_title, self.right_title, views))
 
@@ -233,10 +274,8 @@ class CompareScreen(Screen[None]):
         self._move_to_change(-1)
 
     def _move_to_change(self, step: int) -> None:
-        if self.comparison is None:
-            return
         table = self.query_one("#compare-rows", DataTable)
-        rows = self.comparison.rows
+        rows = self._rows[:self._added] if self.comparison is None else self._rows
         index = table.cursor_row + step
         while 0 <= index < len(rows):
             if rows[index].change != "same":
@@ -244,18 +283,22 @@ class CompareScreen(Screen[None]):
                 table.move_cursor(row=index)
                 return
             index += step
-        self.notify("No more differences that way.")
+        if self.comparison is None and step > 0:
+            self.notify("No more differences in the rows aligned so far: the rest are coming.")
+        else:
+            self.notify("No more differences that way.")
 
 
-def _cells(comparison: Comparison, start: int, end: int) -> list[tuple[Text, Text]]:
+def _cells(rows: Sequence[AlignedRow], views: tuple[Views, Views], start: int,
+           end: int) -> list[tuple[Text, Text]]:
     """Rows ``start`` to ``end`` of the comparison, each side as a tree line (``_cell``)."""
-    lviews, rviews = comparison.left_views, comparison.right_views
+    lviews, rviews = views
     return [
         (_cell(row.left, row.depth, _ROW_STYLES[row.change],
                lviews.get(row.left.span_id) if row.left else None),
          _cell(row.right, row.depth, _ROW_STYLES[row.change],
                rviews.get(row.right.span_id) if row.right else None))
-        for row in comparison.rows[start:end]
+        for row in rows[start:end]
     ]
 
 
