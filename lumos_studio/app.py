@@ -26,7 +26,7 @@ from textual.widgets import Header
 from textual.worker import Worker
 
 from lumos_studio.display import safe_str
-from lumos_studio.process_settings import settle_start_up
+from lumos_studio.process_settings import quick_handoffs, settle_start_up, usual_handoffs
 from lumos_studio.records import LogRecord
 from lumos_studio.sessions.base import Session, SessionEvent
 from lumos_studio.store import Store
@@ -64,6 +64,8 @@ if TYPE_CHECKING:
 
 REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
 STORAGE_CHECK_INTERVAL = 1.0  # how soon the header says the store cannot take writes
+# The session starts once the trace list is drawn, or this long after the mount at the latest.
+SESSION_START_AT_LATEST = 1.0
 LAYOUT_FILE = "layout.json"  # beside the store: each project keeps its own
 QUIT_AGAIN_SECONDS = 3.0  # a second q within this quits while a run is going
 PANE_IDS = {"agents", "chat", "trace-browser", "tree", "detail", "memory", "logs"}
@@ -132,6 +134,7 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
         self.last_input: tuple[str, str] | None = None
         self.running = False
         self.session_ready = bool(session.agents)  # a worker session's come after its first load
+        self._session_started = False  # ``start_session_once``
         self.queued_message: str | None = None
         self.loads = 0  # successful (re)loads of the session's agents
         self.trace_id: str | None = None
@@ -206,7 +209,10 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
         self.show_breakpoints()
         self.main.query_one(TraceList if self.read_only else "#chat-input").focus()
         self.call_after_refresh(settle_start_up)  # collections resume, start-up's objects frozen
-        self.call_after_refresh(self.start_session)  # after the first frame, not competing with it
+        # The session once the trace list is drawn (``on_trace_list_loaded``), or a moment after
+        # the first frame if the list is slow: its imports compete with the list's read.
+        self.set_timer(SESSION_START_AT_LATEST, self.start_session_once)
+        quick_handoffs()  # until then too: the list's read waits less for the GIL
 
     async def run_action(self, action: str | ActionParseResult,
                          default_namespace: DOMNode | None = None,
@@ -244,10 +250,20 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
         return super()._check_action_state(action, default_namespace)
 
     def on_unmount(self) -> None:
+        usual_handoffs()
         self.end_pauses()
         self.session.stop()
 
     # --- the session: agents, reloads, load problems, worker output ---
+
+    def start_session_once(self) -> None:
+        """Start the session (its agents' imports, ~200 ms of the GIL) once, after the first
+        frame and the trace list: beside them, the list's read waited for the GIL after each
+        SQLite step (a 1.1M-span store's list drawn 0.9–1.0 s after Enter)."""
+        if not self._session_started:
+            self._session_started = True
+            usual_handoffs()
+            self.start_session()
 
     @work(thread=True, group="session")
     def start_session(self) -> None:

@@ -98,12 +98,16 @@ class TraceLoading(_AppBase):
     _metrics_at: int
     _memory_events: tuple[int, list[LogRecord]] | None
     _changed_lock: threading.Lock
+    # The first page of the list is drawn: what the first frames wait for goes first (the
+    # strip's read and the session's start came beside it, and held its read back).
+    _list_drawn = False
 
     if TYPE_CHECKING:
         @property
         def main(self) -> Screen[None]: ...
         def _screens_gone(self) -> bool: ...
         def show_breakpoints(self) -> None: ...
+        def start_session_once(self) -> None: ...
         def _show_others_commit(self) -> None: ...
 
     # --- live updates: writer thread → coalesced message on the UI thread ---
@@ -185,7 +189,7 @@ class TraceLoading(_AppBase):
     def load_trace_list(self) -> None:
         """Refresh the trace list with its current query now (and the metrics strip when
         spans were stored since it was read)."""
-        if self._reload_trace_list() is not None:
+        if self._reload_trace_list() is not None and self._list_drawn:
             self._read_metrics_if_stale()
 
     def _read_metrics_if_stale(self) -> None:
@@ -276,6 +280,10 @@ class TraceLoading(_AppBase):
             self.main.query_one(TraceBrowser).show_page(
                 message.page, self.trace_id, to_selected=self._list_cursor_to_trace)
         self._list_cursor_to_trace = False
+        if not self._list_drawn:  # the first page: then the agents' turn, and the strip's
+            self._list_drawn = True
+            self.call_after_refresh(self.start_session_once)
+            self.call_after_refresh(self._read_metrics_if_stale)
 
     def on_trace_loaded(self, message: TraceLoaded) -> None:
         if self._screens_gone():
