@@ -76,7 +76,11 @@ class LineLoad:
         self.store = store
         self.total_bytes = path.stat().st_size
         self._raw = open(path, "rb")  # noqa: SIM115 (kept open between reads; ``close``)
-        self._lines: FileLines = file_lines(self._raw)
+        try:
+            self._lines: FileLines = file_lines(self._raw)
+        except BaseException:
+            self._raw.close()
+            raise
         self._decoded: Iterator[DecodedLine] = iter(self._lines)
         self._chunk = _Chunk(store)
         self._failures: list[LoadProblem] = []  # what stopped the reading, not a line's fault
