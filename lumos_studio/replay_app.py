@@ -229,7 +229,7 @@ class ReplayApp(ConsoleApp, TraceExchange):
         conversation = reader.trace_conversation(trace_id)
         headers = first
         # Maybe more: the start plays while the rest is read (from the store, or the file).
-        if len(first) == FIRST_PART or self.loaded.loading:
+        if first and (len(first) == FIRST_PART or self.loaded.loading):
             # Up to the last start read: past it, a span not read yet may have begun.
             read_to = max(first.starts)
             part = [t for t in recording_instants(first, logs) if t <= read_to]
