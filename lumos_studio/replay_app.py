@@ -136,6 +136,10 @@ class ReplayApp(ConsoleApp, TraceExchange):
     def on_mount(self) -> None:
         self._show_counts()
         self.load_trace_list()
+        first = self.loaded.reader.first_trace_id()
+        if first is not None:  # the first run recorded, read beside the list, not after it
+            self.open_trace(first)
+            self.query_one(PlaybackBar).focus()  # space plays, as the README says
 
     def _show_counts(self, progress: LoadProgress | None = None) -> None:
         """The file's counts in the header (how far it is read, while it is), and its
@@ -244,14 +248,9 @@ class ReplayApp(ConsoleApp, TraceExchange):
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         traces = self.query_one(TraceList)
-        opening = self.trace_id is None and bool(message.summaries)
-        if opening:
-            self.open_trace(message.summaries[-1].trace_id)  # the first run recorded
-        elif self.trace_id is None:  # nothing to draw first (the file's start held no span)
+        if self.trace_id is None:  # nothing to draw first (the file's start held no span)
             self._read_rest()
         traces.show(message.summaries, self.trace_id)  # its row highlighted: the one playing
-        if opening:
-            self.query_one(PlaybackBar).focus()  # space plays, as the README says
 
     def on_trace_list_chosen(self, message: TraceList.Chosen) -> None:
         self.open_trace(message.trace_id)
@@ -289,7 +288,9 @@ class ReplayApp(ConsoleApp, TraceExchange):
             bar.load(message.instants)
 
     def on_playback_bar_moved(self, message: PlaybackBar.Moved) -> None:
-        if self.trace_id is None or not self._showing():
+        if self.trace_id is None or self.spans.trace_id != self.trace_id:
+            return  # its recording is not read yet (the bar's first move, at its mount)
+        if not self._showing():
             return
         self._show_at(message.time_ns)
 

@@ -78,6 +78,11 @@ class StoreReader(TraceFinder):
         """All trace ids, oldest first (the order exports use)."""
         return [r[0] for r in self._db.execute("SELECT trace_id FROM traces ORDER BY start_ns")]
 
+    def first_trace_id(self) -> str | None:
+        """The trace that started first (a replay opens on it), or None in an empty store."""
+        row = self._db.execute("SELECT trace_id FROM traces ORDER BY start_ns LIMIT 1").fetchone()
+        return None if row is None else str(row[0])
+
     def resolve_trace_id(self, prefix: str) -> list[str]:
         """Trace ids starting with ``prefix`` (like git's short hashes), at most a few."""
         cleaned = prefix.strip().lower()

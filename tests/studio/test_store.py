@@ -358,3 +358,12 @@ def test_the_writers_transactions_wait_for_a_lock_held_elsewhere(tmp_path: Path)
         assert indexed > 0  # nothing, had the step given up
     finally:
         writer.close()
+
+
+def test_the_first_trace_is_the_one_that_started_first(tmp_path: Path) -> None:
+    with Store(tmp_path / "studio.db") as store:
+        assert store.reader.first_trace_id() is None
+        store.writer.submit_many([*weather_trace("2" * 32, T0 + 10**9), *weather_trace("1" * 32)])
+        assert store.writer.flush()
+        assert store.reader.first_trace_id() == "1" * 32
+        assert store.reader.trace_ids()[0] == "1" * 32
