@@ -301,7 +301,8 @@ class ReplayApp(ConsoleApp, TraceExchange):
         now = self.spans.as_at(at_ns)
         tree = self.query_one(TraceWaterfall)
         tree.show(self.trace_id, now)
-        self.call_after_refresh(self._read_rest)  # once the run's start is drawn: read on
+        if self.loaded.loading and not self._reading_rest:  # the run's start drawn: read on
+            self.call_after_refresh(self._read_rest)
         detail = self.query_one(SpanDetail)
         selected = self._span_now(detail.span.span_id) if detail.span is not None else None
         logs = [log for log in logs_at(self.logs, at_ns) if log.trace_id == self.trace_id]

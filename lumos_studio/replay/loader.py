@@ -81,6 +81,8 @@ class LoadedTrace:
         self._set_problems(list(problems))
         self._temp_dir = temp_dir
         self._lines = lines
+        if lines is not None:  # what it read so far: its start, or the whole file
+            self._counted(lines)
 
     @property
     def read_only(self) -> bool:
@@ -194,19 +196,14 @@ def _load_lines(
         store = Store(temp_dir / "replay.db")
         lines = LineLoad(path, store)
         lines.read(first, on_progress, progress_interval)
-    except OSError as exc:
+    except BaseException as exc:  # nothing of it is left behind
         if store is not None:
             store.close()
         shutil.rmtree(temp_dir, ignore_errors=True)
-        raise ReplayError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        if store is not None:
-            store.close()
-        shutil.rmtree(temp_dir, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise ReplayError(f"cannot read {path}: {exc.strerror or exc}") from exc
         raise
-    loaded = LoadedTrace(path, store.reader, store=store, temp_dir=temp_dir, lines=lines)
-    loaded._counted(lines)
-    return loaded
+    return LoadedTrace(path, store.reader, store=store, temp_dir=temp_dir, lines=lines)
 
 
 def _nothing_found(lines: int, problems: list[LoadProblem]) -> str:

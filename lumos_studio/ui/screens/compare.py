@@ -190,7 +190,7 @@ class CompareScreen(Screen[None]):
             return
         # The first rows are the same rows, in the same place: the table goes on after them.
         self._rows = comparison.rows
-        self._fill_to(self._added)  # only its subtitle: the counts now
+        self._say_how_far(self.query_one("#compare-rows", DataTable))  # the counts now
         if self._added < len(self._rows):
             self.set_timer(CHUNK_PAUSE, self._add_next_chunk)
 
@@ -223,6 +223,10 @@ class CompareScreen(Screen[None]):
         for index, (left, right) in enumerate(cells, start=self._added):
             table.add_row(_MARKERS[rows[index].change], left, right, key=str(index))
         self._added += len(cells)
+        self._say_how_far(table)
+
+    def _say_how_far(self, table: DataTable[RenderableType]) -> None:
+        """The table's subtitle: the counts, and how many rows are in it of how many."""
         if self.comparison is None:
             table.border_subtitle = f"the first {self._added:,} rows · comparing the rest…"
             return
@@ -230,8 +234,8 @@ class CompareScreen(Screen[None]):
         subtitle = (
             f"{counts['changed']} changed · {counts['removed']} removed · {counts['added']} added"
         )
-        if self._added < len(rows):
-            subtitle += f" · {self._added:,} of {len(rows):,} rows shown…"
+        if self._added < len(self._rows):
+            subtitle += f" · {self._added:,} of {len(self._rows):,} rows shown…"
         table.border_subtitle = subtitle
 
     def _add_next_chunk(self) -> None:
@@ -243,8 +247,9 @@ class CompareScreen(Screen[None]):
             self.set_timer(CHUNK_PAUSE, self._add_next_chunk)
 
     def _fill_to(self, end: int) -> None:
-        """Rows up to ``end`` in the table (a key may ask for one not added yet); the subtitle
-        says how far."""
+        """Rows up to ``end`` in the table (a key may ask for one not added yet)."""
+        if end <= self._added:
+            return
         table = self.query_one("#compare-rows", DataTable)
         self._add_rows(table, _cells(self._rows, self._views, self._added, end))
 
