@@ -57,6 +57,7 @@ from lumos_studio.ui.widgets.metrics_strip import MetricsStrip
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_browser import TraceBrowser
 from lumos_studio.ui.widgets.trace_list import TraceList
+from lumos_studio.ui.widgets.trace_pane import TracePane
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ STORAGE_CHECK_INTERVAL = 1.0  # how soon the header says the store cannot take w
 SESSION_START_AT_LATEST = 1.0
 LAYOUT_FILE = "layout.json"  # beside the store: each project keeps its own
 QUIT_AGAIN_SECONDS = 3.0  # a second q within this quits while a run is going
-PANE_IDS = {"agents", "chat", "trace-browser", "tree", "detail", "memory", "logs"}
+PANE_IDS = {"agents", "chat", "trace-browser", "trace-pane", "detail", "memory", "logs"}
 
 
 class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, DebuggerActions,
@@ -180,7 +181,7 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
                 yield TraceBrowser(id="trace-browser")
                 yield GraphPane(id="graph")
                 with Horizontal(id="inspector"):
-                    yield TraceWaterfall(id="tree")
+                    yield TracePane(TraceWaterfall(id="tree"), id="trace-pane")
                     yield SpanDetail(id="detail")
                 with Horizontal(id="state"):
                     yield MemoryPane(id="memory")

@@ -37,6 +37,7 @@ from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.playback_bar import PlaybackBar
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
+from lumos_studio.ui.widgets.trace_pane import TracePane
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 ALL_LOGS = 10**9
@@ -126,7 +127,8 @@ class ReplayApp(ConsoleApp, TraceExchange):
             with Vertical(id="traces-column"):
                 yield PlaybackBar(id="playback")
                 with Horizontal(id="inspector"):
-                    yield TraceWaterfall(id="tree", clock=self._clock)
+                    yield TracePane(TraceWaterfall(id="tree", clock=self._clock),
+                                    id="trace-pane")
                     yield SpanDetail(id="detail")
                 with Horizontal(id="state"):
                     yield MemoryPane(id="memory")

@@ -122,7 +122,7 @@ class Layout:
             screen.query_one("#trace-browser").styles.max_height = self.traces_height
         if self.detail_percent is not None:
             screen.query_one("#detail").styles.width = f"{self.detail_percent}%"
-            screen.query_one("#tree").styles.width = "1fr"
+            screen.query_one("#trace-pane").styles.width = "1fr"
         if self.state_height is not None:
             screen.query_one("#state").styles.height = self.state_height
             screen.query_one("#state").styles.max_height = self.state_height
@@ -137,7 +137,7 @@ class Layout:
         for selector in ("#trace-browser", "#state", "#graph"):
             screen.query_one(selector).styles.clear_rule("height")
             screen.query_one(selector).styles.clear_rule("max_height")
-        for selector in ("#tree", "#detail"):
+        for selector in ("#trace-pane", "#detail"):
             screen.query_one(selector).styles.clear_rule("width")
 
 
@@ -152,7 +152,7 @@ def current_size(screen: Screen[Any], pane: Pane) -> int:
     if pane == "graph":
         return screen.query_one("#graph").outer_size.height
     detail = screen.query_one("#detail").outer_size.width
-    tree = screen.query_one("#tree").outer_size.width
+    tree = screen.query_one("#trace-pane").outer_size.width
     return round(100 * detail / max(detail + tree, 1))
 
 
@@ -190,7 +190,7 @@ def resize_target(widget: Widget | None) -> tuple[Pane, int] | None:
 _FOCUS_PANES: dict[str, tuple[Pane, int]] = {
     "sessions": ("sessions", 1),
     "trace-browser": ("traces", 1),
-    "tree": ("detail", -1),
+    "trace-pane": ("detail", -1),
     "detail": ("detail", 1),
     "state": ("state", 1),
     "graph": ("graph", 1),

@@ -13,6 +13,7 @@ from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.layout import INSPECTOR_KEEPS
 from lumos_studio.ui.widgets.trace_list import TraceList
+from lumos_studio.ui.widgets.trace_pane import TracePane
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.ui.helpers import wait_for
 
@@ -68,7 +69,7 @@ async def test_alt_right_and_alt_down_grow_the_tree_and_alt_left_and_alt_up_shri
     detail beside it, as keys.md says of every pane."""
     app = studio(store)
     async with app.run_test(size=(120, 40)) as pilot:
-        tree, detail = app.query_one("#tree"), app.query_one("#detail")
+        tree, detail = app.query_one("#trace-pane"), app.query_one("#detail")
         await pilot.press("escape", "t")
         assert app.focused is app.query_one(TraceWaterfall)
         widths = [tree.outer_size.width]
@@ -233,7 +234,7 @@ async def test_escape_restores_a_maximized_pane_that_has_no_use_for_it(store: St
     app = studio(store)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("escape", "t", "f6")
-        assert app.screen.maximized is app.query_one(TraceWaterfall)
+        assert app.screen.maximized is app.query_one(TracePane)
         await pilot.press("escape")
         assert app.screen.maximized is None
         await pilot.press("f6", "f6")  # F6 restores too

@@ -50,7 +50,7 @@ PANES = {
     "agents": ("#agents", "agents"),
     "chat": ("#chat-input", "chat"),
     "trace list": ("#traces", "trace-browser"),
-    "waterfall": ("#tree", "tree"),
+    "waterfall": ("#tree", "trace-pane"),
     "span detail": ("#detail", "detail"),
     "memory": ("#memory", "memory"),
     "logs": ("#log-lines", "logs"),

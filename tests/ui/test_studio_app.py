@@ -27,6 +27,7 @@ from lumos_studio.ui.widgets.load_error import LoadErrorPanel
 from lumos_studio.ui.widgets.metrics_strip import MetricsStrip, render_metrics
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_list import TraceList
+from lumos_studio.ui.widgets.trace_pane import TracePane
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import T0, weather_trace
 from tests.ui.helpers import wait_for
@@ -245,7 +246,7 @@ async def test_a_pane_can_be_maximized_and_restored(store: Store) -> None:
         assert app.screen.maximized is None
         app.query_one(TraceWaterfall).focus()
         await pilot.press("f6")
-        assert app.screen.maximized is app.query_one(TraceWaterfall)
+        assert app.screen.maximized is app.query_one(TracePane)
 
 
 async def test_a_log_line_jumps_to_the_span_it_was_written_in(store: Store) -> None:

@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 
 from lumos_studio.semantics import SpanView
 from lumos_studio.store.span_headers import SpanLike
+from lumos_studio.ui.trace_find import Found, SpanFinder, TraceMatches
 from lumos_studio.ui.waterfall_layout import (
     KINDS,
     Rows,
@@ -66,6 +67,7 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         "waterfall--running",
         "waterfall--grid",
         "waterfall--error",
+        "waterfall--match",
         *(f"waterfall--{kind}" for kind in KINDS),
     }
 
@@ -95,6 +97,7 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         & > .waterfall--workflow { color: #3584e4; }
         & > .waterfall--other { color: #8a8a8a; }
         & > .waterfall--error { color: $error; text-style: bold; }
+        & > .waterfall--match { background: $warning 35%; text-style: bold; }
         &:focus {
             border: round $accent;
             & > .waterfall--cursor {
@@ -111,6 +114,13 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         def __init__(self, span: SpanLike) -> None:
             super().__init__()
             self.span = span
+
+    class SpansCounted(Message):
+        """What the trace holds, said again (``show``): a pane around the tree shows it."""
+
+        def __init__(self, summary: str) -> None:
+            super().__init__()
+            self.summary = summary
 
     class BreakpointRequested(Message):
         """``b`` on a span: set or remove the breakpoint it stands for (the app decides)."""
@@ -148,6 +158,9 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         self._paint = None  # set at the start of each paint (WaterfallPaint)
         self._looks: dict[bool, dict[bool, dict[str, Style]]] = {}  # by has_focus
         self.marked: frozenset[str] = frozenset()  # spans a breakpoint stops at: ● in the gutter
+        self._finder: SpanFinder | None = None  # the find under way (``find``): rows it marks
+        self._matches: TraceMatches | None = None  # its matches, until the trace changes
+        self._tree_order: tuple[list[str], list[str]] | None = None  # ids and labels, if asked
 
     def on_mount(self) -> None:
         self.set_interval(TICK_SECONDS, self._tick)
@@ -169,8 +182,12 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
             self._reflow()
         elif self._index.update(spans, views):
             self._reflow()
+        self._matches, self._tree_order = None, None  # a live trace's new spans may match too
         count = len(self.spans)
-        self.border_subtitle = f"{count} spans" if complete else f"first {count} spans, reading…"
+        summary = f"{count} spans" if complete else f"first {count} spans, reading…"
+        if summary != self.border_subtitle:
+            self.border_subtitle = summary
+            self.post_message(self.SpansCounted(summary))
         self.refresh()
 
     def select_span(self, span_id: str) -> None:
@@ -181,6 +198,50 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         self._move_to(self._row_of(span_id))
         # The first show may come before layout: scroll once the size is known.
         self.call_after_refresh(self._scroll_to_cursor)
+
+    def find(self, text: str) -> Found:
+        """Mark the spans ``text`` finds (``trace_find``) and go to the first at or after the
+        cursor; blank text ends the find."""
+        finder = SpanFinder(text)
+        self._finder, self._matches = (finder if finder else None), None
+        self.refresh()
+        return self._go(self._found_matches().step(self._cursor_span, 1, here_counts=True))
+
+    def find_step(self, direction: int) -> Found:
+        """The next match (1) or the previous one (-1), round at either end."""
+        return self._go(self._found_matches().step(self._cursor_span, direction))
+
+    def find_status(self) -> Found:
+        """Where the find stands with the cursor where it is."""
+        return self._found_matches().at(self._cursor_span)
+
+    def end_find(self) -> None:
+        """No find: the rows lose their marks; the cursor stays on the span it is on."""
+        if self._finder is not None:
+            self._finder, self._matches = None, None
+            self.refresh()
+
+    @property
+    def finding(self) -> str | None:
+        """The text of the find under way."""
+        return None if self._finder is None else self._finder.text
+
+    def _found_matches(self) -> TraceMatches:
+        matches = self._matches
+        if matches is None:
+            order = self._tree_order
+            if order is None:
+                ids = self._index.depth_first()
+                order = self._tree_order = (ids, list(map(self._index.label, ids)))
+            matches = TraceMatches(*order, self._finder or SpanFinder(""))
+            if self._finder is not None:
+                self._matches = matches
+        return matches
+
+    def _go(self, found: Found) -> Found:
+        if found.span_id is not None:  # the cursor's own span too: a fold may hide it
+            self.select_span(found.span_id)
+        return found
 
     def set_marked(self, span_ids: frozenset[str]) -> None:
         """Mark the spans a breakpoint stops at."""

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
@@ -20,6 +20,7 @@ from textual.strip import Strip
 from lumos_studio.display import fit_cells
 from lumos_studio.present import format_duration
 from lumos_studio.store.span_headers import SpanLike
+from lumos_studio.ui.trace_find import SpanFinder
 from lumos_studio.ui.waterfall_layout import (
     KINDS,
     Columns,
@@ -58,6 +59,7 @@ class WaterfallPaint(_WidgetBase):
     _collapsed: set[str]
     _paint: _Paint | None
     _looks: dict[bool, dict[bool, dict[str, Style]]]
+    _finder: SpanFinder | None
 
     if TYPE_CHECKING:
         @property
@@ -94,7 +96,8 @@ class WaterfallPaint(_WidgetBase):
         cursor = base + self.get_component_rich_style("waterfall--cursor", partial=True)
         parts = {
             name: self.get_component_rich_style(f"waterfall--{name}", partial=True)
-            for name in ("header", "guides", "duration", "running", "grid", "error", *KINDS)
+            for name in ("header", "guides", "duration", "running", "grid", "error", "match",
+                         *KINDS)
         }
         looks: dict[bool, dict[str, Style]] = {}
         for on_cursor, row_base in ((False, base), (True, cursor)):
@@ -146,7 +149,7 @@ class WaterfallPaint(_WidgetBase):
         prefix_cells = len(prefix)  # guides and markers are one cell each
         columns = paint.columns
         room = max(0, columns.tree - prefix_cells)
-        name = self._index.label(row.span_id)
+        name = label = self._index.label(row.span_id)
         if row.span_id in self.marked:
             name = "● " + name
         name = fit_cells(name, room)
@@ -160,11 +163,15 @@ class WaterfallPaint(_WidgetBase):
         if len(duration) > columns.duration:  # a run of days: the short form, never a cut one
             duration = compact_duration(max(0, paint.now - span.start_ns) if span.running
                                         else span.duration_ns)
-        segments = [
-            Segment(prefix[: columns.tree], look["guides"]),
-            Segment(set_cell_size(name, room), look[f"name-{kind}"]),
-            Segment(f" {duration.rjust(columns.duration)} ", duration_look),
-        ]
+        segments = [Segment(prefix[: columns.tree], look["guides"])]
+        finder = self._finder
+        if finder is not None and (finder.finds_label(label) or finder.finds_id(row.span_id)):
+            marked = cell_len(name)  # the name alone, not the column's padding after it
+            segments += [Segment(name, look["match"]),
+                         Segment(" " * max(0, room - marked), look[f"name-{kind}"])]
+        else:
+            segments.append(Segment(set_cell_size(name, room), look[f"name-{kind}"]))
+        segments.append(Segment(f" {duration.rjust(columns.duration)} ", duration_look))
         cells = min(prefix_cells, columns.tree) + room + columns.duration + 2
         axis = paint.axis
         if axis is not None and axis.width > 0:

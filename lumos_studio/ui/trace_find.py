@@ -1,0 +1,109 @@
+"""Finding spans in the shown trace: by the name its row shows, or by its span id.
+
+A find matches what the row says (the name as shown, ``SpanIndex.label``), case folded, so a
+match is always visible on the row the cursor lands on; a span id (a log line's, a teammate's
+message) finds its span from ``MIN_ID_DIGITS`` hex digits on. Matches run in tree order, folded
+spans included: the tree unfolds a match's ancestors when the cursor goes to it. Kept free of
+Textual, like ``waterfall_layout``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["MIN_ID_DIGITS", "Found", "SpanFinder", "TraceMatches"]
+
+MIN_ID_DIGITS = 8  # fewer hex digits match names and ids alike by chance ("add", "cafe")
+_HEX = frozenset(string.hexdigits.lower())
+
+
+class SpanFinder:
+    """What one find looks for: a part of a name, and an id's first digits when it can be one."""
+
+    __slots__ = ("id_prefix", "needle", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.needle = needle = text.strip().casefold()
+        self.id_prefix = needle if len(needle) >= MIN_ID_DIGITS and set(needle) <= _HEX else None
+
+    def __bool__(self) -> bool:
+        """Something to look for: blanks alone find nothing."""
+        return bool(self.needle)
+
+    def finds_label(self, label: str) -> bool:
+        return bool(self.needle) and self.needle in label.casefold()
+
+    def finds_id(self, span_id: str) -> bool:
+        prefix = self.id_prefix
+        return prefix is not None and span_id.casefold().startswith(prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """Where a find stands: the span to go to (None: no match), its number among ``total``
+    (1-based; 0 when the span under the cursor is not a match)."""
+
+    span_id: str | None
+    number: int
+    total: int
+
+
+class TraceMatches:
+    """One find's matches among a trace's spans in tree order (``SpanIndex.depth_first``), with
+    the label each row shows (``labels``, in the same order).
+
+    A name is judged once however many spans bear it (a 100,000-span trace has a few dozen), so
+    a find typed on a big trace costs a pass over its labels, not a string search a span.
+    """
+
+    __slots__ = ("_order", "_positions")
+
+    def __init__(self, order: Sequence[str], labels: Sequence[str], finder: SpanFinder) -> None:
+        self._order = order
+        found = {label for label in set(labels) if finder.finds_label(label)}
+        positions = list(itertools.compress(range(len(order)), map(found.__contains__, labels)))
+        if finder.id_prefix is not None:
+            by_id = [i for i, span_id in enumerate(order) if finder.finds_id(span_id)]
+            positions = sorted({*positions, *by_id})
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def _position(self, span_id: str | None) -> int:
+        """The span's place in tree order; -1 before the first (no cursor, a span gone)."""
+        if span_id is None:
+            return -1
+        try:
+            return self._order.index(span_id)
+        except ValueError:
+            return -1
+
+    def at(self, cursor: str | None) -> Found:
+        """The find as it stands with the cursor on ``cursor``, moving nowhere."""
+        here = self._position(cursor)
+        index = bisect.bisect_left(self._positions, here)
+        number = index + 1 if index < len(self._positions) and self._positions[index] == here \
+            else 0
+        return Found(cursor if number else None, number, len(self._positions))
+
+    def step(self, cursor: str | None, direction: int, *, here_counts: bool = False) -> Found:
+        """The next match after ``cursor`` (``direction`` 1) or the one before it (-1), going
+        round at either end; ``here_counts``: the cursor's own span is a match to stay on (a
+        find typed on: the match under the cursor holds while it still matches)."""
+        positions = self._positions
+        if not positions:
+            return Found(None, 0, 0)
+        here = self._position(cursor)
+        if direction > 0:
+            index = (bisect.bisect_left if here_counts else bisect.bisect_right)(positions, here)
+            index %= len(positions)
+        else:
+            index = (bisect.bisect_right if here_counts else bisect.bisect_left)(positions, here)
+            index = (index - 1) % len(positions)
+        return Found(self._order[positions[index]], index + 1, len(positions))
