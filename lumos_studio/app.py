@@ -181,7 +181,8 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
                 yield TraceBrowser(id="trace-browser")
                 yield GraphPane(id="graph")
                 with Horizontal(id="inspector"):
-                    yield TracePane(TraceWaterfall(id="tree"), id="trace-pane")
+                    yield TracePane(TraceWaterfall(id="tree"), id="trace-pane",
+                                    words=self.store.reader.spans_with_words)
                     yield SpanDetail(id="detail")
                 with Horizontal(id="state"):
                     yield MemoryPane(id="memory")

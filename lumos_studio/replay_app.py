@@ -128,7 +128,7 @@ class ReplayApp(ConsoleApp, TraceExchange):
                 yield PlaybackBar(id="playback")
                 with Horizontal(id="inspector"):
                     yield TracePane(TraceWaterfall(id="tree", clock=self._clock),
-                                    id="trace-pane")
+                                    id="trace-pane", words=self.loaded.reader.spans_with_words)
                     yield SpanDetail(id="detail")
                 with Horizontal(id="state"):
                     yield MemoryPane(id="memory")

@@ -19,11 +19,14 @@ from lumos_studio.records_codec import log_from_row, span_from_row
 from lumos_studio.store.connection import StoreError, open_reader_connection
 from lumos_studio.store.schema import check_store
 from lumos_studio.store.span_headers import SpanHeaders, read_headers
-from lumos_studio.store.trace_filter import SPAN_SUSPENDED_FUNCTION
+from lumos_studio.store.text_ids import TEXT_ID_BITS
+from lumos_studio.store.trace_filter import SPAN_SUSPENDED_FUNCTION, fts_phrase
 from lumos_studio.store.trace_finder import TraceFinder, span_suspended
 from lumos_studio.store.trace_page import TracePage, TraceQuery, TraceSummary
 
-__all__ = ["StoreReader", "TracePage", "TraceQuery", "TraceSummary"]
+__all__ = ["MAX_FIND_WORDS", "StoreReader", "TracePage", "TraceQuery", "TraceSummary"]
+
+MAX_FIND_WORDS = 16  # words of a find in a trace's messages: the rest are left out
 
 
 class StoreReader(TraceFinder):
@@ -121,6 +124,25 @@ class StoreReader(TraceFinder):
             spans.extend(map(span_from_row, rows))
         spans.sort(key=lambda s: (s.start_ns, s.span_id))
         return spans
+
+    def spans_with_words(self, trace_id: str, text: str) -> set[str]:
+        """The spans of a trace whose message text holds every word of ``text``, each read as
+        the trace list's search reads one (``trace_filter.fts_phrase``): what the tree's find
+        adds to the names it matches. Texts not indexed yet are not found."""
+        phrases = [phrase for word in text.split()[:MAX_FIND_WORDS]
+                   if (phrase := fts_phrase(word)) is not None]
+        if not phrases:
+            return set()
+        row = self._db.execute(
+            "SELECT text_seq FROM traces WHERE trace_id = ?", (trace_id,)).fetchone()
+        if row is None or row[0] is None:
+            return set()
+        first = row[0] << TEXT_ID_BITS  # the trace's texts' ids (``text_ids``)
+        rows = self._db.execute(
+            "SELECT span_id FROM trace_texts WHERE id IN (SELECT rowid FROM trace_texts_fts "
+            "WHERE trace_texts_fts MATCH ? AND rowid >= ? AND rowid < ?)",
+            (" AND ".join(phrases), first, first + (1 << TEXT_ID_BITS)))
+        return {span_id for (span_id,) in rows}
 
     def trace_conversation(self, trace_id: str) -> str | None:
         """The conversation a trace belongs to, as the writer found it in its spans."""

@@ -1,8 +1,9 @@
 """Finding spans in the shown trace: by the name its row shows, or by its span id.
 
-A find matches what the row says (the name as shown, ``SpanIndex.label``), case folded, so a
-match is always visible on the row the cursor lands on; a span id (a log line's, a teammate's
-message) finds its span from ``MIN_ID_DIGITS`` hex digits on. Matches run in tree order, folded
+A find matches what the row says (the name as shown, ``SpanIndex.label``), case folded; a span
+id (a log line's, a teammate's message) finds its span from ``MIN_ID_DIGITS`` hex digits on; and
+the spans whose messages hold its words count too, once the store has said which (the full-text
+index: ``StoreReader.spans_with_words``, asked in a worker). Matches run in tree order, folded
 spans included: the tree unfolds a match's ancestors when the cursor goes to it. Kept free of
 Textual, like ``waterfall_layout``.
 """
@@ -22,23 +23,32 @@ _HEX = frozenset(string.hexdigits.lower())
 
 
 class SpanFinder:
-    """What one find looks for: a part of a name, and an id's first digits when it can be one."""
+    """What one find looks for: a part of a name, an id's first digits when it can be one, and
+    the spans whose messages hold its words once the store has said which (``with_spans``)."""
 
-    __slots__ = ("id_prefix", "needle", "text")
+    __slots__ = ("id_prefix", "needle", "spans", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, spans: frozenset[str] = frozenset()) -> None:
         self.text = text
         self.needle = needle = text.strip().casefold()
         self.id_prefix = needle if len(needle) >= MIN_ID_DIGITS and set(needle) <= _HEX else None
+        self.spans = spans
 
     def __bool__(self) -> bool:
         """Something to look for: blanks alone find nothing."""
         return bool(self.needle)
 
+    def with_spans(self, spans: frozenset[str]) -> SpanFinder:
+        """The same find, with the spans whose messages hold its words."""
+        return SpanFinder(self.text, spans)
+
     def finds_label(self, label: str) -> bool:
         return bool(self.needle) and self.needle in label.casefold()
 
     def finds_id(self, span_id: str) -> bool:
+        """By its id: the digits typed, or its messages' words."""
+        if span_id in self.spans:
+            return True
         prefix = self.id_prefix
         return prefix is not None and span_id.casefold().startswith(prefix)
 
@@ -67,7 +77,7 @@ class TraceMatches:
         self._order = order
         found = {label for label in set(labels) if finder.finds_label(label)}
         positions = list(itertools.compress(range(len(order)), map(found.__contains__, labels)))
-        if finder.id_prefix is not None:
+        if finder.id_prefix is not None or finder.spans:
             by_id = [i for i, span_id in enumerate(order) if finder.finds_id(span_id)]
             positions = sorted({*positions, *by_id})
         self._positions = positions

@@ -164,6 +164,31 @@ async def test_a_span_id_finds_its_span(store: Store) -> None:
         await wait_for(pilot, lambda: find_bar_text(app) == "1 of 1")
 
 
+async def test_words_of_the_messages_find_their_spans_when_the_store_answers(
+    store: Store,
+) -> None:
+    """No span is named "paris": the spans whose messages say it are found by the store's
+    full-text index, and the cursor goes to the first of them at or after it."""
+    app = studio_with_a_recorded_turn(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select_tool_span(pilot)
+        tree = app.query_one(TraceWaterfall)
+        assert tree.trace_id is not None
+        # The question's and the answer's spans (a tool's arguments are not indexed text).
+        holding = store.reader.spans_with_words(tree.trace_id, "Paris")
+        assert holding == {AGENT, CHAT, ANSWER}
+        await find(pilot, "Paris")
+        await wait_for(pilot, lambda: find_bar_text(app) == "3 of 3")
+        assert tree.cursor_span is not None and tree.cursor_span.span_id == ANSWER
+        await pilot.press("enter")  # round to the first
+        await wait_for(pilot, lambda: find_bar_text(app) == "1 of 3")
+        assert tree.cursor_span.span_id == AGENT
+        await pilot.press("up")
+        await wait_for(pilot, lambda: tree.cursor_span.span_id == ANSWER)
+        detail = app.query_one(SpanDetail)
+        await wait_for(pilot, lambda: detail.span is not None and detail.span.span_id == ANSWER)
+
+
 async def test_a_match_in_a_folded_subtree_is_unfolded(store: Store) -> None:
     app = studio_with_a_recorded_turn(store)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -198,9 +223,9 @@ async def test_escape_without_a_find_still_restores_a_maximized_tree(store: Stor
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
-def test_a_find_under_way(snap_compare, store: Store, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_a_find_under_way(snap_compare, relative_store: Store, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     """The bar inside the tree's border, the matches marked, which one the cursor is on."""
-    app = studio_with_a_recorded_turn(store)
+    app = studio_with_a_recorded_turn(relative_store)
 
     async def find_chat(pilot: Pilot[None]) -> None:
         await select_tool_span(pilot)
@@ -238,6 +263,28 @@ async def test_the_count_follows_a_live_trace_growing_under_the_find(
         assert app.query_one(TracePane).border_subtitle == "4 spans"
 
 
+async def test_a_store_that_fails_the_words_leaves_the_names_to_find(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(trace_id: str, text: str) -> set[str]:
+        raise RuntimeError("the store went away")
+
+    class Broken(App[None]):
+        def compose(self) -> ComposeResult:
+            yield TracePane(TraceWaterfall(id="tree", clock=lambda: T0), words=broken)
+
+    app = Broken()
+    async with app.run_test(size=(100, 20)) as pilot:
+        tree = app.query_one(TraceWaterfall)
+        tree.show(TRACE, weather_trace(TRACE))
+        tree.focus()
+        await pilot.press("slash", *"paris")
+        await wait_for(pilot, lambda: find_bar_text(app) == "no span matches")
+        app.query_one("#trace-find", Input).value = "tool"
+        await wait_for(pilot, lambda: find_bar_text(app) == "1 of 1")
+    assert "could not look up the find's words" in caplog.text
+
+
 # --- the replay: its letter keys do not take the find's text ---
 
 
@@ -252,7 +299,8 @@ async def test_the_replay_finds_spans_without_its_keys_taking_the_text() -> None
         await wait_for(pilot, lambda: app.focused is tree)
         await pilot.press("slash", *"c. ,[]")  # compare, step, back and jump: replay keys
         await wait_for(pilot, lambda: tree.finding == "c. ,[]")
-        assert find_bar_text(app) == "no span matches"
-        await pilot.press(*["backspace"] * 6, *"get_weather")
+        assert app.query_one("#trace-find", Input).value == "c. ,[]"
+        assert app.screen is app.screen_stack[0]  # no comparison opened
+        await pilot.press(*["backspace"] * 6, *"execute_tool")
         await wait_for(pilot, lambda: find_bar_text(app) == "1 of 1")
-        assert tree.cursor_span is not None and "get_weather" in tree.cursor_span.name
+        assert tree.cursor_span is not None and "execute_tool" in tree.cursor_span.name

@@ -21,8 +21,9 @@ from lumos_studio.store.postgres import trace_walk
 from lumos_studio.store.postgres.connect import PostgresUrl
 from lumos_studio.store.postgres.rows import ConnectionPerThread
 from lumos_studio.store.postgres.schema import check_schema
+from lumos_studio.store.postgres.search import tsquery
 from lumos_studio.store.postgres.trace_filter import SORTS, filter_sql, words_on_run_sql
-from lumos_studio.store.queries import StoreReader
+from lumos_studio.store.queries import MAX_FIND_WORDS, StoreReader
 from lumos_studio.store.trace_page import (
     WALKED_SORTS,
     TracePage,
@@ -49,6 +50,18 @@ class PostgresReader(StoreReader):
 
     def close(self) -> None:
         self._connections.close()
+
+    def spans_with_words(self, trace_id: str, text: str) -> set[str]:
+        """``StoreReader.spans_with_words`` on ``span_texts``' tsvector."""
+        phrases = [phrase for word in text.split()[:MAX_FIND_WORDS]
+                   if (phrase := tsquery(word)) is not None]
+        if not phrases:
+            return set()
+        rows = self._db.execute(
+            "SELECT span_id FROM span_texts WHERE trace_id = ? "
+            "AND words @@ to_tsquery('simple', ?)",
+            (trace_id, " & ".join(f"({phrase})" for phrase in phrases))).fetchall()
+        return {span_id for (span_id,) in rows}
 
     def running_spans(self) -> list[tuple[SpanRecord, int]]:
         rows = self._db.execute(

@@ -1,31 +1,44 @@
-"""The trace pane: the waterfall, and a find bar over it that finds spans by name or span id.
+"""The trace pane: the waterfall, and a find bar over it that finds spans by name, span id or
+the words of their messages.
 
 ``/`` opens the bar; each key typed moves the cursor to the first match at or after it (the
 waterfall marks every match), Enter or down goes to the next, up to the one before, Escape ends
-the find and gives the tree the focus back, its cursor on the match. The border, its title and
-the span count are the pane's, so the bar sits inside it.
+the find and gives the tree the focus back, its cursor on the match. Names and ids are matched
+at once, in memory; the words of the messages are the store's full-text index's to find (a
+worker asks it, ``words``), and their spans join the matches when it answers. The border, its
+title and the span count are the pane's, so the bar sits inside it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Label
 
 from lumos_studio.ui.trace_find import MIN_ID_DIGITS, Found
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
+log = logging.getLogger(__name__)
+
+# Words looked up in a trace's messages: what the store's reader answers (``spans_with_words``).
+FindWords = Callable[[str, str], set[str]]
+MAX_FIND_CHARS = 200
+
 # A live trace growing under a find has its count said again at most this often: counting
 # matches goes over every span (~90 ms at 100,000), and the trace is sent again ~10 times a second.
 RECOUNT_EVERY = 0.5
 
-_PLACEHOLDER = f"find a span: part of its name, or {MIN_ID_DIGITS}+ digits of its id"
+_PLACEHOLDER = (f"find spans: a part of their name, words of their messages, or "
+                f"{MIN_ID_DIGITS}+ digits of an id")
 
 
 class TracePane(Vertical):
@@ -55,15 +68,28 @@ class TracePane(Vertical):
         Binding("escape", "end_find", "End find"),
     ]
 
-    def __init__(self, tree: TraceWaterfall, **kwargs: Any) -> None:
+    @dataclass
+    class WordsFound(Message):
+        """The store's answer: the spans of ``trace_id`` whose messages hold ``text``'s words."""
+
+        trace_id: str
+        text: str
+        span_ids: frozenset[str]
+        go: bool  # the first answer for what was typed: the cursor may go to a match
+
+    def __init__(self, tree: TraceWaterfall, *, words: FindWords | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._tree = tree
+        self._words = words
+        self._asking: str | None = None  # the text whose words the store is asked for
         self._recount: Timer | None = None  # the find's count to say again, the trace changed
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="trace-find-bar"):
             yield Label("find", id="trace-find-label")
-            yield Input(placeholder=_PLACEHOLDER, compact=True, id="trace-find")
+            yield Input(placeholder=_PLACEHOLDER, compact=True, max_length=MAX_FIND_CHARS,
+                        id="trace-find")
             yield Label("", id="trace-find-status")
         yield self._tree
 
@@ -96,6 +122,7 @@ class TracePane(Vertical):
         """Escape: no find, the bar hidden, the tree focused with its cursor where it is."""
         self.query_one("#trace-find-bar").remove_class("-active")
         self.find_input.value = ""
+        self._asking = None
         self._tree.end_find()
         self._tree.focus()
 
@@ -103,6 +130,7 @@ class TracePane(Vertical):
     def _find_changed(self, event: Input.Changed) -> None:
         event.stop()
         self._in_tree(lambda tree: tree.find(event.value))
+        self._ask_words(event.value, go=True)
 
     @on(Input.Submitted, "#trace-find")
     def _find_submitted(self, event: Input.Submitted) -> None:
@@ -118,19 +146,56 @@ class TracePane(Vertical):
 
     def _count_again(self) -> None:
         self._recount = None
-        if self._tree.finding:
+        text = self._tree.finding
+        if text:
             self._say(self._tree.find_status())
+            self._ask_words(text, go=False)  # the new spans' messages may hold them too
 
-    def _in_tree(self, move: Callable[[TraceWaterfall], Found]) -> None:
+    # --- the words of the messages: the store's to find ---
+
+    def _ask_words(self, text: str, *, go: bool) -> None:
+        trace_id = self._tree.trace_id
+        if self._words is None or trace_id is None or not text.strip():
+            if go:
+                self._asking = None
+            return
+        if go:  # "searching the messages…" until it answers (a recount's answer is quiet)
+            self._asking = text
+        self._read_words(trace_id, text, go)
+
+    @work(thread=True, exclusive=True, group="trace-find-words")
+    def _read_words(self, trace_id: str, text: str, go: bool) -> None:
+        assert self._words is not None
+        try:
+            found = frozenset(self._words(trace_id, text))
+        except Exception:  # a store gone bad, a server gone: the names still find
+            log.exception("could not look up the find's words in the trace's messages")
+            found = frozenset()
+        self.post_message(self.WordsFound(trace_id, text, found, go))
+
+    @on(WordsFound)
+    def _words_found(self, event: WordsFound) -> None:
+        event.stop()
+        if event.text == self._asking:
+            self._asking = None
+        if event.trace_id == self._tree.trace_id:
+            self._in_tree(lambda tree: tree.found_in_messages(event.text, event.span_ids,
+                                                              go=event.go))
+
+    def _in_tree(self, move: Callable[[TraceWaterfall], Found | None]) -> None:
         """Run ``move`` in the tree's own turn: a message is sent by whoever handles one when it
         is made, and a ``SpanChosen`` sent by this pane (the tree's parent) would end here
         instead of reaching the detail (Textual ends its way up at the widget that sent it)."""
         self._tree.call_later(lambda: self._say(move(self._tree)))
 
-    def _say(self, found: Found) -> None:
+    def _say(self, found: Found | None) -> None:
+        if found is None:  # an answer for a find since changed: the newer one says
+            return
         status = self.query_one("#trace-find-status", Label)
         if not self._tree.finding:
             text = ""
+        elif not found.total and self._asking == self._tree.finding:
+            text = "searching the messages…"
         elif not found.total:
             text = "no span matches"
         elif found.number:
@@ -138,4 +203,4 @@ class TracePane(Vertical):
         else:
             text = f"{found.total:,} {'match' if found.total == 1 else 'matches'}"
         status.update(text)
-        status.set_class(bool(self._tree.finding) and not found.total, "-none")
+        status.set_class(text == "no span matches", "-none")

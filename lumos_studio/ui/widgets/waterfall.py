@@ -207,6 +207,23 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         self.refresh()
         return self._go(self._found_matches().step(self._cursor_span, 1, here_counts=True))
 
+    def found_in_messages(self, text: str, span_ids: frozenset[str], *, go: bool) -> Found | None:
+        """The spans whose messages hold the find's words, as the store found them for
+        ``text``: they match too. ``go``: the first answer for what was typed, so the cursor
+        goes to the first match at or after it, unless it is on one (a later answer, for a
+        live trace's new spans, leaves the cursor where the user put it). None: the find has
+        changed since ``text``."""
+        finder = self._finder
+        if finder is None or finder.text != text:
+            return None
+        if finder.spans != span_ids:
+            self._finder, self._matches = finder.with_spans(span_ids), None
+            self.refresh()
+        found = self._found_matches().at(self._cursor_span)
+        if found.number or not go:
+            return found
+        return self._go(self._found_matches().step(self._cursor_span, 1, here_counts=True))
+
     def find_step(self, direction: int) -> Found:
         """The next match (1) or the previous one (-1), round at either end."""
         return self._go(self._found_matches().step(self._cursor_span, direction))
