@@ -1,5 +1,6 @@
-"""Keypress → painted in the real studio: open a trace of 1k, 10k and 100k spans, a search typed
-into the trace list, a log filter typed into the logs pane, a pane switch, the next span's detail.
+"""Keypress → painted in the real studio: open a trace of 1k, 10k and 100k spans, a find typed
+in the 100k-span tree, a search typed into the trace list, a log filter typed into the logs pane,
+a pane switch, the next span's detail.
 
 The real ``StudioApp`` (the demo session, as ``lumos-studio`` opens it) runs under
 ``App.run_test`` on the ×1 bench store (``bench.stores``: a million spans, a million logs, the
@@ -58,6 +59,7 @@ from lumos_studio.ui.widgets.log_lines import LogLines
 from lumos_studio.ui.widgets.logs_pane import LogsPane
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_browser import TraceBrowser
+from lumos_studio.ui.widgets.trace_pane import TracePane
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 TERMINAL = (160, 50)
@@ -67,6 +69,7 @@ RSS_TARGET_MB = 150.0  # a search or filter as typed, a pane switch: what feels 
 ROUNDS = {1_000: 5, 10_000: 5, 100_000: 3}
 TYPE_ROUNDS = 3
 KEY_GAP = 0.08  # seconds between typed keys
+FINDS = ("tool 3.97",)  # in the 100,000-span tree: 483 of its names, the first ~600 rows down
 SEARCHES = ("paris london", "w12")
 LOG_FILTERS = ("timeout", "connection refused")
 SPAN_STEPS = 12  # ↓ presses in a run's tree (20 spans), each timed to the next span's detail
@@ -245,6 +248,39 @@ async def _search(app: _TimedStudio, pilot: Any, text: str) -> list[float]:
     return rounds
 
 
+async def _find(app: _TimedStudio, pilot: Any, text: str) -> list[float]:
+    """``/`` in the open tree, then ``text`` typed: the last key → the frame with the cursor on
+    the first match (its row on screen, the matches marked). The cursor goes back to the top
+    and the find is cleared between rounds."""
+    pane = app.query_one(TracePane)
+    tree = app.query_one(TraceWaterfall)
+    field = pane.find_input
+
+    def on_match(value: str) -> Callable[[], bool]:
+        def shown() -> bool:
+            span = tree.cursor_span
+            return (tree.finding == value and span is not None
+                    and value.casefold() in span.name.casefold()
+                    and round(tree.scroll_y) <= tree.cursor_row
+                    < round(tree.scroll_y) + tree.page_rows)
+        return shown
+
+    rounds = []
+    for _ in range(TYPE_ROUNDS):
+        tree.focus()
+        await pilot.pause()
+        await _until_painted(app, lambda: _key(app, "home"), lambda: tree.cursor_row == 0)
+        pane.action_find()
+        await pilot.pause()
+        seen = _spy_renders(tree, on_match(text))
+        rounds.append(await _type(app, text, seen))
+        _unspy(tree)
+        await _clear_input(app, pilot, field, lambda: tree.finding is None)
+    pane.action_end_find()
+    await pilot.pause()
+    return rounds
+
+
 async def _log_filter(app: _TimedStudio, pilot: Any, text: str) -> list[float]:
     pane = app.query_one(LogsPane)
     lines = pane.query_one(LogLines)
@@ -342,6 +378,8 @@ async def _measure(store_path: Path, layout: Path) -> dict[str, Any]:
                 results[f"open {spans}"] = await _open_trace(app, pilot, spans, other)
             await pilot.pause(0.5)  # the detail and memory of the last open settle
             results["rss"] = _rss_mb()  # the biggest trace is open
+            for text in FINDS:
+                results[f"find {text}"] = await _find(app, pilot, text)
             for text in SEARCHES:
                 results[f"search {text}"] = await _search(app, pilot, text)
             for text in LOG_FILTERS:
@@ -429,6 +467,8 @@ def main(console: Console) -> None:
                   f"[dim]{results['rss start']:.0f} · "
                   f"+{results['rss'] - results['rss start']:.0f} MB[/]", "", "", "", "")
     rows: list[tuple[str, list[float], float]] = [
+        *((f"find typed in the {BIG_TRACES[-1]:,}-span tree: {text!r}, last key → on the "
+           "match", results[f"find {text}"], INSTANT_MS) for text in FINDS),
         *((f"trace search typed: {text!r}, last key → list",
            results[f"search {text}"], INSTANT_MS) for text in SEARCHES),
         *((f"log filter typed: {text!r}, last key → lines", results[f"logs {text}"],
