@@ -179,7 +179,8 @@ def test_annotate_and_score_refuse_a_number_that_is_none_alike(db: Path) -> None
      "sys.exit(2) while importing the scorers file", 3),
     ("class Stop(BaseException):\n    pass\n\nraise Stop('here')\n",
      "Stop while importing: here", 4),
-], ids=["sys.exit", "argparse", "a BaseException"])
+    ("import os\n\nos._exit(3)\n", "os._exit(3) while importing the scorers file", 3),
+], ids=["sys.exit", "argparse", "a BaseException", "os._exit"])
 def test_score_says_so_when_a_scorers_file_exits_as_it_is_imported(
     db: Path, tmp_path: Path, source: str, said: str, line: int
 ) -> None:
