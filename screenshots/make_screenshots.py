@@ -22,7 +22,7 @@ time.tzset()
 
 from textual.app import App  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
-from textual.widgets import Input  # noqa: E402
+from textual.widgets import Input, Label  # noqa: E402
 
 from lumos_core.debug import PausePoint  # noqa: E402
 from lumos_studio.app import StudioApp  # noqa: E402
@@ -79,7 +79,7 @@ async def chat(pilot: Pilot[None], app: StudioApp, text: str) -> None:
 
 async def studio_pictures(store: Store) -> list[Path]:
     """The main view after a weather turn (tool span selected), memory, a suspended workflow,
-    a trace search, key help."""
+    a find in its tree, a trace search, key help."""
     app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
     saved: list[Path] = []
     async with app.run_test(size=SIZE) as pilot:
@@ -117,6 +117,16 @@ async def studio_pictures(store: Store) -> list[Path]:
         await wait_for(pilot, "the run to suspend", lambda: trip.suspended_run is not None)
         await pilot.pause(0.3)
         saved.append(save(app, "workflow.svg"))
+
+        tree = app.query_one(TraceWaterfall)
+        tree.focus()
+        await pilot.press("home", "slash", *"paris")
+        status = app.query_one("#trace-find-status", Label)
+        await wait_for(pilot, "the find's matches, by the words of the messages too",
+                       lambda: " of " in str(status.render()) and tree.finding == "paris")
+        await pilot.pause(0.5)
+        saved.append(save(app, "find.svg"))
+        await pilot.press("escape")
 
         traces = app.query_one(TraceBrowser)
         app.query_one(TraceList).focus()
