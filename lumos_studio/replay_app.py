@@ -11,6 +11,7 @@ reading and understanding every span of a 100,000-span recording before its firs
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from rich.text import Text
@@ -47,6 +48,9 @@ LOG_CHARS = 200  # of a log body, on its one line
 # (a 100,000-span recording's headers take ~0.45 s beside the first frames).
 FIRST_PART = 2_000
 DECODED_SPANS = 256  # spans kept decoded for the detail, the most recently shown
+# While a big file is read, its runs stored so far are listed again this often (seconds): a
+# run further down the file can be picked before the whole file is in.
+LIST_EVERY = 1.0
 
 
 class RecordingLoaded(Message):
@@ -116,6 +120,7 @@ class ReplayApp(ConsoleApp, TraceExchange):
         self._decoded: dict[str, SpanRecord] = {}  # by span id, the most recently shown last
         self._partial_trace: str | None = None  # the trace whose first part the bar plays
         self._reading_rest = False  # the worker reading the rest of the file was started
+        self._list_read_at = time.monotonic()  # the trace list last read while the file is
         self.at_ns: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -177,6 +182,10 @@ class ReplayApp(ConsoleApp, TraceExchange):
     def on_file_reading(self, message: FileReading) -> None:
         if self.loaded.loading:
             self._show_counts(message.progress)
+            now = time.monotonic()
+            if now - self._list_read_at >= LIST_EVERY:  # the runs stored so far, listed
+                self._list_read_at = now
+                self.load_trace_list()
 
     def on_file_read(self, message: FileRead) -> None:
         """Every trace of the file now: the list again, and the run shown whole."""

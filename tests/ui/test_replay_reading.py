@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from lumos_studio import replay_app
 from lumos_studio.otlp.files import encode_lines, read_records
-from lumos_studio.replay.loader import LoadedTrace, load_trace
+from lumos_studio.replay import line_load
+from lumos_studio.replay.loader import LoadedTrace, LoadProgress, load_trace
 from lumos_studio.replay_app import ReplayApp
 from lumos_studio.ui.widgets.playback_bar import PlaybackBar
 from lumos_studio.ui.widgets.trace_list import TraceList
@@ -63,6 +65,37 @@ async def test_the_files_start_plays_while_the_rest_is_read_then_the_whole_run(
         await pilot.press("end")
         await wait_for(pilot, lambda: len(tree.spans) == 4
                        and not any(s.running for s in tree.spans.values()))
+
+
+async def test_the_runs_stored_so_far_are_listed_while_the_file_is_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run further down the file shows in the list before the whole file is in."""
+    monkeypatch.setattr(line_load, "CHUNK_RECORDS", 1)  # each record its own commit
+    monkeypatch.setattr(replay_app, "LIST_EVERY", 0.0)
+    loaded = load_trace(a_span_a_line(tmp_path), first=1)
+    go_on = threading.Event()
+    finish = loaded.finish
+
+    def held_midway(on_progress: line_load.ProgressCallback | None = None,
+                    progress_interval: float = 0.1) -> None:
+        def report(progress: LoadProgress) -> None:
+            assert on_progress is not None
+            on_progress(progress)
+            if not progress.done and loaded.reader.count_traces() >= 2:
+                go_on.wait(10)  # the weather run and the assistant's are in, not the end
+
+        finish(report, 0.0)
+
+    monkeypatch.setattr(loaded, "finish", held_midway)
+    app = ReplayApp(loaded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        traces = app.query_one(TraceList)
+        # The assistant's runs come in one line, after the weather run's four.
+        await wait_for(pilot, lambda: traces.row_count == 5)
+        assert loaded.loading and "reading the file: " in app.sub_title
+        go_on.set()
+        await wait_for(pilot, lambda: not loaded.loading)
+        assert traces.row_count == 5
 
 
 async def test_saving_or_comparing_waits_for_the_whole_file(
