@@ -160,6 +160,31 @@ async def test_every_studio_pane_shows_hostile_records_literally(store: Store) -
         assert_shown_safely(app, "could not read [/] x: a␛[2J b", "␛]52;c;SGVsbG8=␇")
 
 
+async def test_a_find_in_a_hostile_tree_marks_its_names_literally(store: Store) -> None:
+    """Markup typed into the find matches the names holding it, as text; the marked rows and
+    the words' answer (the hostile messages are indexed too) reach the screen safely."""
+    hostile_store(store)
+    app = StudioApp(store, hostile_session(store))
+    async with app.run_test(size=SIZE) as pilot:
+        traces = app.query_one(TraceList)
+        await wait_for(pilot, lambda: traces.row_count == 2)
+        traces.focus()
+        await pilot.press("home", "enter")
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, lambda: len(tree.spans) == len(STORABLE) + 1)
+        tree.focus()
+        await pilot.press("slash", *MARKUP_CLOSE)
+        await wait_for(pilot, lambda: tree.finding == MARKUP_CLOSE)
+        await wait_for(pilot, lambda: " of " in screen_text(app))
+        assert tree.cursor_span is not None
+        assert MARKUP_CLOSE in tree.cursor_span.name
+        assert_shown_safely(app, f"invoke_agent {MARKUP_CLOSE}")
+        for _ in range(3):  # round the matches, each shown safely
+            await pilot.press("enter")
+            await pilot.pause()
+            assert_shown_safely(app)
+
+
 async def test_a_hostile_span_posted_to_the_running_studio_is_listed_not_fatal(
     store: Store,
 ) -> None:
