@@ -1,11 +1,14 @@
-"""Finding spans in the shown trace: by the name its row shows, or by its span id.
+"""Finding spans in the shown trace: by the name its row shows, its span id, the words of its
+messages, and what it does.
 
 A find matches what the row says (the name as shown, ``SpanIndex.label``), case folded; a span
 id (a log line's, a teammate's message) finds its span from ``MIN_ID_DIGITS`` hex digits on; and
 the spans whose messages hold its words count too, once the store has said which (the full-text
-index: ``StoreReader.spans_with_words``, asked in a worker). Matches run in tree order, folded
-spans included: the tree unfolds a match's ancestors when the cursor goes to it. Kept free of
-Textual, like ``waterfall_layout``.
+index: ``StoreReader.spans_with_words``, asked in a worker). ``is:model``, ``is:tool`` … keep the
+spans that do that, in whatever dialect they came (the bar colour families the semantics layer
+gives, ``waterfall_layout.KINDS``), and ``is:error`` those that failed; alone, they find every
+such span. Matches run in tree order, folded spans included: the tree unfolds a match's
+ancestors when the cursor goes to it. Kept free of Textual, like ``waterfall_layout``.
 """
 
 from __future__ import annotations
@@ -16,27 +19,51 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["MIN_ID_DIGITS", "Found", "SpanFinder", "TraceMatches"]
+__all__ = ["IS_VALUES", "MIN_ID_DIGITS", "Found", "SpanFinder", "TraceMatches"]
 
 MIN_ID_DIGITS = 8  # fewer hex digits match names and ids alike by chance ("add", "cafe")
 _HEX = frozenset(string.hexdigits.lower())
+_KINDS = ("agent", "model", "tool", "retrieval", "workflow")  # ``is:`` what a span does
+IS_VALUES = (*_KINDS, "error")
 
 
 class SpanFinder:
-    """What one find looks for: a part of a name, an id's first digits when it can be one, and
-    the spans whose messages hold its words once the store has said which (``with_spans``)."""
+    """What one find looks for: a part of a name, an id's first digits when it can be one, the
+    spans whose messages hold its words once the store has said which (``with_spans``), and
+    what the spans do (``is:``)."""
 
-    __slots__ = ("id_prefix", "needle", "spans", "text")
+    __slots__ = ("errors", "id_prefix", "kinds", "needle", "problem", "spans", "text", "words")
 
     def __init__(self, text: str, spans: frozenset[str] = frozenset()) -> None:
         self.text = text
-        self.needle = needle = text.strip().casefold()
-        self.id_prefix = needle if len(needle) >= MIN_ID_DIGITS and set(needle) <= _HEX else None
         self.spans = spans
+        kinds: set[str] = set()
+        errors = False
+        rest: list[str] = []
+        problem = None
+        for word in text.split():
+            folded = word.casefold()
+            if not folded.startswith("is:"):
+                rest.append(word)
+            elif folded[3:] == "error":
+                errors = True
+            elif folded[3:] in _KINDS:
+                kinds.add(folded[3:])
+            else:
+                problem = f"{word}? is: takes {', '.join(IS_VALUES)}"
+        self.kinds, self.errors, self.problem = frozenset(kinds), errors, problem
+        self.words = " ".join(rest)  # what the messages are searched for
+        self.needle = needle = self.words.casefold()
+        self.id_prefix = needle if len(needle) >= MIN_ID_DIGITS and set(needle) <= _HEX else None
 
     def __bool__(self) -> bool:
         """Something to look for: blanks alone find nothing."""
-        return bool(self.needle)
+        return bool(self.needle or self.kinds or self.errors)
+
+    @property
+    def by_kind(self) -> bool:
+        """Whether what a span does decides too (``is:``)."""
+        return bool(self.kinds or self.errors)
 
     def with_spans(self, spans: frozenset[str]) -> SpanFinder:
         """The same find, with the spans whose messages hold its words."""
@@ -52,6 +79,16 @@ class SpanFinder:
         prefix = self.id_prefix
         return prefix is not None and span_id.casefold().startswith(prefix)
 
+    def finds_kind(self, kind: str, failed: bool) -> bool:
+        """What the span does and whether it failed pass the ``is:`` filters."""
+        return (not self.kinds or kind in self.kinds) and (not self.errors or failed)
+
+    def finds(self, span_id: str, label: str, kind: str, failed: bool) -> bool:
+        """One span, whole: what a row is marked by."""
+        if not self or not self.finds_kind(kind, failed):
+            return False
+        return not self.needle or self.finds_label(label) or self.finds_id(span_id)
+
 
 @dataclass(frozen=True, slots=True)
 class Found:
@@ -65,7 +102,8 @@ class Found:
 
 class TraceMatches:
     """One find's matches among a trace's spans in tree order (``SpanIndex.depth_first``), with
-    the label each row shows (``labels``, in the same order).
+    the label each row shows (``labels``, in the same order), and for ``is:``, what each span
+    does and whether it failed (``kinds``, ``failed``, in the same order too).
 
     A name is judged once however many spans bear it (a 100,000-span trace has a few dozen), so
     a find typed on a big trace costs a pass over its labels, not a string search a span.
@@ -73,13 +111,23 @@ class TraceMatches:
 
     __slots__ = ("_order", "_positions")
 
-    def __init__(self, order: Sequence[str], labels: Sequence[str], finder: SpanFinder) -> None:
+    def __init__(self, order: Sequence[str], labels: Sequence[str], finder: SpanFinder,
+                 kinds: Sequence[str] = (), failed: Sequence[bool] = ()) -> None:
         self._order = order
-        found = {label for label in set(labels) if finder.finds_label(label)}
-        positions = list(itertools.compress(range(len(order)), map(found.__contains__, labels)))
-        if finder.id_prefix is not None or finder.spans:
-            by_id = [i for i, span_id in enumerate(order) if finder.finds_id(span_id)]
-            positions = sorted({*positions, *by_id})
+        positions: list[int]
+        if not finder:
+            positions = []
+        elif not finder.needle:
+            positions = list(range(len(order)))
+        else:
+            found = {label for label in set(labels) if finder.finds_label(label)}
+            positions = list(itertools.compress(range(len(order)),
+                                                map(found.__contains__, labels)))
+            if finder.id_prefix is not None or finder.spans:
+                by_id = [i for i, span_id in enumerate(order) if finder.finds_id(span_id)]
+                positions = sorted({*positions, *by_id})
+        if finder.by_kind:
+            positions = [i for i in positions if finder.finds_kind(kinds[i], failed[i])]
         self._positions = positions
 
     def __len__(self) -> int:

@@ -8,7 +8,7 @@ times to bar cells on a shared axis, to an eighth of a cell (``TimeAxis``, ``bar
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from lumos_core.telemetry import semconv as sc
@@ -147,6 +147,28 @@ class SpanIndex:
         if kind is None:
             kind = self._kinds[span_id] = span_kind(self.spans[span_id], self._views.get(span_id))
         return kind
+
+    def kinds_of(self, span_ids: Sequence[str]) -> list[str]:
+        """``kind`` of each span: as columns, worked out once a facet (a few per trace), not a
+        header made a span (~2 µs each: 0.2 s for 100,000 spans)."""
+        columns = self._columns
+        if columns is None:
+            return [self.kind(span_id) for span_id in span_ids]
+        table, positions = columns.columns, columns.positions
+        by_code = [_bar_kind(f.kind, f.operation or "", False, f.workflow_step)
+                   for f in table.facets]
+        codes = table.codes
+        return [by_code[codes[positions[span_id]]] for span_id in span_ids]
+
+    def failed_of(self, span_ids: Sequence[str]) -> list[bool]:
+        """``failed`` of each span, as ``kinds_of`` reads them."""
+        columns = self._columns
+        if columns is None:
+            return [self.failed(span_id) for span_id in span_ids]
+        table, positions = columns.columns, columns.positions
+        by_code = [f.status_code == STATUS_ERROR for f in table.facets]
+        codes = table.codes
+        return [by_code[codes[positions[span_id]]] for span_id in span_ids]
 
     def failed(self, span_id: str) -> bool:
         """The span's status is an error."""

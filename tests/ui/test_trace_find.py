@@ -14,11 +14,12 @@ from lumos_studio.replay.loader import load_trace
 from lumos_studio.replay_app import ReplayApp
 from lumos_studio.store import Store
 from lumos_studio.ui.trace_find import Found, SpanFinder, TraceMatches
+from lumos_studio.ui.waterfall_layout import SpanIndex
 from lumos_studio.ui.widgets import trace_pane
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_pane import TracePane
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
-from tests.builders import T0, weather_trace
+from tests.builders import T0, make_span, weather_trace
 from tests.ui.helpers import send_at_once, terminal_keys, wait_for
 from tests.ui.test_snapshots import select_tool_span, studio_with_a_recorded_turn
 
@@ -83,6 +84,51 @@ def test_a_hundred_thousand_spans_match_by_name_as_the_tree_shows_them() -> None
     assert 0 < len(found) == len(expected)
     first = found.step(None, 1)
     assert first.span_id == expected[0] and first.number == 1
+
+
+def test_is_keeps_the_spans_that_do_that_and_alone_finds_them_all() -> None:
+    model = SpanFinder("is:model")
+    assert model and model.by_kind and not model.needle and not model.words
+    assert model.finds("s1", "anything", "model", False)
+    assert not model.finds("s1", "anything", "tool", False)
+    failed_tool = SpanFinder("IS:tool is:error weather")
+    assert failed_tool.words == "weather" and failed_tool.kinds == {"tool"}
+    assert failed_tool.finds("s1", "get_weather", "tool", True)
+    assert not failed_tool.finds("s1", "get_weather", "tool", False)  # it did not fail
+    assert not failed_tool.finds("s1", "get_time", "tool", True)  # not its name
+    either = SpanFinder("is:model is:tool")
+    assert either.finds("s", "x", "model", False) and either.finds("s", "x", "tool", False)
+    assert SpanFinder("is:llm").problem == (
+        "is:llm? is: takes agent, model, tool, retrieval, workflow, error")
+
+
+def test_is_filters_the_matches_by_what_each_span_does() -> None:
+    order = ["s0", "s1", "s2", "s3"]
+    labels = ["invoke_agent a", "chat x", "execute_tool chat_log", "chat y"]
+    kinds = ["agent", "model", "tool", "model"]
+    failed = [False, False, True, True]
+    assert len(TraceMatches(order, labels, SpanFinder("is:model"), kinds, failed)) == 2
+    chats = TraceMatches(order, labels, SpanFinder("chat is:model"), kinds, failed)
+    assert chats.step(None, 1) == Found("s1", 1, 2)
+    failed_chat = TraceMatches(order, labels, SpanFinder("chat is:error"), kinds, failed)
+    assert failed_chat.step(None, 1) == Found("s2", 1, 2)
+
+
+def test_what_a_span_does_comes_from_the_semantics_layer_in_any_dialect() -> None:
+    """An OpenInference LLM span named after its class is a model call, as a lumos one is."""
+    index = SpanIndex()
+    index.update([
+        make_span("RunnableSequence", span_id="b0",
+                  attributes={"openinference.span.kind": "CHAIN"}),
+        make_span("ChatOpenAI", span_id="b1", parent="b0",
+                  attributes={"openinference.span.kind": "LLM"}),
+        make_span("chat scripted", span_id="b2", parent="b0",
+                  attributes={"gen_ai.operation.name": "chat"}),
+    ])
+    order = index.depth_first()
+    matches = TraceMatches(order, list(map(index.label, order)), SpanFinder("is:model"),
+                           index.kinds_of(order), index.failed_of(order))
+    assert len(matches) == 2 and matches.step(None, 1).span_id == "b1"
 
 
 # --- the pane in the studio ---
@@ -187,6 +233,24 @@ async def test_words_of_the_messages_find_their_spans_when_the_store_answers(
         await wait_for(pilot, lambda: tree.cursor_span.span_id == ANSWER)
         detail = app.query_one(SpanDetail)
         await wait_for(pilot, lambda: detail.span is not None and detail.span.span_id == ANSWER)
+
+
+async def test_is_finds_the_model_calls_and_says_what_it_cannot_read(store: Store) -> None:
+    app = studio_with_a_recorded_turn(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select_tool_span(pilot)
+        tree = await find(pilot, "is:model")
+        await wait_for(pilot, lambda: find_bar_text(app) == "2 of 2")
+        assert tree.cursor_span is not None and tree.cursor_span.span_id == ANSWER
+        field = app.query_one("#trace-find", Input)
+        field.value = "is:tool"
+        await wait_for(pilot, lambda: find_bar_text(app) == "1 of 1")
+        assert tree.cursor_span.span_id == TOOL
+        field.value = "is:error"
+        await wait_for(pilot, lambda: find_bar_text(app) == "no span matches")
+        field.value = "is:llm"
+        await wait_for(pilot, lambda: find_bar_text(app).startswith("is:llm? is: takes agent"))
+        assert app.query_one("#trace-find-status").has_class("-none")
 
 
 async def test_a_match_in_a_folded_subtree_is_unfolded(store: Store) -> None:

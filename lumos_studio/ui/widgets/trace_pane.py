@@ -1,5 +1,5 @@
-"""The trace pane: the waterfall, and a find bar over it that finds spans by name, span id or
-the words of their messages.
+"""The trace pane: the waterfall, and a find bar over it that finds spans by name, span id,
+the words of their messages and what they do (``is:model``; ``trace_find``).
 
 ``/`` opens the bar; each key typed moves the cursor to the first match at or after it (the
 waterfall marks every match), Enter or down goes to the next, up to the one before, Escape ends
@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Label
 
-from lumos_studio.ui.trace_find import MIN_ID_DIGITS, Found
+from lumos_studio.ui.trace_find import MIN_ID_DIGITS, Found, SpanFinder
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,8 @@ MAX_FIND_CHARS = 200
 # matches goes over every span (~90 ms at 100,000), and the trace is sent again ~10 times a second.
 RECOUNT_EVERY = 0.5
 
-_PLACEHOLDER = (f"find spans: a part of their name, words of their messages, or "
-                f"{MIN_ID_DIGITS}+ digits of an id")
+_PLACEHOLDER = (f"find spans: a part of their name, words of their messages, "
+                f"{MIN_ID_DIGITS}+ digits of an id; is:model is:tool is:error …")
 
 
 class TracePane(Vertical):
@@ -155,19 +155,20 @@ class TracePane(Vertical):
 
     def _ask_words(self, text: str, *, go: bool) -> None:
         trace_id = self._tree.trace_id
-        if self._words is None or trace_id is None or not text.strip():
+        words = SpanFinder(text).words  # not the ``is:`` filters
+        if self._words is None or trace_id is None or not words:
             if go:
                 self._asking = None
             return
         if go:  # "searching the messages…" until it answers (a recount's answer is quiet)
             self._asking = text
-        self._read_words(trace_id, text, go)
+        self._read_words(trace_id, text, words, go)
 
     @work(thread=True, exclusive=True, group="trace-find-words")
-    def _read_words(self, trace_id: str, text: str, go: bool) -> None:
+    def _read_words(self, trace_id: str, text: str, words: str, go: bool) -> None:
         assert self._words is not None
         try:
-            found = frozenset(self._words(trace_id, text))
+            found = frozenset(self._words(trace_id, words))
         except Exception:  # a store gone bad, a server gone: the names still find
             log.exception("could not look up the find's words in the trace's messages")
             found = frozenset()
@@ -192,7 +193,11 @@ class TracePane(Vertical):
         if found is None:  # an answer for a find since changed: the newer one says
             return
         status = self.query_one("#trace-find-status", Label)
-        if not self._tree.finding:
+        finding = self._tree.finding
+        problem = SpanFinder(self.find_input.value).problem  # ``is:`` with what it cannot read
+        if problem:
+            text = problem
+        elif not finding:
             text = ""
         elif not found.total and self._asking == self._tree.finding:
             text = "searching the messages…"
@@ -203,4 +208,4 @@ class TracePane(Vertical):
         else:
             text = f"{found.total:,} {'match' if found.total == 1 else 'matches'}"
         status.update(text)
-        status.set_class(text == "no span matches", "-none")
+        status.set_class(text == "no span matches" or text == problem, "-none")

@@ -161,6 +161,7 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         self._finder: SpanFinder | None = None  # the find under way (``find``): rows it marks
         self._matches: TraceMatches | None = None  # its matches, until the trace changes
         self._tree_order: tuple[list[str], list[str]] | None = None  # ids and labels, if asked
+        self._tree_kinds: tuple[list[str], list[bool]] | None = None  # the same for ``is:``
 
     def on_mount(self) -> None:
         self.set_interval(TICK_SECONDS, self._tick)
@@ -182,7 +183,8 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
             self._reflow()
         elif self._index.update(spans, views):
             self._reflow()
-        self._matches, self._tree_order = None, None  # a live trace's new spans may match too
+        # A live trace's new spans may match too; a span that ended may have failed.
+        self._matches, self._tree_order, self._tree_kinds = None, None, None
         count = len(self.spans)
         summary = f"{count} spans" if complete else f"first {count} spans, reading…"
         if summary != self.border_subtitle:
@@ -250,7 +252,12 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
             if order is None:
                 ids = self._index.depth_first()
                 order = self._tree_order = (ids, list(map(self._index.label, ids)))
-            matches = TraceMatches(*order, self._finder or SpanFinder(""))
+            finder = self._finder or SpanFinder("")
+            kinds = self._tree_kinds
+            if kinds is None and finder.by_kind:
+                ids = order[0]
+                kinds = self._tree_kinds = (self._index.kinds_of(ids), self._index.failed_of(ids))
+            matches = TraceMatches(*order, finder, *(kinds or ((), ())))
             if self._finder is not None:
                 self._matches = matches
         return matches

@@ -165,7 +165,8 @@ class WaterfallPaint(_WidgetBase):
                                         else span.duration_ns)
         segments = [Segment(prefix[: columns.tree], look["guides"])]
         finder = self._finder
-        if finder is not None and (finder.finds_label(label) or finder.finds_id(row.span_id)):
+        if finder is not None and finder.finds(row.span_id, label, self._index.kind(row.span_id),
+                                               is_error(span)):
             marked = cell_len(name)  # the name alone, not the column's padding after it
             segments += [Segment(name, look["match"]),
                          Segment(" " * max(0, room - marked), look[f"name-{kind}"])]
