@@ -69,7 +69,8 @@ RSS_TARGET_MB = 150.0  # a search or filter as typed, a pane switch: what feels 
 ROUNDS = {1_000: 5, 10_000: 5, 100_000: 3}
 TYPE_ROUNDS = 3
 KEY_GAP = 0.08  # seconds between typed keys
-FINDS = ("tool 3.97",)  # in the 100,000-span tree: 483 of its names, the first ~600 rows down
+# In the 100,000-span tree: 483 of its names, the first ~600 rows down; its tool calls.
+FINDS = ("tool 3.97", "is:tool")
 SEARCHES = ("paris london", "w12")
 LOG_FILTERS = ("timeout", "connection refused")
 SPAN_STEPS = 12  # ↓ presses in a run's tree (20 spans), each timed to the next span's detail
@@ -258,9 +259,7 @@ async def _find(app: _TimedStudio, pilot: Any, text: str) -> list[float]:
 
     def on_match(value: str) -> Callable[[], bool]:
         def shown() -> bool:
-            span = tree.cursor_span
-            return (tree.finding == value and span is not None
-                    and value.casefold() in span.name.casefold()
+            return (tree.finding == value and tree.find_status().number > 0
                     and round(tree.scroll_y) <= tree.cursor_row
                     < round(tree.scroll_y) + tree.page_rows)
         return shown
