@@ -89,9 +89,11 @@ def test_the_real_studio_opens_searches_and_filters(
     monkeypatch.setattr(ui_app, "ROUNDS", dict.fromkeys(TINY_BIG_TRACES, 1))
     monkeypatch.setattr(ui_app, "TYPE_ROUNDS", 1)
     monkeypatch.setattr(ui_app, "KEY_GAP", 0.0)
+    monkeypatch.setattr(ui_app, "FINDS", ("tool", "is:tool"))  # "tool 3.97": 100,000 spans
     results = asyncio.run(ui_app._measure(tiny_store.path, tmp_path / "layout.json"))
     for size in TINY_BIG_TRACES:
         assert len(results[f"open {size}"].rounds) == 1
+    assert all(len(results[f"find {text}"]) == 1 for text in ("tool", "is:tool"))
     assert all(len(results[f"search {text}"]) == 1 for text in ui_app.SEARCHES)
     assert all(len(results[f"logs {text}"]) == 1 for text in ui_app.LOG_FILTERS)
     assert all(len(values) == 6 for values in results["switch"].values())
