@@ -133,6 +133,11 @@ class TraceMatches:
     def __len__(self) -> int:
         return len(self._positions)
 
+    def span_ids(self) -> list[str]:
+        """The matches, in tree order."""
+        order = self._order
+        return [order[i] for i in self._positions]
+
     def _position(self, span_id: str | None) -> int:
         """The span's place in tree order; -1 before the first (no cursor, a span gone)."""
         if span_id is None:

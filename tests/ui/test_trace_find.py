@@ -253,6 +253,51 @@ async def test_is_finds_the_model_calls_and_says_what_it_cannot_read(store: Stor
         assert app.query_one("#trace-find-status").has_class("-none")
 
 
+async def test_ctrl_o_shows_the_matches_and_their_ancestors_alone(store: Store) -> None:
+    app = studio_with_a_recorded_turn(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select_tool_span(pilot)
+        tree = await find(pilot, "chat")
+        await wait_for(pilot, lambda: find_bar_text(app) == "2 of 2")
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: len(tree.rows) == 3)  # the agent's span and its 2 chats
+        assert [row.span_id for row in tree.rows] == [AGENT, CHAT, ANSWER]
+        assert find_bar_text(app) == "2 of 2 · only these"
+        assert tree.cursor_span is not None and tree.cursor_span.span_id == ANSWER
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: find_bar_text(app) == "1 of 2 · only these")
+        field = app.query_one("#trace-find", Input)
+        field.value = "execute_tool"  # the rows follow the find as it is typed
+        await wait_for(pilot, lambda: [row.span_id for row in tree.rows] == [AGENT, TOOL])
+        await pilot.press("ctrl+o")  # every span again, the cursor where it was
+        await wait_for(pilot, lambda: len(tree.rows) == 4)
+        assert tree.cursor_span.span_id == TOOL and not find_bar_text(app).endswith("these")
+        await pilot.press("ctrl+o", "escape")  # ending the find shows every span too
+        await wait_for(pilot, lambda: len(tree.rows) == 4 and tree.finding is None)
+        assert not tree.only_matches
+
+
+async def test_only_matches_in_a_big_tree_keeps_each_matchs_ancestors() -> None:
+    spans = generated_trace(2_000)
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        tree = app.query_one(TraceWaterfall)
+        tree.show(TRACE, spans)
+        tree.focus()
+        await pilot.press("slash", *"tool 3.1", "ctrl+o")
+        await wait_for(pilot, lambda: tree.only_matches and tree.finding == "tool 3.1")
+        by_id = {span.span_id: span for span in spans}
+        matched = {s.span_id for s in spans if "tool 3.1" in s.name}
+        shown = set()
+        for span_id in matched:
+            up: str | None = span_id
+            while up is not None:
+                shown.add(up)
+                up = by_id[up].parent_span_id
+        await wait_for(pilot, lambda: set(tree.rows.span_ids) == shown)
+        assert 0 < len(matched) < len(shown) < len(spans)
+
+
 async def test_a_match_in_a_folded_subtree_is_unfolded(store: Store) -> None:
     app = studio_with_a_recorded_turn(store)
     async with app.run_test(size=(120, 40)) as pilot:

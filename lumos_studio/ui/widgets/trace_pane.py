@@ -3,7 +3,8 @@ the words of their messages and what they do (``is:model``; ``trace_find``).
 
 ``/`` opens the bar; each key typed moves the cursor to the first match at or after it (the
 waterfall marks every match), Enter or down goes to the next, up to the one before, Escape ends
-the find and gives the tree the focus back, its cursor on the match. Names and ids are matched
+the find and gives the tree the focus back, its cursor on the match; ctrl+o shows the matches
+and their ancestors alone (again: every span). Names and ids are matched
 at once, in memory; the words of the messages are the store's full-text index's to find (a
 worker asks it, ``words``), and their spans join the matches when it answers. The border, its
 title and the span count are the pane's, so the bar sits inside it.
@@ -66,6 +67,7 @@ class TracePane(Vertical):
         Binding("down", "find_step(1)", "Next match", show=False),
         Binding("up", "find_step(-1)", "Previous match", show=False),
         Binding("escape", "end_find", "End find"),
+        Binding("ctrl+o", "only_matches", "Only matches"),
     ]
 
     @dataclass
@@ -108,6 +110,8 @@ class TracePane(Vertical):
             return not self.find_input.has_focus
         if action == "end_find":  # without a find, Escape goes on (F6's restore) unlisted
             return self.finding
+        if action == "only_matches":
+            return self.finding
         return True
 
     def action_find(self) -> None:
@@ -117,6 +121,10 @@ class TracePane(Vertical):
     def action_find_step(self, direction: int) -> None:
         if self._tree.finding:
             self._in_tree(lambda tree: tree.find_step(direction))
+
+    def action_only_matches(self) -> None:
+        """The matches and their ancestors alone, or every span again."""
+        self._in_tree(lambda tree: tree.show_only_matches(not tree.only_matches))
 
     def action_end_find(self) -> None:
         """Escape: no find, the bar hidden, the tree focused with its cursor where it is."""
@@ -207,5 +215,7 @@ class TracePane(Vertical):
             text = f"{found.number:,} of {found.total:,}"
         else:
             text = f"{found.total:,} {'match' if found.total == 1 else 'matches'}"
+        if text and found.total and self._tree.only_matches:
+            text += " · only these"
         status.update(text)
         status.set_class(text == "no span matches" or text == problem, "-none")

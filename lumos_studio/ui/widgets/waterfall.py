@@ -162,6 +162,7 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         self._matches: TraceMatches | None = None  # its matches, until the trace changes
         self._tree_order: tuple[list[str], list[str]] | None = None  # ids and labels, if asked
         self._tree_kinds: tuple[list[str], list[bool]] | None = None  # the same for ``is:``
+        self._only_matches = False  # the rows: the find's matches and their ancestors alone
 
     def on_mount(self) -> None:
         self.set_interval(TICK_SECONDS, self._tick)
@@ -173,6 +174,8 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         """Show ``spans`` (headers, or records); on the same trace, take in what is new without
         starting over. ``views`` (by span id) say what records do; records without one are
         read once. Not ``complete``: the trace's first spans, the rest is being read."""
+        # A live trace's new spans may match too; a span that ended may have failed.
+        self._matches, self._tree_order, self._tree_kinds = None, None, None
         if trace_id != self.trace_id or len(spans) < len(self._index.spans):
             self.trace_id = trace_id
             self._index = SpanIndex()
@@ -181,10 +184,8 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
             self.scroll_to(y=0, animate=False)
             self._index.update(spans, views)
             self._reflow()
-        elif self._index.update(spans, views):
+        elif self._index.update(spans, views) or self._filtered:
             self._reflow()
-        # A live trace's new spans may match too; a span that ended may have failed.
-        self._matches, self._tree_order, self._tree_kinds = None, None, None
         count = len(self.spans)
         summary = f"{count} spans" if complete else f"first {count} spans, reading…"
         if summary != self.border_subtitle:
@@ -206,6 +207,8 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         cursor; blank text ends the find."""
         finder = SpanFinder(text)
         self._finder, self._matches = (finder if finder else None), None
+        if self._only_matches:
+            self._reflow()
         self.refresh()
         return self._go(self._found_matches().step(self._cursor_span, 1, here_counts=True))
 
@@ -220,6 +223,8 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
             return None
         if finder.spans != span_ids:
             self._finder, self._matches = finder.with_spans(span_ids), None
+            if self._only_matches:
+                self._reflow()
             self.refresh()
         found = self._found_matches().at(self._cursor_span)
         if found.number or not go:
@@ -235,10 +240,52 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         return self._found_matches().at(self._cursor_span)
 
     def end_find(self) -> None:
-        """No find: the rows lose their marks; the cursor stays on the span it is on."""
+        """No find: the rows lose their marks, every span shows again; the cursor stays on the
+        span it is on."""
+        filtered = self._filtered
+        self._only_matches = False
         if self._finder is not None:
             self._finder, self._matches = None, None
+            if filtered:
+                self._reflow()
+                self.call_after_refresh(self._scroll_to_cursor)
             self.refresh()
+
+    def show_only_matches(self, only: bool) -> Found:
+        """Show the matches and their ancestors alone (``only``), or every span again; the
+        cursor stays on its span (or the nearest shown ancestor)."""
+        if only != self._only_matches:
+            self._only_matches = only
+            self._reflow()
+            self.call_after_refresh(self._scroll_to_cursor)
+        return self._found_matches().at(self._cursor_span)
+
+    @property
+    def only_matches(self) -> bool:
+        return self._only_matches
+
+    @property
+    def _filtered(self) -> bool:
+        """The rows are the find's matches and their ancestors (``show_only_matches``)."""
+        return self._only_matches and self._finder is not None
+
+    def _shown_children(self) -> dict[str | None, list[str]]:
+        """The tree's children lists, or with only-matches on, those of the matches and their
+        ancestors (all of it while nothing matches, rather than an empty tree)."""
+        children = self._index.children
+        if not self._filtered:
+            return children
+        keep: set[str] = set()
+        parent = self._index.parent
+        for span_id in self._found_matches().span_ids():
+            up: str | None = span_id
+            while up is not None and up not in keep:
+                keep.add(up)
+                up = parent(up)
+        if not keep:
+            return children
+        return {above: [child for child in kids if child in keep]
+                for above, kids in children.items() if above is None or above in keep}
 
     @property
     def finding(self) -> str | None:
@@ -295,7 +342,7 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
 
     def _reflow(self) -> None:
         """Flatten the visible rows again and keep the cursor on the same span."""
-        self._rows = flatten(self._index.children, self._collapsed)
+        self._rows = flatten(self._shown_children(), self._collapsed)
         self._label_cells = label_cells(self._rows, self._index.label)
         self._after_rows_changed()
 
@@ -324,7 +371,7 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         if expanded:
             self._collapsed.discard(row.span_id)
             below = flatten(
-                self._index.children, self._collapsed, row.span_id, row.depth + 1,
+                self._shown_children(), self._collapsed, row.span_id, row.depth + 1,
                 row.child_guides, self._rows.guides,
             )
             self._rows.insert(row_index + 1, below)
