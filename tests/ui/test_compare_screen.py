@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -115,12 +116,25 @@ async def long_comparison(
         yield pilot, screen, table
 
 
-async def test_a_long_comparison_shows_its_first_rows_at_once_then_fills_in_chunks() -> None:
+async def test_a_long_comparison_shows_its_first_rows_at_once_then_fills_in_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     steps = FIRST_ROWS + 3 * ROWS_A_TICK + 7
+    shown: list[tuple[int, str]] = []  # rows and subtitle as each chunk is added (not polled:
+    add_rows = CompareScreen._add_rows  # a busy machine may add the next before a poll)
+
+    def noted(screen: CompareScreen, table: DataTable[Any], cells: list[Any]) -> None:
+        add_rows(screen, table, cells)
+        shown.append((table.row_count, str(table.border_subtitle)))
+
+    monkeypatch.setattr(CompareScreen, "_add_rows", noted)
     async with long_comparison(steps) as (pilot, _, table):
-        assert table.row_count == FIRST_ROWS  # the rest comes a chunk at a time
-        assert str(table.border_subtitle).endswith("…")  # the rest aligned, or shown, next
         await wait_for(pilot, lambda: table.row_count == steps + 1, timeout=30)
+        first_rows, subtitle = shown[0]
+        assert first_rows == FIRST_ROWS  # the rest comes a chunk at a time
+        assert subtitle.endswith("…")  # the rest aligned, or shown, next
+        assert len(shown) > 2 and all(later - earlier <= ROWS_A_TICK + 1
+                                      for (earlier, _), (later, _) in itertools.pairwise(shown))
         assert str(table.border_subtitle) == "1 changed · 0 removed · 0 added"
         assert [str(table.get_row_at(n)[1]).split()[:2] for n in (1, steps)] == [
             ["step", "0"], ["step", str(steps - 1)]]
