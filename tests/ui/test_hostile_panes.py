@@ -4,7 +4,10 @@ nothing that would act on the terminal reaches the screen."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from textual.app import App
@@ -90,12 +93,20 @@ def hostile_session(store: Store) -> InProcessSession:
     return InProcessSession.recording(AgentCatalog("hostile", {agent.name: agent}), store.writer)
 
 
-async def test_every_studio_pane_shows_hostile_records_literally(store: Store) -> None:
+@asynccontextmanager
+async def hostile_studio(store: Store, **run: Any
+                         ) -> AsyncIterator[tuple[StudioApp, Pilot[None], TraceList]]:
+    """The studio on the hostile store, once its two runs are listed."""
     hostile_store(store)
     app = StudioApp(store, hostile_session(store))
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
+    async with app.run_test(size=SIZE, **run) as pilot:
         traces = app.query_one(TraceList)
         await wait_for(pilot, lambda: traces.row_count == 2)
+        yield app, pilot, traces
+
+
+async def test_every_studio_pane_shows_hostile_records_literally(store: Store) -> None:
+    async with hostile_studio(store, notifications=True) as (app, pilot, traces):
         # Trace list, metrics strip, agent list and chat title all name the hostile agent.
         await wait_for(pilot, lambda: "1 error" in screen_text(app))
         assert_shown_safely(app, "Chat · [/] x a␛[2J b", f"{MARKUP_CLOSE} 500.0ms/500.0ms",
@@ -163,11 +174,7 @@ async def test_every_studio_pane_shows_hostile_records_literally(store: Store) -
 async def test_a_find_in_a_hostile_tree_marks_its_names_literally(store: Store) -> None:
     """Markup typed into the find matches the names holding it, as text; the marked rows and
     the words' answer (the hostile messages are indexed too) reach the screen safely."""
-    hostile_store(store)
-    app = StudioApp(store, hostile_session(store))
-    async with app.run_test(size=SIZE) as pilot:
-        traces = app.query_one(TraceList)
-        await wait_for(pilot, lambda: traces.row_count == 2)
+    async with hostile_studio(store) as (app, pilot, traces):
         traces.focus()
         await pilot.press("home", "enter")
         tree = app.query_one(TraceWaterfall)
@@ -210,11 +217,7 @@ async def test_a_hostile_span_posted_to_the_running_studio_is_listed_not_fatal(
 
 
 async def test_comparing_a_hostile_run_and_the_command_palette(store: Store) -> None:
-    hostile_store(store)
-    app = StudioApp(store, hostile_session(store))
-    async with app.run_test(size=SIZE) as pilot:
-        traces = app.query_one(TraceList)
-        await wait_for(pilot, lambda: traces.row_count == 2)
+    async with hostile_studio(store) as (app, pilot, traces):
         traces.focus()
         await pilot.pause()
         await pilot.press("down", "m", "up", "c")  # the weather run, then the hostile one

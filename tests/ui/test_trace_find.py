@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Label
 
 from bench.ui_waterfall import generated_trace
+from lumos_studio.app import StudioApp
 from lumos_studio.replay.loader import load_trace
 from lumos_studio.replay_app import ReplayApp
 from lumos_studio.store import Store
@@ -148,12 +151,19 @@ async def find(pilot: Pilot[None], text: str) -> TraceWaterfall:
     return tree
 
 
+@asynccontextmanager
+async def on_the_tool_call(store: Store) -> AsyncIterator[tuple[StudioApp, Pilot[None]]]:
+    """The studio on the recorded weather turn, its tool call's span selected in the tree."""
+    app = studio_with_a_recorded_turn(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select_tool_span(pilot)
+        yield app, pilot
+
+
 async def test_typing_a_find_goes_to_the_first_match_and_the_detail_follows(
     store: Store,
 ) -> None:
-    app = studio_with_a_recorded_turn(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await select_tool_span(pilot)  # the cursor on the tool call, the third row
+    async with on_the_tool_call(store) as (app, pilot):  # the cursor on the third row
         tree = await find(pilot, "chat")
         assert isinstance(app.focused, Input) and app.focused.id == "trace-find"
         detail = app.query_one(SpanDetail)
@@ -175,9 +185,7 @@ async def test_typing_a_find_goes_to_the_first_match_and_the_detail_follows(
 async def test_escape_ends_the_find_and_gives_the_tree_its_focus_on_the_match(
     store: Store,
 ) -> None:
-    app = studio_with_a_recorded_turn(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await select_tool_span(pilot)
+    async with on_the_tool_call(store) as (app, pilot):
         tree = await find(pilot, "invoke")
         assert tree.cursor_span is not None and tree.cursor_span.span_id == AGENT  # round
         await pilot.press("escape")
@@ -190,9 +198,7 @@ async def test_escape_ends_the_find_and_gives_the_tree_its_focus_on_the_match(
 
 
 async def test_a_find_with_no_match_says_so_and_leaves_the_cursor(store: Store) -> None:
-    app = studio_with_a_recorded_turn(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await select_tool_span(pilot)
+    async with on_the_tool_call(store) as (app, pilot):
         tree = await find(pilot, "retrieve")
         await wait_for(pilot, lambda: find_bar_text(app) == "no span matches")
         assert app.query_one("#trace-find-status").has_class("-none")
@@ -202,9 +208,7 @@ async def test_a_find_with_no_match_says_so_and_leaves_the_cursor(store: Store) 
 
 
 async def test_a_span_id_finds_its_span(store: Store) -> None:
-    app = studio_with_a_recorded_turn(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await select_tool_span(pilot)
+    async with on_the_tool_call(store) as (app, pilot):
         tree = await find(pilot, ANSWER)
         assert tree.cursor_span is not None and tree.cursor_span.span_id == ANSWER
         await wait_for(pilot, lambda: find_bar_text(app) == "1 of 1")
@@ -215,9 +219,7 @@ async def test_words_of_the_messages_find_their_spans_when_the_store_answers(
 ) -> None:
     """No span is named "paris": the spans whose messages say it are found by the store's
     full-text index, and the cursor goes to the first of them at or after it."""
-    app = studio_with_a_recorded_turn(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await select_tool_span(pilot)
+    async with on_the_tool_call(store) as (app, pilot):
         tree = app.query_one(TraceWaterfall)
         assert tree.trace_id is not None
         # The question's and the answer's spans (a tool's arguments are not indexed text).
@@ -236,9 +238,7 @@ async def test_words_of_the_messages_find_their_spans_when_the_store_answers(
 
 
 async def test_is_finds_the_model_calls_and_says_what_it_cannot_read(store: Store) -> None:
-    app = studio_with_a_recorded_turn(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await select_tool_span(pilot)
+    async with on_the_tool_call(store) as (app, pilot):
         tree = await find(pilot, "is:model")
         await wait_for(pilot, lambda: find_bar_text(app) == "2 of 2")
         assert tree.cursor_span is not None and tree.cursor_span.span_id == ANSWER
@@ -254,9 +254,7 @@ async def test_is_finds_the_model_calls_and_says_what_it_cannot_read(store: Stor
 
 
 async def test_ctrl_o_shows_the_matches_and_their_ancestors_alone(store: Store) -> None:
-    app = studio_with_a_recorded_turn(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await select_tool_span(pilot)
+    async with on_the_tool_call(store) as (app, pilot):
         tree = await find(pilot, "chat")
         await wait_for(pilot, lambda: find_bar_text(app) == "2 of 2")
         await pilot.press("ctrl+o")
@@ -299,9 +297,7 @@ async def test_only_matches_in_a_big_tree_keeps_each_matchs_ancestors() -> None:
 
 
 async def test_a_match_in_a_folded_subtree_is_unfolded(store: Store) -> None:
-    app = studio_with_a_recorded_turn(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await select_tool_span(pilot)
+    async with on_the_tool_call(store) as (app, pilot):
         tree = app.query_one(TraceWaterfall)
         await pilot.press("E")  # every span folded: the root's row alone
         await wait_for(pilot, lambda: len(tree.rows) == 1)
@@ -311,9 +307,7 @@ async def test_a_match_in_a_folded_subtree_is_unfolded(store: Store) -> None:
 
 
 async def test_keys_typed_at_once_behind_slash_go_into_the_find(store: Store) -> None:
-    app = studio_with_a_recorded_turn(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await select_tool_span(pilot)
+    async with on_the_tool_call(store) as (app, pilot):
         tree = app.query_one(TraceWaterfall)
         send_at_once(app, terminal_keys("/chat"))
         await wait_for(pilot, lambda: tree.finding == "chat")
@@ -321,9 +315,7 @@ async def test_keys_typed_at_once_behind_slash_go_into_the_find(store: Store) ->
 
 
 async def test_escape_without_a_find_still_restores_a_maximized_tree(store: Store) -> None:
-    app = studio_with_a_recorded_turn(store)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await select_tool_span(pilot)
+    async with on_the_tool_call(store) as (app, pilot):
         await pilot.press("f6")
         await wait_for(pilot, lambda: app.screen.maximized is not None)
         assert app.screen.maximized is app.query_one(TracePane)
