@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lumos_studio.metrics import Metrics, session_metrics
@@ -24,9 +24,16 @@ from lumos_studio.store.trace_filter import SPAN_SUSPENDED_FUNCTION, fts_phrase
 from lumos_studio.store.trace_finder import TraceFinder, span_suspended
 from lumos_studio.store.trace_page import TracePage, TraceQuery, TraceSummary
 
-__all__ = ["MAX_FIND_WORDS", "StoreReader", "TracePage", "TraceQuery", "TraceSummary"]
+__all__ = ["StoreReader", "TracePage", "TraceQuery", "TraceSummary", "find_phrases"]
 
 MAX_FIND_WORDS = 16  # words of a find in a trace's messages: the rest are left out
+
+
+def find_phrases(text: str, phrase: Callable[[str], str | None]) -> list[str]:
+    """The words of a find in a trace's messages (``spans_with_words``), each as the engine's
+    ``phrase`` reads a searched word; words that hold none are left out."""
+    return [found for word in text.split()[:MAX_FIND_WORDS]
+            if (found := phrase(word)) is not None]
 
 
 class StoreReader(TraceFinder):
@@ -129,8 +136,7 @@ class StoreReader(TraceFinder):
         """The spans of a trace whose message text holds every word of ``text``, each read as
         the trace list's search reads one (``trace_filter.fts_phrase``): what the tree's find
         adds to the names it matches. Texts not indexed yet are not found."""
-        phrases = [phrase for word in text.split()[:MAX_FIND_WORDS]
-                   if (phrase := fts_phrase(word)) is not None]
+        phrases = find_phrases(text, fts_phrase)
         if not phrases:
             return set()
         row = self._db.execute(

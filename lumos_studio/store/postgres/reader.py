@@ -23,7 +23,7 @@ from lumos_studio.store.postgres.rows import ConnectionPerThread
 from lumos_studio.store.postgres.schema import check_schema
 from lumos_studio.store.postgres.search import tsquery
 from lumos_studio.store.postgres.trace_filter import SORTS, filter_sql, words_on_run_sql
-from lumos_studio.store.queries import MAX_FIND_WORDS, StoreReader
+from lumos_studio.store.queries import StoreReader, find_phrases
 from lumos_studio.store.trace_page import (
     WALKED_SORTS,
     TracePage,
@@ -53,8 +53,7 @@ class PostgresReader(StoreReader):
 
     def spans_with_words(self, trace_id: str, text: str) -> set[str]:
         """``StoreReader.spans_with_words`` on ``span_texts``' tsvector."""
-        phrases = [phrase for word in text.split()[:MAX_FIND_WORDS]
-                   if (phrase := tsquery(word)) is not None]
+        phrases = find_phrases(text, tsquery)
         if not phrases:
             return set()
         rows = self._db.execute(

@@ -108,9 +108,8 @@ class TracePane(Vertical):
             return self.find_input.has_focus
         if action == "find":  # in the box, ``/`` is typed (and the footer shows what is not)
             return not self.find_input.has_focus
-        if action == "end_find":  # without a find, Escape goes on (F6's restore) unlisted
-            return self.finding
-        if action == "only_matches":
+        if action in ("end_find", "only_matches"):
+            # Without a find, neither is listed, and Escape goes on (F6's restore).
             return self.finding
         return True
 

@@ -206,10 +206,7 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         """Mark the spans ``text`` finds (``trace_find``) and go to the first at or after the
         cursor; blank text ends the find."""
         finder = SpanFinder(text)
-        self._finder, self._matches = (finder if finder else None), None
-        if self._only_matches:
-            self._reflow()
-        self.refresh()
+        self._use_finder(finder if finder else None)
         return self._go(self._found_matches().step(self._cursor_span, 1, here_counts=True))
 
     def found_in_messages(self, text: str, span_ids: frozenset[str], *, go: bool) -> Found | None:
@@ -222,14 +219,18 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         if finder is None or finder.text != text:
             return None
         if finder.spans != span_ids:
-            self._finder, self._matches = finder.with_spans(span_ids), None
-            if self._only_matches:
-                self._reflow()
-            self.refresh()
+            self._use_finder(finder.with_spans(span_ids))
         found = self._found_matches().at(self._cursor_span)
         if found.number or not go:
             return found
         return self._go(self._found_matches().step(self._cursor_span, 1, here_counts=True))
+
+    def _use_finder(self, finder: SpanFinder | None) -> None:
+        """The rows marked (and with only-matches on, shown) by ``finder`` from now on."""
+        self._finder, self._matches = finder, None
+        if self._only_matches:
+            self._reflow()
+        self.refresh()
 
     def find_step(self, direction: int) -> Found:
         """The next match (1) or the previous one (-1), round at either end."""
