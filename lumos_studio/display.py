@@ -15,6 +15,11 @@ terminal or hide what is written made visible instead:
 - very long text cut, ending in ``…``.
 
 Each function runs on every rendered row: clean text costs one precompiled regex scan.
+
+Text copied to the clipboard (``y``) leaves the same way, since it is pasted into a shell next:
+``ESC[201~`` in a copied prompt would end a bracketed paste and run what follows it.
+``clipboard_str`` makes those characters visible as the screen does; ``clipboard_json`` writes
+them as JSON escapes, so the JSON still means what the span held.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ NAME_LIMIT = 200  # span, agent, tool and model names; attribute keys; ids
 VALUE_LIMIT = 2_000  # one-line values: an error message, a status message
 BODY_LIMIT = 50_000  # many-line text: a message, a log body, a tool's result
 RAW_STRING_LIMIT = 20_000  # each string of the raw JSON view
+COPY_LIMIT = 1_000_000  # what ``y`` puts on the clipboard (OSC 52 carries it as base64)
 ELLIPSIS = "…"
 
 # Made visible wherever they are: they act on the terminal or hide what the text says.
@@ -108,6 +114,31 @@ def safe_json(value: Any, *, string_limit: int = RAW_STRING_LIMIT, indent: int =
     JSONHighlighter().highlight(text)
     text.no_wrap, text.overflow = True, None  # as ``rich.json.JSON`` shows it
     return text
+
+
+def clipboard_str(value: object, limit: int = COPY_LIMIT) -> str:
+    """Many-line outside text for the clipboard: controls visible, at most ``limit`` characters
+    (a terminal drops a clipboard write it finds too long, rather than cutting it)."""
+    return safe_str(value, limit, multiline=True)
+
+
+def clipboard_json(value: Any, limit: int = COPY_LIMIT) -> str:
+    """Outside data as indented JSON for the clipboard, strings whole: a character that would act
+    on a terminal or hide text is a ``\\uXXXX`` escape, valid JSON for the same value. Longer
+    than ``limit``: cut and ended with ``…`` (no longer JSON, and said so where it is copied)."""
+    dumped = json.dumps(value, indent=2, ensure_ascii=False, default=_as_str)
+    dumped = _UNSAFE_MULTILINE.sub(_json_escape, dumped)
+    if len(dumped) > limit:
+        dumped = dumped[: max(0, limit - 1)] + ELLIPSIS
+    return dumped
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:  # a tag character: JSON writes it as its UTF-16 pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def fit_cells(text: str, cells: int) -> str:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from lumos_studio.semantics.genai_events import log_event_name, logs_for_span
 from lumos_studio.semantics.reader import TraceViews, read_span, read_trace
-from lumos_studio.semantics.text import message_text, part_text, searchable_text, value_text
+from lumos_studio.semantics.text import (
+    message_text,
+    part_text,
+    searchable_text,
+    transcript_text,
+    value_text,
+)
 from lumos_studio.semantics.view import (
     Dialect,
     Document,
@@ -55,5 +61,6 @@ __all__ = [
     "read_span",
     "read_trace",
     "searchable_text",
+    "transcript_text",
     "value_text",
 ]

@@ -18,6 +18,9 @@ from lumos_studio.otlp import read_records
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.semantics import (
     Dialect,
+    Document,
+    ErrorInfo,
+    Message,
     OperationKind,
     SpanView,
     TextPart,
@@ -26,6 +29,7 @@ from lumos_studio.semantics import (
     message_text,
     read_span,
     read_trace,
+    transcript_text,
     value_text,
 )
 
@@ -145,6 +149,9 @@ def test_tool_spans_give_the_call(name: str) -> None:
         assert call.name == "get_weather"
         assert call.arguments == {"city": "Paris"}
         assert "partly cloudy" in value_text(call.result)
+        arguments, _, result = transcript_text(tools[0]).partition("\n\n## result\n")
+        assert arguments == '## get_weather arguments\n{\n  "city": "Paris"\n}'
+        assert "partly cloudy" in result
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -223,3 +230,32 @@ def test_read_trace_gives_what_read_span_with_every_log_gives(name: str) -> None
     records = read_records(FIXTURES / name)
     views = read_trace(records.spans, records.logs)
     assert views == {span.span_id: read_span(span, records.logs) for span in records.spans}
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_model_calls_transcript_reads_as_the_conversation_in_any_dialect(name: str) -> None:
+    """What ``y`` copies from the span detail: each message under its role, in order."""
+    for root, views in _traces(name):
+        transcripts = [transcript_text(view) for view in _llm_views(views)]
+        assert any(
+            f"## user\n{QUESTION}" in text and '→ get_weather({"city":"Paris"})' in text
+            and text.index(QUESTION) < text.index("→ get_weather")
+            for text in transcripts
+        ), f"{name} {root.name}: {transcripts}"
+        assert any(f"## assistant\n{ANSWER}" in text for text in transcripts)
+        assert any(SYSTEM in text.partition("## user")[0] for text in transcripts)
+
+
+def test_a_transcript_names_a_search_a_failure_and_who_spoke() -> None:
+    view = SpanView(
+        input_messages=(Message("tool", (TextPart("18 °C"),), name="get_weather"),),
+        query="paris weather",
+        documents=(Document("doc-1", "Paris is mild in May.", 0.82), Document(content="x")),
+        error=ErrorInfo(type="TimeoutError", message="no answer in 30 s", stacktrace="at line 3"),
+    )
+    assert transcript_text(view) == (
+        "## tool (get_weather)\n18 °C\n\n## query\nparis weather\n\n"
+        "## document 1 (doc-1 score 0.82)\nParis is mild in May.\n\n## document 2\nx\n\n"
+        "## error\nTimeoutError: no answer in 30 s\nat line 3"
+    )
+    assert transcript_text(SpanView()) == ""

@@ -16,8 +16,9 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from lumos_studio.display import BODY_LIMIT, safe_str
+from lumos_studio.display import BODY_LIMIT, clipboard_str, safe_str
 from lumos_studio.sessions.base import PauseNote, StreamUpdate
+from lumos_studio.ui.clipboard import copy_to_clipboard, nothing_to_copy
 
 STREAM_REFRESH = 0.08  # seconds between two redraws of a streaming reply (≤ ~12 per second)
 IDLE_PLACEHOLDER = "Message the agent, Enter to send"
@@ -38,6 +39,7 @@ class ChatPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         # Out of the text field, so letter keys act again (keys.md says Escape leaves one).
         Binding("escape", "leave_input", "Leave the input", show=False),
+        Binding("y", "copy_reply", "Copy reply", show=False),
     ]
 
     class Submitted(Message):
@@ -54,6 +56,7 @@ class ChatPane(Vertical):
         self._stream_view: Static | None = None
         self._redraw: Timer | None = None
         self._parked_focus: Widget | None = None  # where focus went when the input was disabled
+        self.last_reply: str | None = None  # the shown conversation's latest answer, for ``y``
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Escape is the input's alone: from the conversation it is the app's (restoring a
@@ -65,6 +68,13 @@ class ChatPane(Vertical):
     def action_leave_input(self) -> None:
         """From the input to the conversation above it (it scrolls with the arrows)."""
         self.query_one("#transcript", VerticalScroll).focus()
+
+    def action_copy_reply(self) -> None:
+        """The latest answer whole, from the conversation (in the input, ``y`` is a letter)."""
+        if self.last_reply is None:
+            nothing_to_copy(self.app, "no answer in this conversation yet")
+        else:
+            copy_to_clipboard(self.app, clipboard_str(self.last_reply), "the latest answer")
 
     def compose(self) -> ComposeResult:
         yield VerticalScroll(id="transcript")
@@ -83,6 +93,7 @@ class ChatPane(Vertical):
         log = self.query_one("#transcript", VerticalScroll)
         log.remove_children()
         self._stream_view = None
+        self.last_reply = None
         for role, text in transcript:
             self.add_turn(role, text)
         if self.stream_agent == name:
@@ -97,6 +108,8 @@ class ChatPane(Vertical):
         else:
             line.append(shown, style="red" if role == "error" else "")
         kind = role if role in _ROLE_STYLES else "agent"
+        if kind == "agent":
+            self.last_reply = text
         log = self.query_one("#transcript", VerticalScroll)
         log.mount(Static(line, classes=f"turn turn-{kind}"), before=self._stream_view)
         log.scroll_end(animate=False)

@@ -22,9 +22,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from lumos_studio.display import safe_str
+from lumos_studio.display import clipboard_str, safe_str
 from lumos_studio.present import format_time
 from lumos_studio.store.log_matches import Anchor, LogMatches, LogRow
+from lumos_studio.ui.clipboard import copy_to_clipboard, nothing_to_copy
 
 PAGE = 50  # rows fetched per query; the cache keeps PAGES of them
 PAGES = 40
@@ -66,6 +67,7 @@ class LogLines(ScrollView, can_focus=True):
         Binding("home", "first", "First", show=False),
         Binding("end", "follow", "Follow"),
         Binding("enter", "jump", "Go to span"),
+        Binding("y", "copy", "Copy record", show=False),
     ]
 
     cursor: reactive[int] = reactive(0, repaint=False)
@@ -261,6 +263,14 @@ class LogLines(ScrollView, can_focus=True):
         row = self.row(self.cursor) if self.matches is not None else None
         if row is not None:
             self.post_message(self.Chosen(row))
+
+    def action_copy(self) -> None:
+        """The record's body whole (the line shows its first ``MESSAGE_LIMIT`` characters)."""
+        row = self.row(self.cursor) if self.matches is not None else None
+        if row is None:
+            nothing_to_copy(self.app, "no log record is selected")
+        else:
+            copy_to_clipboard(self.app, clipboard_str(row.message), "the log record's body")
 
     def on_click(self, event: events.Click) -> None:
         if self.matches is None:

@@ -29,6 +29,8 @@ from lumos_studio.display import (
     NAME_LIMIT,
     RAW_STRING_LIMIT,
     VALUE_LIMIT,
+    clipboard_json,
+    clipboard_str,
     fit_cells,
     safe_json,
     safe_str,
@@ -50,9 +52,11 @@ from lumos_studio.semantics import (
     ToolCallPart,
     ToolResultPart,
     read_span,
+    transcript_text,
 )
 from lumos_studio.semantics.keys import first_chunk_seconds, is_content_key, is_usage_key
 from lumos_studio.semantics.workflow import step_span, workflow_status
+from lumos_studio.ui.clipboard import copy_to_clipboard, nothing_to_copy
 from lumos_studio.ui.widgets.folding_pane import FoldingPane
 
 _ROLE_STYLES = {
@@ -84,6 +88,7 @@ class SpanDetail(FoldingPane):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "toggle_raw", "Raw / readable"),
         Binding("m", "toggle_messages", "All messages"),
+        Binding("y", "copy", "Copy"),
     ]
     FOLD_ACTION = "toggle_messages"
 
@@ -133,6 +138,19 @@ class SpanDetail(FoldingPane):
         self.all_messages = not self.all_messages
         if self.span is not None:
             self.show(self.span)
+
+    def action_copy(self) -> None:
+        """The raw view: the span as JSON, every string whole. The readable one: what the span
+        carried (every message, a tool's arguments and result...) as text to paste; a span that
+        carried none of it, as JSON."""
+        if self.span is None:
+            nothing_to_copy(self.app, "select a span in the trace tree first")
+            return
+        content = "" if self.raw else transcript_text(read_span(self.span, tuple(self.logs)))
+        if content:
+            copy_to_clipboard(self.app, clipboard_str(content), "the span's content as text")
+        else:
+            copy_to_clipboard(self.app, clipboard_json(raw_fields(self.span)), "the span as JSON")
 
 
 def render_span(
@@ -603,7 +621,14 @@ class AttributeKey:
 def render_raw(span: SpanRecord) -> RenderableType:
     """Everything the span holds, as JSON: attributes, events, resource, ids, times; a line
     wider than the pane folds onto the next rather than being cut (the trace id, a prompt)."""
-    text = safe_json({
+    text = safe_json(raw_fields(span))
+    text.no_wrap, text.overflow = False, "fold"
+    return text
+
+
+def raw_fields(span: SpanRecord) -> dict[str, Any]:
+    """What the raw view (``r``) shows of the span, as one JSON-ready value."""
+    return {
         "name": span.name,
         "trace_id": span.trace_id,
         "span_id": span.span_id,
@@ -617,6 +642,5 @@ def render_raw(span: SpanRecord) -> RenderableType:
                    for e in span.events],
         "resource": span.resource,
         "scope": {"name": span.scope_name, "version": span.scope_version},
-    })
-    text.no_wrap, text.overflow = False, "fold"
-    return text
+    }
+

@@ -18,9 +18,10 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from lumos_studio.display import fit_text, safe_text
+from lumos_studio.display import clipboard_str, fit_text, safe_text
 from lumos_studio.present import format_duration, format_time, status_text
 from lumos_studio.store import TracePage, TraceSummary
+from lumos_studio.ui.clipboard import copy_to_clipboard, nothing_to_copy
 
 GROUP_KEY = "group:"  # header rows' keys start with this; trace rows are keyed by trace id
 COLUMNS = {"time": "time", "agent": "agent", "duration": "dur", "spans": "spans",
@@ -40,6 +41,7 @@ class TraceList(DataTable[str | Text]):
         Binding("m", "mark", "Mark"),
         Binding("s", "save", "Save to traces/"),
         Binding("c", "compare", "Compare with mark"),
+        Binding("y", "copy_id", "Copy trace id", show=False),
     ]
 
     class Chosen(Message):
@@ -250,6 +252,14 @@ class TraceList(DataTable[str | Text]):
         else:
             self.marked.append(trace_id)
         self._refresh_marks()
+
+    def action_copy_id(self) -> None:
+        """The highlighted trace's id, for ``lumos-studio show``, ``compare`` or a message."""
+        trace_id = self.cursor_trace
+        if trace_id is None:
+            nothing_to_copy(self.app, "no trace is highlighted")
+        else:
+            copy_to_clipboard(self.app, clipboard_str(trace_id), "the trace's id")
 
     def _refresh_marks(self) -> None:
         """Redraw the time cells (marks and pins) without rebuilding the rows."""

@@ -20,8 +20,10 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 
+from lumos_studio.display import clipboard_str
 from lumos_studio.semantics import SpanView
 from lumos_studio.store.span_headers import SpanLike
+from lumos_studio.ui.clipboard import copy_to_clipboard, nothing_to_copy
 from lumos_studio.ui.trace_find import Found, SpanFinder, TraceMatches
 from lumos_studio.ui.waterfall_layout import (
     KINDS,
@@ -57,6 +59,7 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         Binding("p", "error(-1)", "Prev error", show=False),
         Binding("b", "request('breakpoint')", "Breakpoint", show=False),
         Binding("f", "request('fork')", "Fork from here", show=False),
+        Binding("y", "copy_id", "Copy span id", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -338,6 +341,13 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
     @property
     def cursor_span(self) -> SpanLike | None:
         return self.spans.get(self._cursor_span) if self._cursor_span else None
+
+    def action_copy_id(self) -> None:
+        span = self.cursor_span
+        if span is None:
+            nothing_to_copy(self.app, "no span is selected")
+        else:
+            copy_to_clipboard(self.app, clipboard_str(span.span_id), "the span's id")
 
     # --- rows ---
 
