@@ -110,14 +110,20 @@ class ReceiverStats:
     failed: int = 0  # requests answered another 5xx (a full disk: 507)
 
     def line(self) -> str:
-        text = f"{self.spans:,} spans, {self.logs:,} logs in {self.requests:,} requests"
+        text = (f"{_counted(self.spans, 'span')}, {_counted(self.logs, 'log')} in "
+                f"{_counted(self.requests, 'request')}")
         numbers = (self.rejected, self.refused, self.busy, self.failed)
         counts = zip(numbers, _PROBLEMS, strict=True)
-        problems = ", ".join(f"{count:,} {label}" for count, label in counts if count)
+        problems = ", ".join(_counted(count, label) for count, label in counts if count)
         return f"{text} ({problems})" if problems else text
 
 
-_PROBLEMS = ("rejected items", "refused requests", "busy answers", "failed requests")
+_PROBLEMS = ("rejected item", "refused request", "busy answer", "failed request")
+
+
+def _counted(count: int, noun: str) -> str:
+    """``1 span``, ``2 spans``."""
+    return f"{count:,} {noun}{'s' * (count != 1)}"
 
 
 class OtlpReceiver:

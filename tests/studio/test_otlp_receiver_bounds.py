@@ -188,7 +188,7 @@ def test_a_full_disk_is_named_in_the_answer_and_the_status_line(
         code, message = status_of(full)
         assert code == 8 and message.startswith("the disk is full: the store ")
         assert "database or disk is full" in message and "free space" in message
-        assert receiver.status_line().endswith("(1 failed requests) · the disk is full")
+        assert receiver.status_line().endswith("(1 failed request) · the disk is full")
 
         set_pragma(store, "max_page_count = 1073741823")  # space freed: stored again
         again = client.post(f"{receiver.endpoint}/v1/traces",

@@ -139,7 +139,7 @@ def test_serve_with_a_token_takes_only_requests_that_carry_it(
     assert process.stderr is not None
     stderr = process.stderr.read()
     assert process.returncode == 0, stderr
-    assert "stopped; stored 1 spans, 0 logs in 1 requests (1 refused requests)" in stderr
+    assert "stopped; stored 1 span, 0 logs in 1 request (1 refused request)" in stderr
 
 
 @pytest.mark.parametrize(("host", "said"), [

@@ -190,7 +190,8 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
         elif self._index.update(spans, views) or self._filtered:
             self._reflow()
         count = len(self.spans)
-        summary = f"{count} spans" if complete else f"first {count} spans, reading…"
+        counted = f"{count} span{'s' * (count != 1)}"
+        summary = counted if complete else f"first {counted}, reading…"
         if summary != self.border_subtitle:
             self.border_subtitle = summary
             self.post_message(self.SpansCounted(summary))
