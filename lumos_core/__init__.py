@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     )
     from lumos_core.settings import ModelSettings
     from lumos_core.telemetry import capture_content, configure
+    from lumos_core.tool_calls import ToolCallResult
     from lumos_core.tools import Tool, ToolError, tool
     from lumos_core.workflows import (
         StepContext,
@@ -94,6 +95,7 @@ _EXPORTS: dict[str, str] = {
     "ToolCallFinished": "lumos_core.run_results",
     "ToolCallStarted": "lumos_core.run_results",
     "ModelSettings": "lumos_core.settings",
+    "ToolCallResult": "lumos_core.tool_calls",
     "capture_content": "lumos_core.telemetry",
     "configure": "lumos_core.telemetry",
     "Tool": "lumos_core.tools",
@@ -138,6 +140,7 @@ __all__ = [
     "Tool",
     "ToolCallDelta",
     "ToolCallFinished",
+    "ToolCallResult",
     "ToolCallStarted",
     "ToolError",
     "Usage",

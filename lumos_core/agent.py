@@ -31,7 +31,7 @@ from lumos_core.run_results import (  # re-exported: see ``__all__``
 from lumos_core.settings import ModelSettings, merge_settings
 from lumos_core.subagents import build_tools, missing_model_message
 from lumos_core.telemetry import activate_providers, reset_providers
-from lumos_core.tool_calls import Emit
+from lumos_core.tool_calls import Emit, ToolCallResult, call_tool
 from lumos_core.tools import Tool
 from lumos_core.toolsets import Toolset
 
@@ -250,6 +250,37 @@ class Agent(Generic[OutputT]):
                         return
             finally:
                 runner.run(events.aclose())  # type: ignore[attr-defined]
+
+    async def call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        *,
+        tracer_provider: trace.TracerProvider | None = None,
+        repeats: tuple[str, str] | None = None,
+    ) -> ToolCallResult:
+        """Call one of this agent's tools as a run would, without the model: to try a tool, or
+        to repeat a recorded call (``repeats``: its trace and span ids) with other arguments.
+        The call is an ``execute_tool`` span of a trace of its own; an error result (refused
+        arguments, a ``ToolError``, an unknown tool) comes back as ``is_error``."""
+        tracer_provider = tracer_provider or self.tracer_provider
+        tokens = activate_providers(tracer_provider, None) if tracer_provider else None
+        try:
+            return await call_tool(self, name, dict(arguments or {}), repeats=repeats)
+        finally:
+            if tokens is not None:
+                reset_providers(tokens)
+
+    def call_tool_sync(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        *,
+        tracer_provider: trace.TracerProvider | None = None,
+    ) -> ToolCallResult:
+        """``call_tool`` for code that is not async."""
+        refuse_inside_event_loop("Agent.call_tool_sync", "agent.call_tool(...)")
+        return asyncio.run(self.call_tool(name, arguments, tracer_provider=tracer_provider))
 
     async def _run(
         self,

@@ -9,9 +9,10 @@ stays alive to say so; the studio restarts workers, the worker never restarts it
 
 Messages are the typed ones of ``lumos_core.worker_protocol`` (one JSON object a line). Studio →
 worker: ``Load``, ``RunAgent``, ``RunWorkflow`` / ``ResumeWorkflow`` / ``ForkWorkflow``,
-``Decide``, ``Cancel``, ``Shutdown``; a line that is none of them is refused on stderr. Worker →
-studio: ``Ready`` (agents and workflows) or ``LoadError``; while a turn runs, ``Delta`` (answer
-text, coalesced to one message every ``run_reports.DELTA_INTERVAL`` at most), ``ToolCall``,
+``CallTool``, ``Decide``, ``Cancel``, ``Shutdown``; a line that is none of them is refused on
+stderr. Worker → studio: ``Ready`` (agents and workflows) or ``LoadError``; while a turn runs,
+``Delta`` (answer text, coalesced to one message every ``run_reports.DELTA_INTERVAL`` at most),
+``ToolCall``,
 ``ToolResult``, ``StepUpdate`` and ``Paused`` (at a breakpoint); then one of
 ``AgentResult``, ``WorkflowResult``, ``Failed`` or ``Cancelled``. With telemetry on, the worker
 also tells the studio each span's start and end at once (``Resource``, ``SpanStarted``,
@@ -41,20 +42,13 @@ from lumos_core.run_guard import OpenSpans, jsonable_attributes, reporting_spans
 from lumos_core.run_reports import Send
 from lumos_core.session_catalog import describe, describe_workflow, use_snapshot_store
 from lumos_core.worker_protocol import (
-    Cancel,
     Command,
-    Decide,
-    ForkWorkflow,
     Load,
     LoadError,
     ProtocolError,
     Ready,
     Report,
     Resource,
-    ResumeWorkflow,
-    RunAgent,
-    RunWorkflow,
-    Shutdown,
     decode,
     encode,
 )
@@ -115,8 +109,7 @@ def _command(line: bytes) -> Command | None:
     except ProtocolError as exc:
         _refuse(str(exc))
         return None
-    if isinstance(message, Load | RunAgent | RunWorkflow | ResumeWorkflow | ForkWorkflow | Cancel
-                  | Shutdown | Decide):
+    if isinstance(message, Command):  # the protocol's own list of what the studio sends
         return message
     _refuse(f"{message.tag!r} is a message from the worker, not a command")
     return None

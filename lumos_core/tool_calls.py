@@ -1,22 +1,29 @@
-"""An agent's tool calls: each in an ``execute_tool`` span, a turn's calls side by side."""
+"""An agent's tool calls: each in an ``execute_tool`` span, a turn's calls side by side; and one
+tool called by hand, outside a run (``call_tool``: a tool tried out, or a recorded call repeated
+with its arguments edited)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
 from lumos_core import debug_points
-from lumos_core.debug import Debugger
+from lumos_core.debug import Debugger, current_debugger
+from lumos_core.memory.context import RunContext, reset_current_run, set_current_run
 from lumos_core.messages import ToolCallPart, ToolResultPart
 from lumos_core.run_results import AgentStreamEvent, ToolCallFinished, ToolCallStarted
 from lumos_core.telemetry import semconv as sc
+from lumos_core.telemetry.content import capturing_spans, enter_capture, leave_capture
+from lumos_core.telemetry.providers import get_tracer
 from lumos_core.telemetry.spans import current_span
 from lumos_core.tools import ToolOutcome
+from lumos_core.toolsets import open_toolsets
 
 if TYPE_CHECKING:
     from lumos_core.agent import Agent
@@ -56,9 +63,12 @@ async def execute_tool(
     content: bool,
     *,
     parallel: bool,
+    links: Sequence[Link] | None = None,
+    started: Callable[[trace.Span], None] | None = None,
 ) -> ToolResultPart:
     """One tool call in an ``execute_tool`` span: the arguments and result recorded when content
-    is, an unknown tool or a failing one answered as an error result the model reads."""
+    is, an unknown tool or a failing one answered as an error result the model reads.
+    ``links`` and ``started`` (told the span as it starts) serve ``call_tool``."""
     if emit is not None:
         emit(ToolCallStarted(call))
     chosen = agent.tools.get(call.name)
@@ -73,8 +83,11 @@ async def execute_tool(
     if content:
         attributes[sc.TOOL_CALL_ARGUMENTS] = orjson.dumps(call.arguments).decode()
     with current_span(
-        tracer, sc.span_name(sc.OP_EXECUTE_TOOL, call.name), SpanKind.INTERNAL, attributes
+        tracer, sc.span_name(sc.OP_EXECUTE_TOOL, call.name), SpanKind.INTERNAL, attributes,
+        links,
     ) as span:
+        if started is not None:
+            started(span)
         recording = span.is_recording()
         content = content and recording
         if debugger is not None:
@@ -101,3 +114,58 @@ async def execute_tool(
     if emit is not None:
         emit(ToolCallFinished(result))
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallResult:
+    """A tool called by hand: its result as the model would read it, whether it was an error
+    result (its arguments refused, a ``ToolError``, no such tool: ``text`` says why), and the
+    call's trace. A tool that raises anything else raises here, as in a run."""
+
+    text: str
+    is_error: bool = False
+    trace_id: str | None = None
+
+
+async def call_tool(
+    agent: Agent[Any],
+    name: str,
+    arguments: dict[str, Any],
+    *,
+    repeats: tuple[str, str] | None = None,
+) -> ToolCallResult:
+    """Call ``agent``'s tool ``name`` with ``arguments`` as a run would (its MCP servers' tools
+    too), in an ``execute_tool`` span of a trace of its own; ``repeats``: the trace and span ids
+    of the recorded call this one repeats (a span link, and ``lumos.tool.fork.of``)."""
+    links = None
+    if repeats is not None:
+        context = SpanContext(int(repeats[0], 16), int(repeats[1], 16), is_remote=True,
+                              trace_flags=TraceFlags(TraceFlags.SAMPLED))
+        links = [Link(context, {sc.LUMOS_TOOL_FORK_OF: repeats[1]})]
+    trace_ids: list[str] = []
+
+    def started(span: trace.Span) -> None:
+        trace_ids.append(format(span.get_span_context().trace_id, "032x"))
+        span.set_attribute(sc.LUMOS_TOOL_AGENT, agent.name)
+        if repeats is not None:
+            span.set_attribute(sc.LUMOS_TOOL_FORK_OF, repeats[1])
+
+    call = ToolCallPart(f"call_by_hand_{name}", name, arguments)
+    capture = enter_capture(agent.capture_content)
+    token = set_current_run(RunContext(None))
+    try:
+        tracer = get_tracer()
+        content = capturing_spans()
+        if agent.toolsets:  # as a run does: its servers opened for the call
+            async with open_toolsets(agent.tools, agent.toolsets) as (tools, definitions):
+                agent.tools, agent._tool_definitions = tools, definitions
+                result = await execute_tool(agent, tracer, call, None, current_debugger(),
+                                            content, parallel=False, links=links,
+                                            started=started)
+        else:
+            result = await execute_tool(agent, tracer, call, None, current_debugger(), content,
+                                        parallel=False, links=links, started=started)
+    finally:
+        reset_current_run(token)
+        leave_capture(capture)
+    return ToolCallResult(str(result.result), result.is_error, trace_ids[0] if trace_ids else None)

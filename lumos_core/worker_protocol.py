@@ -160,6 +160,22 @@ class ForkWorkflow:
 
 
 @dataclass(frozen=True, slots=True)
+class CallTool:
+    """One of ``agent``'s tools called by hand (``Agent.call_tool``); ``repeats_trace_id`` and
+    ``repeats_span_id`` name the recorded call it repeats. Answered by an ``AgentResult`` whose
+    output is the tool's result text, or a ``Failed`` (an error result: ``refused``)."""
+
+    tag: ClassVar[str] = "call_tool"
+    id: int
+    agent: str
+    tool: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    repeats_trace_id: str | None = None
+    repeats_span_id: str | None = None
+    breakpoints: tuple[BreakAt, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Cancel:
     tag: ClassVar[str] = "cancel"
     id: int
@@ -351,7 +367,8 @@ class Cancelled:
 
 
 Command = (
-    Load | RunAgent | RunWorkflow | ResumeWorkflow | ForkWorkflow | Cancel | Shutdown | Decide
+    Load | RunAgent | RunWorkflow | ResumeWorkflow | ForkWorkflow | CallTool | Cancel | Shutdown
+    | Decide
 )
 RunStream = Delta | ToolCall | ToolResult | StepUpdate | Paused
 RunEnd = AgentResult | WorkflowResult | Failed | Cancelled

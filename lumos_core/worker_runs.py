@@ -1,6 +1,7 @@
-"""The worker's runs: each ``RunAgent`` or workflow command on a thread and event loop of its
-own, streamed to the studio as it goes, ended by one reply (``AgentResult``, ``WorkflowResult``,
-``Failed`` or ``Cancelled``); ``Cancel`` and a breakpoint's ``Decide`` reach the run they name.
+"""The worker's runs: each ``RunAgent``, ``CallTool`` or workflow command on a thread and event
+loop of its own, streamed to the studio as it goes, ended by one reply (``AgentResult``,
+``WorkflowResult``, ``Failed`` or ``Cancelled``); ``Cancel`` and a breakpoint's ``Decide``
+reach the run they name.
 
 Apart from the process around it (``lumos_core.runner``: arguments, the socket, prints as logs,
 loading the file), which hands every command it reads to ``Worker.handle``.
@@ -31,6 +32,7 @@ from lumos_core.run_guard import OpenSpans, current_run
 from lumos_core.run_reports import DeltaRelay, Send, workflow_reply
 from lumos_core.worker_protocol import (
     AgentResult,
+    CallTool,
     Cancel,
     Cancelled,
     Command,
@@ -95,7 +97,7 @@ class Worker:
     def handle(self, command: Command) -> bool:
         """Act on one command; False when the worker should exit."""
         match command:
-            case RunAgent() | RunWorkflow() | ResumeWorkflow() | ForkWorkflow():
+            case RunAgent() | RunWorkflow() | ResumeWorkflow() | ForkWorkflow() | CallTool():
                 threading.Thread(target=self._run, args=(command,), daemon=True).start()
             case Cancel(id=run_id):
                 with self._lock:
@@ -120,11 +122,13 @@ class Worker:
             self.open_spans.mark("cancelled", run_id)
         task.cancel()
 
-    def _run(self, command: RunAgent | RunWorkflow | ResumeWorkflow | ForkWorkflow) -> None:
+    def _run(
+        self, command: RunAgent | RunWorkflow | ResumeWorkflow | ForkWorkflow | CallTool
+    ) -> None:
         run_id = command.id
         job = (
-            self._agent_job(command)
-            if isinstance(command, RunAgent)
+            self._agent_job(command) if isinstance(command, RunAgent)
+            else self._tool_job(command) if isinstance(command, CallTool)
             else self._workflow_job(command)
         )
         if isinstance(job, str):
@@ -218,6 +222,25 @@ class Worker:
                 messages=tuple(message_to_dict(m) for m in result.messages),
                 usage=(result.usage.input_tokens, result.usage.output_tokens),
             )
+
+        return job
+
+    def _tool_job(self, command: CallTool) -> Job | str:
+        """A tool called by hand: its result text the reply's output, an error result a
+        ``Failed`` (refused: the tool said no, nothing crashed)."""
+        agent = self.agents.get(command.agent)
+        if agent is None:
+            return "no such agent"
+        repeats = None
+        if command.repeats_trace_id and command.repeats_span_id:
+            repeats = (command.repeats_trace_id, command.repeats_span_id)
+
+        async def job(run_id: int) -> RunEnd:
+            result = await agent.call_tool(command.tool, command.arguments, repeats=repeats)
+            if result.is_error:
+                return Failed(run_id, result.text, result.trace_id, refused=True,
+                              message=result.text)
+            return AgentResult(id=run_id, output=result.text, trace_id=result.trace_id)
 
         return job
 

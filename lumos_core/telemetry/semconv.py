@@ -96,6 +96,11 @@ LUMOS_STEPS: Final = "lumos.agent.steps"
 #: On a forked agent run's ``invoke_agent`` span (and its link): the span id of the model call it
 #: re-runs from (``lumos_core.agent_fork``).
 LUMOS_AGENT_FORK_OF: Final = "lumos.agent.fork.of"
+#: On a tool called again by hand (``Agent.call_tool``) and its link: the span id of the
+#: ``execute_tool`` span whose call it repeats.
+LUMOS_TOOL_FORK_OF: Final = "lumos.tool.fork.of"
+#: On a tool called by hand: the agent whose tool it is (no ``invoke_agent`` span is around it).
+LUMOS_TOOL_AGENT: Final = "lumos.tool.agent"
 LUMOS_TOOL_ERROR: Final = "lumos.tool.error"
 #: On ``execute_tool`` spans of MCP tools: the server's name, its transport (``stdio`` |
 #: ``streamable-http``) and, when a tool_prefix renamed it, the tool's name on the server.

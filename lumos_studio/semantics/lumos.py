@@ -24,5 +24,7 @@ def read_lumos(d: Draft, keys: list[str], scope_name: str) -> None:
     for key in keys:
         if key in KNOWN:
             d.read.add(key)
+    if sc.LUMOS_TOOL_AGENT in d.attrs:  # a tool called by hand: whose tool it is
+        d.fill("agent_name", sc.LUMOS_TOOL_AGENT)
     if keys or scope_name == SCOPE:
         d.add_dialect(Dialect.LUMOS)

@@ -256,6 +256,21 @@ class Session(ABC):
         with ``edited``, ``step`` gets ``input`` instead of the input it had."""
         return WorkflowOutcome(error="this session cannot fork workflow runs")
 
+    def call_tool(
+        self,
+        agent: str,
+        tool: str,
+        arguments: dict[str, Any],
+        repeats: tuple[str, str] | None = None,
+        *,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> RunOutcome:
+        """Call ``agent``'s ``tool`` by hand (``Agent.call_tool``), repeating the recorded call
+        ``repeats`` (its trace and span ids) if given: ``output`` is the result's text, an error
+        result is ``error`` (a tool that raised, ``raised`` and ``traceback`` too)."""
+        return RunOutcome(error="this session cannot call tools")
+
     def cancel(self) -> bool:
         """Stop the running turn; False when this session cannot cancel."""
         return False

@@ -135,5 +135,20 @@ class DeferredSession(Session):
             breakpoints=breakpoints, on_pause=on_pause,
         )
 
+    def call_tool(
+        self,
+        agent: str,
+        tool: str,
+        arguments: dict[str, Any],
+        repeats: tuple[str, str] | None = None,
+        *,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> RunOutcome:
+        if self._session is None:
+            return RunOutcome(error=NOT_LOADED)
+        return self._session.call_tool(agent, tool, arguments, repeats, breakpoints=breakpoints,
+                                       on_pause=on_pause)
+
     def cancel(self) -> bool:
         return self._session is not None and self._session.cancel()

@@ -27,6 +27,7 @@ from lumos_core.models.base import TextDelta
 from lumos_core.run_guard import OpenSpans, current_run
 from lumos_core.run_reports import jsonable, workflow_reply
 from lumos_core.session_catalog import describe_workflow, use_snapshot_store
+from lumos_core.tool_calls import ToolCallResult
 from lumos_core.worker_protocol import BreakAt
 from lumos_core.workflows import StepStreamed, WorkflowError, WorkflowEvent, step_status
 from lumos_studio.sessions.base import (
@@ -142,6 +143,37 @@ class InProcessSession(Session):
             return RunOutcome(error=str(exc))
         return self._agent_run(agent, "", (), None, on_event, None,
                                _debugger(breakpoints, on_pause), fork)
+
+    def call_tool(
+        self,
+        agent: str,
+        tool: str,
+        arguments: dict[str, Any],
+        repeats: tuple[str, str] | None = None,
+        *,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> RunOutcome:
+        chosen = self.catalog.agents.get(agent)
+        if chosen is None:
+            return RunOutcome(error=f"no agent named {agent!r}")
+
+        async def go() -> ToolCallResult:
+            return await chosen.call_tool(tool, arguments, tracer_provider=self.tracer_provider,
+                                          repeats=repeats)
+
+        try:
+            result = self._run_cancellable(go, _debugger(breakpoints, on_pause))
+        except asyncio.CancelledError:
+            return RunOutcome(cancelled=True)
+        except Exception as exc:  # the tool failed: report it, keep the studio up
+            return RunOutcome(
+                error=f"{type(exc).__name__}: {exc}", raised=type(exc).__name__, message=str(exc),
+                traceback="".join(traceback.format_exception(exc)),
+            )
+        if result.is_error:
+            return RunOutcome(trace_id=result.trace_id, error=result.text, message=result.text)
+        return RunOutcome(result.text, result.trace_id)
 
     def _agent_run(
         self,

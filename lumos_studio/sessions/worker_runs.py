@@ -19,6 +19,7 @@ from lumos_core.messages import message_from_dict, message_to_dict
 from lumos_core.worker_protocol import (
     AgentResult,
     BreakAt,
+    CallTool,
     Cancelled,
     Command,
     Failed,
@@ -148,6 +149,24 @@ class WorkerRuns(Session):
 
         reply = self._request(command, on_event, on_pause)
         return _workflow_outcome(reply) if reply is not None else WorkflowOutcome(error=NOT_LOADED)
+
+    def call_tool(
+        self,
+        agent: str,
+        tool: str,
+        arguments: dict[str, Any],
+        repeats: tuple[str, str] | None = None,
+        *,
+        breakpoints: tuple[BreakAt, ...] = (),
+        on_pause: PauseHandler | None = None,
+    ) -> RunOutcome:
+        def command(run_id: int) -> Command:
+            return CallTool(run_id, agent, tool, arguments,
+                            repeats[0] if repeats else None, repeats[1] if repeats else None,
+                            breakpoints)
+
+        reply = self._request(command, None, on_pause)
+        return _outcome(reply) if reply is not None else RunOutcome(error=NOT_LOADED)
 
     def _request(
         self,

@@ -14,7 +14,7 @@ import sys
 import threading
 from concurrent.futures import Future
 from dataclasses import replace
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from textual import work
 from textual.message import Message
@@ -46,7 +46,13 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from lumos_core.worker_protocol import Paused
-    from lumos_studio.ui.screens.fork import AgentForkPoint, ForkChoice, ForkPoint
+    from lumos_studio.ui.screens.fork import (
+        AgentForkPoint,
+        AnyForkPoint,
+        ForkChoice,
+        ForkPoint,
+        ToolForkPoint,
+    )
     from lumos_studio.ui.screens.paused import EditorMode, PausedScreen
 
     _AppBase = App[None]  # what the mixin relies on, checked against Textual's own types
@@ -72,8 +78,7 @@ class BreakpointToggled(Message):
 
 
 class ForkFinished(Message):
-    def __init__(self, point: ForkPoint | AgentForkPoint,
-                 outcome: WorkflowOutcome | RunOutcome) -> None:
+    def __init__(self, point: AnyForkPoint, outcome: WorkflowOutcome | RunOutcome) -> None:
         super().__init__()
         self.point = point
         self.outcome = outcome
@@ -95,6 +100,7 @@ class DebuggerActions(_AppBase):
         def _record_turn(self, agent_name: str, role: str, text: str) -> None: ...
         def _start_run(self) -> None: ...
         def load_trace_list(self) -> None: ...
+        def _show_run_trace(self, trace_id: str | None) -> None: ...
         def open_comparison(self, before: str, after: str) -> Worker[None]: ...
         def show_graph_breakpoints(self) -> None: ...
         def decoded_trace(self) -> DecodedTrace: ...
@@ -278,8 +284,10 @@ class DebuggerActions(_AppBase):
         from lumos_studio.ui.screens.fork import (
             AgentForkPoint,
             ForkScreen,
+            ToolForkPoint,
             agent_fork_point,
             fork_point,
+            tool_fork_point,
         )
 
         decoded = self.decoded_trace()
@@ -287,9 +295,12 @@ class DebuggerActions(_AppBase):
         if span is None:
             self.notify("This trace is too big to fork from here.", title="Fork")
             return
-        point: ForkPoint | AgentForkPoint | str = fork_point(span, decoded.spans)
-        if isinstance(point, str) and not trace_is_workflow(decoded):
-            point = agent_fork_point(span, decoded.spans, decoded.views)
+        # A tool call is called again; another span forks its workflow's step or model call.
+        point: AnyForkPoint | str | None = tool_fork_point(span, decoded.spans, decoded.views)
+        if point is None:
+            point = fork_point(span, decoded.spans)
+            if isinstance(point, str) and not trace_is_workflow(decoded):
+                point = agent_fork_point(span, decoded.spans, decoded.views)
         if isinstance(point, str):
             self.notify(point, title="Fork", markup=False)
             return
@@ -301,7 +312,11 @@ class DebuggerActions(_AppBase):
         def chosen(choice: ForkChoice | None) -> None:
             if choice is None:
                 return
-            if isinstance(chosen_point, AgentForkPoint):
+            if isinstance(chosen_point, ToolForkPoint):
+                self._start_fork(chosen_point.agent,
+                                 f"called {safe_str(chosen_point.tool)} again by hand")
+                self.run_tool_call(chosen_point, choice.input)
+            elif isinstance(chosen_point, AgentForkPoint):
                 try:
                     messages = tuple(message_from_dict(m) for m in choice.input)
                 except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -340,8 +355,16 @@ class DebuggerActions(_AppBase):
         )
         self.post_message(ForkFinished(point, outcome))
 
+    @work(thread=True, group="agent-run")
+    def run_tool_call(self, point: ToolForkPoint, arguments: dict[str, Any]) -> None:
+        outcome = self.session.call_tool(
+            point.agent, point.tool, arguments, (point.trace_id, point.span_id),
+            breakpoints=self.breakpoints.wire(point.agent), on_pause=self.pause_handler,
+        )
+        self.post_message(ForkFinished(point, outcome))
+
     def on_fork_finished(self, message: ForkFinished) -> None:
-        from lumos_studio.ui.screens.fork import AgentForkPoint, ForkPoint
+        from lumos_studio.ui.screens.fork import AgentForkPoint, ForkPoint, ToolForkPoint
 
         if self._screens_gone():
             return
@@ -350,6 +373,17 @@ class DebuggerActions(_AppBase):
         self.end_pauses()
         self._fork_chat = None
         self.main.query_one(ChatPane).set_busy(False)
+        if isinstance(point, ToolForkPoint) and isinstance(outcome, RunOutcome):
+            # Its result in the chat, its one-span trace in the tree (nothing to compare).
+            name = point.agent
+            if outcome.cancelled:
+                self._record_turn(name, "hint", f"the call of {point.tool} was cancelled")
+            elif outcome.error is not None:
+                self._record_turn(name, "error", f"{point.tool}: {outcome.error}")
+            else:
+                self._record_turn(name, "tool", f"{point.tool} → {outcome.output or ''}")
+            self._show_run_trace(outcome.trace_id)
+            return
         if isinstance(point, AgentForkPoint) and isinstance(outcome, RunOutcome):
             name = point.agent
             if outcome.error is not None:

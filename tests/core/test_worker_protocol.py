@@ -20,6 +20,8 @@ EXAMPLES: list[wp.Message] = [
     wp.ResumeWorkflow(3, "trip", "r1", step="approve", resume_data={"ok": True}),
     wp.ForkWorkflow(3, "trip", "r1", "book", {"days": 3}, True,
                     (wp.BreakAt("before_step", "book", "days", "3"),)),
+    wp.CallTool(3, "weather", "get_weather", {"city": "Rome", "days": [1]}, "t" * 32, "s" * 16,
+                (wp.BreakAt("before_tool", "get_weather"),)),
     wp.Cancel(4),
     wp.Shutdown(),
     wp.Decide(5, "edit", {"city": "Rome"}),

@@ -1,5 +1,6 @@
 """Snapshots of the debugger's two dialogs at 120x40 and 80x24: the breakpoints of an agent (one
-set, with a condition) and a fork from an agent's model call and from a workflow's step."""
+set, with a condition) and a fork from an agent's model call, from a workflow's step and from a
+tool call."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from lumos_core.debug import PausePoint
 from lumos_studio.sessions.base import AgentInfo
 from lumos_studio.ui.breakpoints import BreakCondition, BreakpointSpec
 from lumos_studio.ui.breakpoints_dialog import BreakpointsDialog
-from lumos_studio.ui.screens.fork import AgentForkPoint, ForkPoint, ForkScreen
+from lumos_studio.ui.screens.fork import AgentForkPoint, ForkPoint, ForkScreen, ToolForkPoint
 
 SIZES = [(120, 40), (80, 24)]
 SIZE_IDS = [f"{w}x{h}" for w, h in SIZES]
@@ -30,6 +31,8 @@ AGENT_FORK = AgentForkPoint("weather", "a" * 32, "b" * 16, (
     {"role": "tool", "parts": [{"type": "tool_call_response", "id": "c1", "name": "get_weather",
                                 "response": "Clear skies, 22 °C in Rome."}]},
 ))
+TOOL_FORK = ToolForkPoint("weather", "get_weather", "a" * 32, "d" * 16,
+                          {"city": "Rome", "units": "metric"})
 STEP_FORK = ForkPoint("essay_writer", "9f2c" * 8, "draft", "c" * 32,
                       {"topic": "tides", "outline": ["moon", "sun", "coasts"]})
 
@@ -58,3 +61,8 @@ def test_a_fork_from_a_model_call(snap_compare, size: tuple[int, int]) -> None: 
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_a_fork_from_a_workflow_step(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(DialogHost(ForkScreen(STEP_FORK)), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_a_tool_called_again(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(DialogHost(ForkScreen(TOOL_FORK)), terminal_size=size)

@@ -1,7 +1,8 @@
 """Fork from here (``f`` on a span): for a workflow run, the step's input as it was, editable,
 and a new run from that step (``Workflow.fork``); for an agent's run, the messages its model
 call was sent, editable, sent again (``lumos_core.agent_fork``). The app then compares the two
-runs."""
+runs. For a tool call, its arguments, editable, and the tool called again by hand
+(``Agent.call_tool``): its result shows in the chat and its trace in the tree."""
 
 from __future__ import annotations
 
@@ -54,6 +55,21 @@ class AgentForkPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolForkPoint:
+    """A tool call of an agent's run: the tool, the arguments it was called with (None: not
+    recorded), its trace and span (the new call links to them)."""
+
+    agent: str
+    tool: str
+    trace_id: str
+    span_id: str
+    arguments: Any = None
+
+
+AnyForkPoint = ForkPoint | AgentForkPoint | ToolForkPoint
+
+
+@dataclass(frozen=True, slots=True)
 class ForkChoice:
     """Run the fork; with ``edited``, the step gets ``input`` instead of the input it had."""
 
@@ -81,18 +97,30 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, point: ForkPoint | AgentForkPoint) -> None:
+    def __init__(self, point: AnyForkPoint) -> None:
         super().__init__()
         self.point = point
         if isinstance(point, AgentForkPoint):
             self.original = _text(list(point.messages))
+        elif isinstance(point, ToolForkPoint):
+            self.original = _text(point.arguments if point.arguments is not None else {})
         else:
             self.original = "" if point.input is None else _text(point.input)
 
     def compose(self) -> ComposeResult:
         point = self.point
         with Vertical():
-            if isinstance(point, AgentForkPoint):
+            if isinstance(point, ToolForkPoint):
+                yield Static(Text.assemble(
+                    ("Call ", "bold"), safe_str(point.tool), (" again", "bold"), " (",
+                    safe_str(point.agent), "'s tool)"), id="fork-title")
+                editor = TextArea(self.original, id="fork-input", soft_wrap=True)
+                editor.border_title = (
+                    "the arguments it was called with (edit them: a JSON object)"
+                    if point.arguments is not None
+                    else "its arguments were not recorded: type them as a JSON object")
+                yield editor
+            elif isinstance(point, AgentForkPoint):
                 yield Static(Text.assemble(
                     ("Fork ", "bold"), safe_str(point.agent),
                     ("'s run from its model call ", "bold"),
@@ -113,7 +141,9 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
                          "JSON")
                 yield editor
             yield Static("", id="fork-error")
-            yield Static("ctrl+s runs the fork from this step · escape cancels", id="fork-keys")
+            keys = ("ctrl+s calls the tool · escape cancels" if isinstance(point, ToolForkPoint)
+                    else "ctrl+s runs the fork from this step · escape cancels")
+            yield Static(keys, id="fork-keys")
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()
@@ -122,6 +152,9 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
         text = self.query_one(TextArea).text
         if isinstance(self.point, AgentForkPoint):
             self._fork_agent(text)
+            return
+        if isinstance(self.point, ToolForkPoint):
+            self._call_tool(text)
             return
         if text.strip() == self.original.strip() or not text.strip():
             self.dismiss(ForkChoice())
@@ -148,8 +181,25 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
             return
         self.dismiss(ForkChoice(value, edited=text.strip() != self.original.strip()))
 
+    def _call_tool(self, text: str) -> None:
+        try:
+            value = orjson.loads(text or "{}")
+        except orjson.JSONDecodeError as exc:
+            self.query_one("#fork-error", Static).update(safe_text(f"not JSON: {exc}"))
+            return
+        if not isinstance(value, dict):
+            self.query_one("#fork-error", Static).update(
+                safe_text(f"the arguments are a JSON object, not {_json_kind(value)}"))
+            return
+        self.dismiss(ForkChoice(value, edited=text.strip() != self.original.strip()))
+
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "a list", str: "a string", bool: "true or false", type(None): "null"}.get(
+        type(value), "a number")
 
 
 def _text(value: Any) -> str:
@@ -194,17 +244,24 @@ def agent_fork_point(
                 "of a workflow run.")
     if not view.input_messages:
         return "This model call's messages were not recorded (content capture off): no fork."
-    agent = None
-    above = span.parent_span_id
-    while above is not None and above in spans and agent is None:
-        parent = views.get(above)
-        if parent is not None and parent.kind is OperationKind.AGENT and parent.agent_name:
-            agent = parent.agent_name
-        above = spans[above].parent_span_id
+    agent = _agent_above(span, spans, views)
     if agent is None:
         return "No agent run holds this model call: nothing to fork."
     messages = tuple(m for m in (_message_dict(m) for m in view.input_messages) if m)
     return AgentForkPoint(agent, span.trace_id, span.span_id, messages)
+
+
+def _agent_above(
+    span: SpanRecord, spans: Mapping[str, SpanRecord], views: Mapping[str, SpanView]
+) -> str | None:
+    """The nearest agent whose run holds ``span``."""
+    above = span.parent_span_id
+    while above is not None and above in spans:
+        parent = views.get(above)
+        if parent is not None and parent.kind is OperationKind.AGENT and parent.agent_name:
+            return parent.agent_name
+        above = spans[above].parent_span_id
+    return None
 
 
 def _message_dict(message: Message) -> dict[str, Any] | None:
@@ -223,3 +280,22 @@ def _message_dict(message: Message) -> dict[str, Any] | None:
             parts.append({"type": "tool_call_response", "id": part.id, "name": part.name,
                           "response": part.result})
     return {"role": message.role, "parts": parts}
+
+
+def tool_fork_point(
+    span: SpanRecord, spans: Mapping[str, SpanRecord], views: Mapping[str, SpanView]
+) -> ToolForkPoint | str | None:
+    """Where calling ``span``'s tool again starts (the agent whose run called it, the tool, the
+    recorded arguments), why it cannot, or None when ``span`` is no tool call."""
+    view = views.get(span.span_id)
+    if view is None or view.kind is not OperationKind.TOOL or view.tool_call is None:
+        return None
+    call = view.tool_call
+    if not call.name:
+        return "This tool call does not say which tool it called: nothing to call again."
+    agent = view.agent_name or _agent_above(span, spans, views)  # one called by hand says
+    if not agent:
+        return (f"No agent run holds this call of {call.name}: the studio calls a tool through "
+                "the agent that has it.")
+    arguments = call.arguments if isinstance(call.arguments, dict) else None
+    return ToolForkPoint(agent, call.name, span.trace_id, span.span_id, arguments)
