@@ -20,6 +20,7 @@ from lumos_core.worker_protocol import (
     AgentDescription,
     StepShape,
     SubAgentDescription,
+    ToolDescription,
     WorkflowDescription,
 )
 from lumos_core.workflows import ForEachStep, SnapshotStore, WhileStep, Workflow
@@ -40,7 +41,23 @@ def describe(agent: Agent) -> AgentDescription:
             for name, t in agent.tools.items() if isinstance(t, AgentTool | HandoffTool)
         ),
         max_steps=agent.max_steps,
+        callable_tools=tuple(
+            ToolDescription(name, t.description or "", _arguments_example(t.definition()))
+            for name, t in agent.tools.items() if not isinstance(t, HandoffTool)
+        ),
     )
+
+
+def _arguments_example(definition: dict[str, Any]) -> str:
+    """A tool's arguments as its parameters' schema describes them, for the studio to fill in."""
+    parameters = definition.get("parameters")
+    properties = parameters.get("properties") if isinstance(parameters, dict) else None
+    if not isinstance(properties, dict):
+        return "{}"
+    return orjson.dumps({
+        name: _example_value(spec) if isinstance(spec, dict) else None
+        for name, spec in properties.items()
+    }).decode()
 
 
 def step_shape(step: Step) -> StepShape:

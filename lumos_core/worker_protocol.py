@@ -39,6 +39,16 @@ class SubAgentDescription:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolDescription:
+    """A tool the studio can call by hand: its name, what it does, and an example of its
+    arguments as JSON (defaults filled in, placeholders for the rest)."""
+
+    name: str
+    description: str = ""
+    example: str = "{}"
+
+
+@dataclass(frozen=True, slots=True)
 class AgentDescription:
     """An agent as the studio lists it; ``max_steps`` bounds its model calls per run (its loop)."""
 
@@ -49,6 +59,7 @@ class AgentDescription:
     memory: bool = False
     sub_agents: tuple[SubAgentDescription, ...] = ()
     max_steps: int = 0
+    callable_tools: tuple[ToolDescription, ...] = ()  # all its tools but hand-offs
 
 
 @dataclass(frozen=True, slots=True)

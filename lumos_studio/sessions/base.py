@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the app's start need not import the agent framework (pydant
         Paused,
         StepShape,
         SubAgentDescription,
+        ToolDescription,
         WorkflowDescription,
     )
 
@@ -47,6 +48,7 @@ class AgentInfo:
     shape: tuple[StepShape, ...] = ()  # a workflow's steps with what they contain (the graph)
     sub_agents: tuple[SubAgentDescription, ...] = ()  # an agent's agents as tools or hand-offs
     max_steps: int = 0  # an agent's bound on model calls per run
+    callable_tools: tuple[ToolDescription, ...] = ()  # what ``c`` in the agents can call
 
     @classmethod
     def of(cls, agent: Agent) -> AgentInfo:
@@ -80,6 +82,7 @@ class AgentInfo:
             described.memory,
             sub_agents=described.sub_agents,
             max_steps=described.max_steps,
+            callable_tools=described.callable_tools,
         )
 
 

@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+import orjson
 from textual import work
 from textual.message import Message
 
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
     from textual.worker import Worker
 
-    from lumos_core.worker_protocol import Paused
+    from lumos_core.worker_protocol import Paused, ToolDescription
     from lumos_studio.ui.screens.fork import (
         AgentForkPoint,
         AnyForkPoint,
@@ -313,9 +314,7 @@ class DebuggerActions(_AppBase):
             if choice is None:
                 return
             if isinstance(chosen_point, ToolForkPoint):
-                self._start_fork(chosen_point.agent,
-                                 f"called {safe_str(chosen_point.tool)} again by hand")
-                self.run_tool_call(chosen_point, choice.input)
+                self._call_tool_by_hand(chosen_point, choice)
             elif isinstance(chosen_point, AgentForkPoint):
                 try:
                     messages = tuple(message_from_dict(m) for m in choice.input)
@@ -331,6 +330,53 @@ class DebuggerActions(_AppBase):
                 self.run_fork(chosen_point, choice)
 
         self.push_screen(ForkScreen(point), chosen)
+
+    def on_agent_list_tool_call_requested(self, message: AgentList.ToolCallRequested) -> None:
+        """``c`` in the agents: pick one of the agent's tools (when it has several), fill in its
+        arguments, and call it by hand."""
+        from lumos_studio.ui.screens.tool_pick import ToolPickScreen
+
+        info = self._agent_info(message.agent_name)
+        if info is None or info.kind == "workflow":
+            self.notify("A workflow has no tools of its own: pick an agent to call its tools.",
+                        title="Call a tool", markup=False)
+            return
+        if not info.callable_tools:
+            self.notify(f"{safe_str(info.name)} has no tools to call.", title="Call a tool",
+                        markup=False)
+            return
+        if self.running:
+            self.notify("A run is in progress: call a tool once it ends.")
+            return
+        if len(info.callable_tools) == 1:
+            self._open_tool_call(info.name, info.callable_tools[0])
+            return
+
+        def picked(tool: ToolDescription | None) -> None:
+            if tool is not None:
+                self._open_tool_call(info.name, tool)
+
+        self.push_screen(ToolPickScreen(info.name, info.callable_tools), picked)
+
+    def _open_tool_call(self, agent: str, tool: ToolDescription) -> None:
+        from lumos_studio.ui.screens.fork import ForkScreen, ToolForkPoint
+
+        try:
+            example = orjson.loads(tool.example)
+        except orjson.JSONDecodeError:
+            example = {}
+        point = ToolForkPoint(agent, tool.name, None, None, example)
+
+        def chosen(choice: ForkChoice | None) -> None:
+            if choice is not None:
+                self._call_tool_by_hand(point, choice)
+
+        self.push_screen(ForkScreen(point), chosen)
+
+    def _call_tool_by_hand(self, point: ToolForkPoint, choice: ForkChoice) -> None:
+        again = " again" if point.repeats is not None else ""
+        self._start_fork(point.agent, f"called {safe_str(point.tool)}{again} by hand")
+        self.run_tool_call(point, choice.input)
 
     def _start_fork(self, name: str, hint: str) -> None:
         """A fork's run starts: said first in ``name``'s chat, where its pauses and its outcome
@@ -358,7 +404,7 @@ class DebuggerActions(_AppBase):
     @work(thread=True, group="agent-run")
     def run_tool_call(self, point: ToolForkPoint, arguments: dict[str, Any]) -> None:
         outcome = self.session.call_tool(
-            point.agent, point.tool, arguments, (point.trace_id, point.span_id),
+            point.agent, point.tool, arguments, point.repeats,
             breakpoints=self.breakpoints.wire(point.agent), on_pause=self.pause_handler,
         )
         self.post_message(ForkFinished(point, outcome))
@@ -394,7 +440,7 @@ class DebuggerActions(_AppBase):
             name = point.workflow
             for role, text in workflow_reply(name, outcome):
                 self._record_turn(name, role, text)
-        if outcome.trace_id:
+        if outcome.trace_id and point.trace_id:
             self.load_trace_list()
             self.open_comparison(point.trace_id, outcome.trace_id)
 

@@ -29,7 +29,9 @@ EXAMPLES: list[wp.Message] = [
     wp.Resource({"service.name": "agents", "pids": [1, 2]}),
     wp.Ready(
         7,
-        (wp.AgentDescription("weather", "scripted", ("get_weather",), "says", True),),
+        (wp.AgentDescription("weather", "scripted", ("get_weather",), "says", True,
+                             callable_tools=(wp.ToolDescription("get_weather", "Weather.",
+                                                                '{"city":"…"}'),)),),
         (wp.WorkflowDescription("trip", "plans", ("plan", "book"), True, '{"a":1}', "/x.db"),),
         0.25,
     ),

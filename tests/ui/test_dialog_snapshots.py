@@ -1,6 +1,6 @@
 """Snapshots of the debugger's two dialogs at 120x40 and 80x24: the breakpoints of an agent (one
 set, with a condition) and a fork from an agent's model call, from a workflow's step and from a
-tool call."""
+tool call, and the pick of a tool to call by hand."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from textual.app import App
 from textual.screen import Screen
 
 from lumos_core.debug import PausePoint
+from lumos_core.worker_protocol import ToolDescription
 from lumos_studio.sessions.base import AgentInfo
 from lumos_studio.ui.breakpoints import BreakCondition, BreakpointSpec
 from lumos_studio.ui.breakpoints_dialog import BreakpointsDialog
 from lumos_studio.ui.screens.fork import AgentForkPoint, ForkPoint, ForkScreen, ToolForkPoint
+from lumos_studio.ui.screens.tool_pick import ToolPickScreen
 
 SIZES = [(120, 40), (80, 24)]
 SIZE_IDS = [f"{w}x{h}" for w, h in SIZES]
@@ -66,3 +68,16 @@ def test_a_fork_from_a_workflow_step(snap_compare, size: tuple[int, int]) -> Non
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_a_tool_called_again(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(DialogHost(ForkScreen(TOOL_FORK)), terminal_size=size)
+
+
+PLANNER_TOOLS = (
+    ToolDescription("get_weather", "Current weather for a city.", '{"city":"…"}'),
+    ToolDescription("get_forecast", "The forecast for the next days.\n\nLonger text.",
+                    '{"city":"…","days":3}'),
+    ToolDescription("book_hotel", "", '{"city":"…","nights":1}'),
+)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_the_pick_of_a_tool_to_call(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(DialogHost(ToolPickScreen("planner", PLANNER_TOOLS)), terminal_size=size)

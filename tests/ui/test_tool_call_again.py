@@ -1,5 +1,6 @@
 """``f`` on a tool call: its arguments, editable, and the tool called again by hand in the
-agents' own process (a real worker); the result in the chat, its one-span trace in the tree."""
+agents' own process (a real worker); the result in the chat, its one-span trace in the tree.
+``c`` in the agents: any of an agent's tools, its arguments made from its parameters."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.ui.screens.fork import ForkScreen
+from lumos_studio.ui.screens.tool_pick import ToolPickScreen
+from lumos_studio.ui.widgets.agent_list import AgentList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 from tests.builders import make_span
+from tests.hostile import CLEAR_SCREEN, MARKUP_STYLE, VISIBLE
 from tests.ui.helpers import wait_for, worker_studio
 from tests.ui.test_chat_streaming import send
 
@@ -152,3 +156,95 @@ async def test_the_bundled_demos_tool_is_called_again_in_the_studios_own_process
         turns = app.conversations["weather"].turns
         await wait_for(pilot, lambda: turns[-1][0] == "tool" and app.trace_id != origin)
         assert turns[-1][1].startswith("get_weather → ") and "Oslo" in turns[-1][1]
+
+
+# --- c in the agents: any tool, no recorded call ---
+
+TWO_TOOLS = AGENTS + '''
+
+@tool
+def get_forecast(city: str, days: int = 3) -> str:
+    """The forecast for the next days.
+
+    Longer text the picker leaves out."""
+    return f"{days} sunny days in {city}"
+
+planner = Agent(name="planner", model="scripted", tools=[get_weather, get_forecast])
+'''
+
+
+async def focus_agent(pilot, app: StudioApp, name: str) -> None:  # type: ignore[no-untyped-def]
+    agents = app.query_one(AgentList)
+    await wait_for(pilot, lambda: any(a.name == name for a in app.session.agents), timeout=20)
+    agents.focus()
+    names = [a.name for a in app.session.agents]
+    agents.highlighted = names.index(name)
+    await pilot.pause()
+
+
+async def test_c_on_an_agent_with_one_tool_opens_its_arguments_made_from_its_parameters(
+    store: Store,
+) -> None:
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await focus_agent(pilot, app, "weather")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ForkScreen))
+        editor = app.screen.query_one(TextArea)
+        assert editor.text == '{\n  "city": "…"\n}'
+        editor.load_text('{"city": "Lima"}')
+        await pilot.press("ctrl+s")
+        turns = app.conversations["weather"].turns
+        await wait_for(pilot, lambda: turns and turns[-1][0] == "tool" and app.trace_id)
+        assert ("hint", "called get_weather by hand") in turns
+        assert "Lima" in turns[-1][1]
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, lambda: len(tree.spans) == 1)
+        (span,) = tree.spans.values()
+        assert span.name == "execute_tool get_weather"
+    store.writer.flush()
+    (stored,) = store.reader.trace_spans(span.trace_id)
+    assert not stored.links and sc.LUMOS_TOOL_FORK_OF not in stored.attributes
+
+
+async def test_c_on_an_agent_with_several_tools_picks_one_first_in_the_worker(
+    store: Store, tmp_path: Path
+) -> None:
+    agent_file = tmp_path / "agents.py"
+    agent_file.write_text(TWO_TOOLS)
+    with worker_studio(store, agent_file) as app:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await focus_agent(pilot, app, "planner")
+            await pilot.press("c")
+            await wait_for(pilot, lambda: isinstance(app.screen, ToolPickScreen))
+            await pilot.press("escape")  # nothing called
+            assert not isinstance(app.screen, ToolPickScreen) and not app.running
+            await pilot.press("c")
+            await wait_for(pilot, lambda: isinstance(app.screen, ToolPickScreen))
+            await pilot.press("down", "enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ForkScreen))
+            editor = app.screen.query_one(TextArea)
+            assert editor.text == '{\n  "city": "…",\n  "days": 3\n}'  # its default filled in
+            editor.load_text('{"city": "Quito", "days": 2}')
+            await pilot.press("ctrl+s")
+            turns = app.conversations["planner"].turns
+            await wait_for(pilot, lambda: turns and turns[-1] == (
+                "tool", "get_forecast → 2 sunny days in Quito"), timeout=20)
+
+
+async def test_c_on_a_workflow_says_it_has_no_tools(store: Store) -> None:
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await focus_agent(pilot, app, "trip_planner")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app._notifications)
+        assert str(list(app._notifications)[-1].message).startswith("A workflow has no tools")
+        assert not isinstance(app.screen, ForkScreen | ToolPickScreen)
+
+
+def test_the_picker_shows_a_hostile_tools_name_and_description_as_written() -> None:
+    from lumos_core.worker_protocol import ToolDescription
+    from lumos_studio.ui.screens.tool_pick import _prompt
+
+    shown = _prompt(ToolDescription(CLEAR_SCREEN, f"{MARKUP_STYLE}\nsecond line")).plain
+    assert shown == f"{VISIBLE['clear_screen']}  {MARKUP_STYLE}"

@@ -56,14 +56,20 @@ class AgentForkPoint:
 
 @dataclass(frozen=True, slots=True)
 class ToolForkPoint:
-    """A tool call of an agent's run: the tool, the arguments it was called with (None: not
-    recorded), its trace and span (the new call links to them)."""
+    """A tool to call by hand: a call of an agent's run (its trace and span, which the new call
+    links to, and the arguments it was called with; None: not recorded), or one picked in the
+    agents (no trace: ``arguments`` an example made from its parameters)."""
 
     agent: str
     tool: str
-    trace_id: str
-    span_id: str
+    trace_id: str | None
+    span_id: str | None
     arguments: Any = None
+
+    @property
+    def repeats(self) -> tuple[str, str] | None:
+        """The recorded call this one repeats."""
+        return (self.trace_id, self.span_id) if self.trace_id and self.span_id else None
 
 
 AnyForkPoint = ForkPoint | AgentForkPoint | ToolForkPoint
@@ -111,11 +117,14 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
         point = self.point
         with Vertical():
             if isinstance(point, ToolForkPoint):
+                again = point.repeats is not None
                 yield Static(Text.assemble(
-                    ("Call ", "bold"), safe_str(point.tool), (" again", "bold"), " (",
-                    safe_str(point.agent), "'s tool)"), id="fork-title")
+                    ("Call ", "bold"), safe_str(point.tool), (" again" if again else "", "bold"),
+                    " (", safe_str(point.agent), "'s tool)"), id="fork-title")
                 editor = TextArea(self.original, id="fork-input", soft_wrap=True)
                 editor.border_title = (
+                    "its arguments, made from its parameters: fill them in (a JSON object)"
+                    if not again else
                     "the arguments it was called with (edit them: a JSON object)"
                     if point.arguments is not None
                     else "its arguments were not recorded: type them as a JSON object")

@@ -21,6 +21,7 @@ class AgentList(OptionList):
     BORDER_TITLE = "Agents"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "breakpoints", "Breakpoints", show=False),
+        Binding("c", "call_tool", "Call a tool", show=False),
     ]
 
     class Chosen(Message):
@@ -30,6 +31,13 @@ class AgentList(OptionList):
 
     class BreakpointsRequested(Message):
         """``b`` on an agent or workflow: show and set its breakpoints."""
+
+        def __init__(self, agent_name: str) -> None:
+            super().__init__()
+            self.agent_name = agent_name
+
+    class ToolCallRequested(Message):
+        """``c`` on an agent: call one of its tools by hand."""
 
         def __init__(self, agent_name: str) -> None:
             super().__init__()
@@ -82,6 +90,11 @@ class AgentList(OptionList):
         highlighted = self.highlighted
         if highlighted is not None and highlighted < len(self._agents):
             self.post_message(self.BreakpointsRequested(self._agents[highlighted].name))
+
+    def action_call_tool(self) -> None:
+        highlighted = self.highlighted
+        if highlighted is not None and highlighted < len(self._agents):
+            self.post_message(self.ToolCallRequested(self._agents[highlighted].name))
 
     class Confirmed(Message):
         """Enter on an agent: the user wants to talk to it now."""
