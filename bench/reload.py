@@ -13,6 +13,7 @@ changes one line of the file, as an edit would, then measures:
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import threading
@@ -27,7 +28,9 @@ from lumos_studio.sessions.base import SessionEvent
 from lumos_studio.sessions.worker import WorkerSession
 
 TARGET_SECONDS = 1.0
-ROUNDS = 10
+# Edits measured; LUMOS_BENCH_RELOAD_ROUNDS makes fewer (the test suite's smoke run of a whole
+# benchmark in its own process takes 2: it checks the figure reaches the summary, not its value).
+ROUNDS = int(os.environ.get("LUMOS_BENCH_RELOAD_ROUNDS", "10"))
 AGENT = "weather"
 MARKER = "reload-round"
 DEMO = Path(__file__).resolve().parent.parent / "lumos_studio" / "demo" / "agents.py"
