@@ -1,4 +1,5 @@
-"""``lumos-studio run``: one turn of an agent, or one run of a workflow, from the shell.
+"""``lumos-studio run``: one turn of an agent, or one run of a workflow, or one of an agent's
+tools called by hand (``--tool``), from the shell.
 
 A user's FILE runs in a worker process, as ``dev`` runs it (``sessions.worker``): a tool that
 crashes or calls ``os._exit``, a kill or a runaway allocation then ends with a sentence saying what
@@ -23,7 +24,13 @@ from lumos_studio.store import local_path
 
 if TYPE_CHECKING:
     from lumos_core.worker_protocol import BreakAt
-    from lumos_studio.sessions.base import AgentInfo, LoadProblem, SessionEvent, WorkflowOutcome
+    from lumos_studio.sessions.base import (
+        AgentInfo,
+        LoadProblem,
+        RunOutcome,
+        SessionEvent,
+        WorkflowOutcome,
+    )
     from lumos_studio.sessions.worker import WorkerSession
     from lumos_studio.store import Store
 
@@ -45,6 +52,9 @@ LOAD_TIMEOUT = 60.0  # seconds the user's file gets to import in the worker
               f"{PAUSED_EXIT}). Repeatable.")
 @click.option("--continue", "keep_going", is_flag=True,
               help="With --break: print each pause and go on to the end.")
+@click.option("--tool", metavar="NAME",
+              help="Call AGENT's tool NAME by hand, without the model: MESSAGE is its arguments "
+              "(a JSON object); print its result.")
 @click.argument("args", nargs=-1, required=True, metavar="[FILE] AGENT MESSAGE")
 @click.pass_obj
 def run(
@@ -56,6 +66,7 @@ def run(
     memory_limit: int,
     wheres: tuple[str, ...],
     keep_going: bool,
+    tool: str | None,
     args: tuple[str, ...],
 ) -> None:
     """Run one turn of AGENT (found by name in FILE), print the answer and record the trace.
@@ -77,6 +88,10 @@ def run(
       lumos-studio run --demo trip_planner --resume 3f2a9c1e '{"approved": true}'
       lumos-studio run --demo weather "weather in Paris?" --break tool:get_weather
       lumos-studio run --demo trip_planner '{"destination": "Rome"}' --break research --continue
+      lumos-studio run --demo weather --tool get_weather '{"city": "Oslo"}'
+
+    --tool calls one of AGENT's tools as a run would, without the model: the result on stdout,
+    an error result (refused arguments, a ToolError, no such tool) on stderr with exit 1.
     """
     from lumos_core.debug import attached
     from lumos_studio.sessions.discovery import AgentFileError, load_demo
@@ -89,6 +104,11 @@ def run(
         fail("--continue goes with --break WHERE", code=2)
     breaks = parse_breaks(wheres)
     report = BreakReport(keep_going)
+    if tool is not None:
+        _call_tool(db, demo, args, tool, _tool_arguments(args[-1], thread, resource, resume_run),
+                   memory_limit, breaks, report)
+        report.finish(wheres)
+        return
     if not demo:
         _run_file(db, Path(args[0]), args[1], args[2], thread, resource, resume_run, memory_limit,
                   breaks, report)
@@ -113,6 +133,88 @@ def run(
     with attached(report.debugger(breaks) if breaks else None):
         _run_agent(db, agent, args[-1], thread, resource, report)
     report.finish(wheres)
+
+
+def _tool_arguments(text: str, thread: str | None, resource: str | None,
+                    resume_run: str | None) -> dict[str, Any]:
+    """``--tool``'s MESSAGE: the tool's arguments, a JSON object (exit 2 for anything else)."""
+    import orjson
+
+    if thread or resource or resume_run:
+        fail("--tool calls a tool alone: --thread, --resource and --resume do not go with it",
+             code=2)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        fail("with --tool, MESSAGE is the tool's arguments as a JSON object",
+             """e.g. '{"city": "Oslo"}' ('{}' for none)""", code=2)
+    return value
+
+
+def _call_tool(db: Path, demo: bool, args: tuple[str, ...], tool: str, arguments: dict[str, Any],
+               memory_limit: int, breaks: tuple[BreakAt, ...], report: BreakReport) -> None:
+    """``--tool``: the demo's agent's tool in this process, a FILE's in a worker process."""
+    from lumos_core.debug import attached
+    from lumos_studio.sessions.base import RunOutcome
+    from lumos_studio.sessions.discovery import load_demo
+
+    name = args[-2]
+    with open_store(db) as store:
+        writable(store)
+        if demo:
+            catalog = load_demo()
+            if name in catalog.workflows:
+                fail(f"--tool calls an agent's tool; {name!r} is a workflow", code=2)
+            try:
+                agent = catalog.get(name)
+            except LookupError as exc:
+                fail(str(exc.args[0]), code=2)
+            with attached(report.debugger(breaks) if breaks else None):
+                try:
+                    result = agent.call_tool_sync(
+                        tool, arguments, tracer_provider=_recording_into(store)["tracer_provider"])
+                    outcome = (RunOutcome(error=result.text, trace_id=result.trace_id)
+                               if result.is_error else RunOutcome(result.text, result.trace_id))
+                except Exception as exc:  # the tool's own bug: say where, keep the trace
+                    outcome = RunOutcome(error=f"{type(exc).__name__}: {exc}",
+                                         raised=type(exc).__name__)
+        else:
+            outcome = _call_file_tool(store, Path(args[0]), name, tool, arguments, memory_limit,
+                                      breaks, report)
+        if report.stopped(outcome.error):
+            note(_trace_hint(store, outcome.trace_id) or "")
+            report.exit_paused()
+        if outcome.error is not None:
+            what = (f"tool {tool!r} raised {outcome.error}" if outcome.raised
+                    else outcome.message or outcome.error)
+            fail(what, _trace_hint(store, outcome.trace_id))
+        if outcome.cancelled:
+            fail("the call was cancelled", _trace_hint(store, outcome.trace_id))
+        problem = unstored(store)
+    _print_answer(db, outcome.output, outcome.trace_id, None, problem)
+
+
+def _call_file_tool(store: Store, path: Path, name: str, tool: str, arguments: dict[str, Any],
+                    memory_limit: int, breaks: tuple[BreakAt, ...], report: BreakReport
+                    ) -> RunOutcome:
+    """``name``'s ``tool`` of ``path`` called in a worker process, its trace into ``store``."""
+    from lumos_studio.ingest.otlp_http import OtlpReceiver
+    from lumos_studio.sessions.worker import WorkerSession
+
+    receiver = OtlpReceiver(store.writer, port=0).start()
+    session = WorkerSession(path, receiver.endpoint, watch=False, record=store.writer.submit,
+                            memory_limit_mb=memory_limit, restart=False, echo_prints=True)
+    try:
+        if _load(session, path, name).kind == "workflow":
+            fail(f"--tool calls an agent's tool; {name!r} is a workflow", code=2)
+        return session.call_tool(name, tool, arguments, breakpoints=breaks,
+                                 on_pause=report.on_pause)
+    finally:
+        session.stop()
+        store.writer.flush()
+        receiver.stop()
 
 
 def _run_agent(
