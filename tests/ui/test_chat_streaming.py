@@ -80,6 +80,9 @@ async def test_cancel_stops_a_streaming_turn_and_keeps_what_was_written(
         await pilot.press(*"find rome", "enter")
         await wait_for(pilot, lambda: "→ slow_lookup(city=Rome)" in streaming(app))
         await pilot.press("ctrl+x")
+        # The run's task is cancelled at once; the tool's thread, which no cancel stops, is let
+        # go (in-process, the run's loop waits for it to end: 10 s here; a worker is killed).
+        release.set()
         await wait_for(pilot, lambda: not app.running)
         shown = transcript(app)
         assert "finder › Looking it up for you. …" in shown
