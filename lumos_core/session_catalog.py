@@ -108,10 +108,15 @@ def _absolute(path: str) -> str:
     return path if path == ":memory:" else str(Path(path).resolve())
 
 
+# What an example input or arguments hold where a string is to be filled in.
+PLACEHOLDER = "…"
+
+
 def _example_value(spec: dict[str, Any]) -> Any:
     if "default" in spec:
         return spec["default"]
-    placeholders = {"string": "…", "integer": 1, "number": 1.0, "boolean": False, "array": []}
+    placeholders = {"string": PLACEHOLDER, "integer": 1, "number": 1.0, "boolean": False,
+                    "array": []}
     return placeholders.get(spec.get("type", ""))
 
 

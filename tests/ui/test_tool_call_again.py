@@ -192,7 +192,8 @@ async def test_c_on_an_agent_with_one_tool_opens_its_arguments_made_from_its_par
         await wait_for(pilot, lambda: isinstance(app.screen, ForkScreen))
         editor = app.screen.query_one(TextArea)
         assert editor.text == '{\n  "city": "…"\n}'
-        editor.load_text('{"city": "Lima"}')
+        await pilot.press(*"Lima")  # the placeholder is selected: typing replaces it
+        assert editor.text == '{\n  "city": "Lima"\n}'
         await pilot.press("ctrl+s")
         turns = app.conversations["weather"].turns
         await wait_for(pilot, lambda: turns and turns[-1][0] == "tool" and app.trace_id)

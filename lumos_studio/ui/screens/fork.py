@@ -17,7 +17,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
+from textual.widgets.text_area import Selection
 
+from lumos_core.session_catalog import PLACEHOLDER
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import safe_str, safe_text
 from lumos_studio.records import SpanRecord
@@ -155,7 +157,16 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
             yield Static(keys, id="fork-keys")
 
     def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
+        editor = self.query_one(TextArea)
+        editor.focus()
+        point = self.point
+        if isinstance(point, ToolForkPoint) and point.repeats is None:
+            # The first placeholder selected: typing fills it in.
+            where = editor.text.find(f'"{PLACEHOLDER}"')
+            if where >= 0:
+                row = editor.text.count("\n", 0, where)
+                column = where - (editor.text.rfind("\n", 0, where) + 1) + 1
+                editor.selection = Selection((row, column), (row, column + len(PLACEHOLDER)))
 
     def action_fork(self) -> None:
         text = self.query_one(TextArea).text
