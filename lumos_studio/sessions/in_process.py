@@ -9,7 +9,8 @@ import itertools
 import logging
 import threading
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -312,14 +313,15 @@ class InProcessSession(Session):
                 return await work()
 
         try:
-            return asyncio.run(go())
+            return _run_to_the_end_or_cancelled(go())
         finally:
             with self._lock:
                 self._running = None
 
     def cancel(self) -> bool:
-        """Cancels a run that is awaiting (a model call, an async tool); a busy sync tool
-        finishes first, since threads cannot be interrupted. Worker sessions can kill."""
+        """Cancels a run that is awaiting (a model call, an async tool, a tool's thread: the
+        thread is left to end by itself); a sync tool running on the run's own loop finishes
+        first, since threads cannot be interrupted. Worker sessions can kill."""
         with self._lock:
             running = self._running
         if running is None:
@@ -332,6 +334,34 @@ class InProcessSession(Session):
 
         loop.call_soon_threadsafe(stop)
         return True
+
+
+def _run_to_the_end_or_cancelled(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)``, but a cancelled run returns at once: ``asyncio.run`` waits for the
+    threads of its loop's executor, and a tool blocked in one (``asyncio.to_thread``) held the
+    cancelled run, and the chat, until the tool returned. Its thread is left to end by itself."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # as ``asyncio.run`` does, for code that asks for it
+    executor = ThreadPoolExecutor(thread_name_prefix="lumos-run")
+    loop.set_default_executor(executor)
+    cancelled = False
+    try:
+        return loop.run_until_complete(main)
+    except asyncio.CancelledError:
+        cancelled = True
+        raise
+    finally:
+        try:
+            left = asyncio.all_tasks(loop)
+            for task in left:
+                task.cancel()
+            if left:
+                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            executor.shutdown(wait=not cancelled, cancel_futures=True)
+            asyncio.set_event_loop(None)
+            loop.close()
 
 
 def _debugger(breakpoints: tuple[BreakAt, ...], on_pause: PauseHandler | None) -> Debugger | None:
