@@ -23,9 +23,12 @@ studio: $(STAMP)
 	@$(BIN)/python -m compileall -q lumos_core lumos_studio
 	$(BIN)/lumos-studio
 
+# Bytecode first, as for studio: the suite starts ~200 processes (workers, CLI runs), each of
+# which would otherwise compile the modules it imports where PYTHONDONTWRITEBYTECODE is set.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	@$(BIN)/python -m compileall -q lumos_core lumos_studio bench
 	$(BIN)/python -m pytest -n auto
 
 # Each figure with its target and PASS/BELOW, then a summary. The million-span store is built once
