@@ -23,7 +23,7 @@ studio: $(STAMP)
 	@$(BIN)/python -m compileall -q lumos_core lumos_studio
 	$(BIN)/lumos-studio
 
-# Bytecode first, as for studio: the suite starts ~200 processes (workers, CLI runs), each of
+# Bytecode first, as for studio: the suite starts many processes (workers, CLI runs), each of
 # which would otherwise compile the modules it imports where PYTHONDONTWRITEBYTECODE is set.
 test: $(STAMP)
 	$(BIN)/ruff check .
