@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opentelemetry.trace import Link, SpanContext, TraceFlags
+from opentelemetry.trace import Link
 
 from lumos_core.messages import Message
 from lumos_core.telemetry import semconv as sc
+from lumos_core.telemetry.spans import link_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +38,4 @@ class AgentFork:
             )
 
     def links(self) -> list[Link]:
-        if not self.trace_id or not self.span_id:
-            return []
-        context = SpanContext(
-            int(self.trace_id, 16), int(self.span_id, 16), is_remote=True,
-            trace_flags=TraceFlags(TraceFlags.SAMPLED),
-        )
-        return [Link(context, {sc.LUMOS_AGENT_FORK_OF: self.span_id})]
+        return link_to(self.trace_id, self.span_id, {sc.LUMOS_AGENT_FORK_OF: self.span_id})

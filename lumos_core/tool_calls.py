@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from opentelemetry import trace
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from lumos_core import debug_points
 from lumos_core.debug import Debugger, current_debugger
@@ -21,7 +22,7 @@ from lumos_core.run_results import AgentStreamEvent, ToolCallFinished, ToolCallS
 from lumos_core.telemetry import semconv as sc
 from lumos_core.telemetry.content import capturing_spans, enter_capture, leave_capture
 from lumos_core.telemetry.providers import get_tracer
-from lumos_core.telemetry.spans import current_span
+from lumos_core.telemetry.spans import current_span, link_to
 from lumos_core.tools import ToolOutcome
 from lumos_core.toolsets import open_toolsets
 
@@ -137,18 +138,15 @@ async def call_tool(
     """Call ``agent``'s tool ``name`` with ``arguments`` as a run would (its MCP servers' tools
     too), in an ``execute_tool`` span of a trace of its own; ``repeats``: the trace and span ids
     of the recorded call this one repeats (a span link, and ``lumos.tool.fork.of``)."""
-    links = None
-    if repeats is not None:
-        context = SpanContext(int(repeats[0], 16), int(repeats[1], 16), is_remote=True,
-                              trace_flags=TraceFlags(TraceFlags.SAMPLED))
-        links = [Link(context, {sc.LUMOS_TOOL_FORK_OF: repeats[1]})]
+    trace_id, span_id = repeats or (None, None)
+    links = link_to(trace_id, span_id, {sc.LUMOS_TOOL_FORK_OF: span_id})
     trace_ids: list[str] = []
 
     def started(span: trace.Span) -> None:
         trace_ids.append(format(span.get_span_context().trace_id, "032x"))
         span.set_attribute(sc.LUMOS_TOOL_AGENT, agent.name)
-        if repeats is not None:
-            span.set_attribute(sc.LUMOS_TOOL_FORK_OF, repeats[1])
+        if span_id is not None:
+            span.set_attribute(sc.LUMOS_TOOL_FORK_OF, span_id)
 
     call = ToolCallPart(f"call_by_hand_{name}", name, arguments)
     capture = enter_capture(agent.capture_content)
@@ -156,13 +154,10 @@ async def call_tool(
     try:
         tracer = get_tracer()
         content = capturing_spans()
-        if agent.toolsets:  # as a run does: its servers opened for the call
-            async with open_toolsets(agent.tools, agent.toolsets) as (tools, definitions):
-                agent.tools, agent._tool_definitions = tools, definitions
-                result = await execute_tool(agent, tracer, call, None, current_debugger(),
-                                            content, parallel=False, links=links,
-                                            started=started)
-        else:
+        async with AsyncExitStack() as servers:
+            if agent.toolsets:  # as a run does: its servers opened for the call
+                agent.tools, agent._tool_definitions = await servers.enter_async_context(
+                    open_toolsets(agent.tools, agent.toolsets))
             result = await execute_tool(agent, tracer, call, None, current_debugger(), content,
                                         parallel=False, links=links, started=started)
     finally:

@@ -15,7 +15,15 @@ from typing import Any
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import (
+    Link,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    set_span_in_context,
+)
 
 
 class current_span:  # named like the function it stands in for
@@ -54,3 +62,13 @@ class current_span:  # named like the function it stands in for
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
         finally:
             span.end()
+
+
+def link_to(trace_id: str | None, span_id: str | None, attributes: Mapping[str, Any]) -> list[Link]:
+    """A link to an earlier span known by its hex ids (a run a fork or a resume continues, a
+    call repeated by hand); none when either id is missing."""
+    if not trace_id or not span_id:
+        return []
+    context = SpanContext(int(trace_id, 16), int(span_id, 16), is_remote=True,
+                          trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    return [Link(context, dict(attributes))]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from opentelemetry import _logs, trace
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from pydantic import BaseModel, ValidationError
 
 from lumos_core._sync import refuse_inside_event_loop
@@ -18,6 +18,7 @@ from lumos_core.debug import Debugger, attached, current_debugger
 from lumos_core.telemetry import activate_providers, get_tracer, reset_providers
 from lumos_core.telemetry import semconv as sc
 from lumos_core.telemetry.content import capturing_spans
+from lumos_core.telemetry.spans import link_to
 from lumos_core.workflows.engine import (
     SUSPENDED,
     Engine,
@@ -424,10 +425,4 @@ class Workflow:
 def _link_to(run_id: str, trace_id: str | None, span_id: str | None) -> list[Link]:
     """A link to the ``invoke_workflow`` span of an earlier segment (the one a resumed segment
     continues, or the run a fork starts from)."""
-    if not trace_id or not span_id:
-        return []
-    context = SpanContext(
-        int(trace_id, 16), int(span_id, 16), is_remote=True,
-        trace_flags=TraceFlags(TraceFlags.SAMPLED),
-    )
-    return [Link(context, {sc.LUMOS_WORKFLOW_RUN_ID: run_id})]
+    return link_to(trace_id, span_id, {sc.LUMOS_WORKFLOW_RUN_ID: run_id})
