@@ -155,10 +155,10 @@ def _tool_arguments(text: str, thread: str | None, resource: str | None,
 
 def _call_tool(db: Path, demo: bool, args: tuple[str, ...], tool: str, arguments: dict[str, Any],
                memory_limit: int, breaks: tuple[BreakAt, ...], report: BreakReport) -> None:
-    """``--tool``: the demo's agent's tool in this process, a FILE's in a worker process."""
-    from lumos_core.debug import attached
-    from lumos_studio.sessions.base import RunOutcome
+    """``--tool``: the demo's agent's tool in this process, a FILE's in a worker process; both
+    through their session's ``call_tool``, which says how the call ended the same way."""
     from lumos_studio.sessions.discovery import load_demo
+    from lumos_studio.sessions.in_process import InProcessSession
 
     name = args[-2]
     with open_store(db) as store:
@@ -168,18 +168,11 @@ def _call_tool(db: Path, demo: bool, args: tuple[str, ...], tool: str, arguments
             if name in catalog.workflows:
                 fail(f"--tool calls an agent's tool; {name!r} is a workflow", code=2)
             try:
-                agent = catalog.get(name)
+                catalog.get(name)
             except LookupError as exc:
                 fail(str(exc.args[0]), code=2)
-            with attached(report.debugger(breaks) if breaks else None):
-                try:
-                    result = agent.call_tool_sync(
-                        tool, arguments, tracer_provider=_recording_into(store)["tracer_provider"])
-                    outcome = (RunOutcome(error=result.text, trace_id=result.trace_id)
-                               if result.is_error else RunOutcome(result.text, result.trace_id))
-                except Exception as exc:  # the tool's own bug: say where, keep the trace
-                    outcome = RunOutcome(error=f"{type(exc).__name__}: {exc}",
-                                         raised=type(exc).__name__)
+            outcome = InProcessSession.recording(catalog, store.writer).call_tool(
+                name, tool, arguments, breakpoints=breaks, on_pause=report.on_pause)
         else:
             outcome = _call_file_tool(store, Path(args[0]), name, tool, arguments, memory_limit,
                                       breaks, report)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar, cast
 
+from lumos_studio.counts import counted
 from lumos_studio.otlp.files import LineProblem, open_lines
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.store import PostgresUrl, Store
@@ -61,16 +62,13 @@ class FileImport:
 
     def summary(self) -> str:
         """``imported 30 new spans (36 already in the store) in 3 traces … from PATH``."""
-        text = f"imported {_count(self.new_spans, 'new span')}" + _present(self.present_spans)
-        text += f" in {_count(len(self.traces), 'trace')}"
+        text = f"imported {counted(self.new_spans, 'new span')}" + _present(self.present_spans)
+        text += f" in {counted(len(self.traces), 'trace')}"
         if self.new_logs or self.present_logs:
-            text += f" and {_count(self.new_logs, 'new log record')}"
+            text += f" and {counted(self.new_logs, 'new log record')}"
             text += _present(self.present_logs)
         return f"{text} from {self.path}"
 
-
-def _count(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'s' * (count != 1)}"
 
 
 def _present(count: int) -> str:

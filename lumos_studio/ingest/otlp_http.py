@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from lumos_studio.counts import counted
 from lumos_studio.ingest.live_spans import split_started
 from lumos_studio.ingest.otlp_answers import (
     JSON,
@@ -110,20 +111,16 @@ class ReceiverStats:
     failed: int = 0  # requests answered another 5xx (a full disk: 507)
 
     def line(self) -> str:
-        text = (f"{_counted(self.spans, 'span')}, {_counted(self.logs, 'log')} in "
-                f"{_counted(self.requests, 'request')}")
+        text = (f"{counted(self.spans, 'span')}, {counted(self.logs, 'log')} in "
+                f"{counted(self.requests, 'request')}")
         numbers = (self.rejected, self.refused, self.busy, self.failed)
         counts = zip(numbers, _PROBLEMS, strict=True)
-        problems = ", ".join(_counted(count, label) for count, label in counts if count)
+        problems = ", ".join(counted(count, label) for count, label in counts if count)
         return f"{text} ({problems})" if problems else text
 
 
 _PROBLEMS = ("rejected item", "refused request", "busy answer", "failed request")
 
-
-def _counted(count: int, noun: str) -> str:
-    """``1 span``, ``2 spans``."""
-    return f"{count:,} {noun}{'s' * (count != 1)}"
 
 
 class OtlpReceiver:
@@ -308,8 +305,8 @@ class OtlpReceiver:
                 raise
             if forwarding is not None:
                 forwarding.confirm(count)
-        counted = "spans" if signal_name == "traces" else "logs"
-        self._count(requests=1, rejected=len(rejected), **{counted: count})
+        field = "spans" if signal_name == "traces" else "logs"
+        self._count(requests=1, rejected=len(rejected), **{field: count})
         return success_body(signal_name, media, rejected), len(rejected)
 
     def _not_stored(self) -> Refusal:
