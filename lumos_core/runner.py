@@ -12,8 +12,7 @@ worker: ``Load``, ``RunAgent``, ``RunWorkflow`` / ``ResumeWorkflow`` / ``ForkWor
 ``CallTool``, ``Decide``, ``Cancel``, ``Shutdown``; a line that is none of them is refused on
 stderr. Worker → studio: ``Ready`` (agents and workflows) or ``LoadError``; while a turn runs,
 ``Delta`` (answer text, coalesced to one message every ``run_reports.DELTA_INTERVAL`` at most),
-``ToolCall``,
-``ToolResult``, ``StepUpdate`` and ``Paused`` (at a breakpoint); then one of
+``ToolCall``, ``ToolResult``, ``StepUpdate`` and ``Paused`` (at a breakpoint); then one of
 ``AgentResult``, ``WorkflowResult``, ``Failed`` or ``Cancelled``. With telemetry on, the worker
 also tells the studio each span's start and end at once (``Resource``, ``SpanStarted``,
 ``SpanEnded``): OTLP exports in batches, and a worker that dies leaves the studio to close the

@@ -160,10 +160,10 @@ class WorkerRuns(Session):
         breakpoints: tuple[BreakAt, ...] = (),
         on_pause: PauseHandler | None = None,
     ) -> RunOutcome:
+        trace_id, span_id = repeats or (None, None)
+
         def command(run_id: int) -> Command:
-            return CallTool(run_id, agent, tool, arguments,
-                            repeats[0] if repeats else None, repeats[1] if repeats else None,
-                            breakpoints)
+            return CallTool(run_id, agent, tool, arguments, trace_id, span_id, breakpoints)
 
         reply = self._request(command, None, on_pause)
         return _outcome(reply) if reply is not None else RunOutcome(error=NOT_LOADED)

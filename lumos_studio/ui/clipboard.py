@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from textual.app import App
 
-from lumos_studio.display import COPY_LIMIT, ELLIPSIS
+from lumos_studio.display import COPY_LIMIT, ELLIPSIS, clipboard_str
 
 
 def copy_to_clipboard(app: App[object], text: str, what: str) -> None:
@@ -20,6 +20,15 @@ def copy_to_clipboard(app: App[object], text: str, what: str) -> None:
     cut = len(text) >= COPY_LIMIT and text.endswith(ELLIPSIS)
     note = f"Copied {what} ({size}{', cut at the end' if cut else ''})"
     app.notify(note, title="Clipboard", timeout=3, markup=False)
+
+
+def copy_text(app: App[object], text: str | None, what: str, missing: str) -> None:
+    """``y`` on outside text: ``text`` made safe and copied, or, when there is none, why not
+    (``missing``: "no span is selected")."""
+    if text is None:
+        nothing_to_copy(app, missing)
+    else:
+        copy_to_clipboard(app, clipboard_str(text), what)
 
 
 def nothing_to_copy(app: App[object], what: str) -> None:

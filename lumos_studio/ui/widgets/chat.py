@@ -16,9 +16,9 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from lumos_studio.display import BODY_LIMIT, clipboard_str, safe_str
+from lumos_studio.display import BODY_LIMIT, safe_str
 from lumos_studio.sessions.base import PauseNote, StreamUpdate
-from lumos_studio.ui.clipboard import copy_to_clipboard, nothing_to_copy
+from lumos_studio.ui.clipboard import copy_text
 
 STREAM_REFRESH = 0.08  # seconds between two redraws of a streaming reply (≤ ~12 per second)
 IDLE_PLACEHOLDER = "Message the agent, Enter to send"
@@ -71,10 +71,8 @@ class ChatPane(Vertical):
 
     def action_copy_reply(self) -> None:
         """The latest answer whole, from the conversation (in the input, ``y`` is a letter)."""
-        if self.last_reply is None:
-            nothing_to_copy(self.app, "no answer in this conversation yet")
-        else:
-            copy_to_clipboard(self.app, clipboard_str(self.last_reply), "the latest answer")
+        copy_text(self.app, self.last_reply, "the latest answer",
+                  "no answer in this conversation yet")
 
     def compose(self) -> ComposeResult:
         yield VerticalScroll(id="transcript")

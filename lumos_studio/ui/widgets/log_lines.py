@@ -22,10 +22,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from lumos_studio.display import clipboard_str, safe_str
+from lumos_studio.display import safe_str
 from lumos_studio.present import format_time
 from lumos_studio.store.log_matches import Anchor, LogMatches, LogRow
-from lumos_studio.ui.clipboard import copy_to_clipboard, nothing_to_copy
+from lumos_studio.ui.clipboard import copy_text
 
 PAGE = 50  # rows fetched per query; the cache keeps PAGES of them
 PAGES = 40
@@ -267,10 +267,8 @@ class LogLines(ScrollView, can_focus=True):
     def action_copy(self) -> None:
         """The record's body whole (the line shows its first ``MESSAGE_LIMIT`` characters)."""
         row = self.row(self.cursor) if self.matches is not None else None
-        if row is None:
-            nothing_to_copy(self.app, "no log record is selected")
-        else:
-            copy_to_clipboard(self.app, clipboard_str(row.message), "the log record's body")
+        copy_text(self.app, row.message if row is not None else None, "the log record's body",
+                  "no log record is selected")
 
     def on_click(self, event: events.Click) -> None:
         if self.matches is None:

@@ -18,10 +18,10 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from lumos_studio.display import clipboard_str, fit_text, safe_text
+from lumos_studio.display import fit_text, safe_text
 from lumos_studio.present import format_duration, format_time, status_text
 from lumos_studio.store import TracePage, TraceSummary
-from lumos_studio.ui.clipboard import copy_to_clipboard, nothing_to_copy
+from lumos_studio.ui.clipboard import copy_text
 
 GROUP_KEY = "group:"  # header rows' keys start with this; trace rows are keyed by trace id
 COLUMNS = {"time": "time", "agent": "agent", "duration": "dur", "spans": "spans",
@@ -255,11 +255,7 @@ class TraceList(DataTable[str | Text]):
 
     def action_copy_id(self) -> None:
         """The highlighted trace's id, for ``lumos-studio show``, ``compare`` or a message."""
-        trace_id = self.cursor_trace
-        if trace_id is None:
-            nothing_to_copy(self.app, "no trace is highlighted")
-        else:
-            copy_to_clipboard(self.app, clipboard_str(trace_id), "the trace's id")
+        copy_text(self.app, self.cursor_trace, "the trace's id", "no trace is highlighted")
 
     def _refresh_marks(self) -> None:
         """Redraw the time cells (marks and pins) without rebuilding the rows."""

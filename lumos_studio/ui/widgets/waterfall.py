@@ -20,10 +20,9 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 
-from lumos_studio.display import clipboard_str
 from lumos_studio.semantics import SpanView
 from lumos_studio.store.span_headers import SpanLike
-from lumos_studio.ui.clipboard import copy_to_clipboard, nothing_to_copy
+from lumos_studio.ui.clipboard import copy_text
 from lumos_studio.ui.trace_find import Found, SpanFinder, TraceMatches
 from lumos_studio.ui.waterfall_layout import (
     KINDS,
@@ -345,10 +344,8 @@ class TraceWaterfall(WaterfallPaint, ScrollView, can_focus=True):
 
     def action_copy_id(self) -> None:
         span = self.cursor_span
-        if span is None:
-            nothing_to_copy(self.app, "no span is selected")
-        else:
-            copy_to_clipboard(self.app, clipboard_str(span.span_id), "the span's id")
+        copy_text(self.app, span.span_id if span is not None else None, "the span's id",
+                  "no span is selected")
 
     # --- rows ---
 
