@@ -6,6 +6,7 @@ Every value comes from outside: the helpers here never raise, they answer ``None
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
 import orjson
@@ -149,6 +150,7 @@ class Draft:
         "request_model",
         "response_id",
         "response_model",
+        "settings",
         "streaming",
         "system_instructions",
         "tool_arguments",
@@ -183,6 +185,7 @@ class Draft:
         self.agent_name = ""
         self.response_id = ""
         self.streaming: bool | None = None
+        self.settings: dict[str, Any] = {}  # ``RequestSettings``' fields the span gave
         self.error: ErrorInfo | None = None
         self.finish_reasons: tuple[str, ...] = ()
         self.evaluations: list[Evaluation] = []
@@ -221,6 +224,17 @@ class Draft:
                 value = self.take_str(key)
                 if value and not getattr(self, field):
                     setattr(self, field, value)
+
+    def set_setting(self, name: str, value: Any) -> bool:
+        """A request setting (a ``RequestSettings`` field) unless an earlier reader gave it;
+        False when the value is none a model would take."""
+        if name in self.settings or value is None:
+            return False
+        taken = _setting(name, value)
+        if taken is None:
+            return False
+        self.settings[name] = taken
+        return True
 
     def set_kind(self, kind: OperationKind | None) -> None:
         if kind is not None and self.kind is OperationKind.UNKNOWN:
@@ -284,3 +298,21 @@ def indexed(keys: list[str], prefix: str) -> dict[int, dict[str, str]]:
             continue
         groups.setdefault(int(number), {})[rest] = key
     return dict(sorted(groups.items()))
+
+
+def _setting(name: str, value: Any) -> Any:
+    """``value`` as the setting ``name`` takes it, or None: the span's values are untrusted."""
+    if name == "stop":
+        stops = [value] if isinstance(value, str) else value
+        if not isinstance(stops, list | tuple) or not stops or len(stops) > 16:
+            return None
+        if not all(isinstance(stop, str) and 0 < len(stop) <= 256 for stop in stops):
+            return None
+        return tuple(stops)
+    if name in ("max_tokens", "seed"):
+        number = as_int(value)
+        return number if number is not None and (name == "seed" or number >= 1) else None
+    real = as_float(value)
+    if real is None or not math.isfinite(real) or real < 0 or (name == "top_p" and real > 1):
+        return None
+    return real

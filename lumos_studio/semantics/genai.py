@@ -60,6 +60,15 @@ USAGE_KEYS: Final = (
     ("total_tokens", ("gen_ai.usage.total_tokens",)),
 )
 
+#: ``RequestSettings`` fields by the key that gives them.
+SETTING_KEYS: Final = (
+    ("temperature", "gen_ai.request.temperature"),
+    ("max_tokens", "gen_ai.request.max_tokens"),
+    ("top_p", "gen_ai.request.top_p"),
+    ("seed", "gen_ai.request.seed"),
+    ("stop", "gen_ai.request.stop_sequences"),
+)
+
 #: Understood and deliberately not part of the view (request parameters, ids, server details).
 KNOWN_PREFIXES: Final = (
     "gen_ai.request.",
@@ -121,6 +130,9 @@ def read_genai(d: Draft, keys: list[str]) -> None:
     ):
         d.streaming = True
     d.set_finish_reasons("gen_ai.response.finish_reasons")
+    for setting, key in SETTING_KEYS:
+        if key in a:
+            d.set_setting(setting, d.json(key) if setting == "stop" else a[key])
     if "gen_ai.usage.cost" in a and d.cost is None:
         d.cost = as_float(a["gen_ai.usage.cost"])
         if d.cost is not None:

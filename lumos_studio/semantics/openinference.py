@@ -213,6 +213,16 @@ def read_io_fallback(d: Draft) -> None:
             setattr(d, field, messages)
 
 
+#: ``RequestSettings`` fields by the invocation parameters that give them, first found wins.
+_PARAMETER_SETTINGS: Final = (
+    ("temperature", ("temperature",)),
+    ("max_tokens", ("max_tokens", "max_completion_tokens", "max_output_tokens")),
+    ("top_p", ("top_p",)),
+    ("seed", ("seed",)),
+    ("stop", ("stop", "stop_sequences")),
+)
+
+
 def read_openinference(d: Draft, llm_keys: list[str], keys: list[str]) -> None:
     """Read OpenInference attributes (``llm_keys``: the ``llm.*`` keys; ``keys``: all keys)."""
     a = d.attrs
@@ -225,6 +235,10 @@ def read_openinference(d: Draft, llm_keys: list[str], keys: list[str]) -> None:
     if isinstance(parameters, dict):
         d.read.add("llm.invocation_parameters")
         d.request_model = d.request_model or as_str(parameters.get("model"))
+        for setting, names in _PARAMETER_SETTINGS:
+            for name in names:
+                if d.set_setting(setting, parameters.get(name)):
+                    break
         stream = as_bool(parameters.get("stream"))
         if stream is not None and d.streaming is None:
             d.streaming = stream

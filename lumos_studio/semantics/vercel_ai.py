@@ -45,6 +45,15 @@ USAGE: Final = (
         ("ai.usage.outputTokenDetails.reasoningTokens", "ai.usage.reasoningTokens"),
     ),
 )
+#: ``RequestSettings`` fields by the AI SDK's call settings that give them.
+SETTING_KEYS: Final = (
+    ("temperature", "ai.settings.temperature"),
+    ("max_tokens", "ai.settings.maxOutputTokens"),
+    ("max_tokens", "ai.settings.maxTokens"),
+    ("top_p", "ai.settings.topP"),
+    ("seed", "ai.settings.seed"),
+    ("stop", "ai.settings.stopSequences"),
+)
 KNOWN_PREFIXES: Final = (
     "ai.operationId", "ai.settings.", "ai.request.headers.", "ai.telemetry.",
     "ai.usage.inputTokenDetails.noCache", "ai.usage.outputTokenDetails.text",
@@ -185,6 +194,9 @@ def read_vercel_ai(d: Draft, keys: list[str], span_name: str) -> None:
     if provider and (not d.provider or d.provider == provider):
         d.provider = provider.partition(".")[0]  # "openai.chat" names the provider's API too
     d.fill("response_id", "ai.response.id")
+    for setting, key in SETTING_KEYS:
+        if key in a:
+            d.set_setting(setting, a[key])
     if kind is OperationKind.AGENT:
         d.agent_name = d.agent_name or as_str(a.get("ai.telemetry.functionId"))
     for field, names in USAGE:

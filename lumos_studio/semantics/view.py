@@ -134,6 +134,24 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestSettings:
+    """How the model was asked to answer, where the span said so (``None``: not said); only
+    values a model would take (a temperature of -1 or a max of 0 tokens is left out)."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings the span gave, by name (``lumos_core.ModelSettings``' names)."""
+        named = {"temperature": self.temperature, "max_tokens": self.max_tokens,
+                 "top_p": self.top_p, "seed": self.seed, "stop": list(self.stop) or None}
+        return {name: value for name, value in named.items() if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
 class ToolDefinition:
     """A tool offered to the model."""
 
@@ -199,6 +217,7 @@ class SpanView:
     input_messages: tuple[Message, ...] = ()
     output_messages: tuple[Message, ...] = ()
     tool_definitions: tuple[ToolDefinition, ...] = ()
+    request_settings: RequestSettings = RequestSettings()
     tool_call: ToolCall | None = None
     conversation_id: str = ""
     agent_name: str = ""
