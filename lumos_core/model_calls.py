@@ -18,7 +18,7 @@ from lumos_core import debug_points
 from lumos_core.debug import Debugger
 from lumos_core.memory.context import RunContext
 from lumos_core.messages import Message, MessagesJson, ModelResponse
-from lumos_core.models import ModelError
+from lumos_core.models import Model, ModelError
 from lumos_core.models.base import ResponseCompleted, request_options
 from lumos_core.run_request import RunRequest, instructions_json_or_none
 from lumos_core.telemetry import semconv as sc
@@ -92,18 +92,24 @@ async def chat(
                 call if client_instruments() is None else measured_chat(model, call)
             )
         if recording:
-            message = response.message
-            ended: dict[str, Any] = (
-                {sc.OUTPUT_MESSAGES: as_json([message])} if as_json is not None else {}
-            )
-            ended[sc.RESPONSE_MODEL] = response.model_name or model.model_name
-            ended[sc.RESPONSE_FINISH_REASONS] = [message.finish_reason or "stop"]
-            ended[sc.USAGE_INPUT_TOKENS] = response.usage.input_tokens
-            ended[sc.USAGE_OUTPUT_TOKENS] = response.usage.output_tokens
-            if response.response_id:
-                ended[sc.RESPONSE_ID] = response.response_id
-            span.set_attributes(ended)
+            span.set_attributes(response_attributes(response, model, as_json))
         return response
+
+
+def response_attributes(
+    response: ModelResponse, model: Model, as_json: MessagesJson | None
+) -> dict[str, Any]:
+    """What a chat span says of the model's answer: its message (when content is recorded),
+    the model that answered, why it stopped, its tokens."""
+    message = response.message
+    ended: dict[str, Any] = {sc.OUTPUT_MESSAGES: as_json([message])} if as_json is not None else {}
+    ended[sc.RESPONSE_MODEL] = response.model_name or model.model_name
+    ended[sc.RESPONSE_FINISH_REASONS] = [message.finish_reason or "stop"]
+    ended[sc.USAGE_INPUT_TOKENS] = response.usage.input_tokens
+    ended[sc.USAGE_OUTPUT_TOKENS] = response.usage.output_tokens
+    if response.response_id:
+        ended[sc.RESPONSE_ID] = response.response_id
+    return ended
 
 
 async def stream_chat(

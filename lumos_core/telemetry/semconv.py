@@ -99,6 +99,9 @@ LUMOS_AGENT_FORK_OF: Final = "lumos.agent.fork.of"
 #: On a tool called again by hand (``Agent.call_tool``) and its link: the span id of the
 #: ``execute_tool`` span whose call it repeats.
 LUMOS_TOOL_FORK_OF: Final = "lumos.tool.fork.of"
+#: On a model call sent again from the playground (``lumos_core.playground``) and its link: the
+#: span id of the ``chat`` span whose request it repeats, edited or not.
+LUMOS_CHAT_FORK_OF: Final = "lumos.chat.fork.of"
 #: On a tool called by hand: the agent whose tool it is (no ``invoke_agent`` span is around it).
 LUMOS_TOOL_AGENT: Final = "lumos.tool.agent"
 LUMOS_TOOL_ERROR: Final = "lumos.tool.error"
