@@ -109,9 +109,11 @@ def model_for(provider: str, model_name: str) -> str | None:
     """The ``"<provider>:<model>"`` string that reaches the model a span names, from its
     provider as telemetry writes it (``gen_ai.provider.name``, OpenInference's ``llm.provider``,
     the AI SDK's ``ai.model.provider``); None when no preset answers to that provider."""
+    wanted = provider.strip().lower()
+    if wanted == "scripted":  # ours, offline: it answers to any name
+        return "scripted"
     if not model_name:
         return None
-    wanted = provider.strip().lower()
     for preset in PRESETS.values():
         if wanted in (preset.name, preset.provider_name):
             return f"{preset.name}:{model_name}"

@@ -41,6 +41,7 @@ from lumos_studio.ui.graph_actions import GraphActions
 from lumos_studio.ui.layout import Layout
 from lumos_studio.ui.layout_actions import LayoutActions
 from lumos_studio.ui.messages import SessionChanged
+from lumos_studio.ui.playground_actions import PlaygroundActions
 from lumos_studio.ui.read_only import CommitWatch, ReadOnlyStore, refusal
 from lumos_studio.ui.screens.experiments_app import ExperimentActions
 from lumos_studio.ui.store_status import StoreStatus
@@ -73,7 +74,7 @@ PANE_IDS = {"agents", "chat", "trace-browser", "trace-pane", "detail", "memory",
 
 
 class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, DebuggerActions,
-                GraphActions, LayoutActions, ExperimentActions, ConsoleApp):
+                GraphActions, LayoutActions, ExperimentActions, PlaygroundActions, ConsoleApp):
     """Chat with agents and watch their traces grow, side by side."""
 
     TITLE = "Lumos Studio"
@@ -102,6 +103,7 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
         Binding("f10", "open_experiments", "Experiments", show=False),
         Binding("ctrl+n", "annotate_span", "Annotate span", show=False),
         Binding("f12", "score_traces", "Score traces", show=False),
+        Binding("P", "open_playground", "Playground", key_display="P", show=False),
     ]
     # A run is going: the footer shows ctrl+x (Cancel run) only then (``check_action``).
     running: var[bool] = var(False, bindings=True)

@@ -122,6 +122,13 @@ def clipboard_str(value: object, limit: int = COPY_LIMIT) -> str:
     return safe_str(value, limit, multiline=True)
 
 
+def editor_json(value: Any) -> str:
+    """Outside data as indented JSON to edit in a ``TextArea``: escaped as for the clipboard
+    (no control character or hidden-text mark reaches the editor as itself), so it parses back
+    to the same value."""
+    return clipboard_json(value)
+
+
 def clipboard_json(value: Any, limit: int = COPY_LIMIT) -> str:
     """Outside data as indented JSON for the clipboard, strings whole: a character that would act
     on a terminal or hide text is a ``\\uXXXX`` escape, valid JSON for the same value. Longer

@@ -62,7 +62,7 @@ def transcript_text(view: SpanView) -> str:
         sections.append(("system", "\n".join(part_text(p) for p in view.system_instructions)))
     for message in (*view.input_messages, *view.output_messages):
         role = f"{message.role} ({message.name})" if message.name else message.role
-        sections.append((role or "message", _message_block(message)))
+        sections.append((role or "message", message_block(message)))
     if view.tool_call is not None:
         call = view.tool_call
         sections.append((f"{call.name or 'tool'} arguments", _value_block(call.arguments)))
@@ -82,7 +82,8 @@ def transcript_text(view: SpanView) -> str:
     return "\n\n".join(f"## {title}\n{body}" for title, body in sections)
 
 
-def _message_block(message: Message) -> str:
+def message_block(message: Message) -> str:
+    """A message as a reader pastes it: its text, each tool call as ``→ name(arguments)``."""
     lines = []
     for part in message.parts:
         match part:

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from textual.worker import Worker
 
     from lumos_core.worker_protocol import Paused, ToolDescription
+    from lumos_studio.records import SpanRecord
+    from lumos_studio.semantics import SpanView
     from lumos_studio.ui.screens.fork import (
         AgentForkPoint,
         AnyForkPoint,
@@ -98,6 +100,7 @@ class DebuggerActions(_AppBase):
         def main(self) -> Screen[None]: ...
         def _screens_gone(self) -> bool: ...
         def _agent_info(self, name: str) -> AgentInfo | None: ...
+        def open_playground(self, span: SpanRecord, view: SpanView) -> None: ...
         def _record_turn(self, agent_name: str, role: str, text: str) -> None: ...
         def _start_run(self) -> None: ...
         def load_trace_list(self) -> None: ...
@@ -302,6 +305,14 @@ class DebuggerActions(_AppBase):
             point = fork_point(span, decoded.spans)
             if isinstance(point, str) and not trace_is_workflow(decoded):
                 point = agent_fork_point(span, decoded.spans, decoded.views)
+        view = decoded.views.get(span.span_id)
+        if view is not None and view.is_llm and view.input_messages and (
+                isinstance(point, str) or (isinstance(point, AgentForkPoint)
+                                           and self._agent_info(point.agent) is None)):
+            # A model call no agent here made (another framework's, another program's): no run
+            # to fork, but the call itself can be sent again.
+            self.open_playground(span, view)
+            return
         if isinstance(point, str):
             self.notify(point, title="Fork", markup=False)
             return

@@ -114,7 +114,7 @@ async def test_a_missing_key_is_a_model_error_naming_the_variable(
 
 
 async def test_an_unknown_provider_says_which_exist() -> None:
-    with pytest.raises(ValueError, match="unknown provider 'nope'.*openai"):
+    with pytest.raises(ValueError, match=r"unknown provider 'nope'.*openai"):
         await try_model_call(ModelCall("nope:model", (Message.user("hi"),)))
 
 
@@ -128,6 +128,7 @@ async def test_an_unknown_provider_says_which_exist() -> None:
     ("x_ai", "grok-2", "xai:grok-2"),
     ("google", "gemini-1.5-pro", "gemini:gemini-1.5-pro"),
     ("ollama", "llama3.2", "ollama:llama3.2"),
+    ("scripted", "scripted", "scripted"),
     ("aws.bedrock", "claude", None),
     ("openai", "", None),
     ("", "gpt-4o", None),

@@ -1,6 +1,6 @@
 """Snapshots of the debugger's two dialogs at 120x40 and 80x24: the breakpoints of an agent (one
 set, with a condition) and a fork from an agent's model call, from a workflow's step and from a
-tool call, and the pick of a tool to call by hand."""
+tool call, the pick of a tool to call by hand, and the playground on a model call."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from textual.screen import Screen
 
 from lumos_core.debug import PausePoint
 from lumos_core.worker_protocol import ToolDescription
+from lumos_studio.semantics import Message, TextPart
 from lumos_studio.sessions.base import AgentInfo
 from lumos_studio.ui.breakpoints import BreakCondition, BreakpointSpec
 from lumos_studio.ui.breakpoints_dialog import BreakpointsDialog
+from lumos_studio.ui.playground_request import PlaygroundPoint
 from lumos_studio.ui.screens.fork import AgentForkPoint, ForkPoint, ForkScreen, ToolForkPoint
+from lumos_studio.ui.screens.playground import PlaygroundScreen
 from lumos_studio.ui.screens.tool_pick import ToolPickScreen
 
 SIZES = [(120, 40), (80, 24)]
@@ -81,3 +84,18 @@ PLANNER_TOOLS = (
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_the_pick_of_a_tool_to_call(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(DialogHost(ToolPickScreen("planner", PLANNER_TOOLS)), terminal_size=size)
+
+
+PLAYGROUND = PlaygroundPoint("a" * 32, "b" * 16, "openai:gpt-4o-mini", "gpt-4o-mini (openai)", {
+    "instructions": "You are a helpful weather assistant.",
+    "messages": list(AGENT_FORK.messages),
+    "tools": [{"name": "get_weather", "description": "Current weather for a city.",
+               "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                              "required": ["city"]}}],
+    "settings": {"temperature": 0.2},
+}, (Message("assistant", (TextPart("It is clear in Rome, 22 °C."),), "stop"),))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_the_playground_on_a_model_call(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(DialogHost(PlaygroundScreen(PLAYGROUND, None)), terminal_size=size)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 from rich.console import Console
 from textual.app import App, ComposeResult
@@ -255,3 +256,14 @@ async def test_a_suspended_workflow_run_says_so_beside_its_otel_status() -> None
         assert await status_line(workflow_span("suspended", step=True)) == (
             "SUSPENDED (OTel: UNSET)")
         assert await status_line(workflow_span("success")) == "OK (UNSET)"
+
+
+def test_a_model_calls_settings_are_in_its_facts() -> None:
+    span = make_span("chat gpt-4o", attributes={
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o",
+        "gen_ai.request.temperature": 0.2, "gen_ai.request.max_tokens": 500,
+        "gen_ai.request.stop_sequences": ["END"],
+    })
+    shown = text_of(span)
+    assert re.search(r'settings +temperature 0.2 · max_tokens 500 · stop \["END"\]', shown)
+    assert "settings" not in text_of(weather_trace()[1])  # none said: no row

@@ -24,13 +24,10 @@ from lumos_core.telemetry import semconv as sc
 from lumos_studio.display import safe_str, safe_text
 from lumos_studio.records import SpanRecord
 from lumos_studio.semantics import (
-    Message,
     OperationKind,
     SpanView,
-    TextPart,
-    ToolCallPart,
-    ToolResultPart,
 )
+from lumos_studio.ui.playground_request import message_dict
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +264,7 @@ def agent_fork_point(
     agent = _agent_above(span, spans, views)
     if agent is None:
         return "No agent run holds this model call: nothing to fork."
-    messages = tuple(m for m in (_message_dict(m) for m in view.input_messages) if m)
+    messages = tuple(m for m in (message_dict(m) for m in view.input_messages) if m)
     return AgentForkPoint(agent, span.trace_id, span.span_id, messages)
 
 
@@ -282,24 +279,6 @@ def _agent_above(
             return parent.agent_name
         above = spans[above].parent_span_id
     return None
-
-
-def _message_dict(message: Message) -> dict[str, Any] | None:
-    """A recorded message as ``message_to_dict`` writes one (what a fork sends again); the
-    system's are the agent's instructions, sent anyway, and parts without text are left out."""
-    if message.role == "system":
-        return None
-    parts: list[dict[str, Any]] = []
-    for part in message.parts:
-        if isinstance(part, TextPart):
-            parts.append({"type": "text", "content": part.text})
-        elif isinstance(part, ToolCallPart):
-            parts.append({"type": "tool_call", "id": part.id, "name": part.name,
-                          "arguments": part.arguments})
-        elif isinstance(part, ToolResultPart):
-            parts.append({"type": "tool_call_response", "id": part.id, "name": part.name,
-                          "response": part.result})
-    return {"role": message.role, "parts": parts}
 
 
 def tool_fork_point(

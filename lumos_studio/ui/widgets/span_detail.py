@@ -53,6 +53,7 @@ from lumos_studio.semantics import (
     ToolResultPart,
     read_span,
     transcript_text,
+    value_text,
 )
 from lumos_studio.semantics.keys import first_chunk_seconds, is_content_key, is_usage_key
 from lumos_studio.semantics.workflow import step_span, workflow_status
@@ -235,6 +236,11 @@ def _facts(span: SpanRecord, view: SpanView) -> RenderableType:
         rows.append(("answered by", safe_text(view.response_model)))
     if view.provider:
         rows.append(("provider", safe_text(view.provider)))
+    settings = view.request_settings.as_dict()
+    if settings:  # how the model was asked to answer: what the playground (P) sends again
+        rows.append(("settings", safe_text(" · ".join(
+            f"{name} {value_text(value)}" for name, value in settings.items()),
+            limit=VALUE_LIMIT)))
     if view.tool_call is not None and view.tool_call.name:
         tool = safe_text(view.tool_call.name)
         if view.tool_call.id:

@@ -1,0 +1,166 @@
+"""The playground (``P`` on a model call): the request a recorded model call was sent, editable,
+sent again to any model, the answer shown beside the recorded one; send as often as you like.
+
+Works on a model call of any framework's trace (the request is read from the span's view), with
+or without agents loaded: the call goes from this process straight to the model
+(``lumos_core.playground``), no tools are run. Each try is recorded in the store as a ``chat``
+span of its own, linked to the recorded call (not in a read-only store).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from opentelemetry.trace import NoOpTracerProvider, TracerProvider
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static, TextArea
+
+from lumos_core.models import ModelError
+from lumos_core.playground import ModelCall, ModelCallAnswer, try_model_call
+from lumos_studio.display import editor_json, safe_str, safe_text
+from lumos_studio.semantics import Message
+from lumos_studio.semantics.text import message_block
+from lumos_studio.ui.playground_request import (
+    PlaygroundPoint,
+    answer_messages,
+    model_call,
+    request_summary,
+)
+
+
+class PlaygroundScreen(ModalScreen[None]):
+    """ctrl+s sends the edited request to the model typed above it; escape closes (a call
+    under way is dropped)."""
+
+    DEFAULT_CSS = """
+    PlaygroundScreen { align: center middle; }
+    PlaygroundScreen > Vertical {
+        width: 96%; max-width: 150; height: 96%; padding: 0 1;
+        border: round $accent; background: $surface;
+    }
+    PlaygroundScreen #playground-title, PlaygroundScreen #playground-error,
+    PlaygroundScreen #playground-keys { height: auto; }
+    PlaygroundScreen #playground-error { color: $error; }
+    PlaygroundScreen #playground-keys { color: $foreground-muted; }
+    PlaygroundScreen #playground-model-row { height: 1; }
+    PlaygroundScreen #playground-model-row Label { width: auto; padding-right: 1; }
+    PlaygroundScreen #playground-model {
+        border: none; height: 1; padding: 0 1; width: 1fr; background: $boost;
+    }
+    PlaygroundScreen TextArea { height: 1fr; }
+    PlaygroundScreen #playground-answers { height: 1fr; }
+    PlaygroundScreen #playground-answers VerticalScroll {
+        width: 1fr; border: round $primary 50%; padding: 0 1;
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "send", "Send"),
+        Binding("escape", "close", "Close"),
+    ]
+
+    def __init__(self, point: PlaygroundPoint, tracer_provider: TracerProvider | None) -> None:
+        super().__init__()
+        self.point = point
+        self.tracer_provider = tracer_provider  # None: a read-only store, tries not recorded
+        self.tries = 0
+
+    def compose(self) -> ComposeResult:
+        point = self.point
+        with Vertical():
+            yield Static(Text.assemble(
+                ("Playground", "bold"), " · try again a call of ", safe_str(point.recorded_model),
+                " · ", request_summary(point.request)), id="playground-title")
+            with Horizontal(id="playground-model-row"):
+                yield Label("model")
+                yield Input(point.model, id="playground-model",
+                            placeholder="provider:model (openai:gpt-4o-mini), or scripted")
+            editor = TextArea(editor_json(point.request), id="playground-request",
+                              soft_wrap=True)
+            editor.border_title = "the request (JSON: instructions, messages, tools, settings)"
+            yield editor
+            with Horizontal(id="playground-answers"):
+                recorded = VerticalScroll(Static(_answer(point.answer)), id="playground-recorded")
+                recorded.border_title = "recorded answer"
+                yield recorded
+                tried = VerticalScroll(Static(Text(
+                    "ctrl+s sends the request to the model above", style="dim"),
+                    id="playground-answer"), id="playground-try")
+                tried.border_title = "this try"
+                yield tried
+            yield Static("", id="playground-error")
+            yield Static("ctrl+s sends · tab: model ↔ request · escape closes",
+                         id="playground-keys")
+
+    def on_mount(self) -> None:
+        model = self.query_one("#playground-model", Input)
+        (model if not model.value else self.query_one(TextArea)).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the model's field sends, as ctrl+s does."""
+        event.stop()
+        self.action_send()
+
+    def action_send(self) -> None:
+        error = self.query_one("#playground-error", Static)
+        model = self.query_one("#playground-model", Input).value
+        call = model_call(model, self.query_one(TextArea).text)
+        if isinstance(call, str):
+            error.update(safe_text(call, limit=None))
+            return
+        error.update("")
+        self.tries += 1
+        self._show(Text(f"sending to {safe_str(model.strip())}…", style="dim"))
+        self._send(call)
+
+    @work(exclusive=True, group="playground")
+    async def _send(self, call: ModelCall) -> None:
+        model = str(call.model)
+        try:
+            answer = await try_model_call(call, repeats=(self.point.trace_id, self.point.span_id),
+                                          tracer_provider=self.tracer_provider
+                                          or NoOpTracerProvider())
+        except (ValueError, ModelError) as exc:
+            self._failed(model, str(exc))
+        except Exception as exc:  # a provider's reply no client expected: said, never raised
+            self._failed(model, f"{type(exc).__name__}: {exc}")
+        else:
+            self._answered(model, answer)
+
+    def _answered(self, model: str, answer: ModelCallAnswer) -> None:
+        response = answer.response
+        usage = response.usage
+        facts = [safe_str(model), f"{answer.seconds:.2f} s",
+                 f"{usage.input_tokens:,} → {usage.output_tokens:,} tokens",
+                 response.message.finish_reason or "stop"]
+        where = (f"recorded as trace {answer.trace_id[:8]}…" if answer.trace_id
+                 else "not recorded (a read-only store)")
+        self._show(Text("\n").join([
+            Text(f"try {self.tries} · " + " · ".join(facts), style="bold"),
+            Text(where, style="dim"),
+            _answer(answer_messages(response.message)),
+        ]))
+
+    def _failed(self, model: str, message: str) -> None:
+        self._show(Text("\n").join([
+            Text(f"try {self.tries} · {safe_str(model)} failed", style="bold"),
+            safe_text(message, limit=4000, multiline=True, style="red"),
+        ]))
+
+    def _show(self, body: Text) -> None:
+        self.query_one("#playground-answer", Static).update(body)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def _answer(messages: tuple[Message, ...]) -> Text:
+    """What the model said: its text, and each tool it asked for as ``→ name(arguments)``."""
+    if not messages:
+        return Text("the answer was not recorded", style="dim")
+    text = "\n".join(block for block in (message_block(m) for m in messages) if block)
+    return safe_text(text or "(an empty answer)", limit=20_000, multiline=True)

@@ -1,0 +1,148 @@
+"""The playground through the real studio: ``P`` (or ``f``, where no agent here made the call)
+on a model call another framework recorded (captured from OpenInference's real instrumentation)
+sends its request, edited, to a real HTTP server on 127.0.0.1 speaking Chat Completions, and to
+the scripted model; the answer shows beside the recorded one, each try lands in the store linked
+to the call, a bad request or a failing provider is said, never raised."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Static, TextArea
+
+from lumos_core.telemetry import semconv as sc
+from lumos_studio.app import StudioApp
+from lumos_studio.records import SpanRecord
+from lumos_studio.store import Store
+from lumos_studio.ui.screens.playground import PlaygroundScreen
+from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+from tests.core.provider_server import ProviderServer, running_server
+from tests.core.test_openai_model import completion
+from tests.ui.helpers import wait_for
+from tests.ui.test_dialect_panes import _load, _session
+from tests.ui.test_read_only import read_only_studio
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProviderServer]:
+    with running_server() as state:
+        monkeypatch.setenv("OPENAI_BASE_URL", f"{state.origin}/v1")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        yield state
+
+
+async def open_playground(pilot: Pilot[None], app: StudioApp, span: SpanRecord,
+                          key: str = "P") -> PlaygroundScreen:
+    app.show_trace(span.trace_id)
+    tree = app.main.query_one(TraceWaterfall)
+    await wait_for(pilot, lambda: span.span_id in tree.spans)
+    tree.select_span(span.span_id)
+    tree.focus()
+    await pilot.pause()
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(app.screen, PlaygroundScreen))
+    assert isinstance(app.screen, PlaygroundScreen)
+    return app.screen
+
+
+def answer_of(screen: PlaygroundScreen) -> str:
+    return str(screen.query_one("#playground-answer", Static).render())
+
+
+async def test_another_frameworks_model_call_is_sent_again_edited_to_its_provider(
+    store: Store, server: ProviderServer,
+) -> None:
+    chat, _ = _load(store, "openinference-openai")
+    server.reply(completion("Rome: 24 °C and sunny.", prompt_tokens=40, completion_tokens=9))
+    app = StudioApp(store, _session(store))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_playground(pilot, app, chat)
+        assert screen.query_one("#playground-model", Input).value == "openai:gpt-4o-mini"
+        editor = screen.query_one(TextArea)
+        request = orjson.loads(editor.text)
+        assert request["settings"] == {"temperature": 0.2}
+        assert [m["role"] for m in request["messages"]] == ["user", "assistant", "tool"]
+        request["settings"]["temperature"] = 0.9
+        editor.load_text(orjson.dumps(request).decode())
+
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "Rome: 24 °C and sunny." in answer_of(screen))
+
+        shown = answer_of(screen)
+        assert "try 1 · openai:gpt-4o-mini" in shown and "40 → 9 tokens" in shown
+        sent = server.requests[0].body
+        assert sent["temperature"] == 0.9
+        assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "tool"]
+        assert sent["tools"][0]["function"]["name"] == request["tools"][0]["name"]
+        # the try is in the store, a trace of its own, linked to the recorded call
+        store.writer.flush()
+        tries = [s for s in store.reader.roots_named("chat ")
+                 if s.attributes.get(sc.LUMOS_CHAT_FORK_OF) == chat.span_id]
+        assert [s.name for s in tries] == ["chat gpt-4o-mini"]
+        assert tries[0].trace_id != chat.trace_id
+        assert tries[0].trace_id[:8] in shown
+        # the recorded answer beside it
+        recorded = str(screen.query_one("#playground-recorded Static", Static).render())
+        assert recorded.strip()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, PlaygroundScreen))
+
+
+async def test_f_on_a_model_call_no_agent_here_made_opens_the_playground(store: Store) -> None:
+    chat, _ = _load(store, "openllmetry-attributes")
+    app = StudioApp(store, _session(store))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_playground(pilot, app, chat, key="f")
+        # another model, offline: the scripted one answers; Enter in the model's field sends
+        model = screen.query_one("#playground-model", Input)
+        model.value = "scripted"
+        model.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "try 1 · scripted" in answer_of(screen))
+
+
+async def test_a_bad_request_and_a_failing_provider_are_said_and_the_next_try_works(
+    store: Store, server: ProviderServer,
+) -> None:
+    chat, _ = _load(store, "pydantic-ai-v6")
+    server.reply({"error": {"message": "Rate limit reached"}}, 400)
+    app = StudioApp(store, _session(store))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_playground(pilot, app, chat)
+        editor = screen.query_one(TextArea)
+        recorded_request = editor.text
+        error = screen.query_one("#playground-error", Static)
+        editor.load_text("{not json")
+        await pilot.press("ctrl+s")
+        assert "The request is not JSON" in str(error.render())
+        model = screen.query_one("#playground-model", Input)
+        model.value = "nope:x"
+        editor.load_text(recorded_request)
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "unknown provider 'nope'" in answer_of(screen))
+        assert not server.requests
+
+        model.value = "openai:gpt-4o-mini"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "try 2 · openai:gpt-4o-mini failed" in answer_of(screen))
+        assert "Rate limit reached" in answer_of(screen)
+        assert str(error.render()) == ""
+
+        server.reply(completion("fine now"))
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "fine now" in answer_of(screen))
+
+
+async def test_a_read_only_studio_tries_a_call_without_recording_it(store: Store) -> None:
+    chat, _ = _load(store, "vercel-ai-sdk")
+    app = read_only_studio(store)  # (which writes two traces of its own first)
+    before = sorted(store.reader.trace_ids())
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_playground(pilot, app, chat)
+        screen.query_one("#playground-model", Input).value = "scripted"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "not recorded (a read-only store)" in answer_of(screen))
+    assert sorted(store.reader.trace_ids()) == before
