@@ -232,6 +232,38 @@ async def experiments_picture(store: Store) -> Path:
         return save(app, "experiments.svg")
 
 
+async def playground_picture(store: Store) -> Path:
+    """``P`` on a model call of a trace OpenInference recorded (an OpenAI client's, captured
+    from the real instrumentation): its request, and a try with the scripted model (offline)."""
+    from lumos_studio.otlp import read_records
+    from lumos_studio.semantics import read_span
+    from lumos_studio.ui.screens.playground import PlaygroundScreen
+
+    records = read_records(OUT.parent / "tests" / "fixtures" / "dialects"
+                           / "openinference-openai.jsonl")
+    store.writer.submit_many([*records.spans, *records.logs])
+    store.writer.flush()
+    chat_span = next(s for s in records.spans  # the call sent the tool's result
+                     if any(m.role == "tool" for m in read_span(s).input_messages))
+    app = StudioApp(store, InProcessSession.recording(load_demo(), store.writer))
+    async with app.run_test(size=SIZE) as pilot:
+        app.show_trace(chat_span.trace_id)
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, "the trace", lambda: chat_span.span_id in tree.spans)
+        tree.focus()
+        tree.select_span(chat_span.span_id)
+        await pilot.pause()
+        await pilot.press("P")
+        await wait_for(pilot, "the playground", lambda: isinstance(app.screen, PlaygroundScreen))
+        model = app.screen.query_one("#playground-model", Input)
+        model.value = "scripted"
+        await pilot.press("ctrl+s")
+        answer = app.screen.query_one("#playground-answer")
+        await wait_for(pilot, "the try's answer", lambda: "try 1" in str(answer.render()))
+        await pilot.pause(0.3)
+        return save(app, "playground.svg")
+
+
 def run_demo_evals(db: Path) -> None:
     """The README's ``eval`` commands, as a user runs them, into ``db``."""
     for dataset in ("weather", "docs"):
@@ -250,6 +282,8 @@ def main() -> int:
                 saved.append(asyncio.run(debugger_picture(store)))
             with Store(Path(".lumos") / "graph.db") as store:
                 saved.append(asyncio.run(graph_picture(store)))
+            with Store(Path(".lumos") / "playground.db") as store:
+                saved.append(asyncio.run(playground_picture(store)))
             saved.append(asyncio.run(replay_picture()))
             saved.append(asyncio.run(compare_picture()))
             evals_db = Path(".lumos") / "evals.db"
