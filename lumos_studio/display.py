@@ -122,19 +122,20 @@ def clipboard_str(value: object, limit: int = COPY_LIMIT) -> str:
     return safe_str(value, limit, multiline=True)
 
 
-def editor_json(value: Any) -> str:
-    """Outside data as indented JSON to edit in a ``TextArea``: escaped as for the clipboard
-    (no control character or hidden-text mark reaches the editor as itself), so it parses back
-    to the same value."""
-    return clipboard_json(value)
+def editor_json(value: Any, *, indent: int | None = 2) -> str:
+    """Outside data as JSON to edit in a ``TextArea`` or paste, strings whole: a character that
+    would act on a terminal or hide text is a ``\\uXXXX`` escape, valid JSON for the same value
+    (so it parses back to it). ``indent=None``: on one line."""
+    dumped = json.dumps(value, indent=indent, ensure_ascii=False, default=_as_str,
+                        separators=None if indent is not None else (", ", ": "))
+    return _UNSAFE_MULTILINE.sub(_json_escape, dumped)
 
 
 def clipboard_json(value: Any, limit: int = COPY_LIMIT) -> str:
     """Outside data as indented JSON for the clipboard, strings whole: a character that would act
     on a terminal or hide text is a ``\\uXXXX`` escape, valid JSON for the same value. Longer
     than ``limit``: cut and ended with ``…`` (no longer JSON, and said so where it is copied)."""
-    dumped = json.dumps(value, indent=2, ensure_ascii=False, default=_as_str)
-    dumped = _UNSAFE_MULTILINE.sub(_json_escape, dumped)
+    dumped = editor_json(value)
     if len(dumped) > limit:
         dumped = dumped[: max(0, limit - 1)] + ELLIPSIS
     return dumped

@@ -88,7 +88,9 @@ class TraceScores:
 def sample_of_trace(spans: Sequence[SpanRecord], views: dict[str, SpanView] | None = None
                     ) -> tuple[SpanRecord, Sample] | None:
     """The trace's first agent run (else its root) as a sample: its last user message as input,
-    its answer as output, every span of the trace for trajectory scorers."""
+    its answer as output, every span of the trace for trajectory scorers. A run span that
+    carries no messages (a chain of LangChain's, a plain root) takes them from its model calls:
+    the first one's last user message, the last one's answer."""
     if not spans:
         return None
     views = views if views is not None else read_trace(spans)
@@ -97,6 +99,13 @@ def sample_of_trace(spans: Sequence[SpanRecord], views: dict[str, SpanView] | No
     view = views[judged.span_id]
     asked = [m for m in view.input_messages if m.role == "user"]
     answered = view.output_messages
+    if not asked or not answered:
+        calls = sorted((s for s in spans if views[s.span_id].kind is OperationKind.LLM),
+                       key=lambda s: s.start_ns)
+        if calls and not asked:
+            asked = [m for m in views[calls[0].span_id].input_messages if m.role == "user"]
+        if calls and not answered:
+            answered = views[calls[-1].span_id].output_messages
     usage = Usage()
     for span in spans:
         seen = views[span.span_id]

@@ -141,6 +141,7 @@ _REFUSED: dict[str, str] = {
     "pin": "pins nothing",
     "delete": "deletes nothing",
     "save": "saves no files",
+    "add_to_dataset": "writes no dataset files",
     "breakpoints": "sets no breakpoints",
     "toggle_breakpoint": "sets no breakpoints",
     "request('breakpoint')": "sets no breakpoints",

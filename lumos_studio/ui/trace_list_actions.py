@@ -7,19 +7,37 @@ worker, whose commit refreshes the list like any other change.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
 
+from lumos_studio.counts import counted
+from lumos_studio.sessions.base import Session
+from lumos_studio.sessions.demo import DEMO_SOURCE
 from lumos_studio.store import Store, StoreReader
 from lumos_studio.ui.messages import TracesDeleted
 from lumos_studio.ui.read_only import ReadOnlyStore
 from lumos_studio.ui.trace_exchange import TraceExchange
+from lumos_studio.ui.trace_loading import TRACE_LOGS
 from lumos_studio.ui.widgets.logs_pane import LogsPane
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 from lumos_studio.ui.widgets.trace_browser import TraceBrowser
+from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
+
+if TYPE_CHECKING:
+    from lumos_studio.dataset_cases import RunCase
+    from lumos_studio.ui.screens.dataset_add import CasesAdded
+
+MAX_CASES_AT_ONCE = 200  # marked runs made cases in one dialog
+
+
+def eval_command(source: str, added: CasesAdded) -> str:
+    """The command that runs the dataset against the agents this studio runs."""
+    agents = "--demo" if source == DEMO_SOURCE else source if Path(source).exists() else "FILE"
+    return f"lumos-studio eval {agents} {added.path} --agent {added.name}"
 
 
 class TraceListActions(TraceExchange):
@@ -29,6 +47,8 @@ class TraceListActions(TraceExchange):
     # Provided by StudioApp.
     store: Store | ReadOnlyStore
     trace_id: str | None
+
+    session: Session
 
     if TYPE_CHECKING:
         def load_trace_list(self) -> None: ...
@@ -45,6 +65,48 @@ class TraceListActions(TraceExchange):
         """Through the writer; its commit refreshes the list like any other change."""
         if not self.store.writer.pin_traces(trace_ids, pinned):
             self.call_from_thread(self.notify, "could not pin", severity="error")
+
+    def on_trace_list_dataset_requested(self, message: TraceList.DatasetRequested) -> None:
+        self.read_cases(message.trace_ids)
+
+    @work(thread=True, group="dataset")
+    def read_cases(self, trace_ids: list[str]) -> None:
+        """The runs as cases, read off the UI thread; then the dialog to edit and add them."""
+        from lumos_studio.dataset_cases import case_of_trace
+
+        runs, left_out = [], 0
+        for trace_id in trace_ids[:MAX_CASES_AT_ONCE]:
+            reader = self.store.reader
+            found = case_of_trace(reader.trace_spans(trace_id),
+                                  reader.logs(trace_id=trace_id, limit=TRACE_LOGS))
+            if found is None:
+                left_out += 1
+            else:
+                runs.append(found)
+        self.call_from_thread(self._open_dataset_add, tuple(runs), left_out,
+                              len(trace_ids) > MAX_CASES_AT_ONCE)
+
+    def _open_dataset_add(self, runs: tuple[RunCase, ...], left_out: int, cut: bool) -> None:
+        from lumos_studio.ui.screens.dataset_add import DatasetAddScreen
+
+        if self._screens_gone():
+            return
+        if not runs:
+            self.notify("No user message in that run to make a case's input of: nothing to "
+                        "add.", title="Dataset", markup=False)
+            return
+        if cut:
+            self.notify(f"The first {MAX_CASES_AT_ONCE} marked runs only: add the rest after.",
+                        title="Dataset")
+
+        def added(result: CasesAdded | None) -> None:
+            if result is not None:
+                self.notify(f"Added {counted(result.added, 'case')} to {result.path} "
+                            f"({result.total} in all). Run them: "
+                            f"{eval_command(self.session.source, result)}",
+                            title="Dataset", markup=False, timeout=12)
+
+        self.push_screen(DatasetAddScreen(runs, left_out), added)
 
     def on_trace_browser_delete_requested(self, message: TraceBrowser.DeleteRequested) -> None:
         self.delete_traces(message.trace_ids)

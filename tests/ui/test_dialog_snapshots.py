@@ -1,6 +1,7 @@
 """Snapshots of the debugger's two dialogs at 120x40 and 80x24: the breakpoints of an agent (one
 set, with a condition) and a fork from an agent's model call, from a workflow's step and from a
-tool call, the pick of a tool to call by hand, and the playground on a model call."""
+tool call, the pick of a tool to call by hand, the playground on a model call, and runs added to
+a dataset."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from textual.screen import Screen
 
 from lumos_core.debug import PausePoint
 from lumos_core.worker_protocol import ToolDescription
+from lumos_studio.dataset_cases import case_of_trace
 from lumos_studio.semantics import Message, TextPart
 from lumos_studio.sessions.base import AgentInfo
 from lumos_studio.ui.breakpoints import BreakCondition, BreakpointSpec
 from lumos_studio.ui.breakpoints_dialog import BreakpointsDialog
 from lumos_studio.ui.playground_request import PlaygroundPoint
+from lumos_studio.ui.screens.dataset_add import DatasetAddScreen
 from lumos_studio.ui.screens.fork import AgentForkPoint, ForkPoint, ForkScreen, ToolForkPoint
 from lumos_studio.ui.screens.playground import PlaygroundScreen
 from lumos_studio.ui.screens.tool_pick import ToolPickScreen
+from tests.builders import T0, weather_trace
 
 SIZES = [(120, 40), (80, 24)]
 SIZE_IDS = [f"{w}x{h}" for w, h in SIZES]
@@ -99,3 +103,11 @@ PLAYGROUND = PlaygroundPoint("a" * 32, "b" * 16, "openai:gpt-4o-mini", "gpt-4o-m
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_the_playground_on_a_model_call(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(DialogHost(PlaygroundScreen(PLAYGROUND, None)), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_runs_added_to_a_dataset(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    runs = tuple(case_of_trace(weather_trace(trace_id, T0)) for trace_id in ("a" * 32, "b" * 32))
+    assert all(runs)
+    assert snap_compare(DialogHost(DatasetAddScreen(runs, left_out=1)),  # type: ignore[arg-type]
+                        terminal_size=size)

@@ -42,6 +42,7 @@ class TraceList(DataTable[str | Text]):
         Binding("s", "save", "Save to traces/"),
         Binding("c", "compare", "Compare with mark"),
         Binding("y", "copy_id", "Copy trace id", show=False),
+        Binding("D", "add_to_dataset", "Add to dataset", key_display="D", show=False),
     ]
 
     class Chosen(Message):
@@ -51,6 +52,14 @@ class TraceList(DataTable[str | Text]):
 
     class SaveRequested(Message):
         """Save these traces (the marked ones, else the one under the cursor)."""
+
+        def __init__(self, trace_ids: list[str]) -> None:
+            super().__init__()
+            self.trace_ids = trace_ids
+
+    class DatasetRequested(Message):
+        """Add these runs to a dataset as cases (the marked ones, else the one under the
+        cursor)."""
 
         def __init__(self, trace_ids: list[str]) -> None:
             super().__init__()
@@ -279,6 +288,13 @@ class TraceList(DataTable[str | Text]):
         chosen = list(self.marked) or ([self.cursor_trace] if self.cursor_trace else [])
         if chosen:
             self.post_message(self.SaveRequested(chosen))
+
+    def action_add_to_dataset(self) -> None:
+        chosen = list(self.marked) or ([self.cursor_trace] if self.cursor_trace else [])
+        if chosen:
+            self.post_message(self.DatasetRequested(chosen))
+        else:
+            self.notify("Highlight a run (or mark several with m), then press D.")
 
     def action_compare(self) -> None:
         after = self.cursor_trace

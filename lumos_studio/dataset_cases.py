@@ -1,0 +1,149 @@
+"""Runs kept as evaluation cases: a stored trace becomes a line of a dataset file, the JSONL that
+``lumos-studio eval`` and ``lumos_core.evals.Dataset.from_jsonl`` read.
+
+A good run kept says what the agent should go on doing; a bad one, with its ``expected`` put
+right by hand, what it should do instead. The case is read from the trace as scoring reads it
+(``scoring.sample_of_trace``, any dialect): the last user message as ``input``, the answer as
+``expected``, the tools the run called, in order and with their arguments, as
+``metadata.expected_tools`` (what ``ToolTrajectory`` checks), and the trace it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from lumos_core.evals import Dataset, DatasetError
+from lumos_studio.records import LogRecord, SpanRecord
+from lumos_studio.scoring import sample_of_trace
+from lumos_studio.semantics import OperationKind, SpanView, read_trace
+
+__all__ = ["DATASET_DIR", "RunCase", "append_cases", "case_of_trace", "dataset_path",
+           "parse_cases"]
+
+DATASET_DIR = Path("datasets")
+_NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class RunCase:
+    """A run as a case: ``case`` is the JSONL line's object; ``name`` the run's agent (else its
+    span's name) as a file name takes it, which its dataset is named after by default."""
+
+    name: str
+    case: dict[str, Any]
+
+
+def case_of_trace(spans: Sequence[SpanRecord], logs: Sequence[LogRecord] = ()) -> RunCase | None:
+    """The trace's run as a case, or None when it has no user message to give the case as its
+    input; ``logs``: the trace's log records (some dialects keep the messages there)."""
+    views = read_trace(spans, logs)
+    found = sample_of_trace(spans, dict(views))
+    if found is None or not found[1].case.input:
+        return None
+    judged, sample = found
+    metadata: dict[str, Any] = {"trace_id": judged.trace_id}
+    tools = _tool_calls(judged, spans, views)
+    if tools:
+        metadata["expected_tools"] = tools
+    name = _name_of(judged, views)
+    case: dict[str, Any] = {"id": f"{name}-{judged.trace_id[:8]}", "input": sample.case.input}
+    if sample.output:
+        case["expected"] = sample.output
+    case["metadata"] = metadata
+    return RunCase(name, case)
+
+
+def _name_of(span: SpanRecord, views: Mapping[str, SpanView]) -> str:
+    """The run's agent (else its span's name) as a case id's and a file's first part."""
+    name = views[span.span_id].agent_name or span.name
+    return _NOT_IN_A_NAME.sub("-", name).strip("-.")[:40] or "run"
+
+
+def _tool_calls(judged: SpanRecord, spans: Sequence[SpanRecord],
+                views: Mapping[str, SpanView]) -> list[dict[str, Any]]:
+    """The tools called inside ``judged``'s run, in the order they started."""
+    by_id = {span.span_id: span for span in spans}
+    calls = []
+    for span in sorted(spans, key=lambda s: s.start_ns):
+        call = views[span.span_id].tool_call
+        if views[span.span_id].kind is not OperationKind.TOOL or call is None or not call.name:
+            continue
+        if _inside(span, judged.span_id, by_id):
+            entry: dict[str, Any] = {"name": call.name}
+            if call.arguments is not None:
+                entry["arguments"] = call.arguments
+            calls.append(entry)
+    return calls
+
+
+def _inside(span: SpanRecord, ancestor: str, by_id: Mapping[str, SpanRecord]) -> bool:
+    seen: set[str] = set()
+    parent = span.parent_span_id
+    while parent is not None and parent not in seen:
+        if parent == ancestor:
+            return True
+        seen.add(parent)
+        above = by_id.get(parent)
+        parent = above.parent_span_id if above is not None else None
+    return False
+
+
+def dataset_path(name: str) -> Path:
+    """Where a run's case goes unless told: ``datasets/<agent>.jsonl``."""
+    return DATASET_DIR / f"{name}.jsonl"
+
+
+def parse_cases(text: str) -> list[dict[str, Any]] | str:
+    """The edited lines as cases, or what is wrong with them (the line, and why)."""
+    cases: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            return f"line {number} is not JSON: {exc}"
+        if not isinstance(value, dict):
+            return f"line {number}: a case is a JSON object with an \"input\""
+        try:
+            Dataset.from_cases("check", [value])
+        except DatasetError as exc:
+            return f"line {number}: {str(exc).removeprefix('case 1: ')}"
+        cases.append(value)
+    if not cases:
+        return "no case to add: one JSON object a line, each with an \"input\""
+    return cases
+
+
+def append_cases(path: Path, cases: Sequence[Mapping[str, Any]]) -> int:
+    """Append ``cases`` to the dataset file at ``path`` (made, with its folder, if missing);
+    the number of cases it then holds. Raises ``DatasetError`` when the file is no dataset or
+    already holds one of their ids (nothing is written then), ``OSError`` when it cannot be
+    written."""
+    held: tuple[str, ...] = ()
+    ending = b"\n"
+    if path.exists():
+        before = path.read_bytes()
+        if before.strip():
+            held = tuple(case.id for case in Dataset.from_jsonl(path).cases)
+        ending = before[-1:] or b"\n"
+    new_ids = [str(case.get("id")) for case in cases if case.get("id") is not None]
+    for case_id in new_ids:
+        if case_id in held:
+            raise DatasetError(f"{path} already holds a case {case_id!r}: give this one "
+                               "another id")
+    if len(set(new_ids)) < len(new_ids):
+        raise DatasetError("two of the cases have the same id: give each its own")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as out:
+        if ending != b"\n":
+            out.write(b"\n")
+        for case in cases:
+            out.write(orjson.dumps(case) + b"\n")
+    return len(held) + len(cases)
