@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lumos_core.memory_limit import DEFAULT_MEMORY_MB, MEMORY_ENV
+from lumos_studio.cli_dataset import dataset
 from lumos_studio.cli_eval import eval_
 from lumos_studio.cli_fixture import fixture
 from lumos_studio.cli_forward import (
@@ -223,6 +224,7 @@ cli.add_command(new)
 cli.add_command(eval_)
 cli.add_command(score)
 cli.add_command(annotate)
+cli.add_command(dataset)
 cli.add_command(web)
 
 
