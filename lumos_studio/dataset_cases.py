@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from lumos_core.evals import Dataset, DatasetError
+from lumos_core.evals.dataset import case_lines, check_case
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.scoring import sample_of_trace
 from lumos_studio.semantics import OperationKind, SpanView, read_trace
@@ -101,21 +102,16 @@ def dataset_path(name: str) -> Path:
 
 def parse_cases(text: str) -> list[dict[str, Any]] | str:
     """The edited lines as cases, or what is wrong with them (the line, and why)."""
+    def where(number: int) -> str:
+        return f"line {number}"
+
     cases: list[dict[str, Any]] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            value = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            return f"line {number} is not JSON: {exc}"
-        if not isinstance(value, dict):
-            return f"line {number}: a case is a JSON object with an \"input\""
-        try:
-            Dataset.from_cases("check", [value])
-        except DatasetError as exc:
-            return f"line {number}: {str(exc).removeprefix('case 1: ')}"
-        cases.append(value)
+    try:
+        for number, value in case_lines(text, where):
+            check_case(value, where(number))
+            cases.append(value)
+    except DatasetError as exc:
+        return str(exc)
     if not cases:
         return "no case to add: one JSON object a line, each with an \"input\""
     return cases

@@ -12,7 +12,7 @@ depends on no YAML library, and JSONL is what the studio exports and any tool ca
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,15 +74,7 @@ class Dataset:
         except UnicodeDecodeError:
             raise DatasetError(f"{source} is not UTF-8 text") from None
         cases = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                value = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise DatasetError(f"{source}:{number}: not JSON ({exc})") from None
-            if not isinstance(value, dict):
-                raise DatasetError(f"{source}:{number}: a case is a JSON object with an \"input\"")
+        for number, value in case_lines(text, lambda number: f"{source}:{number}"):
             case = _case(value, f"{source}:{number}")
             cases.append(case if case.id else Case(case.input, case.expected, case.metadata,
                                                    str(number)))
@@ -100,6 +92,26 @@ class Dataset:
         """Only the cases with these ids (in the dataset's order)."""
         wanted = set(ids)
         return Dataset(self.name, tuple(c for c in self.cases if c.id in wanted))
+
+
+def case_lines(text: str, where: Callable[[int], str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each non-blank line of JSONL ``text`` with its number, as the JSON object it must be;
+    ``DatasetError`` names the first line that is not one (``where`` says how to name it)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise DatasetError(f"{where(number)}: not JSON ({exc})") from None
+        if not isinstance(value, dict):
+            raise DatasetError(f"{where(number)}: a case is a JSON object with an \"input\"")
+        yield number, value
+
+
+def check_case(value: Mapping[str, Any], where: str) -> None:
+    """Raise ``DatasetError`` (naming ``where``) unless ``value`` is a case as a file holds one."""
+    _case(value, where)
 
 
 def _case(value: Mapping[str, Any], where: str) -> Case:

@@ -94,7 +94,7 @@ def test_a_folder_where_the_file_should_be_is_an_os_error(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("text, said", [
     ("", "no case to add"),
-    ("{not json", "line 1 is not JSON"),
+    ("{not json", "line 1: not JSON"),
     ('{"input": "x"}\n[1]', "line 2: a case is a JSON object"),
     ('{"expected": "x"}', 'line 1: a case needs an "input"'),
     ('{"input": "x", "answer": 1}', "unknown key(s) ['answer']"),

@@ -91,7 +91,7 @@ async def test_marked_runs_go_in_together_and_a_taken_id_writes_nothing(
         assert "nothing was written" in str(error.render())
         app.screen.query_one(TextArea).load_text('{"id": "new", "input": 3')  # a bad line
         await pilot.press("ctrl+s")
-        assert "line 1 is not JSON" in str(error.render())
+        assert "line 1: not JSON" in str(error.render())
         assert isinstance(app.screen, DatasetAddScreen)  # the text is still there to fix
         await pilot.press("escape")
     assert path.read_text() == written

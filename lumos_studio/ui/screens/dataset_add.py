@@ -13,14 +13,14 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static, TextArea
+from textual.containers import Vertical
+from textual.widgets import Input, Static, TextArea
 
 from lumos_core.evals import DatasetError
 from lumos_studio.counts import counted
 from lumos_studio.dataset_cases import RunCase, append_cases, dataset_path, parse_cases
 from lumos_studio.display import editor_json, safe_str, safe_text
+from lumos_studio.ui.screens.editor_dialog import EditorDialog, FieldRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,25 +33,11 @@ class CasesAdded:
     name: str  # the first run's agent, for the command that runs the dataset
 
 
-class DatasetAddScreen(ModalScreen[CasesAdded | None]):
+class DatasetAddScreen(EditorDialog[CasesAdded | None]):
     """ctrl+s appends the lines to the file; escape closes, writing nothing."""
 
     DEFAULT_CSS = """
-    DatasetAddScreen { align: center middle; }
-    DatasetAddScreen > Vertical {
-        width: 96%; max-width: 130; height: 80%; padding: 0 1;
-        border: round $accent; background: $surface;
-    }
-    DatasetAddScreen #dataset-title, DatasetAddScreen #dataset-error,
-    DatasetAddScreen #dataset-keys { height: auto; }
-    DatasetAddScreen #dataset-error { color: $error; }
-    DatasetAddScreen #dataset-keys { color: $foreground-muted; }
-    DatasetAddScreen #dataset-path-row { height: 1; }
-    DatasetAddScreen #dataset-path-row Label { width: auto; padding-right: 1; }
-    DatasetAddScreen #dataset-path {
-        border: none; height: 1; padding: 0 1; width: 1fr; background: $boost;
-    }
-    DatasetAddScreen TextArea { height: 1fr; }
+    DatasetAddScreen > Vertical { max-width: 130; height: 80%; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "add", "Add"),
@@ -72,18 +58,17 @@ class DatasetAddScreen(ModalScreen[CasesAdded | None]):
             if self.left_out:
                 title.append(f" · {counted(self.left_out, 'run')} with no user message left out",
                              style="dim")
-            yield Static(title, id="dataset-title")
-            with Horizontal(id="dataset-path-row"):
-                yield Label("file")
-                yield Input(str(dataset_path(runs[0].name)), id="dataset-path",
-                            placeholder="datasets/NAME.jsonl")
+            yield Static(title, id="dataset-title", classes="dialog-title")
+            yield FieldRow("file", str(dataset_path(runs[0].name)), field_id="dataset-path",
+                           placeholder="datasets/NAME.jsonl")
             lines = "\n".join(editor_json(run.case, indent=None) for run in runs)
             editor = TextArea(lines, id="dataset-cases", soft_wrap=True)
             editor.border_title = ("the cases, one JSON object a line (edit expected for a run "
                                    "that went wrong)")
             yield editor
-            yield Static("", id="dataset-error")
-            yield Static("ctrl+s appends them to the file · escape cancels", id="dataset-keys")
+            yield Static("", id="dataset-error", classes="dialog-error")
+            yield Static("ctrl+s appends them to the file · escape cancels",
+                         classes="dialog-keys")
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()

@@ -17,8 +17,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from lumos_core.models import ModelError
 from lumos_core.playground import ModelCall, ModelCallAnswer, try_model_call
@@ -31,28 +30,15 @@ from lumos_studio.ui.playground_request import (
     model_call,
     request_summary,
 )
+from lumos_studio.ui.screens.editor_dialog import EditorDialog, FieldRow
 
 
-class PlaygroundScreen(ModalScreen[None]):
+class PlaygroundScreen(EditorDialog[None]):
     """ctrl+s sends the edited request to the model typed above it; escape closes (a call
     under way is dropped)."""
 
     DEFAULT_CSS = """
-    PlaygroundScreen { align: center middle; }
-    PlaygroundScreen > Vertical {
-        width: 96%; max-width: 150; height: 96%; padding: 0 1;
-        border: round $accent; background: $surface;
-    }
-    PlaygroundScreen #playground-title, PlaygroundScreen #playground-error,
-    PlaygroundScreen #playground-keys { height: auto; }
-    PlaygroundScreen #playground-error { color: $error; }
-    PlaygroundScreen #playground-keys { color: $foreground-muted; }
-    PlaygroundScreen #playground-model-row { height: 1; }
-    PlaygroundScreen #playground-model-row Label { width: auto; padding-right: 1; }
-    PlaygroundScreen #playground-model {
-        border: none; height: 1; padding: 0 1; width: 1fr; background: $boost;
-    }
-    PlaygroundScreen TextArea { height: 1fr; }
+    PlaygroundScreen > Vertical { max-width: 150; height: 96%; }
     PlaygroundScreen #playground-answers { height: 1fr; }
     PlaygroundScreen #playground-answers VerticalScroll {
         width: 1fr; border: round $primary 50%; padding: 0 1;
@@ -74,11 +60,10 @@ class PlaygroundScreen(ModalScreen[None]):
         with Vertical():
             yield Static(Text.assemble(
                 ("Playground", "bold"), " · try again a call of ", safe_str(point.recorded_model),
-                " · ", request_summary(point.request)), id="playground-title")
-            with Horizontal(id="playground-model-row"):
-                yield Label("model")
-                yield Input(point.model, id="playground-model",
-                            placeholder="provider:model (openai:gpt-4o-mini), or scripted")
+                " · ", request_summary(point.request)), id="playground-title",
+                classes="dialog-title")
+            yield FieldRow("model", point.model, field_id="playground-model",
+                           placeholder="provider:model (openai:gpt-4o-mini), or scripted")
             editor = TextArea(editor_json(point.request), id="playground-request",
                               soft_wrap=True)
             editor.border_title = "the request (JSON: instructions, messages, tools, settings)"
@@ -92,9 +77,9 @@ class PlaygroundScreen(ModalScreen[None]):
                     id="playground-answer"), id="playground-try")
                 tried.border_title = "this try"
                 yield tried
-            yield Static("", id="playground-error")
+            yield Static("", id="playground-error", classes="dialog-error")
             yield Static("ctrl+s sends · tab: model ↔ request · escape closes",
-                         id="playground-keys")
+                         classes="dialog-keys")
 
     def on_mount(self) -> None:
         model = self.query_one("#playground-model", Input)
