@@ -9,6 +9,7 @@ instructions and any system messages), ``messages`` (as ``message_to_dict`` writ
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from lumos_studio.semantics import (
 )
 
 _REQUEST_KEYS = ("instructions", "messages", "tools", "settings")
+MAX_MODELS = 4  # sent the same request at once, each answer under the other
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,22 @@ def _tool(name: str, description: str, parameters: Any) -> dict[str, Any]:
     if isinstance(parameters, dict):
         tool["parameters"] = parameters
     return tool
+
+
+def model_calls(models: str, text: str) -> tuple[ModelCall, ...] | str:
+    """The edited request as a call to each of ``models`` (comma or space separated, up to
+    ``MAX_MODELS``: the same request side by side), or what is wrong with them (for the user)."""
+    names = [name for name in re.split(r"[\s,]+", models) if name]
+    if len(names) > MAX_MODELS:
+        return (f"{len(names)} models: the playground sends to {MAX_MODELS} at once at most; "
+                "leave some out.")
+    calls = []
+    for name in names or [""]:
+        call = model_call(name, text)
+        if isinstance(call, str):
+            return call
+        calls.append(call)
+    return tuple(calls)
 
 
 def model_call(model: str, text: str) -> ModelCall | str:

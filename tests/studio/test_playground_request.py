@@ -19,6 +19,7 @@ from lumos_studio.semantics import OperationKind, read_span, read_trace
 from lumos_studio.ui.playground_request import (
     PlaygroundPoint,
     model_call,
+    model_calls,
     playground_point,
     request_summary,
 )
@@ -144,3 +145,15 @@ def test_hostile_text_in_the_request_reaches_the_editor_escaped_and_comes_back_w
     assert call.messages[0].text == point.request["messages"][0]["parts"][0]["content"]
     if name == "clear_screen":
         assert call.messages[0].text == CLEAR_SCREEN
+
+
+def test_several_models_get_the_same_request_and_too_many_are_refused() -> None:
+    text = '{"messages": [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]}'
+    calls = model_calls(" openai:gpt-4o-mini, scripted  anthropic:claude-sonnet-4-5 ", text)
+    assert not isinstance(calls, str)
+    assert [c.model for c in calls] == ["openai:gpt-4o-mini", "scripted",
+                                        "anthropic:claude-sonnet-4-5"]
+    assert len({c.messages for c in calls}) == 1
+    too_many = model_calls(",".join(["scripted"] * 5), text)
+    assert isinstance(too_many, str) and "4 at once at most" in too_many
+    assert isinstance(model_calls(" , ", text), str)  # none typed: "Type the model"

@@ -146,3 +146,24 @@ async def test_a_read_only_studio_tries_a_call_without_recording_it(store: Store
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "not recorded (a read-only store)" in answer_of(screen))
     assert sorted(store.reader.trace_ids()) == before
+
+
+async def test_several_models_answer_the_same_request_side_by_side(
+    store: Store, server: ProviderServer,
+) -> None:
+    chat, _ = _load(store, "openinference-openai")
+    server.reply(completion("From the server: 24 °C.", prompt_tokens=40, completion_tokens=9),
+                 delay=0.3)  # the scripted answer comes first; shown in the order typed
+    app = StudioApp(store, _session(store))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_playground(pilot, app, chat)
+        screen.query_one("#playground-model", Input).value = "openai:gpt-4o-mini, scripted"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "From the server: 24 °C." in answer_of(screen))
+        shown = answer_of(screen)
+        assert shown.index("openai:gpt-4o-mini") < shown.index("try 1 · scripted")  # as typed
+        assert "sending" not in shown
+        store.writer.flush()
+        tries = [s for s in store.reader.roots_named("chat ")
+                 if s.attributes.get(sc.LUMOS_CHAT_FORK_OF) == chat.span_id]
+        assert sorted(s.name for s in tries) == ["chat gpt-4o-mini", "chat scripted"]

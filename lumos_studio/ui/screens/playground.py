@@ -9,6 +9,7 @@ span of its own, linked to the recorded call (not in a read-only store).
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from opentelemetry.trace import NoOpTracerProvider, TracerProvider
@@ -27,7 +28,7 @@ from lumos_studio.semantics.text import message_block
 from lumos_studio.ui.playground_request import (
     PlaygroundPoint,
     answer_messages,
-    model_call,
+    model_calls,
     request_summary,
 )
 from lumos_studio.ui.screens.editor_dialog import EditorDialog, FieldRow
@@ -54,6 +55,7 @@ class PlaygroundScreen(EditorDialog[None]):
         self.point = point
         self.tracer_provider = tracer_provider  # None: a read-only store, tries not recorded
         self.tries = 0
+        self._blocks: list[Text] = []  # the latest try: a block a model, in the order typed
 
     def compose(self) -> ComposeResult:
         point = self.point
@@ -63,7 +65,8 @@ class PlaygroundScreen(EditorDialog[None]):
                 " · ", request_summary(point.request)), id="playground-title",
                 classes="dialog-title")
             yield FieldRow("model", point.model, field_id="playground-model",
-                           placeholder="provider:model (openai:gpt-4o-mini), or scripted")
+                           placeholder="provider:model (openai:gpt-4o-mini) or scripted; "
+                                       "several, comma separated, side by side")
             editor = TextArea(editor_json(point.request), id="playground-request",
                               soft_wrap=True)
             editor.border_title = "the request (JSON: instructions, messages, tools, settings)"
@@ -92,31 +95,38 @@ class PlaygroundScreen(EditorDialog[None]):
 
     def action_send(self) -> None:
         error = self.query_one("#playground-error", Static)
-        model = self.query_one("#playground-model", Input).value
-        call = model_call(model, self.query_one(TextArea).text)
-        if isinstance(call, str):
-            error.update(safe_text(call, limit=None))
+        models = self.query_one("#playground-model", Input).value
+        calls = model_calls(models, self.query_one(TextArea).text)
+        if isinstance(calls, str):
+            error.update(safe_text(calls, limit=None))
             return
         error.update("")
         self.tries += 1
-        self._show(Text(f"sending to {safe_str(model.strip())}…", style="dim"))
-        self._send(call)
+        self._blocks = [Text(f"try {self.tries} · {safe_str(str(call.model))} · sending…",
+                             style="dim") for call in calls]
+        self._show_blocks()
+        self._send(calls)
 
     @work(exclusive=True, group="playground")
-    async def _send(self, call: ModelCall) -> None:
+    async def _send(self, calls: tuple[ModelCall, ...]) -> None:
+        """Every model at once; each answer shown as it comes."""
+        await asyncio.gather(*(self._send_one(n, call) for n, call in enumerate(calls)))
+
+    async def _send_one(self, number: int, call: ModelCall) -> None:
         model = str(call.model)
         try:
             answer = await try_model_call(call, repeats=(self.point.trace_id, self.point.span_id),
                                           tracer_provider=self.tracer_provider
                                           or NoOpTracerProvider())
         except (ValueError, ModelError) as exc:
-            self._failed(model, str(exc))
+            self._blocks[number] = self._failed(model, str(exc))
         except Exception as exc:  # a provider's reply no client expected: said, never raised
-            self._failed(model, f"{type(exc).__name__}: {exc}")
+            self._blocks[number] = self._failed(model, f"{type(exc).__name__}: {exc}")
         else:
-            self._answered(model, answer)
+            self._blocks[number] = self._answered(model, answer)
+        self._show_blocks()
 
-    def _answered(self, model: str, answer: ModelCallAnswer) -> None:
+    def _answered(self, model: str, answer: ModelCallAnswer) -> Text:
         response = answer.response
         usage = response.usage
         facts = [safe_str(model), f"{answer.seconds:.2f} s",
@@ -124,17 +134,20 @@ class PlaygroundScreen(EditorDialog[None]):
                  response.message.finish_reason or "stop"]
         where = (f"recorded as trace {answer.trace_id[:8]}…" if answer.trace_id
                  else "not recorded (a read-only store)")
-        self._show(Text("\n").join([
+        return Text("\n").join([
             Text(f"try {self.tries} · " + " · ".join(facts), style="bold"),
             Text(where, style="dim"),
             _answer(answer_messages(response.message)),
-        ]))
+        ])
 
-    def _failed(self, model: str, message: str) -> None:
-        self._show(Text("\n").join([
+    def _failed(self, model: str, message: str) -> Text:
+        return Text("\n").join([
             Text(f"try {self.tries} · {safe_str(model)} failed", style="bold"),
             safe_text(message, limit=4000, multiline=True, style="red"),
-        ]))
+        ])
+
+    def _show_blocks(self) -> None:
+        self._show(Text("\n\n").join(self._blocks))
 
     def _show(self, body: Text) -> None:
         self.query_one("#playground-answer", Static).update(body)
