@@ -8,6 +8,7 @@ calls these and leaves the chat spans' attributes to them.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -19,7 +20,7 @@ from lumos_core.debug import Debugger
 from lumos_core.memory.context import RunContext
 from lumos_core.messages import Message, MessagesJson, ModelResponse
 from lumos_core.models import Model, ModelError
-from lumos_core.models.base import ResponseCompleted, request_options
+from lumos_core.models.base import ModelStreamEvent, ResponseCompleted, request_options
 from lumos_core.run_request import RunRequest, instructions_json_or_none
 from lumos_core.telemetry import semconv as sc
 from lumos_core.telemetry.metrics import client_instruments, measured_chat
@@ -124,16 +125,35 @@ async def stream_chat(
     model = agent.model
     started = time.perf_counter()
     first_chunk: float | None = None
-    response: ModelResponse | None = None
+
+    def arrived(event: ModelStreamEvent) -> None:
+        nonlocal first_chunk
+        if first_chunk is None and not isinstance(event, ResponseCompleted):
+            first_chunk = time.perf_counter() - started
+        emit(event)
+
     options = request_options(model, request.settings, request.output, "stream")
-    events = model.stream(instructions, sent, request.tools, **options)
+    response = await streamed_response(
+        model, model.stream(instructions, sent, request.tools, **options), arrived)
+    if span.is_recording():
+        span.set_attribute(sc.REQUEST_STREAM, True)
+        if first_chunk is not None:
+            span.set_attribute(sc.RESPONSE_TIME_TO_FIRST_CHUNK, first_chunk)
+    return response
+
+
+async def streamed_response(
+    model: Model, events: AsyncIterator[ModelStreamEvent],
+    arrived: Callable[[ModelStreamEvent], None],
+) -> ModelResponse:
+    """The whole reply of a ``Model.stream``, each event given to ``arrived`` as it comes (the
+    last, ``ResponseCompleted``, too); the stream is closed however it ends."""
+    response: ModelResponse | None = None
     try:
         async for event in events:
             if isinstance(event, ResponseCompleted):
                 response = event.response
-            elif first_chunk is None:
-                first_chunk = time.perf_counter() - started
-            emit(event)
+            arrived(event)
     finally:
         close = getattr(events, "aclose", None)
         if close is not None:
@@ -143,8 +163,4 @@ async def stream_chat(
             f"{model!r} ended its stream without the whole reply; a Model.stream must end "
             "with ResponseCompleted"
         )
-    if span.is_recording():
-        span.set_attribute(sc.REQUEST_STREAM, True)
-        if first_chunk is not None:
-            span.set_attribute(sc.RESPONSE_TIME_TO_FIRST_CHUNK, first_chunk)
     return response

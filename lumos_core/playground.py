@@ -11,7 +11,7 @@ linked to the span it repeats (``lumos.chat.fork.of``).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +20,9 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from lumos_core.messages import Message, MessagesJson, ModelResponse, instructions_json
-from lumos_core.model_calls import response_attributes
+from lumos_core.model_calls import response_attributes, streamed_response
 from lumos_core.models import Model, resolve_model
-from lumos_core.models.base import request_options
+from lumos_core.models.base import ModelStreamEvent, TextDelta, request_options
 from lumos_core.models.presets import PRESETS
 from lumos_core.settings import ModelSettings
 from lumos_core.telemetry import semconv as sc
@@ -61,9 +61,11 @@ async def try_model_call(
     *,
     repeats: tuple[str, str] | None = None,
     tracer_provider: trace.TracerProvider | None = None,
+    on_text: Callable[[str], None] | None = None,
 ) -> ModelCallAnswer:
     """Send ``call`` once, in a ``chat`` span; ``repeats``: the trace and span ids of the
-    recorded call this one tries again (a span link, and ``lumos.chat.fork.of``).
+    recorded call this one tries again (a span link, and ``lumos.chat.fork.of``); ``on_text``:
+    streamed (``Model.stream``), given each piece of the answer's text as it arrives.
 
     Raises ``ValueError`` for a model string no provider answers to, ``ModelError`` when the
     provider fails (no key, refused, unreachable): the message says which and what to set.
@@ -93,9 +95,19 @@ async def try_model_call(
     name = sc.span_name(sc.OP_CHAT, model.model_name)
     with current_span(tracer, name, SpanKind.CLIENT, attributes, links) as span:
         started = time.perf_counter()
-        response = await model.request(call.instructions, call.messages,
-                                       [dict(tool) for tool in call.tools],
-                                       **request_options(model, settings, None))
+        tools = [dict(tool) for tool in call.tools]
+        if on_text is None:
+            response = await model.request(call.instructions, call.messages, tools,
+                                           **request_options(model, settings, None))
+        else:
+            def arrived(event: ModelStreamEvent) -> None:
+                if isinstance(event, TextDelta) and event.content:
+                    on_text(event.content)
+
+            response = await streamed_response(model, model.stream(
+                call.instructions, call.messages, tools,
+                **request_options(model, settings, None, "stream")), arrived)
+            span.set_attribute(sc.REQUEST_STREAM, True)
         seconds = time.perf_counter() - started
         recorded = span.is_recording()
         if recorded:

@@ -18,6 +18,7 @@ from lumos_core.playground import ModelCall, model_for, try_model_call
 from lumos_core.telemetry import semconv as sc
 from tests.core.provider_server import ProviderServer, running_server
 from tests.core.test_openai_model import call, completion
+from tests.core.test_openai_streaming import chunk, sse
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 SPAN = "b7ad6b7169203331"
@@ -137,3 +138,30 @@ def test_model_for_reaches_the_provider_a_span_names(
     provider: str, model: str, expected: str | None,
 ) -> None:
     assert model_for(provider, model) == expected
+
+
+async def test_a_streamed_answer_comes_piece_by_piece(
+    server: ProviderServer, provider: TracerProvider, exporter: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{server.origin}/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    server.stream(
+        chunk({"role": "assistant", "content": ""}),
+        chunk({"content": "Rain "}),
+        chunk({"content": "in Oslo."}, finish_reason="stop"),
+        chunk(usage={"prompt_tokens": 12, "completion_tokens": 3}),
+        sse("[DONE]"),
+    )
+    pieces: list[str] = []
+
+    answer = await try_model_call(
+        ModelCall("openai:gpt-4o-mini", (Message.user("weather in Oslo?"),)),
+        tracer_provider=provider, on_text=pieces.append)
+
+    assert pieces == ["Rain ", "in Oslo."]
+    assert answer.response.message.text == "Rain in Oslo."
+    assert server.requests[0].body["stream"] is True
+    (span,) = exporter.get_finished_spans()
+    assert (span.attributes or {})[sc.REQUEST_STREAM] is True
+    assert (span.attributes or {})[sc.USAGE_OUTPUT_TOKENS] == 3

@@ -114,10 +114,20 @@ class PlaygroundScreen(EditorDialog[None]):
 
     async def _send_one(self, number: int, call: ModelCall) -> None:
         model = str(call.model)
+        pieces: list[str] = []
+
+        def arrived(piece: str) -> None:  # streamed: the answer so far, as it comes
+            pieces.append(piece)
+            self._blocks[number] = Text("\n").join([
+                Text(f"try {self.tries} · {safe_str(model)} · answering…", style="dim"),
+                safe_text("".join(pieces), limit=20_000, multiline=True),
+            ])
+            self._show_blocks()
+
         try:
             answer = await try_model_call(call, repeats=(self.point.trace_id, self.point.span_id),
                                           tracer_provider=self.tracer_provider
-                                          or NoOpTracerProvider())
+                                          or NoOpTracerProvider(), on_text=arrived)
         except (ValueError, ModelError) as exc:
             self._blocks[number] = self._failed(model, str(exc))
         except Exception as exc:  # a provider's reply no client expected: said, never raised
