@@ -15,7 +15,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 from textual.widgets.text_area import Selection
 
@@ -28,6 +27,7 @@ from lumos_studio.semantics import (
     SpanView,
 )
 from lumos_studio.ui.playground_request import message_dict
+from lumos_studio.ui.screens.editor_dialog import EditorDialog
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,20 +82,12 @@ class ForkChoice:
     edited: bool = False
 
 
-class ForkScreen(ModalScreen[ForkChoice | None]):
+class ForkScreen(EditorDialog[ForkChoice | None]):
     """Asks for the step's input, or the model call's messages (prefilled with the recorded
     ones); ctrl+s forks. An agent's fork always sends the messages (a list of messages)."""
 
     DEFAULT_CSS = """
-    ForkScreen { align: center middle; }
-    ForkScreen > Vertical {
-        width: 90; max-width: 100%; height: 80%; padding: 0 1;
-        border: round $accent; background: $surface;
-    }
-    ForkScreen #fork-title, ForkScreen #fork-error, ForkScreen #fork-keys { height: auto; }
-    ForkScreen #fork-error { color: $error; }
-    ForkScreen #fork-keys { color: $foreground-muted; }
-    ForkScreen TextArea { height: 1fr; }
+    ForkScreen > Vertical { width: 90; max-width: 100%; height: 80%; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "fork", "Fork"),
@@ -119,7 +111,8 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
                 again = point.repeats is not None
                 yield Static(Text.assemble(
                     ("Call ", "bold"), safe_str(point.tool), (" again" if again else "", "bold"),
-                    " (", safe_str(point.agent), "'s tool)"), id="fork-title")
+                    " (", safe_str(point.agent), "'s tool)"),
+                    id="fork-title", classes="dialog-title")
                 editor = TextArea(self.original, id="fork-input", soft_wrap=True)
                 editor.border_title = (
                     "its arguments, made from its parameters: fill them in (a JSON object)"
@@ -132,7 +125,7 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
                 yield Static(Text.assemble(
                     ("Fork ", "bold"), safe_str(point.agent),
                     ("'s run from its model call ", "bold"),
-                    f"({len(point.messages)} messages)"), id="fork-title")
+                    f"({len(point.messages)} messages)"), id="fork-title", classes="dialog-title")
                 editor = TextArea(self.original, id="fork-input", soft_wrap=True)
                 editor.border_title = ("the messages sent to the model (edit them; they end "
                                        "with the user's message or the tools' results)")
@@ -141,17 +134,17 @@ class ForkScreen(ModalScreen[ForkChoice | None]):
                 yield Static(Text.assemble(
                     ("Fork ", "bold"), safe_str(point.workflow), " run ",
                     safe_str(point.run_id[:8]), (" from step ", "bold"), safe_str(point.step)),
-                    id="fork-title")
+                    id="fork-title", classes="dialog-title")
                 editor = TextArea(self.original, id="fork-input", soft_wrap=True)
                 editor.border_title = (
                     "the step's input (edit it, or leave it as it was)" if point.input is not None
                     else "the step's input was not recorded: leave empty to reuse it, or type "
                          "JSON")
                 yield editor
-            yield Static("", id="fork-error")
+            yield Static("", id="fork-error", classes="dialog-error")
             keys = ("ctrl+s calls the tool · escape cancels" if isinstance(point, ToolForkPoint)
                     else "ctrl+s runs the fork from this step · escape cancels")
-            yield Static(keys, id="fork-keys")
+            yield Static(keys, id="fork-keys", classes="dialog-keys")
 
     def on_mount(self) -> None:
         editor = self.query_one(TextArea)
