@@ -167,3 +167,16 @@ async def test_several_models_answer_the_same_request_side_by_side(
         tries = [s for s in store.reader.roots_named("chat ")
                  if s.attributes.get(sc.LUMOS_CHAT_FORK_OF) == chat.span_id]
         assert sorted(s.name for s in tries) == ["chat gpt-4o-mini", "chat scripted"]
+
+
+async def test_the_model_field_shows_its_value_while_it_has_the_focus() -> None:
+    """A one-line field keeps no border when focused (Textual's would hide its one row)."""
+    from tests.ui.test_dialog_snapshots import PLAYGROUND, DialogHost
+    from tests.ui.test_hostile_panes import screen_text
+
+    app = DialogHost(PlaygroundScreen(PLAYGROUND, None))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#playground-model", Input).focus()
+        await pilot.pause()
+        assert "model  openai:gpt-4o-mini" in screen_text(app)

@@ -39,6 +39,7 @@ class FieldRow(Horizontal):
     FieldRow { height: 1; }
     FieldRow > Label { width: auto; padding-right: 1; }
     FieldRow > Input { border: none; height: 1; padding: 0 1; width: 1fr; background: $boost; }
+    FieldRow > Input:focus { border: none; background: $block-cursor-blurred-background; }
     """
 
     def __init__(self, label: str, value: str, *, field_id: str, placeholder: str) -> None:
