@@ -63,6 +63,7 @@ from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 if TYPE_CHECKING:
     from lumos_studio.forward import Forwarder
+    from lumos_studio.store.writer import StoreWriter
 
 REFRESH_INTERVAL = 0.1  # live updates at most ~10 per second
 STORAGE_CHECK_INTERVAL = 1.0  # how soon the header says the store cannot take writes
@@ -166,6 +167,10 @@ class StudioApp(TraceLoading, TraceListActions, StoreStatus, ChatTurns, Debugger
             self._store_watch = None
             store.writer.subscribe(self._on_store_commit)
         session.listener = self._forward_session_event
+
+    def playground_writer(self) -> StoreWriter | None:
+        """The playground's tries go to the store, unless this studio only reads."""
+        return None if isinstance(self.store, ReadOnlyStore) else self.store.writer
 
     def _forward_session_event(self, event: SessionEvent) -> None:
         """From the session's watcher thread: hand the event to the UI thread."""

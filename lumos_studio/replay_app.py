@@ -33,6 +33,7 @@ from lumos_studio.store import StoreReader
 from lumos_studio.store.span_headers import SpanHeaders
 from lumos_studio.ui.base_app import ConsoleApp
 from lumos_studio.ui.messages import MemoryLoaded, TraceListLoaded
+from lumos_studio.ui.playground_actions import PlaygroundActions
 from lumos_studio.ui.trace_exchange import TraceExchange
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.playback_bar import PlaybackBar
@@ -84,7 +85,7 @@ class FileRead(Message):
     """The whole file is in the replay's store: its counts and problems are final."""
 
 
-class ReplayApp(ConsoleApp, TraceExchange):
+class ReplayApp(ConsoleApp, TraceExchange, PlaygroundActions):
     """Play saved traces back: pick a run, then play, step or scrub through it; save runs of
     the recording to ``traces/`` or compare two (the trace list's ``s`` and ``c``)."""
 
@@ -107,6 +108,7 @@ class ReplayApp(ConsoleApp, TraceExchange):
               ("home", "seek_fraction(0)", "Start"), ("end", "seek_fraction(1)", "End"))),
         Binding("l", "focus('traces')", "Traces", show=False),
         Binding("t", "focus('tree')", "Tree", show=False),
+        Binding("P", "open_playground", "Playground", key_display="P", show=False),
     ]
 
     def __init__(self, loaded: LoadedTrace) -> None:

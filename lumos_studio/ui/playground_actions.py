@@ -1,8 +1,9 @@
 """The studio's playground action: ``P`` on a model call opens it (``screens.playground``), and
 ``f`` on a model call no loaded agent made opens it too, since there is no run to fork.
 
-A mixin of ``StudioApp`` (``app.py`` keeps the wiring and the key bindings); the screen is
-imported when it opens.
+A mixin of ``StudioApp`` and ``ReplayApp`` (each keeps its key binding); the screen is imported
+when it opens. Tries are recorded where the app has a store to write (``playground_writer``):
+the studio's; a read-only studio and a replay record none.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from typing import TYPE_CHECKING
 
 from lumos_studio.records import SpanRecord
 from lumos_studio.semantics import SpanView, read_span
-from lumos_studio.ui.read_only import ReadOnlyStore
 from lumos_studio.ui.widgets.span_detail import SpanDetail
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from textual.app import App
     from textual.screen import Screen
 
-    from lumos_studio.store import Store
+    from lumos_studio.store.writer import StoreWriter
 
     _AppBase = App[None]  # what the mixin relies on, checked against Textual's own types
 else:
@@ -27,10 +27,8 @@ else:
 
 
 class PlaygroundActions(_AppBase):
-    """The playground for ``StudioApp``."""
+    """The playground for an app whose main screen has a ``SpanDetail``."""
 
-    # Provided by StudioApp.
-    store: Store | ReadOnlyStore
     _playground_tracer: TracerProvider | None = None
 
     if TYPE_CHECKING:
@@ -56,12 +54,17 @@ class PlaygroundActions(_AppBase):
             return
         self.push_screen(PlaygroundScreen(point, self._playground_tracer_provider()))
 
+    def playground_writer(self) -> StoreWriter | None:
+        """Where tries are recorded (None: nowhere, they are only shown)."""
+        return None
+
     def _playground_tracer_provider(self) -> TracerProvider | None:
-        """Tries land in the store as the agents' runs do; a read-only store records none."""
-        if isinstance(self.store, ReadOnlyStore):
+        """Tries land in the store as the agents' runs do."""
+        writer = self.playground_writer()
+        if writer is None:
             return None
         if self._playground_tracer is None:
             from lumos_studio.ingest import studio_tracer_provider
 
-            self._playground_tracer = studio_tracer_provider(self.store.writer)
+            self._playground_tracer = studio_tracer_provider(writer)
         return self._playground_tracer

@@ -7,6 +7,7 @@ to the call, a bad request or a failing provider is said, never raised."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import orjson
 import pytest
@@ -144,7 +145,7 @@ async def test_a_read_only_studio_tries_a_call_without_recording_it(store: Store
         screen = await open_playground(pilot, app, chat)
         screen.query_one("#playground-model", Input).value = "scripted"
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: "not recorded (a read-only store)" in answer_of(screen))
+        await wait_for(pilot, lambda: "not recorded (this studio only reads)" in answer_of(screen))
     assert sorted(store.reader.trace_ids()) == before
 
 
@@ -180,3 +181,30 @@ async def test_the_model_field_shows_its_value_while_it_has_the_focus() -> None:
         app.screen.query_one("#playground-model", Input).focus()
         await pilot.pause()
         assert "model  openai:gpt-4o-mini" in screen_text(app)
+
+
+async def test_a_replayed_files_model_call_is_tried_and_not_recorded(tmp_path: Path) -> None:
+    """``P`` in ``lumos-studio replay``: the saved run's model call, tried offline."""
+    from lumos_studio.replay.loader import load_trace
+    from lumos_studio.replay_app import ReplayApp
+    from lumos_studio.ui.widgets.playback_bar import PlaybackBar
+
+    traces = Path(__file__).resolve().parents[2] / "traces"
+    app = ReplayApp(load_trace(traces / "weather-paris.jsonl"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.spans and app.at_ns is not None)
+        app.query_one(PlaybackBar).focus()
+        await pilot.press("end")
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, lambda: len(tree.spans) == 4)
+        chat = next(s for s in tree.spans.values() if s.name.startswith("chat"))
+        tree.select_span(chat.span_id)
+        tree.focus()
+        await pilot.pause()
+        await pilot.press("P")
+        await wait_for(pilot, lambda: isinstance(app.screen, PlaygroundScreen))
+        screen = app.screen
+        assert isinstance(screen, PlaygroundScreen)
+        assert screen.query_one("#playground-model", Input).value == "scripted"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "not recorded (this studio only reads)" in answer_of(screen))

@@ -53,7 +53,7 @@ class PlaygroundScreen(EditorDialog[None]):
     def __init__(self, point: PlaygroundPoint, tracer_provider: TracerProvider | None) -> None:
         super().__init__()
         self.point = point
-        self.tracer_provider = tracer_provider  # None: a read-only store, tries not recorded
+        self.tracer_provider = tracer_provider  # None: tries not recorded (the app only reads)
         self.tries = 0
         self._blocks: list[Text] = []  # the latest try: a block a model, in the order typed
 
@@ -143,7 +143,7 @@ class PlaygroundScreen(EditorDialog[None]):
                  f"{usage.input_tokens:,} → {usage.output_tokens:,} tokens",
                  response.message.finish_reason or "stop"]
         where = (f"recorded as trace {answer.trace_id[:8]}…" if answer.trace_id
-                 else "not recorded (a read-only store)")
+                 else "not recorded (this studio only reads)")
         return Text("\n").join([
             Text(f"try {self.tries} · " + " · ".join(facts), style="bold"),
             Text(where, style="dim"),
