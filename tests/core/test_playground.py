@@ -16,9 +16,9 @@ from lumos_core import ModelError, ModelSettings, tool
 from lumos_core.messages import Message, ToolCallPart
 from lumos_core.playground import ModelCall, model_for, try_model_call
 from lumos_core.telemetry import semconv as sc
-from tests.core.provider_server import ProviderServer, running_server
+from tests.core.provider_server import ProviderServer, running_server, sse
 from tests.core.test_openai_model import call, completion
-from tests.core.test_openai_streaming import chunk, sse
+from tests.core.test_openai_streaming import chunk
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 SPAN = "b7ad6b7169203331"
@@ -31,8 +31,11 @@ def get_weather(city: str) -> str:
 
 
 @pytest.fixture
-def server() -> Iterator[ProviderServer]:
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProviderServer]:
+    """The server, where ``openai:`` models send (with a key)."""
     with running_server() as state:
+        monkeypatch.setenv("OPENAI_BASE_URL", f"{state.origin}/v1")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
         yield state
 
 
@@ -50,10 +53,7 @@ def provider(exporter: InMemorySpanExporter) -> TracerProvider:
 
 async def test_the_request_reaches_the_provider_and_its_tool_call_comes_back_unrun(
     server: ProviderServer, provider: TracerProvider, exporter: InMemorySpanExporter,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", f"{server.origin}/v1")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     server.reply(completion(None, [call("call_9", "get_weather", '{"city":"Oslo"}')],
                             prompt_tokens=31, completion_tokens=7))
     request = ModelCall(
@@ -142,10 +142,7 @@ def test_model_for_reaches_the_provider_a_span_names(
 
 async def test_a_streamed_answer_comes_piece_by_piece(
     server: ProviderServer, provider: TracerProvider, exporter: InMemorySpanExporter,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", f"{server.origin}/v1")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     server.stream(
         chunk({"role": "assistant", "content": ""}),
         chunk({"content": "Rain "}),
