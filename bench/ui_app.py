@@ -355,6 +355,38 @@ async def _pane_switches(app: _TimedStudio, pilot: Any) -> dict[str, list[float]
     return figures
 
 
+async def _dialogs(app: _TimedStudio, pilot: Any, trace_id: str) -> dict[str, list[float]]:
+    """P on a model call of an agent run → the playground painted with its request; D on the
+    run in the trace list → its case painted in the dataset dialog (the run read in a worker);
+    escape between rounds."""
+    from lumos_studio.ui.screens.dataset_add import DatasetAddScreen
+    from lumos_studio.ui.screens.playground import PlaygroundScreen
+
+    tree = app.query_one(TraceWaterfall)
+    detail = app.query_one(SpanDetail)
+    traces = app.query_one(TraceBrowser).traces
+    chat = next(s for s in tree.spans.values() if s.name.startswith("chat"))
+    figures: dict[str, list[float]] = {"P on a model call → the playground": [],
+                                       "D on a run → its case in the dataset dialog": []}
+    for _ in range(TYPE_ROUNDS):
+        tree.focus()
+        tree.select_span(chat.span_id)
+        while detail.span is None or detail.span.span_id != chat.span_id:
+            await pilot.pause(0.02)
+        await pilot.pause(0.2)
+        figures["P on a model call → the playground"].append(await _until_painted(
+            app, lambda: _key(app, "P", "P"), lambda: isinstance(app.screen, PlaygroundScreen)))
+        await _until_painted(app, lambda: _key(app, "escape"),
+                             lambda: not isinstance(app.screen, PlaygroundScreen))
+        traces.focus()
+        await pilot.pause(0.2)
+        figures["D on a run → its case in the dataset dialog"].append(await _until_painted(
+            app, lambda: _key(app, "D", "D"), lambda: isinstance(app.screen, DatasetAddScreen)))
+        await _until_painted(app, lambda: _key(app, "escape"),
+                             lambda: not isinstance(app.screen, DatasetAddScreen))
+    return figures
+
+
 async def _measure(store_path: Path, layout: Path) -> dict[str, Any]:
     store = Store(store_path)
     app = _TimedStudio(store, InProcessSession.recording(load_demo(), store.writer),
@@ -385,6 +417,7 @@ async def _measure(store_path: Path, layout: Path) -> dict[str, Any]:
                 results[f"logs {text}"] = await _log_filter(app, pilot, text)
             results["switch"] = await _pane_switches(app, pilot)
             results["steps"] = await _span_steps(app, pilot, other)
+            results["dialogs"] = await _dialogs(app, pilot, other)
     finally:
         store.close()
     return results
@@ -475,6 +508,7 @@ def main(console: Console) -> None:
         *((f"pane switch: {label}", values, INSTANT_MS)
           for label, values in results["switch"].items()),
         ("next span: ↓ in an agent run's tree → its detail", results["steps"], INSTANT_MS),
+        *((label, values, INSTANT_MS) for label, values in results["dialogs"].items()),
     ]
     for label, values, target in rows:
         median = statistics.median(values)

@@ -97,6 +97,7 @@ def test_the_real_studio_opens_searches_and_filters(
     assert all(len(results[f"search {text}"]) == 1 for text in ui_app.SEARCHES)
     assert all(len(results[f"logs {text}"]) == 1 for text in ui_app.LOG_FILTERS)
     assert all(len(values) == 6 for values in results["switch"].values())
+    assert [len(values) for values in results["dialogs"].values()] == [1, 1]  # P, D
 
 
 def test_the_studio_draws_its_first_frame_in_a_terminal(tiny_store: stores.BenchStore) -> None:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from lumos_studio.ui.screens.dataset_add import CasesAdded
 
 MAX_CASES_AT_ONCE = 200  # marked runs made cases in one dialog
+INLINE_SPANS = 500  # one run this small is made a case on the UI thread (~2 ms read)
 
 
 def eval_command(source: str, added: CasesAdded) -> str:
@@ -67,24 +68,36 @@ class TraceListActions(TraceExchange):
             self.call_from_thread(self.notify, "could not pin", severity="error")
 
     def on_trace_list_dataset_requested(self, message: TraceList.DatasetRequested) -> None:
-        self.read_cases(message.trace_ids)
+        ids = message.trace_ids
+        sizes = {t.trace_id: t.span_count for t in self.main.query_one(TraceList).summaries}
+        if len(ids) == 1 and sizes.get(ids[0], INLINE_SPANS + 1) <= INLINE_SPANS:
+            # One small run reads in a few milliseconds: here, without a thread's round trip
+            # (which took as long as the rest of the dialog).
+            self._open_dataset_add(*self._cases_of(ids), False)
+        else:
+            self.read_cases(ids)
 
     @work(thread=True, group="dataset")
     def read_cases(self, trace_ids: list[str]) -> None:
         """The runs as cases, read off the UI thread; then the dialog to edit and add them."""
+        runs, left_out = self._cases_of(trace_ids[:MAX_CASES_AT_ONCE])
+        self.call_from_thread(self._open_dataset_add, runs, left_out,
+                              len(trace_ids) > MAX_CASES_AT_ONCE)
+
+    def _cases_of(self, trace_ids: list[str]) -> tuple[tuple[RunCase, ...], int]:
+        """The runs as cases, and how many had no user message to make one of."""
         from lumos_studio.dataset_cases import case_of_trace
 
+        reader = self.store.reader
         runs, left_out = [], 0
-        for trace_id in trace_ids[:MAX_CASES_AT_ONCE]:
-            reader = self.store.reader
+        for trace_id in trace_ids:
             found = case_of_trace(reader.trace_spans(trace_id),
                                   reader.logs(trace_id=trace_id, limit=TRACE_LOGS))
             if found is None:
                 left_out += 1
             else:
                 runs.append(found)
-        self.call_from_thread(self._open_dataset_add, tuple(runs), left_out,
-                              len(trace_ids) > MAX_CASES_AT_ONCE)
+        return tuple(runs), left_out
 
     def _open_dataset_add(self, runs: tuple[RunCase, ...], left_out: int, cut: bool) -> None:
         from lumos_studio.ui.screens.dataset_add import DatasetAddScreen
