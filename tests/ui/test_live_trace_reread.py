@@ -86,11 +86,16 @@ async def test_a_trace_changing_fast_is_read_one_read_at_a_time_and_never_goes_b
             while feeder.is_alive():
                 await pilot.pause(0.02)
                 shown.append(len(tree.spans))
-        # Its last read may wait out a pause of up to ``MOST``: in time, not at once.
-        await wait_for(pilot, lambda: len(tree.spans) == 1_000, timeout=30)
+        # Its last read may wait out a pause of up to ``MOST``: in time, not at once. What it
+        # shows meanwhile counts too: on a loaded machine the feed can end before a second read.
+        deadline = time.monotonic() + 30
+        while len(tree.spans) < 1_000 and time.monotonic() < deadline:
+            await pilot.pause(0.02)
+            shown.append(len(tree.spans))
+        assert len(tree.spans) == 1_000
     assert reads.most_at_once == 1
     assert shown == sorted(shown)  # an older read never replaced a newer one
-    assert len(set(shown)) > 2  # and it followed the commits as they came
+    assert len(set(shown)) > 2  # and it followed the commits: a size between 20 and 1,000
 
 
 async def test_the_trace_opened_during_a_read_is_followed_after_it(
