@@ -24,6 +24,7 @@ from lumos_core.model_calls import response_attributes, streamed_response
 from lumos_core.models import Model, resolve_model
 from lumos_core.models.base import ModelStreamEvent, TextDelta, request_options
 from lumos_core.models.presets import PRESETS
+from lumos_core.run_request import chat_request_attributes
 from lumos_core.settings import ModelSettings
 from lumos_core.telemetry import semconv as sc
 from lumos_core.telemetry.content import capturing_spans
@@ -71,22 +72,16 @@ async def try_model_call(
     provider fails (no key, refused, unreachable): the message says which and what to set.
     """
     model = resolve_model(call.model)
-    attributes: dict[str, Any] = {
-        sc.OPERATION_NAME: sc.OP_CHAT,
-        sc.PROVIDER_NAME: model.provider_name,
-        sc.REQUEST_MODEL: model.model_name,
-        **model.server_attributes(),
-    }
     settings = model.effective_settings(call.settings)
-    if settings is not None:
-        attributes.update(settings.span_attributes())
+    attributes = chat_request_attributes(model, settings)
+    tools = [dict(tool) for tool in call.tools]
     as_json = MessagesJson() if capturing_spans() else None
     if as_json is not None:
         if call.instructions:
             attributes[sc.SYSTEM_INSTRUCTIONS] = instructions_json(call.instructions)
         attributes[sc.INPUT_MESSAGES] = as_json(call.messages)
-        if call.tools:
-            attributes[sc.TOOL_DEFINITIONS] = _tools_json(call.tools)
+        if tools:
+            attributes[sc.TOOL_DEFINITIONS] = orjson.dumps(tools).decode()
     trace_id, span_id = repeats or (None, None)
     if span_id is not None:
         attributes[sc.LUMOS_CHAT_FORK_OF] = span_id
@@ -95,7 +90,6 @@ async def try_model_call(
     name = sc.span_name(sc.OP_CHAT, model.model_name)
     with current_span(tracer, name, SpanKind.CLIENT, attributes, links) as span:
         started = time.perf_counter()
-        tools = [dict(tool) for tool in call.tools]
         if on_text is None:
             response = await model.request(call.instructions, call.messages, tools,
                                            **request_options(model, settings, None))
@@ -140,7 +134,3 @@ _PROVIDER_ALIASES: Mapping[str, str] = {
     "google-generative-ai": "gemini", "mistralai": "mistral", "x-ai": "xai",
     "openai.chat": "openai", "openai.responses": "openai",
 }
-
-
-def _tools_json(tools: tuple[Mapping[str, Any], ...]) -> str:
-    return orjson.dumps([dict(tool) for tool in tools]).decode()

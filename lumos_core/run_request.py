@@ -44,6 +44,20 @@ def instructions_json_or_none(instructions: str) -> str | None:
     return instructions_json(instructions) if instructions else None
 
 
+def chat_request_attributes(model: Model, settings: ModelSettings | None) -> dict[str, Any]:
+    """What a ``chat`` span says of its request before the model answers: the operation, the
+    provider and model (and its server), and the settings sent."""
+    chat: dict[str, Any] = {
+        sc.OPERATION_NAME: sc.OP_CHAT,
+        sc.PROVIDER_NAME: model.provider_name,
+        sc.REQUEST_MODEL: model.model_name,
+        **model.server_attributes(),
+    }
+    if settings is not None:
+        chat.update(settings.span_attributes())
+    return chat
+
+
 def new_run_request(
     model: Model,
     merged: ModelSettings | None,
@@ -81,14 +95,7 @@ def _made(
     description: str | None,
     instructions: str,
 ) -> RunRequest:
-    chat: dict[str, Any] = {
-        sc.OPERATION_NAME: sc.OP_CHAT,
-        sc.PROVIDER_NAME: model.provider_name,
-        sc.REQUEST_MODEL: model.model_name,
-        **model.server_attributes(),
-    }
-    if settings is not None:
-        chat.update(settings.span_attributes())
+    chat = chat_request_attributes(model, settings)
     invoke: dict[str, Any] = {
         sc.OPERATION_NAME: sc.OP_INVOKE_AGENT,
         sc.AGENT_NAME: name,
