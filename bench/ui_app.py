@@ -355,10 +355,10 @@ async def _pane_switches(app: _TimedStudio, pilot: Any) -> dict[str, list[float]
     return figures
 
 
-async def _dialogs(app: _TimedStudio, pilot: Any, trace_id: str) -> dict[str, list[float]]:
-    """P on a model call of an agent run → the playground painted with its request; D on the
-    run in the trace list → its case painted in the dataset dialog (the run read in a worker);
-    escape between rounds."""
+async def _dialogs(app: _TimedStudio, pilot: Any) -> dict[str, list[float]]:
+    """In the agent run ``_span_steps`` left open and highlighted: P on a model call → the
+    playground painted with its request; D on the run in the trace list → its case painted in
+    the dataset dialog; escape between rounds."""
     from lumos_studio.ui.screens.dataset_add import DatasetAddScreen
     from lumos_studio.ui.screens.playground import PlaygroundScreen
 
@@ -417,7 +417,7 @@ async def _measure(store_path: Path, layout: Path) -> dict[str, Any]:
                 results[f"logs {text}"] = await _log_filter(app, pilot, text)
             results["switch"] = await _pane_switches(app, pilot)
             results["steps"] = await _span_steps(app, pilot, other)
-            results["dialogs"] = await _dialogs(app, pilot, other)
+            results["dialogs"] = await _dialogs(app, pilot)
     finally:
         store.close()
     return results

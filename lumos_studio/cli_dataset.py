@@ -10,9 +10,6 @@ import click
 from lumos_studio.cli_score import LAST_MOST
 from lumos_studio.cli_support import fail, info, note, open_reader, resolve_trace
 
-# Log records read with each run (the messages of some dialects are there), as the studio does.
-RUN_LOGS = 2_000
-
 
 @click.command()
 @click.argument("trace_ids", nargs=-1, metavar="[TRACE]...")
@@ -36,21 +33,16 @@ def dataset(db: Path, trace_ids: tuple[str, ...], last: int | None, target: Path
       lumos-studio dataset 1f3a 9c2e --to datasets/regressions.jsonl
     """
     from lumos_core.evals import DatasetError
-    from lumos_studio.dataset_cases import append_cases, case_of_trace, dataset_path
+    from lumos_studio.dataset_cases import append_cases, dataset_path, stored_run_cases
 
     if bool(trace_ids) == bool(last):
         fail("choose the traces: TRACE ids (prefixes) or --last N", code=2)
     reader = open_reader(db)
     ids = ([t.trace_id for t in reader.list_traces(limit=last or 0)] if last
            else [resolve_trace(reader, t, code=2) for t in trace_ids])
-    runs = []
-    for trace_id in ids:
-        found = case_of_trace(reader.trace_spans(trace_id),
-                              reader.logs(trace_id=trace_id, limit=RUN_LOGS))
-        if found is None:
-            note(f"left out {trace_id}: no user message to make a case's input of")
-        else:
-            runs.append(found)
+    runs, left_out = stored_run_cases(reader, ids)
+    for trace_id in left_out:
+        note(f"left out {trace_id}: no user message to make a case's input of")
     if not runs:
         fail("none of the runs has a user message to make a case's input of",
              "a case needs the question the run answered: pick agent runs (lumos-studio traces)")

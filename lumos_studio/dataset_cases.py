@@ -11,7 +11,7 @@ right by hand, what it should do instead. The case is read from the trace as sco
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,11 +23,13 @@ from lumos_core.evals.dataset import case_lines, check_case
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.scoring import sample_of_trace
 from lumos_studio.semantics import OperationKind, SpanView, read_trace
+from lumos_studio.store import StoreReader
 
-__all__ = ["DATASET_DIR", "RunCase", "append_cases", "case_of_trace", "dataset_path",
-           "parse_cases"]
+__all__ = ["DATASET_DIR", "RUN_LOGS", "RunCase", "append_cases", "case_of_trace", "dataset_path",
+           "parse_cases", "stored_run_cases"]
 
 DATASET_DIR = Path("datasets")
+RUN_LOGS = 2_000  # log records read with a run (some dialects keep its messages there)
 _NOT_IN_A_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -44,7 +46,7 @@ def case_of_trace(spans: Sequence[SpanRecord], logs: Sequence[LogRecord] = ()) -
     """The trace's run as a case, or None when it has no user message to give the case as its
     input; ``logs``: the trace's log records (some dialects keep the messages there)."""
     views = read_trace(spans, logs)
-    found = sample_of_trace(spans, dict(views))
+    found = sample_of_trace(spans, views)
     if found is None or not found[1].case.input:
         return None
     judged, sample = found
@@ -58,6 +60,21 @@ def case_of_trace(spans: Sequence[SpanRecord], logs: Sequence[LogRecord] = ()) -
         case["expected"] = sample.output
     case["metadata"] = metadata
     return RunCase(name, case)
+
+
+def stored_run_cases(reader: StoreReader, trace_ids: Iterable[str],
+                     ) -> tuple[list[RunCase], list[str]]:
+    """The stored runs as cases, and the ids of those with no user message to make one of."""
+    runs: list[RunCase] = []
+    left_out: list[str] = []
+    for trace_id in trace_ids:
+        found = case_of_trace(reader.trace_spans(trace_id),
+                              reader.logs(trace_id=trace_id, limit=RUN_LOGS))
+        if found is None:
+            left_out.append(trace_id)
+        else:
+            runs.append(found)
+    return runs, left_out
 
 
 def _name_of(span: SpanRecord, views: Mapping[str, SpanView]) -> str:
@@ -127,7 +144,7 @@ def append_cases(path: Path, cases: Sequence[Mapping[str, Any]]) -> int:
     if path.exists():
         before = path.read_bytes()
         if before.strip():
-            held = tuple(case.id for case in Dataset.from_jsonl(path).cases)
+            held = tuple(case.id for case in Dataset.from_jsonl_bytes(before, path).cases)
         ending = before[-1:] or b"\n"
     new_ids = [str(case.get("id")) for case in cases if case.get("id") is not None]
     for case_id in new_ids:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lumos_core.evals import Case, Sample, Score, Scorer, evaluation_attributes
@@ -85,7 +85,7 @@ class TraceScores:
     records: tuple[LogRecord, ...]
 
 
-def sample_of_trace(spans: Sequence[SpanRecord], views: dict[str, SpanView] | None = None
+def sample_of_trace(spans: Sequence[SpanRecord], views: Mapping[str, SpanView] | None = None
                     ) -> tuple[SpanRecord, Sample] | None:
     """The trace's first agent run (else its root) as a sample: its last user message as input,
     its answer as output, every span of the trace for trajectory scorers. A run span that

@@ -68,9 +68,16 @@ class Dataset:
         """Read one case per line (blank lines skipped); ``name`` defaults to the file's stem."""
         source = Path(path)
         try:
-            text = source.read_text(encoding="utf-8")
+            data = source.read_bytes()
         except OSError as exc:
             raise DatasetError(f"cannot read {source}: {exc.strerror or exc}") from None
+        return cls.from_jsonl_bytes(data, source, name)
+
+    @classmethod
+    def from_jsonl_bytes(cls, data: bytes, source: Path, name: str | None = None) -> Dataset:
+        """``from_jsonl`` of a file's bytes already read; ``source`` names the file."""
+        try:
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise DatasetError(f"{source} is not UTF-8 text") from None
         cases = []

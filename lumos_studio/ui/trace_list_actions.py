@@ -19,7 +19,6 @@ from lumos_studio.store import Store, StoreReader
 from lumos_studio.ui.messages import TracesDeleted
 from lumos_studio.ui.read_only import ReadOnlyStore
 from lumos_studio.ui.trace_exchange import TraceExchange
-from lumos_studio.ui.trace_loading import TRACE_LOGS
 from lumos_studio.ui.widgets.logs_pane import LogsPane
 from lumos_studio.ui.widgets.memory_pane import MemoryPane
 from lumos_studio.ui.widgets.span_detail import SpanDetail
@@ -69,8 +68,9 @@ class TraceListActions(TraceExchange):
 
     def on_trace_list_dataset_requested(self, message: TraceList.DatasetRequested) -> None:
         ids = message.trace_ids
-        sizes = {t.trace_id: t.span_count for t in self.main.query_one(TraceList).summaries}
-        if len(ids) == 1 and sizes.get(ids[0], INLINE_SPANS + 1) <= INLINE_SPANS:
+        size = next((t.span_count for t in self.main.query_one(TraceList).summaries
+                     if t.trace_id == ids[0]), None)
+        if len(ids) == 1 and size is not None and size <= INLINE_SPANS:
             # One small run reads in a few milliseconds: here, without a thread's round trip
             # (which took as long as the rest of the dialog).
             self._open_dataset_add(*self._cases_of(ids), False)
@@ -86,18 +86,10 @@ class TraceListActions(TraceExchange):
 
     def _cases_of(self, trace_ids: list[str]) -> tuple[tuple[RunCase, ...], int]:
         """The runs as cases, and how many had no user message to make one of."""
-        from lumos_studio.dataset_cases import case_of_trace
+        from lumos_studio.dataset_cases import stored_run_cases
 
-        reader = self.store.reader
-        runs, left_out = [], 0
-        for trace_id in trace_ids:
-            found = case_of_trace(reader.trace_spans(trace_id),
-                                  reader.logs(trace_id=trace_id, limit=TRACE_LOGS))
-            if found is None:
-                left_out += 1
-            else:
-                runs.append(found)
-        return tuple(runs), left_out
+        runs, left_out = stored_run_cases(self.store.reader, trace_ids)
+        return tuple(runs), len(left_out)
 
     def _open_dataset_add(self, runs: tuple[RunCase, ...], left_out: int, cut: bool) -> None:
         from lumos_studio.ui.screens.dataset_add import DatasetAddScreen

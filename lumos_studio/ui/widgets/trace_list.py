@@ -284,13 +284,17 @@ class TraceList(DataTable[str | Text]):
         """Deleted traces are no longer marked."""
         self.marked = [t for t in self.marked if t not in trace_ids]
 
+    def _chosen(self) -> list[str]:
+        """The marked traces, else the one under the cursor (what s and D act on)."""
+        return list(self.marked) or ([self.cursor_trace] if self.cursor_trace else [])
+
     def action_save(self) -> None:
-        chosen = list(self.marked) or ([self.cursor_trace] if self.cursor_trace else [])
+        chosen = self._chosen()
         if chosen:
             self.post_message(self.SaveRequested(chosen))
 
     def action_add_to_dataset(self) -> None:
-        chosen = list(self.marked) or ([self.cursor_trace] if self.cursor_trace else [])
+        chosen = self._chosen()
         if chosen:
             self.post_message(self.DatasetRequested(chosen))
         else:
