@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
+
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
@@ -154,3 +156,13 @@ def running_server() -> Iterator[ProviderServer]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def openai_server(environ: pytest.MonkeyPatch) -> Iterator[ProviderServer]:
+    """A running server where ``openai:`` models send, with a key (``environ``, the test's
+    ``monkeypatch``, takes the variables back after it)."""
+    with running_server() as state:
+        environ.setenv("OPENAI_BASE_URL", f"{state.origin}/v1")
+        environ.setenv("OPENAI_API_KEY", "sk-test")
+        yield state

@@ -16,7 +16,7 @@ from lumos_core import ModelError, ModelSettings, tool
 from lumos_core.messages import Message, ToolCallPart
 from lumos_core.playground import ModelCall, model_for, try_model_call
 from lumos_core.telemetry import semconv as sc
-from tests.core.provider_server import ProviderServer, running_server, sse
+from tests.core.provider_server import ProviderServer, openai_server, sse
 from tests.core.test_openai_model import call, completion
 from tests.core.test_openai_streaming import chunk
 
@@ -32,10 +32,7 @@ def get_weather(city: str) -> str:
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProviderServer]:
-    """The server, where ``openai:`` models send (with a key)."""
-    with running_server() as state:
-        monkeypatch.setenv("OPENAI_BASE_URL", f"{state.origin}/v1")
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with openai_server(monkeypatch) as state:
         yield state
 
 

@@ -20,7 +20,7 @@ from lumos_studio.records import SpanRecord
 from lumos_studio.store import Store
 from lumos_studio.ui.screens.playground import PlaygroundScreen
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
-from tests.core.provider_server import ProviderServer, running_server
+from tests.core.provider_server import ProviderServer, openai_server
 from tests.core.test_openai_model import completion
 from tests.ui.helpers import wait_for
 from tests.ui.test_dialect_panes import _load, _session
@@ -29,9 +29,7 @@ from tests.ui.test_read_only import read_only_studio
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProviderServer]:
-    with running_server() as state:
-        monkeypatch.setenv("OPENAI_BASE_URL", f"{state.origin}/v1")
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    with openai_server(monkeypatch) as state:
         yield state
 
 
