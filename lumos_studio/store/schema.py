@@ -5,7 +5,8 @@ about a span is in its stored form (``records_codec``: the span as compressed OT
 written once and decoded only when a span is opened.
 
 Here: the check of a store file before anything opens it for writing, and ``ensure_schema``,
-which runs the migrations a store lacks (each version's, ``store.schema_migrations``).
+which runs the migrations a store lacks (each version's, ``store.schema_migrations``), or makes
+a new store at the current version at once (``store.schema_snapshot``).
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from lumos_studio.store.connection import (
     wal_holds_pages,
 )
 from lumos_studio.store.schema_migrations import MIGRATIONS
+from lumos_studio.store.schema_snapshot import create_current
 
 SCHEMA_VERSION = 15
 
-__all__ = ["LOG_COLUMNS", "SCHEMA_VERSION", "SPAN_COLUMNS", "check_store", "ensure_schema"]
+__all__ = [
+    "LOG_COLUMNS", "SCHEMA_VERSION", "SPAN_COLUMNS", "check_store", "ensure_schema", "migrate",
+]
 
 
 def check_store(path: Path, *, current: bool = False) -> int:
@@ -101,12 +105,19 @@ def ensure_schema(connection: sqlite3.Connection) -> None:
     _check_version("this store", version, tables, current=False)
     if version >= len(MIGRATIONS):
         return  # a current store: sqlite_utils (~50 ms to import) is left unloaded
+    if version == 0 and not tables and create_current(connection, len(MIGRATIONS)):
+        return  # a new store: made as the migrations would leave it, at once
+    migrate(connection, version)
+
+
+def migrate(connection: sqlite3.Connection, version: int) -> None:
+    """Run the migrations after ``version``, each in its transaction with its version."""
     import sqlite_utils
 
     db = sqlite_utils.Database(connection)
-    for target, migrate in enumerate(MIGRATIONS[version:], start=version + 1):
+    for target, migration in enumerate(MIGRATIONS[version:], start=version + 1):
         with connection:
             if not connection.in_transaction:
                 connection.execute("BEGIN IMMEDIATE")  # a migration and its version land together
-            migrate(db)
+            migration(db)
             connection.execute(f"PRAGMA user_version = {target}")
