@@ -144,11 +144,11 @@ class ReplayApp(ConsoleApp, TraceExchange, PlaygroundActions):
 
     def on_mount(self) -> None:
         self._show_counts()
-        self.load_trace_list()
         first = self.loaded.reader.first_trace_id()
-        if first is not None:  # the first run recorded, read beside the list, not after it
-            self.open_trace(first)
+        if first is not None:  # the first run recorded
+            self.open_trace(first, start_now=True)
             self.query_one(PlaybackBar).focus()  # space plays, as the README says
+        self.load_trace_list()
 
     def _show_counts(self, progress: LoadProgress | None = None) -> None:
         """The file's counts in the header (how far it is read, while it is), and its
@@ -234,30 +234,39 @@ class ReplayApp(ConsoleApp, TraceExchange, PlaygroundActions):
         self.post_message(TraceListLoaded(self.loaded.reader.list_traces()))
 
     @work(thread=True, exclusive=True, group="trace")
-    def load_recording(self, trace_id: str) -> None:
+    def load_recording(self, trace_id: str, start_shown: bool = False) -> None:
+        """The recording's start (unless ``start_shown``), then the whole of it once the file
+        is read (``on_file_read`` asks again when it is)."""
+        if not start_shown:
+            start = self._read_recording(trace_id, whole=False)
+            self.post_message(start)
+            if start.complete:
+                return
+        if not self.loaded.loading:
+            self.post_message(self._read_recording(trace_id, whole=True))
+
+    def _read_recording(self, trace_id: str, *, whole: bool) -> RecordingLoaded:
+        """The recording, or (not ``whole``) its first ``FIRST_PART`` spans: then not
+        ``complete`` if more may follow (from the store, or from the file being read)."""
         reader = self.loaded.reader
-        first = reader.trace_headers(trace_id, first=FIRST_PART)
+        headers = (reader.trace_headers(trace_id) if whole
+                   else reader.trace_headers(trace_id, first=FIRST_PART))
         logs = reader.logs(trace_id=trace_id, limit=ALL_LOGS)
         # Memory events of earlier runs (the same conversation's past) set the scene.
-        start = first.starts[0] if first else 0
+        start = headers.starts[0] if headers else 0
         earlier = [m for m in reader.events(sc.EVENT_MEMORY_PREFIX, start - 1)
                    if m.trace_id != trace_id]
         merged = sorted([*logs, *earlier], key=lambda log: log.time_ns)
         conversation = reader.trace_conversation(trace_id)
-        headers = first
-        # Maybe more: the start plays while the rest is read (from the store, or the file).
-        if first and (len(first) == FIRST_PART or self.loaded.loading):
+        if not whole and headers and (len(headers) == FIRST_PART or self.loaded.loading):
             # Up to the last start read: past it, a span not read yet may have begun.
-            read_to = max(first.starts)
-            part = [t for t in recording_instants(first, logs) if t <= read_to]
-            self.post_message(RecordingLoaded(trace_id, first, merged, [], conversation, part,
-                                              complete=False))
-            if self.loaded.loading:  # the rest when the file is read (``on_file_read``)
-                return
-            headers = reader.trace_headers(trace_id)
+            read_to = max(headers.starts)
+            part = [t for t in recording_instants(headers, logs) if t <= read_to]
+            return RecordingLoaded(trace_id, headers, merged, [], conversation, part,
+                                   complete=False)
         searches = reader.spans_by_id(trace_id, headers.searching_ids())
-        self.post_message(RecordingLoaded(trace_id, headers, merged, searches, conversation,
-                                          recording_instants(headers, logs), complete=True))
+        return RecordingLoaded(trace_id, headers, merged, searches, conversation,
+                               recording_instants(headers, logs), complete=True)
 
     def on_trace_list_loaded(self, message: TraceListLoaded) -> None:
         traces = self.query_one(TraceList)
@@ -269,11 +278,26 @@ class ReplayApp(ConsoleApp, TraceExchange, PlaygroundActions):
         self.open_trace(message.trace_id)
         self.query_one(PlaybackBar).focus()
 
-    def open_trace(self, trace_id: str) -> None:
+    def open_trace(self, trace_id: str, *, start_now: bool = False) -> None:
+        """Play ``trace_id``; with ``start_now``, its start is read here, not in the worker.
+
+        The replay's first run is read so, and drawn in the first frame: its first spans take
+        ~15 ms to read alone, but ~250 ms in a worker beside the first frames' layout and the
+        trace list's read (the GIL shared three ways), which the tree waited for; then the
+        bar's first ``Moved`` came after three frames (``bench startup``: a 10,000-span file's
+        tree drawn 820–1,050 → ~700 ms)."""
         self.trace_id = trace_id
         self._partial_trace = None
         self._decoded = {}
-        self.load_recording(trace_id)
+        if not start_now:
+            self.load_recording(trace_id)
+            return
+        start = self._read_recording(trace_id, whole=False)
+        self.on_recording_loaded(start)
+        if self.spans.trace_id == trace_id:  # its first instant in the first frame too, not
+            self._show_at(self.query_one(PlaybackBar).time_ns)  # after the bar's Moved
+        if not start.complete and not self.loaded.loading:  # a long run of a store file
+            self.load_recording(trace_id, start_shown=True)  # (else once the file is read)
 
     def on_recording_loaded(self, message: RecordingLoaded) -> None:
         if message.trace_id != self.trace_id:

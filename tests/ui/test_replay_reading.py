@@ -128,3 +128,24 @@ async def test_quitting_while_the_file_is_read_stops_the_reading(
         await pilot.press("ctrl+q")
     go_on.set()
     assert not stored.exists()  # the temporary store is gone with the app
+
+
+async def test_the_first_runs_start_is_read_before_the_first_frame(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not by a worker beside the first frames, which the tree waited ~250 ms for: the
+    recording is in the app when its mount ends, no worker of the trace group started."""
+    loaded = load_trace(a_span_a_line(tmp_path), first=3)
+    held_back(loaded, monkeypatch).set()
+    seen: list[tuple[str, int, list[str]]] = []
+
+    class Watched(ReplayApp):
+        def on_mount(self) -> None:
+            super().on_mount()
+            seen.append((self.spans.trace_id, len(self.spans),
+                         [w.group for w in self.workers if w.group == "trace"]))
+
+    app = Watched(loaded)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(TraceWaterfall)
+        await wait_for(pilot, lambda: len(tree.spans) > 0)
+        assert seen == [(app.trace_id, 3, [])]
