@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+from textual.geometry import Size
 from textual.widgets.data_table import ColumnKey
 
 from lumos_studio.app import StudioApp
@@ -13,7 +15,7 @@ from lumos_studio.sessions.in_process import InProcessSession
 from lumos_studio.store import Store
 from lumos_studio.store.trace_filter import parse_filter
 from lumos_studio.ui.widgets.trace_browser import TraceBrowser
-from lumos_studio.ui.widgets.trace_list import TraceList
+from lumos_studio.ui.widgets.trace_list import COLUMNS, TraceList
 from tests.builders import agent_run
 from tests.ui.helpers import wait_for
 
@@ -114,3 +116,30 @@ async def test_a_newer_query_holds_the_older_pages_later_rows(store: Store) -> N
         traces.focus()
         await pilot.press("ctrl+end")  # the cursor still reaches every row
         assert traces.row_count == RUNS and traces.cursor_trace == trace(1)
+
+
+async def test_the_list_scrolls_over_every_row_without_measuring_a_cell(
+    store: Store, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every column has its width: the table's size follows its rows (the last one can be
+    scrolled to) and no cell is measured for a width no column takes."""
+    from textual.widgets import _data_table
+
+    measured: list[object] = []
+    original = _data_table.measure
+    monkeypatch.setattr(_data_table, "measure",
+                        lambda *args: measured.append(args[1]) or original(*args))
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        traces = app.query_one(TraceList)
+        await wait_for(pilot, lambda: traces.row_count == RUNS)
+        await pilot.pause()
+        width = sum(column.get_render_width(traces) for column in traces.columns.values())
+        assert traces.virtual_size == Size(width, RUNS + 1)  # the rows and the header
+        traces.focus()
+        await pilot.press("ctrl+end")
+        await pilot.pause()
+        assert traces.scroll_y == traces.max_scroll_y > 0
+        assert traces.cursor_trace == trace(1)
+        labels = set(COLUMNS.values())  # measured as each column is added, once
+        assert [cell for cell in measured if str(cell) not in labels] == []
