@@ -4,6 +4,7 @@ arrives, the cursor can go anywhere at once, and nothing stale or resized comes 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from textual.geometry import Size
@@ -126,9 +127,14 @@ async def test_the_list_scrolls_over_every_row_without_measuring_a_cell(
     from textual.widgets import _data_table
 
     measured: list[object] = []
-    original = _data_table.measure
-    monkeypatch.setattr(_data_table, "measure",
-                        lambda *args: measured.append(args[1]) or original(*args))
+    original = _data_table.measure  # type: ignore[attr-defined]
+
+    def measure(*args: Any) -> int:
+        measured.append(args[1])
+        result: int = original(*args)
+        return result
+
+    monkeypatch.setattr(_data_table, "measure", measure)
     app = studio(store)
     async with app.run_test(size=SIZE) as pilot:
         traces = app.query_one(TraceList)
