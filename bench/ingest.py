@@ -586,9 +586,9 @@ def _load_table(rounds: list[LoadRound], physical: References) -> Table:
         [r.searchable_lag for r in rounds], "{:.2f}", TARGET_SEARCHABLE_SECONDS, unit="s")
     row("last ack → all of the load searchable (the first requests' words too), s",
         [r.all_searchable_lag for r in rounds], "{:.2f}", TARGET_SEARCHABLE_SECONDS, unit="s",
-        reference="what a burst leaves (≤ 20,000 texts; past that the writer indexes between "
-        "batches, writer_idle._bound_backlog): FTS5 on the writer's thread, the texts made "
-        "beside it (store/text_planner.py)")
+        reference="what a burst leaves (what the writer indexes in 0.6 s at its timed rate, "
+        "≤ 20,000 texts; past that it indexes between batches, writer_idle._bound_backlog): "
+        "FTS5 on the writer's thread, the texts made beside it (store/text_planner.py)")
     row("receiver CPU per 1k spans, until idle again (ms)", [r.cpu_ms_per_1k for r in rounds],
         "{:.0f}", TARGET_CPU_MS_PER_1K, unit="ms",
         reference=f"each part alone: protobuf parse {physical.parse_cpu_ms:.0f} + SQLite rows "

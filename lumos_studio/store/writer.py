@@ -86,6 +86,7 @@ class StoreWriter(IdleWork):
         self.plan_ahead = False
         self._planner = None
         self.texts_waiting_bound: int | None = None  # ``serve_without_ui`` sets one
+        self._seconds_a_text: float | None = None
         self.texts_queued = 0
         self.max_queue = max_queue
         self._queue = RecordQueue(max_queue)

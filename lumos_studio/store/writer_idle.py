@@ -9,6 +9,7 @@ queue stays empty, and, in ``serve``, after a batch once too many texts wait
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from lumos_studio.store.writer_queue import RecordQueue
 from lumos_studio.store.writer_transactions import StoreChange, WriterTransactions
 
 __all__ = [
+    "BACKLOG_SECONDS",
     "IDLE_BEFORE_INDEXING",
     "IDLE_BETWEEN_STEPS",
     "SERVE_STEPS_PER_TRANSACTION",
@@ -51,12 +53,18 @@ IDLE_BEFORE_INDEXING = 0.25
 # a second: twelve minutes for a store of a million spans (schema 6 re-indexes a store when it is
 # opened).
 IDLE_BETWEEN_STEPS = 0.005
-# In ``serve``, the queued texts a burst may leave for after it: past this many, the writer
-# indexes between batches too (``_bound_backlog``). After a burst it indexes ~30,000 texts a
-# second (planning and writing side by side), so what is left is searchable within ~0.7 s
-# of the last acknowledgement; indexing all of it during the burst would slow the burst for
-# nothing (``bench ingest``: 100k spans, 60k texts).
+# In ``serve``, how long what a burst leaves for after it may take the writer to index, by the
+# rate it indexed at when idle (``IdleWork._index_rate``): past as many queued texts, the writer
+# indexes between batches too (``_bound_backlog``). Indexing all of it during the burst would slow
+# the burst for nothing; leaving more than this makes the run a person just sent wait to be found.
+BACKLOG_SECONDS = 0.6
+# The bound before any idle indexing was timed, and its least: ~0.7 s of a backlog on a machine
+# indexing ~30,000 texts a second (planning and writing side by side), ~1.4 s on one half as fast
+# (``bench ingest``: 100k spans, 60k texts), where the measured rate then takes over.
 TEXTS_WAITING_IN_A_BURST = 20_000
+LEAST_TEXTS_WAITING = 2_000
+# Index transactions timed for the rate: whole ones, of at least this many texts.
+TIMED_TEXTS = 1_000
 
 
 class IdleWork(WriterTransactions):
@@ -70,6 +78,7 @@ class IdleWork(WriterTransactions):
     # Texts a burst may leave queued before the writer indexes between batches (None: only
     # when idle), against ``texts_queued`` (``_try_write`` adds, index transactions take).
     texts_waiting_bound: int | None
+    _seconds_a_text: float | None  # idle indexing's wall time per text, as last timed
     _planner: TextPlanner | None
     path: Path
     _compaction_pending: bool
@@ -100,9 +109,9 @@ class IdleWork(WriterTransactions):
         GIL), and after it a backlog costs less (100k spans in-process: 44 → 33 ms of CPU per
         1k spans, indexed in 3.2 s instead of 4.7; the durable rate the same). Each step is
         made by a ``TextPlanner`` beside the one being written (``bench ingest``: the whole
-        load searchable 3.08 → 2.1–2.6 s after the last acknowledgement). Past
-        ``TEXTS_WAITING_IN_A_BURST`` waiting texts it indexes after a batch, batches waiting or
-        not (``_bound_backlog``: ~0.8 s)."""
+        load searchable 3.08 → 2.1–2.6 s after the last acknowledgement). Past as many waiting
+        texts as it indexes in ``BACKLOG_SECONDS`` it indexes after a batch, batches waiting or
+        not (``_bound_backlog``)."""
         self.idle_pause = 0.0
         self.idle_before_indexing = 0.0
         self.steps_per_transaction = SERVE_STEPS_PER_TRANSACTION
@@ -110,20 +119,22 @@ class IdleWork(WriterTransactions):
         self.texts_waiting_bound = TEXTS_WAITING_IN_A_BURST
 
     def _bound_backlog(self) -> None:
-        """After a batch is written, in ``serve``: while more texts wait than
-        ``texts_waiting_bound``, index them in whole transactions, batches waiting or not.
+        """After a batch is written, in ``serve``: while more texts wait than the writer indexes
+        in ``BACKLOG_SECONDS`` (``_texts_waiting_bound``), index them in whole transactions,
+        batches waiting or not.
 
         Indexed only when idle, a 100,000-span burst left 60,000 texts, searchable ~2.1 s after
         its last acknowledgement; indexed between batches in one-step transactions, the commits
         cost so much that the burst fell to ~26,000 spans a second. In transactions of
-        ``steps_per_transaction`` steps past the bound (``bench ingest``): ~29–34k spans a
-        second, all searchable ~0.8 s after, ~54–61 ms of CPU per 1k spans.
+        ``steps_per_transaction`` steps past a bound of 20,000 texts (``bench ingest``): ~29–34k
+        spans a second, all searchable ~0.8 s after, ~54–61 ms of CPU per 1k spans. On a machine
+        half as fast the same 20,000 texts took ~1.4 s: the bound is a time, not a count.
 
         It runs before the batch is answered: a burst that outruns the index waits for it.
         Answered first, its senders' next requests were decoded beside the index's work, and
         the burst was slower (28.8–30.0k spans a second against 28.8–33.9k, three rounds each).
         """
-        bound = self.texts_waiting_bound
+        bound = self._texts_waiting_bound()
         found_nothing = 0
         while bound is not None and self._texts_pending and self.texts_queued > bound:
             if self._index_transaction(stop_for_batches=False):
@@ -136,6 +147,15 @@ class IdleWork(WriterTransactions):
                 self.texts_queued = 0
                 return
 
+    def _texts_waiting_bound(self) -> int | None:
+        """The queued texts a burst may leave: as many as idle indexing does in
+        ``BACKLOG_SECONDS`` once timed, ``texts_waiting_bound`` (the most) until then; None:
+        no bound (a process with a UI indexes when idle only)."""
+        most = self.texts_waiting_bound
+        if most is None or self._seconds_a_text is None:
+            return most
+        return max(LEAST_TEXTS_WAITING, min(most, int(BACKLOG_SECONDS / self._seconds_a_text)))
+
     def _index_texts(self) -> None:
         """A transaction of ``trace_index.index_pending`` steps, between two batches: up to
         ``steps_per_transaction``, fewer once a batch waits."""
@@ -143,7 +163,10 @@ class IdleWork(WriterTransactions):
 
     def _index_transaction(self, stop_for_batches: bool) -> int:
         """Up to ``steps_per_transaction`` index steps in one transaction (fewer once a batch
-        waits, if ``stop_for_batches``); how many queue entries they covered."""
+        waits, if ``stop_for_batches``); how many queue entries they covered. One of at least
+        ``TIMED_TEXTS`` is timed: the rate the writer works off a backlog at
+        (``_texts_waiting_bound``)."""
+        started = time.perf_counter()
         touched: set[str] = set()
         covered = 0
 
@@ -170,6 +193,10 @@ class IdleWork(WriterTransactions):
             if not self._texts_pending:  # a step planned ahead missed what came after it
                 self._texts_pending = trace_index.any_pending(self._connection)
         self.texts_queued = max(self.texts_queued - covered, 0) if self._texts_pending else 0
+        if covered >= TIMED_TEXTS:
+            seconds = (time.perf_counter() - started) / covered
+            known = self._seconds_a_text
+            self._seconds_a_text = seconds if known is None else (known + seconds) / 2
         if touched:  # a search over these traces may now find them
             self._tell(StoreChange(frozenset(touched)))
         elif done:

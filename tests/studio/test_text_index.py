@@ -224,6 +224,37 @@ def test_a_burst_into_serve_leaves_no_more_texts_queued_than_the_bound(
         writer.close()
 
 
+def test_the_bound_is_what_the_writer_indexes_in_its_backlog_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst may leave what the writer, at the rate it was timed indexing, works off in
+    ``BACKLOG_SECONDS``: on a slower machine fewer texts than ``texts_waiting_bound``."""
+
+    class Clock:  # each reading a second on: a timed transaction takes one
+        now = 0.0
+
+        def perf_counter(self) -> float:
+            self.now += 1.0
+            return self.now
+
+    monkeypatch.setattr(writer_idle, "time", Clock())
+    monkeypatch.setattr(writer_idle, "TEXTS_PER_IDLE_STEP", 2)
+    monkeypatch.setattr(writer_idle, "TIMED_TEXTS", 4)
+    monkeypatch.setattr(writer_idle, "LEAST_TEXTS_WAITING", 1)
+    monkeypatch.setattr(writer_idle, "BACKLOG_SECONDS", 0.5)
+    writer = serve_writer_holding(tmp_path / "s.db", traces=3)
+    writer.texts_waiting_bound = 8
+    writer.steps_per_transaction = 2
+    try:
+        connection = writer._connection
+        writer._bound_backlog()  # not timed yet: the bound is 8, and 9 wait → 5
+        assert trace_index.pending_count(connection) == writer.texts_queued == 5
+        writer._bound_backlog()  # 4 texts a second: 0.5 s is 2 texts → 1 left
+        assert trace_index.pending_count(connection) == writer.texts_queued == 1
+    finally:
+        writer.close()
+
+
 def test_a_reckoning_another_process_made_wrong_ends_the_bounds_indexing(
     tmp_path: Path,
 ) -> None:
