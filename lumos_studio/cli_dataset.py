@@ -23,9 +23,9 @@ def dataset(db: Path, trace_ids: tuple[str, ...], last: int | None, target: Path
     """Add stored runs to a dataset file as cases, for lumos-studio eval.
 
     Each run becomes one JSON line: its last user message as input, its answer as expected,
-    the tools it called as metadata.expected_tools, its trace id. Runs with no user message
-    are left out and named. Nothing is written when the file is no dataset or already holds
-    one of the cases' ids.
+    the tools it called as metadata.expected_tools, its trace id. Runs with no user message,
+    and experiments (their cases are their dataset's already), are left out and named.
+    Nothing is written when the file is no dataset or already holds one of the cases' ids.
 
     \b
     Examples:
@@ -41,11 +41,12 @@ def dataset(db: Path, trace_ids: tuple[str, ...], last: int | None, target: Path
     ids = ([t.trace_id for t in reader.list_traces(limit=last or 0)] if last
            else [resolve_trace(reader, t, code=2) for t in trace_ids])
     runs, left_out = stored_run_cases(reader, ids)
-    for trace_id in left_out:
-        note(f"left out {trace_id}: no user message to make a case's input of")
+    for left in left_out:
+        note(f"left out {left.trace_id}: {left.reason}")
     if not runs:
         fail("none of the runs has a user message to make a case's input of",
-             "a case needs the question the run answered: pick agent runs (lumos-studio traces)")
+             "a case needs the question the run answered: pick agent runs, not experiments "
+             "(lumos-studio traces)")
     path = target or dataset_path(runs[0].name)
     try:
         total = append_cases(path, [run.case for run in runs])

@@ -6,10 +6,13 @@ right by hand, what it should do instead. The case is read from the trace as sco
 (``scoring.sample_of_trace``, any dialect): the last user message as ``input``, the answer as
 ``expected``, the tools the run called, in order and with their arguments, as
 ``metadata.expected_tools`` (what ``ToolTrajectory`` checks), and the trace it came from.
+A run with no user message, and an experiment (its cases are its dataset's already, and the
+trace holds all of them), are left out, each saying why (``LeftOut``).
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,10 +26,11 @@ from lumos_core.evals.dataset import case_lines, check_case
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.scoring import sample_of_trace
 from lumos_studio.semantics import OperationKind, SpanView, read_trace
+from lumos_studio.semantics.experiment import read_experiment_header
 from lumos_studio.store import StoreReader
 
-__all__ = ["DATASET_DIR", "RUN_LOGS", "RunCase", "append_cases", "case_of_trace", "dataset_path",
-           "parse_cases", "stored_run_cases"]
+__all__ = ["DATASET_DIR", "RUN_LOGS", "LeftOut", "LeftOutKind", "RunCase", "append_cases",
+           "case_of_trace", "dataset_path", "parse_cases", "stored_run_cases"]
 
 DATASET_DIR = Path("datasets")
 RUN_LOGS = 2_000  # log records read with a run (some dialects keep its messages there)
@@ -42,13 +46,42 @@ class RunCase:
     case: dict[str, Any]
 
 
-def case_of_trace(spans: Sequence[SpanRecord], logs: Sequence[LogRecord] = ()) -> RunCase | None:
-    """The trace's run as a case, or None when it has no user message to give the case as its
-    input; ``logs``: the trace's log records (some dialects keep the messages there)."""
+class LeftOutKind(enum.Enum):
+    """Why no case is made of a run."""
+
+    NO_USER_MESSAGE = "no user message to make a case's input of"
+    EXPERIMENT = "an experiment: its cases are its dataset's already"
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """A run no case is made of; ``dataset``: an experiment's, as its root span names it."""
+
+    trace_id: str
+    kind: LeftOutKind
+    dataset: str | None = None
+
+    @property
+    def reason(self) -> str:
+        if self.kind is LeftOutKind.EXPERIMENT and self.dataset:
+            return f"an experiment on {self.dataset}: its cases are that dataset's already"
+        return self.kind.value
+
+
+def case_of_trace(spans: Sequence[SpanRecord], logs: Sequence[LogRecord] = ()
+                  ) -> RunCase | LeftOut:
+    """The trace's run as a case, or why none is made of it: no user message to give the
+    case as its input, or an experiment's trace; ``logs``: the trace's log records (some
+    dialects keep the messages there)."""
+    trace_id = spans[0].trace_id if spans else ""
+    for span in spans:
+        experiment = None if span.parent_span_id else read_experiment_header(span)
+        if experiment is not None:
+            return LeftOut(trace_id, LeftOutKind.EXPERIMENT, experiment.dataset)
     views = read_trace(spans, logs)
     found = sample_of_trace(spans, views)
     if found is None or not found[1].case.input:
-        return None
+        return LeftOut(trace_id, LeftOutKind.NO_USER_MESSAGE)
     judged, sample = found
     metadata: dict[str, Any] = {"trace_id": judged.trace_id}
     tools = _tool_calls(judged, spans, views)
@@ -63,15 +96,15 @@ def case_of_trace(spans: Sequence[SpanRecord], logs: Sequence[LogRecord] = ()) -
 
 
 def stored_run_cases(reader: StoreReader, trace_ids: Iterable[str],
-                     ) -> tuple[list[RunCase], list[str]]:
-    """The stored runs as cases, and the ids of those with no user message to make one of."""
+                     ) -> tuple[list[RunCase], list[LeftOut]]:
+    """The stored runs as cases, and those none is made of, with why."""
     runs: list[RunCase] = []
-    left_out: list[str] = []
+    left_out: list[LeftOut] = []
     for trace_id in trace_ids:
         found = case_of_trace(reader.trace_spans(trace_id),
                               reader.logs(trace_id=trace_id, limit=RUN_LOGS))
-        if found is None:
-            left_out.append(trace_id)
+        if isinstance(found, LeftOut):
+            left_out.append(LeftOut(trace_id, found.kind, found.dataset))
         else:
             runs.append(found)
     return runs, left_out

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from textual import work
 
 from lumos_studio.counts import counted
+from lumos_studio.display import safe_str
 from lumos_studio.sessions.base import Session
 from lumos_studio.sessions.demo import DEMO_SOURCE
 from lumos_studio.store import Store, StoreReader
@@ -27,7 +28,7 @@ from lumos_studio.ui.widgets.trace_list import TraceList
 from lumos_studio.ui.widgets.waterfall import TraceWaterfall
 
 if TYPE_CHECKING:
-    from lumos_studio.dataset_cases import RunCase
+    from lumos_studio.dataset_cases import LeftOut, RunCase
     from lumos_studio.ui.screens.dataset_add import CasesAdded
 
 MAX_CASES_AT_ONCE = 200  # marked runs made cases in one dialog
@@ -84,21 +85,24 @@ class TraceListActions(TraceExchange):
         self.call_from_thread(self._open_dataset_add, runs, left_out,
                               len(trace_ids) > MAX_CASES_AT_ONCE)
 
-    def _cases_of(self, trace_ids: list[str]) -> tuple[tuple[RunCase, ...], int]:
-        """The runs as cases, and how many had no user message to make one of."""
+    def _cases_of(self, trace_ids: list[str]
+                  ) -> tuple[tuple[RunCase, ...], tuple[LeftOut, ...]]:
+        """The runs as cases, and those none is made of, with why."""
         from lumos_studio.dataset_cases import stored_run_cases
 
         runs, left_out = stored_run_cases(self.store.reader, trace_ids)
-        return tuple(runs), len(left_out)
+        return tuple(runs), tuple(left_out)
 
-    def _open_dataset_add(self, runs: tuple[RunCase, ...], left_out: int, cut: bool) -> None:
+    def _open_dataset_add(self, runs: tuple[RunCase, ...], left_out: tuple[LeftOut, ...],
+                          cut: bool) -> None:
         from lumos_studio.ui.screens.dataset_add import DatasetAddScreen
 
         if self._screens_gone():
             return
         if not runs:
-            self.notify("No user message in that run to make a case's input of: nothing to "
-                        "add.", title="Dataset", markup=False)
+            reason = left_out[0].reason if len(left_out) == 1 else (
+                "no user message to make a case's input of, or experiments")
+            self.notify(f"Nothing to add: {safe_str(reason)}.", title="Dataset", markup=False)
             return
         if cut:
             self.notify(f"The first {MAX_CASES_AT_ONCE} marked runs only: add the rest after.",

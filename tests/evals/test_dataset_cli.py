@@ -97,3 +97,18 @@ def test_a_folder_in_the_way_cannot_be_written(db: Path, tmp_path: Path) -> None
     blocked = invoke(db, "dataset", "--last", "1", "--to", str(tmp_path / "ro" / "sub" / "x.jsonl"))
     assert blocked.exit_code == 1
     assert "cannot write" in blocked.stderr
+
+
+def test_an_experiment_is_named_and_left_out(db: Path, tmp_path: Path) -> None:
+    """Its cases are its dataset's already, and its trace holds them all."""
+    from tests.builders import T0
+    from tests.evals.agents import weather_agent
+    from tests.evals.experiment_store import record_experiment
+
+    with Store(db) as store:
+        experiment = record_experiment(store, "weather v1", weather_agent(), T0)
+    done = invoke(db, "dataset", experiment[:8])
+    assert done.exit_code == 1
+    assert (f"left out {experiment}: an experiment on weather: its cases are that dataset's "
+            "already") in done.stderr
+    assert "pick agent runs, not experiments" in done.stderr

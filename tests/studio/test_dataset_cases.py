@@ -11,11 +11,22 @@ import orjson
 import pytest
 
 from lumos_core.evals import Dataset, DatasetError
-from lumos_studio.dataset_cases import append_cases, case_of_trace, dataset_path, parse_cases
+from lumos_studio.dataset_cases import (
+    LeftOut,
+    LeftOutKind,
+    RunCase,
+    append_cases,
+    case_of_trace,
+    dataset_path,
+    parse_cases,
+)
 from lumos_studio.display import editor_json
 from lumos_studio.otlp import read_records
 from lumos_studio.records import LogRecord, SpanRecord
-from tests.builders import weather_trace
+from lumos_studio.store import Store
+from tests.builders import T0, make_span, weather_trace
+from tests.evals.agents import weather_agent
+from tests.evals.experiment_store import record_experiment
 from tests.hostile import CORPUS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dialects"
@@ -34,7 +45,8 @@ def _traces(path: Path) -> list[tuple[list[SpanRecord], list[LogRecord]]]:
 @pytest.mark.parametrize("name", sorted(p.stem for p in FIXTURES.glob("*.jsonl")))
 def test_a_run_of_every_dialect_is_a_case_a_dataset_takes(name: str) -> None:
     traces = _traces(FIXTURES / f"{name}.jsonl")
-    runs = [run for run in (case_of_trace(*trace) for trace in traces) if run is not None]
+    runs = [run for run in (case_of_trace(*trace) for trace in traces)
+            if isinstance(run, RunCase)]
     assert runs, f"no run of {name} became a case"
     dataset = Dataset.from_cases(name, [run.case for run in runs])
     for case in dataset:
@@ -46,7 +58,7 @@ def test_a_run_of_every_dialect_is_a_case_a_dataset_takes(name: str) -> None:
 
 def test_the_weather_run_keeps_its_question_answer_and_tool_call() -> None:
     run = case_of_trace(weather_trace())
-    assert run is not None
+    assert isinstance(run, RunCase)
     assert run.name == "weather"
     assert run.case == {
         "id": "weather-0af76519", "input": "weather in Paris?",
@@ -55,6 +67,17 @@ def test_the_weather_run_keeps_its_question_answer_and_tool_call() -> None:
                      "expected_tools": [{"name": "get_weather", "arguments": {"city": "Paris"}}]},
     }
     assert dataset_path(run.name) == Path("datasets/weather.jsonl")
+
+
+def test_a_run_with_no_question_and_an_experiment_say_why_no_case_is_made(
+    store: Store,
+) -> None:
+    cron = [make_span("cron job", trace_id="3cf7651916cd43dd8448eb211c80319c")]
+    assert case_of_trace(cron) == LeftOut(cron[0].trace_id, LeftOutKind.NO_USER_MESSAGE)
+    experiment = record_experiment(store, "weather v1", weather_agent(), T0)
+    left = case_of_trace(store.reader.trace_spans(experiment))
+    assert left == LeftOut(experiment, LeftOutKind.EXPERIMENT, "weather")
+    assert left.reason == "an experiment on weather: its cases are that dataset's already"
 
 
 def test_appended_cases_are_read_back_and_a_file_without_its_last_newline_keeps_its_lines(

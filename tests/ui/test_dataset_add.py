@@ -17,7 +17,9 @@ from lumos_studio.app import StudioApp
 from lumos_studio.store import Store
 from lumos_studio.ui.screens.dataset_add import DatasetAddScreen
 from lumos_studio.ui.widgets.trace_list import TraceList
-from tests.builders import make_span
+from tests.builders import T0, make_span
+from tests.evals.agents import weather_agent
+from tests.evals.experiment_store import record_experiment
 from tests.ui.helpers import wait_for
 from tests.ui.test_clipboard import last_note
 from tests.ui.test_read_only import read_only_studio
@@ -108,8 +110,39 @@ async def test_a_run_with_no_user_message_is_said_and_nothing_opens(store: Store
         traces.focus()
         traces.move_cursor(row=traces.get_row_index(cron))
         await pilot.press("D")
-        await wait_for(pilot, lambda: "No user message" in last_note(app)
+        await wait_for(pilot, lambda: "no user message" in last_note(app)
                        if app._notifications else False)
+        assert last_note(app).startswith("Nothing to add")
+        assert not isinstance(app.screen, DatasetAddScreen)
+
+
+@pytest.fixture
+def experiment(store: Store) -> str:
+    """An experiment recorded before the studio's runs (asyncio.run: not inside a test's loop)."""
+    return record_experiment(store, "weather v1", weather_agent(), T0 - 10**12)
+
+
+async def test_an_experiment_is_left_out_saying_its_cases_are_its_datasets(
+    store: Store, experiment: str,
+) -> None:
+    """Its cases came from a dataset, and its trace holds them all: no case is made of it."""
+    app = studio_with_a_recorded_turn(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        traces = await press_d_on_the_list(pilot, app, experiment, NEWER)
+        await wait_for(pilot, lambda: isinstance(app.screen, DatasetAddScreen))
+        title = app.screen.query_one("#dataset-title", Static)
+        assert "1 experiment left out" in str(title.render())
+        assert len(app.screen.query_one(TextArea).text.splitlines()) == 1
+        await pilot.press("escape")
+        for marked in (experiment, NEWER):  # unmarked again
+            traces.move_cursor(row=traces.get_row_index(marked))
+            await pilot.press("m")
+        traces.move_cursor(row=traces.get_row_index(experiment))
+        await pilot.press("D")
+        await wait_for(pilot, lambda: "experiment" in last_note(app)
+                       if app._notifications else False)
+        assert "Nothing to add: an experiment on weather: its cases are that dataset's" \
+            in last_note(app)
         assert not isinstance(app.screen, DatasetAddScreen)
 
 

@@ -13,7 +13,7 @@ from textual.screen import Screen
 
 from lumos_core.debug import PausePoint
 from lumos_core.worker_protocol import ToolDescription
-from lumos_studio.dataset_cases import case_of_trace
+from lumos_studio.dataset_cases import LeftOut, LeftOutKind, RunCase, case_of_trace
 from lumos_studio.semantics import Message, TextPart
 from lumos_studio.sessions.base import AgentInfo
 from lumos_studio.ui.breakpoints import BreakCondition, BreakpointSpec
@@ -107,7 +107,8 @@ def test_the_playground_on_a_model_call(snap_compare, size: tuple[int, int]) -> 
 
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_runs_added_to_a_dataset(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
-    runs = tuple(case_of_trace(weather_trace(trace_id, T0)) for trace_id in ("a" * 32, "b" * 32))
-    assert all(runs)
-    assert snap_compare(DialogHost(DatasetAddScreen(runs, left_out=1)),  # type: ignore[arg-type]
-                        terminal_size=size)
+    runs = tuple(run for trace_id in ("a" * 32, "b" * 32)
+                 if isinstance(run := case_of_trace(weather_trace(trace_id, T0)), RunCase))
+    assert len(runs) == 2
+    left_out = (LeftOut("c" * 32, LeftOutKind.NO_USER_MESSAGE),)
+    assert snap_compare(DialogHost(DatasetAddScreen(runs, left_out)), terminal_size=size)
