@@ -132,6 +132,8 @@ def bench_store(scale: int, console: Console) -> BenchStore:
     finish_idle_work(building, console)
     built_in = time.perf_counter() - began
     building.rename(path)
+    for leftover in building.parent.glob(building.name + "-*"):  # its -wal, -shm: all closed
+        leftover.unlink(missing_ok=True)
     _note_path(path).write_text(json.dumps(
         {"on": time.strftime("%Y-%m-%d %H:%M"), "seconds": round(built_in, 1),
          "content": CONTENT_VERSION}))
