@@ -105,8 +105,12 @@ def ensure_schema(connection: sqlite3.Connection) -> None:
     _check_version("this store", version, tables, current=False)
     if version >= len(MIGRATIONS):
         return  # a current store: sqlite_utils (~50 ms to import) is left unloaded
-    if version == 0 and not tables and create_current(connection, len(MIGRATIONS)):
-        return  # a new store: made as the migrations would leave it, at once
+    if version == 0 and not tables:  # a new store: made as the migrations would leave it
+        made = create_current(connection, len(MIGRATIONS))
+        if made is None:  # by another process, since the look above: look again
+            ensure_schema(connection)
+        if made is not False:
+            return
     migrate(connection, version)
 
 

@@ -18,13 +18,16 @@ from lumos_studio.store.schema_current import SNAPSHOT_VERSION, STATEMENTS
 __all__ = ["create_current", "snapshot_statements"]
 
 
-def create_current(connection: sqlite3.Connection, version: int) -> bool:
+def create_current(connection: sqlite3.Connection, version: int) -> bool | None:
     """Make the schema of ``version`` in an empty database from the snapshot, in one
-    transaction; False (nothing done) when the snapshot is of another version."""
+    transaction: True once made; False (nothing done) when the snapshot is of another version;
+    None when the database was no longer empty (another process made it meanwhile)."""
     if version != SNAPSHOT_VERSION:
         return False
     with connection:
         connection.execute("BEGIN IMMEDIATE")
+        if connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            return None
         for statement in STATEMENTS:
             connection.execute(statement)
         connection.execute(f"PRAGMA user_version = {SNAPSHOT_VERSION}")

@@ -100,3 +100,31 @@ def test_a_snapshot_of_another_version_is_not_used(tmp_path: Path,
     names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     assert "wrong" not in names and {"spans", "traces", "logs"} <= names
     assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_store_another_process_made_meanwhile_is_checked_again_not_made_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two processes opening one new file: the second saw it empty, then waited for the first's
+    transaction; it finds the store made and current, instead of failing on a table that
+    exists."""
+    from lumos_studio.store import schema
+
+    path = tmp_path / "new.db"
+    first, second = _connect(path), _connect(path)
+    looked: list[int] = []
+    create = schema.create_current
+
+    def made_by_the_first_meanwhile(connection: sqlite3.Connection, version: int
+                                    ) -> bool | None:
+        looked.append(version)
+        if connection is second and len(looked) == 1:
+            ensure_schema(first)  # the other process, between the look and the transaction
+        return create(connection, version)
+
+    monkeypatch.setattr(schema, "create_current", made_by_the_first_meanwhile)
+    ensure_schema(second)
+    assert second.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    reference = _connect(tmp_path / "reference.db")
+    migrate(reference, 0)
+    assert _everything(second) == _everything(reference)
