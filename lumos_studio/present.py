@@ -5,6 +5,7 @@ Shared by the terminal commands (``show``) and the app's panes so both say the s
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
@@ -55,6 +56,8 @@ def format_time(ns: int, pattern: str = "%H:%M:%S") -> str:
     """Local wall-clock time of a span or trace start; ``?`` for one no clock can show (a sender
     may send any number)."""
     try:
+        if pattern == "%H:%M:%S":  # a list's time column, a row each: a third of the time
+            return time.strftime(pattern, time.localtime(ns // 1_000_000_000))
         return datetime.fromtimestamp(ns / 1e9).strftime(pattern)
     except (OverflowError, ValueError, OSError):
         return "?"

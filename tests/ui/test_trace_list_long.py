@@ -7,17 +7,19 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from rich.text import Text
 from textual.geometry import Size
 from textual.widgets.data_table import ColumnKey
 
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
-from lumos_studio.store import Store
+from lumos_studio.store import Store, TraceSummary
 from lumos_studio.store.trace_filter import parse_filter
 from lumos_studio.ui.widgets.trace_browser import TraceBrowser
 from lumos_studio.ui.widgets.trace_list import COLUMNS, TraceList
-from tests.builders import agent_run
+from tests.builders import T0, agent_run
+from tests.hostile import CORPUS
 from tests.ui.helpers import wait_for
 
 SIZE = (120, 40)
@@ -149,3 +151,24 @@ async def test_the_list_scrolls_over_every_row_without_measuring_a_cell(
         assert traces.cursor_trace == trace(1)
         labels = set(COLUMNS.values())  # measured as each column is added, once
         assert [cell for cell in measured if str(cell) not in labels] == []
+
+
+@pytest.mark.parametrize("name", [*CORPUS, "wide 漢字 名前", "plain"])
+def test_a_runs_widths_from_its_text_are_its_cells_widths(name: str) -> None:
+    """Column widths come from each run's plain text (its cells are made only when its row is
+    added): they must be the widths of the cells the row then shows."""
+    text = CORPUS.get(name, name)
+    traces = TraceList()
+    for status_of in ({"error_count": 0, "running_count": 0},
+                      {"error_count": 2, "running_count": 0},
+                      {"error_count": 0, "running_count": 3}):
+        for summary in (
+            TraceSummary(text[:40] + "0" * 32, text, text, None, T0, T0 + 1_234_567, 12345,
+                         input_tokens=7, output_tokens=None, pinned_ns=1, **status_of),
+            TraceSummary("f" * 32, text, None, None, -10**19, None, 0, input_tokens=None,
+                         output_tokens=None, **status_of),
+        ):
+            cells = traces._run_cells(summary)
+            assert traces._plain_widths(summary) == {
+                key: cell.cell_len if isinstance(cell, Text) else len(cell)
+                for key, cell in cells.items()}
