@@ -27,9 +27,10 @@ from lumos_studio.store.pending import PendingRows
 
 FLUSH_TIMEOUT = 300.0  # seconds; a very large file can keep the writer busy for a while
 CHUNK_RECORDS = 5_000  # records a transaction, their rows made on the reading thread
-# What ``replay`` reads before its first frame: enough for the run's start (``replay_app``'s
-# ``FIRST_PART``), ~75 ms of reading.
-FIRST_RECORDS = 2_000
+# What ``replay`` reads before its first frame: enough for the run's first instants, which its
+# first frame draws (the rest comes as the worker reads it); one line of our export. 2,000
+# records took ~100 ms, 1,000 ~70 (a store of its own opened, its first line decoded, stored).
+FIRST_RECORDS = 1_000
 
 
 @dataclass(frozen=True, slots=True)
