@@ -8,11 +8,11 @@ Run from the repository root after changing a command (a test fails while the fi
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import click
+from generated_file import write_or_check
 
 from lumos_studio.cli import cli
 
@@ -52,19 +52,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="only check docs/cli.md")
-    args = parser.parse_args(argv)
-    page = render()
-    if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != page:
-            print(f"{OUTPUT} is out of date: run python scripts/gen_cli_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(page, encoding="utf-8")
-    print(f"wrote {OUTPUT}")
-    return 0
+    return write_or_check(OUTPUT, render, __doc__.split("\n")[0], argv)
 
 
 if __name__ == "__main__":

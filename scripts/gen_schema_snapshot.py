@@ -10,11 +10,12 @@ Run from the repository root after adding a migration (a test fails while the fi
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 import sys
 import tempfile
 from pathlib import Path
+
+from generated_file import write_or_check
 
 OUTPUT = Path(__file__).resolve().parents[1] / "lumos_studio" / "store" / "schema_current.py"
 
@@ -49,20 +50,8 @@ def render() -> str:
     return "".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
-    args = parser.parse_args()
-    text = render()
-    if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT} is out of date: run scripts/gen_schema_snapshot.py", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT}")
-    return 0
+def main(argv: list[str] | None = None) -> int:
+    return write_or_check(OUTPUT, render, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "gen_cli_docs.py"
+from tests.scripts import SCRIPTS, load_script
+
+ROOT = SCRIPTS.parent
+SCRIPT = SCRIPTS / "gen_cli_docs.py"
 
 
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_cli_docs", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gen_cli_docs")
 
 
 def test_the_committed_reference_is_the_generated_one() -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -14,17 +13,9 @@ from lumos_studio.store import Store, schema_current
 from lumos_studio.store.schema import SCHEMA_VERSION, ensure_schema, migrate
 from lumos_studio.store.schema_migrations import MIGRATIONS
 from tests.builders import weather_trace
+from tests.scripts import SCRIPTS, load_script
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "gen_schema_snapshot.py"
-
-
-def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_schema_snapshot", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+ROOT = SCRIPTS.parent
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -45,10 +36,13 @@ def _everything(connection: sqlite3.Connection) -> tuple[object, ...]:
 
 def test_the_committed_snapshot_is_what_the_migrations_make_today() -> None:
     committed = (ROOT / "lumos_studio" / "store" / "schema_current.py").read_text("utf-8")
-    assert committed == generator().render(), (
+    assert committed == load_script("gen_schema_snapshot").render(), (
         "lumos_studio/store/schema_current.py is stale: run "
         ".venv/bin/python scripts/gen_schema_snapshot.py")
     assert schema_current.SNAPSHOT_VERSION == SCHEMA_VERSION
+    checked = subprocess.run([sys.executable, str(SCRIPTS / "gen_schema_snapshot.py"), "--check"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert checked.returncode == 0, checked.stderr
 
 
 def test_a_new_store_from_the_snapshot_is_the_migrated_one(tmp_path: Path) -> None:
