@@ -76,6 +76,13 @@ def weather_trace(trace_id: str = "0af7651916cd43dd8448eb211c80319c", start: int
     ]
 
 
+
+def three_texts(trace_id: str = "0af7651916cd43dd8448eb211c80319c", start: int = T0
+                ) -> list[SpanRecord]:
+    """The weather turn without its tool call: its agent span and two chats hold messages, 3
+    texts to index (what the index's counting tests count in)."""
+    return [span for span in weather_trace(trace_id, start) if span.span_id != "a000000000000003"]
+
 def agent_run(
     n: int,
     *,

@@ -25,7 +25,7 @@ from lumos_studio.store.connection import (
 from lumos_studio.store.schema_migrations import MIGRATIONS
 from lumos_studio.store.schema_snapshot import create_current
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 
 __all__ = [
     "LOG_COLUMNS", "SCHEMA_VERSION", "SPAN_COLUMNS", "check_store", "ensure_schema", "migrate",

@@ -3,7 +3,7 @@
 Written by scripts/gen_schema_snapshot.py from a store the migrations made: do not edit.
 """
 
-SNAPSHOT_VERSION = 15
+SNAPSHOT_VERSION = 16
 
 STATEMENTS: tuple[str, ...] = (
     'CREATE TABLE "spans" (\n   "trace_id" TEXT NOT NULL,\n   "span_id" TEXT NOT NULL,\n   "parent_span_id" TEXT,\n   "name" TEXT NOT NULL,\n   "kind" TEXT,\n   "start_ns" INTEGER NOT NULL,\n   "end_ns" INTEGER,\n   "status_code" TEXT,\n   "status_message" TEXT,\n   "operation" TEXT,\n   "agent_name" TEXT,\n   "model" TEXT,\n   "tool_name" TEXT,\n   "input_tokens" INTEGER,\n   "output_tokens" INTEGER,\n   "service_name" TEXT,\n   "scope_name" TEXT,\n   "scope_version" TEXT,\n   "resource" TEXT, extra TEXT, span BLOB,\n   PRIMARY KEY ("trace_id", "span_id")\n)',

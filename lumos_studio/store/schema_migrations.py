@@ -399,6 +399,15 @@ def _create_v15(db: sqlite_utils.Database) -> None:
     create_due_table(db.conn)
 
 
+def _create_v16(db: sqlite_utils.Database) -> None:
+    """Tool calls' arguments and results are indexed as message text is (a find by a word of
+    them marks the tool's span, and the trace search finds the run by them): the finished tool
+    spans already stored are queued, indexed in the writer's idle time."""
+    db.conn.execute(
+        "INSERT INTO text_queue (trace_id, span_id) SELECT trace_id, span_id FROM spans "
+        "WHERE operation = 'execute_tool' AND end_ns IS NOT NULL ORDER BY start_ns")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v1,
     _create_v2,
@@ -415,4 +424,5 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _create_v13,
     _create_v14,
     _create_v15,
+    _create_v16,
 )

@@ -31,9 +31,12 @@ from lumos_studio.store.sql_batches import fixed_chunks, insert_rows
 from lumos_studio.store.text_ids import text_ids
 from lumos_studio.store.write_statements import statement_chunks
 
-# Operations whose spans carry messages; for spans kept as OTLP bytes only these are decoded.
+# Operations whose spans carry words to find them by: messages, or a tool call's arguments and
+# result (a find for ``paris`` in a run's tree marks the ``get_weather(city=Paris)`` call, not
+# only the chat that asked for it); for spans kept as OTLP bytes only these are decoded.
 _MESSAGE_OPERATIONS = frozenset(
-    {"chat", "invoke_agent", "text_completion", "generate_content", "invoke_workflow"}
+    {"chat", "invoke_agent", "text_completion", "generate_content", "invoke_workflow",
+     "execute_tool"}
 )
 # The same rule in SQL, over ``spans``: a finished span that may hold messages (a root always may,
 # as ``encoded_span_may_hold_messages`` says).

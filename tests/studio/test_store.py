@@ -223,7 +223,7 @@ def test_store_is_wal_and_versioned(tmp_path: Path) -> None:
     Store(tmp_path / "studio.db").close()
     connection = sqlite3.connect(tmp_path / "studio.db")
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 15
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 16
 
 
 def test_a_store_from_a_newer_studio_is_refused(tmp_path: Path) -> None:

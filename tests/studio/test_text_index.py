@@ -24,7 +24,7 @@ from lumos_studio.store import (
 from lumos_studio.store import writer as store_writer
 from lumos_studio.store.trace_filter import parse_filter
 from lumos_studio.store.writer_queue import Flush
-from tests.builders import weather_trace
+from tests.builders import three_texts, weather_trace
 
 
 def found(store: Store, query: str) -> list[str]:
@@ -35,9 +35,9 @@ def found(store: Store, query: str) -> list[str]:
 def test_a_written_batch_queues_its_spans_and_idle_time_indexes_them(tmp_path: Path) -> None:
     writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
     try:
-        assert writer._write(list(weather_trace()))
+        assert writer._write(list(three_texts()))
         connection = writer._connection
-        # The agent span and the two chat spans hold messages; the tool span does not.
+        # The agent span and the two chat spans hold messages.
         assert trace_index.pending_count(connection) == 3
         assert connection.execute("SELECT count(*) FROM trace_texts").fetchone()[0] == 0
         with connection:
@@ -58,8 +58,8 @@ def test_idle_indexing_makes_the_newest_runs_searchable_first(tmp_path: Path) ->
     older, newer = "a" * 32, "b" * 32
     writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
     try:
-        assert writer._write(list(weather_trace(older)))
-        assert writer._write(list(weather_trace(newer, start=weather_trace()[0].start_ns + 10)))
+        assert writer._write(list(three_texts(older)))
+        assert writer._write(list(three_texts(newer, start=three_texts()[0].start_ns + 10)))
         reader = StoreReader(tmp_path / "s.db")
         with writer._connection as connection:
             connection.execute("BEGIN")
@@ -76,25 +76,25 @@ def test_idle_indexing_makes_the_newest_runs_searchable_first(tmp_path: Path) ->
 
 
 def test_flush_returns_once_the_text_is_searchable(store: Store) -> None:
-    store.writer.submit_many(weather_trace())
+    store.writer.submit_many(three_texts())
     assert store.writer.flush()
-    assert found(store, "sunny") == [weather_trace()[0].trace_id]
+    assert found(store, "sunny") == [three_texts()[0].trace_id]
 
 
 def test_spans_that_came_as_otlp_bytes_are_indexed_from_the_stored_bytes(store: Store) -> None:
-    body = encode_trace_request_proto(weather_trace())
+    body = encode_trace_request_proto(three_texts())
     assert store.writer.commit(decode_trace_request_proto(body))
     assert store.writer.flush()
-    assert found(store, "sunny") == [weather_trace()[0].trace_id]
+    assert found(store, "sunny") == [three_texts()[0].trace_id]
 
 
 def test_a_trace_deleted_before_indexing_leaves_nothing_behind(tmp_path: Path) -> None:
     writer = StoreWriter(tmp_path / "s.db")
     try:
-        assert writer._write(list(weather_trace()))
+        assert writer._write(list(three_texts()))
         with writer._connection as connection:
             connection.execute("BEGIN")
-            trace_index.delete(connection, [weather_trace()[0].trace_id])
+            trace_index.delete(connection, [three_texts()[0].trace_id])
         assert trace_index.pending_count(writer._connection) == 0
         writer._index_texts()
         assert writer._connection.execute("SELECT count(*) FROM trace_texts").fetchone()[0] == 0
@@ -103,7 +103,7 @@ def test_a_trace_deleted_before_indexing_leaves_nothing_behind(tmp_path: Path) -
 
 
 def test_text_becomes_searchable_soon_after_the_writer_goes_idle(store: Store) -> None:
-    assert store.writer.commit(list(weather_trace()))  # what a receiver does: no flush
+    assert store.writer.commit(list(three_texts()))  # what a receiver does: no flush
     deadline = time.monotonic() + 10
     while not found(store, "sunny"):
         assert time.monotonic() < deadline, "the idle writer never indexed the messages"
@@ -119,7 +119,7 @@ def test_once_idle_the_writer_indexes_step_after_step_without_waiting_again(
     writer = StoreWriter(tmp_path / "s.db")
     writer.idle_pause = pause
     for n in range(3):
-        writer._write(weather_trace(trace_id=f"{n + 1:032x}"))
+        writer._write(three_texts(trace_id=f"{n + 1:032x}"))
     waits: list[float | None] = []
     get = writer._queue.get
 
@@ -149,7 +149,7 @@ def serve_writer_holding(path: Path, traces: int) -> StoreWriter:
     writer = StoreWriter(path)
     writer.serve_without_ui()
     for n in range(traces):
-        assert writer._write(list(weather_trace(trace_id=f"{n + 1:032x}")))
+        assert writer._write(list(three_texts(trace_id=f"{n + 1:032x}")))
     return writer
 
 
@@ -212,7 +212,7 @@ def test_a_burst_into_serve_leaves_no_more_texts_queued_than_the_bound(
     try:
         waiting = []
         for n in range(12):  # 3 texts a trace
-            assert writer.commit(weather_trace(trace_id=f"{n + 1:032x}"))
+            assert writer.commit(three_texts(trace_id=f"{n + 1:032x}"))
             if reader is None:
                 reader = sqlite3.connect(tmp_path / "s.db")
             waiting.append(trace_index.pending_count(reader))
@@ -285,13 +285,13 @@ def test_a_text_search_says_how_much_text_is_not_searchable_yet(tmp_path: Path) 
     changes: list[frozenset[str]] = []
     writer.subscribe(lambda change: changes.append(change.trace_ids))
     try:
-        assert writer._write(list(weather_trace()))
+        assert writer._write(list(three_texts()))
         reader = StoreReader(tmp_path / "s.db")
         assert reader.find_traces(TraceQuery(parse_filter("sunny"))).unindexed == 3
         assert reader.find_traces(TraceQuery(parse_filter("agent:weather"))).unindexed == 0
         changes.clear()
         writer._index_texts()
-        assert changes == [frozenset({weather_trace()[0].trace_id})]  # the list searches again
+        assert changes == [frozenset({three_texts()[0].trace_id})]  # the list searches again
         page = reader.find_traces(TraceQuery(parse_filter("sunny")))
         assert page.unindexed == 0 and page.total == 1
         reader.close()
@@ -318,7 +318,7 @@ def test_a_span_queues_for_indexing_when_it_ends_not_when_it_starts(tmp_path: Pa
 
 
 def test_the_index_keeps_the_words_not_a_copy_of_the_text(store: Store) -> None:
-    store.writer.commit(weather_trace())
+    store.writer.commit(three_texts())
     assert store.writer.flush()
     connection = store.writer._connection
     assert connection.execute("SELECT count(*) FROM trace_texts_fts").fetchone()[0] == 3
@@ -339,9 +339,10 @@ def test_a_message_that_comes_after_its_span_replaces_the_spans_words(store: Sto
 
     assert found(store, "zanzibar") == [chat.trace_id]
     connection = store.writer._connection
-    # The span's first text was taken out of the index (made again from the span), not left.
-    assert connection.execute("SELECT count(*) FROM trace_texts_fts_docsize").fetchone()[0] == 3
-    assert connection.execute("SELECT count(*) FROM trace_texts").fetchone()[0] == 3
+    # The span's first text was taken out of the index (made again from the span), not left:
+    # the agent's, the two chats' and the tool call's.
+    assert connection.execute("SELECT count(*) FROM trace_texts_fts_docsize").fetchone()[0] == 4
+    assert connection.execute("SELECT count(*) FROM trace_texts").fetchone()[0] == 4
     assert store.writer.delete_traces([chat.trace_id])
     assert connection.execute("SELECT count(*) FROM trace_texts_fts_docsize").fetchone()[0] == 0
     assert found(store, "zanzibar") == [] and found(store, "paris") == []
@@ -357,14 +358,14 @@ def test_spans_the_writer_converted_are_indexed_in_their_own_transaction(tmp_pat
     writer = StoreWriter(tmp_path / "s.db")  # not started: each step is ours to call
     try:
         writer._texts_pending = False  # a new store: nothing left by an earlier session
-        writer.submit_many(weather_trace())
+        writer.submit_many(three_texts())
         _write_from_lanes(writer)
         connection = writer._connection
         assert trace_index.pending_count(connection) == 0 and not writer._texts_pending
         assert connection.execute(
             "SELECT count(*) FROM trace_texts_fts WHERE trace_texts_fts MATCH 'paris'"
         ).fetchone()[0] == 3
-        writer.submit_many(weather_trace())  # the same spans again: the queue compares texts
+        writer.submit_many(three_texts())  # the same spans again: the queue compares texts
         _write_from_lanes(writer)
         assert trace_index.pending_count(connection) == 3 and writer._texts_pending
         writer._index_texts()
@@ -388,8 +389,8 @@ def test_a_converted_span_whose_trace_has_log_records_is_indexed_with_them(
         assert writer._write([early])  # the message came before its span ended
         writer.submit_many([agent, chat, tool, answer])
         _write_from_lanes(writer)
-        # The three spans go the queue's way, which reads their logs (the log queued one too).
-        assert trace_index.pending_count(writer._connection) == 4
+        # The four spans go the queue's way, which reads their logs (the log queued one too).
+        assert trace_index.pending_count(writer._connection) == 5
         assert writer._connection.execute("SELECT count(*) FROM trace_texts").fetchone()[0] == 0
         writer._index_texts()
         assert writer._connection.execute(
@@ -489,7 +490,7 @@ def test_serve_compresses_several_steps_a_transaction_until_a_batch_waits(
     writer.steps_per_transaction = 3
     try:
         for n in range(4):  # 16 spans, rowids 1 to 16
-            assert writer._write(list(weather_trace(trace_id=f"{n + 1:032x}")))
+            assert writer._write(list(three_texts(trace_id=f"{n + 1:032x}")))
         connection = writer._connection
 
         def upto() -> int:
@@ -509,3 +510,27 @@ def test_serve_compresses_several_steps_a_transaction_until_a_batch_waits(
         assert upto() == connection.execute("SELECT max(rowid) FROM spans").fetchone()[0] > 16
     finally:
         writer.close()
+
+
+def test_schema_16_queues_the_finished_tool_calls_a_store_holds(tmp_path: Path) -> None:
+    """Before it, a tool call's arguments and result were not indexed: the migration queues
+    the store's finished tool spans (not one still running), indexed in idle time."""
+    import sqlite_utils
+
+    from lumos_studio.store.schema_migrations import MIGRATIONS
+
+    path = tmp_path / "s.db"
+    running = replace(weather_trace("1" * 32)[2], end_ns=None)
+    with Store(path) as store:
+        store.writer.submit_many([*weather_trace(), running])
+        store.writer.flush()
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("DELETE FROM text_queue")
+    MIGRATIONS[15](sqlite_utils.Database(connection))
+    assert connection.execute("SELECT trace_id, span_id FROM text_queue").fetchall() == [
+        ("0af7651916cd43dd8448eb211c80319c", "a000000000000003")]
+    connection.close()
+    with Store(path) as store:
+        assert store.writer.flush()  # searchable: the queue worked off
+        tool = store.reader.spans_with_words("0af7651916cd43dd8448eb211c80319c", "paris")
+        assert "a000000000000003" in tool

@@ -14,7 +14,7 @@ from lumos_studio.records import LogRecord
 from lumos_studio.store import StoreWriter, trace_index, writer_idle
 from lumos_studio.store.connection import open_reader_connection
 from lumos_studio.store.text_planner import TextPlanner
-from tests.builders import weather_trace
+from tests.builders import three_texts, weather_trace
 
 
 def trace_id(n: int) -> str:
@@ -73,8 +73,8 @@ def test_serve_indexes_a_backlog_in_planned_steps_as_one_step_after_another_woul
     writer.steps_per_transaction = 2
     one_by_one = StoreWriter(tmp_path / "sequential.db")
     for n in range(6):
-        assert writer._write(list(weather_trace(trace_id(n))))
-        assert one_by_one._write(list(weather_trace(trace_id(n))))
+        assert writer._write(list(three_texts(trace_id(n))))
+        assert one_by_one._write(list(three_texts(trace_id(n))))
     with one_by_one._connection as connection:
         connection.execute("BEGIN IMMEDIATE")
         trace_index.index_pending(connection, 100)
@@ -100,9 +100,9 @@ def test_a_short_step_planned_before_a_batch_came_does_not_end_the_indexing(
     writer.serve_without_ui()
     writer.steps_per_transaction = 1
     for n in range(2):
-        assert writer._write(list(weather_trace(trace_id(n))))
+        assert writer._write(list(three_texts(trace_id(n))))
     writer._index_texts()  # 4 of the 6 texts; the last 2 planned ahead meanwhile
-    assert writer._write(list(weather_trace(trace_id(2))))  # a batch between two idle steps
+    assert writer._write(list(three_texts(trace_id(2))))  # a batch between two idle steps
     writer._index_texts()  # the step planned before it: 2 texts, fewer than a step holds
     assert writer._texts_pending  # the batch's texts still wait
     while writer._texts_pending:
@@ -112,7 +112,7 @@ def test_a_short_step_planned_before_a_batch_came_does_not_end_the_indexing(
 
 def test_the_next_step_skips_the_entries_of_steps_not_committed_yet(writer: StoreWriter) -> None:
     for n in range(2):
-        assert writer._write(list(weather_trace(trace_id(n))))
+        assert writer._write(list(three_texts(trace_id(n))))
     planner = TextPlanner(writer.path, 3)
     try:
         first = planner.take()
@@ -130,7 +130,7 @@ def test_the_next_step_skips_the_entries_of_steps_not_committed_yet(writer: Stor
 def test_a_step_planned_before_its_trace_was_deleted_adds_nothing_of_it(
     writer: StoreWriter, reader: sqlite3.Connection
 ) -> None:
-    assert writer._write(list(weather_trace(trace_id(0))))
+    assert writer._write(list(three_texts(trace_id(0))))
     step = trace_index.plan_step(reader, 10)
     delete(writer, trace_id(0))
     assert apply(writer, step) == 3
@@ -140,7 +140,7 @@ def test_a_step_planned_before_its_trace_was_deleted_adds_nothing_of_it(
 def test_a_span_an_earlier_step_indexed_meanwhile_is_queued_to_be_compared_again(
     writer: StoreWriter, reader: sqlite3.Connection
 ) -> None:
-    assert writer._write(list(weather_trace(trace_id(0))))
+    assert writer._write(list(three_texts(trace_id(0))))
     spans = [tuple(row) for row in writer._connection.execute(
         "SELECT trace_id, span_id FROM text_queue ORDER BY id")]
     with writer._connection as connection:
@@ -185,11 +185,11 @@ def test_a_replaced_text_gone_before_the_step_is_written_is_left_alone(
 def test_a_queue_id_given_to_a_new_entry_meanwhile_stays_queued(
     writer: StoreWriter, reader: sqlite3.Connection
 ) -> None:
-    assert writer._write(list(weather_trace(trace_id(0))))
+    assert writer._write(list(three_texts(trace_id(0))))
     stale = trace_index.plan_step(reader, 10)
     assert stale is not None
     delete(writer, trace_id(0))
-    assert writer._write(list(weather_trace(trace_id(1))))  # its entries take the freed ids
+    assert writer._write(list(three_texts(trace_id(1))))  # its entries take the freed ids
     assert {e[0] for e in stale.entries} == {
         row[0] for row in writer._connection.execute("SELECT id FROM text_queue")}
     apply(writer, stale)

@@ -344,11 +344,13 @@ def test_a_span_is_indexed_once_whatever_the_reimports(sqlite_store: Store) -> N
         fill(sqlite_store, weather_trace())
     connection = sqlite3.connect(sqlite_store.path)
     digests = [r[0] for r in connection.execute("SELECT digest FROM trace_texts ORDER BY id")]
-    # The agent span (question + answer) and each chat span's new messages, no repeats, as
-    # ``semantics.searchable_text`` gives them (model and agent names first).
+    # The agent span (question + answer), each chat span's new messages, no repeats, and the
+    # tool call (name, arguments, result), as ``semantics.searchable_text`` gives them (model
+    # and agent names first).
     assert digests == [text_digest(text) for text in (
         "scripted\nweather\nweather in Paris?\nSunny, 18 °C in Paris.",
         'scripted\nweather in Paris?\nget_weather({"city":"Paris"})',
+        'get_weather\n{"city":"Paris"}\nSunny, 18 °C in Paris.',
         "scripted\nSunny, 18 °C in Paris.",
     )]
 
@@ -407,7 +409,7 @@ def test_a_version_13_store_loses_its_prefix_index_and_is_indexed_again(tmp_path
         assert ids(store, "ques") == [1] and ids(store, "que") == []
         connection = sqlite3.connect(path)
         assert "prefix" not in str(fts(connection)) and fts(connection, '"que"*') == 1
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 15
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 16
         assert connection.execute("SELECT count(*) FROM text_queue").fetchone()[0] == 0
         connection.close()
 

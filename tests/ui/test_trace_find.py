@@ -217,24 +217,26 @@ async def test_a_span_id_finds_its_span(store: Store) -> None:
 async def test_words_of_the_messages_find_their_spans_when_the_store_answers(
     store: Store,
 ) -> None:
-    """No span is named "paris": the spans whose messages say it are found by the store's
-    full-text index, and the cursor goes to the first of them at or after it."""
+    """No span is named "paris": the spans whose messages say it, and the tool call whose
+    arguments do, are found by the store's full-text index, and the cursor goes to the first of
+    them after it."""
     async with on_the_tool_call(store) as (app, pilot):
         tree = app.query_one(TraceWaterfall)
         assert tree.trace_id is not None
-        # The question's and the answer's spans (a tool's arguments are not indexed text).
         holding = store.reader.spans_with_words(tree.trace_id, "Paris")
-        assert holding == {AGENT, CHAT, ANSWER}
+        assert holding == {AGENT, CHAT, TOOL, ANSWER}
+        assert store.reader.spans_with_words(tree.trace_id, "18") == {AGENT, TOOL, ANSWER}  # result
         await find(pilot, "Paris")
-        await wait_for(pilot, lambda: find_bar_text(app) == "3 of 3")
+        await wait_for(pilot, lambda: find_bar_text(app) == "4 of 4")
         assert tree.cursor_span is not None and tree.cursor_span.span_id == ANSWER
         await pilot.press("enter")  # round to the first
-        await wait_for(pilot, lambda: find_bar_text(app) == "1 of 3")
+        await wait_for(pilot, lambda: find_bar_text(app) == "1 of 4")
         assert tree.cursor_span.span_id == AGENT
-        await pilot.press("up")
-        await wait_for(pilot, lambda: tree.cursor_span.span_id == ANSWER)
+        await pilot.press("enter", "enter")  # the chat that asked, then the call it asked for
+        await wait_for(pilot, lambda: find_bar_text(app) == "3 of 4")
+        assert tree.cursor_span.span_id == TOOL
         detail = app.query_one(SpanDetail)
-        await wait_for(pilot, lambda: detail.span is not None and detail.span.span_id == ANSWER)
+        await wait_for(pilot, lambda: detail.span is not None and detail.span.span_id == TOOL)
 
 
 async def test_is_finds_the_model_calls_and_says_what_it_cannot_read(store: Store) -> None:
