@@ -191,6 +191,24 @@ def test_a_version_1_store_is_migrated_by_the_first_writer_and_its_logs_become_s
         ).fetchone() == (1,)
 
 
+def test_a_version_3_store_queues_its_finished_tool_calls_for_the_text_index(
+    pg_url: str,
+) -> None:
+    target = parse_url(pg_url)
+    with psycopg.connect(pg_url) as connection:
+        ensure_schema(connection, target, upto=3)
+        connection.execute(
+            "INSERT INTO spans (trace_id, span_id, name, start_ns, end_ns, operation) VALUES "
+            "('t', 'done', 'execute_tool get_weather', 1, 2, 'execute_tool'), "
+            "('t', 'running', 'execute_tool get_weather', 1, NULL, 'execute_tool'), "
+            "('t', 'chat', 'chat scripted', 1, 2, 'chat')")
+        connection.execute("INSERT INTO text_queue VALUES ('t', 'chat')")
+        ensure_schema(connection, target)
+        assert schema_version(connection) == SCHEMA_VERSION == 4
+        assert sorted(connection.execute("SELECT span_id FROM text_queue").fetchall()) == [
+            ("chat",), ("done",)]
+
+
 def test_a_newer_store_and_another_applications_tables_are_refused(pg_cluster: Cluster) -> None:
     newer = parse_url(pg_cluster.create_database("newer_store"))
     with psycopg.connect(newer.url) as connection:

@@ -20,7 +20,7 @@ from typing import Any
 from lumos_studio.store.connection import StoreError, StoreUnusable
 from lumos_studio.store.postgres.connect import PostgresUrl
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _LOCK_KEY = 0x6C756D6F73  # "lumos": migrations one process at a time
 
 # What a log's text search sees: its body, event name and attributes (JSON text) with JSON's
@@ -84,7 +84,12 @@ _V3: tuple[str, ...] = (  # a huge live trace's summary refreshed at a bounded r
     "CREATE TABLE trace_refresh_due (trace_id text PRIMARY KEY)",
 )
 
-MIGRATIONS: dict[int, Sequence[str]] = {1: _V1, 2: _V2, 3: _V3}
+_V4: tuple[str, ...] = (  # tool calls' arguments and results indexed too (SQLite's schema 16)
+    "INSERT INTO text_queue (trace_id, span_id) SELECT trace_id, span_id FROM spans "
+    "WHERE operation = 'execute_tool' AND end_ns IS NOT NULL ON CONFLICT DO NOTHING",
+)
+
+MIGRATIONS: dict[int, Sequence[str]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
 
 
 def schema_version(connection: Any) -> int | None:
