@@ -145,8 +145,9 @@ class ReplayApp(ConsoleApp, TraceExchange, PlaygroundActions):
     def on_mount(self) -> None:
         self._show_counts()
         first = self.loaded.reader.first_trace_id()
-        if first is not None:  # the first run recorded
-            self.open_trace(first, start_now=True)
+        if first is not None:  # the first run recorded; a file's start (its first records
+            # only, bounded) read here, a store file's in the worker (its logs may be many)
+            self.open_trace(first, start_now=not self.loaded.read_only)
             self.query_one(PlaybackBar).focus()  # space plays, as the README says
         self.load_trace_list()
 
