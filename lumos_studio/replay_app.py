@@ -147,7 +147,7 @@ class ReplayApp(ConsoleApp, TraceExchange, PlaygroundActions):
         first = self.loaded.reader.first_trace_id()
         if first is not None:  # the first run recorded; a file's start (its first records
             # only, bounded) read here, a store file's in the worker (its logs may be many)
-            self.open_trace(first, start_now=not self.loaded.read_only)
+            self.open_trace(first, start_now=self.loaded.of_lines)
             self.query_one(PlaybackBar).focus()  # space plays, as the README says
         self.load_trace_list()
 

@@ -89,6 +89,12 @@ class LoadedTrace:
         return self.store is None
 
     @property
+    def of_lines(self) -> bool:
+        """Read from a file of lines (not a store file): its store holds what was read so far,
+        the file's start while it is ``loading``."""
+        return self._lines is not None
+
+    @property
     def loading(self) -> bool:
         """Part of the file is still to be read (``finish``)."""
         return self._lines is not None and not self._lines.done
