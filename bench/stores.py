@@ -123,8 +123,7 @@ def bench_store(scale: int, console: Console) -> BenchStore:
     for stale in cache_dir().glob(f"store-x{scale}-*"):
         stale.unlink()
     building = path.with_name(name + ".building")
-    for leftover in building.parent.glob(building.name + "*"):
-        leftover.unlink()
+    _remove_files_of(building)
     console.print(f"building the ×{scale} store ({spans:,} spans, {logs:,} logs) in {building}…")
     began = time.perf_counter()
     _write_spans(building, scale, console)
@@ -132,14 +131,19 @@ def bench_store(scale: int, console: Console) -> BenchStore:
     finish_idle_work(building, console)
     built_in = time.perf_counter() - began
     building.rename(path)
-    for leftover in building.parent.glob(building.name + "-*"):  # its -wal, -shm: all closed
-        leftover.unlink(missing_ok=True)
+    _remove_files_of(building)  # its -wal and -shm, left under the old name (all closed)
     _note_path(path).write_text(json.dumps(
         {"on": time.strftime("%Y-%m-%d %H:%M"), "seconds": round(built_in, 1),
          "content": CONTENT_VERSION}))
     store = BenchStore(path, scale, spans, logs, built_in)
     console.print(store.describe())
     return store
+
+
+def _remove_files_of(building: Path) -> None:
+    """A build's files: its database, its -wal and -shm."""
+    for leftover in building.parent.glob(building.name + "*"):
+        leftover.unlink(missing_ok=True)
 
 
 def _complete(path: Path, spans: int, logs: int) -> bool:

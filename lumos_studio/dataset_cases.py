@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ def stored_run_cases(reader: StoreReader, trace_ids: Iterable[str],
         found = case_of_trace(reader.trace_spans(trace_id),
                               reader.logs(trace_id=trace_id, limit=RUN_LOGS))
         if isinstance(found, LeftOut):
-            left_out.append(LeftOut(trace_id, found.kind, found.dataset))
+            left_out.append(replace(found, trace_id=trace_id))  # its spans may be none
         else:
             runs.append(found)
     return runs, left_out

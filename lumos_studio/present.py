@@ -75,10 +75,14 @@ def more_line(count: int, what: str, shown_by: str) -> Text:
     return Text(f"… {count:,} {what}{'s' * (count != 1)}{shown_by}", style="dim")
 
 
+def status_label(status: str) -> str:
+    """A span's or trace's status as shown (unset reads as OK), plain."""
+    return safe_str("OK" if status == "UNSET" else status, NAME_LIMIT)
+
+
 def status_text(status: str) -> Text:
     """A span's or trace's status, coloured; one this version does not know is shown as is."""
-    shown = "OK" if status == "UNSET" else status
-    return safe_text(shown, limit=NAME_LIMIT, style=STATUS_STYLES.get(status, ""))
+    return Text(status_label(status), style=STATUS_STYLES.get(status, ""))
 
 
 def span_label(span: SpanRecord, now_ns: int | None = None, view: SpanView | None = None

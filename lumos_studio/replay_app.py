@@ -297,8 +297,8 @@ class ReplayApp(ConsoleApp, TraceExchange, PlaygroundActions):
         self.on_recording_loaded(start)
         if self.spans.trace_id == trace_id:  # its first instant in the first frame too, not
             self._show_at(self.query_one(PlaybackBar).time_ns)  # after the bar's Moved
-        if not start.complete and not self.loaded.loading:  # a long run of a store file
-            self.load_recording(trace_id, start_shown=True)  # (else once the file is read)
+        if not start.complete and not self.loaded.loading:  # a run longer than its start in
+            self.load_recording(trace_id, start_shown=True)  # a file read whole (else: once read)
 
     def on_recording_loaded(self, message: RecordingLoaded) -> None:
         if message.trace_id != self.trace_id:

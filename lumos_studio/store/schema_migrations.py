@@ -403,9 +403,9 @@ def _create_v16(db: sqlite_utils.Database) -> None:
     """Tool calls' arguments and results are indexed as message text is (a find by a word of
     them marks the tool's span, and the trace search finds the run by them): the finished tool
     spans already stored are queued, indexed in the writer's idle time."""
-    db.conn.execute(
-        "INSERT INTO text_queue (trace_id, span_id) SELECT trace_id, span_id FROM spans "
-        "WHERE operation = 'execute_tool' AND end_ns IS NOT NULL ORDER BY start_ns")
+    from lumos_studio.store import trace_index
+
+    trace_index.queue_all_for_indexing(db.conn, "execute_tool")
 
 
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (

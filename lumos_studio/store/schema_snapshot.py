@@ -38,25 +38,19 @@ def snapshot_statements(connection: sqlite3.Connection) -> tuple[str, ...]:
     """The statements that make a store like this migrated one: its tables, indexes, triggers
     and virtual tables in the order they were made (not the tables SQLite makes for them:
     internal and full-text shadow tables), then the rows of its plain tables."""
-    kinds = {name: kind for _schema, name, kind, *_ in connection.execute("PRAGMA table_list")}
+    # Each table's kind and whether it is WITHOUT ROWID (no rowid to keep its rows' order by).
+    tables = {name: (kind, without_rowid) for _schema, name, kind, _columns, without_rowid, _strict
+              in connection.execute("PRAGMA table_list")}
     made = [sql for name, sql in connection.execute(
         "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")
-        if kinds.get(name) != "shadow" and not name.startswith("sqlite_")]
+        if tables.get(name, ("",))[0] != "shadow" and not name.startswith("sqlite_")]
     rows: list[str] = []
-    for name, kind in sorted(kinds.items()):
+    for name, (kind, without_rowid) in sorted(tables.items()):
         if kind != "table" or name.startswith("sqlite_"):
             continue
         columns = [row[1] for row in connection.execute(f'PRAGMA table_info("{name}")')]
         values = " || ', ' || ".join(f'quote("{column}")' for column in columns)
+        order = "" if without_rowid else " ORDER BY rowid"
         rows.extend(f'INSERT INTO "{name}" VALUES ({literal})' for (literal,) in connection.execute(
-            f'SELECT {values} FROM "{name}" ORDER BY rowid' if _has_rowid(connection, name)
-            else f'SELECT {values} FROM "{name}"'))
+            f'SELECT {values} FROM "{name}"{order}'))
     return (*made, *rows)
-
-
-def _has_rowid(connection: sqlite3.Connection, name: str) -> bool:
-    try:
-        connection.execute(f'SELECT rowid FROM "{name}" LIMIT 0')
-    except sqlite3.OperationalError:  # a WITHOUT ROWID table
-        return False
-    return True

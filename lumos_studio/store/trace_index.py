@@ -476,11 +476,16 @@ def backfill(connection: sqlite3.Connection, chunk: int = 2_000) -> None:
         connection.row_factory = None
 
 
-def queue_all_for_indexing(connection: sqlite3.Connection) -> None:
-    """Queue every finished span that may hold messages (a migration re-indexes them all)."""
+def queue_all_for_indexing(connection: sqlite3.Connection, operation: str | None = None
+                           ) -> None:
+    """Queue every finished span that may hold messages (a migration re-indexes them all), or
+    only the finished spans of ``operation`` (one the index reads since a migration)."""
+    assert operation is None or operation in _MESSAGE_OPERATIONS
+    which = (_FINISHED_WITH_MESSAGES_SQL if operation is None
+             else f"end_ns IS NOT NULL AND operation = '{operation}'")
     connection.execute(
         "INSERT INTO text_queue (trace_id, span_id) SELECT trace_id, span_id FROM spans "
-        f"WHERE {_FINISHED_WITH_MESSAGES_SQL} ORDER BY start_ns"
+        f"WHERE {which} ORDER BY start_ns"
     )
 
 

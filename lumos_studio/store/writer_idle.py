@@ -53,12 +53,13 @@ IDLE_BEFORE_INDEXING = 0.25
 # a second: twelve minutes for a store of a million spans (schema 6 re-indexes a store when it is
 # opened).
 IDLE_BETWEEN_STEPS = 0.005
-# In ``serve``, how long what a burst leaves for after it may take the writer to index, by the
-# rate it indexed at when idle (``IdleWork._index_rate``): past as many queued texts, the writer
-# indexes between batches too (``_bound_backlog``). Indexing all of it during the burst would slow
-# the burst for nothing; leaving more than this makes the run a person just sent wait to be found.
+# In ``serve``, how long what a burst leaves for after it may take the writer to index, at the
+# rate its last index transactions ran (``IdleWork._texts_waiting_bound``): past as many queued
+# texts, the writer indexes between batches too (``_bound_backlog``). Indexing all of it during
+# the burst would slow the burst for nothing; leaving more than this makes the run a person just
+# sent wait to be found.
 BACKLOG_SECONDS = 0.6
-# The bound before any idle indexing was timed, and its least: ~0.7 s of a backlog on a machine
+# The bound before any index transaction was timed, and its least: ~0.7 s of a backlog on a machine
 # indexing ~30,000 texts a second (planning and writing side by side), ~1.4 s on one half as fast
 # (``bench ingest``: 100k spans, 60k texts), where the measured rate then takes over.
 TEXTS_WAITING_IN_A_BURST = 20_000
@@ -78,7 +79,7 @@ class IdleWork(WriterTransactions):
     # Texts a burst may leave queued before the writer indexes between batches (None: only
     # when idle), against ``texts_queued`` (``_try_write`` adds, index transactions take).
     texts_waiting_bound: int | None
-    _seconds_a_text: float | None  # idle indexing's wall time per text, as last timed
+    _seconds_a_text: float | None  # an index transaction's wall time per text, as last timed
     _planner: TextPlanner | None
     path: Path
     _compaction_pending: bool
@@ -148,8 +149,8 @@ class IdleWork(WriterTransactions):
                 return
 
     def _texts_waiting_bound(self) -> int | None:
-        """The queued texts a burst may leave: as many as idle indexing does in
-        ``BACKLOG_SECONDS`` once timed, ``texts_waiting_bound`` (the most) until then; None:
+        """The queued texts a burst may leave: as many as the writer indexes in
+        ``BACKLOG_SECONDS`` at its timed rate, ``texts_waiting_bound`` (the most) until then; None:
         no bound (a process with a UI indexes when idle only)."""
         most = self.texts_waiting_bound
         if most is None or self._seconds_a_text is None:

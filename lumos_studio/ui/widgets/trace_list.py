@@ -24,8 +24,8 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
-from lumos_studio.display import NAME_LIMIT, fit_text, safe_str, safe_text
-from lumos_studio.present import format_duration, format_time, status_text
+from lumos_studio.display import fit_text, safe_str, safe_text
+from lumos_studio.present import format_duration, format_time, status_label, status_text
 from lumos_studio.store import TracePage, TraceSummary
 from lumos_studio.ui.clipboard import copy_text
 
@@ -86,7 +86,8 @@ class TraceList(DataTable[str | Text]):
         self.row_traces: list[str | None] = []  # the trace of each row; None for a header
         # Each row's key, and its run (its cells made when it is added) or a header's cells.
         self._rows: list[tuple[str, TraceSummary | dict[str, str | Text]]] = []
-        self._widths_of_rows: dict[str, int] = {}  # each column's widest cell, of every row
+        # Each column's widest cell of every row, its label's at least.
+        self._widths_of_rows: dict[str, int] = self._label_widths()
         self._shown_columns: tuple[str, ...] = ()
         self._agent_cells = 0  # the agent column's width as shown: its names are cut to it
         self._generation = 0  # a new set of rows makes older pending chunks stale
@@ -109,7 +110,7 @@ class TraceList(DataTable[str | Text]):
     def on_resize(self) -> None:
         """A narrower list drops its least needed columns, then cuts agent names, rather than
         scroll sideways."""
-        widths = dict(self._widths_of_rows) or self._label_widths()
+        widths = dict(self._widths_of_rows)
         shown = self._columns_for(widths)
         if (shown, self._agent_width(shown, widths)) != (self._shown_columns, self._agent_cells):
             self._render_rows()
@@ -136,7 +137,7 @@ class TraceList(DataTable[str | Text]):
         self.row_traces = []
         rows: list[tuple[str, TraceSummary | dict[str, str | Text]]] = []
         self._rows = rows
-        widths = {key: len(label) for key, label in COLUMNS.items()} | {"count": 0}
+        widths = self._label_widths()
         grouped = page is not None and page.query.grouped
         group: tuple[bool, str | None] | None = None
         for t in summaries:
@@ -174,14 +175,13 @@ class TraceList(DataTable[str | Text]):
     def _plain_widths(self, t: TraceSummary) -> dict[str, int]:
         """The widths of a run's cells, from their text alone (a test holds them to the
         cells')."""
-        status = "OK" if t.status == "UNSET" else t.status
         return {
             "time": 2 + len(format_time(t.start_ns)),
             "agent": cell_len(safe_str(t.agent_name or t.root_name)),
             "duration": len(format_duration(t.duration_ns)),
             "spans": len(str(t.span_count)),
             "tokens": len(str(t.tokens or "")),
-            "status": cell_len(safe_str(status, NAME_LIMIT)),
+            "status": cell_len(status_label(t.status)),
             "trace": cell_len(safe_str(t.trace_id[:12])),
         }
 
@@ -189,7 +189,7 @@ class TraceList(DataTable[str | Text]):
         """(Re)build the columns that fit and the rows, keeping the cursor where it was: the
         first screenfuls (down to ``needed_row`` and the cursor) now, the rest after paints."""
         cursor = self.cursor_row
-        widths = dict(self._widths_of_rows) or self._label_widths()
+        widths = dict(self._widths_of_rows)
         self._shown_columns = self._columns_for(widths)
         self._agent_cells = widths["agent"] = self._agent_width(self._shown_columns, widths)
         self.clear(columns=True)
@@ -248,6 +248,7 @@ class TraceList(DataTable[str | Text]):
 
     @staticmethod
     def _label_widths() -> dict[str, int]:
+        """Each column's label's width (a header's run count under ``count``: none yet)."""
         return {key: len(label) for key, label in COLUMNS.items()} | {"count": 0}
 
     def _columns_for(self, widths: dict[str, int]) -> tuple[str, ...]:
