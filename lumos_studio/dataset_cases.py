@@ -23,6 +23,7 @@ import orjson
 
 from lumos_core.evals import Dataset, DatasetError
 from lumos_core.evals.dataset import case_lines, check_case
+from lumos_studio.counts import counted
 from lumos_studio.records import LogRecord, SpanRecord
 from lumos_studio.scoring import sample_of_trace
 from lumos_studio.semantics import OperationKind, SpanView, read_trace
@@ -66,6 +67,16 @@ class LeftOut:
         if self.kind is LeftOutKind.EXPERIMENT and self.dataset:
             return f"an experiment on {self.dataset}: its cases are that dataset's already"
         return self.kind.value
+
+
+def left_out_counts(left_out: Sequence[LeftOut]) -> str:
+    """The runs left out, counted by why: "1 run with no user message, 2 experiments"."""
+    no_message = sum(1 for left in left_out if left.kind is LeftOutKind.NO_USER_MESSAGE)
+    parts = [f"{counted(no_message, 'run')} with no user message"] if no_message else []
+    experiments = len(left_out) - no_message
+    if experiments:
+        parts.append(counted(experiments, "experiment"))
+    return ", ".join(parts)
 
 
 def case_of_trace(spans: Sequence[SpanRecord], logs: Sequence[LogRecord] = ()

@@ -10,13 +10,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from lumos_core.debug import PausePoint
 from lumos_studio.display import safe_str, safe_text
 from lumos_studio.sessions.base import AgentInfo
 from lumos_studio.ui.breakpoints import POINT_WORDS, BreakCondition, BreakpointSpec
+from lumos_studio.ui.screens.dialog import StudioDialog
 
 _AGENT_POINTS = (PausePoint.BEFORE_MODEL, PausePoint.BEFORE_TOOL, PausePoint.AFTER_MODEL,
                  PausePoint.AFTER_TOOL)
@@ -24,23 +24,15 @@ _WORKFLOW_POINTS = (PausePoint.BEFORE_STEP, PausePoint.AFTER_STEP, *_AGENT_POINT
 CLEAR_ALL = "clear"
 
 
-class BreakpointsDialog(ModalScreen[BreakpointSpec | str | None]):
+class BreakpointsDialog(StudioDialog[BreakpointSpec | str | None]):
     """Set or remove a breakpoint of ``info``'s runs: dismisses with the spec to toggle,
     ``CLEAR_ALL``, or None (escape)."""
 
     DEFAULT_CSS = """
-    BreakpointsDialog { align: center middle; }
-    BreakpointsDialog > Vertical {
-        width: 76; max-width: 100%; height: auto; max-height: 100%; padding: 0 1;
-        border: round $warning; background: $surface;
-    }
+    BreakpointsDialog > Vertical { width: 76; }
     BreakpointsDialog #breakpoints-set { height: auto; color: $text-warning; }
-    BreakpointsDialog #breakpoints-error { color: $error; height: auto; }
-    BreakpointsDialog #breakpoints-keys { color: $foreground-muted; height: auto; }
-    /* An unfocused field's name is drawn in its blank border: readable, not border-dark. */
-    BreakpointsDialog Input { border-title-color: $foreground-muted; }
-    BreakpointsDialog Input:focus { border-title-color: $border; }
     """
+    DEFAULT_CLASSES = "-warning"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         # Before the focused field's own ctrl+d (an Input's delete-right): the dialog opens in one.
@@ -77,9 +69,9 @@ class BreakpointsDialog(ModalScreen[BreakpointSpec | str | None]):
                               id="breakpoints-condition")
             condition.border_title = "only when"
             yield condition
-            yield Static("", id="breakpoints-error")
+            yield Static("", id="breakpoints-error", classes="dialog-error")
             yield Static("Enter sets it (or removes it when set) · ctrl+d removes all · "
-                         "escape closes", id="breakpoints-keys")
+                         "escape closes", id="breakpoints-keys", classes="dialog-keys")
 
     def on_mount(self) -> None:
         self.query_one("#breakpoints-target", Input).focus()

@@ -95,13 +95,14 @@ class TraceListActions(TraceExchange):
 
     def _open_dataset_add(self, runs: tuple[RunCase, ...], left_out: tuple[LeftOut, ...],
                           cut: bool) -> None:
+        from lumos_studio.dataset_cases import left_out_counts  # read_cases imported it
         from lumos_studio.ui.screens.dataset_add import DatasetAddScreen
 
         if self._screens_gone():
             return
         if not runs:
-            reason = left_out[0].reason if len(left_out) == 1 else (
-                "no user message to make a case's input of, or experiments")
+            # One run says why; several are counted by why, as the dialog's title counts them.
+            reason = left_out[0].reason if len(left_out) == 1 else left_out_counts(left_out)
             self.notify(f"Nothing to add: {safe_str(reason)}.", title="Dataset", markup=False)
             return
         if cut:

@@ -146,6 +146,24 @@ async def test_an_experiment_is_left_out_saying_its_cases_are_its_datasets(
         assert not isinstance(app.screen, DatasetAddScreen)
 
 
+async def test_several_runs_left_out_alone_are_counted_by_why(
+    store: Store, experiment: str,
+) -> None:
+    """Marked runs of which none makes a case: the note counts them as the dialog's title does."""
+    cron = "3cf7651916cd43dd8448eb211c80319c"
+    store.writer.submit_many([make_span("cron job", trace_id=cron)])
+    store.writer.flush()
+    app = studio_with_a_recorded_turn(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        traces = app.query_one(TraceList)
+        await wait_for(pilot, lambda: len(traces.summaries) >= 4)
+        await press_d_on_the_list(pilot, app, cron, experiment)
+        await wait_for(pilot, lambda: "Nothing to add" in last_note(app)
+                       if app._notifications else False)
+        assert last_note(app) == "Nothing to add: 1 run with no user message, 1 experiment."
+        assert not isinstance(app.screen, DatasetAddScreen)
+
+
 async def test_a_read_only_studio_writes_no_dataset_file(store: Store, in_a_project: Path,
                                                          ) -> None:
     app = read_only_studio(store)

@@ -20,10 +20,10 @@ from lumos_core.evals import DatasetError
 from lumos_studio.counts import counted
 from lumos_studio.dataset_cases import (
     LeftOut,
-    LeftOutKind,
     RunCase,
     append_cases,
     dataset_path,
+    left_out_counts,
     parse_cases,
 )
 from lumos_studio.display import editor_json, safe_str, safe_text
@@ -63,7 +63,7 @@ class DatasetAddScreen(EditorDialog[CasesAdded | None]):
                                   (" to a dataset", "bold"),
                                   " · one case a line: input, expected, metadata")
             if self.left_out:
-                title.append(f" · {_left_out_text(self.left_out)} left out", style="dim")
+                title.append(f" · {left_out_counts(self.left_out)} left out", style="dim")
             yield Static(title, id="dataset-title", classes="dialog-title")
             yield FieldRow("file", str(dataset_path(runs[0].name)), field_id="dataset-path",
                            placeholder="datasets/NAME.jsonl")
@@ -109,12 +109,3 @@ class DatasetAddScreen(EditorDialog[CasesAdded | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-
-def _left_out_text(left_out: tuple[LeftOut, ...]) -> str:
-    """The runs left out, counted by why: "1 run with no user message, 2 experiments"."""
-    no_message = sum(1 for left in left_out if left.kind is LeftOutKind.NO_USER_MESSAGE)
-    parts = [f"{counted(no_message, 'run')} with no user message"] if no_message else []
-    experiments = len(left_out) - no_message
-    if experiments:
-        parts.append(counted(experiments, "experiment"))
-    return ", ".join(parts)

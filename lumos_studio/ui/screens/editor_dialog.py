@@ -1,6 +1,6 @@
-"""What the dialogs built around an editor share: a title line, an error line under the editor,
-a line of keys, and a labelled one-line field above it (the playground's model, the dataset's
-file). Their look is here once; each dialog says what it asks."""
+"""What the dialogs built around an editor share: the studio's dialog frame (a title line, an
+error line under the editor, a line of keys) nearly filling the screen, and a labelled one-line
+field above the editor (the playground's model, the dataset's file). Each says what it asks."""
 
 from __future__ import annotations
 
@@ -8,26 +8,19 @@ from typing import TypeVar
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+
+from lumos_studio.ui.screens.dialog import StudioDialog
 
 ResultType = TypeVar("ResultType")
 
 
-class EditorDialog(ModalScreen[ResultType]):
-    """A modal centred over the studio; children with the classes ``dialog-title``,
-    ``dialog-error`` and ``dialog-keys`` get their lines' look."""
+class EditorDialog(StudioDialog[ResultType]):
+    """A dialog (``StudioDialog``'s frame and lines) nearly as wide and tall as the studio,
+    its editor taking the height its other lines leave."""
 
     DEFAULT_CSS = """
-    EditorDialog { align: center middle; }
-    EditorDialog > Vertical {
-        width: 96%; padding: 0 1; border: round $accent; background: $surface;
-    }
-    EditorDialog .dialog-title, EditorDialog .dialog-error, EditorDialog .dialog-keys {
-        height: auto;
-    }
-    EditorDialog .dialog-error { color: $error; }
-    EditorDialog .dialog-keys { color: $foreground-muted; }
+    EditorDialog > Vertical { width: 96%; height: 1fr; }
     EditorDialog TextArea { height: 1fr; }
     """
 

@@ -9,27 +9,20 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from lumos_studio.display import safe_str
 from lumos_studio.scoring import HUMAN, Annotation
+from lumos_studio.ui.screens.dialog import StudioDialog
 
 _VERDICTS = {"": None, "pass": True, "p": True, "yes": True, "fail": False, "f": False,
              "no": False}
 
 
-class AnnotateScreen(ModalScreen[Annotation | None]):
+class AnnotateScreen(StudioDialog[Annotation | None]):
     """Asks for an annotation of ``what``; Enter saves, escape cancels (dismisses None)."""
 
-    DEFAULT_CSS = """
-    AnnotateScreen { align: center middle; }
-    AnnotateScreen > Vertical {
-        width: 72; max-width: 100%; height: auto; max-height: 100%; padding: 0 1;
-        border: round $primary; background: $surface;
-    }
-    AnnotateScreen #annotate-error { color: $error; height: auto; }
-    """
+    DEFAULT_CSS = "AnnotateScreen > Vertical { width: 72; }"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, what: str) -> None:
@@ -47,7 +40,7 @@ class AnnotateScreen(ModalScreen[Annotation | None]):
                 field = Input(value, placeholder=placeholder, id=f"annotate-{key}")
                 field.border_title = key
                 yield field
-            yield Static("", id="annotate-error")
+            yield Static("", id="annotate-error", classes="dialog-error")
 
     def on_mount(self) -> None:
         self.query_one("#annotate-score", Input).focus()

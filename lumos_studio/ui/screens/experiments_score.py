@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from lumos_core.evals import Contains, Latency, Regex, Scorer, TokenBudget, ToolTrajectory
@@ -22,6 +21,7 @@ from lumos_studio.display import VALUE_LIMIT, safe_text
 from lumos_studio.records import LogRecord
 from lumos_studio.scoring import TraceScores, score_traces
 from lumos_studio.store import StoreReader
+from lumos_studio.ui.screens.dialog import StudioDialog
 
 FIELDS = (("contains", "the answer contains: text"), ("regex", "matches: regular expression"),
           ("tools", "called, in order: tool names, comma separated"),
@@ -53,15 +53,11 @@ def scorers_from(values: dict[str, str]) -> list[Scorer]:
     return scorers
 
 
-class ScoreTracesScreen(ModalScreen[None]):
+class ScoreTracesScreen(StudioDialog[None]):
     """``ScoreTracesScreen(reader, trace_ids, record)``: Enter scores, escape closes."""
 
     DEFAULT_CSS = """
-    ScoreTracesScreen { align: center middle; }
-    ScoreTracesScreen > Vertical {
-        width: 90; max-width: 100%; height: auto; max-height: 100%; padding: 0 1;
-        border: round $primary; background: $surface;
-    }
+    ScoreTracesScreen > Vertical { width: 90; }
     ScoreTracesScreen #score-result { height: auto; max-height: 16; overflow-y: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Close")]

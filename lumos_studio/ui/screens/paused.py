@@ -16,12 +16,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
 from lumos_core.debug import Abort, Continue, Decision, Edit, Skip, StepNext
 from lumos_core.worker_protocol import Paused
 from lumos_studio.display import fit_cells, safe_text
+from lumos_studio.ui.screens.dialog import StudioDialog
 from lumos_studio.ui.screens.paused_render import MODEL_SECTIONS, messages_text, shown
 
 EditorMode = Literal["edit", "skip"]
@@ -89,26 +89,22 @@ def read_edit(point: str, mode: EditorMode, text: str) -> Any:
         raise ValueError(f"not JSON: {exc}") from None
 
 
-class PausedScreen(ModalScreen[Decision]):
+class PausedScreen(StudioDialog[Decision]):
     """One pause of a run; ``draft`` (the editor's mode and text) refills the editor after a
     refused edit or stub."""
 
     DEFAULT_CSS = """
-    PausedScreen { align: center middle; }
-    PausedScreen > Vertical {
-        width: 96%; max-width: 140; height: auto; max-height: 90%; padding: 0 1;
-        border: round $warning; background: $surface;
-    }
-    PausedScreen #paused-title { height: auto; }
-    PausedScreen #paused-refused { color: $error; height: auto; display: none; }
+    PausedScreen > Vertical { width: 96%; max-width: 140; max-height: 90%; }
+    PausedScreen #paused-refused { display: none; }
     PausedScreen #paused-refused.-shown { display: block; }
     PausedScreen #paused-value { height: auto; max-height: 70vh; }
     PausedScreen.-editing #paused-value { max-height: 30vh; }
     PausedScreen .paused-heading { color: $foreground-muted; text-style: bold; margin-top: 1; }
     PausedScreen #paused-editor { height: 40vh; display: none; }
     PausedScreen.-editing #paused-editor { display: block; }
-    PausedScreen #paused-keys { color: $foreground-muted; height: auto; margin-top: 1; }
+    PausedScreen #paused-keys { margin-top: 1; }
     """
+    DEFAULT_CLASSES = "-warning"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "decide('continue')", "Continue"),
         Binding("s", "decide('step')", "Step"),
@@ -129,8 +125,8 @@ class PausedScreen(ModalScreen[Decision]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(title(self.paused), id="paused-title")
-            refused = Static(id="paused-refused")
+            yield Static(title(self.paused), id="paused-title", classes="dialog-title")
+            refused = Static(id="paused-refused", classes="dialog-error")
             if self.paused.refused:
                 refused.update(Text.assemble(
                     ("Edit refused: ", "bold"), safe_text(self.paused.refused, limit=400)))
@@ -139,7 +135,7 @@ class PausedScreen(ModalScreen[Decision]):
             with VerticalScroll(id="paused-value"):
                 yield from self._sections()
             yield TextArea(id="paused-editor", language=None, soft_wrap=True)
-            yield Static(self._keys(), id="paused-keys")
+            yield Static(self._keys(), id="paused-keys", classes="dialog-keys")
 
     def _sections(self) -> ComposeResult:
         value, point = self.paused.value, self.paused.point

@@ -9,25 +9,19 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from lumos_core.worker_protocol import ToolDescription
 from lumos_studio.display import VALUE_LIMIT, safe_str
+from lumos_studio.ui.screens.dialog import StudioDialog
 
 
-class ToolPickScreen(ModalScreen[ToolDescription | None]):
+class ToolPickScreen(StudioDialog[ToolDescription | None]):
     """The agent's tools, each with what it does; Enter picks one, Escape none."""
 
     DEFAULT_CSS = """
-    ToolPickScreen { align: center middle; }
-    ToolPickScreen > Vertical {
-        width: 80; max-width: 100%; height: auto; max-height: 80%; padding: 0 1;
-        border: round $accent; background: $surface;
-    }
-    ToolPickScreen #tool-pick-title, ToolPickScreen #tool-pick-keys { height: auto; }
-    ToolPickScreen #tool-pick-keys { color: $foreground-muted; }
+    ToolPickScreen > Vertical { max-height: 80%; }
     ToolPickScreen OptionList { height: auto; max-height: 20; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -40,10 +34,10 @@ class ToolPickScreen(ModalScreen[ToolDescription | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text.assemble(("Call a tool of ", "bold"), safe_str(self.agent)),
-                         id="tool-pick-title")
+                         id="tool-pick-title", classes="dialog-title")
             yield OptionList(*(Option(_prompt(tool)) for tool in self.tools), id="tool-pick")
             yield Static("enter picks the tool, then its arguments · escape cancels",
-                         id="tool-pick-keys")
+                         id="tool-pick-keys", classes="dialog-keys")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
