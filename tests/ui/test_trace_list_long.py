@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.app import App, ComposeResult
 from textual.geometry import Size
 from textual.widgets.data_table import ColumnKey
 
@@ -172,3 +173,90 @@ def test_a_runs_widths_from_its_text_are_its_cells_widths(name: str) -> None:
             assert traces._plain_widths(summary) == {
                 key: cell.cell_len if isinstance(cell, Text) else len(cell)
                 for key, cell in cells.items()}
+
+
+class ListHost(App[None]):
+    def compose(self) -> ComposeResult:
+        yield TraceList()
+
+
+def run_summary(n: int, **changed: Any) -> TraceSummary:
+    return replace(TraceSummary(trace(n), "invoke_agent weather", "weather", None, T0 + n,
+                                T0 + n + 1_000_000, 4, 0, 0, 30, 9), **changed)
+
+
+async def test_a_list_shown_again_makes_only_the_changed_runs_cells_again() -> None:
+    """Shown again (as while spans stream in), a run whose summary changed shows its new
+    values; the others keep the cells made for the page before; a mark still shows."""
+    app = ListHost()
+    async with app.run_test(size=SIZE) as pilot:
+        traces = app.query_one(TraceList)
+        first = [run_summary(n, running_count=1) for n in (3, 2, 1)]
+        traces.show(first, None)
+        await pilot.pause()
+        kept = traces.get_row(trace(2))
+        traces.marked.append(trace(2))
+        spans = list(traces.columns).index(ColumnKey("spans"))
+        finished = run_summary(3, span_count=21)
+        traces.show([run_summary(4), finished, *first[1:]], None)
+        await pilot.pause()
+        assert str(traces.get_row(trace(3))[spans]) == "21"
+        assert str(traces.get_row(trace(4))[spans]) == "4"
+        again = traces.get_row(trace(2))
+        assert str(again[0]).startswith("●")  # its time cell, made each time: the mark
+        assert [a is b for a, b in zip(again[1:], kept[1:], strict=True)] == [True] * 6
+
+
+async def test_a_live_runs_new_counts_are_written_in_place_not_in_a_new_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same runs in the same order, a running one further on (its cells no wider): its
+    cells change where they are; the table is not cleared and rebuilt, and the cursor stays
+    on its run. Its end, wider, rebuilds the table."""
+    app = ListHost()
+    async with app.run_test(size=SIZE) as pilot:
+        traces = app.query_one(TraceList)
+        first = [run_summary(3, running_count=1, end_ns=None), run_summary(2), run_summary(1)]
+        traces.show(first, trace(2), to_selected=True)
+        await pilot.pause()
+        kept = traces.get_row(trace(2))
+        clear = traces.clear
+        cleared: list[bool] = []
+
+        def counted_clear(columns: bool = False) -> TraceList:
+            cleared.append(columns)
+            return clear(columns)
+
+        monkeypatch.setattr(traces, "clear", counted_clear)
+        traces.show([run_summary(3, running_count=1, end_ns=None, span_count=7), *first[1:]],
+                    None)
+        await pilot.pause()
+        assert cleared == []
+        spans = list(traces.columns).index(ColumnKey("spans"))
+        assert str(traces.get_row(trace(3))[spans]) == "7"
+        assert [a is b for a, b in zip(traces.get_row(trace(2)), kept, strict=True)] == [True] * 7
+        assert traces.cursor_trace == trace(2)
+        traces.show([run_summary(3, span_count=25, end_ns=T0 + 3 + 12_345_678_901),
+                     *first[1:]], None)
+        await pilot.pause()
+        assert cleared == [True]
+        assert str(traces.get_row(trace(3))[spans]) == "25"
+        assert traces.cursor_trace == trace(2)
+
+
+async def test_rows_held_back_for_a_search_come_when_the_same_page_is_shown_again(
+    store: Store,
+) -> None:
+    """A search typed and taken back shows the same page again: its later rows, held back
+    for the newer page, are added after paints as ever."""
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        traces = app.query_one(TraceList)
+        await wait_for(pilot, lambda: traces.row_count == RUNS)
+        summaries, page = list(traces.summaries), app.query_one(TraceBrowser).page
+        traces.show(summaries[:40], None, page=page)  # a narrower page: the rows go
+        traces.show(summaries, None, page=page)
+        assert traces.row_count < RUNS
+        traces.hold_later_rows()  # a newer query is coming...
+        traces.show(summaries, None, page=page)  # ...and it is this page again
+        await wait_for(pilot, lambda: traces.row_count == RUNS)
