@@ -1,6 +1,7 @@
 """The studio open while an agent's spans stream in: how fast its in-process writer takes them,
 and the process's CPU per 1k spans, on a copy of the ×1 bench store (1.1M spans) and on an
-empty one.
+empty one; and, for reference, while the spans of one long run stream in with 300 runs listed
+(the run's row changes with each commit, not the list's rows).
 
 The real ``StudioApp`` (the demo session) runs under ``App.run_test`` with the studio's GC
 settings; a thread commits 50,000 spans (20-span runs) through the app's own writer, 500 at a
@@ -41,6 +42,7 @@ SPANS_PER_RUN = 20
 # measured 7.9k spans/s and 141 ms before the list and the strip were paced, 12.6k and 62 after.
 TARGET_SPANS_PER_SECOND = 10_000.0
 TARGET_CPU_MS_PER_1K = 100.0
+LISTED_RUNS = 300  # the list's runs while one long run streams in (the reference row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,30 @@ def batches(count: int = SPANS) -> list[list[SpanRecord]]:
                  end_ns=t0 + n * 1_000 + 500, attributes={"gen_ai.operation.name": "chat"})
             for n in range(count)]
     return [made[i:i + BATCH] for i in range(0, count, BATCH)]
+
+
+def one_run(count: int = SPANS) -> list[list[SpanRecord]]:
+    """``count`` spans of one run (a long agent's), in commits of ``BATCH``: its row in the
+    list changes with every commit, the others stay as they are."""
+    t0 = time.time_ns()
+    root = f"{1:016x}"
+    made = [SpanRecord(trace_id="e" * 32, span_id=f"{n + 1:016x}",
+                       parent_span_id=None if n == 0 else root, name=f"step {n % SPANS_PER_RUN}",
+                       start_ns=t0 + n * 1_000, end_ns=t0 + n * 1_000 + 500,
+                       attributes={"gen_ai.operation.name": "chat"})
+            for n in range(count)]
+    return [made[i:i + BATCH] for i in range(0, count, BATCH)]
+
+
+def listing_runs(path: Path, runs: int = LISTED_RUNS) -> Path:
+    """A store of ``runs`` finished runs, for the list to show while one more streams in."""
+    store = Store(path)
+    try:
+        for batch in batches(runs * SPANS_PER_RUN):
+            store.writer.commit(batch)
+    finally:
+        store.close()
+    return path
 
 
 async def stream_into_studio(path: Path, commits: list[list[SpanRecord]]) -> LiveRound:
@@ -97,6 +123,8 @@ def main(console: Console) -> None:
         shutil.copyfile(source.path, copy)  # the cached store stays as built
         big = asyncio.run(stream_into_studio(copy, commits))
         empty = asyncio.run(stream_into_studio(Path(tmp) / "empty.db", batches()))
+        long_run = asyncio.run(stream_into_studio(listing_runs(Path(tmp) / "listed.db"),
+                                                  one_run()))
     table = Table(title=f"the studio open while {SPANS:,} spans stream in through its writer "
                   f"({BATCH} a commit, {GAP * 1000:.0f} ms apart)", title_justify="left",
                   title_style="bold")
@@ -112,6 +140,9 @@ def main(console: Console) -> None:
                         big.cpu_ms_per_1k, TARGET_CPU_MS_PER_1K))
     table.add_row("an empty store (reference)", f"{empty.spans_per_second:,.0f}", "", "",
                   f"{empty.cpu_ms_per_1k:.0f}", "", "")
+    table.add_row(f"{LISTED_RUNS} runs, the spans all of one run (reference)",
+                  f"{long_run.spans_per_second:,.0f}", "", "", f"{long_run.cpu_ms_per_1k:.0f}",
+                  "", "")
     console.print(table)
     console.print("[dim]spans/s: from the first commit to the last one committed (each waits "
                   f"for its transaction, then {GAP * 1000:.0f} ms: {BATCH / GAP:,.0f} spans/s at "

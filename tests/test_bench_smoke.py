@@ -240,3 +240,20 @@ def test_the_studio_takes_streamed_spans_into_its_store(tmp_path: Path) -> None:
         assert reader.count_traces() == 1_000 // studio_live.SPANS_PER_RUN
     finally:
         reader.close()
+
+
+def test_one_long_run_streams_into_a_studio_listing_others(tmp_path: Path) -> None:
+    import asyncio
+
+    from bench import studio_live
+    from lumos_studio.store import StoreReader
+
+    listed = studio_live.listing_runs(tmp_path / "listed.db", runs=5)
+    done = asyncio.run(studio_live.stream_into_studio(listed, studio_live.one_run(1_000)))
+    assert done.spans_per_second > 0
+    reader = StoreReader(listed)
+    try:
+        assert reader.count_traces() == 6
+        assert len(reader.trace_spans("e" * 32)) == 1_000
+    finally:
+        reader.close()
