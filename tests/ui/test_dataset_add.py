@@ -99,10 +99,17 @@ async def test_marked_runs_go_in_together_and_a_taken_id_writes_nothing(
     assert path.read_text() == written
 
 
-async def test_a_run_with_no_user_message_is_said_and_nothing_opens(store: Store) -> None:
-    cron = "3cf7651916cd43dd8448eb211c80319c"
-    store.writer.submit_many([make_span("cron job", trace_id=cron)])
+@pytest.fixture
+def cron(store: Store) -> str:
+    """A run with no user message: a cron job's span."""
+    trace_id = "3cf7651916cd43dd8448eb211c80319c"
+    store.writer.submit_many([make_span("cron job", trace_id=trace_id)])
     store.writer.flush()
+    return trace_id
+
+
+async def test_a_run_with_no_user_message_is_said_and_nothing_opens(store: Store, cron: str
+                                                                   ) -> None:
     app = studio_with_a_recorded_turn(store)
     async with app.run_test(size=(120, 40)) as pilot:
         traces = app.query_one(TraceList)
@@ -147,12 +154,9 @@ async def test_an_experiment_is_left_out_saying_its_cases_are_its_datasets(
 
 
 async def test_several_runs_left_out_alone_are_counted_by_why(
-    store: Store, experiment: str,
+    store: Store, experiment: str, cron: str,
 ) -> None:
     """Marked runs of which none makes a case: the note counts them as the dialog's title does."""
-    cron = "3cf7651916cd43dd8448eb211c80319c"
-    store.writer.submit_many([make_span("cron job", trace_id=cron)])
-    store.writer.flush()
     app = studio_with_a_recorded_turn(store)
     async with app.run_test(size=(120, 40)) as pilot:
         traces = app.query_one(TraceList)
