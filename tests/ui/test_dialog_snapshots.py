@@ -1,7 +1,7 @@
 """Snapshots of the debugger's two dialogs at 120x40 and 80x24: the breakpoints of an agent (one
 set, with a condition) and a fork from an agent's model call, from a workflow's step and from a
-tool call, the pick of a tool to call by hand, the playground on a model call, and runs added to
-a dataset."""
+tool call, the pick of a tool to call by hand, the playground on a model call, runs added to
+a dataset, and the question before deleting runs."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from lumos_studio.ui.screens.dataset_add import DatasetAddScreen
 from lumos_studio.ui.screens.fork import AgentForkPoint, ForkPoint, ForkScreen, ToolForkPoint
 from lumos_studio.ui.screens.playground import PlaygroundScreen
 from lumos_studio.ui.screens.tool_pick import ToolPickScreen
+from lumos_studio.ui.widgets.trace_browser import ConfirmDelete
 from tests.builders import T0, weather_trace
 
 SIZES = [(120, 40), (80, 24)]
@@ -112,3 +113,9 @@ def test_runs_added_to_a_dataset(snap_compare, size: tuple[int, int]) -> None:  
     assert len(runs) == 2
     left_out = (LeftOut("c" * 32, LeftOutKind.NO_USER_MESSAGE),)
     assert snap_compare(DialogHost(DatasetAddScreen(runs, left_out)), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
+def test_the_question_before_deleting_runs(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    question = "Delete 2 marked runs with their spans and logs? This cannot be undone."
+    assert snap_compare(DialogHost(ConfirmDelete(question)), terminal_size=size)

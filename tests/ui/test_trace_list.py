@@ -219,6 +219,19 @@ async def test_delete_asks_first_then_removes_the_run_and_clears_its_view(store:
         await wait_for(pilot, lambda: app.trace_id is None and not tree.spans)
 
 
+async def test_deleting_marked_runs_asks_about_them_all_then_removes_them(store: Store) -> None:
+    app = studio(store)
+    async with app.run_test(size=SIZE) as pilot:
+        traces = await ready(app, pilot)
+        traces.focus()
+        await pilot.press("m", "down", "m", "delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDelete))
+        question = str(app.screen.query_one("#confirm-question", Label).render())
+        assert question.startswith("Delete 2 marked runs with their spans and logs?")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: listed(app) == [1])
+
+
 async def test_typing_a_search_does_not_sum_the_metrics_again_but_a_stored_run_does(
         store: Store) -> None:
     app = studio(store)

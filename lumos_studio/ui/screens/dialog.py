@@ -1,7 +1,8 @@
 """The frame every studio dialog shares: a modal centred over the studio, its one column
 (a ``Vertical``) in a rounded border, and the look of its title, error and key lines. Each
 dialog says only its size and what it asks; a tone class colours the border by what the dialog
-is about (``-warning``: a paused run or its breakpoints)."""
+is about (``-warning``: a paused run or its breakpoints; ``-danger``: a question before
+deleting)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class StudioDialog(ModalScreen[ResultType]):
         border: round $accent; background: $surface;
     }
     StudioDialog.-warning > Vertical { border: round $warning; }
+    StudioDialog.-danger > Vertical { border: round $error; }
     StudioDialog .dialog-title, StudioDialog .dialog-error, StudioDialog .dialog-keys {
         height: auto;
     }

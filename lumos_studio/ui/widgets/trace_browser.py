@@ -16,28 +16,27 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from lumos_studio.display import safe_str, safe_text
 from lumos_studio.store import TracePage, TraceQuery
 from lumos_studio.store.trace_filter import HELP, FilterError, parse_filter
 from lumos_studio.store.trace_page import SORTS
+from lumos_studio.ui.screens.dialog import StudioDialog
 from lumos_studio.ui.widgets.trace_list import TraceList
 
 SORT_LABELS = {"newest": "newest", "oldest": "oldest", "slowest": "slowest",
                "tokens": "most tokens", "errors": "errors first"}
 
 
-class ConfirmDelete(ModalScreen[bool]):
+class ConfirmDelete(StudioDialog[bool]):
     """Asks before deleting: y (or enter) deletes, n or escape keeps."""
 
     DEFAULT_CSS = """
-    ConfirmDelete { align: center middle; }
-    ConfirmDelete > Label {
-        width: auto; max-width: 70; padding: 1 2; border: round $error; background: $surface;
-    }
+    ConfirmDelete > Vertical { width: auto; padding: 1 2; }
+    ConfirmDelete #confirm-question { max-width: 64; }
     """
+    DEFAULT_CLASSES = "-danger"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y,enter", "answer(True)", "Delete"),
         Binding("n,escape", "answer(False)", "Keep"),
@@ -50,7 +49,8 @@ class ConfirmDelete(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         question = Text.assemble(self.question, "\n\n", ("y", "bold"), " delete · ",
                                  ("n", "bold"), " keep")
-        yield Label(question, id="confirm-question")
+        with Vertical():
+            yield Label(question, id="confirm-question")
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
@@ -249,7 +249,8 @@ class TraceBrowser(Vertical):
                 f"{summary.span_count} spans)" if summary else "")
         else:
             what = f"{len(chosen)} marked runs"
-        question = f"Delete {what} with its spans and logs? This cannot be undone."
+        their = "its" if len(chosen) == 1 else "their"
+        question = f"Delete {what} with {their} spans and logs? This cannot be undone."
 
         def answered(confirmed: bool | None) -> None:
             if confirmed:
