@@ -224,7 +224,10 @@ async def test_deleting_marked_runs_asks_about_them_all_then_removes_them(store:
     async with app.run_test(size=SIZE) as pilot:
         traces = await ready(app, pilot)
         traces.focus()
-        await pilot.press("m", "down", "m", "delete")
+        await pilot.press("m", "down", "m")
+        browser = app.query_one(TraceBrowser)
+        await wait_for(pilot, lambda: browser.border_subtitle == "3 traces · 2 marked")
+        await pilot.press("delete")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDelete))
         question = str(app.screen.query_one("#confirm-question", Label).render())
         assert question.startswith("Delete 2 marked runs with their spans and logs?")

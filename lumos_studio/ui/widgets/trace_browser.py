@@ -146,6 +146,11 @@ class TraceBrowser(Vertical):
         self.traces.forget(trace_ids)
         self._describe()
 
+    def on_trace_list_marks_changed(self, message: TraceList.MarksChanged) -> None:
+        """The border counts the marked runs as they are marked, not at the next page."""
+        message.stop()
+        self._describe()
+
     def _describe(self) -> None:
         page, query = self.page, self.query_state
         if page is None:

@@ -80,6 +80,9 @@ class TraceList(DataTable[str | Text]):
             super().__init__()
             self.trace_ids = trace_ids
 
+    class MarksChanged(Message):
+        """A run was marked or unmarked (what holds the list counts the marks)."""
+
     class CompareRequested(Message):
         """Compare the marked trace (before) with the one under the cursor (after)."""
 
@@ -325,6 +328,7 @@ class TraceList(DataTable[str | Text]):
         else:
             self.marked.append(trace_id)
         self._refresh_marks()
+        self.post_message(self.MarksChanged())
 
     def action_copy_id(self) -> None:
         """The highlighted trace's id, for ``lumos-studio show``, ``compare`` or a message."""
