@@ -28,7 +28,7 @@ from lumos_core.agent import Agent
 from lumos_core.evals.collector import CaseSpans, case_spans_for
 from lumos_core.evals.dataset import Case, Dataset
 from lumos_core.evals.results import CaseResult, ExperimentResult, summarise
-from lumos_core.evals.scoring import Sample, Score, Scorer, output_text
+from lumos_core.evals.scoring import Sample, Score, Scorer, evaluation_attributes, output_text
 from lumos_core.messages import Usage
 from lumos_core.run_results import RunResult
 from lumos_core.settings import ModelSettings
@@ -234,22 +234,6 @@ async def _score(scorer: Scorer, sample: Sample) -> Score:
         return await scorer.score(sample)
     except Exception as exc:  # a scorer's bug fails its score, not the experiment
         return scorer.unscored(f"the scorer raised {type(exc).__name__}: {exc}")
-
-
-def evaluation_attributes(score: Score, source: str = "experiment") -> dict[str, Any]:
-    """The ``gen_ai.evaluation.result`` event's attributes for ``score``."""
-    attributes: dict[str, Any] = {
-        sc.EVALUATION_NAME: score.name,
-        sc.LUMOS_EVALUATION_PASSED: score.passed,
-        sc.LUMOS_EVALUATION_SOURCE: source,
-    }
-    if score.value is not None:
-        attributes[sc.EVALUATION_SCORE_VALUE] = score.value
-    if score.label:
-        attributes[sc.EVALUATION_SCORE_LABEL] = score.label
-    if score.explanation:
-        attributes[sc.EVALUATION_EXPLANATION] = score.explanation
-    return attributes
 
 
 def usage_of(spans: Sequence[ReadableSpan]) -> Usage:

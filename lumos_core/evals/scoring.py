@@ -6,13 +6,16 @@ import abc
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from opentelemetry.sdk.trace import ReadableSpan
 
 from lumos_core.evals.dataset import Case
 from lumos_core.messages import Usage
+from lumos_core.telemetry import semconv as sc
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 
 __all__ = ["Sample", "Score", "Scorer", "output_text"]
 
@@ -89,3 +92,19 @@ def output_text(value: Any) -> str:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     except TypeError:
         return str(value)
+
+
+def evaluation_attributes(score: Score, source: str = "experiment") -> dict[str, Any]:
+    """The ``gen_ai.evaluation.result`` event's attributes for ``score``."""
+    attributes: dict[str, Any] = {
+        sc.EVALUATION_NAME: score.name,
+        sc.LUMOS_EVALUATION_PASSED: score.passed,
+        sc.LUMOS_EVALUATION_SOURCE: source,
+    }
+    if score.value is not None:
+        attributes[sc.EVALUATION_SCORE_VALUE] = score.value
+    if score.label:
+        attributes[sc.EVALUATION_SCORE_LABEL] = score.label
+    if score.explanation:
+        attributes[sc.EVALUATION_EXPLANATION] = score.explanation
+    return attributes

@@ -166,3 +166,13 @@ def test_the_running_spans_read_at_every_start_go_by_trace_not_through_every_spa
     plan = [row[-1] for row in connection.execute(f"EXPLAIN QUERY PLAN {statements[-1]}")]
     assert [step.split()[0] for step in plan] == ["SCAN", "SEARCH"]
     assert plan[1].startswith("SEARCH s USING INDEX")
+
+
+def test_reading_runs_as_cases_and_scoring_them_loads_no_agent_nor_experiment_runner() -> None:
+    """``D`` and the scoring keys of a studio whose agents run in a worker: the dataset and
+    the scores of the evals package, not its experiment runner, judge, agent or model
+    clients (the first ``D`` took ~340 ms more with them)."""
+    code = "import lumos_studio.dataset_cases, lumos_studio.scoring"
+    watch = ("lumos_core.agent", "lumos_core.evals.experiment", "lumos_core.evals.judge",
+             "lumos_core.workflows", "httpx", "opentelemetry.sdk")
+    assert loaded_after(code, watch=watch) == []
