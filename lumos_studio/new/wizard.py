@@ -124,6 +124,8 @@ class NewProjectWizard(OrderedKeys[ProjectPlan | None]):
     # Keeping the notes beside the fields current
 
     def _refresh(self) -> None:
+        if not self.is_running:  # a change still queued as the wizard closes: its fields go
+            return
         problem = self._problem() if self.project_name else None
         self.query_one("#name-problem", Static).update(safe_text(problem or "", limit=None))
         provider = self.provider

@@ -56,6 +56,16 @@ async def test_keys_typed_in_one_burst_go_where_the_focus_moved() -> None:
         assert app.focused is app.query_one("#name", Input)
 
 
+async def test_a_change_still_queued_as_the_wizard_closes_is_dropped() -> None:
+    """Keys typed in a burst leave ``Input.Changed`` messages queued; one handled while the
+    wizard shuts down found its fields gone and failed the whole run."""
+    app = NewProjectWizard()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"bot")
+        field = app.query_one("#name", Input)
+    app.on_input_changed(Input.Changed(field, "bot"))  # closed: its fields are gone
+
+
 async def test_a_set_key_is_said_to_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test")
     app = NewProjectWizard(name="bot", provider="deepseek")
