@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,8 +21,8 @@ def write_or_check(output: Path, render: Callable[[], str], description: str,
     if args.check:
         current = output.read_text(encoding="utf-8") if output.exists() else ""
         if current != text:
-            print(f"{output} is out of date: run python scripts/{Path(sys.argv[0]).name}",
-                  file=sys.stderr)
+            script = Path(inspect.getfile(render)).name  # the generator, however it was run
+            print(f"{output} is out of date: run python scripts/{script}", file=sys.stderr)
             return 1
         return 0
     output.write_text(text, encoding="utf-8")

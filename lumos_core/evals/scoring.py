@@ -17,7 +17,7 @@ from lumos_core.telemetry import semconv as sc
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
-__all__ = ["Sample", "Score", "Scorer", "output_text"]
+__all__ = ["Sample", "Score", "Scorer", "evaluation_attributes", "output_text"]
 
 
 @dataclass(frozen=True, slots=True)

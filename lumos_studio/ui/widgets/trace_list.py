@@ -226,13 +226,16 @@ class TraceList(DataTable[str | Text]):
                                          strict=True):
                     self.update_cell(row_key, column, value)
         self._generation += 1  # rows held back (``hold_later_rows``) come after paints again
-        if self.row_count < len(self._rows):
-            self.call_after_refresh(self._add_later, self._generation)
+        self._add_rest_after_paint()
 
     def _add_rows(self, stop: int) -> None:
         """Add the rows not added yet, up to ``stop``; a chunk more after the next paint."""
         for row_key, source in self._rows[self.row_count : stop]:
             self.add_row(*self._row_values(row_key, source), key=row_key)
+        self._add_rest_after_paint()
+
+    def _add_rest_after_paint(self) -> None:
+        """The rows not added yet, a chunk after the next paint (then the next chunk...)."""
         if self.row_count < len(self._rows):
             self.call_after_refresh(self._add_later, self._generation)
 
