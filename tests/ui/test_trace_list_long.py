@@ -3,6 +3,7 @@ arrives, the cursor can go anywhere at once, and nothing stale or resized comes 
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from typing import Any
 
@@ -260,3 +261,126 @@ async def test_rows_held_back_for_a_search_come_when_the_same_page_is_shown_agai
         traces.hold_later_rows()  # a newer query is coming...
         traces.show(summaries, None, page=page)  # ...and it is this page again
         await wait_for(pilot, lambda: traces.row_count == RUNS)
+
+
+def shown_keys(traces: TraceList) -> list[str | None]:
+    """The table's rows as they are drawn, top to bottom."""
+    return [row.key.value for row in traces.ordered_rows]
+
+
+class CountedClears:
+    """Counts ``TraceList.clear``: each is a new table, its rows added again."""
+
+    def __init__(self, traces: TraceList, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        clear = traces.clear
+
+        def counted(columns: bool = False) -> TraceList:
+            self.count += 1
+            return clear(columns)
+
+        monkeypatch.setattr(traces, "clear", counted)
+
+
+async def test_new_runs_on_top_join_the_rows_shown_and_the_oldest_leave_without_a_new_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """New runs above the runs shown (as while an agent's runs stream in): they are added
+    above them, a run that changed is written in place, the runs pushed off the page's end
+    leave, and the cursor stays on its run; the table is not cleared and rebuilt."""
+    app = ListHost()
+    async with app.run_test(size=SIZE) as pilot:
+        traces = app.query_one(TraceList)
+        first = [run_summary(3, running_count=1), run_summary(2), run_summary(1)]
+        traces.show(first, trace(2), to_selected=True)
+        await pilot.pause()
+        kept = traces.get_row(trace(2))
+        clears = CountedClears(traces, monkeypatch)
+        spans = list(traces.columns).index(ColumnKey("spans"))
+
+        three = run_summary(3, running_count=1, span_count=9)
+        traces.show([run_summary(5), run_summary(4), three, *first[1:]], None)
+        await pilot.pause()
+        assert shown_keys(traces) == [trace(n) for n in (5, 4, 3, 2, 1)]
+        assert traces.row_traces == shown_keys(traces)
+        assert str(traces.get_row(trace(3))[spans]) == "9"
+        assert [a is b for a, b in zip(traces.get_row(trace(2)), kept, strict=True)] == [True] * 7
+        assert traces.cursor_trace == trace(2) and traces.cursor_row == 3
+
+        # A page of five: two more on top push the two oldest off its end.
+        traces.show([*(run_summary(n) for n in (7, 6, 5, 4)), three], None)
+        await pilot.pause()
+        assert shown_keys(traces) == [trace(n) for n in (7, 6, 5, 4, 3)]
+        assert trace(2) not in traces.rows and trace(1) not in traces.rows
+        assert traces.cursor_row == 3  # its run left: the same row, as in a new table
+        assert clears.count == 0
+
+        # The last run, pinned, goes to the top with a new one: it leaves the end first.
+        pinned = run_summary(3, running_count=1, span_count=9, pinned_ns=T0)
+        traces.show([pinned, run_summary(8), *(run_summary(n) for n in (7, 6, 5))], None)
+        await pilot.pause()
+        assert shown_keys(traces) == [trace(n) for n in (3, 8, 7, 6, 5)]
+        assert traces.get_row_index(trace(3)) == 0 and traces.get_row_index(trace(5)) == 4
+        assert str(traces.get_row(trace(3))[0]).startswith(" ▲")
+        assert clears.count == 0
+
+        # Runs in another order under the top one (not new runs on top): a new table.
+        traces.show([run_summary(8), pinned, *(run_summary(n) for n in (6, 7, 5))], None)
+        await pilot.pause()
+        assert clears.count == 1
+        assert shown_keys(traces) == [trace(n) for n in (8, 3, 6, 7, 5)]
+
+
+async def test_new_runs_on_top_of_a_long_page_still_arriving_keep_every_row_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """New runs on top while the page's later rows are still to come after paints: those
+    come, once each, below the rest, in the page's order."""
+    app = ListHost()
+    async with app.run_test(size=SIZE) as pilot:
+        traces = app.query_one(TraceList)
+        page = [run_summary(n) for n in range(RUNS, 0, -1)]
+        traces.show(page, None)
+        assert traces.row_count < RUNS  # the first screenfuls only, so far
+        clears = CountedClears(traces, monkeypatch)
+        newer = [run_summary(n) for n in range(RUNS + 2, RUNS, -1)] + page[:-2]
+        traces.show(newer, None)
+        await wait_for(pilot, lambda: traces.row_count == RUNS)
+        assert shown_keys(traces) == [t.trace_id for t in newer]
+        assert clears.count == 0
+
+
+async def test_the_table_shows_each_page_in_order_whatever_comes_next() -> None:
+    """Pages as a live list gets them (new runs on top, the oldest off the end, a run pinned
+    to the top, a search's narrower page, counts moving on), one after another with and
+    without a paint between: the table always holds the start of the page shown, in order,
+    and then all of it."""
+    app = ListHost()
+    chance = random.Random(15)
+    async with app.run_test(size=SIZE) as pilot:
+        traces = app.query_one(TraceList)
+        page = [run_summary(n) for n in range(120, 0, -1)]
+        newest = 120
+        for step in range(40):
+            kind = chance.choice(("new", "new", "new", "pin", "narrow", "counts"))
+            if kind == "new":
+                added = chance.randint(1, 30)
+                page = [run_summary(n) for n in range(newest + added, newest, -1)] + page
+                newest += added
+                page = page[:150]
+            elif kind == "pin" and page:
+                moved = page.pop(chance.randrange(len(page)))
+                page.insert(0, replace(moved, pinned_ns=T0))
+            elif kind == "narrow":
+                page = page[: chance.randint(1, len(page))]
+            else:
+                page = [replace(t, span_count=t.span_count + 1) if chance.random() < 0.2 else t
+                        for t in page]
+            traces.show(page, None)
+            expected = [t.trace_id for t in page]
+            assert shown_keys(traces) == expected[: traces.row_count], (step, kind)
+            if step % 4 == 0:
+                await pilot.pause()
+        await wait_for(pilot, lambda: traces.row_count == len(page))
+        assert shown_keys(traces) == [t.trace_id for t in page]
+        assert len(traces.rows) == len(page)

@@ -12,9 +12,11 @@ is added (a page of 500 runs made them all: ~20 ms of each key typed in the sear
 
 While spans stream in, the list shows the same query again several times a second, mostly the
 same runs: a run's cells and widths are kept from the page shown before (``_made_before``), and
-made again only when its summary changed (made anew, they were ~40 % of such a refresh). The
-same runs in the same order, no column wider (a live run's counts moved on), are written in
-place (``_update_changed_rows``) instead of in a new table.
+made again only when its summary changed (made anew, they were ~40 % of such a refresh). With
+no column wider, the table is kept: the same runs in the same order (a live run's counts moved
+on) are written in place (``_update_changed_rows``); new runs above the runs shown (an agent's
+new runs) are added, sorted to the top, and the runs pushed off the page's end leave
+(``_insert_on_top``). Anything else (another sort, a search, a wider column) builds a new table.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import CellKey, RowKey
 
 from lumos_studio.display import fit_text, safe_str, safe_text
 from lumos_studio.present import format_duration, format_time, status_label, status_text
@@ -174,8 +176,12 @@ class TraceList(DataTable[str | Text]):
         self._widths_of_rows = widths
         wanted = [t for t in (keep, selected) if t is not None and t in self.row_traces]
         needed_row = self.row_traces.index(wanted[0]) if wanted else 0
-        if widths == shown_widths and needed_row < self.row_count and _same_keys(rows, shown_rows):
+        same_widths = widths == shown_widths
+        on_top = _new_on_top(rows, shown_rows) if same_widths else None
+        if same_widths and needed_row < self.row_count and _same_keys(rows, shown_rows):
             self._update_changed_rows(shown_rows)
+        elif on_top and needed_row < on_top + min(self.row_count, len(rows) - on_top):
+            self._insert_on_top(on_top, shown_rows)
         else:
             self._render_rows(needed_row)
         self.border_subtitle = self._count_text()
@@ -222,11 +228,61 @@ class TraceList(DataTable[str | Text]):
         (``_render_rows``) took ~30 ms of the UI thread a refresh with 500 runs listed."""
         for (row_key, source), (_, before) in zip(self._rows, shown_rows, strict=True):
             if source != before and row_key in self.rows:  # a row not added yet is made later
-                for column, value in zip(self._shown_columns, self._row_values(row_key, source),
-                                         strict=True):
-                    self.update_cell(row_key, column, value)
+                self._update_row(row_key, source)
         self._generation += 1  # rows held back (``hold_later_rows``) come after paints again
         self._add_rest_after_paint()
+
+    def _insert_on_top(self, count: int, shown_rows: list[tuple[str, _Source]]) -> None:
+        """``count`` new runs above the rows shown before (those still on the page, in the same
+        order, their columns as wide): the runs that fell off the page's end leave, the new
+        ones are added and sorted to the top, the changed ones are written in place. While an
+        agent's runs stream in, that is every refresh; rebuilding the table instead added the
+        whole page again each time (~300 rows, ~20 ms of the UI thread)."""
+        cursor = self.cursor_row
+        still = len(self._rows) - count  # the rows shown before that are still on the page
+        self._drop_rows([row_key for row_key, _ in shown_rows[still : self.row_count]])
+        kept = self.row_count  # the table's rows: the first of those still on the page
+        for (row_key, source), (_, before) in zip(self._rows[count : count + kept],
+                                                  shown_rows[:kept], strict=True):
+            if source != before:
+                self._update_row(row_key, source)
+        for row_key, source in self._rows[:count]:
+            self.add_row(*self._row_values(row_key, source), key=row_key)
+        self._sort_as_rows(self.row_count)
+        if cursor >= 0:  # its run may have left: the same row, as in a new table
+            self.move_cursor(row=min(cursor, self.row_count - 1), scroll=False)
+        self._generation += 1  # rows held back (``hold_later_rows``) come after paints again
+        self._add_rest_after_paint()
+
+    def _drop_rows(self, row_keys: list[str]) -> None:
+        """The table's last rows, gone off the page's end, at once. ``DataTable.remove_row``
+        renumbers every row for each row it removes (~0.5 ms a row of a 500-row page; while
+        runs stream in, a refresh pushed ~90 off the end); the last rows leave no gap to
+        renumber. It does what ``remove_row`` does, but that, on the table's own structures:
+        the tests hold the table to the rows it shows."""
+        for key in row_keys:
+            row_key = RowKey(key)
+            del self._row_locations[row_key]
+            for column_key in self._data.pop(row_key):
+                self._updated_cells.discard(CellKey(row_key, column_key))
+            del self.rows[row_key]
+        if row_keys:
+            self._require_update_dimensions = True
+            self._update_count += 1
+            self.refresh(layout=True)
+
+    def _sort_as_rows(self, count: int) -> None:
+        """The table's rows in the order of ``_rows`` (the first ``count`` of them, all added).
+        ``DataTable.sort`` hands its key a row's cells, not its key: each row's time cell,
+        made for that row alone, tells which row it is."""
+        place = {id(self.get_cell(row_key, "time")): index
+                 for index, (row_key, _) in enumerate(self._rows[:count])}
+        self.sort("time", key=lambda cell: place[id(cell)])
+
+    def _update_row(self, row_key: str, source: _Source) -> None:
+        for column, value in zip(self._shown_columns, self._row_values(row_key, source),
+                                 strict=True):
+            self.update_cell(row_key, column, value)
 
     def _add_rows(self, stop: int) -> None:
         """Add the rows not added yet, up to ``stop``; a chunk more after the next paint."""
@@ -414,6 +470,21 @@ def _make(t: TraceSummary) -> _Made:
 def _same_keys(rows: list[tuple[str, _Source]], others: list[tuple[str, _Source]]) -> bool:
     return len(rows) == len(others) and all(
         key == other for (key, _), (other, _) in zip(rows, others, strict=True))
+
+
+def _new_on_top(rows: list[tuple[str, _Source]], shown: list[tuple[str, _Source]]) -> int:
+    """How many new rows ``rows`` begins with, above the rows shown before (their start, in
+    the same order, the end of them past the page's end); 0 when it is not so."""
+    if not shown or not rows:
+        return 0
+    first = shown[0][0]
+    count = next((index for index, (key, _) in enumerate(rows) if key == first), 0)
+    if not count or any(key.startswith(GROUP_KEY) for key, _ in rows[:count]):
+        return 0
+    kept = rows[count:]
+    if any(key != other for (key, _), (other, _) in zip(kept, shown, strict=False)):
+        return 0
+    return count
 
 
 def _widen(widths: dict[str, int], row: dict[str, int]) -> None:
