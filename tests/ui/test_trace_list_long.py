@@ -4,6 +4,7 @@ arrives, the cursor can go anywhere at once, and nothing stale or resized comes 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -16,10 +17,11 @@ from textual.widgets.data_table import ColumnKey
 from lumos_studio.app import StudioApp
 from lumos_studio.sessions.discovery import load_demo
 from lumos_studio.sessions.in_process import InProcessSession
-from lumos_studio.store import Store, TraceSummary
+from lumos_studio.store import Store, TracePage, TraceSummary
 from lumos_studio.store.trace_filter import parse_filter
+from lumos_studio.store.trace_page import TraceQuery
 from lumos_studio.ui.widgets.trace_browser import TraceBrowser
-from lumos_studio.ui.widgets.trace_list import COLUMNS, TraceList
+from lumos_studio.ui.widgets.trace_list import COLUMNS, GROUP_KEY, TraceList
 from tests.builders import T0, agent_run
 from tests.hostile import CORPUS
 from tests.ui.helpers import wait_for
@@ -287,7 +289,8 @@ async def test_new_runs_on_top_join_the_rows_shown_and_the_oldest_leave_without_
 ) -> None:
     """New runs above the runs shown (as while an agent's runs stream in): they are added
     above them, a run that changed is written in place, the runs pushed off the page's end
-    leave, and the cursor stays on its run; the table is not cleared and rebuilt."""
+    leave, and the cursor stays on its run; the table is not cleared and rebuilt. A re-sort
+    is sorted in place too; a page of mostly other runs is a new table."""
     app = ListHost()
     async with app.run_test(size=SIZE) as pilot:
         traces = app.query_one(TraceList)
@@ -324,11 +327,18 @@ async def test_new_runs_on_top_join_the_rows_shown_and_the_oldest_leave_without_
         assert str(traces.get_row(trace(3))[0]).startswith(" ▲")
         assert clears.count == 0
 
-        # Runs in another order under the top one (not new runs on top): a new table.
+        # The same runs in another order (a re-sort): sorted where they are.
         traces.show([run_summary(8), pinned, *(run_summary(n) for n in (6, 7, 5))], None)
         await pilot.pause()
-        assert clears.count == 1
         assert shown_keys(traces) == [trace(n) for n in (8, 3, 6, 7, 5)]
+        assert clears.count == 0
+
+        # More new runs than the first screenfuls hold (another page): a new table.
+        page = [run_summary(n) for n in range(400, 200, -1)]
+        traces.show(page, None)
+        await pilot.pause()
+        assert clears.count == 1
+        assert shown_keys(traces)[:3] == [trace(n) for n in (400, 399, 398)]
 
 
 async def test_new_runs_on_top_of_a_long_page_still_arriving_keep_every_row_in_order(
@@ -350,37 +360,54 @@ async def test_new_runs_on_top_of_a_long_page_still_arriving_keep_every_row_in_o
         assert clears.count == 0
 
 
-async def test_the_table_shows_each_page_in_order_whatever_comes_next() -> None:
+def grouped_page(runs: list[TraceSummary]) -> TracePage:
+    """The runs as a grouped page orders them: pinned first, then by conversation."""
+    runs = sorted(runs, key=lambda t: (not t.pinned, t.conversation_id or "", -t.start_ns))
+    sizes = Counter(t.conversation_id for t in runs if not t.pinned)
+    return TracePage(TraceQuery(grouped=True), runs, len(runs), dict(sizes),
+                     pinned=sum(1 for t in runs if t.pinned))
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+async def test_the_table_shows_each_page_in_order_whatever_comes_next(grouped: bool) -> None:
     """Pages as a live list gets them (new runs on top, the oldest off the end, a run pinned
     to the top, a search's narrower page, counts moving on), one after another with and
-    without a paint between: the table always holds the start of the page shown, in order,
-    and then all of it."""
+    without a paint between, grouped by conversation or not: the table always holds the start
+    of the page shown, in order, and then all of it."""
     app = ListHost()
     chance = random.Random(15)
+
+    def run(n: int) -> TraceSummary:
+        return run_summary(n, conversation_id=f"thread {n % 3}")
+
     async with app.run_test(size=SIZE) as pilot:
         traces = app.query_one(TraceList)
-        page = [run_summary(n) for n in range(120, 0, -1)]
+        runs = [run(n) for n in range(120, 0, -1)]
         newest = 120
         for step in range(40):
             kind = chance.choice(("new", "new", "new", "pin", "narrow", "counts"))
             if kind == "new":
                 added = chance.randint(1, 30)
-                page = [run_summary(n) for n in range(newest + added, newest, -1)] + page
+                runs = [run(n) for n in range(newest + added, newest, -1)] + runs
                 newest += added
-                page = page[:150]
-            elif kind == "pin" and page:
-                moved = page.pop(chance.randrange(len(page)))
-                page.insert(0, replace(moved, pinned_ns=T0))
+                runs = runs[:150]
+            elif kind == "pin":
+                moved = runs.pop(chance.randrange(len(runs)))
+                runs.insert(0, replace(moved, pinned_ns=T0))
             elif kind == "narrow":
-                page = page[: chance.randint(1, len(page))]
+                runs = runs[: chance.randint(1, len(runs))]
             else:
-                page = [replace(t, span_count=t.span_count + 1) if chance.random() < 0.2 else t
-                        for t in page]
-            traces.show(page, None)
-            expected = [t.trace_id for t in page]
-            assert shown_keys(traces) == expected[: traces.row_count], (step, kind)
+                runs = [replace(t, span_count=t.span_count + 1) if chance.random() < 0.2 else t
+                        for t in runs]
+            page = grouped_page(runs) if grouped else None
+            shown = page.summaries if page is not None else runs
+            traces.show(shown, None, page=page)
+            page_keys = [key for key, _ in traces._rows]
+            assert shown_keys(traces) == page_keys[: traces.row_count], (step, kind)
+            assert [k for k in page_keys if not k.startswith(GROUP_KEY)] == [
+                t.trace_id for t in shown]
             if step % 4 == 0:
                 await pilot.pause()
-        await wait_for(pilot, lambda: traces.row_count == len(page))
-        assert shown_keys(traces) == [t.trace_id for t in page]
-        assert len(traces.rows) == len(page)
+        await wait_for(pilot, lambda: traces.row_count == len(traces._rows))
+        assert shown_keys(traces) == [key for key, _ in traces._rows]
+        assert len(traces.rows) == len(traces._rows)

@@ -13,10 +13,9 @@ is added (a page of 500 runs made them all: ~20 ms of each key typed in the sear
 While spans stream in, the list shows the same query again several times a second, mostly the
 same runs: a run's cells and widths are kept from the page shown before (``_made_before``), and
 made again only when its summary changed (made anew, they were ~40 % of such a refresh). With
-no column wider, the table is kept: the same runs in the same order (a live run's counts moved
-on) are written in place (``_update_changed_rows``); new runs above the runs shown (an agent's
-new runs) are added, sorted to the top, and the runs pushed off the page's end leave
-(``_insert_on_top``). Anything else (another sort, a search, a wider column) builds a new table.
+the columns as wide, the table itself is kept (``_patched``): the runs still on the page stay,
+those that changed written in place, the new ones are added and sorted into place, the others
+leave; a page of mostly other runs (another search) is a new table.
 """
 
 from __future__ import annotations
@@ -176,13 +175,7 @@ class TraceList(DataTable[str | Text]):
         self._widths_of_rows = widths
         wanted = [t for t in (keep, selected) if t is not None and t in self.row_traces]
         needed_row = self.row_traces.index(wanted[0]) if wanted else 0
-        same_widths = widths == shown_widths
-        on_top = _new_on_top(rows, shown_rows) if same_widths else None
-        if same_widths and needed_row < self.row_count and _same_keys(rows, shown_rows):
-            self._update_changed_rows(shown_rows)
-        elif on_top and needed_row < on_top + min(self.row_count, len(rows) - on_top):
-            self._insert_on_top(on_top, shown_rows)
-        else:
+        if widths != shown_widths or not self._patched(shown_rows, needed_row):
             self._render_rows(needed_row)
         self.border_subtitle = self._count_text()
         if wanted:
@@ -222,61 +215,69 @@ class TraceList(DataTable[str | Text]):
         if 0 <= cursor < self.row_count:
             self.move_cursor(row=cursor, scroll=False)
 
-    def _update_changed_rows(self, shown_rows: list[tuple[str, _Source]]) -> None:
-        """The same rows in the same order, their columns as wide (a live run's counts moved
-        on): the cells of the rows whose run changed, in place. Rebuilding the table instead
-        (``_render_rows``) took ~30 ms of the UI thread a refresh with 500 runs listed."""
-        for (row_key, source), (_, before) in zip(self._rows, shown_rows, strict=True):
-            if source != before and row_key in self.rows:  # a row not added yet is made later
-                self._update_row(row_key, source)
-        self._generation += 1  # rows held back (``hold_later_rows``) come after paints again
-        self._add_rest_after_paint()
+    def _patched(self, shown_rows: list[tuple[str, _Source]], needed_row: int) -> bool:
+        """The table made to hold the start of the page from the rows it holds, when no more
+        need adding than it keeps (False, nothing done, when a new table would show its first
+        screenfuls sooner); the columns are as before. While spans stream in, a refresh is
+        mostly the same runs (a live run's counts moved on: written in place) or new runs on
+        top (added, sorted to the top, the oldest pushed off the page's end): a new table added
+        the whole page again each time (~20–30 ms of the UI thread with 300–500 runs listed).
+        A search narrowed, a run pinned or deleted, a re-sort of the same runs: the same way.
 
-    def _insert_on_top(self, count: int, shown_rows: list[tuple[str, _Source]]) -> None:
-        """``count`` new runs above the rows shown before (those still on the page, in the same
-        order, their columns as wide): the runs that fell off the page's end leave, the new
-        ones are added and sorted to the top, the changed ones are written in place. While an
-        agent's runs stream in, that is every refresh; rebuilding the table instead added the
-        whole page again each time (~300 rows, ~20 ms of the UI thread)."""
+        The table then holds the page's rows down to the lowest run it kept, or its first
+        screenfuls (down to ``needed_row`` and the cursor), whichever is further; the rest
+        come after paints, as in a new table."""
+        page = {row_key: index for index, (row_key, _) in enumerate(self._rows)}
+        held = shown_rows[: self.row_count]  # the table's rows, top to bottom
+        lowest = max((page.get(row_key, -1) for row_key, _ in held), default=-1)
+        screenful = max(self.scrollable_content_region.height, 24)
+        end = min(len(self._rows),
+                  max(lowest + 1, 2 * screenful, max(needed_row, self.cursor_row) + screenful))
+        missing = [(row_key, source) for row_key, source in self._rows[:end]
+                   if row_key not in self.rows]
+        kept = sum(1 for row_key, _ in held if row_key in page)
+        if len(missing) > max(kept, 2 * screenful):  # mostly other rows: a new table's first
+            return False  # screenfuls come sooner, the rest after paints
         cursor = self.cursor_row
-        still = len(self._rows) - count  # the rows shown before that are still on the page
-        self._drop_rows([row_key for row_key, _ in shown_rows[still : self.row_count]])
-        kept = self.row_count  # the table's rows: the first of those still on the page
-        for (row_key, source), (_, before) in zip(self._rows[count : count + kept],
-                                                  shown_rows[:kept], strict=True):
-            if source != before:
-                self._update_row(row_key, source)
-        for row_key, source in self._rows[:count]:
+        gone = [row_key for row_key, _ in held if row_key not in page]
+        if gone:
+            self._drop_rows(gone)
+            self._sort_as([row_key for row_key, _ in held if row_key in page])
+        for row_key, before in held:
+            index = page.get(row_key)
+            if index is not None and self._rows[index][1] != before:
+                self._update_row(row_key, self._rows[index][1])
+        for row_key, source in missing:
             self.add_row(*self._row_values(row_key, source), key=row_key)
-        self._sort_as_rows(self.row_count)
-        if cursor >= 0:  # its run may have left: the same row, as in a new table
-            self.move_cursor(row=min(cursor, self.row_count - 1), scroll=False)
+        order = [row_key for row_key, _ in self._rows[:end]]
+        if gone or missing or order != [row_key for row_key, _ in held]:
+            self._sort_as(order)
+        if cursor >= 0 and self.row_count:  # its run may have left: the same row, as in a
+            self.move_cursor(row=min(cursor, self.row_count - 1), scroll=False)  # new table
         self._generation += 1  # rows held back (``hold_later_rows``) come after paints again
         self._add_rest_after_paint()
+        return True
 
     def _drop_rows(self, row_keys: list[str]) -> None:
-        """The table's last rows, gone off the page's end, at once. ``DataTable.remove_row``
-        renumbers every row for each row it removes (~0.5 ms a row of a 500-row page; while
-        runs stream in, a refresh pushed ~90 off the end); the last rows leave no gap to
-        renumber. It does what ``remove_row`` does, but that, on the table's own structures:
-        the tests hold the table to the rows it shows."""
+        """Rows gone from the page, at once; a sort (``_sort_as``) numbers the rest again.
+        ``DataTable.remove_row`` renumbers every row for each row it removes (~0.5 ms a row of
+        a 500-row page; while runs stream in, a refresh pushed ~90 off the page's end). This
+        does what it does but that, on the table's own structures: the tests hold the table
+        to the rows it shows."""
         for key in row_keys:
             row_key = RowKey(key)
             del self._row_locations[row_key]
             for column_key in self._data.pop(row_key):
                 self._updated_cells.discard(CellKey(row_key, column_key))
             del self.rows[row_key]
-        if row_keys:
-            self._require_update_dimensions = True
-            self._update_count += 1
-            self.refresh(layout=True)
+        self._require_update_dimensions = True
 
-    def _sort_as_rows(self, count: int) -> None:
-        """The table's rows in the order of ``_rows`` (the first ``count`` of them, all added).
-        ``DataTable.sort`` hands its key a row's cells, not its key: each row's time cell,
-        made for that row alone, tells which row it is."""
+    def _sort_as(self, row_keys: list[str]) -> None:
+        """The table's rows (all of them, these) in this order. ``DataTable.sort`` hands its
+        key a row's cells, not its key: each row's time cell, made for that row alone, tells
+        which row it is."""
         place = {id(self.get_cell(row_key, "time")): index
-                 for index, (row_key, _) in enumerate(self._rows[:count])}
+                 for index, row_key in enumerate(row_keys)}
         self.sort("time", key=lambda cell: place[id(cell)])
 
     def _update_row(self, row_key: str, source: _Source) -> None:
@@ -465,26 +466,6 @@ def _make(t: TraceSummary) -> _Made:
         "trace": cell_len(safe_str(t.trace_id[:12])),
     }
     return _Made(cells, widths)
-
-
-def _same_keys(rows: list[tuple[str, _Source]], others: list[tuple[str, _Source]]) -> bool:
-    return len(rows) == len(others) and all(
-        key == other for (key, _), (other, _) in zip(rows, others, strict=True))
-
-
-def _new_on_top(rows: list[tuple[str, _Source]], shown: list[tuple[str, _Source]]) -> int:
-    """How many new rows ``rows`` begins with, above the rows shown before (their start, in
-    the same order, the end of them past the page's end); 0 when it is not so."""
-    if not shown or not rows:
-        return 0
-    first = shown[0][0]
-    count = next((index for index, (key, _) in enumerate(rows) if key == first), 0)
-    if not count or any(key.startswith(GROUP_KEY) for key, _ in rows[:count]):
-        return 0
-    kept = rows[count:]
-    if any(key != other for (key, _), (other, _) in zip(kept, shown, strict=False)):
-        return 0
-    return count
 
 
 def _widen(widths: dict[str, int], row: dict[str, int]) -> None:
