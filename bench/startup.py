@@ -58,7 +58,7 @@ REPLAY_100K_TARGET_MS = 2_500.0
 # Two saved runs compared: the studio's start (700 ms) and each run opened as a trace (150 ms).
 COMPARE_10K_TARGET_MS = 1_000.0
 # The comparison's counts, drawn once it is aligned whole ("0 changed · 0 removed · 0 added");
-# a long one's first rows come before, the table saying so ("the first 500 rows · …").
+# a long one's first rows come before, the table saying so ("the first 120 rows · …").
 COMPARE_SHOWN = rb"\d+ changed \xc2\xb7 \d+ removed"
 COMPARE_FIRST_ROWS = rb"the first [\d,]+ rows|" + COMPARE_SHOWN
 # The tree's own count of the spans it shows ("4 spans"); the header's "10,000 spans" is not it.
