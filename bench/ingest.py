@@ -577,6 +577,12 @@ def _load_table(rounds: list[LoadRound], physical: References) -> Table:
         return acked.spans / seconds if seconds else 0.0
 
     row("spans/s acknowledged", [rate(r.sent) for r in rounds], "{:,.0f}")
+    row("a request's acknowledgement, median (ms)",
+        [statistics.median(r.sent.latencies or [0.0]) * 1000 for r in rounds], "{:,.0f}")
+    row("  the slowest (ms)",
+        [max(r.sent.latencies, default=0.0) * 1000 for r in rounds], "{:,.0f}",
+        reference="the batch that first finds more texts queued than the bound waits while "
+                  "the writer indexes down to it (writer_idle._bound_backlog)")
     row("spans/s durable (committed, queryable)", [r.durable_rate for r in rounds], "{:,.0f}",
         TARGET_DURABLE_SPANS_PER_SECOND, True, unit="spans/s",
         reference=f"protobuf parse alone {physical.parse_spans_per_second:,.0f}; SQLite alone "

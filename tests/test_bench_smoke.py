@@ -107,7 +107,10 @@ def test_the_studio_draws_its_first_frame_in_a_terminal(tiny_store: stores.Bench
     assert 0 < painted <= listed
 
 
-def test_an_ingest_round_ends_searchable_with_its_disk_use(tmp_path: Path) -> None:
+def test_an_ingest_round_ends_searchable_with_its_disk_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bench
     from bench import ingest
     from bench.ingest_after import references
 
@@ -119,6 +122,14 @@ def test_an_ingest_round_ends_searchable_with_its_disk_use(tmp_path: Path) -> No
     assert done.disk.total > 0
     physical = references(bodies, ingest.BATCH_SPANS)
     assert physical.zlib_bytes_per_span < physical.wire_bytes_per_span
+    assert len(done.sent.latencies) == 4
+    monkeypatch.setattr(bench, "FIGURES", [])  # the table's targets noted here, not for a run
+    console = Console(width=240, record=True)
+    console.print(ingest._load_table([done], physical))
+    printed = console.export_text()
+    slowest = f"{max(done.sent.latencies) * 1000:,.0f}"
+    assert any(line.startswith("│   the slowest (ms)") and f" {slowest} " in line
+               for line in printed.splitlines())
 
 
 def test_live_runs_spread_each_request_over_that_many_traces_parents_kept() -> None:
