@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lumos_core.evals import Case, Sample, Score, Scorer, evaluation_attributes
+from lumos_core.evals.scoring import evaluation_result_attributes
 from lumos_core.messages import Usage
 from lumos_core.telemetry import semconv as sc
 from lumos_studio.records import LogRecord, SpanRecord
@@ -61,16 +62,9 @@ def evaluation_record(trace_id: str, span_id: str, attributes: dict[str, object]
 
 def annotation_record(trace_id: str, span_id: str, annotation: Annotation) -> LogRecord:
     """The record that stores a person's annotation of a span."""
-    attributes: dict[str, object] = {sc.EVALUATION_NAME: annotation.name,
-                                     sc.LUMOS_EVALUATION_SOURCE: HUMAN}
-    if annotation.score is not None:
-        attributes[sc.EVALUATION_SCORE_VALUE] = annotation.score
-    if annotation.label:
-        attributes[sc.EVALUATION_SCORE_LABEL] = annotation.label
-    if annotation.note:
-        attributes[sc.EVALUATION_EXPLANATION] = annotation.note
-    if annotation.passed is not None:
-        attributes[sc.LUMOS_EVALUATION_PASSED] = annotation.passed
+    attributes = evaluation_result_attributes(
+        annotation.name, HUMAN, passed=annotation.passed, value=annotation.score,
+        label=annotation.label, explanation=annotation.note)
     return evaluation_record(trace_id, span_id, attributes, annotation.note)
 
 

@@ -17,7 +17,14 @@ from lumos_core.telemetry import semconv as sc
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
-__all__ = ["Sample", "Score", "Scorer", "evaluation_attributes", "output_text"]
+__all__ = [
+    "Sample",
+    "Score",
+    "Scorer",
+    "evaluation_attributes",
+    "evaluation_result_attributes",
+    "output_text",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +103,25 @@ def output_text(value: Any) -> str:
 
 def evaluation_attributes(score: Score, source: str = "experiment") -> dict[str, Any]:
     """The ``gen_ai.evaluation.result`` event's attributes for ``score``."""
-    attributes: dict[str, Any] = {
-        sc.EVALUATION_NAME: score.name,
-        sc.LUMOS_EVALUATION_PASSED: score.passed,
-        sc.LUMOS_EVALUATION_SOURCE: source,
-    }
-    if score.value is not None:
-        attributes[sc.EVALUATION_SCORE_VALUE] = score.value
-    if score.label:
-        attributes[sc.EVALUATION_SCORE_LABEL] = score.label
-    if score.explanation:
-        attributes[sc.EVALUATION_EXPLANATION] = score.explanation
+    return evaluation_result_attributes(score.name, source, passed=score.passed,
+                                        value=score.value, label=score.label,
+                                        explanation=score.explanation)
+
+
+def evaluation_result_attributes(
+    name: str, source: str, *, passed: bool | None, value: float | None, label: str,
+    explanation: str,
+) -> dict[str, Any]:
+    """A ``gen_ai.evaluation.result`` event's attributes: a scorer's (``evaluation_attributes``)
+    or a person's annotation, whose verdict may be left out (``passed`` None)."""
+    attributes: dict[str, Any] = {sc.EVALUATION_NAME: name}
+    if passed is not None:
+        attributes[sc.LUMOS_EVALUATION_PASSED] = passed
+    attributes[sc.LUMOS_EVALUATION_SOURCE] = source
+    if value is not None:
+        attributes[sc.EVALUATION_SCORE_VALUE] = value
+    if label:
+        attributes[sc.EVALUATION_SCORE_LABEL] = label
+    if explanation:
+        attributes[sc.EVALUATION_EXPLANATION] = explanation
     return attributes
