@@ -64,10 +64,10 @@ FIRST_PART = 2_000
 # (~130 ms a read) read back to back took ~0.75 of a core from the receiver in the same process;
 # a small trace's read (~1 ms) still follows every commit.
 REREAD_FACTOR = 3
-# The list's read is short (~15 ms) but showing it is not: a page rebuilt in the table, ~30 ms
-# of the UI thread, then its later rows after paints. Its pause (counted from the read's start
-# to its page shown) is four times that: with spans streaming in, its refreshes took half of the
-# UI thread at three times.
+# The list's read is short (~15 ms) but showing it was not: a page rebuilt in the table, ~30 ms
+# of the UI thread, then its later rows after paints (since session 28 the table is kept and
+# patched, ~11 ms). Its pause (counted from the read's start to its page shown) is four times
+# that: with spans streaming in, its refreshes took half of the UI thread at three times.
 LIST_REREAD_FACTOR = 5
 # The metrics strip sums the newest runs (~170 ms at a million spans): read again five times its
 # duration apart (2 s at most), and at most four times a second.

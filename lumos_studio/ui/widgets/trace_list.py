@@ -232,24 +232,24 @@ class TraceList(DataTable[str | Text]):
         come after paints, as in a new table."""
         page = {row_key: index for index, (row_key, _) in enumerate(self._rows)}
         held = shown_rows[: self.row_count]  # the table's rows, top to bottom
-        lowest = max((page.get(row_key, -1) for row_key, _ in held), default=-1)
+        kept = [(row_key, before) for row_key, before in held if row_key in page]
+        lowest = max((page[row_key] for row_key, _ in kept), default=-1)
         screenful = max(self.scrollable_content_region.height, 24)
         end = min(len(self._rows),
                   max(lowest + 1, 2 * screenful, max(needed_row, self.cursor_row) + screenful))
         missing = [(row_key, source) for row_key, source in self._rows[:end]
                    if row_key not in self.rows]
-        kept = sum(1 for row_key, _ in held if row_key in page)
-        if len(missing) > max(kept, 2 * screenful):  # mostly other rows: a new table's first
-            return False  # screenfuls come sooner, the rest after paints
+        if len(missing) > max(len(kept), 2 * screenful):  # mostly other rows: a new table's
+            return False  # first screenfuls come sooner, the rest after paints
         cursor = self.cursor_row
-        gone = [row_key for row_key, _ in held if row_key not in page]
+        gone = len(kept) < len(held)
         if gone:
-            self._drop_rows(gone)
-            self._sort_as([row_key for row_key, _ in held if row_key in page])
-        for row_key, before in held:
-            index = page.get(row_key)
-            if index is not None and self._rows[index][1] != before:
-                self._update_row(row_key, self._rows[index][1])
+            self._drop_rows([row_key for row_key, _ in held if row_key not in page])
+            self._sort_as([row_key for row_key, _ in kept])
+        for row_key, before in kept:
+            source = self._rows[page[row_key]][1]
+            if source != before:
+                self._update_row(row_key, source)
         for row_key, source in missing:
             self.add_row(*self._row_values(row_key, source), key=row_key)
         order = [row_key for row_key, _ in self._rows[:end]]
