@@ -10,6 +10,8 @@ which runs with its own garbage-collector settings (``lumos_studio/process_setti
 store row is measured both ways; the target holds the studio's. The store rows trace through
 ``studio_tracer_provider``, as the studio does (its sampler: ``lumos_core.telemetry.sampling``);
 the SDK rows through a ``TracerProvider()`` as a user would build one, with the SDK's own.
+The in-memory row is held to the core at 6e6a47f measured here in turns with ours
+(``bench.core_reference``): issue 16 asked for no slower than that core.
 """
 
 from __future__ import annotations
@@ -30,14 +32,16 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from rich.console import Console
 from rich.table import Table
 
-from bench import Timing, check
+from bench import Timing, check, core_reference
 from lumos_core import Agent, tool
 from lumos_studio.ingest import studio_tracer_provider
 from lumos_studio.store import Store
 
 TARGET_RUNS_PER_SECOND = 3_000  # issue 15's target, tracing on, durably stored
 # Issue 16: tracing on, no slower than 6e6a47f (before model settings, structured output,
-# sub-agents, fork and the debugger hook): ~4,400 runs/s into an in-memory exporter.
+# sub-agents, fork and the debugger hook). The bench measures 6e6a47f's core beside ours
+# (``bench.core_reference``); this, its rate on the machine of that day, only stands in for it
+# in a clone without the history.
 TARGET_MEMORY_RUNS_PER_SECOND = 4_400
 ROUNDS = 3  # each async scenario; the table shows the median round
 SPANS_PER_RUN = 4  # invoke_agent, chat, execute_tool, chat
@@ -289,6 +293,36 @@ def _table(title: str, results: list[Result], baseline: Timing) -> Table:
     return table
 
 
+def _in_memory_target(console: Console, in_memory: float) -> None:
+    """Issue 16's row: no slower than the core at 6e6a47f, both measured here and now
+    (``bench.core_reference``); the fixed figure of its day where this clone has no history."""
+    with tempfile.TemporaryDirectory(prefix="lumos-core-") as tmp:
+        reference = core_reference.reference_core(Path(tmp))
+        if isinstance(reference, str):
+            console.print(
+                f"target: ≥ {TARGET_MEMORY_RUNS_PER_SECOND:,} runs/s with tracing on into an "
+                f"in-memory exporter (6e6a47f's rate on the machine of issue 16: {reference}): "
+                f"{in_memory:,.0f} runs/s "
+                + check("agent runs/s, traced into an in-memory exporter", in_memory,
+                        TARGET_MEMORY_RUNS_PER_SECOND, "runs/s", higher_is_better=True)
+            )
+            return
+        both = core_reference.compare(reference)
+    console.print(
+        f"target: runs/s with tracing on into an in-memory exporter no lower than the core at "
+        f"{core_reference.REFERENCE_COMMIT}'s, both on this machine in turns, the same harness "
+        f"(issue 16; {TARGET_MEMORY_RUNS_PER_SECOND:,} runs/s on the machine of its day): "
+        f"{core_reference.REFERENCE_COMMIT} {both.reference:,.0f} "
+        f"({_rounds(both.reference_rounds)}), ours {both.ours:,.0f} ({_rounds(both.ours_rounds)}) "
+        + check("agent runs/s, traced into an in-memory exporter (vs 6e6a47f here)", both.ours,
+                both.reference, "runs/s", higher_is_better=True)
+    )
+
+
+def _rounds(rates: tuple[float, ...]) -> str:
+    return " · ".join(f"{rate:,.0f}" for rate in rates)
+
+
 def main(console: Console) -> None:
     """Run the scenarios and print two tables and the target line."""
     _check_shape(make_agent())
@@ -327,13 +361,7 @@ def main(console: Console) -> None:
         "SDK's SimpleSpanProcessor into an InMemorySpanExporter, emptied after each run[/]"
     )
 
-    in_memory = memory.timing.per_second
-    console.print(
-        f"target: ≥ {TARGET_MEMORY_RUNS_PER_SECOND:,} runs/s with tracing on into an in-memory "
-        f"exporter (issue 16, 6e6a47f's rate): {in_memory:,.0f} runs/s "
-        + check("agent runs/s, traced into an in-memory exporter", in_memory,
-                TARGET_MEMORY_RUNS_PER_SECOND, "runs/s", higher_is_better=True)
-    )
+    _in_memory_target(console, memory.timing.per_second)
 
     rate = stored.timing.per_second
     console.print(

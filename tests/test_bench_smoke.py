@@ -177,6 +177,23 @@ def test_the_agent_comparison_measures_our_agent(monkeypatch: pytest.MonkeyPatch
     assert rows[1].spans_per_run == rows[2].spans_per_run == 4
 
 
+def test_an_earlier_core_runs_the_in_memory_harness_beside_ours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import core_reference
+
+    monkeypatch.setattr(core_reference, "RUNS", 20)
+    monkeypatch.setattr(core_reference, "SECONDS", 0.5)
+    # HEAD stands in for 6e6a47f: any clone has it. The harness refuses a core it did not import.
+    earlier = core_reference.reference_core(tmp_path, "HEAD")
+    assert isinstance(earlier, Path) and (earlier / "lumos_core" / "agent.py").is_file()
+    both = core_reference.compare(earlier, pairs=1)
+    assert both.ours > 0 and both.reference > 0
+    assert len(both.ours_rounds) == len(both.reference_rounds) == 1
+    missing = core_reference.reference_core(tmp_path / "none", "0" * 40)
+    assert isinstance(missing, str) and "not in this clone" in missing
+
+
 def test_the_forward_bench_loses_nothing_through_an_outage_on_a_small_load(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from bench import forward
