@@ -129,6 +129,11 @@ class References:
     def floor_cpu_ms(self) -> float:
         return self.parse_cpu_ms + self.sqlite_cpu_ms + self.fts_cpu_ms + self.zstd_cpu_ms
 
+    def ceiling_spans_per_second(self, cores: int) -> float:
+        """Spans a second that ``cores`` fully busy could take at the floor: every part alone,
+        nothing between them, no core ever idle. A durable rate beyond it is out of reach."""
+        return cores * 1_000_000 / self.floor_cpu_ms if self.floor_cpu_ms else float("inf")
+
 
 def references(bodies: list[bytes], spans_each: int) -> References:
     sample = bodies[:40]

@@ -8,7 +8,9 @@ the studio opened the traces, the load was found by the search).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
+import os
 import sqlite3
 from pathlib import Path
 
@@ -130,6 +132,20 @@ def test_an_ingest_round_ends_searchable_with_its_disk_use(
     slowest = f"{max(done.sent.latencies) * 1000:,.0f}"
     assert any(line.startswith("│   the slowest (ms)") and f" {slowest} " in line
                for line in printed.splitlines())
+
+    # Beside the targets, the floor of the parts alone says whether any code could reach them.
+    def floor_said(parts_ms: float) -> str:
+        floor = dataclasses.replace(physical, parse_cpu_ms=parts_ms, sqlite_cpu_ms=parts_ms,
+                                    fts_cpu_ms=parts_ms, zstd_cpu_ms=parts_ms)
+        console = Console(width=400, record=True)
+        console.print(ingest._load_table([done], floor))
+        return console.export_text()
+
+    cores = os.cpu_count() or 1
+    low, high = floor_said(5.0), floor_said(100.0 * cores)
+    assert f"on {cores} cores: ≤ {cores * 1_000_000 / 20:,.0f}" in low
+    assert "out of reach" not in low
+    assert high.count("out of reach on this machine now") == 2  # the durable rate, the CPU
 
 
 def test_live_runs_spread_each_request_over_that_many_traces_parents_kept() -> None:
