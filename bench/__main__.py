@@ -29,7 +29,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import FIGURES, Figure, python_loop_ms
+from bench import FIGURES, SQLITE_ROWS, Figure, python_loop_ms, sqlite_rows_ms
 
 # Name → module, in the order a full run goes through them.
 BENCHMARKS: dict[str, str] = {
@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     console.print(
         f"[bold]Lumos Studio benchmarks[/] · Python {platform.python_version()} · "
         f"{platform.machine()} · {_cpu_count()} CPUs{_load()} · a fixed Python loop: "
-        f"{python_loop_ms():.0f} ms (the machine's speed now; compare runs only when it matches)"
+        f"{python_loop_ms():.0f} ms · {SQLITE_ROWS:,} SQLite rows: {sqlite_rows_ms():.0f} ms "
+        "(the machine's speed now, in the CPU's cache and out of it; compare runs only when "
+        "both match)"
     )
     for name in args.names or [n for n in BENCHMARKS if n not in ONLY_WHEN_NAMED]:
         settled = _settle()
@@ -137,7 +139,9 @@ def _cpu_times() -> tuple[int, int]:
 def _summary() -> Table:
     passed = sum(f.passed for f in FIGURES)
     table = Table(title=f"summary: {passed} of {len(FIGURES)} figures reach their target"
-                  f"{_load()}", title_justify="left", title_style="bold")
+                  f"{_load()} · at the end, a fixed Python loop {python_loop_ms():.0f} ms, "
+                  f"{SQLITE_ROWS:,} SQLite rows {sqlite_rows_ms():.0f} ms",
+                  title_justify="left", title_style="bold")
     for column in ("figure", "value", "target", ""):
         table.add_column(column, justify="left" if column == "figure" else "right")
     for figure in FIGURES:

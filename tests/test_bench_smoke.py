@@ -251,7 +251,7 @@ def test_the_postgres_bench_copies_a_store_and_measures_both_engines(
 
 
 def test_a_full_run_takes_each_benchmarks_figures_from_a_process_of_its_own(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     """``python -m bench NAME`` runs NAME in a fresh process (nothing an earlier benchmark left
     on the heap counts in its memory figures) and its figures still reach the summary."""
@@ -268,6 +268,9 @@ def test_a_full_run_takes_each_benchmarks_figures_from_a_process_of_its_own(
     (figure,) = bench.FIGURES
     assert figure.label.startswith("reload: save → ready") and figure.unit == "s"
     assert 0 < figure.value < 60
+    # The machine's speed in the cache and out of it, at the start and at the end.
+    printed = " ".join(capsys.readouterr().out.split())
+    assert printed.count("SQLite rows") == 2 and printed.count("a fixed Python loop") == 2
 
 
 def test_the_studio_takes_streamed_spans_into_its_store(tmp_path: Path) -> None:
