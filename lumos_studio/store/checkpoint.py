@@ -112,11 +112,19 @@ class Checkpointer:
         else:
             self._restart_at = self._wal_size() + self.wal_checkpoint_size
 
+    @property
+    def restart_due(self) -> bool:
+        """The log has grown past its limit and waits for the writer's restart
+        (``restart_if_due``)."""
+        return self._restart_due
+
     def _run(self) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()
-            if self._restart_due:  # the writer's restart would find this pass in its way
+            # The writer's restart would find this pass in its way; once closing, no restart
+            # comes, and the last pass runs (skipped, it left ``close`` waiting its timeout).
+            if self._restart_due and not self._stop.is_set():
                 continue
             oversized = self._wait_for_quiet()
             copied = self._passive()

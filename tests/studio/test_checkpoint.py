@@ -101,6 +101,26 @@ def test_a_reader_on_an_old_snapshot_holds_commits_back_once_per_limit(
         checkpointer.close()
 
 
+def test_closing_while_a_restart_is_due_runs_the_last_pass_and_stops(
+    writer: sqlite3.Connection, tmp_path: Path
+) -> None:
+    """The writer's last commit came before the log grew past its limit: no restart follows,
+    and ``close`` must not wait for one."""
+    checkpointer = Checkpointer(tmp_path / "s.db", quiet=60, wal_checkpoint_size=300_000)
+    try:
+        deadline = time.monotonic() + 10
+        while not checkpointer.restart_due:  # commits, and no restart between them
+            assert time.monotonic() < deadline, "the log never grew past its limit"
+            writer.execute("INSERT INTO chunks VALUES (?)", (CHUNK,))
+            checkpointer.poke()
+            time.sleep(0.01)
+        passes = checkpointer.checkpoints
+    finally:
+        checkpointer.close()
+    assert checkpointer.checkpoints == passes + 1  # the last pass, at close
+    assert checkpointer.restart_due  # left for the next writer to do, as before
+
+
 def test_commits_during_a_pass_do_not_keep_the_log_from_restarting(
     writer: sqlite3.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
