@@ -2,22 +2,55 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
 
 from lumos_studio.store import Store, StoreTarget, parse_target
 from tests.postgres_cluster import Cluster, ClusterUnavailable, start_cluster
 
 os.environ["TZ"] = "UTC"
 time.tzset()
+
+
+SnapCompare = Callable[..., bool]
+
+
+@pytest.fixture
+def snap_compare(snap_compare: SnapCompare) -> SnapCompare:
+    """The plugin's ``snap_compare``, with every text cursor held still once ``run_before`` is
+    done: a blinking cursor was drawn or not depending on when the screenshot came, and a loaded
+    machine took one in the hidden half of the blink."""
+
+    def compare(app: Any, *args: Any,
+                run_before: Callable[[Pilot[Any]], Awaitable[None] | None] | None = None,
+                **kwargs: Any) -> bool:
+        async def then_steady(pilot: Pilot[Any]) -> None:
+            if run_before is not None:
+                ran = run_before(pilot)
+                if inspect.isawaitable(ran):
+                    await ran
+            for screen in pilot.app.screen_stack:
+                for field in screen.query(Input):
+                    field.cursor_blink = False  # drawn, and left so
+                for area in screen.query(TextArea):
+                    area.cursor_blink = False  # drawn where it has the focus
+            await pilot.pause()
+
+        return snap_compare(app, *args, run_before=then_steady, **kwargs)
+
+    return compare
 
 
 @pytest.fixture
