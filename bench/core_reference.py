@@ -56,7 +56,10 @@ def reference_core(destination: Path, commit: str = REFERENCE_COMMIT) -> Path | 
     archive_path = destination / "core.tar"
     archive_path.write_bytes(archive.stdout)
     with tarfile.open(archive_path) as tar:
-        tar.extractall(destination, filter="data")
+        try:
+            tar.extractall(destination, filter="data")
+        except TypeError:  # Python before 3.11.4 has no filters; the archive is this repository's
+            tar.extractall(destination)
     return destination
 
 
