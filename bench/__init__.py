@@ -6,9 +6,13 @@ lists them in the order ``make bench`` runs them.
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,30 @@ def python_loop_ms() -> float:
     return best * 1000
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity), which bound what it can do at once."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def wal_connection(path: Path) -> sqlite3.Connection:
+    """A plain SQLite file opened as the store's writer opens its own (WAL, ``synchronous``
+    NORMAL, no implicit transactions): where a benchmark measures SQLite without our code."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
+
+
+def insert_by_thousand(
+    connection: sqlite3.Connection, statement: str, rows: Sequence[tuple[object, ...]]
+) -> None:
+    """``rows`` inserted by ``statement``, 1,000 a transaction, as the store's writer batches."""
+    for start in range(0, len(rows), 1_000):
+        connection.execute("BEGIN")
+        connection.executemany(statement, rows[start:start + 1_000])
+        connection.execute("COMMIT")
+
+
 SQLITE_ROWS = 20_000  # ``sqlite_rows_ms``'s rows, ~1 KB each, a commit per 1,000
 
 
@@ -92,26 +120,16 @@ def sqlite_rows_ms(rows: int = SQLITE_ROWS) -> float:
     everything that reads or writes memory and files by a third (session 29: the loop 69–72 ms
     both times, SQLite alone 37,065 → 31,725 spans/s). The two together tell which it was.
     """
-    import sqlite3
-    import tempfile
-    from pathlib import Path
-
     payload = bytes(range(256)) * 4
+    made = [(f"{number:032x}", payload) for number in range(rows)]
     best = float("inf")
     for _ in range(3):
         with tempfile.TemporaryDirectory(prefix="lumos-bench-sqlite-") as tmp:
-            connection = sqlite3.connect(Path(tmp) / "rows.db", isolation_level=None)
+            connection = wal_connection(Path(tmp) / "rows.db")
             try:
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")
                 connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT, v BLOB)")
                 start = time.perf_counter()
-                for first in range(0, rows, 1_000):
-                    connection.execute("BEGIN")
-                    connection.executemany(
-                        "INSERT INTO t (k, v) VALUES (?, ?)",
-                        ((f"{number:032x}", payload) for number in range(first, first + 1_000)))
-                    connection.execute("COMMIT")
+                insert_by_thousand(connection, "INSERT INTO t (k, v) VALUES (?, ?)", made)
                 best = min(best, time.perf_counter() - start)
             finally:
                 connection.close()

@@ -29,7 +29,14 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from bench import FIGURES, SQLITE_ROWS, Figure, python_loop_ms, sqlite_rows_ms
+from bench import (
+    FIGURES,
+    SQLITE_ROWS,
+    Figure,
+    python_loop_ms,
+    sqlite_rows_ms,
+    usable_cpus,
+)
 
 # Name → module, in the order a full run goes through them.
 BENCHMARKS: dict[str, str] = {
@@ -70,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     console.print(
         f"[bold]Lumos Studio benchmarks[/] · Python {platform.python_version()} · "
-        f"{platform.machine()} · {_cpu_count()} CPUs{_load()} · a fixed Python loop: "
+        f"{platform.machine()} · {usable_cpus()} CPUs{_load()} · a fixed Python loop: "
         f"{python_loop_ms():.0f} ms · {SQLITE_ROWS:,} SQLite rows: {sqlite_rows_ms():.0f} ms "
         "(the machine's speed now, in the CPU's cache and out of it; compare runs only when "
         "both match)"
@@ -152,17 +159,13 @@ def _summary() -> Table:
     return table
 
 
-def _cpu_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _load() -> str:
     """The 1-minute load average: figures taken on a busy machine say so next to them."""
     if not hasattr(os, "getloadavg"):
         return ""
     load = os.getloadavg()[0]
     busy = (
-        " [bold yellow](busy machine: figures will be low)[/]" if load > 0.5 * _cpu_count() else ""
+        " [bold yellow](busy machine: figures will be low)[/]" if load > 0.5 * usable_cpus() else ""
     )
     return f" · load {load:.2f}{busy}"
 

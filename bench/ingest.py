@@ -36,7 +36,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from rich.console import Console
 from rich.table import Table
 
-from bench import check, python_loop_ms
+from bench import check, python_loop_ms, usable_cpus
 from bench.ingest_after import (
     DiskUse,
     References,
@@ -581,7 +581,7 @@ def _load_table(rounds: list[LoadRound], physical: References) -> Table:
         seconds = acked.last_ack - acked.first_send
         return acked.spans / seconds if seconds else 0.0
 
-    cores = os.cpu_count() or 1
+    cores = usable_cpus()
     ceiling = physical.ceiling_spans_per_second(cores)
 
     row("spans/s acknowledged", [rate(r.sent) for r in rounds], "{:,.0f}")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from bench import insert_by_thousand, wal_connection
 from lumos_studio import span_compression
 from lumos_studio.ingest.proto_rows import decode_trace_rows
 from lumos_studio.records_codec import SPAN_COLUMNS
@@ -150,17 +151,11 @@ def references(bodies: list[bytes], spans_each: int) -> References:
     ]
     with tempfile.TemporaryDirectory(prefix="lumos-bench-sqlite-") as tmp:
         path = Path(tmp) / "plain.db"
-        connection = sqlite3.connect(path, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
+        connection = wal_connection(path)
         connection.execute("CREATE TABLE spans (trace_id BLOB, span_id BLOB, body BLOB, "
                            "PRIMARY KEY (trace_id, span_id)) WITHOUT ROWID")
         started, cpu = time.perf_counter(), time.process_time()
-        for start in range(0, len(rows), 1_000):
-            connection.execute("BEGIN")
-            connection.executemany("INSERT INTO spans VALUES (?, ?, ?)",
-                                   rows[start:start + 1_000])
-            connection.execute("COMMIT")
+        insert_by_thousand(connection, "INSERT INTO spans VALUES (?, ?, ?)", rows)
         written, written_cpu = time.perf_counter() - started, time.process_time() - cpu
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.close()
@@ -193,9 +188,7 @@ def references(bodies: list[bytes], spans_each: int) -> References:
 def _fts_alone(path: Path, texts: list[list[str]]) -> float:
     """CPU seconds FTS5 alone takes to index requests' search texts (made beforehand, as the
     store's idle indexer makes them), a request a transaction."""
-    connection = sqlite3.connect(path, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
+    connection = wal_connection(path)
     connection.execute("CREATE VIRTUAL TABLE texts USING fts5(text, content='', "
                        "tokenize='unicode61')")
     rowid = 0
